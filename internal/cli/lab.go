@@ -1,0 +1,12 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+func newLabCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "lab",
+		Short: "Correctness experiments: count what each consumer strategy loses, duplicates and reorders",
+	}
+	c.AddCommand(newLabConsumerCmd(g))
+	return c
+}

@@ -1,0 +1,16 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+// TODO(placeholder): replaced by the real command.
+func newLabConsumerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "consumer",
+		Short: "Consumer correctness experiments (not built yet)",
+		RunE:  func(*cobra.Command, []string) error { return errors.New("not built yet") },
+	}
+}

@@ -1,0 +1,92 @@
+// Package cli builds kpar's command tree. One file per command; main stays tiny.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	brokers string // comma-separated seeds; "" means the local broker kpar started
+}
+
+// seeds returns the broker list to use: --brokers, else KPAR_BROKERS, else
+// the local broker recorded by `kpar broker up`.
+func (g *globals) seeds() ([]string, error) {
+	v := strings.TrimSpace(g.brokers)
+	if v == "" {
+		v = strings.TrimSpace(os.Getenv("KPAR_BROKERS"))
+	}
+	if v == "" {
+		addrs, err := localBootstrap()
+		if err != nil {
+			return nil, err
+		}
+		return addrs, nil
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--brokers %q names no broker", g.brokers)
+	}
+	return out, nil
+}
+
+// exitError carries a specific exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "kpar",
+		Short: "Show, measure and exploit parallelism in Apache Kafka",
+		Long: `kpar measures how Kafka producers scale, processes records with more
+concurrency than partitions without losing any, and proves with a checker
+what breaks when consumers go parallel. Everything runs against a real
+broker: your own (--brokers host:port) or a local one that
+'kpar broker up' starts from Maven Central jars.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.brokers, "brokers", "",
+		"comma-separated bootstrap brokers (default: $KPAR_BROKERS, else the local broker from 'kpar broker up')")
+	root.AddCommand(
+		newBrokerCmd(g),
+		newGenCmd(g),
+		newBenchCmd(g),
+		newLabCmd(g),
+	)
+	return root
+}
+
+// Execute runs kpar with args and returns the process exit code.
+func Execute(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "kpar:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
