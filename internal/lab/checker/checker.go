@@ -1,0 +1,108 @@
+// Package checker counts what a consumer did wrong, from data alone: the
+// input records and the processed-log. A record is processed when its
+// processed-log entry is durable; nothing a consumer claims counts otherwise.
+package checker
+
+import (
+	"slices"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// Processed is one processed-log entry with the time it was written.
+type Processed struct {
+	workload.Entry
+	At time.Time
+}
+
+// Result is the checker's verdict on one run.
+type Result struct {
+	Input     int `json:"input"`     // records in the input topic
+	Entries   int `json:"entries"`   // processed-log entries, duplicates included
+	Processed int `json:"processed"` // distinct input records with at least one entry
+
+	// Lost: input records with no entry at all once every consumer stopped.
+	Lost int `json:"lost"`
+	// Duplicated: entries beyond the first for the same record.
+	Duplicated int `json:"duplicated"`
+	// DuplicatedRecords: distinct records processed more than once.
+	DuplicatedRecords int `json:"duplicated_records"`
+	// Reordered: first processings of a record that came after the first
+	// processing of a later record of the same key. Replays after a crash
+	// are duplicates, not reorders, so they are not counted here.
+	Reordered int `json:"reordered"`
+	// DeadLettered: distinct records whose entry says dead-letter topic.
+	DeadLettered int `json:"dead_lettered"`
+	// Unknown: entries naming a record that is not in the input (a bug in
+	// the lab itself if ever non-zero).
+	Unknown int `json:"unknown"`
+
+	// Seconds from start to the last first-processing; RecordsPerSec is
+	// Processed over it.
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+
+	LostSample []int64 `json:"lost_sample,omitempty"` // first few lost sequence numbers
+}
+
+// OK reports whether the run lost, duplicated and reordered nothing.
+func (r Result) OK() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && r.Reordered == 0 && r.Unknown == 0
+}
+
+// Check compares input with log. log must hold each key's entries in the
+// order they were written (the processed-log is keyed, so one partition per
+// key, read in offset order). start is when the consumers started.
+func Check(input []workload.Record, log []Processed, start time.Time) Result {
+	res := Result{Input: len(input), Entries: len(log)}
+	known := make(map[int64]bool, len(input))
+	for _, r := range input {
+		known[r.Seq] = true
+	}
+	seen := make(map[int64]int, len(input))
+	maxKeySeq := map[string]int64{}
+	dlq := map[int64]bool{}
+	var last time.Time
+	for _, p := range log {
+		if !known[p.Seq] {
+			res.Unknown++
+			continue
+		}
+		seen[p.Seq]++
+		if p.Outcome == workload.DeadLettered {
+			dlq[p.Seq] = true
+		}
+		if seen[p.Seq] > 1 {
+			res.Duplicated++
+			if seen[p.Seq] == 2 {
+				res.DuplicatedRecords++
+			}
+			continue
+		}
+		if p.At.After(last) {
+			last = p.At
+		}
+		if m, ok := maxKeySeq[p.Key]; ok && p.KeySeq < m {
+			res.Reordered++
+		} else {
+			maxKeySeq[p.Key] = p.KeySeq
+		}
+	}
+	res.Processed = len(seen)
+	res.DeadLettered = len(dlq)
+	for _, r := range input {
+		if seen[r.Seq] == 0 {
+			res.Lost++
+			if len(res.LostSample) < 10 {
+				res.LostSample = append(res.LostSample, r.Seq)
+			}
+		}
+	}
+	slices.Sort(res.LostSample)
+	if !start.IsZero() && last.After(start) {
+		res.Seconds = last.Sub(start).Seconds()
+		res.RecordsPerSec = float64(res.Processed) / res.Seconds
+	}
+	return res
+}
