@@ -1,0 +1,447 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// StateVersion is the schema version of state.json.
+const StateVersion = 1
+
+// State records a cluster kpar started.
+type State struct {
+	Version      int       `json:"version"`
+	KafkaVersion string    `json:"kafka_version"`
+	ClusterID    string    `json:"cluster_id"`
+	BasePort     int       `json:"base_port"`
+	Started      time.Time `json:"started"`
+	Nodes        []Node    `json:"nodes"`
+}
+
+// Node is one KRaft node (combined broker and controller) kpar started.
+type Node struct {
+	ID             int    `json:"id"`
+	Pid            int    `json:"pid"`
+	PidStartTime   uint64 `json:"pid_start_time"` // /proc starttime: guards against pid reuse
+	Port           int    `json:"port"`
+	ControllerPort int    `json:"controller_port"`
+	Dir            string `json:"dir"`
+	Log            string `json:"log"` // the broker's server.log
+	Out            string `json:"out"` // the JVM's stdout/stderr
+}
+
+// Bootstrap returns the client addresses of every node.
+func (s *State) Bootstrap() []string {
+	out := make([]string, len(s.Nodes))
+	for i, n := range s.Nodes {
+		out[i] = fmt.Sprintf("127.0.0.1:%d", n.Port)
+	}
+	return out
+}
+
+// Alive reports whether this node's JVM is still the process kpar started.
+func (n Node) Alive() bool { return alive(n.Pid, n.PidStartTime) }
+
+// ErrNotUp is returned when no cluster state is recorded under the home.
+var ErrNotUp = errors.New("no local broker is recorded as running (start one with 'kpar broker up')")
+
+// LoadState reads what `Up` recorded under home; ErrNotUp when nothing is.
+func LoadState(home string) (*State, error) {
+	b, err := os.ReadFile(statePath(home))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotUp
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", statePath(home), err)
+	}
+	if s.Version != StateVersion {
+		return nil, fmt.Errorf("%s: state version %d, this kpar reads %d", statePath(home), s.Version, StateVersion)
+	}
+	return &s, nil
+}
+
+func saveState(home string, s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := statePath(home) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, statePath(home))
+}
+
+// Options configure Up.
+type Options struct {
+	Home         string        // state dir; Home() when empty
+	Nodes        int           // 1 or 3
+	BasePort     int           // first client port; 9092 by default
+	Heap         string        // JVM heap per node, e.g. "1G"
+	ReadyTimeout time.Duration // how long to wait for the cluster to answer
+	Progress     func(string)  // optional progress lines
+}
+
+func (o *Options) defaults() {
+	if o.Home == "" {
+		o.Home = Home()
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 1
+	}
+	if o.BasePort == 0 {
+		o.BasePort = 9092
+	}
+	if o.Heap == "" {
+		o.Heap = "1G"
+		if o.Nodes > 1 {
+			o.Heap = "768M"
+		}
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 90 * time.Second
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+}
+
+// ErrAlreadyUp is returned (with the running state) when Up finds a live cluster.
+var ErrAlreadyUp = errors.New("already up")
+
+// PortInUseError names a port something else already listens on.
+type PortInUseError struct{ Port int }
+
+func (e *PortInUseError) Error() string {
+	return fmt.Sprintf("port %d is already in use on 127.0.0.1; stop what holds it or pick another base with --port", e.Port)
+}
+
+// Up starts a local KRaft cluster and waits until it answers metadata
+// requests. If one is already recorded and alive it returns that state and
+// ErrAlreadyUp. On failure it stops whatever it started.
+func Up(ctx context.Context, o Options) (*State, error) {
+	o.defaults()
+	if o.Nodes != 1 && o.Nodes != 3 {
+		return nil, fmt.Errorf("--nodes %d: kpar starts 1 or 3 nodes", o.Nodes)
+	}
+	if o.BasePort < 1024 || o.BasePort+100+o.Nodes > 65535 {
+		return nil, fmt.Errorf("--port %d: choose a base port between 1024 and %d", o.BasePort, 65535-100-o.Nodes)
+	}
+	if st, err := LoadState(o.Home); err == nil {
+		live := 0
+		for _, n := range st.Nodes {
+			if n.Alive() {
+				live++
+			}
+		}
+		if live == len(st.Nodes) {
+			return st, ErrAlreadyUp
+		}
+		if live > 0 {
+			return st, fmt.Errorf("a partly running cluster is recorded in %s (%d of %d nodes alive): run 'kpar broker down' first",
+				statePath(o.Home), live, len(st.Nodes))
+		}
+		// Every recorded JVM is gone (crash, reboot): forget the stale state.
+		_ = os.RemoveAll(brokerDir(o.Home))
+	}
+	for i := 0; i < o.Nodes; i++ {
+		for _, p := range []int{clientPort(o.BasePort, i), controllerPort(o.BasePort, i)} {
+			if portInUse(p) {
+				return nil, &PortInUseError{Port: p}
+			}
+		}
+	}
+	java, err := JavaBin()
+	if err != nil {
+		return nil, err
+	}
+	libs, err := LibDir(ctx, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	cid, err := newClusterID()
+	if err != nil {
+		return nil, err
+	}
+	dir := brokerDir(o.Home)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("kpar home %s: %w", dir, err)
+	}
+	log4j := filepath.Join(dir, "log4j2.properties")
+	if err := os.WriteFile(log4j, log4jProps, 0o644); err != nil {
+		return nil, err
+	}
+	st := &State{Version: StateVersion, KafkaVersion: KafkaVersion, ClusterID: cid, BasePort: o.BasePort, Started: time.Now().UTC()}
+	cp := filepath.Join(libs, "*")
+
+	// Format every node's storage first: each node's format is its own JVM,
+	// run concurrently because a JVM start costs about a second.
+	type fmtResult struct {
+		i   int
+		err error
+	}
+	results := make(chan fmtResult, o.Nodes)
+	for i := 0; i < o.Nodes; i++ {
+		nd := filepath.Join(dir, fmt.Sprintf("node-%d", i+1))
+		if err := os.MkdirAll(filepath.Join(nd, "data"), 0o755); err != nil {
+			return nil, err
+		}
+		props := filepath.Join(nd, "server.properties")
+		if err := os.WriteFile(props, []byte(serverProps(o.BasePort, o.Nodes, i, filepath.Join(nd, "data"))), 0o644); err != nil {
+			return nil, err
+		}
+		st.Nodes = append(st.Nodes, Node{
+			ID: i + 1, Port: clientPort(o.BasePort, i), ControllerPort: controllerPort(o.BasePort, i),
+			Dir: nd, Log: filepath.Join(nd, "server.log"), Out: filepath.Join(nd, "kafka.out"),
+		})
+		go func(i int) {
+			out, err := exec.CommandContext(ctx, java, "-Xmx256M", "-cp", cp,
+				"-Dlog4j2.configurationFile="+log4j, "-Dkafka.logs.dir="+nd,
+				"kafka.tools.StorageTool", "format", "-t", cid, "-c", props).CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
+			}
+			results <- fmtResult{i, err}
+		}(i)
+	}
+	o.Progress(fmt.Sprintf("formatting KRaft storage for %d node(s)", o.Nodes))
+	var ferr error
+	for i := 0; i < o.Nodes; i++ {
+		if r := <-results; r.err != nil && ferr == nil {
+			ferr = r.err
+		}
+	}
+	if ferr != nil {
+		return nil, ferr
+	}
+
+	for i := range st.Nodes {
+		n := &st.Nodes[i]
+		out, err := os.Create(n.Out)
+		if err != nil {
+			stopNodes(st)
+			return nil, err
+		}
+		args := []string{
+			"-Xms" + o.Heap, "-Xmx" + o.Heap, "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+			"-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
+			"-XX:MaxInlineLevel=15", "-Djava.awt.headless=true",
+			"-Dlog4j2.configurationFile=" + log4j, "-Dkafka.logs.dir=" + n.Dir,
+			"-Dkpar.node=" + filepath.Base(n.Dir),
+			"-cp", cp, "kafka.Kafka", filepath.Join(n.Dir, "server.properties"),
+		}
+		// Not CommandContext: the broker must outlive this command.
+		cmd := exec.Command(java, args...)
+		cmd.Stdout, cmd.Stderr = out, out
+		cmd.Dir = n.Dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // survive our terminal's signals
+		if err := cmd.Start(); err != nil {
+			out.Close()
+			stopNodes(st)
+			return nil, fmt.Errorf("starting node %d: %w", n.ID, err)
+		}
+		out.Close()
+		n.Pid = cmd.Process.Pid
+		if ps, err := readProcStat(n.Pid); err == nil {
+			n.PidStartTime = ps.startTime
+		}
+		// Reap it if it dies while we wait, so Alive sees it gone; after we
+		// exit, init adopts it.
+		go func() { _ = cmd.Wait() }()
+		// Record each pid at once, so `down` can stop a partial start.
+		if err := saveState(o.Home, st); err != nil {
+			stopNodes(st)
+			return nil, err
+		}
+	}
+	o.Progress(fmt.Sprintf("waiting for %s to answer (up to %s)", strings.Join(st.Bootstrap(), ","), o.ReadyTimeout))
+	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
+		stopNodes(st)
+		_ = os.Remove(statePath(o.Home))
+		return nil, err
+	}
+	return st, nil
+}
+
+// waitReady polls until every node is registered in the metadata and the
+// controller quorum has a leader.
+func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var lastErr error
+	for {
+		for _, n := range st.Nodes {
+			if !n.Alive() {
+				return fmt.Errorf("broker node %d (pid %d) exited during startup; last lines of %s:\n%s",
+					n.ID, n.Pid, n.Log, logTail(n, 20))
+			}
+		}
+		lastErr = probe(ctx, st.Bootstrap(), len(st.Nodes))
+		if lastErr == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker at %s never became ready within %s (%v); last lines of %s:\n%s",
+				strings.Join(st.Bootstrap(), ","), timeout, lastErr, st.Nodes[0].Log, logTail(st.Nodes[0], 20))
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// probe sends one metadata request and checks that want brokers answer.
+func probe(ctx context.Context, seeds []string, want int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RequestRetries(0),
+		kgo.DialTimeout(time.Second), kgo.RetryTimeout(2*time.Second))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	md, err := kadm.NewClient(cl).BrokerMetadata(pctx)
+	if err != nil {
+		return err
+	}
+	if len(md.Brokers) < want {
+		return fmt.Errorf("%d of %d brokers registered", len(md.Brokers), want)
+	}
+	if md.Controller < 0 {
+		return errors.New("no active controller yet")
+	}
+	return nil
+}
+
+// Probe checks that a cluster at seeds answers a metadata request within timeout.
+func Probe(ctx context.Context, seeds []string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return probe(ctx, seeds, 1)
+}
+
+func logTail(n Node, lines int) string {
+	var parts []string
+	for _, f := range []string{n.Log, n.Out} {
+		b, err := os.ReadFile(f)
+		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+			parts = append(parts, tailLines(string(b), lines))
+		}
+	}
+	if len(parts) == 0 {
+		return "(no log output)"
+	}
+	return strings.Join(parts, "\n---\n")
+}
+
+func portInUse(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return true
+	}
+	l.Close()
+	return false
+}
+
+// stopNodes sends SIGTERM to every live node kpar started, waits for a clean
+// shutdown, and SIGKILLs what remains after the grace period.
+func stopNodes(st *State) []int {
+	var stopped []int
+	for _, n := range st.Nodes {
+		if n.Alive() {
+			_ = signal(n.Pid, syscall.SIGTERM)
+			stopped = append(stopped, n.Pid)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		left := 0
+		for _, n := range st.Nodes {
+			if n.Alive() {
+				left++
+			}
+		}
+		if left == 0 {
+			return stopped
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, n := range st.Nodes {
+		if n.Alive() {
+			_ = signal(n.Pid, syscall.SIGKILL)
+		}
+	}
+	return stopped
+}
+
+// Down stops exactly the JVMs recorded under home and removes their data.
+// It returns the pids it signalled; ErrNotUp when nothing is recorded.
+func Down(home string) ([]int, error) {
+	if home == "" {
+		home = Home()
+	}
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, err
+	}
+	stopped := stopNodes(st)
+	for _, n := range st.Nodes {
+		if n.Alive() {
+			return stopped, fmt.Errorf("node %d (pid %d) did not stop", n.ID, n.Pid)
+		}
+	}
+	// Data is per run: the next `up` formats fresh storage. Keep nothing stale.
+	if err := os.RemoveAll(brokerDir(home)); err != nil {
+		return stopped, err
+	}
+	return stopped, nil
+}
+
+// NodeStatus is one node's health as `status` reports it.
+type NodeStatus struct {
+	Node
+	Running   bool    `json:"running"`
+	Answering bool    `json:"answering"`
+	CPUSecs   float64 `json:"cpu_seconds"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Status reports each recorded node: is its JVM alive, does it answer.
+func Status(ctx context.Context, home string) (*State, []NodeStatus, error) {
+	if home == "" {
+		home = Home()
+	}
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]NodeStatus, len(st.Nodes))
+	for i, n := range st.Nodes {
+		ns := NodeStatus{Node: n, Running: n.Alive()}
+		if ns.Running {
+			ns.CPUSecs, _ = CPUSeconds(n.Pid)
+			if err := Probe(ctx, []string{fmt.Sprintf("127.0.0.1:%d", n.Port)}, 3*time.Second); err != nil {
+				ns.Error = err.Error()
+			} else {
+				ns.Answering = true
+			}
+		}
+		out[i] = ns
+	}
+	return st, out, nil
+}

@@ -1,0 +1,76 @@
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Ports for node i (0-based) of a cluster whose first client port is base:
+// clients on base+i, the KRaft controller on base+100+i. The defaults match
+// deploy/docker-compose.yml and the README (9092..9094, 9192..9194).
+func clientPort(base, i int) int     { return base + i }
+func controllerPort(base, i int) int { return base + 100 + i }
+
+// serverProps renders one node's server.properties.
+func serverProps(base, nodes, i int, logDir string) string {
+	voters := make([]string, nodes)
+	for j := 0; j < nodes; j++ {
+		voters[j] = fmt.Sprintf("%d@127.0.0.1:%d", j+1, controllerPort(base, j))
+	}
+	rf, minISR := 1, 1
+	if nodes >= 3 {
+		rf, minISR = 3, 2
+	}
+	p := map[string]string{
+		"process.roles":                                    "broker,controller",
+		"node.id":                                          fmt.Sprint(i + 1),
+		"controller.quorum.voters":                         strings.Join(voters, ","),
+		"listeners":                                        fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", clientPort(base, i), controllerPort(base, i)),
+		"advertised.listeners":                             fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", clientPort(base, i)),
+		"controller.listener.names":                        "CONTROLLER",
+		"inter.broker.listener.name":                       "PLAINTEXT",
+		"listener.security.protocol.map":                   "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"log.dirs":                                         logDir,
+		"num.partitions":                                   "1",
+		"default.replication.factor":                       fmt.Sprint(rf),
+		"min.insync.replicas":                              fmt.Sprint(minISR),
+		"offsets.topic.replication.factor":                 fmt.Sprint(rf),
+		"offsets.topic.num.partitions":                     "12",
+		"transaction.state.log.replication.factor":         fmt.Sprint(rf),
+		"transaction.state.log.min.isr":                    fmt.Sprint(minISR),
+		"share.coordinator.state.topic.replication.factor": fmt.Sprint(rf),
+		"share.coordinator.state.topic.min.isr":            fmt.Sprint(minISR),
+		// Tests and benches create and join groups constantly: no initial delay.
+		"group.initial.rebalance.delay.ms": "0",
+		"auto.create.topics.enable":        "true",
+		"delete.topic.enable":              "true",
+		"num.network.threads":              "3",
+		"num.io.threads":                   "8",
+		"log.segment.bytes":                "268435456",
+		"log.retention.hours":              "24",
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("# written by kpar broker up\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, p[k])
+	}
+	return b.String()
+}
+
+// newClusterID returns a Kafka Uuid: 16 random bytes, base64url, no padding
+// (what `kafka-storage random-uuid` prints), without paying for a JVM start.
+func newClusterID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

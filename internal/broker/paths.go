@@ -1,0 +1,43 @@
+// Package broker starts and stops a local Apache Kafka (KRaft) cluster from
+// Maven Central jars, without Docker.
+//
+// Jars are resolved once with Maven from the embedded pom and cached in the
+// user cache dir (KPAR_CACHE overrides it), so later starts take seconds.
+// What was started is recorded in a state file under the kpar home
+// (KPAR_HOME, default ~/.kpar): `Down` stops exactly those JVMs, by pid and
+// process start time, never by name.
+package broker
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// KafkaVersion is the pinned Apache Kafka release (see assets/pom.xml).
+const KafkaVersion = "4.3.1"
+
+// Home returns kpar's state directory: $KPAR_HOME, else ~/.kpar.
+func Home() string {
+	if h := os.Getenv("KPAR_HOME"); h != "" {
+		return h
+	}
+	if d, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(d, ".kpar")
+	}
+	return filepath.Join(os.TempDir(), "kpar")
+}
+
+// CacheDir returns where resolved jars live: $KPAR_CACHE, else <user cache>/kpar.
+// It is shared by every kpar home on the machine.
+func CacheDir() string {
+	if c := os.Getenv("KPAR_CACHE"); c != "" {
+		return c
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "kpar")
+	}
+	return filepath.Join(os.TempDir(), "kpar-cache")
+}
+
+func brokerDir(home string) string { return filepath.Join(home, "broker") }
+func statePath(home string) string { return filepath.Join(brokerDir(home), "state.json") }

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// localBootstrap returns the seeds of the broker `kpar broker up` started.
+func localBootstrap() ([]string, error) {
+	st, err := broker.LoadState(broker.Home())
+	if err != nil {
+		if errors.Is(err, broker.ErrNotUp) {
+			return nil, errors.New("no broker given: pass --brokers host:port, set KPAR_BROKERS, or start a local one with 'kpar broker up'")
+		}
+		return nil, err
+	}
+	return st.Bootstrap(), nil
+}
+
+func newBrokerCmd(_ *globals) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "broker",
+		Short: "Start, stop and inspect a local Apache Kafka cluster (no Docker needed)",
+		Long: fmt.Sprintf(`kpar runs Apache Kafka %s in KRaft mode from Maven Central jars.
+The first 'up' resolves the jars with Maven into the cache (%s, override
+with KPAR_CACHE); later starts take seconds. What was started is recorded
+under %s (override with KPAR_HOME), so 'down' stops exactly those JVMs.
+
+Ports: node i (1-based) serves clients on --port+i-1 and its KRaft
+controller on --port+100+i-1: 9092 and 9192 for one node; 9092-9094 and
+9192-9194 for --nodes 3, the same as deploy/docker-compose.yml.`,
+			broker.KafkaVersion, broker.CacheDir(), broker.Home()),
+	}
+	c.AddCommand(newBrokerUpCmd(), newBrokerDownCmd(), newBrokerStatusCmd(), newBrokerLogsCmd())
+	return c
+}
+
+func newBrokerUpCmd() *cobra.Command {
+	o := broker.Options{}
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "Start a local Kafka cluster and print its bootstrap address",
+		Example: `  kpar broker up                 # one node on 127.0.0.1:9092
+  kpar broker up --nodes 3       # three nodes, RF 3, min.insync.replicas 2
+  export KPAR_BROKERS=$(kpar broker up -q)`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !quiet {
+				o.Progress = func(s string) { fmt.Fprintln(os.Stderr, "kpar:", s) }
+			}
+			start := time.Now()
+			st, err := broker.Up(cmd.Context(), o)
+			if errors.Is(err, broker.ErrAlreadyUp) {
+				if !quiet {
+					fmt.Fprintf(os.Stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
+				}
+				fmt.Println(strings.Join(st.Bootstrap(), ","))
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(os.Stderr, "kpar: Kafka %s up in %.1fs: %d node(s), pids %s, logs under %s\n",
+					st.KafkaVersion, time.Since(start).Seconds(), len(st.Nodes), pids(st), broker.Home())
+			}
+			fmt.Println(strings.Join(st.Bootstrap(), ","))
+			return nil
+		},
+	}
+	c.Flags().IntVar(&o.Nodes, "nodes", 1, "number of KRaft nodes: 1, or 3 for the fault experiments (RF 3, min.insync.replicas 2)")
+	c.Flags().IntVar(&o.BasePort, "port", 9092, "first client port; controllers listen 100 above")
+	c.Flags().StringVar(&o.Heap, "heap", "", "JVM heap per node (default 1G for one node, 768M each for three)")
+	c.Flags().DurationVar(&o.ReadyTimeout, "timeout", 90*time.Second, "how long to wait for the cluster to answer")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the bootstrap address")
+	return c
+}
+
+func pids(st *broker.State) string {
+	var p []string
+	for _, n := range st.Nodes {
+		p = append(p, fmt.Sprint(n.Pid))
+	}
+	return strings.Join(p, ",")
+}
+
+func newBrokerDownCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop the JVMs 'kpar broker up' started (by pid) and delete their data",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			stopped, err := broker.Down(broker.Home())
+			if errors.Is(err, broker.ErrNotUp) {
+				fmt.Fprintln(os.Stderr, "kpar: no local broker recorded; nothing to stop")
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "kpar: stopped %d JVM(s) %v\n", len(stopped), stopped)
+			return nil
+		},
+	}
+}
+
+func newBrokerStatusCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Report each local node: pid, ports, running, answering",
+		Long:  "Exit status: 0 when every node runs and answers, 1 otherwise, 3 when no broker is recorded.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, nodes, err := broker.Status(cmd.Context(), broker.Home())
+			if errors.Is(err, broker.ErrNotUp) {
+				return &exitError{code: 3, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			healthy := true
+			for _, n := range nodes {
+				healthy = healthy && n.Running && n.Answering
+			}
+			if asJSON {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(map[string]any{"kafka_version": st.KafkaVersion, "cluster_id": st.ClusterID,
+					"bootstrap": st.Bootstrap(), "healthy": healthy, "nodes": nodes})
+			} else {
+				fmt.Printf("Kafka %s, cluster %s, bootstrap %s\n", st.KafkaVersion, st.ClusterID, strings.Join(st.Bootstrap(), ","))
+				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NODE\tPID\tPORT\tCONTROLLER\tRUNNING\tANSWERING\tCPU-S\tLOG")
+				for _, n := range nodes {
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%v\t%v\t%.1f\t%s\n", n.ID, n.Pid, n.Port, n.ControllerPort, n.Running, n.Answering, n.CPUSecs, n.Log)
+				}
+				tw.Flush()
+			}
+			if !healthy {
+				return &exitError{code: 1, err: errors.New("not every node is running and answering")}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func newBrokerLogsCmd() *cobra.Command {
+	var node, lines int
+	c := &cobra.Command{
+		Use:   "logs",
+		Short: "Print the tail of a node's server.log",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			st, err := broker.LoadState(broker.Home())
+			if err != nil {
+				return err
+			}
+			if node < 1 || node > len(st.Nodes) {
+				return fmt.Errorf("--node %d: the cluster has nodes 1..%d", node, len(st.Nodes))
+			}
+			f, err := os.Open(st.Nodes[node-1].Log)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return tail(f, os.Stdout, lines)
+		},
+	}
+	c.Flags().IntVar(&node, "node", 1, "which node's log")
+	c.Flags().IntVarP(&lines, "lines", "n", 50, "how many lines")
+	return c
+}
+
+func tail(r io.Reader, w io.Writer, n int) error {
+	ring := make([]string, 0, n)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		if len(ring) == n {
+			ring = ring[1:]
+		}
+		ring = append(ring, sc.Text())
+	}
+	for _, l := range ring {
+		fmt.Fprintln(w, l)
+	}
+	return sc.Err()
+}
