@@ -1,0 +1,304 @@
+package csvsrc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+)
+
+// ValueMode says what a record's value is.
+type ValueMode int
+
+const (
+	// ValueRaw sends the row's bytes exactly as in the file (no line end).
+	ValueRaw ValueMode = iota
+	// ValueJSON sends {"column":"field",...} with every field a string.
+	ValueJSON
+)
+
+// ParseValueMode maps the --value flag to a ValueMode.
+func ParseValueMode(s string) (ValueMode, error) {
+	switch s {
+	case "raw":
+		return ValueRaw, nil
+	case "json":
+		return ValueJSON, nil
+	}
+	return 0, fmt.Errorf("--value %q: want raw (the row as in the file) or json (an object of the row)", s)
+}
+
+func (m ValueMode) String() string {
+	if m == ValueJSON {
+		return "json"
+	}
+	return "raw"
+}
+
+// Opt configures Load and Read.
+type Opt interface{ apply(*cfg) }
+
+type cfg struct {
+	keyColumn string
+	value     ValueMode
+	skipBad   bool
+	limit     int
+}
+
+type optFunc func(*cfg)
+
+func (f optFunc) apply(c *cfg) { f(c) }
+
+// KeyColumn names the header column whose field becomes the record key.
+// Empty (the default) means records have no key.
+func KeyColumn(name string) Opt { return optFunc(func(c *cfg) { c.keyColumn = name }) }
+
+// Value chooses the record value: the raw row (default) or JSON of it.
+func Value(m ValueMode) Opt { return optFunc(func(c *cfg) { c.value = m }) }
+
+// SkipBad counts and skips malformed rows instead of failing on the first.
+func SkipBad(on bool) Opt { return optFunc(func(c *cfg) { c.skipBad = on }) }
+
+// Limit stops after n good records (n <= 0: no limit).
+func Limit(n int) Opt { return optFunc(func(c *cfg) { c.limit = n }) }
+
+// Dataset is a loaded CSV: one key and one value per good row.
+type Dataset struct {
+	File      string
+	Header    []string
+	KeyColumn string // "" when records have no key
+	Value     ValueMode
+	Keys      [][]byte // nil entries when KeyColumn is ""
+	Values    [][]byte
+	Bytes     int64 // sum of key and value lengths
+	Skipped   int   // malformed rows skipped under SkipBad
+	FirstBad  []string
+	Lines     int // physical lines read
+}
+
+// Len is the number of records.
+func (d *Dataset) Len() int { return len(d.Values) }
+
+// Slice returns the half-open record range [lo, hi) of part i of n
+// contiguous, near-equal parts.
+func (d *Dataset) Slice(i, n int) (lo, hi int) {
+	total := d.Len()
+	return total * i / n, total * (i + 1) / n
+}
+
+// maxFirstBad bounds how many skipped-row messages are kept for the report.
+const maxFirstBad = 10
+
+// Load reads the CSV file at path.
+func Load(path string, opts ...Opt) (*Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	defer f.Close()
+	return Read(f, path, opts...)
+}
+
+// Read reads a whole CSV from r; name labels errors (file:line).
+func Read(r io.Reader, name string, opts ...Opt) (*Dataset, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: read: %w", name, err)
+	}
+	return Parse(data, name, opts...)
+}
+
+// Parse reads a CSV held in data. Raw values alias data: do not modify it.
+func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
+	var c cfg
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	label := name
+	if label == "" {
+		label = "<input>"
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: %w: file is empty (want a header row and at least one data row)", label, ErrSyntax)
+	}
+	p := newParser(name, data)
+	hdr, _, _, ok, err := p.next()
+	if err != nil {
+		return nil, fmt.Errorf("header: %w", err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w: file has no header row (only blank lines or a BOM)", label, ErrSyntax)
+	}
+	d := &Dataset{File: name, KeyColumn: c.keyColumn, Value: c.value}
+	seen := map[string]bool{}
+	for _, h := range hdr {
+		s := string(h)
+		if c.value == ValueJSON && seen[s] {
+			return nil, fmt.Errorf("%s:1: %w: column %q appears twice, so --value json would repeat a key", label, ErrSyntax, s)
+		}
+		seen[s] = true
+		d.Header = append(d.Header, s)
+	}
+	keyIdx := -1
+	if c.keyColumn != "" {
+		for i, h := range d.Header {
+			if h == c.keyColumn {
+				keyIdx = i
+				break
+			}
+		}
+		if keyIdx < 0 {
+			return nil, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
+				label, c.keyColumn, strings.Join(d.Header, ", "))
+		}
+	}
+	// JSON keys are escaped once, not per row.
+	var jsonKeys [][]byte
+	if c.value == ValueJSON {
+		for _, h := range d.Header {
+			k := appendJSONString(nil, []byte(h))
+			jsonKeys = append(jsonKeys, append(k, ':'))
+		}
+	}
+
+	// Keys and JSON values go into large chunks rather than one allocation
+	// each; a chunk is never moved, so earlier slices stay valid.
+	var arena []byte
+	alloc := func(n int) []byte {
+		if cap(arena)-len(arena) < n {
+			size := 1 << 20
+			if n > size {
+				size = n
+			}
+			arena = make([]byte, 0, size)
+		}
+		return arena[len(arena):len(arena)]
+	}
+	commit := func(b []byte) []byte {
+		arena = arena[:len(arena)+len(b)]
+		return b[:len(b):len(b)]
+	}
+
+	est := len(data) / 128 // a guess at rows, to size the slices once
+	d.Values = make([][]byte, 0, est)
+	if keyIdx >= 0 {
+		d.Keys = make([][]byte, 0, est)
+	}
+	bad := func(e error) error {
+		if !c.skipBad {
+			return e
+		}
+		d.Skipped++
+		if len(d.FirstBad) < maxFirstBad {
+			d.FirstBad = append(d.FirstBad, e.Error())
+		}
+		return nil
+	}
+	for c.limit <= 0 || len(d.Values) < c.limit {
+		fields, raw, line, ok, err := p.next()
+		if err != nil {
+			if err = bad(err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !ok {
+			break
+		}
+		if len(fields) != len(hdr) {
+			e := &RowError{File: name, Line: line, Msg: fmt.Sprintf("row has %d fields, the header has %d", len(fields), len(hdr))}
+			if err := bad(e); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var key []byte
+		if keyIdx >= 0 {
+			f := fields[keyIdx]
+			key = commit(append(alloc(len(f)), f...))
+			d.Keys = append(d.Keys, key)
+		}
+		val := raw
+		if c.value == ValueJSON {
+			n := 2
+			for i, f := range fields {
+				n += len(jsonKeys[i]) + len(f) + 3
+			}
+			b := alloc(n + n/8)
+			b = append(b, '{')
+			for i, f := range fields {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, jsonKeys[i]...)
+				b = appendJSONString(b, f)
+			}
+			b = append(b, '}')
+			if cap(b) == cap(arena)-len(arena) { // append stayed inside the chunk
+				val = commit(b)
+			} else {
+				val = b // outgrew the chunk: append gave it its own array
+			}
+		}
+		d.Values = append(d.Values, val)
+		d.Bytes += int64(len(key) + len(val))
+	}
+	d.Lines = p.line
+	if len(d.Values) == 0 {
+		if d.Skipped > 0 {
+			return nil, fmt.Errorf("%s: %w: all %d data rows are malformed; first: %s", label, ErrSyntax, d.Skipped, d.FirstBad[0])
+		}
+		return nil, fmt.Errorf("%s: %w: no data rows after the header", label, ErrSyntax)
+	}
+	return d, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD
+// so the output is always valid JSON.
+func appendJSONString(b, s []byte) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// IsSyntax reports whether err is about the CSV's content (not I/O).
+func IsSyntax(err error) bool { return errors.Is(err, ErrSyntax) }
