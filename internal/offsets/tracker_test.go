@@ -1,0 +1,316 @@
+package offsets
+
+import (
+	"errors"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+func TestCommittableIsLowestIncompleteOffset(t *testing.T) {
+	tests := []struct {
+		name string
+		add  []int64
+		done []int64
+		want int64
+	}{
+		{"nothing added", nil, nil, -1},
+		{"all pending", []int64{5, 6, 7}, nil, 5},
+		{"head done", []int64{5, 6, 7}, []int64{5}, 6},
+		{"out of order", []int64{5, 6, 7}, []int64{7, 6}, 5},
+		{"all done", []int64{5, 6, 7}, []int64{7, 5, 6}, 8},
+		{"holes below pending count as done", []int64{10, 20, 30}, []int64{10}, 20},
+		{"holes after last done", []int64{10, 20, 30}, []int64{10, 20, 30}, 31},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := NewTracker(0)
+			for _, o := range tc.add {
+				if !tr.CanAdd(o) {
+					t.Fatalf("CanAdd(%d) = false", o)
+				}
+				if _, err := tr.Add(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, o := range tc.done {
+				if !tr.Done(o) {
+					t.Fatalf("Done(%d) = false", o)
+				}
+			}
+			if got := tr.Committable(); got != tc.want {
+				t.Fatalf("Committable = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDoneRejectsUnknownAndRepeatedOffsets(t *testing.T) {
+	tr := NewTracker(0)
+	tr.Add(1)
+	tr.Add(3)
+	if tr.Done(2) {
+		t.Fatal("Done on a hole succeeded")
+	}
+	if !tr.Done(3) || tr.Done(3) {
+		t.Fatal("Done(3) should succeed once")
+	}
+	if tr.Pending() != 1 {
+		t.Fatalf("pending = %d, want 1", tr.Pending())
+	}
+}
+
+func TestAddRejectsOffsetsNotIncreasing(t *testing.T) {
+	tr := NewTracker(0)
+	tr.Add(5)
+	if _, err := tr.Add(5); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("err = %v, want ErrOutOfOrder", err)
+	}
+	if _, err := tr.Add(4); !errors.Is(err, ErrOutOfOrder) {
+		t.Fatalf("err = %v, want ErrOutOfOrder", err)
+	}
+}
+
+func TestMetadataRoundTripSkipsCompletedRecordsAfterRestart(t *testing.T) {
+	tr := NewTracker(0)
+	for o := int64(100); o < 120; o++ {
+		tr.Add(o)
+	}
+	completed := map[int64]bool{101: true, 103: true, 104: true, 110: true, 119: true}
+	for o := range completed {
+		tr.Done(o)
+	}
+	commit, meta := tr.Committable(), tr.Metadata()
+	if commit != 100 {
+		t.Fatalf("commit = %d", commit)
+	}
+
+	re := NewTracker(0)
+	if err := re.Restore(commit, meta); err != nil {
+		t.Fatal(err)
+	}
+	for o := int64(100); o < 125; o++ {
+		skip, err := re.Add(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if skip != completed[o] {
+			t.Fatalf("offset %d: skip = %v, want %v", o, skip, completed[o])
+		}
+	}
+	// The restored completions stay in the map until the gap closes.
+	if got := re.Committable(); got != 100 {
+		t.Fatalf("committable after restore = %d, want 100", got)
+	}
+	d, err := Decode(re.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for o := range completed {
+		if !d.Done(o) {
+			t.Fatalf("re-encoded map lost completed offset %d", o)
+		}
+	}
+}
+
+func TestRestoredMapSurvivesCommitBeforeRecordsArrive(t *testing.T) {
+	tr := NewTracker(0)
+	for o := int64(0); o < 10; o++ {
+		tr.Add(o)
+	}
+	tr.Done(5)
+	tr.Done(7)
+	re := NewTracker(0)
+	if err := re.Restore(tr.Committable(), tr.Metadata()); err != nil {
+		t.Fatal(err)
+	}
+	re.Add(0) // only the first record has arrived when we commit again
+	d, err := Decode(re.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.Done(5) || !d.Done(7) || d.Done(6) {
+		t.Fatalf("restored completions not carried into the next commit: %+v", d)
+	}
+}
+
+func TestRestoreIgnoresForeignOrStaleMetadata(t *testing.T) {
+	tr := NewTracker(0)
+	tr.Add(10)
+	tr.Add(11)
+	tr.Done(11)
+	meta := tr.Metadata()
+	tests := []struct {
+		name      string
+		committed int64
+		meta      string
+		wantErr   bool
+	}{
+		{"kgo member id", 10, "kgo-member-abc", false},
+		{"empty", 10, "", false},
+		{"base differs (group reset)", 5, meta, true},
+		{"corrupt base64", 10, Prefix + "!!!", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			re := NewTracker(0)
+			err := re.Restore(tc.committed, tc.meta)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			for o := tc.committed; o < 12; o++ {
+				if skip, _ := re.Add(o); skip {
+					t.Fatalf("offset %d skipped on an untrusted map", o)
+				}
+			}
+		})
+	}
+}
+
+func TestEncodingPicksSmallerForm(t *testing.T) {
+	// Few long runs: run-length wins.
+	sparse := Encode(0, 10000, func(i int) bool { return i >= 5000 })
+	// Alternating: bitset wins.
+	dense := Encode(0, 10000, func(i int) bool { return i%2 == 1 })
+	for _, c := range []struct {
+		meta   string
+		format byte
+	}{{sparse, formatRLE}, {dense, formatBitset}} {
+		raw, err := b64.DecodeString(strings.TrimPrefix(c.meta, Prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw[1] != c.format {
+			t.Fatalf("format = %d, want %d", raw[1], c.format)
+		}
+	}
+	if len(sparse) > 20 {
+		t.Fatalf("run-length form is %d bytes for 2 runs", len(sparse))
+	}
+}
+
+func TestPartitionStopsAcceptingWhenMapCouldOverflow(t *testing.T) {
+	const max = 256
+	tr := NewTracker(max)
+	tr.Add(0) // stuck record
+	var o int64 = 1
+	for ; tr.CanAdd(o); o++ {
+		tr.Add(o)
+		tr.Done(o)
+	}
+	limit := o
+	if limit < 100 || limit > int64(PayloadBudget(max))*8+1 {
+		t.Fatalf("stopped at %d, budget allows %d bits", limit, PayloadBudget(max)*8)
+	}
+	// Worst case pattern: alternate completions must still fit.
+	tr2 := NewTracker(max)
+	for i := int64(0); tr2.CanAdd(i); i++ {
+		tr2.Add(i)
+		if i%2 == 1 {
+			tr2.Done(i)
+		}
+	}
+	if n := len(tr2.Metadata()); n > max {
+		t.Fatalf("metadata %d bytes exceeds max %d", n, max)
+	}
+	// Closing the gap reopens the partition.
+	tr.Done(0)
+	if !tr.CanAdd(limit) {
+		t.Fatal("partition still refuses records after the gap closed")
+	}
+	if tr.Metadata() != "" {
+		t.Fatalf("nothing above committable, metadata = %q", tr.Metadata())
+	}
+}
+
+func TestDecodeRejectsCorruptInput(t *testing.T) {
+	good := Encode(7, 20, func(i int) bool { return i%3 == 0 })
+	raw, _ := b64.DecodeString(strings.TrimPrefix(good, Prefix))
+	mut := func(f func([]byte) []byte) string {
+		c := append([]byte(nil), raw...)
+		return Prefix + b64.EncodeToString(f(c))
+	}
+	for name, meta := range map[string]string{
+		"bad version": mut(func(b []byte) []byte { b[0] = 9; return b }),
+		"bad format":  mut(func(b []byte) []byte { b[1] = 9; return b }),
+		"truncated":   mut(func(b []byte) []byte { return b[:len(b)-1] }),
+		"too short":   Prefix + b64.EncodeToString([]byte{1}),
+	} {
+		if _, err := Decode(meta); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+// FuzzEncodeDecode drives a tracker with random gaps and completion orders,
+// then checks the invariants a restart depends on: metadata fits, every
+// offset below the commit is done, and a restored tracker skips exactly the
+// completed offsets.
+func FuzzEncodeDecode(f *testing.F) {
+	f.Add(int64(1), int64(0), uint16(300), uint16(200))
+	f.Add(int64(2), int64(1<<40), uint16(5000), uint16(300))
+	f.Add(int64(3), int64(0), uint16(20), uint16(20))
+	f.Fuzz(func(t *testing.T, seed, start int64, nAdd, maxBytes uint16) {
+		if start < 0 || start > 1<<50 {
+			return
+		}
+		mb := int(maxBytes)%4096 + 64
+		rng := rand.New(rand.NewSource(seed))
+		tr := NewTracker(mb)
+		added := []int64{}
+		done := map[int64]bool{}
+		o := start
+		for i := 0; i < int(nAdd)%3000; i++ {
+			o += 1 + int64(rng.Intn(3)/2)*int64(rng.Intn(5)) // mostly contiguous, some holes
+			if !tr.CanAdd(o) {
+				// The gap must close: complete the lowest pending.
+				for _, a := range added {
+					if !done[a] {
+						tr.Done(a)
+						done[a] = true
+						break
+					}
+				}
+				continue
+			}
+			if _, err := tr.Add(o); err != nil {
+				t.Fatal(err)
+			}
+			added = append(added, o)
+			if rng.Intn(3) > 0 {
+				a := added[rng.Intn(len(added))]
+				if !done[a] {
+					if !tr.Done(a) {
+						t.Fatalf("Done(%d) false", a)
+					}
+					done[a] = true
+				}
+			}
+		}
+		commit, meta := tr.Committable(), tr.Metadata()
+		if len(meta) > mb {
+			t.Fatalf("metadata %d bytes > max %d", len(meta), mb)
+		}
+		for _, a := range added {
+			if a < commit && !done[a] {
+				t.Fatalf("offset %d below commit %d is not done", a, commit)
+			}
+		}
+		re := NewTracker(mb)
+		if err := re.Restore(commit, meta); err != nil {
+			t.Fatalf("restore: %v", err)
+		}
+		for _, a := range added {
+			if a < commit {
+				continue
+			}
+			skip, err := re.Add(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if skip != done[a] {
+				t.Fatalf("offset %d: skip=%v done=%v (commit %d)", a, skip, done[a], commit)
+			}
+		}
+	})
+}
