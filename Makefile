@@ -1,0 +1,27 @@
+# kpar: two commands on a fresh machine.
+#   make run    the main job: local broker, producer sweep, consumer bench, correctness lab
+#   make test   the whole suite, race detector on, against a real broker it starts itself
+# Point either at your own cluster with KPAR_BROKERS=host:port,...
+
+GO ?= go
+
+.PHONY: build run test test-short vet clean
+
+build:
+	$(GO) build -o bin/kpar ./cmd/kpar
+
+run: build
+	./scripts/run.sh
+
+test:
+	./scripts/test.sh
+
+# kfake-only unit tests: no JVM, a few seconds.
+test-short:
+	$(GO) test -race -short ./...
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin results .kpar
