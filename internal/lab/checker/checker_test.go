@@ -123,7 +123,7 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	if err := cl.ProduceSync(ctx, log...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := CheckTopics(ctx, seeds, "in", "log", time.Time{})
+	res, err := CheckTopics(ctx, seeds, "in", "log", "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

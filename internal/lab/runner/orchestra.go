@@ -1,0 +1,232 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/report"
+	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// orchestra starts, kills and stops the consumer processes of one cell.
+type orchestra struct {
+	cfg    Config
+	params worker.Params
+	adm    *kadm.Client
+	in     string
+	log    string
+	cell   *report.Cell
+
+	members map[string]*member
+}
+
+type member struct {
+	slot string
+	inc  int
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process exited
+	err  error         // its exit
+	gone bool          // the orchestra asked it to leave
+}
+
+func (m *member) exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (m *member) killedBySIGKILL() bool {
+	var ee *exec.ExitError
+	if !errors.As(m.err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
+
+func (o *orchestra) start(slot string, static bool, inc, killAfter int) (*member, error) {
+	p := o.params
+	p.Slot, p.Static, p.Incarnation, p.KillAfter = slot, static, inc, killAfter
+	cmd := o.cfg.Command(p.Args())
+	cmd.Stdout = o.cfg.WorkerStderr
+	cmd.Stderr = o.cfg.WorkerStderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker %s: %w", slot, err)
+	}
+	m := &member{slot: slot, inc: inc, cmd: cmd, done: make(chan struct{})}
+	go func() { m.err = cmd.Wait(); close(m.done) }()
+	o.members[slot] = m
+	return m, nil
+}
+
+// progress is what the orchestra watches: processed-log entries written and
+// input records committed by the group.
+type progress struct {
+	entries   int
+	committed int
+	caughtUp  bool
+}
+
+func (o *orchestra) progress(ctx context.Context, inputEnds kadm.ListedOffsets) (progress, error) {
+	var p progress
+	ends, err := o.adm.ListEndOffsets(ctx, o.log)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return p, fmt.Errorf("processed-log end offsets: %w", err)
+	}
+	ends.Each(func(l kadm.ListedOffset) { p.entries += int(l.Offset) })
+	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
+	if err != nil {
+		return p, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
+	}
+	p.caughtUp = true
+	inputEnds.Each(func(l kadm.ListedOffset) {
+		c, ok := offs.Lookup(o.in, l.Partition)
+		at := int64(0)
+		if ok && c.Err == nil {
+			at = c.At
+		}
+		p.committed += int(max(at, 0))
+		if at < l.Offset {
+			p.caughtUp = false
+		}
+	})
+	return p, nil
+}
+
+// run drives the cell until the group has committed the whole input and
+// every planned fault has happened (or cannot happen any more), or until
+// nothing moves for StallTimeout. It always stops every process it started.
+func (o *orchestra) run(ctx context.Context) (err error) {
+	o.members = map[string]*member{}
+	defer func() {
+		if serr := o.stopAll(); err == nil {
+			err = serr
+		}
+	}()
+	inputEnds, err := o.adm.ListEndOffsets(ctx, o.in)
+	if err == nil {
+		err = inputEnds.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("input end offsets: %w", err)
+	}
+	crashes := o.cell.CrashPoints
+	killAfter := func(entries int) int {
+		if o.cell.Crashes >= len(crashes) {
+			return 0
+		}
+		return max(1, crashes[o.cell.Crashes]-entries)
+	}
+	// w0 is static so that a restart after SIGKILL takes its partitions back
+	// at once instead of waiting out the dead member's session.
+	w0, err := o.start("w0", true, 0, killAfter(0))
+	if err != nil {
+		return err
+	}
+	rebalance := o.cfg.Scenario.Has(scenario.Rebalance)
+	n := o.cfg.Records
+	var last progress
+	lastMove := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		p, err := o.progress(ctx, inputEnds)
+		if err != nil {
+			return err
+		}
+		if p != last {
+			last, lastMove = p, time.Now()
+		}
+		if w0.exited() {
+			if !w0.killedBySIGKILL() || o.cell.Crashes >= len(crashes) {
+				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.err)
+			}
+			o.cell.Crashes++
+			if w0, err = o.start("w0", true, w0.inc+1, killAfter(p.entries)); err != nil {
+				return err
+			}
+			lastMove = time.Now()
+			continue
+		}
+		for _, slot := range []string{"w1", "w2"} {
+			if m := o.members[slot]; m != nil && m.exited() && m.cmd.ProcessState != nil && !m.cmd.ProcessState.Success() && !m.left() {
+				return fmt.Errorf("worker %s exited on its own: %v", slot, m.err)
+			}
+		}
+		if rebalance {
+			// Dynamic members, so that leaving triggers a rebalance at once.
+			if o.members["w1"] == nil && p.entries >= n*2/10 {
+				if _, err := o.start("w1", false, 0, 0); err != nil {
+					return err
+				}
+				o.cell.Joins++
+			}
+			if o.members["w2"] == nil && p.entries >= n*4/10 {
+				if _, err := o.start("w2", false, 0, 0); err != nil {
+					return err
+				}
+				o.cell.Joins++
+			}
+			if m := o.members["w1"]; m != nil && !m.left() && p.entries >= n*6/10 {
+				_ = m.cmd.Process.Signal(syscall.SIGTERM)
+				m.markLeft()
+				o.cell.Leaves++
+			}
+		}
+		faultsDone := o.cell.Crashes >= len(crashes) && (!rebalance || o.cell.Leaves > 0)
+		if p.caughtUp && faultsDone {
+			return nil
+		}
+		// Caught up with faults still planned but nothing left to process
+		// (a strategy that committed everything ahead): they cannot happen.
+		if p.caughtUp && time.Since(lastMove) > 2*time.Second {
+			return nil
+		}
+		if time.Since(lastMove) > o.cfg.StallTimeout {
+			o.cell.Stalled = true
+			return nil
+		}
+	}
+}
+
+func (m *member) left() bool { return m.gone }
+func (m *member) markLeft()  { m.gone = true }
+
+// stopAll asks every live process to stop (SIGTERM: finish in-flight work,
+// commit, leave) and waits; a process that will not stop is killed.
+func (o *orchestra) stopAll() error {
+	for _, m := range o.members {
+		if !m.exited() {
+			_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	var errs []error
+	for slot, m := range o.members {
+		select {
+		case <-m.done:
+		case <-time.After(30 * time.Second):
+			_ = m.cmd.Process.Signal(os.Kill)
+			<-m.done
+			errs = append(errs, fmt.Errorf("worker %s ignored SIGTERM for 30s and was killed", slot))
+		}
+	}
+	return errors.Join(errs...)
+}

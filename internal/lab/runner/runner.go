@@ -1,0 +1,157 @@
+// Package runner runs one lab cell: one strategy under one scenario against
+// a real cluster. It creates fresh topics, produces the workload, starts the
+// consumer processes, injects the scenario's faults, waits until the group
+// has committed everything, stops the consumers gracefully and hands the
+// topics to the checker. It measures; it never presents.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/report"
+	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Config is one cell.
+type Config struct {
+	Seeds    []string
+	Strategy string
+	Scenario scenario.Scenario
+	Seed     int64
+
+	Records    int
+	Partitions int
+	Keys       int
+	Workers    int // per consumer process
+	MaxPoll    int
+	Latency    time.Duration // the handler's latency ceiling
+	Crashes    int           // K, for the crash fault
+	CrashAt    []int         // explicit processed-log counts; overrides the seeded ones
+	Transient  float64       // for the failures fault
+	Permanent  float64
+
+	// StallTimeout ends a cell whose consumers make no progress for this long.
+	StallTimeout time.Duration
+	// Command builds the worker process for args (worker.Params.Args).
+	Command func(args []string) *exec.Cmd
+	// WorkerStderr receives the workers' stderr (nil: discarded).
+	WorkerStderr io.Writer
+	// Keep leaves the cell's topics in place for inspection.
+	Keep bool
+}
+
+func (c Config) validate() error {
+	switch {
+	case len(c.Seeds) == 0:
+		return errors.New("no broker to run against")
+	case c.Records < 1:
+		return fmt.Errorf("records must be at least 1, got %d", c.Records)
+	case c.Partitions < 1:
+		return fmt.Errorf("partitions must be at least 1, got %d", c.Partitions)
+	case c.Keys < 1:
+		return fmt.Errorf("keys must be at least 1, got %d", c.Keys)
+	case c.Workers < 1 || c.MaxPoll < 1:
+		return fmt.Errorf("workers and max-poll must be at least 1")
+	case c.Scenario.Has(scenario.Crash) && c.Crashes < 1 && len(c.CrashAt) == 0:
+		return fmt.Errorf("scenario %s needs at least one crash", c.Scenario.Name)
+	case c.Command == nil:
+		return errors.New("runner: no worker command")
+	}
+	return nil
+}
+
+// Run runs the cell. The returned cell carries the checker's counts; err is
+// for failures of the lab itself (broker unreachable, worker would not start).
+func Run(ctx context.Context, cfg Config) (report.Cell, error) {
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = 30 * time.Second
+	}
+	minLat, maxLat := cfg.Scenario.Latency(cfg.Latency)
+	cell := report.Cell{
+		Strategy: cfg.Strategy, Scenario: cfg.Scenario.Name, Seed: cfg.Seed,
+		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
+		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat),
+	}
+	if err := cfg.validate(); err != nil {
+		return cell, err
+	}
+	if cfg.Scenario.Has(scenario.Failures) {
+		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
+	}
+	if cfg.Scenario.Has(scenario.Crash) {
+		cell.CrashPoints = cfg.CrashAt
+		if len(cell.CrashPoints) == 0 {
+			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
+		}
+	}
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Seeds...))
+	if err != nil {
+		return cell, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+
+	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", cfg.Strategy, strings.ReplaceAll(cfg.Scenario.Name, "+", "_"),
+		cfg.Seed, time.Now().UnixNano()%1e9)
+	in, logT, dlq := base+"-in", base+"-log", ""
+	topics := []string{in, logT}
+	if cfg.Scenario.Has(scenario.Failures) {
+		dlq = base + "-dlq"
+		topics = append(topics, dlq)
+	}
+	for _, t := range topics {
+		resp, err := adm.CreateTopic(ctx, int32(cfg.Partitions), 1, nil, t)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			return cell, fmt.Errorf("create topic %s on %v: %w", t, cfg.Seeds, err)
+		}
+	}
+	if !cfg.Keep {
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			_, _ = adm.DeleteTopics(dctx, topics...)
+			_, _ = adm.DeleteGroup(dctx, base)
+		}()
+	}
+	if err := workload.ProduceInput(ctx, cl, in, workload.Generate(cfg.Seed, cfg.Records, cfg.Keys)); err != nil {
+		return cell, err
+	}
+
+	params := worker.Params{
+		Seeds: cfg.Seeds, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: cfg.Strategy,
+		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
+		Transient: cell.Transient, Permanent: cell.Permanent,
+	}
+	start := time.Now()
+	o := &orchestra{cfg: cfg, params: params, adm: adm, in: in, log: logT, cell: &cell}
+	runErr := o.run(ctx)
+
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	res, err := checker.CheckTopics(cctx, cfg.Seeds, in, logT, dlq, start)
+	if err != nil {
+		return cell, fmt.Errorf("check: %w", err)
+	}
+	cell.Check = res
+	if runErr != nil {
+		cell.Error = runErr.Error()
+	}
+	return cell, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,51 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
+	t.Helper()
+	s, err := scenario.Parse(scen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Seeds: seeds, Strategy: strategy, Scenario: s, Seed: 42,
+		Records: 600, Partitions: 4, Keys: 16, Workers: 8, MaxPoll: 50,
+		Latency: 4 * time.Millisecond, Crashes: 2, Transient: 0.1, Permanent: 0.02,
+		StallTimeout: 20 * time.Second, Command: testCommand,
+	}
+	if testing.Verbose() {
+		cfg.WorkerStderr = os.Stderr
+	}
+	return cfg
+}
+
+// The whole pipeline on kfake: real worker processes, a real SIGKILL, and a
+// checker that must find every record processed by the careful strategy.
+func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cell, err := Run(ctx, cellConfig(t, seeds, "commit-after-batch", "ooo+crash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cell: crashes %d, check %+v, error %q", cell.Crashes, cell.Check, cell.Error)
+	if cell.Error != "" || cell.Stalled {
+		t.Fatalf("cell did not finish cleanly: %+v", cell)
+	}
+	if cell.Crashes != 2 {
+		t.Fatalf("want 2 crashes, got %d", cell.Crashes)
+	}
+	if cell.Check.Lost != 0 || cell.Check.Input != 600 {
+		t.Fatalf("commit-after-batch lost records: %+v", cell.Check)
+	}
+}

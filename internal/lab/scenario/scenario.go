@@ -1,0 +1,88 @@
+// Package scenario names the faults a lab cell injects and derives every
+// fault's timing from the cell's seed. Scenarios combine with '+', e.g.
+// "ooo+crash+rebalance".
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// Fault is one ingredient of a scenario.
+type Fault string
+
+const (
+	// OOO: random per-record latency, so records complete out of order.
+	OOO Fault = "ooo"
+	// Crash: SIGKILL the consumer process K times, restarting it each time.
+	Crash Fault = "crash"
+	// Rebalance: two more members join during the run, and one leaves.
+	Rebalance Fault = "rebalance"
+	// Failures: transient handler failures (retryable) and permanent ones
+	// (for the dead-letter topic).
+	Failures Fault = "failures"
+)
+
+// Faults lists every fault with its meaning, for help text.
+var Faults = map[Fault]string{
+	OOO:       "random per-record latency (out-of-order completion)",
+	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time",
+	Rebalance: "members join at 20% and 40% of the records, one leaves at 60%",
+	Failures:  "handler fails: transient (retryable) and permanent (dead-letter) failures",
+}
+
+// Scenario is a set of faults.
+type Scenario struct {
+	Name   string
+	Faults []Fault
+}
+
+// Has reports whether s includes f.
+func (s Scenario) Has(f Fault) bool { return slices.Contains(s.Faults, f) }
+
+// Parse reads "ooo+crash"; "none" is the empty scenario.
+func Parse(spec string) (Scenario, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return Scenario{}, fmt.Errorf("empty scenario")
+	}
+	s := Scenario{Name: spec}
+	if spec == "none" {
+		return s, nil
+	}
+	for _, part := range strings.Split(spec, "+") {
+		f := Fault(strings.TrimSpace(part))
+		if _, ok := Faults[f]; !ok {
+			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, rebalance, failures)", spec, part)
+		}
+		if !s.Has(f) {
+			s.Faults = append(s.Faults, f)
+		}
+	}
+	return s, nil
+}
+
+// CrashPoints returns k processed-log entry counts at which the consumer is
+// killed, spread over 10%..80% of records and jittered by seed, so every
+// crash has work behind it and work in flight.
+func CrashPoints(seed int64, records, k int) []int {
+	out := make([]int, k)
+	for i := range out {
+		frac := 0.1 + 0.7*(float64(i)+workload.Float(seed, 20, uint64(i)))/float64(k)
+		out[i] = max(1, int(frac*float64(records)))
+	}
+	return out
+}
+
+// Latency is the per-record latency range of the handler: fixed without
+// OOO, uniform in [0, max] with it.
+func (s Scenario) Latency(max time.Duration) (time.Duration, time.Duration) {
+	if s.Has(OOO) {
+		return 0, max
+	}
+	return max / 2, max / 2
+}

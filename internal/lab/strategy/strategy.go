@@ -1,0 +1,150 @@
+// Package strategy holds the consumer loops the lab compares, one file per
+// strategy. Each runs in its own OS process (see package worker) until its
+// context ends, then shuts down gracefully: stop polling, finish the work in
+// flight, commit what the strategy would commit, close. A SIGKILL skips all
+// of that, which is the point of the crash scenario.
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Handler processes one record. It returns nil once the record's
+// processed-log entry is durable. A non-nil error means the record was not
+// processed; errors wrapping ErrPermanent will never succeed on retry.
+type Handler func(ctx context.Context, r *kgo.Record) error
+
+// ErrPermanent marks a handler failure that retrying cannot fix.
+var ErrPermanent = errors.New("permanent failure")
+
+// Config is what every strategy gets.
+type Config struct {
+	Seeds      []string
+	Topic      string // input
+	Group      string
+	InstanceID string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
+	DLQTopic   string // dead-letter topic, for strategies that have one
+	Workers    int    // pool size / max concurrency
+	MaxPoll    int    // records per poll
+	Handler    Handler
+	Logf       func(format string, args ...any)
+}
+
+// Func runs a strategy until ctx ends.
+type Func func(ctx context.Context, cfg Config) error
+
+var registry = map[string]Func{}
+
+func register(name string, f Func) { registry[name] = f }
+
+// Get returns the named strategy.
+func Get(name string) (Func, error) {
+	f, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown strategy %q (known: %v)", name, Names())
+	}
+	return f, nil
+}
+
+// Names lists the strategies in a stable order.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return order(out[i]) < order(out[j]) })
+	return out
+}
+
+// order keeps the table readable: naive loops first, the library last.
+func order(name string) string {
+	rank := map[string]string{"commit-before": "0", "commit-after-submit": "1", "auto-commit": "2", "commit-after-batch": "3"}
+	if r, ok := rank[name]; ok {
+		return r
+	}
+	return "9" + name
+}
+
+// clientOpts are the consumer options the franz-go strategies share.
+func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Seeds...),
+		kgo.ConsumerGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(200 * time.Millisecond),
+	}
+	if cfg.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
+	}
+	return append(opts, extra...)
+}
+
+// pool is the worker pool the naive loops hand records to. Submit blocks
+// while every worker is busy, which is the only backpressure they have.
+type pool struct {
+	jobs chan job
+	wg   sync.WaitGroup
+}
+
+type job struct {
+	r    *kgo.Record
+	done func()
+}
+
+func newPool(n int, h Handler, logf func(string, ...any)) *pool {
+	p := &pool{jobs: make(chan job)}
+	p.wg.Add(n)
+	for range n {
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				// Work in flight finishes even during shutdown: a graceful
+				// stop must not manufacture losses.
+				if err := h(context.Background(), j.r); err != nil {
+					// The naive loops have no retry and no dead-letter
+					// topic: a failed record is skipped, as such loops do.
+					logf("record p%d@%d dropped: %v", j.r.Partition, j.r.Offset, err)
+				}
+				if j.done != nil {
+					j.done()
+				}
+			}
+		}()
+	}
+	return p
+}
+
+func (p *pool) submit(r *kgo.Record, done func()) { p.jobs <- job{r, done} }
+
+// close waits for every submitted record to finish.
+func (p *pool) close() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// pollLoop is the shape of every naive strategy: poll, then hand the batch
+// to onBatch, until ctx ends.
+func pollLoop(ctx context.Context, cl *kgo.Client, max int, onBatch func([]*kgo.Record)) error {
+	for {
+		fs := cl.PollRecords(ctx, max)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			return nil
+		}
+		for _, e := range fs.Errors() {
+			if !errors.Is(e.Err, context.Canceled) {
+				return fmt.Errorf("poll %s[%d]: %w", e.Topic, e.Partition, e.Err)
+			}
+		}
+		if recs := fs.Records(); len(recs) > 0 {
+			onBatch(recs)
+		}
+	}
+}

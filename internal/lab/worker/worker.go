@@ -1,0 +1,196 @@
+// Package worker is the consumer process under test: the lab re-executes the
+// kpar binary (hidden `kpar lab consumer worker`) once per member and
+// incarnation, so a crash is a real SIGKILL of a real process.
+//
+// The handler it gives each strategy sleeps a per-record latency, may fail,
+// and then writes the record's processed-log entry with an idempotent
+// producer and acks=all, returning only once that entry is durable. Hence
+// "processed" means "entry on the broker": a kill after the write and before
+// the commit replays the record (a duplicate, fine for at-least-once), while
+// a commit before the write loses it.
+package worker
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Params configure one worker process. Args and Parse round-trip them.
+type Params struct {
+	Seeds       []string
+	Topic       string // input
+	LogTopic    string // processed-log
+	DLQTopic    string // dead-letter topic ("" = none)
+	Group       string
+	Strategy    string
+	Slot        string // member name; also the static instance id when Static
+	Static      bool
+	Incarnation int
+	Workers     int
+	MaxPoll     int
+	Seed        int64
+	LatencyMin  time.Duration
+	LatencyMax  time.Duration
+	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
+	Permanent   float64 // chance a record always fails
+	KillAfter   int     // SIGKILL self after this many entries written (0 = never)
+}
+
+// Args renders p as command-line flags for Parse.
+func (p Params) Args() []string {
+	return []string{
+		"--brokers=" + strings.Join(p.Seeds, ","), "--topic=" + p.Topic, "--log-topic=" + p.LogTopic,
+		"--dlq-topic=" + p.DLQTopic, "--group=" + p.Group, "--strategy=" + p.Strategy, "--slot=" + p.Slot,
+		fmt.Sprintf("--static=%t", p.Static), fmt.Sprintf("--incarnation=%d", p.Incarnation),
+		fmt.Sprintf("--workers=%d", p.Workers), fmt.Sprintf("--max-poll=%d", p.MaxPoll),
+		fmt.Sprintf("--seed=%d", p.Seed), "--latency-min=" + p.LatencyMin.String(),
+		"--latency-max=" + p.LatencyMax.String(), fmt.Sprintf("--transient=%g", p.Transient),
+		fmt.Sprintf("--permanent=%g", p.Permanent), fmt.Sprintf("--kill-after=%d", p.KillAfter),
+	}
+}
+
+// Parse reads Args' output.
+func Parse(args []string) (Params, error) {
+	var p Params
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	brokers := fs.String("brokers", "", "")
+	fs.StringVar(&p.Topic, "topic", "", "")
+	fs.StringVar(&p.LogTopic, "log-topic", "", "")
+	fs.StringVar(&p.DLQTopic, "dlq-topic", "", "")
+	fs.StringVar(&p.Group, "group", "", "")
+	fs.StringVar(&p.Strategy, "strategy", "", "")
+	fs.StringVar(&p.Slot, "slot", "w0", "")
+	fs.BoolVar(&p.Static, "static", false, "")
+	fs.IntVar(&p.Incarnation, "incarnation", 0, "")
+	fs.IntVar(&p.Workers, "workers", 16, "")
+	fs.IntVar(&p.MaxPoll, "max-poll", 100, "")
+	fs.Int64Var(&p.Seed, "seed", 1, "")
+	fs.DurationVar(&p.LatencyMin, "latency-min", 0, "")
+	fs.DurationVar(&p.LatencyMax, "latency-max", 0, "")
+	fs.Float64Var(&p.Transient, "transient", 0, "")
+	fs.Float64Var(&p.Permanent, "permanent", 0, "")
+	fs.IntVar(&p.KillAfter, "kill-after", 0, "")
+	if err := fs.Parse(args); err != nil {
+		return p, err
+	}
+	for _, s := range strings.Split(*brokers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			p.Seeds = append(p.Seeds, s)
+		}
+	}
+	switch {
+	case len(p.Seeds) == 0:
+		return p, errors.New("worker: --brokers is empty")
+	case p.Topic == "" || p.LogTopic == "" || p.Group == "":
+		return p, errors.New("worker: --topic, --log-topic and --group are required")
+	case p.Workers < 1 || p.MaxPoll < 1:
+		return p, errors.New("worker: --workers and --max-poll must be at least 1")
+	}
+	if _, err := strategy.Get(p.Strategy); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Run processes until ctx ends (SIGTERM), then stops gracefully.
+func Run(ctx context.Context, p Params) error {
+	run, err := strategy.Get(p.Strategy)
+	if err != nil {
+		return err
+	}
+	out, err := kgo.NewClient(kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	h := &handler{p: p, out: out, attempts: map[int64]int{}}
+	cfg := strategy.Config{
+		Seeds: p.Seeds, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
+		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle,
+		Logf: func(f string, a ...any) {
+			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
+		},
+	}
+	if p.Static {
+		cfg.InstanceID = p.Group + "-" + p.Slot
+	}
+	return run(ctx, cfg)
+}
+
+type handler struct {
+	p       Params
+	out     *kgo.Client
+	written atomic.Int64
+
+	mu       sync.Mutex
+	attempts map[int64]int
+}
+
+// Stream ids for workload.Float, so each kind of choice has its own dice.
+const (
+	diceLatency = 10 + iota
+	diceTransient
+	dicePermanent
+)
+
+func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
+	rec, err := workload.DecodeRecord(r.Value)
+	if err != nil {
+		return err
+	}
+	p := h.p
+	seq := uint64(rec.Seq)
+	h.mu.Lock()
+	h.attempts[rec.Seq]++
+	attempt := h.attempts[rec.Seq]
+	h.mu.Unlock()
+
+	if span := p.LatencyMax - p.LatencyMin; p.LatencyMax > 0 {
+		d := p.LatencyMin + time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span))
+		time.Sleep(d)
+	}
+	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
+		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
+	}
+	if attempt <= 3 && workload.Float(p.Seed, diceTransient, seq, uint64(attempt)) < p.Transient {
+		return fmt.Errorf("record %d attempt %d: transient failure", rec.Seq, attempt)
+	}
+	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt}
+	out := &kgo.Record{Topic: p.LogTopic, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}
+	if err := h.out.ProduceSync(ctx, out).FirstErr(); err != nil {
+		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
+	}
+	if n := h.written.Add(1); p.KillAfter > 0 && n == int64(p.KillAfter) {
+		// The crash scenario: die mid-flight, at a point fixed by the
+		// processed-log count rather than the wall clock.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
+	}
+	return nil
+}
+
+// Main is the worker process's entry point: parse args, run until SIGTERM
+// (which the caller turns into ctx's end), and return an exit code.
+func Main(ctx context.Context, args []string) int {
+	p, err := Parse(args)
+	if err == nil {
+		err = Run(ctx, p)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kpar lab worker:", err)
+		return 1
+	}
+	return 0
+}
