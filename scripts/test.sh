@@ -22,4 +22,11 @@ fi
 export KPAR_REQUIRE_BROKER=1
 
 go vet ./...
-go test -race -count=1 -timeout 25m "$@" ./...
+go build -o bin/testsummary ./internal/tools/testsummary
+# -json feeds a summary that lists every skipped test with its reason and ends
+# with "N passed, N failed, N skipped"; the exit code is go test's or the summary's.
+set +e
+go test -race -count=1 -timeout 25m -json "$@" ./... | ./bin/testsummary
+codes=("${PIPESTATUS[@]}")
+set -e
+if (( codes[0] != 0 || codes[1] != 0 )); then exit 1; fi
