@@ -1,0 +1,275 @@
+package producebench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Bench runs sweep steps against one cluster with one dataset.
+type Bench struct {
+	seeds     []string
+	data      *csvsrc.Dataset
+	brokerCPU BrokerCPU
+	progress  func(int64)
+	worker    *workerLauncher
+	admCl     *kgo.Client
+	adm       *kadm.Client
+}
+
+// Opt configures New.
+type Opt interface{ apply(*Bench) }
+
+type optFunc func(*Bench)
+
+func (f optFunc) apply(b *Bench) { f(b) }
+
+// WithBrokerCPU reads broker CPU seconds around every step; without it the
+// broker's CPU is reported as unknown.
+func WithBrokerCPU(f BrokerCPU) Opt { return optFunc(func(b *Bench) { b.brokerCPU = f }) }
+
+// WithProgress is told how many delivery reports arrived, in chunks.
+func WithProgress(f func(int64)) Opt { return optFunc(func(b *Bench) { b.progress = f }) }
+
+// WithWorkers enables process mode: argv runs one worker (see RunWorker),
+// which loads src itself, so it reads the same records as this process.
+func WithWorkers(argv []string, src Source) Opt {
+	return optFunc(func(b *Bench) { b.worker = &workerLauncher{argv: argv, src: src} })
+}
+
+// New makes a bench on seeds over data.
+func New(seeds []string, data *csvsrc.Dataset, opts ...Opt) (*Bench, error) {
+	b := &Bench{seeds: seeds, data: data}
+	for _, o := range opts {
+		o.apply(b)
+	}
+	if b.worker != nil {
+		b.worker.seeds = seeds
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout))
+	if err != nil {
+		return nil, err
+	}
+	b.admCl, b.adm = cl, kadm.NewClient(cl)
+	return b, nil
+}
+
+// Close releases the admin client.
+func (b *Bench) Close() { b.admCl.Close() }
+
+// EnsureTopics creates the topics that do not exist with partitions
+// partitions (broker-default replication) and returns every topic's
+// partition count, which may differ for topics that already existed.
+func (b *Bench) EnsureTopics(ctx context.Context, topics []string, partitions int32) (map[string]int32, error) {
+	resp, err := b.adm.CreateTopics(ctx, partitions, -1, nil, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("create topics %v: %w", topics, err)
+	}
+	for _, r := range resp.Sorted() {
+		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
+			return nil, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+		}
+	}
+	td, err := b.adm.ListTopics(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("describe topics %v: %w", topics, err)
+	}
+	out := map[string]int32{}
+	for _, t := range topics {
+		d, ok := td[t]
+		if !ok || d.Err != nil {
+			return nil, fmt.Errorf("topic %s is not visible after creating it: %v", t, d.Err)
+		}
+		out[t] = int32(len(d.Partitions))
+	}
+	return out, nil
+}
+
+// endOffsets sums the end offsets of topics. Under acks=0 (and after a
+// no-flush exit) the broker may still be appending, so it waits until two
+// reads 100ms apart agree (at most ~3s).
+func (b *Bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
+	read := func() (int64, error) {
+		lo, err := b.adm.ListEndOffsets(ctx, topics...)
+		if err != nil {
+			return 0, err
+		}
+		if err := lo.Error(); err != nil {
+			return 0, err
+		}
+		var sum int64
+		lo.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+		return sum, nil
+	}
+	prev, err := read()
+	if err != nil {
+		return 0, fmt.Errorf("end offsets: %w", err)
+	}
+	for i := 0; i < 30; i++ {
+		select {
+		case <-ctx.Done():
+			return prev, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		cur, err := read()
+		if err != nil {
+			return 0, fmt.Errorf("end offsets: %w", err)
+		}
+		if cur == prev {
+			return cur, nil
+		}
+		prev = cur
+	}
+	return prev, nil
+}
+
+// Run is one sweep point request.
+type Run struct {
+	Settings   Settings
+	Partitions map[string]int32 // per topic, for the manual partitioner
+	Producers  int
+	Processes  bool // one OS process per producer
+	Limit      int  // use only the first Limit records (0: all)
+}
+
+// Step runs one sweep point once.
+func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
+	if r.Producers < 1 {
+		return Step{}, fmt.Errorf("producers %d: want at least 1", r.Producers)
+	}
+	if r.Processes && b.worker == nil {
+		return Step{}, errors.New("process mode needs WithWorkers")
+	}
+	n := b.data.Len()
+	if r.Limit > 0 && r.Limit < n {
+		n = r.Limit
+	}
+	if n < r.Producers {
+		return Step{}, fmt.Errorf("%d records cannot feed %d producers", n, r.Producers)
+	}
+	before, err := b.endOffsets(ctx, r.Settings.Topics)
+	if err != nil {
+		return Step{}, err
+	}
+	var brokerBefore float64
+	brokerOK := b.brokerCPU != nil
+	if brokerOK {
+		if brokerBefore, err = b.brokerCPU(); err != nil {
+			brokerOK = false
+		}
+	}
+	var (
+		samples []Sample
+		wall    time.Duration
+		cpu     float64
+		mode    = "in-process"
+	)
+	if r.Processes {
+		mode = "processes"
+		samples, wall, err = b.worker.step(ctx, r, n)
+		for _, s := range samples {
+			cpu += s.CPUSeconds
+		}
+	} else {
+		cpuBefore := selfCPU()
+		samples, wall, err = b.inProcess(ctx, r, n)
+		cpu = selfCPU() - cpuBefore
+	}
+	if err != nil {
+		return Step{}, err
+	}
+	st := aggregate(r.Producers, mode, samples, wall)
+	st.BenchCPUSeconds = cpu
+	if brokerOK {
+		if after, err := b.brokerCPU(); err == nil {
+			d := after - brokerBefore
+			st.BrokerCPUSeconds = &d
+		}
+	}
+	after, err := b.endOffsets(ctx, r.Settings.Topics)
+	if err != nil {
+		return Step{}, err
+	}
+	st.ReachedTopic = after - before
+	st.RepeatRecordsPerSec = []float64{st.RecordsPerSec}
+	return st, nil
+}
+
+// Repeat runs r repeat times and returns the run with the median records/s,
+// carrying every repeat's rate.
+func (b *Bench) Repeat(ctx context.Context, r Run, repeat int) (Step, error) {
+	if repeat < 1 {
+		repeat = 1
+	}
+	var steps []Step
+	for i := 0; i < repeat; i++ {
+		st, err := b.Step(ctx, r)
+		if err != nil {
+			return Step{}, err
+		}
+		steps = append(steps, st)
+	}
+	rates := make([]float64, len(steps))
+	for i, s := range steps {
+		rates[i] = s.RecordsPerSec
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i].RecordsPerSec < steps[j].RecordsPerSec })
+	med := steps[(len(steps)-1)/2]
+	med.RepeatRecordsPerSec = rates
+	return med, nil
+}
+
+// inProcess runs r.Producers clients in this process, each on its own
+// contiguous slice of the first n records.
+func (b *Bench) inProcess(ctx context.Context, r Run, n int) ([]Sample, time.Duration, error) {
+	ps := make([]*producer, r.Producers)
+	defer func() {
+		for _, p := range ps {
+			if p != nil {
+				p.close()
+			}
+		}
+	}()
+	for i := range ps {
+		p, err := newProducer(b.seeds, r.Settings)
+		if err != nil {
+			return nil, 0, err
+		}
+		ps[i] = p
+	}
+	samples := make([]Sample, r.Producers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, p := range ps {
+		lo, hi := n*i/r.Producers, n*(i+1)/r.Producers
+		sl := slice{values: b.data.Values[lo:hi]}
+		if b.data.Keys != nil {
+			sl.keys = b.data.Keys[lo:hi]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			samples[i] = p.run(ctx, i, sl, r.Settings, r.Partitions, b.progress)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	if r.Settings.NoFlush {
+		for i, p := range ps {
+			p.close()
+			ps[i] = nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	return samples, wall, nil
+}

@@ -1,0 +1,224 @@
+package producebench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+// The test binary doubles as the worker process for process mode.
+const envWorker = "PRODUCEBENCH_TEST_WORKER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envWorker) == "1" {
+		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func writeCSV(t *testing.T, rows int) Source {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "events.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := datagen.Write(f, datagen.Config{Rows: rows, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return Source{Path: path, KeyColumn: "customer_id", Value: "raw"}
+}
+
+func defaults(topics ...string) Settings {
+	return Settings{Acks: "all", Idempotence: true, Partitioner: "uniform-bytes", Linger: 5 * time.Millisecond,
+		BatchBytes: 1 << 20, Compression: "none", MaxInFlight: 5, Topics: topics}
+}
+
+func newBench(t *testing.T, seeds []string, src Source) *Bench {
+	t.Helper()
+	data, err := src.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envWorker, "") // the parent is not a worker
+	b, err := New(seeds, data, WithWorkers([]string{"env", envWorker + "=1", exe}, src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	src := writeCSV(t, 3000)
+	b := newBench(t, seeds, src)
+	parts, err := b.EnsureTopics(ctx(t), []string{"events"}, 12)
+	if err != nil || parts["events"] != 12 {
+		t.Fatalf("ensure topics: %v %v", parts, err)
+	}
+	for _, procs := range []bool{false, true} {
+		st, err := b.Step(ctx(t), Run{Settings: defaults("events"), Partitions: parts, Producers: 3, Processes: procs})
+		if err != nil {
+			t.Fatalf("processes=%v: %v", procs, err)
+		}
+		if st.Records != 3000 || st.Acked != 3000 || st.Failed != 0 || st.ReachedTopic != 3000 {
+			t.Fatalf("processes=%v: records %d acked %d failed %d reached %d, want 3000/3000/0/3000 (%s)",
+				procs, st.Records, st.Acked, st.Failed, st.ReachedTopic, st.FirstError)
+		}
+		if len(st.PerProducerRecSec) != 3 || st.RecordsPerSec <= 0 || st.LatencyP50Ms <= 0 || st.LatencyP999Ms < st.LatencyP50Ms {
+			t.Fatalf("processes=%v: implausible step %+v", procs, st)
+		}
+		if st.WireOutBytes < 3000*100 {
+			t.Fatalf("processes=%v: %d bytes on the wire for 3000 rows of 100+ bytes", procs, st.WireOutBytes)
+		}
+		if st.BrokerCPUSeconds != nil {
+			t.Fatal("broker CPU reported without a broker CPU reader")
+		}
+		if st.BenchCPUSeconds <= 0 {
+			t.Fatalf("processes=%v: bench CPU %v", procs, st.BenchCPUSeconds)
+		}
+	}
+}
+
+func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	b := newBench(t, seeds, writeCSV(t, 1000))
+	parts, err := b.EnsureTopics(ctx(t), []string{"a", "b"}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := defaults("a", "b")
+	s.Partitioner = "manual"
+	st, err := b.Step(ctx(t), Run{Settings: s, Partitions: parts, Producers: 2, Limit: 800})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Acked != 800 || st.ReachedTopic != 800 {
+		t.Fatalf("acked %d reached %d, want 800 (limit)", st.Acked, st.ReachedTopic)
+	}
+	a, err := b.endOffsets(ctx(t), []string{"a"})
+	if err != nil || a != 400 {
+		t.Fatalf("topic a has %d records (%v), want half of 800", a, err)
+	}
+}
+
+func TestNoFlushLeavesRecordsWithoutDeliveryReport(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	b := newBench(t, seeds, writeCSV(t, 20000))
+	parts, err := b.EnsureTopics(ctx(t), []string{"nf"}, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := defaults("nf")
+	s.NoFlush = true
+	s.Linger = time.Second // records wait in the buffer: exit comes first
+	st, err := b.Step(ctx(t), Run{Settings: s, Partitions: parts, Producers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NoReport == 0 {
+		t.Fatalf("no-flush with 1s linger: every record had a report at exit (%+v)", st)
+	}
+	if st.ReachedTopic >= st.Records {
+		t.Fatalf("no-flush: %d of %d records reached the topic, want fewer", st.ReachedTopic, st.Records)
+	}
+	if st.Acked+st.Failed+st.NoReport != st.Records {
+		t.Fatalf("acked %d + failed %d + no report %d != records %d", st.Acked, st.Failed, st.NoReport, st.Records)
+	}
+}
+
+func TestUnreachableBrokerFailsTheStepInsteadOfHanging(t *testing.T) {
+	b := newBench(t, []string{"127.0.0.1:1"}, writeCSV(t, 10))
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := b.EnsureTopics(c, []string{"x"}, 1)
+	if err == nil {
+		t.Fatal("creating a topic on a closed port succeeded")
+	}
+}
+
+func TestSettingsValidationNamesTheFlag(t *testing.T) {
+	cases := []struct {
+		edit func(*Settings)
+		want string
+	}{
+		{func(s *Settings) { s.Acks = "2" }, `--acks "2"`},
+		{func(s *Settings) { s.Acks = "1" }, "--acks 1 with --idempotence on"},
+		{func(s *Settings) { s.Partitioner = "hash" }, `--partitioner "hash"`},
+		{func(s *Settings) { s.Compression = "gzip2" }, `--compression "gzip2"`},
+		{func(s *Settings) { s.BatchBytes = 10 }, "--batch-size 10"},
+	}
+	for _, tc := range cases {
+		s := defaults("t")
+		tc.edit(&s)
+		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+	if err := defaults("t").Validate(); err != nil {
+		t.Errorf("defaults rejected: %v", err)
+	}
+}
+
+func TestSaturationIsTheStepBeforeTheFirstGainUnderTenPercent(t *testing.T) {
+	steps := []Step{{Producers: 4, RecordsPerSec: 180}, {Producers: 1, RecordsPerSec: 100}, {Producers: 2, RecordsPerSec: 170}, {Producers: 8, RecordsPerSec: 185}}
+	s := FindSaturation(steps)
+	if !s.Reached || s.Producers != 2 || s.NextProducers != 4 {
+		t.Fatalf("got %+v, want saturation at 2 (4 adds 5.9%%)", s)
+	}
+	s = FindSaturation([]Step{{Producers: 1, RecordsPerSec: 100}, {Producers: 2, RecordsPerSec: 150}})
+	if s.Reached || s.Producers != 2 {
+		t.Fatalf("got %+v, want not reached at 2", s)
+	}
+}
+
+func TestBottleneckComesFromCPUShares(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	step := func(broker *float64, bench float64) []Step {
+		return []Step{{Producers: 4, ElapsedSeconds: 10, BenchCPUSeconds: bench, BrokerCPUSeconds: broker}}
+	}
+	sat := Saturation{Producers: 4}
+	cases := []struct {
+		steps []Step
+		want  string
+	}{
+		{step(f(12), 7), "machine-cpu"},
+		{step(f(15), 1), "broker-cpu"},
+		{step(f(2), 2), "latency"},
+		{step(nil, 2), "unknown"},
+	}
+	for _, tc := range cases {
+		if got := FindBottleneck(tc.steps, sat, 2, 12).Kind; got != tc.want {
+			t.Errorf("got %s, want %s", got, tc.want)
+		}
+	}
+	if got := FindBottleneck(step(f(2), 2), sat, 8, 4).Kind; got != "partitions" {
+		t.Errorf("4 producers on 4 partitions with idle CPUs: got %s, want partitions", got)
+	}
+}
+
+

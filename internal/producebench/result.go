@@ -1,0 +1,101 @@
+package producebench
+
+import (
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Sample is what one producer measured over its slice.
+type Sample struct {
+	Producer     int     `json:"producer"`
+	Records      int64   `json:"records"`       // records handed to Produce
+	Acked        int64   `json:"acked"`         // delivery reports without error
+	Failed       int64   `json:"failed"`        // delivery reports with an error
+	NoReport     int64   `json:"no_report"`     // no delivery report when the producer stopped (no-flush)
+	PayloadBytes int64   `json:"payload_bytes"` // key+value bytes of acked records
+	WireOut      int64   `json:"wire_out_bytes"`
+	WireIn       int64   `json:"wire_in_bytes"`
+	ElapsedNs    int64   `json:"elapsed_ns"`  // first Produce to last delivery report
+	CPUSeconds   float64 `json:"cpu_seconds"` // own CPU over the run (process workers only)
+	FirstError   string  `json:"first_error,omitempty"`
+	// Latency is the produce-to-delivery-report histogram in microseconds.
+	Latency *hdrhistogram.Snapshot `json:"latency_us"`
+}
+
+// Step is one point of a sweep: a producer count, aggregated over the
+// producers, from the median of the repeats.
+type Step struct {
+	Producers         int       `json:"producers"`
+	Mode              string    `json:"mode"` // "in-process" or "processes"
+	Records           int64     `json:"records"`
+	Acked             int64     `json:"acked"`
+	Failed            int64     `json:"failed"`
+	NoReport          int64     `json:"no_report"`
+	ReachedTopic      int64     `json:"reached_topic"` // end-offset growth of the target topics
+	FirstError        string    `json:"first_error,omitempty"`
+	ElapsedSeconds    float64   `json:"elapsed_seconds"`
+	RecordsPerSec     float64   `json:"records_per_sec"`
+	MBPerSec          float64   `json:"mb_per_sec"` // payload MB (1e6 bytes) per second
+	PerProducerRecSec []float64 `json:"per_producer_records_per_sec"`
+	PerProducerMBSec  []float64 `json:"per_producer_mb_per_sec"`
+	LatencyP50Ms      float64   `json:"latency_p50_ms"`
+	LatencyP99Ms      float64   `json:"latency_p99_ms"`
+	LatencyP999Ms     float64   `json:"latency_p999_ms"`
+	WireOutBytes      int64     `json:"wire_out_bytes"`
+	WireInBytes       int64     `json:"wire_in_bytes"`
+	BenchCPUSeconds   float64   `json:"bench_cpu_seconds"`
+	// BrokerCPUSeconds is nil when the broker is not one kpar started here.
+	BrokerCPUSeconds *float64 `json:"broker_cpu_seconds"`
+	// RepeatRecordsPerSec holds every repeat's rate; the step is the median one.
+	RepeatRecordsPerSec []float64 `json:"repeat_records_per_sec"`
+}
+
+// BenchCPUPerMillion is the bench's CPU seconds per million acked records.
+func (s Step) BenchCPUPerMillion() float64 {
+	if s.Acked == 0 {
+		return 0
+	}
+	return s.BenchCPUSeconds / float64(s.Acked) * 1e6
+}
+
+// aggregate folds producer samples into a step.
+func aggregate(producers int, mode string, samples []Sample, wall time.Duration) Step {
+	st := Step{Producers: producers, Mode: mode, ElapsedSeconds: wall.Seconds()}
+	h := newHist()
+	var bytes int64
+	for _, s := range samples {
+		st.Records += s.Records
+		st.Acked += s.Acked
+		st.Failed += s.Failed
+		st.NoReport += s.NoReport
+		st.WireOutBytes += s.WireOut
+		st.WireInBytes += s.WireIn
+		st.BenchCPUSeconds += s.CPUSeconds
+		bytes += s.PayloadBytes
+		if st.FirstError == "" {
+			st.FirstError = s.FirstError
+		}
+		el := time.Duration(s.ElapsedNs).Seconds()
+		rps, mbs := 0.0, 0.0
+		if el > 0 {
+			rps, mbs = float64(s.Acked)/el, float64(s.PayloadBytes)/1e6/el
+		}
+		st.PerProducerRecSec = append(st.PerProducerRecSec, rps)
+		st.PerProducerMBSec = append(st.PerProducerMBSec, mbs)
+		if s.Latency != nil {
+			h.Merge(hdrhistogram.Import(s.Latency))
+		}
+	}
+	if st.ElapsedSeconds > 0 {
+		st.RecordsPerSec = float64(st.Acked) / st.ElapsedSeconds
+		st.MBPerSec = float64(bytes) / 1e6 / st.ElapsedSeconds
+	}
+	st.LatencyP50Ms = float64(h.ValueAtQuantile(50)) / 1000
+	st.LatencyP99Ms = float64(h.ValueAtQuantile(99)) / 1000
+	st.LatencyP999Ms = float64(h.ValueAtQuantile(99.9)) / 1000
+	return st
+}
+
+// newHist covers 1µs to 5 minutes at 3 significant digits.
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 300_000_000, 3) }
