@@ -2,15 +2,279 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/lab/report"
+	"github.com/kpar/kpar/internal/lab/runner"
+	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/worker"
 )
 
-// TODO(placeholder): replaced by the real command.
+type labConsumerFlags struct {
+	strategies, scenarios, cell, crashAt, out string
+	records, partitions, keys, workers, maxPoll  int
+	crashes                                      int
+	seed                                         int64
+	latency, stall                               time.Duration
+	transient, permanent                         float64
+	keep, verbose                                bool
+}
+
 func newLabConsumerCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	f := &labConsumerFlags{}
+	c := &cobra.Command{
 		Use:   "consumer",
-		Short: "Consumer correctness experiments (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("not built yet") },
+		Short: "Count what each consumer strategy loses, duplicates and reorders under faults",
+		Long: `Runs every strategy under every scenario against the real broker. Each cell
+gets fresh topics and a seeded workload (global sequence number, key,
+per-key sequence number); its consumers are separate kpar processes that
+write every processing to a processed-log topic before it counts as done.
+The checker then reads the input and the processed-log and counts lost,
+duplicated and reordered records.
+
+Scenarios are faults joined with '+': ooo (random per-record latency),
+crash (SIGKILL the consumer K times at seeded processed-log counts, restart
+it each time), rebalance (members join and leave), failures (transient and
+permanent handler failures). Every random choice derives from --seed, which
+is printed with a command that re-runs the cell. Re-running gives the same
+workload, latencies, failures and crash points; counts that depend on thread
+and network timing (duplicates, reorders, losses) vary between runs.
+
+Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) + `), .md, and SVG charts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabConsumer(cmd, g, f) },
 	}
+	fl := c.Flags()
+	fl.StringVar(&f.strategies, "strategies", strings.Join(strategy.Names(), ","), "comma-separated strategies to run")
+	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures", "comma-separated scenarios, faults joined by '+' (ooo, crash, rebalance, failures; or none)")
+	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
+	fl.Int64Var(&f.seed, "seed", 0, "seed for every random choice (0: pick one from the clock and print it)")
+	fl.IntVar(&f.records, "records", 3000, "input records per cell")
+	fl.IntVar(&f.partitions, "partitions", 6, "partitions of the input topic")
+	fl.IntVar(&f.keys, "keys", 64, "distinct keys")
+	fl.IntVar(&f.workers, "workers", 16, "worker goroutines (max concurrency) per consumer process")
+	fl.IntVar(&f.maxPoll, "max-poll", 100, "max records per poll for the franz-go strategies")
+	fl.DurationVar(&f.latency, "latency", 10*time.Millisecond, "handler latency: uniform 0..this with ooo, this/2 without")
+	fl.IntVar(&f.crashes, "crashes", 3, "K: SIGKILLs per cell in crash scenarios")
+	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash schedule: comma-separated processed-log counts (overrides --crashes)")
+	fl.Float64Var(&f.transient, "transient", 0.1, "failures: chance a handler attempt fails transiently (first 3 attempts)")
+	fl.Float64Var(&f.permanent, "permanent", 0.02, "failures: chance a record always fails (dead-letter material)")
+	fl.DurationVar(&f.stall, "stall-timeout", 30*time.Second, "give up on a cell whose consumers make no progress for this long")
+	fl.StringVar(&f.out, "out", "lab-results", "directory for lab-consumer.json, .md and charts")
+	fl.BoolVar(&f.keep, "keep-topics", false, "keep each cell's topics and group for inspection")
+	fl.BoolVar(&f.verbose, "verbose", false, "pass the worker processes' stderr through")
+
+	c.AddCommand(&cobra.Command{
+		Use:                "worker",
+		Short:              "One consumer process under test (started by the lab)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if code := worker.Main(cmd.Context(), args); code != 0 {
+				return &exitError{code: code, err: errors.New("lab worker failed")}
+			}
+			return nil
+		},
+	})
+	return c
+}
+
+func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
+	seeds, err := g.seeds()
+	if err != nil {
+		return err
+	}
+	strategies, scenarios, err := f.cells()
+	if err != nil {
+		return err
+	}
+	crashAt, err := parseCounts(f.crashAt)
+	if err != nil {
+		return err
+	}
+	if f.transient < 0 || f.transient > 1 || f.permanent < 0 || f.permanent > 1 {
+		return fmt.Errorf("--transient and --permanent are chances between 0 and 1")
+	}
+	if f.seed == 0 {
+		f.seed = time.Now().UnixNano() % 1_000_000
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the kpar binary to run workers: %w", err)
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", f.out, err)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "kpar lab consumer: seed %d, %d strategies x %d scenarios, %d records each, brokers %s\n",
+		f.seed, len(strategies), len(scenarios), f.records, strings.Join(seeds, ","))
+
+	res := report.Results{Schema: report.SchemaVersion, Kind: "kpar.lab.consumer", Started: time.Now().UTC(), Seed: f.seed, Brokers: seeds}
+	for _, sc := range scenarios {
+		for _, st := range strategies {
+			cfg := runner.Config{
+				Seeds: seeds, Strategy: st, Scenario: sc, Seed: f.seed,
+				Records: f.records, Partitions: f.partitions, Keys: f.keys, Workers: f.workers, MaxPoll: f.maxPoll,
+				Latency: f.latency, Crashes: f.crashes, CrashAt: crashAt, Transient: f.transient, Permanent: f.permanent,
+				StallTimeout: f.stall, Keep: f.keep,
+				Command: func(args []string) *exec.Cmd {
+					return exec.Command(self, append([]string{"lab", "consumer", "worker"}, args...)...)
+				},
+			}
+			if f.verbose {
+				cfg.WorkerStderr = os.Stderr
+			}
+			cell, err := runner.Run(cmd.Context(), cfg)
+			if err != nil {
+				return fmt.Errorf("cell %s/%s: %w", st, sc.Name, err)
+			}
+			cell.Rerun = f.rerun(st, sc.Name)
+			res.Cells = append(res.Cells, cell)
+			ch := cell.Check
+			fmt.Fprintf(out, "%-22s %-26s lost %5d  dup %5d  reord %5d  dlq %4d  %7.0f rec/s  crashes %d/%d%s\n",
+				st, sc.Name, ch.Lost, ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
+				cell.Crashes, len(cell.CrashPoints), cellNote(cell))
+		}
+	}
+	return writeLabConsumer(f.out, res, out)
+}
+
+func cellNote(c report.Cell) string {
+	switch {
+	case c.Error != "":
+		return "  ERROR " + c.Error
+	case c.Stalled:
+		return "  STALLED"
+	}
+	return ""
+}
+
+// writeLabConsumer writes the data, then the views of it; each file appears
+// whole (temp file + rename) or not at all.
+func writeLabConsumer(dir string, res report.Results, out interface{ Write([]byte) (int, error) }) error {
+	jsonPath := filepath.Join(dir, "lab-consumer.json")
+	if err := report.Write(jsonPath, res); err != nil {
+		return err
+	}
+	mdPath := filepath.Join(dir, "lab-consumer.md")
+	tmp, err := os.CreateTemp(dir, ".lab-consumer.md.tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.Markdown(tmp, res); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), mdPath); err != nil {
+		return err
+	}
+	written := []string{jsonPath, mdPath}
+	for _, m := range []string{"lost", "records_per_sec"} {
+		p := filepath.Join(dir, "lab-consumer-"+m+".svg")
+		tp := filepath.Join(dir, ".tmp-lab-consumer-"+m+".svg")
+		if err := report.Chart(tp, res, m); err != nil {
+			return err
+		}
+		if err := os.Rename(tp, p); err != nil {
+			return err
+		}
+		written = append(written, p)
+	}
+	fmt.Fprintf(out, "wrote %s\n", strings.Join(written, ", "))
+	return nil
+}
+
+func (f *labConsumerFlags) cells() ([]string, []scenario.Scenario, error) {
+	stList, scList := f.strategies, f.scenarios
+	if f.cell != "" {
+		st, sc, ok := strings.Cut(f.cell, "/")
+		if !ok {
+			return nil, nil, fmt.Errorf("--cell %q: want strategy/scenario", f.cell)
+		}
+		stList, scList = st, sc
+	}
+	var strategies []string
+	for _, s := range strings.Split(stList, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if _, err := strategy.Get(s); err != nil {
+			return nil, nil, fmt.Errorf("--strategies: %w", err)
+		}
+		strategies = append(strategies, s)
+	}
+	var scenarios []scenario.Scenario
+	for _, s := range strings.Split(scList, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		sc, err := scenario.Parse(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--scenarios: %w", err)
+		}
+		scenarios = append(scenarios, sc)
+	}
+	if len(strategies) == 0 || len(scenarios) == 0 {
+		return nil, nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
+	}
+	switch {
+	case f.records < 1:
+		return nil, nil, fmt.Errorf("--records must be at least 1, got %d", f.records)
+	case f.partitions < 1:
+		return nil, nil, fmt.Errorf("--partitions must be at least 1, got %d", f.partitions)
+	case f.keys < 1:
+		return nil, nil, fmt.Errorf("--keys must be at least 1, got %d", f.keys)
+	case f.workers < 1:
+		return nil, nil, fmt.Errorf("--workers must be at least 1, got %d", f.workers)
+	case f.maxPoll < 1:
+		return nil, nil, fmt.Errorf("--max-poll must be at least 1, got %d", f.maxPoll)
+	case f.crashes < 0:
+		return nil, nil, fmt.Errorf("--crashes must not be negative, got %d", f.crashes)
+	}
+	return strategies, scenarios, nil
+}
+
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || (len(out) > 0 && n <= out[len(out)-1]) {
+			return nil, fmt.Errorf("--crash-at %q: want increasing positive processed-log counts", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// rerun is the command line that repeats one cell exactly as configured.
+func (f *labConsumerFlags) rerun(st, sc string) string {
+	s := fmt.Sprintf("kpar lab consumer --cell %s/%s --seed %d --records %d --partitions %d --keys %d --workers %d --max-poll %d --latency %s",
+		st, sc, f.seed, f.records, f.partitions, f.keys, f.workers, f.maxPoll, f.latency)
+	if strings.Contains(sc, "crash") {
+		if f.crashAt != "" {
+			s += " --crash-at " + f.crashAt
+		} else {
+			s += fmt.Sprintf(" --crashes %d", f.crashes)
+		}
+	}
+	if strings.Contains(sc, "failures") {
+		s += fmt.Sprintf(" --transient %g --permanent %g", f.transient, f.permanent)
+	}
+	return s
 }

@@ -150,7 +150,12 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		}
 		p, err := o.progress(ctx, inputEnds)
 		if err != nil {
-			return err
+			// The coordinator comes and goes (new group, leader moves):
+			// only a lasting failure ends the cell.
+			if time.Since(lastMove) > o.cfg.StallTimeout {
+				return err
+			}
+			continue
 		}
 		if p != last {
 			last, lastMove = p, time.Now()
