@@ -1,0 +1,241 @@
+package parallel
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Order says which records may be processed concurrently.
+type Order int
+
+const (
+	// OrderKey processes records of one key (within a partition) one at a
+	// time in offset order; different keys run in parallel. Records with a
+	// nil key carry no ordering promise and run unordered. The default.
+	OrderKey Order = iota
+	// OrderPartition processes each partition's records one at a time in
+	// offset order; partitions run in parallel.
+	OrderPartition
+	// OrderNone processes any record as soon as a worker is free.
+	OrderNone
+)
+
+func (o Order) String() string {
+	switch o {
+	case OrderKey:
+		return "key"
+	case OrderPartition:
+		return "partition"
+	case OrderNone:
+		return "none"
+	}
+	return fmt.Sprintf("Order(%d)", int(o))
+}
+
+// ParseOrder maps "key", "partition" or "none" ("unordered") to an Order.
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "key":
+		return OrderKey, nil
+	case "partition":
+		return OrderPartition, nil
+	case "none", "unordered":
+		return OrderNone, nil
+	}
+	return 0, fmt.Errorf("%w: order %q (want key, partition or none)", ErrInvalidOption, s)
+}
+
+// Opt configures a Consumer. Only this package can make one.
+type Opt interface{ apply(*cfg) }
+
+type opt func(*cfg)
+
+func (f opt) apply(c *cfg) { f(c) }
+
+type cfg struct {
+	clientOpts []kgo.Opt
+
+	order          Order
+	maxConcurrency int
+	maxBuffered    int
+	maxPerPart     int
+
+	commitInterval   time.Duration
+	maxMetadataBytes int
+	drainTimeout     time.Duration
+	revokeTimeout    time.Duration
+	handlerTimeout   time.Duration
+
+	maxAttempts    int
+	backoffInitial time.Duration
+	backoffMax     time.Duration
+
+	retryTopic     string
+	retryDelay     time.Duration
+	retryMaxRounds int
+	deadLetter     string
+
+	registerer prometheus.Registerer
+	logf       func(format string, args ...any)
+}
+
+func defaultCfg() cfg {
+	return cfg{
+		order:            OrderKey,
+		maxConcurrency:   100,
+		maxBuffered:      10_000,
+		maxPerPart:       2_000,
+		commitInterval:   time.Second,
+		maxMetadataBytes: 4096,
+		drainTimeout:     30 * time.Second,
+		revokeTimeout:    15 * time.Second,
+		maxAttempts:      3,
+		backoffInitial:   100 * time.Millisecond,
+		backoffMax:       5 * time.Second,
+		retryDelay:       10 * time.Second,
+		retryMaxRounds:   3,
+		logf:             func(string, ...any) {},
+	}
+}
+
+// validate is the one place where option values are checked.
+func (c *cfg) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.order < OrderKey || c.order > OrderNone:
+		return bad("Ordering(%d) unknown", int(c.order))
+	case c.maxConcurrency < 1:
+		return bad("MaxConcurrency(%d) must be >= 1", c.maxConcurrency)
+	case c.maxBuffered < 1:
+		return bad("MaxBuffered(%d) must be >= 1", c.maxBuffered)
+	case c.maxPerPart < 1:
+		return bad("MaxBufferedPerPartition(%d) must be >= 1", c.maxPerPart)
+	case c.commitInterval <= 0:
+		return bad("CommitInterval(%v) must be > 0", c.commitInterval)
+	case c.maxMetadataBytes < 64:
+		return bad("MaxMetadataBytes(%d) must be >= 64", c.maxMetadataBytes)
+	case c.drainTimeout < 0 || c.revokeTimeout < 0 || c.handlerTimeout < 0:
+		return bad("timeouts must not be negative")
+	case c.maxAttempts < 1:
+		return bad("Retries: max attempts %d must be >= 1", c.maxAttempts)
+	case c.backoffInitial < 0 || c.backoffMax < c.backoffInitial:
+		return bad("Retries: backoff %v..%v invalid", c.backoffInitial, c.backoffMax)
+	case c.retryTopic != "" && (c.retryDelay < 0 || c.retryMaxRounds < 1):
+		return bad("RetryTopic: delay %v, rounds %d invalid", c.retryDelay, c.retryMaxRounds)
+	case c.retryTopic != "" && c.retryTopic == c.deadLetter:
+		return bad("retry topic and dead-letter topic are both %q", c.retryTopic)
+	}
+	return nil
+}
+
+// ClientOpts passes franz-go options for what is yours to choose: seed
+// brokers, TLS/SASL, the consumer group (required) and the topics. The
+// library then overrides what correctness needs: auto-commit is disabled,
+// rebalances are blocked while a poll is being dispatched, the rebalance and
+// offset-fetch callbacks are the library's, and ConsumeResetOffset defaults
+// to the start of the log unless you set it. Options may be given more than
+// once; they accumulate.
+func ClientOpts(opts ...kgo.Opt) Opt {
+	return opt(func(c *cfg) { c.clientOpts = append(c.clientOpts, opts...) })
+}
+
+// Ordering sets the ordering guarantee; the default is OrderKey.
+func Ordering(o Order) Opt { return opt(func(c *cfg) { c.order = o }) }
+
+// MaxConcurrency bounds how many handler calls run at once, across all
+// partitions (default 100). It may be far above the partition count.
+func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n }) }
+
+// MaxBuffered bounds how many records are held in total, queued plus in
+// flight (default 10,000). Polling stops while the bound is reached, so
+// memory stays bounded whatever the backlog.
+func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
+
+// MaxBufferedPerPartition bounds the records held per partition (default
+// 2,000). A partition at its bound is paused (only that partition) and
+// resumed once it drains to half.
+func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart = n }) }
+
+// CommitInterval sets how often completed offsets are committed (default 1s).
+// Records completed since the last commit are processed again after a crash.
+func CommitInterval(d time.Duration) Opt { return opt(func(c *cfg) { c.commitInterval = d }) }
+
+// MaxMetadataBytes must not exceed the broker's offset.metadata.max.bytes
+// (default 4096, as the broker). It bounds the completion map in commits.
+func MaxMetadataBytes(n int) Opt { return opt(func(c *cfg) { c.maxMetadataBytes = n }) }
+
+// DrainTimeout bounds how long Close (or cancelling Run's context) waits for
+// in-flight handlers before the final commit (default 30s). Handlers still
+// running then see their context cancelled; their records are not committed.
+func DrainTimeout(d time.Duration) Opt { return opt(func(c *cfg) { c.drainTimeout = d }) }
+
+// RevokeTimeout bounds how long a revoked partition waits for its in-flight
+// handlers before committing and letting the rebalance proceed (default
+// 15s). Keep it below the group's rebalance timeout.
+func RevokeTimeout(d time.Duration) Opt { return opt(func(c *cfg) { c.revokeTimeout = d }) }
+
+// HandlerTimeout gives each handler call a context deadline (default none).
+// A timed-out call counts as a failed attempt.
+func HandlerTimeout(d time.Duration) Opt { return opt(func(c *cfg) { c.handlerTimeout = d }) }
+
+// Retries sets in-place retries: up to maxAttempts handler calls per record
+// (default 3), sleeping an exponential backoff from initial to max (defaults
+// 100ms, 5s) with full jitter between them. Under OrderKey and
+// OrderPartition the record's key (or partition) waits while it retries.
+func Retries(maxAttempts int, initial, max time.Duration) Opt {
+	return opt(func(c *cfg) { c.maxAttempts, c.backoffInitial, c.backoffMax = maxAttempts, initial, max })
+}
+
+// RetryTopic sends a record that exhausted its in-place attempts to topic,
+// due again after delay, for up to rounds trips (defaults 10s, 3). The
+// consumer subscribes to topic itself and holds each of its records until
+// due without blocking any other partition. The topic must exist. The source
+// record counts as done once the retry record is written.
+func RetryTopic(topic string, delay time.Duration, rounds int) Opt {
+	return opt(func(c *cfg) { c.retryTopic, c.retryDelay, c.retryMaxRounds = topic, delay, rounds })
+}
+
+// DeadLetterTopic writes records that failed every attempt (and every retry
+// round) to topic with headers naming their origin, error, attempt count and
+// first and last failure times. Without it, such a record stops the consumer:
+// Run returns an error wrapping ErrRecordFailed and the record is never
+// committed.
+func DeadLetterTopic(topic string) Opt { return opt(func(c *cfg) { c.deadLetter = topic }) }
+
+// Registerer registers the consumer's Prometheus collector on r (default:
+// none). It is unregistered on Close.
+func Registerer(r prometheus.Registerer) Opt { return opt(func(c *cfg) { c.registerer = r }) }
+
+// Logf receives the library's rare diagnostic lines (failed commits, corrupt
+// commit metadata). Default: discarded.
+func Logf(fn func(format string, args ...any)) Opt { return opt(func(c *cfg) { c.logf = fn }) }
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrInvalidOption wraps every option validation failure.
+	ErrInvalidOption = errors.New("parallel: invalid option")
+	// ErrNoGroup: ClientOpts named no consumer group; commits need one.
+	ErrNoGroup = errors.New("parallel: ClientOpts must include kgo.ConsumerGroup")
+	// ErrNoHandler: New was given a nil handler.
+	ErrNoHandler = errors.New("parallel: nil handler")
+	// ErrRecordFailed: a record failed all attempts and had nowhere to go.
+	ErrRecordFailed = errors.New("parallel: record failed and no dead-letter topic is configured")
+	// ErrRunning: Run was called twice.
+	ErrRunning = errors.New("parallel: Run already called")
+	// ErrClosed: Run was called after Close.
+	ErrClosed = errors.New("parallel: consumer closed")
+)
+
+// PanicError is the failure recorded when a handler panics.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("parallel: handler panic: %v", e.Value) }

@@ -1,0 +1,778 @@
+package parallel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kpar/kpar/internal/offsets"
+)
+
+// Handler processes one record. A nil error marks the record done; an error
+// or a panic is a failed attempt. The context is cancelled when the record's
+// partition is revoked or lost past RevokeTimeout, or when Close gives up
+// waiting (DrainTimeout); the record is then not committed and will be
+// processed again by whoever owns the partition next.
+type Handler func(ctx context.Context, r *kgo.Record) error
+
+// Consumer processes records of a consumer group with more concurrency than
+// partitions. Create it with New, start it with Run, stop it with Close or
+// by cancelling Run's context.
+type Consumer struct {
+	cfg     cfg
+	handler Handler
+	cl      *kgo.Client
+	m       *metrics
+
+	mu    sync.Mutex // guards parts and epoch
+	parts map[tp]*partition
+	epoch uint64
+
+	q     readyQueue
+	total atomic.Int64  // records held: admitted-not-done plus parked
+	space chan struct{} // nudges the poll loop when total drops
+
+	inflight atomic.Int64
+	commitMu sync.Mutex // serialises commit snapshots with their requests
+
+	hctx    context.Context // parent of every handler context
+	hcancel context.CancelFunc
+	abandon atomic.Bool // drain timed out: stop waiting for handlers
+
+	started  atomic.Bool
+	closing  chan struct{}
+	closeOne sync.Once
+	unregOne sync.Once
+	done     chan struct{}
+	fatalMu  sync.Mutex
+	fatalErr error
+	runErr   error
+}
+
+type tp struct {
+	topic string
+	part  int32
+}
+
+// partition is one assignment of one partition. A new assignment gets a new
+// partition value; work items hold the pointer, so a result for an earlier
+// assignment (dead) can never reach the new assignment's tracker.
+type partition struct {
+	tp     tp
+	epoch  uint64
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	tr       *offsets.Tracker
+	keys     map[string][]*kgo.Record // key order: head is ready or running
+	parked   []*kgo.Record            // received, not admitted: map budget full
+	count    int                      // admitted-not-done + parked
+	inflight int
+	revoking bool
+	dead     bool
+	paused   bool
+	hwm      int64
+
+	lastOff  int64 // last committed offset and metadata
+	lastMeta string
+}
+
+type work struct {
+	p   *partition
+	r   *kgo.Record
+	key string
+	ord bool // the record holds its key's (or partition's) turn
+}
+
+// New builds a consumer; it creates the franz-go client but joins the group
+// only once Run is called.
+func New(handler Handler, opts ...Opt) (*Consumer, error) {
+	if handler == nil {
+		return nil, ErrNoHandler
+	}
+	c := &Consumer{
+		cfg:     defaultCfg(),
+		handler: handler,
+		parts:   make(map[tp]*partition),
+		space:   make(chan struct{}, 1),
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		o.apply(&c.cfg)
+	}
+	if err := c.cfg.validate(); err != nil {
+		return nil, err
+	}
+	c.q.init()
+
+	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	kopts = append(kopts, c.cfg.clientOpts...)
+	kopts = append(kopts,
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+		kgo.OnOffsetsFetched(c.onFetched),
+	)
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		// kgo refuses DisableAutoCommit without a group before we can ask.
+		if strings.Contains(err.Error(), "group was not specified") {
+			return nil, fmt.Errorf("%w (%v)", ErrNoGroup, err)
+		}
+		return nil, fmt.Errorf("parallel: %w", err)
+	}
+	if g, _ := cl.OptValue(kgo.ConsumerGroup).(string); g == "" {
+		cl.Close()
+		return nil, ErrNoGroup
+	}
+	if c.cfg.retryTopic != "" {
+		cl.AddConsumeTopics(c.cfg.retryTopic)
+	}
+	c.cl = cl
+	c.hctx, c.hcancel = context.WithCancel(context.Background())
+	c.m = newMetrics(c)
+	if c.cfg.registerer != nil {
+		if err := c.cfg.registerer.Register(c.m); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("parallel: register metrics: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Client returns the underlying franz-go client, e.g. to produce with it.
+// Do not commit, pause or poll with it.
+func (c *Consumer) Client() *kgo.Client { return c.cl }
+
+// Run consumes until ctx is cancelled, Close is called, or a record fails
+// with nowhere to go. It then drains in-flight handlers (DrainTimeout),
+// commits what is done and leaves the group. It returns nil after a clean
+// stop and the failure otherwise.
+func (c *Consumer) Run(ctx context.Context) error {
+	select {
+	case <-c.closing:
+		return ErrClosed
+	default:
+	}
+	if !c.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer close(c.done)
+
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-c.closing:
+		case <-pctx.Done():
+		}
+		stop()
+	}()
+
+	var workers sync.WaitGroup
+	for i := 0; i < c.cfg.maxConcurrency; i++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for {
+				w, ok := c.q.get()
+				if !ok {
+					return
+				}
+				c.process(w)
+			}
+		}()
+	}
+	commitDone := make(chan struct{})
+	go c.commitLoop(pctx, commitDone)
+
+	c.pollLoop(pctx)
+
+	c.shutdown(&workers)
+	<-commitDone
+	c.runErr = c.fatal()
+	return c.runErr
+}
+
+// Close stops the consumer as cancelling Run's context does and waits for
+// Run to return, then returns Run's error. Without Run it just closes the
+// client. Safe to call more than once.
+func (c *Consumer) Close() error {
+	c.closeOne.Do(func() { close(c.closing) })
+	if c.started.CompareAndSwap(false, true) { // Run never started and now cannot
+		c.cl.Close()
+		c.hcancel()
+		close(c.done)
+	}
+	<-c.done
+	c.unregOne.Do(func() {
+		if c.cfg.registerer != nil {
+			c.cfg.registerer.Unregister(c.m)
+		}
+	})
+	return c.runErr
+}
+
+func (c *Consumer) fail(err error) {
+	c.fatalMu.Lock()
+	if c.fatalErr == nil {
+		c.fatalErr = err
+	}
+	c.fatalMu.Unlock()
+	c.closeOne.Do(func() { close(c.closing) })
+}
+
+func (c *Consumer) fatal() error {
+	c.fatalMu.Lock()
+	defer c.fatalMu.Unlock()
+	return c.fatalErr
+}
+
+func (c *Consumer) pollLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		free := int64(c.cfg.maxBuffered) - c.total.Load()
+		if free <= 0 {
+			select {
+			case <-c.space:
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond): // belt and braces
+			}
+			continue
+		}
+		fs := c.cl.PollRecords(ctx, int(free))
+		if fs.IsClientClosed() {
+			return
+		}
+		fs.EachError(func(t string, p int32, err error) {
+			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+				c.cfg.logf("parallel: fetch %s[%d]: %v", t, p, err)
+			}
+		})
+		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if len(fp.Records) == 0 {
+				return
+			}
+			p := c.partitionFor(fp.Topic, fp.Partition)
+			p.mu.Lock()
+			p.hwm = fp.HighWatermark
+			for _, r := range fp.Records {
+				c.receive(p, r)
+			}
+			c.maybePause(p)
+			p.mu.Unlock()
+		})
+		c.cl.AllowRebalance()
+	}
+}
+
+// partitionFor returns the live state of a partition, creating one without a
+// restored map if the offset fetch callback did not (it always should).
+func (c *Consumer) partitionFor(topic string, part int32) *partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := tp{topic, part}
+	if p := c.parts[k]; p != nil {
+		return p
+	}
+	p := c.newPartitionLocked(k)
+	c.parts[k] = p
+	return p
+}
+
+func (c *Consumer) newPartitionLocked(k tp) *partition {
+	c.epoch++
+	ctx, cancel := context.WithCancel(c.hctx)
+	return &partition{
+		tp: k, epoch: c.epoch, ctx: ctx, cancel: cancel,
+		tr:      offsets.NewTracker(c.cfg.maxMetadataBytes),
+		keys:    make(map[string][]*kgo.Record),
+		lastOff: -1, hwm: -1,
+	}
+}
+
+// receive takes a polled record into p (p.mu held).
+func (c *Consumer) receive(p *partition, r *kgo.Record) {
+	p.count++
+	c.total.Add(1)
+	if len(p.parked) > 0 || !p.tr.CanAdd(r.Offset) {
+		p.parked = append(p.parked, r)
+		return
+	}
+	c.admit(p, r)
+}
+
+// admit registers r with the tracker and dispatches it (p.mu held).
+func (c *Consumer) admit(p *partition, r *kgo.Record) {
+	skip, err := p.tr.Add(r.Offset)
+	if err != nil || skip {
+		// err: a redelivered offset, already tracked. skip: completed
+		// before the last restart, per the commit metadata.
+		p.count--
+		c.total.Add(-1)
+		if skip {
+			c.m.skipped.Add(1)
+		}
+		return
+	}
+	w := &work{p: p, r: r}
+	switch {
+	case c.cfg.retryTopic != "" && r.Topic == c.cfg.retryTopic:
+		// Retry records have lost their order already; each waits for
+		// its due time on a timer, never holding up its partition.
+		if due := headerTime(r, HeaderDue); !due.IsZero() {
+			if d := time.Until(due); d > 0 {
+				time.AfterFunc(d, func() { c.q.put(w) })
+				return
+			}
+		}
+	case c.cfg.order == OrderPartition:
+		w.ord = true
+	case c.cfg.order == OrderKey && r.Key != nil:
+		w.ord, w.key = true, string(r.Key)
+	}
+	if w.ord {
+		waiting := p.keys[w.key]
+		p.keys[w.key] = append(waiting, r)
+		if len(waiting) > 0 {
+			return // its turn comes when the records before it finish
+		}
+	}
+	c.q.put(w)
+}
+
+func (c *Consumer) maybePause(p *partition) {
+	if !p.paused && (p.count >= c.cfg.maxPerPart || len(p.parked) > 0) {
+		p.paused = true
+		c.cl.PauseFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
+	}
+}
+
+func (c *Consumer) maybeResume(p *partition) {
+	if p.paused && len(p.parked) == 0 && p.count <= c.cfg.maxPerPart/2 {
+		p.paused = false
+		c.cl.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
+	}
+}
+
+func (c *Consumer) process(w *work) {
+	p := w.p
+	p.mu.Lock()
+	if p.dead || p.revoking || c.stopping() {
+		p.mu.Unlock() // left pending: not committed, replayed by the next owner
+		return
+	}
+	p.inflight++
+	p.mu.Unlock()
+	c.inflight.Add(1)
+
+	err := c.handle(p.ctx, w.r)
+
+	c.inflight.Add(-1)
+	p.mu.Lock()
+	p.inflight--
+	if p.dead {
+		p.mu.Unlock()
+		return
+	}
+	if err != nil {
+		p.mu.Unlock()
+		if !errors.Is(err, errAbandoned) {
+			c.fail(err)
+		}
+		return
+	}
+	p.tr.Done(w.r.Offset)
+	p.count--
+	c.total.Add(-1)
+	if w.ord {
+		q := p.keys[w.key]
+		q[0] = nil
+		q = q[1:]
+		if len(q) == 0 {
+			delete(p.keys, w.key)
+		} else {
+			p.keys[w.key] = q
+			if !p.revoking {
+				c.q.put(&work{p: p, r: q[0], key: w.key, ord: true})
+			}
+		}
+	}
+	for len(p.parked) > 0 && p.tr.CanAdd(p.parked[0].Offset) {
+		r := p.parked[0]
+		p.parked[0] = nil
+		p.parked = p.parked[1:]
+		c.admit(p, r)
+	}
+	c.maybeResume(p)
+	p.mu.Unlock()
+	select {
+	case c.space <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Consumer) stopping() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitIdle waits until ps have no handler running, or the deadline passes.
+func (c *Consumer) waitIdle(ps []*partition, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for _, p := range ps {
+		for {
+			p.mu.Lock()
+			n := p.inflight
+			p.mu.Unlock()
+			if n == 0 || c.abandon.Load() || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+}
+
+func (c *Consumer) shutdown(workers *sync.WaitGroup) {
+	c.closeOne.Do(func() { close(c.closing) }) // ctx cancelled: same as Close
+	c.q.close()
+	idle := make(chan struct{})
+	go func() { workers.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-time.After(c.cfg.drainTimeout):
+		c.abandon.Store(true)
+		c.hcancel()
+		c.cfg.logf("parallel: drain timeout %v: %d handlers abandoned", c.cfg.drainTimeout, c.inflight.Load())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := c.commit(ctx, true, nil); err != nil {
+		c.cfg.logf("parallel: final commit: %v", err)
+	}
+	cancel()
+	c.cl.Close() // leaves the group; onRevoked commits again, a no-op when nothing changed
+	c.hcancel()
+}
+
+// detach takes the named partitions out of service: no more dispatch.
+func (c *Consumer) detach(m map[string][]int32) []*partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ps []*partition
+	for t, parts := range m {
+		for _, n := range parts {
+			if p := c.parts[tp{t, n}]; p != nil {
+				p.mu.Lock()
+				p.revoking = true
+				p.mu.Unlock()
+				ps = append(ps, p)
+			}
+		}
+	}
+	return ps
+}
+
+// drop forgets ps: later results for them are ignored, never committed.
+func (c *Consumer) drop(ps []*partition) {
+	c.mu.Lock()
+	resume := map[string][]int32{}
+	for _, p := range ps {
+		if c.parts[p.tp] == p {
+			delete(c.parts, p.tp)
+		}
+		p.mu.Lock()
+		p.dead = true
+		c.total.Add(-int64(p.count))
+		p.count, p.parked, p.keys = 0, nil, nil
+		if p.paused {
+			resume[p.tp.topic] = append(resume[p.tp.topic], p.tp.part)
+		}
+		p.mu.Unlock()
+		p.cancel()
+	}
+	c.mu.Unlock()
+	if len(resume) > 0 {
+		// Pauses outlive assignments in kgo; a partition that comes back
+		// to us must fetch again.
+		c.cl.ResumeFetchPartitions(resume)
+	}
+	select {
+	case c.space <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+	ps := c.detach(m)
+	if len(ps) == 0 {
+		return
+	}
+	c.waitIdle(ps, c.cfg.revokeTimeout)
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := c.commit(cctx, true, ps); err != nil {
+		c.cfg.logf("parallel: commit on revoke: %v", err)
+	}
+	cancel()
+	c.drop(ps)
+	c.m.revoked.Add(uint64(len(ps)))
+}
+
+func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+	ps := c.detach(m)
+	c.drop(ps) // no commit: the partitions may already belong to another member
+	c.m.lost.Add(uint64(len(ps)))
+}
+
+// onFetched seeds each newly assigned partition with its committed offset
+// and completion map, before kgo starts fetching it.
+func (c *Consumer) onFetched(ctx context.Context, cl *kgo.Client, resp *kmsg.OffsetFetchResponse) error {
+	type fetched struct {
+		tp   tp
+		off  int64
+		meta string
+	}
+	var (
+		all   []fetched
+		byID  map[[16]byte]string
+		fetch = func(t string, ps []kmsg.OffsetFetchResponseGroupTopicPartition) {
+			for _, p := range ps {
+				if p.ErrorCode != 0 {
+					continue
+				}
+				meta := ""
+				if p.Metadata != nil {
+					meta = *p.Metadata
+				}
+				all = append(all, fetched{tp{t, p.Partition}, p.Offset, meta})
+			}
+		}
+	)
+	for _, g := range resp.Groups {
+		for _, t := range g.Topics {
+			name := t.Topic
+			if name == "" { // OffsetFetch v10+ names topics by ID only
+				if byID == nil {
+					byID = c.topicIDs(ctx, cl)
+				}
+				if name = byID[t.TopicID]; name == "" {
+					c.cfg.logf("parallel: offset fetch: unknown topic id %x; its completion map is ignored", t.TopicID)
+					continue
+				}
+			}
+			fetch(name, t.Partitions)
+		}
+	}
+	for _, t := range resp.Topics { // pre-v8 responses
+		ps := make([]kmsg.OffsetFetchResponseGroupTopicPartition, 0, len(t.Partitions))
+		for _, p := range t.Partitions {
+			ps = append(ps, kmsg.OffsetFetchResponseGroupTopicPartition{
+				Partition: p.Partition, Offset: p.Offset, Metadata: p.Metadata, ErrorCode: p.ErrorCode,
+			})
+		}
+		fetch(t.Topic, ps)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range all {
+		if old := c.parts[f.tp]; old != nil {
+			// Still ours from before (cooperative): our state is newer
+			// than the commit.
+			continue
+		}
+		p := c.newPartitionLocked(f.tp)
+		if err := p.tr.Restore(f.off, f.meta); err != nil {
+			c.cfg.logf("parallel: %s[%d]: %v", f.tp.topic, f.tp.part, err)
+		}
+		p.lastOff, p.lastMeta = f.off, f.meta
+		c.parts[f.tp] = p
+	}
+	return nil
+}
+
+func (c *Consumer) topicIDs(ctx context.Context, cl *kgo.Client) map[[16]byte]string {
+	out := map[[16]byte]string{}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tds, err := kadm.NewClient(cl).ListTopics(ctx)
+	if err != nil {
+		c.cfg.logf("parallel: list topics for offset fetch: %v", err)
+		return out
+	}
+	for _, td := range tds {
+		out[td.ID] = td.Topic
+	}
+	return out
+}
+
+// commit commits the committable offset and completion map of ps (nil: all
+// live partitions) when they changed since the last commit.
+func (c *Consumer) commit(ctx context.Context, sync bool, ps []*partition) error {
+	c.commitMu.Lock()
+	defer c.commitMu.Unlock()
+	if ps == nil {
+		c.mu.Lock()
+		for _, p := range c.parts {
+			ps = append(ps, p)
+		}
+		c.mu.Unlock()
+	}
+	type snap struct {
+		p    *partition
+		off  int64
+		meta string
+	}
+	snaps := map[tp]snap{}
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for _, p := range ps {
+		p.mu.Lock()
+		off, meta := p.tr.Committable(), p.tr.Metadata()
+		skip := p.dead || off < 0 || (off == p.lastOff && meta == p.lastMeta)
+		p.mu.Unlock()
+		if skip {
+			continue
+		}
+		snaps[p.tp] = snap{p, off, meta}
+		if offs[p.tp.topic] == nil {
+			offs[p.tp.topic] = map[int32]kgo.EpochOffset{}
+		}
+		offs[p.tp.topic][p.tp.part] = kgo.EpochOffset{Epoch: -1, Offset: off}
+	}
+	if len(snaps) == 0 {
+		return nil
+	}
+	cctx := kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			t := &req.Topics[i]
+			for j := range t.Partitions {
+				if s, ok := snaps[tp{t.Topic, t.Partitions[j].Partition}]; ok {
+					meta := s.meta
+					t.Partitions[j].Metadata = &meta
+				}
+			}
+		}
+		return nil
+	})
+	start := time.Now()
+	var rerr error
+	done := make(chan struct{})
+	onDone := func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		defer close(done)
+		c.m.commitLatency.Observe(time.Since(start).Seconds())
+		if err != nil {
+			rerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, rp := range t.Partitions {
+				s, ok := snaps[tp{t.Topic, rp.Partition}]
+				if !ok {
+					continue
+				}
+				if rp.ErrorCode != 0 {
+					rerr = fmt.Errorf("commit %s[%d]: error code %d", t.Topic, rp.Partition, rp.ErrorCode)
+					continue
+				}
+				s.p.mu.Lock()
+				s.p.lastOff, s.p.lastMeta = s.off, s.meta
+				s.p.mu.Unlock()
+			}
+		}
+	}
+	if sync {
+		c.cl.CommitOffsetsSync(cctx, offs, onDone)
+	} else {
+		c.cl.CommitOffsets(cctx, offs, onDone)
+	}
+	<-done
+	if rerr != nil {
+		c.m.commitErrors.Add(1)
+	}
+	return rerr
+}
+
+func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(c.cfg.commitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := c.commit(cctx, false, nil); err != nil && ctx.Err() == nil {
+			c.cfg.logf("parallel: commit: %v", err)
+		}
+		cancel()
+	}
+}
+
+// readyQueue is an unbounded FIFO of runnable records. Unbounded because
+// pushes happen under partition locks and must never block; its length is
+// bounded by the records held, which MaxBuffered bounds.
+type readyQueue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	items  []*work
+	head   int
+	closed bool
+}
+
+func (q *readyQueue) init() { q.cond.L = &q.mu }
+
+func (q *readyQueue) put(w *work) {
+	q.mu.Lock()
+	q.items = append(q.items, w)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+func (q *readyQueue) get() (*work, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for q.head == len(q.items) && !q.closed {
+		q.cond.Wait()
+	}
+	if q.closed {
+		return nil, false
+	}
+	w := q.items[q.head]
+	q.items[q.head] = nil
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head > 4096 && q.head > len(q.items)/2 {
+		n := copy(q.items, q.items[q.head:])
+		q.items, q.head = q.items[:n], 0
+	}
+	return w, true
+}
+
+func (q *readyQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+func (q *readyQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) - q.head
+}

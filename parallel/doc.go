@@ -1,0 +1,79 @@
+// Package parallel processes the records of a Kafka consumer group with far
+// more concurrency than partitions, on top of franz-go, committing only what
+// is truly done.
+//
+//	c, err := parallel.New(handle,
+//		parallel.ClientOpts(kgo.SeedBrokers("127.0.0.1:9092"),
+//			kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders")),
+//		parallel.Ordering(parallel.OrderKey),
+//		parallel.MaxConcurrency(500),
+//	)
+//	...
+//	err = c.Run(ctx) // until ctx is cancelled or c.Close()
+//
+// # Guarantees
+//
+// Delivery is at-least-once. A record is committed only after its handler
+// returned nil, or after it was durably written (acknowledged by the broker)
+// to the retry or dead-letter topic. No record is ever committed unprocessed,
+// including across crashes (kill -9), rebalances and restarts.
+//
+// Per partition the library commits the lowest offset not yet done, and
+// encodes which higher offsets are done into the commit metadata (run-length
+// or bitset, whichever is smaller, within MaxMetadataBytes). A consumer that
+// is assigned the partition later, after a restart or a rebalance, reads the
+// map back and skips those records. When admitting one more record could
+// make the map too large, the partition stops taking records (it is paused)
+// until its lowest pending record completes; the map is never dropped.
+//
+// A record can be processed more than once:
+//   - after a crash, or a failed commit, for records done since the last
+//     successful commit (at most CommitInterval of work, plus the commit RTT);
+//   - after a rebalance, for records of a revoked partition whose handler
+//     was still running when RevokeTimeout expired, and for every record of
+//     a lost partition done since the last commit (lost means the group
+//     already considers this member gone, so committing is not allowed);
+//   - after Close, for records still running when DrainTimeout expired;
+//   - when a handler attempt fails and is retried (each attempt is a call);
+//   - if a commit's metadata would have to be cut because MaxMetadataBytes
+//     was lowered since it was written (cut completions are replayed).
+//
+// # Ordering
+//
+// OrderKey (the default) runs one record per key per partition at a time, in
+// offset order; records with a nil key are unordered. OrderPartition runs one
+// record per partition at a time. OrderNone runs records as workers free up.
+// In-place retries keep the order: later records of the same key (or
+// partition) wait while a record is retried. Once a record leaves for the
+// retry topic, key order is no longer kept for it: later records of its key
+// are processed meanwhile and the retried record runs when due. Records read
+// from the retry topic are unordered.
+//
+// # Failures
+//
+// A handler error or panic is a failed attempt. Attempts are retried in place
+// with exponential backoff and full jitter up to the Retries limit; then the
+// record goes to the RetryTopic (if set) for up to its rounds, then to the
+// DeadLetterTopic (if set) with headers naming origin topic, partition,
+// offset, the error, the attempt count and the first and last failure times.
+// With no dead-letter topic a record that fails everything stops the
+// consumer: Run returns an error wrapping ErrRecordFailed, and that record is
+// not committed.
+//
+// # Backpressure and memory
+//
+// At most MaxBuffered records are held in total (polled, queued or running),
+// plus at most one poll's worth per paused partition. A partition holding
+// MaxBufferedPerPartition records is paused alone (PauseFetchPartitions) and
+// resumed when it has drained to half.
+//
+// # Rebalances
+//
+// The library installs the group callbacks. On revoke it stops dispatching
+// the partition, waits up to RevokeTimeout for its running handlers, commits
+// it synchronously and only then lets the rebalance proceed. On loss it drops
+// the partition's state without committing. Each assignment of a partition
+// has its own state; a handler finishing for an earlier assignment changes
+// nothing that is committed. Works with the cooperative-sticky assignor and,
+// with kgo.ServerSideBalancer, with the KIP-848 consumer protocol.
+package parallel

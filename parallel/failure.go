@@ -1,0 +1,206 @@
+package parallel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Headers written on retry-topic and dead-letter records. Times are Unix
+// milliseconds in decimal; counts are decimal.
+const (
+	HeaderOriginTopic     = "kpar-origin-topic"
+	HeaderOriginPartition = "kpar-origin-partition"
+	HeaderOriginOffset    = "kpar-origin-offset"
+	HeaderError           = "kpar-error"
+	HeaderAttempts        = "kpar-attempts"      // handler calls so far, all rounds
+	HeaderRetryRound      = "kpar-retry-round"   // trips through the retry topic so far
+	HeaderDue             = "kpar-due"           // retry topic: not before this time
+	HeaderFirstFailure    = "kpar-first-failure" // time of the first failed attempt
+	HeaderLastFailure     = "kpar-last-failure"  // time of the last failed attempt
+)
+
+// errAbandoned: the record's partition was revoked or lost, or Close gave
+// up waiting; the record stays uncommitted for its next owner.
+var errAbandoned = errors.New("parallel: record abandoned")
+
+// handle runs the handler with in-place retries, then routes a record that
+// still fails to the retry topic or the dead-letter topic. A nil return
+// means the record is done (processed, or durably handed on).
+func (c *Consumer) handle(ctx context.Context, r *kgo.Record) error {
+	var (
+		attempts = 0
+		first    = headerTime(r, HeaderFirstFailure)
+		last     time.Time
+		err      error
+	)
+	prior := headerInt(r, HeaderAttempts)
+	for {
+		attempts++
+		if err = c.call(ctx, r); err == nil {
+			c.m.completed.Add(1)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errAbandoned // the failure may be our own cancellation
+		}
+		c.m.failed.Add(1)
+		last = time.Now()
+		if first.IsZero() {
+			first = last
+		}
+		if attempts >= c.cfg.maxAttempts {
+			break
+		}
+		c.m.retried.Add(1)
+		if !sleep(ctx, c.backoff(attempts)) {
+			return errAbandoned
+		}
+	}
+	f := failure{err: err, attempts: prior + attempts, first: first, last: last}
+	round := headerInt(r, HeaderRetryRound)
+	switch {
+	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds:
+		out := c.derived(r, c.cfg.retryTopic, f)
+		due := time.Now().Add(c.cfg.retryDelay)
+		out.Headers = append(out.Headers,
+			kgo.RecordHeader{Key: HeaderRetryRound, Value: []byte(strconv.Itoa(round + 1))},
+			kgo.RecordHeader{Key: HeaderDue, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))},
+		)
+		if err := c.produce(ctx, out); err != nil {
+			return err
+		}
+		c.m.retryRouted.Add(1)
+		return nil
+	case c.cfg.deadLetter != "":
+		if err := c.produce(ctx, c.derived(r, c.cfg.deadLetter, f)); err != nil {
+			return err
+		}
+		c.m.deadLettered.Add(1)
+		return nil
+	}
+	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, err)
+}
+
+type failure struct {
+	err         error
+	attempts    int
+	first, last time.Time
+}
+
+// call runs the handler once; a panic becomes a *PanicError.
+func (c *Consumer) call(ctx context.Context, r *kgo.Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if c.cfg.handlerTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.handlerTimeout)
+		defer cancel()
+	}
+	return c.handler(ctx, r)
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(max, initial*2^(n-1))].
+func (c *Consumer) backoff(n int) time.Duration {
+	d := c.cfg.backoffInitial << min(n-1, 30)
+	if d <= 0 || d > c.cfg.backoffMax {
+		d = c.cfg.backoffMax
+	}
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// derived copies r for topic, keeping key, value and user headers, and
+// stamping origin and failure headers. A record that already came from the
+// retry topic keeps its original origin.
+func (c *Consumer) derived(r *kgo.Record, topic string, f failure) *kgo.Record {
+	origin := [3]string{r.Topic, strconv.Itoa(int(r.Partition)), strconv.FormatInt(r.Offset, 10)}
+	out := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value}
+	for _, h := range r.Headers {
+		switch h.Key {
+		case HeaderOriginTopic:
+			origin[0] = string(h.Value)
+		case HeaderOriginPartition:
+			origin[1] = string(h.Value)
+		case HeaderOriginOffset:
+			origin[2] = string(h.Value)
+		case HeaderError, HeaderAttempts, HeaderRetryRound, HeaderDue, HeaderFirstFailure, HeaderLastFailure:
+		default:
+			out.Headers = append(out.Headers, h)
+		}
+	}
+	ms := func(t time.Time) []byte { return []byte(strconv.FormatInt(t.UnixMilli(), 10)) }
+	out.Headers = append(out.Headers,
+		kgo.RecordHeader{Key: HeaderOriginTopic, Value: []byte(origin[0])},
+		kgo.RecordHeader{Key: HeaderOriginPartition, Value: []byte(origin[1])},
+		kgo.RecordHeader{Key: HeaderOriginOffset, Value: []byte(origin[2])},
+		kgo.RecordHeader{Key: HeaderError, Value: []byte(f.err.Error())},
+		kgo.RecordHeader{Key: HeaderAttempts, Value: []byte(strconv.Itoa(f.attempts))},
+		kgo.RecordHeader{Key: HeaderFirstFailure, Value: ms(f.first)},
+		kgo.RecordHeader{Key: HeaderLastFailure, Value: ms(f.last)},
+	)
+	return out
+}
+
+// produce writes r and waits for the broker's ack, retrying until the
+// partition is given up: the source record is done only once r is durable.
+func (c *Consumer) produce(ctx context.Context, r *kgo.Record) error {
+	for n := 1; ; n++ {
+		err := c.cl.ProduceSync(ctx, r).FirstErr()
+		if err == nil {
+			return nil
+		}
+		c.cfg.logf("parallel: produce to %s: %v", r.Topic, err)
+		if !sleep(ctx, c.backoff(n)) {
+			return errAbandoned
+		}
+	}
+}
+
+// Header returns the value of the last header named key, or "".
+func Header(r *kgo.Record, key string) string {
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key == key {
+			return string(r.Headers[i].Value)
+		}
+	}
+	return ""
+}
+
+func headerInt(r *kgo.Record, key string) int {
+	n, _ := strconv.Atoi(Header(r, key))
+	return n
+}
+
+func headerTime(r *kgo.Record, key string) time.Time {
+	ms, err := strconv.ParseInt(Header(r, key), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
