@@ -1,0 +1,121 @@
+// Package report turns a producer bench's results into files: the results
+// JSON (versioned schema), a CSV of steps, charts (SVG and PNG) and a
+// Markdown summary whose sentences are computed from the data. It reads
+// only the Results value, never the bench itself.
+package report
+
+import (
+	"time"
+
+	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/producebench"
+)
+
+// Schema names the results format; SchemaVersion changes whenever a field
+// changes meaning or disappears.
+const (
+	Schema        = "kpar.bench.produce"
+	SchemaVersion = 1
+)
+
+// Results is everything one `kpar bench produce` run measured.
+type Results struct {
+	Schema        string    `json:"schema"`
+	SchemaVersion int       `json:"schema_version"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
+	Command       []string  `json:"command"`
+	Host          Host      `json:"host"`
+	Broker        Broker    `json:"broker"`
+	Input         Input     `json:"input"`
+	Repeat        int       `json:"repeat"`
+	WarmupRecords int       `json:"warmup_records"`
+	// Partitions per target topic as found (or created) on the broker.
+	Partitions map[string]int32 `json:"partitions"`
+	Sweeps     []Sweep          `json:"sweeps"`
+	Java       *JavaComparison  `json:"java,omitempty"`
+	Notes      []string         `json:"notes,omitempty"`
+}
+
+// Host is the machine the bench ran on.
+type Host struct {
+	Cores     int    `json:"cores"`
+	GoVersion string `json:"go_version"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+}
+
+// Broker says where the records went and whether its CPU was readable.
+type Broker struct {
+	Seeds []string `json:"seeds"`
+	// Local is true when the seeds are the broker `kpar broker up` started,
+	// whose JVM pids give broker CPU through /proc.
+	Local bool  `json:"local"`
+	PIDs  []int `json:"pids,omitempty"`
+	// CPU is "proc" when read from /proc/<pid>/stat, else "unknown".
+	CPU string `json:"cpu"`
+}
+
+// Input describes the dataset.
+type Input struct {
+	File           string   `json:"file"`
+	Records        int      `json:"records"`
+	PayloadBytes   int64    `json:"payload_bytes"`
+	KeyColumn      string   `json:"key_column"`
+	Value          string   `json:"value"`
+	SkippedRows    int      `json:"skipped_rows"`
+	FirstBadRows   []string `json:"first_bad_rows,omitempty"`
+	LoadSeconds    float64  `json:"load_seconds"`
+	LoadRecordsSec float64  `json:"load_records_per_sec"`
+}
+
+// Sweep is one settings combination run over every producer count.
+type Sweep struct {
+	Label      string                  `json:"label"`
+	Mode       string                  `json:"mode"`
+	Settings   producebench.Settings   `json:"settings"`
+	Steps      []producebench.Step     `json:"steps"`
+	Saturation producebench.Saturation `json:"saturation"`
+	Bottleneck producebench.Bottleneck `json:"bottleneck"`
+}
+
+// JavaComparison sets one Go producer against ProducerPerformance on the
+// same broker, settings and payloads.
+type JavaComparison struct {
+	Topic    string                `json:"topic"`
+	Records  int                   `json:"records"`
+	Settings producebench.Settings `json:"settings"`
+	Java     javaperf.Result       `json:"java"`
+	// Go is one kpar producer in its own process, measured like Java.
+	Go producebench.Anchor `json:"go"`
+	// GoRecordsPerSec and JavaRecordsPerSec are each tool's own rate.
+	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
+	JavaRecordsPerSec float64 `json:"java_records_per_sec"`
+	// CPU seconds per million records, whole process (start-up included).
+	GoCPUPerMillion   float64 `json:"go_cpu_s_per_million"`
+	JavaCPUPerMillion float64 `json:"java_cpu_s_per_million"`
+	// Ratios are Go/Java: >1 means Go is faster; <1 means Go uses less CPU.
+	RecordsPerSecRatio float64 `json:"records_per_sec_ratio"`
+	CPUPerMillionRatio float64 `json:"cpu_per_million_ratio"`
+	PayloadsSkipped    int     `json:"payloads_skipped"` // values with line breaks, not sendable one per line
+}
+
+// Compute fills the derived fields from the measured ones.
+func (j *JavaComparison) Compute() {
+	if el := float64(j.Go.ElapsedNs) / 1e9; el > 0 {
+		j.GoRecordsPerSec = float64(j.Go.Acked) / el
+	}
+	j.JavaRecordsPerSec = j.Java.RecordsPerSec
+	if j.Go.Acked > 0 {
+		j.GoCPUPerMillion = j.Go.ProcessCPUSeconds / float64(j.Go.Acked) * 1e6
+	}
+	if j.Java.Records > 0 {
+		j.JavaCPUPerMillion = j.Java.CPUSeconds / float64(j.Java.Records) * 1e6
+	}
+	if j.JavaRecordsPerSec > 0 {
+		j.RecordsPerSecRatio = j.GoRecordsPerSec / j.JavaRecordsPerSec
+	}
+	if j.JavaCPUPerMillion > 0 {
+		j.CPUPerMillionRatio = j.GoCPUPerMillion / j.JavaCPUPerMillion
+	}
+}

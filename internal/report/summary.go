@@ -1,0 +1,165 @@
+package report
+
+import (
+	"fmt"
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"sort"
+	"strings"
+
+	"github.com/kpar/kpar/internal/producebench"
+)
+
+func sortSteps(steps []producebench.Step) []producebench.Step {
+	s := append([]producebench.Step(nil), steps...)
+	sort.Slice(s, func(i, j int) bool { return s[i].Producers < s[j].Producers })
+	return s
+}
+
+// Summary is a short Markdown report; every number and verdict in it comes
+// from r.
+func Summary(r *Results) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("# kpar bench produce\n\n")
+	p("Run %s on %d cores (%s), broker %s. ", r.Started.Format("2006-01-02 15:04:05 MST"), r.Host.Cores, r.Host.GoVersion, strings.Join(r.Broker.Seeds, ","))
+	if r.Broker.CPU == "proc" {
+		p("Broker CPU was read from /proc for the JVM(s) kpar started (pids %v), which share the machine with the bench.\n\n", r.Broker.PIDs)
+	} else {
+		p("Broker CPU is unknown: the broker is not one kpar started on this machine.\n\n")
+	}
+	in := r.Input
+	avg := 0.0
+	if in.Records > 0 {
+		avg = float64(in.PayloadBytes) / float64(in.Records)
+	}
+	p("Input: %s records (%.1f MB, %.0f bytes each on average, key column %q, value %s) from `%s`, loaded in %.2f s (%s records/s).",
+		human(float64(in.Records)), float64(in.PayloadBytes)/1e6, avg, in.KeyColumn, in.Value, in.File, in.LoadSeconds, human(in.LoadRecordsSec))
+	if best := bestRate(r); best > 0 && in.LoadRecordsSec > 0 {
+		p(" Reading is %.1fx the best producer rate measured, so it did not limit the bench.", in.LoadRecordsSec/best)
+	}
+	if in.SkippedRows > 0 {
+		p(" %d malformed rows were skipped (--skip-bad); first: %s.", in.SkippedRows, in.FirstBadRows[0])
+	}
+	p("\n\nEach step is the median of %d run(s) by records/s, after a %d-record warm-up that is not counted. Timings come from a shared, noisy machine: treat differences under about 10%% as noise.\n", r.Repeat, r.WarmupRecords)
+
+	for _, sw := range r.Sweeps {
+		steps := sortSteps(sw.Steps)
+		if len(steps) == 0 {
+			continue
+		}
+		p("\n## %s (%s)\n\n", sw.Label, sw.Mode)
+		first, last := steps[0], steps[len(steps)-1]
+		p("- %d producer(s): %s records/s (%.1f MB/s); %d producers: %s records/s (%.1f MB/s), %.2fx the first step.\n",
+			first.Producers, human(first.RecordsPerSec), first.MBPerSec, last.Producers, human(last.RecordsPerSec), last.MBPerSec, ratio(last.RecordsPerSec, first.RecordsPerSec))
+		sat := sw.Saturation
+		if sat.Reached {
+			p("- Saturation at %d producer(s): going to %d added %+.1f%%, under the %.0f%% bar.\n", sat.Producers, sat.NextProducers, sat.Gain*100, producebench.SaturationGain*100)
+		} else if len(steps) > 1 {
+			p("- No saturation within the sweep: the last step still added %+.1f%%.\n", sat.Gain*100)
+		}
+		bn := sw.Bottleneck
+		p("- Likely bottleneck: **%s** (%s).\n", bn.Kind, bn.Reason)
+		if !sw.Settings.NoFlush {
+			p("- Latency p50/p99/p99.9: %.1f/%.1f/%.1f ms at %d producer(s), %.1f/%.1f/%.1f ms at %d.\n",
+				first.LatencyP50Ms, first.LatencyP99Ms, first.LatencyP999Ms, first.Producers, last.LatencyP50Ms, last.LatencyP99Ms, last.LatencyP999Ms, last.Producers)
+			p("- Client CPU: %.2f CPU-s per million records at %d producer(s), %.2f at %d.\n", first.BenchCPUPerMillion(), first.Producers, last.BenchCPUPerMillion(), last.Producers)
+		}
+		p("- %s\n", deliverySentence(sw, steps))
+	}
+	if j := r.Java; j != nil {
+		p("\n## Against Apache Kafka's ProducerPerformance\n\n")
+		p("Same broker, topic `%s`, %s records, settings %s; both tools run as their own process and send unkeyed records from the same payloads. CPU is each process's whole life from rusage (JVM start-up and Go start-up and loading included).\n\n",
+			j.Topic, human(float64(j.Records)), j.Settings.Label())
+		p("| | records/s | CPU-s per million records | p50 ms | p99 ms |\n|---|---|---|---|---|\n")
+		g50, g99 := "-", "-"
+		if j.Go.Latency != nil {
+			h := hdrhistogram.Import(j.Go.Latency)
+			g50 = fmt.Sprintf("%.1f", float64(h.ValueAtQuantile(50))/1000)
+			g99 = fmt.Sprintf("%.1f", float64(h.ValueAtQuantile(99))/1000)
+		}
+		p("| kpar (Go, 1 producer) | %s | %.2f | %s | %s |\n", human(j.GoRecordsPerSec), j.GoCPUPerMillion, g50, g99)
+		p("| ProducerPerformance (Java) | %s | %.2f | %.0f | %.0f |\n\n", human(j.JavaRecordsPerSec), j.JavaCPUPerMillion, j.Java.P50Ms, j.Java.P99Ms)
+		p("Go/Java ratio: %.2fx the records/s, %.2fx the CPU-s per million records. ", j.RecordsPerSecRatio, j.CPUPerMillionRatio)
+		switch {
+		case j.RecordsPerSecRatio >= 1 && j.CPUPerMillionRatio < 1:
+			p("One kpar producer met the goal: at least Java's rate with less client CPU.\n")
+		case j.RecordsPerSecRatio >= 1:
+			p("One kpar producer matched Java's rate but spent more client CPU: the goal is not met.\n")
+		case j.CPUPerMillionRatio < 1:
+			p("kpar spent less client CPU but did not reach Java's rate in this run: the goal is not met.\n")
+		default:
+			p("kpar was slower and spent more CPU in this run: the goal is not met.\n")
+		}
+		if j.PayloadsSkipped > 0 {
+			p("\n%d values contain line breaks and could not be given to --payload-file (one payload per line); Java drew from the rest.\n", j.PayloadsSkipped)
+		}
+	}
+	for _, n := range r.Notes {
+		p("\nNote: %s\n", n)
+	}
+	return b.String()
+}
+
+func deliverySentence(sw Sweep, steps []producebench.Step) string {
+	if sw.Settings.NoFlush {
+		var parts []string
+		for _, s := range steps {
+			parts = append(parts, fmt.Sprintf("%d producer(s): %d of %d records had no delivery report at exit, and %d reached the topic (%d were lost)",
+				s.Producers, s.NoReport, s.Records, s.ReachedTopic, s.Records-s.ReachedTopic))
+		}
+		return "No flush before exit: " + strings.Join(parts, "; ") + "."
+	}
+	var recs, acked, failed, reached int64
+	firstErr := ""
+	for _, s := range steps {
+		recs += s.Records
+		acked += s.Acked
+		failed += s.Failed
+		reached += s.ReachedTopic
+		if firstErr == "" {
+			firstErr = s.FirstError
+		}
+	}
+	out := fmt.Sprintf("Deliveries: %d of %d records acked, %d failed; end offsets grew by %d.", acked, recs, failed, reached)
+	switch {
+	case failed > 0:
+		out += " First error: " + firstErr + "."
+	case reached == acked:
+		out += " Every acked record is on the topic."
+	case sw.Settings.Acks == "0":
+		out += " With acks=0 an \"ack\" only means the request was written, so the counts may differ."
+	default:
+		out += fmt.Sprintf(" %d more records on the topic than acked (retries can duplicate without idempotence).", reached-acked)
+	}
+	return out
+}
+
+func bestRate(r *Results) float64 {
+	best := 0.0
+	for _, sw := range r.Sweeps {
+		for _, s := range sw.Steps {
+			if s.RecordsPerSec > best {
+				best = s.RecordsPerSec
+			}
+		}
+	}
+	return best
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+// human prints 1234567 as "1.23M".
+func human(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
