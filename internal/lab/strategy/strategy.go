@@ -87,8 +87,13 @@ func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
 	return append(opts, extra...)
 }
 
-// pool is the worker pool the naive loops hand records to. Submit blocks
-// while every worker is busy, which is the only backpressure they have.
+// queueDepth is the pool's queue. A naive loop hands records to something
+// like Java's fixed thread pool, whose queue is unbounded; a deep bounded
+// queue keeps that shape (the poll loop runs far ahead of the work) while
+// still giving the only backpressure these loops have.
+const queueDepth = 1000
+
+// pool is the worker pool the naive loops hand records to.
 type pool struct {
 	jobs chan job
 	wg   sync.WaitGroup
@@ -100,7 +105,7 @@ type job struct {
 }
 
 func newPool(n int, h Handler, logf func(string, ...any)) *pool {
-	p := &pool{jobs: make(chan job)}
+	p := &pool{jobs: make(chan job, queueDepth)}
 	p.wg.Add(n)
 	for range n {
 		go func() {

@@ -1,0 +1,57 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kpar/kpar/parallel"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// lib-key, lib-partition, lib-unordered: the kpar parallel consumer. It
+// commits only offsets below which every record is done (completions beyond
+// travel in the commit metadata), so a crash replays but never skips. The
+// lab gives it the same concurrency as the pools above, a short commit
+// interval, quick in-place retries and, when the scenario has one, the
+// dead-letter topic.
+func init() {
+	register("lib-key", library(parallel.OrderKey))
+	register("lib-partition", library(parallel.OrderPartition))
+	register("lib-unordered", library(parallel.OrderNone))
+}
+
+func library(order parallel.Order) Func {
+	return func(ctx context.Context, cfg Config) error {
+		copts := []kgo.Opt{
+			kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
+			kgo.FetchMaxWait(200 * time.Millisecond),
+		}
+		if cfg.InstanceID != "" {
+			copts = append(copts, kgo.InstanceID(cfg.InstanceID))
+		}
+		opts := []parallel.Opt{
+			parallel.ClientOpts(copts...),
+			parallel.Ordering(order),
+			parallel.MaxConcurrency(cfg.Workers),
+			parallel.CommitInterval(250 * time.Millisecond),
+			// The lab's transient failures hit attempts 1-3 only, so 5
+			// attempts always get a transient record through; permanent
+			// ones go to the dead-letter topic after the 5th.
+			parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
+			parallel.Logf(cfg.Logf),
+		}
+		if cfg.DLQTopic != "" {
+			opts = append(opts, parallel.DeadLetterTopic(cfg.DLQTopic))
+		}
+		c, err := parallel.New(parallel.Handler(cfg.Handler), opts...)
+		if err != nil {
+			return err
+		}
+		err = c.Run(ctx)
+		if cerr := c.Close(); err == nil && !errors.Is(cerr, parallel.ErrClosed) {
+			err = cerr
+		}
+		return err
+	}
+}
