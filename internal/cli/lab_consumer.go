@@ -20,13 +20,13 @@ import (
 )
 
 type labConsumerFlags struct {
-	strategies, scenarios, cell, crashAt, out string
-	records, partitions, keys, workers, maxPoll  int
-	crashes                                      int
-	seed                                         int64
-	latency, stall                               time.Duration
-	transient, permanent                         float64
-	keep, verbose                                bool
+	strategies, scenarios, cell, crashAt, out   string
+	records, partitions, keys, workers, maxPoll int
+	crashes                                     int
+	seed                                        int64
+	latency, stall                              time.Duration
+	transient, permanent                        float64
+	keep, verbose                               bool
 }
 
 func newLabConsumerCmd(g *globals) *cobra.Command {
@@ -63,7 +63,7 @@ Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) 
 	fl.IntVar(&f.keys, "keys", 64, "distinct keys")
 	fl.IntVar(&f.workers, "workers", 16, "worker goroutines (max concurrency) per consumer process")
 	fl.IntVar(&f.maxPoll, "max-poll", 100, "max records per poll for the franz-go strategies")
-	fl.DurationVar(&f.latency, "latency", 10*time.Millisecond, "handler latency: uniform 0..this with ooo, this/2 without")
+	fl.DurationVar(&f.latency, "latency", 10*time.Millisecond, "handler latency: with ooo uniform 0..this plus a 2% tail at 10x this; without ooo fixed at this/2")
 	fl.IntVar(&f.crashes, "crashes", 3, "K: SIGKILLs per cell in crash scenarios")
 	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash schedule: comma-separated processed-log counts (overrides --crashes)")
 	fl.Float64Var(&f.transient, "transient", 0.1, "failures: chance a handler attempt fails transiently (first 3 attempts)")

@@ -39,8 +39,11 @@ type Cell struct {
 
 	LatencyMinMs float64 `json:"latency_min_ms"`
 	LatencyMaxMs float64 `json:"latency_max_ms"`
-	Transient    float64 `json:"transient"`
-	Permanent    float64 `json:"permanent"`
+	// Tail of the records take TailLatencyMs instead (OOO only).
+	Tail          float64 `json:"tail"`
+	TailLatencyMs float64 `json:"tail_latency_ms"`
+	Transient     float64 `json:"transient"`
+	Permanent     float64 `json:"permanent"`
 
 	CrashPoints []int `json:"crash_points,omitempty"` // processed-log counts planned
 	Crashes     int   `json:"crashes"`                // SIGKILLs that happened

@@ -77,11 +77,11 @@ func Run(ctx context.Context, cfg Config) (report.Cell, error) {
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = 30 * time.Second
 	}
-	minLat, maxLat := cfg.Scenario.Latency(cfg.Latency)
+	minLat, maxLat, tail, tailLat := cfg.Scenario.Latency(cfg.Latency)
 	cell := report.Cell{
 		Strategy: cfg.Strategy, Scenario: cfg.Scenario.Name, Seed: cfg.Seed,
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
-		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat),
+		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
 	if err := cfg.validate(); err != nil {
 		return cell, err
@@ -135,6 +135,7 @@ func Run(ctx context.Context, cfg Config) (report.Cell, error) {
 	params := worker.Params{
 		Seeds: cfg.Seeds, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: cfg.Strategy,
 		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
+		Tail: tail, TailLatency: tailLat,
 		Transient: cell.Transient, Permanent: cell.Permanent,
 	}
 	start := time.Now()

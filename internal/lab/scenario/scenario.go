@@ -29,7 +29,7 @@ const (
 
 // Faults lists every fault with its meaning, for help text.
 var Faults = map[Fault]string{
-	OOO:       "random per-record latency (out-of-order completion)",
+	OOO:       "random per-record latency, uniform 0..latency plus a 2% tail at 10x latency (out-of-order completion)",
 	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time",
 	Rebalance: "members join at 20% and 40% of the records, one leaves at 60%",
 	Failures:  "handler fails: transient (retryable) and permanent (dead-letter) failures",
@@ -78,11 +78,19 @@ func CrashPoints(seed int64, records, k int) []int {
 	return out
 }
 
-// Latency is the per-record latency range of the handler: fixed without
-// OOO, uniform in [0, max] with it.
-func (s Scenario) Latency(max time.Duration) (time.Duration, time.Duration) {
+// Latency is the handler's per-record latency: fixed at max/2 without OOO;
+// with OOO uniform in [0, max], except a tail of TailFraction of the records
+// that take TailFactor x max. Real handlers have tails (a slow call, a GC
+// pause), and a tail is what makes a batch barrier expensive.
+func (s Scenario) Latency(max time.Duration) (lo, hi time.Duration, tail float64, tailLatency time.Duration) {
 	if s.Has(OOO) {
-		return 0, max
+		return 0, max, TailFraction, TailFactor * max
 	}
-	return max / 2, max / 2
+	return max / 2, max / 2, 0, 0
 }
+
+// The OOO tail.
+const (
+	TailFraction = 0.02
+	TailFactor   = 10
+)

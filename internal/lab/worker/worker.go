@@ -43,6 +43,8 @@ type Params struct {
 	Seed        int64
 	LatencyMin  time.Duration
 	LatencyMax  time.Duration
+	Tail        float64 // chance a record takes TailLatency instead
+	TailLatency time.Duration
 	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
 	Permanent   float64 // chance a record always fails
 	KillAfter   int     // SIGKILL self after this many entries written (0 = never)
@@ -56,7 +58,8 @@ func (p Params) Args() []string {
 		fmt.Sprintf("--static=%t", p.Static), fmt.Sprintf("--incarnation=%d", p.Incarnation),
 		fmt.Sprintf("--workers=%d", p.Workers), fmt.Sprintf("--max-poll=%d", p.MaxPoll),
 		fmt.Sprintf("--seed=%d", p.Seed), "--latency-min=" + p.LatencyMin.String(),
-		"--latency-max=" + p.LatencyMax.String(), fmt.Sprintf("--transient=%g", p.Transient),
+		"--latency-max=" + p.LatencyMax.String(),
+		fmt.Sprintf("--tail=%g", p.Tail), "--tail-latency=" + p.TailLatency.String(), fmt.Sprintf("--transient=%g", p.Transient),
 		fmt.Sprintf("--permanent=%g", p.Permanent), fmt.Sprintf("--kill-after=%d", p.KillAfter),
 	}
 }
@@ -79,6 +82,8 @@ func Parse(args []string) (Params, error) {
 	fs.Int64Var(&p.Seed, "seed", 1, "")
 	fs.DurationVar(&p.LatencyMin, "latency-min", 0, "")
 	fs.DurationVar(&p.LatencyMax, "latency-max", 0, "")
+	fs.Float64Var(&p.Tail, "tail", 0, "")
+	fs.DurationVar(&p.TailLatency, "tail-latency", 0, "")
 	fs.Float64Var(&p.Transient, "transient", 0, "")
 	fs.Float64Var(&p.Permanent, "permanent", 0, "")
 	fs.IntVar(&p.KillAfter, "kill-after", 0, "")
@@ -143,6 +148,7 @@ const (
 	diceLatency = 10 + iota
 	diceTransient
 	dicePermanent
+	diceTail
 )
 
 func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
@@ -157,9 +163,10 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	attempt := h.attempts[rec.Seq]
 	h.mu.Unlock()
 
-	if span := p.LatencyMax - p.LatencyMin; p.LatencyMax > 0 {
-		d := p.LatencyMin + time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span))
-		time.Sleep(d)
+	if workload.Float(p.Seed, diceTail, seq) < p.Tail {
+		time.Sleep(p.TailLatency)
+	} else if span := p.LatencyMax - p.LatencyMin; p.LatencyMax > 0 {
+		time.Sleep(p.LatencyMin + time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
