@@ -219,14 +219,19 @@ type Anchor struct {
 	WallSeconds       float64 `json:"wall_seconds"`
 }
 
-// RunAnchor runs a single worker process over the first n records.
-func (b *Bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int32, n int) (Anchor, error) {
+// RunAnchor runs a single worker process over the first n records;
+// keyless drops the key column, as ProducerPerformance sends no keys.
+func (b *Bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int32, n int, keyless bool) (Anchor, error) {
 	if b.worker == nil {
 		return Anchor{}, errors.New("the Go anchor needs WithWorkers")
 	}
 	l := b.worker
+	src := l.src
+	if keyless {
+		src.KeyColumn = ""
+	}
 	start := time.Now()
-	w, err := l.start(ctx, workerSpec{Seeds: b.seeds, Source: l.src, Records: n, Part: 0, Parts: 1, Settings: s, Partitions: partitions})
+	w, err := l.start(ctx, workerSpec{Seeds: b.seeds, Source: src, Records: n, Part: 0, Parts: 1, Settings: s, Partitions: partitions})
 	if err != nil {
 		return Anchor{}, err
 	}
