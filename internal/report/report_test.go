@@ -38,7 +38,7 @@ func TestSummarySentencesFollowTheData(t *testing.T) {
 	for _, want := range []string{
 		"1 producer(s): 100.0k records/s", "4 producers: 190.0k records/s (28.5 MB/s), 1.90x the first step",
 		"Saturation at 2 producer(s): going to 4 added +5.6%",
-		"Reading is 5.3x the best producer rate",
+		"reading ran at 5.3x the best producer rate",
 		"Every acked record is on the topic",
 		"Go/Java ratio: 1.25x the records/s, 0.05x the CPU-s per million records. One kpar producer met the goal",
 	} {

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/report"
+	"github.com/kpar/kpar/internal/testkit"
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// runKpar runs the command tree in-process and returns stdout and the error.
+func runKpar(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n2,b\n")
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"--input", filepath.Join(dir, "nope.csv")}, "--input: stat " + filepath.Join(dir, "nope.csv") + ": no such file"},
+		{"empty file", []string{"--input", writeFile(t, dir, "empty.csv", "")}, "empty.csv: csv syntax: file is empty"},
+		{"ragged row", []string{"--input", writeFile(t, dir, "ragged.csv", "id,v\n1,a\n2,b,c\n")}, "ragged.csv:3: row has 3 fields, the header has 2"},
+		{"broken quote", []string{"--input", writeFile(t, dir, "quote.csv", "id,v\n1,\"a\n")}, "quote.csv:2: quoted field 2 never closes"},
+		{"unknown key column", []string{"--input", good, "--key-column", "customer"}, `--key-column "customer" is not a column; the header has: id, v`},
+		{"unknown acks", []string{"--input", good, "--acks", "2"}, `--acks "2"`},
+		{"acks 1 with idempotence on", []string{"--input", good, "--acks", "1", "--idempotence", "on"}, "needs acks=all"},
+		{"unknown compression", []string{"--input", good, "--compression", "gzip9"}, `--compression "gzip9": want one of none, snappy, lz4, zstd`},
+		{"unknown partitioner", []string{"--input", good, "--partitioner", "hash"}, `--partitioner "hash"`},
+		{"bad linger", []string{"--input", good, "--linger", "5"}, `--linger "5": want a duration`},
+		{"bad producers", []string{"--input", good, "--producers", "1,x"}, `--producers "x"`},
+		{"bad value mode", []string{"--input", good, "--value", "xml"}, `--value "xml"`},
+		{"unknown flag", []string{"--input", good, "--acsk", "1"}, "unknown flag: --acsk"},
+		{"too few records for producers", []string{"--input", good, "--producers", "4", "--warmup", "0"}, "2 records cannot feed 4 producers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "res")
+			args := append([]string{"bench", "produce", "--brokers", strings.Join(seeds, ","), "--out", out, "--topic", "bad"}, tc.args...)
+			_, err := runKpar(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+			if _, serr := os.Stat(filepath.Join(out, "results.json")); serr == nil {
+				t.Fatal("results.json written by a failed run")
+			}
+		})
+	}
+}
+
+func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
+	start := time.Now()
+	_, err := runKpar(t, "bench", "produce", "--brokers", "127.0.0.1:1", "--timeout", "2s", "--input", in, "--out", filepath.Join(dir, "res"))
+	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1") {
+		t.Fatalf("error %v, want it to name the broker", err)
+	}
+	if el := time.Since(start); el > 15*time.Second {
+		t.Fatalf("took %s to give up with --timeout 2s", el)
+	}
+	if _, serr := os.Stat(filepath.Join(dir, "res", "results.json")); serr == nil {
+		t.Fatal("results.json written by a failed run")
+	}
+}
+
+func TestBenchProduceSkipBadCountsRowsAndStillDelivers(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "mixed.csv", "id,v\n1,a\n2\n3,\"c\n4,d\n5,e\n")
+	out := filepath.Join(dir, "res")
+	if _, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in, "--skip-bad",
+		"--producers", "1", "--warmup", "0", "--out", out, "--topic", "sb"); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, out)
+	if res.Input.SkippedRows != 2 || res.Input.Records != 3 || res.Sweeps[0].Steps[0].Acked != 3 {
+		t.Fatalf("skipped %d records %d acked %d, want 2, 3, 3", res.Input.SkippedRows, res.Input.Records, res.Sweeps[0].Steps[0].Acked)
+	}
+}
+
+func TestGenCSVWritesTheRequestedRows(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "e.csv")
+	stdout, err := runKpar(t, "gen", "csv", "--rows", "1234", "--out", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	if n := bytes.Count(b, []byte("\n")); n != 1235 || !strings.Contains(stdout, "wrote 1234 rows") {
+		t.Fatalf("%d lines, stdout %q", n, stdout)
+	}
+	if _, err := runKpar(t, "gen", "csv", "--rows", "0", "--out", out); err == nil || !strings.Contains(err.Error(), "--rows 0") {
+		t.Fatalf("--rows 0: %v", err)
+	}
+}
+
+func readResults(t *testing.T, dir string) report.Results {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r report.Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("results.json is not valid JSON: %v", err)
+	}
+	if r.Schema != report.Schema || r.SchemaVersion != report.SchemaVersion || r.Finished.Before(r.Started) {
+		t.Fatalf("results header %q v%d started %v finished %v", r.Schema, r.SchemaVersion, r.Started, r.Finished)
+	}
+	return r
+}
+
+// TestBenchProduceSweepOnRealBrokerDeliversEveryRecord runs a small sweep
+// against KPAR_BROKERS and checks the topic's end offsets against it.
+func TestBenchProduceSweepOnRealBrokerDeliversEveryRecord(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "e.csv")
+	if _, err := runKpar(t, "gen", "csv", "--rows", "20000", "--out", in); err != nil {
+		t.Fatal(err)
+	}
+	topic := testkit.Topic(t, seeds, 12)
+	out := filepath.Join(dir, "res")
+	if _, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in, "--topic", topic,
+		"--producers", "1,2", "--warmup", "1000", "--key-column", "customer_id", "--out", out); err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, out)
+	steps := res.Sweeps[0].Steps
+	if len(steps) != 2 || steps[0].Producers != 1 || steps[1].Producers != 2 || len(steps[1].PerProducerRecSec) != 2 {
+		t.Fatalf("steps %+v", steps)
+	}
+	for _, s := range steps {
+		if s.Acked != 20000 || s.Failed != 0 || s.ReachedTopic != 20000 || s.RecordsPerSec <= 0 || s.LatencyP99Ms <= 0 {
+			t.Fatalf("%d producers: acked %d failed %d reached %d rate %v p99 %v", s.Producers, s.Acked, s.Failed, s.ReachedTopic, s.RecordsPerSec, s.LatencyP99Ms)
+		}
+	}
+	adm := testkit.Admin(t, seeds)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	if total != 41000 {
+		t.Fatalf("topic holds %d records, want 1000 warm-up + 2 x 20000", total)
+	}
+	for _, f := range report.Files {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing output %s", f)
+		}
+	}
+}
