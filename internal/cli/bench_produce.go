@@ -361,9 +361,13 @@ func stepLine(st producebench.Step) string {
 	if st.BrokerCPUSeconds != nil && st.ElapsedSeconds > 0 {
 		broker = fmt.Sprintf("%.2f", *st.BrokerCPUSeconds/st.ElapsedSeconds)
 	}
-	line := fmt.Sprintf("  %3d producers  %9.0f rec/s  %6.1f MB/s  p50 %6.1f  p99 %7.1f  p99.9 %7.1f ms  cores: bench %.2f broker %s  acked %d/%d failed %d reached %d",
+	machine := "?"
+	if st.MachineBusyCPUSeconds != nil && st.ElapsedSeconds > 0 {
+		machine = fmt.Sprintf("%.2f", *st.MachineBusyCPUSeconds/st.ElapsedSeconds)
+	}
+	line := fmt.Sprintf("  %3d producers  %9.0f rec/s  %6.1f MB/s  p50 %6.1f  p99 %7.1f  p99.9 %7.1f ms  cores: bench %.2f broker %s machine %s  acked %d/%d failed %d reached %d",
 		st.Producers, st.RecordsPerSec, st.MBPerSec, st.LatencyP50Ms, st.LatencyP99Ms, st.LatencyP999Ms,
-		st.BenchCPUSeconds/st.ElapsedSeconds, broker, st.Acked, st.Records, st.Failed, st.ReachedTopic)
+		st.BenchCPUSeconds/st.ElapsedSeconds, broker, machine, st.Acked, st.Records, st.Failed, st.ReachedTopic)
 	if st.NoReport > 0 {
 		line += fmt.Sprintf("  NO REPORT at exit %d", st.NoReport)
 	}

@@ -53,7 +53,9 @@ type Bottleneck struct {
 	// Cores used on average over the step that was judged.
 	BrokerCores *float64 `json:"broker_cores"`
 	BenchCores  float64  `json:"bench_cores"`
-	Producers   int      `json:"producers"`
+	// OtherCores is the rest of the machine's load (nil when unknown).
+	OtherCores *float64 `json:"other_cores"`
+	Producers  int      `json:"producers"`
 }
 
 // FindBottleneck judges the step where the sweep saturated (or the largest
@@ -84,7 +86,17 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int32) B
 	bc := *st.BrokerCPUSeconds / st.ElapsedSeconds
 	b.BrokerCores = &bc
 	total := bc + b.BenchCores
+	others := 0.0
+	if st.MachineBusyCPUSeconds != nil {
+		if o := *st.MachineBusyCPUSeconds/st.ElapsedSeconds - total; o > 0 {
+			others = o
+		}
+		b.OtherCores = &others
+	}
 	switch {
+	case total < 0.85*c && total+others >= 0.85*c:
+		b.Kind = "machine-cpu"
+		b.Reason = fmt.Sprintf("broker %.2f + bench %.2f + other processes %.2f cores of %d: the machine is full, and other load takes %.0f%% of it", bc, b.BenchCores, others, cores, 100*others/c)
 	case total >= 0.85*c:
 		// Broker and bench share the machine: whichever uses more is what
 		// adding producers mostly starves.

@@ -166,6 +166,7 @@ func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
 			brokerOK = false
 		}
 	}
+	machineBefore, machineOK := machineBusy()
 	var (
 		samples []Sample
 		wall    time.Duration
@@ -192,6 +193,12 @@ func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
 		if after, err := b.brokerCPU(); err == nil {
 			d := after - brokerBefore
 			st.BrokerCPUSeconds = &d
+		}
+	}
+	if machineOK {
+		if m, ok := machineBusy(); ok {
+			d := m - machineBefore
+			st.MachineBusyCPUSeconds = &d
 		}
 	}
 	after, err := b.endOffsets(ctx, r.Settings.Topics)

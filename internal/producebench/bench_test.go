@@ -98,6 +98,9 @@ func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.
 		if st.BrokerCPUSeconds != nil {
 			t.Fatal("broker CPU reported without a broker CPU reader")
 		}
+		if st.MachineBusyCPUSeconds == nil || *st.MachineBusyCPUSeconds < st.BenchCPUSeconds*0.5 {
+			t.Fatalf("processes=%v: machine busy %v for bench CPU %v", procs, st.MachineBusyCPUSeconds, st.BenchCPUSeconds)
+		}
 		if st.BenchCPUSeconds <= 0 {
 			t.Fatalf("processes=%v: bench CPU %v", procs, st.BenchCPUSeconds)
 		}
@@ -221,4 +224,14 @@ func TestBottleneckComesFromCPUShares(t *testing.T) {
 	}
 }
 
-
+func TestBottleneckBlamesOtherLoadWhenTheMachineIsFull(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	steps := []Step{{Producers: 4, ElapsedSeconds: 10, BenchCPUSeconds: 5, BrokerCPUSeconds: f(5), MachineBusyCPUSeconds: f(19)}}
+	b := FindBottleneck(steps, Saturation{Producers: 4}, 2, 12)
+	if b.Kind != "machine-cpu" || b.OtherCores == nil || *b.OtherCores < 0.89 || *b.OtherCores > 0.91 {
+		t.Fatalf("got %+v, want machine-cpu with 0.9 other cores", b)
+	}
+	if !strings.Contains(b.Reason, "other processes 0.90") {
+		t.Fatalf("reason %q does not name the other load", b.Reason)
+	}
+}

@@ -47,6 +47,10 @@ type Step struct {
 	BenchCPUSeconds   float64   `json:"bench_cpu_seconds"`
 	// BrokerCPUSeconds is nil when the broker is not one kpar started here.
 	BrokerCPUSeconds *float64 `json:"broker_cpu_seconds"`
+	// MachineBusyCPUSeconds is every process's CPU on the host over the
+	// step (nil when /proc/stat is unreadable): on a shared machine the
+	// difference to bench+broker is other people's load.
+	MachineBusyCPUSeconds *float64 `json:"machine_busy_cpu_seconds"`
 	// RepeatRecordsPerSec holds every repeat's rate; the step is the median one.
 	RepeatRecordsPerSec []float64 `json:"repeat_records_per_sec"`
 }

@@ -22,13 +22,41 @@ type chart struct {
 }
 
 func charts(r *Results) []chart {
-	return []chart{
+	cs := []chart{
 		{"throughput", lineChart(r, "Throughput vs producers", "records/s", func(s producebench.Step) (float64, bool) {
 			return s.RecordsPerSec, true
 		})},
 		{"broker_cpu", brokerChart(r)},
 		{"latency", latencyChart(r)},
 	}
+	ticks := producerTicks(r)
+	for _, c := range cs {
+		c.plot.X.Tick.Marker = ticks
+		entries := len(r.Sweeps)
+		if c.name == "latency" {
+			entries *= 2
+		}
+		// Leave headroom so the legend at the top does not cover the lines.
+		if max := c.plot.Y.Max; max > 0 {
+			c.plot.Y.Max = max * (1.1 + 0.09*float64(entries))
+		}
+	}
+	return cs
+}
+
+// producerTicks marks exactly the producer counts measured.
+func producerTicks(r *Results) plot.ConstantTicks {
+	seen := map[int]bool{}
+	var t plot.ConstantTicks
+	for _, sw := range r.Sweeps {
+		for _, s := range sw.Steps {
+			if !seen[s.Producers] {
+				seen[s.Producers] = true
+				t = append(t, plot.Tick{Value: float64(s.Producers), Label: fmt.Sprint(s.Producers)})
+			}
+		}
+	}
+	return t
 }
 
 func newPlot(title, y string) *plot.Plot {
