@@ -31,7 +31,7 @@ func Chart(path string, r Results, metric string) error {
 	p.Title.Text = fmt.Sprintf("kpar lab consumer: %s (seed %d)", metric, r.Seed)
 	p.Y.Label.Text = metric
 	p.Legend.Top = true
-	w := vg.Points(10)
+	w := vg.Points(14)
 	palette := []color.Color{
 		color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff}, color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
 		color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
@@ -56,7 +56,8 @@ func Chart(path string, r Results, metric string) error {
 		p.Legend.Add(scen, bars)
 	}
 	p.NominalX(strategies...)
-	width := vg.Length(len(strategies)*len(scenarios))*w + 3*vg.Inch
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.3+1 // headroom for the legend
+	width := vg.Length(len(strategies)*(len(scenarios)+3))*w + 2*vg.Inch
 	return p.Save(max(width, 6*vg.Inch), 4*vg.Inch, path)
 }
 
