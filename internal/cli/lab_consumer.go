@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 type labConsumerFlags struct {
@@ -106,6 +108,10 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	}
 	if f.seed == 0 {
 		f.seed = time.Now().UnixNano() % 1_000_000
+	}
+	// Fail fast and by name on a wrong address rather than after retries.
+	if err := pingBrokers(cmd.Context(), seeds); err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -277,4 +283,18 @@ func (f *labConsumerFlags) rerun(st, sc string) string {
 		s += fmt.Sprintf(" --transient %g --permanent %g", f.transient, f.permanent)
 	}
 	return s
+}
+
+func pingBrokers(ctx context.Context, seeds []string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return fmt.Errorf("--brokers %s: %w", strings.Join(seeds, ","), err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("broker %s unreachable: %w", strings.Join(seeds, ","), err)
+	}
+	return nil
 }
