@@ -159,48 +159,30 @@ func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
 	if err != nil {
 		return Step{}, err
 	}
-	var brokerBefore float64
-	brokerOK := b.brokerCPU != nil
-	if brokerOK {
-		if brokerBefore, err = b.brokerCPU(); err != nil {
-			brokerOK = false
-		}
-	}
-	machineBefore, machineOK := machineBusy()
 	var (
 		samples []Sample
 		wall    time.Duration
-		cpu     float64
 		mode    = "in-process"
+		win     = &window{b: b}
 	)
 	if r.Processes {
 		mode = "processes"
-		samples, wall, err = b.worker.step(ctx, r, n)
-		for _, s := range samples {
-			cpu += s.CPUSeconds
-		}
+		samples, wall, err = b.worker.step(ctx, r, n, win)
 	} else {
-		cpuBefore := selfCPU()
-		samples, wall, err = b.inProcess(ctx, r, n)
-		cpu = selfCPU() - cpuBefore
+		samples, wall, err = b.inProcess(ctx, r, n, win)
 	}
 	if err != nil {
 		return Step{}, err
 	}
 	st := aggregate(r.Producers, mode, samples, wall)
-	st.BenchCPUSeconds = cpu
-	if brokerOK {
-		if after, err := b.brokerCPU(); err == nil {
-			d := after - brokerBefore
-			st.BrokerCPUSeconds = &d
+	st.BenchCPUSeconds = win.self
+	if r.Processes {
+		st.BenchCPUSeconds = 0
+		for _, s := range samples {
+			st.BenchCPUSeconds += s.CPUSeconds
 		}
 	}
-	if machineOK {
-		if m, ok := machineBusy(); ok {
-			d := m - machineBefore
-			st.MachineBusyCPUSeconds = &d
-		}
-	}
+	st.BrokerCPUSeconds, st.MachineBusyCPUSeconds = win.broker, win.machine
 	after, err := b.endOffsets(ctx, r.Settings.Topics)
 	if err != nil {
 		return Step{}, err
@@ -236,7 +218,7 @@ func (b *Bench) Repeat(ctx context.Context, r Run, repeat int) (Step, error) {
 
 // inProcess runs r.Producers clients in this process, each on its own
 // contiguous slice of the first n records.
-func (b *Bench) inProcess(ctx context.Context, r Run, n int) ([]Sample, time.Duration, error) {
+func (b *Bench) inProcess(ctx context.Context, r Run, n int, win *window) ([]Sample, time.Duration, error) {
 	ps := make([]*producer, r.Producers)
 	defer func() {
 		for _, p := range ps {
@@ -254,6 +236,7 @@ func (b *Bench) inProcess(ctx context.Context, r Run, n int) ([]Sample, time.Dur
 	}
 	samples := make([]Sample, r.Producers)
 	var wg sync.WaitGroup
+	win.begin()
 	start := time.Now()
 	for i, p := range ps {
 		lo, hi := n*i/r.Producers, n*(i+1)/r.Producers
@@ -269,6 +252,7 @@ func (b *Bench) inProcess(ctx context.Context, r Run, n int) ([]Sample, time.Dur
 	}
 	wg.Wait()
 	wall := time.Since(start)
+	win.end()
 	if r.Settings.NoFlush {
 		for i, p := range ps {
 			p.close()
@@ -279,4 +263,41 @@ func (b *Bench) inProcess(ctx context.Context, r Run, n int) ([]Sample, time.Dur
 		return nil, 0, err
 	}
 	return samples, wall, nil
+}
+
+// window takes CPU readings around exactly the measured interval (not
+// client start-up, worker loading or end-offset polling), so CPU seconds
+// divided by the step's elapsed time are cores actually busy.
+type window struct {
+	b                     *Bench
+	self0, broker0, mach0 float64
+	brokerOK, machOK      bool
+
+	self            float64
+	broker, machine *float64
+}
+
+func (w *window) begin() {
+	w.self0 = selfCPU()
+	if w.b.brokerCPU != nil {
+		v, err := w.b.brokerCPU()
+		w.broker0, w.brokerOK = v, err == nil
+	}
+	w.mach0, w.machOK = machineBusy()
+}
+
+func (w *window) end() {
+	w.self = selfCPU() - w.self0
+	if w.brokerOK {
+		if v, err := w.b.brokerCPU(); err == nil {
+			d := v - w.broker0
+			w.broker = &d
+		}
+	}
+	if w.machOK {
+		if v, ok := machineBusy(); ok {
+			d := v - w.mach0
+			w.machine = &d
+		}
+	}
 }

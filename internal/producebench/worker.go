@@ -155,7 +155,7 @@ func (w *workerProc) readLine() (string, error) {
 }
 
 // step runs r.Producers workers over the first n records.
-func (l *workerLauncher) step(ctx context.Context, r Run, n int) ([]Sample, time.Duration, error) {
+func (l *workerLauncher) step(ctx context.Context, r Run, n int, win *window) ([]Sample, time.Duration, error) {
 	procs := make([]*workerProc, 0, r.Producers)
 	cleanup := func() {
 		for _, w := range procs {
@@ -180,12 +180,14 @@ func (l *workerLauncher) step(ctx context.Context, r Run, n int) ([]Sample, time
 			return nil, 0, w.fail(fmt.Errorf("worker %d did not get ready", i))
 		}
 	}
+	win.begin()
 	start := time.Now()
 	for _, w := range procs {
 		_, _ = io.WriteString(w.stdin, lineGo+"\n")
 	}
 	samples := make([]Sample, len(procs))
 	errs := make([]error, len(procs))
+	ends := make([]time.Time, len(procs))
 	var wg sync.WaitGroup
 	for i, w := range procs {
 		wg.Add(1)
@@ -195,6 +197,7 @@ func (l *workerLauncher) step(ctx context.Context, r Run, n int) ([]Sample, time
 			if err == nil || s != "" {
 				err = json.Unmarshal([]byte(s), &samples[i])
 			}
+			ends[i] = time.Now()
 			if werr := w.cmd.Wait(); err == nil && werr != nil {
 				err = werr
 			}
@@ -204,7 +207,14 @@ func (l *workerLauncher) step(ctx context.Context, r Run, n int) ([]Sample, time
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
+	win.end() // after the workers' exit: includes their shutdown, a few ms
+	// Wall ends at the last result line, not at process exit.
+	wall := time.Duration(0)
+	for _, e := range ends {
+		if d := e.Sub(start); d > wall {
+			wall = d
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}

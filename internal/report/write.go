@@ -77,13 +77,17 @@ func StepsCSV(r *Results) string {
 	w := csv.NewWriter(&b)
 	w.Write([]string{"sweep", "mode", "producers", "records", "acked", "failed", "no_report", "reached_topic",
 		"elapsed_s", "records_per_s", "mb_per_s", "p50_ms", "p99_ms", "p999_ms",
-		"wire_out_bytes", "wire_in_bytes", "bench_cpu_s", "broker_cpu_s", "repeat_records_per_s"})
+		"wire_out_bytes", "wire_in_bytes", "bench_cpu_s", "broker_cpu_s", "machine_busy_cpu_s", "repeat_records_per_s"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, sw := range r.Sweeps {
 		for _, s := range sw.Steps {
 			broker := ""
 			if s.BrokerCPUSeconds != nil {
 				broker = f(*s.BrokerCPUSeconds)
+			}
+			machine := ""
+			if s.MachineBusyCPUSeconds != nil {
+				machine = f(*s.MachineBusyCPUSeconds)
 			}
 			var reps []string
 			for _, v := range s.RepeatRecordsPerSec {
@@ -92,7 +96,7 @@ func StepsCSV(r *Results) string {
 			w.Write([]string{sw.Label, s.Mode, strconv.Itoa(s.Producers), fmt.Sprint(s.Records), fmt.Sprint(s.Acked),
 				fmt.Sprint(s.Failed), fmt.Sprint(s.NoReport), fmt.Sprint(s.ReachedTopic), f(s.ElapsedSeconds),
 				f(s.RecordsPerSec), f(s.MBPerSec), f(s.LatencyP50Ms), f(s.LatencyP99Ms), f(s.LatencyP999Ms),
-				fmt.Sprint(s.WireOutBytes), fmt.Sprint(s.WireInBytes), f(s.BenchCPUSeconds), broker, strings.Join(reps, " ")})
+				fmt.Sprint(s.WireOutBytes), fmt.Sprint(s.WireInBytes), f(s.BenchCPUSeconds), broker, machine, strings.Join(reps, " ")})
 		}
 	}
 	w.Flush()
