@@ -1,0 +1,34 @@
+package scenario
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseCombinesFaultsAndRejectsUnknownOnes(t *testing.T) {
+	s, err := Parse("ooo+crash+ooo")
+	if err != nil || !s.Has(OOO) || !s.Has(Crash) || s.Has(Rebalance) || len(s.Faults) != 2 {
+		t.Fatalf("ooo+crash+ooo: %+v, %v", s, err)
+	}
+	if s, err := Parse("none"); err != nil || len(s.Faults) != 0 {
+		t.Fatalf("none: %+v, %v", s, err)
+	}
+	if _, err := Parse("ooo+typo"); err == nil {
+		t.Fatal("an unknown fault must be refused")
+	}
+}
+
+func TestCrashPointsAreSeededIncreasingAndInsideTheRun(t *testing.T) {
+	a := CrashPoints(11, 3000, 4)
+	if !reflect.DeepEqual(a, CrashPoints(11, 3000, 4)) {
+		t.Fatal("same seed, different crash points")
+	}
+	if reflect.DeepEqual(a, CrashPoints(12, 3000, 4)) {
+		t.Fatal("the seed does not move the crash points")
+	}
+	for i, c := range a {
+		if c < 300 || c > 2400 || (i > 0 && c <= a[i-1]) {
+			t.Fatalf("crash points %v: want increasing, within 10%%..80%% of 3000", a)
+		}
+	}
+}
