@@ -93,8 +93,9 @@ type work struct {
 	ord bool // the record holds its key's (or partition's) turn
 }
 
-// New builds a consumer; it creates the franz-go client but joins the group
-// only once Run is called.
+// New builds a consumer and its franz-go client. The client joins the group
+// at once (kgo does so on creation); records are processed once Run is
+// called, so call Run soon after New, or Close.
 func New(handler Handler, opts ...Opt) (*Consumer, error) {
 	if handler == nil {
 		return nil, ErrNoHandler
@@ -114,6 +115,10 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 		return nil, err
 	}
 	c.q.init()
+	// kgo joins the group inside NewClient, so callbacks may run before
+	// New returns: everything they touch exists first.
+	c.hctx, c.hcancel = context.WithCancel(context.Background())
+	c.m = newMetrics(c)
 
 	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	kopts = append(kopts, c.cfg.clientOpts...)
@@ -130,6 +135,7 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 		if strings.Contains(err.Error(), "group was not specified") {
 			return nil, fmt.Errorf("%w (%v)", ErrNoGroup, err)
 		}
+		c.hcancel()
 		return nil, fmt.Errorf("parallel: %w", err)
 	}
 	if g, _ := cl.OptValue(kgo.ConsumerGroup).(string); g == "" {
@@ -140,8 +146,6 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 		cl.AddConsumeTopics(c.cfg.retryTopic)
 	}
 	c.cl = cl
-	c.hctx, c.hcancel = context.WithCancel(context.Background())
-	c.m = newMetrics(c)
 	if c.cfg.registerer != nil {
 		if err := c.cfg.registerer.Register(c.m); err != nil {
 			cl.Close()
@@ -460,7 +464,7 @@ func (c *Consumer) shutdown(workers *sync.WaitGroup) {
 		c.cfg.logf("parallel: drain timeout %v: %d handlers abandoned", c.cfg.drainTimeout, c.inflight.Load())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := c.commit(ctx, true, nil); err != nil {
+	if err := c.commit(ctx, c.cl, true, nil); err != nil {
 		c.cfg.logf("parallel: final commit: %v", err)
 	}
 	cancel()
@@ -487,7 +491,7 @@ func (c *Consumer) detach(m map[string][]int32) []*partition {
 }
 
 // drop forgets ps: later results for them are ignored, never committed.
-func (c *Consumer) drop(ps []*partition) {
+func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 	c.mu.Lock()
 	resume := map[string][]int32{}
 	for _, p := range ps {
@@ -508,7 +512,7 @@ func (c *Consumer) drop(ps []*partition) {
 	if len(resume) > 0 {
 		// Pauses outlive assignments in kgo; a partition that comes back
 		// to us must fetch again.
-		c.cl.ResumeFetchPartitions(resume)
+		cl.ResumeFetchPartitions(resume)
 	}
 	select {
 	case c.space <- struct{}{}:
@@ -516,24 +520,24 @@ func (c *Consumer) drop(ps []*partition) {
 	}
 }
 
-func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) {
+func (c *Consumer) onRevoked(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
 	ps := c.detach(m)
 	if len(ps) == 0 {
 		return
 	}
 	c.waitIdle(ps, c.cfg.revokeTimeout)
 	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := c.commit(cctx, true, ps); err != nil {
+	if err := c.commit(cctx, cl, true, ps); err != nil {
 		c.cfg.logf("parallel: commit on revoke: %v", err)
 	}
 	cancel()
-	c.drop(ps)
+	c.drop(cl, ps)
 	c.m.revoked.Add(uint64(len(ps)))
 }
 
-func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+func (c *Consumer) onLost(_ context.Context, cl *kgo.Client, m map[string][]int32) {
 	ps := c.detach(m)
-	c.drop(ps) // no commit: the partitions may already belong to another member
+	c.drop(cl, ps) // no commit: the partitions may already belong to another member
 	c.m.lost.Add(uint64(len(ps)))
 }
 
@@ -621,7 +625,7 @@ func (c *Consumer) topicIDs(ctx context.Context, cl *kgo.Client) map[[16]byte]st
 
 // commit commits the committable offset and completion map of ps (nil: all
 // live partitions) when they changed since the last commit.
-func (c *Consumer) commit(ctx context.Context, sync bool, ps []*partition) error {
+func (c *Consumer) commit(ctx context.Context, cl *kgo.Client, sync bool, ps []*partition) error {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
 	if ps == nil {
@@ -694,9 +698,9 @@ func (c *Consumer) commit(ctx context.Context, sync bool, ps []*partition) error
 		}
 	}
 	if sync {
-		c.cl.CommitOffsetsSync(cctx, offs, onDone)
+		cl.CommitOffsetsSync(cctx, offs, onDone)
 	} else {
-		c.cl.CommitOffsets(cctx, offs, onDone)
+		cl.CommitOffsets(cctx, offs, onDone)
 	}
 	<-done
 	if rerr != nil {
@@ -716,7 +720,7 @@ func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
 		case <-t.C:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := c.commit(cctx, false, nil); err != nil && ctx.Err() == nil {
+		if err := c.commit(cctx, c.cl, false, nil); err != nil && ctx.Err() == nil {
 			c.cfg.logf("parallel: commit: %v", err)
 		}
 		cancel()

@@ -1,0 +1,387 @@
+package parallel_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel"
+)
+
+func sumCommitted(t *testing.T, seeds []string, group string) int64 {
+	var sum int64
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	os, err := testkit.Admin(t, seeds).FetchOffsets(ctx, group)
+	if err != nil {
+		return -1 // e.g. the group does not exist yet
+	}
+	os.Each(func(o kadm.OffsetResponse) {
+		if o.At > 0 {
+			sum += o.At
+		}
+	})
+	return sum
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// consumeAll reads every record of topic from the start with a plain client.
+func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Record {
+	t.Helper()
+	cl := testkit.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records from %s", len(out), want, topic)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
+
+func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
+	testRebalance(t, fake(t), nil)
+}
+
+func TestRebalanceLosesNothingWhenAMemberLeaves_KIP848(t *testing.T) {
+	testRebalance(t, fake(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
+}
+
+func TestRebalanceLosesNothingWhenAMemberLeaves_RealBroker(t *testing.T) {
+	testRebalance(t, realBroker(t), nil)
+}
+
+func TestRebalanceLosesNothingWhenAMemberLeaves_RealBrokerKIP848(t *testing.T) {
+	testRebalance(t, realBroker(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
+}
+
+// Two members share a group; the first leaves mid-stream. Every record must
+// be processed (duplicates allowed only for the leaver's in-flight work) and
+// the group's commits must end at the log end.
+func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
+	const n, keys = 4000, 200
+	topic := testkit.Topic(t, cl.seeds, 6)
+	produce(t, cl.seeds, topic, n, keys)
+	group := testkit.TopicName(t)
+	s := newSeen()
+	var byA, byB atomic.Int64
+	mk := func(counter *atomic.Int64) parallel.Handler {
+		return func(ctx context.Context, r *kgo.Record) error {
+			time.Sleep(10 * time.Millisecond)
+			s.add(r)
+			counter.Add(1)
+			return nil
+		}
+	}
+	opts := []parallel.Opt{parallel.MaxConcurrency(8), parallel.ClientOpts(extra...), parallel.RevokeTimeout(5 * time.Second)}
+	a := newConsumer(t, cl, group, mk(&byA), []string{topic}, opts...)
+	stopA := run(t, a)
+	waitFor(t, 30*time.Second, "member A to start", func() bool { return byA.Load() > 200 })
+	b := newConsumer(t, cl, group, mk(&byB), []string{topic}, opts...)
+	stopB := run(t, b)
+	waitFor(t, 30*time.Second, "member B to get partitions", func() bool { return byB.Load() > 100 })
+	if err := stopA(); err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	s.waitDistinct(t, n, 60*time.Second)
+	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	if err := stopB(); err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	dups := 0
+	for _, k := range s.count {
+		dups += k - 1
+	}
+	t.Logf("A processed %d, B %d, duplicates %d", byA.Load(), byB.Load(), dups)
+	for key, vs := range s.order {
+		seenV := map[int]bool{}
+		last := -1
+		for _, v := range vs {
+			if v < last && !seenV[v] {
+				t.Fatalf("key %s: first processing of %d after %d: %v", key, v, last, vs)
+			}
+			seenV[v] = true
+			last = max(last, v)
+		}
+	}
+}
+
+func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) {
+	testDeadLetter(t, fake(t))
+}
+
+func TestFailingRecordsAreRetriedThenDeadLettered_RealBroker(t *testing.T) {
+	testDeadLetter(t, realBroker(t))
+}
+
+// Values divisible by 50 always fail (one of them by panicking); every other
+// value fails its first attempt. Retries must recover the latter; the former
+// must land in the dead-letter topic with origin and failure headers; all
+// source offsets must end up committed.
+func testDeadLetter(t *testing.T, cl cluster) {
+	const n = 500
+	topic := testkit.Topic(t, cl.seeds, 3)
+	dlt := testkit.Topic(t, cl.seeds, 1)
+	produce(t, cl.seeds, topic, n, 20)
+	group := testkit.TopicName(t)
+	var mu sync.Mutex
+	attempts := map[int]int{}
+	h := func(ctx context.Context, r *kgo.Record) error {
+		v, _ := strconv.Atoi(string(r.Value))
+		mu.Lock()
+		attempts[v]++
+		a := attempts[v]
+		mu.Unlock()
+		switch {
+		case v == 100:
+			panic("poison record")
+		case v%50 == 0:
+			return errors.New("permanent failure " + strconv.Itoa(v))
+		case a == 1:
+			return errors.New("transient failure")
+		}
+		return nil
+	}
+	c := newConsumer(t, cl, group, h, []string{topic},
+		parallel.Retries(3, time.Millisecond, 5*time.Millisecond), parallel.DeadLetterTopic(dlt))
+	stop := run(t, c)
+	waitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if st.DeadLettered != n/50 {
+		t.Errorf("dead-lettered %d, want %d", st.DeadLettered, n/50)
+	}
+	mu.Lock()
+	for v := 0; v < n; v++ {
+		want := 2
+		if v%50 == 0 {
+			want = 3
+		}
+		if attempts[v] != want {
+			t.Errorf("value %d: %d attempts, want %d", v, attempts[v], want)
+		}
+	}
+	mu.Unlock()
+	dead := consumeAll(t, cl.seeds, dlt, n/50)
+	for _, r := range dead {
+		v, _ := strconv.Atoi(string(r.Value))
+		if v%50 != 0 {
+			t.Errorf("value %d dead-lettered but it recovers on retry", v)
+		}
+		if parallel.Header(r, parallel.HeaderOriginTopic) != topic || parallel.Header(r, parallel.HeaderAttempts) != "3" ||
+			parallel.Header(r, parallel.HeaderOriginOffset) == "" || parallel.Header(r, parallel.HeaderFirstFailure) == "" ||
+			parallel.Header(r, parallel.HeaderLastFailure) == "" {
+			t.Errorf("value %d: headers %v", v, r.Headers)
+		}
+		if v == 100 && !strings.Contains(parallel.Header(r, parallel.HeaderError), "panic") {
+			t.Errorf("panic not recorded as the error: %q", parallel.Header(r, parallel.HeaderError))
+		}
+	}
+}
+
+func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
+	cl := fake(t)
+	const n = 200
+	topic := testkit.Topic(t, cl.seeds, 2)
+	retry := testkit.Topic(t, cl.seeds, 1)
+	produce(t, cl.seeds, topic, n, 10)
+	group := testkit.TopicName(t)
+	var mu sync.Mutex
+	calls := map[int][]time.Time{}
+	viaRetry := map[int]bool{}
+	h := func(ctx context.Context, r *kgo.Record) error {
+		v, _ := strconv.Atoi(string(r.Value))
+		mu.Lock()
+		calls[v] = append(calls[v], time.Now())
+		k := len(calls[v])
+		if r.Topic == retry {
+			viaRetry[v] = true
+		}
+		mu.Unlock()
+		if v%20 == 0 && k < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	}
+	const delay = 300 * time.Millisecond
+	c := newConsumer(t, cl, group, h, []string{topic},
+		parallel.Retries(1, 0, 0), parallel.RetryTopic(retry, delay, 5))
+	stop := run(t, c)
+	waitFor(t, 30*time.Second, "retried records to succeed", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for v := 0; v < n; v += 20 {
+			if len(calls[v]) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor(t, 10*time.Second, "all source offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) >= n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for v := 0; v < n; v += 20 {
+		ts := calls[v]
+		if !viaRetry[v] {
+			t.Errorf("value %d never came back through the retry topic", v)
+		}
+		for i := 1; i < len(ts); i++ {
+			if gap := ts[i].Sub(ts[i-1]); gap < delay-50*time.Millisecond {
+				t.Errorf("value %d: attempt %d only %v after the previous (delay %v)", v, i+1, gap, delay)
+			}
+		}
+	}
+}
+
+func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.T) {
+	cl := fake(t)
+	topic := testkit.Topic(t, cl.seeds, 1)
+	produce(t, cl.seeds, topic, 10, 10)
+	group := testkit.TopicName(t)
+	h := func(ctx context.Context, r *kgo.Record) error {
+		if string(r.Value) == "5" {
+			return errors.New("boom")
+		}
+		return nil
+	}
+	c := newConsumer(t, cl, group, h, []string{topic}, parallel.Retries(2, time.Millisecond, time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := c.Run(ctx)
+	c.Close()
+	if !errors.Is(err, parallel.ErrRecordFailed) {
+		t.Fatalf("Run = %v, want ErrRecordFailed", err)
+	}
+	if got := sumCommitted(t, cl.seeds, group); got > 5 {
+		t.Fatalf("committed offset %d is past the failed record at 5", got)
+	}
+}
+
+func TestRestartSkipsRecordsCompletedAboveTheCommit(t *testing.T) {
+	testRestart(t, fake(t))
+}
+
+func TestRestartSkipsRecordsCompletedAboveTheCommit_RealBroker(t *testing.T) {
+	testRestart(t, realBroker(t))
+}
+
+// One record (value 0, offset 0 of the single partition) hangs; everything
+// else completes. The first consumer is closed with a short drain timeout,
+// so it commits offset 0 with the completions above it in the metadata. A
+// second consumer must process only the hung record.
+func testRestart(t *testing.T, cl cluster) {
+	const n = 1000
+	topic := testkit.Topic(t, cl.seeds, 1)
+	produce(t, cl.seeds, topic, n, 100)
+	group := testkit.TopicName(t)
+
+	var first atomic.Int64
+	h1 := func(ctx context.Context, r *kgo.Record) error {
+		if string(r.Value) == "0" {
+			<-ctx.Done() // hangs until abandoned
+			return ctx.Err()
+		}
+		first.Add(1)
+		return nil
+	}
+	c1 := newConsumer(t, cl, group, h1, []string{topic}, parallel.DrainTimeout(200*time.Millisecond),
+		parallel.Ordering(parallel.OrderNone))
+	stop1 := run(t, c1)
+	waitFor(t, 30*time.Second, "first consumer to finish all but one", func() bool { return first.Load() == n-1 })
+	if err := stop1(); err != nil {
+		t.Fatal(err)
+	}
+	var meta string
+	committed(t, cl.seeds, group).Each(func(o kadm.OffsetResponse) { meta = o.Metadata })
+	if got := sumCommitted(t, cl.seeds, group); got != 0 {
+		t.Fatalf("committed %d, want 0 (the hung record)", got)
+	}
+	if !strings.HasPrefix(meta, "kpar1:") {
+		t.Fatalf("commit metadata %q carries no completion map", meta)
+	}
+
+	s := newSeen()
+	c2 := newConsumer(t, cl, group, func(ctx context.Context, r *kgo.Record) error { s.add(r); return nil }, []string{topic})
+	stop2 := run(t, c2)
+	waitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	if s.distinct() != 1 || s.count["0"] != 1 {
+		t.Fatalf("second consumer processed %d records (%v), want only value 0", s.distinct(), s.count)
+	}
+	if st := c2.Stats(); st.Skipped != n-1 {
+		t.Fatalf("skipped %d, want %d", st.Skipped, n-1)
+	}
+}
+
+func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) {
+	cl := fake(t)
+	const n = 5000
+	topic := testkit.Topic(t, cl.seeds, 4)
+	produce(t, cl.seeds, topic, n, 1000)
+	group := testkit.TopicName(t)
+	release := make(chan struct{})
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		done.Add(1)
+		return nil
+	}
+	const total, perPart = 400, 60
+	c := newConsumer(t, cl, group, h, []string{topic}, parallel.MaxBuffered(total),
+		parallel.MaxBufferedPerPartition(perPart), parallel.MaxConcurrency(1000), parallel.Ordering(parallel.OrderNone))
+	stop := run(t, c)
+	waitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
+	for i := 0; i < 20; i++ { // the bound holds while nothing completes
+		st := c.Stats()
+		if st.Held > total {
+			t.Fatalf("held %d records, bound %d", st.Held, total)
+		}
+		for _, p := range st.Partitions {
+			if p.Paused != (p.Held >= perPart) {
+				t.Fatalf("partition %d holds %d (bound %d) but paused=%v", p.Partition, p.Held, perPart, p.Paused)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(release)
+	waitFor(t, 60*time.Second, "everything processed", func() bool { return done.Load() >= n })
+	if st := c.Stats(); st.PausedPartitions != 0 {
+		t.Errorf("%d partitions still paused after draining", st.PausedPartitions)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
