@@ -1,16 +1,238 @@
 package cli
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/consumebench"
+	"github.com/kpar/kpar/parallel"
 )
 
-// TODO(placeholder): replaced by the real command.
+type benchConsumeFlags struct {
+	prefix      string
+	partitions  int32
+	keys        int
+	valueSize   int
+	records     int64
+	sleep       time.Duration
+	concurrency int
+	order       string
+	cpuRecords  int64
+	cpuConc     int
+	rssRecords  int64
+	maxBuffered int
+	perPart     int
+	only        string
+	json        bool
+}
+
+// benchConsumeReport is the --json output (schema versioned for the lab).
+type benchConsumeReport struct {
+	Schema  string                  `json:"schema"`
+	Brokers []string                `json:"brokers"`
+	IO      *ioReport               `json:"io,omitempty"`
+	CPU     *cpuReport              `json:"cpu_light,omitempty"`
+	RSS     *consumebench.RSSResult `json:"rss,omitempty"`
+	Note    string                  `json:"note"`
+}
+
+type ioReport struct {
+	Partitions  int32               `json:"partitions"`
+	Keys        int                 `json:"keys"`
+	Concurrency int                 `json:"concurrency"`
+	SleepMs     float64             `json:"sleep_ms"`
+	Order       string              `json:"order"`
+	Result      consumebench.Result `json:"result"`
+	IdealPerS   float64             `json:"ideal_per_s"`          // min(concurrency, keys) / sleep
+	IdealMeasPS float64             `json:"ideal_measured_per_s"` // same with the measured mean handler time
+	Efficiency  float64             `json:"efficiency_vs_ideal"`  // rate / ideal_per_s
+	CPUCores    float64             `json:"cpu_cores_used"`       // cpu seconds / wall seconds
+	BoundBy     string              `json:"bound_by"`
+}
+
+type cpuReport struct {
+	Parallel consumebench.Result `json:"parallel"`
+	Plain    consumebench.Result `json:"plain"`
+	Ratio    float64             `json:"ratio"`
+}
+
 func newBenchConsumeCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	f := &benchConsumeFlags{}
+	c := &cobra.Command{
 		Use:   "consume",
-		Short: "Parallel consumer bench (not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("not built yet") },
+		Short: "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
+		Long: `Runs against a real broker (never kfake). Three measurements:
+  io   records with a sleeping handler under key order, against the ideal
+       min(concurrency, keys)/sleep;
+  cpu  a no-op handler against a plain franz-go poll loop over the same topic,
+       in the same run;
+  rss  peak RSS (VmHWM) of a child process consuming a large backlog under the
+       configured buffer bounds.
+Topics are created once (named after their sizes) and reused. Timings on a
+shared machine are noisy: repeat runs before trusting a difference.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchConsume(cmd, g, f) },
 	}
+	fl := c.Flags()
+	fl.StringVar(&f.prefix, "topic-prefix", "kpar-bench-consume", "prefix of the bench topics")
+	fl.Int32Var(&f.partitions, "partitions", 12, "partitions per bench topic")
+	fl.IntVar(&f.keys, "keys", 1000, "distinct record keys")
+	fl.IntVar(&f.valueSize, "value-size", 100, "record value bytes")
+	fl.Int64Var(&f.records, "records", 200_000, "io: records to consume")
+	fl.DurationVar(&f.sleep, "sleep", 5*time.Millisecond, "io: handler latency")
+	fl.IntVar(&f.concurrency, "concurrency", 500, "io: max concurrency")
+	fl.StringVar(&f.order, "order", "key", "io: ordering (key, partition, none)")
+	fl.Int64Var(&f.cpuRecords, "cpu-records", 1_000_000, "cpu: records consumed by each side")
+	fl.IntVar(&f.cpuConc, "cpu-concurrency", 8, "cpu: max concurrency of the no-op run")
+	fl.Int64Var(&f.rssRecords, "rss-records", 2_000_000, "rss: backlog consumed by the child")
+	fl.IntVar(&f.maxBuffered, "max-buffered", 10_000, "cpu/rss: MaxBuffered bound")
+	fl.IntVar(&f.perPart, "max-buffered-per-partition", 2_000, "cpu/rss: MaxBufferedPerPartition bound")
+	fl.StringVar(&f.only, "only", "io,cpu,rss", "comma-separated measurements to run")
+	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
+	return c
+}
+
+func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
+	seeds, err := g.seeds()
+	if err != nil {
+		return err
+	}
+	order, err := parallel.ParseOrder(f.order)
+	if err != nil {
+		return fmt.Errorf("--order: %w", err)
+	}
+	switch {
+	case f.partitions < 1:
+		return fmt.Errorf("--partitions %d: must be >= 1", f.partitions)
+	case f.keys < 1:
+		return fmt.Errorf("--keys %d: must be >= 1", f.keys)
+	case f.records < 1 || f.cpuRecords < 1 || f.rssRecords < 1:
+		return fmt.Errorf("--records, --cpu-records and --rss-records must be >= 1")
+	case f.concurrency < 1 || f.cpuConc < 1:
+		return fmt.Errorf("--concurrency and --cpu-concurrency must be >= 1")
+	}
+	big := fmt.Sprintf("%s-big-%dp-%dv", f.prefix, f.partitions, f.valueSize)
+	ctx := cmd.Context()
+	if os.Getenv(consumebench.ChildEnv) == "1" { // re-executed child of the rss measurement
+		return consumebench.ChildMain(ctx, seeds, big, f.rssRecords, f.maxBuffered, f.perPart, f.cpuConc)
+	}
+	want := map[string]bool{}
+	for _, s := range strings.Split(f.only, ",") {
+		s = strings.TrimSpace(s)
+		if s != "io" && s != "cpu" && s != "rss" {
+			return fmt.Errorf("--only %q: unknown measurement %q (want io, cpu, rss)", f.only, s)
+		}
+		want[s] = true
+	}
+	logf := func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), "kpar: "+format+"\n", args...) }
+	rep := benchConsumeReport{Schema: "kpar.bench.consume/v1", Brokers: seeds,
+		Note: "single run on a shared machine; timings are noisy"}
+
+	if want["io"] {
+		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", f.prefix, f.partitions, f.keys, f.valueSize)
+		logf("io: preparing %d records in %s", f.records, topic)
+		if _, err := consumebench.Prepare(ctx, seeds, topic, f.partitions, f.records, f.keys, f.valueSize); err != nil {
+			return err
+		}
+		logf("io: consuming with %d goroutines, %v handler, %s order", f.concurrency, f.sleep, order)
+		res, err := consumebench.RunParallel(ctx, seeds, topic, f.records, consumebench.ParallelSpec{
+			Order: order, Concurrency: f.concurrency, Sleep: f.sleep})
+		if err != nil {
+			return err
+		}
+		lanes := f.concurrency
+		bound := "concurrency"
+		if order == parallel.OrderKey && f.keys < lanes {
+			lanes, bound = f.keys, "keys"
+		}
+		if order == parallel.OrderPartition && int(f.partitions) < lanes {
+			lanes, bound = int(f.partitions), "partitions"
+		}
+		io := &ioReport{Partitions: f.partitions, Keys: f.keys, Concurrency: f.concurrency,
+			SleepMs: float64(f.sleep) / 1e6, Order: order.String(), Result: res,
+			IdealPerS:   float64(lanes) / f.sleep.Seconds(),
+			IdealMeasPS: float64(lanes) / (res.MeanHandler / 1e3),
+			CPUCores:    res.CPUSeconds / res.Seconds}
+		io.Efficiency = res.RecordsPerS / io.IdealPerS
+		switch {
+		case io.Efficiency >= 0.9:
+			io.BoundBy = bound + " / handler latency (the ideal)"
+		case io.CPUCores > 0.8*float64(runtime.NumCPU()):
+			io.BoundBy = fmt.Sprintf("CPU (%.2f of %d cores busy)", io.CPUCores, runtime.NumCPU())
+		case res.RecordsPerS >= 0.9*io.IdealMeasPS:
+			io.BoundBy = fmt.Sprintf("handler latency: sleep(%v) takes %.2f ms here", f.sleep, res.MeanHandler)
+		default:
+			io.BoundBy = "neither CPU nor the ideal: fetch/dispatch latency"
+		}
+		rep.IO = io
+	}
+	if want["cpu"] || want["rss"] {
+		n := max(f.cpuRecords, f.rssRecords)
+		if !want["rss"] {
+			n = f.cpuRecords
+		}
+		logf("preparing %d records in %s", n, big)
+		if _, err := consumebench.Prepare(ctx, seeds, big, f.partitions, n, f.keys, f.valueSize); err != nil {
+			return err
+		}
+	}
+	if want["cpu"] {
+		logf("cpu: plain franz-go poll loop over %d records", f.cpuRecords)
+		plain, err := consumebench.RunPlain(ctx, seeds, big, f.cpuRecords)
+		if err != nil {
+			return err
+		}
+		logf("cpu: parallel consumer, no-op handler, over %d records", f.cpuRecords)
+		par, err := consumebench.RunParallel(ctx, seeds, big, f.cpuRecords, consumebench.ParallelSpec{
+			Order: parallel.OrderKey, Concurrency: f.cpuConc, MaxBuffered: f.maxBuffered, PerPart: f.perPart})
+		if err != nil {
+			return err
+		}
+		rep.CPU = &cpuReport{Parallel: par, Plain: plain, Ratio: par.RecordsPerS / plain.RecordsPerS}
+	}
+	if want["rss"] {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		logf("rss: child consumes %d records with MaxBuffered=%d, per partition %d", f.rssRecords, f.maxBuffered, f.perPart)
+		args := append([]string{"--brokers", strings.Join(seeds, ",")}, os.Args[1:]...)
+		r, err := consumebench.MeasureRSS(ctx, exe, args)
+		if err != nil {
+			return err
+		}
+		rep.RSS = &r
+	}
+	out := cmd.OutOrStdout()
+	if f.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Fprintf(out, "brokers %s (%s)\n", strings.Join(seeds, ","), rep.Note)
+	if io := rep.IO; io != nil {
+		fmt.Fprintf(out, "io:  %d records, %d partitions, %d keys, %s order, concurrency %d, handler sleep %v\n",
+			io.Result.Records, io.Partitions, io.Keys, io.Order, io.Concurrency, f.sleep)
+		fmt.Fprintf(out, "     %.0f rec/s in %.2fs; ideal %.0f rec/s -> %.1f%% of ideal\n",
+			io.Result.RecordsPerS, io.Result.Seconds, io.IdealPerS, 100*io.Efficiency)
+		fmt.Fprintf(out, "     measured mean handler %.2f ms (ideal at that latency %.0f rec/s); CPU %.2f cores of %d\n",
+			io.Result.MeanHandler, io.IdealMeasPS, io.CPUCores, runtime.NumCPU())
+		fmt.Fprintf(out, "     bound by: %s\n", io.BoundBy)
+	}
+	if c := rep.CPU; c != nil {
+		fmt.Fprintf(out, "cpu: plain franz-go %.0f rec/s (%.2fs, cpu %.2fs); parallel no-op %.0f rec/s (%.2fs, cpu %.2fs)\n",
+			c.Plain.RecordsPerS, c.Plain.Seconds, c.Plain.CPUSeconds, c.Parallel.RecordsPerS, c.Parallel.Seconds, c.Parallel.CPUSeconds)
+		fmt.Fprintf(out, "     ratio parallel/plain = %.1f%%\n", 100*c.Ratio)
+	}
+	if r := rep.RSS; r != nil {
+		fmt.Fprintf(out, "rss: child consumed a %d-record backlog in %.2fs with MaxBuffered=%d, per partition %d: peak RSS %.1f MiB\n",
+			r.Records, r.Seconds, r.MaxBuffered, r.PerPart, float64(r.PeakRSSKiB)/1024)
+	}
+	return nil
 }

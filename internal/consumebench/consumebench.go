@@ -1,0 +1,255 @@
+// Package consumebench measures the parallel consumer against a real broker:
+// an I/O-bound run against its ideal rate, a no-op run against a plain
+// franz-go poll loop over the same topic, and peak RSS over a large backlog.
+// Measurement only; the CLI prints the results.
+package consumebench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// Prepare makes sure topic exists with partitions and holds at least n
+// records (keys "k<i % keys>", values of valueSize bytes), producing the
+// missing ones. It returns the number of records in the topic.
+func Prepare(ctx context.Context, seeds []string, topic string, partitions int32, n int64, keys, valueSize int) (int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
+		kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(100_000))
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+	if err == nil && resp.Err != nil && !strings.Contains(resp.Err.Error(), "TOPIC_ALREADY_EXISTS") {
+		err = resp.Err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create topic %s on %v: %w", topic, seeds, err)
+	}
+	have, err := count(ctx, adm, topic)
+	if err != nil {
+		return 0, err
+	}
+	val := bytes.Repeat([]byte("x"), valueSize)
+	var perr atomic.Value
+	for i := have; i < n; i++ {
+		r := &kgo.Record{Key: []byte("k" + strconv.Itoa(int(i%int64(keys)))), Value: val}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				perr.Store(err)
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return 0, err
+	}
+	if e, _ := perr.Load().(error); e != nil {
+		return 0, fmt.Errorf("produce to %s: %w", topic, e)
+	}
+	return count(ctx, adm, topic)
+}
+
+func count(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	var sum int64
+	ends.Each(func(o kadm.ListedOffset) { sum += o.Offset })
+	return sum, nil
+}
+
+// Result is one timed consumption of n records.
+type Result struct {
+	Name        string  `json:"name"`
+	Records     int64   `json:"records"`
+	Seconds     float64 `json:"seconds"`
+	RecordsPerS float64 `json:"records_per_s"`
+	CPUSeconds  float64 `json:"cpu_seconds"` // user+sys of this process during the run
+	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
+}
+
+// ParallelSpec configures a parallel-consumer run.
+type ParallelSpec struct {
+	Order       parallel.Order
+	Concurrency int
+	Sleep       time.Duration // handler latency; 0 = no-op handler
+	MaxBuffered int
+	PerPart     int
+}
+
+// RunParallel consumes n records of topic with a fresh group and returns the
+// rate from the first poll to the n-th completion.
+func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Result, error) {
+	var done, busyNs atomic.Int64
+	finished := make(chan struct{})
+	var startNs atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) error {
+		startNs.CompareAndSwap(0, time.Now().UnixNano())
+		if spec.Sleep > 0 {
+			t := time.Now()
+			time.Sleep(spec.Sleep)
+			busyNs.Add(int64(time.Since(t)))
+		}
+		if done.Add(1) == n {
+			close(finished)
+		}
+		return nil
+	}
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
+		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
+	}
+	if spec.MaxBuffered > 0 {
+		opts = append(opts, parallel.MaxBuffered(spec.MaxBuffered))
+	}
+	if spec.PerPart > 0 {
+		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
+	}
+	c, err := parallel.New(h, opts...)
+	if err != nil {
+		return Result{}, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	cpu0 := cpuNow()
+	go func() { errc <- c.Run(rctx) }()
+	var runErr error
+	select {
+	case <-finished:
+	case runErr = <-errc:
+	case <-ctx.Done():
+	}
+	end := time.Now()
+	cpu := cpuNow() - cpu0
+	cancel()
+	if runErr == nil {
+		runErr = <-errc
+	}
+	c.Close()
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("parallel run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
+	}
+	if runErr != nil {
+		return Result{}, runErr
+	}
+	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
+	res := Result{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu}
+	if spec.Sleep > 0 {
+		res.MeanHandler = float64(busyNs.Load()) / float64(n) / 1e6
+	}
+	return res, nil
+}
+
+// RunPlain consumes n records of topic with a plain franz-go poll loop (no
+// group, no commits: the cheapest possible consumer) as the reference.
+func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Result, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return Result{}, err
+	}
+	defer cl.Close()
+	var got int64
+	var start time.Time
+	cpu0 := cpuNow()
+	for got < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return Result{}, fmt.Errorf("plain run interrupted after %d of %d records: %w", got, n, ctx.Err())
+		}
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
+			return Result{}, fmt.Errorf("plain poll: %w", err)
+		}
+		if start.IsZero() && fs.NumRecords() > 0 {
+			start = time.Now()
+		}
+		fs.EachRecord(func(*kgo.Record) { got++ })
+	}
+	secs := time.Since(start).Seconds()
+	return Result{Name: "plain franz-go", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0}, nil
+}
+
+func cpuNow() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// RSSResult is the peak memory of a child process consuming a backlog.
+type RSSResult struct {
+	Records     int64   `json:"records"`
+	MaxBuffered int     `json:"max_buffered"`
+	PerPart     int     `json:"max_buffered_per_partition"`
+	PeakRSSKiB  int64   `json:"peak_rss_kib"` // VmHWM of the child
+	Seconds     float64 `json:"seconds"`
+}
+
+// ChildEnv marks the re-executed child process of MeasureRSS.
+const ChildEnv = "KPAR_CONSUMEBENCH_CHILD"
+
+// MeasureRSS re-executes exe with args (which must reach ChildMain) and
+// parses the child's JSON result line from stdout.
+func MeasureRSS(ctx context.Context, exe string, args []string) (RSSResult, error) {
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return RSSResult{}, fmt.Errorf("rss child %s: %w: %s", exe, err, strings.TrimSpace(stderr.String()))
+	}
+	var r RSSResult
+	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil {
+		return RSSResult{}, fmt.Errorf("rss child output %q: %w", out.String(), err)
+	}
+	return r, nil
+}
+
+// ChildMain is the child side of MeasureRSS: consume n records with a no-op
+// handler under the given bounds and print the result with VmHWM.
+func ChildMain(ctx context.Context, seeds []string, topic string, n int64, maxBuffered, perPart, concurrency int) error {
+	res, err := RunParallel(ctx, seeds, topic, n, ParallelSpec{Order: parallel.OrderKey, Concurrency: concurrency,
+		MaxBuffered: maxBuffered, PerPart: perPart})
+	if err != nil {
+		return err
+	}
+	hwm, err := vmHWM()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(RSSResult{Records: n, MaxBuffered: maxBuffered, PerPart: perPart,
+		PeakRSSKiB: hwm, Seconds: res.Seconds})
+}
+
+func vmHWM() (int64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			return strconv.ParseInt(f[1], 10, 64)
+		}
+	}
+	return 0, errors.New("VmHWM not in /proc/self/status")
+}
