@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The main job (`make run`): start a local Kafka unless KPAR_BROKERS names a
+# cluster, then run the producer sweep (with Java's ProducerPerformance as the
+# anchor), the parallel consumer bench and the correctness lab. Results go to
+# results/ (JSON, CSV, Markdown, charts). Stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+KPAR=./bin/kpar
+OUT="${KPAR_RESULTS:-results}"
+ROWS="${KPAR_ROWS:-1000000}"
+mkdir -p "$OUT"
+
+if [[ -z "${KPAR_BROKERS:-}" ]]; then
+  KPAR_BROKERS="$($KPAR broker up -q)"
+  export KPAR_BROKERS
+  trap '$KPAR broker down || true' EXIT
+fi
+echo "== broker: $KPAR_BROKERS"
+
+echo "== 1/4 dataset: $ROWS rows"
+[[ -s "$OUT/events.csv" ]] || $KPAR gen csv --rows "$ROWS" --out "$OUT/events.csv"
+
+echo "== 2/4 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance anchor)"
+$KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --out "$OUT/produce"
+
+echo "== 3/4 parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)"
+$KPAR bench consume --json > "$OUT/consume.json.tmp"
+mv "$OUT/consume.json.tmp" "$OUT/consume.json"
+
+echo "== 4/4 correctness lab"
+$KPAR lab consumer --out "$OUT/lab"
+
+echo "== done: see $OUT/produce/summary.md, $OUT/consume.json, $OUT/lab/"
