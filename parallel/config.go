@@ -154,7 +154,8 @@ func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n 
 
 // MaxBuffered bounds how many records are held in total, queued plus in
 // flight (default 10,000). Polling stops while the bound is reached, so
-// memory stays bounded whatever the backlog.
+// memory stays bounded whatever the backlog. Records are polled at most up to the free room, so the bound is
+// strict; kgo's own fetch buffer (FetchMaxBytes per broker) comes on top.
 func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 
 // MaxBufferedPerPartition bounds the records held per partition (default

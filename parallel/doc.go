@@ -63,7 +63,8 @@
 // # Backpressure and memory
 //
 // At most MaxBuffered records are held in total (polled, queued or running),
-// plus at most one poll's worth per paused partition. A partition holding
+// plus kgo's fetch buffer (bounded by kgo.FetchMaxBytes per broker). A small
+// MaxBuffered limits key parallelism: polls fill it from few partitions. A partition holding
 // MaxBufferedPerPartition records is paused alone (PauseFetchPartitions) and
 // resumed when it has drained to half.
 //

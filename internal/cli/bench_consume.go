@@ -29,6 +29,8 @@ type benchConsumeFlags struct {
 	maxBuffered int
 	perPart     int
 	only        string
+	ioBuffered  int
+	ioPerPart   int
 	json        bool
 }
 
@@ -88,6 +90,8 @@ shared machine are noisy: repeat runs before trusting a difference.`,
 	fl.DurationVar(&f.sleep, "sleep", 5*time.Millisecond, "io: handler latency")
 	fl.IntVar(&f.concurrency, "concurrency", 500, "io: max concurrency")
 	fl.StringVar(&f.order, "order", "key", "io: ordering (key, partition, none)")
+	fl.IntVar(&f.ioBuffered, "io-max-buffered", 60_000, "io: MaxBuffered bound (large: polls fill it partition by partition)")
+	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", 5_000, "io: MaxBufferedPerPartition bound")
 	fl.Int64Var(&f.cpuRecords, "cpu-records", 1_000_000, "cpu: records consumed by each side")
 	fl.IntVar(&f.cpuConc, "cpu-concurrency", 8, "cpu: max concurrency of the no-op run")
 	fl.Int64Var(&f.rssRecords, "rss-records", 2_000_000, "rss: backlog consumed by the child")
@@ -142,7 +146,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		logf("io: consuming with %d goroutines, %v handler, %s order", f.concurrency, f.sleep, order)
 		res, err := consumebench.RunParallel(ctx, seeds, topic, f.records, consumebench.ParallelSpec{
-			Order: order, Concurrency: f.concurrency, Sleep: f.sleep})
+			Order: order, Concurrency: f.concurrency, Sleep: f.sleep, MaxBuffered: f.ioBuffered, PerPart: f.ioPerPart})
 		if err != nil {
 			return err
 		}
@@ -223,7 +227,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 			io.Result.RecordsPerS, io.Result.Seconds, io.IdealPerS, 100*io.Efficiency)
 		fmt.Fprintf(out, "     measured mean handler %.2f ms (ideal at that latency %.0f rec/s); CPU %.2f cores of %d\n",
 			io.Result.MeanHandler, io.IdealMeasPS, io.CPUCores, runtime.NumCPU())
-		fmt.Fprintf(out, "     bound by: %s\n", io.BoundBy)
+		fmt.Fprintf(out, "     bound by: %s (MaxBuffered %d, per partition %d)\n", io.BoundBy, f.ioBuffered, f.ioPerPart)
 	}
 	if c := rep.CPU; c != nil {
 		fmt.Fprintf(out, "cpu: plain franz-go %.0f rec/s (%.2fs, cpu %.2fs); parallel no-op %.0f rec/s (%.2fs, cpu %.2fs)\n",

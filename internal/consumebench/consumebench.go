@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
@@ -36,8 +37,11 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int32
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
-	if err == nil && resp.Err != nil && !strings.Contains(resp.Err.Error(), "TOPIC_ALREADY_EXISTS") {
+	if err == nil {
 		err = resp.Err
+	}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		err = nil // reused from an earlier run
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create topic %s on %v: %w", topic, seeds, err)
@@ -95,7 +99,7 @@ type ParallelSpec struct {
 }
 
 // RunParallel consumes n records of topic with a fresh group and returns the
-// rate from the first poll to the n-th completion.
+// rate from Run to the n-th completion.
 func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Result, error) {
 	var done, busyNs atomic.Int64
 	finished := make(chan struct{})
@@ -130,7 +134,23 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	cpu0 := cpuNow()
+	startNs.Store(time.Now().UnixNano()) // from Run, first fetch included
 	go func() { errc <- c.Run(rctx) }()
+	if os.Getenv("KPAR_BENCH_DEBUG") != "" {
+		go func() {
+			for rctx.Err() == nil {
+				time.Sleep(500 * time.Millisecond)
+				st := c.Stats()
+				fmt.Fprintf(os.Stderr, "debug: inflight %d held %d paused %d done %d\n", st.InFlight, st.Held, st.PausedPartitions, done.Load())
+				if st.Held == 0 {
+					fmt.Fprintf(os.Stderr, "  kgo paused: %v\n", c.Client().PauseFetchPartitions(nil))
+					for _, p := range st.Partitions {
+						fmt.Fprintf(os.Stderr, "  p%d committable %d lag %d paused %v\n", p.Partition, p.Committable, p.Lag, p.Paused)
+					}
+				}
+			}
+		}()
+	}
 	var runErr error
 	select {
 	case <-finished:
@@ -168,7 +188,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Resul
 	}
 	defer cl.Close()
 	var got int64
-	var start time.Time
+	start := time.Now() // like RunParallel: from client start, first fetch included
 	cpu0 := cpuNow()
 	for got < n {
 		fs := cl.PollFetches(ctx)
@@ -177,9 +197,6 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Resul
 		}
 		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
 			return Result{}, fmt.Errorf("plain poll: %w", err)
-		}
-		if start.IsZero() && fs.NumRecords() > 0 {
-			start = time.Now()
 		}
 		fs.EachRecord(func(*kgo.Record) { got++ })
 	}
