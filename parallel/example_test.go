@@ -1,0 +1,395 @@
+package parallel_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// The runnable examples use kfake, franz-go's in-process Kafka, so that they
+// run under `go test` without a broker. Against a real cluster only the seed
+// brokers change.
+
+// exampleCluster starts an in-process Kafka with the given topics (3
+// partitions each) and returns its seed addresses and a stop function.
+func exampleCluster(topics ...string) ([]string, func()) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+	if err != nil {
+		panic(err)
+	}
+	return c.ListenAddrs(), c.Close
+}
+
+// exampleProduce writes one record per "key=value" pair to topic and waits
+// for the broker's acks.
+func exampleProduce(seeds []string, topic string, kvs ...string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		panic(err)
+	}
+	defer cl.Close()
+	var rs []*kgo.Record
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		rs = append(rs, &kgo.Record{Key: []byte(k), Value: []byte(v)})
+	}
+	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
+		panic(err)
+	}
+}
+
+// A keyed consumer: records of one key are processed one at a time in offset
+// order, different keys in parallel, with up to 100 handlers at once. Run
+// returns once its context is cancelled, after draining the handlers and
+// committing what is done.
+func ExampleNew() {
+	seeds, stop := exampleCluster("orders")
+	defer stop()
+	exampleProduce(seeds, "orders", "alice=1", "bob=2", "alice=3", "carol=4", "bob=5", "alice=6")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	handle := func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, string(r.Key)+"="+string(r.Value))
+		if len(seen) == 6 {
+			cancel() // a real consumer runs until shutdown; this one stops when done
+		}
+		return nil
+	}
+	c, err := parallel.New(handle,
+		parallel.ClientOpts(
+			kgo.SeedBrokers(seeds...),
+			kgo.ConsumerGroup("billing"),
+			kgo.ConsumeTopics("orders"),
+		),
+		parallel.Ordering(parallel.OrderKey),
+		parallel.MaxConcurrency(100),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	if err := c.Run(ctx); err != nil {
+		fmt.Println("run:", err)
+	}
+
+	sort.Strings(seen)
+	fmt.Println(strings.Join(seen, " "))
+	// Output:
+	// alice=1 alice=3 alice=6 bob=2 bob=5 carol=4
+}
+
+// Key ordering: whatever the concurrency, the records of one key are handled
+// in offset order, one at a time. The handler below records, per key, the
+// order in which values were processed.
+func ExampleOrdering_key() {
+	seeds, stop := exampleCluster("clicks")
+	defer stop()
+	var kvs []string
+	for i := 0; i < 12; i++ {
+		kvs = append(kvs, fmt.Sprintf("user%d=%d", i%3, i))
+	}
+	exampleProduce(seeds, "clicks", kvs...)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		n     int
+		order = map[string][]string{}
+	)
+	handle := func(ctx context.Context, r *kgo.Record) error {
+		time.Sleep(time.Millisecond) // some I/O: other keys run meanwhile
+		mu.Lock()
+		defer mu.Unlock()
+		order[string(r.Key)] = append(order[string(r.Key)], string(r.Value))
+		if n++; n == 12 {
+			cancel()
+		}
+		return nil
+	}
+	c, err := parallel.New(handle,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("sessions"), kgo.ConsumeTopics("clicks")),
+		parallel.Ordering(parallel.OrderKey), // the default
+		parallel.MaxConcurrency(50),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	if err := c.Run(ctx); err != nil {
+		fmt.Println("run:", err)
+	}
+	for _, k := range []string{"user0", "user1", "user2"} {
+		fmt.Println(k, order[k])
+	}
+	// Output:
+	// user0 [0 3 6 9]
+	// user1 [1 4 7 10]
+	// user2 [2 5 8 11]
+}
+
+// The three ordering modes, chosen by name as a command-line flag would.
+// OrderPartition processes each partition one record at a time (like a
+// plain consumer, but partitions run in parallel); OrderNone gives up order
+// for throughput.
+func ExampleParseOrder() {
+	for _, name := range []string{"key", "partition", "unordered", "random"} {
+		o, err := parallel.ParseOrder(name)
+		if err != nil {
+			fmt.Println(errors.Is(err, parallel.ErrInvalidOption), err)
+			continue
+		}
+		fmt.Println(name, "->", o)
+	}
+	// Output:
+	// key -> key
+	// partition -> partition
+	// unordered -> none
+	// true parallel: invalid option: order "random" (want key, partition or none)
+}
+
+// Failures: each record gets 2 attempts in place, then one trip through a
+// retry topic (due 50 ms later, without blocking its source partition), then
+// goes to the dead-letter topic with headers saying where it came from and
+// why it failed. The source offsets are committed once the record is
+// durably in the retry or dead-letter topic.
+func ExampleRetryTopic() {
+	seeds, stop := exampleCluster("payments", "payments-retry", "payments-dlt")
+	defer stop()
+	exampleProduce(seeds, "payments", "a=ok", "b=flaky", "c=poison")
+
+	var (
+		mu       sync.Mutex
+		attempts = map[string]int{}
+		done     []string
+	)
+	handle := func(ctx context.Context, r *kgo.Record) error {
+		v := string(r.Value)
+		mu.Lock()
+		attempts[v]++
+		n := attempts[v]
+		mu.Unlock()
+		switch {
+		case v == "poison":
+			return errors.New("cannot parse amount")
+		case v == "flaky" && n <= 2: // fails both in-place attempts
+			return errors.New("payment service unavailable")
+		}
+		mu.Lock()
+		done = append(done, fmt.Sprintf("%s (attempt %d, from %s)", v, n, r.Topic))
+		mu.Unlock()
+		return nil
+	}
+	c, err := parallel.New(handle,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("payer"), kgo.ConsumeTopics("payments")),
+		parallel.Retries(2, time.Millisecond, 10*time.Millisecond),
+		parallel.RetryTopic("payments-retry", 50*time.Millisecond, 1),
+		parallel.DeadLetterTopic("payments-dlt"),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+
+	// Read the dead-letter topic with a plain client.
+	dlt, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("payments-dlt"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer dlt.Close()
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	var dead *kgo.Record
+	for dead == nil && pctx.Err() == nil {
+		if rs := dlt.PollFetches(pctx).Records(); len(rs) > 0 {
+			dead = rs[0]
+		}
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		fmt.Println("run:", err)
+	}
+	c.Close()
+
+	sort.Strings(done)
+	for _, d := range done {
+		fmt.Println("done:", d)
+	}
+	if dead != nil {
+		fmt.Printf("dead-lettered: %s from %s after %s attempts: %s\n", dead.Value,
+			parallel.Header(dead, parallel.HeaderOriginTopic),
+			parallel.Header(dead, parallel.HeaderAttempts),
+			parallel.Header(dead, parallel.HeaderError))
+	}
+	// Output:
+	// done: flaky (attempt 3, from payments-retry)
+	// done: ok (attempt 1, from payments)
+	// dead-lettered: poison from payments after 4 attempts: cannot parse amount
+}
+
+// Metrics: the consumer's Prometheus collector is registered on the
+// registerer you pass (here a private registry; use prometheus.DefaultRegisterer
+// and promhttp.Handler() to serve /metrics) and unregistered by Close.
+func ExampleRegisterer() {
+	seeds, stop := exampleCluster("events")
+	defer stop()
+	exampleProduce(seeds, "events", "k1=a", "k2=b", "k3=c", "k4=d", "k5=e")
+
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n++; n == 5 {
+			cancel()
+		}
+		return nil
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("audit"), kgo.ConsumeTopics("events")),
+		parallel.Registerer(reg),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil { // Run has drained every handler when it returns
+		fmt.Println("run:", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		fmt.Println(err)
+	}
+	for _, mf := range mfs {
+		switch mf.GetName() {
+		case "kpar_parallel_records_completed_total", "kpar_parallel_records_dead_lettered_total", "kpar_parallel_records_in_flight":
+			v := mf.GetMetric()[0]
+			fmt.Println(mf.GetName(), v.GetCounter().GetValue()+v.GetGauge().GetValue())
+		}
+	}
+	c.Close()
+	mfs, _ = reg.Gather()
+	fmt.Println("families after Close:", len(mfs))
+	// Output:
+	// kpar_parallel_records_completed_total 5
+	// kpar_parallel_records_dead_lettered_total 0
+	// kpar_parallel_records_in_flight 0
+	// families after Close: 0
+}
+
+// Graceful shutdown: cancelling Run's context (or calling Close) stops
+// polling, lets running handlers finish within DrainTimeout, makes a final
+// commit and leaves the group. Nothing done is left uncommitted, so the next
+// member of the group starts exactly after it.
+func ExampleConsumer_Run() {
+	seeds, stop := exampleCluster("jobs")
+	defer stop()
+	exampleProduce(seeds, "jobs", "j1=1", "j2=2", "j3=3", "j4=4")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu sync.Mutex
+		n  int
+	)
+	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if n++; n == 4 {
+			cancel() // as a SIGTERM handler would
+		}
+		return nil
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("workers"), kgo.ConsumeTopics("jobs")),
+		parallel.CommitInterval(time.Hour), // no periodic commit: only the final one
+		parallel.DrainTimeout(10*time.Second),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("Run returned:", c.Run(ctx))
+	fmt.Println("Close returned:", c.Close())
+
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer adm.Close()
+	offs, err := kadm.NewClient(adm).FetchOffsets(context.Background(), "workers")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	fmt.Println("records covered by the final commit:", sum)
+	// Output:
+	// Run returned: <nil>
+	// Close returned: <nil>
+	// records covered by the final commit: 4
+}
+
+// A production main: SIGINT/SIGTERM cancel Run's context, which drains and
+// commits before Run returns. (Compile-only: needs a real broker.)
+func Example_signals() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		// Honour ctx: it is cancelled when the record's partition is
+		// revoked past RevokeTimeout or Close gives up (DrainTimeout).
+		return nil
+	},
+		parallel.ClientOpts(
+			kgo.SeedBrokers("127.0.0.1:9092"),
+			kgo.ConsumerGroup("billing"),
+			kgo.ConsumeTopics("orders"),
+		),
+		parallel.DrainTimeout(20*time.Second), // keep below your orchestrator's kill grace period
+		parallel.Registerer(prometheus.DefaultRegisterer),
+	)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	defer c.Close()
+	if err := c.Run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
