@@ -11,7 +11,7 @@ started=""
 if [[ -z "${KPAR_BROKERS:-}" ]]; then
   # A home and port of its own, so a developer's `kpar broker up` is untouched.
   export KPAR_HOME="$PWD/.kpar/test"
-  port="${KPAR_TEST_PORT:-59092}"
+  port="${KPAR_TEST_PORT:-25092}"
   KPAR_BROKERS="$(./bin/kpar broker up --port "$port" -q)"
   export KPAR_BROKERS
   started=1

@@ -288,8 +288,14 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	for {
 		for _, n := range st.Nodes {
 			if !n.Alive() {
+				tail := logTail(n, 20)
+				if strings.Contains(tail, "BindException") {
+					// Taken between our port check and the JVM's bind.
+					return fmt.Errorf("broker node %d could not bind port %d or %d: address already in use; pick another base with --port",
+						n.ID, n.Port, n.ControllerPort)
+				}
 				return fmt.Errorf("broker node %d (pid %d) exited during startup; last lines of %s:\n%s",
-					n.ID, n.Pid, n.Log, logTail(n, 20))
+					n.ID, n.Pid, n.Log, tail)
 			}
 		}
 		lastErr = probe(ctx, st.Bootstrap(), len(st.Nodes))

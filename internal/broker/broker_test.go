@@ -95,11 +95,11 @@ func TestUpStatusDownTwiceLeavesNoJVM(t *testing.T) {
 	home := t.TempDir()
 	ctx := context.Background()
 	for round := 1; round <= 2; round++ {
-		st, err := Up(ctx, Options{Home: home, BasePort: 47092})
+		st, err := Up(ctx, Options{Home: home, BasePort: 26092})
 		if err != nil {
 			t.Fatalf("round %d up: %v", round, err)
 		}
-		if _, err := Up(ctx, Options{Home: home, BasePort: 47092}); !errors.Is(err, ErrAlreadyUp) {
+		if _, err := Up(ctx, Options{Home: home, BasePort: 26092}); !errors.Is(err, ErrAlreadyUp) {
 			t.Fatalf("round %d: second up = %v, want ErrAlreadyUp", round, err)
 		}
 		_, nodes, err := Status(ctx, home)
@@ -121,7 +121,7 @@ func TestThreeNodesAcceptAcksAllWritesWithOneNodeKilled(t *testing.T) {
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := Up(ctx, Options{Home: home, Nodes: 3, BasePort: 48092, Heap: "512M"})
+	st, err := Up(ctx, Options{Home: home, Nodes: 3, BasePort: 27092, Heap: "512M"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ func newBrokerUpCmd() *cobra.Command {
 		},
 	}
 	c.Flags().IntVar(&o.Nodes, "nodes", 1, "number of KRaft nodes: 1, or 3 for the fault experiments (RF 3, min.insync.replicas 2)")
-	c.Flags().IntVar(&o.BasePort, "port", 9092, "first client port; controllers listen 100 above")
+	c.Flags().IntVar(&o.BasePort, "port", 9092, "first client port; controllers listen 100 above (prefer ports below 32768, outside Linux's ephemeral range)")
 	c.Flags().StringVar(&o.Heap, "heap", "", "JVM heap per node (default 1G for one node, 768M each for three)")
 	c.Flags().DurationVar(&o.ReadyTimeout, "timeout", 90*time.Second, "how long to wait for the cluster to answer")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the bootstrap address")
