@@ -45,6 +45,8 @@ type cfg struct {
 	value     ValueMode
 	skipBad   bool
 	limit     int
+	workers   int
+	chunkMin  int // bytes; tests make it tiny to cut small inputs
 }
 
 type optFunc func(*cfg)
@@ -63,6 +65,10 @@ func SkipBad(on bool) Opt { return optFunc(func(c *cfg) { c.skipBad = on }) }
 
 // Limit stops after n good records (n <= 0: no limit).
 func Limit(n int) Opt { return optFunc(func(c *cfg) { c.limit = n }) }
+
+// Workers sets how many goroutines parse the rows (n <= 0, the default:
+// GOMAXPROCS). The result does not depend on it.
+func Workers(n int) Opt { return optFunc(func(c *cfg) { c.workers = n }) }
 
 // Dataset is a loaded CSV: one key and one value per good row.
 type Dataset struct {
@@ -154,98 +160,18 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 				label, c.keyColumn, strings.Join(d.Header, ", "))
 		}
 	}
+	s := &shape{buf: p.buf, file: name, nfields: len(hdr), keyIdx: keyIdx, value: c.value, skipBad: c.skipBad}
 	// JSON keys are escaped once, not per row.
-	var jsonKeys [][]byte
 	if c.value == ValueJSON {
 		for _, h := range d.Header {
 			k := appendJSONString(nil, []byte(h))
-			jsonKeys = append(jsonKeys, append(k, ':'))
+			s.jsonKeys = append(s.jsonKeys, append(k, ':'))
+			s.jsonLen += len(k) + 1
 		}
 	}
-
-	// Keys and JSON values go into large chunks rather than one allocation
-	// each; a chunk is never moved, so earlier slices stay valid.
-	var arena []byte
-	alloc := func(n int) []byte {
-		if cap(arena)-len(arena) < n {
-			size := 1 << 20
-			if n > size {
-				size = n
-			}
-			arena = make([]byte, 0, size)
-		}
-		return arena[len(arena):len(arena)]
+	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
+		return nil, err
 	}
-	commit := func(b []byte) []byte {
-		arena = arena[:len(arena)+len(b)]
-		return b[:len(b):len(b)]
-	}
-
-	est := len(data) / 128 // a guess at rows, to size the slices once
-	d.Values = make([][]byte, 0, est)
-	if keyIdx >= 0 {
-		d.Keys = make([][]byte, 0, est)
-	}
-	bad := func(e error) error {
-		if !c.skipBad {
-			return e
-		}
-		d.Skipped++
-		if len(d.FirstBad) < maxFirstBad {
-			d.FirstBad = append(d.FirstBad, e.Error())
-		}
-		return nil
-	}
-	for c.limit <= 0 || len(d.Values) < c.limit {
-		fields, raw, line, ok, err := p.next()
-		if err != nil {
-			if err = bad(err); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if !ok {
-			break
-		}
-		if len(fields) != len(hdr) {
-			e := &RowError{File: name, Line: line, Msg: fmt.Sprintf("row has %d fields, the header has %d", len(fields), len(hdr))}
-			if err := bad(e); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var key []byte
-		if keyIdx >= 0 {
-			f := fields[keyIdx]
-			key = commit(append(alloc(len(f)), f...))
-			d.Keys = append(d.Keys, key)
-		}
-		val := raw
-		if c.value == ValueJSON {
-			n := 2
-			for i, f := range fields {
-				n += len(jsonKeys[i]) + len(f) + 3
-			}
-			b := alloc(n + n/8)
-			b = append(b, '{')
-			for i, f := range fields {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, jsonKeys[i]...)
-				b = appendJSONString(b, f)
-			}
-			b = append(b, '}')
-			if cap(b) == cap(arena)-len(arena) { // append stayed inside the chunk
-				val = commit(b)
-			} else {
-				val = b // outgrew the chunk: append gave it its own array
-			}
-		}
-		d.Values = append(d.Values, val)
-		d.Bytes += int64(len(key) + len(val))
-	}
-	d.Lines = p.line
 	if len(d.Values) == 0 {
 		if d.Skipped > 0 {
 			return nil, fmt.Errorf("%s: %w: all %d data rows are malformed; first: %s", label, ErrSyntax, d.Skipped, d.FirstBad[0])

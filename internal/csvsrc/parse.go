@@ -61,52 +61,67 @@ func newParser(file string, data []byte) *parser {
 // On a syntax error pos is left at the start of the following line so the
 // caller may skip the row and go on.
 func (p *parser) next() (fields [][]byte, raw []byte, line int, ok bool, err error) {
-	// Blank lines are not rows (encoding/csv agrees).
-	for p.pos < len(p.buf) {
+	p.skipBlank()
+	if p.pos >= len(p.buf) {
+		return nil, nil, p.line, false, nil
+	}
+	fields, raw, line, err = p.row()
+	return fields, raw, line, true, err
+}
+
+// skipBlank moves past empty lines: they are not rows (encoding/csv agrees).
+func (p *parser) skipBlank() {
+	buf := p.buf
+	for p.pos < len(buf) {
 		switch {
-		case p.buf[p.pos] == '\n':
+		case buf[p.pos] == '\n':
 			p.pos++
 			p.line++
 			continue
-		case p.buf[p.pos] == '\r' && p.pos+1 < len(p.buf) && p.buf[p.pos+1] == '\n':
+		case buf[p.pos] == '\r' && p.pos+1 < len(buf) && buf[p.pos+1] == '\n':
 			p.pos += 2
 			p.line++
 			continue
 		}
-		break
+		return
 	}
-	if p.pos >= len(p.buf) {
-		return nil, nil, p.line, false, nil
-	}
+}
+
+// row parses the row at pos (not blank, not EOF) into p.fields.
+func (p *parser) row() (fields [][]byte, raw []byte, line int, err error) {
 	start, startLine := p.pos, p.line
 	p.fields = p.fields[:0]
 	p.scratch = p.scratch[:0]
 	buf := p.buf
 	if f, raw, ok := p.plainRow(); ok {
-		return f, raw, startLine, true, nil
+		return f, raw, startLine, nil
 	}
 	i := p.pos
 	lineEnd := p.lineEnd(i)
+	// The first quote at or after i on this line: unquoted fields before it
+	// need no quote search of their own.
+	q := indexIn(buf, i, lineEnd, '"')
 	for {
 		if i < len(buf) && buf[i] == '"' {
-			f, ni, e := p.quoted(i, startLine)
+			f, ni, _, e := p.quoted(i, startLine, len(p.fields)+1)
 			if e != nil {
-				return nil, nil, startLine, true, e
+				return nil, nil, startLine, e
 			}
 			p.fields = append(p.fields, f)
 			i = ni
 			if i > lineEnd { // the quoted field spanned lines
 				lineEnd = p.lineEnd(i)
 			}
+			q = indexIn(buf, i, lineEnd, '"')
 		} else {
 			j := lineEnd
 			if k := bytes.IndexByte(buf[i:lineEnd], ','); k >= 0 {
 				j = i + k
 			}
-			if q := bytes.IndexByte(buf[i:j], '"'); q >= 0 {
+			if q >= 0 && q < j {
 				line := p.line
-				p.skipLine(i+q, line)
-				return nil, nil, startLine, true, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", len(p.fields)+1)
+				p.skipLine(q, line)
+				return nil, nil, startLine, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", len(p.fields)+1)
 			}
 			end := j
 			// A CR right before LF belongs to the line end, not the field;
@@ -131,13 +146,108 @@ func (p *parser) next() (fields [][]byte, raw []byte, line int, ok bool, err err
 			p.line++
 		}
 		p.pos = i
-		return p.fields, buf[start:rawEnd:rawEnd], startLine, true, nil
+		return p.fields, buf[start:rawEnd:rawEnd], startLine, nil
 	}
 }
 
-// quoted parses a quoted field whose opening quote is at i. It returns the
-// field and the index just after it (at ',', '\n' or EOF).
-func (p *parser) quoted(i, startLine int) ([]byte, int, error) {
+// count parses the row at pos (not blank, not EOF) like row, but only counts
+// its fields and picks out field keyIdx (none when keyIdx < 0), so a raw
+// value costs a few vectorised searches and no per-field work. copied says
+// the key is in scratch (it had "" escapes or CRLF) and must be copied
+// before the next row.
+func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line int, err error) {
+	buf := p.buf
+	start, startLine := p.pos, p.line
+	p.scratch = p.scratch[:0]
+	lineEnd := p.lineEnd(start)
+	i := start
+	q := indexIn(buf, i, lineEnd, '"')
+	for {
+		if i < len(buf) && buf[i] == '"' {
+			f, ni, cp, e := p.quoted(i, startLine, n+1)
+			if e != nil {
+				return 0, nil, nil, false, startLine, e
+			}
+			if n == keyIdx {
+				key, copied = f, cp
+			}
+			n++
+			i = ni
+			if i > lineEnd {
+				lineEnd = p.lineEnd(i)
+			}
+			if i < len(buf) && buf[i] == ',' {
+				i++
+				q = indexIn(buf, i, lineEnd, '"')
+				continue
+			}
+			break // at '\n' or EOF
+		}
+		if q >= 0 { // q > i: the fields up to the quote are unquoted
+			if buf[q-1] != ',' {
+				line := p.line
+				field := n + bytes.Count(buf[i:q], comma) + 1
+				p.skipLine(q, line)
+				return 0, nil, nil, false, startLine, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", field)
+			}
+			run := buf[i : q-1]
+			c := bytes.Count(run, comma) + 1
+			if keyIdx >= n && keyIdx < n+c {
+				key = nthField(run, keyIdx-n)
+			}
+			n += c
+			i = q
+			continue
+		}
+		run := buf[i:lineEnd]
+		if len(run) > 0 && run[len(run)-1] == '\r' {
+			run = run[:len(run)-1]
+		}
+		c := bytes.Count(run, comma) + 1
+		if keyIdx >= n && keyIdx < n+c {
+			key = nthField(run, keyIdx-n)
+		}
+		n += c
+		i = lineEnd
+		break
+	}
+	rawEnd := i
+	if rawEnd > start && buf[rawEnd-1] == '\r' {
+		rawEnd--
+	}
+	if i < len(buf) { // the '\n'
+		i++
+		p.line++
+	}
+	p.pos = i
+	return n, buf[start:rawEnd:rawEnd], key, copied, startLine, nil
+}
+
+var comma = []byte{','}
+
+// nthField is field k (0-based) of a run of unquoted fields.
+func nthField(run []byte, k int) []byte {
+	for ; k > 0; k-- {
+		run = run[bytes.IndexByte(run, ',')+1:]
+	}
+	if j := bytes.IndexByte(run, ','); j >= 0 {
+		run = run[:j]
+	}
+	return run[:len(run):len(run)]
+}
+
+// indexIn is the index of the first c in buf[from:to], or -1.
+func indexIn(buf []byte, from, to int, c byte) int {
+	if k := bytes.IndexByte(buf[from:to], c); k >= 0 {
+		return from + k
+	}
+	return -1
+}
+
+// quoted parses quoted field number field (1-based) whose opening quote is
+// at i. It returns the field, the index just after it (at ',', '\n' or EOF)
+// and whether the field is in scratch rather than in buf.
+func (p *parser) quoted(i, startLine, field int) ([]byte, int, bool, error) {
 	buf := p.buf
 	lineAtOpen := p.line
 	j := i + 1
@@ -150,7 +260,7 @@ func (p *parser) quoted(i, startLine int) ([]byte, int, error) {
 			// Unterminated: the quote swallowed the rest of the file. Skip
 			// only the line where the row started.
 			p.skipLine(i, lineAtOpen)
-			return nil, 0, p.errf(startLine, "quoted field %d never closes (missing \")", len(p.fields)+1)
+			return nil, 0, false, p.errf(startLine, "quoted field %d never closes (missing \")", field)
 		}
 		seg := buf[j : j+k]
 		nl := bytes.Count(seg, []byte{'\n'})
@@ -187,12 +297,12 @@ func (p *parser) quoted(i, startLine int) ([]byte, int, error) {
 		if after < len(buf) && buf[after] != ',' && buf[after] != '\n' {
 			line := p.line
 			p.skipLine(after, line)
-			return nil, 0, p.errf(line, "text after the closing quote of field %d (double the quote to escape it)", len(p.fields)+1)
+			return nil, 0, false, p.errf(line, "text after the closing quote of field %d (double the quote to escape it)", field)
 		}
 		if copied {
-			return p.scratch[scratchStart:len(p.scratch):len(p.scratch)], after, nil
+			return p.scratch[scratchStart:len(p.scratch):len(p.scratch)], after, true, nil
 		}
-		return buf[fieldStart:q:q], after, nil
+		return buf[fieldStart:q:q], after, false, nil
 	}
 }
 
