@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/kpar/kpar/internal/lab/report"
 	"github.com/kpar/kpar/internal/lab/runner"
@@ -46,18 +50,27 @@ duplicated and reordered records.
 Scenarios are faults joined with '+': ooo (random per-record latency),
 crash (SIGKILL the consumer K times at seeded processed-log counts, restart
 it each time), rebalance (members join and leave), failures (transient and
-permanent handler failures). Every random choice derives from --seed, which
-is printed with a command that re-runs the cell. Re-running gives the same
-workload, latencies, failures and crash points; counts that depend on thread
-and network timing (duplicates, reorders, losses) vary between runs.
+permanent handler failures), slow (the first member's handlers stall for
+longer than the group's rebalance timeout, kgo's max.poll.interval.ms, while
+a second member joins).
 
-Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) + `), .md, and SVG charts.`,
+Every random choice derives from --seed, which is printed with a command
+that re-runs the cell. A crash freezes the consumer after a seeded number of
+handler invocations and kills it once its writes landed and its commits
+stopped moving, so what was committed and processed at each kill is a
+function of the seed. The table says per cell which counts are exact on a
+re-run (lost and duplicated without rebalance or slow; reordered for the
+key- and partition-ordered library) and which move with thread, network and
+group-protocol timing.
+
+Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) + `), lab-consumer.md, and
+charts of lost, duplicated and records/s as SVG and PNG.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabConsumer(cmd, g, f) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.strategies, "strategies", strings.Join(strategy.Names(), ","), "comma-separated strategies to run")
-	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures", "comma-separated scenarios, faults joined by '+' (ooo, crash, rebalance, failures; or none)")
+	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures,ooo+slow", "comma-separated scenarios, faults joined by '+' (ooo, crash, rebalance, failures, slow; or none)")
 	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for every random choice (0: pick one from the clock and print it)")
 	fl.IntVar(&f.records, "records", 3000, "input records per cell")
@@ -71,7 +84,7 @@ Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) 
 	fl.Float64Var(&f.transient, "transient", 0.1, "failures: chance a handler attempt fails transiently (first 3 attempts)")
 	fl.Float64Var(&f.permanent, "permanent", 0.02, "failures: chance a record always fails (dead-letter material)")
 	fl.DurationVar(&f.stall, "stall-timeout", 30*time.Second, "give up on a cell whose consumers make no progress for this long")
-	fl.StringVar(&f.out, "out", "lab-results", "directory for lab-consumer.json, .md and charts")
+	fl.StringVar(&f.out, "out", filepath.Join("results", "lab"), "directory for lab-consumer.json, .md and charts")
 	fl.BoolVar(&f.keep, "keep-topics", false, "keep each cell's topics and group for inspection")
 	fl.BoolVar(&f.verbose, "verbose", false, "pass the worker processes' stderr through")
 
@@ -121,12 +134,18 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 		return fmt.Errorf("--out %s: %w", f.out, err)
 	}
 	out := cmd.OutOrStdout()
+	total := len(strategies) * len(scenarios)
 	fmt.Fprintf(out, "kpar lab consumer: seed %d, %d strategies x %d scenarios, %d records each, brokers %s\n",
 		f.seed, len(strategies), len(scenarios), f.records, strings.Join(seeds, ","))
+	bar := newCellBar(cmd.ErrOrStderr(), out, total)
+	defer bar.stop()
 
 	res := report.Results{Schema: report.SchemaVersion, Kind: "kpar.lab.consumer", Started: time.Now().UTC(), Seed: f.seed, Brokers: seeds}
+	i := 0
 	for _, sc := range scenarios {
 		for _, st := range strategies {
+			i++
+			bar.current(fmt.Sprintf("%s/%s", st, sc.Name))
 			cfg := runner.Config{
 				Seeds: seeds, Strategy: st, Scenario: sc, Seed: f.seed,
 				Records: f.records, Partitions: f.partitions, Keys: f.keys, Workers: f.workers, MaxPoll: f.maxPoll,
@@ -139,6 +158,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 			if f.verbose {
 				cfg.WorkerStderr = os.Stderr
 			}
+			start := time.Now()
 			cell, err := runner.Run(cmd.Context(), cfg)
 			if err != nil {
 				return fmt.Errorf("cell %s/%s: %w", st, sc.Name, err)
@@ -146,12 +166,75 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 			cell.Rerun = f.rerun(st, sc.Name)
 			res.Cells = append(res.Cells, cell)
 			ch := cell.Check
-			fmt.Fprintf(out, "%-22s %-26s lost %5d  dup %5d  reord %5d  dlq %4d  %7.0f rec/s  crashes %d/%d%s\n",
-				st, sc.Name, ch.Lost, ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
-				cell.Crashes, len(cell.CrashPoints), cellNote(cell))
+			bar.println(fmt.Sprintf("[%d/%d] %-20s %-18s lost %5d  dup %5d  reord %5d  dlq %4d  %6.0f rec/s  crashes %d/%d  %4.1fs  exact: %s%s",
+				i, total, st, sc.Name, ch.Lost, ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
+				cell.Crashes, len(cell.CrashPoints), time.Since(start).Seconds(), exactList(cell.Exact), cellNote(cell)))
+			bar.done()
 		}
 	}
+	bar.stop()
 	return writeLabConsumer(f.out, res, out)
+}
+
+func exactList(e []string) string {
+	if len(e) == 0 {
+		return "none"
+	}
+	return strings.Join(e, ",")
+}
+
+// cellBar is an mpb bar over the cells on stderr when stderr is a terminal;
+// each cell's line goes above it (or to stdout when stdout is not the
+// terminal, e.g. piped to a file).
+type cellBar struct {
+	p    *mpb.Progress
+	bar  *mpb.Bar
+	out  io.Writer
+	name atomic.Value
+}
+
+func newCellBar(stderr, stdout io.Writer, total int) *cellBar {
+	b := &cellBar{out: stdout}
+	b.name.Store("")
+	if !isTerminal(stderr) {
+		return b
+	}
+	b.p = mpb.New(mpb.WithOutput(stderr), mpb.WithWidth(30))
+	b.bar = b.p.AddBar(int64(total),
+		mpb.PrependDecorators(decor.Name("cells "), decor.CountersNoUnit("%d / %d")),
+		mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_MMSS), decor.Any(func(decor.Statistics) string {
+			return " " + b.name.Load().(string)
+		})))
+	if isTerminal(stdout) {
+		b.out = b.p
+	}
+	return b
+}
+
+func (b *cellBar) current(name string) { b.name.Store(name) }
+func (b *cellBar) println(s string)    { fmt.Fprintln(b.out, s) }
+func (b *cellBar) done() {
+	if b.bar != nil {
+		b.bar.Increment()
+	}
+}
+
+func (b *cellBar) stop() {
+	if b.p == nil {
+		return
+	}
+	b.bar.Abort(false)
+	b.p.Wait()
+	b.p, b.bar = nil, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func cellNote(c report.Cell) string {
@@ -188,16 +271,19 @@ func writeLabConsumer(dir string, res report.Results, out interface{ Write([]byt
 		return err
 	}
 	written := []string{jsonPath, mdPath}
-	for _, m := range []string{"lost", "records_per_sec"} {
-		p := filepath.Join(dir, "lab-consumer-"+m+".svg")
-		tp := filepath.Join(dir, ".tmp-lab-consumer-"+m+".svg")
-		if err := report.Chart(tp, res, m); err != nil {
-			return err
+	for _, m := range []string{"lost", "duplicated", "records_per_sec"} {
+		for _, ext := range []string{".svg", ".png"} {
+			p := filepath.Join(dir, "lab-consumer-"+m+ext)
+			tp := filepath.Join(dir, ".tmp-lab-consumer-"+m+ext)
+			if err := report.Chart(tp, res, m); err != nil {
+				os.Remove(tp)
+				return err
+			}
+			if err := os.Rename(tp, p); err != nil {
+				return err
+			}
+			written = append(written, p)
 		}
-		if err := os.Rename(tp, p); err != nil {
-			return err
-		}
-		written = append(written, p)
 	}
 	fmt.Fprintf(out, "wrote %s\n", strings.Join(written, ", "))
 	return nil

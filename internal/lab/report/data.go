@@ -13,7 +13,9 @@ import (
 )
 
 // SchemaVersion changes whenever a field changes meaning.
-const SchemaVersion = 1
+// 2: crash points freeze the consumer (see worker.killWhenSettled); the slow
+// fault; exact / timing_dependent per cell; worker log counts.
+const SchemaVersion = 2
 
 // Results is one `kpar lab consumer` run.
 type Results struct {
@@ -49,6 +51,25 @@ type Cell struct {
 	Crashes     int   `json:"crashes"`                // SIGKILLs that happened
 	Joins       int   `json:"joins"`
 	Leaves      int   `json:"leaves"`
+
+	// The slow fault: invocations SlowAt.. of the first member, SlowCount
+	// of them, take SlowLatencyMs; every member's rebalance timeout.
+	SlowAt             int     `json:"slow_at,omitempty"`
+	SlowCount          int     `json:"slow_count,omitempty"`
+	SlowLatencyMs      float64 `json:"slow_latency_ms,omitempty"`
+	RebalanceTimeoutMs float64 `json:"rebalance_timeout_ms,omitempty"`
+
+	// Read from the workers' logs, not from the checker: commits that
+	// failed, and times a member found its partitions lost (dropped from
+	// the group).
+	CommitErrorsLogged   int `json:"commit_errors_logged"`
+	PartitionsLostLogged int `json:"partitions_lost_logged"`
+
+	// Exact names the counts a re-run with the same seed reproduces;
+	// TimingDependent the others, and Why says what they depend on.
+	Exact           []string `json:"exact"`
+	TimingDependent []string `json:"timing_dependent"`
+	Why             string   `json:"why,omitempty"`
 
 	// Stalled: the consumers never caught up before the stall timeout; the
 	// counts are what the log held when the lab gave up.

@@ -1,11 +1,16 @@
 package runner
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +30,11 @@ type orchestra struct {
 	cell   *report.Cell
 
 	members map[string]*member
+
+	slowOnce    sync.Once
+	slowStarted chan struct{} // closed when w0 prints worker.SlowMarker
+	commitFails atomic.Int64  // worker log lines reporting a failed commit
+	lostLines   atomic.Int64  // worker log lines reporting partitions lost (kicked from the group)
 }
 
 type member struct {
@@ -57,16 +67,56 @@ func (m *member) killedBySIGKILL() bool {
 func (o *orchestra) start(slot string, static bool, inc, killAfter int) (*member, error) {
 	p := o.params
 	p.Slot, p.Static, p.Incarnation, p.KillAfter = slot, static, inc, killAfter
+	if slot != "w0" || inc != 0 {
+		p.SlowAt, p.SlowCount, p.SlowLatency = 0, 0, 0
+	}
 	cmd := o.cfg.Command(p.Args())
-	cmd.Stdout = o.cfg.WorkerStderr
-	cmd.Stderr = o.cfg.WorkerStderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start worker %s: %w", slot, err)
 	}
+	var pipes sync.WaitGroup
+	pipes.Add(2)
+	go o.scan(stdout, &pipes)
+	go o.scan(stderr, &pipes)
 	m := &member{slot: slot, inc: inc, cmd: cmd, done: make(chan struct{})}
-	go func() { m.err = cmd.Wait(); close(m.done) }()
+	go func() {
+		// Wait closes the pipes, so the scanners must be done first.
+		pipes.Wait()
+		m.err = cmd.Wait()
+		close(m.done)
+	}()
 	o.members[slot] = m
 	return m, nil
+}
+
+// scan reads a worker's output: the slow marker, and the log lines the cell
+// counts (failed commits, partitions lost); it passes every line on to
+// WorkerStderr when set.
+func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
+	defer wg.Done()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == worker.SlowMarker:
+			o.slowOnce.Do(func() { close(o.slowStarted) })
+		case strings.Contains(line, "commit") && !strings.Contains(line, "record"):
+			o.commitFails.Add(1)
+		case strings.Contains(line, "partitions lost"):
+			o.lostLines.Add(1)
+		}
+		if w := o.cfg.WorkerStderr; w != nil {
+			fmt.Fprintln(w, line)
+		}
+	}
 }
 
 // progress is what the orchestra watches: processed-log entries written and
@@ -111,6 +161,7 @@ func (o *orchestra) progress(ctx context.Context, inputEnds kadm.ListedOffsets) 
 // nothing moves for StallTimeout. It always stops every process it started.
 func (o *orchestra) run(ctx context.Context) (err error) {
 	o.members = map[string]*member{}
+	o.slowStarted = make(chan struct{})
 	defer func() {
 		if serr := o.stopAll(); err == nil {
 			err = serr
@@ -137,6 +188,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		return err
 	}
 	rebalance := o.cfg.Scenario.Has(scenario.Rebalance)
+	slow := o.cfg.Scenario.Has(scenario.Slow)
 	n := o.cfg.Records
 	var last progress
 	lastMove := time.Now()
@@ -164,6 +216,10 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			if !w0.killedBySIGKILL() || o.cell.Crashes >= len(crashes) {
 				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.err)
 			}
+			// The count that fixes the next kill is read after this one.
+			if p, err = o.progress(ctx, inputEnds); err != nil {
+				return err
+			}
 			o.cell.Crashes++
 			if w0, err = o.start("w0", true, w0.inc+1, killAfter(p.entries)); err != nil {
 				return err
@@ -171,7 +227,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			lastMove = time.Now()
 			continue
 		}
-		for _, slot := range []string{"w1", "w2"} {
+		for _, slot := range []string{"w1", "w2", "s1"} {
 			if m := o.members[slot]; m != nil && m.exited() && m.cmd.ProcessState != nil && !m.cmd.ProcessState.Success() && !m.left() {
 				return fmt.Errorf("worker %s exited on its own: %v", slot, m.err)
 			}
@@ -196,13 +252,28 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 				o.cell.Leaves++
 			}
 		}
-		faultsDone := o.cell.Crashes >= len(crashes) && (!rebalance || o.cell.Leaves > 0)
+		if slow && o.members["s1"] == nil {
+			select {
+			case <-o.slowStarted:
+				// Joins as the stall starts, so the rebalance it causes
+				// runs while w0's handlers are slower than its timeout.
+				if _, err := o.start("s1", false, 0, 0); err != nil {
+					return err
+				}
+				o.cell.Joins++
+				lastMove = time.Now()
+			default:
+			}
+		}
+		faultsDone := o.cell.Crashes >= len(crashes) && (!rebalance || o.cell.Leaves > 0) && (!slow || o.members["s1"] != nil)
 		if p.caughtUp && faultsDone {
 			return nil
 		}
 		// Caught up with faults still planned but nothing left to process
 		// (a strategy that committed everything ahead): they cannot happen.
-		if p.caughtUp && time.Since(lastMove) > 2*time.Second {
+		// Longer than a frozen worker's settle, so a crash on its way is
+		// not mistaken for one that cannot come.
+		if p.caughtUp && time.Since(lastMove) > worker.Settle+3*time.Second {
 			return nil
 		}
 		if time.Since(lastMove) > o.cfg.StallTimeout {

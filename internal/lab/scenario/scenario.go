@@ -25,6 +25,9 @@ const (
 	// Failures: transient handler failures (retryable) and permanent ones
 	// (for the dead-letter topic).
 	Failures Fault = "failures"
+	// Slow: a stretch of handlers slower than the group's rebalance timeout
+	// (max.poll.interval.ms in Java terms) while a second member joins.
+	Slow Fault = "slow"
 )
 
 // Faults lists every fault with its meaning, for help text.
@@ -33,6 +36,26 @@ var Faults = map[Fault]string{
 	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time",
 	Rebalance: "members join at 20% and 40% of the records, one leaves at 60%",
 	Failures:  "handler fails: transient (retryable) and permanent (dead-letter) failures",
+	Slow: fmt.Sprintf("at %d%% of the records every worker of the first member stalls for %s, %dx the group's %s rebalance timeout, and a second member joins as the stall starts",
+		SlowAtPercent, SlowFactor*SlowRebalanceTimeout, SlowFactor, SlowRebalanceTimeout),
+}
+
+// The slow fault. kgo's RebalanceTimeout is the classic protocol's
+// rebalance_timeout_ms, the value Java fills from max.poll.interval.ms: a
+// member that has not rejoined that long after a rebalance began is
+// dropped from the group.
+const (
+	SlowRebalanceTimeout = 1500 * time.Millisecond
+	SlowFactor           = 4
+	SlowAtPercent        = 25
+)
+
+// SlowPlan says which handler invocations of the first member are slow
+// (invocation numbers at..at+count-1: as many as it has workers, so the
+// whole pool stalls at once, like a downstream outage) and for how long,
+// and the rebalance timeout every member of the group gets.
+func SlowPlan(records, workers int) (at, count int, latency, rebalanceTimeout time.Duration) {
+	return max(1, records*SlowAtPercent/100), workers, SlowFactor * SlowRebalanceTimeout, SlowRebalanceTimeout
 }
 
 // Scenario is a set of faults.
@@ -57,7 +80,7 @@ func Parse(spec string) (Scenario, error) {
 	for _, part := range strings.Split(spec, "+") {
 		f := Fault(strings.TrimSpace(part))
 		if _, ok := Faults[f]; !ok {
-			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, rebalance, failures)", spec, part)
+			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, rebalance, failures, slow)", spec, part)
 		}
 		if !s.Has(f) {
 			s.Faults = append(s.Faults, f)

@@ -30,6 +30,7 @@ func library(order parallel.Order) Func {
 		if cfg.InstanceID != "" {
 			copts = append(copts, kgo.InstanceID(cfg.InstanceID))
 		}
+		copts = append(copts, groupTimeouts(cfg)...)
 		opts := []parallel.Opt{
 			parallel.ClientOpts(copts...),
 			parallel.Ordering(order),
@@ -40,6 +41,11 @@ func library(order parallel.Order) Func {
 			// ones go to the dead-letter topic after the 5th.
 			parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
 			parallel.Logf(cfg.Logf),
+		}
+		if cfg.RebalanceTimeout > 0 {
+			// As parallel.RevokeTimeout's doc asks: below the rebalance
+			// timeout, so a slow handler cannot hold the rejoin past it.
+			opts = append(opts, parallel.RevokeTimeout(cfg.RebalanceTimeout/2))
 		}
 		if cfg.DLQTopic != "" {
 			opts = append(opts, parallel.DeadLetterTopic(cfg.DLQTopic))

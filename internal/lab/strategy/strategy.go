@@ -33,8 +33,12 @@ type Config struct {
 	DLQTopic   string // dead-letter topic, for strategies that have one
 	Workers    int    // pool size / max concurrency
 	MaxPoll    int    // records per poll
-	Handler    Handler
-	Logf       func(format string, args ...any)
+	// RebalanceTimeout is how long the group waits for a member to rejoin
+	// once a rebalance began (kgo's analogue of max.poll.interval.ms for the
+	// classic protocol); 0 keeps the client default (60 s).
+	RebalanceTimeout time.Duration
+	Handler          Handler
+	Logf             func(format string, args ...any)
 }
 
 // Func runs a strategy until ctx ends.
@@ -84,7 +88,25 @@ func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
+	opts = append(opts, groupTimeouts(cfg)...)
+	// Logging only (the lab counts these lines): being dropped from the
+	// group is what a handler slower than the rebalance timeout causes.
+	opts = append(opts, kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+		cfg.Logf("partitions lost: %v", lost)
+	}))
 	return append(opts, extra...)
+}
+
+// groupTimeouts: a short rebalance timeout needs heartbeats often enough
+// that a member notices the rebalance well within it.
+func groupTimeouts(cfg Config) []kgo.Opt {
+	if cfg.RebalanceTimeout <= 0 {
+		return nil
+	}
+	return []kgo.Opt{
+		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
+		kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
+	}
 }
 
 // queueDepth is the pool's queue. A naive loop hands records to something

@@ -24,6 +24,7 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -47,8 +48,28 @@ type Params struct {
 	TailLatency time.Duration
 	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
 	Permanent   float64 // chance a record always fails
-	KillAfter   int     // SIGKILL self after this many entries written (0 = never)
+	// KillAfter: admit this many handler invocations, then freeze and
+	// SIGKILL self (0 = never). See freeze.
+	KillAfter int
+	// The slow fault: invocations SlowAt..SlowAt+SlowCount-1 of this
+	// process take SlowLatency (first attempt of a record only), and the
+	// process prints SlowMarker when the first of them starts.
+	SlowAt, SlowCount int
+	SlowLatency       time.Duration
+	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
+	// max.poll.interval.ms (0 = the client default).
+	RebalanceTimeout time.Duration
 }
+
+// SlowMarker is the line a worker prints on stdout when its slow stretch
+// starts; the runner lets the second member join on it, so the rebalance
+// always lands while the slow handlers run.
+const SlowMarker = "kpar-lab: slow handlers started"
+
+// Settle is how long the group's committed offsets must stay unchanged
+// before a frozen worker kills itself: four commit intervals of the
+// slowest-committing strategy (the library's 250 ms).
+const Settle = time.Second
 
 // Args renders p as command-line flags for Parse.
 func (p Params) Args() []string {
@@ -61,6 +82,8 @@ func (p Params) Args() []string {
 		"--latency-max=" + p.LatencyMax.String(),
 		fmt.Sprintf("--tail=%g", p.Tail), "--tail-latency=" + p.TailLatency.String(), fmt.Sprintf("--transient=%g", p.Transient),
 		fmt.Sprintf("--permanent=%g", p.Permanent), fmt.Sprintf("--kill-after=%d", p.KillAfter),
+		fmt.Sprintf("--slow-at=%d", p.SlowAt), fmt.Sprintf("--slow-count=%d", p.SlowCount),
+		"--slow-latency=" + p.SlowLatency.String(), "--rebalance-timeout=" + p.RebalanceTimeout.String(),
 	}
 }
 
@@ -87,6 +110,10 @@ func Parse(args []string) (Params, error) {
 	fs.Float64Var(&p.Transient, "transient", 0, "")
 	fs.Float64Var(&p.Permanent, "permanent", 0, "")
 	fs.IntVar(&p.KillAfter, "kill-after", 0, "")
+	fs.IntVar(&p.SlowAt, "slow-at", 0, "")
+	fs.IntVar(&p.SlowCount, "slow-count", 0, "")
+	fs.DurationVar(&p.SlowLatency, "slow-latency", 0, "")
+	fs.DurationVar(&p.RebalanceTimeout, "rebalance-timeout", 0, "")
 	if err := fs.Parse(args); err != nil {
 		return p, err
 	}
@@ -102,6 +129,8 @@ func Parse(args []string) (Params, error) {
 		return p, errors.New("worker: --topic, --log-topic and --group are required")
 	case p.Workers < 1 || p.MaxPoll < 1:
 		return p, errors.New("worker: --workers and --max-poll must be at least 1")
+	case p.KillAfter < 0 || p.SlowAt < 0 || p.SlowCount < 0 || p.RebalanceTimeout < 0:
+		return p, errors.New("worker: --kill-after, --slow-at, --slow-count and --rebalance-timeout must not be negative")
 	}
 	if _, err := strategy.Get(p.Strategy); err != nil {
 		return p, err
@@ -120,10 +149,13 @@ func Run(ctx context.Context, p Params) error {
 		return err
 	}
 	defer out.Close()
-	h := &handler{p: p, out: out, attempts: map[int64]int{}}
+	h := &handler{p: p, out: out, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
+	if p.KillAfter > 0 {
+		go h.killWhenSettled(ctx)
+	}
 	cfg := strategy.Config{
 		Seeds: p.Seeds, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
-		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle,
+		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, RebalanceTimeout: p.RebalanceTimeout,
 		Logf: func(f string, a ...any) {
 			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
 		},
@@ -137,7 +169,10 @@ func Run(ctx context.Context, p Params) error {
 type handler struct {
 	p       Params
 	out     *kgo.Client
-	written atomic.Int64
+	invoked atomic.Int64  // handler invocations so far, retries included
+	running atomic.Int64  // admitted invocations not yet returned
+	frozen  chan struct{} // closed once KillAfter invocations were admitted
+	stop    <-chan struct{}
 
 	mu       sync.Mutex
 	attempts map[int64]int
@@ -157,16 +192,40 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 		return err
 	}
 	p := h.p
+	n := h.invoked.Add(1)
+	if p.KillAfter > 0 && n > int64(p.KillAfter) {
+		// Frozen: this invocation never runs. The process dies in
+		// killWhenSettled; a graceful stop (SIGTERM) still gets through.
+		<-h.stop
+		return errors.New("worker frozen for a crash")
+	}
+	h.running.Add(1)
+	defer h.running.Add(-1)
+	if p.KillAfter > 0 && n == int64(p.KillAfter) {
+		close(h.frozen)
+	}
 	seq := uint64(rec.Seq)
 	h.mu.Lock()
 	h.attempts[rec.Seq]++
 	attempt := h.attempts[rec.Seq]
 	h.mu.Unlock()
 
-	if workload.Float(p.Seed, diceTail, seq) < p.Tail {
-		time.Sleep(p.TailLatency)
-	} else if span := p.LatencyMax - p.LatencyMin; p.LatencyMax > 0 {
-		time.Sleep(p.LatencyMin + time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
+	switch {
+	case p.SlowCount > 0 && n >= int64(p.SlowAt) && n < int64(p.SlowAt+p.SlowCount) && attempt == 1:
+		if n == int64(p.SlowAt) {
+			fmt.Fprintln(os.Stdout, SlowMarker)
+		}
+		err = sleep(ctx, p.SlowLatency)
+	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
+		err = sleep(ctx, p.TailLatency)
+	case p.LatencyMax > 0:
+		span := p.LatencyMax - p.LatencyMin
+		err = sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
+	}
+	if err != nil {
+		// Cancelled (e.g. the library gave up on a revoked partition):
+		// nothing was done, the next owner processes the record.
+		return fmt.Errorf("record %d: %w", rec.Seq, err)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
@@ -176,16 +235,71 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	}
 	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt}
 	out := &kgo.Record{Topic: p.LogTopic, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}
-	if err := h.out.ProduceSync(ctx, out).FirstErr(); err != nil {
+	// Not ctx: a revoked or stopping strategy may cancel it, and an entry
+	// half-written by a cancelled call would make "processed" a race.
+	if err := h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
 		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
 	}
-	if n := h.written.Add(1); p.KillAfter > 0 && n == int64(p.KillAfter) {
-		// The crash scenario: die mid-flight, at a point fixed by the
-		// processed-log count rather than the wall clock.
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {}
-	}
 	return nil
+}
+
+// sleep is the handler's work: a well-behaved handler stops when its
+// context ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// killWhenSettled is the crash fault made repeatable. Once KillAfter
+// invocations were admitted, no further invocation runs; the process waits
+// until every admitted one has written its entry and the group's committed
+// offsets (and metadata) have not moved for Settle, then SIGKILLs itself.
+// So at the kill the processed-log holds exactly the entries of the
+// admitted invocations, and the commits are whatever the strategy commits
+// once its poll loop has run into the frozen workers (queue full, or input
+// exhausted): both are functions of the seed, not of when a timer fired.
+func (h *handler) killWhenSettled(ctx context.Context) {
+	select {
+	case <-h.frozen:
+	case <-ctx.Done():
+		return
+	}
+	for h.running.Load() > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	adm := kadm.NewClient(h.out)
+	var last string
+	stable := time.Now()
+	for time.Since(stable) < Settle {
+		time.Sleep(50 * time.Millisecond)
+		if ctx.Err() != nil {
+			return
+		}
+		offs, err := adm.FetchOffsets(ctx, h.p.Group)
+		if err != nil {
+			stable = time.Now() // unknown is not unchanged
+			continue
+		}
+		if now := commitsString(offs); now != last {
+			last, stable = now, time.Now()
+		}
+	}
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {}
+}
+
+func commitsString(offs kadm.OffsetResponses) string {
+	var b strings.Builder
+	for _, o := range offs.Sorted() {
+		fmt.Fprintf(&b, "%s/%d@%d:%s/%v;", o.Topic, o.Partition, o.At, o.Metadata, o.Err)
+	}
+	return b.String()
 }
 
 // Main is the worker process's entry point: parse args, run until SIGTERM
