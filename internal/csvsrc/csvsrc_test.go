@@ -260,3 +260,32 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestMayEscape8NeverMissesAByteToEscape puts every byte value at every
+// position of a word of plain bytes: a miss would let a quote, a control
+// byte or invalid UTF-8 into a JSON value unescaped.
+func TestMayEscape8NeverMissesAByteToEscape(t *testing.T) {
+	for fill := 0x20; fill < 0x80; fill++ {
+		if !jsonPlain[fill] {
+			continue
+		}
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < 8; pos++ {
+				w := bytes.Repeat([]byte{byte(fill)}, 8)
+				w[pos] = byte(c)
+				x := uint64(0)
+				for i := 7; i >= 0; i-- {
+					x = x<<8 | uint64(w[i])
+				}
+				if got := mayEscape8(x); !jsonPlain[c] && !got {
+					t.Fatalf("mayEscape8(%q) = false, but %#x needs escaping", w, c)
+				} else if jsonPlain[c] && got {
+					t.Fatalf("mayEscape8(%q) = true on plain bytes", w)
+				}
+			}
+		}
+	}
+	if got := string(appendJSONString(nil, []byte("0123456789\"ab\x01\xffé"))); got != `"0123456789\"ab\u0001`+"\ufffd"+`é"` {
+		t.Errorf("escaped %s", got)
+	}
+}
