@@ -95,3 +95,31 @@ func TestCommitAfterCompletionLosesNothingButIsSlowerThanTheLibrary(t *testing.T
 			batch.Check.RecordsPerSec, lib.Check.RecordsPerSec)
 	}
 }
+
+// The issue owner's check: re-run one cell from its printed seed and get the
+// same counts. A crash freezes the worker after a seeded number of
+// invocations and kills it once its writes landed and its commits settled,
+// so lost and duplicated must come out identical, not merely close.
+func TestRerunningACrashCellWithItsSeedRepeatsLostAndDuplicatedExactly(t *testing.T) {
+	for _, strategy := range []string{"commit-before", "commit-after-batch"} {
+		t.Run(strategy, func(t *testing.T) {
+			edit := func(c *Config) { c.Records, c.Crashes, c.Seed = 1200, 2, 20240611 }
+			a := runCell(t, strategy, "ooo+crash", edit)
+			b := runCell(t, strategy, "ooo+crash", edit)
+			if a.Crashes != b.Crashes || a.Check.Lost != b.Check.Lost || a.Check.Duplicated != b.Check.Duplicated ||
+				a.Check.Entries != b.Check.Entries {
+				t.Fatalf("same seed, different counts: crashes %d/%d, lost %d/%d, duplicated %d/%d, entries %d/%d",
+					a.Crashes, b.Crashes, a.Check.Lost, b.Check.Lost, a.Check.Duplicated, b.Check.Duplicated,
+					a.Check.Entries, b.Check.Entries)
+			}
+			// Equal zeros would prove nothing: each strategy must show the
+			// count its lesson is about.
+			if strategy == "commit-before" && a.Check.Lost == 0 {
+				t.Fatalf("commit-before lost nothing across %d crashes: the crash did not bite", a.Crashes)
+			}
+			if strategy == "commit-after-batch" && (a.Check.Duplicated == 0 || a.Check.Lost != 0) {
+				t.Fatalf("commit-after-batch: want replays and no loss, got lost %d, duplicated %d", a.Check.Lost, a.Check.Duplicated)
+			}
+		})
+	}
+}

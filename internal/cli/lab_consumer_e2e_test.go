@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/report"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+// The command itself, end to end on the real broker: the kpar binary runs
+// the cells, re-executes itself as the worker processes, and writes results
+// whose JSON and Markdown agree.
+func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kpar")
+	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "results")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer",
+		"--strategies", "commit-before,lib-key", "--scenarios", "ooo+crash", "--records", "400", "--partitions", "3",
+		"--keys", "16", "--workers", "4", "--max-poll", "50", "--crashes", "1", "--seed", "77", "--out", out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kpar lab consumer: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	text := stdout.String()
+	t.Log(text)
+	for _, want := range []string{"seed 77", "[1/2] commit-before", "[2/2] lib-key"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("stdout lacks %q:\n%s", want, text)
+		}
+	}
+
+	res, err := report.Read(filepath.Join(out, "lab-consumer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Schema != report.SchemaVersion || res.Seed != 77 || len(res.Cells) != 2 {
+		t.Fatalf("results: schema %d, seed %d, %d cells", res.Schema, res.Seed, len(res.Cells))
+	}
+	md, err := os.ReadFile(filepath.Join(out, "lab-consumer.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range res.Cells {
+		if c.Check.Input != 400 || c.Crashes != 1 || c.Error != "" || c.Stalled {
+			t.Fatalf("cell %s/%s did not run as asked: %+v", c.Strategy, c.Scenario, c)
+		}
+		// The Markdown row must carry the JSON's counts.
+		row := fmt.Sprintf("| %s | %s | %d | %d | ", c.Strategy, c.Scenario, c.Check.Lost, c.Check.Duplicated)
+		if !strings.Contains(string(md), row) {
+			t.Fatalf("markdown has no row %q:\n%s", row, md)
+		}
+		if !strings.Contains(string(md), c.Rerun) || !strings.Contains(c.Rerun, "--seed 77") {
+			t.Fatalf("re-run command %q missing or without the seed", c.Rerun)
+		}
+		// The library never loses; committing before processing does when
+		// killed with work in flight.
+		if c.Strategy == "lib-key" && c.Check.Lost != 0 {
+			t.Fatalf("lib-key lost %d", c.Check.Lost)
+		}
+		if c.Strategy == "commit-before" && c.Check.Lost == 0 {
+			t.Fatalf("commit-before lost nothing when killed with work in flight")
+		}
+	}
+	for _, m := range []string{"lost", "duplicated", "records_per_sec"} {
+		svg, err := os.ReadFile(filepath.Join(out, "lab-consumer-"+m+".svg"))
+		if err != nil || !bytes.Contains(svg, []byte("<svg")) {
+			t.Fatalf("%s.svg: %v", m, err)
+		}
+		png, err := os.ReadFile(filepath.Join(out, "lab-consumer-"+m+".png"))
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+			t.Fatalf("%s.png: %v", m, err)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(out, ".*")); len(leftovers) != 0 {
+		t.Fatalf("temp files left behind: %v", leftovers)
+	}
+}
