@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -47,5 +48,20 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	}
 	if cell.Check.Lost != 0 || cell.Check.Input != 600 {
 		t.Fatalf("commit-after-batch lost records: %+v", cell.Check)
+	}
+}
+
+func TestExactnessStarsWhatTimingMoves(t *testing.T) {
+	crash, _ := scenario.Parse("ooo+crash")
+	exact, timing, _ := Exactness("commit-before", crash)
+	if !slices.Contains(exact, "lost") || !slices.Contains(exact, "duplicated") || !slices.Contains(timing, "reordered") {
+		t.Fatalf("commit-before/ooo+crash: exact %v, timing %v", exact, timing)
+	}
+	if exact, _, _ := Exactness("lib-key", crash); !slices.Contains(exact, "reordered") {
+		t.Fatalf("lib-key never runs a key's records at once, so reordered repeats: exact %v", exact)
+	}
+	slow, _ := scenario.Parse("ooo+slow")
+	if exact, timing, why := Exactness("lib-key", slow); len(exact) != 0 || !slices.Contains(timing, "lost") || why == "" {
+		t.Fatalf("group-protocol timing must make every count timing-dependent: exact %v, timing %v, why %q", exact, timing, why)
 	}
 }

@@ -32,3 +32,17 @@ func TestCrashPointsAreSeededIncreasingAndInsideTheRun(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowStallsTheWholePoolForLongerThanTheRebalanceTimeout(t *testing.T) {
+	s, err := Parse("ooo+slow")
+	if err != nil || !s.Has(Slow) {
+		t.Fatalf("ooo+slow: %+v, %v", s, err)
+	}
+	at, count, lat, rt := SlowPlan(3000, 16)
+	if at != 750 || count != 16 {
+		t.Fatalf("slow stretch at %d for %d invocations, want 750 and the pool size 16", at, count)
+	}
+	if lat <= rt {
+		t.Fatalf("slow handlers take %s, not longer than the rebalance timeout %s", lat, rt)
+	}
+}
