@@ -53,6 +53,7 @@ func referenceParse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 		for i, h := range d.Header {
 			if h == c.keyColumn {
 				keyIdx = i
+				break
 			}
 		}
 		if keyIdx < 0 {

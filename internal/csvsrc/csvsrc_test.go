@@ -207,7 +207,8 @@ func FuzzParserAgreesWithEncodingCSV(f *testing.F) {
 
 // BenchmarkLoadGeneratedCSV is the reader alone on the dataset `kpar gen csv`
 // writes (200,000 rows of about 120 bytes). Its records/s must be several
-// times the producers' best rate; MB/s counts input bytes.
+// times the producers' best rate; MB/s counts input bytes. all-cores is
+// what kpar does; 1-worker shows the per-core speed apart from the split.
 func BenchmarkLoadGeneratedCSV(b *testing.B) {
 	var buf bytes.Buffer
 	if err := datagen.Write(&buf, datagen.Config{Rows: 200_000, Seed: 1}); err != nil {
@@ -223,18 +224,24 @@ func BenchmarkLoadGeneratedCSV(b *testing.B) {
 		{"json", []Opt{Value(ValueJSON)}},
 		{"json-keyed", []Opt{KeyColumn("customer_id"), Value(ValueJSON)}},
 	} {
-		b.Run(mode.name, func(b *testing.B) {
-			b.SetBytes(int64(len(data)))
-			rows := 0
-			for b.Loop() {
-				d, err := Parse(data, "g.csv", mode.opts...)
-				if err != nil {
-					b.Fatal(err)
+		for _, w := range []struct {
+			name string
+			n    int
+		}{{"all-cores", 0}, {"1-worker", 1}} {
+			b.Run(mode.name+"/"+w.name, func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				rows := 0
+				opts := append(mode.opts[:len(mode.opts):len(mode.opts)], Workers(w.n))
+				for b.Loop() {
+					d, err := Parse(data, "g.csv", opts...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows += d.Len()
 				}
-				rows += d.Len()
-			}
-			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
-		})
+				b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
 	}
 }
 
