@@ -117,7 +117,8 @@ func Read(r io.Reader, name string, opts ...Opt) (*Dataset, error) {
 	return Parse(data, name, opts...)
 }
 
-// Parse reads a CSV held in data. Raw values alias data: do not modify it.
+// Parse reads a CSV held in data. Raw values and keys alias data: do not
+// modify it.
 func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	var c cfg
 	for _, o := range opts {
