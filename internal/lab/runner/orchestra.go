@@ -288,20 +288,35 @@ func (m *member) markLeft()  { m.gone = true }
 
 // stopAll asks every live process to stop (SIGTERM: finish in-flight work,
 // commit, leave) and waits; a process that will not stop is killed.
+//
+// Dynamic members go first, while the static w0 still polls. A static member
+// does not leave the group on close (it is expected back), so once w0 is gone
+// any rebalance waits for it until its session times out (45 s): a dynamic
+// member leaving after w0 hung in its JoinGroup, and so in Close, for that
+// long (seen as "ignored SIGTERM" in every commit-after-batch/ooo+rebalance
+// cell before this order).
 func (o *orchestra) stopAll() error {
-	for _, m := range o.members {
-		if !m.exited() {
-			_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		}
-	}
 	var errs []error
-	for slot, m := range o.members {
-		select {
-		case <-m.done:
-		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Signal(os.Kill)
-			<-m.done
-			errs = append(errs, fmt.Errorf("worker %s ignored SIGTERM for 30s and was killed", slot))
+	for _, static := range []bool{false, true} {
+		var batch []*member
+		for _, m := range o.members {
+			if (m.slot == "w0") == static {
+				batch = append(batch, m)
+			}
+		}
+		for _, m := range batch {
+			if !m.exited() {
+				_ = m.cmd.Process.Signal(syscall.SIGTERM)
+			}
+		}
+		for _, m := range batch {
+			select {
+			case <-m.done:
+			case <-time.After(30 * time.Second):
+				_ = m.cmd.Process.Signal(os.Kill)
+				<-m.done
+				errs = append(errs, fmt.Errorf("worker %s ignored SIGTERM for 30s and was killed", m.slot))
+			}
 		}
 	}
 	return errors.Join(errs...)
