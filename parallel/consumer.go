@@ -12,8 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/kpar/kpar/internal/offsets"
 )
 
 // Handler processes one record. A nil error marks the record done; an error
@@ -40,8 +38,9 @@ type Consumer struct {
 	total atomic.Int64  // records held: admitted-not-done plus parked
 	space chan struct{} // nudges the poll loop when total drops
 
-	inflight atomic.Int64
-	commitMu sync.Mutex // serialises commit snapshots with their requests
+	inflight atomic.Int64 // workers running records
+	stopFlag atomic.Bool  // closing, readable per record without a select
+	commitMu sync.Mutex   // serialises commit snapshots with their requests
 
 	hctx    context.Context // parent of every handler context
 	hcancel context.CancelFunc
@@ -60,37 +59,6 @@ type Consumer struct {
 type tp struct {
 	topic string
 	part  int32
-}
-
-// partition is one assignment of one partition. A new assignment gets a new
-// partition value; work items hold the pointer, so a result for an earlier
-// assignment (dead) can never reach the new assignment's tracker.
-type partition struct {
-	tp     tp
-	epoch  uint64
-	ctx    context.Context
-	cancel context.CancelFunc
-
-	mu       sync.Mutex
-	tr       *offsets.Tracker
-	keys     map[string][]*kgo.Record // key order: head is ready or running
-	parked   []*kgo.Record            // received, not admitted: map budget full
-	count    int                      // admitted-not-done + parked
-	inflight int
-	revoking bool
-	dead     bool
-	paused   bool
-	hwm      int64
-
-	lastOff  int64 // last committed offset and metadata
-	lastMeta string
-}
-
-type work struct {
-	p   *partition
-	r   *kgo.Record
-	key string
-	ord bool // the record holds its key's (or partition's) turn
 }
 
 // New builds a consumer and its franz-go client. The client joins the group
@@ -193,13 +161,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			for {
-				w, ok := c.q.get()
-				if !ok {
-					return
-				}
-				c.process(w)
-			}
+			c.worker()
 		}()
 	}
 	commitDone := make(chan struct{})
@@ -217,7 +179,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 // Run to return, then returns Run's error. Without Run it just closes the
 // client. Safe to call more than once.
 func (c *Consumer) Close() error {
-	c.closeOne.Do(func() { close(c.closing) })
+	c.markClosing()
 	if c.started.CompareAndSwap(false, true) { // Run never started and now cannot
 		c.cl.Close()
 		c.hcancel()
@@ -232,13 +194,20 @@ func (c *Consumer) Close() error {
 	return c.runErr
 }
 
+func (c *Consumer) markClosing() {
+	c.closeOne.Do(func() {
+		c.stopFlag.Store(true)
+		close(c.closing)
+	})
+}
+
 func (c *Consumer) fail(err error) {
 	c.fatalMu.Lock()
 	if c.fatalErr == nil {
 		c.fatalErr = err
 	}
 	c.fatalMu.Unlock()
-	c.closeOne.Do(func() { close(c.closing) })
+	c.markClosing()
 }
 
 func (c *Consumer) fatal() error {
@@ -248,6 +217,7 @@ func (c *Consumer) fatal() error {
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {
+	var ready []*lane
 	for ctx.Err() == nil {
 		free := int64(c.cfg.maxBuffered) - c.total.Load()
 		if free <= 0 {
@@ -276,13 +246,10 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 				return
 			}
 			p := c.partitionFor(fp.Topic, fp.Partition)
-			p.mu.Lock()
-			p.hwm = fp.HighWatermark
-			for _, r := range fp.Records {
-				c.receive(p, r)
-			}
-			c.maybePause(p)
-			p.mu.Unlock()
+			c.receiveAll(p, fp.HighWatermark, fp.Records, &ready)
+			c.q.putAll(ready)
+			clear(ready)
+			ready = ready[:0]
 		})
 		c.cl.AllowRebalance()
 	}
@@ -302,147 +269,6 @@ func (c *Consumer) partitionFor(topic string, part int32) *partition {
 	return p
 }
 
-func (c *Consumer) newPartitionLocked(k tp) *partition {
-	c.epoch++
-	ctx, cancel := context.WithCancel(c.hctx)
-	return &partition{
-		tp: k, epoch: c.epoch, ctx: ctx, cancel: cancel,
-		tr:      offsets.NewTracker(c.cfg.maxMetadataBytes),
-		keys:    make(map[string][]*kgo.Record),
-		lastOff: -1, hwm: -1,
-	}
-}
-
-// receive takes a polled record into p (p.mu held).
-func (c *Consumer) receive(p *partition, r *kgo.Record) {
-	p.count++
-	c.total.Add(1)
-	if len(p.parked) > 0 || !p.tr.CanAdd(r.Offset) {
-		p.parked = append(p.parked, r)
-		return
-	}
-	c.admit(p, r)
-}
-
-// admit registers r with the tracker and dispatches it (p.mu held).
-func (c *Consumer) admit(p *partition, r *kgo.Record) {
-	skip, err := p.tr.Add(r.Offset)
-	if err != nil || skip {
-		// err: a redelivered offset, already tracked. skip: completed
-		// before the last restart, per the commit metadata.
-		p.count--
-		c.total.Add(-1)
-		if skip {
-			c.m.skipped.Add(1)
-		}
-		return
-	}
-	w := &work{p: p, r: r}
-	switch {
-	case c.cfg.retryTopic != "" && r.Topic == c.cfg.retryTopic:
-		// Retry records have lost their order already; each waits for
-		// its due time on a timer, never holding up its partition.
-		if due := headerTime(r, HeaderDue); !due.IsZero() {
-			if d := time.Until(due); d > 0 {
-				time.AfterFunc(d, func() { c.q.put(w) })
-				return
-			}
-		}
-	case c.cfg.order == OrderPartition:
-		w.ord = true
-	case c.cfg.order == OrderKey && r.Key != nil:
-		w.ord, w.key = true, string(r.Key)
-	}
-	if w.ord {
-		waiting := p.keys[w.key]
-		p.keys[w.key] = append(waiting, r)
-		if len(waiting) > 0 {
-			return // its turn comes when the records before it finish
-		}
-	}
-	c.q.put(w)
-}
-
-func (c *Consumer) maybePause(p *partition) {
-	if !p.paused && (p.count >= c.cfg.maxPerPart || len(p.parked) > 0) {
-		p.paused = true
-		c.cl.PauseFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
-	}
-}
-
-func (c *Consumer) maybeResume(p *partition) {
-	if p.paused && len(p.parked) == 0 && p.count <= c.cfg.maxPerPart/2 {
-		p.paused = false
-		c.cl.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
-	}
-}
-
-func (c *Consumer) process(w *work) {
-	p := w.p
-	p.mu.Lock()
-	if p.dead || p.revoking || c.stopping() {
-		p.mu.Unlock() // left pending: not committed, replayed by the next owner
-		return
-	}
-	p.inflight++
-	p.mu.Unlock()
-	c.inflight.Add(1)
-
-	err := c.handle(p.ctx, w.r)
-
-	c.inflight.Add(-1)
-	p.mu.Lock()
-	p.inflight--
-	if p.dead {
-		p.mu.Unlock()
-		return
-	}
-	if err != nil {
-		p.mu.Unlock()
-		if !errors.Is(err, errAbandoned) {
-			c.fail(err)
-		}
-		return
-	}
-	p.tr.Done(w.r.Offset)
-	p.count--
-	c.total.Add(-1)
-	if w.ord {
-		q := p.keys[w.key]
-		q[0] = nil
-		q = q[1:]
-		if len(q) == 0 {
-			delete(p.keys, w.key)
-		} else {
-			p.keys[w.key] = q
-			if !p.revoking {
-				c.q.put(&work{p: p, r: q[0], key: w.key, ord: true})
-			}
-		}
-	}
-	for len(p.parked) > 0 && p.tr.CanAdd(p.parked[0].Offset) {
-		r := p.parked[0]
-		p.parked[0] = nil
-		p.parked = p.parked[1:]
-		c.admit(p, r)
-	}
-	c.maybeResume(p)
-	p.mu.Unlock()
-	select {
-	case c.space <- struct{}{}:
-	default:
-	}
-}
-
-func (c *Consumer) stopping() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
-}
-
 // waitIdle waits until ps have no handler running, or the deadline passes.
 func (c *Consumer) waitIdle(ps []*partition, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
@@ -460,7 +286,7 @@ func (c *Consumer) waitIdle(ps []*partition, timeout time.Duration) {
 }
 
 func (c *Consumer) shutdown(workers *sync.WaitGroup) {
-	c.closeOne.Do(func() { close(c.closing) }) // ctx cancelled: same as Close
+	c.markClosing() // ctx cancelled: same as Close
 	c.q.close()
 	idle := make(chan struct{})
 	go func() { workers.Wait(); close(idle) }()
@@ -490,6 +316,7 @@ func (c *Consumer) detach(m map[string][]int32) []*partition {
 			if p := c.parts[tp{t, n}]; p != nil {
 				p.mu.Lock()
 				p.revoking = true
+				p.halt.Store(true)
 				p.mu.Unlock()
 				ps = append(ps, p)
 			}
@@ -508,8 +335,9 @@ func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 		}
 		p.mu.Lock()
 		p.dead = true
+		p.halt.Store(true)
 		c.total.Add(-int64(p.count))
-		p.count, p.parked, p.keys = 0, nil, nil
+		p.count, p.parked, p.lanes, p.open = 0, nil, nil, nil
 		if p.paused {
 			resume[p.tp.topic] = append(resume[p.tp.topic], p.tp.part)
 		}
@@ -733,58 +561,4 @@ func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
 		}
 		cancel()
 	}
-}
-
-// readyQueue is an unbounded FIFO of runnable records. Unbounded because
-// pushes happen under partition locks and must never block; its length is
-// bounded by the records held, which MaxBuffered bounds.
-type readyQueue struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	items  []*work
-	head   int
-	closed bool
-}
-
-func (q *readyQueue) init() { q.cond.L = &q.mu }
-
-func (q *readyQueue) put(w *work) {
-	q.mu.Lock()
-	q.items = append(q.items, w)
-	q.mu.Unlock()
-	q.cond.Signal()
-}
-
-func (q *readyQueue) get() (*work, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
-		q.cond.Wait()
-	}
-	if q.closed {
-		return nil, false
-	}
-	w := q.items[q.head]
-	q.items[q.head] = nil
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 4096 && q.head > len(q.items)/2 {
-		n := copy(q.items, q.items[q.head:])
-		q.items, q.head = q.items[:n], 0
-	}
-	return w, true
-}
-
-func (q *readyQueue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-	q.cond.Broadcast()
-}
-
-func (q *readyQueue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) - q.head
 }

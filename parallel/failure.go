@@ -30,23 +30,17 @@ const (
 // up waiting; the record stays uncommitted for its next owner.
 var errAbandoned = errors.New("parallel: record abandoned")
 
-// handle runs the handler with in-place retries, then routes a record that
-// still fails to the retry topic or the dead-letter topic. A nil return
-// means the record is done (processed, or durably handed on).
-func (c *Consumer) handle(ctx context.Context, r *kgo.Record) error {
+// retryFailed takes over a record whose first handler call failed with
+// err: in-place retries, then the retry topic or the dead-letter topic. A
+// nil return means the record is done (processed, or durably handed on).
+func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) error {
 	var (
-		attempts = 0
+		attempts = 1
 		first    = headerTime(r, HeaderFirstFailure)
 		last     time.Time
-		err      error
 	)
 	prior := headerInt(r, HeaderAttempts)
 	for {
-		attempts++
-		if err = c.call(ctx, r); err == nil {
-			c.m.completed.Add(1)
-			return nil
-		}
 		if ctx.Err() != nil {
 			return errAbandoned // the failure may be our own cancellation
 		}
@@ -61,6 +55,11 @@ func (c *Consumer) handle(ctx context.Context, r *kgo.Record) error {
 		c.m.retried.Add(1)
 		if !sleep(ctx, c.backoff(attempts)) {
 			return errAbandoned
+		}
+		attempts++
+		if err = c.call(ctx, r); err == nil {
+			c.m.completed.Add(1)
+			return nil
 		}
 	}
 	f := failure{err: err, attempts: prior + attempts, first: first, last: last}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -32,6 +33,8 @@ type benchConsumeFlags struct {
 	ioBuffered  int
 	ioPerPart   int
 	json        bool
+	cpuProfile  string
+	out         string
 }
 
 // benchConsumeReport is the --json output (schema versioned for the lab).
@@ -99,6 +102,7 @@ shared machine are noisy: repeat runs before trusting a difference.`,
 	fl.IntVar(&f.perPart, "max-buffered-per-partition", 2_000, "cpu/rss: MaxBufferedPerPartition bound")
 	fl.StringVar(&f.only, "only", "io,cpu,rss", "comma-separated measurements to run")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
 	return c
 }
 
@@ -135,6 +139,17 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		want[s] = true
 	}
 	logf := func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), "kpar: "+format+"\n", args...) }
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep := benchConsumeReport{Schema: "kpar.bench.consume/v1", Brokers: seeds,
 		Note: "single run on a shared machine; timings are noisy"}
 
