@@ -102,6 +102,23 @@ func defaultCfg() cfg {
 	}
 }
 
+// Fetch sizing. kgo decodes a whole fetch response at once and holds it
+// until it is polled, outside any record count: with kgo's 50 MiB default
+// and well-compressed records (12 bytes a record on disk in the consume
+// bench) one response decoded to ~1M records and 619 MiB RSS. The default
+// here scales with MaxBuffered and never goes below 1 MiB: kgo clamps the
+// per-partition limit to it, and a partition limit below the producer's
+// batch size (1 MiB batches are common) stalled partitions on Kafka 4.3.1.
+const (
+	fetchBytesPerRecord = 100
+	minFetchBytes       = 1 << 20
+	maxFetchBytes       = 50 << 20 // kgo's default
+)
+
+func (c *cfg) fetchMaxBytes() int32 {
+	return int32(min(max(int64(c.maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
+}
+
 // validate is the one place where option values are checked.
 func (c *cfg) validate() error {
 	bad := func(format string, args ...any) error {
@@ -152,10 +169,14 @@ func Ordering(o Order) Opt { return opt(func(c *cfg) { c.order = o }) }
 // partitions (default 100). It may be far above the partition count.
 func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n }) }
 
-// MaxBuffered bounds how many records are held in total, queued plus in
-// flight (default 10,000). Polling stops while the bound is reached, so
-// memory stays bounded whatever the backlog. Records are polled at most up to the free room, so the bound is
-// strict; kgo's own fetch buffer (FetchMaxBytes per broker) comes on top.
+// MaxBuffered bounds how many records are admitted in total: waiting for a
+// worker or their key, or running (default 10,000; strict). Polled records
+// beyond it wait in a backlog of at most one poll, and kgo buffers at most
+// one fetch response per broker on top. The library therefore sets
+// kgo.FetchMaxBytes to MaxBuffered x 100 bytes, at least 1 MiB and at most
+// kgo's 50 MiB default; a kgo.FetchMaxBytes in ClientOpts overrides it.
+// Memory is thus bounded by MaxBuffered records plus about two fetch
+// responses per broker, whatever the backlog on the broker.
 func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 
 // MaxBufferedPerPartition bounds the records held per partition (default

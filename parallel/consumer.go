@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,9 +35,10 @@ type Consumer struct {
 	parts map[tp]*partition
 	epoch uint64
 
-	q     readyQueue
-	total atomic.Int64  // records held: admitted-not-done plus parked
-	space chan struct{} // nudges the poll loop when total drops
+	q       readyQueue
+	total   atomic.Int64  // records admitted and not done: at most MaxBuffered
+	backlog atomic.Int64  // records polled and not admitted yet
+	space   chan struct{} // nudges the poll loop when total drops
 
 	inflight atomic.Int64 // workers running records
 	stopFlag atomic.Bool  // closing, readable per record without a select
@@ -92,7 +94,8 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 	// default; and a resumed partition joins only the next fetch, so a
 	// 5s FetchMaxWait long-poll on idle partitions stalled resumed ones
 	// for seconds (seen on Kafka 4.3.1).
-	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(250 * time.Millisecond)}
+	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(250 * time.Millisecond),
+		kgo.FetchMaxBytes(c.cfg.fetchMaxBytes())}
 	kopts = append(kopts, c.cfg.clientOpts...)
 	kopts = append(kopts,
 		kgo.DisableAutoCommit(),
@@ -216,28 +219,50 @@ func (c *Consumer) fatal() error {
 	return c.fatalErr
 }
 
+// pollLoop polls and admits. A poll takes everything kgo has buffered:
+// those records are decoded in memory already, and leaving some in kgo
+// means a partition paused meanwhile has them dropped and fetched and
+// decoded again (with PollRecords(free) and a 2M-record backlog this
+// re-decoding was most of the CPU). Polled records wait in per-partition
+// backlogs and are admitted round-robin across partitions as room frees
+// under MaxBuffered, so every partition's keys get workers. A new poll
+// happens once the backlog is admitted, or while room is left (the backlog
+// then waits for completion-map room), so at most one poll's records wait
+// beyond MaxBuffered.
 func (c *Consumer) pollLoop(ctx context.Context) {
-	var ready []*lane
+	var (
+		ready  []*lane
+		queue  []*partition // partitions with a backlog, round-robin
+		nudged = time.NewTimer(time.Hour)
+	)
+	defer nudged.Stop()
 	for ctx.Err() == nil {
-		free := int64(c.cfg.maxBuffered) - c.total.Load()
-		if free <= 0 {
+		queue = c.admitRound(queue, &ready)
+		room := int64(c.cfg.maxBuffered) - c.total.Load()
+		if room <= 0 && c.backlog.Load() > 0 {
+			nudged.Reset(100 * time.Millisecond) // belt and braces
 			select {
 			case <-c.space:
 			case <-ctx.Done():
-			case <-time.After(100 * time.Millisecond): // belt and braces
+			case <-nudged.C:
 			}
 			continue
 		}
-		// PollRecords(free) keeps the bound strict. Its cost: it drains
-		// kgo's buffered fetch partition by partition, so a small
-		// MaxBuffered fills from few partitions and limits key
-		// parallelism (PollFetches overshot the bound 16x on Kafka 4.3.1).
-		fs := c.cl.PollRecords(ctx, int(free))
+		pctx, cancel := ctx, context.CancelFunc(nil)
+		if c.backlog.Load() > 0 {
+			// Room is left but the backlog waits for map room, which a
+			// completion can make: come back soon to admit it.
+			pctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+		}
+		fs := c.cl.PollFetches(pctx)
+		if cancel != nil {
+			cancel()
+		}
 		if fs.IsClientClosed() {
 			return
 		}
 		fs.EachError(func(t string, p int32, err error) {
-			if ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			if ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				c.cfg.logf("parallel: fetch %s[%d]: %v", t, p, err)
 			}
 		})
@@ -246,13 +271,67 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 				return
 			}
 			p := c.partitionFor(fp.Topic, fp.Partition)
-			c.receiveAll(p, fp.HighWatermark, fp.Records, &ready)
-			c.q.putAll(ready)
-			clear(ready)
-			ready = ready[:0]
+			c.receiveAll(p, fp.HighWatermark, fp.Records)
+			if !slicesContains(queue, p) {
+				queue = append(queue, p)
+			}
 		})
 		c.cl.AllowRebalance()
 	}
+}
+
+// admitRound admits backlog records into the free room and returns the
+// partitions still holding a backlog. Each pass gives every backlogged
+// partition an equal share of the room, first only up to its fair share of
+// MaxBuffered (MaxBuffered / owned partitions, at most
+// MaxBufferedPerPartition): a partition whose records came first must not
+// take all the room, or only its keys get workers. Room that no other
+// partition can use then goes beyond fair shares (MaxBufferedPerPartition
+// is the pause threshold, not an admission cap).
+func (c *Consumer) admitRound(queue []*partition, ready *[]*lane) []*partition {
+	c.mu.Lock()
+	fair := c.cfg.maxBuffered / max(1, len(c.parts))
+	c.mu.Unlock()
+	fair = max(1, min(fair, c.cfg.maxPerPart))
+	for len(queue) > 0 {
+		room := int64(c.cfg.maxBuffered) - c.total.Load()
+		if room <= 0 {
+			break
+		}
+		share := int(max(room/int64(len(queue)), 1))
+		moved := 0
+		kept := queue[:0]
+		for _, p := range queue {
+			p.mu.Lock()
+			moved += c.admitFrom(p, min(share, fair-p.admitted), ready)
+			left := len(p.parked) > 0 && !p.dead
+			p.mu.Unlock()
+			c.q.putAll(*ready)
+			clear(*ready)
+			*ready = (*ready)[:0]
+			if left {
+				kept = append(kept, p)
+			}
+		}
+		clear(queue[len(kept):])
+		queue = kept
+		if moved == 0 {
+			if fair == math.MaxInt {
+				break // the rest waits for room or map room
+			}
+			fair = math.MaxInt // everyone had a fair share: share the rest
+		}
+	}
+	return queue
+}
+
+func slicesContains(ps []*partition, p *partition) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
 
 // partitionFor returns the live state of a partition, creating one without a
@@ -336,8 +415,9 @@ func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 		p.mu.Lock()
 		p.dead = true
 		p.halt.Store(true)
-		c.total.Add(-int64(p.count))
-		p.count, p.parked, p.lanes, p.open = 0, nil, nil, nil
+		c.total.Add(-int64(p.admitted))
+		c.backlog.Add(-int64(len(p.parked)))
+		p.admitted, p.parked, p.lanes, p.open = 0, nil, nil, nil
 		if p.paused {
 			resume[p.tp.topic] = append(resume[p.tp.topic], p.tp.part)
 		}

@@ -45,8 +45,8 @@ type partition struct {
 	lanes    map[string]*lane // ordered lanes with records held, by key
 	open     *lane            // unordered records of the current poll, not yet queued
 	free     []*lane          // spent lanes for reuse
-	parked   []*kgo.Record    // received, not admitted: map budget full
-	count    int              // admitted-not-done + parked
+	parked   []*kgo.Record    // polled, not admitted yet: the backlog
+	admitted int              // admitted, not done
 	inflight int              // workers holding records of this partition
 	revoking bool
 	dead     bool
@@ -100,26 +100,57 @@ func (p *partition) recycle(l *lane) {
 	}
 }
 
-// receiveAll takes one poll's records of p; lanes to run go to ready.
-func (c *Consumer) receiveAll(p *partition, hwm int64, rs []*kgo.Record, ready *[]*lane) {
+// receiveAll parks one poll's records of p; the poll loop admits them.
+func (c *Consumer) receiveAll(p *partition, hwm int64, rs []*kgo.Record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.hwm = hwm
-	held := int64(0)
-	for _, r := range rs {
-		p.count++
-		if len(p.parked) > 0 || !p.tr.CanAdd(r.Offset) {
-			p.parked = append(p.parked, r)
-			held++
-			continue
+	if p.dead {
+		return
+	}
+	p.parked = append(p.parked, rs...)
+	c.backlog.Add(int64(len(rs)))
+	c.maybePause(p)
+}
+
+// admitFrom admits up to max parked records of p within the global room
+// (MaxBuffered) and the completion map budget; it returns how many it took
+// from the backlog (p.mu held).
+func (c *Consumer) admitFrom(p *partition, max int, ready *[]*lane) int {
+	want := min(max, len(p.parked))
+	if want <= 0 || p.dead {
+		return 0
+	}
+	// Reserve room for want records at once; give back what is unused.
+	var got int64
+	for {
+		held := c.total.Load()
+		got = min(int64(want), int64(c.cfg.maxBuffered)-held)
+		if got <= 0 {
+			return 0
 		}
-		if c.admit(p, r, ready) {
-			held++
+		if c.total.CompareAndSwap(held, held+got) {
+			break
 		}
 	}
-	c.total.Add(held) // under p.mu, as drop's subtraction
+	n, kept := 0, 0
+	for n < int(got) && p.tr.CanAdd(p.parked[n].Offset) {
+		r := p.parked[n]
+		p.parked[n] = nil
+		n++
+		if c.admit(p, r, ready) {
+			kept++
+		}
+	}
+	p.parked = p.parked[n:]
+	if len(p.parked) == 0 {
+		p.parked = nil // let the fetch's record slice go
+	}
+	p.admitted += kept
+	c.total.Add(int64(kept) - got)
+	c.backlog.Add(-int64(n))
 	c.closeOpen(p, ready)
-	c.maybePause(p)
+	return n
 }
 
 // admit registers r with the tracker and hands it to its lane (p.mu held).
@@ -129,7 +160,6 @@ func (c *Consumer) admit(p *partition, r *kgo.Record, ready *[]*lane) bool {
 	if err != nil || skip {
 		// err: a redelivered offset, already tracked. skip: completed
 		// before the last restart, per the commit metadata.
-		p.count--
 		if skip {
 			c.m.skipped.Add(1)
 		}
@@ -196,14 +226,14 @@ func (c *Consumer) closeOpen(p *partition, ready *[]*lane) {
 }
 
 func (c *Consumer) maybePause(p *partition) {
-	if !p.paused && (p.count >= c.cfg.maxPerPart || len(p.parked) > 0) {
+	if !p.paused && p.admitted+len(p.parked) >= c.cfg.maxPerPart {
 		p.paused = true
 		c.cl.PauseFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
 	}
 }
 
 func (c *Consumer) maybeResume(p *partition) {
-	if p.paused && len(p.parked) == 0 && p.count <= c.cfg.maxPerPart/2 {
+	if p.paused && p.admitted+len(p.parked) <= c.cfg.maxPerPart/2 {
 		p.paused = false
 		c.cl.ResumeFetchPartitions(map[string][]int32{p.tp.topic: {p.tp.part}})
 	}
@@ -309,19 +339,8 @@ func (c *Consumer) complete(l *lane, recs, rest []*kgo.Record, last bool) {
 		for _, r := range recs {
 			p.tr.Done(r.Offset)
 		}
-		p.count -= n
+		p.admitted -= n
 		c.total.Add(-int64(n))
-		var ready []*lane
-		for len(p.parked) > 0 && p.tr.CanAdd(p.parked[0].Offset) {
-			r := p.parked[0]
-			p.parked[0] = nil
-			p.parked = p.parked[1:]
-			if !c.admit(p, r, &ready) {
-				c.total.Add(-1)
-			}
-		}
-		c.closeOpen(p, &ready)
-		c.q.putAll(ready)
 		c.maybeResume(p)
 	}
 	if last {

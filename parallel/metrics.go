@@ -66,7 +66,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	st := m.c.Stats()
 	gauge(m.dInflight, float64(st.InFlight))
-	gauge(m.dQueued, float64(st.Held-st.InFlight))
+	gauge(m.dQueued, float64(st.Held+st.Backlog-st.InFlight))
 	gauge(m.dPaused, float64(st.PausedPartitions))
 	for _, p := range st.Partitions {
 		if p.Lag >= 0 {
@@ -89,7 +89,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 // dashboards without Prometheus.
 type Stats struct {
 	InFlight         int64 // handler calls running
-	Held             int64 // records held: queued, waiting or running
+	Held             int64 // records admitted: queued, waiting or running (<= MaxBuffered)
+	Backlog          int64 // records polled, waiting for room under MaxBuffered
 	PausedPartitions int
 	Completed        uint64 // handler successes
 	Failed           uint64 // failed attempts
@@ -105,7 +106,8 @@ type PartitionStats struct {
 	Topic       string
 	Partition   int32
 	Committable int64 // -1: nothing known yet
-	Held        int
+	Held        int   // admitted, not done
+	Backlog     int   // polled, not admitted
 	Paused      bool
 	Lag         int64 // high watermark - committable; -1 unknown
 }
@@ -115,6 +117,7 @@ func (c *Consumer) Stats() Stats {
 	st := Stats{
 		InFlight:     c.inflight.Load(),
 		Held:         c.total.Load(),
+		Backlog:      c.backlog.Load(),
 		Completed:    c.m.completed.Load(),
 		Failed:       c.m.failed.Load(),
 		Retried:      c.m.retried.Load(),
@@ -131,7 +134,7 @@ func (c *Consumer) Stats() Stats {
 	for _, p := range ps {
 		p.mu.Lock()
 		s := PartitionStats{Topic: p.tp.topic, Partition: p.tp.part, Committable: p.tr.Committable(),
-			Held: p.count, Paused: p.paused, Lag: -1}
+			Held: p.admitted, Backlog: len(p.parked), Paused: p.paused, Lag: -1}
 		if p.hwm >= 0 && s.Committable >= 0 {
 			s.Lag = p.hwm - s.Committable
 		}

@@ -34,6 +34,7 @@ type benchConsumeFlags struct {
 	ioPerPart   int
 	json        bool
 	cpuProfile  string
+	fetchMax    int32
 	out         string
 }
 
@@ -102,6 +103,7 @@ shared machine are noisy: repeat runs before trusting a difference.`,
 	fl.IntVar(&f.perPart, "max-buffered-per-partition", 2_000, "cpu/rss: MaxBufferedPerPartition bound")
 	fl.StringVar(&f.only, "only", "io,cpu,rss", "comma-separated measurements to run")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fl.Int32Var(&f.fetchMax, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
 	return c
 }
@@ -128,7 +130,8 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	big := fmt.Sprintf("%s-big-%dp-%dv", f.prefix, f.partitions, f.valueSize)
 	ctx := cmd.Context()
 	if os.Getenv(consumebench.ChildEnv) == "1" { // re-executed child of the rss measurement
-		return consumebench.ChildMain(ctx, seeds, big, f.rssRecords, f.maxBuffered, f.perPart, f.cpuConc)
+		return consumebench.ChildMain(ctx, seeds, big, f.rssRecords, consumebench.ParallelSpec{Order: parallel.OrderKey,
+			Concurrency: f.cpuConc, MaxBuffered: f.maxBuffered, PerPart: f.perPart, FetchMaxBytes: f.fetchMax})
 	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(f.only, ",") {
@@ -209,7 +212,8 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		logf("cpu: parallel consumer, no-op handler, over %d records", f.cpuRecords)
 		par, err := consumebench.RunParallel(ctx, seeds, big, f.cpuRecords, consumebench.ParallelSpec{
-			Order: parallel.OrderKey, Concurrency: f.cpuConc, MaxBuffered: f.maxBuffered, PerPart: f.perPart})
+			Order: parallel.OrderKey, Concurrency: f.cpuConc, MaxBuffered: f.maxBuffered, PerPart: f.perPart,
+			FetchMaxBytes: f.fetchMax})
 		if err != nil {
 			return err
 		}
@@ -238,8 +242,8 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	if io := rep.IO; io != nil {
 		fmt.Fprintf(out, "io:  %d records, %d partitions, %d keys, %s order, concurrency %d, handler sleep %v\n",
 			io.Result.Records, io.Partitions, io.Keys, io.Order, io.Concurrency, f.sleep)
-		fmt.Fprintf(out, "     %.0f rec/s in %.2fs; ideal %.0f rec/s -> %.1f%% of ideal\n",
-			io.Result.RecordsPerS, io.Result.Seconds, io.IdealPerS, 100*io.Efficiency)
+		fmt.Fprintf(out, "     %.0f rec/s in %.2fs (first record after %.0f ms); ideal %.0f rec/s -> %.1f%% of ideal\n",
+			io.Result.RecordsPerS, io.Result.Seconds, 1e3*io.Result.FirstS, io.IdealPerS, 100*io.Efficiency)
 		fmt.Fprintf(out, "     measured mean handler %.2f ms (ideal at that latency %.0f rec/s); CPU %.2f cores of %d\n",
 			io.Result.MeanHandler, io.IdealMeasPS, io.CPUCores, runtime.NumCPU())
 		fmt.Fprintf(out, "     bound by: %s (MaxBuffered %d, per partition %d)\n", io.BoundBy, f.ioBuffered, f.ioPerPart)
@@ -247,11 +251,20 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	if c := rep.CPU; c != nil {
 		fmt.Fprintf(out, "cpu: plain franz-go %.0f rec/s (%.2fs, cpu %.2fs); parallel no-op %.0f rec/s (%.2fs, cpu %.2fs)\n",
 			c.Plain.RecordsPerS, c.Plain.Seconds, c.Plain.CPUSeconds, c.Parallel.RecordsPerS, c.Parallel.Seconds, c.Parallel.CPUSeconds)
-		fmt.Fprintf(out, "     ratio parallel/plain = %.1f%%\n", 100*c.Ratio)
+		fmt.Fprintf(out, "     ratio parallel/plain = %.1f%%; first record after %.0f ms (plain) and %.0f ms (parallel: group join)\n",
+			100*c.Ratio, 1e3*c.Plain.FirstS, 1e3*c.Parallel.FirstS)
 	}
 	if r := rep.RSS; r != nil {
-		fmt.Fprintf(out, "rss: child consumed a %d-record backlog in %.2fs with MaxBuffered=%d, per partition %d: peak RSS %.1f MiB\n",
-			r.Records, r.Seconds, r.MaxBuffered, r.PerPart, float64(r.PeakRSSKiB)/1024)
+		fetch := "library default"
+		if r.FetchMax > 0 {
+			fetch = fmt.Sprintf("%d B", r.FetchMax)
+		}
+		gogc := r.GOGC
+		if gogc == "" {
+			gogc = "default"
+		}
+		fmt.Fprintf(out, "rss: child consumed a %d-record backlog in %.2fs with MaxBuffered=%d, per partition %d, FetchMaxBytes %s, GOGC %s: peak RSS %.1f MiB\n",
+			r.Records, r.Seconds, r.MaxBuffered, r.PerPart, fetch, gogc, float64(r.PeakRSSKiB)/1024)
 	}
 	return nil
 }

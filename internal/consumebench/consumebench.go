@@ -85,7 +85,8 @@ type Result struct {
 	Records     int64   `json:"records"`
 	Seconds     float64 `json:"seconds"`
 	RecordsPerS float64 `json:"records_per_s"`
-	CPUSeconds  float64 `json:"cpu_seconds"` // user+sys of this process during the run
+	CPUSeconds  float64 `json:"cpu_seconds"`    // user+sys of this process during the run
+	FirstS      float64 `json:"first_record_s"` // from start to the first record (group join, first fetch)
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 }
 
@@ -96,6 +97,9 @@ type ParallelSpec struct {
 	Sleep       time.Duration // handler latency; 0 = no-op handler
 	MaxBuffered int
 	PerPart     int
+	// FetchMaxBytes, when > 0, is passed as kgo.FetchMaxBytes and
+	// overrides the library's default derived from MaxBuffered.
+	FetchMaxBytes int32
 }
 
 // RunParallel consumes n records of topic with a fresh group and returns the
@@ -103,9 +107,11 @@ type ParallelSpec struct {
 func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Result, error) {
 	var done, busyNs atomic.Int64
 	finished := make(chan struct{})
-	var startNs atomic.Int64
+	var startNs, firstNs atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) error {
-		startNs.CompareAndSwap(0, time.Now().UnixNano())
+		if firstNs.Load() == 0 {
+			firstNs.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		if spec.Sleep > 0 {
 			t := time.Now()
 			time.Sleep(spec.Sleep)
@@ -120,6 +126,9 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
 		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
+	}
+	if spec.FetchMaxBytes > 0 {
+		opts = append(opts, parallel.ClientOpts(kgo.FetchMaxBytes(spec.FetchMaxBytes)))
 	}
 	if spec.MaxBuffered > 0 {
 		opts = append(opts, parallel.MaxBuffered(spec.MaxBuffered))
@@ -171,7 +180,8 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		return Result{}, runErr
 	}
 	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
-	res := Result{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu}
+	res := Result{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
+		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9}
 	if spec.Sleep > 0 {
 		res.MeanHandler = float64(busyNs.Load()) / float64(n) / 1e6
 	}
@@ -188,6 +198,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Resul
 	}
 	defer cl.Close()
 	var got int64
+	var first time.Time
 	start := time.Now() // like RunParallel: from client start, first fetch included
 	cpu0 := cpuNow()
 	for got < n {
@@ -199,9 +210,13 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Resul
 			return Result{}, fmt.Errorf("plain poll: %w", err)
 		}
 		fs.EachRecord(func(*kgo.Record) { got++ })
+		if first.IsZero() && got > 0 {
+			first = time.Now()
+		}
 	}
 	secs := time.Since(start).Seconds()
-	return Result{Name: "plain franz-go", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0}, nil
+	return Result{Name: "plain franz-go", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
+		FirstS: first.Sub(start).Seconds()}, nil
 }
 
 func cpuNow() float64 {
@@ -218,7 +233,9 @@ type RSSResult struct {
 	Records     int64   `json:"records"`
 	MaxBuffered int     `json:"max_buffered"`
 	PerPart     int     `json:"max_buffered_per_partition"`
-	PeakRSSKiB  int64   `json:"peak_rss_kib"` // VmHWM of the child
+	FetchMax    int32   `json:"fetch_max_bytes"` // 0: the library's default
+	GOGC        string  `json:"gogc,omitempty"`  // the child's GOGC, if set
+	PeakRSSKiB  int64   `json:"peak_rss_kib"`    // VmHWM of the child
 	Seconds     float64 `json:"seconds"`
 }
 
@@ -244,9 +261,8 @@ func MeasureRSS(ctx context.Context, exe string, args []string) (RSSResult, erro
 
 // ChildMain is the child side of MeasureRSS: consume n records with a no-op
 // handler under the given bounds and print the result with VmHWM.
-func ChildMain(ctx context.Context, seeds []string, topic string, n int64, maxBuffered, perPart, concurrency int) error {
-	res, err := RunParallel(ctx, seeds, topic, n, ParallelSpec{Order: parallel.OrderKey, Concurrency: concurrency,
-		MaxBuffered: maxBuffered, PerPart: perPart})
+func ChildMain(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) error {
+	res, err := RunParallel(ctx, seeds, topic, n, spec)
 	if err != nil {
 		return err
 	}
@@ -254,8 +270,8 @@ func ChildMain(ctx context.Context, seeds []string, topic string, n int64, maxBu
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(RSSResult{Records: n, MaxBuffered: maxBuffered, PerPart: perPart,
-		PeakRSSKiB: hwm, Seconds: res.Seconds})
+	return json.NewEncoder(os.Stdout).Encode(RSSResult{Records: n, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart,
+		FetchMax: spec.FetchMaxBytes, GOGC: os.Getenv("GOGC"), PeakRSSKiB: hwm, Seconds: res.Seconds})
 }
 
 func vmHWM() (int64, error) {
