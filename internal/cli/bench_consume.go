@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
@@ -40,8 +41,10 @@ type benchConsumeFlags struct {
 
 // benchConsumeReport is the --json output (schema versioned for the lab).
 type benchConsumeReport struct {
-	Schema  string                  `json:"schema"`
+	Schema  string                  `json:"schema"` // v2: first_record_s, fetch_max_bytes, gogc, started, cpus
 	Brokers []string                `json:"brokers"`
+	Started time.Time               `json:"started"`
+	CPUs    int                     `json:"cpus"`
 	IO      *ioReport               `json:"io,omitempty"`
 	CPU     *cpuReport              `json:"cpu_light,omitempty"`
 	RSS     *consumebench.RSSResult `json:"rss,omitempty"`
@@ -104,6 +107,7 @@ shared machine are noisy: repeat runs before trusting a difference.`,
 	fl.StringVar(&f.only, "only", "io,cpu,rss", "comma-separated measurements to run")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
 	fl.Int32Var(&f.fetchMax, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
+	fl.StringVar(&f.out, "out", "", "also write consume.json and consume.md into this directory (only once every measurement finished)")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
 	return c
 }
@@ -153,8 +157,8 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rep := benchConsumeReport{Schema: "kpar.bench.consume/v1", Brokers: seeds,
-		Note: "single run on a shared machine; timings are noisy"}
+	rep := benchConsumeReport{Schema: "kpar.bench.consume/v2", Brokers: seeds, Started: time.Now().UTC(),
+		CPUs: runtime.NumCPU(), Note: "single run on a shared machine; timings are noisy"}
 
 	if want["io"] {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", f.prefix, f.partitions, f.keys, f.valueSize)
@@ -232,6 +236,12 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		rep.RSS = &r
 	}
+	if f.out != "" {
+		if err := writeConsumeOut(f.out, &rep); err != nil {
+			return err
+		}
+		logf("wrote %s and %s", filepath.Join(f.out, "consume.json"), filepath.Join(f.out, "consume.md"))
+	}
 	out := cmd.OutOrStdout()
 	if f.json {
 		enc := json.NewEncoder(out)
@@ -267,4 +277,95 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 			r.Records, r.Seconds, r.MaxBuffered, r.PerPart, fetch, gogc, float64(r.PeakRSSKiB)/1024)
 	}
 	return nil
+}
+
+// writeConsumeOut writes consume.md and consume.json into dir, each through
+// a temporary file and a rename, consume.json last: a consume.json in dir
+// always belongs to a finished run.
+func writeConsumeOut(dir string, rep *benchConsumeReport) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out %s: %w", dir, err)
+	}
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{{"consume.md", []byte(consumeMarkdown(rep))}, {"consume.json", append(js, '\n')}}
+	var tmps []string
+	defer func() {
+		for _, t := range tmps {
+			os.Remove(t) // gone already when renamed
+		}
+	}()
+	for _, f := range files {
+		tmp := filepath.Join(dir, "."+f.name+".tmp")
+		if err := os.WriteFile(tmp, f.data, 0o644); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		tmps = append(tmps, tmp)
+	}
+	for i, f := range files {
+		if err := os.Rename(tmps[i], filepath.Join(dir, f.name)); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	return nil
+}
+
+// consumeMarkdown is the summary of a report: every figure and every
+// sentence's verdict is computed from the report's data.
+func consumeMarkdown(rep *benchConsumeReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Parallel consumer bench\n\n")
+	fmt.Fprintf(&b, "Brokers %s, %d CPUs, started %s. %s.\n\n", strings.Join(rep.Brokers, ","), rep.CPUs,
+		rep.Started.Format(time.RFC3339), rep.Note)
+	if io := rep.IO; io != nil {
+		r := io.Result
+		verdict := "meets"
+		if io.Efficiency < 0.9 {
+			verdict = "misses"
+		}
+		fmt.Fprintf(&b, "## I/O-bound\n\n")
+		fmt.Fprintf(&b, "%d records, %d partitions, %d keys, %s order, concurrency %d, handler sleep %.1f ms: "+
+			"**%.0f records/s** in %.2f s, %.1f%% of the ideal %.0f records/s, which %s the 90%% target. ",
+			r.Records, io.Partitions, io.Keys, io.Order, io.Concurrency, io.SleepMs, r.RecordsPerS, r.Seconds,
+			100*io.Efficiency, io.IdealPerS, verdict)
+		if r.MeanHandler > 0 {
+			fmt.Fprintf(&b, "The handler's sleep took %.2f ms on average here, so the ideal at the measured latency is %.0f records/s, "+
+				"of which the run reached %.1f%%. ", r.MeanHandler, io.IdealMeasPS, 100*r.RecordsPerS/io.IdealMeasPS)
+		}
+		fmt.Fprintf(&b, "The first record was handled %.0f ms after Run; the consumer used %.2f CPU cores. Bound by: %s.\n\n",
+			1e3*r.FirstS, io.CPUCores, io.BoundBy)
+	}
+	if c := rep.CPU; c != nil {
+		verdict := "meets"
+		if c.Ratio < 0.7 {
+			verdict = "misses"
+		}
+		fmt.Fprintf(&b, "## CPU-light (no-op handler)\n\n")
+		fmt.Fprintf(&b, "Plain franz-go poll loop: %.0f records/s (%.2f s, %.2f CPU-s). Parallel consumer: **%.0f records/s** "+
+			"(%.2f s, %.2f CPU-s), **%.1f%%** of the plain loop, which %s the 70%% target. ",
+			c.Plain.RecordsPerS, c.Plain.Seconds, c.Plain.CPUSeconds, c.Parallel.RecordsPerS, c.Parallel.Seconds,
+			c.Parallel.CPUSeconds, 100*c.Ratio, verdict)
+		fmt.Fprintf(&b, "Per record the parallel consumer spent %.0f ns of CPU against %.0f ns for the plain loop.\n\n",
+			1e9*c.Parallel.CPUSeconds/float64(c.Parallel.Records), 1e9*c.Plain.CPUSeconds/float64(c.Plain.Records))
+	}
+	if r := rep.RSS; r != nil {
+		fetch := "the library's default FetchMaxBytes"
+		if r.FetchMax > 0 {
+			fetch = fmt.Sprintf("FetchMaxBytes %d", r.FetchMax)
+		}
+		gogc := "default GOGC"
+		if r.GOGC != "" {
+			gogc = "GOGC=" + r.GOGC
+		}
+		fmt.Fprintf(&b, "## Memory under a backlog\n\n")
+		fmt.Fprintf(&b, "A child process consumed a %d-record backlog in %.2f s with MaxBuffered=%d, MaxBufferedPerPartition=%d, "+
+			"%s and %s: **peak RSS %.1f MiB**.\n", r.Records, r.Seconds, r.MaxBuffered, r.PerPart, fetch, gogc,
+			float64(r.PeakRSSKiB)/1024)
+	}
+	return b.String()
 }

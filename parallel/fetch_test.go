@@ -1,0 +1,123 @@
+package parallel_test
+
+import (
+	"context"
+	"crypto/rand"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel"
+)
+
+// The library lowers kgo.FetchMaxBytes to bound memory (1 MiB at the
+// default MaxBuffered). kgo clamps the per-partition limit to it, and a
+// per-partition limit below the batch size stalled partitions on Kafka
+// 4.3.1. Batches of ~1 MiB of incompressible data, as the produce bench
+// writes, must still all be consumed, from every partition.
+func TestDefaultFetchSizeConsumesMiBBatchesFromEveryPartition_Real(t *testing.T) {
+	cl := realBroker(t)
+	const parts, perPart, size = 6, 600, 4000 // ~2.4 MB a partition: 2-3 batches of ~1 MiB
+	topic := testkit.Topic(t, cl.seeds, parts)
+	pcl := testkit.Client(t, cl.seeds, kgo.DefaultProduceTopic(topic), kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerLinger(50*time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var rs []*kgo.Record
+	for p := 0; p < parts; p++ {
+		for i := 0; i < perPart; i++ {
+			v := make([]byte, size)
+			rand.Read(v)
+			copy(v, strconv.Itoa(p*perPart+i)+" ")
+			rs = append(rs, &kgo.Record{Partition: int32(p), Value: v})
+		}
+	}
+	if err := pcl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		byPart = map[int32]int{}
+		n      int
+	)
+	h := func(_ context.Context, r *kgo.Record) error {
+		mu.Lock()
+		byPart[r.Partition]++
+		n++
+		mu.Unlock()
+		return nil
+	}
+	c := newConsumer(t, cl, testkit.TopicName(t), h, []string{topic}, parallel.Ordering(parallel.OrderNone))
+	stop := run(t, c)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		got := n
+		mu.Unlock()
+		if got >= parts*perPart {
+			break
+		}
+		if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("consumed %d of %d records within 60s; per partition %v", got, parts*perPart, byPart)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for p := int32(0); p < parts; p++ {
+		if byPart[p] != perPart {
+			t.Errorf("partition %d: %d records handled, want %d", p, byPart[p], perPart)
+		}
+	}
+}
+
+// Records polled beyond MaxBuffered wait in a backlog; the room is shared
+// out across partitions, so a small MaxBuffered still gives every
+// partition's keys a worker at once (the previous PollRecords(free) design
+// filled the room partition by partition).
+func TestSmallMaxBufferedAdmitsFromEveryPartition(t *testing.T) {
+	cl := fake(t)
+	const parts, n = 4, 4000
+	topic := testkit.Topic(t, cl.seeds, parts)
+	produce(t, cl.seeds, topic, n, 400)
+	release := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		running = map[int32]int{}
+	)
+	h := func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		running[r.Partition]++
+		mu.Unlock()
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	const total = 40
+	c := newConsumer(t, cl, testkit.TopicName(t), h, []string{topic}, parallel.MaxBuffered(total),
+		parallel.MaxConcurrency(1000))
+	stop := run(t, c)
+	defer close(release)
+	waitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
+	time.Sleep(200 * time.Millisecond) // more partitions' fetches arrive; the bound must still hold
+	st := c.Stats()
+	if st.Held > total {
+		t.Fatalf("held %d, bound %d", st.Held, total)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(running) != parts {
+		t.Fatalf("handlers running for partitions %v, want all %d partitions (held %d, backlog %d)", running, parts, st.Held, st.Backlog)
+	}
+	_ = stop
+}
