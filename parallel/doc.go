@@ -62,11 +62,27 @@
 //
 // # Backpressure and memory
 //
-// At most MaxBuffered records are held in total (polled, queued or running),
-// plus kgo's fetch buffer (bounded by kgo.FetchMaxBytes per broker). A small
-// MaxBuffered limits key parallelism: polls fill it from few partitions. A partition holding
-// MaxBufferedPerPartition records is paused alone (PauseFetchPartitions) and
-// resumed when it has drained to half.
+// At most MaxBuffered records are admitted in total (queued for a worker or
+// their key, or running). A poll takes all that kgo has fetched; what does
+// not fit waits in per-partition backlogs and is admitted round-robin across
+// partitions as room frees, each partition first up to its fair share of
+// MaxBuffered, so a small MaxBuffered still spreads over every partition's
+// keys. A new poll happens only once the backlog is admitted (or waits on
+// completion-map room only), so beyond MaxBuffered at most one poll's records
+// wait, plus one fetch response buffered in kgo per broker. Fetch responses
+// are bounded by kgo.FetchMaxBytes, which the library sets from MaxBuffered
+// (MaxBuffered x 100 bytes, 1 MiB to 50 MiB) unless ClientOpts sets it. A
+// partition holding MaxBufferedPerPartition records (admitted plus backlog)
+// is paused alone (PauseFetchPartitions) and resumed when it has drained to
+// half.
+//
+// # Dispatch
+//
+// Records of one key (OrderKey) or one partition (OrderPartition) run back
+// to back on one worker, which takes all the key's waiting records at once;
+// unordered records are claimed one by one by as many workers as are free.
+// Handlers' completions reach the offset tracker at least every millisecond,
+// so slow handlers' records are committable as soon as each one finishes.
 //
 // # Rebalances
 //
