@@ -115,8 +115,13 @@ const (
 	maxFetchBytes       = 50 << 20 // kgo's default
 )
 
-func (c *cfg) fetchMaxBytes() int32 {
-	return int32(min(max(int64(c.maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
+func (c *cfg) fetchMaxBytes() int32 { return DefaultFetchMaxBytes(c.maxBuffered) }
+
+// DefaultFetchMaxBytes is the kgo.FetchMaxBytes the library sets when
+// ClientOpts does not: maxBuffered x 100 bytes, at least 1 MiB, at most
+// kgo's own 50 MiB default.
+func DefaultFetchMaxBytes(maxBuffered int) int32 {
+	return int32(min(max(int64(maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
 }
 
 // validate is the one place where option values are checked.

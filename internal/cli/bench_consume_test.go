@@ -18,9 +18,11 @@ func sampleConsumeReport() *benchConsumeReport {
 			Result:    consumebench.Result{Records: 200000, Seconds: 2.5, RecordsPerS: 80000, MeanHandler: 5.7, FirstS: 0.05},
 			IdealPerS: 100000, IdealMeasPS: 87719, Efficiency: 0.8, CPUCores: 0.2, BoundBy: "handler latency"},
 		CPU: &cpuReport{
-			Plain:    consumebench.Result{Records: 1000000, Seconds: 0.3, RecordsPerS: 3333333, CPUSeconds: 0.36},
-			Parallel: consumebench.Result{Records: 1000000, Seconds: 0.4, RecordsPerS: 2500000, CPUSeconds: 0.45},
-			Ratio:    0.75},
+			Plain:          consumebench.Result{Name: "plain franz-go", Records: 1000000, Seconds: 0.3, RecordsPerS: 3333333, CPUSeconds: 0.36},
+			PlainDefault:   consumebench.Result{Records: 1000000, Seconds: 0.3, RecordsPerS: 3333333, CPUSeconds: 0.36},
+			PlainSameFetch: consumebench.Result{Records: 1000000, Seconds: 0.35, RecordsPerS: 2857143, CPUSeconds: 0.4},
+			Parallel:       consumebench.Result{Records: 1000000, Seconds: 0.4, RecordsPerS: 2500000, CPUSeconds: 0.45},
+			Ratio:          0.75},
 		RSS: &consumebench.RSSResult{Records: 2000000, MaxBuffered: 10000, PerPart: 2000, PeakRSSKiB: 150 * 1024, Seconds: 0.6},
 	}
 }

@@ -190,9 +190,16 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 
 // RunPlain consumes n records of topic with a plain franz-go poll loop (no
 // group, no commits: the cheapest possible consumer) as the reference.
-func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Result, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+// fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's default (50 MiB).
+func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Result, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	name := "plain franz-go"
+	if fetchMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(fetchMaxBytes))
+		name = fmt.Sprintf("plain franz-go, FetchMaxBytes %d", fetchMaxBytes)
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -215,7 +222,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64) (Resul
 		}
 	}
 	secs := time.Since(start).Seconds()
-	return Result{Name: "plain franz-go", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
+	return Result{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
 		FirstS: first.Sub(start).Seconds()}, nil
 }
 

@@ -40,6 +40,8 @@ type Tracker struct {
 	pending int   // added and not done
 
 	restored *Decoded // map from the last commit, consulted for offsets > hi
+
+	hint int // index in win of the last Done: completions tend to ascend
 }
 
 // ErrOutOfOrder reports an Add at or below an offset already added.
@@ -161,7 +163,7 @@ func (t *Tracker) Add(o int64) (skip bool, err error) {
 // added, already done, or below the committable offset).
 func (t *Tracker) Done(o int64) bool {
 	live := t.win[t.head:]
-	i := sort.Search(len(live), func(i int) bool { return live[i].off >= o })
+	i := t.find(live, o)
 	if i == len(live) || live[i].off != o || live[i].done {
 		return false
 	}
@@ -179,6 +181,26 @@ func (t *Tracker) Done(o int64) bool {
 		}
 	}
 	return true
+}
+
+// find returns the index in live of the first offset >= o. Completions of
+// one key or one worker's run ascend, so it gallops from the last Done
+// before falling back to a binary search over what is left.
+func (t *Tracker) find(live []entry, o int64) int {
+	lo, hi := 0, len(live)
+	if h := t.hint - t.head; h >= 0 && h < len(live) && live[h].off <= o {
+		lo = h
+		for step := 1; lo+step < len(live); step *= 2 {
+			if live[lo+step].off >= o {
+				hi = lo + step + 1
+				break
+			}
+			lo += step
+		}
+	}
+	i := lo + sort.Search(hi-lo, func(i int) bool { return live[lo+i].off >= o })
+	t.hint = t.head + i
+	return i
 }
 
 // doneAt reports whether offset o (>= committable) counts as done for the

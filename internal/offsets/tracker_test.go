@@ -314,3 +314,57 @@ func FuzzEncodeDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTrackerDoneMatchesModel completes added offsets in a fuzzed order
+// (runs ascending from a fuzzed start, as key lanes do, mixed with jumps
+// back) and checks Done's answers and Committable against a plain model.
+func FuzzTrackerDoneMatchesModel(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 200, 7, 9, 0, 0, 5})
+	f.Add([]byte{0, 0, 0, 0, 255, 255, 1, 128})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 2 {
+			return
+		}
+		tr := NewTracker(0)
+		var added []int64
+		pending := map[int64]bool{}
+		o := int64(b[0])
+		for i, g := range b {
+			if i%3 == 2 {
+				continue
+			}
+			o += int64(g%4) + 1 // gaps: holes count as done
+			if !tr.CanAdd(o) {
+				break
+			}
+			if skip, err := tr.Add(o); err != nil || skip {
+				t.Fatalf("Add(%d) = %v, %v", o, skip, err)
+			}
+			added = append(added, o)
+			pending[o] = true
+		}
+		// Completion order: from each byte, a start index, then ascend.
+		for _, g := range b {
+			for i := int(g) % len(added); i < len(added); i += 1 + int(g)%3 {
+				x := added[i]
+				if got := tr.Done(x); got != pending[x] {
+					t.Fatalf("Done(%d) = %v, pending %v", x, got, pending[x])
+				}
+				delete(pending, x)
+				want := added[len(added)-1] + 1
+				for _, a := range added {
+					if pending[a] {
+						want = a
+						break
+					}
+				}
+				if got := tr.Committable(); got != want {
+					t.Fatalf("Committable = %d, want %d (pending %v)", got, want, pending)
+				}
+				if g%5 == 0 {
+					break
+				}
+			}
+		}
+	})
+}
