@@ -168,7 +168,8 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	if want["io"] {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", f.prefix, f.partitions, f.keys, f.valueSize)
 		logf("io: preparing %d records in %s", f.records, topic)
-		if _, err := consumebench.Prepare(ctx, seeds, topic, f.partitions, f.records, f.keys, f.valueSize); err != nil {
+		// 10% headroom, as for the cpu topic below: measure a backlog.
+		if _, err := consumebench.Prepare(ctx, seeds, topic, f.partitions, f.records+f.records/10, f.keys, f.valueSize); err != nil {
 			return err
 		}
 		logf("io: consuming with %d goroutines, %v handler, %s order", f.concurrency, f.sleep, order)
@@ -208,6 +209,10 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		if !want["rss"] {
 			n = f.cpuRecords
 		}
+		// 10% more than any run consumes: the runs measure a backlog, not
+		// the log's end, where a partition resumed from backpressure waits
+		// out the fetch long-poll (FetchMaxWait) of the others, all idle.
+		n += n / 10
 		logf("preparing %d records in %s", n, big)
 		if _, err := consumebench.Prepare(ctx, seeds, big, f.partitions, n, f.keys, f.valueSize); err != nil {
 			return err

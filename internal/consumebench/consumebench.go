@@ -148,9 +148,10 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	if os.Getenv("KPAR_BENCH_DEBUG") != "" {
 		go func() {
 			for rctx.Err() == nil {
-				time.Sleep(500 * time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
 				st := c.Stats()
-				fmt.Fprintf(os.Stderr, "debug: inflight %d held %d paused %d done %d\n", st.InFlight, st.Held, st.PausedPartitions, done.Load())
+				fmt.Fprintf(os.Stderr, "debug: %4.0f ms inflight %d held %d backlog %d paused %d done %d\n",
+					float64(time.Now().UnixNano()-startNs.Load())/1e6, st.InFlight, st.Held, st.Backlog, st.PausedPartitions, done.Load())
 				if st.Held == 0 {
 					fmt.Fprintf(os.Stderr, "  kgo paused: %v\n", c.Client().PauseFetchPartitions(nil))
 					for _, p := range st.Partitions {
