@@ -2,6 +2,7 @@ package parallel_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,8 +130,7 @@ func TestRunReportsAFailedFinalCommit(t *testing.T) {
 		parallel.CommitInterval(time.Hour))
 	stop := xRun(t, c)
 	xWait(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
-	if err := stop(); err == nil {
-		t.Skip("BUG: Run returns nil when the final commit on shutdown fails (consumer.go shutdown only logs it via Logf): " +
-			"the caller cannot tell a clean stop from one that left all work since the last commit uncommitted")
+	if err := stop(); !errors.Is(err, parallel.ErrFinalCommit) {
+		t.Fatalf("stop after a failed final commit returned %v, want ErrFinalCommit", err)
 	}
 }

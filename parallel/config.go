@@ -142,8 +142,12 @@ func (c *cfg) validate() error {
 		return bad("CommitInterval(%v) must be > 0", c.commitInterval)
 	case c.maxMetadataBytes < 64:
 		return bad("MaxMetadataBytes(%d) must be >= 64", c.maxMetadataBytes)
-	case c.drainTimeout < 0 || c.revokeTimeout < 0 || c.handlerTimeout < 0:
-		return bad("timeouts must not be negative")
+	case c.drainTimeout < 0:
+		return bad("DrainTimeout(%v) must not be negative", c.drainTimeout)
+	case c.revokeTimeout < 0:
+		return bad("RevokeTimeout(%v) must not be negative", c.revokeTimeout)
+	case c.handlerTimeout < 0:
+		return bad("HandlerTimeout(%v) must not be negative", c.handlerTimeout)
 	case c.maxAttempts < 1:
 		return bad("Retries: max attempts %d must be >= 1", c.maxAttempts)
 	case c.backoffInitial < 0 || c.backoffMax < c.backoffInitial:
@@ -257,6 +261,11 @@ var (
 	ErrRunning = errors.New("parallel: Run already called")
 	// ErrClosed: Run was called after Close.
 	ErrClosed = errors.New("parallel: consumer closed")
+	// ErrFinalCommit: the stop drained its handlers but the last commit
+	// failed. Nothing is lost (the group's committed offsets are simply
+	// older), but records completed since the last successful commit will be
+	// processed again by whoever consumes the partitions next.
+	ErrFinalCommit = errors.New("parallel: final commit failed")
 )
 
 // PanicError is the failure recorded when a handler panics.

@@ -137,7 +137,9 @@ func (c *Consumer) Client() *kgo.Client { return c.cl }
 // Run consumes until ctx is cancelled, Close is called, or a record fails
 // with nowhere to go. It then drains in-flight handlers (DrainTimeout),
 // commits what is done and leaves the group. It returns nil after a clean
-// stop and the failure otherwise.
+// stop and the failure otherwise: ErrRecordFailed, or ErrFinalCommit when the
+// last commit did not go through (work since the previous commit will then be
+// processed again).
 func (c *Consumer) Run(ctx context.Context) error {
 	select {
 	case <-c.closing:
@@ -379,6 +381,7 @@ func (c *Consumer) shutdown(workers *sync.WaitGroup) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := c.commit(ctx, c.cl, true, nil); err != nil {
 		c.cfg.logf("parallel: final commit: %v", err)
+		c.fail(fmt.Errorf("%w: %w", ErrFinalCommit, err))
 	}
 	cancel()
 	c.cl.Close() // leaves the group; onRevoked commits again, a no-op when nothing changed
