@@ -24,10 +24,9 @@ echo "== 2/4 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance anchor)"
 $KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --out "$OUT/produce"
 
 echo "== 3/4 parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)"
-$KPAR bench consume --json > "$OUT/consume.json.tmp"
-mv "$OUT/consume.json.tmp" "$OUT/consume.json"
+$KPAR bench consume --out "$OUT/consume"
 
 echo "== 4/4 correctness lab"
 $KPAR lab consumer --out "$OUT/lab"
 
-echo "== done: see $OUT/produce/summary.md, $OUT/consume.json, $OUT/lab/"
+echo "== done: see $OUT/produce/summary.md, $OUT/consume/consume.md, $OUT/lab/"
