@@ -19,7 +19,14 @@ const (
 	// OOO: random per-record latency, so records complete out of order.
 	OOO Fault = "ooo"
 	// Crash: SIGKILL the consumer process K times, restarting it each time.
+	// Repeatable: the worker freezes at the crash point and dies only once
+	// its writes landed and its commits settled (worker.Settle).
 	Crash Fault = "crash"
+	// Kill: SIGKILL the consumer K times at the same seeded points, but the
+	// instant the point is reached: no freeze, no settle, so handlers,
+	// processed-log writes and commits are in flight. Its counts depend on
+	// timing; its lessons (who loses, who only replays) must not.
+	Kill Fault = "kill"
 	// Rebalance: two more members join during the run, and one leaves.
 	Rebalance Fault = "rebalance"
 	// Failures: transient handler failures (retryable) and permanent ones
@@ -33,7 +40,8 @@ const (
 // Faults lists every fault with its meaning, for help text.
 var Faults = map[Fault]string{
 	OOO:       "random per-record latency, uniform 0..latency plus a 2% tail at 10x latency (out-of-order completion)",
-	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time",
+	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time; it freezes and lets writes and commits settle first, so counts repeat",
+	Kill:      "SIGKILL the consumer K times the instant its processed-log count reaches a seeded point, with handlers, writes and commits in flight; restart it each time (counts are timing-dependent)",
 	Rebalance: "members join at 20% and 40% of the records, one leaves at 60%",
 	Failures:  "handler fails: transient (retryable) and permanent (dead-letter) failures",
 	Slow: fmt.Sprintf("at %d%% of the records every worker of the first member stalls for %s, %dx the group's %s rebalance timeout, and a second member joins as the stall starts",
@@ -80,14 +88,21 @@ func Parse(spec string) (Scenario, error) {
 	for _, part := range strings.Split(spec, "+") {
 		f := Fault(strings.TrimSpace(part))
 		if _, ok := Faults[f]; !ok {
-			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, rebalance, failures, slow)", spec, part)
+			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, kill, rebalance, failures, slow)", spec, part)
 		}
 		if !s.Has(f) {
 			s.Faults = append(s.Faults, f)
 		}
 	}
+	if s.Has(Crash) && s.Has(Kill) {
+		// One schedule of crash points: each is either settled or instant.
+		return Scenario{}, fmt.Errorf("scenario %q: crash and kill are two ways to run one crash schedule; pick one", spec)
+	}
 	return s, nil
 }
+
+// Kills reports whether s SIGKILLs the consumer (crash or kill).
+func (s Scenario) Kills() bool { return s.Has(Crash) || s.Has(Kill) }
 
 // CrashPoints returns k processed-log entry counts at which the consumer is
 // killed, spread over 10%..80% of records and jittered by seed, so every

@@ -49,8 +49,12 @@ type Params struct {
 	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
 	Permanent   float64 // chance a record always fails
 	// KillAfter: admit this many handler invocations, then freeze and
-	// SIGKILL self (0 = never). See freeze.
+	// SIGKILL self once settled (0 = never). See killWhenSettled.
 	KillAfter int
+	// Instant changes KillAfter: SIGKILL self the moment this process's
+	// KillAfter-th processed-log entry is acknowledged, with no freeze and
+	// no settle (the kill fault). See handle.
+	Instant bool
 	// The slow fault: invocations SlowAt..SlowAt+SlowCount-1 of this
 	// process take SlowLatency (first attempt of a record only), and the
 	// process prints SlowMarker when the first of them starts.
@@ -82,6 +86,7 @@ func (p Params) Args() []string {
 		"--latency-max=" + p.LatencyMax.String(),
 		fmt.Sprintf("--tail=%g", p.Tail), "--tail-latency=" + p.TailLatency.String(), fmt.Sprintf("--transient=%g", p.Transient),
 		fmt.Sprintf("--permanent=%g", p.Permanent), fmt.Sprintf("--kill-after=%d", p.KillAfter),
+		fmt.Sprintf("--kill-instant=%t", p.Instant),
 		fmt.Sprintf("--slow-at=%d", p.SlowAt), fmt.Sprintf("--slow-count=%d", p.SlowCount),
 		"--slow-latency=" + p.SlowLatency.String(), "--rebalance-timeout=" + p.RebalanceTimeout.String(),
 	}
@@ -110,6 +115,7 @@ func Parse(args []string) (Params, error) {
 	fs.Float64Var(&p.Transient, "transient", 0, "")
 	fs.Float64Var(&p.Permanent, "permanent", 0, "")
 	fs.IntVar(&p.KillAfter, "kill-after", 0, "")
+	fs.BoolVar(&p.Instant, "kill-instant", false, "")
 	fs.IntVar(&p.SlowAt, "slow-at", 0, "")
 	fs.IntVar(&p.SlowCount, "slow-count", 0, "")
 	fs.DurationVar(&p.SlowLatency, "slow-latency", 0, "")
@@ -150,7 +156,7 @@ func Run(ctx context.Context, p Params) error {
 	}
 	defer out.Close()
 	h := &handler{p: p, out: out, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
-	if p.KillAfter > 0 {
+	if p.KillAfter > 0 && !p.Instant {
 		go h.killWhenSettled(ctx)
 	}
 	cfg := strategy.Config{
@@ -170,6 +176,7 @@ type handler struct {
 	p       Params
 	out     *kgo.Client
 	invoked atomic.Int64  // handler invocations so far, retries included
+	written atomic.Int64  // processed-log entries acknowledged so far
 	running atomic.Int64  // admitted invocations not yet returned
 	frozen  chan struct{} // closed once KillAfter invocations were admitted
 	stop    <-chan struct{}
@@ -193,7 +200,7 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	}
 	p := h.p
 	n := h.invoked.Add(1)
-	if p.KillAfter > 0 && n > int64(p.KillAfter) {
+	if p.KillAfter > 0 && !p.Instant && n > int64(p.KillAfter) {
 		// Frozen: this invocation never runs. The process dies in
 		// killWhenSettled; a graceful stop (SIGTERM) still gets through.
 		<-h.stop
@@ -201,7 +208,7 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	}
 	h.running.Add(1)
 	defer h.running.Add(-1)
-	if p.KillAfter > 0 && n == int64(p.KillAfter) {
+	if p.KillAfter > 0 && !p.Instant && n == int64(p.KillAfter) {
 		close(h.frozen)
 	}
 	seq := uint64(rec.Seq)
@@ -239,6 +246,16 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	// half-written by a cancelled call would make "processed" a race.
 	if err := h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
 		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
+	}
+	if p.Instant && p.KillAfter > 0 && h.written.Add(1) == int64(p.KillAfter) {
+		// The kill fault: die here, between this record's durable entry
+		// and the strategy hearing it is done, while the other workers are
+		// mid-sleep or mid-write (their produce requests may or may not
+		// reach the broker) and the strategy's next commit is pending.
+		// Nothing waits for anything, so what was committed and written at
+		// this instant is up to thread and network timing.
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {}
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ func TestParamsSurviveTheTripThroughArgs(t *testing.T) {
 		Seeds: []string{"a:1", "b:2"}, Topic: "in", LogTopic: "log", DLQTopic: "dlq", Group: "g",
 		Strategy: "lib-key", Slot: "w1", Static: true, Incarnation: 3, Workers: 7, MaxPoll: 9, Seed: -5,
 		LatencyMin: time.Millisecond, LatencyMax: 9 * time.Millisecond, Tail: 0.02, TailLatency: 90 * time.Millisecond,
-		Transient: 0.1, Permanent: 0.02, KillAfter: 123,
+		Transient: 0.1, Permanent: 0.02, KillAfter: 123, Instant: true,
 		SlowAt: 750, SlowCount: 16, SlowLatency: 6 * time.Second, RebalanceTimeout: 1500 * time.Millisecond,
 	}
 	got, err := Parse(p.Args())
