@@ -28,6 +28,16 @@ type Result struct {
 	Duplicated int `json:"duplicated"`
 	// DuplicatedRecords: distinct records processed more than once.
 	DuplicatedRecords int `json:"duplicated_records"`
+	// DuplicatedSameProcess: duplicate entries written by a process (slot
+	// and incarnation) that had already written one for the record. A crash
+	// explains replays by the next incarnation, not these.
+	DuplicatedSameProcess int `json:"duplicated_same_process"`
+	// ReplaySeconds: over the duplicate entries, the longest time from the
+	// record's previous entry to the last entry the process that wrote that
+	// one ever wrote. After a SIGKILL that process's last entry is the kill,
+	// so this is how long before a kill the work that had to be redone was
+	// done: the strategy's commit lag at the kill.
+	ReplaySeconds float64 `json:"replay_seconds"`
 	// Reordered: first processings of a record that came after the first
 	// processing of a later record of the same key. Replays after a crash
 	// are duplicates, not reorders, so they are not counted here.
@@ -64,6 +74,26 @@ func Check(input []workload.Record, log []Processed, start time.Time) Result {
 	maxKeySeq := map[string]int64{}
 	dlq := map[int64]bool{}
 	var last time.Time
+	type proc struct {
+		worker string
+		inc    int
+	}
+	type procSeq struct {
+		proc
+		seq int64
+	}
+	lastOf := map[proc]time.Time{} // each process's last entry
+	prev := map[int64]Processed{}  // each record's latest entry so far
+	wrote := map[procSeq]bool{}    // which process wrote an entry for which record
+	for _, p := range log {
+		if p.Worker == "" { // dead-letter records name no process
+			continue
+		}
+		pr := proc{p.Worker, p.Incarnation}
+		if p.At.After(lastOf[pr]) {
+			lastOf[pr] = p.At
+		}
+	}
 	for _, p := range log {
 		if !known[p.Seq] {
 			res.Unknown++
@@ -73,6 +103,20 @@ func Check(input []workload.Record, log []Processed, start time.Time) Result {
 		if p.Outcome == workload.DeadLettered {
 			dlq[p.Seq] = true
 		}
+		if p.Worker != "" {
+			ps := procSeq{proc{p.Worker, p.Incarnation}, p.Seq}
+			if wrote[ps] {
+				res.DuplicatedSameProcess++
+			}
+			wrote[ps] = true
+		}
+		if seen[p.Seq] > 1 {
+			if f := prev[p.Seq]; f.Worker != "" {
+				back := lastOf[proc{f.Worker, f.Incarnation}].Sub(f.At).Seconds()
+				res.ReplaySeconds = max(res.ReplaySeconds, back)
+			}
+		}
+		prev[p.Seq] = p
 		if seen[p.Seq] > 1 {
 			res.Duplicated++
 			if seen[p.Seq] == 2 {

@@ -131,3 +131,36 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 		t.Fatalf("want 200 input, record 17 lost, one duplicate: %+v", res)
 	}
 }
+
+func TestCheckTellsACrashReplayFromAReplayInOneProcessAndMeasuresHowFarBackItReaches(t *testing.T) {
+	in := workload.Generate(7, 500, 10)
+	log := perfectLog(in)
+	// w0#0 processes 0..299 and is killed after its entry for 299 (at
+	// 300 ms); w0#1 replays 250..299 (first written 50 ms before the kill)
+	// and goes on from 300.
+	for i := range log {
+		if i >= 300 {
+			log[i].Incarnation = 1
+		}
+	}
+	for i := 250; i < 300; i++ {
+		p := log[i]
+		p.Incarnation, p.At = 1, t0.Add(time.Second+time.Duration(i)*time.Millisecond)
+		log = append(log, p)
+	}
+	res := Check(in, log, t0)
+	if res.Duplicated != 50 || res.DuplicatedSameProcess != 0 || res.Lost != 0 {
+		t.Fatalf("want 50 replays, all by the next incarnation: %+v", res)
+	}
+	if got := res.ReplaySeconds; got < 0.0489 || got > 0.0491 {
+		t.Fatalf("the oldest replayed record was done 49 ms before the kill, got %.4fs", got)
+	}
+	// The same process writing record 10 again is no crash replay.
+	log = append(log, log[10])
+	if res = Check(in, log, t0); res.DuplicatedSameProcess != 1 || res.Duplicated != 51 {
+		t.Fatalf("want 1 same-process duplicate of 51, got %+v", res)
+	}
+	if res.ReplaySeconds < 0.289 {
+		t.Fatalf("record 10 was done 290 ms before its process's last entry, got %.4fs", res.ReplaySeconds)
+	}
+}
