@@ -13,7 +13,7 @@ import (
 
 func sampleConsumeReport() *benchConsumeReport {
 	return &benchConsumeReport{
-		Schema: "kpar.bench.consume/v2", Brokers: []string{"b:1"}, Started: time.Unix(0, 0).UTC(), CPUs: 2, Note: "n",
+		Schema: "kpar.bench.consume/v3", Brokers: []string{"b:1"}, Started: time.Unix(0, 0).UTC(), CPUs: 2, Note: "n",
 		IO: &ioReport{Partitions: 12, Keys: 1000, Concurrency: 500, SleepMs: 5, Order: "key",
 			Result:    consumebench.Result{Records: 200000, Seconds: 2.5, RecordsPerS: 80000, MeanHandler: 5.7, FirstS: 0.05},
 			IdealPerS: 100000, IdealMeasPS: 87719, Efficiency: 0.8, CPUCores: 0.2, BoundBy: "handler latency"},

@@ -87,6 +87,9 @@ type Result struct {
 	RecordsPerS float64 `json:"records_per_s"`
 	CPUSeconds  float64 `json:"cpu_seconds"`    // user+sys of this process during the run
 	FirstS      float64 `json:"first_record_s"` // from start to the first record (group join, first fetch)
+	// SteadyPerS is the rate from the first record to the last: the
+	// processing rate without the one-off group join and first fetch.
+	SteadyPerS  float64 `json:"steady_records_per_s,omitempty"`
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 }
 
@@ -183,6 +186,9 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
 	res := Result{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
 		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9}
+	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
+		res.SteadyPerS = float64(n) / steady
+	}
 	if spec.Sleep > 0 {
 		res.MeanHandler = float64(busyNs.Load()) / float64(n) / 1e6
 	}
