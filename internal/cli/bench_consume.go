@@ -371,8 +371,7 @@ func consumeMarkdown(rep *benchConsumeReport) string {
 			fmt.Fprintf(&b, "The handler's sleep took %.2f ms on average here, so the ideal at the measured latency is %.0f records/s, "+
 				"of which the steady rate reached %.1f%%. ", r.MeanHandler, io.IdealMeasPS, 100*r.SteadyPerS/io.IdealMeasPS)
 		}
-		fmt.Fprintf(&b, "The first record was handled %.0f ms after Run; the consumer used %.2f CPU cores. Bound by: %s.\n\n",
-			1e3*r.FirstS, io.CPUCores, io.BoundBy)
+		fmt.Fprintf(&b, "The consumer used %.2f CPU cores. Bound by: %s.\n\n", io.CPUCores, io.BoundBy)
 	}
 	if c := rep.CPU; c != nil {
 		verdict := "meets"
