@@ -49,19 +49,22 @@ duplicated and reordered records.
 
 Scenarios are faults joined with '+': ooo (random per-record latency),
 crash (SIGKILL the consumer K times at seeded processed-log counts, restart
-it each time), rebalance (members join and leave), failures (transient and
-permanent handler failures), slow (the first member's handlers stall for
-longer than the group's rebalance timeout, kgo's max.poll.interval.ms, while
-a second member joins).
+it each time), kill (the same schedule, but SIGKILL the instant the count is
+reached, with handlers, processed-log writes and commits in flight),
+rebalance (members join and leave), failures (transient and permanent
+handler failures), slow (the first member's handlers stall for longer than
+the group's rebalance timeout, kgo's max.poll.interval.ms, while a second
+member joins).
 
 Every random choice derives from --seed, which is printed with a command
 that re-runs the cell. A crash freezes the consumer after a seeded number of
 handler invocations and kills it once its writes landed and its commits
 stopped moving, so what was committed and processed at each kill is a
-function of the seed. The table says per cell which counts are exact on a
-re-run (lost and duplicated without rebalance or slow; reordered for the
-key- and partition-ordered library) and which move with thread, network and
-group-protocol timing.
+function of the seed. A kill waits for nothing, so its counts move between
+re-runs; whether a strategy loses anything does not. The table says per cell
+which counts are exact on a re-run (lost and duplicated under crash, not
+under kill, rebalance or slow; reordered for the key- and partition-ordered
+library) and which move with thread, network and group-protocol timing.
 
 Results: <out>/lab-consumer.json (schema ` + strconv.Itoa(report.SchemaVersion) + `), lab-consumer.md, and
 charts of lost, duplicated and records/s as SVG and PNG.`,
@@ -70,7 +73,7 @@ charts of lost, duplicated and records/s as SVG and PNG.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.strategies, "strategies", strings.Join(strategy.Names(), ","), "comma-separated strategies to run")
-	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures,ooo+slow", "comma-separated scenarios, faults joined by '+' (ooo, crash, rebalance, failures, slow; or none)")
+	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures,ooo+slow", "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
 	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for every random choice (0: pick one from the clock and print it)")
 	fl.IntVar(&f.records, "records", 3000, "input records per cell")
@@ -79,8 +82,8 @@ charts of lost, duplicated and records/s as SVG and PNG.`,
 	fl.IntVar(&f.workers, "workers", 16, "worker goroutines (max concurrency) per consumer process")
 	fl.IntVar(&f.maxPoll, "max-poll", 100, "max records per poll for the franz-go strategies")
 	fl.DurationVar(&f.latency, "latency", 10*time.Millisecond, "handler latency: with ooo uniform 0..this plus a 2% tail at 10x this; without ooo fixed at this/2")
-	fl.IntVar(&f.crashes, "crashes", 3, "K: SIGKILLs per cell in crash scenarios")
-	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash schedule: comma-separated processed-log counts (overrides --crashes)")
+	fl.IntVar(&f.crashes, "crashes", 3, "K: SIGKILLs per cell in crash and kill scenarios")
+	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash and kill schedule: comma-separated processed-log counts (overrides --crashes)")
 	fl.Float64Var(&f.transient, "transient", 0.1, "failures: chance a handler attempt fails transiently (first 3 attempts)")
 	fl.Float64Var(&f.permanent, "permanent", 0.02, "failures: chance a record always fails (dead-letter material)")
 	fl.DurationVar(&f.stall, "stall-timeout", 30*time.Second, "give up on a cell whose consumers make no progress for this long")
@@ -358,7 +361,7 @@ func parseCounts(s string) ([]int, error) {
 func (f *labConsumerFlags) rerun(st, sc string) string {
 	s := fmt.Sprintf("kpar lab consumer --cell %s/%s --seed %d --records %d --partitions %d --keys %d --workers %d --max-poll %d --latency %s",
 		st, sc, f.seed, f.records, f.partitions, f.keys, f.workers, f.maxPoll, f.latency)
-	if strings.Contains(sc, "crash") {
+	if parsed, err := scenario.Parse(sc); err == nil && parsed.Kills() {
 		if f.crashAt != "" {
 			s += " --crash-at " + f.crashAt
 		} else {

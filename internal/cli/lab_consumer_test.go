@@ -42,3 +42,18 @@ func TestLabConsumerBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 		})
 	}
 }
+
+func TestLabConsumerRerunCarriesTheKillSchedule(t *testing.T) {
+	f := &labConsumerFlags{seed: 7, records: 3000, partitions: 6, keys: 64, workers: 16, maxPoll: 100, crashes: 2}
+	for sc, want := range map[string]string{"ooo+kill": " --crashes 2", "ooo+crash": " --crashes 2", "ooo": ""} {
+		got := f.rerun("lib-key", sc)
+		if !strings.Contains(got, "--cell lib-key/"+sc+" ") || strings.Contains(got, "--crashes") != (want != "") ||
+			(want != "" && !strings.HasSuffix(got, want)) {
+			t.Fatalf("rerun for %s: %q, want it to end in %q", sc, got, want)
+		}
+	}
+	f.crashAt = "600,1400"
+	if got := f.rerun("lib-key", "kill"); !strings.HasSuffix(got, " --crash-at 600,1400") {
+		t.Fatalf("rerun with an explicit kill schedule: %q", got)
+	}
+}

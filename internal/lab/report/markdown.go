@@ -51,7 +51,9 @@ func Markdown(w io.Writer, r Results) error {
 		}
 		b.WriteString("\nA crash freezes the consumer after a seeded number of handler invocations and SIGKILLs it once\n" +
 			"every admitted invocation wrote its entry and the group's commits stopped moving, so lost and\n" +
-			"duplicated repeat exactly in cells without rebalance or slow.\n")
+			"duplicated repeat exactly in cells without rebalance or slow. A kill SIGKILLs it the instant its\n" +
+			"processed-log count reaches the same seeded point, with work in flight: its counts move, but a\n" +
+			"strategy that loses nothing under kill must lose nothing on every run.\n")
 	}
 	if len(r.Cells) > 0 {
 		c := r.Cells[0]

@@ -60,6 +60,19 @@ func TestExactnessStarsWhatTimingMoves(t *testing.T) {
 	if exact, _, _ := Exactness("lib-key", crash); !slices.Contains(exact, "reordered") {
 		t.Fatalf("lib-key never runs a key's records at once, so reordered repeats: exact %v", exact)
 	}
+	kill, _ := scenario.Parse("ooo+kill")
+	for _, st := range []string{"commit-before", "commit-after-batch", "lib-key", "lib-unordered"} {
+		exact, timing, why := Exactness(st, kill)
+		if !slices.Contains(timing, "lost") || !slices.Contains(timing, "duplicated") || slices.Contains(exact, "lost") || why == "" {
+			t.Fatalf("%s/ooo+kill dies with work in flight, so lost and duplicated move: exact %v, timing %v, why %q", st, exact, timing, why)
+		}
+	}
+	if exact, _, _ := Exactness("lib-partition", kill); !slices.Contains(exact, "reordered") {
+		t.Fatalf("replays are not reorders, so the ordered library's zero repeats under kill: exact %v", exact)
+	}
+	if exact, _, _ := Exactness("lib-unordered", kill); slices.Contains(exact, "reordered") {
+		t.Fatalf("lib-unordered runs a key's records at once: reordered is timing: exact %v", exact)
+	}
 	slow, _ := scenario.Parse("ooo+slow")
 	if exact, timing, why := Exactness("lib-key", slow); len(exact) != 0 || !slices.Contains(timing, "lost") || why == "" {
 		t.Fatalf("group-protocol timing must make every count timing-dependent: exact %v, timing %v, why %q", exact, timing, why)

@@ -46,3 +46,19 @@ func TestSlowStallsTheWholePoolForLongerThanTheRebalanceTimeout(t *testing.T) {
 		t.Fatalf("slow handlers take %s, not longer than the rebalance timeout %s", lat, rt)
 	}
 }
+
+func TestKillIsASecondWayToRunTheCrashSchedule(t *testing.T) {
+	s, err := Parse("ooo+kill")
+	if err != nil || !s.Has(Kill) || s.Has(Crash) || !s.Kills() {
+		t.Fatalf("ooo+kill: %+v, %v", s, err)
+	}
+	if s, _ := Parse("ooo+crash"); !s.Kills() {
+		t.Fatal("crash kills too")
+	}
+	if s, _ := Parse("ooo+rebalance"); s.Kills() {
+		t.Fatal("rebalance kills nothing")
+	}
+	if _, err := Parse("crash+kill"); err == nil {
+		t.Fatal("crash and kill share one schedule: combining them must be refused")
+	}
+}
