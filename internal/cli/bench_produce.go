@@ -92,7 +92,7 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.StringVar(&f.value, "value", "raw", "record value: raw (the row's bytes as in the file) or json (an object of the row, all strings)")
 	fl.IntVar(&f.records, "records", 0, "use only the first N good rows (0: all)")
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "skip malformed rows (ragged, broken quotes) and count them, instead of stopping at the first with file:line")
-	fl.StringVar(&f.out, "out", "kpar-results/produce", "directory for results.json, steps.csv, charts and summary.md")
+	fl.StringVar(&f.out, "out", "results/produce", "directory for results.json, steps.csv, charts and summary.md")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the results JSON on stdout instead of the step table")
 	fl.BoolVar(&f.vsJava, "vs-java", false, "also run Kafka's ProducerPerformance on the same payloads and settings (first sweep) and print Go/Java ratios")
 	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java comparison (0: all the input)")
