@@ -73,7 +73,7 @@ charts of lost, duplicated and records/s as SVG and PNG.`,
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.strategies, "strategies", strings.Join(strategy.Names(), ","), "comma-separated strategies to run")
-	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+rebalance,ooo+failures,ooo+slow", "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
+	fl.StringVar(&f.scenarios, "scenarios", "ooo,ooo+crash,ooo+kill,ooo+rebalance,ooo+failures,ooo+slow", "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
 	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
 	fl.Int64Var(&f.seed, "seed", 0, "seed for every random choice (0: pick one from the clock and print it)")
 	fl.IntVar(&f.records, "records", 3000, "input records per cell")

@@ -15,6 +15,8 @@ import (
 // SchemaVersion changes whenever a field changes meaning.
 // 2: crash points freeze the consumer (see worker.killWhenSettled); the slow
 // fault; exact / timing_dependent per cell; worker log counts.
+// Still 2 with the kill scenario and check.duplicated_same_process /
+// check.replay_seconds: fields added, none changed meaning.
 const SchemaVersion = 2
 
 // Results is one `kpar lab consumer` run.
