@@ -268,9 +268,10 @@ func (c *Consumer) runLane(l *lane, buf []*kgo.Record) []*kgo.Record {
 	}
 	batch := buf[:0]
 	if l.ord {
-		batch = append(batch, l.recs...)
-		clear(l.recs)
-		l.recs = l.recs[:0]
+		// Take the lane's records by swapping slices: buf is empty
+		// (cleared) and becomes the lane's, for records that arrive
+		// meanwhile. No copy, no clearing of the lane's slice.
+		batch, l.recs = l.recs, batch
 	}
 	p.inflight++
 	p.mu.Unlock()

@@ -187,10 +187,26 @@ func (t *Tracker) Done(o int64) bool {
 // one key or one worker's run ascend, so it gallops from the last Done
 // before falling back to a binary search over what is left.
 func (t *Tracker) find(live []entry, o int64) int {
+	if len(live) == 0 {
+		return 0
+	}
+	// Offsets ascend by at least one per entry, so o sits at index
+	// o-live[0].off or below; without gaps (the usual case) exactly there.
+	d := o - live[0].off
+	if d < 0 {
+		return 0
+	}
 	lo, hi := 0, len(live)
+	if d < int64(len(live)) {
+		if live[d].off == o {
+			t.hint = t.head + int(d)
+			return int(d)
+		}
+		hi = int(d) + 1
+	}
 	if h := t.hint - t.head; h >= 0 && h < len(live) && live[h].off <= o {
 		lo = h
-		for step := 1; lo+step < len(live); step *= 2 {
+		for step := 1; lo+step < hi; step *= 2 {
 			if live[lo+step].off >= o {
 				hi = lo + step + 1
 				break
