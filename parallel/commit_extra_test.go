@@ -42,8 +42,8 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	log := &xLog{}
 	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Registerer(reg), parallel.Logf(log.logf))
-	stop := xRun(t, c)
-	xWait(t, 30*time.Second, "commits to reach the log end", func() bool {
+	stop := run(t, c)
+	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
 		at, _ := xCommitted(t, seeds, "g", topic)
 		return xSum(at) == n
 	})
@@ -88,9 +88,9 @@ func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 	log := &xLog{}
 	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
 		parallel.Logf(log.logf))
-	stop := xRun(t, c)
-	xWait(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
-	xWait(t, 10*time.Second, "a commit attempt", func() bool { f, _ := fault.counts(); return f > 0 })
+	stop := run(t, c)
+	waitFor(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
+	waitFor(t, 10*time.Second, "a commit attempt", func() bool { f, _ := fault.counts(); return f > 0 })
 	runErr := stop()
 	t.Logf("Run returned %v with every commit failing", runErr)
 	if !log.contains("final commit") {
@@ -103,8 +103,8 @@ func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 	failing.Store(false)
 	var second atomic.Int64
 	c2 := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
-	stop2 := xRun(t, c2)
-	xWait(t, 30*time.Second, "the next consumer to commit the end", func() bool {
+	stop2 := run(t, c2)
+	waitFor(t, 30*time.Second, "the next consumer to commit the end", func() bool {
 		at, _ := xCommitted(t, seeds, "g", topic)
 		return xSum(at) == n
 	})
@@ -128,8 +128,8 @@ func TestRunReportsAFailedFinalCommit(t *testing.T) {
 	var done atomic.Int64
 	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
 		parallel.CommitInterval(time.Hour))
-	stop := xRun(t, c)
-	xWait(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
+	stop := run(t, c)
+	waitFor(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
 	if err := stop(); !errors.Is(err, parallel.ErrFinalCommit) {
 		t.Fatalf("stop after a failed final commit returned %v, want ErrFinalCommit", err)
 	}

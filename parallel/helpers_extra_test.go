@@ -5,7 +5,6 @@ package parallel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -86,42 +85,6 @@ func xNew(t *testing.T, seeds []string, group string, h parallel.Handler, topics
 		t.Fatal(err)
 	}
 	return c
-}
-
-// xRun runs c in the background; stop cancels Run's context and returns
-// Run's error (or a timeout error), then Close. Cleanup stops it too.
-func xRun(t *testing.T, c *parallel.Consumer) (stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-errc:
-			case <-time.After(60 * time.Second):
-				err = errors.New("Run did not return within 60s of cancel")
-			}
-			c.Close()
-		})
-		return err
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
-
-func xWait(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // xCommitted returns the group's committed offset per partition of topic

@@ -44,7 +44,7 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 		parallel.Registerer(reg))
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
-	xWait(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
+	waitFor(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
 
 	if err := c.Run(context.Background()); !errors.Is(err, parallel.ErrRunning) {
 		t.Fatalf("second Run = %v, want ErrRunning", err)
@@ -109,7 +109,7 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(drain))
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
-	xWait(t, 20*time.Second, "all 5 handlers running", func() bool { return started.Load() == 5 })
+	waitFor(t, 20*time.Second, "all 5 handlers running", func() bool { return started.Load() == 5 })
 
 	begin := time.Now()
 	err := c.Close()
@@ -123,7 +123,7 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 	if finished.Load() != 3 {
 		t.Errorf("%d handlers finished, want 3 (Close must wait for them)", finished.Load())
 	}
-	xWait(t, 5*time.Second, "the 2 hung handlers to see ctx cancelled", func() bool { return cancelled.Load() == 2 })
+	waitFor(t, 5*time.Second, "the 2 hung handlers to see ctx cancelled", func() bool { return cancelled.Load() == 2 })
 	if err := <-runErr; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
@@ -170,16 +170,16 @@ func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *test
 	opts := []parallel.Opt{parallel.Ordering(parallel.OrderNone), parallel.RevokeTimeout(revokeTimeout),
 		parallel.DrainTimeout(200 * time.Millisecond)}
 	a := xNew(t, seeds, "g", hA, []string{topic}, opts...)
-	stopA := xRun(t, a)
-	xWait(t, 20*time.Second, "A running all 4 records", func() bool {
+	stopA := run(t, a)
+	waitFor(t, 20*time.Second, "A running all 4 records", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return startA[0] == 2 && startA[1] == 2
 	})
 	joined := time.Now()
 	b := xNew(t, seeds, "g", hB, []string{topic}, opts...)
-	stopB := xRun(t, b)
-	xWait(t, 30*time.Second, "B to process the partition it took over", func() bool {
+	stopB := run(t, b)
+	waitFor(t, 30*time.Second, "B to process the partition it took over", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(doneB) == 2

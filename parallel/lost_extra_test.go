@@ -101,8 +101,8 @@ func testLost(t *testing.T, kip848 bool) {
 	var once1 sync.Once
 	free1 := func() { once1.Do(func() { close(release1) }) }
 	t.Cleanup(func() { free1(); close(release2) })
-	stop := xRun(t, c)
-	xWait(t, 20*time.Second, "first assignment: every record's handler called", func() bool { return callsOf(1) == n })
+	stop := run(t, c)
+	waitFor(t, 20*time.Second, "first assignment: every record's handler called", func() bool { return callsOf(1) == n })
 
 	var faults atomic.Int64
 	if kip848 {
@@ -120,19 +120,19 @@ func testLost(t *testing.T, kip848 bool) {
 			return resp, nil, true
 		})
 	}
-	xWait(t, 20*time.Second, "the partition to be lost", func() bool {
+	waitFor(t, 20*time.Second, "the partition to be lost", func() bool {
 		v, _ := xMetric(t, reg, "kpar_parallel_partitions_lost_total")
 		return v >= 1
 	})
 	if failed, passed := commits.counts(); failed+passed != 0 {
 		t.Fatalf("%d commits were sent when the partition was lost, want none (CommitInterval is 1h)", failed+passed)
 	}
-	xWait(t, 5*time.Second, "the lost assignment's handlers to see ctx cancelled", func() bool {
+	waitFor(t, 5*time.Second, "the lost assignment's handlers to see ctx cancelled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(cancelled) == 5
 	})
-	xWait(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
+	waitFor(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
 	if v, _ := xMetric(t, reg, "kpar_parallel_partitions_revoked_total"); v != 0 {
 		t.Fatalf("partitions_revoked_total = %v: the loss was handled as a revoke", v)
 	}
@@ -158,8 +158,8 @@ func testLost(t *testing.T, kip848 bool) {
 		}
 		return nil
 	}, []string{topic}, parallel.ClientOpts(extra...))
-	stop2 := xRun(t, c2)
-	xWait(t, 20*time.Second, "the fresh consumer to commit the end", func() bool {
+	stop2 := run(t, c2)
+	waitFor(t, 20*time.Second, "the fresh consumer to commit the end", func() bool {
 		at, _ := xCommitted(t, seeds, "g", topic)
 		return at[0] == n
 	})

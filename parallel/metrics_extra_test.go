@@ -60,13 +60,13 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	go func() { runErr <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); c.Close() })
 
-	xWait(t, 30*time.Second, "every source offset committed", func() bool {
+	waitFor(t, 30*time.Second, "every source offset committed", func() bool {
 		at, _ := xCommitted(t, seeds, "g", topic)
 		return xSum(at) == n
 	})
 	// Lag is computed from the committable offset and the high watermark;
 	// it must fall to zero on every partition once all is done.
-	xWait(t, 10*time.Second, "lag 0 on every partition", func() bool {
+	waitFor(t, 10*time.Second, "lag 0 on every partition", func() bool {
 		lag, ok := xMetric(t, reg, "kpar_parallel_partition_lag")
 		return ok && lag == 0
 	})

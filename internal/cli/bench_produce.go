@@ -479,14 +479,10 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, total int64) *progress {
-	f, ok := w.(*os.File)
-	if !ok {
+	if !isTerminal(w) {
 		return &progress{}
 	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return &progress{}
-	}
-	p := mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
+	p := mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
 	bar := p.AddBar(total,
 		mpb.PrependDecorators(decor.Name("produce "), decor.CountersNoUnit("%d / %d")),
 		mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.AverageSpeed(0, "%.0f rec/s")))

@@ -231,15 +231,6 @@ func (b *cellBar) stop() {
 	b.p, b.bar = nil, nil
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 func cellNote(c report.Cell) string {
 	switch {
 	case c.Error != "":

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -40,6 +41,16 @@ func (g *globals) seeds() ([]string, error) {
 		return nil, fmt.Errorf("--brokers %q names no broker", g.brokers)
 	}
 	return out, nil
+}
+
+// isTerminal reports whether w is a terminal: progress bars are drawn only there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // exitError carries a specific exit code through cobra.

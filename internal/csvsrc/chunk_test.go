@@ -14,7 +14,7 @@ import (
 // so that small inputs get many cuts).
 func chunkMin(n int) Opt { return optFunc(func(c *cfg) { c.chunkMin = n }) }
 
-// referenceParse is the one-pass reader this package had before chunks:
+// referenceParse is the one-pass row reader this package had before chunks:
 // every row through parser.next (which the fuzz test holds to
 // encoding/csv), keys and JSON built per row. Parse must equal it for any
 // input, options and number of workers.
@@ -23,44 +23,12 @@ func referenceParse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	label := name
-	if label == "" {
-		label = "<input>"
-	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: %w: file is empty (want a header row and at least one data row)", label, ErrSyntax)
-	}
-	p := newParser(name, data)
-	hdr, _, _, ok, err := p.next()
+	// The header is shared with Parse; what is compared is how rows are read.
+	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+		return nil, err
 	}
-	if !ok {
-		return nil, fmt.Errorf("%s: %w: file has no header row (only blank lines or a BOM)", label, ErrSyntax)
-	}
-	d := &Dataset{File: name, KeyColumn: c.keyColumn, Value: c.value}
-	seen := map[string]bool{}
-	for _, h := range hdr {
-		s := string(h)
-		if c.value == ValueJSON && seen[s] {
-			return nil, fmt.Errorf("%s:1: %w: column %q appears twice, so --value json would repeat a key", label, ErrSyntax, s)
-		}
-		seen[s] = true
-		d.Header = append(d.Header, s)
-	}
-	keyIdx := -1
-	if c.keyColumn != "" {
-		for i, h := range d.Header {
-			if h == c.keyColumn {
-				keyIdx = i
-				break
-			}
-		}
-		if keyIdx < 0 {
-			return nil, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
-				label, c.keyColumn, strings.Join(d.Header, ", "))
-		}
-	}
+	hdr := d.Header
 	bad := func(e error) error {
 		if !c.skipBad {
 			return e
@@ -111,11 +79,8 @@ func referenceParse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 		d.Bytes += int64(len(key) + len(val))
 	}
 	d.Lines = p.line
-	if len(d.Values) == 0 {
-		if d.Skipped > 0 {
-			return nil, fmt.Errorf("%s: %w: all %d data rows are malformed; first: %s", label, ErrSyntax, d.Skipped, d.FirstBad[0])
-		}
-		return nil, fmt.Errorf("%s: %w: no data rows after the header", label, ErrSyntax)
+	if err := checkRows(d, name); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

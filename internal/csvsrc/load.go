@@ -124,45 +124,11 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	label := name
-	if label == "" {
-		label = "<input>"
-	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: %w: file is empty (want a header row and at least one data row)", label, ErrSyntax)
-	}
-	p := newParser(name, data)
-	hdr, _, _, ok, err := p.next()
+	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
+		return nil, err
 	}
-	if !ok {
-		return nil, fmt.Errorf("%s: %w: file has no header row (only blank lines or a BOM)", label, ErrSyntax)
-	}
-	d := &Dataset{File: name, KeyColumn: c.keyColumn, Value: c.value}
-	seen := map[string]bool{}
-	for _, h := range hdr {
-		s := string(h)
-		if c.value == ValueJSON && seen[s] {
-			return nil, fmt.Errorf("%s:1: %w: column %q appears twice, so --value json would repeat a key", label, ErrSyntax, s)
-		}
-		seen[s] = true
-		d.Header = append(d.Header, s)
-	}
-	keyIdx := -1
-	if c.keyColumn != "" {
-		for i, h := range d.Header {
-			if h == c.keyColumn {
-				keyIdx = i
-				break
-			}
-		}
-		if keyIdx < 0 {
-			return nil, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
-				label, c.keyColumn, strings.Join(d.Header, ", "))
-		}
-	}
-	s := &shape{buf: p.buf, file: name, nfields: len(hdr), keyIdx: keyIdx, value: c.value, skipBad: c.skipBad}
+	s := &shape{buf: p.buf, file: name, nfields: len(d.Header), keyIdx: keyIdx, value: c.value, skipBad: c.skipBad}
 	// JSON keys are escaped once, not per row.
 	if c.value == ValueJSON {
 		for _, h := range d.Header {
@@ -174,13 +140,69 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
 		return nil, err
 	}
-	if len(d.Values) == 0 {
-		if d.Skipped > 0 {
-			return nil, fmt.Errorf("%s: %w: all %d data rows are malformed; first: %s", label, ErrSyntax, d.Skipped, d.FirstBad[0])
-		}
-		return nil, fmt.Errorf("%s: %w: no data rows after the header", label, ErrSyntax)
+	if err := checkRows(d, name); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+func labelOf(name string) string {
+	if name == "" {
+		return "<input>"
+	}
+	return name
+}
+
+// parseHeader reads the header row and resolves the key column: the part
+// of a parse that does not depend on how the data rows are read.
+func parseHeader(data []byte, name string, c cfg) (d *Dataset, p *parser, keyIdx int, err error) {
+	label := labelOf(name)
+	if len(data) == 0 {
+		return nil, nil, -1, fmt.Errorf("%s: %w: file is empty (want a header row and at least one data row)", label, ErrSyntax)
+	}
+	p = newParser(name, data)
+	hdr, _, _, ok, err := p.next()
+	if err != nil {
+		return nil, nil, -1, fmt.Errorf("header: %w", err)
+	}
+	if !ok {
+		return nil, nil, -1, fmt.Errorf("%s: %w: file has no header row (only blank lines or a BOM)", label, ErrSyntax)
+	}
+	d = &Dataset{File: name, KeyColumn: c.keyColumn, Value: c.value}
+	seen := map[string]bool{}
+	for _, h := range hdr {
+		s := string(h)
+		if c.value == ValueJSON && seen[s] {
+			return nil, nil, -1, fmt.Errorf("%s:1: %w: column %q appears twice, so --value json would repeat a key", label, ErrSyntax, s)
+		}
+		seen[s] = true
+		d.Header = append(d.Header, s)
+	}
+	keyIdx = -1
+	if c.keyColumn != "" {
+		for i, h := range d.Header {
+			if h == c.keyColumn {
+				keyIdx = i
+				break
+			}
+		}
+		if keyIdx < 0 {
+			return nil, nil, -1, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
+				label, c.keyColumn, strings.Join(d.Header, ", "))
+		}
+	}
+	return d, p, keyIdx, nil
+}
+
+// checkRows fails a dataset that kept no data row.
+func checkRows(d *Dataset, name string) error {
+	if len(d.Values) > 0 {
+		return nil
+	}
+	if d.Skipped > 0 {
+		return fmt.Errorf("%s: %w: all %d data rows are malformed; first: %s", labelOf(name), ErrSyntax, d.Skipped, d.FirstBad[0])
+	}
+	return fmt.Errorf("%s: %w: no data rows after the header", labelOf(name), ErrSyntax)
 }
 
 const hexDigits = "0123456789abcdef"

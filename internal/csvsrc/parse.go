@@ -151,16 +151,7 @@ func (p *parser) row() (fields [][]byte, raw []byte, line int, err error) {
 			i++
 			continue
 		}
-		rawEnd := i
-		if rawEnd > start && buf[rawEnd-1] == '\r' {
-			rawEnd--
-		}
-		if i < len(buf) { // the '\n'
-			i++
-			p.line++
-		}
-		p.pos = i
-		return p.fields, buf[start:rawEnd:rawEnd], startLine, nil
+		return p.fields, p.endRow(start, i), startLine, nil
 	}
 }
 
@@ -225,19 +216,25 @@ func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line in
 		i = lineEnd
 		break
 	}
+	return n, p.endRow(start, i), key, copied, startLine, nil
+}
+
+var comma = []byte{','}
+
+// endRow moves pos past the row that started at start and ends at i (a '\n'
+// or EOF), and returns the row's raw bytes without its line terminator.
+func (p *parser) endRow(start, i int) []byte {
 	rawEnd := i
-	if rawEnd > start && buf[rawEnd-1] == '\r' {
+	if rawEnd > start && p.buf[rawEnd-1] == '\r' {
 		rawEnd--
 	}
-	if i < len(buf) { // the '\n'
+	if i < len(p.buf) { // the '\n'
 		i++
 		p.line++
 	}
 	p.pos = i
-	return n, buf[start:rawEnd:rawEnd], key, copied, startLine, nil
+	return p.buf[start:rawEnd:rawEnd]
 }
-
-var comma = []byte{','}
 
 // nthField is field k (0-based) of a run of unquoted fields.
 func nthField(run []byte, k int) []byte {
