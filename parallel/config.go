@@ -36,6 +36,30 @@ func (o Order) String() string {
 	return fmt.Sprintf("Order(%d)", int(o))
 }
 
+// UnmarshalText sets o from "key", "partition" or "none" ("unordered"), the
+// names String gives; so an Order can be a flag, a JSON or a config value.
+func (o *Order) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "key":
+		*o = OrderKey
+	case "partition":
+		*o = OrderPartition
+	case "none", "unordered":
+		*o = OrderNone
+	default:
+		return fmt.Errorf("%w: order %q (want key, partition or none)", ErrInvalidOption, b)
+	}
+	return nil
+}
+
+// MarshalText gives String's name, so an Order round-trips through JSON.
+func (o Order) MarshalText() ([]byte, error) {
+	if o < OrderKey || o > OrderNone {
+		return nil, fmt.Errorf("%w: Order(%d) unknown", ErrInvalidOption, int(o))
+	}
+	return []byte(o.String()), nil
+}
+
 // ParseOrder maps "key", "partition" or "none" ("unordered") to an Order.
 func ParseOrder(s string) (Order, error) {
 	switch s {

@@ -19,8 +19,6 @@ import (
 	"github.com/kpar/kpar/internal/producebench"
 	"github.com/kpar/kpar/internal/report"
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 )
 
 // produceFlags are `kpar bench produce`'s flags as typed; sweepable ones
@@ -109,16 +107,6 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 		},
 	})
 	return c
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // settings expands the sweepable flags into every combination, validated.
@@ -255,7 +243,7 @@ func runBenchProduce(ctx context.Context, g *globals, f *produceFlags, stdout, s
 	if brokerCPU != nil {
 		opts = append(opts, producebench.WithBrokerCPU(brokerCPU))
 	}
-	bar := newProgress(stderr, int64(len(sweeps))*(int64(f.warmup)+int64(len(counts)*f.repeat*data.Len())))
+	bar := newProgress(stderr, stdout, "records", int64(len(sweeps))*(int64(f.warmup)+int64(len(counts)*f.repeat*data.Len())))
 	defer bar.stop()
 	if !f.processes {
 		opts = append(opts, producebench.WithProgress(bar.add))
@@ -309,7 +297,9 @@ func runBenchProduce(ctx context.Context, g *globals, f *produceFlags, stdout, s
 			if _, err := b.Step(ctx, producebench.Run{Settings: ws, Partitions: parts, Producers: 1, Processes: f.processes, Limit: warm}); err != nil {
 				return fmt.Errorf("warm-up: %w", err)
 			}
-			bar.addIf(f.processes, int64(warm))
+			if f.processes {
+				bar.add(int64(warm))
+			}
 		}
 		sw := report.Sweep{Label: s.Label(), Mode: mode, Settings: s}
 		for _, n := range counts {
@@ -317,7 +307,9 @@ func runBenchProduce(ctx context.Context, g *globals, f *produceFlags, stdout, s
 			if err != nil {
 				return fmt.Errorf("%d producers: %w", n, err)
 			}
-			bar.addIf(f.processes, int64(f.repeat)*st.Records)
+			if f.processes {
+				bar.add(int64(f.repeat) * st.Records)
+			}
 			sw.Steps = append(sw.Steps, st)
 			fmt.Fprintln(text, stepLine(st))
 		}
@@ -470,43 +462,4 @@ func runVsJava(ctx context.Context, b *producebench.Bench, f *produceFlags, s pr
 		j.JavaRecordsPerSec, j.JavaCPUPerMillion, jr.CPUSeconds, jr.WallSeconds)
 	fmt.Fprintf(text, "  Go/Java: %.2fx records/s, %.2fx CPU-s per million records\n", j.RecordsPerSecRatio, j.CPUPerMillionRatio)
 	return j, nil
-}
-
-// progress is an mpb bar on stderr, or nothing when stderr is not a terminal.
-type progress struct {
-	p   *mpb.Progress
-	bar *mpb.Bar
-}
-
-func newProgress(w io.Writer, total int64) *progress {
-	if !isTerminal(w) {
-		return &progress{}
-	}
-	p := mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
-	bar := p.AddBar(total,
-		mpb.PrependDecorators(decor.Name("produce "), decor.CountersNoUnit("%d / %d")),
-		mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.AverageSpeed(0, "%.0f rec/s")))
-	return &progress{p: p, bar: bar}
-}
-
-func (p *progress) add(n int64) {
-	if p.bar != nil {
-		p.bar.IncrInt64(n)
-	}
-}
-
-// addIf adds n when the step did not report progress itself.
-func (p *progress) addIf(cond bool, n int64) {
-	if cond {
-		p.add(n)
-	}
-}
-
-func (p *progress) stop() {
-	if p.p == nil {
-		return
-	}
-	p.bar.Abort(false)
-	p.p.Wait()
-	p.p, p.bar = nil, nil
 }

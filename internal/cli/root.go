@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -43,16 +42,6 @@ func (g *globals) seeds() ([]string, error) {
 	return out, nil
 }
 
-// isTerminal reports whether w is a terminal: progress bars are drawn only there.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
 // exitError carries a specific exit code through cobra.
 type exitError struct {
 	code int
@@ -82,6 +71,7 @@ broker: your own (--brokers host:port) or a local one that
 		newGenCmd(g),
 		newBenchCmd(g),
 		newLabCmd(g),
+		newChildCmd(),
 	)
 	return root
 }

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/producebench"
+)
+
+// newChildCmd is the hidden `kpar child <name>`: the processes a
+// measurement starts (see childArgv). Each takes explicit arguments or a
+// spec on stdin, never the parent's command line.
+func newChildCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:    "child",
+		Short:  "processes started by measurements (not for direct use)",
+		Hidden: true,
+	}
+	c.AddCommand(
+		&cobra.Command{
+			Use:   "produce-worker",
+			Short: "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return producebench.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+			},
+		},
+		&cobra.Command{
+			Use:                "lab-worker",
+			Short:              "one consumer process under test of 'lab consumer'",
+			DisableFlagParsing: true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if code := worker.Main(cmd.Context(), args); code != 0 {
+					return &exitError{code: code, err: errors.New("lab worker failed")}
+				}
+				return nil
+			},
+		},
+	)
+	return c
+}

@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// The flags every measurement shares, with one type, one default and one
+// wording each. A command registers the ones it has with these helpers and
+// checks values with atLeast/splitList/parseInts before it looks for a
+// broker, so a bad flag is never reported as a missing broker.
+
+// outFlags are --out (every measurement writes its results by default, under
+// results/<name>) and --json (the result data on stdout instead of text).
+type outFlags struct {
+	out  string
+	json bool
+}
+
+func addOutFlags(fs *pflag.FlagSet, o *outFlags, name string) {
+	fs.StringVar(&o.out, "out", filepath.Join("results", name),
+		"directory for the results: the data (JSON, versioned schema) and the views computed from it (Markdown, charts); written only when the run completes")
+	fs.BoolVar(&o.json, "json", false, "print the result data (the same JSON as in --out) on stdout instead of the text summary")
+}
+
+// text is where a command prints its human summary: nowhere under --json,
+// whose stdout is the data alone.
+func (o *outFlags) text(stdout io.Writer) io.Writer {
+	if o.json {
+		return io.Discard
+	}
+	return stdout
+}
+
+func addPartitions(fs *pflag.FlagSet, p *int, def int, what string) {
+	fs.IntVar(p, "partitions", def, "partitions of "+what+" (created when missing; an existing topic keeps its count)")
+}
+
+func addSeed(fs *pflag.FlagSet, p *int64) {
+	fs.Int64Var(p, "seed", 0, "seed of every random choice (0: pick one from the clock; it is printed and stored with the results)")
+}
+
+func addRepeat(fs *pflag.FlagSet, p *int, def int) {
+	fs.IntVar(p, "repeat", def, "runs per measurement; the median (by rate) is reported, every run is kept in the data")
+}
+
+// pickSeed returns seed, or a fresh one from the clock when it is 0.
+func pickSeed(seed int64) int64 {
+	if seed != 0 {
+		return seed
+	}
+	return time.Now().UnixNano()%1_000_000 + 1
+}
+
+// atLeast is the one wording of a numeric flag below its minimum.
+func atLeast[T int | int32 | int64](flag string, v, min T) error {
+	if v < min {
+		return fmt.Errorf("--%s %d: must be at least %d", flag, v, min)
+	}
+	return nil
+}
+
+// splitList splits a comma list, trimming blanks and dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// parseInts parses --flag's comma list of integers, each at least min.
+func parseInts(flag, s string, min int) ([]int, error) {
+	var out []int
+	for _, v := range splitList(s) {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("--%s %q: %q is not a whole number", flag, s, v)
+		}
+		if n < min {
+			return nil, fmt.Errorf("--%s %q: %d must be at least %d", flag, s, n, min)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--%s %q: no number given", flag, s)
+	}
+	return out, nil
+}
+
+// connect resolves the brokers (--brokers, $KPAR_BROKERS, the local broker)
+// and checks that they answer, naming the addresses when they do not. Call
+// it after every flag is validated.
+func (g *globals) connect(ctx context.Context) ([]string, error) {
+	seeds, err := g.seeds()
+	if err != nil {
+		return nil, err
+	}
+	if err := broker.Probe(ctx, seeds, 10*time.Second); err != nil {
+		return nil, fmt.Errorf("broker %s does not answer: %w (start one with 'kpar broker up' or name yours with --brokers)", strings.Join(seeds, ","), err)
+	}
+	return seeds, nil
+}
+
+// progress is the one progress display: an mpb bar on stderr when stderr is
+// a terminal, nothing otherwise. Lines printed with println go above the bar
+// (or to stdout as they are when stdout is not the terminal).
+type progress struct {
+	p    *mpb.Progress
+	bar  *mpb.Bar
+	out  io.Writer
+	name atomic.Value
+}
+
+// newProgress counts to total in unit ("records", "cells"); a bar that
+// counts records also shows the rate.
+func newProgress(stderr, stdout io.Writer, unit string, total int64) *progress {
+	b := &progress{out: stdout}
+	b.name.Store("")
+	if !isTerminal(stderr) {
+		return b
+	}
+	b.p = mpb.New(mpb.WithOutput(stderr), mpb.WithWidth(30))
+	app := []decor.Decorator{decor.Percentage(), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_MMSS)}
+	if unit == "records" {
+		app = append(app, decor.Name(" "), decor.AverageSpeed(0, "%.0f rec/s"))
+	}
+	app = append(app, decor.Any(func(decor.Statistics) string {
+		if s := b.name.Load().(string); s != "" {
+			return " " + s
+		}
+		return ""
+	}))
+	b.bar = b.p.AddBar(total,
+		mpb.PrependDecorators(decor.Name(unit+" "), decor.CountersNoUnit("%d / %d")),
+		mpb.AppendDecorators(app...))
+	if isTerminal(stdout) {
+		b.out = b.p
+	}
+	return b
+}
+
+// current names what is running now, shown after the bar.
+func (b *progress) current(name string) { b.name.Store(name) }
+
+func (b *progress) println(s string) { fmt.Fprintln(b.out, s) }
+
+func (b *progress) add(n int64) {
+	if b.bar != nil {
+		b.bar.IncrInt64(n)
+	}
+}
+
+func (b *progress) stop() {
+	if b.p == nil {
+		return
+	}
+	b.bar.Abort(false)
+	b.p.Wait()
+	b.p, b.bar = nil, nil
+}
+
+// isTerminal reports whether w is a terminal: progress bars are drawn only there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// childArgv is the one way to re-run kpar as a child process: the hidden
+// `kpar child <name>` command with explicit arguments (never the parent's
+// os.Args or an environment variable).
+func childArgv(name string, args ...string) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the kpar binary to start a child process: %w", err)
+	}
+	return append([]string{exe, "child", name}, args...), nil
+}

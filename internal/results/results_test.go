@@ -1,0 +1,85 @@
+package results
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+type fake struct {
+	Header
+	N int `json:"n"`
+}
+
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestWritePutsDataAndViewsInPlaceAndReadsBack(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	r := fake{Header: NewHeader("kpar.test", 3, []string{"kpar", "x"}), N: 7}
+	r.Finish()
+	paths, err := Write(dir, "r.json", r, View{Name: "r.md", Bytes: []byte("# r\n")},
+		View{Name: "c.svg", Save: func(p string) error { return os.WriteFile(p, []byte("<svg/>"), 0o644) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "c.svg")}; !slices.Equal(paths, want) {
+		t.Fatalf("paths %v, want %v", paths, want)
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"c.svg", "r.json", "r.md"}) {
+		t.Fatalf("dir holds %v: no temp left behind expected", got)
+	}
+	var back fake
+	if err := Read(filepath.Join(dir, "r.json"), "kpar.test", 3, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.N != 7 || back.Version != 3 || !slices.Equal(back.Command, []string{"kpar", "x"}) {
+		t.Fatalf("read back %+v", back)
+	}
+	if err := Read(filepath.Join(dir, "r.json"), "kpar.test", 2, &back); !errors.Is(err, ErrSchema) {
+		t.Fatalf("a newer version than the reader knows: %v, want ErrSchema", err)
+	}
+	if err := Read(filepath.Join(dir, "r.json"), "kpar.other", 9, &back); !errors.Is(err, ErrSchema) {
+		t.Fatalf("another schema: %v, want ErrSchema", err)
+	}
+}
+
+func TestFailedViewLeavesNothingAndKeepsTheOldRun(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, "r.json", fake{N: 1}, View{Name: "r.md", Bytes: []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Write(dir, "r.json", fake{N: 2}, View{Name: "r.md", Bytes: []byte("new")},
+		View{Name: "c.png", Save: func(string) error { return errors.New("plot failed") }})
+	if err == nil {
+		t.Fatal("a failing view must fail the write")
+	}
+	if got := names(t, dir); !slices.Equal(got, []string{"r.json", "r.md"}) {
+		t.Fatalf("dir holds %v after a failed write", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "r.md")); string(b) != "old" {
+		t.Fatalf("old view replaced by a failed run: %q", b)
+	}
+}
+
+func TestRepeatedViewNameIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Write(dir, "r.json", fake{}, View{Name: "r.json"}); err == nil {
+		t.Fatal("a view named like the data file must be refused")
+	}
+	if _, err := Write(dir, "r.json", fake{}, View{Name: "../x"}); err == nil {
+		t.Fatal("a view outside dir must be refused")
+	}
+}
