@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/offsets"
+	"github.com/kpar/kpar/parallel/internal/offsets"
 )
 
 // Dispatch works in lanes, not single records: a lane is a run of records
