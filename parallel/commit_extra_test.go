@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -39,9 +38,9 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 		done.Add(1)
 		return nil
 	}
-	reg := prometheus.NewRegistry()
 	log := &xLog{}
-	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Registerer(reg), parallel.Logf(log.logf))
+	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf))
+	reg := xCollect(t, c)
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
 		at, _ := xCommitted(t, seeds, "g", topic)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -60,19 +59,6 @@ func (o Order) MarshalText() ([]byte, error) {
 	return []byte(o.String()), nil
 }
 
-// ParseOrder maps "key", "partition" or "none" ("unordered") to an Order.
-func ParseOrder(s string) (Order, error) {
-	switch s {
-	case "key":
-		return OrderKey, nil
-	case "partition":
-		return OrderPartition, nil
-	case "none", "unordered":
-		return OrderNone, nil
-	}
-	return 0, fmt.Errorf("%w: order %q (want key, partition or none)", ErrInvalidOption, s)
-}
-
 // Opt configures a Consumer. Only this package can make one.
 type Opt interface{ apply(*cfg) }
 
@@ -97,14 +83,14 @@ type cfg struct {
 	maxAttempts    int
 	backoffInitial time.Duration
 	backoffMax     time.Duration
+	backoffFn      func(attempt int, err error) time.Duration
 
 	retryTopic     string
 	retryDelay     time.Duration
 	retryMaxRounds int
 	deadLetter     string
 
-	registerer prometheus.Registerer
-	logf       func(format string, args ...any)
+	logf func(format string, args ...any)
 }
 
 func defaultCfg() cfg {
@@ -139,13 +125,11 @@ const (
 	maxFetchBytes       = 50 << 20 // kgo's default
 )
 
-func (c *cfg) fetchMaxBytes() int32 { return DefaultFetchMaxBytes(c.maxBuffered) }
-
-// DefaultFetchMaxBytes is the kgo.FetchMaxBytes the library sets when
-// ClientOpts does not: maxBuffered x 100 bytes, at least 1 MiB, at most
-// kgo's own 50 MiB default.
-func DefaultFetchMaxBytes(maxBuffered int) int32 {
-	return int32(min(max(int64(maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
+// fetchMaxBytes is the kgo.FetchMaxBytes the library sets when ClientOpts
+// does not: MaxBuffered x 100 bytes, at least 1 MiB, at most kgo's own 50
+// MiB default.
+func (c *cfg) fetchMaxBytes() int32 {
+	return int32(min(max(int64(c.maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
 }
 
 // validate is the one place where option values are checked.
@@ -212,9 +196,15 @@ func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n 
 // responses per broker, whatever the backlog on the broker.
 func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 
-// MaxBufferedPerPartition bounds the records held per partition (default
-// 2,000). A partition at its bound is paused (only that partition) and
-// resumed once it drains to half.
+// MaxBufferedPerPartition is the per-partition backpressure threshold
+// (default 2,000). A partition holding that many records, admitted plus
+// polled and not yet admitted, has its fetching paused (only that partition)
+// and resumed once it drains to half. It also caps a partition's fair share
+// of MaxBuffered at admission, so that records of one partition do not take
+// the room every other partition's keys need. It is not a hard cap: records
+// a poll already returned are still admitted when MaxBuffered has room that
+// no other partition can use, so a partition can hold up to one poll's
+// records beyond it. MaxBuffered is the hard bound.
 func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart = n }) }
 
 // CommitInterval sets how often completed offsets are committed (default 1s).
@@ -263,9 +253,15 @@ func RetryTopic(topic string, delay time.Duration, rounds int) Opt {
 // committed.
 func DeadLetterTopic(topic string) Opt { return opt(func(c *cfg) { c.deadLetter = topic }) }
 
-// Registerer registers the consumer's Prometheus collector on r (default:
-// none). It is unregistered on Close.
-func Registerer(r prometheus.Registerer) Opt { return opt(func(c *cfg) { c.registerer = r }) }
+// RetryBackoff replaces the in-place retries' exponential backoff with fn:
+// after failed attempt n (1, 2, ...) with error err, the record waits
+// fn(n, err) before attempt n+1 (0 or less: at once). Retries still sets the
+// number of attempts. For callers with their own delay policy, e.g. the
+// Retry-After of a rate-limited API. Under OrderKey and OrderPartition the
+// record's key (or partition) waits meanwhile. nil restores the default.
+func RetryBackoff(fn func(attempt int, err error) time.Duration) Opt {
+	return opt(func(c *cfg) { c.backoffFn = fn })
+}
 
 // Logf receives the library's rare diagnostic lines (failed commits, corrupt
 // commit metadata). Default: discarded.

@@ -3,7 +3,9 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -18,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/kprom"
 )
 
 // The runnable examples use kfake, franz-go's in-process Kafka, so that they
@@ -151,24 +154,78 @@ func ExampleOrdering_key() {
 	// user2 [2 5 8 11]
 }
 
-// The three ordering modes, chosen by name as a command-line flag would.
-// OrderPartition processes each partition one record at a time (like a
-// plain consumer, but partitions run in parallel); OrderNone gives up order
-// for throughput.
-func ExampleParseOrder() {
+// The three ordering modes, chosen by name as a command-line flag would:
+// Order implements encoding.TextUnmarshaler, so flag.TextVar (or a JSON or
+// YAML config) takes it directly. OrderPartition processes each partition
+// one record at a time (like a plain consumer, but partitions run in
+// parallel); OrderNone gives up order for throughput.
+func ExampleOrder_UnmarshalText() {
 	for _, name := range []string{"key", "partition", "unordered", "random"} {
-		o, err := parallel.ParseOrder(name)
-		if err != nil {
-			fmt.Println(errors.Is(err, parallel.ErrInvalidOption), err)
+		fs := flag.NewFlagSet("consumer", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		order := parallel.OrderKey
+		fs.TextVar(&order, "order", parallel.OrderKey, "key, partition or none")
+		if err := fs.Parse([]string{"-order", name}); err != nil {
+			fmt.Println(err)
 			continue
 		}
-		fmt.Println(name, "->", o)
+		fmt.Println(name, "->", order)
 	}
 	// Output:
 	// key -> key
 	// partition -> partition
 	// unordered -> none
-	// true parallel: invalid option: order "random" (want key, partition or none)
+	// invalid value "random" for flag -order: parallel: invalid option: order "random" (want key, partition or none)
+}
+
+// A failure that retrying cannot fix skips the remaining attempts and the
+// retry topic: wrap it with Permanent and the record goes straight to the
+// dead-letter topic. Transient failures are retried with the caller's own
+// delay policy (RetryBackoff), here a fixed 1 ms.
+func ExamplePermanent() {
+	seeds, stop := exampleCluster("orders", "orders-dlt")
+	defer stop()
+	exampleProduce(seeds, "orders", "o1=ok", "o2=flaky", "o3=malformed")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		calls = map[string]int{}
+	)
+	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[string(r.Value)]++
+		if calls["ok"]+calls["flaky"]+calls["malformed"] == 5 {
+			cancel() // every call made: Run drains what is running, then returns
+		}
+		switch {
+		case string(r.Value) == "malformed":
+			return parallel.Permanent(errors.New("cannot parse"))
+		case string(r.Value) == "flaky" && calls["flaky"] < 3:
+			return errors.New("busy")
+		}
+		return nil
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("orders"), kgo.ConsumeTopics("orders")),
+		parallel.Retries(5, 0, 0),
+		parallel.RetryBackoff(func(attempt int, err error) time.Duration { return time.Millisecond }),
+		parallel.DeadLetterTopic("orders-dlt"),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println("run:", err)
+	}
+	fmt.Println("calls:", calls["ok"], calls["flaky"], calls["malformed"])
+	st := c.Stats()
+	fmt.Println("completed:", st.Completed, "dead-lettered:", st.DeadLettered)
+	// Output:
+	// calls: 1 3 1
+	// completed: 2 dead-lettered: 1
 }
 
 // Failures: each record gets 2 attempts in place, then one trip through a
@@ -256,60 +313,6 @@ func ExampleRetryTopic() {
 	// dead-lettered: poison from payments after 4 attempts: cannot parse amount
 }
 
-// Metrics: the consumer's Prometheus collector is registered on the
-// registerer you pass (here a private registry; use prometheus.DefaultRegisterer
-// and promhttp.Handler() to serve /metrics) and unregistered by Close.
-func ExampleRegisterer() {
-	seeds, stop := exampleCluster("events")
-	defer stop()
-	exampleProduce(seeds, "events", "k1=a", "k2=b", "k3=c", "k4=d", "k5=e")
-
-	reg := prometheus.NewRegistry()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var (
-		mu sync.Mutex
-		n  int
-	)
-	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if n++; n == 5 {
-			cancel()
-		}
-		return nil
-	},
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("audit"), kgo.ConsumeTopics("events")),
-		parallel.Registerer(reg),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	if err := c.Run(ctx); err != nil { // Run has drained every handler when it returns
-		fmt.Println("run:", err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		fmt.Println(err)
-	}
-	for _, mf := range mfs {
-		switch mf.GetName() {
-		case "kpar_parallel_records_completed_total", "kpar_parallel_records_dead_lettered_total", "kpar_parallel_records_in_flight":
-			v := mf.GetMetric()[0]
-			fmt.Println(mf.GetName(), v.GetCounter().GetValue()+v.GetGauge().GetValue())
-		}
-	}
-	c.Close()
-	mfs, _ = reg.Gather()
-	fmt.Println("families after Close:", len(mfs))
-	// Output:
-	// kpar_parallel_records_completed_total 5
-	// kpar_parallel_records_dead_lettered_total 0
-	// kpar_parallel_records_in_flight 0
-	// families after Close: 0
-}
-
 // Graceful shutdown: cancelling Run's context (or calling Close) stops
 // polling, lets running handlers finish within DrainTimeout, makes a final
 // commit and leaves the group. Nothing done is left uncommitted, so the next
@@ -381,13 +384,13 @@ func Example_signals() {
 			kgo.ConsumeTopics("orders"),
 		),
 		parallel.DrainTimeout(20*time.Second), // keep below your orchestrator's kill grace period
-		parallel.Registerer(prometheus.DefaultRegisterer),
 	)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
 	defer c.Close()
+	prometheus.MustRegister(kprom.NewCollector(c)) // serve with promhttp.Handler()
 	if err := c.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

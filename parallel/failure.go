@@ -26,6 +26,30 @@ const (
 	HeaderLastFailure     = "kpar-last-failure"  // time of the last failed attempt
 )
 
+// Permanent marks err as a failure that retrying cannot fix (a malformed
+// record, a rule violation): the record skips its remaining in-place
+// attempts and the retry topic and goes straight to the dead-letter topic,
+// or, without one, stops the consumer with ErrRecordFailed. errors.Is and
+// errors.As see through it to err. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err, or an error it wraps, was marked with
+// Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
 // errAbandoned: the record's partition was revoked or lost, or Close gave
 // up waiting; the record stays uncommitted for its next owner.
 var errAbandoned = errors.New("parallel: record abandoned")
@@ -44,28 +68,28 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) er
 		if ctx.Err() != nil {
 			return errAbandoned // the failure may be our own cancellation
 		}
-		c.m.failed.Add(1)
+		c.stats.failed.Add(1)
 		last = time.Now()
 		if first.IsZero() {
 			first = last
 		}
-		if attempts >= c.cfg.maxAttempts {
+		if attempts >= c.cfg.maxAttempts || IsPermanent(err) {
 			break
 		}
-		c.m.retried.Add(1)
-		if !sleep(ctx, c.backoff(attempts)) {
+		c.stats.retried.Add(1)
+		if !sleep(ctx, c.retryDelay(attempts, err)) {
 			return errAbandoned
 		}
 		attempts++
 		if err = c.call(ctx, r); err == nil {
-			c.m.completed.Add(1)
+			c.stats.completed.Add(1)
 			return nil
 		}
 	}
 	f := failure{err: err, attempts: prior + attempts, first: first, last: last}
 	round := headerInt(r, HeaderRetryRound)
 	switch {
-	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds:
+	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds && !IsPermanent(err):
 		out := c.derived(r, c.cfg.retryTopic, f)
 		due := time.Now().Add(c.cfg.retryDelay)
 		out.Headers = append(out.Headers,
@@ -75,13 +99,13 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) er
 		if err := c.produce(ctx, out); err != nil {
 			return err
 		}
-		c.m.retryRouted.Add(1)
+		c.stats.retryRouted.Add(1)
 		return nil
 	case c.cfg.deadLetter != "":
 		if err := c.produce(ctx, c.derived(r, c.cfg.deadLetter, f)); err != nil {
 			return err
 		}
-		c.m.deadLettered.Add(1)
+		c.stats.deadLettered.Add(1)
 		return nil
 	}
 	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, err)
@@ -106,6 +130,15 @@ func (c *Consumer) call(ctx context.Context, r *kgo.Record) (err error) {
 		defer cancel()
 	}
 	return c.handler(ctx, r)
+}
+
+// retryDelay is the wait before in-place attempt n+1 after n failed with
+// err: the RetryBackoff function when set, else backoff(n).
+func (c *Consumer) retryDelay(n int, err error) time.Duration {
+	if c.cfg.backoffFn != nil {
+		return c.cfg.backoffFn(n, err)
+	}
+	return c.backoff(n)
 }
 
 // backoff is exponential with full jitter: uniform in [0, min(max, initial*2^(n-1))].

@@ -20,6 +20,7 @@ import (
 
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/kprom"
 )
 
 // xCluster starts a kfake cluster whose handle the test keeps, for fault
@@ -113,6 +114,15 @@ func xSum(m map[int32]int64) int64 {
 		s += v
 	}
 	return s
+}
+
+// xCollect registers c's kprom collector on a fresh pedantic registry (which
+// checks every metric's consistency on each gather) and returns it.
+func xCollect(t *testing.T, c *parallel.Consumer) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(kprom.NewCollector(c))
+	return reg
 }
 
 // xMetric sums every series of the metric family name in reg (for a

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
@@ -17,8 +16,7 @@ import (
 
 func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
 	_, seeds := xCluster(t, "t", 1)
-	reg := prometheus.NewRegistry()
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"}, parallel.Registerer(reg))
+	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
 	for i := 0; i < 3; i++ {
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close #%d: %v", i+1, err)
@@ -27,9 +25,6 @@ func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
 	if err := c.Run(context.Background()); !errors.Is(err, parallel.ErrClosed) {
 		t.Fatalf("Run after Close = %v, want ErrClosed", err)
 	}
-	// Close unregistered the collector: a second consumer can register.
-	c2 := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"}, parallel.Registerer(reg))
-	c2.Close()
 }
 
 // Concurrent and repeated Close calls on a running consumer all return,
@@ -39,9 +34,7 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	_, seeds := xCluster(t, "t", 3)
 	xProduce(t, seeds, "t", n, 10)
 	var done atomic.Int64
-	reg := prometheus.NewRegistry()
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"},
-		parallel.Registerer(reg))
+	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"})
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
 	waitFor(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
@@ -77,9 +70,6 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close after Run returned: %v", err)
-	}
-	if _, ok := xMetric(t, reg, "kpar_parallel_records_completed_total"); ok {
-		t.Fatal("collector still registered after Close")
 	}
 	if at, _ := xCommitted(t, seeds, "g", "t"); xSum(at) != n {
 		t.Fatalf("committed %v (sum %d), want sum %d after a clean Close", at, xSum(at), n)

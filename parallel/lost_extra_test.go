@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -90,14 +89,14 @@ func testLost(t *testing.T, kip848 bool) {
 		}
 		return k
 	}
-	reg := prometheus.NewRegistry()
 	var extra []kgo.Opt
 	if kip848 {
 		extra = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
 	}
 	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
-		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(300*time.Millisecond), parallel.Registerer(reg),
+		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(300*time.Millisecond),
 		parallel.ClientOpts(extra...))
+	reg := xCollect(t, c)
 	var once1 sync.Once
 	free1 := func() { once1.Do(func() { close(release1) }) }
 	t.Cleanup(func() { free1(); close(release2) })

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -52,9 +51,9 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 		}
 		return nil
 	}
-	reg := prometheus.NewPedanticRegistry()
-	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Registerer(reg), parallel.MaxConcurrency(16),
+	c := xNew(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
 		parallel.Retries(2, time.Millisecond, 2*time.Millisecond), parallel.DeadLetterTopic(dlt))
+	reg := xCollect(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
@@ -109,8 +108,5 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if mfs, _ := reg.Gather(); len(mfs) != 0 {
-		t.Errorf("%d metric families still registered after Close", len(mfs))
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/kprom"
 )
 
 func main() {
@@ -114,16 +115,18 @@ func run(ctx context.Context, seeds []string, listen string, n int, work time.Du
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
 		parallel.MaxConcurrency(200),
 		parallel.Retries(3, 5*time.Millisecond, 50*time.Millisecond),
-		parallel.Registerer(reg),
 	)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	col := kprom.NewCollector(c) // the collector lives in its own package: the core has no Prometheus
+	reg.MustRegister(col)
+	defer reg.Unregister(col)
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
-	// Run has returned; the collector stays registered until Close.
+	// Run has returned; the collector stays registered until the deferred Unregister.
 	return printScrape(url)
 }
 

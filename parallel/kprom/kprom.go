@@ -1,0 +1,100 @@
+// Package kprom exports a parallel.Consumer's statistics as Prometheus
+// metrics. It lives apart from package parallel, as franz-go's plugin/kprom
+// does, so that the library does not pull client_golang into every build.
+//
+//	c, err := parallel.New(handle, opts...)
+//	...
+//	col := kprom.NewCollector(c)
+//	prometheus.MustRegister(col)
+//	defer prometheus.Unregister(col)
+//
+// Every metric is read from Consumer.Stats at scrape time, so an unscraped
+// consumer pays nothing for them. Names start with kpar_parallel_.
+package kprom
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// Collector is a prometheus.Collector over one consumer.
+type Collector struct {
+	c *parallel.Consumer
+
+	dInflight, dQueued, dPaused, dLag             *prometheus.Desc
+	dCompleted, dFailed, dRetried, dRetryRouted   *prometheus.Desc
+	dDead, dSkipped, dRevoked, dLost, dCommitErrs *prometheus.Desc
+	dCommit                                       *prometheus.Desc
+}
+
+// NewCollector returns a collector of c's metrics; register it on the
+// registry you serve, and unregister it when c is closed.
+func NewCollector(c *parallel.Consumer) *Collector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("kpar_parallel_"+name, help, labels, nil)
+	}
+	return &Collector{
+		c:            c,
+		dInflight:    d("records_in_flight", "Workers running records now."),
+		dQueued:      d("records_queued", "Records held but not running: waiting for a worker, their key, their due time or map room."),
+		dPaused:      d("paused_partitions", "Partitions whose fetching is paused by backpressure."),
+		dLag:         d("partition_lag", "High watermark minus committable offset, per partition.", "topic", "partition"),
+		dCompleted:   d("records_completed_total", "Records whose handler succeeded."),
+		dFailed:      d("attempts_failed_total", "Handler calls that returned an error or panicked."),
+		dRetried:     d("attempts_retried_total", "In-place retries started."),
+		dRetryRouted: d("records_retry_topic_total", "Records sent to the retry topic."),
+		dDead:        d("records_dead_lettered_total", "Records sent to the dead-letter topic."),
+		dSkipped:     d("records_skipped_total", "Records skipped because the commit metadata says they were already done."),
+		dRevoked:     d("partitions_revoked_total", "Partitions revoked (committed and released)."),
+		dLost:        d("partitions_lost_total", "Partitions lost (released without commit)."),
+		dCommitErrs:  d("commit_errors_total", "Commits that failed in whole or part."),
+		dCommit:      d("commit_seconds", "Latency of offset commits, including completion metadata."),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
+		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (m *Collector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	counter := func(d *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	st := m.c.Stats()
+	gauge(m.dInflight, float64(st.InFlight))
+	gauge(m.dQueued, float64(st.Held+st.Backlog-st.InFlight))
+	gauge(m.dPaused, float64(st.PausedPartitions))
+	for _, p := range st.Partitions {
+		if p.Lag >= 0 {
+			gauge(m.dLag, float64(p.Lag), p.Topic, strconv.Itoa(int(p.Partition)))
+		}
+	}
+	counter(m.dCompleted, st.Completed)
+	counter(m.dFailed, st.Failed)
+	counter(m.dRetried, st.Retried)
+	counter(m.dRetryRouted, st.RetryTopic)
+	counter(m.dDead, st.DeadLettered)
+	counter(m.dSkipped, st.Skipped)
+	counter(m.dRevoked, st.Revoked)
+	counter(m.dLost, st.Lost)
+	counter(m.dCommitErrs, st.CommitErrors)
+	h := st.CommitLatency
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	var cum uint64
+	for i, b := range h.Bounds {
+		cum += h.Counts[i]
+		buckets[b] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(m.dCommit, h.Count, h.Sum, buckets)
+}

@@ -1,0 +1,126 @@
+package parallel
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// counters are the consumer's event counts: atomics bumped on the hot path
+// and read by Stats. Gauges (in flight, held, backlog, lag) are not counted
+// here: Stats reads them from the partitions, their one home.
+type counters struct {
+	completed, failed, retried, retryRouted, deadLettered atomic.Uint64
+	skipped, revoked, lost, commitErrors                  atomic.Uint64
+	commitLatency                                         latency
+}
+
+// commitBounds are the upper bounds, in seconds, of the commit latency
+// histogram: 0.5 ms doubling to about 16 s.
+var commitBounds = func() []float64 {
+	b := make([]float64, 16)
+	for i := range b {
+		b[i] = 0.0005 * math.Pow(2, float64(i))
+	}
+	return b
+}()
+
+// latency is a fixed-bucket histogram over commitBounds, lock-free.
+type latency struct {
+	buckets [17]atomic.Uint64 // the last one: above every bound
+	sumNs   atomic.Int64
+}
+
+func (l *latency) observe(d time.Duration) {
+	s := d.Seconds()
+	i := 0
+	for i < len(commitBounds) && s > commitBounds[i] {
+		i++
+	}
+	l.buckets[i].Add(1)
+	l.sumNs.Add(int64(d))
+}
+
+func (l *latency) snapshot() Histogram {
+	h := Histogram{Bounds: append([]float64(nil), commitBounds...), Counts: make([]uint64, len(l.buckets))}
+	for i := range l.buckets {
+		h.Counts[i] = l.buckets[i].Load()
+		h.Count += h.Counts[i]
+	}
+	h.Sum = time.Duration(l.sumNs.Load()).Seconds()
+	return h
+}
+
+// Histogram is a latency distribution in seconds. Counts[i] counts
+// observations above Bounds[i-1] and at most Bounds[i]; the last count,
+// Counts[len(Bounds)], is above every bound.
+type Histogram struct {
+	Bounds []float64
+	Counts []uint64
+	Count  uint64
+	Sum    float64
+}
+
+// Stats is a point-in-time view of the consumer, for tests, benches,
+// dashboards, and the Prometheus collector in the kprom subpackage.
+type Stats struct {
+	InFlight         int64 // workers running records of owned partitions
+	Held             int64 // records admitted: queued, waiting or running (<= MaxBuffered)
+	Backlog          int64 // records polled, waiting for room under MaxBuffered
+	PausedPartitions int
+	Completed        uint64 // handler successes
+	Failed           uint64 // failed attempts
+	Retried          uint64 // in-place retries
+	RetryTopic       uint64 // records sent to the retry topic
+	DeadLettered     uint64
+	Skipped          uint64 // already done per commit metadata
+	Revoked          uint64 // partitions revoked (committed and released)
+	Lost             uint64 // partitions lost (released without commit)
+	CommitErrors     uint64 // commits that failed in whole or part
+	CommitLatency    Histogram
+	Partitions       []PartitionStats
+}
+
+// PartitionStats describes one owned partition.
+type PartitionStats struct {
+	Topic       string
+	Partition   int32
+	Committable int64 // -1: nothing known yet
+	Held        int   // admitted, not done
+	Backlog     int   // polled, not admitted
+	Paused      bool
+	Lag         int64 // high watermark - committable; -1 unknown
+}
+
+// Stats returns counters and the state of owned partitions.
+func (c *Consumer) Stats() Stats {
+	st := Stats{
+		Held:          c.held.Load(),
+		Completed:     c.stats.completed.Load(),
+		Failed:        c.stats.failed.Load(),
+		Retried:       c.stats.retried.Load(),
+		RetryTopic:    c.stats.retryRouted.Load(),
+		DeadLettered:  c.stats.deadLettered.Load(),
+		Skipped:       c.stats.skipped.Load(),
+		Revoked:       c.stats.revoked.Load(),
+		Lost:          c.stats.lost.Load(),
+		CommitErrors:  c.stats.commitErrors.Load(),
+		CommitLatency: c.stats.commitLatency.snapshot(),
+	}
+	for _, p := range c.live() {
+		p.mu.Lock()
+		s := PartitionStats{Topic: p.tp.topic, Partition: p.tp.part, Committable: p.tr.Committable(),
+			Held: p.tr.Pending(), Backlog: len(p.parked), Paused: p.paused, Lag: -1}
+		if p.hwm >= 0 && s.Committable >= 0 {
+			s.Lag = p.hwm - s.Committable
+		}
+		st.InFlight += int64(p.running)
+		p.mu.Unlock()
+		st.Backlog += int64(s.Backlog)
+		if s.Paused {
+			st.PausedPartitions++
+		}
+		st.Partitions = append(st.Partitions, s)
+	}
+	return st
+}
