@@ -57,26 +57,27 @@ func newBrokerUpCmd() *cobra.Command {
   export KPAR_BROKERS=$(kpar broker up -q)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if !quiet {
-				o.Progress = func(s string) { fmt.Fprintln(os.Stderr, "kpar:", s) }
+				o.Progress = func(s string) { fmt.Fprintln(stderr, "kpar:", s) }
 			}
 			start := time.Now()
 			st, err := broker.Up(cmd.Context(), o)
 			if errors.Is(err, broker.ErrAlreadyUp) {
 				if !quiet {
-					fmt.Fprintf(os.Stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
+					fmt.Fprintf(stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
 				}
-				fmt.Println(strings.Join(st.Bootstrap(), ","))
+				fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
 				return nil
 			}
 			if err != nil {
 				return err
 			}
 			if !quiet {
-				fmt.Fprintf(os.Stderr, "kpar: Kafka %s up in %.1fs: %d node(s), pids %s, logs under %s\n",
+				fmt.Fprintf(stderr, "kpar: Kafka %s up in %.1fs: %d node(s), pids %s, logs under %s\n",
 					st.KafkaVersion, time.Since(start).Seconds(), len(st.Nodes), pids(st), broker.Home())
 			}
-			fmt.Println(strings.Join(st.Bootstrap(), ","))
+			fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
 			return nil
 		},
 	}
@@ -101,16 +102,16 @@ func newBrokerDownCmd() *cobra.Command {
 		Use:   "down",
 		Short: "Stop the JVMs 'kpar broker up' started (by pid) and delete their data",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			stopped, err := broker.Down(broker.Home())
 			if errors.Is(err, broker.ErrNotUp) {
-				fmt.Fprintln(os.Stderr, "kpar: no local broker recorded; nothing to stop")
+				fmt.Fprintln(cmd.ErrOrStderr(), "kpar: no local broker recorded; nothing to stop")
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "kpar: stopped %d JVM(s) %v\n", len(stopped), stopped)
+			fmt.Fprintf(cmd.ErrOrStderr(), "kpar: stopped %d JVM(s) %v\n", len(stopped), stopped)
 			return nil
 		},
 	}
@@ -135,14 +136,15 @@ func newBrokerStatusCmd() *cobra.Command {
 			for _, n := range nodes {
 				healthy = healthy && n.Running && n.Answering
 			}
+			stdout := cmd.OutOrStdout()
 			if asJSON {
-				enc := json.NewEncoder(os.Stdout)
+				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
 				_ = enc.Encode(map[string]any{"kafka_version": st.KafkaVersion, "cluster_id": st.ClusterID,
 					"bootstrap": st.Bootstrap(), "healthy": healthy, "nodes": nodes})
 			} else {
-				fmt.Printf("Kafka %s, cluster %s, bootstrap %s\n", st.KafkaVersion, st.ClusterID, strings.Join(st.Bootstrap(), ","))
-				tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(stdout, "Kafka %s, cluster %s, bootstrap %s\n", st.KafkaVersion, st.ClusterID, strings.Join(st.Bootstrap(), ","))
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NODE\tPID\tPORT\tCONTROLLER\tRUNNING\tANSWERING\tCPU-S\tLOG")
 				for _, n := range nodes {
 					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%v\t%v\t%.1f\t%s\n", n.ID, n.Pid, n.Port, n.ControllerPort, n.Running, n.Answering, n.CPUSecs, n.Log)
@@ -165,7 +167,7 @@ func newBrokerLogsCmd() *cobra.Command {
 		Use:   "logs",
 		Short: "Print the tail of a node's server.log",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := broker.LoadState(broker.Home())
 			if err != nil {
 				return err
@@ -178,7 +180,7 @@ func newBrokerLogsCmd() *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			return tail(f, os.Stdout, lines)
+			return tail(f, cmd.OutOrStdout(), lines)
 		},
 	}
 	c.Flags().IntVar(&node, "node", 1, "which node's log")

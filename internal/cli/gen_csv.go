@@ -13,7 +13,7 @@ func newGenCSVCmd(_ *globals) *cobra.Command {
 	var (
 		out       string
 		rows      int
-		seed      uint64
+		seed      int64
 		customers int
 		crlf      bool
 	)
@@ -33,11 +33,10 @@ partitioning meets in real shops: try it with 'kpar bench produce
   kpar gen csv --rows 5000 --seed 7 --crlf --out small.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if rows < 1 {
-				return fmt.Errorf("--rows %d: want at least 1", rows)
-			}
-			if customers < 1 {
-				return fmt.Errorf("--customers %d: want at least 1", customers)
+			for _, err := range []error{atLeast("rows", rows, 1), atLeast("customers", customers, 1), atLeast("seed", seed, 0)} {
+				if err != nil {
+					return err
+				}
 			}
 			// Write beside the target and rename, so an interrupted run never
 			// leaves a truncated dataset under the real name.
@@ -46,7 +45,7 @@ partitioning meets in real shops: try it with 'kpar bench produce
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			defer os.Remove(tmp.Name())
-			if err := datagen.Write(tmp, datagen.Config{Rows: rows, Seed: seed, Customers: customers, CRLF: crlf}); err != nil {
+			if err := datagen.Write(tmp, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf}); err != nil {
 				tmp.Close()
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
@@ -66,9 +65,13 @@ partitioning meets in real shops: try it with 'kpar bench produce
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&out, "out", "events.csv", "file to write (replaced atomically when done)")
+	// Unlike the measurements' --out (a results directory), this is the
+	// dataset itself.
+	f.StringVar(&out, "out", "events.csv", "the CSV file to write (a file path, not a results directory; replaced atomically when done)")
 	f.IntVar(&rows, "rows", 1_000_000, "data rows to write, besides the header")
-	f.Uint64Var(&seed, "seed", 1, "random seed: the same seed and rows give the same file")
+	// Not addSeed: 0 is a seed like any other here, and the default stays 1
+	// so that a dataset made without --seed is the same file as before.
+	f.Int64Var(&seed, "seed", 1, "seed of every random choice, at least 0: the same seed and rows give the same file")
 	f.IntVar(&customers, "customers", 100_000, "distinct customer ids (Zipf-skewed: a few are hot keys)")
 	f.BoolVar(&crlf, "crlf", false, "end lines with CRLF (as Windows tools write) instead of LF")
 	return c

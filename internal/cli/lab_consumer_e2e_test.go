@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/lab/report"
+	"github.com/kpar/kpar/internal/lab/consumer"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -45,12 +46,12 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 		}
 	}
 
-	res, err := report.Read(filepath.Join(out, "lab-consumer.json"))
+	res, err := consumer.Read(filepath.Join(out, "lab-consumer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Schema != report.SchemaVersion || res.Seed != 77 || len(res.Cells) != 2 {
-		t.Fatalf("results: schema %d, seed %d, %d cells", res.Schema, res.Seed, len(res.Cells))
+	if res.Schema != consumer.Schema || res.Version != consumer.SchemaVersion || res.Seed != 77 || len(res.Cells) != 2 {
+		t.Fatalf("results: schema %q version %d, seed %d, %d cells", res.Schema, res.Version, res.Seed, len(res.Cells))
 	}
 	md, err := os.ReadFile(filepath.Join(out, "lab-consumer.md"))
 	if err != nil {
@@ -77,6 +78,16 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 			t.Fatalf("commit-before lost nothing when killed with work in flight")
 		}
 	}
+	// The speed lesson is reported, in the data and in a sentence computed
+	// from it, whatever its value.
+	if len(res.Speed) != 1 || res.Speed[0].Strategy != "commit-before" || res.Speed[0].Ratio <= 0 {
+		t.Fatalf("speed: want commit-before against lib-key, got %+v", res.Speed)
+	}
+	for _, s := range consumer.SpeedSentences(res) {
+		if !strings.Contains(string(md), s) || !strings.Contains(text, s) {
+			t.Fatalf("speed sentence %q missing from the Markdown or the text", s)
+		}
+	}
 	for _, m := range []string{"lost", "duplicated", "records_per_sec"} {
 		svg, err := os.ReadFile(filepath.Join(out, "lab-consumer-"+m+".svg"))
 		if err != nil || !bytes.Contains(svg, []byte("<svg")) {
@@ -89,5 +100,38 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(out, ".*")); len(leftovers) != 0 {
 		t.Fatalf("temp files left behind: %v", leftovers)
+	}
+}
+
+// --json: stdout is the result data alone, the same bytes as the file.
+func TestLabConsumerJSONPrintsOnlyTheData(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "kpar")
+	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out := filepath.Join(dir, "results")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer", "--json",
+		"--cell", "lib-key/ooo", "--records", "200", "--partitions", "2", "--keys", "8", "--workers", "4", "--seed", "5", "--out", out)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kpar lab consumer --json: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	file, err := os.ReadFile(filepath.Join(out, "lab-consumer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(stdout.Bytes(), file) {
+		t.Fatalf("stdout is not the data file:\nstdout:\n%s\nfile:\n%s", stdout.String(), file)
+	}
+	var res consumer.Result
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Schema != consumer.Schema || len(res.Cells) != 1 ||
+		res.Cells[0].Check.Input != 200 || res.Cells[0].Check.Lost != 0 {
+		t.Fatalf("stdout data: %v, %+v", err, res)
 	}
 }

@@ -6,54 +6,92 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kpar/kpar/internal/testkit"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func TestLabConsumerBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
-	seeds := testkit.Kfake(t)
+// Every bad flag fails by name before any broker is looked up: the broker
+// here does not exist, so an error about it would mean the flags were
+// checked too late.
+func TestLabConsumerBadFlagFailsByNameBeforeTheBrokerAndWritesNothing(t *testing.T) {
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
-		{"unknown strategy", []string{"--strategies", "yolo"}, `unknown strategy "yolo"`},
+		{"negative records", []string{"--records", "-5"}, "--records -5: must be at least 1"},
+		{"no workers", []string{"--workers", "0"}, "--workers 0: must be at least 1"},
+		{"no partitions", []string{"--partitions", "0"}, "--partitions 0: must be at least 1"},
+		{"negative seed", []string{"--seed", "-3"}, "--seed -3: must be at least 0"},
+		{"unknown strategy", []string{"--strategies", "yolo"}, `--strategies: unknown strategy "yolo"`},
 		{"unknown fault", []string{"--scenarios", "ooo+meteor"}, `unknown fault "meteor"`},
 		{"cell without slash", []string{"--cell", "lib-key"}, `--cell "lib-key": want strategy/scenario`},
-		{"no records", []string{"--records", "0"}, "--records must be at least 1"},
-		{"no workers", []string{"--workers", "0"}, "--workers must be at least 1"},
-		{"crash-at not increasing", []string{"--crash-at", "500,100"}, `--crash-at "500,100": want increasing positive`},
-		{"chance above one", []string{"--transient", "1.5"}, "--transient and --permanent are chances between 0 and 1"},
-		{"unreachable broker", []string{"--brokers", "127.0.0.1:1", "--cell", "lib-key/ooo"}, "broker 127.0.0.1:1 unreachable"},
+		{"crash-at not a number", []string{"--crash-at", "500,x"}, `--crash-at "500,x": "x" is not a whole number`},
+		{"crash-at not increasing", []string{"--crash-at", "500,100"}, "--crash-at 500,100: want increasing positive"},
+		{"chance above one", []string{"--transient", "1.5"}, "--transient 1.5: must be a chance between 0 and 1"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out := t.TempDir()
-			args := append([]string{"--brokers", strings.Join(seeds, ","), "lab", "consumer", "--out", out}, c.args...)
-			_, err := runKpar(t, args...)
+			out := filepath.Join(t.TempDir(), "results")
+			args := append([]string{"--brokers", "127.0.0.1:1", "lab", "consumer", "--out", out}, c.args...)
+			stdout, err := runKpar(t, args...)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want an error containing %q, got %v", c.want, err)
 			}
-			if files, _ := os.ReadDir(out); len(files) != 0 {
-				t.Fatalf("bad input left results behind: %v", files)
+			if strings.Contains(err.Error(), "127.0.0.1:1") || stdout != "" {
+				t.Fatalf("a bad flag reached the broker or printed: %v, stdout %q", err, stdout)
 			}
-			if _, err := os.Stat(filepath.Join(out, "lab-consumer.json")); err == nil {
-				t.Fatal("results written for a failed run")
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("a bad flag created --out: %v", err)
 			}
 		})
 	}
 }
 
-func TestLabConsumerRerunCarriesTheKillSchedule(t *testing.T) {
-	f := &labConsumerFlags{seed: 7, records: 3000, partitions: 6, keys: 64, workers: 16, maxPoll: 100, crashes: 2}
-	for sc, want := range map[string]string{"ooo+kill": " --crashes 2", "ooo+crash": " --crashes 2", "ooo": ""} {
-		got := f.rerun("lib-key", sc)
-		if !strings.Contains(got, "--cell lib-key/"+sc+" ") || strings.Contains(got, "--crashes") != (want != "") ||
-			(want != "" && !strings.HasSuffix(got, want)) {
-			t.Fatalf("rerun for %s: %q, want it to end in %q", sc, got, want)
-		}
+func TestLabConsumerUnreachableBrokerIsNamed(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results")
+	_, err := runKpar(t, "--brokers", "127.0.0.1:1", "lab", "consumer", "--cell", "lib-key/ooo", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1 does not answer") {
+		t.Fatalf("want the unreachable broker named, got %v", err)
 	}
-	f.crashAt = "600,1400"
-	if got := f.rerun("lib-key", "kill"); !strings.HasSuffix(got, " --crash-at 600,1400") {
-		t.Fatalf("rerun with an explicit kill schedule: %q", got)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("an unreachable broker created --out: %v", err)
+	}
+}
+
+// A run that fails after the broker answered (here: it refuses to create
+// the cell's topics) writes nothing, not even an older run's files are
+// touched.
+func TestLabConsumerFailedRunWritesNothing(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		creq := req.(*kmsg.CreateTopicsRequest)
+		resp := creq.ResponseKind().(*kmsg.CreateTopicsResponse)
+		for _, rt := range creq.Topics {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.PolicyViolation.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	out := t.TempDir()
+	old := filepath.Join(out, "lab-consumer.json")
+	if err := os.WriteFile(old, []byte("older run"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runKpar(t, "--brokers", strings.Join(c.ListenAddrs(), ","), "lab", "consumer", "--cell", "lib-key/ooo",
+		"--records", "10", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "create topic") {
+		t.Fatalf("want the topic refusal, got %v", err)
+	}
+	files, _ := os.ReadDir(out)
+	if b, _ := os.ReadFile(old); len(files) != 1 || string(b) != "older run" {
+		t.Fatalf("a failed run changed --out: %v", files)
 	}
 }

@@ -1,5 +1,5 @@
 // Package worker is the consumer process under test: the lab re-executes the
-// kpar binary (hidden `kpar lab consumer worker`) once per member and
+// kpar binary (hidden `kpar child lab-worker`) once per member and
 // incarnation, so a crash is a real SIGKILL of a real process.
 //
 // The handler it gives each strategy sleeps a per-record latency, may fail,

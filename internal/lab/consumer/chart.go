@@ -1,4 +1,4 @@
-package report
+package consumer
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // Chart writes a grouped bar chart of metric (lost, duplicated, reordered or
 // records_per_sec): one group per strategy, one bar per scenario. The format
 // follows path's extension (.svg, .png).
-func Chart(path string, r Results, metric string) error {
+func Chart(path string, r Result, metric string) error {
 	value, err := metricOf(metric)
 	if err != nil {
 		return err

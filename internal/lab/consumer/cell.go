@@ -1,21 +1,17 @@
-// Package runner runs one lab cell: one strategy under one scenario against
-// a real cluster. It creates fresh topics, produces the workload, starts the
-// consumer processes, injects the scenario's faults, waits until the group
-// has committed everything, stops the consumers gracefully and hands the
-// topics to the checker. It measures; it never presents.
-package runner
+// One lab cell: one strategy under one scenario. It creates fresh topics,
+// produces the workload, starts the consumer processes, injects the
+// scenario's faults, waits until the group has committed everything, stops
+// the consumers gracefully and hands the topics to the checker.
+
+package consumer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/checker"
-	"github.com/kpar/kpar/internal/lab/report"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
@@ -23,96 +19,43 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Config is one cell.
-type Config struct {
-	Seeds    []string
-	Strategy string
-	Scenario scenario.Scenario
-	Seed     int64
-
-	Records    int
-	Partitions int
-	Keys       int
-	Workers    int // per consumer process
-	MaxPoll    int
-	Latency    time.Duration // the handler's latency ceiling
-	Crashes    int           // K, for the crash and kill faults
-	CrashAt    []int         // explicit processed-log counts; overrides the seeded ones
-	Transient  float64       // for the failures fault
-	Permanent  float64
-
-	// StallTimeout ends a cell whose consumers make no progress for this long.
-	StallTimeout time.Duration
-	// Command builds the worker process for args (worker.Params.Args).
-	Command func(args []string) *exec.Cmd
-	// WorkerStderr receives the workers' stderr (nil: discarded).
-	WorkerStderr io.Writer
-	// Keep leaves the cell's topics in place for inspection.
-	Keep bool
-}
-
-func (c Config) validate() error {
-	switch {
-	case len(c.Seeds) == 0:
-		return errors.New("no broker to run against")
-	case c.Records < 1:
-		return fmt.Errorf("records must be at least 1, got %d", c.Records)
-	case c.Partitions < 1:
-		return fmt.Errorf("partitions must be at least 1, got %d", c.Partitions)
-	case c.Keys < 1:
-		return fmt.Errorf("keys must be at least 1, got %d", c.Keys)
-	case c.Workers < 1 || c.MaxPoll < 1:
-		return fmt.Errorf("workers and max-poll must be at least 1")
-	case c.Scenario.Kills() && c.Crashes < 1 && len(c.CrashAt) == 0:
-		return fmt.Errorf("scenario %s needs at least one crash", c.Scenario.Name)
-	case c.Command == nil:
-		return errors.New("runner: no worker command")
-	}
-	return nil
-}
-
-// Run runs the cell. The returned cell carries the checker's counts; err is
-// for failures of the lab itself (broker unreachable, worker would not start).
-func Run(ctx context.Context, cfg Config) (report.Cell, error) {
-	if cfg.StallTimeout == 0 {
-		cfg.StallTimeout = 30 * time.Second
-	}
-	minLat, maxLat, tail, tailLat := cfg.Scenario.Latency(cfg.Latency)
-	cell := report.Cell{
-		Strategy: cfg.Strategy, Scenario: cfg.Scenario.Name, Seed: cfg.Seed,
+// runCell runs one cell of a validated Config. The returned cell carries the
+// checker's counts; err is for failures of the lab itself (topics, produce,
+// check).
+func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scenario) (Cell, error) {
+	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
+	cell := Cell{
+		Strategy: strategy, Scenario: sc.Name, Seed: cfg.Seed,
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
-	if err := cfg.validate(); err != nil {
-		return cell, err
-	}
-	if cfg.Scenario.Has(scenario.Failures) {
+	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
 	}
-	cell.Exact, cell.TimingDependent, cell.Why = Exactness(cfg.Strategy, cfg.Scenario)
-	if cfg.Scenario.Has(scenario.Slow) {
+	cell.Exact, cell.TimingDependent, cell.Why = Exactness(strategy, sc)
+	if sc.Has(scenario.Slow) {
 		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
 		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
 	}
-	if cfg.Scenario.Kills() {
+	if sc.Kills() {
 		cell.CrashPoints = cfg.CrashAt
 		if len(cell.CrashPoints) == 0 {
 			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
 		}
 	}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Seeds...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
 	if err != nil {
 		return cell, err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", cfg.Strategy, strings.ReplaceAll(cfg.Scenario.Name, "+", "_"),
+	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", strategy, strings.ReplaceAll(sc.Name, "+", "_"),
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}
-	if cfg.Scenario.Has(scenario.Failures) {
+	if sc.Has(scenario.Failures) {
 		dlq = base + "-dlq"
 		topics = append(topics, dlq)
 	}
@@ -122,7 +65,7 @@ func Run(ctx context.Context, cfg Config) (report.Cell, error) {
 			err = resp.Err
 		}
 		if err != nil {
-			return cell, fmt.Errorf("create topic %s on %v: %w", t, cfg.Seeds, err)
+			return cell, fmt.Errorf("create topic %s on %v: %w", t, cfg.Brokers, err)
 		}
 	}
 	if !cfg.Keep {
@@ -138,21 +81,21 @@ func Run(ctx context.Context, cfg Config) (report.Cell, error) {
 	}
 
 	params := worker.Params{
-		Seeds: cfg.Seeds, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: cfg.Strategy,
+		Seeds: cfg.Brokers, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: strategy,
 		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
 		Tail: tail, TailLatency: tailLat,
-		Transient: cell.Transient, Permanent: cell.Permanent, Instant: cfg.Scenario.Has(scenario.Kill),
+		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
 		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
 		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
 	}
 	start := time.Now()
-	o := &orchestra{cfg: cfg, params: params, adm: adm, in: in, log: logT, cell: &cell}
+	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, in: in, log: logT, cell: &cell}
 	runErr := o.run(ctx)
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
-	res, err := checker.CheckTopics(cctx, cfg.Seeds, in, logT, dlq, start)
+	res, err := checker.CheckTopics(cctx, cfg.Brokers, in, logT, dlq, start)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}

@@ -1,7 +1,8 @@
-package runner
+package consumer
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -11,18 +12,14 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
+// cellConfig is a small one-cell run of strategy/scen.
 func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
 	t.Helper()
-	s, err := scenario.Parse(scen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		Seeds: seeds, Strategy: strategy, Scenario: s, Seed: 42,
-		Records: 600, Partitions: 4, Keys: 16, Workers: 8, MaxPoll: 50,
-		Latency: 4 * time.Millisecond, Crashes: 2, Transient: 0.1, Permanent: 0.02,
-		StallTimeout: 20 * time.Second, Command: testCommand,
-	}
+	cfg := DefaultConfig()
+	cfg.Brokers, cfg.Cell, cfg.Seed = seeds, strategy+"/"+scen, 42
+	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers, cfg.MaxPoll = 600, 4, 16, 8, 50
+	cfg.Latency, cfg.Crashes, cfg.StallTimeout = 4*time.Millisecond, 2, 20*time.Second
+	cfg.Worker = testCommand
 	if testing.Verbose() {
 		cfg.WorkerStderr = os.Stderr
 	}
@@ -35,10 +32,27 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cell, err := Run(ctx, cellConfig(t, seeds, "commit-after-batch", "ooo+crash"))
+	cfg := cellConfig(t, seeds, "commit-after-batch", "ooo+crash")
+	var started, finished []string
+	cfg.OnCellStart = func(i, total int, st, sc string) {
+		started = append(started, fmt.Sprintf("%d/%d %s/%s", i, total, st, sc))
+	}
+	cfg.OnCell = func(i, total int, c Cell) {
+		finished = append(finished, fmt.Sprintf("%d/%d %s/%s", i, total, c.Strategy, c.Scenario))
+	}
+	res, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := []string{"1/1 commit-after-batch/ooo+crash"}
+	if !slices.Equal(started, want) || !slices.Equal(finished, want) {
+		t.Fatalf("progress callbacks: started %v, finished %v, want %v each", started, finished, want)
+	}
+	if res.Schema != Schema || res.Version != SchemaVersion || res.Seed != 42 || res.Finished.Before(res.Started) ||
+		!slices.Contains(res.Command, "--cell") || len(res.Cells) != 1 {
+		t.Fatalf("result header or cells wrong: %+v", res.Header)
+	}
+	cell := res.Cells[0]
 	t.Logf("cell: crashes %d, check %+v, error %q", cell.Crashes, cell.Check, cell.Error)
 	if cell.Error != "" || cell.Stalled {
 		t.Fatalf("cell did not finish cleanly: %+v", cell)
@@ -48,6 +62,9 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	}
 	if cell.Check.Lost != 0 || cell.Check.Input != 600 {
 		t.Fatalf("commit-after-batch lost records: %+v", cell.Check)
+	}
+	if cell.Rerun != cfg.Rerun("commit-after-batch", "ooo+crash") || cell.Seconds <= 0 {
+		t.Fatalf("cell rerun %q, seconds %v", cell.Rerun, cell.Seconds)
 	}
 }
 

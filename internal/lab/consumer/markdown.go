@@ -1,10 +1,13 @@
-package report
+package consumer
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/kpar/kpar/internal/results"
 )
 
 // count renders n, starred when the cell says it is timing-dependent.
@@ -15,8 +18,9 @@ func count(c Cell, name string, n int) string {
 	return fmt.Sprint(n)
 }
 
-// Markdown writes the strategy x scenario table.
-func Markdown(w io.Writer, r Results) error {
+// Markdown writes the strategy x scenario table, then the speed comparison
+// and the commands that re-run each cell.
+func Markdown(w io.Writer, r Result) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# kpar lab consumer\n\nStarted %s against %s, seed %d. Counts come from the checker\n",
 		r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)
@@ -55,10 +59,20 @@ func Markdown(w io.Writer, r Results) error {
 			"processed-log count reaches the same seeded point, with work in flight: its counts move, but a\n" +
 			"strategy that loses nothing under kill must lose nothing on every run.\n")
 	}
+	if lines := SpeedSentences(r); len(lines) > 0 {
+		b.WriteString("\nSpeed, reported and never asserted: each strategy's records/s against " + SpeedBaseline + "'s in the same\n" +
+			"scenario of this run. One run per cell on a shared machine, so small differences are noise.\n\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
 	if len(r.Cells) > 0 {
 		c := r.Cells[0]
 		fmt.Fprintf(&b, "\n%d records, %d partitions, %d keys, %d workers per process, max %d records per poll.\n",
 			c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll)
+		if len(r.Command) > 0 {
+			fmt.Fprintf(&b, "\nRe-run the whole run: `%s`\n", strings.Join(r.Command, " "))
+		}
 		b.WriteString("\nRe-run a cell:\n\n")
 		for _, c := range r.Cells {
 			fmt.Fprintf(&b, "- `%s`\n", c.Rerun)
@@ -66,4 +80,44 @@ func Markdown(w io.Writer, r Results) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// SpeedSentences states r.Speed, one sentence per scenario, e.g. "ooo:
+// commit-after-batch ran at 0.48x lib-key's 1270 records/s (612), ...".
+func SpeedSentences(r Result) []string {
+	var scenarios []string
+	for _, s := range r.Speed {
+		if !slices.Contains(scenarios, s.Scenario) {
+			scenarios = append(scenarios, s.Scenario)
+		}
+	}
+	var out []string
+	for _, sc := range scenarios {
+		var parts []string
+		var base float64
+		for _, s := range r.Speed {
+			if s.Scenario == sc {
+				base = s.BaselineRecordsPerSec
+				parts = append(parts, fmt.Sprintf("%s %.2fx (%.0f records/s)", s.Strategy, s.Ratio, s.RecordsPerSec))
+			}
+		}
+		out = append(out, fmt.Sprintf("%s: against %s's %.0f records/s, %s.", sc, SpeedBaseline, base, strings.Join(parts, ", ")))
+	}
+	return out
+}
+
+// Views are the files computed from r besides the data: lab-consumer.md and
+// charts of lost, duplicated and records/s as SVG and PNG.
+func Views(r Result) ([]results.View, error) {
+	var md bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		return nil, err
+	}
+	views := []results.View{{Name: "lab-consumer.md", Bytes: md.Bytes()}}
+	for _, m := range []string{"lost", "duplicated", "records_per_sec"} {
+		for _, ext := range []string{".svg", ".png"} {
+			views = append(views, results.View{Name: "lab-consumer-" + m + ext, Save: func(path string) error { return Chart(path, r, m) }})
+		}
+	}
+	return views, nil
 }

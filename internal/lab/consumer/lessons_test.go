@@ -1,11 +1,10 @@
-package runner
+package consumer
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/lab/report"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -15,7 +14,7 @@ import (
 // work, so the losses below are large, not marginal: they do not depend on
 // lucky timing. Together they run about a minute.
 
-func runCell(t *testing.T, strategy, scen string, edit func(*Config)) report.Cell {
+func lessonCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
 	seeds := testkit.Brokers(t)
 	cfg := cellConfig(t, seeds, strategy, scen)
@@ -26,10 +25,11 @@ func runCell(t *testing.T, strategy, scen string, edit func(*Config)) report.Cel
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cell, err := Run(ctx, cfg)
+	res, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cell := res.Cells[0]
 	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, %.0f records/s",
 		strategy, scen, cfg.Seed, cell.Crashes, len(cell.CrashPoints), cell.Check.Lost, cell.Check.Duplicated,
 		cell.Check.Reordered, cell.Check.RecordsPerSec)
@@ -43,7 +43,7 @@ func runCell(t *testing.T, strategy, scen string, edit func(*Config)) report.Cel
 }
 
 func TestLibraryLosesNothingAcrossRepeatedCrashes(t *testing.T) {
-	cell := runCell(t, "lib-key", "ooo+crash", func(c *Config) { c.Crashes = 4 })
+	cell := lessonCell(t, "lib-key", "ooo+crash", func(c *Config) { c.Crashes = 4 })
 	if cell.Crashes != 4 {
 		t.Fatalf("want 4 SIGKILLs, got %d", cell.Crashes)
 	}
@@ -56,7 +56,7 @@ func TestLibraryLosesNothingAcrossRepeatedCrashes(t *testing.T) {
 }
 
 func TestCommitBeforeProcessingLosesRecordsWhenKilledWithWorkInFlight(t *testing.T) {
-	cell := runCell(t, "commit-before", "ooo+crash", func(c *Config) { c.Crashes = 1 })
+	cell := lessonCell(t, "commit-before", "ooo+crash", func(c *Config) { c.Crashes = 1 })
 	if cell.Crashes != 1 {
 		t.Fatalf("want 1 SIGKILL, got %d", cell.Crashes)
 	}
@@ -66,7 +66,7 @@ func TestCommitBeforeProcessingLosesRecordsWhenKilledWithWorkInFlight(t *testing
 }
 
 func TestNaiveCommitAfterSubmitLosesRecordsUnderOutOfOrderCompletionAndCrash(t *testing.T) {
-	cell := runCell(t, "commit-after-submit", "ooo+crash", func(c *Config) { c.Crashes = 1 })
+	cell := lessonCell(t, "commit-after-submit", "ooo+crash", func(c *Config) { c.Crashes = 1 })
 	if cell.Crashes != 1 {
 		t.Fatalf("want 1 SIGKILL, got %d", cell.Crashes)
 	}
@@ -75,24 +75,16 @@ func TestNaiveCommitAfterSubmitLosesRecordsUnderOutOfOrderCompletionAndCrash(t *
 	}
 }
 
-func TestCommitAfterCompletionLosesNothingButIsSlowerThanTheLibrary(t *testing.T) {
-	crashed := runCell(t, "commit-after-batch", "ooo+crash", func(c *Config) { c.Crashes = 3 })
+// Committing only after the whole batch completed loses nothing across
+// crashes. What it costs in speed (the OOO tail makes nearly every batch wait
+// for its slowest record while the library lets other keys run on) is a
+// measured number in the lab's results (Result.Speed), never asserted here:
+// a loaded machine moves it.
+func TestCommitAfterBatchLosesNothingAcrossCrashes(t *testing.T) {
+	crashed := lessonCell(t, "commit-after-batch", "ooo+crash", func(c *Config) { c.Crashes = 3 })
 	if crashed.Crashes != 3 || crashed.Check.Lost != 0 {
 		t.Fatalf("commit-after-batch: want 3 crashes and nothing lost, got %d crashes, %d lost",
 			crashed.Crashes, crashed.Check.Lost)
-	}
-	// Speed without crashes, so restarts do not blur it. The OOO tail makes
-	// nearly every batch of 100 wait for a record at 10x the latency, while
-	// the library lets every other key run on; measured about 2x apart, so
-	// the margin asserted here is far from the noise of a shared machine.
-	batch := runCell(t, "commit-after-batch", "ooo", nil)
-	lib := runCell(t, "lib-key", "ooo", nil)
-	if batch.Check.Lost != 0 || lib.Check.Lost != 0 {
-		t.Fatalf("no crash, yet lost: batch %d, library %d", batch.Check.Lost, lib.Check.Lost)
-	}
-	if !(batch.Check.RecordsPerSec*1.2 < lib.Check.RecordsPerSec) {
-		t.Fatalf("commit-after-batch %.0f records/s is not clearly slower than the library's %.0f",
-			batch.Check.RecordsPerSec, lib.Check.RecordsPerSec)
 	}
 }
 
@@ -104,8 +96,8 @@ func TestRerunningACrashCellWithItsSeedRepeatsLostAndDuplicatedExactly(t *testin
 	for _, strategy := range []string{"commit-before", "commit-after-batch"} {
 		t.Run(strategy, func(t *testing.T) {
 			edit := func(c *Config) { c.Records, c.Crashes, c.Seed = 1200, 2, 20240611 }
-			a := runCell(t, strategy, "ooo+crash", edit)
-			b := runCell(t, strategy, "ooo+crash", edit)
+			a := lessonCell(t, strategy, "ooo+crash", edit)
+			b := lessonCell(t, strategy, "ooo+crash", edit)
 			if a.Crashes != b.Crashes || a.Check.Lost != b.Check.Lost || a.Check.Duplicated != b.Check.Duplicated ||
 				a.Check.Entries != b.Check.Entries {
 				t.Fatalf("same seed, different counts: crashes %d/%d, lost %d/%d, duplicated %d/%d, entries %d/%d",
@@ -133,7 +125,7 @@ func TestRerunningACrashCellWithItsSeedRepeatsLostAndDuplicatedExactly(t *testin
 // second, long enough that the replay bound below can tell a library that
 // commits every 250 ms from one that does not.
 func TestLibraryLosesNothingAcrossInstantKillsWithWorkInFlight(t *testing.T) {
-	cell := runCell(t, "lib-key", "ooo+kill", func(c *Config) {
+	cell := lessonCell(t, "lib-key", "ooo+kill", func(c *Config) {
 		c.Records, c.Keys, c.Workers, c.Latency = 3000, 256, 64, 200*time.Millisecond
 		c.CrashAt = []int{600, 1400, 2200}
 	})
@@ -181,7 +173,7 @@ func TestUnderInstantKillsOnlyCommitAfterWorkLosesNothing(t *testing.T) {
 		loses    bool
 	}{{"commit-before", true}, {"commit-after-submit", true}, {"commit-after-batch", false}} {
 		t.Run(c.strategy, func(t *testing.T) {
-			cell := runCell(t, c.strategy, "ooo+kill", func(cfg *Config) { cfg.CrashAt = []int{400, 900} })
+			cell := lessonCell(t, c.strategy, "ooo+kill", func(cfg *Config) { cfg.CrashAt = []int{400, 900} })
 			if cell.Crashes < 1 {
 				t.Fatalf("no SIGKILL happened")
 			}

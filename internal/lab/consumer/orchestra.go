@@ -1,4 +1,4 @@
-package runner
+package consumer
 
 import (
 	"bufio"
@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kpar/kpar/internal/lab/report"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -23,11 +22,12 @@ import (
 // orchestra starts, kills and stops the consumer processes of one cell.
 type orchestra struct {
 	cfg    Config
+	scen   scenario.Scenario
 	params worker.Params
 	adm    *kadm.Client
 	in     string
 	log    string
-	cell   *report.Cell
+	cell   *Cell
 
 	members map[string]*member
 
@@ -70,7 +70,7 @@ func (o *orchestra) start(slot string, static bool, inc, killAfter int) (*member
 	if slot != "w0" || inc != 0 {
 		p.SlowAt, p.SlowCount, p.SlowLatency = 0, 0, 0
 	}
-	cmd := o.cfg.Command(p.Args())
+	cmd := o.cfg.Worker(p.Args())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -187,8 +187,8 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	rebalance := o.cfg.Scenario.Has(scenario.Rebalance)
-	slow := o.cfg.Scenario.Has(scenario.Slow)
+	rebalance := o.scen.Has(scenario.Rebalance)
+	slow := o.scen.Has(scenario.Slow)
 	n := o.cfg.Records
 	var last progress
 	lastMove := time.Now()

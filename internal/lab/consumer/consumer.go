@@ -1,0 +1,280 @@
+// Package consumer is the correctness lab `kpar lab consumer`: every
+// consumer strategy under every scenario against a real cluster, each cell
+// counted by the checker (lost, duplicated, reordered, dead-lettered,
+// records/s).
+//
+// The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
+// Run(ctx, Config) (Result, error), which runs the cells one by one and
+// reports each through a callback -> Result (plain data, schema
+// "kpar.lab.consumer" version 3) -> Views, which read only the Result. Run
+// measures and never presents; a run that fails returns no Result, so
+// nothing is written.
+//
+// The shared lab pieces stay in their own packages for the labs to come:
+// workload, checker, strategy, worker, scenario.
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/results"
+)
+
+// DefaultScenarios are the scenarios of a run that names none.
+var DefaultScenarios = []string{"ooo", "ooo+crash", "ooo+kill", "ooo+rebalance", "ooo+failures", "ooo+slow"}
+
+// Config is one run. The fields a user sets are the command's flags, and
+// Validate names the flag of a bad value. Start from DefaultConfig.
+type Config struct {
+	// Strategies and Scenarios span the grid: every strategy under every
+	// scenario. Cell ("strategy/scenario") runs one cell instead.
+	Strategies []string
+	Scenarios  []string
+	Cell       string
+
+	// Seed fixes the workload, every latency, failure and crash point
+	// (0: picked from the clock by Run; the Result and every rerun name it).
+	Seed int64
+
+	Records    int
+	Partitions int // of the input topic
+	Keys       int
+	Workers    int // worker goroutines per consumer process
+	MaxPoll    int // records per poll of the franz-go strategies
+	// Latency is the handler's latency ceiling (see scenario.Latency).
+	Latency time.Duration
+	// Crashes is K, the SIGKILLs of a crash or kill scenario, at seeded
+	// processed-log counts; CrashAt gives the counts instead.
+	Crashes int
+	CrashAt []int
+	// Transient and Permanent are the chances of a handler failure under
+	// the failures fault.
+	Transient float64
+	Permanent float64
+	// StallTimeout ends a cell whose consumers make no progress for this long.
+	StallTimeout time.Duration
+	// Keep leaves each cell's topics and group in place for inspection.
+	Keep bool
+
+	// Not flags: what Run needs to run.
+
+	// Brokers are the cluster's seeds.
+	Brokers []string
+	// Worker builds one consumer process under test for args
+	// (worker.Params.Args): `kpar child lab-worker <args>` in kpar.
+	Worker func(args []string) *exec.Cmd
+	// WorkerStderr receives the workers' output (nil: discarded).
+	WorkerStderr io.Writer
+	// OnCellStart and OnCell report progress: cell i (1-based) of total is
+	// starting, has finished. Either may be nil.
+	OnCellStart func(i, total int, strategy, scenario string)
+	OnCell      func(i, total int, c Cell)
+}
+
+// DefaultConfig is the lab's default run (42 cells, a few minutes).
+func DefaultConfig() Config {
+	return Config{
+		Strategies: strategy.Names(), Scenarios: slices.Clone(DefaultScenarios),
+		Records: 3000, Partitions: 6, Keys: 64, Workers: 16, MaxPoll: 100,
+		Latency: 10 * time.Millisecond, Crashes: 3, Transient: 0.1, Permanent: 0.02,
+		StallTimeout: 30 * time.Second,
+	}
+}
+
+// cellSpec is one cell of the plan.
+type cellSpec struct {
+	strategy string
+	scenario scenario.Scenario
+}
+
+// Validate checks every flag-backed field; each error names its flag.
+func (c Config) Validate() error {
+	_, err := c.plan()
+	return err
+}
+
+// Cells names the cells a valid Config runs, "strategy/scenario", in order.
+func (c Config) Cells() []string {
+	plan, _ := c.plan()
+	var out []string
+	for _, p := range plan {
+		out = append(out, p.strategy+"/"+p.scenario.Name)
+	}
+	return out
+}
+
+func atLeast[T int | int64](flag string, v, min T) error {
+	if v < min {
+		return fmt.Errorf("--%s %d: must be at least %d", flag, v, min)
+	}
+	return nil
+}
+
+func (c Config) plan() ([]cellSpec, error) {
+	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
+	if c.Cell != "" {
+		st, sc, ok := strings.Cut(c.Cell, "/")
+		if !ok {
+			return nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
+		}
+		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
+	}
+	var strategies []string
+	for _, s := range stList {
+		if _, err := strategy.Get(s); err != nil {
+			return nil, fmt.Errorf("--%s: %w", stFlag, err)
+		}
+		if slices.Contains(strategies, s) {
+			return nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
+		}
+		strategies = append(strategies, s)
+	}
+	var scenarios []scenario.Scenario
+	for _, s := range scList {
+		sc, err := scenario.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", scFlag, err)
+		}
+		if slices.ContainsFunc(scenarios, func(o scenario.Scenario) bool { return o.Name == sc.Name }) {
+			return nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
+		}
+		scenarios = append(scenarios, sc)
+	}
+	if len(strategies) == 0 || len(scenarios) == 0 {
+		return nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
+	}
+	kills := slices.ContainsFunc(scenarios, scenario.Scenario.Kills)
+	for _, err := range []error{
+		atLeast("seed", c.Seed, 0),
+		atLeast("records", c.Records, 1),
+		atLeast("partitions", c.Partitions, 1),
+		atLeast("keys", c.Keys, 1),
+		atLeast("workers", c.Workers, 1),
+		atLeast("max-poll", c.MaxPoll, 1),
+		atLeast("crashes", c.Crashes, 0),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case c.Latency < 0:
+		return nil, fmt.Errorf("--latency %s: must not be negative", c.Latency)
+	case c.StallTimeout <= 0:
+		return nil, fmt.Errorf("--stall-timeout %s: must be positive", c.StallTimeout)
+	case c.Transient < 0 || c.Transient > 1:
+		return nil, fmt.Errorf("--transient %g: must be a chance between 0 and 1", c.Transient)
+	case c.Permanent < 0 || c.Permanent > 1:
+		return nil, fmt.Errorf("--permanent %g: must be a chance between 0 and 1", c.Permanent)
+	case kills && c.Crashes < 1 && len(c.CrashAt) == 0:
+		return nil, fmt.Errorf("--crashes %d: the crash and kill scenarios need at least 1 (or --crash-at)", c.Crashes)
+	}
+	for i, n := range c.CrashAt {
+		if n < 1 || (i > 0 && n <= c.CrashAt[i-1]) {
+			return nil, fmt.Errorf("--crash-at %s: want increasing positive processed-log counts", joinInts(c.CrashAt))
+		}
+	}
+	var plan []cellSpec
+	for _, sc := range scenarios {
+		for _, st := range strategies {
+			plan = append(plan, cellSpec{st, sc})
+		}
+	}
+	return plan, nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// Rerun is the command line that repeats one cell exactly as configured.
+func (c Config) Rerun(strategy, scen string) string {
+	s := fmt.Sprintf("kpar lab consumer --cell %s/%s --seed %d --records %d --partitions %d --keys %d --workers %d --max-poll %d --latency %s",
+		strategy, scen, c.Seed, c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll, c.Latency)
+	if parsed, err := scenario.Parse(scen); err == nil && parsed.Kills() {
+		if len(c.CrashAt) > 0 {
+			s += " --crash-at " + joinInts(c.CrashAt)
+		} else {
+			s += fmt.Sprintf(" --crashes %d", c.Crashes)
+		}
+	}
+	if parsed, err := scenario.Parse(scen); err == nil && parsed.Has(scenario.Failures) {
+		s += fmt.Sprintf(" --transient %g --permanent %g", c.Transient, c.Permanent)
+	}
+	return s
+}
+
+// Argv is the command line that repeats the whole run.
+func (c Config) Argv() []string {
+	a := []string{"kpar", "lab", "consumer"}
+	if c.Cell != "" {
+		a = append(a, "--cell", c.Cell)
+	} else {
+		a = append(a, "--strategies", strings.Join(c.Strategies, ","), "--scenarios", strings.Join(c.Scenarios, ","))
+	}
+	a = append(a, "--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records), "--partitions", fmt.Sprint(c.Partitions),
+		"--keys", fmt.Sprint(c.Keys), "--workers", fmt.Sprint(c.Workers), "--max-poll", fmt.Sprint(c.MaxPoll),
+		"--latency", c.Latency.String())
+	if len(c.CrashAt) > 0 {
+		a = append(a, "--crash-at", joinInts(c.CrashAt))
+	} else {
+		a = append(a, "--crashes", fmt.Sprint(c.Crashes))
+	}
+	return append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
+		"--stall-timeout", c.StallTimeout.String())
+}
+
+// Run runs every cell of cfg, one after the other, and returns their counts
+// with the speed comparison. A cell whose consumers fail or stall is
+// recorded as such; err is for a failure of the lab itself (bad Config,
+// topics that cannot be created, input that cannot be produced or read
+// back), and then there is no Result.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	plan, err := cfg.plan()
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case len(cfg.Brokers) == 0:
+		return Result{}, errors.New("lab consumer: no broker to run against")
+	case cfg.Worker == nil:
+		return Result{}, errors.New("lab consumer: no worker command")
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
+	}
+	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}
+	for i, p := range plan {
+		if cfg.OnCellStart != nil {
+			cfg.OnCellStart(i+1, len(plan), p.strategy, p.scenario.Name)
+		}
+		start := time.Now()
+		cell, err := runCell(ctx, cfg, p.strategy, p.scenario)
+		if err != nil {
+			return Result{}, fmt.Errorf("cell %s/%s: %w", p.strategy, p.scenario.Name, err)
+		}
+		cell.Rerun = cfg.Rerun(p.strategy, p.scenario.Name)
+		cell.Seconds = time.Since(start).Seconds()
+		res.Cells = append(res.Cells, cell)
+		if cfg.OnCell != nil {
+			cfg.OnCell(i+1, len(plan), cell)
+		}
+	}
+	res.Speed = compareSpeed(res.Cells)
+	res.Finish()
+	return res, nil
+}

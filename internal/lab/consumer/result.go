@@ -1,0 +1,142 @@
+package consumer
+
+import (
+	"fmt"
+
+	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Schema and SchemaVersion name the data file, lab-consumer.json.
+//
+// 2: crash points freeze the consumer (see worker.killWhenSettled); the slow
+// fault; exact / timing_dependent per cell; worker log counts. Still 2 with
+// the kill scenario and check.duplicated_same_process /
+// check.replay_seconds: fields added, none changed meaning.
+//
+// 3: the shared results.Header (schema is the name "kpar.lab.consumer",
+// version a separate field, "kind" gone, command and finished added); speed,
+// each strategy's records/s against the library's key mode in the same run;
+// seconds per cell.
+const (
+	Schema        = "kpar.lab.consumer"
+	SchemaVersion = 3
+)
+
+// Result is one `kpar lab consumer` run: plain data, every view reads only
+// this.
+type Result struct {
+	results.Header
+	Seed    int64    `json:"seed"`
+	Brokers []string `json:"brokers"`
+	Cells   []Cell   `json:"cells"`
+	// Speed compares records/s within each scenario; see SpeedBaseline.
+	Speed []Speed `json:"speed"`
+}
+
+// SpeedBaseline is the strategy every other strategy's records/s is compared
+// to, within one scenario of one run: the library in key-ordered mode.
+const SpeedBaseline = "lib-key"
+
+// Speed is one strategy's records/s in one scenario against SpeedBaseline's
+// in the same scenario of the same run. A speed lesson is this measured
+// number, reported; it is never asserted, since a loaded machine moves it.
+type Speed struct {
+	Scenario              string  `json:"scenario"`
+	Strategy              string  `json:"strategy"`
+	RecordsPerSec         float64 `json:"records_per_sec"`
+	BaselineRecordsPerSec float64 `json:"baseline_records_per_sec"`
+	// Ratio is RecordsPerSec / BaselineRecordsPerSec: 0.5 is half the
+	// library's rate, 2 twice it.
+	Ratio float64 `json:"ratio"`
+}
+
+// compareSpeed pairs every cleanly finished cell with the baseline's cell of
+// the same scenario. Cells that stalled or failed, and scenarios without a
+// clean baseline cell, are left out: their records/s measures the failure.
+func compareSpeed(cells []Cell) []Speed {
+	clean := func(c Cell) bool { return c.Error == "" && !c.Stalled && c.Check.RecordsPerSec > 0 }
+	base := map[string]float64{}
+	for _, c := range cells {
+		if c.Strategy == SpeedBaseline && clean(c) {
+			base[c.Scenario] = c.Check.RecordsPerSec
+		}
+	}
+	out := []Speed{}
+	for _, c := range cells {
+		b, ok := base[c.Scenario]
+		if !ok || c.Strategy == SpeedBaseline || !clean(c) {
+			continue
+		}
+		out = append(out, Speed{Scenario: c.Scenario, Strategy: c.Strategy, RecordsPerSec: c.Check.RecordsPerSec,
+			BaselineRecordsPerSec: b, Ratio: c.Check.RecordsPerSec / b})
+	}
+	return out
+}
+
+// Read loads a lab-consumer.json written by this version of kpar.
+func Read(path string) (Result, error) {
+	var r Result
+	if err := results.Read(path, Schema, SchemaVersion, &r); err != nil {
+		return r, err
+	}
+	if r.Version != SchemaVersion {
+		return r, fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
+	}
+	return r, nil
+}
+
+// Cell is one strategy under one scenario.
+type Cell struct {
+	Strategy string `json:"strategy"`
+	Scenario string `json:"scenario"`
+	Seed     int64  `json:"seed"`
+
+	Records    int `json:"records"`
+	Partitions int `json:"partitions"`
+	Keys       int `json:"keys"`
+	Workers    int `json:"workers"`
+	MaxPoll    int `json:"max_poll"`
+
+	LatencyMinMs float64 `json:"latency_min_ms"`
+	LatencyMaxMs float64 `json:"latency_max_ms"`
+	// Tail of the records take TailLatencyMs instead (OOO only).
+	Tail          float64 `json:"tail"`
+	TailLatencyMs float64 `json:"tail_latency_ms"`
+	Transient     float64 `json:"transient"`
+	Permanent     float64 `json:"permanent"`
+
+	CrashPoints []int `json:"crash_points,omitempty"` // processed-log counts planned
+	Crashes     int   `json:"crashes"`                // SIGKILLs that happened
+	Joins       int   `json:"joins"`
+	Leaves      int   `json:"leaves"`
+
+	// The slow fault: invocations SlowAt.. of the first member, SlowCount
+	// of them, take SlowLatencyMs; every member's rebalance timeout.
+	SlowAt             int     `json:"slow_at,omitempty"`
+	SlowCount          int     `json:"slow_count,omitempty"`
+	SlowLatencyMs      float64 `json:"slow_latency_ms,omitempty"`
+	RebalanceTimeoutMs float64 `json:"rebalance_timeout_ms,omitempty"`
+
+	// Read from the workers' logs, not from the checker: commits that
+	// failed, and times a member found its partitions lost (dropped from
+	// the group).
+	CommitErrorsLogged   int `json:"commit_errors_logged"`
+	PartitionsLostLogged int `json:"partitions_lost_logged"`
+
+	// Exact names the counts a re-run with the same seed reproduces;
+	// TimingDependent the others, and Why says what they depend on.
+	Exact           []string `json:"exact"`
+	TimingDependent []string `json:"timing_dependent"`
+	Why             string   `json:"why,omitempty"`
+
+	// Stalled: the consumers never caught up before the stall timeout; the
+	// counts are what the log held when the lab gave up.
+	Stalled bool   `json:"stalled"`
+	Error   string `json:"error,omitempty"`
+
+	Check checker.Result `json:"check"`
+	Rerun string         `json:"rerun"` // the command that re-runs this cell
+	// Seconds is the cell's wall time: topics, produce, consumers, check.
+	Seconds float64 `json:"seconds"`
+}
