@@ -10,56 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
-
-func sumCommitted(t *testing.T, seeds []string, group string) int64 {
-	var sum int64
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	os, err := testkit.Admin(t, seeds).FetchOffsets(ctx, group)
-	if err != nil {
-		return -1 // e.g. the group does not exist yet
-	}
-	os.Each(func(o kadm.OffsetResponse) {
-		if o.At > 0 {
-			sum += o.At
-		}
-	})
-	return sum
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// consumeAll reads every record of topic from the start with a plain client.
-func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Record {
-	t.Helper()
-	cl := testkit.Client(t, seeds, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records from %s", len(out), want, topic)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
-}
 
 func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
 	testRebalance(t, fake(t), nil)
@@ -96,10 +51,10 @@ func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 		}
 	}
 	opts := []parallel.Opt{parallel.MaxConcurrency(8), parallel.ClientOpts(extra...), parallel.RevokeTimeout(5 * time.Second)}
-	a := newConsumer(t, cl, group, mk(&byA), []string{topic}, opts...)
+	a := newConsumer(t, cl.seeds, group, mk(&byA), []string{topic}, opts...)
 	stopA := run(t, a)
 	waitFor(t, 30*time.Second, "member A to start", func() bool { return byA.Load() > 200 })
-	b := newConsumer(t, cl, group, mk(&byB), []string{topic}, opts...)
+	b := newConsumer(t, cl.seeds, group, mk(&byB), []string{topic}, opts...)
 	stopB := run(t, b)
 	waitFor(t, 30*time.Second, "member B to get partitions", func() bool { return byB.Load() > 100 })
 	if err := stopA(); err != nil {
@@ -164,7 +119,7 @@ func testDeadLetter(t *testing.T, cl cluster) {
 		}
 		return nil
 	}
-	c := newConsumer(t, cl, group, h, []string{topic},
+	c := newConsumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(3, time.Millisecond, 5*time.Millisecond), parallel.DeadLetterTopic(dlt))
 	stop := run(t, c)
 	waitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
@@ -228,7 +183,7 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 		return nil
 	}
 	const delay = 300 * time.Millisecond
-	c := newConsumer(t, cl, group, h, []string{topic},
+	c := newConsumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(1, 0, 0), parallel.RetryTopic(retry, delay, 5))
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "retried records to succeed", func() bool {
@@ -271,7 +226,7 @@ func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.
 		}
 		return nil
 	}
-	c := newConsumer(t, cl, group, h, []string{topic}, parallel.Retries(2, time.Millisecond, time.Millisecond))
+	c := newConsumer(t, cl.seeds, group, h, []string{topic}, parallel.Retries(2, time.Millisecond, time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := c.Run(ctx)
@@ -311,7 +266,7 @@ func testRestart(t *testing.T, cl cluster) {
 		first.Add(1)
 		return nil
 	}
-	c1 := newConsumer(t, cl, group, h1, []string{topic}, parallel.DrainTimeout(200*time.Millisecond),
+	c1 := newConsumer(t, cl.seeds, group, h1, []string{topic}, parallel.DrainTimeout(200*time.Millisecond),
 		parallel.Ordering(parallel.OrderNone))
 	stop1 := run(t, c1)
 	waitFor(t, 30*time.Second, "first consumer to finish all but one", func() bool { return first.Load() == n-1 })
@@ -319,7 +274,10 @@ func testRestart(t *testing.T, cl cluster) {
 		t.Fatal(err)
 	}
 	var meta string
-	committed(t, cl.seeds, group).Each(func(o kadm.OffsetResponse) { meta = o.Metadata })
+	_, metas := committedOffsets(t, cl.seeds, group, topic)
+	for _, m := range metas {
+		meta = m
+	}
 	if got := sumCommitted(t, cl.seeds, group); got != 0 {
 		t.Fatalf("committed %d, want 0 (the hung record)", got)
 	}
@@ -328,7 +286,7 @@ func testRestart(t *testing.T, cl cluster) {
 	}
 
 	s := newSeen()
-	c2 := newConsumer(t, cl, group, func(ctx context.Context, r *kgo.Record) error { s.add(r); return nil }, []string{topic})
+	c2 := newConsumer(t, cl.seeds, group, func(ctx context.Context, r *kgo.Record) error { s.add(r); return nil }, []string{topic})
 	stop2 := run(t, c2)
 	waitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	if err := stop2(); err != nil {
@@ -360,7 +318,7 @@ func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) 
 		return nil
 	}
 	const total, perPart = 400, 60
-	c := newConsumer(t, cl, group, h, []string{topic}, parallel.MaxBuffered(total),
+	c := newConsumer(t, cl.seeds, group, h, []string{topic}, parallel.MaxBuffered(total),
 		parallel.MaxBufferedPerPartition(perPart), parallel.MaxConcurrency(1000), parallel.Ordering(parallel.OrderNone))
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })

@@ -52,7 +52,7 @@ func TestDefaultFetchSizeConsumesMiBBatchesFromEveryPartition_Real(t *testing.T)
 		mu.Unlock()
 		return nil
 	}
-	c := newConsumer(t, cl, testkit.TopicName(t), h, []string{topic}, parallel.Ordering(parallel.OrderNone))
+	c := newConsumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.Ordering(parallel.OrderNone))
 	stop := run(t, c)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -104,7 +104,7 @@ func TestSmallMaxBufferedAdmitsFromEveryPartition(t *testing.T) {
 		}
 	}
 	const total = 40
-	c := newConsumer(t, cl, testkit.TopicName(t), h, []string{topic}, parallel.MaxBuffered(total),
+	c := newConsumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.MaxBuffered(total),
 		parallel.MaxConcurrency(1000))
 	stop := run(t, c)
 	defer close(release)

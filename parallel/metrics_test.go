@@ -21,8 +21,8 @@ import (
 // A pedantic registry also checks the collector's descriptors.
 func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	const topic, dlt, n, parts = "t", "dlt", 400, 3
-	_, seeds := xCluster(t, topic, parts, kfake.SeedTopics(1, dlt))
-	xProduce(t, seeds, topic, n, 40)
+	_, seeds := kfakeCluster(t, topic, parts, kfake.SeedTopics(1, dlt))
+	produce(t, seeds, topic, n, 40, roundRobin)
 
 	var wantDead, wantFlaky int
 	for v := 0; v < n; v++ {
@@ -51,25 +51,25 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 		}
 		return nil
 	}
-	c := xNew(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
 		parallel.Retries(2, time.Millisecond, 2*time.Millisecond), parallel.DeadLetterTopic(dlt))
-	reg := xCollect(t, c)
+	reg := collect(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); c.Close() })
 
 	waitFor(t, 30*time.Second, "every source offset committed", func() bool {
-		at, _ := xCommitted(t, seeds, "g", topic)
-		return xSum(at) == n
+		at, _ := committedOffsets(t, seeds, "g", topic)
+		return sumOffsets(at) == n
 	})
 	// Lag is computed from the committable offset and the high watermark;
 	// it must fall to zero on every partition once all is done.
 	waitFor(t, 10*time.Second, "lag 0 on every partition", func() bool {
-		lag, ok := xMetric(t, reg, "kpar_parallel_partition_lag")
+		lag, ok := metric(t, reg, "kpar_parallel_partition_lag")
 		return ok && lag == 0
 	})
-	if _, ok := xMetric(t, reg, "kpar_parallel_partition_lag"); !ok {
+	if _, ok := metric(t, reg, "kpar_parallel_partition_lag"); !ok {
 		t.Fatal("no partition_lag series")
 	}
 	cancel()
@@ -90,7 +90,7 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 		"kpar_parallel_commit_errors_total":         0,
 	}
 	for name, w := range want {
-		got, ok := xMetric(t, reg, name)
+		got, ok := metric(t, reg, name)
 		if !ok {
 			t.Errorf("%s: not exported", name)
 			continue
@@ -99,7 +99,7 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, w)
 		}
 	}
-	if commits, ok := xMetric(t, reg, "kpar_parallel_commit_seconds"); !ok || commits == 0 {
+	if commits, ok := metric(t, reg, "kpar_parallel_commit_seconds"); !ok || commits == 0 {
 		t.Errorf("commit_seconds histogram has %v samples, want > 0", commits)
 	}
 	st := c.Stats()

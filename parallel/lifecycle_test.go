@@ -15,8 +15,8 @@ import (
 )
 
 func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
-	_, seeds := xCluster(t, "t", 1)
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
+	_, seeds := kfakeCluster(t, "t", 1)
+	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
 	for i := 0; i < 3; i++ {
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close #%d: %v", i+1, err)
@@ -31,10 +31,10 @@ func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
 // return the same (nil) result as Run, and a second Run is refused.
 func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	const n = 50
-	_, seeds := xCluster(t, "t", 3)
-	xProduce(t, seeds, "t", n, 10)
+	_, seeds := kfakeCluster(t, "t", 3)
+	produce(t, seeds, "t", n, 10, roundRobin)
 	var done atomic.Int64
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"})
+	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"})
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
 	waitFor(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
@@ -71,8 +71,8 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close after Run returned: %v", err)
 	}
-	if at, _ := xCommitted(t, seeds, "g", "t"); xSum(at) != n {
-		t.Fatalf("committed %v (sum %d), want sum %d after a clean Close", at, xSum(at), n)
+	if at, _ := committedOffsets(t, seeds, "g", "t"); sumOffsets(at) != n {
+		t.Fatalf("committed %v (sum %d), want sum %d after a clean Close", at, sumOffsets(at), n)
 	}
 }
 
@@ -80,8 +80,8 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 // finished; handlers still running then see their context cancelled and
 // their records are not committed.
 func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) {
-	_, seeds := xCluster(t, "t", 1)
-	xProduce(t, seeds, "t", 5, 5)
+	_, seeds := kfakeCluster(t, "t", 1)
+	produce(t, seeds, "t", 5, 5, roundRobin)
 	var started, cancelled, finished atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) error {
 		started.Add(1)
@@ -95,7 +95,7 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 		return ctx.Err()
 	}
 	const drain = time.Second
-	c := xNew(t, seeds, "g", h, []string{"t"}, parallel.Ordering(parallel.OrderNone),
+	c := newConsumer(t, seeds, "g", h, []string{"t"}, parallel.Ordering(parallel.OrderNone),
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(drain))
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
@@ -107,8 +107,11 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 	if err != nil {
 		t.Fatalf("Close = %v", err)
 	}
-	if took < drain-100*time.Millisecond || took > drain+5*time.Second {
-		t.Errorf("Close took %v, want about the %v drain timeout", took, drain)
+	// Two handlers never finish by themselves, so Close cannot return
+	// before the drain timeout (a bound the semantics imply; no upper
+	// bound is asserted: a loaded machine may take longer).
+	if took < drain-100*time.Millisecond {
+		t.Errorf("Close returned after %v, before the %v drain timeout, with 2 handlers hung", took, drain)
 	}
 	if finished.Load() != 3 {
 		t.Errorf("%d handlers finished, want 3 (Close must wait for them)", finished.Load())
@@ -117,7 +120,7 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 	if err := <-runErr; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	if at, _ := xCommitted(t, seeds, "g", "t"); at[0] != 3 {
+	if at, _ := committedOffsets(t, seeds, "g", "t"); at[0] != 3 {
 		t.Fatalf("committed %v, want partition 0 at 3 (drained records in, cancelled ones out)", at)
 	}
 }
@@ -128,8 +131,8 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 // then processes the revoked partition's records.
 func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *testing.T) {
 	const topic = "t"
-	_, seeds := xCluster(t, topic, 2)
-	xProduce(t, seeds, topic, 4, 4) // round-robin: offsets 0, 1 on each partition
+	_, seeds := kfakeCluster(t, topic, 2)
+	produce(t, seeds, topic, 4, 4, roundRobin) // round-robin: offsets 0, 1 on each partition
 	var (
 		mu        sync.Mutex
 		startA    = map[int32]int{}
@@ -159,7 +162,7 @@ func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *test
 	const revokeTimeout = 300 * time.Millisecond
 	opts := []parallel.Opt{parallel.Ordering(parallel.OrderNone), parallel.RevokeTimeout(revokeTimeout),
 		parallel.DrainTimeout(200 * time.Millisecond)}
-	a := xNew(t, seeds, "g", hA, []string{topic}, opts...)
+	a := newConsumer(t, seeds, "g", hA, []string{topic}, opts...)
 	stopA := run(t, a)
 	waitFor(t, 20*time.Second, "A running all 4 records", func() bool {
 		mu.Lock()
@@ -167,7 +170,7 @@ func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *test
 		return startA[0] == 2 && startA[1] == 2
 	})
 	joined := time.Now()
-	b := xNew(t, seeds, "g", hB, []string{topic}, opts...)
+	b := newConsumer(t, seeds, "g", hB, []string{topic}, opts...)
 	stopB := run(t, b)
 	waitFor(t, 30*time.Second, "B to process the partition it took over", func() bool {
 		mu.Lock()

@@ -43,9 +43,9 @@ func testLost(t *testing.T, kip848 bool) {
 	if kip848 {
 		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "100"}))
 	}
-	cl, seeds := xCluster(t, topic, 1, kopts...)
-	xProduce(t, seeds, topic, n, n)
-	commits := xInjectCommitFault(cl, 0, func() bool { return false }) // observe only
+	cl, seeds := kfakeCluster(t, topic, 1, kopts...)
+	produce(t, seeds, topic, n, n, roundRobin)
+	commits := injectCommitFault(cl, 0, func() bool { return false }) // observe only
 
 	var (
 		mu        sync.Mutex
@@ -93,10 +93,10 @@ func testLost(t *testing.T, kip848 bool) {
 	if kip848 {
 		extra = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
 	}
-	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(300*time.Millisecond),
 		parallel.ClientOpts(extra...))
-	reg := xCollect(t, c)
+	reg := collect(t, c)
 	var once1 sync.Once
 	free1 := func() { once1.Do(func() { close(release1) }) }
 	t.Cleanup(func() { free1(); close(release2) })
@@ -120,7 +120,7 @@ func testLost(t *testing.T, kip848 bool) {
 		})
 	}
 	waitFor(t, 20*time.Second, "the partition to be lost", func() bool {
-		v, _ := xMetric(t, reg, "kpar_parallel_partitions_lost_total")
+		v, _ := metric(t, reg, "kpar_parallel_partitions_lost_total")
 		return v >= 1
 	})
 	if failed, passed := commits.counts(); failed+passed != 0 {
@@ -132,7 +132,7 @@ func testLost(t *testing.T, kip848 bool) {
 		return len(cancelled) == 5
 	})
 	waitFor(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
-	if v, _ := xMetric(t, reg, "kpar_parallel_partitions_revoked_total"); v != 0 {
+	if v, _ := metric(t, reg, "kpar_parallel_partitions_revoked_total"); v != 0 {
 		t.Fatalf("partitions_revoked_total = %v: the loss was handled as a revoke", v)
 	}
 
@@ -142,7 +142,7 @@ func testLost(t *testing.T, kip848 bool) {
 	if err := stop(); err != nil { // final commit: only the new assignment's state
 		t.Fatalf("Run = %v", err)
 	}
-	at, meta := xCommitted(t, seeds, "g", topic)
+	at, meta := committedOffsets(t, seeds, "g", topic)
 	t.Logf("after Close: committed %v metadata %v; %d heartbeat faults injected", at, meta, faults.Load())
 	if at[0] > 0 {
 		t.Fatalf("committed offset %d: results of the lost assignment (or of work done before the loss) were committed", at[0])
@@ -151,7 +151,7 @@ func testLost(t *testing.T, kip848 bool) {
 	// A fresh consumer must find nothing done.
 	var replay sync.Map
 	var replayed atomic.Int64
-	c2 := xNew(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+	c2 := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
 		if _, dup := replay.LoadOrStore(r.Offset, true); !dup {
 			replayed.Add(1)
 		}
@@ -159,7 +159,7 @@ func testLost(t *testing.T, kip848 bool) {
 	}, []string{topic}, parallel.ClientOpts(extra...))
 	stop2 := run(t, c2)
 	waitFor(t, 20*time.Second, "the fresh consumer to commit the end", func() bool {
-		at, _ := xCommitted(t, seeds, "g", topic)
+		at, _ := committedOffsets(t, seeds, "g", topic)
 		return at[0] == n
 	})
 	if err := stop2(); err != nil {

@@ -73,7 +73,7 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 // Options at the edge of validity are accepted: the table above must not
 // pass merely because New refuses everything.
 func TestNewAcceptsBoundaryOptionValues(t *testing.T) {
-	_, seeds := xCluster(t, "t", 1)
+	_, seeds := kfakeCluster(t, "t", 1)
 	h := func(context.Context, *kgo.Record) error { return nil }
 	c, err := parallel.New(h,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")),

@@ -21,10 +21,10 @@ import (
 // processed twice meanwhile.
 func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 	const topic, n, failFirst = "t", 300, 4
-	cl, seeds := xCluster(t, topic, 3)
-	xProduce(t, seeds, topic, n, 30)
+	cl, seeds := kfakeCluster(t, topic, 3)
+	produce(t, seeds, topic, n, 30, roundRobin)
 	var rejected atomic.Int64
-	fault := xInjectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return rejected.Add(1) <= failFirst })
+	fault := injectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return rejected.Add(1) <= failFirst })
 
 	var (
 		mu    sync.Mutex
@@ -38,16 +38,16 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 		done.Add(1)
 		return nil
 	}
-	log := &xLog{}
-	c := xNew(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf))
-	reg := xCollect(t, c)
+	log := &logLines{}
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf))
+	reg := collect(t, c)
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
-		at, _ := xCommitted(t, seeds, "g", topic)
-		return xSum(at) == n
+		at, _ := committedOffsets(t, seeds, "g", topic)
+		return sumOffsets(at) == n
 	})
 	failed, passed := fault.counts()
-	errs, _ := xMetric(t, reg, "kpar_parallel_commit_errors_total")
+	errs, _ := metric(t, reg, "kpar_parallel_commit_errors_total")
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +77,15 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 // group processes every record again.
 func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 	const topic, n = "t", 100
-	cl, seeds := xCluster(t, topic, 2)
-	xProduce(t, seeds, topic, n, 10)
+	cl, seeds := kfakeCluster(t, topic, 2)
+	produce(t, seeds, topic, n, 10, roundRobin)
 	var failing atomic.Bool
 	failing.Store(true)
-	fault := xInjectCommitFault(cl, kerr.UnknownServerError.Code, failing.Load)
+	fault := injectCommitFault(cl, kerr.UnknownServerError.Code, failing.Load)
 
 	var first atomic.Int64
-	log := &xLog{}
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
+	log := &logLines{}
+	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
 		parallel.Logf(log.logf))
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
@@ -95,17 +95,17 @@ func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 	if !log.contains("final commit") {
 		t.Errorf("the failed final commit was not reported through Logf")
 	}
-	if at, _ := xCommitted(t, seeds, "g", topic); len(at) != 0 {
+	if at, _ := committedOffsets(t, seeds, "g", topic); len(at) != 0 {
 		t.Fatalf("committed %v although the broker rejected every commit", at)
 	}
 
 	failing.Store(false)
 	var second atomic.Int64
-	c2 := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
+	c2 := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
 	stop2 := run(t, c2)
 	waitFor(t, 30*time.Second, "the next consumer to commit the end", func() bool {
-		at, _ := xCommitted(t, seeds, "g", topic)
-		return xSum(at) == n
+		at, _ := committedOffsets(t, seeds, "g", topic)
+		return sumOffsets(at) == n
 	})
 	if err := stop2(); err != nil {
 		t.Fatal(err)
@@ -121,11 +121,11 @@ func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 // otherwise."
 func TestRunReportsAFailedFinalCommit(t *testing.T) {
 	const topic, n = "t", 20
-	cl, seeds := xCluster(t, topic, 1)
-	xProduce(t, seeds, topic, n, 5)
-	xInjectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return true })
+	cl, seeds := kfakeCluster(t, topic, 1)
+	produce(t, seeds, topic, n, 5, roundRobin)
+	injectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return true })
 	var done atomic.Int64
-	c := xNew(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
+	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
 		parallel.CommitInterval(time.Hour))
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
