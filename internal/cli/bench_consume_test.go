@@ -1,87 +1,175 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/consumebench"
+	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
-func sampleConsumeReport() *benchConsumeReport {
-	return &benchConsumeReport{
-		Schema: "kpar.bench.consume/v3", Brokers: []string{"b:1"}, Started: time.Unix(0, 0).UTC(), CPUs: 2, Note: "n",
-		IO: &ioReport{Partitions: 12, Keys: 1000, Concurrency: 500, SleepMs: 5, Order: "key",
-			Result:    consumebench.Result{Records: 200000, Seconds: 2.5, RecordsPerS: 80000, MeanHandler: 5.7, FirstS: 0.05, SteadyPerS: 82000},
-			IdealPerS: 100000, IdealMeasPS: 87719, Efficiency: 0.8, SteadyEfficiency: 0.82, CPUCores: 0.2, BoundBy: "handler latency"},
-		CPU: &cpuReport{
-			Plain:          consumebench.Result{Name: "plain franz-go", Records: 1000000, Seconds: 0.3, RecordsPerS: 3333333, CPUSeconds: 0.36},
-			PlainDefault:   consumebench.Result{Records: 1000000, Seconds: 0.3, RecordsPerS: 3333333, CPUSeconds: 0.36},
-			PlainSameFetch: consumebench.Result{Records: 1000000, Seconds: 0.35, RecordsPerS: 2857143, CPUSeconds: 0.4},
-			Parallel:       consumebench.Result{Records: 1000000, Seconds: 0.4, RecordsPerS: 2500000, CPUSeconds: 0.45},
-			Ratio:          0.75},
-		RSS: &consumebench.RSSResult{Records: 2000000, MaxBuffered: 10000, PerPart: 2000, PeakRSSKiB: 150 * 1024, Seconds: 0.6},
+// A bad flag is reported as itself, before any broker is looked up: with an
+// unreachable broker the error still names the flag.
+func TestBenchConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--records", "-5"}, "--records -5"},
+		{[]string{"--partitions", "0"}, "--partitions 0"},
+		{[]string{"--keys", "0"}, "--keys 0"},
+		{[]string{"--cpu-concurrency", "0"}, "--cpu-concurrency 0"},
+		{[]string{"--fetch-max-bytes", "-1"}, "--fetch-max-bytes -1"},
+		{[]string{"--sleep", "0s"}, "--sleep 0s"},
+		{[]string{"--order", "sideways"}, `--order: `},
+		{[]string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
+	}
+	for _, tc := range cases {
+		out := filepath.Join(t.TempDir(), "res")
+		args := append([]string{"bench", "consume", "--brokers", "127.0.0.1:1", "--out", out}, tc.args...)
+		_, err := runKpar(t, args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "broker") {
+			t.Errorf("%v: error %v, want it to name %q and no broker", tc.args, err, tc.want)
+		}
+		assertNothingWritten(t, out)
 	}
 }
 
-func TestConsumeMarkdownSentencesFollowTheData(t *testing.T) {
-	rep := sampleConsumeReport()
-	md := consumeMarkdown(rep)
-	for _, want := range []string{
-		"**82000 records/s** from the first record", "82.0% of the ideal 100000 records/s, which misses the 90% target",
-		"the whole 2.50 s run averaged 80000 records/s (80.0%)", "of which the steady rate reached 93.5%", "**75.0%** of the plain loop, which meets the 70% target",
-		"450 ns of CPU against 360 ns", "**peak RSS 150.0 MiB**", "the library's default FetchMaxBytes and default GOGC",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("summary lacks %q:\n%s", want, md)
+func TestBenchConsumeUnreachableBrokerNamesItAndWritesNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "res")
+	_, err := runKpar(t, "bench", "consume", "--brokers", "127.0.0.1:1", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1") {
+		t.Fatalf("error %v, want it to name the broker", err)
+	}
+	assertNothingWritten(t, out)
+}
+
+// A run that fails inside a measurement (the broker refuses the topic name)
+// leaves --out as it was.
+func TestBenchConsumeFailedRunWritesNothing(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	out := filepath.Join(t.TempDir(), "res")
+	_, err := runKpar(t, "bench", "consume", "--brokers", strings.Join(seeds, ","), "--only", "io",
+		"--topic-prefix", "bad/prefix", "--records", "10", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "create topic bad/prefix") {
+		t.Fatalf("error %v, want the refused topic", err)
+	}
+	assertNothingWritten(t, out)
+}
+
+var (
+	kparBinOnce sync.Once
+	kparBin     string
+	kparBinErr  error
+)
+
+// kparBinary builds kpar once per test run: the measurements that start
+// child processes (`kpar child ...`) need the real binary, not the test.
+func kparBinary(t *testing.T) string {
+	t.Helper()
+	kparBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kpar-cli-test-")
+		if err != nil {
+			kparBinErr = err
+			return
+		}
+		kparBin = filepath.Join(dir, "kpar")
+		if out, err := exec.Command("go", "build", "-o", kparBin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
+			kparBinErr = err
+			kparBin = string(out)
+		}
+	})
+	if kparBinErr != nil {
+		t.Fatalf("go build: %v\n%s", kparBinErr, kparBin)
+	}
+	return kparBin
+}
+
+func runBinary(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kparBinary(t), args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("kpar %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, o.String(), e.String())
+	}
+	return o.String(), e.String()
+}
+
+// The command end to end on the real broker, as the kpar binary (the rss
+// child is `kpar child consume-rss`): it writes consume.json and consume.md
+// by default into --out, prints the text summary, and with --json prints the
+// data alone.
+func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	prefix := testkit.TopicName(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		testkit.Admin(t, seeds).DeleteTopics(ctx, prefix+"-io-3p-1000k-100v", prefix+"-big-3p-100v")
+	})
+	args := []string{"--brokers", strings.Join(seeds, ","), "bench", "consume", "--topic-prefix", prefix, "--partitions", "3",
+		"--records", "1000", "--cpu-records", "3000", "--rss-records", "3000"}
+
+	out := filepath.Join(dir, "text")
+	stdout, _ := runBinary(t, append(args, "--out", out)...)
+	for _, want := range []string{"io:  1000 records, 3 partitions", "bound by: ", "target 90%", "target 70%", "rss: child consumed a 3000-record backlog"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
 	}
-	rep.CPU.Ratio, rep.IO.SteadyEfficiency = 0.5, 0.95
-	md = consumeMarkdown(rep)
-	if !strings.Contains(md, "which misses the 70% target") || !strings.Contains(md, "which meets the 90% target") {
-		t.Errorf("verdicts did not follow the data:\n%s", md)
+	var r consume.Result
+	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.IO == nil || r.CPU == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
+		t.Fatalf("consume.json: %+v", r)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "consume.md"))
+	if err != nil || !strings.Contains(string(md), r.IO.BoundBy) {
+		t.Fatalf("consume.md (%v) lacks the verdict %q:\n%s", err, r.IO.BoundBy, md)
+	}
+
+	out = filepath.Join(dir, "json")
+	stdout, _ = runBinary(t, append(args, "--only", "io", "--out", out, "--json")...)
+	var j consume.Result
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&j); err != nil || dec.More() {
+		t.Fatalf("--json stdout is not the data alone (%v):\n%s", err, stdout)
+	}
+	if j.Schema != consume.Schema || j.Version != consume.Version || j.IO == nil || j.CPU != nil || j.RSS != nil {
+		t.Fatalf("--json printed %+v", j)
+	}
+	if _, err := os.Stat(filepath.Join(out, consume.DataFile)); err != nil {
+		t.Fatalf("--json did not write --out too: %v", err)
 	}
 }
 
-func TestWriteConsumeOutWritesBothFilesAndNoTemporaries(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
-	rep := sampleConsumeReport()
-	if err := writeConsumeOut(dir, rep); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "consume.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back benchConsumeReport
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	if back.Schema != rep.Schema || back.CPU.Ratio != rep.CPU.Ratio || back.RSS.PeakRSSKiB != rep.RSS.PeakRSSKiB {
-		t.Fatalf("consume.json round trip: %+v", back)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "consume.md")); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
+// --processes runs every producer as `kpar child produce-worker`.
+func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	topic := testkit.Topic(t, seeds, 3)
+	out := filepath.Join(dir, "res")
+	runBinary(t, "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
+		"--producers", "1,2", "--warmup", "0", "--processes", "--out", out)
+	res := readResults(t, out)
+	for _, s := range res.Sweeps[0].Steps {
+		if s.Mode != "processes" || s.Acked != 4 || s.ReachedTopic != 4 {
+			t.Fatalf("%d producers: mode %s acked %d reached %d, want processes, 4, 4", s.Producers, s.Mode, s.Acked, s.ReachedTopic)
 		}
-		t.Fatalf("files in --out: %v, want consume.json and consume.md only", names)
-	}
-}
-
-func TestWriteConsumeOutFailsOnAnUnwritableDirectory(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeConsumeOut(filepath.Join(file, "sub"), sampleConsumeReport()); err == nil {
-		t.Fatal("writeConsumeOut under a regular file succeeded")
 	}
 }

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/report"
+	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -57,7 +58,7 @@ func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 		{"unknown compression", []string{"--input", good, "--compression", "gzip9"}, `--compression "gzip9": want one of none, snappy, lz4, zstd`},
 		{"unknown partitioner", []string{"--input", good, "--partitioner", "hash"}, `--partitioner "hash"`},
 		{"bad linger", []string{"--input", good, "--linger", "5"}, `--linger "5": want a duration`},
-		{"bad producers", []string{"--input", good, "--producers", "1,x"}, `--producers "x"`},
+		{"bad producers", []string{"--input", good, "--producers", "1,x"}, `--producers "1,x": "x" is not a whole number`},
 		{"bad value mode", []string{"--input", good, "--value", "xml"}, `--value "xml"`},
 		{"unknown flag", []string{"--input", good, "--acsk", "1"}, "unknown flag: --acsk"},
 		{"too few records for producers", []string{"--input", good, "--producers", "4", "--warmup", "0"}, "2 records cannot feed 4 producers"},
@@ -70,10 +71,52 @@ func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
-			if _, serr := os.Stat(filepath.Join(out, "results.json")); serr == nil {
-				t.Fatal("results.json written by a failed run")
-			}
+			assertNothingWritten(t, out)
 		})
+	}
+}
+
+// assertNothingWritten fails when a failed run left anything in its --out.
+func assertNothingWritten(t *testing.T, out string) {
+	t.Helper()
+	ents, err := os.ReadDir(out)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if len(ents) > 0 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("a failed run wrote into --out: %v", names)
+	}
+}
+
+// A bad flag is reported as itself, before any broker is looked up: with an
+// unreachable broker the error still names the flag.
+func TestBenchProduceBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--partitions", "0"}, "--partitions 0"},
+		{[]string{"--repeat", "0"}, "--repeat 0"},
+		{[]string{"--producers", "0"}, `--producers "0"`},
+		{[]string{"--warmup", "-1"}, "--warmup -1"},
+		{[]string{"--batch-size", "big"}, `--batch-size "big"`},
+		{[]string{"--vs-java", "--no-flush"}, "--vs-java with --no-flush"},
+		{[]string{"--input", filepath.Join(dir, "nope.csv")}, "--input"},
+	}
+	for _, tc := range cases {
+		out := filepath.Join(t.TempDir(), "res")
+		args := append([]string{"bench", "produce", "--brokers", "127.0.0.1:1", "--input", good, "--out", out}, tc.args...)
+		_, err := runKpar(t, args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "broker") {
+			t.Errorf("%v: error %v, want it to name %q and no broker", tc.args, err, tc.want)
+		}
+		assertNothingWritten(t, out)
 	}
 }
 
@@ -88,9 +131,7 @@ func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
 	if el := time.Since(start); el > 15*time.Second {
 		t.Fatalf("took %s to give up with --timeout 2s", el)
 	}
-	if _, serr := os.Stat(filepath.Join(dir, "res", "results.json")); serr == nil {
-		t.Fatal("results.json written by a failed run")
-	}
+	assertNothingWritten(t, filepath.Join(dir, "res"))
 }
 
 func TestBenchProduceSkipBadCountsRowsAndStillDelivers(t *testing.T) {
@@ -123,20 +164,41 @@ func TestGenCSVWritesTheRequestedRows(t *testing.T) {
 	}
 }
 
-func readResults(t *testing.T, dir string) report.Results {
+func readResults(t *testing.T, dir string) produce.Result {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	var r produce.Result
+	if err := results.Read(filepath.Join(dir, "results.json"), produce.Schema, produce.Version, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Finished.Before(r.Started) || len(r.Command) < 3 || r.Command[0] != "kpar" {
+		t.Fatalf("results header %+v", r.Header)
+	}
+	return r
+}
+
+// --json prints the result data and nothing else on stdout, the same data
+// as results.json.
+func TestBenchProduceJSONPrintsOnlyTheData(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n")
+	out := filepath.Join(dir, "res")
+	stdout, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in,
+		"--producers", "1,2", "--warmup", "0", "--out", out, "--topic", "js", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report.Results
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("results.json is not valid JSON: %v", err)
+	var r produce.Result
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
 	}
-	if r.Schema != report.Schema || r.SchemaVersion != report.SchemaVersion || r.Finished.Before(r.Started) {
-		t.Fatalf("results header %q v%d started %v finished %v", r.Schema, r.SchemaVersion, r.Started, r.Finished)
+	if dec.More() {
+		t.Fatalf("stdout holds more than the JSON data:\n%s", stdout)
 	}
-	return r
+	if back := readResults(t, out); r.Schema != produce.Schema || len(r.Sweeps) != 1 || len(back.Sweeps[0].Steps) != len(r.Sweeps[0].Steps) {
+		t.Fatalf("--json printed %+v", r)
+	}
 }
 
 // TestBenchProduceSweepOnRealBrokerDeliversEveryRecord runs a small sweep
@@ -176,7 +238,7 @@ func TestBenchProduceSweepOnRealBrokerDeliversEveryRecord(t *testing.T) {
 	if total != 41000 {
 		t.Fatalf("topic holds %d records, want 1000 warm-up + 2 x 20000", total)
 	}
-	for _, f := range report.Files {
+	for _, f := range produce.Files {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing output %s", f)
 		}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/producebench"
 )
 
 // newChildCmd is the hidden `kpar child <name>`: the processes a
@@ -24,7 +24,7 @@ func newChildCmd() *cobra.Command {
 			Short: "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				return producebench.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
 			},
 		},
 		&cobra.Command{
@@ -38,6 +38,7 @@ func newChildCmd() *cobra.Command {
 				return nil
 			},
 		},
+		newChildConsumeRSSCmd(),
 	)
 	return c
 }

@@ -1,8 +1,4 @@
-// Package consumebench measures the parallel consumer against a real broker:
-// an I/O-bound run against its ideal rate, a no-op run against a plain
-// franz-go poll loop over the same topic, and peak RSS over a large backlog.
-// Measurement only; the CLI prints the results.
-package consumebench
+package consume
 
 import (
 	"bytes"
@@ -10,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,10 +22,10 @@ import (
 	"github.com/kpar/kpar/parallel"
 )
 
-// Prepare makes sure topic exists with partitions and holds at least n
+// prepare makes sure topic exists with partitions and holds at least n
 // records (keys "k<i % keys>", values of valueSize bytes), producing the
 // missing ones. It returns the number of records in the topic.
-func Prepare(ctx context.Context, seeds []string, topic string, partitions int32, n int64, keys, valueSize int) (int64, error) {
+func prepare(ctx context.Context, seeds []string, topic string, partitions int, n int64, keys, valueSize int) (int64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
 		kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(100_000))
 	if err != nil {
@@ -36,7 +33,7 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int32
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, topic)
+	resp, err := adm.CreateTopic(ctx, int32(partitions), 1, nil, topic)
 	if err == nil {
 		err = resp.Err
 	}
@@ -79,8 +76,8 @@ func count(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
 	return sum, nil
 }
 
-// Result is one timed consumption of n records.
-type Result struct {
+// Measurement is one timed consumption of n records.
+type Measurement struct {
 	Name        string  `json:"name"`
 	Records     int64   `json:"records"`
 	Seconds     float64 `json:"seconds"`
@@ -93,8 +90,8 @@ type Result struct {
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 }
 
-// ParallelSpec configures a parallel-consumer run.
-type ParallelSpec struct {
+// parallelSpec configures a parallel-consumer run.
+type parallelSpec struct {
 	Order       parallel.Order
 	Concurrency int
 	Sleep       time.Duration // handler latency; 0 = no-op handler
@@ -105,9 +102,9 @@ type ParallelSpec struct {
 	FetchMaxBytes int32
 }
 
-// RunParallel consumes n records of topic with a fresh group and returns the
+// runParallel consumes n records of topic with a fresh group and returns the
 // rate from Run to the n-th completion.
-func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Result, error) {
+func runParallel(ctx context.Context, seeds []string, topic string, n int64, spec parallelSpec) (Measurement, error) {
 	var done, busyNs atomic.Int64
 	finished := make(chan struct{})
 	var startNs, firstNs atomic.Int64
@@ -141,7 +138,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	}
 	c, err := parallel.New(h, opts...)
 	if err != nil {
-		return Result{}, err
+		return Measurement{}, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
@@ -178,13 +175,13 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	}
 	c.Close()
 	if ctx.Err() != nil {
-		return Result{}, fmt.Errorf("parallel run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
+		return Measurement{}, fmt.Errorf("parallel run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
 	}
 	if runErr != nil {
-		return Result{}, runErr
+		return Measurement{}, runErr
 	}
 	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
-	res := Result{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
+	res := Measurement{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
 		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9}
 	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
 		res.SteadyPerS = float64(n) / steady
@@ -195,10 +192,10 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	return res, nil
 }
 
-// RunPlain consumes n records of topic with a plain franz-go poll loop (no
+// runPlain consumes n records of topic with a plain franz-go poll loop (no
 // group, no commits: the cheapest possible consumer) as the reference.
 // fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's default (50 MiB).
-func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Result, error) {
+func runPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Measurement, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	name := "plain franz-go"
@@ -208,20 +205,20 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return Result{}, err
+		return Measurement{}, err
 	}
 	defer cl.Close()
 	var got int64
 	var first time.Time
-	start := time.Now() // like RunParallel: from client start, first fetch included
+	start := time.Now() // like runParallel: from client start, first fetch included
 	cpu0 := cpuNow()
 	for got < n {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return Result{}, fmt.Errorf("plain run interrupted after %d of %d records: %w", got, n, ctx.Err())
+			return Measurement{}, fmt.Errorf("plain run interrupted after %d of %d records: %w", got, n, ctx.Err())
 		}
 		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
-			return Result{}, fmt.Errorf("plain poll: %w", err)
+			return Measurement{}, fmt.Errorf("plain poll: %w", err)
 		}
 		fs.EachRecord(func(*kgo.Record) { got++ })
 		if first.IsZero() && got > 0 {
@@ -229,7 +226,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 		}
 	}
 	secs := time.Since(start).Seconds()
-	return Result{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
+	return Measurement{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
 		FirstS: first.Sub(start).Seconds()}, nil
 }
 
@@ -242,8 +239,8 @@ func cpuNow() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
-// RSSResult is the peak memory of a child process consuming a backlog.
-type RSSResult struct {
+// RSS is the peak memory of a child process consuming a backlog.
+type RSS struct {
 	Records     int64   `json:"records"`
 	MaxBuffered int     `json:"max_buffered"`
 	PerPart     int     `json:"max_buffered_per_partition"`
@@ -253,30 +250,40 @@ type RSSResult struct {
 	Seconds     float64 `json:"seconds"`
 }
 
-// ChildEnv marks the re-executed child process of MeasureRSS.
-const ChildEnv = "KPAR_CONSUMEBENCH_CHILD"
+// RSSSpec is what the rss child consumes, passed on its command line
+// (`kpar child consume-rss`): a no-op handler under key order.
+type RSSSpec struct {
+	Brokers       []string
+	Topic         string
+	Records       int64
+	Concurrency   int
+	MaxBuffered   int
+	PerPart       int
+	FetchMaxBytes int32 // 0: the library's default
+}
 
-// MeasureRSS re-executes exe with args (which must reach ChildMain) and
-// parses the child's JSON result line from stdout.
-func MeasureRSS(ctx context.Context, exe string, args []string) (RSSResult, error) {
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+// measureRSS runs the child argv (which reaches RSSChild) and parses its
+// JSON result line from stdout.
+func measureRSS(ctx context.Context, argv []string) (RSS, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
-		return RSSResult{}, fmt.Errorf("rss child %s: %w: %s", exe, err, strings.TrimSpace(stderr.String()))
+		return RSS{}, fmt.Errorf("rss child %s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()))
 	}
-	var r RSSResult
+	var r RSS
 	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil {
-		return RSSResult{}, fmt.Errorf("rss child output %q: %w", out.String(), err)
+		return RSS{}, fmt.Errorf("rss child output %q: %w", out.String(), err)
 	}
 	return r, nil
 }
 
-// ChildMain is the child side of MeasureRSS: consume n records with a no-op
-// handler under the given bounds and print the result with VmHWM.
-func ChildMain(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) error {
-	res, err := RunParallel(ctx, seeds, topic, n, spec)
+// RSSChild is the child process of the rss measurement: it consumes
+// spec.Records records with a no-op handler under the given bounds and
+// writes one JSON line to stdout: the RSS with VmHWM, this process's peak.
+func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
+	res, err := runParallel(ctx, spec.Brokers, spec.Topic, spec.Records, parallelSpec{Order: parallel.OrderKey,
+		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes})
 	if err != nil {
 		return err
 	}
@@ -284,7 +291,7 @@ func ChildMain(ctx context.Context, seeds []string, topic string, n int64, spec 
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(RSSResult{Records: n, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart,
+	return json.NewEncoder(stdout).Encode(RSS{Records: spec.Records, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart,
 		FetchMax: spec.FetchMaxBytes, GOGC: os.Getenv("GOGC"), PeakRSSKiB: hwm, Seconds: res.Seconds})
 }
 

@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"context"
@@ -47,7 +47,7 @@ func defaults(topics ...string) Settings {
 		BatchBytes: 1 << 20, Compression: "none", MaxInFlight: 5, Topics: topics}
 }
 
-func newBench(t *testing.T, seeds []string, src Source) *Bench {
+func testBench(t *testing.T, seeds []string, src Source) *bench {
 	t.Helper()
 	data, err := src.Load()
 	if err != nil {
@@ -58,7 +58,7 @@ func newBench(t *testing.T, seeds []string, src Source) *Bench {
 		t.Fatal(err)
 	}
 	t.Setenv(envWorker, "") // the parent is not a worker
-	b, err := New(seeds, data, WithWorkers([]string{"env", envWorker + "=1", exe}, src))
+	b, err := newBench(seeds, data, []string{"env", envWorker + "=1", exe}, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +75,13 @@ func ctx(t *testing.T) context.Context {
 func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	src := writeCSV(t, 3000)
-	b := newBench(t, seeds, src)
+	b := testBench(t, seeds, src)
 	parts, err := b.EnsureTopics(ctx(t), []string{"events"}, 12)
 	if err != nil || parts["events"] != 12 {
 		t.Fatalf("ensure topics: %v %v", parts, err)
 	}
 	for _, procs := range []bool{false, true} {
-		st, err := b.Step(ctx(t), Run{Settings: defaults("events"), Partitions: parts, Producers: 3, Processes: procs})
+		st, err := b.Step(ctx(t), point{Settings: defaults("events"), Partitions: parts, Producers: 3, Processes: procs})
 		if err != nil {
 			t.Fatalf("processes=%v: %v", procs, err)
 		}
@@ -109,14 +109,14 @@ func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.
 
 func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
 	seeds := testkit.Kfake(t)
-	b := newBench(t, seeds, writeCSV(t, 1000))
+	b := testBench(t, seeds, writeCSV(t, 1000))
 	parts, err := b.EnsureTopics(ctx(t), []string{"a", "b"}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := defaults("a", "b")
 	s.Partitioner = "manual"
-	st, err := b.Step(ctx(t), Run{Settings: s, Partitions: parts, Producers: 2, Limit: 800})
+	st, err := b.Step(ctx(t), point{Settings: s, Partitions: parts, Producers: 2, Limit: 800})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
 
 func TestNoFlushLeavesRecordsWithoutDeliveryReport(t *testing.T) {
 	seeds := testkit.Kfake(t)
-	b := newBench(t, seeds, writeCSV(t, 20000))
+	b := testBench(t, seeds, writeCSV(t, 20000))
 	parts, err := b.EnsureTopics(ctx(t), []string{"nf"}, 12)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func TestNoFlushLeavesRecordsWithoutDeliveryReport(t *testing.T) {
 	s := defaults("nf")
 	s.NoFlush = true
 	s.Linger = time.Second // records wait in the buffer: exit comes first
-	st, err := b.Step(ctx(t), Run{Settings: s, Partitions: parts, Producers: 1})
+	st, err := b.Step(ctx(t), point{Settings: s, Partitions: parts, Producers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestNoFlushLeavesRecordsWithoutDeliveryReport(t *testing.T) {
 }
 
 func TestUnreachableBrokerFailsTheStepInsteadOfHanging(t *testing.T) {
-	b := newBench(t, []string{"127.0.0.1:1"}, writeCSV(t, 10))
+	b := testBench(t, []string{"127.0.0.1:1"}, writeCSV(t, 10))
 	c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_, err := b.EnsureTopics(c, []string{"x"}, 1)

@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ type Bottleneck struct {
 // FindBottleneck judges the step where the sweep saturated (or the largest
 // one) on a machine with cores CPUs and partitions target partitions. It is
 // a heuristic from CPU shares, stated as such in its reason.
-func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int32) Bottleneck {
+func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int) Bottleneck {
 	var st *Step
 	for i := range steps {
 		if steps[i].Producers == sat.Producers {
@@ -112,7 +112,7 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int32) B
 	case b.BenchCores >= 0.7*c:
 		b.Kind = "client-cpu"
 		b.Reason = fmt.Sprintf("the bench used %.2f of %d cores", b.BenchCores, cores)
-	case int32(st.Producers) >= partitions:
+	case st.Producers >= partitions:
 		b.Kind = "partitions"
 		b.Reason = fmt.Sprintf("%d producers on %d partitions with CPU to spare (broker %.2f, bench %.2f of %d cores): partitions are the serial unit", st.Producers, partitions, bc, b.BenchCores, cores)
 	default:

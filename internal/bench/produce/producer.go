@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"context"
@@ -64,7 +64,7 @@ type slice struct {
 
 // run produces every record of sl and, unless s.NoFlush, waits for every
 // delivery report. progress (may be nil) is told about reports in chunks.
-func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int32, progress func(int64)) Sample {
+func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int, progress func(int64)) Sample {
 	var (
 		acked, failed atomic.Int64
 		payload       int64 // touched only by the promise goroutine
@@ -114,7 +114,7 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 		}
 		br.Topic = s.Topics[i%len(s.Topics)]
 		if s.Partitioner == "manual" {
-			br.Partition = int32(i) % partitions[br.Topic]
+			br.Partition = int32(i % partitions[br.Topic])
 		}
 		br.start = time.Now()
 		p.cl.Produce(ctx, &br.Record, promise)

@@ -1,23 +1,21 @@
-package report
+package produce
 
 import (
 	"fmt"
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"sort"
 	"strings"
-
-	"github.com/kpar/kpar/internal/producebench"
 )
 
-func sortSteps(steps []producebench.Step) []producebench.Step {
-	s := append([]producebench.Step(nil), steps...)
+func sortSteps(steps []Step) []Step {
+	s := append([]Step(nil), steps...)
 	sort.Slice(s, func(i, j int) bool { return s[i].Producers < s[j].Producers })
 	return s
 }
 
 // Summary is a short Markdown report; every number and verdict in it comes
 // from r.
-func Summary(r *Results) string {
+func Summary(r Result) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# kpar bench produce\n\n")
@@ -53,7 +51,7 @@ func Summary(r *Results) string {
 			first.Producers, human(first.RecordsPerSec), first.MBPerSec, last.Producers, human(last.RecordsPerSec), last.MBPerSec, ratio(last.RecordsPerSec, first.RecordsPerSec))
 		sat := sw.Saturation
 		if sat.Reached {
-			p("- Saturation at %d producer(s): going to %d added %+.1f%%, under the %.0f%% bar.\n", sat.Producers, sat.NextProducers, sat.Gain*100, producebench.SaturationGain*100)
+			p("- Saturation at %d producer(s): going to %d added %+.1f%%, under the %.0f%% bar.\n", sat.Producers, sat.NextProducers, sat.Gain*100, SaturationGain*100)
 		} else if len(steps) > 1 {
 			p("- No saturation within the sweep: the last step still added %+.1f%%.\n", sat.Gain*100)
 		}
@@ -100,7 +98,7 @@ func Summary(r *Results) string {
 	return b.String()
 }
 
-func deliverySentence(sw Sweep, steps []producebench.Step) string {
+func deliverySentence(sw Sweep, steps []Step) string {
 	if sw.Settings.NoFlush {
 		var parts []string
 		for _, s := range steps {
@@ -134,7 +132,7 @@ func deliverySentence(sw Sweep, steps []producebench.Step) string {
 	return out
 }
 
-func bestRate(r *Results) float64 {
+func bestRate(r Result) float64 {
 	best := 0.0
 	for _, sw := range r.Sweeps {
 		for _, s := range sw.Steps {

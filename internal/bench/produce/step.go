@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"time"

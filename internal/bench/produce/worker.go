@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"bufio"
@@ -38,13 +38,13 @@ func (s Source) Load() (*csvsrc.Dataset, error) {
 
 // workerSpec is the one JSON line a worker reads on stdin.
 type workerSpec struct {
-	Seeds      []string         `json:"seeds"`
-	Source     Source           `json:"source"`
-	Records    int              `json:"records"` // the first N records of the dataset are split
-	Part       int              `json:"part"`
-	Parts      int              `json:"parts"`
-	Settings   Settings         `json:"settings"`
-	Partitions map[string]int32 `json:"partitions"`
+	Seeds      []string       `json:"seeds"`
+	Source     Source         `json:"source"`
+	Records    int            `json:"records"` // the first N records of the dataset are split
+	Part       int            `json:"part"`
+	Parts      int            `json:"parts"`
+	Settings   Settings       `json:"settings"`
+	Partitions map[string]int `json:"partitions"`
 }
 
 // The protocol: spec line in; "ready" line out once loaded and connected;
@@ -155,7 +155,7 @@ func (w *workerProc) readLine() (string, error) {
 }
 
 // step runs r.Producers workers over the first n records.
-func (l *workerLauncher) step(ctx context.Context, r Run, n int, win *window) ([]Sample, time.Duration, error) {
+func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
 	procs := make([]*workerProc, 0, r.Producers)
 	cleanup := func() {
 		for _, w := range procs {
@@ -231,9 +231,9 @@ type Anchor struct {
 
 // RunAnchor runs a single worker process over the first n records;
 // keyless drops the key column, as ProducerPerformance sends no keys.
-func (b *Bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int32, n int, keyless bool) (Anchor, error) {
+func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n int, keyless bool) (Anchor, error) {
 	if b.worker == nil {
-		return Anchor{}, errors.New("the Go anchor needs WithWorkers")
+		return Anchor{}, errors.New("the Go anchor needs a worker command")
 	}
 	l := b.worker
 	src := l.src

@@ -1,9 +1,8 @@
-package report
+package produce
 
 import (
 	"fmt"
 
-	"github.com/kpar/kpar/internal/producebench"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -21,9 +20,9 @@ type chart struct {
 	plot *plot.Plot
 }
 
-func charts(r *Results) []chart {
+func charts(r Result) []chart {
 	cs := []chart{
-		{"throughput", lineChart(r, "Throughput vs producers", "records/s", func(s producebench.Step) (float64, bool) {
+		{"throughput", lineChart(r, "Throughput vs producers", "records/s", func(s Step) (float64, bool) {
 			return s.RecordsPerSec, true
 		})},
 		{"broker_cpu", brokerChart(r)},
@@ -45,7 +44,7 @@ func charts(r *Results) []chart {
 }
 
 // producerTicks marks exactly the producer counts measured.
-func producerTicks(r *Results) plot.ConstantTicks {
+func producerTicks(r Result) plot.ConstantTicks {
 	seen := map[int]bool{}
 	var t plot.ConstantTicks
 	for _, sw := range r.Sweeps {
@@ -87,7 +86,7 @@ func addLine(p *plot.Plot, i int, name string, pts plotter.XYs, dashes []vg.Leng
 	p.Legend.Add(name, l, s)
 }
 
-func lineChart(r *Results, title, y string, val func(producebench.Step) (float64, bool)) *plot.Plot {
+func lineChart(r Result, title, y string, val func(Step) (float64, bool)) *plot.Plot {
 	p := newPlot(title, y)
 	for i, sw := range r.Sweeps {
 		var pts plotter.XYs
@@ -101,8 +100,8 @@ func lineChart(r *Results, title, y string, val func(producebench.Step) (float64
 	return p
 }
 
-func brokerChart(r *Results) *plot.Plot {
-	p := lineChart(r, "Broker CPU vs producers", "broker cores busy (CPU-s / s)", func(s producebench.Step) (float64, bool) {
+func brokerChart(r Result) *plot.Plot {
+	p := lineChart(r, "Broker CPU vs producers", "broker cores busy (CPU-s / s)", func(s Step) (float64, bool) {
 		if s.BrokerCPUSeconds == nil || s.ElapsedSeconds <= 0 {
 			return 0, false
 		}
@@ -116,7 +115,7 @@ func brokerChart(r *Results) *plot.Plot {
 	return p
 }
 
-func latencyChart(r *Results) *plot.Plot {
+func latencyChart(r Result) *plot.Plot {
 	p := newPlot("Produce latency vs producers (solid p50, dashed p99)", "ms")
 	for i, sw := range r.Sweeps {
 		var p50, p99 plotter.XYs

@@ -1,10 +1,4 @@
-// Package producebench measures how Kafka producing scales with the number
-// of producers: N independent franz-go clients in one process, or one OS
-// process per producer, each fed its own contiguous slice of a CSV dataset.
-//
-// It is measurement only: it returns results as data (see Result) and leaves
-// tables, charts and prose to internal/report.
-package producebench
+package produce
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package producebench
+package produce
 
 import (
 	"context"
@@ -14,45 +14,24 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Bench runs sweep steps against one cluster with one dataset.
-type Bench struct {
+// bench runs sweep steps against one cluster with one dataset.
+type bench struct {
 	seeds     []string
 	data      *csvsrc.Dataset
-	brokerCPU BrokerCPU
-	progress  func(int64)
+	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
+	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
 	worker    *workerLauncher
 	admCl     *kgo.Client
 	adm       *kadm.Client
 }
 
-// Opt configures New.
-type Opt interface{ apply(*Bench) }
-
-type optFunc func(*Bench)
-
-func (f optFunc) apply(b *Bench) { f(b) }
-
-// WithBrokerCPU reads broker CPU seconds around every step; without it the
-// broker's CPU is reported as unknown.
-func WithBrokerCPU(f BrokerCPU) Opt { return optFunc(func(b *Bench) { b.brokerCPU = f }) }
-
-// WithProgress is told how many delivery reports arrived, in chunks.
-func WithProgress(f func(int64)) Opt { return optFunc(func(b *Bench) { b.progress = f }) }
-
-// WithWorkers enables process mode: argv runs one worker (see RunWorker),
-// which loads src itself, so it reads the same records as this process.
-func WithWorkers(argv []string, src Source) Opt {
-	return optFunc(func(b *Bench) { b.worker = &workerLauncher{argv: argv, src: src} })
-}
-
-// New makes a bench on seeds over data.
-func New(seeds []string, data *csvsrc.Dataset, opts ...Opt) (*Bench, error) {
-	b := &Bench{seeds: seeds, data: data}
-	for _, o := range opts {
-		o.apply(b)
-	}
-	if b.worker != nil {
-		b.worker.seeds = seeds
+// newBench makes a bench on seeds over data. workerArgv (may be nil: no
+// process mode) runs one worker (see RunWorker), which loads src itself, so
+// it reads the same records as this process.
+func newBench(seeds []string, data *csvsrc.Dataset, workerArgv []string, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
+	b := &bench{seeds: seeds, data: data, brokerCPU: brokerCPU, progress: progress}
+	if len(workerArgv) > 0 {
+		b.worker = &workerLauncher{argv: workerArgv, src: src, seeds: seeds}
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout))
 	if err != nil {
@@ -63,13 +42,13 @@ func New(seeds []string, data *csvsrc.Dataset, opts ...Opt) (*Bench, error) {
 }
 
 // Close releases the admin client.
-func (b *Bench) Close() { b.admCl.Close() }
+func (b *bench) Close() { b.admCl.Close() }
 
 // EnsureTopics creates the topics that do not exist with partitions
 // partitions (broker-default replication) and returns every topic's
 // partition count, which may differ for topics that already existed.
-func (b *Bench) EnsureTopics(ctx context.Context, topics []string, partitions int32) (map[string]int32, error) {
-	resp, err := b.adm.CreateTopics(ctx, partitions, -1, nil, topics...)
+func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions int) (map[string]int, error) {
+	resp, err := b.adm.CreateTopics(ctx, int32(partitions), -1, nil, topics...)
 	if err != nil {
 		return nil, fmt.Errorf("create topics %v: %w", topics, err)
 	}
@@ -82,13 +61,13 @@ func (b *Bench) EnsureTopics(ctx context.Context, topics []string, partitions in
 	if err != nil {
 		return nil, fmt.Errorf("describe topics %v: %w", topics, err)
 	}
-	out := map[string]int32{}
+	out := map[string]int{}
 	for _, t := range topics {
 		d, ok := td[t]
 		if !ok || d.Err != nil {
 			return nil, fmt.Errorf("topic %s is not visible after creating it: %v", t, d.Err)
 		}
-		out[t] = int32(len(d.Partitions))
+		out[t] = len(d.Partitions)
 	}
 	return out, nil
 }
@@ -96,7 +75,7 @@ func (b *Bench) EnsureTopics(ctx context.Context, topics []string, partitions in
 // endOffsets sums the end offsets of topics. Under acks=0 (and after a
 // no-flush exit) the broker may still be appending, so it waits until two
 // reads 100ms apart agree (at most ~3s).
-func (b *Bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
+func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
 	read := func() (int64, error) {
 		lo, err := b.adm.ListEndOffsets(ctx, topics...)
 		if err != nil {
@@ -131,22 +110,22 @@ func (b *Bench) endOffsets(ctx context.Context, topics []string) (int64, error) 
 	return prev, nil
 }
 
-// Run is one sweep point request.
-type Run struct {
+// point is one sweep point request.
+type point struct {
 	Settings   Settings
-	Partitions map[string]int32 // per topic, for the manual partitioner
+	Partitions map[string]int // per topic, for the manual partitioner
 	Producers  int
 	Processes  bool // one OS process per producer
 	Limit      int  // use only the first Limit records (0: all)
 }
 
 // Step runs one sweep point once.
-func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
+func (b *bench) Step(ctx context.Context, r point) (Step, error) {
 	if r.Producers < 1 {
 		return Step{}, fmt.Errorf("producers %d: want at least 1", r.Producers)
 	}
 	if r.Processes && b.worker == nil {
-		return Step{}, errors.New("process mode needs WithWorkers")
+		return Step{}, errors.New("process mode needs a worker command")
 	}
 	n := b.data.Len()
 	if r.Limit > 0 && r.Limit < n {
@@ -194,7 +173,7 @@ func (b *Bench) Step(ctx context.Context, r Run) (Step, error) {
 
 // Repeat runs r repeat times and returns the run with the median records/s,
 // carrying every repeat's rate.
-func (b *Bench) Repeat(ctx context.Context, r Run, repeat int) (Step, error) {
+func (b *bench) Repeat(ctx context.Context, r point, repeat int) (Step, error) {
 	if repeat < 1 {
 		repeat = 1
 	}
@@ -218,7 +197,7 @@ func (b *Bench) Repeat(ctx context.Context, r Run, repeat int) (Step, error) {
 
 // inProcess runs r.Producers clients in this process, each on its own
 // contiguous slice of the first n records.
-func (b *Bench) inProcess(ctx context.Context, r Run, n int, win *window) ([]Sample, time.Duration, error) {
+func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
 	ps := make([]*producer, r.Producers)
 	defer func() {
 		for _, p := range ps {
@@ -269,7 +248,7 @@ func (b *Bench) inProcess(ctx context.Context, r Run, n int, win *window) ([]Sam
 // client start-up, worker loading or end-offset polling), so CPU seconds
 // divided by the step's elapsed time are cores actually busy.
 type window struct {
-	b                     *Bench
+	b                     *bench
 	self0, broker0, mach0 float64
 	brokerOK, machOK      bool
 

@@ -1,40 +1,33 @@
-// Package report turns a producer bench's results into files: the results
-// JSON (versioned schema), a CSV of steps, charts (SVG and PNG) and a
-// Markdown summary whose sentences are computed from the data. It reads
-// only the Results value, never the bench itself.
-package report
+package produce
 
 import (
-	"time"
-
 	"github.com/kpar/kpar/internal/javaperf"
-	"github.com/kpar/kpar/internal/producebench"
+	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema names the results format; SchemaVersion changes whenever a field
-// changes meaning or disappears.
+// Schema names the result data; Version changes whenever a field changes
+// meaning or disappears. Version 2: the header is results.Header ("version"
+// instead of "schema_version", "command" is the kpar command line).
 const (
-	Schema        = "kpar.bench.produce"
-	SchemaVersion = 1
+	Schema  = "kpar.bench.produce"
+	Version = 2
+	// DataFile is the name of the data file in --out.
+	DataFile = "results.json"
 )
 
-// Results is everything one `kpar bench produce` run measured.
-type Results struct {
-	Schema        string    `json:"schema"`
-	SchemaVersion int       `json:"schema_version"`
-	Started       time.Time `json:"started"`
-	Finished      time.Time `json:"finished"`
-	Command       []string  `json:"command"`
-	Host          Host      `json:"host"`
-	Broker        Broker    `json:"broker"`
-	Input         Input     `json:"input"`
-	Repeat        int       `json:"repeat"`
-	WarmupRecords int       `json:"warmup_records"`
+// Result is everything one `kpar bench produce` run measured.
+type Result struct {
+	results.Header
+	Host          Host   `json:"host"`
+	Broker        Broker `json:"broker"`
+	Input         Input  `json:"input"`
+	Repeat        int    `json:"repeat"`
+	WarmupRecords int    `json:"warmup_records"`
 	// Partitions per target topic as found (or created) on the broker.
-	Partitions map[string]int32 `json:"partitions"`
-	Sweeps     []Sweep          `json:"sweeps"`
-	Java       *JavaComparison  `json:"java,omitempty"`
-	Notes      []string         `json:"notes,omitempty"`
+	Partitions map[string]int  `json:"partitions"`
+	Sweeps     []Sweep         `json:"sweeps"`
+	Java       *JavaComparison `json:"java,omitempty"`
+	Notes      []string        `json:"notes,omitempty"`
 }
 
 // Host is the machine the bench ran on.
@@ -71,23 +64,23 @@ type Input struct {
 
 // Sweep is one settings combination run over every producer count.
 type Sweep struct {
-	Label      string                  `json:"label"`
-	Mode       string                  `json:"mode"`
-	Settings   producebench.Settings   `json:"settings"`
-	Steps      []producebench.Step     `json:"steps"`
-	Saturation producebench.Saturation `json:"saturation"`
-	Bottleneck producebench.Bottleneck `json:"bottleneck"`
+	Label      string     `json:"label"`
+	Mode       string     `json:"mode"`
+	Settings   Settings   `json:"settings"`
+	Steps      []Step     `json:"steps"`
+	Saturation Saturation `json:"saturation"`
+	Bottleneck Bottleneck `json:"bottleneck"`
 }
 
 // JavaComparison sets one Go producer against ProducerPerformance on the
 // same broker, settings and payloads.
 type JavaComparison struct {
-	Topic    string                `json:"topic"`
-	Records  int                   `json:"records"`
-	Settings producebench.Settings `json:"settings"`
-	Java     javaperf.Result       `json:"java"`
+	Topic    string          `json:"topic"`
+	Records  int             `json:"records"`
+	Settings Settings        `json:"settings"`
+	Java     javaperf.Result `json:"java"`
 	// Go is one kpar producer in its own process, measured like Java.
-	Go producebench.Anchor `json:"go"`
+	Go Anchor `json:"go"`
 	// GoRecordsPerSec and JavaRecordsPerSec are each tool's own rate.
 	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
 	JavaRecordsPerSec float64 `json:"java_records_per_sec"`

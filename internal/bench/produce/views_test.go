@@ -1,7 +1,6 @@
-package report
+package produce
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,25 +8,25 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/javaperf"
-	"github.com/kpar/kpar/internal/producebench"
+	"github.com/kpar/kpar/internal/results"
 )
 
-func sample() *Results {
+func sample() Result {
 	f := func(v float64) *float64 { return &v }
-	st := func(n int, rps, broker float64) producebench.Step {
-		return producebench.Step{Producers: n, Mode: "in-process", Records: 1000, Acked: 1000, ReachedTopic: 1000,
+	st := func(n int, rps, broker float64) Step {
+		return Step{Producers: n, Mode: "in-process", Records: 1000, Acked: 1000, ReachedTopic: 1000,
 			ElapsedSeconds: 1000 / rps, RecordsPerSec: rps, MBPerSec: rps * 150 / 1e6, LatencyP50Ms: 2, LatencyP99Ms: 9, LatencyP999Ms: 20,
 			BenchCPUSeconds: 0.5, BrokerCPUSeconds: f(broker)}
 	}
-	steps := []producebench.Step{st(1, 100000, 0.3), st(2, 180000, 0.5), st(4, 190000, 0.55)}
-	sat := producebench.FindSaturation(steps)
-	r := &Results{Schema: Schema, SchemaVersion: SchemaVersion, Started: time.Unix(0, 0), Host: Host{Cores: 2},
+	steps := []Step{st(1, 100000, 0.3), st(2, 180000, 0.5), st(4, 190000, 0.55)}
+	sat := FindSaturation(steps)
+	r := Result{Header: results.Header{Schema: Schema, Version: Version, Started: time.Unix(0, 0)}, Host: Host{Cores: 2},
 		Broker: Broker{Seeds: []string{"127.0.0.1:29092"}, Local: true, PIDs: []int{42}, CPU: "proc"},
 		Input:  Input{File: "e.csv", Records: 1000, PayloadBytes: 150000, KeyColumn: "customer_id", Value: "raw", LoadSeconds: 0.001, LoadRecordsSec: 1e6},
-		Repeat: 1, Sweeps: []Sweep{{Label: "acks=all", Mode: "in-process", Settings: producebench.Settings{Acks: "all"}, Steps: steps,
-			Saturation: sat, Bottleneck: producebench.FindBottleneck(steps, sat, 2, 12)}}}
+		Repeat: 1, Sweeps: []Sweep{{Label: "acks=all", Mode: "in-process", Settings: Settings{Acks: "all"}, Steps: steps,
+			Saturation: sat, Bottleneck: FindBottleneck(steps, sat, 2, 12)}}}
 	j := &JavaComparison{Records: 1000, Java: javaperf.Result{Records: 1000, RecordsPerSec: 80000, CPUSeconds: 4},
-		Go: producebench.Anchor{Sample: producebench.Sample{Acked: 1000, ElapsedNs: int64(10 * time.Millisecond)}, ProcessCPUSeconds: 0.2}}
+		Go: Anchor{Sample: Sample{Acked: 1000, ElapsedNs: int64(10 * time.Millisecond)}, ProcessCPUSeconds: 0.2}}
 	j.Compute()
 	r.Java = j
 	return r
@@ -60,7 +59,7 @@ func TestJavaRatiosAreGoOverJava(t *testing.T) {
 
 func TestWriteProducesEveryFileAndNoTemporaries(t *testing.T) {
 	dir := t.TempDir()
-	if err := Write(dir, sample()); err != nil {
+	if _, err := results.Write(dir, DataFile, sample(), Views(sample())...); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range Files {
@@ -73,10 +72,9 @@ func TestWriteProducesEveryFileAndNoTemporaries(t *testing.T) {
 	if len(ents) != len(Files) {
 		t.Errorf("dir has %d entries, want exactly %d (temporaries left behind?)", len(ents), len(Files))
 	}
-	var back Results
-	b, _ := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err := json.Unmarshal(b, &back); err != nil || back.Schema != Schema || back.SchemaVersion != SchemaVersion || len(back.Sweeps[0].Steps) != 3 {
-		t.Fatalf("results.json does not round-trip: %v %+v", err, back)
+	var back Result
+	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil || len(back.Sweeps[0].Steps) != 3 {
+		t.Fatalf("%s does not round-trip: %v %+v", DataFile, err, back)
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "steps.csv"))
 	if lines := strings.Count(string(csv), "\n"); lines != 4 {

@@ -1,0 +1,146 @@
+// Package consume is `kpar bench consume`: the parallel consumer measured
+// against a real broker (never kfake). Three measurements:
+//
+//   - io: records with a sleeping handler under the configured order, against
+//     the ideal min(concurrency, keys or partitions) / sleep;
+//   - cpu: a no-op handler against a plain franz-go poll loop over the same
+//     topic in the same run (with kgo's default fetch size and with the
+//     parallel run's; the faster is the reference);
+//   - rss: peak RSS (VmHWM) of a child process consuming a large backlog.
+//
+// The shape: Config (Validate names the flag) -> Run(ctx, Config, seeds) ->
+// Result (schema Schema/Version) with the ideal, the efficiencies, the
+// "bound by" verdict and the targets computed here, once -> Markdown and
+// Text, which read only the Result.
+package consume
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// Config is one consumer bench. Topics are named after their sizes and
+// reused between runs.
+type Config struct {
+	TopicPrefix string
+	Partitions  int
+	Keys        int // distinct record keys
+	ValueSize   int // record value bytes
+
+	Records       int64          // io: records to consume
+	Sleep         time.Duration  // io: handler latency
+	Concurrency   int            // io: max concurrency
+	Order         parallel.Order // io: ordering
+	IOMaxBuffered int            // io: MaxBuffered
+	IOPerPart     int            // io: MaxBufferedPerPartition
+
+	CPURecords     int64 // cpu: records consumed by each side
+	CPUConcurrency int   // cpu and rss: max concurrency of the no-op runs
+	RSSRecords     int64 // rss: backlog consumed by the child
+	MaxBuffered    int   // cpu and rss: MaxBuffered
+	PerPart        int   // cpu and rss: MaxBufferedPerPartition
+	// FetchMaxBytes is kgo.FetchMaxBytes for the parallel consumer in cpu
+	// and rss (0: the library's default, see ParallelFetchMaxBytes).
+	FetchMaxBytes int32
+
+	Only []string // measurements to run: any of "io", "cpu", "rss"
+
+	// RSSChildArgv makes the command line of the rss child, which must
+	// reach RSSChild with spec (`kpar child consume-rss ...`). Needed when
+	// Only has "rss".
+	RSSChildArgv func(spec RSSSpec) ([]string, error)
+
+	Command []string         // the command line that reproduces the run, stored in the result
+	Log     func(msg string) // what is being prepared or measured now (may be nil)
+}
+
+// DefaultConfig is the flag defaults of `kpar bench consume`.
+func DefaultConfig() Config {
+	return Config{
+		TopicPrefix: "kpar-bench-consume", Partitions: 12, Keys: 1000, ValueSize: 100,
+		Records: 200_000, Sleep: 5 * time.Millisecond, Concurrency: 500, Order: parallel.OrderKey,
+		IOMaxBuffered: 60_000, IOPerPart: 5_000,
+		CPURecords: 2_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
+		Only: []string{"io", "cpu", "rss"},
+	}
+}
+
+// Measurements are the names Only accepts.
+var Measurements = []string{"io", "cpu", "rss"}
+
+// Validate checks everything that can be checked without a broker; every
+// error names its flag.
+func (c Config) Validate() error {
+	if c.TopicPrefix == "" {
+		return errors.New("--topic-prefix: empty")
+	}
+	ints := []struct {
+		flag   string
+		v, min int64
+	}{
+		{"partitions", int64(c.Partitions), 1},
+		{"keys", int64(c.Keys), 1},
+		{"value-size", int64(c.ValueSize), 0},
+		{"records", c.Records, 1},
+		{"concurrency", int64(c.Concurrency), 1},
+		{"io-max-buffered", int64(c.IOMaxBuffered), 1},
+		{"io-max-buffered-per-partition", int64(c.IOPerPart), 1},
+		{"cpu-records", c.CPURecords, 1},
+		{"cpu-concurrency", int64(c.CPUConcurrency), 1},
+		{"rss-records", c.RSSRecords, 1},
+		{"max-buffered", int64(c.MaxBuffered), 1},
+		{"max-buffered-per-partition", int64(c.PerPart), 1},
+		{"fetch-max-bytes", int64(c.FetchMaxBytes), 0},
+	}
+	for _, v := range ints {
+		if v.v < v.min {
+			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
+		}
+	}
+	if c.Sleep <= 0 {
+		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)
+	}
+	if c.Order < parallel.OrderKey || c.Order > parallel.OrderNone {
+		return fmt.Errorf("--order %d: unknown", int(c.Order))
+	}
+	if len(c.Only) == 0 {
+		return errors.New("--only: no measurement given (want io, cpu, rss)")
+	}
+	for _, m := range c.Only {
+		if m != "io" && m != "cpu" && m != "rss" {
+			return fmt.Errorf("--only: unknown measurement %q (want io, cpu, rss)", m)
+		}
+	}
+	if c.runs("rss") && c.RSSChildArgv == nil {
+		return errors.New("--only rss needs a child command (Config.RSSChildArgv)")
+	}
+	return nil
+}
+
+func (c Config) runs(m string) bool {
+	for _, o := range c.Only {
+		if o == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Fetch sizing of the parallel consumer when kgo.FetchMaxBytes is not
+// given: MaxBuffered x 100 bytes, at least 1 MiB, at most kgo's 50 MiB.
+// A copy of the library's rule (parallel/config.go), held to it by a test.
+const (
+	fetchBytesPerRecord = 100
+	minFetchBytes       = 1 << 20
+	maxFetchBytes       = 50 << 20
+)
+
+// ParallelFetchMaxBytes is the kgo.FetchMaxBytes the parallel consumer
+// uses with maxBuffered when none is given: the plain loop "with the
+// parallel run's fetch size" reads with it.
+func ParallelFetchMaxBytes(maxBuffered int) int32 {
+	return int32(min(max(int64(maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
+}

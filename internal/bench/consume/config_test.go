@@ -1,0 +1,159 @@
+package consume
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel"
+)
+
+// The test binary doubles as the rss child: envChild holds the RSSSpec.
+const envChild = "CONSUME_TEST_RSS_CHILD"
+
+func TestMain(m *testing.M) {
+	if js := os.Getenv(envChild); js != "" {
+		var spec RSSSpec
+		if err := json.Unmarshal([]byte(js), &spec); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(2)
+		}
+		if err := RSSChild(context.Background(), spec, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func testChildArgv(spec RSSSpec) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	js, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	return []string{"env", envChild + "=" + string(js), exe}, nil
+}
+
+func TestConfigValidateNamesTheFlag(t *testing.T) {
+	good := func() Config {
+		c := DefaultConfig()
+		c.RSSChildArgv = testChildArgv
+		return c
+	}
+	cases := []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.TopicPrefix = "" }, "--topic-prefix"},
+		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
+		{func(c *Config) { c.Keys = 0 }, "--keys 0"},
+		{func(c *Config) { c.ValueSize = -1 }, "--value-size -1"},
+		{func(c *Config) { c.Records = -5 }, "--records -5"},
+		{func(c *Config) { c.Concurrency = 0 }, "--concurrency 0"},
+		{func(c *Config) { c.IOMaxBuffered = 0 }, "--io-max-buffered 0"},
+		{func(c *Config) { c.IOPerPart = 0 }, "--io-max-buffered-per-partition 0"},
+		{func(c *Config) { c.CPURecords = 0 }, "--cpu-records 0"},
+		{func(c *Config) { c.CPUConcurrency = 0 }, "--cpu-concurrency 0"},
+		{func(c *Config) { c.RSSRecords = 0 }, "--rss-records 0"},
+		{func(c *Config) { c.MaxBuffered = 0 }, "--max-buffered 0"},
+		{func(c *Config) { c.PerPart = 0 }, "--max-buffered-per-partition 0"},
+		{func(c *Config) { c.FetchMaxBytes = -1 }, "--fetch-max-bytes -1"},
+		{func(c *Config) { c.Sleep = 0 }, "--sleep 0s"},
+		{func(c *Config) { c.Order = parallel.Order(42) }, "--order 42"},
+		{func(c *Config) { c.Only = nil }, "--only"},
+		{func(c *Config) { c.Only = []string{"io", "mem"} }, `--only: unknown measurement "mem"`},
+		{func(c *Config) { c.RSSChildArgv = nil }, "--only rss needs a child command"},
+	}
+	for _, tc := range cases {
+		c := good()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+	// The boundary: the defaults pass, and so do the smallest accepted
+	// values, so the table above cannot pass by refusing everything.
+	if err := good().Validate(); err != nil {
+		t.Errorf("defaults rejected: %v", err)
+	}
+	c := good()
+	c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
+	c.Only, c.RSSChildArgv = []string{"io", "cpu"}, nil
+	if err := c.Validate(); err != nil {
+		t.Errorf("smallest values rejected: %v", err)
+	}
+}
+
+// TestParallelFetchMaxBytesIsTheLibrarysDefault holds the bench's copy of
+// the fetch-size rule to the library's: the plain loop "with the parallel
+// run's fetch size" must read with what the parallel consumer really sets.
+func TestParallelFetchMaxBytesIsTheLibrarysDefault(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	for _, mb := range []int{1, 10_000, 20_000, 123_457, 524_288, 10_000_000} {
+		c, err := parallel.New(func(context.Context, *kgo.Record) error { return nil },
+			parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t"), kgo.ConsumerGroup("g")),
+			parallel.MaxBuffered(mb))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.Client().OptValue(kgo.FetchMaxBytes)
+		c.Close()
+		if want := ParallelFetchMaxBytes(mb); got != want {
+			t.Errorf("MaxBuffered %d: the library sets FetchMaxBytes %v, the bench assumes %d", mb, got, want)
+		}
+	}
+	// The cases above cover both clamps and the linear part.
+	if ParallelFetchMaxBytes(1) != 1<<20 || ParallelFetchMaxBytes(20_000) != 2_000_000 || ParallelFetchMaxBytes(10_000_000) != 50<<20 {
+		t.Fatal("the cases no longer cover the 1 MiB floor, the linear part and the 50 MiB cap")
+	}
+}
+
+// TestRunOnRealBrokerMeasuresEverything runs all three measurements with
+// small counts and checks the result's structure and judgements (never a
+// rate's size).
+func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	c := DefaultConfig()
+	c.TopicPrefix = testkit.TopicName(t)
+	c.Partitions, c.Records, c.CPURecords, c.RSSRecords = 4, 2000, 5000, 8000
+	c.RSSChildArgv = testChildArgv
+	c.Command = []string{"kpar", "bench", "consume"}
+	var logs []string
+	c.Log = func(s string) { logs = append(logs, s) }
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, c, seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		adm := testkit.Admin(t, seeds)
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		adm.DeleteTopics(dctx, c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
+	})
+	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(logs) == 0 {
+		t.Fatalf("header %+v, %d log lines", r.Header, len(logs))
+	}
+	if r.IO == nil || r.IO.Result.Records != 2000 || r.IO.IdealPerS != 100000 || r.IO.BoundBy == "" || r.IO.Result.MeanHandler <= 0 {
+		t.Fatalf("io %+v", r.IO)
+	}
+	if r.CPU == nil || r.CPU.Parallel.Records != 5000 || r.CPU.PlainDefault.Records != 5000 || r.CPU.PlainSameFetch.Records != 5000 ||
+		r.CPU.PlainSameFetch.Name != "plain franz-go, FetchMaxBytes 1048576" || r.CPU.Ratio <= 0 {
+		t.Fatalf("cpu %+v", r.CPU)
+	}
+	if r.RSS == nil || r.RSS.Records != 8000 || r.RSS.PeakRSSKiB <= 0 || r.RSS.MaxBuffered != c.MaxBuffered {
+		t.Fatalf("rss %+v", r.RSS)
+	}
+}

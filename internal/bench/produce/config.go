@@ -1,0 +1,177 @@
+// Package produce is `kpar bench produce`: how Kafka producing scales with
+// the number of producers. N independent franz-go clients in one process, or
+// one OS process per producer, each fed its own contiguous slice of a CSV
+// dataset, swept over producer counts and settings combinations, optionally
+// against Apache Kafka's ProducerPerformance (the Java anchor).
+//
+// The shape: Config (Validate names the flag) -> Run(ctx, Config, seeds)
+// (warm-up, sweep, repeats, saturation, bottleneck, Java anchor) -> Result
+// (plain data, schema Schema/Version) -> Views(Result) (summary.md,
+// steps.csv, charts), which read only the Result.
+package produce
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/kpar/kpar/internal/csvsrc"
+)
+
+// Config is one sweep: what to send, which settings combinations and
+// producer counts to run, and how to report progress. Every list field is a
+// sweep dimension: every combination of Acks x Idempotence x Partitioners x
+// Lingers x BatchBytes x Compressions runs over every producer count.
+type Config struct {
+	Input     string // CSV file: a header row, then one record per row
+	KeyColumn string // header column whose field is the record key; "" sends unkeyed records
+	Value     string // record value: "raw" (the row's bytes) or "json" (an object of the row)
+	SkipBad   bool   // skip malformed rows and count them instead of failing at the first
+	Records   int    // use only the first N good rows (0: all)
+
+	Topics     []string // one topic, or several written at once, records alternating
+	Partitions int      // partitions of topics the bench creates
+	Producers  []int    // producer counts to sweep, 1..MaxProducers each
+	Repeat     int      // runs per step; the step is the median by records/s
+	Warmup     int      // records one producer sends before each sweep, not counted (0: none)
+	Processes  bool     // one OS process per producer instead of a client in this process
+	// WorkerArgv runs one worker process (RunWorker on its stdin/stdout);
+	// needed by Processes and VsJava.
+	WorkerArgv []string
+
+	Acks         []string        // "0", "1", "all"
+	Idempotence  []string        // "on", "off", "auto" (on for acks=all)
+	Partitioners []string        // see Partitioners
+	Lingers      []time.Duration // how long a batch waits for more records
+	BatchBytes   []int32         // max batch bytes
+	Compressions []string        // see Compressions
+	MaxInFlight  int             // produce requests in flight per broker without idempotence
+	NoFlush      bool            // exit each producer without Flush
+
+	VsJava      bool // also run ProducerPerformance on the first settings combination
+	JavaRecords int  // records for the Java comparison (0: all the input)
+
+	Timeout time.Duration // how long to wait for the broker to answer an admin request
+	Command []string      // the command line that reproduces the run, stored in the result
+
+	// Callbacks to show the run as it goes; each may be nil. Run calls them
+	// from its own goroutine, except Progress, which producers call
+	// concurrently.
+	Progress    func(records int64)           // delivery reports (warm-up included), in chunks
+	OnReady     func(Result)                  // input loaded, topics ready (Input, Broker, Partitions set)
+	OnSweep     func(s Settings, mode string) // a sweep begins
+	OnStep      func(Step)                    // a step finished (the median of its repeats)
+	OnSweepDone func(Sweep)                   // a sweep's saturation and bottleneck are judged
+	OnJava      func(records int, s Settings) // the Java comparison begins
+	OnJavaDone  func(JavaComparison)          // the Java comparison finished
+}
+
+// MaxProducers bounds one step's producer count.
+const MaxProducers = 256
+
+// DefaultConfig is the flag defaults of `kpar bench produce`.
+func DefaultConfig() Config {
+	return Config{
+		Input: "events.csv", Value: "raw",
+		Topics: []string{"kpar-produce"}, Partitions: 12, Producers: []int{1, 2, 4, 8},
+		Repeat: 1, Warmup: 50_000,
+		Acks: []string{"all"}, Idempotence: []string{"auto"}, Partitioners: []string{"uniform-bytes"},
+		Lingers: []time.Duration{5 * time.Millisecond}, BatchBytes: []int32{1_000_000}, Compressions: []string{"none"},
+		MaxInFlight: 5, Timeout: 15 * time.Second,
+	}
+}
+
+// Validate checks everything that can be checked without a broker, cheap
+// flags first and the input file last; every error names its flag.
+func (c Config) Validate() error {
+	if len(c.Topics) == 0 || c.Topics[0] == "" {
+		return errors.New("--topic: no topic given")
+	}
+	if c.Partitions < 1 {
+		return fmt.Errorf("--partitions %d: must be at least 1", c.Partitions)
+	}
+	if len(c.Producers) == 0 {
+		return errors.New("--producers: no producer count given")
+	}
+	for _, n := range c.Producers {
+		if n < 1 || n > MaxProducers {
+			return fmt.Errorf("--producers %d: want a comma list of counts from 1 to %d, such as 1,2,4,8", n, MaxProducers)
+		}
+	}
+	if c.Repeat < 1 {
+		return fmt.Errorf("--repeat %d: must be at least 1", c.Repeat)
+	}
+	for _, v := range []struct {
+		flag string
+		n    int
+	}{{"records", c.Records}, {"warmup", c.Warmup}, {"java-records", c.JavaRecords}} {
+		if v.n < 0 {
+			return fmt.Errorf("--%s %d: must be at least 0", v.flag, v.n)
+		}
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be more than 0", c.Timeout)
+	}
+	if _, err := csvsrc.ParseValueMode(c.Value); err != nil {
+		return err
+	}
+	if _, err := c.Sweeps(); err != nil {
+		return err
+	}
+	if c.VsJava && c.NoFlush {
+		return errors.New("--vs-java with --no-flush: the comparison needs every record delivered; run them separately")
+	}
+	if (c.Processes || c.VsJava) && len(c.WorkerArgv) == 0 {
+		return errors.New("--processes and --vs-java need a worker command (Config.WorkerArgv)")
+	}
+	if st, err := os.Stat(c.Input); err != nil {
+		return fmt.Errorf("--input: %w", err)
+	} else if st.IsDir() {
+		return fmt.Errorf("--input %s is a directory, want a CSV file", c.Input)
+	}
+	return nil
+}
+
+// Sweeps expands the sweep dimensions into every settings combination,
+// each validated.
+func (c Config) Sweeps() ([]Settings, error) {
+	var out []Settings
+	for _, acks := range c.Acks {
+		for _, idem := range c.Idempotence {
+			var on bool
+			switch idem {
+			case "on":
+				on = true
+			case "off":
+			case "auto":
+				on = acks == "all"
+			default:
+				return nil, fmt.Errorf("--idempotence %q: want on, off or auto", idem)
+			}
+			for _, part := range c.Partitioners {
+				for _, l := range c.Lingers {
+					for _, b := range c.BatchBytes {
+						for _, comp := range c.Compressions {
+							s := Settings{Acks: acks, Idempotence: on, Partitioner: part, Linger: l,
+								BatchBytes: b, Compression: comp, MaxInFlight: c.MaxInFlight, Topics: c.Topics, NoFlush: c.NoFlush}
+							if err := s.Validate(); err != nil {
+								return nil, err
+							}
+							out = append(out, s)
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no settings to run: --acks, --idempotence, --partitioner, --linger, --batch-size and --compression each need a value")
+	}
+	return out, nil
+}
+
+// source is how the bench and every worker load the input.
+func (c Config) source() Source {
+	return Source{Path: c.Input, KeyColumn: c.KeyColumn, Value: c.Value, SkipBad: c.SkipBad, Limit: c.Records}
+}

@@ -1,0 +1,134 @@
+package produce
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+func TestConfigValidateNamesTheFlag(t *testing.T) {
+	in := writeCSV(t, 10).Path
+	good := func() Config {
+		c := DefaultConfig()
+		c.Input = in
+		return c
+	}
+	cases := []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Topics = nil }, "--topic"},
+		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
+		{func(c *Config) { c.Producers = nil }, "--producers"},
+		{func(c *Config) { c.Producers = []int{1, 257} }, "--producers 257"},
+		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
+		{func(c *Config) { c.Records = -1 }, "--records -1"},
+		{func(c *Config) { c.Warmup = -5 }, "--warmup -5"},
+		{func(c *Config) { c.JavaRecords = -1 }, "--java-records -1"},
+		{func(c *Config) { c.Timeout = 0 }, "--timeout 0s"},
+		{func(c *Config) { c.Value = "xml" }, `--value "xml"`},
+		{func(c *Config) { c.Idempotence = []string{"maybe"} }, `--idempotence "maybe"`},
+		{func(c *Config) { c.Acks = []string{"1"}; c.Idempotence = []string{"on"} }, "needs acks=all"},
+		{func(c *Config) { c.Compressions = []string{"gzip9"} }, `--compression "gzip9"`},
+		{func(c *Config) { c.Lingers = nil }, "no settings to run"},
+		{func(c *Config) { c.VsJava, c.NoFlush, c.WorkerArgv = true, true, []string{"w"} }, "--vs-java with --no-flush"},
+		{func(c *Config) { c.Processes = true }, "--processes and --vs-java need a worker command"},
+		{func(c *Config) { c.Input = filepath.Join(t.TempDir(), "nope.csv") }, "--input: stat"},
+		{func(c *Config) { c.Input = t.TempDir() }, "is a directory"},
+	}
+	for _, tc := range cases {
+		c := good()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+	// The boundary: the defaults with a readable input pass, so the table
+	// above cannot pass by refusing everything.
+	if err := good().Validate(); err != nil {
+		t.Errorf("defaults rejected: %v", err)
+	}
+	c := good()
+	c.Producers, c.Records, c.Warmup = []int{MaxProducers}, 0, 0
+	if err := c.Validate(); err != nil {
+		t.Errorf("%d producers rejected: %v", MaxProducers, err)
+	}
+}
+
+func TestSweepsAreEveryCombination(t *testing.T) {
+	c := DefaultConfig()
+	c.Acks = []string{"1", "all"}
+	c.Compressions = []string{"none", "lz4", "zstd"}
+	sw, err := c.Sweeps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sw) != 6 {
+		t.Fatalf("%d sweeps, want 2 acks x 3 compressions", len(sw))
+	}
+	// auto idempotence follows acks.
+	if sw[0].Acks != "1" || sw[0].Idempotence || sw[5].Acks != "all" || !sw[5].Idempotence {
+		t.Fatalf("idempotence auto: %+v / %+v", sw[0], sw[5])
+	}
+}
+
+func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	c := DefaultConfig()
+	c.Input = writeCSV(t, 2000).Path
+	c.KeyColumn = "customer_id"
+	c.Topics = []string{"run"}
+	c.Producers = []int{1, 2}
+	c.Warmup = 100
+	c.Command = []string{"kpar", "bench", "produce"}
+	var delivered int64
+	var steps []Step
+	var ready, done int
+	c.OnReady = func(r Result) { ready++ }
+	c.OnStep = func(st Step) { steps = append(steps, st) }
+	c.OnSweepDone = func(Sweep) { done++ }
+	var mu sync.Mutex // Progress is called from producer goroutines
+	c.Progress = func(n int64) { mu.Lock(); delivered += n; mu.Unlock() }
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r, err := Run(ctx, c, seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(r.Command) != 3 {
+		t.Fatalf("header %+v", r.Header)
+	}
+	if ready != 1 || done != 1 || len(steps) != 2 || len(r.Sweeps) != 1 || len(r.Sweeps[0].Steps) != 2 {
+		t.Fatalf("ready %d, sweeps done %d, steps seen %d, result %+v", ready, done, len(steps), r.Sweeps)
+	}
+	for _, st := range r.Sweeps[0].Steps {
+		if st.Acked != 2000 || st.ReachedTopic != 2000 || st.Failed != 0 {
+			t.Fatalf("%d producers: acked %d reached %d failed %d", st.Producers, st.Acked, st.ReachedTopic, st.Failed)
+		}
+	}
+	if want := ProgressTotal(c, r.Input.Records); delivered != want || want != 100+2*2000 {
+		t.Fatalf("progress counted %d, ProgressTotal %d, want warm-up 100 + 2 steps x 2000", delivered, want)
+	}
+	if r.WarmupRecords != 100 || r.Partitions["run"] != 12 || r.Broker.CPU != "unknown" {
+		t.Fatalf("warm-up %d partitions %v broker %+v", r.WarmupRecords, r.Partitions, r.Broker)
+	}
+}
+
+func TestRunFailsWhenTheInputCannotFeedTheProducers(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	c := DefaultConfig()
+	c.Input = writeCSV(t, 2).Path
+	c.Topics = []string{"few"}
+	c.Producers = []int{4}
+	c.Warmup = 0
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, c, seeds); err == nil || !strings.Contains(err.Error(), "2 records cannot feed 4 producers") {
+		t.Fatalf("got %v", err)
+	}
+}
