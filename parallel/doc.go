@@ -58,7 +58,15 @@
 // offset, the error, the attempt count and the first and last failure times.
 // With no dead-letter topic a record that fails everything stops the
 // consumer: Run returns an error wrapping ErrRecordFailed, and that record is
-// not committed.
+// not committed. A handler error wrapped with Permanent skips the remaining
+// in-place attempts and the retry topic. RetryBackoff replaces the backoff
+// with the caller's own delay policy.
+//
+// # Metrics
+//
+// Stats gives counters and per-partition state at any time. The kprom
+// subpackage exports them as Prometheus metrics; the core does not depend
+// on Prometheus.
 //
 // # Backpressure and memory
 //
@@ -74,7 +82,8 @@
 // (MaxBuffered x 100 bytes, 1 MiB to 50 MiB) unless ClientOpts sets it. A
 // partition holding MaxBufferedPerPartition records (admitted plus backlog)
 // is paused alone (PauseFetchPartitions) and resumed when it has drained to
-// half.
+// half; it also caps the partition's fair share at admission, but it is not
+// a hard cap (see MaxBufferedPerPartition).
 //
 // # Dispatch
 //
