@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -66,39 +65,23 @@ func TestBenchConsumeFailedRunWritesNothing(t *testing.T) {
 	assertNothingWritten(t, out)
 }
 
-var (
-	kparBinOnce sync.Once
-	kparBin     string
-	kparBinErr  error
-)
-
-// kparBinary builds kpar once per test run: the measurements that start
-// child processes (`kpar child ...`) need the real binary, not the test.
+// kparBinary builds kpar into the test's temporary directory: the
+// measurements that start child processes (`kpar child ...`) need the real
+// binary, not the test.
 func kparBinary(t *testing.T) string {
 	t.Helper()
-	kparBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kpar-cli-test-")
-		if err != nil {
-			kparBinErr = err
-			return
-		}
-		kparBin = filepath.Join(dir, "kpar")
-		if out, err := exec.Command("go", "build", "-o", kparBin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
-			kparBinErr = err
-			kparBin = string(out)
-		}
-	})
-	if kparBinErr != nil {
-		t.Fatalf("go build: %v\n%s", kparBinErr, kparBin)
+	bin := filepath.Join(t.TempDir(), "kpar")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return kparBin
+	return bin
 }
 
-func runBinary(t *testing.T, args ...string) (stdout, stderr string) {
+func runBinary(t *testing.T, bin string, args ...string) (stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, kparBinary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	if err := cmd.Run(); err != nil {
@@ -124,7 +107,8 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		"--records", "1000", "--cpu-records", "3000", "--rss-records", "3000"}
 
 	out := filepath.Join(dir, "text")
-	stdout, _ := runBinary(t, append(args, "--out", out)...)
+	bin := kparBinary(t)
+	stdout, _ := runBinary(t, bin, append(args, "--out", out)...)
 	for _, want := range []string{"io:  1000 records, 3 partitions", "bound by: ", "target 90%", "target 70%", "rss: child consumed a 3000-record backlog"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
@@ -143,7 +127,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	}
 
 	out = filepath.Join(dir, "json")
-	stdout, _ = runBinary(t, append(args, "--only", "io", "--out", out, "--json")...)
+	stdout, _ = runBinary(t, bin, append(args, "--only", "io", "--out", out, "--json")...)
 	var j consume.Result
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	if err := dec.Decode(&j); err != nil || dec.More() {
@@ -164,7 +148,7 @@ func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
 	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
 	topic := testkit.Topic(t, seeds, 3)
 	out := filepath.Join(dir, "res")
-	runBinary(t, "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
+	runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
 		"--producers", "1,2", "--warmup", "0", "--processes", "--out", out)
 	res := readResults(t, out)
 	for _, s := range res.Sweeps[0].Steps {
