@@ -1,0 +1,179 @@
+package pc
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+//go:embed assets/pom.xml
+var pomXML []byte
+
+//go:embed assets/Harness.java
+var harnessJava []byte
+
+// Versions pinned by assets/pom.xml. The harness reports the versions it
+// actually loaded (Result.PCVersion, Result.KafkaClientsVersion); a test
+// checks they match these.
+const (
+	PCVersion           = "0.5.3.3"
+	KafkaClientsVersion = "3.9.1"
+	SLF4JVersion        = "2.0.13"
+)
+
+// harnessClass is the harness's main class (default package).
+const harnessClass = "Harness"
+
+// ErrNoJavac means java was found but no javac beside it or on PATH: a JRE
+// without the JDK. java and mvn missing are broker.ErrNoJava and
+// broker.ErrNoMaven.
+var ErrNoJavac = errors.New("javac not found: install a JDK 17+ (not only a JRE), e.g. apt-get install openjdk-17-jdk-headless, or set JAVA_HOME")
+
+// cacheRoot is <kpar cache>/pc-<version>: the jars in libs/, each compiled
+// harness in harness-<hash>/.
+func cacheRoot() string { return filepath.Join(broker.CacheDir(), "pc-"+PCVersion) }
+
+// LibDir returns the directory of the cached Parallel Consumer jars,
+// resolving them with Maven on first use. Resolution happens in a temporary
+// directory renamed into place, so a failed or concurrent download never
+// leaves a half cache.
+func LibDir(ctx context.Context, progress func(string)) (string, error) {
+	root := cacheRoot()
+	libs := filepath.Join(root, "libs")
+	if fileExists(filepath.Join(libs, ".complete")) {
+		return libs, nil
+	}
+	mvn, err := exec.LookPath("mvn")
+	if err != nil {
+		return "", broker.ErrNoMaven
+	}
+	tmp, err := tempDirIn(root)
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pomXML, 0o644); err != nil {
+		return "", err
+	}
+	if progress != nil {
+		progress(fmt.Sprintf("resolving Parallel Consumer %s jars with Maven (first run only) into %s", PCVersion, libs))
+	}
+	out := filepath.Join(tmp, "libs")
+	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy-dependencies",
+		"-DincludeScope=runtime", "-DoutputDirectory="+out)
+	cmd.Dir = tmp
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("maven could not resolve Parallel Consumer %s jars (%v); last output:\n%s",
+			PCVersion, err, tailLines(log.String(), 20))
+	}
+	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(PCVersion+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return libs, install(out, libs)
+}
+
+// ClassesDir returns the directory holding the compiled harness, compiling
+// the embedded source against libs on first use. The directory is named by
+// a hash of the source, so an edited harness compiles afresh.
+func ClassesDir(ctx context.Context, java, libs string) (string, error) {
+	dir := filepath.Join(cacheRoot(), "harness-"+harnessHash())
+	if fileExists(filepath.Join(dir, ".complete")) {
+		return dir, nil
+	}
+	javac, err := javacFor(java)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := tempDirIn(cacheRoot())
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, "src", harnessClass+".java")
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(src, harnessJava, 0o644); err != nil {
+		return "", err
+	}
+	out := filepath.Join(tmp, "classes")
+	cmd := exec.CommandContext(ctx, javac, "-encoding", "UTF-8", "-nowarn",
+		"-cp", filepath.Join(libs, "*"), "-d", out, src)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("javac could not compile the Parallel Consumer harness (%v):\n%s",
+			err, tailLines(log.String(), 30))
+	}
+	if err := os.WriteFile(filepath.Join(out, ".complete"), harnessJava, 0o644); err != nil {
+		return "", err
+	}
+	return dir, install(out, dir)
+}
+
+func harnessHash() string {
+	sum := sha256.Sum256(harnessJava)
+	return hex.EncodeToString(sum[:6])
+}
+
+// javacFor finds the javac of the same JDK as java (following the
+// /usr/bin/java -> /usr/lib/jvm/... links), else javac on PATH.
+func javacFor(java string) (string, error) {
+	cands := []string{filepath.Join(filepath.Dir(java), "javac")}
+	if real, err := filepath.EvalSymlinks(java); err == nil {
+		cands = append([]string{filepath.Join(filepath.Dir(real), "javac")}, cands...)
+	}
+	for _, c := range cands {
+		if fileExists(c) {
+			return c, nil
+		}
+	}
+	if p, err := exec.LookPath("javac"); err == nil {
+		return p, nil
+	}
+	return "", ErrNoJavac
+}
+
+func tempDirIn(root string) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("pc cache %s: %w", root, err)
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-")
+	if err != nil {
+		return "", fmt.Errorf("pc cache %s: %w", root, err)
+	}
+	return tmp, nil
+}
+
+// install renames the finished directory src (holding its .complete
+// marker) to dst. A concurrent run may have installed dst first; either copy
+// is complete.
+func install(src, dst string) error {
+	if err := os.Rename(src, dst); err != nil && !fileExists(filepath.Join(dst, ".complete")) {
+		return fmt.Errorf("installing pc cache %s: %w", dst, err)
+	}
+	return nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// tailLines returns the last n lines of s.
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
