@@ -62,7 +62,7 @@ when every cell ran. --json prints that JSON instead of the text lines.`,
 	}
 	def := f.cfg
 	fl := c.Flags()
-	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies to run")
+	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven)")
 	fl.StringVar(&f.scenarios, "scenarios", strings.Join(def.Scenarios, ","), "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
 	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
 	addSeed(fl, &f.cfg.Seed)
@@ -130,6 +130,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	bar := newProgress(stderr, text, "cells", int64(len(cells)))
 	defer bar.stop()
 	cfg.OnCellStart = func(_, _ int, st, sc string) { bar.current(st + "/" + sc) }
+	cfg.Progress = func(s string) { bar.println(s) }
 	cfg.OnCell = func(i, total int, c consumer.Cell) {
 		bar.println(cellLine(i, total, c))
 		bar.add(1)

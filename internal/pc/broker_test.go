@@ -195,9 +195,9 @@ func TestBrokenHarnessIsOneCompileErrorAndNoCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KPAR_CACHE", t.TempDir())
-	saved := harnessJava
-	t.Cleanup(func() { harnessJava = saved })
-	harnessJava = []byte("public final class Harness { int broken = }\n")
+	saved := javaSources["Harness.java"]
+	t.Cleanup(func() { javaSources["Harness.java"] = saved })
+	javaSources["Harness.java"] = []byte("public final class Harness { int broken = }\n")
 
 	_, err = ClassesDir(ctx, java, libs)
 	if err == nil || !strings.Contains(err.Error(), "javac could not compile") || !strings.Contains(err.Error(), "illegal start of expression") {

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	_ "embed"
+	"embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -19,8 +21,35 @@ import (
 //go:embed assets/pom.xml
 var pomXML []byte
 
-//go:embed assets/Harness.java
-var harnessJava []byte
+// javaFS holds every Java source kpar runs: the harness (Harness.java) and
+// the lab's bridge (LabBridge.java). They are compiled together into one
+// classes directory whose name hashes all of them.
+//
+//go:embed assets/*.java
+var javaFS embed.FS
+
+// javaSources maps each embedded .java file's name to its source; a test
+// swaps one to compile a broken source.
+var javaSources = func() map[string][]byte {
+	m := map[string][]byte{}
+	files, _ := javaFS.ReadDir("assets")
+	for _, f := range files {
+		if b, err := javaFS.ReadFile(path.Join("assets", f.Name())); err == nil {
+			m[f.Name()] = b
+		}
+	}
+	return m
+}()
+
+// sourceNames are javaSources' names, sorted.
+func sourceNames() []string {
+	names := make([]string, 0, len(javaSources))
+	for n := range javaSources {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
 
 // Versions pinned by assets/pom.xml. The harness reports the versions it
 // actually loaded (Result.PCVersion, Result.KafkaClientsVersion); a test
@@ -84,9 +113,10 @@ func LibDir(ctx context.Context, progress func(string)) (string, error) {
 	return libs, install(out, libs)
 }
 
-// ClassesDir returns the directory holding the compiled harness, compiling
-// the embedded source against libs on first use. The directory is named by
-// a hash of the source, so an edited harness compiles afresh.
+// ClassesDir returns the directory holding the compiled harness and lab
+// bridge, compiling every embedded .java source together against libs on
+// first use. The directory is named by a hash of all the sources, so an
+// edit to any of them compiles afresh.
 func ClassesDir(ctx context.Context, java, libs string) (string, error) {
 	dir := filepath.Join(cacheRoot(), "harness-"+harnessHash())
 	if fileExists(filepath.Join(dir, ".complete")) {
@@ -101,31 +131,60 @@ func ClassesDir(ctx context.Context, java, libs string) (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	src := filepath.Join(tmp, "src", harnessClass+".java")
-	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(src, harnessJava, 0o644); err != nil {
+	srcDir := filepath.Join(tmp, "src")
+	if err := os.MkdirAll(srcDir, 0o755); err != nil {
 		return "", err
 	}
 	out := filepath.Join(tmp, "classes")
-	cmd := exec.CommandContext(ctx, javac, "-encoding", "UTF-8", "-nowarn",
-		"-cp", filepath.Join(libs, "*"), "-d", out, src)
+	args := []string{"-encoding", "UTF-8", "-nowarn", "-cp", filepath.Join(libs, "*"), "-d", out}
+	for _, name := range sourceNames() {
+		src := filepath.Join(srcDir, name)
+		if err := os.WriteFile(src, javaSources[name], 0o644); err != nil {
+			return "", err
+		}
+		args = append(args, src)
+	}
+	cmd := exec.CommandContext(ctx, javac, args...)
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("javac could not compile the Parallel Consumer harness (%v):\n%s",
+		return "", fmt.Errorf("javac could not compile the Parallel Consumer harness and lab bridge (%v):\n%s",
 			err, tailLines(log.String(), 30))
 	}
-	if err := os.WriteFile(filepath.Join(out, ".complete"), harnessJava, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(strings.Join(sourceNames(), "\n")+"\n"), 0o644); err != nil {
 		return "", err
 	}
 	return dir, install(out, dir)
 }
 
+// harnessHash covers every source, name and length included, so no edit
+// or rename of any of them reuses a stale classes directory.
 func harnessHash() string {
-	sum := sha256.Sum256(harnessJava)
-	return hex.EncodeToString(sum[:6])
+	h := sha256.New()
+	for _, name := range sourceNames() {
+		fmt.Fprintf(h, "%s\x00%d\x00", name, len(javaSources[name]))
+		h.Write(javaSources[name])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// Classpath resolves PC's jars and compiles the embedded sources if needed
+// (both cached) and returns the java binary and the class path that runs
+// Harness or LabBridge. The lab calls it once in its parent process, so
+// worker processes start the JVM without Maven or javac on their clock.
+func Classpath(ctx context.Context, progress func(string)) (java, classpath string, err error) {
+	if java, err = broker.JavaBin(); err != nil {
+		return "", "", err
+	}
+	libs, err := LibDir(ctx, progress)
+	if err != nil {
+		return "", "", err
+	}
+	classes, err := ClassesDir(ctx, java, libs)
+	if err != nil {
+		return "", "", err
+	}
+	return java, filepath.Join(libs, "*") + string(filepath.ListSeparator) + classes, nil
 }
 
 // javacFor finds the javac of the same JDK as java (following the

@@ -87,11 +87,15 @@ func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scena
 		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
 		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
 		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
+		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
 	}
 	start := time.Now()
 	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, in: in, log: logT, cell: &cell}
 	runErr := o.run(ctx)
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
+	if cell.Stalled {
+		cell.StallTimeoutSeconds = cfg.StallTimeout.Seconds()
+	}
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
@@ -125,7 +129,7 @@ func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, wh
 			"that instant is thread and network timing, so lost and duplicated move (whether they are zero does not)"
 		timing = []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
 		switch strategy {
-		case "lib-key", "lib-partition":
+		case "lib-key", "lib-partition", "pc-key", "pc-partition":
 			// Replays are duplicates, not reorders, and a key's records
 			// never run at once: zero on every run.
 			return []string{"reordered"}, timing, why
@@ -135,7 +139,7 @@ func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, wh
 	exact = []string{"lost", "duplicated", "dead_lettered"}
 	timing = []string{"records_per_sec"}
 	switch strategy {
-	case "lib-key", "lib-partition":
+	case "lib-key", "lib-partition", "pc-key", "pc-partition":
 		// Ordered: a key's records never run at the same time.
 		exact = append(exact, "reordered")
 	default:

@@ -27,6 +27,7 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -79,12 +80,33 @@ type Config struct {
 	// starting, has finished. Either may be nil.
 	OnCellStart func(i, total int, strategy, scenario string)
 	OnCell      func(i, total int, c Cell)
+	// Progress hears about the one-time set-up of the pc-* strategies
+	// (Maven resolution, javac). May be nil.
+	Progress func(string)
+
+	// java and pcClasspath run the pc-* strategies' JVM; Run resolves
+	// them once, before the first cell.
+	java, pcClasspath string
+}
+
+// DefaultStrategies are the strategies of a run that names none: every Go
+// one. The pc-* strategies (Confluent's Parallel Consumer in a JVM) need a
+// JDK and Maven and stall for the stall timeout under failures, so a run
+// names them.
+func DefaultStrategies() []string {
+	var out []string
+	for _, s := range strategy.Names() {
+		if !strategy.NeedsJVM(s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // DefaultConfig is the lab's default run (42 cells, a few minutes).
 func DefaultConfig() Config {
 	return Config{
-		Strategies: strategy.Names(), Scenarios: slices.Clone(DefaultScenarios),
+		Strategies: DefaultStrategies(), Scenarios: slices.Clone(DefaultScenarios),
 		Records: 3000, Partitions: 6, Keys: 64, Workers: 16, MaxPoll: 100,
 		Latency: 10 * time.Millisecond, Crashes: 3, Transient: 0.1, Permanent: 0.02,
 		StallTimeout: 30 * time.Second,
@@ -256,6 +278,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
+	}
+	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
+		// Maven and javac on first use, here rather than in a worker on a
+		// cell's clock; the workers get the result by flag.
+		if cfg.java, cfg.pcClasspath, err = pc.Classpath(ctx, cfg.Progress); err != nil {
+			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", pc.PCVersion, err)
+		}
 	}
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}
 	for i, p := range plan {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -59,6 +60,13 @@ func Markdown(w io.Writer, r Result) error {
 			"processed-log count reaches the same seeded point, with work in flight: its counts move, but a\n" +
 			"strategy that loses nothing under kill must lose nothing on every run.\n")
 	}
+	if lines := PermanentSentences(r); len(lines) > 0 {
+		b.WriteString("\nPermanent failures: what each strategy did with the records whose handler always fails, counted\n" +
+			"from the workers' reports until the cell ended.\n\n")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
 	if lines := SpeedSentences(r); len(lines) > 0 {
 		b.WriteString("\nSpeed, reported and never asserted: each strategy's records/s against " + SpeedBaseline + "'s in the same\n" +
 			"scenario of this run. One run per cell on a shared machine, so small differences are noise.\n\n")
@@ -102,6 +110,35 @@ func SpeedSentences(r Result) []string {
 			}
 		}
 		out = append(out, fmt.Sprintf("%s: against %s's %.0f records/s, %s.", sc, SpeedBaseline, base, strings.Join(parts, ", ")))
+	}
+	return out
+}
+
+// PermanentSentences states, one sentence per cell that had permanent
+// failures, what the strategy did with those records: attempts, dead
+// letters, losses, and for a cell that stalled, that it stalled and when.
+// For the pc-* strategies it adds that PC has no retry limit and no
+// dead-letter topic, the reason such a cell stalls.
+func PermanentSentences(r Result) []string {
+	var out []string
+	for _, c := range r.Cells {
+		if c.PermanentRecords == 0 {
+			continue
+		}
+		s := fmt.Sprintf("%s/%s: the %d records whose handler always fails got %d handler attempts (at most %d for one record)",
+			c.Strategy, c.Scenario, c.PermanentRecords, c.PermanentAttempts, c.PermanentMaxAttempts)
+		if c.Stalled {
+			s += fmt.Sprintf(" before the cell stalled (no progress for %gs)", c.StallTimeoutSeconds)
+		}
+		s += fmt.Sprintf("; %d records were dead-lettered and %d lost", c.Check.DeadLettered, c.Check.Lost)
+		if more := c.Check.Lost - c.PermanentRecords; more > 0 {
+			s += fmt.Sprintf(", %d of them records that never fail but were never processed", more)
+		}
+		s += "."
+		if strategy.NeedsJVM(c.Strategy) {
+			s += " Parallel Consumer retries a failed record without limit and has no dead-letter topic."
+		}
+		out = append(out, s)
 	}
 	return out
 }

@@ -35,6 +35,9 @@ type orchestra struct {
 	slowStarted chan struct{} // closed when w0 prints worker.SlowMarker
 	commitFails atomic.Int64  // worker log lines reporting a failed commit
 	lostLines   atomic.Int64  // worker log lines reporting partitions lost (kicked from the group)
+
+	permMu       sync.Mutex
+	permAttempts map[int64]int // per record seq: handler attempts that ended in a permanent failure
 }
 
 type member struct {
@@ -108,6 +111,14 @@ func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
 		switch {
 		case line == worker.SlowMarker:
 			o.slowOnce.Do(func() { close(o.slowStarted) })
+		case strings.HasPrefix(line, worker.PermanentMarker+" "):
+			var seq int64
+			var attempt int
+			if _, err := fmt.Sscanf(line[len(worker.PermanentMarker):], "%d %d", &seq, &attempt); err == nil {
+				o.permMu.Lock()
+				o.permAttempts[seq]++
+				o.permMu.Unlock()
+			}
 		case strings.Contains(line, "commit") && !strings.Contains(line, "record"):
 			o.commitFails.Add(1)
 		case strings.Contains(line, "partitions lost"):
@@ -162,7 +173,19 @@ func (o *orchestra) progress(ctx context.Context, inputEnds kadm.ListedOffsets) 
 func (o *orchestra) run(ctx context.Context) (err error) {
 	o.members = map[string]*member{}
 	o.slowStarted = make(chan struct{})
+	o.permAttempts = map[int64]int{}
 	defer func() {
+		// Counted up to the moment the cell ended (caught up, or the stall
+		// timeout), not through the stop: a strategy that retries forever
+		// would keep adding attempts while it drains.
+		o.permMu.Lock()
+		for _, n := range o.permAttempts {
+			o.cell.PermanentRecords++
+			o.cell.PermanentAttempts += n
+			o.cell.PermanentMaxAttempts = max(o.cell.PermanentMaxAttempts, n)
+		}
+		o.permAttempts = map[int64]int{}
+		o.permMu.Unlock()
 		if serr := o.stopAll(); err == nil {
 			err = serr
 		}

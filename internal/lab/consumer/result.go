@@ -17,7 +17,9 @@ import (
 // 3: the shared results.Header (schema is the name "kpar.lab.consumer",
 // version a separate field, "kind" gone, command and finished added); speed,
 // each strategy's records/s against the library's key mode in the same run;
-// seconds per cell.
+// seconds per cell. Still 3 with the pc-* strategies and
+// permanent_records / permanent_attempts / permanent_max_attempts /
+// stall_timeout_seconds: fields added, none changed meaning.
 const (
 	Schema        = "kpar.lab.consumer"
 	SchemaVersion = 3
@@ -130,10 +132,21 @@ type Cell struct {
 	TimingDependent []string `json:"timing_dependent"`
 	Why             string   `json:"why,omitempty"`
 
+	// Permanent failures as the workers reported them (worker.PermanentMarker),
+	// counted until the cell ended: distinct records whose handler failed
+	// permanently, the attempts that ended so, and the most for one record.
+	// A strategy without a retry limit (PC) keeps adding attempts until the
+	// stall timeout ends the cell.
+	PermanentRecords     int `json:"permanent_records,omitempty"`
+	PermanentAttempts    int `json:"permanent_attempts,omitempty"`
+	PermanentMaxAttempts int `json:"permanent_max_attempts,omitempty"`
+
 	// Stalled: the consumers never caught up before the stall timeout; the
 	// counts are what the log held when the lab gave up.
-	Stalled bool   `json:"stalled"`
-	Error   string `json:"error,omitempty"`
+	Stalled bool `json:"stalled"`
+	// StallTimeoutSeconds is the stall timeout that ended a stalled cell.
+	StallTimeoutSeconds float64 `json:"stall_timeout_seconds,omitempty"`
+	Error               string  `json:"error,omitempty"`
 
 	Check checker.Result `json:"check"`
 	Rerun string         `json:"rerun"` // the command that re-runs this cell

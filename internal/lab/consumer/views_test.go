@@ -120,3 +120,33 @@ func TestChartWritesSVG(t *testing.T) {
 		t.Fatal("an unknown metric must be an error")
 	}
 }
+
+func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) {
+	r := Result{Cells: []Cell{
+		{Strategy: "lib-key", Scenario: "ooo+failures", PermanentRecords: 8, PermanentAttempts: 40, PermanentMaxAttempts: 5,
+			Check: checker.Result{DeadLettered: 8}},
+		{Strategy: "pc-key", Scenario: "ooo+failures", PermanentRecords: 8, PermanentAttempts: 106, PermanentMaxAttempts: 14,
+			Stalled: true, StallTimeoutSeconds: 10, Check: checker.Result{Lost: 48}},
+		{Strategy: "pc-key", Scenario: "ooo"},
+	}}
+	got := PermanentSentences(r)
+	want := []string{
+		"lib-key/ooo+failures: the 8 records whose handler always fails got 40 handler attempts (at most 5 for one record); " +
+			"8 records were dead-lettered and 0 lost.",
+		"pc-key/ooo+failures: the 8 records whose handler always fails got 106 handler attempts (at most 14 for one record) " +
+			"before the cell stalled (no progress for 10s); 0 records were dead-lettered and 48 lost, 40 of them records that " +
+			"never fail but were never processed. Parallel Consumer retries a failed record without limit and has no dead-letter topic.",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d sentences, want %d: %q", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("sentence %d:\n got %q\nwant %q", i, got[i], want[i])
+		}
+	}
+	var md strings.Builder
+	if err := Markdown(&md, r); err != nil || !strings.Contains(md.String(), want[1]) {
+		t.Fatalf("the Markdown must carry the sentence (err %v):\n%s", err, md.String())
+	}
+}

@@ -39,14 +39,25 @@ type Config struct {
 	RebalanceTimeout time.Duration
 	Handler          Handler
 	Logf             func(format string, args ...any)
+	// Java and PCClasspath run the JVM of the pc-* strategies (see
+	// pc.Classpath); the lab resolves them once in its parent process.
+	Java        string
+	PCClasspath string
 }
 
 // Func runs a strategy until ctx ends.
 type Func func(ctx context.Context, cfg Config) error
 
-var registry = map[string]Func{}
+var (
+	registry = map[string]Func{}
+	jvm      = map[string]bool{}
+)
 
 func register(name string, f Func) { registry[name] = f }
+
+// NeedsJVM reports whether the named strategy runs a JVM (Config.Java and
+// Config.PCClasspath must be set).
+func NeedsJVM(name string) bool { return jvm[name] }
 
 // Get returns the named strategy.
 func Get(name string) (Func, error) {
@@ -96,6 +107,14 @@ func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
 	}))
 	return append(opts, extra...)
 }
+
+// kgo's group defaults, for strategies that configure another client (the
+// Java consumer under PC) the same way.
+const (
+	defaultSessionTimeout    = 45 * time.Second
+	defaultRebalanceTimeout  = 60 * time.Second
+	defaultHeartbeatInterval = 3 * time.Second
+)
 
 // groupTimeouts: a short rebalance timeout needs heartbeats often enough
 // that a member notices the rebalance well within it.

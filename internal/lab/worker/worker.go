@@ -63,12 +63,22 @@ type Params struct {
 	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
 	// max.poll.interval.ms (0 = the client default).
 	RebalanceTimeout time.Duration
+	// Java and PCClasspath run the pc-* strategies' JVM (resolved once by
+	// the lab's parent process; empty for the other strategies).
+	Java        string
+	PCClasspath string
 }
 
 // SlowMarker is the line a worker prints on stdout when its slow stretch
 // starts; the runner lets the second member join on it, so the rebalance
 // always lands while the slow handlers run.
 const SlowMarker = "kpar-lab: slow handlers started"
+
+// PermanentMarker starts the stdout line a worker prints for every handler
+// attempt that ends in a permanent failure: the marker, the record's seq and
+// the attempt number ("kpar-lab: permanent failure 17 3"). The runner counts
+// them, since a record that always fails leaves nothing in the processed-log.
+const PermanentMarker = "kpar-lab: permanent failure"
 
 // Settle is how long the group's committed offsets must stay unchanged
 // before a frozen worker kills itself: four commit intervals of the
@@ -89,6 +99,7 @@ func (p Params) Args() []string {
 		fmt.Sprintf("--kill-instant=%t", p.Instant),
 		fmt.Sprintf("--slow-at=%d", p.SlowAt), fmt.Sprintf("--slow-count=%d", p.SlowCount),
 		"--slow-latency=" + p.SlowLatency.String(), "--rebalance-timeout=" + p.RebalanceTimeout.String(),
+		"--java=" + p.Java, "--pc-classpath=" + p.PCClasspath,
 	}
 }
 
@@ -120,6 +131,8 @@ func Parse(args []string) (Params, error) {
 	fs.IntVar(&p.SlowCount, "slow-count", 0, "")
 	fs.DurationVar(&p.SlowLatency, "slow-latency", 0, "")
 	fs.DurationVar(&p.RebalanceTimeout, "rebalance-timeout", 0, "")
+	fs.StringVar(&p.Java, "java", "", "")
+	fs.StringVar(&p.PCClasspath, "pc-classpath", "", "")
 	if err := fs.Parse(args); err != nil {
 		return p, err
 	}
@@ -140,6 +153,9 @@ func Parse(args []string) (Params, error) {
 	}
 	if _, err := strategy.Get(p.Strategy); err != nil {
 		return p, err
+	}
+	if strategy.NeedsJVM(p.Strategy) && (p.Java == "" || p.PCClasspath == "") {
+		return p, fmt.Errorf("worker: strategy %s runs a JVM: --java and --pc-classpath are required", p.Strategy)
 	}
 	return p, nil
 }
@@ -162,6 +178,7 @@ func Run(ctx context.Context, p Params) error {
 	cfg := strategy.Config{
 		Seeds: p.Seeds, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
 		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, RebalanceTimeout: p.RebalanceTimeout,
+		Java: p.Java, PCClasspath: p.PCClasspath,
 		Logf: func(f string, a ...any) {
 			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
 		},
@@ -235,6 +252,8 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 		return fmt.Errorf("record %d: %w", rec.Seq, err)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
+		// One write per line, so concurrent lines stay whole on the pipe.
+		fmt.Fprintf(os.Stdout, "%s %d %d\n", PermanentMarker, rec.Seq, attempt)
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
 	}
 	if attempt <= 3 && workload.Float(p.Seed, diceTransient, seq, uint64(attempt)) < p.Transient {

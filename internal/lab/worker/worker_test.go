@@ -13,6 +13,7 @@ func TestParamsSurviveTheTripThroughArgs(t *testing.T) {
 		LatencyMin: time.Millisecond, LatencyMax: 9 * time.Millisecond, Tail: 0.02, TailLatency: 90 * time.Millisecond,
 		Transient: 0.1, Permanent: 0.02, KillAfter: 123, Instant: true,
 		SlowAt: 750, SlowCount: 16, SlowLatency: 6 * time.Second, RebalanceTimeout: 1500 * time.Millisecond,
+		Java: "/usr/bin/java", PCClasspath: "/c/libs/*:/c/harness-1",
 	}
 	got, err := Parse(p.Args())
 	if err != nil {
@@ -28,6 +29,7 @@ func TestParseRefusesAWorkerWithoutTopicsOrStrategy(t *testing.T) {
 		{"--brokers=a:1", "--strategy=lib-key"},
 		{"--brokers=a:1", "--topic=in", "--log-topic=log", "--group=g", "--strategy=nope"},
 		{"--topic=in", "--log-topic=log", "--group=g", "--strategy=lib-key"},
+		{"--brokers=a:1", "--topic=in", "--log-topic=log", "--group=g", "--strategy=pc-key"},
 	} {
 		if _, err := Parse(args); err == nil {
 			t.Fatalf("Parse(%v) accepted an unusable worker", args)

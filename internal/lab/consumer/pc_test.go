@@ -1,0 +1,95 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+// pcCell runs one small pc-* cell on a real broker: Confluent's Parallel
+// Consumer in a JVM behind the lab worker, the lab's own handler in Go.
+func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
+	t.Helper()
+	seeds := testkit.Brokers(t)
+	if _, _, err := pc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
+		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, pc.ErrNoJavac) {
+		t.Skip(err)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cellConfig(t, seeds, strategy, scen)
+	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers = 600, 3, 32, 8
+	if edit != nil {
+		edit(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Cells[0]
+	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, permanent %d records %d attempts, stalled %v, %.1fs",
+		strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated, c.Check.Reordered,
+		c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Seconds)
+	if c.Error != "" {
+		t.Fatalf("cell failed: %s", c.Error)
+	}
+	if c.Check.Input != cfg.Records || c.Check.Unknown != 0 {
+		t.Fatalf("the lab itself is broken: %+v", c.Check)
+	}
+	return c
+}
+
+// PC commits only offsets below which every record completed and encodes
+// completions beyond them in the commit metadata, so it must lose nothing
+// across settled crashes. If this ever fails, that is a finding about PC
+// (or the bridge), not a flaky test: report it.
+func TestParallelConsumerLosesNothingUnderOOOAndCrashes(t *testing.T) {
+	for _, scen := range []string{"ooo", "ooo+crash"} {
+		t.Run(scen, func(t *testing.T) {
+			c := pcCell(t, "pc-key", scen, nil)
+			if c.Stalled {
+				t.Fatalf("pc-key/%s stalled", scen)
+			}
+			if scen == "ooo+crash" && c.Crashes != 2 {
+				t.Fatalf("want 2 SIGKILLs of the worker (and with it PC's JVM), got %d", c.Crashes)
+			}
+			if c.Check.Lost != 0 {
+				t.Fatalf("FINDING: Parallel Consumer lost %d records under %s (first lost seqs %v); re-run: %s",
+					c.Check.Lost, scen, c.Check.LostSample, c.Rerun)
+			}
+			if c.Check.Reordered != 0 {
+				t.Fatalf("PC in KEY order processed %d records out of key order", c.Check.Reordered)
+			}
+		})
+	}
+}
+
+// PC has no retry limit and no dead-letter topic: under permanent failures
+// the cell must end by the lab's stall timeout as a reported outcome, not
+// an error, with every permanently failing record retried and none
+// dead-lettered.
+func TestParallelConsumerStallsOnPermanentFailuresAsAReportedOutcome(t *testing.T) {
+	c := pcCell(t, "pc-unordered", "ooo+failures", func(cfg *Config) {
+		cfg.StallTimeout, cfg.Permanent, cfg.Transient = 4*time.Second, 0.01, 0
+	})
+	if !c.Stalled || c.StallTimeoutSeconds != 4 {
+		t.Fatalf("want a stalled cell (stall timeout 4s), got stalled %v, %gs", c.Stalled, c.StallTimeoutSeconds)
+	}
+	if c.PermanentRecords == 0 || c.PermanentAttempts <= c.PermanentRecords {
+		t.Fatalf("want every permanently failing record retried: %d records, %d attempts", c.PermanentRecords, c.PermanentAttempts)
+	}
+	if c.Check.DeadLettered != 0 || c.Check.Lost < c.PermanentRecords {
+		t.Fatalf("PC has no dead-letter topic: want the %d permanent records lost, got lost %d, dead-lettered %d",
+			c.PermanentRecords, c.Check.Lost, c.Check.DeadLettered)
+	}
+	if s := PermanentSentences(Result{Cells: []Cell{c}}); len(s) != 1 {
+		t.Fatalf("want one sentence on the permanent failures, got %q", s)
+	}
+}
