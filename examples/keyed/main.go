@@ -89,7 +89,9 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 	)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// compare:loc begin kpar
 	handle := func(ctx context.Context, r *kgo.Record) error {
+		// compare:loc end
 		cur := running.Add(1)
 		for p := peak.Load(); cur > p && !peak.CompareAndSwap(p, cur); p = peak.Load() {
 		}
@@ -107,6 +109,7 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 		}
 		return nil
 	}
+	// compare:loc begin kpar
 	c, err := parallel.New(handle,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
 		parallel.Ordering(parallel.OrderKey),
@@ -116,6 +119,7 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 		return err
 	}
 	defer c.Close()
+	// compare:loc end
 	start := time.Now()
 	progress := time.NewTicker(time.Second)
 	defer progress.Stop()
@@ -129,9 +133,11 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 			}
 		}
 	}()
+	// compare:loc begin kpar
 	if err := c.Run(runCtx); err != nil {
 		return err
 	}
+	// compare:loc end
 	elapsed := time.Since(start)
 	if done.Load() < int64(n) {
 		return errors.New("interrupted")

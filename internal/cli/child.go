@@ -39,6 +39,8 @@ func newChildCmd() *cobra.Command {
 			},
 		},
 		newChildConsumeRSSCmd(),
+		newChildCompareKparCmd(),
+		newChildComparePlainCmd(),
 	)
 	return c
 }

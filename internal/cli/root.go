@@ -71,6 +71,7 @@ broker: your own (--brokers host:port) or a local one that
 		newGenCmd(g),
 		newBenchCmd(g),
 		newLabCmd(g),
+		newCompareCmd(g),
 		newChildCmd(),
 	)
 	return root

@@ -22,10 +22,10 @@ import (
 	"github.com/kpar/kpar/parallel"
 )
 
-// prepare makes sure topic exists with partitions and holds at least n
+// Prepare makes sure topic exists with partitions and holds at least n
 // records (keys "k<i % keys>", values of valueSize bytes), producing the
 // missing ones. It returns the number of records in the topic.
-func prepare(ctx context.Context, seeds []string, topic string, partitions int, n int64, keys, valueSize int) (int64, error) {
+func Prepare(ctx context.Context, seeds []string, topic string, partitions int, n int64, keys, valueSize int) (int64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
 		kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(100_000))
 	if err != nil {
@@ -90,8 +90,8 @@ type Measurement struct {
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 }
 
-// parallelSpec configures a parallel-consumer run.
-type parallelSpec struct {
+// ParallelSpec configures a RunParallel run.
+type ParallelSpec struct {
 	Order       parallel.Order
 	Concurrency int
 	Sleep       time.Duration // handler latency; 0 = no-op handler
@@ -102,9 +102,9 @@ type parallelSpec struct {
 	FetchMaxBytes int32
 }
 
-// runParallel consumes n records of topic with a fresh group and returns the
+// RunParallel consumes n records of topic with a fresh group and returns the
 // rate from Run to the n-th completion.
-func runParallel(ctx context.Context, seeds []string, topic string, n int64, spec parallelSpec) (Measurement, error) {
+func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Measurement, error) {
 	var done, busyNs atomic.Int64
 	finished := make(chan struct{})
 	var startNs, firstNs atomic.Int64
@@ -192,10 +192,10 @@ func runParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	return res, nil
 }
 
-// runPlain consumes n records of topic with a plain franz-go poll loop (no
+// RunPlain consumes n records of topic with a plain franz-go poll loop (no
 // group, no commits: the cheapest possible consumer) as the reference.
 // fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's default (50 MiB).
-func runPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Measurement, error) {
+func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Measurement, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
 	name := "plain franz-go"
@@ -208,9 +208,9 @@ func runPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 		return Measurement{}, err
 	}
 	defer cl.Close()
-	var got int64
+	var got, firstBatch int64
 	var first time.Time
-	start := time.Now() // like runParallel: from client start, first fetch included
+	start := time.Now() // like RunParallel: from client start, first fetch included
 	cpu0 := cpuNow()
 	for got < n {
 		fs := cl.PollFetches(ctx)
@@ -222,12 +222,22 @@ func runPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 		}
 		fs.EachRecord(func(*kgo.Record) { got++ })
 		if first.IsZero() && got > 0 {
-			first = time.Now()
+			first, firstBatch = time.Now(), got
 		}
 	}
-	secs := time.Since(start).Seconds()
-	return Measurement{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
-		FirstS: first.Sub(start).Seconds()}, nil
+	end := time.Now()
+	secs := end.Sub(start).Seconds()
+	m := Measurement{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
+		FirstS: first.Sub(start).Seconds()}
+	// As RunParallel's, without the one-off first fetch: the records after
+	// the first poll that returned any, over the time after it (the first
+	// batch arrives all at once). A run that fits in one poll has no
+	// steady part: its whole-run rate stands in.
+	m.SteadyPerS = m.RecordsPerS
+	if steady := end.Sub(first).Seconds(); steady > 0 && firstBatch < got {
+		m.SteadyPerS = float64(got-firstBatch) / steady
+	}
+	return m, nil
 }
 
 func cpuNow() float64 {
@@ -282,7 +292,7 @@ func measureRSS(ctx context.Context, argv []string) (RSS, error) {
 // spec.Records records with a no-op handler under the given bounds and
 // writes one JSON line to stdout: the RSS with VmHWM, this process's peak.
 func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
-	res, err := runParallel(ctx, spec.Brokers, spec.Topic, spec.Records, parallelSpec{Order: parallel.OrderKey,
+	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ParallelSpec{Order: parallel.OrderKey,
 		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes})
 	if err != nil {
 		return err

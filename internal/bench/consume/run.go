@@ -29,11 +29,11 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
 		logf("io: preparing %d records in %s", c.Records, topic)
 		// 10% headroom, as for the big topic below: measure a backlog.
-		if _, err := prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize); err != nil {
+		if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize); err != nil {
 			return Result{}, err
 		}
 		logf("io: consuming with %d goroutines, %v handler, %s order", c.Concurrency, c.Sleep, c.Order)
-		m, err := runParallel(ctx, seeds, topic, c.Records, parallelSpec{
+		m, err := RunParallel(ctx, seeds, topic, c.Records, ParallelSpec{
 			Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered, PerPart: c.IOPerPart})
 		if err != nil {
 			return Result{}, err
@@ -52,13 +52,13 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		// out the fetch long-poll (FetchMaxWait) of the others, all idle.
 		n += n / 10
 		logf("preparing %d records in %s", n, big)
-		if _, err := prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize); err != nil {
+		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize); err != nil {
 			return Result{}, err
 		}
 	}
 	if c.runs("cpu") {
 		logf("cpu: plain franz-go poll loop over %d records, kgo's default fetch size", c.CPURecords)
-		plainDef, err := runPlain(ctx, seeds, big, c.CPURecords, 0)
+		plainDef, err := RunPlain(ctx, seeds, big, c.CPURecords, 0)
 		if err != nil {
 			return Result{}, err
 		}
@@ -67,12 +67,12 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 			same = ParallelFetchMaxBytes(c.MaxBuffered)
 		}
 		logf("cpu: plain franz-go poll loop over %d records, FetchMaxBytes %d as the parallel run", c.CPURecords, same)
-		plainSame, err := runPlain(ctx, seeds, big, c.CPURecords, same)
+		plainSame, err := RunPlain(ctx, seeds, big, c.CPURecords, same)
 		if err != nil {
 			return Result{}, err
 		}
 		logf("cpu: parallel consumer, no-op handler, over %d records", c.CPURecords)
-		par, err := runParallel(ctx, seeds, big, c.CPURecords, parallelSpec{
+		par, err := RunParallel(ctx, seeds, big, c.CPURecords, ParallelSpec{
 			Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
 			FetchMaxBytes: c.FetchMaxBytes})
 		if err != nil {

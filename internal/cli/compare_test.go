@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kpar/kpar/internal/compare"
+	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+// A bad flag is reported as itself before any broker is looked up or any
+// JVM started, and nothing is written.
+func TestCompareConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--concurrency", "16,x"}, `--concurrency "16,x": "x" is not a whole number`},
+		{[]string{"--concurrency", "0"}, `--concurrency "0": 0 must be at least 1`},
+		{[]string{"--concurrency", "16,16"}, "--concurrency 16: given twice"},
+		{[]string{"--io-records", "0"}, "--io-records 0"},
+		{[]string{"--rss-records", "-1"}, "--rss-records -1"},
+		{[]string{"--sleep", "2500us"}, "--sleep 2.5ms"},
+		{[]string{"--pc-heap", "half"}, `--pc-heap "half"`},
+		{[]string{"--timeout", "0s"}, "--timeout 0s"},
+		{[]string{"--source-root", os.TempDir()}, "lines of code of naive loop"},
+	}
+	for _, tc := range cases {
+		out := filepath.Join(t.TempDir(), "res")
+		args := append([]string{"compare", "consume", "--brokers", "127.0.0.1:1", "--out", out}, tc.args...)
+		_, err := runKpar(t, args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("%v: error %v, want it to name %q and no broker", tc.args, err, tc.want)
+		}
+		assertNothingWritten(t, out)
+	}
+}
+
+// The command end to end on the real broker with tiny sizes, as the kpar
+// binary (its children are `kpar child compare-kpar|compare-plain` and PC's
+// JVM): every side of every measurement finished and every file is written;
+// --json prints the data alone. No figure's size is checked.
+func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	prefix := testkit.TopicName(t)
+	t.Cleanup(func() {
+		adm := testkit.Admin(t, seeds)
+		ctx := t.Context()
+		adm.DeleteTopics(ctx, prefix+"-io-12p-1000k-100v", prefix+"-backlog-12p-1000k-100v")
+	})
+	out := filepath.Join(t.TempDir(), "res")
+	stdout, stderr := runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
+		"--topic-prefix", prefix, "--io-records", "2000", "--concurrency", "16,64", "--noop-records", "5000", "--rss-records", "20000",
+		"--json", "--out", out)
+	var r compare.Result
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	if err := dec.Decode(&r); err != nil || dec.More() {
+		t.Fatalf("--json stdout is not the data alone (%v):\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "io c=64: kpar ") || !strings.Contains(stderr, "noop: kpar ") {
+		t.Errorf("stderr lacks the per-measurement lines:\n%s", stderr)
+	}
+	var back compare.Result
+	if err := results.Read(filepath.Join(out, compare.DataFile), compare.Schema, compare.Version, &back); err != nil {
+		t.Fatal(err)
+	}
+	finished := func(what string, s compare.Side, records int64) {
+		t.Helper()
+		if !s.Finished || s.Records != records || s.SteadyPerS <= 0 || s.CPUSeconds <= 0 || s.PeakRSSKiB <= 0 {
+			t.Errorf("%s: %+v, want %d records finished with a rate, CPU and RSS", what, s, records)
+		}
+	}
+	if len(r.IO) != 2 || r.IO[0].Concurrency != 16 || r.IO[1].Concurrency != 64 {
+		t.Fatalf("io points %+v", r.IO)
+	}
+	for _, p := range r.IO {
+		finished("io kpar", p.Kpar, 2000)
+		finished("io pc", p.PC, 2000)
+		if p.Kpar.MeanHandlerMs < 5 || p.PC.MeanHandlerMs < 5 || p.Kpar.IdealShare <= 0 || p.PC.IdealShare <= 0 || p.Speedup <= 0 {
+			t.Errorf("io c=%d: handler means %v/%v, shares %v/%v, speedup %v", p.Concurrency, p.Kpar.MeanHandlerMs, p.PC.MeanHandlerMs,
+				p.Kpar.IdealShare, p.PC.IdealShare, p.Speedup)
+		}
+	}
+	finished("noop kpar", r.Noop.Kpar, 5000)
+	finished("noop pc", r.Noop.PC, 5000)
+	finished("noop plain", r.Noop.Plain, 5000)
+	finished("rss kpar", r.RSS.Kpar, 20000)
+	finished("rss plain", r.RSS.Plain, 20000)
+	finished("rss pc", r.RSS.PC, 20000)
+	if r.RSS.PCCapped.Finished == (r.RSS.PCCapped.DidNotFinish != "") || !r.RSS.CapFromKpar || r.RSS.PCCapped.JVMFlags[0] != "-Xmx"+r.RSS.CapHeap {
+		t.Errorf("capped pc run %+v (cap %s)", r.RSS.PCCapped, r.RSS.CapHeap)
+	}
+	if r.Env.PCVersion != "0.5.3.3" || r.Env.KafkaClientsVersion != "3.9.1" || r.Env.JavaVersion == "" || r.Env.JVMDefaultMaxHeap <= 0 {
+		t.Errorf("env %+v", r.Env)
+	}
+	if len(r.Targets) != 4 || len(r.LOC) != 4 || len(r.Table.Rows) < len(compare.Facts)+1 || len(r.Command) < 3 {
+		t.Errorf("targets %d, loc %d, table rows %d, command %v", len(r.Targets), len(r.LOC), len(r.Table.Rows), r.Command)
+	}
+	want := map[string]bool{compare.DataFile: true, "compare.md": true}
+	for _, c := range compare.ChartNames {
+		want[c+".svg"], want[c+".png"] = true, true
+	}
+	ents, _ := os.ReadDir(out)
+	for _, e := range ents {
+		if !want[e.Name()] {
+			t.Errorf("unexpected file %s in --out", e.Name())
+		}
+		if fi, _ := e.Info(); fi == nil || fi.Size() == 0 {
+			t.Errorf("%s is empty", e.Name())
+		}
+		delete(want, e.Name())
+	}
+	if len(want) > 0 {
+		t.Errorf("not written: %v", want)
+	}
+}

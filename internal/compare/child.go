@@ -1,0 +1,108 @@
+package compare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/parallel"
+)
+
+// ChildOutput is the one JSON line a kpar or plain-loop process prints.
+// Times are measured inside the process; CPUSeconds is the process's own
+// CPU over the timed window (the parent keeps the whole life's, from
+// rusage, as the comparable figure).
+type ChildOutput struct {
+	Records      int64   `json:"records"`
+	Seconds      float64 `json:"seconds"`        // start (client or consumer created) to the last record
+	FirstRecordS float64 `json:"first_record_s"` // start to the first record (group join, first fetch)
+	SteadyPerS   float64 `json:"steady_records_per_s"`
+	MeanHandler  float64 `json:"mean_handler_ms"` // 0 for a no-op handler
+	CPUSeconds   float64 `json:"cpu_seconds"`
+}
+
+func childOutput(m consume.Measurement) ChildOutput {
+	return ChildOutput{Records: m.Records, Seconds: m.Seconds, FirstRecordS: m.FirstS, SteadyPerS: m.SteadyPerS,
+		MeanHandler: m.MeanHandler, CPUSeconds: m.CPUSeconds}
+}
+
+// RunKparChild is `kpar child compare-kpar`: it consumes spec.Records
+// records with kpar's parallel consumer under key order (the same run as
+// `kpar bench consume`'s) and writes one ChildOutput line to stdout.
+func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
+	m, err := consume.RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, consume.ParallelSpec{
+		Order: parallel.OrderKey, Concurrency: spec.Concurrency, Sleep: spec.Sleep,
+		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart})
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childOutput(m))
+}
+
+// RunPlainChild is `kpar child compare-plain`: a plain franz-go poll loop
+// (kgo's defaults, no group) over spec.Records records, one ChildOutput
+// line to stdout.
+func RunPlainChild(ctx context.Context, spec PlainSpec, stdout io.Writer) error {
+	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, 0)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(childOutput(m))
+}
+
+// ErrChildTimeout: a child process outlived Config.Timeout and was killed.
+var ErrChildTimeout = errors.New("did not finish within the timeout and was killed")
+
+// proc is what the parent sees of a finished child.
+type proc struct {
+	out        ChildOutput
+	peakRSSKiB int64   // rusage maxrss (KiB on Linux)
+	cpuSeconds float64 // rusage user+sys, the whole process life
+	wall       float64
+}
+
+// runChild runs the process name (argv), bounded by timeout, and parses
+// its last stdout line.
+func runChild(ctx context.Context, name string, argv []string, timeout time.Duration) (proc, error) {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = 5 * time.Second
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		tail := strings.TrimSpace(stderr.String())
+		if len(tail) > 2000 {
+			tail = "..." + tail[len(tail)-2000:]
+		}
+		switch {
+		case ctx.Err() != nil:
+			return proc{}, fmt.Errorf("%s: %w", name, ctx.Err())
+		case rctx.Err() != nil:
+			return proc{}, fmt.Errorf("%s %w (%v): %s", name, ErrChildTimeout, timeout, tail)
+		}
+		return proc{}, fmt.Errorf("%s (%s): %w: %s", name, strings.Join(argv, " "), err, tail)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var o ChildOutput
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &o); err != nil || o.Records <= 0 {
+		return proc{}, fmt.Errorf("%s (%s) printed no result line (%v): %q", name, strings.Join(argv, " "), err, out.String())
+	}
+	p := proc{out: o, wall: wall.Seconds()}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		p.peakRSSKiB = ru.Maxrss
+		p.cpuSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
+	}
+	return p, nil
+}

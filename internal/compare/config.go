@@ -1,0 +1,192 @@
+// Package compare is `kpar compare consume`: kpar's parallel consumer side
+// by side with Confluent's Parallel Consumer (PC, Java, package pc) and a
+// plain franz-go poll loop, on the same broker, the same topics and records
+// and the same handler work, in one run. Every contender runs as its own OS
+// process, so CPU (rusage of the process) and peak RSS (rusage maxrss) are
+// per process and comparable.
+//
+// Three measurements:
+//
+//   - io: key order, a sleeping handler, at each concurrency: steady
+//     records/s, its share of the ideal min(concurrency, keys) / measured
+//     mean handler time, CPU-s per million records (kpar and PC);
+//   - noop: a no-op handler: records/s and CPU-s per million (kpar, PC and
+//     the plain loop, the floor reference);
+//   - rss: peak RSS consuming a backlog (each contender), then PC again with
+//     -Xmx set to kpar's peak RSS; PC not finishing there is a result.
+//
+// Plus the comparison table (Facts, static and sourced, and lines of code
+// counted at run time from marked regions of the repo's sources, loc.go).
+//
+// The shape: Config (Validate names the flag) -> Run -> Result (schema
+// Schema/Version) whose ratios, targets and verdicts are computed here, once
+// -> views (compare.md, charts) that read only the Result.
+package compare
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Config is one comparison. Topics are named after their sizes and reused
+// between runs (only missing records are produced).
+type Config struct {
+	TopicPrefix string
+	Partitions  int
+	// Keys is the distinct record keys of the io topics; at a concurrency
+	// above Keys/2 the topic has 2 x concurrency keys instead, so the
+	// ideal is set by the concurrency (1,000 keys at 16 and 500, 10,000 at
+	// 5,000, as issue 9 asks).
+	Keys      int
+	ValueSize int
+
+	Concurrencies []int         // io: max concurrency of each run, both libraries
+	IORecords     int64         // io: records per run
+	Sleep         time.Duration // io: handler latency (whole milliseconds: PC's harness sleeps in ms)
+
+	NoopRecords     int64 // noop: records per run
+	NoopConcurrency int   // noop and rss: max concurrency of both libraries (PC's default, 16)
+	RSSRecords      int64 // rss: the backlog each process consumes
+
+	// PCHeap is -Xmx of PC's second rss run: "auto" is kpar's measured peak
+	// RSS rounded up to whole MiB; otherwise a JVM size such as "512m".
+	PCHeap string
+	// Timeout bounds every single run (child process or PC harness).
+	Timeout time.Duration
+
+	// KparMaxBuffered and KparPerPart are parallel.MaxBuffered and
+	// MaxBufferedPerPartition of kpar's runs (0: the library's defaults).
+	KparMaxBuffered int
+	KparPerPart     int
+
+	// SourceRoot is the module root whose sources the lines-of-code row
+	// counts (see LOCRegions).
+	SourceRoot string
+
+	// KparChildArgv and PlainChildArgv make the command lines of the kpar
+	// and plain-loop processes (`kpar child compare-kpar|compare-plain`),
+	// which must reach RunKparChild / RunPlainChild with the spec.
+	KparChildArgv  func(KparSpec) ([]string, error)
+	PlainChildArgv func(PlainSpec) ([]string, error)
+
+	Command []string // the command line that reproduces the run, stored in the result
+	// Log hears what is being prepared; OnRun hears each run as it starts
+	// (name) and OnMeasured one text line per finished run. All may be nil.
+	Log        func(msg string)
+	OnRun      func(name string)
+	OnMeasured func(line string)
+}
+
+// DefaultConfig is the full matrix of issue 9, the flag defaults of
+// `kpar compare consume`.
+func DefaultConfig() Config {
+	return Config{
+		TopicPrefix: "kpar-compare", Partitions: 12, Keys: 1000, ValueSize: 100,
+		Concurrencies: []int{16, 500, 5000}, IORecords: 60_000, Sleep: 5 * time.Millisecond,
+		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000,
+		PCHeap: "auto", Timeout: 5 * time.Minute,
+	}
+}
+
+// heapRe is what -Xmx accepts: a number with an optional k/m/g unit.
+var heapRe = regexp.MustCompile(`^[1-9][0-9]*[kKmMgG]?$`)
+
+// Validate checks everything that can be checked without a broker or a
+// JVM (the lines-of-code regions included); every error names its flag.
+func (c Config) Validate() error {
+	if c.TopicPrefix == "" {
+		return errors.New("--topic-prefix: empty")
+	}
+	ints := []struct {
+		flag   string
+		v, min int64
+	}{
+		{"partitions", int64(c.Partitions), 1},
+		{"keys", int64(c.Keys), 1},
+		{"value-size", int64(c.ValueSize), 0},
+		{"io-records", c.IORecords, 1},
+		{"noop-records", c.NoopRecords, 1},
+		{"noop-concurrency", int64(c.NoopConcurrency), 1},
+		{"rss-records", c.RSSRecords, 1},
+		{"kpar-max-buffered", int64(c.KparMaxBuffered), 0},
+		{"kpar-max-buffered-per-partition", int64(c.KparPerPart), 0},
+	}
+	for _, v := range ints {
+		if v.v < v.min {
+			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
+		}
+	}
+	if len(c.Concurrencies) == 0 {
+		return errors.New("--concurrency: no concurrency given")
+	}
+	seen := map[int]bool{}
+	for _, n := range c.Concurrencies {
+		if n < 1 {
+			return fmt.Errorf("--concurrency %d: must be at least 1", n)
+		}
+		if seen[n] {
+			return fmt.Errorf("--concurrency %d: given twice", n)
+		}
+		seen[n] = true
+	}
+	if c.Sleep <= 0 || c.Sleep%time.Millisecond != 0 {
+		return fmt.Errorf("--sleep %s: must be a whole number of milliseconds above 0 (PC's harness sleeps in ms)", c.Sleep)
+	}
+	if c.PCHeap != "auto" && !heapRe.MatchString(c.PCHeap) {
+		return fmt.Errorf("--pc-heap %q: want auto (kpar's peak RSS) or a JVM size such as 512m", c.PCHeap)
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be more than 0", c.Timeout)
+	}
+	if c.SourceRoot == "" {
+		return errors.New("--source-root: empty (the kpar module root, whose sources the lines-of-code row counts)")
+	}
+	// The table's lines-of-code row must be countable: a missing marker
+	// fails here, before any broker or JVM is touched.
+	if _, err := CountLOC(c.SourceRoot, LOCSpecs); err != nil {
+		return fmt.Errorf("--source-root %s: %w", c.SourceRoot, err)
+	}
+	if c.KparChildArgv == nil || c.PlainChildArgv == nil {
+		return errors.New("compare: KparChildArgv and PlainChildArgv are required (the contenders' processes)")
+	}
+	return nil
+}
+
+// keysAt is the io topic's key count at concurrency n: Keys, or 2 x n when
+// that is more.
+func (c Config) keysAt(n int) int { return max(c.Keys, 2*n) }
+
+// kparSpec is kpar's process for one run.
+func (c Config) kparSpec(seeds []string, topic string, records int64, conc int, sleep time.Duration) KparSpec {
+	return KparSpec{Brokers: seeds, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
+		MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
+}
+
+// The contenders' names, as they appear in the result and the views.
+const (
+	Kpar  = "kpar"
+	PC    = "pc"
+	Plain = "plain"
+)
+
+// KparSpec is one run of kpar's parallel consumer in its own process
+// (`kpar child compare-kpar`): key order, a fresh group, Records records.
+type KparSpec struct {
+	Brokers     []string
+	Topic       string
+	Records     int64
+	Concurrency int
+	Sleep       time.Duration // 0: no-op handler
+	MaxBuffered int           // 0: the library's default
+	PerPart     int           // 0: the library's default
+}
+
+// PlainSpec is one run of the plain franz-go poll loop in its own process
+// (`kpar child compare-plain`): no group, no commits, no handler.
+type PlainSpec struct {
+	Brokers []string
+	Topic   string
+	Records int64
+}

@@ -1,0 +1,265 @@
+package compare
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Runs is how many contender runs c makes: the progress total.
+func (c Config) Runs() int { return 2*len(c.Concurrencies) + 3 + 4 }
+
+// Run counts the lines of code, prepares the topics (producing only what
+// is missing) and runs every contender of every measurement, one process
+// at a time, in the order io, noop, rss. seeds must answer (the caller
+// probed them). The Result is complete only when the error is nil: a side
+// that fails (PC's reduced-heap run excepted, whose failure is a result)
+// fails the whole run, so no comparison is ever presented with a side
+// missing.
+func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
+	if err := c.Validate(); err != nil {
+		return Result{}, err
+	}
+	loc, err := CountLOC(c.SourceRoot, LOCSpecs)
+	if err != nil {
+		return Result{}, err
+	}
+	r := &runner{c: c, seeds: seeds}
+	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
+		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
+			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
+			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
+			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync)},
+		Note: "one run per figure on the machine named by cpus, shared with other work: timings are noisy; " +
+			"CPU is each process's whole life from rusage (JVM start-up included for PC)"}
+
+	for _, n := range c.Concurrencies {
+		keys := c.keysAt(n)
+		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, keys, c.ValueSize)
+		if err := r.prepare(ctx, topic, c.IORecords, keys); err != nil {
+			return Result{}, err
+		}
+		p := IOPoint{Concurrency: n, Keys: keys, Topic: topic}
+		name := fmt.Sprintf("io c=%d", n)
+		if p.Kpar, err = r.kpar(ctx, name, c.kparSpec(seeds, topic, c.IORecords, n, c.Sleep)); err != nil {
+			return Result{}, err
+		}
+		pr, err := r.pc(ctx, name, pc.Config{Seeds: seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
+			Work: pc.WorkSleep, Sleep: c.Sleep})
+		if err != nil {
+			return Result{}, err
+		}
+		p.PC = pcSide(pr, true)
+		res.Env.setJVM(pr)
+		judgeIO(&p, res.Env.SleepMs)
+		res.IO = append(res.IO, p)
+		r.measured("%s: kpar %s | pc %s | kpar/pc %.2fx", name, ioLine(p.Kpar), ioLine(p.PC), p.Speedup)
+	}
+
+	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
+	if err := r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys); err != nil {
+		return Result{}, err
+	}
+	noop := &Noop{Topic: backlog}
+	if noop.Kpar, err = r.kpar(ctx, "noop", c.kparSpec(seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)); err != nil {
+		return Result{}, err
+	}
+	pr, err := r.pc(ctx, "noop", pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency})
+	if err != nil {
+		return Result{}, err
+	}
+	noop.PC = pcSide(pr, false)
+	res.Env.setJVM(pr)
+	if noop.Plain, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords}); err != nil {
+		return Result{}, err
+	}
+	judgeNoop(noop)
+	res.Noop = noop
+	r.measured("noop: kpar %s | pc %s | plain %s | kpar/pc %.1fx, kpar/plain %.2fx",
+		noopLine(noop.Kpar), noopLine(noop.PC), noopLine(noop.Plain), noop.VsPC, noop.VsPlain)
+
+	mem := &RSS{Topic: backlog}
+	if mem.Kpar, err = r.kpar(ctx, "rss", c.kparSpec(seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)); err != nil {
+		return Result{}, err
+	}
+	r.measured("rss: kpar peak %.0f MiB", kib2mib(mem.Kpar.PeakRSSKiB))
+	if mem.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.RSSRecords}); err != nil {
+		return Result{}, err
+	}
+	r.measured("rss: plain loop peak %.0f MiB", kib2mib(mem.Plain.PeakRSSKiB))
+	if pr, err = r.pc(ctx, "rss", pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
+		return Result{}, err
+	}
+	mem.PC = pcSide(pr, false)
+	res.Env.setJVM(pr)
+	res.Env.JVMDefaultMaxHeap = pr.JVM.MaxHeapBytes
+	r.measured("rss: pc (JVM default heap, max %.0f MiB) peak %.0f MiB", float64(pr.JVM.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
+	mem.CapHeap, mem.CapFromKpar = c.PCHeap, c.PCHeap == "auto"
+	if mem.CapFromKpar {
+		mem.CapHeap = fmt.Sprintf("%dm", int64(math.Ceil(float64(mem.Kpar.PeakRSSKiB)/1024)))
+	}
+	capped := pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
+		JVMFlags: []string{"-Xmx" + mem.CapHeap}}
+	r.start("rss pc -Xmx" + mem.CapHeap)
+	capped.Timeout = c.Timeout
+	start := time.Now()
+	pr, err = pc.Run(ctx, capped)
+	switch {
+	case err == nil:
+		mem.PCCapped = pcSide(pr, false)
+		r.measured("rss: pc -Xmx%s finished, peak %.0f MiB, %.0f records/s", mem.CapHeap, kib2mib(mem.PCCapped.PeakRSSKiB), mem.PCCapped.SteadyPerS)
+	case ctx.Err() != nil:
+		return Result{}, err
+	default:
+		// A reduced heap not being enough is what this run asks about.
+		mem.PCCapped = Side{Contender: PC, Records: c.RSSRecords, JVMFlags: capped.JVMFlags,
+			WallSeconds: time.Since(start).Seconds(), DidNotFinish: didNotFinish(err)}
+		r.measured("rss: pc -Xmx%s did not finish: %s", mem.CapHeap, firstLine(mem.PCCapped.DidNotFinish))
+	}
+	res.RSS = mem
+
+	judge(&res)
+	res.Table = buildTable(&res)
+	res.Finish()
+	return res, nil
+}
+
+// runner runs one contender at a time and reports it.
+type runner struct {
+	c     Config
+	seeds []string
+}
+
+func (r *runner) logf(format string, args ...any) {
+	if r.c.Log != nil {
+		r.c.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+func (r *runner) start(name string) {
+	if r.c.OnRun != nil {
+		r.c.OnRun(name)
+	}
+}
+
+func (r *runner) measured(format string, args ...any) {
+	if r.c.OnMeasured != nil {
+		r.c.OnMeasured(fmt.Sprintf(format, args...))
+	}
+}
+
+// prepare makes topic hold n records plus 10%: every run measures a
+// backlog, not the log's end.
+func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) error {
+	n += n / 10
+	r.logf("preparing %d records (%d keys) in %s", n, keys, topic)
+	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize)
+	return err
+}
+
+func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, error) {
+	r.start(name + " kpar")
+	argv, err := r.c.KparChildArgv(spec)
+	if err != nil {
+		return Side{}, err
+	}
+	p, err := runChild(ctx, "kpar "+name, argv, r.c.Timeout)
+	if err != nil {
+		return Side{}, err
+	}
+	return side(Kpar, p), nil
+}
+
+func (r *runner) plain(ctx context.Context, name string, spec PlainSpec) (Side, error) {
+	r.start(name + " plain")
+	argv, err := r.c.PlainChildArgv(spec)
+	if err != nil {
+		return Side{}, err
+	}
+	p, err := runChild(ctx, "plain loop "+name, argv, r.c.Timeout)
+	if err != nil {
+		return Side{}, err
+	}
+	return side(Plain, p), nil
+}
+
+// pc runs PC as its docs recommend (KEY order, the asynchronous periodic
+// commit, the asked concurrency, batch size 1); any failure fails the run.
+func (r *runner) pc(ctx context.Context, name string, cfg pc.Config) (pc.Result, error) {
+	r.start(name + " pc")
+	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
+	cfg.Progress = r.c.Log
+	res, err := pc.Run(ctx, cfg)
+	if err != nil {
+		return pc.Result{}, fmt.Errorf("pc %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// pcSide is PC's Side; io says the handler slept (its mean time counts).
+func pcSide(r pc.Result, io bool) Side {
+	s := Side{Contender: PC, Finished: true, Records: r.Records, Seconds: r.Seconds, FirstRecordS: r.FirstRecordS,
+		SteadyPerS: r.SteadyRecordsPerS, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
+		JVMFlags: r.JVMFlags, MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS, Duplicates: r.Duplicates}
+	if s.JVMFlags == nil {
+		s.JVMFlags = []string{}
+	}
+	if io {
+		s.MeanHandlerMs = r.MeanHandlerMs
+	}
+	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
+	return s
+}
+
+// setJVM records the versions PC's harness reported at run time.
+func (e *Env) setJVM(r pc.Result) {
+	e.PCVersion, e.KafkaClientsVersion = r.PCVersion, r.KafkaClientsVersion
+	e.JavaVersion, e.JavaVM = r.JVM.Version, r.JVM.VM
+	if e.JVMFlags == nil {
+		e.JVMFlags = append([]string{}, r.JVMFlags...)
+	}
+}
+
+// didNotFinish is the reason PC's reduced-heap run gave up, kept short.
+func didNotFinish(err error) string {
+	kind := "failed"
+	switch {
+	case errors.Is(err, pc.ErrHarnessTimeout), errors.Is(err, pc.ErrKilled):
+		kind = "timed out"
+	case errors.Is(err, pc.ErrPCFailed):
+		kind = "PC closed or failed"
+	case errors.Is(err, pc.ErrExit):
+		kind = "the JVM exited with an error"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "OutOfMemoryError") {
+		kind += " (java.lang.OutOfMemoryError in its stderr)"
+	}
+	if len(msg) > 1500 {
+		msg = msg[:1500] + "..."
+	}
+	return kind + ": " + msg
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func ioLine(s Side) string {
+	return fmt.Sprintf("%.0f rec/s (%.0f%% of ideal at %.2f ms), %.2f CPU-s/M", s.SteadyPerS, 100*s.IdealShare, s.MeanHandlerMs, s.CPUPerMillion)
+}
+
+func noopLine(s Side) string {
+	return fmt.Sprintf("%.0f rec/s, %.2f CPU-s/M, %.0f MiB", s.SteadyPerS, s.CPUPerMillion, kib2mib(s.PeakRSSKiB))
+}
