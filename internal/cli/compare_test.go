@@ -55,7 +55,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	out := filepath.Join(t.TempDir(), "res")
 	stdout, stderr := runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
 		"--topic-prefix", prefix, "--io-records", "2000", "--concurrency", "16,64", "--noop-records", "5000", "--rss-records", "20000",
-		"--json", "--out", out)
+		"--timeout", "90s", "--json", "--out", out)
 	var r compare.Result
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	if err := dec.Decode(&r); err != nil || dec.More() {

@@ -240,13 +240,21 @@ func didNotFinish(err error) string {
 		kind = "the JVM exited with an error"
 	}
 	msg := err.Error()
+	// The first line is the summary: the harness's own last word (how far
+	// it got) when its stderr has one, else the error's first line.
+	summary := firstLine(msg)
+	for _, l := range strings.Split(msg, "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimSpace(l), "harness: "); ok {
+			summary = h
+		}
+	}
 	if strings.Contains(msg, "OutOfMemoryError") {
-		kind += " (java.lang.OutOfMemoryError in its stderr)"
+		summary += " (java.lang.OutOfMemoryError in its stderr)"
 	}
 	if len(msg) > 1500 {
 		msg = msg[:1500] + "..."
 	}
-	return kind + ": " + msg
+	return kind + ": " + summary + "\n" + msg
 }
 
 func firstLine(s string) string {
