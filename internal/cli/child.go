@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/lab/worker"
 )
 
@@ -41,6 +42,14 @@ func newChildCmd() *cobra.Command {
 		newChildConsumeRSSCmd(),
 		newChildCompareKparCmd(),
 		newChildComparePlainCmd(),
+		&cobra.Command{
+			Use:                "window-kpar",
+			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
+			DisableFlagParsing: true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return window.ChildMain(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			},
+		},
 	)
 	return c
 }

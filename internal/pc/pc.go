@@ -98,6 +98,23 @@ type Config struct {
 
 	// Progress, if set, hears about the one-time Maven resolution.
 	Progress func(string) `json:"-"`
+
+	// For the out-of-order window experiment; zero values leave the run as
+	// it is. With Stuck > 0, the record at StuckOffset of each partition
+	// sleeps Stuck (whole ms) before it completes, once (a replay of it
+	// in the same process is not stuck again).
+	StuckOffset int64
+	Stuck       time.Duration
+	// ProcessedLog, if set, is a file the harness appends "partition
+	// offset" to per processed record, one unbuffered write each.
+	ProcessedLog string
+	// ProgressEvery > 0 makes the harness print a progress line on stdout
+	// this often (whole ms): {"kind":"progress","t_ms",...,"completed",...,
+	// "distinct",...}; the summary stays the last line.
+	ProgressEvery time.Duration
+	// SessionTimeout > 0 sets the consumer's session.timeout.ms (whole ms;
+	// default Kafka's): how soon the group notices a killed process.
+	SessionTimeout time.Duration
 }
 
 // withDefaults fills zero-valued fields.
@@ -181,6 +198,18 @@ func (c Config) Validate() error {
 	if c.Timeout < 0 {
 		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
 	}
+	if c.Stuck < 0 || c.Stuck%time.Millisecond != 0 {
+		bad("Stuck %v must be a whole number of milliseconds >= 0", c.Stuck)
+	}
+	if c.Stuck > 0 && c.StuckOffset < 0 {
+		bad("StuckOffset %d must be >= 0", c.StuckOffset)
+	}
+	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
+		bad("ProgressEvery %v must be a whole number of milliseconds >= 0", c.ProgressEvery)
+	}
+	if c.SessionTimeout < 0 || c.SessionTimeout%time.Millisecond != 0 {
+		bad("SessionTimeout %v must be a whole number of milliseconds >= 0", c.SessionTimeout)
+	}
 	for _, f := range c.JVMFlags {
 		switch {
 		case !strings.HasPrefix(f, "-"):
@@ -193,8 +222,9 @@ func (c Config) Validate() error {
 }
 
 // harnessArgs is the harness's own command line (after the class name).
+// The window experiment's flags appear only when set.
 func (c Config) harnessArgs() []string {
-	return []string{
+	args := []string{
 		"--bootstrap", strings.Join(c.Seeds, ","),
 		"--topic", c.Topic,
 		"--group", c.Group,
@@ -207,6 +237,20 @@ func (c Config) harnessArgs() []string {
 		"--sleep-ms", strconv.FormatInt(c.Sleep.Milliseconds(), 10),
 		"--timeout-s", strconv.FormatInt(int64((c.Timeout+time.Second-1)/time.Second), 10),
 	}
+	if c.Stuck > 0 {
+		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10),
+			"--stuck-ms", strconv.FormatInt(c.Stuck.Milliseconds(), 10))
+	}
+	if c.ProcessedLog != "" {
+		args = append(args, "--processed-log", c.ProcessedLog)
+	}
+	if c.ProgressEvery > 0 {
+		args = append(args, "--progress-ms", strconv.FormatInt(c.ProgressEvery.Milliseconds(), 10))
+	}
+	if c.SessionTimeout > 0 {
+		args = append(args, "--session-timeout-ms", strconv.FormatInt(c.SessionTimeout.Milliseconds(), 10))
+	}
+	return args
 }
 
 // HarnessOutput is the harness's one JSON line, field for field.
@@ -260,6 +304,11 @@ type HarnessOptions struct {
 	Work           string `json:"work"`
 	SleepMs        int64  `json:"sleep_ms"`
 	TimeoutS       int64  `json:"timeout_s"`
+	StuckOffset    int64  `json:"stuck_offset"` // -1: none
+	StuckMs        int64  `json:"stuck_ms"`
+	ProcessedLog   string `json:"processed_log"`
+	ProgressMs     int64  `json:"progress_ms"`
+	SessionTimeMs  int64  `json:"session_timeout_ms"` // 0: Kafka's default
 }
 
 // Result is one completed PC run: the harness's line plus what the parent
@@ -302,22 +351,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	cfg = cfg.withDefaults()
-	java, err := broker.JavaBin()
-	if err != nil {
-		return Result{}, err
-	}
-	libs, err := LibDir(ctx, cfg.Progress)
-	if err != nil {
-		return Result{}, err
-	}
-	classes, err := ClassesDir(ctx, java, libs)
+	java, args, err := javaCommand(ctx, cfg)
 	if err != nil {
 		return Result{}, err
 	}
 	flags := append([]string{}, cfg.JVMFlags...)
-	args := append(append([]string{}, flags...),
-		"-cp", filepath.Join(libs, "*")+string(filepath.ListSeparator)+classes, harnessClass)
-	args = append(args, cfg.harnessArgs()...)
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout+exitGrace)
 	defer cancel()
@@ -373,6 +411,43 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		r.ChildCPUSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 	}
 	return r, nil
+}
+
+// javaCommand resolves the jars and the compiled harness (cached) and
+// returns the java binary and its arguments for cfg (defaults applied).
+func javaCommand(ctx context.Context, cfg Config) (java string, args []string, err error) {
+	java, err = broker.JavaBin()
+	if err != nil {
+		return "", nil, err
+	}
+	libs, err := LibDir(ctx, cfg.Progress)
+	if err != nil {
+		return "", nil, err
+	}
+	classes, err := ClassesDir(ctx, java, libs)
+	if err != nil {
+		return "", nil, err
+	}
+	args = append(append([]string{}, cfg.JVMFlags...),
+		"-cp", filepath.Join(libs, "*")+string(filepath.ListSeparator)+classes, harnessClass)
+	return java, append(args, cfg.harnessArgs()...), nil
+}
+
+// Command validates cfg, resolves PC and the harness as Run does, and
+// returns the harness's command without starting it and with the defaults
+// applied (the Group too), for callers that manage the process themselves:
+// read its progress lines as it runs, SIGKILL it mid-run. Run is the way
+// to get a checked Result.
+func Command(ctx context.Context, cfg Config) (*exec.Cmd, Config, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, Config{}, err
+	}
+	cfg = cfg.withDefaults()
+	java, args, err := javaCommand(ctx, cfg)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	return exec.CommandContext(ctx, java, args...), cfg, nil
 }
 
 // ParseLine parses the harness's stdout: its last non-empty line must be

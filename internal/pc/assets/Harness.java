@@ -8,13 +8,21 @@
 //
 // Exit codes: 0 done (JSON printed), 2 bad flags, 3 timeout (the count reached
 // is on stderr), 4 PC closed or failed before the count was reached, 1 other.
+//
+// For the out-of-order window experiment (internal/compare/window) it can also
+// hold one record per partition (--stuck-offset, --stuck-ms), append every
+// processed record to a file (--processed-log) and print progress lines
+// (--progress-ms) on stdout before the summary line.
 
 import io.confluent.parallelconsumer.ParallelConsumerOptions;
 import io.confluent.parallelconsumer.ParallelConsumerOptions.CommitMode;
 import io.confluent.parallelconsumer.ParallelConsumerOptions.ProcessingOrder;
 import io.confluent.parallelconsumer.ParallelStreamProcessor;
 import io.confluent.parallelconsumer.RecordContext;
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.lang.management.ManagementFactory;
 import java.lang.management.RuntimeMXBean;
 import java.util.ArrayList;
@@ -24,7 +32,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -46,6 +57,11 @@ public final class Harness {
         String work = "noop";
         long sleepMs;
         long timeoutS = 300;
+        long stuckOffset = -1; // with stuckMs > 0: the record at this offset, per partition, sleeps stuckMs once
+        long stuckMs;
+        String processedLog = ""; // append "partition offset\n" per processed record
+        long progressMs; // > 0: a progress line on stdout this often
+        long sessionTimeoutMs; // > 0: the consumer's session.timeout.ms (else Kafka's default)
     }
 
     static final class BadFlag extends Exception {
@@ -72,6 +88,11 @@ public final class Harness {
                     case "--work": f.work = v; break;
                     case "--sleep-ms": f.sleepMs = Long.parseLong(v); break;
                     case "--timeout-s": f.timeoutS = Long.parseLong(v); break;
+                    case "--stuck-offset": f.stuckOffset = Long.parseLong(v); break;
+                    case "--stuck-ms": f.stuckMs = Long.parseLong(v); break;
+                    case "--processed-log": f.processedLog = v; break;
+                    case "--progress-ms": f.progressMs = Long.parseLong(v); break;
+                    case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
                     default: throw new BadFlag("unknown flag " + name);
                 }
             } catch (IllegalArgumentException e) { // NumberFormatException and enum valueOf
@@ -91,6 +112,10 @@ public final class Harness {
         if (f.sleepMs < 0) problems.add("--sleep-ms must be >= 0");
         if (f.work.equals("noop") && f.sleepMs != 0) problems.add("--sleep-ms needs --work sleep");
         if (f.timeoutS <= 0) problems.add("--timeout-s must be > 0");
+        if (f.stuckMs < 0) problems.add("--stuck-ms must be >= 0");
+        if (f.stuckMs > 0 && f.stuckOffset < 0) problems.add("--stuck-ms needs --stuck-offset >= 0");
+        if (f.progressMs < 0) problems.add("--progress-ms must be >= 0");
+        if (f.sessionTimeoutMs < 0) problems.add("--session-timeout-ms must be >= 0");
         if (!problems.isEmpty()) throw new BadFlag(String.join("; ", problems));
         return f;
     }
@@ -133,6 +158,28 @@ public final class Harness {
         }
     }
 
+    // ProcessedLog appends "partition offset\n" per processed record with one
+    // unbuffered write each, so a line is in the file (the page cache) before
+    // the handler returns and survives a SIGKILL of this process.
+    static final class ProcessedLog {
+        private final FileOutputStream out;
+
+        ProcessedLog(String path) throws IOException {
+            out = new FileOutputStream(path, true);
+        }
+
+        void append(int partition, long offset) {
+            byte[] line = (partition + " " + offset + "\n").getBytes(StandardCharsets.US_ASCII);
+            try {
+                synchronized (this) {
+                    out.write(line);
+                }
+            } catch (IOException e) {
+                throw new RuntimeException("processed log: " + e.getMessage(), e);
+            }
+        }
+    }
+
     public static void main(String[] args) {
         // Before any logger exists; a -D on the command line wins.
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null)
@@ -163,6 +210,7 @@ public final class Harness {
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"); // PC commits; it refuses auto-commit
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kpar-pc-harness");
+        if (f.sessionTimeoutMs > 0) props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(f.sessionTimeoutMs));
         // Bytes in, bytes out: no decoding cost in the measurement.
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -187,12 +235,45 @@ public final class Harness {
         final AtomicLong firstNanos = new AtomicLong();
         final AtomicLong doneNanos = new AtomicLong();
         final CountDownLatch done = new CountDownLatch(1);
+        final ProcessedLog log = f.processedLog.isEmpty() ? null : new ProcessedLog(f.processedLog);
+        final long stuckOffset = f.stuckOffset, stuckMs = f.stuckMs;
+        final Map<Integer, Boolean> stuckDone = new ConcurrentHashMap<>();
 
         long start = System.nanoTime();
+        ScheduledExecutorService ticker = null;
+        if (f.progressMs > 0) {
+            ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "harness-progress");
+                t.setDaemon(true);
+                return t;
+            });
+            ticker.scheduleAtFixedRate(() -> {
+                String line = String.format(Locale.ROOT, "{\"kind\":\"progress\",\"t_ms\":%d,\"completed\":%d,\"distinct\":%d}",
+                        (System.nanoTime() - start) / 1_000_000, completions.sum(), seen.distinct.get());
+                synchronized (System.out) {
+                    System.out.println(line);
+                    System.out.flush();
+                }
+            }, f.progressMs, f.progressMs, TimeUnit.MILLISECONDS);
+        }
         pc.subscribe(List.of(f.topic));
         pc.poll(ctx -> {
             long t0 = System.nanoTime();
             firstNanos.compareAndSet(0, t0);
+            if (stuckMs > 0) {
+                for (RecordContext<byte[], byte[]> rc : ctx) {
+                    // Exactly this offset: under KEY or UNORDERED order a later
+                    // record may be handed over first and must not take its place.
+                    if (rc.offset() == stuckOffset && stuckDone.putIfAbsent(rc.partition(), Boolean.TRUE) == null) {
+                        try {
+                            Thread.sleep(stuckMs);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new RuntimeException("interrupted", e);
+                        }
+                    }
+                }
+            }
             if (sleep) {
                 try {
                     Thread.sleep(sleepMs);
@@ -205,6 +286,7 @@ public final class Harness {
             handlerNanos.add(System.nanoTime() - t0);
             calls.increment();
             for (RecordContext<byte[], byte[]> rc : ctx) {
+                if (log != null) log.append(rc.partition(), rc.offset());
                 completions.increment();
                 if (seen.mark(rc.partition(), rc.offset()) == target) {
                     doneNanos.set(System.nanoTime());
@@ -229,6 +311,10 @@ public final class Harness {
             }
         }
         long end = doneNanos.get();
+        if (ticker != null) {
+            ticker.shutdownNow();
+            ticker.awaitTermination(5, TimeUnit.SECONDS);
+        }
         long closeStart = System.nanoTime();
         pc.closeDrainFirst();
         double closeS = (System.nanoTime() - closeStart) / 1e9;
@@ -277,14 +363,21 @@ public final class Harness {
         field(j, "work", f.work);
         field(j, "sleep_ms", f.sleepMs);
         field(j, "timeout_s", f.timeoutS);
+        field(j, "stuck_offset", f.stuckOffset);
+        field(j, "stuck_ms", f.stuckMs);
+        field(j, "processed_log", f.processedLog);
+        field(j, "progress_ms", f.progressMs);
+        field(j, "session_timeout_ms", f.sessionTimeoutMs);
         trimComma(j);
         j.append("},");
         field(j, "pc_version", pcVersion());
         field(j, "kafka_clients_version", AppInfoParser.getVersion());
         trimComma(j);
         j.append('}');
-        System.out.println(j);
-        System.out.flush();
+        synchronized (System.out) {
+            System.out.println(j);
+            System.out.flush();
+        }
         return 0;
     }
 

@@ -1,0 +1,86 @@
+package window
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel"
+)
+
+// TestRealBrokerWindowBothLibraries runs the whole experiment small: 3
+// partitions of 300 records, stuck 4 s at offset 50, for kpar and PC. It
+// checks what must hold whatever the libraries' figures: nothing is lost
+// once the stuck records finish, the restart replays a counted number of
+// records and never a committed one, nothing is lost across the kill, and
+// the commit metadata was read while the records were stuck.
+func TestRealBrokerWindowBothLibraries(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := DefaultConfig()
+	c.Brokers, c.KparChild = seeds, testChild
+	c.Topic = testkit.TopicName(t)
+	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 3, 300, 30, parallel.OrderKey
+	c.StuckOffset, c.Stuck, c.Concurrency = 50, 4*time.Second, 50
+	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, time.Second, time.Minute, 6*time.Second
+	c.Dir = t.TempDir()
+	c.Log = func(s string) { t.Log(s) }
+	r, err := Run(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Libraries) != 2 {
+		t.Fatalf("%d libraries measured, want kpar and pc", len(r.Libraries))
+	}
+	for _, l := range r.Libraries {
+		th, rs := l.Through, l.Restart
+		t.Logf("%s: held %v at the plateau (%v), metadata up to %d bytes, drained %.1fs after release; restart: held %d, replays %d, skipped %d",
+			l.Name, th.HeldPast, th.Plateaued, th.MaxMetadataBytes, th.DrainedS-th.ReleasedS, rs.HeldPastTotal, rs.ReplaysTotal, rs.SkippedByMap)
+		if th.Missing != 0 || len(th.Stalled) != 0 || th.DrainedS <= th.ReleasedS {
+			t.Errorf("%s run through: %d missing, stalled partitions %v, drained at %.1fs after release at %.1fs",
+				l.Name, th.Missing, th.Stalled, th.DrainedS, th.ReleasedS)
+		}
+		if th.MaxMetadataBytes == 0 || rs.MaxMetadataBytes == 0 {
+			t.Errorf("%s: no commit metadata read while stuck (run through %d, restart %d bytes)", l.Name, th.MaxMetadataBytes, rs.MaxMetadataBytes)
+		}
+		// Committing past a record still running would lose it on the kill.
+		for p, at := range rs.CommittedAtKill {
+			if at < 0 || at > c.StuckOffset {
+				t.Errorf("%s: partition %d committed %d at the kill, want 0..%d (the stuck record still ran)", l.Name, p, at, c.StuckOffset)
+			}
+		}
+		if rs.HeldPastTotal == 0 {
+			t.Errorf("%s: killed holding nothing past the stuck records", l.Name)
+		}
+		if rs.ReplaysBelowCommitted != 0 || rs.Missing != 0 || len(rs.Stalled) != 0 {
+			t.Errorf("%s restart: %d committed records replayed, %d lost, stalled partitions %v",
+				l.Name, rs.ReplaysBelowCommitted, rs.Missing, rs.Stalled)
+		}
+		// Counted and bounded: replays are records the first process
+		// finished above its committed offsets, and the rest were skipped.
+		if rs.ReplaysTotal < 0 || rs.SkippedByMap < 0 || int64(rs.ReplaysTotal) > rs.FirstProcessed ||
+			rs.FirstProcessed+rs.SecondProcessed-int64(rs.ReplaysTotal) != int64(c.Partitions*c.RecordsPerPartition) {
+			t.Errorf("%s restart: replays %d, skipped %d, first %d, second %d do not add up to %d records",
+				l.Name, rs.ReplaysTotal, rs.SkippedByMap, rs.FirstProcessed, rs.SecondProcessed, c.Partitions*c.RecordsPerPartition)
+		}
+	}
+	md := r.Markdown()
+	for _, want := range []string{"| | kpar | Confluent Parallel Consumer |", "records replayed", HeldChart} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+	for _, v := range r.Charts() {
+		p := filepath.Join(t.TempDir(), v.Name)
+		if err := v.Save(p); err != nil {
+			t.Errorf("chart %s: %v", v.Name, err)
+		} else if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("chart %s empty: %v", v.Name, err)
+		}
+	}
+}

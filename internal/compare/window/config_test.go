@@ -1,0 +1,90 @@
+package window
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+func TestConfigValidateNamesTheFlag(t *testing.T) {
+	good := func() Config {
+		c := DefaultConfig()
+		c.Brokers = []string{"127.0.0.1:9092"}
+		c.KparChild = testChild
+		return c
+	}
+	if err := good().Validate(); err != nil {
+		t.Fatalf("the defaults are refused: %v", err)
+	}
+	// The boundary: the smallest valid values pass, so the table below
+	// cannot pass by refusing everything.
+	edge := good()
+	edge.Partitions, edge.RecordsPerPartition, edge.Keys, edge.StuckOffset, edge.Concurrency = 1, 2, 1, 0, 1
+	edge.Stuck, edge.Poll, edge.Settle, edge.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
+	edge.Only = []string{"pc"}
+	edge.KparChild = nil
+	if err := edge.Validate(); err != nil {
+		t.Fatalf("the smallest valid config is refused: %v", err)
+	}
+	cases := []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Brokers = nil }, "--brokers"},
+		{func(c *Config) { c.Partitions = 0 }, "--window-partitions 0"},
+		{func(c *Config) { c.RecordsPerPartition = 1 }, "--window-records 1"},
+		{func(c *Config) { c.Keys = 0 }, "--window-keys 0"},
+		{func(c *Config) { c.StuckOffset = -1 }, "--window-stuck-offset -1"},
+		{func(c *Config) { c.StuckOffset = 39_999 }, "--window-stuck-offset 39999: must be below --window-records"},
+		{func(c *Config) { c.Concurrency = 0 }, "--window-concurrency 0"},
+		{func(c *Config) { c.Stuck = 500 * time.Millisecond }, "--window-stuck 500ms"},
+		{func(c *Config) { c.Poll = 0 }, "--window-poll 0s"},
+		{func(c *Config) { c.Settle = 100 * time.Millisecond }, "--window-settle 100ms: must be at least --window-poll"},
+		{func(c *Config) { c.Settle = 30 * time.Second }, "--window-settle 30s: must be below --window-stuck"},
+		{func(c *Config) { c.SessionTimeout = -time.Second }, "--window-session-timeout -1s"},
+		{func(c *Config) { c.Drain = 0 }, "--window-drain 0s"},
+		{func(c *Config) { c.Order = parallel.Order(9) }, "--window-order 9"},
+		{func(c *Config) { c.Only = nil }, "--window-only: no library"},
+		{func(c *Config) { c.Only = []string{"kpar", "sarama"} }, `--window-only: unknown library "sarama"`},
+		{func(c *Config) { c.KparChild = nil }, "needs the kpar child command"},
+		{func(c *Config) { c.PCJVMFlags = []string{"Xmx1g"} }, `--window-pc-jvm "Xmx1g"`},
+	}
+	for _, tc := range cases {
+		c := good()
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate = %v, want an error naming %q", err, tc.want)
+		}
+	}
+}
+
+func TestRecordKeysCycleWithinTheirPartition(t *testing.T) {
+	// 1000 keys over 12 partitions: 84 for the first four, 83 for the rest,
+	// each key in exactly one partition, each partition cycling its own.
+	seen := map[string]int{}
+	for p := range 12 {
+		n := keysOf(p, 12, 1000)
+		if want := map[bool]int{true: 84, false: 83}[p < 4]; n != want {
+			t.Errorf("partition %d: %d keys, want %d", p, n, want)
+		}
+		for i := range 2 * n {
+			k := recordKey(p, i, 12, 1000)
+			if q, ok := seen[k]; ok && q != p {
+				t.Fatalf("key %s in partitions %d and %d", k, q, p)
+			}
+			seen[k] = p
+			if i >= n && k != recordKey(p, i-n, 12, 1000) {
+				t.Fatalf("partition %d record %d: key %s does not repeat every %d records", p, i, k, n)
+			}
+		}
+	}
+	if len(seen) != 1000 {
+		t.Errorf("%d distinct keys, want 1000", len(seen))
+	}
+	if keysOf(0, 12, 5) != 1 || keysOf(11, 12, 5) != 1 {
+		t.Errorf("fewer keys than partitions: every partition still has one key")
+	}
+}
