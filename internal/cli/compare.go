@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/compare"
+	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -40,6 +41,10 @@ type compareFlags struct {
 	sourceRoot  string
 	quick       bool
 	out         outFlags
+
+	window        bool
+	windowRecords int
+	windowStuck   time.Duration
 }
 
 // quick sizes: every side and file in well under a minute.
@@ -94,6 +99,10 @@ run excepted). Timings on a shared machine are noisy.`,
 	fl.StringVar(&f.sourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
 	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("tiny sizes for a smoke run: --concurrency %s, --io-records %d, --noop-records %d, --rss-records %d (flags given explicitly win)",
 		quickSizes.conc, quickSizes.io, quickSizes.noop, quickSizes.rss))
+	wdef := window.DefaultConfig()
+	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
+	fl.IntVar(&f.windowRecords, "window-records", wdef.RecordsPerPartition, "window: records per partition")
+	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.Stuck, "window: how long the stuck record of each partition sleeps")
 	addOutFlags(fl, &f.out, "compare")
 	return c
 }
@@ -140,6 +149,12 @@ func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
 		}
 	}
 	c.KparChildArgv, c.PlainChildArgv = compareKparArgv, comparePlainArgv
+	if f.window {
+		w := window.DefaultConfig()
+		w.Partitions, w.Keys, w.RecordsPerPartition, w.Stuck = f.partitions, f.keys, f.windowRecords, f.windowStuck
+		w.KparChild = func(args []string) ([]string, error) { return childArgv("window-kpar", args...) }
+		c.Window = &w
+	}
 	return c, c.Validate()
 }
 

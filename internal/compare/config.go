@@ -28,6 +28,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/kpar/kpar/internal/compare/window"
 )
 
 // Config is one comparison. Topics are named after their sizes and reused
@@ -70,6 +72,10 @@ type Config struct {
 	// which must reach RunKparChild / RunPlainChild with the spec.
 	KparChildArgv  func(KparSpec) ([]string, error)
 	PlainChildArgv func(PlainSpec) ([]string, error)
+
+	// Window, when set, also runs the out-of-order window measurement
+	// (issue 9 item 4) after rss; its Brokers are filled in by Run.
+	Window *window.Config
 
 	Command []string // the command line that reproduces the run, stored in the result
 	// Log hears what is being prepared; OnRun hears each run as it starts
@@ -150,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.KparChildArgv == nil || c.PlainChildArgv == nil {
 		return errors.New("compare: KparChildArgv and PlainChildArgv are required (the contenders' processes)")
+	}
+	if c.Window != nil {
+		return c.Window.Validate()
 	}
 	return nil
 }

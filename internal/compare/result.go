@@ -3,6 +3,7 @@ package compare
 import (
 	"fmt"
 
+	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -28,6 +29,9 @@ type Result struct {
 	LOC    []LOC   `json:"loc"`
 	Table  Table   `json:"table"`
 	Note   string  `json:"note"`
+	// Window is the out-of-order window measurement, when Config.Window
+	// asked for it.
+	Window *window.Result `json:"window,omitempty"`
 }
 
 // Env is what the figures were measured on and with.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -125,6 +126,20 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		r.measured("rss: pc -Xmx%s did not finish: %s", mem.CapHeap, firstLine(mem.PCCapped.DidNotFinish))
 	}
 	res.RSS = mem
+
+	if c.Window != nil {
+		wc := *c.Window
+		wc.Brokers = seeds
+		if wc.Log == nil {
+			wc.Log = c.Log
+		}
+		r.start("window")
+		w, err := window.Run(ctx, wc)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Window = &w
+	}
 
 	judge(&res)
 	res.Table = buildTable(&res)

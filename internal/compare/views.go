@@ -12,6 +12,9 @@ import (
 // (SVG and PNG).
 func Views(r Result) ([]results.View, error) {
 	vs := []results.View{{Name: "compare.md", Bytes: []byte(Markdown(r))}}
+	if r.Window != nil {
+		vs = append(vs, r.Window.Charts()...)
+	}
 	cs, err := charts(r)
 	if err != nil {
 		return nil, fmt.Errorf("charts: %w", err)
@@ -148,6 +151,9 @@ func Markdown(r Result) string {
 		for _, l := range r.LOC {
 			fmt.Fprintf(&b, "- %s: **%d lines**, %s; from %s\n", l.Approach, l.Lines, l.What, strings.Join(l.Regions, ", "))
 		}
+	}
+	if r.Window != nil {
+		b.WriteString("\n## The out-of-order window\n\n" + r.Window.Markdown())
 	}
 	return b.String()
 }

@@ -32,10 +32,9 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{func(c *Config) { c.Brokers = nil }, "--brokers"},
-		{func(c *Config) { c.Partitions = 0 }, "--window-partitions 0"},
+		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
 		{func(c *Config) { c.RecordsPerPartition = 1 }, "--window-records 1"},
-		{func(c *Config) { c.Keys = 0 }, "--window-keys 0"},
+		{func(c *Config) { c.Keys = 0 }, "--keys 0"},
 		{func(c *Config) { c.StuckOffset = -1 }, "--window-stuck-offset -1"},
 		{func(c *Config) { c.StuckOffset = 39_999 }, "--window-stuck-offset 39999: must be below --window-records"},
 		{func(c *Config) { c.Concurrency = 0 }, "--window-concurrency 0"},

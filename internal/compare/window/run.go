@@ -30,6 +30,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
+	if len(c.Brokers) == 0 {
+		return Result{}, errors.New("window: no brokers given")
+	}
 	logf := func(format string, args ...any) {
 		if c.Log != nil {
 			c.Log(fmt.Sprintf(format, args...))
