@@ -41,7 +41,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Stuck = 500 * time.Millisecond }, "--window-stuck 500ms"},
 		{func(c *Config) { c.Poll = 0 }, "--window-poll 0s"},
 		{func(c *Config) { c.Settle = 100 * time.Millisecond }, "--window-settle 100ms: must be at least --window-poll"},
-		{func(c *Config) { c.Settle = 30 * time.Second }, "--window-settle 30s: must be below --window-stuck"},
+		{func(c *Config) { c.Settle = 60 * time.Second }, "--window-settle 1m0s: must be below --window-stuck"},
 		{func(c *Config) { c.SessionTimeout = -time.Second }, "--window-session-timeout -1s"},
 		{func(c *Config) { c.Drain = 0 }, "--window-drain 0s"},
 		{func(c *Config) { c.Order = parallel.Order(9) }, "--window-order 9"},
