@@ -87,3 +87,22 @@ func TestRecordKeysCycleWithinTheirPartition(t *testing.T) {
 		t.Errorf("fewer keys than partitions: every partition still has one key")
 	}
 }
+
+func TestRoomAboveLeavesOutWhatWaitsBehindTheStuckRecord(t *testing.T) {
+	c := DefaultConfig() // 12 partitions, 1000 keys: 84 keys in partitions 0-3, 83 in the rest
+	for _, tc := range []struct {
+		order parallel.Order
+		p     int
+		want  int
+	}{
+		{parallel.OrderNone, 0, 39_899},
+		{parallel.OrderKey, 0, 39_899 - 39_899/84}, // the stuck key comes back every 84 records
+		{parallel.OrderKey, 11, 39_899 - 39_899/83},
+		{parallel.OrderPartition, 0, 0},
+	} {
+		c.Order = tc.order
+		if got := roomAbove(c, tc.p, 100, 40_000); got != tc.want {
+			t.Errorf("%s order, partition %d: room %d, want %d", tc.order, tc.p, got, tc.want)
+		}
+	}
+}

@@ -45,9 +45,10 @@ type Window struct {
 	HeldPast      []int `json:"held_past"`
 	HeldPastTotal int   `json:"held_past_total"`
 	HeldPastMax   int   `json:"held_past_max"`
-	// Room counts per partition the records above the stuck one: the most
-	// that could be held. Stopped lists partitions whose HeldPast stayed
-	// below their Room: they stopped taking records.
+	// Room counts per partition the records above the stuck one that the
+	// order lets run meanwhile (under key order not those of the stuck
+	// key): the most that could be held. Stopped lists partitions whose
+	// HeldPast stayed below their Room: they stopped taking records.
 	Room      []int   `json:"room"`
 	Stopped   []int   `json:"stopped_partitions"`
 	Committed []int64 `json:"committed"` // per partition at the plateau (-1: none)

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/parallel"
 )
 
 // metadataLimit is Kafka's default offset.metadata.max.bytes: kpar's
@@ -87,6 +88,20 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		res.Libraries = append(res.Libraries, l)
 	}
 	return res, nil
+}
+
+// roomAbove counts the records of partition p above the stuck one that
+// the order lets run while it is stuck: under key order not those of its
+// key, which wait behind it; under partition order none.
+func roomAbove(c Config, p int, stuck, end int64) int {
+	above := end - stuck - 1
+	switch c.Order {
+	case parallel.OrderPartition:
+		return 0
+	case parallel.OrderKey:
+		above -= above / int64(keysOf(p, c.Partitions, c.Keys))
+	}
+	return int(max(above, 0))
 }
 
 // keysOf is how many keys partition p of parts gets out of keys: key j
@@ -357,7 +372,7 @@ func (w *watch) window(plateaued bool) Window {
 		win.PlateauS = time.Since(w.t0).Seconds()
 	}
 	for p := range w.committed {
-		room := int(w.r.end[p] - w.r.stuckAt(p) - 1)
+		room := roomAbove(w.r.c, p, w.r.stuckAt(p), w.r.end[p])
 		win.Room = append(win.Room, room)
 		if w.held[p] < room {
 			win.Stopped = append(win.Stopped, p)

@@ -104,7 +104,7 @@ func (r Result) Markdown() string {
 		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "| | %s |\n|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
-	row("completions held past the stuck records (total; most in one partition, of the records above it)", func(l Library) string {
+	row("completions held past the stuck records (total; most in one partition, of the records its order lets run)", func(l Library) string {
 		w := l.Through.Window
 		return fmt.Sprintf("%d; %d of %d", w.HeldPastTotal, w.HeldPastMax, maxOf(w.Room))
 	})
