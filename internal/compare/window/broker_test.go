@@ -57,14 +57,24 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 		if rs.HeldPastTotal == 0 {
 			t.Errorf("%s: killed holding nothing past the stuck records", l.Name)
 		}
-		if rs.ReplaysBelowCommitted != 0 || rs.Missing != 0 || len(rs.Stalled) != 0 {
-			t.Errorf("%s restart: %d committed records replayed, %d lost, stalled partitions %v",
-				l.Name, rs.ReplaysBelowCommitted, rs.Missing, rs.Stalled)
+		if rs.ReplaysBelowCommitted != 0 || len(rs.Stalled) != 0 {
+			t.Errorf("%s restart: %d committed records replayed, stalled partitions %v", l.Name, rs.ReplaysBelowCommitted, rs.Stalled)
+		}
+		// kpar promises no loss across a kill. PC was seen to lose a record
+		// here now and then (1 run in 3, with everything committed): that
+		// is the contender's measured behaviour, reported in the Result
+		// (Missing) and the Markdown, not a failure of this experiment.
+		if rs.Missing != 0 {
+			if l.Name == "kpar" {
+				t.Errorf("kpar restart: %d records processed by neither process", rs.Missing)
+			} else {
+				t.Logf("%s restart: %d records processed by neither process (reported as measured)", l.Name, rs.Missing)
+			}
 		}
 		// Counted and bounded: replays are records the first process
 		// finished above its committed offsets, and the rest were skipped.
 		if rs.ReplaysTotal < 0 || rs.SkippedByMap < 0 || int64(rs.ReplaysTotal) > rs.FirstProcessed ||
-			rs.FirstProcessed+rs.SecondProcessed-int64(rs.ReplaysTotal) != int64(c.Partitions*c.RecordsPerPartition) {
+			rs.FirstProcessed+rs.SecondProcessed-int64(rs.ReplaysTotal)+int64(rs.Missing) != int64(c.Partitions*c.RecordsPerPartition) {
 			t.Errorf("%s restart: replays %d, skipped %d, first %d, second %d do not add up to %d records",
 				l.Name, rs.ReplaysTotal, rs.SkippedByMap, rs.FirstProcessed, rs.SecondProcessed, c.Partitions*c.RecordsPerPartition)
 		}
