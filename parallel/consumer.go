@@ -38,6 +38,7 @@ type Consumer struct {
 	parts map[tp]*partition
 
 	q     readyQueue
+	slots []workerSlot  // one per worker: completions waiting behind a running handler
 	held  atomic.Int64  // records admitted and not done, all partitions: the MaxBuffered budget
 	space chan struct{} // nudges the poll loop: room freed, or a partition went
 
@@ -166,20 +167,25 @@ func (c *Consumer) Run(ctx context.Context) error {
 		stop()
 	}()
 
+	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
 	var workers sync.WaitGroup
-	for i := 0; i < c.cfg.maxConcurrency; i++ {
+	for i := range c.slots {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
-			c.worker()
+			c.worker(&c.slots[i])
 		}()
 	}
 	commitDone := make(chan struct{})
 	go c.commitLoop(pctx, commitDone)
+	// The sweeper outlives the poll loop: during the drain it still
+	// reports completions waiting behind handlers that take long.
+	stopSweep, sweepDone := make(chan struct{}), make(chan struct{})
+	go c.sweep(stopSweep, sweepDone)
 
 	c.pollLoop(pctx)
 
-	c.drain(&workers)
+	c.drain(&workers, func() { close(stopSweep); <-sweepDone })
 	<-commitDone
 	c.runErr = c.fatal()
 	return c.runErr

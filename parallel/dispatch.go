@@ -31,10 +31,16 @@ import (
 //
 // Per lane, not per record: one ready-queue push, one worker wake-up, one
 // partition-lock round to take the records and (for fast handlers) one to
-// report them done. Completions are reported at least every flushEvery, so
-// slow handlers still mark each record done as soon as it finishes: a crash
-// then replays no more than the commit interval promises.
-const flushEvery = time.Millisecond
+// report them done. A worker reports its completions every flushEvery
+// between records. A worker whose handler takes long cannot: the sweeper
+// (every sweepEvery) reports the completions of a pass that has not moved
+// since its last look, so records done just before a slow or stuck one are
+// committable within about two sweepEvery, not only once it returns. A
+// crash then replays no more than the commit interval promises.
+const (
+	flushEvery = time.Millisecond
+	sweepEvery = 10 * time.Millisecond
+)
 
 // partition is one assignment of one partition. A new assignment gets a new
 // partition value; lanes hold the pointer, so a result for an earlier
@@ -76,7 +82,7 @@ func (c *Consumer) newPartition(k tp) *partition {
 
 // runnable is what the ready queue holds: a lane a worker can run.
 type runnable interface {
-	run(c *Consumer, buf []*kgo.Record) []*kgo.Record
+	run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.Record
 }
 
 type keyLane struct {
@@ -175,7 +181,7 @@ func (c *Consumer) flush(p *partition, recs []*kgo.Record) {
 	}
 }
 
-func (l *keyLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
+func (l *keyLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.Record {
 	p := l.p
 	p.mu.Lock()
 	if !c.take(p) {
@@ -189,8 +195,8 @@ func (l *keyLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 	l.recs = buf[:0]
 	p.mu.Unlock()
 
-	s := c.newRun(p)
-	for i := 0; i < len(batch) && s.step(batch, batch[i]); i++ {
+	s := c.newRun(slot, p, batch)
+	for i := 0; i < len(batch) && s.step(batch[i]); i++ {
 	}
 	s.end()
 
@@ -201,7 +207,7 @@ func (l *keyLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 		rest = batch[s.done:]
 	}
 	p.mu.Lock()
-	n := c.markDone(p, batch[s.flushed:s.done])
+	n := c.report(slot, s.done)
 	p.letGo()
 	switch {
 	case len(rest) > 0:
@@ -220,6 +226,7 @@ func (l *keyLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 		p.recycle(l)
 	}
 	p.mu.Unlock()
+	slot.end()
 	if n > 0 {
 		c.nudge()
 	}
@@ -227,7 +234,7 @@ func (l *keyLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 	return batch[:0]
 }
 
-func (l *sharedLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
+func (l *sharedLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.Record {
 	p := l.p
 	l.queued.Store(false)
 	p.mu.Lock()
@@ -237,8 +244,13 @@ func (l *sharedLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 	}
 	p.mu.Unlock()
 
+	// Room for every record this pass could claim: the batch's array
+	// must not move while the sweeper may read it.
+	if cap(buf) < len(l.recs) {
+		buf = make([]*kgo.Record, 0, len(l.recs))
+	}
 	batch := buf[:0]
-	s := c.newRun(p)
+	s := c.newRun(slot, p, buf[:cap(buf)])
 	for {
 		j := int(l.next.Add(1)) - 1
 		if j >= len(l.recs) {
@@ -252,7 +264,7 @@ func (l *sharedLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 			// queue trips, not one per record.
 			c.q.put(l)
 		}
-		if !s.step(batch, r) {
+		if !s.step(r) {
 			break
 		}
 	}
@@ -260,9 +272,10 @@ func (l *sharedLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 	// A shared lane is spent once claimed out; an unordered record that
 	// failed for good, or was cut short, stays pending, uncommitted.
 	p.mu.Lock()
-	n := c.markDone(p, batch[s.flushed:s.done])
+	n := c.report(slot, s.done)
 	p.letGo()
 	p.mu.Unlock()
+	slot.end()
 	if n > 0 {
 		c.nudge()
 	}
@@ -271,26 +284,34 @@ func (l *sharedLane) run(c *Consumer, buf []*kgo.Record) []*kgo.Record {
 }
 
 // laneRun is one worker's pass over a lane: it runs records one after
-// another and reports completions every flushEvery. batch[:done] ran;
-// batch[:flushed] was reported.
+// another and reports completions every flushEvery. The pass's records are
+// its slot's batch; batch[:done] ran.
 type laneRun struct {
 	c             *Consumer
+	slot          *workerSlot
 	p             *partition
-	done, flushed int
+	done          int
 	ok            uint64 // first-attempt successes
 	last, checked time.Time
 	since, stride int // records since the clock was read; read every stride
 }
 
-func (c *Consumer) newRun(p *partition) laneRun {
+// newRun starts a pass over batch, publishing it in the worker's slot for
+// the sweeper. batch's array must not move until the pass ends.
+func (c *Consumer) newRun(slot *workerSlot, p *partition, batch []*kgo.Record) laneRun {
+	slot.mu.Lock()
+	slot.batch, slot.flushed = batch, 0
+	slot.done.Store(0)
+	slot.p.Store(p)
+	slot.mu.Unlock()
 	now := time.Now()
-	return laneRun{c: c, p: p, last: now, checked: now, stride: 1}
+	return laneRun{c: c, slot: slot, p: p, last: now, checked: now, stride: 1}
 }
 
-// step runs r, the next record of batch, and reports whether the pass goes
-// on: false when the partition halts, the consumer stops, or r failed with
-// nowhere to go.
-func (s *laneRun) step(batch []*kgo.Record, r *kgo.Record) bool {
+// step runs r, the next record of the pass, and reports whether the pass
+// goes on: false when the partition halts, the consumer stops, or r failed
+// with nowhere to go.
+func (s *laneRun) step(r *kgo.Record) bool {
 	c, p := s.c, s.p
 	if p.halt.Load() || c.stopFlag.Load() {
 		return false
@@ -304,6 +325,7 @@ func (s *laneRun) step(batch []*kgo.Record, r *kgo.Record) bool {
 		return false
 	}
 	s.done++
+	s.slot.done.Store(int64(s.done))
 	// Reading the clock per record cost more than the rest of the dispatch
 	// for no-op handlers: read it every stride records, doubling stride
 	// while records are fast and back to 1 when slow.
@@ -316,8 +338,13 @@ func (s *laneRun) step(batch []*kgo.Record, r *kgo.Record) bool {
 		}
 		s.checked, s.since = now, 0
 		if now.Sub(s.last) >= flushEvery {
-			c.flush(p, batch[s.flushed:s.done])
-			s.flushed, s.last = s.done, now
+			p.mu.Lock()
+			n := c.report(s.slot, s.done)
+			p.mu.Unlock()
+			if n > 0 {
+				c.nudge()
+			}
+			s.last = now
 		}
 	}
 	return true
@@ -325,14 +352,90 @@ func (s *laneRun) step(batch []*kgo.Record, r *kgo.Record) bool {
 
 func (s *laneRun) end() { s.c.stats.completed.Add(s.ok) }
 
-func (c *Consumer) worker() {
+// workerSlot is a worker's current pass as the sweeper sees it. p is set
+// for the length of a pass; mu keeps the pass from ending (and its batch
+// from being cleared) while the sweeper reports from it; flushed is guarded
+// by the partition's lock, under which both the worker and the sweeper
+// report; done is published after every record.
+type workerSlot struct {
+	mu      sync.Mutex
+	p       atomic.Pointer[partition]
+	batch   []*kgo.Record
+	flushed int          // batch[:flushed] reported (p.mu)
+	done    atomic.Int64 // batch[:done] ran
+	seen    int64        // the sweeper's alone: done at its previous look (a stale value costs one needless report)
+}
+
+// report marks the pass's records from the last report up to to done (the
+// partition's lock held).
+func (c *Consumer) report(slot *workerSlot, to int) int {
+	if to <= slot.flushed {
+		return 0
+	}
+	n := c.markDone(slot.p.Load(), slot.batch[slot.flushed:to])
+	slot.flushed = to
+	return n
+}
+
+// end withdraws the pass from the sweeper's sight.
+func (slot *workerSlot) end() {
+	slot.mu.Lock()
+	slot.p.Store(nil)
+	slot.batch = nil
+	slot.mu.Unlock()
+}
+
+func (c *Consumer) worker(slot *workerSlot) {
 	var buf []*kgo.Record
 	for {
 		l, ok := c.q.get()
 		if !ok {
 			return
 		}
-		buf = l.run(c, buf)
+		buf = l.run(c, slot, buf)
+	}
+}
+
+// sweep reports the completions waiting in workers' slots behind a running
+// handler, every sweepEvery until stop is closed.
+func (c *Consumer) sweep(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		c.sweepOnce(false)
+	}
+}
+
+// sweepOnce reports the completions of every pass that has not moved since
+// the previous look (all: of every pass), i.e. whose handler runs long.
+func (c *Consumer) sweepOnce(all bool) {
+	for i := range c.slots {
+		s := &c.slots[i]
+		p := s.p.Load()
+		if p == nil {
+			continue
+		}
+		if d := s.done.Load(); d != s.seen && !all {
+			s.seen = d // moving: the worker reports by itself
+			continue
+		}
+		s.mu.Lock()
+		n := 0
+		if s.p.Load() == p { // still the same pass, and it cannot end meanwhile
+			p.mu.Lock()
+			n = c.report(s, int(s.done.Load()))
+			p.mu.Unlock()
+		}
+		s.mu.Unlock()
+		if n > 0 {
+			c.nudge()
+		}
 	}
 }
 

@@ -112,8 +112,9 @@ func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 }
 
 // drain ends Run: no more dispatch, wait up to DrainTimeout for the workers,
+// stop the sweeper and report what still waits behind abandoned handlers,
 // make the final commit, leave the group.
-func (c *Consumer) drain(workers *sync.WaitGroup) {
+func (c *Consumer) drain(workers *sync.WaitGroup, stopSweep func()) {
 	c.markClosing() // ctx cancelled: same as Close
 	c.q.close()
 	idle := make(chan struct{})
@@ -127,6 +128,8 @@ func (c *Consumer) drain(workers *sync.WaitGroup) {
 		c.cfg.logf("parallel: drain timeout %v: %d handlers abandoned", c.cfg.drainTimeout, c.Stats().InFlight)
 	}
 	t.Stop()
+	stopSweep()
+	c.sweepOnce(true) // records done before a handler that never returned
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	if err := c.commits.commit(ctx, c.cl, true, c.live()); err != nil {
 		c.cfg.logf("parallel: final commit: %v", err)
