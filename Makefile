@@ -1,5 +1,5 @@
 # kpar: two commands on a fresh machine.
-#   make run    the main job: local broker, producer sweep, consumer bench, correctness lab
+#   make run    the main job: local broker, producer sweep, consumer bench, kpar vs Confluent PC, correctness lab
 #   make test   the whole suite, race detector on, against a real broker it starts itself
 # Point either at your own cluster with KPAR_BROKERS=host:port,...
 
