@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 go build -o bin/kpar ./cmd/kpar
+# Every Java dependency, once, before test packages run in parallel: two
+# Maven runs filling one local repository at once can trip over each other.
+./bin/kpar deps
 
 started=""
 if [[ -z "${KPAR_BROKERS:-}" ]]; then

@@ -72,6 +72,7 @@ broker: your own (--brokers host:port) or a local one that
 		newBenchCmd(g),
 		newLabCmd(g),
 		newCompareCmd(g),
+		newDepsCmd(),
 		newChildCmd(),
 	)
 	return root

@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/pc"
+)
+
+// newDepsCmd resolves every Java dependency up front: what commands would
+// otherwise fetch on first use. make test runs it once before the tests, so
+// test packages running in parallel never race to fill the same Maven
+// repository.
+func newDepsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "deps",
+		Short: "Fetch the Java parts kpar runs (Kafka, Confluent's Parallel Consumer) into the cache now",
+		Long: `Resolves with Maven, once, into the kpar cache ($KPAR_CACHE, else ~/.cache/kpar):
+  Apache Kafka ` + broker.KafkaVersion + ` (broker, kafka-tools)   used by 'broker up' and 'bench produce --vs-java'
+  Confluent's Parallel Consumer ` + pc.PCVersion + `        used by 'compare consume' and the lab's pc-* strategies
+and compiles the PC harness with javac. Every command does this on first use;
+run it ahead to keep downloads out of a measurement, or before going offline.
+Needs java 17+ (with javac) and mvn.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			progress := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "kpar:", s) }
+			libs, err := broker.LibDir(ctx, progress)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "kafka %s: %s\n", broker.KafkaVersion, libs)
+			java, cp, err := pc.Classpath(ctx, progress)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "parallel-consumer %s: %s (java %s)\n", pc.PCVersion, cp, java)
+			return nil
+		},
+	}
+}
