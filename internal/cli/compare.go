@@ -173,7 +173,8 @@ func comparePlainArgv(s compare.PlainSpec) ([]string, error) {
 	return childArgv("compare-plain",
 		"--brokers", strings.Join(s.Brokers, ","),
 		"--topic", s.Topic,
-		"--records", strconv.FormatInt(s.Records, 10))
+		"--records", strconv.FormatInt(s.Records, 10),
+		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))
 }
 
 // childBrokers is the --brokers a child got (the root's persistent flag).
@@ -256,6 +257,7 @@ func newChildComparePlainCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&s.Topic, "topic", "", "topic to read from the start")
 	c.Flags().Int64Var(&s.Records, "records", 0, "records to read")
+	c.Flags().Int32Var(&s.FetchMaxBytes, "fetch-max-bytes", 0, "kgo.FetchMaxBytes (0: kgo's default)")
 	return c
 }
 

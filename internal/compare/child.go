@@ -27,11 +27,14 @@ type ChildOutput struct {
 	SteadyPerS   float64 `json:"steady_records_per_s"`
 	MeanHandler  float64 `json:"mean_handler_ms"` // 0 for a no-op handler
 	CPUSeconds   float64 `json:"cpu_seconds"`
+	// FetchMaxBytes is kpar's kgo.FetchMaxBytes as its client reports it
+	// (kpar only): the plain loop runs once more with it.
+	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
 }
 
 func childOutput(m consume.Measurement) ChildOutput {
 	return ChildOutput{Records: m.Records, Seconds: m.Seconds, FirstRecordS: m.FirstS, SteadyPerS: m.SteadyPerS,
-		MeanHandler: m.MeanHandler, CPUSeconds: m.CPUSeconds}
+		MeanHandler: m.MeanHandler, CPUSeconds: m.CPUSeconds, FetchMaxBytes: m.FetchMaxBytes}
 }
 
 // RunKparChild is `kpar child compare-kpar`: it consumes spec.Records
@@ -51,7 +54,7 @@ func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 // (kgo's defaults, no group) over spec.Records records, one ChildOutput
 // line to stdout.
 func RunPlainChild(ctx context.Context, spec PlainSpec, stdout io.Writer) error {
-	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, 0)
+	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, spec.FetchMaxBytes)
 	if err != nil {
 		return err
 	}

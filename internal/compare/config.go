@@ -198,4 +198,6 @@ type PlainSpec struct {
 	Brokers []string
 	Topic   string
 	Records int64
+	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.
+	FetchMaxBytes int32
 }

@@ -79,6 +79,8 @@ type Side struct {
 	CPUPerMillion float64 `json:"cpu_s_per_million"`
 	PeakRSSKiB    int64   `json:"peak_rss_kib"`
 	WallSeconds   float64 `json:"wall_seconds"` // process start to exit, as the parent saw it
+	// FetchMaxBytes: kpar's and the plain loop's kgo.FetchMaxBytes (0: kgo's default).
+	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
 	// PC only.
 	JVMFlags     []string `json:"jvm_flags,omitempty"`
 	MaxHeapBytes int64    `json:"jvm_max_heap_bytes,omitempty"`
@@ -101,13 +103,19 @@ type IOPoint struct {
 
 // Noop is the no-op handler run.
 type Noop struct {
-	Topic      string  `json:"topic"`
-	Kpar       Side    `json:"kpar"`
-	PC         Side    `json:"pc"`
-	Plain      Side    `json:"plain"`
-	VsPC       float64 `json:"kpar_vs_pc"`    // kpar steady / PC steady
-	VsPlain    float64 `json:"kpar_vs_plain"` // kpar steady / plain steady
-	CPURatioPC float64 `json:"cpu_ratio_pc"`  // kpar CPU per record / PC's
+	Topic string `json:"topic"`
+	Kpar  Side   `json:"kpar"`
+	PC    Side   `json:"pc"`
+	// Plain is the faster of the two plain loops, the conservative
+	// reference (as in bench consume): PlainDefault with kgo's 50 MiB
+	// default fetch size, PlainSameFetch with kpar's.
+	Plain          Side    `json:"plain"`
+	PlainDefault   Side    `json:"plain_default_fetch"`
+	PlainSameFetch Side    `json:"plain_same_fetch"`
+	SameFetchBytes int32   `json:"same_fetch_bytes"`
+	VsPC           float64 `json:"kpar_vs_pc"`    // kpar steady / PC steady
+	VsPlain        float64 `json:"kpar_vs_plain"` // kpar steady / plain steady
+	CPURatioPC     float64 `json:"cpu_ratio_pc"`  // kpar CPU per record / PC's
 }
 
 // RSS is the memory run: each process over the same backlog.
@@ -158,7 +166,7 @@ const (
 func side(contender string, p proc) Side {
 	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
 		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
-		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall}
+		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes}
 	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
 	return s
 }
@@ -192,6 +200,12 @@ func judgeIO(p *IOPoint, sleepMs float64) {
 }
 
 func judgeNoop(n *Noop) {
+	if n.PlainDefault.Finished || n.PlainSameFetch.Finished {
+		n.Plain = n.PlainDefault
+		if n.PlainSameFetch.SteadyPerS > n.Plain.SteadyPerS {
+			n.Plain = n.PlainSameFetch
+		}
+	}
 	n.VsPC = ratio(n.Kpar.SteadyPerS, n.PC.SteadyPerS)
 	n.VsPlain = ratio(n.Kpar.SteadyPerS, n.Plain.SteadyPerS)
 	n.CPURatioPC = ratio(n.Kpar.CPUPerMillion, n.PC.CPUPerMillion)

@@ -16,7 +16,7 @@ import (
 )
 
 // Runs is how many contender runs c makes: the progress total.
-func (c Config) Runs() int { return 2*len(c.Concurrencies) + 3 + 4 }
+func (c Config) Runs() int { return 2*len(c.Concurrencies) + 4 + 4 }
 
 // Run counts the lines of code, prepares the topics (producing only what
 // is missing) and runs every contender of every measurement, one process
@@ -79,7 +79,12 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 	noop.PC = pcSide(pr, false)
 	res.Env.setJVM(pr)
-	if noop.Plain, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords}); err != nil {
+	if noop.PlainDefault, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords}); err != nil {
+		return Result{}, err
+	}
+	noop.SameFetchBytes = noop.Kpar.FetchMaxBytes
+	if noop.PlainSameFetch, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords,
+		FetchMaxBytes: noop.SameFetchBytes}); err != nil {
 		return Result{}, err
 	}
 	judgeNoop(noop)
@@ -203,7 +208,9 @@ func (r *runner) plain(ctx context.Context, name string, spec PlainSpec) (Side, 
 	if err != nil {
 		return Side{}, err
 	}
-	return side(Plain, p), nil
+	sd := side(Plain, p)
+	sd.FetchMaxBytes = spec.FetchMaxBytes
+	return sd, nil
 }
 
 // pc runs PC as its docs recommend (KEY order, the asynchronous periodic

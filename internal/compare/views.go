@@ -105,10 +105,25 @@ func Markdown(r Result) string {
 	if n := r.Noop; n != nil {
 		fmt.Fprintf(&b, "## No-op handler\n\n%d records, concurrency %d for both libraries.\n\n", n.Kpar.Records, e.NoopConc)
 		b.WriteString("| contender | records/s | CPU-s | CPU-s per million | peak RSS | first record after |\n|---|---:|---:|---:|---:|---:|\n")
-		for _, s := range []Side{n.Kpar, n.PC, n.Plain} {
-			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %s | %.2f s |\n", s.Contender, s.SteadyPerS, s.CPUSeconds, s.CPUPerMillion, mib(s.PeakRSSKiB), s.FirstRecordS)
+		plainName := func(sd Side) string {
+			if sd.FetchMaxBytes > 0 {
+				return fmt.Sprintf("plain loop, FetchMaxBytes %d (kpar's)", sd.FetchMaxBytes)
+			}
+			return "plain loop, kgo's default FetchMaxBytes (50 MiB)"
 		}
-		fmt.Fprintf(&b, "\nkpar ran at %.1fx PC's rate and %.2fx the plain loop's, at %.2fx PC's CPU per record.\n\n", n.VsPC, n.VsPlain, n.CPURatioPC)
+		rows := []Side{n.Kpar, n.PC, n.PlainDefault, n.PlainSameFetch}
+		if n.PlainDefault.Contender == "" { // data from before both plain loops were kept
+			rows = []Side{n.Kpar, n.PC, n.Plain}
+		}
+		for _, sd := range rows {
+			name := sd.Contender
+			if name == Plain {
+				name = plainName(sd)
+			}
+			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %s | %.2f s |\n", name, sd.SteadyPerS, sd.CPUSeconds, sd.CPUPerMillion, mib(sd.PeakRSSKiB), sd.FirstRecordS)
+		}
+		fmt.Fprintf(&b, "\nThe reference plain loop is the faster of the two (%s). kpar ran at %.1fx PC's rate and %.2fx the plain loop's, at %.2fx PC's CPU per record.\n\n",
+			plainName(n.Plain), n.VsPC, n.VsPlain, n.CPURatioPC)
 		b.WriteString("![CPU per record](cpu_per_million.svg)\n\n")
 	}
 	if m := r.RSS; m != nil {

@@ -31,8 +31,10 @@ func sample() Result {
 			ioPoint(5000, 10000, 150000, 9, 25, 20000, 12, 20), // 7.5x and more CPU: misses
 		},
 		Noop: &Noop{Kpar: Side{Contender: Kpar, Finished: true, Records: 1e6, SteadyPerS: 2e6, CPUPerMillion: 1.5, PeakRSSKiB: 30 << 10},
-			PC:    Side{Contender: PC, Finished: true, Records: 1e6, SteadyPerS: 50000, CPUPerMillion: 30, PeakRSSKiB: 300 << 10},
-			Plain: Side{Contender: Plain, Finished: true, Records: 1e6, SteadyPerS: 3e6, CPUPerMillion: 1.2, PeakRSSKiB: 25 << 10}},
+			PC:           Side{Contender: PC, Finished: true, Records: 1e6, SteadyPerS: 50000, CPUPerMillion: 30, PeakRSSKiB: 300 << 10},
+			PlainDefault: Side{Contender: Plain, Finished: true, Records: 1e6, SteadyPerS: 2e6, CPUPerMillion: 1.5, PeakRSSKiB: 500 << 10},
+			PlainSameFetch: Side{Contender: Plain, Finished: true, Records: 1e6, SteadyPerS: 3e6, CPUPerMillion: 1.2, PeakRSSKiB: 25 << 10,
+				FetchMaxBytes: 1 << 20}},
 		RSS: &RSS{Kpar: Side{Contender: Kpar, Finished: true, Records: 2e6, PeakRSSKiB: 40 << 10},
 			Plain:    Side{Contender: Plain, Finished: true, Records: 2e6, PeakRSSKiB: 30 << 10},
 			PC:       Side{Contender: PC, Finished: true, Records: 2e6, PeakRSSKiB: 600 << 10},
@@ -92,6 +94,10 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 		"PC **did not finish** the backlog (after 12.0 s): timed out: pc harness timed out",
 		"| code complexity (lines of user-facing code, counted at run time) (measured) | 70 lines | 80 lines | 13 lines | 21 lines |",
 		"Reproduce: `kpar compare consume`",
+		// Both plain loops are shown; the faster is the reference.
+		"| plain loop, kgo's default FetchMaxBytes (50 MiB) | 2000000 |",
+		"| plain loop, FetchMaxBytes 1048576 (kpar's) | 3000000 |",
+		"The reference plain loop is the faster of the two (plain loop, FetchMaxBytes 1048576 (kpar's)).",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("compare.md lacks %q:\n%s", want, md)

@@ -88,6 +88,9 @@ type Measurement struct {
 	// processing rate without the one-off group join and first fetch.
 	SteadyPerS  float64 `json:"steady_records_per_s,omitempty"`
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
+	// FetchMaxBytes is the kgo.FetchMaxBytes the client ran with, as it
+	// reports it (the library's default when none was set).
+	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
 }
 
 // ParallelSpec configures a RunParallel run.
@@ -140,6 +143,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	if err != nil {
 		return Measurement{}, err
 	}
+	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	cpu0 := cpuNow()
@@ -182,7 +186,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	}
 	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
 	res := Measurement{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
-		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9}
+		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9, FetchMaxBytes: fetchMax}
 	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
 		res.SteadyPerS = float64(n) / steady
 	}
