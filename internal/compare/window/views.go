@@ -24,16 +24,23 @@ func Views(r Result) []results.View {
 }
 
 // Charts are the run-through runs over time, one line per library: the
-// completions held past the stuck records, and the largest commit metadata.
+// completions held past the stuck records, and the largest commit metadata;
+// each as SVG (linked from the Markdown) and PNG, like every other chart.
 func (r Result) Charts() []results.View {
-	return []results.View{
-		{Name: HeldChart, Save: func(path string) error {
-			return r.chart(path, "completions held past the stuck records", func(s Sample) float64 { return float64(s.HeldPast) })
-		}},
-		{Name: MetadataChart, Save: func(path string) error {
-			return r.chart(path, "largest commit metadata (bytes)", func(s Sample) float64 { return float64(s.Metadata) })
-		}},
+	held := func(s Sample) float64 { return float64(s.HeldPast) }
+	meta := func(s Sample) float64 { return float64(s.Metadata) }
+	var vs []results.View
+	for _, c := range []struct {
+		name, ylabel string
+		y            func(Sample) float64
+	}{{HeldChart, "completions held past the stuck records", held}, {MetadataChart, "largest commit metadata (bytes)", meta}} {
+		for _, ext := range []string{".svg", ".png"} {
+			vs = append(vs, results.View{Name: strings.TrimSuffix(c.name, ".svg") + ext, Save: func(path string) error {
+				return r.chart(path, c.ylabel, c.y)
+			}})
+		}
 	}
+	return vs
 }
 
 func (r Result) chart(path, ylabel string, y func(Sample) float64) error {
