@@ -27,51 +27,61 @@ var (
 )
 
 // LibDir returns the directory of the cached Kafka jars, resolving them with
-// Maven on first use. Resolution happens in a temporary directory renamed
-// into place, so a failed or concurrent download never leaves a half cache.
+// Maven on first use (ResolveJars).
 func LibDir(ctx context.Context, progress func(string)) (string, error) {
 	dir := filepath.Join(CacheDir(), "kafka-"+KafkaVersion)
 	libs := filepath.Join(dir, "libs")
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return libs, nil
+	if fileExists(filepath.Join(dir, ".complete")) {
+		return libs, nil // a cache from before ResolveJars kept its marker beside libs
+	}
+	return libs, ResolveJars(ctx, pomXML, libs, "Kafka "+KafkaVersion, progress)
+}
+
+// ResolveJars makes libs hold the runtime dependencies of pom (what names
+// them in messages), running `mvn dependency:copy-dependencies` once. It
+// resolves into a temporary directory beside libs, marks it complete and
+// renames it into place, so a failed or concurrent download never leaves a
+// half cache; a concurrent resolver that won the race left an equally
+// complete copy.
+func ResolveJars(ctx context.Context, pom []byte, libs, what string, progress func(string)) error {
+	if fileExists(filepath.Join(libs, ".complete")) {
+		return nil
 	}
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return "", ErrNoMaven
+		return ErrNoMaven
 	}
-	if err := os.MkdirAll(CacheDir(), 0o755); err != nil {
-		return "", fmt.Errorf("jar cache %s: %w", CacheDir(), err)
+	parent := filepath.Dir(libs)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("jar cache %s: %w", parent, err)
 	}
-	tmp, err := os.MkdirTemp(CacheDir(), ".resolve-")
+	tmp, err := os.MkdirTemp(parent, ".resolve-")
 	if err != nil {
-		return "", fmt.Errorf("jar cache %s: %w", CacheDir(), err)
+		return fmt.Errorf("jar cache %s: %w", parent, err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pomXML, 0o644); err != nil {
-		return "", err
+	if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pom, 0o644); err != nil {
+		return err
 	}
 	if progress != nil {
-		progress(fmt.Sprintf("resolving Apache Kafka %s jars with Maven (first run only) into %s", KafkaVersion, dir))
+		progress(fmt.Sprintf("resolving %s jars with Maven (first run only) into %s", what, libs))
 	}
+	out := filepath.Join(tmp, "libs")
 	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy-dependencies",
-		"-DoutputDirectory="+filepath.Join(tmp, "libs"), "-DincludeScope=runtime")
+		"-DoutputDirectory="+out, "-DincludeScope=runtime")
 	cmd.Dir = tmp
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("maven could not resolve Kafka %s jars (%v); last output:\n%s",
-			KafkaVersion, err, tailLines(out.String(), 15))
+		return fmt.Errorf("maven could not resolve %s jars (%v); last output:\n%s", what, err, tailLines(log.String(), 20))
 	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), []byte(KafkaVersion+"\n"), 0o644); err != nil {
-		return "", err
+	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(what+"\n"), 0o644); err != nil {
+		return err
 	}
-	// A concurrent resolver may have won the race; either copy is complete.
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, serr := os.Stat(filepath.Join(dir, ".complete")); serr != nil {
-			return "", fmt.Errorf("installing jar cache %s: %w", dir, err)
-		}
+	if err := os.Rename(out, libs); err != nil && !fileExists(filepath.Join(libs, ".complete")) {
+		return fmt.Errorf("installing jar cache %s: %w", libs, err)
 	}
-	return libs, nil
+	return nil
 }
 
 // ClassPath returns a java -cp value with every Kafka jar, including

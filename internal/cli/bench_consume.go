@@ -118,13 +118,11 @@ func newChildConsumeRSSCmd() *cobra.Command {
 		Short: "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if fl := cmd.Flag("brokers"); fl != nil {
-				s.Brokers = splitList(fl.Value.String())
+			var err error
+			if s.Brokers, err = childBrokers(cmd); err != nil {
+				return err
 			}
-			switch {
-			case len(s.Brokers) == 0:
-				return fmt.Errorf("--brokers: none given")
-			case s.Topic == "":
+			if s.Topic == "" {
 				return fmt.Errorf("--topic: none given")
 			}
 			for _, v := range []struct {

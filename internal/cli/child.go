@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -52,4 +53,16 @@ func newChildCmd() *cobra.Command {
 		},
 	)
 	return c
+}
+
+// childBrokers is the --brokers a child got (the root's persistent flag).
+func childBrokers(cmd *cobra.Command) ([]string, error) {
+	var b []string
+	if fl := cmd.Flag("brokers"); fl != nil {
+		b = splitList(fl.Value.String())
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("--brokers: none given")
+	}
+	return b, nil
 }

@@ -177,18 +177,6 @@ func comparePlainArgv(s compare.PlainSpec) ([]string, error) {
 		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))
 }
 
-// childBrokers is the --brokers a child got (the root's persistent flag).
-func childBrokers(cmd *cobra.Command) ([]string, error) {
-	var b []string
-	if fl := cmd.Flag("brokers"); fl != nil {
-		b = splitList(fl.Value.String())
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("--brokers: none given")
-	}
-	return b, nil
-}
-
 // newChildCompareKparCmd is `kpar child compare-kpar`: kpar's side of one
 // comparison run, its figures as one JSON line on stdout.
 func newChildCompareKparCmd() *cobra.Command {

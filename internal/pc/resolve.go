@@ -73,44 +73,11 @@ var ErrNoJavac = errors.New("javac not found: install a JDK 17+ (not only a JRE)
 func cacheRoot() string { return filepath.Join(broker.CacheDir(), "pc-"+PCVersion) }
 
 // LibDir returns the directory of the cached Parallel Consumer jars,
-// resolving them with Maven on first use. Resolution happens in a temporary
-// directory renamed into place, so a failed or concurrent download never
-// leaves a half cache.
+// resolving them with Maven on first use (broker.ResolveJars, as the Kafka
+// jars are).
 func LibDir(ctx context.Context, progress func(string)) (string, error) {
-	root := cacheRoot()
-	libs := filepath.Join(root, "libs")
-	if fileExists(filepath.Join(libs, ".complete")) {
-		return libs, nil
-	}
-	mvn, err := exec.LookPath("mvn")
-	if err != nil {
-		return "", broker.ErrNoMaven
-	}
-	tmp, err := tempDirIn(root)
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pomXML, 0o644); err != nil {
-		return "", err
-	}
-	if progress != nil {
-		progress(fmt.Sprintf("resolving Parallel Consumer %s jars with Maven (first run only) into %s", PCVersion, libs))
-	}
-	out := filepath.Join(tmp, "libs")
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy-dependencies",
-		"-DincludeScope=runtime", "-DoutputDirectory="+out)
-	cmd.Dir = tmp
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("maven could not resolve Parallel Consumer %s jars (%v); last output:\n%s",
-			PCVersion, err, tailLines(log.String(), 20))
-	}
-	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(PCVersion+"\n"), 0o644); err != nil {
-		return "", err
-	}
-	return libs, install(out, libs)
+	libs := filepath.Join(cacheRoot(), "libs")
+	return libs, broker.ResolveJars(ctx, pomXML, libs, "Parallel Consumer "+PCVersion, progress)
 }
 
 // ClassesDir returns the directory holding the compiled harness and lab
