@@ -90,6 +90,10 @@ type cfg struct {
 	retryMaxRounds int
 	deadLetter     string
 
+	shareGroup   string
+	shareMembers int
+	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
+
 	logf func(format string, args ...any)
 }
 
@@ -108,6 +112,7 @@ func defaultCfg() cfg {
 		backoffMax:       5 * time.Second,
 		retryDelay:       10 * time.Second,
 		retryMaxRounds:   3,
+		shareMembers:     2,
 		logf:             func(string, ...any) {},
 	}
 }
@@ -164,6 +169,13 @@ func (c *cfg) validate() error {
 		return bad("RetryTopic: delay %v, rounds %d invalid", c.retryDelay, c.retryMaxRounds)
 	case c.retryTopic != "" && c.retryTopic == c.deadLetter:
 		return bad("retry topic and dead-letter topic are both %q", c.retryTopic)
+	case c.shareMembers < 1:
+		return bad("ShareMembers(%d) must be >= 1", c.shareMembers)
+	case c.shareGroup != "" && c.orderSet && c.order != OrderNone:
+		return bad("Ordering(%s) with ShareGroup: a share group hands any record to any member, "+
+			"so no key or partition order can hold; use OrderNone, or a consumer group for order", c.order)
+	case c.shareGroup != "" && c.retryTopic != "":
+		return bad("RetryTopic with ShareGroup: a share group redelivers released records itself (see ShareGroup)")
 	}
 	return nil
 }
@@ -180,7 +192,7 @@ func ClientOpts(opts ...kgo.Opt) Opt {
 }
 
 // Ordering sets the ordering guarantee; the default is OrderKey.
-func Ordering(o Order) Opt { return opt(func(c *cfg) { c.order = o }) }
+func Ordering(o Order) Opt { return opt(func(c *cfg) { c.order, c.orderSet = o, true }) }
 
 // MaxConcurrency bounds how many handler calls run at once, across all
 // partitions (default 100). It may be far above the partition count.
@@ -262,6 +274,58 @@ func DeadLetterTopic(topic string) Opt { return opt(func(c *cfg) { c.deadLetter 
 func RetryBackoff(fn func(attempt int, err error) time.Duration) Opt {
 	return opt(func(c *cfg) { c.backoffFn = fn })
 }
+
+// ShareGroup runs the handler over the share group name (KIP-932, Kafka
+// 4.2+) instead of a consumer group: queue semantics, with any number of
+// consumers per partition. ClientOpts then names the topics
+// (kgo.ConsumeTopics) and no kgo.ConsumerGroup. The broker hands each record
+// to one member and tracks it itself; the library acknowledges each record
+// when its handler is done with it: accepted once processed (or written to
+// the dead-letter topic), released for redelivery after a failed delivery
+// that has deliveries left. So there is no commit, no offset map and no
+// rebalance to wait for.
+//
+// What changes from a consumer group:
+//   - No order: records of one key may run at once and finish in any
+//     order, on any member. Ordering other than OrderNone is refused (the
+//     default becomes OrderNone).
+//   - Failures: each delivery gets the in-place attempts of Retries (with
+//     their backoff). A delivery that fails them all is released, and the
+//     broker redelivers the record, to any member, counting deliveries. A
+//     Permanent failure, or a failure on the group's last allowed delivery
+//     (its share.delivery.count.limit, read from the broker at Run, 5 by
+//     default), goes to the DeadLetterTopic with the usual headers plus
+//     HeaderDeliveryCount, and is then accepted; without a dead-letter
+//     topic it stops the consumer (ErrRecordFailed) and is released, and
+//     the broker archives it once its deliveries are used up. RetryTopic is
+//     refused: releasing is the share group's retry.
+//   - Processed twice: a record whose member dies (crash, kill) or whose
+//     handler outlives the acquisition lock without its lock being renewed
+//     is redelivered, the first after the lock duration
+//     (share.record.lock.duration.ms, 30 s by default). The library renews
+//     the lock of records still running near their deadline, but a renewal
+//     is best-effort; so, as in group mode, handlers must be idempotent.
+//   - Concurrency: franz-go accepts every record of a poll that has no
+//     final acknowledgement when its member polls again, so a member polls
+//     only after each record of its last poll is acknowledged. One poll is
+//     at most min(MaxConcurrency, MaxBuffered) records; ShareMembers
+//     members (default 2) poll in turn so workers stay busy while one member
+//     waits for its slowest record.
+//   - Stats: Completed, Failed, Retried, DeadLettered as in group mode, plus
+//     Released, Redelivered and AckErrors; no partitions, commits or lag.
+//     Client returns the first member's client.
+//
+// The group reads new records only, unless its share.auto.offset.reset
+// config is earliest (an IncrementalAlterConfigs on the GROUP resource; see
+// the ShareGroup example).
+func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name }) }
+
+// ShareMembers sets how many share-group members (franz-go clients) one
+// Consumer runs in ShareGroup mode (default 2). Each polls at most
+// min(MaxConcurrency, MaxBuffered) records and waits for all of them before
+// it polls again; with several, one member's slowest record does not idle
+// the workers. Ignored without ShareGroup.
+func ShareMembers(n int) Opt { return opt(func(c *cfg) { c.shareMembers = n }) }
 
 // Logf receives the library's rare diagnostic lines (failed commits, corrupt
 // commit metadata). Default: discarded.

@@ -3,6 +3,7 @@ package parallel
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type Consumer struct {
 	cl      *kgo.Client
 	stats   counters
 	commits committer
+	share   *shareMode // non-nil in ShareGroup mode
 
 	mu    sync.Mutex // guards parts
 	parts map[tp]*partition
@@ -90,6 +92,12 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 	if err := kgo.ValidateOpts(c.cfg.clientOpts...); err != nil {
 		return nil, fmt.Errorf("parallel: ClientOpts: %w", err)
 	}
+	if c.cfg.shareGroup != "" {
+		return c.newShare()
+	}
+	if shareInOpts(c.cfg.clientOpts) {
+		return nil, fmt.Errorf("%w: a share group is run with parallel.ShareGroup, not kgo.ShareGroup in ClientOpts", ErrInvalidOption)
+	}
 	if kgo.ValidateOpts(append(c.cfg.clientOpts[:len(c.cfg.clientOpts):len(c.cfg.clientOpts)],
 		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) {}))...) != nil {
 		return nil, ErrNoGroup
@@ -136,6 +144,30 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 	return c, nil
 }
 
+// newShare is New in ShareGroup mode: the member clients, no group callbacks.
+func (c *Consumer) newShare() (*Consumer, error) {
+	c.cfg.order = OrderNone
+	// Without a consumer group franz-go accepts ShareGroup; with one it
+	// says both were given, which is the user's mistake to hear.
+	if err := kgo.ValidateOpts(append(c.cfg.clientOpts[:len(c.cfg.clientOpts):len(c.cfg.clientOpts)],
+		kgo.ShareGroup(c.cfg.shareGroup))...); err != nil {
+		return nil, fmt.Errorf("parallel: ShareGroup(%q) with ClientOpts: %w", c.cfg.shareGroup, err)
+	}
+	c.hctx, c.hcancel = context.WithCancel(context.Background())
+	if err := c.newShareClients(); err != nil {
+		c.hcancel()
+		return nil, err
+	}
+	return c, nil
+}
+
+// shareInOpts reports whether opts name a share group (kgo says so when a
+// consumer group is added to them).
+func shareInOpts(opts []kgo.Opt) bool {
+	err := kgo.ValidateOpts(append(opts[:len(opts):len(opts)], kgo.ConsumerGroup("parallel-probe"))...)
+	return err != nil && strings.Contains(err.Error(), "ShareGroup")
+}
+
 // Client returns the underlying franz-go client, e.g. to produce with it.
 // Do not commit, pause or poll with it.
 func (c *Consumer) Client() *kgo.Client { return c.cl }
@@ -167,6 +199,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 		stop()
 	}()
 
+	if c.share != nil {
+		c.runShare(pctx)
+		c.runErr = c.fatal()
+		return c.runErr
+	}
+
 	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
 	var workers sync.WaitGroup
 	for i := range c.slots {
@@ -197,7 +235,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) Close() error {
 	c.markClosing()
 	if c.started.CompareAndSwap(false, true) { // Run never started and now cannot
-		c.cl.Close()
+		if c.share != nil {
+			c.closeShareClients()
+		} else {
+			c.cl.Close()
+		}
 		c.hcancel()
 		close(c.done)
 	}

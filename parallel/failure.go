@@ -58,38 +58,16 @@ var errAbandoned = errors.New("parallel: record abandoned")
 // err: in-place retries, then the retry topic or the dead-letter topic. A
 // nil return means the record is done (processed, or durably handed on).
 func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) error {
-	var (
-		attempts = 1
-		first    = headerTime(r, HeaderFirstFailure)
-		last     time.Time
-	)
-	prior := headerInt(r, HeaderAttempts)
-	for {
-		if ctx.Err() != nil {
-			return errAbandoned // the failure may be our own cancellation
-		}
-		c.stats.failed.Add(1)
-		last = time.Now()
-		if first.IsZero() {
-			first = last
-		}
-		if attempts >= c.cfg.maxAttempts || IsPermanent(err) {
-			break
-		}
-		c.stats.retried.Add(1)
-		if !sleep(ctx, c.retryDelay(attempts, err)) {
-			return errAbandoned
-		}
-		attempts++
-		if err = c.call(ctx, r); err == nil {
-			c.stats.completed.Add(1)
-			return nil
-		}
+	f, err := c.retryInPlace(ctx, r, err)
+	if err != nil {
+		return err
 	}
-	f := failure{err: err, attempts: prior + attempts, first: first, last: last}
+	if f.err == nil {
+		return nil
+	}
 	round := headerInt(r, HeaderRetryRound)
 	switch {
-	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds && !IsPermanent(err):
+	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds && !IsPermanent(f.err):
 		out := c.derived(r, c.cfg.retryTopic, f)
 		due := time.Now().Add(c.cfg.retryDelay)
 		out.Headers = append(out.Headers,
@@ -108,7 +86,42 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) er
 		c.stats.deadLettered.Add(1)
 		return nil
 	}
-	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, err)
+	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, f.err)
+}
+
+// retryInPlace runs the in-place attempts left to a record whose first call
+// failed with err, with backoff between them. It returns a zero failure
+// once an attempt succeeds (counted completed), errAbandoned when ctx ends,
+// or the last failure (Permanent ones are not retried).
+func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, err error) (failure, error) {
+	var (
+		attempts = 1
+		first    = headerTime(r, HeaderFirstFailure)
+		last     time.Time
+	)
+	prior := headerInt(r, HeaderAttempts)
+	for {
+		if ctx.Err() != nil {
+			return failure{}, errAbandoned // the failure may be our own cancellation
+		}
+		c.stats.failed.Add(1)
+		last = time.Now()
+		if first.IsZero() {
+			first = last
+		}
+		if attempts >= c.cfg.maxAttempts || IsPermanent(err) {
+			return failure{err: err, attempts: prior + attempts, first: first, last: last}, nil
+		}
+		c.stats.retried.Add(1)
+		if !sleep(ctx, c.retryDelay(attempts, err)) {
+			return failure{}, errAbandoned
+		}
+		attempts++
+		if err = c.call(ctx, r); err == nil {
+			c.stats.completed.Add(1)
+			return failure{}, nil
+		}
+	}
 }
 
 type failure struct {

@@ -12,6 +12,7 @@ import (
 type counters struct {
 	completed, failed, retried, retryRouted, deadLettered atomic.Uint64
 	skipped, revoked, lost, commitErrors                  atomic.Uint64
+	released, redelivered, ackErrors                      atomic.Uint64 // share mode
 	commitLatency                                         latency
 }
 
@@ -78,7 +79,12 @@ type Stats struct {
 	Lost             uint64 // partitions lost (released without commit)
 	CommitErrors     uint64 // commits that failed in whole or part
 	CommitLatency    Histogram
-	Partitions       []PartitionStats
+	Partitions       []PartitionStats // group mode only
+
+	// ShareGroup mode only.
+	Released    uint64 // records handed back for redelivery (failed delivery, or abandoned at Close)
+	Redelivered uint64 // records received with a delivery count above 1
+	AckErrors   uint64 // acknowledgements the broker refused (the record is redelivered)
 }
 
 // PartitionStats describes one owned partition.
@@ -106,6 +112,13 @@ func (c *Consumer) Stats() Stats {
 		Lost:          c.stats.lost.Load(),
 		CommitErrors:  c.stats.commitErrors.Load(),
 		CommitLatency: c.stats.commitLatency.snapshot(),
+		Released:      c.stats.released.Load(),
+		Redelivered:   c.stats.redelivered.Load(),
+		AckErrors:     c.stats.ackErrors.Load(),
+	}
+	if c.share != nil {
+		st.InFlight = c.share.running.Load()
+		return st
 	}
 	for _, p := range c.live() {
 		p.mu.Lock()
