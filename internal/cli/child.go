@@ -43,6 +43,7 @@ func newChildCmd() *cobra.Command {
 		newChildConsumeRSSCmd(),
 		newChildCompareKparCmd(),
 		newChildComparePlainCmd(),
+		newChildCompareShareCmd(),
 		&cobra.Command{
 			Use:                "window-kpar",
 			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",

@@ -39,6 +39,8 @@ type compareFlags struct {
 	maxBuffered int
 	perPart     int
 	sourceRoot  string
+	members     int
+	kparShare   bool
 	quick       bool
 	out         outFlags
 
@@ -59,7 +61,7 @@ func newCompareConsumeCmd(g *globals) *cobra.Command {
 	def := compare.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "consume",
-		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java) vs a plain franz-go loop",
+		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
 		Long: `Runs kpar's parallel consumer, Confluent's Parallel Consumer ` + "0.5.3.3" + ` (Java,
 resolved with Maven into the kpar cache on first use; needs java 17+, javac and
 mvn) and a plain franz-go poll loop, each as its own process, on the same
@@ -70,12 +72,18 @@ broker, topics and records, in one run:
   noop  records/s and CPU-s per million records, plain loop included;
   rss   peak RSS of each process over a backlog, then PC again with -Xmx
         set to kpar's peak RSS (--pc-heap): not finishing is reported.
+Share groups (KIP-932) run in the same measurements, each on a fresh share
+group set to read from the earliest offset: a bare franz-go share consumer
+(--share-members clients, the concurrency split over them, each record acked
+when its handler returns, the next poll only once all are), kpar's share
+mode (--kpar-share) and, for the no-op rate, Kafka's ShareConsumerPerformance.
+Per-key reordering is counted in every io run.
 PC runs as its README recommends: KEY order, PERIODIC_CONSUMER_ASYNCHRONOUS,
 maxConcurrency as asked. The targets of issue 9 are judged and reported, never
 asserted. The comparison table's lines-of-code row is counted from this
 repository's sources (--source-root).
 
-Results go to --out: compare.json (schema kpar.compare.consume v1), compare.md
+Results go to --out: compare.json (schema kpar.compare.consume v2), compare.md
 and charts. Nothing is written unless every side finished (PC's reduced-heap
 run excepted). Timings on a shared machine are noisy.`,
 		Args: cobra.NoArgs,
@@ -96,6 +104,8 @@ run excepted). Timings on a shared machine are noisy.`,
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "bound of every single run; a PC run past it fails the comparison (its reduced-heap run excepted)")
 	fl.IntVar(&f.maxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
 	fl.IntVar(&f.perPart, "kpar-max-buffered-per-partition", 0, "kpar's MaxBufferedPerPartition (0: the library's default)")
+	fl.IntVar(&f.members, "share-members", def.ShareMembers, "share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them")
+	fl.BoolVar(&f.kparShare, "kpar-share", def.KparShare, "also run kpar's share mode beside the bare share consumer")
 	fl.StringVar(&f.sourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
 	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("tiny sizes for a smoke run: --concurrency %s, --io-records %d, --noop-records %d, --rss-records %d (flags given explicitly win)",
 		quickSizes.conc, quickSizes.io, quickSizes.noop, quickSizes.rss))
@@ -138,7 +148,7 @@ func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
 	c.Concurrencies, c.IORecords, c.Sleep = conc, f.ioRecords, f.sleep
 	c.NoopRecords, c.NoopConcurrency, c.RSSRecords = f.noopRecords, f.noopConc, f.rssRecords
 	c.PCHeap, c.Timeout, c.KparMaxBuffered, c.KparPerPart = f.pcHeap, f.timeout, f.maxBuffered, f.perPart
-	c.SourceRoot = f.sourceRoot
+	c.SourceRoot, c.ShareMembers, c.KparShare = f.sourceRoot, f.members, f.kparShare
 	if c.SourceRoot == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -148,7 +158,7 @@ func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
 			return c, fmt.Errorf("--source-root: %w", err)
 		}
 	}
-	c.KparChildArgv, c.PlainChildArgv = compareKparArgv, comparePlainArgv
+	c.KparChildArgv, c.PlainChildArgv, c.ShareChildArgv = compareKparArgv, comparePlainArgv, compareShareArgv
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.Stuck = f.partitions, f.keys, f.windowRecords, f.windowStuck
@@ -166,7 +176,22 @@ func compareKparArgv(s compare.KparSpec) ([]string, error) {
 		"--concurrency", strconv.Itoa(s.Concurrency),
 		"--sleep", s.Sleep.String(),
 		"--max-buffered", strconv.Itoa(s.MaxBuffered),
-		"--per-partition", strconv.Itoa(s.PerPart))
+		"--per-partition", strconv.Itoa(s.PerPart),
+		"--trace="+strconv.FormatBool(s.Trace),
+		"--share-group", s.ShareGroup,
+		"--members", strconv.Itoa(s.Members))
+}
+
+func compareShareArgv(s compare.ShareSpec) ([]string, error) {
+	return childArgv("compare-share",
+		"--brokers", strings.Join(s.Brokers, ","),
+		"--topic", s.Topic,
+		"--group", s.Group,
+		"--records", strconv.FormatInt(s.Records, 10),
+		"--concurrency", strconv.Itoa(s.Concurrency),
+		"--members", strconv.Itoa(s.Members),
+		"--sleep", s.Sleep.String(),
+		"--trace="+strconv.FormatBool(s.Trace))
 }
 
 func comparePlainArgv(s compare.PlainSpec) ([]string, error) {
@@ -208,6 +233,11 @@ func newChildCompareKparCmd() *cobra.Command {
 			if err := atLeast("per-partition", s.PerPart, 0); err != nil {
 				return err
 			}
+			if s.ShareGroup != "" {
+				if err := atLeast("members", s.Members, 1); err != nil {
+					return err
+				}
+			}
 			return compare.RunKparChild(cmd.Context(), s, cmd.OutOrStdout())
 		},
 	}
@@ -218,6 +248,54 @@ func newChildCompareKparCmd() *cobra.Command {
 	fl.DurationVar(&s.Sleep, "sleep", 0, "handler latency (0: no-op)")
 	fl.IntVar(&s.MaxBuffered, "max-buffered", 0, "MaxBuffered (0: the library's default)")
 	fl.IntVar(&s.PerPart, "per-partition", 0, "MaxBufferedPerPartition (0: the library's default)")
+	fl.BoolVar(&s.Trace, "trace", false, "count per-key order (io runs)")
+	fl.StringVar(&s.ShareGroup, "share-group", "", "run kpar's share mode on this share group (reading from the earliest offset) instead of key order on a fresh consumer group")
+	fl.IntVar(&s.Members, "members", 1, "share mode: member clients")
+	return c
+}
+
+// newChildCompareShareCmd is `kpar child compare-share`: the bare franz-go
+// share consumer of 'compare consume'.
+func newChildCompareShareCmd() *cobra.Command {
+	var s compare.ShareSpec
+	c := &cobra.Command{
+		Use:   "compare-share",
+		Short: "the bare share consumer of 'compare consume': consumes --records records of a share group, prints its figures as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if s.Brokers, err = childBrokers(cmd); err != nil {
+				return err
+			}
+			if s.Topic == "" {
+				return fmt.Errorf("--topic: none given")
+			}
+			if s.Group == "" {
+				return fmt.Errorf("--group: none given")
+			}
+			if err := atLeast("records", s.Records, 1); err != nil {
+				return err
+			}
+			if err := atLeast("concurrency", s.Concurrency, 1); err != nil {
+				return err
+			}
+			if err := atLeast("members", s.Members, 1); err != nil {
+				return err
+			}
+			if s.Sleep < 0 {
+				return fmt.Errorf("--sleep %s: must be at least 0", s.Sleep)
+			}
+			return compare.RunShareChild(cmd.Context(), s, cmd.OutOrStdout())
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&s.Topic, "topic", "", "topic to consume")
+	fl.StringVar(&s.Group, "group", "", "share group, already set to read from the earliest offset")
+	fl.Int64Var(&s.Records, "records", 0, "records to consume")
+	fl.IntVar(&s.Concurrency, "concurrency", 0, "records in flight across all members")
+	fl.IntVar(&s.Members, "members", 1, "member clients")
+	fl.DurationVar(&s.Sleep, "sleep", 0, "handler latency (0: no-op)")
+	fl.BoolVar(&s.Trace, "trace", false, "count per-key order (io runs)")
 	return c
 }
 

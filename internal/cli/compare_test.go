@@ -80,6 +80,17 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	for _, p := range r.IO {
 		finished("io kpar", p.Kpar, 2000)
 		finished("io pc", p.PC, 2000)
+		finished("io share", p.Share, 2000)
+		if p.KparShare == nil {
+			t.Errorf("io c=%d: no kpar-share side", p.Concurrency)
+		} else {
+			finished("io kpar-share", *p.KparShare, 2000)
+		}
+		// Order is counted for every io run (kpar's is 0 by construction,
+		// reported, not asserted here).
+		if p.Kpar.Order == nil || p.Share.Order == nil || p.Share.Order.Records == 0 || p.Share.Members != 2 {
+			t.Errorf("io c=%d: order kpar %+v, share %+v, share members %d", p.Concurrency, p.Kpar.Order, p.Share.Order, p.Share.Members)
+		}
 		if p.Kpar.MeanHandlerMs < 5 || p.PC.MeanHandlerMs < 5 || p.Kpar.IdealShare <= 0 || p.PC.IdealShare <= 0 || p.Speedup <= 0 {
 			t.Errorf("io c=%d: handler means %v/%v, shares %v/%v, speedup %v", p.Concurrency, p.Kpar.MeanHandlerMs, p.PC.MeanHandlerMs,
 				p.Kpar.IdealShare, p.PC.IdealShare, p.Speedup)
@@ -88,6 +99,14 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	finished("noop kpar", r.Noop.Kpar, 5000)
 	finished("noop pc", r.Noop.PC, 5000)
 	finished("noop plain", r.Noop.Plain, 5000)
+	finished("noop share", r.Noop.Share, 5000)
+	finished("rss share", r.RSS.Share, 20000)
+	if j := r.Noop.JavaShare; j.Records < 5000 || j.RecordsPerS <= 0 || j.CPUSeconds <= 0 || j.PeakRSSKiB <= 0 || j.Threads != 2 {
+		t.Errorf("ShareConsumerPerformance %+v", j)
+	}
+	if r.Noop.KparShare == nil || r.RSS.KparShare == nil || len(r.ShareFindings) == 0 {
+		t.Errorf("kpar-share noop %v, rss %v, findings %d", r.Noop.KparShare, r.RSS.KparShare, len(r.ShareFindings))
+	}
 	finished("rss kpar", r.RSS.Kpar, 20000)
 	finished("rss plain", r.RSS.Plain, 20000)
 	finished("rss pc", r.RSS.PC, 20000)
@@ -97,7 +116,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	if r.Env.PCVersion != "0.5.3.3" || r.Env.KafkaClientsVersion != "3.9.1" || r.Env.JavaVersion == "" || r.Env.JVMDefaultMaxHeap <= 0 {
 		t.Errorf("env %+v", r.Env)
 	}
-	if len(r.Targets) != 4 || len(r.LOC) != 4 || len(r.Table.Rows) < len(compare.Facts)+1 || len(r.Command) < 3 {
+	if len(r.Targets) != 5 || len(r.LOC) != 4 || len(r.Table.Rows) < len(compare.Facts)+1 || len(r.Command) < 3 {
 		t.Errorf("targets %d, loc %d, table rows %d, command %v", len(r.Targets), len(r.LOC), len(r.Table.Rows), r.Command)
 	}
 	want := map[string]bool{compare.DataFile: true, "compare.md": true}

@@ -50,12 +50,18 @@ func ioChart(r Result) (*plot.Plot, error) {
 	p.Y.Min = 0
 	p.X.Scale = plot.LogScale{}
 	var ticks plot.ConstantTicks
-	var kpar, pcs, ideal plotter.XYs
+	var kpar, pcs, share, kparShare, ideal plotter.XYs
 	for _, pt := range r.IO {
 		x := float64(pt.Concurrency)
 		ticks = append(ticks, plot.Tick{Value: x, Label: fmt.Sprint(pt.Concurrency)})
 		kpar = append(kpar, plotter.XY{X: x, Y: pt.Kpar.SteadyPerS})
 		pcs = append(pcs, plotter.XY{X: x, Y: pt.PC.SteadyPerS})
+		if pt.Share.Contender != "" {
+			share = append(share, plotter.XY{X: x, Y: pt.Share.SteadyPerS})
+		}
+		if pt.KparShare != nil {
+			kparShare = append(kparShare, plotter.XY{X: x, Y: pt.KparShare.SteadyPerS})
+		}
 		ideal = append(ideal, plotter.XY{X: x, Y: pt.IdealPerS})
 	}
 	p.X.Tick.Marker = ticks
@@ -64,7 +70,8 @@ func ioChart(r Result) (*plot.Plot, error) {
 	for i, l := range []struct {
 		name string
 		pts  plotter.XYs
-	}{{"kpar", kpar}, {"Confluent PC", pcs}, {"ideal (concurrency / sleep)", ideal}} {
+	}{{"kpar", kpar}, {"Confluent PC", pcs}, {"ideal (concurrency / sleep)", ideal},
+		{"share group (bare franz-go, no key order)", share}, {"kpar share mode (no key order)", kparShare}} {
 		if len(l.pts) == 0 {
 			continue
 		}
@@ -98,6 +105,9 @@ func bars(title, y string, labels []string, groups []struct {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	w := vg.Points(14)
+	if len(groups) > 3 { // keep each label's group about as wide
+		w = vg.Points(42 / float64(len(groups)))
+	}
 	for i, g := range groups {
 		b, err := plotter.NewBarChart(plotter.Values(g.vals), w)
 		if err != nil {
@@ -122,18 +132,31 @@ func cpuChart(r Result) (*plot.Plot, error) {
 	groups := []struct {
 		name string
 		vals []float64
-	}{{name: "kpar"}, {name: "Confluent PC"}, {name: "plain franz-go loop"}}
+	}{{name: "kpar"}, {name: "Confluent PC"}, {name: "plain franz-go loop"}, {name: "share group (bare)"}, {name: "kpar share mode"}}
+	cpu := func(s *Side) float64 {
+		if s == nil {
+			return 0
+		}
+		return s.CPUPerMillion
+	}
 	for _, pt := range r.IO {
 		labels = append(labels, fmt.Sprintf("io c=%d", pt.Concurrency))
 		groups[0].vals = append(groups[0].vals, pt.Kpar.CPUPerMillion)
 		groups[1].vals = append(groups[1].vals, pt.PC.CPUPerMillion)
 		groups[2].vals = append(groups[2].vals, 0)
+		groups[3].vals = append(groups[3].vals, pt.Share.CPUPerMillion)
+		groups[4].vals = append(groups[4].vals, cpu(pt.KparShare))
 	}
 	if n := r.Noop; n != nil {
 		labels = append(labels, "no-op")
 		groups[0].vals = append(groups[0].vals, n.Kpar.CPUPerMillion)
 		groups[1].vals = append(groups[1].vals, n.PC.CPUPerMillion)
 		groups[2].vals = append(groups[2].vals, n.Plain.CPUPerMillion)
+		groups[3].vals = append(groups[3].vals, n.Share.CPUPerMillion)
+		groups[4].vals = append(groups[4].vals, cpu(n.KparShare))
+	}
+	if !r.Env.KparShare {
+		groups = groups[:4]
 	}
 	if len(labels) == 0 {
 		return bars("CPU-s per million records (no data)", "CPU-s", []string{"-"}, nil)
@@ -154,6 +177,12 @@ func rssChart(r Result) (*plot.Plot, error) {
 		capped = 0
 	}
 	vals := []float64{kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.Plain.PeakRSSKiB), kib2mib(m.PC.PeakRSSKiB), capped}
+	if m.Share.Contender != "" {
+		labels, vals = append(labels, "share group"), append(vals, kib2mib(m.Share.PeakRSSKiB))
+	}
+	if m.KparShare != nil {
+		labels, vals = append(labels, "kpar share mode"), append(vals, kib2mib(m.KparShare.PeakRSSKiB))
+	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("Peak RSS consuming a %d-record backlog (lower is better)", m.Kpar.Records)
 	p.Y.Label.Text = "MiB"

@@ -30,6 +30,21 @@ type ChildOutput struct {
 	// FetchMaxBytes is kpar's kgo.FetchMaxBytes as its client reports it
 	// (kpar only): the plain loop runs once more with it.
 	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
+	// Order is the per-key order of an io run (traced runs only).
+	Order *Order `json:"order,omitempty"`
+	// Share contenders: member clients in the process, and processings
+	// of records the broker delivered more than once.
+	Members     int   `json:"members,omitempty"`
+	Redelivered int64 `json:"redelivered,omitempty"`
+}
+
+// cpuNow is this process's user+sys CPU so far.
+func cpuNow() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 }
 
 func childOutput(m consume.Measurement) ChildOutput {
@@ -39,15 +54,33 @@ func childOutput(m consume.Measurement) ChildOutput {
 
 // RunKparChild is `kpar child compare-kpar`: it consumes spec.Records
 // records with kpar's parallel consumer under key order (the same run as
-// `kpar bench consume`'s) and writes one ChildOutput line to stdout.
+// `kpar bench consume`'s, traced for Order when spec.Trace), or in share
+// mode when spec.ShareGroup is set, and writes one ChildOutput line to
+// stdout.
 func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
-	m, err := consume.RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, consume.ParallelSpec{
-		Order: parallel.OrderKey, Concurrency: spec.Concurrency, Sleep: spec.Sleep,
-		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart})
+	if spec.ShareGroup != "" {
+		out, err := runKparShare(ctx, spec)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	ps := consume.ParallelSpec{Order: parallel.OrderKey, Concurrency: spec.Concurrency, Sleep: spec.Sleep,
+		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart}
+	var tr *tracer
+	if spec.Trace {
+		tr = newTracer(spec.Records + spec.Records/10 + int64(spec.Concurrency))
+		ps.Trace = tr.record
+	}
+	m, err := consume.RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ps)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(childOutput(m))
+	out := childOutput(m)
+	if tr != nil {
+		out.Order = tr.order() // RunParallel returned after Close: every handler is done
+	}
+	return json.NewEncoder(stdout).Encode(out)
 }
 
 // RunPlainChild is `kpar child compare-plain`: a plain franz-go poll loop

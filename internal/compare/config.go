@@ -72,6 +72,18 @@ type Config struct {
 	// which must reach RunKparChild / RunPlainChild with the spec.
 	KparChildArgv  func(KparSpec) ([]string, error)
 	PlainChildArgv func(PlainSpec) ([]string, error)
+	// ShareChildArgv makes the bare share consumer's command line (`kpar
+	// child compare-share`, reaching RunShareChild).
+	ShareChildArgv func(ShareSpec) ([]string, error)
+
+	// ShareMembers is the member clients of every share contender: the
+	// bare share consumer, kpar's share mode and ShareConsumerPerformance
+	// (--threads). Each bare member polls at most its part of the run's
+	// concurrency, so the members together never hold more.
+	ShareMembers int
+	// KparShare also runs kpar's share mode (KparChildArgv with
+	// KparSpec.ShareGroup set) beside the bare share consumer.
+	KparShare bool
 
 	// Window, when set, also runs the out-of-order window measurement
 	// (issue 9 item 4) after rss; its Brokers are filled in by Run.
@@ -93,6 +105,7 @@ func DefaultConfig() Config {
 		Concurrencies: []int{16, 500, 5000}, IORecords: 60_000, Sleep: 5 * time.Millisecond,
 		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000,
 		PCHeap: "auto", Timeout: 5 * time.Minute,
+		ShareMembers: 2, KparShare: true,
 	}
 }
 
@@ -118,6 +131,7 @@ func (c Config) Validate() error {
 		{"rss-records", c.RSSRecords, 1},
 		{"kpar-max-buffered", int64(c.KparMaxBuffered), 0},
 		{"kpar-max-buffered-per-partition", int64(c.KparPerPart), 0},
+		{"share-members", int64(c.ShareMembers), 1},
 	}
 	for _, v := range ints {
 		if v.v < v.min {
@@ -154,8 +168,8 @@ func (c Config) Validate() error {
 	if _, err := CountLOC(c.SourceRoot, LOCSpecs); err != nil {
 		return fmt.Errorf("--source-root %s: %w", c.SourceRoot, err)
 	}
-	if c.KparChildArgv == nil || c.PlainChildArgv == nil {
-		return errors.New("compare: KparChildArgv and PlainChildArgv are required (the contenders' processes)")
+	if c.KparChildArgv == nil || c.PlainChildArgv == nil || c.ShareChildArgv == nil {
+		return errors.New("compare: KparChildArgv, PlainChildArgv and ShareChildArgv are required (the contenders' processes)")
 	}
 	if c.Window != nil {
 		return c.Window.Validate()
@@ -178,6 +192,11 @@ const (
 	Kpar  = "kpar"
 	PC    = "pc"
 	Plain = "plain"
+	// Share is the bare franz-go share consumer, KparShareName kpar's
+	// share mode, JavaShareName Kafka's ShareConsumerPerformance.
+	Share         = "share"
+	KparShareName = "kpar-share"
+	JavaShareName = "java-share"
 )
 
 // KparSpec is one run of kpar's parallel consumer in its own process
@@ -190,6 +209,12 @@ type KparSpec struct {
 	Sleep       time.Duration // 0: no-op handler
 	MaxBuffered int           // 0: the library's default
 	PerPart     int           // 0: the library's default
+	Trace       bool          // count per-key order (Order); io runs
+	// ShareGroup, when set, runs kpar's share mode on that group (which
+	// reads from the earliest offset) with Members member clients,
+	// instead of key order on a fresh consumer group.
+	ShareGroup string
+	Members    int
 }
 
 // PlainSpec is one run of the plain franz-go poll loop in its own process

@@ -15,6 +15,7 @@ func goodConfig() Config {
 	c.SourceRoot, _ = FindModuleRoot(".")
 	c.KparChildArgv = kparArgv()
 	c.PlainChildArgv = func(PlainSpec) ([]string, error) { return []string{"true"}, nil }
+	c.ShareChildArgv = func(ShareSpec) ([]string, error) { return []string{"true"}, nil }
 	return c
 }
 

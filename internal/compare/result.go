@@ -10,8 +10,11 @@ import (
 // Schema names the result data; Version changes whenever a field changes
 // meaning or disappears.
 const (
-	Schema  = "kpar.compare.consume"
-	Version = 1
+	Schema = "kpar.compare.consume"
+	// v2: the share-group contenders (IOPoint, Noop and RSS .Share and
+	// .KparShare, Noop.JavaShare, Side.Order, Members, Redelivered),
+	// Env.ShareMembers, Result.ShareFindings; v1's fields keep their meaning.
+	Version = 2
 	// DataFile is the name of the data file in --out.
 	DataFile = "compare.json"
 )
@@ -29,6 +32,9 @@ type Result struct {
 	LOC    []LOC   `json:"loc"`
 	Table  Table   `json:"table"`
 	Note   string  `json:"note"`
+	// ShareFindings compares the share contenders with kpar's consumer
+	// group, figure by figure (judgeShare): the lesson's data.
+	ShareFindings []ShareFinding `json:"share_findings"`
 	// Window is the out-of-order window measurement, when Config.Window
 	// asked for it.
 	Window *window.Result `json:"window,omitempty"`
@@ -57,6 +63,11 @@ type Env struct {
 	JavaVM              string   `json:"java_vm"`
 	JVMFlags            []string `json:"jvm_flags"` // of every PC run but the reduced-heap one (none: the JVM's defaults)
 	JVMDefaultMaxHeap   int64    `json:"jvm_default_max_heap_bytes"`
+	// ShareMembers is the member clients of the bare share contender (and
+	// of kpar's share mode, and ShareConsumerPerformance's --threads).
+	ShareMembers int `json:"share_members"`
+	// KparShare says kpar's share mode ran (its sides are present).
+	KparShare bool `json:"kpar_share"`
 }
 
 // Side is one contender's run. CPUSeconds is the whole process's CPU
@@ -87,6 +98,13 @@ type Side struct {
 	StartupS     float64  `json:"jvm_startup_s,omitempty"`
 	CloseS       float64  `json:"close_s,omitempty"`
 	Duplicates   int64    `json:"duplicates,omitempty"`
+	// Order is the per-key order kept in an io run (kpar and the share
+	// contenders; see Order for the definition).
+	Order *Order `json:"order,omitempty"`
+	// Share contenders only: member clients, and processings of records
+	// the broker delivered more than once (DeliveryCount > 1).
+	Members     int   `json:"members,omitempty"`
+	Redelivered int64 `json:"redelivered,omitempty"`
 }
 
 // IOPoint is the I/O-bound run at one concurrency.
@@ -99,6 +117,10 @@ type IOPoint struct {
 	PC          Side    `json:"pc"`
 	Speedup     float64 `json:"speedup"`   // kpar steady / PC steady
 	CPURatio    float64 `json:"cpu_ratio"` // kpar CPU per record / PC's
+	// Share is the bare franz-go share consumer; KparShare kpar's share
+	// mode (nil when the run had none).
+	Share     Side  `json:"share"`
+	KparShare *Side `json:"kpar_share,omitempty"`
 }
 
 // Noop is the no-op handler run.
@@ -116,6 +138,10 @@ type Noop struct {
 	VsPC           float64 `json:"kpar_vs_pc"`    // kpar steady / PC steady
 	VsPlain        float64 `json:"kpar_vs_plain"` // kpar steady / plain steady
 	CPURatioPC     float64 `json:"cpu_ratio_pc"`  // kpar CPU per record / PC's
+	Share          Side    `json:"share"`
+	KparShare      *Side   `json:"kpar_share,omitempty"`
+	// JavaShare is Kafka's ShareConsumerPerformance on the same topic.
+	JavaShare JavaShare `json:"java_share"`
 }
 
 // RSS is the memory run: each process over the same backlog.
@@ -128,8 +154,40 @@ type RSS struct {
 	PCCapped Side   `json:"pc_capped"`
 	CapHeap  string `json:"cap_heap"`
 	// CapFromKpar says CapHeap is kpar's peak RSS rounded up to whole MiB.
-	CapFromKpar bool `json:"cap_from_kpar"`
+	CapFromKpar bool  `json:"cap_from_kpar"`
+	Share       Side  `json:"share"`
+	KparShare   *Side `json:"kpar_share,omitempty"`
 }
+
+// ShareFinding is one figure of the share contenders beside kpar's
+// consumer group, judged once here.
+type ShareFinding struct {
+	Where string `json:"where"` // "I/O-bound, concurrency 500", "no-op", "memory"
+	What  string `json:"what"`  // "steady rate", "CPU per million records", "peak RSS", "reordered records"
+	Unit  string `json:"unit"`
+	// LowerBetter: CPU, memory and reorders; rates are higher-better.
+	LowerBetter bool    `json:"lower_better"`
+	Kpar        float64 `json:"kpar"`  // kpar's consumer group (key order)
+	Share       float64 `json:"share"` // the bare share group
+	// KparShare is kpar's share mode, when it ran.
+	KparShare *float64 `json:"kpar_share,omitempty"`
+	// Ratio is Share / Kpar (0 when Kpar is 0).
+	Ratio float64 `json:"share_vs_kpar"`
+	// Better is "share", "kpar" or "even" (within EvenBand of each
+	// other); for reorders, any difference counts.
+	Better string `json:"better"`
+}
+
+// EvenBand: two figures within 5% of each other are called even; one run
+// per figure on a shared machine does not support a finer verdict.
+const EvenBand = 0.05
+
+// Who Better names.
+const (
+	BetterShare = "share"
+	BetterKpar  = "kpar"
+	BetterEven  = "even"
+)
 
 // Target is one of issue 9's targets, judged on this run's data.
 type Target struct {
@@ -160,13 +218,15 @@ const (
 	IO5000Speedup   = 10.0
 	NoopVsPCTarget  = 20.0
 	NoopVsPlainGoal = 0.8
+	KparShareIdeal  = 0.9 // issue 10
 )
 
 // side builds a Side from a finished child process.
 func side(contender string, p proc) Side {
 	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
 		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
-		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes}
+		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes,
+		Order: p.out.Order, Members: p.out.Members, Redelivered: p.out.Redelivered}
 	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
 	return s
 }
@@ -189,8 +249,8 @@ func ratio(a, b float64) float64 {
 func judgeIO(p *IOPoint, sleepMs float64) {
 	lanes := float64(min(p.Concurrency, p.Keys))
 	p.IdealPerS = lanes / (sleepMs / 1e3)
-	for _, s := range []*Side{&p.Kpar, &p.PC} {
-		if s.MeanHandlerMs > 0 {
+	for _, s := range []*Side{&p.Kpar, &p.PC, &p.Share, p.KparShare} {
+		if s != nil && s.MeanHandlerMs > 0 {
 			s.IdealPerS = lanes / (s.MeanHandlerMs / 1e3)
 			s.IdealShare = s.SteadyPerS / s.IdealPerS
 		}
@@ -248,6 +308,21 @@ func judge(r *Result) {
 		vsPlain.Measured, vsPlain.Got, vsPlain.Met = true, n.VsPlain, n.VsPlain >= NoopVsPlainGoal
 	}
 	r.Targets = append(r.Targets, vsPC, vsPlain)
+	ks := Target{Name: "kpar-share-io-500", Want: KparShareIdeal,
+		What: fmt.Sprintf("kpar's share mode, I/O-bound at concurrency 500: >= %.1fx the ideal", KparShareIdeal)}
+	for _, p := range r.IO {
+		if p.Concurrency == 500 && p.KparShare != nil {
+			ks.Measured, ks.Got = true, p.KparShare.IdealShare
+			ks.Met = ks.Got >= KparShareIdeal
+		}
+	}
+	if !ks.Measured {
+		ks.Why = "concurrency 500 was not in this run"
+		if !r.Env.KparShare {
+			ks.Why = "kpar's share mode did not run"
+		}
+	}
+	r.Targets = append(r.Targets, ks)
 
 	r.PCWins = nil
 	win := func(where, what, unit string, kpar, pc float64, lowerBetter bool) {
@@ -276,3 +351,59 @@ func judge(r *Result) {
 }
 
 func kib2mib(k int64) float64 { return float64(k) / 1024 }
+
+// judgeShare compares the share contenders with kpar's consumer group on
+// every figure both have: the one place the lesson's verdicts are made.
+func judgeShare(r *Result) {
+	r.ShareFindings = nil
+	add := func(where, what, unit string, lower bool, kpar, share float64, ks *Side, ksVal func(Side) float64) {
+		if kpar < 0 || share < 0 {
+			return
+		}
+		f := ShareFinding{Where: where, What: what, Unit: unit, LowerBetter: lower, Kpar: kpar, Share: share,
+			Ratio: ratio(share, kpar), Better: BetterEven}
+		if ks != nil {
+			v := ksVal(*ks)
+			f.KparShare = &v
+		}
+		shareAhead, kparAhead := share > kpar, kpar > share
+		if lower {
+			shareAhead, kparAhead = kparAhead, shareAhead
+		}
+		if unit != "records" && kpar > 0 && share > 0 && max(share, kpar)/min(share, kpar) <= 1+EvenBand {
+			shareAhead, kparAhead = false, false // within the noise of one run
+		}
+		switch {
+		case shareAhead:
+			f.Better = BetterShare
+		case kparAhead:
+			f.Better = BetterKpar
+		}
+		r.ShareFindings = append(r.ShareFindings, f)
+	}
+	rate := func(s Side) float64 { return s.SteadyPerS }
+	cpu := func(s Side) float64 { return s.CPUPerMillion }
+	rss := func(s Side) float64 { return kib2mib(s.PeakRSSKiB) }
+	reordered := func(s Side) float64 {
+		if s.Order == nil {
+			return -1
+		}
+		return float64(s.Order.Reordered)
+	}
+	for _, p := range r.IO {
+		if p.Share.Contender == "" {
+			continue
+		}
+		where := fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency)
+		add(where, "steady rate", "records/s", false, rate(p.Kpar), rate(p.Share), p.KparShare, rate)
+		add(where, "CPU per million records", "CPU-s", true, cpu(p.Kpar), cpu(p.Share), p.KparShare, cpu)
+		add(where, "reordered records", "records", true, reordered(p.Kpar), reordered(p.Share), p.KparShare, reordered)
+	}
+	if n := r.Noop; n != nil && n.Share.Contender != "" {
+		add("no-op", "steady rate", "records/s", false, rate(n.Kpar), rate(n.Share), n.KparShare, rate)
+		add("no-op", "CPU per million records", "CPU-s", true, cpu(n.Kpar), cpu(n.Share), n.KparShare, cpu)
+	}
+	if m := r.RSS; m != nil && m.Share.Contender != "" {
+		add("memory", "peak RSS", "MiB", true, rss(m.Kpar), rss(m.Share), m.KparShare, rss)
+	}
+}

@@ -9,14 +9,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/sharegroup"
 )
 
-// Runs is how many contender runs c makes: the progress total.
-func (c Config) Runs() int { return 2*len(c.Concurrencies) + 4 + 4 }
+// Runs is how many contender runs c makes: the progress total. Per io
+// concurrency kpar, PC, share (and kpar-share); noop kpar, PC, two plain
+// loops, share, ShareConsumerPerformance (and kpar-share); rss kpar,
+// plain, PC, share (and kpar-share), PC capped; the window one more.
+func (c Config) Runs() int {
+	n := 3*len(c.Concurrencies) + 6 + 5
+	if c.KparShare {
+		n += len(c.Concurrencies) + 2
+	}
+	if c.Window != nil {
+		n++
+	}
+	return n
+}
 
 // Run counts the lines of code, prepares the topics (producing only what
 // is missing) and runs every contender of every measurement, one process
@@ -33,12 +49,18 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := &runner{c: c, seeds: seeds}
+	admin, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return Result{}, err
+	}
+	defer admin.Close()
+	r := &runner{c: c, seeds: seeds, admin: admin}
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
 		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
 			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
-			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync)},
+			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
+			ShareMembers: c.ShareMembers, KparShare: c.KparShare},
 		Note: "one run per figure on the machine named by cpus, shared with other work: timings are noisy; " +
 			"CPU is each process's whole life from rusage (JVM start-up included for PC)"}
 
@@ -50,7 +72,9 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		}
 		p := IOPoint{Concurrency: n, Keys: keys, Topic: topic}
 		name := fmt.Sprintf("io c=%d", n)
-		if p.Kpar, err = r.kpar(ctx, name, c.kparSpec(seeds, topic, c.IORecords, n, c.Sleep)); err != nil {
+		ks := c.kparSpec(seeds, topic, c.IORecords, n, c.Sleep)
+		ks.Trace = true
+		if p.Kpar, err = r.kpar(ctx, name, ks); err != nil {
 			return Result{}, err
 		}
 		pr, err := r.pc(ctx, name, pc.Config{Seeds: seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
@@ -60,9 +84,18 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		}
 		p.PC = pcSide(pr, true)
 		res.Env.setJVM(pr)
+		slug := fmt.Sprintf("io%d", n)
+		if p.Share, err = r.share(ctx, name, slug, ShareSpec{Brokers: seeds, Topic: topic, Records: c.IORecords,
+			Concurrency: n, Sleep: c.Sleep, Trace: true}); err != nil {
+			return Result{}, err
+		}
+		if p.KparShare, err = r.kparShare(ctx, name, slug, ks); err != nil {
+			return Result{}, err
+		}
 		judgeIO(&p, res.Env.SleepMs)
 		res.IO = append(res.IO, p)
 		r.measured("%s: kpar %s | pc %s | kpar/pc %.2fx", name, ioLine(p.Kpar), ioLine(p.PC), p.Speedup)
+		r.measured("%s: share %s, %s%s", name, ioLine(p.Share), orderLine(p.Share.Order), kparShareLine(p.KparShare, ioLine))
 	}
 
 	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
@@ -87,10 +120,22 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		FetchMaxBytes: noop.SameFetchBytes}); err != nil {
 		return Result{}, err
 	}
+	if noop.Share, err = r.share(ctx, "noop", "noop", ShareSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords,
+		Concurrency: c.NoopConcurrency}); err != nil {
+		return Result{}, err
+	}
+	if noop.KparShare, err = r.kparShare(ctx, "noop", "noop", c.kparSpec(seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)); err != nil {
+		return Result{}, err
+	}
+	if noop.JavaShare, err = r.javaShare(ctx, backlog, c.NoopRecords); err != nil {
+		return Result{}, err
+	}
 	judgeNoop(noop)
 	res.Noop = noop
 	r.measured("noop: kpar %s | pc %s | plain %s | kpar/pc %.1fx, kpar/plain %.2fx",
 		noopLine(noop.Kpar), noopLine(noop.PC), noopLine(noop.Plain), noop.VsPC, noop.VsPlain)
+	r.measured("noop: share %s%s | ShareConsumerPerformance %.0f rec/s (whole run), %.2f CPU-s/M", noopLine(noop.Share),
+		kparShareLine(noop.KparShare, noopLine), noop.JavaShare.RecordsPerS, noop.JavaShare.CPUPerMillion)
 
 	mem := &RSS{Topic: backlog}
 	if mem.Kpar, err = r.kpar(ctx, "rss", c.kparSpec(seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)); err != nil {
@@ -101,6 +146,15 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		return Result{}, err
 	}
 	r.measured("rss: plain loop peak %.0f MiB", kib2mib(mem.Plain.PeakRSSKiB))
+	if mem.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: seeds, Topic: backlog, Records: c.RSSRecords,
+		Concurrency: c.NoopConcurrency}); err != nil {
+		return Result{}, err
+	}
+	if mem.KparShare, err = r.kparShare(ctx, "rss", "rss", c.kparSpec(seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)); err != nil {
+		return Result{}, err
+	}
+	r.measured("rss: share peak %.0f MiB%s", kib2mib(mem.Share.PeakRSSKiB),
+		kparShareLine(mem.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
 	if pr, err = r.pc(ctx, "rss", pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
 		return Result{}, err
 	}
@@ -147,6 +201,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 
 	judge(&res)
+	judgeShare(&res)
 	res.Table = buildTable(&res)
 	res.Finish()
 	return res, nil
@@ -156,6 +211,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 type runner struct {
 	c     Config
 	seeds []string
+	admin *kgo.Client // sets share group configs
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -292,4 +348,85 @@ func ioLine(s Side) string {
 
 func noopLine(s Side) string {
 	return fmt.Sprintf("%.0f rec/s, %.2f CPU-s/M, %.0f MiB", s.SteadyPerS, s.CPUPerMillion, kib2mib(s.PeakRSSKiB))
+}
+
+// shareGroup names a fresh share group for one run and makes it read the
+// topic from its start (a new share group reads from the end otherwise).
+func (r *runner) shareGroup(ctx context.Context, contender, slug string) (string, error) {
+	g := fmt.Sprintf("%s-%s-%s-%d", r.c.TopicPrefix, contender, slug, time.Now().UnixNano())
+	return g, sharegroup.FromEarliest(ctx, r.admin, g)
+}
+
+func (r *runner) share(ctx context.Context, name, slug string, spec ShareSpec) (Side, error) {
+	r.start(name + " share")
+	var err error
+	if spec.Group, err = r.shareGroup(ctx, Share, slug); err != nil {
+		return Side{}, err
+	}
+	spec.Members = r.c.ShareMembers
+	argv, err := r.c.ShareChildArgv(spec)
+	if err != nil {
+		return Side{}, err
+	}
+	p, err := runChild(ctx, "share "+name, argv, r.c.Timeout)
+	if err != nil {
+		return Side{}, err
+	}
+	return side(Share, p), nil
+}
+
+// kparShare is kpar's share mode, when the config asks for it.
+func (r *runner) kparShare(ctx context.Context, name, slug string, spec KparSpec) (*Side, error) {
+	if !r.c.KparShare {
+		return nil, nil
+	}
+	r.start(name + " kpar-share")
+	var err error
+	if spec.ShareGroup, err = r.shareGroup(ctx, KparShareName, slug); err != nil {
+		return nil, err
+	}
+	spec.Members = r.c.ShareMembers
+	argv, err := r.c.KparChildArgv(spec)
+	if err != nil {
+		return nil, err
+	}
+	p, err := runChild(ctx, "kpar-share "+name, argv, r.c.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	sd := side(KparShareName, p)
+	return &sd, nil
+}
+
+// javaShare runs ShareConsumerPerformance with as many consumers as the
+// share contenders have members, on its own fresh share group.
+func (r *runner) javaShare(ctx context.Context, topic string, records int64) (JavaShare, error) {
+	r.start("noop " + JavaShareName)
+	java, err := broker.JavaBin()
+	if err != nil {
+		return JavaShare{}, err
+	}
+	cp, err := broker.ClassPath(ctx)
+	if err != nil {
+		return JavaShare{}, err
+	}
+	g, err := r.shareGroup(ctx, JavaShareName, "noop")
+	if err != nil {
+		return JavaShare{}, err
+	}
+	return runJavaShare(ctx, java, javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers), r.c.ShareMembers, r.c.Timeout)
+}
+
+func orderLine(o *Order) string {
+	if o == nil {
+		return "order not traced"
+	}
+	return fmt.Sprintf("%d of %d records reordered within their key, %d duplicates", o.Reordered, o.Records, o.Duplicates)
+}
+
+func kparShareLine(s *Side, line func(Side) string) string {
+	if s == nil {
+		return ""
+	}
+	return " | kpar-share " + line(*s)
 }

@@ -167,6 +167,9 @@ func Markdown(r Result) string {
 			fmt.Fprintf(&b, "- %s: **%d lines**, %s; from %s\n", l.Approach, l.Lines, l.What, strings.Join(l.Regions, ", "))
 		}
 	}
+	if len(r.ShareFindings) > 0 {
+		b.WriteString("\n" + shareMarkdown(r))
+	}
 	if r.Window != nil {
 		b.WriteString("\n## The out-of-order window\n\n" + r.Window.Markdown())
 	}
@@ -218,6 +221,9 @@ func Text(r Result) string {
 	}
 	for _, w := range r.PCWins {
 		fmt.Fprintf(&b, "PC better: %s\n", w.Sentence())
+	}
+	for _, f := range r.ShareFindings {
+		fmt.Fprintf(&b, "share vs kpar: %s\n", f.Sentence())
 	}
 	for _, l := range r.LOC {
 		fmt.Fprintf(&b, "lines of code: %s %d\n", l.Approach, l.Lines)

@@ -42,8 +42,36 @@ func sample() Result {
 			CapHeap:  "40m", CapFromKpar: true},
 		LOC: []LOC{{Approach: Naive, Lines: 70}, {Approach: Manual, Lines: 80}, {Approach: Kpar, Lines: 13}, {Approach: PC, Lines: 21}},
 	}
+	r.Env.ShareMembers, r.Env.KparShare = 2, true
+	shares := []struct {
+		rate, ms, cpu float64
+		reordered     int64
+		ks            float64
+	}{
+		{3200, 5.4, 40, 900, 3300},    // share faster than kpar at 16
+		{40000, 5.5, 60, 5000, 95000}, // kpar 2x at 500
+		{150000, 9, 25, 12000, 0},     // even at 5000, kpar-share absent
+	}
+	for i, sh := range shares {
+		p := &r.IO[i]
+		p.Kpar.Order = &Order{Records: 60000, Keys: p.Keys}
+		p.Share = Side{Contender: Share, Finished: true, Records: 60000, SteadyPerS: sh.rate, MeanHandlerMs: sh.ms, CPUPerMillion: sh.cpu,
+			Members: 2, Order: &Order{Records: 60000, Keys: p.Keys, Reordered: sh.reordered}}
+		if sh.ks > 0 {
+			p.KparShare = &Side{Contender: KparShareName, Finished: true, Records: 60000, SteadyPerS: sh.ks, MeanHandlerMs: 5.2,
+				CPUPerMillion: 22, Order: &Order{Records: 60000, Keys: p.Keys, Reordered: sh.reordered / 2}}
+		}
+		judgeIO(p, 5)
+	}
+	r.Noop.Kpar.Seconds = 0.6
+	r.Noop.Share = Side{Contender: Share, Finished: true, Records: 1e6, Seconds: 10, SteadyPerS: 120000, CPUPerMillion: 9, PeakRSSKiB: 20 << 10}
+	r.Noop.KparShare = &Side{Contender: KparShareName, Finished: true, Records: 1e6, Seconds: 8, SteadyPerS: 150000, CPUPerMillion: 7, PeakRSSKiB: 28 << 10}
+	r.Noop.JavaShare = JavaShare{Threads: 2, Records: 1e6, RecordsPerS: 50000, CPUPerMillion: 16, PeakRSSKiB: 160 << 10}
+	r.RSS.Share = Side{Contender: Share, Finished: true, Records: 2e6, PeakRSSKiB: 20 << 10}
+	r.RSS.KparShare = &Side{Contender: KparShareName, Finished: true, Records: 2e6, PeakRSSKiB: 41 << 10}
 	judgeNoop(r.Noop)
 	judge(&r)
+	judgeShare(&r)
 	r.Table = buildTable(&r)
 	return r
 }
@@ -145,5 +173,89 @@ func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("files %v, want %v", got, want)
+	}
+}
+
+func finding(r Result, where, what string) ShareFinding {
+	for _, f := range r.ShareFindings {
+		if f.Where == where && f.What == what {
+			return f
+		}
+	}
+	return ShareFinding{}
+}
+
+func TestShareFindingsAreJudgedFromTheData(t *testing.T) {
+	r := sample()
+	for _, tc := range []struct {
+		where, what, better string
+	}{
+		{"I/O-bound, concurrency 16", "steady rate", BetterShare},  // 3200 vs 3000: 1.07x
+		{"I/O-bound, concurrency 500", "steady rate", BetterKpar},  // 40000 vs 80000
+		{"I/O-bound, concurrency 5000", "steady rate", BetterEven}, // equal
+		{"I/O-bound, concurrency 5000", "CPU per million records", BetterEven},
+		{"I/O-bound, concurrency 16", "CPU per million records", BetterKpar}, // 40 vs 30
+		{"I/O-bound, concurrency 16", "reordered records", BetterKpar},       // 900 vs 0
+		{"no-op", "steady rate", BetterKpar},
+		{"no-op", "CPU per million records", BetterKpar}, // 9 vs 1.5
+		{"memory", "peak RSS", BetterShare},              // 20 MiB vs 40
+	} {
+		if f := finding(r, tc.where, tc.what); f.Better != tc.better {
+			t.Errorf("%s %s: %+v, want %s better", tc.where, tc.what, f, tc.better)
+		}
+	}
+	if f := finding(r, "I/O-bound, concurrency 500", "steady rate"); f.KparShare == nil || *f.KparShare != 95000 || f.Ratio != 0.5 {
+		t.Errorf("io 500 rate finding %+v, want kpar-share 95000 and ratio 0.5", f)
+	}
+	if f := finding(r, "I/O-bound, concurrency 5000", "steady rate"); f.KparShare != nil {
+		t.Errorf("kpar-share absent at 5000, yet %+v", f)
+	}
+	// kpar's share mode against the target: 95000 / (500 / 5.2 ms).
+	if tg := target(r, "kpar-share-io-500"); !tg.Measured || !tg.Met || tg.Got < 0.987 || tg.Got > 0.989 {
+		t.Errorf("kpar-share-io-500 %+v, want met at 0.988", tg)
+	}
+}
+
+// The lesson's sentences are computed: change a number and the sentence
+// changes with it.
+func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
+	md := Markdown(sample())
+	for _, want := range []string{
+		"## Share groups vs a consumer group with a parallel consumer",
+		"a bare franz-go share consumer with 2 member clients",
+		"I/O-bound, concurrency 500: the share group ran at 40000 records/s against kpar's 80000 (0.50x); kpar's share mode 95000 records/s: **kpar** faster.",
+		"I/O-bound, concurrency 16: the share group ran at 3200 records/s against kpar's 3000 (1.07x); kpar's share mode 3300 records/s: **the share group** faster.",
+		"I/O-bound, concurrency 5000: the share group ran at 150000 records/s against kpar's 150000 (1.00x): even (within 5%).",
+		"I/O-bound, concurrency 16: the share group processed 900 records before a lower offset of their key had finished, kpar 0; kpar's share mode 450 records: **kpar** kept more in order.",
+		"memory: the share group's peak RSS was 20 MiB against kpar's 40 (0.50x); kpar's share mode 41 MiB: **the share group** smaller.",
+		"The bare share group beat kpar's consumer group on 2 of 12 figures (I/O-bound, concurrency 16 steady rate; memory peak RSS); kpar did better on 8; the rest were even.",
+		"Concurrency 500: without key order the share group processed 5000 of 60000 records (8.3%) out of their key's order, over 1000 keys; kpar's consumer group 0 of 60000. Key order cost nothing in rate here: kpar was 2.00x the share group's rate.",
+		"Concurrency 16: without key order the share group processed 900 of 60000 records (1.5%)",
+		"Key order cost kpar 6% of the share group's rate here.",
+		"| Kafka ShareConsumerPerformance (Java, 2 threads) | - | 50000 | 16.00 | 160 MiB |",
+		"Over the whole run, the bare franz-go share consumer read at 2.00x Kafka's Java share consumer's rate, kpar's consumer group at 33.33x.",
+		"| 500 | 80000 | 93% | 20.00 | 0 of 60000 | 40000 | 44% | 60.00 | 5000 of 60000 | 0 | 95000 | 99% | 22.00 | 2500 of 60000 |",
+		"kpar's share mode, I/O-bound at concurrency 500: >= 0.9x the ideal: **met**, kpar reached 0.99x.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("compare.md lacks %q:\n%s", want, md)
+		}
+	}
+	// Make the share group twice as fast at 500 and cheaper at no-op: the
+	// verdicts turn.
+	r := sample()
+	r.IO[1].Share.SteadyPerS = 160000
+	r.Noop.Share.CPUPerMillion = 1
+	judgeShare(&r)
+	md = Markdown(r)
+	for _, want := range []string{
+		"I/O-bound, concurrency 500: the share group ran at 160000 records/s against kpar's 80000 (2.00x); kpar's share mode 95000 records/s: **the share group** faster.",
+		"no-op: the share group spent 1.00 CPU-s per million records against kpar's 1.50 (0.67x); kpar's share mode 7.00 CPU-s: **the share group** cheaper.",
+		"The bare share group beat kpar's consumer group on 4 of 12 figures",
+		"Key order cost kpar 50% of the share group's rate here.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("after the change, compare.md lacks %q:\n%s", want, md)
+		}
 	}
 }

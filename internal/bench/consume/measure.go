@@ -103,6 +103,9 @@ type ParallelSpec struct {
 	// FetchMaxBytes, when > 0, is passed as kgo.FetchMaxBytes and
 	// overrides the library's default derived from MaxBuffered.
 	FetchMaxBytes int32
+	// Trace, when set, hears every handler run with its start and end
+	// (compare consume counts per-key order from them).
+	Trace func(r *kgo.Record, start, end time.Time)
 }
 
 // RunParallel consumes n records of topic with a fresh group and returns the
@@ -115,10 +118,16 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		if firstNs.Load() == 0 {
 			firstNs.CompareAndSwap(0, time.Now().UnixNano())
 		}
-		if spec.Sleep > 0 {
+		if spec.Sleep > 0 || spec.Trace != nil {
 			t := time.Now()
-			time.Sleep(spec.Sleep)
-			busyNs.Add(int64(time.Since(t)))
+			if spec.Sleep > 0 {
+				time.Sleep(spec.Sleep)
+			}
+			end := time.Now()
+			busyNs.Add(int64(end.Sub(t)))
+			if spec.Trace != nil {
+				spec.Trace(r, t, end)
+			}
 		}
 		if done.Add(1) == n {
 			close(finished)

@@ -1,0 +1,179 @@
+package compare
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// ShareSpec is one run of the bare franz-go share consumer in its own
+// process (`kpar child compare-share`): Members clients of one share
+// group, each polling at most its share of Concurrency records, handling
+// them concurrently, acking each as its handler returns.
+type ShareSpec struct {
+	Brokers []string
+	Topic   string
+	// Group is a share group the parent made read from the earliest
+	// offset (sharegroup.FromEarliest); fresh for every run.
+	Group       string
+	Records     int64
+	Concurrency int // records in flight across all members
+	Members     int
+	Sleep       time.Duration // 0: no-op handler
+	// Trace counts per-key order (Order); io runs only, as it keeps one
+	// event per record.
+	Trace bool
+}
+
+// memberConcurrency splits conc over members, the first conc%members
+// taking one more, so the members together hold conc records at most.
+func memberConcurrency(conc, members, i int) int {
+	n := conc / members
+	if i < conc%members {
+		n++
+	}
+	return n
+}
+
+// RunShareChild is `kpar child compare-share`: RunShare, its figures as
+// one ChildOutput line on stdout.
+func RunShareChild(ctx context.Context, spec ShareSpec, stdout io.Writer) error {
+	out, err := RunShare(ctx, spec)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(out)
+}
+
+// RunShare consumes spec.Records records with a bare share consumer as a
+// user would write it with franz-go alone: per member, poll at most its
+// concurrency, one goroutine per record, r.Ack(AckAccept) when the handler
+// returns, and poll again only once every record of the poll is acked:
+// franz-go accepts any record still unacked at the next poll, so polling
+// earlier would accept work not done.
+func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
+	members := max(1, min(spec.Members, spec.Concurrency))
+	n := spec.Records
+	var done, busyNs, redelivered, firstNs, endNs atomic.Int64
+	finished := make(chan struct{})
+	var tr *tracer
+	if spec.Trace {
+		tr = newTracer(n + n/10 + int64(spec.Concurrency))
+	}
+	start := time.Now()
+	handle := func(r *kgo.Record) {
+		t0 := time.Now()
+		firstNs.CompareAndSwap(0, t0.UnixNano())
+		if spec.Sleep > 0 {
+			time.Sleep(spec.Sleep)
+		}
+		t1 := time.Now()
+		if spec.Sleep > 0 {
+			busyNs.Add(int64(t1.Sub(t0)))
+		}
+		if tr != nil {
+			tr.record(r, t0, t1)
+		}
+		if r.DeliveryCount() > 1 {
+			redelivered.Add(1)
+		}
+		if done.Add(1) == n {
+			endNs.Store(t1.UnixNano())
+			close(finished)
+		}
+	}
+
+	clients := make([]*kgo.Client, members)
+	defer func() {
+		for _, cl := range clients {
+			if cl != nil {
+				cl.Close() // leaves the group, releasing what it still holds
+			}
+		}
+	}()
+	for i := range clients {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
+			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i))))
+		if err != nil {
+			return ChildOutput{}, err
+		}
+		clients[i] = cl
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cpu0 := cpuNow()
+	errc := make(chan error, members)
+	var wg sync.WaitGroup
+	for i, cl := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := shareMember(rctx, cl, memberConcurrency(spec.Concurrency, members, i), handle); err != nil {
+				errc <- err
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-finished:
+	case runErr = <-errc:
+	case <-ctx.Done():
+	}
+	cpu := cpuNow() - cpu0
+	cancel()
+	wg.Wait() // every member's last poll handled and acked: the trace is complete
+	if ctx.Err() != nil {
+		return ChildOutput{}, fmt.Errorf("share run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
+	}
+	if runErr != nil {
+		return ChildOutput{}, runErr
+	}
+	end := time.Unix(0, endNs.Load())
+	out := ChildOutput{Records: n, Seconds: end.Sub(start).Seconds(), FirstRecordS: float64(firstNs.Load()-start.UnixNano()) / 1e9,
+		CPUSeconds: cpu, Members: members, Redelivered: redelivered.Load()}
+	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
+		out.SteadyPerS = float64(n) / steady
+	}
+	if spec.Sleep > 0 {
+		out.MeanHandler = float64(busyNs.Load()) / float64(done.Load()) / 1e6
+	}
+	if tr != nil {
+		out.Order = tr.order()
+	}
+	return out, nil
+}
+
+// shareMember is one member's loop until ctx ends; only a fetch error
+// other than the run's own end stops it early.
+func shareMember(ctx context.Context, cl *kgo.Client, most int, handle func(*kgo.Record)) error {
+	for ctx.Err() == nil {
+		fs := cl.PollRecords(ctx, most)
+		var err error
+		fs.EachError(func(t string, p int32, e error) {
+			if err == nil && !errors.Is(e, context.Canceled) && !errors.Is(e, kgo.ErrClientClosed) {
+				err = fmt.Errorf("share poll %s[%d]: %w", t, p, e)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		fs.EachRecord(func(r *kgo.Record) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				handle(r)
+				r.Ack(kgo.AckAccept)
+			}()
+		})
+		wg.Wait() // the next poll would accept anything still unacked
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package compare
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/kpar/kpar/internal/testkit"
+)
+
+func ev(p int32, off int64, key string, start, end int64) event {
+	return event{partition: p, offset: off, key: key, start: start, end: end}
+}
+
+// Order's definition, case by case: a record is reordered when it started
+// before a lower offset of its partition and key finished.
+func TestCountOrderFollowsTheDefinition(t *testing.T) {
+	cases := []struct {
+		name          string
+		evs           []event
+		reordered     int64
+		records, dups int64
+		keys          int
+	}{
+		{"one after another", []event{ev(0, 1, "a", 0, 10), ev(0, 2, "a", 10, 20), ev(0, 3, "a", 25, 30)}, 0, 3, 0, 1},
+		{"overlapping", []event{ev(0, 1, "a", 0, 10), ev(0, 2, "a", 5, 20)}, 1, 2, 0, 1},
+		{"a higher offset first", []event{ev(0, 2, "a", 0, 10), ev(0, 1, "a", 20, 30)}, 1, 2, 0, 1},
+		// offset 3 started after 2 finished but before 1 did: the latest
+		// finish of every lower offset counts, not only the next lower one.
+		{"behind a slow lower offset", []event{ev(0, 1, "a", 0, 100), ev(0, 2, "a", 1, 2), ev(0, 3, "a", 3, 4)}, 2, 3, 0, 1},
+		{"other keys and partitions are free", []event{ev(0, 1, "a", 0, 10), ev(0, 2, "b", 0, 10), ev(1, 3, "a", 0, 10)}, 0, 3, 0, 3},
+		// A redelivered offset counts once, at its earliest start.
+		{"duplicates apart", []event{ev(0, 1, "a", 0, 10), ev(0, 2, "a", 10, 20), ev(0, 1, "a", 30, 40)}, 0, 2, 1, 1},
+	}
+	for _, tc := range cases {
+		o := countOrder(tc.evs, 0)
+		if o.Reordered != tc.reordered || o.Records != tc.records || o.Duplicates != tc.dups || o.Keys != tc.keys {
+			t.Errorf("%s: %+v, want reordered %d of %d, %d duplicates, %d keys", tc.name, o, tc.reordered, tc.records, tc.dups, tc.keys)
+		}
+	}
+}
+
+// The bare share consumer's loop on kfake and on the real broker: every
+// record of the topic is handled (at least once), by the members asked
+// for, and its trace covers them. No rate is checked.
+func TestShareChildHandlesEveryRecordWithItsMembers(t *testing.T) {
+	for _, cl := range []struct {
+		name  string
+		seeds func(testing.TB) []string
+	}{{"kfake", func(t testing.TB) []string { return testkit.Kfake(t) }}, {"real", testkit.Brokers}} {
+		t.Run(cl.name, func(t *testing.T) {
+			seeds := cl.seeds(t)
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			topic, group := testkit.TopicName(t), testkit.TopicName(t)
+			const n = 1500
+			if _, err := consume.Prepare(ctx, seeds, topic, 4, n, 40, 10); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { testkit.Admin(t, seeds).DeleteTopics(context.Background(), topic) })
+			if err := sharegroup.FromEarliest(ctx, testkit.Client(t, seeds), group); err != nil {
+				t.Fatal(err)
+			}
+			out, err := RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group, Records: n,
+				Concurrency: 33, Members: 2, Sleep: time.Millisecond, Trace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := out.Order
+			if out.Records != n || out.Members != 2 || out.SteadyPerS <= 0 || out.MeanHandler < 1 || o == nil ||
+				o.Records+o.Duplicates < n || o.Records > n || o.Keys != 40 || o.Untraced != 0 {
+				t.Fatalf("output %+v, order %+v: want %d records handled by 2 members over 40 keys, all traced", out, o, n)
+			}
+		})
+	}
+}
+
+// The run's concurrency is split over the members and never exceeded.
+func TestMemberConcurrencySplitsTheRunsConcurrency(t *testing.T) {
+	for _, tc := range []struct{ conc, members int }{{16, 2}, {500, 3}, {5, 5}, {7, 2}} {
+		sum, lo, hi := 0, tc.conc, 0
+		for i := range tc.members {
+			m := memberConcurrency(tc.conc, tc.members, i)
+			sum, lo, hi = sum+m, min(lo, m), max(hi, m)
+		}
+		if sum != tc.conc || hi-lo > 1 || lo < 1 {
+			t.Errorf("%d over %d members: sum %d, min %d, max %d", tc.conc, tc.members, sum, lo, hi)
+		}
+	}
+}
