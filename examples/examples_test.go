@@ -5,6 +5,7 @@ package examples_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -41,7 +42,7 @@ func runExample(t *testing.T, bin string, args ...string) string {
 }
 
 func TestExamplesBuild(t *testing.T) {
-	for _, name := range []string{"keyed", "deadletter", "metrics"} {
+	for _, name := range []string{"keyed", "deadletter", "metrics", "share"} {
 		build(t, name)
 	}
 }
@@ -89,5 +90,36 @@ func TestMetricsExampleServesItsCounters_RealBroker(t *testing.T) {
 		"--records", "3000", "--work", "1ms", "--duration", "8s", "--listen", "127.0.0.1:0")
 	if !strings.Contains(out, "kpar_parallel_records_completed_total 3000") {
 		t.Fatal("the final scrape does not show 3000 completed records")
+	}
+}
+
+func TestShareExampleDeadLettersCorruptJobsAndRedeliversFailedOnes_RealBroker(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	const n = 200
+	out := runExample(t, build(t, "share"), "--brokers", strings.Join(seeds, ","), "--jobs", strconv.Itoa(n))
+	// Expected counts follow the example's own rules (corrupt and flaky in main.go).
+	var corrupt, flaky int
+	for v := 0; v < n; v++ {
+		switch {
+		case v%25 == 0:
+			corrupt++
+		case v%7 == 0:
+			flaky++
+		}
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		fmt.Sprintf("%d jobs on 3 partitions: %d done, %d dead-lettered", n, n-corrupt, corrupt),
+		fmt.Sprintf("released after a failed delivery: %d, redelivered: %d", flaky, flaky),
+		"on delivery 1: job 25: corrupt input",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// More handlers ran at once than the topic has partitions.
+	var peak int
+	if _, err := fmt.Sscanf(flat[strings.Index(flat, "at peak: ")+len("at peak: "):], "%d", &peak); err != nil || peak <= 3 {
+		t.Errorf("peak handlers at once %d (%v): want more than the 3 partitions", peak, err)
 	}
 }

@@ -16,8 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/kprom"
@@ -395,4 +397,96 @@ func Example_signals() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// A share group (KIP-932) as a job queue: any number of handlers per
+// partition, each record acknowledged when its handler is done. A failed
+// delivery is released and the broker delivers the record again (its
+// delivery count goes up); a Permanent failure goes to the dead-letter topic
+// with its origin and delivery count, and is then accepted. New share
+// groups read only new records, so the group is first set to read from the
+// start (shareFromEarliest, below).
+func ExampleShareGroup() {
+	seeds, stop := exampleCluster("jobs", "jobs-dlt")
+	defer stop()
+	exampleProduce(seeds, "jobs", "a=resize", "b=flaky", "c=corrupt", "d=resize")
+	if err := shareFromEarliest(seeds, "workers"); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu         sync.Mutex
+		deliveries = map[string][]int32{}
+		settled    int
+	)
+	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		deliveries[string(r.Key)] = append(deliveries[string(r.Key)], r.DeliveryCount())
+		var err error
+		switch {
+		case string(r.Value) == "corrupt":
+			err = parallel.Permanent(errors.New("bad image"))
+		case string(r.Value) == "flaky" && r.DeliveryCount() == 1:
+			err = errors.New("storage busy")
+		}
+		if err == nil || parallel.IsPermanent(err) {
+			if settled++; settled == 4 {
+				cancel()
+			}
+		}
+		return err
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("jobs")),
+		parallel.ShareGroup("workers"),
+		parallel.MaxConcurrency(50),
+		parallel.Retries(1, 0, 0), // no in-place retry: a failure is released to the group at once
+		parallel.DeadLetterTopic("jobs-dlt"),
+	)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := c.Run(ctx); err != nil {
+		fmt.Println("run:", err)
+	}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		fmt.Println(k, "deliveries:", deliveries[k])
+	}
+	st := c.Stats()
+	fmt.Println("completed:", st.Completed, "released:", st.Released, "redelivered:", st.Redelivered, "dead-lettered:", st.DeadLettered)
+	// Output:
+	// a deliveries: [1]
+	// b deliveries: [1 2]
+	// c deliveries: [1]
+	// d deliveries: [1]
+	// completed: 3 released: 1 redelivered: 1 dead-lettered: 1
+}
+
+// shareFromEarliest sets the share group's share.auto.offset.reset to
+// earliest (a group config: IncrementalAlterConfigs on resource type GROUP,
+// which kadm has no helper for). `kafka-configs.sh --entity-type groups
+// --entity-name workers --alter --add-config share.auto.offset.reset=earliest`
+// does the same.
+func shareFromEarliest(seeds []string, group string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	cfg.Name, cfg.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
+	res.Configs = append(res.Configs, cfg)
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(context.Background(), cl)
+	if err != nil {
+		return err
+	}
+	return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
 }

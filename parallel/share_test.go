@@ -125,6 +125,13 @@ func TestShareGroupReleasesFailuresAndDeadLettersPermanentOnes(t *testing.T) {
 		if st.Released < 6 || st.Redelivered < 6 || st.DeadLettered != 1 {
 			t.Errorf("Stats: released %d redelivered %d (want >= 6 each), dead-lettered %d (want 1)", st.Released, st.Redelivered, st.DeadLettered)
 		}
+		reg := collect(t, c)
+		for name, want := range map[string]uint64{"kpar_parallel_records_released_total": st.Released,
+			"kpar_parallel_records_redelivered_total": st.Redelivered, "kpar_parallel_records_dead_lettered_total": 1} {
+			if got, ok := metric(t, reg, name); !ok || uint64(got) != want {
+				t.Errorf("metric %s = %v (present %v), want %d", name, got, ok, want)
+			}
+		}
 	})
 }
 
@@ -241,5 +248,38 @@ func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close without Run: %v", err)
+	}
+}
+
+// A handler running past the group's acquisition lock (15 s here, the
+// broker's minimum) keeps its record: the library renews the lock, so the
+// broker does not hand the record to the other member meanwhile.
+func TestShareGroupRenewsTheLockOfALongHandler_RealBroker(t *testing.T) {
+	cl := realBroker(t)
+	topic := testkit.Topic(t, cl.seeds, 1)
+	produce(t, cl.seeds, topic, 1, 1)
+	var calls atomic.Int64
+	done := make(chan struct{})
+	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, map[string]string{sharegroup.RecordLockDuration: "15000"},
+		func(ctx context.Context, r *kgo.Record) error {
+			if calls.Add(1) > 1 {
+				return nil // a redelivery: the test fails below
+			}
+			time.Sleep(20 * time.Second)
+			close(done)
+			return nil
+		}, parallel.ShareMembers(2))
+	stop := run(t, c)
+	select {
+	case <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the long handler did not finish")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := c.Stats(); calls.Load() != 1 || st.Redelivered != 0 || st.AckErrors != 0 || st.Completed != 1 {
+		t.Errorf("handler calls %d, redelivered %d, ack errors %d, completed %d: want 1, 0, 0, 1",
+			calls.Load(), st.Redelivered, st.AckErrors, st.Completed)
 	}
 }

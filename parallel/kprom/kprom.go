@@ -28,6 +28,7 @@ type Collector struct {
 	dCompleted, dFailed, dRetried, dRetryRouted   *prometheus.Desc
 	dDead, dSkipped, dRevoked, dLost, dCommitErrs *prometheus.Desc
 	dCommit                                       *prometheus.Desc
+	dReleased, dRedelivered, dAckErrs             *prometheus.Desc // share-group mode
 }
 
 // NewCollector returns a collector of c's metrics; register it on the
@@ -52,13 +53,17 @@ func NewCollector(c *parallel.Consumer) *Collector {
 		dLost:        d("partitions_lost_total", "Partitions lost (released without commit)."),
 		dCommitErrs:  d("commit_errors_total", "Commits that failed in whole or part."),
 		dCommit:      d("commit_seconds", "Latency of offset commits, including completion metadata."),
+		dReleased:    d("records_released_total", "Share group: records released back to the group for redelivery."),
+		dRedelivered: d("records_redelivered_total", "Share group: records received with a delivery count above 1."),
+		dAckErrs:     d("share_ack_errors_total", "Share group: acknowledgements the broker refused."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
-		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit} {
+		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit,
+		m.dReleased, m.dRedelivered, m.dAckErrs} {
 		ch <- d
 	}
 }
@@ -89,6 +94,9 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(m.dRevoked, st.Revoked)
 	counter(m.dLost, st.Lost)
 	counter(m.dCommitErrs, st.CommitErrors)
+	counter(m.dReleased, st.Released)
+	counter(m.dRedelivered, st.Redelivered)
+	counter(m.dAckErrs, st.AckErrors)
 	h := st.CommitLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
 	var cum uint64
