@@ -104,4 +104,27 @@
 // has its own state; a handler finishing for an earlier assignment changes
 // nothing that is committed. Works with the cooperative-sticky assignor and,
 // with kgo.ServerSideBalancer, with the KIP-848 consumer protocol.
+//
+// # Share groups
+//
+// With ShareGroup the same Handler runs over a share group (KIP-932, Kafka
+// 4.2+) instead of a consumer group: any number of consumers per partition,
+// each record acquired by one member and acknowledged on its own, so no
+// offset map, commit or rebalance is involved. Guarantees in share mode:
+//   - at-least-once: a record is accepted only after its handler returned
+//     nil or it was written to the dead-letter topic; a member that dies, or
+//     a handler that outlives its acquisition lock, has its records
+//     delivered again, to any member (the library renews locks of running
+//     handlers near their deadline, but renewals are best-effort);
+//   - no order at all: records of one key run concurrently and complete in
+//     any order, on any member; Ordering other than OrderNone is refused;
+//   - failures: a delivery that fails its in-place attempts is released and
+//     the broker redelivers it; a Permanent failure or a failure on the
+//     group's last allowed delivery goes to the DeadLetterTopic, then is
+//     accepted, where a bare share group would archive it.
+//
+// See ShareGroup for the details and ShareMembers for concurrency. A new
+// member gets its partitions with a heartbeat after it joins (the group's
+// share.heartbeat.interval.ms, 5 s by default), so the first records can
+// take that long.
 package parallel
