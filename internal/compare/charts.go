@@ -44,7 +44,7 @@ func charts(r Result) ([]chart, error) {
 // library and the ideal at the configured sleep.
 func ioChart(r Result) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("I/O-bound (%.0f ms handler, key order): steady records/s vs concurrency", r.Env.SleepMs)
+	p.Title.Text = fmt.Sprintf("I/O-bound (%.0f ms handler): steady records/s vs concurrency", r.Env.SleepMs)
 	p.X.Label.Text = "concurrency (log scale)"
 	p.Y.Label.Text = "records/s"
 	p.Y.Min = 0
@@ -70,7 +70,7 @@ func ioChart(r Result) (*plot.Plot, error) {
 	for i, l := range []struct {
 		name string
 		pts  plotter.XYs
-	}{{"kpar", kpar}, {"Confluent PC", pcs}, {"ideal (concurrency / sleep)", ideal},
+	}{{"kpar (key order)", kpar}, {"Confluent PC (key order)", pcs}, {"ideal (concurrency / sleep)", ideal},
 		{"share group (bare franz-go, no key order)", share}, {"kpar share mode (no key order)", kparShare}} {
 		if len(l.pts) == 0 {
 			continue

@@ -402,6 +402,10 @@ func judgeShare(r *Result) {
 	if n := r.Noop; n != nil && n.Share.Contender != "" {
 		add("no-op", "steady rate", "records/s", false, rate(n.Kpar), rate(n.Share), n.KparShare, rate)
 		add("no-op", "CPU per million records", "CPU-s", true, cpu(n.Kpar), cpu(n.Share), n.KparShare, cpu)
+		// Joining: a share member gets its assignment from a heartbeat,
+		// a consumer group from its join; steady rates leave it out.
+		add("no-op", "time to the first record", "s", true, n.Kpar.FirstRecordS, n.Share.FirstRecordS, n.KparShare,
+			func(s Side) float64 { return s.FirstRecordS })
 	}
 	if m := r.RSS; m != nil && m.Share.Contender != "" {
 		add("memory", "peak RSS", "MiB", true, rss(m.Kpar), rss(m.Share), m.KparShare, rss)

@@ -13,6 +13,8 @@ func (f ShareFinding) Sentence() string {
 		s = fmt.Sprintf("%s: the share group ran at %.0f records/s against kpar's %.0f (%.2fx)", f.Where, f.Share, f.Kpar, f.Ratio)
 	case "records":
 		s = fmt.Sprintf("%s: the share group processed %.0f records before a lower offset of their key had finished, kpar %.0f", f.Where, f.Share, f.Kpar)
+	case "s":
+		s = fmt.Sprintf("%s: the share group's first record came %.2f s after it started, kpar's %.2f s (%.2fx)", f.Where, f.Share, f.Kpar, f.Ratio)
 	case "MiB":
 		s = fmt.Sprintf("%s: the share group's peak RSS was %.0f MiB against kpar's %.0f (%.2fx)", f.Where, f.Share, f.Kpar, f.Ratio)
 	default:
@@ -28,13 +30,15 @@ func num(unit string, v float64) string {
 	switch unit {
 	case "records/s", "records", "MiB":
 		return fmt.Sprintf("%.0f %s", v, unit)
+	case "s":
+		return fmt.Sprintf("%.2f s", v)
 	}
 	return fmt.Sprintf("%.2f %s", v, unit)
 }
 
 // verdict says who did better in the finding's own terms.
 func (f ShareFinding) verdict() string {
-	word := map[string]string{"records/s": "faster", "CPU-s": "cheaper", "MiB": "smaller", "records": "kept more in order"}[f.Unit]
+	word := map[string]string{"records/s": "faster", "CPU-s": "cheaper", "MiB": "smaller", "records": "kept more in order", "s": "sooner"}[f.Unit]
 	switch f.Better {
 	case BetterShare:
 		return "**the share group** " + word
@@ -90,7 +94,7 @@ func shareMarkdown(r Result) string {
 	if n := r.Noop; n != nil && n.Share.Contender != "" {
 		fmt.Fprintf(&b, "No-op, %d records, concurrency %d. ShareConsumerPerformance prints one rate over its whole run "+
 			"(group join and first fetch included), so every contender's whole-run rate stands beside it:\n\n", n.Kpar.Records, e.NoopConc)
-		b.WriteString("| contender | steady records/s | whole-run records/s | CPU-s per million | peak RSS |\n|---|---:|---:|---:|---:|\n")
+		b.WriteString("| contender | steady records/s | whole-run records/s | first record after | CPU-s per million | peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
 		rows := []struct {
 			name string
 			s    *Side
@@ -99,10 +103,11 @@ func shareMarkdown(r Result) string {
 			if row.s == nil {
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f | %s |\n", row.name, row.s.SteadyPerS, wholeRate(*row.s), row.s.CPUPerMillion, mib(row.s.PeakRSSKiB))
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f s | %.2f | %s |\n", row.name, row.s.SteadyPerS, wholeRate(*row.s), row.s.FirstRecordS,
+				row.s.CPUPerMillion, mib(row.s.PeakRSSKiB))
 		}
 		j := n.JavaShare
-		fmt.Fprintf(&b, "| Kafka ShareConsumerPerformance (Java, %d threads) | - | %.0f | %.2f | %s |\n\n", j.Threads, j.RecordsPerS, j.CPUPerMillion, mib(j.PeakRSSKiB))
+		fmt.Fprintf(&b, "| Kafka ShareConsumerPerformance (Java, %d threads) | - | %.0f | - | %.2f | %s |\n\n", j.Threads, j.RecordsPerS, j.CPUPerMillion, mib(j.PeakRSSKiB))
 		if s := wholeRate(n.Share); j.RecordsPerS > 0 && s > 0 {
 			fmt.Fprintf(&b, "Over the whole run, the bare franz-go share consumer read at %.2fx Kafka's Java share consumer's rate, kpar's consumer group at %.2fx.\n\n",
 				s/j.RecordsPerS, wholeRate(n.Kpar)/j.RecordsPerS)
