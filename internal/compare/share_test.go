@@ -2,6 +2,7 @@ package compare
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -87,6 +88,33 @@ func TestMemberConcurrencySplitsTheRunsConcurrency(t *testing.T) {
 		}
 		if sum != tc.conc || hi-lo > 1 || lo < 1 {
 			t.Errorf("%d over %d members: sum %d, min %d, max %d", tc.conc, tc.members, sum, lo, hi)
+		}
+	}
+}
+
+// ShareConsumerPerformance's summary is read by column name (its columns
+// are ordered unlike ConsumerPerformance's); the output below is the
+// tool's (kafka-tools 4.3.1) as printed on our broker.
+func TestParseSharePerfReadsColumnsByName(t *testing.T) {
+	out := "WARN some log line\n" +
+		"start.time, end.time, data.consumed.in.MB, MB.sec, nMsg.sec, data.consumed.in.nMsg, fetch.time.ms\n" +
+		"2026-11-30 05:41:15:356, 2026-11-30 05:41:22:993, 19.0735, 2.4975, 26188.2938, 200000, 7637\n"
+	j, err := parseSharePerf([]byte(out))
+	if err != nil || j.Records != 200000 || j.RecordsPerS != 26188.2938 || j.MBPerS != 2.4975 || j.FetchTimeMs != 7637 {
+		t.Fatalf("parsed %+v, %v", j, err)
+	}
+	// Columns swapped: still read by name.
+	swapped := "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, fetch.time.ms\n" +
+		"a, b, 19.0735, 2.4975, 200000, 26188.2938, 7637\n"
+	if j, err := parseSharePerf([]byte(swapped)); err != nil || j.Records != 200000 || j.RecordsPerS != 26188.2938 {
+		t.Fatalf("swapped columns parsed %+v, %v", j, err)
+	}
+	// A German-locale JVM's decimal commas give no line of the header's width.
+	for _, bad := range []string{"no summary at all\n",
+		"start.time, end.time, data.consumed.in.MB, MB.sec, nMsg.sec, data.consumed.in.nMsg, fetch.time.ms\n" +
+			"a, b, 19,0735, 2,4975, 26188,2938, 200000, 7637\n"} {
+		if _, err := parseSharePerf([]byte(bad)); !errors.Is(err, ErrNoShareSummary) {
+			t.Errorf("%q: %v, want ErrNoShareSummary", bad, err)
 		}
 	}
 }
