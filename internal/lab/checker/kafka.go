@@ -13,42 +13,54 @@ import (
 // dead-letter topic counts as handled. Call it only after every consumer
 // under test has stopped.
 func CheckTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
-	inRecs, err := workload.ReadAll(ctx, seeds, inputTopic)
+	input, log, err := ReadTopics(ctx, seeds, inputTopic, logTopic, dlqTopic)
 	if err != nil {
 		return Result{}, err
+	}
+	return Check(input, log, start), nil
+}
+
+// ReadTopics reads what Check compares: the input records, and the
+// processed-log entries followed by the dead-letter topic's records as
+// entries with Outcome DeadLettered.
+func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
+	fail := func(err error) ([]workload.Record, []Processed, error) { return nil, nil, err }
+	inRecs, err := workload.ReadAll(ctx, seeds, inputTopic)
+	if err != nil {
+		return fail(err)
 	}
 	input := make([]workload.Record, 0, len(inRecs))
 	for _, r := range inRecs {
 		rec, err := workload.DecodeRecord(r.Value)
 		if err != nil {
-			return Result{}, fmt.Errorf("%s partition %d offset %d: %w", inputTopic, r.Partition, r.Offset, err)
+			return fail(fmt.Errorf("%s partition %d offset %d: %w", inputTopic, r.Partition, r.Offset, err))
 		}
 		input = append(input, rec)
 	}
 	logRecs, err := workload.ReadAll(ctx, seeds, logTopic)
 	if err != nil {
-		return Result{}, err
+		return fail(err)
 	}
 	log := make([]Processed, 0, len(logRecs))
 	for _, r := range logRecs {
 		e, err := workload.DecodeEntry(r.Value)
 		if err != nil {
-			return Result{}, fmt.Errorf("%s partition %d offset %d: %w", logTopic, r.Partition, r.Offset, err)
+			return fail(fmt.Errorf("%s partition %d offset %d: %w", logTopic, r.Partition, r.Offset, err))
 		}
 		log = append(log, Processed{Entry: e, At: r.Timestamp})
 	}
 	if dlqTopic != "" {
 		dead, err := workload.ReadAll(ctx, seeds, dlqTopic)
 		if err != nil {
-			return Result{}, err
+			return fail(err)
 		}
 		for _, r := range dead {
 			rec, err := workload.DecodeRecord(r.Value)
 			if err != nil {
-				return Result{}, fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, r.Partition, r.Offset, err)
+				return fail(fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, r.Partition, r.Offset, err))
 			}
 			log = append(log, Processed{Entry: workload.Entry{Record: rec, Outcome: workload.DeadLettered}, At: r.Timestamp})
 		}
 	}
-	return Check(input, log, start), nil
+	return input, log, nil
 }

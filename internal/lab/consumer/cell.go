@@ -13,6 +13,7 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -22,17 +23,17 @@ import (
 // runCell runs one cell of a validated Config. The returned cell carries the
 // checker's counts; err is for failures of the lab itself (topics, produce,
 // check).
-func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scenario) (Cell, error) {
+func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (Cell, error) {
 	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
 	cell := Cell{
-		Strategy: strategy, Scenario: sc.Name, Seed: cfg.Seed,
+		Strategy: st, Scenario: sc.Name, Seed: cfg.Seed,
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
 	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
 	}
-	cell.Exact, cell.TimingDependent, cell.Why = Exactness(strategy, sc)
+	cell.Exact, cell.TimingDependent, cell.Why = Exactness(st, sc)
 	if sc.Has(scenario.Slow) {
 		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
 		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
@@ -51,7 +52,7 @@ func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scena
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", strategy, strings.ReplaceAll(sc.Name, "+", "_"),
+	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", st, strings.ReplaceAll(sc.Name, "+", "_"),
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}
@@ -79,9 +80,21 @@ func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scena
 	if err := workload.ProduceInput(ctx, cl, in, workload.Generate(cfg.Seed, cfg.Records, cfg.Keys)); err != nil {
 		return cell, err
 	}
+	isShare := strategy.IsShare(st)
+	stall := cfg.StallTimeout
+	if isShare {
+		// Before any member: a new share group reads only new records.
+		sh, err := setUpShareGroup(ctx, cl, base)
+		if err != nil {
+			return cell, err
+		}
+		stall = shareStall(sh, stall, sc.Kills())
+		sh.StallTimeoutSeconds = stall.Seconds()
+		cell.Share = &sh
+	}
 
 	params := worker.Params{
-		Seeds: cfg.Brokers, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: strategy,
+		Seeds: cfg.Brokers, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
 		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
 		Tail: tail, TailLatency: tailLat,
 		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
@@ -90,20 +103,25 @@ func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scena
 		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
 	}
 	start := time.Now()
-	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, in: in, log: logT, cell: &cell}
+	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, in: in, log: logT, cell: &cell,
+		share: isShare, stall: stall}
 	runErr := o.run(ctx)
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
 	if cell.Stalled {
-		cell.StallTimeoutSeconds = cfg.StallTimeout.Seconds()
+		cell.StallTimeoutSeconds = stall.Seconds()
 	}
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
-	res, err := checker.CheckTopics(cctx, cfg.Brokers, in, logT, dlq, start)
+	input, log, err := checker.ReadTopics(cctx, cfg.Brokers, in, logT, dlq)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}
-	cell.Check = res
+	cell.Check = checker.Check(input, log, start)
+	if cell.Share != nil {
+		// The worker processes are gone, so the lines are all in.
+		countShare(cell.Share, strategy.Archives(st), log, o.failures, o.killTimes)
+	}
 	if runErr != nil {
 		cell.Error = runErr.Error()
 	}
@@ -117,7 +135,10 @@ func runCell(ctx context.Context, cfg Config, strategy string, sc scenario.Scena
 // the group's commits stopped moving (worker.killWhenSettled). What stays
 // free is thread and network timing *within* a run, and the group protocol.
 // The kill fault gives that up on purpose: it dies with work in flight.
-func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, why string) {
+func Exactness(st string, s scenario.Scenario) (exact, timing []string, why string) {
+	if strategy.IsShare(st) {
+		return shareExactness(s)
+	}
 	if s.Has(scenario.Rebalance) || s.Has(scenario.Slow) {
 		return nil, []string{"lost", "duplicated", "reordered", "dead_lettered", "records_per_sec"},
 			"members join and leave on wall-clock progress and the group protocol moves partitions by heartbeats " +
@@ -128,7 +149,7 @@ func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, wh
 			"mid-work, processed-log writes on the wire and a commit pending; how far commits and writes had got at " +
 			"that instant is thread and network timing, so lost and duplicated move (whether they are zero does not)"
 		timing = []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
-		switch strategy {
+		switch st {
 		case "lib-key", "lib-partition", "pc-key", "pc-partition":
 			// Replays are duplicates, not reorders, and a key's records
 			// never run at once: zero on every run.
@@ -138,7 +159,7 @@ func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, wh
 	}
 	exact = []string{"lost", "duplicated", "dead_lettered"}
 	timing = []string{"records_per_sec"}
-	switch strategy {
+	switch st {
 	case "lib-key", "lib-partition", "pc-key", "pc-partition":
 		// Ordered: a key's records never run at the same time.
 		exact = append(exact, "reordered")
@@ -148,6 +169,34 @@ func Exactness(strategy string, s scenario.Scenario) (exact, timing []string, wh
 			"their seeded latency plus the processed-log write's round trip and the scheduler, so near-ties go either way"
 	}
 	return exact, timing, why
+}
+
+// shareExactness is Exactness for the share-group strategies. The seed
+// fixes which records fail and on which attempt, and a failed delivery's
+// fate (reject, release, dead letter) follows from it; so without members
+// dying, joining or leaving, every count but reordered and records/s
+// repeats. Records of one key run at once on any member, so reordered never
+// repeats. A member that dies holds records (acquired in its poll, or
+// prefetched into its client) that come back redelivered; which records
+// those are is fetch timing.
+func shareExactness(s scenario.Scenario) (exact, timing []string, why string) {
+	all := []string{"lost", "duplicated", "reordered", "dead_lettered", "archived", "redelivered", "records_per_sec"}
+	switch {
+	case s.Has(scenario.Rebalance) || s.Has(scenario.Slow):
+		return nil, all, "share group: members join and leave on wall-clock progress and the broker hands records to whichever " +
+			"member fetches, so who holds what at each move depends on timing"
+	case s.Has(scenario.Kill):
+		return nil, all, "share group kill: the member dies with records acquired, some processed but not yet acknowledged; " +
+			"those come back redelivered (duplicates if processed), and which they are is thread and fetch timing"
+	case s.Has(scenario.Crash):
+		return []string{"lost", "dead_lettered", "archived"},
+			[]string{"duplicated", "reordered", "redelivered", "records_per_sec"},
+			"share group crash: the frozen member holds the records of its last poll and what its client prefetched; " +
+				"which records those are (and so what is redelivered) is fetch timing"
+	}
+	return []string{"lost", "duplicated", "dead_lettered", "archived", "redelivered"}, []string{"reordered", "records_per_sec"},
+		"share group: records of one key run at once on different workers and finish in the order of their seeded latency " +
+			"plus the processed-log write's round trip and the scheduler, so near-ties go either way"
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

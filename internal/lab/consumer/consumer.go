@@ -6,7 +6,7 @@
 // The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
 // Run(ctx, Config) (Result, error), which runs the cells one by one and
 // reports each through a callback -> Result (plain data, schema
-// "kpar.lab.consumer" version 3) -> Views, which read only the Result. Run
+// "kpar.lab.consumer" version 4) -> Views, which read only the Result. Run
 // measures and never presents; a run that fails returns no Result, so
 // nothing is written.
 //
@@ -90,13 +90,15 @@ type Config struct {
 }
 
 // DefaultStrategies are the strategies of a run that names none: every Go
-// one. The pc-* strategies (Confluent's Parallel Consumer in a JVM) need a
-// JDK and Maven and stall for the stall timeout under failures, so a run
-// names them.
+// consumer-group one. The pc-* strategies (Confluent's Parallel Consumer in
+// a JVM) need a JDK and Maven and stall for the stall timeout under
+// failures, and the share-group ones (share, kpar-share) wait out a dead
+// member's 45 s session after every crash and kill (several minutes per
+// cell), so a run names them.
 func DefaultStrategies() []string {
 	var out []string
 	for _, s := range strategy.Names() {
-		if !strategy.NeedsJVM(s) {
+		if !strategy.NeedsJVM(s) && !strategy.IsShare(s) {
 			out = append(out, s)
 		}
 	}

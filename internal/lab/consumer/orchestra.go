@@ -17,6 +17,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // orchestra starts, kills and stops the consumer processes of one cell.
@@ -25,6 +26,7 @@ type orchestra struct {
 	scen   scenario.Scenario
 	params worker.Params
 	adm    *kadm.Client
+	client *kgo.Client // adm's
 	in     string
 	log    string
 	cell   *Cell
@@ -38,6 +40,13 @@ type orchestra struct {
 
 	permMu       sync.Mutex
 	permAttempts map[int64]int // per record seq: handler attempts that ended in a permanent failure
+
+	// Share-group strategies only.
+	share     bool
+	stall     time.Duration              // the cell's stall timeout (shareStall)
+	failMu    sync.Mutex                 //
+	failures  map[int64][]failedDelivery // worker.FailureMarker lines, by record seq
+	killTimes []time.Time                // when each SIGKILLed w0 was seen gone
 }
 
 type member struct {
@@ -111,6 +120,15 @@ func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
 		switch {
 		case line == worker.SlowMarker:
 			o.slowOnce.Do(func() { close(o.slowStarted) })
+		case strings.HasPrefix(line, worker.FailureMarker+" "):
+			var seq int64
+			var delivery int
+			var kind string
+			if _, err := fmt.Sscanf(line[len(worker.FailureMarker):], "%d %d %s", &seq, &delivery, &kind); err == nil {
+				o.failMu.Lock()
+				o.failures[seq] = append(o.failures[seq], failedDelivery{delivery, kind == "permanent"})
+				o.failMu.Unlock()
+			}
 		case strings.HasPrefix(line, worker.PermanentMarker+" "):
 			var seq int64
 			var attempt int
@@ -119,7 +137,8 @@ func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
 				o.permAttempts[seq]++
 				o.permMu.Unlock()
 			}
-		case strings.Contains(line, "commit") && !strings.Contains(line, "record"):
+		// A share group's acknowledgements are its commits.
+		case strings.Contains(line, "commit") && !strings.Contains(line, "record"), strings.Contains(line, "share ack"):
 			o.commitFails.Add(1)
 		case strings.Contains(line, "partitions lost"):
 			o.lostLines.Add(1)
@@ -148,6 +167,11 @@ func (o *orchestra) progress(ctx context.Context, inputEnds kadm.ListedOffsets) 
 		return p, fmt.Errorf("processed-log end offsets: %w", err)
 	}
 	ends.Each(func(l kadm.ListedOffset) { p.entries += int(l.Offset) })
+	if o.share {
+		ends := map[int32]int64{}
+		inputEnds.Each(func(l kadm.ListedOffset) { ends[l.Partition] = l.Offset })
+		return o.shareProgress(ctx, p, ends)
+	}
 	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
 	if err != nil {
 		return p, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
@@ -174,6 +198,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	o.members = map[string]*member{}
 	o.slowStarted = make(chan struct{})
 	o.permAttempts = map[int64]int{}
+	o.failures = map[int64][]failedDelivery{}
 	defer func() {
 		// Counted up to the moment the cell ended (caught up, or the stall
 		// timeout), not through the stop: a strategy that retries forever
@@ -227,7 +252,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		if err != nil {
 			// The coordinator comes and goes (new group, leader moves):
 			// only a lasting failure ends the cell.
-			if time.Since(lastMove) > o.cfg.StallTimeout {
+			if time.Since(lastMove) > o.stall {
 				return err
 			}
 			continue
@@ -239,6 +264,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			if !w0.killedBySIGKILL() || o.cell.Crashes >= len(crashes) {
 				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.err)
 			}
+			o.killTimes = append(o.killTimes, time.Now())
 			// The count that fixes the next kill is read after this one.
 			if p, err = o.progress(ctx, inputEnds); err != nil {
 				return err
@@ -296,10 +322,14 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		// (a strategy that committed everything ahead): they cannot happen.
 		// Longer than a frozen worker's settle, so a crash on its way is
 		// not mistaken for one that cannot come.
-		if p.caughtUp && time.Since(lastMove) > worker.Settle+3*time.Second {
+		settle := worker.Settle
+		if o.share {
+			settle = worker.ShareSettle
+		}
+		if p.caughtUp && time.Since(lastMove) > settle+3*time.Second {
 			return nil
 		}
-		if time.Since(lastMove) > o.cfg.StallTimeout {
+		if time.Since(lastMove) > o.stall {
 			o.cell.Stalled = true
 			return nil
 		}

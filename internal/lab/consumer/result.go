@@ -20,9 +20,17 @@ import (
 // seconds per cell. Still 3 with the pc-* strategies and
 // permanent_records / permanent_attempts / permanent_max_attempts /
 // stall_timeout_seconds: fields added, none changed meaning.
+//
+// 4: the share-group strategies (share, kpar-share) and cell.share (the
+// group's lock duration, delivery limit and session timeout; failed
+// deliveries; archived, rejected or at the delivery limit; redelivered;
+// what came back after each kill); processed-log entries may carry the
+// share delivery count. Every v3 field keeps its meaning: check.lost still
+// counts every input record with no entry and no dead letter, archived ones
+// included (the Markdown's lost column leaves those out).
 const (
 	Schema        = "kpar.lab.consumer"
-	SchemaVersion = 3
+	SchemaVersion = 4
 )
 
 // Result is one `kpar lab consumer` run: plain data, every view reads only
@@ -147,6 +155,9 @@ type Cell struct {
 	// StallTimeoutSeconds is the stall timeout that ended a stalled cell.
 	StallTimeoutSeconds float64 `json:"stall_timeout_seconds,omitempty"`
 	Error               string  `json:"error,omitempty"`
+
+	// Share is set for the share-group strategies only.
+	Share *Share `json:"share,omitempty"`
 
 	Check checker.Result `json:"check"`
 	Rerun string         `json:"rerun"` // the command that re-runs this cell

@@ -51,7 +51,7 @@ func TestResultRoundTripsThroughTheSharedWriter(t *testing.T) {
 		t.Fatalf("round trip changed the data: %+v", got)
 	}
 	b, _ := os.ReadFile(path)
-	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `"version": 3`, `"version": 99`, 1)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `"version": 4`, `"version": 99`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Read(path); !errors.Is(err, results.ErrSchema) {

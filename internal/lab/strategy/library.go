@@ -19,6 +19,54 @@ func init() {
 	register("lib-key", library(parallel.OrderKey))
 	register("lib-partition", library(parallel.OrderPartition))
 	register("lib-unordered", library(parallel.OrderNone))
+	register("kpar-share", libraryShare)
+	share["kpar-share"] = true
+}
+
+// kpar-share: the same library in share-group mode (parallel.ShareGroup):
+// each record acknowledged when its handler is done with it, accepted once
+// processed or dead-lettered, released for redelivery after a failed
+// delivery with deliveries left. The lab gives it what it gives lib-*: the
+// concurrency, the in-place retries and, when the scenario has one, the
+// dead-letter topic, where a permanent failure (or a failure on the
+// group's last allowed delivery) goes before the record is accepted. No
+// ordering (share mode has none), no commit interval, no static
+// membership or rebalance timeout (share groups have neither).
+func libraryShare(ctx context.Context, cfg Config) error {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumeTopics(cfg.Topic),
+			kgo.FetchMaxWait(200*time.Millisecond)),
+		parallel.ShareGroup(cfg.Group),
+		parallel.MaxConcurrency(cfg.Workers),
+		parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
+		parallel.Logf(cfg.Logf),
+	}
+	if cfg.DLQTopic != "" {
+		opts = append(opts, parallel.DeadLetterTopic(cfg.DLQTopic))
+	}
+	// The lab's handler knows a failure that will never succeed; telling
+	// the library sends it to the dead-letter topic at once, as the bare
+	// share strategy rejects it at once.
+	h := func(ctx context.Context, r *kgo.Record) error {
+		err := cfg.Handler(ctx, r)
+		if errors.Is(err, ErrPermanent) {
+			return parallel.Permanent(err)
+		}
+		return err
+	}
+	return runLibrary(ctx, h, opts)
+}
+
+func runLibrary(ctx context.Context, h Handler, opts []parallel.Opt) error {
+	c, err := parallel.New(parallel.Handler(h), opts...)
+	if err != nil {
+		return err
+	}
+	err = c.Run(ctx)
+	if cerr := c.Close(); err == nil && !errors.Is(cerr, parallel.ErrClosed) {
+		err = cerr
+	}
+	return err
 }
 
 func library(order parallel.Order) Func {
@@ -50,14 +98,6 @@ func library(order parallel.Order) Func {
 		if cfg.DLQTopic != "" {
 			opts = append(opts, parallel.DeadLetterTopic(cfg.DLQTopic))
 		}
-		c, err := parallel.New(parallel.Handler(cfg.Handler), opts...)
-		if err != nil {
-			return err
-		}
-		err = c.Run(ctx)
-		if cerr := c.Close(); err == nil && !errors.Is(cerr, parallel.ErrClosed) {
-			err = cerr
-		}
-		return err
+		return runLibrary(ctx, cfg.Handler, opts)
 	}
 }

@@ -51,6 +51,8 @@ type Func func(ctx context.Context, cfg Config) error
 var (
 	registry = map[string]Func{}
 	jvm      = map[string]bool{}
+	share    = map[string]bool{}
+	archives = map[string]bool{}
 )
 
 func register(name string, f Func) { registry[name] = f }
@@ -58,6 +60,17 @@ func register(name string, f Func) { registry[name] = f }
 // NeedsJVM reports whether the named strategy runs a JVM (Config.Java and
 // Config.PCClasspath must be set).
 func NeedsJVM(name string) bool { return jvm[name] }
+
+// IsShare reports whether the named strategy consumes as a share group
+// (KIP-932): no committed offsets, no static membership, records acquired
+// and acknowledged one by one.
+func IsShare(name string) bool { return share[name] }
+
+// Archives reports whether the named strategy leaves failed records to the
+// share group's broker: it rejects a permanent failure and releases any
+// other, so the broker archives the record (rejected, or at the delivery
+// limit) and nothing keeps it. A strategy with a dead-letter topic does not.
+func Archives(name string) bool { return archives[name] }
 
 // Get returns the named strategy.
 func Get(name string) (Func, error) {
@@ -78,9 +91,11 @@ func Names() []string {
 	return out
 }
 
-// order keeps the table readable: naive loops first, the library last.
+// order keeps the table readable: naive loops first, then the library (and
+// PC), then the share-group strategies.
 func order(name string) string {
-	rank := map[string]string{"commit-before": "0", "commit-after-submit": "1", "auto-commit": "2", "commit-after-batch": "3"}
+	rank := map[string]string{"commit-before": "0", "commit-after-submit": "1", "auto-commit": "2", "commit-after-batch": "3",
+		"share": "z0", "kpar-share": "z1"} // share groups last
 	if r, ok := rank[name]; ok {
 		return r
 	}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpar/kpar/internal/lab/shareoffsets"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -80,10 +81,26 @@ const SlowMarker = "kpar-lab: slow handlers started"
 // them, since a record that always fails leaves nothing in the processed-log.
 const PermanentMarker = "kpar-lab: permanent failure"
 
+// FailureMarker starts the stdout line a worker prints for every failed
+// handler attempt on a record a share group delivered: the marker, the
+// record's seq, its delivery count and "permanent" or "transient"
+// ("kpar-lab: failed delivery 17 5 transient"). A record that fails its
+// last allowed delivery, or is rejected, is archived by the broker and
+// leaves no entry anywhere; these lines are how the lab tells archived from
+// lost.
+const FailureMarker = "kpar-lab: failed delivery"
+
 // Settle is how long the group's committed offsets must stay unchanged
 // before a frozen worker kills itself: four commit intervals of the
 // slowest-committing strategy (the library's 250 ms).
 const Settle = time.Second
+
+// ShareSettle is Settle for share groups. Their acknowledgements leave the
+// client in the background (kgo sends a pending ack within 1 s, or with
+// the next fetch) and one above a record still held does not move anything
+// the broker reports, so the frozen worker waits out the flush: twice
+// kgo's ack timer, with the reported share-partition state unchanged.
+const ShareSettle = 2500 * time.Millisecond
 
 // Args renders p as command-line flags for Parse.
 func (p Params) Args() []string {
@@ -210,7 +227,7 @@ const (
 	diceTail
 )
 
-func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
+func (h *handler) handle(ctx context.Context, r *kgo.Record) (err error) {
 	rec, err := workload.DecodeRecord(r.Value)
 	if err != nil {
 		return err
@@ -233,6 +250,24 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	h.attempts[rec.Seq]++
 	attempt := h.attempts[rec.Seq]
 	h.mu.Unlock()
+	// A share group redelivers a released record to any member, so this
+	// process's count starts again at 1 where the broker's delivery count
+	// does not; the dice follow the larger, so a record's transient
+	// failures end at its fourth attempt wherever it runs.
+	delivery := int(r.DeliveryCount())
+	attempt = max(attempt, delivery)
+	if delivery > 0 {
+		defer func() {
+			if err == nil {
+				return
+			}
+			kind := "transient"
+			if errors.Is(err, strategy.ErrPermanent) {
+				kind = "permanent"
+			}
+			fmt.Fprintf(os.Stdout, "%s %d %d %s\n", FailureMarker, rec.Seq, delivery, kind)
+		}()
+	}
 
 	switch {
 	case p.SlowCount > 0 && n >= int64(p.SlowAt) && n < int64(p.SlowAt+p.SlowCount) && attempt == 1:
@@ -259,11 +294,11 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) error {
 	if attempt <= 3 && workload.Float(p.Seed, diceTransient, seq, uint64(attempt)) < p.Transient {
 		return fmt.Errorf("record %d attempt %d: transient failure", rec.Seq, attempt)
 	}
-	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt}
+	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt, Delivery: delivery}
 	out := &kgo.Record{Topic: p.LogTopic, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}
 	// Not ctx: a revoked or stopping strategy may cancel it, and an entry
 	// half-written by a cancelled call would make "processed" a race.
-	if err := h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
+	if err = h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
 		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
 	}
 	if p.Instant && p.KillAfter > 0 && h.written.Add(1) == int64(p.KillAfter) {
@@ -296,6 +331,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 // invocations were admitted, no further invocation runs; the process waits
 // until every admitted one has written its entry and the group's committed
 // offsets (and metadata) have not moved for Settle, then SIGKILLs itself.
+// A share group has no committed offsets: there it is the share-partition
+// states (start offset and lag) that must not move, for ShareSettle.
 // So at the kill the processed-log holds exactly the entries of the
 // admitted invocations, and the commits are whatever the strategy commits
 // once its poll loop has run into the frozen workers (queue full, or input
@@ -310,19 +347,30 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	adm := kadm.NewClient(h.out)
+	settle, read := Settle, func() (string, error) {
+		offs, err := adm.FetchOffsets(ctx, h.p.Group)
+		return commitsString(offs), err
+	}
+	if strategy.IsShare(h.p.Strategy) {
+		// No committed offsets: what the broker reports acknowledged.
+		settle, read = ShareSettle, func() (string, error) {
+			st, err := shareoffsets.Read(ctx, h.out, h.p.Group, h.p.Topic)
+			return fmt.Sprint(st), err
+		}
+	}
 	var last string
 	stable := time.Now()
-	for time.Since(stable) < Settle {
+	for time.Since(stable) < settle {
 		time.Sleep(50 * time.Millisecond)
 		if ctx.Err() != nil {
 			return
 		}
-		offs, err := adm.FetchOffsets(ctx, h.p.Group)
+		now, err := read()
 		if err != nil {
 			stable = time.Now() // unknown is not unchanged
 			continue
 		}
-		if now := commitsString(offs); now != last {
+		if now != last {
 			last, stable = now, time.Now()
 		}
 	}

@@ -35,6 +35,10 @@ type Entry struct {
 	Incarnation int     // which process incarnation of that slot
 	Outcome     Outcome // ok or dlq
 	Attempts    int     // handler attempts, 1 when no transient failure
+	// Delivery is the share group's delivery count of the record when it
+	// was processed (1 on first delivery, more after a release, a lock
+	// timeout or a dead member); 0 for consumer-group strategies.
+	Delivery int
 }
 
 // EncodeRecord is the input record's value. Text keeps the topics readable
@@ -57,16 +61,22 @@ func DecodeRecord(v []byte) (Record, error) {
 	return Record{Seq: seq, Key: f[1], KeySeq: kseq}, nil
 }
 
-// EncodeEntry is the processed-log entry's value.
+// EncodeEntry is the processed-log entry's value. The delivery count is an
+// eighth field only when there is one, so consumer-group entries keep the
+// seven fields they always had.
 func EncodeEntry(e Entry) []byte {
-	return fmt.Appendf(nil, "%d %s %d %s %d %s %d", e.Seq, e.Key, e.KeySeq, e.Worker, e.Incarnation, e.Outcome, e.Attempts)
+	b := fmt.Appendf(nil, "%d %s %d %s %d %s %d", e.Seq, e.Key, e.KeySeq, e.Worker, e.Incarnation, e.Outcome, e.Attempts)
+	if e.Delivery > 0 {
+		b = fmt.Appendf(b, " %d", e.Delivery)
+	}
+	return b
 }
 
 // DecodeEntry parses a processed-log entry's value.
 func DecodeEntry(v []byte) (Entry, error) {
 	f := strings.Fields(string(v))
-	if len(f) != 7 {
-		return Entry{}, fmt.Errorf("processed-log entry %q: want 7 fields", v)
+	if len(f) != 7 && len(f) != 8 {
+		return Entry{}, fmt.Errorf("processed-log entry %q: want 7 or 8 fields", v)
 	}
 	r, err := DecodeRecord([]byte(strings.Join(f[:3], " ")))
 	if err != nil {
@@ -77,7 +87,13 @@ func DecodeEntry(v []byte) (Entry, error) {
 	if err1 != nil || err2 != nil {
 		return Entry{}, fmt.Errorf("processed-log entry %q: bad number", v)
 	}
-	return Entry{Record: r, Worker: f[3], Incarnation: inc, Outcome: Outcome(f[5]), Attempts: att}, nil
+	e := Entry{Record: r, Worker: f[3], Incarnation: inc, Outcome: Outcome(f[5]), Attempts: att}
+	if len(f) == 8 {
+		if e.Delivery, err = strconv.Atoi(f[7]); err != nil {
+			return Entry{}, fmt.Errorf("processed-log entry %q: bad delivery count", v)
+		}
+	}
+	return e, nil
 }
 
 // Generate returns n records over keys keys. The key of each record is drawn

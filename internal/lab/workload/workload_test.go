@@ -31,6 +31,11 @@ func TestRecordsAndEntriesDecodeWhatWasEncoded(t *testing.T) {
 	if got, err := DecodeEntry(EncodeEntry(e)); err != nil || got != e {
 		t.Fatalf("entry: %+v, %v", got, err)
 	}
+	// A share group's delivery count travels as an eighth field.
+	e.Delivery = 3
+	if got, err := DecodeEntry(EncodeEntry(e)); err != nil || got != e {
+		t.Fatalf("entry with a delivery count: %+v, %v", got, err)
+	}
 	if _, err := DecodeRecord([]byte("42 k1")); err == nil {
 		t.Fatal("a truncated record must not decode")
 	}

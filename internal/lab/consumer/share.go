@@ -1,0 +1,216 @@
+package consumer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/shareoffsets"
+	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Share is what a cell of a share-group strategy (share, kpar-share) counts
+// beyond the checker: the group's settings as the broker reported them,
+// what the broker archived, and what it redelivered after each kill.
+type Share struct {
+	// The group's share.record.lock.duration.ms, share.delivery.count.limit
+	// and share.session.timeout.ms as the broker described them after the
+	// lab set the lock duration to LabLockDuration.
+	LockDurationMs   int `json:"lock_duration_ms"`
+	DeliveryLimit    int `json:"delivery_limit"`
+	SessionTimeoutMs int `json:"session_timeout_ms"`
+
+	// FailedDeliveries: handler attempts that failed on a delivered record
+	// (worker.FailureMarker lines), through the cell's stop.
+	FailedDeliveries int `json:"failed_deliveries"`
+	// Archived: records with no processed-log entry and no dead-letter
+	// record that a strategy without a dead-letter topic (Archives) left to
+	// the broker to archive: rejected after a permanent failure
+	// (ArchivedRejected), or released after a failure on the last allowed
+	// delivery (ArchivedAtLimit). What a share group does with a record
+	// that fails for good when nothing dead-letters it. They are part of
+	// check.lost, and the Markdown's lost column leaves them out.
+	Archived         int `json:"archived"`
+	ArchivedRejected int `json:"archived_rejected"`
+	ArchivedAtLimit  int `json:"archived_at_limit"`
+	// Redelivered: distinct records with a processed-log entry written on a
+	// delivery after the first (a release, a dead member, a lock timeout).
+	Redelivered int `json:"redelivered"`
+	// AfterKills: per SIGKILL (crash or kill), in order, the records
+	// processed on a redelivery after it (and before the next), and when.
+	AfterKills []KillRedelivery `json:"after_kills,omitempty"`
+	// StallTimeoutSeconds is the stall timeout the cell ran with: at least
+	// the session timeout plus the lock duration plus 15 s when it kills,
+	// since a dead member's records wait for both (see shareStall).
+	StallTimeoutSeconds float64 `json:"stall_timeout_seconds"`
+}
+
+// KillRedelivery is what came back after one SIGKILL: Records distinct
+// records with an entry on a delivery after the first, written after the
+// kill and before the next one; the first and the last of them that many
+// seconds after the kill. The kill's time is when the lab saw the process
+// gone (its 50 ms poll), so the seconds may be short by that much.
+type KillRedelivery struct {
+	Records      int     `json:"records"`
+	FirstSeconds float64 `json:"first_seconds"`
+	LastSeconds  float64 `json:"last_seconds"`
+}
+
+// LabLockDuration is the acquisition lock the lab gives its share groups:
+// the broker's minimum (group.share.min.record.lock.duration.ms, 15 s by
+// default; the group default is 30 s), so that a record held by a dead
+// member comes back as soon as the broker allows.
+const LabLockDuration = 15 * time.Second
+
+// setUpShareGroup makes the group read from the start and shortens its
+// lock, before any member starts, and reads back the settings it got. A
+// broker that refuses the lock duration (a higher minimum) keeps its own;
+// the cell records whatever the broker says.
+func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, error) {
+	err := sharegroup.Set(ctx, cl, group, map[string]string{
+		sharegroup.AutoOffsetReset:    "earliest",
+		sharegroup.RecordLockDuration: strconv.Itoa(int(LabLockDuration.Milliseconds())),
+	})
+	if err != nil {
+		if err = sharegroup.FromEarliest(ctx, cl, group); err != nil {
+			return Share{}, err
+		}
+	}
+	cs, err := sharegroup.Configs(ctx, cl, group)
+	if err != nil {
+		return Share{}, err
+	}
+	num := func(name string, def int) int {
+		if n, err := strconv.Atoi(cs[name]); err == nil && n > 0 {
+			return n
+		}
+		return def
+	}
+	// Defaults as the broker's, for a broker that does not describe them.
+	return Share{
+		LockDurationMs:   num(sharegroup.RecordLockDuration, 30000),
+		DeliveryLimit:    num(sharegroup.DeliveryCountLimit, 5),
+		SessionTimeoutMs: num(shareSessionTimeout, 45000),
+	}, nil
+}
+
+// shareSessionTimeout is the group config; a share member that stops
+// heartbeating keeps its partitions this long. The broker's minimum is its
+// default, 45 s, so the lab cannot shorten it.
+const shareSessionTimeout = "share.session.timeout.ms"
+
+// shareStall is the stall timeout of a share cell. A SIGKILLed member keeps
+// its partitions assigned until its session times out and its records
+// locked until their lock expires; until then the restarted process
+// cannot get them, and nothing moves.
+func shareStall(s Share, stall time.Duration, kills bool) time.Duration {
+	if !kills {
+		return stall
+	}
+	wait := time.Duration(s.SessionTimeoutMs+s.LockDurationMs)*time.Millisecond + 15*time.Second
+	return max(stall, wait)
+}
+
+// failedDelivery is one worker.FailureMarker line.
+type failedDelivery struct {
+	delivery  int
+	permanent bool
+}
+
+// countShare fills s from the topics and the workers' failure lines: what
+// was archived (only for a strategy that leaves failures to the broker),
+// what was redelivered, and what came back after each kill.
+func countShare(s *Share, archives bool, log []checker.Processed, failures map[int64][]failedDelivery, kills []time.Time) {
+	handled, redelivered := map[int64]bool{}, map[int64]bool{}
+	for _, p := range log {
+		handled[p.Seq] = true // processed or dead-lettered
+		if p.Delivery > 1 {
+			redelivered[p.Seq] = true
+		}
+	}
+	s.Redelivered = len(redelivered)
+	s.FailedDeliveries = 0
+	for seq, fs := range failures {
+		s.FailedDeliveries += len(fs)
+		if !archives || handled[seq] {
+			continue
+		}
+		rejected := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.permanent })
+		atLimit := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.delivery >= s.DeliveryLimit })
+		switch {
+		case rejected:
+			s.ArchivedRejected++
+		case atLimit:
+			s.ArchivedAtLimit++
+		}
+	}
+	s.Archived = s.ArchivedRejected + s.ArchivedAtLimit
+	s.AfterKills = nil
+	for i, k := range kills {
+		next := time.Time{}
+		if i+1 < len(kills) {
+			next = kills[i+1]
+		}
+		kr := KillRedelivery{}
+		seen := map[int64]bool{}
+		for _, p := range log {
+			if p.Delivery <= 1 || !p.At.After(k) || (!next.IsZero() && p.At.After(next)) || seen[p.Seq] {
+				continue
+			}
+			seen[p.Seq] = true
+			d := p.At.Sub(k).Seconds()
+			if kr.Records == 0 || d < kr.FirstSeconds {
+				kr.FirstSeconds = d
+			}
+			kr.LastSeconds = max(kr.LastSeconds, d)
+			kr.Records++
+		}
+		s.AfterKills = append(s.AfterKills, kr)
+	}
+}
+
+// shareProgress is the orchestra's progress for a share group: entries
+// from the processed-log as for every strategy, "committed" = records the
+// broker reports in a terminal state, caught up when that is all of them.
+func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int32]int64) (progress, error) {
+	st, err := shareoffsets.Read(ctx, o.client, o.params.Group, o.in)
+	if err != nil {
+		return p, err
+	}
+	p.caughtUp = true
+	for part, end := range ends {
+		sp, ok := st[part]
+		n, all := shareoffsets.Acknowledged(sp, ok, end)
+		p.committed += int(n)
+		p.caughtUp = p.caughtUp && all
+	}
+	return p, nil
+}
+
+// lostNotArchived is check.lost without what the broker archived on
+// purpose, the lost column of the Markdown.
+func lostNotArchived(c Cell) int {
+	if c.Share == nil {
+		return c.Check.Lost
+	}
+	return c.Check.Lost - c.Share.Archived
+}
+
+func secondsList(ks []KillRedelivery) string {
+	out := ""
+	for i, k := range ks {
+		if i > 0 {
+			out += ", "
+		}
+		if k.Records == 0 {
+			out += "none"
+			continue
+		}
+		out += fmt.Sprintf("%d in %.1f-%.1fs", k.Records, k.FirstSeconds, k.LastSeconds)
+	}
+	return out
+}

@@ -1,0 +1,97 @@
+package strategy
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// share: a bare franz-go share-group consumer (KIP-932), the way its docs
+// suggest: poll up to MaxPoll records, run them concurrently on up to
+// Workers goroutines, acknowledge each when its handler returns (success:
+// accept; permanent failure: reject, the broker archives it; any other
+// failure: release, the broker redelivers it and archives it once the
+// group's delivery limit is reached), and poll again only when every record
+// of the poll has its acknowledgement. There is no dead-letter topic: a
+// share group alone has none, so what fails for good is archived and gone.
+//
+// Polling early is the trap: kgo auto-accepts every record of the previous
+// poll still without a terminal ack when the client polls again, so a poll
+// before the handlers finished would accept (lose) records a crash then
+// never redelivers.
+//
+// The group must read from the start (share.auto.offset.reset=earliest);
+// the lab sets that before any member starts. No static membership, no
+// rebalance timeout: share groups have neither.
+func init() {
+	register("share", shareGroup)
+	share["share"], archives["share"] = true, true
+}
+
+func shareGroup(ctx context.Context, cfg Config) error {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(cfg.Seeds...),
+		kgo.ShareGroup(cfg.Group),
+		kgo.ConsumeTopics(cfg.Topic),
+		kgo.ShareMaxRecords(int32(cfg.MaxPoll)),
+		kgo.FetchMaxWait(200*time.Millisecond),
+		// Without a callback failed acks are invisible; the lab counts
+		// these lines (the share group's analogue of a failed commit).
+		kgo.ShareAckCallback(func(_ *kgo.Client, rs kgo.ShareAckResults) {
+			for _, r := range rs {
+				if r.Err != nil {
+					cfg.Logf("share ack failed for %s[%d]: %v", r.Topic, r.Partition, r.Err)
+				}
+			}
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	defer cl.Close() // releases whatever is still held (nothing, below)
+	// Handlers get a context without cancel, as in the pools: work in
+	// flight finishes and is acknowledged before the member leaves.
+	hctx := context.WithoutCancel(ctx)
+	slots := make(chan struct{}, cfg.Workers)
+	for {
+		fs := cl.PollRecords(ctx, cfg.MaxPoll)
+		if ctx.Err() != nil || fs.IsClientClosed() {
+			// Records this last poll may have returned are not acked:
+			// Close releases them for another member.
+			break
+		}
+		for _, e := range fs.Errors() {
+			if !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded) {
+				cfg.Logf("share poll %s[%d]: %v", e.Topic, e.Partition, e.Err)
+			}
+		}
+		var wg sync.WaitGroup
+		for _, r := range fs.Records() {
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				err := cfg.Handler(hctx, r)
+				switch {
+				case err == nil:
+					r.Ack(kgo.AckAccept)
+				case errors.Is(err, ErrPermanent):
+					r.Ack(kgo.AckReject)
+				default:
+					r.Ack(kgo.AckRelease)
+				}
+			}()
+		}
+		// Every record of this poll acked before the next poll.
+		wg.Wait()
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := cl.FlushAcks(fctx); err != nil {
+		cfg.Logf("share ack failed on leaving: %v", err)
+	}
+	return nil
+}
