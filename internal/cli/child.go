@@ -41,6 +41,7 @@ func newChildCmd() *cobra.Command {
 			},
 		},
 		newChildConsumeRSSCmd(),
+		newChildGroupSettingsMemberCmd(),
 		newChildCompareKparCmd(),
 		newChildComparePlainCmd(),
 		newChildCompareShareCmd(),

@@ -8,5 +8,6 @@ func newLabCmd(g *globals) *cobra.Command {
 		Short: "Correctness experiments: count what each consumer strategy loses, duplicates and reorders",
 	}
 	c.AddCommand(newLabConsumerCmd(g))
+	c.AddCommand(newLabGroupSettingsCmd(g))
 	return c
 }

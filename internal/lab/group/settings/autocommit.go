@@ -1,0 +1,224 @@
+package settings
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// crashPoint is the seeded processed-log count at which the first member
+// dies: in the middle half of the input, the same for every mode so that
+// the modes are compared at one point.
+func crashPoint(seed int64, records int) int {
+	return records/4 + int(workload.Uint64(seed, streamCrash)%uint64(records/2))
+}
+
+func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
+	var out []AutoCommitCell
+	for _, m := range commitModes {
+		cfg.cellStart(AutoCommit, m)
+		start := time.Now()
+		c, err := autoCommitCell(ctx, cfg, m)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m, err)
+		}
+		c.Seconds = time.Since(start).Seconds()
+		c.Rerun = cfg.rerun(AutoCommit)
+		c.Exact = []string{"crash_at"}
+		c.Why = "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run."
+		out = append(out, c)
+		cfg.cellDone(AutoCommit, c.Line())
+	}
+	return out, nil
+}
+
+// autoCommitCell: seeded input; member incarnation 0 SIGKILLs itself at the
+// crash point; incarnation 1 (same static member) resumes from the group's
+// commits until the group committed the whole input; then the checker reads
+// the processed-log.
+func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCell, error) {
+	c := AutoCommitCell{Mode: mode, CrashAt: crashPoint(cfg.Seed, cfg.Records)}
+	if mode != ModeManual {
+		c.AutoCommitIntervalSeconds = cfg.AutoCommitInterval.Seconds()
+	}
+	k, err := newKit(cfg.Brokers)
+	if err != nil {
+		return c, err
+	}
+	defer k.close()
+	topic := name(cfg.Seed, "autocommit", mode)
+	input, err := k.input(ctx, topic, cfg.Partitions, cfg.Seed+streamRecords, cfg.Records)
+	if err != nil {
+		return c, err
+	}
+	logTopic := topic + "-log"
+	if err := k.topic(ctx, logTopic, cfg.Partitions); err != nil {
+		return c, err
+	}
+	ends, err := k.ends(ctx, topic)
+	if err != nil {
+		return c, err
+	}
+	spec := memberSpec{brokers: cfg.Brokers, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
+		killAfter: int64(c.CrashAt), maxPoll: 100, workers: 8, autoCommitInterval: cfg.AutoCommitInterval}
+	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
+	defer cancel()
+	started := time.Now()
+
+	first, err := startMember(cfg, spec)
+	if err != nil {
+		return c, err
+	}
+	state := first.wait(cctx)
+	c.Killed = state.killed
+	if !c.Killed {
+		c.Failure = "the first member did not die of its SIGKILL: " + state.describe()
+	}
+	if c.Failure == "" {
+		spec.incarnation, spec.killAfter = 1, 0
+		second, err := startMember(cfg, spec)
+		if err != nil {
+			return c, err
+		}
+		done := waitFor(cctx, func() bool { return second.exited() || k.committedThrough(cctx, spec.group, topic, ends) })
+		end := second.stop()
+		switch {
+		case ctx.Err() != nil:
+			return c, ctx.Err()
+		case !done:
+			c.Failure = fmt.Sprintf("the restarted member had not committed the input after %s: %s", cfg.CellTimeout, end.describe())
+		case !end.clean():
+			c.Failure = "the restarted member failed: " + end.describe()
+		}
+	}
+	recs, err := workload.ReadAll(ctx, cfg.Brokers, logTopic)
+	if err != nil {
+		return c, err
+	}
+	log := make([]checker.Processed, 0, len(recs))
+	for _, r := range recs {
+		e, err := workload.DecodeEntry(r.Value)
+		if err != nil {
+			return c, err
+		}
+		log = append(log, checker.Processed{Entry: e, At: r.Timestamp})
+	}
+	c.Check = checker.Check(input, log, started)
+	return c, nil
+}
+
+// member is one running member process with its output kept for errors.
+type member struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+func startMember(cfg Config, s memberSpec) (*member, error) {
+	m := &member{cmd: cfg.Member(s.args()), out: &syncBuffer{}, done: make(chan struct{})}
+	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
+	if err := m.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start member: %w", err)
+	}
+	go func() { m.err = m.cmd.Wait(); close(m.done) }()
+	return m, nil
+}
+
+func (m *member) exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the process to end on its own, killing it when ctx ends.
+func (m *member) wait(ctx context.Context) memberEnd {
+	select {
+	case <-m.done:
+	case <-ctx.Done():
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		return memberEnd{member: m, timedOut: true}
+	}
+	return m.end()
+}
+
+// stop sends SIGTERM and waits 15 s before SIGKILL.
+func (m *member) stop() memberEnd {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(15 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.done
+		return memberEnd{member: m, timedOut: true}
+	}
+	return m.end()
+}
+
+func (m *member) end() memberEnd {
+	e := memberEnd{member: m}
+	var ee *exec.ExitError
+	if errors.As(m.err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+			e.killed = true
+		}
+	}
+	return e
+}
+
+type memberEnd struct {
+	*member
+	killed, timedOut bool
+}
+
+func (e memberEnd) clean() bool { return !e.timedOut && e.err == nil }
+
+// describe is how the process ended and the tail of its output.
+func (e memberEnd) describe() string {
+	how := "exited cleanly"
+	switch {
+	case e.timedOut:
+		how = "did not end in time"
+	case e.err != nil:
+		how = e.err.Error()
+	}
+	tail := strings.TrimSpace(e.out.String())
+	if len(tail) > 600 {
+		tail = "..." + tail[len(tail)-600:]
+	}
+	if tail != "" {
+		how += "; output: " + tail
+	}
+	return how
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,373 @@
+package settings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+const (
+	readCommitted   = "read_committed"
+	readUncommitted = "read_uncommitted"
+)
+
+var levels = []string{readUncommitted, readCommitted}
+
+func isolationOpt(level string) kgo.Opt {
+	if level == readCommitted {
+		return kgo.FetchIsolationLevel(kgo.ReadCommitted())
+	}
+	return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
+}
+
+// endKey marks the last record of a partition: once a consumer saw it on
+// every partition, it has seen everything before it (a partition is read in
+// offset order).
+const endKey = "end"
+
+// aborts is the seeded choice of which of n transactions abort.
+func aborts(seed int64, n int, share float64) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = workload.Float(seed, streamAbort, uint64(i)) < share
+	}
+	return out
+}
+
+func runIsolation(ctx context.Context, cfg Config) (IsolationResult, error) {
+	cfg.cellStart(Isolation, "aborts+lso")
+	start := time.Now()
+	r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
+	r.Rerun = cfg.rerun(Isolation)
+	r.Exact = []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"}
+	r.Why = "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson."
+	if err := isolationAborts(ctx, cfg, &r); err != nil {
+		return r, err
+	}
+	if r.Failure == "" {
+		if err := isolationLSO(ctx, cfg, &r); err != nil {
+			return r, err
+		}
+	}
+	r.Seconds = time.Since(start).Seconds()
+	cfg.cellDone(Isolation, r.Line())
+	return r, nil
+}
+
+// isolationAborts: a transactional producer writes cfg.Transactions
+// transactions of seeded records and aborts a seeded share; then an end
+// marker per partition; a consumer per level counts what it received.
+func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error {
+	k, err := newKit(cfg.Brokers)
+	if err != nil {
+		return err
+	}
+	defer k.close()
+	topic := name(cfg.Seed, "isolation")
+	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
+		return err
+	}
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		return err
+	}
+	defer txn.Close()
+	recs := workload.Generate(cfg.Seed+streamRecords, r.Transactions*r.RecordsPerTransaction, keys)
+	aborted := map[int64]bool{}
+	for t, abort := range aborts(cfg.Seed, r.Transactions, cfg.AbortShare) {
+		if err := txn.BeginTransaction(); err != nil {
+			return fmt.Errorf("begin transaction %d: %w", t, err)
+		}
+		batch := recs[t*r.RecordsPerTransaction : (t+1)*r.RecordsPerTransaction]
+		kr := make([]*kgo.Record, len(batch))
+		for i, rec := range batch {
+			kr[i] = &kgo.Record{Key: []byte(rec.Key), Value: workload.EncodeRecord(rec)}
+			if abort {
+				aborted[rec.Seq] = true
+			}
+		}
+		// ProduceSync returns once the records are acknowledged, so the
+		// abort below drops records that are on the broker.
+		if err := txn.ProduceSync(ctx, kr...).FirstErr(); err != nil {
+			return fmt.Errorf("transaction %d: %w", t, err)
+		}
+		commit := kgo.TryCommit
+		if abort {
+			commit = kgo.TryAbort
+			r.Aborted++
+		}
+		if err := txn.EndTransaction(ctx, commit); err != nil {
+			return fmt.Errorf("end transaction %d: %w", t, err)
+		}
+	}
+	r.AbortedRecords = len(aborted)
+	r.CommittedRecords = len(recs) - r.AbortedRecords
+	if err := k.endMarkers(ctx, topic, cfg.Partitions); err != nil {
+		return err
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	counts := make([]LevelCount, len(levels))
+	fails := make([]error, len(levels))
+	for i, lvl := range levels {
+		group := k.group(topic + "-" + lvl)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := map[int64]bool{}
+			counts[i] = LevelCount{Level: lvl}
+			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, nil, func(rec *kgo.Record, _ time.Time) {
+				seq := seqOf(rec)
+				if seq < 0 || seen[seq] {
+					return
+				}
+				seen[seq] = true
+				counts[i].Seen++
+				if aborted[seq] {
+					counts[i].AbortedSeen++
+				} else {
+					counts[i].CommittedSeen++
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	r.Levels = counts
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(fails...); err != nil {
+		r.Failure = "reading the transactional topic: " + err.Error()
+	}
+	return nil
+}
+
+// endMarkers writes one end marker to every partition of topic.
+func (k *cellKit) endMarkers(ctx context.Context, topic string, partitions int) error {
+	batch := make([]*kgo.Record, partitions)
+	for p := range batch {
+		batch[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(endKey)}
+	}
+	if err := k.manual().ProduceSync(ctx, batch...).FirstErr(); err != nil {
+		return fmt.Errorf("end markers of %s: %w", topic, err)
+	}
+	return nil
+}
+
+// readToEnd consumes topic in group at level from the start until it saw the
+// end marker on every partition, calling each for every other record with
+// the time the poll returned it. ready, when set, is closed once the client
+// is assigned and fetching (its first fetch request went out).
+func readToEnd(ctx context.Context, cfg Config, topic, group, level string, ready chan<- struct{}, each func(*kgo.Record, time.Time)) error {
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), isolationOpt(level),
+		kgo.FetchMaxWait(100 * time.Millisecond)}
+	if ready != nil {
+		var once sync.Once
+		opts = append(opts, kgo.WithHooks(fetchHook(func() { once.Do(func() { close(ready) }) })))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ended := map[int32]bool{}
+	for len(ended) < cfg.Partitions {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: end marker seen on %d of %d partitions: %w", level, len(ended), cfg.Partitions, err)
+		}
+		if errs := fs.Errors(); len(errs) > 0 {
+			return fmt.Errorf("%s: poll: %w", level, errs[0].Err)
+		}
+		now := time.Now()
+		fs.EachRecord(func(rec *kgo.Record) {
+			if string(rec.Key) == endKey {
+				ended[rec.Partition] = true
+				return
+			}
+			each(rec, now)
+		})
+	}
+	return nil
+}
+
+// fetchHook calls fn when the client writes a fetch request: it has an
+// assignment and knows where to read.
+type fetchHook func()
+
+func (h fetchHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 1 && err == nil { // 1: Fetch
+		h()
+	}
+}
+
+// isolationLSO: a consumer per level reads a fresh topic; once both fetch, a
+// transactional producer writes one record per partition and holds the
+// transaction open for cfg.Hold while a plain producer writes one record per
+// partition every 50 ms; then it commits, the plain producer goes on for
+// another second and writes the end markers. Each level's delay per plain
+// record is poll time minus acknowledgement time.
+func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
+	k, err := newKit(cfg.Brokers)
+	if err != nil {
+		return err
+	}
+	defer k.close()
+	topic := name(cfg.Seed, "lso")
+	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
+	defer cancel()
+
+	var mu sync.Mutex
+	seenAt := make([]map[int64]time.Time, len(levels))
+	readyCh := make([]chan struct{}, len(levels))
+	fails := make([]error, len(levels))
+	var wg sync.WaitGroup
+	for i, lvl := range levels {
+		seenAt[i] = map[int64]time.Time{}
+		readyCh[i] = make(chan struct{})
+		group := k.group(topic + "-" + lvl)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, readyCh[i], func(rec *kgo.Record, at time.Time) {
+				if seq := seqOf(rec); seq >= 0 {
+					mu.Lock()
+					if _, ok := seenAt[i][seq]; !ok {
+						seenAt[i][seq] = at
+					}
+					mu.Unlock()
+				}
+			})
+		}()
+	}
+	finish := func(failure string) error {
+		cancel()
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if failure == "" {
+			if err := errors.Join(fails...); err != nil {
+				failure = err.Error()
+			}
+		}
+		if failure != "" {
+			r.Failure = "lso: " + failure
+		}
+		return nil
+	}
+	for i, ch := range readyCh {
+		select {
+		case <-ch:
+		case <-cctx.Done():
+			return finish(fmt.Sprintf("the %s consumer did not start fetching within %s", levels[i], cfg.CellTimeout))
+		}
+	}
+
+	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return err
+	}
+	defer txn.Close()
+	if err := txn.BeginTransaction(); err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	open := make([]*kgo.Record, cfg.Partitions)
+	for p := range open {
+		open[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte("open")}
+	}
+	if err := txn.ProduceSync(cctx, open...).FirstErr(); err != nil {
+		return fmt.Errorf("open transaction: %w", err)
+	}
+	txnStart := time.Now()
+
+	acked := map[int64]time.Time{}
+	var txnEnd time.Time
+	lag := make([]int, len(levels))
+	var seq int64
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for txnEnd.IsZero() || time.Since(txnEnd) < time.Second {
+		if txnEnd.IsZero() && time.Since(txnStart) >= cfg.Hold {
+			if err := txn.EndTransaction(cctx, kgo.TryCommit); err != nil {
+				return fmt.Errorf("commit the held transaction: %w", err)
+			}
+			txnEnd = time.Now()
+		}
+		rec := &kgo.Record{Topic: topic, Partition: int32(seq % int64(cfg.Partitions)),
+			Value: workload.EncodeRecord(workload.Record{Seq: seq, Key: "plain", KeySeq: seq})}
+		if err := k.manual().ProduceSync(cctx, rec).FirstErr(); err != nil {
+			return finish("plain producer: " + err.Error())
+		}
+		acked[seq] = time.Now()
+		seq++
+		mu.Lock()
+		for i := range levels {
+			lag[i] = max(lag[i], len(acked)-len(seenAt[i]))
+		}
+		mu.Unlock()
+		select {
+		case <-cctx.Done():
+			return finish("the transaction phase did not finish in time")
+		case <-tick.C:
+		}
+	}
+	if err := k.endMarkers(cctx, topic, cfg.Partitions); err != nil {
+		return finish(err.Error())
+	}
+	wg.Wait()
+	r.LSO = lsoSummary(acked, seenAt, lag, txnStart, txnEnd)
+	return finish("")
+}
+
+// lsoSummary turns acknowledgement and delivery times into each level's
+// delays; seenAt and lag are per level, in the order of levels.
+func lsoSummary(acked map[int64]time.Time, seenAt []map[int64]time.Time, lag []int, txnStart, txnEnd time.Time) LSOResult {
+	out := LSOResult{HoldSeconds: txnEnd.Sub(txnStart).Seconds()}
+	seqs := make([]int64, 0, len(acked))
+	for s, at := range acked {
+		seqs = append(seqs, s)
+		if at.Before(txnEnd) {
+			out.Records++
+		}
+	}
+	slices.Sort(seqs)
+	for i, lvl := range levels {
+		l := LSOLevel{Level: lvl, MaxLagRecords: lag[i]}
+		var delays []float64
+		for _, s := range seqs {
+			at, ok := seenAt[i][s]
+			if !ok {
+				l.Missing++
+				continue
+			}
+			d := max(0, at.Sub(acked[s]).Seconds())
+			delays = append(delays, d)
+			l.MaxDelaySeconds = max(l.MaxDelaySeconds, d)
+			if acked[s].Before(txnEnd) && at.After(txnEnd) {
+				l.Held++
+			}
+			out.Samples = append(out.Samples, LSOSample{Level: lvl, AckedSeconds: acked[s].Sub(txnStart).Seconds(), DelaySeconds: d})
+		}
+		if len(delays) > 0 {
+			slices.Sort(delays)
+			l.MedianDelaySeconds = delays[len(delays)/2]
+		}
+		out.Levels = append(out.Levels, l)
+	}
+	return out
+}
