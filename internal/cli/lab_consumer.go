@@ -42,6 +42,18 @@ handler failures), slow (the first member's handlers stall for longer than
 the group's rebalance timeout, kgo's max.poll.interval.ms, while a second
 member joins).
 
+Share groups (KIP-932) are two strategies named with --strategies: share (a
+bare franz-go share consumer: each record of a poll acked when its handler
+returns, accept, release, or reject on a permanent failure, with no
+dead-letter topic) and kpar-share (kpar's library in share mode, with the
+dead-letter topic). Each cell sets its group to read from the start with a
+15 s acquisition lock (the broker's minimum) and records the lock, delivery
+limit and session timeout the broker reports. Their cells add what the
+broker archived (counted apart from lost), the records redelivered, and
+how long after each kill they came back (a dead member keeps its
+partitions until its 45 s session times out, so each crash or kill costs
+about a minute). Not in the default strategies.
+
 Every random choice derives from --seed, which is printed with a command
 that re-runs the cell. A crash freezes the consumer after a seeded number of
 handler invocations and kills it once its writes landed and its commits
@@ -62,7 +74,7 @@ when every cell ran. --json prints that JSON instead of the text lines.`,
 	}
 	def := f.cfg
 	fl := c.Flags()
-	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven)")
+	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)")
 	fl.StringVar(&f.scenarios, "scenarios", strings.Join(def.Scenarios, ","), "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
 	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
 	addSeed(fl, &f.cfg.Seed)
@@ -177,7 +189,11 @@ func cellLine(i, total int, c consumer.Cell) string {
 	case c.Stalled:
 		note = "  STALLED"
 	}
-	return fmt.Sprintf("[%d/%d] %-20s %-18s lost %5d  dup %5d  reord %5d  dlq %4d  %6.0f rec/s  crashes %d/%d  %4.1fs  exact: %s%s",
-		i, total, c.Strategy, c.Scenario, ch.Lost, ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
-		c.Crashes, len(c.CrashPoints), c.Seconds, exact, note)
+	share := ""
+	if s := c.Share; s != nil {
+		share = fmt.Sprintf("  archived %d  redelivered %d", s.Archived, s.Redelivered)
+	}
+	return fmt.Sprintf("[%d/%d] %-20s %-18s lost %5d  dup %5d  reord %5d  dlq %4d  %6.0f rec/s  crashes %d/%d  %4.1fs%s  exact: %s%s",
+		i, total, c.Strategy, c.Scenario, c.LostNotArchived(), ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
+		c.Crashes, len(c.CrashPoints), c.Seconds, share, exact, note)
 }

@@ -27,8 +27,9 @@ func Markdown(w io.Writer, r Result) error {
 		r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)
 	b.WriteString("(input topic vs processed-log); records/s is noisy on a shared machine. A count marked * is\n")
 	b.WriteString("timing-dependent: a re-run with the same seed may move it (see below); unmarked counts repeat exactly.\n\n")
-	b.WriteString("| strategy | scenario | lost | duplicated | reordered | dead-lettered | records/s | crashes | joins | commit errors | partitions lost | seed | note |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("Lost leaves out what a share group archived on purpose (the archived column, share strategies only).\n\n")
+	b.WriteString("| strategy | scenario | lost | duplicated | reordered | dead-lettered | archived | records/s | crashes | joins | commit errors | partitions lost | seed | note |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range r.Cells {
 		note := ""
 		switch {
@@ -37,9 +38,13 @@ func Markdown(w io.Writer, r Result) error {
 		case c.Stalled:
 			note = "stalled: never caught up"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %.0f | %d/%d | %d | %d | %d | %d | %s |\n",
-			c.Strategy, c.Scenario, count(c, "lost", c.Check.Lost), count(c, "duplicated", c.Check.Duplicated),
-			count(c, "reordered", c.Check.Reordered), count(c, "dead_lettered", c.Check.DeadLettered),
+		archived := "-"
+		if c.Share != nil {
+			archived = count(c, "archived", c.Share.Archived)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %.0f | %d/%d | %d | %d | %d | %d | %s |\n",
+			c.Strategy, c.Scenario, count(c, "lost", c.LostNotArchived()), count(c, "duplicated", c.Check.Duplicated),
+			count(c, "reordered", c.Check.Reordered), count(c, "dead_lettered", c.Check.DeadLettered), archived,
 			c.Check.RecordsPerSec, c.Crashes, len(c.CrashPoints), c.Joins, c.CommitErrorsLogged, c.PartitionsLostLogged,
 			c.Seed, strings.ReplaceAll(note, "|", "/"))
 	}
@@ -67,6 +72,7 @@ func Markdown(w io.Writer, r Result) error {
 			fmt.Fprintf(&b, "- %s\n", l)
 		}
 	}
+	writeShare(&b, r)
 	if lines := SpeedSentences(r); len(lines) > 0 {
 		b.WriteString("\nSpeed, reported and never asserted: each strategy's records/s against " + SpeedBaseline + "'s in the same\n" +
 			"scenario of this run. One run per cell on a shared machine, so small differences are noise.\n\n")

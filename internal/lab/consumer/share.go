@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/shareoffsets"
+	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -133,7 +135,7 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 		}
 	}
 	s.Redelivered = len(redelivered)
-	s.FailedDeliveries = 0
+	s.FailedDeliveries, s.ArchivedRejected, s.ArchivedAtLimit = 0, 0, 0
 	for seq, fs := range failures {
 		s.FailedDeliveries += len(fs)
 		if !archives || handled[seq] {
@@ -191,9 +193,9 @@ func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int3
 	return p, nil
 }
 
-// lostNotArchived is check.lost without what the broker archived on
-// purpose, the lost column of the Markdown.
-func lostNotArchived(c Cell) int {
+// LostNotArchived is check.lost without what the broker archived on
+// purpose: the lost column of the Markdown and the text output.
+func (c Cell) LostNotArchived() int {
 	if c.Share == nil {
 		return c.Check.Lost
 	}
@@ -211,6 +213,116 @@ func secondsList(ks []KillRedelivery) string {
 			continue
 		}
 		out += fmt.Sprintf("%d in %.1f-%.1fs", k.Records, k.FirstSeconds, k.LastSeconds)
+	}
+	return out
+}
+
+// writeShare is the Markdown's share-group section: the share counts per
+// cell and the sentences ShareSentences computes from them.
+func writeShare(b *strings.Builder, r Result) {
+	var cells []Cell
+	for _, c := range r.Cells {
+		if c.Share != nil {
+			cells = append(cells, c)
+		}
+	}
+	if len(cells) == 0 {
+		return
+	}
+	b.WriteString("\nShare groups (KIP-932). A share group has no dead-letter topic: a record rejected after a permanent\n" +
+		"failure, or failing its last allowed delivery, is archived by the broker and is in no topic. Archived counts\n" +
+		"those (the strategy `share` rejects permanent failures and releases the rest); kpar-share dead-letters them.\n" +
+		"Redelivered: records processed on a delivery after the first. After each kill: the records processed on a\n" +
+		"redelivery after it, and the first and last of them, in seconds after the kill.\n\n")
+	b.WriteString("| strategy | scenario | archived (rejected / at limit) | failed deliveries | redelivered | after each kill | lock | delivery limit | session timeout |\n")
+	b.WriteString("|---|---|---:|---:|---:|---|---:|---:|---:|\n")
+	for _, c := range cells {
+		s := c.Share
+		kills := "-"
+		if len(s.AfterKills) > 0 {
+			kills = secondsList(s.AfterKills)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s (%d / %d) | %d | %s | %s | %gs | %d | %gs |\n",
+			c.Strategy, c.Scenario, count(c, "archived", s.Archived), s.ArchivedRejected, s.ArchivedAtLimit, s.FailedDeliveries,
+			count(c, "redelivered", s.Redelivered), kills, float64(s.LockDurationMs)/1000, s.DeliveryLimit, float64(s.SessionTimeoutMs)/1000)
+	}
+	if lines := ShareSentences(r); len(lines) > 0 {
+		b.WriteString("\n")
+		for _, l := range lines {
+			fmt.Fprintf(b, "- %s\n", l)
+		}
+	}
+}
+
+// ShareSentences states the share-group lessons of r, each computed from
+// its cells: what happened to records that fail for good with and without
+// a dead-letter topic, what a kill cost (losses, and how long the dead
+// member's records took to come back against the group's lock and
+// session), and key order against the key-ordered library.
+func ShareSentences(r Result) []string {
+	var out []string
+	byScen := map[string][]Cell{}
+	var scens []string
+	for _, c := range r.Cells {
+		if _, ok := byScen[c.Scenario]; !ok {
+			scens = append(scens, c.Scenario)
+		}
+		byScen[c.Scenario] = append(byScen[c.Scenario], c)
+	}
+	for _, sc := range scens {
+		for _, c := range byScen[sc] {
+			s := c.Share
+			if s == nil || c.Error != "" {
+				continue
+			}
+			if c.PermanentRecords > 0 {
+				if s.Archived > 0 || strategy.Archives(c.Strategy) {
+					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
+						"(%d rejected, %d at the delivery limit of %d) and %d were dead-lettered: with no dead-letter topic, a "+
+						"share group keeps nothing of a record that fails for good.",
+						c.Strategy, sc, c.PermanentRecords, s.Archived, s.ArchivedRejected, s.ArchivedAtLimit, s.DeliveryLimit, c.Check.DeadLettered))
+				} else {
+					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, %d were dead-lettered and %d "+
+						"lost; nothing was left to the broker to archive.", c.Strategy, sc, c.PermanentRecords, c.Check.DeadLettered, c.LostNotArchived()))
+				}
+			}
+			if len(s.AfterKills) > 0 {
+				n, last := 0, 0.0
+				for _, k := range s.AfterKills {
+					n += k.Records
+					last = max(last, k.LastSeconds)
+				}
+				line := fmt.Sprintf("%s/%s: %d kills lost %d records and duplicated %d; %d records came back redelivered, the last %.1fs "+
+					"after its kill", c.Strategy, sc, len(s.AfterKills), c.LostNotArchived(), c.Check.Duplicated, n, last)
+				lock, session := float64(s.LockDurationMs)/1000, float64(s.SessionTimeoutMs)/1000
+				switch {
+				case n == 0:
+				case last >= 0.9*session:
+					line += fmt.Sprintf(", past the %gs lock and about the %gs session timeout: the dead member kept its "+
+						"partitions until its session expired", lock, session)
+				case last > lock:
+					line += fmt.Sprintf(", past the %gs lock (session timeout %gs)", lock, session)
+				default:
+					line += fmt.Sprintf(", within the %gs lock", lock)
+				}
+				out = append(out, line+".")
+			}
+		}
+		// Key order, where the key-ordered library ran beside.
+		var parts []string
+		var lib *Cell
+		for i, c := range byScen[sc] {
+			if c.Strategy == SpeedBaseline && c.Error == "" {
+				lib = &byScen[sc][i]
+			}
+			if c.Share != nil && c.Error == "" {
+				parts = append(parts, fmt.Sprintf("%s %d", c.Strategy, c.Check.Reordered))
+			}
+		}
+		if len(parts) > 0 && lib != nil {
+			out = append(out, fmt.Sprintf("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
+				sc, strings.Join(parts, ", "), lib.Strategy, lib.Check.Reordered))
+		}
 	}
 	return out
 }

@@ -97,7 +97,7 @@ func TestMarkdownShowsCountsStallsSpeedAndRerunCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"| commit-before | ooo+crash | 37 | 2 | 0* | 0 | 1234 | 1/1 | 0 | 0 | 0 | 9 |", "stalled",
+	for _, want := range []string{"| commit-before | ooo+crash | 37 | 2 | 0* | 0 | - | 1234 | 1/1 | 0 | 0 | 0 | 9 |", "stalled",
 		"- reordered: near-ties go either way", "--cell commit-before/ooo+crash --seed 9",
 		"- ooo+crash: against lib-key's 2468 records/s, commit-before 0.50x (1234 records/s).",
 		"Re-run the whole run: `kpar lab consumer --seed 9`"} {
