@@ -15,6 +15,14 @@ import (
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
+// The member's shape: records take memberLatency each, so that the crash
+// comes seconds into the stream, after several auto-commits, and a pool of
+// poolWorkers still falls behind its poll loop.
+const (
+	memberLatency = 3 * time.Millisecond
+	poolWorkers   = 4
+)
+
 // crashPoint is the seeded processed-log count at which the first member
 // dies: in the middle half of the input, the same for every mode so that
 // the modes are compared at one point.
@@ -46,7 +54,11 @@ func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
 // commits until the group committed the whole input; then the checker reads
 // the processed-log.
 func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCell, error) {
-	c := AutoCommitCell{Mode: mode, CrashAt: crashPoint(cfg.Seed, cfg.Records)}
+	c := AutoCommitCell{Mode: mode, CrashAt: crashPoint(cfg.Seed, cfg.Records), MaxPoll: 100,
+		LatencyMillis: float64(memberLatency) / float64(time.Millisecond)}
+	if mode == ModeAutoPool {
+		c.PoolWorkers = poolWorkers
+	}
 	if mode != ModeManual {
 		c.AutoCommitIntervalSeconds = cfg.AutoCommitInterval.Seconds()
 	}
@@ -69,7 +81,8 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 		return c, err
 	}
 	spec := memberSpec{brokers: cfg.Brokers, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
-		killAfter: int64(c.CrashAt), maxPoll: 100, workers: 8, autoCommitInterval: cfg.AutoCommitInterval}
+		killAfter: int64(c.CrashAt), maxPoll: 100, workers: poolWorkers, autoCommitInterval: cfg.AutoCommitInterval,
+		latency: memberLatency}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
 	started := time.Now()

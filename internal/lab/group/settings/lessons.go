@@ -10,16 +10,26 @@ import (
 
 // Line is the cell's one-line summary in the text output.
 func (c ResetCell) Line() string {
-	return fmt.Sprintf("reset %s/%s: %s", c.Case, c.Policy, resetPhrase(c))
+	s := fmt.Sprintf("reset %s/%s: %s", c.Case, c.Policy, resetPhrase(c))
+	if c.NewSeen > 0 {
+		s += fmt.Sprintf("; then read %d written after it started", c.NewSeen)
+	}
+	return s
 }
 
 func resetPhrase(c ResetCell) string {
-	s := fmt.Sprintf("read %d and skipped %d of the %d unread records", c.SeenOld, c.Skipped, c.Unread)
-	if c.NewSeen > 0 {
-		s += fmt.Sprintf(", then %d written after it started", c.NewSeen)
-	}
-	if c.Error != "" {
-		s += fmt.Sprintf("; polling failed with %q", c.Error)
+	var s string
+	switch {
+	case c.Error != "" && c.SeenOld == 0:
+		s = fmt.Sprintf("read none of the %d unread records: polling failed with %q", c.Unread, c.Error)
+	default:
+		s = fmt.Sprintf("read %d and skipped %d of the %d unread records", c.SeenOld, c.Skipped, c.Unread)
+		if c.DeletedUnread > 0 && c.Skipped == c.DeletedUnread {
+			s += " (only the deleted ones)"
+		}
+		if c.Error != "" {
+			s += fmt.Sprintf("; polling failed with %q", c.Error)
+		}
 	}
 	if c.Failure != "" {
 		s += "; did not finish: " + c.Failure
@@ -99,7 +109,7 @@ func (r IsolationResult) Line() string {
 		s += fmt.Sprintf("; %s saw %d aborted", l.Level, l.AbortedSeen)
 	}
 	for _, l := range r.LSO.Levels {
-		s += fmt.Sprintf("; %s max delay %.2fs while a transaction was open", l.Level, l.MaxDelaySeconds)
+		s += fmt.Sprintf("; %s max delay %s while a transaction was open", l.Level, seconds(l.MaxDelaySeconds))
 	}
 	if r.Failure != "" {
 		s += "; FAILED: " + r.Failure
@@ -135,8 +145,8 @@ func IsolationSentences(r Result) []string {
 	if len(i.LSO.Levels) > 0 {
 		var parts []string
 		for _, l := range i.LSO.Levels {
-			p := fmt.Sprintf("%s delivered them up to %.2f s late (median %.2f s, up to %d records behind, %d held until the transaction ended)",
-				l.Level, l.MaxDelaySeconds, l.MedianDelaySeconds, l.MaxLagRecords, l.Held)
+			p := fmt.Sprintf("%s delivered them up to %s late (median %s; at most %d acknowledged records not yet delivered; %d held until the transaction ended)",
+				l.Level, seconds(l.MaxDelaySeconds), seconds(l.MedianDelaySeconds), l.MaxLagRecords, l.Held)
 			if l.Missing > 0 {
 				p += fmt.Sprintf(", %d never", l.Missing)
 			}
@@ -193,4 +203,13 @@ func Sentences(r Result) []string {
 		out = append(out, f(r)...)
 	}
 	return out
+}
+
+// seconds renders a delay: milliseconds below a second, where the
+// interesting ones are not.
+func seconds(v float64) string {
+	if v < 1 {
+		return fmt.Sprintf("%.0f ms", v*1000)
+	}
+	return fmt.Sprintf("%.2f s", v)
 }

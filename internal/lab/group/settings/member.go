@@ -41,13 +41,15 @@ type memberSpec struct {
 	killAfter          int64 // SIGKILL itself at this many entries (0: never)
 	maxPoll, workers   int
 	autoCommitInterval time.Duration
+	latency            time.Duration // per record, before its entry is written
 }
 
 func (s memberSpec) args() []string {
 	return []string{"--brokers", strings.Join(s.brokers, ","), "--topic", s.topic, "--group", s.group,
 		"--log", s.log, "--mode", s.mode, "--incarnation", fmt.Sprint(s.incarnation),
 		"--kill-after", fmt.Sprint(s.killAfter), "--max-poll", fmt.Sprint(s.maxPoll),
-		"--workers", fmt.Sprint(s.workers), "--autocommit-interval", s.autoCommitInterval.String()}
+		"--workers", fmt.Sprint(s.workers), "--autocommit-interval", s.autoCommitInterval.String(),
+		"--latency", s.latency.String()}
 }
 
 // MemberMain is the autocommit experiment's member process (`kpar child
@@ -70,6 +72,7 @@ func MemberMain(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.IntVar(&s.maxPoll, "max-poll", 100, "records per poll")
 	fs.IntVar(&s.workers, "workers", 8, "pool size in the auto-pool mode")
 	fs.DurationVar(&s.autoCommitInterval, "autocommit-interval", time.Second, "kgo's auto-commit period")
+	fs.DurationVar(&s.latency, "latency", 0, "processing time per record, before its entry is written")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -85,8 +88,8 @@ func MemberMain(ctx context.Context, args []string, stderr io.Writer) int {
 	if s.mode != ModeAutoSync && s.mode != ModeAutoPool && s.mode != ModeManual {
 		errs = append(errs, fmt.Errorf("--mode %q: want one of %s", s.mode, strings.Join(commitModes, ", ")))
 	}
-	if s.maxPoll < 1 || s.workers < 1 || s.killAfter < 0 || s.autoCommitInterval <= 0 {
-		errs = append(errs, errors.New("--max-poll, --workers and --autocommit-interval must be positive, --kill-after not negative"))
+	if s.maxPoll < 1 || s.workers < 1 || s.killAfter < 0 || s.autoCommitInterval <= 0 || s.latency < 0 {
+		errs = append(errs, errors.New("--max-poll, --workers and --autocommit-interval must be positive, --kill-after and --latency not negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -129,6 +132,7 @@ func runMember(ctx context.Context, s memberSpec) error {
 		if err != nil {
 			return err
 		}
+		time.Sleep(s.latency)
 		e := workload.Entry{Record: rec, Worker: "m0", Incarnation: s.incarnation, Outcome: workload.OK, Attempts: 1}
 		if err := logCl.ProduceSync(context.WithoutCancel(ctx), &kgo.Record{Topic: s.log, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}).FirstErr(); err != nil {
 			return fmt.Errorf("processed-log write: %w", err)

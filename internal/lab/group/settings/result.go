@@ -73,6 +73,11 @@ type AutoCommitCell struct {
 	// processed-log entry was acknowledged.
 	CrashAt                   int     `json:"crash_at"`
 	AutoCommitIntervalSeconds float64 `json:"autocommit_interval_seconds,omitempty"`
+	// The member: up to MaxPoll records per poll, LatencyMillis of work per
+	// record before its entry is written, PoolWorkers in the pool mode.
+	MaxPoll       int     `json:"max_poll"`
+	LatencyMillis float64 `json:"latency_ms"`
+	PoolWorkers   int     `json:"pool_workers,omitempty"`
 	// Killed: the first member died of the SIGKILL (false: it ended
 	// otherwise, see Failure).
 	Killed bool `json:"killed"`

@@ -89,7 +89,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Experiments: Names(), Records: 2000, Partitions: 3,
-		AutoCommitInterval: time.Second, Transactions: 20, AbortShare: 0.3, Hold: 3 * time.Second,
+		AutoCommitInterval: 500 * time.Millisecond, Transactions: 20, AbortShare: 0.3, Hold: 3 * time.Second,
 		RebalanceTimeout: 2 * time.Second, Stall: 6 * time.Second, CellTimeout: 60 * time.Second,
 	}
 }
