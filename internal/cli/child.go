@@ -41,6 +41,7 @@ func newChildCmd() *cobra.Command {
 			},
 		},
 		newChildConsumeRSSCmd(),
+		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),
 		newChildCompareKparCmd(),
 		newChildComparePlainCmd(),

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/lab/group"
+	"github.com/kpar/kpar/internal/results"
+)
+
+type labGroupFlags struct {
+	out                    outFlags
+	events, assignors, par string
+	cell                   string
+	full, verbose          bool
+	cfg                    group.Config // every other flag's value
+}
+
+func newLabGroupCmd(g *globals) *cobra.Command {
+	f := &labGroupFlags{cfg: group.DefaultConfig()}
+	c := &cobra.Command{
+		Use:   "group",
+		Short: "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
+		Long: `Runs membership events on a consumer group of three member processes that
+consume two fresh topics (orders and payments) while a seeded stream is
+produced into them at a fixed rate, on the real broker. Each cell is one
+event under one assignor (classic protocol: range, roundrobin, sticky,
+cooperative-sticky; KIP-848 consumer protocol: kip848-uniform,
+kip848-range) with plain franz-go members (commit marks every second and
+synchronously on revoke) or kpar's parallel consumer.
+
+Events: join (a 4th member), leave (SIGTERM), kill (SIGKILL),
+restart-static (SIGTERM and start again with the same group.instance.id),
+restart-dynamic (the same without one).
+
+Per cell: the longest time the whole group and each member processed
+nothing around the event, the longest a record waited, the time until every
+partition is owned again, partitions moved and revoked, rebalances, and
+against the produced stream, records duplicated and lost. Each cell also
+gets a timeline chart: partition ownership per member over time, with the
+group's processing rate under it.
+
+--seed fixes the stream and each event's victim and is printed with a
+command that re-runs each cell; every measured count depends on the group
+protocol's timing (the data says which).
+
+Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md and
+lab-group-<cell>.svg/.png. A cell that fails (a member does not come up)
+is recorded with the member's last output and the rest go on.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroup(cmd, g, f) },
+	}
+	def := f.cfg
+	fl := c.Flags()
+	fl.StringVar(&f.events, "events", strings.Join(def.Events, ","), "comma-separated events ("+strings.Join(group.Events, ", ")+"; or all)")
+	fl.StringVar(&f.assignors, "assignors", strings.Join(def.Assignors, ","), "comma-separated assignors run with plain members ("+strings.Join(group.Assignors, ", ")+"; or all)")
+	fl.StringVar(&f.par, "parallel", strings.Join(def.ParallelAssignors, ","), "comma-separated assignors run with kpar's parallel consumer as every member (or all, or none)")
+	fl.BoolVar(&f.full, "full", false, "the whole matrix: every event and assignor, plain and parallel members (overrides --events, --assignors, --parallel)")
+	fl.StringVar(&f.cell, "cell", "", "run one cell, event/assignor or event/assignor/parallel (e.g. join/range)")
+	addSeed(fl, &f.cfg.Seed)
+	fl.IntVar(&f.cfg.Orders, "orders", def.Orders, "partitions of the orders topic")
+	fl.IntVar(&f.cfg.Payments, "payments", def.Payments, "partitions of the payments topic")
+	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced during the stream")
+	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "length of the stream per cell")
+	fl.DurationVar(&f.cfg.EventAt, "event-at", def.EventAt, "when the event happens, from the stream's start")
+	fl.DurationVar(&f.cfg.Work, "work", def.Work, "handler time per record")
+	fl.DurationVar(&f.cfg.SessionTimeout, "session-timeout", def.SessionTimeout, "classic members' session timeout (KIP-848's is the broker's group.consumer.session.timeout.ms)")
+	fl.DurationVar(&f.cfg.Settle, "settle-timeout", def.Settle, "how long a member may take to come up and the group to own every partition")
+	fl.DurationVar(&f.cfg.Drain, "drain-timeout", def.Drain, "how long after the stream every record must be processed")
+	addOutFlags(fl, &f.out, "lab-group")
+	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
+	fl.BoolVar(&f.verbose, "verbose", false, "pass the members' stderr through")
+	return c
+}
+
+// allOr expands "all" to every name and "none" to nothing.
+func allOr(s string, every []string) []string {
+	switch strings.TrimSpace(s) {
+	case "all":
+		return slices.Clone(every)
+	case "none":
+		return nil
+	}
+	return splitList(s)
+}
+
+// config turns the flags into the lab's Config and validates it, before
+// any broker is looked up.
+func (f *labGroupFlags) config() (group.Config, error) {
+	cfg := f.cfg
+	cfg.Events, cfg.Assignors, cfg.ParallelAssignors = allOr(f.events, group.Events), allOr(f.assignors, group.Assignors), allOr(f.par, group.Assignors)
+	if f.full {
+		cfg.Events, cfg.Assignors, cfg.ParallelAssignors = slices.Clone(group.Events), slices.Clone(group.Assignors), slices.Clone(group.Assignors)
+	}
+	cfg.Cell = f.cell
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	cfg.Seed = pickSeed(cfg.Seed)
+	return cfg, nil
+}
+
+func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	member, err := childArgv("group-member")
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if cfg.Brokers, err = g.connect(ctx); err != nil {
+		return err
+	}
+	cfg.Member = func(args []string) *exec.Cmd {
+		argv := append(slices.Clip(member), args...)
+		return exec.Command(argv[0], argv[1:]...)
+	}
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	text := f.out.text(stdout)
+	if f.verbose {
+		cfg.MemberStderr = stderr
+	}
+	cells := cfg.Cells()
+	fmt.Fprintf(text, "kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n",
+		cfg.Seed, len(cells), cfg.Rate, cfg.Duration, strings.Join(cfg.Brokers, ","))
+	fmt.Fprintln(text, group.TextHeader())
+	bar := newProgress(stderr, text, "cells", int64(len(cells)))
+	defer bar.stop()
+	cfg.OnCellStart = func(_, _ int, name string) { bar.current(name) }
+	cfg.OnCell = func(i, total int, c group.Cell) {
+		bar.println(group.TextLine(i, total, c))
+		bar.add(1)
+	}
+	res, err := group.Run(ctx, cfg)
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	views, err := group.Views(res)
+	if err != nil {
+		return err
+	}
+	written, err := results.Write(f.out.out, "lab-group.json", res, views...)
+	if err != nil {
+		return err
+	}
+	if f.out.json {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(append(b, '\n'))
+		return err
+	}
+	for _, s := range group.Sentences(res) {
+		fmt.Fprintln(text, s)
+	}
+	fmt.Fprintf(text, "wrote %s and %d more\n", written[0], len(written)-1)
+	for _, c := range res.Cells {
+		fmt.Fprintf(text, "rerun: %s\n", c.Rerun)
+	}
+	if n := res.Failed(); n > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d cells failed (see %s)", n, len(res.Cells), written[0])}
+	}
+	return nil
+}

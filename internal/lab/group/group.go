@@ -1,0 +1,290 @@
+// Package group is the consumer-group lab `kpar lab group`: what a
+// membership event (a member joins, leaves, is killed, restarts with or
+// without static membership) does to a group's processing under each
+// assignor of the classic protocol and under the KIP-848 consumer protocol,
+// measured on a real broker while a seeded stream runs at a fixed rate.
+//
+// The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
+// Run(ctx, Config) (Result, error), which runs the cells one by one and
+// reports each through callbacks -> Result (plain data, schema
+// "kpar.lab.group" version 1) -> Views (Markdown and a timeline chart per
+// cell), which read only the Result. A cell that fails (a member that does
+// not come up) is recorded as failed and the run goes on.
+//
+// The members are separate processes (`kpar child group-member`, MemberMain)
+// that print one JSON line per processed record and per assignment change
+// on stdout; the orchestrator reads those lines and computes every metric
+// from them (metrics.go).
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Events are the membership events, in the order a run lists them.
+var Events = []string{"join", "leave", "kill", "restart-static", "restart-dynamic"}
+
+// Assignors are the classic protocol's client-side assignors and the
+// KIP-848 consumer protocol's server-side ones.
+var Assignors = []string{"range", "roundrobin", "sticky", "cooperative-sticky", "kip848-uniform", "kip848-range"}
+
+// Members are the member kinds: a plain franz-go poll loop, kpar's parallel
+// consumer.
+var Members = []string{"plain", "parallel"}
+
+// Protocol is the group protocol an assignor runs on: "consumer" (KIP-848)
+// or "classic".
+func Protocol(assignor string) string {
+	if strings.HasPrefix(assignor, "kip848-") {
+		return "consumer"
+	}
+	return "classic"
+}
+
+// Config is one run. The fields a user sets are the command's flags, and
+// Validate names the flag of a bad value. Start from DefaultConfig.
+type Config struct {
+	// Events x Assignors run with plain members; Events x ParallelAssignors
+	// with kpar's parallel member. Cell ("event/assignor" or
+	// "event/assignor/parallel") runs one cell instead.
+	Events            []string
+	Assignors         []string
+	ParallelAssignors []string
+	Cell              string
+
+	// Seed fixes the stream (each record's topic, key and value) and each
+	// event's victim (0: picked from the clock by Run).
+	Seed int64
+
+	Orders, Payments int           // partitions of the two input topics
+	Rate             int           // records/s produced during the stream
+	Duration         time.Duration // of the stream
+	EventAt          time.Duration // from the stream's start
+	Work             time.Duration // handler time per record
+	// SessionTimeout is the classic members' session.timeout.ms (how long
+	// a killed member keeps its partitions). KIP-848 members cannot set
+	// theirs: the broker's group.consumer.session.timeout.ms decides.
+	SessionTimeout time.Duration
+	// Settle bounds the wait for the group to own every partition before
+	// the stream and for a (re)started member to come up; Drain the wait
+	// for the whole stream to be processed after it.
+	Settle time.Duration
+	Drain  time.Duration
+	Keep   bool
+
+	// Not flags: what Run needs to run.
+
+	Brokers []string
+	// Member builds one member process for args: `kpar child group-member
+	// <args>` in kpar.
+	Member func(args []string) *exec.Cmd
+	// MemberStderr receives the members' stderr (nil: only kept as the
+	// log tail of a failed cell).
+	MemberStderr io.Writer
+	OnCellStart  func(i, total int, name string)
+	OnCell       func(i, total int, c Cell)
+}
+
+// DefaultConfig is the short default selection: join, leave and kill under
+// cooperative-sticky, range and KIP-848 uniform with plain members, and
+// each event with parallel members under cooperative-sticky (12 cells, a
+// few minutes; the KIP-848 kill waits out the broker's 45 s session).
+func DefaultConfig() Config {
+	return Config{
+		Events:            []string{"join", "leave", "kill"},
+		Assignors:         []string{"cooperative-sticky", "range", "kip848-uniform"},
+		ParallelAssignors: []string{"cooperative-sticky"},
+		Orders:            6, Payments: 12, Rate: 300,
+		Duration: 12 * time.Second, EventAt: 4 * time.Second, Work: 2 * time.Millisecond,
+		SessionTimeout: 10 * time.Second, Settle: 30 * time.Second, Drain: 90 * time.Second,
+	}
+}
+
+// FullConfig is DefaultConfig with the whole matrix: every event, every
+// assignor, plain and parallel members.
+func FullConfig() Config {
+	c := DefaultConfig()
+	c.Events, c.Assignors, c.ParallelAssignors = slices.Clone(Events), slices.Clone(Assignors), slices.Clone(Assignors)
+	return c
+}
+
+type cellSpec struct{ event, assignor, member string }
+
+func cellName(event, assignor, member string) string {
+	if member == "parallel" {
+		return event + "/" + assignor + "/parallel"
+	}
+	return event + "/" + assignor
+}
+
+// Validate checks every flag-backed field; each error names its flag.
+func (c Config) Validate() error {
+	_, err := c.plan()
+	return err
+}
+
+// Cells names the cells a valid Config runs, in order.
+func (c Config) Cells() []string {
+	plan, _ := c.plan()
+	var out []string
+	for _, p := range plan {
+		out = append(out, cellName(p.event, p.assignor, p.member))
+	}
+	return out
+}
+
+func checkNames(flag, what string, names, valid []string) error {
+	for i, n := range names {
+		if !slices.Contains(valid, n) {
+			return fmt.Errorf("--%s: unknown %s %q (valid: %s)", flag, what, n, strings.Join(valid, ", "))
+		}
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("--%s: %s is named twice", flag, n)
+		}
+	}
+	return nil
+}
+
+func (c Config) plan() ([]cellSpec, error) {
+	var plan []cellSpec
+	if c.Cell != "" {
+		parts := strings.Split(c.Cell, "/")
+		if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "parallel" && parts[2] != "plain") {
+			return nil, fmt.Errorf("--cell %q: want event/assignor or event/assignor/parallel", c.Cell)
+		}
+		if err := checkNames("cell", "event", parts[:1], Events); err != nil {
+			return nil, err
+		}
+		if err := checkNames("cell", "assignor", parts[1:2], Assignors); err != nil {
+			return nil, err
+		}
+		m := "plain"
+		if len(parts) == 3 {
+			m = parts[2]
+		}
+		plan = append(plan, cellSpec{parts[0], parts[1], m})
+	} else {
+		if err := checkNames("events", "event", c.Events, Events); err != nil {
+			return nil, err
+		}
+		if err := checkNames("assignors", "assignor", c.Assignors, Assignors); err != nil {
+			return nil, err
+		}
+		if err := checkNames("parallel", "assignor", c.ParallelAssignors, Assignors); err != nil {
+			return nil, err
+		}
+		for _, e := range c.Events {
+			for _, a := range c.Assignors {
+				plan = append(plan, cellSpec{e, a, "plain"})
+			}
+			for _, a := range c.ParallelAssignors {
+				plan = append(plan, cellSpec{e, a, "parallel"})
+			}
+		}
+		if len(plan) == 0 {
+			return nil, errors.New("no cell to run: --events and --assignors (or --parallel) must each name at least one")
+		}
+	}
+	switch {
+	case c.Seed < 0:
+		return nil, fmt.Errorf("--seed %d: must be at least 0", c.Seed)
+	case c.Orders < 1:
+		return nil, fmt.Errorf("--orders %d: must be at least 1", c.Orders)
+	case c.Payments < 1:
+		return nil, fmt.Errorf("--payments %d: must be at least 1", c.Payments)
+	case c.Rate < 1:
+		return nil, fmt.Errorf("--rate %d: must be at least 1", c.Rate)
+	case c.Duration <= 0:
+		return nil, fmt.Errorf("--duration %s: must be positive", c.Duration)
+	case c.EventAt <= 0 || c.EventAt >= c.Duration:
+		return nil, fmt.Errorf("--event-at %s: must fall inside the stream (0 < event-at < --duration %s)", c.EventAt, c.Duration)
+	case c.Work < 0:
+		return nil, fmt.Errorf("--work %s: must not be negative", c.Work)
+	case c.SessionTimeout < 6*time.Second:
+		// Kafka's default group.min.session.timeout.ms.
+		return nil, fmt.Errorf("--session-timeout %s: must be at least 6s (the broker's default group.min.session.timeout.ms)", c.SessionTimeout)
+	case c.Settle <= 0:
+		return nil, fmt.Errorf("--settle-timeout %s: must be positive", c.Settle)
+	case c.Drain <= 0:
+		return nil, fmt.Errorf("--drain-timeout %s: must be positive", c.Drain)
+	}
+	return plan, nil
+}
+
+// settings are the flags every rerun repeats.
+func (c Config) settings() []string {
+	return []string{"--seed", fmt.Sprint(c.Seed), "--orders", fmt.Sprint(c.Orders), "--payments", fmt.Sprint(c.Payments),
+		"--rate", fmt.Sprint(c.Rate), "--duration", c.Duration.String(), "--event-at", c.EventAt.String(),
+		"--work", c.Work.String(), "--session-timeout", c.SessionTimeout.String()}
+}
+
+// Rerun is the command line that repeats one cell as configured.
+func (c Config) Rerun(name string) string {
+	return strings.Join(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), " ")
+}
+
+// Argv is the command line that repeats the whole run.
+func (c Config) Argv() []string {
+	a := []string{"kpar", "lab", "group"}
+	if c.Cell != "" {
+		a = append(a, "--cell", c.Cell)
+	} else {
+		par := strings.Join(c.ParallelAssignors, ",")
+		if par == "" {
+			par = "none"
+		}
+		a = append(a, "--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
+	}
+	return append(a, c.settings()...)
+}
+
+// Run runs every cell of cfg, one after the other. A cell that fails is
+// recorded with its error and the run goes on; err is for a bad Config or a
+// cancelled context, and then there is no Result.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	plan, err := cfg.plan()
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case len(cfg.Brokers) == 0:
+		return Result{}, errors.New("lab group: no broker to run against")
+	case cfg.Member == nil:
+		return Result{}, errors.New("lab group: no member command")
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
+	}
+	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
+		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers)}
+	for i, p := range plan {
+		name := cellName(p.event, p.assignor, p.member)
+		if cfg.OnCellStart != nil {
+			cfg.OnCellStart(i+1, len(plan), name)
+		}
+		start := time.Now()
+		cell := runCell(ctx, cfg, p)
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		cell.Rerun = cfg.Rerun(name)
+		cell.Seconds = time.Since(start).Seconds()
+		res.Cells = append(res.Cells, cell)
+		if cfg.OnCell != nil {
+			cfg.OnCell(i+1, len(plan), cell)
+		}
+	}
+	res.Finish()
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,172 @@
+package group
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateNamesTheFlagAndTheValidNames(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"unknown event", func(c *Config) { c.Events = []string{"join", "meteor"} },
+			`--events: unknown event "meteor" (valid: join, leave, kill, restart-static, restart-dynamic)`},
+		{"unknown assignor", func(c *Config) { c.Assignors = []string{"sticky-ish"} },
+			`--assignors: unknown assignor "sticky-ish" (valid: range, roundrobin, sticky, cooperative-sticky, kip848-uniform, kip848-range)`},
+		{"unknown parallel assignor", func(c *Config) { c.ParallelAssignors = []string{"kip848"} }, `--parallel: unknown assignor "kip848"`},
+		{"named twice", func(c *Config) { c.Events = []string{"kill", "kill"} }, "--events: kill is named twice"},
+		{"nothing to run", func(c *Config) { c.Events = nil }, "no cell to run"},
+		{"cell without assignor", func(c *Config) { c.Cell = "join" }, `--cell "join": want event/assignor`},
+		{"cell with a bad member", func(c *Config) { c.Cell = "join/range/java" }, `--cell "join/range/java"`},
+		{"cell with an unknown protocol", func(c *Config) { c.Cell = "join/kip999" }, `--cell: unknown assignor "kip999"`},
+		{"negative seed", func(c *Config) { c.Seed = -1 }, "--seed -1: must be at least 0"},
+		{"no orders", func(c *Config) { c.Orders = 0 }, "--orders 0"},
+		{"no rate", func(c *Config) { c.Rate = 0 }, "--rate 0"},
+		{"event after the stream", func(c *Config) { c.EventAt = c.Duration }, "--event-at 12s: must fall inside the stream"},
+		{"short session", func(c *Config) { c.SessionTimeout = time.Second }, "--session-timeout 1s: must be at least 6s"},
+		{"negative work", func(c *Config) { c.Work = -time.Millisecond }, "--work -1ms"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			c.edit(&cfg)
+			err := cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an error containing %q, got %v", c.want, err)
+			}
+		})
+	}
+	// The table cannot pass by refusing everything.
+	for _, cfg := range []Config{DefaultConfig(), FullConfig()} {
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("a valid config refused: %v", err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Cell = "restart-static/kip848-range/parallel"
+	if err := cfg.Validate(); err != nil || !slices.Equal(cfg.Cells(), []string{cfg.Cell}) {
+		t.Fatalf("one cell: %v %v", err, cfg.Cells())
+	}
+}
+
+func TestDefaultSelectionHasAParallelCellPerEvent(t *testing.T) {
+	cells := DefaultConfig().Cells()
+	for _, ev := range DefaultConfig().Events {
+		if !slices.ContainsFunc(cells, func(c string) bool { return strings.HasPrefix(c, ev+"/") && strings.HasSuffix(c, "/parallel") }) {
+			t.Errorf("no parallel cell for %s in %v", ev, cells)
+		}
+	}
+	if n := len(FullConfig().Cells()); n != len(Events)*len(Assignors)*2 {
+		t.Errorf("full matrix %d cells", n)
+	}
+}
+
+func TestVictimRepeatsForTheSameSeedAndCell(t *testing.T) {
+	if victim(7, "kill/range") != victim(7, "kill/range") {
+		t.Fatal("victim differs for the same seed and cell")
+	}
+	seen := map[string]bool{}
+	for seed := int64(1); seed < 50; seed++ {
+		seen[victim(seed, "kill/range")] = true
+	}
+	if len(seen) != 3 {
+		t.Fatalf("victims over 50 seeds: %v, want all of m0, m1, m2", seen)
+	}
+	r1, r2 := streamRecord(3, 10, []TopicSpec{{"o", 6}, {"p", 12}}), streamRecord(3, 10, []TopicSpec{{"o", 6}, {"p", 12}})
+	if r1.Topic != r2.Topic || string(r1.Key) != string(r2.Key) || string(r1.Value) != string(r2.Value) || seqOf(r1.Value) != 10 {
+		t.Fatalf("stream record 10 not repeatable: %v %v", r1, r2)
+	}
+}
+
+func sampleResult() Result {
+	cell := func(event, assignor, member string, pause, base float64, lost int) Cell {
+		c := Cell{Event: event, Assignor: assignor, Protocol: Protocol(assignor), GroupType: Protocol(assignor), Member: member,
+			Seed: 7, Rate: 300, Produced: 3600, WorkMs: 2, EventAtSec: 4,
+			Topics: []TopicSpec{{"t-orders", 6}, {"t-payments", 12}},
+			Metrics: Metrics{GroupMaxGapMs: pause, BaselineGapMs: base, Lost: lost, Processed: 3600 - lost, OwnedAgainMs: 1000,
+				LongestUnownedMs: 20, Revoked: 18, MemberGaps: []MemberGap{{"m0", pause + 10}}},
+			Timeline: Timeline{Members: []string{"m0", "m1"}, Partitions: []string{"t-orders-0", "t-orders-1"}, StartSec: 0, RateBucketSec: 0.1,
+				Rate:      []float64{300, 0, 300, 300},
+				Ownership: []Interval{{"m0", 0, 0, 0.2}, {"m1", 1, 0, 0.4}, {"m1", 0, 0.25, 0.4}},
+				Marks:     []Mark{{0.1, "m3 joins"}}},
+		}
+		c.Exact, c.TimingDependent, c.Why = Exactness()
+		c.Rerun = DefaultConfig().Rerun(c.Name())
+		return c
+	}
+	return Result{Seed: 7, Brokers: []string{"b:1"}, SessionTimeoutMs: 10000, ConsumerSessionTimeoutMs: 45000,
+		Cells: []Cell{cell("join", "range", "plain", 2000, 60, 0), cell("join", "cooperative-sticky", "plain", 50, 60, 0),
+			cell("join", "kip848-uniform", "plain", 40, 60, 0), cell("kill", "cooperative-sticky", "parallel", 30, 60, 0)}}
+}
+
+// The sentences are computed from the data: change the data and they
+// change.
+func TestSentencesFollowTheData(t *testing.T) {
+	r := sampleResult()
+	all := strings.Join(Sentences(r), "\n")
+	for _, want := range []string{"eager range stopped the whole group for 2000 ms", "cooperative-sticky 50 ms (40.0x shorter)",
+		"The 5x target is met", "kpar's parallel member lost nothing in any of its 1 cells",
+		"kill/cooperative-sticky/parallel after 1.0 s (classic, session timeout 10 s"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("sentences lack %q:\n%s", want, all)
+		}
+	}
+	// Range no slower than the ordinary gaps: the target is missed and why.
+	r.Cells[0].Metrics.GroupMaxGapMs = 100
+	r.Cells[3].Metrics.Lost = 4
+	all = strings.Join(Sentences(r), "\n")
+	for _, want := range []string{"missed by cooperative-sticky, kip848-uniform, and cannot show on this machine",
+		"kpar's parallel member LOST records in kill/cooperative-sticky/parallel (4)"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("changed data: sentences lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "target is met") {
+		t.Errorf("the target still reads as met:\n%s", all)
+	}
+	r.Cells[1].Error = "member m3 did not come up"
+	if md := Markdown(r); !strings.Contains(md, "FAILED: member m3 did not come up") || !strings.Contains(md, "1 of 4 cells failed") {
+		t.Errorf("a failed cell is not in the Markdown:\n%s", md)
+	}
+}
+
+func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
+	r := sampleResult()
+	views, err := Views(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var names []string
+	for _, v := range views {
+		names = append(names, v.Name)
+		p := filepath.Join(dir, v.Name)
+		if v.Save != nil {
+			err = v.Save(p)
+		} else {
+			err = os.WriteFile(p, v.Bytes, 0o644)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Fatalf("%s empty: %v", v.Name, err)
+		}
+	}
+	if len(names) != 1+2*len(r.Cells) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
+		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") {
+		t.Fatalf("views %v", names)
+	}
+	md := Markdown(r)
+	for _, want := range []string{"| join/range | classic | 2000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+}

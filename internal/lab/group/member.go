@@ -1,0 +1,301 @@
+package group
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// MemberParams are one member process's arguments.
+type MemberParams struct {
+	Brokers        []string
+	Group          string
+	Topics         []string
+	Slot           string // m0, m1, ...: the member's name in the cell
+	Assignor       string
+	Kind           string // plain or parallel
+	Static         bool   // group.instance.id = Slot
+	Work           time.Duration
+	SessionTimeout time.Duration // classic only
+}
+
+// Args renders p as `kpar child group-member` arguments.
+func (p MemberParams) Args() []string {
+	a := []string{"--brokers", strings.Join(p.Brokers, ","), "--group", p.Group, "--topics", strings.Join(p.Topics, ","),
+		"--slot", p.Slot, "--assignor", p.Assignor, "--kind", p.Kind, "--work", p.Work.String(),
+		"--session-timeout", p.SessionTimeout.String()}
+	if p.Static {
+		a = append(a, "--static")
+	}
+	return a
+}
+
+func parseMemberArgs(args []string) (MemberParams, error) {
+	var p MemberParams
+	var brokers, topics string
+	fs := flag.NewFlagSet("group-member", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&brokers, "brokers", "", "")
+	fs.StringVar(&p.Group, "group", "", "")
+	fs.StringVar(&topics, "topics", "", "")
+	fs.StringVar(&p.Slot, "slot", "", "")
+	fs.StringVar(&p.Assignor, "assignor", "", "")
+	fs.StringVar(&p.Kind, "kind", "plain", "")
+	fs.BoolVar(&p.Static, "static", false, "")
+	fs.DurationVar(&p.Work, "work", 0, "")
+	fs.DurationVar(&p.SessionTimeout, "session-timeout", 10*time.Second, "")
+	if err := fs.Parse(args); err != nil {
+		return p, err
+	}
+	p.Brokers, p.Topics = strings.Split(brokers, ","), strings.Split(topics, ",")
+	switch {
+	case brokers == "" || p.Group == "" || topics == "" || p.Slot == "":
+		return p, fmt.Errorf("--brokers, --group, --topics and --slot are required")
+	case !slices.Contains(Assignors, p.Assignor):
+		return p, fmt.Errorf("--assignor %q: want one of %s", p.Assignor, strings.Join(Assignors, ", "))
+	case !slices.Contains(Members, p.Kind):
+		return p, fmt.Errorf("--kind %q: want one of %s", p.Kind, strings.Join(Members, ", "))
+	}
+	return p, nil
+}
+
+// Line is one line a member prints on stdout: a processed record ("p") or
+// an assignment change ("assigned", "revoked", "lost"). T is the member's
+// wall clock in Unix nanoseconds (members and orchestrator share the
+// machine's clock).
+type Line struct {
+	T    int64  `json:"t"`
+	Kind string `json:"e"`
+	// "p": the record (its stream sequence number) and its produce time.
+	Topic    string `json:"topic,omitempty"`
+	Part     int32  `json:"part,omitempty"`
+	Seq      int64  `json:"seq,omitempty"`
+	Produced int64  `json:"prod,omitempty"`
+	// Assignment changes: the partitions got or given up, and the group
+	// generation (classic) or member epoch (KIP-848) after the change.
+	Parts map[string][]int32 `json:"parts,omitempty"`
+	Gen   int32              `json:"gen,omitempty"`
+}
+
+// out writes Lines, one write(2) each and unbuffered: a line is on the
+// orchestrator's pipe before the record's handler returns (and so before
+// its offset can be committed), so a SIGKILL never takes away the record
+// of work that was committed.
+type out struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (o *out) line(l Line) {
+	b, _ := json.Marshal(l)
+	o.mu.Lock()
+	_, _ = o.w.Write(append(b, '\n'))
+	o.mu.Unlock()
+}
+
+// groupOpts are the kgo options of the assignor's protocol, shared by both
+// member kinds.
+func groupOpts(p MemberParams) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(p.Brokers...), kgo.ConsumerGroup(p.Group), kgo.ConsumeTopics(p.Topics...),
+		// A new group reads from the start (v1.22 rewinds one minute by
+		// default); the stream starts only once the group is settled.
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// A partition newly assigned joins the next fetch: with kgo's 5 s
+		// long-poll it could wait that long on a quiet topic. The same as
+		// the parallel library's default, so both kinds fetch alike.
+		kgo.FetchMaxWait(250 * time.Millisecond),
+	}
+	switch p.Assignor {
+	case "range":
+		opts = append(opts, kgo.Balancers(kgo.RangeBalancer()))
+	case "roundrobin":
+		opts = append(opts, kgo.Balancers(kgo.RoundRobinBalancer()))
+	case "sticky":
+		opts = append(opts, kgo.Balancers(kgo.StickyBalancer()))
+	case "cooperative-sticky":
+		opts = append(opts, kgo.Balancers(kgo.CooperativeStickyBalancer()))
+	case "kip848-uniform":
+		// franz-go asks for the server's "uniform" assignor when the first
+		// balancer is a sticky one, "range" for the range balancer.
+		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
+	case "kip848-range":
+		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
+	}
+	if Protocol(p.Assignor) == "classic" {
+		// KIP-848's session timeout is the broker's; the classic one is
+		// the client's.
+		opts = append(opts, kgo.SessionTimeout(p.SessionTimeout))
+	}
+	if p.Static {
+		opts = append(opts, kgo.InstanceID(p.Slot))
+	}
+	return opts
+}
+
+// seqOf reads the stream sequence number from a record's value ("seq=N ...").
+func seqOf(v []byte) int64 {
+	s, _, _ := strings.Cut(strings.TrimPrefix(string(v), "seq="), " ")
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// MemberMain runs one member until ctx is cancelled (SIGTERM): then it
+// stops, commits what it processed and leaves the group (a static member
+// keeps its place, as kgo does). It returns the exit code.
+func MemberMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	p, err := parseMemberArgs(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "group-member:", err)
+		return 2
+	}
+	o := &out{w: stdout}
+	logger := kgo.BasicLogger(stderr, kgo.LogLevelWarn, func() string { return p.Slot + " " })
+	if p.Kind == "parallel" {
+		err = runParallel(ctx, p, o, logger)
+	} else {
+		err = runPlain(ctx, p, o, logger)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "group-member %s: %v\n", p.Slot, err)
+		return 1
+	}
+	return 0
+}
+
+func process(ctx context.Context, p MemberParams, o *out, r *kgo.Record) {
+	if p.Work > 0 {
+		t := time.NewTimer(p.Work)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	o.line(Line{T: time.Now().UnixNano(), Kind: "p", Topic: r.Topic, Part: r.Partition, Seq: seqOf(r.Value),
+		Produced: r.Timestamp.UnixNano()})
+}
+
+// runPlain is the careful franz-go poll loop: process a poll's records one
+// by one, mark each done, commit marks every second and synchronously on
+// revoke; rebalances wait until the poll is processed (BlockRebalanceOnPoll),
+// so a revoke never takes away a record being processed.
+func runPlain(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) error {
+	var cl *kgo.Client
+	change := func(kind string) func(context.Context, *kgo.Client, map[string][]int32) {
+		return func(cctx context.Context, c *kgo.Client, m map[string][]int32) {
+			if kind == "revoked" {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(cctx), 10*time.Second)
+				if err := c.CommitMarkedOffsets(cctx); err != nil {
+					logger.Log(kgo.LogLevelWarn, "commit on revoke failed", "err", err)
+				}
+				cancel()
+			}
+			_, gen := c.GroupMetadata()
+			o.line(Line{T: time.Now().UnixNano(), Kind: kind, Parts: m, Gen: gen})
+		}
+	}
+	opts := append(groupOpts(p), kgo.WithLogger(logger),
+		kgo.AutoCommitMarks(), kgo.AutoCommitInterval(time.Second), kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(change("assigned")), kgo.OnPartitionsRevoked(change("revoked")),
+		kgo.OnPartitionsLost(change("lost")))
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	// Leaves the group (a static member keeps its place); OnPartitionsRevoked
+	// commits on the way out.
+	defer cl.CloseAllowingRebalance()
+	for {
+		fs := cl.PollRecords(ctx, 100)
+		if ctx.Err() != nil {
+			cl.AllowRebalance()
+			return nil
+		}
+		fs.EachError(func(t string, part int32, err error) {
+			logger.Log(kgo.LogLevelWarn, "fetch error", "topic", t, "partition", part, "err", err)
+		})
+		fs.EachRecord(func(r *kgo.Record) {
+			process(ctx, p, o, r)
+			cl.MarkCommitRecords(r)
+		})
+		cl.AllowRebalance()
+	}
+}
+
+// runParallel is kpar's parallel consumer in key order. The library keeps
+// kgo's revoke and loss callbacks for itself, so the member samples the
+// partitions it owns from Stats every 10 ms and reports the differences:
+// its assignment times are up to 10 ms late.
+func runParallel(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) error {
+	c, err := parallel.New(func(hctx context.Context, r *kgo.Record) error {
+		process(hctx, p, o, r)
+		return nil
+	}, parallel.ClientOpts(append(groupOpts(p), kgo.WithLogger(logger))...), parallel.MaxConcurrency(16),
+		parallel.Logf(func(f string, a ...any) { logger.Log(kgo.LogLevelWarn, fmt.Sprintf(f, a...)) }))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		owned := map[string]map[int32]bool{}
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			now := map[string]map[int32]bool{}
+			for _, ps := range c.Stats().Partitions {
+				if now[ps.Topic] == nil {
+					now[ps.Topic] = map[int32]bool{}
+				}
+				now[ps.Topic][ps.Partition] = true
+			}
+			got, lost := diff(now, owned), diff(owned, now)
+			_, gen := c.Client().GroupMetadata()
+			t := time.Now().UnixNano()
+			if len(lost) > 0 {
+				o.line(Line{T: t, Kind: "revoked", Parts: lost, Gen: gen})
+			}
+			if len(got) > 0 {
+				o.line(Line{T: t, Kind: "assigned", Parts: got, Gen: gen})
+			}
+			owned = now
+		}
+	}()
+	err = c.Run(ctx)
+	close(stop)
+	<-sampled
+	return err
+}
+
+// diff is a minus b.
+func diff(a, b map[string]map[int32]bool) map[string][]int32 {
+	out := map[string][]int32{}
+	for t, ps := range a {
+		for _, n := range slices.Sorted(maps.Keys(ps)) {
+			if !b[t][n] {
+				out[t] = append(out[t], n)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,361 @@
+package group
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// entry is one line of a member's log, or an exit the orchestrator saw
+// (Kind "exit": the process is gone, and with it whatever it owned).
+type entry struct {
+	Slot string
+	Line
+}
+
+// window is what the metrics are computed over: the cell's log and its
+// moments (Unix nanoseconds).
+type window struct {
+	entries     []entry
+	partitions  []string // "topic-N", every partition of the input
+	produced    int      // records in the stream, seq 0..produced-1
+	start       int64    // the cell's start (the first member started)
+	streamStart int64
+	event       int64
+	streamEnd   int64
+	drained     int64
+}
+
+// lead is how far before the event the event's window opens, so a pause
+// that starts with the event is measured from the last record before it.
+const lead = int64(time.Second)
+
+func partKey(topic string, part int32) string { return fmt.Sprintf("%s-%d", topic, part) }
+
+// maxGap is the longest interval between consecutive times of ts inside
+// [from, to], the window's edges counting as times: a member that
+// processes nothing from the event to the end has a gap of the whole
+// window.
+func maxGap(ts []int64, from, to int64) int64 {
+	if to <= from {
+		return 0
+	}
+	prev, worst := from, int64(0)
+	for _, t := range ts { // sorted
+		if t < from || t > to {
+			continue
+		}
+		worst = max(worst, t-prev)
+		prev = t
+	}
+	return max(worst, to-prev)
+}
+
+// ownership replays the assignment changes and exits up to the drain into
+// intervals: slot owned partition from..to (to = drained when still owned).
+func (w window) ownership() []span {
+	open := map[[2]string]int64{} // slot, partition -> since
+	var out []span
+	end := func(slot, p string, t int64) {
+		if since, ok := open[[2]string{slot, p}]; ok {
+			out = append(out, span{slot, p, since, t})
+			delete(open, [2]string{slot, p})
+		}
+	}
+	for _, e := range w.entries {
+		if e.T > w.drained {
+			break
+		}
+		switch e.Kind {
+		case "assigned":
+			for t, ps := range e.Parts {
+				for _, n := range ps {
+					k := [2]string{e.Slot, partKey(t, n)}
+					if _, ok := open[k]; !ok {
+						open[k] = e.T
+					}
+				}
+			}
+		case "revoked", "lost":
+			for t, ps := range e.Parts {
+				for _, n := range ps {
+					end(e.Slot, partKey(t, n), e.T)
+				}
+			}
+		case "exit":
+			for k := range open {
+				if k[0] == e.Slot {
+					end(k[0], k[1], e.T)
+				}
+			}
+		}
+	}
+	for k, since := range open {
+		out = append(out, span{k[0], k[1], since, w.drained})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].from != out[j].from {
+			return out[i].from < out[j].from
+		}
+		return out[i].slot+out[i].part < out[j].slot+out[j].part
+	})
+	return out
+}
+
+type span struct {
+	slot, part string
+	from, to   int64
+}
+
+// ownersAt maps each partition to the slot owning it at t (the
+// alphabetically first when the sampled parallel member overlaps a new
+// owner for a moment).
+func ownersAt(spans []span, t int64) map[string]string {
+	m := map[string]string{}
+	for _, s := range spans {
+		if s.from <= t && t < s.to {
+			if o, ok := m[s.part]; !ok || s.slot < o {
+				m[s.part] = s.slot
+			}
+		}
+	}
+	return m
+}
+
+// ownedAgain is the time from the event until every partition is owned
+// again: the last moment in (event, drained] at which coverage went from
+// incomplete to complete. 0 when coverage never broke, -1 when it was
+// still broken at the drain.
+func ownedAgain(spans []span, partitions []string, event, drained int64) int64 {
+	type edge struct {
+		t     int64
+		part  string
+		delta int
+	}
+	var edges []edge
+	for _, s := range spans {
+		edges = append(edges, edge{s.from, s.part, 1})
+		if s.to < drained {
+			edges = append(edges, edge{s.to, s.part, -1})
+		}
+	}
+	// Ends before starts at the same instant: a handover at one timestamp
+	// leaves no hole.
+	sort.Slice(edges, func(i, j int) bool {
+		if edges[i].t != edges[j].t {
+			return edges[i].t < edges[j].t
+		}
+		return edges[i].delta > edges[j].delta
+	})
+	count := map[string]int{}
+	uncovered := func() int {
+		n := 0
+		for _, p := range partitions {
+			if count[p] == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	i := 0
+	for ; i < len(edges) && edges[i].t <= event; i++ {
+		count[edges[i].part] += edges[i].delta
+	}
+	broken := uncovered() > 0
+	var healed int64 = 0
+	everBroken := broken
+	for ; i < len(edges); i++ {
+		count[edges[i].part] += edges[i].delta
+		// Apply every edge of this instant before judging.
+		if i+1 < len(edges) && edges[i+1].t == edges[i].t {
+			continue
+		}
+		now := uncovered() > 0
+		if now {
+			everBroken = true
+		} else if broken {
+			healed = edges[i].t - event
+		}
+		broken = now
+	}
+	switch {
+	case broken:
+		return -1
+	case !everBroken:
+		return 0
+	}
+	return healed
+}
+
+// unowned is the longest time one partition had no owner within (event,
+// drained], in ms, and the sum over partitions, in partition-seconds. A
+// partition unowned at the event counts from the event.
+func unowned(spans []span, partitions []string, event, drained int64) (longestMs, sumSec float64) {
+	for _, p := range partitions {
+		var ivs [][2]int64
+		for _, s := range spans {
+			if s.part == p && s.to > event && s.from < drained {
+				ivs = append(ivs, [2]int64{max(s.from, event), min(s.to, drained)})
+			}
+		}
+		sort.Slice(ivs, func(i, j int) bool { return ivs[i][0] < ivs[j][0] })
+		at := event // covered up to here
+		hole := func(until int64) {
+			if until > at {
+				longestMs = max(longestMs, float64(until-at)/1e6)
+				sumSec += float64(until-at) / 1e9
+			}
+		}
+		for _, iv := range ivs {
+			hole(iv[0])
+			at = max(at, iv[1])
+		}
+		hole(drained)
+	}
+	return longestMs, sumSec
+}
+
+// analyze computes a cell's metrics from its log.
+func analyze(w window) Metrics {
+	var m Metrics
+	from, to := w.event-lead, w.streamEnd
+	var all []int64
+	bySlot := map[string][]int64{}
+	first := map[int64]int64{} // seq -> first processing
+	firstAssigned, lastExit := map[string]int64{}, map[string]int64{}
+	var slots []string
+	for _, e := range w.entries {
+		if !slices.Contains(slots, e.Slot) {
+			slots = append(slots, e.Slot)
+		}
+		switch e.Kind {
+		case "p":
+			all = append(all, e.T)
+			bySlot[e.Slot] = append(bySlot[e.Slot], e.T)
+			if e.Seq >= 0 && e.Seq < int64(w.produced) {
+				if _, ok := first[e.Seq]; ok {
+					m.Duplicated++
+				} else {
+					first[e.Seq] = e.T
+					if e.Produced >= from && e.T-e.Produced > int64(m.MaxLatencyMs*1e6) {
+						m.MaxLatencyMs = float64(e.T-e.Produced) / 1e6
+					}
+				}
+			}
+		case "assigned":
+			// A member given nothing yet (KIP-848 answers a join with an
+			// empty assignment first) has no work to pause.
+			if _, ok := firstAssigned[e.Slot]; !ok && len(e.Parts) > 0 {
+				firstAssigned[e.Slot] = e.T
+			}
+		case "exit":
+			lastExit[e.Slot] = e.T
+		}
+	}
+	m.Processed = len(first)
+	m.Lost = w.produced - len(first)
+	m.GroupMaxGapMs = float64(maxGap(all, from, to)) / 1e6
+	if bs := w.streamStart + int64(500*time.Millisecond); bs < from {
+		m.BaselineGapMs = float64(maxGap(all, bs, from)) / 1e6
+	}
+	slices.Sort(slots)
+	for _, s := range slots {
+		fa, ok := firstAssigned[s]
+		if !ok {
+			continue
+		}
+		lo, hi := max(from, fa), to
+		// A member gone for good before the stream ended is measured until
+		// it went; one that came back (a restart) through its absence.
+		if ex, ok := lastExit[s]; ok && ex < hi && !assignedAfter(w.entries, s, ex) {
+			hi = ex
+		}
+		if hi > lo {
+			m.MemberGaps = append(m.MemberGaps, MemberGap{Member: s, MaxGapMs: float64(maxGap(bySlot[s], lo, hi)) / 1e6})
+		}
+	}
+
+	spans := w.ownership()
+	m.OwnedAgainMs = float64(ownedAgain(spans, w.partitions, w.event, w.drained)) / 1e6
+	if m.OwnedAgainMs < 0 {
+		m.OwnedAgainMs = -1
+	}
+	m.LongestUnownedMs, m.UnownedPartitionSec = unowned(spans, w.partitions, w.event, w.drained)
+	before, after := ownersAt(spans, w.event), ownersAt(spans, w.drained-1)
+	for _, p := range w.partitions {
+		if before[p] != after[p] {
+			m.Moved++
+		}
+	}
+	for _, s := range spans {
+		if s.to > w.event && s.to < w.drained {
+			m.Revoked++
+		}
+	}
+	gensBefore, gensAfter := map[int32]bool{}, map[int32]bool{}
+	for _, e := range w.entries {
+		if e.Kind != "assigned" && e.Kind != "revoked" && e.Kind != "lost" {
+			continue
+		}
+		switch {
+		case e.T <= w.event:
+			gensBefore[e.Gen] = true
+		case e.T <= w.drained:
+			m.AssignmentChanges++
+			gensAfter[e.Gen] = true
+		}
+	}
+	for g := range gensAfter {
+		if !gensBefore[g] {
+			m.Rebalances++
+		}
+	}
+	return m
+}
+
+func assignedAfter(es []entry, slot string, t int64) bool {
+	for _, e := range es {
+		if e.Slot == slot && e.Kind == "assigned" && e.T > t {
+			return true
+		}
+	}
+	return false
+}
+
+// timeline is the chart's data: ownership intervals and the group's
+// processing rate, in seconds from the cell's start.
+func (w window) timeline(marks []Mark) Timeline {
+	sec := func(t int64) float64 { return float64(t-w.start) / 1e9 }
+	tl := Timeline{Partitions: w.partitions, RateBucketSec: 0.1, Marks: marks}
+	tl.StartSec = max(0, sec(w.streamStart)-1)
+	for _, s := range w.ownership() {
+		if !slices.Contains(tl.Members, s.slot) {
+			tl.Members = append(tl.Members, s.slot)
+		}
+		tl.Ownership = append(tl.Ownership, Interval{Member: s.slot, Partition: slices.Index(w.partitions, s.part),
+			From: sec(s.from), To: sec(s.to)})
+	}
+	slices.Sort(tl.Members)
+	n := int((sec(w.drained)-tl.StartSec)/tl.RateBucketSec) + 1
+	if n < 1 {
+		n = 1
+	}
+	tl.Rate = make([]float64, n)
+	for _, e := range w.entries {
+		if e.Kind != "p" {
+			continue
+		}
+		i := int((sec(e.T) - tl.StartSec) / tl.RateBucketSec)
+		if i >= 0 && i < n {
+			tl.Rate[i] += 1 / tl.RateBucketSec
+		}
+	}
+	return tl
+}
+
+// sortEntries orders a log by time, keeping the order of equal times.
+func sortEntries(es []entry) []entry {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].T < es[j].T })
+	return es
+}
