@@ -37,3 +37,6 @@ echo "== 6/6 Confluent's Parallel Consumer in the correctness lab, beside lib-ke
 $KPAR lab consumer --strategies lib-key,pc-key,pc-partition,pc-unordered --records 1500 --stall-timeout 20s --out "$OUT/lab-pc"
 
 echo "== done: see $OUT/produce/summary.md, $OUT/consume/consume.md, $OUT/compare/compare.md, $OUT/lab/, $OUT/lab-pc/"
+
+echo "== report: every result above in one page"
+$KPAR report --in "$OUT" --out "$OUT/index.html"
