@@ -10,11 +10,16 @@
 package results
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,17 +27,90 @@ import (
 // ("kpar.bench.produce", "kpar.bench.consume", "kpar.lab.consumer", ...);
 // Version changes whenever a field changes meaning or disappears (adding a
 // field does not). Command is the command line that reproduces the run.
+// Machine is where it ran (absent in files written before it existed).
 type Header struct {
 	Schema   string    `json:"schema"`
 	Version  int       `json:"version"`
 	Command  []string  `json:"command,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
+	Machine  *Machine  `json:"machine,omitempty"`
 }
 
-// NewHeader starts a header for schema at version, now.
+// Machine is the host and build a run measured with, so that a reader of
+// several results (kpar report) can tell when they come from different
+// machines or builds. Empty fields could not be read.
+type Machine struct {
+	Hostname    string `json:"hostname,omitempty"`
+	Cores       int    `json:"cores"`
+	MemoryBytes int64  `json:"memory_bytes,omitempty"` // MemTotal from /proc/meminfo
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	GoVersion   string `json:"go_version"`
+	// Kpar is the binary's VCS revision ("+dirty" with uncommitted
+	// changes), or its module version when it was built without VCS data.
+	Kpar string `json:"kpar,omitempty"`
+}
+
+// NewHeader starts a header for schema at version, now, on this machine.
 func NewHeader(schema string, version int, command []string) Header {
-	return Header{Schema: schema, Version: version, Command: command, Started: time.Now().UTC()}
+	m := ThisMachine()
+	return Header{Schema: schema, Version: version, Command: command, Started: time.Now().UTC(), Machine: &m}
+}
+
+// ThisMachine describes the machine and build this process runs on.
+func ThisMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(),
+		MemoryBytes: memTotal(), Kpar: buildRevision()}
+	m.Hostname, _ = os.Hostname()
+	return m
+}
+
+func memTotal() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// "MemTotal:       16318480 kB"
+		if f := strings.Fields(sc.Text()); len(f) == 3 && f[0] == "MemTotal:" && f[2] == "kB" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func buildRevision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev string
+	var dirty bool
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+		return ""
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return rev
 }
 
 // Finish stamps the end of the run.

@@ -83,3 +83,22 @@ func TestRepeatedViewNameIsRefused(t *testing.T) {
 		t.Fatal("a view outside dir must be refused")
 	}
 }
+
+// A header names the machine it was made on, so a reader of several results
+// can tell runs on different machines apart; files written before the
+// field existed still read.
+func TestNewHeaderRecordsTheMachine(t *testing.T) {
+	h := NewHeader("kpar.test", 1, nil)
+	if h.Machine == nil || h.Machine.Cores < 1 || h.Machine.GoVersion == "" || h.Machine.OS == "" {
+		t.Fatalf("machine %+v", h.Machine)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(p, []byte(`{"schema":"kpar.test","version":1,"n":3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var back fake
+	if err := Read(p, "kpar.test", 1, &back); err != nil || back.Machine != nil || back.N != 3 {
+		t.Fatalf("old file: %v, %+v", err, back)
+	}
+}
