@@ -16,7 +16,7 @@ func newChildGroupSettingsMemberCmd() *cobra.Command {
 		Short:              "one consumer process of 'lab group-settings' (autocommit experiment)",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if code := settings.MemberMain(cmd.Context(), args, cmd.ErrOrStderr()); code != 0 {
+			if code := settings.MemberMain(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr()); code != 0 {
 				return &exitError{code: code, err: errors.New("group-settings member failed")}
 			}
 			return nil

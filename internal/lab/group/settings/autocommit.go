@@ -168,8 +168,13 @@ func (m *member) wait(ctx context.Context) memberEnd {
 	return m.end()
 }
 
-// stop sends SIGTERM and waits 15 s before SIGKILL.
+// stop sends SIGTERM, once the member said it would stop cleanly on one, and
+// waits 15 s before SIGKILL.
 func (m *member) stop() memberEnd {
+	deadline := time.Now().Add(15 * time.Second)
+	for !m.exited() && !strings.Contains(m.out.String(), ReadyLine) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-m.done:

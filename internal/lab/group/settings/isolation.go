@@ -32,6 +32,9 @@ func isolationOpt(level string) kgo.Opt {
 // offset order).
 const endKey = "end"
 
+// warmKey marks the records that show a consumer reads a partition.
+const warmKey = "warm"
+
 // aborts is the seeded choice of which of n transactions abort.
 func aborts(seed int64, n int, share float64) []bool {
 	out := make([]bool, n)
@@ -125,7 +128,7 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 			defer wg.Done()
 			seen := map[int64]bool{}
 			counts[i] = LevelCount{Level: lvl}
-			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, nil, func(rec *kgo.Record, _ time.Time) {
+			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, func(rec *kgo.Record, _ time.Time) {
 				seq := seqOf(rec)
 				if seq < 0 || seen[seq] {
 					return
@@ -165,16 +168,11 @@ func (k *cellKit) endMarkers(ctx context.Context, topic string, partitions int) 
 
 // readToEnd consumes topic in group at level from the start until it saw the
 // end marker on every partition, calling each for every other record with
-// the time the poll returned it. ready, when set, is closed once the client
-// is assigned and fetching (its first fetch request went out).
-func readToEnd(ctx context.Context, cfg Config, topic, group, level string, ready chan<- struct{}, each func(*kgo.Record, time.Time)) error {
+// the time the poll returned it.
+func readToEnd(ctx context.Context, cfg Config, topic, group, level string, each func(*kgo.Record, time.Time)) error {
 	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), isolationOpt(level),
 		kgo.FetchMaxWait(100 * time.Millisecond)}
-	if ready != nil {
-		var once sync.Once
-		opts = append(opts, kgo.WithHooks(fetchHook(func() { once.Do(func() { close(ready) }) })))
-	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
@@ -201,22 +199,13 @@ func readToEnd(ctx context.Context, cfg Config, topic, group, level string, read
 	return nil
 }
 
-// fetchHook calls fn when the client writes a fetch request: it has an
-// assignment and knows where to read.
-type fetchHook func()
-
-func (h fetchHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	if key == 1 && err == nil { // 1: Fetch
-		h()
-	}
-}
-
-// isolationLSO: a consumer per level reads a fresh topic; once both fetch, a
-// transactional producer writes one record per partition and holds the
-// transaction open for cfg.Hold while a plain producer writes one record per
-// partition every 50 ms; then it commits, the plain producer goes on for
-// another second and writes the end markers. Each level's delay per plain
-// record is poll time minus acknowledgement time.
+// isolationLSO: a consumer per level reads a fresh topic; once both read a
+// warm-up record on every partition, a transactional producer writes one
+// record per partition and holds the transaction open for cfg.Hold while a
+// plain producer writes one record every 50 ms, round robin over the
+// partitions; then it commits, the plain producer goes on for another second
+// and writes the end markers. Each level's delay per plain record is poll
+// time minus acknowledgement time.
 func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 	k, err := newKit(cfg.Brokers)
 	if err != nil {
@@ -232,23 +221,24 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 
 	var mu sync.Mutex
 	seenAt := make([]map[int64]time.Time, len(levels))
-	readyCh := make([]chan struct{}, len(levels))
+	warm := make([]map[int32]bool, len(levels))
 	fails := make([]error, len(levels))
 	var wg sync.WaitGroup
 	for i, lvl := range levels {
-		seenAt[i] = map[int64]time.Time{}
-		readyCh[i] = make(chan struct{})
+		seenAt[i], warm[i] = map[int64]time.Time{}, map[int32]bool{}
 		group := k.group(topic + "-" + lvl)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, readyCh[i], func(rec *kgo.Record, at time.Time) {
-				if seq := seqOf(rec); seq >= 0 {
-					mu.Lock()
+			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, func(rec *kgo.Record, at time.Time) {
+				mu.Lock()
+				defer mu.Unlock()
+				if string(rec.Key) == warmKey {
+					warm[i][rec.Partition] = true
+				} else if seq := seqOf(rec); seq >= 0 {
 					if _, ok := seenAt[i][seq]; !ok {
 						seenAt[i][seq] = at
 					}
-					mu.Unlock()
 				}
 			})
 		}()
@@ -269,12 +259,21 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 		}
 		return nil
 	}
-	for i, ch := range readyCh {
-		select {
-		case <-ch:
-		case <-cctx.Done():
-			return finish(fmt.Sprintf("the %s consumer did not start fetching within %s", levels[i], cfg.CellTimeout))
-		}
+	// Both consumers read every partition before the transaction opens: a
+	// partition still being joined or listed would pass for a held one.
+	warmUp := make([]*kgo.Record, cfg.Partitions)
+	for p := range warmUp {
+		warmUp[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(warmKey)}
+	}
+	if err := k.manual().ProduceSync(cctx, warmUp...).FirstErr(); err != nil {
+		return finish("warm-up records: " + err.Error())
+	}
+	if !waitFor(cctx, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(warm[0]) == cfg.Partitions && len(warm[1]) == cfg.Partitions
+	}) {
+		return finish(fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", cfg.CellTimeout))
 	}
 
 	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic),
@@ -303,10 +302,13 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 	defer tick.Stop()
 	for txnEnd.IsZero() || time.Since(txnEnd) < time.Second {
 		if txnEnd.IsZero() && time.Since(txnStart) >= cfg.Hold {
+			// The end is when the commit is asked for: the last stable
+			// offset can move from then on, possibly before the
+			// producer hears back.
+			txnEnd = time.Now()
 			if err := txn.EndTransaction(cctx, kgo.TryCommit); err != nil {
 				return fmt.Errorf("commit the held transaction: %w", err)
 			}
-			txnEnd = time.Now()
 		}
 		rec := &kgo.Record{Topic: topic, Partition: int32(seq % int64(cfg.Partitions)),
 			Value: workload.EncodeRecord(workload.Record{Seq: seq, Key: "plain", KeySeq: seq})}

@@ -16,7 +16,7 @@ const envMember = "KPAR_GROUP_SETTINGS_TEST_MEMBER"
 func TestMain(m *testing.M) {
 	if os.Getenv(envMember) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		code := MemberMain(ctx, os.Args[1:], os.Stderr)
+		code := MemberMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)
 	}

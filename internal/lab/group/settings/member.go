@@ -32,6 +32,9 @@ const (
 
 var commitModes = []string{ModeAutoSync, ModeAutoPool, ModeManual}
 
+// ReadyLine is what a member prints once a SIGTERM would stop it cleanly.
+const ReadyLine = "group-settings member ready"
+
 // memberSpec is one member process's arguments.
 type memberSpec struct {
 	brokers            []string
@@ -56,9 +59,11 @@ func (s memberSpec) args() []string {
 // group-settings-member`): it consumes topic in group, writes a
 // processed-log entry per record (acks=all) as its processing, commits per
 // --mode, and SIGKILLs itself the instant its --kill-after-th entry is
-// acknowledged. It stops on ctx (SIGTERM). The exit code is 0 on a clean
-// stop, 2 on bad arguments, 1 otherwise.
-func MemberMain(ctx context.Context, args []string, stderr io.Writer) int {
+// acknowledged. It stops on ctx (SIGTERM) and prints ReadyLine on stdout
+// once its arguments are good: the caller's signal handling is in place by
+// then, so a SIGTERM stops it cleanly instead of killing it. The exit code is
+// 0 on a clean stop, 2 on bad arguments, 1 otherwise.
+func MemberMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var s memberSpec
 	fs := flag.NewFlagSet("group-settings-member", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -95,6 +100,7 @@ func MemberMain(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	fmt.Fprintln(stdout, ReadyLine)
 	if err := runMember(ctx, s); err != nil {
 		fmt.Fprintln(stderr, "member:", err)
 		return 1
