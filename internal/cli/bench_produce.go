@@ -21,8 +21,9 @@ import (
 type produceFlags struct {
 	input, topic, topics, producers, acks, idempotence, partitioner string
 	linger, batch, compression, keyColumn, value                    string
-	partitions, repeat, warmup, records, maxInFlight, javaRecords   int
-	processes, skipBad, vsJava, noFlush                             bool
+	partitions, recordSize, pin, kcat                               string
+	repeat, warmup, records, maxInFlight, javaRecords               int
+	processes, skipBad, vsJava, vsKcat, noFlush                     bool
 	timeout                                                         time.Duration
 	out                                                             outFlags
 }
@@ -45,9 +46,28 @@ adds under 10%) and the likely bottleneck.
 Settings flags take comma lists and sweep every combination:
   --acks 1,all --compression none,lz4   runs 4 sweeps.
 
+--partitions and --record-size take comma lists too: every partition count
+gets its own topics (<topic>-p<count>, when more than one is given) and the
+ceiling (the best rate over the producer counts) is followed across them, to
+show where more partitions stop helping. --record-size 100,1000,10000 makes
+values of exactly that many bytes from the rows themselves (row i, then rows
+i+1, i+2, ... joined by a space, cut at the size); each sized step sends at
+most the input's bytes. 0 sends the rows as they are.
+
+--pin broker=0,bench=1 pins the broker JVMs (every thread, taskset) and this
+process with its children to disjoint CPUs for the run, restores the
+broker's CPUs afterwards, and reports which side filled its CPUs first.
+
 --vs-java runs Apache Kafka's ProducerPerformance (kafka-tools jar, needs
 java 17+) on the same payloads, broker and settings, and prints the Go/Java
-ratios for records/s and CPU-seconds per million records.
+ratios for records/s and CPU-seconds per million records. --vs-kcat runs
+kcat -P (librdkafka) on the same payloads with matching settings (acks,
+idempotence, linger, batch size, compression) and judges the target: one
+kpar producer process at >= 1.0x kcat's records/s and <= 1.0x its CPU-s per
+million, both measured over the whole process.
+
+Topics are created with replication factor min(3, brokers): against a
+3-node cluster, --acks 1,all shows what RF 3 costs.
 
 --no-flush exits each producer without Flush and reports how many records had
 no delivery report and how many actually reached the topic.
@@ -58,7 +78,9 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
   kpar bench produce --input events.csv --producers 1,2,4,8 --vs-java
   kpar bench produce --input events.csv --acks 1,all --compression none,zstd --records 200000
   kpar bench produce --input events.csv --processes --producers 1,2,4
-  kpar bench produce --input events.csv --no-flush --producers 1`,
+  kpar bench produce --input events.csv --no-flush --producers 1
+  kpar bench produce --input events.csv --records 200000 --partitions 1,3,12,48 --record-size 0,1000 --pin broker=0,bench=1 --vs-kcat --vs-java
+  kpar bench produce --brokers 127.0.0.1:9092 --acks 1,all --producers 1,2,4,8   # against 'kpar broker up --nodes 3'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBenchProduce(cmd, g, &f)
@@ -75,7 +97,10 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.StringVar(&f.input, "input", def.Input, "CSV file to send: a header row, then one record per row (make one with 'kpar gen csv')")
 	fl.StringVar(&f.topic, "topic", def.Topics[0], "topic to produce to; created with --partitions partitions if missing")
 	fl.StringVar(&f.topics, "topics", "", "two (or more) topics written at once, records alternating between them; replaces --topic")
-	addPartitions(fl, &f.partitions, def.Partitions, "the topics the bench creates")
+	// Its own list flag: --partitions elsewhere (addPartitions) is one count.
+	fl.StringVar(&f.partitions, "partitions", ints(def.Partitions), "partition counts to sweep, such as 1,3,12,48 (created when missing; an existing topic keeps its count); with several, each count writes to <topic>-p<count>")
+	fl.StringVar(&f.recordSize, "record-size", ints(def.RecordSizes), "record value sizes in bytes to sweep, such as 100,1000,10000, made from the rows (row i, then the next rows, cut at the size); 0 sends the rows as they are")
+	fl.StringVar(&f.pin, "pin", "", "pin the broker JVMs and the bench to disjoint CPUs for the run, such as broker=0,bench=1 (taskset; the broker's CPUs are restored afterwards)")
 	fl.StringVar(&f.producers, "producers", ints(def.Producers), "producer counts to sweep; each producer is its own client with its own slice of the rows")
 	addRepeat(fl, &f.repeat, def.Repeat)
 	fl.IntVar(&f.warmup, "warmup", def.Warmup, "records sent by one producer before each sweep and not counted (connections, JIT of the broker, page cache); 0 skips")
@@ -93,7 +118,9 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.BoolVar(&f.skipBad, "skip-bad", false, "skip malformed rows (ragged, broken quotes) and count them, instead of stopping at the first with file:line")
 	addOutFlags(fl, &f.out, "produce")
 	fl.BoolVar(&f.vsJava, "vs-java", false, "also run Kafka's ProducerPerformance on the same payloads and settings (first sweep) and print Go/Java ratios")
-	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java comparison (0: all the input)")
+	fl.BoolVar(&f.vsKcat, "vs-kcat", false, "also run kcat -P (librdkafka, C) on the same payloads and settings (first sweep), whole process beside one kpar producer process, and judge the target (>= 1.0x rate, <= 1.0x CPU-s per million)")
+	fl.StringVar(&f.kcat, "kcat", def.Kcat, "the kcat binary for --vs-kcat")
+	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input, at most its bytes at a --record-size)")
 	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
 	return c
@@ -107,10 +134,21 @@ func (f *produceFlags) config() (produce.Config, error) {
 	if f.topics != "" {
 		c.Topics = splitList(f.topics)
 	}
-	c.Partitions, c.Repeat, c.Warmup, c.Processes = f.partitions, f.repeat, f.warmup, f.processes
+	c.Repeat, c.Warmup, c.Processes = f.repeat, f.warmup, f.processes
 	var err error
 	if c.Producers, err = parseInts("producers", f.producers, 1); err != nil {
 		return c, err
+	}
+	if c.Partitions, err = parseInts("partitions", f.partitions, 1); err != nil {
+		return c, err
+	}
+	if c.RecordSizes, err = parseInts("record-size", f.recordSize, 0); err != nil {
+		return c, err
+	}
+	if f.pin != "" {
+		if c.Pin, err = produce.ParsePin(f.pin); err != nil {
+			return c, err
+		}
 	}
 	c.Acks, c.Idempotence = splitList(f.acks), splitList(f.idempotence)
 	c.Partitioners, c.Compressions = splitList(f.partitioner), splitList(f.compression)
@@ -131,8 +169,8 @@ func (f *produceFlags) config() (produce.Config, error) {
 		c.BatchBytes = append(c.BatchBytes, int32(n))
 	}
 	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
-	c.VsJava, c.JavaRecords, c.Timeout = f.vsJava, f.javaRecords, f.timeout
-	if f.processes || f.vsJava {
+	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
+	if f.processes || f.vsJava || f.vsKcat {
 		if c.WorkerArgv, err = childArgv("produce-worker"); err != nil {
 			return c, err
 		}
@@ -162,11 +200,12 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			fmt.Fprintf(stderr, "kpar: skipped %d malformed rows (--skip-bad); first: %s\n", r.Input.SkippedRows, r.Input.FirstBadRows[0])
 		}
 		bar.stop()
-		bar = newProgress(stderr, text, "records", produce.ProgressTotal(cfg, r.Input.Records))
-		bar.println(produce.ReadyLine(r, cfg.Topics[0]))
+		bar = newProgress(stderr, text, "records", produce.ProgressTotal(cfg, r.Input.Records, r.Input.PayloadBytes))
+		bar.println(produce.ReadyLine(r))
 	}
+	cfg.OnPinned = func(p produce.PinInfo) { bar.println(produce.PinLine(p)) }
 	cfg.Progress = func(n int64) { bar.add(n) }
-	cfg.OnSweep = func(s produce.Settings, mode string) { bar.println(produce.SweepLine(s, mode)) }
+	cfg.OnSweep = func(sw produce.Sweep) { bar.println(produce.SweepLine(sw)) }
 	cfg.OnStep = func(st produce.Step) { bar.println(produce.StepLine(st)) }
 	cfg.OnSweepDone = func(sw produce.Sweep) { bar.println(produce.SaturationLine(sw)) }
 	cfg.OnJava = func(n int, s produce.Settings) {
@@ -174,6 +213,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 		fmt.Fprintln(text, produce.JavaStartLine(n, s))
 	}
 	cfg.OnJavaDone = func(j produce.JavaComparison) { fmt.Fprintln(text, produce.JavaLines(j)) }
+	cfg.OnKcatDone = func(k produce.KcatComparison) { fmt.Fprintln(text, produce.KcatLines(k)) }
 	res, err := produce.Run(ctx, cfg, seeds)
 	bar.stop()
 	if err != nil {

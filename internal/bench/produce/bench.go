@@ -18,6 +18,7 @@ import (
 type bench struct {
 	seeds     []string
 	data      *csvsrc.Dataset
+	sized     map[int]*csvsrc.Dataset // data at each swept record size
 	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
 	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
 	worker    *workerLauncher
@@ -44,11 +45,39 @@ func newBench(seeds []string, data *csvsrc.Dataset, workerArgv []string, src Sou
 // Close releases the admin client.
 func (b *bench) Close() { b.admCl.Close() }
 
+// dataset is the input at record size size (0: as loaded), made once.
+func (b *bench) dataset(size int) *csvsrc.Dataset {
+	if size <= 0 {
+		return b.data
+	}
+	if d, ok := b.sized[size]; ok {
+		return d
+	}
+	if b.sized == nil {
+		b.sized = map[int]*csvsrc.Dataset{}
+	}
+	d := sized(b.data, size)
+	b.sized[size] = d
+	return d
+}
+
+// ReplicationFactor is what the bench creates topics with: every broker
+// holds a copy, up to 3, so a 3-node cluster measures RF 3. It also
+// returns the number of brokers.
+func (b *bench) ReplicationFactor(ctx context.Context) (rf, brokers int, err error) {
+	md, err := b.adm.BrokerMetadata(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("broker metadata: %w", err)
+	}
+	brokers = len(md.Brokers)
+	return max(1, min(3, brokers)), brokers, nil
+}
+
 // EnsureTopics creates the topics that do not exist with partitions
-// partitions (broker-default replication) and returns every topic's
+// partitions and replication factor rf, and returns every topic's
 // partition count, which may differ for topics that already existed.
-func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions int) (map[string]int, error) {
-	resp, err := b.adm.CreateTopics(ctx, int32(partitions), -1, nil, topics...)
+func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, rf int) (map[string]int, error) {
+	resp, err := b.adm.CreateTopics(ctx, int32(partitions), int16(rf), nil, topics...)
 	if err != nil {
 		return nil, fmt.Errorf("create topics %v: %w", topics, err)
 	}
@@ -117,6 +146,7 @@ type point struct {
 	Producers  int
 	Processes  bool // one OS process per producer
 	Limit      int  // use only the first Limit records (0: all)
+	RecordSize int  // value bytes (0: the rows as they are)
 }
 
 // Step runs one sweep point once.
@@ -162,6 +192,7 @@ func (b *bench) Step(ctx context.Context, r point) (Step, error) {
 		}
 	}
 	st.BrokerCPUSeconds, st.MachineBusyCPUSeconds = win.broker, win.machine
+	st.CoreBusySeconds, st.LoopbackRxBytes, st.LoopbackTxBytes = win.cores, win.rx, win.tx
 	after, err := b.endOffsets(ctx, r.Settings.Topics)
 	if err != nil {
 		return Step{}, err
@@ -214,14 +245,15 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 		ps[i] = p
 	}
 	samples := make([]Sample, r.Producers)
+	data := b.dataset(r.RecordSize)
 	var wg sync.WaitGroup
 	win.begin()
 	start := time.Now()
 	for i, p := range ps {
 		lo, hi := n*i/r.Producers, n*(i+1)/r.Producers
-		sl := slice{values: b.data.Values[lo:hi]}
-		if b.data.Keys != nil {
-			sl.keys = b.data.Keys[lo:hi]
+		sl := slice{values: data.Values[lo:hi]}
+		if data.Keys != nil {
+			sl.keys = data.Keys[lo:hi]
 		}
 		wg.Add(1)
 		go func() {
@@ -251,12 +283,19 @@ type window struct {
 	b                     *bench
 	self0, broker0, mach0 float64
 	brokerOK, machOK      bool
+	cores0                []float64
+	rx0, tx0              int64
+	loOK                  bool
 
 	self            float64
 	broker, machine *float64
+	cores           []float64
+	rx, tx          *int64
 }
 
 func (w *window) begin() {
+	w.cores0, _ = coreBusy()
+	w.rx0, w.tx0, w.loOK = loopback()
 	w.self0 = selfCPU()
 	if w.b.brokerCPU != nil {
 		v, err := w.b.brokerCPU()
@@ -277,6 +316,18 @@ func (w *window) end() {
 		if v, ok := machineBusy(); ok {
 			d := v - w.mach0
 			w.machine = &d
+		}
+	}
+	if cores, ok := coreBusy(); ok && len(cores) == len(w.cores0) {
+		w.cores = make([]float64, len(cores))
+		for i := range cores {
+			w.cores[i] = cores[i] - w.cores0[i]
+		}
+	}
+	if w.loOK {
+		if rx, tx, ok := loopback(); ok {
+			drx, dtx := rx-w.rx0, tx-w.tx0
+			w.rx, w.tx = &drx, &dtx
 		}
 	}
 }

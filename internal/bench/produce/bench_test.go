@@ -76,7 +76,7 @@ func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.
 	seeds := testkit.Kfake(t)
 	src := writeCSV(t, 3000)
 	b := testBench(t, seeds, src)
-	parts, err := b.EnsureTopics(ctx(t), []string{"events"}, 12)
+	parts, err := b.EnsureTopics(ctx(t), []string{"events"}, 12, 1)
 	if err != nil || parts["events"] != 12 {
 		t.Fatalf("ensure topics: %v %v", parts, err)
 	}
@@ -110,7 +110,7 @@ func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.
 func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	b := testBench(t, seeds, writeCSV(t, 1000))
-	parts, err := b.EnsureTopics(ctx(t), []string{"a", "b"}, 4)
+	parts, err := b.EnsureTopics(ctx(t), []string{"a", "b"}, 4, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
 func TestNoFlushLeavesRecordsWithoutDeliveryReport(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	b := testBench(t, seeds, writeCSV(t, 20000))
-	parts, err := b.EnsureTopics(ctx(t), []string{"nf"}, 12)
+	parts, err := b.EnsureTopics(ctx(t), []string{"nf"}, 12, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestUnreachableBrokerFailsTheStepInsteadOfHanging(t *testing.T) {
 	b := testBench(t, []string{"127.0.0.1:1"}, writeCSV(t, 10))
 	c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err := b.EnsureTopics(c, []string{"x"}, 1)
+	_, err := b.EnsureTopics(c, []string{"x"}, 1, 1)
 	if err == nil {
 		t.Fatal("creating a topic on a closed port succeeded")
 	}

@@ -2,6 +2,7 @@ package produce
 
 import (
 	"fmt"
+	"sort"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -26,13 +27,19 @@ func charts(r Result) []chart {
 			return s.RecordsPerSec, true
 		})},
 		{"broker_cpu", brokerChart(r)},
+		{"broker_cpu_per_million", lineChart(r, "Broker CPU per million records vs producers", "broker CPU-s per million records", Step.BrokerCPUPerMillion)},
 		{"latency", latencyChart(r)},
+		{"network", networkChart(r)},
+		{"cores", coresChart(r)},
+	}
+	if r.Broker.CPU != "proc" {
+		cs[2].plot.Title.Text = "Broker CPU per million records unknown: not a broker kpar started on this machine"
 	}
 	ticks := producerTicks(r)
 	for _, c := range cs {
 		c.plot.X.Tick.Marker = ticks
 		entries := len(r.Sweeps)
-		if c.name == "latency" {
+		if c.name == "latency" || c.name == "network" || c.name == "cores" {
 			entries *= 2
 		}
 		// Leave headroom so the legend at the top does not cover the lines.
@@ -40,7 +47,104 @@ func charts(r Result) []chart {
 			c.plot.Y.Max = max * (1.1 + 0.09*float64(entries))
 		}
 	}
-	return cs
+	return append(cs, chart{"ceiling", ceilingChart(r)})
+}
+
+// ceilingChart is the partition sweep: the best records/s over the
+// producer counts at each partition count, one line per settings and
+// record size.
+func ceilingChart(r Result) *plot.Plot {
+	p := newPlot("Ceiling (best records/s over producer counts) vs partitions", "records/s")
+	p.X.Label.Text = "partitions"
+	var order []string
+	lines := map[string]plotter.XYs{}
+	seen := map[int]bool{}
+	var ticks plot.ConstantTicks
+	for _, sw := range r.Sweeps {
+		s := sw.Settings
+		s.Topics = nil
+		k := sw.Mode + " " + s.Label() + sizeLabel(sw.RecordSize)
+		if _, ok := lines[k]; !ok {
+			order = append(order, k)
+		}
+		best := 0.0
+		for _, st := range sw.Steps {
+			best = max(best, st.RecordsPerSec)
+		}
+		lines[k] = append(lines[k], plotter.XY{X: float64(sw.Partitions), Y: best})
+		if !seen[sw.Partitions] {
+			seen[sw.Partitions] = true
+			ticks = append(ticks, plot.Tick{Value: float64(sw.Partitions), Label: fmt.Sprint(sw.Partitions)})
+		}
+	}
+	for i, k := range order {
+		pts := lines[k]
+		sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
+		addLine(p, i, k, pts, nil)
+	}
+	if len(ticks) == 1 {
+		p.Title.Text = fmt.Sprintf("Ceiling at %d partitions (one partition count measured: run --partitions 1,3,12,48 for the sweep)", int(ticks[0].Value))
+	}
+	// Partition counts span decades (1..48): a log axis keeps them apart.
+	if len(ticks) > 1 && ticks[0].Value > 0 {
+		p.X.Scale = plot.LogScale{}
+	}
+	p.X.Tick.Marker = ticks
+	if m := p.Y.Max; m > 0 {
+		p.Y.Max = m * (1.1 + 0.09*float64(len(order)))
+	}
+	return p
+}
+
+// networkChart sets the loopback interface's bytes beside the clients' own
+// bytes on the wire.
+func networkChart(r Result) *plot.Plot {
+	p := newPlot("Network vs producers (solid: loopback interface, dashed: clients' wire bytes)", "MB/s")
+	for i, sw := range r.Sweeps {
+		var lo, wire plotter.XYs
+		for _, s := range sortSteps(sw.Steps) {
+			if v, ok := s.LoopbackMBPerSec(); ok {
+				lo = append(lo, plotter.XY{X: float64(s.Producers), Y: v})
+			}
+			wire = append(wire, plotter.XY{X: float64(s.Producers), Y: s.WireMBPerSec()})
+		}
+		addLine(p, i, "lo "+sw.Mode+" "+sw.Label, lo, nil)
+		addLine(p, i, "wire", wire, []vg.Length{vg.Points(4), vg.Points(3)})
+	}
+	return p
+}
+
+// coresChart: pinned, each side's use of its own CPUs (1.0 = full);
+// otherwise the cores each side kept busy.
+func coresChart(r Result) *plot.Plot {
+	title, y := "Cores busy vs producers (solid: broker, dashed: bench)", "cores (CPU-s / s)"
+	if r.Pinned != nil {
+		title = fmt.Sprintf("Pinned: share of own CPUs vs producers (solid: broker on CPU %s, dashed: bench on CPU %s)", cpuList(r.Pinned.Broker), cpuList(r.Pinned.Bench))
+		y = "share of the side's CPUs (1.0 = full)"
+	}
+	p := newPlot(title, y)
+	for i, sw := range r.Sweeps {
+		var br, be plotter.XYs
+		if sw.Cores != nil {
+			for _, cs := range sw.Cores.Steps {
+				br = append(br, plotter.XY{X: float64(cs.Producers), Y: cs.BrokerShare})
+				be = append(be, plotter.XY{X: float64(cs.Producers), Y: cs.BenchShare})
+			}
+		} else {
+			for _, s := range sortSteps(sw.Steps) {
+				if s.ElapsedSeconds <= 0 {
+					continue
+				}
+				if s.BrokerCPUSeconds != nil {
+					br = append(br, plotter.XY{X: float64(s.Producers), Y: *s.BrokerCPUSeconds / s.ElapsedSeconds})
+				}
+				be = append(be, plotter.XY{X: float64(s.Producers), Y: s.BenchCPUSeconds / s.ElapsedSeconds})
+			}
+		}
+		addLine(p, i, "broker "+sw.Mode+" "+sw.Label, br, nil)
+		addLine(p, i, "bench", be, []vg.Length{vg.Points(4), vg.Points(3)})
+	}
+	return p
 }
 
 // producerTicks marks exactly the producer counts measured.

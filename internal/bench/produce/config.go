@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"time"
 
 	"github.com/kpar/kpar/internal/csvsrc"
@@ -30,9 +32,16 @@ type Config struct {
 	SkipBad   bool   // skip malformed rows and count them instead of failing at the first
 	Records   int    // use only the first N good rows (0: all)
 
-	Topics     []string // one topic, or several written at once, records alternating
-	Partitions int      // partitions of topics the bench creates
-	Producers  []int    // producer counts to sweep, 1..MaxProducers each
+	Topics []string // one topic, or several written at once, records alternating
+	// Partitions are the partition counts to sweep. With one count the
+	// topics are used as named; with several each count gets its own
+	// topics, named <topic>-p<count>, since a topic's partitions cannot
+	// shrink.
+	Partitions []int
+	// RecordSizes are the value sizes to sweep in bytes; 0 sends the rows
+	// as they are. See sized for how values are made from the rows.
+	RecordSizes []int
+	Producers   []int // producer counts to sweep, 1..MaxProducers each
 	Repeat     int      // runs per step; the step is the median by records/s
 	Warmup     int      // records one producer sends before each sweep, not counted (0: none)
 	Processes  bool     // one OS process per producer instead of a client in this process
@@ -50,7 +59,13 @@ type Config struct {
 	NoFlush      bool            // exit each producer without Flush
 
 	VsJava      bool // also run ProducerPerformance on the first settings combination
-	JavaRecords int  // records for the Java comparison (0: all the input)
+	VsKcat      bool // also run kcat (librdkafka) on the first settings combination
+	Kcat        string
+	JavaRecords int // records for the anchors, Java and kcat (0: all the input)
+
+	// Pin, when set, pins the broker JVMs and this process (and so every
+	// child it starts) to disjoint CPUs for the run.
+	Pin *Pin
 
 	Timeout time.Duration // how long to wait for the broker to answer an admin request
 	Command []string      // the command line that reproduces the run, stored in the result
@@ -60,25 +75,34 @@ type Config struct {
 	// concurrently.
 	Progress    func(records int64)           // delivery reports (warm-up included), in chunks
 	OnReady     func(Result)                  // input loaded, topics ready (Input, Broker, Partitions set)
-	OnSweep     func(s Settings, mode string) // a sweep begins
+	OnSweep     func(Sweep)                   // a sweep begins (no steps yet)
 	OnStep      func(Step)                    // a step finished (the median of its repeats)
 	OnSweepDone func(Sweep)                   // a sweep's saturation and bottleneck are judged
-	OnJava      func(records int, s Settings) // the Java comparison begins
+	OnJava      func(records int, s Settings) // the anchors (Go, Java, kcat) begin
 	OnJavaDone  func(JavaComparison)          // the Java comparison finished
+	OnKcatDone  func(KcatComparison)          // the kcat comparison finished
+	OnPinned    func(PinInfo)                 // the broker and the bench were pinned
 }
 
 // MaxProducers bounds one step's producer count.
 const MaxProducers = 256
 
+// MaxPartitions bounds a swept partition count; MaxRecordSize a swept value
+// size (under the broker's default 1 MB message limit).
+const (
+	MaxPartitions = 1000
+	MaxRecordSize = 900_000
+)
+
 // DefaultConfig is the flag defaults of `kpar bench produce`.
 func DefaultConfig() Config {
 	return Config{
 		Input: "events.csv", Value: "raw",
-		Topics: []string{"kpar-produce"}, Partitions: 12, Producers: []int{1, 2, 4, 8},
+		Topics: []string{"kpar-produce"}, Partitions: []int{12}, RecordSizes: []int{0}, Producers: []int{1, 2, 4, 8},
 		Repeat: 1, Warmup: 50_000,
 		Acks: []string{"all"}, Idempotence: []string{"auto"}, Partitioners: []string{"uniform-bytes"},
 		Lingers: []time.Duration{5 * time.Millisecond}, BatchBytes: []int32{1_000_000}, Compressions: []string{"none"},
-		MaxInFlight: 5, Timeout: 15 * time.Second,
+		MaxInFlight: 5, Timeout: 15 * time.Second, Kcat: "kcat",
 	}
 }
 
@@ -88,8 +112,21 @@ func (c Config) Validate() error {
 	if len(c.Topics) == 0 || c.Topics[0] == "" {
 		return errors.New("--topic: no topic given")
 	}
-	if c.Partitions < 1 {
-		return fmt.Errorf("--partitions %d: must be at least 1", c.Partitions)
+	if len(c.Partitions) == 0 {
+		return errors.New("--partitions: no partition count given")
+	}
+	for _, n := range c.Partitions {
+		if n < 1 || n > MaxPartitions {
+			return fmt.Errorf("--partitions %d: want a comma list of counts from 1 to %d, such as 1,3,12", n, MaxPartitions)
+		}
+	}
+	if len(c.RecordSizes) == 0 {
+		return errors.New("--record-size: no size given")
+	}
+	for _, n := range c.RecordSizes {
+		if n < 0 || n > MaxRecordSize {
+			return fmt.Errorf("--record-size %d: want a comma list of value sizes in bytes from 1 to %d, or 0 for the rows as they are", n, MaxRecordSize)
+		}
 	}
 	if len(c.Producers) == 0 {
 		return errors.New("--producers: no producer count given")
@@ -122,8 +159,21 @@ func (c Config) Validate() error {
 	if c.VsJava && c.NoFlush {
 		return errors.New("--vs-java with --no-flush: the comparison needs every record delivered; run them separately")
 	}
-	if (c.Processes || c.VsJava) && len(c.WorkerArgv) == 0 {
-		return errors.New("--processes and --vs-java need a worker command (Config.WorkerArgv)")
+	if c.VsKcat && c.NoFlush {
+		return errors.New("--vs-kcat with --no-flush: the comparison needs every record delivered; run them separately")
+	}
+	if (c.Processes || c.VsJava || c.VsKcat) && len(c.WorkerArgv) == 0 {
+		return errors.New("--processes, --vs-java and --vs-kcat need a worker command (Config.WorkerArgv)")
+	}
+	if c.VsKcat {
+		if _, err := exec.LookPath(c.Kcat); err != nil {
+			return fmt.Errorf("--vs-kcat: %w (install kcat, e.g. apt-get install kcat, or name it with --kcat)", err)
+		}
+	}
+	if c.Pin != nil {
+		if err := c.Pin.Validate(runtime.NumCPU()); err != nil {
+			return err
+		}
 	}
 	if st, err := os.Stat(c.Input); err != nil {
 		return fmt.Errorf("--input: %w", err)
@@ -174,4 +224,17 @@ func (c Config) Sweeps() ([]Settings, error) {
 // source is how the bench and every worker load the input.
 func (c Config) source() Source {
 	return Source{Path: c.Input, KeyColumn: c.KeyColumn, Value: c.Value, SkipBad: c.SkipBad, Limit: c.Records}
+}
+
+// topicsFor names the topics of a partition count: as given when only one
+// count is swept, else suffixed with the count.
+func (c Config) topicsFor(partitions int) []string {
+	if len(c.Partitions) == 1 {
+		return c.Topics
+	}
+	out := make([]string, len(c.Topics))
+	for i, t := range c.Topics {
+		out[i] = fmt.Sprintf("%s-p%d", t, partitions)
+	}
+	return out
 }

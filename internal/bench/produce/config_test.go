@@ -23,7 +23,14 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		want string
 	}{
 		{func(c *Config) { c.Topics = nil }, "--topic"},
-		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
+		{func(c *Config) { c.Partitions = []int{12, 0} }, "--partitions 0"},
+		{func(c *Config) { c.Partitions = nil }, "--partitions: no partition count"},
+		{func(c *Config) { c.RecordSizes = []int{100, -1} }, "--record-size -1"},
+		{func(c *Config) { c.RecordSizes = []int{MaxRecordSize + 1} }, "--record-size 900001"},
+		{func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{0}} }, "CPU 0 is given to both"},
+		{func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{4096}} }, "CPU 4096 does not exist"},
+		{func(c *Config) { c.VsKcat, c.WorkerArgv, c.Kcat = true, []string{"w"}, "/nonexistent/kcat" }, "--vs-kcat: exec"},
+		{func(c *Config) { c.VsKcat, c.NoFlush, c.WorkerArgv = true, true, []string{"w"} }, "--vs-kcat with --no-flush"},
 		{func(c *Config) { c.Producers = nil }, "--producers"},
 		{func(c *Config) { c.Producers = []int{1, 257} }, "--producers 257"},
 		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
@@ -37,7 +44,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Compressions = []string{"gzip9"} }, `--compression "gzip9"`},
 		{func(c *Config) { c.Lingers = nil }, "no settings to run"},
 		{func(c *Config) { c.VsJava, c.NoFlush, c.WorkerArgv = true, true, []string{"w"} }, "--vs-java with --no-flush"},
-		{func(c *Config) { c.Processes = true }, "--processes and --vs-java need a worker command"},
+		{func(c *Config) { c.Processes = true }, "--processes, --vs-java and --vs-kcat need a worker command"},
 		{func(c *Config) { c.Input = filepath.Join(t.TempDir(), "nope.csv") }, "--input: stat"},
 		{func(c *Config) { c.Input = t.TempDir() }, "is a directory"},
 	}
@@ -111,10 +118,10 @@ func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
 			t.Fatalf("%d producers: acked %d reached %d failed %d", st.Producers, st.Acked, st.ReachedTopic, st.Failed)
 		}
 	}
-	if want := ProgressTotal(c, r.Input.Records); delivered != want || want != 100+2*2000 {
+	if want := ProgressTotal(c, r.Input.Records, r.Input.PayloadBytes); delivered != want || want != 100+2*2000 {
 		t.Fatalf("progress counted %d, ProgressTotal %d, want warm-up 100 + 2 steps x 2000", delivered, want)
 	}
-	if r.WarmupRecords != 100 || r.Partitions["run"] != 12 || r.Broker.CPU != "unknown" {
+	if r.WarmupRecords != 100 || r.Partitions["run"] != 12 || r.ReplicationFactor != 1 || r.Broker.Nodes != 1 || r.Broker.CPU != "unknown" {
 		t.Fatalf("warm-up %d partitions %v broker %+v", r.WarmupRecords, r.Partitions, r.Broker)
 	}
 }

@@ -53,3 +53,77 @@ func machineBusy() (float64, bool) {
 	}
 	return float64(busy) / 100, true // USER_HZ is 100 on Linux
 }
+
+// coreBusy returns each CPU's busy seconds so far (every process's), from
+// the cpuN lines of /proc/stat, indexed by CPU number.
+func coreBusy() ([]float64, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, false
+	}
+	return parseCoreBusy(string(b))
+}
+
+func parseCoreBusy(stat string) ([]float64, bool) {
+	var out []float64
+	for _, line := range strings.Split(stat, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil || n < 0 || n > 4096 {
+			return nil, false
+		}
+		var busy uint64
+		for i, v := range f[1:] {
+			x, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			if i == 3 || i == 4 || i >= 8 {
+				continue
+			}
+			busy += x
+		}
+		for len(out) <= n {
+			out = append(out, 0)
+		}
+		out[n] = float64(busy) / 100
+	}
+	return out, len(out) > 0
+}
+
+// loopback returns the bytes received and sent on the loopback interface
+// so far, from /proc/net/dev. Every local connection crosses lo: the
+// bench's, broker-to-broker replication on a local cluster, and anyone
+// else's on the machine.
+func loopback() (rx, tx int64, ok bool) {
+	b, err := os.ReadFile("/proc/net/dev")
+	if err != nil {
+		return 0, 0, false
+	}
+	return parseNetDev(string(b), "lo")
+}
+
+// parseNetDev finds iface's line ("  lo: rxbytes rxpackets ... (8 rx
+// fields) txbytes ...") in /proc/net/dev's text.
+func parseNetDev(text, iface string) (rx, tx int64, ok bool) {
+	for _, line := range strings.Split(text, "\n") {
+		name, rest, found := strings.Cut(line, ":")
+		if !found || strings.TrimSpace(name) != iface {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) < 9 {
+			return 0, 0, false
+		}
+		r, err1 := strconv.ParseInt(f[0], 10, 64)
+		t, err2 := strconv.ParseInt(f[8], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, false
+		}
+		return r, t, true
+	}
+	return 0, 0, false
+}

@@ -8,9 +8,14 @@ import (
 // Schema names the result data; Version changes whenever a field changes
 // meaning or disappears. Version 2: the header is results.Header ("version"
 // instead of "schema_version", "command" is the kpar command line).
+// Version 3: a run sweeps partition counts and record sizes too (each sweep
+// names its partitions, record size and records per step), steps carry
+// per-core CPU and loopback bytes, and the result adds the partition
+// ceilings, the acks=all vs acks=1 cost, pinning and the kcat anchor; every
+// v2 field keeps its meaning.
 const (
 	Schema  = "kpar.bench.produce"
-	Version = 2
+	Version = 3
 	// DataFile is the name of the data file in --out.
 	DataFile = "results.json"
 )
@@ -24,10 +29,22 @@ type Result struct {
 	Repeat        int    `json:"repeat"`
 	WarmupRecords int    `json:"warmup_records"`
 	// Partitions per target topic as found (or created) on the broker.
-	Partitions map[string]int  `json:"partitions"`
-	Sweeps     []Sweep         `json:"sweeps"`
-	Java       *JavaComparison `json:"java,omitempty"`
-	Notes      []string        `json:"notes,omitempty"`
+	Partitions map[string]int `json:"partitions"`
+	// ReplicationFactor is what the bench created its topics with:
+	// min(3, brokers).
+	ReplicationFactor int             `json:"replication_factor"`
+	Sweeps            []Sweep         `json:"sweeps"`
+	Java              *JavaComparison `json:"java,omitempty"`
+	Kcat              *KcatComparison `json:"kcat,omitempty"`
+	// Ceilings is the partition sweep: the best rate at each partition
+	// count, per settings and record size (only where 2+ counts ran).
+	Ceilings []Ceiling `json:"ceilings,omitempty"`
+	// AcksCosts sets acks=all against acks=1 where both ran with otherwise
+	// equal settings.
+	AcksCosts []AcksCost `json:"acks_costs,omitempty"`
+	// Pinned is what --pin pinned (nil: nothing was).
+	Pinned *PinInfo `json:"pinned,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // Host is the machine the bench ran on.
@@ -45,8 +62,10 @@ type Broker struct {
 	// whose JVM pids give broker CPU through /proc.
 	Local bool  `json:"local"`
 	PIDs  []int `json:"pids,omitempty"`
-	// CPU is "proc" when read from /proc/<pid>/stat, else "unknown".
+	// CPU is "proc" when read from /proc/<pid>/stat (summed over PIDs), else "unknown".
 	CPU string `json:"cpu"`
+	// Nodes is the number of brokers the cluster's metadata lists.
+	Nodes int `json:"nodes"`
 }
 
 // Input describes the dataset.
@@ -62,11 +81,19 @@ type Input struct {
 	LoadRecordsSec float64  `json:"load_records_per_sec"`
 }
 
-// Sweep is one settings combination run over every producer count.
+// Sweep is one settings combination, partition count and record size run
+// over every producer count.
 type Sweep struct {
-	Label      string     `json:"label"`
-	Mode       string     `json:"mode"`
-	Settings   Settings   `json:"settings"`
+	Label    string   `json:"label"`
+	Mode     string   `json:"mode"`
+	Settings Settings `json:"settings"`
+	// Partitions of the sweep's topics; RecordSize the value bytes (0: the
+	// rows as they are); Records what each step sent.
+	Partitions int `json:"partitions"`
+	RecordSize int `json:"record_size"`
+	Records    int `json:"records"`
+	// Cores says which pinned side filled its CPUs first (nil unless pinned).
+	Cores      *CoreVerdict `json:"cores,omitempty"`
 	Steps      []Step     `json:"steps"`
 	Saturation Saturation `json:"saturation"`
 	Bottleneck Bottleneck `json:"bottleneck"`

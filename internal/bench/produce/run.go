@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,12 +16,15 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Run loads the input, creates the topics, and runs every settings
-// combination over every producer count: a warm-up, then each step Repeat
-// times (the median by records/s is kept), then the sweep's saturation and
-// bottleneck; with VsJava, the Java anchor on the first combination. seeds
-// must answer (the caller probed them). The Result is complete only when
-// the error is nil.
+// Run loads the input, creates the topics (one set per partition count,
+// replication factor min(3, brokers)), pins the broker and the bench when
+// asked, and runs every settings combination x record size x partition
+// count over every producer count: a warm-up, then each step Repeat times
+// (the median by records/s is kept), then the sweep's saturation,
+// bottleneck and (pinned) core verdict; then the partition ceilings, the
+// acks cost and, with VsJava or VsKcat, the anchors on the first
+// combination. seeds must answer (the caller probed them). The Result is
+// complete only when the error is nil.
 func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
@@ -46,7 +50,7 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	var brokerCPU BrokerCPU
 	res.Broker, brokerCPU = localBroker(seeds)
 	var workerArgv []string
-	if cfg.Processes || cfg.VsJava {
+	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
 		workerArgv = cfg.WorkerArgv
 	}
 	progress := cfg.Progress
@@ -63,78 +67,140 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	}
 	defer b.Close()
 	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	parts, err := b.EnsureTopics(tctx, sweeps[0].Topics, cfg.Partitions)
-	cancel()
+	defer cancel()
+	rf, nodes, err := b.ReplicationFactor(tctx)
 	if err != nil {
 		return Result{}, err
 	}
-	res.Partitions = parts
-	for _, t := range sweeps[0].Topics {
-		if n := parts[t]; n != cfg.Partitions {
-			res.Notes = append(res.Notes, fmt.Sprintf("topic %s already existed with %d partitions (not --partitions %d); it was used as is", t, n, cfg.Partitions))
+	res.ReplicationFactor, res.Broker.Nodes = rf, nodes
+	res.Partitions = map[string]int{}
+	for _, np := range cfg.Partitions {
+		topics := cfg.topicsFor(np)
+		parts, err := b.EnsureTopics(tctx, topics, np, rf)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, t := range topics {
+			res.Partitions[t] = parts[t]
+			if parts[t] != np {
+				res.Notes = append(res.Notes, fmt.Sprintf("topic %s already existed with %d partitions (not --partitions %d); it was used as is", t, parts[t], np))
+			}
 		}
 	}
+	cancel()
 	res.WarmupRecords = min(cfg.Warmup, data.Len())
 	if cfg.OnReady != nil {
 		cfg.OnReady(res)
 	}
 
-	mode := "in-process"
-	if cfg.Processes {
-		mode = "processes"
-	}
-	for _, s := range sweeps {
-		if cfg.OnSweep != nil {
-			cfg.OnSweep(s, mode)
+	if cfg.Pin != nil {
+		if !res.Broker.Local {
+			return Result{}, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
 		}
-		if warm := res.WarmupRecords; warm > 0 {
-			ws := s
-			ws.NoFlush = false
-			if _, err := b.Step(ctx, point{Settings: ws, Partitions: parts, Producers: 1, Processes: cfg.Processes, Limit: warm}); err != nil {
-				return Result{}, fmt.Errorf("warm-up: %w", err)
-			}
-			if cfg.Processes {
-				progress(int64(warm))
-			}
-		}
-		sw := Sweep{Label: s.Label(), Mode: mode, Settings: s}
-		for _, n := range cfg.Producers {
-			st, err := b.Repeat(ctx, point{Settings: s, Partitions: parts, Producers: n, Processes: cfg.Processes}, cfg.Repeat)
-			if err != nil {
-				return Result{}, fmt.Errorf("%d producers: %w", n, err)
-			}
-			if cfg.Processes {
-				progress(int64(cfg.Repeat) * st.Records)
-			}
-			sw.Steps = append(sw.Steps, st)
-			if cfg.OnStep != nil {
-				cfg.OnStep(st)
-			}
-		}
-		sw.Saturation = FindSaturation(sw.Steps)
-		sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, parts[s.Topics[0]])
-		res.Sweeps = append(res.Sweeps, sw)
-		if cfg.OnSweepDone != nil {
-			cfg.OnSweepDone(sw)
-		}
-	}
-	if cfg.VsJava {
-		j, err := runJava(ctx, b, cfg, sweeps[0], parts, seeds)
+		info, restore, err := applyPin(*cfg.Pin, res.Broker.PIDs)
+		defer restore() // on a failure below; a no-op once restored
 		if err != nil {
-			return Result{}, fmt.Errorf("--vs-java: %w", err)
+			return Result{}, err
 		}
-		res.Java = &j
-		if len(sweeps) > 1 {
-			res.Notes = append(res.Notes, "--vs-java compared the first settings combination only: "+sweeps[0].Label())
+		res.Pinned = &info
+		if cfg.OnPinned != nil {
+			cfg.OnPinned(info)
+		}
+		if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
+			return Result{}, err
+		}
+		// The anchors run pinned too: they are client processes and
+		// inherit the bench's CPUs, which keeps them like for like.
+		if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
+			return Result{}, err
+		}
+		if err := restore(); err != nil {
+			return Result{}, fmt.Errorf("--pin: restoring the CPUs: %w", err)
+		}
+		res.Pinned.Restored = true
+	} else {
+		if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
+			return Result{}, err
+		}
+		if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
+			return Result{}, err
 		}
 	}
+	res.Ceilings = FindCeilings(res.Sweeps)
+	res.AcksCosts = FindAcksCosts(res.Sweeps, rf)
 	res.Finish()
 	return res, nil
 }
 
+// sweepRecords is how many records each step of a sweep at record size
+// size sends.
+func sweepRecords(cfg Config, rows int, inputBytes int64, size int) int {
+	return recordsAt(rows, inputBytes, size, slices.Max(cfg.Producers))
+}
+
+// SweepLabel names one sweep: settings, partitions, record size.
+func SweepLabel(s Settings, partitions, size int) string {
+	return s.Label() + " " + plural(partitions, "partition") + sizeLabel(size)
+}
+
+func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, progress func(int64)) error {
+	mode := "in-process"
+	if cfg.Processes {
+		mode = "processes"
+	}
+	inputBytes := b.data.Bytes
+	for _, s := range sweeps {
+		for _, size := range cfg.RecordSizes {
+			recs := sweepRecords(cfg, b.data.Len(), inputBytes, size)
+			for _, np := range cfg.Partitions {
+				s := s
+				s.Topics = cfg.topicsFor(np)
+				sw := Sweep{Label: SweepLabel(s, np, size), Mode: mode, Settings: s, Partitions: np, RecordSize: size, Records: recs}
+				if cfg.OnSweep != nil {
+					cfg.OnSweep(sw)
+				}
+				if warm := min(res.WarmupRecords, recs); warm > 0 {
+					ws := s
+					ws.NoFlush = false
+					if _, err := b.Step(ctx, point{Settings: ws, Partitions: res.Partitions, Producers: 1, Processes: cfg.Processes, Limit: warm, RecordSize: size}); err != nil {
+						return fmt.Errorf("warm-up: %w", err)
+					}
+					if cfg.Processes {
+						progress(int64(warm))
+					}
+				}
+				for _, n := range cfg.Producers {
+					st, err := b.Repeat(ctx, point{Settings: s, Partitions: res.Partitions, Producers: n, Processes: cfg.Processes, Limit: recs, RecordSize: size}, cfg.Repeat)
+					if err != nil {
+						return fmt.Errorf("%s, %d producers: %w", sw.Label, n, err)
+					}
+					if cfg.Processes {
+						progress(int64(cfg.Repeat) * st.Records)
+					}
+					sw.Steps = append(sw.Steps, st)
+					if cfg.OnStep != nil {
+						cfg.OnStep(st)
+					}
+				}
+				sw.Saturation = FindSaturation(sw.Steps)
+				sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, res.Partitions[s.Topics[0]])
+				if cfg.Pin != nil {
+					sw.Cores = FindCores(sw.Steps, *cfg.Pin)
+				}
+				res.Sweeps = append(res.Sweeps, sw)
+				if cfg.OnSweepDone != nil {
+					cfg.OnSweepDone(sw)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // ProgressTotal is how many delivery reports a run of cfg over records
-// input rows makes, for a progress bar (warm-ups included, Java excluded).
-func ProgressTotal(cfg Config, records int) int64 {
+// input rows of inputBytes key and value bytes makes, for a progress bar (warm-ups
+// included, anchors excluded).
+func ProgressTotal(cfg Config, records int, inputBytes int64) int64 {
 	sweeps, err := cfg.Sweeps()
 	if err != nil {
 		return 0
@@ -142,14 +208,90 @@ func ProgressTotal(cfg Config, records int) int64 {
 	if cfg.Records > 0 && cfg.Records < records {
 		records = cfg.Records
 	}
-	per := int64(min(cfg.Warmup, records)) + int64(len(cfg.Producers)*cfg.Repeat*records)
+	var per int64
+	for _, size := range cfg.RecordSizes {
+		recs := sweepRecords(cfg, records, inputBytes, size)
+		per += int64(len(cfg.Partitions)) * (int64(min(cfg.Warmup, recs)) + int64(len(cfg.Producers)*cfg.Repeat*recs))
+	}
 	return int64(len(sweeps)) * per
 }
 
-// runJava runs one Go producer process and ProducerPerformance on the same
-// payloads, broker and settings s (first topic only: the Java tool writes
-// to one), unkeyed, as ProducerPerformance sends no keys.
-func runJava(ctx context.Context, b *bench, cfg Config, s Settings, parts map[string]int, seeds []string) (JavaComparison, error) {
+// runAnchors runs, on the first settings combination, first partition
+// count and first record size, one Go producer process and then
+// ProducerPerformance and/or kcat on the same payloads, broker and
+// settings (first topic only: the tools write to one), unkeyed, as
+// ProducerPerformance sends no keys.
+func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Result, seeds []string) error {
+	if !cfg.VsJava && !cfg.VsKcat {
+		return nil
+	}
+	size := cfg.RecordSizes[0]
+	data := b.dataset(size)
+	n := data.Len()
+	if cfg.JavaRecords > 0 && cfg.JavaRecords < n {
+		n = cfg.JavaRecords
+	}
+	n = recordsAt(n, b.data.Bytes, size, 1)
+	s.Topics = cfg.topicsFor(cfg.Partitions[0])[:1]
+	dir, err := os.MkdirTemp("", "kpar-anchor-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	payload := filepath.Join(dir, "payloads.txt")
+	skipped, err := javaperf.WritePayloadFile(payload, data.Values[:n])
+	if err != nil {
+		return err
+	}
+	if skipped == n {
+		return errors.New("anchors: every value holds a line break: none can be a payload-file line")
+	}
+	if cfg.OnJava != nil {
+		cfg.OnJava(n, s)
+	}
+	g, err := b.RunAnchor(ctx, s, res.Partitions, n, size, true)
+	if err != nil {
+		return err
+	}
+	if g.Failed > 0 {
+		return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
+	}
+	if cfg.VsJava {
+		j, err := runJava(ctx, s, seeds, n, payload)
+		if err != nil {
+			return fmt.Errorf("--vs-java: %w", err)
+		}
+		j.Go, j.PayloadsSkipped = g, skipped
+		j.Compute()
+		res.Java = &j
+		if cfg.OnJavaDone != nil {
+			cfg.OnJavaDone(j)
+		}
+	}
+	if cfg.VsKcat {
+		k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload)
+		if err != nil {
+			return fmt.Errorf("--vs-kcat: %w", err)
+		}
+		k.Records, k.RecordSize, k.Go, k.PayloadsSkipped = n, size, g, skipped
+		if j := res.Java; j != nil && j.Java.WallSeconds > 0 {
+			k.JavaRecordsPerSec = float64(j.Java.Records) / j.Java.WallSeconds
+			k.JavaCPUPerMillion = j.JavaCPUPerMillion
+		}
+		k.Compute()
+		res.Kcat = &k
+		if cfg.OnKcatDone != nil {
+			cfg.OnKcatDone(k)
+		}
+	}
+	if len(cfg.Partitions) > 1 || len(cfg.RecordSizes) > 1 || len(cfg.Acks)*len(cfg.Idempotence)*len(cfg.Partitioners)*len(cfg.Lingers)*len(cfg.BatchBytes)*len(cfg.Compressions) > 1 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the anchors ran the first combination only: %s", SweepLabel(s, cfg.Partitions[0], size)))
+	}
+	return nil
+}
+
+// runJava runs ProducerPerformance on n payloads of the file.
+func runJava(ctx context.Context, s Settings, seeds []string, n int, payload string) (JavaComparison, error) {
 	java, err := broker.JavaBin()
 	if err != nil {
 		return JavaComparison{}, err
@@ -158,45 +300,34 @@ func runJava(ctx context.Context, b *bench, cfg Config, s Settings, parts map[st
 	if err != nil {
 		return JavaComparison{}, err
 	}
-	n := b.data.Len()
-	if cfg.JavaRecords > 0 && cfg.JavaRecords < n {
-		n = cfg.JavaRecords
-	}
-	s.Topics = s.Topics[:1]
-	dir, err := os.MkdirTemp("", "kpar-java-")
-	if err != nil {
-		return JavaComparison{}, err
-	}
-	defer os.RemoveAll(dir)
-	payload := filepath.Join(dir, "payloads.txt")
-	skipped, err := javaperf.WritePayloadFile(payload, b.data.Values[:n])
-	if err != nil {
-		return JavaComparison{}, err
-	}
-	if skipped == n {
-		return JavaComparison{}, errors.New("every value holds a line break: none can be a --payload-file line")
-	}
-	if cfg.OnJava != nil {
-		cfg.OnJava(n, s)
-	}
-	g, err := b.RunAnchor(ctx, s, parts, n, true)
-	if err != nil {
-		return JavaComparison{}, err
-	}
-	if g.Failed > 0 {
-		return JavaComparison{}, fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
-	}
 	jr, err := javaperf.Run(ctx, javaperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
 		PayloadFile: payload, Props: s.JavaProps()})
 	if err != nil {
 		return JavaComparison{}, err
 	}
-	j := JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Java: jr, Go: g, PayloadsSkipped: skipped}
-	j.Compute()
-	if cfg.OnJavaDone != nil {
-		cfg.OnJavaDone(j)
+	return JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Java: jr}, nil
+}
+
+// runKcatAnchor runs kcat over the payload file (want lines) and counts
+// what reached the topic from its end offsets.
+func (b *bench) runKcatAnchor(ctx context.Context, bin string, s Settings, seeds []string, want int, payload string) (KcatComparison, error) {
+	before, err := b.endOffsets(ctx, s.Topics)
+	if err != nil {
+		return KcatComparison{}, err
 	}
-	return j, nil
+	kr, err := runKcat(ctx, KcatConfig{Bin: bin, Seeds: seeds, Topic: s.Topics[0], PayloadFile: payload, Props: s.KcatProps()})
+	if err != nil {
+		return KcatComparison{}, err
+	}
+	after, err := b.endOffsets(ctx, s.Topics)
+	if err != nil {
+		return KcatComparison{}, err
+	}
+	kr.Records = after - before
+	if kr.Records != int64(want) && s.Acks != "0" {
+		return KcatComparison{}, fmt.Errorf("kcat delivered %d of %d records (%d error lines; first: %s)", kr.Records, want, kr.Errors, kr.FirstError)
+	}
+	return KcatComparison{Topic: s.Topics[0], Settings: s, Kcat: kr}, nil
 }
 
 // localBroker returns broker info and, when seeds name the broker that

@@ -53,6 +53,41 @@ type Step struct {
 	MachineBusyCPUSeconds *float64 `json:"machine_busy_cpu_seconds"`
 	// RepeatRecordsPerSec holds every repeat's rate; the step is the median one.
 	RepeatRecordsPerSec []float64 `json:"repeat_records_per_sec"`
+	// CoreBusySeconds is each CPU's busy time over the step, every process
+	// included, indexed by CPU number (nil when /proc/stat is unreadable).
+	CoreBusySeconds []float64 `json:"core_busy_cpu_seconds,omitempty"`
+	// LoopbackRxBytes and LoopbackTxBytes are what crossed the loopback
+	// interface over the step (/proc/net/dev; nil when unreadable): the
+	// clients' bytes, replication between local brokers, and other local
+	// traffic on the machine.
+	LoopbackRxBytes *int64 `json:"loopback_rx_bytes"`
+	LoopbackTxBytes *int64 `json:"loopback_tx_bytes"`
+}
+
+// BrokerCPUPerMillion is the broker's CPU seconds per million acked
+// records; false when the broker's CPU is unknown.
+func (s Step) BrokerCPUPerMillion() (float64, bool) {
+	if s.BrokerCPUSeconds == nil || s.Acked == 0 {
+		return 0, false
+	}
+	return *s.BrokerCPUSeconds / float64(s.Acked) * 1e6, true
+}
+
+// WireMBPerSec is the clients' bytes on the wire, both directions, per second.
+func (s Step) WireMBPerSec() float64 {
+	if s.ElapsedSeconds <= 0 {
+		return 0
+	}
+	return float64(s.WireOutBytes+s.WireInBytes) / 1e6 / s.ElapsedSeconds
+}
+
+// LoopbackMBPerSec is the loopback interface's received bytes per second
+// (on lo every byte sent is also received, so rx alone counts each once).
+func (s Step) LoopbackMBPerSec() (float64, bool) {
+	if s.LoopbackRxBytes == nil || s.ElapsedSeconds <= 0 {
+		return 0, false
+	}
+	return float64(*s.LoopbackRxBytes) / 1e6 / s.ElapsedSeconds, true
 }
 
 // BenchCPUPerMillion is the bench's CPU seconds per million acked records.

@@ -2,9 +2,10 @@ package produce
 
 import (
 	"fmt"
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"sort"
 	"strings"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func sortSteps(steps []Step) []Step {
@@ -21,9 +22,18 @@ func Summary(r Result) string {
 	p("# kpar bench produce\n\n")
 	p("Run %s on %d cores (%s), broker %s. ", r.Started.Format("2006-01-02 15:04:05 MST"), r.Host.Cores, r.Host.GoVersion, strings.Join(r.Broker.Seeds, ","))
 	if r.Broker.CPU == "proc" {
-		p("Broker CPU was read from /proc for the JVM(s) kpar started (pids %v), which share the machine with the bench.\n\n", r.Broker.PIDs)
+		p("Broker CPU was read from /proc for the JVM(s) kpar started (pids %v, summed), which share the machine with the bench. ", r.Broker.PIDs)
 	} else {
-		p("Broker CPU is unknown: the broker is not one kpar started on this machine.\n\n")
+		p("Broker CPU is unknown: the broker is not one kpar started on this machine. ")
+	}
+	if r.Broker.Nodes > 0 {
+		p("The cluster has %d broker(s); topics were created with replication factor %d.", r.Broker.Nodes, r.ReplicationFactor)
+	}
+	p("\n\n")
+	if pn := r.Pinned; pn != nil {
+		p("**Pinned:** the broker JVM(s) (pids %v) ran on CPU %s and the bench (pid %d, with every process it started) on CPU %s for the whole run; the CPUs each had before (%s) were %s afterwards. ",
+			pn.BrokerPIDs, cpuList(pn.Broker), pn.BenchPID, cpuList(pn.Bench), beforeList(pn.Before), map[bool]string{true: "restored", false: "NOT restored"}[pn.Restored])
+		p("%s\n\n", coreTally(r.Sweeps))
 	}
 	in := r.Input
 	avg := 0.0
@@ -38,6 +48,12 @@ func Summary(r Result) string {
 	if in.SkippedRows > 0 {
 		p(" %d malformed rows were skipped (--skip-bad); first: %s.", in.SkippedRows, in.FirstBadRows[0])
 	}
+	for _, sw := range r.Sweeps {
+		if sw.RecordSize > 0 {
+			p(" Sized values (value=NB) are made from the rows: row i's bytes, then rows i+1, i+2, ... joined by a space, cut at N bytes (a longer row is cut); keys are unchanged, and a sized step sends at most the input's bytes (%sB), so larger values mean fewer records.", human(float64(in.PayloadBytes)))
+			break
+		}
+	}
 	p("\n\nEach step is the median of %d run(s) by records/s, after a %d-record warm-up that is not counted. Timings come from a shared, noisy machine: treat differences under about 10%% as noise.\n", r.Repeat, r.WarmupRecords)
 
 	for _, sw := range r.Sweeps {
@@ -45,7 +61,7 @@ func Summary(r Result) string {
 		if len(steps) == 0 {
 			continue
 		}
-		p("\n## %s (%s)\n\n", sw.Label, sw.Mode)
+		p("\n## %s (%s, %s records per step)\n\n", sw.Label, sw.Mode, human(float64(sw.Records)))
 		first, last := steps[0], steps[len(steps)-1]
 		p("- %d producer(s): %s records/s (%.1f MB/s); %d producers: %s records/s (%.1f MB/s), %.2fx the first step.\n",
 			first.Producers, human(first.RecordsPerSec), first.MBPerSec, last.Producers, human(last.RecordsPerSec), last.MBPerSec, ratio(last.RecordsPerSec, first.RecordsPerSec))
@@ -61,8 +77,31 @@ func Summary(r Result) string {
 			p("- Latency p50/p99/p99.9: %.1f/%.1f/%.1f ms at %d producer(s), %.1f/%.1f/%.1f ms at %d.\n",
 				first.LatencyP50Ms, first.LatencyP99Ms, first.LatencyP999Ms, first.Producers, last.LatencyP50Ms, last.LatencyP99Ms, last.LatencyP999Ms, last.Producers)
 			p("- Client CPU: %.2f CPU-s per million records at %d producer(s), %.2f at %d.\n", first.BenchCPUPerMillion(), first.Producers, last.BenchCPUPerMillion(), last.Producers)
+			if a, ok := first.BrokerCPUPerMillion(); ok {
+				z, _ := last.BrokerCPUPerMillion()
+				p("- Broker CPU: %.2f CPU-s per million records at %d producer(s), %.2f at %d (%.2f and %.2f cores busy).\n",
+					a, first.Producers, z, last.Producers, *first.BrokerCPUSeconds/first.ElapsedSeconds, *last.BrokerCPUSeconds/last.ElapsedSeconds)
+			}
+			if s := networkSentence(last, r.Broker.Nodes); s != "" {
+				p("- %s\n", s)
+			}
+		}
+		if sw.Cores != nil {
+			p("- Pinned cores: %s.\n", sw.Cores.Reason)
 		}
 		p("- %s\n", deliverySentence(sw, steps))
+	}
+	if len(r.Ceilings) > 0 {
+		p("\n## Where the ceiling is: partitions\n\n")
+		for _, c := range r.Ceilings {
+			p("- %s (%s): %s\n", c.Label, c.Mode, c.Sentence)
+		}
+	}
+	if len(r.AcksCosts) > 0 {
+		p("\n## What acks=all costs against acks=1\n\n")
+		for _, c := range r.AcksCosts {
+			p("- %s (%s): %s\n", c.Label, c.Mode, c.Sentence)
+		}
 	}
 	if j := r.Java; j != nil {
 		p("\n## Against Apache Kafka's ProducerPerformance\n\n")
@@ -92,10 +131,84 @@ func Summary(r Result) string {
 			p("\n%d values contain line breaks and could not be given to --payload-file (one payload per line); Java drew from the rest.\n", j.PayloadsSkipped)
 		}
 	}
+	if k := r.Kcat; k != nil {
+		p("\n## Against kcat (librdkafka, C)\n\n")
+		p("Same broker, topic `%s`, %s records%s, settings %s, unkeyed; kcat read the payload file ProducerPerformance reads (one value per line), kpar the CSV rows they came from. Each tool is its own process; records/s is records over the process's whole wall time and CPU its whole rusage (start-up and reading the input included), because kcat reports no rate of its own.\n\n",
+			k.Topic, human(float64(k.Records)), sizeNote(k.RecordSize), k.Settings.Label())
+		p("| whole process | records/s | CPU-s per million records | wall s | CPU-s |\n|---|---|---|---|---|\n")
+		p("| kpar (Go, 1 producer) | %s | %.2f | %.2f | %.2f |\n", human(k.GoRecordsPerSec), k.GoCPUPerMillion, k.Go.WallSeconds, k.Go.ProcessCPUSeconds)
+		p("| kcat (librdkafka) | %s | %.2f | %.2f | %.2f |\n", human(k.KcatRecordsPerSec), k.KcatCPUPerMillion, k.Kcat.WallSeconds, k.Kcat.CPUSeconds)
+		if j := r.Java; j != nil {
+			p("| ProducerPerformance (Java) | %s | %.2f | %.2f | %.2f |\n", human(k.JavaRecordsPerSec), k.JavaCPUPerMillion, j.Java.WallSeconds, j.Java.CPUSeconds)
+		}
+		p("\n**Target** (one kpar producer >= %.1fx kcat's records/s at <= %.1fx its CPU-s per million): %s.", TargetRate, TargetCPU, k.Verdict)
+		if k.Kcat.Errors > 0 {
+			p(" kcat printed %d error line(s); first: %s.", k.Kcat.Errors, k.Kcat.FirstError)
+		}
+		p("\n")
+	}
 	for _, n := range r.Notes {
 		p("\nNote: %s\n", n)
 	}
 	return b.String()
+}
+
+func sizeNote(size int) string {
+	if size <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" of %d value bytes", size)
+}
+
+// networkSentence sets the loopback interface against the clients' own
+// bytes on the wire at one step.
+func networkSentence(s Step, nodes int) string {
+	lo, ok := s.LoopbackMBPerSec()
+	if !ok {
+		return ""
+	}
+	wire := s.WireMBPerSec()
+	out := fmt.Sprintf("Network at %d producer(s): the loopback interface carried %.1f MB/s, the clients' own bytes on the wire (both directions) %.1f MB/s",
+		s.Producers, lo, wire)
+	if wire > 0 {
+		out += fmt.Sprintf(", %.2fx", lo/wire)
+	}
+	if nodes > 1 {
+		out += "; the rest is replication between the local brokers and other local traffic."
+	} else {
+		out += "; the rest is other local traffic on the machine."
+	}
+	return out
+}
+
+// coreTally counts which pinned side filled first over the sweeps.
+func coreTally(sweeps []Sweep) string {
+	n := map[string]int{}
+	total := 0
+	for _, sw := range sweeps {
+		if sw.Cores != nil {
+			n[sw.Cores.First]++
+			total++
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Which pinned side filled its CPUs (%.0f%% or more of them) first, over %d sweep(s): the broker's in %d, the client's in %d, both at once in %d, neither in %d.",
+		100*CoreFull, total, n["broker"], n["client"], n["both"], n["neither"])
+}
+
+func beforeList(m map[int]string) string {
+	pids := make([]int, 0, len(m))
+	for pid := range m {
+		pids = append(pids, pid)
+	}
+	sort.Ints(pids)
+	var s []string
+	for _, pid := range pids {
+		s = append(s, fmt.Sprintf("pid %d: %s", pid, m[pid]))
+	}
+	return strings.Join(s, "; ")
 }
 
 func deliverySentence(sw Sweep, steps []Step) string {

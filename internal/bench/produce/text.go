@@ -2,21 +2,38 @@ package produce
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // The text lines `kpar bench produce` prints as the run goes, each computed
 // from data only.
 
-// ReadyLine describes the input, the broker and topic's partitions.
-func ReadyLine(r Result, topic string) string {
-	parts := r.Partitions[topic]
-	return fmt.Sprintf("input %s: %d records, %.1f MB, loaded in %.2fs; broker %s (CPU %s); %d partitions",
-		r.Input.File, r.Input.Records, float64(r.Input.PayloadBytes)/1e6, r.Input.LoadSeconds, strings.Join(r.Broker.Seeds, ","), r.Broker.CPU, parts)
+// ReadyLine describes the input, the broker and the topics' partitions.
+func ReadyLine(r Result) string {
+	var topics []string
+	for t := range r.Partitions {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	for i, t := range topics {
+		topics[i] = fmt.Sprintf("%s %d", t, r.Partitions[t])
+	}
+	return fmt.Sprintf("input %s: %d records, %.1f MB, loaded in %.2fs; broker %s (%d node(s), CPU %s); RF %d; partitions: %s",
+		r.Input.File, r.Input.Records, float64(r.Input.PayloadBytes)/1e6, r.Input.LoadSeconds, strings.Join(r.Broker.Seeds, ","),
+		r.Broker.Nodes, r.Broker.CPU, r.ReplicationFactor, strings.Join(topics, ", "))
+}
+
+// PinLine says what was pinned.
+func PinLine(p PinInfo) string {
+	return fmt.Sprintf("pinned: broker pid(s) %v to CPU %s, the bench (pid %d, and its children) to CPU %s; restored after the run",
+		p.BrokerPIDs, cpuList(p.Broker), p.BenchPID, cpuList(p.Bench))
 }
 
 // SweepLine names a sweep as it begins.
-func SweepLine(s Settings, mode string) string { return fmt.Sprintf("\n%s (%s)", s.Label(), mode) }
+func SweepLine(sw Sweep) string {
+	return fmt.Sprintf("\n%s (%s, %d records per step)", sw.Label, sw.Mode, sw.Records)
+}
 
 // StepLine is one step: rates, latency, cores busy and delivery counts.
 func StepLine(st Step) string {
@@ -44,16 +61,27 @@ func StepLine(st Step) string {
 
 // SaturationLine is a finished sweep's verdict.
 func SaturationLine(sw Sweep) string {
+	line := fmt.Sprintf("  no saturation up to %d producers; at the largest step: %s (%s)", sw.Saturation.Producers, sw.Bottleneck.Kind, sw.Bottleneck.Reason)
 	if sw.Saturation.Reached {
-		return fmt.Sprintf("  saturation at %d producers (%d adds %+.1f%%); likely bottleneck: %s (%s)",
+		line = fmt.Sprintf("  saturation at %d producers (%d adds %+.1f%%); likely bottleneck: %s (%s)",
 			sw.Saturation.Producers, sw.Saturation.NextProducers, sw.Saturation.Gain*100, sw.Bottleneck.Kind, sw.Bottleneck.Reason)
 	}
-	return fmt.Sprintf("  no saturation up to %d producers; at the largest step: %s (%s)", sw.Saturation.Producers, sw.Bottleneck.Kind, sw.Bottleneck.Reason)
+	if sw.Cores != nil {
+		line += "\n  pinned cores: " + sw.Cores.Reason
+	}
+	return line
 }
 
-// JavaStartLine announces the Java comparison.
+// JavaStartLine announces the anchors.
 func JavaStartLine(records int, s Settings) string {
-	return fmt.Sprintf("\nvs Java: %d records, %s, unkeyed (ProducerPerformance sends no keys)", records, s.Label())
+	return fmt.Sprintf("\nanchors: %d records, %s, unkeyed (ProducerPerformance sends no keys), each tool its own process", records, s.Label())
+}
+
+// KcatLines are the kcat comparison's result and verdict.
+func KcatLines(k KcatComparison) string {
+	return fmt.Sprintf("  kpar (Go, process)   %9.0f rec/s  %6.2f CPU-s per million records (whole process: %.2f CPU-s, wall %.1fs)\n", k.GoRecordsPerSec, k.GoCPUPerMillion, k.Go.ProcessCPUSeconds, k.Go.WallSeconds) +
+		fmt.Sprintf("  kcat (librdkafka)    %9.0f rec/s  %6.2f CPU-s per million records (whole process: %.2f CPU-s, wall %.1fs)\n", k.KcatRecordsPerSec, k.KcatCPUPerMillion, k.Kcat.CPUSeconds, k.Kcat.WallSeconds) +
+		"  " + k.Verdict
 }
 
 // JavaLines are the comparison's result: each tool's rate and CPU, and the ratios.

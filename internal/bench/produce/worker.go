@@ -25,6 +25,7 @@ type Source struct {
 	Value     string `json:"value"` // raw or json
 	SkipBad   bool   `json:"skip_bad"`
 	Limit     int    `json:"limit"`
+	Size      int    `json:"size"` // value bytes (0: as in the file); see sized
 }
 
 // Load reads the dataset the source describes.
@@ -33,7 +34,11 @@ func (s Source) Load() (*csvsrc.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return csvsrc.Load(s.Path, csvsrc.KeyColumn(s.KeyColumn), csvsrc.Value(vm), csvsrc.SkipBad(s.SkipBad), csvsrc.Limit(s.Limit))
+	d, err := csvsrc.Load(s.Path, csvsrc.KeyColumn(s.KeyColumn), csvsrc.Value(vm), csvsrc.SkipBad(s.SkipBad), csvsrc.Limit(s.Limit))
+	if err != nil || s.Size <= 0 {
+		return d, err
+	}
+	return sized(d, s.Size), nil
 }
 
 // workerSpec is the one JSON line a worker reads on stdin.
@@ -162,9 +167,11 @@ func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) 
 			w.kill()
 		}
 	}
+	src := l.src
+	src.Size = r.RecordSize
 	for i := 0; i < r.Producers; i++ {
 		w, err := l.start(ctx, workerSpec{
-			Seeds: l.seeds, Source: l.src, Records: n, Part: i, Parts: r.Producers,
+			Seeds: l.seeds, Source: src, Records: n, Part: i, Parts: r.Producers,
 			Settings: r.Settings, Partitions: r.Partitions,
 		})
 		if err != nil {
@@ -229,14 +236,16 @@ type Anchor struct {
 	WallSeconds       float64 `json:"wall_seconds"`
 }
 
-// RunAnchor runs a single worker process over the first n records;
-// keyless drops the key column, as ProducerPerformance sends no keys.
-func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n int, keyless bool) (Anchor, error) {
+// RunAnchor runs a single worker process over the first n records at
+// record size size; keyless drops the key column, as ProducerPerformance
+// sends no keys.
+func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int, keyless bool) (Anchor, error) {
 	if b.worker == nil {
 		return Anchor{}, errors.New("the Go anchor needs a worker command")
 	}
 	l := b.worker
 	src := l.src
+	src.Size = size
 	if keyless {
 		src.KeyColumn = ""
 	}

@@ -1,0 +1,328 @@
+package produce
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// The partition sweep, the acks cost and the pinned-core verdict: judged
+// once here from the sweeps, read by the views.
+
+// CeilingPoint is the best step of one partition count.
+type CeilingPoint struct {
+	Partitions    int     `json:"partitions"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	MBPerSec      float64 `json:"mb_per_sec"`
+	Producers     int     `json:"producers"` // the producer count that reached it
+}
+
+// Ceiling is how the best rate over producer counts (the ceiling) moves
+// with the partition count, for one settings combination and record size.
+type Ceiling struct {
+	Label      string         `json:"label"`
+	Mode       string         `json:"mode"`
+	RecordSize int            `json:"record_size"`
+	Points     []CeilingPoint `json:"points"` // by partition count
+	// StopsAt is the last partition count worth having: the one before
+	// the first count that raised the ceiling by less than SaturationGain
+	// (0: it still rose at the largest count, by LastGain).
+	StopsAt        int     `json:"stops_at"`
+	NextPartitions int     `json:"next_partitions,omitempty"`
+	Gain           float64 `json:"gain"`      // what NextPartitions added
+	LastGain       float64 `json:"last_gain"` // what the largest count added
+	Sentence       string  `json:"sentence"`
+}
+
+// sweepKey groups sweeps that differ only in what is being swept.
+func sweepKey(s Settings, mode string, size int, parts int) string {
+	s.Topics = nil
+	return fmt.Sprintf("%s|%s|%d|%d", s.Label(), mode, size, parts)
+}
+
+// FindCeilings groups the sweeps by everything but the partition count and,
+// where two or more counts ran, finds where the ceiling stops moving.
+func FindCeilings(sweeps []Sweep) []Ceiling {
+	var order []string
+	groups := map[string][]Sweep{}
+	for _, sw := range sweeps {
+		k := sweepKey(sw.Settings, sw.Mode, sw.RecordSize, 0)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], sw)
+	}
+	var out []Ceiling
+	for _, k := range order {
+		g := groups[k]
+		if len(g) < 2 {
+			continue
+		}
+		s := g[0].Settings
+		s.Topics = nil
+		c := Ceiling{Label: s.Label() + sizeLabel(g[0].RecordSize), Mode: g[0].Mode, RecordSize: g[0].RecordSize}
+		for _, sw := range g {
+			p := CeilingPoint{Partitions: sw.Partitions}
+			for _, st := range sw.Steps {
+				if st.RecordsPerSec > p.RecordsPerSec {
+					p.RecordsPerSec, p.MBPerSec, p.Producers = st.RecordsPerSec, st.MBPerSec, st.Producers
+				}
+			}
+			c.Points = append(c.Points, p)
+		}
+		sort.Slice(c.Points, func(i, j int) bool { return c.Points[i].Partitions < c.Points[j].Partitions })
+		judgeCeiling(&c)
+		out = append(out, c)
+	}
+	return out
+}
+
+func judgeCeiling(c *Ceiling) {
+	pts := c.Points
+	first, last := pts[0], pts[len(pts)-1]
+	if n := len(pts); pts[n-2].RecordsPerSec > 0 {
+		c.LastGain = last.RecordsPerSec/pts[n-2].RecordsPerSec - 1
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i-1].RecordsPerSec <= 0 {
+			continue
+		}
+		if g := pts[i].RecordsPerSec/pts[i-1].RecordsPerSec - 1; g < SaturationGain {
+			c.StopsAt, c.NextPartitions, c.Gain = pts[i-1].Partitions, pts[i].Partitions, g
+			break
+		}
+	}
+	best := first
+	for _, p := range pts {
+		if p.RecordsPerSec > best.RecordsPerSec {
+			best = p
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "The ceiling (best of the producer counts) went from %s records/s at %s to %s at %s (%.2fx)",
+		human(first.RecordsPerSec), plural(first.Partitions, "partition"), human(last.RecordsPerSec), plural(last.Partitions, "partition"), ratio(last.RecordsPerSec, first.RecordsPerSec))
+	if best.Partitions != last.Partitions {
+		fmt.Fprintf(&b, "; the highest was %s at %s", human(best.RecordsPerSec), plural(best.Partitions, "partition"))
+	}
+	if c.StopsAt > 0 {
+		var after []string
+		for _, p := range pts {
+			if p.Partitions > c.StopsAt {
+				after = append(after, fmt.Sprintf("%d: %+.0f%%", p.Partitions, 100*(ratio(p.RecordsPerSec, pointAt(pts, c.StopsAt).RecordsPerSec)-1)))
+			}
+		}
+		fmt.Fprintf(&b, ". It stops moving at %s: going to %d added %+.1f%%, under the %.0f%% bar (against %d: %s).",
+			plural(c.StopsAt, "partition"), c.NextPartitions, 100*c.Gain, 100*SaturationGain, c.StopsAt, strings.Join(after, ", "))
+	} else {
+		fmt.Fprintf(&b, ". It was still moving at the largest count: %d added %+.1f%% over %d.", last.Partitions, 100*c.LastGain, pts[len(pts)-2].Partitions)
+	}
+	c.Sentence = b.String()
+}
+
+func pointAt(pts []CeilingPoint, parts int) CeilingPoint {
+	for _, p := range pts {
+		if p.Partitions == parts {
+			return p
+		}
+	}
+	return CeilingPoint{}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func sizeLabel(size int) string {
+	if size <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" value=%dB", size)
+}
+
+// AcksPoint is acks=all against acks=1 at one producer count.
+type AcksPoint struct {
+	Producers        int     `json:"producers"`
+	AllRecordsPerSec float64 `json:"all_records_per_sec"`
+	OneRecordsPerSec float64 `json:"one_records_per_sec"`
+	Ratio            float64 `json:"ratio"` // all / 1
+	AllP99Ms         float64 `json:"all_p99_ms"`
+	OneP99Ms         float64 `json:"one_p99_ms"`
+}
+
+// AcksCost is what waiting for every in-sync replica costs against the
+// leader's ack alone, at replication factor ReplicationFactor.
+type AcksCost struct {
+	Label             string      `json:"label"` // what the two sweeps share
+	Mode              string      `json:"mode"`
+	Partitions        int         `json:"partitions"`
+	RecordSize        int         `json:"record_size"`
+	ReplicationFactor int         `json:"replication_factor"`
+	Points            []AcksPoint `json:"points"`
+	MinRatio          float64     `json:"min_ratio"`
+	MaxRatio          float64     `json:"max_ratio"`
+	Sentence          string      `json:"sentence"`
+}
+
+// FindAcksCosts pairs every acks=all sweep with the acks=1 sweep that
+// differs from it only in acks (and so idempotence).
+func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
+	key := func(sw Sweep) string {
+		s := sw.Settings
+		s.Acks, s.Idempotence = "", false
+		return sweepKey(s, sw.Mode, sw.RecordSize, sw.Partitions)
+	}
+	one := map[string]Sweep{}
+	for _, sw := range sweeps {
+		if sw.Settings.Acks == "1" {
+			one[key(sw)] = sw
+		}
+	}
+	var out []AcksCost
+	for _, all := range sweeps {
+		if all.Settings.Acks != "all" {
+			continue
+		}
+		o, ok := one[key(all)]
+		if !ok {
+			continue
+		}
+		s := all.Settings
+		s.Topics = nil
+		// Label() starts "acks=X idem|noidem": the two fields the pair differs in.
+		c := AcksCost{Label: strings.Join(strings.Fields(s.Label())[2:], " ") + sizeLabel(all.RecordSize) + fmt.Sprintf(" %s", plural(all.Partitions, "partition")),
+			Mode: all.Mode, Partitions: all.Partitions, RecordSize: all.RecordSize, ReplicationFactor: rf}
+		byN := map[int]Step{}
+		for _, st := range o.Steps {
+			byN[st.Producers] = st
+		}
+		for _, st := range sortSteps(all.Steps) {
+			ost, ok := byN[st.Producers]
+			if !ok || ost.RecordsPerSec <= 0 {
+				continue
+			}
+			p := AcksPoint{Producers: st.Producers, AllRecordsPerSec: st.RecordsPerSec, OneRecordsPerSec: ost.RecordsPerSec,
+				Ratio: st.RecordsPerSec / ost.RecordsPerSec, AllP99Ms: st.LatencyP99Ms, OneP99Ms: ost.LatencyP99Ms}
+			if len(c.Points) == 0 || p.Ratio < c.MinRatio {
+				c.MinRatio = p.Ratio
+			}
+			if p.Ratio > c.MaxRatio {
+				c.MaxRatio = p.Ratio
+			}
+			c.Points = append(c.Points, p)
+		}
+		if len(c.Points) == 0 {
+			continue
+		}
+		first, last := c.Points[0], c.Points[len(c.Points)-1]
+		what := "waits for every in-sync replica"
+		if rf == 1 {
+			what = "has no follower to wait for at RF 1, so differences are idempotence and noise"
+		}
+		c.Sentence = fmt.Sprintf("At RF %d, acks=all (which %s) ran at %.2fx to %.2fx acks=1's records/s: %.2fx at %s (%s vs %s records/s, p99 %.1f vs %.1f ms), %.2fx at %d (%s vs %s, p99 %.1f vs %.1f ms).",
+			rf, what, c.MinRatio, c.MaxRatio, first.Ratio, plural(first.Producers, "producer"), human(first.AllRecordsPerSec), human(first.OneRecordsPerSec), first.AllP99Ms, first.OneP99Ms,
+			last.Ratio, last.Producers, human(last.AllRecordsPerSec), human(last.OneRecordsPerSec), last.AllP99Ms, last.OneP99Ms)
+		out = append(out, c)
+	}
+	return out
+}
+
+// CoreFull is the share of its pinned CPUs a side must use to count as
+// saturated.
+const CoreFull = 0.85
+
+// CoreStep is one step's use of the pinned CPUs: Share is the side's own
+// CPU over its CPUs' capacity; Busy counts every process on those CPUs.
+type CoreStep struct {
+	Producers   int      `json:"producers"`
+	BrokerShare float64  `json:"broker_share"`
+	BenchShare  float64  `json:"bench_share"`
+	BrokerBusy  *float64 `json:"broker_cpus_busy"`
+	BenchBusy   *float64 `json:"bench_cpus_busy"`
+}
+
+// CoreVerdict says which pinned side filled its CPUs first.
+type CoreVerdict struct {
+	// First is "broker", "client", "both" (at the same step) or "neither".
+	First     string     `json:"first"`
+	Producers int        `json:"producers"` // the step where it happened (0: neither)
+	Steps     []CoreStep `json:"steps"`
+	Reason    string     `json:"reason"`
+}
+
+// FindCores judges a pinned sweep's steps in producer order.
+func FindCores(steps []Step, p Pin) *CoreVerdict {
+	v := &CoreVerdict{First: "neither"}
+	busy := func(st Step, cpus []int) *float64 {
+		if len(st.CoreBusySeconds) == 0 || st.ElapsedSeconds <= 0 {
+			return nil
+		}
+		var sum float64
+		for _, c := range cpus {
+			if c < len(st.CoreBusySeconds) {
+				sum += st.CoreBusySeconds[c]
+			}
+		}
+		f := sum / st.ElapsedSeconds / float64(len(cpus))
+		return &f
+	}
+	for _, st := range sortSteps(steps) {
+		if st.ElapsedSeconds <= 0 {
+			continue
+		}
+		cs := CoreStep{Producers: st.Producers, BenchShare: st.BenchCPUSeconds / st.ElapsedSeconds / float64(len(p.Bench)),
+			BrokerBusy: busy(st, p.Broker), BenchBusy: busy(st, p.Bench)}
+		if st.BrokerCPUSeconds != nil {
+			cs.BrokerShare = *st.BrokerCPUSeconds / st.ElapsedSeconds / float64(len(p.Broker))
+		}
+		v.Steps = append(v.Steps, cs)
+		if v.Producers == 0 {
+			b, c := cs.BrokerShare >= CoreFull, cs.BenchShare >= CoreFull
+			switch {
+			case b && c:
+				v.First = "both"
+			case b:
+				v.First = "broker"
+			case c:
+				v.First = "client"
+			}
+			if b || c {
+				v.Producers = st.Producers
+			}
+		}
+	}
+	if len(v.Steps) == 0 {
+		v.Reason = "no step to judge"
+		return v
+	}
+	at := v.Steps[len(v.Steps)-1]
+	for _, cs := range v.Steps {
+		if cs.Producers == v.Producers {
+			at = cs
+		}
+	}
+	bcpu, ccpu := "CPU "+cpuList(p.Broker), "CPU "+cpuList(p.Bench)
+	others := func(share float64, busy *float64, cpus string) string {
+		if busy != nil && *busy-share >= 0.1 {
+			return fmt.Sprintf(" (%s was %.2f busy counting other processes)", cpus, *busy)
+		}
+		return ""
+	}
+	switch v.First {
+	case "broker":
+		v.Reason = fmt.Sprintf("the broker's %s filled first: %.2f of it at %s, while the client used %.2f of %s%s",
+			bcpu, at.BrokerShare, plural(at.Producers, "producer"), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+	case "client":
+		v.Reason = fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
+			ccpu, at.BenchShare, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
+	case "both":
+		v.Reason = fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s",
+			plural(at.Producers, "producer"), at.BrokerShare, bcpu, at.BenchShare, ccpu)
+	default:
+		v.Reason = fmt.Sprintf("neither side reached %.2f of its CPUs; at %s the broker used %.2f of %s%s and the client %.2f of %s%s, so the limit is elsewhere (round trips, partitions, other load)",
+			CoreFull, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+	}
+	return v
+}

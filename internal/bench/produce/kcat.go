@@ -1,0 +1,186 @@
+package produce
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The C anchor: librdkafka through kcat -P, reading the payload file the
+// Java tool reads, with the same settings, as its own process. kcat prints
+// no rate, so its records/s is whole-process: records that reached the
+// topic (end offsets) over the process's wall time, start-up included.
+
+// KcatConfig is one kcat -P run.
+type KcatConfig struct {
+	Bin         string
+	Seeds       []string
+	Topic       string
+	PayloadFile string // one record value per line
+	Props       map[string]string
+}
+
+// KcatResult is what one kcat run measured.
+type KcatResult struct {
+	// Records is how many reached the topic (end offsets before and after).
+	Records     int64    `json:"records"`
+	CPUSeconds  float64  `json:"cpu_seconds"` // rusage, the whole process
+	WallSeconds float64  `json:"wall_seconds"`
+	Errors      int      `json:"errors"` // "% ERROR" and delivery-failure lines on stderr
+	FirstError  string   `json:"first_error,omitempty"`
+	Args        []string `json:"args"`
+}
+
+// KcatProps are the settings as librdkafka properties. batch.num.messages
+// is raised to librdkafka's maximum because franz-go and the Java client
+// cap a batch by bytes only.
+func (s Settings) KcatProps() map[string]string {
+	p := map[string]string{
+		"acks":               s.Acks,
+		"enable.idempotence": fmt.Sprint(s.Idempotence),
+		"linger.ms":          fmt.Sprint(s.Linger.Milliseconds()),
+		"batch.size":         fmt.Sprint(s.BatchBytes),
+		"batch.num.messages": "1000000",
+		"compression.codec":  s.Compression,
+		"max.in.flight.requests.per.connection": fmt.Sprint(s.MaxInFlight),
+	}
+	if s.Idempotence && s.MaxInFlight > 5 {
+		p["max.in.flight.requests.per.connection"] = "5"
+	}
+	return p
+}
+
+// Args builds kcat's command line: -P producer, -l one message per line
+// of the file.
+func (c KcatConfig) Args() []string {
+	args := []string{"-P", "-b", strings.Join(c.Seeds, ","), "-t", c.Topic, "-l"}
+	keys := make([]string, 0, len(c.Props))
+	for k := range c.Props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-X", k+"="+c.Props[k])
+	}
+	return append(args, c.PayloadFile)
+}
+
+// runKcat runs kcat and takes its CPU from rusage. A non-zero exit fails
+// with the output's tail; error lines on a zero exit are counted (the
+// caller checks the topic's end offsets).
+func runKcat(ctx context.Context, c KcatConfig) (KcatResult, error) {
+	args := c.Args()
+	cmd := exec.CommandContext(ctx, c.Bin, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	r := KcatResult{WallSeconds: time.Since(start).Seconds(), Args: append([]string{c.Bin}, args...)}
+	if err != nil {
+		return r, fmt.Errorf("kcat failed (%v): %s", err, tail(out.String(), 1500))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.CPUSeconds = rusageSeconds(ru)
+	}
+	r.Errors, r.FirstError = kcatErrors(out.Bytes())
+	return r, nil
+}
+
+// kcatErrors counts kcat's error lines: "% ERROR: ..." and librdkafka's
+// "% Delivery failed ..." reports.
+func kcatErrors(out []byte) (n int, first string) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "% ERROR") || strings.Contains(line, "Delivery failed") {
+			if n == 0 {
+				first = line
+			}
+			n++
+		}
+	}
+	return n, first
+}
+
+func tail(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// KcatComparison sets one kpar producer process against kcat on the same
+// payloads, broker and settings, each measured as a whole process, and
+// judges the target: kpar at least kcat's records/s at no more of its CPU
+// per million records.
+type KcatComparison struct {
+	Topic      string     `json:"topic"`
+	Records    int        `json:"records"`
+	RecordSize int        `json:"record_size"`
+	Settings   Settings   `json:"settings"`
+	Kcat       KcatResult `json:"kcat"`
+	// Go is the same kpar producer process the Java comparison uses.
+	Go Anchor `json:"go"`
+	// Whole-process records/s: records over the process's wall time.
+	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
+	KcatRecordsPerSec float64 `json:"kcat_records_per_sec"`
+	// Java's whole-process figures from the same run (0 when --vs-java was off).
+	JavaRecordsPerSec float64 `json:"java_records_per_sec"`
+	JavaCPUPerMillion float64 `json:"java_cpu_s_per_million"`
+	GoCPUPerMillion   float64 `json:"go_cpu_s_per_million"`
+	KcatCPUPerMillion float64 `json:"kcat_cpu_s_per_million"`
+	// Ratios are kpar/kcat.
+	RecordsPerSecRatio float64 `json:"records_per_sec_ratio"`
+	CPUPerMillionRatio float64 `json:"cpu_per_million_ratio"`
+	TargetMet          bool    `json:"target_met"`
+	Verdict            string  `json:"verdict"`
+	PayloadsSkipped    int     `json:"payloads_skipped"`
+}
+
+// Target: one kpar producer >= TargetRate x kcat's records/s at <=
+// TargetCPU x its CPU-s per million (whole process, same file).
+const (
+	TargetRate = 1.0
+	TargetCPU  = 1.0
+)
+
+// Compute fills the derived fields and the verdict from the measured ones.
+func (k *KcatComparison) Compute() {
+	if k.Go.WallSeconds > 0 {
+		k.GoRecordsPerSec = float64(k.Go.Acked) / k.Go.WallSeconds
+	}
+	if k.Kcat.WallSeconds > 0 {
+		k.KcatRecordsPerSec = float64(k.Kcat.Records) / k.Kcat.WallSeconds
+	}
+	if k.Go.Acked > 0 {
+		k.GoCPUPerMillion = k.Go.ProcessCPUSeconds / float64(k.Go.Acked) * 1e6
+	}
+	if k.Kcat.Records > 0 {
+		k.KcatCPUPerMillion = k.Kcat.CPUSeconds / float64(k.Kcat.Records) * 1e6
+	}
+	k.RecordsPerSecRatio = ratio(k.GoRecordsPerSec, k.KcatRecordsPerSec)
+	k.CPUPerMillionRatio = ratio(k.GoCPUPerMillion, k.KcatCPUPerMillion)
+	rateOK := k.RecordsPerSecRatio >= TargetRate
+	cpuOK := k.KcatCPUPerMillion > 0 && k.CPUPerMillionRatio <= TargetCPU
+	k.TargetMet = rateOK && cpuOK
+	head := fmt.Sprintf("one kpar producer ran at %.2fx kcat's records/s with %.2fx its CPU-s per million records (whole process, same rows)",
+		k.RecordsPerSecRatio, k.CPUPerMillionRatio)
+	switch {
+	case k.TargetMet:
+		k.Verdict = head + ": the target (>= 1.0x the rate at <= 1.0x the CPU) is met"
+	case rateOK:
+		k.Verdict = head + ": the rate is met, the CPU is not, so the target is missed"
+	case cpuOK:
+		k.Verdict = head + ": the CPU is met, the rate is not, so the target is missed"
+	default:
+		k.Verdict = head + ": slower and more CPU, the target is missed"
+	}
+}
