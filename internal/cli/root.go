@@ -73,6 +73,7 @@ broker: your own (--brokers host:port) or a local one that
 		newLabCmd(g),
 		newCompareCmd(g),
 		newDepsCmd(),
+		newReportCmd(),
 		newChildCmd(),
 	)
 	return root

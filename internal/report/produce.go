@@ -1,0 +1,132 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Version 3 kept every v2 field's meaning (produce.Version's note): v2
+// files read, without the v3 additions.
+var produceKind = kind{schema: produce.Schema, version: produce.Version, oldest: 2, section: "produce", load: loadProduce}
+
+func loadProduce(path string) (Part, error) {
+	var r produce.Result
+	if err := results.Read(path, produce.Schema, produce.Version, &r); err != nil {
+		return Part{}, err
+	}
+	return producePart(r), nil
+}
+
+func producePart(r produce.Result) Part {
+	p := Part{Answer: produceAnswer(r)}
+	p.Facts.Cores = r.Host.Cores
+	p.Facts.addVersion("Go", r.Host.GoVersion)
+
+	var parts []string
+	for t, n := range r.Partitions {
+		parts = append(parts, fmt.Sprintf("`%s` %d partitions", t, n))
+	}
+	sort.Strings(parts)
+	in := r.Input
+	p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf(
+		"%s records (%.1f MB) from `%s`, into %s; broker %s, its CPU %s. Each step is the median of %s by records/s, after a %s-record warm-up. "+
+			"The bottleneck is a heuristic from CPU shares: with CPU to spare and at least as many producers as partitions it names the partitions, "+
+			"the serial unit of a topic.",
+		inum(in.Records), float64(in.PayloadBytes)/1e6, in.File, listing(parts), strings.Join(r.Broker.Seeds, ","), brokerCPUWords(r.Broker),
+		plural(r.Repeat, "run", "runs"), inum(r.WarmupRecords))}})
+
+	p.Blocks = append(p.Blocks, chartBlocks(produce.Views(r), func(n string) string {
+		if t, ok := map[string]string{"throughput": "Throughput vs producers", "broker_cpu": "Broker CPU vs producers", "latency": "Latency vs producers"}[n]; ok {
+			return t
+		}
+		return strings.ReplaceAll(n, "_", " ")
+	})...)
+
+	for _, sw := range r.Sweeps {
+		t := &Table{Head: []string{"producers", "records/s", "MB/s", "vs 1st step", "p50 ms", "p99 ms", "client CPU-s/M", "broker cores", "other load, cores", "acked", "failed", "on the topic"},
+			Num: []bool{true, true, true, true, true, true, true, true, true, true, true, true}}
+		steps := append([]produce.Step(nil), sw.Steps...)
+		sort.Slice(steps, func(i, j int) bool { return steps[i].Producers < steps[j].Producers })
+		for _, s := range steps {
+			broker, other := "unknown", "unknown"
+			if s.BrokerCPUSeconds != nil && s.ElapsedSeconds > 0 {
+				broker = f2(*s.BrokerCPUSeconds / s.ElapsedSeconds)
+				if s.MachineBusyCPUSeconds != nil {
+					o := (*s.MachineBusyCPUSeconds - *s.BrokerCPUSeconds - s.BenchCPUSeconds) / s.ElapsedSeconds
+					other = f2(max(o, 0))
+				}
+			}
+			t.Rows = append(t.Rows, []string{inum(s.Producers), num(s.RecordsPerSec), f1(s.MBPerSec), fmt.Sprintf("%.2fx", ratioOf(s.RecordsPerSec, steps[0].RecordsPerSec)),
+				f1(s.LatencyP50Ms), f1(s.LatencyP99Ms), f2(s.BenchCPUPerMillion()), broker, other, i64(s.Acked), i64(s.Failed), i64(s.ReachedTopic)})
+		}
+		p.Blocks = append(p.Blocks, Block{Title: fmt.Sprintf("Sweep %s (%s)", sw.Label, sw.Mode), Table: t},
+			Block{List: true, Text: []string{saturationSentence(sw), fmt.Sprintf("Likely bottleneck at %d producers: **%s** (%s).", sw.Bottleneck.Producers, sw.Bottleneck.Kind, sw.Bottleneck.Reason)}})
+	}
+	if j := r.Java; j != nil {
+		t := &Table{Head: []string{"", "records/s", "CPU-s per million records", "p50 ms", "p99 ms"}, Num: []bool{false, true, true, true, true},
+			Rows: [][]string{
+				{"kpar (Go, 1 producer process)", num(j.GoRecordsPerSec), f2(j.GoCPUPerMillion), "", ""},
+				{"ProducerPerformance (Java)", num(j.JavaRecordsPerSec), f2(j.JavaCPUPerMillion), f1(j.Java.P50Ms), f1(j.Java.P99Ms)},
+			}}
+		p.Blocks = append(p.Blocks, Block{Title: "The Java anchor", Table: t}, Block{Text: []string{fmt.Sprintf(
+			"Same broker, topic `%s`, %s records, settings %s, unkeyed, each tool its own process; CPU is each process's whole life. Go/Java: %.2fx the records/s at %.2fx the CPU per record.",
+			j.Topic, inum(j.Records), j.Settings.Label(), j.RecordsPerSecRatio, j.CPUPerMillionRatio)}})
+	} else {
+		p.Blocks = append(p.Blocks, Block{Title: "The Java anchor", Text: []string{"Not in this run (`--vs-java` was not given)."}})
+	}
+	p.Blocks = append(p.Blocks, Block{Title: "The C anchor (librdkafka)", Text: []string{"Not measured: this version of the bench records no librdkafka anchor."}})
+	if len(r.Notes) > 0 {
+		p.Blocks = append(p.Blocks, Block{Title: "Notes", List: true, Text: r.Notes})
+	}
+	return p
+}
+
+func brokerCPUWords(b produce.Broker) string {
+	if b.CPU == "proc" {
+		return "read from /proc (a broker kpar started on this machine)"
+	}
+	return "unknown (not a broker kpar started here)"
+}
+
+func ratioOf(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func saturationSentence(sw produce.Sweep) string {
+	s := sw.Saturation
+	if s.Reached {
+		return fmt.Sprintf("Adding producers stopped paying after %d: going to %d added %+.1f%%, under the %.0f%% bar.", s.Producers, s.NextProducers, 100*s.Gain, 100*produce.SaturationGain)
+	}
+	return fmt.Sprintf("No saturation within the sweep: the last step (to %d producers) still added %+.1f%%.", s.Producers, 100*s.Gain)
+}
+
+// produceAnswer: how far producers scaled and why they stopped, from the
+// first sweep (the others are in the tables), and the Java anchor.
+func produceAnswer(r produce.Result) []string {
+	if len(r.Sweeps) == 0 || len(r.Sweeps[0].Steps) == 0 {
+		return []string{"This run measured no sweep."}
+	}
+	sw := r.Sweeps[0]
+	steps := append([]produce.Step(nil), sw.Steps...)
+	sort.Slice(steps, func(i, j int) bool { return steps[i].Producers < steps[j].Producers })
+	first, last := steps[0], steps[len(steps)-1]
+	a := fmt.Sprintf("%s sent %s records/s and %d sent %s, %.2fx as much", plural(first.Producers, "producer", "producers"), num(first.RecordsPerSec),
+		last.Producers, num(last.RecordsPerSec), ratioOf(last.RecordsPerSec, first.RecordsPerSec))
+	if s := sw.Saturation; s.Reached {
+		a += fmt.Sprintf("; adding producers stopped paying after %d (%d added %+.0f%%).", s.Producers, s.NextProducers, 100*s.Gain)
+	} else {
+		a += fmt.Sprintf(", with no saturation within the sweep (the last step added %+.0f%%).", 100*s.Gain)
+	}
+	b := fmt.Sprintf("The likely limit: **%s** (%s).", sw.Bottleneck.Kind, sw.Bottleneck.Reason)
+	if j := r.Java; j != nil {
+		b += fmt.Sprintf(" One kpar producer ran at %.2fx Java's ProducerPerformance rate, at %.2fx its CPU per record.", j.RecordsPerSecRatio, j.CPUPerMillionRatio)
+	}
+	return []string{a, b}
+}

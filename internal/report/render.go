@@ -1,0 +1,107 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html"
+	"html/template"
+	"regexp"
+	"strings"
+	"time"
+)
+
+//go:embed page.html.tmpl
+var pageTmpl string
+
+var (
+	bold = regexp.MustCompile(`\*\*(.+?)\*\*`)
+	code = regexp.MustCompile("`([^`]+)`")
+)
+
+// md renders the inline Markdown the measurement packages' sentences use
+// (**bold**, `code`), everything else escaped.
+func md(s string) template.HTML {
+	s = html.EscapeString(s)
+	s = code.ReplaceAllString(s, "<code>$1</code>")
+	s = bold.ReplaceAllString(s, "<strong>$1</strong>")
+	return template.HTML(s)
+}
+
+var funcs = template.FuncMap{
+	"md":   md,
+	"inc":  func(i int) int { return i + 1 },
+	"date": func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
+	"join": strings.Join,
+	"align": func(t *Table, i int) string {
+		if i < len(t.Num) && t.Num[i] {
+			return "num"
+		}
+		return ""
+	},
+}
+
+// Render is the page as self-contained HTML.
+func Render(pg Page) ([]byte, error) {
+	t, err := template.New("page").Funcs(funcs).Parse(pageTmpl)
+	if err != nil {
+		return nil, fmt.Errorf("report template: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, pg); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Number formatting shared by the sections.
+
+// num is an integer-ish figure with thousands separators: 1234567 -> 1,234,567.
+func num(v float64) string {
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := fmt.Sprintf("%.0f", v)
+	var out []byte
+	for i, c := range []byte(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, c)
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func inum(v int) string   { return num(float64(v)) }
+func i64(v int64) string  { return num(float64(v)) }
+func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+func pct(v float64) string {
+	return fmt.Sprintf("%.0f%%", 100*v)
+}
+func mib(kib int64) string { return fmt.Sprintf("%.0f MiB", float64(kib)/1024) }
+
+// plural is "1 record" / "2 records".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return inum(n) + " " + many
+}
+
+// listing joins "a", "a and b", "a, b and c".
+func listing(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func firstLine(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }

@@ -1,0 +1,301 @@
+// Package report is `kpar report`: one self-contained HTML page from every
+// results file under a directory, in the mission's order (producer scaling,
+// the parallel consumer, the correctness lab, the group lab, the producer
+// fault lab, the comparison with Confluent's Parallel Consumer and share
+// groups).
+//
+// The page is a view like any other: it reads only results data, through the
+// measurement packages' own Result types, after checking each file's schema
+// and version (results.Header). A file this kpar cannot read is listed with
+// one line saying why, never guessed at; a section without results says so
+// and names the command that produces them. Every sentence that states a
+// finding is built from the data, reusing the measurement packages' own
+// verdicts where they have them. Charts are the packages' own (rendered to
+// SVG from the decoded Result) or drawn here, inline; the page loads nothing
+// from the network.
+//
+// One file per section (produce.go, consume.go, ...): a schema change touches
+// that file alone.
+package report
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/results"
+)
+
+// kind is one results schema the report reads: the versions it reads, the
+// section it feeds, and how to turn a file into a part of it.
+type kind struct {
+	schema  string
+	version int // the measurement package's current version
+	// oldest is the oldest version whose every field keeps its meaning in
+	// the current Result type, as the package's version notes say (0: the
+	// current version only). Older files are refused, never misread.
+	oldest  int
+	section string
+	load    func(path string) (Part, error)
+}
+
+// kinds lists every schema this kpar reads. A new measurement adds one line
+// here and one file with its section.
+var kinds = []kind{
+	produceKind,
+	consumeKind,
+	labConsumerKind,
+	labGroupKind,
+	groupSettingsKind,
+	compareKind,
+}
+
+// sectionDef is a section of the page, in the mission's order.
+type sectionDef struct {
+	ID    string
+	Title string
+	// Question is what the section answers, as the mission asks it (no
+	// figures: those come from the data).
+	Question string
+	// Produce is the command that writes the section's results (by default
+	// under results/<name>), shown when they are missing.
+	Produce string
+}
+
+var sections = []sectionDef{
+	{"produce", "Producer scaling", "How far does adding producers scale, and where and why does it stop?",
+		"kpar gen csv --rows 1000000 --out results/events.csv && kpar bench produce --input results/events.csv --producers 1,2,4,8 --vs-java"},
+	{"consume", "The parallel consumer", "Does the parallel consumer reach the ideal rate, keep up with a plain poll loop, and stay small in memory?",
+		"kpar bench consume"},
+	{"lab", "The correctness lab", "What do consumer strategies lose, duplicate and reorder under crashes, kills, rebalances and failures?",
+		"kpar lab consumer"},
+	{"group", "The group lab", "What does a membership change cost a consumer group, assignor by assignor?",
+		"kpar lab group"},
+	{"settings", "Group settings", "What do auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do when it matters?",
+		"kpar lab group-settings"},
+	{"producer-lab", "The producer fault lab", "What does a producer lose or duplicate under faults, setting by setting?",
+		"kpar lab producer"},
+	{"compare", "kpar vs Confluent's Parallel Consumer and share groups", "How does kpar compare with Confluent's Parallel Consumer, a plain loop and share groups on the same broker?",
+		"kpar compare consume"},
+}
+
+// Part is what one results file contributes to its section.
+type Part struct {
+	Path   string // as found under the input directory
+	Header results.Header
+	// Answer opens the section: one or two sentences computed from the data.
+	Answer []string
+	Facts  Facts
+	Blocks []Block
+}
+
+// Block is one piece of a part's body, in order.
+type Block struct {
+	Title string
+	Text  []string      // paragraphs or list items (inline Markdown: **bold**, `code`)
+	List  bool          // Text as a bulleted list
+	Table *Table        // or a table
+	Chart template.HTML // or an inline SVG chart
+	Wide  bool          // a chart drawn the page's full width (timelines)
+	Error string        // or what could not be shown, and why
+}
+
+// Table is a plain table; Num marks right-aligned (numeric) columns.
+type Table struct {
+	Head []string
+	Num  []bool
+	Rows [][]string
+}
+
+// Skipped is a file the report could not use, with the one line why.
+type Skipped struct {
+	Path string
+	Why  string
+}
+
+// Section is one section of the page as built.
+type Section struct {
+	sectionDef
+	Parts []Part
+	// Refused are this section's files that could not be read.
+	Refused []Skipped
+}
+
+// Page is everything the HTML shows.
+type Page struct {
+	Dir       string
+	Generated time.Time
+	Sections  []Section
+	Skipped   []Skipped // files of no known schema, or not results at all
+	Machine   results.Machine
+}
+
+// Missing reports whether the section has nothing to show.
+func (s Section) Missing() bool { return len(s.Parts) == 0 }
+
+// ErrNotResults marks a JSON file without a results header.
+var ErrNotResults = errors.New("not a kpar results file (no schema in it)")
+
+// readHeader reads just the header of a JSON file.
+func readHeader(path string) (results.Header, error) {
+	var h results.Header
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("not JSON: %w", err)
+	}
+	if h.Schema == "" {
+		return h, ErrNotResults
+	}
+	return h, nil
+}
+
+// checkVersion is the one line that refuses a file of a version this kpar
+// does not read: newer (a newer kpar wrote it) or older (its fields may mean
+// something else now).
+func checkVersion(rel string, h results.Header, k kind) error {
+	oldest := max(k.oldest, 1)
+	if k.oldest == 0 {
+		oldest = k.version
+	}
+	switch {
+	case h.Version > k.version:
+		return fmt.Errorf("%s: schema %s version %d is newer than this kpar reads (%d)", rel, h.Schema, h.Version, k.version)
+	case h.Version < oldest:
+		return fmt.Errorf("%s: schema %s version %d is older than this kpar reads (%d); run it again", rel, h.Schema, h.Version, oldest)
+	}
+	return nil
+}
+
+// Build reads every *.json under dir and builds the page. It fails only when
+// dir itself cannot be read: a file it cannot use is listed as skipped.
+func Build(dir string) (Page, error) {
+	pg := Page{Dir: dir, Generated: time.Now().UTC(), Machine: results.ThisMachine()}
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		// results.Write's temporaries hold unfinished runs.
+		if d.IsDir() && p != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return pg, fmt.Errorf("--in %s: %w", dir, err)
+	}
+	sort.Strings(files)
+	bySection := map[string]*Section{}
+	for _, d := range sections {
+		pg.Sections = append(pg.Sections, Section{sectionDef: d})
+	}
+	for i := range pg.Sections {
+		bySection[pg.Sections[i].ID] = &pg.Sections[i]
+	}
+	for _, p := range files {
+		rel := p
+		if r, err := filepath.Rel(filepath.Dir(filepath.Clean(dir)), p); err == nil {
+			rel = r
+		}
+		h, err := readHeader(p)
+		if err != nil {
+			pg.Skipped = append(pg.Skipped, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
+			continue
+		}
+		i := slices.IndexFunc(kinds, func(k kind) bool { return k.schema == h.Schema })
+		if i < 0 {
+			pg.Skipped = append(pg.Skipped, Skipped{rel, fmt.Sprintf("%s: schema %s version %d is not one this kpar reads", rel, h.Schema, h.Version)})
+			continue
+		}
+		k := kinds[i]
+		sec := bySection[k.section]
+		if err := checkVersion(rel, h, k); err != nil {
+			sec.Refused = append(sec.Refused, Skipped{rel, err.Error()})
+			continue
+		}
+		part, err := k.load(p)
+		if err != nil {
+			sec.Refused = append(sec.Refused, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
+			continue
+		}
+		part.Path, part.Header = rel, h
+		part.Facts.fromHeader(h)
+		sec.Parts = append(sec.Parts, part)
+	}
+	warn(&pg)
+	return pg, nil
+}
+
+// Write builds the page from dir and writes it to out (through a temporary
+// file renamed into place, so a reader never sees half a page).
+func Write(dir, out string) (Page, error) {
+	pg, err := Build(dir)
+	if err != nil {
+		return pg, err
+	}
+	html, err := Render(pg)
+	if err != nil {
+		return pg, err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return pg, fmt.Errorf("--out %s: %w", out, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".report-*.html")
+	if err != nil {
+		return pg, fmt.Errorf("--out %s: %w", out, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(html); err != nil {
+		tmp.Close()
+		return pg, fmt.Errorf("--out %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return pg, fmt.Errorf("--out %s: %w", out, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return pg, err
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return pg, fmt.Errorf("--out %s: %w", out, err)
+	}
+	return pg, nil
+}
+
+// Summary is the command's text output: one line per section, then the
+// skipped files.
+func (pg Page) Summary() string {
+	var b strings.Builder
+	for _, s := range pg.Sections {
+		switch {
+		case !s.Missing():
+			var ps []string
+			for _, p := range s.Parts {
+				ps = append(ps, p.Path)
+			}
+			fmt.Fprintf(&b, "  %-52s %s\n", s.Title, strings.Join(ps, ", "))
+		default:
+			fmt.Fprintf(&b, "  %-52s missing: run `%s`\n", s.Title, s.Produce)
+		}
+		for _, r := range s.Refused {
+			fmt.Fprintf(&b, "  %-52s refused %s\n", "", r.Why)
+		}
+	}
+	for _, s := range pg.Skipped {
+		fmt.Fprintf(&b, "  skipped %s\n", s.Why)
+	}
+	return b.String()
+}
