@@ -8,6 +8,7 @@ func newLabCmd(g *globals) *cobra.Command {
 		Short: "Correctness experiments: count what each consumer strategy loses, duplicates and reorders",
 	}
 	c.AddCommand(newLabConsumerCmd(g))
+	c.AddCommand(newLabProducerCmd(g))
 	c.AddCommand(newLabGroupCmd(g))
 	c.AddCommand(newLabGroupSettingsCmd(g))
 	return c

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/lab/producer"
+	"github.com/kpar/kpar/internal/results"
+)
+
+type labProducerFlags struct {
+	out              outFlags
+	settings, faults string
+	cfg              producer.Config
+}
+
+func newLabProducerCmd(g *globals) *cobra.Command {
+	f := &labProducerFlags{cfg: producer.DefaultConfig()}
+	c := &cobra.Command{
+		Use:   "producer",
+		Short: "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
+		Long: `Runs producer settings under broker faults on a 3-node cluster (replication
+factor 3, min.insync.replicas 2). Without --brokers (and $KPAR_BROKERS) the
+lab starts its own cluster under $KPAR_HOME/lab-producer on --port and
+stops it at the end; with them, the brokers must be 3 nodes that
+'kpar broker up --nodes 3' started under $KPAR_HOME, since the faults signal
+their recorded pids. A 1-node cluster is refused; so is a fault the lab
+cannot apply (a cluster without pids of ours): nothing is skipped silently.
+
+Each cell is one setting under one fault, on a fresh topic whose every
+partition is led by one seeded node. Seeded producers (franz-go, in this
+process) write records carrying a producer id, a key and a per-key
+sequence; mid-stream:
+  leader-kill  SIGKILL the leading node, wait for new leaders, restart it
+  freeze       SIGSTOP the leading node for --freeze (longer than the 9 s
+               broker session timeout), then SIGCONT
+  rolling      restart all three nodes in turn (SIGTERM, start, back in
+               every ISR), in a seeded order
+  none         no fault: the control, and all a foreign cluster can run
+Every record's answer is kept (acked, failed and why, never answered).
+After the cluster healed every partition is read back with franz-go and
+with kcat, and the cell counts acknowledged records lost, duplicates,
+reorders within a producer's key, failed records written anyway, and the
+producer's errors. A kpar parallel consumer reads the topic during the
+fault; the cell counts what it missed.
+
+Settings: acks0-if1, acks0-if5, acks1-if1, acks1-if5, all-if1, all-if5
+(acks, idempotence off, max in-flight 1 or 5) and all-idem (acks=all with
+idempotence; franz-go keeps 5 in flight then); a +unclean suffix turns on
+the topic's unclean.leader.election.enable. --full runs all 14 under
+leader-kill, freeze and rolling (42 cells, about half an hour).
+
+--seed fixes every record, the victim node, the partition layout, the
+record at which the fault starts and the rolling order; it is printed with
+a command that re-runs each cell. The counts move with timing (what a
+follower had fetched when its leader died); the table stars them.
+
+Results: <out>/lab-producer.json (schema ` + fmt.Sprintf("%q version %d", producer.Schema, producer.SchemaVersion) + `), lab-producer.md
+with the lesson per setting computed from the counts, and charts of lost
+and duplicated records as SVG and PNG, written only when every cell ran.
+--json prints that JSON instead of the text lines.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabProducer(cmd, g, f) },
+	}
+	def := f.cfg
+	fl := c.Flags()
+	fl.StringVar(&f.settings, "settings", strings.Join(def.Settings, ","), "comma-separated settings: "+strings.Join(producer.SettingNames(), ", "))
+	fl.StringVar(&f.faults, "faults", strings.Join(def.Faults, ","), "comma-separated faults: "+strings.Join(producer.FaultNames, ", "))
+	fl.StringVar(&f.cfg.Cell, "cell", "", "run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full")
+	fl.BoolVar(&f.cfg.Full, "full", false, "every setting under leader-kill, freeze and rolling (42 cells)")
+	addSeed(fl, &f.cfg.Seed)
+	fl.IntVar(&f.cfg.Producers, "producers", def.Producers, "producer clients, each with its own producer id")
+	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "keys per producer")
+	fl.IntVar(&f.cfg.Partitions, "partitions", def.Partitions, "partitions of each cell's fresh topic, all led by one seeded node")
+	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s over all producers")
+	fl.IntVar(&f.cfg.ValueBytes, "value-bytes", def.ValueBytes, "bytes per record value")
+	fl.DurationVar(&f.cfg.Warmup, "warmup", def.Warmup, "producing before the fault (plus a seeded fraction of a second)")
+	fl.DurationVar(&f.cfg.Tail, "tail", def.Tail, "producing after the cluster healed")
+	fl.DurationVar(&f.cfg.Freeze, "freeze", def.Freeze, "how long the freeze fault holds its node stopped (more than the 9 s broker session timeout)")
+	fl.DurationVar(&f.cfg.DeliveryTimeout, "delivery-timeout", def.DeliveryTimeout, "the producer's record delivery timeout (delivery.timeout.ms)")
+	fl.DurationVar(&f.cfg.Flush, "flush", def.Flush, "wait this long for the last answers; records still unanswered count as unanswered")
+	fl.DurationVar(&f.cfg.ConsumerTimeout, "consumer-timeout", def.ConsumerTimeout, "give the parallel consumer this long without progress to process what the topic holds")
+	fl.IntVar(&f.cfg.Port, "port", def.Port, "first client port of the lab's own cluster (controllers on +100)")
+	fl.StringVar(&f.cfg.Heap, "heap", def.Heap, "JVM heap per node of the lab's own cluster")
+	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the lab's own cluster running (reused by the next run)")
+	fl.BoolVar(&f.cfg.KeepTopics, "keep-topics", false, "keep each cell's topic and group for inspection")
+	addOutFlags(fl, &f.out, "lab-producer")
+	return c
+}
+
+// config turns the flags into the lab's Config and validates it, before
+// any broker is looked up.
+func (f *labProducerFlags) config() (producer.Config, error) {
+	cfg := f.cfg
+	cfg.Settings, cfg.Faults = splitList(f.settings), splitList(f.faults)
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	cfg.Seed = pickSeed(cfg.Seed)
+	return cfg, nil
+}
+
+func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	// Only brokers named by flag or environment are "given"; otherwise the
+	// lab starts its own cluster rather than taking 'kpar broker up''s,
+	// which is usually one node.
+	cfg.Home = filepath.Join(broker.Home(), "lab-producer")
+	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {
+		if cfg.Brokers, err = g.connect(ctx); err != nil {
+			return err
+		}
+		cfg.Home = broker.Home()
+	}
+	cfg.Command = commandLine(cmd)
+	if !cmd.Flags().Changed("seed") {
+		cfg.Command = append(cfg.Command, fmt.Sprintf("--seed=%d", cfg.Seed))
+	}
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	text := f.out.text(stdout)
+	cells := cfg.Cells()
+	where := "its own 3-node cluster under " + cfg.Home
+	if len(cfg.Brokers) > 0 {
+		where = "brokers " + strings.Join(cfg.Brokers, ",")
+	}
+	fmt.Fprintf(text, "kpar lab producer: seed %d, %d cells, %d records/s, on %s\n", cfg.Seed, len(cells), cfg.Rate, where)
+	bar := newProgress(stderr, text, "cells", int64(len(cells)))
+	defer bar.stop()
+	cfg.Progress = func(s string) { bar.println(s) }
+	cfg.OnCellStart = func(i, total int, name string) {
+		bar.current(name)
+		bar.println(fmt.Sprintf("[%d/%d] %s", i, total, name))
+	}
+	cfg.OnCell = func(i, total int, c producer.Cell) {
+		bar.println(producerCellLine(i, total, c))
+		bar.add(1)
+	}
+	res, err := producer.Run(ctx, cfg)
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	views, err := producer.Views(res)
+	if err != nil {
+		return err
+	}
+	written, err := results.Write(f.out.out, "lab-producer.json", res, views...)
+	if err != nil {
+		return err
+	}
+	if f.out.json {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(append(b, '\n'))
+		return err
+	}
+	for _, l := range res.Lessons {
+		fmt.Fprintln(text, "lesson", l.Sentence)
+	}
+	fmt.Fprintf(text, "re-run a cell: kpar lab producer --seed %d --cell <setting/fault>\n", res.Seed)
+	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
+	return nil
+}
+
+// producerCellLine is one finished cell in the text output.
+func producerCellLine(i, total int, c producer.Cell) string {
+	k := c.Counts
+	kc := "kcat agrees"
+	switch {
+	case !c.Kcat.Ran:
+		kc = "kcat: " + c.Kcat.Note
+	case !c.Kcat.Agrees:
+		kc = "kcat DIFFERS: " + c.Kcat.Note
+	}
+	return fmt.Sprintf("[%d/%d] %-26s sent %6d  acked %6d  failed %4d  unanswered %4d  LOST %4d  dup %4d  reord %4d  failed-but-written %3d  consumer missed %d  %s  %.0fs",
+		i, total, c.Name, k.Sent, k.Acked, k.Failed, k.Unreported, k.AckedLost, k.Duplicated, k.Reordered, k.FailedPresent,
+		c.Consumer.Missed, kc, c.Seconds)
+}

@@ -1,0 +1,236 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// Nodes is the cluster size the lab needs: RF 3 with min ISR 2 is the
+// smallest layout where acks=all survives one node down and acks=1 can
+// lose what only the leader had.
+const Nodes = 3
+
+// cluster is the 3-node cluster a run works on.
+type cluster struct {
+	seeds  []string
+	own    bool   // started by this run (stopped at the end unless kept)
+	home   string // where its state.json lives
+	faults *broker.Faults
+	// noFaults says why faults cannot be applied (faults is nil).
+	noFaults string
+	ids      []int // node ids, ascending
+	cl       *kgo.Client
+	adm      *kadm.Client
+}
+
+// needThree is the refusal of a cluster that is not 3 nodes.
+func needThree(seeds []string, nodes int) error {
+	if nodes == Nodes {
+		return nil
+	}
+	return fmt.Errorf("kpar lab producer needs a %d-node cluster (replication factor 3, min.insync.replicas 2); "+
+		"the brokers at %s report %d node(s). Start one with 'kpar broker up --nodes 3' and pass its --brokers, "+
+		"or omit --brokers and the lab starts its own", Nodes, strings.Join(seeds, ","), nodes)
+}
+
+// oursFor checks that the brokers the cluster reports are the nodes kpar
+// recorded under home (same node ids and ports on this host, processes
+// alive): only then can the lab signal them. It returns why not otherwise.
+func oursFor(brokers kadm.BrokerDetails, st *broker.State, home string) string {
+	if st == nil {
+		return fmt.Sprintf("no cluster is recorded under %s (KPAR_HOME), so kpar has no pid to signal", home)
+	}
+	for _, b := range brokers {
+		i := slices.IndexFunc(st.Nodes, func(n broker.Node) bool { return int32(n.ID) == b.NodeID && int32(n.Port) == b.Port })
+		if i < 0 || !local(b.Host) {
+			return fmt.Sprintf("broker %d at %s:%d is not a node kpar started under %s", b.NodeID, b.Host, b.Port, home)
+		}
+		if !st.Nodes[i].Alive() {
+			return fmt.Sprintf("node %d's recorded pid %d under %s is not running", b.NodeID, st.Nodes[i].Pid, home)
+		}
+	}
+	return ""
+}
+
+func local(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// openCluster starts the lab's own cluster (cfg.Brokers empty) or checks
+// the given one: 3 nodes, and whether they are kpar's to signal.
+func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
+	c := &cluster{seeds: cfg.Brokers, home: cfg.Home}
+	if len(c.seeds) == 0 {
+		c.own = true
+		st, err := broker.Up(ctx, broker.Options{Home: cfg.Home, Nodes: Nodes, BasePort: cfg.Port, Heap: cfg.Heap, Progress: cfg.progress})
+		if errors.Is(err, broker.ErrAlreadyUp) && len(st.Nodes) == Nodes {
+			cfg.progress(fmt.Sprintf("reusing the lab's cluster already running under %s", cfg.Home))
+		} else if err != nil {
+			return nil, fmt.Errorf("starting the lab's 3-node cluster under %s: %w", cfg.Home, err)
+		}
+		c.seeds = st.Bootstrap()
+	}
+	var err error
+	if c.cl, err = kgo.NewClient(kgo.SeedBrokers(c.seeds...), kgo.RetryTimeout(5*time.Second)); err != nil {
+		c.close(cfg)
+		return nil, err
+	}
+	c.adm = kadm.NewClient(c.cl)
+	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	md, err := c.adm.BrokerMetadata(mctx)
+	cancel()
+	if err != nil {
+		c.close(cfg)
+		return nil, fmt.Errorf("metadata from %s: %w", strings.Join(c.seeds, ","), err)
+	}
+	if err := needThree(c.seeds, len(md.Brokers)); err != nil {
+		c.close(cfg)
+		return nil, err
+	}
+	for _, b := range md.Brokers {
+		c.ids = append(c.ids, int(b.NodeID))
+	}
+	slices.Sort(c.ids)
+	st, err := broker.LoadState(cfg.Home)
+	if err != nil && !errors.Is(err, broker.ErrNotUp) {
+		c.close(cfg)
+		return nil, err
+	}
+	if c.noFaults = oursFor(md.Brokers, st, cfg.Home); c.noFaults == "" {
+		if c.faults, err = broker.OpenFaults(cfg.Home); err != nil {
+			c.noFaults = err.Error()
+		}
+	}
+	return c, nil
+}
+
+// close stops the lab's own cluster unless it is to be kept. The faults
+// never leave a given cluster frozen or down: restore does that per cell.
+func (c *cluster) close(cfg Config) {
+	if c.cl != nil {
+		c.cl.Close()
+	}
+	if c.own && !cfg.KeepCluster {
+		cfg.progress("stopping the lab's cluster")
+		if _, err := broker.Down(cfg.Home); err != nil {
+			cfg.progress("stopping the lab's cluster: " + err.Error())
+		}
+	}
+}
+
+// nodeIDs are the cluster's node ids, ascending.
+func (c *cluster) nodeIDs() []int { return c.ids }
+
+// createTopic creates topic with every partition's replicas led by leader
+// (preferred replica first) and the followers alternating, so one node's
+// fault hits every partition.
+func (c *cluster) createTopic(ctx context.Context, topic string, partitions int, leader int, others []int, s Setting) error {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 30000
+	t := kmsg.NewCreateTopicsRequestTopic()
+	t.Topic = topic
+	t.NumPartitions, t.ReplicationFactor = -1, -1
+	for p := 0; p < partitions; p++ {
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition = int32(p)
+		f1, f2 := others[p%2], others[(p+1)%2]
+		a.Replicas = []int32{int32(leader), int32(f1), int32(f2)}
+		t.ReplicaAssignment = append(t.ReplicaAssignment, a)
+	}
+	for k, v := range map[string]string{
+		"min.insync.replicas":            "2",
+		"unclean.leader.election.enable": strconv.FormatBool(s.Unclean),
+	} {
+		cf := kmsg.NewCreateTopicsRequestTopicConfig()
+		cf.Name, cf.Value = k, kmsg.StringPtr(v)
+		t.Configs = append(t.Configs, cf)
+	}
+	req.Topics = append(req.Topics, t)
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	return c.waitFor(ctx, "every partition of "+topic+" led by its preferred replica with a full ISR", 60*time.Second, func(td kadm.TopicDetail) bool {
+		if len(td.Partitions) != partitions {
+			return false
+		}
+		for _, p := range td.Partitions {
+			if p.Leader != int32(leader) || len(p.ISR) != Nodes {
+				return false
+			}
+		}
+		return true
+	}, topic)
+}
+
+// waitFor polls the topic's metadata until ok, for at most limit. Each
+// metadata request gets its own short deadline: a frozen node must not
+// hold the poll.
+func (c *cluster) waitFor(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool, topic string) error {
+	deadline := time.Now().Add(limit)
+	last := "no metadata yet"
+	for {
+		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		md, err := c.adm.Metadata(mctx, topic)
+		cancel()
+		if err == nil {
+			td, found := md.Topics[topic]
+			switch {
+			case !found:
+				last = "topic not in metadata"
+			case td.Err != nil:
+				last = td.Err.Error()
+			case ok(td):
+				return nil
+			default:
+				last = describe(td)
+			}
+		} else {
+			last = err.Error()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waiting %s for %s: %s", limit, what, last)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func describe(td kadm.TopicDetail) string {
+	var parts []string
+	for _, p := range td.Partitions.Sorted() {
+		parts = append(parts, fmt.Sprintf("p%d leader %d isr %v", p.Partition, p.Leader, p.ISR))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// deleteTopic removes a cell's topic and its consumer group.
+func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_, _ = c.adm.DeleteGroups(dctx, group)
+	_, _ = c.adm.DeleteTopics(dctx, topic)
+}

@@ -1,0 +1,276 @@
+// Package producer is `kpar lab producer`: what acks, idempotence, the
+// number of requests in flight and unclean leader election lose,
+// duplicate and reorder when brokers fail under a producer.
+//
+// A cell is one Setting under one fault on a 3-node cluster (RF 3, min ISR
+// 2). Seeded producers write records carrying a producer id, a key and a
+// per-key sequence; mid-stream the node leading every partition of the
+// cell's topic is killed, frozen, or the nodes are restarted in turn. Each
+// record's answer (acked, failed with the error, never answered) is kept;
+// once the cluster healed, every partition is read back with franz-go and
+// with kcat, and a kpar `parallel` consumer that read throughout is
+// checked against what the topic holds. Count is the comparison.
+//
+// The seed fixes every record's key and sequence, the victim node, the
+// partition layout, the record count at which the fault starts and the
+// rolling order. The counts are timing-dependent: what a follower had
+// fetched when its leader died moves by milliseconds. Each cell says so.
+package producer
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Config is one run of the lab.
+type Config struct {
+	// Brokers of a given 3-node cluster; empty: the lab starts its own
+	// under Home on Port and stops it at the end.
+	Brokers []string
+	// Home is where the cluster's state.json (its pids) is recorded: the
+	// lab's own home, or the KPAR_HOME a given cluster was started under.
+	Home        string
+	Port        int    // first client port of the lab's own cluster
+	Heap        string // JVM heap per node of the lab's own cluster
+	KeepCluster bool   // leave the lab's own cluster running
+
+	Seed     int64
+	Settings []string // setting names (see AllSettings)
+	Faults   []string // fault names (see FaultNames)
+	Cell     string   // setting/fault: run that cell only
+	Full     bool     // every setting under every fault but none
+
+	Producers  int // producer clients, each its own producer id
+	Keys       int // keys per producer
+	Partitions int
+	Rate       int // records/s over all producers
+	ValueBytes int
+	// Warmup is how long the producers run before the fault (plus a seeded
+	// fraction of a second, as a record count); Tail how long after the
+	// cluster healed.
+	Warmup, Tail time.Duration
+	// Freeze is how long the freeze fault holds its node stopped: longer
+	// than the brokers' session timeout (broker.session.timeout.ms, 9 s), so
+	// the controller fences it and moves its leaderships.
+	Freeze time.Duration
+	// DeliveryTimeout is the producer's record delivery timeout (Java's
+	// delivery.timeout.ms): a record not acked by then fails.
+	DeliveryTimeout time.Duration
+	// Flush bounds the wait for the last answers; records still unanswered
+	// then are Unreported.
+	Flush time.Duration
+	// ConsumerTimeout bounds the wait for the parallel consumer to process
+	// what the topic holds, after the producers stopped.
+	ConsumerTimeout time.Duration
+	KeepTopics      bool
+
+	Command     []string
+	Progress    func(string)
+	OnCellStart func(i, total int, name string)
+	OnCell      func(i, total int, c Cell)
+}
+
+// SessionTimeout is the brokers' broker.session.timeout.ms (Kafka's
+// default; kpar's broker does not change it): a node silent this long is
+// fenced and loses its leaderships.
+const SessionTimeout = 9 * time.Second
+
+// DefaultPort is the lab's own cluster's first client port: 28092-28094,
+// controllers 28192-28194, apart from kpar broker up (9092) and the tests.
+const DefaultPort = 28092
+
+// DefaultConfig is the short default run: three settings under a leader
+// kill and a freeze.
+func DefaultConfig() Config {
+	return Config{
+		Port:            DefaultPort,
+		Heap:            "512M",
+		Settings:        []string{"acks1-if5", "all-if5", "all-idem"},
+		Faults:          []string{FaultLeaderKill, FaultFreeze},
+		Producers:       2,
+		Keys:            32,
+		Partitions:      6,
+		Rate:            2000,
+		ValueBytes:      100,
+		Warmup:          3 * time.Second,
+		Tail:            3 * time.Second,
+		Freeze:          15 * time.Second,
+		DeliveryTimeout: 30 * time.Second,
+		Flush:           60 * time.Second,
+		ConsumerTimeout: 60 * time.Second,
+	}
+}
+
+// FullFaults are the faults --full crosses with every setting.
+var FullFaults = []string{FaultLeaderKill, FaultFreeze, FaultRolling}
+
+// Validate checks the Config; every error names its flag.
+func (c Config) Validate() error {
+	for _, n := range []struct {
+		flag   string
+		v, min int
+	}{
+		{"producers", c.Producers, 1}, {"keys", c.Keys, 1}, {"partitions", c.Partitions, 1},
+		{"rate", c.Rate, 10}, {"value-bytes", c.ValueBytes, 48},
+	} {
+		if n.v < n.min {
+			return fmt.Errorf("--%s %d: must be at least %d", n.flag, n.v, n.min)
+		}
+	}
+	if c.Producers > 64 {
+		return fmt.Errorf("--producers %d: at most 64 (each is a client with its own connections)", c.Producers)
+	}
+	if len(c.Brokers) == 0 {
+		if c.Port < 1024 || c.Port+100+Nodes > 32767 {
+			return fmt.Errorf("--port %d: the lab's cluster needs %d..%d and %d..%d below 32768; choose a base between 1024 and %d",
+				c.Port, c.Port, c.Port+Nodes-1, c.Port+100, c.Port+100+Nodes-1, 32767-100-Nodes)
+		}
+		if strings.TrimSpace(c.Heap) == "" {
+			return fmt.Errorf("--heap: empty (e.g. 512M)")
+		}
+	}
+	if c.Freeze <= SessionTimeout {
+		return fmt.Errorf("--freeze %s: must be longer than the brokers' session timeout (broker.session.timeout.ms, %s), or the node is never fenced", c.Freeze, SessionTimeout)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"warmup", c.Warmup}, {"delivery-timeout", c.DeliveryTimeout}, {"flush", c.Flush}, {"consumer-timeout", c.ConsumerTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("--%s %s: must be positive", d.flag, d.v)
+		}
+	}
+	if c.Tail < 0 {
+		return fmt.Errorf("--tail %s: must not be negative", c.Tail)
+	}
+	if c.Cell != "" {
+		st, ft, err := parseCell(c.Cell)
+		if err != nil {
+			return err
+		}
+		if _, ok := LookupSetting(st); !ok {
+			return fmt.Errorf("--cell %q: unknown setting %q (one of %s)", c.Cell, st, strings.Join(SettingNames(), ", "))
+		}
+		if !slices.Contains(FaultNames, ft) {
+			return fmt.Errorf("--cell %q: unknown fault %q (one of %s)", c.Cell, ft, strings.Join(FaultNames, ", "))
+		}
+		return nil
+	}
+	if c.Full {
+		return nil
+	}
+	if len(c.Settings) == 0 {
+		return fmt.Errorf("--settings: none given (one or more of %s)", strings.Join(SettingNames(), ", "))
+	}
+	for _, s := range c.Settings {
+		if _, ok := LookupSetting(s); !ok {
+			return fmt.Errorf("--settings: unknown setting %q (one of %s)", s, strings.Join(SettingNames(), ", "))
+		}
+	}
+	if len(c.Faults) == 0 {
+		return fmt.Errorf("--faults: none given (one or more of %s)", strings.Join(FaultNames, ", "))
+	}
+	for _, f := range c.Faults {
+		if !slices.Contains(FaultNames, f) {
+			return fmt.Errorf("--faults: unknown fault %q (one of %s)", f, strings.Join(FaultNames, ", "))
+		}
+	}
+	return nil
+}
+
+// CellSpec is one planned cell.
+type CellSpec struct {
+	Setting Setting
+	Fault   string
+}
+
+// Name is the cell's --cell value.
+func (s CellSpec) Name() string { return CellName(s.Setting.Name, s.Fault) }
+
+// Cells is the plan: --cell alone, --full's matrix, or settings x faults,
+// setting-major so a setting's cells sit together.
+func (c Config) Cells() []CellSpec {
+	var names, faults []string
+	switch {
+	case c.Cell != "":
+		st, ft, _ := parseCell(c.Cell)
+		names, faults = []string{st}, []string{ft}
+	case c.Full:
+		names, faults = SettingNames(), FullFaults
+	default:
+		names, faults = c.Settings, c.Faults
+	}
+	var out []CellSpec
+	for _, n := range names {
+		s, _ := LookupSetting(n)
+		for _, f := range faults {
+			out = append(out, CellSpec{Setting: s, Fault: f})
+		}
+	}
+	return out
+}
+
+// CellSeed is a cell's own seed: a function of the run's seed and the cell's
+// name only, so `--seed S --cell X` repeats cell X of any run with seed S.
+func CellSeed(seed int64, name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(workload.Uint64(seed, 7, h.Sum64()) >> 1)
+}
+
+func (c Config) progress(s string) {
+	if c.Progress != nil {
+		c.Progress(s)
+	}
+}
+
+// Run runs every cell of the plan on the lab's own cluster or the given
+// one. A fault it cannot apply (a cluster kpar did not start: no pid to
+// signal) is refused before any cell runs.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), Seed: cfg.Seed, Params: paramsOf(cfg)}
+	specs := cfg.Cells()
+	cl, err := openCluster(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer cl.close(cfg)
+	res.Brokers, res.OwnCluster = cl.seeds, cl.own
+	if cl.faults == nil {
+		for _, s := range specs {
+			if s.Fault != FaultNone {
+				return res, fmt.Errorf("fault %s cannot be applied to %s: %s. Refusing rather than skipping it: "+
+					"omit --brokers so the lab starts its own cluster, or run only --faults none",
+					s.Fault, strings.Join(cl.seeds, ","), cl.noFaults)
+			}
+		}
+	}
+	for i, s := range specs {
+		if cfg.OnCellStart != nil {
+			cfg.OnCellStart(i+1, len(specs), s.Name())
+		}
+		c, err := runCell(ctx, cl, cfg, s)
+		if err != nil {
+			return res, fmt.Errorf("cell %s: %w", s.Name(), err)
+		}
+		res.Cells = append(res.Cells, c)
+		if cfg.OnCell != nil {
+			cfg.OnCell(i+1, len(specs), c)
+		}
+	}
+	res.judge()
+	res.Finish()
+	return res, nil
+}

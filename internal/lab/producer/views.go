@@ -1,0 +1,184 @@
+package producer
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"io"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Views are lab-producer.md and the charts of acked-lost and duplicated
+// records, SVG and PNG, all from the Result alone.
+func Views(r Result) ([]results.View, error) {
+	var md bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		return nil, err
+	}
+	views := []results.View{{Name: "lab-producer.md", Bytes: md.Bytes()}}
+	for _, m := range []string{"acked_lost", "duplicated"} {
+		for _, ext := range []string{".svg", ".png"} {
+			views = append(views, results.View{Name: "lab-producer-" + m + ext, Save: func(path string) error { return Chart(path, r, m) }})
+		}
+	}
+	return views, nil
+}
+
+// star marks a count the cell calls timing-dependent.
+func star(c Cell, name string, n int) string {
+	if slices.Contains(c.TimingDependent, name) {
+		return fmt.Sprintf("%d*", n)
+	}
+	return fmt.Sprint(n)
+}
+
+// Markdown writes the cell table, the lessons, the targets, each cell's
+// fault timeline and the commands that re-run a cell.
+func Markdown(w io.Writer, r Result) error {
+	var b strings.Builder
+	where := "the given cluster"
+	if r.OwnCluster {
+		where = "the lab's own 3-node cluster"
+	}
+	p := r.Params
+	fmt.Fprintf(&b, "# kpar lab producer\n\nStarted %s on %s (%s), seed %d. %d producers, %d keys each, %d partitions (RF 3, min ISR 2), %d records/s, %d-byte values; faults after %.0f s plus a seeded fraction, freeze %.0f s, delivery timeout %.0f s.\n\n",
+		r.Started.Format("2006-01-02 15:04:05 MST"), where, strings.Join(r.Brokers, ","), r.Seed,
+		p.Producers, p.Keys, p.Partitions, p.Rate, p.ValueBytes, p.WarmupSeconds, p.FreezeSeconds, p.DeliveryTimeoutSeconds)
+	b.WriteString("Lost = acknowledged by the producer, absent from the topic once the cluster healed. A count marked * is timing-dependent: a re-run of the cell with the same seed repeats the records, the victim and the trigger, not the count (see below).\n\n")
+	b.WriteString("| setting | fault | sent | acked | failed | unanswered | lost | duplicated | reordered | failed but written | kcat | consumer missed | producer errors | s |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|\n")
+	for _, c := range r.Cells {
+		k := c.Counts
+		kc := "agrees"
+		switch {
+		case !c.Kcat.Ran:
+			kc = "not run: " + c.Kcat.Note
+		case !c.Kcat.Agrees:
+			kc = "DIFFERS: " + c.Kcat.Note
+		}
+		var errs []string
+		for e, n := range k.Errors {
+			errs = append(errs, fmt.Sprintf("%d %s", n, e))
+		}
+		slices.Sort(errs)
+		missed := fmt.Sprint(c.Consumer.Missed)
+		if !c.Consumer.CaughtUp {
+			missed += " (never caught up)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
+			c.Setting.Label(), c.Fault, star(c, "sent", k.Sent), k.Acked, k.Failed, k.Unreported,
+			star(c, "acked_lost", k.AckedLost), star(c, "duplicated", k.Duplicated), star(c, "reordered", k.Reordered),
+			star(c, "failed_present", k.FailedPresent), strings.ReplaceAll(kc, "|", "/"), missed,
+			strings.ReplaceAll(strings.Join(errs, "; "), "|", "/"), c.Seconds)
+	}
+	b.WriteString("\n## Lessons\n\n")
+	for _, l := range r.Lessons {
+		fmt.Fprintf(&b, "- %s\n", l.Sentence)
+	}
+	t := r.Targets
+	b.WriteString("\n## Targets\n\n")
+	switch {
+	case t.SafeCells == 0:
+		b.WriteString("- acks=all with idempotence: no fault cell in this run.\n")
+	case t.SafeClean:
+		fmt.Fprintf(&b, "- acks=all with idempotence lost 0 acknowledged records and duplicated 0 in all %s: met.\n", plural(t.SafeCells, "fault cell"))
+	default:
+		fmt.Fprintf(&b, "- acks=all with idempotence lost or duplicated records in at least one of %s: MISSED.\n", plural(t.SafeCells, "fault cell"))
+	}
+	if len(t.WeakerLoss) > 0 {
+		fmt.Fprintf(&b, "- a weaker setting lost acknowledged records: met, in %s.\n", strings.Join(t.WeakerLoss, ", "))
+	} else {
+		b.WriteString("- no weaker setting lost an acknowledged record in this run: not shown.\n")
+	}
+	var whys []string
+	for _, c := range r.Cells {
+		if !slices.Contains(whys, c.Why) {
+			whys = append(whys, c.Why)
+		}
+	}
+	b.WriteString("\n## What repeats from the seed\n\n")
+	if len(r.Cells) > 0 {
+		fmt.Fprintf(&b, "Exact from the seed: %s. Timing-dependent (starred): %s, because:\n\n",
+			strings.Join(r.Cells[0].Exact, ", "), strings.Join(r.Cells[0].TimingDependent, ", "))
+	}
+	for _, w := range whys {
+		fmt.Fprintf(&b, "- %s\n", w)
+	}
+	b.WriteString("\n## Fault timelines\n\n")
+	for _, c := range r.Cells {
+		fmt.Fprintf(&b, "- **%s** (victim node %d, topic `%s`):", c.Name, c.Victim, c.Topic)
+		for _, e := range c.Events {
+			fmt.Fprintf(&b, " %.1fs %s;", e.At, e.What)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n## Re-run one cell\n\n```\n")
+	for _, c := range r.Cells {
+		fmt.Fprintf(&b, "kpar lab producer --seed %d --cell %s\n", r.Seed, c.Name)
+	}
+	b.WriteString("```\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Chart writes a grouped bar chart of metric (acked_lost or duplicated): one
+// group per setting, one bar per fault. The format follows path's extension.
+func Chart(path string, r Result, metric string) error {
+	var value func(Counts) int
+	switch metric {
+	case "acked_lost":
+		value = func(c Counts) int { return c.AckedLost }
+	case "duplicated":
+		value = func(c Counts) int { return c.Duplicated }
+	default:
+		return fmt.Errorf("unknown metric %q (acked_lost, duplicated)", metric)
+	}
+	var settings, faults []string
+	for _, c := range r.Cells {
+		if !slices.Contains(settings, c.Setting.Name) {
+			settings = append(settings, c.Setting.Name)
+		}
+		if !slices.Contains(faults, c.Fault) {
+			faults = append(faults, c.Fault)
+		}
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("kpar lab producer: %s (seed %d)", metric, r.Seed)
+	p.Y.Label.Text = metric + " records"
+	p.Legend.Top = true
+	w := vg.Points(14)
+	palette := []color.Color{
+		color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+		color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	}
+	for i, f := range faults {
+		vals := make(plotter.Values, len(settings))
+		for j, s := range settings {
+			for _, c := range r.Cells {
+				if c.Setting.Name == s && c.Fault == f {
+					vals[j] = float64(value(c.Counts))
+				}
+			}
+		}
+		bars, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		bars.LineStyle.Width = 0
+		bars.Color = palette[i%len(palette)]
+		bars.Offset = w * vg.Length(float64(i)-float64(len(faults)-1)/2)
+		p.Add(bars)
+		p.Legend.Add(f, bars)
+	}
+	p.NominalX(settings...)
+	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.3+1
+	width := vg.Length(len(settings)*(len(faults)+2))*w + 2*vg.Inch
+	return p.Save(max(width, 6*vg.Inch), 4*vg.Inch, path)
+}

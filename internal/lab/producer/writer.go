@@ -1,0 +1,195 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// writers are the cell's producers: in this process, one franz-go client
+// each, paced to a shared rate. In-process rather than a child process:
+// the faults hit brokers, never the producer, and the promise of every
+// record is read directly, with nothing lost in a pipe.
+type writers struct {
+	cfg     Config
+	seed    int64
+	topic   string
+	setting Setting
+	clients []*kgo.Client
+
+	mu   sync.Mutex
+	sent [][]Sent // per producer, in send order
+	// closed is set when the flush deadline passed: answers after it leave
+	// the record Unreported.
+	closed bool
+
+	produced atomic.Int64
+	stop     chan struct{}
+	// abort releases a Produce blocked on a full buffer once the flush
+	// deadline passed; until then records are never cancelled one by one.
+	abort     context.Context
+	cancelAll context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+func clientOpts(s Setting, seeds []string, topic string, deliveryTimeout time.Duration) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(seeds...),
+		kgo.DefaultProduceTopic(topic),
+		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		kgo.ProducerLinger(5 * time.Millisecond),
+	}
+	switch s.Acks {
+	case "0":
+		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()))
+	case "1":
+		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()))
+	default:
+		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
+	}
+	if !s.Idempotent {
+		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
+	}
+	return opts
+}
+
+func startWriters(cfg Config, seed int64, seeds []string, topic string, s Setting) (*writers, error) {
+	w := &writers{cfg: cfg, seed: seed, topic: topic, setting: s, stop: make(chan struct{}),
+		sent: make([][]Sent, cfg.Producers)}
+	w.abort, w.cancelAll = context.WithCancel(context.Background())
+	for p := 0; p < cfg.Producers; p++ {
+		opts := append(clientOpts(s, seeds, topic, cfg.DeliveryTimeout), kgo.ClientID(fmt.Sprintf("kpar-lab-producer-%d", p)))
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			w.closeClients()
+			return nil, err
+		}
+		w.clients = append(w.clients, cl)
+	}
+	for p := range w.clients {
+		w.wg.Add(1)
+		go w.run(p)
+	}
+	return w, nil
+}
+
+// keyOf is producer p's i-th record's key: a function of the seed only.
+func keyOf(seed int64, p, i, keys int) int {
+	return int(workload.Uint64(seed, 2, uint64(p), uint64(i)) % uint64(keys))
+}
+
+// run paces producer p at rate/producers records/s in 10 ms ticks. Ticks
+// missed while Produce blocks (buffer full during an outage) are dropped,
+// not caught up, so a recovery is not a burst.
+func (w *writers) run(p int) {
+	defer w.wg.Done()
+	per := float64(w.cfg.Rate) / float64(w.cfg.Producers) / 100
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	next := map[int]int{}
+	cl := w.clients[p]
+	owed := 0.0
+	for i := 0; ; {
+		select {
+		case <-w.stop:
+			return
+		case <-tick.C:
+		}
+		owed += per
+		for ; owed >= 1; owed-- {
+			k := keyOf(w.seed, p, i, w.cfg.Keys)
+			id := ID{Producer: p, Index: i}
+			rec := &kgo.Record{Key: Key(k), Value: Value(id, k, next[k], w.cfg.ValueBytes)}
+			w.mu.Lock()
+			w.sent[p] = append(w.sent[p], Sent{ID: id, Key: k, Seq: next[k]})
+			w.mu.Unlock()
+			next[k]++
+			i++
+			cl.Produce(w.abort, rec, func(_ *kgo.Record, err error) { w.answer(id, err) })
+			w.produced.Add(1)
+		}
+	}
+}
+
+func (w *writers) answer(id ID, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	s := &w.sent[id.Producer][id.Index]
+	if err == nil {
+		s.Status = Acked
+		return
+	}
+	s.Status, s.Err = Failed, errName(err)
+}
+
+// errName names an error by its Kafka error code when it has one, so the
+// counts group by cause rather than by message text.
+func errName(err error) string {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Message
+	}
+	switch {
+	case errors.Is(err, kgo.ErrRecordTimeout):
+		return "record delivery timeout"
+	case errors.Is(err, kgo.ErrRecordRetries):
+		return "record retries exhausted"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline exceeded"
+	}
+	return trunc(err.Error(), 80)
+}
+
+// finish stops producing, waits up to flush for every answer, then closes
+// the clients. It returns what each record was told, and whether the flush
+// finished in time.
+func (w *writers) finish(flush time.Duration) ([]Sent, bool) {
+	close(w.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), flush)
+	defer cancel()
+	var wg sync.WaitGroup
+	var late atomic.Bool
+	for _, cl := range w.clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if cl.Flush(ctx) != nil {
+				late.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.cancelAll()
+	w.wg.Wait()
+	w.mu.Lock()
+	var out []Sent
+	for _, s := range w.sent {
+		out = append(out, s...)
+	}
+	w.mu.Unlock()
+	w.closeClients()
+	return out, !late.Load()
+}
+
+func (w *writers) closeClients() {
+	if w.cancelAll != nil {
+		w.cancelAll()
+	}
+	for _, cl := range w.clients {
+		cl.Close()
+	}
+}
