@@ -19,8 +19,8 @@ type bench struct {
 	seeds     []string
 	data      *csvsrc.Dataset
 	sized     map[int]*csvsrc.Dataset // data at each swept record size
-	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
-	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
+	brokerCPU BrokerCPU               // nil: the broker's CPU is unknown
+	progress  func(int64)             // told how many delivery reports arrived, in chunks (nil: nobody)
 	worker    *workerLauncher
 	admCl     *kgo.Client
 	adm       *kadm.Client

@@ -42,11 +42,11 @@ type Config struct {
 	// as they are. See sized for how values are made from the rows.
 	RecordSizes []int
 	Producers   []int // producer counts to sweep, 1..MaxProducers each
-	Repeat     int      // runs per step; the step is the median by records/s
-	Warmup     int      // records one producer sends before each sweep, not counted (0: none)
-	Processes  bool     // one OS process per producer instead of a client in this process
+	Repeat      int   // runs per step; the step is the median by records/s
+	Warmup      int   // records one producer sends before each sweep, not counted (0: none)
+	Processes   bool  // one OS process per producer instead of a client in this process
 	// WorkerArgv runs one worker process (RunWorker on its stdin/stdout);
-	// needed by Processes and VsJava.
+	// needed by Processes, VsJava and VsKcat.
 	WorkerArgv []string
 
 	Acks         []string        // "0", "1", "all"

@@ -42,12 +42,12 @@ type KcatResult struct {
 // cap a batch by bytes only.
 func (s Settings) KcatProps() map[string]string {
 	p := map[string]string{
-		"acks":               s.Acks,
-		"enable.idempotence": fmt.Sprint(s.Idempotence),
-		"linger.ms":          fmt.Sprint(s.Linger.Milliseconds()),
-		"batch.size":         fmt.Sprint(s.BatchBytes),
-		"batch.num.messages": "1000000",
-		"compression.codec":  s.Compression,
+		"acks":                                  s.Acks,
+		"enable.idempotence":                    fmt.Sprint(s.Idempotence),
+		"linger.ms":                             fmt.Sprint(s.Linger.Milliseconds()),
+		"batch.size":                            fmt.Sprint(s.BatchBytes),
+		"batch.num.messages":                    "1000000",
+		"compression.codec":                     s.Compression,
 		"max.in.flight.requests.per.connection": fmt.Sprint(s.MaxInFlight),
 	}
 	if s.Idempotence && s.MaxInFlight > 5 {

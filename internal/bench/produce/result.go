@@ -94,9 +94,9 @@ type Sweep struct {
 	Records    int `json:"records"`
 	// Cores says which pinned side filled its CPUs first (nil unless pinned).
 	Cores      *CoreVerdict `json:"cores,omitempty"`
-	Steps      []Step     `json:"steps"`
-	Saturation Saturation `json:"saturation"`
-	Bottleneck Bottleneck `json:"bottleneck"`
+	Steps      []Step       `json:"steps"`
+	Saturation Saturation   `json:"saturation"`
+	Bottleneck Bottleneck   `json:"bottleneck"`
 }
 
 // JavaComparison sets one Go producer against ProducerPerformance on the

@@ -81,3 +81,115 @@ func TestWriteProducesEveryFileAndNoTemporaries(t *testing.T) {
 		t.Errorf("steps.csv has %d lines, want header + 3", lines)
 	}
 }
+
+// sampleV3 is a pinned run over two partition counts and both acks, with
+// the kcat and Java anchors.
+func sampleV3() Result {
+	r := sample()
+	lo := int64(30_000_000)
+	pin := Pin{Broker: []int{0}, Bench: []int{1}}
+	var sweeps []Sweep
+	for _, acks := range []string{"1", "all"} {
+		for _, parts := range []int{1, 12} {
+			sw := sweepAt(acks, parts, 0, float64(100_000*parts), float64(150_000*parts))
+			for i := range sw.Steps {
+				st := &sw.Steps[i]
+				st.BrokerCPUSeconds, st.BenchCPUSeconds, st.LoopbackRxBytes = fp(0.9), 0.4, &lo
+				st.WireOutBytes, st.WireInBytes = 10_000_000, 5_000_000
+				st.CoreBusySeconds = []float64{0.95, 0.5}
+			}
+			sw.Cores = FindCores(sw.Steps, pin)
+			sweeps = append(sweeps, sw)
+		}
+	}
+	r.Sweeps = sweeps
+	r.Broker.Nodes, r.ReplicationFactor = 3, 3
+	r.Ceilings = FindCeilings(sweeps)
+	r.AcksCosts = FindAcksCosts(sweeps, 3)
+	r.Pinned = &PinInfo{Pin: pin, BrokerPIDs: []int{42}, BenchPID: 7, Before: map[int]string{42: "0-1", 7: "0-1"}, Restored: true}
+	k := &KcatComparison{Topic: "t", Records: 1000, Settings: defaults("t"), Go: r.Java.Go, Kcat: KcatResult{Records: 1000, CPUSeconds: 0.5, WallSeconds: 0.02}}
+	k.Go.WallSeconds = 0.01
+	k.JavaRecordsPerSec, k.JavaCPUPerMillion = 200, 4000
+	k.Compute()
+	r.Kcat = k
+	return r
+}
+
+func TestSummaryV3SectionsFollowTheData(t *testing.T) {
+	r := sampleV3()
+	md := Summary(r)
+	for _, want := range []string{
+		"The cluster has 3 broker(s); topics were created with replication factor 3.",
+		"**Pinned:** the broker JVM(s) (pids [42]) ran on CPU 0 and the bench (pid 7, with every process it started) on CPU 1",
+		"were restored afterwards",
+		"over 4 sweep(s): the broker's in 4, the client's in 0",
+		"- Pinned cores: the broker's CPU 0 filled first: 0.90 of it at 1 producer",
+		"- Broker CPU: 9.00 CPU-s per million records at 1 producer(s), 6.00 at 2",
+		"the loopback interface carried 30.0 MB/s, the clients' own bytes on the wire (both directions) 15.0 MB/s, 2.00x; the rest is replication between the local brokers",
+		"## Where the ceiling is: partitions",
+		"from 150.0k records/s at 1 partition to 1.80M at 12 partitions (12.00x)",
+		"## What acks=all costs against acks=1",
+		"At RF 3, acks=all (which waits for every in-sync replica) ran at 1.00x to 1.00x",
+		"## Against kcat (librdkafka, C)",
+		"| kpar (Go, 1 producer) | 100.0k | 200.00 | 0.01 | 0.20 |",
+		"| kcat (librdkafka) | 50.0k | 500.00 | 0.02 | 0.50 |",
+		"| ProducerPerformance (Java) | 200 | 4000.00 |",
+		"2.00x kcat's records/s with 0.40x its CPU-s per million records (whole process, same rows): the target (>= 1.0x the rate at <= 1.0x the CPU) is met",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	// Changed data changes the sentences.
+	r.Kcat.Go.WallSeconds = 0.05
+	r.Kcat.Compute()
+	r.Pinned.Restored = false
+	md = Summary(r)
+	for _, want := range []string{"0.40x kcat's records/s", "the CPU is met, the rate is not, so the target is missed", "were NOT restored afterwards"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("changed summary lacks %q", want)
+		}
+	}
+}
+
+func TestStepsCSVCarriesTheV3Columns(t *testing.T) {
+	out := StepsCSV(sampleV3())
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1+4*2 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	head := strings.Split(lines[0], ",")
+	row := strings.Split(lines[len(lines)-1], ",")
+	if len(head) != len(row) {
+		t.Fatalf("header %d columns, row %d", len(head), len(row))
+	}
+	col := func(name string) string {
+		for i, h := range head {
+			if h == name {
+				return row[i]
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return ""
+	}
+	if col("partitions") != "12" || col("record_size") != "0" || col("broker_cpu_s_per_million") != "0.5" ||
+		col("loopback_rx_bytes") != "30000000" || col("core_busy_cpu_s") != "0.95 0.50" || col("broker_share_of_pinned_cpus") != "0.9" {
+		t.Fatalf("row %v", row)
+	}
+}
+
+func TestV3ViewsWriteEveryChart(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := results.Write(dir, DataFile, sampleV3(), Views(sampleV3())...); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range Files {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	var back Result
+	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil || back.Kcat == nil || len(back.Ceilings) != 2 || back.Pinned == nil || !back.Pinned.Restored {
+		t.Fatalf("round trip: %v %+v", err, back.Pinned)
+	}
+}
