@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -72,8 +73,9 @@ func (p *proc) tailText() string {
 
 // orchestra runs one cell's processes and collects their lines.
 type orchestra struct {
-	cfg    Config
-	params MemberParams
+	cfg     Config
+	params  MemberParams
+	session time.Duration // the group's session timeout
 
 	mu      sync.Mutex
 	entries []entry
@@ -190,8 +192,15 @@ func (o *orchestra) unexpected() error {
 }
 
 // waitUp waits until slot's current process owns a partition.
+//
+// A restarted static member may have to wait out its old self's session:
+// franz-go does not leave the group on close when it has an instance id,
+// and a KIP-848 broker refuses the id (UNRELEASED_INSTANCE_ID) until the old
+// member's session expired; so the wait is the settle timeout plus the
+// protocol's session timeout.
 func (o *orchestra) waitUp(ctx context.Context, slot string, since time.Time) error {
-	deadline := time.Now().Add(o.cfg.Settle)
+	limit := o.cfg.Settle + o.session
+	deadline := time.Now().Add(limit)
 	for {
 		for _, e := range o.snapshot() {
 			if e.Slot == slot && e.Kind == "assigned" && e.T >= since.UnixNano() && len(e.Parts) > 0 {
@@ -205,7 +214,7 @@ func (o *orchestra) waitUp(ctx context.Context, slot string, since time.Time) er
 			o.mu.Lock()
 			p := o.procs[slot]
 			o.mu.Unlock()
-			return fmt.Errorf("member %s did not come up (no partition within %s); its last output:\n%s", slot, o.cfg.Settle, p.tailText())
+			return fmt.Errorf("member %s did not come up (no partition within %s); its last output:\n%s", slot, limit, p.tailText())
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -392,7 +401,11 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 		}()
 	}
 
-	o := &orchestra{cfg: cfg, procs: map[string]*proc{}, params: MemberParams{
+	session := cfg.SessionTimeout
+	if Protocol(spec.assignor) == "consumer" {
+		session = cfg.consumerSession
+	}
+	o := &orchestra{cfg: cfg, session: session, procs: map[string]*proc{}, params: MemberParams{
 		Brokers: cfg.Brokers, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
 		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
 	}}
@@ -443,6 +456,7 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	w.streamStart = streamStart.UnixNano()
 	mark("stream starts")
 	produced := make(chan error, 1)
+	var streamEnd atomic.Int64 // when the last record was acknowledged
 	go func() {
 		var perr error
 		var once sync.Once
@@ -464,6 +478,7 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 			})
 		}
 		wg.Wait()
+		streamEnd.Store(time.Now().UnixNano())
 		produced <- perr
 	}()
 
@@ -473,14 +488,14 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	w.event = time.Now().UnixNano()
 	if err := o.event(ctx, spec.event, cell.Victim, mark); err != nil {
 		<-produced
-		w.streamEnd = time.Now().UnixNano()
+		w.streamEnd = streamEnd.Load()
 		return fail(err)
 	}
 	if err := <-produced; err != nil {
 		return fail(fmt.Errorf("produce the stream: %w", err))
 	}
-	w.streamEnd = time.Now().UnixNano()
-	mark("stream ends")
+	w.streamEnd = streamEnd.Load()
+	marks = append(marks, Mark{At: float64(w.streamEnd-start.UnixNano()) / 1e9, Label: "stream ends"})
 
 	// The drain: every record processed once at least.
 	deadline := time.Now().Add(cfg.Drain)

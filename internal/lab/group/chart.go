@@ -109,7 +109,7 @@ func TimelineChart(path string, c Cell) error {
 	style.XAlign, style.YAlign = draw.XRight, draw.YBottom
 	top.Add(vlines{marks: tl.Marks, label: true, style: style})
 	// The legend sits right of the data, in room kept free below.
-	const legendRoom = 0.6 * vg.Inch
+	const legendRoom = 0.75 * vg.Inch
 	top.Legend.Top, top.Legend.Left = true, false
 	top.Legend.XOffs = legendRoom
 	for _, m := range tl.Members {

@@ -92,6 +92,9 @@ type Config struct {
 	MemberStderr io.Writer
 	OnCellStart  func(i, total int, name string)
 	OnCell       func(i, total int, c Cell)
+
+	// consumerSession is the broker's KIP-848 session timeout, read by Run.
+	consumerSession time.Duration
 }
 
 // DefaultConfig is the short default selection: join, leave and kill under
@@ -266,6 +269,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers)}
+	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
+	if res.ConsumerSessionTimeoutMs > 0 {
+		cfg.consumerSession = time.Duration(res.ConsumerSessionTimeoutMs) * time.Millisecond
+	}
 	for i, p := range plan {
 		name := cellName(p.event, p.assignor, p.member)
 		if cfg.OnCellStart != nil {

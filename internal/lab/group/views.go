@@ -35,8 +35,11 @@ func worstMember(m Metrics) (string, float64) {
 }
 
 func ownedText(ms float64) string {
-	if ms < 0 {
+	switch {
+	case ms < 0:
 		return "never"
+	case ms < 1000:
+		return fmt.Sprintf("%.0f ms", ms)
 	}
 	return fmt.Sprintf("%.1f s", ms/1000)
 }
