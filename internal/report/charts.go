@@ -100,6 +100,37 @@ var palette = []color.Color{
 	color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
 }
 
+// series is one named row of values of a grouped bar chart.
+type series struct {
+	name string
+	vals []float64
+}
+
+// groupedBars draws one group of bars per label, one bar per series.
+func groupedBars(title, ylabel string, labels []string, ss ...series) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	p.Y.Min = 0
+	p.Legend.Top = true
+	w := vg.Points(18)
+	for i, s := range ss {
+		b, err := plotter.NewBarChart(plotter.Values(s.vals), w)
+		if err != nil {
+			continue
+		}
+		b.LineStyle.Width = 0
+		b.Color = palette[i%len(palette)]
+		b.Offset = w * vg.Length(float64(i)-float64(len(ss)-1)/2)
+		p.Add(b)
+		p.Legend.Add(s.name, b)
+	}
+	p.NominalX(labels...)
+	p.Add(plotter.NewGrid())
+	p.Y.Max = p.Y.Max*1.25 + 1 // room for the legend
+	return p
+}
+
 // bars is a one-series bar chart, a bar per label.
 func bars(title, ylabel string, labels []string, vals []float64) *plot.Plot {
 	p := plot.New()

@@ -54,7 +54,15 @@ func groupSettingsPart(r settings.Result) Part {
 			}
 			t.Rows = append(t.Rows, []string{c.Mode, inum(c.CrashAt), inum(c.Check.Lost), inum(c.Check.Duplicated), inum(c.Check.DuplicatedRecords), iv, c.Failure})
 		}
+		var modes []string
+		var lost, dup []float64
+		for _, c := range r.AutoCommit {
+			modes = append(modes, c.Mode)
+			lost, dup = append(lost, float64(c.Check.Lost)), append(dup, float64(c.Check.Duplicated))
+		}
 		p.Blocks = append(p.Blocks, Block{Title: "enable.auto.commit with a SIGKILL mid-stream", Table: t},
+			plotBlock("Lost and duplicated after a SIGKILL, per commit mode", groupedBars(fmt.Sprintf("SIGKILL at %d processed records (seed %d)", r.AutoCommit[0].CrashAt, r.Seed), "records",
+				modes, series{"lost", lost}, series{"duplicated", dup})),
 			Block{List: true, Text: settings.AutoCommitSentences(r)}, Block{Text: repeatText(r.AutoCommit[0].Repeat)})
 	}
 	if len(r.PollInterval) > 0 {
@@ -98,7 +106,17 @@ func groupSettingsPart(r settings.Result) Part {
 		for _, c := range r.Reset {
 			t.Rows = append(t.Rows, []string{c.Case, c.Policy, inum(c.Existing), inum(c.Committed), inum(c.DeletedUnread), inum(c.Unread), inum(c.SeenOld), inum(c.Skipped), inum(c.NewSeen), c.Error})
 		}
-		p.Blocks = append(p.Blocks, Block{Title: "auto.offset.reset", Table: t}, Block{List: true, Text: settings.ResetSentences(r)}, Block{Text: repeatText(r.Reset[0].Repeat)})
+		var labels []string
+		var read, skipped []float64
+		for _, c := range r.Reset {
+			// Short labels: six of them share the chart's width.
+			labels = append(labels, strings.SplitN(c.Case, "-", 2)[0]+" "+c.Policy)
+			read, skipped = append(read, float64(c.SeenOld)), append(skipped, float64(c.Skipped))
+		}
+		p.Blocks = append(p.Blocks, Block{Title: "auto.offset.reset", Table: t},
+			plotBlock("Unread records read and skipped, per case and policy", groupedBars(fmt.Sprintf("auto.offset.reset (seed %d)", r.Seed), "records", labels,
+				series{"read", read}, series{"skipped", skipped})),
+			Block{List: true, Text: settings.ResetSentences(r)}, Block{Text: repeatText(r.Reset[0].Repeat)})
 	}
 	return p
 }
