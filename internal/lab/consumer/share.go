@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/shareoffsets"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -73,18 +75,40 @@ const LabLockDuration = 15 * time.Second
 // broker that refuses the lock duration (a higher minimum) keeps its own;
 // the cell records whatever the broker says.
 func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, error) {
-	err := sharegroup.Set(ctx, cl, group, map[string]string{
+	want := map[string]string{
 		sharegroup.AutoOffsetReset:    "earliest",
 		sharegroup.RecordLockDuration: strconv.Itoa(int(LabLockDuration.Milliseconds())),
-	})
-	if err != nil {
-		if err = sharegroup.FromEarliest(ctx, cl, group); err != nil {
-			return Share{}, err
-		}
 	}
-	cs, err := sharegroup.Configs(ctx, cl, group)
+	var err error
+	// Retried: the coordinator of a new group may not be ready yet; only
+	// a refused value (a broker with a higher minimum) is a verdict.
+	for try := 0; try < 20; try++ {
+		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if errors.Is(err, kerr.InvalidConfig) {
+		err = sharegroup.FromEarliest(ctx, cl, group)
+	}
 	if err != nil {
 		return Share{}, err
+	}
+	// A group config reaches the brokers through the metadata log: read
+	// back until it shows (a describe right after the set once still gave
+	// the 30 s default), so no member starts before it applies.
+	var cs map[string]string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if cs, err = sharegroup.Configs(ctx, cl, group); err != nil {
+			return Share{}, err
+		}
+		if cs[sharegroup.AutoOffsetReset] == "earliest" && (cs[sharegroup.RecordLockDuration] == want[sharegroup.RecordLockDuration] ||
+			time.Now().After(deadline)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return Share{}, fmt.Errorf("share group %s: %s=earliest not applied after 10s", group, sharegroup.AutoOffsetReset)
+		}
 	}
 	num := func(name string, def int) int {
 		if n, err := strconv.Atoi(cs[name]); err == nil && n > 0 {
@@ -233,7 +257,9 @@ func writeShare(b *strings.Builder, r Result) {
 		"failure, or failing its last allowed delivery, is archived by the broker and is in no topic. Archived counts\n" +
 		"those (the strategy `share` rejects permanent failures and releases the rest); kpar-share dead-letters them.\n" +
 		"Redelivered: records processed on a delivery after the first. After each kill: the records processed on a\n" +
-		"redelivery after it, and the first and last of them, in seconds after the kill.\n\n")
+		"redelivery after it and before the next kill, and the first and last of them, in seconds after it. A dead\n" +
+		"member's records wait for its session to time out, so with kills closer together than that, an earlier\n" +
+		"kill's records come back after a later one and are counted there.\n\n")
 	b.WriteString("| strategy | scenario | archived (rejected / at limit) | failed deliveries | redelivered | after each kill | lock | delivery limit | session timeout |\n")
 	b.WriteString("|---|---|---:|---:|---:|---|---:|---:|---:|\n")
 	for _, c := range cells {
@@ -287,13 +313,12 @@ func ShareSentences(r Result) []string {
 				}
 			}
 			if len(s.AfterKills) > 0 {
-				n, last := 0, 0.0
+				n, last := s.Redelivered, 0.0
 				for _, k := range s.AfterKills {
-					n += k.Records
 					last = max(last, k.LastSeconds)
 				}
 				line := fmt.Sprintf("%s/%s: %d kills lost %d records and duplicated %d; %d records came back redelivered, the last %.1fs "+
-					"after its kill", c.Strategy, sc, len(s.AfterKills), c.LostNotArchived(), c.Check.Duplicated, n, last)
+					"after the kill before it", c.Strategy, sc, len(s.AfterKills), c.LostNotArchived(), c.Check.Duplicated, n, last)
 				lock, session := float64(s.LockDurationMs)/1000, float64(s.SessionTimeoutMs)/1000
 				switch {
 				case n == 0:
