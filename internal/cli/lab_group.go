@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/lab/group"
+	"github.com/kpar/kpar/internal/lab/group/settings"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -19,10 +21,16 @@ type labGroupFlags struct {
 	cell                   string
 	full, verbose          bool
 	cfg                    group.Config // every other flag's value
+
+	// The settings experiments (kpar lab group-settings) run after the
+	// events, with the same seed, into their own directory.
+	settings    string
+	settingsOut string
+	settingsCfg settings.Config
 }
 
 func newLabGroupCmd(g *globals) *cobra.Command {
-	f := &labGroupFlags{cfg: group.DefaultConfig()}
+	f := &labGroupFlags{cfg: group.DefaultConfig(), settingsCfg: settings.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "group",
 		Short: "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
@@ -51,7 +59,13 @@ protocol's timing (the data says which).
 
 Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md and
 lab-group-<cell>.svg/.png. A cell that fails (a member does not come up)
-is recorded with the member's last output and the rest go on.`,
+is recorded with the member's last output and the rest go on; the command
+then exits 1.
+
+Then, unless --settings none, the settings experiments of 'kpar lab
+group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
+max.poll.interval.ms) with the same seed, written to --settings-out. With
+--json both results are printed, one JSON document after the other.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroup(cmd, g, f) },
 	}
@@ -75,6 +89,9 @@ is recorded with the member's last output and the rest go on.`,
 	addOutFlags(fl, &f.out, "lab-group")
 	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
 	fl.BoolVar(&f.verbose, "verbose", false, "pass the members' stderr through")
+	fl.StringVar(&f.settings, "settings", "all", "settings experiments to run after the events ("+strings.Join(settings.Names(), ", ")+"; all or none)")
+	fl.StringVar(&f.settingsOut, "settings-out", filepath.Join("results", "lab-group-settings"), "directory for the settings experiments' results")
+	fl.IntVar(&f.settingsCfg.Records, "settings-records", f.settingsCfg.Records, "records in each settings experiment's input topic")
 	return c
 }
 
@@ -105,10 +122,34 @@ func (f *labGroupFlags) config() (group.Config, error) {
 	return cfg, nil
 }
 
+// settingsConfig is the settings experiments' validated Config, or ok
+// false under --settings none (or with --cell, which names an event cell).
+func (f *labGroupFlags) settingsConfig(seed int64) (_ settings.Config, ok bool, err error) {
+	names := allOr(f.settings, settings.Names())
+	if len(names) == 0 || f.cell != "" {
+		return settings.Config{}, false, nil
+	}
+	cfg := f.settingsCfg
+	cfg.Experiments, cfg.Seed = names, seed
+	if err := cfg.Validate(); err != nil {
+		return cfg, false, fmt.Errorf("--settings: %w", err)
+	}
+	return cfg, true, nil
+}
+
 func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	cfg, err := f.config()
 	if err != nil {
 		return err
+	}
+	scfg, withSettings, err := f.settingsConfig(cfg.Seed)
+	if err != nil {
+		return err
+	}
+	if withSettings {
+		if err := settingsMember(&scfg); err != nil {
+			return err
+		}
 	}
 	member, err := childArgv("group-member")
 	if err != nil {
@@ -156,15 +197,23 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		if err != nil {
 			return err
 		}
-		_, err = stdout.Write(append(b, '\n'))
-		return err
+		if _, err = stdout.Write(append(b, '\n')); err != nil {
+			return err
+		}
+	} else {
+		for _, s := range group.Sentences(res) {
+			fmt.Fprintln(text, s)
+		}
+		fmt.Fprintf(text, "wrote %s and %d more\n", written[0], len(written)-1)
+		for _, c := range res.Cells {
+			fmt.Fprintf(text, "rerun: %s\n", c.Rerun)
+		}
 	}
-	for _, s := range group.Sentences(res) {
-		fmt.Fprintln(text, s)
-	}
-	fmt.Fprintf(text, "wrote %s and %d more\n", written[0], len(written)-1)
-	for _, c := range res.Cells {
-		fmt.Fprintf(text, "rerun: %s\n", c.Rerun)
+	if withSettings {
+		scfg.Brokers = cfg.Brokers
+		if err := runSettings(cmd, scfg, outFlags{out: f.settingsOut, json: f.out.json}); err != nil {
+			return fmt.Errorf("settings experiments: %w", err)
+		}
 	}
 	if n := res.Failed(); n > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d cells failed (see %s)", n, len(res.Cells), written[0])}

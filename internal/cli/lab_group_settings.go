@@ -77,6 +77,17 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err != nil {
 		return err
 	}
+	if err := settingsMember(&cfg); err != nil {
+		return err
+	}
+	if cfg.Brokers, err = g.connect(cmd.Context()); err != nil {
+		return err
+	}
+	return runSettings(cmd, cfg, f.out)
+}
+
+// settingsMember sets the member process the settings experiments start.
+func settingsMember(cfg *settings.Config) error {
 	member, err := childArgv("group-settings-member")
 	if err != nil {
 		return err
@@ -85,12 +96,15 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 		argv := append(slices.Clip(member), args...)
 		return exec.Command(argv[0], argv[1:]...)
 	}
-	ctx := cmd.Context()
-	if cfg.Brokers, err = g.connect(ctx); err != nil {
-		return err
-	}
+	return nil
+}
+
+// runSettings runs the settings experiments of a validated cfg (brokers
+// set), writes them to out and prints their lessons: for
+// `kpar lab group-settings` and the second half of `kpar lab group`.
+func runSettings(cmd *cobra.Command, cfg settings.Config, out outFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := f.out.text(stdout)
+	text := out.text(stdout)
 	fmt.Fprintf(text, "kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s\n",
 		cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(cfg.Brokers, ","))
 	bar := newProgress(stderr, text, "cells", int64(settings.CellCount(cfg.Experiments)))
@@ -100,16 +114,16 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 		bar.println(line)
 		bar.add(1)
 	}
-	res, err := settings.Run(ctx, cfg)
+	res, err := settings.Run(cmd.Context(), cfg)
 	bar.stop()
 	if err != nil {
 		return err
 	}
-	written, err := results.Write(f.out.out, "lab-group-settings.json", res, settings.Views(res)...)
+	written, err := results.Write(out.out, "lab-group-settings.json", res, settings.Views(res)...)
 	if err != nil {
 		return err
 	}
-	if f.out.json {
+	if out.json {
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ func TestLabGroupBadFlagFailsByNameBeforeTheBroker(t *testing.T) {
 		{"event after the stream", []string{"--event-at", "20s"}, "--event-at 20s: must fall inside the stream"},
 		{"short session", []string{"--session-timeout", "2s"}, "--session-timeout 2s: must be at least 6s"},
 		{"nothing to run", []string{"--assignors", "none", "--parallel", "none"}, "no cell to run"},
+		{"unknown settings experiment", []string{"--settings", "reset,bogus"}, `--settings: --experiments: unknown experiment "bogus" (valid: reset, autocommit, isolation, pollinterval)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
