@@ -40,7 +40,8 @@ func producePart(r produce.Result) Part {
 		plural(r.Repeat, "run", "runs"), inum(r.WarmupRecords))}})
 
 	p.Blocks = append(p.Blocks, chartBlocks(produce.Views(r), func(n string) string {
-		if t, ok := map[string]string{"throughput": "Throughput vs producers", "broker_cpu": "Broker CPU vs producers", "latency": "Latency vs producers"}[n]; ok {
+		if t, ok := map[string]string{"throughput": "Throughput vs producers", "broker_cpu": "Broker CPU vs producers", "broker_cpu_per_million": "Broker CPU per record vs producers",
+			"latency": "Latency vs producers", "network": "Bytes on the wire vs producers", "cores": "Cores busy vs producers", "ceiling": "The partition ceiling"}[n]; ok {
 			return t
 		}
 		return strings.ReplaceAll(n, "_", " ")
@@ -63,8 +64,11 @@ func producePart(r produce.Result) Part {
 			t.Rows = append(t.Rows, []string{inum(s.Producers), num(s.RecordsPerSec), f1(s.MBPerSec), fmt.Sprintf("%.2fx", ratioOf(s.RecordsPerSec, steps[0].RecordsPerSec)),
 				f1(s.LatencyP50Ms), f1(s.LatencyP99Ms), f2(s.BenchCPUPerMillion()), broker, other, i64(s.Acked), i64(s.Failed), i64(s.ReachedTopic)})
 		}
-		p.Blocks = append(p.Blocks, Block{Title: fmt.Sprintf("Sweep %s (%s)", sw.Label, sw.Mode), Table: t},
-			Block{List: true, Text: []string{saturationSentence(sw), fmt.Sprintf("Likely bottleneck at %d producers: **%s** (%s).", sw.Bottleneck.Producers, sw.Bottleneck.Kind, sw.Bottleneck.Reason)}})
+		notes := []string{saturationSentence(sw), fmt.Sprintf("Likely bottleneck at %d producers: **%s** (%s).", sw.Bottleneck.Producers, sw.Bottleneck.Kind, sw.Bottleneck.Reason)}
+		if c := sw.Cores; c != nil && c.Reason != "" {
+			notes = append(notes, fmt.Sprintf("Pinned cores: %s filled first (%s).", c.First, c.Reason))
+		}
+		p.Blocks = append(p.Blocks, Block{Title: sweepTitle(sw), Table: t}, Block{List: true, Text: notes})
 	}
 	if j := r.Java; j != nil {
 		t := &Table{Head: []string{"", "records/s", "CPU-s per million records", "p50 ms", "p99 ms"}, Num: []bool{false, true, true, true, true},
@@ -78,11 +82,57 @@ func producePart(r produce.Result) Part {
 	} else {
 		p.Blocks = append(p.Blocks, Block{Title: "The Java anchor", Text: []string{"Not in this run (`--vs-java` was not given)."}})
 	}
-	p.Blocks = append(p.Blocks, Block{Title: "The C anchor (librdkafka)", Text: []string{"Not measured: this version of the bench records no librdkafka anchor."}})
+	if k := r.Kcat; k != nil {
+		t := &Table{Head: []string{"", "records/s (whole process)", "CPU-s per million records"}, Num: []bool{false, true, true},
+			Rows: [][]string{
+				{"kpar (Go, 1 producer process)", num(k.GoRecordsPerSec), f2(k.GoCPUPerMillion)},
+				{"kcat (librdkafka, C)", num(k.KcatRecordsPerSec), f2(k.KcatCPUPerMillion)},
+			}}
+		if k.JavaRecordsPerSec > 0 {
+			t.Rows = append(t.Rows, []string{"ProducerPerformance (Java), same run", num(k.JavaRecordsPerSec), f2(k.JavaCPUPerMillion)})
+		}
+		p.Blocks = append(p.Blocks, Block{Title: "The C anchor (kcat, librdkafka)", Table: t}, Block{Text: []string{k.Verdict + "."}})
+		if k.Kcat.Errors > 0 {
+			p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf("kcat reported %d errors; the first: %s", k.Kcat.Errors, k.Kcat.FirstError)}})
+		}
+	} else {
+		p.Blocks = append(p.Blocks, Block{Title: "The C anchor (kcat, librdkafka)", Text: []string{"Not in this run (no kcat comparison in the data)."}})
+	}
+	if len(r.Ceilings) > 0 {
+		var l []string
+		t := &Table{Head: []string{"sweep", "partitions", "best records/s", "MB/s", "at producers"}, Num: []bool{false, true, true, true, true}}
+		for _, c := range r.Ceilings {
+			l = append(l, c.Sentence)
+			for _, pt := range c.Points {
+				t.Rows = append(t.Rows, []string{c.Label, inum(pt.Partitions), num(pt.RecordsPerSec), f1(pt.MBPerSec), inum(pt.Producers)})
+			}
+		}
+		p.Blocks = append(p.Blocks, Block{Title: "The partition ceiling", List: true, Text: l}, Block{Table: t})
+	} else {
+		p.Blocks = append(p.Blocks, Block{Title: "The partition ceiling", Text: []string{"Not measured: this run swept one partition count (" + listing(parts) + "); `--partitions 1,3,12,48` sweeps the ceiling."}})
+	}
+	if len(r.AcksCosts) > 0 {
+		var l []string
+		for _, c := range r.AcksCosts {
+			l = append(l, c.Sentence)
+		}
+		p.Blocks = append(p.Blocks, Block{Title: "What acks=all costs against acks=1", List: true, Text: l})
+	}
 	if len(r.Notes) > 0 {
 		p.Blocks = append(p.Blocks, Block{Title: "Notes", List: true, Text: r.Notes})
 	}
 	return p
+}
+
+func sweepTitle(sw produce.Sweep) string {
+	t := fmt.Sprintf("Sweep %s (%s", sw.Label, sw.Mode)
+	if sw.Partitions > 0 {
+		t += fmt.Sprintf(", %d partitions", sw.Partitions)
+	}
+	if sw.RecordSize > 0 {
+		t += fmt.Sprintf(", %d-byte values", sw.RecordSize)
+	}
+	return t + ")"
 }
 
 func brokerCPUWords(b produce.Broker) string {
@@ -124,9 +174,20 @@ func produceAnswer(r produce.Result) []string {
 	} else {
 		a += fmt.Sprintf(", with no saturation within the sweep (the last step added %+.0f%%).", 100*s.Gain)
 	}
-	b := fmt.Sprintf("The likely limit: **%s** (%s).", sw.Bottleneck.Kind, sw.Bottleneck.Reason)
+	a += fmt.Sprintf(" The likely limit: **%s**.", sw.Bottleneck.Kind)
+	var anchors []string
 	if j := r.Java; j != nil {
-		b += fmt.Sprintf(" One kpar producer ran at %.2fx Java's ProducerPerformance rate, at %.2fx its CPU per record.", j.RecordsPerSecRatio, j.CPUPerMillionRatio)
+		anchors = append(anchors, fmt.Sprintf("%.2fx Java's ProducerPerformance rate at %.2fx its CPU per record", j.RecordsPerSecRatio, j.CPUPerMillionRatio))
 	}
-	return []string{a, b}
+	if k := r.Kcat; k != nil {
+		anchors = append(anchors, fmt.Sprintf("%.2fx kcat's (librdkafka) at %.2fx its CPU", k.RecordsPerSecRatio, k.CPUPerMillionRatio))
+	}
+	out := []string{a}
+	switch {
+	case len(r.Ceilings) > 0:
+		out = append(out, r.Ceilings[0].Sentence)
+	case len(anchors) > 0:
+		out = append(out, "One kpar producer ran at "+strings.Join(anchors, ", and ")+".")
+	}
+	return out
 }

@@ -55,6 +55,7 @@ var kinds = []kind{
 	labConsumerKind,
 	labGroupKind,
 	groupSettingsKind,
+	labProducerKind,
 	compareKind,
 }
 
