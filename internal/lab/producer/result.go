@@ -189,7 +189,7 @@ func lessons(cells []Cell) []Lesson {
 			if notIn := sumConsumer(cells, true); notIn > 0 {
 				s += fmt.Sprintf(" With it on the consumer handled %d records that were later truncated away.", notIn)
 			} else {
-				s += " No cell here left only an out-of-sync replica to elect (every fault keeps two in sync), so it had nothing to decide."
+				s += " Every fault here keeps two replicas in sync, so no election had to pick an out-of-sync one: a difference between the two is timing, not the setting."
 			}
 			out = append(out, Lesson{Sentence: s})
 		}
