@@ -23,6 +23,7 @@ type produceFlags struct {
 	linger, batch, compression, keyColumn, value                    string
 	partitions, recordSize, pin, kcat                               string
 	repeat, warmup, records, maxInFlight, javaRecords               int
+	sizeBudget                                                      int64
 	processes, skipBad, vsJava, vsKcat, noFlush                     bool
 	timeout                                                         time.Duration
 	out                                                             outFlags
@@ -100,6 +101,7 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	// Its own list flag: --partitions elsewhere (addPartitions) is one count.
 	fl.StringVar(&f.partitions, "partitions", ints(def.Partitions), "partition counts to sweep, such as 1,3,12,48 (created when missing; an existing topic keeps its count); with several, each count writes to <topic>-p<count>")
 	fl.StringVar(&f.recordSize, "record-size", ints(def.RecordSizes), "record value sizes in bytes to sweep, such as 100,1000,10000, made from the rows (row i, then the next rows, cut at the size); 0 sends the rows as they are")
+	fl.Int64Var(&f.sizeBudget, "size-budget", 0, "most bytes one step at a --record-size sends (records = min(rows, budget / size)); 0: the input's bytes")
 	fl.StringVar(&f.pin, "pin", "", "pin the broker JVMs and the bench to disjoint CPUs for the run, such as broker=0,bench=1 (taskset; the broker's CPUs are restored afterwards)")
 	fl.StringVar(&f.producers, "producers", ints(def.Producers), "producer counts to sweep; each producer is its own client with its own slice of the rows")
 	addRepeat(fl, &f.repeat, def.Repeat)
@@ -145,6 +147,7 @@ func (f *produceFlags) config() (produce.Config, error) {
 	if c.RecordSizes, err = parseInts("record-size", f.recordSize, 0); err != nil {
 		return c, err
 	}
+	c.SizeBudget = f.sizeBudget
 	if f.pin != "" {
 		if c.Pin, err = produce.ParsePin(f.pin); err != nil {
 			return c, err

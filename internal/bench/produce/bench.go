@@ -86,19 +86,32 @@ func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, r
 			return nil, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
 		}
 	}
-	td, err := b.adm.ListTopics(ctx, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("describe topics %v: %w", topics, err)
-	}
-	out := map[string]int{}
-	for _, t := range topics {
-		d, ok := td[t]
-		if !ok || d.Err != nil {
-			return nil, fmt.Errorf("topic %s is not visible after creating it: %v", t, d.Err)
+	// A new topic reaches the broker's metadata cache a moment after the
+	// create answers: look again until every topic shows or ctx ends.
+	for {
+		td, err := b.adm.ListTopics(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("describe topics %v: %w", topics, err)
 		}
-		out[t] = len(d.Partitions)
+		out := map[string]int{}
+		var missing error
+		for _, t := range topics {
+			d, ok := td[t]
+			if !ok || d.Err != nil {
+				missing = fmt.Errorf("topic %s is not visible after creating it: %v", t, d.Err)
+				break
+			}
+			out[t] = len(d.Partitions)
+		}
+		if missing == nil {
+			return out, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, missing
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return out, nil
 }
 
 // endOffsets sums the end offsets of topics. Under acks=0 (and after a

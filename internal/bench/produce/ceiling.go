@@ -24,12 +24,12 @@ type Ceiling struct {
 	Mode       string         `json:"mode"`
 	RecordSize int            `json:"record_size"`
 	Points     []CeilingPoint `json:"points"` // by partition count
-	// StopsAt is the last partition count worth having: the one before
-	// the first count that raised the ceiling by less than SaturationGain
-	// (0: it still rose at the largest count, by LastGain).
+	// StopsAt is the last partition count worth having: the smallest one
+	// that no larger count beats by SaturationGain or more (0: the largest
+	// count still did, by LastGain over the one before).
 	StopsAt        int     `json:"stops_at"`
 	NextPartitions int     `json:"next_partitions,omitempty"`
-	Gain           float64 `json:"gain"`      // what NextPartitions added
+	Gain           float64 `json:"gain"`      // what NextPartitions added over StopsAt
 	LastGain       float64 `json:"last_gain"` // what the largest count added
 	Sentence       string  `json:"sentence"`
 }
@@ -79,18 +79,28 @@ func FindCeilings(sweeps []Sweep) []Ceiling {
 
 func judgeCeiling(c *Ceiling) {
 	pts := c.Points
-	first, last := pts[0], pts[len(pts)-1]
-	if n := len(pts); pts[n-2].RecordsPerSec > 0 {
+	n := len(pts)
+	first, last := pts[0], pts[n-1]
+	if pts[n-2].RecordsPerSec > 0 {
 		c.LastGain = last.RecordsPerSec/pts[n-2].RecordsPerSec - 1
 	}
-	for i := 1; i < len(pts); i++ {
-		if pts[i-1].RecordsPerSec <= 0 {
-			continue
+	// The ceiling stops moving at the smallest count that no larger count
+	// beats by SaturationGain or more; a noisy dip between two counts does
+	// not end it early.
+	stop := n - 1
+	for i := 0; i < n-1; i++ {
+		best := 0.0
+		for _, q := range pts[i+1:] {
+			best = max(best, q.RecordsPerSec)
 		}
-		if g := pts[i].RecordsPerSec/pts[i-1].RecordsPerSec - 1; g < SaturationGain {
-			c.StopsAt, c.NextPartitions, c.Gain = pts[i-1].Partitions, pts[i].Partitions, g
+		if pts[i].RecordsPerSec > 0 && best < pts[i].RecordsPerSec*(1+SaturationGain) {
+			stop = i
 			break
 		}
+	}
+	if stop < n-1 {
+		c.StopsAt, c.NextPartitions = pts[stop].Partitions, pts[stop+1].Partitions
+		c.Gain = ratio(pts[stop+1].RecordsPerSec, pts[stop].RecordsPerSec) - 1
 	}
 	best := first
 	for _, p := range pts {
@@ -105,27 +115,20 @@ func judgeCeiling(c *Ceiling) {
 		fmt.Fprintf(&b, "; the highest was %s at %s", human(best.RecordsPerSec), plural(best.Partitions, "partition"))
 	}
 	if c.StopsAt > 0 {
+		at := pts[stop]
 		var after []string
-		for _, p := range pts {
-			if p.Partitions > c.StopsAt {
-				after = append(after, fmt.Sprintf("%d: %+.0f%%", p.Partitions, 100*(ratio(p.RecordsPerSec, pointAt(pts, c.StopsAt).RecordsPerSec)-1)))
-			}
+		for _, p := range pts[stop+1:] {
+			after = append(after, fmt.Sprintf("%d: %+.0f%%", p.Partitions, 100*(ratio(p.RecordsPerSec, at.RecordsPerSec)-1)))
 		}
-		fmt.Fprintf(&b, ". It stops moving at %s: going to %d added %+.1f%%, under the %.0f%% bar (against %d: %s).",
-			plural(c.StopsAt, "partition"), c.NextPartitions, 100*c.Gain, 100*SaturationGain, c.StopsAt, strings.Join(after, ", "))
+		fmt.Fprintf(&b, ". It stops moving at %s: no larger count beat it by %.0f%% or more (against %d: %s).",
+			plural(c.StopsAt, "partition"), 100*SaturationGain, c.StopsAt, strings.Join(after, ", "))
+		if last.RecordsPerSec < best.RecordsPerSec*(1-SaturationGain) {
+			fmt.Fprintf(&b, " More partitions than that cost throughput here: %d ran at %.2fx the highest.", last.Partitions, ratio(last.RecordsPerSec, best.RecordsPerSec))
+		}
 	} else {
-		fmt.Fprintf(&b, ". It was still moving at the largest count: %d added %+.1f%% over %d.", last.Partitions, 100*c.LastGain, pts[len(pts)-2].Partitions)
+		fmt.Fprintf(&b, ". It was still moving at the largest count: %d added %+.1f%% over %d.", last.Partitions, 100*c.LastGain, pts[n-2].Partitions)
 	}
 	c.Sentence = b.String()
-}
-
-func pointAt(pts []CeilingPoint, parts int) CeilingPoint {
-	for _, p := range pts {
-		if p.Partitions == parts {
-			return p
-		}
-	}
-	return CeilingPoint{}
 }
 
 func plural(n int, word string) string {
@@ -245,7 +248,9 @@ type CoreStep struct {
 
 // CoreVerdict says which pinned side filled its CPUs first.
 type CoreVerdict struct {
-	// First is "broker", "client", "both" (at the same step) or "neither".
+	// First is "broker", "client", "both" (at the same step), "others"
+	// (the pinned CPUs were full while neither side used CoreFull of them:
+	// other processes' work) or "neither".
 	First     string     `json:"first"`
 	Producers int        `json:"producers"` // the step where it happened (0: neither)
 	Steps     []CoreStep `json:"steps"`
@@ -288,7 +293,11 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 			case c:
 				v.First = "client"
 			}
-			if b || c {
+			full := func(p *float64) bool { return p != nil && *p >= CoreFull }
+			if !b && !c && (full(cs.BrokerBusy) || full(cs.BenchBusy)) {
+				v.First = "others"
+			}
+			if v.First != "neither" {
 				v.Producers = st.Producers
 			}
 		}
@@ -317,6 +326,9 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 	case "client":
 		v.Reason = fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
 			ccpu, at.BenchShare, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
+	case "others":
+		v.Reason = fmt.Sprintf("the pinned CPUs filled first with other processes' work: at %s %s was %s busy with the broker using %.2f of it, %s %s busy with the client using %.2f, so on this shared machine neither side reached its own limit",
+			plural(at.Producers, "producer"), bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
 	case "both":
 		v.Reason = fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s",
 			plural(at.Producers, "producer"), at.BrokerShare, bcpu, at.BenchShare, ccpu)
@@ -325,4 +337,11 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 			CoreFull, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
 	}
 	return v
+}
+
+func fmtBusy(p *float64) string {
+	if p == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f", *p)
 }

@@ -41,10 +41,14 @@ type Config struct {
 	// RecordSizes are the value sizes to sweep in bytes; 0 sends the rows
 	// as they are. See sized for how values are made from the rows.
 	RecordSizes []int
-	Producers   []int // producer counts to sweep, 1..MaxProducers each
-	Repeat      int   // runs per step; the step is the median by records/s
-	Warmup      int   // records one producer sends before each sweep, not counted (0: none)
-	Processes   bool  // one OS process per producer instead of a client in this process
+	// SizeBudget is the most bytes one step at a record size sends (0: the
+	// input's bytes), so large values do not fill the broker's disk; the
+	// step sends min(rows, SizeBudget / size) records.
+	SizeBudget int64
+	Producers  []int // producer counts to sweep, 1..MaxProducers each
+	Repeat     int   // runs per step; the step is the median by records/s
+	Warmup     int   // records one producer sends before each sweep, not counted (0: none)
+	Processes  bool  // one OS process per producer instead of a client in this process
 	// WorkerArgv runs one worker process (RunWorker on its stdin/stdout);
 	// needed by Processes, VsJava and VsKcat.
 	WorkerArgv []string
@@ -119,6 +123,9 @@ func (c Config) Validate() error {
 		if n < 1 || n > MaxPartitions {
 			return fmt.Errorf("--partitions %d: want a comma list of counts from 1 to %d, such as 1,3,12", n, MaxPartitions)
 		}
+	}
+	if c.SizeBudget < 0 {
+		return fmt.Errorf("--size-budget %d: must be at least 0", c.SizeBudget)
 	}
 	if len(c.RecordSizes) == 0 {
 		return errors.New("--record-size: no size given")
@@ -224,6 +231,14 @@ func (c Config) Sweeps() ([]Settings, error) {
 // source is how the bench and every worker load the input.
 func (c Config) source() Source {
 	return Source{Path: c.Input, KeyColumn: c.KeyColumn, Value: c.Value, SkipBad: c.SkipBad, Limit: c.Records}
+}
+
+// sizeBudget is SizeBudget, or the input's bytes when it is 0.
+func (c Config) sizeBudget(inputBytes int64) int64 {
+	if c.SizeBudget > 0 {
+		return c.SizeBudget
+	}
+	return inputBytes
 }
 
 // topicsFor names the topics of a partition count: as given when only one

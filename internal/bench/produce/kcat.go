@@ -143,6 +143,20 @@ type KcatComparison struct {
 	TargetMet          bool    `json:"target_met"`
 	Verdict            string  `json:"verdict"`
 	PayloadsSkipped    int     `json:"payloads_skipped"`
+	// Repeats are every repeat's figures (--repeat); the comparison above
+	// is the median one by RecordsPerSecRatio. RepeatsMet counts the
+	// repeats that met the target.
+	Repeats    []KcatRepeat `json:"repeats,omitempty"`
+	RepeatsMet int          `json:"repeats_met"`
+}
+
+// KcatRepeat is one repeat of the kcat comparison.
+type KcatRepeat struct {
+	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
+	KcatRecordsPerSec float64 `json:"kcat_records_per_sec"`
+	GoCPUPerMillion   float64 `json:"go_cpu_s_per_million"`
+	KcatCPUPerMillion float64 `json:"kcat_cpu_s_per_million"`
+	TargetMet         bool    `json:"target_met"`
 }
 
 // Target: one kpar producer >= TargetRate x kcat's records/s at <=

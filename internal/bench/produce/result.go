@@ -23,11 +23,13 @@ const (
 // Result is everything one `kpar bench produce` run measured.
 type Result struct {
 	results.Header
-	Host          Host   `json:"host"`
-	Broker        Broker `json:"broker"`
-	Input         Input  `json:"input"`
-	Repeat        int    `json:"repeat"`
-	WarmupRecords int    `json:"warmup_records"`
+	Host   Host   `json:"host"`
+	Broker Broker `json:"broker"`
+	Input  Input  `json:"input"`
+	Repeat int    `json:"repeat"`
+	// SizeBudget is the most bytes a step at a record size sent.
+	SizeBudget    int64 `json:"size_budget_bytes,omitempty"`
+	WarmupRecords int   `json:"warmup_records"`
 	// Partitions per target topic as found (or created) on the broker.
 	Partitions map[string]int `json:"partitions"`
 	// ReplicationFactor is what the bench created its topics with:

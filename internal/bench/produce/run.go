@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	loadSecs := time.Since(loadStart).Seconds()
 	res.Input = Input{File: cfg.Input, Records: data.Len(), PayloadBytes: data.Bytes, KeyColumn: cfg.KeyColumn, Value: cfg.Value,
 		SkippedRows: data.Skipped, FirstBadRows: data.FirstBad, LoadSeconds: loadSecs, LoadRecordsSec: float64(data.Len()) / loadSecs}
+	res.SizeBudget = cfg.sizeBudget(data.Bytes)
 
 	var brokerCPU BrokerCPU
 	res.Broker, brokerCPU = localBroker(seeds)
@@ -135,7 +137,7 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 // sweepRecords is how many records each step of a sweep at record size
 // size sends.
 func sweepRecords(cfg Config, rows int, inputBytes int64, size int) int {
-	return recordsAt(rows, inputBytes, size, slices.Max(cfg.Producers))
+	return recordsAt(rows, cfg.sizeBudget(inputBytes), size, slices.Max(cfg.Producers))
 }
 
 // SweepLabel names one sweep: settings, partitions, record size.
@@ -231,7 +233,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	if cfg.JavaRecords > 0 && cfg.JavaRecords < n {
 		n = cfg.JavaRecords
 	}
-	n = recordsAt(n, b.data.Bytes, size, 1)
+	n = recordsAt(n, cfg.sizeBudget(b.data.Bytes), size, 1)
 	s.Topics = cfg.topicsFor(cfg.Partitions[0])[:1]
 	dir, err := os.MkdirTemp("", "kpar-anchor-")
 	if err != nil {
@@ -249,36 +251,65 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	if cfg.OnJava != nil {
 		cfg.OnJava(n, s)
 	}
-	g, err := b.RunAnchor(ctx, s, res.Partitions, n, size, true)
-	if err != nil {
-		return err
-	}
-	if g.Failed > 0 {
-		return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
-	}
-	if cfg.VsJava {
-		j, err := runJava(ctx, s, seeds, n, payload)
+	// Each repeat runs the three tools back to back, so a comparison pairs
+	// runs made under the same load; the median repeat (by kpar's ratio)
+	// is kept, every repeat's figures with it.
+	var javas []JavaComparison
+	var kcats []KcatComparison
+	for rep := 0; rep < max(1, cfg.Repeat); rep++ {
+		g, err := b.RunAnchor(ctx, s, res.Partitions, n, size, true)
 		if err != nil {
-			return fmt.Errorf("--vs-java: %w", err)
+			return err
 		}
-		j.Go, j.PayloadsSkipped = g, skipped
-		j.Compute()
+		if g.Failed > 0 {
+			return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
+		}
+		var java *JavaComparison
+		if cfg.VsJava {
+			j, err := runJava(ctx, s, seeds, n, payload)
+			if err != nil {
+				return fmt.Errorf("--vs-java: %w", err)
+			}
+			j.Go, j.PayloadsSkipped = g, skipped
+			j.Compute()
+			javas = append(javas, j)
+			java = &j
+		}
+		if cfg.VsKcat {
+			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload)
+			if err != nil {
+				return fmt.Errorf("--vs-kcat: %w", err)
+			}
+			k.Records, k.RecordSize, k.Go, k.PayloadsSkipped = n, size, g, skipped
+			if java != nil && java.Java.WallSeconds > 0 {
+				k.JavaRecordsPerSec = float64(java.Java.Records) / java.Java.WallSeconds
+				k.JavaCPUPerMillion = java.JavaCPUPerMillion
+			}
+			k.Compute()
+			kcats = append(kcats, k)
+		}
+	}
+	if len(javas) > 0 {
+		sort.SliceStable(javas, func(a, b int) bool { return javas[a].RecordsPerSecRatio < javas[b].RecordsPerSecRatio })
+		j := javas[(len(javas)-1)/2]
 		res.Java = &j
 		if cfg.OnJavaDone != nil {
 			cfg.OnJavaDone(j)
 		}
 	}
-	if cfg.VsKcat {
-		k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload)
-		if err != nil {
-			return fmt.Errorf("--vs-kcat: %w", err)
+	if len(kcats) > 0 {
+		var reps []KcatRepeat
+		met := 0
+		for _, k := range kcats {
+			reps = append(reps, KcatRepeat{GoRecordsPerSec: k.GoRecordsPerSec, KcatRecordsPerSec: k.KcatRecordsPerSec,
+				GoCPUPerMillion: k.GoCPUPerMillion, KcatCPUPerMillion: k.KcatCPUPerMillion, TargetMet: k.TargetMet})
+			if k.TargetMet {
+				met++
+			}
 		}
-		k.Records, k.RecordSize, k.Go, k.PayloadsSkipped = n, size, g, skipped
-		if j := res.Java; j != nil && j.Java.WallSeconds > 0 {
-			k.JavaRecordsPerSec = float64(j.Java.Records) / j.Java.WallSeconds
-			k.JavaCPUPerMillion = j.JavaCPUPerMillion
-		}
-		k.Compute()
+		sort.SliceStable(kcats, func(a, b int) bool { return kcats[a].RecordsPerSecRatio < kcats[b].RecordsPerSecRatio })
+		k := kcats[(len(kcats)-1)/2]
+		k.Repeats, k.RepeatsMet = reps, met
 		res.Kcat = &k
 		if cfg.OnKcatDone != nil {
 			cfg.OnKcatDone(k)

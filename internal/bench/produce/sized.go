@@ -46,7 +46,8 @@ func sized(d *csvsrc.Dataset, size int) *csvsrc.Dataset {
 }
 
 // recordsAt is how many records a step at record size size sends out of n
-// rows holding inputBytes (keys and values): at most the input's bytes (so a 10 KB
+// rows with a budget of inputBytes (by default the input's keys and
+// values): at most that many bytes (so a 10 KB
 // sweep does not write 80 times the input to the broker's disk), but never
 // fewer than floor records (enough to feed the largest producer count).
 func recordsAt(n int, inputBytes int64, size, floor int) int {

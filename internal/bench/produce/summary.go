@@ -50,7 +50,7 @@ func Summary(r Result) string {
 	}
 	for _, sw := range r.Sweeps {
 		if sw.RecordSize > 0 {
-			p(" Sized values (value=NB) are made from the rows: row i's bytes, then rows i+1, i+2, ... joined by a space, cut at N bytes (a longer row is cut); keys are unchanged, and a sized step sends at most the input's bytes (%sB), so larger values mean fewer records.", human(float64(in.PayloadBytes)))
+			p(" Sized values (value=NB) are made from the rows: row i's bytes, then rows i+1, i+2, ... joined by a space, cut at N bytes (a longer row is cut); keys are unchanged, and a sized step sends at most %sB (--size-budget, by default the input's bytes), so larger values mean fewer records (see each section's records per step).", human(float64(r.SizeBudget)))
 			break
 		}
 	}
@@ -142,6 +142,13 @@ func Summary(r Result) string {
 			p("| ProducerPerformance (Java) | %s | %.2f | %.2f | %.2f |\n", human(k.JavaRecordsPerSec), k.JavaCPUPerMillion, j.Java.WallSeconds, j.Java.CPUSeconds)
 		}
 		p("\n**Target** (one kpar producer >= %.1fx kcat's records/s at <= %.1fx its CPU-s per million): %s.", TargetRate, TargetCPU, k.Verdict)
+		if len(k.Repeats) > 1 {
+			var rs []string
+			for _, rp := range k.Repeats {
+				rs = append(rs, fmt.Sprintf("%.2fx/%.2fx", ratio(rp.GoRecordsPerSec, rp.KcatRecordsPerSec), ratio(rp.GoCPUPerMillion, rp.KcatCPUPerMillion)))
+			}
+			p(" The table is the median of %d repeats by the rate ratio; the target was met in %d of them (rate/CPU ratios: %s).", len(k.Repeats), k.RepeatsMet, strings.Join(rs, ", "))
+		}
 		if k.Kcat.Errors > 0 {
 			p(" kcat printed %d error line(s); first: %s.", k.Kcat.Errors, k.Kcat.FirstError)
 		}
@@ -194,8 +201,8 @@ func coreTally(sweeps []Sweep) string {
 	if total == 0 {
 		return ""
 	}
-	return fmt.Sprintf("Which pinned side filled its CPUs (%.0f%% or more of them) first, over %d sweep(s): the broker's in %d, the client's in %d, both at once in %d, neither in %d.",
-		100*CoreFull, total, n["broker"], n["client"], n["both"], n["neither"])
+	return fmt.Sprintf("Which pinned side filled its CPUs (%.0f%% or more of them) first, over %d sweep(s): the broker's in %d, the client's in %d, both at once in %d, other processes' work in %d, none in %d.",
+		100*CoreFull, total, n["broker"], n["client"], n["both"], n["others"], n["neither"])
 }
 
 func beforeList(m map[int]string) string {

@@ -41,10 +41,19 @@ func TestCeilingStopsWhereMorePartitionsAddUnderTenPercent(t *testing.T) {
 	if c.StopsAt != 12 || c.NextPartitions != 48 || c.Points[2].Producers != 2 {
 		t.Fatalf("stops at %d next %d (%+v), want 12 then 48", c.StopsAt, c.NextPartitions, c.Points)
 	}
-	for _, want := range []string{"from 110 records/s at 1 partition to 440 at 48 partitions (4.00x)", "It stops moving at 12 partitions: going to 48 added +4.8%"} {
+	for _, want := range []string{"from 110 records/s at 1 partition to 440 at 48 partitions (4.00x)", "It stops moving at 12 partitions: no larger count beat it by 10% or more (against 12: 48: +5%)."} {
 		if !strings.Contains(c.Sentence, want) {
 			t.Errorf("sentence %q lacks %q", c.Sentence, want)
 		}
+	}
+	if strings.Contains(c.Sentence, "cost throughput") {
+		t.Errorf("no drop, yet: %s", c.Sentence)
+	}
+	// A noisy dip (3 below 1) does not end the climb; a fall after the
+	// top is named.
+	dip := FindCeilings([]Sweep{sweepAt("all", 1, 0, 200), sweepAt("all", 3, 0, 190), sweepAt("all", 6, 0, 400), sweepAt("all", 12, 0, 410), sweepAt("all", 48, 0, 250)})[0]
+	if dip.StopsAt != 6 || !strings.Contains(dip.Sentence, "(against 6: 12: +2%, 48: -38%). More partitions than that cost throughput here: 48 ran at 0.61x the highest.") {
+		t.Fatalf("dip: %+v", dip)
 	}
 	// Changed data changes the sentence: a ceiling still rising at 48.
 	sweeps[3] = sweepAt("all", 48, 0, 600, 700)
@@ -102,8 +111,12 @@ func TestCoresSayWhichPinnedSideFilledFirst(t *testing.T) {
 		t.Fatalf("client first: %+v", v)
 	}
 	// Neither side full on its own, but another process fills CPU 0.
-	v = FindCores([]Step{step(8, 0.4, 0.5, 1.96, 1.0)}, pin)
-	if v.First != "neither" || !strings.Contains(v.Reason, "broker used 0.40 of CPU 0 (CPU 0 was 0.98 busy counting other processes)") {
+	v = FindCores([]Step{step(4, 0.4, 0.5, 1.0, 1.0), step(8, 0.4, 0.5, 1.96, 1.0)}, pin)
+	if v.First != "others" || v.Producers != 8 || !strings.Contains(v.Reason, "at 8 producers CPU 0 was 0.98 busy with the broker using 0.40 of it, CPU 1 0.50 busy with the client using 0.50") {
+		t.Fatalf("others: %+v", v)
+	}
+	v = FindCores([]Step{step(8, 0.4, 0.5, 1.2, 1.0)}, pin)
+	if v.First != "neither" || !strings.Contains(v.Reason, "broker used 0.40 of CPU 0 (CPU 0 was 0.60 busy counting other processes) and the client 0.50 of CPU 1") {
 		t.Fatalf("neither: %+v", v)
 	}
 }

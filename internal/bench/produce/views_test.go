@@ -140,6 +140,15 @@ func TestSummaryV3SectionsFollowTheData(t *testing.T) {
 			t.Errorf("summary lacks %q", want)
 		}
 	}
+	if strings.Contains(md, "repeats by the rate ratio") {
+		t.Error("one run reported as repeats")
+	}
+	r.Kcat.Repeats = []KcatRepeat{{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 1, KcatCPUPerMillion: 2, TargetMet: true},
+		{GoRecordsPerSec: 1, KcatRecordsPerSec: 2, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}}
+	r.Kcat.RepeatsMet = 1
+	if md := Summary(r); !strings.Contains(md, "The table is the median of 2 repeats by the rate ratio; the target was met in 1 of them (rate/CPU ratios: 2.00x/0.50x, 0.50x/0.50x).") {
+		t.Error("summary lacks the repeats")
+	}
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
 	r.Kcat.Compute()
