@@ -213,20 +213,53 @@ func (c *Consumer) onFetched(ctx context.Context, cl *kgo.Client, resp *kmsg.Off
 	return nil
 }
 
+// commitRetry is how long a back-to-back commit loop waits after a failed
+// commit before it tries again: completions keep coming while a coordinator
+// fails, and each would otherwise send a doomed request at once.
+const commitRetry = 100 * time.Millisecond
+
+// commitLoop commits every CommitInterval or, with CommitInterval(0), back
+// to back: as soon as the previous commit returned and a record completed
+// since. A commit waits for its response, so back-to-back commits are one
+// request in flight at a time, each taking every completion since the
+// last: the replay window after a kill is one commit round trip plus the
+// completions not yet reported (see the package doc for measured figures).
 func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	t := time.NewTicker(c.cfg.commitInterval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if iv := c.cfg.commitInterval; iv > 0 {
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		tick = t.C
+	}
+	failed := false
 	for {
+		var (
+			wake <-chan time.Time
+			next <-chan struct{}
+		)
+		switch {
+		case tick != nil:
+			wake = tick
+		case failed:
+			// Retried without a new completion too: the work done is
+			// still uncommitted.
+			wake = time.After(commitRetry)
+		default:
+			next = c.completed
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-wake:
+		case <-next:
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := c.commits.commit(cctx, c.cl, false, c.live()); err != nil && ctx.Err() == nil {
+		err := c.commits.commit(cctx, c.cl, false, c.live())
+		cancel()
+		failed = err != nil
+		if err != nil && ctx.Err() == nil {
 			c.cfg.logf("parallel: commit: %v", err)
 		}
-		cancel()
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -19,7 +20,15 @@ import (
 // failures and commit the same progress again on later ticks, without new
 // records completing, until the commits reach the log end; no record is
 // processed twice meanwhile.
+// Back to back (CommitInterval(0)) the retry must come without a new
+// completion too: the last records' commit would otherwise wait forever.
 func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
+	for _, iv := range []time.Duration{100 * time.Millisecond, 0} {
+		t.Run("interval="+iv.String(), func(t *testing.T) { testFailedCommitsRetried(t, iv) })
+	}
+}
+
+func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 	const topic, n, failFirst = "t", 300, 4
 	cl, seeds := kfakeCluster(t, topic, 3)
 	produce(t, seeds, topic, n, 30, roundRobin)
@@ -39,7 +48,7 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 		return nil
 	}
 	log := &logLines{}
-	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf))
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf), parallel.CommitInterval(interval))
 	reg := collect(t, c)
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
@@ -131,5 +140,64 @@ func TestRunReportsAFailedFinalCommit(t *testing.T) {
 	waitFor(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
 	if err := stop(); !errors.Is(err, parallel.ErrFinalCommit) {
 		t.Fatalf("stop after a failed final commit returned %v, want ErrFinalCommit", err)
+	}
+}
+
+// CommitInterval(0) commits back to back: a completion is committed as soon
+// as the commit before it returned, with no interval to wait for. Each
+// record's handler waits until the group's committed offset covers the
+// record before it; with any interval longer than the test's patience (an
+// hour here) the consumer would sit idle and the test fail. Nothing else
+// happens meanwhile, so only a commit triggered by the completion itself
+// can get the next record going.
+func TestBackToBackCommitsCommitEachCompletionWithoutWaitingForAnInterval(t *testing.T) {
+	const topic, n = "t", 5
+	_, seeds := kfakeCluster(t, topic, 1)
+	produce(t, seeds, topic, n, 1, roundRobin)
+	adm := testkit.Admin(t, seeds)
+	committed := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		offs, err := adm.FetchOffsets(ctx, "g")
+		if err != nil {
+			return -1
+		}
+		o, ok := offs.Lookup(topic, 0)
+		if !ok || o.Err != nil {
+			return -1
+		}
+		return o.At
+	}
+	var (
+		mu     sync.Mutex
+		missed []int64 // records whose predecessor was never committed
+		done   atomic.Int64
+	)
+	h := func(ctx context.Context, r *kgo.Record) error {
+		defer done.Add(1)
+		deadline := time.Now().Add(30 * time.Second)
+		for r.Offset > 0 && committed() < r.Offset {
+			if time.Now().After(deadline) {
+				mu.Lock()
+				missed = append(missed, r.Offset)
+				mu.Unlock()
+				return nil
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return nil
+	}
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderPartition),
+		parallel.CommitInterval(0))
+	stop := run(t, c)
+	waitFor(t, 3*time.Minute, "every record handled", func() bool { return done.Load() == n })
+	waitFor(t, 30*time.Second, "the last record committed", func() bool { return committed() == n })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(missed) > 0 {
+		t.Fatalf("records %v ran although the record before each was never committed within 30s: no back-to-back commit", missed)
 	}
 }

@@ -103,7 +103,7 @@ func defaultCfg() cfg {
 		maxConcurrency:   100,
 		maxBuffered:      10_000,
 		maxPerPart:       2_000,
-		commitInterval:   time.Second,
+		commitInterval:   0, // back to back: see CommitInterval
 		maxMetadataBytes: 4096,
 		drainTimeout:     30 * time.Second,
 		revokeTimeout:    15 * time.Second,
@@ -151,8 +151,8 @@ func (c *cfg) validate() error {
 		return bad("MaxBuffered(%d) must be >= 1", c.maxBuffered)
 	case c.maxPerPart < 1:
 		return bad("MaxBufferedPerPartition(%d) must be >= 1", c.maxPerPart)
-	case c.commitInterval <= 0:
-		return bad("CommitInterval(%v) must be > 0", c.commitInterval)
+	case c.commitInterval < 0:
+		return bad("CommitInterval(%v) must not be negative", c.commitInterval)
 	case c.maxMetadataBytes < 64:
 		return bad("MaxMetadataBytes(%d) must be >= 64", c.maxMetadataBytes)
 	case c.drainTimeout < 0:
@@ -219,8 +219,23 @@ func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 // records beyond it. MaxBuffered is the hard bound.
 func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart = n }) }
 
-// CommitInterval sets how often completed offsets are committed (default 1s).
-// Records completed since the last commit are processed again after a crash.
+// CommitInterval sets how often completed offsets are committed. The default,
+// 0, commits back to back: as soon as the previous commit returned and a
+// record completed since, one commit in flight at a time. Records completed
+// since the last commit are processed again after a crash, so back to back
+// keeps that replay to about one commit round trip of completions.
+//
+// Measured in the lab (kill -9 of a consumer with 64 handlers of 0-8 ms
+// running, 12 partitions, ~7k records/s; 15 kills per interval over seeds
+// 13-15): duplicates per kill 4,415 at 1s, 835 at 250ms, 22 back to back,
+// against 62-64 records in flight at each kill. Throughput showed no cost
+// beyond the machine's noise: lab records/s (median of 3) 8,249 at 1s,
+// 7,156 at 250ms, 7,216 back to back (single runs ranged 5,066-9,053);
+// concurrency 500 with 5 ms handlers 59.1k, 60.3k, 57.1k records/s. The
+// cost is on the broker: about one commit per round trip (145/s in that
+// bench, against 1/s at 1s), each carrying every partition's completion map
+// (at most MaxMetadataBytes each) into __consumer_offsets. Set an interval
+// where that write rate matters more than the replay.
 func CommitInterval(d time.Duration) Opt { return opt(func(c *cfg) { c.commitInterval = d }) }
 
 // MaxMetadataBytes must not exceed the broker's offset.metadata.max.bytes

@@ -43,6 +43,9 @@ type Consumer struct {
 	slots []workerSlot  // one per worker: completions waiting behind a running handler
 	held  atomic.Int64  // records admitted and not done, all partitions: the MaxBuffered budget
 	space chan struct{} // nudges the poll loop: room freed, or a partition went
+	// completed is signalled by every completion: a back-to-back commit
+	// loop (CommitInterval(0)) waits on it between commits.
+	completed chan struct{}
 
 	stopFlag atomic.Bool // closing, readable per record without a select
 
@@ -76,6 +79,7 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 		handler:   handler,
 		parts:     make(map[tp]*partition),
 		space:     make(chan struct{}, 1),
+		completed: make(chan struct{}, 1),
 		abandoned: make(chan struct{}),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),

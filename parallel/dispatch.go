@@ -168,6 +168,10 @@ func (c *Consumer) markDone(p *partition, recs []*kgo.Record) int {
 	}
 	c.held.Add(-int64(len(recs)))
 	c.maybeResume(p)
+	select { // wakes a back-to-back commit loop (CommitInterval(0))
+	case c.completed <- struct{}{}:
+	default:
+	}
 	return len(recs)
 }
 

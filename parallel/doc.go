@@ -28,7 +28,10 @@
 //
 // A record can be processed more than once:
 //   - after a crash, or a failed commit, for records done since the last
-//     successful commit (at most CommitInterval of work, plus the commit RTT);
+//     successful commit: back to back (the default) about one commit round
+//     trip of completions, measured at a third of the records in flight at
+//     a kill -9 (see CommitInterval); with an interval, up to that interval
+//     of work plus the round trip;
 //   - after a rebalance, for records of a revoked partition whose handler
 //     was still running when RevokeTimeout expired, and for every record of
 //     a lost partition done since the last commit (lost means the group

@@ -31,7 +31,6 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 		{"negative concurrency", one(parallel.MaxConcurrency(-5)), "MaxConcurrency", ""},
 		{"zero buffered", one(parallel.MaxBuffered(0)), "MaxBuffered", ""},
 		{"zero buffered per partition", one(parallel.MaxBufferedPerPartition(0)), "MaxBufferedPerPartition", ""},
-		{"zero commit interval", one(parallel.CommitInterval(0)), "CommitInterval", ""},
 		{"negative commit interval", one(parallel.CommitInterval(-time.Second)), "CommitInterval", ""},
 		{"tiny metadata budget", one(parallel.MaxMetadataBytes(10)), "MaxMetadataBytes", ""},
 		{"negative drain timeout", one(parallel.DrainTimeout(-time.Second)), "DrainTimeout", ""},
@@ -78,7 +77,7 @@ func TestNewAcceptsBoundaryOptionValues(t *testing.T) {
 	c, err := parallel.New(h,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")),
 		parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(1), parallel.MaxBuffered(1),
-		parallel.MaxBufferedPerPartition(1), parallel.CommitInterval(time.Nanosecond), parallel.MaxMetadataBytes(64),
+		parallel.MaxBufferedPerPartition(1), parallel.CommitInterval(0), parallel.MaxMetadataBytes(64),
 		parallel.DrainTimeout(0), parallel.RevokeTimeout(0), parallel.HandlerTimeout(0),
 		parallel.Retries(1, 0, 0), parallel.RetryTopic("r", 0, 1), parallel.DeadLetterTopic("d"))
 	if err != nil {

@@ -52,7 +52,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 
-	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", st, strings.ReplaceAll(sc.Name, "+", "_"),
+	base := fmt.Sprintf("kpar-lab-%s-%s-%d-%d", strings.ReplaceAll(st, "@", "_"), strings.ReplaceAll(sc.Name, "+", "_"),
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -134,6 +135,13 @@ func TestLibraryLosesNothingAcrossInstantKillsWithWorkInFlight(t *testing.T) {
 	if cell.Crashes != 3 {
 		t.Fatalf("want 3 SIGKILLs, got %d", cell.Crashes)
 	}
+	// Each instant kill reports what was in flight: what a kill's replay
+	// is measured against (issue 13).
+	if len(cell.InFlightAtKill) != cell.Crashes || slices.Contains(cell.InFlightAtKill, 0) {
+		t.Fatalf("in flight at the kills %v: want one count of at least 1 (the killing handler) per kill, %d kills",
+			cell.InFlightAtKill, cell.Crashes)
+	}
+	t.Logf("in flight at the kills: %v", cell.InFlightAtKill)
 	if cell.Check.Lost != 0 {
 		t.Fatalf("BUG: the library lost %d records across %d instant kills at %v (first lost seqs %v); "+
 			"re-run: kpar lab consumer --cell lib-key/ooo+kill --seed %d --records 3000 --keys 256 --workers 64 "+
@@ -156,10 +164,11 @@ func TestLibraryLosesNothingAcrossInstantKillsWithWorkInFlight(t *testing.T) {
 	if cell.Check.DuplicatedSameProcess != 0 {
 		t.Fatalf("%d duplicates written by the process that had already processed the record", cell.Check.DuplicatedSameProcess)
 	}
-	// How far back a replay reaches: the library commits every 250 ms, with
-	// completions beyond the committed offset in the metadata, so a record
-	// done more than a commit interval plus a commit round trip before the
-	// kill is covered. 1 s is 4 intervals, room for a loaded 2-core machine;
+	// How far back a replay reaches: the library commits back to back (its
+	// default), with completions beyond the committed offset in the
+	// metadata, so a record done more than a commit round trip or two before
+	// the kill is covered. 1 s is room for a loaded 2-core machine (and
+	// 250 ms commit intervals, the lab's setting before back to back);
 	// a library that replayed from a stale offset (ignoring its metadata, or
 	// not committing) would reach back over the incarnation's life, seconds.
 	if cell.Check.ReplaySeconds > 1 {

@@ -129,6 +129,13 @@ func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
 				o.failures[seq] = append(o.failures[seq], failedDelivery{delivery, kind == "permanent"})
 				o.failMu.Unlock()
 			}
+		case strings.HasPrefix(line, worker.KillMarker+" "):
+			var n int
+			if _, err := fmt.Sscanf(line[len(worker.KillMarker):], "%d", &n); err == nil {
+				o.permMu.Lock()
+				o.cell.InFlightAtKill = append(o.cell.InFlightAtKill, n)
+				o.permMu.Unlock()
+			}
 		case strings.HasPrefix(line, worker.PermanentMarker+" "):
 			var seq int64
 			var attempt int

@@ -121,6 +121,10 @@ type Cell struct {
 	Joins       int   `json:"joins"`
 	Leaves      int   `json:"leaves"`
 
+	// InFlightAtKill: under the kill fault, the handler invocations running
+	// at each SIGKILL (worker.KillMarker), the killing one included.
+	InFlightAtKill []int `json:"in_flight_at_kill,omitempty"`
+
 	// The slow fault: invocations SlowAt.. of the first member, SlowCount
 	// of them, take SlowLatencyMs; every member's rebalance timeout.
 	SlowAt             int     `json:"slow_at,omitempty"`

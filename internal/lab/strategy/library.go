@@ -12,13 +12,13 @@ import (
 // lib-key, lib-partition, lib-unordered: the kpar parallel consumer. It
 // commits only offsets below which every record is done (completions beyond
 // travel in the commit metadata), so a crash replays but never skips. The
-// lab gives it the same concurrency as the pools above, a short commit
-// interval, quick in-place retries and, when the scenario has one, the
-// dead-letter topic.
+// lab gives it the same concurrency as the pools above, the library's
+// default commit policy (back to back), quick in-place retries and, when
+// the scenario has one, the dead-letter topic.
 func init() {
-	register("lib-key", library(parallel.OrderKey))
-	register("lib-partition", library(parallel.OrderPartition))
-	register("lib-unordered", library(parallel.OrderNone))
+	register("lib-key", library(parallel.OrderKey, libCommitInterval))
+	register("lib-partition", library(parallel.OrderPartition, libCommitInterval))
+	register("lib-unordered", library(parallel.OrderNone, libCommitInterval))
 	register("kpar-share", libraryShare)
 	share["kpar-share"] = true
 }
@@ -69,7 +69,11 @@ func runLibrary(ctx context.Context, h Handler, opts []parallel.Opt) error {
 	return err
 }
 
-func library(order parallel.Order) Func {
+// libCommitInterval keeps the library's default commit interval (back to
+// back since issue 13); lib-key@250ms and the like set one (libraryVariant).
+const libCommitInterval = -1
+
+func library(order parallel.Order, commitInterval time.Duration) Func {
 	return func(ctx context.Context, cfg Config) error {
 		copts := []kgo.Opt{
 			kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
@@ -83,12 +87,14 @@ func library(order parallel.Order) Func {
 			parallel.ClientOpts(copts...),
 			parallel.Ordering(order),
 			parallel.MaxConcurrency(cfg.Workers),
-			parallel.CommitInterval(250 * time.Millisecond),
 			// The lab's transient failures hit attempts 1-3 only, so 5
 			// attempts always get a transient record through; permanent
 			// ones go to the dead-letter topic after the 5th.
 			parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
 			parallel.Logf(cfg.Logf),
+		}
+		if commitInterval >= 0 {
+			opts = append(opts, parallel.CommitInterval(commitInterval))
 		}
 		if cfg.RebalanceTimeout > 0 {
 			// As parallel.RevokeTimeout's doc asks: below the rebalance

@@ -25,7 +25,8 @@ import (
 //   - the group timeouts the Go strategies get (groupTimeouts; kgo's
 //     defaults otherwise), with max.poll.interval.ms = the rebalance timeout,
 //     which is what the Java client sends as rebalance_timeout_ms;
-//   - commitInterval 250 ms, the library's, instead of PC's 5 s: a crash
+//   - commitInterval 250 ms (the library's in the lab until it committed
+//     back to back by default) instead of PC's 5 s: a crash
 //     freezes the worker and kills it once the group's commits have not
 //     moved for worker.Settle (1 s), so a 5 s interval would kill PC before
 //     its last completions were committed and measure the interval, not PC.

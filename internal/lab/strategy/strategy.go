@@ -74,6 +74,9 @@ func Archives(name string) bool { return archives[name] }
 
 // Get returns the named strategy.
 func Get(name string) (Func, error) {
+	if f, ok := libraryVariant(name); ok {
+		return f, nil
+	}
 	f, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown strategy %q (known: %v)", name, Names())

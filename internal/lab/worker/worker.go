@@ -90,9 +90,16 @@ const PermanentMarker = "kpar-lab: permanent failure"
 // lost.
 const FailureMarker = "kpar-lab: failed delivery"
 
+// KillMarker starts the stdout line a worker prints the instant before a
+// kill-fault SIGKILL: the marker and the handler invocations running at that
+// moment, the killing one included ("kpar-lab: kill in flight 16"): the
+// records in flight at the kill, which a replay is measured against.
+const KillMarker = "kpar-lab: kill in flight"
+
 // Settle is how long the group's committed offsets must stay unchanged
 // before a frozen worker kills itself: four commit intervals of the
-// slowest-committing strategy (the library's 250 ms).
+// slowest-committing strategy (PC's, set to 250 ms; the library commits
+// back to back).
 const Settle = time.Second
 
 // ShareSettle is Settle for share groups. Their acknowledgements leave the
@@ -308,6 +315,7 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) (err error) {
 		// reach the broker) and the strategy's next commit is pending.
 		// Nothing waits for anything, so what was committed and written at
 		// this instant is up to thread and network timing.
+		fmt.Fprintf(os.Stdout, "%s %d\n", KillMarker, h.running.Load())
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
