@@ -104,7 +104,15 @@ func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, r
 			out[t] = len(d.Partitions)
 		}
 		if missing == nil {
-			return out, nil
+			// With replicas, leaders are elected a moment later still:
+			// ready once every partition answers an end-offset request.
+			if lo, err := b.adm.ListEndOffsets(ctx, topics...); err == nil && lo.Error() == nil {
+				return out, nil
+			} else if err != nil {
+				missing = fmt.Errorf("topics %v have no leaders yet: %w", topics, err)
+			} else {
+				missing = fmt.Errorf("topics %v have no leaders yet: %w", topics, lo.Error())
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package produce
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -60,10 +61,9 @@ func ceilingChart(r Result) *plot.Plot {
 	lines := map[string]plotter.XYs{}
 	seen := map[int]bool{}
 	var ticks plot.ConstantTicks
-	for _, sw := range r.Sweeps {
-		s := sw.Settings
-		s.Topics = nil
-		k := sw.Mode + " " + s.Label() + sizeLabel(sw.RecordSize)
+	names := legendNames(r.Sweeps, false)
+	for i, sw := range r.Sweeps {
+		k := names[i]
 		if _, ok := lines[k]; !ok {
 			order = append(order, k)
 		}
@@ -100,6 +100,7 @@ func ceilingChart(r Result) *plot.Plot {
 // bytes on the wire.
 func networkChart(r Result) *plot.Plot {
 	p := newPlot("Network vs producers (solid: loopback interface, dashed: clients' wire bytes)", "MB/s")
+	names := legendNames(r.Sweeps, true)
 	for i, sw := range r.Sweeps {
 		var lo, wire plotter.XYs
 		for _, s := range sortSteps(sw.Steps) {
@@ -108,7 +109,7 @@ func networkChart(r Result) *plot.Plot {
 			}
 			wire = append(wire, plotter.XY{X: float64(s.Producers), Y: s.WireMBPerSec()})
 		}
-		addLine(p, i, "lo "+sw.Mode+" "+sw.Label, lo, nil)
+		addLine(p, i, "lo "+names[i], lo, nil)
 		addLine(p, i, "wire", wire, []vg.Length{vg.Points(4), vg.Points(3)})
 	}
 	return p
@@ -123,6 +124,7 @@ func coresChart(r Result) *plot.Plot {
 		y = "share of the side's CPUs (1.0 = full)"
 	}
 	p := newPlot(title, y)
+	names := legendNames(r.Sweeps, true)
 	for i, sw := range r.Sweeps {
 		var br, be plotter.XYs
 		if sw.Cores != nil {
@@ -141,7 +143,7 @@ func coresChart(r Result) *plot.Plot {
 				be = append(be, plotter.XY{X: float64(s.Producers), Y: s.BenchCPUSeconds / s.ElapsedSeconds})
 			}
 		}
-		addLine(p, i, "broker "+sw.Mode+" "+sw.Label, br, nil)
+		addLine(p, i, "broker "+names[i], br, nil)
 		addLine(p, i, "bench", be, []vg.Length{vg.Points(4), vg.Points(3)})
 	}
 	return p
@@ -192,6 +194,7 @@ func addLine(p *plot.Plot, i int, name string, pts plotter.XYs, dashes []vg.Leng
 
 func lineChart(r Result, title, y string, val func(Step) (float64, bool)) *plot.Plot {
 	p := newPlot(title, y)
+	names := legendNames(r.Sweeps, true)
 	for i, sw := range r.Sweeps {
 		var pts plotter.XYs
 		for _, s := range sortSteps(sw.Steps) {
@@ -199,7 +202,7 @@ func lineChart(r Result, title, y string, val func(Step) (float64, bool)) *plot.
 				pts = append(pts, plotter.XY{X: float64(s.Producers), Y: v})
 			}
 		}
-		addLine(p, i, sw.Mode+" "+sw.Label, pts, nil)
+		addLine(p, i, names[i], pts, nil)
 	}
 	return p
 }
@@ -221,6 +224,7 @@ func brokerChart(r Result) *plot.Plot {
 
 func latencyChart(r Result) *plot.Plot {
 	p := newPlot("Produce latency vs producers (solid p50, dashed p99)", "ms")
+	names := legendNames(r.Sweeps, true)
 	for i, sw := range r.Sweeps {
 		var p50, p99 plotter.XYs
 		for _, s := range sortSteps(sw.Steps) {
@@ -230,8 +234,67 @@ func latencyChart(r Result) *plot.Plot {
 			p50 = append(p50, plotter.XY{X: float64(s.Producers), Y: s.LatencyP50Ms})
 			p99 = append(p99, plotter.XY{X: float64(s.Producers), Y: s.LatencyP99Ms})
 		}
-		addLine(p, i, "p50 "+sw.Mode+" "+sw.Label, p50, nil)
+		addLine(p, i, "p50 "+names[i], p50, nil)
 		addLine(p, i, "p99", p99, []vg.Length{vg.Points(4), vg.Points(3)})
 	}
 	return p
+}
+
+// legendNames names each sweep in a legend: by its full label when there
+// are a few, else by only what differs between the sweeps (a 24-line
+// chart cannot carry full labels; summary.md has them).
+func legendNames(sweeps []Sweep, withPartitions bool) []string {
+	if len(sweeps) <= 3 {
+		names := make([]string, len(sweeps))
+		for i, sw := range sweeps {
+			names[i] = sw.Mode + " " + sw.Label
+			if !withPartitions {
+				s := sw.Settings
+				s.Topics = nil
+				names[i] = sw.Mode + " " + s.Label() + sizeLabel(sw.RecordSize)
+			}
+		}
+		return names
+	}
+	dims := []func(Sweep) string{
+		func(sw Sweep) string { return sw.Mode },
+		func(sw Sweep) string { return "acks=" + sw.Settings.Acks },
+		func(sw Sweep) string { return map[bool]string{true: "idem", false: "noidem"}[sw.Settings.Idempotence] },
+		func(sw Sweep) string { return sw.Settings.Partitioner },
+		func(sw Sweep) string { return "linger=" + sw.Settings.Linger.String() },
+		func(sw Sweep) string { return fmt.Sprintf("batch=%d", sw.Settings.BatchBytes) },
+		func(sw Sweep) string { return sw.Settings.Compression },
+		func(sw Sweep) string { return fmt.Sprintf("%d topic(s)", len(sw.Settings.Topics)) },
+		func(sw Sweep) string { return map[bool]string{true: "no-flush", false: "flush"}[sw.Settings.NoFlush] },
+		func(sw Sweep) string {
+			if sw.RecordSize <= 0 {
+				return "rows as is"
+			}
+			return fmt.Sprintf("value=%dB", sw.RecordSize)
+		},
+	}
+	if withPartitions {
+		dims = append(dims, func(sw Sweep) string { return plural(sw.Partitions, "partition") })
+	}
+	names := make([]string, len(sweeps))
+	for _, d := range dims {
+		vary := false
+		for _, sw := range sweeps {
+			if d(sw) != d(sweeps[0]) {
+				vary = true
+			}
+		}
+		if !vary {
+			continue
+		}
+		for i, sw := range sweeps {
+			names[i] = strings.TrimSpace(names[i] + " " + d(sw))
+		}
+	}
+	for i, sw := range sweeps {
+		if names[i] == "" {
+			names[i] = sw.Mode
+		}
+	}
+	return names
 }

@@ -202,3 +202,22 @@ func TestV3ViewsWriteEveryChart(t *testing.T) {
 		t.Fatalf("round trip: %v %+v", err, back.Pinned)
 	}
 }
+
+func TestLegendNamesKeepOnlyWhatVaries(t *testing.T) {
+	var sweeps []Sweep
+	for _, size := range []int{0, 100} {
+		for _, parts := range []int{1, 12} {
+			sweeps = append(sweeps, sweepAt("all", parts, size, 1))
+		}
+	}
+	got := strings.Join(legendNames(sweeps, true), "|")
+	if got != "rows as is 1 partition|rows as is 12 partitions|value=100B 1 partition|value=100B 12 partitions" {
+		t.Fatalf("names %q", got)
+	}
+	if got := strings.Join(legendNames(sweeps, false), "|"); got != "rows as is|rows as is|value=100B|value=100B" {
+		t.Fatalf("ceiling names %q", got)
+	}
+	if got := legendNames(sweeps[:1], true)[0]; !strings.HasPrefix(got, "in-process acks=all idem") {
+		t.Fatalf("one sweep keeps its full label: %q", got)
+	}
+}
