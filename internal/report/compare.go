@@ -37,6 +37,9 @@ func compareAnswer(r compare.Result) []string {
 		}
 	}
 	a := fmt.Sprintf("kpar met %d of the %d targets this run measured", len(met), measured)
+	if len(met) > 0 {
+		a += " (" + strings.Join(met, "; ") + ")"
+	}
 	if len(missed) > 0 {
 		a += "; missed: " + strings.Join(missed, "; ")
 	}

@@ -44,9 +44,12 @@ var artifactDir = filepath.Join(os.TempDir(), "kpar-report-e2e")
 // and none may show an error; a section whose measurement this kpar cannot
 // read yet must say so with its command.
 //
-// The comparison (a JVM per Parallel Consumer run, a minute at its
-// smallest) comes from testdata/compare/compare.json, written by a real
-// `kpar compare consume --quick` on the development broker.
+// Two sections come from committed results of real runs, too slow for a
+// test: testdata/compare/compare.json (`kpar compare consume --quick`, a JVM
+// per Parallel Consumer run, a minute at its smallest) and
+// testdata/lab-producer/lab-producer.json (`kpar lab producer --settings
+// acks1-if5,all-idem --faults leader-kill --seed 21 --heap 384M`, its own
+// 3-node cluster, two and a half minutes).
 func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
 	browser := chromium(t)
 	seeds := testkit.Brokers(t)
@@ -78,15 +81,17 @@ func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
 		"--keys", "16", "--workers", "4", "--max-poll", "50", "--crashes", "1", "--seed", "77", "--out", filepath.Join(res, "lab"))
 	kpar("lab", "group", "--cell", "join/range", "--duration", "5s", "--event-at", "2s", "--seed", "11", "--out", filepath.Join(res, "lab-group"))
 	kpar("lab", "group-settings", "--experiments", "reset", "--records", "300", "--seed", "12", "--out", filepath.Join(res, "lab-group-settings"))
-	fixture, err := os.ReadFile(filepath.Join("testdata", "compare", "compare.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(res, "compare"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(res, "compare", "compare.json"), fixture, 0o644); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"compare/compare.json", "lab-producer/lab-producer.json"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(res, filepath.Dir(f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(res, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	page := filepath.Join(res, "index.html")
