@@ -13,6 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/internal/lab/producer"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -121,6 +122,31 @@ func TestAnswersFollowTheData(t *testing.T) {
 	after := joined(compareAnswer(cr))
 	if before == after || !strings.Contains(after, "missed: a target this test adds (0.50x)") || !strings.Contains(after, "somewhere new steady rate") {
 		t.Errorf("compare answer did not follow the data:\nbefore %s\nafter  %s", before, after)
+	}
+}
+
+// The producer lab's answer restates the package's own targets from its
+// cells: make the safe setting lose records and the answer says so, with the
+// count, instead of calling it clean.
+func TestProducerLabAnswerFollowsTheCells(t *testing.T) {
+	var r producer.Result
+	if err := results.Read(filepath.Join("testdata", "lab-producer", "lab-producer.json"), producer.Schema, producer.SchemaVersion, &r); err != nil {
+		t.Fatal(err)
+	}
+	a := joined(labProducerAnswer(r))
+	if !strings.Contains(a, "acks=all with idempotence lost no acknowledged record") || !strings.Contains(a, "acks1-if5/leader-kill (497)") {
+		t.Fatalf("answer from the real run: %s", a)
+	}
+	for i, c := range r.Cells {
+		if c.Setting.Safe() {
+			r.Cells[i].Counts.AckedLost = 3
+		}
+	}
+	r.Targets.SafeClean = false
+	r.Targets.WeakerLoss = nil
+	a = joined(labProducerAnswer(r))
+	if !strings.Contains(a, "all-idem/leader-kill: 3 lost, 0 duplicated") || !strings.Contains(a, "No weaker setting lost") || strings.Contains(a, "lost no acknowledged") {
+		t.Fatalf("answer after the safe setting lost 3: %s", a)
 	}
 }
 
