@@ -88,10 +88,14 @@ func comparePart(r compare.Result) (Part, error) {
 	p.Facts.addVersion("Confluent Parallel Consumer", e.PCVersion)
 	p.Facts.addVersion("kafka-clients (PC's)", e.KafkaClientsVersion)
 	p.Facts.addVersion("Java", strings.TrimSpace(e.JavaVersion+" "+e.JavaVM))
+	share := ""
+	if e.ShareMembers > 0 {
+		share = fmt.Sprintf(", share groups (%d members each)", e.ShareMembers)
+	}
 	p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf(
-		"Each contender its own OS process on the same broker, topics and records: kpar's `parallel` consumer (key order), Confluent's Parallel Consumer %s (%s order, %s), a plain franz-go loop, "+
-			"and share groups (%d members). %d partitions, %d-byte values, %g ms handler for I/O runs. %s.",
-		e.PCVersion, e.PCOrdering, e.PCCommitMode, e.ShareMembers, e.Partitions, e.ValueSize, e.SleepMs, r.Note)}})
+		"Each contender its own OS process on the same broker, topics and records: kpar's `parallel` consumer (key order), Confluent's Parallel Consumer %s (%s order, %s), a plain franz-go loop%s. "+
+			"%d partitions, %d-byte values, %g ms handler for I/O runs. %s.",
+		e.PCVersion, e.PCOrdering, e.PCCommitMode, share, e.Partitions, e.ValueSize, e.SleepMs, r.Note)}})
 
 	var targets []string
 	for _, t := range r.Targets {
@@ -174,6 +178,8 @@ func comparePart(r compare.Result) (Part, error) {
 	}
 	if len(r.Table.Rows) > 0 {
 		t := &Table{Head: append(append([]string{""}, r.Table.Columns...), "source")}
+		t.Small = make([]bool, len(t.Head))
+		t.Small[len(t.Head)-1] = true
 		for _, row := range r.Table.Rows {
 			a := row.Aspect
 			if row.Measured {

@@ -26,7 +26,7 @@ func labGroupAnswer(r group.Result) (answer, rest []string) {
 		if len(r.Cells) == 0 {
 			return []string{"This run has no cells."}, nil
 		}
-		return []string{fmt.Sprintf("%s ran; none gave a finding the lab can state (see the table).", plural(len(r.Cells), "cell", "cells"))}, nil
+		return []string{cellsSummary(r)}, nil
 	}
 	pick := []int{0}
 	for i, s := range all {
@@ -43,6 +43,39 @@ func labGroupAnswer(r group.Result) (answer, rest []string) {
 		}
 	}
 	return answer, rest
+}
+
+// cellsSummary is the answer when the run has too few cells for the
+// package's comparisons (one assignor, say): the longest pause against the
+// ordinary gaps, and what was lost and duplicated, from the cells.
+func cellsSummary(r group.Result) string {
+	var worst group.Cell
+	lost, dup, failed := 0, 0, 0
+	for _, c := range r.Cells {
+		if c.Error != "" {
+			failed++
+			continue
+		}
+		if worst.Event == "" || c.Metrics.GroupMaxGapMs > worst.Metrics.GroupMaxGapMs {
+			worst = c
+		}
+		lost += c.Metrics.Lost
+		dup += c.Metrics.Duplicated
+	}
+	if worst.Event == "" {
+		return fmt.Sprintf("All %s failed; the table says why.", plural(len(r.Cells), "cell", "cells"))
+	}
+	m := worst.Metrics
+	owned := "never had every partition owned again"
+	if m.OwnedAgainMs >= 0 {
+		owned = fmt.Sprintf("had every partition owned again %.1f s after the event", m.OwnedAgainMs/1000)
+	}
+	s := fmt.Sprintf("Over %s, the longest whole-group pause was %s ms in %s (ordinary gaps before the event up to %s ms), which %s; %d records lost and %d processed twice in all.",
+		plural(len(r.Cells)-failed, "cell", "cells"), num(m.GroupMaxGapMs), worst.Name(), num(m.BaselineGapMs), owned, lost, dup)
+	if failed > 0 {
+		s += fmt.Sprintf(" %d cells failed.", failed)
+	}
+	return s
 }
 
 func labGroupPart(r group.Result) Part {

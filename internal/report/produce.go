@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,7 +40,12 @@ func producePart(r produce.Result) Part {
 		inum(in.Records), float64(in.PayloadBytes)/1e6, in.File, listing(parts), strings.Join(r.Broker.Seeds, ","), brokerCPUWords(r.Broker),
 		plural(r.Repeat, "run", "runs"), inum(r.WarmupRecords))}})
 
-	p.Blocks = append(p.Blocks, chartBlocks(produce.Views(r), func(n string) string {
+	views := produce.Views(r)
+	if len(r.Ceilings) == 0 {
+		// One partition count: the ceiling chart would be empty (said in words below).
+		views = slices.DeleteFunc(views, func(v results.View) bool { return strings.HasPrefix(v.Name, "ceiling.") })
+	}
+	p.Blocks = append(p.Blocks, chartBlocks(views, func(n string) string {
 		if t, ok := map[string]string{"throughput": "Throughput vs producers", "broker_cpu": "Broker CPU vs producers", "broker_cpu_per_million": "Broker CPU per record vs producers",
 			"latency": "Latency vs producers", "network": "Bytes on the wire vs producers", "cores": "Cores busy vs producers", "ceiling": "The partition ceiling"}[n]; ok {
 			return t
@@ -170,11 +176,11 @@ func produceAnswer(r produce.Result) []string {
 	a := fmt.Sprintf("%s sent %s records/s and %d sent %s, %.2fx as much", plural(first.Producers, "producer", "producers"), num(first.RecordsPerSec),
 		last.Producers, num(last.RecordsPerSec), ratioOf(last.RecordsPerSec, first.RecordsPerSec))
 	if s := sw.Saturation; s.Reached {
-		a += fmt.Sprintf("; adding producers stopped paying after %d (%d added %+.0f%%).", s.Producers, s.NextProducers, 100*s.Gain)
+		a += fmt.Sprintf("; adding producers stopped paying after %d (going to %d changed the rate by %+.0f%%).", s.Producers, s.NextProducers, 100*s.Gain)
 	} else {
 		a += fmt.Sprintf(", with no saturation within the sweep (the last step added %+.0f%%).", 100*s.Gain)
 	}
-	a += fmt.Sprintf(" The likely limit: **%s**.", sw.Bottleneck.Kind)
+	a += fmt.Sprintf(" The likely limit: **%s** (%s).", sw.Bottleneck.Kind, sw.Bottleneck.Reason)
 	var anchors []string
 	if j := r.Java; j != nil {
 		anchors = append(anchors, fmt.Sprintf("%.2fx Java's ProducerPerformance rate at %.2fx its CPU per record", j.RecordsPerSecRatio, j.CPUPerMillionRatio))

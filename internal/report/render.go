@@ -34,8 +34,11 @@ var funcs = template.FuncMap{
 	"date": func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
 	"join": strings.Join,
 	"align": func(t *Table, i int) string {
-		if i < len(t.Num) && t.Num[i] {
+		switch {
+		case i < len(t.Num) && t.Num[i]:
 			return "num"
+		case i < len(t.Small) && t.Small[i]:
+			return "small"
 		}
 		return ""
 	},

@@ -109,11 +109,13 @@ type Block struct {
 	Error string        // or what could not be shown, and why
 }
 
-// Table is a plain table; Num marks right-aligned (numeric) columns.
+// Table is a plain table; Num marks right-aligned (numeric) columns, Small
+// the ones in small print (sources).
 type Table struct {
-	Head []string
-	Num  []bool
-	Rows [][]string
+	Head  []string
+	Num   []bool
+	Small []bool
+	Rows  [][]string
 }
 
 // Skipped is a file the report could not use, with the one line why.
