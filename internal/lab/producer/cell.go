@@ -131,9 +131,6 @@ func exactness(s CellSpec) (exact, timing []string, why string) {
 	case FaultRolling:
 		why = "where the leaderships are when each node stops, and what was on the wire, move with scheduling."
 	}
-	if s.Setting.Safe() {
-		why += " acks=all with idempotence keeps acked_lost and duplicated at 0 by protocol (min ISR 2, sequence numbers per producer id), not by timing."
-	}
 	return exact, timing, why
 }
 

@@ -129,7 +129,15 @@ func (c *cluster) close(cfg Config) {
 	}
 	if c.own && !cfg.KeepCluster {
 		cfg.progress("stopping the lab's cluster")
-		if _, err := broker.Down(cfg.Home); err != nil {
+		// Down checks a SIGKILLed node (one that outlived the 30 s SIGTERM
+		// grace) at once, before it is gone; asked again, it finds every
+		// node stopped and removes the run's data.
+		_, err := broker.Down(cfg.Home)
+		for i := 0; err != nil && i < 3; i++ {
+			time.Sleep(2 * time.Second)
+			_, err = broker.Down(cfg.Home)
+		}
+		if err != nil {
 			cfg.progress("stopping the lab's cluster: " + err.Error())
 		}
 	}

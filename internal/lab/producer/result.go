@@ -229,7 +229,9 @@ func settingSentence(cells []Cell) string {
 	for _, c := range cells {
 		k := c.Counts
 		before := len(bad)
-		add(k.AckedLost, "lost", c.Fault+" (acknowledged)")
+		if k.AckedLost > 0 {
+			bad = append(bad, fmt.Sprintf("lost %s on %s", plural(k.AckedLost, "acknowledged record"), c.Fault))
+		}
 		add(k.Duplicated, "duplicated", c.Fault)
 		add(k.Reordered, "reordered", c.Fault)
 		add(k.FailedPresent, "wrote", c.Fault+" that were reported failed")

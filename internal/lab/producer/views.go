@@ -111,6 +111,9 @@ func Markdown(w io.Writer, r Result) error {
 	for _, w := range whys {
 		fmt.Fprintf(&b, "- %s\n", w)
 	}
+	if t.SafeCells > 0 {
+		b.WriteString("\nWhat does repeat: acks=all with idempotence keeps lost and duplicated at 0 by protocol (an ack waits for min ISR 2; the broker drops a retried batch by producer id and sequence), not by timing.\n")
+	}
 	b.WriteString("\n## Fault timelines\n\n")
 	for _, c := range r.Cells {
 		fmt.Fprintf(&b, "- **%s** (victim node %d, topic `%s`):", c.Name, c.Victim, c.Topic)

@@ -42,7 +42,7 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 	)
 	md := markdown(t, lossy)
 	for _, want := range []string{
-		"acks=1 idempotence=off in-flight=5 lost 7 records on leader-kill (acknowledged)",
+		"acks=1 idempotence=off in-flight=5 lost 7 acknowledged records on leader-kill",
 		"acks=all idempotence=off in-flight=5 duplicated 3 records on freeze",
 		"acks=all idempotence=on in-flight=5 lost, duplicated and reordered nothing on leader-kill, freeze",
 		"acks=1 lost 7 acknowledged records over 1 cell, acks=all 0 over 3 cells",
