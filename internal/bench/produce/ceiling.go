@@ -327,8 +327,8 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 		v.Reason = fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
 			ccpu, at.BenchShare, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
 	case "others":
-		v.Reason = fmt.Sprintf("the pinned CPUs filled first with other processes' work: at %s %s was %s busy with the broker using %.2f of it, %s %s busy with the client using %.2f, so on this shared machine neither side reached its own limit",
-			plural(at.Producers, "producer"), bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
+		v.Reason = fmt.Sprintf("the pinned CPUs were full (%.2f busy or more) before either side used that much of them: at %s %s was %s busy, the broker's own share %.2f; %s %s busy, the client's %.2f; other processes took the rest, so on this shared machine neither side reached its own limit",
+			CoreFull, plural(at.Producers, "producer"), bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
 	case "both":
 		v.Reason = fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s",
 			plural(at.Producers, "producer"), at.BrokerShare, bcpu, at.BenchShare, ccpu)

@@ -95,38 +95,34 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 		cfg.OnReady(res)
 	}
 
+	restore := func() error { return nil }
 	if cfg.Pin != nil {
 		if !res.Broker.Local {
 			return Result{}, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
 		}
-		info, restore, err := applyPin(*cfg.Pin, res.Broker.PIDs)
-		defer restore() // on a failure below; a no-op once restored
+		info, undo, err := applyPin(*cfg.Pin, res.Broker.PIDs)
+		defer undo() // on a failure below; a no-op once restored
 		if err != nil {
 			return Result{}, err
 		}
-		res.Pinned = &info
+		res.Pinned, restore = &info, undo
 		if cfg.OnPinned != nil {
 			cfg.OnPinned(info)
 		}
-		if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
-			return Result{}, err
-		}
-		// The anchors run pinned too: they are client processes and
-		// inherit the bench's CPUs, which keeps them like for like.
-		if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
-			return Result{}, err
-		}
+	}
+	if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
+		return Result{}, err
+	}
+	// The anchors run pinned too: they are client processes and inherit
+	// the bench's CPUs, which keeps them like for like.
+	if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
+		return Result{}, err
+	}
+	if res.Pinned != nil {
 		if err := restore(); err != nil {
 			return Result{}, fmt.Errorf("--pin: restoring the CPUs: %w", err)
 		}
 		res.Pinned.Restored = true
-	} else {
-		if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
-			return Result{}, err
-		}
-		if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
-			return Result{}, err
-		}
 	}
 	res.Ceilings = FindCeilings(res.Sweeps)
 	res.AcksCosts = FindAcksCosts(res.Sweeps, rf)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func fp(v float64) *float64 { return &v }
@@ -112,7 +113,7 @@ func TestCoresSayWhichPinnedSideFilledFirst(t *testing.T) {
 	}
 	// Neither side full on its own, but another process fills CPU 0.
 	v = FindCores([]Step{step(4, 0.4, 0.5, 1.0, 1.0), step(8, 0.4, 0.5, 1.96, 1.0)}, pin)
-	if v.First != "others" || v.Producers != 8 || !strings.Contains(v.Reason, "at 8 producers CPU 0 was 0.98 busy with the broker using 0.40 of it, CPU 1 0.50 busy with the client using 0.50") {
+	if v.First != "others" || v.Producers != 8 || !strings.Contains(v.Reason, "at 8 producers CPU 0 was 0.98 busy, the broker's own share 0.40; CPU 1 0.50 busy, the client's 0.50; other processes took the rest") {
 		t.Fatalf("others: %+v", v)
 	}
 	v = FindCores([]Step{step(8, 0.4, 0.5, 1.2, 1.0)}, pin)
@@ -354,5 +355,26 @@ func TestTopicsForNamesOneSetPerPartitionCount(t *testing.T) {
 	c.Partitions = []int{1, 12}
 	if got := c.topicsFor(12); strings.Join(got, ",") != "a-p12,b-p12" {
 		t.Fatalf("two counts: %v", got)
+	}
+}
+
+func TestRunRefusesToPinABrokerItDidNotStart(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("no taskset")
+	}
+	seeds := testkit.Kfake(t)
+	c := DefaultConfig()
+	c.Input, c.Topics, c.Warmup = writeCSV(t, 10).Path, []string{"pin"}, 0
+	c.Pin = &Pin{Broker: []int{0}, Bench: []int{1}}
+	before, _ := allowedCPUs(os.Getpid())
+	_, err := Run(context.Background(), c, seeds)
+	if err == nil || !strings.Contains(err.Error(), "--pin: the broker is not one 'kpar broker up' started here") {
+		t.Fatalf("got %v", err)
+	}
+	if after, _ := allowedCPUs(os.Getpid()); after != before {
+		t.Fatalf("bench CPUs %q after a refused pin, were %q", after, before)
 	}
 }
