@@ -23,6 +23,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		flag string
 		edit func(*Config)
 	}{
+		{"--seed", func(c *Config) { c.Seed = -3 }},
 		{"--producers", func(c *Config) { c.Producers = 0 }},
 		{"--producers", func(c *Config) { c.Producers = 65 }},
 		{"--keys", func(c *Config) { c.Keys = 0 }},

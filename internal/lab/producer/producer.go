@@ -113,6 +113,9 @@ var FullFaults = []string{FaultLeaderKill, FaultFreeze, FaultRolling}
 
 // Validate checks the Config; every error names its flag.
 func (c Config) Validate() error {
+	if c.Seed < 0 {
+		return fmt.Errorf("--seed %d: must be at least 0", c.Seed)
+	}
 	for _, n := range []struct {
 		flag   string
 		v, min int
