@@ -97,7 +97,7 @@ func producePart(r produce.Result) Part {
 		if k.JavaRecordsPerSec > 0 {
 			t.Rows = append(t.Rows, []string{"ProducerPerformance (Java), same run", num(k.JavaRecordsPerSec), f2(k.JavaCPUPerMillion)})
 		}
-		p.Blocks = append(p.Blocks, Block{Title: "The C anchor (kcat, librdkafka)", Table: t}, Block{Text: []string{k.Verdict + "."}})
+		p.Blocks = append(p.Blocks, Block{Title: "The C anchor (kcat, librdkafka)", Table: t}, Block{Text: []string{sentence(k.Verdict)}})
 		if k.Kcat.Errors > 0 {
 			p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf("kcat reported %d errors; the first: %s", k.Kcat.Errors, k.Kcat.FirstError)}})
 		}
