@@ -9,7 +9,7 @@ import (
 )
 
 // Version 2 kept every v1 field's meaning (compare.Version's note).
-var compareKind = kind{schema: compare.Schema, version: compare.Version, oldest: 1, section: "compare", load: loadCompare}
+var compareKind = kind{schema: compare.Schema, version: 2, current: compare.Version, oldest: 1, section: "compare", load: loadCompare}
 
 func loadCompare(path string) (Part, error) {
 	var r compare.Result

@@ -8,7 +8,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-var consumeKind = kind{schema: consume.Schema, version: consume.Version, section: "consume", load: loadConsume}
+var consumeKind = kind{schema: consume.Schema, version: 4, current: consume.Version, section: "consume", load: loadConsume}
 
 func loadConsume(path string) (Part, error) {
 	var r consume.Result

@@ -8,7 +8,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-var groupSettingsKind = kind{schema: settings.Schema, version: settings.SchemaVersion, section: "settings", load: loadGroupSettings}
+var groupSettingsKind = kind{schema: settings.Schema, version: 1, current: settings.SchemaVersion, section: "settings", load: loadGroupSettings}
 
 func loadGroupSettings(path string) (Part, error) {
 	var r settings.Result

@@ -8,7 +8,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/consumer"
 )
 
-var labConsumerKind = kind{schema: consumer.Schema, version: consumer.SchemaVersion, section: "lab", load: loadLabConsumer}
+var labConsumerKind = kind{schema: consumer.Schema, version: 4, current: consumer.SchemaVersion, section: "lab", load: loadLabConsumer}
 
 func loadLabConsumer(path string) (Part, error) {
 	r, err := consumer.Read(path)

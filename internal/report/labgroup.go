@@ -8,7 +8,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/group"
 )
 
-var labGroupKind = kind{schema: group.Schema, version: group.SchemaVersion, section: "group", load: loadLabGroup}
+var labGroupKind = kind{schema: group.Schema, version: 1, current: group.SchemaVersion, section: "group", load: loadLabGroup}
 
 func loadLabGroup(path string) (Part, error) {
 	r, err := group.Read(path)

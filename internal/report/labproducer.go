@@ -10,7 +10,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-var labProducerKind = kind{schema: producer.Schema, version: producer.SchemaVersion, section: "producer-lab", load: loadLabProducer}
+var labProducerKind = kind{schema: producer.Schema, version: 1, current: producer.SchemaVersion, section: "producer-lab", load: loadLabProducer}
 
 func loadLabProducer(path string) (Part, error) {
 	var r producer.Result

@@ -150,6 +150,19 @@ func TestProducerLabAnswerFollowsTheCells(t *testing.T) {
 	}
 }
 
+// Each section reads the version its package writes now. When a package
+// bumps its schema version, this fails until the section file is reviewed
+// against the new meaning and its version raised; meanwhile the report
+// refuses the new files in one line instead of misreading them.
+func TestSectionsReadWhatThePackagesWrite(t *testing.T) {
+	for _, k := range kinds {
+		if k.version != k.current {
+			t.Errorf("the %s section reads %s version %d, but the package now writes version %d: review that section's file and raise its version",
+				k.section, k.schema, k.version, k.current)
+		}
+	}
+}
+
 // A file of a newer version is refused with one line naming the file, the
 // schema and both versions; the section then says it is missing and how to
 // produce it; the page is still written.
@@ -207,6 +220,19 @@ func TestNewerVersionIsRefusedInOneLineAndTheSectionSaysHowToProduceIt(t *testin
 	}
 	if !strings.Contains(page, "Refused "+want) {
 		t.Errorf("the page does not show the refusal line")
+	}
+}
+
+// A package that writes a version its section was not yet written for has
+// its files refused too, with the reason.
+func TestVersionTheSectionDoesNotKnowYetIsRefused(t *testing.T) {
+	k := kind{schema: "kpar.x", version: 4, current: 5}
+	err := checkVersion("results/x/x.json", results.Header{Schema: "kpar.x", Version: 5}, k)
+	if err == nil || err.Error() != "results/x/x.json: schema kpar.x version 5 is newer than this kpar's report reads (4): its section needs updating" {
+		t.Fatalf("got %v", err)
+	}
+	if err := checkVersion("results/x/x.json", results.Header{Schema: "kpar.x", Version: 4}, k); err != nil {
+		t.Fatalf("the section's own version refused: %v", err)
 	}
 }
 
