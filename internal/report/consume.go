@@ -33,13 +33,19 @@ func consumeAnswer(r consume.Result) []string {
 		out = append(out, fmt.Sprintf("With a %g ms handler at concurrency %d (%s order, %d keys) the parallel consumer reached **%s of the ideal** %s records/s, which %s the %s target; bound by %s.",
 			io.SleepMs, io.Concurrency, io.Order, io.Keys, pct(io.SteadyEfficiency), num(io.IdealPerS), meets(io.MeetsTarget), pct(io.Target), io.BoundBy))
 	}
+	// "it" only once the io sentence named the parallel consumer.
+	subject, its := "it", "its"
+	if r.IO == nil {
+		subject, its = "the parallel consumer", "the parallel consumer's"
+	}
 	var s []string
 	if c := r.CPU; c != nil {
-		s = append(s, fmt.Sprintf("with a no-op handler it ran at **%s of a plain franz-go loop** (%s vs %s records/s), which %s the %s target",
-			pct(c.Ratio), num(c.Parallel.RecordsPerS), num(c.Plain.RecordsPerS), meets(c.MeetsTarget), pct(c.Target)))
+		s = append(s, fmt.Sprintf("with a no-op handler %s ran at **%s of a plain franz-go loop** (%s vs %s records/s), which %s the %s target",
+			subject, pct(c.Ratio), num(c.Parallel.RecordsPerS), num(c.Plain.RecordsPerS), meets(c.MeetsTarget), pct(c.Target)))
+		its = "its"
 	}
 	if m := r.RSS; m != nil {
-		s = append(s, fmt.Sprintf("its peak RSS over a %s-record backlog was **%s**", i64(m.Records), mib(m.PeakRSSKiB)))
+		s = append(s, fmt.Sprintf("%s peak RSS over a %s-record backlog was **%s**", its, i64(m.Records), mib(m.PeakRSSKiB)))
 	}
 	if len(s) > 0 {
 		t := strings.Join(s, "; ") + "."

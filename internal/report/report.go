@@ -239,10 +239,13 @@ func Build(dir string) (Page, error) {
 			sec.Refused = append(sec.Refused, Skipped{rel, err.Error()})
 			continue
 		}
-		part, err := k.load(p)
+		part, err := safeLoad(k, p)
 		if err != nil {
 			sec.Refused = append(sec.Refused, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
 			continue
+		}
+		if len(part.Answer) == 0 {
+			part.Answer = []string{"This section computed no answer from this file; its tables follow."}
 		}
 		part.Path, part.Header = rel, h
 		part.Facts.fromHeader(h)
@@ -250,6 +253,17 @@ func Build(dir string) (Page, error) {
 	}
 	warn(&pg)
 	return pg, nil
+}
+
+// safeLoad keeps a bug in one section's code from taking the whole page
+// down: the file is refused with what went wrong.
+func safeLoad(k kind, path string) (p Part, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the %s section failed on this file (a bug in kpar report): %v", k.section, r)
+		}
+	}()
+	return k.load(path)
 }
 
 // Write builds the page from dir and writes it to out (through a temporary

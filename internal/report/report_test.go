@@ -284,3 +284,18 @@ func TestProvenanceWarnsAboutAgeAndMachine(t *testing.T) {
 		t.Errorf("d: warnings %q, unknown %q, machine %q", w(3), parts[3].Facts.Unknown, parts[3].Facts.Machine())
 	}
 }
+
+// Parts of a run that measured only some of the consumer bench still read
+// as sentences with a subject.
+func TestConsumeAnswerWithoutTheIORun(t *testing.T) {
+	r := consumeResult(95000, 0.81, 64*1024)
+	r.IO = nil
+	a := joined(consumeAnswer(r))
+	if !strings.HasPrefix(a, "With a no-op handler the parallel consumer ran at **81% of a plain franz-go loop**") {
+		t.Errorf("no-op only: %s", a)
+	}
+	r.CPU = nil
+	if a := joined(consumeAnswer(r)); !strings.HasPrefix(a, "The parallel consumer's peak RSS over a 2,000,000-record backlog was **64 MiB**") {
+		t.Errorf("rss only: %s", a)
+	}
+}
