@@ -135,6 +135,9 @@ func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
 			t.Errorf("the page shows %s: %s", bad, d[i:min(len(d), i+400)])
 		}
 	}
+	if g := regexp.MustCompile(`(?s)<div class="glance">.*?</div>`).FindString(d); strings.Count(g, "<li>") != len(sections) {
+		t.Errorf("the at-a-glance list has %d items for %d sections", strings.Count(g, "<li>"), len(sections))
+	}
 	for _, s := range sections {
 		i := strings.Index(d, `<section id="`+s.ID+`"`)
 		if i < 0 {
