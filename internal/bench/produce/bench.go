@@ -16,11 +16,15 @@ import (
 
 // bench runs sweep steps against one cluster with one dataset.
 type bench struct {
-	seeds     []string
-	data      *csvsrc.Dataset
-	sized     map[int]*csvsrc.Dataset // data at each swept record size
-	brokerCPU BrokerCPU               // nil: the broker's CPU is unknown
-	progress  func(int64)             // told how many delivery reports arrived, in chunks (nil: nobody)
+	seeds []string
+	data  *csvsrc.Dataset
+	sized map[int]*csvsrc.Dataset // data at each swept record size
+	// settle is how long end offsets must stay put to count as final:
+	// longer than a follower's fetch wait (replica.fetch.wait.max.ms,
+	// 500 ms) when topics have replicas.
+	settle    time.Duration
+	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
+	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
 	worker    *workerLauncher
 	admCl     *kgo.Client
 	adm       *kadm.Client
@@ -70,7 +74,11 @@ func (b *bench) ReplicationFactor(ctx context.Context) (rf, brokers int, err err
 		return 0, 0, fmt.Errorf("broker metadata: %w", err)
 	}
 	brokers = len(md.Brokers)
-	return max(1, min(3, brokers)), brokers, nil
+	rf = max(1, min(3, brokers))
+	if rf > 1 {
+		b.settle = 700 * time.Millisecond
+	}
+	return rf, brokers, nil
 }
 
 // EnsureTopics creates the topics that do not exist with partitions
@@ -123,8 +131,10 @@ func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, r
 }
 
 // endOffsets sums the end offsets of topics. Under acks=0 (and after a
-// no-flush exit) the broker may still be appending, so it waits until two
-// reads 100ms apart agree (at most ~3s).
+// no-flush exit) the broker may still be appending, and with replicas the
+// end offset is the high watermark, which moves only once followers have
+// fetched (after an acks=1 write that can be long after the ack): so it
+// waits until the sum has not moved for b.settle (at most ~6s).
 func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
 	read := func() (int64, error) {
 		lo, err := b.adm.ListEndOffsets(ctx, topics...)
@@ -138,11 +148,16 @@ func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) 
 		lo.Each(func(o kadm.ListedOffset) { sum += o.Offset })
 		return sum, nil
 	}
+	settle := b.settle
+	if settle <= 0 {
+		settle = 100 * time.Millisecond
+	}
 	prev, err := read()
 	if err != nil {
 		return 0, fmt.Errorf("end offsets: %w", err)
 	}
-	for i := 0; i < 30; i++ {
+	since := time.Now()
+	for i := 0; i < 60; i++ {
 		select {
 		case <-ctx.Done():
 			return prev, ctx.Err()
@@ -152,10 +167,13 @@ func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) 
 		if err != nil {
 			return 0, fmt.Errorf("end offsets: %w", err)
 		}
-		if cur == prev {
+		if cur != prev {
+			prev, since = cur, time.Now()
+			continue
+		}
+		if time.Since(since) >= settle {
 			return cur, nil
 		}
-		prev = cur
 	}
 	return prev, nil
 }
