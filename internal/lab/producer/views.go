@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/kpar/kpar/internal/results"
 )
@@ -179,6 +180,24 @@ func Chart(path string, r Result, metric string) error {
 		bars.Offset = w * vg.Length(float64(i)-float64(len(faults)-1)/2)
 		p.Add(bars)
 		p.Legend.Add(f, bars)
+		// The count on each bar: a loss of 150 next to one of 29,000 has no
+		// visible bar, and a 0 must read as measured, not missing.
+		xys := make(plotter.XYs, len(vals))
+		texts := make([]string, len(vals))
+		for j, v := range vals {
+			xys[j] = plotter.XY{X: float64(j), Y: v}
+			texts[j] = fmt.Sprint(int(v))
+		}
+		labels, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: texts})
+		if err != nil {
+			return err
+		}
+		for k := range labels.TextStyle {
+			labels.TextStyle[k].XAlign = draw.XCenter
+			labels.TextStyle[k].Font.Size = vg.Points(8)
+		}
+		labels.Offset = vg.Point{X: bars.Offset, Y: vg.Points(2)}
+		p.Add(labels)
 	}
 	p.NominalX(settings...)
 	p.Y.Min, p.Y.Max = 0, p.Y.Max*1.3+1
