@@ -305,6 +305,10 @@ func Write(dir, out string) (Page, error) {
 // skipped files.
 func (pg Page) Summary() string {
 	var b strings.Builder
+	w := 0
+	for _, s := range pg.Sections {
+		w = max(w, len(s.Title))
+	}
 	for _, s := range pg.Sections {
 		switch {
 		case !s.Missing():
@@ -312,12 +316,12 @@ func (pg Page) Summary() string {
 			for _, p := range s.Parts {
 				ps = append(ps, p.Path)
 			}
-			fmt.Fprintf(&b, "  %-52s %s\n", s.Title, strings.Join(ps, ", "))
+			fmt.Fprintf(&b, "  %-*s  %s\n", w, s.Title, strings.Join(ps, ", "))
 		default:
-			fmt.Fprintf(&b, "  %-52s missing: run `%s`\n", s.Title, s.Produce)
+			fmt.Fprintf(&b, "  %-*s  missing: run `%s`\n", w, s.Title, s.Produce)
 		}
 		for _, r := range s.Refused {
-			fmt.Fprintf(&b, "  %-52s refused %s\n", "", r.Why)
+			fmt.Fprintf(&b, "  %-*s  refused %s\n", w, "", r.Why)
 		}
 	}
 	for _, s := range pg.Skipped {
