@@ -210,7 +210,11 @@ func Build(dir string) (Page, error) {
 	if err != nil {
 		return pg, fmt.Errorf("--in %s: %w", dir, err)
 	}
-	sort.Strings(files)
+	// By path components, so results/produce comes before
+	// results/produce-ceiling: a command's default directory first.
+	sort.Slice(files, func(i, j int) bool {
+		return slices.Compare(strings.Split(files[i], string(filepath.Separator)), strings.Split(files[j], string(filepath.Separator))) < 0
+	})
 	bySection := map[string]*Section{}
 	for _, d := range sections {
 		pg.Sections = append(pg.Sections, Section{sectionDef: d})

@@ -299,3 +299,23 @@ func TestConsumeAnswerWithoutTheIORun(t *testing.T) {
 		t.Errorf("rss only: %s", a)
 	}
 }
+
+// A command's default directory comes first in its section (and so in the
+// at-a-glance list), before variants such as results/produce-ceiling.
+func TestDefaultDirectoryComesFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	for _, d := range []string{"consume-b", "consume", "consume-a"} {
+		writeJSON(t, filepath.Join(dir, d, "consume.json"), consumeResult(95000, 0.85, 1024))
+	}
+	pg, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pg.Sections[1].Parts {
+		got = append(got, p.Path)
+	}
+	if want := "results/consume/consume.json results/consume-a/consume.json results/consume-b/consume.json"; joined(got) != want {
+		t.Fatalf("order %v", got)
+	}
+}
