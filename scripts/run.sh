@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job (`make run`): start a local Kafka unless KPAR_BROKERS names a
-# cluster, then run the producer sweep (with Java's ProducerPerformance as the
-# anchor), the parallel consumer bench, the comparison with Confluent's
+# cluster, then run the producer sweep (with Java's ProducerPerformance and kcat
+# as anchors) and the partition/record-size ceiling sweep, the parallel consumer bench, the comparison with Confluent's
 # Parallel Consumer and share groups, the correctness lab, PC and share groups
 # in that lab, the consumer-group lab, and one HTML report of all of it.
 # Results go to results/ (JSON, CSV, Markdown, charts). Stops what it started.
@@ -12,7 +12,9 @@ OUT="${KPAR_RESULTS:-results}"
 ROWS="${KPAR_ROWS:-1000000}"
 mkdir -p "$OUT"
 
+PIN=() # the ceiling sweep pins only a broker this script started (its pids are ours)
 if [[ -z "${KPAR_BROKERS:-}" ]]; then
+  if [[ "$(nproc)" -ge 2 ]]; then PIN=(--pin broker=0,bench=1); fi
   KPAR_BROKERS="$($KPAR broker up -q)"
   export KPAR_BROKERS
   trap '$KPAR broker down || true' EXIT
@@ -22,8 +24,10 @@ echo "== broker: $KPAR_BROKERS"
 echo "== 1/8 dataset: $ROWS rows"
 [[ -s "$OUT/events.csv" ]] || $KPAR gen csv --rows "$ROWS" --out "$OUT/events.csv"
 
-echo "== 2/8 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance anchor)"
-$KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --out "$OUT/produce"
+echo "== 2/8 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors), then where the ceiling is: partitions 1,3,12,48 x record sizes (rows, 1 KB, 10 KB), broker and bench pinned (about 1 minute)"
+$KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --vs-kcat --out "$OUT/produce"
+$KPAR bench produce --input "$OUT/events.csv" --records 300000 --partitions 1,3,12,48 --record-size 0,1000,10000 \
+  --size-budget 100000000 --producers 1,2,4,8 "${PIN[@]}" --topic kpar-produce-ceiling --out "$OUT/produce-ceiling"
 
 echo "== 3/8 parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)"
 $KPAR bench consume --out "$OUT/consume"
@@ -44,7 +48,7 @@ echo "== 8/8 consumer-group lab: join and kill under eager range, cooperative-st
 $KPAR lab group --events join,kill --assignors range,cooperative-sticky,kip848-uniform --parallel cooperative-sticky \
   --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 
-echo "== done: see $OUT/produce/summary.md, $OUT/consume/consume.md, $OUT/compare/compare.md, $OUT/lab/, $OUT/lab-pc/, $OUT/lab-share/, $OUT/lab-group/, $OUT/lab-group-settings/"
+echo "== done: see $OUT/produce/summary.md, $OUT/produce-ceiling/summary.md, $OUT/consume/consume.md, $OUT/compare/compare.md, $OUT/lab/, $OUT/lab-pc/, $OUT/lab-share/, $OUT/lab-group/, $OUT/lab-group-settings/"
 
 echo "== report: every result above in one page"
 $KPAR report --in "$OUT" --out "$OUT/index.html"
