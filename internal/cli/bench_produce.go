@@ -122,7 +122,7 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.BoolVar(&f.vsJava, "vs-java", false, "also run Kafka's ProducerPerformance on the same payloads and settings (first sweep) and print Go/Java ratios")
 	fl.BoolVar(&f.vsKcat, "vs-kcat", false, "also run kcat -P (librdkafka, C) on the same payloads and settings (first sweep), whole process beside one kpar producer process, and judge the target (>= 1.0x rate, <= 1.0x CPU-s per million)")
 	fl.StringVar(&f.kcat, "kcat", def.Kcat, "the kcat binary for --vs-kcat")
-	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input, at most its bytes at a --record-size)")
+	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)")
 	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
 	return c
