@@ -105,6 +105,11 @@ func (w *writers) run(p int) {
 		}
 		owed += per
 		for ; owed >= 1; owed-- {
+			select {
+			case <-w.stop: // no record may start after finish began waiting
+				return
+			default:
+			}
 			k := keyOf(w.seed, p, i, w.cfg.Keys)
 			id := ID{Producer: p, Index: i}
 			rec := &kgo.Record{Key: Key(k), Value: Value(id, k, next[k], w.cfg.ValueBytes)}
@@ -155,8 +160,20 @@ func errName(err error) string {
 // the clients. It returns what each record was told, and whether the flush
 // finished in time.
 func (w *writers) finish(flush time.Duration) ([]Sent, bool) {
+	// Stop the senders first, so that every record Flush waits for was
+	// handed to the client. A sender blocked on a full buffer is released
+	// at the flush deadline (its record fails with the context's error).
 	close(w.stop)
-	ctx, cancel := context.WithTimeout(context.Background(), flush)
+	deadline := time.Now().Add(flush)
+	stopped := make(chan struct{})
+	go func() { w.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(flush):
+		w.cancelAll()
+		<-stopped
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var wg sync.WaitGroup
 	var late atomic.Bool
@@ -172,10 +189,6 @@ func (w *writers) finish(flush time.Duration) ([]Sent, bool) {
 	wg.Wait()
 	w.mu.Lock()
 	w.closed = true
-	w.mu.Unlock()
-	w.cancelAll()
-	w.wg.Wait()
-	w.mu.Lock()
 	var out []Sent
 	for _, s := range w.sent {
 		out = append(out, s...)
