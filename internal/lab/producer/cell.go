@@ -78,6 +78,9 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 		return c, ferr
 	}
 
+	if err := cl.settle(ctx, c.Topic); err != nil {
+		return c, err
+	}
 	recs, err := workload.ReadAll(ctx, cl.seeds, c.Topic)
 	if err != nil {
 		return c, err

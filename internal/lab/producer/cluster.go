@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -241,4 +242,39 @@ func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 	defer cancel()
 	_, _ = c.adm.DeleteGroups(dctx, group)
 	_, _ = c.adm.DeleteTopics(dctx, topic)
+}
+
+// settle waits until the topic's high watermarks stopped moving. Under
+// acks=1 the leader acknowledges before its followers fetched, and a reader
+// sees only up to the high watermark: read at once, the last acknowledged
+// records look lost (kcat, reading a moment later, saw 12 more records than
+// franz-go once). Nothing writes any more, so the marks settle in
+// milliseconds; they must hold for a second.
+func (c *cluster) settle(ctx context.Context, topic string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	var last map[int32]int64
+	stableSince := time.Now()
+	for {
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ends, err := c.adm.ListEndOffsets(lctx, topic)
+		cancel()
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil {
+			now := map[int32]int64{}
+			ends.Each(func(o kadm.ListedOffset) { now[o.Partition] = o.Offset })
+			if !maps.Equal(now, last) {
+				last, stableSince = now, time.Now()
+			} else if time.Since(stableSince) >= time.Second {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
+		}
+		if err := sleep(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
