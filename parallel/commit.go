@@ -16,10 +16,20 @@ import (
 // metadata), remembers what the broker acknowledged so unchanged partitions
 // are not committed again, and reads completion maps back on assignment.
 type committer struct {
-	mu    sync.Mutex                // one snapshot and request at a time; guards last
+	c     *Consumer
+	mu    sync.Mutex                // one snapshot and request at a time; guards last and carry
 	last  map[*partition]commitMark // acknowledged (or restored) per assignment
 	stats *counters
 	logf  func(string, ...any)
+
+	// NewTransform (txn.go): outputs of done records not yet committed,
+	// per assignment. They go into every transaction until one commits
+	// their partition's mark; a failed one leaves them here.
+	carry map[*partition][]output
+	ids   map[string][16]byte // topic IDs, for TxnOffsetCommit v6
+	// addOffsets: the cluster wants AddOffsetsToTxn before
+	// TxnOffsetCommit (no KIP-890 part 2); learnt from its first refusal.
+	addOffsets bool
 }
 
 type commitMark struct {
@@ -27,9 +37,10 @@ type commitMark struct {
 	meta string
 }
 
-func (m *committer) init(stats *counters, logf func(string, ...any)) {
+func (m *committer) init(c *Consumer) {
 	m.last = map[*partition]commitMark{}
-	m.stats, m.logf = stats, logf
+	m.carry = map[*partition][]output{}
+	m.c, m.stats, m.logf = c, &c.stats, c.cfg.logf
 }
 
 // forget drops dropped partitions' marks.
@@ -37,6 +48,7 @@ func (m *committer) forget(ps []*partition) {
 	m.mu.Lock()
 	for _, p := range ps {
 		delete(m.last, p)
+		delete(m.carry, p)
 	}
 	m.mu.Unlock()
 }
@@ -44,31 +56,25 @@ func (m *committer) forget(ps []*partition) {
 // commit commits the committable offset and completion map of each of ps
 // that changed since its last acknowledged commit. sync uses kgo's
 // CommitOffsetsSync, meant for revokes and the final commit.
+//
+// With NewTransform, a commit that carries outputs is a transaction
+// (commitTxn); one with none is an ordinary commit, as atomic.
 func (m *committer) commit(ctx context.Context, cl *kgo.Client, sync bool, ps []*partition) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	type snap struct {
-		p    *partition
-		mark commitMark
-	}
-	snaps := map[tp]snap{}
-	offs := map[string]map[int32]kgo.EpochOffset{}
-	for _, p := range ps {
-		p.mu.Lock()
-		mk := commitMark{p.tr.Committable(), p.tr.Metadata()}
-		dead := p.dead
-		p.mu.Unlock()
-		if prev, ok := m.last[p]; dead || mk.off < 0 || (ok && prev == mk) {
-			continue
-		}
-		snaps[p.tp] = snap{p, mk}
-		if offs[p.tp.topic] == nil {
-			offs[p.tp.topic] = map[int32]kgo.EpochOffset{}
-		}
-		offs[p.tp.topic][p.tp.part] = kgo.EpochOffset{Epoch: -1, Offset: mk.off}
-	}
-	if len(snaps) == 0 {
+	snaps, outs := m.snapshot(ps)
+	switch {
+	case len(snaps) == 0:
 		return nil
+	case len(outs) > 0:
+		return m.commitTxn(ctx, cl, snaps, outs)
+	}
+	offs := map[string]map[int32]kgo.EpochOffset{}
+	for _, s := range snaps {
+		if offs[s.p.tp.topic] == nil {
+			offs[s.p.tp.topic] = map[int32]kgo.EpochOffset{}
+		}
+		offs[s.p.tp.topic][s.p.tp.part] = kgo.EpochOffset{Epoch: -1, Offset: s.mark.off}
 	}
 	cctx := kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
 		for i := range req.Topics {
@@ -116,6 +122,42 @@ func (m *committer) commit(ctx context.Context, cl *kgo.Client, sync bool, ps []
 		m.stats.commitErrors.Add(1)
 	}
 	return rerr
+}
+
+type snap struct {
+	p    *partition
+	mark commitMark
+}
+
+// snapshot takes each partition's committable offset and completion map
+// that changed since its last acknowledged commit and, in the same lock
+// round, the outputs of the records that became done (m.mu held): a
+// transaction then holds the outputs of exactly the records its offsets
+// and maps mark done.
+func (m *committer) snapshot(ps []*partition) (map[tp]snap, []output) {
+	snaps := map[tp]snap{}
+	var outs []output
+	for _, p := range ps {
+		p.mu.Lock()
+		mk := commitMark{p.tr.Committable(), p.tr.Metadata()}
+		dead := p.dead
+		ready := p.ready
+		p.ready = nil
+		p.mu.Unlock()
+		if dead {
+			delete(m.carry, p)
+			continue
+		}
+		if len(ready) > 0 {
+			m.carry[p] = append(m.carry[p], ready...)
+		}
+		if prev, ok := m.last[p]; mk.off < 0 || (ok && prev == mk && len(m.carry[p]) == 0) {
+			continue
+		}
+		snaps[p.tp] = snap{p, mk}
+		outs = append(outs, m.carry[p]...)
+	}
+	return snaps, outs
 }
 
 // restored is one partition's committed offset and metadata as fetched.
@@ -254,7 +296,13 @@ func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
 		case <-wake:
 		case <-next:
 		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		base := ctx
+		if c.txn {
+			// A transaction cut by the stop would end unconfirmed:
+			// it runs to its end, and the drain's commit waits for it.
+			base = context.WithoutCancel(ctx)
+		}
+		cctx, cancel := context.WithTimeout(base, 10*time.Second)
 		err := c.commits.commit(cctx, c.cl, false, c.live())
 		cancel()
 		failed = err != nil

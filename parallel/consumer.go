@@ -31,6 +31,7 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 type Consumer struct {
 	cfg     cfg
 	handler Handler
+	txn     bool // NewTransform: outputs and commits in transactions (txn.go)
 	cl      *kgo.Client
 	stats   counters
 	commits committer
@@ -70,11 +71,16 @@ type tp struct {
 // New builds a consumer and its franz-go client. The client joins the group
 // at once (kgo does so on creation); records are processed once Run is
 // called, so call Run soon after New, or Close.
-func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
+func New(handler Handler, opts ...Opt) (*Consumer, error) {
 	if handler == nil {
 		return nil, ErrNoHandler
 	}
+	return newConsumer(handler, false, opts)
+}
+
+func newConsumer(handler Handler, txn bool, opts []Opt) (_ *Consumer, err error) {
 	c := &Consumer{
+		txn:       txn,
 		cfg:       defaultCfg(),
 		handler:   handler,
 		parts:     make(map[tp]*partition),
@@ -97,6 +103,9 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 		return nil, fmt.Errorf("parallel: ClientOpts: %w", err)
 	}
 	if c.cfg.shareGroup != "" {
+		if txn {
+			return nil, fmt.Errorf("%w: ShareGroup with NewTransform: a share group has no offsets to commit in a transaction", ErrInvalidOption)
+		}
 		return c.newShare()
 	}
 	if shareInOpts(c.cfg.clientOpts) {
@@ -107,7 +116,7 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 		return nil, ErrNoGroup
 	}
 	c.q.init()
-	c.commits.init(&c.stats, c.cfg.logf)
+	c.commits.init(c)
 	// kgo joins the group inside NewClient, so callbacks may run before
 	// New returns: everything they touch exists first, and every failure
 	// below releases it.
@@ -127,6 +136,11 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 	// for seconds (seen on Kafka 4.3.1).
 	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(250 * time.Millisecond),
 		kgo.FetchMaxBytes(c.cfg.fetchMaxBytes())}
+	if txn {
+		// Input written by another transform is exactly-once only if
+		// its aborted transactions are not read.
+		kopts = append(kopts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
 	kopts = append(kopts, c.cfg.clientOpts...)
 	// What correctness needs, after the user's options so they win.
 	kopts = append(kopts,
@@ -141,6 +155,14 @@ func New(handler Handler, opts ...Opt) (_ *Consumer, err error) {
 	}
 	if g, _ := c.cl.OptValue(kgo.ConsumerGroup).(string); g == "" {
 		return nil, ErrNoGroup // a share group passes ValidateOpts, but commits need a consumer group
+	}
+	switch id, _ := c.cl.OptValue(kgo.TransactionalID).(string); {
+	case txn && id == "":
+		return nil, ErrNoTransactionalID
+	case !txn && id != "":
+		// A transactional client refuses produces outside a transaction:
+		// the retry and dead-letter topics would fail.
+		return nil, fmt.Errorf("%w: kgo.TransactionalID in ClientOpts is for NewTransform", ErrInvalidOption)
 	}
 	if c.cfg.retryTopic != "" {
 		c.cl.AddConsumeTopics(c.cfg.retryTopic)
@@ -209,6 +231,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return c.runErr
 	}
 
+	if c.txn {
+		c.initTxn(pctx)
+	}
 	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
 	var workers sync.WaitGroup
 	for i := range c.slots {

@@ -68,16 +68,27 @@ type partition struct {
 	dead     bool
 	paused   bool
 	hwm      int64
+
+	// NewTransform only (txn.go): outputs of records marked done, in the
+	// order they were, not yet taken into a transaction (p.mu).
+	ready []output
+	// Outputs of records whose handler returned, not yet marked done.
+	outMu sync.Mutex
+	outs  map[*kgo.Record][]*kgo.Record
+	gone  bool // dropped: outputs arriving late are discarded (outMu)
 }
 
 func (c *Consumer) newPartition(k tp) *partition {
-	ctx, cancel := context.WithCancel(c.hctx)
-	return &partition{
-		tp: k, ctx: ctx, cancel: cancel,
+	p := &partition{
+		tp:    k,
 		tr:    offsets.NewTracker(c.cfg.maxMetadataBytes),
 		lanes: make(map[string]*keyLane),
 		hwm:   -1,
 	}
+	// The partition rides in its handlers' contexts so that a transform
+	// handler's outputs land on the assignment that ran the record.
+	p.ctx, p.cancel = context.WithCancel(context.WithValue(c.hctx, partKey{}, p))
+	return p
 }
 
 // runnable is what the ready queue holds: a lane a worker can run.
@@ -165,6 +176,9 @@ func (c *Consumer) markDone(p *partition, recs []*kgo.Record) int {
 	}
 	for _, r := range recs {
 		p.tr.Done(r.Offset)
+	}
+	if c.txn {
+		p.takeOutputs(recs)
 	}
 	c.held.Add(-int64(len(recs)))
 	c.maybeResume(p)

@@ -41,6 +41,21 @@
 //   - if a commit's metadata would have to be cut because MaxMetadataBytes
 //     was lowered since it was written (cut completions are replayed).
 //
+// # Exactly once
+//
+// NewTransform runs a TransformHandler, which returns the records to
+// produce for its input instead of producing them. The library produces the
+// outputs of exactly the records a commit marks done inside the Kafka
+// transaction that commits their offsets and completion maps (KIP-447
+// fencing by the group generation), so a read_committed reader sees each
+// input's outputs once across crashes, kills, rebalances and restarts.
+// Handlers are never blocked by a transaction: outputs wait in memory until
+// theirs. Retry and dead-letter records are outputs too. Handlers may still
+// run more than once per record, so their other side effects stay
+// at-least-once. ClientOpts must set a kgo.TransactionalID per consumer,
+// stable across its restarts. See NewTransform for the transaction interval,
+// fencing, rebalances and outputs too large.
+//
 // # Ordering
 //
 // OrderKey (the default) runs one record per key per partition at a time, in

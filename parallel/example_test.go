@@ -490,3 +490,55 @@ func shareFromEarliest(seeds []string, group string) error {
 	}
 	return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
 }
+
+// Exactly-once consume-transform-produce: the handler returns its output
+// records and the library produces them in the transaction that commits
+// their input, so a read_committed reader of "totals" sees each order's
+// output once, whatever crashes or rebalances happen (see NewTransform).
+// Each consumer of the group needs its own transactional ID, stable across
+// its restarts.
+func ExampleNewTransform() {
+	seeds, stop := exampleCluster("orders", "totals")
+	defer stop()
+	exampleProduce(seeds, "orders", "alice=1", "bob=2", "alice=3")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var done sync.WaitGroup
+	done.Add(3)
+	transform := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		defer done.Done()
+		return []*kgo.Record{{Topic: "totals", Key: r.Key, Value: append([]byte("order "), r.Value...)}}, nil
+	}
+	c, err := parallel.NewTransform(transform,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders"),
+			kgo.TransactionalID("billing-0")),
+		parallel.Ordering(parallel.OrderKey),
+	)
+	if err != nil {
+		panic(err)
+	}
+	go func() { done.Wait(); cancel() }()
+	if err := c.Run(ctx); err != nil { // the final commit is a transaction too
+		panic(err)
+	}
+
+	rd, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("totals"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		panic(err)
+	}
+	defer rd.Close()
+	var outs []string
+	for len(outs) < 3 {
+		rd.PollFetches(context.Background()).EachRecord(func(r *kgo.Record) {
+			outs = append(outs, string(r.Key)+": "+string(r.Value))
+		})
+	}
+	sort.Strings(outs)
+	fmt.Println(strings.Join(outs, "\n"))
+	// Output:
+	// alice: order 1
+	// alice: order 3
+	// bob: order 2
+}

@@ -74,13 +74,13 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) er
 			kgo.RecordHeader{Key: HeaderRetryRound, Value: []byte(strconv.Itoa(round + 1))},
 			kgo.RecordHeader{Key: HeaderDue, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))},
 		)
-		if err := c.produce(ctx, out); err != nil {
+		if err := c.handOn(ctx, r, out); err != nil {
 			return err
 		}
 		c.stats.retryRouted.Add(1)
 		return nil
 	case c.cfg.deadLetter != "":
-		if err := c.produce(ctx, c.derived(r, c.cfg.deadLetter, f)); err != nil {
+		if err := c.handOn(ctx, r, c.derived(r, c.cfg.deadLetter, f)); err != nil {
 			return err
 		}
 		c.stats.deadLettered.Add(1)
@@ -210,6 +210,17 @@ func (c *Consumer) derived(r *kgo.Record, topic string, f failure) *kgo.Record {
 		kgo.RecordHeader{Key: HeaderLastFailure, Value: ms(f.last)},
 	)
 	return out
+}
+
+// handOn writes out, the retry or dead-letter record standing for r: at
+// once, or with NewTransform as r's output, in the transaction that
+// commits r.
+func (c *Consumer) handOn(ctx context.Context, r, out *kgo.Record) error {
+	if c.txn {
+		stash(ctx, r, out)
+		return nil
+	}
+	return c.produce(ctx, out)
 }
 
 // produce writes r and waits for the broker's ack, retrying until the

@@ -94,7 +94,10 @@ func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 		p.dead = true
 		p.halt.Store(true)
 		c.held.Add(-int64(p.tr.Pending()))
-		p.parked, p.lanes, p.open = nil, nil, nil
+		p.parked, p.lanes, p.open, p.ready = nil, nil, nil, nil
+		p.outMu.Lock()
+		p.outs, p.gone = nil, true
+		p.outMu.Unlock()
 		if p.paused {
 			resume[p.tp.topic] = append(resume[p.tp.topic], p.tp.part)
 		}

@@ -33,6 +33,8 @@ type benchConsumeFlags struct {
 	ioPerPart   int
 	cpuProfile  string
 	fetchMax    int32
+	txn         bool
+	commitEvery time.Duration
 	out         outFlags
 }
 
@@ -68,6 +70,8 @@ is written unless every measurement finished.`,
 	fl.StringVar(&f.order, "order", def.Order.String(), "io: ordering (key, partition, none)")
 	fl.IntVar(&f.ioBuffered, "io-max-buffered", def.IOMaxBuffered, "io: MaxBuffered bound (large: polls fill it partition by partition)")
 	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
+	fl.BoolVar(&f.txn, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
+	fl.DurationVar(&f.commitEvery, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
 	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each side")
 	fl.IntVar(&f.cpuConc, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
 	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")
@@ -89,6 +93,7 @@ func (f *benchConsumeFlags) config() (consume.Config, error) {
 	c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize = f.prefix, f.partitions, f.keys, f.valueSize
 	c.Records, c.Sleep, c.Concurrency = f.records, f.sleep, f.concurrency
 	c.IOMaxBuffered, c.IOPerPart = f.ioBuffered, f.ioPerPart
+	c.Transactional, c.CommitInterval = f.txn, f.commitEvery
 	c.CPURecords, c.CPUConcurrency, c.RSSRecords = f.cpuRecords, f.cpuConc, f.rssRecords
 	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)

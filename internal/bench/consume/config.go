@@ -36,6 +36,12 @@ type Config struct {
 	Order         parallel.Order // io: ordering
 	IOMaxBuffered int            // io: MaxBuffered
 	IOPerPart     int            // io: MaxBufferedPerPartition
+	// Transactional runs io with parallel.NewTransform: one output per
+	// record, to <TopicPrefix>-out, in the transactions that commit them.
+	Transactional bool
+	// CommitInterval is io's parallel.CommitInterval (0: back to back,
+	// the library's default).
+	CommitInterval time.Duration
 
 	CPURecords     int64 // cpu: records consumed by each side
 	CPUConcurrency int   // cpu and rss: max concurrency of the no-op runs
@@ -99,6 +105,9 @@ func (c Config) Validate() error {
 		if v.v < v.min {
 			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
 		}
+	}
+	if c.CommitInterval < 0 {
+		return fmt.Errorf("--commit-interval %s: must not be negative (0: back to back)", c.CommitInterval)
 	}
 	if c.Sleep <= 0 {
 		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)

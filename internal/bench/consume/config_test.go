@@ -70,6 +70,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.PerPart = 0 }, "--max-buffered-per-partition 0"},
 		{func(c *Config) { c.FetchMaxBytes = -1 }, "--fetch-max-bytes -1"},
 		{func(c *Config) { c.Sleep = 0 }, "--sleep 0s"},
+		{func(c *Config) { c.CommitInterval = -time.Second }, "--commit-interval -1s"},
 		{func(c *Config) { c.Order = parallel.Order(42) }, "--order 42"},
 		{func(c *Config) { c.Only = nil }, "--only"},
 		{func(c *Config) { c.Only = []string{"io", "mem"} }, `--only: unknown measurement "mem"`},
@@ -155,5 +156,36 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	}
 	if r.RSS == nil || r.RSS.Records != 8000 || r.RSS.PeakRSSKiB <= 0 || r.RSS.MaxBuffered != c.MaxBuffered {
 		t.Fatalf("rss %+v", r.RSS)
+	}
+}
+
+// The transactional io run writes exactly one output per record consumed,
+// read_committed, on kfake.
+func TestTransactionalRunWritesOneOutputPerRecord(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	const n = 300
+	ctx := context.Background()
+	if _, err := Prepare(ctx, seeds, "in", 3, n, 10, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Prepare(ctx, seeds, "out", 3, 0, 10, 10); err != nil {
+		t.Fatal(err)
+	}
+	every := time.Duration(0)
+	m, err := RunParallel(ctx, seeds, "in", n, ParallelSpec{Order: parallel.OrderKey, Concurrency: 8,
+		Sleep: time.Millisecond, CommitInterval: &every, OutTopic: "out"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := testkit.Client(t, seeds, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	got := 0
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for rctx.Err() == nil {
+		got += cl.PollFetches(rctx).NumRecords()
+	}
+	if m.Records != n || got != n {
+		t.Fatalf("consumed %d, read_committed %d outputs; want %d of each", m.Records, got, n)
 	}
 }

@@ -106,6 +106,11 @@ type ParallelSpec struct {
 	// Trace, when set, hears every handler run with its start and end
 	// (compare consume counts per-key order from them).
 	Trace func(r *kgo.Record, start, end time.Time)
+	// CommitInterval, when set, is parallel.CommitInterval.
+	CommitInterval *time.Duration
+	// OutTopic, when set, runs parallel.NewTransform: each record's value
+	// goes to OutTopic in the transaction that commits the record.
+	OutTopic string
 }
 
 // RunParallel consumes n records of topic with a fresh group and returns the
@@ -148,7 +153,22 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	if spec.PerPart > 0 {
 		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
 	}
-	c, err := parallel.New(h, opts...)
+	if spec.CommitInterval != nil {
+		opts = append(opts, parallel.CommitInterval(*spec.CommitInterval))
+	}
+	var c *parallel.Consumer
+	var err error
+	if spec.OutTopic != "" {
+		opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
+		c, err = parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+			if err := h(ctx, r); err != nil {
+				return nil, err
+			}
+			return []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}, nil
+		}, opts...)
+	} else {
+		c, err = parallel.New(h, opts...)
+	}
 	if err != nil {
 		return Measurement{}, err
 	}

@@ -43,17 +43,22 @@ type Result struct {
 
 // IO is the I/O-bound run against its ideal.
 type IO struct {
-	Partitions  int         `json:"partitions"`
-	Keys        int         `json:"keys"`
-	Concurrency int         `json:"concurrency"`
-	SleepMs     float64     `json:"sleep_ms"`
-	Order       string      `json:"order"`
-	MaxBuffered int         `json:"max_buffered"`
-	PerPart     int         `json:"max_buffered_per_partition"`
-	Result      Measurement `json:"result"`
-	IdealPerS   float64     `json:"ideal_per_s"`          // lanes / sleep, lanes = min(concurrency, keys or partitions)
-	IdealMeasPS float64     `json:"ideal_measured_per_s"` // same with the measured mean handler time
-	Efficiency  float64     `json:"efficiency_vs_ideal"`  // rate / ideal_per_s, whole run
+	Partitions  int     `json:"partitions"`
+	Keys        int     `json:"keys"`
+	Concurrency int     `json:"concurrency"`
+	SleepMs     float64 `json:"sleep_ms"`
+	Order       string  `json:"order"`
+	MaxBuffered int     `json:"max_buffered"`
+	PerPart     int     `json:"max_buffered_per_partition"`
+	// Transactional: parallel.NewTransform, one output per record written
+	// in the transactions that commit them; CommitIntervalMs its
+	// CommitInterval (0: back to back).
+	Transactional    bool        `json:"transactional,omitempty"`
+	CommitIntervalMs float64     `json:"commit_interval_ms"`
+	Result           Measurement `json:"result"`
+	IdealPerS        float64     `json:"ideal_per_s"`          // lanes / sleep, lanes = min(concurrency, keys or partitions)
+	IdealMeasPS      float64     `json:"ideal_measured_per_s"` // same with the measured mean handler time
+	Efficiency       float64     `json:"efficiency_vs_ideal"`  // rate / ideal_per_s, whole run
 	// SteadyEfficiency is the rate from the first record on over the ideal:
 	// the ideal is a steady-state rate, the group join a one-off cost.
 	SteadyEfficiency float64 `json:"steady_efficiency_vs_ideal"`
@@ -90,6 +95,7 @@ func newIO(c Config, m Measurement, cpus int) *IO {
 	}
 	io := &IO{Partitions: c.Partitions, Keys: c.Keys, Concurrency: c.Concurrency,
 		SleepMs: float64(c.Sleep) / 1e6, Order: c.Order.String(), MaxBuffered: c.IOMaxBuffered, PerPart: c.IOPerPart,
+		Transactional: c.Transactional, CommitIntervalMs: float64(c.CommitInterval) / 1e6,
 		Result: m, IdealPerS: float64(lanes) / c.Sleep.Seconds(), Target: IOTarget}
 	if m.MeanHandler > 0 {
 		io.IdealMeasPS = float64(lanes) / (m.MeanHandler / 1e3)

@@ -32,9 +32,18 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize); err != nil {
 			return Result{}, err
 		}
-		logf("io: consuming with %d goroutines, %v handler, %s order", c.Concurrency, c.Sleep, c.Order)
-		m, err := RunParallel(ctx, seeds, topic, c.Records, ParallelSpec{
-			Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered, PerPart: c.IOPerPart})
+		spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
+			PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval}
+		mode := "at-least-once"
+		if c.Transactional {
+			spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
+			if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize); err != nil {
+				return Result{}, err
+			}
+		}
+		logf("io: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
+			c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
+		m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
 		if err != nil {
 			return Result{}, err
 		}

@@ -39,7 +39,7 @@ func Markdown(rep Result) string {
 			fmt.Fprintf(&b, "The handler's sleep took %.2f ms on average here, so the ideal at the measured latency is %.0f records/s, "+
 				"of which the steady rate reached %.1f%%. ", r.MeanHandler, io.IdealMeasPS, 100*r.SteadyPerS/io.IdealMeasPS)
 		}
-		fmt.Fprintf(&b, "The consumer used %.2f CPU cores. Bound by: %s.\n\n", io.CPUCores, io.BoundBy)
+		fmt.Fprintf(&b, "The consumer used %.2f CPU cores. Bound by: %s. %s.\n\n", io.CPUCores, io.BoundBy, io.mode())
 	}
 	if c := rep.CPU; c != nil {
 		fmt.Fprintf(&b, "## CPU-light (no-op handler)\n\n")
@@ -96,6 +96,7 @@ func Text(rep Result) string {
 		fmt.Fprintf(&b, "     measured mean handler %.2f ms (ideal at that latency %.0f rec/s); CPU %.2f cores of %d\n",
 			io.Result.MeanHandler, io.IdealMeasPS, io.CPUCores, rep.CPUs)
 		fmt.Fprintf(&b, "     bound by: %s (MaxBuffered %d, per partition %d)\n", io.BoundBy, io.MaxBuffered, io.PerPart)
+		fmt.Fprintf(&b, "     %s\n", io.mode())
 	}
 	if c := rep.CPU; c != nil {
 		fmt.Fprintf(&b, "cpu: plain franz-go %.0f rec/s (%.2fs, cpu %.2fs) with kgo's default fetch size, %.0f rec/s (%.2fs, cpu %.2fs) with the parallel run's\n",
@@ -111,4 +112,16 @@ func Text(rep Result) string {
 			r.Records, r.Seconds, r.MaxBuffered, r.PerPart, r.fetchPhrase("library default", "%d B"), r.gogcPhrase("default", ""), float64(r.PeakRSSKiB)/1024)
 	}
 	return b.String()
+}
+
+// mode says how the io run committed.
+func (io *IO) mode() string {
+	every := "back to back"
+	if io.CommitIntervalMs > 0 {
+		every = fmt.Sprintf("every %v", time.Duration(io.CommitIntervalMs*1e6))
+	}
+	if io.Transactional {
+		return "Exactly-once (parallel.NewTransform): one output per record, written in the transactions that commit the records, " + every
+	}
+	return "At-least-once (parallel.New), commits " + every
 }

@@ -37,7 +37,9 @@ func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTo
 		}
 		input = append(input, rec)
 	}
-	logRecs, err := workload.ReadAll(ctx, seeds, logTopic)
+	// Read committed: the eos strategy writes entries (and dead letters)
+	// in transactions, and an aborted one processed nothing.
+	logRecs, err := workload.ReadAllCommitted(ctx, seeds, logTopic)
 	if err != nil {
 		return fail(err)
 	}
@@ -50,7 +52,7 @@ func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTo
 		log = append(log, Processed{Entry: e, At: r.Timestamp})
 	}
 	if dlqTopic != "" {
-		dead, err := workload.ReadAll(ctx, seeds, dlqTopic)
+		dead, err := workload.ReadAllCommitted(ctx, seeds, dlqTopic)
 		if err != nil {
 			return fail(err)
 		}

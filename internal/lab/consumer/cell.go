@@ -150,7 +150,7 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 			"that instant is thread and network timing, so lost and duplicated move (whether they are zero does not)"
 		timing = []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
 		switch st {
-		case "lib-key", "lib-partition", "pc-key", "pc-partition":
+		case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
 			// Replays are duplicates, not reorders, and a key's records
 			// never run at once: zero on every run.
 			return []string{"reordered"}, timing, why
@@ -160,7 +160,7 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 	exact = []string{"lost", "duplicated", "dead_lettered"}
 	timing = []string{"records_per_sec"}
 	switch st {
-	case "lib-key", "lib-partition", "pc-key", "pc-partition":
+	case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
 		// Ordered: a key's records never run at the same time.
 		exact = append(exact, "reordered")
 	default:

@@ -38,7 +38,10 @@ type Config struct {
 	// classic protocol); 0 keeps the client default (60 s).
 	RebalanceTimeout time.Duration
 	Handler          Handler
-	Logf             func(format string, args ...any)
+	// Transform is Handler for a strategy that writes the processed-log
+	// entry itself (eos): it returns the entry instead of writing it.
+	Transform func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error)
+	Logf      func(format string, args ...any)
 	// Java and PCClasspath run the JVM of the pc-* strategies (see
 	// pc.Classpath); the lab resolves them once in its parent process.
 	Java        string

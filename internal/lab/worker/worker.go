@@ -201,7 +201,7 @@ func Run(ctx context.Context, p Params) error {
 	}
 	cfg := strategy.Config{
 		Seeds: p.Seeds, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
-		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, RebalanceTimeout: p.RebalanceTimeout,
+		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, Transform: h.transform, RebalanceTimeout: p.RebalanceTimeout,
 		Java: p.Java, PCClasspath: p.PCClasspath,
 		Logf: func(f string, a ...any) {
 			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
@@ -234,7 +234,23 @@ const (
 	diceTail
 )
 
-func (h *handler) handle(ctx context.Context, r *kgo.Record) (err error) {
+func (h *handler) handle(ctx context.Context, r *kgo.Record) error { return h.process(ctx, r, nil) }
+
+// transform is handle for a strategy that writes the processed-log entry
+// itself, in the transaction that commits the record (eos): the entry is
+// returned instead of written. Everything else, the kill fault included,
+// is handle's.
+func (h *handler) transform(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+	var out *kgo.Record
+	if err := h.process(ctx, r, &out); err != nil {
+		return nil, err
+	}
+	return []*kgo.Record{out}, nil
+}
+
+// process runs the lab's handler on r; the processed-log entry is written
+// and acknowledged, or, with emit, handed back through it.
+func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record) (err error) {
 	rec, err := workload.DecodeRecord(r.Value)
 	if err != nil {
 		return err
@@ -303,9 +319,14 @@ func (h *handler) handle(ctx context.Context, r *kgo.Record) (err error) {
 	}
 	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt, Delivery: delivery}
 	out := &kgo.Record{Topic: p.LogTopic, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}
-	// Not ctx: a revoked or stopping strategy may cancel it, and an entry
-	// half-written by a cancelled call would make "processed" a race.
-	if err = h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
+	if emit != nil {
+		*emit = out
+		// Not written yet: the instant kill below lands before the
+		// strategy has it, as a write's acknowledgement does.
+	} else if err = h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
+		// Not ctx: a revoked or stopping strategy may cancel it, and an
+		// entry half-written by a cancelled call would make "processed"
+		// a race.
 		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
 	}
 	if p.Instant && p.KillAfter > 0 && h.written.Add(1) == int64(p.KillAfter) {
