@@ -172,14 +172,19 @@ func lessons(cells []Cell) []Lesson {
 	}
 	if d0, n0 := sum(func(s Setting) bool { return s.Acks == "all" && !s.Idempotent }, dup); n0 > 0 {
 		if d1, n1 := sum(func(s Setting) bool { return s.Safe() }, dup); n1 > 0 {
-			verb := "removed them"
-			if d1 > 0 {
-				verb = fmt.Sprintf("left %d", d1)
-			} else if d0 == 0 {
-				verb = "had none to remove"
+			var sentence string
+			switch {
+			case d1 > 0:
+				sentence = fmt.Sprintf("idempotence: acks=all with it still duplicated %d records over %s (without it %d over %s).",
+					d1, plural(n1, "cell"), d0, plural(n0, "cell"))
+			case d0 > 0:
+				sentence = fmt.Sprintf("idempotence: acks=all without it duplicated %d records over %s (retries of requests that had landed); with it none over %s.",
+					d0, plural(n0, "cell"), plural(n1, "cell"))
+			default:
+				sentence = fmt.Sprintf("idempotence: acks=all duplicated nothing in this run, without it (%s) or with it (%s): a duplicate needs a retried request that had landed, which is timing.",
+					plural(n0, "cell"), plural(n1, "cell"))
 			}
-			out = append(out, Lesson{Sentence: fmt.Sprintf("idempotence: acks=all without it duplicated %d records over %s (retries of requests that had landed); with it %s over %s.",
-				d0, plural(n0, "cell"), verb, plural(n1, "cell"))})
+			out = append(out, Lesson{Sentence: sentence})
 		}
 	}
 	if lu, nu := sum(func(s Setting) bool { return s.Unclean }, lost); nu > 0 {

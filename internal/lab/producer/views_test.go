@@ -47,7 +47,7 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		"acks=all idempotence=on in-flight=5 lost, duplicated and reordered nothing on leader-kill, freeze",
 		"acks=1 lost 7 acknowledged records over 1 cell, acks=all 0 over 3 cells",
 		"acks=all without it duplicated 3 records over 1 cell",
-		"with it removed them over 2 cells",
+		"with it none over 2 cells",
 		"lost 0 acknowledged records and duplicated 0 in all 2 fault cells: met",
 		"a weaker setting lost acknowledged records: met, in acks1-if5/leader-kill",
 		"kpar lab producer --seed 42 --cell acks1-if5/leader-kill",
@@ -74,6 +74,10 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q\n%s", want, md)
 		}
+	}
+	noDup := markdown(t, result(cell("all-if5", FaultLeaderKill, Counts{}), cell("all-idem", FaultLeaderKill, Counts{})))
+	if !strings.Contains(noDup, "acks=all duplicated nothing in this run, without it (1 cell) or with it (1 cell)") {
+		t.Errorf("no duplicates on either side, yet:\n%s", noDup)
 	}
 	if clean.Targets.SafeClean || len(clean.Targets.WeakerLoss) != 0 {
 		t.Errorf("targets %+v", clean.Targets)
