@@ -219,20 +219,6 @@ func (t *Tracker) find(live []entry, o int64) int {
 	return i
 }
 
-// doneAt reports whether offset o (>= committable) counts as done for the
-// completion map: added-and-done or a hole at or below hi, else whatever
-// the restored map says.
-func (t *Tracker) doneAt(o int64, live []entry) bool {
-	if o > t.hi {
-		return t.restored.Done(o)
-	}
-	i := sort.Search(len(live), func(i int) bool { return live[i].off >= o })
-	if i < len(live) && live[i].off == o {
-		return live[i].done
-	}
-	return true // hole
-}
-
 // Metadata encodes the completions above Committable() for the commit.
 // The map ends at the last done offset; trailing pending offsets need no
 // bits. If the map cannot fit (only when the budget shrank since a restored
@@ -248,8 +234,27 @@ func (t *Tracker) Metadata() string {
 	if t.restored != nil && t.restored.End() > end {
 		end = t.restored.End()
 	}
-	// Trim trailing not-done offsets.
-	for end > low && !t.doneAt(end-1, live) {
+	// Trim trailing not-done offsets. The queries descend, so a cursor
+	// walks live backwards once: with thousands of records admitted and
+	// not done, a binary search per offset was most of a back-to-back
+	// commit loop's CPU.
+	j := len(live) - 1
+	for end > low {
+		o := end - 1
+		done := true // a hole
+		if o > t.hi {
+			done = t.restored.Done(o)
+		} else {
+			for j >= 0 && live[j].off > o {
+				j--
+			}
+			if j >= 0 && live[j].off == o {
+				done = live[j].done
+			}
+		}
+		if done {
+			break
+		}
 		end--
 	}
 	n := int(end - low)
@@ -260,7 +265,7 @@ func (t *Tracker) Metadata() string {
 		n = max // bitset of n bits fits the budget
 	}
 	// A cursor walks live once: queries come in increasing order.
-	j := 0
+	j = 0
 	return Encode(low, n, func(i int) bool {
 		o := low + int64(i)
 		if o > t.hi {

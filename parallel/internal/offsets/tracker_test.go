@@ -365,6 +365,37 @@ func FuzzTrackerDoneMatchesModel(f *testing.F) {
 					break
 				}
 			}
+			checkMetadata(t, tr, added, pending)
 		}
 	})
+}
+
+// checkMetadata holds the completion map to the model: it starts at the
+// committable offset, says done exactly for the added offsets done above it
+// (holes count as done), and ends at the last done one.
+func checkMetadata(t *testing.T, tr *Tracker, added []int64, pending map[int64]bool) {
+	t.Helper()
+	low := tr.Committable()
+	meta := tr.Metadata()
+	var d *Decoded
+	if meta != "" {
+		var err error
+		if d, err = Decode(meta); err != nil {
+			t.Fatalf("Metadata %q: %v", meta, err)
+		}
+		if d.Base != low {
+			t.Fatalf("map base %d, committable %d", d.Base, low)
+		}
+		if last := d.Base + int64(d.N) - 1; !d.Done(last) {
+			t.Fatalf("map ends at %d, which is not done", last)
+		}
+	}
+	for _, a := range added {
+		if a < low {
+			continue
+		}
+		if got := d.Done(a); got != !pending[a] {
+			t.Fatalf("map says offset %d done=%v, model pending=%v (committable %d, meta %q)", a, got, pending[a], low, meta)
+		}
+	}
 }
