@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -338,4 +339,54 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 		t.Fatalf("dead letters %d (want input 7 once, with its error header): %v", len(dead), dead)
 	}
 	t.Logf("dead letter error: %s", parallel.Header(dead[0], parallel.HeaderError))
+}
+
+// A second producer registering the same transactional ID fences the
+// consumer: its open transaction is aborted and Run stops with ErrFenced
+// instead of writing anything more.
+func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
+	const n = 200
+	_, seeds := kfakeCluster(t, "in", 1)
+	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, seeds, "in", n, 1)
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		time.Sleep(5 * time.Millisecond)
+		done.Add(1)
+		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
+	}
+	c, err := parallel.NewTransform(h,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
+			kgo.TransactionalID("same")),
+		parallel.Ordering(parallel.OrderPartition))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(context.Background()) }()
+	t.Cleanup(func() { c.Close() })
+	waitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
+
+	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
+	if _, _, err := usurper.ProducerID(context.Background()); err != nil {
+		t.Fatalf("the second producer could not take the ID: %v", err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, parallel.ErrFenced) {
+			t.Fatalf("Run returned %v, want an error wrapping ErrFenced", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("Run went on for a minute after its transactional ID was taken over (%d records done)", done.Load())
+	}
+	outs := readCommitted(t, seeds, "out", 0)
+	seen := map[string]int{}
+	for _, r := range outs {
+		if seen[string(r.Value)]++; seen[string(r.Value)] > 1 {
+			t.Fatalf("output of input %s written twice", r.Value)
+		}
+	}
+	t.Logf("%d outputs committed before the fence, %d records done", len(outs), done.Load())
 }
