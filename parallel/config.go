@@ -90,6 +90,9 @@ type cfg struct {
 	retryMaxRounds int
 	deadLetter     string
 
+	batchSize int           // NewBatch
+	batchWait time.Duration // NewBatch
+
 	shareGroup   string
 	shareMembers int
 	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
@@ -113,6 +116,8 @@ func defaultCfg() cfg {
 		retryDelay:       10 * time.Second,
 		retryMaxRounds:   3,
 		shareMembers:     2,
+		batchSize:        0, // NewBatch: min(100, MaxConcurrency)
+		batchWait:        10 * time.Millisecond,
 		logf:             func(string, ...any) {},
 	}
 }
@@ -169,6 +174,8 @@ func (c *cfg) validate() error {
 		return bad("RetryTopic: delay %v, rounds %d invalid", c.retryDelay, c.retryMaxRounds)
 	case c.retryTopic != "" && c.retryTopic == c.deadLetter:
 		return bad("retry topic and dead-letter topic are both %q", c.retryTopic)
+	case c.batchSize < 0 || c.batchWait < 0:
+		return bad("BatchSize(%d, %v): want a size and a wait not negative", c.batchSize, c.batchWait)
 	case c.shareMembers < 1:
 		return bad("ShareMembers(%d) must be >= 1", c.shareMembers)
 	case c.shareGroup != "" && c.orderSet && c.order != OrderNone:

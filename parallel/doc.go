@@ -56,6 +56,17 @@
 // stable across its restarts. See NewTransform for the transaction interval,
 // fencing, rebalances and outputs too large.
 //
+// # Batches
+//
+// NewBatch runs a BatchHandler on up to BatchSize records per call (a bulk
+// write), gathered from records ready at the same moment and waiting at most
+// the BatchSize wait. Every guarantee above holds per record. Under OrderKey
+// a batch holds at most one record per key and a key's next record joins a
+// later batch only once the previous one returned (OrderPartition: per
+// partition). A failed batch is split: its records are retried alone, so a
+// bad record fails alone and goes to the dead-letter topic while the others
+// succeed.
+//
 // # Ordering
 //
 // OrderKey (the default) runs one record per key per partition at a time, in

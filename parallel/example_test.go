@@ -542,3 +542,43 @@ func ExampleNewTransform() {
 	// alice: order 3
 	// bob: order 2
 }
+
+// Batches for bulk writes: up to 50 records per call, or whatever is ready
+// after 20 ms. Under key order a batch holds at most one record per key, so
+// a key's records are written in order, one batch after another.
+func ExampleNewBatch() {
+	seeds, stop := exampleCluster("orders")
+	defer stop()
+	exampleProduce(seeds, "orders", "alice=1", "bob=2", "alice=3", "carol=4")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		written []string
+	)
+	bulkWrite := func(ctx context.Context, rs []*kgo.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range rs {
+			written = append(written, string(r.Key)+"="+string(r.Value))
+		}
+		if len(written) == 4 {
+			cancel()
+		}
+		return nil // an error retries each record of the batch alone
+	}
+	c, err := parallel.NewBatch(bulkWrite,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("loader"), kgo.ConsumeTopics("orders")),
+		parallel.BatchSize(50, 20*time.Millisecond),
+	)
+	if err != nil {
+		panic(err)
+	}
+	if err := c.Run(ctx); err != nil {
+		panic(err)
+	}
+	sort.Strings(written)
+	fmt.Println(strings.Join(written, " "))
+	// Output: alice=1 alice=3 bob=2 carol=4
+}
