@@ -311,10 +311,11 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	}
 }
 
-// probe sends one metadata request and checks that want brokers answer.
-func probe(ctx context.Context, seeds []string, want int) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.RequestRetries(0),
-		kgo.DialTimeout(time.Second), kgo.RetryTimeout(2*time.Second))
+// probe sends one metadata request and checks that want brokers answer;
+// opts are the client's security (TLS, SASL) when the cluster has any.
+func probe(ctx context.Context, seeds []string, want int, opts ...kgo.Opt) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.RequestRetries(0),
+		kgo.DialTimeout(time.Second), kgo.RetryTimeout(2*time.Second)}, opts...)...)
 	if err != nil {
 		return err
 	}
@@ -334,11 +335,12 @@ func probe(ctx context.Context, seeds []string, want int) error {
 	return nil
 }
 
-// Probe checks that a cluster at seeds answers a metadata request within timeout.
-func Probe(ctx context.Context, seeds []string, timeout time.Duration) error {
+// Probe checks that a cluster at seeds answers a metadata request within
+// timeout, connecting with opts (TLS, SASL) added to the probe's own.
+func Probe(ctx context.Context, seeds []string, timeout time.Duration, opts ...kgo.Opt) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return probe(ctx, seeds, 1)
+	return probe(ctx, seeds, 1, opts...)
 }
 
 func logTail(n Node, lines int) string {

@@ -81,11 +81,11 @@ is written unless every measurement finished.`,
 	fl.Int32Var(&f.fetchMax, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
 	addOutFlags(fl, &f.out, "consume")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
-	return c
+	return wired(c)
 }
 
 // config parses the flags into a validated Config; it touches no broker.
-func (f *benchConsumeFlags) config() (consume.Config, error) {
+func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 	c := consume.DefaultConfig()
 	if err := c.Order.UnmarshalText([]byte(f.order)); err != nil {
 		return c, fmt.Errorf("--order: %w", err)
@@ -97,28 +97,30 @@ func (f *benchConsumeFlags) config() (consume.Config, error) {
 	c.CPURecords, c.CPUConcurrency, c.RSSRecords = f.cpuRecords, f.cpuConc, f.rssRecords
 	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)
-	c.RSSChildArgv = rssChildArgv
+	sec := g.securityArgs()
+	c.RSSChildArgv = func(s consume.RSSSpec) ([]string, error) { return rssChildArgv(s, sec) }
+	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
 }
 
 // rssChildArgv is the rss measurement's child: `kpar child consume-rss`
-// with the spec as flags.
-func rssChildArgv(s consume.RSSSpec) ([]string, error) {
-	return childArgv("consume-rss",
+// with the spec as flags and sec, the parent's security flags.
+func rssChildArgv(s consume.RSSSpec, sec []string) ([]string, error) {
+	return childArgv("consume-rss", append(sec,
 		"--brokers", strings.Join(s.Brokers, ","),
 		"--topic", s.Topic,
 		"--records", strconv.FormatInt(s.Records, 10),
 		"--concurrency", strconv.Itoa(s.Concurrency),
 		"--max-buffered", strconv.Itoa(s.MaxBuffered),
 		"--per-partition", strconv.Itoa(s.PerPart),
-		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))
+		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))...)
 }
 
 // newChildConsumeRSSCmd is `kpar child consume-rss`: one rss measurement
 // of 'bench consume', its result as one JSON line on stdout.
-func newChildConsumeRSSCmd() *cobra.Command {
+func newChildConsumeRSSCmd(g *globals) *cobra.Command {
 	var s consume.RSSSpec
-	c := &cobra.Command{
+	c := wired(&cobra.Command{
 		Use:   "consume-rss",
 		Short: "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
 		Args:  cobra.NoArgs,
@@ -141,9 +143,10 @@ func newChildConsumeRSSCmd() *cobra.Command {
 			if err := atLeast("fetch-max-bytes", s.FetchMaxBytes, 0); err != nil {
 				return err
 			}
+			s.ClientOpts = g.client.Opts
 			return consume.RSSChild(cmd.Context(), s, cmd.OutOrStdout())
 		},
-	}
+	})
 	fl := c.Flags()
 	fl.StringVar(&s.Topic, "topic", "", "topic holding the backlog")
 	fl.Int64Var(&s.Records, "records", 0, "records to consume")
@@ -156,7 +159,7 @@ func newChildConsumeRSSCmd() *cobra.Command {
 
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
 	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	cfg, err := f.config()
+	cfg, err := f.config(g)
 	if err != nil {
 		return err
 	}

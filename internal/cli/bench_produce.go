@@ -125,11 +125,11 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)")
 	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
-	return c
+	return wired(c)
 }
 
 // config parses the flags into a validated Config; it touches no broker.
-func (f *produceFlags) config() (produce.Config, error) {
+func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	c := produce.DefaultConfig()
 	c.Input, c.KeyColumn, c.Value, c.SkipBad, c.Records = f.input, f.keyColumn, f.value, f.skipBad, f.records
 	c.Topics = []string{f.topic}
@@ -174,17 +174,18 @@ func (f *produceFlags) config() (produce.Config, error) {
 	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
 	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
 	if f.processes || f.vsJava || f.vsKcat {
-		if c.WorkerArgv, err = childArgv("produce-worker"); err != nil {
+		if c.WorkerArgv, err = childArgv("produce-worker", g.securityArgs()...); err != nil {
 			return c, err
 		}
 	}
+	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
 }
 
 func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 	started := time.Now()
 	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	cfg, err := f.config()
+	cfg, err := f.config(g)
 	if err != nil {
 		return err
 	}

@@ -14,21 +14,21 @@ import (
 // newChildCmd is the hidden `kpar child <name>`: the processes a
 // measurement starts (see childArgv). Each takes explicit arguments or a
 // spec on stdin, never the parent's command line.
-func newChildCmd() *cobra.Command {
+func newChildCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:    "child",
 		Short:  "processes started by measurements (not for direct use)",
 		Hidden: true,
 	}
 	c.AddCommand(
-		&cobra.Command{
+		wired(&cobra.Command{
 			Use:   "produce-worker",
 			Short: "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), g.client.Opts...)
 			},
-		},
+		}),
 		&cobra.Command{
 			Use:                "lab-worker",
 			Short:              "one consumer process under test of 'lab consumer'",
@@ -40,7 +40,7 @@ func newChildCmd() *cobra.Command {
 				return nil
 			},
 		},
-		newChildConsumeRSSCmd(),
+		newChildConsumeRSSCmd(g),
 		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),
 		newChildCompareKparCmd(),

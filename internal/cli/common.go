@@ -105,14 +105,15 @@ func parseInts(flag, s string, min int) ([]int, error) {
 
 // connect resolves the brokers (--brokers, $KPAR_BROKERS, the local broker)
 // and checks that they answer, naming the addresses when they do not. Call
-// it after every flag is validated.
+// it after every flag is validated. The probe connects with the TLS and
+// SASL options (security.go) and a refusal names its cause.
 func (g *globals) connect(ctx context.Context) ([]string, error) {
 	seeds, err := g.seeds()
 	if err != nil {
 		return nil, err
 	}
-	if err := broker.Probe(ctx, seeds, 10*time.Second); err != nil {
-		return nil, fmt.Errorf("broker %s does not answer: %w (start one with 'kpar broker up' or name yours with --brokers)", strings.Join(seeds, ","), err)
+	if err := broker.Probe(ctx, seeds, 10*time.Second, g.client.Opts...); err != nil {
+		return nil, g.refusal(seeds, err)
 	}
 	return seeds, nil
 }

@@ -8,18 +8,25 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/spf13/cobra"
 )
 
 // globals are the flags every command shares.
 type globals struct {
-	brokers string // comma-separated seeds; "" means the local broker kpar started
+	brokers string             // comma-separated seeds; "" means the local broker kpar started
+	sec     clientsec.Settings // TLS, SASL, --client-config as given (security.go)
+	client  clientsec.Client   // sec resolved before any command runs
 }
 
-// seeds returns the broker list to use: --brokers, else KPAR_BROKERS, else
-// the local broker recorded by `kpar broker up`.
+// seeds returns the broker list to use: --brokers, else --client-config's
+// bootstrap.servers, else KPAR_BROKERS, else the local broker recorded by
+// `kpar broker up`.
 func (g *globals) seeds() ([]string, error) {
 	v := strings.TrimSpace(g.brokers)
+	if v == "" && len(g.client.Brokers) > 0 {
+		return g.client.Brokers, nil
+	}
 	if v == "" {
 		v = strings.TrimSpace(os.Getenv("KPAR_BROKERS"))
 	}
@@ -63,9 +70,13 @@ broker: your own (--brokers host:port) or a local one that
 'kpar broker up' starts from Maven Central jars.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Before any command: a bad security flag is never reported as a
+		// missing broker.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.resolveSecurity(cmd) },
 	}
 	root.PersistentFlags().StringVar(&g.brokers, "brokers", "",
-		"comma-separated bootstrap brokers (default: $KPAR_BROKERS, else the local broker from 'kpar broker up')")
+		"comma-separated bootstrap brokers (default: --client-config's bootstrap.servers, else $KPAR_BROKERS, else the local broker from 'kpar broker up')")
+	g.addSecurityFlags(root.PersistentFlags())
 	root.AddCommand(
 		newBrokerCmd(g),
 		newGenCmd(g),
@@ -74,7 +85,7 @@ broker: your own (--brokers host:port) or a local one that
 		newCompareCmd(g),
 		newDepsCmd(),
 		newReportCmd(),
-		newChildCmd(),
+		newChildCmd(g),
 	)
 	return root
 }

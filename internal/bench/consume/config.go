@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one consumer bench. Topics are named after their sizes and
@@ -58,6 +59,9 @@ type Config struct {
 	// reach RSSChild with spec (`kpar child consume-rss ...`). Needed when
 	// Only has "rss".
 	RSSChildArgv func(spec RSSSpec) ([]string, error)
+	// ClientOpts (TLS, SASL) go to every client of the run; the rss child
+	// gets its own from RSSChildArgv.
+	ClientOpts []kgo.Opt
 
 	Command []string         // the command line that reproduces the run, stored in the result
 	Log     func(msg string) // what is being prepared or measured now (may be nil)

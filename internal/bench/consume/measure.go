@@ -25,9 +25,9 @@ import (
 // Prepare makes sure topic exists with partitions and holds at least n
 // records (keys "k<i % keys>", values of valueSize bytes), producing the
 // missing ones. It returns the number of records in the topic.
-func Prepare(ctx context.Context, seeds []string, topic string, partitions int, n int64, keys, valueSize int) (int64, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
-		kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(100_000))
+func Prepare(ctx context.Context, seeds []string, topic string, partitions int, n int64, keys, valueSize int, clientOpts ...kgo.Opt) (int64, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic),
+		kgo.ProducerBatchMaxBytes(1 << 20), kgo.MaxBufferedRecords(100_000)}, clientOpts...)...)
 	if err != nil {
 		return 0, err
 	}
@@ -95,6 +95,7 @@ type Measurement struct {
 
 // ParallelSpec configures a RunParallel run.
 type ParallelSpec struct {
+	ClientOpts  []kgo.Opt // TLS, SASL
 	Order       parallel.Order
 	Concurrency int
 	Sleep       time.Duration // handler latency; 0 = no-op handler
@@ -143,6 +144,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
 		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
+		parallel.ClientOpts(spec.ClientOpts...),
 	}
 	if spec.FetchMaxBytes > 0 {
 		opts = append(opts, parallel.ClientOpts(kgo.FetchMaxBytes(spec.FetchMaxBytes)))
@@ -228,9 +230,9 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 // RunPlain consumes n records of topic with a plain franz-go poll loop (no
 // group, no commits: the cheapest possible consumer) as the reference.
 // fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's default (50 MiB).
-func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32) (Measurement, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32, clientOpts ...kgo.Opt) (Measurement, error) {
+	opts := append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, clientOpts...)
 	name := "plain franz-go"
 	if fetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(fetchMaxBytes))
@@ -303,6 +305,9 @@ type RSSSpec struct {
 	MaxBuffered   int
 	PerPart       int
 	FetchMaxBytes int32 // 0: the library's default
+	// ClientOpts (TLS, SASL) are not on the child's command line as
+	// options: the child makes them from the security flags it was given.
+	ClientOpts []kgo.Opt
 }
 
 // measureRSS runs the child argv (which reaches RSSChild) and parses its
@@ -326,7 +331,8 @@ func measureRSS(ctx context.Context, argv []string) (RSS, error) {
 // writes one JSON line to stdout: the RSS with VmHWM, this process's peak.
 func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
 	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ParallelSpec{Order: parallel.OrderKey,
-		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes})
+		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes,
+		ClientOpts: spec.ClientOpts})
 	if err != nil {
 		return err
 	}

@@ -29,15 +29,15 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
 		logf("io: preparing %d records in %s", c.Records, topic)
 		// 10% headroom, as for the big topic below: measure a backlog.
-		if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize); err != nil {
+		if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
 			return Result{}, err
 		}
 		spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
-			PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval}
+			PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.ClientOpts}
 		mode := "at-least-once"
 		if c.Transactional {
 			spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
-			if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize); err != nil {
+			if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
 				return Result{}, err
 			}
 		}
@@ -61,13 +61,13 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		// out the fetch long-poll (FetchMaxWait) of the others, all idle.
 		n += n / 10
 		logf("preparing %d records in %s", n, big)
-		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize); err != nil {
+		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
 			return Result{}, err
 		}
 	}
 	if c.runs("cpu") {
 		logf("cpu: plain franz-go poll loop over %d records, kgo's default fetch size", c.CPURecords)
-		plainDef, err := RunPlain(ctx, seeds, big, c.CPURecords, 0)
+		plainDef, err := RunPlain(ctx, seeds, big, c.CPURecords, 0, c.ClientOpts...)
 		if err != nil {
 			return Result{}, err
 		}
@@ -76,14 +76,14 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 			same = ParallelFetchMaxBytes(c.MaxBuffered)
 		}
 		logf("cpu: plain franz-go poll loop over %d records, FetchMaxBytes %d as the parallel run", c.CPURecords, same)
-		plainSame, err := RunPlain(ctx, seeds, big, c.CPURecords, same)
+		plainSame, err := RunPlain(ctx, seeds, big, c.CPURecords, same, c.ClientOpts...)
 		if err != nil {
 			return Result{}, err
 		}
 		logf("cpu: parallel consumer, no-op handler, over %d records", c.CPURecords)
 		par, err := RunParallel(ctx, seeds, big, c.CPURecords, ParallelSpec{
 			Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-			FetchMaxBytes: c.FetchMaxBytes})
+			FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.ClientOpts})
 		if err != nil {
 			return Result{}, err
 		}

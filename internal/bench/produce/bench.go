@@ -16,9 +16,10 @@ import (
 
 // bench runs sweep steps against one cluster with one dataset.
 type bench struct {
-	seeds []string
-	data  *csvsrc.Dataset
-	sized map[int]*csvsrc.Dataset // data at each swept record size
+	seeds      []string
+	clientOpts []kgo.Opt // TLS, SASL
+	data       *csvsrc.Dataset
+	sized      map[int]*csvsrc.Dataset // data at each swept record size
 	// settle is how long end offsets must stay put to count as final:
 	// longer than a follower's fetch wait (replica.fetch.wait.max.ms,
 	// 500 ms) when topics have replicas.
@@ -33,12 +34,12 @@ type bench struct {
 // newBench makes a bench on seeds over data. workerArgv (may be nil: no
 // process mode) runs one worker (see RunWorker), which loads src itself, so
 // it reads the same records as this process.
-func newBench(seeds []string, data *csvsrc.Dataset, workerArgv []string, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
-	b := &bench{seeds: seeds, data: data, brokerCPU: brokerCPU, progress: progress}
+func newBench(seeds []string, clientOpts []kgo.Opt, data *csvsrc.Dataset, workerArgv []string, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
+	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, brokerCPU: brokerCPU, progress: progress}
 	if len(workerArgv) > 0 {
 		b.worker = &workerLauncher{argv: workerArgv, src: src, seeds: seeds}
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +278,7 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 		}
 	}()
 	for i := range ps {
-		p, err := newProducer(b.seeds, r.Settings)
+		p, err := newProducer(b.seeds, r.Settings, b.clientOpts...)
 		if err != nil {
 			return nil, 0, err
 		}

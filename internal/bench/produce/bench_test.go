@@ -58,7 +58,7 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 		t.Fatal(err)
 	}
 	t.Setenv(envWorker, "") // the parent is not a worker
-	b, err := newBench(seeds, data, []string{"env", envWorker + "=1", exe}, src, nil, nil)
+	b, err := newBench(seeds, nil, data, []string{"env", envWorker + "=1", exe}, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

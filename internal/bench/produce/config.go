@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one sweep: what to send, which settings combinations and
@@ -52,6 +53,9 @@ type Config struct {
 	// WorkerArgv runs one worker process (RunWorker on its stdin/stdout);
 	// needed by Processes, VsJava and VsKcat.
 	WorkerArgv []string
+	// ClientOpts (TLS, SASL) go to every client the bench makes; worker
+	// processes get theirs from WorkerArgv.
+	ClientOpts []kgo.Opt
 
 	Acks         []string        // "0", "1", "all"
 	Idempotence  []string        // "on", "off", "auto" (on for acks=all)
@@ -113,6 +117,10 @@ func DefaultConfig() Config {
 // Validate checks everything that can be checked without a broker, cheap
 // flags first and the input file last; every error names its flag.
 func (c Config) Validate() error {
+	if len(c.ClientOpts) > 0 && (c.VsJava || c.VsKcat) {
+		// An anchor on plaintext beside a secured kpar would not compare like with like.
+		return errors.New("--vs-java/--vs-kcat: the anchors do not take the TLS/SASL settings yet; run them without security flags")
+	}
 	if len(c.Topics) == 0 || c.Topics[0] == "" {
 		return errors.New("--topic: no topic given")
 	}

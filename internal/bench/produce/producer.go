@@ -31,7 +31,7 @@ type producer struct {
 // dialTimeout bounds connecting to a broker, so a wrong address fails fast.
 const dialTimeout = 10 * time.Second
 
-func newProducer(seeds []string, s Settings) (*producer, error) {
+func newProducer(seeds []string, s Settings, clientOpts ...kgo.Opt) (*producer, error) {
 	w := &wireCounter{}
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(seeds...),
@@ -40,6 +40,7 @@ func newProducer(seeds []string, s Settings) (*producer, error) {
 		// Without a bound a dead broker would make the bench hang forever.
 		kgo.RecordDeliveryTimeout(2 * time.Minute),
 	}, s.kgoOpts()...)
+	opts = append(opts, clientOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("producer client: %w", err)

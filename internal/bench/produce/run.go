@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	if cfg.Processes {
 		inProcessProgress = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, data, workerArgv, src, brokerCPU, inProcessProgress)
+	b, err := newBench(seeds, cfg.ClientOpts, data, workerArgv, src, brokerCPU, inProcessProgress)
 	if err != nil {
 		return Result{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Source says how to load the dataset, so a worker process loads exactly
@@ -60,8 +61,9 @@ const (
 	lineGo    = "go"
 )
 
-// RunWorker is the body of the hidden worker subcommand.
-func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+// RunWorker is the body of the hidden worker subcommand; clientOpts are its
+// TLS and SASL settings (the parent passes them as flags, see WorkerArgv).
+func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer, clientOpts ...kgo.Opt) error {
 	in := bufio.NewReader(stdin)
 	line, err := in.ReadBytes('\n')
 	if err != nil {
@@ -84,7 +86,7 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	if data.Keys != nil {
 		sl.keys = data.Keys[lo:hi]
 	}
-	p, err := newProducer(sp.Seeds, sp.Settings)
+	p, err := newProducer(sp.Seeds, sp.Settings, clientOpts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kpar/kpar/internal/clientsec"
+)
+
+// The client security every command shares: the flags live on the root
+// (beside --brokers), are resolved once before any command runs (so a bad
+// file or a missing password is reported before a broker is looked up), and
+// reach children as flags (securityArgs), the password through the
+// environment they inherit or the --client-config file they re-read.
+
+// wiredCommands names the commands marked with wired, for the refusal.
+const wiredCommands = "bench produce, bench consume"
+
+func (g *globals) addSecurityFlags(fs *pflag.FlagSet) { g.sec.AddFlags(fs) }
+
+// resolveSecurity validates the security flags and --client-config, builds
+// the client options and refuses them for a command not wired for them. It
+// touches no broker.
+func (g *globals) resolveSecurity(cmd *cobra.Command) error {
+	c, err := g.sec.Resolve(os.Getenv)
+	if err != nil {
+		return err
+	}
+	g.client = c
+	return g.refuseSecurity(cmd)
+}
+
+// secured reports whether clients need options beyond the seeds.
+func (g *globals) secured() bool { return len(g.client.Opts) > 0 }
+
+// securityArgs are the flags that give a child process the same security.
+func (g *globals) securityArgs() []string { return g.sec.Args() }
+
+// refusal turns a failed probe into one line naming the cause, by error
+// type (never by message text).
+func (g *globals) refusal(seeds []string, err error) error {
+	at := strings.Join(seeds, ",")
+	var unknownCA x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var notTLS tls.RecordHeaderError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("broker %s: TLS: its certificate is signed by a CA we do not trust; name the CA's PEM file with --tls-ca (%v)", at, err)
+	case errors.As(err, &host):
+		return fmt.Errorf("broker %s: TLS: its certificate is not for that host; name the one it is for with --tls-server-name (%v)", at, err)
+	case errors.As(err, &invalid):
+		return fmt.Errorf("broker %s: TLS: its certificate is invalid (%v)", at, err)
+	case errors.As(err, &notTLS):
+		return fmt.Errorf("broker %s: TLS: the port does not speak TLS; drop --tls or use the broker's TLS listener (%v)", at, err)
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return fmt.Errorf("broker %s: SASL: login of user %q refused: wrong password ($%s) or unknown user (%v)", at, g.client.User, clientsec.PasswordEnv, err)
+	case errors.Is(err, kerr.UnsupportedSaslMechanism):
+		return fmt.Errorf("broker %s: SASL: the listener does not offer mechanism %s (%v)", at, g.sec.Mechanism, err)
+	case errors.Is(err, kerr.ClusterAuthorizationFailed), errors.Is(err, kerr.TopicAuthorizationFailed):
+		return fmt.Errorf("broker %s: authorization refused: %v", at, err)
+	}
+	hint := "start one with 'kpar broker up' or name yours with --brokers"
+	if !g.secured() {
+		hint += "; a TLS or SASL listener needs --tls / --sasl-mechanism or --client-config"
+	}
+	return fmt.Errorf("broker %s does not answer: %w (%s)", at, err, hint)
+}
+
+// securityWired marks a command whose every client, children included,
+// takes the security settings. The others refuse them before they run:
+// their clients would silently dial without TLS or SASL.
+const securityWired = "kpar/security-wired"
+
+func wired(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
+	}
+	cmd.Annotations[securityWired] = "yes"
+	return cmd
+}
+
+func (g *globals) refuseSecurity(cmd *cobra.Command) error {
+	if !g.secured() || cmd.Annotations[securityWired] == "yes" {
+		return nil
+	}
+	return fmt.Errorf("kpar %s does not take TLS/SASL settings yet (--tls*, --sasl-*, --client-config with security.protocol); the commands that do: %s",
+		strings.TrimPrefix(cmd.CommandPath(), "kpar "), wiredCommands)
+}

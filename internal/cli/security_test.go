@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+// Security flags are checked before any broker is looked up: the brokers
+// named here do not exist, so any error about them would mean a probe ran.
+func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
+	t.Setenv("KPAR_SASL_PASSWORD", "")
+	dir := t.TempDir()
+	csv := writeFile(t, dir, "in.csv", "a,b\n1,2\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "produce", "--input", csv, "--tls-key", "k.pem"}, "--tls-cert and --tls-key"},
+		{[]string{"bench", "consume", "--sasl-mechanism", "scram-sha-512", "--sasl-user", "u"}, "$KPAR_SASL_PASSWORD, which is empty"},
+		{[]string{"bench", "produce", "--input", csv, "--tls", "--vs-java"}, "--vs-java/--vs-kcat: the anchors do not take the TLS/SASL settings"},
+		// Not wired yet: refused, never run without the security asked for.
+		{[]string{"lab", "consumer", "--tls"}, "kpar lab consumer does not take TLS/SASL settings yet"},
+		{[]string{"compare", "consume", "--tls"}, "kpar compare consume does not take TLS/SASL settings yet"},
+		{[]string{"lab", "group", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")}, "kpar lab group does not take"},
+	} {
+		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("kpar %s: err = %v\nwant one containing %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	// A plaintext --client-config is no security setting: a wired command
+	// and an unwired one both go on to the (absent) broker.
+	plain := writeFile(t, dir, "p.properties", "bootstrap.servers=127.0.0.1:1\n")
+	for _, args := range [][]string{{"bench", "produce", "--input", csv, "--timeout", "2s"}, {"lab", "group-settings", "--records", "100"}} {
+		_, err := runKpar(t, append(args, "--client-config", plain)...)
+		if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("kpar %s with a plaintext --client-config: err = %v, want the broker from bootstrap.servers named", strings.Join(args, " "), err)
+		}
+	}
+}

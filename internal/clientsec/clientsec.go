@@ -1,0 +1,180 @@
+// Package clientsec turns kpar's client security settings (TLS, SASL, a Java
+// client properties file) into franz-go options, in one place for every
+// command and every child process.
+//
+// The SASL password never travels as a flag value (it would show in ps): it
+// comes from $KPAR_SASL_PASSWORD or from the properties file's
+// sasl.jaas.config. Child processes get Args (flags, no password) and inherit
+// the environment or re-read the same file.
+package clientsec
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// PasswordEnv names the environment variable the SASL password is read from.
+const PasswordEnv = "KPAR_SASL_PASSWORD"
+
+// Mechanisms are the SASL mechanisms kpar speaks, as --sasl-mechanism takes them.
+var Mechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
+
+// Settings are the security flags as given. The zero value is plaintext.
+type Settings struct {
+	TLS        bool   // --tls
+	CA         string // --tls-ca: PEM bundle trusted instead of the system roots
+	Cert, Key  string // --tls-cert/--tls-key: PEM client certificate and key (mutual TLS)
+	ServerName string // --tls-server-name: the name the broker certificate must carry
+	Mechanism  string // --sasl-mechanism: one of Mechanisms
+	User       string // --sasl-user
+	ConfigFile string // --client-config: Java client properties
+}
+
+// flagSet is what both flag.FlagSet and pflag.FlagSet offer, so the root
+// command and the children that parse with the standard library share the
+// flag names and texts.
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
+	BoolVar(p *bool, name string, value bool, usage string)
+}
+
+// AddFlags registers the security flags on fs.
+func (s *Settings) AddFlags(fs flagSet) {
+	fs.BoolVar(&s.TLS, "tls", false, "connect with TLS (implied by the other --tls-* flags)")
+	fs.StringVar(&s.CA, "tls-ca", "", "PEM file of the CA certificates to trust (default: the system's)")
+	fs.StringVar(&s.Cert, "tls-cert", "", "PEM client certificate for mutual TLS (with --tls-key)")
+	fs.StringVar(&s.Key, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&s.ServerName, "tls-server-name", "", "name the broker certificate must carry (default: the host dialled)")
+	fs.StringVar(&s.Mechanism, "sasl-mechanism", "", "SASL mechanism: "+strings.Join(Mechanisms, ", ")+"; the password is read from $"+PasswordEnv)
+	fs.StringVar(&s.User, "sasl-user", "", "SASL user name (with --sasl-mechanism)")
+	fs.StringVar(&s.ConfigFile, "client-config", "", "Java client properties file (bootstrap.servers, security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location as PEM); flags given override it")
+}
+
+// Set reports whether any security setting was given.
+func (s Settings) Set() bool { return s != Settings{} }
+
+// Args renders s as flags for a child process, file paths made absolute
+// (a child may run elsewhere). The password is not among them.
+func (s Settings) Args() []string {
+	var out []string
+	add := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if name != "sasl-mechanism" && name != "sasl-user" && name != "tls-server-name" {
+			if abs, err := filepath.Abs(v); err == nil {
+				v = abs
+			}
+		}
+		out = append(out, "--"+name+"="+v)
+	}
+	if s.TLS {
+		out = append(out, "--tls")
+	}
+	add("tls-ca", s.CA)
+	add("tls-cert", s.Cert)
+	add("tls-key", s.Key)
+	add("tls-server-name", s.ServerName)
+	add("sasl-mechanism", s.Mechanism)
+	add("sasl-user", s.User)
+	add("client-config", s.ConfigFile)
+	return out
+}
+
+// Client is resolved settings: what to dial and how.
+type Client struct {
+	Brokers []string  // bootstrap.servers from --client-config (nil without one)
+	Opts    []kgo.Opt // TLS and SASL options for every kgo.NewClient; nil for plaintext
+	User    string    // the SASL user, from the flag or the file
+}
+
+// Resolve validates s, reads the properties file and the PEM files, and
+// builds the client options. getenv supplies $KPAR_SASL_PASSWORD. It touches
+// no broker; errors name the flag or the file:line.
+func (s Settings) Resolve(getenv func(string) string) (Client, error) {
+	var c Client
+	eff := s // flags, then the file fills what they left empty
+	password := ""
+	if s.ConfigFile != "" {
+		p, err := readProperties(s.ConfigFile)
+		if err != nil {
+			return c, err
+		}
+		if c.Brokers, err = p.apply(&eff, &password); err != nil {
+			return c, err
+		}
+	}
+	if eff.CA != "" || eff.Cert != "" || eff.Key != "" || eff.ServerName != "" {
+		eff.TLS = true
+	}
+	if (eff.Cert == "") != (eff.Key == "") {
+		return c, errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+	var mech sasl.Mechanism
+	switch m := strings.ToLower(eff.Mechanism); {
+	case m == "" && eff.User != "":
+		return c, fmt.Errorf("--sasl-user %q needs --sasl-mechanism (%s)", eff.User, strings.Join(Mechanisms, ", "))
+	case m == "":
+	case eff.User == "":
+		return c, fmt.Errorf("--sasl-mechanism %s needs --sasl-user", eff.Mechanism)
+	default:
+		if pw := getenv(PasswordEnv); pw != "" {
+			password = pw // the environment beats the file, as flags do
+		}
+		if password == "" {
+			return c, fmt.Errorf("--sasl-mechanism %s: the password is read from $%s, which is empty", eff.Mechanism, PasswordEnv)
+		}
+		switch m {
+		case "plain":
+			mech = plain.Auth{User: eff.User, Pass: password}.AsMechanism()
+		case "scram-sha-256":
+			mech = scram.Auth{User: eff.User, Pass: password}.AsSha256Mechanism()
+		case "scram-sha-512":
+			mech = scram.Auth{User: eff.User, Pass: password}.AsSha512Mechanism()
+		default:
+			return c, fmt.Errorf("--sasl-mechanism %q: not one of %s", eff.Mechanism, strings.Join(Mechanisms, ", "))
+		}
+		c.Opts = append(c.Opts, kgo.SASL(mech))
+		c.User = eff.User
+	}
+	if eff.TLS {
+		tc, err := eff.tlsConfig()
+		if err != nil {
+			return c, err
+		}
+		c.Opts = append(c.Opts, kgo.DialTLSConfig(tc))
+	}
+	return c, nil
+}
+
+func (s Settings) tlsConfig() (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.ServerName}
+	if s.CA != "" {
+		pem, err := os.ReadFile(s.CA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in it", s.CA)
+		}
+	}
+	if s.Cert != "" {
+		cert, err := tls.LoadX509KeyPair(s.Cert, s.Key)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert %s / --tls-key %s: %w", s.Cert, s.Key, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
