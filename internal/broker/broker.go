@@ -28,6 +28,8 @@ type State struct {
 	BasePort     int       `json:"base_port"`
 	Started      time.Time `json:"started"`
 	Nodes        []Node    `json:"nodes"`
+	// Secure is set when the cluster was started with --secure.
+	Secure *Secure `json:"secure,omitempty"`
 }
 
 // Node is one KRaft node (combined broker and controller) kpar started.
@@ -47,6 +49,19 @@ func (s *State) Bootstrap() []string {
 	out := make([]string, len(s.Nodes))
 	for i, n := range s.Nodes {
 		out[i] = fmt.Sprintf("127.0.0.1:%d", n.Port)
+	}
+	return out
+}
+
+// adminBootstrap is where kpar's own probes connect: the client ports, or
+// on a secured cluster the loopback listeners that need no credentials.
+func (s *State) adminBootstrap() []string {
+	if s.Secure == nil {
+		return s.Bootstrap()
+	}
+	out := make([]string, len(s.Secure.InternalPorts))
+	for i, p := range s.Secure.InternalPorts {
+		out[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
 	return out
 }
@@ -96,6 +111,8 @@ type Options struct {
 	Heap         string        // JVM heap per node, e.g. "1G"
 	ReadyTimeout time.Duration // how long to wait for the cluster to answer
 	Progress     func(string)  // optional progress lines
+	// Secure starts the client listeners as SASL_SSL with ACLs (secure.go).
+	Secure bool
 }
 
 func (o *Options) defaults() {
@@ -161,7 +178,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		_ = os.RemoveAll(brokerDir(o.Home))
 	}
 	for i := 0; i < o.Nodes; i++ {
-		for _, p := range []int{clientPort(o.BasePort, i), controllerPort(o.BasePort, i)} {
+		ports := []int{clientPort(o.BasePort, i), controllerPort(o.BasePort, i)}
+		if o.Secure {
+			ports = append(ports, internalPort(o.BasePort, i))
+		}
+		for _, p := range ports {
 			if portInUse(p) {
 				return nil, &PortInUseError{Port: p}
 			}
@@ -189,6 +210,14 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	}
 	st := &State{Version: StateVersion, KafkaVersion: KafkaVersion, ClusterID: cid, BasePort: o.BasePort, Started: time.Now().UTC()}
 	cp := filepath.Join(libs, "*")
+	var sec *secureSetup
+	var formatExtra []string
+	if o.Secure {
+		if sec, err = prepareSecure(filepath.Join(dir, "secure"), o.BasePort, o.Nodes); err != nil {
+			return nil, fmt.Errorf("secure cluster: %w", err)
+		}
+		st.Secure, formatExtra = &sec.Secure, sec.formatArgs()
+	}
 
 	// Format every node's storage first: each node's format is its own JVM,
 	// run concurrently because a JVM start costs about a second.
@@ -197,13 +226,17 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		err error
 	}
 	results := make(chan fmtResult, o.Nodes)
+	propsMode := os.FileMode(0o644)
+	if sec != nil {
+		propsMode = 0o600 // it holds the PLAIN users' passwords
+	}
 	for i := 0; i < o.Nodes; i++ {
 		nd := filepath.Join(dir, fmt.Sprintf("node-%d", i+1))
 		if err := os.MkdirAll(filepath.Join(nd, "data"), 0o755); err != nil {
 			return nil, err
 		}
 		props := filepath.Join(nd, "server.properties")
-		if err := os.WriteFile(props, []byte(serverProps(o.BasePort, o.Nodes, i, filepath.Join(nd, "data"))), 0o644); err != nil {
+		if err := os.WriteFile(props, []byte(serverProps(o.BasePort, o.Nodes, i, filepath.Join(nd, "data"), sec)), propsMode); err != nil {
 			return nil, err
 		}
 		st.Nodes = append(st.Nodes, Node{
@@ -211,9 +244,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			Dir: nd, Log: filepath.Join(nd, "server.log"), Out: filepath.Join(nd, "kafka.out"),
 		})
 		go func(i int) {
-			out, err := exec.CommandContext(ctx, java, "-Xmx256M", "-cp", cp,
-				"-Dlog4j2.configurationFile="+log4j, "-Dkafka.logs.dir="+nd,
-				"kafka.tools.StorageTool", "format", "-t", cid, "-c", props).CombinedOutput()
+			args := append([]string{"-Xmx256M", "-cp", cp,
+				"-Dlog4j2.configurationFile=" + log4j, "-Dkafka.logs.dir=" + nd,
+				"kafka.tools.StorageTool", "format", "-t", cid, "-c", props}, formatExtra...)
+			out, err := exec.CommandContext(ctx, java, args...).CombinedOutput()
 			if err != nil {
 				err = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
 			}
@@ -298,7 +332,7 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 					n.ID, n.Pid, n.Log, tail)
 			}
 		}
-		lastErr = probe(ctx, st.Bootstrap(), len(st.Nodes))
+		lastErr = probe(ctx, st.adminBootstrap(), len(st.Nodes))
 		if lastErr == nil {
 			return nil
 		}
@@ -443,7 +477,7 @@ func Status(ctx context.Context, home string) (*State, []NodeStatus, error) {
 		ns := NodeStatus{Node: n, Running: n.Alive()}
 		if ns.Running {
 			ns.CPUSecs, _ = CPUSeconds(n.Pid)
-			if err := Probe(ctx, []string{fmt.Sprintf("127.0.0.1:%d", n.Port)}, 3*time.Second); err != nil {
+			if err := Probe(ctx, []string{st.adminBootstrap()[i]}, 3*time.Second); err != nil {
 				ns.Error = err.Error()
 			} else {
 				ns.Answering = true

@@ -31,7 +31,7 @@ func TestJavaMajorParsesOldAndNewVersionStrings(t *testing.T) {
 }
 
 func TestServerPropsThreeNodesReplicateStateTopics(t *testing.T) {
-	p := serverProps(9092, 3, 1, "/d")
+	p := serverProps(9092, 3, 1, "/d", nil)
 	for _, want := range []string{
 		"node.id=2\n",
 		"controller.quorum.voters=1@127.0.0.1:9192,2@127.0.0.1:9193,3@127.0.0.1:9194\n",
@@ -44,7 +44,7 @@ func TestServerPropsThreeNodesReplicateStateTopics(t *testing.T) {
 			t.Errorf("node 2 of 3 props lack %q:\n%s", want, p)
 		}
 	}
-	if one := serverProps(9092, 1, 0, "/d"); !strings.Contains(one, "offsets.topic.replication.factor=1\n") {
+	if one := serverProps(9092, 1, 0, "/d", nil); !strings.Contains(one, "offsets.topic.replication.factor=1\n") {
 		t.Errorf("single node must use RF 1 for the offsets topic:\n%s", one)
 	}
 }

@@ -14,8 +14,9 @@ import (
 func clientPort(base, i int) int     { return base + i }
 func controllerPort(base, i int) int { return base + 100 + i }
 
-// serverProps renders one node's server.properties.
-func serverProps(base, nodes, i int, logDir string) string {
+// serverProps renders one node's server.properties; sec, when not nil,
+// turns the client listener into the secured one (secure.go).
+func serverProps(base, nodes, i int, logDir string, sec *secureSetup) string {
 	voters := make([]string, nodes)
 	for j := 0; j < nodes; j++ {
 		voters[j] = fmt.Sprintf("%d@127.0.0.1:%d", j+1, controllerPort(base, j))
@@ -51,6 +52,9 @@ func serverProps(base, nodes, i int, logDir string) string {
 		"num.io.threads":                   "8",
 		"log.segment.bytes":                "268435456",
 		"log.retention.hours":              "24",
+	}
+	if sec != nil {
+		sec.props(p, base, i)
 	}
 	keys := make([]string, 0, len(p))
 	for k := range p {

@@ -67,6 +67,7 @@ func newBrokerUpCmd() *cobra.Command {
 				if !quiet {
 					fmt.Fprintf(stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
 				}
+				printSecure(stderr, st)
 				fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
 				return nil
 			}
@@ -77,6 +78,7 @@ func newBrokerUpCmd() *cobra.Command {
 				fmt.Fprintf(stderr, "kpar: Kafka %s up in %.1fs: %d node(s), pids %s, logs under %s\n",
 					st.KafkaVersion, time.Since(start).Seconds(), len(st.Nodes), pids(st), broker.Home())
 			}
+			printSecure(stderr, st)
 			fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
 			return nil
 		},
@@ -85,8 +87,20 @@ func newBrokerUpCmd() *cobra.Command {
 	c.Flags().IntVar(&o.BasePort, "port", 9092, "first client port; controllers listen 100 above (prefer ports below 32768, outside Linux's ephemeral range)")
 	c.Flags().StringVar(&o.Heap, "heap", "", "JVM heap per node (default 1G for one node, 768M each for three)")
 	c.Flags().DurationVar(&o.ReadyTimeout, "timeout", 90*time.Second, "how long to wait for the cluster to answer")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the bootstrap address")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the bootstrap address (and, with --secure, where its CA and credentials are)")
+	c.Flags().BoolVar(&o.Secure, "secure", false, "client ports speak SASL_SSL only (TLS from a CA kpar makes under $KPAR_HOME; SCRAM-SHA-256/512 and PLAIN users admin, a super user, and alice, with no ACLs) and ACLs are enforced (StandardAuthorizer); brokers talk among themselves on loopback listeners 200 above")
 	return c
+}
+
+// printSecure tells how to reach a secured cluster: even under -q, since
+// nothing can connect without it.
+func printSecure(w io.Writer, st *broker.State) {
+	s := st.Secure
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(w, "kpar: secured: SASL_SSL on %s; CA %s\n", strings.Join(st.Bootstrap(), ","), s.CA)
+	fmt.Fprintf(w, "kpar: client properties (Java form, for --client-config): %s (super user), %s, %s (PLAIN)\n", s.Admin, s.User, s.UserPlain)
 }
 
 func pids(st *broker.State) string {
