@@ -29,7 +29,7 @@ func newChildCmd(g *globals) *cobra.Command {
 				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), g.client.Opts...)
 			},
 		}),
-		&cobra.Command{
+		wired(&cobra.Command{
 			Use:                "lab-worker",
 			Short:              "one consumer process under test of 'lab consumer'",
 			DisableFlagParsing: true,
@@ -39,7 +39,7 @@ func newChildCmd(g *globals) *cobra.Command {
 				}
 				return nil
 			},
-		},
+		}),
 		newChildConsumeRSSCmd(g),
 		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),

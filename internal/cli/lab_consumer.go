@@ -92,12 +92,12 @@ when every cell ran. --json prints that JSON instead of the text lines.`,
 	addOutFlags(fl, &f.out, "lab")
 	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
 	fl.BoolVar(&f.verbose, "verbose", false, "pass the worker processes' output through to stderr")
-	return c
+	return wired(c)
 }
 
 // config turns the flags into the lab's Config and validates it, before
 // any broker is looked up.
-func (f *labConsumerFlags) config() (consumer.Config, error) {
+func (f *labConsumerFlags) config(g *globals) (consumer.Config, error) {
 	cfg := f.cfg
 	cfg.Strategies, cfg.Scenarios, cfg.Cell = splitList(f.strategies), splitList(f.scenarios), f.cell
 	if strings.TrimSpace(f.crashAt) != "" {
@@ -107,6 +107,7 @@ func (f *labConsumerFlags) config() (consumer.Config, error) {
 		}
 		cfg.CrashAt = at
 	}
+	cfg.Security = g.sec
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
@@ -115,7 +116,7 @@ func (f *labConsumerFlags) config() (consumer.Config, error) {
 }
 
 func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
-	cfg, err := f.config()
+	cfg, err := f.config(g)
 	if err != nil {
 		return err
 	}

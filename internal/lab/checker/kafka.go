@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // CheckTopics reads the input topic, the processed-log topic and the
@@ -23,9 +24,9 @@ func CheckTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqT
 // ReadTopics reads what Check compares: the input records, and the
 // processed-log entries followed by the dead-letter topic's records as
 // entries with Outcome DeadLettered.
-func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
+func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string, clientOpts ...kgo.Opt) ([]workload.Record, []Processed, error) {
 	fail := func(err error) ([]workload.Record, []Processed, error) { return nil, nil, err }
-	inRecs, err := workload.ReadAll(ctx, seeds, inputTopic)
+	inRecs, err := workload.ReadAll(ctx, seeds, inputTopic, clientOpts...)
 	if err != nil {
 		return fail(err)
 	}
@@ -39,7 +40,7 @@ func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTo
 	}
 	// Read committed: the eos strategy writes entries (and dead letters)
 	// in transactions, and an aborted one processed nothing.
-	logRecs, err := workload.ReadAllCommitted(ctx, seeds, logTopic)
+	logRecs, err := workload.ReadAllCommitted(ctx, seeds, logTopic, clientOpts...)
 	if err != nil {
 		return fail(err)
 	}
@@ -52,7 +53,7 @@ func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTo
 		log = append(log, Processed{Entry: e, At: r.Timestamp})
 	}
 	if dlqTopic != "" {
-		dead, err := workload.ReadAllCommitted(ctx, seeds, dlqTopic)
+		dead, err := workload.ReadAllCommitted(ctx, seeds, dlqTopic, clientOpts...)
 		if err != nil {
 			return fail(err)
 		}

@@ -45,7 +45,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		}
 	}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.clientOpts...)...)
 	if err != nil {
 		return cell, err
 	}
@@ -94,7 +94,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	}
 
 	params := worker.Params{
-		Seeds: cfg.Brokers, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
+		Seeds: cfg.Brokers, Security: cfg.Security, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
 		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
 		Tail: tail, TailLatency: tailLat,
 		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
@@ -113,7 +113,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
-	input, log, err := checker.ReadTopics(cctx, cfg.Brokers, in, logT, dlq)
+	input, log, err := checker.ReadTopics(cctx, cfg.Brokers, in, logT, dlq, cfg.clientOpts...)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}

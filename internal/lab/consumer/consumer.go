@@ -19,16 +19,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // DefaultScenarios are the scenarios of a run that names none.
@@ -71,6 +74,10 @@ type Config struct {
 
 	// Brokers are the cluster's seeds.
 	Brokers []string
+	// Security is the TLS/SASL settings, as flags (clientsec): the
+	// workers get them on their command line, the lab's own clients the
+	// options Run resolves them into.
+	Security clientsec.Settings
 	// Worker builds one consumer process under test for args
 	// (worker.Params.Args): `kpar child lab-worker <args>` in kpar.
 	Worker func(args []string) *exec.Cmd
@@ -87,6 +94,7 @@ type Config struct {
 	// java and pcClasspath run the pc-* strategies' JVM; Run resolves
 	// them once, before the first cell.
 	java, pcClasspath string
+	clientOpts        []kgo.Opt // Security resolved, for the lab's own clients
 }
 
 // DefaultStrategies are the strategies of a run that names none: every Go
@@ -174,6 +182,15 @@ func (c Config) plan() ([]cellSpec, error) {
 		}
 		scenarios = append(scenarios, sc)
 	}
+	sec, err := c.Security.Resolve(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(sec.Opts) > 0 {
+		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
+			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which does not take the TLS/SASL settings yet", stFlag, strategies[i])
+		}
+	}
 	if len(strategies) == 0 || len(scenarios) == 0 {
 		return nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
 	}
@@ -258,8 +275,9 @@ func (c Config) Argv() []string {
 	} else {
 		a = append(a, "--crashes", fmt.Sprint(c.Crashes))
 	}
-	return append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
+	a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
 		"--stall-timeout", c.StallTimeout.String())
+	return append(a, c.Security.Args()...)
 }
 
 // Run runs every cell of cfg, one after the other, and returns their counts
@@ -281,6 +299,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
 	}
+	sec, err := cfg.Security.Resolve(os.Getenv) // plan checked it already
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.clientOpts = sec.Opts
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a
 		// cell's clock; the workers get the result by flag.

@@ -34,6 +34,7 @@ func eos(ctx context.Context, cfg Config) error {
 		kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
 		kgo.FetchMaxWait(200 * time.Millisecond), kgo.TransactionalID(txnID),
 	}
+	copts = append(copts, cfg.ClientOpts...)
 	if cfg.InstanceID != "" {
 		copts = append(copts, kgo.InstanceID(cfg.InstanceID))
 	}

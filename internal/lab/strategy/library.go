@@ -36,6 +36,7 @@ func libraryShare(ctx context.Context, cfg Config) error {
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumeTopics(cfg.Topic),
 			kgo.FetchMaxWait(200*time.Millisecond)),
+		parallel.ClientOpts(cfg.ClientOpts...),
 		parallel.ShareGroup(cfg.Group),
 		parallel.MaxConcurrency(cfg.Workers),
 		parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
@@ -79,6 +80,7 @@ func library(order parallel.Order, commitInterval time.Duration) Func {
 			kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumerGroup(cfg.Group), kgo.ConsumeTopics(cfg.Topic),
 			kgo.FetchMaxWait(200 * time.Millisecond),
 		}
+		copts = append(copts, cfg.ClientOpts...)
 		if cfg.InstanceID != "" {
 			copts = append(copts, kgo.InstanceID(cfg.InstanceID))
 		}

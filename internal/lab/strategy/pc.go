@@ -2,6 +2,7 @@ package strategy
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
@@ -49,6 +50,9 @@ const pcCommitInterval = 250 * time.Millisecond
 
 func parallelConsumer(order pc.Ordering) Func {
 	return func(ctx context.Context, cfg Config) error {
+		if len(cfg.ClientOpts) > 0 {
+			return errors.New("the pc-* strategies' JVM does not take TLS/SASL settings yet")
+		}
 		rebalance, heartbeat := defaultRebalanceTimeout, defaultHeartbeatInterval
 		if cfg.RebalanceTimeout > 0 {
 			// As groupTimeouts gives the franz-go strategies.

@@ -32,7 +32,7 @@ func init() {
 }
 
 func shareGroup(ctx context.Context, cfg Config) error {
-	cl, err := kgo.NewClient(
+	cl, err := kgo.NewClient(append(cfg.ClientOpts,
 		kgo.SeedBrokers(cfg.Seeds...),
 		kgo.ShareGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topic),
@@ -46,7 +46,7 @@ func shareGroup(ctx context.Context, cfg Config) error {
 					cfg.Logf("share ack failed for %s[%d]: %v", r.Topic, r.Partition, r.Err)
 				}
 			}
-		}),
+		}))...,
 	)
 	if err != nil {
 		return err

@@ -27,7 +27,8 @@ var ErrPermanent = errors.New("permanent failure")
 // Config is what every strategy gets.
 type Config struct {
 	Seeds      []string
-	Topic      string // input
+	ClientOpts []kgo.Opt // TLS, SASL: added to every client a strategy makes
+	Topic      string    // input
 	Group      string
 	InstanceID string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
 	DLQTopic   string // dead-letter topic, for strategies that have one
@@ -117,6 +118,7 @@ func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(200 * time.Millisecond),
 	}
+	opts = append(opts, cfg.ClientOpts...)
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}

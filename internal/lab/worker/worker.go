@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/shareoffsets"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
@@ -31,7 +32,12 @@ import (
 
 // Params configure one worker process. Args and Parse round-trip them.
 type Params struct {
-	Seeds       []string
+	Seeds []string
+	// Security is the TLS/SASL flags (clientsec); the launcher appends
+	// them to Args' output (Security.Args) and Parse resolves them into
+	// ClientOpts, the password from the environment the worker inherits.
+	Security    clientsec.Settings
+	ClientOpts  []kgo.Opt
 	Topic       string // input
 	LogTopic    string // processed-log
 	DLQTopic    string // dead-letter topic ("" = none)
@@ -111,7 +117,7 @@ const ShareSettle = 2500 * time.Millisecond
 
 // Args renders p as command-line flags for Parse.
 func (p Params) Args() []string {
-	return []string{
+	return append([]string{
 		"--brokers=" + strings.Join(p.Seeds, ","), "--topic=" + p.Topic, "--log-topic=" + p.LogTopic,
 		"--dlq-topic=" + p.DLQTopic, "--group=" + p.Group, "--strategy=" + p.Strategy, "--slot=" + p.Slot,
 		fmt.Sprintf("--static=%t", p.Static), fmt.Sprintf("--incarnation=%d", p.Incarnation),
@@ -124,7 +130,7 @@ func (p Params) Args() []string {
 		fmt.Sprintf("--slow-at=%d", p.SlowAt), fmt.Sprintf("--slow-count=%d", p.SlowCount),
 		"--slow-latency=" + p.SlowLatency.String(), "--rebalance-timeout=" + p.RebalanceTimeout.String(),
 		"--java=" + p.Java, "--pc-classpath=" + p.PCClasspath,
-	}
+	}, p.Security.Args()...)
 }
 
 // Parse reads Args' output.
@@ -157,9 +163,15 @@ func Parse(args []string) (Params, error) {
 	fs.DurationVar(&p.RebalanceTimeout, "rebalance-timeout", 0, "")
 	fs.StringVar(&p.Java, "java", "", "")
 	fs.StringVar(&p.PCClasspath, "pc-classpath", "", "")
+	p.Security.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return p, err
 	}
+	sec, err := p.Security.Resolve(os.Getenv)
+	if err != nil {
+		return p, fmt.Errorf("worker: %w", err)
+	}
+	p.ClientOpts = sec.Opts
 	for _, s := range strings.Split(*brokers, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			p.Seeds = append(p.Seeds, s)
@@ -190,7 +202,7 @@ func Run(ctx context.Context, p Params) error {
 	if err != nil {
 		return err
 	}
-	out, err := kgo.NewClient(kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond))
+	out, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond)}, p.ClientOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -200,7 +212,7 @@ func Run(ctx context.Context, p Params) error {
 		go h.killWhenSettled(ctx)
 	}
 	cfg := strategy.Config{
-		Seeds: p.Seeds, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
+		Seeds: p.Seeds, ClientOpts: p.ClientOpts, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
 		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, Transform: h.transform, RebalanceTimeout: p.RebalanceTimeout,
 		Java: p.Java, PCClasspath: p.PCClasspath,
 		Logf: func(f string, a ...any) {

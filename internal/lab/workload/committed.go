@@ -20,8 +20,9 @@ const committedIdle = 1500 * time.Millisecond
 // aborted transactions are skipped. A partition is done when its last
 // record (end offset - 1) is read or, since that can be a transaction
 // marker, when nothing more comes for committedIdle.
-func ReadAllCommitted(ctx context.Context, seeds []string, topic string) ([]*kgo.Record, error) {
-	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+// clientOpts (TLS, SASL) go to both of its clients.
+func ReadAllCommitted(ctx context.Context, seeds []string, topic string, clientOpts ...kgo.Opt) ([]*kgo.Record, error) {
+	adm, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -44,8 +45,8 @@ func ReadAllCommitted(ctx context.Context, seeds []string, topic string) ([]*kgo
 	if len(want) == 0 {
 		return nil, nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
-		kgo.FetchMaxWait(100*time.Millisecond), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
+		kgo.FetchMaxWait(100 * time.Millisecond), kgo.FetchIsolationLevel(kgo.ReadCommitted())}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}

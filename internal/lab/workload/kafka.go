@@ -25,8 +25,9 @@ func ProduceInput(ctx context.Context, cl *kgo.Client, topic string, recs []Reco
 // ReadAll returns every record of topic up to the high watermarks taken when
 // it starts, in offset order per partition. The lab calls it only after every
 // writer has stopped, so that snapshot is the whole topic.
-func ReadAll(ctx context.Context, seeds []string, topic string) ([]*kgo.Record, error) {
-	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+// clientOpts (TLS, SASL) go to both of its clients.
+func ReadAll(ctx context.Context, seeds []string, topic string, clientOpts ...kgo.Opt) ([]*kgo.Record, error) {
+	adm, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +52,8 @@ func ReadAll(ctx context.Context, seeds []string, topic string) ([]*kgo.Record, 
 	if len(want) == 0 {
 		return nil, nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
-		kgo.FetchMaxWait(100*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
+		kgo.FetchMaxWait(100 * time.Millisecond)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
