@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// secureBroker starts `kpar broker up --secure` on its own ports
+// (14092, controller 14192, internal 14292) in a temp home. It starts a JVM,
+// so it is skipped under -short, as the broker lifecycle tests are.
+func secureBroker(t *testing.T) *broker.State {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real Kafka JVM")
+	}
+	if os.Getenv("KPAR_SKIP_LIFECYCLE") == "1" {
+		t.Skip("KPAR_SKIP_LIFECYCLE=1")
+	}
+	home := t.TempDir()
+	st, err := broker.Up(context.Background(), broker.Options{Home: home, BasePort: 14092, Secure: true})
+	if err != nil {
+		t.Fatalf("broker up --secure: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := broker.Down(home); err != nil {
+			t.Errorf("broker down: %v", err)
+		}
+	})
+	return st
+}
+
+func password(t *testing.T, props string) string {
+	t.Helper()
+	b, err := os.ReadFile(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`password="([^"]*)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s: no password", props)
+	}
+	return string(m[1])
+}
+
+// Produce and consume over TLS + SCRAM-SHA-512 as a user would: with the
+// properties file broker up wrote, and with flags and the password in the
+// environment; then each refusal is one line naming its cause, and a
+// refused run writes no results.
+func TestSecuredBrokerProduceConsumeAndRefusals(t *testing.T) {
+	st := secureBroker(t)
+	s := st.Secure
+	dir := t.TempDir()
+	csv := writeFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n2,world\n", 500))
+	produce := func(out string, args ...string) error {
+		_, err := runKpar(t, append([]string{"bench", "produce", "--input", csv, "--producers", "1", "--repeat", "1",
+			"--warmup", "0", "--out", filepath.Join(dir, out)}, args...)...)
+		return err
+	}
+	t.Setenv("KPAR_SASL_PASSWORD", "")
+	if err := produce("props", "--client-config", s.Admin); err != nil {
+		t.Fatalf("bench produce --client-config %s: %v", s.Admin, err)
+	}
+	if _, err := runKpar(t, "bench", "consume", "--client-config", s.Admin, "--only", "io", "--records", "2000",
+		"--sleep", "1ms", "--out", filepath.Join(dir, "consume")); err != nil {
+		t.Fatalf("bench consume over TLS+SCRAM: %v", err)
+	}
+	t.Setenv("KPAR_SASL_PASSWORD", password(t, s.Admin))
+	scram := []string{"--brokers", strings.Join(st.Bootstrap(), ","), "--sasl-mechanism", "scram-sha-512", "--sasl-user", "admin"}
+	if err := produce("flags", append(scram, "--tls-ca", s.CA)...); err != nil {
+		t.Fatalf("bench produce with flags: %v", err)
+	}
+	for _, out := range []string{"props", "flags"} {
+		if _, err := os.Stat(filepath.Join(dir, out, "results.json")); err != nil {
+			t.Errorf("%s: %v", out, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, want string
+		env        string // KPAR_SASL_PASSWORD
+		args       []string
+	}{
+		{"wrong password", `SASL: login of user "admin" refused: wrong password`, "not-it", append(scram, "--tls-ca", s.CA)},
+		{"untrusted CA", "TLS: its certificate is signed by a CA we do not trust", password(t, s.Admin), append(scram, "--tls")},
+		{"plaintext client on the TLS port", "a TLS or SASL listener needs --tls", "", []string{"--brokers", st.Bootstrap()[0]}},
+		{"denied topic", "TOPIC_AUTHORIZATION_FAILED", "", []string{"--client-config", s.UserPlain}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("KPAR_SASL_PASSWORD", tc.env)
+			out := "refused-" + strings.ReplaceAll(tc.name, " ", "-")
+			err := produce(out, append(tc.args, "--timeout", "20s")...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant one containing %q", err, tc.want)
+			}
+			if strings.Count(err.Error(), "\n") > 0 {
+				t.Errorf("refusal spans lines: %q", err)
+			}
+			if _, serr := os.Stat(filepath.Join(dir, out)); !os.IsNotExist(serr) {
+				t.Errorf("a refused run left %s (%v)", out, serr)
+			}
+		})
+	}
+}
