@@ -11,7 +11,7 @@ import (
 // newChildGroupSettingsMemberCmd is the autocommit experiment's member
 // process: it must be a process so that it can die of a SIGKILL.
 func newChildGroupSettingsMemberCmd() *cobra.Command {
-	return &cobra.Command{
+	return wired(&cobra.Command{
 		Use:                "group-settings-member",
 		Short:              "one consumer process of 'lab group-settings' (autocommit experiment)",
 		DisableFlagParsing: true,
@@ -21,5 +21,5 @@ func newChildGroupSettingsMemberCmd() *cobra.Command {
 			}
 			return nil
 		},
-	}
+	})
 }

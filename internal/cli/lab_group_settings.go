@@ -57,7 +57,7 @@ lab-group-settings.md and the delay chart (SVG, PNG). --json prints the JSON ins
 	addSeed(fl, &f.cfg.Seed)
 	fl.IntVar(&f.cfg.Records, "records", f.cfg.Records, "records in each experiment's input topic")
 	addOutFlags(fl, &f.out, "lab-group-settings")
-	return c
+	return wired(c)
 }
 
 // config turns the flags into a validated Config, before any broker is
@@ -80,6 +80,7 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err := settingsMember(&cfg); err != nil {
 		return err
 	}
+	cfg.Security = g.sec
 	if cfg.Brokers, err = g.connect(cmd.Context()); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if mode != ModeManual {
 		c.AutoCommitIntervalSeconds = cfg.AutoCommitInterval.Seconds()
 	}
-	k, err := newKit(cfg.Brokers)
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
 	if err != nil {
 		return c, err
 	}
@@ -80,7 +80,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if err != nil {
 		return c, err
 	}
-	spec := memberSpec{brokers: cfg.Brokers, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
+	spec := memberSpec{brokers: cfg.Brokers, security: cfg.Security, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
 		killAfter: int64(c.CrashAt), maxPoll: 100, workers: poolWorkers, autoCommitInterval: cfg.AutoCommitInterval,
 		latency: memberLatency}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
@@ -113,7 +113,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 			c.Failure = "the restarted member failed: " + end.describe()
 		}
 	}
-	recs, err := workload.ReadAll(ctx, cfg.Brokers, logTopic)
+	recs, err := workload.ReadAll(ctx, cfg.Brokers, logTopic, cfg.clientOpts...)
 	if err != nil {
 		return c, err
 	}

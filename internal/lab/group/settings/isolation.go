@@ -68,7 +68,7 @@ func runIsolation(ctx context.Context, cfg Config) (IsolationResult, error) {
 // transactions of seeded records and aborts a seeded share; then an end
 // marker per partition; a consumer per level counts what it received.
 func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg.Brokers)
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
 		return err
 	}
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic))
+	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic)}, cfg.clientOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func readToEnd(ctx context.Context, cfg Config, topic, group, level string, each
 	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), isolationOpt(level),
 		kgo.FetchMaxWait(100 * time.Millisecond)}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func readToEnd(ctx context.Context, cfg Config, topic, group, level string, each
 // and writes the end markers. Each level's delay per plain record is poll
 // time minus acknowledgement time.
 func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg.Brokers)
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
 	if err != nil {
 		return err
 	}
@@ -276,8 +276,8 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 		return finish(fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", cfg.CellTimeout))
 	}
 
-	txn, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner())}, cfg.clientOpts...)...)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ const keys = 64
 // the topics and groups it created, removed at the end.
 type cellKit struct {
 	brokers []string
+	opts    []kgo.Opt   // TLS, SASL
 	cl      *kgo.Client // producer of the input, admin
 	adm     *kadm.Client
 	topics  []string
@@ -40,12 +41,12 @@ type cellKit struct {
 	manualCl   *kgo.Client
 }
 
-func newKit(brokers []string) (*cellKit, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func newKit(brokers []string, opts ...kgo.Opt) (*cellKit, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
-	return &cellKit{brokers: brokers, cl: cl, adm: kadm.NewClient(cl)}, nil
+	return &cellKit{brokers: brokers, opts: opts, cl: cl, adm: kadm.NewClient(cl)}, nil
 }
 
 // name is a topic or group name unique to this cell and run.

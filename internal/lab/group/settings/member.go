@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -38,6 +39,8 @@ const ReadyLine = "group-settings member ready"
 // memberSpec is one member process's arguments.
 type memberSpec struct {
 	brokers            []string
+	security           clientsec.Settings // TLS, SASL as flags, resolved into clientOpts by the member
+	clientOpts         []kgo.Opt
 	topic, group, log  string
 	mode               string
 	incarnation        int
@@ -48,11 +51,11 @@ type memberSpec struct {
 }
 
 func (s memberSpec) args() []string {
-	return []string{"--brokers", strings.Join(s.brokers, ","), "--topic", s.topic, "--group", s.group,
+	return append([]string{"--brokers", strings.Join(s.brokers, ","), "--topic", s.topic, "--group", s.group,
 		"--log", s.log, "--mode", s.mode, "--incarnation", fmt.Sprint(s.incarnation),
 		"--kill-after", fmt.Sprint(s.killAfter), "--max-poll", fmt.Sprint(s.maxPoll),
 		"--workers", fmt.Sprint(s.workers), "--autocommit-interval", s.autoCommitInterval.String(),
-		"--latency", s.latency.String()}
+		"--latency", s.latency.String()}, s.security.Args()...)
 }
 
 // MemberMain is the autocommit experiment's member process (`kpar child
@@ -78,6 +81,7 @@ func MemberMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.IntVar(&s.workers, "workers", 8, "pool size in the auto-pool mode")
 	fs.DurationVar(&s.autoCommitInterval, "autocommit-interval", time.Second, "kgo's auto-commit period")
 	fs.DurationVar(&s.latency, "latency", 0, "processing time per record, before its entry is written")
+	s.security.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -95,6 +99,11 @@ func MemberMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if s.maxPoll < 1 || s.workers < 1 || s.killAfter < 0 || s.autoCommitInterval <= 0 || s.latency < 0 {
 		errs = append(errs, errors.New("--max-poll, --workers and --autocommit-interval must be positive, --kill-after and --latency not negative"))
+	}
+	if sec, err := s.security.Resolve(os.Getenv); err != nil {
+		errs = append(errs, err)
+	} else {
+		s.clientOpts = sec.Opts
 	}
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -119,12 +128,12 @@ func runMember(ctx context.Context, s memberSpec) error {
 	} else {
 		opts = append(opts, kgo.AutoCommitInterval(s.autoCommitInterval))
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, s.clientOpts...)...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	logCl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...))
+	logCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.brokers...)}, s.clientOpts...)...)
 	if err != nil {
 		return err
 	}

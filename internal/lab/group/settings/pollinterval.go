@@ -93,7 +93,7 @@ type slowState struct {
 func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error) {
 	c := PollCell{Variant: variant, RebalanceTimeoutSeconds: cfg.RebalanceTimeout.Seconds(),
 		StallSeconds: cfg.Stall.Seconds(), StallAfter: stallAfter(cfg.Seed, cfg.Records)}
-	k, err := newKit(cfg.Brokers)
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
 	if err != nil {
 		return c, err
 	}
@@ -125,7 +125,7 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 		if variant == VariantBlock {
 			opts = append(opts, kgo.BlockRebalanceOnPoll())
 		}
-		cl, err := kgo.NewClient(opts...)
+		cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
 		if err != nil {
 			startErr = err
 			return

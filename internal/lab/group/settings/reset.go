@@ -63,7 +63,7 @@ func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
 // existing record it ever will.
 func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, error) {
 	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
-	k, err := newKit(cfg.Brokers)
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
 	if err != nil {
 		return c, err
 	}
@@ -99,8 +99,8 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 	}
 	c.Unread = c.Existing - c.Committed
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(resetOffset(policy)), kgo.DisableAutoCommit(), kgo.FetchMaxWait(200*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(resetOffset(policy)), kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, cfg.clientOpts...)...)
 	if err != nil {
 		return c, err
 	}
@@ -181,7 +181,7 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 // once per kit.
 func (k *cellKit) manual() *kgo.Client {
 	k.manualOnce.Do(func() {
-		k.manualCl, _ = kgo.NewClient(kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		k.manualCl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, k.opts...)...)
 	})
 	return k.manualCl
 }

@@ -26,12 +26,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Experiments, in the order a run goes through them.
@@ -77,6 +80,11 @@ type Config struct {
 
 	// Brokers are the cluster's seeds.
 	Brokers []string
+	// Security is the TLS/SASL settings as flags (clientsec): the member
+	// processes get them on their command line, every client of the lab
+	// the options Run resolves them into (clientOpts).
+	Security   clientsec.Settings
+	clientOpts []kgo.Opt
 	// Member builds the autocommit experiment's member process for args
 	// (MemberMain's flags): `kpar child group-settings-member <args>`.
 	Member func(args []string) *exec.Cmd
@@ -127,8 +135,8 @@ func (c Config) Validate() error {
 
 // Argv is the command line that repeats the run.
 func (c Config) Argv() []string {
-	return []string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
-		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}
+	return append([]string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
+		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Security.Args()...)
 }
 
 // rerun is the command that repeats one experiment.
@@ -150,6 +158,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
 	}
+	sec, err := cfg.Security.Resolve(os.Getenv)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.clientOpts = sec.Opts
 	res := Result{
 		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
 		Seed:   cfg.Seed, Brokers: cfg.Brokers, Records: cfg.Records, Partitions: cfg.Partitions,
