@@ -12,7 +12,7 @@ import (
 // franz-go member or kpar's parallel consumer, printing a JSON line per
 // processed record and per assignment change on stdout.
 func newChildGroupMemberCmd() *cobra.Command {
-	return &cobra.Command{
+	return wired(&cobra.Command{
 		Use:                "group-member",
 		Short:              "one consumer-group member of 'lab group'",
 		DisableFlagParsing: true,
@@ -22,5 +22,5 @@ func newChildGroupMemberCmd() *cobra.Command {
 			}
 			return nil
 		},
-	}
+	})
 }

@@ -92,7 +92,7 @@ max.poll.interval.ms) with the same seed, written to --settings-out. With
 	fl.StringVar(&f.settings, "settings", "all", "settings experiments to run after the events ("+strings.Join(settings.Names(), ", ")+"; all or none)")
 	fl.StringVar(&f.settingsOut, "settings-out", filepath.Join("results", "lab-group-settings"), "directory for the settings experiments' results")
 	fl.IntVar(&f.settingsCfg.Records, "settings-records", f.settingsCfg.Records, "records in each settings experiment's input topic")
-	return c
+	return wired(c)
 }
 
 // allOr expands "all" to every name and "none" to nothing.
@@ -156,6 +156,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	ctx := cmd.Context()
+	cfg.Security, scfg.Security = g.sec, g.sec
 	if cfg.Brokers, err = g.connect(ctx); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		// Not wired yet: refused, never run without the security asked for.
 		{[]string{"lab", "consumer", "--tls", "--cell", "pc-key/none"}, "--cell: pc-key runs Parallel Consumer's JVM, which does not take the TLS/SASL settings yet"},
 		{[]string{"compare", "consume", "--tls"}, "kpar compare consume does not take TLS/SASL settings yet"},
-		{[]string{"lab", "group", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")}, "kpar lab group does not take"},
+		{[]string{"lab", "producer", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")}, "kpar lab producer does not take"},
 	} {
 		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

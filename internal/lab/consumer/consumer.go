@@ -256,6 +256,9 @@ func (c Config) Rerun(strategy, scen string) string {
 	if parsed, err := scenario.Parse(scen); err == nil && parsed.Has(scenario.Failures) {
 		s += fmt.Sprintf(" --transient %g --permanent %g", c.Transient, c.Permanent)
 	}
+	if sec := c.Security.Args(); len(sec) > 0 {
+		s += " " + strings.Join(sec, " ")
+	}
 	return s
 }
 

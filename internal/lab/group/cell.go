@@ -370,7 +370,7 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 		return cell
 	}
 
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0)}, cfg.clientOpts...)...)
 	if err != nil {
 		return fail(err)
 	}
@@ -406,7 +406,7 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 		session = cfg.consumerSession
 	}
 	o := &orchestra{cfg: cfg, session: session, procs: map[string]*proc{}, params: MemberParams{
-		Brokers: cfg.Brokers, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
+		Brokers: cfg.Brokers, Security: cfg.Security, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
 		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
 	}}
 	start := time.Now()
@@ -579,8 +579,8 @@ func groupType(ctx context.Context, adm *kadm.Client, group string) string {
 
 // consumerSessionTimeout reads the broker's group.consumer.session.timeout.ms
 // (KIP-848's session timeout), -1 when it cannot.
-func consumerSessionTimeout(ctx context.Context, brokers []string) float64 {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+func consumerSessionTimeout(ctx context.Context, brokers []string, clientOpts ...kgo.Opt) float64 {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, clientOpts...)...)
 	if err != nil {
 		return -1
 	}

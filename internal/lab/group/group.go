@@ -22,12 +22,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Events are the membership events, in the order a run lists them.
@@ -84,6 +87,11 @@ type Config struct {
 	// Not flags: what Run needs to run.
 
 	Brokers []string
+	// Security is the TLS/SASL settings as flags (clientsec): the members
+	// get them on their command line, the lab's own clients the options
+	// Run resolves them into (clientOpts).
+	Security   clientsec.Settings
+	clientOpts []kgo.Opt
 	// Member builds one member process for args: `kpar child group-member
 	// <args>` in kpar.
 	Member func(args []string) *exec.Cmd
@@ -232,7 +240,7 @@ func (c Config) settings() []string {
 
 // Rerun is the command line that repeats one cell as configured.
 func (c Config) Rerun(name string) string {
-	return strings.Join(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), " ")
+	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Security.Args()...), " ")
 }
 
 // Argv is the command line that repeats the whole run.
@@ -247,7 +255,7 @@ func (c Config) Argv() []string {
 		}
 		a = append(a, "--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
 	}
-	return append(a, c.settings()...)
+	return append(append(a, c.settings()...), c.Security.Args()...)
 }
 
 // Run runs every cell of cfg, one after the other. A cell that fails is
@@ -267,8 +275,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
 	}
+	sec, err := cfg.Security.Resolve(os.Getenv)
+	if err != nil {
+		return Result{}, err
+	}
+	cfg.clientOpts = sec.Opts
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
-		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers)}
+		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
 	if res.ConsumerSessionTimeoutMs > 0 {
 		cfg.consumerSession = time.Duration(res.ConsumerSessionTimeoutMs) * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,12 +16,15 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/parallel"
 )
 
 // MemberParams are one member process's arguments.
 type MemberParams struct {
 	Brokers        []string
+	Security       clientsec.Settings // TLS, SASL as flags; parsing resolves them into ClientOpts
+	ClientOpts     []kgo.Opt
 	Group          string
 	Topics         []string
 	Slot           string // m0, m1, ...: the member's name in the cell
@@ -39,7 +43,7 @@ func (p MemberParams) Args() []string {
 	if p.Static {
 		a = append(a, "--static")
 	}
-	return a
+	return append(a, p.Security.Args()...)
 }
 
 func parseMemberArgs(args []string) (MemberParams, error) {
@@ -56,9 +60,15 @@ func parseMemberArgs(args []string) (MemberParams, error) {
 	fs.BoolVar(&p.Static, "static", false, "")
 	fs.DurationVar(&p.Work, "work", 0, "")
 	fs.DurationVar(&p.SessionTimeout, "session-timeout", 10*time.Second, "")
+	p.Security.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return p, err
 	}
+	sec, err := p.Security.Resolve(os.Getenv)
+	if err != nil {
+		return p, err
+	}
+	p.ClientOpts = sec.Opts
 	p.Brokers, p.Topics = strings.Split(brokers, ","), strings.Split(topics, ",")
 	switch {
 	case brokers == "" || p.Group == "" || topics == "" || p.Slot == "":
@@ -118,6 +128,7 @@ func groupOpts(p MemberParams) []kgo.Opt {
 		// the parallel library's default, so both kinds fetch alike.
 		kgo.FetchMaxWait(250 * time.Millisecond),
 	}
+	opts = append(opts, p.ClientOpts...)
 	switch p.Assignor {
 	case "range":
 		opts = append(opts, kgo.Balancers(kgo.RangeBalancer()))

@@ -141,7 +141,8 @@ func (c Config) Argv() []string {
 
 // rerun is the command that repeats one experiment.
 func (c Config) rerun(exp string) string {
-	return fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)
+	return strings.Join(append([]string{fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)},
+		c.Security.Args()...), " ")
 }
 
 // Run runs the experiments of cfg one after the other. A cell that fails
