@@ -233,12 +233,14 @@ func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart
 // keeps that replay to about one commit round trip of completions.
 //
 // Measured in the lab (kill -9 of a consumer with 64 handlers of 0-8 ms
-// running, 12 partitions, ~7k records/s; 15 kills per interval over seeds
-// 13-15): duplicates per kill 4,415 at 1s, 835 at 250ms, 22 back to back,
-// against 62-64 records in flight at each kill. Throughput showed no cost
-// beyond the machine's noise: lab records/s (median of 3) 8,249 at 1s,
-// 7,156 at 250ms, 7,216 back to back (single runs ranged 5,066-9,053);
-// concurrency 500 with 5 ms handlers 59.1k, 60.3k, 57.1k records/s. The
+// running, 12 partitions, ~7k records/s; two runs of 15 kills per interval,
+// seeds 13-15): duplicates per kill 4,415 and 4,173 at 1s, 835 and 1,214 at
+// 250ms, 22 and 18 back to back, against 62-64 records in flight at each
+// kill (back to back: 0.28-0.36x the records in flight). Throughput showed
+// no cost beyond the machine's noise: lab records/s, medians of 3, 8,249
+// and 8,450 at 1s, 7,156 and 8,470 at 250ms, 7,216 and 8,017 back to back
+// (single runs 5,066-9,465); concurrency 500 with 5 ms handlers, 1M
+// records: 88.6-89.0k records/s at 100ms and 1s, 88.6-88.7k back to back. The
 // costs are CPU and the broker: about one commit per round trip (~400/s at
 // 86k records/s with 500 handlers of 5 ms, 12 partitions, against 1/s at 1s),
 // each encoding and carrying every changed partition's completion map (at
