@@ -113,7 +113,7 @@ func DefaultStrategies() []string {
 	return out
 }
 
-// DefaultConfig is the lab's default run (42 cells, a few minutes).
+// DefaultConfig is the lab's default run (48 cells with eos, a few minutes).
 func DefaultConfig() Config {
 	return Config{
 		Strategies: DefaultStrategies(), Scenarios: slices.Clone(DefaultScenarios),
