@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/lab/consumer"
 )
 
 // secureBroker starts `kpar broker up --secure` on its own ports
@@ -106,4 +107,30 @@ func TestSecuredBrokerProduceConsumeAndRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The child processes get the same security: the kpar binary runs a lab
+// cell (worker processes, crashes) and a producer sweep with --processes on
+// the secured broker, the password only in the environment they inherit.
+func TestSecuredBrokerChildProcesses(t *testing.T) {
+	st := secureBroker(t)
+	s := st.Secure
+	bin := kparBinary(t)
+	dir := t.TempDir()
+	t.Setenv("KPAR_SASL_PASSWORD", password(t, s.Admin))
+	sec := []string{"--brokers", strings.Join(st.Bootstrap(), ","), "--tls-ca", s.CA,
+		"--sasl-mechanism", "scram-sha-512", "--sasl-user", "admin"}
+	out := filepath.Join(dir, "lab")
+	runBinary(t, bin, append(sec, "lab", "consumer", "--cell", "lib-key/ooo+crash", "--records", "400", "--partitions", "3",
+		"--keys", "16", "--workers", "4", "--crashes", "1", "--seed", "77", "--out", out)...)
+	res, err := consumer.Read(filepath.Join(out, "lab-consumer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Cells[0]; c.Error != "" || c.Stalled || c.Check.Lost != 0 || c.Crashes != 1 {
+		t.Fatalf("cell over TLS+SCRAM: error %q, stalled %v, lost %d, crashes %d", c.Error, c.Stalled, c.Check.Lost, c.Crashes)
+	}
+	csv := writeFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n", 1000))
+	runBinary(t, bin, append(sec, "bench", "produce", "--input", csv, "--processes", "--producers", "2", "--repeat", "1",
+		"--warmup", "0", "--out", filepath.Join(dir, "produce"))...)
 }
