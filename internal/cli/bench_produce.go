@@ -178,7 +178,7 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 			return c, err
 		}
 	}
-	c.ClientOpts = g.client.Opts
+	c.ClientOpts, c.Anchor = g.client.Opts, g.client
 	return c, c.Validate()
 }
 

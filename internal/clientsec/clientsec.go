@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -96,6 +97,12 @@ type Client struct {
 	Brokers []string  // bootstrap.servers from --client-config (nil without one)
 	Opts    []kgo.Opt // TLS and SASL options for every kgo.NewClient; nil for plaintext
 	User    string    // the SASL user, from the flag or the file
+	// Java and Librdkafka are the same settings as those clients'
+	// properties, for the benches' anchors (ProducerPerformance, kcat). The
+	// password is among them: write them to a 0600 file, never argv.
+	Java, Librdkafka map[string]string
+	// AnchorErr says why the settings have no such form (then both are nil).
+	AnchorErr error
 }
 
 // Resolve validates s, reads the properties file and the PEM files, and
@@ -154,7 +161,80 @@ func (s Settings) Resolve(getenv func(string) string) (Client, error) {
 		}
 		c.Opts = append(c.Opts, kgo.DialTLSConfig(tc))
 	}
+	if len(c.Opts) > 0 {
+		c.Java, c.Librdkafka, c.AnchorErr = eff.anchorProps(password)
+	}
 	return c, nil
+}
+
+// anchorProps renders the effective settings for the Java client and for
+// librdkafka. Neither can override the name the certificate is checked
+// against as --tls-server-name does, so that one is refused for them.
+func (s Settings) anchorProps(password string) (java, rdk map[string]string, err error) {
+	proto := "SSL"
+	switch {
+	case s.TLS && s.Mechanism != "":
+		proto = "SASL_SSL"
+	case !s.TLS:
+		proto = "SASL_PLAINTEXT"
+	}
+	java = map[string]string{"security.protocol": proto}
+	rdk = map[string]string{"security.protocol": strings.ToLower(proto)}
+	if s.Mechanism != "" {
+		m := strings.ToUpper(s.Mechanism)
+		module := "org.apache.kafka.common.security.scram.ScramLoginModule"
+		if m == "PLAIN" {
+			module = "org.apache.kafka.common.security.plain.PlainLoginModule"
+		}
+		q := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+		java["sasl.mechanism"] = m
+		java["sasl.jaas.config"] = fmt.Sprintf(`%s required username="%s" password="%s";`, module, q.Replace(s.User), q.Replace(password))
+		rdk["sasl.mechanisms"], rdk["sasl.username"], rdk["sasl.password"] = m, s.User, password
+	}
+	if s.CA != "" {
+		java["ssl.truststore.type"], java["ssl.truststore.location"] = "PEM", s.CA
+		rdk["ssl.ca.location"] = s.CA
+	}
+	if s.Cert != "" {
+		if s.Cert != s.Key {
+			return nil, nil, errors.New("--tls-cert/--tls-key: the Java anchor reads a client certificate only as one PEM file holding the key and the chain (give the same file to both)")
+		}
+		java["ssl.keystore.type"], java["ssl.keystore.location"] = "PEM", s.Cert
+		rdk["ssl.certificate.location"], rdk["ssl.key.location"] = s.Cert, s.Key
+	}
+	if s.ServerName != "" {
+		return nil, nil, errors.New("--tls-server-name: the Java and kcat anchors cannot check another name than the host they dial")
+	}
+	return java, rdk, nil
+}
+
+// WriteProperties writes props as key=value lines readable by this user
+// only, for a child's config file argument; the caller removes it. java
+// escapes backslashes and newlines as java.util.Properties reads them; kcat
+// -F takes values as they are.
+func WriteProperties(props map[string]string, java bool) (string, error) {
+	f, err := os.CreateTemp("", "kpar-client-*.properties") // mode 0600
+	if err != nil {
+		return "", err
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	for _, k := range keys {
+		v := props[k]
+		if java {
+			v = esc.Replace(v)
+		}
+		fmt.Fprintf(f, "%s=%s\n", k, v)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 func (s Settings) tlsConfig() (*tls.Config, error) {

@@ -194,3 +194,40 @@ func TestArgsRoundTripWithoutThePassword(t *testing.T) {
 }
 
 func newTestFlagSet() *flag.FlagSet { return flag.NewFlagSet("t", flag.ContinueOnError) }
+
+// The anchors get the same settings in their own clients' words, and the
+// Java form reads back as the file it came from.
+func TestAnchorPropsCarryTheSameSettings(t *testing.T) {
+	dir := t.TempDir()
+	ca := writeCA(t, dir)
+	c, err := Settings{CA: ca, Mechanism: "scram-sha-512", User: `al"ice`}.Resolve(env(`p\w"d`))
+	if err != nil || c.AnchorErr != nil {
+		t.Fatal(err, c.AnchorErr)
+	}
+	if c.Librdkafka["security.protocol"] != "sasl_ssl" || c.Librdkafka["sasl.password"] != `p\w"d` || c.Librdkafka["ssl.ca.location"] != ca {
+		t.Fatalf("librdkafka %v", c.Librdkafka)
+	}
+	f, err := WriteProperties(c.Java, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f)
+	if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600: the password is in it", st.Mode().Perm())
+	}
+	back, err := Settings{ConfigFile: f}.Resolve(env(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := readProperties(f)
+	eff, pw := Settings{}, ""
+	if _, err := p.apply(&eff, &pw); err != nil || pw != `p\w"d` || back.User != `al"ice` || eff.CA != ca {
+		t.Fatalf("read back: %v, password %q, user %q, CA %q", err, pw, back.User, eff.CA)
+	}
+	if _, err := (Settings{TLS: true, ServerName: "h"}).Resolve(env("")); err != nil {
+		t.Fatalf("--tls-server-name is fine for kpar's own clients: %v", err)
+	}
+	if c, _ := (Settings{TLS: true, ServerName: "h"}).Resolve(env("")); c.AnchorErr == nil || c.Java != nil {
+		t.Fatalf("--tls-server-name: anchors %v, err %v; want them refused", c.Java, c.AnchorErr)
+	}
+}

@@ -32,6 +32,9 @@ type Config struct {
 	Records     int
 	PayloadFile string            // one payload per line
 	Props       map[string]string // producer properties (acks, linger.ms, ...)
+	// ConfigFile is a properties file given with --producer.config: the
+	// security settings, whose password must not be on the command line.
+	ConfigFile string
 }
 
 // Result is what the tool printed on its last line plus our CPU reading.
@@ -69,6 +72,9 @@ func (c Config) Args() []string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		args = append(args, k+"="+c.Props[k])
+	}
+	if c.ConfigFile != "" {
+		args = append(args, "--producer.config", c.ConfigFile)
 	}
 	return args
 }

@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/csvsrc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -54,8 +55,11 @@ type Config struct {
 	// needed by Processes, VsJava and VsKcat.
 	WorkerArgv []string
 	// ClientOpts (TLS, SASL) go to every client the bench makes; worker
-	// processes get theirs from WorkerArgv.
+	// processes get theirs from WorkerArgv. Anchor is the same settings for
+	// the Java and kcat anchors (clientsec.Client's Java, Librdkafka and
+	// AnchorErr).
 	ClientOpts []kgo.Opt
+	Anchor     clientsec.Client
 
 	Acks         []string        // "0", "1", "all"
 	Idempotence  []string        // "on", "off", "auto" (on for acks=all)
@@ -117,9 +121,13 @@ func DefaultConfig() Config {
 // Validate checks everything that can be checked without a broker, cheap
 // flags first and the input file last; every error names its flag.
 func (c Config) Validate() error {
-	if len(c.ClientOpts) > 0 && (c.VsJava || c.VsKcat) {
+	if len(c.ClientOpts) > 0 && (c.VsJava || c.VsKcat) && c.Anchor.Java == nil {
 		// An anchor on plaintext beside a secured kpar would not compare like with like.
-		return errors.New("--vs-java/--vs-kcat: the anchors do not take the TLS/SASL settings yet; run them without security flags")
+		reason := c.Anchor.AnchorErr
+		if reason == nil {
+			reason = errors.New("no security settings for them")
+		}
+		return fmt.Errorf("--vs-java/--vs-kcat: %w", reason)
 	}
 	if len(c.Topics) == 0 || c.Topics[0] == "" {
 		return errors.New("--topic: no topic given")

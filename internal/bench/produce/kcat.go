@@ -24,6 +24,9 @@ type KcatConfig struct {
 	Topic       string
 	PayloadFile string // one record value per line
 	Props       map[string]string
+	// ConfigFile is given with -F: the security settings, whose password
+	// must not be on the command line.
+	ConfigFile string
 }
 
 // KcatResult is what one kcat run measured.
@@ -60,6 +63,9 @@ func (s Settings) KcatProps() map[string]string {
 // of the file.
 func (c KcatConfig) Args() []string {
 	args := []string{"-P", "-b", strings.Join(c.Seeds, ","), "-t", c.Topic, "-l"}
+	if c.ConfigFile != "" {
+		args = append(args, "-F", c.ConfigFile)
+	}
 	keys := make([]string, 0, len(c.Props))
 	for k := range c.Props {
 		keys = append(keys, k)

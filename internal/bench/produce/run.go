@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/javaperf"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -262,7 +263,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		}
 		var java *JavaComparison
 		if cfg.VsJava {
-			j, err := runJava(ctx, s, seeds, n, payload)
+			j, err := runJava(ctx, s, seeds, n, payload, cfg.Anchor.Java)
 			if err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
 			}
@@ -272,7 +273,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			java = &j
 		}
 		if cfg.VsKcat {
-			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload)
+			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Anchor.Librdkafka)
 			if err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}
@@ -318,7 +319,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 }
 
 // runJava runs ProducerPerformance on n payloads of the file.
-func runJava(ctx context.Context, s Settings, seeds []string, n int, payload string) (JavaComparison, error) {
+func runJava(ctx context.Context, s Settings, seeds []string, n int, payload string, security map[string]string) (JavaComparison, error) {
 	java, err := broker.JavaBin()
 	if err != nil {
 		return JavaComparison{}, err
@@ -327,8 +328,15 @@ func runJava(ctx context.Context, s Settings, seeds []string, n int, payload str
 	if err != nil {
 		return JavaComparison{}, err
 	}
-	jr, err := javaperf.Run(ctx, javaperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
-		PayloadFile: payload, Props: s.JavaProps()})
+	jc := javaperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
+		PayloadFile: payload, Props: s.JavaProps()}
+	if security != nil {
+		if jc.ConfigFile, err = clientsec.WriteProperties(security, true); err != nil {
+			return JavaComparison{}, err
+		}
+		defer os.Remove(jc.ConfigFile)
+	}
+	jr, err := javaperf.Run(ctx, jc)
 	if err != nil {
 		return JavaComparison{}, err
 	}
@@ -337,13 +345,24 @@ func runJava(ctx context.Context, s Settings, seeds []string, n int, payload str
 
 // runKcatAnchor runs kcat over the payload file (want lines) and counts
 // what reached the topic from its end offsets.
-func (b *bench) runKcatAnchor(ctx context.Context, bin string, s Settings, seeds []string, want int, payload string) (KcatComparison, error) {
+func (b *bench) runKcatAnchor(ctx context.Context, bin string, s Settings, seeds []string, want int, payload string, security map[string]string) (KcatComparison, error) {
 	before, err := b.endOffsets(ctx, s.Topics)
 	if err != nil {
 		return KcatComparison{}, err
 	}
-	kr, err := runKcat(ctx, KcatConfig{Bin: bin, Seeds: seeds, Topic: s.Topics[0], PayloadFile: payload, Props: s.KcatProps()})
+	kc := KcatConfig{Bin: bin, Seeds: seeds, Topic: s.Topics[0], PayloadFile: payload, Props: s.KcatProps()}
+	if security != nil {
+		if kc.ConfigFile, err = clientsec.WriteProperties(security, false); err != nil {
+			return KcatComparison{}, err
+		}
+		defer os.Remove(kc.ConfigFile)
+	}
+	kr, err := runKcat(ctx, kc)
 	if err != nil {
+		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
+			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
+			err = fmt.Errorf("%w (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)", err)
+		}
 		return KcatComparison{}, err
 	}
 	after, err := b.endOffsets(ctx, s.Topics)
