@@ -16,16 +16,17 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 )
 
-// localBootstrap returns the seeds of the broker `kpar broker up` started.
-func localBootstrap() ([]string, error) {
+// localBootstrap returns the seeds of the broker `kpar broker up` started
+// and, when it was started --secure, how to reach it.
+func localBootstrap() ([]string, *broker.Secure, error) {
 	st, err := broker.LoadState(broker.Home())
 	if err != nil {
 		if errors.Is(err, broker.ErrNotUp) {
-			return nil, errors.New("no broker given: pass --brokers host:port, set KPAR_BROKERS, or start a local one with 'kpar broker up'")
+			return nil, nil, errors.New("no broker given: pass --brokers host:port, set KPAR_BROKERS, or start a local one with 'kpar broker up'")
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return st.Bootstrap(), nil
+	return st.Bootstrap(), st.Secure, nil
 }
 
 func newBrokerCmd(_ *globals) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/spf13/cobra"
 )
@@ -17,6 +18,8 @@ type globals struct {
 	brokers string             // comma-separated seeds; "" means the local broker kpar started
 	sec     clientsec.Settings // TLS, SASL, --client-config as given (security.go)
 	client  clientsec.Client   // sec resolved before any command runs
+	// localSecure is set when seeds chose a local broker started --secure.
+	localSecure *broker.Secure
 }
 
 // seeds returns the broker list to use: --brokers, else --client-config's
@@ -31,10 +34,11 @@ func (g *globals) seeds() ([]string, error) {
 		v = strings.TrimSpace(os.Getenv("KPAR_BROKERS"))
 	}
 	if v == "" {
-		addrs, err := localBootstrap()
+		addrs, sec, err := localBootstrap()
 		if err != nil {
 			return nil, err
 		}
+		g.localSecure = sec
 		return addrs, nil
 	}
 	var out []string

@@ -68,6 +68,9 @@ func (g *globals) refusal(seeds []string, err error) error {
 	case errors.Is(err, kerr.ClusterAuthorizationFailed), errors.Is(err, kerr.TopicAuthorizationFailed):
 		return fmt.Errorf("broker %s: authorization refused: %v", at, err)
 	}
+	if s := g.localSecure; s != nil && !g.secured() {
+		return fmt.Errorf("broker %s was started --secure: connect with --client-config %s (or --tls-ca %s and --sasl-*)", at, s.Admin, s.CA)
+	}
 	hint := "start one with 'kpar broker up' or name yours with --brokers"
 	if !g.secured() {
 		hint += "; a TLS or SASL listener needs --tls / --sasl-mechanism or --client-config"
