@@ -186,6 +186,10 @@ type BridgeConfig struct {
 	Topic      string
 	Group      string
 	InstanceID string // group.instance.id; "" = dynamic member
+	// ClientConfig is a Java client properties file of security settings
+	// (TLS, SASL; the password in it), added to the consumer's; "" = none.
+	// The JVM deletes it once read.
+	ClientConfig string
 
 	Ordering       Ordering
 	MaxConcurrency int
@@ -223,6 +227,9 @@ func (c BridgeConfig) args() []string {
 		"--instance-id", c.InstanceID, "--ordering", string(c.Ordering),
 		"--max-concurrency", strconv.Itoa(max(1, c.MaxConcurrency)),
 		"--close-timeout-s", strconv.FormatInt(int64((c.closeTimeout()+time.Second-1)/time.Second), 10))
+	if c.ClientConfig != "" {
+		a = append(a, "--client-config", c.ClientConfig)
+	}
 	for _, d := range []struct {
 		flag string
 		d    time.Duration

@@ -186,9 +186,9 @@ func (c Config) plan() ([]cellSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(sec.Opts) > 0 {
+	if len(sec.Opts) > 0 && sec.Java == nil {
 		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
-			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which does not take the TLS/SASL settings yet", stFlag, strategies[i])
+			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
 		}
 	}
 	if len(strategies) == 0 || len(scenarios) == 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -50,8 +51,17 @@ const pcCommitInterval = 250 * time.Millisecond
 
 func parallelConsumer(order pc.Ordering) Func {
 	return func(ctx context.Context, cfg Config) error {
+		var clientConfig string
 		if len(cfg.ClientOpts) > 0 {
-			return errors.New("the pc-* strategies' JVM does not take TLS/SASL settings yet")
+			if cfg.JavaSecurity == nil {
+				return errors.New("the pc-* strategies' JVM cannot take these TLS/SASL settings (--tls-server-name, or a split --tls-cert/--tls-key)")
+			}
+			f, err := clientsec.WriteProperties(cfg.JavaSecurity, true)
+			if err != nil {
+				return err
+			}
+			defer os.Remove(f)
+			clientConfig = f
 		}
 		rebalance, heartbeat := defaultRebalanceTimeout, defaultHeartbeatInterval
 		if cfg.RebalanceTimeout > 0 {
@@ -60,7 +70,7 @@ func parallelConsumer(order pc.Ordering) Func {
 		}
 		bc := pc.BridgeConfig{
 			Java: cfg.Java, Classpath: cfg.PCClasspath,
-			Seeds: cfg.Seeds, Topic: cfg.Topic, Group: cfg.Group, InstanceID: cfg.InstanceID,
+			Seeds: cfg.Seeds, Topic: cfg.Topic, Group: cfg.Group, InstanceID: cfg.InstanceID, ClientConfig: clientConfig,
 			Ordering: order, MaxConcurrency: cfg.Workers,
 			SessionTimeout: defaultSessionTimeout, MaxPollInterval: rebalance, HeartbeatInterval: heartbeat,
 			CommitInterval: pcCommitInterval,

@@ -28,12 +28,15 @@ var ErrPermanent = errors.New("permanent failure")
 type Config struct {
 	Seeds      []string
 	ClientOpts []kgo.Opt // TLS, SASL: added to every client a strategy makes
-	Topic      string    // input
-	Group      string
-	InstanceID string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
-	DLQTopic   string // dead-letter topic, for strategies that have one
-	Workers    int    // pool size / max concurrency
-	MaxPoll    int    // records per poll
+	// JavaSecurity is the same settings as Java client properties (the
+	// password among them), for the pc-* strategies' JVM.
+	JavaSecurity map[string]string
+	Topic        string // input
+	Group        string
+	InstanceID   string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
+	DLQTopic     string // dead-letter topic, for strategies that have one
+	Workers      int    // pool size / max concurrency
+	MaxPoll      int    // records per poll
 	// RebalanceTimeout is how long the group waits for a member to rejoin
 	// once a rebalance began (kgo's analogue of max.poll.interval.ms for the
 	// classic protocol); 0 keeps the client default (60 s).

@@ -36,25 +36,26 @@ type Params struct {
 	// Security is the TLS/SASL flags (clientsec); the launcher appends
 	// them to Args' output (Security.Args) and Parse resolves them into
 	// ClientOpts, the password from the environment the worker inherits.
-	Security    clientsec.Settings
-	ClientOpts  []kgo.Opt
-	Topic       string // input
-	LogTopic    string // processed-log
-	DLQTopic    string // dead-letter topic ("" = none)
-	Group       string
-	Strategy    string
-	Slot        string // member name; also the static instance id when Static
-	Static      bool
-	Incarnation int
-	Workers     int
-	MaxPoll     int
-	Seed        int64
-	LatencyMin  time.Duration
-	LatencyMax  time.Duration
-	Tail        float64 // chance a record takes TailLatency instead
-	TailLatency time.Duration
-	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
-	Permanent   float64 // chance a record always fails
+	Security     clientsec.Settings
+	ClientOpts   []kgo.Opt
+	JavaSecurity map[string]string // Security for the pc-* strategies' JVM
+	Topic        string            // input
+	LogTopic     string            // processed-log
+	DLQTopic     string            // dead-letter topic ("" = none)
+	Group        string
+	Strategy     string
+	Slot         string // member name; also the static instance id when Static
+	Static       bool
+	Incarnation  int
+	Workers      int
+	MaxPoll      int
+	Seed         int64
+	LatencyMin   time.Duration
+	LatencyMax   time.Duration
+	Tail         float64 // chance a record takes TailLatency instead
+	TailLatency  time.Duration
+	Transient    float64 // chance an attempt fails transiently (attempts 1-3 only)
+	Permanent    float64 // chance a record always fails
 	// KillAfter: admit this many handler invocations, then freeze and
 	// SIGKILL self once settled (0 = never). See killWhenSettled.
 	KillAfter int
@@ -171,7 +172,7 @@ func Parse(args []string) (Params, error) {
 	if err != nil {
 		return p, fmt.Errorf("worker: %w", err)
 	}
-	p.ClientOpts = sec.Opts
+	p.ClientOpts, p.JavaSecurity = sec.Opts, sec.Java
 	for _, s := range strings.Split(*brokers, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			p.Seeds = append(p.Seeds, s)
@@ -212,7 +213,7 @@ func Run(ctx context.Context, p Params) error {
 		go h.killWhenSettled(ctx)
 	}
 	cfg := strategy.Config{
-		Seeds: p.Seeds, ClientOpts: p.ClientOpts, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
+		Seeds: p.Seeds, ClientOpts: p.ClientOpts, JavaSecurity: p.JavaSecurity, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
 		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, Transform: h.transform, RebalanceTimeout: p.RebalanceTimeout,
 		Java: p.Java, PCClasspath: p.PCClasspath,
 		Logf: func(f string, a ...any) {

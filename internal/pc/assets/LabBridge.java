@@ -55,6 +55,10 @@ public final class LabBridge {
 
     static final class Flags {
         String bootstrap, topic, group, instanceId = "";
+        // Java client properties: TLS, SASL. kpar writes it (mode 0600, the
+        // password in it) for this JVM alone, which deletes it once read: the
+        // lab SIGKILLs the Go worker that would otherwise remove it.
+        String clientConfig = "";
         ProcessingOrder ordering = ProcessingOrder.KEY;
         int maxConcurrency = 16;
         long sessionTimeoutMs = 45000, maxPollIntervalMs = 300000, heartbeatMs = 3000;
@@ -90,6 +94,7 @@ public final class LabBridge {
                     case "--commit-interval-ms": f.commitIntervalMs = Long.parseLong(v); break;
                     case "--retry-delay-ms": f.retryDelayMs = Long.parseLong(v); break;
                     case "--close-timeout-s": f.closeTimeoutS = Long.parseLong(v); break;
+                    case "--client-config": f.clientConfig = v; break;
                     default: problems.add("unknown flag " + name);
                 }
             } catch (IllegalArgumentException e) {
@@ -175,6 +180,16 @@ public final class LabBridge {
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kpar-lab-pc");
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        if (!f.clientConfig.isEmpty()) {
+            // The security settings kpar's own clients use, so PC meets the same listener.
+            java.nio.file.Path path = java.nio.file.Paths.get(f.clientConfig);
+            try (java.io.Reader r = java.nio.file.Files.newBufferedReader(path)) {
+                Properties sec = new Properties();
+                sec.load(r);
+                props.putAll(sec);
+            }
+            java.nio.file.Files.deleteIfExists(path);
+        }
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
 
         ParallelConsumerOptions.ParallelConsumerOptionsBuilder<byte[], byte[]> b = ParallelConsumerOptions.<byte[], byte[]>builder()
