@@ -43,9 +43,9 @@ func newChildCmd(g *globals) *cobra.Command {
 		newChildConsumeRSSCmd(g),
 		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),
-		newChildCompareKparCmd(),
-		newChildComparePlainCmd(),
-		newChildCompareShareCmd(),
+		wired(newChildCompareKparCmd(g)),
+		wired(newChildComparePlainCmd(g)),
+		wired(newChildCompareShareCmd(g)),
 		&cobra.Command{
 			Use:                "window-kpar",
 			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",

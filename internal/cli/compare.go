@@ -114,7 +114,7 @@ run excepted). Timings on a shared machine are noisy.`,
 	fl.IntVar(&f.windowRecords, "window-records", wdef.RecordsPerPartition, "window: records per partition")
 	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.Stuck, "window: how long the stuck record of each partition sleeps")
 	addOutFlags(fl, &f.out, "compare")
-	return c
+	return wired(c)
 }
 
 func joinInts(v []int) string {
@@ -127,7 +127,7 @@ func joinInts(v []int) string {
 
 // config parses the flags into a validated Config; it touches no broker
 // and starts no JVM.
-func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
+func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, error) {
 	if f.quick {
 		set := func(name string, apply func()) {
 			if !cmd.Flags().Changed(name) {
@@ -158,7 +158,11 @@ func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
 			return c, fmt.Errorf("--source-root: %w", err)
 		}
 	}
-	c.KparChildArgv, c.PlainChildArgv, c.ShareChildArgv = compareKparArgv, comparePlainArgv, compareShareArgv
+	sec := g.securityArgs()
+	c.KparChildArgv = func(s compare.KparSpec) ([]string, error) { return compareKparArgv(s, sec) }
+	c.PlainChildArgv = func(s compare.PlainSpec) ([]string, error) { return comparePlainArgv(s, sec) }
+	c.ShareChildArgv = func(s compare.ShareSpec) ([]string, error) { return compareShareArgv(s, sec) }
+	c.Security = g.client
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.Stuck = f.partitions, f.keys, f.windowRecords, f.windowStuck
@@ -168,8 +172,8 @@ func (f *compareFlags) config(cmd *cobra.Command) (compare.Config, error) {
 	return c, c.Validate()
 }
 
-func compareKparArgv(s compare.KparSpec) ([]string, error) {
-	return childArgv("compare-kpar",
+func compareKparArgv(s compare.KparSpec, sec []string) ([]string, error) {
+	return childArgv("compare-kpar", append(sec,
 		"--brokers", strings.Join(s.Brokers, ","),
 		"--topic", s.Topic,
 		"--records", strconv.FormatInt(s.Records, 10),
@@ -179,11 +183,11 @@ func compareKparArgv(s compare.KparSpec) ([]string, error) {
 		"--per-partition", strconv.Itoa(s.PerPart),
 		"--trace="+strconv.FormatBool(s.Trace),
 		"--share-group", s.ShareGroup,
-		"--members", strconv.Itoa(s.Members))
+		"--members", strconv.Itoa(s.Members))...)
 }
 
-func compareShareArgv(s compare.ShareSpec) ([]string, error) {
-	return childArgv("compare-share",
+func compareShareArgv(s compare.ShareSpec, sec []string) ([]string, error) {
+	return childArgv("compare-share", append(sec,
 		"--brokers", strings.Join(s.Brokers, ","),
 		"--topic", s.Topic,
 		"--group", s.Group,
@@ -191,20 +195,20 @@ func compareShareArgv(s compare.ShareSpec) ([]string, error) {
 		"--concurrency", strconv.Itoa(s.Concurrency),
 		"--members", strconv.Itoa(s.Members),
 		"--sleep", s.Sleep.String(),
-		"--trace="+strconv.FormatBool(s.Trace))
+		"--trace="+strconv.FormatBool(s.Trace))...)
 }
 
-func comparePlainArgv(s compare.PlainSpec) ([]string, error) {
-	return childArgv("compare-plain",
+func comparePlainArgv(s compare.PlainSpec, sec []string) ([]string, error) {
+	return childArgv("compare-plain", append(sec,
 		"--brokers", strings.Join(s.Brokers, ","),
 		"--topic", s.Topic,
 		"--records", strconv.FormatInt(s.Records, 10),
-		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))
+		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))...)
 }
 
 // newChildCompareKparCmd is `kpar child compare-kpar`: kpar's side of one
 // comparison run, its figures as one JSON line on stdout.
-func newChildCompareKparCmd() *cobra.Command {
+func newChildCompareKparCmd(g *globals) *cobra.Command {
 	var s compare.KparSpec
 	c := &cobra.Command{
 		Use:   "compare-kpar",
@@ -238,6 +242,7 @@ func newChildCompareKparCmd() *cobra.Command {
 					return err
 				}
 			}
+			s.ClientOpts = g.client.Opts
 			return compare.RunKparChild(cmd.Context(), s, cmd.OutOrStdout())
 		},
 	}
@@ -256,7 +261,7 @@ func newChildCompareKparCmd() *cobra.Command {
 
 // newChildCompareShareCmd is `kpar child compare-share`: the bare franz-go
 // share consumer of 'compare consume'.
-func newChildCompareShareCmd() *cobra.Command {
+func newChildCompareShareCmd(g *globals) *cobra.Command {
 	var s compare.ShareSpec
 	c := &cobra.Command{
 		Use:   "compare-share",
@@ -285,6 +290,7 @@ func newChildCompareShareCmd() *cobra.Command {
 			if s.Sleep < 0 {
 				return fmt.Errorf("--sleep %s: must be at least 0", s.Sleep)
 			}
+			s.ClientOpts = g.client.Opts
 			return compare.RunShareChild(cmd.Context(), s, cmd.OutOrStdout())
 		},
 	}
@@ -301,7 +307,7 @@ func newChildCompareShareCmd() *cobra.Command {
 
 // newChildComparePlainCmd is `kpar child compare-plain`: the plain franz-go
 // loop of 'compare consume'.
-func newChildComparePlainCmd() *cobra.Command {
+func newChildComparePlainCmd(g *globals) *cobra.Command {
 	var s compare.PlainSpec
 	c := &cobra.Command{
 		Use:   "compare-plain",
@@ -318,6 +324,7 @@ func newChildComparePlainCmd() *cobra.Command {
 			if err := atLeast("records", s.Records, 1); err != nil {
 				return err
 			}
+			s.ClientOpts = g.client.Opts
 			return compare.RunPlainChild(cmd.Context(), s, cmd.OutOrStdout())
 		},
 	}
@@ -329,7 +336,7 @@ func newChildComparePlainCmd() *cobra.Command {
 
 func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	cfg, err := f.config(cmd)
+	cfg, err := f.config(cmd, g)
 	if err != nil {
 		return err
 	}

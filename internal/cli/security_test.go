@@ -20,7 +20,7 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		{[]string{"bench", "produce", "--input", csv, "--tls-server-name", "h", "--vs-java"}, "--vs-java/--vs-kcat: --tls-server-name: the Java and kcat anchors cannot check"},
 		// Not wired yet: refused, never run without the security asked for.
 		{[]string{"lab", "consumer", "--tls-server-name", "h", "--cell", "pc-key/none"}, "--cell: pc-key runs Parallel Consumer's JVM, which cannot take these settings: --tls-server-name"},
-		{[]string{"compare", "consume", "--tls"}, "kpar compare consume does not take TLS/SASL settings yet"},
+		{[]string{"compare", "consume", "--tls", "--window"}, "--window: the out-of-order window does not take TLS/SASL settings yet"},
 		{[]string{"lab", "producer", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")}, "kpar lab producer does not take"},
 	} {
 		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)

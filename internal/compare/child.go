@@ -66,7 +66,7 @@ func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 		return json.NewEncoder(stdout).Encode(out)
 	}
 	ps := consume.ParallelSpec{Order: parallel.OrderKey, Concurrency: spec.Concurrency, Sleep: spec.Sleep,
-		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart}
+		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, ClientOpts: spec.ClientOpts}
 	var tr *tracer
 	if spec.Trace {
 		tr = newTracer(spec.Records + spec.Records/10 + int64(spec.Concurrency))
@@ -87,7 +87,7 @@ func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 // (kgo's defaults, no group) over spec.Records records, one ChildOutput
 // line to stdout.
 func RunPlainChild(ctx context.Context, spec PlainSpec, stdout io.Writer) error {
-	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, spec.FetchMaxBytes)
+	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, spec.FetchMaxBytes, spec.ClientOpts...)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,9 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one comparison. Topics are named after their sizes and reused
@@ -75,6 +77,12 @@ type Config struct {
 	// ShareChildArgv makes the bare share consumer's command line (`kpar
 	// child compare-share`, reaching RunShareChild).
 	ShareChildArgv func(ShareSpec) ([]string, error)
+
+	// Security is the resolved TLS/SASL settings: Opts for this process's
+	// clients and the Go children (which get them as flags through the
+	// ChildArgv funcs), Java for PC's harness and ShareConsumerPerformance
+	// (a 0600 file each run).
+	Security clientsec.Client
 
 	// ShareMembers is the member clients of every share contender: the
 	// bare share consumer, kpar's share mode and ShareConsumerPerformance
@@ -171,6 +179,14 @@ func (c Config) Validate() error {
 	if c.KparChildArgv == nil || c.PlainChildArgv == nil || c.ShareChildArgv == nil {
 		return errors.New("compare: KparChildArgv, PlainChildArgv and ShareChildArgv are required (the contenders' processes)")
 	}
+	if len(c.Security.Opts) > 0 {
+		switch {
+		case c.Security.Java == nil:
+			return fmt.Errorf("Parallel Consumer's and Kafka's JVMs cannot take these TLS/SASL settings: %w", c.Security.AnchorErr)
+		case c.Window != nil:
+			return errors.New("--window: the out-of-order window does not take TLS/SASL settings yet; run it without them")
+		}
+	}
 	if c.Window != nil {
 		return c.Window.Validate()
 	}
@@ -203,6 +219,7 @@ const (
 // (`kpar child compare-kpar`): key order, a fresh group, Records records.
 type KparSpec struct {
 	Brokers     []string
+	ClientOpts  []kgo.Opt // TLS, SASL: not on the command line; the child makes them from its security flags
 	Topic       string
 	Records     int64
 	Concurrency int
@@ -220,9 +237,10 @@ type KparSpec struct {
 // PlainSpec is one run of the plain franz-go poll loop in its own process
 // (`kpar child compare-plain`): no group, no commits, no handler.
 type PlainSpec struct {
-	Brokers []string
-	Topic   string
-	Records int64
+	Brokers    []string
+	ClientOpts []kgo.Opt // as KparSpec's
+	Topic      string
+	Records    int64
 	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.
 	FetchMaxBytes int32
 }

@@ -44,6 +44,7 @@ func runKparShare(ctx context.Context, spec KparSpec) (ChildOutput, error) {
 	}
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic)),
+		parallel.ClientOpts(spec.ClientOpts...),
 		parallel.ShareGroup(spec.ShareGroup), parallel.ShareMembers(max(1, spec.Members)),
 		parallel.MaxConcurrency(spec.Concurrency),
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
@@ -49,7 +51,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	admin, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, c.Security.Opts...)...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -170,6 +172,10 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		JVMFlags: []string{"-Xmx" + mem.CapHeap}}
 	r.start("rss pc -Xmx" + mem.CapHeap)
 	capped.Timeout = c.Timeout
+	if err := r.pcSecurity(&capped); err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(capped.ClientConfig) // gone already unless the JVM never read it
 	start := time.Now()
 	pr, err = pc.Run(ctx, capped)
 	switch {
@@ -237,7 +243,7 @@ func (r *runner) measured(format string, args ...any) {
 func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) error {
 	n += n / 10
 	r.logf("preparing %d records (%d keys) in %s", n, keys, topic)
-	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize)
+	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Security.Opts...)
 	return err
 }
 
@@ -269,12 +275,27 @@ func (r *runner) plain(ctx context.Context, name string, spec PlainSpec) (Side, 
 	return sd, nil
 }
 
+// pcSecurity gives one PC run the security settings: a file of its own,
+// since the harness deletes it once read.
+func (r *runner) pcSecurity(cfg *pc.Config) error {
+	if len(r.c.Security.Opts) == 0 {
+		return nil
+	}
+	f, err := clientsec.WriteProperties(r.c.Security.Java, true)
+	cfg.ClientConfig = f
+	return err
+}
+
 // pc runs PC as its docs recommend (KEY order, the asynchronous periodic
 // commit, the asked concurrency, batch size 1); any failure fails the run.
 func (r *runner) pc(ctx context.Context, name string, cfg pc.Config) (pc.Result, error) {
 	r.start(name + " pc")
 	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
 	cfg.Progress = r.c.Log
+	if err := r.pcSecurity(&cfg); err != nil {
+		return pc.Result{}, err
+	}
+	defer os.Remove(cfg.ClientConfig) // gone already unless the JVM never read it
 	res, err := pc.Run(ctx, cfg)
 	if err != nil {
 		return pc.Result{}, fmt.Errorf("pc %s: %w", name, err)
@@ -414,7 +435,16 @@ func (r *runner) javaShare(ctx context.Context, topic string, records int64) (Ja
 	if err != nil {
 		return JavaShare{}, err
 	}
-	return runJavaShare(ctx, java, javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers), r.c.ShareMembers, r.c.Timeout)
+	args := javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers)
+	if len(r.c.Security.Opts) > 0 {
+		f, err := clientsec.WriteProperties(r.c.Security.Java, true)
+		if err != nil {
+			return JavaShare{}, err
+		}
+		defer os.Remove(f)
+		args = append(args, "--consumer.config", f)
+	}
+	return runJavaShare(ctx, java, args, r.c.ShareMembers, r.c.Timeout)
 }
 
 func orderLine(o *Order) string {

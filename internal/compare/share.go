@@ -18,8 +18,9 @@ import (
 // group, each polling at most its share of Concurrency records, handling
 // them concurrently, acking each as its handler returns.
 type ShareSpec struct {
-	Brokers []string
-	Topic   string
+	Brokers    []string
+	ClientOpts []kgo.Opt // as KparSpec's
+	Topic      string
 	// Group is a share group the parent made read from the earliest
 	// offset (sharegroup.FromEarliest); fresh for every run.
 	Group       string
@@ -99,8 +100,8 @@ func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
 		}
 	}()
 	for i := range clients {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
-			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i))))
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
+			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i)))}, spec.ClientOpts...)...)
 		if err != nil {
 			return ChildOutput{}, err
 		}

@@ -80,6 +80,10 @@ type Config struct {
 	Topic   string   // required
 	Group   string   // consumer group; default a fresh "kpar-pc-<unix ns>", so it reads from the start
 	Records int      // stop once this many distinct records are processed; required, > 0
+	// ClientConfig is a Java client properties file of security settings
+	// (TLS, SASL; the password in it) added to the consumer's; the JVM
+	// deletes it once read. "" = none.
+	ClientConfig string
 
 	Ordering       Ordering   // default OrderKey
 	MaxConcurrency int        // PC's worker pool size; default 16
@@ -243,6 +247,9 @@ func (c Config) harnessArgs() []string {
 	}
 	if c.ProcessedLog != "" {
 		args = append(args, "--processed-log", c.ProcessedLog)
+	}
+	if c.ClientConfig != "" {
+		args = append(args, "--client-config", c.ClientConfig)
 	}
 	if c.ProgressEvery > 0 {
 		args = append(args, "--progress-ms", strconv.FormatInt(c.ProgressEvery.Milliseconds(), 10))

@@ -60,6 +60,9 @@ public final class Harness {
         long stuckOffset = -1; // with stuckMs > 0: the record at this offset, per partition, sleeps stuckMs once
         long stuckMs;
         String processedLog = ""; // append "partition offset\n" per processed record
+        // Java client properties: TLS, SASL. kpar writes it (mode 0600, the
+        // password in it) for this JVM alone, which deletes it once read.
+        String clientConfig = "";
         long progressMs; // > 0: a progress line on stdout this often
         long sessionTimeoutMs; // > 0: the consumer's session.timeout.ms (else Kafka's default)
     }
@@ -93,6 +96,7 @@ public final class Harness {
                     case "--processed-log": f.processedLog = v; break;
                     case "--progress-ms": f.progressMs = Long.parseLong(v); break;
                     case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
+                    case "--client-config": f.clientConfig = v; break;
                     default: throw new BadFlag("unknown flag " + name);
                 }
             } catch (IllegalArgumentException e) { // NumberFormatException and enum valueOf
@@ -214,6 +218,16 @@ public final class Harness {
         // Bytes in, bytes out: no decoding cost in the measurement.
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        if (!f.clientConfig.isEmpty()) {
+            // The security settings kpar's own clients use, so PC meets the same listener.
+            java.nio.file.Path path = java.nio.file.Paths.get(f.clientConfig);
+            try (java.io.Reader r = java.nio.file.Files.newBufferedReader(path)) {
+                Properties sec = new Properties();
+                sec.load(r);
+                props.putAll(sec);
+            }
+            java.nio.file.Files.deleteIfExists(path);
+        }
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
 
         ParallelConsumerOptions<byte[], byte[]> opts = ParallelConsumerOptions.<byte[], byte[]>builder()
