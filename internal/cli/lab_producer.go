@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -91,7 +92,7 @@ and duplicated records as SVG and PNG, written only when every cell ran.
 	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the lab's own cluster running (reused by the next run)")
 	fl.BoolVar(&f.cfg.KeepTopics, "keep-topics", false, "keep each cell's topic and group for inspection")
 	addOutFlags(fl, &f.out, "lab-producer")
-	return c
+	return wired(c)
 }
 
 // config turns the flags into the lab's Config and validates it, before
@@ -116,7 +117,12 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	// lab starts its own cluster rather than taking 'kpar broker up''s,
 	// which is usually one node.
 	cfg.Home = filepath.Join(broker.Home(), "lab-producer")
-	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {
+	cfg.Security = g.client
+	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" || len(g.client.Brokers) > 0
+	if g.secured() && !given {
+		return errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
+	}
+	if given {
 		if cfg.Brokers, err = g.connect(ctx); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 // named here do not exist, so any error about them would mean a probe ran.
 func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 	t.Setenv("KPAR_SASL_PASSWORD", "")
+	t.Setenv("KPAR_BROKERS", "") // make test sets it; the lab producer case needs none given
 	dir := t.TempDir()
 	csv := writeFile(t, dir, "in.csv", "a,b\n1,2\n")
 	for _, tc := range []struct {
@@ -21,12 +22,17 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		// Not wired yet: refused, never run without the security asked for.
 		{[]string{"lab", "consumer", "--tls-server-name", "h", "--cell", "pc-key/none"}, "--cell: pc-key runs Parallel Consumer's JVM, which cannot take these settings: --tls-server-name"},
 		{[]string{"compare", "consume", "--tls", "--window"}, "--window: the out-of-order window does not take TLS/SASL settings yet"},
-		{[]string{"lab", "producer", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")}, "kpar lab producer does not take"},
+		{[]string{"report", "--tls"}, "kpar report does not take TLS/SASL settings"},
 	} {
 		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("kpar %s: err = %v\nwant one containing %q", strings.Join(tc.args, " "), err, tc.want)
 		}
+	}
+	// The producer lab's own cluster is plaintext: security needs a given one.
+	if _, err := runKpar(t, "lab", "producer", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")); err == nil ||
+		!strings.Contains(err.Error(), "the lab's own cluster is plaintext") {
+		t.Errorf("lab producer with TLS and no brokers: err = %v", err)
 	}
 	// A plaintext --client-config is no security setting: a wired command
 	// and an unwired one both go on to the (absent) broker.

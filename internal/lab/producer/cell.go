@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/parallel"
 )
@@ -48,7 +50,7 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 		defer cl.deleteTopic(context.WithoutCancel(ctx), c.Topic, group)
 	}
 
-	cons, err := startConsumer(ctx, cl.seeds, c.Topic, group)
+	cons, err := startConsumer(ctx, cl.seeds, c.Topic, group, cl.opts...)
 	if err != nil {
 		return c, err
 	}
@@ -81,7 +83,7 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	if err := cl.settle(ctx, c.Topic); err != nil {
 		return c, err
 	}
-	recs, err := workload.ReadAll(ctx, cl.seeds, c.Topic)
+	recs, err := workload.ReadAll(ctx, cl.seeds, c.Topic, cl.opts...)
 	if err != nil {
 		return c, err
 	}
@@ -90,7 +92,11 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 		got = append(got, gotOf(r.Partition, r.Offset, r.Value))
 	}
 	c.Counts = Count(sent, got)
-	c.Kcat = kcatCheck(ctx, cl.seeds, c.Topic, sent, c.Counts)
+	if len(cl.opts) > 0 && cfg.Security.Librdkafka == nil {
+		c.Kcat = KcatCheck{Note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Security.AnchorErr)}
+	} else {
+		c.Kcat = kcatCheck(ctx, cl.seeds, cfg.Security.Librdkafka, c.Topic, sent, c.Counts)
+	}
 	c.Consumer = cons.check(ctx, got, cfg.ConsumerTimeout)
 	c.Seconds = time.Since(began).Seconds()
 	return c, nil
@@ -147,7 +153,7 @@ type consumer struct {
 	calls  int
 }
 
-func startConsumer(ctx context.Context, seeds []string, topic, group string) (*consumer, error) {
+func startConsumer(ctx context.Context, seeds []string, topic, group string, clientOpts ...kgo.Opt) (*consumer, error) {
 	k := &consumer{seen: map[ID]int{}, done: make(chan error, 1)}
 	handle := func(_ context.Context, r *kgo.Record) error {
 		id, _, _, err := ParseValue(r.Value)
@@ -160,7 +166,7 @@ func startConsumer(ctx context.Context, seeds []string, topic, group string) (*c
 		return nil
 	}
 	c, err := parallel.New(handle, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())))
+		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())), parallel.ClientOpts(clientOpts...))
 	if err != nil {
 		return nil, err
 	}
@@ -218,20 +224,35 @@ func (k *consumer) stop() {
 // kcatCheck reads the topic again with kcat (librdkafka, an independent
 // client) and counts the same things; Agrees when records, lost and
 // duplicated match franz-go's read.
-func kcatCheck(ctx context.Context, seeds []string, topic string, sent []Sent, ours Counts) KcatCheck {
+// security (librdkafka properties, the password among them) goes in a 0600
+// file given with -F, never on the command line.
+func kcatCheck(ctx context.Context, seeds []string, security map[string]string, topic string, sent []Sent, ours Counts) KcatCheck {
 	bin, err := exec.LookPath("kcat")
 	if err != nil {
 		return KcatCheck{Note: "kcat not found on PATH: not cross-checked"}
 	}
 	kctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(kctx, bin, "-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q",
-		"-f", "%p %o %s\n")
+	args := []string{"-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\n"}
+	if security != nil {
+		f, err := clientsec.WriteProperties(security, false)
+		if err != nil {
+			return KcatCheck{Note: "kcat: " + err.Error()}
+		}
+		defer os.Remove(f)
+		args = append(args, "-F", f)
+	}
+	cmd := exec.CommandContext(kctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return KcatCheck{Note: fmt.Sprintf("kcat failed: %v %s", err, trunc(strings.TrimSpace(stderr.String()), 200))}
+		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(strings.TrimSpace(stderr.String()), 200))
+		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
+			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
+			note += " (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)"
+		}
+		return KcatCheck{Note: note}
 	}
 	var got []Got
 	sc := bufio.NewScanner(bytes.NewReader(out))

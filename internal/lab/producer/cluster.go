@@ -27,8 +27,9 @@ const Nodes = 3
 // cluster is the 3-node cluster a run works on.
 type cluster struct {
 	seeds  []string
-	own    bool   // started by this run (stopped at the end unless kept)
-	home   string // where its state.json lives
+	opts   []kgo.Opt // TLS, SASL (Config.Security)
+	own    bool      // started by this run (stopped at the end unless kept)
+	home   string    // where its state.json lives
 	faults *broker.Faults
 	// noFaults says why faults cannot be applied (faults is nil).
 	noFaults string
@@ -77,7 +78,10 @@ func local(host string) bool {
 // openCluster starts the lab's own cluster (cfg.Brokers empty) or checks
 // the given one: 3 nodes, and whether they are kpar's to signal.
 func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
-	c := &cluster{seeds: cfg.Brokers, home: cfg.Home}
+	c := &cluster{seeds: cfg.Brokers, opts: cfg.Security.Opts, home: cfg.Home}
+	if len(c.seeds) == 0 && len(c.opts) > 0 {
+		return nil, errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
+	}
 	if len(c.seeds) == 0 {
 		c.own = true
 		st, err := broker.Up(ctx, broker.Options{Home: cfg.Home, Nodes: Nodes, BasePort: cfg.Port, Heap: cfg.Heap, Progress: cfg.progress})
@@ -89,7 +93,7 @@ func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
 		c.seeds = st.Bootstrap()
 	}
 	var err error
-	if c.cl, err = kgo.NewClient(kgo.SeedBrokers(c.seeds...), kgo.RetryTimeout(5*time.Second)); err != nil {
+	if c.cl, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.seeds...), kgo.RetryTimeout(5 * time.Second)}, c.opts...)...); err != nil {
 		c.close(cfg)
 		return nil, err
 	}

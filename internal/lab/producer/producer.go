@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	// Brokers of a given 3-node cluster; empty: the lab starts its own
 	// under Home on Port and stops it at the end.
 	Brokers []string
+	// Security is the resolved TLS/SASL settings for every client of the
+	// lab (Opts) and kcat's cross-check (Librdkafka), for a given cluster
+	// only: the lab's own is plaintext.
+	Security clientsec.Client
 	// Home is where the cluster's state.json (its pids) is recorded: the
 	// lab's own home, or the KPAR_HOME a given cluster was started under.
 	Home        string
