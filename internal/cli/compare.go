@@ -166,7 +166,7 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.Stuck = f.partitions, f.keys, f.windowRecords, f.windowStuck
-		w.KparChild = func(args []string) ([]string, error) { return childArgv("window-kpar", args...) }
+		w.KparChild = func(args []string) ([]string, error) { return childArgv("window-kpar", append(args, sec...)...) }
 		c.Window = &w
 	}
 	return c, c.Validate()

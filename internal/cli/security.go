@@ -22,7 +22,7 @@ import (
 // environment they inherit or the --client-config file they re-read.
 
 // wiredCommands names the commands marked with wired, for the refusal.
-const wiredCommands = "bench produce, bench consume, compare consume (without --window), lab consumer, lab group, lab group-settings, lab producer (on a given cluster)"
+const wiredCommands = "bench produce, bench consume, compare consume, lab consumer, lab group, lab group-settings, lab producer (on a given cluster)"
 
 func (g *globals) addSecurityFlags(fs *pflag.FlagSet) { g.sec.AddFlags(fs) }
 

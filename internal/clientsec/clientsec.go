@@ -217,6 +217,20 @@ func WriteProperties(props map[string]string, java bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	f.Close()
+	if err := WritePropertiesTo(f.Name(), props, java); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// WritePropertiesTo is WriteProperties into path (created 0600 if missing).
+func WritePropertiesTo(path string, props map[string]string, java bool) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
 	keys := make([]string, 0, len(props))
 	for k := range props {
 		keys = append(keys, k)
@@ -230,11 +244,7 @@ func WriteProperties(props map[string]string, java bool) (string, error) {
 		}
 		fmt.Fprintf(f, "%s=%s\n", k, v)
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
+	return f.Close()
 }
 
 func (s Settings) tlsConfig() (*tls.Config, error) {

@@ -183,8 +183,6 @@ func (c Config) Validate() error {
 		switch {
 		case c.Security.Java == nil:
 			return fmt.Errorf("Parallel Consumer's and Kafka's JVMs cannot take these TLS/SASL settings: %w", c.Security.AnchorErr)
-		case c.Window != nil:
-			return errors.New("--window: the out-of-order window does not take TLS/SASL settings yet; run it without them")
 		}
 	}
 	if c.Window != nil {

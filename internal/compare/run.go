@@ -194,6 +194,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 
 	if c.Window != nil {
 		wc := *c.Window
+		wc.Security = c.Security
 		wc.Brokers = seeds
 		if wc.Log == nil {
 			wc.Log = c.Log

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -30,6 +31,7 @@ type childSpec struct {
 	ProcessedLog string
 	Progress     time.Duration
 	Session      time.Duration // kgo.SessionTimeout; 0: kgo's default
+	clientOpts   []kgo.Opt     // from the security flags KparChild added (not rendered by args)
 }
 
 func (s childSpec) args() []string {
@@ -80,9 +82,16 @@ func ChildMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&s.ProcessedLog, "processed-log", "", "file to append \"partition offset\" to per processed record")
 	progressMs := fs.Int64("progress-ms", 200, "progress line period")
 	sessionMs := fs.Int64("session-timeout-ms", 0, "the group session timeout (0: kgo's default)")
+	var sec clientsec.Settings
+	sec.AddFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	client, err := sec.Resolve(os.Getenv)
+	if err != nil {
+		return err
+	}
+	s.clientOpts = client.Opts
 	for _, b := range strings.Split(*brokers, ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			s.Brokers = append(s.Brokers, b)
@@ -148,6 +157,7 @@ func runChild(ctx context.Context, s childSpec, stdout io.Writer) error {
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
 		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
+		parallel.ClientOpts(s.clientOpts...),
 	}
 	if s.Session > 0 {
 		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -73,6 +74,11 @@ type Config struct {
 	// KparChild makes the command line of the kpar consumer process, which
 	// must reach ChildMain with args (`kpar child window-kpar <args>`).
 	KparChild func(args []string) ([]string, error) `json:"-"`
+	// Security is the resolved TLS/SASL settings: Opts for this process's
+	// clients, Java for PC's harness (a file per run in the run's directory,
+	// which the JVM deletes once read). KparChild adds the flags for its
+	// process.
+	Security clientsec.Client `json:"-"`
 
 	Dir     string           // working directory for the processed logs; default a temp dir, removed after
 	Command []string         // the command line that reproduces the run

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -39,7 +40,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			c.Log(fmt.Sprintf(format, args...))
 		}
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, c.Security.Opts...)...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -226,7 +227,19 @@ func (r *runner) command(ctx context.Context, lib, group, logPath string, stuck 
 	for p := range r.end {
 		total += int(r.end[p] - r.start[p])
 	}
-	cmd, _, err := pc.Command(ctx, pc.Config{Seeds: c.Brokers, Topic: r.topic, Group: group, Records: total,
+	var clientConfig string
+	if len(c.Security.Opts) > 0 {
+		f, err := os.CreateTemp(r.dir, "pc-client-*.properties")
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
+		if err := clientsec.WritePropertiesTo(f.Name(), c.Security.Java, true); err != nil {
+			return nil, err
+		}
+		clientConfig = f.Name()
+	}
+	cmd, _, err := pc.Command(ctx, pc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group, Records: total,
 		Ordering: pc.Ordering(pcOrdering(c.Order)), MaxConcurrency: c.Concurrency, Work: pc.WorkNoop,
 		Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, Stuck: st,
 		ProcessedLog: logPath, ProgressEvery: c.Poll, SessionTimeout: c.SessionTimeout,
