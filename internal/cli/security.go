@@ -79,8 +79,10 @@ func (g *globals) refusal(seeds []string, err error) error {
 }
 
 // securityWired marks a command whose every client, children included,
-// takes the security settings. The others refuse them before they run:
-// their clients would silently dial without TLS or SASL.
+// takes the security settings. The others (today those that reach no
+// cluster, or only the local one kpar started) refuse them before they run
+// rather than ignore them: a new command's clients would otherwise dial
+// without TLS or SASL unnoticed.
 const securityWired = "kpar/security-wired"
 
 func wired(cmd *cobra.Command) *cobra.Command {
@@ -95,6 +97,6 @@ func (g *globals) refuseSecurity(cmd *cobra.Command) error {
 	if !g.secured() || cmd.Annotations[securityWired] == "yes" {
 		return nil
 	}
-	return fmt.Errorf("kpar %s does not take TLS/SASL settings yet (--tls*, --sasl-*, --client-config with security.protocol); the commands that do: %s",
+	return fmt.Errorf("kpar %s does not use TLS/SASL settings (--tls*, --sasl-*, --client-config with security.protocol); the commands that do: %s",
 		strings.TrimPrefix(cmd.CommandPath(), "kpar "), wiredCommands)
 }
