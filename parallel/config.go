@@ -368,6 +368,11 @@ var (
 	ErrNoHandler = errors.New("parallel: nil handler")
 	// ErrRecordFailed: a record failed all attempts and had nowhere to go.
 	ErrRecordFailed = errors.New("parallel: record failed and no dead-letter topic is configured")
+	// ErrNotAuthorized: the broker refused the group, a topic, or a write to
+	// the retry or dead-letter topic (an ACL is missing). Run stops with it,
+	// naming what was refused; the record that needed the refused write is
+	// not committed.
+	ErrNotAuthorized = errors.New("parallel: not authorized")
 	// ErrRunning: Run was called twice.
 	ErrRunning = errors.New("parallel: Run already called")
 	// ErrClosed: Run was called after Close.

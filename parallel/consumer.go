@@ -194,6 +194,12 @@ func shareInOpts(opts []kgo.Opt) bool {
 	return err != nil && strings.Contains(err.Error(), "ShareGroup")
 }
 
+// group is the consumer group's name, for messages.
+func (c *Consumer) group() string {
+	g, _ := c.cl.OptValue(kgo.ConsumerGroup).(string)
+	return g
+}
+
 // Client returns the underlying franz-go client, e.g. to produce with it.
 // Do not commit, pause or poll with it.
 func (c *Consumer) Client() *kgo.Client { return c.cl }

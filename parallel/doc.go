@@ -91,6 +91,14 @@
 // in-place attempts and the retry topic. RetryBackoff replaces the backoff
 // with the caller's own delay policy.
 //
+// # Refusals
+//
+// A broker that refuses the group, a topic, or a write to the retry or
+// dead-letter topic by ACL stops Run with an error wrapping
+// ErrNotAuthorized that names the group or topic; kgo alone would retry the
+// group forever, so Run would never say why nothing is consumed. The record
+// whose write was refused is not committed, so nothing is lost.
+//
 // # Metrics
 //
 // Stats gives counters and per-partition state at any time. The kprom

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -225,17 +226,43 @@ func (c *Consumer) handOn(ctx context.Context, r, out *kgo.Record) error {
 
 // produce writes r and waits for the broker's ack, retrying until the
 // partition is given up: the source record is done only once r is durable.
+// A refusal by ACL is not retried: it stops the consumer (ErrNotAuthorized).
 func (c *Consumer) produce(ctx context.Context, r *kgo.Record) error {
 	for n := 1; ; n++ {
 		err := c.cl.ProduceSync(ctx, r).FirstErr()
 		if err == nil {
 			return nil
 		}
+		if refused(err) {
+			return fmt.Errorf("%w: writing to topic %s: %v", ErrNotAuthorized, r.Topic, err)
+		}
 		c.cfg.logf("parallel: produce to %s: %v", r.Topic, err)
 		if !sleep(ctx, c.backoff(n)) {
 			return errAbandoned
 		}
 	}
+}
+
+// refused reports whether err is an authorization refusal, which waiting
+// does not fix.
+func refused(err error) bool {
+	return errors.Is(err, kerr.GroupAuthorizationFailed) || errors.Is(err, kerr.TopicAuthorizationFailed) ||
+		errors.Is(err, kerr.ClusterAuthorizationFailed) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
+// failRefused stops the consumer if a poll error is an authorization
+// refusal: kgo would retry it forever, and Run would never say why nothing
+// is consumed. topic "" is the group's own error (kgo.ErrGroupSession).
+func (c *Consumer) failRefused(group, topic string, err error) bool {
+	if !refused(err) {
+		return false
+	}
+	what := "topic " + topic
+	if topic == "" {
+		what = fmt.Sprintf("group %q", group)
+	}
+	c.fail(fmt.Errorf("%w: %s: %v", ErrNotAuthorized, what, err))
+	return true
 }
 
 // Header returns the value of the last header named key, or "".

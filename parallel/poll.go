@@ -42,6 +42,9 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			return
 		}
 		fs.EachError(func(t string, p int32, err error) {
+			if c.failRefused(c.group(), t, err) {
+				return
+			}
 			if ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				c.cfg.logf("parallel: fetch %s[%d]: %v", t, p, err)
 			}

@@ -149,6 +149,9 @@ func (c *Consumer) shareMember(ctx context.Context, cl *kgo.Client, jobs chan<- 
 			return
 		}
 		fs.EachError(func(topic string, part int32, err error) {
+			if c.failRefused(c.cfg.shareGroup, topic, err) {
+				return
+			}
 			if !errors.Is(err, context.Canceled) {
 				c.cfg.logf("parallel: share fetch %s[%d]: %v", topic, part, err)
 			}
@@ -231,6 +234,9 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 		out.Headers = append(out.Headers, kgo.RecordHeader{Key: HeaderDeliveryCount, Value: []byte(strconv.Itoa(delivery))})
 		if err := c.produce(ctx, out); err != nil {
 			c.release(r)
+			if !errors.Is(err, errAbandoned) {
+				c.fail(err) // refused by ACL
+			}
 			return
 		}
 		c.stats.deadLettered.Add(1)
