@@ -227,9 +227,18 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 		return err
 	}
 	if f.out.json {
-		return printJSON(stdout, res)
+		if err := printJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "\nresults: %s (summary.md, results.json, steps.csv, charts) in %.0fs\n", f.out.out, time.Since(started).Seconds())
 	}
-	fmt.Fprintf(stdout, "\nresults: %s (summary.md, results.json, steps.csv, charts) in %.0fs\n", f.out.out, time.Since(started).Seconds())
+	// A step whose deliveries failed is recorded with its counts and first
+	// error, but the run is not a clean measurement: say so and exit 1.
+	if failed := res.FailedSteps(); len(failed) > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d step(s) had failed deliveries, so their rates are not those of complete runs: %s",
+			len(failed), strings.Join(failed, "; "))}
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -256,5 +257,35 @@ func TestBenchProduceSweepOnRealBrokerDeliversEveryRecord(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing output %s", f)
 		}
+	}
+}
+
+// A step whose deliveries failed (records larger than the topic's
+// max.message.bytes) is written with its counts, named, and the command
+// exits 1 instead of reporting a throughput as if the run were complete.
+func TestBenchProduceExitsNonZeroNamingAStepWithFailedDeliveries_RealBroker(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	topic := testkit.TopicName(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	small := "1000"
+	if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &small}, topic); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	input := writeFile(t, dir, "in.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	out := filepath.Join(dir, "results")
+	_, err := runKpar(t, "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", input, "--topic", topic,
+		"--producers", "1", "--warmup", "0", "--record-size", "5000", "--out", out)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "deliveries failed") {
+		t.Fatalf("want exit 1 naming the failed deliveries, got %v", err)
+	}
+	var res produce.Result
+	if err := results.Read(filepath.Join(out, produce.DataFile), produce.Schema, produce.Version, &res); err != nil {
+		t.Fatalf("the failed step's results: %v", err)
+	}
+	if len(res.FailedSteps()) != 1 {
+		t.Fatalf("failed steps in the results: %v", res.FailedSteps())
 	}
 }

@@ -1,6 +1,8 @@
 package produce
 
 import (
+	"fmt"
+
 	"github.com/kpar/kpar/internal/javaperf"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -140,4 +142,20 @@ func (j *JavaComparison) Compute() {
 	if j.JavaCPUPerMillion > 0 {
 		j.CPUPerMillionRatio = j.GoCPUPerMillion / j.JavaCPUPerMillion
 	}
+}
+
+// FailedSteps names every step in which a delivery failed, one line each
+// ("<sweep label>, N producers: F of R deliveries failed: first error"): its
+// throughput is not that of a complete run, and the command exits non-zero.
+func (r Result) FailedSteps() []string {
+	var out []string
+	for _, sw := range r.Sweeps {
+		for _, st := range sw.Steps {
+			if st.Failed > 0 {
+				out = append(out, fmt.Sprintf("%s, %d producers: %d of %d deliveries failed: %s",
+					sw.Label, st.Producers, st.Failed, st.Records, st.FirstError))
+			}
+		}
+	}
+	return out
 }

@@ -56,6 +56,9 @@ func StepLine(st Step) string {
 	if st.FirstError != "" {
 		line += "  first error: " + st.FirstError
 	}
+	if st.Failed > 0 {
+		line += "  FAILED STEP: its rate is not that of a complete run"
+	}
 	return line
 }
 
