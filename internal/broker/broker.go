@@ -349,7 +349,7 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 // opts are the client's security (TLS, SASL) when the cluster has any.
 func probe(ctx context.Context, seeds []string, want int, opts ...kgo.Opt) error {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.RequestRetries(0),
-		kgo.DialTimeout(time.Second), kgo.RetryTimeout(2*time.Second)}, opts...)...)
+		kgo.DialTimeout(time.Second), kgo.RetryTimeout(2 * time.Second)}, opts...)...)
 	if err != nil {
 		return err
 	}
