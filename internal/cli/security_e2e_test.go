@@ -2,14 +2,21 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/parallel"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // secureBroker starts `kpar broker up --secure` on its own ports
@@ -82,6 +89,8 @@ func TestSecuredBrokerProduceConsumeAndRefusals(t *testing.T) {
 		}
 	}
 
+	t.Run("parallel refused its dead-letter topic", func(t *testing.T) { parallelRefusedDLT(t, st) })
+
 	for _, tc := range []struct {
 		name, want string
 		env        string // KPAR_SASL_PASSWORD
@@ -133,4 +142,64 @@ func TestSecuredBrokerChildProcesses(t *testing.T) {
 	csv := writeFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n", 1000))
 	runBinary(t, bin, append(sec, "bench", "produce", "--input", csv, "--processes", "--producers", "2", "--repeat", "1",
 		"--warmup", "0", "--out", filepath.Join(dir, "produce"))...)
+}
+
+// parallelRefusedDLT: alice may read the topic and join the group but not
+// write the dead-letter topic. A permanent failure then stops Run with
+// ErrNotAuthorized naming the topic, over TLS + SCRAM, and the group's
+// committed offset does not pass the record.
+func parallelRefusedDLT(t *testing.T, st *broker.State) {
+	resolve := func(props string) clientsec.Client {
+		c, err := clientsec.Settings{ConfigFile: props}.Resolve(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	admin, alice := resolve(st.Secure.Admin), resolve(st.Secure.User)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	acl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(st.Bootstrap()...)}, admin.Opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acl.Close()
+	adm := kadm.NewClient(acl)
+	in, dlt, group := "refused-in", "refused-dlt", "refused-group"
+	if _, err := adm.CreateTopics(ctx, 1, 1, nil, in, dlt); err != nil {
+		t.Fatal(err)
+	}
+	rs := make([]*kgo.Record, 5)
+	for i := range rs {
+		rs[i] = &kgo.Record{Topic: in, Value: []byte(strconv.Itoa(i))}
+	}
+	if err := acl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	grant := kadm.NewACLs().Allow("User:"+broker.SecureUser).AllowHosts().Topics(in).Groups(group).
+		Operations(kadm.OpRead, kadm.OpDescribe).ResourcePatternType(kadm.ACLPatternLiteral)
+	if res, err := adm.CreateACLs(ctx, grant); err != nil || res[0].Err != nil {
+		t.Fatalf("grant alice: %v %v", err, res)
+	}
+	c, err := parallel.New(func(_ context.Context, r *kgo.Record) error {
+		if string(r.Value) == "2" {
+			return parallel.Permanent(errors.New("malformed"))
+		}
+		return nil
+	}, parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(st.Bootstrap()...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in)},
+		alice.Opts...)...), parallel.DeadLetterTopic(dlt), parallel.Ordering(parallel.OrderPartition))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Run(ctx)
+	if !errors.Is(err, parallel.ErrNotAuthorized) || !strings.Contains(err.Error(), "topic "+dlt) {
+		t.Fatalf("Run = %v, want ErrNotAuthorized naming topic %s", err, dlt)
+	}
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offs.Lookup(in, 0); ok && o.At > 2 {
+		t.Errorf("committed offset %d passes the record whose dead-letter write was refused (offset 2)", o.At)
+	}
 }
