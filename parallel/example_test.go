@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/kprom"
@@ -581,4 +582,42 @@ func ExampleNewBatch() {
 	sort.Strings(written)
 	fmt.Println(strings.Join(written, " "))
 	// Output: alice=1 alice=3 bob=2 carol=4
+}
+
+// A secured cluster: TLS and SASL are the client's business, given through
+// ClientOpts like the seeds (here SCRAM-SHA-256 against kfake with SASL on;
+// add kgo.DialTLSConfig(&tls.Config{RootCAs: pool}) for TLS). A group or a
+// dead-letter topic the user may not use stops Run with ErrNotAuthorized.
+func ExampleClientOpts_sasl() {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "orders"), kfake.EnableSASL(),
+		kfake.Superuser("SCRAM-SHA-256", "billing-svc", "s3cret"))
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	login := kgo.SASL(scram.Auth{User: "billing-svc", Pass: "s3cret"}.AsSha256Mechanism())
+	seeds := c.ListenAddrs()
+	prod, err := kgo.NewClient(kgo.SeedBrokers(seeds...), login, kgo.DefaultProduceTopic("orders"))
+	if err != nil {
+		panic(err)
+	}
+	prod.ProduceSync(context.Background(), &kgo.Record{Key: []byte("o1"), Value: []byte("paid")})
+	prod.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cons, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
+		fmt.Printf("%s %s\n", r.Key, r.Value)
+		cancel()
+		return nil
+	}, parallel.ClientOpts(kgo.SeedBrokers(seeds...), login, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := cons.Run(ctx); err != nil {
+		fmt.Println("run:", err)
+	}
+	// Output:
+	// o1 paid
 }
