@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -426,6 +427,14 @@ func stopNodes(st *State) []int {
 	for _, n := range st.Nodes {
 		if n.Alive() {
 			_ = signal(n.Pid, syscall.SIGKILL)
+		}
+	}
+	// A SIGKILLed JVM with a large heap takes a moment to exit; Down checked
+	// at once and reported "did not stop" for a node a loaded machine had
+	// not finished killing (seen in the 3-node lab test).
+	for killed := time.Now().Add(10 * time.Second); time.Now().Before(killed); time.Sleep(50 * time.Millisecond) {
+		if !slices.ContainsFunc(st.Nodes, Node.Alive) {
+			break
 		}
 	}
 	return stopped
