@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -240,13 +239,6 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			len(failed), strings.Join(failed, "; "))}
 	}
 	return nil
-}
-
-// printJSON prints a result's data, as stored in --out, on stdout (--json).
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // commandLine is the kpar command line that reproduces cmd's run: its path

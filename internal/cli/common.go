@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -195,4 +196,11 @@ func childArgv(name string, args ...string) ([]string, error) {
 		return nil, fmt.Errorf("find the kpar binary to start a child process: %w", err)
 	}
 	return append([]string{exe, "child", name}, args...), nil
+}
+
+// printJSON prints a result's data, as stored in --out, on stdout (--json).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

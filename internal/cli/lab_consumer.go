@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -162,12 +161,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 		return err
 	}
 	if f.out.json {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(b, '\n'))
-		return err
+		return printJSON(stdout, res)
 	}
 	for _, s := range consumer.SpeedSentences(res) {
 		fmt.Fprintln(text, "speed", s)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -194,11 +193,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	if f.out.json {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		if _, err = stdout.Write(append(b, '\n')); err != nil {
+		if err := printJSON(stdout, res); err != nil {
 			return err
 		}
 	} else {

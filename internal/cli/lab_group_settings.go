@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -125,12 +124,7 @@ func runSettings(cmd *cobra.Command, cfg settings.Config, out outFlags) error {
 		return err
 	}
 	if out.json {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(b, '\n'))
-		return err
+		return printJSON(stdout, res)
 	}
 	for _, s := range settings.Sentences(res) {
 		fmt.Fprintln(text, "lesson", s)

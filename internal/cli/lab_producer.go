@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -165,12 +164,7 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 		return err
 	}
 	if f.out.json {
-		b, err := json.MarshalIndent(res, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(b, '\n'))
-		return err
+		return printJSON(stdout, res)
 	}
 	for _, l := range res.Lessons {
 		fmt.Fprintln(text, "lesson", l.Sentence)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/checker"
-	"github.com/kpar/kpar/internal/lab/shareoffsets"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -203,14 +202,14 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 // from the processed-log as for every strategy, "committed" = records the
 // broker reports in a terminal state, caught up when that is all of them.
 func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int32]int64) (progress, error) {
-	st, err := shareoffsets.Read(ctx, o.client, o.params.Group, o.in)
+	st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.in)
 	if err != nil {
 		return p, err
 	}
 	p.caughtUp = true
 	for part, end := range ends {
 		sp, ok := st[part]
-		n, all := shareoffsets.Acknowledged(sp, ok, end)
+		n, all := sharegroup.Acknowledged(sp, ok, end)
 		p.committed += int(n)
 		p.caughtUp = p.caughtUp && all
 	}

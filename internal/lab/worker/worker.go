@@ -23,9 +23,9 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/lab/shareoffsets"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -396,7 +396,7 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 	if strategy.IsShare(h.p.Strategy) {
 		// No committed offsets: what the broker reports acknowledged.
 		settle, read = ShareSettle, func() (string, error) {
-			st, err := shareoffsets.Read(ctx, h.out, h.p.Group, h.p.Topic)
+			st, err := sharegroup.Offsets(ctx, h.out, h.p.Group, h.p.Topic)
 			return fmt.Sprint(st), err
 		}
 	}

@@ -1,4 +1,4 @@
-package shareoffsets
+package sharegroup
 
 import "testing"
 

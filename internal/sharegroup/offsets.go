@@ -1,6 +1,6 @@
-// Package shareoffsets reads what a share group (KIP-932) has acknowledged,
-// the share-group stand-in for a consumer group's committed offsets, which
-// share groups do not have. kadm has no helper for it.
+// What a share group (KIP-932) has acknowledged: the share-group stand-in
+// for a consumer group's committed offsets, which share groups do not have.
+// kadm has no helper for it.
 //
 // The broker reports per partition the share-partition start offset (every
 // record below it is in a terminal state: accepted, rejected or archived)
@@ -10,7 +10,8 @@
 // to stay at 150 of 300 with every record acknowledged and the lag at 0.
 // So the lab takes lag 0 as "the group acknowledged everything", and end
 // minus lag as how much it has acknowledged.
-package shareoffsets
+
+package sharegroup
 
 import (
 	"context"
@@ -28,9 +29,9 @@ type Partition struct {
 	Lag   int64
 }
 
-// Read returns topic's share-partition states in group, by partition.
+// Offsets returns topic's share-partition states in group, by partition.
 // Partitions the broker does not report are absent.
-func Read(ctx context.Context, cl *kgo.Client, group, topic string) (map[int32]Partition, error) {
+func Offsets(ctx context.Context, cl *kgo.Client, group, topic string) (map[int32]Partition, error) {
 	req := kmsg.NewPtrDescribeShareGroupOffsetsRequest()
 	g := kmsg.NewDescribeShareGroupOffsetsRequestGroup()
 	// Topics stays null (every topic of the group): Kafka 4.3.1 answers a
