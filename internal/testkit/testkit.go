@@ -60,6 +60,19 @@ func Brokers(t testing.TB) []string {
 	return strings.Split(v, ",")
 }
 
+// Unavailable ends a test whose real part cannot run here (no java, mvn,
+// javac or kcat, a busy port, a cluster that did not come up): a skip
+// locally, a failure under KPAR_REQUIRE_BROKER=1, where `make test` and CI
+// promise that every integration test runs. Under -short it always skips.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if !testing.Short() && os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s, and %s=1: this test must run", msg, EnvRequire)
+	}
+	t.Skip(msg)
+}
+
 var topicSeq atomic.Int64
 
 // TopicName returns a name unique to this test and process.
