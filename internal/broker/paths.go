@@ -14,7 +14,7 @@ import (
 )
 
 // KafkaVersion is the pinned Apache Kafka release (see assets/pom.xml).
-const KafkaVersion = "4.3.1"
+const KafkaVersion = "4.4.0"
 
 // Home returns kpar's state directory: $KPAR_HOME, else ~/.kpar.
 func Home() string {
