@@ -42,7 +42,7 @@ func runExample(t *testing.T, bin string, args ...string) string {
 }
 
 func TestExamplesBuild(t *testing.T) {
-	for _, name := range []string{"keyed", "deadletter", "metrics", "share"} {
+	for _, name := range []string{"keyed", "deadletter", "metrics", "share", "transform", "batchwriter"} {
 		build(t, name)
 	}
 }
@@ -121,5 +121,32 @@ func TestShareExampleDeadLettersCorruptJobsAndRedeliversFailedOnes_RealBroker(t 
 	var peak int
 	if _, err := fmt.Sscanf(flat[strings.Index(flat, "at peak: ")+len("at peak: "):], "%d", &peak); err != nil || peak <= 3 {
 		t.Errorf("peak handlers at once %d (%v): want more than the 3 partitions", peak, err)
+	}
+}
+
+func TestTransformExampleGivesEveryOrderExactlyOneCommittedOutput_RealBroker(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	out := runExample(t, build(t, "transform"), "--brokers", strings.Join(seeds, ","), "--records", "3000", "--concurrency", "50")
+	want := "outputs read_committed: 3000; orders without an output: 0; duplicated outputs: 0"
+	if !strings.Contains(out, want) {
+		t.Fatalf("transform's output lacks %q", want)
+	}
+}
+
+func TestBatchwriterExampleWritesEveryEventOnceInKeyOrderInBulk_RealBroker(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	out := runExample(t, build(t, "batchwriter"), "--brokers", strings.Join(seeds, ","),
+		"--records", "3000", "--keys", "300", "--batch", "50", "--write", "2ms")
+	if !strings.Contains(out, "missing: 0; written twice: 0; key order violations: 0") {
+		t.Fatal("batchwriter did not write every event once in key order")
+	}
+	// Bulk: fewer calls than records. 3000 records over 300 keys at most 50
+	// per batch need at least 60 calls; one call per record would be 3000.
+	var written, calls int
+	if _, err := fmt.Sscanf(out[strings.Index(out, "wrote "):], "wrote %d events in %d bulk writes", &written, &calls); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	if written != 3000 || calls < 60 || calls >= written {
+		t.Fatalf("%d events in %d calls: want 3000 events in 60 to 2999 calls", written, calls)
 	}
 }

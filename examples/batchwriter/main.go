@@ -1,0 +1,173 @@
+// Command batchwriter shows parallel.NewBatch: records handed to the handler
+// in batches, one bulk write per batch, as a handler writing to a database
+// would. It produces --records events over --keys keys, then consumes them
+// with key order kept: a batch holds at most one record per key, and a key's
+// next record waits for the batch holding its previous one. The "database"
+// is an in-process table whose bulk insert costs --write per call, whatever
+// the batch size, which is why batching pays. It prints the calls made, the
+// mean batch size, and checks every record was written once, in key order.
+//
+// Run it against a local broker:
+//
+//	kpar broker up                      # 127.0.0.1:9092
+//	go run ./examples/batchwriter       # or --brokers host:port,...
+//	go run ./examples/batchwriter --records 100000 --batch 200 --write 5ms
+//
+// The topic (kpar-example-batch-<time>) is deleted at exit unless --keep.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+func main() {
+	var (
+		brokers = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
+		records = flag.Int("records", 20000, "events to produce and write")
+		keys    = flag.Int("keys", 2000, "distinct keys")
+		batch   = flag.Int("batch", 100, "records per bulk write at most")
+		write   = flag.Duration("write", 5*time.Millisecond, "cost of one bulk write, whatever its size")
+		keep    = flag.Bool("keep", false, "keep the topic at exit")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, strings.Split(*brokers, ","), *records, *keys, *batch, *write, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "batchwriter:", err)
+		os.Exit(1)
+	}
+}
+
+// table stands for a database table with a bulk insert.
+type table struct {
+	mu      sync.Mutex
+	rows    map[string][]int // key -> values in the order written
+	calls   int
+	written int
+}
+
+func (t *table) insert(ctx context.Context, cost time.Duration, rs []*kgo.Record) error {
+	select { // one round trip per call
+	case <-time.After(cost):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.calls++
+	for _, r := range rs {
+		v, err := strconv.Atoi(string(r.Value))
+		if err != nil {
+			return parallel.Permanent(err)
+		}
+		t.rows[string(r.Key)] = append(t.rows[string(r.Key)], v)
+		t.written++
+	}
+	return nil
+}
+
+func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Duration, keep bool) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topic := fmt.Sprintf("kpar-example-batch-%d", time.Now().UnixNano())
+	if _, err := adm.CreateTopic(ctx, 6, -1, nil, topic); err != nil {
+		return fmt.Errorf("create topic: %w", err)
+	}
+	if !keep {
+		defer adm.DeleteTopics(context.Background(), topic)
+	}
+	fmt.Printf("producing %d events over %d keys into %s\n", n, keys, topic)
+	rs := make([]*kgo.Record, n)
+	for i := range rs {
+		rs[i] = &kgo.Record{Topic: topic, Key: []byte("key-" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))}
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+
+	db := &table{rows: map[string][]int{}}
+	finished := make(chan struct{})
+	var once sync.Once
+	c, err := parallel.NewBatch(func(ctx context.Context, rs []*kgo.Record) error {
+		if err := db.insert(ctx, cost, rs); err != nil {
+			return err
+		}
+		db.mu.Lock()
+		all := db.written >= n
+		db.mu.Unlock()
+		if all {
+			once.Do(func() { close(finished) })
+		}
+		return nil
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(topic),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())),
+		parallel.Ordering(parallel.OrderKey),
+		// A few batches' worth of handlers, so the next batches fill while one writes.
+		parallel.MaxConcurrency(4*batch), parallel.BatchSize(batch, 10*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(rctx) }()
+	select {
+	case <-finished:
+	case err := <-errc:
+		cancel()
+		return fmt.Errorf("run: %w", err)
+	case <-ctx.Done():
+		cancel()
+		<-errc
+		return ctx.Err()
+	}
+	cancel()
+	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("run: %w", err)
+	}
+	c.Close()
+	secs := time.Since(start).Seconds()
+
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var outOfOrder, dup int
+	seen := map[int]bool{}
+	for _, vs := range db.rows {
+		for i, v := range vs {
+			if seen[v] {
+				dup++
+			}
+			seen[v] = true
+			if i > 0 && v < vs[i-1] {
+				outOfOrder++
+			}
+		}
+	}
+	fmt.Printf("wrote %d events in %d bulk writes (mean batch %.1f, at most %d) in %.1fs\n",
+		db.written, db.calls, float64(db.written)/float64(db.calls), batch, secs)
+	fmt.Printf("missing: %d; written twice: %d; key order violations: %d\n", n-len(seen), dup, outOfOrder)
+	if len(seen) != n || outOfOrder > 0 {
+		return errors.New("not every event written once in key order")
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Command transform shows exactly-once consume-transform-produce: it produces
+// --records orders into a fresh input topic, then runs parallel.NewTransform,
+// whose handler turns each order into one enriched record on an output topic.
+// The outputs are produced in the transaction that commits their input, so a
+// read_committed reader sees each order's output exactly once, whatever
+// crashes, retries or rebalances happened. It then reads the output topic
+// read_committed and prints how many outputs each input got.
+//
+// Run it against a local broker:
+//
+//	kpar broker up                      # 127.0.0.1:9092
+//	go run ./examples/transform         # or --brokers host:port,...
+//	go run ./examples/transform --records 50000 --concurrency 200
+//
+// The topics (kpar-example-transform-<time>-in/-out) are deleted at exit
+// unless --keep.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+func main() {
+	var (
+		brokers     = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
+		records     = flag.Int("records", 10000, "orders to produce and transform")
+		concurrency = flag.Int("concurrency", 100, "maximum handlers running at once")
+		keep        = flag.Bool("keep", false, "keep the topics at exit")
+	)
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, strings.Split(*brokers, ","), *records, *concurrency, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "transform:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	base := fmt.Sprintf("kpar-example-transform-%d", time.Now().UnixNano())
+	in, out := base+"-in", base+"-out"
+	if _, err := adm.CreateTopics(ctx, 6, -1, nil, in, out); err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	if !keep {
+		defer adm.DeleteTopics(context.Background(), in, out)
+	}
+
+	fmt.Printf("producing %d orders into %s\n", n, in)
+	rs := make([]*kgo.Record, n)
+	for i := range rs {
+		rs[i] = &kgo.Record{Topic: in, Key: []byte("customer-" + strconv.Itoa(i%100)),
+			Value: []byte(fmt.Sprintf("order-%d,%d", i, 100+i%900))}
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+
+	// The handler's outputs are not visible until the transaction that
+	// commits their input succeeds. Give each consumer of the group its own
+	// TransactionalID, stable across restarts (a pod name, say).
+	var done atomic.Int64
+	finished := make(chan struct{})
+	c, err := parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		id, amount, ok := strings.Cut(string(r.Value), ",")
+		if !ok {
+			return nil, parallel.Permanent(errors.New("not an order: " + string(r.Value)))
+		}
+		cents, err := strconv.Atoi(amount)
+		if err != nil {
+			return nil, parallel.Permanent(err)
+		}
+		if done.Add(1) == int64(n) {
+			close(finished)
+		}
+		return []*kgo.Record{{Topic: out, Key: r.Key,
+			Value: []byte(fmt.Sprintf("%s,%d,vat=%d", id, cents, cents*20/100))}}, nil
+	},
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(in), kgo.ConsumerGroup(base),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.TransactionalID(base+"-0")),
+		parallel.Ordering(parallel.OrderKey), parallel.MaxConcurrency(concurrency))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rctx, cancel := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(rctx) }()
+	select {
+	case <-finished:
+	case err := <-errc:
+		cancel()
+		return fmt.Errorf("run: %w", err)
+	case <-ctx.Done():
+		cancel()
+		<-errc
+		return ctx.Err()
+	}
+	// Let the last transaction commit, then stop: Close commits what is done.
+	cancel()
+	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("run: %w", err)
+	}
+	c.Close()
+	fmt.Printf("transformed %d orders with %d handlers in %.1fs\n", n, concurrency, time.Since(start).Seconds())
+
+	// Read the outputs as a read_committed consumer would.
+	counts, err := readCommitted(ctx, seeds, out)
+	if err != nil {
+		return err
+	}
+	var missing, dup int
+	for i := 0; i < n; i++ {
+		switch c := counts["order-"+strconv.Itoa(i)]; {
+		case c == 0:
+			missing++
+		case c > 1:
+			dup += c - 1
+		}
+	}
+	fmt.Printf("outputs read_committed: %d; orders without an output: %d; duplicated outputs: %d\n", len(counts)+dup, missing, dup)
+	if missing+dup > 0 {
+		return errors.New("not exactly once")
+	}
+	return nil
+}
+
+// readCommitted counts the outputs per order id in topic, as a
+// read_committed consumer sees them. To know it has read everything, it
+// first appends a plain (non-transactional) end record to every partition
+// and reads until it meets each one: everything committed before it is then
+// read, and no transaction marker or pause is mistaken for the end.
+func readCommitted(ctx context.Context, seeds []string, topic string) (map[string]int, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	parts, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	left := map[int32]bool{}
+	var ends []*kgo.Record
+	parts.Each(func(o kadm.ListedOffset) {
+		left[o.Partition] = true
+		ends = append(ends, &kgo.Record{Topic: topic, Partition: o.Partition, Value: []byte("end")})
+	})
+	if err := cl.ProduceSync(ctx, ends...).FirstErr(); err != nil {
+		return nil, fmt.Errorf("end records: %w", err)
+	}
+	counts := map[string]int{}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for len(left) > 0 {
+		fs := cl.PollFetches(rctx)
+		if err := rctx.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %d partitions not read to their end record: %w", topic, len(left), err)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if string(r.Value) == "end" {
+				delete(left, r.Partition)
+				return
+			}
+			id, _, _ := strings.Cut(string(r.Value), ",")
+			counts[id]++
+		})
+	}
+	return counts, nil
+}
