@@ -31,6 +31,9 @@ type State struct {
 	Nodes        []Node    `json:"nodes"`
 	// Secure is set when the cluster was started with --secure.
 	Secure *Secure `json:"secure,omitempty"`
+	// Resumed is set by Up when it restarted a stopped cluster on its data
+	// instead of formatting a new one (not stored).
+	Resumed bool `json:"-"`
 }
 
 // Node is one KRaft node (combined broker and controller) kpar started.
@@ -43,6 +46,9 @@ type Node struct {
 	Dir            string `json:"dir"`
 	Log            string `json:"log"` // the broker's server.log
 	Out            string `json:"out"` // the JVM's stdout/stderr
+	// Argv is the JVM's command line, so a stopped node can be started again
+	// on its data (Up after a crash, Restart) without the options Up had.
+	Argv []string `json:"argv,omitempty"`
 }
 
 // Bootstrap returns the client addresses of every node.
@@ -114,6 +120,11 @@ type Options struct {
 	Progress     func(string)  // optional progress lines
 	// Secure starts the client listeners as SASL_SSL with ACLs (secure.go).
 	Secure bool
+	// Fresh discards a stopped cluster recorded under Home (its topics and
+	// committed offsets) and formats new storage. Without it, Up restarts a
+	// cluster whose every JVM is gone (a crash, a reboot, a SIGKILL) on its
+	// data.
+	Fresh bool
 }
 
 func (o *Options) defaults() {
@@ -175,7 +186,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return st, fmt.Errorf("a partly running cluster is recorded in %s (%d of %d nodes alive): run 'kpar broker down' first",
 				statePath(o.Home), live, len(st.Nodes))
 		}
-		// Every recorded JVM is gone (crash, reboot): forget the stale state.
+		// Every recorded JVM is gone (a crash, a reboot, a SIGKILL): its data
+		// is the user's topics and offsets. Start it again unless told not to.
+		if !o.Fresh {
+			return resume(ctx, o, st)
+		}
+		o.Progress(fmt.Sprintf("--fresh: discarding the stopped cluster in %s", brokerDir(o.Home)))
 		_ = os.RemoveAll(brokerDir(o.Home))
 	}
 	for i := 0; i < o.Nodes; i++ {
@@ -268,12 +284,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 
 	for i := range st.Nodes {
 		n := &st.Nodes[i]
-		out, err := os.Create(n.Out)
-		if err != nil {
-			stopNodes(st)
-			return nil, err
-		}
-		args := []string{
+		n.Argv = []string{java,
 			"-Xms" + o.Heap, "-Xmx" + o.Heap, "-server", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
 			"-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent",
 			"-XX:MaxInlineLevel=15", "-Djava.awt.headless=true",
@@ -281,24 +292,10 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			"-Dkpar.node=" + filepath.Base(n.Dir),
 			"-cp", cp, "kafka.Kafka", filepath.Join(n.Dir, "server.properties"),
 		}
-		// Not CommandContext: the broker must outlive this command.
-		cmd := exec.Command(java, args...)
-		cmd.Stdout, cmd.Stderr = out, out
-		cmd.Dir = n.Dir
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // survive our terminal's signals
-		if err := cmd.Start(); err != nil {
-			out.Close()
+		if err := launch(n, false); err != nil {
 			stopNodes(st)
-			return nil, fmt.Errorf("starting node %d: %w", n.ID, err)
+			return nil, err
 		}
-		out.Close()
-		n.Pid = cmd.Process.Pid
-		if ps, err := readProcStat(n.Pid); err == nil {
-			n.PidStartTime = ps.startTime
-		}
-		// Reap it if it dies while we wait, so Alive sees it gone; after we
-		// exit, init adopts it.
-		go func() { _ = cmd.Wait() }()
 		// Record each pid at once, so `down` can stop a partial start.
 		if err := saveState(o.Home, st); err != nil {
 			stopNodes(st)
@@ -309,6 +306,133 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
 		stopNodes(st)
 		_ = os.Remove(statePath(o.Home))
+		return nil, err
+	}
+	return st, nil
+}
+
+// launch starts node n's JVM from n.Argv in its own session, so it outlives
+// this command, and records its pid. With appendOut the JVM's output is
+// added to what earlier runs of the node wrote.
+func launch(n *Node, appendOut bool) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendOut {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	out, err := os.OpenFile(n.Out, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	// Not CommandContext: the broker must outlive this command.
+	cmd := exec.Command(n.Argv[0], n.Argv[1:]...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Dir = n.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // survive our terminal's signals
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting node %d: %w", n.ID, err)
+	}
+	n.Pid, n.PidStartTime = cmd.Process.Pid, 0
+	if ps, err := readProcStat(n.Pid); err == nil {
+		n.PidStartTime = ps.startTime
+	}
+	// Reap it if it dies while we wait, so Alive sees it gone; after we
+	// exit, init adopts it.
+	go func() { _ = cmd.Wait() }()
+	return nil
+}
+
+// resume starts a recorded cluster whose every JVM is gone on its data.
+func resume(ctx context.Context, o Options, st *State) (*State, error) {
+	where := brokerDir(o.Home)
+	if st.BasePort != o.BasePort || len(st.Nodes) != o.Nodes || (st.Secure != nil) != o.Secure {
+		return nil, fmt.Errorf("a stopped cluster is recorded in %s (%d node(s), port %d, secure %v), not the one asked for (%d node(s), port %d, secure %v): start it with those settings, or discard it with --fresh",
+			where, len(st.Nodes), st.BasePort, st.Secure != nil, o.Nodes, o.BasePort, o.Secure)
+	}
+	for _, n := range st.Nodes {
+		if len(n.Argv) == 0 {
+			return nil, fmt.Errorf("the stopped cluster in %s was recorded by an older kpar without its command lines: discard it with --fresh", where)
+		}
+		for _, p := range []int{n.Port, n.ControllerPort} {
+			// A JVM that just died shows as gone while its last threads
+			// still hold its sockets: give them a few seconds.
+			for deadline := time.Now().Add(10 * time.Second); portInUse(p); time.Sleep(100 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					return nil, &PortInUseError{Port: p}
+				}
+			}
+		}
+	}
+	o.Progress(fmt.Sprintf("found a stopped cluster in %s (%d node(s), Kafka %s, started %s): restarting it on its data (--fresh starts over)",
+		where, len(st.Nodes), st.KafkaVersion, st.Started.Format(time.RFC3339)))
+	for i := range st.Nodes {
+		if err := launch(&st.Nodes[i], true); err != nil {
+			stopNodes(st)
+			return nil, err
+		}
+		if err := saveState(o.Home, st); err != nil {
+			stopNodes(st)
+			return nil, err
+		}
+	}
+	o.Progress(fmt.Sprintf("waiting for %s to answer (up to %s)", strings.Join(st.Bootstrap(), ","), o.ReadyTimeout))
+	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
+		stopNodes(st)
+		return nil, err
+	}
+	st.Resumed = true
+	return st, nil
+}
+
+// Restart stops the given nodes (all when ids is empty) of the cluster
+// recorded under home, if running (SIGTERM, SIGKILL after 30 s), starts them
+// again on their data and waits until the cluster answers.
+func Restart(ctx context.Context, home string, ids []int, timeout time.Duration) (*State, error) {
+	if home == "" {
+		home = Home()
+	}
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		for _, n := range st.Nodes {
+			ids = append(ids, n.ID)
+		}
+	}
+	var picked []*Node
+	for _, id := range ids {
+		i := slices.IndexFunc(st.Nodes, func(n Node) bool { return n.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("--node %d: the cluster in %s has nodes 1 to %d", id, brokerDir(home), len(st.Nodes))
+		}
+		if len(st.Nodes[i].Argv) == 0 {
+			return nil, fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", id)
+		}
+		picked = append(picked, &st.Nodes[i])
+	}
+	sub := &State{Nodes: make([]Node, len(picked))}
+	for i, n := range picked {
+		sub.Nodes[i] = *n
+	}
+	stopNodes(sub)
+	for _, n := range sub.Nodes {
+		if n.Alive() {
+			return nil, fmt.Errorf("node %d (pid %d) did not stop", n.ID, n.Pid)
+		}
+	}
+	for _, n := range picked {
+		if err := launch(n, true); err != nil {
+			return nil, err
+		}
+		if err := saveState(home, st); err != nil {
+			return nil, err
+		}
+	}
+	if timeout <= 0 {
+		timeout = 90 * time.Second
+	}
+	if err := waitReady(ctx, st, timeout); err != nil {
 		return nil, err
 	}
 	return st, nil

@@ -40,10 +40,15 @@ under %s (override with KPAR_HOME), so 'down' stops exactly those JVMs.
 
 Ports: node i (1-based) serves clients on --port+i-1 and its KRaft
 controller on --port+100+i-1: 9092 and 9192 for one node; 9092-9094 and
-9192-9194 for --nodes 3, the same as deploy/docker-compose.yml.`,
+9192-9194 for --nodes 3, the same as deploy/docker-compose.yml.
+
+Data: a cluster keeps its topics and committed offsets until 'down'. If its
+JVMs die (a crash, a reboot, a SIGKILL), 'up' starts them again on their data
+and says so; 'up --fresh' discards it and formats new storage; 'restart'
+restarts running nodes (or one, --node N) on their data.`,
 			broker.KafkaVersion, broker.CacheDir(), broker.Home()),
 	}
-	c.AddCommand(newBrokerUpCmd(), newBrokerDownCmd(), newBrokerStatusCmd(), newBrokerLogsCmd())
+	c.AddCommand(newBrokerUpCmd(), newBrokerDownCmd(), newBrokerRestartCmd(), newBrokerStatusCmd(), newBrokerLogsCmd())
 	return c
 }
 
@@ -55,6 +60,7 @@ func newBrokerUpCmd() *cobra.Command {
 		Short: "Start a local Kafka cluster and print its bootstrap address",
 		Example: `  kpar broker up                 # one node on 127.0.0.1:9092
   kpar broker up --nodes 3       # three nodes, RF 3, min.insync.replicas 2
+  kpar broker up --fresh         # discard a stopped cluster's data and start a new one
   export KPAR_BROKERS=$(kpar broker up -q)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,8 +82,12 @@ func newBrokerUpCmd() *cobra.Command {
 				return err
 			}
 			if !quiet {
-				fmt.Fprintf(stderr, "kpar: Kafka %s up in %.1fs: %d node(s), pids %s, logs under %s\n",
-					st.KafkaVersion, time.Since(start).Seconds(), len(st.Nodes), pids(st), broker.Home())
+				how := "up"
+				if st.Resumed {
+					how = "restarted on its data"
+				}
+				fmt.Fprintf(stderr, "kpar: Kafka %s %s in %.1fs: %d node(s), pids %s, logs under %s\n",
+					st.KafkaVersion, how, time.Since(start).Seconds(), len(st.Nodes), pids(st), broker.Home())
 			}
 			printSecure(stderr, st)
 			fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
@@ -89,6 +99,7 @@ func newBrokerUpCmd() *cobra.Command {
 	c.Flags().StringVar(&o.Heap, "heap", "", "JVM heap per node (default 1G for one node, 768M each for three)")
 	c.Flags().DurationVar(&o.ReadyTimeout, "timeout", 90*time.Second, "how long to wait for the cluster to answer")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the bootstrap address (and, with --secure, where its CA and credentials are)")
+	c.Flags().BoolVar(&o.Fresh, "fresh", false, "if a stopped cluster is recorded (its JVMs died), discard its topics and offsets and format new storage instead of restarting it on its data")
 	c.Flags().BoolVar(&o.Secure, "secure", false, "client ports speak SASL_SSL only (TLS from a CA kpar makes under $KPAR_HOME; SCRAM-SHA-256/512 and PLAIN users admin, a super user, and alice, with no ACLs) and ACLs are enforced (StandardAuthorizer); brokers talk among themselves on loopback listeners 200 above")
 	return c
 }
@@ -130,6 +141,41 @@ func newBrokerDownCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newBrokerRestartCmd() *cobra.Command {
+	var node int
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "restart",
+		Short: "Restart the local cluster's nodes (or one) on their data",
+		Long: `Stops the recorded nodes that are running (SIGTERM, SIGKILL after 30 s), starts
+them again with the command line they were started with, on their data, and
+waits until the cluster answers. Topics and committed offsets are kept.`,
+		Example: `  kpar broker restart            # every node
+  kpar broker restart --node 2   # node 2 of a 3-node cluster`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if node < 0 {
+				return fmt.Errorf("--node %d: nodes are numbered from 1 (0 = all)", node)
+			}
+			var ids []int
+			if node > 0 {
+				ids = []int{node}
+			}
+			start := time.Now()
+			st, err := broker.Restart(cmd.Context(), broker.Home(), ids, timeout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "kpar: restarted on its data in %.1fs: pids %s\n", time.Since(start).Seconds(), pids(st))
+			fmt.Fprintln(cmd.OutOrStdout(), strings.Join(st.Bootstrap(), ","))
+			return nil
+		},
+	}
+	c.Flags().IntVar(&node, "node", 0, "restart only this node (1-based); 0 restarts every node")
+	c.Flags().DurationVar(&timeout, "timeout", 90*time.Second, "how long to wait for the cluster to answer")
+	return c
 }
 
 func newBrokerStatusCmd() *cobra.Command {
