@@ -18,7 +18,7 @@ func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	seeds := testkit.Brokers(t)
 	if _, _, err := pc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
 		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, pc.ErrNoJavac) {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	} else if err != nil {
 		t.Fatal(err)
 	}
