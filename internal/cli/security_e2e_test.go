@@ -14,6 +14,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -28,7 +29,7 @@ func secureBroker(t *testing.T) *broker.State {
 		t.Skip("starts a real Kafka JVM")
 	}
 	if os.Getenv("KPAR_SKIP_LIFECYCLE") == "1" {
-		t.Skip("KPAR_SKIP_LIFECYCLE=1")
+		testkit.Unavailable(t, "KPAR_SKIP_LIFECYCLE=1 asks to skip the tests that start a broker")
 	}
 	home := t.TempDir()
 	st, err := broker.Up(context.Background(), broker.Options{Home: home, BasePort: 14092, Secure: true})

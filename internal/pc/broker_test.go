@@ -147,11 +147,11 @@ func TestHarnessRefusesBadFlagsNamingEach(t *testing.T) {
 	ctx := context.Background()
 	java, err := broker.JavaBin()
 	if err != nil {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	}
 	libs, err := LibDir(ctx, func(s string) { t.Log(s) })
 	if errors.Is(err, broker.ErrNoMaven) {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -185,11 +185,11 @@ func TestBrokenHarnessIsOneCompileErrorAndNoCache(t *testing.T) {
 	ctx := context.Background()
 	java, err := broker.JavaBin()
 	if err != nil {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	}
 	libs, err := LibDir(ctx, nil) // the shared cache: resolved once
 	if errors.Is(err, broker.ErrNoMaven) {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -37,14 +37,14 @@ func cellLesson(c consumer.Cell) string {
 	var what []string
 	switch {
 	case lost > 0:
-		verdict = "**Loses records**"
+		verdict = "**Lost records**"
 		what = append(what, fmt.Sprintf("%s of %s never processed", inum(lost), inum(c.Check.Input)))
 	case c.Check.Duplicated > 0:
 		verdict = "**At-least-once**"
-		what = append(what, "loses nothing")
+		what = append(what, "lost nothing")
 	case c.Check.Reordered > 0:
 		verdict = "**Out of key order**"
-		what = append(what, "loses nothing, duplicates nothing")
+		what = append(what, "lost nothing, duplicated nothing")
 	default:
 		verdict = "**Clean**"
 		what = append(what, "nothing lost, duplicated or reordered")
@@ -147,9 +147,13 @@ func labConsumerPart(r consumer.Result) Part {
 	}
 	if len(r.Cells) > 0 {
 		c := r.Cells[0]
+		share := ""
+		if slices.ContainsFunc(r.Cells, func(c consumer.Cell) bool { return c.Share != nil }) {
+			share = "Lost leaves out what a share group archived on purpose. "
+		}
 		p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf("Counts come from the checker (the input topic against the processed log): %s records, %d partitions, %d keys, %d workers per process, at most %d records per poll. "+
-			"Lost leaves out what a share group archived on purpose. A count marked * is timing-dependent: a re-run with the same seed may move it.",
-			inum(c.Records), c.Partitions, c.Keys, c.Workers, c.MaxPoll)}})
+			"%sA count marked * is timing-dependent: a re-run with the same seed may move it.",
+			inum(c.Records), c.Partitions, c.Keys, c.Workers, c.MaxPoll, share)}})
 	}
 	p.Blocks = append(p.Blocks, Block{Title: "Per strategy and fault", Table: t})
 	for _, m := range []struct{ metric, title string }{{"lost", "Lost records"}, {"duplicated", "Duplicated processings"}, {"reordered", "Reordered records"}, {"records_per_sec", "Records/s"}} {

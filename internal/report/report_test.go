@@ -86,7 +86,7 @@ func TestAnswersFollowTheData(t *testing.T) {
 	if !strings.Contains(a, "**lib-key** (7 under ooo+crash)") || strings.Contains(a, "lost none") {
 		t.Errorf("lab answer after lib-key lost 7: %s", a)
 	}
-	if l := cellLesson(lab.Cells[1]); !strings.HasPrefix(l, "**Loses records**") || !strings.Contains(l, "7 of 400") {
+	if l := cellLesson(lab.Cells[1]); !strings.HasPrefix(l, "**Lost records**") || !strings.Contains(l, "7 of 400") {
 		t.Errorf("lesson of a losing lib-key row: %s", l)
 	}
 	lab.Cells[1].Check = checker.Result{Input: 400, Duplicated: 12}

@@ -123,12 +123,65 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	if err := cl.ProduceSync(ctx, log...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := CheckTopics(ctx, seeds, "in", "log", "", time.Time{})
+	res, err := CheckTopics(ctx, workload.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Input != 200 || res.Lost != 1 || res.LostSample[0] != 17 || res.Duplicated != 1 || res.Reordered != 0 {
 		t.Fatalf("want 200 input, record 17 lost, one duplicate: %+v", res)
+	}
+}
+
+// The eos strategy writes its entries in transactions. One that commits
+// late (its markers land after its writer stopped, or a transaction the
+// broker ends on a timeout) makes the processed log slow to become
+// readable: the check must wait for it, not count its records lost.
+func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	cl := testkit.Client(t, seeds)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, topic := range []string{"in", "log"} {
+		if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := workload.Generate(3, 90, 6)
+	if err := workload.ProduceInput(ctx, cl, "in", in); err != nil {
+		t.Fatal(err)
+	}
+	entries := func(recs []workload.Record) []*kgo.Record {
+		out := make([]*kgo.Record, len(recs))
+		for i, r := range recs {
+			e := workload.Entry{Record: r, Worker: "w0", Outcome: workload.OK, Attempts: 1}
+			out[i] = &kgo.Record{Topic: "log", Key: []byte(r.Key), Value: workload.EncodeEntry(e)}
+		}
+		return out
+	}
+	if err := cl.ProduceSync(ctx, entries(in[:60])...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	txn := testkit.Client(t, seeds, kgo.TransactionalID("late"))
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.ProduceSync(ctx, entries(in[60:])...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() {
+		time.Sleep(3 * time.Second) // twice the checker's old idle limit
+		committed <- txn.EndTransaction(context.Background(), kgo.TryCommit)
+	}()
+	res, err := CheckTopics(ctx, workload.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if res.Input != 90 || res.Lost != 0 || res.Processed != 90 {
+		t.Fatalf("the 30 entries committed 3 s into the check must count: %+v", res)
 	}
 }
 

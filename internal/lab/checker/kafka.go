@@ -6,15 +6,14 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // CheckTopics reads the input topic, the processed-log topic and the
 // dead-letter topic (if dlqTopic is not "") and checks them. A record in the
 // dead-letter topic counts as handled. Call it only after every consumer
 // under test has stopped.
-func CheckTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
-	input, log, err := ReadTopics(ctx, seeds, inputTopic, logTopic, dlqTopic)
+func CheckTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
+	input, log, err := ReadTopics(ctx, r, inputTopic, logTopic, dlqTopic)
 	if err != nil {
 		return Result{}, err
 	}
@@ -23,46 +22,49 @@ func CheckTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqT
 
 // ReadTopics reads what Check compares: the input records, and the
 // processed-log entries followed by the dead-letter topic's records as
-// entries with Outcome DeadLettered.
-func ReadTopics(ctx context.Context, seeds []string, inputTopic, logTopic, dlqTopic string, clientOpts ...kgo.Opt) ([]workload.Record, []Processed, error) {
+// entries with Outcome DeadLettered. Every topic is read to its end (r's
+// rules: the high watermark, the last stable offset once every transaction
+// ended); a topic that gets no further for r.Stall fails the read with a
+// workload.StalledError naming the partitions and how far each got.
+func ReadTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
 	fail := func(err error) ([]workload.Record, []Processed, error) { return nil, nil, err }
-	inRecs, err := workload.ReadAll(ctx, seeds, inputTopic, clientOpts...)
+	inRecs, err := r.All(ctx, inputTopic)
 	if err != nil {
 		return fail(err)
 	}
 	input := make([]workload.Record, 0, len(inRecs))
-	for _, r := range inRecs {
-		rec, err := workload.DecodeRecord(r.Value)
+	for _, rec := range inRecs {
+		r, err := workload.DecodeRecord(rec.Value)
 		if err != nil {
-			return fail(fmt.Errorf("%s partition %d offset %d: %w", inputTopic, r.Partition, r.Offset, err))
+			return fail(fmt.Errorf("%s partition %d offset %d: %w", inputTopic, rec.Partition, rec.Offset, err))
 		}
-		input = append(input, rec)
+		input = append(input, r)
 	}
 	// Read committed: the eos strategy writes entries (and dead letters)
 	// in transactions, and an aborted one processed nothing.
-	logRecs, err := workload.ReadAllCommitted(ctx, seeds, logTopic, clientOpts...)
+	logRecs, err := r.Committed(ctx, logTopic)
 	if err != nil {
 		return fail(err)
 	}
 	log := make([]Processed, 0, len(logRecs))
-	for _, r := range logRecs {
-		e, err := workload.DecodeEntry(r.Value)
+	for _, rec := range logRecs {
+		e, err := workload.DecodeEntry(rec.Value)
 		if err != nil {
-			return fail(fmt.Errorf("%s partition %d offset %d: %w", logTopic, r.Partition, r.Offset, err))
+			return fail(fmt.Errorf("%s partition %d offset %d: %w", logTopic, rec.Partition, rec.Offset, err))
 		}
-		log = append(log, Processed{Entry: e, At: r.Timestamp})
+		log = append(log, Processed{Entry: e, At: rec.Timestamp})
 	}
 	if dlqTopic != "" {
-		dead, err := workload.ReadAllCommitted(ctx, seeds, dlqTopic, clientOpts...)
+		dead, err := r.Committed(ctx, dlqTopic)
 		if err != nil {
 			return fail(err)
 		}
-		for _, r := range dead {
-			rec, err := workload.DecodeRecord(r.Value)
+		for _, rec := range dead {
+			d, err := workload.DecodeRecord(rec.Value)
 			if err != nil {
-				return fail(fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, r.Partition, r.Offset, err))
+				return fail(fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, rec.Partition, rec.Offset, err))
 			}
-			log = append(log, Processed{Entry: workload.Entry{Record: rec, Outcome: workload.DeadLettered}, At: r.Timestamp})
+			log = append(log, Processed{Entry: workload.Entry{Record: d, Outcome: workload.DeadLettered}, At: rec.Timestamp})
 		}
 	}
 	return input, log, nil

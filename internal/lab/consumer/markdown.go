@@ -27,7 +27,9 @@ func Markdown(w io.Writer, r Result) error {
 		r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)
 	b.WriteString("(input topic vs processed-log); records/s is noisy on a shared machine. A count marked * is\n")
 	b.WriteString("timing-dependent: a re-run with the same seed may move it (see below); unmarked counts repeat exactly.\n\n")
-	b.WriteString("Lost leaves out what a share group archived on purpose (the archived column, share strategies only).\n\n")
+	if slices.ContainsFunc(r.Cells, func(c Cell) bool { return c.Share != nil }) {
+		b.WriteString("Lost leaves out what a share group archived on purpose (the archived column, share strategies only).\n\n")
+	}
 	b.WriteString("| strategy | scenario | lost | duplicated | reordered | dead-lettered | archived | records/s | crashes | joins | commit errors | partitions lost | seed | note |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, c := range r.Cells {
@@ -59,11 +61,14 @@ func Markdown(w io.Writer, r Result) error {
 		for _, w := range whys {
 			fmt.Fprintf(&b, "- %s\n", w)
 		}
-		b.WriteString("\nA crash freezes the consumer after a seeded number of handler invocations and SIGKILLs it once\n" +
-			"every admitted invocation wrote its entry and the group's commits stopped moving, so lost and\n" +
-			"duplicated repeat exactly in cells without rebalance or slow. A kill SIGKILLs it the instant its\n" +
-			"processed-log count reaches the same seeded point, with work in flight: its counts move, but a\n" +
-			"strategy that loses nothing under kill must lose nothing on every run.\n")
+		if slices.ContainsFunc(r.Cells, func(c Cell) bool { return strings.Contains("+"+c.Scenario+"+", "+crash+") }) {
+			b.WriteString("\nA crash freezes the consumer after a seeded number of handler invocations and SIGKILLs it once\n" +
+				"every admitted invocation wrote its entry and the group's commits stopped moving.\n")
+		}
+		if slices.ContainsFunc(r.Cells, func(c Cell) bool { return strings.Contains("+"+c.Scenario+"+", "+kill+") }) {
+			b.WriteString("\nA kill SIGKILLs the consumer the instant its processed-log count reaches a seeded point, with\n" +
+				"handlers, processed-log writes and a commit in flight.\n")
+		}
 	}
 	if lines := PermanentSentences(r); len(lines) > 0 {
 		b.WriteString("\nPermanent failures: what each strategy did with the records whose handler always fails, counted\n" +
@@ -137,12 +142,15 @@ func PermanentSentences(r Result) []string {
 			s += fmt.Sprintf(" before the cell stalled (no progress for %gs)", c.StallTimeoutSeconds)
 		}
 		s += fmt.Sprintf("; %d records were dead-lettered and %d lost", c.Check.DeadLettered, c.Check.Lost)
+		// At most PermanentRecords of the lost records are ones that fail
+		// for good; the rest never failed that way.
 		if more := c.Check.Lost - c.PermanentRecords; more > 0 {
-			s += fmt.Sprintf(", %d of them records that never fail but were never processed", more)
+			s += fmt.Sprintf(", at least %d of them records that never fail for good but were never processed", more)
 		}
 		s += "."
-		if strategy.NeedsJVM(c.Strategy) {
-			s += " Parallel Consumer retries a failed record without limit and has no dead-letter topic."
+		if strategy.NeedsJVM(c.Strategy) && c.Stalled && c.Check.DeadLettered == 0 && c.PermanentAttempts > c.PermanentRecords {
+			s += " Parallel Consumer retries a failed record without limit and has no dead-letter topic: " +
+				"here it retried, dead-lettered nothing and stalled."
 		}
 		out = append(out, s)
 	}

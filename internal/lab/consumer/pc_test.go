@@ -18,7 +18,7 @@ func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	seeds := testkit.Brokers(t)
 	if _, _, err := pc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
 		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, pc.ErrNoJavac) {
-		t.Skip(err)
+		testkit.Unavailable(t, "%v", err)
 	} else if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +79,8 @@ func TestParallelConsumerStallsOnPermanentFailuresAsAReportedOutcome(t *testing.
 	c := pcCell(t, "pc-unordered", "ooo+failures", func(cfg *Config) {
 		cfg.StallTimeout, cfg.Permanent, cfg.Transient = 4*time.Second, 0.01, 0
 	})
-	if !c.Stalled || c.StallTimeoutSeconds != 4 {
-		t.Fatalf("want a stalled cell (stall timeout 4s), got stalled %v, %gs", c.Stalled, c.StallTimeoutSeconds)
+	if !c.Stalled {
+		t.Fatal("want a stalled cell: PC retries a permanently failing record forever")
 	}
 	if c.PermanentRecords == 0 || c.PermanentAttempts <= c.PermanentRecords {
 		t.Fatalf("want every permanently failing record retried: %d records, %d attempts", c.PermanentRecords, c.PermanentAttempts)

@@ -134,8 +134,9 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 		"lib-key/ooo+failures: the 8 records whose handler always fails got 40 handler attempts (at most 5 for one record); " +
 			"8 records were dead-lettered and 0 lost.",
 		"pc-key/ooo+failures: the 8 records whose handler always fails got 106 handler attempts (at most 14 for one record) " +
-			"before the cell stalled (no progress for 10s); 0 records were dead-lettered and 48 lost, 40 of them records that " +
-			"never fail but were never processed. Parallel Consumer retries a failed record without limit and has no dead-letter topic.",
+			"before the cell stalled (no progress for 10s); 0 records were dead-lettered and 48 lost, at least 40 of them records that " +
+			"never fail for good but were never processed. Parallel Consumer retries a failed record without limit and has no " +
+			"dead-letter topic: here it retried, dead-lettered nothing and stalled.",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d sentences, want %d: %q", len(got), len(want), got)
@@ -148,5 +149,11 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 	var md strings.Builder
 	if err := Markdown(&md, r); err != nil || !strings.Contains(md.String(), want[1]) {
 		t.Fatalf("the Markdown must carry the sentence (err %v):\n%s", err, md.String())
+	}
+	// The reason is stated only where the counts show it: a pc cell that
+	// did not stall says nothing about retrying without limit.
+	r.Cells[1].Stalled = false
+	if got := PermanentSentences(r); strings.Contains(got[1], "without limit") {
+		t.Errorf("a pc cell that finished still gets the stall's reason: %q", got[1])
 	}
 }

@@ -71,7 +71,7 @@ func runLibrary(ctx context.Context, h Handler, opts []parallel.Opt) error {
 }
 
 // libCommitInterval keeps the library's default commit interval (back to
-// back since issue 13); lib-key@250ms and the like set one (libraryVariant).
+// back); lib-key@250ms and the like set one (libraryVariant).
 const libCommitInterval = -1
 
 func library(order parallel.Order, commitInterval time.Duration) Func {

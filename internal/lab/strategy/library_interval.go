@@ -11,7 +11,7 @@ import (
 // the like: a lib-* strategy with the library's commit interval set to what
 // follows the @ (0: back to back, parallel.CommitInterval(0)). They are
 // named with --strategies and never in the default run: the replay window
-// against the commit interval is a measurement of its own (issue 13).
+// against the commit interval is a measurement of its own.
 func libraryVariant(name string) (Func, bool) {
 	base, iv, ok := strings.Cut(name, "@")
 	if !ok {

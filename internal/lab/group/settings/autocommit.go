@@ -113,7 +113,9 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 			c.Failure = "the restarted member failed: " + end.describe()
 		}
 	}
-	recs, err := workload.ReadAll(ctx, cfg.Brokers, logTopic, cfg.clientOpts...)
+	// Both members are gone: the log is read to its end, and a read that
+	// gets no further for the cell timeout fails naming the partition.
+	recs, err := workload.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}.All(ctx, logTopic)
 	if err != nil {
 		return c, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -182,7 +183,14 @@ func readToEnd(ctx context.Context, cfg Config, topic, group, level string, each
 	for len(ended) < cfg.Partitions {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: end marker seen on %d of %d partitions: %w", level, len(ended), cfg.Partitions, err)
+			var missing []string
+			for p := range cfg.Partitions {
+				if !ended[int32(p)] {
+					missing = append(missing, fmt.Sprint(p))
+				}
+			}
+			return fmt.Errorf("%s: read of %s: no end marker yet on partitions %s (seen on %d of %d): %w",
+				level, topic, strings.Join(missing, ", "), len(ended), cfg.Partitions, err)
 		}
 		if errs := fs.Errors(); len(errs) > 0 {
 			return fmt.Errorf("%s: poll: %w", level, errs[0].Err)

@@ -97,7 +97,9 @@ func AutoCommitSentences(r Result) []string {
 	sync, okSync := lost[ModeAutoSync]
 	pool, okPool := lost[ModeAutoPool]
 	if okSync && okPool && sync == 0 && pool > 0 {
-		out = append(out, fmt.Sprintf("kgo's auto-commit commits what earlier polls returned, not the last poll, so a loop that finishes a poll before the next loses nothing; a pool lets the loop poll ahead of processing, and the auto-commit covered %d records nobody had processed.", pool))
+		out = append(out, fmt.Sprintf("Processing in the poll loop lost nothing and handing records to a pool lost %d: kgo's auto-commit commits "+
+			"what polls before the most recent one returned (its OnPartitionsRevoked documentation), which a poll loop has finished "+
+			"and a pool, whose loop polls ahead of processing, may not have.", pool))
 	}
 	return out
 }
