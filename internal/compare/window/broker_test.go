@@ -26,8 +26,8 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	c.Brokers, c.KparChild = seeds, testChild
 	c.Topic = testkit.TopicName(t)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 3, 300, 30, parallel.OrderKey
-	c.StuckOffset, c.Stuck, c.Concurrency = 50, 4*time.Second, 50
-	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, time.Second, time.Minute, 6*time.Second
+	c.StuckOffset, c.MaxHold, c.Concurrency = 50, 2*time.Minute, 50
+	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, 6*time.Second, time.Minute, 6*time.Second
 	c.Dir = t.TempDir()
 	c.Log = func(s string) { t.Log(s) }
 	r, err := Run(ctx, c)
