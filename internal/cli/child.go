@@ -51,7 +51,7 @@ func newChildCmd(g *globals) *cobra.Command {
 			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
 			DisableFlagParsing: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return window.ChildMain(cmd.Context(), args, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				return window.ChildMain(cmd.Context(), args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
 			},
 		},
 	)

@@ -112,7 +112,7 @@ run excepted). Timings on a shared machine are noisy.`,
 	wdef := window.DefaultConfig()
 	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
 	fl.IntVar(&f.windowRecords, "window-records", wdef.RecordsPerPartition, "window: records per partition")
-	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.Stuck, "window: how long the stuck record of each partition sleeps")
+	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
 	addOutFlags(fl, &f.out, "compare")
 	return wired(c)
 }
@@ -165,7 +165,7 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 	c.Security = g.client
 	if f.window {
 		w := window.DefaultConfig()
-		w.Partitions, w.Keys, w.RecordsPerPartition, w.Stuck = f.partitions, f.keys, f.windowRecords, f.windowStuck
+		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck
 		w.KparChild = func(args []string) ([]string, error) { return childArgv("window-kpar", append(args, sec...)...) }
 		c.Window = &w
 	}

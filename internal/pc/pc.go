@@ -104,11 +104,13 @@ type Config struct {
 	Progress func(string) `json:"-"`
 
 	// For the out-of-order window experiment; zero values leave the run as
-	// it is. With Stuck > 0, the record at StuckOffset of each partition
-	// sleeps Stuck (whole ms) before it completes, once (a replay of it
-	// in the same process is not stuck again).
+	// it is. With HoldStuck, the record at StuckOffset of each partition
+	// is held, once (a replay of it in the same process is not held
+	// again), until the line "release" arrives on the harness's stdin;
+	// stdin ending (before or after the release) makes it exit with code
+	// 5. Only with Command, whose caller owns the stdin (Run refuses it).
 	StuckOffset int64
-	Stuck       time.Duration
+	HoldStuck   bool
 	// ProcessedLog, if set, is a file the harness appends "partition
 	// offset" to per processed record, one unbuffered write each.
 	ProcessedLog string
@@ -202,10 +204,7 @@ func (c Config) Validate() error {
 	if c.Timeout < 0 {
 		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
 	}
-	if c.Stuck < 0 || c.Stuck%time.Millisecond != 0 {
-		bad("Stuck %v must be a whole number of milliseconds >= 0", c.Stuck)
-	}
-	if c.Stuck > 0 && c.StuckOffset < 0 {
+	if c.HoldStuck && c.StuckOffset < 0 {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
 	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
@@ -241,9 +240,8 @@ func (c Config) harnessArgs() []string {
 		"--sleep-ms", strconv.FormatInt(c.Sleep.Milliseconds(), 10),
 		"--timeout-s", strconv.FormatInt(int64((c.Timeout+time.Second-1)/time.Second), 10),
 	}
-	if c.Stuck > 0 {
-		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10),
-			"--stuck-ms", strconv.FormatInt(c.Stuck.Milliseconds(), 10))
+	if c.HoldStuck {
+		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
 	}
 	if c.ProcessedLog != "" {
 		args = append(args, "--processed-log", c.ProcessedLog)
@@ -311,8 +309,7 @@ type HarnessOptions struct {
 	Work           string `json:"work"`
 	SleepMs        int64  `json:"sleep_ms"`
 	TimeoutS       int64  `json:"timeout_s"`
-	StuckOffset    int64  `json:"stuck_offset"` // -1: none
-	StuckMs        int64  `json:"stuck_ms"`
+	StuckOffset    int64  `json:"stuck_offset"` // -1: none; else held until "release" on stdin
 	ProcessedLog   string `json:"processed_log"`
 	ProgressMs     int64  `json:"progress_ms"`
 	SessionTimeMs  int64  `json:"session_timeout_ms"` // 0: Kafka's default
@@ -356,6 +353,9 @@ const (
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
+	}
+	if cfg.HoldStuck {
+		return Result{}, fmt.Errorf("%w: HoldStuck needs Command (its caller writes the release line on stdin)", ErrConfig)
 	}
 	cfg = cfg.withDefaults()
 	java, args, err := javaCommand(ctx, cfg)

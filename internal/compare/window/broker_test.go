@@ -13,11 +13,13 @@ import (
 )
 
 // TestRealBrokerWindowBothLibraries runs the whole experiment small: 3
-// partitions of 300 records, stuck 4 s at offset 50, for kpar and PC. It
-// checks what must hold whatever the libraries' figures: nothing is lost
-// once the stuck records finish, the restart replays a counted number of
-// records and never a committed one, nothing is lost across the kill, and
-// the commit metadata was read while the records were stuck.
+// partitions of 300 records, stuck at offset 50, for kpar and PC. It
+// checks what must hold whatever the libraries' figures: the stuck records
+// finish only after the driver released them, at the plateau (a bound of
+// 2 minutes that is never reached), nothing is lost once they finish, the
+// restart is killed at the plateau with them held, replays a counted
+// number of records and never a committed one, nothing is lost across the
+// kill, and the commit metadata was read while the records were stuck.
 func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	seeds := testkit.Brokers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -26,8 +28,8 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	c.Brokers, c.KparChild = seeds, testChild
 	c.Topic = testkit.TopicName(t)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 3, 300, 30, parallel.OrderKey
-	c.StuckOffset, c.Stuck, c.Concurrency = 50, 4*time.Second, 50
-	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, time.Second, time.Minute, 6*time.Second
+	c.StuckOffset, c.MaxHold, c.Concurrency = 50, 2*time.Minute, 50
+	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, 6*time.Second, time.Minute, 6*time.Second
 	c.Dir = t.TempDir()
 	c.Log = func(s string) { t.Log(s) }
 	r, err := Run(ctx, c)
@@ -41,6 +43,16 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 		th, rs := l.Through, l.Restart
 		t.Logf("%s: held %v at the plateau (%v), metadata up to %d bytes, drained %.1fs after release; restart: held %d, replays %d, skipped %d",
 			l.Name, th.HeldPast, th.Plateaued, th.MaxMetadataBytes, th.DrainedS-th.ReleasedS, rs.HeldPastTotal, rs.ReplaysTotal, rs.SkippedByMap)
+		if th.Failed != "" || rs.Failed != "" {
+			t.Errorf("%s: failed parts: run through %q, restart %q", l.Name, th.Failed, rs.Failed)
+			continue
+		}
+		// Released by the event, at the plateau: not by the bound, and the
+		// stuck records finished only after it.
+		if !th.Plateaued || !rs.Plateaued || th.ReleasedS < th.PlateauS || th.ReleasedS >= c.MaxHold.Seconds() || th.StuckDoneS < th.ReleasedS {
+			t.Errorf("%s: plateau %v at %.1fs, released at %.1fs, stuck records done at %.1fs; restart plateau %v: want both plateaued, the release at the plateau and before the %v bound, done after it",
+				l.Name, th.Plateaued, th.PlateauS, th.ReleasedS, th.StuckDoneS, rs.Plateaued, c.MaxHold)
+		}
 		if th.Missing != 0 || len(th.Stalled) != 0 || th.DrainedS <= th.ReleasedS {
 			t.Errorf("%s run through: %d missing, stalled partitions %v, drained at %.1fs after release at %.1fs",
 				l.Name, th.Missing, th.Stalled, th.DrainedS, th.ReleasedS)

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,7 +28,7 @@ type childSpec struct {
 	Order        parallel.Order
 	Concurrency  int
 	StuckOffset  int64
-	Stuck        time.Duration // 0: no stuck record
+	Stuck        bool // hold the record at StuckOffset of each partition until the release line on stdin
 	ProcessedLog string
 	Progress     time.Duration
 	Session      time.Duration // kgo.SessionTimeout; 0: kgo's default
@@ -35,12 +36,75 @@ type childSpec struct {
 }
 
 func (s childSpec) args() []string {
-	return []string{
+	a := []string{
 		"--brokers", strings.Join(s.Brokers, ","), "--topic", s.Topic, "--group", s.Group,
 		"--order", s.Order.String(), "--concurrency", strconv.Itoa(s.Concurrency),
-		"--stuck-offset", strconv.FormatInt(s.StuckOffset, 10), "--stuck-ms", strconv.FormatInt(s.Stuck.Milliseconds(), 10),
 		"--processed-log", s.ProcessedLog, "--progress-ms", strconv.FormatInt(s.Progress.Milliseconds(), 10),
 		"--session-timeout-ms", strconv.FormatInt(s.Session.Milliseconds(), 10),
+	}
+	if s.Stuck {
+		a = append(a, "--stuck-offset", strconv.FormatInt(s.StuckOffset, 10))
+	}
+	return a
+}
+
+// ReleaseLine is what the driver writes on a consumer process's stdin to
+// let its stuck records finish; both consumer processes (kpar's child and
+// PC's harness) read it.
+const ReleaseLine = "release"
+
+// errDriverGone is a stuck process's stdin ending before the release line:
+// the process that started it is gone, so it stops rather than hold the
+// records (or run) forever.
+var errDriverGone = errors.New("stdin closed before the stuck records were released (the driver is gone)")
+
+// gate holds the stuck records until the driver releases them: nothing
+// but the release line on stdin opens it, no timer.
+type gate struct {
+	open chan struct{} // closed by the release line
+	gone chan struct{} // closed when stdin ends (before or after the release)
+}
+
+// newGate reads r line by line in the background: the line ReleaseLine
+// opens the gate, other lines are ignored; the end of r (or a read error)
+// closes gone: the driver keeps stdin open as long as it wants the
+// process, so its end, released or not, means the driver is gone.
+func newGate(r io.Reader) *gate {
+	g := &gate{open: make(chan struct{}), gone: make(chan struct{})}
+	go func() {
+		defer close(g.gone)
+		sc := bufio.NewScanner(r)
+		released := false
+		for sc.Scan() {
+			if !released && strings.TrimSpace(sc.Text()) == ReleaseLine {
+				released = true
+				close(g.open)
+			}
+		}
+	}()
+	return g
+}
+
+// wait blocks until the gate opens (nil), stdin ends before it
+// (errDriverGone) or ctx ends.
+func (g *gate) wait(ctx context.Context) error {
+	select {
+	case <-g.open:
+		return nil
+	default:
+	}
+	select {
+	case <-g.open:
+		return nil
+	case <-g.gone:
+		select {
+		case <-g.open: // released, then stdin ended
+			return nil
+		default:
+			return errDriverGone
+		}
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -63,12 +127,14 @@ type partitionLine struct {
 }
 
 // ChildMain is `kpar child window-kpar <args>`: kpar's parallel consumer
-// over the topic with a fresh or given group, one stuck record per
-// partition (with --stuck-ms > 0), every processed record appended to
-// --processed-log before its handler returns, and a progress line on
-// stdout every --progress-ms. It runs until ctx is cancelled (SIGTERM),
-// then closes the consumer (drain and final commit).
-func ChildMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// over the topic with a fresh or given group, every processed record
+// appended to --processed-log before its handler returns, and a progress
+// line on stdout every --progress-ms. With --stuck-offset, the record at
+// that offset of each partition is held (once) until the line "release"
+// arrives on stdin; stdin ending before it stops the process with an
+// error. It runs until ctx is cancelled (SIGTERM), then closes the consumer
+// (drain and final commit).
+func ChildMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var s childSpec
 	fs := flag.NewFlagSet("window-kpar", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -77,8 +143,7 @@ func ChildMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&s.Group, "group", "", "consumer group")
 	order := fs.String("order", "key", "key, partition or none")
 	fs.IntVar(&s.Concurrency, "concurrency", 500, "MaxConcurrency")
-	fs.Int64Var(&s.StuckOffset, "stuck-offset", 0, "per partition, the record at this offset is stuck (once)")
-	stuckMs := fs.Int64("stuck-ms", 0, "how long the stuck record's handler sleeps (0: no stuck record)")
+	fs.Int64Var(&s.StuckOffset, "stuck-offset", -1, "per partition, the record at this offset is held (once) until the line \"release\" on stdin (-1: none)")
 	fs.StringVar(&s.ProcessedLog, "processed-log", "", "file to append \"partition offset\" to per processed record")
 	progressMs := fs.Int64("progress-ms", 200, "progress line period")
 	sessionMs := fs.Int64("session-timeout-ms", 0, "the group session timeout (0: kgo's default)")
@@ -97,7 +162,7 @@ func ChildMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			s.Brokers = append(s.Brokers, b)
 		}
 	}
-	s.Stuck, s.Progress = time.Duration(*stuckMs)*time.Millisecond, time.Duration(*progressMs)*time.Millisecond
+	s.Stuck, s.Progress = s.StuckOffset >= 0, time.Duration(*progressMs)*time.Millisecond
 	s.Session = time.Duration(*sessionMs) * time.Millisecond
 	var errs []error
 	if len(s.Brokers) == 0 {
@@ -109,16 +174,21 @@ func ChildMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := s.Order.UnmarshalText([]byte(*order)); err != nil {
 		errs = append(errs, fmt.Errorf("--order: %w", err))
 	}
-	if s.Concurrency < 1 || s.StuckOffset < 0 || s.Stuck < 0 || s.Progress <= 0 || s.Session < 0 {
-		errs = append(errs, errors.New("--concurrency and --progress-ms must be > 0, --stuck-offset, --stuck-ms and --session-timeout-ms >= 0"))
+	if s.Concurrency < 1 || s.StuckOffset < -1 || s.Progress <= 0 || s.Session < 0 {
+		errs = append(errs, errors.New("--concurrency and --progress-ms must be > 0, --stuck-offset >= -1, --session-timeout-ms >= 0"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return runChild(ctx, s, stdout)
+	var g *gate
+	if s.Stuck {
+		g = newGate(stdin)
+	}
+	return runChild(ctx, s, g, stdout)
 }
 
-func runChild(ctx context.Context, s childSpec, stdout io.Writer) error {
+// runChild runs the consumer; g holds the stuck records (nil: none).
+func runChild(ctx context.Context, s childSpec, g *gate, stdout io.Writer) error {
 	log, err := os.OpenFile(s.ProcessedLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -130,14 +200,10 @@ func runChild(ctx context.Context, s childSpec, stdout io.Writer) error {
 	h := func(ctx context.Context, r *kgo.Record) error {
 		// Exactly this offset: under key or no order a later record may run
 		// first and must not take its place.
-		if s.Stuck > 0 && r.Offset == s.StuckOffset {
+		if g != nil && r.Offset == s.StuckOffset {
 			if _, taken := stuckSeen.LoadOrStore(r.Partition, struct{}{}); !taken {
-				t := time.NewTimer(s.Stuck)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-					return ctx.Err()
+				if err := g.wait(ctx); err != nil {
+					return err
 				}
 			}
 		}
@@ -174,8 +240,17 @@ func runChild(ctx context.Context, s childSpec, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	tick := time.NewTicker(s.Progress)
 	defer tick.Stop()
+	var gone <-chan struct{} // nil without stuck records: never ready
+	if g != nil {
+		gone = g.gone
+	}
 	for {
 		select {
+		case <-gone:
+			cancel()
+			<-errc
+			c.Close()
+			return errDriverGone
 		case err := <-errc:
 			c.Close()
 			if ctx.Err() != nil {

@@ -22,7 +22,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	// cannot pass by refusing everything.
 	edge := good()
 	edge.Partitions, edge.RecordsPerPartition, edge.Keys, edge.StuckOffset, edge.Concurrency = 1, 2, 1, 0, 1
-	edge.Stuck, edge.Poll, edge.Settle, edge.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
+	edge.MaxHold, edge.Poll, edge.Settle, edge.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
 	edge.Only = []string{"pc"}
 	edge.KparChild = nil
 	if err := edge.Validate(); err != nil {
@@ -38,10 +38,10 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.StuckOffset = -1 }, "--window-stuck-offset -1"},
 		{func(c *Config) { c.StuckOffset = 39_999 }, "--window-stuck-offset 39999: must be below --window-records"},
 		{func(c *Config) { c.Concurrency = 0 }, "--window-concurrency 0"},
-		{func(c *Config) { c.Stuck = 500 * time.Millisecond }, "--window-stuck 500ms"},
+		{func(c *Config) { c.MaxHold = 500 * time.Millisecond }, "--window-stuck 500ms"},
 		{func(c *Config) { c.Poll = 0 }, "--window-poll 0s"},
 		{func(c *Config) { c.Settle = 100 * time.Millisecond }, "--window-settle 100ms: must be at least --window-poll"},
-		{func(c *Config) { c.Settle = 60 * time.Second }, "--window-settle 1m0s: must be below --window-stuck"},
+		{func(c *Config) { c.Settle = c.MaxHold }, "--window-settle 3m0s: must be below --window-stuck"},
 		{func(c *Config) { c.SessionTimeout = -time.Second }, "--window-session-timeout -1s"},
 		{func(c *Config) { c.Drain = 0 }, "--window-drain 0s"},
 		{func(c *Config) { c.Order = parallel.Order(9) }, "--window-order 9"},

@@ -76,10 +76,17 @@ func (l *Log) Done(p int, o int64) bool {
 func (l *Log) Distinct() int64 {
 	var n int64
 	for p := range l.counts {
-		for _, c := range l.counts[p] {
-			if c > 0 {
-				n++
-			}
+		n += l.Partition(p)
+	}
+	return n
+}
+
+// Partition counts the distinct records of partition p processed.
+func (l *Log) Partition(p int) int64 {
+	var n int64
+	for _, c := range l.counts[p] {
+		if c > 0 {
+			n++
 		}
 	}
 	return n

@@ -16,7 +16,7 @@ const envChild = "KPAR_WINDOW_TEST_CHILD"
 func TestMain(m *testing.M) {
 	if os.Getenv(envChild) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := ChildMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		err := ChildMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ type proc struct {
 	cmd     *exec.Cmd
 	started time.Time
 	stderr  *tailBuf
+	stdin   io.WriteCloser // the release line goes here; its end tells a stuck process the driver is gone
 
 	mu   sync.Mutex
 	last progressLine
@@ -33,6 +35,9 @@ func startProc(name string, cmd *exec.Cmd) (*proc, error) {
 	p := &proc{name: name, cmd: cmd, stderr: &tailBuf{max: 32 << 10}, done: make(chan struct{})}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
+		return nil, err
+	}
+	if p.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
 	cmd.Stderr = p.stderr
@@ -81,6 +86,18 @@ func (p *proc) unexpected() error {
 		return nil
 	}
 	return fmt.Errorf("%s exited unexpectedly: %v; stderr tail:\n%s", p.name, p.waitErr, tailLines(p.stderr.String(), 20))
+}
+
+// release lets the process's stuck records finish: the release line on its
+// stdin (the only thing that does).
+func (p *proc) release() error {
+	if _, err := io.WriteString(p.stdin, ReleaseLine+"\n"); err != nil {
+		if err := p.unexpected(); err != nil && p.exited() {
+			return err
+		}
+		return fmt.Errorf("release the stuck records of %s: %w", p.name, err)
+	}
+	return nil
 }
 
 // kill SIGKILLs the process and waits for it to exit.
@@ -138,4 +155,7 @@ func tailLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-var errStuckTooShort = errors.New("the stuck records finished before the consumer's commits settled")
+// errEarly is a stuck record in the processed log before the release: the
+// library handed it to the handler a second time while the first call was
+// still held (the gate holds only the first call per partition).
+var errEarly = errors.New("a stuck record was processed before the release")

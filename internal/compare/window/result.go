@@ -2,7 +2,9 @@ package window
 
 // Result is one window experiment: plain data, meant to be embedded in the
 // comparison's result. Times are seconds from the start of the first
-// consumer process of the run they belong to.
+// consumer process of the run they belong to. A part (one library's run
+// through or restart) that failed carries its reason in Failed and no
+// figures; the parts that completed keep theirs.
 type Result struct {
 	Brokers             []string `json:"brokers"`
 	Topic               string   `json:"topic"`
@@ -11,11 +13,14 @@ type Result struct {
 	KeysPerPartition    []int    `json:"keys_per_partition"`
 	Order               string   `json:"order"`
 	StuckOffset         int64    `json:"stuck_offset"`
-	StuckS              float64  `json:"stuck_s"`
-	Concurrency         int      `json:"concurrency"`
-	SessionTimeoutS     float64  `json:"session_timeout_s"` // 0: the clients' defaults
-	PCVersion           string   `json:"pc_version"`
-	PCJVMFlags          []string `json:"pc_jvm_flags"` // empty: the JVM's default heap
+	// MaxHoldS bounds the wait for the plateau with the records stuck;
+	// they are held until the plateau (Window.PlateauS), released by the
+	// driver, never by a timer.
+	MaxHoldS        float64  `json:"max_hold_s"`
+	Concurrency     int      `json:"concurrency"`
+	SessionTimeoutS float64  `json:"session_timeout_s"` // 0: the clients' defaults
+	PCVersion       string   `json:"pc_version"`
+	PCJVMFlags      []string `json:"pc_jvm_flags"` // empty: the JVM's default heap
 	// MetadataLimit is the broker's offset.metadata.max.bytes (Kafka's
 	// default; both libraries assume it).
 	MetadataLimit int       `json:"metadata_limit_bytes"`
@@ -32,11 +37,11 @@ type Library struct {
 // Window is one consumer process while its stuck records were stuck.
 type Window struct {
 	Group string `json:"group"`
-	// Plateaued says the held count and the group's commits stopped
-	// changing for Settle while every partition had a committed offset at
-	// or below its stuck record; PlateauS is when that was first true. Without a
-	// plateau the figures are those of the last sample before the stuck
-	// records finished.
+	// Plateaued says the records processed, the held count and the group's
+	// commits stopped changing for Settle, with records processed and no
+	// committed offset past a stuck record; PlateauS is when that was
+	// first true. Without a plateau (within MaxHoldS) the figures are those
+	// at MaxHoldS.
 	Plateaued bool    `json:"plateaued"`
 	PlateauS  float64 `json:"plateau_s"`
 	// HeldPast counts per partition the records processed at or above the
@@ -49,8 +54,12 @@ type Window struct {
 	// order lets run meanwhile (under key order not those of the stuck
 	// key): the most that could be held. Stopped lists partitions whose
 	// HeldPast stayed below their Room: they stopped taking records.
-	Room      []int   `json:"room"`
-	Stopped   []int   `json:"stopped_partitions"`
+	Room    []int `json:"room"`
+	Stopped []int `json:"stopped_partitions"`
+	// Untouched lists partitions with no record processed at all (a
+	// library that stopped taking records before it read them); they are
+	// in Stopped too.
+	Untouched []int   `json:"untouched_partitions"`
 	Committed []int64 `json:"committed"` // per partition at the plateau (-1: none)
 	// DoneNotCommitted counts records below the stuck ones that were
 	// processed but not committed at the plateau: completions the library
@@ -84,8 +93,15 @@ type Sample struct {
 
 // Through is the run where the stuck records finish.
 type Through struct {
+	// Failed is why this part did not complete ("" when it did); a failed
+	// part has no figures.
+	Failed string `json:"failed,omitempty"`
 	Window
-	ReleasedS float64 `json:"released_s"` // every stuck record was in the processed log
+	// ReleasedS is when the driver released the stuck records (at the
+	// plateau, or at MaxHoldS without one); StuckDoneS when every one was
+	// in the processed log.
+	ReleasedS  float64 `json:"released_s"`
+	StuckDoneS float64 `json:"stuck_done_s"`
 	// DrainedS is when the group had committed every record (all
 	// partitions at their end offset); 0 when it did not within Drain.
 	DrainedS float64 `json:"drained_s"`
@@ -97,8 +113,12 @@ type Through struct {
 	ExactlyOnce bool `json:"exactly_once"` // no duplicates, nothing missing, nothing stalled
 }
 
-// Restart is the run killed at the plateau and finished by a fresh process.
+// Restart is the run killed at the plateau (its stuck records still held)
+// and finished by a fresh process.
 type Restart struct {
+	// Failed is why this part did not complete ("" when it did); a failed
+	// part has no figures.
+	Failed string `json:"failed,omitempty"`
 	Window
 	KilledS float64 `json:"killed_s"`
 	// CommittedAtKill is each partition's committed offset read after the
@@ -120,6 +140,20 @@ type Restart struct {
 	SecondDrainedS   float64  `json:"second_drained_s"`  // fresh process start to everything committed; 0: not within Drain
 	Stalled          []int    `json:"stalled_partitions"`
 	Samples2         []Sample `json:"second_samples"`
+}
+
+// Failures lists the parts that failed, "<library> <part>: <reason>".
+func (r Result) Failures() []string {
+	var out []string
+	for _, l := range r.Libraries {
+		if l.Through.Failed != "" {
+			out = append(out, l.Name+" run through: "+l.Through.Failed)
+		}
+		if l.Restart.Failed != "" {
+			out = append(out, l.Name+" restart: "+l.Restart.Failed)
+		}
+	}
+	return out
 }
 
 // Lib returns the named library's figures, or nil.

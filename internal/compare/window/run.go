@@ -26,8 +26,13 @@ import (
 const metadataLimit = 4096
 
 // Run prepares the topic and runs, for each library in c.Only, the run
-// through and the restart. The Result is complete only when the error is
-// nil; a stall is a measured outcome, not an error.
+// through and the restart. A stall is a measured outcome, not an error. A
+// part that fails is kept in the Result with its reason (Failed) and the
+// others still run; the error is then non-nil and names every failed part,
+// and the Result holds every part that completed. A cancelled ctx stops
+// the experiment: the part it interrupted is marked failed, the parts not
+// started are left out. Without the topic (or with a bad Config) the
+// Result is empty.
 func Run(ctx context.Context, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
@@ -64,7 +69,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		defer os.RemoveAll(dir)
 	}
 	res := Result{Brokers: c.Brokers, Topic: topic, Partitions: c.Partitions, RecordsPerPartition: c.RecordsPerPartition,
-		KeysPerPartition: keys, Order: c.Order.String(), StuckOffset: c.StuckOffset, StuckS: c.Stuck.Seconds(),
+		KeysPerPartition: keys, Order: c.Order.String(), StuckOffset: c.StuckOffset, MaxHoldS: c.MaxHold.Seconds(),
 		Concurrency: c.Concurrency, SessionTimeoutS: c.SessionTimeout.Seconds(), PCVersion: pc.PCVersion,
 		PCJVMFlags: c.PCJVMFlags, MetadataLimit: metadataLimit}
 	r := runner{c: c, adm: adm, topic: topic, dir: dir, logf: logf}
@@ -73,22 +78,35 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		r.end = append(r.end, int64(c.RecordsPerPartition))
 	}
 	stamp := time.Now().UnixNano()
+	var errs []error
+	failed := func(lib, part string, err error) string {
+		errs = append(errs, fmt.Errorf("window %s %s: %w", lib, part, err))
+		logf("window %s: %s failed: %v", lib, part, err)
+		return err.Error()
+	}
 	for _, lib := range Libraries {
 		if !c.runs(lib) {
 			continue
 		}
-		l := Library{Name: lib}
-		logf("window %s: run through (stuck %v, then finish)", lib, c.Stuck)
-		if l.Through, err = r.through(ctx, lib, fmt.Sprintf("kpar-window-%s-through-%d", lib, stamp)); err != nil {
-			return Result{}, fmt.Errorf("window %s run through: %w", lib, err)
+		if ctx.Err() != nil {
+			break
 		}
-		logf("window %s: restart (SIGKILL at the plateau, then a fresh process)", lib)
-		if l.Restart, err = r.restart(ctx, lib, fmt.Sprintf("kpar-window-%s-restart-%d", lib, stamp)); err != nil {
-			return Result{}, fmt.Errorf("window %s restart: %w", lib, err)
+		l := Library{Name: lib}
+		logf("window %s: run through (stuck until the plateau, at most %v; then released)", lib, c.MaxHold)
+		if l.Through, err = r.through(ctx, lib, fmt.Sprintf("kpar-window-%s-through-%d", lib, stamp)); err != nil {
+			l.Through = Through{Failed: failed(lib, "run through", err)}
+		}
+		if ctx.Err() == nil {
+			logf("window %s: restart (SIGKILL at the plateau, the stuck records still held; then a fresh process)", lib)
+			if l.Restart, err = r.restart(ctx, lib, fmt.Sprintf("kpar-window-%s-restart-%d", lib, stamp)); err != nil {
+				l.Restart = Restart{Failed: failed(lib, "restart", err)}
+			}
+		} else {
+			l.Restart = Restart{Failed: failed(lib, "restart", fmt.Errorf("not run: %w", ctx.Err()))}
 		}
 		res.Libraries = append(res.Libraries, l)
 	}
-	return res, nil
+	return res, errors.Join(errs...)
 }
 
 // roomAbove counts the records of partition p above the stuck one that
@@ -210,13 +228,9 @@ type runner struct {
 // command is the consumer process of lib: with the stuck record or fast.
 func (r *runner) command(ctx context.Context, lib, group, logPath string, stuck bool) (*exec.Cmd, error) {
 	c := r.c
-	st := time.Duration(0)
-	if stuck {
-		st = c.Stuck
-	}
 	if lib == "kpar" {
 		argv, err := c.KparChild(childSpec{Brokers: c.Brokers, Topic: r.topic, Group: group, Order: c.Order,
-			Concurrency: c.Concurrency, StuckOffset: c.StuckOffset, Stuck: st, ProcessedLog: logPath,
+			Concurrency: c.Concurrency, StuckOffset: c.StuckOffset, Stuck: stuck, ProcessedLog: logPath,
 			Progress: c.Poll, Session: c.SessionTimeout}.args())
 		if err != nil {
 			return nil, err
@@ -241,7 +255,7 @@ func (r *runner) command(ctx context.Context, lib, group, logPath string, stuck 
 	}
 	cmd, _, err := pc.Command(ctx, pc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group, Records: total,
 		Ordering: pc.Ordering(pcOrdering(c.Order)), MaxConcurrency: c.Concurrency, Work: pc.WorkNoop,
-		Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, Stuck: st,
+		Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, HoldStuck: stuck,
 		ProcessedLog: logPath, ProgressEvery: c.Poll, SessionTimeout: c.SessionTimeout,
 		Progress: func(s string) { r.logf("%s", s) }})
 	return cmd, err
@@ -266,9 +280,6 @@ type watch struct {
 	// plateau bookkeeping: when the held count or the commits last changed
 	lastKey    string
 	lastChange time.Time
-	// lastStuck is the window at the last sample before the stuck records
-	// finished: the figures when there was no plateau.
-	lastStuck Window
 }
 
 func (r *runner) newWatch(lib, group string, p *proc, logPath string) *watch {
@@ -288,8 +299,8 @@ func (r *runner) stuckAt(int) int64 { return r.c.StuckOffset }
 // fetch reads the group's committed offsets and metadata.
 func (w *watch) fetch(ctx context.Context) error {
 	resps, err := w.r.adm.FetchOffsets(ctx, w.group)
-	if kerr.IsRetriable(err) {
-		return nil // the coordinator is moving or loading: the next poll reads it
+	if kerr.IsRetriable(err) || errors.Is(err, kerr.GroupIDNotFound) {
+		return nil // the coordinator is moving or loading, or the group has not joined yet: the next poll reads it
 	}
 	if err != nil {
 		return fmt.Errorf("fetch offsets of group %s: %w", w.group, err)
@@ -332,24 +343,25 @@ func (w *watch) sample(ctx context.Context, stuck bool) (Sample, error) {
 	if stuck {
 		w.maxMeta = max(w.maxMeta, s.Metadata)
 	}
-	key := fmt.Sprint(w.held, w.committed, w.meta)
+	key := fmt.Sprint(s.Processed, w.held, w.committed, w.meta)
 	if key != w.lastKey {
 		w.lastKey, w.lastChange = key, time.Now()
 	}
 	w.samples = append(w.samples, s)
-	if stuck && !w.released() {
-		w.lastStuck = w.window(false)
-	}
 	return s, nil
 }
 
-// committedUpTo reports whether every partition has a committed offset,
-// at or below its stuck record. (Not necessarily at it: a library may hold
-// back records done before the stuck one; Window.DoneNotCommitted counts
-// them.)
+// committedUpTo reports whether the process has processed records and no
+// partition has a committed offset past its stuck record. (A partition may
+// have none: a library that stopped taking records before it read the
+// partition; nor need it be at the stuck record: a library may hold back
+// records done before it, Window.DoneNotCommitted counts them.)
 func (w *watch) committedUpTo() bool {
+	if w.log.Distinct() == 0 {
+		return false // not started: nothing can have settled
+	}
 	for p := range w.committed {
-		if w.committed[p] < 0 || w.committed[p] > w.r.stuckAt(p) {
+		if w.committed[p] > w.r.stuckAt(p) {
 			return false
 		}
 	}
@@ -399,6 +411,9 @@ func (w *watch) window(plateaued bool) Window {
 		if w.held[p] > 0 && w.meta[p] == "" {
 			win.NoMap = append(win.NoMap, p)
 		}
+		if w.log.Partition(p) == 0 {
+			win.Untouched = append(win.Untouched, p)
+		}
 	}
 	if n := len(w.samples); n > 0 {
 		win.PausedAtPlateau = w.samples[n-1].Paused
@@ -406,11 +421,13 @@ func (w *watch) window(plateaued bool) Window {
 	return win
 }
 
-// untilPlateau samples until the plateau, or until the stuck records
-// finish (false), or the process exits.
+// untilPlateau samples, the stuck records held, until the plateau (true)
+// or MaxHold from the process's start (false). A stuck record in the
+// processed log before then (errEarly) or the process exiting is an error.
 func (w *watch) untilPlateau(ctx context.Context) (bool, error) {
 	tick := time.NewTicker(w.r.c.Poll)
 	defer tick.Stop()
+	deadline := w.t0.Add(w.r.c.MaxHold)
 	for {
 		select {
 		case <-ctx.Done():
@@ -425,13 +442,31 @@ func (w *watch) untilPlateau(ctx context.Context) (bool, error) {
 		if _, err := w.sample(ctx, true); err != nil {
 			return false, err
 		}
-		if w.released() {
-			return false, nil
+		if err := w.early(); err != nil {
+			return false, err
 		}
 		if w.committedUpTo() && time.Since(w.lastChange) >= w.r.c.Settle {
 			return true, nil
 		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
 	}
+}
+
+// early is errEarly, naming the partitions, when a stuck record is in the
+// processed log while the records are held.
+func (w *watch) early() error {
+	var ps []int
+	for p := range w.committed {
+		if w.log.Done(p, w.r.stuckAt(p)) {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
+		return fmt.Errorf("%w: partitions %v, offset %d", errEarly, ps, w.r.c.StuckOffset)
+	}
+	return nil
 }
 
 // untilDrained samples until the group has committed every record, the
@@ -498,14 +533,29 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 		return Through{}, err
 	}
 	var t Through
+	t.Window = w.window(plateaued)
 	if plateaued {
-		t.Window = w.window(true)
-		r.logf("window %s: plateau after %.1fs: %d held past the stuck records, metadata up to %d bytes",
+		r.logf("window %s: plateau after %.1fs: %d held past the stuck records, metadata up to %d bytes; releasing them",
 			lib, t.PlateauS, t.HeldPastTotal, t.MaxMetadataBytes)
+	} else {
+		r.logf("window %s: no plateau within %v: %d held past the stuck records; releasing them", lib, r.c.MaxHold, t.HeldPastTotal)
 	}
-	// Sample on until the stuck records finish; the window's figures are
-	// those at the plateau, its metadata maximum covers the whole wait.
-	for !w.released() {
+	// The last look before the release: nothing stuck may be done yet.
+	if err := w.tail.read(w.log); err != nil {
+		return Through{}, err
+	}
+	if err := w.early(); err != nil {
+		return Through{}, err
+	}
+	if err := p.release(); err != nil {
+		return Through{}, err
+	}
+	t.ReleasedS = time.Since(w.t0).Seconds()
+	// Sample on until the stuck records finish (bounded by Drain).
+	for released := time.Now(); !w.released(); {
+		if time.Since(released) > r.c.Drain {
+			return Through{}, fmt.Errorf("the stuck records were not all processed within %v of their release", r.c.Drain)
+		}
 		select {
 		case <-ctx.Done():
 			return Through{}, ctx.Err()
@@ -520,12 +570,9 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 			return Through{}, err
 		}
 	}
-	if !plateaued {
-		t.Window = w.lastStuck
-	}
 	t.MaxMetadataBytes = w.maxMeta
-	t.ReleasedS = time.Since(w.t0).Seconds()
-	r.logf("window %s: stuck records done after %.1fs; waiting for every record to be committed", lib, t.ReleasedS)
+	t.StuckDoneS = time.Since(w.t0).Seconds()
+	r.logf("window %s: stuck records done after %.1fs; waiting for every record to be committed", lib, t.StuckDoneS)
 	t.DrainedS, err = w.untilDrained(ctx, time.Now())
 	if err != nil {
 		return Through{}, err
@@ -555,11 +602,11 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	if err != nil {
 		return Restart{}, err
 	}
-	if !plateaued {
-		return Restart{}, fmt.Errorf("%w (stuck %v, settle %v): raise the stuck time", errStuckTooShort, r.c.Stuck, r.c.Settle)
-	}
 	var rs Restart
-	rs.Window = w.window(true)
+	rs.Window = w.window(plateaued)
+	if !plateaued {
+		r.logf("window %s: no plateau within %v; killing it there", lib, r.c.MaxHold)
+	}
 	p.kill()
 	rs.KilledS = time.Since(w.t0).Seconds()
 	// The last word on what the killed process committed.
@@ -570,8 +617,8 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 		return Restart{}, err
 	}
 	rs.CommittedAtKill = slices.Clone(w.committed)
-	if w.released() {
-		return Restart{}, fmt.Errorf("%w before the kill: raise the stuck time", errStuckTooShort)
+	if err := w.early(); err != nil {
+		return Restart{}, err
 	}
 	r.logf("window %s: killed after %.1fs with %d held past the stuck records; starting a fresh process", lib, rs.KilledS, rs.HeldPastTotal)
 

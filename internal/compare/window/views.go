@@ -45,12 +45,15 @@ func (r Result) Charts() []results.View {
 
 func (r Result) chart(path, ylabel string, y func(Sample) float64) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("one record per partition stuck %.0fs at offset %d (%s order)", r.StuckS, r.StuckOffset, r.Order)
+	p.Title.Text = fmt.Sprintf("one record per partition stuck at offset %d until the plateau, then released (%s order)", r.StuckOffset, r.Order)
 	p.X.Label.Text = "seconds since the consumer process started"
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	palette := []color.Color{color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff}}
 	for i, l := range r.Libraries {
+		if l.Through.Failed != "" {
+			continue
+		}
 		pts := make(plotter.XYs, 0, len(l.Through.Samples))
 		for _, s := range l.Through.Samples {
 			pts = append(pts, plotter.XY{X: s.T, Y: y(s)})
@@ -91,12 +94,13 @@ func (r Result) Markdown() string {
 		session = fmt.Sprintf("a %.0f s session timeout (so the group notices the killed process sooner; nothing measured depends on it)", r.SessionTimeoutS)
 	}
 	fmt.Fprintf(&b, "Topic %s: %d partitions of %d records, keys cycling within each partition (%s per partition), %s order. "+
-		"In every partition the record at offset %d sleeps %.0f s; every other handler returns at once. Concurrency %d for both; "+
+		"In every partition the handler of the record at offset %d waits for a release line on its process's stdin, sent once the "+
+		"plateau has been measured (or after %.0f s without one); every other handler returns at once. Concurrency %d for both; "+
 		"PC %s with %s; %s. Each library runs twice, each time as a separate process with a fresh group: once through (the stuck "+
-		"records finish), once killed (SIGKILL) at the plateau and finished by a fresh process of the same group without the stuck "+
-		"record. Counts come from the processed logs the consumers append to before a handler returns and from the group's committed "+
-		"offsets and metadata (kadm, every poll); the broker's metadata limit is %d bytes.\n\n",
-		r.Topic, r.Partitions, r.RecordsPerPartition, keysPhrase(r.KeysPerPartition), r.Order, r.StuckOffset, r.StuckS,
+		"records released at the plateau), once killed (SIGKILL) at the plateau with the stuck records still held and finished by a "+
+		"fresh process of the same group without the stuck record. Counts come from the processed logs the consumers append to before "+
+		"a handler returns and from the group's committed offsets and metadata (kadm, every poll); the broker's metadata limit is %d bytes.\n\n",
+		r.Topic, r.Partitions, r.RecordsPerPartition, keysPhrase(r.KeysPerPartition), r.Order, r.StuckOffset, r.MaxHoldS,
 		r.Concurrency, r.PCVersion, heap, session, r.MetadataLimit)
 
 	cols := make([]string, len(r.Libraries))
@@ -110,46 +114,69 @@ func (r Result) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	// th and rs are rows of one part: "failed" where that part failed.
+	th := func(label string, f func(l Library) string) {
+		row(label, func(l Library) string {
+			if l.Through.Failed != "" {
+				return "failed"
+			}
+			return f(l)
+		})
+	}
+	rs := func(label string, f func(l Library) string) {
+		row(label, func(l Library) string {
+			if l.Restart.Failed != "" {
+				return "failed"
+			}
+			return f(l)
+		})
+	}
 	fmt.Fprintf(&b, "| | %s |\n|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
-	row("completions held past the stuck records (total; most in one partition, of the records its order lets run)", func(l Library) string {
+	th("completions held past the stuck records (total; most in one partition, of the records its order lets run)", func(l Library) string {
 		w := l.Through.Window
 		return fmt.Sprintf("%d; %d of %d", w.HeldPastTotal, w.HeldPastMax, maxOf(w.Room))
 	})
-	row("partitions that stopped taking records", func(l Library) string {
-		return fmt.Sprintf("%d of %d", len(l.Through.Stopped), r.Partitions)
+	th("partitions that stopped taking records (of them, with no record processed)", func(l Library) string {
+		return fmt.Sprintf("%d of %d (%d)", len(l.Through.Stopped), r.Partitions, len(l.Through.Untouched))
 	})
-	row("plateau (held and commits unchanged)", func(l Library) string {
+	th("plateau (held and commits unchanged)", func(l Library) string {
 		if !l.Through.Plateaued {
-			return "none before the stuck records finished"
+			return fmt.Sprintf("none within %.0f s", r.MaxHoldS)
 		}
 		return fmt.Sprintf("after %.1f s", l.Through.PlateauS)
 	})
-	row("largest commit metadata while stuck", func(l Library) string {
+	th("largest commit metadata while stuck", func(l Library) string {
 		return fmt.Sprintf("%d bytes (%.0f%% of %d)", l.Through.MaxMetadataBytes, 100*float64(l.Through.MaxMetadataBytes)/float64(r.MetadataLimit), r.MetadataLimit)
 	})
-	row("partitions holding completions whose commit had no map", func(l Library) string {
+	th("partitions holding completions whose commit had no map", func(l Library) string {
 		return fmt.Sprintf("%d", len(l.Through.NoMap))
 	})
-	row("after the stuck records finished", func(l Library) string {
+	th("after the release", func(l Library) string {
 		t := l.Through
 		if len(t.Stalled) > 0 {
-			return fmt.Sprintf("**stalled**: partitions %v not committed to the end %.0f s later", t.Stalled, t.DrainedS)
+			return fmt.Sprintf("**stalled**: partitions %v not committed to the end", t.Stalled)
 		}
-		return fmt.Sprintf("all committed %.1f s after they finished", t.DrainedS-t.ReleasedS)
+		return fmt.Sprintf("stuck records done %.1f s after it, all committed %.1f s after it", t.StuckDoneS-t.ReleasedS, t.DrainedS-t.ReleasedS)
 	})
-	row("processed exactly once (run through)", func(l Library) string {
+	th("processed exactly once (run through)", func(l Library) string {
 		t := l.Through
 		return fmt.Sprintf("%s (%d duplicates, %d missing)", yesNo(t.ExactlyOnce), t.Duplicates, t.Missing)
 	})
-	row("restart: held past the stuck records at the kill", func(l Library) string { return fmt.Sprintf("%d", l.Restart.HeldPastTotal) })
-	row("restart: records replayed by the fresh process", func(l Library) string {
+	rs("restart: killed (stuck records still held)", func(l Library) string {
+		if !l.Restart.Plateaued {
+			return fmt.Sprintf("after %.1f s, no plateau within %.0f s", l.Restart.KilledS, r.MaxHoldS)
+		}
+		return fmt.Sprintf("at the plateau, after %.1f s", l.Restart.KilledS)
+	})
+	rs("restart: held past the stuck records at the kill", func(l Library) string { return fmt.Sprintf("%d", l.Restart.HeldPastTotal) })
+	rs("restart: records replayed by the fresh process", func(l Library) string {
 		return fmt.Sprintf("**%d** (most in one partition %d)", l.Restart.ReplaysTotal, maxOf(l.Restart.Replays))
 	})
-	row("restart: skipped thanks to the map", func(l Library) string { return fmt.Sprintf("%d", l.Restart.SkippedByMap) })
-	row("restart: committed records replayed / records lost", func(l Library) string {
+	rs("restart: skipped thanks to the map", func(l Library) string { return fmt.Sprintf("%d", l.Restart.SkippedByMap) })
+	rs("restart: committed records replayed / records lost", func(l Library) string {
 		return fmt.Sprintf("%d / %d", l.Restart.ReplaysBelowCommitted, l.Restart.Missing)
 	})
-	row("restart: fresh process to everything committed", func(l Library) string {
+	rs("restart: fresh process to everything committed", func(l Library) string {
 		if len(l.Restart.Stalled) > 0 {
 			return fmt.Sprintf("**stalled**: partitions %v", l.Restart.Stalled)
 		}
@@ -160,38 +187,97 @@ func (r Result) Markdown() string {
 		b.WriteString(verdict(r, l))
 		b.WriteString("\n\n")
 	}
-	if len(r.Libraries) > 0 {
+	if f := r.Failures(); len(f) > 0 {
+		b.WriteString("Parts that did not complete (their figures are not shown):\n\n")
+		for _, s := range f {
+			fmt.Fprintf(&b, "- %s\n", oneLine(s))
+		}
+		b.WriteString("\n")
+	}
+	if r.throughs() > 0 {
 		fmt.Fprintf(&b, "![held past the stuck records](%s)\n![commit metadata](%s)\n", HeldChart, MetadataChart)
 	}
 	return b.String()
+}
+
+// throughs counts the libraries whose run through completed.
+func (r Result) throughs() int {
+	n := 0
+	for _, l := range r.Libraries {
+		if l.Through.Failed == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// oneLine is a failure's reason on one line: its lines joined with "; ",
+// at most 400 bytes.
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	s = strings.Join(parts, "; ")
+	if len(s) > 400 {
+		s = s[:400] + "..."
+	}
+	return s
 }
 
 // verdict says what one library's figures mean, from the figures.
 func verdict(r Result, l Library) string {
 	t, rs, n := l.Through, l.Restart, name(l.Name)
 	var b strings.Builder
+	if t.Failed != "" {
+		fmt.Fprintf(&b, "**%s**'s run through did not complete (%s). ", n, oneLine(t.Failed))
+	} else {
+		throughVerdict(&b, r, t, n)
+	}
+	if rs.Failed != "" {
+		fmt.Fprintf(&b, "Its restart did not complete (%s).", oneLine(rs.Failed))
+		return strings.TrimSpace(b.String())
+	}
+	restartVerdict(&b, r, rs)
+	return strings.TrimSpace(b.String())
+}
+
+func throughVerdict(b *strings.Builder, r Result, t Through, n string) {
 	switch {
 	case len(t.Stopped) == 0:
-		fmt.Fprintf(&b, "**%s** never stopped taking records: it finished every record above the stuck ones (%d in all) while they were stuck, ", n, t.HeldPastTotal)
+		fmt.Fprintf(b, "**%s** never stopped taking records: it finished every record above the stuck ones (%d in all) while they were stuck, ", n, t.HeldPastTotal)
 	default:
-		fmt.Fprintf(&b, "**%s** stopped taking records in %d of %d partitions after holding up to %d completions past a stuck record (%d in all), ",
+		fmt.Fprintf(b, "**%s** stopped taking records in %d of %d partitions after holding up to %d completions past a stuck record (%d in all)",
 			n, len(t.Stopped), r.Partitions, t.HeldPastMax, t.HeldPastTotal)
+		if len(t.Untouched) > 0 {
+			fmt.Fprintf(b, "; in %d of them it had processed no record at all", len(t.Untouched))
+		}
+		b.WriteString(", ")
 	}
-	fmt.Fprintf(&b, "with commit metadata of at most %d bytes against the %d-byte limit. ", t.MaxMetadataBytes, r.MetadataLimit)
+	fmt.Fprintf(b, "with commit metadata of at most %d bytes against the %d-byte limit. ", t.MaxMetadataBytes, r.MetadataLimit)
 	if len(t.NoMap) > 0 {
-		fmt.Fprintf(&b, "In %d partitions its commits carried no completion map although it held completions: that map was dropped. ", len(t.NoMap))
+		fmt.Fprintf(b, "In %d partitions its commits carried no completion map although it held completions: that map was dropped. ", len(t.NoMap))
 	}
 	if len(t.Stalled) > 0 {
-		fmt.Fprintf(&b, "Once the stuck records finished, partitions %v were still not committed to the end after the %.0f s drain bound: it stalled. ", t.Stalled, t.DrainedS)
+		fmt.Fprintf(b, "Once the stuck records were released, partitions %v were still not committed to the end within the drain bound: it stalled. ", t.Stalled)
 	} else {
-		fmt.Fprintf(&b, "Once they finished it resumed and had everything committed %.1f s later", t.DrainedS-t.ReleasedS)
+		fmt.Fprintf(b, "Once they were released it resumed and had everything committed %.1f s later", t.DrainedS-t.ReleasedS)
 		if t.ExactlyOnce {
 			b.WriteString(", every record processed exactly once. ")
 		} else {
-			fmt.Fprintf(&b, ", with %d duplicates and %d records missing. ", t.Duplicates, t.Missing)
+			fmt.Fprintf(b, ", with %d duplicates and %d records missing. ", t.Duplicates, t.Missing)
 		}
 	}
-	fmt.Fprintf(&b, "Killed at the plateau with %d completions past the committed offsets, the fresh process replayed %d of them", rs.HeldPastTotal, rs.ReplaysTotal-rs.ReplaysBelowCommitted)
+}
+
+func restartVerdict(b *strings.Builder, r Result, rs Restart) {
+	at := "at the plateau"
+	if !rs.Plateaued {
+		at = fmt.Sprintf("after %.0f s without a plateau", r.MaxHoldS)
+	}
+	fmt.Fprintf(b, "Killed %s with %d completions past the committed offsets, the fresh process replayed %d of them", at, rs.HeldPastTotal, rs.ReplaysTotal-rs.ReplaysBelowCommitted)
 	switch {
 	case rs.HeldPastTotal == 0:
 		b.WriteString(". ")
@@ -200,15 +286,14 @@ func verdict(r Result, l Library) string {
 	case rs.SkippedByMap <= 0:
 		b.WriteString(": nothing was skipped, so the map, if written, was not used. ")
 	default:
-		fmt.Fprintf(&b, " and skipped %d through the committed map. ", rs.SkippedByMap)
+		fmt.Fprintf(b, " and skipped %d through the committed map. ", rs.SkippedByMap)
 	}
 	if rs.ReplaysBelowCommitted > 0 {
-		fmt.Fprintf(&b, "**%d committed records were processed again.** ", rs.ReplaysBelowCommitted)
+		fmt.Fprintf(b, "**%d committed records were processed again.** ", rs.ReplaysBelowCommitted)
 	}
 	if rs.Missing > 0 {
-		fmt.Fprintf(&b, "**%d records were processed by neither process.** ", rs.Missing)
+		fmt.Fprintf(b, "**%d records were processed by neither process.** ", rs.Missing)
 	}
-	return strings.TrimSpace(b.String())
 }
 
 func keysPhrase(k []int) string {

@@ -12,7 +12,7 @@ import (
 // drawn from the Result alone.
 func TestViewsWriteTheMarkdownAndEveryChartAsSVGAndPNG(t *testing.T) {
 	var r Result
-	r.StuckS, r.StuckOffset, r.Order = 60, 100, "key"
+	r.MaxHoldS, r.StuckOffset, r.Order = 60, 100, "key"
 	for _, lib := range Libraries {
 		var l Library
 		l.Name = lib

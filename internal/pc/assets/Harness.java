@@ -10,9 +10,11 @@
 // is on stderr), 4 PC closed or failed before the count was reached, 1 other.
 //
 // For the out-of-order window experiment (internal/compare/window) it can also
-// hold one record per partition (--stuck-offset, --stuck-ms), append every
-// processed record to a file (--processed-log) and print progress lines
-// (--progress-ms) on stdout before the summary line.
+// hold one record per partition (--stuck-offset) until the line "release"
+// arrives on stdin (no timer: the driver decides when), append every processed
+// record to a file (--processed-log) and print progress lines (--progress-ms)
+// on stdout before the summary line. With --stuck-offset, stdin ending (before
+// or after "release") exits with code 5: the driver is gone.
 
 import io.confluent.parallelconsumer.ParallelConsumerOptions;
 import io.confluent.parallelconsumer.ParallelConsumerOptions.CommitMode;
@@ -45,7 +47,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.AppInfoParser;
 
 public final class Harness {
-    static final int EXIT_FLAGS = 2, EXIT_TIMEOUT = 3, EXIT_PC_FAILED = 4;
+    static final int EXIT_FLAGS = 2, EXIT_TIMEOUT = 3, EXIT_PC_FAILED = 4, EXIT_DRIVER_GONE = 5;
 
     static final class Flags {
         String bootstrap, topic, group;
@@ -57,8 +59,7 @@ public final class Harness {
         String work = "noop";
         long sleepMs;
         long timeoutS = 300;
-        long stuckOffset = -1; // with stuckMs > 0: the record at this offset, per partition, sleeps stuckMs once
-        long stuckMs;
+        long stuckOffset = -1; // >= 0: the record at this offset, per partition, is held once until "release" on stdin
         String processedLog = ""; // append "partition offset\n" per processed record
         // Java client properties: TLS, SASL. kpar writes it (mode 0600, the
         // password in it) for this JVM alone, which deletes it once read.
@@ -92,7 +93,6 @@ public final class Harness {
                     case "--sleep-ms": f.sleepMs = Long.parseLong(v); break;
                     case "--timeout-s": f.timeoutS = Long.parseLong(v); break;
                     case "--stuck-offset": f.stuckOffset = Long.parseLong(v); break;
-                    case "--stuck-ms": f.stuckMs = Long.parseLong(v); break;
                     case "--processed-log": f.processedLog = v; break;
                     case "--progress-ms": f.progressMs = Long.parseLong(v); break;
                     case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
@@ -116,8 +116,7 @@ public final class Harness {
         if (f.sleepMs < 0) problems.add("--sleep-ms must be >= 0");
         if (f.work.equals("noop") && f.sleepMs != 0) problems.add("--sleep-ms needs --work sleep");
         if (f.timeoutS <= 0) problems.add("--timeout-s must be > 0");
-        if (f.stuckMs < 0) problems.add("--stuck-ms must be >= 0");
-        if (f.stuckMs > 0 && f.stuckOffset < 0) problems.add("--stuck-ms needs --stuck-offset >= 0");
+        if (f.stuckOffset < -1) problems.add("--stuck-offset must be >= 0 (or -1: none)");
         if (f.progressMs < 0) problems.add("--progress-ms must be >= 0");
         if (f.sessionTimeoutMs < 0) problems.add("--session-timeout-ms must be >= 0");
         if (!problems.isEmpty()) throw new BadFlag(String.join("; ", problems));
@@ -250,8 +249,10 @@ public final class Harness {
         final AtomicLong doneNanos = new AtomicLong();
         final CountDownLatch done = new CountDownLatch(1);
         final ProcessedLog log = f.processedLog.isEmpty() ? null : new ProcessedLog(f.processedLog);
-        final long stuckOffset = f.stuckOffset, stuckMs = f.stuckMs;
+        final long stuckOffset = f.stuckOffset;
+        final boolean stuck = stuckOffset >= 0;
         final Map<Integer, Boolean> stuckDone = new ConcurrentHashMap<>();
+        final CountDownLatch released = stuck ? releaseOnStdin() : null;
 
         long start = System.nanoTime();
         ScheduledExecutorService ticker = null;
@@ -274,13 +275,13 @@ public final class Harness {
         pc.poll(ctx -> {
             long t0 = System.nanoTime();
             firstNanos.compareAndSet(0, t0);
-            if (stuckMs > 0) {
+            if (stuck) {
                 for (RecordContext<byte[], byte[]> rc : ctx) {
                     // Exactly this offset: under KEY or UNORDERED order a later
                     // record may be handed over first and must not take its place.
                     if (rc.offset() == stuckOffset && stuckDone.putIfAbsent(rc.partition(), Boolean.TRUE) == null) {
                         try {
-                            Thread.sleep(stuckMs);
+                            released.await();
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
                             throw new RuntimeException("interrupted", e);
@@ -378,7 +379,6 @@ public final class Harness {
         field(j, "sleep_ms", f.sleepMs);
         field(j, "timeout_s", f.timeoutS);
         field(j, "stuck_offset", f.stuckOffset);
-        field(j, "stuck_ms", f.stuckMs);
         field(j, "processed_log", f.processedLog);
         field(j, "progress_ms", f.progressMs);
         field(j, "session_timeout_ms", f.sessionTimeoutMs);
@@ -393,6 +393,31 @@ public final class Harness {
             System.out.flush();
         }
         return 0;
+    }
+
+    // releaseOnStdin returns a latch opened by the line "release" on stdin, read
+    // by a daemon thread. The driver keeps stdin open as long as it wants this
+    // process, so stdin ending (or failing), before or after the release, means
+    // it is gone: the process exits with EXIT_DRIVER_GONE instead of holding the
+    // records, or running, forever.
+    static CountDownLatch releaseOnStdin() {
+        CountDownLatch latch = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try (java.io.BufferedReader in = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(System.in, StandardCharsets.US_ASCII))) {
+                for (String line; (line = in.readLine()) != null; ) {
+                    if (line.trim().equals("release")) latch.countDown();
+                }
+            } catch (IOException e) {
+                // as the end of stdin
+            }
+            System.err.println("harness: stdin closed (the driver is gone)"
+                    + (latch.getCount() > 0 ? " before the stuck records were released" : ""));
+            Runtime.getRuntime().halt(EXIT_DRIVER_GONE);
+        }, "harness-release");
+        t.setDaemon(true);
+        t.start();
+        return latch;
     }
 
     static double processCpuSeconds() {
