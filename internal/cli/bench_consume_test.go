@@ -144,12 +144,15 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		testkit.Admin(t, seeds).DeleteTopics(ctx, prefix+"-io-3p-1000k-100v", prefix+"-big-3p-100v")
 	})
 	args := []string{"--brokers", strings.Join(seeds, ","), "bench", "consume", "--topic-prefix", prefix, "--partitions", "3",
-		"--records", "1000", "--cpu-records", "3000", "--rss-records", "3000", "--repeat", "2", "--min-window", "1ns"}
+		"--records", "1000", "--rss-records", "3000", "--repeat", "2", "--min-window", "1ns"}
 
 	out := filepath.Join(dir, "text")
 	bin := kparBinary(t)
-	stdout, _ := runBinary(t, bin, append(args, "--out", out)...)
-	for _, want := range []string{"io:  1000 records, 3 partitions", "2 repeats", "bound by: ", "target 90%", "target 70%", "rss: child consumed a 3000-record backlog"} {
+	// io and rss: the cpu contenders' windows on a real broker are in
+	// internal/bench/consume's real-broker test (a small topic's plain loop
+	// reads everything in one poll, which the clock refuses).
+	stdout, _ := runBinary(t, bin, append(args, "--only", "io,rss", "--out", out)...)
+	for _, want := range []string{"io:  1000 records, 3 partitions", "2 repeats", "bound by: ", "target 90%", "rss: child consumed a 3000-record backlog"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -158,7 +161,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.IO == nil || r.CPU == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
+	if r.IO == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
 		t.Fatalf("consume.json: %+v", r)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "consume.md"))

@@ -107,8 +107,14 @@ func (m Measurement) PerS() float64 { return m.Window.PerS }
 func (m Measurement) Check(min time.Duration) error { return m.Window.Check(m.Name, min) }
 
 // endOffsets are the end offsets of topic's partitions: the records a run
-// can see, to size clock.Distinct.
-func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]int64, error) {
+// can see, to size clock.Distinct. Asked with a client of its own, closed
+// before the measured consumer exists, so no fetch runs ahead of the clock.
+func endOffsets(ctx context.Context, seeds []string, topic string, clientOpts []kgo.Opt) (map[int32]int64, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, clientOpts...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
 	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
 	if err != nil {
 		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
@@ -121,7 +127,13 @@ func endOffsets(ctx context.Context, cl *kgo.Client, topic string) (map[int32]in
 		}
 		out[o.Partition] = o.Offset
 	})
-	return out, ferr
+	if ferr == nil && len(out) == 0 {
+		ferr = fmt.Errorf("end offsets of %s: no partitions", topic)
+	}
+	if ferr != nil {
+		return nil, ferr
+	}
+	return out, nil
 }
 
 // ParallelSpec configures a RunParallel run.
@@ -151,10 +163,20 @@ type ParallelSpec struct {
 // as it returns and observes the distinct count, so a redelivered record
 // counts once and the window runs from the warm-up count to n.
 func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Measurement, error) {
+	ends, err := endOffsets(ctx, seeds, topic, spec.ClientOpts)
+	if err != nil {
+		return Measurement{}, err
+	}
+	if err := enough(topic, ends, n); err != nil {
+		return Measurement{}, err
+	}
 	var busyNs atomic.Int64
 	finished := make(chan struct{})
 	var once sync.Once
-	var t *tally // set before Run starts the handlers
+	// From the consumer's creation, like RunPlain's: the group join and the
+	// first fetch are in FirstS.
+	cpu0 := cpuNow()
+	t := newTally(n, ends)
 	mark := func(r *kgo.Record) {
 		if t.handled(r) {
 			once.Do(func() { close(finished) })
@@ -192,7 +214,6 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		opts = append(opts, parallel.CommitInterval(*spec.CommitInterval))
 	}
 	var c *parallel.Consumer
-	var err error
 	if spec.OutTopic != "" {
 		opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
 		c, err = parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
@@ -212,19 +233,10 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		return Measurement{}, err
 	}
 	defer c.Close()
-	ends, err := endOffsets(ctx, c.Client(), topic)
-	if err != nil {
-		return Measurement{}, err
-	}
-	if err := enough(topic, ends, n); err != nil {
-		return Measurement{}, err
-	}
 	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	cpu0 := cpuNow()
-	t = newTally(n, ends) // from Run: the group join and first fetch are in FirstS
 	go func() { errc <- c.Run(rctx) }()
 	var runErr error
 	select {
@@ -289,21 +301,21 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 	if fetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(fetchMaxBytes))
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return Measurement{}, err
-	}
-	defer cl.Close()
-	ends, err := endOffsets(ctx, cl, topic)
+	ends, err := endOffsets(ctx, seeds, topic, clientOpts)
 	if err != nil {
 		return Measurement{}, err
 	}
 	if err := enough(topic, ends, n); err != nil {
 		return Measurement{}, err
 	}
-	fetchMax, _ := cl.OptValue(kgo.FetchMaxBytes).(int32)
 	cpu0 := cpuNow()
 	t := newTally(n, ends) // like RunParallel: from client start, first fetch included
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return Measurement{}, err
+	}
+	defer cl.Close()
+	fetchMax, _ := cl.OptValue(kgo.FetchMaxBytes).(int32)
 	for done := false; !done; {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {

@@ -24,7 +24,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		}
 	}
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: seeds, CPUs: runtime.NumCPU(),
-		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "timings on a shared machine are noisy"}
+		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
 
 	if c.runs("io") {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
