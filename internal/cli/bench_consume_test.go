@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -31,6 +33,9 @@ func TestBenchConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
 		{[]string{"--sleep", "0s"}, "--sleep 0s"},
 		{[]string{"--order", "sideways"}, `--order: `},
 		{[]string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
+		{[]string{"--repeat", "0"}, "--repeat 0"},
+		{[]string{"--min-window", "0s"}, "--min-window 0s"},
+		{[]string{"--min-window", "-3s"}, "--min-window -3s"},
 	}
 	for _, tc := range cases {
 		out := filepath.Join(t.TempDir(), "res")
@@ -63,6 +68,41 @@ func TestBenchConsumeFailedRunWritesNothing(t *testing.T) {
 		t.Fatalf("error %v, want the refused topic", err)
 	}
 	assertNothingWritten(t, out)
+}
+
+// A measured window shorter than --min-window is refused: the command fails
+// naming each contender too short and the records it would need, and
+// writes nothing. On kfake (a functional broker: the refusal, not a rate).
+func TestBenchConsumeRefusesAWindowTooShortAndWritesNothing(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	out := filepath.Join(t.TempDir(), "res")
+	_, err := runKpar(t, "bench", "consume", "--brokers", strings.Join(seeds, ","), "--only", "cpu", "--partitions", "2", "--value-size", "1000",
+		"--cpu-records", "8000", "--repeat", "1", "--min-window", "1h", "--out", out)
+	if !errors.Is(err, clock.ErrTooShort) {
+		t.Fatalf("error %v, want %v", err, clock.ErrTooShort)
+	}
+	for _, want := range []string{"raise --cpu-records", "kpar: measured window too short", "plain franz-go, FetchMaxBytes 1048576: measured window too short",
+		"plain franz-go, default fetch: measured window too short", "it needs about"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	assertNothingWritten(t, out)
+	// The io run the same way, and the boundary: the same run with a
+	// window it can meet writes results.
+	io := []string{"bench", "consume", "--brokers", strings.Join(seeds, ","), "--only", "io", "--partitions", "2",
+		"--records", "2000", "--sleep", "1ms", "--repeat", "2", "--out", out}
+	if _, err := runKpar(t, append(io, "--min-window", "1h")...); !errors.Is(err, clock.ErrTooShort) || !strings.Contains(err.Error(), "raise --records") {
+		t.Fatalf("io with --min-window 1h: %v", err)
+	}
+	assertNothingWritten(t, out)
+	if _, err := runKpar(t, append(io, "--min-window", "1ns")...); err != nil {
+		t.Fatalf("--min-window 1ns: %v", err)
+	}
+	var r consume.Result
+	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil || r.MinWindowS != 1e-9 || len(r.IO.Repeats) != 2 {
+		t.Fatalf("results (%v): %+v", err, r)
+	}
 }
 
 // kparBinary builds kpar into the test's temporary directory: the
@@ -104,12 +144,15 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		testkit.Admin(t, seeds).DeleteTopics(ctx, prefix+"-io-3p-1000k-100v", prefix+"-big-3p-100v")
 	})
 	args := []string{"--brokers", strings.Join(seeds, ","), "bench", "consume", "--topic-prefix", prefix, "--partitions", "3",
-		"--records", "1000", "--cpu-records", "3000", "--rss-records", "3000"}
+		"--records", "1000", "--rss-records", "3000", "--repeat", "2", "--min-window", "1ns"}
 
 	out := filepath.Join(dir, "text")
 	bin := kparBinary(t)
-	stdout, _ := runBinary(t, bin, append(args, "--out", out)...)
-	for _, want := range []string{"io:  1000 records, 3 partitions", "bound by: ", "target 90%", "target 70%", "rss: child consumed a 3000-record backlog"} {
+	// io and rss: the cpu contenders' windows on a real broker are in
+	// internal/bench/consume's real-broker test (a small topic's plain loop
+	// reads everything in one poll, which the clock refuses).
+	stdout, _ := runBinary(t, bin, append(args, "--only", "io,rss", "--out", out)...)
+	for _, want := range []string{"io:  1000 records, 3 partitions", "2 repeats", "bound by: ", "target 90%", "rss: child consumed a 3000-record backlog"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -118,7 +161,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.IO == nil || r.CPU == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
+	if r.IO == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
 		t.Fatalf("consume.json: %+v", r)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "consume.md"))

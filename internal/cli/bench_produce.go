@@ -64,7 +64,8 @@ ratios for records/s and CPU-seconds per million records. --vs-kcat runs
 kcat -P (librdkafka) on the same payloads with matching settings (acks,
 idempotence, linger, batch size, compression) and judges the target: one
 kpar producer process at >= 1.0x kcat's records/s and <= 1.0x its CPU-s per
-million, both measured over the whole process.
+million, both measured over the whole process; with --repeat N it is met only
+when every repeat is past both, missed when none is, otherwise mixed (k of N).
 
 Topics are created with replication factor min(3, brokers): against a
 3-node cluster, --acks 1,all shows what RF 3 costs.

@@ -76,7 +76,7 @@ func TestSecuredBrokerProduceConsumeAndRefusals(t *testing.T) {
 		t.Fatalf("bench produce --client-config %s: %v", s.Admin, err)
 	}
 	if _, err := runKpar(t, "bench", "consume", "--client-config", s.Admin, "--only", "io", "--records", "2000",
-		"--sleep", "1ms", "--out", filepath.Join(dir, "consume")); err != nil {
+		"--sleep", "1ms", "--repeat", "1", "--min-window", "1ns", "--out", filepath.Join(dir, "consume")); err != nil {
 		t.Fatalf("bench consume over TLS+SCRAM: %v", err)
 	}
 	t.Setenv("KPAR_SASL_PASSWORD", password(t, s.Admin))

@@ -48,7 +48,7 @@ func cpuNow() float64 {
 }
 
 func childOutput(m consume.Measurement) ChildOutput {
-	return ChildOutput{Records: m.Records, Seconds: m.Seconds, FirstRecordS: m.FirstS, SteadyPerS: m.SteadyPerS,
+	return ChildOutput{Records: m.Window.Records, Seconds: m.Window.TotalS, FirstRecordS: m.Window.FirstS, SteadyPerS: m.Window.PerS,
 		MeanHandler: m.MeanHandler, CPUSeconds: m.CPUSeconds, FetchMaxBytes: m.FetchMaxBytes}
 }
 

@@ -12,7 +12,7 @@ import (
 
 // Version 3 kept every v2 field's meaning (produce.Version's note): v2
 // files read, without the v3 additions.
-var produceKind = kind{schema: produce.Schema, version: 3, current: produce.Version, oldest: 2, section: "produce", load: loadProduce}
+var produceKind = kind{schema: produce.Schema, version: 4, current: produce.Version, oldest: 4, section: "produce", load: loadProduce}
 
 func loadProduce(path string) (Part, error) {
 	var r produce.Result

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/consumer"
@@ -34,13 +35,15 @@ func writeJSON(t *testing.T, path string, v any) {
 func joined(s []string) string { return strings.Join(s, " ") }
 
 func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
+	eff := steady / 100000
 	io := &consume.IO{Partitions: 12, Keys: 1000, Concurrency: 500, SleepMs: 5, Order: "key", IdealPerS: 100000,
-		Result: consume.Measurement{SteadyPerS: steady, RecordsPerS: steady * 0.9}, Target: consume.IOTarget}
-	io.SteadyEfficiency = steady / io.IdealPerS
-	io.MeetsTarget = io.SteadyEfficiency >= io.Target
+		Repeats:    []consume.IORepeat{{Result: consume.Measurement{Window: clock.Window{PerS: steady}}, Efficiency: eff, Met: eff >= consume.IOTarget}},
+		Rate:       clock.Spread{Median: steady, Min: steady, Max: steady},
+		Efficiency: clock.Spread{Median: eff, Min: eff, Max: eff}, Target: consume.IOTarget, Verdict: clock.Judge([]bool{eff >= consume.IOTarget})}
 	io.BoundBy = "concurrency / handler latency (the ideal)"
-	cpu := &consume.CPU{Concurrency: 8, Parallel: consume.Measurement{RecordsPerS: 1e6 * ratio}, Plain: consume.Measurement{RecordsPerS: 1e6},
-		Ratio: ratio, Target: consume.CPUTarget, MeetsTarget: ratio >= consume.CPUTarget}
+	cpu := &consume.CPU{Concurrency: 8, Repeats: []consume.CPURepeat{{Ratio: ratio}},
+		Parallel: clock.Spread{Median: 1e6 * ratio}, PlainSameFetch: clock.Spread{Median: 1e6}, PlainDefault: clock.Spread{Median: 9e5},
+		Ratio: clock.Spread{Median: ratio, Min: ratio, Max: ratio}, Target: consume.CPUTarget, Verdict: clock.Judge([]bool{ratio >= consume.CPUTarget})}
 	return consume.Result{Header: results.NewHeader(consume.Schema, consume.Version, []string{"kpar", "bench", "consume"}),
 		CPUs: 2, IO: io, CPU: cpu, RSS: &consume.RSS{Records: 2000000, PeakRSSKiB: rssKiB}}
 }
@@ -50,12 +53,12 @@ func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
 func TestAnswersFollowTheData(t *testing.T) {
 	good := joined(consumeAnswer(consumeResult(95000, 0.85, 110*1024)))
 	bad := joined(consumeAnswer(consumeResult(41000, 0.31, 733*1024)))
-	for _, want := range []string{"95% of the ideal", "meets the 90% target", "85% of a plain franz-go loop", "110 MiB"} {
+	for _, want := range []string{"95% of the ideal", "the 90% target: met (1 of 1)", "85% of a plain franz-go loop", "110 MiB"} {
 		if !strings.Contains(good, want) {
 			t.Errorf("good consume answer lacks %q:\n%s", want, good)
 		}
 	}
-	for _, want := range []string{"41% of the ideal", "misses the 90% target", "31% of a plain franz-go loop", "misses the 70% target", "733 MiB"} {
+	for _, want := range []string{"41% of the ideal", "the 90% target: missed (0 of 1)", "31% of a plain franz-go loop", "the 70% target: missed (0 of 1)", "733 MiB"} {
 		if !strings.Contains(bad, want) {
 			t.Errorf("bad consume answer lacks %q:\n%s", want, bad)
 		}
@@ -65,8 +68,8 @@ func TestAnswersFollowTheData(t *testing.T) {
 	// the ideal. The report states the package's verdict and the figure
 	// side by side, so the contradiction shows rather than being smoothed.
 	odd := consumeResult(41000, 0.31, 1024)
-	odd.IO.MeetsTarget = true
-	if a := joined(consumeAnswer(odd)); !strings.Contains(a, "41% of the ideal") || !strings.Contains(a, "meets the 90% target") {
+	odd.IO.Verdict = clock.Judge([]bool{true})
+	if a := joined(consumeAnswer(odd)); !strings.Contains(a, "41% of the ideal") || !strings.Contains(a, "the 90% target: met (1 of 1)") {
 		t.Errorf("inconsistent consume answer: %s", a)
 	}
 
@@ -185,11 +188,11 @@ func TestNewerVersionIsRefusedInOneLineAndTheSectionSaysHowToProduceIt(t *testin
 	if sec.ID != "consume" || !sec.Missing() || len(sec.Refused) != 2 {
 		t.Fatalf("consume section: %+v", sec)
 	}
-	want := "results/consume/consume.json: schema kpar.bench.consume version 7 is newer than this kpar reads (4)"
+	want := "results/consume/consume.json: schema kpar.bench.consume version 8 is newer than this kpar reads (5)"
 	if sec.Refused[0].Why != want {
 		t.Errorf("refusal\n got %q\nwant %q", sec.Refused[0].Why, want)
 	}
-	if w := sec.Refused[1].Why; !strings.Contains(w, "version 3 is older than this kpar reads (4)") {
+	if w := sec.Refused[1].Why; !strings.Contains(w, "version 4 is older than this kpar reads (5)") {
 		t.Errorf("older file: %q", w)
 	}
 	for _, s := range append(sec.Refused, pg.Skipped...) {

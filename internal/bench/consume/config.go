@@ -55,6 +55,15 @@ type Config struct {
 
 	Only []string // measurements to run: any of "io", "cpu", "rss"
 
+	// Repeat is how many times io runs, and the cpu contenders run
+	// interleaved (kpar, plain with kpar's fetch size, plain with kgo's
+	// default, then again).
+	Repeat int
+	// MinWindow is the shortest measured window (internal/clock) accepted:
+	// a contender whose window is shorter fails the run with the records
+	// it would need.
+	MinWindow time.Duration
+
 	// RSSChildArgv makes the command line of the rss child, which must
 	// reach RSSChild with spec (`kpar child consume-rss ...`). Needed when
 	// Only has "rss".
@@ -71,10 +80,11 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		TopicPrefix: "kpar-bench-consume", Partitions: 12, Keys: 1000, ValueSize: 100,
-		Records: 200_000, Sleep: 5 * time.Millisecond, Concurrency: 500, Order: parallel.OrderKey,
+		Records: 1_200_000, Sleep: 5 * time.Millisecond, Concurrency: 500, Order: parallel.OrderKey,
 		IOMaxBuffered: 60_000, IOPerPart: 5_000,
-		CPURecords: 2_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
-		Only: []string{"io", "cpu", "rss"},
+		CPURecords: 15_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
+		Only:   []string{"io", "cpu", "rss"},
+		Repeat: 3, MinWindow: 10 * time.Second,
 	}
 }
 
@@ -104,6 +114,7 @@ func (c Config) Validate() error {
 		{"max-buffered", int64(c.MaxBuffered), 1},
 		{"max-buffered-per-partition", int64(c.PerPart), 1},
 		{"fetch-max-bytes", int64(c.FetchMaxBytes), 0},
+		{"repeat", int64(c.Repeat), 1},
 	}
 	for _, v := range ints {
 		if v.v < v.min {
@@ -112,6 +123,9 @@ func (c Config) Validate() error {
 	}
 	if c.CommitInterval < 0 {
 		return fmt.Errorf("--commit-interval %s: must not be negative (0: back to back)", c.CommitInterval)
+	}
+	if c.MinWindow <= 0 {
+		return fmt.Errorf("--min-window %s: must be more than 0 (the shortest measured window a rate is reported from)", c.MinWindow)
 	}
 	if c.Sleep <= 0 {
 		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)

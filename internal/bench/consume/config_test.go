@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
@@ -75,6 +76,8 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Only = nil }, "--only"},
 		{func(c *Config) { c.Only = []string{"io", "mem"} }, `--only: unknown measurement "mem"`},
 		{func(c *Config) { c.RSSChildArgv = nil }, "--only rss needs a child command"},
+		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
+		{func(c *Config) { c.MinWindow = 0 }, "--min-window 0s"},
 	}
 	for _, tc := range cases {
 		c := good()
@@ -90,6 +93,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	}
 	c := good()
 	c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
+	c.Repeat, c.MinWindow = 1, time.Nanosecond
 	c.Only, c.RSSChildArgv = []string{"io", "cpu"}, nil
 	if err := c.Validate(); err != nil {
 		t.Errorf("smallest values rejected: %v", err)
@@ -127,7 +131,13 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	seeds := testkit.Brokers(t)
 	c := DefaultConfig()
 	c.TopicPrefix = testkit.TopicName(t)
-	c.Partitions, c.Records, c.CPURecords, c.RSSRecords = 4, 2000, 5000, 8000
+	c.Partitions, c.Records, c.CPURecords, c.RSSRecords = 4, 2000, 100_000, 8000
+	c.Repeat, c.MinWindow = 2, time.Nanosecond
+	// One record batch per partition per fetch: the plain loops' n records
+	// come in several polls, so their windows have records after the
+	// warm-up (the test topic's compressible values would otherwise fit in
+	// one fetch, which the clock refuses).
+	c.ClientOpts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
 	c.RSSChildArgv = testChildArgv
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
@@ -147,12 +157,28 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(logs) == 0 {
 		t.Fatalf("header %+v, %d log lines", r.Header, len(logs))
 	}
-	if r.IO == nil || r.IO.Result.Records != 2000 || r.IO.IdealPerS != 100000 || r.IO.BoundBy == "" || r.IO.Result.MeanHandler <= 0 {
+	if r.IO == nil || len(r.IO.Repeats) != 2 || r.IO.IdealPerS != 100000 || r.IO.BoundBy == "" || r.IO.Verdict.Repeats != 2 {
 		t.Fatalf("io %+v", r.IO)
 	}
-	if r.CPU == nil || r.CPU.Parallel.Records != 5000 || r.CPU.PlainDefault.Records != 5000 || r.CPU.PlainSameFetch.Records != 5000 ||
-		r.CPU.PlainSameFetch.Name != "plain franz-go, FetchMaxBytes 1048576" || r.CPU.Ratio <= 0 {
+	for _, rp := range r.IO.Repeats {
+		if rp.Result.Window.Records != 2000 || rp.Result.MeanHandler <= 0 || rp.Result.Window.WarmupRecords < 200 {
+			t.Fatalf("io repeat %+v", rp.Result)
+		}
+	}
+	if r.CPU == nil || len(r.CPU.Repeats) != 2 || r.CPU.SameFetchBytes != 1048576 || r.CPU.Ratio.Median <= 0 || r.CPU.Verdict.Repeats != 2 || r.MinWindowS != 1e-9 {
 		t.Fatalf("cpu %+v", r.CPU)
+	}
+	// Every contender of every repeat: the window of the same n, its warm-up
+	// counted the same way (at least W distinct records at A).
+	for _, rp := range r.CPU.Repeats {
+		for _, m := range []Measurement{rp.Parallel, rp.PlainSameFetch, rp.PlainDefault} {
+			if w := m.Window; w.Records != 100_000 || w.WarmupRecords < clock.WarmupCount(100_000) || w.EndRecords < 100_000 {
+				t.Fatalf("%s: window %+v", m.Name, w)
+			}
+		}
+		if rp.PlainSameFetch.Name != "plain franz-go, FetchMaxBytes 1048576" || rp.PlainSameFetch.FetchMaxBytes != 1048576 || rp.Parallel.FetchMaxBytes != 1048576 {
+			t.Fatalf("same-fetch loop %q %d, kpar %d", rp.PlainSameFetch.Name, rp.PlainSameFetch.FetchMaxBytes, rp.Parallel.FetchMaxBytes)
+		}
 	}
 	if r.RSS == nil || r.RSS.Records != 8000 || r.RSS.PeakRSSKiB <= 0 || r.RSS.MaxBuffered != c.MaxBuffered {
 		t.Fatalf("rss %+v", r.RSS)
@@ -185,7 +211,7 @@ func TestTransactionalRunWritesOneOutputPerRecord(t *testing.T) {
 	for rctx.Err() == nil {
 		got += cl.PollFetches(rctx).NumRecords()
 	}
-	if m.Records != n || got != n {
-		t.Fatalf("consumed %d, read_committed %d outputs; want %d of each", m.Records, got, n)
+	if m.Window.EndRecords != n || got != n {
+		t.Fatalf("consumed %d, read_committed %d outputs; want %d of each", m.Window.EndRecords, got, n)
 	}
 }

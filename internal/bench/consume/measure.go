@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -76,21 +78,62 @@ func count(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
 	return sum, nil
 }
 
-// Measurement is one timed consumption of n records.
+// Measurement is one timed consumption of n distinct records, by the one
+// rule of internal/clock: distinct records counted in the process that
+// handles them, a window from the warm-up count (10% of n) to n.
 type Measurement struct {
-	Name        string  `json:"name"`
-	Records     int64   `json:"records"`
-	Seconds     float64 `json:"seconds"`
-	RecordsPerS float64 `json:"records_per_s"`
-	CPUSeconds  float64 `json:"cpu_seconds"`    // user+sys of this process during the run
-	FirstS      float64 `json:"first_record_s"` // from start to the first record (group join, first fetch)
-	// SteadyPerS is the rate from the first record to the last: the
-	// processing rate without the one-off group join and first fetch.
-	SteadyPerS  float64 `json:"steady_records_per_s,omitempty"`
+	Name string `json:"name"`
+	// Window is the measured window: its rate, the counts at its two
+	// events, the time to the first record and to the n-th.
+	Window clock.Window `json:"window"`
+	// CPUSeconds is user+sys of this process from start to the n-th record
+	// (the whole run, join and first fetch included).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Handled is every handler call (kpar) or record polled (plain loop);
+	// Handled - Window.EndRecords calls were on a record already counted
+	// (a redelivery), or came after the n-th.
+	Handled     int64   `json:"handled"`
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 	// FetchMaxBytes is the kgo.FetchMaxBytes the client ran with, as it
 	// reports it (the library's default when none was set).
 	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
+}
+
+// PerS is the measured window's records/s.
+func (m Measurement) PerS() float64 { return m.Window.PerS }
+
+// Check refuses a window shorter than min (clock.Window.Check), naming the
+// contender.
+func (m Measurement) Check(min time.Duration) error { return m.Window.Check(m.Name, min) }
+
+// endOffsets are the end offsets of topic's partitions: the records a run
+// can see, to size clock.Distinct. Asked with a client of its own, closed
+// before the measured consumer exists, so no fetch runs ahead of the clock.
+func endOffsets(ctx context.Context, seeds []string, topic string, clientOpts []kgo.Opt) (map[int32]int64, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, clientOpts...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	out := map[int32]int64{}
+	var ferr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil && ferr == nil {
+			ferr = fmt.Errorf("end offset of %s[%d]: %w", topic, o.Partition, o.Err)
+		}
+		out[o.Partition] = o.Offset
+	})
+	if ferr == nil && len(out) == 0 {
+		ferr = fmt.Errorf("end offsets of %s: no partitions", topic)
+	}
+	if ferr != nil {
+		return nil, ferr
+	}
+	return out, nil
 }
 
 // ParallelSpec configures a RunParallel run.
@@ -114,16 +157,32 @@ type ParallelSpec struct {
 	OutTopic string
 }
 
-// RunParallel consumes n records of topic with a fresh group and returns the
-// rate from Run to the n-th completion.
+// RunParallel consumes topic with a fresh group until n distinct records
+// were handled, and measures the run by internal/clock: each handler call
+// marks its record in a clock.Distinct (sized from the topic's end offsets)
+// as it returns and observes the distinct count, so a redelivered record
+// counts once and the window runs from the warm-up count to n.
 func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Measurement, error) {
-	var done, busyNs atomic.Int64
+	ends, err := endOffsets(ctx, seeds, topic, spec.ClientOpts)
+	if err != nil {
+		return Measurement{}, err
+	}
+	if err := enough(topic, ends, n); err != nil {
+		return Measurement{}, err
+	}
+	var busyNs atomic.Int64
 	finished := make(chan struct{})
-	var startNs, firstNs atomic.Int64
-	h := func(ctx context.Context, r *kgo.Record) error {
-		if firstNs.Load() == 0 {
-			firstNs.CompareAndSwap(0, time.Now().UnixNano())
+	var once sync.Once
+	// From the consumer's creation, like RunPlain's: the group join and the
+	// first fetch are in FirstS.
+	cpu0 := cpuNow()
+	t := newTally(n, ends)
+	mark := func(r *kgo.Record) {
+		if t.handled(r) {
+			once.Do(func() { close(finished) })
 		}
+	}
+	work := func(r *kgo.Record) {
 		if spec.Sleep > 0 || spec.Trace != nil {
 			t := time.Now()
 			if spec.Sleep > 0 {
@@ -135,10 +194,6 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 				spec.Trace(r, t, end)
 			}
 		}
-		if done.Add(1) == n {
-			close(finished)
-		}
-		return nil
 	}
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
@@ -159,50 +214,36 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		opts = append(opts, parallel.CommitInterval(*spec.CommitInterval))
 	}
 	var c *parallel.Consumer
-	var err error
 	if spec.OutTopic != "" {
 		opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
 		c, err = parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-			if err := h(ctx, r); err != nil {
-				return nil, err
-			}
-			return []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}, nil
+			work(r)
+			out := []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}
+			mark(r)
+			return out, nil
 		}, opts...)
 	} else {
-		c, err = parallel.New(h, opts...)
+		c, err = parallel.New(func(ctx context.Context, r *kgo.Record) error {
+			work(r)
+			mark(r)
+			return nil
+		}, opts...)
 	}
 	if err != nil {
 		return Measurement{}, err
 	}
+	defer c.Close()
 	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errc := make(chan error, 1)
-	cpu0 := cpuNow()
-	startNs.Store(time.Now().UnixNano()) // from Run, first fetch included
 	go func() { errc <- c.Run(rctx) }()
-	if os.Getenv("KPAR_BENCH_DEBUG") != "" {
-		go func() {
-			for rctx.Err() == nil {
-				time.Sleep(50 * time.Millisecond)
-				st := c.Stats()
-				fmt.Fprintf(os.Stderr, "debug: %4.0f ms inflight %d held %d backlog %d paused %d done %d\n",
-					float64(time.Now().UnixNano()-startNs.Load())/1e6, st.InFlight, st.Held, st.Backlog, st.PausedPartitions, done.Load())
-				if st.Held == 0 {
-					fmt.Fprintf(os.Stderr, "  kgo paused: %v\n", c.Client().PauseFetchPartitions(nil))
-					for _, p := range st.Partitions {
-						fmt.Fprintf(os.Stderr, "  p%d committable %d lag %d paused %v\n", p.Partition, p.Committable, p.Lag, p.Paused)
-					}
-				}
-			}
-		}()
-	}
 	var runErr error
 	select {
 	case <-finished:
 	case runErr = <-errc:
 	case <-ctx.Done():
 	}
-	end := time.Now()
 	cpu := cpuNow() - cpu0
 	cancel()
 	if runErr == nil {
@@ -210,69 +251,117 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	}
 	c.Close()
 	if ctx.Err() != nil {
-		return Measurement{}, fmt.Errorf("parallel run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
+		return Measurement{}, fmt.Errorf("parallel run interrupted after %d of %d distinct records: %w", t.distinct.Count(), n, ctx.Err())
 	}
-	if runErr != nil {
-		return Measurement{}, runErr
+	w, ok := t.clk.Window()
+	if !ok {
+		if runErr == nil {
+			runErr = errors.New("the consumer stopped")
+		}
+		return Measurement{}, fmt.Errorf("parallel run: %d of %d distinct records: %w", t.distinct.Count(), n, runErr)
 	}
-	secs := end.Sub(time.Unix(0, startNs.Load())).Seconds()
-	res := Measurement{Name: "parallel", Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpu,
-		FirstS: float64(firstNs.Load()-startNs.Load()) / 1e9, FetchMaxBytes: fetchMax}
-	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
-		res.SteadyPerS = float64(n) / steady
+	m := Measurement{Name: "kpar", Window: w, CPUSeconds: cpu, Handled: t.calls.Load(), FetchMaxBytes: fetchMax}
+	if spec.Sleep > 0 && m.Handled > 0 {
+		m.MeanHandler = float64(busyNs.Load()) / float64(m.Handled) / 1e6
 	}
-	if spec.Sleep > 0 {
-		res.MeanHandler = float64(busyNs.Load()) / float64(n) / 1e6
-	}
-	return res, nil
+	return m, nil
 }
 
-// RunPlain consumes n records of topic with a plain franz-go poll loop (no
-// group, no commits: the cheapest possible consumer) as the reference.
-// fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's default (50 MiB).
+// enough refuses a run of n records over a topic holding fewer.
+func enough(topic string, ends map[int32]int64, n int64) error {
+	var sum int64
+	for _, e := range ends {
+		sum += e
+	}
+	if sum < n {
+		return fmt.Errorf("topic %s holds %d records, fewer than the %d to consume", topic, sum, n)
+	}
+	return nil
+}
+
+// PlainName is the name of a plain loop's Measurement: kgo's default fetch
+// size for fetchMaxBytes 0.
+func PlainName(fetchMaxBytes int32) string {
+	if fetchMaxBytes > 0 {
+		return fmt.Sprintf("plain franz-go, FetchMaxBytes %d", fetchMaxBytes)
+	}
+	return "plain franz-go, default fetch"
+}
+
+// RunPlain consumes topic with a plain franz-go poll loop (no group, no
+// commits: the cheapest possible consumer) until n distinct records were
+// polled, measured by internal/clock as RunParallel is: every record of a
+// poll batch marked in a clock.Distinct, the count observed once per batch
+// (its count at the window's events may be past W or n: the count kept is
+// the one observed). fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's
+// default (50 MiB).
 func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32, clientOpts ...kgo.Opt) (Measurement, error) {
 	opts := append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, clientOpts...)
-	name := "plain franz-go"
 	if fetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(fetchMaxBytes))
-		name = fmt.Sprintf("plain franz-go, FetchMaxBytes %d", fetchMaxBytes)
 	}
+	ends, err := endOffsets(ctx, seeds, topic, clientOpts)
+	if err != nil {
+		return Measurement{}, err
+	}
+	if err := enough(topic, ends, n); err != nil {
+		return Measurement{}, err
+	}
+	cpu0 := cpuNow()
+	t := newTally(n, ends) // like RunParallel: from client start, first fetch included
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return Measurement{}, err
 	}
 	defer cl.Close()
-	var got, firstBatch int64
-	var first time.Time
-	start := time.Now() // like RunParallel: from client start, first fetch included
-	cpu0 := cpuNow()
-	for got < n {
+	fetchMax, _ := cl.OptValue(kgo.FetchMaxBytes).(int32)
+	for done := false; !done; {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return Measurement{}, fmt.Errorf("plain run interrupted after %d of %d records: %w", got, n, ctx.Err())
+			return Measurement{}, fmt.Errorf("plain run interrupted after %d of %d distinct records: %w", t.distinct.Count(), n, ctx.Err())
 		}
 		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
 			return Measurement{}, fmt.Errorf("plain poll: %w", err)
 		}
-		fs.EachRecord(func(*kgo.Record) { got++ })
-		if first.IsZero() && got > 0 {
-			first, firstBatch = time.Now(), got
-		}
+		done = t.batch(fs.EachRecord)
 	}
-	end := time.Now()
-	secs := end.Sub(start).Seconds()
-	m := Measurement{Name: name, Records: n, Seconds: secs, RecordsPerS: float64(n) / secs, CPUSeconds: cpuNow() - cpu0,
-		FirstS: first.Sub(start).Seconds()}
-	// As RunParallel's, without the one-off first fetch: the records after
-	// the first poll that returned any, over the time after it (the first
-	// batch arrives all at once). A run that fits in one poll has no
-	// steady part: its whole-run rate stands in.
-	m.SteadyPerS = m.RecordsPerS
-	if steady := end.Sub(first).Seconds(); steady > 0 && firstBatch < got {
-		m.SteadyPerS = float64(got-firstBatch) / steady
-	}
-	return m, nil
+	cpu := cpuNow() - cpu0
+	w, _ := t.clk.Window()
+	return Measurement{Name: PlainName(fetchMaxBytes), Window: w, CPUSeconds: cpu, Handled: t.calls.Load(), FetchMaxBytes: fetchMax}, nil
+}
+
+// tally applies the clock rule to one run of n records: every record
+// handled is marked in a clock.Distinct, and the distinct count is observed
+// by the clock, after each record (handled) or after each batch (batch).
+type tally struct {
+	distinct *clock.Distinct
+	clk      *clock.Clock
+	calls    atomic.Int64 // handler calls or records polled, redeliveries included
+}
+
+// newTally starts the clock of n records over a topic with these end
+// offsets.
+func newTally(n int64, ends map[int32]int64) *tally {
+	return &tally{distinct: clock.NewDistinct(ends), clk: clock.New(n)}
+}
+
+// handled marks one record whose handler returned and observes the count:
+// true once n distinct records were handled. Safe from any goroutine.
+func (t *tally) handled(r *kgo.Record) bool {
+	t.calls.Add(1)
+	count, _ := t.distinct.Mark(r.Partition, r.Offset)
+	return t.clk.Observe(count)
+}
+
+// batch marks every record of one poll batch, then observes the count once:
+// true once n distinct records were polled.
+func (t *tally) batch(each func(func(*kgo.Record))) bool {
+	each(func(r *kgo.Record) {
+		t.calls.Add(1)
+		t.distinct.Mark(r.Partition, r.Offset)
+	})
+	return t.clk.Observe(t.distinct.Count())
 }
 
 func cpuNow() float64 {
@@ -341,7 +430,7 @@ func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
 		return err
 	}
 	return json.NewEncoder(stdout).Encode(RSS{Records: spec.Records, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart,
-		FetchMax: spec.FetchMaxBytes, GOGC: os.Getenv("GOGC"), PeakRSSKiB: hwm, Seconds: res.Seconds})
+		FetchMax: spec.FetchMaxBytes, GOGC: os.Getenv("GOGC"), PeakRSSKiB: hwm, Seconds: res.Window.TotalS})
 }
 
 func vmHWM() (int64, error) {

@@ -2,8 +2,10 @@ package consume
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/parallel"
 )
@@ -13,15 +15,22 @@ import (
 // "kpar.bench.consume", version 4, command, started, finished), in place of
 // the v3 "kpar.bench.consume/v3" string; io and cpu_light carry their
 // target and verdict, io its buffer bounds, cpu_light its concurrency.
+// Version 5: every rate is internal/clock's window (distinct records from
+// the warm-up count to n, counted in the process that handles them; a
+// Measurement's "window"), the "steady" and whole-run rates are gone; io and
+// cpu_light hold every repeat (--repeat, the cpu contenders interleaved),
+// the median and range of each figure, and a verdict over the repeats
+// (met only when every repeat is past the target); min_window_s is the
+// shortest window accepted.
 const (
 	Schema  = "kpar.bench.consume"
-	Version = 4
+	Version = 5
 	// DataFile is the name of the data file in --out.
 	DataFile = "consume.json"
 )
 
-// The targets, as shares: the io run's steady rate against the ideal, the
-// no-op run's rate against the faster plain loop.
+// The targets, as shares: the io run's rate against the ideal, the no-op
+// run's rate against the faster plain loop of the same repeat.
 const (
 	IOTarget  = 0.9
 	CPUTarget = 0.7
@@ -35,13 +44,17 @@ type Result struct {
 	results.Header
 	Brokers []string `json:"brokers"`
 	CPUs    int      `json:"cpus"`
-	IO      *IO      `json:"io,omitempty"`
-	CPU     *CPU     `json:"cpu_light,omitempty"`
-	RSS     *RSS     `json:"rss,omitempty"`
-	Note    string   `json:"note"`
+	// Repeat is the repeats asked for (--repeat); MinWindowS the shortest
+	// measured window accepted (--min-window), in seconds.
+	Repeat     int     `json:"repeat"`
+	MinWindowS float64 `json:"min_window_s"`
+	IO         *IO     `json:"io,omitempty"`
+	CPU        *CPU    `json:"cpu_light,omitempty"`
+	RSS        *RSS    `json:"rss,omitempty"`
+	Note       string  `json:"note"`
 }
 
-// IO is the I/O-bound run against its ideal.
+// IO is the I/O-bound run against its ideal, repeated.
 type IO struct {
 	Partitions  int     `json:"partitions"`
 	Keys        int     `json:"keys"`
@@ -53,39 +66,75 @@ type IO struct {
 	// Transactional: parallel.NewTransform, one output per record written
 	// in the transactions that commit them; CommitIntervalMs its
 	// CommitInterval (0: back to back).
-	Transactional    bool        `json:"transactional,omitempty"`
-	CommitIntervalMs float64     `json:"commit_interval_ms"`
-	Result           Measurement `json:"result"`
-	IdealPerS        float64     `json:"ideal_per_s"`          // lanes / sleep, lanes = min(concurrency, keys or partitions)
-	IdealMeasPS      float64     `json:"ideal_measured_per_s"` // same with the measured mean handler time
-	Efficiency       float64     `json:"efficiency_vs_ideal"`  // rate / ideal_per_s, whole run
-	// SteadyEfficiency is the rate from the first record on over the ideal:
-	// the ideal is a steady-state rate, the group join a one-off cost.
-	SteadyEfficiency float64 `json:"steady_efficiency_vs_ideal"`
-	CPUCores         float64 `json:"cpu_cores_used"` // cpu seconds / wall seconds
-	BoundBy          string  `json:"bound_by"`
-	Target           float64 `json:"target"`       // IOTarget
-	MeetsTarget      bool    `json:"meets_target"` // steady_efficiency_vs_ideal >= target
+	Transactional    bool    `json:"transactional,omitempty"`
+	CommitIntervalMs float64 `json:"commit_interval_ms"`
+	// IdealPerS is lanes / sleep, lanes = min(concurrency, keys or
+	// partitions); Lanes and LanesBy say which bound set it.
+	IdealPerS float64    `json:"ideal_per_s"`
+	Lanes     int        `json:"lanes"`
+	LanesBy   string     `json:"lanes_by"`
+	Repeats   []IORepeat `json:"repeats"`
+	// Rate and Efficiency are the median and range of the repeats' window
+	// rates and of rate / IdealPerS.
+	Rate       clock.Spread  `json:"records_per_s"`
+	Efficiency clock.Spread  `json:"efficiency_vs_ideal"`
+	Target     float64       `json:"target"` // IOTarget
+	Verdict    clock.Verdict `json:"verdict"`
+	// MedianRepeat is the index of the repeat with the median efficiency
+	// (the lower middle of an even count); BoundBy is judged from its
+	// figures.
+	MedianRepeat int    `json:"median_repeat"`
+	BoundBy      string `json:"bound_by"`
 }
 
-// CPU is the no-op run against a plain franz-go poll loop.
+// IORepeat is one repeat of the io run.
+type IORepeat struct {
+	Result      Measurement `json:"result"`
+	IdealMeasPS float64     `json:"ideal_measured_per_s"` // lanes / the measured mean handler time
+	Efficiency  float64     `json:"efficiency_vs_ideal"`  // window rate / ideal_per_s
+	CPUCores    float64     `json:"cpu_cores_used"`       // cpu seconds / seconds from start to the n-th record
+	Met         bool        `json:"met"`                  // efficiency >= target
+}
+
+// CPU is the no-op run against plain franz-go poll loops, repeated with the
+// contenders interleaved (kpar, plain with kpar's fetch size, plain with
+// kgo's default, then again).
 type CPU struct {
-	Concurrency int         `json:"concurrency"`
-	Parallel    Measurement `json:"parallel"`
-	// Plain is the faster of the two plain loops: with kgo's default
-	// FetchMaxBytes (PlainDefault) and with the parallel run's
-	// (PlainSameFetch). Ratio is against it: the conservative reference.
-	Plain          Measurement `json:"plain"`
-	PlainDefault   Measurement `json:"plain_default_fetch"`
-	PlainSameFetch Measurement `json:"plain_same_fetch"`
-	Ratio          float64     `json:"ratio"`
-	Target         float64     `json:"target"`       // CPUTarget
-	MeetsTarget    bool        `json:"meets_target"` // ratio >= target
+	Concurrency int `json:"concurrency"`
+	// SameFetchBytes is the FetchMaxBytes of the plain loop that reads
+	// with kpar's fetch size.
+	SameFetchBytes int32       `json:"same_fetch_bytes"`
+	Repeats        []CPURepeat `json:"repeats"`
+	// Median and range over the repeats: each contender's window rate, and
+	// the ratios computed pair by pair within each repeat.
+	Parallel       clock.Spread `json:"parallel_per_s"`
+	PlainSameFetch clock.Spread `json:"plain_same_fetch_per_s"`
+	PlainDefault   clock.Spread `json:"plain_default_fetch_per_s"`
+	RatioSame      clock.Spread `json:"ratio_same_fetch"`
+	RatioDefault   clock.Spread `json:"ratio_default_fetch"`
+	// Ratio is kpar against the faster plain loop of each repeat: the
+	// conservative reference the target is judged on.
+	Ratio   clock.Spread  `json:"ratio"`
+	Target  float64       `json:"target"` // CPUTarget
+	Verdict clock.Verdict `json:"verdict"`
 }
 
-// newIO judges the io measurement m of c on a machine with cpus cores: the
-// ideal, the efficiencies, the target and what bounds the rate.
-func newIO(c Config, m Measurement, cpus int) *IO {
+// CPURepeat is one repeat: the three contenders run back to back.
+type CPURepeat struct {
+	Parallel       Measurement `json:"parallel"`
+	PlainSameFetch Measurement `json:"plain_same_fetch"`
+	PlainDefault   Measurement `json:"plain_default_fetch"`
+	RatioSame      float64     `json:"ratio_same_fetch"`    // parallel / plain_same_fetch
+	RatioDefault   float64     `json:"ratio_default_fetch"` // parallel / plain_default_fetch
+	Ratio          float64     `json:"ratio"`               // parallel / the faster of the two
+	Faster         string      `json:"faster_plain"`        // the faster plain loop's name
+	Met            bool        `json:"met"`                 // ratio >= target
+}
+
+// newIO judges the io repeats ms of c on a machine with cpus cores: the
+// ideal, the efficiencies, the verdict over the repeats and, from the median
+// repeat, what bounds the rate.
+func newIO(c Config, ms []Measurement, cpus int) *IO {
 	lanes, bound := c.Concurrency, "concurrency"
 	if c.Order == parallel.OrderKey && c.Keys < lanes {
 		lanes, bound = c.Keys, "keys"
@@ -96,42 +145,81 @@ func newIO(c Config, m Measurement, cpus int) *IO {
 	io := &IO{Partitions: c.Partitions, Keys: c.Keys, Concurrency: c.Concurrency,
 		SleepMs: float64(c.Sleep) / 1e6, Order: c.Order.String(), MaxBuffered: c.IOMaxBuffered, PerPart: c.IOPerPart,
 		Transactional: c.Transactional, CommitIntervalMs: float64(c.CommitInterval) / 1e6,
-		Result: m, IdealPerS: float64(lanes) / c.Sleep.Seconds(), Target: IOTarget}
-	if m.MeanHandler > 0 {
-		io.IdealMeasPS = float64(lanes) / (m.MeanHandler / 1e3)
+		IdealPerS: float64(lanes) / c.Sleep.Seconds(), Lanes: lanes, LanesBy: bound, Target: IOTarget}
+	var rates, effs []float64
+	var met []bool
+	for _, m := range ms {
+		r := IORepeat{Result: m, Efficiency: m.PerS() / io.IdealPerS}
+		if m.MeanHandler > 0 {
+			r.IdealMeasPS = float64(lanes) / (m.MeanHandler / 1e3)
+		}
+		if m.Window.TotalS > 0 {
+			r.CPUCores = m.CPUSeconds / m.Window.TotalS
+		}
+		r.Met = r.Efficiency >= IOTarget
+		io.Repeats = append(io.Repeats, r)
+		rates, effs, met = append(rates, m.PerS()), append(effs, r.Efficiency), append(met, r.Met)
 	}
-	if m.Seconds > 0 {
-		io.CPUCores = m.CPUSeconds / m.Seconds
+	io.Rate, io.Efficiency, io.Verdict = clock.SpreadOf(rates), clock.SpreadOf(effs), clock.Judge(met)
+	if len(io.Repeats) == 0 {
+		return io
 	}
-	io.Efficiency = m.RecordsPerS / io.IdealPerS
-	io.SteadyEfficiency = m.SteadyPerS / io.IdealPerS
-	io.MeetsTarget = io.SteadyEfficiency >= IOTarget
+	io.MedianRepeat = medianIndex(effs)
+	r := io.Repeats[io.MedianRepeat]
 	switch {
-	case io.MeetsTarget:
+	case r.Met:
 		io.BoundBy = bound + " / handler latency (the ideal)"
-	case io.CPUCores > cpuBound*float64(cpus):
-		io.BoundBy = fmt.Sprintf("CPU (%.2f of %d cores busy)", io.CPUCores, cpus)
-	case io.IdealMeasPS > 0 && m.SteadyPerS >= IOTarget*io.IdealMeasPS:
-		io.BoundBy = fmt.Sprintf("handler latency: sleep(%v) takes %.2f ms here", c.Sleep, m.MeanHandler)
+	case r.CPUCores > cpuBound*float64(cpus):
+		io.BoundBy = fmt.Sprintf("CPU (%.2f of %d cores busy)", r.CPUCores, cpus)
+	case r.IdealMeasPS > 0 && r.Result.PerS() >= IOTarget*r.IdealMeasPS:
+		io.BoundBy = fmt.Sprintf("handler latency: sleep(%v) takes %.2f ms here", c.Sleep, r.Result.MeanHandler)
 	default:
 		io.BoundBy = "neither CPU nor the ideal: fetch/dispatch latency"
 	}
 	return io
 }
 
-// newCPU sets the no-op run par against the faster plain loop.
-func newCPU(c Config, par, plainDefault, plainSameFetch Measurement) *CPU {
-	plain := plainDefault
-	if plainSameFetch.RecordsPerS > plain.RecordsPerS {
-		plain = plainSameFetch
+// medianIndex is the index of xs's median (the lower middle of an even
+// count).
+func medianIndex(xs []float64) int {
+	idx := make([]int, len(xs))
+	for i := range idx {
+		idx[i] = i
 	}
-	r := &CPU{Concurrency: c.CPUConcurrency, Parallel: par, Plain: plain, PlainDefault: plainDefault,
-		PlainSameFetch: plainSameFetch, Target: CPUTarget}
-	if plain.RecordsPerS > 0 {
-		r.Ratio = par.RecordsPerS / plain.RecordsPerS
+	sort.SliceStable(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	return idx[(len(idx)-1)/2]
+}
+
+// newCPU sets each repeat's no-op run against the plain loops of the same
+// repeat, pair by pair, and judges the target over the repeats.
+func newCPU(c Config, sameFetch int32, reps []CPURepeat) *CPU {
+	r := &CPU{Concurrency: c.CPUConcurrency, SameFetchBytes: sameFetch, Target: CPUTarget}
+	var par, same, def, rs, rd, ra []float64
+	var met []bool
+	for _, rp := range reps {
+		rp.RatioSame = ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
+		rp.RatioDefault = ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
+		faster := rp.PlainDefault
+		if rp.PlainSameFetch.PerS() > faster.PerS() {
+			faster = rp.PlainSameFetch
+		}
+		rp.Faster, rp.Ratio = faster.Name, ratio(rp.Parallel.PerS(), faster.PerS())
+		rp.Met = rp.Ratio >= CPUTarget
+		r.Repeats = append(r.Repeats, rp)
+		par, same, def = append(par, rp.Parallel.PerS()), append(same, rp.PlainSameFetch.PerS()), append(def, rp.PlainDefault.PerS())
+		rs, rd, ra, met = append(rs, rp.RatioSame), append(rd, rp.RatioDefault), append(ra, rp.Ratio), append(met, rp.Met)
 	}
-	r.MeetsTarget = r.Ratio >= CPUTarget
+	r.Parallel, r.PlainSameFetch, r.PlainDefault = clock.SpreadOf(par), clock.SpreadOf(same), clock.SpreadOf(def)
+	r.RatioSame, r.RatioDefault, r.Ratio = clock.SpreadOf(rs), clock.SpreadOf(rd), clock.SpreadOf(ra)
+	r.Verdict = clock.Judge(met)
 	return r
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
 }
 
 // sleep is the io run's handler latency as a duration.

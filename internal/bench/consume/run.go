@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -23,7 +24,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		}
 	}
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: seeds, CPUs: runtime.NumCPU(),
-		Note: "single run on a shared machine; timings are noisy"}
+		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
 
 	if c.runs("io") {
 		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
@@ -41,13 +42,20 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 				return Result{}, err
 			}
 		}
-		logf("io: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
-			c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
-		m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
-		if err != nil {
-			return Result{}, err
+		var ms []Measurement
+		for rep := 1; rep <= c.Repeat; rep++ {
+			logf("io %d/%d: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
+				rep, c.Repeat, c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
+			m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
+			if err != nil {
+				return Result{}, err
+			}
+			if err := m.Check(c.MinWindow); err != nil {
+				return Result{}, fmt.Errorf("io (raise --records): %w", err)
+			}
+			ms = append(ms, m)
 		}
-		res.IO = newIO(c, m, res.CPUs)
+		res.IO = newIO(c, ms, res.CPUs)
 	}
 
 	big := fmt.Sprintf("%s-big-%dp-%dv", c.TopicPrefix, c.Partitions, c.ValueSize)
@@ -66,28 +74,19 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		}
 	}
 	if c.runs("cpu") {
-		logf("cpu: plain franz-go poll loop over %d records, kgo's default fetch size", c.CPURecords)
-		plainDef, err := RunPlain(ctx, seeds, big, c.CPURecords, 0, c.ClientOpts...)
-		if err != nil {
-			return Result{}, err
-		}
 		same := c.FetchMaxBytes
 		if same <= 0 {
 			same = ParallelFetchMaxBytes(c.MaxBuffered)
 		}
-		logf("cpu: plain franz-go poll loop over %d records, FetchMaxBytes %d as the parallel run", c.CPURecords, same)
-		plainSame, err := RunPlain(ctx, seeds, big, c.CPURecords, same, c.ClientOpts...)
-		if err != nil {
-			return Result{}, err
+		var reps []CPURepeat
+		for rep := 1; rep <= c.Repeat; rep++ {
+			r, err := c.cpuRepeat(ctx, seeds, big, same, rep, logf)
+			if err != nil {
+				return Result{}, err
+			}
+			reps = append(reps, r)
 		}
-		logf("cpu: parallel consumer, no-op handler, over %d records", c.CPURecords)
-		par, err := RunParallel(ctx, seeds, big, c.CPURecords, ParallelSpec{
-			Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-			FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.ClientOpts})
-		if err != nil {
-			return Result{}, err
-		}
-		res.CPU = newCPU(c, par, plainDef, plainSame)
+		res.CPU = newCPU(c, same, reps)
 	}
 	if c.runs("rss") {
 		logf("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
@@ -104,4 +103,36 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 	res.Finish()
 	return res, nil
+}
+
+// cpuRepeat runs the three no-op contenders once, back to back (kpar, the
+// plain loop with kpar's fetch size, with kgo's default), and refuses the
+// repeat when any window is shorter than MinWindow, naming every one.
+func (c Config) cpuRepeat(ctx context.Context, seeds []string, topic string, same int32, rep int, logf func(string, ...any)) (CPURepeat, error) {
+	var r CPURepeat
+	var err error
+	logf("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
+	if r.Parallel, err = RunParallel(ctx, seeds, topic, c.CPURecords, ParallelSpec{
+		Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
+		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.ClientOpts}); err != nil {
+		return r, err
+	}
+	logf("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
+	if r.PlainSameFetch, err = RunPlain(ctx, seeds, topic, c.CPURecords, same, c.ClientOpts...); err != nil {
+		return r, err
+	}
+	logf("cpu %d/%d: plain franz-go poll loop, kgo's default fetch size, %d records", rep, c.Repeat, c.CPURecords)
+	if r.PlainDefault, err = RunPlain(ctx, seeds, topic, c.CPURecords, 0, c.ClientOpts...); err != nil {
+		return r, err
+	}
+	var short []error
+	for _, m := range []Measurement{r.Parallel, r.PlainSameFetch, r.PlainDefault} {
+		if err := m.Check(c.MinWindow); err != nil {
+			short = append(short, err)
+		}
+	}
+	if len(short) > 0 {
+		return r, fmt.Errorf("cpu (raise --cpu-records): %w", errors.Join(short...))
+	}
+	return r, nil
 }

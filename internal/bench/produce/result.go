@@ -15,9 +15,12 @@ import (
 // per-core CPU and loopback bytes, and the result adds the partition
 // ceilings, the acks=all vs acks=1 cost, pinning and the kcat anchor; every
 // v2 field keeps its meaning.
+// Version 4: kcat.target_met is true only when every repeat met the target
+// (it was the median repeat's); kcat.target is the verdict over the repeats
+// (met, missed or mixed (k of N)) and kcat.verdict its sentence.
 const (
 	Schema  = "kpar.bench.produce"
-	Version = 3
+	Version = 4
 	// DataFile is the name of the data file in --out.
 	DataFile = "results.json"
 )

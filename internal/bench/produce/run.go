@@ -296,17 +296,12 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	}
 	if len(kcats) > 0 {
 		var reps []KcatRepeat
-		met := 0
 		for _, k := range kcats {
-			reps = append(reps, KcatRepeat{GoRecordsPerSec: k.GoRecordsPerSec, KcatRecordsPerSec: k.KcatRecordsPerSec,
-				GoCPUPerMillion: k.GoCPUPerMillion, KcatCPUPerMillion: k.KcatCPUPerMillion, TargetMet: k.TargetMet})
-			if k.TargetMet {
-				met++
-			}
+			reps = append(reps, k.repeat())
 		}
 		sort.SliceStable(kcats, func(a, b int) bool { return kcats[a].RecordsPerSecRatio < kcats[b].RecordsPerSecRatio })
 		k := kcats[(len(kcats)-1)/2]
-		k.Repeats, k.RepeatsMet = reps, met
+		k.judge(reps)
 		res.Kcat = &k
 		if cfg.OnKcatDone != nil {
 			cfg.OnKcatDone(k)

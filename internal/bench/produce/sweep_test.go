@@ -129,22 +129,51 @@ func TestKcatVerdictFollowsTheFigures(t *testing.T) {
 	if k.GoRecordsPerSec != 250_000 || k.KcatRecordsPerSec != 200_000 || k.RecordsPerSecRatio != 1.25 || k.GoCPUPerMillion != 2 || k.KcatCPUPerMillion != 3 {
 		t.Fatalf("figures %+v", k)
 	}
-	if !k.TargetMet || !strings.Contains(k.Verdict, "1.25x kcat's records/s with 0.67x its CPU-s per million records") || !strings.Contains(k.Verdict, "is met") {
+	if !k.TargetMet || !strings.Contains(k.Verdict, "1.25x kcat's records/s with 0.67x its CPU-s per million records") || !strings.Contains(k.Verdict, "the target is met (1 of 1)") {
 		t.Fatalf("verdict %q met=%v", k.Verdict, k.TargetMet)
 	}
 	cases := []struct {
 		goWall, goCPU float64
 		want          string
 	}{
-		{6, 2, "the CPU is met, the rate is not"},
-		{4, 4, "the rate is met, the CPU is not"},
-		{6, 4, "slower and more CPU"},
+		{6, 2, "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1: the target is missed (0 of 1)"},
+		{4, 4, "the rate was past 1.0x in 1 of 1 repeats and the CPU within 1.0x in 0 of 1: the target is missed (0 of 1)"},
+		{6, 4, "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 0 of 1: the target is missed (0 of 1)"},
 	}
 	for _, tc := range cases {
 		k.Go.WallSeconds, k.Go.ProcessCPUSeconds = tc.goWall, tc.goCPU
 		k.Compute()
 		if k.TargetMet || !strings.Contains(k.Verdict, tc.want) {
 			t.Errorf("wall %v cpu %v: %q met=%v, want %q", tc.goWall, tc.goCPU, k.Verdict, k.TargetMet, tc.want)
+		}
+	}
+}
+
+// Over repeats the kcat target is met only when every repeat met it, missed
+// when none did, mixed with the counts otherwise; the median repeat's
+// verdict alone (the old rule) called the mixed case met.
+func TestKcatTargetOverRepeatsIsMetOnlyWhenEveryRepeatIs(t *testing.T) {
+	met := KcatRepeat{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}
+	slow := KcatRepeat{GoRecordsPerSec: 1, KcatRecordsPerSec: 2, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}
+	costly := KcatRepeat{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 3, KcatCPUPerMillion: 2}
+	cases := []struct {
+		reps []KcatRepeat
+		word string
+		all  bool
+		tail string
+	}{
+		{[]KcatRepeat{met, met, met}, "met", true, "past 1.0x in 3 of 3 repeats and the CPU within 1.0x in 3 of 3: the target is met (3 of 3)"},
+		{[]KcatRepeat{met, slow, met}, "mixed (2 of 3)", false, "past 1.0x in 2 of 3 repeats and the CPU within 1.0x in 3 of 3: the target is mixed (2 of 3)"},
+		{[]KcatRepeat{met, costly, slow}, "mixed (1 of 3)", false, "past 1.0x in 2 of 3 repeats and the CPU within 1.0x in 2 of 3: the target is mixed (1 of 3)"},
+		{[]KcatRepeat{slow, costly, slow}, "missed", false, "past 1.0x in 1 of 3 repeats and the CPU within 1.0x in 2 of 3: the target is missed (0 of 3)"},
+	}
+	for _, tc := range cases {
+		// k is the median repeat and met the target on its own.
+		k := KcatComparison{RecordsPerSecRatio: 2, CPUPerMillionRatio: 0.5}
+		k.judge(append([]KcatRepeat(nil), tc.reps...))
+		if k.Target.Word != tc.word || k.TargetMet != tc.all || !strings.Contains(k.Verdict, tc.tail) ||
+			!strings.HasPrefix(k.Verdict, "in the median of 3 repeats one kpar producer ran at 2.00x") || len(k.Repeats) != 3 || k.RepeatsMet != k.Target.Met {
+			t.Errorf("%+v:\n %+v\n %q", tc.reps, k.Target, k.Verdict)
 		}
 	}
 }

@@ -134,7 +134,7 @@ func TestSummaryV3SectionsFollowTheData(t *testing.T) {
 		"| kpar (Go, 1 producer) | 100.0k | 200.00 | 0.01 | 0.20 |",
 		"| kcat (librdkafka) | 50.0k | 500.00 | 0.02 | 0.50 |",
 		"| ProducerPerformance (Java) | 200 | 4000.00 |",
-		"2.00x kcat's records/s with 0.40x its CPU-s per million records (whole process, same rows): the target (>= 1.0x the rate at <= 1.0x the CPU) is met",
+		"one kpar producer ran at 2.00x kcat's records/s with 0.40x its CPU-s per million records (whole process, same rows); the rate was past 1.0x in 1 of 1 repeats and the CPU within 1.0x in 1 of 1: the target is met (1 of 1)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q", want)
@@ -143,18 +143,19 @@ func TestSummaryV3SectionsFollowTheData(t *testing.T) {
 	if strings.Contains(md, "repeats by the rate ratio") {
 		t.Error("one run reported as repeats")
 	}
-	r.Kcat.Repeats = []KcatRepeat{{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 1, KcatCPUPerMillion: 2, TargetMet: true},
-		{GoRecordsPerSec: 1, KcatRecordsPerSec: 2, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}}
-	r.Kcat.RepeatsMet = 1
-	if md := Summary(r); !strings.Contains(md, "The table is the median of 2 repeats by the rate ratio; the target was met in 1 of them (rate/CPU ratios: 2.00x/0.50x, 0.50x/0.50x).") {
-		t.Error("summary lacks the repeats")
+	r.Kcat.judge([]KcatRepeat{{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 1, KcatCPUPerMillion: 2},
+		{GoRecordsPerSec: 1, KcatRecordsPerSec: 2, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}})
+	if md := Summary(r); !strings.Contains(md, "The table is the median of 2 repeats by the rate ratio (rate/CPU ratios per repeat: 2.00x/0.50x, 0.50x/0.50x).") ||
+		!strings.Contains(md, "the target is mixed (1 of 2)") {
+		t.Errorf("summary lacks the repeats:\n%s", md)
 	}
+	r.Kcat.Repeats = nil
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
 	r.Kcat.Compute()
 	r.Pinned.Restored = false
 	md = Summary(r)
-	for _, want := range []string{"0.40x kcat's records/s", "the CPU is met, the rate is not, so the target is missed", "were NOT restored afterwards"} {
+	for _, want := range []string{"0.40x kcat's records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1: the target is missed (0 of 1)", "were NOT restored afterwards"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("changed summary lacks %q", want)
 		}

@@ -1,0 +1,51 @@
+package clock
+
+import "testing"
+
+// A target is met only when every repeat is past it, missed when none is,
+// mixed with the counts otherwise.
+func TestJudgeMetMissedMixed(t *testing.T) {
+	cases := []struct {
+		pass   []bool
+		word   string
+		str    string
+		allMet bool
+	}{
+		{[]bool{true, true, true}, "met", "met (3 of 3)", true},
+		{[]bool{false, false, false}, "missed", "missed (0 of 3)", false},
+		{[]bool{true, false, true}, "mixed (2 of 3)", "mixed (2 of 3)", false},
+		{[]bool{false, false, true}, "mixed (1 of 3)", "mixed (1 of 3)", false},
+		{[]bool{true}, "met", "met (1 of 1)", true},
+		{[]bool{false}, "missed", "missed (0 of 1)", false},
+		{nil, "not judged (no repeats)", "not judged (no repeats)", false},
+	}
+	for _, tc := range cases {
+		v := Judge(tc.pass)
+		if v.Word != tc.word || v.String() != tc.str || v.AllMet() != tc.allMet || v.Repeats != len(tc.pass) {
+			t.Errorf("%v: %+v %q all met %v, want %q %q %v", tc.pass, v, v.String(), v.AllMet(), tc.word, tc.str, tc.allMet)
+		}
+	}
+}
+
+func TestSpreadOfIsMedianAndRange(t *testing.T) {
+	cases := []struct {
+		xs   []float64
+		want Spread
+	}{
+		{[]float64{3, 1, 2}, Spread{2, 1, 3}},
+		{[]float64{4, 1, 3, 2}, Spread{2.5, 1, 4}},
+		{[]float64{7}, Spread{7, 7, 7}},
+		{nil, Spread{}},
+	}
+	for _, tc := range cases {
+		in := append([]float64(nil), tc.xs...)
+		if got := SpreadOf(tc.xs); got != tc.want {
+			t.Errorf("%v: %+v, want %+v", tc.xs, got, tc.want)
+		}
+		for i := range in {
+			if in[i] != tc.xs[i] {
+				t.Errorf("SpreadOf reordered its input: %v", tc.xs)
+			}
+		}
+	}
+}
