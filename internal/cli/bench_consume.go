@@ -15,29 +15,30 @@ import (
 )
 
 type benchConsumeFlags struct {
-	prefix      string
-	partitions  int
-	keys        int
-	valueSize   int
-	records     int64
-	sleep       time.Duration
-	concurrency int
-	order       string
-	cpuRecords  int64
-	cpuConc     int
-	rssRecords  int64
-	maxBuffered int
-	perPart     int
-	only        string
-	ioBuffered  int
-	ioPerPart   int
-	cpuProfile  string
-	fetchMax    int32
-	txn         bool
-	commitEvery time.Duration
-	repeat      int
-	minWindow   time.Duration
-	out         outFlags
+	prefix        string
+	partitions    int
+	keys          int
+	valueSize     int
+	records       int64
+	sleep         time.Duration
+	concurrency   int
+	order         string
+	cpuRecords    int64
+	cpuRecordsMax int64
+	cpuConc       int
+	rssRecords    int64
+	maxBuffered   int
+	perPart       int
+	only          string
+	ioBuffered    int
+	ioPerPart     int
+	cpuProfile    string
+	fetchMax      int32
+	txn           bool
+	commitEvery   time.Duration
+	repeat        int
+	minWindow     time.Duration
+	out           outFlags
 }
 
 func newBenchConsumeCmd(g *globals) *cobra.Command {
@@ -82,7 +83,8 @@ is written unless every measurement finished.`,
 	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
 	fl.BoolVar(&f.txn, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
 	fl.DurationVar(&f.commitEvery, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
-	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each side")
+	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 1.5 x --min-window")
+	fl.Int64Var(&f.cpuRecordsMax, "cpu-records-max", def.CPURecordsMax, "cpu: the most records --cpu-records 0 may choose (the broker stores them); a faster machine is refused")
 	fl.IntVar(&f.cpuConc, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
 	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")
 	fl.IntVar(&f.maxBuffered, "max-buffered", def.MaxBuffered, "cpu/rss: MaxBuffered bound")
@@ -106,7 +108,7 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 	c.Records, c.Sleep, c.Concurrency = f.records, f.sleep, f.concurrency
 	c.IOMaxBuffered, c.IOPerPart = f.ioBuffered, f.ioPerPart
 	c.Transactional, c.CommitInterval = f.txn, f.commitEvery
-	c.CPURecords, c.CPUConcurrency, c.RSSRecords = f.cpuRecords, f.cpuConc, f.rssRecords
+	c.CPURecords, c.CPURecordsMax, c.CPUConcurrency, c.RSSRecords = f.cpuRecords, f.cpuRecordsMax, f.cpuConc, f.rssRecords
 	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)
 	c.Repeat, c.MinWindow = f.repeat, f.minWindow

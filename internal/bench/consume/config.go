@@ -44,7 +44,13 @@ type Config struct {
 	// the library's default).
 	CommitInterval time.Duration
 
-	CPURecords     int64 // cpu: records consumed by each side
+	// CPURecords is the records each cpu contender consumes; 0 (the
+	// default) sizes it from a calibration run of the fastest contender so
+	// that its window lasts about 1.5 x MinWindow (see Calibration).
+	CPURecords int64
+	// CPURecordsMax bounds what CPURecords 0 may choose: a machine fast
+	// enough to need more is refused, naming the flags.
+	CPURecordsMax  int64
 	CPUConcurrency int   // cpu and rss: max concurrency of the no-op runs
 	RSSRecords     int64 // rss: backlog consumed by the child
 	MaxBuffered    int   // cpu and rss: MaxBuffered
@@ -82,7 +88,7 @@ func DefaultConfig() Config {
 		TopicPrefix: "kpar-bench-consume", Partitions: 12, Keys: 1000, ValueSize: 100,
 		Records: 1_200_000, Sleep: 5 * time.Millisecond, Concurrency: 500, Order: parallel.OrderKey,
 		IOMaxBuffered: 60_000, IOPerPart: 5_000,
-		CPURecords: 15_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
+		CPURecords: 0, CPURecordsMax: 150_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
 		Only:   []string{"io", "cpu", "rss"},
 		Repeat: 3, MinWindow: 10 * time.Second,
 	}
@@ -108,7 +114,8 @@ func (c Config) Validate() error {
 		{"concurrency", int64(c.Concurrency), 1},
 		{"io-max-buffered", int64(c.IOMaxBuffered), 1},
 		{"io-max-buffered-per-partition", int64(c.IOPerPart), 1},
-		{"cpu-records", c.CPURecords, 1},
+		{"cpu-records", c.CPURecords, 0},
+		{"cpu-records-max", c.CPURecordsMax, 1},
 		{"cpu-concurrency", int64(c.CPUConcurrency), 1},
 		{"rss-records", c.RSSRecords, 1},
 		{"max-buffered", int64(c.MaxBuffered), 1},

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,34 @@ func TestARunThatFitsInOnePollIsRefused(t *testing.T) {
 	}
 	if err := m.Check(time.Nanosecond); !errors.Is(err, clock.ErrTooShort) {
 		t.Fatalf("one-poll run accepted: window %+v, check %v", m.Window, err)
+	}
+}
+
+func TestCalibrationSizesTheRunsForTheWindowAndRefusesPastTheMax(t *testing.T) {
+	// 1M records/s for 1.5 x 10 s after a 10% warm-up: 16,666,667 records.
+	n, err := chooseRecords(1e6, 10*time.Second, 4_000_000, 150_000_000)
+	if err != nil || n != 16_666_667 {
+		t.Fatalf("chooseRecords = %d, %v; want 16666667", n, err)
+	}
+	if n, err := chooseRecords(1000, 10*time.Second, 4_000_000, 150_000_000); err != nil || n != 4_000_000 {
+		t.Fatalf("a slow rate chose %d, %v: want the calibration's own 4000000 at least", n, err)
+	}
+	_, err = chooseRecords(2e7, 10*time.Second, 4_000_000, 150_000_000)
+	if err == nil || !strings.Contains(err.Error(), "--cpu-records-max 150000000") {
+		t.Fatalf("20M records/s needs 333M records: %v, want a refusal naming --cpu-records-max", err)
+	}
+}
+
+func TestCalibrationOnATopicReadInOnePollNamesTheFlag(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	defer func(n int64) { calibrationRecords = n }(calibrationRecords)
+	calibrationRecords = 500
+	c := DefaultConfig()
+	c.Partitions, c.Keys, c.ValueSize = 3, 50, 10
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := c.calibrate(ctx, seeds, "cal", func(string, ...any) {})
+	if err == nil || !strings.Contains(err.Error(), "--cpu-records") {
+		t.Fatalf("calibration over 500 records that arrive in one poll: %v, want an error naming --cpu-records", err)
 	}
 }

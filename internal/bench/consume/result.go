@@ -50,8 +50,10 @@ type Result struct {
 	MinWindowS float64 `json:"min_window_s"`
 	IO         *IO     `json:"io,omitempty"`
 	CPU        *CPU    `json:"cpu_light,omitempty"`
-	RSS        *RSS    `json:"rss,omitempty"`
-	Note       string  `json:"note"`
+	// Calibration is set when the cpu runs were sized by one (--cpu-records 0).
+	Calibration *Calibration `json:"calibration,omitempty"`
+	RSS         *RSS         `json:"rss,omitempty"`
+	Note        string       `json:"note"`
 }
 
 // IO is the I/O-bound run against its ideal, repeated.
@@ -99,6 +101,16 @@ type IORepeat struct {
 // CPU is the no-op run against plain franz-go poll loops, repeated with the
 // contenders interleaved (kpar, plain with kpar's fetch size, plain with
 // kgo's default, then again).
+// Calibration is how the cpu runs were sized when --cpu-records was 0: the
+// fastest contender's window rate over a small backlog, and the records
+// chosen for a window of Margin x the minimum.
+type Calibration struct {
+	Records int64   `json:"records"`
+	PerS    float64 `json:"records_per_s"`
+	Margin  float64 `json:"margin"`
+	Chosen  int64   `json:"chosen_records"`
+}
+
 type CPU struct {
 	Concurrency int `json:"concurrency"`
 	// SameFetchBytes is the FetchMaxBytes of the plain loop that reads

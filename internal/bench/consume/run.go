@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
+	"time"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/parallel"
 )
@@ -59,6 +62,14 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 
 	big := fmt.Sprintf("%s-big-%dp-%dv", c.TopicPrefix, c.Partitions, c.ValueSize)
+	if c.runs("cpu") && c.CPURecords == 0 {
+		cal, err := c.calibrate(ctx, seeds, big, logf)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Calibration = cal
+		c.CPURecords = cal.Chosen
+	}
 	if c.runs("cpu") || c.runs("rss") {
 		n := c.CPURecords
 		if c.runs("rss") {
@@ -135,4 +146,53 @@ func (c Config) cpuRepeat(ctx context.Context, seeds []string, topic string, sam
 		return r, fmt.Errorf("cpu (raise --cpu-records): %w", errors.Join(short...))
 	}
 	return r, nil
+}
+
+// calibrationRecords is the backlog the calibration run reads: enough for
+// the fastest contender to pass its first fetches and settle, small enough
+// to cost a second or two.
+var calibrationRecords int64 = 4_000_000 // a var: tests calibrate on fewer
+
+// calibrationMargin is how much longer than MinWindow the chosen size aims
+// for: a calibration on a cold start runs slower than the repeats after it.
+const calibrationMargin = 1.5
+
+// calibrate measures the fastest contender (the plain loop with kgo's
+// default fetch size) over a small backlog and chooses CPURecords so that
+// its window lasts calibrationMargin x MinWindow after the warm-up: every
+// contender's window is then at least that long, the others being slower.
+func (c Config) calibrate(ctx context.Context, seeds []string, topic string, logf func(string, ...any)) (*Calibration, error) {
+	n := calibrationRecords
+	logf("cpu: calibrating on %d records (the fastest contender, the plain loop with kgo's default fetch size)", n)
+	if _, err := Prepare(ctx, seeds, topic, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+		return nil, err
+	}
+	m, err := RunPlain(ctx, seeds, topic, n, 0, c.ClientOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("cpu calibration: %w", err)
+	}
+	rate := m.PerS()
+	if rate <= 0 {
+		return nil, fmt.Errorf("cpu calibration: no records after the warm-up of %d: raise --cpu-records past 0 to size the runs by hand", n)
+	}
+	chosen, err := chooseRecords(rate, c.MinWindow, n, c.CPURecordsMax)
+	if err != nil {
+		return nil, err
+	}
+	logf("cpu: calibration ran at %.0f records/s: %d records each for a %.0f s window", rate, chosen, c.MinWindow.Seconds()*calibrationMargin)
+	return &Calibration{Records: n, PerS: rate, Margin: calibrationMargin, Chosen: chosen}, nil
+}
+
+// chooseRecords is the record count whose window after the warm-up lasts
+// calibrationMargin x minWindow at rate, at least floor, at most max.
+func chooseRecords(rate float64, minWindow time.Duration, floor, max int64) (int64, error) {
+	chosen := int64(math.Ceil(rate * minWindow.Seconds() * calibrationMargin / (1 - clock.Warmup)))
+	if chosen < floor {
+		chosen = floor
+	}
+	if chosen > max {
+		return 0, fmt.Errorf("cpu: the fastest contender ran at %.0f records/s, so a %s window needs %d records, above --cpu-records-max %d: raise it (the broker stores them) or lower --min-window",
+			rate, minWindow, chosen, max)
+	}
+	return chosen, nil
 }

@@ -147,6 +147,11 @@ func Markdown(rep Result) string {
 			"(FetchMaxBytes %d): %s records/s (%s); with kgo's default fetch size: %s records/s (%s).\n\n",
 			par[0].Window.Records, c.Concurrency, repeats(len(c.Repeats)), spread(c.Parallel), windowRange(par),
 			c.SameFetchBytes, spread(c.PlainSameFetch), windowRange(same), spread(c.PlainDefault), windowRange(def))
+		if cal := rep.Calibration; cal != nil {
+			fmt.Fprintf(&b, "The record count was sized by a calibration run: the plain loop with kgo's default fetch size, the fastest contender, "+
+				"read %d records at %.0f records/s, so %d records give it a window of about %.1f x the %.0f s minimum.\n\n",
+				cal.Records, cal.PerS, cal.Chosen, cal.Margin, rep.MinWindowS)
+		}
 		fmt.Fprintf(&b, "Ratios within each repeat: kpar / plain with kpar's fetch size %s (median %.1f%%); kpar / plain with kgo's default %s "+
 			"(median %.1f%%); kpar / the faster plain loop of the repeat **%s** (median %.1f%%). Target %.0f%% of the faster plain loop: **%s**.\n\n",
 			ratios(c.Repeats, func(r CPURepeat) float64 { return r.RatioSame }), 100*c.RatioSame.Median,
@@ -221,6 +226,9 @@ func Text(rep Result) string {
 		same := c.measurements(func(r CPURepeat) Measurement { return r.PlainSameFetch })
 		def := c.measurements(func(r CPURepeat) Measurement { return r.PlainDefault })
 		fmt.Fprintf(&b, "cpu: %d records each, concurrency %d, %s interleaved\n", par[0].Window.Records, c.Concurrency, repeats(len(c.Repeats)))
+		if cal := rep.Calibration; cal != nil {
+			fmt.Fprintf(&b, "     sized by calibration: the fastest contender read %d records at %.0f rec/s\n", cal.Records, cal.PerS)
+		}
 		fmt.Fprintf(&b, "     kpar no-op                        %s rec/s (%s), first record after %s ms (group join)\n",
 			spread(c.Parallel), windowRange(par), spread(firstSpread(par)))
 		fmt.Fprintf(&b, "     plain franz-go, kpar's fetch size %s rec/s (%s), FetchMaxBytes %d\n", spread(c.PlainSameFetch), windowRange(same), c.SameFetchBytes)
