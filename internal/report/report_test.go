@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -317,5 +318,69 @@ func TestDefaultDirectoryComesFirst(t *testing.T) {
 	}
 	if want := "results/consume/consume.json results/consume-a/consume.json results/consume-b/consume.json"; joined(got) != want {
 		t.Fatalf("order %v", got)
+	}
+}
+
+// What a header records is shown, what it lacks is unknown: the broker's
+// version by its source (the jars kpar started, or a guess from
+// ApiVersions, labelled so), kpar's revision; a measurement that makes no
+// random choice says so rather than "a seed" unknown; a fixture is marked on
+// the page and in the summary with its command, revision, host and script.
+func TestProvenanceNamesTheBrokerTheSeedAndAFixture(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	now := time.Now().UTC()
+	own := consumeResult(95000, 0.85, 1024)
+	own.Started, own.Machine = now, &results.Machine{Hostname: "alpha", Cores: 2, MemoryBytes: 1 << 30, GoVersion: "go1.26", Kpar: "0123456789ab"}
+	own.Broker = &results.Broker{Version: "4.3.1", Guess: "v4.3"}
+	writeJSON(t, filepath.Join(dir, "own", "consume.json"), own)
+	given := own
+	given.Broker = &results.Broker{Guess: "at least v4.4"}
+	given.Fixture = &results.Fixture{By: "scripts/fixtures.sh"}
+	writeJSON(t, filepath.Join(dir, "given", "consume.json"), given)
+	none := own
+	none.Broker, none.Machine = nil, &results.Machine{Hostname: "alpha", Cores: 2}
+	writeJSON(t, filepath.Join(dir, "none", "consume.json"), none)
+
+	pg, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPath := map[string]Facts{}
+	for _, p := range pg.Sections[1].Parts {
+		byPath[filepath.Base(filepath.Dir(p.Path))] = p.Facts
+	}
+	if f := byPath["own"]; !slices.Contains(f.Versions, "Kafka 4.3.1 (the jars kpar started; ApiVersions answers like v4.3)") ||
+		!slices.Contains(f.Versions, "kpar 0123456789ab") || len(f.Unknown) != 0 || f.NoSeed == "" || f.Fixture != "" || f.FixtureNote() != "" {
+		t.Errorf("own broker: versions %q, unknown %q, no seed %q, fixture %q", f.Versions, f.Unknown, f.NoSeed, f.Fixture)
+	}
+	if f := byPath["given"]; !slices.Contains(f.Versions, "Kafka at least v4.4 (a guess from the brokers' ApiVersions answer)") {
+		t.Errorf("given broker: versions %q", f.Versions)
+	}
+	if f := byPath["none"]; !strings.Contains(joined(f.Unknown), "the Kafka broker's version") || !strings.Contains(joined(f.Unknown), "kpar's revision") ||
+		strings.Contains(joined(f.Unknown), "seed") {
+		t.Errorf("nothing recorded: unknown %q", f.Unknown)
+	}
+	note := byPath["given"].FixtureNote()
+	for _, want := range []string{"A fixture", "`scripts/fixtures.sh` regenerates it", "`kpar bench consume`", "kpar 0123456789ab", "host alpha"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("fixture note lacks %q: %s", want, note)
+		}
+	}
+	html, err := Render(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(html), `<p class="fixture">`); n != 1 {
+		t.Errorf("%d fixture marks on the page, want 1", n)
+	}
+	if s := pg.Summary(); !strings.Contains(s, "given/consume.json (a fixture, not a run of yours)") || strings.Count(s, "fixture") != 1 {
+		t.Errorf("summary:\n%s", s)
+	}
+
+	// A measurement with random choices and no seed recorded: unknown.
+	var f Facts
+	f.fromHeader(own.Header)
+	if !strings.Contains(joined(f.Unknown), "a seed") {
+		t.Errorf("no seed and no reason: unknown %q", f.Unknown)
 	}
 }
