@@ -8,9 +8,11 @@
 #   scripts/fixtures.sh compare         only the named ones (compare, lab-producer)
 #
 # It starts its own broker on a free port with its own KPAR_HOME (never a
-# developer's or `make test`'s), runs each command from a scratch directory so
-# the recorded command holds no path of this machine, copies the data file
-# into place only when the run succeeded, and stops what it started.
+# developer's or `make test`'s), runs each command from the repository's root
+# with a relative --out under .kpar/fixtures (so the recorded command holds no
+# path of this machine, and compare finds the source it counts lines of),
+# copies the data file into place only when the run succeeded, and stops what
+# it started.
 # Run it on a quiet machine: the fixtures' figures are real measurements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,9 +40,10 @@ export KPAR_HOME="$work/home"
 export KPAR_FIXTURE=scripts/fixtures.sh
 unset KPAR_BROKERS
 started=""
+out=.kpar/fixtures
 cleanup() {
   [[ -n "$started" ]] && "$kpar" broker down >/dev/null || true
-  rm -rf "$work"
+  rm -rf "$work" "$out"
 }
 trap cleanup EXIT
 
@@ -79,8 +82,13 @@ for f in "${fixtures[@]}"; do
   fi
   echo "== $name: kpar ${args[*]}"
   start=$SECONDS
-  (cd "$work" && if [[ "$broker" == no ]]; then KPAR_BROKERS= "$kpar" "${args[@]}" --out "out/$name"; else "$kpar" "${args[@]}" --out "out/$name"; fi)
-  data="$work/out/$name/$(basename "$file")"
+  rm -rf "$out/$name"
+  if [[ "$broker" == no ]]; then
+    KPAR_BROKERS= bin/kpar "${args[@]}" --out "$out/$name"
+  else
+    bin/kpar "${args[@]}" --out "$out/$name"
+  fi
+  data="$out/$name/$(basename "$file")"
   [[ -s "$data" ]] || { echo "scripts/fixtures.sh: $name wrote no $(basename "$file")" >&2; exit 1; }
   mkdir -p "$(dirname "$file")"
   cp "$data" "$file.tmp" && mv "$file.tmp" "$file"
