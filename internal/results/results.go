@@ -29,7 +29,7 @@ import (
 // Version changes whenever a field changes meaning or disappears (adding a
 // field does not). Command is the command line that reproduces the run.
 // Machine is where it ran (absent in files written before it existed).
-// Broker is the Kafka it ran against, as far as kpar could tell (absent when
+// Broker ("kafka" in the file) is the Kafka it ran against, as far as kpar could tell (absent when
 // the command did not know, and in files written before it existed).
 // Fixture marks a file kept in the repository for tests.
 type Header struct {
@@ -39,7 +39,7 @@ type Header struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Machine  *Machine  `json:"machine,omitempty"`
-	Broker   *Broker   `json:"broker,omitempty"`
+	Broker   *Broker   `json:"kafka,omitempty"` // not "broker": results use that key for their seeds
 	Fixture  *Fixture  `json:"fixture,omitempty"`
 }
 

@@ -146,3 +146,28 @@ func TestNewHeaderNamesTheBrokerAndTheFixture(t *testing.T) {
 		t.Fatalf("read back: %v, %+v", err, back.Header)
 	}
 }
+
+// Results keep their own "broker" field (the seeds they used) beside the
+// embedded Header: the header's broker version must not be shadowed by it
+// in the file (encoding/json drops an embedded field an outer one names).
+func TestHeadersKafkaSurvivesAResultsOwnBrokerField(t *testing.T) {
+	type result struct {
+		Header
+		Broker struct {
+			Seeds []string `json:"seeds"`
+		} `json:"broker"`
+	}
+	r := result{Header: Header{Schema: "kpar.test", Version: 1, Broker: &Broker{Version: "4.3.1"}}}
+	r.Broker.Seeds = []string{"127.0.0.1:9092"}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if _, err := Write(filepath.Dir(p), "r.json", r); err != nil {
+		t.Fatal(err)
+	}
+	var back result
+	if err := Read(p, "kpar.test", 1, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Header.Broker == nil || back.Header.Broker.Version != "4.3.1" || len(back.Broker.Seeds) != 1 {
+		t.Fatalf("read back: header broker %+v, result's broker %+v", back.Header.Broker, back.Broker)
+	}
+}
