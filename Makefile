@@ -4,11 +4,14 @@
 # Point either at your own cluster with KPAR_BROKERS=host:port,...
 
 GO ?= go
+# kpar's revision stamped into the binary (scripts/ldflags.sh): results name
+# the code that produced them even when the toolchain embeds no VCS data.
+LDFLAGS := $(shell ./scripts/ldflags.sh)
 
 .PHONY: build run test test-short vet clean
 
 build:
-	$(GO) build -o bin/kpar ./cmd/kpar
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/kpar ./cmd/kpar
 
 run: build
 	./scripts/run.sh

@@ -25,7 +25,7 @@ echo "== broker: $KPAR_BROKERS"
 echo "== 1/9 dataset: $ROWS rows"
 [[ -s "$OUT/events.csv" ]] || $KPAR gen csv --rows "$ROWS" --out "$OUT/events.csv"
 
-echo "== 2/9 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors), then where the ceiling is: partitions 1,3,12,48 x record sizes (rows, 1 KB, 10 KB), broker and bench pinned (about 1 minute)"
+echo "== 2/9 producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors), then where the ceiling is: partitions 1,3,12,48 x record sizes (rows, 1 KB, 10 KB), broker and bench pinned"
 $KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --vs-kcat --out "$OUT/produce"
 $KPAR bench produce --input "$OUT/events.csv" --records 300000 --partitions 1,3,12,48 --record-size 0,1000,10000 \
   --size-budget 100000000 --producers 1,2,4,8 "${PIN[@]}" --topic kpar-produce-ceiling --out "$OUT/produce-ceiling"
@@ -33,7 +33,7 @@ $KPAR bench produce --input "$OUT/events.csv" --records 300000 --partitions 1,3,
 echo "== 3/9 parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)"
 $KPAR bench consume --out "$OUT/consume"
 
-echo "== 4/9 kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (smaller than the default matrix: about 3 minutes)"
+echo "== 4/9 kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (smaller than the default matrix)"
 $KPAR compare consume --io-records 20000 --noop-records 300000 --rss-records 500000 --out "$OUT/compare"
 
 echo "== 5/9 correctness lab"
@@ -49,7 +49,7 @@ echo "== 8/9 consumer-group lab: join and kill under eager range, cooperative-st
 $KPAR lab group --events join,kill --assignors range,cooperative-sticky,kip848-uniform --parallel cooperative-sticky \
   --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 
-echo "== 9/9 producers under broker faults: acks and idempotence on the lab's own 3-node cluster (ports 28092-28094), leader kill and a frozen broker (about 4 minutes)"
+echo "== 9/9 producers under broker faults: acks and idempotence on the lab's own 3-node cluster (ports 28092-28094), leader kill and a frozen broker"
 KPAR_BROKERS= $KPAR lab producer --seed 7 --out "$OUT/lab-producer"
 
 echo "== done: see $OUT/produce/summary.md, $OUT/produce-ceiling/summary.md, $OUT/consume/consume.md, $OUT/compare/compare.md, $OUT/lab/, $OUT/lab-pc/, $OUT/lab-share/, $OUT/lab-group/, $OUT/lab-group-settings/, $OUT/lab-producer/"

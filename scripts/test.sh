@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-go build -o bin/kpar ./cmd/kpar
+go build -ldflags "$(./scripts/ldflags.sh)" -o bin/kpar ./cmd/kpar
 # Every Java dependency, once, before test packages run in parallel: two
 # Maven runs filling one local repository at once can trip over each other.
 ./bin/kpar deps

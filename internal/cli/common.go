@@ -116,6 +116,7 @@ func (g *globals) connect(ctx context.Context) ([]string, error) {
 	if err := broker.Probe(ctx, seeds, 10*time.Second, g.client.Opts...); err != nil {
 		return nil, g.refusal(seeds, err)
 	}
+	recordBroker(ctx, seeds, g.client.Opts...)
 	return seeds, nil
 }
 

@@ -126,6 +126,8 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 			return err
 		}
 		cfg.Home = broker.Home()
+	} else {
+		recordOwnCluster(cfg.Home)
 	}
 	cfg.Command = commandLine(cmd)
 	if !cmd.Flags().Changed("seed") {

@@ -41,20 +41,26 @@ var artifactDir = filepath.Join(os.TempDir(), "kpar-report-e2e")
 // and none may show an error; a section whose measurement this kpar cannot
 // read yet must say so with its command.
 //
-// Two sections come from committed results of real runs, too slow for a
-// test: testdata/compare/compare.json (`kpar compare consume --quick`, a JVM
-// per Parallel Consumer run, a minute at its smallest) and
-// testdata/lab-producer/lab-producer.json (`kpar lab producer --settings
-// acks1-if5,all-idem --faults leader-kill --seed 21 --heap 384M`, its own
-// 3-node cluster, two and a half minutes).
-func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
+// Two sections come from fixtures, results committed for tests because
+// their runs are too slow for one (scripts/fixtures.sh regenerates them):
+// testdata/compare/compare.json (`kpar compare consume --quick`, a JVM per
+// Parallel Consumer run) and testdata/lab-producer/lab-producer.json (`kpar
+// lab producer` on its own 3-node cluster). The page must mark those two as
+// fixtures and no other. The binary is built as the Makefile builds it, so
+// the real runs' provenance (kpar's revision, the broker's version) must be
+// complete.
+func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
 	browser := chromium(t)
 	seeds := testkit.Brokers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "kpar")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
+	ldflags, err := exec.CommandContext(ctx, filepath.Join("..", "..", "scripts", "ldflags.sh")).Output()
+	if err != nil {
+		t.Fatalf("scripts/ldflags.sh: %v", err)
+	}
+	if out, err := exec.CommandContext(ctx, "go", "build", "-ldflags", strings.TrimSpace(string(ldflags)), "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	res := filepath.Join(dir, "results")
@@ -156,6 +162,14 @@ func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
 		}
 		if read && !strings.Contains(body, `class="command"`) {
 			t.Errorf("section %s gives no command that reproduces it", s.ID)
+		}
+		fixture := s.ID == "compare" || s.ID == "producer-lab"
+		if marked := strings.Contains(body, `<p class="fixture">`); marked != fixture {
+			t.Errorf("section %s: marked as a fixture %v, drawn from a fixture %v", s.ID, marked, fixture)
+		}
+		if u := regexp.MustCompile(`<th>unknown</th><td>[^<]*`).FindString(body); read && !fixture && u != "" &&
+			regexp.MustCompile(`kpar(&#39;|')s revision|broker(&#39;|')s version`).MatchString(u) {
+			t.Errorf("section %s, from a run of this build on this broker, lacks provenance: %s", s.ID, u)
 		}
 	}
 	// A sentence on the page and the JSON it came from agree.

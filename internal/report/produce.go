@@ -22,7 +22,46 @@ func loadProduce(path string) (Part, error) {
 	return producePart(r), nil
 }
 
+// rederive recomputes every verdict and sentence the result stores from its
+// measured figures (saturation, bottleneck, pinned cores, the anchors'
+// ratios and the kcat target, the ceilings, the cost of acks=all), so the
+// page never shows a stored verdict beside a figure that contradicts it.
+func rederive(r produce.Result) produce.Result {
+	sweeps := make([]produce.Sweep, len(r.Sweeps))
+	for i, sw := range r.Sweeps {
+		sw.Steps = append([]produce.Step(nil), sw.Steps...)
+		sw.Saturation = produce.FindSaturation(sw.Steps)
+		parts := 0
+		if len(sw.Settings.Topics) > 0 {
+			parts = r.Partitions[sw.Settings.Topics[0]]
+		}
+		if parts == 0 {
+			parts = sw.Partitions
+		}
+		sw.Bottleneck = produce.FindBottleneck(sw.Steps, sw.Saturation, r.Host.Cores, parts)
+		if r.Pinned != nil {
+			sw.Cores = produce.FindCores(sw.Steps, r.Pinned.Pin)
+		}
+		sweeps[i] = sw
+	}
+	r.Sweeps = sweeps
+	if r.Java != nil {
+		j := *r.Java
+		j.Compute()
+		r.Java = &j
+	}
+	if r.Kcat != nil {
+		k := *r.Kcat
+		k.Compute()
+		r.Kcat = &k
+	}
+	r.Ceilings = produce.FindCeilings(r.Sweeps)
+	r.AcksCosts = produce.FindAcksCosts(r.Sweeps, r.ReplicationFactor)
+	return r
+}
+
 func producePart(r produce.Result) Part {
+	r = rederive(r)
 	p := Part{Answer: produceAnswer(r)}
 	p.Facts.Cores = r.Host.Cores
 	p.Facts.addVersion("Go", r.Host.GoVersion)

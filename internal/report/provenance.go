@@ -26,7 +26,13 @@ type Facts struct {
 	Host     string // hostname, "" when not recorded
 	Cores    int    // 0 when not recorded
 	Memory   int64  // bytes, 0 when not recorded
-	Kpar     string // kpar's VCS revision
+	Kpar     string // kpar's revision
+	// NoSeed says why a part has no seed: its measurement makes no random
+	// choice of its own ("" when it should have one).
+	NoSeed string
+	// Fixture is the script that regenerates this result when it is a
+	// fixture committed for tests ("" for a run of the user's).
+	Fixture  string
 	Unknown  []string
 	Warnings []string
 }
@@ -68,12 +74,44 @@ func (f *Facts) fromHeader(h results.Header) {
 	if !slices.ContainsFunc(f.Versions, func(v string) bool { return strings.HasPrefix(v, "Go ") }) {
 		f.Unknown = append(f.Unknown, "the Go version")
 	}
-	// No result records the broker's version: say so rather than assume
-	// the local broker's pinned one (--brokers may name any cluster).
-	f.Unknown = append(f.Unknown, "the Kafka broker's version")
-	if f.Seed == "" {
+	// The broker's version only as the run recorded it: never assume the
+	// local broker's pinned one (--brokers may name any cluster).
+	switch b := h.Broker; {
+	case b == nil || (b.Version == "" && b.Guess == ""):
+		f.Unknown = append(f.Unknown, "the Kafka broker's version")
+	case b.Version != "" && b.Guess != "":
+		f.addVersion("Kafka", fmt.Sprintf("%s (the jars kpar started; ApiVersions answers like %s)", b.Version, b.Guess))
+	case b.Version != "":
+		f.addVersion("Kafka", b.Version+" (the jars kpar started)")
+	default:
+		f.addVersion("Kafka", fmt.Sprintf("%s (a guess from the brokers' ApiVersions answer)", b.Guess))
+	}
+	if f.Seed == "" && f.NoSeed == "" {
 		f.Unknown = append(f.Unknown, "a seed")
 	}
+	if h.Fixture != nil {
+		f.Fixture = h.Fixture.By
+	}
+}
+
+// noRandomChoice is the NoSeed of the measurements that make no random
+// choice of their own (their records, keys and order follow from the flags).
+const noRandomChoice = "none: this measurement makes no random choice of its own"
+
+// FixtureNote is the mark on a part drawn from a fixture, in words.
+func (f Facts) FixtureNote() string {
+	if f.Fixture == "" {
+		return ""
+	}
+	by := []string{"`" + f.Command + "`"}
+	if f.Kpar != "" {
+		by = append(by, "kpar "+f.Kpar)
+	}
+	if f.Host != "" {
+		by = append(by, "host "+f.Host)
+	}
+	return fmt.Sprintf("A fixture: this result is committed with kpar for its tests, not a run of yours; %s regenerates it. It was produced by %s on %s.",
+		"`"+f.Fixture+"`", listing(by), f.Started.Format(time.DateOnly))
 }
 
 // Machine is the facts' machine in words.

@@ -51,19 +51,24 @@ type kind struct {
 	oldest  int
 	section string
 	load    func(path string) (Part, error)
+	// noSeed: the measurement makes no random choice of its own, so its
+	// results have no seed to record.
+	noSeed bool
 }
 
 // kinds lists every schema this kpar reads. A new measurement adds one line
 // here and one file with its section.
 var kinds = []kind{
-	produceKind,
-	consumeKind,
+	seedless(produceKind),
+	seedless(consumeKind),
 	labConsumerKind,
 	labGroupKind,
 	groupSettingsKind,
 	labProducerKind,
-	compareKind,
+	seedless(compareKind),
 }
+
+func seedless(k kind) kind { k.noSeed = true; return k }
 
 // sectionDef is a section of the page, in the mission's order.
 type sectionDef struct {
@@ -252,6 +257,9 @@ func Build(dir string) (Page, error) {
 			part.Answer = []string{"This section computed no answer from this file; its tables follow."}
 		}
 		part.Path, part.Header = rel, h
+		if k.noSeed && part.Facts.Seed == "" {
+			part.Facts.NoSeed = noRandomChoice
+		}
 		part.Facts.fromHeader(h)
 		sec.Parts = append(sec.Parts, part)
 	}
@@ -318,6 +326,10 @@ func (pg Page) Summary() string {
 		case !s.Missing():
 			var ps []string
 			for _, p := range s.Parts {
+				if p.Facts.Fixture != "" {
+					ps = append(ps, p.Path+" (a fixture, not a run of yours)")
+					continue
+				}
 				ps = append(ps, p.Path)
 			}
 			fmt.Fprintf(&b, "  %-*s  %s\n", w, s.Title, strings.Join(ps, ", "))

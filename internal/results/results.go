@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,9 @@ import (
 // Version changes whenever a field changes meaning or disappears (adding a
 // field does not). Command is the command line that reproduces the run.
 // Machine is where it ran (absent in files written before it existed).
+// Broker ("kafka" in the file) is the Kafka it ran against, as far as kpar could tell (absent when
+// the command did not know, and in files written before it existed).
+// Fixture marks a file kept in the repository for tests.
 type Header struct {
 	Schema   string    `json:"schema"`
 	Version  int       `json:"version"`
@@ -35,7 +39,36 @@ type Header struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Machine  *Machine  `json:"machine,omitempty"`
+	Broker   *Broker   `json:"kafka,omitempty"` // not "broker": results use that key for their seeds
+	Fixture  *Fixture  `json:"fixture,omitempty"`
 }
+
+// Broker is the Kafka a run measured. Version is known when the brokers are
+// the ones kpar started from its pinned jars (read from the broker's state
+// file); Guess is franz-go's kversion guess from the brokers' ApiVersions
+// answer ("v4.3", "at least v4.4", ...): a guess, since a patched or newer
+// broker can answer like another release. Either may be empty.
+type Broker struct {
+	Version string `json:"version,omitempty"`
+	Guess   string `json:"guess,omitempty"`
+}
+
+// Fixture marks a result committed for tests: By is the script that
+// regenerates it. The command, the kpar revision and the machine that
+// produced it are the header's own Command and Machine.
+type Fixture struct {
+	By string `json:"by"`
+}
+
+// EnvFixture, when set (scripts/fixtures.sh sets it to its own path), marks
+// every result this process writes as a fixture made by that script.
+const EnvFixture = "KPAR_FIXTURE"
+
+var broker atomic.Pointer[Broker]
+
+// SetBroker records the broker every later NewHeader of this process names
+// (the command sets it once it has probed the brokers). nil forgets it.
+func SetBroker(b *Broker) { broker.Store(b) }
 
 // Machine is the host and build a run measured with, so that a reader of
 // several results (kpar report) can tell when they come from different
@@ -47,15 +80,24 @@ type Machine struct {
 	OS          string `json:"os"`
 	Arch        string `json:"arch"`
 	GoVersion   string `json:"go_version"`
-	// Kpar is the binary's VCS revision ("+dirty" with uncommitted
-	// changes), or its module version when it was built without VCS data.
+	// Kpar is the binary's revision ("+dirty" with uncommitted changes):
+	// Revision when the build stamped it, else the VCS data Go embeds,
+	// else the module version.
 	Kpar string `json:"kpar,omitempty"`
 }
 
 // NewHeader starts a header for schema at version, now, on this machine.
 func NewHeader(schema string, version int, command []string) Header {
 	m := ThisMachine()
-	return Header{Schema: schema, Version: version, Command: command, Started: time.Now().UTC(), Machine: &m}
+	h := Header{Schema: schema, Version: version, Command: command, Started: time.Now().UTC(), Machine: &m}
+	if b := broker.Load(); b != nil {
+		c := *b
+		h.Broker = &c
+	}
+	if by := strings.TrimSpace(os.Getenv(EnvFixture)); by != "" {
+		h.Fixture = &Fixture{By: by}
+	}
+	return h
 }
 
 // ThisMachine describes the machine and build this process runs on.
@@ -83,7 +125,19 @@ func memTotal() int64 {
 	return 0
 }
 
+// Revision is kpar's revision as the build stamped it: the Makefile and the
+// scripts build with
+//
+//	-ldflags "-X github.com/kpar/kpar/internal/results.Revision=$(git rev-parse --short=12 HEAD)[+dirty]"
+//
+// because a toolchain with GOFLAGS=-buildvcs=false (or a build outside the
+// repository) embeds no VCS data. Empty: the build info's, if any.
+var Revision string
+
 func buildRevision() string {
+	if r := strings.TrimSpace(Revision); r != "" {
+		return r
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""

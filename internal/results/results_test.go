@@ -102,3 +102,72 @@ func TestNewHeaderRecordsTheMachine(t *testing.T) {
 		t.Fatalf("old file: %v, %+v", err, back)
 	}
 }
+
+// A build that stamps the revision (the Makefile's -ldflags -X) names it in
+// every header, even when the toolchain embedded no VCS data
+// (GOFLAGS=-buildvcs=false, which left every result "revision unknown").
+func TestStampedRevisionIsTheMachinesKpar(t *testing.T) {
+	old := Revision
+	t.Cleanup(func() { Revision = old })
+	Revision = "0123456789ab+dirty"
+	if got := NewHeader("kpar.test", 1, nil).Machine.Kpar; got != "0123456789ab+dirty" {
+		t.Fatalf("stamped revision: header says %q", got)
+	}
+	Revision = ""
+	if got := ThisMachine().Kpar; got != buildRevision() {
+		t.Fatalf("unstamped: %q, want the build info's %q", got, buildRevision())
+	}
+}
+
+// The broker a command probed and the fixture mark go into every header
+// made after them, and a header is a copy: later changes do not rewrite it.
+func TestNewHeaderNamesTheBrokerAndTheFixture(t *testing.T) {
+	t.Cleanup(func() { SetBroker(nil) })
+	t.Setenv(EnvFixture, "")
+	if h := NewHeader("kpar.test", 1, nil); h.Broker != nil || h.Fixture != nil {
+		t.Fatalf("nothing set: broker %+v, fixture %+v", h.Broker, h.Fixture)
+	}
+	SetBroker(&Broker{Version: "4.3.1", Guess: "v4.3"})
+	t.Setenv(EnvFixture, "scripts/fixtures.sh")
+	h := NewHeader("kpar.test", 1, []string{"kpar", "x"})
+	SetBroker(&Broker{Guess: "v9.9"})
+	if h.Broker == nil || *h.Broker != (Broker{Version: "4.3.1", Guess: "v4.3"}) {
+		t.Fatalf("broker %+v", h.Broker)
+	}
+	if h.Fixture == nil || h.Fixture.By != "scripts/fixtures.sh" {
+		t.Fatalf("fixture %+v", h.Fixture)
+	}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if _, err := Write(filepath.Dir(p), "r.json", fake{Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	var back fake
+	if err := Read(p, "kpar.test", 1, &back); err != nil || back.Broker.Version != "4.3.1" || back.Fixture.By != "scripts/fixtures.sh" {
+		t.Fatalf("read back: %v, %+v", err, back.Header)
+	}
+}
+
+// Results keep their own "broker" field (the seeds they used) beside the
+// embedded Header: the header's broker version must not be shadowed by it
+// in the file (encoding/json drops an embedded field an outer one names).
+func TestHeadersKafkaSurvivesAResultsOwnBrokerField(t *testing.T) {
+	type result struct {
+		Header
+		Broker struct {
+			Seeds []string `json:"seeds"`
+		} `json:"broker"`
+	}
+	r := result{Header: Header{Schema: "kpar.test", Version: 1, Broker: &Broker{Version: "4.3.1"}}}
+	r.Broker.Seeds = []string{"127.0.0.1:9092"}
+	p := filepath.Join(t.TempDir(), "r.json")
+	if _, err := Write(filepath.Dir(p), "r.json", r); err != nil {
+		t.Fatal(err)
+	}
+	var back result
+	if err := Read(p, "kpar.test", 1, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Header.Broker == nil || back.Header.Broker.Version != "4.3.1" || len(back.Broker.Seeds) != 1 {
+		t.Fatalf("read back: header broker %+v, result's broker %+v", back.Header.Broker, back.Broker)
+	}
+}

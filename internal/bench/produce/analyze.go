@@ -105,7 +105,7 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int) Bot
 		if b.BenchCores > bc {
 			side = "the bench"
 		}
-		b.Reason = fmt.Sprintf("broker %.2f + bench %.2f cores of %d: the CPUs are full and %s uses most of them", bc, b.BenchCores, cores, side)
+		b.Reason = fmt.Sprintf("broker %.2f + bench %.2f cores of %d: the CPUs are full and %s uses more of them", bc, b.BenchCores, cores, side)
 	case bc >= 0.7*c:
 		b.Kind = "broker-cpu"
 		b.Reason = fmt.Sprintf("the broker used %.2f of %d cores", bc, cores)
@@ -114,10 +114,10 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int) Bot
 		b.Reason = fmt.Sprintf("the bench used %.2f of %d cores", b.BenchCores, cores)
 	case st.Producers >= partitions:
 		b.Kind = "partitions"
-		b.Reason = fmt.Sprintf("%d producers on %d partitions with CPU to spare (broker %.2f, bench %.2f of %d cores): partitions are the serial unit", st.Producers, partitions, bc, b.BenchCores, cores)
+		b.Reason = fmt.Sprintf("%d producers on %d partitions with CPU to spare (broker %.2f, bench %.2f of %d cores): by elimination the partitions, which the bench does not measure directly", st.Producers, partitions, bc, b.BenchCores, cores)
 	default:
 		b.Kind = "latency"
-		b.Reason = fmt.Sprintf("CPU to spare (broker %.2f, bench %.2f of %d cores): producers wait on round trips (linger, in-flight limit, acks)", bc, b.BenchCores, cores)
+		b.Reason = fmt.Sprintf("CPU to spare (broker %.2f, bench %.2f of %d cores) with fewer producers than partitions: by elimination the round trips (linger, in-flight limit, acks), which the bench does not measure directly", bc, b.BenchCores, cores)
 	}
 	return b
 }

@@ -222,7 +222,7 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 		first, last := c.Points[0], c.Points[len(c.Points)-1]
 		what := "waits for every in-sync replica"
 		if rf == 1 {
-			what = "has no follower to wait for at RF 1, so differences are idempotence and noise"
+			what = "has no follower to wait for at RF 1"
 		}
 		c.Sentence = fmt.Sprintf("At RF %d, acks=all (which %s) ran at %.2fx to %.2fx acks=1's records/s: %.2fx at %s (%s vs %s records/s, p99 %.1f vs %.1f ms), %.2fx at %d (%s vs %s, p99 %.1f vs %.1f ms).",
 			rf, what, c.MinRatio, c.MaxRatio, first.Ratio, plural(first.Producers, "producer"), human(first.AllRecordsPerSec), human(first.OneRecordsPerSec), first.AllP99Ms, first.OneP99Ms,

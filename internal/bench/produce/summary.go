@@ -180,12 +180,16 @@ func networkSentence(s Step, nodes int) string {
 	if wire > 0 {
 		out += fmt.Sprintf(", %.2fx", lo/wire)
 	}
-	if nodes > 1 {
-		out += "; the rest is replication between the local brokers and other local traffic."
-	} else {
-		out += "; the rest is other local traffic on the machine."
+	switch {
+	case lo <= wire:
+		return out + "."
+	case nodes > 1:
+		// Loopback counts each byte once per direction it crosses; what
+		// exceeds the clients' own bytes includes the followers' fetches
+		// between the local brokers, not measured apart here.
+		return out + fmt.Sprintf("; the other %.1f MB/s is replication between the %d local brokers and any other local traffic, not measured apart.", lo-wire, nodes)
 	}
-	return out
+	return out + fmt.Sprintf("; the other %.1f MB/s is local traffic besides the clients' (one broker: no replication).", lo-wire)
 }
 
 // coreTally counts which pinned side filled first over the sweeps.
@@ -246,8 +250,12 @@ func deliverySentence(sw Sweep, steps []Step) string {
 		out += " Every acked record is on the topic."
 	case sw.Settings.Acks == "0":
 		out += " With acks=0 an \"ack\" only means the request was written, so the counts may differ."
+	case reached > acked && !sw.Settings.Idempotence:
+		out += fmt.Sprintf(" %d more records on the topic than acked: without idempotence a retried request that had landed writes twice, and this count cannot tell such records from others.", reached-acked)
+	case reached > acked:
+		out += fmt.Sprintf(" %d more records on the topic than acked.", reached-acked)
 	default:
-		out += fmt.Sprintf(" %d more records on the topic than acked (retries can duplicate without idempotence).", reached-acked)
+		out += fmt.Sprintf(" %d fewer records on the topic than acked.", acked-reached)
 	}
 	return out
 }

@@ -125,7 +125,7 @@ func TestSummaryV3SectionsFollowTheData(t *testing.T) {
 		"over 4 sweep(s): the broker's in 4, the client's in 0",
 		"- Pinned cores: the broker's CPU 0 filled first: 0.90 of it at 1 producer",
 		"- Broker CPU: 9.00 CPU-s per million records at 1 producer(s), 6.00 at 2",
-		"the loopback interface carried 30.0 MB/s, the clients' own bytes on the wire (both directions) 15.0 MB/s, 2.00x; the rest is replication between the local brokers",
+		"the loopback interface carried 30.0 MB/s, the clients' own bytes on the wire (both directions) 15.0 MB/s, 2.00x; the other 15.0 MB/s is replication between the 3 local brokers and any other local traffic, not measured apart.",
 		"## Where the ceiling is: partitions",
 		"from 150.0k records/s at 1 partition to 1.80M at 12 partitions (12.00x)",
 		"## What acks=all costs against acks=1",
