@@ -34,12 +34,12 @@ type Config struct {
 	// WarmupRecords each agent sends once before the first step, not
 	// measured: a fresh agent JVM's first worker pays class loading and
 	// JIT on its clock otherwise. 0: none.
-	WarmupRecords  int64
-	Calibrate      bool          // also run one in-process kpar producer beside the 1-agent step
-	TaskTimeout    time.Duration // the longest one step may take (each task's durationMs)
-	Seed           int64         // seeds the agents' random values
-	Command        []string
-	Log            func(string)
+	WarmupRecords int64
+	Calibrate     bool          // also run one in-process kpar producer beside the 1-agent step
+	TaskTimeout   time.Duration // the longest one step may take (each task's durationMs)
+	Seed          int64         // seeds the agents' random values
+	Command       []string
+	Log           func(string)
 }
 
 // DefaultConfig holds the defaults the command's flags show.
