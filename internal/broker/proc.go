@@ -66,3 +66,15 @@ func CPUSeconds(pid int) (float64, error) {
 }
 
 func signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
+
+// ProcStartTime returns pid's /proc start time (ticks after boot): with the
+// pid, the identity other packages record for a process they started
+// (internal/trogdor's JVMs), as Up does for the broker's.
+func ProcStartTime(pid int) (uint64, error) {
+	ps, err := readProcStat(pid)
+	return ps.startTime, err
+}
+
+// ProcessAlive reports whether pid runs and is the process recorded with
+// startTime (0: any), so a recycled pid is never signalled.
+func ProcessAlive(pid int, startTime uint64) bool { return alive(pid, startTime) }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/trogdor"
 )
 
 // newDepsCmd resolves every Java dependency up front: what commands would
@@ -20,6 +21,7 @@ func newDepsCmd() *cobra.Command {
 		Long: `Resolves with Maven, once, into the kpar cache ($KPAR_CACHE, else ~/.cache/kpar):
   Apache Kafka ` + broker.KafkaVersion + ` (broker, kafka-tools)   used by 'broker up' and 'bench produce --vs-java'
   Confluent's Parallel Consumer ` + pc.PCVersion + `        used by 'compare consume' and the lab's pc-* strategies
+  Apache Kafka Trogdor ` + trogdor.Version + ` (newest on Maven Central)  used by 'kpar trogdor'
 and compiles the PC harness with javac. Every command does this on first use;
 run it ahead to keep downloads out of a measurement, or before going offline.
 Needs java 17+ (with javac) and mvn.`,
@@ -37,6 +39,11 @@ Needs java 17+ (with javac) and mvn.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "parallel-consumer %s: %s (java %s)\n", pc.PCVersion, cp, java)
+			tlibs, err := trogdor.LibDir(ctx, progress)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "trogdor %s: %s\n", trogdor.Version, tlibs)
 			return nil
 		},
 	}

@@ -87,6 +87,7 @@ broker: your own (--brokers host:port) or a local one that
 		newBenchCmd(g),
 		newLabCmd(g),
 		newCompareCmd(g),
+		newTrogdorCmd(g),
 		newDepsCmd(),
 		newReportCmd(),
 		newChildCmd(g),

@@ -1,0 +1,139 @@
+package trogdor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client speaks to a Trogdor coordinator's REST API (CoordinatorRestResource:
+// /coordinator/status, /coordinator/task/create, /coordinator/tasks/{id},
+// DELETE /coordinator/tasks?taskId=) and reads agents' /agent/status.
+type Client struct {
+	URL  string // the coordinator, http://host:port
+	HTTP *http.Client
+}
+
+// NewClient returns a client of the coordinator at url.
+func NewClient(url string) *Client {
+	return &Client{URL: strings.TrimRight(url, "/"), HTTP: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// TaskState is a task as the coordinator reports it (TaskPending,
+// TaskRunning, TaskStopping, TaskDone; the state names them).
+type TaskState struct {
+	State     string          `json:"state"` // PENDING, RUNNING, STOPPING, DONE
+	StartedMs int64           `json:"startedMs"`
+	DoneMs    int64           `json:"doneMs"`
+	Error     string          `json:"error"`
+	Cancelled bool            `json:"cancelled"`
+	Status    json.RawMessage `json:"status"`
+}
+
+// WorkerState is one worker as its agent reports it (agent clock).
+type WorkerState struct {
+	State     string          `json:"state"` // STARTING, RUNNING, STOPPING, DONE
+	TaskID    string          `json:"taskId"`
+	StartedMs int64           `json:"startedMs"`
+	DoneMs    int64           `json:"doneMs"`
+	Error     string          `json:"error"`
+	Status    json.RawMessage `json:"status"`
+}
+
+// CreateTask posts spec under id. Trogdor accepts any well-formed spec
+// here; a task it cannot run (an unknown node, a bad bootstrap) ends DONE
+// with an error, which Wait returns.
+func (c *Client) CreateTask(ctx context.Context, id string, spec any) error {
+	body, err := json.Marshal(map[string]any{"id": id, "spec": spec})
+	if err != nil {
+		return err
+	}
+	return do(ctx, c.HTTP, http.MethodPost, c.URL+"/coordinator/task/create", body, nil)
+}
+
+// Task returns the task named id.
+func (c *Client) Task(ctx context.Context, id string) (TaskState, error) {
+	var ts TaskState
+	err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
+	return ts, err
+}
+
+// DestroyTask forgets task id on the coordinator and its agents (stopping
+// it first if it runs).
+func (c *Client) DestroyTask(ctx context.Context, id string) error {
+	return do(ctx, c.HTTP, http.MethodDelete, c.URL+"/coordinator/tasks?taskId="+url.QueryEscape(id), nil, nil)
+}
+
+// Wait polls task id until it is DONE.
+func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (TaskState, error) {
+	for {
+		ts, err := c.Task(ctx, id)
+		if err == nil && ts.State == "DONE" {
+			return ts, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ts, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// AgentWorkers returns the workers an agent at url holds, by task id.
+func AgentWorkers(ctx context.Context, hc *http.Client, agentURL string) (map[string]WorkerState, error) {
+	var resp struct {
+		Workers map[string]WorkerState `json:"workers"`
+	}
+	if err := getJSON(ctx, hc, agentURL+"/agent/status", &resp); err != nil {
+		return nil, err
+	}
+	out := map[string]WorkerState{}
+	for _, w := range resp.Workers {
+		out[w.TaskID] = w
+	}
+	return out, nil
+}
+
+func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
+	return do(ctx, hc, http.MethodGet, u, nil, v)
+}
+
+// do sends one request; a non-2xx answer becomes an error carrying
+// Trogdor's ErrorResponse message.
+func do(ctx context.Context, hc *http.Client, method, u string, body []byte, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Message != "" {
+			return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, e.Message)
+		}
+		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	if v == nil {
+		return nil
+	}
+	return json.Unmarshal(b, v)
+}

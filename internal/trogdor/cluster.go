@@ -1,0 +1,428 @@
+package trogdor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// Main classes of Trogdor's two daemons.
+const (
+	agentClass       = "org.apache.kafka.trogdor.agent.Agent"
+	coordinatorClass = "org.apache.kafka.trogdor.coordinator.Coordinator"
+	// CoordinatorName is the coordinator's node name in the platform file.
+	CoordinatorName = "coordinator"
+)
+
+// StateVersion is the schema version of trogdor/state.json.
+const StateVersion = 1
+
+// State records a Trogdor platform kpar set up: on this host (Up, with pids)
+// or for real hosts (Plan, Remote, no pids: kpar started nothing).
+type State struct {
+	Version        int       `json:"version"`
+	TrogdorVersion string    `json:"trogdor_version"`
+	Platform       string    `json:"platform"` // the platform file's path
+	Remote         bool      `json:"remote"`
+	Started        time.Time `json:"started"`
+	Coordinator    Process   `json:"coordinator"`
+	Agents         []Process `json:"agents"`
+}
+
+// Process is one Trogdor daemon: the coordinator or an agent.
+type Process struct {
+	Name         string   `json:"name"` // node name in the platform file
+	Host         string   `json:"host"`
+	Port         int      `json:"port"`
+	Pid          int      `json:"pid,omitempty"`
+	PidStartTime uint64   `json:"pid_start_time,omitempty"` // /proc starttime: guards against pid reuse
+	Log          string   `json:"log,omitempty"`
+	Out          string   `json:"out,omitempty"`
+	Argv         []string `json:"argv,omitempty"`
+}
+
+// Alive reports whether the process kpar started still runs (same pid and
+// start time). A remote process (no pid) is never ours.
+func (p Process) Alive() bool { return p.Pid > 0 && broker.ProcessAlive(p.Pid, p.PidStartTime) }
+
+// URL is the daemon's REST address.
+func (p Process) URL() string {
+	return "http://" + net.JoinHostPort(p.Host, fmt.Sprint(p.Port))
+}
+
+// AgentNames lists the agents' node names in order.
+func (s *State) AgentNames() []string {
+	out := make([]string, len(s.Agents))
+	for i, a := range s.Agents {
+		out[i] = a.Name
+	}
+	return out
+}
+
+// Agent returns the agent named name.
+func (s *State) Agent(name string) (Process, bool) {
+	for _, a := range s.Agents {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Process{}, false
+}
+
+func dir(home string) string       { return filepath.Join(home, "trogdor") }
+func statePath(home string) string { return filepath.Join(dir(home), "state.json") }
+
+// ErrNotUp: nothing is recorded under the home.
+var ErrNotUp = errors.New("no Trogdor platform is recorded (start one with 'kpar trogdor up')")
+
+// LoadState reads what Up or Plan recorded under home.
+func LoadState(home string) (*State, error) {
+	b, err := os.ReadFile(statePath(home))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotUp
+	}
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("%s: %w", statePath(home), err)
+	}
+	if s.Version != StateVersion {
+		return nil, fmt.Errorf("%s: state version %d, this kpar reads %d", statePath(home), s.Version, StateVersion)
+	}
+	return &s, nil
+}
+
+func saveState(home string, s *State) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := statePath(home) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, statePath(home))
+}
+
+// Options configure Up.
+type Options struct {
+	Home         string        // kpar home; broker.Home() when empty
+	Agents       int           // agents to start, each its own JVM
+	Port         int           // the coordinator's port; agents take Port+1 ... Port+Agents
+	Heap         string        // each agent JVM's -Xmx
+	ReadyTimeout time.Duration // how long to wait for every REST API to answer
+	Progress     func(string)
+}
+
+// Validate names the flag of a bad option.
+func (o Options) Validate() error {
+	if o.Agents < 1 || o.Agents > 64 {
+		return fmt.Errorf("--agents %d: want 1..64", o.Agents)
+	}
+	if o.Port < 1 || o.Port+o.Agents > 65535 {
+		return fmt.Errorf("--port %d: want a port with room for %d agent ports above it", o.Port, o.Agents)
+	}
+	if o.Heap == "" || strings.ContainsAny(o.Heap, " \t") {
+		return fmt.Errorf("--heap %q: want a JVM size such as 512M", o.Heap)
+	}
+	return nil
+}
+
+// platformFile is Trogdor's BasicPlatform configuration: one node per
+// daemon. The coordinator's node has agent port 0, so the coordinator
+// manages no agent on it.
+func platformFile(coord Process, agents []Process) ([]byte, error) {
+	nodes := map[string]map[string]any{
+		coord.Name: {"hostname": coord.Host, "trogdor.coordinator.port": coord.Port, "trogdor.agent.port": 0},
+	}
+	for _, a := range agents {
+		nodes[a.Name] = map[string]any{"hostname": a.Host, "trogdor.agent.port": a.Port}
+	}
+	return json.MarshalIndent(map[string]any{
+		"_comment": "written by kpar: one coordinator and its agents (Apache Kafka Trogdor " + Version + ")",
+		"platform": "org.apache.kafka.trogdor.basic.BasicPlatform",
+		"nodes":    nodes,
+	}, "", "  ")
+}
+
+// Up starts a coordinator and o.Agents agents on this host, each its own
+// JVM, node name and port, records them, and waits for every REST API to
+// answer. On failure it stops whatever it started.
+func Up(ctx context.Context, o Options) (*State, error) {
+	if o.Home == "" {
+		o.Home = broker.Home()
+	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 60 * time.Second
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if st, err := LoadState(o.Home); err == nil {
+		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+			if p.Alive() {
+				return nil, fmt.Errorf("Trogdor is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
+			}
+		}
+		if st.Remote {
+			return nil, fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
+		}
+	}
+	for p := o.Port; p <= o.Port+o.Agents; p++ {
+		if portInUse(p) {
+			return nil, fmt.Errorf("port %d is in use: choose another --port (the coordinator takes it, agents the next %d)", p, o.Agents)
+		}
+	}
+	java, err := broker.JavaBin()
+	if err != nil {
+		return nil, err
+	}
+	libs, err := LibDir(ctx, o.Progress)
+	if err != nil {
+		return nil, err
+	}
+	d := dir(o.Home)
+	if err := os.RemoveAll(d); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, err
+	}
+	logCfg := filepath.Join(d, "log4j2.properties")
+	if err := os.WriteFile(logCfg, log4jProps, 0o644); err != nil {
+		return nil, err
+	}
+	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Started: time.Now().UTC(),
+		Coordinator: Process{Name: CoordinatorName, Host: "127.0.0.1", Port: o.Port}}
+	for i := 0; i < o.Agents; i++ {
+		st.Agents = append(st.Agents, Process{Name: fmt.Sprintf("agent-%d", i), Host: "127.0.0.1", Port: o.Port + 1 + i})
+	}
+	pf, err := platformFile(st.Coordinator, st.Agents)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(st.Platform, pf, 0o644); err != nil {
+		return nil, err
+	}
+	argv := func(p *Process, class, heap string) {
+		pd := filepath.Join(d, p.Name)
+		p.Log, p.Out = filepath.Join(pd, "trogdor.log"), filepath.Join(pd, "stdout.log")
+		p.Argv = []string{java, "-Xmx" + heap, "-Djava.awt.headless=true",
+			"-Dkpar.trogdor.log=" + p.Log, "-Dlog4j2.configurationFile=" + logCfg,
+			"-cp", filepath.Join(libs, "*"), class, "-c", st.Platform, "-n", p.Name}
+	}
+	argv(&st.Coordinator, coordinatorClass, "256M")
+	for i := range st.Agents {
+		argv(&st.Agents[i], agentClass, o.Heap)
+	}
+	o.Progress(fmt.Sprintf("starting the Trogdor %s coordinator on port %d and %d agent(s) on ports %d-%d", Version, o.Port, o.Agents, o.Port+1, o.Port+o.Agents))
+	// Agents first: the coordinator's first heartbeats then find them.
+	for i := range st.Agents {
+		if err := launch(&st.Agents[i]); err != nil {
+			stopAll(st)
+			return nil, err
+		}
+		if err := saveState(o.Home, st); err != nil {
+			stopAll(st)
+			return nil, err
+		}
+	}
+	if err := launch(&st.Coordinator); err != nil {
+		stopAll(st)
+		return nil, err
+	}
+	if err := saveState(o.Home, st); err != nil {
+		stopAll(st)
+		return nil, err
+	}
+	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
+		stopAll(st)
+		_ = os.Remove(statePath(o.Home))
+		return nil, err
+	}
+	return st, nil
+}
+
+// launch starts p's JVM in its own session (so it outlives this command
+// and our terminal's signals) and records its pid and start time.
+func launch(p *Process) error {
+	if err := os.MkdirAll(filepath.Dir(p.Out), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(p.Out)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd := exec.Command(p.Argv[0], p.Argv[1:]...) // not CommandContext: it must outlive us
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Dir = filepath.Dir(p.Out)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting Trogdor %s: %w", p.Name, err)
+	}
+	p.Pid = cmd.Process.Pid
+	p.PidStartTime, _ = broker.ProcStartTime(p.Pid)
+	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	return nil
+}
+
+// waitReady polls every daemon's status endpoint until all answer; a JVM
+// that exits fails at once with its output's tail.
+func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type daemon struct {
+		p    Process
+		path string
+	}
+	ds := []daemon{{st.Coordinator, "/coordinator/status"}}
+	for _, a := range st.Agents {
+		ds = append(ds, daemon{a, "/agent/status"})
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for _, d := range ds {
+		for {
+			if !d.p.Alive() {
+				return fmt.Errorf("Trogdor %s (pid %d) exited while starting; its output:\n%s", d.p.Name, d.p.Pid, tail(d.p.Out, 15))
+			}
+			if err := getJSON(ctx, hc, d.p.URL()+d.path, nil); err == nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("Trogdor %s did not answer on %s within %s; its log:\n%s", d.p.Name, d.p.URL(), timeout, tail(d.p.Log, 15))
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// stopAll sends SIGTERM to every live process kpar recorded, SIGKILLs what
+// is left after a grace period and waits for it to go. It returns the pids
+// it signalled.
+func stopAll(st *State) []int {
+	ps := append([]Process{st.Coordinator}, st.Agents...)
+	var stopped []int
+	for _, p := range ps {
+		if p.Alive() {
+			_ = syscall.Kill(p.Pid, syscall.SIGTERM)
+			stopped = append(stopped, p.Pid)
+		}
+	}
+	anyAlive := func() bool {
+		for _, p := range ps {
+			if p.Alive() {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(20 * time.Second); anyAlive() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, p := range ps {
+		if p.Alive() {
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); anyAlive() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return stopped
+}
+
+// Down stops exactly the JVMs recorded under home and removes the platform
+// directory. It returns the pids it signalled; ErrNotUp when nothing is
+// recorded. A remote platform's record is removed; kpar started nothing.
+func Down(home string) ([]int, error) {
+	if home == "" {
+		home = broker.Home()
+	}
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, err
+	}
+	stopped := stopAll(st)
+	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+		if p.Alive() {
+			return stopped, fmt.Errorf("Trogdor %s (pid %d) did not stop", p.Name, p.Pid)
+		}
+	}
+	return stopped, os.RemoveAll(dir(home))
+}
+
+// ProcessStatus is one daemon's health as Status reports it.
+type ProcessStatus struct {
+	Process
+	Running   bool   `json:"running"`
+	Answering bool   `json:"answering"`
+	Error     string `json:"error,omitempty"`
+}
+
+// Status reports every recorded daemon: does its JVM run (local only) and
+// does its REST API answer.
+func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
+	if home == "" {
+		home = broker.Home()
+	}
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc := &http.Client{Timeout: 3 * time.Second}
+	var out []ProcessStatus
+	check := func(p Process, path string) {
+		s := ProcessStatus{Process: p, Running: p.Alive()}
+		if err := getJSON(ctx, hc, p.URL()+path, nil); err != nil {
+			s.Error = err.Error()
+		} else {
+			s.Answering = true
+		}
+		out = append(out, s)
+	}
+	check(st.Coordinator, "/coordinator/status")
+	for _, a := range st.Agents {
+		check(a, "/agent/status")
+	}
+	return st, out, nil
+}
+
+func portInUse(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		return true
+	}
+	l.Close()
+	return false
+}
+
+// tail returns the last n lines of file path.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,141 @@
+package trogdor
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// kgoOpts are the settings as franz-go options, matching ProducerConf: the
+// same acks, idempotence, linger, batch size, compression and requests in
+// flight; null keys go through franz-go's default partitioner
+// (UniformBytes, KIP-794), as they go through Java's built-in one.
+func (s Settings) kgoOpts() []kgo.Opt {
+	var o []kgo.Opt
+	switch s.Acks {
+	case "0":
+		o = append(o, kgo.RequiredAcks(kgo.NoAck()))
+	case "1":
+		o = append(o, kgo.RequiredAcks(kgo.LeaderAck()))
+	default:
+		o = append(o, kgo.RequiredAcks(kgo.AllISRAcks()))
+	}
+	if !s.Idempotence {
+		o = append(o, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
+	}
+	var c kgo.CompressionCodec
+	switch s.Compression {
+	case "gzip":
+		c = kgo.GzipCompression()
+	case "snappy":
+		c = kgo.SnappyCompression()
+	case "lz4":
+		c = kgo.Lz4Compression()
+	case "zstd":
+		c = kgo.ZstdCompression()
+	default:
+		c = kgo.NoCompression()
+	}
+	return append(o, kgo.ProducerBatchCompression(c), kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(int32(s.BatchBytes)))
+}
+
+// runKpar is the calibration: one franz-go producer in this process sends
+// cfg.Records random values of the same size to the same topic, at the
+// same per-agent rate cap, timed from client creation to close as
+// Trogdor's worker is.
+func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error) {
+	before, err := endOffsets(ctx, adm, cfg.Topic)
+	if err != nil {
+		return KparRun{}, err
+	}
+	s := cfg.Settings
+	rng := rand.New(rand.NewSource(cfg.Seed))
+	// A pool of random values made before the clock starts: generating
+	// them is not the producer's work.
+	pool := make([][]byte, 1024)
+	for i := range pool {
+		pool[i] = make([]byte, s.RecordBytes)
+		rng.Read(pool[i])
+	}
+	lat := make([]float64, 0, cfg.Records)
+	var mu sync.Mutex
+	var firstErr error
+	var acked int64
+	start := time.Now()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Seeds...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
+	if err != nil {
+		return KparRun{}, err
+	}
+	var tick *time.Ticker
+	perTick := int64(0)
+	if s.Rate > 0 { // Trogdor's throttle: a quota per 100 ms period
+		tick = time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		perTick = max(1, int64(s.Rate)/10)
+	}
+	for i := int64(0); i < cfg.Records; i++ {
+		if tick != nil && i > 0 && i%perTick == 0 {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		sent := time.Now()
+		cl.Produce(ctx, &kgo.Record{Value: pool[i%int64(len(pool))]}, func(_ *kgo.Record, err error) {
+			d := float64(time.Since(sent).Microseconds()) / 1000
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			acked++
+			lat = append(lat, d)
+		})
+	}
+	_ = cl.Flush(ctx)
+	cl.Close()
+	ms := time.Since(start).Milliseconds()
+	if err := ctx.Err(); err != nil {
+		return KparRun{}, err
+	}
+	if firstErr != nil {
+		return KparRun{}, fmt.Errorf("calibration producer: %w", firstErr)
+	}
+	after, err := endOffsets(ctx, adm, cfg.Topic)
+	if err != nil {
+		return KparRun{}, err
+	}
+	k := KparRun{Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
+	k.MBPerSec = k.RecordsPerSec * float64(s.RecordBytes) / 1e6
+	slices.Sort(lat)
+	var sum float64
+	for _, v := range lat {
+		sum += v
+	}
+	if len(lat) > 0 {
+		k.AvgLatencyMs = sum / float64(len(lat))
+	}
+	k.P50LatencyMs, k.P95LatencyMs, k.P99LatencyMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99)
+	return k, nil
+}
+
+// pct is the nearest-rank percentile of sorted v.
+func pct(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(v))+0.5) - 1
+	return v[min(max(i, 0), len(v)-1)]
+}

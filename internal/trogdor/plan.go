@@ -1,0 +1,126 @@
+package trogdor
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/broker"
+)
+
+// Trogdor's own default ports (Agent.DEFAULT_PORT, Coordinator.DEFAULT_PORT).
+const (
+	DefaultAgentPort       = 8888
+	DefaultCoordinatorPort = 8889
+)
+
+// ParseNodesFile reads a nodes file: one daemon per line, `NAME HOST[:PORT]`,
+// '#' starts a comment. The line named `coordinator` places the coordinator
+// (default port 8889); every other line is an agent (default port 8888).
+func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return coord, nil, fmt.Errorf("--nodes-file: %w", err)
+	}
+	defer f.Close()
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return coord, nil, fmt.Errorf("--nodes-file %s:%d: want `NAME HOST[:PORT]`, got %q", path, ln, line)
+		}
+		name, addr := fields[0], fields[1]
+		if seen[name] {
+			return coord, nil, fmt.Errorf("--nodes-file %s:%d: node %s named twice", path, ln, name)
+		}
+		seen[name] = true
+		port := DefaultAgentPort
+		if name == CoordinatorName {
+			port = DefaultCoordinatorPort
+		}
+		host := addr
+		if h, p, err := net.SplitHostPort(addr); err == nil {
+			host = h
+			if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+				return coord, nil, fmt.Errorf("--nodes-file %s:%d: bad port in %q", path, ln, addr)
+			}
+		}
+		p := Process{Name: name, Host: host, Port: port}
+		if name == CoordinatorName {
+			coord = p
+		} else {
+			agents = append(agents, p)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return coord, nil, fmt.Errorf("--nodes-file %s: %w", path, err)
+	}
+	if coord.Name == "" {
+		return coord, nil, fmt.Errorf("--nodes-file %s: no line names the coordinator (`coordinator HOST[:PORT]`)", path)
+	}
+	if len(agents) == 0 {
+		return coord, nil, fmt.Errorf("--nodes-file %s: no agent lines (`NAME HOST[:PORT]`)", path)
+	}
+	return coord, agents, nil
+}
+
+// Plan writes the platform file for daemons on real hosts, records it
+// under home (nothing started: Down only forgets it) and returns what to
+// run on each host.
+func Plan(home, nodesFile string) (*State, string, error) {
+	if home == "" {
+		home = broker.Home()
+	}
+	coord, agents, err := ParseNodesFile(nodesFile)
+	if err != nil {
+		return nil, "", err
+	}
+	if st, err := LoadState(home); err == nil {
+		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+			if p.Alive() {
+				return nil, "", fmt.Errorf("Trogdor is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
+			}
+		}
+	}
+	d := dir(home)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, "", err
+	}
+	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Remote: true,
+		Started: time.Now().UTC(), Coordinator: coord, Agents: agents}
+	pf, err := platformFile(coord, agents)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.WriteFile(st.Platform, pf, 0o644); err != nil {
+		return nil, "", err
+	}
+	if err := saveState(home, st); err != nil {
+		return nil, "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wrote %s. On every host: copy it to platform.json, and fetch Trogdor %s's jars once (`kpar deps` puts them in $KPAR_CACHE/trogdor-%s/libs; or Maven: org.apache.kafka:trogdor:%s with a log4j2 binding). Then start, each in its own shell or service (Java 17+):\n",
+		st.Platform, Version, Version, Version)
+	line := func(p Process, class string) {
+		fmt.Fprintf(&b, "  on %s:  java -Xmx512M -cp 'LIBS/*' %s -c platform.json -n %s   # port %d\n", p.Host, class, p.Name, p.Port)
+	}
+	for _, a := range agents {
+		line(a, agentClass)
+	}
+	line(coord, coordinatorClass)
+	fmt.Fprintf(&b, "Then check them with 'kpar trogdor status' and sweep with 'kpar trogdor sweep --agent-bootstrap HOST:PORT' (the brokers as the agents reach them).\n")
+	return st, b.String(), nil
+}

@@ -1,0 +1,113 @@
+package trogdor
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Settings are one agent's producer settings; every agent of every step
+// runs with the same ones, and the calibration's kpar producer too.
+type Settings struct {
+	Acks        string        `json:"acks"`        // "0", "1" or "all"
+	Idempotence bool          `json:"idempotence"` // enable.idempotence; needs acks=all
+	Linger      time.Duration `json:"linger_ns"`
+	BatchBytes  int           `json:"batch_bytes"`
+	Compression string        `json:"compression"` // none, gzip, snappy, lz4, zstd
+	MaxInFlight int           `json:"max_in_flight"`
+	RecordBytes int           `json:"record_bytes"` // value bytes, random (incompressible); keys are null
+	// Rate is each agent's target records/s; 0 is unbounded. Trogdor
+	// throttles in 100 ms periods and flushes its producer before each
+	// pause, so a bounded rate also cuts batches short.
+	Rate int `json:"rate"`
+}
+
+// Compressions lists the accepted compression values.
+var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// Validate names the flag of a bad setting.
+func (s Settings) Validate() error {
+	switch s.Acks {
+	case "0", "1", "all":
+	default:
+		return fmt.Errorf("--acks %q: want 0, 1 or all", s.Acks)
+	}
+	if s.Idempotence && s.Acks != "all" {
+		return fmt.Errorf("--acks %s with --idempotence: an idempotent producer needs acks=all", s.Acks)
+	}
+	ok := false
+	for _, c := range Compressions {
+		ok = ok || c == s.Compression
+	}
+	if !ok {
+		return fmt.Errorf("--compression %q: want one of %s", s.Compression, strings.Join(Compressions, ", "))
+	}
+	if s.Linger < 0 || s.Linger%time.Millisecond != 0 {
+		return fmt.Errorf("--linger %s: want whole milliseconds, 0 or more (Java's linger.ms)", s.Linger)
+	}
+	if s.BatchBytes < 1024 {
+		return fmt.Errorf("--batch-size %d: want at least 1024 bytes", s.BatchBytes)
+	}
+	if s.MaxInFlight < 1 || (s.Idempotence && s.MaxInFlight > 5) {
+		return fmt.Errorf("--max-in-flight %d: want 1 or more (at most 5 with --idempotence)", s.MaxInFlight)
+	}
+	if s.RecordBytes < 1 || s.RecordBytes > 1<<20 {
+		return fmt.Errorf("--record-size %d: want 1..1048576 bytes", s.RecordBytes)
+	}
+	if s.Rate < 0 {
+		return fmt.Errorf("--rate %d: want records/s per agent, 0 for unbounded", s.Rate)
+	}
+	return nil
+}
+
+// Label is a short human name for the settings.
+func (s Settings) Label() string {
+	idem := "noidem"
+	if s.Idempotence {
+		idem = "idem"
+	}
+	rate := "unbounded"
+	if s.Rate > 0 {
+		rate = fmt.Sprintf("%d rec/s per agent", s.Rate)
+	}
+	return fmt.Sprintf("acks=%s %s linger=%s batch=%d %s in-flight=%d record=%dB %s",
+		s.Acks, idem, s.Linger, s.BatchBytes, s.Compression, s.MaxInFlight, s.RecordBytes, rate)
+}
+
+// ProducerConf is the settings as Java producer properties.
+func (s Settings) ProducerConf() map[string]string {
+	return map[string]string{
+		"acks":                                  s.Acks,
+		"enable.idempotence":                    fmt.Sprint(s.Idempotence),
+		"linger.ms":                             fmt.Sprint(s.Linger.Milliseconds()),
+		"batch.size":                            fmt.Sprint(s.BatchBytes),
+		"compression.type":                      s.Compression,
+		"max.in.flight.requests.per.connection": fmt.Sprint(s.MaxInFlight),
+	}
+}
+
+// produceSpec is a Trogdor ProduceBenchSpec for one agent: records random
+// values of RecordBytes with null keys, through the producer's own
+// partitioner (useConfiguredPartitioner; Trogdor otherwise cycles the
+// partitions itself, one record each), into topic (created by Trogdor if
+// missing, with partitions and replication).
+func produceSpec(node, bootstrap, topic string, partitions, replication int, records int64, s Settings, seed int64, timeout time.Duration) map[string]any {
+	rate := s.Rate
+	if rate == 0 {
+		rate = 1<<31 - 1 // Trogdor's throttle never waits below this
+	}
+	return map[string]any{
+		"class":                    "org.apache.kafka.trogdor.workload.ProduceBenchSpec",
+		"startMs":                  0,
+		"durationMs":               timeout.Milliseconds(),
+		"producerNode":             node,
+		"bootstrapServers":         bootstrap,
+		"targetMessagesPerSec":     rate,
+		"maxMessages":              records,
+		"keyGenerator":             map[string]any{"type": "null"},
+		"valueGenerator":           map[string]any{"type": "uniformRandom", "size": s.RecordBytes, "seed": seed, "padding": 0},
+		"producerConf":             s.ProducerConf(),
+		"activeTopics":             map[string]any{topic: map[string]any{"numPartitions": partitions, "replicationFactor": replication}},
+		"useConfiguredPartitioner": true,
+	}
+}

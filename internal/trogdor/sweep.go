@@ -1,0 +1,310 @@
+package trogdor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Config is one distributed produce sweep.
+type Config struct {
+	Coordinator string    // the coordinator's URL
+	Agents      []Process // the agents, in the order steps take them
+	SharedHost  bool      // every agent runs on one host (Up); said in the result
+	Steps       []int     // agents per step, ascending: 1, 2, 4 ...
+	Records     int64     // records each agent sends per step
+	Topic       string
+	Partitions  int
+	Replication int
+	Settings    Settings
+	// Seeds are where kpar itself reaches the cluster (topic, end offsets,
+	// calibration); AgentBootstrap is what the agents are told, which on
+	// other hosts may be another address. Empty: Seeds.
+	Seeds          []string
+	AgentBootstrap string
+	// WarmupRecords each agent sends once before the first step, not
+	// measured: a fresh agent JVM's first worker pays class loading and
+	// JIT on its clock otherwise. 0: none.
+	WarmupRecords int64
+	Calibrate     bool          // also run one in-process kpar producer beside the 1-agent step
+	TaskTimeout   time.Duration // the longest one step may take (each task's durationMs)
+	Seed          int64         // seeds the agents' random values
+	Command       []string
+	Log           func(string)
+}
+
+// DefaultConfig holds the defaults the command's flags show.
+func DefaultConfig() Config {
+	return Config{Steps: []int{1, 2, 4}, Records: 200_000, Topic: "kpar-trogdor", Partitions: 12, Replication: 1,
+		Settings:  Settings{Acks: "all", Idempotence: true, Linger: 5 * time.Millisecond, BatchBytes: 64 << 10, Compression: "none", MaxInFlight: 5, RecordBytes: 100},
+		Calibrate: true, TaskTimeout: 10 * time.Minute}
+}
+
+// Validate names the flag of a bad setting; it touches nothing.
+func (c Config) Validate() error {
+	if err := c.Settings.Validate(); err != nil {
+		return err
+	}
+	if len(c.Steps) == 0 {
+		return errors.New("--steps: none given")
+	}
+	for i, s := range c.Steps {
+		if s < 1 || (i > 0 && s <= c.Steps[i-1]) {
+			return fmt.Errorf("--steps %v: want ascending agent counts from 1", c.Steps)
+		}
+	}
+	if c.Calibrate && c.Steps[0] != 1 {
+		return fmt.Errorf("--steps %v: calibration compares with the 1-agent step; start at 1 or pass --calibrate=false", c.Steps)
+	}
+	if c.Records < 1 {
+		return fmt.Errorf("--records %d: want at least 1 per agent", c.Records)
+	}
+	if c.Topic == "" {
+		return errors.New("--topic: none given")
+	}
+	if c.Partitions < 1 {
+		return fmt.Errorf("--partitions %d: want at least 1", c.Partitions)
+	}
+	if c.Replication < 1 {
+		return fmt.Errorf("--replication %d: want at least 1", c.Replication)
+	}
+	if c.WarmupRecords < 0 {
+		return fmt.Errorf("--warmup-records %d: want 0 or more", c.WarmupRecords)
+	}
+	if c.TaskTimeout < time.Second {
+		return fmt.Errorf("--task-timeout %s: want at least 1s", c.TaskTimeout)
+	}
+	return nil
+}
+
+// CheckAgents refuses steps needing more agents than the platform has.
+func (c Config) CheckAgents() error {
+	if last := c.Steps[len(c.Steps)-1]; last > len(c.Agents) {
+		return fmt.Errorf("--steps %v: the largest step needs %d agents, the platform has %d (kpar trogdor up --agents %d)", c.Steps, last, len(c.Agents), last)
+	}
+	return nil
+}
+
+// agentStatus is ProduceBenchWorker.StatusData, the status each agent's
+// worker reports.
+type agentStatus struct {
+	TotalSent    int64   `json:"totalSent"`
+	AverageMs    float64 `json:"averageLatencyMs"`
+	P50LatencyMs int     `json:"p50LatencyMs"`
+	P95LatencyMs int     `json:"p95LatencyMs"`
+	P99LatencyMs int     `json:"p99LatencyMs"`
+}
+
+// RefusedError is a task Trogdor would not run or failed: the agent, the
+// task and Trogdor's reason, on one line.
+type RefusedError struct {
+	Node, Task, Bootstrap, Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("Trogdor task %s for node %s (bootstrap %s) failed: %s", e.Task, e.Node, e.Bootstrap, e.Reason)
+}
+
+// Run creates the topic if missing, then runs every step: one
+// ProduceBenchSpec per agent, all posted together, waited for, read back
+// from each agent and checked against the topic's end offsets.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Log == nil {
+		cfg.Log = func(string) {}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if err := cfg.CheckAgents(); err != nil {
+		return Result{}, err
+	}
+	boot := cfg.AgentBootstrap
+	if boot == "" {
+		boot = strings.Join(cfg.Seeds, ",")
+	}
+	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), TrogdorVersion: Version,
+		Settings: cfg.Settings, Topic: cfg.Topic, Partitions: cfg.Partitions, Records: cfg.Records,
+		SharedHost: cfg.SharedHost, AgentBootstrap: boot, Seed: cfg.Seed}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Seeds...))
+	if err != nil {
+		return Result{}, err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if err := ensureTopic(ctx, adm, cfg.Topic, cfg.Partitions, cfg.Replication); err != nil {
+		return Result{}, err
+	}
+	co := NewClient(cfg.Coordinator)
+	runID := time.Now().UTC().Format("20060102T150405")
+	if cfg.WarmupRecords > 0 {
+		last := cfg.Steps[len(cfg.Steps)-1]
+		cfg.Log(fmt.Sprintf("warm-up: %d records on each of %d agent(s), not measured", cfg.WarmupRecords, last))
+		w := cfg
+		w.Records = cfg.WarmupRecords
+		if _, err := runStep(ctx, w, co, adm, boot, runID+"-warmup", last); err != nil {
+			return Result{}, err
+		}
+		res.WarmupRecords = cfg.WarmupRecords
+	}
+	for _, n := range cfg.Steps {
+		cfg.Log(fmt.Sprintf("step %d agent(s): %d records each", n, cfg.Records))
+		st, err := runStep(ctx, cfg, co, adm, boot, runID, n)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Steps = append(res.Steps, st)
+		cfg.Log(fmt.Sprintf("step %d agent(s): %.0f records/s, %d written", n, st.RecordsPerSec, st.Written))
+		if n == 1 && cfg.Calibrate {
+			cfg.Log(fmt.Sprintf("calibration: one in-process kpar (franz-go) producer, %d records", cfg.Records))
+			cal, err := runKpar(ctx, adm, cfg)
+			if err != nil {
+				return Result{}, err
+			}
+			res.Kpar = &cal
+		}
+	}
+	res.Analyze()
+	res.Header.Finish()
+	return res, nil
+}
+
+func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot, runID string, n int) (Step, error) {
+	before, err := endOffsets(ctx, adm, cfg.Topic)
+	if err != nil {
+		return Step{}, err
+	}
+	agents := cfg.Agents[:n]
+	ids := make([]string, n)
+	for i, a := range agents {
+		ids[i] = fmt.Sprintf("kpar-produce-%s-n%d-%s", runID, n, a.Name)
+		spec := produceSpec(a.Name, boot, cfg.Topic, cfg.Partitions, cfg.Replication, cfg.Records, cfg.Settings, cfg.Seed+int64(i)<<32, cfg.TaskTimeout)
+		if err := co.CreateTask(ctx, ids[i], spec); err != nil {
+			return Step{}, fmt.Errorf("coordinator %s refused task %s for node %s: %w", cfg.Coordinator, ids[i], a.Name, err)
+		}
+	}
+	// Forget the tasks afterwards, on success or not, so nothing keeps
+	// running on an agent after we returned.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, id := range ids {
+			_ = co.DestroyTask(dctx, id)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, cfg.TaskTimeout+30*time.Second)
+	defer cancel()
+	hc := &http.Client{Timeout: 10 * time.Second}
+	st := Step{Agents: n}
+	for i, a := range agents {
+		ts, err := co.Wait(wctx, ids[i], 200*time.Millisecond)
+		if err != nil {
+			return Step{}, fmt.Errorf("waiting for Trogdor task %s on %s: %w", ids[i], a.Name, err)
+		}
+		if ts.Error != "" {
+			return Step{}, &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: firstLine(ts.Error)}
+		}
+		// The agent's own record: its clock for start and end, and the
+		// worker's final status.
+		ws, err := AgentWorkers(wctx, hc, a.URL())
+		if err != nil {
+			return Step{}, fmt.Errorf("Trogdor agent %s at %s: %w", a.Name, a.URL(), err)
+		}
+		w, ok := ws[ids[i]]
+		if !ok {
+			return Step{}, fmt.Errorf("Trogdor agent %s has no worker for task %s", a.Name, ids[i])
+		}
+		if w.Error != "" {
+			return Step{}, &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: firstLine(w.Error)}
+		}
+		var s agentStatus
+		if err := json.Unmarshal(w.Status, &s); err != nil {
+			return Step{}, fmt.Errorf("Trogdor agent %s, task %s: status %s: %w", a.Name, ids[i], w.Status, err)
+		}
+		if s.TotalSent != cfg.Records {
+			return Step{}, fmt.Errorf("Trogdor agent %s, task %s: %d of %d records sent (did it reach --task-timeout %s?)", a.Name, ids[i], s.TotalSent, cfg.Records, cfg.TaskTimeout)
+		}
+		st.PerAgent = append(st.PerAgent, AgentRun{Node: a.Name, Records: s.TotalSent, StartedMs: w.StartedMs, DoneMs: w.DoneMs,
+			AvgLatencyMs: s.AverageMs, P50LatencyMs: s.P50LatencyMs, P95LatencyMs: s.P95LatencyMs, P99LatencyMs: s.P99LatencyMs})
+	}
+	after, err := endOffsets(ctx, adm, cfg.Topic)
+	if err != nil {
+		return Step{}, err
+	}
+	st.Written = after - before
+	st.fill(cfg.Settings.RecordBytes)
+	return st, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// ensureTopic creates topic if missing; an existing one must have the
+// partitions asked for (Trogdor verifies it the same way).
+func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions, replication int) error {
+	td, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("listing topic %s: %w", topic, err)
+	}
+	if d, ok := td[topic]; ok && d.Err == nil {
+		if len(d.Partitions) != partitions {
+			return fmt.Errorf("--topic %s exists with %d partitions, not --partitions %d: name another topic or match it", topic, len(d.Partitions), partitions)
+		}
+		return nil
+	}
+	r, err := adm.CreateTopic(ctx, int32(partitions), int16(replication), nil, topic)
+	if err == nil {
+		err = r.Err
+	}
+	if err != nil {
+		return fmt.Errorf("creating --topic %s (%d partitions, replication %d): %w", topic, partitions, replication, err)
+	}
+	// A new topic's partitions reach every broker's metadata a moment
+	// after the create answers: wait until its end offsets list.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := endOffsets(ctx, adm, topic)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("created --topic %s but it did not become readable within 30s: %w", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// endOffsets sums topic's end offsets: the records it holds plus those
+// deleted, so the difference of two sums is the records written between.
+func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
+	lo, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	var sum int64
+	var ferr error
+	lo.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil && ferr == nil {
+			ferr = fmt.Errorf("end offset of %s/%d: %w", topic, o.Partition, o.Err)
+		}
+		sum += o.Offset
+	})
+	return sum, ferr
+}
