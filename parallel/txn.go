@@ -99,7 +99,7 @@ func NewTransform(handler TransformHandler, opts ...Opt) (*Consumer, error) {
 		}
 		return err
 	}
-	return newConsumer(h, true, opts)
+	return newConsumer(h, modeTransform, opts)
 }
 
 var (
