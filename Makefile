@@ -19,12 +19,13 @@ run: build
 test:
 	./scripts/test.sh
 
-# kfake-only unit tests: no JVM, a few seconds.
+# kfake-only unit tests: no JVM, a few seconds. Every module: `./...` does
+# not enter the nested ones (parallel, parallel/kprom).
 test-short:
-	$(GO) test -race -short ./...
+	for m in . parallel parallel/kprom; do $(GO) -C $$m test -race -short ./... || exit 1; done
 
 vet:
-	$(GO) vet ./...
+	for m in . parallel parallel/kprom; do $(GO) -C $$m vet ./... || exit 1; done
 
 clean:
 	rm -rf bin results .kpar

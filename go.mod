@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/HdrHistogram/hdrhistogram-go v1.4.0
+	github.com/kpar/kpar/parallel v0.0.0-00010101000000-000000000000
+	github.com/kpar/kpar/parallel/kprom v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2
 	github.com/twmb/franz-go v1.22.3
@@ -40,4 +42,12 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// The library and its Prometheus collector are modules of their own (users
+// of the library pull none of the toolkit's dependencies); the toolkit
+// builds against the copies in this tree.
+replace (
+	github.com/kpar/kpar/parallel => ./parallel
+	github.com/kpar/kpar/parallel/kprom => ./parallel/kprom
 )

@@ -2,7 +2,6 @@ package parallel
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -53,17 +52,9 @@ func NewBatch(handler BatchHandler, opts ...Opt) (*Consumer, error) {
 		return nil, ErrNoHandler
 	}
 	b := &batcher{h: handler, alone: map[*kgo.Record]int{}}
-	c, err := newConsumer(b.add, false, opts)
+	c, err := newConsumer(b.add, modeBatch, opts)
 	if err != nil {
 		return nil, err
-	}
-	if c.cfg.batchSize == 0 {
-		c.cfg.batchSize = min(100, c.cfg.maxConcurrency)
-	}
-	if c.cfg.batchSize > c.cfg.maxConcurrency {
-		c.Close()
-		return nil, fmt.Errorf("%w: BatchSize(%d) above MaxConcurrency(%d): a batch holds one record per handler goroutine",
-			ErrInvalidOption, c.cfg.batchSize, c.cfg.maxConcurrency)
 	}
 	b.c = c
 	return c, nil
@@ -71,10 +62,10 @@ func NewBatch(handler BatchHandler, opts ...Opt) (*Consumer, error) {
 
 // BatchSize sets NewBatch's batches: at most n records (0, the default:
 // min(100, MaxConcurrency)), and at most wait (default 10ms) from a batch's
-// first record to its call when fewer than n are ready. Ignored without
-// NewBatch.
+// first record to its call when fewer than n are ready. n must not exceed
+// MaxConcurrency. Refused (ErrInvalidOption) by New and NewTransform.
 func BatchSize(n int, wait time.Duration) Opt {
-	return opt(func(c *cfg) { c.batchSize, c.batchWait = n, wait })
+	return opt(func(c *cfg) { c.batchSize, c.batchWait, c.given = n, wait, c.given|givenBatchSize })
 }
 
 // batcher gathers handler calls into batches.

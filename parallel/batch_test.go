@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // batchLog records every batch a BatchHandler received.

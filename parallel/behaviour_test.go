@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
@@ -338,10 +339,94 @@ func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) 
 	}
 	close(release)
 	waitFor(t, 60*time.Second, "everything processed", func() bool { return done.Load() >= n })
-	if st := c.Stats(); st.PausedPartitions != 0 {
-		t.Errorf("%d partitions still paused after draining", st.PausedPartitions)
-	}
+	// The last handler has returned; its record is marked done (and its
+	// partition resumed) a moment later, under the partition's lock.
+	waitFor(t, 30*time.Second, "every partition resumed once nothing is held", func() bool {
+		st := c.Stats()
+		return st.Held == 0 && st.PausedPartitions == 0
+	})
 	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A partition paused for a backlog whose every record was done before a
+// restart (per the commit metadata) is resumed when that backlog is taken:
+// no completion will come to resume it, and records after the backlog must
+// still be fetched. The cluster holds the fetch of the done records until
+// the one record not done is finished, so the backlog is parked with
+// nothing else held.
+func TestAPartitionWhoseBacklogWasDoneBeforeARestartIsNotLeftPaused(t *testing.T) {
+	kc, seeds := kfakeCluster(t, "t", 1)
+	const doneBefore, after, perPart = 59, 100, 10
+	produce(t, seeds, "t", 1, 1)                                                    // offset 0: stuck in the first run
+	produce(t, seeds, "t", doneBefore, 1, kgo.ProducerLinger(200*time.Millisecond)) // 1..59: done in the first run
+	// The first run finishes everything but offset 0 and commits 0 with
+	// 1..59 done in its metadata.
+	var firstDone atomic.Int64
+	first := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+		if r.Offset == 0 {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		firstDone.Add(1)
+		return nil
+	}, []string{"t"}, parallel.Ordering(parallel.OrderNone), parallel.DrainTimeout(200*time.Millisecond))
+	stopFirst := run(t, first)
+	waitFor(t, 30*time.Second, "the first run to finish all but offset 0", func() bool { return firstDone.Load() == doneBefore })
+	waitFor(t, 30*time.Second, "offset 0 committed with the rest done in its metadata", func() bool {
+		at, meta := committedOffsets(t, seeds, "g", "t")
+		s := first.Stats()
+		return at[0] == 0 && meta[0] != "" && len(s.Partitions) == 1 && s.Partitions[0].Held == 1 && s.Partitions[0].Committable == 0
+	})
+	if err := stopFirst(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, seeds, "t", after, 1) // 60..159: only fetched if the partition is resumed
+
+	gate := make(chan struct{})
+	var held atomic.Bool
+	kc.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		for _, rt := range req.(*kmsg.FetchRequest).Topics {
+			for _, rp := range rt.Partitions {
+				if rp.FetchOffset >= 1 && rp.FetchOffset <= doneBefore && !held.Swap(true) {
+					kc.SleepControl(func() { <-gate })
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	var zeroDone atomic.Bool
+	var rest atomic.Int64
+	second := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+		switch {
+		case r.Offset == 0:
+			zeroDone.Store(true)
+		case r.Offset <= doneBefore:
+			t.Errorf("offset %d handled again though done before the restart", r.Offset)
+		default:
+			rest.Add(1)
+		}
+		return nil
+	}, []string{"t"}, parallel.Ordering(parallel.OrderNone), parallel.MaxBufferedPerPartition(perPart),
+		parallel.ClientOpts(kgo.FetchMaxPartitionBytes(1), kgo.DisableFetchSessions())) // a batch a fetch
+	stopSecond := run(t, second)
+	waitFor(t, 30*time.Second, "offset 0 done and nothing held", func() bool {
+		return zeroDone.Load() && second.Stats().Held == 0
+	})
+	close(gate)
+	deadline := time.Now().Add(30 * time.Second)
+	for rest.Load() < after {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d records after the done backlog handled in 30s; stats %+v", rest.Load(), after, second.Stats().Partitions)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s := second.Stats(); s.Skipped != doneBefore {
+		t.Errorf("skipped %d records as done before the restart, want %d", s.Skipped, doneBefore)
+	}
+	if err := stopSecond(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // The broker rejects the first commits (every partition UNKNOWN_SERVER_ERROR,
@@ -49,14 +49,13 @@ func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 	}
 	log := &logLines{}
 	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf), parallel.CommitInterval(interval))
-	reg := collect(t, c)
 	stop := run(t, c)
 	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
 		at, _ := committedOffsets(t, seeds, "g", topic)
 		return sumOffsets(at) == n
 	})
 	failed, passed := fault.counts()
-	errs, _ := metric(t, reg, "kpar_parallel_commit_errors_total")
+	errs := c.Stats().CommitErrors
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 		t.Fatalf("broker rejected %d and accepted %d commits; want %d rejected then some accepted", failed, passed, failFirst)
 	}
 	if errs != failFirst {
-		t.Errorf("commit_errors_total = %v, want %d", errs, failFirst)
+		t.Errorf("Stats().CommitErrors = %v, want %d", errs, failFirst)
 	}
 	if !log.contains("commit") {
 		t.Errorf("no Logf line about the failed commits")

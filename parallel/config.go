@@ -97,6 +97,8 @@ type cfg struct {
 	shareMembers int
 	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
 
+	given given // options set by the user that apply to one mode only
+
 	logf func(format string, args ...any)
 }
 
@@ -142,10 +144,47 @@ func (c *cfg) fetchMaxBytes() int32 {
 	return int32(min(max(int64(c.maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
 }
 
-// validate is the one place where option values are checked.
-func (c *cfg) validate() error {
+// given records the options a user set whose meaning depends on the mode,
+// so that one given where it does not apply is refused, not ignored.
+type given uint8
+
+const (
+	givenShareMembers given = 1 << iota
+	givenBatchSize
+	givenCommitInterval
+	givenMaxMetadataBytes
+	givenRevokeTimeout
+	givenMaxPerPart
+)
+
+// mode is the constructor a consumer was built with.
+type mode int
+
+const (
+	modeNew mode = iota
+	modeTransform
+	modeBatch
+)
+
+func (m mode) String() string {
+	switch m {
+	case modeTransform:
+		return "NewTransform"
+	case modeBatch:
+		return "NewBatch"
+	}
+	return "New"
+}
+
+// validate is the one place where option values are checked, and where an
+// option that does not apply to the mode (the constructor, and ShareGroup
+// or not) is refused: all of it before any client is made.
+func (c *cfg) validate(m mode) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
+	}
+	if err := c.validateMode(m); err != nil {
+		return err
 	}
 	switch {
 	case c.order < OrderKey || c.order > OrderNone:
@@ -183,6 +222,39 @@ func (c *cfg) validate() error {
 			"so no key or partition order can hold; use OrderNone, or a consumer group for order", c.order)
 	case c.shareGroup != "" && c.retryTopic != "":
 		return bad("RetryTopic with ShareGroup: a share group redelivers released records itself (see ShareGroup)")
+	case m == modeBatch && c.batchSize > c.maxConcurrency:
+		return bad("BatchSize(%d) above MaxConcurrency(%d) with NewBatch: a batch holds one record per handler goroutine",
+			c.batchSize, c.maxConcurrency)
+	}
+	return nil
+}
+
+// validateMode refuses options given where they have no effect.
+func (c *cfg) validateMode(m mode) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
+	}
+	share := c.shareGroup != ""
+	where := m.String()
+	if share {
+		where += " with ShareGroup"
+	}
+	switch {
+	case c.given&givenShareMembers != 0 && !share:
+		return bad("ShareMembers(%d) with %s (no ShareGroup): only a share group runs several members", c.shareMembers, where)
+	case c.given&givenBatchSize != 0 && m != modeBatch:
+		return bad("BatchSize(%d, %v) with %s: batches are NewBatch's", c.batchSize, c.batchWait, where)
+	case share && m == modeTransform:
+		return bad("ShareGroup with NewTransform: a share group has no offsets to commit in a transaction")
+	case share && c.given&givenCommitInterval != 0:
+		return bad("CommitInterval(%v) with %s: a share group acknowledges each record, it commits no offsets", c.commitInterval, where)
+	case share && c.given&givenMaxMetadataBytes != 0:
+		return bad("MaxMetadataBytes(%d) with %s: a share group commits no offsets, so no completion metadata", c.maxMetadataBytes, where)
+	case share && c.given&givenRevokeTimeout != 0:
+		return bad("RevokeTimeout(%v) with %s: a share group assigns no partitions, so none is revoked", c.revokeTimeout, where)
+	case share && c.given&givenMaxPerPart != 0:
+		return bad("MaxBufferedPerPartition(%d) with %s: a share group's members poll records, not partitions "+
+			"(a poll is at most min(MaxConcurrency, MaxBuffered))", c.maxPerPart, where)
 	}
 	return nil
 }
@@ -224,7 +296,12 @@ func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 // a poll already returned are still admitted when MaxBuffered has room that
 // no other partition can use, so a partition can hold up to one poll's
 // records beyond it. MaxBuffered is the hard bound.
-func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart = n }) }
+//
+// Refused (ErrInvalidOption) with ShareGroup, which has no partitions
+// assigned, no offsets and no commits.
+func MaxBufferedPerPartition(n int) Opt {
+	return opt(func(c *cfg) { c.maxPerPart, c.given = n, c.given|givenMaxPerPart })
+}
 
 // CommitInterval sets how often completed offsets are committed. The default,
 // 0, commits back to back: as soon as the previous commit returned and a
@@ -248,11 +325,21 @@ func MaxBufferedPerPartition(n int) Opt { return opt(func(c *cfg) { c.maxPerPart
 // us of CPU per record there against 2.7-3.2 us at 250ms and 1s. Under CPU
 // saturation commits slow down and so grow fewer by themselves. Set an
 // interval where that CPU or that write rate matters more than the replay.
-func CommitInterval(d time.Duration) Opt { return opt(func(c *cfg) { c.commitInterval = d }) }
+//
+// Refused (ErrInvalidOption) with ShareGroup, which has no partitions
+// assigned, no offsets and no commits.
+func CommitInterval(d time.Duration) Opt {
+	return opt(func(c *cfg) { c.commitInterval, c.given = d, c.given|givenCommitInterval })
+}
 
 // MaxMetadataBytes must not exceed the broker's offset.metadata.max.bytes
 // (default 4096, as the broker). It bounds the completion map in commits.
-func MaxMetadataBytes(n int) Opt { return opt(func(c *cfg) { c.maxMetadataBytes = n }) }
+//
+// Refused (ErrInvalidOption) with ShareGroup, which has no partitions
+// assigned, no offsets and no commits.
+func MaxMetadataBytes(n int) Opt {
+	return opt(func(c *cfg) { c.maxMetadataBytes, c.given = n, c.given|givenMaxMetadataBytes })
+}
 
 // DrainTimeout bounds how long Close (or cancelling Run's context) waits for
 // in-flight handlers before the final commit (default 30s). Handlers still
@@ -262,7 +349,12 @@ func DrainTimeout(d time.Duration) Opt { return opt(func(c *cfg) { c.drainTimeou
 // RevokeTimeout bounds how long a revoked partition waits for its in-flight
 // handlers before committing and letting the rebalance proceed (default
 // 15s). Keep it below the group's rebalance timeout.
-func RevokeTimeout(d time.Duration) Opt { return opt(func(c *cfg) { c.revokeTimeout = d }) }
+//
+// Refused (ErrInvalidOption) with ShareGroup, which has no partitions
+// assigned, no offsets and no commits.
+func RevokeTimeout(d time.Duration) Opt {
+	return opt(func(c *cfg) { c.revokeTimeout, c.given = d, c.given|givenRevokeTimeout })
+}
 
 // HandlerTimeout gives each handler call a context deadline (default none).
 // A timed-out call counts as a failed attempt.
@@ -351,8 +443,10 @@ func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name
 // Consumer runs in ShareGroup mode (default 2). Each polls at most
 // min(MaxConcurrency, MaxBuffered) records and waits for all of them before
 // it polls again; with several, one member's slowest record does not idle
-// the workers. Ignored without ShareGroup.
-func ShareMembers(n int) Opt { return opt(func(c *cfg) { c.shareMembers = n }) }
+// the workers. Refused (ErrInvalidOption) without ShareGroup.
+func ShareMembers(n int) Opt {
+	return opt(func(c *cfg) { c.shareMembers, c.given = n, c.given|givenShareMembers })
+}
 
 // Logf receives the library's rare diagnostic lines (failed commits, corrupt
 // commit metadata). Default: discarded.

@@ -3,7 +3,6 @@ package parallel
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,10 +74,11 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 	if handler == nil {
 		return nil, ErrNoHandler
 	}
-	return newConsumer(handler, false, opts)
+	return newConsumer(handler, modeNew, opts)
 }
 
-func newConsumer(handler Handler, txn bool, opts []Opt) (_ *Consumer, err error) {
+func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
+	txn := m == modeTransform
 	c := &Consumer{
 		txn:       txn,
 		cfg:       defaultCfg(),
@@ -93,7 +93,10 @@ func newConsumer(handler Handler, txn bool, opts []Opt) (_ *Consumer, err error)
 	for _, o := range opts {
 		o.apply(&c.cfg)
 	}
-	if err := c.cfg.validate(); err != nil {
+	if m == modeBatch && c.cfg.batchSize == 0 {
+		c.cfg.batchSize = min(100, c.cfg.maxConcurrency)
+	}
+	if err := c.cfg.validate(m); err != nil {
 		return nil, err
 	}
 	// The group is required, and kgo refuses our group callbacks without
@@ -103,9 +106,6 @@ func newConsumer(handler Handler, txn bool, opts []Opt) (_ *Consumer, err error)
 		return nil, fmt.Errorf("parallel: ClientOpts: %w", err)
 	}
 	if c.cfg.shareGroup != "" {
-		if txn {
-			return nil, fmt.Errorf("%w: ShareGroup with NewTransform: a share group has no offsets to commit in a transaction", ErrInvalidOption)
-		}
 		return c.newShare()
 	}
 	if shareInOpts(c.cfg.clientOpts) {
@@ -187,11 +187,16 @@ func (c *Consumer) newShare() (*Consumer, error) {
 	return c, nil
 }
 
-// shareInOpts reports whether opts name a share group (kgo says so when a
-// consumer group is added to them).
+// shareInOpts reports whether opts (valid by themselves) name a share
+// group, from which additions kgo accepts, not from its error text: a
+// consumer group added is refused only beside a share group or a
+// direct-partition option; a share group added is refused beside a
+// consumer group or a direct-partition option, and replaces one already
+// there. So "a consumer group refused, a share group accepted" means opts
+// hold a share group.
 func shareInOpts(opts []kgo.Opt) bool {
-	err := kgo.ValidateOpts(append(opts[:len(opts):len(opts)], kgo.ConsumerGroup("parallel-probe"))...)
-	return err != nil && strings.Contains(err.Error(), "ShareGroup")
+	with := func(o kgo.Opt) error { return kgo.ValidateOpts(append(opts[:len(opts):len(opts)], o)...) }
+	return with(kgo.ConsumerGroup("parallel-probe")) != nil && with(kgo.ShareGroup("parallel-probe")) == nil
 }
 
 // group is the consumer group's name, for messages.

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -23,7 +22,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kpar/kpar/parallel"
-	"github.com/kpar/kpar/parallel/kprom"
 )
 
 // The runnable examples use kfake, franz-go's in-process Kafka, so that they
@@ -371,21 +369,32 @@ func ExampleConsumer_Run() {
 }
 
 // A production main: SIGINT/SIGTERM cancel Run's context, which drains and
-// commits before Run returns. (Compile-only: needs a real broker.)
+// commits before Run returns. Here the process sends itself the SIGTERM an
+// orchestrator would, once its four records are handled; the commit that
+// follows covers them all. (For metrics, register kprom.NewCollector(c): see
+// the kprom package.)
 func Example_signals() {
+	seeds, stopCluster := exampleCluster("orders")
+	defer stopCluster()
+	exampleProduce(seeds, "orders", "o1=1", "o2=2", "o3=3", "o4=4")
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	var handled sync.WaitGroup
+	handled.Add(4)
 	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
 		// Honour ctx: it is cancelled when the record's partition is
 		// revoked past RevokeTimeout or Close gives up (DrainTimeout).
+		handled.Done()
 		return nil
 	},
 		parallel.ClientOpts(
-			kgo.SeedBrokers("127.0.0.1:9092"),
+			kgo.SeedBrokers(seeds...),
 			kgo.ConsumerGroup("billing"),
 			kgo.ConsumeTopics("orders"),
 		),
+		parallel.CommitInterval(time.Hour),    // no periodic commit: only the final one
 		parallel.DrainTimeout(20*time.Second), // keep below your orchestrator's kill grace period
 	)
 	if err != nil {
@@ -393,11 +402,35 @@ func Example_signals() {
 		os.Exit(2)
 	}
 	defer c.Close()
-	prometheus.MustRegister(kprom.NewCollector(c)) // serve with promhttp.Handler()
+	go func() {
+		handled.Wait()
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM) // the orchestrator stops the pod
+	}()
 	if err := c.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	fmt.Println("Run returned after SIGTERM:", ctx.Err())
+	fmt.Println("records covered by the final commit:", committedSum(seeds, "billing"))
+	// Output:
+	// Run returned after SIGTERM: context canceled
+	// records covered by the final commit: 4
+}
+
+// committedSum adds up group's committed offsets (-1 on error).
+func committedSum(seeds []string, group string) int64 {
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return -1
+	}
+	defer adm.Close()
+	offs, err := kadm.NewClient(adm).FetchOffsets(context.Background(), group)
+	if err != nil {
+		return -1
+	}
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) { sum += o.At })
+	return sum
 }
 
 // A share group (KIP-932) as a job queue: any number of handlers per

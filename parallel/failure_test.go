@@ -12,8 +12,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 var errMalformed = errors.New("malformed")

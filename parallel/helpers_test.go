@@ -12,15 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
-	"github.com/kpar/kpar/parallel/kprom"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // cluster abstracts kfake and a real broker so each behaviour test runs on both.
@@ -229,35 +227,6 @@ func sumOffsets(m map[int32]int64) int64 {
 		s += v
 	}
 	return s
-}
-
-// collect registers c's kprom collector on a fresh pedantic registry (which
-// checks every metric's consistency on each gather) and returns it.
-func collect(t *testing.T, c *parallel.Consumer) *prometheus.Registry {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(kprom.NewCollector(c))
-	return reg
-}
-
-// metric sums every series of the metric family name in reg (for a
-// histogram: its sample count). ok is false when the family is absent.
-func metric(t *testing.T, reg prometheus.Gatherer, name string) (v float64, ok bool) {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			v += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
-		}
-		return v, true
-	}
-	return 0, false
 }
 
 // injectCommitFault makes kfake answer OffsetCommit requests with every

@@ -96,7 +96,6 @@ func testLost(t *testing.T, kip848 bool) {
 	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(300*time.Millisecond),
 		parallel.ClientOpts(extra...))
-	reg := collect(t, c)
 	var once1 sync.Once
 	free1 := func() { once1.Do(func() { close(release1) }) }
 	t.Cleanup(func() { free1(); close(release2) })
@@ -120,8 +119,7 @@ func testLost(t *testing.T, kip848 bool) {
 		})
 	}
 	waitFor(t, 20*time.Second, "the partition to be lost", func() bool {
-		v, _ := metric(t, reg, "kpar_parallel_partitions_lost_total")
-		return v >= 1
+		return c.Stats().Lost >= 1
 	})
 	if failed, passed := commits.counts(); failed+passed != 0 {
 		t.Fatalf("%d commits were sent when the partition was lost, want none (CommitInterval is 1h)", failed+passed)
@@ -132,8 +130,8 @@ func testLost(t *testing.T, kip848 bool) {
 		return len(cancelled) == 5
 	})
 	waitFor(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
-	if v, _ := metric(t, reg, "kpar_parallel_partitions_revoked_total"); v != 0 {
-		t.Fatalf("partitions_revoked_total = %v: the loss was handled as a revoke", v)
+	if v := c.Stats().Revoked; v != 0 {
+		t.Fatalf("Stats().Revoked = %v: the loss was handled as a revoke", v)
 	}
 
 	// The lost assignment's handlers now report success, late.

@@ -3,8 +3,10 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,3 +98,117 @@ func errString(err error) string {
 }
 
 func one(o parallel.Opt) []parallel.Opt { return []parallel.Opt{o} }
+
+// An option that does not apply to the mode in use is refused, not ignored:
+// New, NewTransform and NewBatch return an error wrapping ErrInvalidOption
+// that names the option and the mode, before any connection. The seed is a
+// listener that counts connections: none may arrive.
+func TestConstructorsRefuseOptionsThatDoNotApplyToTheirMode(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			c.Close()
+		}
+	}()
+	seed := kgo.SeedBrokers(ln.Addr().String())
+	group := parallel.ClientOpts(seed, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
+	txn := parallel.ClientOpts(seed, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.TransactionalID("x"))
+	share := []parallel.Opt{parallel.ClientOpts(seed, kgo.ConsumeTopics("t")), parallel.ShareGroup("s")}
+	h := func(context.Context, *kgo.Record) error { return nil }
+	newC := func(opts ...parallel.Opt) (*parallel.Consumer, error) { return parallel.New(h, opts...) }
+	newT := func(opts ...parallel.Opt) (*parallel.Consumer, error) {
+		return parallel.NewTransform(func(context.Context, *kgo.Record) ([]*kgo.Record, error) { return nil, nil }, opts...)
+	}
+	newB := func(opts ...parallel.Opt) (*parallel.Consumer, error) {
+		return parallel.NewBatch(func(context.Context, []*kgo.Record) error { return nil }, opts...)
+	}
+	type ctor func(...parallel.Opt) (*parallel.Consumer, error)
+	with := func(base []parallel.Opt, o ...parallel.Opt) []parallel.Opt {
+		return append(append([]parallel.Opt{}, base...), o...)
+	}
+	cases := []struct {
+		name   string
+		ctor   ctor
+		opts   []parallel.Opt
+		option string // named in the error
+		mode   string // named in the error
+	}{
+		{"share members without a share group", newC, with(one(group), parallel.ShareMembers(3)), "ShareMembers", "New"},
+		{"share members with NewBatch, no share group", newB, with(one(group), parallel.ShareMembers(3)), "ShareMembers", "NewBatch"},
+		{"batch size with New", newC, with(one(group), parallel.BatchSize(10, 0)), "BatchSize", "New"},
+		{"batch size with NewTransform", newT, with(one(txn), parallel.BatchSize(10, 0)), "BatchSize", "NewTransform"},
+		{"batch size with a share group", newC, with(share, parallel.BatchSize(10, 0)), "BatchSize", "New with ShareGroup"},
+		{"batch size above concurrency", newB, with(one(group), parallel.MaxConcurrency(8), parallel.BatchSize(9, 0)), "BatchSize", "NewBatch"},
+		{"commit interval in share mode", newC, with(share, parallel.CommitInterval(time.Second)), "CommitInterval", "ShareGroup"},
+		{"metadata budget in share mode", newC, with(share, parallel.MaxMetadataBytes(1024)), "MaxMetadataBytes", "ShareGroup"},
+		{"revoke timeout in share mode", newC, with(share, parallel.RevokeTimeout(time.Second)), "RevokeTimeout", "ShareGroup"},
+		{"per-partition buffer in share mode", newC, with(share, parallel.MaxBufferedPerPartition(10)), "MaxBufferedPerPartition", "ShareGroup"},
+		{"per-partition buffer in share mode with NewBatch", newB, with(share, parallel.MaxBufferedPerPartition(10)), "MaxBufferedPerPartition", "NewBatch with ShareGroup"},
+		{"a share group with NewTransform", newT, with([]parallel.Opt{txn}, parallel.ShareGroup("s")), "ShareGroup", "NewTransform"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := tc.ctor(tc.opts...)
+			if c != nil {
+				c.Close()
+			}
+			switch {
+			case !errors.Is(err, parallel.ErrInvalidOption):
+				t.Fatalf("err = %s, want one wrapping ErrInvalidOption", errString(err))
+			case !strings.Contains(err.Error(), tc.option) || !strings.Contains(err.Error(), tc.mode):
+				t.Fatalf("err = %s does not name the option %s and the mode %s", errString(err), tc.option, tc.mode)
+			}
+		})
+	}
+	// Refusals happen before any client exists; a client would have
+	// dialled the seed within milliseconds of its creation.
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for time.Now().Before(deadline) && conns.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("%d connections reached the seed broker while options were being refused", n)
+	}
+}
+
+// Each of those options is accepted where it applies: the table above must
+// not pass merely because the constructors refuse them everywhere.
+func TestConstructorsAcceptOptionsWhereTheyApply(t *testing.T) {
+	_, seeds := kfakeCluster(t, "t", 1)
+	group := parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
+	h := func(context.Context, *kgo.Record) error { return nil }
+	bh := func(context.Context, []*kgo.Record) error { return nil }
+	for name, mk := range map[string]func() (*parallel.Consumer, error){
+		"group options with New": func() (*parallel.Consumer, error) {
+			return parallel.New(h, group, parallel.CommitInterval(time.Second), parallel.MaxMetadataBytes(1024),
+				parallel.RevokeTimeout(time.Second), parallel.MaxBufferedPerPartition(10))
+		},
+		"batch size equal to concurrency with NewBatch": func() (*parallel.Consumer, error) {
+			return parallel.NewBatch(bh, group, parallel.MaxConcurrency(8), parallel.BatchSize(8, 0))
+		},
+		"share members with a share group": func() (*parallel.Consumer, error) {
+			return parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t")),
+				parallel.ShareGroup("s"), parallel.ShareMembers(3))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := mk()
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	}
+}

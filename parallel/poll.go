@@ -197,6 +197,11 @@ func (c *Consumer) admitFrom(p *partition, max int, ready *[]runnable) int {
 		p.parked = nil // let the fetch's record slice go
 	}
 	c.held.Add(int64(kept) - got)
+	// Records taken but not held (done before a restart, per the commit
+	// metadata) leave the partition without a completion to resume it: a
+	// backlog of only those, parked when nothing else was held, would keep
+	// the partition paused for good.
+	c.maybeResume(p)
 	if p.open != nil { // queue the shared lane gathered by this round
 		p.open.queued.Store(true)
 		*ready = append(*ready, p.open)
@@ -249,7 +254,10 @@ func (c *Consumer) maybePause(p *partition) {
 	}
 }
 
-// maybeResume resumes p once it has drained to half (p.mu held).
+// maybeResume resumes p once it has drained to half (p.mu held). Every
+// place that lowers what p holds calls it: a completion (markDone) and an
+// admission that skipped records (admitFrom); a dropped partition is
+// resumed by drop.
 func (c *Consumer) maybeResume(p *partition) {
 	if p.paused && p.tr.Pending()+len(p.parked) <= c.cfg.maxPerPart/2 {
 		p.paused = false

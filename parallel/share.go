@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/internal/sharegroup"
 )
 
 // Share-group mode (KIP-932), chosen with ShareGroup. The broker hands each

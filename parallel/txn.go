@@ -99,7 +99,7 @@ func NewTransform(handler TransformHandler, opts ...Opt) (*Consumer, error) {
 		}
 		return err
 	}
-	return newConsumer(h, true, opts)
+	return newConsumer(h, modeTransform, opts)
 }
 
 var (
@@ -109,6 +109,16 @@ var (
 	// ErrFenced: the transactional producer was fenced, by a consumer
 	// started with the same TransactionalID or by the transaction timing
 	// out on the broker. The open transaction is aborted.
+	//
+	// A takeover that lands while a commit is on its way reaches the
+	// consumer as INVALID_TXN_STATE, not PRODUCER_FENCED: the new
+	// producer's InitProducerID aborted the open transaction and bumped
+	// the epoch by one, and a coordinator with KIP-890's epoch bump per
+	// transaction takes an EndTxn one epoch behind, with no transaction
+	// open, for a retry of the last end; a commit asked where that end was
+	// an abort is refused as INVALID_TXN_STATE. The outcome is known (the
+	// transaction was aborted, by someone else), so it is reported as
+	// ErrFenced wrapping INVALID_TXN_STATE, not as ErrTxnUnconfirmed.
 	ErrFenced = errors.New("parallel: transactional producer fenced")
 	// ErrTxnUnconfirmed: a transaction's end was not confirmed by the
 	// broker, so whether its outputs and offsets were committed is unknown.
@@ -241,8 +251,11 @@ func (m *committer) txn(ctx context.Context, cl *kgo.Client, snaps map[tp]snap, 
 		return m.fatal(err)
 	}
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		// The commit may or may not have happened on the broker.
 		_ = cl.EndTransaction(actx, kgo.TryAbort)
+		if errors.Is(err, kerr.InvalidTxnState) {
+			return m.fatal(fmt.Errorf("%w: the coordinator had aborted the transaction it was asked to commit: %w", ErrFenced, err))
+		}
+		// The commit may or may not have happened on the broker.
 		return m.fatal(fmt.Errorf("%w: %w", ErrTxnUnconfirmed, err))
 	}
 	return nil
@@ -277,6 +290,8 @@ func (m *committer) reject(rejected map[*kgo.Record]error) error {
 // producer, an unconfirmed end) and returns err either way.
 func (m *committer) fatal(err error) error {
 	switch {
+	case errors.Is(err, ErrFenced):
+		m.c.fail(err)
 	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
 		err = fmt.Errorf("%w: %w", ErrFenced, err)

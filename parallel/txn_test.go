@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // The test binary doubles as a transform consumer process, so a kill is a
@@ -389,4 +390,65 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 		}
 	}
 	t.Logf("%d outputs committed before the fence, %d records done", len(outs), done.Load())
+}
+
+// A takeover that lands between the consumer's last produce of a
+// transaction and its EndTxn (the race the test above hits now and then):
+// the new producer's InitProducerID aborts the open transaction and bumps
+// the epoch, and the commit, one epoch behind, is answered INVALID_TXN_STATE
+// (KIP-890's retry detection). The transaction was aborted by the takeover:
+// Run reports ErrFenced, not an unconfirmed outcome. The cluster holds the
+// first commit's EndTxn until the second producer has the ID, so the race
+// is taken every run.
+func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
+	const n = 50
+	kc, seeds := kfakeCluster(t, "in", 1)
+	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, seeds, "in", n, 1)
+	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
+	var held atomic.Bool
+	took := make(chan error, 1)
+	kc.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if !req.(*kmsg.EndTxnRequest).Commit || held.Swap(true) {
+			kc.KeepControl()
+			return nil, nil, false
+		}
+		kc.SleepControl(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, _, err := usurper.ProducerID(ctx)
+			took <- err
+		})
+		return nil, nil, false // the cluster answers the commit now
+	})
+	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
+	}
+	c, err := parallel.NewTransform(h,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
+			kgo.TransactionalID("same")),
+		parallel.Ordering(parallel.OrderPartition))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	errc := make(chan error, 1)
+	go func() { errc <- c.Run(context.Background()) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
+			t.Fatalf("Run returned %v, want an error wrapping ErrFenced (and not ErrTxnUnconfirmed)", err)
+		}
+		t.Logf("Run: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("Run went on for a minute after its transactional ID was taken over during a commit")
+	}
+	if err := <-took; err != nil {
+		t.Fatalf("the second producer could not take the ID: %v", err)
+	}
+	if outs := readCommitted(t, seeds, "out", 0); len(outs) != 0 {
+		t.Fatalf("%d outputs of the aborted transaction are visible, want none", len(outs))
+	}
 }

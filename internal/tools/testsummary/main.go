@@ -1,13 +1,17 @@
 // Command testsummary reads `go test -json` on stdin and prints what a person
 // needs: each package's result, the full output of failed tests, every skipped
 // test with its reason (so a skipped integration test is visible, not
-// hidden), and a closing "N passed, N failed, N skipped" line.
-// It exits 1 when any test or package failed.
+// hidden), the tests counted per module (-modules: the repository holds
+// several, and `go test ./...` enters only one) and a closing
+// "N passed, N failed, N skipped" line.
+// It exits 1 when any test or package failed, or when fewer tests ran in
+// all than -min (a module silently left out of the run).
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,10 +31,37 @@ type summary struct {
 	passed, failed, skipped int
 	failedPkgs              []string
 	skips                   []string
+	perModule               map[string]*count // module path -> its tests
 }
 
-func summarize(r io.Reader, w io.Writer) (summary, error) {
-	var s summary
+type count struct{ passed, failed, skipped int }
+
+func (s summary) total() int { return s.passed + s.failed + s.skipped }
+
+// moduleOf returns the longest of modules that is pkg or a prefix of it at
+// a path boundary, or pkg itself when none is.
+func moduleOf(pkg string, modules []string) string {
+	best := ""
+	for _, m := range modules {
+		if (pkg == m || strings.HasPrefix(pkg, m+"/")) && len(m) > len(best) {
+			best = m
+		}
+	}
+	if best == "" {
+		return pkg
+	}
+	return best
+}
+
+func summarize(r io.Reader, w io.Writer, modules []string) (summary, error) {
+	s := summary{perModule: map[string]*count{}}
+	tally := func(pkg string) *count {
+		m := moduleOf(pkg, modules)
+		if s.perModule[m] == nil {
+			s.perModule[m] = &count{}
+		}
+		return s.perModule[m]
+	}
 	outputs := map[string][]string{} // package/test -> output lines
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -51,6 +82,7 @@ func summarize(r io.Reader, w io.Writer) (summary, error) {
 		case "pass":
 			if e.Test != "" {
 				s.passed++
+				tally(e.Package).passed++
 			} else {
 				fmt.Fprintf(w, "ok    %s\t%.1fs\n", e.Package, e.Elapsed)
 			}
@@ -58,6 +90,7 @@ func summarize(r io.Reader, w io.Writer) (summary, error) {
 		case "skip":
 			if e.Test != "" {
 				s.skipped++
+				tally(e.Package).skipped++
 				reason := ""
 				for _, o := range outputs[key] {
 					if t := strings.TrimSpace(o); t != "" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- ") {
@@ -72,6 +105,7 @@ func summarize(r io.Reader, w io.Writer) (summary, error) {
 		case "fail":
 			if e.Test != "" {
 				s.failed++
+				tally(e.Package).failed++
 				fmt.Fprintf(w, "--- FAIL %s %s\n%s", e.Package, e.Test, strings.Join(outputs[key], ""))
 			} else {
 				s.failedPkgs = append(s.failedPkgs, e.Package)
@@ -87,17 +121,41 @@ func summarize(r io.Reader, w io.Writer) (summary, error) {
 			fmt.Fprintln(w, "  "+k)
 		}
 	}
+	if len(s.perModule) > 0 {
+		names := make([]string, 0, len(s.perModule))
+		for m := range s.perModule {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(w, "\ntests per module:\n")
+		for _, m := range names {
+			c := s.perModule[m]
+			fmt.Fprintf(w, "  %-40s %4d (%d passed, %d failed, %d skipped)\n", m, c.passed+c.failed+c.skipped, c.passed, c.failed, c.skipped)
+		}
+	}
 	return s, sc.Err()
 }
 
 func main() {
-	s, err := summarize(os.Stdin, os.Stdout)
+	modules := flag.String("modules", "", "space-separated module paths to count tests by")
+	minTotal := flag.Int("min", 0, "fail when fewer tests than this ran in all (0: no floor)")
+	flag.Parse()
+	s, err := summarize(os.Stdin, os.Stdout, strings.Fields(*modules))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testsummary:", err)
 		os.Exit(2)
 	}
 	fmt.Printf("\n%d passed, %d failed, %d skipped\n", s.passed, s.failed, s.skipped)
-	if s.failed > 0 || len(s.failedPkgs) > 0 {
+	short := *minTotal > 0 && s.total() < *minTotal
+	if *minTotal > 0 {
+		fmt.Printf("%d tests in all, the floor is %d", s.total(), *minTotal)
+		if short {
+			fmt.Printf(": %d fewer; a module or package was left out of the run\n", *minTotal-s.total())
+		} else {
+			fmt.Println()
+		}
+	}
+	if s.failed > 0 || len(s.failedPkgs) > 0 || short {
 		os.Exit(1)
 	}
 }

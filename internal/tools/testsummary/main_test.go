@@ -18,7 +18,7 @@ func TestSummarizeCountsAndShowsSkipReasonsAndFailures(t *testing.T) {
 		`# build error text`,
 	}, "\n")
 	var out bytes.Buffer
-	s, err := summarize(strings.NewReader(in), &out)
+	s, err := summarize(strings.NewReader(in), &out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,5 +29,37 @@ func TestSummarizeCountsAndShowsSkipReasonsAndFailures(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// Tests are counted by the longest module path their package falls under,
+// at a path boundary: github.com/x/yz is not in module github.com/x/y.
+func TestSummarizeCountsTestsPerModule(t *testing.T) {
+	in := strings.Join([]string{
+		`{"Action":"pass","Package":"github.com/x/y/internal/a","Test":"TestA"}`,
+		`{"Action":"pass","Package":"github.com/x/y/lib","Test":"TestB"}`,
+		`{"Action":"skip","Package":"github.com/x/y/lib/sub","Test":"TestC"}`,
+		`{"Action":"pass","Package":"github.com/x/yz","Test":"TestD"}`,
+	}, "\n")
+	var out bytes.Buffer
+	s, err := summarize(strings.NewReader(in), &out, []string{"github.com/x/y", "github.com/x/y/lib"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for m, c := range s.perModule {
+		got[m] = c.passed + c.failed + c.skipped
+	}
+	want := map[string]int{"github.com/x/y": 1, "github.com/x/y/lib": 2, "github.com/x/yz": 1}
+	if len(got) != len(want) {
+		t.Fatalf("per module %v, want %v", got, want)
+	}
+	for m, n := range want {
+		if got[m] != n {
+			t.Errorf("module %s: %d tests, want %d", m, got[m], n)
+		}
+	}
+	if s.total() != 4 || !strings.Contains(out.String(), "github.com/x/y/lib") {
+		t.Fatalf("total %d, output:\n%s", s.total(), out.String())
 	}
 }

@@ -1,0 +1,43 @@
+package sharegroup_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kpar/kpar/parallel/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/internal/testkit"
+)
+
+// The configs a share group needs are set and read back, on kfake and on
+// the real broker (whose describe includes the broker's defaults).
+func TestSetThenDescribeGroupConfigs(t *testing.T) {
+	for name, seeds := range map[string]func(testing.TB) []string{
+		"kfake": func(t testing.TB) []string { return testkit.Kfake(t) },
+		"real":  testkit.Brokers,
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := testkit.Client(t, seeds(t))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			group := testkit.TopicName(t)
+			if err := sharegroup.FromEarliest(ctx, cl, group); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := sharegroup.Configs(ctx, cl, group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cs[sharegroup.AutoOffsetReset]; got != "earliest" {
+				t.Fatalf("%s = %q after FromEarliest, want earliest", sharegroup.AutoOffsetReset, got)
+			}
+			n, err := sharegroup.Int(ctx, cl, group, sharegroup.DeliveryCountLimit, 5)
+			if err != nil || n < 2 || n > 10 {
+				t.Fatalf("%s = %d, %v: want the broker's 2..10", sharegroup.DeliveryCountLimit, n, err)
+			}
+			if err := sharegroup.Set(ctx, cl, group, map[string]string{"share.no.such.config": "1"}); err == nil {
+				t.Fatal("an unknown group config was accepted")
+			}
+		})
+	}
+}

@@ -1,0 +1,134 @@
+// Package testkit hands the library's tests a Kafka cluster: the in-process
+// kfake for fast unit tests, or a real broker for integration tests. It is
+// the library module's copy of the toolkit's internal/testkit (the library
+// imports nothing of the toolkit's module).
+//
+// The real broker comes from KPAR_BROKERS (comma-separated host:port), which
+// `make test` sets after starting a local broker with `kpar broker up`. The
+// same tests therefore run against any cluster. Without KPAR_BROKERS, or under
+// `go test -short`, integration tests skip; with KPAR_REQUIRE_BROKER=1 a
+// missing broker is a failure instead, so CI can never pass by skipping.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// EnvBrokers names the environment variable holding a real cluster's seeds.
+const EnvBrokers = "KPAR_BROKERS"
+
+// EnvRequire, when "1", turns a missing real broker into a test failure.
+const EnvRequire = "KPAR_REQUIRE_BROKER"
+
+// Kfake starts an in-process fake cluster and returns its seed addresses.
+// It is closed when the test ends. kfake serialises every request on one
+// goroutine: use it for behaviour, never for speed.
+func Kfake(t testing.TB, opts ...kfake.Opt) []string {
+	t.Helper()
+	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.DefaultNumPartitions(12)}, opts...)
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatalf("kfake: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+// Brokers returns the real cluster's seeds, or skips the test when none is
+// configured (fails instead under KPAR_REQUIRE_BROKER=1). It always skips
+// under -short.
+func Brokers(t testing.TB) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: needs a real broker (not run with -short)")
+	}
+	v := strings.TrimSpace(os.Getenv(EnvBrokers))
+	if v == "" {
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("%s is empty but %s=1: the real broker was not started", EnvBrokers, EnvRequire)
+		}
+		t.Skipf("integration test: set %s (or run `make test`) to run it against a real broker", EnvBrokers)
+	}
+	return strings.Split(v, ",")
+}
+
+// Unavailable ends a test whose real part cannot run here (no java, mvn,
+// javac or kcat, a busy port, a cluster that did not come up): a skip
+// locally, a failure under KPAR_REQUIRE_BROKER=1, where `make test` and CI
+// promise that every integration test runs. Under -short it always skips.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if !testing.Short() && os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("%s, and %s=1: this test must run", msg, EnvRequire)
+	}
+	t.Skip(msg)
+}
+
+var topicSeq atomic.Int64
+
+// TopicName returns a name unique to this test and process.
+func TopicName(t testing.TB) string {
+	name := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(t.Name())
+	if len(name) > 120 {
+		name = name[:120]
+	}
+	return fmt.Sprintf("kt-%s-%d-%d-%d", name, os.Getpid(), time.Now().UnixNano()%1e6, topicSeq.Add(1))
+}
+
+// Topic creates a uniquely named topic with the given partition count and
+// replication factor 1 (or the broker default when rf <= 0), and deletes it
+// when the test ends.
+func Topic(t testing.TB, seeds []string, partitions int32) string {
+	t.Helper()
+	return TopicRF(t, seeds, partitions, 1)
+}
+
+// TopicRF is Topic with an explicit replication factor (-1: broker default).
+func TopicRF(t testing.TB, seeds []string, partitions int32, rf int16) string {
+	t.Helper()
+	adm := Admin(t, seeds)
+	name := TopicName(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, partitions, rf, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = adm.DeleteTopics(ctx, name)
+	})
+	return name
+}
+
+// Client returns a franz-go client on seeds with opts, closed at cleanup.
+func Client(t testing.TB, seeds []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, opts...)...)
+	if err != nil {
+		t.Fatalf("kgo client: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// Admin returns an admin client on seeds, closed at cleanup.
+func Admin(t testing.TB, seeds []string) *kadm.Client {
+	t.Helper()
+	return kadm.NewClient(Client(t, seeds))
+}

@@ -1,0 +1,237 @@
+package kprom_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/kprom"
+)
+
+// After a known mix of outcomes the collector reports exactly those counts:
+// of n records, those with value%25 == 0 always fail (2 attempts, then the
+// dead-letter topic); those with value%10 == 3 fail their first attempt only.
+// The expected numbers are derived from the produced values, not hard-coded.
+// A pedantic registry also checks the collector's descriptors.
+func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
+	const topic, dlt, n, parts = "t", "dlt", 400, 3
+	_, seeds := kfakeCluster(t, topic, parts, kfake.SeedTopics(1, dlt))
+	produce(t, seeds, topic, n, 40, roundRobin)
+
+	var wantDead, wantFlaky int
+	for v := 0; v < n; v++ {
+		switch {
+		case v%25 == 0:
+			wantDead++
+		case v%10 == 3:
+			wantFlaky++
+		}
+	}
+	var (
+		mu       sync.Mutex
+		attempts = map[int]int{}
+	)
+	h := func(ctx context.Context, r *kgo.Record) error {
+		v, _ := strconv.Atoi(string(r.Value))
+		mu.Lock()
+		attempts[v]++
+		a := attempts[v]
+		mu.Unlock()
+		switch {
+		case v%25 == 0:
+			return errors.New("permanent")
+		case v%10 == 3 && a == 1:
+			return errors.New("transient")
+		}
+		return nil
+	}
+	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
+		parallel.Retries(2, time.Millisecond, 2*time.Millisecond), parallel.DeadLetterTopic(dlt))
+	reg := collect(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); c.Close() })
+
+	waitFor(t, 30*time.Second, "every source offset committed", func() bool {
+		at, _ := committedOffsets(t, seeds, "g", topic)
+		return sumOffsets(at) == n
+	})
+	// Lag is computed from the committable offset and the high watermark;
+	// it must fall to zero on every partition once all is done.
+	waitFor(t, 10*time.Second, "lag 0 on every partition", func() bool {
+		lag, ok := metric(t, reg, "kpar_parallel_partition_lag")
+		return ok && lag == 0
+	})
+	if _, ok := metric(t, reg, "kpar_parallel_partition_lag"); !ok {
+		t.Fatal("no partition_lag series")
+	}
+	cancel()
+	if err := <-runErr; err != nil { // drained: the counters are final
+		t.Fatal(err)
+	}
+
+	want := map[string]float64{
+		"kpar_parallel_records_completed_total":     float64(n - wantDead),
+		"kpar_parallel_records_dead_lettered_total": float64(wantDead),
+		"kpar_parallel_attempts_failed_total":       float64(2*wantDead + wantFlaky),
+		"kpar_parallel_attempts_retried_total":      float64(wantDead + wantFlaky),
+		"kpar_parallel_records_retry_topic_total":   0,
+		"kpar_parallel_records_in_flight":           0,
+		"kpar_parallel_records_queued":              0,
+		"kpar_parallel_records_skipped_total":       0,
+		"kpar_parallel_partitions_lost_total":       0,
+		"kpar_parallel_commit_errors_total":         0,
+		"kpar_parallel_records_released_total":      0, // share-group counters: 0 in group mode
+		"kpar_parallel_records_redelivered_total":   0,
+		"kpar_parallel_share_ack_errors_total":      0,
+	}
+	for name, w := range want {
+		got, ok := metric(t, reg, name)
+		if !ok {
+			t.Errorf("%s: not exported", name)
+			continue
+		}
+		if got != w {
+			t.Errorf("%s = %v, want %v", name, got, w)
+		}
+	}
+	if commits, ok := metric(t, reg, "kpar_parallel_commit_seconds"); !ok || commits == 0 {
+		t.Errorf("commit_seconds histogram has %v samples, want > 0", commits)
+	}
+	st := c.Stats()
+	if st.Completed != uint64(n-wantDead) || st.DeadLettered != uint64(wantDead) {
+		t.Errorf("Stats completed %d dead-lettered %d disagree with the collector", st.Completed, st.DeadLettered)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The helpers below are this module's small copies of the parallel
+// package's test helpers (kfake only).
+
+var roundRobin = kgo.RecordPartitioner(kgo.RoundRobinPartitioner())
+
+func kfakeCluster(t *testing.T, topic string, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, []string) {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, c.ListenAddrs()
+}
+
+func client(t *testing.T, seeds []string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// produce writes n records; record i has key "k<i%keys>" and value "<i>".
+func produce(t *testing.T, seeds []string, topic string, n, keys int, opts ...kgo.Opt) {
+	t.Helper()
+	cl := client(t, seeds, append([]kgo.Opt{kgo.DefaultProduceTopic(topic)}, opts...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rs := make([]*kgo.Record, 0, n)
+	for i := 0; i < n; i++ {
+		rs = append(rs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+func newConsumer(t *testing.T, seeds []string, group string, h parallel.Handler, topics []string, opts ...parallel.Opt) *parallel.Consumer {
+	t.Helper()
+	kopts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topics...),
+		kgo.FetchMaxWait(100 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
+	base := []parallel.Opt{parallel.ClientOpts(kopts...), parallel.CommitInterval(100 * time.Millisecond), parallel.Logf(t.Logf)}
+	c, err := parallel.New(h, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitFor polls cond until it holds, failing the test after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func committedOffsets(t *testing.T, seeds []string, group, topic string) (map[int32]int64, map[int32]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(client(t, seeds)).FetchOffsets(ctx, group)
+	at, meta := map[int32]int64{}, map[int32]string{}
+	if err != nil {
+		return at, meta
+	}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil && o.At >= 0 {
+			at[o.Partition] = o.At
+			meta[o.Partition] = o.Metadata
+		}
+	})
+	return at, meta
+}
+
+func sumOffsets(m map[int32]int64) int64 {
+	var s int64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// collect registers c's collector on a fresh pedantic registry (which
+// checks every metric's consistency on each gather) and returns it.
+func collect(t *testing.T, c *parallel.Consumer) *prometheus.Registry {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(kprom.NewCollector(c))
+	return reg
+}
+
+// metric sums every series of the metric family name in reg (for a
+// histogram: its sample count). ok is false when the family is absent.
+func metric(t *testing.T, reg prometheus.Gatherer, name string) (v float64, ok bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			v += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+		}
+		return v, true
+	}
+	return 0, false
+}
