@@ -248,13 +248,13 @@ func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 	_, _ = c.adm.DeleteTopics(dctx, topic)
 }
 
-// settle waits until the topic's high watermarks stopped moving. Under
-// acks=1 the leader acknowledges before its followers fetched, and a reader
-// sees only up to the high watermark: read at once, the last acknowledged
-// records look lost (kcat, reading a moment later, saw 12 more records than
-// franz-go once). Nothing writes any more, so the marks settle in
-// milliseconds; they must hold for a second.
-func (c *cluster) settle(ctx context.Context, topic string) error {
+// settle waits until the topic's high watermarks stopped moving and
+// returns them: the ends every settled read goes to. Under acks=1 the
+// leader acknowledges before its followers fetched, and a reader sees only
+// up to the high watermark: read at once, the last acknowledged records
+// look lost. Nothing writes any more, so the marks settle in milliseconds;
+// they must hold for a second.
+func (c *cluster) settle(ctx context.Context, topic string) (map[int32]int64, error) {
 	deadline := time.Now().Add(30 * time.Second)
 	var last map[int32]int64
 	stableSince := time.Now()
@@ -271,14 +271,14 @@ func (c *cluster) settle(ctx context.Context, topic string) error {
 			if !maps.Equal(now, last) {
 				last, stableSince = now, time.Now()
 			} else if time.Since(stableSince) >= time.Second {
-				return nil
+				return last, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
+			return nil, fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
 		}
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
