@@ -209,6 +209,7 @@ func (k *consumer) stop() {
 // with the parallel consumer.
 type round struct {
 	ends     map[int32]int64
+	note     string // settle's
 	got      []Got
 	reached  map[int32]int64
 	kcat     kcatRead
@@ -225,7 +226,7 @@ func readBack(ctx context.Context, cl *cluster, cfg Config, topic string, sent [
 	once := func() (round, error) {
 		var r round
 		var err error
-		if r.ends, err = cl.settle(ctx, topic); err != nil {
+		if r.ends, r.note, err = cl.settle(ctx, topic); err != nil {
 			return r, err
 		}
 		if r.got, r.reached, err = readFranzGo(ctx, cl.seeds, topic, r.ends, cl.opts...); err != nil {
@@ -257,7 +258,7 @@ func readBack(ctx context.Context, cl *cluster, cfg Config, topic string, sent [
 			return Counts{}, Reads{}, KcatCheck{}, ConsumerCheck{}, err
 		}
 	}
-	reads.Ends, reads.FranzGo, reads.Disagreements = endsSlice(r.ends, parts), endsSlice(r.reached, parts), r.disagree
+	reads.Ends, reads.FranzGo, reads.Disagreements, reads.Note = endsSlice(r.ends, parts), endsSlice(r.reached, parts), r.disagree, r.note
 	if reads.Disagreements == nil {
 		reads.Disagreements = []Disagreement{}
 	}

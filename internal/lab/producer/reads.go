@@ -48,6 +48,9 @@ type Reads struct {
 	Repeated  bool           `json:"repeated"`
 	FirstEnds []int64        `json:"first_round_ends,omitempty"`
 	First     []Disagreement `json:"first_round,omitempty"`
+	// Note: the settled ends were read while the replicas still held
+	// different numbers of bytes (after 30 s of waiting), and where.
+	Note string `json:"note,omitempty"`
 	// Disagreements: for every pair of readers that ran, what one saw and
 	// the other did not (pairs that agree are left out).
 	Disagreements []Disagreement `json:"disagreements"`
@@ -207,5 +210,39 @@ func shortOf(reached, ends []int64) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// ReadNotes says, for one cell, what a reader of its counts should know
+// about the reads: a read that stopped short of the settled ends, replicas
+// still unequal, and the first round's disagreement when the reads were
+// repeated. Empty when there is nothing to say.
+func ReadNotes(c Cell) []string {
+	r := c.Reads
+	var out []string
+	if s := shortOf(r.FranzGo, r.Ends); len(s) > 0 {
+		out = append(out, "the franz-go read stopped early: "+strings.Join(s, ", "))
+	}
+	if c.Kcat.Ran {
+		if s := shortOf(r.Kcat, r.Ends); len(s) > 0 {
+			out = append(out, "the kcat read stopped early: "+strings.Join(s, ", "))
+		}
+	}
+	if r.Note != "" {
+		out = append(out, r.Note)
+	}
+	if r.Repeated {
+		var parts []string
+		for _, d := range r.First {
+			parts = append(parts, fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records))
+		}
+		var moved int64
+		for p := range r.Ends {
+			if p < len(r.FirstEnds) {
+				moved += r.Ends[p] - r.FirstEnds[p]
+			}
+		}
+		out = append(out, fmt.Sprintf("the first reads disagreed (%s); settled and read again, the high watermarks had moved by %d records in all", strings.Join(parts, ", "), moved))
+	}
 	return out
 }

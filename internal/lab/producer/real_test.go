@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,10 +16,21 @@ import (
 )
 
 // realPort is this test's own 3-node cluster: clients 19092-19094,
-// controllers 19192-19194, which no other test uses. It starts its own
-// cluster because the suite's broker (make test) is one node, and the lab's
-// faults need pids of ours.
-const realPort = 19092
+// controllers 19192-19194, which no other test uses; KPAR_LAB_PRODUCER_PORT
+// moves it where those are taken. It starts its own cluster because the
+// suite's broker (make test) is one node, and the lab's faults need pids of
+// ours.
+func realPort(t *testing.T) int {
+	v := os.Getenv("KPAR_LAB_PRODUCER_PORT")
+	if v == "" {
+		return 19092
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1024 || p+100+Nodes > 32767 {
+		t.Fatalf("KPAR_LAB_PRODUCER_PORT=%q: want a base port between 1024 and %d", v, 32767-100-Nodes)
+	}
+	return p
+}
 
 // threeNodes starts a 3-node cluster for t. A missing java, mvn or kcat,
 // a busy port or a cluster that does not come up skips locally and fails
@@ -36,8 +49,9 @@ func threeNodes(t *testing.T) (seeds []string, home string) {
 			testkit.Unavailable(t, "%s not found on PATH: %v", tool, err)
 		}
 	}
+	base := realPort(t)
 	for i := 0; i < Nodes; i++ {
-		for _, p := range []int{realPort + i, realPort + 100 + i} {
+		for _, p := range []int{base + i, base + 100 + i} {
 			if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err != nil {
 				testkit.Unavailable(t, "no 3-node cluster: port %d is in use", p)
 			} else {
@@ -48,7 +62,7 @@ func threeNodes(t *testing.T) (seeds []string, home string) {
 	home = t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := broker.Up(ctx, broker.Options{Home: home, Nodes: Nodes, BasePort: realPort, Heap: "512M", Progress: func(s string) { t.Log(s) }})
+	st, err := broker.Up(ctx, broker.Options{Home: home, Nodes: Nodes, BasePort: base, Heap: "512M", Progress: func(s string) { t.Log(s) }})
 	if err != nil {
 		_, _ = broker.Down(home)
 		testkit.Unavailable(t, "no 3-node cluster: %v", err)

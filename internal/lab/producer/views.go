@@ -106,6 +106,15 @@ func Markdown(w io.Writer, r Result) error {
 	if s := SafeRepeats(targets); s != "" {
 		b.WriteString("\n" + s + "\n")
 	}
+	var notes []string
+	for _, c := range r.Cells {
+		for _, n := range ReadNotes(c) {
+			notes = append(notes, fmt.Sprintf("- **%s**: %s\n", c.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n## Reads\n\n" + strings.Join(notes, ""))
+	}
 	b.WriteString("\n## Fault timelines\n\n")
 	for _, c := range r.Cells {
 		fmt.Fprintf(&b, "- **%s** (victim node %d, topic `%s`):", c.Name, c.Victim, c.Topic)

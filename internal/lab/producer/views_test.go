@@ -225,3 +225,22 @@ func TestViewsWriteMarkdownAndCharts(t *testing.T) {
 		t.Fatalf("round trip lost data: %+v", back.Cells[0].Counts)
 	}
 }
+
+// The reads' own story: a read that stopped early and a repeated round are
+// said, with the figures.
+func TestReadNotesSayWhereAReadStoppedAndWhatTheRepeatFound(t *testing.T) {
+	c := cell("acks1-if5", FaultLeaderKill, Counts{})
+	c.Reads = Reads{Ends: []int64{10, 20}, FranzGo: []int64{10, 17}, Kcat: []int64{10, 20}, Repeated: true, FirstEnds: []int64{10, 15},
+		First: []Disagreement{{Seen: ReaderKcat, NotSeen: ReaderFranzGo, Records: 5}}}
+	got := strings.Join(ReadNotes(c), " | ")
+	want := "the franz-go read stopped early: partition 1 at 17 of 20 | the first reads disagreed (seen by kcat but not franz-go: 5); settled and read again, the high watermarks had moved by 5 records in all"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if md := markdown(t, result(c)); !strings.Contains(md, "## Reads") || !strings.Contains(md, "partition 1 at 17 of 20") {
+		t.Errorf("markdown lacks the read notes:\n%s", md)
+	}
+	if n := ReadNotes(cell("all-idem", FaultFreeze, Counts{})); len(n) != 0 {
+		t.Errorf("nothing to say, yet %v", n)
+	}
+}
