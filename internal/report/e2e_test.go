@@ -47,9 +47,9 @@ var artifactDir = filepath.Join(os.TempDir(), "kpar-report-e2e")
 // Two sections come from committed results of real runs, too slow for a
 // test: testdata/compare/compare.json (`kpar compare consume --quick`, a JVM
 // per Parallel Consumer run, a minute at its smallest) and
-// testdata/lab-producer/lab-producer.json (`kpar lab producer --settings
-// acks1-if5,all-idem --faults leader-kill --seed 21 --heap 384M`, its own
-// 3-node cluster, two and a half minutes).
+// testdata/lab-producer/lab-producer.json (`KPAR_BROKERS= kpar lab producer
+// --seed 7`, its own 3-node cluster, six cells, about seven minutes on a
+// loaded 2-core machine).
 func TestPageRendersInChromiumFromRealRuns(t *testing.T) {
 	browser := chromium(t)
 	seeds := testkit.Brokers(t)

@@ -61,7 +61,7 @@ func labProducerPart(r producer.Result) Part {
 	pr := r.Params
 	p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf(
 		"On %s (%s): %d producers, %d keys each, %d partitions (RF 3, min ISR 2), %d records/s, %d-byte values; the fault after %.0f s plus a seeded fraction, freeze %.0f s, delivery timeout %.0f s. "+
-			"Lost = acknowledged by the producer, then seen by no reader (franz-go and kcat reading the healed topic to settled high watermarks, the parallel consumer during the fault); records one reader saw and another did not are counted apart. Under acks=0 nothing is acknowledged: its records are sent, and the ones no reader saw are unseen. A count marked * moves between re-runs with this seed.",
+			"Lost = acknowledged by the producer, then seen by no reader (franz-go and kcat reading the healed topic to the same settled high watermarks, the parallel consumer during the fault); records one reader saw and another did not are counted apart. Under acks=0 nothing is acknowledged: its records are sent, and the ones no reader saw are unseen. A count marked * moves between re-runs with this seed.",
 		where, strings.Join(r.Brokers, ","), pr.Producers, pr.Keys, pr.Partitions, pr.Rate, pr.ValueBytes, pr.WarmupSeconds, pr.FreezeSeconds, pr.DeliveryTimeoutSeconds)}})
 	t := &Table{Head: []string{"setting", "fault", "sent", "acked", "failed", "unanswered", "lost", "readers disagreed", "duplicated", "reordered", "failed but written", "kcat read-back", "consumer missed", "producer errors"},
 		Num: []bool{false, false, true, true, true, true, true, false, true, true, true, false, true, false}}
@@ -109,6 +109,15 @@ func labProducerPart(r producer.Result) Part {
 	}
 	for _, m := range []struct{ metric, title string }{{"lost", "Acknowledged records no reader saw"}, {"duplicated", "Duplicated records"}} {
 		p.Blocks = append(p.Blocks, chartBlock(m.title, func(path string) error { return producer.Chart(path, r, m.metric) }))
+	}
+	var notes []string
+	for _, c := range r.Cells {
+		for _, n := range producer.ReadNotes(c) {
+			notes = append(notes, fmt.Sprintf("**%s**: %s", c.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		p.Blocks = append(p.Blocks, Block{Title: "Reads", List: true, Text: notes})
 	}
 	var timelines, reruns []string
 	for _, c := range r.Cells {

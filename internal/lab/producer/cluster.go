@@ -274,7 +274,7 @@ func (c *cluster) settle(ctx context.Context, topic string) (ends map[int32]int6
 			if !maps.Equal(now, last) {
 				last, stableSince = now, time.Now()
 			} else if time.Since(stableSince) >= time.Second {
-				if note = c.replicasDiffer(ctx, topic); note == "" {
+				if note = c.replicasDiffer(ctx, topic, slices.Collect(maps.Keys(now))); note == "" {
 					return last, "", nil
 				}
 			}
@@ -293,11 +293,14 @@ func (c *cluster) settle(ctx context.Context, topic string) (ends map[int32]int6
 
 // replicasDiffer names the partitions whose replicas hold different numbers
 // of bytes (DescribeLogDirs), or says why it could not tell; "" when every
-// partition's replicas are the same size.
-func (c *cluster) replicasDiffer(ctx context.Context, topic string) string {
+// partition's replicas (Nodes of them) are the same size.
+func (c *cluster) replicasDiffer(ctx context.Context, topic string, partitions []int32) string {
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	dirs, err := c.adm.DescribeAllLogDirs(dctx, kadm.TopicsSet{topic: nil})
+	// A topic with no partitions listed describes none of them.
+	set := kadm.TopicsSet{}
+	set.Add(topic, partitions...)
+	dirs, err := c.adm.DescribeAllLogDirs(dctx, set)
 	if err != nil {
 		return "log dirs: " + err.Error()
 	}

@@ -75,11 +75,11 @@ func threeNodes(t *testing.T) (seeds []string, home string) {
 	return st.Bootstrap(), home
 }
 
-// TestAcksAllIdempotentLosesNothingUnderALeaderKill: the safe setting keeps
+// TestRealAcksAllIdempotentLosesNothingUnderALeaderKill: the safe setting keeps
 // every acknowledged record, exactly once, when the node leading every
 // partition is SIGKILLed mid-stream and restarted; kcat reads the same, and
 // the parallel consumer reading meanwhile misses nothing.
-func TestAcksAllIdempotentLosesNothingUnderALeaderKill(t *testing.T) {
+func TestRealAcksAllIdempotentLosesNothingUnderALeaderKill(t *testing.T) {
 	seeds, home := threeNodes(t)
 	cfg := DefaultConfig()
 	cfg.Brokers, cfg.Home = seeds, home

@@ -448,7 +448,7 @@ func SafeRepeats(ts []Target) string {
 		}
 		switch t.Verdict {
 		case Met:
-			return "What repeated in this run: acks=all with idempotence kept lost and duplicated at 0 (" + t.Detail + "). Kafka documents this as a guarantee: an acknowledgement waits for min.insync.replicas replicas, and the broker drops a retried batch by producer id and sequence."
+			return "In this run acks=all with idempotence kept lost and duplicated at 0 in every fault cell (" + t.Detail + "). Kafka documents this as a guarantee: an acknowledgement waits for min.insync.replicas replicas, and the broker drops a retried batch by producer id and sequence."
 		case Missed:
 			return "acks=all with idempotence did not keep lost and duplicated at 0 in this run (" + t.Detail + "): the run does not show the guarantee holding."
 		}
