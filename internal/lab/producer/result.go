@@ -351,7 +351,11 @@ func ReadersText(c Cell) string {
 	}
 	var parts []string
 	for _, d := range c.Reads.Disagreements {
-		parts = append(parts, fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records))
+		p := fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records)
+		if n := d.Records - d.Acked; n > 0 {
+			p += fmt.Sprintf(" (%d of them failed or unanswered)", n)
+		}
+		parts = append(parts, p)
 	}
 	s := strings.Join(parts, ", ")
 	if c.Reads.Repeated {

@@ -244,3 +244,14 @@ func TestReadNotesSayWhereAReadStoppedAndWhatTheRepeatFound(t *testing.T) {
 		t.Errorf("nothing to say, yet %v", n)
 	}
 }
+
+// The per-pair text counts every record and says how many of them the
+// producer was never told were acknowledged (or written, under acks=0).
+func TestReadersTextSaysWhatWasNotAcknowledged(t *testing.T) {
+	c := cell("acks1-if5", FaultLeaderKill, Counts{Disagreed: 2})
+	c.Reads.Disagreements = []Disagreement{{Seen: ReaderConsumer, NotSeen: ReaderKcat, Records: 5, Acked: 2}, {Seen: ReaderFranzGo, NotSeen: ReaderKcat, Records: 1, Acked: 1}}
+	want := "seen by consumer but not kcat: 5 (3 of them failed or unanswered), seen by franz-go but not kcat: 1"
+	if got := ReadersText(c); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
