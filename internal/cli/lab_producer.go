@@ -44,11 +44,15 @@ sequence; mid-stream:
                every ISR), in a seeded order
   none         no fault: the control, and all a foreign cluster can run
 Every record's answer is kept (acked, failed and why, never answered).
-After the cluster healed every partition is read back with franz-go and
-with kcat, and the cell counts acknowledged records lost, duplicates,
-reorders within a producer's key, failed records written anyway, and the
-producer's errors. A kpar parallel consumer reads the topic during the
-fault; the cell counts what it missed.
+After the cluster healed, once the high watermarks held still for a
+second, every partition is read to them with franz-go and with kcat; a kpar
+parallel consumer reads the topic during the fault. An acknowledged record
+counts as lost only when none of the three saw it; records one reader saw
+and another did not are counted apart (readers disagreed, per pair), and
+the two reads are repeated once when the readers disagree. The cell also
+counts duplicates, reorders within a producer's key, failed records written
+anyway, and the producer's errors. Under acks=0 nothing is acknowledged:
+records are sent, and the ones no reader saw are unseen, never lost.
 
 Settings: acks0-if1, acks0-if5, acks1-if1, acks1-if5, all-if1, all-if5
 (acks, idempotence off, max in-flight 1 or 5) and all-idem (acks=all with
@@ -62,7 +66,8 @@ a command that re-runs each cell. The counts move with timing (what a
 follower had fetched when its leader died); the table stars them.
 
 Results: <out>/lab-producer.json (schema ` + fmt.Sprintf("%q version %d", producer.Schema, producer.SchemaVersion) + `), lab-producer.md
-with the lesson per setting computed from the counts, and charts of lost
+with the lesson per setting and the targets computed from the counts, and
+charts of lost
 and duplicated records as SVG and PNG, written only when every cell ran.
 --json prints that JSON instead of the text lines.`,
 		Args: cobra.NoArgs,
@@ -168,8 +173,12 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	for _, l := range res.Lessons {
+	lessons, targets := producer.Judge(res.Cells)
+	for _, l := range lessons {
 		fmt.Fprintln(text, "lesson", l.Sentence)
+	}
+	for _, t := range targets {
+		fmt.Fprintf(text, "target %s: %s (%s)\n", t.Claim, t.Verdict, t.Detail)
 	}
 	fmt.Fprintf(text, "re-run a cell: kpar lab producer --seed %d --cell <setting/fault>\n", res.Seed)
 	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
@@ -179,14 +188,12 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 // producerCellLine is one finished cell in the text output.
 func producerCellLine(i, total int, c producer.Cell) string {
 	k := c.Counts
-	kc := "kcat agrees"
-	switch {
-	case !c.Kcat.Ran:
-		kc = "kcat: " + c.Kcat.Note
-	case !c.Kcat.Agrees:
-		kc = "kcat DIFFERS: " + c.Kcat.Note
+	plain := func(_ string, n int) string { return fmt.Sprint(n) }
+	line := fmt.Sprintf("[%d/%d] %-26s sent %6d  acked %s  failed %4d  unanswered %4d  LOST %s  readers disagreed %d  dup %4d  reord %4d  failed-but-written %3d  consumer missed %d  %s  %.0fs",
+		i, total, c.Name, k.Sent, producer.AckedText(c), k.Failed, k.Unreported, producer.LostText(c, plain), k.Disagreed, k.Duplicated, k.Reordered, k.FailedPresent,
+		c.Consumer.Missed, producer.KcatText(c), c.Seconds)
+	if k.Disagreed > 0 {
+		line += "  readers: " + producer.ReadersText(c)
 	}
-	return fmt.Sprintf("[%d/%d] %-26s sent %6d  acked %6d  failed %4d  unanswered %4d  LOST %4d  dup %4d  reord %4d  failed-but-written %3d  consumer missed %d  %s  %.0fs",
-		i, total, c.Name, k.Sent, k.Acked, k.Failed, k.Unreported, k.AckedLost, k.Duplicated, k.Reordered, k.FailedPresent,
-		c.Consumer.Missed, kc, c.Seconds)
+	return line
 }

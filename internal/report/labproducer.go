@@ -10,7 +10,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-var labProducerKind = kind{schema: producer.Schema, version: 1, current: producer.SchemaVersion, section: "producer-lab", load: loadLabProducer}
+var labProducerKind = kind{schema: producer.Schema, version: 2, current: producer.SchemaVersion, section: "producer-lab", load: loadLabProducer}
 
 func loadLabProducer(path string) (Part, error) {
 	var r producer.Result
@@ -20,42 +20,35 @@ func loadLabProducer(path string) (Part, error) {
 	return labProducerPart(r), nil
 }
 
-// labProducerAnswer states the package's own targets: whether the safe
-// setting (acks=all with idempotence) kept every acknowledged record once,
-// and which weaker settings lost acknowledged records.
+// labProducerAnswer judges the cells again (producer.Judge), never the
+// verdicts stored in the file: whether the safe setting (acks=all with
+// idempotence) kept every acknowledged record once, which weaker settings
+// lost acknowledged records, and what the readers disagreed on.
 func labProducerAnswer(r producer.Result) []string {
-	t := r.Targets
-	var a string
-	switch {
-	case t.SafeCells == 0:
-		a = "This run had no fault cell with acks=all and idempotence, so it cannot say whether the safe setting holds."
-	case t.SafeClean:
-		a = fmt.Sprintf("acks=all with idempotence lost no acknowledged record and duplicated none in %s.", plural(t.SafeCells, "fault cell", "fault cells"))
-	default:
-		var bad []string
-		for _, c := range r.Cells {
-			if c.Setting.Safe() && c.Fault != "none" && (c.Counts.AckedLost > 0 || c.Counts.Duplicated > 0) {
-				bad = append(bad, fmt.Sprintf("%s: %d lost, %d duplicated", c.Name, c.Counts.AckedLost, c.Counts.Duplicated))
-			}
+	_, targets := producer.Judge(r.Cells)
+	var out []string
+	for _, t := range targets {
+		v := t.Verdict
+		if v == producer.Missed {
+			v = "**" + v + "**"
 		}
-		a = fmt.Sprintf("**acks=all with idempotence lost or duplicated records** (%s).", strings.Join(bad, "; "))
+		out = append(out, fmt.Sprintf("%s: %s (%s).", t.Claim, v, t.Detail))
 	}
-	var b string
-	if len(t.WeakerLoss) > 0 {
-		var ls []string
-		for _, c := range r.Cells {
-			if slices.Contains(t.WeakerLoss, c.Name) {
-				ls = append(ls, fmt.Sprintf("%s (%d)", c.Name, c.Counts.AckedLost))
-			}
+	var dis []string
+	missed := 0
+	for _, c := range r.Cells {
+		if c.Counts.Disagreed > 0 {
+			dis = append(dis, fmt.Sprintf("%s %s (%s)", c.Name, inum(c.Counts.Disagreed), producer.ReadersText(c)))
 		}
-		b = fmt.Sprintf("Weaker settings lost acknowledged records: %s.", strings.Join(ls, ", "))
-	} else {
-		b = "No weaker setting lost an acknowledged record in this run."
+		missed += c.Consumer.Missed
 	}
-	if t.ConsumerMissed > 0 {
-		b += fmt.Sprintf(" The parallel consumer reading during the faults missed %d records the topic holds.", t.ConsumerMissed)
+	if len(dis) > 0 {
+		out = append(out, fmt.Sprintf("Records the readers disagreed on, counted apart from lost: %s.", strings.Join(dis, "; ")))
 	}
-	return []string{a, b}
+	if missed > 0 {
+		out = append(out, fmt.Sprintf("The parallel consumer reading during the faults missed %s the settled reads saw.", plural(missed, "record", "records")))
+	}
+	return out
 }
 
 func labProducerPart(r producer.Result) Part {
@@ -68,10 +61,10 @@ func labProducerPart(r producer.Result) Part {
 	pr := r.Params
 	p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf(
 		"On %s (%s): %d producers, %d keys each, %d partitions (RF 3, min ISR 2), %d records/s, %d-byte values; the fault after %.0f s plus a seeded fraction, freeze %.0f s, delivery timeout %.0f s. "+
-			"Lost = acknowledged by the producer, absent from the topic once the cluster healed; a count marked * moves between re-runs with this seed.",
+			"Lost = acknowledged by the producer, then seen by no reader (franz-go and kcat reading the healed topic to the same settled high watermarks, the parallel consumer during the fault); records one reader saw and another did not are counted apart. Under acks=0 nothing is acknowledged: its records are sent, and the ones no reader saw are unseen. A count marked * moves between re-runs with this seed.",
 		where, strings.Join(r.Brokers, ","), pr.Producers, pr.Keys, pr.Partitions, pr.Rate, pr.ValueBytes, pr.WarmupSeconds, pr.FreezeSeconds, pr.DeliveryTimeoutSeconds)}})
-	t := &Table{Head: []string{"setting", "fault", "sent", "acked", "failed", "unanswered", "lost", "duplicated", "reordered", "failed but written", "kcat read-back", "consumer missed", "producer errors"},
-		Num: []bool{false, false, true, true, true, true, true, true, true, true, false, true, false}}
+	t := &Table{Head: []string{"setting", "fault", "sent", "acked", "failed", "unanswered", "lost", "readers disagreed", "duplicated", "reordered", "failed but written", "kcat read-back", "consumer missed", "producer errors"},
+		Num: []bool{false, false, true, true, true, true, true, false, true, true, true, false, true, false}}
 	star := func(c producer.Cell, name string, n int) string {
 		if slices.Contains(c.TimingDependent, name) {
 			return inum(n) + "*"
@@ -80,13 +73,6 @@ func labProducerPart(r producer.Result) Part {
 	}
 	for _, c := range r.Cells {
 		k := c.Counts
-		kc := "agrees"
-		switch {
-		case !c.Kcat.Ran:
-			kc = "not run: " + c.Kcat.Note
-		case !c.Kcat.Agrees:
-			kc = "**differs**: " + c.Kcat.Note
-		}
 		var errs []string
 		for e, n := range k.Errors {
 			errs = append(errs, fmt.Sprintf("%d %s", n, e))
@@ -96,13 +82,19 @@ func labProducerPart(r producer.Result) Part {
 		if !c.Consumer.CaughtUp {
 			missed += " (never caught up)"
 		}
-		t.Rows = append(t.Rows, []string{c.Setting.Label(), c.Fault, star(c, "sent", k.Sent), inum(k.Acked), inum(k.Failed), inum(k.Unreported),
-			star(c, "acked_lost", k.AckedLost), star(c, "duplicated", k.Duplicated), star(c, "reordered", k.Reordered),
-			star(c, "failed_present", k.FailedPresent), kc, missed, strings.Join(errs, "; ")})
+		st := func(name string, n int) string { return star(c, name, n) }
+		disagreed := st("disagreed", k.Disagreed)
+		if k.Disagreed > 0 {
+			disagreed += ": " + producer.ReadersText(c)
+		}
+		t.Rows = append(t.Rows, []string{c.Setting.Label(), c.Fault, st("sent", k.Sent), producer.AckedText(c), inum(k.Failed), inum(k.Unreported),
+			producer.LostText(c, st), disagreed, st("duplicated", k.Duplicated), st("reordered", k.Reordered),
+			st("failed_present", k.FailedPresent), producer.KcatText(c), missed, strings.Join(errs, "; ")})
 	}
 	p.Blocks = append(p.Blocks, Block{Title: "Per setting and fault", Table: t})
+	lessons, _ := producer.Judge(r.Cells)
 	var perSetting, across []string
-	for _, l := range r.Lessons {
+	for _, l := range lessons {
 		if l.Setting != "" {
 			perSetting = append(perSetting, l.Sentence)
 		} else {
@@ -115,8 +107,17 @@ func labProducerPart(r producer.Result) Part {
 	if len(across) > 0 {
 		p.Blocks = append(p.Blocks, Block{Title: "Across settings", List: true, Text: across})
 	}
-	for _, m := range []struct{ metric, title string }{{"acked_lost", "Acknowledged records lost"}, {"duplicated", "Duplicated records"}} {
+	for _, m := range []struct{ metric, title string }{{"lost", "Acknowledged records no reader saw"}, {"duplicated", "Duplicated records"}} {
 		p.Blocks = append(p.Blocks, chartBlock(m.title, func(path string) error { return producer.Chart(path, r, m.metric) }))
+	}
+	var notes []string
+	for _, c := range r.Cells {
+		for _, n := range producer.ReadNotes(c) {
+			notes = append(notes, fmt.Sprintf("**%s**: %s", c.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		p.Blocks = append(p.Blocks, Block{Title: "Reads", List: true, Text: notes})
 	}
 	var timelines, reruns []string
 	for _, c := range r.Cells {
@@ -128,8 +129,19 @@ func labProducerPart(r producer.Result) Part {
 		reruns = append(reruns, fmt.Sprintf("`kpar lab producer --seed %d --cell %s`", r.Seed, c.Name))
 	}
 	if len(r.Cells) > 0 {
-		p.Blocks = append(p.Blocks, Block{Text: []string{fmt.Sprintf("Exact from the seed: %s. Timing-dependent: %s. Why: %s",
-			strings.Join(r.Cells[0].Exact, ", "), strings.Join(r.Cells[0].TimingDependent, ", "), r.Cells[0].Why)}})
+		var whys []string
+		for _, c := range r.Cells {
+			if !slices.Contains(whys, c.Why) {
+				whys = append(whys, c.Why)
+			}
+		}
+		text := []string{fmt.Sprintf("Exact from the seed: %s. Timing-dependent: %s. What moves them between re-runs: %s",
+			strings.Join(r.Cells[0].Exact, ", "), strings.Join(r.Cells[0].TimingDependent, ", "), strings.Join(whys, " "))}
+		_, targets := producer.Judge(r.Cells)
+		if s := producer.SafeRepeats(targets); s != "" {
+			text = append(text, s)
+		}
+		p.Blocks = append(p.Blocks, Block{Text: text})
 	}
 	p.Blocks = append(p.Blocks, Block{Title: "Fault timelines", List: true, Text: timelines}, Block{Title: "Re-run one cell", List: true, Text: reruns})
 	return p

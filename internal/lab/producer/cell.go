@@ -1,20 +1,14 @@
 package producer
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/parallel"
 )
@@ -80,24 +74,10 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 		return c, ferr
 	}
 
-	if err := cl.settle(ctx, c.Topic); err != nil {
-		return c, err
-	}
-	recs, err := workload.ReadAll(ctx, cl.seeds, c.Topic, cl.opts...)
+	c.Counts, c.Reads, c.Kcat, c.Consumer, err = readBack(ctx, cl, cfg, c.Topic, sent, cons)
 	if err != nil {
 		return c, err
 	}
-	got := make([]Got, 0, len(recs))
-	for _, r := range recs {
-		got = append(got, gotOf(r.Partition, r.Offset, r.Value))
-	}
-	c.Counts = Count(sent, got)
-	if len(cl.opts) > 0 && cfg.Security.Librdkafka == nil {
-		c.Kcat = KcatCheck{Note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Security.AnchorErr)}
-	} else {
-		c.Kcat = kcatCheck(ctx, cl.seeds, cfg.Security.Librdkafka, c.Topic, sent, c.Counts)
-	}
-	c.Consumer = cons.check(ctx, got, cfg.ConsumerTimeout)
 	c.Seconds = time.Since(began).Seconds()
 	return c, nil
 }
@@ -129,7 +109,7 @@ func exactness(s CellSpec) (exact, timing []string, why string) {
 	if s.Fault == FaultRolling {
 		exact = append(exact, "rolling order")
 	}
-	timing = []string{"sent", "acked_lost", "duplicated", "reordered", "failed_present", "unreported", "errors"}
+	timing = []string{"sent", "lost", "unseen", "disagreed", "duplicated", "reordered", "failed_present", "unreported", "errors"}
 	switch s.Fault {
 	case FaultNone:
 		why = "without a fault only the number of records sent in the fixed time moves."
@@ -177,14 +157,16 @@ func startConsumer(ctx context.Context, seeds []string, topic, group string, cli
 	return k, nil
 }
 
-// check waits until the consumer processed every identity the topic holds
-// (or made no progress for limit), then compares.
-func (k *consumer) check(ctx context.Context, got []Got, limit time.Duration) ConsumerCheck {
-	want := map[ID]bool{}
-	for _, g := range got {
-		if g.Producer >= 0 {
-			want[g.ID] = true
-		}
+// check waits until the consumer processed every identity the settled
+// reads saw (or made no progress for limit), then compares. It returns the
+// identities the consumer handled.
+func (k *consumer) check(ctx context.Context, franz, kcat map[ID]bool, limit time.Duration) (ConsumerCheck, map[ID]bool) {
+	want := make(map[ID]bool, len(franz))
+	for id := range franz {
+		want[id] = true
+	}
+	for id := range kcat {
+		want[id] = true
 	}
 	missing := func() int {
 		k.mu.Lock()
@@ -207,13 +189,15 @@ func (k *consumer) check(ctx context.Context, got []Got, limit time.Duration) Co
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	cc := ConsumerCheck{Calls: k.calls, Missed: last, CaughtUp: last == 0}
+	seen := make(map[ID]bool, len(k.seen))
 	for id := range k.seen {
+		seen[id] = true
 		cc.Processed++
 		if !want[id] {
 			cc.NotInTopic++
 		}
 	}
-	return cc
+	return cc, seen
 }
 
 func (k *consumer) stop() {
@@ -221,57 +205,68 @@ func (k *consumer) stop() {
 	<-k.done
 }
 
-// kcatCheck reads the topic again with kcat (librdkafka, an independent
-// client) and counts the same things; Agrees when records, lost and
-// duplicated match franz-go's read.
-// security (librdkafka properties, the password among them) goes in a 0600
-// file given with -F, never on the command line.
-func kcatCheck(ctx context.Context, seeds []string, security map[string]string, topic string, sent []Sent, ours Counts) KcatCheck {
-	bin, err := exec.LookPath("kcat")
+// round is one read of the settled topic by franz-go and kcat, compared
+// with the parallel consumer.
+type round struct {
+	ends     map[int32]int64
+	note     string // settle's
+	got      []Got
+	reached  map[int32]int64
+	kcat     kcatRead
+	consumer ConsumerCheck
+	readers  []Reader
+	disagree []Disagreement
+}
+
+// readBack settles the high watermarks, reads the topic to them with
+// franz-go and kcat, and compares both with the parallel consumer. When the
+// readers disagree it settles and reads once more; the counts are the last
+// round's, the first round's disagreements are kept beside them.
+func readBack(ctx context.Context, cl *cluster, cfg Config, topic string, sent []Sent, cons *consumer) (Counts, Reads, KcatCheck, ConsumerCheck, error) {
+	once := func() (round, error) {
+		var r round
+		var err error
+		if r.ends, r.note, err = cl.settle(ctx, topic); err != nil {
+			return r, err
+		}
+		if r.got, r.reached, err = readFranzGo(ctx, cl.seeds, topic, r.ends, cl.opts...); err != nil {
+			return r, err
+		}
+		if len(cl.opts) > 0 && cfg.Security.Librdkafka == nil {
+			r.kcat = kcatRead{note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Security.AnchorErr)}
+		} else {
+			r.kcat = readKcat(ctx, cl.seeds, cfg.Security.Librdkafka, topic, r.ends)
+		}
+		fr := SeenIn(r.got)
+		kc := SeenIn(r.kcat.got)
+		var seen map[ID]bool
+		r.consumer, seen = cons.check(ctx, fr, kc, cfg.ConsumerTimeout)
+		r.readers = []Reader{{Name: ReaderFranzGo, Ran: true, Seen: fr}, {Name: ReaderKcat, Ran: r.kcat.ran, Seen: kc},
+			{Name: ReaderConsumer, Ran: true, Seen: seen}}
+		r.disagree = Disagreements(sent, r.readers...)
+		return r, nil
+	}
+	r, err := once()
 	if err != nil {
-		return KcatCheck{Note: "kcat not found on PATH: not cross-checked"}
+		return Counts{}, Reads{}, KcatCheck{}, ConsumerCheck{}, err
 	}
-	kctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	args := []string{"-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\n"}
-	if security != nil {
-		f, err := clientsec.WriteProperties(security, false)
-		if err != nil {
-			return KcatCheck{Note: "kcat: " + err.Error()}
+	parts := cfg.Partitions
+	reads := Reads{}
+	if len(r.disagree) > 0 {
+		reads.Repeated, reads.FirstEnds, reads.First = true, endsSlice(r.ends, parts), r.disagree
+		if r, err = once(); err != nil {
+			return Counts{}, Reads{}, KcatCheck{}, ConsumerCheck{}, err
 		}
-		defer os.Remove(f)
-		args = append(args, "-F", f)
 	}
-	cmd := exec.CommandContext(kctx, bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(strings.TrimSpace(stderr.String()), 200))
-		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
-			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
-			note += " (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)"
-		}
-		return KcatCheck{Note: note}
+	reads.Ends, reads.FranzGo, reads.Disagreements, reads.Note = endsSlice(r.ends, parts), endsSlice(r.reached, parts), r.disagree, r.note
+	if reads.Disagreements == nil {
+		reads.Disagreements = []Disagreement{}
 	}
-	var got []Got
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), " ", 3)
-		if len(f) != 3 {
-			continue
-		}
-		p, _ := strconv.Atoi(f[0])
-		o, _ := strconv.ParseInt(f[1], 10, 64)
-		got = append(got, gotOf(int32(p), o, []byte(f[2])))
+	kc := KcatCheck{Ran: r.kcat.ran, Note: r.kcat.note}
+	if r.kcat.ran {
+		reads.Kcat = endsSlice(r.kcat.reached, parts)
+		k := Count(sent, r.kcat.got)
+		kc.Records, kc.Distinct, kc.Duplicated = k.Records, k.Distinct, k.Duplicated
 	}
-	k := Count(sent, got)
-	kc := KcatCheck{Ran: true, Records: k.Records, AckedLost: k.AckedLost, Duplicated: k.Duplicated,
-		Agrees: k.Records == ours.Records && k.AckedLost == ours.AckedLost && k.Duplicated == ours.Duplicated}
-	if !kc.Agrees {
-		kc.Note = fmt.Sprintf("kcat read %d records (lost %d, dup %d), franz-go %d (lost %d, dup %d)",
-			k.Records, k.AckedLost, k.Duplicated, ours.Records, ours.AckedLost, ours.Duplicated)
-	}
-	return kc
+	return Count(sent, r.got, r.readers[1:]...), reads, kc, r.consumer, nil
 }

@@ -248,37 +248,86 @@ func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 	_, _ = c.adm.DeleteTopics(dctx, topic)
 }
 
-// settle waits until the topic's high watermarks stopped moving. Under
-// acks=1 the leader acknowledges before its followers fetched, and a reader
-// sees only up to the high watermark: read at once, the last acknowledged
-// records look lost (kcat, reading a moment later, saw 12 more records than
-// franz-go once). Nothing writes any more, so the marks settle in
-// milliseconds; they must hold for a second.
-func (c *cluster) settle(ctx context.Context, topic string) error {
+// settle waits until the topic's high watermarks stopped moving and every
+// partition's replicas hold the same bytes, and returns the marks: the ends
+// every settled read goes to. Under acks=1 the leader acknowledges before
+// its followers fetched, and a reader sees only up to the high watermark;
+// a follower back in the ISR may still lack the leader's last records, so
+// a mark that held still for a second can move again once it fetches
+// (what the replica sizes show). Nothing writes any more, so both settle
+// in milliseconds; the marks must hold for a second. If the sizes still
+// differ after 30 s the read goes ahead and note says where.
+func (c *cluster) settle(ctx context.Context, topic string) (ends map[int32]int64, note string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
 	var last map[int32]int64
 	stableSince := time.Now()
 	for {
 		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ends, err := c.adm.ListEndOffsets(lctx, topic)
+		listed, err := c.adm.ListEndOffsets(lctx, topic)
 		cancel()
 		if err == nil {
-			err = ends.Error()
+			err = listed.Error()
 		}
 		if err == nil {
 			now := map[int32]int64{}
-			ends.Each(func(o kadm.ListedOffset) { now[o.Partition] = o.Offset })
+			listed.Each(func(o kadm.ListedOffset) { now[o.Partition] = o.Offset })
 			if !maps.Equal(now, last) {
 				last, stableSince = now, time.Now()
 			} else if time.Since(stableSince) >= time.Second {
-				return nil
+				if note = c.replicasDiffer(ctx, topic, slices.Collect(maps.Keys(now))); note == "" {
+					return last, "", nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
+			if err == nil && last != nil && time.Since(stableSince) >= time.Second {
+				return last, "read with replicas of unequal size after 30s: " + note, nil
+			}
+			return nil, "", fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
 		}
 		if err := sleep(ctx, 250*time.Millisecond); err != nil {
-			return err
+			return nil, "", err
 		}
 	}
+}
+
+// replicasDiffer names the partitions whose replicas hold different numbers
+// of bytes (DescribeLogDirs), or says why it could not tell; "" when every
+// partition's replicas (Nodes of them) are the same size.
+func (c *cluster) replicasDiffer(ctx context.Context, topic string, partitions []int32) string {
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	// A topic with no partitions listed describes none of them.
+	set := kadm.TopicsSet{}
+	set.Add(topic, partitions...)
+	dirs, err := c.adm.DescribeAllLogDirs(dctx, set)
+	if err != nil {
+		return "log dirs: " + err.Error()
+	}
+	sizes := map[int32]map[int32]int64{} // partition -> broker -> bytes
+	dirs.Each(func(d kadm.DescribedLogDir) {
+		for _, p := range d.Topics[topic] {
+			if p.IsFuture {
+				continue
+			}
+			if sizes[p.Partition] == nil {
+				sizes[p.Partition] = map[int32]int64{}
+			}
+			sizes[p.Partition][p.Broker] = p.Size
+		}
+	})
+	var out []string
+	for _, p := range slices.Sorted(maps.Keys(sizes)) {
+		var vals []int64
+		for _, v := range sizes[p] {
+			vals = append(vals, v)
+		}
+		if len(vals) != Nodes || slices.Min(vals) != slices.Max(vals) {
+			out = append(out, fmt.Sprintf("partition %d %v", p, sizes[p]))
+		}
+	}
+	if len(sizes) == 0 {
+		return "log dirs: no replica of " + topic + " described"
+	}
+	return strings.Join(out, "; ")
 }

@@ -19,11 +19,15 @@ type Status uint8
 const (
 	// Unreported: no answer before the flush deadline.
 	Unreported Status = iota
-	// Acked: the produce promise returned nil. Under acks=0 that only means
-	// the client wrote the request to the socket: no acknowledgement exists.
+	// Acked: the broker acknowledged the record (acks=1 or all, the
+	// produce promise returned nil).
 	Acked
 	// Failed: the promise returned an error (the producer gave up).
 	Failed
+	// Written: acks=0 only. The promise returned nil, which there means the
+	// client wrote the request to the socket: no acknowledgement exists, so
+	// such a record is "sent", never "acknowledged", and never "lost".
+	Written
 )
 
 // Sent is one record as the producer sent it, with what it was told.
@@ -44,37 +48,72 @@ type Got struct {
 	Offset    int64
 }
 
-// Counts compares what the producers were told with what the topic holds.
+// Counts compares what the producers were told with what the readers saw.
 type Counts struct {
-	Sent       int `json:"sent"`
-	Acked      int `json:"acked"`
+	Sent  int `json:"sent"`
+	Acked int `json:"acked"`
+	// Written: acks=0 records the client wrote to the socket (no
+	// acknowledgement exists under acks=0).
+	Written    int `json:"written"`
 	Failed     int `json:"failed"`
 	Unreported int `json:"unreported"`
-	// Records is every record in the topic, Distinct the identities among them.
+	// Records is every record the franz-go read returned, Distinct the
+	// identities among them.
 	Records  int `json:"records"`
 	Distinct int `json:"distinct"`
-	// AckedLost: acknowledged, not in the topic.
-	AckedLost int `json:"acked_lost"`
-	// Duplicated: copies beyond the first of one identity.
+	// Lost: acknowledged, and seen by no reader (not the franz-go read,
+	// not kcat's, not the parallel consumer that ran during the fault).
+	Lost int `json:"lost"`
+	// Unseen: acks=0 records written to the socket that no reader saw.
+	// They were never acknowledged, so they are not Lost.
+	Unseen int `json:"unseen"`
+	// Disagreed: acknowledged (acks=0: written) identities that some reader
+	// saw and another did not; Readers on the cell says which.
+	Disagreed int `json:"disagreed"`
+	// Duplicated: copies beyond the first of one identity, in the franz-go read.
 	Duplicated int `json:"duplicated"`
 	// Reordered: a first copy that lands after the first copy of a later
 	// record of the same producer and key (a key lives in one partition,
 	// so offset order is the order a consumer sees). Gaps are not reorders.
 	Reordered int `json:"reordered"`
-	// FailedPresent: the producer was told the record failed, yet it is
-	// in the topic (a retry the client gave up on had landed).
+	// FailedPresent: the producer was told the record failed, yet a reader
+	// saw it (a retry the client gave up on had landed).
 	FailedPresent int `json:"failed_present"`
-	// UnreportedPresent: never answered, in the topic anyway.
+	// UnreportedPresent: never answered, seen by a reader anyway.
 	UnreportedPresent int `json:"unreported_present"`
-	// Unknown: records in the topic no producer of this cell sent.
+	// Unknown: records in the franz-go read no producer of this cell sent.
 	Unknown int `json:"unknown"`
 	// Errors counts the producer's errors for failed records, by error.
 	Errors map[string]int `json:"errors,omitempty"`
 }
 
-// Count compares sent with got. got must be in (partition, offset) order
-// within each partition; Count sorts a copy to be sure.
-func Count(sent []Sent, got []Got) Counts {
+// Reader is one reader's view of the topic: the identities it saw.
+// A reader that did not run (Ran false) takes no part in the counts.
+type Reader struct {
+	Name string
+	Ran  bool
+	Seen map[ID]bool
+}
+
+// SeenIn is the set of identities in got.
+func SeenIn(got []Got) map[ID]bool {
+	m := make(map[ID]bool, len(got))
+	for _, g := range got {
+		if g.Producer >= 0 {
+			m[g.ID] = true
+		}
+	}
+	return m
+}
+
+// Count compares sent with what the readers saw. The first reader's got
+// (the franz-go read) gives the topic's structure: records, duplicates,
+// reorders. Presence is the union of every reader that ran: a record is
+// Lost only when it was acknowledged and no reader saw it; one some reader
+// saw and another did not is Disagreed, counted apart.
+// got must be in (partition, offset) order within each partition; Count
+// sorts a copy to be sure.
+func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 	c := Counts{Sent: len(sent), Records: len(got)}
 	status := make(map[ID]Status, len(sent))
 	for _, s := range sent {
@@ -82,6 +121,8 @@ func Count(sent []Sent, got []Got) Counts {
 		switch s.Status {
 		case Acked:
 			c.Acked++
+		case Written:
+			c.Written++
 		case Failed:
 			c.Failed++
 			if c.Errors == nil {
@@ -120,17 +161,94 @@ func Count(sent []Sent, got []Got) Counts {
 		}
 	}
 	c.Distinct = len(seen)
+	var ran []map[ID]bool
+	for _, rd := range readers {
+		if rd.Ran {
+			ran = append(ran, rd.Seen)
+		}
+	}
 	for _, s := range sent {
+		n := 0
+		if seen[s.ID] {
+			n++
+		}
+		for _, m := range ran {
+			if m[s.ID] {
+				n++
+			}
+		}
+		some, all := n > 0, n == len(ran)+1
 		switch {
-		case s.Status == Acked && !seen[s.ID]:
-			c.AckedLost++
-		case s.Status == Failed && seen[s.ID]:
+		case s.Status == Acked && !some:
+			c.Lost++
+		case s.Status == Written && !some:
+			c.Unseen++
+		case s.Status == Failed && some:
 			c.FailedPresent++
-		case s.Status == Unreported && seen[s.ID]:
+		case s.Status == Unreported && some:
 			c.UnreportedPresent++
+		}
+		if (s.Status == Acked || s.Status == Written) && some && !all {
+			c.Disagreed++
 		}
 	}
 	return c
+}
+
+// Disagreement is what one reader saw and another did not: distinct
+// identities of the cell's records.
+type Disagreement struct {
+	Seen    string `json:"seen_by"`
+	NotSeen string `json:"not_seen_by"`
+	Records int    `json:"records"`
+	// Acked of them acknowledged (acks=0: written).
+	Acked int `json:"acked"`
+	// Examples: a few of them, as "producer/index".
+	Examples []string `json:"examples,omitempty"`
+}
+
+// Disagreements compares every reader that ran with every other, in the
+// order given; a pair that agrees is left out.
+func Disagreements(sent []Sent, readers ...Reader) []Disagreement {
+	status := make(map[ID]Status, len(sent))
+	for _, s := range sent {
+		status[s.ID] = s.Status
+	}
+	var out []Disagreement
+	for _, x := range readers {
+		for _, y := range readers {
+			if x.Name == y.Name || !x.Ran || !y.Ran {
+				continue
+			}
+			d := Disagreement{Seen: x.Name, NotSeen: y.Name}
+			var ids []ID
+			for id := range x.Seen {
+				st, ok := status[id]
+				if !ok || y.Seen[id] {
+					continue
+				}
+				d.Records++
+				if st == Acked || st == Written {
+					d.Acked++
+				}
+				ids = append(ids, id)
+			}
+			if d.Records == 0 {
+				continue
+			}
+			sort.Slice(ids, func(i, j int) bool {
+				if ids[i].Producer != ids[j].Producer {
+					return ids[i].Producer < ids[j].Producer
+				}
+				return ids[i].Index < ids[j].Index
+			})
+			for _, id := range ids[:min(5, len(ids))] {
+				d.Examples = append(d.Examples, fmt.Sprintf("%d/%d", id.Producer, id.Index))
+			}
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Value is a record's value: text, so kcat and any console consumer can

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 )
@@ -58,8 +59,8 @@ func TestCountAckedButMissingIsLostAndGapsAreNotReorders(t *testing.T) {
 	sent := stream(0, 10, 2, Acked)
 	got := without(written(sent), ID{0, 4}, ID{0, 5})
 	c := Count(sent, got)
-	if c.AckedLost != 2 || c.Reordered != 0 || c.Duplicated != 0 {
-		t.Fatalf("lost %d reordered %d dup %d, want 2 0 0", c.AckedLost, c.Reordered, c.Duplicated)
+	if c.Lost != 2 || c.Reordered != 0 || c.Duplicated != 0 {
+		t.Fatalf("lost %d reordered %d dup %d, want 2 0 0", c.Lost, c.Reordered, c.Duplicated)
 	}
 }
 
@@ -69,7 +70,7 @@ func TestCountFailedOrUnansweredMissingIsNotLost(t *testing.T) {
 	sent[3].Status = Unreported
 	got := without(written(sent), ID{0, 2}, ID{0, 3})
 	c := Count(sent, got)
-	if c.AckedLost != 0 || c.Failed != 1 || c.Unreported != 1 || c.FailedPresent != 0 {
+	if c.Lost != 0 || c.Failed != 1 || c.Unreported != 1 || c.FailedPresent != 0 {
 		t.Fatalf("%+v", c)
 	}
 	if c.Errors["NOT_ENOUGH_REPLICAS"] != 1 {
@@ -82,7 +83,7 @@ func TestCountFailedButWritten(t *testing.T) {
 	sent[1].Status, sent[1].Err = Failed, "record delivery timeout"
 	sent[4].Status = Unreported
 	c := Count(sent, written(sent))
-	if c.FailedPresent != 1 || c.UnreportedPresent != 1 || c.AckedLost != 0 {
+	if c.FailedPresent != 1 || c.UnreportedPresent != 1 || c.Lost != 0 {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -115,7 +116,7 @@ func TestCountReorderWithinAKeyOnly(t *testing.T) {
 		{ID: ID{0, 4}, Key: 1, Seq: 1, Partition: 1, Offset: 1},
 	}
 	c := Count(sent, got)
-	if c.Reordered != 1 || c.AckedLost != 0 || c.Duplicated != 0 {
+	if c.Reordered != 1 || c.Lost != 0 || c.Duplicated != 0 {
 		t.Fatalf("%+v", c)
 	}
 	// The same key of another producer is another order: no reorder.
@@ -157,11 +158,17 @@ func TestValueRoundTrips(t *testing.T) {
 	}
 }
 
+// The seed fixes every record's key, the cell's seed and the rolling
+// order: checked against values computed once and written down here, so a
+// change of the derivation fails (a call compared with itself could not),
+// and against other seeds and names, which must move them.
 func TestRecordsAreAFunctionOfTheSeed(t *testing.T) {
-	for i := 0; i < 100; i++ {
-		if keyOf(7, 1, i, 32) != keyOf(7, 1, i, 32) {
-			t.Fatal("key not stable")
-		}
+	var keys []int
+	for i := 0; i < 8; i++ {
+		keys = append(keys, keyOf(7, 1, i, 32))
+	}
+	if want := []int{14, 20, 16, 12, 28, 10, 22, 25}; !reflect.DeepEqual(keys, want) {
+		t.Fatalf("seed 7's first keys %v, want %v", keys, want)
 	}
 	same := 0
 	for i := 0; i < 100; i++ {
@@ -172,11 +179,94 @@ func TestRecordsAreAFunctionOfTheSeed(t *testing.T) {
 	if same > 20 {
 		t.Fatalf("seeds 7 and 8 agree on %d of 100 keys", same)
 	}
-	if CellSeed(1, "acks1-if5/leader-kill") != CellSeed(1, "acks1-if5/leader-kill") ||
-		CellSeed(1, "acks1-if5/leader-kill") == CellSeed(1, "acks1-if5/freeze") {
-		t.Fatal("cell seed must depend on the seed and the cell name only")
+	if got := CellSeed(1, "acks1-if5/leader-kill"); got != 1387414507984703325 {
+		t.Fatalf("cell seed %d, want %d", got, int64(1387414507984703325))
 	}
-	if !reflect.DeepEqual(rollingOrder(5, []int{1, 2, 3}), rollingOrder(5, []int{1, 2, 3})) {
-		t.Fatal("rolling order not stable")
+	if CellSeed(1, "acks1-if5/leader-kill") == CellSeed(1, "acks1-if5/freeze") || CellSeed(1, "acks1-if5/leader-kill") == CellSeed(2, "acks1-if5/leader-kill") {
+		t.Fatal("cell seed must move with the seed and the cell name")
+	}
+	if got := rollingOrder(5, []int{1, 2, 3}); !reflect.DeepEqual(got, []int{2, 1, 3}) {
+		t.Fatalf("rolling order %v", got)
+	}
+	orders := map[string]bool{}
+	for seed := int64(0); seed < 20; seed++ {
+		orders[fmt.Sprint(rollingOrder(seed, []int{1, 2, 3}))] = true
+	}
+	if len(orders) < 4 {
+		t.Fatalf("20 seeds gave only %d rolling orders", len(orders))
+	}
+}
+
+// The loss rule: an acknowledged record is lost only when no reader saw
+// it; one seen by some readers and not others is a disagreement, counted
+// apart; acks=0 records are written, never acknowledged, never lost.
+func TestLossRule(t *testing.T) {
+	id := ID{0, 0}
+	seen := map[ID]bool{id: true}
+	none := map[ID]bool{}
+	for _, tc := range []struct {
+		name                 string
+		status               Status
+		franz, kcat, cons    bool
+		kcatRan              bool
+		lost, unseen, disagr int
+	}{
+		{"acked, seen by all three", Acked, true, true, true, true, 0, 0, 0},
+		{"acked, seen by none", Acked, false, false, false, true, 1, 0, 0},
+		{"acked, seen by franz-go only", Acked, true, false, false, true, 0, 0, 1},
+		{"acked, seen by kcat only", Acked, false, true, false, true, 0, 0, 1},
+		{"acked, seen by the consumer only", Acked, false, false, true, true, 0, 0, 1},
+		{"acked, seen by franz-go and the consumer, kcat did not run", Acked, true, false, true, false, 0, 0, 0},
+		{"acked, seen by none, kcat did not run", Acked, false, false, false, false, 1, 0, 0},
+		{"acks=0 written, seen by none", Written, false, false, false, true, 0, 1, 0},
+		{"acks=0 written, seen by kcat only", Written, false, true, false, true, 0, 0, 1},
+		{"failed, seen by none", Failed, false, false, false, true, 0, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sent := []Sent{{ID: id, Status: tc.status, Err: "x"}}
+			var got []Got
+			if tc.franz {
+				got = []Got{{ID: id}}
+			}
+			pick := func(b bool) map[ID]bool {
+				if b {
+					return seen
+				}
+				return none
+			}
+			c := Count(sent, got, Reader{Name: ReaderKcat, Ran: tc.kcatRan, Seen: pick(tc.kcat)}, Reader{Name: ReaderConsumer, Ran: true, Seen: pick(tc.cons)})
+			if c.Lost != tc.lost || c.Unseen != tc.unseen || c.Disagreed != tc.disagr {
+				t.Fatalf("lost %d unseen %d disagreed %d, want %d %d %d", c.Lost, c.Unseen, c.Disagreed, tc.lost, tc.unseen, tc.disagr)
+			}
+			if tc.status == Written && c.Acked != 0 {
+				t.Fatalf("an acks=0 record counted as acknowledged: %+v", c)
+			}
+		})
+	}
+}
+
+// Each pair of readers says what one saw and the other did not.
+func TestDisagreementsPerReaderPair(t *testing.T) {
+	sent := stream(0, 5, 1, Acked)
+	sent[4].Status = Unreported
+	franz := map[ID]bool{{0, 0}: true, {0, 1}: true, {0, 2}: true}
+	kcat := map[ID]bool{{0, 0}: true, {0, 1}: true, {0, 2}: true, {0, 3}: true, {0, 4}: true}
+	cons := map[ID]bool{{0, 0}: true, {0, 1}: true}
+	ds := Disagreements(sent, Reader{ReaderFranzGo, true, franz}, Reader{ReaderKcat, true, kcat}, Reader{ReaderConsumer, true, cons})
+	r := Reads{Disagreements: ds}
+	if d := r.Between(ReaderKcat, ReaderFranzGo); d.Records != 2 || d.Acked != 1 || !reflect.DeepEqual(d.Examples, []string{"0/3", "0/4"}) {
+		t.Errorf("kcat over franz-go: %+v", d)
+	}
+	if d := r.Between(ReaderFranzGo, ReaderConsumer); d.Records != 1 || d.Acked != 1 {
+		t.Errorf("franz-go over consumer: %+v", d)
+	}
+	if d := r.Between(ReaderFranzGo, ReaderKcat); d.Records != 0 {
+		t.Errorf("franz-go over kcat: %+v", d)
+	}
+	if len(ds) != 3 {
+		t.Errorf("want 3 disagreeing pairs (kcat>franz-go, kcat>consumer, franz-go>consumer), got %+v", ds)
+	}
+	if ds := Disagreements(sent, Reader{ReaderFranzGo, true, franz}, Reader{ReaderKcat, false, nil}); len(ds) != 0 {
+		t.Errorf("a reader that did not run disagreed: %+v", ds)
 	}
 }

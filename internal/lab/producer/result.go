@@ -9,9 +9,13 @@ import (
 )
 
 // Schema and SchemaVersion name the data file, lab-producer.json.
+// Version 2: a record counts as lost only when no reader saw it (franz-go,
+// kcat, the parallel consumer), acked_lost became lost, readers'
+// disagreements are counted apart (disagreed, reads), acks=0 answers are
+// written (never acked), and targets are a list that gives each its reason.
 const (
 	Schema        = "kpar.lab.producer"
-	SchemaVersion = 1
+	SchemaVersion = 2
 )
 
 // Result is one `kpar lab producer` run: plain data, every view reads only this.
@@ -22,9 +26,10 @@ type Result struct {
 	OwnCluster bool     `json:"own_cluster"`
 	Params     Params   `json:"params"`
 	Cells      []Cell   `json:"cells"`
-	// Lessons are computed once from the cells (judge); views print them.
+	// Lessons and Targets are Judge(Cells), stored for readers of the
+	// JSON; the views judge the cells again rather than trust them.
 	Lessons []Lesson `json:"lessons"`
-	Targets Targets  `json:"targets"`
+	Targets []Target `json:"targets"`
 }
 
 // Params are the workload knobs every cell shares.
@@ -61,6 +66,7 @@ type Cell struct {
 	// Flushed: every record was answered before the flush deadline.
 	Flushed  bool          `json:"flushed"`
 	Counts   Counts        `json:"counts"`
+	Reads    Reads         `json:"reads"`
 	Kcat     KcatCheck     `json:"kcat"`
 	Consumer ConsumerCheck `json:"consumer"`
 	Seconds  float64       `json:"seconds"`
@@ -71,13 +77,13 @@ type Cell struct {
 	Why             string   `json:"why"`
 }
 
-// KcatCheck is the same topic read by kcat (librdkafka).
+// KcatCheck is the settled topic read by kcat (librdkafka), to the same
+// high watermarks as the franz-go read.
 type KcatCheck struct {
 	Ran        bool   `json:"ran"`
 	Records    int    `json:"records"`
-	AckedLost  int    `json:"acked_lost"`
+	Distinct   int    `json:"distinct"`
 	Duplicated int    `json:"duplicated"`
-	Agrees     bool   `json:"agrees"`
 	Note       string `json:"note,omitempty"`
 }
 
@@ -87,9 +93,8 @@ type ConsumerCheck struct {
 	// after a coordinator move included).
 	Processed int `json:"processed"`
 	Calls     int `json:"calls"`
-	// Missed: in the topic, never handled. NotInTopic: handled, yet not in
-	// the topic at the end (a record read before an unclean election
-	// truncated it away).
+	// Missed: seen by a settled read (franz-go or kcat), never handled.
+	// NotInTopic: handled, yet seen by neither settled read.
 	Missed     int  `json:"missed"`
 	NotInTopic int  `json:"not_in_topic"`
 	CaughtUp   bool `json:"caught_up"`
@@ -101,45 +106,89 @@ type Lesson struct {
 	Sentence string `json:"sentence"`
 }
 
-// Targets are the issue's two claims, judged from this run's cells.
-type Targets struct {
-	// SafeCells counts acks=all+idempotence cells under a fault; SafeClean
-	// is true when every one lost and duplicated nothing.
-	SafeCells int  `json:"safe_cells"`
-	SafeClean bool `json:"safe_clean"`
-	// WeakerLoss names the cells of weaker settings that lost acked records.
-	WeakerLoss []string `json:"weaker_loss"`
-	// ConsumerMissed sums what the parallel consumer missed over all cells.
-	ConsumerMissed int `json:"consumer_missed"`
+// Verdicts a target can get.
+const (
+	Met      = "met"
+	Missed   = "MISSED"
+	Shown    = "shown"
+	NotShown = "not shown"
+	NotRun   = "not run"
+)
+
+// Target is one claim the run checks, with the reason it is expected, the
+// verdict and the figures it rests on.
+type Target struct {
+	Claim   string `json:"claim"`
+	Reason  string `json:"reason"`
+	Verdict string `json:"verdict"`
+	Detail  string `json:"detail"`
 }
 
-// judge computes the lessons and targets from the cells, once.
-func (r *Result) judge() {
-	r.Lessons = lessons(r.Cells)
-	t := Targets{SafeClean: true, WeakerLoss: []string{}}
-	for _, c := range r.Cells {
-		t.ConsumerMissed += c.Consumer.Missed
+// judge stores Judge's lessons and targets on the Result.
+func (r *Result) judge() { r.Lessons, r.Targets = Judge(r.Cells) }
+
+// Judge computes the lessons and targets from the cells alone. Views call
+// it rather than reading a stored verdict, so a sentence can never stand
+// beside a figure that contradicts it.
+func Judge(cells []Cell) ([]Lesson, []Target) {
+	return lessons(cells), targets(cells)
+}
+
+// Target claims, in the order Judge returns them.
+const (
+	ClaimSafe   = "acks=all with idempotence loses no acknowledged record and duplicates none under a fault"
+	ClaimWeaker = "a weaker setting loses acknowledged records under a fault"
+)
+
+func targets(cells []Cell) []Target {
+	safe := Target{Claim: ClaimSafe,
+		Reason: "an acknowledgement under acks=all waits for min.insync.replicas (2) replicas, so one node's fault cannot take an acknowledged record; an idempotent producer's retried batch carries its producer id and sequence, so the broker drops a copy it already has"}
+	weak := Target{Claim: ClaimWeaker,
+		Reason: "acks=1 acknowledges once the leader alone has a record, so a leader that fails before its followers fetched takes it along; seeing that loss shows the faults reach what acks=all protects"}
+	var safeN int
+	var bad, lossy []string
+	for _, c := range cells {
 		if c.Fault == FaultNone {
 			continue
 		}
+		k := c.Counts
 		if c.Setting.Safe() {
-			t.SafeCells++
-			if c.Counts.AckedLost > 0 || c.Counts.Duplicated > 0 {
-				t.SafeClean = false
+			safeN++
+			if k.Lost > 0 || k.Duplicated > 0 {
+				bad = append(bad, fmt.Sprintf("%s: %d lost, %d duplicated", c.Name, k.Lost, k.Duplicated))
 			}
-		} else if c.Counts.AckedLost > 0 {
-			t.WeakerLoss = append(t.WeakerLoss, c.Name)
+		} else if k.Lost > 0 {
+			lossy = append(lossy, fmt.Sprintf("%s (%d)", c.Name, k.Lost))
 		}
 	}
-	if t.SafeCells == 0 {
-		t.SafeClean = false
+	switch {
+	case safeN == 0:
+		safe.Verdict, safe.Detail = NotRun, "no fault cell with acks=all and idempotence in this run"
+	case len(bad) == 0:
+		safe.Verdict, safe.Detail = Met, fmt.Sprintf("0 lost and 0 duplicated in %s", plural(safeN, "fault cell"))
+	default:
+		safe.Verdict, safe.Detail = Missed, fmt.Sprintf("%s of %s: %s", plural(len(bad), "cell"), plural(safeN, "fault cell"), strings.Join(bad, "; "))
 	}
-	r.Targets = t
+	weakN := 0
+	for _, c := range cells {
+		if c.Fault != FaultNone && !c.Setting.Safe() && c.Setting.Acks != "0" {
+			weakN++
+		}
+	}
+	switch {
+	case weakN == 0:
+		weak.Verdict, weak.Detail = NotRun, "no fault cell with acks=1, or acks=all without idempotence, in this run"
+	case len(lossy) > 0:
+		weak.Verdict, weak.Detail = Shown, "lost in "+strings.Join(lossy, ", ")
+	default:
+		weak.Verdict, weak.Detail = NotShown, fmt.Sprintf("none of %s lost an acknowledged record", plural(weakN, "weaker fault cell"))
+	}
+	return []Target{safe, weak}
 }
 
 // lessons: one sentence per setting, then the comparisons the matrix
 // answers (acks, idempotence, unclean election), each only when the run has
-// both sides.
+// both sides and saying only what the counts show.
 func lessons(cells []Cell) []Lesson {
 	var out []Lesson
 	var order []string
@@ -153,21 +202,21 @@ func lessons(cells []Cell) []Lesson {
 	for _, name := range order {
 		out = append(out, Lesson{Setting: name, Sentence: settingSentence(by[name])})
 	}
-	sum := func(pred func(Setting) bool, val func(Counts) int) (n, cellsN int) {
+	sum := func(pred func(Setting) bool, val func(Cell) int) (n, cellsN int) {
 		for _, c := range cells {
 			if c.Fault != FaultNone && pred(c.Setting) {
-				n += val(c.Counts)
+				n += val(c)
 				cellsN++
 			}
 		}
 		return n, cellsN
 	}
-	lost := func(c Counts) int { return c.AckedLost }
-	dup := func(c Counts) int { return c.Duplicated }
+	lost := func(c Cell) int { return c.Counts.Lost }
+	dup := func(c Cell) int { return c.Counts.Duplicated }
 	if l1, n1 := sum(func(s Setting) bool { return s.Acks == "1" }, lost); n1 > 0 {
 		if la, na := sum(func(s Setting) bool { return s.Acks == "all" }, lost); na > 0 {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("acks: under faults acks=1 lost %d acknowledged records over %s, acks=all %d over %s.",
-				l1, plural(n1, "cell"), la, plural(na, "cell"))})
+			out = append(out, Lesson{Sentence: fmt.Sprintf("acks: under faults acks=1 lost %s over %s, acks=all %d over %s.",
+				plural(l1, "acknowledged record"), plural(n1, "cell"), la, plural(na, "cell"))})
 		}
 	}
 	if d0, n0 := sum(func(s Setting) bool { return s.Acks == "all" && !s.Idempotent }, dup); n0 > 0 {
@@ -175,50 +224,67 @@ func lessons(cells []Cell) []Lesson {
 			var sentence string
 			switch {
 			case d1 > 0:
-				sentence = fmt.Sprintf("idempotence: acks=all with it still duplicated %d records over %s (without it %d over %s).",
-					d1, plural(n1, "cell"), d0, plural(n0, "cell"))
+				sentence = fmt.Sprintf("idempotence: acks=all with it still duplicated %s over %s (without it %d over %s).",
+					plural(d1, "record"), plural(n1, "cell"), d0, plural(n0, "cell"))
 			case d0 > 0:
-				sentence = fmt.Sprintf("idempotence: acks=all without it duplicated %d records over %s (retries of requests that had landed); with it none over %s.",
-					d0, plural(n0, "cell"), plural(n1, "cell"))
+				sentence = fmt.Sprintf("idempotence: acks=all without it duplicated %s over %s; with it none over %s.",
+					plural(d0, "record"), plural(n0, "cell"), plural(n1, "cell"))
 			default:
-				sentence = fmt.Sprintf("idempotence: acks=all duplicated nothing in this run, without it (%s) or with it (%s): a duplicate needs a retried request that had landed, which is timing.",
+				sentence = fmt.Sprintf("idempotence: acks=all duplicated nothing in this run, without it (%s) or with it (%s): on duplicates this run cannot tell the two apart.",
 					plural(n0, "cell"), plural(n1, "cell"))
 			}
 			out = append(out, Lesson{Sentence: sentence})
 		}
 	}
-	if lu, nu := sum(func(s Setting) bool { return s.Unclean }, lost); nu > 0 {
-		if lc, nc := sum(func(s Setting) bool { return !s.Unclean }, lost); nc > 0 {
-			s := fmt.Sprintf("unclean leader election: settings with it on lost %d acknowledged records over %s, with it off %d over %s.",
-				lu, plural(nu, "cell"), lc, plural(nc, "cell"))
-			if notIn := sumConsumer(cells, true); notIn > 0 {
-				s += fmt.Sprintf(" With it on the consumer handled %d records that were later truncated away.", notIn)
-			} else {
-				s += " Every fault here keeps two replicas in sync, so no election had to pick an out-of-sync one: a difference between the two is timing, not the setting."
-			}
-			out = append(out, Lesson{Sentence: s})
-		}
+	if l := uncleanLesson(cells); l != "" {
+		out = append(out, Lesson{Sentence: l})
 	}
-	if m := sumConsumer(cells, false); len(cells) > 0 {
+	if len(cells) > 0 {
+		m, mc := 0, 0
+		for _, c := range cells {
+			if c.Consumer.Missed > 0 {
+				m += c.Consumer.Missed
+				mc++
+			}
+		}
 		if m == 0 {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults handled every record the topic holds in all %s.", plural(len(cells), "cell"))})
+			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults handled every record the settled reads saw in all %s.", plural(len(cells), "cell"))})
 		} else {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults missed %d records the topic holds.", m)})
+			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults missed %s the settled reads saw, in %s of %d.", plural(m, "record"), plural(mc, "cell"), len(cells))})
 		}
 	}
 	return out
 }
 
-func sumConsumer(cells []Cell, notInTopic bool) int {
-	n := 0
+// uncleanLesson counts what was truncated after it had been committed: a
+// record the consumer read during the fault (a consumer reads only below
+// the high watermark, so every replica in the ISR had it) that neither
+// settled read found afterwards. Only an election of a replica outside the
+// ISR can remove such a record. Nothing truncated, or no cell with unclean
+// election on: no sentence, since the run shows nothing about the setting.
+func uncleanLesson(cells []Cell) string {
+	var on, off, onN, offN int
 	for _, c := range cells {
-		if notInTopic {
-			n += c.Consumer.NotInTopic
+		if c.Fault == FaultNone {
+			continue
+		}
+		if c.Setting.Unclean {
+			on += c.Consumer.NotInTopic
+			onN++
 		} else {
-			n += c.Consumer.Missed
+			off += c.Consumer.NotInTopic
+			offN++
 		}
 	}
-	return n
+	if onN == 0 || on+off == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("unclean leader election: %s the consumer had read during a fault (committed then) were gone from the topic afterwards over %s with it on",
+		plural(on, "record"), plural(onN, "cell"))
+	if offN > 0 {
+		s += fmt.Sprintf(", %d over %s with it off", off, plural(offN, "cell"))
+	}
+	return s + "."
 }
 
 // settingSentence states what one setting did under each fault.
@@ -231,11 +297,16 @@ func settingSentence(cells []Cell) string {
 			bad = append(bad, fmt.Sprintf("%s %s on %s", what, plural(n, "record"), fault))
 		}
 	}
+	written := 0
 	for _, c := range cells {
 		k := c.Counts
+		written += k.Written
 		before := len(bad)
-		if k.AckedLost > 0 {
-			bad = append(bad, fmt.Sprintf("lost %s on %s", plural(k.AckedLost, "acknowledged record"), c.Fault))
+		if k.Lost > 0 {
+			bad = append(bad, fmt.Sprintf("lost %s on %s", plural(k.Lost, "acknowledged record"), c.Fault))
+		}
+		if k.Unseen > 0 {
+			bad = append(bad, fmt.Sprintf("%s sent on %s reached no reader", plural(k.Unseen, "record"), c.Fault))
 		}
 		add(k.Duplicated, "duplicated", c.Fault)
 		add(k.Reordered, "reordered", c.Fault)
@@ -243,25 +314,91 @@ func settingSentence(cells []Cell) string {
 		if len(bad) == before {
 			clean = append(clean, c.Fault)
 		}
+		if k.Disagreed > 0 {
+			bad = append(bad, fmt.Sprintf("the readers disagreed on %s on %s (%s)", plural(k.Disagreed, "record"), c.Fault, ReadersText(c)))
+		}
 	}
 	var b strings.Builder
 	b.WriteString(s.Label())
-	if len(bad) > 0 {
+	nothing := " lost, duplicated and reordered nothing on "
+	if s.Acks == "0" {
+		nothing = " had every sent record reach a reader and duplicated and reordered nothing on "
+	}
+	switch {
+	case len(bad) > 0:
 		b.WriteString(" " + strings.Join(bad, "; "))
 		if len(clean) > 0 {
 			fmt.Fprintf(&b, "; nothing wrong on %s", strings.Join(clean, ", "))
 		}
-	} else {
-		fmt.Fprintf(&b, " lost, duplicated and reordered nothing on %s", strings.Join(clean, ", "))
+	default:
+		b.WriteString(nothing + strings.Join(clean, ", "))
 	}
 	b.WriteString(".")
 	if s.Acks == "0" {
-		b.WriteString(" Under acks=0 nothing is acknowledged: a record counts as acked once the client wrote it to the socket.")
+		fmt.Fprintf(&b, " Under acks=0 no record is acknowledged: %s handed to the socket count as sent, and none can count as lost.", plural(written, "record"))
 	}
 	if failed := errSummary(cells); failed != "" {
 		b.WriteString(" Producer errors: " + failed + ".")
 	}
 	return b.String()
+}
+
+// ReadersText says which reader saw what another did not, in one line:
+// "agree" when every pair agrees.
+func ReadersText(c Cell) string {
+	if len(c.Reads.Disagreements) == 0 {
+		return "agree"
+	}
+	var parts []string
+	for _, d := range c.Reads.Disagreements {
+		p := fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records)
+		if n := d.Records - d.Acked; n > 0 {
+			p += fmt.Sprintf(" (%d of them failed or unanswered)", n)
+		}
+		parts = append(parts, p)
+	}
+	s := strings.Join(parts, ", ")
+	if c.Reads.Repeated {
+		s += " (after a second read)"
+	}
+	return s
+}
+
+// KcatText is the kcat cross-check in words, the one text every view shows.
+func KcatText(c Cell) string {
+	if !c.Kcat.Ran {
+		return "kcat not run: " + c.Kcat.Note
+	}
+	k := c.Reads.Between(ReaderKcat, ReaderFranzGo)
+	f := c.Reads.Between(ReaderFranzGo, ReaderKcat)
+	var s string
+	if k.Records == 0 && f.Records == 0 {
+		s = fmt.Sprintf("kcat agrees with franz-go (%d records)", c.Kcat.Records)
+	} else {
+		s = fmt.Sprintf("kcat differs from franz-go: kcat read %d records, franz-go %d; %d seen by kcat only, %d by franz-go only",
+			c.Kcat.Records, c.Counts.Records, k.Records, f.Records)
+		if c.Reads.Repeated {
+			s += ", after a second read"
+		}
+	}
+	if c.Kcat.Note != "" {
+		s += " (" + c.Kcat.Note + ")"
+	}
+	return s
+}
+
+// KcatAgrees: kcat ran and saw the same records as franz-go.
+func KcatAgrees(c Cell) bool {
+	return c.Kcat.Ran && c.Reads.Between(ReaderKcat, ReaderFranzGo).Records == 0 && c.Reads.Between(ReaderFranzGo, ReaderKcat).Records == 0
+}
+
+// LostText is a cell's lost count: under acks=0 nothing is acknowledged,
+// so it gives the sent records no reader saw instead.
+func LostText(c Cell, star func(string, int) string) string {
+	if c.Setting.Acks == "0" {
+		return fmt.Sprintf("none acknowledged (acks=0); %s of %d sent unseen", star("unseen", c.Counts.Unseen), c.Counts.Written)
+	}
+	return star("lost", c.Counts.Lost)
 }
 
 // errSummary names the errors the setting's records failed with, most first.
@@ -294,4 +431,31 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// AckedText is a cell's acknowledged count; under acks=0, where nothing is
+// acknowledged, what was written to the socket, named so.
+func AckedText(c Cell) string {
+	if c.Setting.Acks == "0" {
+		return fmt.Sprintf("none (acks=0; %d written)", c.Counts.Written)
+	}
+	return fmt.Sprint(c.Counts.Acked)
+}
+
+// SafeRepeats is the sentence on what repeats for the safe setting, from
+// its target's verdict: a 0 that held in every fault cell, or what the run
+// shows instead. Empty when the run had no such cell.
+func SafeRepeats(ts []Target) string {
+	for _, t := range ts {
+		if t.Claim != ClaimSafe {
+			continue
+		}
+		switch t.Verdict {
+		case Met:
+			return "In this run acks=all with idempotence kept lost and duplicated at 0 in every fault cell (" + t.Detail + "). Kafka documents this as a guarantee: an acknowledgement waits for min.insync.replicas replicas, and the broker drops a retried batch by producer id and sequence."
+		case Missed:
+			return "acks=all with idempotence did not keep lost and duplicated at 0 in this run (" + t.Detail + "): the run does not show the guarantee holding."
+		}
+	}
+	return ""
 }

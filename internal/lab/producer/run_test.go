@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func fakeCluster(t *testing.T, brokers int) []string {
@@ -39,5 +41,31 @@ func TestRunRefusesFaultsOnAClusterWithoutOurPids(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%q lacks %q", err, want)
 		}
+	}
+}
+
+// The replica-size check describes the topic's partitions (a topic named
+// without partitions describes none) and names a partition whose replicas
+// differ: kfake keeps one replica per partition, so every partition here
+// has fewer than the 3 the lab's topics have.
+func TestReplicasDifferDescribesEveryPartition(t *testing.T) {
+	seeds := fakeCluster(t, 3)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic("t"), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	adm := kadm.NewClient(cl)
+	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{cl: cl, adm: adm}
+	got := c.replicasDiffer(ctx, "t", []int32{0, 1})
+	if strings.Contains(got, "no replica") || !strings.Contains(got, "partition 0 map[") || !strings.Contains(got, "partition 1 map[") {
+		t.Fatalf("replicasDiffer: %q", got)
 	}
 }

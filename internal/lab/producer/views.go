@@ -16,7 +16,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Views are lab-producer.md and the charts of acked-lost and duplicated
+// Views are lab-producer.md and the charts of lost and duplicated
 // records, SVG and PNG, all from the Result alone.
 func Views(r Result) ([]results.View, error) {
 	var md bytes.Buffer
@@ -24,13 +24,16 @@ func Views(r Result) ([]results.View, error) {
 		return nil, err
 	}
 	views := []results.View{{Name: "lab-producer.md", Bytes: md.Bytes()}}
-	for _, m := range []string{"acked_lost", "duplicated"} {
+	for _, m := range []string{"lost", "duplicated"} {
 		for _, ext := range []string{".svg", ".png"} {
 			views = append(views, results.View{Name: "lab-producer-" + m + ext, Save: func(path string) error { return Chart(path, r, m) }})
 		}
 	}
 	return views, nil
 }
+
+// cellText keeps a table cell on one row.
+func cellText(s string) string { return strings.ReplaceAll(s, "|", "/") }
 
 // star marks a count the cell calls timing-dependent.
 func star(c Cell, name string, n int) string {
@@ -52,18 +55,11 @@ func Markdown(w io.Writer, r Result) error {
 	fmt.Fprintf(&b, "# kpar lab producer\n\nStarted %s on %s (%s), seed %d. %d producers, %d keys each, %d partitions (RF 3, min ISR 2), %d records/s, %d-byte values; faults after %.0f s plus a seeded fraction, freeze %.0f s, delivery timeout %.0f s.\n\n",
 		r.Started.Format("2006-01-02 15:04:05 MST"), where, strings.Join(r.Brokers, ","), r.Seed,
 		p.Producers, p.Keys, p.Partitions, p.Rate, p.ValueBytes, p.WarmupSeconds, p.FreezeSeconds, p.DeliveryTimeoutSeconds)
-	b.WriteString("Lost = acknowledged by the producer, absent from the topic once the cluster healed. A count marked * is timing-dependent: a re-run of the cell with the same seed repeats the records, the victim and the trigger, not the count (see below).\n\n")
-	b.WriteString("| setting | fault | sent | acked | failed | unanswered | lost | duplicated | reordered | failed but written | kcat | consumer missed | producer errors | s |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|\n")
+	b.WriteString("Lost = acknowledged by the producer, then seen by no reader: not by franz-go or kcat, both reading the healed topic to the same high watermarks, taken once they held still for a second and every replica held the same bytes, nor by the kpar parallel consumer that read during the fault. Readers disagreed = records one reader saw and another did not (the reads are repeated once when they disagree); they are not lost. Under acks=0 no record is acknowledged: its records are sent, and the ones no reader saw are unseen. A count marked * is timing-dependent: a re-run of the cell with the same seed repeats the records, the victim and the trigger, not the count (see below).\n\n")
+	b.WriteString("| setting | fault | sent | acked | failed | unanswered | lost | readers disagreed | duplicated | reordered | failed but written | kcat | consumer missed | producer errors | s |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|---|---:|\n")
 	for _, c := range r.Cells {
 		k := c.Counts
-		kc := "agrees"
-		switch {
-		case !c.Kcat.Ran:
-			kc = "not run: " + c.Kcat.Note
-		case !c.Kcat.Agrees:
-			kc = "DIFFERS: " + c.Kcat.Note
-		}
 		var errs []string
 		for e, n := range k.Errors {
 			errs = append(errs, fmt.Sprintf("%d %s", n, e))
@@ -73,30 +69,25 @@ func Markdown(w io.Writer, r Result) error {
 		if !c.Consumer.CaughtUp {
 			missed += " (never caught up)"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
-			c.Setting.Label(), c.Fault, star(c, "sent", k.Sent), k.Acked, k.Failed, k.Unreported,
-			star(c, "acked_lost", k.AckedLost), star(c, "duplicated", k.Duplicated), star(c, "reordered", k.Reordered),
-			star(c, "failed_present", k.FailedPresent), strings.ReplaceAll(kc, "|", "/"), missed,
-			strings.ReplaceAll(strings.Join(errs, "; "), "|", "/"), c.Seconds)
+		st := func(name string, n int) string { return star(c, name, n) }
+		disagreed := st("disagreed", k.Disagreed)
+		if k.Disagreed > 0 {
+			disagreed += ": " + ReadersText(c)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |\n",
+			c.Setting.Label(), c.Fault, st("sent", k.Sent), AckedText(c), k.Failed, k.Unreported,
+			LostText(c, st), disagreed, st("duplicated", k.Duplicated), st("reordered", k.Reordered),
+			st("failed_present", k.FailedPresent), cellText(KcatText(c)), missed,
+			cellText(strings.Join(errs, "; ")), c.Seconds)
 	}
+	lessons, targets := Judge(r.Cells)
 	b.WriteString("\n## Lessons\n\n")
-	for _, l := range r.Lessons {
+	for _, l := range lessons {
 		fmt.Fprintf(&b, "- %s\n", l.Sentence)
 	}
-	t := r.Targets
 	b.WriteString("\n## Targets\n\n")
-	switch {
-	case t.SafeCells == 0:
-		b.WriteString("- acks=all with idempotence: no fault cell in this run.\n")
-	case t.SafeClean:
-		fmt.Fprintf(&b, "- acks=all with idempotence lost 0 acknowledged records and duplicated 0 in all %s: met.\n", plural(t.SafeCells, "fault cell"))
-	default:
-		fmt.Fprintf(&b, "- acks=all with idempotence lost or duplicated records in at least one of %s: MISSED.\n", plural(t.SafeCells, "fault cell"))
-	}
-	if len(t.WeakerLoss) > 0 {
-		fmt.Fprintf(&b, "- a weaker setting lost acknowledged records: met, in %s.\n", strings.Join(t.WeakerLoss, ", "))
-	} else {
-		b.WriteString("- no weaker setting lost an acknowledged record in this run: not shown.\n")
+	for _, t := range targets {
+		fmt.Fprintf(&b, "- %s: %s (%s). Expected since %s.\n", t.Claim, t.Verdict, t.Detail, t.Reason)
 	}
 	var whys []string
 	for _, c := range r.Cells {
@@ -106,14 +97,23 @@ func Markdown(w io.Writer, r Result) error {
 	}
 	b.WriteString("\n## What repeats from the seed\n\n")
 	if len(r.Cells) > 0 {
-		fmt.Fprintf(&b, "Exact from the seed: %s. Timing-dependent (starred): %s, because:\n\n",
+		fmt.Fprintf(&b, "Exact from the seed: %s. Timing-dependent (starred): %s. What moves them between re-runs:\n\n",
 			strings.Join(r.Cells[0].Exact, ", "), strings.Join(r.Cells[0].TimingDependent, ", "))
 	}
 	for _, w := range whys {
 		fmt.Fprintf(&b, "- %s\n", w)
 	}
-	if t.SafeCells > 0 {
-		b.WriteString("\nWhat does repeat: acks=all with idempotence keeps lost and duplicated at 0 by protocol (an ack waits for min ISR 2; the broker drops a retried batch by producer id and sequence), not by timing.\n")
+	if s := SafeRepeats(targets); s != "" {
+		b.WriteString("\n" + s + "\n")
+	}
+	var notes []string
+	for _, c := range r.Cells {
+		for _, n := range ReadNotes(c) {
+			notes = append(notes, fmt.Sprintf("- **%s**: %s\n", c.Name, n))
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n## Reads\n\n" + strings.Join(notes, ""))
 	}
 	b.WriteString("\n## Fault timelines\n\n")
 	for _, c := range r.Cells {
@@ -132,20 +132,27 @@ func Markdown(w io.Writer, r Result) error {
 	return err
 }
 
-// Chart writes a grouped bar chart of metric (acked_lost or duplicated): one
-// group per setting, one bar per fault. The format follows path's extension.
+// Chart writes a grouped bar chart of metric (lost or duplicated): one
+// group per setting, one bar per fault. The format follows path's
+// extension. acks=0 settings are not in the lost chart: nothing is
+// acknowledged there, so nothing can be lost (their unseen records are in
+// the table).
 func Chart(path string, r Result, metric string) error {
 	var value func(Counts) int
+	var ylabel string
 	switch metric {
-	case "acked_lost":
-		value = func(c Counts) int { return c.AckedLost }
+	case "lost":
+		value, ylabel = func(c Counts) int { return c.Lost }, "acknowledged records no reader saw"
 	case "duplicated":
-		value = func(c Counts) int { return c.Duplicated }
+		value, ylabel = func(c Counts) int { return c.Duplicated }, "duplicated records"
 	default:
-		return fmt.Errorf("unknown metric %q (acked_lost, duplicated)", metric)
+		return fmt.Errorf("unknown metric %q (lost, duplicated)", metric)
 	}
 	var settings, faults []string
 	for _, c := range r.Cells {
+		if metric == "lost" && c.Setting.Acks == "0" {
+			continue
+		}
 		if !slices.Contains(settings, c.Setting.Name) {
 			settings = append(settings, c.Setting.Name)
 		}
@@ -155,7 +162,7 @@ func Chart(path string, r Result, metric string) error {
 	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("kpar lab producer: %s (seed %d)", metric, r.Seed)
-	p.Y.Label.Text = metric + " records"
+	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
 	w := vg.Points(14)
 	palette := []color.Color{

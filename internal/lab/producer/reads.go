@@ -1,0 +1,248 @@
+package producer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/clientsec"
+)
+
+// The readers a cell compares, by the names its counts use.
+const (
+	ReaderFranzGo  = "franz-go"
+	ReaderKcat     = "kcat"
+	ReaderConsumer = "consumer"
+)
+
+// readStall bounds a settled read that makes no progress: one that has not
+// reached a partition's end by then stopped early, and says where.
+const readStall = 30 * time.Second
+
+// Reads is how the settled topic was read: by franz-go and by kcat, both to
+// the same high watermarks, compared with each other and with the parallel
+// consumer that read during the fault.
+type Reads struct {
+	// Ends are the high watermarks per partition (index = partition) both
+	// reads went to, unchanged for a second before they started.
+	Ends []int64 `json:"ends"`
+	// FranzGo and Kcat are where each read got to per partition: the
+	// offset after the last record it returned below Ends. Short of Ends
+	// means the read stopped early.
+	FranzGo []int64 `json:"franz_go_reached"`
+	Kcat    []int64 `json:"kcat_reached,omitempty"`
+	// Repeated: the first round's readers disagreed, so the high watermarks
+	// were settled again and both reads done once more; FirstEnds and First
+	// are that first round's ends and disagreements. The counts are the
+	// second round's.
+	Repeated  bool           `json:"repeated"`
+	FirstEnds []int64        `json:"first_round_ends,omitempty"`
+	First     []Disagreement `json:"first_round,omitempty"`
+	// Note: the settled ends were read while the replicas still held
+	// different numbers of bytes (after 30 s of waiting), and where.
+	Note string `json:"note,omitempty"`
+	// Disagreements: for every pair of readers that ran, what one saw and
+	// the other did not (pairs that agree are left out).
+	Disagreements []Disagreement `json:"disagreements"`
+}
+
+// Between is the disagreement of seen over notSeen, zero when they agree.
+func (r Reads) Between(seen, notSeen string) Disagreement {
+	for _, d := range r.Disagreements {
+		if d.Seen == seen && d.NotSeen == notSeen {
+			return d
+		}
+	}
+	return Disagreement{Seen: seen, NotSeen: notSeen}
+}
+
+// endsSlice lays a partition -> offset map out by partition.
+func endsSlice(m map[int32]int64, partitions int) []int64 {
+	out := make([]int64, partitions)
+	for p, o := range m {
+		if int(p) < partitions {
+			out[p] = o
+		}
+	}
+	return out
+}
+
+// readFranzGo reads every partition from the start to ends with franz-go.
+// It returns what it read and where it got per partition; a read that made
+// no progress for readStall stops there rather than waiting forever.
+func readFranzGo(ctx context.Context, seeds []string, topic string, ends map[int32]int64, clientOpts ...kgo.Opt) ([]Got, map[int32]int64, error) {
+	want := map[int32]int64{}
+	offsets := map[string]map[int32]kgo.Offset{topic: {}}
+	reached := map[int32]int64{}
+	for p, e := range ends {
+		reached[p] = 0
+		if e > 0 {
+			want[p] = e
+			offsets[topic][p] = kgo.NewOffset().AtStart()
+		}
+	}
+	if len(want) == 0 {
+		return nil, reached, nil
+	}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
+		kgo.FetchMaxWait(100 * time.Millisecond)}, clientOpts...)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cl.Close()
+	var out []Got
+	for len(want) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, readStall)
+		fs := cl.PollFetches(pctx)
+		stalled := pctx.Err() != nil && fs.NumRecords() == 0
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("franz-go read of %s: %w (%d partitions unfinished)", topic, err, len(want))
+		}
+		if stalled {
+			return out, reached, nil // stopped early: reached says where
+		}
+		for _, e := range fs.Errors() {
+			if !errors.Is(e.Err, context.DeadlineExceeded) {
+				return nil, nil, fmt.Errorf("franz-go read of %s partition %d: %w", topic, e.Partition, e.Err)
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := want[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			out = append(out, gotOf(r.Partition, r.Offset, r.Value))
+			reached[r.Partition] = r.Offset + 1
+			if r.Offset == end-1 {
+				delete(want, r.Partition)
+			}
+		})
+	}
+	return out, reached, nil
+}
+
+// kcatRead is kcat's read of the settled topic.
+type kcatRead struct {
+	ran     bool
+	note    string // why it did not run or what it reported
+	got     []Got
+	reached map[int32]int64
+}
+
+// readKcat reads the topic again with kcat (librdkafka, an independent
+// client) to the end of every partition and keeps the records below ends.
+// security (librdkafka properties, the password among them) goes in a 0600
+// file given with -F, never on the command line.
+func readKcat(ctx context.Context, seeds []string, security map[string]string, topic string, ends map[int32]int64) kcatRead {
+	bin, err := exec.LookPath("kcat")
+	if err != nil {
+		return kcatRead{note: "kcat not found on PATH: not cross-checked"}
+	}
+	kctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	args := []string{"-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\n"}
+	if security != nil {
+		f, err := clientsec.WriteProperties(security, false)
+		if err != nil {
+			return kcatRead{note: "kcat: " + err.Error()}
+		}
+		defer os.Remove(f)
+		args = append(args, "-F", f)
+	}
+	cmd := exec.CommandContext(kctx, bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(strings.TrimSpace(stderr.String()), 200))
+		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
+			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
+			note += " (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)"
+		}
+		return kcatRead{note: note}
+	}
+	k := kcatRead{ran: true, reached: map[int32]int64{}}
+	for p := range ends {
+		k.reached[p] = 0
+	}
+	beyond := 0
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.SplitN(sc.Text(), " ", 3)
+		if len(f) != 3 {
+			continue
+		}
+		p, _ := strconv.Atoi(f[0])
+		o, _ := strconv.ParseInt(f[1], 10, 64)
+		if o >= ends[int32(p)] {
+			beyond++
+			continue
+		}
+		k.got = append(k.got, gotOf(int32(p), o, []byte(f[2])))
+		if o+1 > k.reached[int32(p)] {
+			k.reached[int32(p)] = o + 1
+		}
+	}
+	if beyond > 0 {
+		k.note = fmt.Sprintf("kcat returned %d records at or past the settled high watermarks, left out", beyond)
+	}
+	return k
+}
+
+// shortOf names the partitions a read did not get to the end of.
+func shortOf(reached, ends []int64) []string {
+	var out []string
+	for p := range ends {
+		if p < len(reached) && reached[p] < ends[p] {
+			out = append(out, fmt.Sprintf("partition %d at %d of %d", p, reached[p], ends[p]))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ReadNotes says, for one cell, what a reader of its counts should know
+// about the reads: a read that stopped short of the settled ends, replicas
+// still unequal, and the first round's disagreement when the reads were
+// repeated. Empty when there is nothing to say.
+func ReadNotes(c Cell) []string {
+	r := c.Reads
+	var out []string
+	if s := shortOf(r.FranzGo, r.Ends); len(s) > 0 {
+		out = append(out, "the franz-go read stopped early: "+strings.Join(s, ", "))
+	}
+	if c.Kcat.Ran {
+		if s := shortOf(r.Kcat, r.Ends); len(s) > 0 {
+			out = append(out, "the kcat read stopped early: "+strings.Join(s, ", "))
+		}
+	}
+	if r.Note != "" {
+		out = append(out, r.Note)
+	}
+	if r.Repeated {
+		var parts []string
+		for _, d := range r.First {
+			parts = append(parts, fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records))
+		}
+		var moved int64
+		for p := range r.Ends {
+			if p < len(r.FirstEnds) {
+				moved += r.Ends[p] - r.FirstEnds[p]
+			}
+		}
+		out = append(out, fmt.Sprintf("the first reads disagreed (%s); settled and read again, the high watermarks had moved by %d records in all", strings.Join(parts, ", "), moved))
+	}
+	return out
+}
