@@ -172,6 +172,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if o.BasePort < 1024 || o.BasePort+100+o.Nodes > 65535 {
 		return nil, fmt.Errorf("--port %d: choose a base port between 1024 and %d", o.BasePort, 65535-100-o.Nodes)
 	}
+	stale := false // a recorded cluster of ours just died: its ports free up a moment later
 	if st, err := LoadState(o.Home); err == nil {
 		live := 0
 		for _, n := range st.Nodes {
@@ -193,6 +194,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		}
 		o.Progress(fmt.Sprintf("--fresh: discarding the stopped cluster in %s", brokerDir(o.Home)))
 		_ = os.RemoveAll(brokerDir(o.Home))
+		stale = true
 	}
 	for i := 0; i < o.Nodes; i++ {
 		ports := []int{clientPort(o.BasePort, i), controllerPort(o.BasePort, i)}
@@ -200,8 +202,8 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			ports = append(ports, internalPort(o.BasePort, i))
 		}
 		for _, p := range ports {
-			if portInUse(p) {
-				return nil, &PortInUseError{Port: p}
+			if err := waitPortFree(p, stale); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -311,6 +313,20 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	return st, nil
 }
 
+// waitPortFree reports a port in use; when the port was one of a JVM of
+// ours that just died (wait), it first gives it 10 s: such a JVM shows as
+// gone while its last threads still hold its sockets.
+func waitPortFree(p int, wait bool) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for portInUse(p) {
+		if !wait || time.Now().After(deadline) {
+			return &PortInUseError{Port: p}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
+}
+
 // launch starts node n's JVM from n.Argv in its own session, so it outlives
 // this command, and records its pid. With appendOut the JVM's output is
 // added to what earlier runs of the node wrote.
@@ -354,12 +370,8 @@ func resume(ctx context.Context, o Options, st *State) (*State, error) {
 			return nil, fmt.Errorf("the stopped cluster in %s was recorded by an older kpar without its command lines: discard it with --fresh", where)
 		}
 		for _, p := range []int{n.Port, n.ControllerPort} {
-			// A JVM that just died shows as gone while its last threads
-			// still hold its sockets: give them a few seconds.
-			for deadline := time.Now().Add(10 * time.Second); portInUse(p); time.Sleep(100 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					return nil, &PortInUseError{Port: p}
-				}
+			if err := waitPortFree(p, true); err != nil {
+				return nil, err
 			}
 		}
 	}
