@@ -31,6 +31,9 @@ type State struct {
 	Nodes        []Node    `json:"nodes"`
 	// Secure is set when the cluster was started with --secure.
 	Secure *Secure `json:"secure,omitempty"`
+	// Proxied is set when the cluster was started with Options.Proxied
+	// (proxied.go).
+	Proxied bool `json:"proxied,omitempty"`
 	// Resumed is set by Up when it restarted a stopped cluster on its data
 	// instead of formatting a new one (not stored).
 	Resumed bool `json:"-"`
@@ -125,6 +128,9 @@ type Options struct {
 	// cluster whose every JVM is gone (a crash, a reboot, a SIGKILL) on its
 	// data.
 	Fresh bool
+	// Proxied adds a PROXIED client listener per node advertised at a
+	// proxy's port (proxied.go), for the chaos soak.
+	Proxied bool
 }
 
 func (o *Options) defaults() {
@@ -227,7 +233,11 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := os.WriteFile(log4j, log4jProps, 0o644); err != nil {
 		return nil, err
 	}
-	st := &State{Version: StateVersion, KafkaVersion: KafkaVersion, ClusterID: cid, BasePort: o.BasePort, Started: time.Now().UTC()}
+	st := &State{Version: StateVersion, KafkaVersion: KafkaVersion, ClusterID: cid, BasePort: o.BasePort, Started: time.Now().UTC(), Proxied: o.Proxied}
+	var mods []func(map[string]string, int, int)
+	if o.Proxied {
+		mods = append(mods, proxiedProps)
+	}
 	cp := filepath.Join(libs, "*")
 	var sec *secureSetup
 	var formatExtra []string
@@ -255,7 +265,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 		props := filepath.Join(nd, "server.properties")
-		if err := os.WriteFile(props, []byte(serverProps(o.BasePort, o.Nodes, i, filepath.Join(nd, "data"), sec)), propsMode); err != nil {
+		if err := os.WriteFile(props, []byte(serverProps(o.BasePort, o.Nodes, i, filepath.Join(nd, "data"), sec, mods...)), propsMode); err != nil {
 			return nil, err
 		}
 		st.Nodes = append(st.Nodes, Node{
@@ -361,7 +371,7 @@ func launch(n *Node, appendOut bool) error {
 // resume starts a recorded cluster whose every JVM is gone on its data.
 func resume(ctx context.Context, o Options, st *State) (*State, error) {
 	where := brokerDir(o.Home)
-	if st.BasePort != o.BasePort || len(st.Nodes) != o.Nodes || (st.Secure != nil) != o.Secure {
+	if st.BasePort != o.BasePort || len(st.Nodes) != o.Nodes || (st.Secure != nil) != o.Secure || st.Proxied != o.Proxied {
 		return nil, fmt.Errorf("a stopped cluster is recorded in %s (%d node(s), port %d, secure %v), not the one asked for (%d node(s), port %d, secure %v): start it with those settings, or discard it with --fresh",
 			where, len(st.Nodes), st.BasePort, st.Secure != nil, o.Nodes, o.BasePort, o.Secure)
 	}

@@ -16,7 +16,8 @@ func controllerPort(base, i int) int { return base + 100 + i }
 
 // serverProps renders one node's server.properties; sec, when not nil,
 // turns the client listener into the secured one (secure.go).
-func serverProps(base, nodes, i int, logDir string, sec *secureSetup) string {
+// mods change the map before it is rendered (proxiedProps).
+func serverProps(base, nodes, i int, logDir string, sec *secureSetup, mods ...func(p map[string]string, base, i int)) string {
 	voters := make([]string, nodes)
 	for j := 0; j < nodes; j++ {
 		voters[j] = fmt.Sprintf("%d@127.0.0.1:%d", j+1, controllerPort(base, j))
@@ -55,6 +56,9 @@ func serverProps(base, nodes, i int, logDir string, sec *secureSetup) string {
 	}
 	if sec != nil {
 		sec.props(p, base, i)
+	}
+	for _, m := range mods {
+		m(p, base, i)
 	}
 	keys := make([]string, 0, len(p))
 	for k := range p {

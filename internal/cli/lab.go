@@ -11,5 +11,6 @@ func newLabCmd(g *globals) *cobra.Command {
 	c.AddCommand(newLabProducerCmd(g))
 	c.AddCommand(newLabGroupCmd(g))
 	c.AddCommand(newLabGroupSettingsCmd(g))
+	c.AddCommand(newLabSoakCmd(g))
 	return c
 }

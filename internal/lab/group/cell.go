@@ -279,10 +279,26 @@ func (o *orchestra) signal(slot string, sig syscall.Signal) *proc {
 	return p
 }
 
+// waitProduced waits for the stream's producer, at most the drain timeout
+// (its records' delivery timeout) and never past ctx: a broker that stopped
+// answering ends the cell with one line naming the brokers.
+func (o *orchestra) waitProduced(ctx context.Context, produced <-chan error) error {
+	select {
+	case err := <-produced:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(o.cfg.Drain + 5*time.Second):
+		return fmt.Errorf("the stream's records were not acknowledged within %s: the brokers at %s stopped answering",
+			o.cfg.Drain, strings.Join(o.cfg.Brokers, ","))
+	}
+}
+
 // stopAll SIGTERMs every live member together (dynamic members leave and
 // commit; static ones commit and keep their place), SIGKILLing any that has
-// not exited after 30 s.
-func (o *orchestra) stopAll() {
+// not exited after 30 s, or at once when ctx was cancelled (stopped by
+// SIGINT/SIGTERM: nothing is measured any more).
+func (o *orchestra) stopAll(ctx context.Context) {
 	o.mu.Lock()
 	var live []*proc
 	for _, p := range o.all {
@@ -292,8 +308,12 @@ func (o *orchestra) stopAll() {
 		}
 	}
 	o.mu.Unlock()
+	sig := syscall.SIGTERM
+	if ctx.Err() != nil {
+		sig = syscall.SIGKILL
+	}
 	for _, p := range live {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		_ = p.cmd.Process.Signal(sig)
 	}
 	for _, p := range live {
 		select {
@@ -370,7 +390,10 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 		return cell
 	}
 
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0)}, cfg.clientOpts...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0),
+		// A broker that stops answering fails the stream's records after
+		// the drain timeout instead of retrying them forever.
+		kgo.RecordDeliveryTimeout(cfg.Drain)}, cfg.clientOpts...)...)
 	if err != nil {
 		return fail(err)
 	}
@@ -415,7 +438,7 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	var w window
 	// Whatever happened, the metrics are what the log held.
 	defer func() {
-		o.stopAll()
+		o.stopAll(ctx)
 		w.entries, w.partitions, w.produced, w.start = o.snapshot(), partitions, cell.Produced, start.UnixNano()
 		if w.drained == 0 {
 			w.drained = time.Now().UnixNano()
@@ -487,11 +510,11 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	}
 	w.event = time.Now().UnixNano()
 	if err := o.event(ctx, spec.event, cell.Victim, mark); err != nil {
-		<-produced
+		_ = o.waitProduced(ctx, produced)
 		w.streamEnd = streamEnd.Load()
 		return fail(err)
 	}
-	if err := <-produced; err != nil {
+	if err := o.waitProduced(ctx, produced); err != nil {
 		return fail(fmt.Errorf("produce the stream: %w", err))
 	}
 	w.streamEnd = streamEnd.Load()

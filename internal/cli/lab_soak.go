@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/lab/soak"
+	"github.com/kpar/kpar/internal/results"
+)
+
+type labSoakFlags struct {
+	out        outFlags
+	strategies string
+	cfg        soak.Config
+}
+
+func newLabSoakCmd(g *globals) *cobra.Command {
+	f := &labSoakFlags{cfg: soak.DefaultConfig()}
+	c := &cobra.Command{
+		Use:   "soak",
+		Short: "Every guarantee under mixed consumer, broker and network faults for minutes on end",
+		Long: `Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
+a PROXIED client listener per node at +300 advertised at +400, where a TCP
+proxy of the soak's forwards to it), or uses a given 3-node cluster whose
+pids kpar recorded. A producer writes --rate records/s (seeded keys, global
+and per-key sequence numbers in the values); each strategy's members
+(kpar child lab-worker processes, as in kpar lab consumer) process the
+topic continuously, writing every processing to their processed-log.
+
+A seeded schedule, one fault every --interval after a warm-up, mixes
+consumer SIGKILL and restart, members joining and leaving, broker SIGKILL
+and restart on its data, broker SIGSTOP/SIGCONT, a partition's preferred
+leader moved (AlterPartitionAssignments + ElectLeaders), and network faults
+between the clients and one broker at its proxy: 200 ms added per chunk,
+connections reset at random, or a blackhole. Every address is 127.0.0.1.
+
+At the end production stops, each strategy catches up, and the checker
+reads every topic to its end: lost, duplicated, reordered within a key,
+dead-lettered; per fault each strategy's recovery time (until its rate is
+back to 90% of the 10 s before). Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
+soak.md and timeline.csv, written only when the run completed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runLabSoak(cmd, g, f) },
+	}
+	def := f.cfg
+	fl := c.Flags()
+	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)")
+	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "how long to produce and inject faults")
+	fl.DurationVar(&f.cfg.Interval, "interval", def.Interval, "time between two faults")
+	addSeed(fl, &f.cfg.Seed)
+	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced")
+	addPartitions(fl, &f.cfg.Partitions, def.Partitions, "the input topic")
+	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "distinct keys")
+	fl.IntVar(&f.cfg.Members, "members", def.Members, "static members per strategy")
+	fl.IntVar(&f.cfg.Workers, "workers", def.Workers, "max concurrency per member")
+	fl.DurationVar(&f.cfg.Latency, "latency", def.Latency, "handler latency, uniform 0..this")
+	fl.Float64Var(&f.cfg.Permanent, "permanent", def.Permanent, "chance a record always fails (dead-letter material)")
+	fl.DurationVar(&f.cfg.Stall, "stall-timeout", def.Stall, "end the run when catching up or a read gets no further for this long")
+	fl.IntVar(&f.cfg.Port, "port", def.Port, "first client port of the soak's own cluster")
+	fl.StringVar(&f.cfg.Heap, "heap", def.Heap, "JVM heap per node of the soak's own cluster")
+	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the soak's own cluster running")
+	addOutFlags(fl, &f.out, "lab-soak")
+	return c
+}
+
+func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
+	cfg := f.cfg
+	cfg.Strategies = splitList(f.strategies)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if g.secured() {
+		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
+	}
+	cfg.Seed = pickSeed(cfg.Seed)
+	wk, err := childArgv("lab-worker")
+	if err != nil {
+		return err
+	}
+	cfg.Worker = func(args []string) *exec.Cmd {
+		argv := append(slices.Clip(wk), args...)
+		return exec.Command(argv[0], argv[1:]...)
+	}
+	ctx := cmd.Context()
+	cfg.Home = filepath.Join(broker.Home(), "lab-soak")
+	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != ""
+	if given {
+		if cfg.Brokers, err = g.connect(ctx); err != nil {
+			return err
+		}
+		cfg.Home = broker.Home()
+	} else {
+		recordOwnCluster(cfg.Home)
+	}
+	cfg.Command = commandLine(cmd)
+	if !cmd.Flags().Changed("seed") {
+		cfg.Command = append(cfg.Command, fmt.Sprintf("--seed=%d", cfg.Seed))
+	}
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	text := f.out.text(stdout)
+	fmt.Fprintf(text, "kpar lab soak: seed %d, strategies %s, %s\n", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)
+	cfg.Progress = func(s string) { fmt.Fprintln(stderr, s) }
+	res, err := soak.Run(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("kpar lab soak stopped (%v): every member and the soak's cluster ended, no results written", context0(ctx.Err()))
+		}
+		return err
+	}
+	written, err := results.Write(f.out.out, "soak.json", res, soak.Views(res)...)
+	if err != nil {
+		return err
+	}
+	if f.out.json {
+		return printJSON(stdout, res)
+	}
+	for _, fd := range soak.Findings(res) {
+		v := ""
+		if fd.Target != "" {
+			v = map[bool]string{true: "  [met: ", false: "  [MISSED: "}[fd.Met] + fd.Target + "]"
+		}
+		fmt.Fprintln(text, fd.Sentence+v)
+	}
+	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
+	return nil
+}
+
+func context0(err error) string { return err.Error() }

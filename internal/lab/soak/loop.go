@@ -1,0 +1,348 @@
+package soak
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/sharegroup"
+)
+
+// produce writes cfg.Rate records/s until ctx ends: seeded keys, the global
+// and per-key sequence numbers in the value (workload.EncodeRecord),
+// idempotent, acks=all, through the proxies. Records the brokers never
+// took are not in the topic, so the checker does not expect them.
+func (r *run) produce(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.clients...), kgo.DefaultProduceTopic(r.topic), kgo.ProducerLinger(5*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.Stall)
+		_ = cl.Flush(fctx)
+		cancel()
+		cl.Close()
+	}()
+	keys := map[string]int64{}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	var seq int64
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		due := int64(time.Since(start).Seconds() * float64(r.cfg.Rate))
+		for ; seq < due; seq++ {
+			k := fmt.Sprintf("k%04d", workload.Uint64(r.cfg.Seed, 1, uint64(seq))%uint64(r.cfg.Keys))
+			rec := workload.Record{Seq: seq, Key: k, KeySeq: keys[k]}
+			keys[k]++
+			// Produce blocks while the client's buffer is full (a broker
+			// gone): the rate catches up afterwards.
+			cl.Produce(ctx, &kgo.Record{Key: []byte(k), Value: workload.EncodeRecord(rec)}, nil)
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+	}
+}
+
+// sample records, once a second, the input's and each processed-log's end
+// offsets, through the direct listeners with a short deadline (a frozen
+// node must not hold the timeline).
+func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sample {
+	var out []Sample
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	sum := func(ctx context.Context, topic string) (int64, bool) {
+		lctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
+		defer cancel()
+		ends, err := r.adm.ListEndOffsets(lctx, topic)
+		if err != nil || ends.Error() != nil {
+			return 0, false
+		}
+		var n int64
+		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n, true
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-tick.C:
+		}
+		s := Sample{Sec: time.Since(r.start).Seconds(), Entries: map[string]int64{}}
+		ok := true
+		var good bool
+		if s.Input, good = sum(ctx, r.topic); !good {
+			ok = false
+		}
+		for st, p := range params {
+			if s.Entries[st], good = sum(ctx, p.LogTopic); !good {
+				ok = false
+			}
+		}
+		if ok { // a sample with a partition that did not answer is left out
+			out = append(out, s)
+		}
+	}
+}
+
+// runSchedule applies the seeded plan and returns what happened.
+func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, res *Result) []Fault {
+	plan := Plan(r.cfg.Seed, r.cfg.Duration, r.cfg.Interval, r.cfg.Strategies, len(r.ids))
+	var out []Fault
+	for _, p := range plan {
+		if IsNetwork(p.Kind) && len(r.proxies) == 0 || IsBroker(p.Kind) && r.faults == nil {
+			continue // said once in res.Skipped
+		}
+		if sleep(ctx, time.Until(r.start.Add(p.At))) != nil {
+			return out
+		}
+		p.Node = r.ids[p.Node-1]
+		f := Fault{Planned: p, StartSec: time.Since(r.start).Seconds()}
+		if err := r.apply(ctx, &f, params[p.Strategy]); err != nil {
+			f.Error = err.Error()
+		}
+		f.HealedSec = time.Since(r.start).Seconds()
+		r.cfg.progress(fmt.Sprintf("soak: %5.1fs %-14s %s%s", f.StartSec, f.Kind, f.Note, errNote(f.Error)))
+		out = append(out, f)
+	}
+	_ = sleep(ctx, time.Until(r.start.Add(r.cfg.Duration)))
+	return out
+}
+
+func errNote(e string) string {
+	if e == "" {
+		return ""
+	}
+	return "  ERROR " + e
+}
+
+// apply injects one fault, holds it and heals it.
+func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
+	hold := func() { _ = sleep(ctx, f.Hold) }
+	switch f.Kind {
+	case ConsumerKill:
+		r.mu.Lock()
+		ms := r.members[p.Strategy]
+		var static []int
+		for i, m := range ms {
+			if m.slot[0] == 'w' && !m.exited() {
+				static = append(static, i)
+			}
+		}
+		if len(static) == 0 {
+			r.mu.Unlock()
+			return fmt.Errorf("no running static member of %s", p.Strategy)
+		}
+		vi := static[workload.Uint64(r.cfg.Seed, 13, uint64(f.At))%uint64(len(static))]
+		m := ms[vi]
+		r.members[p.Strategy] = append(ms[:vi:vi], ms[vi+1:]...)
+		r.mu.Unlock()
+		_ = m.cmd.Process.Signal(syscall.SIGKILL)
+		<-m.done
+		f.Note = fmt.Sprintf("%s %s SIGKILLed, restarted after %s", p.Strategy, m.slot, f.Hold)
+		hold()
+		return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
+	case Join:
+		r.mu.Lock()
+		slot := fmt.Sprintf("x%d", r.extra[p.Strategy])
+		r.extra[p.Strategy]++
+		r.mu.Unlock()
+		f.Note = fmt.Sprintf("%s %s joins", p.Strategy, slot)
+		return r.startMember(p, slot, false)
+	case Leave:
+		r.mu.Lock()
+		ms := r.members[p.Strategy]
+		idx := -1
+		for i, m := range ms {
+			if m.slot[0] == 'x' && !m.exited() {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			r.mu.Unlock()
+			return fmt.Errorf("no dynamic member of %s to leave", p.Strategy)
+		}
+		m := ms[idx]
+		r.members[p.Strategy] = append(ms[:idx:idx], ms[idx+1:]...)
+		r.mu.Unlock()
+		f.Note = fmt.Sprintf("%s %s leaves (SIGTERM)", p.Strategy, m.slot)
+		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-m.done:
+		case <-time.After(30 * time.Second):
+			_ = m.cmd.Process.Kill()
+			<-m.done
+			f.Note += ", SIGKILLed after 30 s"
+		}
+		return nil
+	case BrokerKill:
+		f.Note = fmt.Sprintf("node %d SIGKILLed, started again on its data after %s", f.Node, f.Hold)
+		if err := r.faults.Kill(f.Node); err != nil {
+			return err
+		}
+		hold()
+		return r.faults.Start(f.Node)
+	case BrokerFreeze:
+		f.Note = fmt.Sprintf("node %d SIGSTOPped for %s", f.Node, f.Hold)
+		if err := r.faults.Stop(f.Node); err != nil {
+			return err
+		}
+		hold()
+		return r.faults.Cont(f.Node)
+	case LeaderMove:
+		return r.leaderMove(ctx, f)
+	case NetDelay, NetDrop, NetPartition:
+		m := Mode{Delay: 200 * time.Millisecond}
+		switch f.Kind {
+		case NetDrop:
+			m = Mode{Drop: 0.05}
+		case NetPartition:
+			m = Mode{Blackhole: true}
+		}
+		px := r.proxies[f.Node]
+		before := px.Resets()
+		px.Set(m)
+		hold()
+		px.Set(Mode{})
+		f.Note = fmt.Sprintf("clients <-> node %d: %s for %s", f.Node, m, f.Hold)
+		if f.Kind == NetDrop {
+			f.Note += fmt.Sprintf(" (%d connections reset)", px.Resets()-before)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown fault %q", f.Kind)
+}
+
+// leaderMove reorders one input partition's replicas so that another node
+// is preferred (AlterPartitionAssignments) and elects it (ElectLeaders).
+func (r *run) leaderMove(ctx context.Context, f *Fault) error {
+	actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	part := int32(workload.Uint64(r.cfg.Seed, 14, uint64(f.At)) % uint64(r.cfg.Partitions))
+	md, err := r.adm.Metadata(actx, r.topic)
+	if err != nil {
+		return err
+	}
+	pd, ok := md.Topics[r.topic].Partitions[part]
+	if !ok || len(pd.Replicas) < 2 {
+		return fmt.Errorf("partition %d of %s: no replicas in metadata", part, r.topic)
+	}
+	reps := append(append([]int32(nil), pd.Replicas[1:]...), pd.Replicas[0])
+	f.Node = int(reps[0])
+	a := kadm.AlterPartitionAssignmentsReq{}
+	a.Assign(r.topic, part, reps)
+	ares, err := r.adm.AlterPartitionAssignments(actx, a)
+	if err != nil {
+		return err
+	}
+	for _, t := range ares {
+		for _, p := range t {
+			if p.Err != nil {
+				return fmt.Errorf("reassign partition %d: %w", part, p.Err)
+			}
+		}
+	}
+	set := kadm.TopicsSet{}
+	set.Add(r.topic, part)
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		eres, err := r.adm.ElectLeaders(actx, kadm.ElectPreferredReplica, set)
+		last = err
+		if err == nil {
+			for _, t := range eres {
+				for _, p := range t {
+					last = p.Err
+				}
+			}
+		}
+		if last == nil {
+			break
+		}
+		if sleep(actx, 300*time.Millisecond) != nil {
+			break
+		}
+	}
+	f.Note = fmt.Sprintf("partition %d: replicas %v -> %v, node %d elected", part, pd.Replicas, reps, reps[0])
+	return last
+}
+
+// drain waits until each strategy has caught up with the whole input
+// (committed offsets, or a share group's lag, at the end), or until nothing
+// moved for the stall timeout.
+func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[string]bool {
+	out := map[string]bool{}
+	ends, err := r.adm.ListEndOffsets(ctx, r.topic)
+	if err != nil {
+		return out
+	}
+	lastMove, lastSum := time.Now(), int64(-1)
+	for ctx.Err() == nil && time.Since(lastMove) < r.cfg.Stall {
+		var sum int64
+		all := true
+		for _, s := range r.cfg.Strategies {
+			if out[s] {
+				continue
+			}
+			n, done := r.caughtUp(ctx, params[s], ends)
+			sum += n
+			out[s] = done
+			all = all && done
+		}
+		if all {
+			return out
+		}
+		if sum != lastSum {
+			lastSum, lastMove = sum, time.Now()
+		}
+		_ = sleep(ctx, 500*time.Millisecond)
+	}
+	return out
+}
+
+// caughtUp reports what a strategy acknowledged of the input and whether
+// that is all of it.
+func (r *run) caughtUp(ctx context.Context, p worker.Params, ends kadm.ListedOffsets) (int64, bool) {
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var n int64
+	all := true
+	if strategy.IsShare(p.Strategy) {
+		st, err := sharegroup.Offsets(qctx, r.cl, p.Group, r.topic)
+		if err != nil {
+			return 0, false
+		}
+		ends.Each(func(l kadm.ListedOffset) {
+			sp, ok := st[l.Partition]
+			k, done := sharegroup.Acknowledged(sp, ok, l.Offset)
+			n += k
+			all = all && done
+		})
+		return n, all
+	}
+	offs, err := r.adm.FetchOffsets(qctx, p.Group)
+	if err != nil {
+		return 0, false
+	}
+	ends.Each(func(l kadm.ListedOffset) {
+		c, ok := offs.Lookup(r.topic, l.Partition)
+		at := int64(0)
+		if ok && c.Err == nil {
+			at = c.At
+		}
+		n += at
+		all = all && at >= l.Offset
+	})
+	return n, all
+}

@@ -1,0 +1,103 @@
+package soak
+
+import (
+	"time"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// Fault kinds.
+const (
+	ConsumerKill = "consumer-kill" // SIGKILL a static member, restart it at once
+	Join         = "join"          // a dynamic member joins
+	Leave        = "leave"         // the member the last join added leaves (SIGTERM)
+	BrokerKill   = "broker-kill"   // SIGKILL a node, start it again on its data after the hold
+	BrokerFreeze = "broker-freeze" // SIGSTOP a node, SIGCONT after the hold
+	LeaderMove   = "leader-move"   // a partition's replicas reordered (AlterPartitionAssignments), preferred leader elected
+	NetDelay     = "net-delay"     // 200 ms added to every chunk to and from one broker
+	NetDrop      = "net-drop"      // 5% of the chunks to and from one broker reset their connection
+	NetPartition = "net-partition" // nothing reaches one broker from the clients
+)
+
+// cycle is one round of the schedule, shuffled per round: 4 consumer
+// kills, 1 broker kill, 1 freeze, 3 network faults per 12 faults, the mix
+// the soak's targets ask for over 10 minutes at one fault per 10 s.
+var cycle = []string{ConsumerKill, ConsumerKill, Join, BrokerKill, BrokerFreeze, LeaderMove, ConsumerKill, Leave, NetDelay, NetDrop, NetPartition, ConsumerKill}
+
+// holds: how long a fault lasts before it is healed.
+var holds = map[string]time.Duration{
+	BrokerKill: 8 * time.Second, BrokerFreeze: 6 * time.Second,
+	NetDelay: 8 * time.Second, NetDrop: 8 * time.Second, NetPartition: 8 * time.Second,
+	ConsumerKill: time.Second,
+}
+
+// Planned is one fault of the schedule.
+type Planned struct {
+	At       time.Duration // after the run started
+	Kind     string
+	Strategy string // consumer faults
+	Node     int    // broker and network faults: node id (1-based)
+	Hold     time.Duration
+}
+
+// Plan is the seeded schedule: a quiet warm-up (the larger of 15 s and a
+// tenth of the run), one fault every interval, none in the last 15 s or
+// past duration minus the fault's hold, so every fault is healed before
+// production stops.
+func Plan(seed int64, duration, interval time.Duration, strategies []string, nodes int) []Planned {
+	var out []Planned
+	warm := max(15*time.Second, duration/10)
+	if duration < 60*time.Second {
+		warm = duration / 4
+	}
+	for i, at := 0, warm; ; i, at = i+1, at+interval {
+		round := i / len(cycle)
+		kinds := shuffled(seed, round)
+		kind := kinds[i%len(cycle)]
+		hold := holds[kind]
+		if at+hold > duration-min(15*time.Second, duration/4) {
+			break
+		}
+		p := Planned{At: at, Kind: kind, Hold: hold}
+		p.Strategy = strategies[workload.Uint64(seed, 11, uint64(i))%uint64(len(strategies))]
+		p.Node = 1 + int(workload.Uint64(seed, 12, uint64(i))%uint64(nodes))
+		out = append(out, p)
+	}
+	// A leave follows its join, per strategy: a leave with no member to
+	// take away becomes a join.
+	extra := map[string]int{}
+	for i := range out {
+		switch out[i].Kind {
+		case Join:
+			extra[out[i].Strategy]++
+		case Leave:
+			if extra[out[i].Strategy] == 0 {
+				out[i].Kind = Join
+				extra[out[i].Strategy]++
+			} else {
+				extra[out[i].Strategy]--
+			}
+		}
+	}
+	return out
+}
+
+// shuffled is the cycle in the seeded order of round r (Fisher-Yates on
+// the stateless dice).
+func shuffled(seed int64, r int) []string {
+	k := append([]string(nil), cycle...)
+	for i := len(k) - 1; i > 0; i-- {
+		j := int(workload.Uint64(seed, 10, uint64(r), uint64(i)) % uint64(i+1))
+		k[i], k[j] = k[j], k[i]
+	}
+	return k
+}
+
+// IsBroker reports whether kind needs a broker's pid.
+func IsBroker(kind string) bool { return kind == BrokerKill || kind == BrokerFreeze }
+
+// IsNetwork reports whether kind needs the proxies.
+func IsNetwork(kind string) bool { return kind == NetDelay || kind == NetDrop || kind == NetPartition }
+
+// IsConsumer reports whether kind acts on one strategy's members.
+func IsConsumer(kind string) bool { return kind == ConsumerKill || kind == Join || kind == Leave }

@@ -1,0 +1,374 @@
+package soak
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/sharegroup"
+)
+
+// Nodes is the cluster size the soak needs.
+const Nodes = 3
+
+// run is one soak's state.
+type run struct {
+	cfg     Config
+	start   time.Time
+	admin   []string // direct addresses: the soak's own admin and checker
+	clients []string // what producers and consumers use (the proxies when there are)
+	cl      *kgo.Client
+	adm     *kadm.Client
+	own     bool
+	faults  *broker.Faults
+	proxies map[int]*Proxy // by node id
+	ids     []int
+	topic   string
+
+	mu      sync.Mutex
+	members map[string][]*proc // by strategy, static members first
+	extra   map[string]int     // dynamic members started so far, per strategy
+	inc     map[string]int     // incarnations, by strategy/slot
+}
+
+type proc struct {
+	slot string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run runs the soak. A cancelled ctx ends it at once: every member
+// SIGKILLed, the soak's own cluster SIGKILLed and removed, no Result.
+func Run(ctx context.Context, cfg Config) (res Result, err error) {
+	if err := cfg.Validate(); err != nil {
+		return res, err
+	}
+	r := &run{cfg: cfg, members: map[string][]*proc{}, extra: map[string]int{}, inc: map[string]int{}, proxies: map[int]*Proxy{}}
+	defer func() {
+		r.stopMembers(ctx.Err() != nil)
+		for _, p := range r.proxies {
+			p.Close()
+		}
+		if r.cl != nil {
+			r.cl.Close()
+		}
+		r.closeCluster(ctx.Err() != nil)
+		if ctx.Err() != nil && err == nil {
+			err = ctx.Err()
+		}
+	}()
+	res.Header = results.NewHeader(Schema, SchemaVersion, cfg.Command)
+	res.Seed, res.Strategies, res.Rate, res.Partitions = cfg.Seed, cfg.Strategies, cfg.Rate, cfg.Partitions
+	res.Members, res.Workers, res.DurationSeconds = cfg.Members, cfg.Workers, cfg.Duration.Seconds()
+	if err := r.open(ctx, &res); err != nil {
+		return res, err
+	}
+	suffix := fmt.Sprintf("%d-%d", cfg.Seed, time.Now().UnixNano()%1e6)
+	r.topic = "soak-in-" + suffix
+	if err := r.create(ctx, r.topic); err != nil {
+		return res, err
+	}
+	params := map[string]worker.Params{}
+	for _, s := range cfg.Strategies {
+		p := worker.Params{
+			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
+			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: cfg.Workers, MaxPoll: 100, Seed: cfg.Seed,
+			LatencyMax: cfg.Latency, Permanent: cfg.Permanent,
+		}
+		for _, t := range []string{p.LogTopic, p.DLQTopic} {
+			if err := r.create(ctx, t); err != nil {
+				return res, err
+			}
+		}
+		if strategy.IsShare(s) {
+			if err := r.shareSetup(ctx, p.Group); err != nil {
+				return res, err
+			}
+		}
+		params[s] = p
+	}
+	r.start = time.Now()
+	res.Header.Started = r.start.UTC()
+	for _, s := range cfg.Strategies {
+		for i := 0; i < cfg.Members; i++ {
+			if err := r.startMember(params[s], fmt.Sprintf("w%d", i), !strategy.IsShare(s)); err != nil {
+				return res, err
+			}
+		}
+	}
+	cfg.progress(fmt.Sprintf("soak: %d strategies x %d members on %s; producing %d records/s for %s", len(cfg.Strategies), cfg.Members, r.topic, cfg.Rate, cfg.Duration))
+
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	sampled := make(chan []Sample, 1)
+	go func() { sampled <- r.sample(sampleCtx, params) }()
+	prodCtx, stopProducing := context.WithCancel(ctx)
+	produced := make(chan error, 1)
+	go func() { produced <- r.produce(prodCtx) }()
+
+	res.Faults = r.runSchedule(ctx, params, &res)
+	if ctx.Err() != nil {
+		stopProducing()
+		stopSampling()
+		return res, ctx.Err()
+	}
+	stopProducing()
+	if err := <-produced; err != nil && ctx.Err() == nil {
+		stopSampling()
+		return res, err
+	}
+	cfg.progress("soak: production stopped; waiting for every strategy to catch up")
+	drained := r.drain(ctx, params)
+	stopSampling()
+	res.Timeline = <-sampled
+	if ctx.Err() != nil {
+		return res, ctx.Err()
+	}
+	r.stopMembers(false)
+	dups := map[string][]float64{}
+	for _, s := range cfg.Strategies {
+		p := params[s]
+		o := StrategyOutcome{Strategy: s, Drained: drained[s]}
+		input, log, err := checker.ReadTopics(ctx, workload.Reader{Seeds: r.admin, Stall: cfg.Stall}, r.topic, p.LogTopic, p.DLQTopic)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			o.Error = err.Error()
+		} else {
+			o.Check = checker.Check(input, log, r.start)
+			seen := map[int64]bool{}
+			for _, e := range log {
+				if seen[e.Seq] {
+					dups[s] = append(dups[s], e.At.Sub(r.start).Seconds())
+				}
+				seen[e.Seq] = true
+			}
+		}
+		res.Checks = append(res.Checks, o)
+	}
+	analyze(&res, dups)
+	res.Header.Finish()
+	return res, nil
+}
+
+// open starts the soak's own proxied cluster or checks the given one.
+func (r *run) open(ctx context.Context, res *Result) error {
+	cfg := r.cfg
+	if len(cfg.Brokers) == 0 {
+		r.own = true
+		st, err := broker.Up(ctx, broker.Options{Home: cfg.Home, Nodes: Nodes, BasePort: cfg.Port, Heap: cfg.Heap, Proxied: true, Progress: cfg.progress})
+		if errors.Is(err, broker.ErrAlreadyUp) && st != nil && len(st.Nodes) == Nodes && st.Proxied {
+			cfg.progress("soak: reusing the soak's cluster already running under " + cfg.Home)
+		} else if err != nil {
+			return fmt.Errorf("starting the soak's 3-node cluster under %s: %w", cfg.Home, err)
+		}
+		r.admin = st.Bootstrap()
+		for i, n := range st.Nodes {
+			p, err := Listen(fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)), fmt.Sprintf("127.0.0.1:%d", broker.ProxiedPort(cfg.Port, i)), n.ID, cfg.Seed)
+			if err != nil {
+				return err
+			}
+			r.proxies[n.ID] = p
+			r.clients = append(r.clients, fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)))
+		}
+		res.Wiring = fmt.Sprintf("3 nodes under %s: brokers on 127.0.0.1:%d-%d (replication, the soak's admin and checker); clients reach them only through the soak's TCP proxies on 127.0.0.1:%d-%d, advertised by each broker's PROXIED listener (127.0.0.1:%d-%d)",
+			cfg.Home, cfg.Port, cfg.Port+2, broker.ProxyPort(cfg.Port, 0), broker.ProxyPort(cfg.Port, 2), broker.ProxiedPort(cfg.Port, 0), broker.ProxiedPort(cfg.Port, 2))
+	} else {
+		r.admin, r.clients = cfg.Brokers, cfg.Brokers
+		res.Wiring = "the given brokers " + strings.Join(cfg.Brokers, ",") + ", reached directly"
+		res.Skipped = append(res.Skipped, "network faults: the given cluster advertises its own ports, not the soak's proxies")
+	}
+	var err error
+	if r.cl, err = kgo.NewClient(kgo.SeedBrokers(r.admin...), kgo.RetryTimeout(5*time.Second)); err != nil {
+		return err
+	}
+	r.adm = kadm.NewClient(r.cl)
+	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	md, err := r.adm.BrokerMetadata(mctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("metadata from %s: %w", strings.Join(r.admin, ","), err)
+	}
+	if len(md.Brokers) != Nodes {
+		return fmt.Errorf("kpar lab soak needs a %d-node cluster; the brokers at %s report %d node(s). Omit --brokers and the soak starts its own", Nodes, strings.Join(r.admin, ","), len(md.Brokers))
+	}
+	for _, b := range md.Brokers {
+		r.ids = append(r.ids, int(b.NodeID))
+	}
+	slices.Sort(r.ids)
+	home := cfg.Home
+	if !r.own {
+		home = broker.Home()
+	}
+	if why := ours(md.Brokers, home); why != "" {
+		res.Skipped = append(res.Skipped, "broker kills and freezes: "+why)
+	} else if r.faults, err = broker.OpenFaults(home); err != nil {
+		res.Skipped = append(res.Skipped, "broker kills and freezes: "+err.Error())
+	}
+	return nil
+}
+
+// ours says why the brokers are not nodes kpar recorded under home ("" if they are).
+func ours(bs kadm.BrokerDetails, home string) string {
+	st, err := broker.LoadState(home)
+	if err != nil {
+		return fmt.Sprintf("no cluster is recorded under %s (KPAR_HOME), so kpar has no pid to signal", home)
+	}
+	for _, b := range bs {
+		i := slices.IndexFunc(st.Nodes, func(n broker.Node) bool { return int32(n.ID) == b.NodeID && int32(n.Port) == b.Port })
+		if i < 0 {
+			return fmt.Sprintf("broker %d at %s:%d is not a node kpar started under %s", b.NodeID, b.Host, b.Port, home)
+		}
+	}
+	return ""
+}
+
+// closeCluster stops the soak's own cluster unless kept; cancelled, it
+// SIGKILLs the JVMs first so that nothing waits for a graceful shutdown.
+func (r *run) closeCluster(cancelled bool) {
+	if !r.own || (r.cfg.KeepCluster && !cancelled) {
+		return
+	}
+	if cancelled {
+		if f, err := broker.OpenFaults(r.cfg.Home); err == nil {
+			for _, n := range f.State().Nodes {
+				_ = f.Cont(n.ID)
+				_ = f.Kill(n.ID)
+			}
+		}
+	} else {
+		r.cfg.progress("soak: stopping the soak's cluster")
+	}
+	_, err := broker.Down(r.cfg.Home)
+	for i := 0; err != nil && i < 3; i++ {
+		time.Sleep(2 * time.Second)
+		_, err = broker.Down(r.cfg.Home)
+	}
+}
+
+func (r *run) create(ctx context.Context, topic string) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := r.adm.CreateTopic(cctx, int32(r.cfg.Partitions), Nodes, map[string]*string{"min.insync.replicas": kadmStr("2")}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", topic, err)
+	}
+	return nil
+}
+
+func kadmStr(s string) *string { return &s }
+
+// shareSetup makes a share group read from the start with the broker's
+// shortest record lock, and waits until the brokers report it.
+func (r *run) shareSetup(ctx context.Context, group string) error {
+	if err := sharegroup.Set(ctx, r.cl, group, map[string]string{sharegroup.AutoOffsetReset: "earliest", sharegroup.RecordLockDuration: "15000"}); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		c, err := sharegroup.Configs(ctx, r.cl, group)
+		if err == nil && c[sharegroup.AutoOffsetReset] == "earliest" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("share group %s: %s=earliest did not show within 15s", group, sharegroup.AutoOffsetReset)
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// startMember starts a worker process for slot of p's strategy.
+func (r *run) startMember(p worker.Params, slot string, static bool) error {
+	r.mu.Lock()
+	key := p.Strategy + "/" + slot
+	p.Slot, p.Static, p.Incarnation = slot, static, r.inc[key]
+	r.inc[key]++
+	r.mu.Unlock()
+	cmd := r.cfg.Worker(p.Args())
+	cmd.Stdout, cmd.Stderr = nil, nil
+	// Its own process group: a terminal's Ctrl-C reaches the soak alone,
+	// which then ends its members itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s member %s: %w", p.Strategy, slot, err)
+	}
+	m := &proc{slot: slot, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(m.done) }()
+	r.mu.Lock()
+	r.members[p.Strategy] = append(r.members[p.Strategy], m)
+	r.mu.Unlock()
+	return nil
+}
+
+// stopMembers ends every member: SIGTERM and up to 30 s each to leave
+// (dynamic ones first), or SIGKILL at once when the run was cancelled.
+func (r *run) stopMembers(now bool) {
+	r.mu.Lock()
+	var all []*proc
+	for _, ms := range r.members {
+		all = append(all, ms...)
+	}
+	r.members = map[string][]*proc{}
+	r.mu.Unlock()
+	slices.SortStableFunc(all, func(a, b *proc) int {
+		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
+	})
+	for _, m := range all {
+		if m.exited() {
+			continue
+		}
+		if now {
+			_ = m.cmd.Process.Kill()
+			continue
+		}
+		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, m := range all {
+		select {
+		case <-m.done:
+		case <-time.After(30 * time.Second):
+			_ = m.cmd.Process.Signal(os.Kill)
+			<-m.done
+		}
+	}
+}
