@@ -131,11 +131,11 @@ func (c *Consumer) Stats() Stats {
 		Redelivered:   c.stats.redelivered.Load(),
 		AckErrors:     c.stats.ackErrors.Load(),
 	}
+	st.MaxCommittedLag = -1
 	if c.share != nil {
 		st.InFlight = c.share.running.Load()
 		return st
 	}
-	st.MaxCommittedLag = -1
 	now := time.Now()
 	for _, p := range c.live() {
 		p.mu.Lock()
