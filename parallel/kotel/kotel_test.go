@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	fkotel "github.com/twmb/franz-go/plugin/kotel"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	fkotel "github.com/twmb/franz-go/plugin/kotel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
