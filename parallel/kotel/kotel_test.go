@@ -386,3 +386,58 @@ func carrierOf(r *kgo.Record) propagation.MapCarrier {
 	}
 	return m
 }
+
+// ObserveStats exports the committed lag and head-of-line wait: while a
+// record is stuck, kpar.consumer.head_wait.max is above 0; once it is let
+// go and committed, kpar.consumer.lag and its max read 0.
+func TestObserveStatsExportsLagAndHeadWait(t *testing.T) {
+	seeds := testkit.Kfake(t, kfake.SeedTopics(1, "t"))
+	e := newEnv()
+	e.produce(t, seeds, "t", 5)
+	release := make(chan struct{})
+	h := func(ctx context.Context, r *kgo.Record) error {
+		if r.Offset == 0 {
+			<-release
+		}
+		return nil
+	}
+	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs), parallel.CommitInterval(20*time.Millisecond))
+	unreg, err := e.obs.ObserveStats(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unreg()
+	run(t, c)
+	gauges := func() map[string]float64 {
+		var rm metricdata.ResourceMetrics
+		if err := e.reader.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				switch d := m.Data.(type) {
+				case metricdata.Gauge[int64]:
+					for _, p := range d.DataPoints {
+						out[m.Name] += float64(p.Value)
+					}
+				case metricdata.Gauge[float64]:
+					for _, p := range d.DataPoints {
+						out[m.Name] += p.Value
+					}
+				}
+			}
+		}
+		return out
+	}
+	waitFor(t, 10*time.Second, "a head-of-line wait above 0", func() bool {
+		g := gauges()
+		return g["kpar.consumer.head_wait.max"] > 0 && g["kpar.consumer.head_wait"] > 0
+	})
+	close(release)
+	waitFor(t, 10*time.Second, "lag 0 and no wait", func() bool {
+		g := gauges()
+		lag, ok := g["kpar.consumer.lag"]
+		return ok && lag == 0 && g["kpar.consumer.lag.max"] == 0 && g["kpar.consumer.head_wait.max"] == 0
+	})
+}
