@@ -243,7 +243,8 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 		et = semconv.ErrorTypeKey.String(errorType(err))
 		span.SetAttributes(et)
 	}
-	span.End()
+	// Metrics first: whoever sees the span ended sees its metrics too.
+	defer span.End()
 	if a.Record == nil {
 		return
 	}
