@@ -20,12 +20,12 @@ test:
 	./scripts/test.sh
 
 # kfake-only unit tests: no JVM, a few seconds. Every module: `./...` does
-# not enter the nested ones (parallel, parallel/kprom).
+# not enter the nested ones (parallel, parallel/kprom, parallel/kotel).
 test-short:
-	for m in . parallel parallel/kprom; do $(GO) -C $$m test -race -short ./... || exit 1; done
+	for m in . parallel parallel/kprom parallel/kotel; do $(GO) -C $$m test -race -short ./... || exit 1; done
 
 vet:
-	for m in . parallel parallel/kprom; do $(GO) -C $$m vet ./... || exit 1; done
+	for m in . parallel parallel/kprom parallel/kotel; do $(GO) -C $$m vet ./... || exit 1; done
 
 clean:
 	rm -rf bin results .kpar

@@ -144,14 +144,31 @@ func (b *batcher) run(bt *batch) {
 	close(bt.done)
 }
 
-// call runs the handler once on rs; a panic becomes a *PanicError.
-func (b *batcher) call(rs []*kgo.Record) (err error) {
+// call runs the handler once on rs, observed as a batch attempt when an
+// Observer is set.
+func (b *batcher) call(rs []*kgo.Record) error {
+	o := b.c.obs
+	if o == nil {
+		return b.invoke(b.c.hctx, rs)
+	}
+	a := Attempt{Batch: rs, Group: b.c.groupName()}
+	ctx := o.o.AttemptStart(b.c.hctx, a)
+	err := b.invoke(ctx, rs)
+	a.Route = RouteDone
+	if err != nil {
+		a.Route = RouteSplit
+	}
+	o.o.AttemptEnd(ctx, a, err)
+	return err
+}
+
+// invoke runs the handler once on rs; a panic becomes a *PanicError.
+func (b *batcher) invoke(ctx context.Context, rs []*kgo.Record) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
-	ctx := b.c.hctx
 	if d := b.c.cfg.handlerTimeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)

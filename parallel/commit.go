@@ -109,6 +109,7 @@ func (m *committer) commit(ctx context.Context, cl *kgo.Client, sync bool, ps []
 					continue
 				}
 				m.last[s.p] = s.mark
+				s.p.setCommitted(s.mark.off)
 			}
 		}
 	}
@@ -233,6 +234,7 @@ func (m *committer) restore(p *partition, r restored) {
 	}
 	m.mu.Lock()
 	m.last[p] = commitMark{r.off, r.meta}
+	p.setCommitted(r.off)
 	m.mu.Unlock()
 }
 

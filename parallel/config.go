@@ -100,6 +100,8 @@ type cfg struct {
 	given given // options set by the user that apply to one mode only
 
 	logf func(format string, args ...any)
+
+	observer Observer // observe.go
 }
 
 func defaultCfg() cfg {

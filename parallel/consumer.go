@@ -35,6 +35,7 @@ type Consumer struct {
 	stats   counters
 	commits committer
 	share   *shareMode // non-nil in ShareGroup mode
+	obs     *observing // nil without an Observer (observe.go)
 
 	mu    sync.Mutex // guards parts
 	parts map[tp]*partition
@@ -92,6 +93,9 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 	}
 	for _, o := range opts {
 		o.apply(&c.cfg)
+	}
+	if c.cfg.observer != nil {
+		c.obs = &observing{o: c.cfg.observer}
 	}
 	if m == modeBatch && c.cfg.batchSize == 0 {
 		c.cfg.batchSize = min(100, c.cfg.maxConcurrency)

@@ -68,6 +68,9 @@ type partition struct {
 	dead     bool
 	paused   bool
 	hwm      int64
+	polls    []pollMark // lag.go: polls with records not all done, oldest first
+
+	committed atomic.Int64 // lag.go: last offset the broker acknowledged; -1 none
 
 	// NewTransform only (txn.go): outputs of records marked done, in the
 	// order they were, not yet taken into a transaction (p.mu).
@@ -85,6 +88,7 @@ func (c *Consumer) newPartition(k tp) *partition {
 		lanes: make(map[string]*keyLane),
 		hwm:   -1,
 	}
+	p.committed.Store(-1)
 	// The partition rides in its handlers' contexts so that a transform
 	// handler's outputs land on the assignment that ran the record.
 	p.ctx, p.cancel = context.WithCancel(context.WithValue(c.hctx, partKey{}, p))
@@ -334,9 +338,10 @@ func (s *laneRun) step(r *kgo.Record) bool {
 	if p.halt.Load() || c.stopFlag.Load() {
 		return false
 	}
-	if err := c.call(p.ctx, r); err == nil {
+	if at, err := c.call(p.ctx, r, 1); err == nil {
 		s.ok++
-	} else if err = c.retryFailed(p.ctx, r, err); err != nil {
+		c.finish(at, RouteDone, nil)
+	} else if err = c.retryFailed(p.ctx, r, at, err); err != nil {
 		if !errors.Is(err, errAbandoned) {
 			c.fail(err)
 		}

@@ -103,7 +103,15 @@
 //
 // Stats gives counters and per-partition state at any time. The kprom
 // subpackage exports them as Prometheus metrics; the core does not depend
-// on Prometheus.
+// on Prometheus. Per partition, Stats has two lags (against the committable
+// and the committed offset) and the head-of-line wait.
+//
+// # Tracing
+//
+// Observe sets an Observer called around every handler attempt; the handler
+// runs with the context it returns. The kotel subpackage (its own module) is
+// an OpenTelemetry one: a span per attempt continuing the producer's trace
+// from the record's headers. The core does not depend on OpenTelemetry.
 //
 // # Backpressure and memory
 //

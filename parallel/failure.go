@@ -55,11 +55,12 @@ func IsPermanent(err error) bool {
 // up waiting; the record stays uncommitted for its next owner.
 var errAbandoned = errors.New("parallel: record abandoned")
 
-// retryFailed takes over a record whose first handler call failed with
-// err: in-place retries, then the retry topic or the dead-letter topic. A
-// nil return means the record is done (processed, or durably handed on).
-func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) error {
-	f, err := c.retryInPlace(ctx, r, err)
+// retryFailed takes over a record whose first handler call (observed as
+// at) failed with err: in-place retries, then the retry topic or the
+// dead-letter topic. A nil return means the record is done (processed, or
+// durably handed on).
+func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, at *attempt, err error) error {
+	f, err := c.retryInPlace(ctx, r, at, err)
 	if err != nil {
 		return err
 	}
@@ -75,26 +76,35 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, err error) er
 			kgo.RecordHeader{Key: HeaderRetryRound, Value: []byte(strconv.Itoa(round + 1))},
 			kgo.RecordHeader{Key: HeaderDue, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))},
 		)
+		c.forward(f.at, out)
 		if err := c.handOn(ctx, r, out); err != nil {
+			c.finish(f.at, RouteAbandoned, f.err)
 			return err
 		}
 		c.stats.retryRouted.Add(1)
+		c.finish(f.at, RouteRetryTopic, f.err)
 		return nil
 	case c.cfg.deadLetter != "":
-		if err := c.handOn(ctx, r, c.derived(r, c.cfg.deadLetter, f)); err != nil {
+		out := c.derived(r, c.cfg.deadLetter, f)
+		c.forward(f.at, out)
+		if err := c.handOn(ctx, r, out); err != nil {
+			c.finish(f.at, RouteAbandoned, f.err)
 			return err
 		}
 		c.stats.deadLettered.Add(1)
+		c.finish(f.at, RouteDeadLetter, f.err)
 		return nil
 	}
+	c.finish(f.at, RouteFailed, f.err)
 	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, f.err)
 }
 
 // retryInPlace runs the in-place attempts left to a record whose first call
-// failed with err, with backoff between them. It returns a zero failure
-// once an attempt succeeds (counted completed), errAbandoned when ctx ends,
-// or the last failure (Permanent ones are not retried).
-func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, err error) (failure, error) {
+// (observed as at) failed with err, with backoff between them. It returns a
+// zero failure once an attempt succeeds (counted completed), errAbandoned
+// when ctx ends, or the last failure (Permanent ones are not retried), whose
+// observed attempt the caller finishes with its route.
+func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, at *attempt, err error) (failure, error) {
 	var (
 		attempts = 1
 		first    = headerTime(r, HeaderFirstFailure)
@@ -103,6 +113,7 @@ func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, err error) (
 	prior := headerInt(r, HeaderAttempts)
 	for {
 		if ctx.Err() != nil {
+			c.finish(at, RouteAbandoned, err)
 			return failure{}, errAbandoned // the failure may be our own cancellation
 		}
 		c.stats.failed.Add(1)
@@ -111,15 +122,17 @@ func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, err error) (
 			first = last
 		}
 		if attempts >= c.cfg.maxAttempts || IsPermanent(err) {
-			return failure{err: err, attempts: prior + attempts, first: first, last: last}, nil
+			return failure{err: err, attempts: prior + attempts, first: first, last: last, at: at}, nil
 		}
 		c.stats.retried.Add(1)
+		c.finish(at, RouteRetry, err)
 		if !sleep(ctx, c.retryDelay(attempts, err)) {
 			return failure{}, errAbandoned
 		}
 		attempts++
-		if err = c.call(ctx, r); err == nil {
+		if at, err = c.call(ctx, r, attempts); err == nil {
 			c.stats.completed.Add(1)
+			c.finish(at, RouteDone, nil)
 			return failure{}, nil
 		}
 	}
@@ -129,10 +142,21 @@ type failure struct {
 	err         error
 	attempts    int
 	first, last time.Time
+	at          *attempt // the last attempt, observed; its route is the caller's to give
 }
 
-// call runs the handler once; a panic becomes a *PanicError.
-func (c *Consumer) call(ctx context.Context, r *kgo.Record) (err error) {
+// call runs the handler once, as in-place attempt n of r, observed (at) when
+// an Observer is set: the caller finishes at with its route.
+func (c *Consumer) call(ctx context.Context, r *kgo.Record, n int) (at *attempt, err error) {
+	if c.obs != nil {
+		at = c.begin(ctx, r, n)
+		ctx = at.ctx
+	}
+	return at, c.invoke(ctx, r)
+}
+
+// invoke runs the handler once; a panic becomes a *PanicError.
+func (c *Consumer) invoke(ctx context.Context, r *kgo.Record) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}

@@ -155,6 +155,9 @@ func (c *Consumer) park(p *partition, hwm int64, rs []*kgo.Record) {
 	if p.dead {
 		return
 	}
+	if len(rs) > 0 {
+		p.markPoll(rs[0].Offset, time.Now())
+	}
 	if len(p.parked) == 0 {
 		p.parked = rs // the poll's slice is ours now: no copy
 	} else {

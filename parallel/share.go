@@ -209,13 +209,14 @@ func waitRenewing(wg *sync.WaitGroup, recs []*kgo.Record) {
 // deliveries left, or when abandoned.
 func (c *Consumer) shareProcess(r *kgo.Record) {
 	ctx := c.hctx
-	err := c.call(ctx, r)
+	at, err := c.call(ctx, r, 1)
 	if err == nil {
 		c.stats.completed.Add(1)
+		c.finish(at, RouteDone, nil)
 		r.Ack(kgo.AckAccept)
 		return
 	}
-	f, err := c.retryInPlace(ctx, r, err)
+	f, err := c.retryInPlace(ctx, r, at, err)
 	switch {
 	case err != nil: // abandoned: Close gave up waiting
 		c.release(r)
@@ -226,13 +227,16 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 	}
 	delivery := int(r.DeliveryCount())
 	if !IsPermanent(f.err) && delivery < c.share.limit {
+		c.finish(f.at, RouteReleased, f.err)
 		c.release(r) // the broker redelivers it, to any member
 		return
 	}
 	if c.cfg.deadLetter != "" {
 		out := c.derived(r, c.cfg.deadLetter, f)
 		out.Headers = append(out.Headers, kgo.RecordHeader{Key: HeaderDeliveryCount, Value: []byte(strconv.Itoa(delivery))})
+		c.forward(f.at, out)
 		if err := c.produce(ctx, out); err != nil {
+			c.finish(f.at, RouteAbandoned, f.err)
 			c.release(r)
 			if !errors.Is(err, errAbandoned) {
 				c.fail(err) // refused by ACL
@@ -240,9 +244,11 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 			return
 		}
 		c.stats.deadLettered.Add(1)
+		c.finish(f.at, RouteDeadLetter, f.err)
 		r.Ack(kgo.AckAccept)
 		return
 	}
+	c.finish(f.at, RouteFailed, f.err)
 	c.release(r)
 	c.fail(fmt.Errorf("%w: %s[%d]@%d on delivery %d of %d after %d attempts: %w",
 		ErrRecordFailed, r.Topic, r.Partition, r.Offset, delivery, c.share.limit, f.attempts, f.err))

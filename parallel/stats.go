@@ -80,6 +80,10 @@ type Stats struct {
 	CommitErrors     uint64 // commits that failed in whole or part
 	CommitLatency    Histogram
 	Partitions       []PartitionStats // group mode only
+	// The largest CommittedLag and HeadWait over Partitions (group mode
+	// only): -1 and 0 when none is known.
+	MaxCommittedLag int64
+	MaxHeadWait     time.Duration
 
 	// ShareGroup mode only.
 	Released    uint64 // records handed back for redelivery (failed delivery, or abandoned at Close)
@@ -96,6 +100,17 @@ type PartitionStats struct {
 	Backlog     int   // polled, not admitted
 	Paused      bool
 	Lag         int64 // high watermark - committable; -1 unknown
+	// Committed is the last offset the broker acknowledged as committed
+	// (or the group's at assignment); -1 none yet. CommittedLag is the
+	// consumer lag as Kafka tools report it: high watermark - Committed;
+	// -1 unknown. It trails Lag by what is done but not yet committed.
+	Committed    int64
+	CommittedLag int64
+	// HeadWait is how long the oldest record not yet done (the one the
+	// commit waits for) has been in the consumer, since the poll that
+	// returned it; 0 when every polled record is done. A record stuck in
+	// its handler shows here as a wait that keeps growing.
+	HeadWait time.Duration
 }
 
 // Stats returns counters and the state of owned partitions.
@@ -116,17 +131,25 @@ func (c *Consumer) Stats() Stats {
 		Redelivered:   c.stats.redelivered.Load(),
 		AckErrors:     c.stats.ackErrors.Load(),
 	}
+	st.MaxCommittedLag = -1
 	if c.share != nil {
 		st.InFlight = c.share.running.Load()
 		return st
 	}
+	now := time.Now()
 	for _, p := range c.live() {
 		p.mu.Lock()
 		s := PartitionStats{Topic: p.tp.topic, Partition: p.tp.part, Committable: p.tr.Committable(),
-			Held: p.tr.Pending(), Backlog: len(p.parked), Paused: p.paused, Lag: -1}
+			Held: p.tr.Pending(), Backlog: len(p.parked), Paused: p.paused, Lag: -1,
+			Committed: p.committed.Load(), CommittedLag: -1, HeadWait: p.headWait(now)}
 		if p.hwm >= 0 && s.Committable >= 0 {
 			s.Lag = p.hwm - s.Committable
 		}
+		if p.hwm >= 0 && s.Committed >= 0 {
+			s.CommittedLag = max(p.hwm-s.Committed, 0)
+		}
+		st.MaxCommittedLag = max(st.MaxCommittedLag, s.CommittedLag)
+		st.MaxHeadWait = max(st.MaxHeadWait, s.HeadWait)
 		st.InFlight += int64(p.running)
 		p.mu.Unlock()
 		st.Backlog += int64(s.Backlog)

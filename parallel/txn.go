@@ -190,6 +190,7 @@ func (m *committer) commitTxn(ctx context.Context, cl *kgo.Client, snaps map[tp]
 	}
 	for _, s := range snaps {
 		m.last[s.p] = s.mark
+		s.p.setCommitted(s.mark.off)
 		delete(m.carry, s.p)
 	}
 	return nil

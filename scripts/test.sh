@@ -24,13 +24,14 @@ fi
 # The integration tests must run, not skip, when a broker was provided.
 export KPAR_REQUIRE_BROKER=1
 
-# The repository holds three modules: the toolkit (.), the library
-# (parallel) and its Prometheus collector (parallel/kprom). `go test ./...`
+# The repository holds four modules: the toolkit (.), the library
+# (parallel), its Prometheus collector (parallel/kprom) and its
+# OpenTelemetry observer (parallel/kotel). `go test ./...`
 # enters only the module it runs in, so each is vetted and tested here, and
 # the summary counts tests per module and fails when fewer ran in all than
 # the suite had (a module left out). Extra arguments (e.g. -run) lift the floor.
-modules=(. parallel parallel/kprom)
-module_paths="github.com/kpar/kpar github.com/kpar/kpar/parallel github.com/kpar/kpar/parallel/kprom"
+modules=(. parallel parallel/kprom parallel/kotel)
+module_paths="github.com/kpar/kpar github.com/kpar/kpar/parallel github.com/kpar/kpar/parallel/kprom github.com/kpar/kpar/parallel/kotel"
 min_tests=558
 if (( $# > 0 )); then min_tests=0; fi
 for m in "${modules[@]}"; do go -C "$m" vet ./...; done

@@ -29,6 +29,7 @@ type Collector struct {
 	dDead, dSkipped, dRevoked, dLost, dCommitErrs *prometheus.Desc
 	dCommit                                       *prometheus.Desc
 	dReleased, dRedelivered, dAckErrs             *prometheus.Desc // share-group mode
+	dCommittedLag, dHeadWait, dMaxLag, dMaxWait   *prometheus.Desc
 }
 
 // NewCollector returns a collector of c's metrics; register it on the
@@ -56,6 +57,12 @@ func NewCollector(c *parallel.Consumer) *Collector {
 		dReleased:    d("records_released_total", "Share group: records released back to the group for redelivery."),
 		dRedelivered: d("records_redelivered_total", "Share group: records received with a delivery count above 1."),
 		dAckErrs:     d("share_ack_errors_total", "Share group: acknowledgements the broker refused."),
+		dCommittedLag: d("partition_committed_lag", "High watermark minus the offset the broker acknowledged as committed, per partition (the lag Kafka's tools report).",
+			"topic", "partition"),
+		dHeadWait: d("partition_head_wait_seconds", "How long the oldest record not yet done has waited since its poll, per partition.",
+			"topic", "partition"),
+		dMaxLag:  d("max_committed_lag", "The largest partition_committed_lag over the consumer's partitions; -1 when none is known."),
+		dMaxWait: d("max_head_wait_seconds", "The largest partition_head_wait_seconds over the consumer's partitions."),
 	}
 }
 
@@ -63,7 +70,7 @@ func NewCollector(c *parallel.Consumer) *Collector {
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
 		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit,
-		m.dReleased, m.dRedelivered, m.dAckErrs} {
+		m.dReleased, m.dRedelivered, m.dAckErrs, m.dCommittedLag, m.dHeadWait, m.dMaxLag, m.dMaxWait} {
 		ch <- d
 	}
 }
@@ -81,10 +88,17 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.dQueued, float64(st.Held+st.Backlog-st.InFlight))
 	gauge(m.dPaused, float64(st.PausedPartitions))
 	for _, p := range st.Partitions {
+		part := strconv.Itoa(int(p.Partition))
 		if p.Lag >= 0 {
-			gauge(m.dLag, float64(p.Lag), p.Topic, strconv.Itoa(int(p.Partition)))
+			gauge(m.dLag, float64(p.Lag), p.Topic, part)
 		}
+		if p.CommittedLag >= 0 {
+			gauge(m.dCommittedLag, float64(p.CommittedLag), p.Topic, part)
+		}
+		gauge(m.dHeadWait, p.HeadWait.Seconds(), p.Topic, part)
 	}
+	gauge(m.dMaxLag, float64(st.MaxCommittedLag))
+	gauge(m.dMaxWait, st.MaxHeadWait.Seconds())
 	counter(m.dCompleted, st.Completed)
 	counter(m.dFailed, st.Failed)
 	counter(m.dRetried, st.Retried)

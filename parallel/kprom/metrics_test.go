@@ -75,6 +75,15 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	if _, ok := metric(t, reg, "kpar_parallel_partition_lag"); !ok {
 		t.Fatal("no partition_lag series")
 	}
+	// The lag against the committed offset, and the head-of-line wait, fall
+	// to zero as well once the commits are acknowledged.
+	waitFor(t, 10*time.Second, "committed lag and head-of-line wait 0", func() bool {
+		lag, ok := metric(t, reg, "kpar_parallel_partition_committed_lag")
+		maxLag, _ := metric(t, reg, "kpar_parallel_max_committed_lag")
+		wait, okw := metric(t, reg, "kpar_parallel_partition_head_wait_seconds")
+		maxWait, _ := metric(t, reg, "kpar_parallel_max_head_wait_seconds")
+		return ok && okw && lag == 0 && maxLag == 0 && wait == 0 && maxWait == 0
+	})
 	cancel()
 	if err := <-runErr; err != nil { // drained: the counters are final
 		t.Fatal(err)

@@ -1,0 +1,319 @@
+// Package kotel traces and measures a parallel.Consumer with OpenTelemetry.
+// It lives apart from package parallel, as franz-go's plugin/kotel does, so
+// that the library pulls no OpenTelemetry into builds that do not want it.
+//
+//	o := kotel.New(kotel.TracerProvider(tp), kotel.MeterProvider(mp))
+//	c, err := parallel.New(handle, parallel.Observe(o), ...)
+//	...
+//	stop, err := o.ObserveStats(c) // lag and head-of-line wait gauges
+//	defer stop()
+//
+// # Spans
+//
+// One span ("process <topic>", kind consumer) per handler attempt: a record
+// retried in place twice gives three. Its parent is the producer's span,
+// read from the record's headers with the propagator (W3C trace context by
+// default: the traceparent header that franz-go's plugin/kotel, and most
+// Kafka clients' OpenTelemetry instrumentation, write), or, when the record's
+// Context already holds a span (franz-go's plugin/kotel consumer hooks put a
+// "receive" span there), that span. The handler runs with the attempt's span
+// in its context, so its own spans are children of it.
+//
+// Attributes follow the OpenTelemetry messaging conventions:
+// messaging.system=kafka, messaging.operation.type=process,
+// messaging.operation.name=process, messaging.destination.name (the topic),
+// messaging.destination.partition.id, messaging.kafka.offset,
+// messaging.kafka.message.key (when valid UTF-8), messaging.kafka.message.tombstone,
+// messaging.consumer.group.name; and kpar's own: kpar.attempt (the record's
+// handler calls so far, over retry-topic rounds), kpar.outcome (ok or
+// error), kpar.route (done, retry, retry_topic, dead_letter, failed,
+// released, abandoned; see parallel.Route). A failed attempt has status
+// Error, its message, and error.type: permanent, panic, timeout or _OTHER.
+//
+// A NewBatch consumer also gets one span per batch call ("process" plus the
+// topic when all records share one), a root span linked to each record's
+// producer span, with messaging.batch.message_count; the handler runs with
+// it. Each record's own attempt span covers its wait for the batch.
+//
+// Retry-topic and dead-letter copies carry the failed attempt's span
+// context (the propagator's headers replace the producer's that the copy
+// inherited), so the retry round's or the dead-letter reader's spans are
+// children of the attempt that sent the record there, which is itself a
+// child of the producer's: one trace from produce to dead letter.
+//
+// Transactions (NewTransform) get no span of their own: the commit path has
+// no hook; a transform's outputs carry whatever the handler injects.
+//
+// # Metrics
+//
+// Through the MeterProvider, by the messaging conventions where they name
+// one: messaging.process.duration (histogram, seconds, per attempt) and
+// messaging.client.consumed.messages (counter: records handed to the handler,
+// once per delivery), both with messaging.system, messaging.operation.name,
+// messaging.destination.name, messaging.destination.partition.id,
+// messaging.consumer.group.name, and error.type on failures. The conventions
+// name no lag metric; ObserveStats adds kpar's own gauges read from
+// Consumer.Stats at collection: kpar.consumer.lag (high watermark minus the
+// committed offset, per partition), kpar.consumer.head_wait (seconds the
+// oldest record not yet done has waited, per partition), and their maxima
+// over the consumer, kpar.consumer.lag.max and kpar.consumer.head_wait.max.
+package kotel
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+// ScopeName is the instrumentation scope of the tracer and meter.
+const ScopeName = "github.com/kpar/kpar/parallel/kotel"
+
+// Attribute keys of kpar's own (the messaging conventions have none).
+const (
+	AttrAttempt = attribute.Key("kpar.attempt")
+	AttrOutcome = attribute.Key("kpar.outcome")
+	AttrRoute   = attribute.Key("kpar.route")
+)
+
+// Opt configures an Observer.
+type Opt func(*Observer)
+
+// TracerProvider sets the tracer provider; default otel.GetTracerProvider().
+func TracerProvider(tp trace.TracerProvider) Opt { return func(o *Observer) { o.tp = tp } }
+
+// MeterProvider sets the meter provider; default otel.GetMeterProvider().
+func MeterProvider(mp metric.MeterProvider) Opt { return func(o *Observer) { o.mp = mp } }
+
+// Propagator sets how trace context is read from and written to record
+// headers; default otel.GetTextMapPropagator() (set it to
+// propagation.TraceContext{} or a composite with it: the global default
+// propagates nothing).
+func Propagator(p propagation.TextMapPropagator) Opt { return func(o *Observer) { o.prop = p } }
+
+// Observer is a parallel.Observer that traces and measures handler attempts.
+type Observer struct {
+	tp     trace.TracerProvider
+	mp     metric.MeterProvider
+	prop   propagation.TextMapPropagator
+	tracer trace.Tracer
+	meter  metric.Meter
+
+	duration metric.Float64Histogram
+	consumed metric.Int64Counter
+}
+
+var _ parallel.Observer = (*Observer)(nil)
+
+// New returns an Observer; pass it to parallel.Observe. Instruments that the
+// meter provider refuses are replaced by no-ops (OpenTelemetry's rule: a
+// bad instrument must not break the program); their error goes to
+// otel.Handle.
+func New(opts ...Opt) *Observer {
+	o := &Observer{}
+	for _, f := range opts {
+		f(o)
+	}
+	if o.tp == nil {
+		o.tp = otel.GetTracerProvider()
+	}
+	if o.mp == nil {
+		o.mp = otel.GetMeterProvider()
+	}
+	if o.prop == nil {
+		o.prop = otel.GetTextMapPropagator()
+	}
+	o.tracer = o.tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
+	o.meter = o.mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
+	var err error
+	if o.duration, err = o.meter.Float64Histogram("messaging.process.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of processing operation."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)); err != nil {
+		otel.Handle(err)
+	}
+	if o.consumed, err = o.meter.Int64Counter("messaging.client.consumed.messages", metric.WithUnit("{message}"),
+		metric.WithDescription("Number of messages that were delivered to the application.")); err != nil {
+		otel.Handle(err)
+	}
+	return o
+}
+
+type startKey struct{}
+
+// AttemptStart implements parallel.Observer: it starts the attempt's span.
+func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context.Context {
+	start := time.Now()
+	ctx = context.WithValue(ctx, startKey{}, start)
+	if a.Record == nil {
+		return o.startBatch(ctx, a, start)
+	}
+	r := a.Record
+	parent := ctx
+	if r.Context != nil && trace.SpanContextFromContext(r.Context).IsValid() {
+		parent = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(r.Context))
+	} else {
+		parent = o.prop.Extract(ctx, carrier{r})
+	}
+	attrs := make([]attribute.KeyValue, 0, 11)
+	attrs = append(attrs,
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingDestinationName(r.Topic),
+		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
+		semconv.MessagingKafkaOffset(int(r.Offset)),
+		AttrAttempt.Int(a.Number),
+	)
+	if a.Group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(a.Group))
+	}
+	if r.Key != nil && utf8.Valid(r.Key) {
+		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
+	}
+	if r.Value == nil {
+		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
+	}
+	ctx, _ = o.tracer.Start(parent, "process "+r.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	return ctx
+}
+
+func (o *Observer) startBatch(ctx context.Context, a parallel.Attempt, start time.Time) context.Context {
+	name, topic := "process", ""
+	links := make([]trace.Link, 0, len(a.Batch))
+	for i, r := range a.Batch {
+		if i == 0 {
+			topic = r.Topic
+		} else if r.Topic != topic {
+			topic = ""
+		}
+		sc := trace.SpanContextFromContext(o.prop.Extract(context.Background(), carrier{r}))
+		if sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	attrs := []attribute.KeyValue{
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingBatchMessageCount(len(a.Batch)),
+	}
+	if topic != "" {
+		name += " " + topic
+		attrs = append(attrs, semconv.MessagingDestinationName(topic))
+	}
+	if a.Group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(a.Group))
+	}
+	ctx, _ = o.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithNewRoot(),
+		trace.WithTimestamp(start), trace.WithLinks(links...), trace.WithAttributes(attrs...))
+	return ctx
+}
+
+// Forward implements parallel.Observer: out, the retry-topic or dead-letter
+// copy, carries the attempt's span context in its headers.
+func (o *Observer) Forward(ctx context.Context, _ parallel.Attempt, out *kgo.Record) {
+	o.prop.Inject(ctx, carrier{out})
+}
+
+// AttemptEnd implements parallel.Observer: it ends the span and records the
+// metrics.
+func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error) {
+	span := trace.SpanFromContext(ctx)
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.SetAttributes(AttrOutcome.String(outcome), AttrRoute.String(a.Route.String()))
+	var et attribute.KeyValue
+	if err != nil {
+		et = semconv.ErrorTypeKey.String(errorType(err))
+		span.SetAttributes(et)
+	}
+	// Metrics first: whoever sees the span ended sees its metrics too.
+	defer span.End()
+	if a.Record == nil {
+		return
+	}
+	r := a.Record
+	attrs := make([]attribute.KeyValue, 0, 6)
+	attrs = append(attrs,
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingDestinationName(r.Topic),
+		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
+	)
+	if a.Group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(a.Group))
+	}
+	if err != nil {
+		attrs = append(attrs, et)
+	}
+	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	if start, ok := ctx.Value(startKey{}).(time.Time); ok && o.duration != nil {
+		o.duration.Record(ctx, time.Since(start).Seconds(), set)
+	}
+	// Once per delivery: an in-place retry is the same delivery.
+	if a.Route != parallel.RouteRetry && o.consumed != nil {
+		o.consumed.Add(ctx, 1, set)
+	}
+}
+
+// errorType is error.type: a few kinds, never the message (cardinality).
+func errorType(err error) string {
+	var pe *parallel.PanicError
+	switch {
+	case parallel.IsPermanent(err):
+		return "permanent"
+	case errors.As(err, &pe):
+		return "panic"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return semconv.ErrorTypeOther.Value.AsString()
+}
+
+// carrier reads and writes a record's headers for a propagator, as
+// franz-go's plugin/kotel RecordCarrier does: Set replaces the first header
+// of that key, or appends one.
+type carrier struct{ r *kgo.Record }
+
+func (c carrier) Get(key string) string {
+	for _, h := range c.r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func (c carrier) Set(key, val string) {
+	for i, h := range c.r.Headers {
+		if h.Key == key {
+			c.r.Headers[i].Value = []byte(val)
+			return
+		}
+	}
+	c.r.Headers = append(c.r.Headers, kgo.RecordHeader{Key: key, Value: []byte(val)})
+}
+
+func (c carrier) Keys() []string {
+	out := make([]string, len(c.r.Headers))
+	for i, h := range c.r.Headers {
+		out[i] = h.Key
+	}
+	return out
+}
