@@ -66,7 +66,9 @@ func TestGoContendersAreTimedByTheClock(t *testing.T) {
 		{"kpar", false, func() (ChildOutput, error) {
 			return runKparGroup(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc}, nil)
 		}},
-		{"plain", true, func() (ChildOutput, error) { return runPlainLoop(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n}) }},
+		{"plain", true, func() (ChildOutput, error) {
+			return runPlainLoop(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
+		}},
 		{"share", false, func() (ChildOutput, error) {
 			return RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group(), Records: n, Concurrency: conc, Members: 2})
 		}},

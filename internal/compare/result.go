@@ -524,12 +524,12 @@ func judge(r *Result) {
 		return t
 	}
 	r.Targets = append(r.Targets,
-		io(500, IO500Speedup, false, "500 handlers in flight is where a parallel consumer's per-key scheduling should pull ahead of PC's"),
-		io(5000, IO5000Speedup, true, "at 5,000 in flight the cost of tracking each record dominates; the goal is more rate for less CPU"))
+		io(500, IO500Speedup, false, "the speed-up over PC set as the goal for I/O-bound handlers with 500 records in flight"),
+		io(5000, IO5000Speedup, true, "the goal with 5,000 records in flight: more rate than PC for less CPU per record"))
 	vsPC := Target{Name: "noop-vs-pc", What: fmt.Sprintf("no-op: kpar >= %.0fx PC's records/s", NoopVsPCTarget), Want: NoopVsPCTarget,
-		Reason: "with no handler work, the rate is the consumer's own overhead per record"}
+		Reason: "the goal for the consumer's own cost per record, with no handler work"}
 	vsPlain := Target{Name: "noop-vs-plain", What: fmt.Sprintf("no-op: kpar >= %.1fx the plain loop's records/s", NoopVsPlainGoal), Want: NoopVsPlainGoal,
-		Reason: "a plain poll loop with no group, commits or dispatch is the floor any consumer's overhead is measured against"}
+		Reason: "the goal against the cheapest consumer there is, a poll loop with no group, commits or dispatch"}
 	if n := r.Noop; n != nil {
 		vsPC.settle(n.VsPCRuns, func(i int) bool { return n.VsPCRuns[i] >= NoopVsPCTarget })
 		vsPlain.settle(n.VsPlainRuns, func(i int) bool { return n.VsPlainRuns[i] >= NoopVsPlainGoal })
@@ -541,7 +541,7 @@ func judge(r *Result) {
 	r.Targets = append(r.Targets, vsPC, vsPlain)
 	ks := Target{Name: "kpar-share-io-500", Want: KparShareIdeal,
 		What:   fmt.Sprintf("kpar's share mode, I/O-bound at concurrency 500: >= %.1fx the ideal", KparShareIdeal),
-		Reason: "a share group has no per-partition order to respect, so it should come close to the concurrency's ideal"}
+		Reason: "the goal for kpar's share mode: close to the ideal its concurrency allows"}
 	for _, p := range r.IO {
 		if p.Concurrency == 500 && p.KparShare != nil {
 			runs := repeats(*p.KparShare)

@@ -73,7 +73,9 @@ func TestRunKeepsTheCompletedPartsAndMarksTheFailedOne(t *testing.T) {
 	c.ShareChildArgv = func(s ShareSpec) ([]string, error) { return fakeChild(s.Records, 2, ""), nil }
 	var pcs []pc.Config
 	c.pcRun = fakePC(&pcs)
-	c.javaShareRun = func(context.Context, []string) (JavaShare, error) { return JavaShare{Threads: 2, Records: 100, RecordsPerS: 50}, nil }
+	c.javaShareRun = func(context.Context, []string) (JavaShare, error) {
+		return JavaShare{Threads: 2, Records: 100, RecordsPerS: 50}, nil
+	}
 
 	res, err := Run(ctx, c, seeds)
 	if !errors.Is(err, ErrPartsFailed) {

@@ -296,13 +296,13 @@ type HarnessOutput struct {
 	// the count reached the warm-up (WarmupRecords), B at Records
 	// (EndRecords); times in seconds since subscribe. Window computes the
 	// window from them.
-	WarmupRecords     int64   `json:"warmup_records"`
-	EndRecords        int64   `json:"end_records"`
-	FirstDoneS        float64 `json:"first_done_s"` // the first distinct record completed
-	WindowAS          float64 `json:"window_a_s"`
-	WindowBS          float64 `json:"window_b_s"`
-	HandlerCalls      int64   `json:"handler_calls"` // = records with BatchSize 1
-	MeanHandlerMs     float64 `json:"mean_handler_ms"` // measured time inside the handler per call
+	WarmupRecords int64   `json:"warmup_records"`
+	EndRecords    int64   `json:"end_records"`
+	FirstDoneS    float64 `json:"first_done_s"` // the first distinct record completed
+	WindowAS      float64 `json:"window_a_s"`
+	WindowBS      float64 `json:"window_b_s"`
+	HandlerCalls  int64   `json:"handler_calls"`   // = records with BatchSize 1
+	MeanHandlerMs float64 `json:"mean_handler_ms"` // measured time inside the handler per call
 	// Duplicates counts records handed to the handler again after they
 	// completed (replays); Completions counts every record the handler
 	// finished, duplicates and the drain on close included.
