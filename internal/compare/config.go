@@ -12,8 +12,14 @@
 //     mean handler time, CPU-s per million records (kpar and PC);
 //   - noop: a no-op handler: records/s and CPU-s per million (kpar, PC and
 //     the plain loop, the floor reference);
-//   - rss: peak RSS consuming a backlog (each contender), then PC again with
-//     -Xmx set to kpar's peak RSS; PC not finishing there is a result.
+//   - rss: peak RSS consuming a backlog (each contender), then PC's heap
+//     search: PC with kpar's fetch sizes under capped heaps, the smallest
+//     that finished; PC not finishing there is a result.
+//
+// Every contender is timed by internal/clock's rule in the process that
+// handles the records (measure.go; PC's harness in Java), stops at n
+// distinct records, and a rate window under Config.MinWindow fails its
+// part. A failed part is kept in Result.Failures; the others stay.
 //
 // Plus the comparison table (Facts, static and sourced, and lines of code
 // counted at run time from marked regions of the repo's sources, loc.go).

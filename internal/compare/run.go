@@ -84,10 +84,10 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
 			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
 			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
-	res.Note = fmt.Sprintf("%d %s of every io and no-op contender, interleaved; rates count distinct records from the warm-up "+
-		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %.0f s; "+
+	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
+		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
 		"CPU is each process's whole life from rusage (JVM start-up included for PC)",
-		c.Repeat, plural(c.Repeat, "run", "runs"), 100*clock.Warmup, c.MinWindow.Seconds())
+		runsPhrase(c.Repeat), 100*clock.Warmup, c.MinWindow.Seconds())
 	r := &runner{c: c, seeds: seeds, admin: admin, env: &res.Env}
 
 	part := func(name string, fn func() error) {
@@ -169,6 +169,14 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		return res, fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
 	}
 	return res, nil
+}
+
+// runsPhrase: how each io and no-op contender ran.
+func runsPhrase(n int) string {
+	if n == 1 {
+		return "One run of every io and no-op contender"
+	}
+	return fmt.Sprintf("%d runs of every io and no-op contender, interleaved (each repeat runs every contender once)", n)
 }
 
 func plural(n int, one, many string) string {

@@ -149,8 +149,8 @@ func Markdown(r Result) string {
 
 	if len(r.IO) > 0 {
 		fmt.Fprintf(&b, "## I/O-bound\n\n%d records per run, %d partitions, key order, handler sleep %.0f ms. Rates count distinct "+
-			"records from the warm-up to the last (median, min-max over %d %s); the ideal is min(concurrency, keys) / the handler's "+
-			"measured mean time.\n\n", e.IORecords, e.Partitions, e.SleepMs, max(1, e.Repeat), plural(max(1, e.Repeat), "run", "runs"))
+			"records from the warm-up to the last (%s); the ideal is min(concurrency, keys) / the handler's "+
+			"measured mean time.\n\n", e.IORecords, e.Partitions, e.SleepMs, repeatsPhrase(e.Repeat))
 		b.WriteString("| concurrency | keys | kpar records/s | of ideal | PC records/s | of ideal | kpar / PC | kpar CPU-s/M | PC CPU-s/M | kpar handler ms | PC handler ms |\n")
 		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, p := range r.IO {
@@ -317,4 +317,12 @@ func heapSentence(hs HeapSearch) string {
 	}
 	return fmt.Sprintf("PC needs more than %d and at most %d MiB of heap for this backlog %s: it finished with %d MiB and not with %d MiB (%s).",
 		hs.FailedMiB, hs.NeedsMiB, fetch, hs.NeedsMiB, hs.FailedMiB, steps)
+}
+
+// repeatsPhrase says what a rate figure is made of.
+func repeatsPhrase(n int) string {
+	if n <= 1 {
+		return "one run each"
+	}
+	return fmt.Sprintf("median of %d runs each, min-max beside it", n)
 }
