@@ -34,7 +34,7 @@ func Views(r Result) ([]results.View, error) {
 func (t Target) Verdict() string {
 	reason := ""
 	if t.Reason != "" {
-		reason = " The target: " + t.Reason + "."
+		reason = " Why this target: " + t.Reason + "."
 	}
 	if !t.Measured {
 		return fmt.Sprintf("%s: not measured (%s).%s", t.What, t.Why, reason)
