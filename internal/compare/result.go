@@ -429,11 +429,19 @@ func judgeIO(p *IOPoint, sleepMs float64) {
 		}
 	}
 	for _, s := range []*Side{&p.Kpar, &p.PC, &p.Share, p.KparShare} {
+		if s == nil {
+			continue
+		}
 		ideal(s)
-		if s != nil {
+		if len(s.Repeats) > 1 {
+			// The median of each repeat's share of its own ideal: the
+			// median rate over the median handler time would mix repeats.
+			per, shares := make([]float64, len(s.Repeats)), make([]float64, len(s.Repeats))
 			for i := range s.Repeats {
 				ideal(&s.Repeats[i])
+				per[i], shares[i] = s.Repeats[i].IdealPerS, s.Repeats[i].IdealShare
 			}
+			s.IdealPerS, s.IdealShare = median(per), median(shares)
 		}
 	}
 	p.SpeedupRuns = perRepeat(p.Kpar, p.PC, rateRatio)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -147,8 +148,16 @@ func TestRepeatsGiveMediansSpreadsAndPerRepeatRatios(t *testing.T) {
 	if k.SteadyPerS != 200 || k.RateMin != 100 || k.RateMax != 300 || k.CPUPerMillion != 2 || len(k.Repeats) != 3 {
 		t.Fatalf("kpar %+v: want median 200 (100-300), CPU 2", k)
 	}
+	k.Repeats[0].MeanHandlerMs, k.Repeats[1].MeanHandlerMs, k.Repeats[2].MeanHandlerMs = 20, 5, 20
+	k.MeanHandlerMs = 20
 	pt := IOPoint{Concurrency: 500, Keys: 1000, Kpar: k, PC: p}
 	judgeIO(&pt, 5)
+	// Each repeat against its own ideal (500 lanes / its handler time):
+	// 100/25000, 300/100000, 200/25000; the median is 0.004, not the
+	// median rate over the median handler time (200/25000).
+	if math.Abs(pt.Kpar.IdealShare-0.004) > 1e-12 {
+		t.Fatalf("ideal share %v, want the median of each repeat's (0.004)", pt.Kpar.IdealShare)
+	}
 	if fmt.Sprint(pt.SpeedupRuns) != "[2 3 0.5]" || pt.Speedup != 2 {
 		t.Fatalf("speedups %v median %v: want [2 3 0.5], 2 (not 200/100)", pt.SpeedupRuns, pt.Speedup)
 	}
