@@ -43,6 +43,9 @@ func charts(r Result) ([]chart, error) {
 // ioChart: steady records/s against concurrency (log scale), one line per
 // library and the ideal at the configured sleep.
 func ioChart(r Result) (*plot.Plot, error) {
+	if len(r.IO) == 0 { // the io parts failed or did not run: nothing on a log axis
+		return bars("I/O-bound (no data)", "records/s", []string{"-"}, nil)
+	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("I/O-bound (%.0f ms handler): steady records/s vs concurrency", r.Env.SleepMs)
 	p.X.Label.Text = "concurrency (log scale)"

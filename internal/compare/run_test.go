@@ -191,3 +191,25 @@ func TestNextHeapGrowsShrinksThenBisects(t *testing.T) {
 		}
 	}
 }
+
+// The views of a result whose io and no-op parts all failed still draw:
+// a chart with nothing to plot says so instead of failing the write.
+func TestViewsDrawWithoutTheFailedParts(t *testing.T) {
+	r := sample()
+	r.IO, r.Noop = nil, nil
+	r.Failures = []Failure{{Part: "io c=16", Reason: "x"}, {Part: PartNoop, Reason: "y"}}
+	judge(&r)
+	judgeShare(&r)
+	vs, err := Views(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, v := range vs {
+		if v.Save != nil {
+			if err := v.Save(dir + "/" + v.Name); err != nil {
+				t.Fatalf("%s: %v", v.Name, err)
+			}
+		}
+	}
+}
