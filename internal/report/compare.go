@@ -45,7 +45,7 @@ func compareAnswer(r compare.Result) []string {
 		a += " (" + strings.Join(met, "; ") + ")"
 	}
 	if len(missed) > 0 {
-		a += "; not met in every repeat: " + strings.Join(missed, "; ")
+		a += "; missed: " + strings.Join(missed, "; ")
 	}
 	if len(r.PCWins) == 0 {
 		a += fmt.Sprintf(". PC did better on none of the %d figures compared.", r.PCCompared)
