@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/results"
@@ -27,6 +32,10 @@ func TestCompareConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
 		{[]string{"--sleep", "2500us"}, "--sleep 2.5ms"},
 		{[]string{"--pc-heap", "half"}, `--pc-heap "half"`},
 		{[]string{"--timeout", "0s"}, "--timeout 0s"},
+		{[]string{"--repeat", "0"}, "--repeat 0"},
+		{[]string{"--min-window", "0s"}, "--min-window 0s"},
+		{[]string{"--pc-heap-steps", "-1"}, "--pc-heap-steps -1"},
+		{[]string{"--pc-heap-timeout", "-1s"}, "--pc-heap-timeout -1s"},
 		{[]string{"--source-root", os.TempDir()}, "lines of code of naive loop"},
 	}
 	for _, tc := range cases {
@@ -55,7 +64,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	out := filepath.Join(t.TempDir(), "res")
 	stdout, stderr := runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
 		"--topic-prefix", prefix, "--io-records", "2000", "--concurrency", "16,64", "--noop-records", "5000", "--rss-records", "20000",
-		"--timeout", "90s", "--json", "--out", out)
+		"--repeat", "2", "--min-window", "1ns", "--pc-heap-steps", "1", "--timeout", "90s", "--json", "--out", out)
 	var r compare.Result
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	if err := dec.Decode(&r); err != nil || dec.More() {
@@ -113,6 +122,28 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	if r.RSS.PCCapped.Finished == (r.RSS.PCCapped.DidNotFinish != "") || !r.RSS.CapFromKpar || r.RSS.PCCapped.JVMFlags[0] != "-Xmx"+r.RSS.CapHeap {
 		t.Errorf("capped pc run %+v (cap %s)", r.RSS.PCCapped, r.RSS.CapHeap)
 	}
+	// PC's capped run got the fetch sizes kpar's client ran with.
+	if hs := r.RSS.HeapSearch; hs == nil || len(hs.Steps) != 1 || hs.FetchMaxBytes != r.RSS.Kpar.FetchMaxBytes || hs.FetchMaxBytes <= 0 ||
+		hs.MaxPartitionFetchBytes != r.RSS.Kpar.FetchMaxPartitionBytes || hs.MaxPartitionFetchBytes <= 0 ||
+		r.RSS.PCCapped.FetchMaxBytes != hs.FetchMaxBytes {
+		t.Errorf("heap search %+v, kpar's fetch sizes %d/%d", hs, r.RSS.Kpar.FetchMaxBytes, r.RSS.Kpar.FetchMaxPartitionBytes)
+	}
+	// Two interleaved repeats of every io and no-op contender, ratios per
+	// repeat, every window from the clock.
+	for _, p := range r.IO {
+		if len(p.Kpar.Repeats) != 2 || len(p.PC.Repeats) != 2 || len(p.Share.Repeats) != 2 || len(p.SpeedupRuns) != 2 {
+			t.Errorf("io c=%d: repeats kpar %d, pc %d, share %d, ratios %v", p.Concurrency, len(p.Kpar.Repeats), len(p.PC.Repeats), len(p.Share.Repeats), p.SpeedupRuns)
+		}
+		for _, s := range append(append([]compare.Side{}, p.Kpar.Repeats...), p.PC.Repeats...) {
+			if w := s.Window; w.Records != 2000 || w.WarmupRecords < 200 || w.EndRecords < 2000 || w.Seconds <= 0 || w.PerS != s.SteadyPerS {
+				t.Errorf("io c=%d %s: window %+v, rate %v", p.Concurrency, s.Contender, w, s.SteadyPerS)
+			}
+		}
+	}
+	if len(r.Noop.VsPlainRuns) != 2 || len(r.Noop.PlainDefault.Repeats) != 2 || len(r.Noop.PlainSameFetch.Repeats) != 2 || len(r.Failures) != 0 {
+		t.Errorf("noop: vs plain %v, plain repeats %d/%d, failures %+v", r.Noop.VsPlainRuns, len(r.Noop.PlainDefault.Repeats),
+			len(r.Noop.PlainSameFetch.Repeats), r.Failures)
+	}
 	if r.Env.PCVersion != "0.5.3.3" || r.Env.KafkaClientsVersion != "3.9.1" || r.Env.JavaVersion == "" || r.Env.JVMDefaultMaxHeap <= 0 {
 		t.Errorf("env %+v", r.Env)
 	}
@@ -135,5 +166,48 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	}
 	if len(want) > 0 {
 		t.Errorf("not written: %v", want)
+	}
+}
+
+// A part that fails does not discard the others: with a minimum window no
+// rate run can reach, every io and no-op part fails with its reason, the
+// memory part and PC's heap search complete, the result and its views are
+// written, and the command exits non-zero.
+func TestCompareConsumeWritesTheCompletedPartsAndExitsNonZero(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	prefix := testkit.TopicName(t)
+	t.Cleanup(func() {
+		testkit.Admin(t, seeds).DeleteTopics(t.Context(), prefix+"-io-12p-1000k-100v", prefix+"-backlog-12p-1000k-100v")
+	})
+	out := filepath.Join(t.TempDir(), "res")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
+		"--topic-prefix", prefix, "--io-records", "500", "--concurrency", "16", "--noop-records", "2000", "--rss-records", "5000",
+		"--min-window", "1h", "--pc-heap-steps", "1", "--timeout", "90s", "--out", out)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("exit %v, want non-zero\nstdout:\n%s\nstderr:\n%s", err, o.String(), e.String())
+	}
+	var r compare.Result
+	if err := results.Read(filepath.Join(out, compare.DataFile), compare.Schema, compare.Version, &r); err != nil {
+		t.Fatalf("the completed parts were not written: %v\nstderr:\n%s", err, e.String())
+	}
+	parts := map[string]string{}
+	for _, f := range r.Failures {
+		parts[f.Part] = f.Reason
+	}
+	if len(parts) != 2 || !strings.Contains(parts["io c=16"], "measured window too short") || !strings.Contains(parts[compare.PartNoop], "measured window too short") {
+		t.Fatalf("failures %+v: want io c=16 and no-op, too short", r.Failures)
+	}
+	if len(r.IO) != 0 || r.Noop != nil || r.RSS == nil || !r.RSS.Kpar.Finished || r.RSS.HeapSearch == nil || len(r.RSS.HeapSearch.Steps) != 1 {
+		t.Fatalf("io %v, noop %v, rss %+v: want only the memory part and the heap search", r.IO, r.Noop, r.RSS)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "compare.md"))
+	if err != nil || !strings.Contains(string(md), "## Parts that did not complete") || !strings.Contains(string(md), "- **no-op**: ") {
+		t.Fatalf("compare.md (%v) does not mark the failed parts:\n%s", err, md)
 	}
 }

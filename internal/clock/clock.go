@@ -141,7 +141,7 @@ func (w Window) Check(name string, min time.Duration) error {
 	}
 	if w.Seconds < min.Seconds() {
 		need := int64(math.Ceil(w.PerS * min.Seconds() / (1 - Warmup)))
-		return fmt.Errorf("%s: %w: %.2f s after the warm-up, under the %.0f s minimum; at %.0f records/s it needs about %d records",
+		return fmt.Errorf("%s: %w: %.2f s after the warm-up, under the %g s minimum; at %.0f records/s it needs about %d records",
 			name, ErrTooShort, w.Seconds, min.Seconds(), w.PerS, need)
 	}
 	return nil

@@ -43,6 +43,9 @@ func charts(r Result) ([]chart, error) {
 // ioChart: steady records/s against concurrency (log scale), one line per
 // library and the ideal at the configured sleep.
 func ioChart(r Result) (*plot.Plot, error) {
+	if len(r.IO) == 0 { // the io parts failed or did not run: nothing on a log axis
+		return bars("I/O-bound (no data)", "records/s", []string{"-"}, nil)
+	}
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("I/O-bound (%.0f ms handler): steady records/s vs concurrency", r.Env.SleepMs)
 	p.X.Label.Text = "concurrency (log scale)"
@@ -170,13 +173,16 @@ func rssChart(r Result) (*plot.Plot, error) {
 	if m == nil {
 		return bars("Peak RSS (no data)", "MiB", []string{"-"}, nil)
 	}
-	labels := []string{"kpar", "plain loop", "PC, JVM default heap", "PC, -Xmx" + m.CapHeap}
+	labels := []string{"kpar", "plain loop", "PC, JVM default heap", "PC, -Xmx" + m.CapHeap + ", kpar's fetch sizes"}
 	capped := kib2mib(m.PCCapped.PeakRSSKiB)
 	if !m.PCCapped.Finished {
 		labels[3] += " (did not finish)"
 		capped = 0
 	}
 	vals := []float64{kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.Plain.PeakRSSKiB), kib2mib(m.PC.PeakRSSKiB), capped}
+	if m.HeapSearch == nil || len(m.HeapSearch.Steps) == 0 { // no capped run
+		labels, vals = labels[:3], vals[:3]
+	}
 	if m.Share.Contender != "" {
 		labels, vals = append(labels, "share group"), append(vals, kib2mib(m.Share.PeakRSSKiB))
 	}

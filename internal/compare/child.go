@@ -12,24 +12,29 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/internal/clock"
 )
 
-// ChildOutput is the one JSON line a kpar or plain-loop process prints.
-// Times are measured inside the process; CPUSeconds is the process's own
-// CPU over the timed window (the parent keeps the whole life's, from
-// rusage, as the comparable figure).
+// ChildOutput is the one JSON line a Go contender's process prints.
+// Window is the process's clock (internal/clock: distinct records, the
+// warm-up, events A and B); Records, Seconds, FirstRecordS and SteadyPerS
+// are its n, TotalS, FirstS and PerS. CPUSeconds is the process's own CPU
+// over the run (the parent keeps the whole life's, from rusage, as the
+// comparable figure).
 type ChildOutput struct {
-	Records      int64   `json:"records"`
-	Seconds      float64 `json:"seconds"`        // start (client or consumer created) to the last record
-	FirstRecordS float64 `json:"first_record_s"` // start to the first record (group join, first fetch)
-	SteadyPerS   float64 `json:"steady_records_per_s"`
-	MeanHandler  float64 `json:"mean_handler_ms"` // 0 for a no-op handler
-	CPUSeconds   float64 `json:"cpu_seconds"`
-	// FetchMaxBytes is kpar's kgo.FetchMaxBytes as its client reports it
-	// (kpar only): the plain loop runs once more with it.
-	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
+	Window       clock.Window `json:"window"`
+	Records      int64        `json:"records"`
+	Seconds      float64      `json:"seconds"`        // start to event B
+	FirstRecordS float64      `json:"first_record_s"` // start to the first handled record (group join, first fetch)
+	SteadyPerS   float64      `json:"steady_records_per_s"`
+	MeanHandler  float64      `json:"mean_handler_ms"` // 0 for a no-op handler
+	CPUSeconds   float64      `json:"cpu_seconds"`
+	// FetchMaxBytes and FetchMaxPartitionBytes are the client's
+	// kgo.FetchMaxBytes and FetchMaxPartitionBytes as it reports them
+	// (kpar and the plain loops): the plain loop runs once more with
+	// kpar's, and PC's capped runs get both.
+	FetchMaxBytes          int32 `json:"fetch_max_bytes,omitempty"`
+	FetchMaxPartitionBytes int32 `json:"fetch_max_partition_bytes,omitempty"`
 	// Order is the per-key order of an io run (traced runs only).
 	Order *Order `json:"order,omitempty"`
 	// Share contenders: member clients in the process, and processings
@@ -47,16 +52,10 @@ func cpuNow() float64 {
 	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 }
 
-func childOutput(m consume.Measurement) ChildOutput {
-	return ChildOutput{Records: m.Window.Records, Seconds: m.Window.TotalS, FirstRecordS: m.Window.FirstS, SteadyPerS: m.Window.PerS,
-		MeanHandler: m.MeanHandler, CPUSeconds: m.CPUSeconds, FetchMaxBytes: m.FetchMaxBytes}
-}
-
 // RunKparChild is `kpar child compare-kpar`: it consumes spec.Records
-// records with kpar's parallel consumer under key order (the same run as
-// `kpar bench consume`'s, traced for Order when spec.Trace), or in share
-// mode when spec.ShareGroup is set, and writes one ChildOutput line to
-// stdout.
+// distinct records with kpar's parallel consumer under key order
+// (runKparGroup, traced for Order when spec.Trace), or in share mode when
+// spec.ShareGroup is set, and writes one ChildOutput line to stdout.
 func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 	if spec.ShareGroup != "" {
 		out, err := runKparShare(ctx, spec)
@@ -65,20 +64,16 @@ func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 		}
 		return json.NewEncoder(stdout).Encode(out)
 	}
-	ps := consume.ParallelSpec{Order: parallel.OrderKey, Concurrency: spec.Concurrency, Sleep: spec.Sleep,
-		MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, ClientOpts: spec.ClientOpts}
 	var tr *tracer
 	if spec.Trace {
 		tr = newTracer(spec.Records + spec.Records/10 + int64(spec.Concurrency))
-		ps.Trace = tr.record
 	}
-	m, err := consume.RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ps)
+	out, err := runKparGroup(ctx, spec, tr)
 	if err != nil {
 		return err
 	}
-	out := childOutput(m)
 	if tr != nil {
-		out.Order = tr.order() // RunParallel returned after Close: every handler is done
+		out.Order = tr.order() // the consumer was closed: every handler is done
 	}
 	return json.NewEncoder(stdout).Encode(out)
 }
@@ -87,11 +82,11 @@ func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 // (kgo's defaults, no group) over spec.Records records, one ChildOutput
 // line to stdout.
 func RunPlainChild(ctx context.Context, spec PlainSpec, stdout io.Writer) error {
-	m, err := consume.RunPlain(ctx, spec.Brokers, spec.Topic, spec.Records, spec.FetchMaxBytes, spec.ClientOpts...)
+	out, err := runPlainLoop(ctx, spec)
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(childOutput(m))
+	return json.NewEncoder(stdout).Encode(out)
 }
 
 // ErrChildTimeout: a child process outlived Config.Timeout and was killed.

@@ -12,8 +12,14 @@
 //     mean handler time, CPU-s per million records (kpar and PC);
 //   - noop: a no-op handler: records/s and CPU-s per million (kpar, PC and
 //     the plain loop, the floor reference);
-//   - rss: peak RSS consuming a backlog (each contender), then PC again with
-//     -Xmx set to kpar's peak RSS; PC not finishing there is a result.
+//   - rss: peak RSS consuming a backlog (each contender), then PC's heap
+//     search: PC with kpar's fetch sizes under capped heaps, the smallest
+//     that finished; PC not finishing there is a result.
+//
+// Every contender is timed by internal/clock's rule in the process that
+// handles the records (measure.go; PC's harness in Java), stops at n
+// distinct records, and a rate window under Config.MinWindow fails its
+// part. A failed part is kept in Result.Failures; the others stay.
 //
 // Plus the comparison table (Facts, static and sourced, and lines of code
 // counted at run time from marked regions of the repo's sources, loc.go).
@@ -24,6 +30,7 @@
 package compare
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -31,6 +38,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/pc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -54,11 +62,23 @@ type Config struct {
 	NoopConcurrency int   // noop and rss: max concurrency of both libraries (PC's default, 16)
 	RSSRecords      int64 // rss: the backlog each process consumes
 
-	// PCHeap is -Xmx of PC's second rss run: "auto" is kpar's measured peak
-	// RSS rounded up to whole MiB; otherwise a JVM size such as "512m".
+	// PCHeap is where PC's heap search starts: "auto" is kpar's measured
+	// peak RSS rounded up to whole MiB; otherwise a JVM size such as "512m".
 	PCHeap string
+	// HeapSteps is the most capped PC runs the heap search makes (0: no
+	// search); HeapTimeout bounds each (0: three times PC's default-heap
+	// run, at least a minute, at most Timeout).
+	HeapSteps   int
+	HeapTimeout time.Duration
 	// Timeout bounds every single run (child process or PC harness).
 	Timeout time.Duration
+
+	// Repeat is the runs of every io and no-op contender, interleaved:
+	// each repeat runs every contender once. MinWindow is the shortest
+	// measured window (internal/clock) a rate run may have: a shorter one
+	// fails its part with the records it would need.
+	Repeat    int
+	MinWindow time.Duration
 
 	// KparMaxBuffered and KparPerPart are parallel.MaxBuffered and
 	// MaxBufferedPerPartition of kpar's runs (0: the library's defaults).
@@ -97,6 +117,11 @@ type Config struct {
 	// (issue 9 item 4) after rss; its Brokers are filled in by Run.
 	Window *window.Config
 
+	// pcRun and javaShareRun stand in for pc.Run and
+	// ShareConsumerPerformance in tests (nil: the real ones).
+	pcRun        func(context.Context, pc.Config) (pc.Result, error)
+	javaShareRun func(ctx context.Context, args []string) (JavaShare, error)
+
 	Command []string // the command line that reproduces the run, stored in the result
 	// Log hears what is being prepared; OnRun hears each run as it starts
 	// (name) and OnMeasured one text line per finished run. All may be nil.
@@ -112,8 +137,8 @@ func DefaultConfig() Config {
 		TopicPrefix: "kpar-compare", Partitions: 12, Keys: 1000, ValueSize: 100,
 		Concurrencies: []int{16, 500, 5000}, IORecords: 60_000, Sleep: 5 * time.Millisecond,
 		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000,
-		PCHeap: "auto", Timeout: 5 * time.Minute,
-		ShareMembers: 2, KparShare: true,
+		PCHeap: "auto", HeapSteps: 5, Timeout: 5 * time.Minute,
+		ShareMembers: 2, KparShare: true, Repeat: 1, MinWindow: 10 * time.Second,
 	}
 }
 
@@ -140,6 +165,8 @@ func (c Config) Validate() error {
 		{"kpar-max-buffered", int64(c.KparMaxBuffered), 0},
 		{"kpar-max-buffered-per-partition", int64(c.KparPerPart), 0},
 		{"share-members", int64(c.ShareMembers), 1},
+		{"repeat", int64(c.Repeat), 1},
+		{"pc-heap-steps", int64(c.HeapSteps), 0},
 	}
 	for _, v := range ints {
 		if v.v < v.min {
@@ -167,6 +194,12 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be more than 0", c.Timeout)
+	}
+	if c.HeapTimeout < 0 {
+		return fmt.Errorf("--pc-heap-timeout %s: must be at least 0 (0: three times PC's default-heap run)", c.HeapTimeout)
+	}
+	if c.MinWindow <= 0 {
+		return fmt.Errorf("--min-window %s: must be more than 0", c.MinWindow)
 	}
 	if c.SourceRoot == "" {
 		return errors.New("--source-root: empty (the kpar module root, whose sources the lines-of-code row counts)")

@@ -17,15 +17,17 @@ import (
 // defaults otherwise (no order, its own poll sizing).
 func runKparShare(ctx context.Context, spec KparSpec) (ChildOutput, error) {
 	n := spec.Records
-	var done, busyNs, firstNs, endNs atomic.Int64
-	finished := make(chan struct{})
+	cnt, err := newCounter(ctx, spec.Brokers, spec.ClientOpts, spec.Topic, n)
+	if err != nil {
+		return ChildOutput{}, err
+	}
+	var busyNs atomic.Int64
 	var tr *tracer
 	if spec.Trace {
 		tr = newTracer(n + n/10 + int64(spec.Concurrency))
 	}
 	h := func(_ context.Context, r *kgo.Record) error {
 		t0 := time.Now()
-		firstNs.CompareAndSwap(0, t0.UnixNano())
 		if spec.Sleep > 0 {
 			time.Sleep(spec.Sleep)
 		}
@@ -36,10 +38,7 @@ func runKparShare(ctx context.Context, spec KparSpec) (ChildOutput, error) {
 		if tr != nil {
 			tr.record(r, t0, t1)
 		}
-		if done.Add(1) == n {
-			endNs.Store(t1.UnixNano())
-			close(finished)
-		}
+		cnt.handled(r.Partition, r.Offset)
 		return nil
 	}
 	opts := []parallel.Opt{
@@ -55,42 +54,21 @@ func runKparShare(ctx context.Context, spec KparSpec) (ChildOutput, error) {
 	if err != nil {
 		return ChildOutput{}, err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, 1)
-	start := time.Now()
-	cpu0 := cpuNow()
-	go func() { errc <- c.Run(rctx) }()
-	var runErr error
-	select {
-	case <-finished:
-	case runErr = <-errc:
-	case <-ctx.Done():
+	cpu, err := runUntil(ctx, cnt, func(rctx context.Context) error { return c.Run(rctx) }, func() { c.Close() })
+	if err != nil {
+		return ChildOutput{}, fmt.Errorf("kpar share run: %w", err)
 	}
-	cpu := cpuNow() - cpu0
-	cancel()
-	if runErr == nil {
-		runErr = <-errc
+	w, err := cnt.window()
+	if err != nil {
+		return ChildOutput{}, err
 	}
-	c.Close()
-	st := c.Stats()
-	if ctx.Err() != nil {
-		return ChildOutput{}, fmt.Errorf("kpar share run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
-	}
-	if runErr != nil {
-		return ChildOutput{}, runErr
-	}
-	end := time.Unix(0, endNs.Load())
-	out := ChildOutput{Records: n, Seconds: end.Sub(start).Seconds(), FirstRecordS: float64(firstNs.Load()-start.UnixNano()) / 1e9,
-		CPUSeconds: cpu, Members: max(1, spec.Members), Redelivered: int64(st.Redelivered)}
-	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
-		out.SteadyPerS = float64(n) / steady
-	}
+	out := ChildOutput{CPUSeconds: cpu, Members: max(1, spec.Members), Redelivered: int64(c.Stats().Redelivered)}
+	fromWindow(&out, w)
 	if spec.Sleep > 0 {
-		out.MeanHandler = float64(busyNs.Load()) / float64(done.Load()) / 1e6
+		out.MeanHandler = float64(busyNs.Load()) / float64(cnt.calls.Load()) / 1e6
 	}
 	if tr != nil {
-		out.Order = tr.order() // Run returned: every handler is done
+		out.Order = tr.order() // Run returned and the consumer closed: every handler is done
 	}
 	return out, nil
 }

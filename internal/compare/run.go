@@ -15,21 +15,39 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/sharegroup"
 )
 
-// Runs is how many contender runs c makes: the progress total. Per io
-// concurrency kpar, PC, share (and kpar-share); noop kpar, PC, two plain
-// loops, share, ShareConsumerPerformance (and kpar-share); rss kpar,
-// plain, PC, share (and kpar-share), PC capped; the window one more.
+// The parts of a comparison; a part that fails is listed in
+// Result.Failures with its reason and the others are kept. The io parts
+// are "io c=<concurrency>".
+const (
+	PartNoop   = "no-op"
+	PartRSS    = "memory"
+	PartHeap   = "PC heap search"
+	PartWindow = "window"
+)
+
+// ErrPartsFailed: Run returns it (wrapped, with the Result of the parts
+// that completed) when some part failed.
+var ErrPartsFailed = errors.New("some parts of the comparison failed")
+
+// Runs is how many contender runs c makes at most: the progress total.
+// Per io concurrency and repeat kpar, PC, share (and kpar-share); per
+// no-op repeat kpar, PC, two plain loops, share (and kpar-share), then
+// ShareConsumerPerformance once; rss kpar, plain, share (and
+// kpar-share), PC, then up to HeapSteps capped PC runs; the window one
+// more.
 func (c Config) Runs() int {
-	n := 3*len(c.Concurrencies) + 6 + 5
+	perIO, perNoop, rss := 3, 5, 4
 	if c.KparShare {
-		n += len(c.Concurrencies) + 2
+		perIO, perNoop, rss = perIO+1, perNoop+1, rss+1
 	}
+	n := c.Repeat*(perIO*len(c.Concurrencies)+perNoop) + 1 + rss + c.HeapSteps
 	if c.Window != nil {
 		n++
 	}
@@ -37,12 +55,16 @@ func (c Config) Runs() int {
 }
 
 // Run counts the lines of code, prepares the topics (producing only what
-// is missing) and runs every contender of every measurement, one process
-// at a time, in the order io, noop, rss. seeds must answer (the caller
-// probed them). The Result is complete only when the error is nil: a side
-// that fails (PC's reduced-heap run excepted, whose failure is a result)
-// fails the whole run, so no comparison is ever presented with a side
-// missing.
+// is missing) and runs every part, one process at a time, in the order
+// io (per concurrency), no-op, memory, PC's heap search, window; within a
+// part the contenders are interleaved, each repeat running every one of
+// them once. seeds must answer (the caller probed them).
+//
+// A part that fails (a contender that failed, timed out or measured a
+// window shorter than Config.MinWindow) is recorded in Result.Failures
+// and the next part runs: Run then returns the Result of what completed
+// with an error wrapping ErrPartsFailed. Only a cancelled ctx (or a
+// failure before any part) returns no Result.
 func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
@@ -56,162 +78,387 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		return Result{}, err
 	}
 	defer admin.Close()
-	r := &runner{c: c, seeds: seeds, admin: admin}
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
 		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
 			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
 			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
-			ShareMembers: c.ShareMembers, KparShare: c.KparShare},
-		Note: "one run per figure on the machine named by cpus, shared with other work: timings are noisy; " +
-			"CPU is each process's whole life from rusage (JVM start-up included for PC)"}
+			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
+	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
+		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
+		"CPU is each process's whole life from rusage (JVM start-up included for PC)",
+		runsPhrase(c.Repeat), 100*clock.Warmup, c.MinWindow.Seconds())
+	r := &runner{c: c, seeds: seeds, admin: admin, env: &res.Env}
 
+	part := func(name string, fn func() error) {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := fn(); err != nil && ctx.Err() == nil {
+			res.Failures = append(res.Failures, Failure{Part: name, Reason: err.Error()})
+			r.measured("%s: failed: %s", name, firstLine(err.Error()))
+		}
+	}
 	for _, n := range c.Concurrencies {
-		keys := c.keysAt(n)
-		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, keys, c.ValueSize)
-		if err := r.prepare(ctx, topic, c.IORecords, keys); err != nil {
-			return Result{}, err
-		}
-		p := IOPoint{Concurrency: n, Keys: keys, Topic: topic}
 		name := fmt.Sprintf("io c=%d", n)
-		ks := c.kparSpec(seeds, topic, c.IORecords, n, c.Sleep)
-		ks.Trace = true
-		if p.Kpar, err = r.kpar(ctx, name, ks); err != nil {
-			return Result{}, err
-		}
-		pr, err := r.pc(ctx, name, pc.Config{Seeds: seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
-			Work: pc.WorkSleep, Sleep: c.Sleep})
-		if err != nil {
-			return Result{}, err
-		}
-		p.PC = pcSide(pr, true)
-		res.Env.setJVM(pr)
-		slug := fmt.Sprintf("io%d", n)
-		if p.Share, err = r.share(ctx, name, slug, ShareSpec{Brokers: seeds, Topic: topic, Records: c.IORecords,
-			Concurrency: n, Sleep: c.Sleep, Trace: true}); err != nil {
-			return Result{}, err
-		}
-		if p.KparShare, err = r.kparShare(ctx, name, slug, ks); err != nil {
-			return Result{}, err
-		}
-		judgeIO(&p, res.Env.SleepMs)
-		res.IO = append(res.IO, p)
-		r.measured("%s: kpar %s | pc %s | kpar/pc %.2fx", name, ioLine(p.Kpar), ioLine(p.PC), p.Speedup)
-		r.measured("%s: share %s, %s%s", name, ioLine(p.Share), orderLine(p.Share.Order), kparShareLine(p.KparShare, ioLine))
+		part(name, func() error {
+			p, err := r.ioPoint(ctx, name, n)
+			if err == nil {
+				res.IO = append(res.IO, p)
+			}
+			return err
+		})
 	}
-
 	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-	if err := r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys); err != nil {
-		return Result{}, err
-	}
-	noop := &Noop{Topic: backlog}
-	if noop.Kpar, err = r.kpar(ctx, "noop", c.kparSpec(seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)); err != nil {
-		return Result{}, err
-	}
-	pr, err := r.pc(ctx, "noop", pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency})
-	if err != nil {
-		return Result{}, err
-	}
-	noop.PC = pcSide(pr, false)
-	res.Env.setJVM(pr)
-	if noop.PlainDefault, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords}); err != nil {
-		return Result{}, err
-	}
-	noop.SameFetchBytes = noop.Kpar.FetchMaxBytes
-	if noop.PlainSameFetch, err = r.plain(ctx, "noop", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords,
-		FetchMaxBytes: noop.SameFetchBytes}); err != nil {
-		return Result{}, err
-	}
-	if noop.Share, err = r.share(ctx, "noop", "noop", ShareSpec{Brokers: seeds, Topic: backlog, Records: c.NoopRecords,
-		Concurrency: c.NoopConcurrency}); err != nil {
-		return Result{}, err
-	}
-	if noop.KparShare, err = r.kparShare(ctx, "noop", "noop", c.kparSpec(seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)); err != nil {
-		return Result{}, err
-	}
-	if noop.JavaShare, err = r.javaShare(ctx, backlog, c.NoopRecords); err != nil {
-		return Result{}, err
-	}
-	judgeNoop(noop)
-	res.Noop = noop
-	r.measured("noop: kpar %s | pc %s | plain %s | kpar/pc %.1fx, kpar/plain %.2fx",
-		noopLine(noop.Kpar), noopLine(noop.PC), noopLine(noop.Plain), noop.VsPC, noop.VsPlain)
-	r.measured("noop: share %s%s | ShareConsumerPerformance %.0f rec/s (whole run), %.2f CPU-s/M", noopLine(noop.Share),
-		kparShareLine(noop.KparShare, noopLine), noop.JavaShare.RecordsPerS, noop.JavaShare.CPUPerMillion)
-
-	mem := &RSS{Topic: backlog}
-	if mem.Kpar, err = r.kpar(ctx, "rss", c.kparSpec(seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)); err != nil {
-		return Result{}, err
-	}
-	r.measured("rss: kpar peak %.0f MiB", kib2mib(mem.Kpar.PeakRSSKiB))
-	if mem.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: seeds, Topic: backlog, Records: c.RSSRecords}); err != nil {
-		return Result{}, err
-	}
-	r.measured("rss: plain loop peak %.0f MiB", kib2mib(mem.Plain.PeakRSSKiB))
-	if mem.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: seeds, Topic: backlog, Records: c.RSSRecords,
-		Concurrency: c.NoopConcurrency}); err != nil {
-		return Result{}, err
-	}
-	if mem.KparShare, err = r.kparShare(ctx, "rss", "rss", c.kparSpec(seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)); err != nil {
-		return Result{}, err
-	}
-	r.measured("rss: share peak %.0f MiB%s", kib2mib(mem.Share.PeakRSSKiB),
-		kparShareLine(mem.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
-	if pr, err = r.pc(ctx, "rss", pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
-		return Result{}, err
-	}
-	mem.PC = pcSide(pr, false)
-	res.Env.setJVM(pr)
-	res.Env.JVMDefaultMaxHeap = pr.JVM.MaxHeapBytes
-	r.measured("rss: pc (JVM default heap, max %.0f MiB) peak %.0f MiB", float64(pr.JVM.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
-	mem.CapHeap, mem.CapFromKpar = c.PCHeap, c.PCHeap == "auto"
-	if mem.CapFromKpar {
-		mem.CapHeap = fmt.Sprintf("%dm", int64(math.Ceil(float64(mem.Kpar.PeakRSSKiB)/1024)))
-	}
-	capped := pc.Config{Seeds: seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
-		JVMFlags: []string{"-Xmx" + mem.CapHeap}}
-	r.start("rss pc -Xmx" + mem.CapHeap)
-	capped.Timeout = c.Timeout
-	if err := r.pcSecurity(&capped); err != nil {
-		return Result{}, err
-	}
-	defer os.Remove(capped.ClientConfig) // gone already unless the JVM never read it
-	start := time.Now()
-	pr, err = pc.Run(ctx, capped)
-	switch {
-	case err == nil:
-		mem.PCCapped = pcSide(pr, false)
-		r.measured("rss: pc -Xmx%s finished, peak %.0f MiB, %.0f records/s", mem.CapHeap, kib2mib(mem.PCCapped.PeakRSSKiB), mem.PCCapped.SteadyPerS)
-	case ctx.Err() != nil:
-		return Result{}, err
-	default:
-		// A reduced heap not being enough is what this run asks about.
-		mem.PCCapped = Side{Contender: PC, Records: c.RSSRecords, JVMFlags: capped.JVMFlags,
-			WallSeconds: time.Since(start).Seconds(), DidNotFinish: didNotFinish(err)}
-		r.measured("rss: pc -Xmx%s did not finish: %s", mem.CapHeap, firstLine(mem.PCCapped.DidNotFinish))
-	}
-	res.RSS = mem
-
+	prepared := func() error { return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys) }
+	part(PartNoop, func() error {
+		if err := prepared(); err != nil {
+			return err
+		}
+		n, err := r.noop(ctx, backlog)
+		if err == nil {
+			res.Noop = n
+		}
+		return err
+	})
+	part(PartRSS, func() error {
+		if err := prepared(); err != nil {
+			return err
+		}
+		m, err := r.rss(ctx, backlog)
+		if err == nil {
+			res.RSS = m
+		}
+		return err
+	})
+	part(PartHeap, func() error {
+		if res.RSS == nil {
+			return errors.New("needs kpar's memory run, which failed")
+		}
+		return r.heapSearch(ctx, res.RSS)
+	})
 	if c.Window != nil {
-		wc := *c.Window
-		wc.Security = c.Security
-		wc.Brokers = seeds
-		if wc.Log == nil {
-			wc.Log = c.Log
-		}
-		r.start("window")
-		w, err := window.Run(ctx, wc)
-		if err != nil {
-			return Result{}, err
-		}
-		res.Window = &w
+		part(PartWindow, func() error {
+			wc := *c.Window
+			wc.Security = c.Security
+			wc.Brokers = seeds
+			if wc.Log == nil {
+				wc.Log = c.Log
+			}
+			r.start("window")
+			w, err := window.Run(ctx, wc)
+			if err == nil {
+				res.Window = &w
+			}
+			return err
+		})
+	}
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
 	}
 
 	judge(&res)
 	judgeShare(&res)
 	res.Table = buildTable(&res)
 	res.Finish()
+	if len(res.Failures) > 0 {
+		names := make([]string, len(res.Failures))
+		for i, f := range res.Failures {
+			names[i] = f.Part
+		}
+		return res, fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
+	}
 	return res, nil
+}
+
+// runsPhrase: how each io and no-op contender ran.
+func runsPhrase(n int) string {
+	if n == 1 {
+		return "One run of every io and no-op contender"
+	}
+	return fmt.Sprintf("%d runs of every io and no-op contender, interleaved (each repeat runs every contender once)", n)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// ioPoint is one io concurrency: every contender, Repeat times,
+// interleaved.
+func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, error) {
+	c := r.c
+	keys := c.keysAt(n)
+	topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, keys, c.ValueSize)
+	if err := r.prepare(ctx, topic, c.IORecords, keys); err != nil {
+		return IOPoint{}, err
+	}
+	p := IOPoint{Concurrency: n, Keys: keys, Topic: topic}
+	ks := c.kparSpec(r.seeds, topic, c.IORecords, n, c.Sleep)
+	ks.Trace = true
+	slug := fmt.Sprintf("io%d", n)
+	var kp, pcs, sh, kshare []Side
+	for i := range c.Repeat {
+		tag := r.tag(name, i)
+		k, err := r.kpar(ctx, tag, ks)
+		if err != nil {
+			return p, err
+		}
+		pr, err := r.pc(ctx, tag, pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
+			Work: pc.WorkSleep, Sleep: c.Sleep}, true)
+		if err != nil {
+			return p, err
+		}
+		s, err := r.share(ctx, tag, slug, ShareSpec{Brokers: r.seeds, Topic: topic, Records: c.IORecords,
+			Concurrency: n, Sleep: c.Sleep, Trace: true})
+		if err != nil {
+			return p, err
+		}
+		kps, err := r.kparShare(ctx, tag, slug, ks)
+		if err != nil {
+			return p, err
+		}
+		kp, pcs, sh = append(kp, k), append(pcs, pr), append(sh, s)
+		if kps != nil {
+			kshare = append(kshare, *kps)
+		}
+	}
+	p.Kpar, p.PC, p.Share = aggregate(kp), aggregate(pcs), aggregate(sh)
+	if len(kshare) > 0 {
+		a := aggregate(kshare)
+		p.KparShare = &a
+	}
+	judgeIO(&p, r.env.SleepMs)
+	r.measured("%s: kpar %s | pc %s | kpar/pc %s", name, ioLine(p.Kpar), ioLine(p.PC), ratioLine(p.SpeedupRuns))
+	r.measured("%s: share %s, %s%s", name, ioLine(p.Share), orderLine(p.Share.Order), kparShareLine(p.KparShare, ioLine))
+	return p, nil
+}
+
+// tag names repeat i of a part in the progress and in errors.
+func (r *runner) tag(name string, i int) string {
+	if r.c.Repeat == 1 {
+		return name
+	}
+	return fmt.Sprintf("%s #%d", name, i+1)
+}
+
+// noop is the no-op part: every contender Repeat times, interleaved, then
+// ShareConsumerPerformance once (its own clock: in no ratio).
+func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
+	c := r.c
+	noop := &Noop{Topic: backlog}
+	var kp, pcs, pd, ps, sh, kshare []Side
+	spec := c.kparSpec(r.seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)
+	for i := range c.Repeat {
+		tag := r.tag(PartNoop, i)
+		k, err := r.kpar(ctx, tag, spec)
+		if err != nil {
+			return nil, err
+		}
+		pr, err := r.pc(ctx, tag, pc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency}, true)
+		if err != nil {
+			return nil, err
+		}
+		d, err := r.plain(ctx, tag, PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords}, true)
+		if err != nil {
+			return nil, err
+		}
+		same, err := r.plain(ctx, tag, PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, FetchMaxBytes: k.FetchMaxBytes}, true)
+		if err != nil {
+			return nil, err
+		}
+		s, err := r.share(ctx, tag, "noop", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, Concurrency: c.NoopConcurrency})
+		if err != nil {
+			return nil, err
+		}
+		kps, err := r.kparShare(ctx, tag, "noop", spec)
+		if err != nil {
+			return nil, err
+		}
+		kp, pcs, pd, ps, sh = append(kp, k), append(pcs, pr), append(pd, d), append(ps, same), append(sh, s)
+		if kps != nil {
+			kshare = append(kshare, *kps)
+		}
+	}
+	noop.Kpar, noop.PC, noop.PlainDefault, noop.PlainSameFetch, noop.Share = aggregate(kp), aggregate(pcs), aggregate(pd), aggregate(ps), aggregate(sh)
+	noop.SameFetchBytes = noop.Kpar.FetchMaxBytes
+	if len(kshare) > 0 {
+		a := aggregate(kshare)
+		noop.KparShare = &a
+	}
+	var err error
+	if noop.JavaShare, err = r.javaShare(ctx, backlog, c.NoopRecords); err != nil {
+		return nil, err
+	}
+	judgeNoop(noop)
+	r.measured("noop: kpar %s | pc %s | plain (kgo default fetch) %s | plain (kpar's fetch) %s | kpar/pc %s, kpar/plain %s",
+		noopLine(noop.Kpar), noopLine(noop.PC), noopLine(noop.PlainDefault), noopLine(noop.PlainSameFetch),
+		ratioLine(noop.VsPCRuns), ratioLine(noop.VsPlainRuns))
+	r.measured("noop: share %s%s | ShareConsumerPerformance %.0f rec/s over its whole run (its own clock), %.2f CPU-s/M", noopLine(noop.Share),
+		kparShareLine(noop.KparShare, noopLine), noop.JavaShare.RecordsPerS, noop.JavaShare.CPUPerMillion)
+	return noop, nil
+}
+
+// rss is the memory part: each contender once over the backlog (peak
+// RSS; no minimum window: its figure is memory), PC with the JVM's
+// defaults.
+func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
+	c := r.c
+	mem := &RSS{Topic: backlog}
+	spec := c.kparSpec(r.seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)
+	var err error
+	if mem.Kpar, err = r.kpar(ctx, "rss", spec); err != nil {
+		return nil, err
+	}
+	r.measured("rss: kpar peak %.0f MiB", kib2mib(mem.Kpar.PeakRSSKiB))
+	if mem.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords}, false); err != nil {
+		return nil, err
+	}
+	r.measured("rss: plain loop peak %.0f MiB", kib2mib(mem.Plain.PeakRSSKiB))
+	if mem.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords,
+		Concurrency: c.NoopConcurrency}); err != nil {
+		return nil, err
+	}
+	if mem.KparShare, err = r.kparShare(ctx, "rss", "rss", spec); err != nil {
+		return nil, err
+	}
+	r.measured("rss: share peak %.0f MiB%s", kib2mib(mem.Share.PeakRSSKiB),
+		kparShareLine(mem.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
+	if mem.PC, err = r.pc(ctx, "rss", pc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}, false); err != nil {
+		return nil, err
+	}
+	r.env.JVMDefaultMaxHeap = mem.PC.MaxHeapBytes
+	r.measured("rss: %s (max %.0f MiB) peak %.0f MiB", PCLabel(mem.PC), float64(mem.PC.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
+	return mem, nil
+}
+
+// heapSearch runs PC with kpar's fetch sizes under shrinking or growing
+// heaps (see HeapSearch) and fills mem.HeapSearch and mem.PCCapped (its
+// first step). A heap too small is a result, not a failure.
+func (r *runner) heapSearch(ctx context.Context, mem *RSS) error {
+	c := r.c
+	hs := &HeapSearch{FetchMaxBytes: mem.Kpar.FetchMaxBytes, MaxPartitionFetchBytes: mem.Kpar.FetchMaxPartitionBytes,
+		StartFromKpar: c.PCHeap == "auto"}
+	if hs.StartFromKpar {
+		hs.StartMiB = int64(math.Ceil(float64(mem.Kpar.PeakRSSKiB) / 1024))
+	} else {
+		hs.StartMiB = heapMiB(c.PCHeap)
+	}
+	step := c.HeapTimeout
+	if step == 0 { // three times PC's default-heap run, at least a minute, at most --timeout
+		step = min(c.Timeout, max(time.Minute, 3*time.Duration(mem.PC.WallSeconds*float64(time.Second))))
+	}
+	hs.StepTimeoutS = step.Seconds()
+	mem.HeapSearch = hs
+	mem.CapFromKpar = hs.StartFromKpar
+	size := hs.StartMiB
+	for range c.HeapSteps {
+		s, err := r.cappedPC(ctx, mem.Topic, size, hs, step)
+		if err != nil {
+			return err
+		}
+		hs.Steps = append(hs.Steps, HeapStep{HeapMiB: size, Side: s})
+		if len(hs.Steps) == 1 {
+			mem.PCCapped, mem.CapHeap = s, fmt.Sprintf("%dm", size)
+		}
+		hs.NeedsMiB, hs.FailedMiB = heapBounds(hs.Steps)
+		next, ok := nextHeap(hs.FailedMiB, hs.NeedsMiB, size)
+		if !ok {
+			break
+		}
+		size = next
+	}
+	return nil
+}
+
+// heapBounds is the smallest heap that finished and the largest below it
+// that did not (0 for none): a run near the bound that timed out above a
+// smaller one that finished does not move the bound down.
+func heapBounds(steps []HeapStep) (needs, failed int64) {
+	for _, st := range steps {
+		if st.Side.Finished && (needs == 0 || st.HeapMiB < needs) {
+			needs = st.HeapMiB
+		}
+	}
+	for _, st := range steps {
+		if !st.Side.Finished && st.HeapMiB > failed && (needs == 0 || st.HeapMiB < needs) {
+			failed = st.HeapMiB
+		}
+	}
+	return needs, failed
+}
+
+// MinHeapMiB is the smallest heap the search tries.
+const MinHeapMiB = 16
+
+// nextHeap is the heap search's next size given the largest heap that
+// failed and the smallest that finished (0: none yet), and the last size
+// tried; ok is false when the search is done (the two within an eighth of
+// the finished size, or at most 4 MiB apart, or at the smallest heap).
+func nextHeap(failed, finished, last int64) (int64, bool) {
+	switch {
+	case finished == 0: // nothing finished yet: grow
+		return last * 2, true
+	case failed == 0: // everything finished: shrink
+		if last <= MinHeapMiB {
+			return 0, false
+		}
+		return max(MinHeapMiB, last/2), true
+	}
+	if finished-failed <= max(4, finished/8) {
+		return 0, false
+	}
+	return (failed + finished) / 2, true
+}
+
+// heapMiB is a -Xmx size in MiB, rounded up.
+func heapMiB(s string) int64 {
+	unit := int64(1 << 20)
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		unit, s = 1<<10, s[:len(s)-1]
+	case 'm', 'M':
+		s = s[:len(s)-1]
+	case 'g', 'G':
+		unit, s = 1<<30, s[:len(s)-1]
+	default:
+		unit = 1
+	}
+	var n int64
+	fmt.Sscan(s, &n)
+	return max(1, (n*unit+(1<<20)-1)>>20)
+}
+
+// cappedPC is one step of the heap search; not finishing is a Side with
+// DidNotFinish, only a cancelled ctx or a set-up error is an error.
+func (r *runner) cappedPC(ctx context.Context, topic string, heapMiB int64, hs *HeapSearch, timeout time.Duration) (Side, error) {
+	c := r.c
+	capped := pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
+		JVMFlags: []string{fmt.Sprintf("-Xmx%dm", heapMiB)}, FetchMaxBytes: hs.FetchMaxBytes, MaxPartitionFetchBytes: hs.MaxPartitionFetchBytes,
+		Ordering: pc.OrderKey, CommitMode: pc.CommitAsync, Timeout: timeout, Progress: c.Log}
+	label := PCLabel(Side{JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes, FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes})
+	r.start("rss " + label)
+	if err := r.pcSecurity(&capped); err != nil {
+		return Side{}, err
+	}
+	defer os.Remove(capped.ClientConfig) // gone already unless the JVM never read it
+	start := time.Now()
+	pr, err := r.runPC(ctx, capped)
+	switch {
+	case err == nil:
+		s := pcSide(pr, false)
+		s.FetchMaxBytes, s.FetchMaxPartitionBytes = capped.FetchMaxBytes, capped.MaxPartitionFetchBytes
+		r.measured("rss: %s finished, peak %.0f MiB", label, kib2mib(s.PeakRSSKiB))
+		return s, nil
+	case ctx.Err() != nil:
+		return Side{}, err
+	}
+	s := Side{Contender: PC, Records: c.RSSRecords, JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes,
+		FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes, WallSeconds: time.Since(start).Seconds(), DidNotFinish: didNotFinish(err)}
+	r.measured("rss: %s did not finish: %s", label, firstLine(s.DidNotFinish))
+	return s, nil
 }
 
 // runner runs one contender at a time and reports it.
@@ -219,6 +466,7 @@ type runner struct {
 	c     Config
 	seeds []string
 	admin *kgo.Client // sets share group configs
+	env   *Env        // the result's, for what PC's runs report
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -248,6 +496,20 @@ func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) e
 	return err
 }
 
+// checked refuses a rate run whose window is shorter than the minimum
+// (check: the io and no-op parts; the memory part's figure is not a rate).
+func (r *runner) checked(name string, s Side, check bool) (Side, error) {
+	if check {
+		if err := s.Window.Check(name, r.c.MinWindow); err != nil {
+			return Side{}, err
+		}
+	}
+	return s, nil
+}
+
+// isRSS: the memory part's runs are not held to the minimum window.
+func isRSS(name string) bool { return name == "rss" }
+
 func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, error) {
 	r.start(name + " kpar")
 	argv, err := r.c.KparChildArgv(spec)
@@ -258,22 +520,26 @@ func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, er
 	if err != nil {
 		return Side{}, err
 	}
-	return side(Kpar, p), nil
+	return r.checked("kpar "+name, side(Kpar, p), !isRSS(name))
 }
 
-func (r *runner) plain(ctx context.Context, name string, spec PlainSpec) (Side, error) {
+func (r *runner) plain(ctx context.Context, name string, spec PlainSpec, check bool) (Side, error) {
 	r.start(name + " plain")
 	argv, err := r.c.PlainChildArgv(spec)
 	if err != nil {
 		return Side{}, err
 	}
-	p, err := runChild(ctx, "plain loop "+name, argv, r.c.Timeout)
+	label := "plain loop (kgo's default fetch size) " + name
+	if spec.FetchMaxBytes > 0 {
+		label = fmt.Sprintf("plain loop (FetchMaxBytes %d) %s", spec.FetchMaxBytes, name)
+	}
+	p, err := runChild(ctx, label, argv, r.c.Timeout)
 	if err != nil {
 		return Side{}, err
 	}
 	sd := side(Plain, p)
-	sd.FetchMaxBytes = spec.FetchMaxBytes
-	return sd, nil
+	sd.FetchMaxBytes = spec.FetchMaxBytes // 0 names kgo's default
+	return r.checked(label, sd, check)
 }
 
 // pcSecurity gives one PC run the security settings: a file of its own,
@@ -287,28 +553,41 @@ func (r *runner) pcSecurity(cfg *pc.Config) error {
 	return err
 }
 
+// runPC is pc.Run, or the Config's stand-in in tests.
+func (r *runner) runPC(ctx context.Context, cfg pc.Config) (pc.Result, error) {
+	if r.c.pcRun != nil {
+		return r.c.pcRun(ctx, cfg)
+	}
+	return pc.Run(ctx, cfg)
+}
+
 // pc runs PC as its docs recommend (KEY order, the asynchronous periodic
-// commit, the asked concurrency, batch size 1); any failure fails the run.
-func (r *runner) pc(ctx context.Context, name string, cfg pc.Config) (pc.Result, error) {
+// commit, the asked concurrency, batch size 1); any failure fails the
+// part. io says the handler slept (its mean time counts); check holds
+// the window to the minimum.
+func (r *runner) pc(ctx context.Context, name string, cfg pc.Config, check bool) (Side, error) {
 	r.start(name + " pc")
 	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
 	cfg.Progress = r.c.Log
 	if err := r.pcSecurity(&cfg); err != nil {
-		return pc.Result{}, err
+		return Side{}, err
 	}
 	defer os.Remove(cfg.ClientConfig) // gone already unless the JVM never read it
-	res, err := pc.Run(ctx, cfg)
+	res, err := r.runPC(ctx, cfg)
 	if err != nil {
-		return pc.Result{}, fmt.Errorf("pc %s: %w", name, err)
+		return Side{}, fmt.Errorf("pc %s: %w", name, err)
 	}
-	return res, nil
+	r.env.setJVM(res)
+	return r.checked("pc "+name, pcSide(res, cfg.Work == pc.WorkSleep), check)
 }
 
 // pcSide is PC's Side; io says the handler slept (its mean time counts).
 func pcSide(r pc.Result, io bool) Side {
-	s := Side{Contender: PC, Finished: true, Records: r.Records, Seconds: r.Seconds, FirstRecordS: r.FirstRecordS,
-		SteadyPerS: r.SteadyRecordsPerS, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
-		JVMFlags: r.JVMFlags, MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS, Duplicates: r.Duplicates}
+	w := r.Window()
+	s := Side{Contender: PC, Finished: true, Records: w.Records, Seconds: w.TotalS, FirstRecordS: w.FirstS,
+		SteadyPerS: w.PerS, Window: w, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
+		JVMFlags: r.JVMFlags, MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS, Duplicates: r.Duplicates,
+		FetchMaxBytes: int32(r.Options.FetchMaxBytes), FetchMaxPartitionBytes: int32(r.Options.MaxPartitionFetchBytes)}
 	if s.JVMFlags == nil {
 		s.JVMFlags = []string{}
 	}
@@ -365,11 +644,31 @@ func firstLine(s string) string {
 }
 
 func ioLine(s Side) string {
-	return fmt.Sprintf("%.0f rec/s (%.0f%% of ideal at %.2f ms), %.2f CPU-s/M", s.SteadyPerS, 100*s.IdealShare, s.MeanHandlerMs, s.CPUPerMillion)
+	return fmt.Sprintf("%s rec/s (%.0f%% of ideal at %.2f ms), %.2f CPU-s/M", rateSpread(s), 100*s.IdealShare, s.MeanHandlerMs, s.CPUPerMillion)
 }
 
 func noopLine(s Side) string {
-	return fmt.Sprintf("%.0f rec/s, %.2f CPU-s/M, %.0f MiB", s.SteadyPerS, s.CPUPerMillion, kib2mib(s.PeakRSSKiB))
+	return fmt.Sprintf("%s rec/s, %.2f CPU-s/M, %.0f MiB", rateSpread(s), s.CPUPerMillion, kib2mib(s.PeakRSSKiB))
+}
+
+// rateSpread is a Side's rate with its spread over the repeats.
+func rateSpread(s Side) string {
+	if len(s.Repeats) < 2 {
+		return fmt.Sprintf("%.0f", s.SteadyPerS)
+	}
+	return fmt.Sprintf("%.0f (%.0f-%.0f)", s.SteadyPerS, s.RateMin, s.RateMax)
+}
+
+// ratioLine is a median ratio with each repeat's.
+func ratioLine(runs []float64) string {
+	if len(runs) < 2 {
+		return fmt.Sprintf("%.2fx", median(runs))
+	}
+	each := make([]string, len(runs))
+	for i, v := range runs {
+		each[i] = fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.2fx (repeats %s)", median(runs), strings.Join(each, ", "))
 }
 
 // shareGroup names a fresh share group for one run and makes it read the
@@ -394,7 +693,7 @@ func (r *runner) share(ctx context.Context, name, slug string, spec ShareSpec) (
 	if err != nil {
 		return Side{}, err
 	}
-	return side(Share, p), nil
+	return r.checked("share "+name, side(Share, p), !isRSS(name))
 }
 
 // kparShare is kpar's share mode, when the config asks for it.
@@ -416,8 +715,8 @@ func (r *runner) kparShare(ctx context.Context, name, slug string, spec KparSpec
 	if err != nil {
 		return nil, err
 	}
-	sd := side(KparShareName, p)
-	return &sd, nil
+	sd, err := r.checked("kpar-share "+name, side(KparShareName, p), !isRSS(name))
+	return &sd, err
 }
 
 // javaShare runs ShareConsumerPerformance with as many consumers as the
@@ -444,6 +743,9 @@ func (r *runner) javaShare(ctx context.Context, topic string, records int64) (Ja
 		}
 		defer os.Remove(f)
 		args = append(args, "--consumer.config", f)
+	}
+	if r.c.javaShareRun != nil {
+		return r.c.javaShareRun(ctx, args)
 	}
 	return runJavaShare(ctx, java, args, r.c.ShareMembers, r.c.Timeout)
 }

@@ -62,16 +62,17 @@ func RunShareChild(ctx context.Context, spec ShareSpec, stdout io.Writer) error 
 func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
 	members := max(1, min(spec.Members, spec.Concurrency))
 	n := spec.Records
-	var done, busyNs, redelivered, firstNs, endNs atomic.Int64
-	finished := make(chan struct{})
+	cnt, err := newCounter(ctx, spec.Brokers, spec.ClientOpts, spec.Topic, n)
+	if err != nil {
+		return ChildOutput{}, err
+	}
+	var busyNs, redelivered atomic.Int64
 	var tr *tracer
 	if spec.Trace {
 		tr = newTracer(n + n/10 + int64(spec.Concurrency))
 	}
-	start := time.Now()
 	handle := func(r *kgo.Record) {
 		t0 := time.Now()
-		firstNs.CompareAndSwap(0, t0.UnixNano())
 		if spec.Sleep > 0 {
 			time.Sleep(spec.Sleep)
 		}
@@ -85,65 +86,58 @@ func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
 		if r.DeliveryCount() > 1 {
 			redelivered.Add(1)
 		}
-		if done.Add(1) == n {
-			endNs.Store(t1.UnixNano())
-			close(finished)
-		}
+		cnt.handled(r.Partition, r.Offset)
 	}
 
 	clients := make([]*kgo.Client, members)
-	defer func() {
+	closeAll := func() {
 		for _, cl := range clients {
 			if cl != nil {
 				cl.Close() // leaves the group, releasing what it still holds
 			}
 		}
-	}()
+	}
 	for i := range clients {
 		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
 			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i)))}, spec.ClientOpts...)...)
 		if err != nil {
+			closeAll()
 			return ChildOutput{}, err
 		}
 		clients[i] = cl
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cpu0 := cpuNow()
-	errc := make(chan error, members)
-	var wg sync.WaitGroup
-	for i, cl := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := shareMember(rctx, cl, memberConcurrency(spec.Concurrency, members, i), handle); err != nil {
-				errc <- err
-			}
-		}()
+	run := func(rctx context.Context) error {
+		errc := make(chan error, members)
+		var wg sync.WaitGroup
+		for i, cl := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := shareMember(rctx, cl, memberConcurrency(spec.Concurrency, members, i), handle); err != nil {
+					errc <- err
+				}
+			}()
+		}
+		wg.Wait() // every member's last poll handled and acked: the trace is complete
+		select {
+		case err := <-errc:
+			return err
+		default:
+			return rctx.Err()
+		}
 	}
-	var runErr error
-	select {
-	case <-finished:
-	case runErr = <-errc:
-	case <-ctx.Done():
+	cpu, err := runUntil(ctx, cnt, run, closeAll)
+	if err != nil {
+		return ChildOutput{}, fmt.Errorf("share run: %w", err)
 	}
-	cpu := cpuNow() - cpu0
-	cancel()
-	wg.Wait() // every member's last poll handled and acked: the trace is complete
-	if ctx.Err() != nil {
-		return ChildOutput{}, fmt.Errorf("share run interrupted after %d of %d records: %w", done.Load(), n, ctx.Err())
+	w, err := cnt.window()
+	if err != nil {
+		return ChildOutput{}, err
 	}
-	if runErr != nil {
-		return ChildOutput{}, runErr
-	}
-	end := time.Unix(0, endNs.Load())
-	out := ChildOutput{Records: n, Seconds: end.Sub(start).Seconds(), FirstRecordS: float64(firstNs.Load()-start.UnixNano()) / 1e9,
-		CPUSeconds: cpu, Members: members, Redelivered: redelivered.Load()}
-	if steady := end.Sub(time.Unix(0, firstNs.Load())).Seconds(); steady > 0 {
-		out.SteadyPerS = float64(n) / steady
-	}
+	out := ChildOutput{CPUSeconds: cpu, Members: members, Redelivered: redelivered.Load()}
+	fromWindow(&out, w)
 	if spec.Sleep > 0 {
-		out.MeanHandler = float64(busyNs.Load()) / float64(done.Load()) / 1e6
+		out.MeanHandler = float64(busyNs.Load()) / float64(cnt.calls.Load()) / 1e6
 	}
 	if tr != nil {
 		out.Order = tr.order()

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,23 +29,73 @@ func Views(r Result) ([]results.View, error) {
 	return vs, nil
 }
 
-// Verdict is the sentence of one target, from its data.
+// Verdict is the sentence of one target, from its data: met only when
+// every repeat passed, mixed with the count when some did.
 func (t Target) Verdict() string {
-	if !t.Measured {
-		return fmt.Sprintf("%s: not measured (%s).", t.What, t.Why)
+	reason := ""
+	if t.Reason != "" {
+		reason = " Why this target: " + t.Reason + "."
 	}
-	word := "met"
-	if !t.Met {
-		word = "missed"
+	if !t.Measured {
+		return fmt.Sprintf("%s: not measured (%s).%s", t.What, t.Why, reason)
+	}
+	word := t.Outcome
+	switch {
+	case word == "" && t.Met:
+		word = OutcomeMet
+	case word == "":
+		word = OutcomeMissed
+	case word == OutcomeMixed:
+		word = fmt.Sprintf("mixed (%d of %d repeats passed)", t.Passed, len(t.Runs))
 	}
 	s := fmt.Sprintf("%s: **%s**, kpar reached %.2fx", t.What, word, t.Got)
+	if len(t.Runs) > 1 {
+		each := make([]string, len(t.Runs))
+		for i, v := range t.Runs {
+			each[i] = fmt.Sprintf("%.2fx", v)
+		}
+		s += fmt.Sprintf(" (median of %d repeats: %s)", len(t.Runs), strings.Join(each, ", "))
+	}
 	if t.CPUFraction > 0 {
 		s += fmt.Sprintf(" at %.2fx PC's CPU per record", t.CPUFraction)
 	}
 	if t.Why != "" {
 		s += " (" + t.Why + ")"
 	}
-	return s + "."
+	return s + "." + reason
+}
+
+// noPCWins is the sentence when PC did better on no figure, from the
+// count compared.
+func noPCWins(r Result) string {
+	if r.PCCompared == 0 {
+		return "No figure of kpar and PC was compared in this run."
+	}
+	return fmt.Sprintf("On none of the %d figures compared (rates, CPU per record, peak RSS): kpar did at least as well on each.", r.PCCompared)
+}
+
+// spread is a rate with its min-max over the repeats.
+func spread(s Side) string {
+	if len(s.Repeats) < 2 {
+		return fmt.Sprintf("%.0f", s.SteadyPerS)
+	}
+	return fmt.Sprintf("%.0f (%.0f-%.0f)", s.SteadyPerS, s.RateMin, s.RateMax)
+}
+
+// ratios is a median ratio with its repeats' spread.
+func ratios(med float64, runs []float64) string {
+	if len(runs) < 2 {
+		return fmt.Sprintf("%.2fx", med)
+	}
+	return fmt.Sprintf("%.2fx (%.2f-%.2f)", med, slices.Min(runs), slices.Max(runs))
+}
+
+// PlainName names a plain loop by its fetch size.
+func PlainName(sd Side) string {
+	if sd.FetchMaxBytes > 0 {
+		return fmt.Sprintf("plain loop, FetchMaxBytes %d (kpar's)", sd.FetchMaxBytes)
+	}
+	return "plain loop, kgo's default FetchMaxBytes (50 MiB)"
 }
 
 // Sentence states plainly where PC did better, with both numbers.
@@ -74,13 +125,20 @@ func Markdown(r Result) string {
 		fmt.Fprintf(&b, "Reproduce: `%s`\n\n", strings.Join(r.Command, " "))
 	}
 
-	fmt.Fprintf(&b, "## Targets (issue 9)\n\n")
+	if len(r.Failures) > 0 {
+		fmt.Fprintf(&b, "## Parts that did not complete\n\n")
+		for _, f := range r.Failures {
+			fmt.Fprintf(&b, "- **%s**: %s\n", f.Part, cell(f.Reason))
+		}
+		b.WriteString("\nTheir figures are absent below; every other part completed.\n\n")
+	}
+	fmt.Fprintf(&b, "## Targets\n\nA target is met only when every repeat passed it.\n\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Verdict())
 	}
 	fmt.Fprintf(&b, "\n## Where PC did better\n\n")
 	if len(r.PCWins) == 0 {
-		fmt.Fprintf(&b, "Nowhere in this run: kpar was faster and used less CPU and memory on every measured figure.\n\n")
+		fmt.Fprintf(&b, "%s\n\n", noPCWins(r))
 	}
 	for _, w := range r.PCWins {
 		fmt.Fprintf(&b, "- %s\n", w.Sentence())
@@ -90,62 +148,59 @@ func Markdown(r Result) string {
 	}
 
 	if len(r.IO) > 0 {
-		fmt.Fprintf(&b, "## I/O-bound\n\n%d records per run, %d partitions, key order, handler sleep %.0f ms. Rates are steady "+
-			"(first record to the last); the ideal is min(concurrency, keys) / the handler's measured mean time.\n\n",
-			e.IORecords, e.Partitions, e.SleepMs)
+		fmt.Fprintf(&b, "## I/O-bound\n\n%d records per run, %d partitions, key order, handler sleep %.0f ms. Rates count distinct "+
+			"records from the warm-up to the last (%s); the ideal is min(concurrency, keys) / the handler's "+
+			"measured mean time.\n\n", e.IORecords, e.Partitions, e.SleepMs, repeatsPhrase(e.Repeat))
 		b.WriteString("| concurrency | keys | kpar records/s | of ideal | PC records/s | of ideal | kpar / PC | kpar CPU-s/M | PC CPU-s/M | kpar handler ms | PC handler ms |\n")
 		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, p := range r.IO {
-			fmt.Fprintf(&b, "| %d | %d | %.0f | %.0f%% | %.0f | %.0f%% | %.2fx | %.2f | %.2f | %.2f | %.2f |\n",
-				p.Concurrency, p.Keys, p.Kpar.SteadyPerS, 100*p.Kpar.IdealShare, p.PC.SteadyPerS, 100*p.PC.IdealShare,
-				p.Speedup, p.Kpar.CPUPerMillion, p.PC.CPUPerMillion, p.Kpar.MeanHandlerMs, p.PC.MeanHandlerMs)
+			fmt.Fprintf(&b, "| %d | %d | %s | %.0f%% | %s | %.0f%% | %s | %.2f | %.2f | %.2f | %.2f |\n",
+				p.Concurrency, p.Keys, spread(p.Kpar), 100*p.Kpar.IdealShare, spread(p.PC), 100*p.PC.IdealShare,
+				ratios(p.Speedup, p.SpeedupRuns), p.Kpar.CPUPerMillion, p.PC.CPUPerMillion, p.Kpar.MeanHandlerMs, p.PC.MeanHandlerMs)
 		}
 		b.WriteString("\n![throughput](io_throughput.svg)\n\n")
 	}
 	if n := r.Noop; n != nil {
 		fmt.Fprintf(&b, "## No-op handler\n\n%d records, concurrency %d for both libraries.\n\n", n.Kpar.Records, e.NoopConc)
-		b.WriteString("| contender | records/s | CPU-s | CPU-s per million | peak RSS | first record after |\n|---|---:|---:|---:|---:|---:|\n")
-		plainName := func(sd Side) string {
-			if sd.FetchMaxBytes > 0 {
-				return fmt.Sprintf("plain loop, FetchMaxBytes %d (kpar's)", sd.FetchMaxBytes)
-			}
-			return "plain loop, kgo's default FetchMaxBytes (50 MiB)"
-		}
-		rows := []Side{n.Kpar, n.PC, n.PlainDefault, n.PlainSameFetch}
-		if n.PlainDefault.Contender == "" { // data from before both plain loops were kept
-			rows = []Side{n.Kpar, n.PC, n.Plain}
-		}
-		for _, sd := range rows {
+		b.WriteString("| contender | records/s | window | CPU-s | CPU-s per million | peak RSS | first record after |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, sd := range []Side{n.Kpar, n.PC, n.PlainDefault, n.PlainSameFetch} {
 			name := sd.Contender
 			if name == Plain {
-				name = plainName(sd)
+				name = PlainName(sd)
 			}
-			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.2f | %s | %.2f s |\n", name, sd.SteadyPerS, sd.CPUSeconds, sd.CPUPerMillion, mib(sd.PeakRSSKiB), sd.FirstRecordS)
+			fmt.Fprintf(&b, "| %s | %s | %.1f s | %.2f | %.2f | %s | %.2f s |\n", name, spread(sd), sd.Window.Seconds, sd.CPUSeconds,
+				sd.CPUPerMillion, mib(sd.PeakRSSKiB), sd.FirstRecordS)
 		}
-		fmt.Fprintf(&b, "\nThe reference plain loop is the faster of the two (%s). kpar ran at %.1fx PC's rate and %.2fx the plain loop's, at %.2fx PC's CPU per record.\n\n",
-			plainName(n.Plain), n.VsPC, n.VsPlain, n.CPURatioPC)
+		fmt.Fprintf(&b, "\nThe reference plain loop is the faster of the two by median rate (%s); each repeat sets kpar against that repeat's faster loop. "+
+			"kpar ran at %s PC's rate and %s the plain loop's, at %.2fx PC's CPU per record (medians, min-max over the repeats).\n\n",
+			PlainName(n.Plain), ratios(n.VsPC, n.VsPCRuns), ratios(n.VsPlain, n.VsPlainRuns), n.CPURatioPC)
 		b.WriteString("![CPU per record](cpu_per_million.svg)\n\n")
 	}
 	if m := r.RSS; m != nil {
-		fmt.Fprintf(&b, "## Memory under a %d-record backlog\n\nPeak RSS (rusage maxrss) of each process:\n\n", m.Kpar.Records)
-		b.WriteString("| process | peak RSS | records/s | CPU-s |\n|---|---:|---:|---:|\n")
-		for _, s := range []struct {
+		fmt.Fprintf(&b, "## Memory under a %d-record backlog\n\nPeak RSS (rusage maxrss) of each process, one run each:\n\n", m.Kpar.Records)
+		b.WriteString("| process | peak RSS | CPU-s |\n|---|---:|---:|\n")
+		rows := []struct {
 			name string
 			s    Side
-		}{{"kpar", m.Kpar}, {"plain loop", m.Plain}, {fmt.Sprintf("PC, JVM default heap (max %.0f MiB)", float64(m.PC.MaxHeapBytes)/(1<<20)), m.PC}} {
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f |\n", s.name, mib(s.s.PeakRSSKiB), s.s.SteadyPerS, s.s.CPUSeconds)
+		}{{"kpar", m.Kpar}, {"plain loop", m.Plain}, {fmt.Sprintf("%s (max %.0f MiB)", PCLabel(m.PC), float64(m.PC.MaxHeapBytes)/(1<<20)), m.PC}}
+		if hs := m.HeapSearch; hs != nil {
+			for _, st := range hs.Steps {
+				rows = append(rows, struct {
+					name string
+					s    Side
+				}{PCLabel(st.Side), st.Side})
+			}
 		}
-		from := ""
-		if m.CapFromKpar {
-			from = ", kpar's peak RSS rounded up to whole MiB"
+		for _, row := range rows {
+			if !row.s.Finished {
+				fmt.Fprintf(&b, "| %s | did not finish (after %.1f s): %s | - |\n", row.name, row.s.WallSeconds, cell(firstLine(row.s.DidNotFinish)))
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.2f |\n", row.name, mib(row.s.PeakRSSKiB), row.s.CPUSeconds)
 		}
-		if m.PCCapped.Finished {
-			fmt.Fprintf(&b, "| PC, -Xmx%s | %s | %.0f | %.2f |\n\n", m.CapHeap, mib(m.PCCapped.PeakRSSKiB), m.PCCapped.SteadyPerS, m.PCCapped.CPUSeconds)
-			fmt.Fprintf(&b, "With its heap capped at -Xmx%s%s, PC still finished the backlog.\n\n", m.CapHeap, from)
-		} else {
-			fmt.Fprintf(&b, "| PC, -Xmx%s | did not finish | - | - |\n\n", m.CapHeap)
-			fmt.Fprintf(&b, "With its heap capped at -Xmx%s%s, PC **did not finish** the backlog (after %.1f s): %s\n\n",
-				m.CapHeap, from, m.PCCapped.WallSeconds, firstLine(m.PCCapped.DidNotFinish))
+		b.WriteString("\n")
+		if hs := m.HeapSearch; hs != nil {
+			b.WriteString(heapSentence(*hs) + "\n\n")
 		}
 		b.WriteString("![peak RSS](peak_rss.svg)\n\n")
 	}
@@ -200,21 +255,24 @@ func Text(r Result) string {
 	e := r.Env
 	fmt.Fprintf(&b, "kpar vs Confluent Parallel Consumer %s (kafka-clients %s, Java %s, JVM flags %s) vs a plain franz-go loop; %d CPUs (%s)\n",
 		e.PCVersion, e.KafkaClientsVersion, e.JavaVersion, jvmFlags(e.JVMFlags), e.CPUs, r.Note)
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "FAILED %s: %s\n", f.Part, firstLine(f.Reason))
+	}
 	for _, p := range r.IO {
-		fmt.Fprintf(&b, "io c=%-5d kpar %8.0f rec/s (%3.0f%% of ideal), PC %8.0f rec/s (%3.0f%%): kpar/PC %.2fx; CPU-s/M kpar %.2f, PC %.2f\n",
-			p.Concurrency, p.Kpar.SteadyPerS, 100*p.Kpar.IdealShare, p.PC.SteadyPerS, 100*p.PC.IdealShare, p.Speedup, p.Kpar.CPUPerMillion, p.PC.CPUPerMillion)
+		fmt.Fprintf(&b, "io c=%-5d kpar %s rec/s (%.0f%% of ideal), PC %s rec/s (%.0f%%): kpar/PC %s; CPU-s/M kpar %.2f, PC %.2f\n",
+			p.Concurrency, spread(p.Kpar), 100*p.Kpar.IdealShare, spread(p.PC), 100*p.PC.IdealShare, ratios(p.Speedup, p.SpeedupRuns),
+			p.Kpar.CPUPerMillion, p.PC.CPUPerMillion)
 	}
 	if n := r.Noop; n != nil {
-		fmt.Fprintf(&b, "no-op      kpar %8.0f rec/s, PC %8.0f, plain %8.0f: kpar/PC %.1fx, kpar/plain %.2fx; CPU-s/M kpar %.2f, PC %.2f, plain %.2f\n",
-			n.Kpar.SteadyPerS, n.PC.SteadyPerS, n.Plain.SteadyPerS, n.VsPC, n.VsPlain, n.Kpar.CPUPerMillion, n.PC.CPUPerMillion, n.Plain.CPUPerMillion)
+		fmt.Fprintf(&b, "no-op      kpar %s rec/s, PC %s, plain (kgo default fetch) %s, plain (kpar's fetch) %s: kpar/PC %s, kpar/plain %s; CPU-s/M kpar %.2f, PC %.2f, plain %.2f\n",
+			spread(n.Kpar), spread(n.PC), spread(n.PlainDefault), spread(n.PlainSameFetch), ratios(n.VsPC, n.VsPCRuns), ratios(n.VsPlain, n.VsPlainRuns),
+			n.Kpar.CPUPerMillion, n.PC.CPUPerMillion, n.Plain.CPUPerMillion)
 	}
 	if m := r.RSS; m != nil {
-		capped := "did not finish: " + firstLine(m.PCCapped.DidNotFinish)
-		if m.PCCapped.Finished {
-			capped = "finished, " + mib(m.PCCapped.PeakRSSKiB)
+		fmt.Fprintf(&b, "rss        kpar %s, plain %s, PC %s (default heap)\n", mib(m.Kpar.PeakRSSKiB), mib(m.Plain.PeakRSSKiB), mib(m.PC.PeakRSSKiB))
+		if hs := m.HeapSearch; hs != nil {
+			fmt.Fprintf(&b, "pc heap    %s\n", heapSentence(*hs))
 		}
-		fmt.Fprintf(&b, "rss        kpar %s, plain %s, PC %s (default heap); PC -Xmx%s: %s\n",
-			mib(m.Kpar.PeakRSSKiB), mib(m.Plain.PeakRSSKiB), mib(m.PC.PeakRSSKiB), m.CapHeap, capped)
 	}
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "target: %s\n", strings.ReplaceAll(t.Verdict(), "**", ""))
@@ -229,4 +287,42 @@ func Text(r Result) string {
 		fmt.Fprintf(&b, "lines of code: %s %d\n", l.Approach, l.Lines)
 	}
 	return b.String()
+}
+
+// heapSentence states the heap search's finding from its steps.
+func heapSentence(hs HeapSearch) string {
+	fetch := fmt.Sprintf("with kpar's fetch sizes (fetch.max.bytes %s, max.partition.fetch.bytes %s)",
+		bytesOrDefault(hs.FetchMaxBytes), bytesOrDefault(hs.MaxPartitionFetchBytes))
+	start := fmt.Sprintf("from -Xmx%dm", hs.StartMiB)
+	if hs.StartFromKpar {
+		start += " (kpar's peak RSS)"
+	}
+	tried := make([]string, len(hs.Steps))
+	for i, st := range hs.Steps {
+		word := "finished"
+		if !st.Side.Finished {
+			word = "did not finish"
+		}
+		tried[i] = fmt.Sprintf("%d MiB %s", st.HeapMiB, word)
+	}
+	steps := fmt.Sprintf("%d %s %s, each bounded to %.0f s: %s", len(hs.Steps), plural(len(hs.Steps), "run", "runs"), start,
+		hs.StepTimeoutS, strings.Join(tried, ", "))
+	switch {
+	case len(hs.Steps) == 0:
+		return "PC's heap search made no run."
+	case hs.NeedsMiB == 0:
+		return fmt.Sprintf("PC did not finish this backlog %s with any heap tried, up to %d MiB (%s).", fetch, hs.FailedMiB, steps)
+	case hs.FailedMiB == 0:
+		return fmt.Sprintf("PC needs at most %d MiB of heap for this backlog %s: it finished with every heap tried (%s).", hs.NeedsMiB, fetch, steps)
+	}
+	return fmt.Sprintf("PC needs more than %d and at most %d MiB of heap for this backlog %s: it finished with %d MiB and not with %d MiB (%s).",
+		hs.FailedMiB, hs.NeedsMiB, fetch, hs.NeedsMiB, hs.FailedMiB, steps)
+}
+
+// repeatsPhrase says what a rate figure is made of.
+func repeatsPhrase(n int) string {
+	if n <= 1 {
+		return "one run each"
+	}
+	return fmt.Sprintf("median of %d runs each, min-max beside it", n)
 }

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/clock"
 )
 
 // Ordering is PC's ProcessingOrder.
@@ -121,6 +122,13 @@ type Config struct {
 	// SessionTimeout > 0 sets the consumer's session.timeout.ms (whole ms;
 	// default Kafka's): how soon the group notices a killed process.
 	SessionTimeout time.Duration
+
+	// FetchMaxBytes and MaxPartitionFetchBytes > 0 set the consumer's
+	// fetch.max.bytes and max.partition.fetch.bytes (0: kafka-clients'
+	// defaults), e.g. to give PC the sizes another contender's client ran
+	// with.
+	FetchMaxBytes          int32
+	MaxPartitionFetchBytes int32
 }
 
 // withDefaults fills zero-valued fields.
@@ -210,6 +218,12 @@ func (c Config) Validate() error {
 	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
 		bad("ProgressEvery %v must be a whole number of milliseconds >= 0", c.ProgressEvery)
 	}
+	if c.FetchMaxBytes < 0 {
+		bad("FetchMaxBytes %d must be >= 0 (0: kafka-clients' default)", c.FetchMaxBytes)
+	}
+	if c.MaxPartitionFetchBytes < 0 {
+		bad("MaxPartitionFetchBytes %d must be >= 0 (0: kafka-clients' default)", c.MaxPartitionFetchBytes)
+	}
 	if c.SessionTimeout < 0 || c.SessionTimeout%time.Millisecond != 0 {
 		bad("SessionTimeout %v must be a whole number of milliseconds >= 0", c.SessionTimeout)
 	}
@@ -255,6 +269,12 @@ func (c Config) harnessArgs() []string {
 	if c.SessionTimeout > 0 {
 		args = append(args, "--session-timeout-ms", strconv.FormatInt(c.SessionTimeout.Milliseconds(), 10))
 	}
+	if c.FetchMaxBytes > 0 {
+		args = append(args, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
+	}
+	if c.MaxPartitionFetchBytes > 0 {
+		args = append(args, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	}
 	return args
 }
 
@@ -269,8 +289,18 @@ type HarnessOutput struct {
 	FirstRecordS float64 `json:"first_record_s"`
 	// SteadyRecordsPerS is Records over first handler call to last completion.
 	SteadyRecordsPerS float64 `json:"steady_records_per_s"`
-	HandlerCalls      int64   `json:"handler_calls"`   // = records with BatchSize 1
-	MeanHandlerMs     float64 `json:"mean_handler_ms"` // measured time inside the handler per call
+	// The clock's events (internal/clock's rule, implemented in the
+	// harness): distinct records counted as the handler returns; A when
+	// the count reached the warm-up (WarmupRecords), B at Records
+	// (EndRecords); times in seconds since subscribe. Window computes the
+	// window from them.
+	WarmupRecords int64   `json:"warmup_records"`
+	EndRecords    int64   `json:"end_records"`
+	FirstDoneS    float64 `json:"first_done_s"` // the first distinct record completed
+	WindowAS      float64 `json:"window_a_s"`
+	WindowBS      float64 `json:"window_b_s"`
+	HandlerCalls  int64   `json:"handler_calls"`   // = records with BatchSize 1
+	MeanHandlerMs float64 `json:"mean_handler_ms"` // measured time inside the handler per call
 	// Duplicates counts records handed to the handler again after they
 	// completed (replays); Completions counts every record the handler
 	// finished, duplicates and the drain on close included.
@@ -313,6 +343,17 @@ type HarnessOptions struct {
 	ProcessedLog   string `json:"processed_log"`
 	ProgressMs     int64  `json:"progress_ms"`
 	SessionTimeMs  int64  `json:"session_timeout_ms"` // 0: Kafka's default
+	// FetchMaxBytes and MaxPartitionFetchBytes: what the consumer was
+	// given; 0: kafka-clients' defaults.
+	FetchMaxBytes          int64 `json:"fetch_max_bytes"`
+	MaxPartitionFetchBytes int64 `json:"max_partition_fetch_bytes"`
+}
+
+// Window is the run's window by internal/clock's arithmetic, from the
+// events the harness reported.
+func (o HarnessOutput) Window() clock.Window {
+	at := func(s float64) time.Time { return time.Unix(0, 0).Add(time.Duration(s * 1e9)) }
+	return clock.Compute(o.Records, at(0), at(o.FirstDoneS), o.WarmupRecords, at(o.WindowAS), o.EndRecords, at(o.WindowBS))
 }
 
 // Result is one completed PC run: the harness's line plus what the parent
@@ -494,6 +535,9 @@ func ParseLine(stdout []byte) (HarnessOutput, error) {
 	need(out.Records > 0, "records")
 	need(out.Seconds > 0, "seconds")
 	need(out.RecordsPerS > 0, "records_per_s")
+	need(out.WarmupRecords > 0 && out.WarmupRecords < out.Records || out.Records == 1, "warmup_records")
+	need(out.EndRecords == out.Records, "end_records")
+	need(out.WindowBS > 0 && out.WindowBS >= out.WindowAS && out.WindowAS >= out.FirstDoneS, "window_a_s, window_b_s")
 	need(out.HandlerCalls > 0, "handler_calls")
 	need(out.Completions >= out.Records, "completions")
 	need(out.CPUSeconds > 0, "cpu_seconds")

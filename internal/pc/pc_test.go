@@ -2,6 +2,7 @@ package pc
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -109,14 +110,17 @@ func TestHarnessArgsCarryDefaultsAndRoundTimeoutUp(t *testing.T) {
 	}
 }
 
-// goodLine is a real harness line (PC 0.5.3.3, 2,000 records, no-op).
+// goodLine is a harness line (PC 0.5.3.3, 2,000 records, no-op) in the
+// harness's field order.
 const goodLine = `{"records":2000,"seconds":1.234567,"records_per_s":1620.000000,"first_record_s":0.900000,` +
-	`"steady_records_per_s":5980.000000,"handler_calls":2000,"mean_handler_ms":0.001000,"duplicates":0,` +
+	`"steady_records_per_s":5980.000000,"warmup_records":200,"end_records":2000,"first_done_s":0.900100,` +
+	`"window_a_s":0.950000,"window_b_s":1.234567,"handler_calls":2000,"mean_handler_ms":0.001000,"duplicates":0,` +
 	`"completions":2000,"close_s":0.050000,"cpu_seconds":4.500000,"startup_s":0.600000,` +
 	`"jvm":{"version":"17.0.15","vm":"OpenJDK 64-Bit Server VM 17.0.15+6","input_arguments":["-Xmx256m"],` +
 	`"max_heap_bytes":268435456,"available_processors":8},` +
 	`"options":{"bootstrap":"127.0.0.1:24092","topic":"t","group":"g","ordering":"KEY","max_concurrency":16,` +
-	`"commit_mode":"PERIODIC_CONSUMER_ASYNCHRONOUS","batch_size":1,"work":"noop","sleep_ms":0,"timeout_s":300},` +
+	`"commit_mode":"PERIODIC_CONSUMER_ASYNCHRONOUS","batch_size":1,"work":"noop","sleep_ms":0,"timeout_s":300,` +
+	`"fetch_max_bytes":1048576,"max_partition_fetch_bytes":1048576},` +
 	`"pc_version":"0.5.3.3","kafka_clients_version":"3.9.1"}`
 
 func TestParseLine(t *testing.T) {
@@ -139,6 +143,9 @@ func TestParseLine(t *testing.T) {
 		{"no versions", strings.NewReplacer(`"pc_version":"0.5.3.3"`, `"pc_version":""`,
 			`"kafka_clients_version":"3.9.1"`, `"kafka_clients_version":""`).Replace(goodLine),
 			"missing or zero: pc_version, kafka_clients_version"},
+		{"no warm-up event", strings.Replace(goodLine, `"warmup_records":200`, `"warmup_records":0`, 1), "missing or zero: warmup_records"},
+		{"B before A", strings.Replace(goodLine, `"window_a_s":0.950000`, `"window_a_s":1.300000`, 1), "missing or zero: window_a_s, window_b_s"},
+		{"stopped short of the records", strings.Replace(goodLine, `"end_records":2000`, `"end_records":1999`, 1), "missing or zero: end_records"},
 		{"null rate (first and last record at once)", strings.Replace(goodLine, `"records_per_s":1620.000000`, `"records_per_s":null`, 1),
 			"missing or zero: records_per_s"},
 	}
@@ -163,6 +170,38 @@ func TestParseLine(t *testing.T) {
 				t.Fatalf("ParseLine = %+v", out)
 			}
 		})
+	}
+}
+
+// The harness reports the clock's raw events; Go computes the window with
+// internal/clock's arithmetic: (2000 - 200) records between A (0.95 s) and
+// B (1.234567 s), the fetch sizes it was given echoed.
+func TestParseLineWindowFollowsTheClocksArithmetic(t *testing.T) {
+	out, err := ParseLine([]byte(goodLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := out.Window()
+	wantS := 1.234567 - 0.95
+	if w.Records != 2000 || w.WarmupRecords != 200 || w.EndRecords != 2000 || math.Abs(w.Seconds-wantS) > 1e-6 ||
+		math.Abs(w.PerS-1800/wantS) > 1e-3 || math.Abs(w.FirstS-0.9001) > 1e-6 || math.Abs(w.TotalS-1.234567) > 1e-6 {
+		t.Fatalf("window %+v, want 1800 records over %.6f s", w, wantS)
+	}
+	if out.Options.FetchMaxBytes != 1<<20 || out.Options.MaxPartitionFetchBytes != 1<<20 {
+		t.Fatalf("options %+v: want the fetch sizes echoed", out.Options)
+	}
+}
+
+// The fetch sizes reach the harness only when set, each under its flag.
+func TestHarnessArgsCarryTheFetchSizesWhenSet(t *testing.T) {
+	c := Config{Seeds: []string{"h:1"}, Topic: "t", Records: 1}.withDefaults()
+	if a := strings.Join(c.harnessArgs(), " "); strings.Contains(a, "fetch") {
+		t.Fatalf("unset fetch sizes passed: %s", a)
+	}
+	c.FetchMaxBytes, c.MaxPartitionFetchBytes = 1<<20, 1<<19
+	a := strings.Join(c.harnessArgs(), " ")
+	if !strings.Contains(a, "--fetch-max-bytes 1048576") || !strings.Contains(a, "--max-partition-fetch-bytes 524288") {
+		t.Fatalf("args %s: want both fetch sizes", a)
 	}
 }
 

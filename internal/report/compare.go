@@ -8,8 +8,9 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Version 2 kept every v1 field's meaning (compare.Version's note).
-var compareKind = kind{schema: compare.Schema, version: 2, current: compare.Version, oldest: 1, section: "compare", load: loadCompare}
+// Version 3 changed what a rate means (one clock for every contender,
+// compare.Version's note): older files are refused, not misread.
+var compareKind = kind{schema: compare.Schema, version: 3, current: compare.Version, oldest: 3, section: "compare", load: loadCompare}
 
 func loadCompare(path string) (Part, error) {
 	var r compare.Result
@@ -30,6 +31,9 @@ func compareAnswer(r compare.Result) []string {
 		}
 		measured++
 		s := fmt.Sprintf("%s (%.2fx)", t.What, t.Got)
+		if t.Outcome == compare.OutcomeMixed {
+			s = fmt.Sprintf("%s (%.2fx, passed in %d of %d repeats)", t.What, t.Got, t.Passed, len(t.Runs))
+		}
 		if t.Met {
 			met = append(met, s)
 		} else {
@@ -44,7 +48,7 @@ func compareAnswer(r compare.Result) []string {
 		a += "; missed: " + strings.Join(missed, "; ")
 	}
 	if len(r.PCWins) == 0 {
-		a += ". PC did better on no measured figure."
+		a += fmt.Sprintf(". PC did better on none of the %d figures compared.", r.PCCompared)
 	} else {
 		var w []string
 		for _, x := range r.PCWins {
@@ -53,6 +57,9 @@ func compareAnswer(r compare.Result) []string {
 		a += fmt.Sprintf(". PC did better on %s: %s.", plural(len(r.PCWins), "figure", "figures"), strings.Join(w, "; "))
 	}
 	out := []string{a}
+	for _, f := range r.Failures {
+		out = append(out, fmt.Sprintf("The %s part did not complete: %s", f.Part, firstLine(f.Reason)))
+	}
 	if n := len(r.ShareFindings); n > 0 {
 		var share, kpar []string
 		for _, f := range r.ShareFindings {
@@ -102,7 +109,7 @@ func comparePart(r compare.Result) (Part, error) {
 		targets = append(targets, t.Verdict())
 	}
 	p.Blocks = append(p.Blocks, Block{Title: "Targets", List: true, Text: targets})
-	wins := []string{"Nowhere in this run: kpar was faster and used less CPU and memory on every measured figure."}
+	wins := []string{fmt.Sprintf("On none of the %d figures compared.", r.PCCompared)}
 	if len(r.PCWins) > 0 {
 		wins = nil
 		for _, w := range r.PCWins {
@@ -154,25 +161,34 @@ func comparePart(r compare.Result) (Part, error) {
 			t.Rows = append(t.Rows, []string{s.name, num(s.s.SteadyPerS), f2(s.s.CPUSeconds), f2(s.s.CPUPerMillion), mib(s.s.PeakRSSKiB), fmt.Sprintf("%.2f s", s.s.FirstRecordS)})
 		}
 		if j := n.JavaShare; j.Records > 0 {
-			t.Rows = append(t.Rows, []string{fmt.Sprintf("Kafka ShareConsumerPerformance (%d threads, whole-run rate)", j.Threads), num(j.RecordsPerS), f2(j.CPUSeconds), f2(j.CPUPerMillion), mib(j.PeakRSSKiB), "-"})
+			t.Rows = append(t.Rows, []string{fmt.Sprintf("Kafka ShareConsumerPerformance (%d threads): its own clock, its whole run, in no ratio", j.Threads), num(j.RecordsPerS), f2(j.CPUSeconds), f2(j.CPUPerMillion), mib(j.PeakRSSKiB), "-"})
 		}
 		p.Blocks = append(p.Blocks, Block{Title: fmt.Sprintf("No-op handler (%s records, concurrency %d)", i64(e.NoopRecords), e.NoopConc), Table: t},
 			Block{Text: []string{fmt.Sprintf("kpar ran at %.1fx PC's rate and %.2fx the faster plain loop's, at %.2fx PC's CPU per record.", n.VsPC, n.VsPlain, n.CPURatioPC)}})
 	}
 	if m := r.RSS; m != nil {
-		t := &Table{Head: []string{"process", "peak RSS", "records/s", "CPU-s"}, Num: []bool{false, true, true, true}}
-		for _, s := range []struct {
+		t := &Table{Head: []string{"process", "peak RSS", "CPU-s"}, Num: []bool{false, true, true}}
+		rows := []struct {
 			name string
 			s    *compare.Side
-		}{{"kpar", &m.Kpar}, {"plain loop", &m.Plain}, {"PC, the JVM's default heap", &m.PC}, {"PC, -Xmx" + m.CapHeap, &m.PCCapped}, {"share", &m.Share}, {"kpar-share", m.KparShare}} {
+		}{{"kpar", &m.Kpar}, {"plain loop", &m.Plain}, {compare.PCLabel(m.PC), &m.PC}, {"share", &m.Share}, {"kpar-share", m.KparShare}}
+		if hs := m.HeapSearch; hs != nil {
+			for i := range hs.Steps {
+				rows = append(rows, struct {
+					name string
+					s    *compare.Side
+				}{compare.PCLabel(hs.Steps[i].Side), &hs.Steps[i].Side})
+			}
+		}
+		for _, s := range rows {
 			if s.s == nil || s.s.Contender == "" {
 				continue
 			}
 			if !s.s.Finished {
-				t.Rows = append(t.Rows, []string{s.name, "did not finish: " + firstLine(s.s.DidNotFinish), "-", "-"})
+				t.Rows = append(t.Rows, []string{s.name, "did not finish: " + firstLine(s.s.DidNotFinish), "-"})
 				continue
 			}
-			t.Rows = append(t.Rows, []string{s.name, mib(s.s.PeakRSSKiB), num(s.s.SteadyPerS), f2(s.s.CPUSeconds)})
+			t.Rows = append(t.Rows, []string{s.name, mib(s.s.PeakRSSKiB), f2(s.s.CPUSeconds)})
 		}
 		p.Blocks = append(p.Blocks, Block{Title: fmt.Sprintf("Memory over a %s-record backlog", i64(e.RSSRecords)), Table: t})
 	}

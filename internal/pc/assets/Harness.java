@@ -66,6 +66,10 @@ public final class Harness {
         String clientConfig = "";
         long progressMs; // > 0: a progress line on stdout this often
         long sessionTimeoutMs; // > 0: the consumer's session.timeout.ms (else Kafka's default)
+        // > 0: the consumer's fetch.max.bytes and max.partition.fetch.bytes
+        // (else kafka-clients' defaults), e.g. the sizes kpar's client ran with.
+        long fetchMaxBytes;
+        long maxPartitionFetchBytes;
     }
 
     static final class BadFlag extends Exception {
@@ -97,6 +101,8 @@ public final class Harness {
                     case "--progress-ms": f.progressMs = Long.parseLong(v); break;
                     case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
                     case "--client-config": f.clientConfig = v; break;
+                    case "--fetch-max-bytes": f.fetchMaxBytes = Long.parseLong(v); break;
+                    case "--max-partition-fetch-bytes": f.maxPartitionFetchBytes = Long.parseLong(v); break;
                     default: throw new BadFlag("unknown flag " + name);
                 }
             } catch (IllegalArgumentException e) { // NumberFormatException and enum valueOf
@@ -119,6 +125,9 @@ public final class Harness {
         if (f.stuckOffset < -1) problems.add("--stuck-offset must be >= 0 (or -1: none)");
         if (f.progressMs < 0) problems.add("--progress-ms must be >= 0");
         if (f.sessionTimeoutMs < 0) problems.add("--session-timeout-ms must be >= 0");
+        if (f.fetchMaxBytes < 0 || f.fetchMaxBytes > Integer.MAX_VALUE) problems.add("--fetch-max-bytes must be in [0, 2^31)");
+        if (f.maxPartitionFetchBytes < 0 || f.maxPartitionFetchBytes > Integer.MAX_VALUE)
+            problems.add("--max-partition-fetch-bytes must be in [0, 2^31)");
         if (!problems.isEmpty()) throw new BadFlag(String.join("; ", problems));
         return f;
     }
@@ -214,6 +223,9 @@ public final class Harness {
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kpar-pc-harness");
         if (f.sessionTimeoutMs > 0) props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(f.sessionTimeoutMs));
+        if (f.fetchMaxBytes > 0) props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(f.fetchMaxBytes));
+        if (f.maxPartitionFetchBytes > 0)
+            props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Long.toString(f.maxPartitionFetchBytes));
         // Bytes in, bytes out: no decoding cost in the measurement.
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -247,6 +259,13 @@ public final class Harness {
         final LongAdder completions = new LongAdder(); // every record the handler finished, duplicates and drain included
         final AtomicLong firstNanos = new AtomicLong();
         final AtomicLong doneNanos = new AtomicLong();
+        // The clock every contender is measured by (kpar's internal/clock):
+        // distinct records counted as the handler returns, event A when the
+        // count reaches the warm-up (the first 10%), event B at the target.
+        final long warm = warmupCount(target);
+        final AtomicLong firstDoneNanos = new AtomicLong();
+        final AtomicLong aNanos = new AtomicLong();
+        final AtomicLong aCount = new AtomicLong();
         final CountDownLatch done = new CountDownLatch(1);
         final ProcessedLog log = f.processedLog.isEmpty() ? null : new ProcessedLog(f.processedLog);
         final long stuckOffset = f.stuckOffset;
@@ -303,8 +322,16 @@ public final class Harness {
             for (RecordContext<byte[], byte[]> rc : ctx) {
                 if (log != null) log.append(rc.partition(), rc.offset());
                 completions.increment();
-                if (seen.mark(rc.partition(), rc.offset()) == target) {
-                    doneNanos.set(System.nanoTime());
+                long count = seen.mark(rc.partition(), rc.offset());
+                if (count < 0) continue; // a repeat: counted once
+                long now = System.nanoTime();
+                firstDoneNanos.compareAndSet(0, now);
+                if (count == warm) {
+                    aNanos.set(now);
+                    aCount.set(count);
+                }
+                if (count == target) {
+                    doneNanos.set(now);
                     done.countDown();
                 }
             }
@@ -345,6 +372,13 @@ public final class Harness {
         field(j, "first_record_s", (first - start) / 1e9);
         // Every one of the N completions falls inside [first handler start, N-th completion].
         field(j, "steady_records_per_s", target / ((end - first) / 1e9));
+        // The clock's raw events, seconds since subscribe; Go computes the
+        // window from them (clock.Compute) so the arithmetic is in one place.
+        field(j, "warmup_records", aCount.get());
+        field(j, "end_records", target);
+        field(j, "first_done_s", (firstDoneNanos.get() - start) / 1e9);
+        field(j, "window_a_s", (aNanos.get() - start) / 1e9);
+        field(j, "window_b_s", (end - start) / 1e9);
         field(j, "handler_calls", nCalls);
         field(j, "mean_handler_ms", nCalls == 0 ? 0 : handlerNanos.sum() / 1e6 / nCalls);
         field(j, "duplicates", seen.duplicates.sum());
@@ -382,6 +416,8 @@ public final class Harness {
         field(j, "processed_log", f.processedLog);
         field(j, "progress_ms", f.progressMs);
         field(j, "session_timeout_ms", f.sessionTimeoutMs);
+        field(j, "fetch_max_bytes", f.fetchMaxBytes);
+        field(j, "max_partition_fetch_bytes", f.maxPartitionFetchBytes);
         trimComma(j);
         j.append("},");
         field(j, "pc_version", pcVersion());
@@ -418,6 +454,15 @@ public final class Harness {
         t.setDaemon(true);
         t.start();
         return latch;
+    }
+
+    // warmupCount is W for n records, as internal/clock's WarmupCount:
+    // ceil(n * 0.10), at least 1 and below n when n > 1.
+    static long warmupCount(long n) {
+        long w = (long) Math.ceil(n * 0.10);
+        if (w < 1) w = 1;
+        if (w >= n && n > 1) w = n - 1;
+        return w;
     }
 
     static double processCpuSeconds() {
