@@ -236,3 +236,28 @@ func ratio(a, b float64) float64 {
 
 // sleep is the io run's handler latency as a duration.
 func (io *IO) sleep() time.Duration { return time.Duration(io.SleepMs * 1e6) }
+
+// Rejudge recomputes every derived figure and verdict of r from its
+// measurements (the ideal, efficiencies, ratios, spreads, targets, "bound
+// by"), so a reader such as the report never repeats a stored verdict that
+// the data beside it contradicts.
+func Rejudge(r Result) Result {
+	if io := r.IO; io != nil {
+		var order parallel.Order
+		if err := order.UnmarshalText([]byte(io.Order)); err != nil {
+			order = parallel.OrderKey
+		}
+		c := Config{Partitions: io.Partitions, Keys: io.Keys, Concurrency: io.Concurrency, Sleep: io.sleep(), Order: order,
+			IOMaxBuffered: io.MaxBuffered, IOPerPart: io.PerPart, Transactional: io.Transactional,
+			CommitInterval: time.Duration(io.CommitIntervalMs * 1e6)}
+		ms := make([]Measurement, len(io.Repeats))
+		for i, rp := range io.Repeats {
+			ms[i] = rp.Result
+		}
+		r.IO = newIO(c, ms, r.CPUs)
+	}
+	if cp := r.CPU; cp != nil {
+		r.CPU = newCPU(Config{CPUConcurrency: cp.Concurrency}, cp.SameFetchBytes, cp.Repeats)
+	}
+	return r
+}
