@@ -681,3 +681,23 @@ func judgeShare(r *Result) {
 		add("memory", "peak RSS", "MiB", true, rss(m.Kpar), rss(m.Share), m.KparShare, rss)
 	}
 }
+
+// Rejudge recomputes r's ideals, ratios, targets, PC's wins, the share
+// findings and the table from its measurements, as Run does, so a reader
+// such as the report never repeats a stored verdict that the figures beside
+// it contradict.
+func Rejudge(r Result) Result {
+	r.IO = append([]IOPoint(nil), r.IO...)
+	for i := range r.IO {
+		judgeIO(&r.IO[i], r.Env.SleepMs)
+	}
+	if r.Noop != nil {
+		n := *r.Noop
+		judgeNoop(&n)
+		r.Noop = &n
+	}
+	judge(&r)
+	judgeShare(&r)
+	r.Table = buildTable(&r)
+	return r
+}

@@ -129,10 +129,21 @@ func TestAnswersFollowTheData(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := joined(compareAnswer(cr))
+	// A stored target the measurements do not give is never shown: the
+	// report judges the figures again.
 	cr.Targets = append(cr.Targets, compare.Target{What: "a target this test adds", Measured: true, Got: 0.5})
-	cr.PCWins = append(cr.PCWins, compare.PCWin{Where: "somewhere new", What: "steady rate"})
+	if a := joined(compareAnswer(cr)); strings.Contains(a, "a target this test adds") {
+		t.Errorf("the compare answer repeats a stored target: %s", a)
+	}
+	// Make kpar's io runs 100 times slower: the verdicts follow the figures.
+	for i := range cr.IO {
+		cr.IO[i].Kpar.SteadyPerS /= 100
+		for j := range cr.IO[i].Kpar.Repeats {
+			cr.IO[i].Kpar.Repeats[j].SteadyPerS /= 100
+		}
+	}
 	after := joined(compareAnswer(cr))
-	if before == after || !strings.Contains(after, "missed: ") || !strings.Contains(after, "; a target this test adds (0.50x)") && !strings.Contains(after, "missed: a target this test adds (0.50x)") || !strings.Contains(after, "somewhere new steady rate") {
+	if before == after || !strings.Contains(after, "missed") {
 		t.Errorf("compare answer did not follow the data:\nbefore %s\nafter  %s", before, after)
 	}
 }
