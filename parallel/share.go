@@ -97,6 +97,14 @@ func (c *Consumer) runShare(pctx context.Context) {
 	} else {
 		s.limit = n
 	}
+	if c.cfg.brokerDLQ != "" {
+		if err := c.setupBrokerDLQ(pctx); err != nil {
+			c.fail(err)
+			c.hcancel()
+			c.closeShareClients()
+			return
+		}
+	}
 
 	jobs := make(chan shareJob)
 	var workers sync.WaitGroup
@@ -227,6 +235,11 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 	delivery := int(r.DeliveryCount())
 	if !IsPermanent(f.err) && delivery < c.share.limit {
 		c.release(r) // the broker redelivers it, to any member
+		return
+	}
+	if c.cfg.brokerDLQ != "" { // the broker writes it (BrokerDeadLetter)
+		c.stats.deadLettered.Add(1)
+		r.Ack(kgo.AckReject)
 		return
 	}
 	if c.cfg.deadLetter != "" {
