@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
@@ -17,6 +18,7 @@ const (
 	dlqGroupTopic   = "errors.deadletterqueue.topic.name"         // group: the DLQ topic
 	dlqGroupCopy    = "errors.deadletterqueue.copy.record.enable" // group: copy key and value
 	dlqTopicEnabled = "errors.deadletterqueue.group.enable"       // topic: accepts share-group DLQ records
+	dlqPrefix       = "errors.deadletterqueue.topic.name.prefix"  // broker: every DLQ topic's name starts with it ("dlq.")
 )
 
 // ErrBrokerDeadLetter: BrokerDeadLetter's topic cannot take the broker's
@@ -35,9 +37,13 @@ var ErrBrokerDeadLetter = errors.New("parallel: broker dead-letter queue not usa
 // errors.deadletterqueue.topic.name=topic and
 // errors.deadletterqueue.copy.record.enable=true (so the payload is kept),
 // and checks that topic exists with the topic config
-// errors.deadletterqueue.group.enable=true, which only its owner should set;
-// without it the broker would archive rejected records and write nothing, so
-// Run stops first with an error wrapping ErrBrokerDeadLetter.
+// errors.deadletterqueue.group.enable=true, which only its owner should set,
+// and that its name starts with the broker's
+// errors.deadletterqueue.topic.name.prefix ("dlq." by default); otherwise
+// the broker would archive rejected records and write nothing, so Run stops
+// first with an error wrapping ErrBrokerDeadLetter. The broker does not
+// create the topic (errors.deadletterqueue.auto.create.topics.enable is
+// false by default).
 //
 // What each choice keeps (see the package doc, Share groups):
 // DeadLetterTopic writes the key, the value, the record's own headers and
@@ -77,7 +83,17 @@ func (c *cfg) validateBrokerDLQ() error {
 // setupBrokerDLQ checks the DLQ topic and sets the group's DLQ configs.
 func (c *Consumer) setupBrokerDLQ(ctx context.Context) error {
 	topic, group := c.cfg.brokerDLQ, c.cfg.shareGroup
-	rcs, err := kadm.NewClient(c.cl).DescribeTopicConfigs(ctx, topic)
+	adm := kadm.NewClient(c.cl)
+	// The broker accepts any name in the group config but writes only to a
+	// topic with its prefix: it logs a ConfigException and archives the
+	// record otherwise.
+	if prefix, err := brokerDLQPrefix(ctx, adm); err != nil {
+		c.cfg.logf("parallel: BrokerDeadLetter(%q): broker config %s unknown, not checked: %v", topic, dlqPrefix, err)
+	} else if !strings.HasPrefix(topic, prefix) {
+		return fmt.Errorf("%w: topic %q does not start with the broker's %s %q, so the broker would archive rejected records and write none",
+			ErrBrokerDeadLetter, topic, dlqPrefix, prefix)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
 	if err == nil && len(rcs) == 1 {
 		err = rcs[0].Err
 	}
@@ -108,4 +124,28 @@ func (c *Consumer) setupBrokerDLQ(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrBrokerDeadLetter, err)
 	}
 	return nil
+}
+
+// brokerDLQPrefix reads the DLQ topic name prefix of one broker.
+func brokerDLQPrefix(ctx context.Context, adm *kadm.Client) (string, error) {
+	md, err := adm.BrokerMetadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(md.Brokers) == 0 {
+		return "", errors.New("no broker in the metadata")
+	}
+	rcs, err := adm.DescribeBrokerConfigs(ctx, md.Brokers[0].NodeID)
+	if err == nil && len(rcs) == 1 {
+		err = rcs[0].Err
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, cf := range rcs[0].Configs {
+		if cf.Key == dlqPrefix && cf.Value != nil {
+			return *cf.Value, nil
+		}
+	}
+	return "", nil // no such config: a broker without KIP-1191, refused by the topic check
 }

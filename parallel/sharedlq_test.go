@@ -59,11 +59,18 @@ func TestBrokerDeadLetterRunRefusesATopicNotEnabledForIt(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
 		topic := testkit.Topic(t, cl.seeds, 1)
 		produce(t, cl.seeds, topic, 5, 5)
-		notEnabled := testkit.Topic(t, cl.seeds, 1)
-		for _, tc := range []struct{ dlq, want string }{
+		notEnabled := createTopic(t, cl.seeds, "dlq."+testkit.TopicName(t), nil)
+		cases := []struct{ dlq, want string }{
 			{notEnabled, "errors.deadletterqueue.group.enable="},
-			{"missing-" + notEnabled, "missing-" + notEnabled},
-		} {
+			{"dlq.missing-" + notEnabled, "dlq.missing-" + notEnabled},
+		}
+		if cl.real {
+			// Enabled, but without the broker's prefix (dlq. by default):
+			// the broker would take the group config and write nothing.
+			unprefixed := createTopic(t, cl.seeds, testkit.TopicName(t), map[string]*string{dlqEnable: kadm.StringPtr("true")})
+			cases = append(cases, struct{ dlq, want string }{unprefixed, `errors.deadletterqueue.topic.name.prefix "dlq."`})
+		}
+		for _, tc := range cases {
 			var handled int
 			c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(context.Context, *kgo.Record) error {
 				handled++
@@ -90,18 +97,9 @@ func TestBrokerDeadLetterRunRefusesATopicNotEnabledForIt(t *testing.T) {
 func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t *testing.T) {
 	cl := realBroker(t)
 	topic := testkit.Topic(t, cl.seeds, 1)
-	dlq := "dlq." + topic
-	adm := testkit.Admin(t, cl.seeds)
+	dlq := createTopic(t, cl.seeds, "dlq."+topic, map[string]*string{dlqEnable: kadm.StringPtr("true")})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	resp, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"errors.deadletterqueue.group.enable": kadm.StringPtr("true")}, dlq)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create %s: %v", dlq, err)
-	}
-	t.Cleanup(func() { adm.DeleteTopics(context.Background(), dlq) })
 	const n = 20
 	produce(t, cl.seeds, topic, n, n)
 	s := newSeen()
@@ -163,4 +161,21 @@ func headers(r *kgo.Record) map[string]string {
 		h[x.Key] = string(x.Value)
 	}
 	return h
+}
+
+const dlqEnable = "errors.deadletterqueue.group.enable"
+
+// createTopic creates a one-partition topic with configs, deleted at cleanup.
+func createTopic(t *testing.T, seeds []string, name string, configs map[string]*string) string {
+	t.Helper()
+	adm := testkit.Admin(t, seeds)
+	resp, err := adm.CreateTopic(context.Background(), 1, 1, configs, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	t.Cleanup(func() { adm.DeleteTopics(context.Background(), name) })
+	return name
 }
