@@ -89,6 +89,7 @@ type cfg struct {
 	retryDelay     time.Duration
 	retryMaxRounds int
 	deadLetter     string
+	brokerDLQ      string // BrokerDeadLetter
 
 	batchSize int           // NewBatch
 	batchWait time.Duration // NewBatch
@@ -157,6 +158,7 @@ const (
 	givenMaxMetadataBytes
 	givenRevokeTimeout
 	givenMaxPerPart
+	givenBrokerDLQ
 )
 
 // mode is the constructor a consumer was built with.
@@ -186,6 +188,9 @@ func (c *cfg) validate(m mode) error {
 		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
 	}
 	if err := c.validateMode(m); err != nil {
+		return err
+	}
+	if err := c.validateBrokerDLQ(); err != nil {
 		return err
 	}
 	switch {
@@ -418,7 +423,9 @@ func RetryBackoff(fn func(attempt int, err error) time.Duration) Opt {
 //     default), goes to the DeadLetterTopic with the usual headers plus
 //     HeaderDeliveryCount, and is then accepted; without a dead-letter
 //     topic it stops the consumer (ErrRecordFailed) and is released, and
-//     the broker archives it once its deliveries are used up. RetryTopic is
+//     the broker archives it once its deliveries are used up. With
+//     BrokerDeadLetter instead, such a record is rejected and the broker
+//     writes it to its own dead-letter queue (Kafka 4.4+). RetryTopic is
 //     refused: releasing is the share group's retry.
 //   - Processed twice: a record whose member dies (crash, kill) or whose
 //     handler outlives the acquisition lock without its lock being renewed

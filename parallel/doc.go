@@ -168,6 +168,21 @@
 //     group's last allowed delivery goes to the DeadLetterTopic, then is
 //     accepted, where a bare share group would archive it.
 //
+// Two places for the records a share group gives up on. DeadLetterTopic:
+// the library writes the key, the value, the record's own headers and its
+// provenance headers (origin, the handler's error text, attempts, failure
+// times, HeaderDeliveryCount) from the consumer's process, then accepts the
+// record; a consumer killed between the write and the acknowledgement has
+// the record delivered again, so it may be dead-lettered twice.
+// BrokerDeadLetter (Kafka 4.4, KIP-1191): the library rejects the record
+// and the broker writes it to its dead-letter queue with the origin in
+// __dlq.errors.* headers (topic, partition, offset, group, delivery count,
+// and the broker's reason instead of the handler's error), the key and the
+// value (the library sets the group to copy them), but not the record's own
+// headers, and with the write time as its timestamp; nothing is written from
+// the consumer's process, so no crash can double it, and a record whose
+// deliveries run out without any member holding it lands there too.
+//
 // See ShareGroup for the details and ShareMembers for concurrency. A new
 // member gets its partitions with a heartbeat after it joins (the group's
 // share.heartbeat.interval.ms, 5 s by default), so the first records can

@@ -97,6 +97,14 @@ func (c *Consumer) runShare(pctx context.Context) {
 	} else {
 		s.limit = n
 	}
+	if c.cfg.brokerDLQ != "" {
+		if err := c.setupBrokerDLQ(pctx); err != nil {
+			c.fail(err)
+			c.hcancel()
+			c.closeShareClients()
+			return
+		}
+	}
 
 	jobs := make(chan shareJob)
 	var workers sync.WaitGroup
@@ -229,6 +237,11 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 	if !IsPermanent(f.err) && delivery < c.share.limit {
 		c.finish(f.at, RouteReleased, f.err)
 		c.release(r) // the broker redelivers it, to any member
+		return
+	}
+	if c.cfg.brokerDLQ != "" { // the broker writes it (BrokerDeadLetter)
+		c.stats.deadLettered.Add(1)
+		r.Ack(kgo.AckReject)
 		return
 	}
 	if c.cfg.deadLetter != "" {

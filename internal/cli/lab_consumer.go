@@ -45,7 +45,9 @@ Share groups (KIP-932) are two strategies named with --strategies: share (a
 bare franz-go share consumer: each record of a poll acked when its handler
 returns, accept, release, or reject on a permanent failure, with no
 dead-letter topic) and kpar-share (kpar's library in share mode, with the
-dead-letter topic). Each cell sets its group to read from the start with a
+dead-letter topic); kpar-share-brokerdlq is kpar-share with the broker's own
+dead-letter queue (Kafka 4.4, KIP-1191) in place of kpar's dead-letter topic,
+its dead letters counted from the origin headers the broker writes. Each cell sets its group to read from the start with a
 15 s acquisition lock (the broker's minimum) and records the lock, delivery
 limit and session timeout the broker reports. Their cells add what the
 broker archived (counted apart from lost), the records redelivered, and

@@ -3,7 +3,10 @@ package checker
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/lab/workload"
 )
@@ -59,8 +62,12 @@ func ReadTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dl
 		if err != nil {
 			return fail(err)
 		}
+		at := map[[2]int64]int{} // (partition, offset) of the input -> index in input
+		for i, rec := range inRecs {
+			at[[2]int64{int64(rec.Partition), rec.Offset}] = i
+		}
 		for _, rec := range dead {
-			d, err := workload.DecodeRecord(rec.Value)
+			d, err := deadRecord(rec, inputTopic, input, at)
 			if err != nil {
 				return fail(fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, rec.Partition, rec.Offset, err))
 			}
@@ -69,3 +76,37 @@ func ReadTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dl
 	}
 	return input, log, nil
 }
+
+// deadRecord is the input record a dead-letter record stands for. A record
+// the broker wrote (KIP-1191) names its origin in __dlq.errors.* headers,
+// and the input record found there is the one counted, whatever the value
+// holds (the broker copies it only when the group asks); any other
+// dead-letter record is the input record itself, decoded from its value.
+func deadRecord(rec *kgo.Record, inputTopic string, input []workload.Record, at map[[2]int64]int) (workload.Record, error) {
+	h := map[string]string{}
+	for _, x := range rec.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	topic, ok := h[brokerDLQTopic]
+	if !ok {
+		return workload.DecodeRecord(rec.Value)
+	}
+	p, perr := strconv.ParseInt(h[brokerDLQPartition], 10, 32)
+	o, oerr := strconv.ParseInt(h[brokerDLQOffset], 10, 64)
+	if topic != inputTopic || perr != nil || oerr != nil {
+		return workload.Record{}, fmt.Errorf("broker dead letter from %s[%s]@%s, not a record of %s",
+			topic, h[brokerDLQPartition], h[brokerDLQOffset], inputTopic)
+	}
+	i, ok := at[[2]int64{p, o}]
+	if !ok {
+		return workload.Record{}, fmt.Errorf("broker dead letter from %s[%d]@%d: no such input record", topic, p, o)
+	}
+	return input[i], nil
+}
+
+// The origin headers of a record the broker dead-lettered (KIP-1191).
+const (
+	brokerDLQTopic     = "__dlq.errors.topic"
+	brokerDLQPartition = "__dlq.errors.partition"
+	brokerDLQOffset    = "__dlq.errors.offset"
+)

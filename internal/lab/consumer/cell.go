@@ -56,12 +56,15 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}
+	var topicCfg map[string]map[string]*string
 	if sc.Has(scenario.Failures) {
-		dlq = base + "-dlq"
+		var dcfg map[string]*string
+		dlq, dcfg = strategy.DLQTopic(st, base)
 		topics = append(topics, dlq)
+		topicCfg = map[string]map[string]*string{dlq: dcfg}
 	}
 	for _, t := range topics {
-		resp, err := adm.CreateTopic(ctx, int32(cfg.Partitions), 1, nil, t)
+		resp, err := adm.CreateTopic(ctx, int32(cfg.Partitions), 1, topicCfg[t], t)
 		if err == nil {
 			err = resp.Err
 		}

@@ -19,8 +19,10 @@ func init() {
 	register("lib-key", library(parallel.OrderKey, libCommitInterval))
 	register("lib-partition", library(parallel.OrderPartition, libCommitInterval))
 	register("lib-unordered", library(parallel.OrderNone, libCommitInterval))
-	register("kpar-share", libraryShare)
+	register("kpar-share", libraryShare(false))
 	share["kpar-share"] = true
+	register("kpar-share-brokerdlq", libraryShare(true))
+	share["kpar-share-brokerdlq"], brokerDLQ["kpar-share-brokerdlq"] = true, true
 }
 
 // kpar-share: the same library in share-group mode (parallel.ShareGroup):
@@ -32,7 +34,16 @@ func init() {
 // group's last allowed delivery) goes before the record is accepted. No
 // ordering (share mode has none), no commit interval, no static
 // membership or rebalance timeout (share groups have neither).
-func libraryShare(ctx context.Context, cfg Config) error {
+//
+// kpar-share-brokerdlq: the same with parallel.BrokerDeadLetter instead of
+// DeadLetterTopic: what kpar-share writes to its dead-letter topic is
+// rejected, and the broker writes it to the cell's DLQ topic (Kafka 4.4,
+// KIP-1191), with its origin headers and a copy of the record.
+func libraryShare(brokerWrites bool) Func {
+	return func(ctx context.Context, cfg Config) error { return runLibraryShare(ctx, cfg, brokerWrites) }
+}
+
+func runLibraryShare(ctx context.Context, cfg Config, brokerWrites bool) error {
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumeTopics(cfg.Topic),
 			kgo.FetchMaxWait(200*time.Millisecond)),
@@ -42,7 +53,10 @@ func libraryShare(ctx context.Context, cfg Config) error {
 		parallel.Retries(5, 5*time.Millisecond, 50*time.Millisecond),
 		parallel.Logf(cfg.Logf),
 	}
-	if cfg.DLQTopic != "" {
+	switch {
+	case cfg.DLQTopic != "" && brokerWrites:
+		opts = append(opts, parallel.BrokerDeadLetter(cfg.DLQTopic))
+	case cfg.DLQTopic != "":
 		opts = append(opts, parallel.DeadLetterTopic(cfg.DLQTopic))
 	}
 	// The lab's handler knows a failure that will never succeed; telling

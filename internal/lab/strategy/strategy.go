@@ -56,10 +56,11 @@ type Config struct {
 type Func func(ctx context.Context, cfg Config) error
 
 var (
-	registry = map[string]Func{}
-	jvm      = map[string]bool{}
-	share    = map[string]bool{}
-	archives = map[string]bool{}
+	registry  = map[string]Func{}
+	jvm       = map[string]bool{}
+	share     = map[string]bool{}
+	archives  = map[string]bool{}
+	brokerDLQ = map[string]bool{}
 )
 
 func register(name string, f Func) { registry[name] = f }
@@ -78,6 +79,18 @@ func IsShare(name string) bool { return share[name] }
 // other, so the broker archives the record (rejected, or at the delivery
 // limit) and nothing keeps it. A strategy with a dead-letter topic does not.
 func Archives(name string) bool { return archives[name] }
+
+// DLQTopic names the dead-letter topic of a cell whose topics start with
+// base, and the configs to create it with. A strategy whose broker writes
+// the dead letters (KIP-1191) needs a name with the broker's DLQ prefix
+// (dlq., Kafka 4.4's default) and the topic's consent to take them.
+func DLQTopic(name, base string) (string, map[string]*string) {
+	if brokerDLQ[name] {
+		on := "true"
+		return "dlq." + base, map[string]*string{"errors.deadletterqueue.group.enable": &on}
+	}
+	return base + "-dlq", nil
+}
 
 // Get returns the named strategy.
 func Get(name string) (Func, error) {
@@ -105,7 +118,7 @@ func Names() []string {
 // PC), then the share-group strategies.
 func order(name string) string {
 	rank := map[string]string{"commit-before": "0", "commit-after-submit": "1", "auto-commit": "2", "commit-after-batch": "3",
-		"share": "z0", "kpar-share": "z1"} // share groups last
+		"share": "z0", "kpar-share": "z1", "kpar-share-brokerdlq": "z2"} // share groups last
 	if r, ok := rank[name]; ok {
 		return r
 	}
