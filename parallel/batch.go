@@ -144,8 +144,8 @@ func (b *batcher) run(bt *batch) {
 	close(bt.done)
 }
 
-// call runs the handler once on rs; a panic becomes a *PanicError.
-func (b *batcher) call(rs []*kgo.Record) (err error) {
+// callHandler runs the handler once on rs; a panic becomes a *PanicError.
+func (b *batcher) callHandler(rs []*kgo.Record) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}

@@ -95,7 +95,13 @@ type cfg struct {
 
 	shareGroup   string
 	shareMembers int
-	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
+
+	adaptiveMin, adaptiveMax int     // AdaptiveConcurrency (limit.go)
+	adaptiveSet              bool    //
+	ratePerSecond            float64 // RateLimit (limit.go)
+	rateBurst                int     //
+	rateSet                  bool    //
+	orderSet                 bool    // Ordering was given: in share mode only OrderNone is allowed
 
 	given given // options set by the user that apply to one mode only
 
@@ -226,7 +232,7 @@ func (c *cfg) validate(m mode) error {
 		return bad("BatchSize(%d) above MaxConcurrency(%d) with NewBatch: a batch holds one record per handler goroutine",
 			c.batchSize, c.maxConcurrency)
 	}
-	return nil
+	return c.validateLimits()
 }
 
 // validateMode refuses options given where they have no effect.

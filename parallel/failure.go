@@ -131,8 +131,8 @@ type failure struct {
 	first, last time.Time
 }
 
-// call runs the handler once; a panic becomes a *PanicError.
-func (c *Consumer) call(ctx context.Context, r *kgo.Record) (err error) {
+// callHandler runs the handler once; a panic becomes a *PanicError.
+func (c *Consumer) callHandler(ctx context.Context, r *kgo.Record) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}

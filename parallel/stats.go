@@ -80,6 +80,10 @@ type Stats struct {
 	CommitErrors     uint64 // commits that failed in whole or part
 	CommitLatency    Histogram
 	Partitions       []PartitionStats // group mode only
+	// ConcurrencyLimit is the number of handler calls allowed at once:
+	// AdaptiveConcurrency's current limit (BatchHandler calls with
+	// NewBatch), else MaxConcurrency.
+	ConcurrencyLimit int
 
 	// ShareGroup mode only.
 	Released    uint64 // records handed back for redelivery (failed delivery, or abandoned at Close)
@@ -116,6 +120,7 @@ func (c *Consumer) Stats() Stats {
 		Redelivered:   c.stats.redelivered.Load(),
 		AckErrors:     c.stats.ackErrors.Load(),
 	}
+	st.ConcurrencyLimit = c.concurrencyLimit()
 	if c.share != nil {
 		st.InFlight = c.share.running.Load()
 		return st
