@@ -95,13 +95,14 @@ type cfg struct {
 
 	shareGroup   string
 	shareMembers int
+	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
 
-	adaptiveMin, adaptiveMax int     // AdaptiveConcurrency (limit.go)
-	adaptiveSet              bool    //
-	ratePerSecond            float64 // RateLimit (limit.go)
-	rateBurst                int     //
-	rateSet                  bool    //
-	orderSet                 bool    // Ordering was given: in share mode only OrderNone is allowed
+	// AdaptiveConcurrency and RateLimit (limit.go)
+	adaptiveMin, adaptiveMax int
+	adaptiveSet              bool
+	ratePerSecond            float64
+	rateBurst                int
+	rateSet                  bool
 
 	given given // options set by the user that apply to one mode only
 
