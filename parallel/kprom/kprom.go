@@ -29,6 +29,7 @@ type Collector struct {
 	dDead, dSkipped, dRevoked, dLost, dCommitErrs *prometheus.Desc
 	dCommit                                       *prometheus.Desc
 	dReleased, dRedelivered, dAckErrs             *prometheus.Desc // share-group mode
+	dLimit                                        *prometheus.Desc
 }
 
 // NewCollector returns a collector of c's metrics; register it on the
@@ -56,6 +57,8 @@ func NewCollector(c *parallel.Consumer) *Collector {
 		dReleased:    d("records_released_total", "Share group: records released back to the group for redelivery."),
 		dRedelivered: d("records_redelivered_total", "Share group: records received with a delivery count above 1."),
 		dAckErrs:     d("share_ack_errors_total", "Share group: acknowledgements the broker refused."),
+		dLimit: d("concurrency_limit", "Handler calls allowed at once: AdaptiveConcurrency's current limit "+
+			"(BatchHandler calls with NewBatch), else MaxConcurrency."),
 	}
 }
 
@@ -63,7 +66,7 @@ func NewCollector(c *parallel.Consumer) *Collector {
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
 		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit,
-		m.dReleased, m.dRedelivered, m.dAckErrs} {
+		m.dReleased, m.dRedelivered, m.dAckErrs, m.dLimit} {
 		ch <- d
 	}
 }
@@ -80,6 +83,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.dInflight, float64(st.InFlight))
 	gauge(m.dQueued, float64(st.Held+st.Backlog-st.InFlight))
 	gauge(m.dPaused, float64(st.PausedPartitions))
+	gauge(m.dLimit, float64(st.ConcurrencyLimit))
 	for _, p := range st.Partitions {
 		if p.Lag >= 0 {
 			gauge(m.dLag, float64(p.Lag), p.Topic, strconv.Itoa(int(p.Partition)))
