@@ -82,7 +82,8 @@ type Stats struct {
 	Partitions       []PartitionStats // group mode only
 	// ConcurrencyLimit is the number of handler calls allowed at once:
 	// AdaptiveConcurrency's current limit (BatchHandler calls with
-	// NewBatch), else MaxConcurrency.
+	// NewBatch), else MaxConcurrency. InFlight counts workers waiting
+	// for a slot under it too.
 	ConcurrencyLimit int
 
 	// ShareGroup mode only.

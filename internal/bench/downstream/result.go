@@ -76,7 +76,8 @@ type Phase struct {
 }
 
 // Sample is the timeline every Tick: cumulative counts since the first
-// call, the concurrency limit and handlers in flight.
+// call, the concurrency limit and Stats.InFlight (workers holding records:
+// in a handler, or waiting for a slot under the limit).
 type Sample struct {
 	Sec       float64 `json:"s"`
 	Completed uint64  `json:"completed"`

@@ -152,12 +152,13 @@ func ThroughputChart(path string, r Result) error {
 	return p.Save(10*vg.Inch, 5*vg.Inch, path)
 }
 
-// LimitChart draws the adaptive contender's limit and handlers in flight
-// in its first repeat, against the downstream's capacity.
+// LimitChart draws the adaptive contender's limit and its workers holding
+// records (Stats.InFlight: running a handler or waiting for a slot) in its
+// first repeat, against the downstream's capacity.
 func LimitChart(path string, r Result) error {
 	p := plot.New()
 	ad := r.adaptive()
-	p.Title.Text = ad.Name + ": concurrency limit and handlers in flight"
+	p.Title.Text = ad.Name + ": concurrency limit, workers holding records, downstream capacity"
 	p.X.Label.Text, p.Y.Label.Text = "seconds since the first call", "calls"
 	x, _ := r.run(ad.Name, 0)
 	var lim, fl, capPts plotter.XYs
@@ -174,7 +175,7 @@ func LimitChart(path string, r Result) error {
 	for i, set := range []struct {
 		name string
 		pts  plotter.XYs
-	}{{"limit", lim}, {"in flight", fl}, {"downstream capacity", capPts}} {
+	}{{"limit", lim}, {"workers holding records (Stats.InFlight)", fl}, {"downstream capacity", capPts}} {
 		if len(set.pts) == 0 {
 			continue
 		}
