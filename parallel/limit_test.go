@@ -240,3 +240,55 @@ func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 		t.Errorf("%d starts within %v of the first token, want at least (n-burst)/rate = %v", n, starts[n-1].Sub(dues[0]), min)
 	}
 }
+
+// In share mode the limit caps handler calls in flight too, and every
+// record is processed.
+func TestAdaptiveLimitCapsShareModeCalls(t *testing.T) {
+	const n, hi = 400, 3
+	cl := fake(t)
+	topic := testkit.Topic(t, cl.seeds, 2)
+	produce(t, cl.seeds, topic, n, 100)
+	s := newSeen()
+	var lim limits
+	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
+		defer lim.enter()()
+		s.add(r)
+		time.Sleep(time.Millisecond)
+		return nil
+	}, parallel.MaxConcurrency(20), parallel.AdaptiveConcurrency(1, hi))
+	run(t, c)
+	s.waitDistinct(t, n, 60*time.Second)
+	if p := lim.peak.Load(); p > hi {
+		t.Errorf("%d handler calls ran at once in share mode, above max %d", p, hi)
+	}
+}
+
+// NewTransform with RateLimit: every record's output is written once, and
+// the bucket handed out a token per start.
+func TestRateLimitComposesWithTransform(t *testing.T) {
+	const n = 200
+	seeds := testkit.Kfake(t)
+	in, out := testkit.Topic(t, seeds, 2), testkit.Topic(t, seeds, 1)
+	produce(t, seeds, in, n, 50, roundRobin)
+	var tokens atomic.Int64
+	c, err := parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
+	}, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(testkit.TopicName(t)), kgo.ConsumeTopics(in),
+		kgo.TransactionalID(testkit.TopicName(t))), parallel.RateLimit(2000, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	parallel.OnTokenDue(c, func(time.Time) { tokens.Add(1) })
+	run(t, c)
+	got := consumeAll(t, seeds, out, n)
+	vals := map[string]bool{}
+	for _, r := range got {
+		vals[string(r.Value)] = true
+	}
+	if len(vals) != n || len(got) != n {
+		t.Errorf("%d outputs, %d distinct, want %d each", len(got), len(vals), n)
+	}
+	if k := tokens.Load(); k < n {
+		t.Errorf("%d tokens for %d starts", k, n)
+	}
+}
