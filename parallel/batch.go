@@ -149,11 +149,11 @@ func (b *batcher) run(bt *batch) {
 func (b *batcher) call(rs []*kgo.Record) error {
 	o := b.c.obs
 	if o == nil {
-		return b.invoke(b.c.hctx, rs)
+		return b.gated(b.c.hctx, rs)
 	}
 	a := Attempt{Batch: rs, Group: b.c.groupName()}
 	ctx := o.o.AttemptStart(b.c.hctx, a)
-	err := b.invoke(ctx, rs)
+	err := b.gated(ctx, rs)
 	a.Route = RouteDone
 	if err != nil {
 		a.Route = RouteSplit

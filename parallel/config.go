@@ -98,6 +98,13 @@ type cfg struct {
 	shareMembers int
 	orderSet     bool // Ordering was given: in share mode only OrderNone is allowed
 
+	// AdaptiveConcurrency and RateLimit (limit.go)
+	adaptiveMin, adaptiveMax int
+	adaptiveSet              bool
+	ratePerSecond            float64
+	rateBurst                int
+	rateSet                  bool
+
 	given given // options set by the user that apply to one mode only
 
 	logf func(format string, args ...any)
@@ -233,7 +240,7 @@ func (c *cfg) validate(m mode) error {
 		return bad("BatchSize(%d) above MaxConcurrency(%d) with NewBatch: a batch holds one record per handler goroutine",
 			c.batchSize, c.maxConcurrency)
 	}
-	return nil
+	return c.validateLimits()
 }
 
 // validateMode refuses options given where they have no effect.

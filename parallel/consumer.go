@@ -36,6 +36,9 @@ type Consumer struct {
 	commits committer
 	share   *shareMode // non-nil in ShareGroup mode
 	obs     *observing // nil without an Observer (observe.go)
+	// AdaptiveConcurrency and RateLimit (limit.go): gate guards handler
+	// calls, batchGate NewBatch's BatchHandler calls; nil when unset.
+	gate, batchGate *gate
 
 	mu    sync.Mutex // guards parts
 	parts map[tp]*partition
@@ -102,6 +105,11 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 	}
 	if err := c.cfg.validate(m); err != nil {
 		return nil, err
+	}
+	if m == modeBatch {
+		c.batchGate = newGate(&c.cfg)
+	} else {
+		c.gate = newGate(&c.cfg)
 	}
 	// The group is required, and kgo refuses our group callbacks without
 	// one: ask the options themselves, before building the client, so the

@@ -152,7 +152,7 @@ func (c *Consumer) call(ctx context.Context, r *kgo.Record, n int) (at *attempt,
 		at = c.begin(ctx, r, n)
 		ctx = at.ctx
 	}
-	return at, c.invoke(ctx, r)
+	return at, c.gated(ctx, r)
 }
 
 // invoke runs the handler once; a panic becomes a *PanicError.

@@ -3,6 +3,7 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -43,6 +44,15 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 		{"max backoff below initial", one(parallel.Retries(3, time.Second, time.Millisecond)), "Retries", ""},
 		{"negative retry delay", one(parallel.RetryTopic("retry", -time.Second, 3)), "RetryTopic", ""},
 		{"zero retry rounds", one(parallel.RetryTopic("retry", time.Second, 0)), "RetryTopic", ""},
+		{"adaptive min zero", one(parallel.AdaptiveConcurrency(0, 10)), "AdaptiveConcurrency", ""},
+		{"adaptive max below min", one(parallel.AdaptiveConcurrency(8, 4)), "AdaptiveConcurrency", ""},
+		{"adaptive max above MaxConcurrency", []parallel.Opt{parallel.MaxConcurrency(50), parallel.AdaptiveConcurrency(1, 51)},
+			"AdaptiveConcurrency", ""},
+		{"rate zero", one(parallel.RateLimit(0, 1)), "RateLimit", ""},
+		{"rate negative", one(parallel.RateLimit(-5, 1)), "RateLimit", ""},
+		{"rate NaN", one(parallel.RateLimit(math.NaN(), 1)), "RateLimit", ""},
+		{"rate infinite", one(parallel.RateLimit(math.Inf(1), 1)), "RateLimit", ""},
+		{"rate burst zero", one(parallel.RateLimit(10, 0)), "RateLimit", ""},
 		{"retry topic is the dead-letter topic", []parallel.Opt{parallel.RetryTopic("same", time.Second, 1), parallel.DeadLetterTopic("same")},
 			"dead-letter topic", ""},
 	}

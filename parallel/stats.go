@@ -84,6 +84,11 @@ type Stats struct {
 	// only): -1 and 0 when none is known.
 	MaxCommittedLag int64
 	MaxHeadWait     time.Duration
+	// ConcurrencyLimit is the number of handler calls allowed at once:
+	// AdaptiveConcurrency's current limit (BatchHandler calls with
+	// NewBatch), else MaxConcurrency. InFlight counts workers waiting
+	// for a slot under it too.
+	ConcurrencyLimit int
 
 	// ShareGroup mode only.
 	Released    uint64 // records handed back for redelivery (failed delivery, or abandoned at Close)
@@ -132,6 +137,7 @@ func (c *Consumer) Stats() Stats {
 		AckErrors:     c.stats.ackErrors.Load(),
 	}
 	st.MaxCommittedLag = -1
+	st.ConcurrencyLimit = c.concurrencyLimit()
 	if c.share != nil {
 		st.InFlight = c.share.running.Load()
 		return st

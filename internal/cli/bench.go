@@ -7,6 +7,6 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure producers and consumers against a real broker",
 	}
-	c.AddCommand(newBenchProduceCmd(g), newBenchConsumeCmd(g))
+	c.AddCommand(newBenchProduceCmd(g), newBenchConsumeCmd(g), newBenchDownstreamCmd(g))
 	return c
 }

@@ -30,6 +30,7 @@ type Collector struct {
 	dCommit                                       *prometheus.Desc
 	dReleased, dRedelivered, dAckErrs             *prometheus.Desc // share-group mode
 	dCommittedLag, dHeadWait, dMaxLag, dMaxWait   *prometheus.Desc
+	dLimit                                        *prometheus.Desc
 }
 
 // NewCollector returns a collector of c's metrics; register it on the
@@ -63,6 +64,8 @@ func NewCollector(c *parallel.Consumer) *Collector {
 			"topic", "partition"),
 		dMaxLag:  d("max_committed_lag", "The largest partition_committed_lag over the consumer's partitions; -1 when none is known."),
 		dMaxWait: d("max_head_wait_seconds", "The largest partition_head_wait_seconds over the consumer's partitions."),
+		dLimit: d("concurrency_limit", "Handler calls allowed at once: AdaptiveConcurrency's current limit "+
+			"(BatchHandler calls with NewBatch), else MaxConcurrency."),
 	}
 }
 
@@ -70,7 +73,7 @@ func NewCollector(c *parallel.Consumer) *Collector {
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
 		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit,
-		m.dReleased, m.dRedelivered, m.dAckErrs, m.dCommittedLag, m.dHeadWait, m.dMaxLag, m.dMaxWait} {
+		m.dReleased, m.dRedelivered, m.dAckErrs, m.dCommittedLag, m.dHeadWait, m.dMaxLag, m.dMaxWait, m.dLimit} {
 		ch <- d
 	}
 }
@@ -87,6 +90,7 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(m.dInflight, float64(st.InFlight))
 	gauge(m.dQueued, float64(st.Held+st.Backlog-st.InFlight))
 	gauge(m.dPaused, float64(st.PausedPartitions))
+	gauge(m.dLimit, float64(st.ConcurrencyLimit))
 	for _, p := range st.Partitions {
 		part := strconv.Itoa(int(p.Partition))
 		if p.Lag >= 0 {

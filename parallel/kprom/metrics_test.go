@@ -103,6 +103,7 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 		"kpar_parallel_records_released_total":      0, // share-group counters: 0 in group mode
 		"kpar_parallel_records_redelivered_total":   0,
 		"kpar_parallel_share_ack_errors_total":      0,
+		"kpar_parallel_concurrency_limit":           16, // MaxConcurrency without AdaptiveConcurrency
 	}
 	for name, w := range want {
 		got, ok := metric(t, reg, name)
