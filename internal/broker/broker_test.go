@@ -50,10 +50,14 @@ func TestServerPropsThreeNodesReplicateStateTopics(t *testing.T) {
 	}
 }
 
-func TestClusterIDIsKafkaUUIDShaped(t *testing.T) {
-	id, err := newClusterID()
-	if err != nil || len(id) != 22 || strings.ContainsAny(id, "+/=") {
-		t.Fatalf("cluster id %q (err %v): want 22 base64url chars", id, err)
+func TestClusterIDIsKafkaUUIDShapedAndNeverLooksLikeAnOption(t *testing.T) {
+	// 2,000 draws: a leading '-' comes once in 64, so the old code failed
+	// here every time.
+	for i := 0; i < 2000; i++ {
+		id, err := newClusterID()
+		if err != nil || len(id) != 22 || strings.ContainsAny(id, "+/=") || id[0] == '-' {
+			t.Fatalf("cluster id %q (err %v): want 22 base64url chars, not starting with '-'", id, err)
+		}
 	}
 }
 

@@ -76,9 +76,17 @@ func serverProps(base, nodes, i int, logDir string, sec *secureSetup, mods ...fu
 // newClusterID returns a Kafka Uuid: 16 random bytes, base64url, no padding
 // (what `kafka-storage random-uuid` prints), without paying for a JVM start.
 func newClusterID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+	for {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		// An id starting with '-' reads as an option to StorageTool's
+		// argument parser ("--cluster-id/-t: expected one argument"), one
+		// start in 64; Kafka's Uuid.randomUuid draws again for the same
+		// reason.
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
