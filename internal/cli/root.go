@@ -103,6 +103,11 @@ func Execute(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// SIGINT or SIGTERM: say so, not "context canceled".
+		fmt.Fprintln(os.Stderr, "kpar: interrupted")
+		return 130
+	}
 	fmt.Fprintln(os.Stderr, "kpar:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
