@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -45,7 +47,9 @@ partitioning meets in real shops: try it with 'kpar bench produce
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
 			defer os.Remove(tmp.Name())
-			if err := datagen.Write(tmp, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf}); err != nil {
+			// SIGINT or SIGTERM ends the write at the next buffered chunk.
+			w := ctxWriter{ctx: cmd.Context(), w: tmp}
+			if err := datagen.Write(w, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf}); err != nil {
 				tmp.Close()
 				return fmt.Errorf("--out %s: %w", out, err)
 			}
@@ -75,4 +79,18 @@ partitioning meets in real shops: try it with 'kpar bench produce
 	f.IntVar(&customers, "customers", 100_000, "distinct customer ids (Zipf-skewed: a few are hot keys)")
 	f.BoolVar(&crlf, "crlf", false, "end lines with CRLF (as Windows tools write) instead of LF")
 	return c
+}
+
+// ctxWriter fails every write once its context is done, so a long write
+// stops when the command is asked to.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
