@@ -9,6 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/render"
 )
 
 //go:embed page.html.tmpl
@@ -29,10 +32,11 @@ func md(s string) template.HTML {
 }
 
 var funcs = template.FuncMap{
-	"md":   md,
-	"inc":  func(i int) int { return i + 1 },
-	"date": func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
-	"join": strings.Join,
+	"md":      md,
+	"docHTML": func(d *doc.Doc) template.HTML { return render.HTML(*d) },
+	"inc":     func(i int) int { return i + 1 },
+	"date":    func(t time.Time) string { return t.Format("2006-01-02 15:04:05 MST") },
+	"join":    strings.Join,
 	"align": func(t *Table, i int) string {
 		switch {
 		case i < len(t.Num) && t.Num[i]:

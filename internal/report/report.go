@@ -31,6 +31,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -106,6 +108,9 @@ type Part struct {
 	// Answer opens the section: one or two sentences computed from the data.
 	Answer []string
 	Facts  Facts
+	// Doc is the result's own document (internal/doc), rendered once by
+	// internal/render; Answer is then its answer, for the contents.
+	Doc    *doc.Doc
 	Blocks []Block
 }
 
@@ -252,6 +257,11 @@ func Build(dir string) (Page, error) {
 		if err != nil {
 			sec.Refused = append(sec.Refused, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
 			continue
+		}
+		if part.Doc != nil && len(part.Answer) == 0 {
+			for _, f := range part.Doc.Answer {
+				part.Answer = append(part.Answer, render.Finding(f))
+			}
 		}
 		if len(part.Answer) == 0 {
 			part.Answer = []string{"This section computed no answer from this file; its tables follow."}

@@ -1,0 +1,387 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/kpar/kpar/internal/doc"
+)
+
+// Palette is the one set of colors every chart uses (colorblind-safe,
+// Okabe-Ito, then greys); a series keeps its color across panels.
+var Palette = []color.Color{
+	color.RGBA{0x00, 0x72, 0xb2, 0xff}, color.RGBA{0xe6, 0x9f, 0x00, 0xff}, color.RGBA{0x00, 0x9e, 0x73, 0xff},
+	color.RGBA{0xd5, 0x5e, 0x00, 0xff}, color.RGBA{0xcc, 0x79, 0xa7, 0xff}, color.RGBA{0x56, 0xb4, 0xe9, 0xff},
+	color.RGBA{0xf0, 0xe4, 0x42, 0xff}, color.RGBA{0x00, 0x00, 0x00, 0xff}, color.RGBA{0x88, 0x88, 0x88, 0xff},
+}
+
+const (
+	panelW, panelH = 4.6 * vg.Inch, 3.2 * vg.Inch
+	singleW        = 7.5 * vg.Inch
+	singleH        = 4 * vg.Inch
+	legendW        = 2.2 * vg.Inch
+)
+
+// SVG draws the chart as SVG.
+func SVG(c *doc.Chart) ([]byte, error) { return encode(c, "svg") }
+
+// PNG draws the chart as PNG, the same drawing as the SVG.
+func PNG(c *doc.Chart) ([]byte, error) { return encode(c, "png") }
+
+// Save writes the chart to path, its format from the extension (.svg, .png).
+func Save(c *doc.Chart, path string) error {
+	b, err := encode(c, strings.TrimPrefix(filepath.Ext(path), "."))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+func encode(c *doc.Chart, format string) ([]byte, error) {
+	panels := c.Panels
+	if len(panels) == 0 {
+		panels = []doc.Chart{*c}
+	}
+	cols := min(len(panels), 3)
+	rows := (len(panels) + cols - 1) / cols
+	pw, ph := singleW, singleH
+	if len(panels) > 1 {
+		pw, ph = panelW, panelH
+	}
+	if c.Kind == doc.Timeline {
+		ph = 6 * vg.Inch
+	}
+	colors := newColors()
+	var legend []legendEntry
+	var plots [][]*plot.Plot
+	var timelines []func(draw.Canvas)
+	for i, p := range panels {
+		if i%cols == 0 {
+			plots = append(plots, nil)
+		}
+		p := p
+		if p.Kind == doc.Timeline || c.Kind == doc.Timeline {
+			timelines = append(timelines, func(dc draw.Canvas) { drawTimeline(dc, &p, colors, &legend) })
+			plots[len(plots)-1] = append(plots[len(plots)-1], nil)
+			continue
+		}
+		pl, err := newPlot(c, &p, colors, &legend)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", c.Name, err)
+		}
+		if len(panels) > 1 {
+			pl.Title.Text = p.Title
+		}
+		plots[len(plots)-1] = append(plots[len(plots)-1], pl)
+	}
+	titleH := vg.Length(0)
+	if len(panels) > 1 && c.Title != "" {
+		titleH = 0.35 * vg.Inch
+	}
+	w := vg.Length(cols)*pw + legendW
+	h := vg.Length(rows)*ph + titleH
+	var canvas vg.CanvasWriterTo
+	switch format {
+	case "svg":
+		canvas = vgsvg.New(w, h)
+	case "png":
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
+	default:
+		return nil, fmt.Errorf("chart %s: no format %q (svg or png)", c.Name, format)
+	}
+	dc := draw.New(canvas)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	if titleH > 0 {
+		st := draw.TextStyle{Color: color.Black, Font: plot.DefaultFont, Handler: plot.DefaultTextHandler, XAlign: draw.XCenter}
+		st.Font.Size = vg.Points(13)
+		dc.FillText(st, vg.Point{X: (w - legendW) / 2, Y: h - titleH*0.7}, c.Title)
+	}
+	data := draw.Crop(dc, 0, -legendW, 0, -titleH)
+	ti := 0
+	for r, row := range plots {
+		for col, pl := range row {
+			cell := draw.Canvas{Canvas: data.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: data.Min.X + vg.Length(col)*pw, Y: data.Max.Y - vg.Length(r+1)*ph},
+				Max: vg.Point{X: data.Min.X + vg.Length(col+1)*pw, Y: data.Max.Y - vg.Length(r)*ph},
+			}}
+			if pl == nil {
+				timelines[ti](cell)
+				ti++
+				continue
+			}
+			if len(panels) == 1 {
+				pl.Title.Text = c.Title
+			}
+			pl.Draw(cell)
+		}
+	}
+	drawLegend(draw.Crop(dc, w-legendW+0.1*vg.Inch, 0, 0, -titleH-0.3*vg.Inch), legend)
+	var b bytes.Buffer
+	if _, err := canvas.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", c.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// colors gives each name (series or span label) one color for the whole chart.
+type colors struct {
+	by   map[string]color.Color
+	next int
+}
+
+func newColors() *colors { return &colors{by: map[string]color.Color{}} }
+
+func (c *colors) of(name string) (color.Color, bool) {
+	if col, ok := c.by[name]; ok {
+		return col, false
+	}
+	col := Palette[c.next%len(Palette)]
+	c.next++
+	c.by[name] = col
+	return col, true
+}
+
+type legendEntry struct {
+	name  string
+	thumb plot.Thumbnailer
+}
+
+func drawLegend(dc draw.Canvas, entries []legendEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	l := plot.NewLegend()
+	l.Top, l.Left = true, true
+	l.TextStyle.Font.Size = vg.Points(9)
+	for _, e := range entries {
+		l.Add(e.name, e.thumb)
+	}
+	l.Draw(dc)
+}
+
+func axisPlot(parent, c *doc.Chart) *plot.Plot {
+	p := plot.New()
+	x, y := c.X, c.Y
+	if x.Label == "" {
+		x = parent.X
+	}
+	if y.Label == "" {
+		y = parent.Y
+	}
+	p.X.Label.Text = x.Text()
+	p.Y.Label.Text = y.Text()
+	p.Y.Min = 0
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot.Plot, error) {
+	p := axisPlot(parent, c)
+	kind := c.Kind
+	if len(parent.Panels) > 0 {
+		kind = parent.Kind
+	}
+	switch kind {
+	case doc.Bars:
+		cats := c.X.Categories
+		if len(cats) == 0 {
+			cats = parent.X.Categories
+		}
+		n := len(c.Series)
+		w := vg.Points(float64(min(40, 240/max(1, n*max(1, len(cats))))))
+		for i, s := range c.Series {
+			vals := make(plotter.Values, len(cats))
+			for j := range vals {
+				if j < len(s.Y) && !math.IsNaN(s.Y[j]) {
+					vals[j] = s.Y[j]
+				}
+			}
+			b, err := plotter.NewBarChart(vals, w)
+			if err != nil {
+				return nil, err
+			}
+			col, first := colors.of(s.Name)
+			b.LineStyle.Width = 0
+			b.Color = col
+			b.Offset = w * vg.Length(float64(i)-float64(n-1)/2)
+			p.Add(b)
+			if first && s.Name != "" {
+				*legend = append(*legend, legendEntry{s.Name, b})
+			}
+		}
+		p.NominalX(cats...)
+	default:
+		ticks := map[float64]bool{}
+		for _, s := range c.Series {
+			var pts plotter.XYs
+			for i := range s.X {
+				if i < len(s.Y) && !math.IsNaN(s.Y[i]) && !math.IsInf(s.Y[i], 0) {
+					pts = append(pts, plotter.XY{X: s.X[i], Y: s.Y[i]})
+					ticks[s.X[i]] = true
+				}
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			l, sc, err := plotter.NewLinePoints(pts)
+			if err != nil {
+				return nil, err
+			}
+			col, first := colors.of(s.Name)
+			l.Color, sc.Color = col, col
+			sc.Shape = draw.CircleGlyph{}
+			sc.Radius = vg.Points(2)
+			if s.Dashed {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l, sc)
+			if first && s.Name != "" {
+				*legend = append(*legend, legendEntry{s.Name, l})
+			}
+		}
+		if c.X.Log || parent.X.Log {
+			p.X.Scale = plot.LogScale{}
+			var t plot.ConstantTicks
+			for x := range ticks {
+				if x > 0 {
+					t = append(t, plot.Tick{Value: x, Label: trimFloat(x)})
+				}
+			}
+			p.X.Tick.Marker = t
+		}
+		p.Add(marks{c.Marks})
+	}
+	return p, nil
+}
+
+func trimFloat(x float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".") }
+
+// marks draws dashed vertical lines at moments, labelled at the top.
+type marks struct{ m []doc.Mark }
+
+func (v marks) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, _ := p.Transforms(&c)
+	ls := draw.LineStyle{Color: color.Gray{Y: 0x40}, Width: vg.Points(0.7), Dashes: []vg.Length{vg.Points(3), vg.Points(2)}}
+	st := p.X.Label.TextStyle
+	st.Font.Size = vg.Points(7)
+	st.Rotation = math.Pi / 2
+	st.XAlign, st.YAlign = draw.XRight, draw.YBottom
+	for _, m := range v.m {
+		x := tx(m.X)
+		if x < c.Min.X || x > c.Max.X {
+			continue
+		}
+		c.StrokeLine2(ls, x, c.Min.Y, x, c.Max.Y)
+		if m.Label != "" {
+			c.FillText(st, vg.Point{X: x - vg.Points(2), Y: c.Max.Y - vg.Points(2)}, m.Label)
+		}
+	}
+}
+
+// spans draws a timeline's lanes: one row each, a bar per span in its
+// label's color.
+type spans struct {
+	lanes  []doc.Lane
+	colors *colors
+	x0, x1 float64
+}
+
+func (b spans) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, ty := p.Transforms(&c)
+	for i, l := range b.lanes {
+		for _, s := range l.Spans {
+			from, to := max(s.From, b.x0), min(s.To, b.x1)
+			if to <= from {
+				continue
+			}
+			col, _ := b.colors.of(s.Label)
+			rect := vg.Rectangle{Min: vg.Point{X: tx(from), Y: ty(float64(i) - 0.4)}, Max: vg.Point{X: tx(to), Y: ty(float64(i) + 0.4)}}
+			c.SetColor(col)
+			c.Fill(rect.Path())
+		}
+	}
+}
+
+func (b spans) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return b.x0, b.x1, -0.5, float64(len(b.lanes)) - 0.5
+}
+
+type swatch struct{ c color.Color }
+
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	c.SetColor(s.c)
+	c.Fill(c.Rectangle.Path())
+}
+
+// drawTimeline draws lanes on top (30%) and the series under them, their
+// time axes lined up, marks across both.
+func drawTimeline(dc draw.Canvas, c *doc.Chart, colors *colors, legend *[]legendEntry) {
+	x0, x1 := math.Inf(1), math.Inf(-1)
+	for _, l := range c.Lanes {
+		for _, s := range l.Spans {
+			x0, x1 = min(x0, s.From), max(x1, s.To)
+		}
+	}
+	for _, s := range c.Series {
+		for _, x := range s.X {
+			x0, x1 = min(x0, x), max(x1, x)
+		}
+	}
+	if math.IsInf(x0, 0) || x1 <= x0 {
+		x0, x1 = 0, 1
+	}
+	top := plot.New()
+	top.Title.Text = c.Title
+	top.X.Min, top.X.Max = x0, x1
+	names := make([]string, len(c.Lanes))
+	for i, l := range c.Lanes {
+		names[i] = l.Name
+	}
+	top.NominalY(names...)
+	top.Y.Tick.Label.Font.Size = vg.Points(7)
+	top.Add(spans{c.Lanes, colors, x0, x1}, marks{c.Marks})
+	top.Y.Min, top.Y.Max = -0.5, float64(len(c.Lanes))-0.5
+	for _, l := range c.Lanes {
+		for _, s := range l.Spans {
+			if col, first := colors.of(s.Label); first {
+				*legend = append(*legend, legendEntry{s.Label, swatch{col}})
+			}
+		}
+	}
+	bot, err := newPlot(&doc.Chart{Kind: doc.Line, X: c.X, Y: c.Y}, &doc.Chart{Kind: doc.Line, X: c.X, Y: c.Y, Series: c.Series, Marks: c.Marks}, colors, legend)
+	if err != nil {
+		return
+	}
+	bot.X.Min, bot.X.Max = x0, x1
+	h := dc.Max.Y - dc.Min.Y
+	topH := h * 0.4
+	if len(c.Series) == 0 {
+		topH = h
+	}
+	topC := draw.Crop(dc, 0, 0, h-topH, 0)
+	if len(c.Series) == 0 {
+		top.X.Label.Text = c.X.Text()
+		top.Draw(topC)
+		return
+	}
+	botC := draw.Crop(dc, 0, 0, 0, -topH)
+	dt, db := top.DataCanvas(topC), bot.DataCanvas(botC)
+	lt, lb := dt.Min.X-topC.Min.X, db.Min.X-botC.Min.X
+	rt, rb := topC.Max.X-dt.Max.X, botC.Max.X-db.Max.X
+	left, right := max(lt, lb), max(rt, rb)
+	top.Draw(draw.Crop(topC, left-lt, -(right - rt), 0, 0))
+	bot.Draw(draw.Crop(botC, left-lb, -(right - rb), 0, 0))
+}

@@ -1,0 +1,116 @@
+package render
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"strings"
+
+	"github.com/kpar/kpar/internal/doc"
+)
+
+// HTML is the document as a fragment of the report: the answer, the body,
+// the details folded. Charts are inline SVG; one that cannot be drawn says why.
+func HTML(d doc.Doc) template.HTML {
+	var b strings.Builder
+	if len(d.Answer) > 0 {
+		b.WriteString(`<div class="answer">`)
+		for _, f := range d.Answer {
+			fmt.Fprintf(&b, "<p>%s</p>", htmlFinding(f))
+		}
+		b.WriteString("</div>\n")
+	}
+	for _, bl := range d.Body {
+		htmlBlock(&b, bl)
+	}
+	if len(d.Details) > 0 {
+		b.WriteString("<details><summary>Details</summary>\n")
+		for _, bl := range d.Details {
+			htmlBlock(&b, bl)
+		}
+		b.WriteString("</details>\n")
+	}
+	return template.HTML(b.String())
+}
+
+func htmlFinding(f doc.Finding) template.HTML {
+	s := string(Inline(f.Text))
+	if f.Target != "" {
+		cls := "mixed"
+		switch f.Verdict {
+		case "met":
+			cls = "met"
+		case "missed":
+			cls = "missed"
+		}
+		s += fmt.Sprintf(` <span class="verdict %s">(target %s: %s)</span>`, cls, html.EscapeString(f.Target), html.EscapeString(f.Verdict))
+	}
+	return template.HTML(s)
+}
+
+func htmlBlock(b *strings.Builder, bl doc.Block) {
+	if bl.Title != "" && bl.Chart == nil {
+		fmt.Fprintf(b, "<h4>%s</h4>\n", Inline(bl.Title))
+	}
+	for _, t := range bl.Text {
+		fmt.Fprintf(b, "<p>%s</p>\n", Inline(t))
+	}
+	if len(bl.List)+len(bl.Findings) > 0 {
+		b.WriteString("<ul>")
+		for _, t := range bl.List {
+			fmt.Fprintf(b, "<li>%s</li>", Inline(t))
+		}
+		for _, f := range bl.Findings {
+			fmt.Fprintf(b, "<li>%s</li>", htmlFinding(f))
+		}
+		b.WriteString("</ul>\n")
+	}
+	if t := bl.Table; t != nil {
+		b.WriteString(`<div class="table"><table><thead><tr>`)
+		for i, h := range t.Head {
+			fmt.Fprintf(b, "<th%s>%s</th>", numClass(t, i), Inline(h))
+		}
+		b.WriteString("</tr></thead><tbody>")
+		for _, r := range t.Rows {
+			b.WriteString("<tr>")
+			for i, c := range r {
+				fmt.Fprintf(b, "<td%s>%s</td>", numClass(t, i), Inline(c))
+			}
+			b.WriteString("</tr>")
+		}
+		b.WriteString("</tbody></table></div>\n")
+	}
+	if c := bl.Chart; c != nil {
+		title := bl.Title
+		if title == "" {
+			title = c.Title
+		}
+		svg, err := SVG(c)
+		if err != nil {
+			fmt.Fprintf(b, `<p class="error">chart %q could not be drawn: %s</p>`+"\n", html.EscapeString(title), html.EscapeString(err.Error()))
+		} else {
+			fmt.Fprintf(b, `<figure class="chart" data-chart="%s"><figcaption>%s</figcaption>%s</figure>`+"\n", html.EscapeString(c.Name), Inline(title), inlineSVG(svg))
+		}
+	}
+	if bl.Error != "" {
+		fmt.Fprintf(b, `<p class="error">%s</p>`+"\n", Inline(bl.Error))
+	}
+}
+
+func numClass(t *doc.Table, i int) string {
+	if i < len(t.Num) && t.Num[i] {
+		return ` class="num"`
+	}
+	return ""
+}
+
+// inlineSVG drops what an SVG file carries before its <svg> element, which
+// HTML does not allow inline. The SVG is drawn by gonum/plot from our own
+// data, which escapes its text.
+func inlineSVG(b []byte) string {
+	s := string(b)
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		return s[i:]
+	}
+	return s
+}
