@@ -193,16 +193,6 @@ func (c *Consumer) markDone(p *partition, recs []*kgo.Record) int {
 	return len(recs)
 }
 
-// flush reports recs done while the worker goes on.
-func (c *Consumer) flush(p *partition, recs []*kgo.Record) {
-	p.mu.Lock()
-	n := c.markDone(p, recs)
-	p.mu.Unlock()
-	if n > 0 {
-		c.nudge()
-	}
-}
-
 func (l *keyLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.Record {
 	p := l.p
 	p.mu.Lock()

@@ -215,7 +215,7 @@ func (c Config) Validate() error {
 	if len(c.Security.Opts) > 0 {
 		switch {
 		case c.Security.Java == nil:
-			return fmt.Errorf("Parallel Consumer's and Kafka's JVMs cannot take these TLS/SASL settings: %w", c.Security.AnchorErr)
+			return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Security.AnchorErr)
 		}
 	}
 	if c.Window != nil {

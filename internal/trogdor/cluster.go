@@ -177,7 +177,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if st, err := LoadState(o.Home); err == nil {
 		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
 			if p.Alive() {
-				return nil, fmt.Errorf("Trogdor is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
+				return nil, fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
 			}
 		}
 		if st.Remote {
@@ -300,14 +300,14 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	for _, d := range ds {
 		for {
 			if !d.p.Alive() {
-				return fmt.Errorf("Trogdor %s (pid %d) exited while starting; its output:\n%s", d.p.Name, d.p.Pid, tail(d.p.Out, 15))
+				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", d.p.Name, d.p.Pid, tail(d.p.Out, 15))
 			}
 			if err := getJSON(ctx, hc, d.p.URL()+d.path, nil); err == nil {
 				break
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("Trogdor %s did not answer on %s within %s; its log:\n%s", d.p.Name, d.p.URL(), timeout, tail(d.p.Log, 15))
+				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", d.p.Name, d.p.URL(), timeout, tail(d.p.Log, 15))
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
@@ -363,7 +363,7 @@ func Down(home string) ([]int, error) {
 	stopped := stopAll(st)
 	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
 		if p.Alive() {
-			return stopped, fmt.Errorf("Trogdor %s (pid %d) did not stop", p.Name, p.Pid)
+			return stopped, fmt.Errorf("the Trogdor %s (pid %d) did not stop", p.Name, p.Pid)
 		}
 	}
 	return stopped, os.RemoveAll(dir(home))

@@ -91,7 +91,7 @@ func Plan(home, nodesFile string) (*State, string, error) {
 	if st, err := LoadState(home); err == nil {
 		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
 			if p.Alive() {
-				return nil, "", fmt.Errorf("Trogdor is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
+				return nil, "", fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
 			}
 		}
 	}

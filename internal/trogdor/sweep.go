@@ -216,21 +216,21 @@ func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot
 		// worker's final status.
 		ws, err := AgentWorkers(wctx, hc, a.URL())
 		if err != nil {
-			return Step{}, fmt.Errorf("Trogdor agent %s at %s: %w", a.Name, a.URL(), err)
+			return Step{}, fmt.Errorf("the Trogdor agent %s at %s: %w", a.Name, a.URL(), err)
 		}
 		w, ok := ws[ids[i]]
 		if !ok {
-			return Step{}, fmt.Errorf("Trogdor agent %s has no worker for task %s", a.Name, ids[i])
+			return Step{}, fmt.Errorf("the Trogdor agent %s has no worker for task %s", a.Name, ids[i])
 		}
 		if w.Error != "" {
 			return Step{}, &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: firstLine(w.Error)}
 		}
 		var s agentStatus
 		if err := json.Unmarshal(w.Status, &s); err != nil {
-			return Step{}, fmt.Errorf("Trogdor agent %s, task %s: status %s: %w", a.Name, ids[i], w.Status, err)
+			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: status %s: %w", a.Name, ids[i], w.Status, err)
 		}
 		if s.TotalSent != cfg.Records {
-			return Step{}, fmt.Errorf("Trogdor agent %s, task %s: %d of %d records sent (did it reach --task-timeout %s?)", a.Name, ids[i], s.TotalSent, cfg.Records, cfg.TaskTimeout)
+			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records sent (did it reach --task-timeout %s?)", a.Name, ids[i], s.TotalSent, cfg.Records, cfg.TaskTimeout)
 		}
 		st.PerAgent = append(st.PerAgent, AgentRun{Node: a.Name, Records: s.TotalSent, StartedMs: w.StartedMs, DoneMs: w.DoneMs,
 			AvgLatencyMs: s.AverageMs, P50LatencyMs: s.P50LatencyMs, P95LatencyMs: s.P95LatencyMs, P99LatencyMs: s.P99LatencyMs})

@@ -10,7 +10,6 @@ package soak
 import (
 	"fmt"
 	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/strategy"
@@ -107,4 +106,3 @@ func (c Config) progress(s string) {
 	}
 }
 
-func (c Config) strategyList() string { return strings.Join(c.Strategies, ",") }
