@@ -1,5 +1,6 @@
 # kpar: two commands on a fresh machine.
-#   make run    the main job: local broker, producer sweep, consumer bench, kpar vs Confluent PC, correctness lab
+#   make run    the main job (about 10 minutes on 2 cores): local broker, every measurement and lab, one report
+#   make run-full  the same with the full matrices (about 25 minutes)
 #   make test   the whole suite, race detector on, against a real broker it starts itself
 # Point either at your own cluster with KPAR_BROKERS=host:port,...
 
@@ -8,13 +9,16 @@ GO ?= go
 # the code that produced them even when the toolchain embeds no VCS data.
 LDFLAGS := $(shell ./scripts/ldflags.sh)
 
-.PHONY: build run test test-short vet clean
+.PHONY: build run run-full test test-short vet clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/kpar ./cmd/kpar
 
 run: build
 	./scripts/run.sh
+
+run-full: build
+	KPAR_FULL=1 ./scripts/run.sh
 
 test:
 	./scripts/test.sh
