@@ -298,13 +298,7 @@ func (c *Consumer) commitLoop(ctx context.Context, done chan<- struct{}) {
 		case <-wake:
 		case <-next:
 		}
-		base := ctx
-		if c.txn {
-			// A transaction cut by the stop would end unconfirmed:
-			// it runs to its end, and the drain's commit waits for it.
-			base = context.WithoutCancel(ctx)
-		}
-		cctx, cancel := context.WithTimeout(base, 10*time.Second)
+		cctx, cancel := context.WithTimeout(c.deliver.commitContext(ctx), 10*time.Second)
 		err := c.commits.commit(cctx, c.cl, false, c.live())
 		cancel()
 		failed = err != nil

@@ -408,62 +408,6 @@ func RetryBackoff(fn func(attempt int, err error) time.Duration) Opt {
 	return opt(func(c *cfg) { c.backoffFn = fn })
 }
 
-// ShareGroup runs the handler over the share group name (KIP-932, Kafka
-// 4.2+) instead of a consumer group: queue semantics, with any number of
-// consumers per partition. ClientOpts then names the topics
-// (kgo.ConsumeTopics) and no kgo.ConsumerGroup. The broker hands each record
-// to one member and tracks it itself; the library acknowledges each record
-// when its handler is done with it: accepted once processed (or written to
-// the dead-letter topic), released for redelivery after a failed delivery
-// that has deliveries left. So there is no commit, no offset map and no
-// rebalance to wait for.
-//
-// What changes from a consumer group:
-//   - No order: records of one key may run at once and finish in any
-//     order, on any member. Ordering other than OrderNone is refused (the
-//     default becomes OrderNone).
-//   - Failures: each delivery gets the in-place attempts of Retries (with
-//     their backoff). A delivery that fails them all is released, and the
-//     broker redelivers the record, to any member, counting deliveries. A
-//     Permanent failure, or a failure on the group's last allowed delivery
-//     (its share.delivery.count.limit, read from the broker at Run, 5 by
-//     default), goes to the DeadLetterTopic with the usual headers plus
-//     HeaderDeliveryCount, and is then accepted; without a dead-letter
-//     topic it stops the consumer (ErrRecordFailed) and is released, and
-//     the broker archives it once its deliveries are used up. With
-//     BrokerDeadLetter instead, such a record is rejected and the broker
-//     writes it to its own dead-letter queue (Kafka 4.4+). RetryTopic is
-//     refused: releasing is the share group's retry.
-//   - Processed twice: a record whose member dies (crash, kill) or whose
-//     handler outlives the acquisition lock without its lock being renewed
-//     is redelivered, the first after the lock duration
-//     (share.record.lock.duration.ms, 30 s by default). The library renews
-//     the lock of records still running near their deadline, but a renewal
-//     is best-effort; so, as in group mode, handlers must be idempotent.
-//   - Concurrency: franz-go accepts every record of a poll that has no
-//     final acknowledgement when its member polls again, so a member polls
-//     only after each record of its last poll is acknowledged. One poll is
-//     at most min(MaxConcurrency, MaxBuffered) records; ShareMembers
-//     members (default 2) poll in turn so workers stay busy while one member
-//     waits for its slowest record.
-//   - Stats: Completed, Failed, Retried, DeadLettered as in group mode, plus
-//     Released, Redelivered and AckErrors; no partitions, commits or lag.
-//     Client returns the first member's client.
-//
-// The group reads new records only, unless its share.auto.offset.reset
-// config is earliest (an IncrementalAlterConfigs on the GROUP resource; see
-// the ShareGroup example).
-func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name }) }
-
-// ShareMembers sets how many share-group members (franz-go clients) one
-// Consumer runs in ShareGroup mode (default 2). Each polls at most
-// min(MaxConcurrency, MaxBuffered) records and waits for all of them before
-// it polls again; with several, one member's slowest record does not idle
-// the workers. Refused (ErrInvalidOption) without ShareGroup.
-func ShareMembers(n int) Opt {
-	return opt(func(c *cfg) { c.shareMembers, c.given = n, c.given|givenShareMembers })
-}
-
 // Logf receives the library's rare diagnostic lines (failed commits, corrupt
 // commit metadata). Default: discarded.
 func Logf(fn func(format string, args ...any)) Opt { return opt(func(c *cfg) { c.logf = fn }) }

@@ -22,19 +22,25 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // partitions. Create it with New, start it with Run, stop it with Close or
 // by cancelling Run's context.
 //
-// The work is split by concern: poll.go polls and admits (backlogs,
-// MaxBuffered, pausing), dispatch.go runs lanes of records on workers and
-// marks them done, commit.go commits and restores completion maps,
-// rebalance.go handles revoke, loss and the final drain, failure.go retries
-// and routes failed records.
+// The mode is chosen once in New: its engine (engine.go: the group engine, or
+// the share engine of share.go) and how done records reach Kafka
+// (delivery.go: at least once, or in transactions). The group engine's work
+// is split by concern: poll.go polls and admits (backlogs, MaxBuffered,
+// pausing), partition.go holds an assignment's state, lanes.go runs lanes of
+// records and marks them done, workers.go the worker slots and the sweeper,
+// readyqueue.go the queue of lanes ready to run, commit.go commits and
+// restores completion maps, rebalance.go handles revoke, loss and the final
+// drain, failure.go retries and routes failed records.
 type Consumer struct {
 	cfg     cfg
 	handler Handler
-	txn     bool // NewTransform: outputs and commits in transactions (txn.go)
+	// engine runs the mode (engine.go) and deliver is how done records reach
+	// Kafka (delivery.go): both chosen once in New.
+	engine  engine
+	deliver delivery
 	cl      *kgo.Client
 	stats   counters
 	commits committer
-	share   *shareMode // non-nil in ShareGroup mode
 	obs     *observing // nil without an Observer (observe.go)
 	// AdaptiveConcurrency and RateLimit (limit.go): gate guards handler
 	// calls, batchGate NewBatch's BatchHandler calls; nil when unset.
@@ -84,7 +90,6 @@ func New(handler Handler, opts ...Opt) (*Consumer, error) {
 func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 	txn := m == modeTransform
 	c := &Consumer{
-		txn:       txn,
 		cfg:       defaultCfg(),
 		handler:   handler,
 		parts:     make(map[tp]*partition),
@@ -127,6 +132,20 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) {}))...) != nil {
 		return nil, ErrNoGroup
 	}
+	if err := c.newGroup(txn); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// newGroup is New in a consumer group: the group engine, the delivery, and
+// the client with the callbacks correctness needs.
+func (c *Consumer) newGroup(txn bool) (err error) {
+	c.engine = groupEngine{c}
+	c.deliver = atLeastOnce{c}
+	if txn {
+		c.deliver = transactional{c}
+	}
 	c.q.init()
 	c.commits.init(c)
 	// kgo joins the group inside NewClient, so callbacks may run before
@@ -163,23 +182,23 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 		kgo.OnOffsetsFetched(c.onFetched),
 	)
 	if c.cl, err = kgo.NewClient(kopts...); err != nil {
-		return nil, fmt.Errorf("parallel: %w", err)
+		return fmt.Errorf("parallel: %w", err)
 	}
 	if g, _ := c.cl.OptValue(kgo.ConsumerGroup).(string); g == "" {
-		return nil, ErrNoGroup // a share group passes ValidateOpts, but commits need a consumer group
+		return ErrNoGroup // a share group passes ValidateOpts, but commits need a consumer group
 	}
 	switch id, _ := c.cl.OptValue(kgo.TransactionalID).(string); {
 	case txn && id == "":
-		return nil, ErrNoTransactionalID
+		return ErrNoTransactionalID
 	case !txn && id != "":
 		// A transactional client refuses produces outside a transaction:
 		// the retry and dead-letter topics would fail.
-		return nil, fmt.Errorf("%w: kgo.TransactionalID in ClientOpts is for NewTransform", ErrInvalidOption)
+		return fmt.Errorf("%w: kgo.TransactionalID in ClientOpts is for NewTransform", ErrInvalidOption)
 	}
 	if c.cfg.retryTopic != "" {
 		c.cl.AddConsumeTopics(c.cfg.retryTopic)
 	}
-	return c, nil
+	return nil
 }
 
 // newShare is New in ShareGroup mode: the member clients, no group callbacks.
@@ -248,35 +267,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		stop()
 	}()
 
-	if c.share != nil {
-		c.runShare(pctx)
-		c.runErr = c.fatal()
-		return c.runErr
-	}
-
-	if c.txn {
-		c.initTxn(pctx)
-	}
-	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
-	var workers sync.WaitGroup
-	for i := range c.slots {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			c.worker(&c.slots[i])
-		}()
-	}
-	commitDone := make(chan struct{})
-	go c.commitLoop(pctx, commitDone)
-	// The sweeper outlives the poll loop: during the drain it still
-	// reports completions waiting behind handlers that take long.
-	stopSweep, sweepDone := make(chan struct{}), make(chan struct{})
-	go c.sweep(stopSweep, sweepDone)
-
-	c.pollLoop(pctx)
-
-	c.drain(&workers, func() { close(stopSweep); <-sweepDone })
-	<-commitDone
+	c.engine.run(pctx)
 	c.runErr = c.fatal()
 	return c.runErr
 }
@@ -287,11 +278,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) Close() error {
 	c.markClosing()
 	if c.started.CompareAndSwap(false, true) { // Run never started and now cannot
-		if c.share != nil {
-			c.closeShareClients()
-		} else {
-			c.cl.Close()
-		}
+		c.engine.closeUnstarted()
 		c.hcancel()
 		close(c.done)
 	}

@@ -241,11 +241,7 @@ func (c *Consumer) derived(r *kgo.Record, topic string, f failure) *kgo.Record {
 // once, or with NewTransform as r's output, in the transaction that
 // commits r.
 func (c *Consumer) handOn(ctx context.Context, r, out *kgo.Record) error {
-	if c.txn {
-		stash(ctx, r, out)
-		return nil
-	}
-	return c.produce(ctx, out)
+	return c.deliver.handOn(ctx, r, out)
 }
 
 // produce writes r and waits for the broker's ack, retrying until the

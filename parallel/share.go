@@ -31,6 +31,62 @@ import (
 // the broker's delivery count of the record when it was dead-lettered.
 const HeaderDeliveryCount = "kpar-delivery-count"
 
+// ShareGroup runs the handler over the share group name (KIP-932, Kafka
+// 4.2+) instead of a consumer group: queue semantics, with any number of
+// consumers per partition. ClientOpts then names the topics
+// (kgo.ConsumeTopics) and no kgo.ConsumerGroup. The broker hands each record
+// to one member and tracks it itself; the library acknowledges each record
+// when its handler is done with it: accepted once processed (or written to
+// the dead-letter topic), released for redelivery after a failed delivery
+// that has deliveries left. So there is no commit, no offset map and no
+// rebalance to wait for.
+//
+// What changes from a consumer group:
+//   - No order: records of one key may run at once and finish in any
+//     order, on any member. Ordering other than OrderNone is refused (the
+//     default becomes OrderNone).
+//   - Failures: each delivery gets the in-place attempts of Retries (with
+//     their backoff). A delivery that fails them all is released, and the
+//     broker redelivers the record, to any member, counting deliveries. A
+//     Permanent failure, or a failure on the group's last allowed delivery
+//     (its share.delivery.count.limit, read from the broker at Run, 5 by
+//     default), goes to the DeadLetterTopic with the usual headers plus
+//     HeaderDeliveryCount, and is then accepted; without a dead-letter
+//     topic it stops the consumer (ErrRecordFailed) and is released, and
+//     the broker archives it once its deliveries are used up. With
+//     BrokerDeadLetter instead, such a record is rejected and the broker
+//     writes it to its own dead-letter queue (Kafka 4.4+). RetryTopic is
+//     refused: releasing is the share group's retry.
+//   - Processed twice: a record whose member dies (crash, kill) or whose
+//     handler outlives the acquisition lock without its lock being renewed
+//     is redelivered, the first after the lock duration
+//     (share.record.lock.duration.ms, 30 s by default). The library renews
+//     the lock of records still running near their deadline, but a renewal
+//     is best-effort; so, as in group mode, handlers must be idempotent.
+//   - Concurrency: franz-go accepts every record of a poll that has no
+//     final acknowledgement when its member polls again, so a member polls
+//     only after each record of its last poll is acknowledged. One poll is
+//     at most min(MaxConcurrency, MaxBuffered) records; ShareMembers
+//     members (default 2) poll in turn so workers stay busy while one member
+//     waits for its slowest record.
+//   - Stats: Completed, Failed, Retried, DeadLettered as in group mode, plus
+//     Released, Redelivered and AckErrors; no partitions, commits or lag.
+//     Client returns the first member's client.
+//
+// The group reads new records only, unless its share.auto.offset.reset
+// config is earliest (an IncrementalAlterConfigs on the GROUP resource; see
+// the ShareGroup example).
+func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name }) }
+
+// ShareMembers sets how many share-group members (franz-go clients) one
+// Consumer runs in ShareGroup mode (default 2). Each polls at most
+// min(MaxConcurrency, MaxBuffered) records and waits for all of them before
+// it polls again; with several, one member's slowest record does not idle
+// the workers. Refused (ErrInvalidOption) without ShareGroup.
+func ShareMembers(n int) Opt {
+	return opt(func(c *cfg) { c.shareMembers, c.given = n, c.given|givenShareMembers })
+}
+
 // defaultDeliveryLimit is the broker's group.share.delivery.count.limit
 // default, used when the group's config cannot be read.
 const defaultDeliveryLimit = 5
@@ -40,6 +96,7 @@ const defaultDeliveryLimit = 5
 const renewBefore = 10 * time.Second
 
 type shareMode struct {
+	c       *Consumer
 	members []*kgo.Client
 	limit   int // the group's delivery count limit
 	pollMax int // records per poll of one member
@@ -53,14 +110,14 @@ type shareJob struct {
 
 // newShareClients builds the share members; the first is c.cl.
 func (c *Consumer) newShareClients() error {
-	s := &shareMode{limit: defaultDeliveryLimit, pollMax: min(c.cfg.maxConcurrency, c.cfg.maxBuffered)}
-	c.share = s
+	s := &shareMode{c: c, limit: defaultDeliveryLimit, pollMax: min(c.cfg.maxConcurrency, c.cfg.maxBuffered)}
+	c.engine = s
 	for range c.cfg.shareMembers {
 		kopts := append([]kgo.Opt{kgo.ShareMaxRecords(int32(s.pollMax))}, c.cfg.clientOpts...)
 		kopts = append(kopts, kgo.ShareGroup(c.cfg.shareGroup), kgo.ShareAckCallback(c.onAcked))
 		cl, err := kgo.NewClient(kopts...)
 		if err != nil {
-			c.closeShareClients()
+			s.closeUnstarted()
 			return fmt.Errorf("parallel: %w", err)
 		}
 		s.members = append(s.members, cl)
@@ -69,9 +126,9 @@ func (c *Consumer) newShareClients() error {
 	return nil
 }
 
-func (c *Consumer) closeShareClients() {
+func (s *shareMode) closeUnstarted() {
 	var wg sync.WaitGroup
-	for _, cl := range c.share.members {
+	for _, cl := range s.members {
 		wg.Add(1)
 		go func() { defer wg.Done(); cl.Close() }()
 	}
@@ -89,9 +146,9 @@ func (c *Consumer) onAcked(_ *kgo.Client, rs kgo.ShareAckResults) {
 	}
 }
 
-// runShare is Run in share-group mode.
-func (c *Consumer) runShare(pctx context.Context) {
-	s := c.share
+// run is Run in share-group mode.
+func (s *shareMode) run(pctx context.Context) {
+	c := s.c
 	if n, err := sharegroup.Int(pctx, c.cl, c.cfg.shareGroup, sharegroup.DeliveryCountLimit, defaultDeliveryLimit); err != nil {
 		c.cfg.logf("parallel: share group %s: delivery count limit unknown, assuming %d: %v", c.cfg.shareGroup, n, err)
 	} else {
@@ -101,7 +158,7 @@ func (c *Consumer) runShare(pctx context.Context) {
 		if err := c.setupBrokerDLQ(pctx); err != nil {
 			c.fail(err)
 			c.hcancel()
-			c.closeShareClients()
+			s.closeUnstarted()
 			return
 		}
 	}
@@ -114,7 +171,7 @@ func (c *Consumer) runShare(pctx context.Context) {
 			defer workers.Done()
 			for j := range jobs {
 				s.running.Add(1)
-				c.shareProcess(j.r)
+				s.process(j.r)
 				s.running.Add(-1)
 				c.held.Add(-1)
 				j.wg.Done()
@@ -124,7 +181,7 @@ func (c *Consumer) runShare(pctx context.Context) {
 	var members sync.WaitGroup
 	for _, cl := range s.members {
 		members.Add(1)
-		go func() { defer members.Done(); c.shareMember(pctx, cl, jobs) }()
+		go func() { defer members.Done(); s.member(pctx, cl, jobs) }()
 	}
 
 	// The drain: members stop polling when pctx ends and wait for their
@@ -145,14 +202,15 @@ func (c *Consumer) runShare(pctx context.Context) {
 	workers.Wait()
 	c.hcancel()
 	// Close sends the last acknowledgements as the members leave.
-	c.closeShareClients()
+	s.closeUnstarted()
 }
 
-// shareMember polls one member and hands each poll's records to the
+// member polls one member and hands each poll's records to the
 // workers, polling again only once all of them are acknowledged.
-func (c *Consumer) shareMember(ctx context.Context, cl *kgo.Client, jobs chan<- shareJob) {
+func (s *shareMode) member(ctx context.Context, cl *kgo.Client, jobs chan<- shareJob) {
+	c := s.c
 	for ctx.Err() == nil {
-		fs := cl.PollRecords(ctx, c.share.pollMax)
+		fs := cl.PollRecords(ctx, s.pollMax)
 		if fs.IsClientClosed() {
 			return
 		}
@@ -212,10 +270,11 @@ func waitRenewing(wg *sync.WaitGroup, recs []*kgo.Record) {
 	}
 }
 
-// shareProcess runs one record and acknowledges it: accepted when done or
+// process runs one record and acknowledges it: accepted when done or
 // dead-lettered, released for redelivery after a failed delivery with
 // deliveries left, or when abandoned.
-func (c *Consumer) shareProcess(r *kgo.Record) {
+func (s *shareMode) process(r *kgo.Record) {
+	c := s.c
 	ctx := c.hctx
 	at, err := c.call(ctx, r, 1)
 	if err == nil {
@@ -234,7 +293,7 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 		return
 	}
 	delivery := int(r.DeliveryCount())
-	if !IsPermanent(f.err) && delivery < c.share.limit {
+	if !IsPermanent(f.err) && delivery < s.limit {
 		c.finish(f.at, RouteReleased, f.err)
 		c.release(r) // the broker redelivers it, to any member
 		return
@@ -264,7 +323,7 @@ func (c *Consumer) shareProcess(r *kgo.Record) {
 	c.finish(f.at, RouteFailed, f.err)
 	c.release(r)
 	c.fail(fmt.Errorf("%w: %s[%d]@%d on delivery %d of %d after %d attempts: %w",
-		ErrRecordFailed, r.Topic, r.Partition, r.Offset, delivery, c.share.limit, f.attempts, f.err))
+		ErrRecordFailed, r.Topic, r.Partition, r.Offset, delivery, s.limit, f.attempts, f.err))
 }
 
 func (c *Consumer) release(r *kgo.Record) {

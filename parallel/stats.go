@@ -138,10 +138,13 @@ func (c *Consumer) Stats() Stats {
 	}
 	st.MaxCommittedLag = -1
 	st.ConcurrencyLimit = c.concurrencyLimit()
-	if c.share != nil {
-		st.InFlight = c.share.running.Load()
-		return st
-	}
+	c.engine.stats(&st)
+	return st
+}
+
+// stats fills what the group engine knows: each partition's state.
+func (e groupEngine) stats(st *Stats) {
+	c := e.c
 	now := time.Now()
 	for _, p := range c.live() {
 		p.mu.Lock()
@@ -164,5 +167,7 @@ func (c *Consumer) Stats() Stats {
 		}
 		st.Partitions = append(st.Partitions, s)
 	}
-	return st
 }
+
+// stats fills what the share engine knows: the handlers running.
+func (s *shareMode) stats(st *Stats) { st.InFlight = s.running.Load() }
