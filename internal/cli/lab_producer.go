@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/lab/producer"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -162,25 +163,14 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	if err != nil {
 		return err
 	}
-	views, err := producer.Views(res)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, "lab-producer.json", res, views...)
+	written, err := results.Write(f.out.out, "lab-producer.json", res, producer.Views(res)...)
 	if err != nil {
 		return err
 	}
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	lessons, targets := producer.Judge(res.Cells)
-	for _, l := range lessons {
-		fmt.Fprintln(text, "lesson", l.Sentence)
-	}
-	for _, t := range targets {
-		fmt.Fprintf(text, "target %s: %s (%s)\n", t.Claim, t.Verdict, t.Detail)
-	}
-	fmt.Fprintf(text, "re-run a cell: kpar lab producer --seed %d --cell <setting/fault>\n", res.Seed)
+	fmt.Fprint(text, render.Text(producer.Doc(res)))
 	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
 	return nil
 }

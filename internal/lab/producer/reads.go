@@ -213,11 +213,11 @@ func shortOf(reached, ends []int64) []string {
 	return out
 }
 
-// ReadNotes says, for one cell, what a reader of its counts should know
+// readNotes says, for one cell, what a reader of its counts should know
 // about the reads: a read that stopped short of the settled ends, replicas
 // still unequal, and the first round's disagreement when the reads were
 // repeated. Empty when there is nothing to say.
-func ReadNotes(c Cell) []string {
+func readNotes(c Cell) []string {
 	r := c.Reads
 	var out []string
 	if s := shortOf(r.FranzGo, r.Ends); len(s) > 0 {

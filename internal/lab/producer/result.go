@@ -27,7 +27,7 @@ type Result struct {
 	Params     Params   `json:"params"`
 	Cells      []Cell   `json:"cells"`
 	// Lessons and Targets are Judge(Cells), stored for readers of the
-	// JSON; the views judge the cells again rather than trust them.
+	// JSON; Doc judges the cells again rather than trust them.
 	Lessons []Lesson `json:"lessons"`
 	Targets []Target `json:"targets"`
 }
@@ -127,7 +127,7 @@ type Target struct {
 // judge stores Judge's lessons and targets on the Result.
 func (r *Result) judge() { r.Lessons, r.Targets = Judge(r.Cells) }
 
-// Judge computes the lessons and targets from the cells alone. Views call
+// Judge computes the lessons and targets from the cells alone. Doc calls
 // it rather than reading a stored verdict, so a sentence can never stand
 // beside a figure that contradicts it.
 func Judge(cells []Cell) ([]Lesson, []Target) {
@@ -343,64 +343,6 @@ func settingSentence(cells []Cell) string {
 	return b.String()
 }
 
-// ReadersText says which reader saw what another did not, in one line:
-// "agree" when every pair agrees.
-func ReadersText(c Cell) string {
-	if len(c.Reads.Disagreements) == 0 {
-		return "agree"
-	}
-	var parts []string
-	for _, d := range c.Reads.Disagreements {
-		p := fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records)
-		if n := d.Records - d.Acked; n > 0 {
-			p += fmt.Sprintf(" (%d of them failed or unanswered)", n)
-		}
-		parts = append(parts, p)
-	}
-	s := strings.Join(parts, ", ")
-	if c.Reads.Repeated {
-		s += " (after a second read)"
-	}
-	return s
-}
-
-// KcatText is the kcat cross-check in words, the one text every view shows.
-func KcatText(c Cell) string {
-	if !c.Kcat.Ran {
-		return "kcat not run: " + c.Kcat.Note
-	}
-	k := c.Reads.Between(ReaderKcat, ReaderFranzGo)
-	f := c.Reads.Between(ReaderFranzGo, ReaderKcat)
-	var s string
-	if k.Records == 0 && f.Records == 0 {
-		s = fmt.Sprintf("kcat agrees with franz-go (%d records)", c.Kcat.Records)
-	} else {
-		s = fmt.Sprintf("kcat differs from franz-go: kcat read %d records, franz-go %d; %d seen by kcat only, %d by franz-go only",
-			c.Kcat.Records, c.Counts.Records, k.Records, f.Records)
-		if c.Reads.Repeated {
-			s += ", after a second read"
-		}
-	}
-	if c.Kcat.Note != "" {
-		s += " (" + c.Kcat.Note + ")"
-	}
-	return s
-}
-
-// KcatAgrees: kcat ran and saw the same records as franz-go.
-func KcatAgrees(c Cell) bool {
-	return c.Kcat.Ran && c.Reads.Between(ReaderKcat, ReaderFranzGo).Records == 0 && c.Reads.Between(ReaderFranzGo, ReaderKcat).Records == 0
-}
-
-// LostText is a cell's lost count: under acks=0 nothing is acknowledged,
-// so it gives the sent records no reader saw instead.
-func LostText(c Cell, star func(string, int) string) string {
-	if c.Setting.Acks == "0" {
-		return fmt.Sprintf("none acknowledged (acks=0); %s of %d sent unseen", star("unseen", c.Counts.Unseen), c.Counts.Written)
-	}
-	return star("lost", c.Counts.Lost)
-}
-
 // errSummary names the errors the setting's records failed with, most first.
 func errSummary(cells []Cell) string {
 	tot := map[string]int{}
@@ -431,31 +373,4 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// AckedText is a cell's acknowledged count; under acks=0, where nothing is
-// acknowledged, what was written to the socket, named so.
-func AckedText(c Cell) string {
-	if c.Setting.Acks == "0" {
-		return fmt.Sprintf("none (acks=0; %d written)", c.Counts.Written)
-	}
-	return fmt.Sprint(c.Counts.Acked)
-}
-
-// SafeRepeats is the sentence on what repeats for the safe setting, from
-// its target's verdict: a 0 that held in every fault cell, or what the run
-// shows instead. Empty when the run had no such cell.
-func SafeRepeats(ts []Target) string {
-	for _, t := range ts {
-		if t.Claim != ClaimSafe {
-			continue
-		}
-		switch t.Verdict {
-		case Met:
-			return "In this run acks=all with idempotence kept lost and duplicated at 0 in every fault cell (" + t.Detail + "). Kafka documents this as a guarantee: an acknowledgement waits for min.insync.replicas replicas, and the broker drops a retried batch by producer id and sequence."
-		case Missed:
-			return "acks=all with idempotence did not keep lost and duplicated at 0 in this run (" + t.Detail + "): the run does not show the guarantee holding."
-		}
-	}
-	return ""
 }

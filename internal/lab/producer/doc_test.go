@@ -1,12 +1,13 @@
 package producer
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -27,11 +28,7 @@ func result(cells ...Cell) Result {
 
 func markdown(t *testing.T, r Result) string {
 	t.Helper()
-	var b bytes.Buffer
-	if err := Markdown(&b, r); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
+	return render.Markdown(Doc(r))
 }
 
 func TestLessonsFollowTheCounts(t *testing.T) {
@@ -48,8 +45,8 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		"acks=all idempotence=on in-flight=5 lost, duplicated and reordered nothing on leader-kill, freeze",
 		"acks=1 lost 7 acknowledged records over 1 cell, acks=all 0 over 3 cells",
 		"acks=all without it duplicated 3 records over 1 cell; with it none over 2 cells",
-		ClaimSafe + ": met (0 lost and 0 duplicated in 2 fault cells)",
-		ClaimWeaker + ": shown (lost in acks1-if5/leader-kill (7))",
+		"acks=all with idempotence under a fault: 0 lost and 0 duplicated in 2 fault cells (target no acknowledged record lost or duplicated: met)",
+		"under a fault: lost in acks1-if5/leader-kill (7) (target a weaker setting loses acknowledged records: shown)",
 		"kept lost and duplicated at 0",
 		"kpar lab producer --seed 42 --cell acks1-if5/leader-kill",
 		"| 7* |",
@@ -69,8 +66,8 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 	for _, want := range []string{
 		"acks=1 idempotence=off in-flight=5 lost, duplicated and reordered nothing on leader-kill",
 		"acks=all idempotence=on in-flight=5 duplicated 1 record on leader-kill",
-		ClaimSafe + ": MISSED (1 cell of 1 fault cell: all-idem/leader-kill: 0 lost, 1 duplicated)",
-		ClaimWeaker + ": not shown (none of 1 weaker fault cell lost an acknowledged record)",
+		"under a fault: 1 cell of 1 fault cell: all-idem/leader-kill: 0 lost, 1 duplicated (target no acknowledged record lost or duplicated: missed)",
+		"under a fault: none of 1 weaker fault cell lost an acknowledged record (target a weaker setting loses acknowledged records: not shown)",
 		"did not keep lost and duplicated at 0",
 	} {
 		if !strings.Contains(md, want) {
@@ -94,12 +91,12 @@ func TestAMissedSafeCellGetsNoProtocolLesson(t *testing.T) {
 	// The stored verdicts say met; the cell now says 2 lost.
 	r.Cells[1].Counts.Lost = 2
 	md := markdown(t, r)
-	for _, bad := range []string{"kept lost and duplicated at 0", "by protocol", "because", ": met ("} {
+	for _, bad := range []string{"kept lost and duplicated at 0", "by protocol", "because", ": met)"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("a safe cell lost 2, yet the markdown says %q:\n%s", bad, md)
 		}
 	}
-	for _, want := range []string{ClaimSafe + ": MISSED (1 cell of 2 fault cells: all-idem/freeze: 2 lost, 0 duplicated)", "does not show the guarantee holding", "lost 2 acknowledged records on freeze"} {
+	for _, want := range []string{"under a fault: 1 cell of 2 fault cells: all-idem/freeze: 2 lost, 0 duplicated (target no acknowledged record lost or duplicated: missed)", "does not show the guarantee holding", "lost 2 acknowledged records on freeze"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -150,8 +147,9 @@ func TestUncleanLessonCountsTruncatedRecordsOrSaysNothing(t *testing.T) {
 	}
 }
 
-// The kcat cross-check reads the same wherever it is shown: the cell line,
-// the Markdown table and the report all call KcatText.
+// The kcat cross-check has one wording wherever it is shown: the cell line
+// (internal/cli) and the document's table, in Markdown and the report's
+// HTML, all take KcatText; no other word for a mismatch is written.
 func TestKcatTextFollowsTheReads(t *testing.T) {
 	c := cell("acks1-if5", FaultLeaderKill, Counts{Records: 100})
 	c.Kcat.Records = 100
@@ -164,8 +162,11 @@ func TestKcatTextFollowsTheReads(t *testing.T) {
 	if got := KcatText(c); got != want || KcatAgrees(c) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if md := markdown(t, result(c)); !strings.Contains(md, want) {
-		t.Errorf("markdown does not carry the kcat text:\n%s", md)
+	d := Doc(result(c))
+	for name, out := range map[string]string{"markdown": render.Markdown(d), "html": string(render.HTML(d))} {
+		if !strings.Contains(out, want) || strings.Count(strings.ToLower(out), "differs") != strings.Count(out, want) {
+			t.Errorf("%s does not carry the kcat text, or words a mismatch otherwise:\n%s", name, out)
+		}
 	}
 	c.Kcat = KcatCheck{Note: "kcat not found on PATH: not cross-checked"}
 	if got := KcatText(c); got != "kcat not run: kcat not found on PATH: not cross-checked" {
@@ -199,10 +200,7 @@ func TestViewsWriteMarkdownAndCharts(t *testing.T) {
 		cell("all-idem", FaultLeaderKill, Counts{}),
 		cell("acks0-if5", FaultLeaderKill, Counts{Unseen: 3}),
 	)
-	views, err := Views(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	views := Views(r)
 	dir := t.TempDir()
 	if _, err := results.Write(dir, "lab-producer.json", r, views...); err != nil {
 		t.Fatal(err)
@@ -232,7 +230,7 @@ func TestReadNotesSayWhereAReadStoppedAndWhatTheRepeatFound(t *testing.T) {
 	c := cell("acks1-if5", FaultLeaderKill, Counts{})
 	c.Reads = Reads{Ends: []int64{10, 20}, FranzGo: []int64{10, 17}, Kcat: []int64{10, 20}, Repeated: true, FirstEnds: []int64{10, 15},
 		First: []Disagreement{{Seen: ReaderKcat, NotSeen: ReaderFranzGo, Records: 5}}}
-	got := strings.Join(ReadNotes(c), " | ")
+	got := strings.Join(readNotes(c), " | ")
 	want := "the franz-go read stopped early: partition 1 at 17 of 20 | the first reads disagreed (seen by kcat but not franz-go: 5); settled and read again, the high watermarks had moved by 5 records in all"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -240,7 +238,7 @@ func TestReadNotesSayWhereAReadStoppedAndWhatTheRepeatFound(t *testing.T) {
 	if md := markdown(t, result(c)); !strings.Contains(md, "## Reads") || !strings.Contains(md, "partition 1 at 17 of 20") {
 		t.Errorf("markdown lacks the read notes:\n%s", md)
 	}
-	if n := ReadNotes(cell("all-idem", FaultFreeze, Counts{})); len(n) != 0 {
+	if n := readNotes(cell("all-idem", FaultFreeze, Counts{})); len(n) != 0 {
 		t.Errorf("nothing to say, yet %v", n)
 	}
 }
@@ -253,5 +251,50 @@ func TestReadersTextSaysWhatWasNotAcknowledged(t *testing.T) {
 	want := "seen by consumer but not kcat: 5 (3 of them failed or unanswered), seen by franz-go but not kcat: 1"
 	if got := ReadersText(c); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// The answer is the two targets judged from the cells (with their target and
+// verdict, never written into the text), then what the readers disagreed on
+// and what the consumer missed; a target without a cell gets no verdict.
+func TestDocAnswersWithTheTargetsJudgedFromTheCells(t *testing.T) {
+	dis := cell("acks1-if5", FaultFreeze, Counts{Sent: 100, Acked: 100, Lost: 7, Disagreed: 2})
+	dis.Reads.Disagreements = []Disagreement{{Seen: ReaderKcat, NotSeen: ReaderFranzGo, Records: 2, Acked: 2}}
+	dis.Consumer.Missed = 5
+	r := result(dis, cell("all-idem", FaultFreeze, Counts{Sent: 100, Acked: 100}), cell("acks0-if5", FaultFreeze, Counts{Unseen: 3}))
+	d := Doc(r)
+	want := []doc.Finding{
+		{Text: "acks=all with idempotence under a fault: 0 lost and 0 duplicated in 1 fault cell", Target: "no acknowledged record lost or duplicated", Verdict: "met"},
+		{Text: "Weaker settings (acks=1, or acks=all without idempotence) under a fault: lost in acks1-if5/freeze (7)", Target: "a weaker setting loses acknowledged records", Verdict: "shown"},
+		{Text: "Records the readers disagreed on, counted apart from lost: acks1-if5/freeze 2 (seen by kcat but not franz-go: 2)."},
+		{Text: "The kpar parallel consumer reading during the faults missed 5 records the settled reads saw, in 1 cell of 3."},
+	}
+	if len(d.Answer) != len(want) {
+		t.Fatalf("answer %+v", d.Answer)
+	}
+	for i, f := range d.Answer {
+		if f.Text != want[i].Text || f.Target != want[i].Target || f.Verdict != want[i].Verdict {
+			t.Errorf("finding %d:\ngot  %+v\nwant %+v", i, f, want[i])
+		}
+	}
+	var charts []string
+	for _, c := range d.Charts() {
+		charts = append(charts, c.Name)
+		for _, p := range c.Panels {
+			if c.Name == "lab-producer-lost" && p.Title == "acks=0" {
+				t.Errorf("the lost chart has an acks=0 panel, whose records are never acknowledged")
+			}
+		}
+	}
+	if strings.Join(charts, " ") != "lab-producer-lost lab-producer-duplicated" {
+		t.Errorf("charts %v", charts)
+	}
+
+	// No safe cell, nothing clean: no verdict for the safe setting, the
+	// weaker one missed nothing it could show, and no answer beyond the two.
+	d = Doc(result(cell("acks1-if5", FaultLeaderKill, Counts{Sent: 10, Acked: 10})))
+	if len(d.Answer) != 2 || d.Answer[0].Target != "" || d.Answer[0].Text != "acks=all with idempotence under a fault: no fault cell with acks=all and idempotence in this run." ||
+		d.Answer[1].Verdict != "not shown" {
+		t.Errorf("answer without a safe cell: %+v", d.Answer)
 	}
 }
