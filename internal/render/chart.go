@@ -188,6 +188,15 @@ func axisPlot(parent, c *doc.Chart) *plot.Plot {
 	return p
 }
 
+// floorAxis keeps Y from 0 up: an empty or all-zero chart reads 0 to 1, not
+// -1 to 1.
+func floorAxis(p *plot.Plot) {
+	p.Y.Min = 0
+	if p.Y.Max <= 0 {
+		p.Y.Max = 1
+	}
+}
+
 func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot.Plot, error) {
 	p := axisPlot(parent, c)
 	kind := c.Kind
@@ -218,11 +227,19 @@ func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot
 			b.Color = col
 			b.Offset = w * vg.Length(float64(i)-float64(n-1)/2)
 			p.Add(b)
+			if len(cats)*n <= 24 { // a value on each bar, so a 0 reads as measured
+				if l, err := barLabels(vals, b); err == nil {
+					p.Add(l)
+				}
+			}
 			if first && s.Name != "" {
 				*legend = append(*legend, legendEntry{s.Name, b})
 			}
 		}
 		p.NominalX(cats...)
+		p.X.Min, p.X.Max = -0.6, float64(len(cats))-0.4
+		floorAxis(p)
+		p.Y.Max *= 1.1 // room for the labels
 	default:
 		ticks := map[float64]bool{}
 		for _, s := range c.Series {
@@ -263,11 +280,48 @@ func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot
 			p.X.Tick.Marker = t
 		}
 		p.Add(marks{c.Marks})
+		floorAxis(p)
 	}
 	return p, nil
 }
 
-func trimFloat(x float64) string { return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".") }
+// barLabels writes each bar's value just above it.
+func barLabels(vals plotter.Values, b *plotter.BarChart) (*plotter.Labels, error) {
+	var xys plotter.XYLabels
+	for i, v := range vals {
+		xys.XYs = append(xys.XYs, plotter.XY{X: float64(i), Y: v})
+		xys.Labels = append(xys.Labels, shortNum(v))
+	}
+	l, err := plotter.NewLabels(xys)
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = vg.Points(7)
+		l.TextStyle[i].XAlign = draw.XCenter
+		l.TextStyle[i].YAlign = draw.YBottom
+	}
+	l.Offset = vg.Point{X: b.Offset, Y: vg.Points(1)}
+	return l, nil
+}
+
+// shortNum is a bar label: 1234567 -> 1.2M, 12345 -> 12k, 0.25 -> 0.25.
+func shortNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e6:
+		return trimFloat(math.Round(v/1e5)/10) + "M"
+	case a >= 1e4:
+		return trimFloat(math.Round(v/1e3)) + "k"
+	case a >= 100 || v == math.Trunc(v):
+		return fmt.Sprintf("%.0f", v)
+	}
+	return trimFloat(math.Round(v*100) / 100)
+}
+
+func trimFloat(x float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", x), "0"), ".")
+}
 
 // marks draws dashed vertical lines at moments, labelled at the top.
 type marks struct{ m []doc.Mark }

@@ -38,9 +38,9 @@ func htmlFinding(f doc.Finding) template.HTML {
 	if f.Target != "" {
 		cls := "mixed"
 		switch f.Verdict {
-		case "met":
+		case "met", "shown", "yes":
 			cls = "met"
-		case "missed":
+		case "missed", "not shown", "no":
 			cls = "missed"
 		}
 		s += fmt.Sprintf(` <span class="verdict %s">(target %s: %s)</span>`, cls, html.EscapeString(f.Target), html.EscapeString(f.Verdict))

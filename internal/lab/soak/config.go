@@ -105,4 +105,3 @@ func (c Config) progress(s string) {
 		c.Progress(s)
 	}
 }
-
