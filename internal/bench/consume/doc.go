@@ -41,10 +41,16 @@ func Doc(r Result) doc.Doc {
 			Num:  []bool{false, true, true, true, true, true}, Rows: summary}})
 	}
 	if m := r.RSS; m != nil {
+		fetch, gogc := "the library's default FetchMaxBytes", "default GOGC"
+		if m.FetchMax > 0 {
+			fetch = fmt.Sprintf("FetchMaxBytes %d", m.FetchMax)
+		}
+		if m.GOGC != "" {
+			gogc = "GOGC=" + m.GOGC
+		}
 		d.Details = append(d.Details, doc.Block{Title: "Memory under a backlog", Findings: []doc.Finding{doc.Say(
 			"A child process consumed a %s-record backlog in %s s with MaxBuffered=%s, MaxBufferedPerPartition=%s, %s and %s: **peak RSS %s**.",
-			doc.I64(m.Records), doc.F2(m.Seconds), doc.Int(m.MaxBuffered), doc.Int(m.PerPart),
-			m.fetchPhrase(), m.gogcPhrase(), doc.MiB(m.PeakRSSKiB))}})
+			doc.I64(m.Records), doc.F2(m.Seconds), doc.Int(m.MaxBuffered), doc.Int(m.PerPart), fetch, gogc, doc.MiB(m.PeakRSSKiB))}})
 	}
 	return d
 }
@@ -148,7 +154,7 @@ func summaryRow(name string, ms []Measurement) []string {
 	var rates, secs, ns, first []float64
 	for _, m := range ms {
 		rates, secs = append(rates, m.PerS()), append(secs, m.Window.Seconds)
-		ns, first = append(ns, perRecordNs(m)), append(first, 1e3*m.Window.FirstS)
+		ns, first = append(ns, 1e9*m.CPUSeconds/float64(max(m.Window.EndRecords, 1))), append(first, 1e3*m.Window.FirstS)
 	}
 	rs, rng := clock.SpreadOf(rates), ""
 	if rs.Min != rs.Max {
@@ -162,20 +168,18 @@ func ioDetails(r Result) []doc.Block {
 	io := r.IO
 	ms := io.measurements()
 	med := io.Repeats[io.MedianRepeat]
-	f := []doc.Finding{doc.Say("%s records, %d partitions, %s keys, %s order, concurrency %d, handler sleep %g ms, %s (%s each): "+
-		"**%s records/s**, %s of the ideal %s records/s (%s, set by %s, over the sleep).",
-		doc.I64(ms[0].Window.Records), io.Partitions, doc.Int(io.Keys), io.Order, io.Concurrency, io.SleepMs, repeats(len(ms)), windowRange(ms),
-		spread(io.Rate, doc.Num), spread(io.Efficiency, pct1), doc.Num(io.IdealPerS), doc.Plural(io.Lanes, "lane", "lanes"), io.LanesBy)}
 	s := fmt.Sprintf("In the median repeat (%d of %d) ", io.MedianRepeat+1, len(io.Repeats))
 	if med.Result.MeanHandler > 0 && med.IdealMeasPS > 0 {
 		s += fmt.Sprintf("the handler's sleep took %s ms on average, so the ideal at the measured latency was %s records/s, of which "+
 			"the rate reached %s; ", doc.F2(med.Result.MeanHandler), doc.Num(med.IdealMeasPS), pct1(med.Result.PerS()/med.IdealMeasPS))
 	}
-	s += fmt.Sprintf("the consumer used %s CPU cores of %d and its first record came %s ms after start (group join, first fetch).",
-		doc.F2(med.CPUCores), r.CPUs, doc.Num(1e3*med.Result.Window.FirstS))
-	f = append(f, doc.Say("%s", s),
-		doc.Say("Bound by (median repeat): %s, with MaxBuffered %s and MaxBufferedPerPartition %s.", io.BoundBy, doc.Int(io.MaxBuffered), doc.Int(io.PerPart)),
-		doc.Say("%s.", io.mode()))
+	f := []doc.Finding{doc.Say("%s records, %d partitions, %s keys, %s order, concurrency %d, handler sleep %g ms, %s (%s each); "+
+		"the ideal %s records/s is %s, set by %s, over the sleep.", doc.I64(ms[0].Window.Records), io.Partitions, doc.Int(io.Keys), io.Order,
+		io.Concurrency, io.SleepMs, repeats(len(ms)), windowRange(ms), doc.Num(io.IdealPerS), doc.Plural(io.Lanes, "lane", "lanes"), io.LanesBy),
+		doc.Say("%sthe consumer used %s CPU cores of %d and its first record came %s ms after start (group join, first fetch).",
+			s, doc.F2(med.CPUCores), r.CPUs, doc.Num(1e3*med.Result.Window.FirstS)),
+		doc.Say("Bound by (median repeat): %s, with MaxBuffered %s and MaxBufferedPerPartition %s. %s.",
+			io.BoundBy, doc.Int(io.MaxBuffered), doc.Int(io.PerPart), io.mode())}
 	t := &doc.Table{Head: []string{"repeat", "records/s", "of ideal", "window s", "mean handler ms", "CPU cores", "first record ms", "target"},
 		Num: []bool{true, true, true, true, true, true, true, false}}
 	for i, rp := range io.Repeats {
@@ -188,39 +192,22 @@ func ioDetails(r Result) []doc.Block {
 
 func cpuDetails(r Result) []doc.Block {
 	c := r.CPU
-	par, same, def := c.measurements(contenders[0].pick), c.measurements(contenders[1].pick), c.measurements(contenders[2].pick)
-	f := []doc.Finding{doc.Say("%s records each, concurrency %d, %s, the contenders interleaved (kpar, plain loop with kpar's fetch size, "+
-		"plain loop with kgo's default, then again). kpar: **%s records/s** (%s). Plain franz-go loop with kpar's fetch size "+
-		"(FetchMaxBytes %d): %s records/s (%s); with kgo's default fetch size: %s records/s (%s).",
-		doc.I64(par[0].Window.Records), c.Concurrency, repeats(len(c.Repeats)), spread(c.Parallel, doc.Num), windowRange(par),
-		c.SameFetchBytes, spread(c.PlainSameFetch, doc.Num), windowRange(same), spread(c.PlainDefault, doc.Num), windowRange(def))}
+	f := []doc.Finding{doc.Say("%s records each, concurrency %d, %s, the contenders interleaved (kpar, plain loop with kpar's fetch size "+
+		"(FetchMaxBytes %d), plain loop with kgo's default, then again); kpar's windows: %s.", doc.I64(c.Repeats[0].Parallel.Window.Records),
+		c.Concurrency, repeats(len(c.Repeats)), c.SameFetchBytes, windowRange(c.measurements(contenders[0].pick)))}
 	if cal := r.Calibration; cal != nil {
 		f = append(f, doc.Say("The record count was sized by a calibration run: the fastest contender read %s records at %s records/s, "+
 			"so %s records give it a window of about %s x the %g s minimum.", doc.I64(cal.Records), doc.Num(cal.PerS), doc.I64(cal.Chosen), doc.F1(cal.Margin), r.MinWindowS))
 	}
-	f = append(f, doc.Say("Ratios within each repeat: kpar / plain with kpar's fetch size %s (median %s); kpar / plain with kgo's default %s "+
-		"(median %s); kpar / the faster plain loop of the repeat %s (median %s).",
-		ratios(c.Repeats, func(r CPURepeat) float64 { return r.RatioSame }), pct1(c.RatioSame.Median),
-		ratios(c.Repeats, func(r CPURepeat) float64 { return r.RatioDefault }), pct1(c.RatioDefault.Median),
-		ratios(c.Repeats, func(r CPURepeat) float64 { return r.Ratio }), pct1(c.Ratio.Median)),
-		doc.Say("CPU per record over the whole run (median): kpar %s ns, plain with kpar's fetch size %s ns, plain with kgo's default %s ns; "+
-			"kpar's first record came %s ms after start (group join).", doc.Num(medianNsPerRecord(par)), doc.Num(medianNsPerRecord(same)),
-			doc.Num(medianNsPerRecord(def)), spread(firstSpread(par), doc.Num)))
-	t := &doc.Table{Head: []string{"repeat", "kpar records/s", "plain, kpar's fetch", "plain, default fetch", "kpar / faster plain", "faster plain", "target"},
-		Num: []bool{true, true, true, true, true, false, false}}
+	t := &doc.Table{Head: []string{"repeat", "kpar records/s", "plain, kpar's fetch", "plain, default fetch", "kpar / plain, kpar's fetch",
+		"kpar / plain, default fetch", "kpar / faster plain", "target"}, Num: []bool{true, true, true, true, true, true, true, false}}
 	for i, rp := range c.Repeats {
 		t.Rows = append(t.Rows, []string{doc.Int(i + 1), doc.Num(rp.Parallel.PerS()), doc.Num(rp.PlainSameFetch.PerS()),
-			doc.Num(rp.PlainDefault.PerS()), pct1(rp.Ratio), rp.Faster, pastWord(rp.Met)})
+			doc.Num(rp.PlainDefault.PerS()), pct1(rp.RatioSame), pct1(rp.RatioDefault), pct1(rp.Ratio), pastWord(rp.Met)})
 	}
+	t.Rows = append(t.Rows, []string{"median", doc.Num(c.Parallel.Median), doc.Num(c.PlainSameFetch.Median), doc.Num(c.PlainDefault.Median),
+		pct1(c.RatioSame.Median), pct1(c.RatioDefault.Median), pct1(c.Ratio.Median), c.Verdict.String()})
 	return []doc.Block{{Title: "CPU-light (no-op handler)", Findings: f}, {Title: "CPU-light, repeat by repeat", Table: t}}
-}
-
-// spread is "median (min-max)" of a figure, each formatted by f.
-func spread(s clock.Spread, f func(float64) string) string {
-	if s.Min == s.Max {
-		return f(s.Median)
-	}
-	return fmt.Sprintf("%s (%s-%s)", f(s.Median), f(s.Min), f(s.Max))
 }
 
 // pct1 is a share as a percentage with one decimal.
@@ -268,60 +255,12 @@ func (c *CPU) measurements(pick func(CPURepeat) Measurement) []Measurement {
 	return ms
 }
 
-// ratios lists each repeat's ratio as a percentage.
-func ratios(reps []CPURepeat, pick func(CPURepeat) float64) string {
-	var out []string
-	for _, r := range reps {
-		out = append(out, pct1(pick(r)))
-	}
-	return strings.Join(out, ", ")
-}
-
-// medianNsPerRecord is the median over ms of the CPU spent per record
-// counted (whole run: start to the n-th record).
-func medianNsPerRecord(ms []Measurement) float64 {
-	var xs []float64
-	for _, m := range ms {
-		xs = append(xs, perRecordNs(m))
-	}
-	return clock.SpreadOf(xs).Median
-}
-
-func perRecordNs(m Measurement) float64 {
-	if m.Window.EndRecords == 0 {
-		return 0
-	}
-	return 1e9 * m.CPUSeconds / float64(m.Window.EndRecords)
-}
-
-func firstSpread(ms []Measurement) clock.Spread {
-	var xs []float64
-	for _, m := range ms {
-		xs = append(xs, 1e3*m.Window.FirstS)
-	}
-	return clock.SpreadOf(xs)
-}
-
 // pastWord says whether one repeat was past its target.
 func pastWord(met bool) string {
 	if met {
 		return "past"
 	}
 	return "short"
-}
-
-func (r *RSS) fetchPhrase() string {
-	if r.FetchMax > 0 {
-		return fmt.Sprintf("FetchMaxBytes %d", r.FetchMax)
-	}
-	return "the library's default FetchMaxBytes"
-}
-
-func (r *RSS) gogcPhrase() string {
-	if r.GOGC != "" {
-		return "GOGC=" + r.GOGC
-	}
-	return "default GOGC"
 }
 
 // mode says how the io run committed.

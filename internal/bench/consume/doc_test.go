@@ -110,12 +110,12 @@ func TestMarkdownSentencesFollowTheData(t *testing.T) {
 	rep := sample()
 	md := render.Markdown(Doc(rep))
 	for _, want := range []string{
-		"3 repeats (1,080,000 records in 12.0 s each)", "**91,000 (82,000-95,000) records/s**, 91.0% (82.0%-95.0%) of the ideal 100,000 records/s",
-		"(500 lanes, set by concurrency, over the sleep)", "(target 90% of the ideal: mixed (2 of 3))",
+		"3 repeats (1,080,000 records in 12.0 s each); the ideal 100,000 records/s is 500 lanes, set by concurrency, over the sleep",
+		"| I/O-bound, 5 ms handler: kpar | 91,000 | 82,000-95,000 |", "(target 90% of the ideal: mixed (2 of 3))",
 		"In the median repeat (2 of 3) the handler's sleep took 5.40 ms", "of which the rate reached 98.3%",
-		"kpar / the faster plain loop of the repeat 75.0%, 60.0%, 80.0% (median 75.0%)", "(target 70% of the faster plain loop: mixed (2 of 3))",
-		"kpar / plain with kgo's default 83.3%, 120.0%, 114.3% (median 114.3%)",
-		"CPU per record over the whole run (median): kpar 600 ns, plain with kpar's fetch size 400 ns",
+		"| 2 | 600,000 | 1,000,000 | 500,000 | 60.0% | 120.0% | 60.0% | short |",
+		"| median | 750,000 | 1,000,000 | 700,000 | 75.0% | 114.3% | 75.0% | mixed (2 of 3) |", "(target 70% of the faster plain loop: mixed (2 of 3))",
+		"| no-op: kpar | 750,000 | 600,000-800,000 | 20.00 | 600 | 50 |", "| no-op: plain franz-go, kpar's fetch size | 1,000,000 |  | 11.00 | 400 | 50 |",
 		"**peak RSS 150 MiB**", "the library's default FetchMaxBytes and default GOGC", "a window shorter than 10 s is refused",
 		"![I/O-bound: records/s against the ideal (5 ms handler, concurrency 500, key order)](consume-io.svg)",
 	} {

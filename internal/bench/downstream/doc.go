@@ -38,30 +38,30 @@ func Doc(r Result) doc.Doc {
 		"after each change. %d partitions, order %s. %s: median (min-max). Records/s are successful calls per second of the window.",
 		c.Capacity, c.BaseLatencyMs, c.TimeoutMs, c.Attempts, c.SteadySec, c.Capacity, c.HalvedSec, c.Capacity/2,
 		c.RecoveredSec, c.Capacity, c.WarmupSec, c.SettleSec, c.Partitions, c.Order, doc.Plural(c.Repeat, "repeat", "repeats"))}}}
+	t := &doc.Table{Head: []string{"phase", "contender", "records/s", "p50 ms", "p99 ms", "errors", "retries"},
+		Num: []bool{false, false, true, true, true, true, true}}
 	for _, ph := range phaseNames {
-		t := &doc.Table{Head: []string{"contender", "records/s", "p50 ms", "p99 ms", "errors", "retries"}, Num: []bool{false, true, true, true, true, true}}
 		for _, ct := range r.Contenders {
 			f := func(g func(Phase) float64, format func(float64) string) string {
 				return spread(r.figure(ct.Name, ph, g), format)
 			}
-			t.Rows = append(t.Rows, []string{ct.Name, f(func(p Phase) float64 { return p.PerS }, doc.Num),
+			t.Rows = append(t.Rows, []string{ph, ct.Name, f(func(p Phase) float64 { return p.PerS }, doc.Num),
 				f(func(p Phase) float64 { return p.P50Ms }, doc.F1), f(func(p Phase) float64 { return p.P99Ms }, doc.F1),
 				f(func(p Phase) float64 { return float64(p.Errors) }, doc.Num), f(func(p Phase) float64 { return float64(p.Retries) }, doc.Num)})
 		}
-		d.Details = append(d.Details, doc.Block{Title: "Phase " + ph, Table: t})
 	}
-	t := &doc.Table{Head: []string{"target", "goal", "per repeat", "against", "verdict"}}
-	for _, tg := range r.Targets {
-		t.Rows = append(t.Rows, []string{tg.Name, tg.Goal, values(tg.Values, doc.F2), strings.Join(tg.Against, ", "), tg.Verdict.String()})
-	}
-	d.Details = append(d.Details, doc.Block{Title: "Targets", Table: t})
+	d.Details = append(d.Details, doc.Block{Title: "Every phase", Table: t})
 	return d
 }
 
 // targetFinding states one target's figure per repeat, the target being its
 // goal as judged.
 func targetFinding(r Result, t Target) doc.Finding {
-	ad, v, against := r.adaptive().Name, values(t.Values, func(x float64) string { return doc.F2(x) + "x" }), doc.Listing(distinct(t.Against))
+	ad, v, names := r.adaptive().Name, values(t.Values, func(x float64) string { return doc.F2(x) + "x" }), t.Against
+	if len(slices.Compact(slices.Clone(names))) == 1 {
+		names = names[:1] // the same setting in every repeat
+	}
+	against := strings.Join(names, ", ")
 	per := ""
 	if len(t.Values) > 1 {
 		per = " (per repeat)"
@@ -203,15 +203,4 @@ func values(xs []float64, f func(float64) string) string {
 		out[i] = f(x)
 	}
 	return strings.Join(out, ", ")
-}
-
-// distinct is ss without repeats, in order.
-func distinct(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
