@@ -26,13 +26,13 @@ func Doc(r Result) doc.Doc {
 	if io := r.IO; io != nil && len(io.Repeats) > 0 {
 		d.Body = append(d.Body, doc.Block{Chart: ioChart(io)})
 		d.Details = append(d.Details, ioDetails(r)...)
-		summary = append(summary, summaryRow(fmt.Sprintf("I/O-bound, %g ms handler: kpar", io.SleepMs), io.measurements()))
+		summary = append(summary, summaryRow(fmt.Sprintf("I/O-bound, %g ms handler: kpar", io.SleepMs), each(io.Repeats, func(r IORepeat) Measurement { return r.Result })))
 	}
 	if c := r.CPU; c != nil && len(c.Repeats) > 0 {
 		d.Body = append(d.Body, doc.Block{Chart: cpuChart(c)})
 		d.Details = append(d.Details, cpuDetails(r)...)
 		for _, x := range contenders {
-			summary = append(summary, summaryRow("no-op: "+x.name, c.measurements(x.pick)))
+			summary = append(summary, summaryRow("no-op: "+x.name, each(c.Repeats, x.pick)))
 		}
 	}
 	if len(summary) > 0 {
@@ -109,15 +109,13 @@ func setup(r Result) string {
 }
 
 func ioChart(io *IO) *doc.Chart {
-	var cats []string
 	var rates, measured, ideal []float64
-	for i, rp := range io.Repeats {
-		cats = append(cats, doc.Int(i+1))
+	for _, rp := range io.Repeats {
 		rates, measured, ideal = append(rates, rp.Result.PerS()), append(measured, rp.IdealMeasPS), append(ideal, io.IdealPerS)
 	}
 	return &doc.Chart{Name: "consume-io", Kind: doc.Bars,
 		Title: fmt.Sprintf("I/O-bound: records/s against the ideal (%g ms handler, concurrency %d, %s order)", io.SleepMs, io.Concurrency, io.Order),
-		X:     doc.Axis{Label: "repeat", Categories: cats}, Y: doc.Axis{Label: "throughput", Unit: "records/s"},
+		X:     repeatAxis(len(io.Repeats)), Y: doc.Axis{Label: "throughput", Unit: "records/s"},
 		Series: []doc.Series{{Name: "kpar", Y: rates}, {Name: "ideal at the measured handler latency", Y: measured},
 			{Name: "ideal (configured sleep)", Y: ideal}}}
 }
@@ -135,13 +133,10 @@ var contenders = []struct {
 func cpuChart(c *CPU) *doc.Chart {
 	ch := &doc.Chart{Name: "consume-cpu", Kind: doc.Bars,
 		Title: fmt.Sprintf("No-op handler: against a plain franz-go loop (concurrency %d)", c.Concurrency),
-		X:     doc.Axis{Label: "repeat"}, Y: doc.Axis{Label: "throughput", Unit: "records/s"}}
-	for i := range c.Repeats {
-		ch.X.Categories = append(ch.X.Categories, doc.Int(i+1))
-	}
+		X:     repeatAxis(len(c.Repeats)), Y: doc.Axis{Label: "throughput", Unit: "records/s"}}
 	for _, x := range contenders {
 		s := doc.Series{Name: x.name}
-		for _, m := range c.measurements(x.pick) {
+		for _, m := range each(c.Repeats, x.pick) {
 			s.Y = append(s.Y, m.PerS())
 		}
 		ch.Series = append(ch.Series, s)
@@ -166,16 +161,16 @@ func summaryRow(name string, ms []Measurement) []string {
 
 func ioDetails(r Result) []doc.Block {
 	io := r.IO
-	ms := io.measurements()
+	ms := each(io.Repeats, func(r IORepeat) Measurement { return r.Result })
 	med := io.Repeats[io.MedianRepeat]
 	s := fmt.Sprintf("In the median repeat (%d of %d) ", io.MedianRepeat+1, len(io.Repeats))
 	if med.Result.MeanHandler > 0 && med.IdealMeasPS > 0 {
 		s += fmt.Sprintf("the handler's sleep took %s ms on average, so the ideal at the measured latency was %s records/s, of which "+
 			"the rate reached %s; ", doc.F2(med.Result.MeanHandler), doc.Num(med.IdealMeasPS), pct1(med.Result.PerS()/med.IdealMeasPS))
 	}
-	f := []doc.Finding{doc.Say("%s records, %d partitions, %s keys, %s order, concurrency %d, handler sleep %g ms, %s (%s each); "+
+	f := []doc.Finding{doc.Say("%s records, %d partitions, %s keys, %s order, concurrency %d, handler sleep %g ms, %s, %s records in each window; "+
 		"the ideal %s records/s is %s, set by %s, over the sleep.", doc.I64(ms[0].Window.Records), io.Partitions, doc.Int(io.Keys), io.Order,
-		io.Concurrency, io.SleepMs, repeats(len(ms)), windowRange(ms), doc.Num(io.IdealPerS), doc.Plural(io.Lanes, "lane", "lanes"), io.LanesBy),
+		io.Concurrency, io.SleepMs, doc.Plural(len(ms), "run", "repeats"), windows(ms), doc.Num(io.IdealPerS), doc.Plural(io.Lanes, "lane", "lanes"), io.LanesBy),
 		doc.Say("%sthe consumer used %s CPU cores of %d and its first record came %s ms after start (group join, first fetch).",
 			s, doc.F2(med.CPUCores), r.CPUs, doc.Num(1e3*med.Result.Window.FirstS)),
 		doc.Say("Bound by (median repeat): %s, with MaxBuffered %s and MaxBufferedPerPartition %s. %s.",
@@ -185,7 +180,7 @@ func ioDetails(r Result) []doc.Block {
 	for i, rp := range io.Repeats {
 		m := rp.Result
 		t.Rows = append(t.Rows, []string{doc.Int(i + 1), doc.Num(m.PerS()), pct1(rp.Efficiency), doc.F2(m.Window.Seconds),
-			doc.F2(m.MeanHandler), doc.F2(rp.CPUCores), doc.Num(1e3 * m.Window.FirstS), pastWord(rp.Met)})
+			doc.F2(m.MeanHandler), doc.F2(rp.CPUCores), doc.Num(1e3 * m.Window.FirstS), past[rp.Met]})
 	}
 	return []doc.Block{{Title: "I/O-bound", Findings: f}, {Title: "I/O-bound, repeat by repeat", Table: t}}
 }
@@ -193,8 +188,8 @@ func ioDetails(r Result) []doc.Block {
 func cpuDetails(r Result) []doc.Block {
 	c := r.CPU
 	f := []doc.Finding{doc.Say("%s records each, concurrency %d, %s, the contenders interleaved (kpar, plain loop with kpar's fetch size "+
-		"(FetchMaxBytes %d), plain loop with kgo's default, then again); kpar's windows: %s.", doc.I64(c.Repeats[0].Parallel.Window.Records),
-		c.Concurrency, repeats(len(c.Repeats)), c.SameFetchBytes, windowRange(c.measurements(contenders[0].pick)))}
+		"(FetchMaxBytes %d), plain loop with kgo's default, then again); kpar's windows counted %s records.", doc.I64(c.Repeats[0].Parallel.Window.Records),
+		c.Concurrency, doc.Plural(len(c.Repeats), "run", "repeats"), c.SameFetchBytes, windows(each(c.Repeats, contenders[0].pick)))}
 	if cal := r.Calibration; cal != nil {
 		f = append(f, doc.Say("The record count was sized by a calibration run: the fastest contender read %s records at %s records/s, "+
 			"so %s records give it a window of about %s x the %g s minimum.", doc.I64(cal.Records), doc.Num(cal.PerS), doc.I64(cal.Chosen), doc.F1(cal.Margin), r.MinWindowS))
@@ -203,65 +198,49 @@ func cpuDetails(r Result) []doc.Block {
 		"kpar / plain, default fetch", "kpar / faster plain", "target"}, Num: []bool{true, true, true, true, true, true, true, false}}
 	for i, rp := range c.Repeats {
 		t.Rows = append(t.Rows, []string{doc.Int(i + 1), doc.Num(rp.Parallel.PerS()), doc.Num(rp.PlainSameFetch.PerS()),
-			doc.Num(rp.PlainDefault.PerS()), pct1(rp.RatioSame), pct1(rp.RatioDefault), pct1(rp.Ratio), pastWord(rp.Met)})
+			doc.Num(rp.PlainDefault.PerS()), pct1(rp.RatioSame), pct1(rp.RatioDefault), pct1(rp.Ratio), past[rp.Met]})
 	}
 	t.Rows = append(t.Rows, []string{"median", doc.Num(c.Parallel.Median), doc.Num(c.PlainSameFetch.Median), doc.Num(c.PlainDefault.Median),
 		pct1(c.RatioSame.Median), pct1(c.RatioDefault.Median), pct1(c.Ratio.Median), c.Verdict.String()})
 	return []doc.Block{{Title: "CPU-light (no-op handler)", Findings: f}, {Title: "CPU-light, repeat by repeat", Table: t}}
 }
 
+// past says whether one repeat was past its target.
+var past = map[bool]string{true: "past", false: "short"}
+
+// each picks one measurement of every repeat.
+func each[R any](reps []R, pick func(R) Measurement) []Measurement {
+	ms := make([]Measurement, len(reps))
+	for i, r := range reps {
+		ms[i] = pick(r)
+	}
+	return ms
+}
+
+// windows is the records the measured windows counted (n less the
+// warm-up, more where a poll batch crossed an event), "N" or "min-max".
+func windows(ms []Measurement) string {
+	var xs []float64
+	for _, m := range ms {
+		xs = append(xs, float64(m.Window.EndRecords-m.Window.WarmupRecords))
+	}
+	if s := clock.SpreadOf(xs); s.Min != s.Max {
+		return doc.Num(s.Min) + "-" + doc.Num(s.Max)
+	}
+	return doc.Num(xs[0])
+}
+
+// repeatAxis is a bar chart's X: one group per repeat.
+func repeatAxis(n int) doc.Axis {
+	a := doc.Axis{Label: "repeat"}
+	for i := range n {
+		a.Categories = append(a.Categories, doc.Int(i+1))
+	}
+	return a
+}
+
 // pct1 is a share as a percentage with one decimal.
 func pct1(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
-
-// repeats is "1 run" or "3 repeats".
-func repeats(n int) string {
-	if n == 1 {
-		return "1 run"
-	}
-	return fmt.Sprintf("%d repeats", n)
-}
-
-// windowRange is the measured windows' range in seconds and the records
-// counted in them, e.g. "1,080,000 records in 10.8-11.2 s".
-func windowRange(ms []Measurement) string {
-	var secs, recs []float64
-	for _, m := range ms {
-		secs, recs = append(secs, m.Window.Seconds), append(recs, float64(m.Window.EndRecords-m.Window.WarmupRecords))
-	}
-	s, r := clock.SpreadOf(secs), clock.SpreadOf(recs)
-	rs, ss := doc.Num(r.Median), doc.F1(s.Median)
-	if r.Min != r.Max {
-		rs = doc.Num(r.Min) + "-" + doc.Num(r.Max)
-	}
-	if s.Min != s.Max {
-		ss = doc.F1(s.Min) + "-" + doc.F1(s.Max)
-	}
-	return fmt.Sprintf("%s records in %s s", rs, ss)
-}
-
-func (io *IO) measurements() []Measurement {
-	var ms []Measurement
-	for _, r := range io.Repeats {
-		ms = append(ms, r.Result)
-	}
-	return ms
-}
-
-func (c *CPU) measurements(pick func(CPURepeat) Measurement) []Measurement {
-	var ms []Measurement
-	for _, r := range c.Repeats {
-		ms = append(ms, pick(r))
-	}
-	return ms
-}
-
-// pastWord says whether one repeat was past its target.
-func pastWord(met bool) string {
-	if met {
-		return "past"
-	}
-	return "short"
-}
 
 // mode says how the io run committed.
 func (io *IO) mode() string {

@@ -110,7 +110,7 @@ func TestMarkdownSentencesFollowTheData(t *testing.T) {
 	rep := sample()
 	md := render.Markdown(Doc(rep))
 	for _, want := range []string{
-		"3 repeats (1,080,000 records in 12.0 s each); the ideal 100,000 records/s is 500 lanes, set by concurrency, over the sleep",
+		"3 repeats, 1,080,000 records in each window; the ideal 100,000 records/s is 500 lanes, set by concurrency, over the sleep",
 		"| I/O-bound, 5 ms handler: kpar | 91,000 | 82,000-95,000 |", "(target 90% of the ideal: mixed (2 of 3))",
 		"In the median repeat (2 of 3) the handler's sleep took 5.40 ms", "of which the rate reached 98.3%",
 		"| 2 | 600,000 | 1,000,000 | 500,000 | 60.0% | 120.0% | 60.0% | short |",
