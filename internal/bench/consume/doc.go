@@ -116,8 +116,8 @@ func ioChart(io *IO) *doc.Chart {
 	return &doc.Chart{Name: "consume-io", Kind: doc.Bars,
 		Title: fmt.Sprintf("I/O-bound: records/s against the ideal (%g ms handler, concurrency %d, %s order)", io.SleepMs, io.Concurrency, io.Order),
 		X:     repeatAxis(len(io.Repeats)), Y: doc.Axis{Label: "throughput", Unit: "records/s"},
-		Series: []doc.Series{{Name: "kpar", Y: rates}, {Name: "ideal at the measured handler latency", Y: measured},
-			{Name: "ideal (configured sleep)", Y: ideal}}}
+		Series: []doc.Series{{Name: "kpar", Y: rates}, {Name: "ideal, measured handler", Y: measured},
+			{Name: "ideal, configured sleep", Y: ideal}}}
 }
 
 // contenders are the no-op run's three, in the order they run.

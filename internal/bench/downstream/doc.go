@@ -73,8 +73,8 @@ func targetFinding(r Result, t Target) doc.Finding {
 	case "steady-p99":
 		s = fmt.Sprintf("In the steady phase %s's p99 was **%s** that of the best fixed setting (%s)%s.", ad, v, against, per)
 	case "steady-errors":
-		s = fmt.Sprintf("In the steady phase %s had **%s** downstream errors%s; the fixed setting above capacity with the fewest: %s.",
-			ad, values(t.Values, doc.Num), per, against)
+		s = fmt.Sprintf("In the steady phase %s had **%s** downstream %s%s; the fixed setting above capacity with the fewest: %s.",
+			ad, values(t.Values, doc.Num), errorsWord(t.Values), per, against)
 	case "halved-throughput":
 		s = fmt.Sprintf("With the capacity halved %s ran at **%s** the records/s of the best fixed setting (%s)%s.", ad, v, against, per)
 	case "best-before-suffers":
@@ -83,8 +83,8 @@ func targetFinding(r Result, t Target) doc.Finding {
 			x, _ := r.run(name, rep)
 			errs = append(errs, float64(x.Phase("halved").Errors))
 		}
-		s = fmt.Sprintf("With the capacity halved the fixed setting best in the steady phase (%s) had a p99 **%s** its steady p99 and %s errors%s.",
-			against, v, values(errs, doc.Num), per)
+		s = fmt.Sprintf("With the capacity halved the fixed setting best in the steady phase (%s) had a p99 **%s** its steady p99 and %s %s%s.",
+			against, v, values(errs, doc.Num), errorsWord(errs), per)
 	default:
 		s = fmt.Sprintf("%s: %s%s.", t.Name, v, per)
 	}
@@ -194,6 +194,14 @@ func spread(s clock.Spread, f func(float64) string) string {
 		return f(s.Median)
 	}
 	return fmt.Sprintf("%s (%s-%s)", f(s.Median), f(s.Min), f(s.Max))
+}
+
+// errorsWord is "error" after the one count 1, else "errors".
+func errorsWord(counts []float64) string {
+	if len(counts) == 1 && counts[0] == 1 {
+		return "error"
+	}
+	return "errors"
 }
 
 // values lists xs formatted by f: "0.96, 0.75".
