@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -65,7 +66,8 @@ within each repeat. The median and range are shown; a target is met only when
 every repeat is past it, missed when none is, otherwise mixed (k of N).
 Topics are created once (named after their sizes) and reused.
 
-Results go to --out: consume.json (versioned schema) and consume.md. Nothing
+Results go to --out: consume.json (versioned schema), consume.md and its
+charts. Nothing
 is written unless every measurement finished.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchConsume(cmd, g, f) },
@@ -207,6 +209,6 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	fmt.Fprint(stdout, consume.Text(res))
+	fmt.Fprint(stdout, render.Text(consume.Doc(res)))
 	return nil
 }

@@ -152,7 +152,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	// internal/bench/consume's real-broker test (a small topic's plain loop
 	// reads everything in one poll, which the clock refuses).
 	stdout, _ := runBinary(t, bin, append(args, "--only", "io,rss", "--out", out)...)
-	for _, want := range []string{"io:  1000 records, 3 partitions", "2 repeats", "bound by: ", "target 90%", "rss: child consumed a 3000-record backlog"} {
+	for _, want := range []string{"of the ideal", "median of 2 repeats", "; bound by ", "(target 90% of the ideal: ", "peak RSS over a 3,000-record backlog"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -165,7 +165,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		t.Fatalf("consume.json: %+v", r)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "consume.md"))
-	if err != nil || !strings.Contains(string(md), r.IO.BoundBy) {
+	if err != nil || !strings.Contains(string(md), r.IO.BoundBy) || !strings.Contains(string(md), "1,000 records, 3 partitions") {
 		t.Fatalf("consume.md (%v) lacks the verdict %q:\n%s", err, r.IO.BoundBy, md)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/downstream"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -123,6 +124,6 @@ func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags)
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	fmt.Fprint(stdout, downstream.Text(res))
+	fmt.Fprint(stdout, render.Text(downstream.Doc(res)))
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kpar/kpar/internal/render"
 )
 
 // A call that finds the downstream full waits in its queue and fails with
@@ -96,8 +98,29 @@ func TestJudgeFollowsTheFigures(t *testing.T) {
 			t.Errorf("%s: %s (values %v against %v), want %s", tg.Name, got, tg.Values, tg.Against, want[tg.Name])
 		}
 	}
-	if md := Markdown(r); !strings.Contains(md, "steady: most records/s fixed-256 (12000/s)") {
+	if md := render.Markdown(Doc(r)); !strings.Contains(md, "Steady: most records/s **fixed-256** (12,000/s)") {
 		t.Errorf("Markdown does not name the steady winner from the data:\n%s", md)
+	}
+
+	// The answer: the adaptive contender's four targets, each with its goal
+	// and verdict beside the figures per repeat; the fifth in the body.
+	d := Doc(r)
+	if len(d.Answer) != 4 {
+		t.Fatalf("answer: %+v", d.Answer)
+	}
+	for _, f := range d.Answer {
+		if f.Verdict != "mixed (1 of 2)" || !strings.HasPrefix(f.Target, "adaptive ") {
+			t.Errorf("answer finding %+v, want a mixed (1 of 2) verdict on the adaptive contender's goal", f)
+		}
+	}
+	if a := d.Answer[0].Text; a != "In the steady phase adaptive-1-1024 ran at **0.96x, 0.75x** the records/s of the best fixed setting (fixed-256) (per repeat)." {
+		t.Errorf("steady throughput: %s", a)
+	}
+	if f := d.Body[0].Findings[0]; f.Verdict != "met" || !strings.Contains(f.Text, "(fixed-256) had a p99 **2.40x, 2.40x** its steady p99 and 9,000, 9,000 errors") {
+		t.Errorf("best before suffers: %+v", f)
+	}
+	if cs := d.Charts(); len(cs) != 2 || cs[0].Name != "downstream-throughput" || cs[1].Name != "downstream-limit" || len(cs[1].Marks) != 2 {
+		t.Errorf("charts: %+v", cs)
 	}
 }
 

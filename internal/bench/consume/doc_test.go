@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -76,24 +77,54 @@ func TestJudgementsAreComputedFromTheMeasurements(t *testing.T) {
 	}
 }
 
+// The answer holds the three headline findings, each verdict judged from
+// the measurements and carried as the finding's own, never in its text.
+func TestDocAnswersWithTheVerdicts(t *testing.T) {
+	d := Doc(sample())
+	want := []struct{ prefix, target, verdict string }{
+		{"With a 5 ms handler at concurrency 500 (key order, 1,000 keys) the parallel consumer reached **91% of the ideal** 100,000 records/s " +
+			"(median of 3 repeats, range 82%-95%); bound by concurrency / handler latency (the ideal).", "90% of the ideal", "mixed (2 of 3)"},
+		{"With a no-op handler it ran at **75% of a plain franz-go loop** (the faster of two fetch sizes in each repeat, median of 3 repeats, " +
+			"range 60%-80%; 750,000 vs 1,000,000 records/s).", "70% of the faster plain loop", "mixed (2 of 3)"},
+		{"Its peak RSS over a 2,000,000-record backlog was **150 MiB**.", "", ""},
+	}
+	if len(d.Answer) != len(want) {
+		t.Fatalf("answer: %+v", d.Answer)
+	}
+	for i, w := range want {
+		if f := d.Answer[i]; f.Text != w.prefix || f.Target != w.target || f.Verdict != w.verdict {
+			t.Errorf("answer %d: %+v, want %+v", i, f, w)
+		}
+	}
+	if len(d.Charts()) != 2 || d.Charts()[0].Name != "consume-io" || d.Charts()[1].Name != "consume-cpu" ||
+		len(d.Charts()[1].Series) != 3 || len(d.Charts()[1].X.Categories) != 3 {
+		t.Errorf("charts: %+v", d.Charts())
+	}
+	// A run of nothing says so.
+	if d := Doc(Result{}); len(d.Answer) != 1 || !strings.Contains(d.Answer[0].Text, "measured nothing") {
+		t.Errorf("empty result: %+v", d.Answer)
+	}
+}
+
 func TestMarkdownSentencesFollowTheData(t *testing.T) {
 	rep := sample()
-	md := Markdown(rep)
+	md := render.Markdown(Doc(rep))
 	for _, want := range []string{
-		"3 repeats (1080000 records in 12.0 s each)", "**91000 (82000-95000) records/s**, 91.0% (82.0-95.0%) of the ideal 100000 records/s",
-		"(500 lanes, set by concurrency, over the sleep)", "Target 90%: **mixed (2 of 3)**",
+		"3 repeats, 1,080,000 records in each window; the ideal 100,000 records/s is 500 lanes, set by concurrency, over the sleep",
+		"| I/O-bound, 5 ms handler: kpar | 91,000 | 82,000-95,000 |", "(target 90% of the ideal: mixed (2 of 3))",
 		"In the median repeat (2 of 3) the handler's sleep took 5.40 ms", "of which the rate reached 98.3%",
-		"kpar / the faster plain loop of the repeat **75.0%, 60.0%, 80.0%** (median 75.0%). Target 70% of the faster plain loop: **mixed (2 of 3)**",
-		"kpar / plain with kgo's default 83.3%, 120.0%, 114.3% (median 114.3%)",
-		"CPU per record over the whole run (median): kpar 600 ns, plain with kpar's fetch size 400 ns",
-		"**peak RSS 150.0 MiB**", "the library's default FetchMaxBytes and default GOGC", "a window shorter than 10 s is refused",
+		"| 2 | 600,000 | 1,000,000 | 500,000 | 60.0% | 120.0% | 60.0% | short |",
+		"| median | 750,000 | 1,000,000 | 700,000 | 75.0% | 114.3% | 75.0% | mixed (2 of 3) |", "(target 70% of the faster plain loop: mixed (2 of 3))",
+		"| no-op: kpar | 750,000 | 600,000-800,000 | 20.00 | 600 | 50 |", "| no-op: plain franz-go, kpar's fetch size | 1,000,000 |  | 11.00 | 400 | 50 |",
+		"**peak RSS 150 MiB**", "the library's default FetchMaxBytes and default GOGC", "a window shorter than 10 s is refused",
+		"![I/O-bound: records/s against the ideal (5 ms handler, concurrency 500, key order)](consume-io.svg)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
 		}
 	}
 	for _, bad := range []string{"issue", "steady", "/work/"} {
-		if strings.Contains(strings.ToLower(md+Text(rep)), bad) {
+		if strings.Contains(strings.ToLower(md+render.Text(Doc(rep))), bad) {
 			t.Errorf("output holds %q", bad)
 		}
 	}
@@ -106,13 +137,35 @@ func TestMarkdownSentencesFollowTheData(t *testing.T) {
 		reps[i].Parallel.Window.PerS = 100_000
 	}
 	rep.CPU = newCPU(c, 1048576, reps)
-	md = Markdown(rep)
-	if !strings.Contains(md, "Target 70% of the faster plain loop: **missed (0 of 3)**") || !strings.Contains(md, "Target 90%: **met (2 of 2)**") {
+	md = render.Markdown(Doc(rep))
+	if !strings.Contains(md, "(target 70% of the faster plain loop: missed)") || !strings.Contains(md, "(target 90% of the ideal: met)") {
 		t.Errorf("verdicts did not follow the data:\n%s", md)
 	}
-	txt := Text(rep)
-	if !strings.Contains(txt, "target 90%: met (2 of 2)") || !strings.Contains(txt, "target 70%: missed (0 of 3)") || !strings.Contains(txt, "bound by: concurrency / handler latency (the ideal)") {
+	txt := render.Text(Doc(rep))
+	if !strings.Contains(txt, "target 90% of the ideal: met") || !strings.Contains(txt, "target 70% of the faster plain loop: missed") ||
+		!strings.Contains(txt, "bound by concurrency / handler latency (the ideal)") || !strings.Contains(txt, "median of 2 repeats") {
 		t.Errorf("text does not carry the verdicts:\n%s", txt)
+	}
+}
+
+// A stored verdict the figures contradict is judged again, never repeated;
+// parts measured alone still read as sentences with a subject.
+func TestDocJudgesAgainAndNamesItsSubject(t *testing.T) {
+	r := sample()
+	r.IO.Verdict = clock.Judge([]bool{true, true, true})
+	r.CPU.Verdict = clock.Judge([]bool{true, true, true})
+	for _, f := range Doc(r).Answer[:2] {
+		if f.Verdict != "mixed (2 of 3)" {
+			t.Errorf("stored verdict shown: %+v", f)
+		}
+	}
+	r.IO = nil
+	if a := Doc(r).Answer[0].Text; !strings.HasPrefix(a, "With a no-op handler the parallel consumer ran at **75% of a plain franz-go loop**") {
+		t.Errorf("no-op only: %s", a)
+	}
+	r.CPU = nil
+	if a := Doc(r).Answer[0].Text; !strings.HasPrefix(a, "The parallel consumer's peak RSS over a 2,000,000-record backlog was **150 MiB**") {
+		t.Errorf("rss only: %s", a)
 	}
 }
 
@@ -134,12 +187,12 @@ func TestWriteStoresDataAndMarkdownAndNoTemporaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Fatalf("files in --out: %v, want consume.json and consume.md only", names)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if want := "consume-cpu.png consume-cpu.svg consume-io.png consume-io.svg consume.json consume.md"; strings.Join(names, " ") != want {
+		t.Fatalf("files in --out: %v, want %s", names, want)
 	}
 }
 
