@@ -31,7 +31,7 @@ const (
 	panelW, panelH = 4.6 * vg.Inch, 3.2 * vg.Inch
 	singleW        = 7.5 * vg.Inch
 	singleH        = 4 * vg.Inch
-	legendW        = 2.2 * vg.Inch
+	minLegendW     = 1.2 * vg.Inch
 )
 
 // SVG draws the chart as SVG.
@@ -90,6 +90,15 @@ func encode(c *doc.Chart, format string) ([]byte, error) {
 	if len(panels) > 1 && c.Title != "" {
 		titleH = 0.35 * vg.Inch
 	}
+	// The legend's width follows its longest name (7 points a character at
+	// 9-point type is generous), so no name is cut off.
+	legendW := vg.Length(0)
+	for _, e := range legend {
+		legendW = max(legendW, vg.Points(5*float64(len(e.name))+30))
+	}
+	if len(legend) > 0 {
+		legendW = max(legendW, minLegendW)
+	}
 	w := vg.Length(cols)*pw + legendW
 	h := vg.Length(rows)*ph + titleH
 	var canvas vg.CanvasWriterTo
@@ -128,7 +137,9 @@ func encode(c *doc.Chart, format string) ([]byte, error) {
 			pl.Draw(cell)
 		}
 	}
-	drawLegend(draw.Crop(dc, w-legendW+0.1*vg.Inch, 0, 0, -titleH-0.3*vg.Inch), legend)
+	if len(legend) > 0 {
+		drawLegend(draw.Crop(dc, w-legendW+0.1*vg.Inch, 0, 0, -titleH-0.3*vg.Inch), legend)
+	}
 	var b bytes.Buffer
 	if _, err := canvas.WriteTo(&b); err != nil {
 		return nil, fmt.Errorf("chart %s: %w", c.Name, err)
