@@ -21,7 +21,7 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		{[]string{"bench", "produce", "--input", csv, "--tls-server-name", "h", "--vs-java"}, "--vs-java/--vs-kcat: --tls-server-name: the Java and kcat anchors cannot check"},
 		// Not wired yet: refused, never run without the security asked for.
 		{[]string{"lab", "consumer", "--tls-server-name", "h", "--cell", "pc-key/none"}, "--cell: pc-key runs Parallel Consumer's JVM, which cannot take these settings: --tls-server-name"},
-		{[]string{"compare", "consume", "--tls-server-name", "h"}, "Parallel Consumer's and Kafka's JVMs cannot take these TLS/SASL settings: --tls-server-name"},
+		{[]string{"compare", "consume", "--tls-server-name", "h"}, "the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: --tls-server-name"},
 		{[]string{"report", "--tls"}, "kpar report does not use TLS/SASL settings"},
 	} {
 		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)
