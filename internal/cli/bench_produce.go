@@ -217,8 +217,6 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 		bar.stop()
 		fmt.Fprintln(text, produce.JavaStartLine(n, s))
 	}
-	cfg.OnJavaDone = func(j produce.JavaComparison) { fmt.Fprintln(text, produce.JavaLines(j)) }
-	cfg.OnKcatDone = func(k produce.KcatComparison) { fmt.Fprintln(text, produce.KcatLines(k)) }
 	res, err := produce.Run(ctx, cfg, seeds)
 	bar.stop()
 	if err != nil {

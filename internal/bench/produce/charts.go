@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -85,13 +86,6 @@ func coresChart(r Result) *doc.Chart {
 // sweep; more than maxSeries sweeps, or two metrics, make small multiples
 // (a panel per metric and group of sweeps, a sweep's color the same in each).
 func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *doc.Chart {
-	c := &doc.Chart{Name: name, Title: title, Kind: doc.Line, X: countAxis("producers", r.Sweeps, func(sw Sweep) []int {
-		var n []int
-		for _, s := range sw.Steps {
-			n = append(n, s.Producers)
-		}
-		return n
-	}), Y: y}
 	var panels []doc.Chart
 	// Metric-major: with up to three groups, a row of panels per metric.
 	groups := groupSweeps(r.Sweeps)
@@ -99,19 +93,38 @@ func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *do
 		for _, g := range groups {
 			p := doc.Chart{Title: strings.Join(nonEmpty(g.title, m.name), ": ")}
 			for k, i := range g.idx {
-				sw := r.Sweeps[i]
 				s := doc.Series{Name: g.names[k]}
-				for _, st := range sortedSteps(sw.Steps) {
-					if v, ok := m.val(sw, st); ok {
+				for _, st := range sortedSteps(r.Sweeps[i].Steps) {
+					if v, ok := m.val(r.Sweeps[i], st); ok {
 						s.X, s.Y = append(s.X, float64(st.Producers)), append(s.Y, v)
 					}
 				}
 				p.Series = append(p.Series, s)
 			}
-			c.X.Log = c.X.Log && drawn(p)
 			panels = append(panels, p)
 		}
 	}
+	return lineChart(name, title, "producers", y, panels)
+}
+
+// lineChart is one chart of panels, or of the one panel's series; its
+// count axis (producers, partitions: 1..48 spans decades) is logarithmic
+// when two or more counts ran and no panel is empty (a log axis cannot
+// draw one).
+func lineChart(name, title, x string, y doc.Axis, panels []doc.Chart) *doc.Chart {
+	c := &doc.Chart{Name: name, Title: title, Kind: doc.Line, X: doc.Axis{Label: x}, Y: y}
+	xs, empty := map[float64]bool{}, false
+	for _, p := range panels {
+		n := 0
+		for _, s := range p.Series {
+			n += len(s.X)
+			for _, v := range s.X {
+				xs[v] = true
+			}
+		}
+		empty = empty || n == 0
+	}
+	c.X.Log = len(xs) > 1 && !empty
 	if len(panels) == 1 {
 		c.Series = panels[0].Series
 	} else {
@@ -120,51 +133,23 @@ func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *do
 	return c
 }
 
-// drawn says whether a panel has a point: a log axis cannot draw an empty one.
-func drawn(p doc.Chart) bool {
-	for _, s := range p.Series {
-		if len(s.X) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// countAxis is a count axis (producers, partitions), logarithmic when two
-// or more counts ran: they span decades (1..48).
-func countAxis(label string, sweeps []Sweep, counts func(Sweep) []int) doc.Axis {
-	seen := map[int]bool{}
-	for _, sw := range sweeps {
-		for _, n := range counts(sw) {
-			seen[n] = true
-		}
-	}
-	return doc.Axis{Label: label, Log: len(seen) > 1}
-}
-
 // ceilingChart is the partition sweep: the best records/s over the
 // producer counts at each partition count, a series per settings and
-// record size.
+// record size, at most maxSeries a panel.
 func ceilingChart(r Result) *doc.Chart {
-	c := &doc.Chart{Name: "ceiling", Title: "Ceiling (best records/s over the producer counts) vs partitions", Kind: doc.Line,
-		X: countAxis("partitions", r.Sweeps, func(sw Sweep) []int { return []int{sw.Partitions} }), Y: doc.Axis{Label: "best throughput", Unit: "records/s"}}
 	names := ceilingNames(r)
-	var series []doc.Series
+	var panels []doc.Chart
 	for i, cl := range r.Ceilings {
+		if i%maxSeries == 0 {
+			panels = append(panels, doc.Chart{})
+		}
 		s := doc.Series{Name: names[i]}
 		for _, p := range cl.Points {
 			s.X, s.Y = append(s.X, float64(p.Partitions)), append(s.Y, p.RecordsPerSec)
 		}
-		series = append(series, s)
+		panels[len(panels)-1].Series = append(panels[len(panels)-1].Series, s)
 	}
-	if len(series) <= maxSeries {
-		c.Series = series
-		return c
-	}
-	for i := 0; i < len(series); i += maxSeries {
-		c.Panels = append(c.Panels, doc.Chart{Series: series[i:min(i+maxSeries, len(series))]})
-	}
-	return c
+	return lineChart("ceiling", "Ceiling (best records/s over the producer counts) vs partitions", "partitions", doc.Axis{Label: "best throughput", Unit: "records/s"}, panels)
 }
 
 // ceilingNames names each ceiling by what differs between them.
@@ -190,41 +175,23 @@ type group struct {
 	names []string
 }
 
-// groupSweeps splits the sweeps into panels of at most maxSeries: a series
-// per value of the last dimension that varies (the partition count when it
-// does), a panel per combination of the others.
+// groupSweeps splits the sweeps into panels of at most maxSeries: with
+// more sweeps than that, a series per value of the last dimension that
+// varies (the partition count when it does), a panel per combination of
+// the others (consecutive, as the run orders its sweeps).
 func groupSweeps(sweeps []Sweep) []group {
-	if len(sweeps) <= maxSeries {
-		g := group{names: legendNames(sweeps, true)}
-		for i := range sweeps {
-			g.idx = append(g.idx, i)
-		}
-		return []group{g}
-	}
-	vary := varying(sweeps, sweepDims)
-	var series func(Sweep) string
-	if len(vary) > 0 {
-		series, vary = vary[len(vary)-1], vary[:len(vary)-1]
-	} else {
-		series = func(sw Sweep) string { return sw.Mode }
-	}
-	var order []string
-	by := map[string]*group{}
-	for i, sw := range sweeps {
-		k := join(sw, vary)
-		if by[k] == nil {
-			by[k] = &group{title: k}
-			order = append(order, k)
-		}
-		by[k].idx, by[k].names = append(by[k].idx, i), append(by[k].names, series(sw))
+	series, panel := varying(sweeps, sweepDims), []func(Sweep) string(nil)
+	if n := len(series); len(sweeps) > maxSeries && n > 1 {
+		series, panel = series[n-1:], series[:n-1]
 	}
 	var out []group
-	for _, k := range order {
-		g := by[k]
-		for i := 0; i < len(g.idx); i += maxSeries {
-			j := min(i+maxSeries, len(g.idx))
-			out = append(out, group{title: g.title, idx: g.idx[i:j], names: g.names[i:j]})
+	for i, sw := range sweeps {
+		title := join(sw, panel)
+		if len(out) == 0 || out[len(out)-1].title != title || len(out[len(out)-1].idx) == maxSeries {
+			out = append(out, group{title: title})
 		}
+		g := &out[len(out)-1]
+		g.idx, g.names = append(g.idx, i), append(g.names, cmp.Or(join(sw, series), sw.Mode))
 	}
 	return out
 }
@@ -292,9 +259,7 @@ func legendNames(sweeps []Sweep, withPartitions bool) []string {
 	vary := varying(sweeps, dims)
 	names := make([]string, len(sweeps))
 	for i, sw := range sweeps {
-		if names[i] = join(sw, vary); names[i] == "" {
-			names[i] = sw.Mode
-		}
+		names[i] = cmp.Or(join(sw, vary), sw.Mode)
 	}
 	return names
 }

@@ -124,15 +124,19 @@ func limitsTable(r Result) *doc.Table {
 	return t
 }
 
-// deliverySentence is a sweep's deliveries against the topic's end offsets.
-func deliverySentence(sw Sweep, steps []Step) string {
+// deliveries is a sweep's deliveries against the topic's end offsets, in a
+// table cell and in a sentence.
+func deliveries(sw Sweep) (string, string) {
+	steps := sortedSteps(sw.Steps)
 	if sw.Settings.NoFlush {
 		var parts []string
+		var recs, reached int64
 		for _, s := range steps {
+			recs, reached = recs+s.Records, reached+s.ReachedTopic
 			parts = append(parts, fmt.Sprintf("%s: %d of %d records had no delivery report at exit, and %d reached the topic (%d were lost)",
 				doc.Plural(s.Producers, "producer", "producers"), s.NoReport, s.Records, s.ReachedTopic, s.Records-s.ReachedTopic))
 		}
-		return "No flush before exit: " + strings.Join(parts, "; ") + "."
+		return fmt.Sprintf("no flush: %s of %s lost", doc.I64(recs-reached), doc.I64(recs)), "No flush before exit: " + strings.Join(parts, "; ") + "."
 	}
 	var recs, acked, failed, reached int64
 	firstErr := ""
@@ -143,23 +147,29 @@ func deliverySentence(sw Sweep, steps []Step) string {
 		}
 	}
 	out := fmt.Sprintf("%s of %s records acked, %s failed; end offsets grew by %s.", doc.I64(acked), doc.I64(recs), doc.I64(failed), doc.I64(reached))
+	word := doc.I64(acked-reached) + " fewer on the topic than acked"
+	if reached > acked {
+		word = doc.I64(reached-acked) + " more on the topic than acked"
+	}
 	switch {
 	case failed > 0:
-		return out + " First error: " + firstErr + "."
+		return doc.I64(failed) + " failed", out + " First error: " + firstErr + "."
 	case reached == acked:
-		return out + " Every acked record is on the topic."
+		return "all on the topic", out + " Every acked record is on the topic."
 	case sw.Settings.Acks == "0":
-		return out + " With acks=0 an \"ack\" only means the request was written, so the counts may differ."
+		return word, out + " With acks=0 an \"ack\" only means the request was written, so the counts may differ."
 	case reached > acked && !sw.Settings.Idempotence:
-		return out + fmt.Sprintf(" %d more records on the topic than acked: without idempotence a retried request that had landed writes twice, and this count cannot tell such records from others.", reached-acked)
+		return word, out + fmt.Sprintf(" %d more records on the topic than acked: without idempotence a retried request that had landed writes twice, and this count cannot tell such records from others.", reached-acked)
 	case reached > acked:
-		return out + fmt.Sprintf(" %d more records on the topic than acked.", reached-acked)
+		return word, out + fmt.Sprintf(" %d more records on the topic than acked.", reached-acked)
 	}
-	return out + fmt.Sprintf(" %d fewer records on the topic than acked.", acked-reached)
+	return word, out + fmt.Sprintf(" %d fewer records on the topic than acked.", acked-reached)
 }
 
 // networkFinding sets the loopback interface against the clients' own
-// bytes on the wire at the fastest step.
+// bytes on the wire at the fastest step. Loopback counts each byte once per
+// direction it crosses; what exceeds the clients' own bytes includes the
+// followers' fetches between the local brokers, not measured apart here.
 func networkFinding(r Result) (doc.Finding, bool) {
 	var s Step
 	for _, sw := range r.Sweeps {
@@ -174,33 +184,19 @@ func networkFinding(r Result) (doc.Finding, bool) {
 		return doc.Finding{}, false
 	}
 	wire := s.WireMBPerSec()
-	out := fmt.Sprintf("Network at the fastest step (%s, %s records/s): the loopback interface carried %.1f MB/s, the clients' own bytes on the wire (both directions) %.1f MB/s",
-		doc.Plural(s.Producers, "producer", "producers"), doc.Num(s.RecordsPerSec), lo, wire)
-	if wire > 0 {
-		out += fmt.Sprintf(", %.2fx", lo/wire)
+	rest := "."
+	if lo > wire && r.Broker.Nodes > 1 {
+		rest = fmt.Sprintf("; the other %.1f MB/s is replication between the %d local brokers and any other local traffic, not measured apart.", lo-wire, r.Broker.Nodes)
+	} else if lo > wire {
+		rest = fmt.Sprintf("; the other %.1f MB/s is local traffic besides the clients' (one broker: no replication).", lo-wire)
 	}
-	switch {
-	case lo <= wire:
-		out += "."
-	case r.Broker.Nodes > 1:
-		// Loopback counts each byte once per direction it crosses; what
-		// exceeds the clients' own bytes includes the followers' fetches
-		// between the local brokers, not measured apart here.
-		out += fmt.Sprintf("; the other %.1f MB/s is replication between the %d local brokers and any other local traffic, not measured apart.", lo-wire, r.Broker.Nodes)
-	default:
-		out += fmt.Sprintf("; the other %.1f MB/s is local traffic besides the clients' (one broker: no replication).", lo-wire)
-	}
-	return doc.Say("%s", out), true
+	return doc.Say("Network at the fastest step (%s, %s records/s): the loopback interface carried %.1f MB/s, the clients' own bytes on the wire (both directions) %.1f MB/s, %.2fx%s",
+		doc.Plural(s.Producers, "producer", "producers"), doc.Num(s.RecordsPerSec), lo, wire, ratio(lo, wire), rest), true
 }
 
 func ceilingBlocks(r Result) []doc.Block {
 	if len(r.Ceilings) == 0 {
-		var parts []string
-		for t, n := range r.Partitions {
-			parts = append(parts, fmt.Sprintf("`%s` %d", t, n))
-		}
-		sort.Strings(parts)
-		return []doc.Block{{Title: "The partition ceiling", Text: []string{"Not measured: this run swept one partition count (" + doc.Listing(parts) + "); `--partitions 1,3,12,48` sweeps the ceiling."}}}
+		return []doc.Block{{Title: "The partition ceiling", Text: []string{"Not measured: this run swept one partition count; `--partitions 1,3,12,48` sweeps the ceiling."}}}
 	}
 	b := doc.Block{Title: "The partition ceiling"}
 	t := &doc.Table{Head: []string{"sweep", "partitions", "best records/s", "MB/s", "at producers"}, Num: []bool{false, true, true, true, true}}

@@ -72,9 +72,7 @@ func scalingFinding(r Result) doc.Finding {
 	if bn := sw.Bottleneck; bn.Kind != "" {
 		fmt.Fprintf(&b, " The likely limit at %s: **%s** (%s).", doc.Plural(bn.Producers, "producer", "producers"), bn.Kind, bn.Reason)
 	}
-	f := doc.Say("%s", doc.Sentence(b.String()))
-	f.Figures = []doc.Figure{{Name: "first step", Value: first.RecordsPerSec, Unit: "records/s"}, {Name: "last step", Value: last.RecordsPerSec, Unit: "records/s"}}
-	return f
+	return doc.Say("%s", doc.Sentence(b.String()))
 }
 
 // ceilingFinding: one ceiling's own sentence, or where each stops moving.
@@ -116,21 +114,21 @@ func kcatFinding(k KcatComparison) doc.Finding {
 	rates, cpus := 0, 0
 	for _, rp := range reps {
 		r, c := rp.past()
-		if r {
-			rates++
-		}
-		if c {
-			cpus++
-		}
+		rates, cpus = rates+b2i(r), cpus+b2i(c)
 	}
 	who := "One kpar producer"
 	if len(reps) > 1 {
 		who = fmt.Sprintf("In the median of %d repeats one kpar producer", len(reps))
 	}
-	f := doc.Judged(kcatTarget, k.Target.String(), "%s ran at %.2fx kcat's (librdkafka) records/s with %.2fx its CPU-s per million records (whole process, same rows); the rate was past %.1fx in %d of %d repeats and the CPU within %.1fx in %d of %d",
+	return doc.Judged(kcatTarget, k.Target.String(), "%s ran at %.2fx kcat's (librdkafka) records/s with %.2fx its CPU-s per million records (whole process, same rows); the rate was past %.1fx in %d of %d repeats and the CPU within %.1fx in %d of %d",
 		who, k.RecordsPerSecRatio, k.CPUPerMillionRatio, TargetRate, rates, len(reps), TargetCPU, cpus, len(reps))
-	f.Figures = []doc.Figure{{Name: "rate vs kcat", Value: k.RecordsPerSecRatio, Unit: "x"}, {Name: "CPU vs kcat", Value: k.CPUPerMillionRatio, Unit: "x"}}
-	return f
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func javaFinding(j JavaComparison) doc.Finding {
@@ -138,11 +136,9 @@ func javaFinding(j JavaComparison) doc.Finding {
 	if j.RecordsPerSecRatio >= 1 && j.CPUPerMillionRatio < 1 {
 		verdict = "met"
 	}
-	f := doc.Judged("at least Java's records/s with less client CPU", verdict,
+	return doc.Judged("at least Java's records/s with less client CPU", verdict,
 		"One kpar producer ran at %.2fx Apache Kafka's ProducerPerformance (Java) records/s with %.2fx its CPU-s per million records (whole process, same payloads)",
 		j.RecordsPerSecRatio, j.CPUPerMillionRatio)
-	f.Figures = []doc.Figure{{Name: "rate vs Java", Value: j.RecordsPerSecRatio, Unit: "x"}, {Name: "CPU vs Java", Value: j.CPUPerMillionRatio, Unit: "x"}}
-	return f
 }
 
 // sweepsTable is one row per sweep: its best rate, where it saturated, what
@@ -179,7 +175,8 @@ func sweepsTable(r Result) *doc.Table {
 			}
 			row = append(row, first)
 		}
-		t.Rows = append(t.Rows, append(row, deliveryWord(sw, steps)))
+		word, _ := deliveries(sw)
+		t.Rows = append(t.Rows, append(row, word))
 	}
 	return t
 }
@@ -246,30 +243,11 @@ func acrossSweeps(r Result) []doc.Finding {
 func deliveryFindings(r Result) []doc.Finding {
 	var out []doc.Finding
 	for _, sw := range r.Sweeps {
-		if steps := sortedSteps(sw.Steps); deliveryWord(sw, steps) != "all on the topic" {
-			out = append(out, doc.Say("%s: %s", sw.Label, deliverySentence(sw, steps)))
+		if word, sentence := deliveries(sw); word != "all on the topic" {
+			out = append(out, doc.Say("%s: %s", sw.Label, sentence))
 		}
 	}
 	return out
-}
-
-// deliveryWord is a sweep's deliveries in a table cell.
-func deliveryWord(sw Sweep, steps []Step) string {
-	var recs, acked, failed, reached int64
-	for _, s := range steps {
-		recs, acked, failed, reached = recs+s.Records, acked+s.Acked, failed+s.Failed, reached+s.ReachedTopic
-	}
-	switch {
-	case sw.Settings.NoFlush:
-		return fmt.Sprintf("no flush: %s of %s lost", doc.I64(recs-reached), doc.I64(recs))
-	case failed > 0:
-		return fmt.Sprintf("%s failed", doc.I64(failed))
-	case reached == acked:
-		return "all on the topic"
-	case reached > acked:
-		return fmt.Sprintf("%s more on the topic than acked", doc.I64(reached-acked))
-	}
-	return fmt.Sprintf("%s fewer on the topic than acked", doc.I64(acked-reached))
 }
 
 // coreTally counts which pinned side filled first over the sweeps.

@@ -193,12 +193,9 @@ func Rederive(r Result) Result {
 	}
 	if r.Kcat != nil {
 		k := *r.Kcat
-		if reps := k.Repeats; len(reps) > 1 {
-			// The median repeat's figures stay; the verdict is over every repeat.
-			k.Compute()
-			k.judge(append([]KcatRepeat(nil), reps...))
-		} else {
-			k.Compute()
+		k.Compute() // the median repeat's figures; the verdict is over every repeat
+		if len(k.Repeats) > 1 {
+			k.judge(append([]KcatRepeat(nil), k.Repeats...))
 		}
 		r.Kcat = &k
 	}
