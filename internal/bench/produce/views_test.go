@@ -165,6 +165,10 @@ func TestDocV3SectionsFollowTheData(t *testing.T) {
 		kcatOf(Doc(r)).Verdict != "mixed (1 of 2)" {
 		t.Errorf("summary lacks the repeats:\n%s", md)
 	}
+	// Judged again from a file, the verdict stays over every repeat.
+	if v := kcatOf(Doc(Rederive(r))).Verdict; v != "mixed (1 of 2)" {
+		t.Errorf("re-derived kcat verdict %q", v)
+	}
 	r.Kcat.Repeats = nil
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
