@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -216,8 +217,6 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 		bar.stop()
 		fmt.Fprintln(text, produce.JavaStartLine(n, s))
 	}
-	cfg.OnJavaDone = func(j produce.JavaComparison) { fmt.Fprintln(text, produce.JavaLines(j)) }
-	cfg.OnKcatDone = func(k produce.KcatComparison) { fmt.Fprintln(text, produce.KcatLines(k)) }
 	res, err := produce.Run(ctx, cfg, seeds)
 	bar.stop()
 	if err != nil {
@@ -231,7 +230,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "\nresults: %s (summary.md, results.json, steps.csv, charts) in %.0fs\n", f.out.out, time.Since(started).Seconds())
+		fmt.Fprintf(stdout, "\n%s\nresults: %s (summary.md, results.json, steps.csv, charts) in %.0fs\n", render.Text(produce.Doc(res)), f.out.out, time.Since(started).Seconds())
 	}
 	// A step whose deliveries failed is recorded with its counts and first
 	// error, but the run is not a clean measurement: say so and exit 1.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/trogdor"
 )
@@ -256,6 +257,6 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 	if f.out.json {
 		return printJSON(cmd.OutOrStdout(), res)
 	}
-	fmt.Fprint(cmd.OutOrStdout(), trogdor.Text(res))
+	fmt.Fprint(cmd.OutOrStdout(), render.Text(trogdor.Doc(res)))
 	return nil
 }

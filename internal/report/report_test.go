@@ -37,6 +37,15 @@ func writeJSON(t *testing.T, path string, v any) {
 
 func joined(s []string) string { return strings.Join(s, " ") }
 
+// produceAnswer is the produce section's answer as the page shows it.
+func produceAnswer(r produce.Result) []string {
+	var out []string
+	for _, f := range producePart(r).Doc.Answer {
+		out = append(out, render.Finding(f))
+	}
+	return out
+}
+
 func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
 	eff := steady / 100000
 	io := &consume.IO{Partitions: 12, Keys: 1000, Concurrency: 500, SleepMs: 5, Order: "key", IdealPerS: 100000,
@@ -125,7 +134,7 @@ func TestAnswersFollowTheData(t *testing.T) {
 		return produce.Result{Sweeps: []produce.Sweep{sw}}
 	}
 	up := joined(produceAnswer(steps(100000, 190000, 350000)))
-	if !strings.Contains(up, "4 sent 350,000, 3.50x as much") || !strings.Contains(up, "no saturation") {
+	if !strings.Contains(up, "4 sent 350,000 (0.0 MB/s), 3.50x as much") || !strings.Contains(up, "no saturation") {
 		t.Errorf("scaling answer: %s", up)
 	}
 	// Throughput that falls with more producers is reported as it is.
@@ -483,18 +492,13 @@ func TestProduceSectionRederivesEveryVerdictFromTheSteps(t *testing.T) {
 	k.RecordsPerSecRatio, k.TargetMet = 2, true
 	r.Kcat = k
 	p := producePart(r)
-	var all []string
-	all = append(all, p.Answer...)
-	for _, b := range p.Blocks {
-		all = append(all, b.Text...)
-	}
-	text := joined(all)
-	for _, bad := range []string{"a stored reason", "A stored ceiling sentence", "the target is met", "No saturation within the sweep", "broker-cpu", "2.00x kcat"} {
+	text := render.Markdown(*p.Doc)
+	for _, bad := range []string{"a stored reason", "A stored ceiling sentence", ": met", "No saturation within the sweep", "broker-cpu", "2.00x kcat"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("the page repeats a stored verdict the figures contradict: %q", bad)
 		}
 	}
-	for _, want := range []string{"stopped paying after 1", "0.50x kcat's", "the target is missed", "The ceiling (best of the producer counts) went from 101.0k records/s at 1 partition to 310.0k at 12 partitions"} {
+	for _, want := range []string{"stopped paying after 1", "0.50x kcat's", ": missed (0 of 1))", "The ceiling (best of the producer counts) went from 101.0k records/s at 1 partition to 310.0k at 12 partitions"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the page lacks the re-derived %q:\n%s", want, text)
 		}

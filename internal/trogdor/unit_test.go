@@ -125,3 +125,35 @@ func TestPlanWritesPlatformAndStartsNothing(t *testing.T) {
 		t.Errorf("down of a plan: stopped %v, %v", stopped, err)
 	}
 }
+
+// The document's answer follows the figures: the shared host, where the
+// sweep saturated, sends Trogdor counted that never landed, the
+// calibration; the steps are the body's table, every agent in the details.
+func TestDocFindingsFollowTheSteps(t *testing.T) {
+	r := Result{TrogdorVersion: "4.4.0", Topic: "t", Partitions: 3, Records: 1000, SharedHost: true,
+		Steps: []Step{{Agents: 1, Records: 1000, Written: 1000, RecordsPerSec: 100, PerAgent: []AgentRun{{Node: "a", RecordsPerSec: 100}}},
+			{Agents: 2, Records: 2000, Written: 1990, RecordsPerSec: 105, PerAgent: []AgentRun{{Node: "a", RecordsPerSec: 50}, {Node: "b", RecordsPerSec: 55}}}},
+		Kpar: &KparRun{RecordsPerSec: 300}, KparPerTrogdor: 3}
+	r.Saturation = FindSaturation(r.Steps)
+	d := Doc(r)
+	var got []string
+	for _, f := range d.Answer {
+		got = append(got, f.Text)
+	}
+	text := strings.Join(got, "\n")
+	for _, want := range []string{"Every agent ran on this one host (cores unknown)", "Saturated at 1 agent(s): going to 2 added +5.0% records/s",
+		"Step 2: the agents reported 2000 records sent but the topic grew by 1990", "kpar's figure is 3.00 times Trogdor's"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer lacks %q:\n%s", want, text)
+		}
+	}
+	if tb := d.Body[1].Table; tb == nil || len(tb.Rows) != 3 || tb.Rows[1][3] != "50-55" {
+		t.Errorf("steps table %+v", d.Body[1].Table)
+	}
+	if tb := d.Details[0].Table; tb == nil || len(tb.Rows) != 3 {
+		t.Errorf("agents table %+v", d.Details[0].Table)
+	}
+	if vs := Views(r); len(vs) != 1 || vs[0].Name != "trogdor.md" {
+		t.Errorf("views %+v", vs)
+	}
+}

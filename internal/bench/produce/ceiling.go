@@ -201,7 +201,7 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 		for _, st := range o.Steps {
 			byN[st.Producers] = st
 		}
-		for _, st := range sortSteps(all.Steps) {
+		for _, st := range sortedSteps(all.Steps) {
 			ost, ok := byN[st.Producers]
 			if !ok || ost.RecordsPerSec <= 0 {
 				continue
@@ -273,7 +273,7 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 		f := sum / st.ElapsedSeconds / float64(len(cpus))
 		return &f
 	}
-	for _, st := range sortSteps(steps) {
+	for _, st := range sortedSteps(steps) {
 		if st.ElapsedSeconds <= 0 {
 			continue
 		}

@@ -1,300 +1,265 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
+	"github.com/kpar/kpar/internal/doc"
 )
 
-const (
-	chartW = 7 * vg.Inch
-	chartH = 4.5 * vg.Inch
-)
+// maxSeries is the most series one chart (or panel) carries; more sweeps
+// than that are drawn as small multiples.
+const maxSeries = 6
 
-type chart struct {
+// metric is one figure per step of a sweep; name heads its panels when a
+// chart shows two metrics side by side.
+type metric struct {
 	name string
-	plot *plot.Plot
+	val  func(sw Sweep, s Step) (float64, bool)
 }
 
-func charts(r Result) []chart {
-	cs := []chart{
-		{"throughput", lineChart(r, "Throughput vs producers", "records/s", func(s Step) (float64, bool) {
-			return s.RecordsPerSec, true
-		})},
-		{"broker_cpu", brokerChart(r)},
-		{"broker_cpu_per_million", lineChart(r, "Broker CPU per million records vs producers", "broker CPU-s per million records", Step.BrokerCPUPerMillion)},
-		{"latency", latencyChart(r)},
-		{"network", networkChart(r)},
-		{"cores", coresChart(r)},
-	}
+func throughputChart(r Result) *doc.Chart {
+	return sweepChart(r, "throughput", "Throughput vs producers", doc.Axis{Label: "throughput", Unit: "records/s"},
+		metric{val: func(_ Sweep, s Step) (float64, bool) { return s.RecordsPerSec, true }})
+}
+
+// detailCharts are the charts behind the answer: broker CPU, latency,
+// network and the cores each side kept busy.
+func detailCharts(r Result) []*doc.Chart {
+	broker, perM := "Broker CPU vs producers", "Broker CPU per million records vs producers"
 	if r.Broker.CPU != "proc" {
-		cs[2].plot.Title.Text = "Broker CPU per million records unknown: not a broker kpar started on this machine"
+		broker, perM = "Broker CPU unknown: not a broker kpar started on this machine", "Broker CPU per million records unknown: not a broker kpar started on this machine"
+	} else if r.Host.Cores > 0 {
+		broker = fmt.Sprintf("Broker CPU vs producers (machine has %d cores)", r.Host.Cores)
 	}
-	ticks := producerTicks(r)
-	for _, c := range cs {
-		c.plot.X.Tick.Marker = ticks
-		entries := len(r.Sweeps)
-		if c.name == "latency" || c.name == "network" || c.name == "cores" {
-			entries *= 2
-		}
-		// Leave headroom so the legend at the top does not cover the lines.
-		if max := c.plot.Y.Max; max > 0 {
-			c.plot.Y.Max = max * (1.1 + 0.09*float64(entries))
-		}
+	latency := func(q string, v func(Step) float64) metric {
+		return metric{q, func(_ Sweep, s Step) (float64, bool) { return v(s), s.Acked > 0 && s.NoReport == 0 }}
 	}
-	return append(cs, chart{"ceiling", ceilingChart(r)})
+	return []*doc.Chart{
+		sweepChart(r, "broker_cpu", broker, doc.Axis{Label: "broker cores busy", Unit: "CPU-s/s"}, metric{val: brokerCores}),
+		sweepChart(r, "broker_cpu_per_million", perM, doc.Axis{Label: "broker CPU", Unit: "CPU-s per million records"},
+			metric{val: func(_ Sweep, s Step) (float64, bool) { return s.BrokerCPUPerMillion() }}),
+		sweepChart(r, "latency", "Produce latency vs producers", doc.Axis{Label: "latency", Unit: "ms"},
+			latency("p50", func(s Step) float64 { return s.LatencyP50Ms }), latency("p99", func(s Step) float64 { return s.LatencyP99Ms })),
+		sweepChart(r, "network", "Network vs producers", doc.Axis{Label: "network", Unit: "MB/s"},
+			metric{"loopback interface", func(_ Sweep, s Step) (float64, bool) { return s.LoopbackMBPerSec() }},
+			metric{"clients' wire bytes", func(_ Sweep, s Step) (float64, bool) { return s.WireMBPerSec(), true }}),
+		coresChart(r),
+	}
 }
 
-// ceilingChart is the partition sweep: the best records/s over the
-// producer counts at each partition count, one line per settings and
-// record size.
-func ceilingChart(r Result) *plot.Plot {
-	p := newPlot("Ceiling (best records/s over producer counts) vs partitions", "records/s")
-	p.X.Label.Text = "partitions"
-	var order []string
-	lines := map[string]plotter.XYs{}
-	seen := map[int]bool{}
-	var ticks plot.ConstantTicks
-	names := legendNames(r.Sweeps, false)
-	for i, sw := range r.Sweeps {
-		k := names[i]
-		if _, ok := lines[k]; !ok {
-			order = append(order, k)
-		}
-		best := 0.0
-		for _, st := range sw.Steps {
-			best = max(best, st.RecordsPerSec)
-		}
-		lines[k] = append(lines[k], plotter.XY{X: float64(sw.Partitions), Y: best})
-		if !seen[sw.Partitions] {
-			seen[sw.Partitions] = true
-			ticks = append(ticks, plot.Tick{Value: float64(sw.Partitions), Label: fmt.Sprint(sw.Partitions)})
-		}
+func brokerCores(_ Sweep, s Step) (float64, bool) {
+	if s.BrokerCPUSeconds == nil || s.ElapsedSeconds <= 0 {
+		return 0, false
 	}
-	for i, k := range order {
-		pts := lines[k]
-		sort.Slice(pts, func(a, b int) bool { return pts[a].X < pts[b].X })
-		addLine(p, i, k, pts, nil)
-	}
-	if len(ticks) == 1 {
-		p.Title.Text = fmt.Sprintf("Ceiling at %d partitions (one partition count measured: run --partitions 1,3,12,48 for the sweep)", int(ticks[0].Value))
-	}
-	// Partition counts span decades (1..48): a log axis keeps them apart.
-	if len(ticks) > 1 && ticks[0].Value > 0 {
-		p.X.Scale = plot.LogScale{}
-	}
-	p.X.Tick.Marker = ticks
-	if m := p.Y.Max; m > 0 {
-		p.Y.Max = m * (1.1 + 0.09*float64(len(order)))
-	}
-	return p
-}
-
-// networkChart sets the loopback interface's bytes beside the clients' own
-// bytes on the wire.
-func networkChart(r Result) *plot.Plot {
-	p := newPlot("Network vs producers (solid: loopback interface, dashed: clients' wire bytes)", "MB/s")
-	names := legendNames(r.Sweeps, true)
-	for i, sw := range r.Sweeps {
-		var lo, wire plotter.XYs
-		for _, s := range sortSteps(sw.Steps) {
-			if v, ok := s.LoopbackMBPerSec(); ok {
-				lo = append(lo, plotter.XY{X: float64(s.Producers), Y: v})
-			}
-			wire = append(wire, plotter.XY{X: float64(s.Producers), Y: s.WireMBPerSec()})
-		}
-		addLine(p, i, "lo "+names[i], lo, nil)
-		addLine(p, i, "wire", wire, []vg.Length{vg.Points(4), vg.Points(3)})
-	}
-	return p
+	return *s.BrokerCPUSeconds / s.ElapsedSeconds, true
 }
 
 // coresChart: pinned, each side's use of its own CPUs (1.0 = full);
 // otherwise the cores each side kept busy.
-func coresChart(r Result) *plot.Plot {
-	title, y := "Cores busy vs producers (solid: broker, dashed: bench)", "cores (CPU-s / s)"
-	if r.Pinned != nil {
-		title = fmt.Sprintf("Pinned: share of own CPUs vs producers (solid: broker on CPU %s, dashed: bench on CPU %s)", cpuList(r.Pinned.Broker), cpuList(r.Pinned.Bench))
-		y = "share of the side's CPUs (1.0 = full)"
-	}
-	p := newPlot(title, y)
-	names := legendNames(r.Sweeps, true)
-	for i, sw := range r.Sweeps {
-		var br, be plotter.XYs
-		if sw.Cores != nil {
-			for _, cs := range sw.Cores.Steps {
-				br = append(br, plotter.XY{X: float64(cs.Producers), Y: cs.BrokerShare})
-				be = append(be, plotter.XY{X: float64(cs.Producers), Y: cs.BenchShare})
-			}
-		} else {
-			for _, s := range sortSteps(sw.Steps) {
-				if s.ElapsedSeconds <= 0 {
-					continue
+func coresChart(r Result) *doc.Chart {
+	if p := r.Pinned; p != nil {
+		share := func(broker bool) func(Sweep, Step) (float64, bool) {
+			return func(sw Sweep, s Step) (float64, bool) {
+				if sw.Cores == nil {
+					return 0, false
 				}
-				if s.BrokerCPUSeconds != nil {
-					br = append(br, plotter.XY{X: float64(s.Producers), Y: *s.BrokerCPUSeconds / s.ElapsedSeconds})
+				for _, cs := range sw.Cores.Steps {
+					if cs.Producers == s.Producers {
+						return map[bool]float64{true: cs.BrokerShare, false: cs.BenchShare}[broker], true
+					}
 				}
-				be = append(be, plotter.XY{X: float64(s.Producers), Y: s.BenchCPUSeconds / s.ElapsedSeconds})
+				return 0, false
 			}
 		}
-		addLine(p, i, "broker "+names[i], br, nil)
-		addLine(p, i, "bench", be, []vg.Length{vg.Points(4), vg.Points(3)})
+		return sweepChart(r, "cores", fmt.Sprintf("Pinned: share of own CPUs vs producers (broker on CPU %s, bench on CPU %s)", cpuList(p.Broker), cpuList(p.Bench)),
+			doc.Axis{Label: "share of the side's CPUs", Unit: "1.0 = full"}, metric{"broker", share(true)}, metric{"bench", share(false)})
 	}
-	return p
+	bench := func(_ Sweep, s Step) (float64, bool) {
+		return s.BenchCPUSeconds / s.ElapsedSeconds, s.ElapsedSeconds > 0
+	}
+	return sweepChart(r, "cores", "Cores busy vs producers", doc.Axis{Label: "cores busy", Unit: "CPU-s/s"}, metric{"broker", brokerCores}, metric{"bench", bench})
 }
 
-// producerTicks marks exactly the producer counts measured.
-func producerTicks(r Result) plot.ConstantTicks {
-	seen := map[int]bool{}
-	var t plot.ConstantTicks
-	for _, sw := range r.Sweeps {
-		for _, s := range sw.Steps {
-			if !seen[s.Producers] {
-				seen[s.Producers] = true
-				t = append(t, plot.Tick{Value: float64(s.Producers), Label: fmt.Sprint(s.Producers)})
+// sweepChart draws each metric against the producer count, a series per
+// sweep; more than maxSeries sweeps, or two metrics, make small multiples
+// (a panel per metric and group of sweeps, a sweep's color the same in each).
+func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *doc.Chart {
+	var panels []doc.Chart
+	// Metric-major: with up to three groups, a row of panels per metric.
+	groups := groupSweeps(r.Sweeps)
+	for _, m := range metrics {
+		for _, g := range groups {
+			p := doc.Chart{Title: strings.Join(nonEmpty(g.title, m.name), ": ")}
+			for k, i := range g.idx {
+				s := doc.Series{Name: g.names[k]}
+				for _, st := range sortedSteps(r.Sweeps[i].Steps) {
+					if v, ok := m.val(r.Sweeps[i], st); ok {
+						s.X, s.Y = append(s.X, float64(st.Producers)), append(s.Y, v)
+					}
+				}
+				p.Series = append(p.Series, s)
+			}
+			panels = append(panels, p)
+		}
+	}
+	return lineChart(name, title, "producers", y, panels)
+}
+
+// lineChart is one chart of panels, or of the one panel's series; its
+// count axis (producers, partitions: 1..48 spans decades) is logarithmic
+// when two or more counts ran and no panel is empty (a log axis cannot
+// draw one).
+func lineChart(name, title, x string, y doc.Axis, panels []doc.Chart) *doc.Chart {
+	c := &doc.Chart{Name: name, Title: title, Kind: doc.Line, X: doc.Axis{Label: x}, Y: y}
+	xs, empty := map[float64]bool{}, false
+	for _, p := range panels {
+		n := 0
+		for _, s := range p.Series {
+			n += len(s.X)
+			for _, v := range s.X {
+				xs[v] = true
+			}
+		}
+		empty = empty || n == 0
+	}
+	c.X.Log = len(xs) > 1 && !empty
+	if len(panels) == 1 {
+		c.Series = panels[0].Series
+	} else {
+		c.Panels = panels
+	}
+	return c
+}
+
+// ceilingChart is the partition sweep: the best records/s over the
+// producer counts at each partition count, a series per settings and
+// record size, at most maxSeries a panel.
+func ceilingChart(r Result) *doc.Chart {
+	names := ceilingNames(r)
+	var panels []doc.Chart
+	for i, cl := range r.Ceilings {
+		if i%maxSeries == 0 {
+			panels = append(panels, doc.Chart{})
+		}
+		s := doc.Series{Name: names[i]}
+		for _, p := range cl.Points {
+			s.X, s.Y = append(s.X, float64(p.Partitions)), append(s.Y, p.RecordsPerSec)
+		}
+		panels[len(panels)-1].Series = append(panels[len(panels)-1].Series, s)
+	}
+	return lineChart("ceiling", "Ceiling (best records/s over the producer counts) vs partitions", "partitions", doc.Axis{Label: "best throughput", Unit: "records/s"}, panels)
+}
+
+// ceilingNames names each ceiling by what differs between them.
+func ceilingNames(r Result) []string {
+	reps := make([]Sweep, len(r.Ceilings))
+	for i, c := range r.Ceilings {
+		for _, sw := range r.Sweeps {
+			s := sw.Settings
+			s.Topics = nil
+			if sw.Mode == c.Mode && s.Label()+sizeLabel(sw.RecordSize) == c.Label {
+				reps[i] = sw
+				break
 			}
 		}
 	}
-	return t
+	return legendNames(reps, false)
 }
 
-func newPlot(title, y string) *plot.Plot {
-	p := plot.New()
-	p.Title.Text = title
-	p.X.Label.Text = "producers"
-	p.Y.Label.Text = y
-	p.Y.Min = 0
-	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.Left = true
-	return p
+// group is one panel's sweeps (indices into the result's) and their names.
+type group struct {
+	title string
+	idx   []int
+	names []string
 }
 
-func addLine(p *plot.Plot, i int, name string, pts plotter.XYs, dashes []vg.Length) {
-	if len(pts) == 0 {
-		return
+// groupSweeps splits the sweeps into panels of at most maxSeries: with
+// more sweeps than that, a series per value of the last dimension that
+// varies (the partition count when it does), a panel per combination of
+// the others (consecutive, as the run orders its sweeps).
+func groupSweeps(sweeps []Sweep) []group {
+	series, panel := varying(sweeps, sweepDims), []func(Sweep) string(nil)
+	if n := len(series); len(sweeps) > maxSeries && n > 1 {
+		series, panel = series[n-1:], series[:n-1]
 	}
-	l, s, err := plotter.NewLinePoints(pts)
-	if err != nil {
-		return
-	}
-	c := plotutil.Color(i)
-	l.Color, s.Color = c, c
-	l.Dashes = dashes
-	s.Shape = draw.CircleGlyph{}
-	p.Add(l, s)
-	p.Legend.Add(name, l, s)
-}
-
-func lineChart(r Result, title, y string, val func(Step) (float64, bool)) *plot.Plot {
-	p := newPlot(title, y)
-	names := legendNames(r.Sweeps, true)
-	for i, sw := range r.Sweeps {
-		var pts plotter.XYs
-		for _, s := range sortSteps(sw.Steps) {
-			if v, ok := val(s); ok {
-				pts = append(pts, plotter.XY{X: float64(s.Producers), Y: v})
-			}
+	var out []group
+	for i, sw := range sweeps {
+		title := join(sw, panel)
+		if len(out) == 0 || out[len(out)-1].title != title || len(out[len(out)-1].idx) == maxSeries {
+			out = append(out, group{title: title})
 		}
-		addLine(p, i, names[i], pts, nil)
+		g := &out[len(out)-1]
+		g.idx, g.names = append(g.idx, i), append(g.names, cmp.Or(join(sw, series), sw.Mode))
 	}
-	return p
+	return out
 }
 
-func brokerChart(r Result) *plot.Plot {
-	p := lineChart(r, "Broker CPU vs producers", "broker cores busy (CPU-s / s)", func(s Step) (float64, bool) {
-		if s.BrokerCPUSeconds == nil || s.ElapsedSeconds <= 0 {
-			return 0, false
+// sweepDims are what can differ between sweeps, as a legend says them; the
+// partition count is last.
+var sweepDims = []func(Sweep) string{
+	func(sw Sweep) string { return sw.Mode },
+	func(sw Sweep) string { return "acks=" + sw.Settings.Acks },
+	func(sw Sweep) string { return map[bool]string{true: "idem", false: "noidem"}[sw.Settings.Idempotence] },
+	func(sw Sweep) string { return sw.Settings.Partitioner },
+	func(sw Sweep) string { return "linger=" + sw.Settings.Linger.String() },
+	func(sw Sweep) string { return fmt.Sprintf("batch=%d", sw.Settings.BatchBytes) },
+	func(sw Sweep) string { return sw.Settings.Compression },
+	func(sw Sweep) string { return fmt.Sprintf("%d topic(s)", len(sw.Settings.Topics)) },
+	func(sw Sweep) string { return map[bool]string{true: "no-flush", false: "flush"}[sw.Settings.NoFlush] },
+	func(sw Sweep) string {
+		if sw.RecordSize <= 0 {
+			return "rows as is"
 		}
-		return *s.BrokerCPUSeconds / s.ElapsedSeconds, true
-	})
-	if r.Broker.CPU != "proc" {
-		p.Title.Text = "Broker CPU unknown: not a broker kpar started on this machine"
-	} else if r.Host.Cores > 0 {
-		p.Title.Text = fmt.Sprintf("Broker CPU vs producers (machine has %d cores)", r.Host.Cores)
-	}
-	return p
+		return fmt.Sprintf("value=%dB", sw.RecordSize)
+	},
+	func(sw Sweep) string { return plural(sw.Partitions, "partition") },
 }
 
-func latencyChart(r Result) *plot.Plot {
-	p := newPlot("Produce latency vs producers (solid p50, dashed p99)", "ms")
-	names := legendNames(r.Sweeps, true)
-	for i, sw := range r.Sweeps {
-		var p50, p99 plotter.XYs
-		for _, s := range sortSteps(sw.Steps) {
-			if s.Acked == 0 || s.NoReport > 0 {
-				continue
-			}
-			p50 = append(p50, plotter.XY{X: float64(s.Producers), Y: s.LatencyP50Ms})
-			p99 = append(p99, plotter.XY{X: float64(s.Producers), Y: s.LatencyP99Ms})
-		}
-		addLine(p, i, "p50 "+names[i], p50, nil)
-		addLine(p, i, "p99", p99, []vg.Length{vg.Points(4), vg.Points(3)})
-	}
-	return p
-}
-
-// legendNames names each sweep in a legend: by its full label when there
-// are a few, else by only what differs between the sweeps (a 24-line
-// chart cannot carry full labels; summary.md has them).
-func legendNames(sweeps []Sweep, withPartitions bool) []string {
-	if len(sweeps) <= 3 {
-		names := make([]string, len(sweeps))
-		for i, sw := range sweeps {
-			names[i] = sw.Mode + " " + sw.Label
-			if !withPartitions {
-				s := sw.Settings
-				s.Topics = nil
-				names[i] = sw.Mode + " " + s.Label() + sizeLabel(sw.RecordSize)
-			}
-		}
-		return names
-	}
-	dims := []func(Sweep) string{
-		func(sw Sweep) string { return sw.Mode },
-		func(sw Sweep) string { return "acks=" + sw.Settings.Acks },
-		func(sw Sweep) string { return map[bool]string{true: "idem", false: "noidem"}[sw.Settings.Idempotence] },
-		func(sw Sweep) string { return sw.Settings.Partitioner },
-		func(sw Sweep) string { return "linger=" + sw.Settings.Linger.String() },
-		func(sw Sweep) string { return fmt.Sprintf("batch=%d", sw.Settings.BatchBytes) },
-		func(sw Sweep) string { return sw.Settings.Compression },
-		func(sw Sweep) string { return fmt.Sprintf("%d topic(s)", len(sw.Settings.Topics)) },
-		func(sw Sweep) string { return map[bool]string{true: "no-flush", false: "flush"}[sw.Settings.NoFlush] },
-		func(sw Sweep) string {
-			if sw.RecordSize <= 0 {
-				return "rows as is"
-			}
-			return fmt.Sprintf("value=%dB", sw.RecordSize)
-		},
-	}
-	if withPartitions {
-		dims = append(dims, func(sw Sweep) string { return plural(sw.Partitions, "partition") })
-	}
-	names := make([]string, len(sweeps))
+func varying(sweeps []Sweep, dims []func(Sweep) string) []func(Sweep) string {
+	var out []func(Sweep) string
 	for _, d := range dims {
-		vary := false
 		for _, sw := range sweeps {
 			if d(sw) != d(sweeps[0]) {
-				vary = true
+				out = append(out, d)
+				break
 			}
 		}
-		if !vary {
-			continue
-		}
-		for i, sw := range sweeps {
-			names[i] = strings.TrimSpace(names[i] + " " + d(sw))
+	}
+	return out
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
 		}
 	}
+	return out
+}
+
+func join(sw Sweep, dims []func(Sweep) string) string {
+	var s []string
+	for _, d := range dims {
+		s = append(s, d(sw))
+	}
+	return strings.Join(s, " ")
+}
+
+// legendNames names each sweep by only what differs between the sweeps
+// (the tables have the full labels; a legend beside the chart has room for
+// a few words): its mode when nothing does.
+func legendNames(sweeps []Sweep, withPartitions bool) []string {
+	dims := sweepDims
+	if !withPartitions {
+		dims = dims[:len(dims)-1]
+	}
+	vary := varying(sweeps, dims)
+	names := make([]string, len(sweeps))
 	for i, sw := range sweeps {
-		if names[i] == "" {
-			names[i] = sw.Mode
-		}
+		names[i] = cmp.Or(join(sw, vary), sw.Mode)
 	}
 	return names
 }

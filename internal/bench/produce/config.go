@@ -91,8 +91,6 @@ type Config struct {
 	OnStep      func(Step)                    // a step finished (the median of its repeats)
 	OnSweepDone func(Sweep)                   // a sweep's saturation and bottleneck are judged
 	OnJava      func(records int, s Settings) // the anchors (Go, Java, kcat) begin
-	OnJavaDone  func(JavaComparison)          // the Java comparison finished
-	OnKcatDone  func(KcatComparison)          // the kcat comparison finished
 	OnPinned    func(PinInfo)                 // the broker and the bench were pinned
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -62,7 +63,7 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	if r.ReplicationFactor < 1 || r.Broker.Nodes < 1 || r.Java != nil {
 		t.Fatalf("rf %d nodes %d java %v", r.ReplicationFactor, r.Broker.Nodes, r.Java)
 	}
-	if md := Summary(r); len(md) == 0 {
+	if md := render.Markdown(Doc(r)); len(md) == 0 {
 		t.Fatal("empty summary")
 	}
 }

@@ -162,3 +162,44 @@ func (r Result) FailedSteps() []string {
 	}
 	return out
 }
+
+// Rederive recomputes every verdict and sentence r stores from its measured
+// figures (saturation, bottleneck, pinned cores, the anchors' ratios and the
+// kcat target, the ceilings, the cost of acks=all), so a document read from
+// a file never shows a stored verdict beside a figure that contradicts it.
+func Rederive(r Result) Result {
+	sweeps := make([]Sweep, len(r.Sweeps))
+	for i, sw := range r.Sweeps {
+		sw.Steps = append([]Step(nil), sw.Steps...)
+		sw.Saturation = FindSaturation(sw.Steps)
+		parts := 0
+		if len(sw.Settings.Topics) > 0 {
+			parts = r.Partitions[sw.Settings.Topics[0]]
+		}
+		if parts == 0 {
+			parts = sw.Partitions
+		}
+		sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, r.Host.Cores, parts)
+		if r.Pinned != nil {
+			sw.Cores = FindCores(sw.Steps, r.Pinned.Pin)
+		}
+		sweeps[i] = sw
+	}
+	r.Sweeps = sweeps
+	if r.Java != nil {
+		j := *r.Java
+		j.Compute()
+		r.Java = &j
+	}
+	if r.Kcat != nil {
+		k := *r.Kcat
+		k.Compute() // the median repeat's figures; the verdict is over every repeat
+		if len(k.Repeats) > 1 {
+			k.judge(append([]KcatRepeat(nil), k.Repeats...))
+		}
+		r.Kcat = &k
+	}
+	r.Ceilings = FindCeilings(r.Sweeps)
+	r.AcksCosts = FindAcksCosts(r.Sweeps, r.ReplicationFactor)
+	return r
+}

@@ -290,9 +290,6 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		sort.SliceStable(javas, func(a, b int) bool { return javas[a].RecordsPerSecRatio < javas[b].RecordsPerSecRatio })
 		j := javas[(len(javas)-1)/2]
 		res.Java = &j
-		if cfg.OnJavaDone != nil {
-			cfg.OnJavaDone(j)
-		}
 	}
 	if len(kcats) > 0 {
 		var reps []KcatRepeat
@@ -303,9 +300,6 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		k := kcats[(len(kcats)-1)/2]
 		k.judge(reps)
 		res.Kcat = &k
-		if cfg.OnKcatDone != nil {
-			cfg.OnKcatDone(k)
-		}
 	}
 	if len(cfg.Partitions) > 1 || len(cfg.RecordSizes) > 1 || len(cfg.Acks)*len(cfg.Idempotence)*len(cfg.Partitioners)*len(cfg.Lingers)*len(cfg.BatchBytes)*len(cfg.Compressions) > 1 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the anchors ran the first combination only: %s", SweepLabel(s, cfg.Partitions[0], size)))

@@ -79,17 +79,3 @@ func SaturationLine(sw Sweep) string {
 func JavaStartLine(records int, s Settings) string {
 	return fmt.Sprintf("\nanchors: %d records, %s, unkeyed (ProducerPerformance sends no keys), each tool its own process", records, s.Label())
 }
-
-// KcatLines are the kcat comparison's result and verdict.
-func KcatLines(k KcatComparison) string {
-	return fmt.Sprintf("  kpar (Go, process)   %9.0f rec/s  %6.2f CPU-s per million records (whole process: %.2f CPU-s, wall %.1fs)\n", k.GoRecordsPerSec, k.GoCPUPerMillion, k.Go.ProcessCPUSeconds, k.Go.WallSeconds) +
-		fmt.Sprintf("  kcat (librdkafka)    %9.0f rec/s  %6.2f CPU-s per million records (whole process: %.2f CPU-s, wall %.1fs)\n", k.KcatRecordsPerSec, k.KcatCPUPerMillion, k.Kcat.CPUSeconds, k.Kcat.WallSeconds) +
-		"  " + k.Verdict
-}
-
-// JavaLines are the comparison's result: each tool's rate and CPU, and the ratios.
-func JavaLines(j JavaComparison) string {
-	return fmt.Sprintf("  kpar (Go)            %9.0f rec/s  %6.2f CPU-s per million records (process %.2f CPU-s, wall %.1fs)\n", j.GoRecordsPerSec, j.GoCPUPerMillion, j.Go.ProcessCPUSeconds, j.Go.WallSeconds) +
-		fmt.Sprintf("  ProducerPerformance  %9.0f rec/s  %6.2f CPU-s per million records (process %.2f CPU-s, wall %.1fs)\n", j.JavaRecordsPerSec, j.JavaCPUPerMillion, j.Java.CPUSeconds, j.Java.WallSeconds) +
-		fmt.Sprintf("  Go/Java: %.2fx records/s, %.2fx CPU-s per million records", j.RecordsPerSecRatio, j.CPUPerMillionRatio)
-}

@@ -6,34 +6,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Files are the names written into --out: the data file, then the views.
+// Files are the names written into --out: the data file, then the views
+// (ceiling.svg and ceiling.png too when two or more partition counts ran).
 var Files = []string{DataFile, "steps.csv", "summary.md",
 	"throughput.svg", "throughput.png", "broker_cpu.svg", "broker_cpu.png",
 	"broker_cpu_per_million.svg", "broker_cpu_per_million.png", "latency.svg", "latency.png",
-	"network.svg", "network.png", "cores.svg", "cores.png", "ceiling.svg", "ceiling.png"}
+	"network.svg", "network.png", "cores.svg", "cores.png"}
 
-// Views are the files computed from r alone: summary.md, steps.csv and the
-// charts (SVG and PNG), for results.Write beside the data file.
+// Views are the files computed from r alone: the document (summary.md and
+// its charts, SVG and PNG) and steps.csv, for results.Write beside the data
+// file.
 func Views(r Result) []results.View {
-	vs := []results.View{
-		{Name: "steps.csv", Bytes: []byte(StepsCSV(r))},
-		{Name: "summary.md", Bytes: []byte(Summary(r))},
-	}
-	for _, ch := range charts(r) {
-		for _, ext := range []string{".svg", ".png"} {
-			p := ch.plot
-			vs = append(vs, results.View{Name: ch.name + ext, Save: func(path string) error {
-				if err := p.Save(chartW, chartH, path); err != nil {
-					return fmt.Errorf("chart: %w", err)
-				}
-				return nil
-			}})
-		}
-	}
-	return vs
+	return append(render.Views(Doc(r)), results.View{Name: "steps.csv", Bytes: []byte(StepsCSV(r))})
 }
 
 // StepsCSV is one row per sweep step. Columns after repeat_records_per_s

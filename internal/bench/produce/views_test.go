@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -32,17 +34,30 @@ func sample() Result {
 	return r
 }
 
-func TestSummarySentencesFollowTheData(t *testing.T) {
-	md := Summary(sample())
+func TestDocSentencesFollowTheData(t *testing.T) {
+	d := Doc(sample())
+	md := render.Markdown(d)
 	for _, want := range []string{
-		"1 producer(s): 100.0k records/s", "4 producers: 190.0k records/s (28.5 MB/s), 1.90x the first step",
-		"Saturation at 2 producer(s): going to 4 added +5.6%",
+		"1 producer sent 100,000 records/s (15.0 MB/s) and 4 sent 190,000 (28.5 MB/s), 1.90x as much",
+		"adding producers stopped paying after 2: going to 4 added +5.6%, under the 10% bar",
 		"reading ran at 5.3x the best producer rate",
-		"Every acked record is on the topic",
-		"Go/Java ratio: 1.25x the records/s, 0.05x the CPU-s per million records. One kpar producer met the goal",
+		"Every acked record is on the topic in 1 sweep",
+		"One kpar producer ran at 1.25x Apache Kafka's ProducerPerformance (Java) records/s with 0.05x its CPU-s per million records",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	if java := d.Answer[len(d.Answer)-1]; java.Verdict != "met" || java.Target == "" {
+		t.Errorf("java finding %+v", java)
+	}
+	// One sweep: its steps are the body's table, and no chart of partitions.
+	if len(d.Body) < 2 || d.Body[1].Table == nil || len(d.Body[1].Table.Rows) != 3 {
+		t.Errorf("body %+v", d.Body)
+	}
+	for _, c := range d.Charts() {
+		if c.Name == "ceiling" {
+			t.Error("a ceiling chart from one partition count")
 		}
 	}
 }
@@ -115,26 +130,27 @@ func sampleV3() Result {
 	return r
 }
 
-func TestSummaryV3SectionsFollowTheData(t *testing.T) {
+func TestDocV3SectionsFollowTheData(t *testing.T) {
 	r := sampleV3()
-	md := Summary(r)
+	md := render.Markdown(Doc(r))
 	for _, want := range []string{
-		"The cluster has 3 broker(s); topics were created with replication factor 3.",
+		"The cluster has 3 brokers; topics were created with replication factor 3.",
 		"**Pinned:** the broker JVM(s) (pids [42]) ran on CPU 0 and the bench (pid 7, with every process it started) on CPU 1",
 		"were restored afterwards",
-		"over 4 sweep(s): the broker's in 4, the client's in 0",
-		"- Pinned cores: the broker's CPU 0 filled first: 0.90 of it at 1 producer",
-		"- Broker CPU: 9.00 CPU-s per million records at 1 producer(s), 6.00 at 2",
+		"over 4 sweeps: the broker's in 4, the client's in 0",
+		"| the broker's CPU 0 filled first: 0.90 of it at 1 producer",
+		"| 1 | 100,000 | 0.0 | 1.00x | 0.0 | 1.0 | 0.0 | 4.00 | 9.00 |",
+		"| 2 | 150,000 | 0.0 | 1.50x | 0.0 | 2.0 | 0.0 | 2.67 | 6.00 |",
 		"the loopback interface carried 30.0 MB/s, the clients' own bytes on the wire (both directions) 15.0 MB/s, 2.00x; the other 15.0 MB/s is replication between the 3 local brokers and any other local traffic, not measured apart.",
-		"## Where the ceiling is: partitions",
+		"### The partition ceiling",
 		"from 150.0k records/s at 1 partition to 1.80M at 12 partitions (12.00x)",
-		"## What acks=all costs against acks=1",
+		"### What acks=all costs against acks=1",
 		"At RF 3, acks=all (which waits for every in-sync replica) ran at 1.00x to 1.00x",
-		"## Against kcat (librdkafka, C)",
-		"| kpar (Go, 1 producer) | 100.0k | 200.00 | 0.01 | 0.20 |",
-		"| kcat (librdkafka) | 50.0k | 500.00 | 0.02 | 0.50 |",
+		"### Against kcat (librdkafka, C)",
+		"| kpar (Go, 1 producer) | 100,000 | 200.00 | 0.01 | 0.20 |",
+		"| kcat (librdkafka) | 50,000 | 500.00 | 0.02 | 0.50 |",
 		"| ProducerPerformance (Java) | 200 | 4000.00 |",
-		"one kpar producer ran at 2.00x kcat's records/s with 0.40x its CPU-s per million records (whole process, same rows); the rate was past 1.0x in 1 of 1 repeats and the CPU within 1.0x in 1 of 1: the target is met (1 of 1)",
+		"One kpar producer ran at 2.00x kcat's (librdkafka) records/s with 0.40x its CPU-s per million records (whole process, same rows); the rate was past 1.0x in 1 of 1 repeats and the CPU within 1.0x in 1 of 1 (target " + kcatTarget + ": met (1 of 1))",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q", want)
@@ -145,20 +161,117 @@ func TestSummaryV3SectionsFollowTheData(t *testing.T) {
 	}
 	r.Kcat.judge([]KcatRepeat{{GoRecordsPerSec: 2, KcatRecordsPerSec: 1, GoCPUPerMillion: 1, KcatCPUPerMillion: 2},
 		{GoRecordsPerSec: 1, KcatRecordsPerSec: 2, GoCPUPerMillion: 1, KcatCPUPerMillion: 2}})
-	if md := Summary(r); !strings.Contains(md, "The table is the median of 2 repeats by the rate ratio (rate/CPU ratios per repeat: 2.00x/0.50x, 0.50x/0.50x).") ||
-		!strings.Contains(md, "the target is mixed (1 of 2)") {
+	if md := render.Markdown(Doc(r)); !strings.Contains(md, "The table is the median of 2 repeats by the rate ratio (rate/CPU ratios per repeat: 2.00x/0.50x, 0.50x/0.50x).") ||
+		kcatOf(Doc(r)).Verdict != "mixed (1 of 2)" {
 		t.Errorf("summary lacks the repeats:\n%s", md)
+	}
+	// Judged again from a file, the verdict stays over every repeat.
+	if v := kcatOf(Doc(Rederive(r))).Verdict; v != "mixed (1 of 2)" {
+		t.Errorf("re-derived kcat verdict %q", v)
 	}
 	r.Kcat.Repeats = nil
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
 	r.Kcat.Compute()
 	r.Pinned.Restored = false
-	md = Summary(r)
-	for _, want := range []string{"0.40x kcat's records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1: the target is missed (0 of 1)", "were NOT restored afterwards"} {
+	md = render.Markdown(Doc(r))
+	for _, want := range []string{"0.40x kcat's (librdkafka) records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1", "were NOT restored afterwards"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("changed summary lacks %q", want)
 		}
+	}
+	if v := kcatOf(Doc(r)).Verdict; v != "missed (0 of 1)" {
+		t.Errorf("kcat verdict %q", v)
+	}
+}
+
+func kcatOf(d doc.Doc) doc.Finding {
+	for _, f := range d.Answer {
+		if f.Target == kcatTarget {
+			return f
+		}
+	}
+	return doc.Finding{}
+}
+
+// The answer: the first sweep's scaling, the ceiling, then the anchors,
+// each anchor with its target and verdict.
+func TestDocAnswerHasTheHeadlinesWithTheirVerdicts(t *testing.T) {
+	d := Doc(sampleV3())
+	if len(d.Answer) != 4 {
+		t.Fatalf("answer %+v", d.Answer)
+	}
+	if a := d.Answer[0]; a.Target != "" || !strings.Contains(a.Text, "In the first sweep (") || !strings.Contains(a.Text, "1 producer sent 100,000 records/s") {
+		t.Errorf("scaling %+v", a)
+	}
+	if c := d.Answer[1]; !strings.Contains(c.Text, "acks=1 noidem still moving at 12 (+1100.0% over the count before)") {
+		t.Errorf("ceiling %+v", c)
+	}
+	if k := d.Answer[2]; k.Target != kcatTarget || k.Verdict != "met (1 of 1)" || strings.Contains(k.Text, "target") {
+		t.Errorf("kcat %+v", k)
+	}
+	if j := d.Answer[3]; j.Verdict != "met" || strings.Contains(j.Text, "goal") {
+		t.Errorf("java %+v", j)
+	}
+	if len(Doc(Result{}).Answer) != 1 || Doc(Result{}).Answer[0].Text != "This run measured no sweep." {
+		t.Error("an empty result")
+	}
+}
+
+// Twelve sweeps (4 partition counts x 3 record sizes) make small multiples
+// of at most six series, one compact table of twelve rows in the body, and
+// one table of what limited each sweep in the details instead of a list per
+// sweep.
+func TestManySweepsMakeSmallMultiplesAndOneTable(t *testing.T) {
+	r := sampleV3()
+	r.Sweeps = nil
+	for _, size := range []int{0, 1000, 10000} {
+		for _, parts := range []int{1, 3, 12, 48} {
+			r.Sweeps = append(r.Sweeps, sweepAt("all", parts, size, float64(1000*parts), float64(1500*parts)))
+		}
+	}
+	r.Ceilings = FindCeilings(r.Sweeps)
+	d := Doc(r)
+	for _, c := range d.Charts() {
+		if len(c.Series) > maxSeries {
+			t.Errorf("%s: %d series in one chart", c.Name, len(c.Series))
+		}
+		for _, p := range c.Panels {
+			if len(p.Series) > maxSeries {
+				t.Errorf("%s, panel %s: %d series", c.Name, p.Title, len(p.Series))
+			}
+		}
+	}
+	tp := d.Body[0].Chart
+	if tp.Name != "throughput" || len(tp.Panels) != 3 || tp.Panels[1].Title != "value=1000B" || tp.Panels[1].Series[3].Name != "48 partitions" {
+		t.Fatalf("throughput panels %+v", tp.Panels)
+	}
+	if lat := d.Charts()[4]; lat.Name != "latency" || len(lat.Panels) != 6 || lat.Panels[0].Title != "rows as is: p50" || lat.Panels[3].Title != "rows as is: p99" {
+		t.Errorf("latency panels %+v", lat.Panels)
+	}
+	tables := 0
+	for _, b := range d.Body {
+		if b.Table != nil {
+			tables++
+			if len(b.Table.Rows) != 12 {
+				t.Errorf("body table: %d rows", len(b.Table.Rows))
+			}
+		}
+	}
+	if tables != 1 {
+		t.Errorf("%d tables in the body", tables)
+	}
+	limits := 0
+	for _, b := range d.Details {
+		if b.Title == "What limited each sweep" && len(b.Table.Rows) == 12 {
+			limits++
+		}
+		if len(b.Findings) > 0 && strings.Contains(b.Findings[0].Text, "Pinned cores") {
+			t.Error("a per-sweep bullet in the details")
+		}
+	}
+	if limits != 1 {
+		t.Error("no table of what limited each sweep")
 	}
 }
 
@@ -193,7 +306,7 @@ func TestV3ViewsWriteEveryChart(t *testing.T) {
 	if _, err := results.Write(dir, DataFile, sampleV3(), Views(sampleV3())...); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range Files {
+	for _, f := range append(Files, "ceiling.svg", "ceiling.png") {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -218,7 +331,7 @@ func TestLegendNamesKeepOnlyWhatVaries(t *testing.T) {
 	if got := strings.Join(legendNames(sweeps, false), "|"); got != "rows as is|rows as is|value=100B|value=100B" {
 		t.Fatalf("ceiling names %q", got)
 	}
-	if got := legendNames(sweeps[:1], true)[0]; !strings.HasPrefix(got, "in-process acks=all idem") {
-		t.Fatalf("one sweep keeps its full label: %q", got)
+	if got := legendNames(sweeps[:1], true)[0]; got != "in-process" {
+		t.Fatalf("one sweep is named by its mode: %q", got)
 	}
 }
