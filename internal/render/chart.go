@@ -206,6 +206,21 @@ func floorAxis(p *plot.Plot) {
 	if p.Y.Max <= 0 {
 		p.Y.Max = 1
 	}
+	p.Y.Tick.Marker = readableTicks{}
+}
+
+// readableTicks are gonum's default ticks labelled for people: 5000000 reads
+// 5M, 250000 reads 250k.
+type readableTicks struct{}
+
+func (readableTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = shortNum(ts[i].Value)
+		}
+	}
+	return ts
 }
 
 func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot.Plot, error) {
@@ -280,7 +295,7 @@ func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot
 				*legend = append(*legend, legendEntry{s.Name, l})
 			}
 		}
-		if c.X.Log || parent.X.Log {
+		if (c.X.Log || parent.X.Log) && len(ticks) > 0 {
 			p.X.Scale = plot.LogScale{}
 			var t plot.ConstantTicks
 			for x := range ticks {
@@ -322,8 +337,8 @@ func shortNum(v float64) string {
 	switch {
 	case a >= 1e6:
 		return trimFloat(math.Round(v/1e5)/10) + "M"
-	case a >= 1e4:
-		return trimFloat(math.Round(v/1e3)) + "k"
+	case a >= 1e4 || (a >= 1e3 && math.Mod(a, 1e3) == 0):
+		return trimFloat(math.Round(v/1e2)/10) + "k"
 	case a >= 100 || v == math.Trunc(v):
 		return fmt.Sprintf("%.0f", v)
 	}

@@ -92,3 +92,19 @@ func TestViewsAreTheMarkdownAndEachChartTwice(t *testing.T) {
 		t.Fatalf("views %d, first %s", len(vs), vs[0].Name)
 	}
 }
+
+func TestALogAxisWithoutPointsDrawsInsteadOfPanicking(t *testing.T) {
+	c := &doc.Chart{Name: "empty", Kind: doc.Line, X: doc.Axis{Label: "producers", Log: true}, Y: doc.Axis{Label: "records/s"},
+		Panels: []doc.Chart{{Title: "none", Series: []doc.Series{{Name: "a"}}}, {Title: "some", Series: []doc.Series{{Name: "a", X: []float64{1, 2}, Y: []float64{5e6, 6e6}}}}}}
+	if _, err := SVG(c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBarAndTickLabelsReadForPeople(t *testing.T) {
+	for v, want := range map[float64]string{5e6: "5M", 1.25e6: "1.3M", 250000: "250k", 2000: "2k", 1500: "1500", 0: "0", 0.25: "0.25", 12.5: "12.5"} {
+		if got := shortNum(v); got != want {
+			t.Errorf("shortNum(%g) = %s, want %s", v, got, want)
+		}
+	}
+}
