@@ -57,10 +57,10 @@ group's processing rate under it.
 command that re-runs each cell; every measured count depends on the group
 protocol's timing (the data says which).
 
-Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md and
-lab-group-<cell>.svg/.png. A cell that fails (a member does not come up)
-is recorded with the member's last output and the rest go on; the command
-then exits 1.
+Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md,
+lab-group-pauses.svg/.png and lab-group-<cell>.svg/.png. A cell that fails
+(a member does not come up) is recorded with the member's last output and
+the rest go on; the command then exits 1.
 
 Then, unless --settings none, the settings experiments of 'kpar lab
 group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
