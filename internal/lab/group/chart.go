@@ -64,9 +64,11 @@ func timelineChart(c Cell) *doc.Chart {
 	for i, p := range tl.Partitions {
 		lanes[i].Name = shortPartition(p)
 	}
+	// From the rate's start (a second before the stream): the group
+	// settling before it is not what the chart is about.
 	for _, iv := range tl.Ownership {
-		if iv.Partition >= 0 && iv.Partition < len(lanes) {
-			lanes[iv.Partition].Spans = append(lanes[iv.Partition].Spans, doc.Span{From: iv.From, To: iv.To, Label: iv.Member})
+		if iv.Partition >= 0 && iv.Partition < len(lanes) && iv.To > tl.StartSec {
+			lanes[iv.Partition].Spans = append(lanes[iv.Partition].Spans, doc.Span{From: max(iv.From, tl.StartSec), To: iv.To, Label: iv.Member})
 		}
 	}
 	rate := doc.Series{Name: "records/s (group)"}

@@ -92,7 +92,11 @@ func joinFindings(r Result) []doc.Finding {
 				continue
 			}
 			ratio := m.GroupMaxGapMs / max(c.Metrics.GroupMaxGapMs, 1)
-			parts = append(parts, fmt.Sprintf("%s %s ms (%.1fx shorter)", a, doc.Num(c.Metrics.GroupMaxGapMs), ratio))
+			rel := fmt.Sprintf("%.1fx shorter", ratio)
+			if ratio < 1 {
+				rel = fmt.Sprintf("%.1fx longer", 1/ratio)
+			}
+			parts = append(parts, fmt.Sprintf("%s %s ms (%s)", a, doc.Num(c.Metrics.GroupMaxGapMs), rel))
 			figs = append(figs, doc.Figure{Name: a + " pause", Value: c.Metrics.GroupMaxGapMs, Unit: "ms"})
 			pass = append(pass, ratio >= TargetRatio)
 			if ratio < TargetRatio {
@@ -106,12 +110,12 @@ func joinFindings(r Result) []doc.Finding {
 			member, doc.Num(m.GroupMaxGapMs), doc.Num(m.BaselineGapMs), strings.Join(parts, ", "))
 		switch {
 		case len(short) > 0 && m.GroupMaxGapMs < TargetRatio*max(m.BaselineGapMs, 1):
-			s += fmt.Sprintf(" Under %gx: %s, and this run cannot show it: range's %s ms is less than %gx the ordinary gaps between records "+
+			s += fmt.Sprintf(" Not %gx shorter: %s. This run cannot show the target: range's %s ms is less than %gx the ordinary gaps between records "+
 				"before the event (%s ms), so a pause %gx shorter than range's would be shorter than those gaps; range revoked %d partitions "+
 				"and had them back within %s ms.", TargetRatio, doc.Listing(short), doc.Num(m.GroupMaxGapMs), TargetRatio, doc.Num(m.BaselineGapMs),
 				TargetRatio, m.Revoked, doc.Num(m.LongestUnownedMs))
 		case len(short) > 0:
-			s += fmt.Sprintf(" Under %gx: %s.", TargetRatio, doc.Listing(short))
+			s += fmt.Sprintf(" Not %gx shorter: %s.", TargetRatio, doc.Listing(short))
 		}
 		out = append(out, doc.Finding{Text: s, Figures: figs, Target: target, Verdict: clock.Judge(pass).Word})
 	}
