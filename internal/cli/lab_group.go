@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/group"
 	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -56,10 +57,10 @@ group's processing rate under it.
 command that re-runs each cell; every measured count depends on the group
 protocol's timing (the data says which).
 
-Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md and
-lab-group-<cell>.svg/.png. A cell that fails (a member does not come up)
-is recorded with the member's last output and the rest go on; the command
-then exits 1.
+Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md,
+lab-group-pauses.svg/.png and lab-group-<cell>.svg/.png. A cell that fails
+(a member does not come up) is recorded with the member's last output and
+the rest go on; the command then exits 1.
 
 Then, unless --settings none, the settings experiments of 'kpar lab
 group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
@@ -184,11 +185,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if err != nil {
 		return err
 	}
-	views, err := group.Views(res)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, "lab-group.json", res, views...)
+	written, err := results.Write(f.out.out, "lab-group.json", res, group.Views(res)...)
 	if err != nil {
 		return err
 	}
@@ -197,9 +194,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 			return err
 		}
 	} else {
-		for _, s := range group.Sentences(res) {
-			fmt.Fprintln(text, s)
-		}
+		fmt.Fprint(text, render.Text(group.Doc(res)))
 		fmt.Fprintf(text, "wrote %s and %d more\n", written[0], len(written)-1)
 		for _, c := range res.Cells {
 			fmt.Fprintf(text, "rerun: %s\n", c.Rerun)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -47,7 +48,7 @@ Every random choice derives from --seed, printed with the command that
 reruns it; each cell says which counts repeat exactly from the seed.
 
 Results: <out>/lab-group-settings.json (schema ` + fmt.Sprintf("%q version %d", settings.Schema, settings.SchemaVersion) + `),
-lab-group-settings.md and the delay chart (SVG, PNG). --json prints the JSON instead.`,
+lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroupSettings(cmd, g, f) },
 	}
@@ -100,7 +101,7 @@ func settingsMember(cfg *settings.Config) error {
 }
 
 // runSettings runs the settings experiments of a validated cfg (brokers
-// set), writes them to out and prints their lessons: for
+// set), writes them to out and prints their summary: for
 // `kpar lab group-settings` and the second half of `kpar lab group`.
 func runSettings(cmd *cobra.Command, cfg settings.Config, out outFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -126,9 +127,7 @@ func runSettings(cmd *cobra.Command, cfg settings.Config, out outFlags) error {
 	if out.json {
 		return printJSON(stdout, res)
 	}
-	for _, s := range settings.Sentences(res) {
-		fmt.Fprintln(text, "lesson", s)
-	}
+	fmt.Fprint(text, render.Text(settings.Doc(res)))
 	fmt.Fprintf(text, "rerun: %s\nwrote %s\n", strings.Join(res.Command, " "), strings.Join(written, ", "))
 	return nil
 }

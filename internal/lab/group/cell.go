@@ -6,21 +6,14 @@
 package group
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"os/exec"
-	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -29,239 +22,164 @@ import (
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
-// tailLines is how much of a member's output a failed cell quotes.
-const tailLines = 15
-
-// proc is one member process (one incarnation of a slot).
-type proc struct {
-	slot    string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
-	started time.Time
-	killed  bool // SIGKILLed or SIGTERMed by the orchestrator: its exit is expected
-	tail    []string
-	mu      sync.Mutex
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
+// runCell runs one cell; every failure is recorded in the cell.
+func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
+	name := cellName(spec.event, spec.assignor, spec.member)
+	cell = Cell{Event: spec.event, Assignor: spec.assignor, Protocol: Protocol(spec.assignor), Member: spec.member,
+		Seed: cfg.Seed, Rate: cfg.Rate, Produced: int(float64(cfg.Rate) * cfg.Duration.Seconds()), WorkMs: ms(cfg.Work),
+		EventAtSec: cfg.EventAt.Seconds()}
+	cell.Exact, cell.TimingDependent, cell.Why = Exactness()
+	if spec.event != "join" {
+		cell.Victim = victim(cfg.Seed, name)
 	}
-}
-
-func (p *proc) addTail(s string) {
-	p.mu.Lock()
-	p.tail = append(p.tail, s)
-	if len(p.tail) > tailLines {
-		p.tail = p.tail[len(p.tail)-tailLines:]
+	fail := func(err error) Cell {
+		cell.Error = err.Error()
+		return cell
 	}
-	p.mu.Unlock()
-}
 
-func (p *proc) tailText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.tail) == 0 {
-		return "(no output)"
-	}
-	return strings.Join(p.tail, "\n")
-}
-
-// orchestra runs one cell's processes and collects their lines.
-type orchestra struct {
-	cfg     Config
-	params  MemberParams
-	session time.Duration // the group's session timeout
-
-	mu      sync.Mutex
-	entries []entry
-	procs   map[string]*proc // the slot's current incarnation
-	all     []*proc
-}
-
-func (o *orchestra) add(e entry) {
-	o.mu.Lock()
-	o.entries = append(o.entries, e)
-	o.mu.Unlock()
-}
-
-func (o *orchestra) start(slot string) (*proc, error) {
-	mp := o.params
-	mp.Slot = slot
-	cmd := o.cfg.Member(mp.Args())
-	stdout, err := cmd.StdoutPipe()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0),
+		// A broker that stops answering fails the stream's records after
+		// the drain timeout instead of retrying them forever.
+		kgo.RecordDeliveryTimeout(cfg.Drain)}, cfg.clientOpts...)...)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	stderr, err := cmd.StderrPipe()
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	base := fmt.Sprintf("kpar-group-%s-%s-%s-%d-%d", spec.event, spec.assignor, spec.member, cfg.Seed, time.Now().UnixNano()%1e9)
+	cell.Topics = []TopicSpec{{base + "-orders", cfg.Orders}, {base + "-payments", cfg.Payments}}
+	topics, partitions, err := createTopics(ctx, adm, cell.Topics)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	p := &proc{slot: slot, cmd: cmd, done: make(chan struct{}), started: time.Now()}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start member %s: %w", slot, err)
+	if !cfg.Keep {
+		defer deleteCell(ctx, adm, topics, base)
 	}
-	var pipes sync.WaitGroup
-	pipes.Add(2)
-	go func() {
-		defer pipes.Done()
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var l Line
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Kind == "" {
-				p.addTail(sc.Text())
-				continue
-			}
-			o.add(entry{Slot: slot, Line: l})
+
+	session := cfg.SessionTimeout
+	if Protocol(spec.assignor) == "consumer" {
+		session = cfg.consumerSession
+	}
+	o := &orchestra{cfg: cfg, session: session, procs: map[string]*proc{}, params: MemberParams{
+		Brokers: cfg.Brokers, Security: cfg.Security, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
+		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
+	}}
+	run := &cellRun{cfg: cfg, cell: &cell, o: o, start: time.Now()}
+	// Whatever happened, the metrics are what the log held.
+	defer func() {
+		o.stopAll(ctx)
+		run.finish(partitions)
+	}()
+
+	for i := range 3 {
+		if _, err := o.start(fmt.Sprintf("m%d", i)); err != nil {
+			return fail(err)
 		}
-	}()
-	go func() {
-		defer pipes.Done()
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.addTail(sc.Text())
-			if w := o.cfg.MemberStderr; w != nil {
-				fmt.Fprintln(w, sc.Text())
-			}
-		}
-	}()
-	go func() {
-		pipes.Wait() // Wait closes the pipes: the readers first
-		p.err = cmd.Wait()
-		o.add(entry{Slot: slot, Line: Line{T: time.Now().UnixNano(), Kind: "exit"}})
-		close(p.done)
-	}()
-	o.mu.Lock()
-	o.procs[slot] = p
-	o.all = append(o.all, p)
-	o.mu.Unlock()
-	return p, nil
+	}
+	if err := o.waitSettled(ctx, partitions, 3); err != nil {
+		return fail(err)
+	}
+	cell.GroupType = groupType(ctx, adm, base)
+	if err := run.play(ctx, cl, spec.event); err != nil {
+		return fail(err)
+	}
+	return cell
 }
 
-// snapshot returns the log so far, sorted by time.
-func (o *orchestra) snapshot() []entry {
-	o.mu.Lock()
-	es := slices.Clone(o.entries)
-	o.mu.Unlock()
-	sort.SliceStable(es, func(i, j int) bool { return es[i].T < es[j].T })
-	return es
+// cellRun is one cell under way: its processes, the moments its metrics are
+// computed over (the window) and the marks of its timeline.
+type cellRun struct {
+	cfg   Config
+	cell  *Cell
+	o     *orchestra
+	start time.Time
+	w     window
+	marks []Mark
 }
 
-// owned is each live slot's partitions now, from the log.
-func (o *orchestra) owned() map[string]map[string]bool {
-	own := map[string]map[string]bool{}
-	for _, e := range o.snapshot() {
-		switch e.Kind {
-		case "assigned":
-			if own[e.Slot] == nil {
-				own[e.Slot] = map[string]bool{}
-			}
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					own[e.Slot][partKey(t, n)] = true
+func (c *cellRun) mark(label string) {
+	c.marks = append(c.marks, Mark{At: time.Since(c.start).Seconds(), Label: label})
+}
+
+// play runs the stream with the event in it, then waits until every record
+// was processed.
+func (c *cellRun) play(ctx context.Context, cl *kgo.Client, event string) error {
+	streamStart := time.Now()
+	c.w.streamStart = streamStart.UnixNano()
+	c.mark("stream starts")
+	var streamEnd atomic.Int64 // when the last record was acknowledged
+	produced := c.stream(ctx, cl, streamStart, &streamEnd)
+
+	if err := sleep(ctx, time.Until(streamStart.Add(c.cfg.EventAt))); err != nil {
+		return err
+	}
+	c.w.event = time.Now().UnixNano()
+	if err := c.o.event(ctx, event, c.cell.Victim, c.mark); err != nil {
+		_ = c.o.waitProduced(ctx, produced)
+		c.w.streamEnd = streamEnd.Load()
+		return err
+	}
+	if err := c.o.waitProduced(ctx, produced); err != nil {
+		return fmt.Errorf("produce the stream: %w", err)
+	}
+	c.w.streamEnd = streamEnd.Load()
+	c.marks = append(c.marks, Mark{At: float64(c.w.streamEnd-c.start.UnixNano()) / 1e9, Label: "stream ends"})
+	return c.drain(ctx)
+}
+
+// stream produces record i at start + i/rate; the channel gets the first
+// produce error (or nil) once every record was acknowledged, after end is
+// set.
+func (c *cellRun) stream(ctx context.Context, cl *kgo.Client, start time.Time, end *atomic.Int64) <-chan error {
+	produced := make(chan error, 1)
+	go func() {
+		var perr error
+		var once sync.Once
+		var wg sync.WaitGroup
+		for i := range c.cell.Produced {
+			at := start.Add(time.Duration(float64(i) / float64(c.cfg.Rate) * float64(time.Second)))
+			if d := time.Until(at); d > 0 {
+				if err := sleep(ctx, d); err != nil {
+					perr = err
+					break
 				}
 			}
-		case "revoked", "lost":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					delete(own[e.Slot], partKey(t, n))
+			wg.Add(1)
+			cl.Produce(ctx, streamRecord(c.cfg.Seed, i, c.cell.Topics), func(_ *kgo.Record, err error) {
+				if err != nil {
+					once.Do(func() { perr = err })
 				}
-			}
-		case "exit":
-			delete(own, e.Slot)
+				wg.Done()
+			})
 		}
-	}
-	return own
+		wg.Wait()
+		end.Store(time.Now().UnixNano())
+		produced <- perr
+	}()
+	return produced
 }
 
-// unexpected names a member that exited without being asked to.
-func (o *orchestra) unexpected() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, p := range o.all {
-		if p.exited() && !p.killed {
-			return fmt.Errorf("member %s exited on its own (%v); its last output:\n%s", p.slot, p.err, p.tailText())
-		}
-	}
-	return nil
-}
-
-// waitUp waits until slot's current process owns a partition.
-//
-// A restarted static member may have to wait out its old self's session:
-// franz-go does not leave the group on close when it has an instance id,
-// and a KIP-848 broker refuses the id (UNRELEASED_INSTANCE_ID) until the old
-// member's session expired; so the wait is the settle timeout plus the
-// protocol's session timeout.
-func (o *orchestra) waitUp(ctx context.Context, slot string, since time.Time) error {
-	limit := o.cfg.Settle + o.session
-	deadline := time.Now().Add(limit)
+// drain waits until every record of the stream was processed once at
+// least.
+func (c *cellRun) drain(ctx context.Context) error {
+	deadline := time.Now().Add(c.cfg.Drain)
 	for {
-		for _, e := range o.snapshot() {
-			if e.Slot == slot && e.Kind == "assigned" && e.T >= since.UnixNano() && len(e.Parts) > 0 {
-				return nil
-			}
-		}
-		if err := o.unexpected(); err != nil {
+		if err := c.o.unexpected(); err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
-			o.mu.Lock()
-			p := o.procs[slot]
-			o.mu.Unlock()
-			return fmt.Errorf("member %s did not come up (no partition within %s); its last output:\n%s", slot, limit, p.tailText())
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
-// waitSettled waits until the live members own every partition between
-// them, evenly (at most one apart), with no change for a second.
-func (o *orchestra) waitSettled(ctx context.Context, partitions []string, members int) error {
-	deadline := time.Now().Add(o.cfg.Settle)
-	var last string
-	since := time.Now()
-	for {
-		own := o.owned()
-		var counts []int
-		union := map[string]bool{}
-		var keys []string
-		for s, ps := range own {
-			counts = append(counts, len(ps))
-			for p := range ps {
-				union[p] = true
-				keys = append(keys, s+":"+p)
+		seen := map[int64]bool{}
+		for _, e := range c.o.snapshot() {
+			if e.Kind == "p" {
+				seen[e.Seq] = true
 			}
 		}
-		slices.Sort(keys)
-		state := strings.Join(keys, ",")
-		if state != last {
-			last, since = state, time.Now()
-		}
-		even := len(counts) == members && slices.Min(counts) > 0 && slices.Max(counts)-slices.Min(counts) <= 1
-		if even && len(union) == len(partitions) && time.Since(since) >= time.Second {
+		if len(seen) >= c.cell.Produced {
+			c.w.drained = time.Now().UnixNano()
 			return nil
 		}
-		if err := o.unexpected(); err != nil {
-			return err
-		}
 		if time.Now().After(deadline) {
-			var tails []string
-			o.mu.Lock()
-			for _, p := range o.procs {
-				tails = append(tails, fmt.Sprintf("%s: %s", p.slot, p.tailText()))
-			}
-			o.mu.Unlock()
-			slices.Sort(tails)
-			return fmt.Errorf("the group did not settle within %s (%d members own %d of %d partitions); members' last output:\n%s",
-				o.cfg.Settle, len(counts), len(union), len(partitions), strings.Join(tails, "\n"))
+			c.w.drained = time.Now().UnixNano()
+			return fmt.Errorf("%d of %d records still unprocessed %s after the stream ended", c.cell.Produced-len(seen), c.cell.Produced, c.cfg.Drain)
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
 			return err
@@ -269,71 +187,33 @@ func (o *orchestra) waitSettled(ctx context.Context, partitions []string, member
 	}
 }
 
-// signal sends sig to slot's process and marks its exit as expected.
-func (o *orchestra) signal(slot string, sig syscall.Signal) *proc {
-	o.mu.Lock()
-	p := o.procs[slot]
-	p.killed = true
-	o.mu.Unlock()
-	_ = p.cmd.Process.Signal(sig)
-	return p
-}
-
-// waitProduced waits for the stream's producer, at most the drain timeout
-// (its records' delivery timeout) and never past ctx: a broker that stopped
-// answering ends the cell with one line naming the brokers.
-func (o *orchestra) waitProduced(ctx context.Context, produced <-chan error) error {
-	select {
-	case err := <-produced:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(o.cfg.Drain + 5*time.Second):
-		return fmt.Errorf("the stream's records were not acknowledged within %s: the brokers at %s stopped answering",
-			o.cfg.Drain, strings.Join(o.cfg.Brokers, ","))
+// finish computes the cell's times, metrics and timeline from the log, the
+// moments the cell did not reach standing in for one another.
+func (c *cellRun) finish(partitions []string) {
+	w := &c.w
+	w.entries, w.partitions, w.produced, w.start = c.o.snapshot(), partitions, c.cell.Produced, c.start.UnixNano()
+	if w.drained == 0 {
+		w.drained = time.Now().UnixNano()
 	}
-}
-
-// stopAll SIGTERMs every live member together (dynamic members leave and
-// commit; static ones commit and keep their place), SIGKILLing any that has
-// not exited after 30 s, or at once when ctx was cancelled (stopped by
-// SIGINT/SIGTERM: nothing is measured any more).
-func (o *orchestra) stopAll(ctx context.Context) {
-	o.mu.Lock()
-	var live []*proc
-	for _, p := range o.all {
-		if !p.exited() {
-			p.killed = true
-			live = append(live, p)
+	if w.streamEnd == 0 {
+		w.streamEnd = w.drained
+	}
+	if w.event == 0 {
+		w.event = w.streamEnd
+	}
+	if w.streamStart == 0 {
+		w.streamStart = w.event
+	}
+	sec := func(t int64) float64 { return float64(t-w.start) / 1e9 }
+	c.cell.StreamStartSec, c.cell.StreamEndSec, c.cell.DrainedSec = sec(w.streamStart), sec(w.streamEnd), sec(w.drained)
+	for _, e := range w.entries {
+		if e.Kind == "exit" && e.T <= w.drained {
+			c.marks = append(c.marks, Mark{At: sec(e.T), Label: e.Slot + " exits"})
 		}
 	}
-	o.mu.Unlock()
-	sig := syscall.SIGTERM
-	if ctx.Err() != nil {
-		sig = syscall.SIGKILL
-	}
-	for _, p := range live {
-		_ = p.cmd.Process.Signal(sig)
-	}
-	for _, p := range live {
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	sort.SliceStable(c.marks, func(i, j int) bool { return c.marks[i].At < c.marks[j].At })
+	c.cell.Metrics = analyze(*w)
+	c.cell.Timeline = w.timeline(c.marks)
 }
 
 // victim is the member an event acts on, from the seed and the cell's
@@ -373,258 +253,4 @@ func Exactness() (exact, timing []string, why string) {
 			"members join on wall-clock time, member ids (which order range and round-robin sort by) are random, " +
 			"and the group protocol moves partitions on heartbeats and timeouts, so every measured count may move " +
 			"on a rerun; duplicated depends on how long before the event the victim last committed; lost must be 0 on every run"
-}
-
-// runCell runs one cell; every failure is recorded in the cell.
-func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
-	name := cellName(spec.event, spec.assignor, spec.member)
-	cell = Cell{Event: spec.event, Assignor: spec.assignor, Protocol: Protocol(spec.assignor), Member: spec.member,
-		Seed: cfg.Seed, Rate: cfg.Rate, Produced: int(float64(cfg.Rate) * cfg.Duration.Seconds()), WorkMs: ms(cfg.Work),
-		EventAtSec: cfg.EventAt.Seconds()}
-	cell.Exact, cell.TimingDependent, cell.Why = Exactness()
-	if spec.event != "join" {
-		cell.Victim = victim(cfg.Seed, name)
-	}
-	fail := func(err error) Cell {
-		cell.Error = err.Error()
-		return cell
-	}
-
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0),
-		// A broker that stops answering fails the stream's records after
-		// the drain timeout instead of retrying them forever.
-		kgo.RecordDeliveryTimeout(cfg.Drain)}, cfg.clientOpts...)...)
-	if err != nil {
-		return fail(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	base := fmt.Sprintf("kpar-group-%s-%s-%s-%d-%d", spec.event, spec.assignor, spec.member, cfg.Seed, time.Now().UnixNano()%1e9)
-	cell.Topics = []TopicSpec{{base + "-orders", cfg.Orders}, {base + "-payments", cfg.Payments}}
-	var topics, partitions []string
-	for _, t := range cell.Topics {
-		resp, err := adm.CreateTopic(ctx, int32(t.Partitions), 1, nil, t.Name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			return fail(fmt.Errorf("create topic %s: %w", t.Name, err))
-		}
-		topics = append(topics, t.Name)
-		for n := range t.Partitions {
-			partitions = append(partitions, partKey(t.Name, int32(n)))
-		}
-	}
-	if !cfg.Keep {
-		defer func() {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-			defer cancel()
-			_, _ = adm.DeleteTopics(dctx, topics...)
-			_, _ = adm.DeleteGroup(dctx, base)
-		}()
-	}
-
-	session := cfg.SessionTimeout
-	if Protocol(spec.assignor) == "consumer" {
-		session = cfg.consumerSession
-	}
-	o := &orchestra{cfg: cfg, session: session, procs: map[string]*proc{}, params: MemberParams{
-		Brokers: cfg.Brokers, Security: cfg.Security, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
-		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
-	}}
-	start := time.Now()
-	var marks []Mark
-	mark := func(label string) { marks = append(marks, Mark{At: time.Since(start).Seconds(), Label: label}) }
-	var w window
-	// Whatever happened, the metrics are what the log held.
-	defer func() {
-		o.stopAll(ctx)
-		w.entries, w.partitions, w.produced, w.start = o.snapshot(), partitions, cell.Produced, start.UnixNano()
-		if w.drained == 0 {
-			w.drained = time.Now().UnixNano()
-		}
-		if w.streamEnd == 0 {
-			w.streamEnd = w.drained
-		}
-		if w.event == 0 {
-			w.event = w.streamEnd
-		}
-		if w.streamStart == 0 {
-			w.streamStart = w.event
-		}
-		sec := func(t int64) float64 { return float64(t-w.start) / 1e9 }
-		cell.StreamStartSec, cell.StreamEndSec, cell.DrainedSec = sec(w.streamStart), sec(w.streamEnd), sec(w.drained)
-		for _, e := range w.entries {
-			if e.Kind == "exit" && e.T <= w.drained {
-				marks = append(marks, Mark{At: sec(e.T), Label: e.Slot + " exits"})
-			}
-		}
-		sort.SliceStable(marks, func(i, j int) bool { return marks[i].At < marks[j].At })
-		cell.Metrics = analyze(w)
-		cell.Timeline = w.timeline(marks)
-	}()
-
-	for i := range 3 {
-		if _, err := o.start(fmt.Sprintf("m%d", i)); err != nil {
-			return fail(err)
-		}
-	}
-	if err := o.waitSettled(ctx, partitions, 3); err != nil {
-		return fail(err)
-	}
-	cell.GroupType = groupType(ctx, adm, base)
-
-	// The stream: record i at streamStart + i/rate.
-	streamStart := time.Now()
-	w.streamStart = streamStart.UnixNano()
-	mark("stream starts")
-	produced := make(chan error, 1)
-	var streamEnd atomic.Int64 // when the last record was acknowledged
-	go func() {
-		var perr error
-		var once sync.Once
-		var wg sync.WaitGroup
-		for i := range cell.Produced {
-			at := streamStart.Add(time.Duration(float64(i) / float64(cfg.Rate) * float64(time.Second)))
-			if d := time.Until(at); d > 0 {
-				if err := sleep(ctx, d); err != nil {
-					perr = err
-					break
-				}
-			}
-			wg.Add(1)
-			cl.Produce(ctx, streamRecord(cfg.Seed, i, cell.Topics), func(_ *kgo.Record, err error) {
-				if err != nil {
-					once.Do(func() { perr = err })
-				}
-				wg.Done()
-			})
-		}
-		wg.Wait()
-		streamEnd.Store(time.Now().UnixNano())
-		produced <- perr
-	}()
-
-	if err := sleep(ctx, time.Until(streamStart.Add(cfg.EventAt))); err != nil {
-		return fail(err)
-	}
-	w.event = time.Now().UnixNano()
-	if err := o.event(ctx, spec.event, cell.Victim, mark); err != nil {
-		_ = o.waitProduced(ctx, produced)
-		w.streamEnd = streamEnd.Load()
-		return fail(err)
-	}
-	if err := o.waitProduced(ctx, produced); err != nil {
-		return fail(fmt.Errorf("produce the stream: %w", err))
-	}
-	w.streamEnd = streamEnd.Load()
-	marks = append(marks, Mark{At: float64(w.streamEnd-start.UnixNano()) / 1e9, Label: "stream ends"})
-
-	// The drain: every record processed once at least.
-	deadline := time.Now().Add(cfg.Drain)
-	for {
-		if err := o.unexpected(); err != nil {
-			return fail(err)
-		}
-		seen := map[int64]bool{}
-		for _, e := range o.snapshot() {
-			if e.Kind == "p" {
-				seen[e.Seq] = true
-			}
-		}
-		if len(seen) >= cell.Produced {
-			break
-		}
-		if time.Now().After(deadline) {
-			w.drained = time.Now().UnixNano()
-			return fail(fmt.Errorf("%d of %d records still unprocessed %s after the stream ended", cell.Produced-len(seen), cell.Produced, cfg.Drain))
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return fail(err)
-		}
-	}
-	w.drained = time.Now().UnixNano()
-	return cell
-}
-
-// event performs the membership event on the settled, streaming group.
-func (o *orchestra) event(ctx context.Context, event, victim string, mark func(string)) error {
-	switch event {
-	case "join":
-		mark("m3 joins")
-		at := time.Now()
-		if _, err := o.start("m3"); err != nil {
-			return err
-		}
-		return o.waitUp(ctx, "m3", at)
-	case "leave":
-		mark(victim + " leaves (SIGTERM)")
-		o.signal(victim, syscall.SIGTERM)
-	case "kill":
-		mark(victim + " is killed (SIGKILL)")
-		o.signal(victim, syscall.SIGKILL)
-	case "restart-static", "restart-dynamic":
-		mark(victim + " restarts")
-		p := o.signal(victim, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("member %s ignored SIGTERM for 30 s; its last output:\n%s", victim, p.tailText())
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		at := time.Now()
-		if _, err := o.start(victim); err != nil {
-			return err
-		}
-		return o.waitUp(ctx, victim, at)
-	default:
-		return errors.New("unknown event " + event)
-	}
-	return nil
-}
-
-// groupType is how the broker lists the group: "consumer" (KIP-848) or
-// "classic". kgo falls back to classic on a broker without KIP-848, so a
-// cell says which one it got.
-func groupType(ctx context.Context, adm *kadm.Client, group string) string {
-	for _, t := range []string{"consumer", "classic"} {
-		l, err := adm.ListGroupsByType(ctx, []string{t})
-		if err != nil {
-			return ""
-		}
-		if _, ok := l[group]; ok {
-			return t
-		}
-	}
-	return ""
-}
-
-// consumerSessionTimeout reads the broker's group.consumer.session.timeout.ms
-// (KIP-848's session timeout), -1 when it cannot.
-func consumerSessionTimeout(ctx context.Context, brokers []string, clientOpts ...kgo.Opt) float64 {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, clientOpts...)...)
-	if err != nil {
-		return -1
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	meta, err := adm.BrokerMetadata(ctx)
-	if err != nil || len(meta.Brokers) == 0 {
-		return -1
-	}
-	rc, err := adm.DescribeBrokerConfigs(ctx, meta.Brokers[0].NodeID)
-	if err != nil {
-		return -1
-	}
-	for _, r := range rc {
-		for _, c := range r.Configs {
-			if c.Key == "group.consumer.session.timeout.ms" && c.Value != nil {
-				if v, err := strconv.ParseFloat(*c.Value, 64); err == nil {
-					return v
-				}
-			}
-		}
-	}
-	return -1
 }

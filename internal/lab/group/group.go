@@ -7,9 +7,9 @@
 // The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
 // Run(ctx, Config) (Result, error), which runs the cells one by one and
 // reports each through callbacks -> Result (plain data, schema
-// "kpar.lab.group" version 1) -> Views (Markdown and a timeline chart per
-// cell), which read only the Result. A cell that fails (a member that does
-// not come up) is recorded as failed and the run goes on.
+// "kpar.lab.group" version 1) -> Doc, the one document (findings, table,
+// a timeline per cell) computed from the Result alone. A cell that fails (a
+// member that does not come up) is recorded as failed and the run goes on.
 //
 // The members are separate processes (`kpar child group-member`, MemberMain)
 // that print one JSON line per processed record and per assignment change

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/render"
 )
 
 func TestValidateNamesTheFlagAndTheValidNames(t *testing.T) {
@@ -112,52 +115,88 @@ func sampleResult() Result {
 			cell("join", "kip848-uniform", "plain", 40, 60, 0), cell("kill", "cooperative-sticky", "parallel", 30, 60, 0)}}
 }
 
-// The sentences are computed from the data: change the data and they
-// change.
-func TestSentencesFollowTheData(t *testing.T) {
+// findingsText is every finding of r's document as the renderers write it.
+func findingsText(r Result) string {
+	var out []string
+	for _, f := range Doc(r).Findings() {
+		out = append(out, render.Finding(f))
+	}
+	return strings.Join(out, "\n")
+}
+
+// The answer on a small Result: the join target judged per protocol, then
+// what kpar's member lost, each computed from the data.
+func TestDocAnswersWithTheJoinTargetAndTheLosses(t *testing.T) {
+	d := Doc(sampleResult())
+	if len(d.Answer) != 2 {
+		t.Fatalf("answer: %d findings, want the join target and the parallel member's losses: %+v", len(d.Answer), d.Answer)
+	}
+	join := d.Answer[0]
+	if join.Target == "" || join.Verdict != "met" || !strings.Contains(join.Text, "eager range stopped the whole group for 2,000 ms") ||
+		strings.Contains(join.Text, "met") {
+		t.Errorf("join finding: %+v", join)
+	}
+	if f := d.Answer[1]; f.Target != "" || !strings.Contains(f.Text, "lost nothing in any of its 1 cell") {
+		t.Errorf("loss finding: %+v", f)
+	}
+	// One protocol past 5x, one short of it: mixed.
 	r := sampleResult()
-	all := strings.Join(Sentences(r), "\n")
-	for _, want := range []string{"eager range stopped the whole group for 2000 ms", "cooperative-sticky 50 ms (40.0x shorter)",
-		"Met: an incremental protocol stops the whole group on a join at least 5x shorter than eager range", "kpar's parallel member lost nothing in any of its 1 cells",
+	r.Cells[2].Metrics.GroupMaxGapMs = 1000
+	if v := Doc(r).Answer[0].Verdict; v != "mixed (1 of 2)" {
+		t.Errorf("one of two protocols under 5x: verdict %q", v)
+	}
+	// No comparison to make: the answer sums the cells up.
+	r.Cells = r.Cells[:1]
+	if a := Doc(r).Answer; len(a) != 1 || !strings.Contains(a[0].Text, "the longest whole-group pause was 2,000 ms in join/range") {
+		t.Errorf("one cell: answer %+v", a)
+	}
+}
+
+// The findings are computed from the data: change the data and they
+// change.
+func TestFindingsFollowTheData(t *testing.T) {
+	r := sampleResult()
+	all := findingsText(r)
+	for _, want := range []string{"eager range stopped the whole group for 2,000 ms", "cooperative-sticky 50 ms (40.0x shorter)",
+		"(target each incremental protocol pauses the whole group on a join 5x shorter than eager range: met)", "kpar's parallel member lost nothing in any of its 1 cell",
 		"kill/cooperative-sticky/parallel after 1.0 s (classic, session timeout 10 s"} {
 		if !strings.Contains(all, want) {
-			t.Errorf("sentences lack %q:\n%s", want, all)
+			t.Errorf("findings lack %q:\n%s", want, all)
 		}
 	}
 	// Range no slower than the ordinary gaps: the target is missed and why.
 	r.Cells[0].Metrics.GroupMaxGapMs = 100
+	r.Cells[1].Metrics.GroupMaxGapMs = 200
 	r.Cells[3].Metrics.Lost = 4
-	all = strings.Join(Sentences(r), "\n")
-	for _, want := range []string{"Missed by cooperative-sticky, kip848-uniform (an incremental protocol", "this run cannot show it: range's 100 ms is less than 5x the ordinary gaps",
-		"kpar's parallel member LOST records in kill/cooperative-sticky/parallel (4)"} {
+	all = findingsText(r)
+	for _, want := range []string{"Not 5x shorter: cooperative-sticky and kip848-uniform. This run cannot show the target: range's 100 ms is less than 5x the ordinary gaps",
+		"shorter than eager range: missed)", "cooperative-sticky 200 ms (2.0x longer)", "kpar's parallel member **lost** records in kill/cooperative-sticky/parallel (4)"} {
 		if !strings.Contains(all, want) {
-			t.Errorf("changed data: sentences lack %q:\n%s", want, all)
+			t.Errorf("changed data: findings lack %q:\n%s", want, all)
 		}
 	}
-	if strings.Contains(all, "Met:") {
+	if strings.Contains(all, ": met)") {
 		t.Errorf("the target still reads as met:\n%s", all)
 	}
 	// A kill after which some partition never had an owner again is not
 	// among the ones "owned again".
 	r.Cells[3].Metrics.OwnedAgainMs = -1
-	all = strings.Join(Sentences(r), "\n")
+	all = findingsText(r)
 	if strings.Contains(all, "every partition was owned again") || !strings.Contains(all, "had no live owner until the cell ended: kill/cooperative-sticky/parallel") {
 		t.Errorf("a kill cell never owned again:\n%s", all)
 	}
 	r.Cells[1].Error = "member m3 did not come up"
-	if md := Markdown(r); !strings.Contains(md, "FAILED: member m3 did not come up") || !strings.Contains(md, "1 of 4 cells failed") {
+	if md := render.Markdown(Doc(r)); !strings.Contains(md, "**failed**: member m3 did not come up") || !strings.Contains(md, "1 of 4 cells failed") {
 		t.Errorf("a failed cell is not in the Markdown:\n%s", md)
 	}
 }
 
 func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 	r := sampleResult()
-	views, err := Views(r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	views := Views(r)
 	dir := t.TempDir()
 	var names []string
+	var err error
 	for _, v := range views {
 		names = append(names, v.Name)
 		p := filepath.Join(dir, v.Name)
@@ -173,14 +212,28 @@ func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 			t.Fatalf("%s empty: %v", v.Name, err)
 		}
 	}
-	if len(names) != 1+2*len(r.Cells) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
-		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") {
+	// The Markdown, the pauses chart and a timeline per cell, each twice.
+	if len(names) != 1+2*(1+len(r.Cells)) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
+		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") || !slices.Contains(names, "lab-group-pauses.svg") {
 		t.Fatalf("views %v", names)
 	}
-	md := Markdown(r)
-	for _, want := range []string{"| join/range | classic | 2000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed"} {
+	md := render.Markdown(Doc(r))
+	for _, want := range []string{"| join/range | classic | 2,000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q", want)
 		}
+	}
+}
+
+// A timeline has a lane per partition, a span per ownership interval
+// labelled with its member, the group's rate and the marks.
+func TestTimelineChartCarriesOwnershipRateAndMarks(t *testing.T) {
+	c := timelineChart(sampleResult().Cells[0])
+	if c.Kind != doc.Timeline || len(c.Lanes) != 2 || c.Lanes[0].Name != "orders-0" || len(c.Lanes[0].Spans) != 2 ||
+		c.Lanes[1].Spans[0] != (doc.Span{From: 0, To: 0.4, Label: "m1"}) {
+		t.Fatalf("lanes %+v", c.Lanes)
+	}
+	if len(c.Series) != 1 || len(c.Series[0].Y) != 4 || c.Series[0].X[0] != 0.05 || len(c.Marks) != 1 || c.Marks[0].Label != "m3 joins" {
+		t.Fatalf("series %+v marks %+v", c.Series, c.Marks)
 	}
 }

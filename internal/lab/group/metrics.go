@@ -276,6 +276,13 @@ func analyze(w window) Metrics {
 		}
 	}
 
+	w.ownershipMetrics(&m)
+	return m
+}
+
+// ownershipMetrics are the metrics of who owned what: owned again, unowned,
+// moved, revoked, rebalances and assignment changes.
+func (w window) ownershipMetrics(m *Metrics) {
 	spans := w.ownership()
 	m.OwnedAgainMs = float64(ownedAgain(spans, w.partitions, w.event, w.drained)) / 1e6
 	if m.OwnedAgainMs < 0 {
@@ -311,7 +318,6 @@ func analyze(w window) Metrics {
 			m.Rebalances++
 		}
 	}
-	return m
 }
 
 func assignedAfter(es []entry, slot string, t int64) bool {

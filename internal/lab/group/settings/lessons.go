@@ -3,10 +3,13 @@ package settings
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kpar/kpar/internal/doc"
 )
 
 // Every sentence here is computed from a Result's numbers: change the data
-// and the sentence changes with it.
+// and the sentence changes with it. The Line methods are the progress lines
+// of the command; the lessons are findings of the document (doc.go).
 
 // Line is the cell's one-line summary in the text output.
 func (c ResetCell) Line() string {
@@ -21,9 +24,9 @@ func resetPhrase(c ResetCell) string {
 	var s string
 	switch {
 	case c.Error != "" && c.SeenOld == 0:
-		s = fmt.Sprintf("read none of the %d unread records: polling failed with %q", c.Unread, c.Error)
+		s = fmt.Sprintf("read none of the %s unread records: polling failed with %q", doc.Int(c.Unread), c.Error)
 	default:
-		s = fmt.Sprintf("read %d and skipped %d of the %d unread records", c.SeenOld, c.Skipped, c.Unread)
+		s = fmt.Sprintf("read %s and skipped %s of the %s unread records", doc.Int(c.SeenOld), doc.Int(c.Skipped), doc.Int(c.Unread))
 		if c.DeletedUnread > 0 && c.Skipped == c.DeletedUnread {
 			s += " (only the deleted ones)"
 		}
@@ -37,8 +40,8 @@ func resetPhrase(c ResetCell) string {
 	return s
 }
 
-// ResetSentences are the reset experiment's lessons, one per case.
-func ResetSentences(r Result) []string {
+// resetLessons are the reset experiment's lessons, one per case.
+func resetLessons(r Result) []string {
 	var out []string
 	for _, cs := range []string{CaseNewGroup, CaseRetention} {
 		var parts []string
@@ -48,10 +51,9 @@ func ResetSentences(r Result) []string {
 				continue
 			}
 			if head == "" {
-				head = fmt.Sprintf("A new group on a topic with %d records", c.Existing)
+				head = fmt.Sprintf("A new group on a topic with %s records", doc.Int(c.Existing))
 				if cs == CaseRetention {
-					head = fmt.Sprintf("A group that had read %d of %d records, whose committed offsets then fell below the log start (%d of its %d unread records deleted past them)",
-						c.Committed, c.Existing, c.DeletedUnread, c.Unread)
+					head = fmt.Sprintf("A group that had read %s of %s records, whose committed offsets then fell below the log start (%s of its %s unread records deleted past them)", doc.Int(c.Committed), doc.Int(c.Existing), doc.Int(c.DeletedUnread), doc.Int(c.Unread))
 				}
 			}
 			parts = append(parts, c.Policy+" "+resetPhrase(c))
@@ -78,28 +80,28 @@ var modeWords = map[string]string{
 	ModeManual:   "auto-commit off, committing each poll after processing it",
 }
 
-// AutoCommitSentences are the autocommit experiment's lessons.
-func AutoCommitSentences(r Result) []string {
+// autoCommitLessons are the autocommit experiment's lessons.
+func autoCommitLessons(r Result) []string {
 	if len(r.AutoCommit) == 0 {
 		return nil
 	}
 	var parts []string
 	lost := map[string]int{}
 	for _, c := range r.AutoCommit {
-		p := fmt.Sprintf("%s lost %d and processed %d twice", modeWords[c.Mode], c.Check.Lost, c.Check.Duplicated)
+		p := fmt.Sprintf("%s lost %s and processed %s twice", modeWords[c.Mode], doc.Int(c.Check.Lost), doc.Int(c.Check.Duplicated))
 		if c.Failure != "" {
 			p += " (did not finish: " + c.Failure + ")"
 		}
 		parts = append(parts, p)
 		lost[c.Mode] = c.Check.Lost
 	}
-	out := []string{fmt.Sprintf("After a SIGKILL at %d processed records and a restart: %s.", r.AutoCommit[0].CrashAt, strings.Join(parts, "; "))}
+	out := []string{fmt.Sprintf("After a SIGKILL at %s processed records and a restart: %s.", doc.Int(r.AutoCommit[0].CrashAt), strings.Join(parts, "; "))}
 	sync, okSync := lost[ModeAutoSync]
 	pool, okPool := lost[ModeAutoPool]
 	if okSync && okPool && sync == 0 && pool > 0 {
-		out = append(out, fmt.Sprintf("Processing in the poll loop lost nothing and handing records to a pool lost %d: kgo's auto-commit commits "+
+		out = append(out, fmt.Sprintf("Processing in the poll loop lost nothing and handing records to a pool lost %s: kgo's auto-commit commits "+
 			"what polls before the most recent one returned (its OnPartitionsRevoked documentation), which a poll loop has finished "+
-			"and a pool, whose loop polls ahead of processing, may not have.", pool))
+			"and a pool, whose loop polls ahead of processing, may not have.", doc.Int(pool)))
 	}
 	return out
 }
@@ -119,8 +121,8 @@ func (r IsolationResult) Line() string {
 	return s
 }
 
-// IsolationSentences are the isolation experiment's lessons.
-func IsolationSentences(r Result) []string {
+// isolationLessons are the isolation experiment's lessons.
+func isolationLessons(r Result) []string {
 	i := r.Isolation
 	if i == nil {
 		return nil
@@ -130,15 +132,15 @@ func IsolationSentences(r Result) []string {
 		var parts []string
 		allCommitted := true
 		for _, l := range i.Levels {
-			parts = append(parts, fmt.Sprintf("%s received %d of the %d aborted records", l.Level, l.AbortedSeen, i.AbortedRecords))
+			parts = append(parts, fmt.Sprintf("%s received %s of the %s aborted records", l.Level, doc.Int(l.AbortedSeen), doc.Int(i.AbortedRecords)))
 			allCommitted = allCommitted && l.CommittedSeen == i.CommittedRecords
 		}
-		s := fmt.Sprintf("Of %d transactions of %d records, %d aborted: %s", i.Transactions, i.RecordsPerTransaction, i.Aborted, strings.Join(parts, ", "))
+		s := fmt.Sprintf("Of %s transactions of %s records, %s aborted: %s", doc.Int(i.Transactions), doc.Int(i.RecordsPerTransaction), doc.Int(i.Aborted), strings.Join(parts, ", "))
 		if allCommitted {
-			s += fmt.Sprintf("; both received all %d committed records.", i.CommittedRecords)
+			s += fmt.Sprintf("; both received all %s committed records.", doc.Int(i.CommittedRecords))
 		} else {
 			for _, l := range i.Levels {
-				s += fmt.Sprintf("; %s received %d of the %d committed records", l.Level, l.CommittedSeen, i.CommittedRecords)
+				s += fmt.Sprintf("; %s received %s of the %s committed records", l.Level, doc.Int(l.CommittedSeen), doc.Int(i.CommittedRecords))
 			}
 			s += "."
 		}
@@ -147,15 +149,13 @@ func IsolationSentences(r Result) []string {
 	if len(i.LSO.Levels) > 0 {
 		var parts []string
 		for _, l := range i.LSO.Levels {
-			p := fmt.Sprintf("%s delivered them up to %s late (median %s; at most %d acknowledged records not yet delivered; %d held until the transaction ended)",
-				l.Level, seconds(l.MaxDelaySeconds), seconds(l.MedianDelaySeconds), l.MaxLagRecords, l.Held)
+			p := fmt.Sprintf("%s delivered them up to %s late (median %s; at most %s acknowledged records not yet delivered; %s held until the transaction ended)", l.Level, seconds(l.MaxDelaySeconds), seconds(l.MedianDelaySeconds), doc.Int(l.MaxLagRecords), doc.Int(l.Held))
 			if l.Missing > 0 {
-				p += fmt.Sprintf(", %d never", l.Missing)
+				p += fmt.Sprintf(", %s never", doc.Int(l.Missing))
 			}
 			parts = append(parts, p)
 		}
-		out = append(out, fmt.Sprintf("While one transaction stayed open %.1f s, another producer wrote %d committed records to the same partitions: %s.",
-			i.LSO.HoldSeconds, i.LSO.Records, strings.Join(parts, "; ")))
+		out = append(out, fmt.Sprintf("While one transaction stayed open %.1f s, another producer wrote %s committed records to the same partitions: %s.", i.LSO.HoldSeconds, doc.Int(i.LSO.Records), strings.Join(parts, "; ")))
 	}
 	return out
 }
@@ -175,8 +175,7 @@ func pollPhrase(c PollCell) string {
 	} else {
 		s += "; its commit after the batch landed"
 	}
-	s += fmt.Sprintf("; the others redid %d of the batch's %d records (%d processed twice in all, %d lost)",
-		c.SlowBatchRedone, c.SlowBatch, c.Duplicated, c.Lost)
+	s += fmt.Sprintf("; the others redid %s of the batch's %s records (%s processed twice in all, %s lost)", doc.Int(c.SlowBatchRedone), doc.Int(c.SlowBatch), doc.Int(c.Duplicated), doc.Int(c.Lost))
 	if c.Failure != "" {
 		s += "; did not finish: " + c.Failure
 	}
@@ -188,21 +187,11 @@ var variantWords = map[string]string{
 	VariantDefault: "With kgo's default (it rejoins from its own goroutine while the handler runs)",
 }
 
-// PollIntervalSentences are the pollinterval experiment's lessons.
-func PollIntervalSentences(r Result) []string {
+// pollLessons are the pollinterval experiment's lessons.
+func pollLessons(r Result) []string {
 	var out []string
 	for _, c := range r.PollInterval {
-		out = append(out, fmt.Sprintf("%s, a member whose batch took %.1f s against a %.1f s rebalance timeout: %s.",
-			variantWords[c.Variant], c.StallSeconds, c.RebalanceTimeoutSeconds, pollPhrase(c)))
-	}
-	return out
-}
-
-// Sentences are every lesson of r, experiment by experiment.
-func Sentences(r Result) []string {
-	var out []string
-	for _, f := range []func(Result) []string{ResetSentences, AutoCommitSentences, IsolationSentences, PollIntervalSentences} {
-		out = append(out, f(r)...)
+		out = append(out, fmt.Sprintf("%s, a member whose batch took %.1f s against a %.1f s rebalance timeout: %s.", variantWords[c.Variant], c.StallSeconds, c.RebalanceTimeoutSeconds, pollPhrase(c)))
 	}
 	return out
 }

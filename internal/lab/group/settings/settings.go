@@ -18,7 +18,7 @@
 // The shape every kpar measurement has: Config (DefaultConfig, Validate whose
 // errors name the flag) -> Run(ctx, Config) (Result, error) with progress
 // through callbacks -> Result (schema "kpar.lab.group.settings" version 1) ->
-// Views, which read only the Result. Each cell says which of its counts
+// Doc, the one document computed from the Result alone. Each cell says which of its counts
 // repeat exactly from the seed (Exact) and why the others move (Why).
 package settings
 

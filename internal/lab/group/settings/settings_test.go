@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/render"
 )
 
 func TestValidateNamesTheFlag(t *testing.T) {
@@ -116,12 +117,44 @@ func synthetic() Result {
 	}
 }
 
+// lessons is every finding of r's document as the renderers write it.
+func lessons(r Result) string {
+	var out []string
+	for _, f := range Doc(r).Findings() {
+		out = append(out, render.Finding(f))
+	}
+	return strings.Join(out, "\n")
+}
+
+// The answer on a small Result: one lesson per experiment, losses first.
+func TestDocAnswersWithEachExperimentsFirstLesson(t *testing.T) {
+	r := synthetic()
+	a := Doc(r).Answer
+	if len(a) != 4 || !strings.Contains(a[0].Text, "After a SIGKILL at 600 processed records") ||
+		!strings.HasPrefix(a[1].Text, "Holding the rebalance") || !strings.HasPrefix(a[2].Text, "Of 10 transactions") ||
+		!strings.HasPrefix(a[3].Text, "A new group on a topic with 1,000 records") {
+		t.Fatalf("answer %+v", a)
+	}
+	for _, f := range a {
+		if f.Target != "" || f.Verdict != "" {
+			t.Errorf("a lesson without a target carries a verdict: %+v", f)
+		}
+	}
+	r.AutoCommit, r.PollInterval, r.Isolation = nil, nil, nil
+	if a := Doc(r).Answer; len(a) != 1 || !strings.HasPrefix(a[0].Text, "A new group") {
+		t.Errorf("reset alone: answer %+v", a)
+	}
+	if a := Doc(Result{}).Answer; len(a) != 1 || a[0].Text != "This run holds no experiment." {
+		t.Errorf("no experiment: answer %+v", a)
+	}
+}
+
 func TestSentencesFollowTheData(t *testing.T) {
 	r := synthetic()
-	all := strings.Join(Sentences(r), "\n")
+	all := lessons(r)
 	for _, want := range []string{
-		"latest read 0 and skipped 1000 of the 1000 unread records",
-		`none read none of the 1000 unread records: polling failed with "partition has no prior committed offset"`,
+		"latest read 0 and skipped 1,000 of the 1,000 unread records",
+		`none read none of the 1,000 unread records: polling failed with "partition has no prior committed offset"`,
 		"earliest read 500 and skipped 300 of the 800 unread records (only the deleted ones)",
 		"After a SIGKILL at 600 processed records",
 		"handed to a worker pool lost 370",
@@ -145,8 +178,8 @@ func TestSentencesFollowTheData(t *testing.T) {
 	r.Isolation.Levels[1].CommittedSeen = 650
 	r.PollInterval[0].Removed, r.PollInterval[0].SlowCommitError = false, ""
 	r.Reset[1].SeenOld, r.Reset[1].Skipped = 10, 990
-	all = strings.Join(Sentences(r), "\n")
-	for _, gone := range []string{"handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1000 of the 1000"} {
+	all = lessons(r)
+	for _, gone := range []string{"handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000"} {
 		if strings.Contains(all, gone) {
 			t.Errorf("changed data still says %q:\n%s", gone, all)
 		}
@@ -176,15 +209,23 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 			t.Fatalf("%s: empty or missing (%v)", v.Name, err)
 		}
 	}
-	md := Markdown(r)
-	for _, want := range []string{"## auto.offset.reset", "## enable.auto.commit", "## isolation.level", "## max.poll.interval.ms",
-		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.png", "Rerun: `kpar lab group-settings --seed 3`"} {
+	md := render.Markdown(Doc(r))
+	for _, want := range []string{"### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
+		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
 	}
-	r.Isolation = nil
+	var names []string
+	for _, v := range Views(r) {
+		names = append(names, v.Name)
+	}
+	if want := []string{"lab-group-settings.md", "autocommit-loss.svg", "autocommit-loss.png", "lso-delay.svg", "lso-delay.png",
+		"reset-read.svg", "reset-read.png"}; !slices.Equal(names, want) {
+		t.Errorf("views %v, want %v", names, want)
+	}
+	r.Isolation, r.AutoCommit, r.Reset = nil, nil, nil
 	if n := len(Views(r)); n != 1 {
-		t.Errorf("without the isolation experiment: %d views, want the Markdown alone", n)
+		t.Errorf("with the pollinterval experiment alone (no chart): %d views, want the Markdown alone", n)
 	}
 }
