@@ -12,14 +12,14 @@ import (
 // Doc is everything the soak says about r, computed once: the guarantees
 // kpar's strategies must keep, judged (the answer), the faults drawn against
 // each strategy's throughput and the checker's counts per strategy, then
-// every finding per strategy and every fault with its recovery times.
+// every fault with its recovery times.
 func Doc(r Result) doc.Doc {
 	d := doc.Doc{Name: "soak", Title: "Chaos soak", Command: r.Command, Answer: answer(r)}
 	d.Body = []doc.Block{
 		{Title: "Faults against each strategy's throughput", Text: []string{faultCount(r)}, Chart: timeline(r)},
 		{Title: "Per strategy", Table: checks(r)},
 	}
-	d.Details = []doc.Block{{Text: []string{r.Wiring + "."}, List: skipped(r)}, {Title: "Findings per strategy", Findings: perStrategy(r)}, faultTable(r)}
+	d.Details = []doc.Block{{Text: []string{r.Wiring + "."}, List: skipped(r)}, faultTable(r)}
 	return d
 }
 
@@ -96,6 +96,18 @@ func (rc recovery) met() bool {
 	return rc.missed == 0 && len(rc.secs) > 0 && rc.secs[len(rc.secs)-1] <= 30
 }
 
+// String is min / median / max, and how many were not back.
+func (rc recovery) String() string {
+	s := "none back"
+	if n := len(rc.secs); n > 0 {
+		s = fmt.Sprintf("%.1f / %.1f / %.1f", rc.secs[0], rc.secs[n/2], rc.secs[n-1])
+	}
+	if rc.missed > 0 {
+		s += fmt.Sprintf("; %d not back before the next fault", rc.missed)
+	}
+	return s
+}
+
 func (rc recovery) worst() string {
 	if rc.missed > 0 || len(rc.secs) == 0 {
 		return fmt.Sprintf("%d of %d not back before the next fault", rc.missed, rc.missed+len(rc.secs))
@@ -137,65 +149,33 @@ func faultCount(r Result) string {
 		count[NetDelay]+count[NetDrop]+count[NetPartition], count[NetDelay], count[NetDrop], count[NetPartition])
 }
 
-// perStrategy is every finding per strategy: the checker's counts, the
-// duplicates against what was in flight, the recovery after broker kills.
-func perStrategy(r Result) []doc.Finding {
-	var out []doc.Finding
+// checks is the checker's counts, one row per strategy, with the most
+// duplicates one fault left against the records in flight then, and the
+// recovery times after the broker kills.
+func checks(r Result) *doc.Table {
+	t := &doc.Table{Head: []string{"strategy", "input", "lost", "duplicated entries (records)", "most after one fault (in flight)",
+		"reordered within a key", "dead-lettered", "caught up", "broker kills: back in s (min / median / max)"},
+		Num: []bool{false, true, true, true, true, true, true, false, true}}
 	for _, c := range r.Checks {
-		ch := c.Check
 		if c.Error != "" {
+			t.Rows = append(t.Rows, []string{c.Strategy, "not checked: " + c.Error, "", "", "", "", "", "", ""})
 			continue
 		}
-		s := fmt.Sprintf("%s: %s input records, %s lost, %s duplicated entries (%s records), %s reordered within a key, %s dead-lettered",
-			c.Strategy, doc.Int(ch.Input), doc.Int(ch.Lost), doc.Int(ch.Duplicated), doc.Int(ch.DuplicatedRecords), doc.Int(ch.Reordered), doc.Int(ch.DeadLettered))
-		if !c.Drained {
-			s += "; it had not caught up when it was stopped"
-		}
-		out = append(out, doc.Say("%s.", s))
-		worst, worstInFlight := 0, 0
+		ch := c.Check
+		worst, inFlight := 0, 0
 		for _, f := range r.Faults {
 			for _, e := range f.Effects {
 				if e.Strategy == c.Strategy && e.Duplicates > worst {
-					worst, worstInFlight = e.Duplicates, e.InFlight
+					worst, inFlight = e.Duplicates, e.InFlight
 				}
 			}
 		}
-		if ch.Duplicated > 0 && worst > 0 {
-			out = append(out, doc.Say("%s: at most %d duplicate entries followed one fault, against %d records its members could hold in their handlers at once.",
-				c.Strategy, worst, worstInFlight))
-		}
-	}
-	for _, s := range r.Strategies {
-		rc, ok := brokerKillRecovery(r, s)
-		if !ok {
-			continue
-		}
-		dist := "none recovered"
-		if n := len(rc.secs); n > 0 {
-			dist = fmt.Sprintf("min %.1f s, median %.1f s, max %.1f s", rc.secs[0], rc.secs[n/2], rc.secs[n-1])
-		}
-		out = append(out, doc.Judged("back within 30 s", verdict(rc.met()), "%s after %d broker kills: rate back to 90%% of before in %s; %d not back before the next fault",
-			s, len(rc.secs)+rc.missed, dist, rc.missed))
-	}
-	return out
-}
-
-// checks is the checker's counts, one row per strategy.
-func checks(r Result) *doc.Table {
-	t := &doc.Table{Head: []string{"strategy", "input", "lost", "duplicated entries (records)", "reordered", "dead-lettered", "caught up", "broker kills: slowest recovery"},
-		Num: []bool{false, true, true, true, true, true, false, true}}
-	for _, c := range r.Checks {
-		if c.Error != "" {
-			t.Rows = append(t.Rows, []string{c.Strategy, "not checked: " + c.Error, "", "", "", "", "", ""})
-			continue
-		}
-		ch := c.Check
-		worst := "-"
+		back := "-"
 		if rc, ok := brokerKillRecovery(r, c.Strategy); ok {
-			worst = rc.worst()
+			back = rc.String()
 		}
 		t.Rows = append(t.Rows, []string{c.Strategy, doc.Int(ch.Input), doc.Int(ch.Lost), fmt.Sprintf("%s (%s)", doc.Int(ch.Duplicated), doc.Int(ch.DuplicatedRecords)),
-			doc.Int(ch.Reordered), doc.Int(ch.DeadLettered), map[bool]string{true: "yes", false: "no"}[c.Drained], worst})
+			fmt.Sprintf("%d (%d)", worst, inFlight), doc.Int(ch.Reordered), doc.Int(ch.DeadLettered), map[bool]string{true: "yes", false: "no"}[c.Drained], back})
 	}
 	return t
 }
