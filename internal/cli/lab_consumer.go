@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -68,8 +69,9 @@ Records/s is reported per scenario against the library's key mode in the
 same run: a measured number, noisy on a shared machine.
 
 Results: <out>/lab-consumer.json (schema ` + fmt.Sprintf("%q version %d", consumer.Schema, consumer.SchemaVersion) + `), lab-consumer.md,
-and charts of lost, duplicated and records/s as SVG and PNG, written only
-when every cell ran. --json prints that JSON instead of the text lines.`,
+and charts of lost, duplicated, reordered and records/s as SVG and PNG,
+written only when every cell ran. --json prints that JSON instead of the
+text lines.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabConsumer(cmd, g, f) },
 	}
@@ -154,20 +156,15 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if err != nil {
 		return err
 	}
-	views, err := consumer.Views(res)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, "lab-consumer.json", res, views...)
+	d := consumer.Doc(res)
+	written, err := results.Write(f.out.out, "lab-consumer.json", res, render.Views(d)...)
 	if err != nil {
 		return err
 	}
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	for _, s := range consumer.SpeedSentences(res) {
-		fmt.Fprintln(text, "speed", s)
-	}
+	fmt.Fprint(text, render.Text(d))
 	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
 	return nil
 }

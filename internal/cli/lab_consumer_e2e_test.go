@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -79,16 +80,29 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 		}
 	}
 	// The speed lesson is reported, in the data and in a sentence computed
-	// from it, whatever its value.
+	// from it, whatever its value; the text is the document's answer.
 	if len(res.Speed) != 1 || res.Speed[0].Strategy != "commit-before" || res.Speed[0].Ratio <= 0 {
 		t.Fatalf("speed: want commit-before against lib-key, got %+v", res.Speed)
 	}
-	for _, s := range consumer.SpeedSentences(res) {
-		if !strings.Contains(string(md), s) || !strings.Contains(text, s) {
-			t.Fatalf("speed sentence %q missing from the Markdown or the text", s)
+	d := consumer.Doc(res)
+	speed := 0
+	for _, f := range d.Findings() {
+		if strings.HasPrefix(f.Text, "ooo+crash: against lib-key's ") {
+			speed++
+			if !strings.Contains(string(md), f.Text) {
+				t.Fatalf("speed sentence %q missing from the Markdown", f.Text)
+			}
 		}
 	}
-	for _, m := range []string{"lost", "duplicated", "records_per_sec"} {
+	if speed != 1 {
+		t.Fatalf("want one speed sentence in the document, got %d", speed)
+	}
+	for _, f := range d.Answer {
+		if !strings.Contains(text, render.Plain(render.Finding(f))) {
+			t.Fatalf("the text lacks the answer %q:\n%s", f.Text, text)
+		}
+	}
+	for _, m := range []string{"lost", "duplicated", "reordered", "records_per_sec"} {
 		svg, err := os.ReadFile(filepath.Join(out, "lab-consumer-"+m+".svg"))
 		if err != nil || !bytes.Contains(svg, []byte("<svg")) {
 			t.Fatalf("%s.svg: %v", m, err)

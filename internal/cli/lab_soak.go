@@ -13,6 +13,7 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/lab/soak"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -46,7 +47,8 @@ At the end production stops, each strategy catches up, and the checker
 reads every topic to its end: lost, duplicated, reordered within a key,
 dead-lettered; per fault each strategy's recovery time (until its rate is
 back to 90% of the 10 s before). Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
-soak.md and timeline.csv, written only when the run completed.`,
+soak.md, timeline.csv and the timeline chart (faults against each
+strategy's throughput) as SVG and PNG, written only when the run completed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabSoak(cmd, g, f) },
 	}
@@ -122,13 +124,7 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 	if f.out.json {
 		return printJSON(stdout, res)
 	}
-	for _, fd := range soak.Findings(res) {
-		v := ""
-		if fd.Target != "" {
-			v = map[bool]string{true: "  [met: ", false: "  [MISSED: "}[fd.Met] + fd.Target + "]"
-		}
-		fmt.Fprintln(text, fd.Sentence+v)
-	}
+	fmt.Fprint(text, render.Text(soak.Doc(res)))
 	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
 	return nil
 }

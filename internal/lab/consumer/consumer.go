@@ -6,7 +6,7 @@
 // The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
 // Run(ctx, Config) (Result, error), which runs the cells one by one and
 // reports each through a callback -> Result (plain data, schema
-// "kpar.lab.consumer" version 4) -> Views, which read only the Result. Run
+// "kpar.lab.consumer" version 4) -> Doc, which reads only the Result. Run
 // measures and never presents; a run that fails returns no Result, so
 // nothing is written.
 //

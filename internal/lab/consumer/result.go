@@ -27,7 +27,7 @@ import (
 // what came back after each kill); processed-log entries may carry the
 // share delivery count. Every v3 field keeps its meaning: check.lost still
 // counts every input record with no entry and no dead letter, archived ones
-// included (the Markdown's lost column leaves those out).
+// included (the document's lost column leaves those out).
 const (
 	Schema        = "kpar.lab.consumer"
 	SchemaVersion = 4

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/sharegroup"
@@ -36,7 +37,7 @@ type Share struct {
 	// (ArchivedRejected), or released after a failure on the last allowed
 	// delivery (ArchivedAtLimit). What a share group does with a record
 	// that fails for good when nothing dead-letters it. They are part of
-	// check.lost, and the Markdown's lost column leaves them out.
+	// check.lost, and the document's lost column leaves them out.
 	Archived         int `json:"archived"`
 	ArchivedRejected int `json:"archived_rejected"`
 	ArchivedAtLimit  int `json:"archived_at_limit"`
@@ -217,7 +218,7 @@ func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int3
 }
 
 // LostNotArchived is check.lost without what the broker archived on
-// purpose: the lost column of the Markdown and the text output.
+// purpose: the lost column of the document.
 func (c Cell) LostNotArchived() int {
 	if c.Share == nil {
 		return c.Check.Lost
@@ -240,51 +241,46 @@ func secondsList(ks []KillRedelivery) string {
 	return out
 }
 
-// writeShare is the Markdown's share-group section: the share counts per
-// cell and the sentences ShareSentences computes from them.
-func writeShare(b *strings.Builder, r Result) {
-	var cells []Cell
+// shareBlocks are the document's share-group section: the share counts per
+// cell and the findings shareFindings computes from them.
+func shareBlocks(r Result) []doc.Block {
+	t := &doc.Table{Head: []string{"strategy", "scenario", "archived (rejected / at limit)", "failed deliveries", "redelivered",
+		"after each kill", "lock", "delivery limit", "session timeout"}, Num: []bool{false, false, true, true, true, false, true, true, true}}
 	for _, c := range r.Cells {
-		if c.Share != nil {
-			cells = append(cells, c)
-		}
-	}
-	if len(cells) == 0 {
-		return
-	}
-	b.WriteString("\nShare groups (KIP-932). A share group has no dead-letter topic: a record rejected after a permanent\n" +
-		"failure, or failing its last allowed delivery, is archived by the broker and is in no topic. Archived counts\n" +
-		"those (the strategy `share` rejects permanent failures and releases the rest); kpar-share dead-letters them.\n" +
-		"Redelivered: records processed on a delivery after the first. After each kill: the records processed on a\n" +
-		"redelivery after it and before the next kill, and the first and last of them, in seconds after it. A dead\n" +
-		"member's records wait for its session to time out, so with kills closer together than that, an earlier\n" +
-		"kill's records come back after a later one and are counted there.\n\n")
-	b.WriteString("| strategy | scenario | archived (rejected / at limit) | failed deliveries | redelivered | after each kill | lock | delivery limit | session timeout |\n")
-	b.WriteString("|---|---|---:|---:|---:|---|---:|---:|---:|\n")
-	for _, c := range cells {
 		s := c.Share
+		if s == nil {
+			continue
+		}
 		kills := "-"
 		if len(s.AfterKills) > 0 {
 			kills = secondsList(s.AfterKills)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s (%d / %d) | %d | %s | %s | %gs | %d | %gs |\n",
-			c.Strategy, c.Scenario, count(c, "archived", s.Archived), s.ArchivedRejected, s.ArchivedAtLimit, s.FailedDeliveries,
-			count(c, "redelivered", s.Redelivered), kills, float64(s.LockDurationMs)/1000, s.DeliveryLimit, float64(s.SessionTimeoutMs)/1000)
+		t.Rows = append(t.Rows, []string{c.Strategy, c.Scenario, fmt.Sprintf("%s (%d / %d)", count(c, "archived", s.Archived), s.ArchivedRejected, s.ArchivedAtLimit),
+			doc.Int(s.FailedDeliveries), count(c, "redelivered", s.Redelivered), kills, fmt.Sprintf("%gs", float64(s.LockDurationMs)/1000),
+			doc.Int(s.DeliveryLimit), fmt.Sprintf("%gs", float64(s.SessionTimeoutMs)/1000)})
 	}
-	if lines := ShareSentences(r); len(lines) > 0 {
-		b.WriteString("\n")
-		for _, l := range lines {
-			fmt.Fprintf(b, "- %s\n", l)
-		}
+	if len(t.Rows) == 0 {
+		return nil
 	}
+	out := []doc.Block{{Title: "Share groups (KIP-932)", Text: []string{"A share group has no dead-letter topic: a record rejected after a permanent " +
+		"failure, or failing its last allowed delivery, is archived by the broker and is in no topic. Archived counts " +
+		"those (the strategy `share` rejects permanent failures and releases the rest); kpar-share dead-letters them. " +
+		"Redelivered: records processed on a delivery after the first. After each kill: the records processed on a " +
+		"redelivery after it and before the next kill, and the first and last of them, in seconds after it. A dead " +
+		"member's records wait for its session to time out, so with kills closer together than that, an earlier " +
+		"kill's records come back after a later one and are counted there."}, Table: t}}
+	if f := shareFindings(r); len(f) > 0 {
+		out = append(out, doc.Block{Findings: says(f)})
+	}
+	return out
 }
 
-// ShareSentences states the share-group lessons of r, each computed from
+// shareFindings states the share-group lessons of r, each computed from
 // its cells: what happened to records that fail for good with and without
 // a dead-letter topic, what a kill cost (losses, and how long the dead
 // member's records took to come back against the group's lock and
 // session), and key order against the key-ordered library.
-func ShareSentences(r Result) []string {
+func shareFindings(r Result) []string {
 	var out []string
 	byScen := map[string][]Cell{}
 	var scens []string

@@ -10,6 +10,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -87,7 +88,7 @@ func TestShareSentencesComeFromTheCells(t *testing.T) {
 		{Strategy: "share", Scenario: "ooo+kill", Check: checker.Result{Duplicated: 3},
 			Share: &Share{Redelivered: 20, LockDurationMs: 15000, SessionTimeoutMs: 45000, AfterKills: []KillRedelivery{{Records: 20, FirstSeconds: 5, LastSeconds: 45.3}}}},
 	}}
-	got := ShareSentences(r)
+	got := shareFindings(r)
 	want := []string{
 		"share/ooo+failures: of the 8 records whose handler always fails, the broker archived 8 (8 rejected, 0 at the delivery limit of 5) " +
 			"and 0 were dead-lettered: with no dead-letter topic, a share group keeps nothing of a record that fails for good.",
@@ -99,10 +100,9 @@ func TestShareSentencesComeFromTheCells(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("sentences:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	var md strings.Builder
-	if err := Markdown(&md, r); err != nil || !strings.Contains(md.String(), want[0]) ||
-		!strings.Contains(md.String(), "| share | ooo+failures | 0 | 0 | 40 | 0 | 8 |") {
-		t.Fatalf("the Markdown must carry the share table and sentences, lost without archived (err %v):\n%s", err, md.String())
+	if md := render.Markdown(Doc(r)); !strings.Contains(md, want[0]) ||
+		!strings.Contains(md, "| share | ooo+failures | 0 | 0 | 40 | 0 | 8 |") || !strings.Contains(md, "| share | ooo+failures | 8 (8 / 0) |") {
+		t.Fatalf("the Markdown must carry the share table and sentences, lost without archived:\n%s", md)
 	}
 }
 

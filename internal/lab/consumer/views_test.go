@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -28,15 +30,11 @@ func sample() Result {
 
 func TestResultRoundTripsThroughTheSharedWriter(t *testing.T) {
 	dir := t.TempDir()
-	views, err := Views(sample())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := results.Write(dir, "lab-consumer.json", sample(), views...); err != nil {
+	if _, err := results.Write(dir, "lab-consumer.json", sample(), render.Views(Doc(sample()))...); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"lab-consumer.md", "lab-consumer-lost.svg", "lab-consumer-lost.png",
-		"lab-consumer-duplicated.svg", "lab-consumer-records_per_sec.png"} {
+		"lab-consumer-duplicated.svg", "lab-consumer-reordered.svg", "lab-consumer-records_per_sec.png"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Fatalf("view %s not written: %v", name, err)
 		}
@@ -85,39 +83,70 @@ func TestSpeedComparesEachCleanCellWithTheLibraryInTheSameScenario(t *testing.T)
 			t.Fatalf("speed[%d]: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	lines := SpeedSentences(Result{Speed: got})
+	lines := speedFindings(Result{Speed: got})
 	if len(lines) != 1 || lines[0] != "ooo: against lib-key's 1000 records/s, commit-after-batch 0.50x (500 records/s), commit-before 1.50x (1500 records/s)." {
 		t.Fatalf("speed sentences: %q", lines)
 	}
 }
 
 func TestMarkdownShowsCountsStallsSpeedAndRerunCommands(t *testing.T) {
-	var b strings.Builder
-	if err := Markdown(&b, sample()); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{"| commit-before | ooo+crash | 37 | 2 | 0* | 0 | - | 1234 | 1/1 | 0 | 0 | 0 | 9 |", "stalled",
+	out := render.Markdown(Doc(sample()))
+	for _, want := range []string{"| commit-before | ooo+crash | 37 | 2 | 0* | 0 | - | 1,234 | 1/1 | 0 | 0 | 0 | 9 |", "stalled",
 		"- reordered: near-ties go either way", "--cell commit-before/ooo+crash --seed 9",
 		"- ooo+crash: against lib-key's 2468 records/s, commit-before 0.50x (1234 records/s).",
-		"Re-run the whole run: `kpar lab consumer --seed 9`"} {
+		"`kpar lab consumer --seed 9`", "![kpar lab consumer: lost (seed 9)](lab-consumer-lost.svg)"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("markdown lacks %q:\n%s", want, out)
 		}
 	}
 }
 
-func TestChartWritesSVG(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "lost.svg")
-	if err := Chart(path, sample(), "lost"); err != nil {
-		t.Fatal(err)
+// The answer names who lost records, with how many and under which
+// fault, who only replayed, and the cells that failed; the compact table
+// says each cell's outcome in a few words.
+func TestDocAnswersWhoLostReplayedOrReordered(t *testing.T) {
+	cell := func(st string, lost, dup, reord int) Cell {
+		return Cell{Strategy: st, Scenario: "ooo+crash", Records: 400, Check: checker.Result{Input: 400, Lost: lost, Duplicated: dup, Reordered: reord}}
 	}
-	b, err := os.ReadFile(path)
-	if err != nil || !strings.Contains(string(b), "<svg") {
-		t.Fatalf("no SVG written: %v", err)
+	r := Result{Cells: []Cell{cell("commit-before", 138, 0, 19), cell("lib-key", 0, 0, 0)}}
+	answer := func(d doc.Doc) string {
+		var s []string
+		for _, f := range d.Answer {
+			if f.Target != "" {
+				t.Errorf("the lab has no target, yet %q carries one", f.Text)
+			}
+			s = append(s, render.Finding(f))
+		}
+		return strings.Join(s, " ")
 	}
-	if err := Chart(path, sample(), "nonsense"); err == nil {
-		t.Fatal("an unknown metric must be an error")
+	d := Doc(r)
+	if a := answer(d); !strings.Contains(a, "Of 2 strategies under ooo+crash, 1 lost records: **commit-before** (138 under ooo+crash); lib-key lost none.") ||
+		!strings.Contains(a, "Strategies that broke key order: commit-before.") {
+		t.Errorf("answer: %s", a)
+	}
+	if row := d.Body[1].Table.Rows[0]; row[1] != "**lost 138**, 19 reord" {
+		t.Errorf("commit-before's outcome: %q", row[1])
+	}
+	if d.Body[0].Chart == nil || d.Body[0].Chart.Name != "lab-consumer-lost" || d.Body[0].Chart.Series[0].Y[0] != 138 {
+		t.Errorf("the body opens with the lost chart: %+v", d.Body[0])
+	}
+	// The library losing records must be said, with the number, and no
+	// longer called lossless.
+	r.Cells[1].Check.Lost = 7
+	r.Cells[1].Error = ""
+	if a := answer(Doc(r)); !strings.Contains(a, "**lib-key** (7 under ooo+crash)") || strings.Contains(a, "lost none") {
+		t.Errorf("answer after lib-key lost 7: %s", a)
+	}
+	if o := outcome(r.Cells[1]); o != "**lost 7**" {
+		t.Errorf("outcome of a losing lib-key cell: %s", o)
+	}
+	r.Cells[1].Check = checker.Result{Input: 400, Duplicated: 12}
+	if o := outcome(r.Cells[1]); o != "12 dup" {
+		t.Errorf("outcome of a replaying cell: %s", o)
+	}
+	r.Cells[1].Check, r.Cells[1].Error = checker.Result{Input: 400}, "worker exited"
+	if a, o := answer(Doc(r)), outcome(r.Cells[1]); !strings.Contains(a, "1 cell failed (lib-key/ooo+crash).") || o != "**failed**" {
+		t.Errorf("a failed cell: answer %s, outcome %s", a, o)
 	}
 }
 
@@ -129,7 +158,7 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 			Stalled: true, StallTimeoutSeconds: 10, Check: checker.Result{Lost: 48}},
 		{Strategy: "pc-key", Scenario: "ooo"},
 	}}
-	got := PermanentSentences(r)
+	got := permanentFindings(r)
 	want := []string{
 		"lib-key/ooo+failures: the 8 records whose handler always fails got 40 handler attempts (at most 5 for one record); " +
 			"8 records were dead-lettered and 0 lost.",
@@ -146,14 +175,13 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 			t.Errorf("sentence %d:\n got %q\nwant %q", i, got[i], want[i])
 		}
 	}
-	var md strings.Builder
-	if err := Markdown(&md, r); err != nil || !strings.Contains(md.String(), want[1]) {
-		t.Fatalf("the Markdown must carry the sentence (err %v):\n%s", err, md.String())
+	if md := render.Markdown(Doc(r)); !strings.Contains(md, want[1]) {
+		t.Fatalf("the Markdown must carry the sentence:\n%s", md)
 	}
 	// The reason is stated only where the counts show it: a pc cell that
 	// did not stall says nothing about retrying without limit.
 	r.Cells[1].Stalled = false
-	if got := PermanentSentences(r); strings.Contains(got[1], "without limit") {
+	if got := permanentFindings(r); strings.Contains(got[1], "without limit") {
 		t.Errorf("a pc cell that finished still gets the stall's reason: %q", got[1])
 	}
 }

@@ -1,10 +1,6 @@
 package soak
 
 import (
-	"fmt"
-	"slices"
-	"strings"
-
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -77,99 +73,6 @@ type StrategyOutcome struct {
 	Check    checker.Result `json:"check"`
 	Drained  bool           `json:"drained"` // caught up with the whole input before it was stopped
 	Error    string         `json:"error,omitempty"`
-}
-
-// Finding is one computed sentence and whether it meets its target
-// (Target "" when it states a figure only).
-type Finding struct {
-	Sentence string `json:"sentence"`
-	Target   string `json:"target,omitempty"`
-	Met      bool   `json:"met"`
-}
-
-// kparMode reports whether strategy is kpar's own library (must lose nothing).
-func kparMode(s string) bool {
-	return strings.HasPrefix(s, "lib-") || s == "eos" || s == "kpar-share"
-}
-
-// Findings computes every sentence about a result from its data.
-func Findings(r Result) []Finding {
-	var out []Finding
-	count := map[string]int{}
-	for _, f := range r.Faults {
-		if f.Error == "" {
-			count[f.Kind]++
-		}
-	}
-	out = append(out, Finding{Sentence: fmt.Sprintf("%.0f s of faults on 3 nodes: %d consumer kills, %d joins, %d leaves, %d broker kills, %d broker freezes, %d leader moves, %d network faults (%d delay, %d reset, %d blackhole)",
-		r.DurationSeconds, count[ConsumerKill], count[Join], count[Leave], count[BrokerKill], count[BrokerFreeze], count[LeaderMove],
-		count[NetDelay]+count[NetDrop]+count[NetPartition], count[NetDelay], count[NetDrop], count[NetPartition])})
-	for _, c := range r.Checks {
-		ch := c.Check
-		if c.Error != "" {
-			out = append(out, Finding{Sentence: fmt.Sprintf("%s: not checked: %s", c.Strategy, c.Error), Target: "checked", Met: false})
-			continue
-		}
-		s := fmt.Sprintf("%s: %d input records, %d lost, %d duplicated entries (%d records), %d reordered within a key, %d dead-lettered",
-			c.Strategy, ch.Input, ch.Lost, ch.Duplicated, ch.DuplicatedRecords, ch.Reordered, ch.DeadLettered)
-		if !c.Drained {
-			s += "; it had not caught up when it was stopped"
-		}
-		out = append(out, Finding{Sentence: s})
-		if kparMode(c.Strategy) {
-			out = append(out, Finding{Sentence: fmt.Sprintf("%s lost %d records", c.Strategy, ch.Lost), Target: "0 lost", Met: ch.Lost == 0})
-		}
-		if c.Strategy == "eos" {
-			out = append(out, Finding{Sentence: fmt.Sprintf("eos duplicated %d entries", ch.Duplicated), Target: "0 duplicated", Met: ch.Duplicated == 0})
-		}
-		if c.Strategy == "lib-key" {
-			out = append(out, Finding{Sentence: fmt.Sprintf("lib-key reordered %d records within a key", ch.Reordered), Target: "0 reordered", Met: ch.Reordered == 0})
-		}
-		worst, worstInFlight := 0, 0
-		for _, f := range r.Faults {
-			for _, e := range f.Effects {
-				if e.Strategy == c.Strategy && e.Duplicates > worst {
-					worst, worstInFlight = e.Duplicates, e.InFlight
-				}
-			}
-		}
-		if ch.Duplicated > 0 && worst > 0 {
-			out = append(out, Finding{Sentence: fmt.Sprintf("%s: at most %d duplicate entries followed one fault, against %d records its members could hold in their handlers at once",
-				c.Strategy, worst, worstInFlight)})
-		}
-	}
-	// Recovery after broker kills, per strategy.
-	for _, s := range r.Strategies {
-		var secs []float64
-		missed := 0
-		for _, f := range r.Faults {
-			if f.Kind != BrokerKill || f.Error != "" {
-				continue
-			}
-			for _, e := range f.Effects {
-				if e.Strategy != s {
-					continue
-				}
-				if e.RecoverySec < 0 {
-					missed++
-				} else {
-					secs = append(secs, e.RecoverySec)
-				}
-			}
-		}
-		if len(secs)+missed == 0 {
-			continue
-		}
-		slices.Sort(secs)
-		dist := "none recovered"
-		if len(secs) > 0 {
-			dist = fmt.Sprintf("min %.1f s, median %.1f s, max %.1f s", secs[0], secs[len(secs)/2], secs[len(secs)-1])
-		}
-		met := missed == 0 && len(secs) > 0 && secs[len(secs)-1] <= 30
-		out = append(out, Finding{Sentence: fmt.Sprintf("%s after %d broker kills: rate back to 90%% of before in %s; %d not back before the next fault",
-			s, len(secs)+missed, dist, missed), Target: "back within 30 s", Met: met})
-	}
-	return out
 }
 
 // recoveryWindow is the window a recovered rate is measured over.

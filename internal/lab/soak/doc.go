@@ -1,0 +1,246 @@
+package soak
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/doc"
+)
+
+// Doc is everything the soak says about r, computed once: the guarantees
+// kpar's strategies must keep, judged (the answer), the faults drawn against
+// each strategy's throughput and the checker's counts per strategy, then
+// every fault with its recovery times.
+func Doc(r Result) doc.Doc {
+	d := doc.Doc{Name: "soak", Title: "Chaos soak", Command: r.Command, Answer: answer(r)}
+	d.Body = []doc.Block{
+		{Title: "Faults against each strategy's throughput", Text: []string{faultCount(r)}, Chart: timeline(r)},
+		{Title: "Per strategy", Table: checks(r)},
+	}
+	d.Details = []doc.Block{{Text: []string{r.Wiring + "."}, List: skipped(r)}, faultTable(r)}
+	return d
+}
+
+func skipped(r Result) []string {
+	var out []string
+	for _, s := range r.Skipped {
+		out = append(out, "not run: "+s)
+	}
+	return out
+}
+
+// kparMode reports whether strategy is kpar's own library (must lose nothing).
+func kparMode(s string) bool {
+	return strings.HasPrefix(s, "lib-") || s == "eos" || s == "kpar-share"
+}
+
+func verdict(pass ...bool) string { return clock.Judge(pass).Word }
+
+// answer: what kpar's strategies lost, eos duplicated and lib-key reordered,
+// each against its target, and how fast every strategy recovered from the
+// broker kills; a strategy that could not be checked says so first.
+func answer(r Result) []doc.Finding {
+	var out []doc.Finding
+	var lost []string
+	var zero []bool
+	for _, c := range r.Checks {
+		ch := c.Check
+		switch {
+		case c.Error != "":
+			out = append(out, doc.Judged("checked", "missed", "%s: not checked: %s", c.Strategy, c.Error))
+		case kparMode(c.Strategy):
+			lost = append(lost, fmt.Sprintf("%s %s", c.Strategy, doc.Int(ch.Lost)))
+			zero = append(zero, ch.Lost == 0)
+		}
+	}
+	if len(lost) > 0 {
+		out = append(out, doc.Judged("0 lost", verdict(zero...), "Records lost by kpar's strategies: %s", doc.Listing(lost)))
+	}
+	for _, c := range r.Checks {
+		switch {
+		case c.Error != "":
+		case c.Strategy == "eos":
+			out = append(out, doc.Judged("0 duplicated", verdict(c.Check.Duplicated == 0), "eos duplicated %s entries", doc.Int(c.Check.Duplicated)))
+		case c.Strategy == "lib-key":
+			out = append(out, doc.Judged("0 reordered", verdict(c.Check.Reordered == 0), "lib-key reordered %s records within a key", doc.Int(c.Check.Reordered)))
+		}
+	}
+	var parts []string
+	var back []bool
+	kills := 0
+	for _, s := range r.Strategies {
+		rc, ok := brokerKillRecovery(r, s)
+		if !ok {
+			continue
+		}
+		kills = len(rc.secs) + rc.missed
+		parts = append(parts, s+" "+rc.worst())
+		back = append(back, rc.met())
+	}
+	if len(parts) > 0 {
+		out = append(out, doc.Judged("back within 30 s", verdict(back...), "After %s the rate was back to 90%% of before in at most: %s",
+			doc.Plural(kills, "broker kill", "broker kills"), doc.Listing(parts)))
+	}
+	return out
+}
+
+// recovery is one strategy's recovery times after the broker kills.
+type recovery struct {
+	secs   []float64 // sorted
+	missed int       // not back before the next fault
+}
+
+func (rc recovery) met() bool {
+	return rc.missed == 0 && len(rc.secs) > 0 && rc.secs[len(rc.secs)-1] <= 30
+}
+
+// String is min / median / max, and how many were not back.
+func (rc recovery) String() string {
+	s := "none back"
+	if n := len(rc.secs); n > 0 {
+		s = fmt.Sprintf("%.1f / %.1f / %.1f", rc.secs[0], rc.secs[n/2], rc.secs[n-1])
+	}
+	if rc.missed > 0 {
+		s += fmt.Sprintf("; %d not back before the next fault", rc.missed)
+	}
+	return s
+}
+
+func (rc recovery) worst() string {
+	if rc.missed > 0 || len(rc.secs) == 0 {
+		return fmt.Sprintf("%d of %d not back before the next fault", rc.missed, rc.missed+len(rc.secs))
+	}
+	return fmt.Sprintf("%.1f s", rc.secs[len(rc.secs)-1])
+}
+
+func brokerKillRecovery(r Result, s string) (recovery, bool) {
+	var rc recovery
+	for _, f := range r.Faults {
+		if f.Kind != BrokerKill || f.Error != "" {
+			continue
+		}
+		for _, e := range f.Effects {
+			if e.Strategy != s {
+				continue
+			}
+			if e.RecoverySec < 0 {
+				rc.missed++
+			} else {
+				rc.secs = append(rc.secs, e.RecoverySec)
+			}
+		}
+	}
+	slices.Sort(rc.secs)
+	return rc, len(rc.secs)+rc.missed > 0
+}
+
+// faultCount is what the soak did, by kind.
+func faultCount(r Result) string {
+	count := map[string]int{}
+	for _, f := range r.Faults {
+		if f.Error == "" {
+			count[f.Kind]++
+		}
+	}
+	return fmt.Sprintf("%.0f s of faults on 3 nodes: %d consumer kills, %d joins, %d leaves, %d broker kills, %d broker freezes, %d leader moves, %d network faults (%d delay, %d reset, %d blackhole).",
+		r.DurationSeconds, count[ConsumerKill], count[Join], count[Leave], count[BrokerKill], count[BrokerFreeze], count[LeaderMove],
+		count[NetDelay]+count[NetDrop]+count[NetPartition], count[NetDelay], count[NetDrop], count[NetPartition])
+}
+
+// checks is the checker's counts, one row per strategy, with the most
+// duplicates one fault left against the records in flight then, and the
+// recovery times after the broker kills.
+func checks(r Result) *doc.Table {
+	t := &doc.Table{Head: []string{"strategy", "input", "lost", "duplicated entries (records)", "most after one fault (in flight)",
+		"reordered within a key", "dead-lettered", "caught up", "broker kills: back in s (min / median / max)"},
+		Num: []bool{false, true, true, true, true, true, true, false, true}}
+	for _, c := range r.Checks {
+		if c.Error != "" {
+			t.Rows = append(t.Rows, []string{c.Strategy, "not checked: " + c.Error, "", "", "", "", "", "", ""})
+			continue
+		}
+		ch := c.Check
+		worst, inFlight := 0, 0
+		for _, f := range r.Faults {
+			for _, e := range f.Effects {
+				if e.Strategy == c.Strategy && e.Duplicates > worst {
+					worst, inFlight = e.Duplicates, e.InFlight
+				}
+			}
+		}
+		back := "-"
+		if rc, ok := brokerKillRecovery(r, c.Strategy); ok {
+			back = rc.String()
+		}
+		t.Rows = append(t.Rows, []string{c.Strategy, doc.Int(ch.Input), doc.Int(ch.Lost), fmt.Sprintf("%s (%s)", doc.Int(ch.Duplicated), doc.Int(ch.DuplicatedRecords)),
+			fmt.Sprintf("%d (%d)", worst, inFlight), doc.Int(ch.Reordered), doc.Int(ch.DeadLettered), map[bool]string{true: "yes", false: "no"}[c.Drained], back})
+	}
+	return t
+}
+
+// faultTable is every fault with each strategy's recovery time.
+func faultTable(r Result) doc.Block {
+	t := &doc.Table{Head: []string{"start s", "fault", "what"}, Num: []bool{true, false, false}}
+	for _, s := range r.Strategies {
+		t.Head, t.Num = append(t.Head, s+" recovery s"), append(t.Num, true)
+	}
+	for _, f := range r.Faults {
+		what := f.Note
+		if f.Error != "" {
+			what += " ERROR " + f.Error
+		}
+		row := []string{doc.F1(f.StartSec), f.Kind, what}
+		for _, e := range f.Effects {
+			if e.RecoverySec < 0 {
+				row = append(row, "not before the next fault")
+			} else {
+				row = append(row, doc.F1(e.RecoverySec))
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return doc.Block{Title: "Faults", Table: t}
+}
+
+// timeline draws the input's and each strategy's entries/s a second (the
+// rates of timeline.csv), each fault as a mark at its start and as a span
+// from its start to its healing on the lane of what it hit (a strategy's
+// members, or a node).
+func timeline(r Result) *doc.Chart {
+	ch := &doc.Chart{Name: "timeline", Title: fmt.Sprintf("Chaos soak: faults and throughput (seed %d)", r.Seed), Kind: doc.Timeline,
+		X: doc.Axis{Label: "time", Unit: "s"}, Y: doc.Axis{Label: "throughput", Unit: "records/s"}}
+	names := append([]string{"input"}, r.Strategies...)
+	for _, n := range names {
+		s := doc.Series{Name: n}
+		for i := 1; i < len(r.Timeline); i++ {
+			a, c := r.Timeline[i-1], r.Timeline[i]
+			v := float64(c.Entries[n] - a.Entries[n])
+			if n == "input" {
+				v = float64(c.Input - a.Input)
+			}
+			s.X, s.Y = append(s.X, c.Sec), append(s.Y, v/(c.Sec-a.Sec))
+		}
+		s.Dashed = n == "input"
+		ch.Series = append(ch.Series, s)
+	}
+	lane := map[string]int{}
+	for _, f := range r.Faults {
+		ch.Marks = append(ch.Marks, doc.Mark{X: f.StartSec, Label: f.Kind})
+		name := f.Strategy
+		if name == "" {
+			name = fmt.Sprintf("node %d", f.Node)
+		}
+		i, ok := lane[name]
+		if !ok {
+			i, lane[name] = len(ch.Lanes), len(ch.Lanes)
+			ch.Lanes = append(ch.Lanes, doc.Lane{Name: name})
+		}
+		ch.Lanes[i].Spans = append(ch.Lanes[i].Spans, doc.Span{From: f.StartSec, To: max(f.HealedSec, f.StartSec+0.5), Label: f.Kind})
+	}
+	if len(ch.Lanes) == 0 {
+		ch.Kind = doc.Line // no fault: the throughput alone
+	}
+	return ch
+}
