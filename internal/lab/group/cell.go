@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -402,24 +403,22 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	base := fmt.Sprintf("kpar-group-%s-%s-%s-%d-%d", spec.event, spec.assignor, spec.member, cfg.Seed, time.Now().UnixNano()%1e9)
 	cell.Topics = []TopicSpec{{base + "-orders", cfg.Orders}, {base + "-payments", cfg.Payments}}
 	var topics, partitions []string
+	var specs []kafka.Topic
 	for _, t := range cell.Topics {
-		resp, err := adm.CreateTopic(ctx, int32(t.Partitions), 1, nil, t.Name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			return fail(fmt.Errorf("create topic %s: %w", t.Name, err))
-		}
+		specs = append(specs, kafka.Topic{Name: t.Name, Partitions: t.Partitions})
 		topics = append(topics, t.Name)
 		for n := range t.Partitions {
 			partitions = append(partitions, partKey(t.Name, int32(n)))
 		}
 	}
+	if _, err := kafka.Create(ctx, adm, specs); err != nil {
+		return fail(err)
+	}
 	if !cfg.Keep {
 		defer func() {
+			_ = kafka.Delete(ctx, adm, topics...)
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 			defer cancel()
-			_, _ = adm.DeleteTopics(dctx, topics...)
 			_, _ = adm.DeleteGroup(dctx, base)
 		}()
 	}
