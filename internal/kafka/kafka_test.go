@@ -1,4 +1,4 @@
-package kafka
+package kafka_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -41,26 +42,26 @@ func TestCreateWaitsForLeadersAndTellsExistingTopicsApart(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	adm := testkit.Admin(t, seeds)
 	ctx := tctx(t)
-	counts, err := Create(ctx, adm, []Topic{{Name: "a", Partitions: 3}, {Name: "b", Partitions: 2}})
+	counts, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: "a", Partitions: 3}, {Name: "b", Partitions: 2}})
 	if err != nil || counts["a"] != 3 || counts["b"] != 2 {
 		t.Fatalf("create: %v %v", counts, err)
 	}
-	ends, err := Ends(ctx, adm, "a", "b")
+	ends, err := kafka.Ends(ctx, adm, "a", "b")
 	if err != nil || len(ends["a"]) != 3 || len(ends["b"]) != 2 || ends.Sum() != 0 {
 		t.Fatalf("end offsets of new topics: %v %v", ends, err)
 	}
-	_, err = Create(ctx, adm, []Topic{{Name: "a", Partitions: 5}})
+	_, err = kafka.Create(ctx, adm, []kafka.Topic{{Name: "a", Partitions: 5}})
 	if !errors.Is(err, kerr.TopicAlreadyExists) || !strings.Contains(err.Error(), "create topic a") {
 		t.Fatalf("creating an existing topic: %v, want TopicAlreadyExists naming it", err)
 	}
-	counts, err = Create(ctx, adm, []Topic{{Name: "a", Partitions: 5}}, Existing())
+	counts, err = kafka.Create(ctx, adm, []kafka.Topic{{Name: "a", Partitions: 5}}, kafka.Existing())
 	if err != nil || counts["a"] != 3 {
 		t.Fatalf("existing topic: %v %v, want its 3 partitions", counts, err)
 	}
-	if err := Delete(ctx, adm, "a", "b"); err != nil {
+	if err := kafka.Delete(ctx, adm, "a", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Ends(ctx, adm, "a"); err == nil || !strings.Contains(err.Error(), "end offsets of a") {
+	if _, err := kafka.Ends(ctx, adm, "a"); err == nil || !strings.Contains(err.Error(), "end offsets of a") {
 		t.Fatalf("end offsets of a deleted topic: %v, want an error naming it", err)
 	}
 }
@@ -68,7 +69,7 @@ func TestCreateWaitsForLeadersAndTellsExistingTopicsApart(t *testing.T) {
 // An unreachable broker fails the wait within its bound, naming the topic.
 func TestReadyGivesUpAfterItsWaitNamingTheTopic(t *testing.T) {
 	adm := testkit.Admin(t, []string{"127.0.0.1:1"})
-	_, err := Ready(tctx(t), adm, []string{"nowhere"}, Wait(500*time.Millisecond))
+	_, err := kafka.Ready(tctx(t), adm, []string{"nowhere"}, kafka.Wait(500*time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), "every partition of nowhere") {
 		t.Fatalf("got %v, want the wait's failure naming the topic", err)
 	}
@@ -79,21 +80,21 @@ func TestEndOffsetsPerPartitionSummedAndSettled(t *testing.T) {
 	adm := testkit.Admin(t, seeds)
 	topic := testkit.Topic(t, seeds, 3)
 	produce(t, seeds, topic, 3, 4)
-	one, err := EndsOf(tctx(t), adm, topic)
+	one, err := kafka.EndsOf(tctx(t), adm, topic)
 	if err != nil || len(one) != 3 || one[0] != 4 || one[2] != 4 {
 		t.Fatalf("ends of %s: %v %v, want 4 on each of 3", topic, one, err)
 	}
-	settled, err := Settle(tctx(t), adm, []string{topic}, 300*time.Millisecond, 10*time.Second)
+	settled, err := kafka.Settle(tctx(t), adm, []string{topic}, 300*time.Millisecond, 10*time.Second)
 	if err != nil || settled.Sum() != 12 {
 		t.Fatalf("settled: %v %v, want 12", settled, err)
 	}
-	stable, err := Stable(tctx(t), adm, topic)
+	stable, err := kafka.Stable(tctx(t), adm, topic)
 	if err != nil || stable.Sum() != 12 {
 		t.Fatalf("last stable offsets without transactions: %v %v, want the high watermarks", stable, err)
 	}
 }
 
-// Ends that keep moving are returned with ErrUnsettled once the limit
+// Ends that keep moving are returned with kafka.ErrUnsettled once the limit
 // passed.
 func TestSettleGivesUpOnEndsThatKeepMoving(t *testing.T) {
 	seeds := testkit.Kfake(t)
@@ -110,16 +111,16 @@ func TestSettleGivesUpOnEndsThatKeepMoving(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	ends, err := Settle(ctx, adm, []string{topic}, time.Second, 1500*time.Millisecond)
+	ends, err := kafka.Settle(ctx, adm, []string{topic}, time.Second, 1500*time.Millisecond)
 	cancel()
 	<-done
-	if !errors.Is(err, ErrUnsettled) || ends.Sum() == 0 {
-		t.Fatalf("got %v %v, want the last ends with ErrUnsettled", ends, err)
+	if !errors.Is(err, kafka.ErrUnsettled) || ends.Sum() == 0 {
+		t.Fatalf("got %v %v, want the last ends with kafka.ErrUnsettled", ends, err)
 	}
 }
 
 // Partition 0: 5 plain records, an aborted transaction of 5 and its marker,
-// then a transaction left open. ToStable stops before the open one without
+// then a transaction left open. kafka.ToStable stops before the open one without
 // waiting; every record handed over is committed.
 func TestReadToTheLastStableOffsetSkipsAbortedAndStopsBeforeOpenTransactions(t *testing.T) {
 	for _, env := range []struct {
@@ -147,13 +148,13 @@ func TestReadToTheLastStableOffsetSkipsAbortedAndStopsBeforeOpenTransactions(t *
 					}
 				}
 			}
-			stable, err := Stable(ctx, testkit.Admin(t, seeds), topic)
+			stable, err := kafka.Stable(ctx, testkit.Admin(t, seeds), topic)
 			if err != nil || stable[topic][0] != 11 {
 				t.Fatalf("last stable offset %v (%v), want 11: 5 records, 5 aborted, their marker", stable, err)
 			}
 			var got []*kgo.Record
 			start := time.Now()
-			reached, err := Reader{Seeds: seeds, Stall: 20 * time.Second}.Read(ctx, topic, ToStable, nil, func(r *kgo.Record) { got = append(got, r) })
+			reached, err := kafka.Reader{Seeds: seeds, Stall: 20 * time.Second}.Read(ctx, topic, kafka.ToStable, nil, func(r *kgo.Record) { got = append(got, r) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +169,7 @@ func TestReadToTheLastStableOffsetSkipsAbortedAndStopsBeforeOpenTransactions(t *
 			if len(got) != 5 || reached[0] != 11 {
 				t.Fatalf("%d records, reached %v: want the 5 plain ones and offset 11", len(got), reached)
 			}
-			all, err := Reader{Seeds: seeds}.All(ctx, topic)
+			all, err := kafka.Reader{Seeds: seeds}.All(ctx, topic)
 			if err != nil || len(all) != 15 {
 				t.Fatalf("read_uncommitted: %d records (%v), want 15", len(all), err)
 			}
@@ -189,17 +190,17 @@ func TestCreateWithReplicasAndSettleOnTheBroker(t *testing.T) {
 	}
 	rf := min(3, len(md.Brokers))
 	topic := testkit.TopicName(t)
-	t.Cleanup(func() { _ = Delete(context.Background(), adm, topic) })
-	if _, err := Create(ctx, adm, []Topic{{Name: topic, Partitions: 4, RF: rf}}, FullISR(), PreferredLeaders()); err != nil {
+	t.Cleanup(func() { _ = kafka.Delete(context.Background(), adm, topic) })
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: 4, RF: rf}}, kafka.FullISR(), kafka.PreferredLeaders()); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, seeds, topic, 4, 25)
-	ends, err := Settle(ctx, adm, []string{topic}, 700*time.Millisecond, 30*time.Second)
+	ends, err := kafka.Settle(ctx, adm, []string{topic}, 700*time.Millisecond, 30*time.Second)
 	if err != nil || ends.Sum() != 100 {
 		t.Fatalf("settled ends %v (%v), want 100", ends, err)
 	}
 	n := 0
-	reached, err := Reader{Seeds: seeds}.Read(ctx, topic, ToEnd, nil, func(*kgo.Record) { n++ })
+	reached, err := kafka.Reader{Seeds: seeds}.Read(ctx, topic, kafka.ToEnd, nil, func(*kgo.Record) { n++ })
 	if err != nil || n != 100 || reached[3] != 25 {
 		t.Fatalf("read %d records, reached %v (%v), want 100 and 25 on partition 3", n, reached, err)
 	}

@@ -102,7 +102,7 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, topic := range []string{"in", "log"} {
-		if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 4, 1, nil, topic); err != nil {
+		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 4}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,7 +143,7 @@ func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, topic := range []string{"in", "log"} {
-		if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
+		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 3}}); err != nil {
 			t.Fatal(err)
 		}
 	}
