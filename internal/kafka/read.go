@@ -121,29 +121,13 @@ func (r Reader) Read(ctx context.Context, topic string, level Level, ends map[in
 		return nil, err
 	}
 	defer adm.Close()
-	if ends == nil {
-		list := Ends
-		if level == ToStable {
-			list = Stable
-		}
-		o, err := list(ctx, kadm.NewClient(adm), topic)
-		if err != nil {
-			return nil, err
-		}
-		ends = o[topic]
+	end, next, err := plan(ctx, adm, topic, level, ends)
+	if err != nil || len(end) == 0 {
+		return next, err
 	}
-	end := map[int32]int64{}  // partitions left, with their end
-	next := map[int32]int64{} // how far the read got
 	offsets := map[string]map[int32]kgo.Offset{topic: {}}
-	for p, e := range ends {
-		next[p] = 0
-		if e > 0 {
-			end[p] = e
-			offsets[topic][p] = kgo.NewOffset().AtStart()
-		}
-	}
-	if len(end) == 0 {
-		return next, nil
+	for p := range end {
+		offsets[topic][p] = kgo.NewOffset().AtStart()
 	}
 	// Control records (transaction markers) are kept so that the read sees
 	// every offset up to the end, a marker as the last one included; they
@@ -192,6 +176,30 @@ func (r Reader) Read(ctx context.Context, topic string, level Level, ends map[in
 		})
 	}
 	return next, nil
+}
+
+// plan returns the partitions a read has to read with their ends (listed
+// at level when ends is nil), and where it is on every partition: 0.
+func plan(ctx context.Context, adm *kgo.Client, topic string, level Level, ends map[int32]int64) (end, next map[int32]int64, err error) {
+	if ends == nil {
+		list := Ends
+		if level == ToStable {
+			list = Stable
+		}
+		o, err := list(ctx, kadm.NewClient(adm), topic)
+		if err != nil {
+			return nil, nil, err
+		}
+		ends = o[topic]
+	}
+	end, next = map[int32]int64{}, map[int32]int64{}
+	for p, e := range ends {
+		next[p] = 0
+		if e > 0 {
+			end[p] = e
+		}
+	}
+	return end, next, nil
 }
 
 // stalled builds the StalledError of a read, listing each unfinished

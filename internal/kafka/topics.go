@@ -81,91 +81,95 @@ func Create(ctx context.Context, adm *kadm.Client, topics []Topic, opts ...Creat
 	return Ready(ctx, adm, names, opts...)
 }
 
-// Ready waits until every partition of topics has a leader that answers an
-// end-offset request (and, with FullISR or PreferredLeaders, their
+// Ready waits until every partition of topics has a leader that answers
+// an end-offset request (and, with FullISR or PreferredLeaders, their
 // replicas are so), for at most the Wait option (30 s by default), and
-// returns every topic's partition count. Each metadata request gets a
-// deadline of its own: a frozen node must not hold the wait.
+// returns every topic's partition count.
 func Ready(ctx context.Context, adm *kadm.Client, topics []string, opts ...CreateOpt) (map[string]int, error) {
 	cfg := createCfg{wait: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	what := "every partition of " + strings.Join(topics, ", ") + " to have a leader"
+	if cfg.preferred {
+		what = "every partition of " + strings.Join(topics, ", ") + " led by its preferred replica"
+	}
+	if cfg.fullISR {
+		what += " with a full ISR"
+	}
+	counts := map[string]int{}
+	err := WaitFor(ctx, adm, topics, cfg.wait, what, func(td kadm.TopicDetail) bool {
+		for _, p := range td.Partitions {
+			if p.Err != nil || p.Leader < 0 || cfg.preferred && (len(p.Replicas) == 0 || p.Leader != p.Replicas[0]) ||
+				cfg.fullISR && len(p.ISR) != len(p.Replicas) {
+				return false
+			}
+		}
+		lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		lo, err := adm.ListEndOffsets(lctx, td.Topic)
+		counts[td.Topic] = len(td.Partitions)
+		return len(td.Partitions) > 0 && err == nil && lo.Error() == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// WaitFor polls the metadata of topics every 100 ms until ok holds for each
+// of them, for at most limit (limit <= 0: as long as ctx allows). Each
+// metadata request gets a deadline of its own: a frozen node must not hold
+// the wait. The error says what it waited for (what) and what it saw last.
+func WaitFor(ctx context.Context, adm *kadm.Client, topics []string, limit time.Duration, what string, ok func(kadm.TopicDetail) bool) error {
 	var deadline time.Time
-	if cfg.wait > 0 {
-		deadline = time.Now().Add(cfg.wait)
+	if limit > 0 {
+		deadline = time.Now().Add(limit)
 	}
 	for {
-		counts, last := cfg.check(ctx, adm, topics)
+		last := check(ctx, adm, topics, ok)
 		if last == "" {
-			return counts, nil
+			return nil
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
-			return nil, fmt.Errorf("waiting %s for %s: %s", cfg.wait, cfg.what(topics), last)
+			return fmt.Errorf("waiting %s for %s: %s", limit, what, last)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for %s: %s: %w", cfg.what(topics), last, ctx.Err())
+			return fmt.Errorf("waiting for %s: %s: %w", what, last, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-func (c createCfg) what(topics []string) string {
-	s := "every partition of " + strings.Join(topics, ", ") + " to have a leader"
-	if c.preferred {
-		s = "every partition of " + strings.Join(topics, ", ") + " led by its preferred replica"
-	}
-	if c.fullISR {
-		s += " with a full ISR"
-	}
-	return s
-}
-
-// check returns the partition counts when every topic is ready, else why
-// not.
-func (c createCfg) check(ctx context.Context, adm *kadm.Client, topics []string) (map[string]int, string) {
+// check returns "" when ok holds for every topic, else what it saw.
+func check(ctx context.Context, adm *kadm.Client, topics []string, ok func(kadm.TopicDetail) bool) string {
 	mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	md, err := adm.Metadata(mctx, topics...)
 	if err != nil {
-		return nil, err.Error()
+		return err.Error()
 	}
-	counts := map[string]int{}
 	for _, t := range topics {
-		td, ok := md.Topics[t]
+		td, found := md.Topics[t]
 		switch {
-		case !ok:
-			return nil, "topic " + t + " not in metadata"
+		case !found:
+			return "topic " + t + " not in metadata"
 		case td.Err != nil:
-			return nil, fmt.Sprintf("topic %s: %v", t, td.Err)
-		case len(td.Partitions) == 0:
-			return nil, "topic " + t + " has no partitions yet"
+			return fmt.Sprintf("topic %s: %v", t, td.Err)
+		case !ok(td):
+			return describe(td)
 		}
-		for _, p := range td.Partitions {
-			if p.Err != nil || p.Leader < 0 || c.preferred && (len(p.Replicas) == 0 || p.Leader != p.Replicas[0]) ||
-				c.fullISR && len(p.ISR) != len(p.Replicas) {
-				return nil, describe(td)
-			}
-		}
-		counts[t] = len(td.Partitions)
 	}
-	lo, err := adm.ListEndOffsets(mctx, topics...)
-	if err == nil {
-		err = lo.Error()
-	}
-	if err != nil {
-		return nil, fmt.Sprintf("no leaders answering yet: %v", err)
-	}
-	return counts, ""
+	return ""
 }
 
 func describe(td kadm.TopicDetail) string {
 	var parts []string
 	for _, p := range td.Partitions.Sorted() {
-		parts = append(parts, fmt.Sprintf("%s p%d leader %d isr %v", td.Topic, p.Partition, p.Leader, p.ISR))
+		parts = append(parts, fmt.Sprintf("p%d leader %d isr %v", p.Partition, p.Leader, p.ISR))
 	}
-	return strings.Join(parts, "; ")
+	return td.Topic + ": " + strings.Join(parts, "; ")
 }
 
 // Delete deletes topics, best effort, within 15 s of its own even when ctx

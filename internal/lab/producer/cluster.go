@@ -188,50 +188,6 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	return err
 }
 
-// waitFor polls the topic's metadata until ok, for at most limit. Each
-// metadata request gets its own short deadline: a frozen node must not
-// hold the poll.
-func (c *cluster) waitFor(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool, topic string) error {
-	deadline := time.Now().Add(limit)
-	last := "no metadata yet"
-	for {
-		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		md, err := c.adm.Metadata(mctx, topic)
-		cancel()
-		if err == nil {
-			td, found := md.Topics[topic]
-			switch {
-			case !found:
-				last = "topic not in metadata"
-			case td.Err != nil:
-				last = td.Err.Error()
-			case ok(td):
-				return nil
-			default:
-				last = describe(td)
-			}
-		} else {
-			last = err.Error()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting %s for %s: %s", limit, what, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func describe(td kadm.TopicDetail) string {
-	var parts []string
-	for _, p := range td.Partitions.Sorted() {
-		parts = append(parts, fmt.Sprintf("p%d leader %d isr %v", p.Partition, p.Leader, p.ISR))
-	}
-	return strings.Join(parts, "; ")
-}
-
 // deleteTopic removes a cell's topic and its consumer group.
 func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
