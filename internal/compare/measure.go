@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -65,16 +66,7 @@ func endOffsets(ctx context.Context, brokers []string, opts []kgo.Opt, topic str
 		return nil, err
 	}
 	defer cl.Close()
-	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = listed.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	ends := map[int32]int64{}
-	listed.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
-	return ends, nil
+	return kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
 }
 
 // fromWindow fills the figures every child reports from its window.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -60,7 +61,7 @@ func TestShareChildHandlesEveryRecordWithItsMembers(t *testing.T) {
 			if _, err := consume.Prepare(ctx, seeds, topic, 4, n, 40, 10); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { testkit.Admin(t, seeds).DeleteTopics(context.Background(), topic) })
+			t.Cleanup(func() { _ = kafka.Delete(context.Background(), testkit.Admin(t, seeds), topic) })
 			if err := sharegroup.FromEarliest(ctx, testkit.Client(t, seeds), group); err != nil {
 				t.Fatal(err)
 			}

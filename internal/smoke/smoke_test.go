@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -52,13 +52,11 @@ func TestRealBrokerProduceConsumeCommitAndKcatAgree(t *testing.T) {
 	}
 
 	adm := testkit.Admin(t, seeds)
-	ends, err := adm.ListEndOffsets(ctx, topic)
+	ends, err := kafka.Ends(ctx, adm, topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var endSum int64
-	perPartEnd := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { endSum += o.Offset; perPartEnd[o.Partition] = o.Offset })
+	endSum, perPartEnd := ends.Sum(), ends[topic]
 	if endSum != records || len(perPartEnd) != partitions {
 		t.Fatalf("end offsets: sum %d over %d partitions, want %d over %d", endSum, len(perPartEnd), records, partitions)
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // EnvBrokers names the environment variable holding a real cluster's seeds.
@@ -99,18 +101,13 @@ func TopicRF(t testing.TB, seeds []string, partitions int32, rf int16) string {
 	name := TopicName(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := adm.CreateTopic(ctx, partitions, rf, nil, name)
-	if err == nil {
-		err = resp.Err
+	if rf <= 0 {
+		rf = -1
 	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: name, Partitions: int(partitions), RF: int(rf)}}); err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = adm.DeleteTopics(ctx, name)
-	})
+	t.Cleanup(func() { _ = kafka.Delete(context.Background(), adm, name) })
 	return name
 }
 

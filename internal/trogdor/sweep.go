@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -252,59 +253,23 @@ func firstLine(s string) string {
 	return s
 }
 
-// ensureTopic creates topic if missing; an existing one must have the
-// partitions asked for (Trogdor verifies it the same way).
+// ensureTopic creates topic if missing and waits until it is readable; an
+// existing one must have the partitions asked for (Trogdor verifies it the
+// same way).
 func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions, replication int) error {
-	td, err := adm.ListTopics(ctx, topic)
+	counts, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: partitions, RF: replication}}, kafka.Existing())
 	if err != nil {
-		return fmt.Errorf("listing topic %s: %w", topic, err)
+		return fmt.Errorf("--topic %s (%d partitions, replication %d): %w", topic, partitions, replication, err)
 	}
-	if d, ok := td[topic]; ok && d.Err == nil {
-		if len(d.Partitions) != partitions {
-			return fmt.Errorf("--topic %s exists with %d partitions, not --partitions %d: name another topic or match it", topic, len(d.Partitions), partitions)
-		}
-		return nil
+	if counts[topic] != partitions {
+		return fmt.Errorf("--topic %s exists with %d partitions, not --partitions %d: name another topic or match it", topic, counts[topic], partitions)
 	}
-	r, err := adm.CreateTopic(ctx, int32(partitions), int16(replication), nil, topic)
-	if err == nil {
-		err = r.Err
-	}
-	if err != nil {
-		return fmt.Errorf("creating --topic %s (%d partitions, replication %d): %w", topic, partitions, replication, err)
-	}
-	// A new topic's partitions reach every broker's metadata a moment
-	// after the create answers: wait until its end offsets list.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := endOffsets(ctx, adm, topic)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("created --topic %s but it did not become readable within 30s: %w", topic, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return nil
 }
 
 // endOffsets sums topic's end offsets: the records it holds plus those
 // deleted, so the difference of two sums is the records written between.
 func endOffsets(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
-	lo, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return 0, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	var sum int64
-	var ferr error
-	lo.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil && ferr == nil {
-			ferr = fmt.Errorf("end offset of %s/%d: %w", topic, o.Partition, o.Err)
-		}
-		sum += o.Offset
-	})
-	return sum, ferr
+	ends, err := kafka.Ends(ctx, adm, topic)
+	return ends.Sum(), err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
@@ -150,10 +151,7 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		adm := testkit.Admin(t, seeds)
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		adm.DeleteTopics(dctx, c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
+		_ = kafka.Delete(context.Background(), testkit.Admin(t, seeds), c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
 	})
 	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(logs) == 0 {
 		t.Fatalf("header %+v, %d log lines", r.Header, len(logs))

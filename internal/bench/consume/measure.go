@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -35,15 +35,9 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int, 
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	resp, err := adm.CreateTopic(ctx, int32(partitions), 1, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if errors.Is(err, kerr.TopicAlreadyExists) {
-		err = nil // reused from an earlier run
-	}
-	if err != nil {
-		return 0, fmt.Errorf("create topic %s on %v: %w", topic, seeds, err)
+	// A topic of an earlier run is reused.
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: partitions}}, kafka.Existing()); err != nil {
+		return 0, fmt.Errorf("%w (brokers %v)", err, seeds)
 	}
 	have, err := count(ctx, adm, topic)
 	if err != nil {
@@ -69,13 +63,8 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int, 
 }
 
 func count(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return 0, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	var sum int64
-	ends.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-	return sum, nil
+	ends, err := kafka.Ends(ctx, adm, topic)
+	return ends.Sum(), err
 }
 
 // Measurement is one timed consumption of n distinct records, by the one
@@ -115,25 +104,7 @@ func endOffsets(ctx context.Context, seeds []string, topic string, clientOpts []
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	out := map[int32]int64{}
-	var ferr error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil && ferr == nil {
-			ferr = fmt.Errorf("end offset of %s[%d]: %w", topic, o.Partition, o.Err)
-		}
-		out[o.Partition] = o.Offset
-	})
-	if ferr == nil && len(out) == 0 {
-		ferr = fmt.Errorf("end offsets of %s: no partitions", topic)
-	}
-	if ferr != nil {
-		return nil, ferr
-	}
-	return out, nil
+	return kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
 }
 
 // ParallelSpec configures a RunParallel run.

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -86,97 +86,27 @@ func (b *bench) ReplicationFactor(ctx context.Context) (rf, brokers int, err err
 // partitions and replication factor rf, and returns every topic's
 // partition count, which may differ for topics that already existed.
 func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, rf int) (map[string]int, error) {
-	resp, err := b.adm.CreateTopics(ctx, int32(partitions), int16(rf), nil, topics...)
-	if err != nil {
-		return nil, fmt.Errorf("create topics %v: %w", topics, err)
+	specs := make([]kafka.Topic, len(topics))
+	for i, t := range topics {
+		specs[i] = kafka.Topic{Name: t, Partitions: partitions, RF: rf}
 	}
-	for _, r := range resp.Sorted() {
-		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
-			return nil, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
-		}
-	}
-	// A new topic reaches the broker's metadata cache a moment after the
-	// create answers: look again until every topic shows or ctx ends.
-	for {
-		td, err := b.adm.ListTopics(ctx, topics...)
-		if err != nil {
-			return nil, fmt.Errorf("describe topics %v: %w", topics, err)
-		}
-		out := map[string]int{}
-		var missing error
-		for _, t := range topics {
-			d, ok := td[t]
-			if !ok || d.Err != nil {
-				missing = fmt.Errorf("topic %s is not visible after creating it: %v", t, d.Err)
-				break
-			}
-			out[t] = len(d.Partitions)
-		}
-		if missing == nil {
-			// With replicas, leaders are elected a moment later still:
-			// ready once every partition answers an end-offset request.
-			if lo, err := b.adm.ListEndOffsets(ctx, topics...); err == nil && lo.Error() == nil {
-				return out, nil
-			} else if err != nil {
-				missing = fmt.Errorf("topics %v have no leaders yet: %w", topics, err)
-			} else {
-				missing = fmt.Errorf("topics %v have no leaders yet: %w", topics, lo.Error())
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, missing
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return kafka.Create(ctx, b.adm, specs, kafka.Existing(), kafka.Wait(0))
 }
 
-// endOffsets sums the end offsets of topics. Under acks=0 (and after a
-// no-flush exit) the broker may still be appending, and with replicas the
-// end offset is the high watermark, which moves only once followers have
-// fetched (after an acks=1 write that can be long after the ack): so it
-// waits until the sum has not moved for b.settle (at most ~6s).
+// endOffsets sums the end offsets of topics once they held still for
+// b.settle (kafka.Settle: under acks=0 the broker may still be appending,
+// and with replicas the high watermark waits for the followers), waiting
+// at most ~6s before it takes them as they are.
 func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
-	read := func() (int64, error) {
-		lo, err := b.adm.ListEndOffsets(ctx, topics...)
-		if err != nil {
-			return 0, err
-		}
-		if err := lo.Error(); err != nil {
-			return 0, err
-		}
-		var sum int64
-		lo.Each(func(o kadm.ListedOffset) { sum += o.Offset })
-		return sum, nil
-	}
 	settle := b.settle
 	if settle <= 0 {
 		settle = 100 * time.Millisecond
 	}
-	prev, err := read()
-	if err != nil {
-		return 0, fmt.Errorf("end offsets: %w", err)
+	ends, err := kafka.Settle(ctx, b.adm, topics, settle, 6*time.Second)
+	if errors.Is(err, kafka.ErrUnsettled) {
+		err = nil
 	}
-	since := time.Now()
-	for i := 0; i < 60; i++ {
-		select {
-		case <-ctx.Done():
-			return prev, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		cur, err := read()
-		if err != nil {
-			return 0, fmt.Errorf("end offsets: %w", err)
-		}
-		if cur != prev {
-			prev, since = cur, time.Now()
-			continue
-		}
-		if time.Since(since) >= settle {
-			return cur, nil
-		}
-	}
-	return prev, nil
+	return ends.Sum(), err
 }
 
 // point is one sweep point request.

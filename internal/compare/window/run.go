@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -147,35 +148,31 @@ func prepare(ctx context.Context, cl *kgo.Client, adm *kadm.Client, c Config, to
 	for p := range keys {
 		keys[p] = keysOf(p, c.Partitions, c.Keys)
 	}
-	resp, err := adm.CreateTopic(ctx, int32(c.Partitions), 1, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return nil, fmt.Errorf("create topic %s: %w", topic, err)
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: c.Partitions}}, kafka.Existing()); err != nil {
+		return nil, err
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err != nil {
 		return nil, fmt.Errorf("start offsets of %s: %w", topic, err)
 	}
-	ends, err := adm.ListEndOffsets(ctx, topic)
+	ends, err := kafka.EndsOf(ctx, adm, topic)
 	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+		return nil, err
 	}
 	var empty, full int
 	for p := range c.Partitions {
 		s, ok1 := starts.Lookup(topic, int32(p))
-		e, ok2 := ends.Lookup(topic, int32(p))
+		e, ok2 := ends[int32(p)]
 		switch {
-		case !ok1 || !ok2 || s.Err != nil || e.Err != nil:
+		case !ok1 || !ok2 || s.Err != nil:
 			return nil, fmt.Errorf("topic %s: partition %d: no offsets (does it have %d partitions?)", topic, p, c.Partitions)
-		case s.Offset == 0 && e.Offset == 0:
+		case s.Offset == 0 && e == 0:
 			empty++
-		case s.Offset == 0 && e.Offset == int64(c.RecordsPerPartition):
+		case s.Offset == 0 && e == int64(c.RecordsPerPartition):
 			full++
 		}
 	}
-	if len(ends[topic]) != c.Partitions || (empty != c.Partitions && full != c.Partitions) {
+	if len(ends) != c.Partitions || (empty != c.Partitions && full != c.Partitions) {
 		return nil, fmt.Errorf("topic %s exists but does not hold %d partitions of %d records each from offset 0; delete it or name another",
 			topic, c.Partitions, c.RecordsPerPartition)
 	}
@@ -205,12 +202,13 @@ func prepare(ctx context.Context, cl *kgo.Client, adm *kadm.Client, c Config, to
 	if perr != nil {
 		return nil, fmt.Errorf("produce to %s: %w", topic, perr)
 	}
-	if ends, err = adm.ListEndOffsets(ctx, topic); err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	after, err := kafka.EndsOf(ctx, adm, topic)
+	if err != nil {
+		return nil, err
 	}
 	for p := range c.Partitions {
-		if e, _ := ends.Lookup(topic, int32(p)); e.Offset != int64(c.RecordsPerPartition) {
-			return nil, fmt.Errorf("topic %s: partition %d holds %d records after producing, want %d", topic, p, e.Offset, c.RecordsPerPartition)
+		if e := after[int32(p)]; e != int64(c.RecordsPerPartition) {
+			return nil, fmt.Errorf("topic %s: partition %d holds %d records after producing, want %d", topic, p, e, c.RecordsPerPartition)
 		}
 	}
 	return keys, nil

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -101,7 +102,7 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, topic := range []string{"in", "log"} {
-		if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 4, 1, nil, topic); err != nil {
+		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 4}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -123,7 +124,7 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	if err := cl.ProduceSync(ctx, log...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := CheckTopics(ctx, workload.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
+	res, err := CheckTopics(ctx, kafka.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, topic := range []string{"in", "log"} {
-		if _, err := testkit.Admin(t, seeds).CreateTopic(ctx, 3, 1, nil, topic); err != nil {
+		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 3}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,7 +174,7 @@ func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T)
 		time.Sleep(3 * time.Second) // twice the checker's old idle limit
 		committed <- txn.EndTransaction(context.Background(), kgo.TryCommit)
 	}()
-	res, err := CheckTopics(ctx, workload.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
+	res, err := CheckTopics(ctx, kafka.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

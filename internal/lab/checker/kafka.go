@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -15,7 +16,7 @@ import (
 // dead-letter topic (if dlqTopic is not "") and checks them. A record in the
 // dead-letter topic counts as handled. Call it only after every consumer
 // under test has stopped.
-func CheckTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
+func CheckTopics(ctx context.Context, r kafka.Reader, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
 	input, log, err := ReadTopics(ctx, r, inputTopic, logTopic, dlqTopic)
 	if err != nil {
 		return Result{}, err
@@ -28,8 +29,8 @@ func CheckTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, d
 // entries with Outcome DeadLettered. Every topic is read to its end (r's
 // rules: the high watermark, the last stable offset once every transaction
 // ended); a topic that gets no further for r.Stall fails the read with a
-// workload.StalledError naming the partitions and how far each got.
-func ReadTopics(ctx context.Context, r workload.Reader, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
+// kafka.StalledError naming the partitions and how far each got.
+func ReadTopics(ctx context.Context, r kafka.Reader, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
 	fail := func(err error) ([]workload.Record, []Processed, error) { return nil, nil, err }
 	inRecs, err := r.All(ctx, inputTopic)
 	if err != nil {

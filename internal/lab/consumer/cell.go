@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
@@ -63,20 +64,18 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		topics = append(topics, dlq)
 		topicCfg = map[string]map[string]*string{dlq: dcfg}
 	}
-	for _, t := range topics {
-		resp, err := adm.CreateTopic(ctx, int32(cfg.Partitions), 1, topicCfg[t], t)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			return cell, fmt.Errorf("create topic %s on %v: %w", t, cfg.Brokers, err)
-		}
+	specs := make([]kafka.Topic, len(topics))
+	for i, t := range topics {
+		specs[i] = kafka.Topic{Name: t, Partitions: cfg.Partitions, Configs: topicCfg[t]}
+	}
+	if _, err := kafka.Create(ctx, adm, specs); err != nil {
+		return cell, fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
 	}
 	if !cfg.Keep {
 		defer func() {
+			_ = kafka.Delete(ctx, adm, topics...)
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 			defer cancel()
-			_, _ = adm.DeleteTopics(dctx, topics...)
 			_, _ = adm.DeleteGroup(dctx, base)
 		}()
 	}
@@ -118,7 +117,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	// that gets no further for the stall timeout fails the cell with the
 	// partition and offset it stopped at.
 	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
-		workload.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
+		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}

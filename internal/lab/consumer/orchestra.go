@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -164,37 +165,32 @@ type progress struct {
 	caughtUp  bool
 }
 
-func (o *orchestra) progress(ctx context.Context, inputEnds kadm.ListedOffsets) (progress, error) {
+func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (progress, error) {
 	var p progress
-	ends, err := o.adm.ListEndOffsets(ctx, o.log)
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := kafka.Ends(ctx, o.adm, o.log)
 	if err != nil {
-		return p, fmt.Errorf("processed-log end offsets: %w", err)
+		return p, fmt.Errorf("processed-log %w", err)
 	}
-	ends.Each(func(l kadm.ListedOffset) { p.entries += int(l.Offset) })
+	p.entries = int(ends.Sum())
 	if o.share {
-		ends := map[int32]int64{}
-		inputEnds.Each(func(l kadm.ListedOffset) { ends[l.Partition] = l.Offset })
-		return o.shareProgress(ctx, p, ends)
+		return o.shareProgress(ctx, p, inputEnds)
 	}
 	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
 	if err != nil {
 		return p, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
 	}
 	p.caughtUp = true
-	inputEnds.Each(func(l kadm.ListedOffset) {
-		c, ok := offs.Lookup(o.in, l.Partition)
+	for part, end := range inputEnds {
+		c, ok := offs.Lookup(o.in, part)
 		at := int64(0)
 		if ok && c.Err == nil {
 			at = c.At
 		}
 		p.committed += int(max(at, 0))
-		if at < l.Offset {
+		if at < end {
 			p.caughtUp = false
 		}
-	})
+	}
 	return p, nil
 }
 
@@ -222,12 +218,9 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			err = serr
 		}
 	}()
-	inputEnds, err := o.adm.ListEndOffsets(ctx, o.in)
-	if err == nil {
-		err = inputEnds.Error()
-	}
+	inputEnds, err := kafka.EndsOf(ctx, o.adm, o.in)
 	if err != nil {
-		return fmt.Errorf("input end offsets: %w", err)
+		return fmt.Errorf("input %w", err)
 	}
 	crashes := o.cell.CrashPoints
 	killAfter := func(entries int) int {

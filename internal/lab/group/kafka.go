@@ -2,28 +2,28 @@ package group
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // createTopics creates the cell's input topics and lists their partitions.
+// Their leaders answer before it returns.
 func createTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec) (topics, partitions []string, err error) {
+	var ts []kafka.Topic
 	for _, t := range specs {
-		resp, err := adm.CreateTopic(ctx, int32(t.Partitions), 1, nil, t.Name)
-		if err == nil {
-			err = resp.Err
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("create topic %s: %w", t.Name, err)
-		}
+		ts = append(ts, kafka.Topic{Name: t.Name, Partitions: t.Partitions})
 		topics = append(topics, t.Name)
 		for n := range t.Partitions {
 			partitions = append(partitions, partKey(t.Name, int32(n)))
 		}
+	}
+	if _, err := kafka.Create(ctx, adm, ts); err != nil {
+		return nil, nil, err
 	}
 	return topics, partitions, nil
 }
@@ -32,7 +32,7 @@ func createTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec) (top
 func deleteCell(ctx context.Context, adm *kadm.Client, topics []string, group string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	_, _ = adm.DeleteTopics(dctx, topics...)
+	_ = kafka.Delete(ctx, adm, topics...)
 	_, _ = adm.DeleteGroup(dctx, group)
 }
 

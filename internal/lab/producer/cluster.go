@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // Nodes is the cluster size the lab needs: RF 3 with min ISR 2 is the
@@ -183,61 +184,8 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
 		return fmt.Errorf("create %s: %w", topic, err)
 	}
-	return c.waitFor(ctx, "every partition of "+topic+" led by its preferred replica with a full ISR", 60*time.Second, func(td kadm.TopicDetail) bool {
-		if len(td.Partitions) != partitions {
-			return false
-		}
-		for _, p := range td.Partitions {
-			if p.Leader != int32(leader) || len(p.ISR) != Nodes {
-				return false
-			}
-		}
-		return true
-	}, topic)
-}
-
-// waitFor polls the topic's metadata until ok, for at most limit. Each
-// metadata request gets its own short deadline: a frozen node must not
-// hold the poll.
-func (c *cluster) waitFor(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool, topic string) error {
-	deadline := time.Now().Add(limit)
-	last := "no metadata yet"
-	for {
-		mctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		md, err := c.adm.Metadata(mctx, topic)
-		cancel()
-		if err == nil {
-			td, found := md.Topics[topic]
-			switch {
-			case !found:
-				last = "topic not in metadata"
-			case td.Err != nil:
-				last = td.Err.Error()
-			case ok(td):
-				return nil
-			default:
-				last = describe(td)
-			}
-		} else {
-			last = err.Error()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting %s for %s: %s", limit, what, last)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-func describe(td kadm.TopicDetail) string {
-	var parts []string
-	for _, p := range td.Partitions.Sorted() {
-		parts = append(parts, fmt.Sprintf("p%d leader %d isr %v", p.Partition, p.Leader, p.ISR))
-	}
-	return strings.Join(parts, "; ")
+	_, err = kafka.Ready(ctx, c.adm, []string{topic}, kafka.PreferredLeaders(), kafka.FullISR(), kafka.Wait(60*time.Second))
+	return err
 }
 
 // deleteTopic removes a cell's topic and its consumer group.
@@ -245,7 +193,7 @@ func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	_, _ = c.adm.DeleteGroups(dctx, group)
-	_, _ = c.adm.DeleteTopics(dctx, topic)
+	_ = kafka.Delete(dctx, c.adm, topic)
 }
 
 // settle waits until the topic's high watermarks stopped moving and every
@@ -259,34 +207,20 @@ func (c *cluster) deleteTopic(ctx context.Context, topic, group string) {
 // differ after 30 s the read goes ahead and note says where.
 func (c *cluster) settle(ctx context.Context, topic string) (ends map[int32]int64, note string, err error) {
 	deadline := time.Now().Add(30 * time.Second)
-	var last map[int32]int64
-	stableSince := time.Now()
 	for {
-		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		listed, err := c.adm.ListEndOffsets(lctx, topic)
-		cancel()
-		if err == nil {
-			err = listed.Error()
+		o, err := kafka.Settle(ctx, c.adm, []string{topic}, time.Second, time.Until(deadline))
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
 		}
-		if err == nil {
-			now := map[int32]int64{}
-			listed.Each(func(o kadm.ListedOffset) { now[o.Partition] = o.Offset })
-			if !maps.Equal(now, last) {
-				last, stableSince = now, time.Now()
-			} else if time.Since(stableSince) >= time.Second {
-				if note = c.replicasDiffer(ctx, topic, slices.Collect(maps.Keys(now))); note == "" {
-					return last, "", nil
-				}
-			}
-		}
-		if time.Now().After(deadline) {
-			if err == nil && last != nil && time.Since(stableSince) >= time.Second {
-				return last, "read with replicas of unequal size after 30s: " + note, nil
-			}
+		if err != nil {
 			return nil, "", fmt.Errorf("the high watermarks of %s did not settle within 30s (last error: %v)", topic, err)
 		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
-			return nil, "", err
+		ends = o[topic]
+		if note = c.replicasDiffer(ctx, topic, slices.Collect(maps.Keys(ends))); note == "" {
+			return ends, "", nil
+		}
+		if time.Now().After(deadline) {
+			return ends, "read with replicas of unequal size after 30s: " + note, nil
 		}
 	}
 }

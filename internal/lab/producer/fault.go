@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // Event is one step of a fault, at seconds since the cell's producers started.
@@ -74,7 +76,7 @@ func (f *faultRun) apply(ctx context.Context, fault string, victim int, order []
 		}
 	}()
 	wait := func(what string, limit time.Duration, ok func(kadm.TopicDetail) bool) error {
-		return f.c.waitFor(ctx, what, limit, ok, f.topic)
+		return kafka.WaitFor(ctx, f.c.adm, []string{f.topic}, limit, what, ok)
 	}
 	switch fault {
 	case FaultNone:

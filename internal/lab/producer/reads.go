@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clientsec"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // The readers a cell compares, by the names its counts use.
@@ -81,53 +83,15 @@ func endsSlice(m map[int32]int64, partitions int) []int64 {
 // It returns what it read and where it got per partition; a read that made
 // no progress for readStall stops there rather than waiting forever.
 func readFranzGo(ctx context.Context, seeds []string, topic string, ends map[int32]int64, clientOpts ...kgo.Opt) ([]Got, map[int32]int64, error) {
-	want := map[int32]int64{}
-	offsets := map[string]map[int32]kgo.Offset{topic: {}}
-	reached := map[int32]int64{}
-	for p, e := range ends {
-		reached[p] = 0
-		if e > 0 {
-			want[p] = e
-			offsets[topic][p] = kgo.NewOffset().AtStart()
-		}
-	}
-	if len(want) == 0 {
-		return nil, reached, nil
-	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumePartitions(offsets),
-		kgo.FetchMaxWait(100 * time.Millisecond)}, clientOpts...)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer cl.Close()
 	var out []Got
-	for len(want) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, readStall)
-		fs := cl.PollFetches(pctx)
-		stalled := pctx.Err() != nil && fs.NumRecords() == 0
-		cancel()
-		if err := ctx.Err(); err != nil {
-			return nil, nil, fmt.Errorf("franz-go read of %s: %w (%d partitions unfinished)", topic, err, len(want))
-		}
-		if stalled {
-			return out, reached, nil // stopped early: reached says where
-		}
-		for _, e := range fs.Errors() {
-			if !errors.Is(e.Err, context.DeadlineExceeded) {
-				return nil, nil, fmt.Errorf("franz-go read of %s partition %d: %w", topic, e.Partition, e.Err)
-			}
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			out = append(out, gotOf(r.Partition, r.Offset, r.Value))
-			reached[r.Partition] = r.Offset + 1
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-		})
+	r := kafka.Reader{Seeds: seeds, ClientOpts: clientOpts, Stall: readStall}
+	reached, err := r.Read(ctx, topic, kafka.ToEnd, ends, func(r *kgo.Record) { out = append(out, gotOf(r.Partition, r.Offset, r.Value)) })
+	var stalled *kafka.StalledError
+	if errors.As(err, &stalled) {
+		return out, reached, nil // stopped early: reached says where
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("franz-go %w", err)
 	}
 	return out, reached, nil
 }

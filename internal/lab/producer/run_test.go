@@ -8,6 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 func fakeCluster(t *testing.T, brokers int) []string {
@@ -57,7 +59,7 @@ func TestReplicasDifferDescribesEveryPartition(t *testing.T) {
 	defer cl.Close()
 	ctx := context.Background()
 	adm := kadm.NewClient(cl)
-	if _, err := adm.CreateTopic(ctx, 2, 1, nil, "t"); err != nil {
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: "t", Partitions: 2}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte("x")}).FirstErr(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
@@ -66,13 +67,8 @@ func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sam
 	sum := func(ctx context.Context, topic string) (int64, bool) {
 		lctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
 		defer cancel()
-		ends, err := r.adm.ListEndOffsets(lctx, topic)
-		if err != nil || ends.Error() != nil {
-			return 0, false
-		}
-		var n int64
-		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
-		return n, true
+		ends, err := kafka.Ends(lctx, r.adm, topic)
+		return ends.Sum(), err == nil
 	}
 	for {
 		select {
@@ -283,7 +279,7 @@ func (r *run) leaderMove(ctx context.Context, f *Fault) error {
 // moved for the stall timeout.
 func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[string]bool {
 	out := map[string]bool{}
-	ends, err := r.adm.ListEndOffsets(ctx, r.topic)
+	ends, err := kafka.EndsOf(ctx, r.adm, r.topic)
 	if err != nil {
 		return out
 	}
@@ -313,7 +309,7 @@ func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[st
 
 // caughtUp reports what a strategy acknowledged of the input and whether
 // that is all of it.
-func (r *run) caughtUp(ctx context.Context, p worker.Params, ends kadm.ListedOffsets) (int64, bool) {
+func (r *run) caughtUp(ctx context.Context, p worker.Params, ends map[int32]int64) (int64, bool) {
 	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var n int64
@@ -323,26 +319,26 @@ func (r *run) caughtUp(ctx context.Context, p worker.Params, ends kadm.ListedOff
 		if err != nil {
 			return 0, false
 		}
-		ends.Each(func(l kadm.ListedOffset) {
-			sp, ok := st[l.Partition]
-			k, done := sharegroup.Acknowledged(sp, ok, l.Offset)
+		for part, end := range ends {
+			sp, ok := st[part]
+			k, done := sharegroup.Acknowledged(sp, ok, end)
 			n += k
 			all = all && done
-		})
+		}
 		return n, all
 	}
 	offs, err := r.adm.FetchOffsets(qctx, p.Group)
 	if err != nil {
 		return 0, false
 	}
-	ends.Each(func(l kadm.ListedOffset) {
-		c, ok := offs.Lookup(r.topic, l.Partition)
+	for part, end := range ends {
+		c, ok := offs.Lookup(r.topic, part)
 		at := int64(0)
 		if ok && c.Err == nil {
 			at = c.At
 		}
 		n += at
-		all = all && at >= l.Offset
-	})
+		all = all && at >= end
+	}
 	return n, all
 }

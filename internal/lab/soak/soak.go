@@ -16,10 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/sharegroup"
 )
@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	for _, s := range cfg.Strategies {
 		p := params[s]
 		o := StrategyOutcome{Strategy: s, Drained: drained[s]}
-		input, log, err := checker.ReadTopics(ctx, workload.Reader{Seeds: r.admin, Stall: cfg.Stall}, r.topic, p.LogTopic, p.DLQTopic)
+		input, log, err := checker.ReadTopics(ctx, kafka.Reader{Seeds: r.admin, Stall: cfg.Stall}, r.topic, p.LogTopic, p.DLQTopic)
 		if err != nil {
 			if ctx.Err() != nil {
 				return res, ctx.Err()
@@ -274,17 +274,10 @@ func (r *run) closeCluster(cancelled bool) {
 func (r *run) create(ctx context.Context, topic string) error {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	resp, err := r.adm.CreateTopic(cctx, int32(r.cfg.Partitions), Nodes, map[string]*string{"min.insync.replicas": kadmStr("2")}, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		return fmt.Errorf("create %s: %w", topic, err)
-	}
-	return nil
+	_, err := kafka.Create(cctx, r.adm, []kafka.Topic{{Name: topic, Partitions: r.cfg.Partitions, RF: Nodes,
+		Configs: map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}}})
+	return err
 }
-
-func kadmStr(s string) *string { return &s }
 
 // shareSetup makes a share group read from the start with the broker's
 // shortest record lock, and waits until the brokers report it.

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
@@ -115,7 +116,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	}
 	// Both members are gone: the log is read to its end, and a read that
 	// gets no further for the cell timeout fails naming the partition.
-	recs, err := workload.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}.All(ctx, logTopic)
+	recs, err := kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}.All(ctx, logTopic)
 	if err != nil {
 		return c, err
 	}

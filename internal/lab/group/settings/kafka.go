@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -55,12 +56,8 @@ func name(seed int64, parts ...string) string {
 }
 
 func (k *cellKit) topic(ctx context.Context, name string, partitions int) error {
-	resp, err := k.adm.CreateTopic(ctx, int32(partitions), 1, nil, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		return fmt.Errorf("create topic %s: %w", name, err)
+	if _, err := kafka.Create(ctx, k.adm, []kafka.Topic{{Name: name, Partitions: partitions}}); err != nil {
+		return err
 	}
 	k.topics = append(k.topics, name)
 	return nil
@@ -80,9 +77,7 @@ func (k *cellKit) close() {
 	if len(k.groups) > 0 {
 		_, _ = k.adm.DeleteGroups(ctx, k.groups...)
 	}
-	if len(k.topics) > 0 {
-		_, _ = k.adm.DeleteTopics(ctx, k.topics...)
-	}
+	_ = kafka.Delete(ctx, k.adm, k.topics...)
 	if k.manualCl != nil {
 		k.manualCl.Close()
 	}
@@ -100,16 +95,7 @@ func (k *cellKit) input(ctx context.Context, topic string, partitions int, seed 
 
 // ends are topic's end offsets by partition.
 func (k *cellKit) ends(ctx context.Context, topic string) (map[int32]int64, error) {
-	lo, err := k.adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = lo.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	out := map[int32]int64{}
-	lo.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out, nil
+	return kafka.EndsOf(ctx, k.adm, topic)
 }
 
 // committedThrough reports whether group has committed every partition of

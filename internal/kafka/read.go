@@ -1,4 +1,4 @@
-package workload
+package kafka
 
 import (
 	"context"
@@ -18,7 +18,8 @@ import (
 const DefaultStall = 30 * time.Second
 
 // Reader reads a topic to its end once every writer has stopped. The end of
-// a partition is its high watermark, taken when the read starts; a read is
+// a partition is its high watermark (or last stable offset, ToStable), taken
+// when the read starts, or an end the caller gives; a read is
 // done when it got there, never because a poll came back empty. Under
 // read_committed the broker hands out records only up to the last stable
 // offset, which an open transaction holds at its first record and which
@@ -49,7 +50,7 @@ type Behind struct {
 	Partition int32
 	// Next is the offset the read had got to (every offset below it read
 	// or skipped as a transaction marker or aborted record); End is the
-	// high watermark it had to reach; LastStable the last stable offset
+	// end it had to reach; LastStable the last stable offset
 	// when the read gave up (-1 if it could not be listed).
 	Next, End, LastStable int64
 }
@@ -69,28 +70,48 @@ func (e *StalledError) Error() string {
 	return fmt.Sprintf("read of %s (%s) got no further for %s: %s", e.Topic, level, e.Stall, strings.Join(parts, ", "))
 }
 
-// ReadAll returns every record of topic up to the high watermarks taken when
-// it starts, in offset order per partition, read_uncommitted, failing after
-// DefaultStall without progress. The lab calls it only after every writer
-// has stopped, so that snapshot is the whole topic. clientOpts (TLS, SASL)
-// go to both of its clients.
-func ReadAll(ctx context.Context, seeds []string, topic string, clientOpts ...kgo.Opt) ([]*kgo.Record, error) {
-	return Reader{Seeds: seeds, ClientOpts: clientOpts}.All(ctx, topic)
-}
+// Level is how far a read goes and what it is handed.
+type Level int
 
-// All reads topic to its end, read_uncommitted.
+const (
+	// ToEnd reads read_uncommitted to the high watermarks.
+	ToEnd Level = iota
+	// ToEndCommitted reads read_committed to the high watermarks: records
+	// of aborted transactions are skipped, transactions still open are
+	// waited for (the read stalls on one that never ends).
+	ToEndCommitted
+	// ToStable reads read_committed to the last stable offsets listed when
+	// the read starts: what is committed now, without waiting for the
+	// transactions still open.
+	ToStable
+)
+
+// All reads topic to its end, read_uncommitted, and returns its records in
+// offset order per partition.
 func (r Reader) All(ctx context.Context, topic string) ([]*kgo.Record, error) {
-	return r.read(ctx, topic, false)
+	return r.collect(ctx, topic, ToEnd)
 }
 
-// Committed reads topic to its end, read_committed: records of aborted
-// transactions are skipped, records of transactions still open are waited
-// for.
+// Committed reads topic to its end, read_committed (ToEndCommitted).
 func (r Reader) Committed(ctx context.Context, topic string) ([]*kgo.Record, error) {
-	return r.read(ctx, topic, true)
+	return r.collect(ctx, topic, ToEndCommitted)
 }
 
-func (r Reader) read(ctx context.Context, topic string, committed bool) ([]*kgo.Record, error) {
+func (r Reader) collect(ctx context.Context, topic string, level Level) ([]*kgo.Record, error) {
+	var out []*kgo.Record
+	if _, err := r.Read(ctx, topic, level, nil, func(rec *kgo.Record) { out = append(out, rec) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Read reads topic from the start of each partition to its end at level,
+// calling each for every record (control records left out) in offset order
+// per partition. ends, when not nil, are the ends to read to instead of
+// those listed at the start. It returns how far it got on each partition
+// to read; a read that gets no further for Stall fails with a
+// *StalledError, returned with how far it got.
+func (r Reader) Read(ctx context.Context, topic string, level Level, ends map[int32]int64, each func(*kgo.Record)) (map[int32]int64, error) {
 	stall := r.Stall
 	if stall <= 0 {
 		stall = DefaultStall
@@ -100,33 +121,20 @@ func (r Reader) read(ctx context.Context, topic string, committed bool) ([]*kgo.
 		return nil, err
 	}
 	defer adm.Close()
-	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
+	end, next, err := plan(ctx, adm, topic, level, ends)
+	if err != nil || len(end) == 0 {
+		return next, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	end := map[int32]int64{}  // partitions left, with their high watermark
-	next := map[int32]int64{} // how far the read got
 	offsets := map[string]map[int32]kgo.Offset{topic: {}}
-	total := 0
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			end[o.Partition] = o.Offset
-			offsets[topic][o.Partition] = kgo.NewOffset().AtStart()
-			total += int(o.Offset)
-		}
-	})
-	if len(end) == 0 {
-		return nil, nil
+	for p := range end {
+		offsets[topic][p] = kgo.NewOffset().AtStart()
 	}
 	// Control records (transaction markers) are kept so that the read sees
 	// every offset up to the end, a marker as the last one included; they
-	// are dropped from what is returned.
+	// are not handed to each.
 	opts := []kgo.Opt{kgo.SeedBrokers(r.Seeds...), kgo.ConsumePartitions(offsets), kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(100 * time.Millisecond)}
-	if committed {
+	if level != ToEnd {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
 	cl, err := kgo.NewClient(append(opts, r.ClientOpts...)...)
@@ -134,11 +142,10 @@ func (r Reader) read(ctx context.Context, topic string, committed bool) ([]*kgo.
 		return nil, err
 	}
 	defer cl.Close()
-	out := make([]*kgo.Record, 0, total)
 	moved := time.Now()
 	for len(end) > 0 {
 		if time.Since(moved) >= stall {
-			return nil, r.stalled(ctx, adm, topic, committed, stall, end, next)
+			return next, r.stalled(ctx, adm, topic, level != ToEnd, stall, end, next)
 		}
 		pctx, cancel := context.WithTimeout(ctx, min(time.Second, stall-time.Since(moved)))
 		fs := cl.PollFetches(pctx)
@@ -161,14 +168,38 @@ func (r Reader) read(ctx context.Context, topic string, committed bool) ([]*kgo.
 				moved = time.Now()
 			}
 			if !rec.Attrs.IsControl() {
-				out = append(out, rec)
+				each(rec)
 			}
 			if rec.Offset == e-1 {
 				delete(end, rec.Partition)
 			}
 		})
 	}
-	return out, nil
+	return next, nil
+}
+
+// plan returns the partitions a read has to read with their ends (listed
+// at level when ends is nil), and where it is on every partition: 0.
+func plan(ctx context.Context, adm *kgo.Client, topic string, level Level, ends map[int32]int64) (end, next map[int32]int64, err error) {
+	if ends == nil {
+		list := Ends
+		if level == ToStable {
+			list = Stable
+		}
+		o, err := list(ctx, kadm.NewClient(adm), topic)
+		if err != nil {
+			return nil, nil, err
+		}
+		ends = o[topic]
+	}
+	end, next = map[int32]int64{}, map[int32]int64{}
+	for p, e := range ends {
+		next[p] = 0
+		if e > 0 {
+			end[p] = e
+		}
+	}
+	return end, next, nil
 }
 
 // stalled builds the StalledError of a read, listing each unfinished
@@ -177,13 +208,11 @@ func (r Reader) stalled(ctx context.Context, adm *kgo.Client, topic string, comm
 	e := &StalledError{Topic: topic, Committed: committed, Stall: stall}
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	lso, err := kadm.NewClient(adm).ListCommittedOffsets(lctx, topic)
+	lso, err := Stable(lctx, kadm.NewClient(adm), topic)
 	for p, hw := range end {
 		b := Behind{Partition: p, Next: next[p], End: hw, LastStable: -1}
-		if err == nil {
-			if o, ok := lso.Lookup(topic, p); ok && o.Err == nil {
-				b.LastStable = o.Offset
-			}
+		if o, ok := lso[topic][p]; err == nil && ok {
+			b.LastStable = o
 		}
 		e.Behind = append(e.Behind, b)
 	}

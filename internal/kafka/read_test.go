@@ -1,4 +1,4 @@
-package workload
+package kafka_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -59,7 +60,7 @@ func TestReadAllCommittedWaitsForATransactionThatCommitsLate(t *testing.T) {
 			}()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			recs, err := Reader{Seeds: seeds}.Committed(ctx, topic)
+			recs, err := kafka.Reader{Seeds: seeds}.Committed(ctx, topic)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,13 +83,13 @@ func TestReadAllCommittedFailsNamingThePartitionAnOpenTransactionHolds(t *testin
 	openTxn(t, seeds, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	recs, err := Reader{Seeds: seeds, Stall: 2 * time.Second}.Committed(ctx, topic)
-	var st *StalledError
+	recs, err := kafka.Reader{Seeds: seeds, Stall: 2 * time.Second}.Committed(ctx, topic)
+	var st *kafka.StalledError
 	if !errors.As(err, &st) {
-		t.Fatalf("want a StalledError, got %d records and %v", len(recs), err)
+		t.Fatalf("want a kafka.StalledError, got %d records and %v", len(recs), err)
 	}
 	// Partition 0: 10 plain records, then the open transaction's 10.
-	want := []Behind{{Partition: 0, Next: 10, End: 20, LastStable: 10}}
+	want := []kafka.Behind{{Partition: 0, Next: 10, End: 20, LastStable: 10}}
 	if st.Topic != topic || !st.Committed || len(st.Behind) != 1 || st.Behind[0] != want[0] {
 		t.Fatalf("got %+v, want topic %s, read_committed, %+v", st, topic, want)
 	}
@@ -119,7 +120,7 @@ func TestReadEndsOnATransactionMarkerAndSkipsAbortedRecords(t *testing.T) {
 	}
 	// Every read below must end without a stall: the last offset is a
 	// commit marker.
-	r := Reader{Seeds: seeds, Stall: 5 * time.Second}
+	r := kafka.Reader{Seeds: seeds, Stall: 5 * time.Second}
 	recs, err := r.Committed(ctx, topic)
 	if err != nil {
 		t.Fatal(err)
