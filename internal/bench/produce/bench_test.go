@@ -98,7 +98,9 @@ func TestEveryRecordIsAckedAndReachesTheTopicInProcessAndAsProcesses(t *testing.
 		if st.BrokerCPUSeconds != nil {
 			t.Fatal("broker CPU reported without a broker CPU reader")
 		}
-		if st.MachineBusyCPUSeconds == nil || *st.MachineBusyCPUSeconds < st.BenchCPUSeconds*0.5 {
+		// /proc/stat counts whole 10 ms ticks: compare only once the bench
+		// used several of them.
+		if st.MachineBusyCPUSeconds == nil || (st.BenchCPUSeconds > 0.1 && *st.MachineBusyCPUSeconds < st.BenchCPUSeconds*0.5) {
 			t.Fatalf("processes=%v: machine busy %v for bench CPU %v", procs, st.MachineBusyCPUSeconds, st.BenchCPUSeconds)
 		}
 		if st.BenchCPUSeconds <= 0 {
