@@ -11,8 +11,8 @@ import (
 func ioChart(r Result) *doc.Chart {
 	c := &doc.Chart{Name: ChartIO, Title: fmt.Sprintf("I/O-bound (%.0f ms handler): steady records/s vs concurrency", r.Env.SleepMs),
 		X: doc.Axis{Label: "concurrency", Log: true}, Y: doc.Axis{Label: "throughput", Unit: "records/s"}}
-	lines := []doc.Series{{Name: "kpar (key order)"}, {Name: "Confluent PC (key order)"}, {Name: "ideal (concurrency / sleep)", Dashed: true},
-		{Name: "share group (bare franz-go, no key order)"}, {Name: "kpar share mode (no key order)"}}
+	lines := []doc.Series{{Name: "kpar (key order)"}, {Name: "PC (key order)"}, {Name: "ideal", Dashed: true},
+		{Name: "share group (no order)"}, {Name: "kpar share (no order)"}}
 	add := func(i int, x float64, s *Side, ok bool) {
 		if ok && s != nil {
 			lines[i].X, lines[i].Y = append(lines[i].X, x), append(lines[i].Y, s.SteadyPerS)
@@ -38,7 +38,7 @@ func ioChart(r Result) *doc.Chart {
 func cpuChart(r Result) *doc.Chart {
 	c := &doc.Chart{Name: ChartCPU, Title: "CPU-s per million records (whole process, lower is better)", Kind: doc.Bars,
 		X: doc.Axis{Label: "measurement"}, Y: doc.Axis{Label: "CPU per million records", Unit: "CPU-s"}}
-	groups := []doc.Series{{Name: "kpar"}, {Name: "Confluent PC"}, {Name: "plain franz-go loop"}, {Name: "share group (bare)"}, {Name: "kpar share mode"}}
+	groups := []doc.Series{{Name: "kpar"}, {Name: "PC"}, {Name: "plain loop"}, {Name: "share group"}, {Name: "kpar share"}}
 	cpu := func(s *Side) float64 {
 		if s == nil {
 			return 0
@@ -67,10 +67,10 @@ func cpuChart(r Result) *doc.Chart {
 // rssChart: peak RSS of each process over the backlog.
 func rssChart(r Result) *doc.Chart {
 	m := r.RSS
-	labels := []string{"kpar", "plain loop", "PC, JVM default heap", "PC, -Xmx" + m.CapHeap + ", kpar's fetch sizes"}
+	labels := []string{"kpar", "plain loop", "PC", "PC -Xmx" + m.CapHeap}
 	capped := kib2mib(m.PCCapped.PeakRSSKiB)
 	if !m.PCCapped.Finished {
-		labels[3] += " (did not finish)"
+		labels[3] += ": failed"
 		capped = 0
 	}
 	vals := []float64{kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.Plain.PeakRSSKiB), kib2mib(m.PC.PeakRSSKiB), capped}
@@ -81,9 +81,9 @@ func rssChart(r Result) *doc.Chart {
 		labels, vals = append(labels, "share group"), append(vals, kib2mib(m.Share.PeakRSSKiB))
 	}
 	if m.KparShare != nil {
-		labels, vals = append(labels, "kpar share mode"), append(vals, kib2mib(m.KparShare.PeakRSSKiB))
+		labels, vals = append(labels, "kpar share"), append(vals, kib2mib(m.KparShare.PeakRSSKiB))
 	}
-	return &doc.Chart{Name: ChartRSS, Title: fmt.Sprintf("Peak RSS consuming a %s-record backlog (lower is better)", doc.I64(m.Kpar.Records)),
+	return &doc.Chart{Name: ChartRSS, Title: fmt.Sprintf("Peak RSS over a %s-record backlog (lower is better)", doc.I64(m.Kpar.Records)),
 		Kind: doc.Bars, X: doc.Axis{Label: "process", Categories: labels}, Y: doc.Axis{Label: "peak RSS", Unit: "MiB"},
 		Series: []doc.Series{{Name: "peak RSS", Y: vals}}}
 }

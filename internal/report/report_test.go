@@ -17,6 +17,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/consumer"
 	"github.com/kpar/kpar/internal/lab/producer"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -35,6 +36,16 @@ func writeJSON(t *testing.T, path string, v any) {
 }
 
 func joined(s []string) string { return strings.Join(s, " ") }
+
+// compareAnswer is the comparison's answer as the report shows it: the
+// figures judged again, then the document's answer.
+func compareAnswer(r compare.Result) []string {
+	var out []string
+	for _, f := range compare.Doc(compare.Rejudge(r)).Answer {
+		out = append(out, render.Finding(f))
+	}
+	return out
+}
 
 func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
 	eff := steady / 100000
