@@ -93,7 +93,7 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 		}
 	}
 	md := render.Markdown(Doc(r))
-	for _, want := range []string{"| | kpar | Confluent Parallel Consumer |", "records replayed", HeldChart} {
+	for _, want := range []string{"| figure | kpar | Confluent Parallel Consumer |", "records replayed", HeldChart} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}

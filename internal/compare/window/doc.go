@@ -94,7 +94,7 @@ func setup(r Result) string {
 // table is both runs of every library, a row per figure; a part that
 // failed shows "failed" in its rows.
 func table(r Result) *doc.Table {
-	t := &doc.Table{Head: []string{""}}
+	t := &doc.Table{Head: []string{"figure"}}
 	for _, l := range r.Libraries {
 		t.Head = append(t.Head, name(l.Name))
 	}
