@@ -12,6 +12,7 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -403,11 +404,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	// that completed are written all the same, and the exit is non-zero.
 	bar.add(1)
 	bar.stop()
-	views, err := compare.Views(res)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, compare.DataFile, res, views...)
+	written, err := results.Write(f.out.out, compare.DataFile, res, compare.Views(res)...)
 	if err != nil {
 		return err
 	}
@@ -417,7 +414,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 		}
 		return runErr
 	}
-	fmt.Fprint(stdout, compare.Text(res))
+	fmt.Fprint(stdout, render.Text(compare.Doc(res)))
 	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(written, ", "))
 	return runErr
 }

@@ -4,22 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"os"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/kpar/kpar/internal/sharegroup"
 )
 
 // The parts of a comparison; a part that fails is listed in
@@ -78,16 +71,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		return Result{}, err
 	}
 	defer admin.Close()
-	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
-		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
-			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
-			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
-			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
-			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
-	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
-		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
-		"CPU is each process's whole life from rusage (JVM start-up included for PC)",
-		runsPhrase(c.Repeat), 100*clock.Warmup, c.MinWindow.Seconds())
+	res := newResult(c, seeds, loc)
 	r := &runner{c: c, seeds: seeds, admin: admin, env: &res.Env}
 
 	part := func(name string, fn func() error) {
@@ -139,14 +123,8 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	})
 	if c.Window != nil {
 		part(PartWindow, func() error {
-			wc := *c.Window
-			wc.Security = c.Security
-			wc.Brokers = seeds
-			if wc.Log == nil {
-				wc.Log = c.Log
-			}
 			r.start("window")
-			w, err := window.Run(ctx, wc)
+			w, err := window.Run(ctx, c.windowConfig(seeds))
 			if err == nil {
 				res.Window = &w
 			}
@@ -157,18 +135,53 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		return Result{}, ctx.Err()
 	}
 
-	judge(&res)
-	judgeShare(&res)
-	res.Table = buildTable(&res)
+	err = res.finish()
+	return res, err
+}
+
+// finish judges the result once every part ran; the error names the
+// parts that failed.
+func (res *Result) finish() error {
+	judge(res)
+	judgeShare(res)
+	res.Table = buildTable(res)
 	res.Finish()
-	if len(res.Failures) > 0 {
-		names := make([]string, len(res.Failures))
-		for i, f := range res.Failures {
-			names[i] = f.Part
-		}
-		return res, fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
+	if len(res.Failures) == 0 {
+		return nil
 	}
-	return res, nil
+	names := make([]string, len(res.Failures))
+	for i, f := range res.Failures {
+		names[i] = f.Part
+	}
+	return fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
+}
+
+// newResult is the Result before any part ran: the header, the lines of
+// code and what every part runs with.
+func newResult(c Config, seeds []string, loc []LOC) Result {
+	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
+		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
+			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
+			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
+			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
+			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
+	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
+		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
+		"CPU is each process's whole life from rusage (JVM start-up included for PC)",
+		runsPhrase(c.Repeat), 100*clock.Warmup, c.MinWindow.Seconds())
+	return res
+}
+
+// windowConfig is the window's Config with the comparison's brokers,
+// security and log.
+func (c Config) windowConfig(seeds []string) window.Config {
+	wc := *c.Window
+	wc.Security = c.Security
+	wc.Brokers = seeds
+	if wc.Log == nil {
+		wc.Log = c.Log
+	}
+	return wc
 }
 
 // runsPhrase: how each io and no-op contender ran.
@@ -177,13 +190,6 @@ func runsPhrase(n int) string {
 		return "One run of every io and no-op contender"
 	}
 	return fmt.Sprintf("%d runs of every io and no-op contender, interleaved (each repeat runs every contender once)", n)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // ioPoint is one io concurrency: every contender, Repeat times,
@@ -332,434 +338,4 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	r.env.JVMDefaultMaxHeap = mem.PC.MaxHeapBytes
 	r.measured("rss: %s (max %.0f MiB) peak %.0f MiB", PCLabel(mem.PC), float64(mem.PC.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
 	return mem, nil
-}
-
-// heapSearch runs PC with kpar's fetch sizes under shrinking or growing
-// heaps (see HeapSearch) and fills mem.HeapSearch and mem.PCCapped (its
-// first step). A heap too small is a result, not a failure.
-func (r *runner) heapSearch(ctx context.Context, mem *RSS) error {
-	c := r.c
-	hs := &HeapSearch{FetchMaxBytes: mem.Kpar.FetchMaxBytes, MaxPartitionFetchBytes: mem.Kpar.FetchMaxPartitionBytes,
-		StartFromKpar: c.PCHeap == "auto"}
-	if hs.StartFromKpar {
-		hs.StartMiB = int64(math.Ceil(float64(mem.Kpar.PeakRSSKiB) / 1024))
-	} else {
-		hs.StartMiB = heapMiB(c.PCHeap)
-	}
-	step := c.HeapTimeout
-	if step == 0 { // three times PC's default-heap run, at least a minute, at most --timeout
-		step = min(c.Timeout, max(time.Minute, 3*time.Duration(mem.PC.WallSeconds*float64(time.Second))))
-	}
-	hs.StepTimeoutS = step.Seconds()
-	mem.HeapSearch = hs
-	mem.CapFromKpar = hs.StartFromKpar
-	size := hs.StartMiB
-	for range c.HeapSteps {
-		s, err := r.cappedPC(ctx, mem.Topic, size, hs, step)
-		if err != nil {
-			return err
-		}
-		hs.Steps = append(hs.Steps, HeapStep{HeapMiB: size, Side: s})
-		if len(hs.Steps) == 1 {
-			mem.PCCapped, mem.CapHeap = s, fmt.Sprintf("%dm", size)
-		}
-		hs.NeedsMiB, hs.FailedMiB = heapBounds(hs.Steps)
-		next, ok := nextHeap(hs.FailedMiB, hs.NeedsMiB, size)
-		if !ok {
-			break
-		}
-		size = next
-	}
-	return nil
-}
-
-// heapBounds is the smallest heap that finished and the largest below it
-// that did not (0 for none): a run near the bound that timed out above a
-// smaller one that finished does not move the bound down.
-func heapBounds(steps []HeapStep) (needs, failed int64) {
-	for _, st := range steps {
-		if st.Side.Finished && (needs == 0 || st.HeapMiB < needs) {
-			needs = st.HeapMiB
-		}
-	}
-	for _, st := range steps {
-		if !st.Side.Finished && st.HeapMiB > failed && (needs == 0 || st.HeapMiB < needs) {
-			failed = st.HeapMiB
-		}
-	}
-	return needs, failed
-}
-
-// MinHeapMiB is the smallest heap the search tries.
-const MinHeapMiB = 16
-
-// nextHeap is the heap search's next size given the largest heap that
-// failed and the smallest that finished (0: none yet), and the last size
-// tried; ok is false when the search is done (the two within an eighth of
-// the finished size, or at most 4 MiB apart, or at the smallest heap).
-func nextHeap(failed, finished, last int64) (int64, bool) {
-	switch {
-	case finished == 0: // nothing finished yet: grow
-		return last * 2, true
-	case failed == 0: // everything finished: shrink
-		if last <= MinHeapMiB {
-			return 0, false
-		}
-		return max(MinHeapMiB, last/2), true
-	}
-	if finished-failed <= max(4, finished/8) {
-		return 0, false
-	}
-	return (failed + finished) / 2, true
-}
-
-// heapMiB is a -Xmx size in MiB, rounded up.
-func heapMiB(s string) int64 {
-	unit := int64(1 << 20)
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		unit, s = 1<<10, s[:len(s)-1]
-	case 'm', 'M':
-		s = s[:len(s)-1]
-	case 'g', 'G':
-		unit, s = 1<<30, s[:len(s)-1]
-	default:
-		unit = 1
-	}
-	var n int64
-	fmt.Sscan(s, &n)
-	return max(1, (n*unit+(1<<20)-1)>>20)
-}
-
-// cappedPC is one step of the heap search; not finishing is a Side with
-// DidNotFinish, only a cancelled ctx or a set-up error is an error.
-func (r *runner) cappedPC(ctx context.Context, topic string, heapMiB int64, hs *HeapSearch, timeout time.Duration) (Side, error) {
-	c := r.c
-	capped := pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
-		JVMFlags: []string{fmt.Sprintf("-Xmx%dm", heapMiB)}, FetchMaxBytes: hs.FetchMaxBytes, MaxPartitionFetchBytes: hs.MaxPartitionFetchBytes,
-		Ordering: pc.OrderKey, CommitMode: pc.CommitAsync, Timeout: timeout, Progress: c.Log}
-	label := PCLabel(Side{JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes, FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes})
-	r.start("rss " + label)
-	if err := r.pcSecurity(&capped); err != nil {
-		return Side{}, err
-	}
-	defer os.Remove(capped.ClientConfig) // gone already unless the JVM never read it
-	start := time.Now()
-	pr, err := r.runPC(ctx, capped)
-	switch {
-	case err == nil:
-		s := pcSide(pr, false)
-		s.FetchMaxBytes, s.FetchMaxPartitionBytes = capped.FetchMaxBytes, capped.MaxPartitionFetchBytes
-		r.measured("rss: %s finished, peak %.0f MiB", label, kib2mib(s.PeakRSSKiB))
-		return s, nil
-	case ctx.Err() != nil:
-		return Side{}, err
-	}
-	s := Side{Contender: PC, Records: c.RSSRecords, JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes,
-		FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes, WallSeconds: time.Since(start).Seconds(), DidNotFinish: didNotFinish(err)}
-	r.measured("rss: %s did not finish: %s", label, firstLine(s.DidNotFinish))
-	return s, nil
-}
-
-// runner runs one contender at a time and reports it.
-type runner struct {
-	c     Config
-	seeds []string
-	admin *kgo.Client // sets share group configs
-	env   *Env        // the result's, for what PC's runs report
-}
-
-func (r *runner) logf(format string, args ...any) {
-	if r.c.Log != nil {
-		r.c.Log(fmt.Sprintf(format, args...))
-	}
-}
-
-func (r *runner) start(name string) {
-	if r.c.OnRun != nil {
-		r.c.OnRun(name)
-	}
-}
-
-func (r *runner) measured(format string, args ...any) {
-	if r.c.OnMeasured != nil {
-		r.c.OnMeasured(fmt.Sprintf(format, args...))
-	}
-}
-
-// prepare makes topic hold n records plus 10%: every run measures a
-// backlog, not the log's end.
-func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) error {
-	n += n / 10
-	r.logf("preparing %d records (%d keys) in %s", n, keys, topic)
-	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Security.Opts...)
-	return err
-}
-
-// checked refuses a rate run whose window is shorter than the minimum
-// (check: the io and no-op parts; the memory part's figure is not a rate).
-func (r *runner) checked(name string, s Side, check bool) (Side, error) {
-	if check {
-		if err := s.Window.Check(name, r.c.MinWindow); err != nil {
-			return Side{}, err
-		}
-	}
-	return s, nil
-}
-
-// isRSS: the memory part's runs are not held to the minimum window.
-func isRSS(name string) bool { return name == "rss" }
-
-func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, error) {
-	r.start(name + " kpar")
-	argv, err := r.c.KparChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
-	p, err := runChild(ctx, "kpar "+name, argv, r.c.Timeout)
-	if err != nil {
-		return Side{}, err
-	}
-	return r.checked("kpar "+name, side(Kpar, p), !isRSS(name))
-}
-
-func (r *runner) plain(ctx context.Context, name string, spec PlainSpec, check bool) (Side, error) {
-	r.start(name + " plain")
-	argv, err := r.c.PlainChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
-	label := "plain loop (kgo's default fetch size) " + name
-	if spec.FetchMaxBytes > 0 {
-		label = fmt.Sprintf("plain loop (FetchMaxBytes %d) %s", spec.FetchMaxBytes, name)
-	}
-	p, err := runChild(ctx, label, argv, r.c.Timeout)
-	if err != nil {
-		return Side{}, err
-	}
-	sd := side(Plain, p)
-	sd.FetchMaxBytes = spec.FetchMaxBytes // 0 names kgo's default
-	return r.checked(label, sd, check)
-}
-
-// pcSecurity gives one PC run the security settings: a file of its own,
-// since the harness deletes it once read.
-func (r *runner) pcSecurity(cfg *pc.Config) error {
-	if len(r.c.Security.Opts) == 0 {
-		return nil
-	}
-	f, err := clientsec.WriteProperties(r.c.Security.Java, true)
-	cfg.ClientConfig = f
-	return err
-}
-
-// runPC is pc.Run, or the Config's stand-in in tests.
-func (r *runner) runPC(ctx context.Context, cfg pc.Config) (pc.Result, error) {
-	if r.c.pcRun != nil {
-		return r.c.pcRun(ctx, cfg)
-	}
-	return pc.Run(ctx, cfg)
-}
-
-// pc runs PC as its docs recommend (KEY order, the asynchronous periodic
-// commit, the asked concurrency, batch size 1); any failure fails the
-// part. io says the handler slept (its mean time counts); check holds
-// the window to the minimum.
-func (r *runner) pc(ctx context.Context, name string, cfg pc.Config, check bool) (Side, error) {
-	r.start(name + " pc")
-	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
-	cfg.Progress = r.c.Log
-	if err := r.pcSecurity(&cfg); err != nil {
-		return Side{}, err
-	}
-	defer os.Remove(cfg.ClientConfig) // gone already unless the JVM never read it
-	res, err := r.runPC(ctx, cfg)
-	if err != nil {
-		return Side{}, fmt.Errorf("pc %s: %w", name, err)
-	}
-	r.env.setJVM(res)
-	return r.checked("pc "+name, pcSide(res, cfg.Work == pc.WorkSleep), check)
-}
-
-// pcSide is PC's Side; io says the handler slept (its mean time counts).
-func pcSide(r pc.Result, io bool) Side {
-	w := r.Window()
-	s := Side{Contender: PC, Finished: true, Records: w.Records, Seconds: w.TotalS, FirstRecordS: w.FirstS,
-		SteadyPerS: w.PerS, Window: w, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
-		JVMFlags: r.JVMFlags, MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS, Duplicates: r.Duplicates,
-		FetchMaxBytes: int32(r.Options.FetchMaxBytes), FetchMaxPartitionBytes: int32(r.Options.MaxPartitionFetchBytes)}
-	if s.JVMFlags == nil {
-		s.JVMFlags = []string{}
-	}
-	if io {
-		s.MeanHandlerMs = r.MeanHandlerMs
-	}
-	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
-	return s
-}
-
-// setJVM records the versions PC's harness reported at run time.
-func (e *Env) setJVM(r pc.Result) {
-	e.PCVersion, e.KafkaClientsVersion = r.PCVersion, r.KafkaClientsVersion
-	e.JavaVersion, e.JavaVM = r.JVM.Version, r.JVM.VM
-	if e.JVMFlags == nil {
-		e.JVMFlags = append([]string{}, r.JVMFlags...)
-	}
-}
-
-// didNotFinish is the reason PC's reduced-heap run gave up, kept short.
-func didNotFinish(err error) string {
-	kind := "failed"
-	switch {
-	case errors.Is(err, pc.ErrHarnessTimeout), errors.Is(err, pc.ErrKilled):
-		kind = "timed out"
-	case errors.Is(err, pc.ErrPCFailed):
-		kind = "PC closed or failed"
-	case errors.Is(err, pc.ErrExit):
-		kind = "the JVM exited with an error"
-	}
-	msg := err.Error()
-	// The first line is the summary: the harness's own last word (how far
-	// it got) when its stderr has one, else the error's first line.
-	summary := firstLine(msg)
-	for _, l := range strings.Split(msg, "\n") {
-		if h, ok := strings.CutPrefix(strings.TrimSpace(l), "harness: "); ok {
-			summary = h
-		}
-	}
-	if strings.Contains(msg, "OutOfMemoryError") {
-		summary += " (java.lang.OutOfMemoryError in its stderr)"
-	}
-	if len(msg) > 1500 {
-		msg = msg[:1500] + "..."
-	}
-	return kind + ": " + summary + "\n" + msg
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}
-
-func ioLine(s Side) string {
-	return fmt.Sprintf("%s rec/s (%.0f%% of ideal at %.2f ms), %.2f CPU-s/M", rateSpread(s), 100*s.IdealShare, s.MeanHandlerMs, s.CPUPerMillion)
-}
-
-func noopLine(s Side) string {
-	return fmt.Sprintf("%s rec/s, %.2f CPU-s/M, %.0f MiB", rateSpread(s), s.CPUPerMillion, kib2mib(s.PeakRSSKiB))
-}
-
-// rateSpread is a Side's rate with its spread over the repeats.
-func rateSpread(s Side) string {
-	if len(s.Repeats) < 2 {
-		return fmt.Sprintf("%.0f", s.SteadyPerS)
-	}
-	return fmt.Sprintf("%.0f (%.0f-%.0f)", s.SteadyPerS, s.RateMin, s.RateMax)
-}
-
-// ratioLine is a median ratio with each repeat's.
-func ratioLine(runs []float64) string {
-	if len(runs) < 2 {
-		return fmt.Sprintf("%.2fx", median(runs))
-	}
-	each := make([]string, len(runs))
-	for i, v := range runs {
-		each[i] = fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.2fx (repeats %s)", median(runs), strings.Join(each, ", "))
-}
-
-// shareGroup names a fresh share group for one run and makes it read the
-// topic from its start (a new share group reads from the end otherwise).
-func (r *runner) shareGroup(ctx context.Context, contender, slug string) (string, error) {
-	g := fmt.Sprintf("%s-%s-%s-%d", r.c.TopicPrefix, contender, slug, time.Now().UnixNano())
-	return g, sharegroup.FromEarliest(ctx, r.admin, g)
-}
-
-func (r *runner) share(ctx context.Context, name, slug string, spec ShareSpec) (Side, error) {
-	r.start(name + " share")
-	var err error
-	if spec.Group, err = r.shareGroup(ctx, Share, slug); err != nil {
-		return Side{}, err
-	}
-	spec.Members = r.c.ShareMembers
-	argv, err := r.c.ShareChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
-	p, err := runChild(ctx, "share "+name, argv, r.c.Timeout)
-	if err != nil {
-		return Side{}, err
-	}
-	return r.checked("share "+name, side(Share, p), !isRSS(name))
-}
-
-// kparShare is kpar's share mode, when the config asks for it.
-func (r *runner) kparShare(ctx context.Context, name, slug string, spec KparSpec) (*Side, error) {
-	if !r.c.KparShare {
-		return nil, nil
-	}
-	r.start(name + " kpar-share")
-	var err error
-	if spec.ShareGroup, err = r.shareGroup(ctx, KparShareName, slug); err != nil {
-		return nil, err
-	}
-	spec.Members = r.c.ShareMembers
-	argv, err := r.c.KparChildArgv(spec)
-	if err != nil {
-		return nil, err
-	}
-	p, err := runChild(ctx, "kpar-share "+name, argv, r.c.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	sd, err := r.checked("kpar-share "+name, side(KparShareName, p), !isRSS(name))
-	return &sd, err
-}
-
-// javaShare runs ShareConsumerPerformance with as many consumers as the
-// share contenders have members, on its own fresh share group.
-func (r *runner) javaShare(ctx context.Context, topic string, records int64) (JavaShare, error) {
-	r.start("noop " + JavaShareName)
-	java, err := broker.JavaBin()
-	if err != nil {
-		return JavaShare{}, err
-	}
-	cp, err := broker.ClassPath(ctx)
-	if err != nil {
-		return JavaShare{}, err
-	}
-	g, err := r.shareGroup(ctx, JavaShareName, "noop")
-	if err != nil {
-		return JavaShare{}, err
-	}
-	args := javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers)
-	if len(r.c.Security.Opts) > 0 {
-		f, err := clientsec.WriteProperties(r.c.Security.Java, true)
-		if err != nil {
-			return JavaShare{}, err
-		}
-		defer os.Remove(f)
-		args = append(args, "--consumer.config", f)
-	}
-	if r.c.javaShareRun != nil {
-		return r.c.javaShareRun(ctx, args)
-	}
-	return runJavaShare(ctx, java, args, r.c.ShareMembers, r.c.Timeout)
-}
-
-func orderLine(o *Order) string {
-	if o == nil {
-		return "order not traced"
-	}
-	return fmt.Sprintf("%d of %d records reordered within their key, %d duplicates", o.Reordered, o.Records, o.Duplicates)
-}
-
-func kparShareLine(s *Side, line func(Side) string) string {
-	if s == nil {
-		return ""
-	}
-	return " | kpar-share " + line(*s)
 }

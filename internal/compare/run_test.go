@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -107,8 +108,8 @@ func TestRunKeepsTheCompletedPartsAndMarksTheFailedOne(t *testing.T) {
 	if last.FetchMaxBytes != 1<<20 || last.MaxPartitionFetchBytes != 1<<19 || last.JVMFlags[0] != "-Xmx96m" {
 		t.Fatalf("last capped PC run given %+v", last)
 	}
-	md := Markdown(res)
-	for _, want := range []string{"## Parts that did not complete", "- **io c=500**:", "boom-at-500", "- **no-op**:",
+	md := render.Markdown(Doc(res))
+	for _, want := range []string{"### Parts that did not complete", "- **io c=500**:", "boom-at-500", "- **no-op**:",
 		"| PC, -Xmx96m, fetch.max.bytes 1048576, max.partition.fetch.bytes 524288 | did not finish"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("compare.md lacks %q:\n%s", want, md)
@@ -124,18 +125,20 @@ func TestTargetOutcomeFollowsEveryRepeat(t *testing.T) {
 		outcome string
 		passed  int
 		verdict string
+		text    string
 	}{
-		{[]float64{3.5, 4, 3.1}, OutcomeMet, 3, "**met**, kpar reached 3.50x (median of 3 repeats: 3.50x, 4.00x, 3.10x)"},
-		{[]float64{3.5, 2.9, 3.1}, OutcomeMixed, 2, "**mixed (2 of 3 repeats passed)**, kpar reached 3.10x"},
-		{[]float64{2, 2.9, 1}, OutcomeMissed, 0, "**missed**, kpar reached 2.00x"},
-		{[]float64{3}, OutcomeMet, 1, "**met**, kpar reached 3.00x."},
+		{[]float64{3.5, 4, 3.1}, OutcomeMet, 3, "met", "kpar reached 3.50x (median of 3 repeats: 3.50x, 4.00x, 3.10x)"},
+		{[]float64{3.5, 2.9, 3.1}, OutcomeMixed, 2, "mixed (2 of 3)", "kpar reached 3.10x"},
+		{[]float64{2, 2.9, 1}, OutcomeMissed, 0, "missed", "kpar reached 2.00x"},
+		{[]float64{3}, OutcomeMet, 1, "met", "kpar reached 3.00x"},
 	} {
 		r := sample()
 		r.IO[1].SpeedupRuns = tc.runs
 		judge(&r)
 		tg := target(r, "io-500")
-		if tg.Outcome != tc.outcome || tg.Passed != tc.passed || tg.Met != (tc.outcome == OutcomeMet) || !strings.Contains(tg.Verdict(), tc.verdict) {
-			t.Errorf("runs %v: %+v, verdict %q; want %s, %d passed, %q", tc.runs, tg, tg.Verdict(), tc.outcome, tc.passed, tc.verdict)
+		f := targetFinding(tg)
+		if tg.Outcome != tc.outcome || tg.Passed != tc.passed || tg.Met != (tc.outcome == OutcomeMet) || f.Verdict != tc.verdict || !strings.Contains(f.Text, tc.text) {
+			t.Errorf("runs %v: %+v, finding %+v; want %s, %d passed, %q, %q", tc.runs, tg, f, tc.outcome, tc.passed, tc.verdict, tc.text)
 		}
 	}
 }
@@ -200,12 +203,8 @@ func TestViewsDrawWithoutTheFailedParts(t *testing.T) {
 	r.Failures = []Failure{{Part: "io c=16", Reason: "x"}, {Part: PartNoop, Reason: "y"}}
 	judge(&r)
 	judgeShare(&r)
-	vs, err := Views(r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	for _, v := range vs {
+	for _, v := range Views(r) {
 		if v.Save != nil {
 			if err := v.Save(dir + "/" + v.Name); err != nil {
 				t.Fatalf("%s: %v", v.Name, err)

@@ -89,22 +89,14 @@ func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
 		cnt.handled(r.Partition, r.Offset)
 	}
 
-	clients := make([]*kgo.Client, members)
+	clients, err := shareClients(spec, members)
+	if err != nil {
+		return ChildOutput{}, err
+	}
 	closeAll := func() {
 		for _, cl := range clients {
-			if cl != nil {
-				cl.Close() // leaves the group, releasing what it still holds
-			}
+			cl.Close() // leaves the group, releasing what it still holds
 		}
-	}
-	for i := range clients {
-		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
-			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i)))}, spec.ClientOpts...)...)
-		if err != nil {
-			closeAll()
-			return ChildOutput{}, err
-		}
-		clients[i] = cl
 	}
 	run := func(rctx context.Context) error {
 		errc := make(chan error, members)
@@ -143,6 +135,24 @@ func RunShare(ctx context.Context, spec ShareSpec) (ChildOutput, error) {
 		out.Order = tr.order()
 	}
 	return out, nil
+}
+
+// shareClients are the members' clients, each polling at most its part of
+// the concurrency.
+func shareClients(spec ShareSpec, members int) ([]*kgo.Client, error) {
+	clients := make([]*kgo.Client, 0, members)
+	for i := range members {
+		cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic),
+			kgo.ShareGroup(spec.Group), kgo.ShareMaxRecords(int32(memberConcurrency(spec.Concurrency, members, i)))}, spec.ClientOpts...)...)
+		if err != nil {
+			for _, c := range clients {
+				c.Close()
+			}
+			return nil, err
+		}
+		clients = append(clients, cl)
+	}
+	return clients, nil
 }
 
 // shareMember is one member's loop until ctx ends; only a fetch error

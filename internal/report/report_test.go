@@ -46,6 +46,16 @@ func produceAnswer(r produce.Result) []string {
 	return out
 }
 
+// compareAnswer is the comparison's answer as the report shows it: the
+// figures judged again, then the document's answer.
+func compareAnswer(r compare.Result) []string {
+	var out []string
+	for _, f := range compare.Doc(compare.Rejudge(r)).Answer {
+		out = append(out, render.Finding(f))
+	}
+	return out
+}
+
 func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
 	eff := steady / 100000
 	io := &consume.IO{Partitions: 12, Keys: 1000, Concurrency: 500, SleepMs: 5, Order: "key", IdealPerS: 100000,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
@@ -91,13 +92,13 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 				l.Name, rs.ReplaysTotal, rs.SkippedByMap, rs.FirstProcessed, rs.SecondProcessed, c.Partitions*c.RecordsPerPartition)
 		}
 	}
-	md := r.Markdown()
-	for _, want := range []string{"| | kpar | Confluent Parallel Consumer |", "records replayed", HeldChart} {
+	md := render.Markdown(Doc(r))
+	for _, want := range []string{"| figure | kpar | Confluent Parallel Consumer |", "records replayed", HeldChart} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
-	for _, v := range r.Charts() {
+	for _, v := range Views(r)[1:] {
 		p := filepath.Join(t.TempDir(), v.Name)
 		if err := v.Save(p); err != nil {
 			t.Errorf("chart %s: %v", v.Name, err)

@@ -187,6 +187,19 @@ func ChildMain(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return runChild(ctx, s, g, stdout)
 }
 
+// opts are the consumer's options.
+func (s childSpec) opts() []parallel.Opt {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
+		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
+		parallel.ClientOpts(s.clientOpts...),
+	}
+	if s.Session > 0 {
+		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
+	}
+	return opts
+}
+
 // runChild runs the consumer; g holds the stuck records (nil: none).
 func runChild(ctx context.Context, s childSpec, g *gate, stdout io.Writer) error {
 	log, err := os.OpenFile(s.ProcessedLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
@@ -220,15 +233,7 @@ func runChild(ctx context.Context, s childSpec, g *gate, stdout io.Writer) error
 		completed.Add(1)
 		return nil
 	}
-	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
-		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
-		parallel.ClientOpts(s.clientOpts...),
-	}
-	if s.Session > 0 {
-		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
-	}
-	c, err := parallel.New(h, opts...)
+	c, err := parallel.New(h, s.opts()...)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
@@ -54,7 +55,7 @@ func TestAFailedPartKeepsTheCompletedOnes(t *testing.T) {
 	if f := r.Failures(); len(f) != 1 || !strings.HasPrefix(f[0], "kpar restart: ") {
 		t.Errorf("Failures = %q, want the kpar restart alone", f)
 	}
-	md := r.Markdown()
+	md := render.Markdown(Doc(r))
 	for _, want := range []string{"| restart: records replayed by the fresh process | failed |", "kpar restart: ", "processed exactly once (run through) | yes"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -111,30 +112,31 @@ func TestTargetsAreJudgedFromTheData(t *testing.T) {
 	// Without the concurrency in the run, the target says so.
 	r.IO = r.IO[:1]
 	judge(&r)
-	if tg := target(r, "io-500"); tg.Measured || tg.Met || !strings.Contains(tg.Verdict(), "not measured (concurrency 500 was not in this run)") {
+	if tg := target(r, "io-500"); tg.Measured || tg.Met || !strings.Contains(render.Finding(targetFinding(tg)), "not measured (concurrency 500 was not in this run)") {
 		t.Errorf("io-500 without 500: %+v", tg)
 	}
 }
 
 func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
-	md := Markdown(sample())
+	md := render.Markdown(Doc(sample()))
 	for _, want := range []string{
-		"I/O-bound at concurrency 500: kpar >= 3x PC's records/s: **met**, kpar reached 4.00x.",
-		"I/O-bound at concurrency 5000: kpar >= 10x PC's records/s, at a fraction of its CPU: **missed**, kpar reached 7.50x at 1.25x PC's CPU per record",
-		"no-op: kpar >= 0.8x the plain loop's records/s: **missed**, kpar reached 0.67x.",
-		"I/O-bound, concurrency 16: PC was faster than kpar, 3100 records/s against kpar's 3000 (1.03x).",
+		"I/O-bound at concurrency 500: kpar reached 4.00x (target kpar >= 3x PC's records/s: met)",
+		"I/O-bound at concurrency 5000: kpar reached 7.50x at 1.25x PC's CPU per record",
+		"(target kpar >= 10x PC's records/s, at a fraction of its CPU: missed)",
+		"no-op: kpar reached 0.67x (target kpar >= 0.8x the plain loop's records/s: missed)",
+		"I/O-bound, concurrency 16: PC was faster than kpar, 3,100 records/s against kpar's 3,000 (1.03x).",
 		"I/O-bound, concurrency 5000: PC needed less than kpar, CPU per million records 20.00 CPU-s against kpar's 25.00.",
 		"| PC, -Xmx40m, fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576 | did not finish (after 12.0 s): timed out: pc harness timed out | - |",
 		"| PC, -Xmx80m, fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576 | 190 MiB | 0.00 |",
 		"PC needs more than 40 and at most 80 MiB of heap for this backlog with kpar's fetch sizes (fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576): " +
 			"it finished with 80 MiB and not with 40 MiB (2 runs from -Xmx40m (kpar's peak RSS), each bounded to 60 s: 40 MiB did not finish, 80 MiB finished).",
 		"| code complexity (lines of user-facing code, counted at run time) (measured) | 70 lines | 80 lines | 13 lines | 21 lines |",
-		"Reproduce: `kpar compare consume`",
+		"`kpar compare consume`",
 		// Both plain loops are shown; the faster is the reference.
-		"| plain loop, kgo's default FetchMaxBytes (50 MiB) | 2000000 |",
-		"| plain loop, FetchMaxBytes 1048576 (kpar's) | 3000000 |",
+		"| plain loop, kgo's default FetchMaxBytes (50 MiB) | 2,000,000 |",
+		"| plain loop, FetchMaxBytes 1048576 (kpar's) | 3,000,000 |",
 		"The reference plain loop is the faster of the two by median rate (plain loop, FetchMaxBytes 1048576 (kpar's))",
-		"## Targets\n\nA target is met only when every repeat passed it.",
+		"### Targets\n\nA target is met only when every repeat passed it.",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("compare.md lacks %q:\n%s", want, md)
@@ -146,16 +148,16 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 	r.IO = r.IO[1:2]
 	r.RSS.PCCapped = Side{Contender: PC, Finished: true, Records: 2e6, PeakRSSKiB: 200 << 10, SteadyPerS: 40000}
 	judge(&r)
-	md = Markdown(r)
+	md = render.Markdown(Doc(r))
 	// 500's rate and CPU, no-op's rate and CPU, peak RSS at the default heap and capped.
 	if strings.Contains(md, "PC was faster") || strings.Contains(md, "PC needed less") ||
-		!strings.Contains(md, "On none of the 6 figures compared (rates, CPU per record, peak RSS): kpar did at least as well on each.") {
+		!strings.Contains(md, "PC did better on none of the 6 figures compared (rates, CPU per record, peak RSS): kpar did at least as well on each.") {
 		t.Errorf("kpar ahead everywhere, yet:\n%s", md)
 	}
 	// The sentences computed here say no process words (the sourced
 	// table's rows are facts.go's, checked apart).
 	r.Table = Table{}
-	md = Markdown(r)
+	md = render.Markdown(Doc(r))
 	for _, bad := range []string{"issue", "Issue", "/work/", "shared/guide"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("compare.md says %q", bad)
@@ -166,11 +168,7 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	r := sample()
-	vs, err := Views(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := results.Write(dir, DataFile, r, vs...); err != nil {
+	if _, err := results.Write(dir, DataFile, r, Views(r)...); err != nil {
 		t.Fatal(err)
 	}
 	var back Result
@@ -238,27 +236,27 @@ func TestShareFindingsAreJudgedFromTheData(t *testing.T) {
 // The lesson's sentences are computed: change a number and the sentence
 // changes with it.
 func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
-	md := Markdown(sample())
+	md := render.Markdown(Doc(sample()))
 	if strings.Contains(md, "Kafka's Java share consumer's rate") || strings.Contains(md, "Key order cost") {
 		t.Errorf("ShareConsumerPerformance in a ratio, or a causal sentence the data does not show:\n%s", md)
 	}
 	for _, want := range []string{
-		"## Share groups vs a consumer group with a parallel consumer",
+		"### Share groups vs a consumer group with a parallel consumer",
 		"a bare franz-go share consumer with 2 member clients",
-		"I/O-bound, concurrency 500: the share group ran at 40000 records/s against kpar's 80000 (0.50x); kpar's share mode 95000 records/s: **kpar** faster.",
-		"I/O-bound, concurrency 16: the share group ran at 3200 records/s against kpar's 3000 (1.07x); kpar's share mode 3300 records/s: **the share group** faster.",
-		"I/O-bound, concurrency 5000: the share group ran at 150000 records/s against kpar's 150000 (1.00x): even (within 5%).",
+		"I/O-bound, concurrency 500: the share group ran at 40,000 records/s against kpar's 80,000 (0.50x); kpar's share mode 95,000 records/s: **kpar** faster.",
+		"I/O-bound, concurrency 16: the share group ran at 3,200 records/s against kpar's 3,000 (1.07x); kpar's share mode 3,300 records/s: **the share group** faster.",
+		"I/O-bound, concurrency 5000: the share group ran at 150,000 records/s against kpar's 150,000 (1.00x): even (within 5%).",
 		"I/O-bound, concurrency 16: the share group processed 900 records before a lower offset of their key had finished, kpar 0; kpar's share mode 450 records: **kpar** kept more in order.",
 		"memory: the share group's peak RSS was 20 MiB against kpar's 40 (0.50x); kpar's share mode 41 MiB: **the share group** smaller.",
 		"The bare share group beat kpar's consumer group on 2 of 13 figures (I/O-bound, concurrency 16 steady rate; memory peak RSS); kpar did better on 9; the rest were even.",
-		"Concurrency 500: without key order the share group processed 5000 of 60000 records (8.3%) out of their key's order, over 1000 keys; kpar's consumer group 0 of 60000. kpar's rate was 2.00x the share group's.",
-		"Concurrency 16: without key order the share group processed 900 of 60000 records (1.5%)",
+		"Concurrency 500: without key order the share group processed 5,000 of 60,000 records (8.3%) out of their key's order, over 1,000 keys; kpar's consumer group 0 of 60,000. kpar's rate was 2.00x the share group's.",
+		"Concurrency 16: without key order the share group processed 900 of 60,000 records (1.5%)",
 		"The share group's rate was 1.07x kpar's.",
-		"| Kafka ShareConsumerPerformance (Java, 2 threads): its own clock | 50000 over its whole run | - | 16.00 | 160 MiB |",
+		"| Kafka ShareConsumerPerformance (Java, 2 threads): its own clock | 50,000 over its whole run | - | 16.00 | 160 MiB |",
 		"no-op: the share group's first record came 5.00 s after it started, kpar's 0.20 s (25.00x); kpar's share mode 5.10 s: **kpar** sooner.",
 		"so it is in no ratio here.",
-		"| 500 | 80000 | 93% | 20.00 | 0 of 60000 | 40000 | 44% | 60.00 | 5000 of 60000 | 0 | 95000 | 99% | 22.00 | 2500 of 60000 |",
-		"kpar's share mode, I/O-bound at concurrency 500: >= 0.9x the ideal: **met**, kpar reached 0.99x.",
+		"| 500 | 80,000 | 93% | 20.00 | 0 of 60,000 | 40,000 | 44% | 60.00 | 5,000 of 60,000 | 0 | 95,000 | 99% | 22.00 | 2,500 of 60,000 |",
+		"kpar's share mode, I/O-bound at concurrency 500: kpar reached 0.99x (target >= 0.9x the ideal: met)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("compare.md lacks %q:\n%s", want, md)
@@ -270,9 +268,9 @@ func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
 	r.IO[1].Share.SteadyPerS = 160000
 	r.Noop.Share.CPUPerMillion = 1
 	judgeShare(&r)
-	md = Markdown(r)
+	md = render.Markdown(Doc(r))
 	for _, want := range []string{
-		"I/O-bound, concurrency 500: the share group ran at 160000 records/s against kpar's 80000 (2.00x); kpar's share mode 95000 records/s: **the share group** faster.",
+		"I/O-bound, concurrency 500: the share group ran at 160,000 records/s against kpar's 80,000 (2.00x); kpar's share mode 95,000 records/s: **the share group** faster.",
 		"no-op: the share group spent 1.00 CPU-s per million records against kpar's 1.50 (0.67x); kpar's share mode 7.00 CPU-s: **the share group** cheaper.",
 		"The bare share group beat kpar's consumer group on 4 of 13 figures",
 		"The share group's rate was 2.00x kpar's.",
@@ -280,5 +278,39 @@ func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("after the change, compare.md lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// The document opens with the targets' tally, where PC did better and the
+// share lesson's tally; each target is a finding with its own verdict.
+func TestDocAnswersWithTheTalliesAndJudgesEachTarget(t *testing.T) {
+	d := Doc(sample())
+	if len(d.Answer) != 3 {
+		t.Fatalf("%d answer findings, want 3: %+v", len(d.Answer), d.Answer)
+	}
+	for i, want := range []string{
+		"kpar met 3 of the 5 targets this run measured",
+		"PC did better on 2 figures of 9 compared: I/O-bound, concurrency 16 steady rate; I/O-bound, concurrency 5000 CPU per million records.",
+		"Against a bare share group, kpar's consumer group did better on 9 of 13 figures and the share group on 2",
+	} {
+		if !strings.HasPrefix(d.Answer[i].Text, want) {
+			t.Errorf("answer %d = %q, want it to start %q", i, d.Answer[i].Text, want)
+		}
+	}
+	var verdicts []string
+	for _, f := range d.Body[0].Findings {
+		verdicts = append(verdicts, f.Verdict)
+		if f.Target == "" || strings.Contains(f.Text, f.Verdict) {
+			t.Errorf("target finding %+v: want its target apart and no verdict in its text", f)
+		}
+	}
+	if got := strings.Join(verdicts, ","); got != "met,missed,met,missed,met" {
+		t.Errorf("verdicts %s, want met,missed,met,missed,met (io-500, io-5000, noop-vs-pc, noop-vs-plain, kpar-share)", got)
+	}
+	// A failed part is named in the answer with its reason.
+	r := sample()
+	r.Failures = []Failure{{Part: PartNoop, Reason: "too short\ndetail"}}
+	if a := Doc(r).Answer; len(a) != 4 || !strings.Contains(a[3].Text, "no-op (too short)") {
+		t.Errorf("answer with a failed part: %+v", a)
 	}
 }

@@ -2,76 +2,65 @@ package window
 
 import (
 	"fmt"
-	"image/color"
 	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-
+	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Chart file names, as Views names them and Markdown links them.
+// Chart file stems, as Views names them and the Markdown links them.
 const (
-	HeldChart     = "window-held.svg"
-	MetadataChart = "window-metadata.svg"
+	HeldChart     = "window-held"
+	MetadataChart = "window-metadata"
 )
 
 // Views are the files computed from r alone: window.md and the charts.
-func Views(r Result) []results.View {
-	return append([]results.View{{Name: "window.md", Bytes: []byte("# The out-of-order window\n\n" + r.Markdown())}}, r.Charts()...)
+func Views(r Result) []results.View { return render.Views(Doc(r)) }
+
+// Doc is the window's document, from r alone: each library's verdict, the
+// run-through charts and the table of both runs. The comparison's document
+// includes it.
+func Doc(r Result) doc.Doc {
+	d := doc.Doc{Name: "window", Title: "The out-of-order window"}
+	for _, l := range r.Libraries {
+		d.Answer = append(d.Answer, doc.Say("%s", verdict(r, l)))
+	}
+	if r.throughs() > 0 {
+		d.Body = append(d.Body, doc.Block{Title: "Held past the stuck records", Chart: r.chart(HeldChart, doc.Axis{Label: "completions held past the stuck records", Unit: "records"},
+			func(s Sample) float64 { return float64(s.HeldPast) })})
+	}
+	d.Body = append(d.Body, doc.Block{Table: table(r)})
+	d.Details = append(d.Details, doc.Block{Title: "Window setup", Text: []string{setup(r)}})
+	if f := r.Failures(); len(f) > 0 {
+		b := doc.Block{Title: "Window parts that did not complete (their figures are not shown)"}
+		for _, s := range f {
+			b.List = append(b.List, oneLine(s))
+		}
+		d.Details = append(d.Details, b)
+	}
+	if r.throughs() > 0 {
+		d.Details = append(d.Details, doc.Block{Title: "Commit metadata", Chart: r.chart(MetadataChart, doc.Axis{Label: "largest commit metadata", Unit: "bytes"},
+			func(s Sample) float64 { return float64(s.Metadata) })})
+	}
+	return d
 }
 
-// Charts are the run-through runs over time, one line per library: the
-// completions held past the stuck records, and the largest commit metadata;
-// each as SVG (linked from the Markdown) and PNG, like every other chart.
-func (r Result) Charts() []results.View {
-	held := func(s Sample) float64 { return float64(s.HeldPast) }
-	meta := func(s Sample) float64 { return float64(s.Metadata) }
-	var vs []results.View
-	for _, c := range []struct {
-		name, ylabel string
-		y            func(Sample) float64
-	}{{HeldChart, "completions held past the stuck records", held}, {MetadataChart, "largest commit metadata (bytes)", meta}} {
-		for _, ext := range []string{".svg", ".png"} {
-			vs = append(vs, results.View{Name: strings.TrimSuffix(c.name, ".svg") + ext, Save: func(path string) error {
-				return r.chart(path, c.ylabel, c.y)
-			}})
-		}
-	}
-	return vs
-}
-
-func (r Result) chart(path, ylabel string, y func(Sample) float64) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("one record per partition stuck at offset %d until the plateau, then released (%s order)", r.StuckOffset, r.Order)
-	p.X.Label.Text = "seconds since the consumer process started"
-	p.Y.Label.Text = ylabel
-	p.Legend.Top = true
-	palette := []color.Color{color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff}}
-	for i, l := range r.Libraries {
-		if l.Through.Failed != "" {
+// chart is the run-through runs over time, one line per library.
+func (r Result) chart(stem string, y doc.Axis, f func(Sample) float64) *doc.Chart {
+	c := &doc.Chart{Name: stem, Title: fmt.Sprintf("One record per partition stuck at offset %d until the plateau, then released (%s order)", r.StuckOffset, r.Order),
+		X: doc.Axis{Label: "time since the consumer process started", Unit: "s"}, Y: y}
+	for _, l := range r.Libraries {
+		if l.Through.Failed != "" || len(l.Through.Samples) == 0 {
 			continue
 		}
-		pts := make(plotter.XYs, 0, len(l.Through.Samples))
-		for _, s := range l.Through.Samples {
-			pts = append(pts, plotter.XY{X: s.T, Y: y(s)})
+		s := doc.Series{Name: name(l.Name)}
+		for _, x := range l.Through.Samples {
+			s.X, s.Y = append(s.X, x.T), append(s.Y, f(x))
 		}
-		if len(pts) == 0 {
-			continue
-		}
-		line, err := plotter.NewLine(pts)
-		if err != nil {
-			return err
-		}
-		line.Color = palette[i%len(palette)]
-		line.Width = vg.Points(1.5)
-		p.Add(line)
-		p.Legend.Add(name(l.Name), line)
+		c.Series = append(c.Series, s)
 	}
-	p.Y.Min = 0
-	return p.Save(8*vg.Inch, 4*vg.Inch, path)
+	return c
 }
 
 func name(lib string) string {
@@ -81,10 +70,8 @@ func name(lib string) string {
 	return "kpar"
 }
 
-// Markdown is the window section: every figure and every verdict comes
-// from r.
-func (r Result) Markdown() string {
-	var b strings.Builder
+// setup says what the window measured and how, from r.
+func setup(r Result) string {
 	heap := "the JVM's default heap"
 	if len(r.PCJVMFlags) > 0 {
 		heap = "JVM flags " + strings.Join(r.PCJVMFlags, " ")
@@ -93,48 +80,48 @@ func (r Result) Markdown() string {
 	if r.SessionTimeoutS > 0 {
 		session = fmt.Sprintf("a %.0f s session timeout (so the group notices the killed process sooner; nothing measured depends on it)", r.SessionTimeoutS)
 	}
-	fmt.Fprintf(&b, "Topic %s: %d partitions of %d records, keys cycling within each partition (%s per partition), %s order. "+
+	return fmt.Sprintf("Topic %s: %d partitions of %s records, keys cycling within each partition (%s per partition), %s order. "+
 		"In every partition the handler of the record at offset %d waits for a release line on its process's stdin, sent once the "+
 		"plateau has been measured (or after %.0f s without one); every other handler returns at once. Concurrency %d for both; "+
 		"PC %s with %s; %s. Each library runs twice, each time as a separate process with a fresh group: once through (the stuck "+
 		"records released at the plateau), once killed (SIGKILL) at the plateau with the stuck records still held and finished by a "+
 		"fresh process of the same group without the stuck record. Counts come from the processed logs the consumers append to before "+
-		"a handler returns and from the group's committed offsets and metadata (kadm, every poll); the broker's metadata limit is %d bytes.\n\n",
-		r.Topic, r.Partitions, r.RecordsPerPartition, keysPhrase(r.KeysPerPartition), r.Order, r.StuckOffset, r.MaxHoldS,
-		r.Concurrency, r.PCVersion, heap, session, r.MetadataLimit)
+		"a handler returns and from the group's committed offsets and metadata (kadm, every poll); the broker's metadata limit is %s bytes.",
+		r.Topic, r.Partitions, doc.Int(r.RecordsPerPartition), keysPhrase(r.KeysPerPartition), r.Order, r.StuckOffset, r.MaxHoldS,
+		r.Concurrency, r.PCVersion, heap, session, doc.Int(r.MetadataLimit))
+}
 
-	cols := make([]string, len(r.Libraries))
-	for i, l := range r.Libraries {
-		cols[i] = name(l.Name)
+// table is both runs of every library, a row per figure; a part that
+// failed shows "failed" in its rows.
+func table(r Result) *doc.Table {
+	t := &doc.Table{Head: []string{"figure"}}
+	for _, l := range r.Libraries {
+		t.Head = append(t.Head, name(l.Name))
 	}
-	row := func(label string, f func(l Library) string) {
-		fmt.Fprintf(&b, "| %s |", label)
+	row := func(restart bool, label string, f func(l Library) string) {
+		cells := []string{label}
 		for _, l := range r.Libraries {
-			fmt.Fprintf(&b, " %s |", f(l))
+			failed := l.Through.Failed
+			if restart {
+				failed = l.Restart.Failed
+			}
+			if failed != "" {
+				cells = append(cells, "failed")
+			} else {
+				cells = append(cells, f(l))
+			}
 		}
-		b.WriteString("\n")
+		t.Rows = append(t.Rows, cells)
 	}
-	// th and rs are rows of one part: "failed" where that part failed.
-	th := func(label string, f func(l Library) string) {
-		row(label, func(l Library) string {
-			if l.Through.Failed != "" {
-				return "failed"
-			}
-			return f(l)
-		})
-	}
-	rs := func(label string, f func(l Library) string) {
-		row(label, func(l Library) string {
-			if l.Restart.Failed != "" {
-				return "failed"
-			}
-			return f(l)
-		})
-	}
-	fmt.Fprintf(&b, "| | %s |\n|---|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+	throughRows(r, func(label string, f func(l Library) string) { row(false, label, f) })
+	restartRows(r, func(label string, f func(l Library) string) { row(true, label, f) })
+	return t
+}
+
+func throughRows(r Result, th func(string, func(l Library) string)) {
 	th("completions held past the stuck records (total; most in one partition, of the records its order lets run)", func(l Library) string {
 		w := l.Through.Window
-		return fmt.Sprintf("%d; %d of %d", w.HeldPastTotal, w.HeldPastMax, maxOf(w.Room))
+		return fmt.Sprintf("%s; %s of %s", doc.Int(w.HeldPastTotal), doc.Int(w.HeldPastMax), doc.Int(maxOf(w.Room)))
 	})
 	th("partitions that stopped taking records (of them, with no record processed)", func(l Library) string {
 		return fmt.Sprintf("%d of %d (%d)", len(l.Through.Stopped), r.Partitions, len(l.Through.Untouched))
@@ -146,11 +133,9 @@ func (r Result) Markdown() string {
 		return fmt.Sprintf("after %.1f s", l.Through.PlateauS)
 	})
 	th("largest commit metadata while stuck", func(l Library) string {
-		return fmt.Sprintf("%d bytes (%.0f%% of %d)", l.Through.MaxMetadataBytes, 100*float64(l.Through.MaxMetadataBytes)/float64(r.MetadataLimit), r.MetadataLimit)
+		return fmt.Sprintf("%s bytes (%.0f%% of %s)", doc.Int(l.Through.MaxMetadataBytes), 100*float64(l.Through.MaxMetadataBytes)/float64(r.MetadataLimit), doc.Int(r.MetadataLimit))
 	})
-	th("partitions holding completions whose commit had no map", func(l Library) string {
-		return fmt.Sprintf("%d", len(l.Through.NoMap))
-	})
+	th("partitions holding completions whose commit had no map", func(l Library) string { return doc.Int(len(l.Through.NoMap)) })
 	th("after the release", func(l Library) string {
 		t := l.Through
 		if len(t.Stalled) > 0 {
@@ -162,19 +147,22 @@ func (r Result) Markdown() string {
 		t := l.Through
 		return fmt.Sprintf("%s (%d duplicates, %d missing)", yesNo(t.ExactlyOnce), t.Duplicates, t.Missing)
 	})
+}
+
+func restartRows(r Result, rs func(string, func(l Library) string)) {
 	rs("restart: killed (stuck records still held)", func(l Library) string {
 		if !l.Restart.Plateaued {
 			return fmt.Sprintf("after %.1f s, no plateau within %.0f s", l.Restart.KilledS, r.MaxHoldS)
 		}
 		return fmt.Sprintf("at the plateau, after %.1f s", l.Restart.KilledS)
 	})
-	rs("restart: held past the stuck records at the kill", func(l Library) string { return fmt.Sprintf("%d", l.Restart.HeldPastTotal) })
+	rs("restart: held past the stuck records at the kill", func(l Library) string { return doc.Int(l.Restart.HeldPastTotal) })
 	rs("restart: records replayed by the fresh process", func(l Library) string {
-		return fmt.Sprintf("**%d** (most in one partition %d)", l.Restart.ReplaysTotal, maxOf(l.Restart.Replays))
+		return fmt.Sprintf("**%s** (most in one partition %s)", doc.Int(l.Restart.ReplaysTotal), doc.Int(maxOf(l.Restart.Replays)))
 	})
-	rs("restart: skipped thanks to the map", func(l Library) string { return fmt.Sprintf("%d", l.Restart.SkippedByMap) })
+	rs("restart: skipped thanks to the map", func(l Library) string { return doc.Int(l.Restart.SkippedByMap) })
 	rs("restart: committed records replayed / records lost", func(l Library) string {
-		return fmt.Sprintf("%d / %d", l.Restart.ReplaysBelowCommitted, l.Restart.Missing)
+		return fmt.Sprintf("%s / %s", doc.Int(l.Restart.ReplaysBelowCommitted), doc.Int(l.Restart.Missing))
 	})
 	rs("restart: fresh process to everything committed", func(l Library) string {
 		if len(l.Restart.Stalled) > 0 {
@@ -182,22 +170,6 @@ func (r Result) Markdown() string {
 		}
 		return fmt.Sprintf("%.1f s", l.Restart.SecondDrainedS)
 	})
-	b.WriteString("\n")
-	for _, l := range r.Libraries {
-		b.WriteString(verdict(r, l))
-		b.WriteString("\n\n")
-	}
-	if f := r.Failures(); len(f) > 0 {
-		b.WriteString("Parts that did not complete (their figures are not shown):\n\n")
-		for _, s := range f {
-			fmt.Fprintf(&b, "- %s\n", oneLine(s))
-		}
-		b.WriteString("\n")
-	}
-	if r.throughs() > 0 {
-		fmt.Fprintf(&b, "![held past the stuck records](%s)\n![commit metadata](%s)\n", HeldChart, MetadataChart)
-	}
-	return b.String()
 }
 
 // throughs counts the libraries whose run through completed.

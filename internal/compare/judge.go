@@ -1,0 +1,405 @@
+package compare
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// side builds a Side from a finished child process.
+func side(contender string, p proc) Side {
+	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
+		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
+		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes,
+		FetchMaxPartitionBytes: p.out.FetchMaxPartitionBytes, Window: p.out.Window,
+		Order: p.out.Order, Members: p.out.Members, Redelivered: p.out.Redelivered}
+	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
+	return s
+}
+
+func perMillion(cpu float64, records int64) float64 {
+	if records <= 0 {
+		return 0
+	}
+	return cpu / float64(records) * 1e6
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+// median of v (the mean of the two middle values for an even count); 0
+// for none.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// aggregate is the median Side of a contender's repeats: every figure the
+// median of the repeats' (the window that of the median-rate repeat, or
+// the lower of the two middle ones), the order the worst kept, the runs
+// in Repeats and the rates' spread in RateMin/RateMax.
+func aggregate(runs []Side) Side {
+	if len(runs) == 0 {
+		return Side{}
+	}
+	pick := func(f func(Side) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		return median(v)
+	}
+	byRate := slices.Clone(runs)
+	slices.SortStableFunc(byRate, func(a, b Side) int { return cmp.Compare(a.SteadyPerS, b.SteadyPerS) })
+	s := byRate[(len(byRate)-1)/2]
+	s.SteadyPerS = pick(func(r Side) float64 { return r.SteadyPerS })
+	s.Seconds = pick(func(r Side) float64 { return r.Seconds })
+	s.FirstRecordS = pick(func(r Side) float64 { return r.FirstRecordS })
+	s.MeanHandlerMs = pick(func(r Side) float64 { return r.MeanHandlerMs })
+	s.CPUSeconds = pick(func(r Side) float64 { return r.CPUSeconds })
+	s.CPUPerMillion = pick(func(r Side) float64 { return r.CPUPerMillion })
+	s.PeakRSSKiB = int64(pick(func(r Side) float64 { return float64(r.PeakRSSKiB) }))
+	s.WallSeconds = pick(func(r Side) float64 { return r.WallSeconds })
+	s.RateMin, s.RateMax = byRate[0].SteadyPerS, byRate[len(byRate)-1].SteadyPerS
+	for _, r := range runs {
+		if r.Order != nil && (s.Order == nil || r.Order.Reordered > s.Order.Reordered) {
+			s.Order = r.Order
+		}
+		s.Redelivered = max(s.Redelivered, r.Redelivered)
+		s.Duplicates = max(s.Duplicates, r.Duplicates)
+	}
+	s.Repeats = nil
+	if len(runs) > 1 {
+		s.Repeats = runs
+	}
+	return s
+}
+
+// repeats are the runs behind s: its Repeats, or s itself.
+func repeats(s Side) []Side {
+	if len(s.Repeats) > 0 {
+		return s.Repeats
+	}
+	return []Side{s}
+}
+
+// perRepeat is f of each repeat i of a and b (as many as both have).
+func perRepeat(a, b Side, f func(a, b Side) float64) []float64 {
+	ra, rb := repeats(a), repeats(b)
+	out := make([]float64, 0, min(len(ra), len(rb)))
+	for i := range min(len(ra), len(rb)) {
+		out = append(out, f(ra[i], rb[i]))
+	}
+	return out
+}
+
+func rateRatio(a, b Side) float64 { return ratio(a.SteadyPerS, b.SteadyPerS) }
+
+func cpuRatio(a, b Side) float64 { return ratio(a.CPUPerMillion, b.CPUPerMillion) }
+
+// judgeIO fills the ideals and the ratios of one io point.
+func judgeIO(p *IOPoint, sleepMs float64) {
+	lanes := float64(min(p.Concurrency, p.Keys))
+	p.IdealPerS = lanes / (sleepMs / 1e3)
+	ideal := func(s *Side) {
+		if s != nil && s.MeanHandlerMs > 0 {
+			s.IdealPerS = lanes / (s.MeanHandlerMs / 1e3)
+			s.IdealShare = s.SteadyPerS / s.IdealPerS
+		}
+	}
+	for _, s := range []*Side{&p.Kpar, &p.PC, &p.Share, p.KparShare} {
+		if s == nil {
+			continue
+		}
+		ideal(s)
+		if len(s.Repeats) > 1 {
+			// The median of each repeat's share of its own ideal: the
+			// median rate over the median handler time would mix repeats.
+			per, shares := make([]float64, len(s.Repeats)), make([]float64, len(s.Repeats))
+			for i := range s.Repeats {
+				ideal(&s.Repeats[i])
+				per[i], shares[i] = s.Repeats[i].IdealPerS, s.Repeats[i].IdealShare
+			}
+			s.IdealPerS, s.IdealShare = median(per), median(shares)
+		}
+	}
+	p.SpeedupRuns = perRepeat(p.Kpar, p.PC, rateRatio)
+	p.CPURatioRuns = perRepeat(p.Kpar, p.PC, cpuRatio)
+	p.Speedup, p.CPURatio = median(p.SpeedupRuns), median(p.CPURatioRuns)
+}
+
+// judgeNoop picks the reference plain loop and the ratios, per repeat.
+func judgeNoop(n *Noop) {
+	if n.PlainDefault.Finished || n.PlainSameFetch.Finished {
+		n.Plain = n.PlainDefault
+		if n.PlainSameFetch.SteadyPerS > n.Plain.SteadyPerS {
+			n.Plain = n.PlainSameFetch
+		}
+	}
+	n.VsPCRuns = perRepeat(n.Kpar, n.PC, rateRatio)
+	n.CPURatioPCRuns = perRepeat(n.Kpar, n.PC, cpuRatio)
+	// Each repeat's kpar against that repeat's faster plain loop.
+	faster := perRepeat(n.PlainDefault, n.PlainSameFetch, func(a, b Side) float64 { return max(a.SteadyPerS, b.SteadyPerS) })
+	n.VsPlainRuns = nil
+	for i, k := range repeats(n.Kpar) {
+		if i < len(faster) {
+			n.VsPlainRuns = append(n.VsPlainRuns, ratio(k.SteadyPerS, faster[i]))
+		}
+	}
+	n.VsPC, n.VsPlain, n.CPURatioPC = median(n.VsPCRuns), median(n.VsPlainRuns), median(n.CPURatioPCRuns)
+}
+
+// settle sets a measured target's figures from its per-repeat values and
+// which of them passed.
+func (t *Target) settle(runs []float64, pass func(i int) bool) {
+	t.Measured, t.Runs, t.Got, t.Passed = true, runs, median(runs), 0
+	for i := range runs {
+		if pass(i) {
+			t.Passed++
+		}
+	}
+	t.Met = len(runs) > 0 && t.Passed == len(runs)
+	switch {
+	case t.Met:
+		t.Outcome = OutcomeMet
+	case t.Passed > 0:
+		t.Outcome = OutcomeMixed
+	default:
+		t.Outcome = OutcomeMissed
+	}
+}
+
+// judge computes the targets and PC's wins from the measurements: the
+// one place verdicts are made. A target is met only when every repeat
+// passed it.
+func judge(r *Result) {
+	judgeTargets(r)
+	judgePCWins(r)
+}
+
+// judgeTargets computes the targets, each over every repeat.
+func judgeTargets(r *Result) {
+	r.Targets = nil
+	failed := func(part string) string {
+		for _, f := range r.Failures {
+			if f.Part == part {
+				return fmt.Sprintf("the %s part failed: %s", part, firstLine(f.Reason))
+			}
+		}
+		return ""
+	}
+	io := func(conc int, want float64, cpuToo bool, reason string) Target {
+		t := Target{Name: fmt.Sprintf("io-%d", conc), Want: want, Reason: reason,
+			What: fmt.Sprintf("I/O-bound at concurrency %d: kpar >= %.0fx PC's records/s", conc, want)}
+		if cpuToo {
+			t.What += ", at a fraction of its CPU"
+		}
+		for _, p := range r.IO {
+			if p.Concurrency != conc {
+				continue
+			}
+			t.settle(p.SpeedupRuns, func(i int) bool {
+				return p.SpeedupRuns[i] >= want && (!cpuToo || (i < len(p.CPURatioRuns) && p.CPURatioRuns[i] < 1))
+			})
+			if cpuToo {
+				t.CPUFraction = p.CPURatio
+				if p.CPURatio >= 1 {
+					t.Why = fmt.Sprintf("kpar spent %.2fx PC's CPU per record (median)", p.CPURatio)
+				}
+			}
+		}
+		if !t.Measured {
+			t.Why = fmt.Sprintf("concurrency %d was not in this run", conc)
+			if w := failed(fmt.Sprintf("io c=%d", conc)); w != "" {
+				t.Why = w
+			}
+		}
+		return t
+	}
+	r.Targets = append(r.Targets,
+		io(500, IO500Speedup, false, "I/O-bound handlers with hundreds of records in flight are the work a parallel consumer is for"),
+		io(5000, IO5000Speedup, true, "with thousands of records in flight, the bookkeeping per record decides both the rate and the CPU"))
+	vsPC := Target{Name: "noop-vs-pc", What: fmt.Sprintf("no-op: kpar >= %.0fx PC's records/s", NoopVsPCTarget), Want: NoopVsPCTarget,
+		Reason: "with no handler work, the rate is the consumer's own cost per record"}
+	vsPlain := Target{Name: "noop-vs-plain", What: fmt.Sprintf("no-op: kpar >= %.1fx the plain loop's records/s", NoopVsPlainGoal), Want: NoopVsPlainGoal,
+		Reason: "a poll loop with no group, commits or dispatch is the cheapest consumer there is, the floor"}
+	if n := r.Noop; n != nil {
+		vsPC.settle(n.VsPCRuns, func(i int) bool { return n.VsPCRuns[i] >= NoopVsPCTarget })
+		vsPlain.settle(n.VsPlainRuns, func(i int) bool { return n.VsPlainRuns[i] >= NoopVsPlainGoal })
+	} else if w := failed(PartNoop); w != "" {
+		vsPC.Why, vsPlain.Why = w, w
+	} else {
+		vsPC.Why, vsPlain.Why = "the no-op part did not run", "the no-op part did not run"
+	}
+	r.Targets = append(r.Targets, vsPC, vsPlain)
+	ks := Target{Name: "kpar-share-io-500", Want: KparShareIdeal,
+		What:   fmt.Sprintf("kpar's share mode, I/O-bound at concurrency 500: >= %.1fx the ideal", KparShareIdeal),
+		Reason: "a share group hands records to any member without per-partition order, so its rate can approach the ideal of its concurrency"}
+	for _, p := range r.IO {
+		if p.Concurrency == 500 && p.KparShare != nil {
+			runs := repeats(*p.KparShare)
+			v := make([]float64, len(runs))
+			for i, s := range runs {
+				v[i] = s.IdealShare
+			}
+			ks.settle(v, func(i int) bool { return v[i] >= KparShareIdeal })
+		}
+	}
+	if !ks.Measured {
+		ks.Why = "concurrency 500 was not in this run"
+		if w := failed("io c=500"); w != "" {
+			ks.Why = w
+		}
+		if !r.Env.KparShare {
+			ks.Why = "kpar's share mode did not run"
+		}
+	}
+	r.Targets = append(r.Targets, ks)
+}
+
+// judgePCWins lists every figure where PC did better, and counts those
+// compared.
+func judgePCWins(r *Result) {
+	r.PCWins, r.PCCompared = nil, 0
+	win := func(where, what, unit string, kpar, pc float64, lowerBetter bool) {
+		if kpar <= 0 || pc <= 0 {
+			return
+		}
+		r.PCCompared++
+		if (lowerBetter && pc < kpar) || (!lowerBetter && pc > kpar) {
+			r.PCWins = append(r.PCWins, PCWin{Where: where, What: what, Unit: unit, Kpar: kpar, PC: pc})
+		}
+	}
+	for _, p := range r.IO {
+		where := fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency)
+		win(where, "steady rate", "records/s", p.Kpar.SteadyPerS, p.PC.SteadyPerS, false)
+		win(where, "CPU per million records", "CPU-s", p.Kpar.CPUPerMillion, p.PC.CPUPerMillion, true)
+	}
+	if n := r.Noop; n != nil {
+		win("no-op", "steady rate", "records/s", n.Kpar.SteadyPerS, n.PC.SteadyPerS, false)
+		win("no-op", "CPU per million records", "CPU-s", n.Kpar.CPUPerMillion, n.PC.CPUPerMillion, true)
+	}
+	if m := r.RSS; m != nil {
+		win("memory, default heap", "peak RSS", "MiB", kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.PC.PeakRSSKiB), true)
+		if m.PCCapped.Finished {
+			win("memory, "+PCLabel(m.PCCapped), "peak RSS", "MiB", kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.PCCapped.PeakRSSKiB), true)
+		}
+	}
+}
+
+// PCLabel names a PC run by what it was given: its heap and fetch sizes.
+func PCLabel(s Side) string {
+	heap := "the JVM's default heap"
+	for _, f := range s.JVMFlags {
+		if strings.HasPrefix(f, "-Xmx") {
+			heap = f
+		}
+	}
+	fetch := "kafka-clients' default fetch sizes"
+	if s.FetchMaxBytes > 0 || s.FetchMaxPartitionBytes > 0 {
+		fetch = fmt.Sprintf("fetch.max.bytes %s, max.partition.fetch.bytes %s", bytesOrDefault(s.FetchMaxBytes), bytesOrDefault(s.FetchMaxPartitionBytes))
+	}
+	return "PC, " + heap + ", " + fetch
+}
+
+func bytesOrDefault(b int32) string {
+	if b <= 0 {
+		return "default"
+	}
+	return fmt.Sprintf("%d", b)
+}
+
+func kib2mib(k int64) float64 { return float64(k) / 1024 }
+
+// judgeShare compares the share contenders with kpar's consumer group on
+// every figure both have: the one place the lesson's verdicts are made.
+func judgeShare(r *Result) {
+	r.ShareFindings = nil
+	add := func(where, what, unit string, lower bool, kpar, share float64, ks *Side, ksVal func(Side) float64) {
+		if kpar < 0 || share < 0 {
+			return
+		}
+		f := ShareFinding{Where: where, What: what, Unit: unit, LowerBetter: lower, Kpar: kpar, Share: share,
+			Ratio: ratio(share, kpar), Better: BetterEven}
+		if ks != nil {
+			v := ksVal(*ks)
+			f.KparShare = &v
+		}
+		shareAhead, kparAhead := share > kpar, kpar > share
+		if lower {
+			shareAhead, kparAhead = kparAhead, shareAhead
+		}
+		if unit != "records" && kpar > 0 && share > 0 && max(share, kpar)/min(share, kpar) <= 1+EvenBand {
+			shareAhead, kparAhead = false, false // within the noise of one run
+		}
+		switch {
+		case shareAhead:
+			f.Better = BetterShare
+		case kparAhead:
+			f.Better = BetterKpar
+		}
+		r.ShareFindings = append(r.ShareFindings, f)
+	}
+	rate := func(s Side) float64 { return s.SteadyPerS }
+	cpu := func(s Side) float64 { return s.CPUPerMillion }
+	rss := func(s Side) float64 { return kib2mib(s.PeakRSSKiB) }
+	reordered := func(s Side) float64 {
+		if s.Order == nil {
+			return -1
+		}
+		return float64(s.Order.Reordered)
+	}
+	for _, p := range r.IO {
+		if p.Share.Contender == "" {
+			continue
+		}
+		where := fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency)
+		add(where, "steady rate", "records/s", false, rate(p.Kpar), rate(p.Share), p.KparShare, rate)
+		add(where, "CPU per million records", "CPU-s", true, cpu(p.Kpar), cpu(p.Share), p.KparShare, cpu)
+		add(where, "reordered records", "records", true, reordered(p.Kpar), reordered(p.Share), p.KparShare, reordered)
+	}
+	if n := r.Noop; n != nil && n.Share.Contender != "" {
+		add("no-op", "steady rate", "records/s", false, rate(n.Kpar), rate(n.Share), n.KparShare, rate)
+		add("no-op", "CPU per million records", "CPU-s", true, cpu(n.Kpar), cpu(n.Share), n.KparShare, cpu)
+		// Joining: a share member gets its assignment from a heartbeat,
+		// a consumer group from its join; steady rates leave it out.
+		add("no-op", "time to the first record", "s", true, n.Kpar.FirstRecordS, n.Share.FirstRecordS, n.KparShare,
+			func(s Side) float64 { return s.FirstRecordS })
+	}
+	if m := r.RSS; m != nil && m.Share.Contender != "" {
+		add("memory", "peak RSS", "MiB", true, rss(m.Kpar), rss(m.Share), m.KparShare, rss)
+	}
+}
+
+// Rejudge recomputes r's ideals, ratios, targets, PC's wins, the share
+// findings and the table from its measurements, as Run does, so a reader
+// such as the report never repeats a stored verdict that the figures beside
+// it contradict.
+func Rejudge(r Result) Result {
+	r.IO = append([]IOPoint(nil), r.IO...)
+	for i := range r.IO {
+		judgeIO(&r.IO[i], r.Env.SleepMs)
+	}
+	if r.Noop != nil {
+		n := *r.Noop
+		judgeNoop(&n)
+		r.Noop = &n
+	}
+	judge(&r)
+	judgeShare(&r)
+	r.Table = buildTable(&r)
+	return r
+}
