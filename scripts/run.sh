@@ -35,27 +35,54 @@ step() {
 }
 dur() { if (($1 >= 60)); then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
 
+# KPAR_FULL=1 (make run-full) runs the full matrices; the default sizes keep
+# the main job near ten minutes on a quiet 2-core machine and still fill
+# every section of the report. Short windows are stated in each result.
+FULL="${KPAR_FULL:-}"
+pick() { if [[ -n "$FULL" ]]; then echo "$2"; else echo "$1"; fi; }
+
 dataset() { [[ -s "$OUT/events.csv" ]] || $KPAR gen csv --rows "$ROWS" --out "$OUT/events.csv"; }
 produce() {
-  $KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat 3 --vs-java --vs-kcat --out "$OUT/produce"
+  $KPAR bench produce --input "$OUT/events.csv" --producers 1,2,4,8 --repeat "$(pick 2 3)" --vs-java --vs-kcat --out "$OUT/produce"
 }
 ceiling() {
-  $KPAR bench produce --input "$OUT/events.csv" --records 300000 --partitions 1,3,12,48 --record-size 0,1000,10000 \
-    --size-budget 100000000 --producers 1,2,4,8 "${PIN[@]}" --topic kpar-produce-ceiling --out "$OUT/produce-ceiling"
+  # shellcheck disable=SC2046
+  $KPAR bench produce --input "$OUT/events.csv" $(pick "--records 200000 --partitions 1,12,48 --record-size 0,1000 --producers 1,2,4" \
+    "--records 300000 --partitions 1,3,12,48 --record-size 0,1000,10000 --producers 1,2,4,8") \
+    --size-budget 100000000 "${PIN[@]}" --topic kpar-produce-ceiling --out "$OUT/produce-ceiling"
 }
-consume() { $KPAR bench consume --out "$OUT/consume"; }
+consume() {
+  # shellcheck disable=SC2046
+  $KPAR bench consume $(pick "--records 600000 --repeat 2 --min-window 4s --rss-records 1000000" "") --out "$OUT/consume"
+}
 # --quick: the small matrix with its stated 0.25 s minimum window. One record count is shared by every
 # contender, and a 10 s window for the fastest plain loop would keep PC's no-op run going for an hour;
 # the full matrix is `kpar compare consume` (minutes to hours, see --help).
 compare() { $KPAR compare consume --quick --out "$OUT/compare"; }
-lab() { $KPAR lab consumer --out "$OUT/lab"; }
-lab_pc() { $KPAR lab consumer --strategies lib-key,pc-key,pc-partition,pc-unordered --records 1500 --stall-timeout 20s --out "$OUT/lab-pc"; }
-lab_share() { $KPAR lab consumer --strategies lib-key,share,kpar-share --scenarios ooo+failures,ooo+kill --crashes 1 --records 1500 --out "$OUT/lab-share"; }
+lab() {
+  # shellcheck disable=SC2046
+  $KPAR lab consumer $(pick "--records 2000 --crashes 2" "") --out "$OUT/lab"
+}
+lab_pc() {
+  # shellcheck disable=SC2046
+  $KPAR lab consumer $(pick "--strategies lib-key,pc-key --scenarios ooo,ooo+kill,ooo+failures --records 1000 --crashes 2 --stall-timeout 15s" \
+    "--strategies lib-key,pc-key,pc-partition,pc-unordered --records 1500 --stall-timeout 20s") --out "$OUT/lab-pc"
+}
+lab_share() {
+  # shellcheck disable=SC2046
+  $KPAR lab consumer --strategies lib-key,share,kpar-share $(pick "--scenarios ooo+kill --records 1000" \
+    "--scenarios ooo+failures,ooo+kill --records 1500") --crashes 1 --out "$OUT/lab-share"
+}
 lab_group() {
-  $KPAR lab group --events join,kill --assignors range,cooperative-sticky,kip848-uniform --parallel cooperative-sticky \
+  # shellcheck disable=SC2046
+  $KPAR lab group --events join,kill $(pick "--assignors range,kip848-uniform --duration 8s --settings-records 1000" \
+    "--assignors range,cooperative-sticky,kip848-uniform") --parallel cooperative-sticky \
     --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 }
-lab_producer() { KPAR_BROKERS= $KPAR lab producer --seed 7 --out "$OUT/lab-producer"; }
+lab_producer() {
+  # shellcheck disable=SC2046
+  KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem" "") --out "$OUT/lab-producer"
+}
 
 step 1 "dataset: $ROWS rows" 10 dataset
 step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" 240 produce
