@@ -174,21 +174,61 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.free(); err != nil {
+		return nil, err
+	}
+	st, err := create(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	o.Progress(fmt.Sprintf("starting the Trogdor %s coordinator on port %d and %d agent(s) on ports %d-%d", Version, o.Port, o.Agents, o.Port+1, o.Port+o.Agents))
+	// Agents first: the coordinator's first heartbeats then find them.
+	var ps []*Process
+	for i := range st.Agents {
+		ps = append(ps, &st.Agents[i])
+	}
+	for _, p := range append(ps, &st.Coordinator) {
+		err := launch(p)
+		if err == nil {
+			err = saveState(o.Home, st) // each pid at once, so down stops a partial start
+		}
+		if err != nil {
+			stopAll(st)
+			return nil, err
+		}
+	}
+	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
+		stopAll(st)
+		_ = os.Remove(statePath(o.Home))
+		return nil, err
+	}
+	return st, nil
+}
+
+// free refuses a platform recorded under the home that still runs or is
+// for other hosts, and a port in use.
+func (o Options) free() error {
 	if st, err := LoadState(o.Home); err == nil {
 		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
 			if p.Alive() {
-				return nil, fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
+				return fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
 			}
 		}
 		if st.Remote {
-			return nil, fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
+			return fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
 		}
 	}
 	for p := o.Port; p <= o.Port+o.Agents; p++ {
 		if portInUse(p) {
-			return nil, fmt.Errorf("port %d is in use: choose another --port (the coordinator takes it, agents the next %d)", p, o.Agents)
+			return fmt.Errorf("port %d is in use: choose another --port (the coordinator takes it, agents the next %d)", p, o.Agents)
 		}
 	}
+	return nil
+}
+
+// create writes a new platform's files under the home (what was there
+// goes) and each daemon's command line; it starts nothing.
+func create(ctx context.Context, o Options) (*State, error) {
 	java, err := broker.JavaBin()
 	if err != nil {
 		return nil, err
@@ -230,31 +270,6 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	argv(&st.Coordinator, coordinatorClass, "256M")
 	for i := range st.Agents {
 		argv(&st.Agents[i], agentClass, o.Heap)
-	}
-	o.Progress(fmt.Sprintf("starting the Trogdor %s coordinator on port %d and %d agent(s) on ports %d-%d", Version, o.Port, o.Agents, o.Port+1, o.Port+o.Agents))
-	// Agents first: the coordinator's first heartbeats then find them.
-	for i := range st.Agents {
-		if err := launch(&st.Agents[i]); err != nil {
-			stopAll(st)
-			return nil, err
-		}
-		if err := saveState(o.Home, st); err != nil {
-			stopAll(st)
-			return nil, err
-		}
-	}
-	if err := launch(&st.Coordinator); err != nil {
-		stopAll(st)
-		return nil, err
-	}
-	if err := saveState(o.Home, st); err != nil {
-		stopAll(st)
-		return nil, err
-	}
-	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
-		stopAll(st)
-		_ = os.Remove(statePath(o.Home))
-		return nil, err
 	}
 	return st, nil
 }
