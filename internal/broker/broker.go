@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -276,33 +275,13 @@ func awaitReady(ctx context.Context, o Options, st *State) error {
 	return nil
 }
 
-// launch starts node n's JVM from n.Argv in its own session, so it outlives
-// this command, and records its pid. With appendOut the JVM's output is
-// added to what earlier runs of the node wrote.
+// launch starts node n's JVM from n.Argv and records its pid. With
+// appendOut the JVM's output is added to what earlier runs of the node wrote.
 func launch(n *Node, appendOut bool) error {
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if appendOut {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	out, err := os.OpenFile(n.Out, flags, 0o644)
+	pid, start, err := Spawn(n.Argv, nil, n.Dir, n.Out, appendOut)
 	if err != nil {
-		return err
-	}
-	defer out.Close()
-	// Not CommandContext: the broker must outlive this command.
-	cmd := exec.Command(n.Argv[0], n.Argv[1:]...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Dir = n.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // survive our terminal's signals
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting node %d: %w", n.ID, err)
 	}
-	n.Pid, n.PidStartTime = cmd.Process.Pid, 0
-	if ps, err := readProcStat(n.Pid); err == nil {
-		n.PidStartTime = ps.startTime
-	}
-	// Reap it if it dies while we wait, so Alive sees it gone; after we
-	// exit, init adopts it.
-	go func() { _ = cmd.Wait() }()
+	n.Pid, n.PidStartTime = pid, start
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -280,21 +279,11 @@ func launch(p *Process) error {
 	if err := os.MkdirAll(filepath.Dir(p.Out), 0o755); err != nil {
 		return err
 	}
-	out, err := os.Create(p.Out)
+	pid, start, err := broker.Spawn(p.Argv, nil, filepath.Dir(p.Out), p.Out, false)
 	if err != nil {
-		return err
-	}
-	defer out.Close()
-	cmd := exec.Command(p.Argv[0], p.Argv[1:]...) // not CommandContext: it must outlive us
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Dir = filepath.Dir(p.Out)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting Trogdor %s: %w", p.Name, err)
 	}
-	p.Pid = cmd.Process.Pid
-	p.PidStartTime, _ = broker.ProcStartTime(p.Pid)
-	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	p.Pid, p.PidStartTime = pid, start
 	return nil
 }
 
