@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"syscall"
 	"time"
 )
 
@@ -89,36 +88,13 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 }
 
 // stopNodes sends SIGTERM to every live node kpar started, waits for a clean
-// shutdown, and SIGKILLs what remains after the grace period.
+// shutdown, and SIGKILLs what remains after 30 s.
 func stopNodes(st *State) []int {
-	var stopped []int
-	for _, n := range st.Nodes {
-		if n.Alive() {
-			_ = signal(n.Pid, syscall.SIGTERM)
-			stopped = append(stopped, n.Pid)
-		}
+	ps := make([]Proc, len(st.Nodes))
+	for i, n := range st.Nodes {
+		ps[i] = Proc{n.Pid, n.PidStartTime}
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if !slices.ContainsFunc(st.Nodes, Node.Alive) {
-			return stopped
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	for _, n := range st.Nodes {
-		if n.Alive() {
-			_ = signal(n.Pid, syscall.SIGKILL)
-		}
-	}
-	// A SIGKILLed JVM with a large heap takes a moment to exit; Down checked
-	// at once and reported "did not stop" for a node a loaded machine had
-	// not finished killing (seen in the 3-node lab test).
-	for killed := time.Now().Add(10 * time.Second); time.Now().Before(killed); time.Sleep(50 * time.Millisecond) {
-		if !slices.ContainsFunc(st.Nodes, Node.Alive) {
-			break
-		}
-	}
-	return stopped
+	return Terminate(ps, 30*time.Second)
 }
 
 // stillAlive names the first node of st whose JVM did not stop.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -323,34 +322,11 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 // is left after a grace period and waits for it to go. It returns the pids
 // it signalled.
 func stopAll(st *State) []int {
-	ps := append([]Process{st.Coordinator}, st.Agents...)
-	var stopped []int
-	for _, p := range ps {
-		if p.Alive() {
-			_ = syscall.Kill(p.Pid, syscall.SIGTERM)
-			stopped = append(stopped, p.Pid)
-		}
+	var ps []broker.Proc
+	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+		ps = append(ps, broker.Proc{Pid: p.Pid, StartTime: p.PidStartTime})
 	}
-	anyAlive := func() bool {
-		for _, p := range ps {
-			if p.Alive() {
-				return true
-			}
-		}
-		return false
-	}
-	for deadline := time.Now().Add(20 * time.Second); anyAlive() && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	for _, p := range ps {
-		if p.Alive() {
-			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
-		}
-	}
-	for deadline := time.Now().Add(10 * time.Second); anyAlive() && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	return stopped
+	return broker.Terminate(ps, 20*time.Second)
 }
 
 // Down stops exactly the JVMs recorded under home and removes the platform
