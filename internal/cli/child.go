@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // newChildCmd is the hidden `kpar child <name>`: the processes a
@@ -43,19 +47,48 @@ func newChildCmd(g *globals) *cobra.Command {
 		newChildConsumeRSSCmd(g),
 		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),
-		wired(newChildCompareKparCmd(g)),
-		wired(newChildComparePlainCmd(g)),
-		wired(newChildCompareShareCmd(g)),
-		&cobra.Command{
-			Use:                "window-kpar",
-			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
-			DisableFlagParsing: true,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return window.ChildMain(cmd.Context(), args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
-			},
-		},
+		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
+			func(ctx context.Context, s compare.KparSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunKparChild(ctx, s, out)
+			}),
+		childCmd("compare-plain", "the plain franz-go loop of 'compare consume': reads its records, prints its figures as JSON",
+			func(ctx context.Context, s compare.PlainSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunPlainChild(ctx, s, out)
+			}),
+		childCmd("compare-share", "the bare share consumer of 'compare consume': consumes its records of a share group, prints its figures as JSON",
+			func(ctx context.Context, s compare.ShareSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunShareChild(ctx, s, out)
+			}),
+		childCmd("window-kpar", "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
+			func(ctx context.Context, s window.ChildSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return window.RunChild(ctx, s, c.Commands, out)
+			}),
 	)
 	return c
+}
+
+// childCmd is one `kpar child <name>`: it takes no flags; its spec and the
+// parent's security come in the spec line on stdin (proc.ReadSpec), its
+// events and results go out as JSON lines, and its context ends when stdin
+// does (the parent is gone).
+func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *proc.Child, out io.Writer) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var s S
+			ctx, c, err := proc.ReadSpec(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), &s)
+			if err != nil {
+				return fmt.Errorf("kpar child %s: %w", name, err)
+			}
+			return run(ctx, s, c, cmd.OutOrStdout())
+		},
+	}
 }
 
 // childBrokers is the --brokers a child got (the root's persistent flag).

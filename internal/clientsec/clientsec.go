@@ -78,6 +78,23 @@ func (s Settings) Abs() Settings {
 	return s
 }
 
+// Args renders s as flags, for the lab's children that still take their
+// settings on the command line (file paths absolute, never the password).
+func (s Settings) Args() []string {
+	s = s.Abs()
+	var out []string
+	if s.TLS {
+		out = append(out, "--tls")
+	}
+	for _, f := range []struct{ name, v string }{{"tls-ca", s.CA}, {"tls-cert", s.Cert}, {"tls-key", s.Key},
+		{"tls-server-name", s.ServerName}, {"sasl-mechanism", s.Mechanism}, {"sasl-user", s.User}, {"client-config", s.ConfigFile}} {
+		if f.v != "" {
+			out = append(out, "--"+f.name+"="+f.v)
+		}
+	}
+	return out
+}
+
 // Client is resolved settings: what to dial and how.
 type Client struct {
 	Brokers []string  // bootstrap.servers from --client-config (nil without one)

@@ -486,7 +486,7 @@ func javaCommand(ctx context.Context, cfg Config) (java string, args []string, e
 // applied (the Group too), for callers that manage the process themselves:
 // read its progress lines as it runs, SIGKILL it mid-run. Run is the way
 // to get a checked Result.
-func Command(ctx context.Context, cfg Config) (*exec.Cmd, Config, error) {
+func Command(ctx context.Context, cfg Config) ([]string, Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, Config{}, err
 	}
@@ -495,7 +495,7 @@ func Command(ctx context.Context, cfg Config) (*exec.Cmd, Config, error) {
 	if err != nil {
 		return nil, Config{}, err
 	}
-	return exec.CommandContext(ctx, java, args...), cfg, nil
+	return append([]string{java}, args...), cfg, nil
 }
 
 // ParseLine parses the harness's stdout: its last non-empty line must be
