@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
@@ -44,7 +45,11 @@ func newChildCmd(g *globals) *cobra.Command {
 				return nil
 			},
 		}),
-		newChildConsumeRSSCmd(g),
+		childCmd("consume-rss", "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
+			func(ctx context.Context, s consume.RSSSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return consume.RSSChild(ctx, s, out)
+			}),
 		newChildGroupMemberCmd(),
 		newChildGroupSettingsMemberCmd(),
 		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
