@@ -26,14 +26,10 @@ func newChildCmd(g *globals) *cobra.Command {
 		Hidden: true,
 	}
 	c.AddCommand(
-		wired(&cobra.Command{
-			Use:   "produce-worker",
-			Short: "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), g.client.Opts...)
-			},
-		}),
+		childCmd("produce-worker", "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
+			func(ctx context.Context, s produce.WorkerSpec, c *proc.Child, _ io.Writer) error {
+				return produce.RunWorker(ctx, s, c)
+			}),
 		wired(&cobra.Command{
 			Use:                "lab-worker",
 			Short:              "one consumer process under test of 'lab consumer'",
