@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -30,17 +29,11 @@ func newChildCmd(g *globals) *cobra.Command {
 			func(ctx context.Context, s produce.WorkerSpec, c *proc.Child, _ io.Writer) error {
 				return produce.RunWorker(ctx, s, c)
 			}),
-		wired(&cobra.Command{
-			Use:                "lab-worker",
-			Short:              "one consumer process under test of 'lab consumer'",
-			DisableFlagParsing: true,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if code := worker.Main(cmd.Context(), args); code != 0 {
-					return &exitError{code: code, err: errors.New("lab worker failed")}
-				}
-				return nil
-			},
-		}),
+		childCmd("lab-worker", "one consumer process under test of 'lab consumer'",
+			func(ctx context.Context, p worker.Params, c *proc.Child, _ io.Writer) error {
+				p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
+				return worker.Run(ctx, p, c.Out)
+			}),
 		childCmd("consume-rss", "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
 			func(ctx context.Context, s consume.RSSSpec, c *proc.Child, out io.Writer) error {
 				s.ClientOpts = c.Client.Opts

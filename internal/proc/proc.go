@@ -22,13 +22,14 @@ import (
 
 // Options are how a process is started; the zero value discards stdout.
 type Options struct {
-	Env    []string          // added to the inherited environment
-	Dir    string            // working directory ("": the parent's)
-	Stdin  bool              // a pipe for Send (a child's commands); closed once the process exits
-	OnLine func(line []byte) // called with each stdout line (the slice is reused after it returns)
-	Stdout io.Writer         // stdout as bytes, instead of OnLine
-	Stderr io.Writer         // stderr too, beside the tail
-	Tail   int               // bytes of stderr kept for errors (default 32 KiB)
+	Env       []string          // added to the inherited environment
+	Dir       string            // working directory ("": the parent's)
+	Stdin     bool              // a pipe for Send (a child's commands); closed once the process exits
+	OnLine    func(line []byte) // called with each stdout line (the slice is reused after it returns)
+	Stdout    io.Writer         // stdout as bytes, instead of OnLine
+	Stderr    io.Writer         // stderr too, beside the tail
+	OnErrLine func(line []byte) // called with each stderr line, beside the tail
+	Tail      int               // bytes of stderr kept for errors (default 32 KiB)
 }
 
 // Process is one started child.
@@ -63,8 +64,15 @@ func Start(ctx context.Context, name string, argv []string, o Options) (*Process
 	}
 	p := &Process{Name: name, cmd: cmd, tail: &tailBuf{max: o.Tail}, done: make(chan struct{})}
 	cmd.Stderr = p.tail
+	ws := []io.Writer{p.tail}
 	if o.Stderr != nil {
-		cmd.Stderr = io.MultiWriter(p.tail, o.Stderr)
+		ws = append(ws, o.Stderr)
+	}
+	if o.OnErrLine != nil {
+		ws = append(ws, &lineWriter{f: o.OnErrLine})
+	}
+	if len(ws) > 1 {
+		cmd.Stderr = io.MultiWriter(ws...)
 	}
 	var lw *lineWriter
 	switch {
@@ -137,10 +145,15 @@ func (p *Process) Wait() error {
 func (p *Process) Signaled() bool { return p.signaled.Load() }
 
 // Signal sends sig to the process's group: the process and whatever it
-// started. SIGSTOP and SIGCONT pause and resume them all.
+// started (SIGKILL ends them all, SIGSTOP and SIGCONT pause and resume
+// them all). SIGTERM and SIGINT go to the process alone: a graceful stop is
+// its to pass on (a JVM it started is asked to close, not signalled).
 func (p *Process) Signal(sig syscall.Signal) error {
 	if sig != syscall.SIGCONT {
 		p.signaled.Store(true)
+	}
+	if sig == syscall.SIGTERM || sig == syscall.SIGINT {
+		return syscall.Kill(p.cmd.Process.Pid, sig)
 	}
 	return syscall.Kill(-p.cmd.Process.Pid, sig)
 }
@@ -153,7 +166,7 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
-// Stop asks the group to end (SIGTERM) and SIGKILLs it after grace.
+// Stop asks the process to end (SIGTERM) and SIGKILLs its group after grace.
 func (p *Process) Stop(grace time.Duration) {
 	if p.Exited() {
 		p.signaled.Store(true)
@@ -208,6 +221,18 @@ func (p *Process) ExitCode() int {
 		return -1
 	}
 	return p.cmd.ProcessState.ExitCode()
+}
+
+// ExitSignal is the signal that ended the process (0: it exited by itself
+// or still runs).
+func (p *Process) ExitSignal() syscall.Signal {
+	if !p.Exited() || p.cmd.ProcessState == nil {
+		return 0
+	}
+	if ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ws.Signal()
+	}
+	return 0
 }
 
 // Tail is the last of its stderr, at most n lines (0: all kept), trimmed.
