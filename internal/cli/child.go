@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -11,13 +12,15 @@ import (
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/lab/group"
+	"github.com/kpar/kpar/internal/lab/group/settings"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
 )
 
 // newChildCmd is the hidden `kpar child <name>`: the processes a
-// measurement starts (see childArgv). Each takes explicit arguments or a
-// spec on stdin, never the parent's command line.
+// measurement starts (proc.Kpar). Each reads its spec on stdin (childCmd),
+// never the parent's command line.
 func newChildCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:    "child",
@@ -39,8 +42,17 @@ func newChildCmd(g *globals) *cobra.Command {
 				s.ClientOpts = c.Client.Opts
 				return consume.RSSChild(ctx, s, out)
 			}),
-		newChildGroupMemberCmd(),
-		newChildGroupSettingsMemberCmd(),
+		childCmd("group-member", "one consumer-group member of 'lab group'",
+			func(ctx context.Context, p group.MemberParams, c *proc.Child, _ io.Writer) error {
+				p.ClientOpts = c.Client.Opts
+				return group.RunMember(ctx, p, c.Out, os.Stderr)
+			}),
+		// A process so that it can die of a SIGKILL.
+		childCmd("group-settings-member", "one consumer process of 'lab group-settings' (autocommit experiment)",
+			func(ctx context.Context, s settings.MemberSpec, c *proc.Child, _ io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return settings.RunMember(ctx, s, c.Out)
+			}),
 		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
 			func(ctx context.Context, s compare.KparSpec, c *proc.Child, out io.Writer) error {
 				s.ClientOpts = c.Client.Opts
@@ -83,16 +95,4 @@ func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *p
 			return run(ctx, s, c, cmd.OutOrStdout())
 		},
 	}
-}
-
-// childBrokers is the --brokers a child got (the root's persistent flag).
-func childBrokers(cmd *cobra.Command) ([]string, error) {
-	var b []string
-	if fl := cmd.Flag("brokers"); fl != nil {
-		b = splitList(fl.Value.String())
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("--brokers: none given")
-	}
-	return b, nil
 }
