@@ -260,6 +260,37 @@ func (p *Process) Err() error {
 	return nil
 }
 
+// Output runs argv to its end, its stdout and stderr interleaved into
+// what it returns (as a tool's log reads); err is its exit error.
+func Output(ctx context.Context, name string, argv []string, o Options) ([]byte, *Process, error) {
+	var out lockedBuffer
+	o.Stdout, o.Stderr, o.OnLine = &out, &out, nil
+	p, err := Start(ctx, name, argv, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = p.Wait()
+	return out.bytes(), p, err
+}
+
+// lockedBuffer is a bytes.Buffer for two writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(b)
+}
+
+func (l *lockedBuffer) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
+
 // tailBuf keeps about the last max bytes written.
 type tailBuf struct {
 	mu  sync.Mutex

@@ -134,3 +134,13 @@ func TestSpecErrorsNameTheLine(t *testing.T) {
 		t.Fatal("no spec line: want an error")
 	}
 }
+
+func TestTailBufferKeepsTheEnd(t *testing.T) {
+	b := &tailBuf{max: 10}
+	for _, s := range []string{"0123456", "789ab", "cdef"} {
+		b.Write([]byte(s))
+	}
+	if got := b.String(); !strings.HasSuffix("0123456789abcdef", got) || !strings.HasSuffix(got, "cdef") || len(got) > 10 {
+		t.Fatalf("tail = %q", got)
+	}
+}
