@@ -16,6 +16,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	kproc "github.com/kpar/kpar/internal/proc"
 )
 
 // StateVersion is the schema version of state.json.
@@ -276,7 +278,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			args := append([]string{"-Xmx256M", "-cp", cp,
 				"-Dlog4j2.configurationFile=" + log4j, "-Dkafka.logs.dir=" + nd,
 				"kafka.tools.StorageTool", "format", "-t", cid, "-c", props}, formatExtra...)
-			out, err := exec.CommandContext(ctx, java, args...).CombinedOutput()
+			out, _, err := kproc.Output(ctx, "StorageTool format", append([]string{java}, args...), kproc.Options{})
 			if err != nil {
 				err = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
 			}
