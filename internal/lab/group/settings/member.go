@@ -31,9 +31,6 @@ const (
 
 var commitModes = []string{ModeAutoSync, ModeAutoPool, ModeManual}
 
-// ReadyLine is what a member prints once a SIGTERM would stop it cleanly.
-const ReadyLine = "group-settings member ready"
-
 // MemberSpec is one member process's spec (`kpar child
 // group-settings-member` reads it on stdin); ClientOpts come from the
 // security in its spec line.
