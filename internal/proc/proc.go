@@ -160,6 +160,7 @@ func (p *Process) Signal(sig syscall.Signal) error {
 
 // Kill SIGKILLs the group and waits for the process to exit.
 func (p *Process) Kill() {
+	p.signaled.Store(true)
 	if !p.Exited() {
 		_ = p.Signal(syscall.SIGKILL)
 	}

@@ -85,7 +85,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	defer cancel()
 	started := time.Now()
 
-	first, err := startMember(ctx, cfg, spec)
+	first, err := startMember(cfg, spec)
 	if err != nil {
 		return c, err
 	}
@@ -96,7 +96,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	}
 	if c.Failure == "" {
 		spec.Incarnation, spec.KillAfter = 1, 0
-		second, err := startMember(ctx, cfg, spec)
+		second, err := startMember(cfg, spec)
 		if err != nil {
 			return c, err
 		}
@@ -135,10 +135,12 @@ type member struct {
 	ready atomic.Bool // it wrote its ready line
 }
 
-func startMember(ctx context.Context, cfg Config, s MemberSpec) (*member, error) {
+// startMember starts a member; wait and stop end it (not a context, whose
+// end would look like the member's own SIGKILL).
+func startMember(cfg Config, s MemberSpec) (*member, error) {
 	m := &member{}
 	var err error
-	m.Process, err = cfg.Member(ctx, "group-settings-member", s, proc.Options{OnLine: func(b []byte) {
+	m.Process, err = cfg.Member(context.Background(), "group-settings-member", s, proc.Options{OnLine: func(b []byte) {
 		var r readyLine
 		if json.Unmarshal(b, &r) == nil && r.Ready {
 			m.ready.Store(true)
