@@ -105,17 +105,21 @@ func runChild(ctx context.Context, start proc.Starter, name, label string, spec 
 	defer cancel()
 	var last []byte
 	p, err := start(rctx, name, spec, proc.Options{OnLine: func(b []byte) { last = append(last[:0], b...) }})
-	if err == nil {
-		err = p.Err()
-	}
 	if err != nil {
+		return childRun{}, fmt.Errorf("%s: %w", label, err)
+	}
+	if err := p.Wait(); err != nil {
+		tail := p.Tail(0)
+		if len(tail) > 2000 {
+			tail = "..." + tail[len(tail)-2000:]
+		}
 		switch {
 		case ctx.Err() != nil:
 			return childRun{}, fmt.Errorf("%s: %w", label, ctx.Err())
 		case rctx.Err() != nil:
-			return childRun{}, fmt.Errorf("%s %w (%v): %v", label, ErrChildTimeout, timeout, err)
+			return childRun{}, fmt.Errorf("%s %w (%v): %s", label, ErrChildTimeout, timeout, tail)
 		}
-		return childRun{}, fmt.Errorf("%s (kpar child %s): %w", label, name, err)
+		return childRun{}, fmt.Errorf("%s (kpar child %s): %w: %s", label, name, err, tail)
 	}
 	var o ChildOutput
 	if err := json.Unmarshal(last, &o); err != nil || o.Records <= 0 {
