@@ -78,8 +78,8 @@ func (s Settings) Abs() Settings {
 	return s
 }
 
-// Args renders s as flags, for the lab's children that still take their
-// settings on the command line (file paths absolute, never the password).
+// Args renders s as the command's flags, for the command line that
+// reproduces a run (file paths absolute, never the password).
 func (s Settings) Args() []string {
 	s = s.Abs()
 	var out []string

@@ -106,7 +106,7 @@ type Config struct {
 	// (--threads). Each bare member polls at most its part of the run's
 	// concurrency, so the members together never hold more.
 	ShareMembers int
-	// KparShare also runs kpar's share mode (KparChildArgv with
+	// KparShare also runs kpar's share mode (compare-kpar with
 	// KparSpec.ShareGroup set) beside the bare share consumer.
 	KparShare bool
 

@@ -11,7 +11,7 @@
 // cell), which read only the Result. A cell that fails (a member that does
 // not come up) is recorded as failed and the run goes on.
 //
-// The members are separate processes (`kpar child group-member`, MemberMain)
+// The members are separate processes (`kpar child group-member`, RunMember)
 // that print one JSON line per processed record and per assignment change
 // on stdout; the orchestrator reads those lines and computes every metric
 // from them (metrics.go).
