@@ -101,12 +101,8 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 	if c.runs("rss") {
 		logf("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
-		argv, err := c.RSSChildArgv(RSSSpec{Brokers: seeds, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
+		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: seeds, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
 			MaxBuffered: c.MaxBuffered, PerPart: c.PerPart, FetchMaxBytes: c.FetchMaxBytes})
-		if err != nil {
-			return Result{}, err
-		}
-		r, err := measureRSS(ctx, argv)
 		if err != nil {
 			return Result{}, err
 		}

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +29,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -74,13 +74,13 @@ type Config struct {
 
 	// Brokers are the cluster's seeds.
 	Brokers []string
-	// Security is the TLS/SASL settings, as flags (clientsec): the
-	// workers get them on their command line, the lab's own clients the
-	// options Run resolves them into.
+	// Security is the TLS/SASL settings (clientsec): the lab's own clients
+	// get the options Run resolves them into, the workers them in their
+	// spec line (Worker hands them over).
 	Security clientsec.Settings
-	// Worker builds one consumer process under test for args
-	// (worker.Params.Args): `kpar child lab-worker <args>` in kpar.
-	Worker func(args []string) *exec.Cmd
+	// Worker starts one consumer process under test with its
+	// worker.Params: `kpar child lab-worker` in kpar.
+	Worker proc.Starter
 	// WorkerStderr receives the workers' output (nil: discarded).
 	WorkerStderr io.Writer
 	// OnCellStart and OnCell report progress: cell i (1-based) of total is

@@ -133,7 +133,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		ms := r.members[p.Strategy]
 		var static []int
 		for i, m := range ms {
-			if m.slot[0] == 'w' && !m.exited() {
+			if m.slot[0] == 'w' && !m.Exited() {
 				static = append(static, i)
 			}
 		}
@@ -145,8 +145,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		m := ms[vi]
 		r.members[p.Strategy] = append(ms[:vi:vi], ms[vi+1:]...)
 		r.mu.Unlock()
-		_ = m.cmd.Process.Signal(syscall.SIGKILL)
-		<-m.done
+		m.Kill()
 		f.Note = fmt.Sprintf("%s %s SIGKILLed, restarted after %s", p.Strategy, m.slot, f.Hold)
 		hold()
 		return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
@@ -162,7 +161,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		ms := r.members[p.Strategy]
 		idx := -1
 		for i, m := range ms {
-			if m.slot[0] == 'x' && !m.exited() {
+			if m.slot[0] == 'x' && !m.Exited() {
 				idx = i
 			}
 		}
@@ -174,12 +173,11 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		r.members[p.Strategy] = append(ms[:idx:idx], ms[idx+1:]...)
 		r.mu.Unlock()
 		f.Note = fmt.Sprintf("%s %s leaves (SIGTERM)", p.Strategy, m.slot)
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		_ = m.Signal(syscall.SIGTERM)
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.done
+			m.Kill()
 			f.Note += ", SIGKILLed after 30 s"
 		}
 		return nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/sharegroup"
 )
@@ -42,24 +41,15 @@ type run struct {
 	topic   string
 
 	mu      sync.Mutex
-	members map[string][]*proc // by strategy, static members first
-	extra   map[string]int     // dynamic members started so far, per strategy
-	inc     map[string]int     // incarnations, by strategy/slot
+	members map[string][]*member // by strategy, static members first
+	extra   map[string]int       // dynamic members started so far, per strategy
+	inc     map[string]int       // incarnations, by strategy/slot
 }
 
-type proc struct {
+// member is one worker process (one incarnation of a slot).
+type member struct {
+	*proc.Process
 	slot string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // Run runs the soak. A cancelled ctx ends it at once: every member
@@ -68,7 +58,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
-	r := &run{cfg: cfg, members: map[string][]*proc{}, extra: map[string]int{}, inc: map[string]int{}, proxies: map[int]*Proxy{}}
+	r := &run{cfg: cfg, members: map[string][]*member{}, extra: map[string]int{}, inc: map[string]int{}, proxies: map[int]*Proxy{}}
 	defer func() {
 		r.stopMembers(ctx.Err() != nil)
 		for _, p := range r.proxies {
@@ -317,16 +307,13 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 	p.Slot, p.Static, p.Incarnation = slot, static, r.inc[key]
 	r.inc[key]++
 	r.mu.Unlock()
-	cmd := r.cfg.Worker(p.Args())
-	cmd.Stdout, cmd.Stderr = nil, nil
-	// Its own process group: a terminal's Ctrl-C reaches the soak alone,
-	// which then ends its members itself.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Its own process group (proc): a terminal's Ctrl-C reaches the soak
+	// alone, which then ends its members itself.
+	pr, err := r.cfg.Worker(context.Background(), "lab-worker", p, proc.Options{})
+	if err != nil {
 		return fmt.Errorf("start %s member %s: %w", p.Strategy, slot, err)
 	}
-	m := &proc{slot: slot, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(m.done) }()
+	m := &member{Process: pr, slot: slot}
 	r.mu.Lock()
 	r.members[p.Strategy] = append(r.members[p.Strategy], m)
 	r.mu.Unlock()
@@ -337,31 +324,30 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 // (dynamic ones first), or SIGKILL at once when the run was cancelled.
 func (r *run) stopMembers(now bool) {
 	r.mu.Lock()
-	var all []*proc
+	var all []*member
 	for _, ms := range r.members {
 		all = append(all, ms...)
 	}
-	r.members = map[string][]*proc{}
+	r.members = map[string][]*member{}
 	r.mu.Unlock()
-	slices.SortStableFunc(all, func(a, b *proc) int {
+	slices.SortStableFunc(all, func(a, b *member) int {
 		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
 	})
 	for _, m := range all {
-		if m.exited() {
+		if m.Exited() {
 			continue
 		}
 		if now {
-			_ = m.cmd.Process.Kill()
+			_ = m.Signal(syscall.SIGKILL)
 			continue
 		}
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		_ = m.Signal(syscall.SIGTERM)
 	}
 	for _, m := range all {
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Signal(os.Kill)
-			<-m.done
+			m.Kill()
 		}
 	}
 }

@@ -27,12 +27,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -80,14 +80,14 @@ type Config struct {
 
 	// Brokers are the cluster's seeds.
 	Brokers []string
-	// Security is the TLS/SASL settings as flags (clientsec): the member
-	// processes get them on their command line, every client of the lab
-	// the options Run resolves them into (clientOpts).
+	// Security is the TLS/SASL settings (clientsec): every client of the
+	// lab gets the options Run resolves them into (clientOpts), the member
+	// processes them in their spec line (Member hands them over).
 	Security   clientsec.Settings
 	clientOpts []kgo.Opt
-	// Member builds the autocommit experiment's member process for args
-	// (MemberMain's flags): `kpar child group-settings-member <args>`.
-	Member func(args []string) *exec.Cmd
+	// Member starts the autocommit experiment's member process with its
+	// MemberSpec: `kpar child group-settings-member`.
+	Member proc.Starter
 	// OnCellStart and OnCell report progress; either may be nil.
 	OnCellStart func(experiment, cell string)
 	OnCell      func(experiment, line string)
