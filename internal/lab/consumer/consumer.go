@@ -29,6 +29,7 @@ import (
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -318,9 +319,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case cfg.Worker == nil:
 		return Result{}, errors.New("lab consumer: no worker command")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	sec, err := cfg.Security.Resolve(os.Getenv) // plan checked it already
 	if err != nil {
 		return Result{}, err

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -156,9 +157,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(cfg.Brokers) == 0 {
 		return Result{}, errors.New("lab group-settings: no broker to run against")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	sec, err := cfg.Security.Resolve(os.Getenv)
 	if err != nil {
 		return Result{}, err
