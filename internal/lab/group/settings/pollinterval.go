@@ -39,22 +39,10 @@ func stallAfter(seed int64, records int) int {
 }
 
 func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
-	var out []PollCell
-	for _, v := range pollVariants {
-		cfg.cellStart(PollInterval, v)
-		start := time.Now()
-		c, err := pollCell(ctx, cfg, v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v, err)
-		}
-		c.Seconds = time.Since(start).Seconds()
-		c.Rerun = cfg.rerun(PollInterval)
-		c.Exact = []string{"stall_after"}
-		c.Why = "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not."
-		out = append(out, c)
-		cfg.cellDone(PollInterval, c.Line())
-	}
-	return out, nil
+	return runCells(cfg, PollInterval, pollVariants, Repeat{
+		Exact: []string{"stall_after"},
+		Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
+	}, func(v string) (PollCell, error) { return pollCell(ctx, cfg, v) })
 }
 
 // pollLedger records every processing of the pollinterval members.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,24 +36,19 @@ func resetOffset(policy string) kgo.Offset {
 }
 
 func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
-	var out []ResetCell
+	var names []string
 	for _, cs := range []string{CaseNewGroup, CaseRetention} {
 		for _, pol := range resetPolicies {
-			cfg.cellStart(Reset, cs+"/"+pol)
-			start := time.Now()
-			c, err := resetCell(ctx, cfg, cs, pol)
-			if err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", cs, pol, err)
-			}
-			c.Seconds = time.Since(start).Seconds()
-			c.Rerun = cfg.rerun(Reset)
-			c.Exact = []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"}
-			c.Why = "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched."
-			out = append(out, c)
-			cfg.cellDone(Reset, c.Line())
+			names = append(names, cs+"/"+pol)
 		}
 	}
-	return out, nil
+	return runCells(cfg, Reset, names, Repeat{
+		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
+		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
+	}, func(name string) (ResetCell, error) {
+		cs, pol, _ := strings.Cut(name, "/")
+		return resetCell(ctx, cfg, cs, pol)
+	})
 }
 
 // resetCell: a topic with cfg.Records seeded records; for the retention case
