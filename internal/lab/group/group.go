@@ -29,6 +29,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -272,9 +273,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case cfg.Member == nil:
 		return Result{}, errors.New("lab group: no member command")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	sec, err := cfg.Security.Resolve(os.Getenv)
 	if err != nil {
 		return Result{}, err

@@ -30,22 +30,10 @@ func crashPoint(seed int64, records int) int {
 }
 
 func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
-	var out []AutoCommitCell
-	for _, m := range commitModes {
-		cfg.cellStart(AutoCommit, m)
-		start := time.Now()
-		c, err := autoCommitCell(ctx, cfg, m)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
-		}
-		c.Seconds = time.Since(start).Seconds()
-		c.Rerun = cfg.rerun(AutoCommit)
-		c.Exact = []string{"crash_at"}
-		c.Why = "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run."
-		out = append(out, c)
-		cfg.cellDone(AutoCommit, c.Line())
-	}
-	return out, nil
+	return runCells(cfg, AutoCommit, commitModes, Repeat{
+		Exact: []string{"crash_at"},
+		Why:   "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run.",
+	}, func(mode string) (AutoCommitCell, error) { return autoCommitCell(ctx, cfg, mode) })
 }
 
 // autoCommitCell: seeded input; member incarnation 0 SIGKILLs itself at the

@@ -82,6 +82,36 @@ func RunMember(ctx context.Context, s MemberSpec, out *proc.Lines) error {
 }
 
 func runMember(ctx context.Context, s MemberSpec) error {
+	m, err := newMemberRun(s)
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	var pool *memberPool
+	if s.Mode == ModeAutoPool {
+		pool = m.startPool(ctx)
+	}
+	loopErr := m.consume(ctx, pool)
+	if pool != nil {
+		// The pool finishes what it was handed before Close's final commit.
+		close(pool.jobs)
+		pool.wg.Wait()
+		if err := pool.failed(); err != nil && loopErr == nil {
+			loopErr = err
+		}
+	}
+	return loopErr
+}
+
+// memberRun is the member's consuming: its group client, the processed-log
+// writer and the entries written so far.
+type memberRun struct {
+	s       MemberSpec
+	cl, log *kgo.Client
+	entries atomic.Int64
+}
+
+func newMemberRun(s MemberSpec) (*memberRun, error) {
 	// Static membership: the restarted process takes the dead one's
 	// partitions at once instead of waiting out its session.
 	opts := []kgo.Opt{kgo.SeedBrokers(s.Brokers...), kgo.ConsumerGroup(s.Group), kgo.ConsumeTopics(s.Topic),
@@ -94,59 +124,82 @@ func runMember(ctx context.Context, s MemberSpec) error {
 	}
 	cl, err := kgo.NewClient(append(opts, s.ClientOpts...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer cl.Close()
 	logCl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(s.Brokers...)}, s.ClientOpts...)...)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return &memberRun{s: s, cl: cl, log: logCl}, nil
+}
+
+func (m *memberRun) close() {
+	m.log.Close()
+	m.cl.Close()
+}
+
+// process is the record's processing: its entry on the broker. The context
+// never ends, so a record handed to processing is finished.
+func (m *memberRun) process(ctx context.Context, r *kgo.Record) error {
+	rec, err := workload.DecodeRecord(r.Value)
 	if err != nil {
 		return err
 	}
-	defer logCl.Close()
+	time.Sleep(m.s.Latency)
+	e := workload.Entry{Record: rec, Worker: "m0", Incarnation: m.s.Incarnation, Outcome: workload.OK, Attempts: 1}
+	if err := m.log.ProduceSync(context.WithoutCancel(ctx), &kgo.Record{Topic: m.s.Log, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}).FirstErr(); err != nil {
+		return fmt.Errorf("processed-log write: %w", err)
+	}
+	if n := m.entries.Add(1); m.s.KillAfter > 0 && n == m.s.KillAfter {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // the signal lands before anything else runs here
+	}
+	return nil
+}
 
-	var entries atomic.Int64
-	// process is the record's processing: its entry on the broker. The
-	// context never ends, so a record handed to processing is finished.
-	process := func(r *kgo.Record) error {
-		rec, err := workload.DecodeRecord(r.Value)
-		if err != nil {
-			return err
-		}
-		time.Sleep(s.Latency)
-		e := workload.Entry{Record: rec, Worker: "m0", Incarnation: s.Incarnation, Outcome: workload.OK, Attempts: 1}
-		if err := logCl.ProduceSync(context.WithoutCancel(ctx), &kgo.Record{Topic: s.Log, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}).FirstErr(); err != nil {
-			return fmt.Errorf("processed-log write: %w", err)
-		}
-		if n := entries.Add(1); s.KillAfter > 0 && n == s.KillAfter {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			select {} // the signal lands before anything else runs here
-		}
+// memberPool is the auto-pool mode's workers: the loop hands them records
+// and polls on.
+type memberPool struct {
+	jobs chan *kgo.Record
+	wg   sync.WaitGroup
+	err  atomic.Pointer[error]
+}
+
+func (m *memberRun) startPool(ctx context.Context) *memberPool {
+	p := &memberPool{jobs: make(chan *kgo.Record, 1000)}
+	for range m.s.Workers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for r := range p.jobs {
+				if err := m.process(ctx, r); err != nil {
+					p.err.CompareAndSwap(nil, &err)
+				}
+			}
+		}()
+	}
+	return p
+}
+
+// failed is the pool's first processing error (nil for no pool).
+func (p *memberPool) failed() error {
+	if p == nil {
 		return nil
 	}
-
-	var (
-		jobs     chan *kgo.Record
-		wg       sync.WaitGroup
-		poolErr  atomic.Pointer[error]
-		loopErr  error
-		stopPool = func() {}
-	)
-	if s.Mode == ModeAutoPool {
-		jobs = make(chan *kgo.Record, 1000)
-		for range s.Workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := range jobs {
-					if err := process(r); err != nil {
-						poolErr.CompareAndSwap(nil, &err)
-					}
-				}
-			}()
-		}
-		stopPool = func() { close(jobs); wg.Wait() }
+	if e := p.err.Load(); e != nil {
+		return *e
 	}
+	return nil
+}
+
+// consume polls until ctx ends or processing fails: each record processed
+// in the loop (or handed to the pool), and in the manual mode the poll's
+// records committed once processed.
+func (m *memberRun) consume(ctx context.Context, pool *memberPool) error {
+	var loopErr error
 	for ctx.Err() == nil && loopErr == nil {
-		fs := cl.PollRecords(ctx, s.MaxPoll)
+		fs := m.cl.PollRecords(ctx, m.s.MaxPoll)
 		if ctx.Err() != nil {
 			break
 		}
@@ -158,25 +211,20 @@ func runMember(ctx context.Context, s MemberSpec) error {
 			if loopErr != nil {
 				break
 			}
-			if jobs != nil {
-				jobs <- r
+			if pool != nil {
+				pool.jobs <- r
 			} else {
-				loopErr = process(r)
+				loopErr = m.process(ctx, r)
 			}
 		}
-		if loopErr == nil && s.Mode == ModeManual && len(recs) > 0 {
-			if err := cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
+		if loopErr == nil && m.s.Mode == ModeManual && len(recs) > 0 {
+			if err := m.cl.CommitRecords(context.WithoutCancel(ctx), recs...); err != nil {
 				loopErr = fmt.Errorf("commit: %w", err)
 			}
 		}
-		if p := poolErr.Load(); p != nil {
-			loopErr = *p
+		if err := pool.failed(); err != nil {
+			loopErr = err
 		}
-	}
-	// The pool finishes what it was handed before Close's final commit.
-	stopPool()
-	if p := poolErr.Load(); p != nil && loopErr == nil {
-		loopErr = *p
 	}
 	return loopErr
 }
