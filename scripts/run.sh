@@ -53,15 +53,19 @@ ceiling() {
 }
 consume() {
   # shellcheck disable=SC2046
-  $KPAR bench consume $(pick "--records 600000 --repeat 2 --min-window 4s --rss-records 1000000" "") --out "$OUT/consume"
+  $KPAR bench consume $(pick "--records 600000 --repeat 2 --min-window 3s --rss-records 1000000" "") --out "$OUT/consume"
 }
 # --quick: the small matrix with its stated 0.25 s minimum window. One record count is shared by every
 # contender, and a 10 s window for the fastest plain loop would keep PC's no-op run going for an hour;
 # the full matrix is `kpar compare consume` (minutes to hours, see --help).
-compare() { $KPAR compare consume --quick --out "$OUT/compare"; }
+compare() {
+  # shellcheck disable=SC2046
+  $KPAR compare consume --quick $(pick "--pc-heap-steps 1" "") --out "$OUT/compare"
+}
 lab() {
   # shellcheck disable=SC2046
-  $KPAR lab consumer $(pick "--records 2000 --crashes 2" "") --out "$OUT/lab"
+  $KPAR lab consumer $(pick "--strategies commit-before,auto-commit,commit-after-batch,eos,lib-key,lib-unordered --scenarios ooo+kill,ooo+rebalance,ooo+failures --records 1500 --crashes 2" "") \
+    --out "$OUT/lab"
 }
 lab_pc() {
   # shellcheck disable=SC2046
@@ -70,12 +74,12 @@ lab_pc() {
 }
 lab_share() {
   # shellcheck disable=SC2046
-  $KPAR lab consumer --strategies lib-key,share,kpar-share $(pick "--scenarios ooo+kill --records 1000" \
-    "--scenarios ooo+failures,ooo+kill --records 1500") --crashes 1 --out "$OUT/lab-share"
+  $KPAR lab consumer $(pick "--strategies lib-key,kpar-share --scenarios ooo+kill --records 1000" \
+    "--strategies lib-key,share,kpar-share --scenarios ooo+failures,ooo+kill --records 1500") --crashes 1 --out "$OUT/lab-share"
 }
 lab_group() {
   # shellcheck disable=SC2046
-  $KPAR lab group --events join,kill $(pick "--assignors range,kip848-uniform --duration 8s --settings-records 1000" \
+  $KPAR lab group --events join,kill $(pick "--assignors range --duration 8s --settings-records 1000" \
     "--assignors range,cooperative-sticky,kip848-uniform") --parallel cooperative-sticky \
     --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 }
