@@ -22,13 +22,8 @@ import (
 // whose JSON and Markdown agree.
 func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kpar")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out := filepath.Join(dir, "results")
+	bin := kparBinary(t)
+	out := filepath.Join(t.TempDir(), "results")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer",
@@ -120,13 +115,8 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 // --json: stdout is the result data alone, the same bytes as the file.
 func TestLabConsumerJSONPrintsOnlyTheData(t *testing.T) {
 	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kpar")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out := filepath.Join(dir, "results")
+	bin := kparBinary(t)
+	out := filepath.Join(t.TempDir(), "results")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer", "--json",

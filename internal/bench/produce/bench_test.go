@@ -13,17 +13,23 @@ import (
 )
 
 // The test binary doubles as the worker process for process mode.
-const envWorker = "PRODUCEBENCH_TEST_WORKER"
+const worker = testkit.Child("PRODUCEBENCH_TEST_WORKER")
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envWorker) == "1" {
-		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
+	worker.Main(m, func(ctx context.Context, _ []string) int {
+		return testkit.ExitCode(RunWorker(ctx, os.Stdin, os.Stdout))
+	})
+}
+
+// workerArgv re-executes the test binary as a worker; the parent is not one.
+func workerArgv(t *testing.T) []string {
+	t.Helper()
+	t.Setenv(string(worker), "")
+	argv, err := worker.Argv(nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	os.Exit(m.Run())
+	return argv
 }
 
 func writeCSV(t *testing.T, rows int) Source {
@@ -53,12 +59,7 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(envWorker, "") // the parent is not a worker
-	b, err := newBench(seeds, nil, data, []string{"env", envWorker + "=1", exe}, src, nil, nil)
+	b, err := newBench(seeds, nil, data, workerArgv(t), src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,28 +3,19 @@ package settings
 import (
 	"context"
 	"os"
-	"os/exec"
-	"os/signal"
-	"syscall"
 	"testing"
+
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // The test binary doubles as the member process, as the kpar binary does in
 // production: re-executed with this variable set, it runs one member.
-const envMember = "KPAR_GROUP_SETTINGS_TEST_MEMBER"
+const memberChild = testkit.Child("KPAR_GROUP_SETTINGS_TEST_MEMBER")
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envMember) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		code := MemberMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
+	memberChild.Main(m, func(ctx context.Context, args []string) int {
+		return MemberMain(ctx, args, os.Stdout, os.Stderr)
+	})
 }
 
-func testMember(args []string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), envMember+"=1")
-	return cmd
-}
+var testMember = memberChild.Command
