@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func TestValidateNamesTheFlagAndTheValidNames(t *testing.T) {
@@ -218,11 +219,7 @@ func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 		t.Fatalf("views %v", names)
 	}
 	md := render.Markdown(Doc(r))
-	for _, want := range []string{"| join/range | classic | 2,000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("Markdown lacks %q", want)
-		}
-	}
+	testkit.Contains(t, "Markdown", md, "| join/range | classic | 2,000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed")
 }
 
 // A timeline has a lane per partition, a span per ownership interval

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func TestValidateNamesTheFlag(t *testing.T) {
@@ -179,16 +180,8 @@ func TestSentencesFollowTheData(t *testing.T) {
 	r.PollInterval[0].Removed, r.PollInterval[0].SlowCommitError = false, ""
 	r.Reset[1].SeenOld, r.Reset[1].Skipped = 10, 990
 	all = lessons(r)
-	for _, gone := range []string{"handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000"} {
-		if strings.Contains(all, gone) {
-			t.Errorf("changed data still says %q:\n%s", gone, all)
-		}
-	}
-	for _, want := range []string{"processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("changed data lacks %q:\n%s", want, all)
-		}
-	}
+	testkit.Lacks(t, "changed data", all, "handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000")
+	testkit.Contains(t, "changed data", all, "processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990")
 }
 
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
@@ -210,12 +203,8 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 		}
 	}
 	md := render.Markdown(Doc(r))
-	for _, want := range []string{"### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
-		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-	}
+	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
+		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
 	var names []string
 	for _, v := range Views(r) {
 		names = append(names, v.Name)
