@@ -89,7 +89,7 @@ func testTransformAcrossKill(t *testing.T, cl cluster) {
 	const n = 3000
 	tp := newTransformProcs(t, cl, n)
 	first := tp.start("a")
-	waitFor(t, 2*time.Minute, "the first process to run a third of the input", func() bool { return tp.runs() >= n/3 })
+	testkit.WaitFor(t, 2*time.Minute, "the first process to run a third of the input", func() bool { return tp.runs() >= n/3 })
 	first.kill()
 	second := tp.start("a") // same transactional ID: fences the dead one's open transaction
 	tp.waitCommitted()
@@ -104,9 +104,9 @@ func TestTransformOutputsEachInputExactlyOnceAcrossRebalances(t *testing.T) {
 	const n = 3000
 	tp := newTransformProcs(t, fake(t), n)
 	first := tp.start("a")
-	waitFor(t, 2*time.Minute, "the first process to run a sixth of the input", func() bool { return tp.runs() >= n/6 })
+	testkit.WaitFor(t, 2*time.Minute, "the first process to run a sixth of the input", func() bool { return tp.runs() >= n/6 })
 	second := tp.start("b")
-	waitFor(t, 2*time.Minute, "half the input run", func() bool { return tp.runs() >= n/2 })
+	testkit.WaitFor(t, 2*time.Minute, "half the input run", func() bool { return tp.runs() >= n/2 })
 	first.stop(t)
 	tp.waitCommitted()
 	second.stop(t)
@@ -134,7 +134,7 @@ func newTransformProcs(t *testing.T, cl cluster, n int) *transformProcs {
 	tp := &transformProcs{t: t, cl: cl, n: n, ran: map[string]int{}}
 	tp.in, tp.out = testkit.Topic(t, cl.seeds, 6), testkit.Topic(t, cl.seeds, 3)
 	tp.group = tp.in + "-g"
-	produce(t, cl.seeds, tp.in, n, 50)
+	testkit.Produce(t, cl.seeds, tp.in, n, 50)
 	return tp
 }
 
@@ -190,7 +190,7 @@ func (tp *transformProcs) runs() int {
 }
 
 func (tp *transformProcs) waitCommitted() {
-	waitFor(tp.t, 3*time.Minute, "the group to commit the whole input", func() bool {
+	testkit.WaitFor(tp.t, 3*time.Minute, "the group to commit the whole input", func() bool {
 		return sumCommitted(tp.t, tp.cl.seeds, tp.group) == int64(tp.n)
 	})
 }
@@ -265,7 +265,7 @@ func readCommitted(t *testing.T, seeds []string, topic string, want int) []*kgo.
 // client with one: a transactional client cannot write the retry and
 // dead-letter records outside a transaction.
 func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	th := func(context.Context, *kgo.Record) ([]*kgo.Record, error) { return nil, nil }
 	base := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")}
 	if c, err := parallel.NewTransform(th, parallel.ClientOpts(base...)); !errors.Is(err, parallel.ErrNoTransactionalID) {
@@ -294,12 +294,12 @@ func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
 // other input's output is written once.
 func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	const n = 40
-	_, seeds := kfakeCluster(t, "in", 2)
+	_, seeds := testkit.KfakeCluster(t, "in", 2)
 	adm := testkit.Admin(t, seeds)
 	if _, err := adm.CreateTopics(context.Background(), 2, 1, nil, "out", "dlq"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "in", n, 5, roundRobin)
+	testkit.Produce(t, seeds, "in", n, 5, testkit.RoundRobin)
 	var ran sync.Map
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		ran.Store(string(r.Value), true)
@@ -316,8 +316,8 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, c)
-	waitFor(t, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -347,11 +347,11 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 // instead of writing anything more.
 func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
 	const n = 200
-	_, seeds := kfakeCluster(t, "in", 1)
+	_, seeds := testkit.KfakeCluster(t, "in", 1)
 	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "in", n, 1)
+	testkit.Produce(t, seeds, "in", n, 1)
 	var done atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		time.Sleep(5 * time.Millisecond)
@@ -368,7 +368,7 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(context.Background()) }()
 	t.Cleanup(func() { c.Close() })
-	waitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
+	testkit.WaitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
 
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
 	if _, _, err := usurper.ProducerID(context.Background()); err != nil {
@@ -402,11 +402,11 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 // is taken every run.
 func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 	const n = 50
-	kc, seeds := kfakeCluster(t, "in", 1)
+	kc, seeds := testkit.KfakeCluster(t, "in", 1)
 	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "in", n, 1)
+	testkit.Produce(t, seeds, "in", n, 1)
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
 	var held atomic.Bool
 	took := make(chan error, 1)
