@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -342,22 +343,22 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	t.Logf("dead letter error: %s", parallel.Header(dead[0], parallel.HeaderError))
 }
 
-// A second producer registering the same transactional ID fences the
-// consumer: its open transaction is aborted and Run stops with ErrFenced
-// instead of writing anything more.
-func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
-	const n = 200
-	_, seeds := testkit.KfakeCluster(t, "in", 1)
+// inAndOut starts kfake with the topic "in" (one partition, n records
+// produced) and an empty "out".
+func inAndOut(t *testing.T, n int) (*kfake.Cluster, []string) {
+	t.Helper()
+	kc, seeds := testkit.KfakeCluster(t, "in", 1)
 	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Produce(t, seeds, "in", n, 1)
-	var done atomic.Int64
-	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-		time.Sleep(5 * time.Millisecond)
-		done.Add(1)
-		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
-	}
+	return kc, seeds
+}
+
+// runTransformAsSame runs h from "in" in group "g" under the transactional
+// ID "same", in partition order; Run's error arrives on the channel.
+func runTransformAsSame(t *testing.T, seeds []string, h parallel.TransformHandler) <-chan error {
+	t.Helper()
 	c, err := parallel.NewTransform(h,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
 			kgo.TransactionalID("same")),
@@ -365,9 +366,25 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(context.Background()) }()
-	t.Cleanup(func() { c.Close() })
+	return errc
+}
+
+// A second producer registering the same transactional ID fences the
+// consumer: its open transaction is aborted and Run stops with ErrFenced
+// instead of writing anything more.
+func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
+	const n = 200
+	_, seeds := inAndOut(t, n)
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		time.Sleep(5 * time.Millisecond)
+		done.Add(1)
+		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
+	}
+	errc := runTransformAsSame(t, seeds, h)
 	testkit.WaitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
 
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
@@ -402,11 +419,7 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 // is taken every run.
 func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 	const n = 50
-	kc, seeds := testkit.KfakeCluster(t, "in", 1)
-	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
-		t.Fatal(err)
-	}
-	testkit.Produce(t, seeds, "in", n, 1)
+	kc, seeds := inAndOut(t, n)
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
 	var held atomic.Bool
 	took := make(chan error, 1)
@@ -426,16 +439,7 @@ func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
-	c, err := parallel.NewTransform(h,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
-			kgo.TransactionalID("same")),
-		parallel.Ordering(parallel.OrderPartition))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(context.Background()) }()
+	errc := runTransformAsSame(t, seeds, h)
 	select {
 	case err := <-errc:
 		if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
