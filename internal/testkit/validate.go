@@ -8,8 +8,8 @@ import (
 // ValidateRefuses checks that Validate accepts good() and good() changed by
 // each of accept (the boundary, so that the table cannot pass by refusing
 // everything), and refuses good() changed by each edit of refusals with an
-// error containing the edit's key (the flag it names).
-func ValidateRefuses[C interface{ Validate() error }](t testing.TB, good func() C, refusals map[string]func(*C), accept ...func(*C)) {
+// error containing the edit's key (the flag it names), in a subtest each.
+func ValidateRefuses[C interface{ Validate() error }](t *testing.T, good func() C, refusals map[string]func(*C), accept ...func(*C)) {
 	t.Helper()
 	if err := good().Validate(); err != nil {
 		t.Errorf("defaults rejected: %v", err)
@@ -22,10 +22,12 @@ func ValidateRefuses[C interface{ Validate() error }](t testing.TB, good func() 
 		}
 	}
 	for want, edit := range refusals {
-		c := good()
-		edit(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate = %v, want an error naming %q", err, want)
-		}
+		t.Run(want, func(t *testing.T) {
+			c := good()
+			edit(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Validate = %v, want an error naming %q", err, want)
+			}
+		})
 	}
 }

@@ -14,35 +14,18 @@ import (
 )
 
 func TestValidateNamesTheFlag(t *testing.T) {
-	ok := DefaultConfig()
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("default config: %v", err)
-	}
-	edge := DefaultConfig()
-	edge.Records, edge.Experiments = 100, []string{PollInterval}
-	if err := edge.Validate(); err != nil {
-		t.Fatalf("the smallest valid run is refused: %v", err)
-	}
-	cases := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
-		{"unknown", func(c *Config) { c.Experiments = []string{"reset", "assignors"} }, `unknown experiment "assignors" (valid: reset, autocommit, isolation, pollinterval)`},
-		{"none", func(c *Config) { c.Experiments = nil }, "--experiments: none given"},
-		{"twice", func(c *Config) { c.Experiments = []string{"isolation", "isolation"} }, "--experiments: isolation is named twice"},
-		{"records", func(c *Config) { c.Records = 99 }, "--records 99: must be at least 100"},
-		{"seed", func(c *Config) { c.Seed = -2 }, "--seed -2"},
-		{"stall", func(c *Config) { c.Stall = c.RebalanceTimeout }, "must exceed the rebalance timeout"},
-		{"abort share", func(c *Config) { c.AbortShare = 1.5 }, "abort share"},
-	}
-	for _, c := range cases {
-		cfg := DefaultConfig()
-		c.edit(&cfg)
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: want an error containing %q, got %v", c.name, c.want, err)
-		}
-	}
+	testkit.ValidateRefuses(t, DefaultConfig, map[string]func(*Config){
+		`unknown experiment "assignors" (valid: reset, autocommit, isolation, pollinterval)`: func(c *Config) { c.Experiments = []string{"reset", "assignors"} },
+		"--experiments: none given":               func(c *Config) { c.Experiments = nil },
+		"--experiments: isolation is named twice": func(c *Config) { c.Experiments = []string{"isolation", "isolation"} },
+		"--records 99: must be at least 100":      func(c *Config) { c.Records = 99 },
+		"--seed -2":                               func(c *Config) { c.Seed = -2 },
+		"must exceed the rebalance timeout":       func(c *Config) { c.Stall = c.RebalanceTimeout },
+		"abort share":                             func(c *Config) { c.AbortShare = 1.5 },
+	}, func(c *Config) {
+		// The smallest valid run.
+		c.Records, c.Experiments = 100, []string{PollInterval}
+	})
 }
 
 func TestSeededPointsStayInRangeAndRepeat(t *testing.T) {
