@@ -104,14 +104,9 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	dlt := testkit.Topic(t, cl.seeds, 1)
 	testkit.Produce(t, cl.seeds, topic, n, 20)
 	group := testkit.TopicName(t)
-	var mu sync.Mutex
-	attempts := map[int]int{}
+	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		attempts[v]++
-		a := attempts[v]
-		mu.Unlock()
+		v, a := attempts.Next(r)
 		switch {
 		case v == 100:
 			panic("poison record")
@@ -133,17 +128,15 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	if st.DeadLettered != n/50 {
 		t.Errorf("dead-lettered %d, want %d", st.DeadLettered, n/50)
 	}
-	mu.Lock()
 	for v := 0; v < n; v++ {
 		want := 2
 		if v%50 == 0 {
 			want = 3
 		}
-		if attempts[v] != want {
-			t.Errorf("value %d: %d attempts, want %d", v, attempts[v], want)
+		if got := attempts.Of(v); got != want {
+			t.Errorf("value %d: %d attempts, want %d", v, got, want)
 		}
 	}
-	mu.Unlock()
 	dead := consumeAll(t, cl.seeds, dlt, n/50)
 	for _, r := range dead {
 		v, _ := strconv.Atoi(string(r.Value))

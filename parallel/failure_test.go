@@ -29,16 +29,9 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 	retry := testkit.Topic(t, cl.seeds, 1)
 	dlt := testkit.Topic(t, cl.seeds, 1)
 	testkit.Produce(t, cl.seeds, topic, n, 6)
-	var (
-		mu    sync.Mutex
-		calls = map[int]int{}
-	)
+	var calls testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		calls[v]++
-		k := calls[v]
-		mu.Unlock()
+		v, k := calls.Next(r)
 		switch {
 		case v%10 == 0:
 			return parallel.Permanent(fmt.Errorf("record %d: %w", v, errMalformed))
@@ -65,15 +58,13 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 	if len(dead) != n/10 {
 		t.Fatalf("%d dead-lettered records, want %d", len(dead), n/10)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	for _, r := range dead {
 		v, _ := strconv.Atoi(string(r.Value))
 		if v%10 != 0 {
 			t.Errorf("value %d dead-lettered; only the permanent failures should be", v)
 		}
-		if calls[v] != 1 {
-			t.Errorf("value %d: %d handler calls, want 1 (permanent: no retry)", v, calls[v])
+		if k := calls.Of(v); k != 1 {
+			t.Errorf("value %d: %d handler calls, want 1 (permanent: no retry)", v, k)
 		}
 		if got := parallel.Header(r, parallel.HeaderAttempts); got != "1" {
 			t.Errorf("value %d: attempts header %q, want 1", v, got)

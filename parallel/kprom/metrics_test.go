@@ -3,8 +3,6 @@ package kprom_test
 import (
 	"context"
 	"errors"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,16 +34,9 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 			wantFlaky++
 		}
 	}
-	var (
-		mu       sync.Mutex
-		attempts = map[int]int{}
-	)
+	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		attempts[v]++
-		a := attempts[v]
-		mu.Unlock()
+		v, a := attempts.Next(r)
 		switch {
 		case v%25 == 0:
 			return errors.New("permanent")

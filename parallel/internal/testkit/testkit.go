@@ -251,3 +251,30 @@ func SumOffsets(m map[int32]int64) int64 {
 	}
 	return s
 }
+
+// Attempts counts handler calls per record value (records produced by
+// Produce carry an integer value).
+type Attempts struct {
+	mu sync.Mutex
+	n  map[int]int
+}
+
+// Next counts a call for r and returns r's value and which call this is
+// for it (1: the first).
+func (a *Attempts) Next(r *kgo.Record) (v, attempt int) {
+	v, _ = strconv.Atoi(string(r.Value))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == nil {
+		a.n = map[int]int{}
+	}
+	a.n[v]++
+	return v, a.n[v]
+}
+
+// Of returns how many calls the record of value v had.
+func (a *Attempts) Of(v int) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[v]
+}
