@@ -1,8 +1,6 @@
 package compare
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -159,26 +157,15 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 }
 
 func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
 	r := sample()
-	if _, err := results.Write(dir, DataFile, r, Views(r)...); err != nil {
-		t.Fatal(err)
-	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil {
-		t.Fatal(err)
-	}
+	got := testkit.WriteAndRead(t, DataFile, Schema, Version, r, &back, Views(r)...)
 	if back.IO[1].Speedup != 4 || back.RSS.PCCapped.Finished || len(back.Table.Rows) != len(r.Table.Rows) {
 		t.Fatalf("round trip: %+v", back)
 	}
 	want := []string{DataFile, "compare.md"}
 	for _, c := range ChartNames {
 		want = append(want, c+".svg", c+".png")
-	}
-	ents, _ := os.ReadDir(dir)
-	var got []string
-	for _, e := range ents {
-		got = append(got, e.Name())
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {

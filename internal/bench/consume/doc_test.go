@@ -163,26 +163,12 @@ func TestDocJudgesAgainAndNamesItsSubject(t *testing.T) {
 }
 
 func TestWriteStoresDataAndMarkdownAndNoTemporaries(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
 	rep := sample()
-	if _, err := results.Write(dir, DataFile, rep, Views(rep)...); err != nil {
-		t.Fatal(err)
-	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil {
-		t.Fatal(err)
-	}
+	names := testkit.WriteAndRead(t, DataFile, Schema, Version, rep, &back, Views(rep)...)
 	if back.CPU.Ratio != rep.CPU.Ratio || back.RSS.PeakRSSKiB != rep.RSS.PeakRSSKiB || back.IO.BoundBy != rep.IO.BoundBy ||
 		back.IO.Verdict != rep.IO.Verdict || len(back.CPU.Repeats) != 3 || back.MinWindowS != 10 || back.CPU.Repeats[2].Parallel.Window != rep.CPU.Repeats[2].Parallel.Window {
 		t.Fatalf("%s round trip: %+v", DataFile, back)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "consume.md")); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
 	}
 	if want := "consume-cpu.png consume-cpu.svg consume-io.png consume-io.svg consume.json consume.md"; strings.Join(names, " ") != want {
 		t.Fatalf("files in --out: %v, want %s", names, want)
