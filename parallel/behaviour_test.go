@@ -38,8 +38,7 @@ func TestRebalanceLosesNothingWhenAMemberLeaves_RealBrokerKIP848(t *testing.T) {
 // the group's commits must end at the log end.
 func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 	const n, keys = 4000, 200
-	topic := testkit.Topic(t, cl.seeds, 6)
-	testkit.Produce(t, cl.seeds, topic, n, keys)
+	topic := testkit.ProducedTopic(t, cl.seeds, 6, n, keys)
 	group := testkit.TopicName(t)
 	s := newSeen()
 	var byA, byB atomic.Int64
@@ -213,8 +212,7 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 
 func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.T) {
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, 10, 10)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 10, 10)
 	group := testkit.TopicName(t)
 	h := func(ctx context.Context, r *kgo.Record) error {
 		if string(r.Value) == "5" {
@@ -249,8 +247,7 @@ func TestRestartSkipsRecordsCompletedAboveTheCommit_RealBroker(t *testing.T) {
 // second consumer must process only the hung record.
 func testRestart(t *testing.T, cl cluster) {
 	const n = 1000
-	topic := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, n, 100)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, n, 100)
 	group := testkit.TopicName(t)
 
 	var first atomic.Int64
@@ -299,8 +296,7 @@ func testRestart(t *testing.T, cl cluster) {
 func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) {
 	cl := fake(t)
 	const n = 5000
-	topic := testkit.Topic(t, cl.seeds, 4)
-	testkit.Produce(t, cl.seeds, topic, n, 1000)
+	topic := testkit.ProducedTopic(t, cl.seeds, 4, n, 1000)
 	group := testkit.TopicName(t)
 	release := make(chan struct{})
 	var done atomic.Int64

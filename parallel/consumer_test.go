@@ -24,8 +24,7 @@ func TestKeyOrderProcessesEveryRecordOnceInKeyOrder_RealBroker(t *testing.T) {
 
 func testKeyOrder(t *testing.T, cl cluster) {
 	const n, keys = 3000, 50
-	topic := testkit.Topic(t, cl.seeds, 6)
-	testkit.Produce(t, cl.seeds, topic, n, keys)
+	topic := testkit.ProducedTopic(t, cl.seeds, 6, n, keys)
 	s := newSeen()
 	var running, maxRunning atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) error {

@@ -85,8 +85,7 @@ func TestDefaultFetchSizeConsumesMiBBatchesFromEveryPartition_Real(t *testing.T)
 func TestSmallMaxBufferedAdmitsFromEveryPartition(t *testing.T) {
 	cl := fake(t)
 	const parts, n = 4, 4000
-	topic := testkit.Topic(t, cl.seeds, parts)
-	testkit.Produce(t, cl.seeds, topic, n, 400)
+	topic := testkit.ProducedTopic(t, cl.seeds, parts, n, 400)
 	release := make(chan struct{})
 	var (
 		mu      sync.Mutex

@@ -68,8 +68,7 @@ func (l *limits) enter() func() {
 func TestAdaptiveLimitRisesUnderAFastHandlerAndFallsWhenLatencyDoubles(t *testing.T) {
 	const lo, hi = 1, 64
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	testkit.Produce(t, seeds, topic, 60_000, 1000, testkit.RoundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, 60_000, 1000, testkit.RoundRobin)
 	var delay atomic.Int64
 	delay.Store(int64(4 * time.Millisecond))
 	var lim limits
@@ -101,8 +100,7 @@ func TestAdaptiveLimitRisesUnderAFastHandlerAndFallsWhenLatencyDoubles(t *testin
 func TestAdaptiveLimitStaysWithinMinAndMax(t *testing.T) {
 	const lo, hi = 3, 12
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	testkit.Produce(t, seeds, topic, 40_000, 1000, testkit.RoundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, 40_000, 1000, testkit.RoundRobin)
 	var failing atomic.Bool
 	failing.Store(true)
 	var lim limits
@@ -132,8 +130,7 @@ func TestAdaptiveLimitStaysWithinMinAndMax(t *testing.T) {
 func TestAdaptiveLimitKeepsKeyOrder(t *testing.T) {
 	const n, keys = 3000, 40
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 3)
-	testkit.Produce(t, seeds, topic, n, keys, testkit.RoundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 3, n, keys, testkit.RoundRobin)
 	s := newSeen()
 	var slow atomic.Int64
 	c := testkit.Consumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
@@ -153,8 +150,7 @@ func TestAdaptiveLimitKeepsKeyOrder(t *testing.T) {
 func TestAdaptiveLimitCapsBatchCalls(t *testing.T) {
 	const n, hi = 2000, 2
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	testkit.Produce(t, seeds, topic, n, 500, testkit.RoundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, n, 500, testkit.RoundRobin)
 	s := newSeen()
 	var lim limits
 	c, err := parallel.NewBatch(func(ctx context.Context, rs []*kgo.Record) error {
@@ -187,8 +183,7 @@ func TestAdaptiveLimitCapsBatchCalls(t *testing.T) {
 func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 	const n, rate, burst = 300, 400.0, 20
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	testkit.Produce(t, seeds, topic, n, 100, testkit.RoundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, n, 100, testkit.RoundRobin)
 	var (
 		mu           sync.Mutex
 		dues, starts []time.Time
@@ -235,8 +230,7 @@ func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 func TestAdaptiveLimitCapsShareModeCalls(t *testing.T) {
 	const n, hi = 400, 3
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 2)
-	testkit.Produce(t, cl.seeds, topic, n, 100)
+	topic := testkit.ProducedTopic(t, cl.seeds, 2, n, 100)
 	s := newSeen()
 	var lim limits
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {

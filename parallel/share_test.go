@@ -163,8 +163,7 @@ func TestShareGroupDeadLettersOnTheLastAllowedDelivery(t *testing.T) {
 // ErrRecordFailed, as in group mode.
 func TestShareGroupPermanentFailureWithoutDeadLetterStopsRun(t *testing.T) {
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, 3, 3)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 3, 3)
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
 		return parallel.Permanent(errors.New("bad record"))
 	})
@@ -179,8 +178,7 @@ func TestShareGroupPermanentFailureWithoutDeadLetterStopsRun(t *testing.T) {
 // records released, not accepted: a second consumer processes them.
 func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
-		topic := testkit.Topic(t, cl.seeds, 1)
-		testkit.Produce(t, cl.seeds, topic, 4, 4)
+		topic := testkit.ProducedTopic(t, cl.seeds, 1, 4, 4)
 		group := testkit.TopicName(t)
 		started := make(chan struct{}, 4)
 		first := newShare(t, cl.seeds, group, topic, nil, func(ctx context.Context, r *kgo.Record) error {
@@ -249,8 +247,7 @@ func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 // broker does not hand the record to the other member meanwhile.
 func TestShareGroupRenewsTheLockOfALongHandler_RealBroker(t *testing.T) {
 	cl := realBroker(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, 1, 1)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 1, 1)
 	var calls atomic.Int64
 	done := make(chan struct{})
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, map[string]string{sharegroup.RecordLockDuration: "15000"},

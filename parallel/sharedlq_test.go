@@ -57,8 +57,7 @@ func TestBrokerDeadLetterRefusedWhereItCannotApply(t *testing.T) {
 // KIP-1191 config, so there the topic is never enabled.
 func TestBrokerDeadLetterRunRefusesATopicNotEnabledForIt(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
-		topic := testkit.Topic(t, cl.seeds, 1)
-		testkit.Produce(t, cl.seeds, topic, 5, 5)
+		topic := testkit.ProducedTopic(t, cl.seeds, 1, 5, 5)
 		notEnabled := createTopic(t, cl.seeds, "dlq."+testkit.TopicName(t), nil)
 		cases := []struct{ dlq, want string }{
 			{notEnabled, "errors.deadletterqueue.group.enable="},

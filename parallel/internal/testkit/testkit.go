@@ -170,6 +170,15 @@ func Produce(t testing.TB, seeds []string, topic string, n, keys int, opts ...kg
 	}
 }
 
+// ProducedTopic creates a topic with the given partition count (see Topic)
+// and produces n records to it (see Produce).
+func ProducedTopic(t testing.TB, seeds []string, partitions int32, n, keys int, opts ...kgo.Opt) string {
+	t.Helper()
+	topic := Topic(t, seeds, partitions)
+	Produce(t, seeds, topic, n, keys, opts...)
+	return topic
+}
+
 // Consumer builds a consumer of topics in group on seeds with fast test
 // settings (100 ms commits, heartbeats and fetch waits; diagnostics to
 // t.Logf), then opts.
