@@ -85,7 +85,7 @@ is written unless every measurement finished.`,
 	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
 	fl.BoolVar(&f.txn, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
 	fl.DurationVar(&f.commitEvery, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
-	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 1.5 x --min-window")
+	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 2 x --min-window (the faster of two calibration reads)")
 	fl.Int64Var(&f.cpuRecordsMax, "cpu-records-max", def.CPURecordsMax, "cpu: the most records --cpu-records 0 may choose (the broker stores them); a faster machine is refused")
 	fl.IntVar(&f.cpuConc, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
 	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")

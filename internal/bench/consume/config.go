@@ -46,7 +46,7 @@ type Config struct {
 
 	// CPURecords is the records each cpu contender consumes; 0 (the
 	// default) sizes it from a calibration run of the fastest contender so
-	// that its window lasts about 1.5 x MinWindow (see Calibration).
+	// that its window lasts about 2 x MinWindow (see Calibration).
 	CPURecords int64
 	// CPURecordsMax bounds what CPURecords 0 may choose: a machine fast
 	// enough to need more is refused, naming the flags.
