@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	kproc "github.com/kpar/kpar/internal/proc"
 )
 
 // Options configure Up.
@@ -221,7 +222,7 @@ func (j jvm) format(ctx context.Context, cid string, nodes []Node, extra []strin
 			args := append([]string{"-Xmx256M", "-cp", j.cp,
 				"-Dlog4j2.configurationFile=" + j.log4j, "-Dkafka.logs.dir=" + n.Dir,
 				"kafka.tools.StorageTool", "format", "-t", cid, "-c", filepath.Join(n.Dir, "server.properties")}, extra...)
-			out, err := exec.CommandContext(ctx, j.java, args...).CombinedOutput()
+			out, _, err := kproc.Output(ctx, "StorageTool format", append([]string{j.java}, args...), kproc.Options{})
 			if err != nil {
 				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
 			}

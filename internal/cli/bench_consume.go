@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -114,64 +114,13 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)
 	c.Repeat, c.MinWindow = f.repeat, f.minWindow
-	sec := g.securityArgs()
-	c.RSSChildArgv = func(s consume.RSSSpec) ([]string, error) { return rssChildArgv(s, sec) }
+	child, err := proc.Kpar(g.sec)
+	if err != nil {
+		return c, err
+	}
+	c.RSSChild = child.Start
 	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
-}
-
-// rssChildArgv is the rss measurement's child: `kpar child consume-rss`
-// with the spec as flags and sec, the parent's security flags.
-func rssChildArgv(s consume.RSSSpec, sec []string) ([]string, error) {
-	return childArgv("consume-rss", append(sec,
-		"--brokers", strings.Join(s.Brokers, ","),
-		"--topic", s.Topic,
-		"--records", strconv.FormatInt(s.Records, 10),
-		"--concurrency", strconv.Itoa(s.Concurrency),
-		"--max-buffered", strconv.Itoa(s.MaxBuffered),
-		"--per-partition", strconv.Itoa(s.PerPart),
-		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))...)
-}
-
-// newChildConsumeRSSCmd is `kpar child consume-rss`: one rss measurement
-// of 'bench consume', its result as one JSON line on stdout.
-func newChildConsumeRSSCmd(g *globals) *cobra.Command {
-	var s consume.RSSSpec
-	c := wired(&cobra.Command{
-		Use:   "consume-rss",
-		Short: "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if s.Brokers, err = childBrokers(cmd); err != nil {
-				return err
-			}
-			if s.Topic == "" {
-				return fmt.Errorf("--topic: none given")
-			}
-			for _, v := range []struct {
-				flag string
-				v    int64
-			}{{"records", s.Records}, {"concurrency", int64(s.Concurrency)}, {"max-buffered", int64(s.MaxBuffered)}, {"per-partition", int64(s.PerPart)}} {
-				if err := atLeast(v.flag, v.v, 1); err != nil {
-					return err
-				}
-			}
-			if err := atLeast("fetch-max-bytes", s.FetchMaxBytes, 0); err != nil {
-				return err
-			}
-			s.ClientOpts = g.client.Opts
-			return consume.RSSChild(cmd.Context(), s, cmd.OutOrStdout())
-		},
-	})
-	fl := c.Flags()
-	fl.StringVar(&s.Topic, "topic", "", "topic holding the backlog")
-	fl.Int64Var(&s.Records, "records", 0, "records to consume")
-	fl.IntVar(&s.Concurrency, "concurrency", 0, "max concurrency of the no-op handler")
-	fl.IntVar(&s.MaxBuffered, "max-buffered", 0, "MaxBuffered bound")
-	fl.IntVar(&s.PerPart, "per-partition", 0, "MaxBufferedPerPartition bound")
-	fl.Int32Var(&s.FetchMaxBytes, "fetch-max-bytes", 0, "kgo.FetchMaxBytes (0: the library's default)")
-	return c
 }
 
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {

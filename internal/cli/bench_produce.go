@@ -13,6 +13,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -175,9 +176,11 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
 	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
 	if f.processes || f.vsJava || f.vsKcat {
-		if c.WorkerArgv, err = childArgv("produce-worker", g.securityArgs()...); err != nil {
+		child, err := proc.Kpar(g.sec)
+		if err != nil {
 			return c, err
 		}
+		c.Worker = child.Start
 	}
 	c.ClientOpts, c.Anchor = g.client.Opts, g.client
 	return c, c.Validate()

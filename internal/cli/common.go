@@ -188,17 +188,6 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// childArgv is the one way to re-run kpar as a child process: the hidden
-// `kpar child <name>` command with explicit arguments (never the parent's
-// os.Args or an environment variable).
-func childArgv(name string, args ...string) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the kpar binary to start a child process: %w", err)
-	}
-	return append([]string{exe, "child", name}, args...), nil
-}
-
 // printJSON prints a result's data, as stored in --out, on stdout (--json).
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

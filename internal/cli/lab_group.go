@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/group"
 	"github.com/kpar/kpar/internal/lab/group/settings"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -147,11 +147,11 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	if withSettings {
-		if err := settingsMember(&scfg); err != nil {
+		if err := settingsMember(g, &scfg); err != nil {
 			return err
 		}
 	}
-	member, err := childArgv("group-member")
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
@@ -160,10 +160,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if cfg.Brokers, err = g.connect(ctx); err != nil {
 		return err
 	}
-	cfg.Member = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(member), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Member = child.Start
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	text := f.out.text(stdout)
 	if f.verbose {

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"os/exec"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/lab/group/settings"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -77,7 +76,7 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err != nil {
 		return err
 	}
-	if err := settingsMember(&cfg); err != nil {
+	if err := settingsMember(g, &cfg); err != nil {
 		return err
 	}
 	cfg.Security = g.sec
@@ -88,15 +87,12 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 }
 
 // settingsMember sets the member process the settings experiments start.
-func settingsMember(cfg *settings.Config) error {
-	member, err := childArgv("group-settings-member")
+func settingsMember(g *globals, cfg *settings.Config) error {
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
-	cfg.Member = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(member), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Member = child.Start
 	return nil
 }
 

@@ -4,19 +4,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
-
-func kparArgv() func(KparSpec) ([]string, error) {
-	return func(KparSpec) ([]string, error) { return []string{"true"}, nil }
-}
 
 func goodConfig() Config {
 	c := DefaultConfig()
 	c.SourceRoot, _ = FindModuleRoot(".")
-	c.KparChildArgv = kparArgv()
-	c.PlainChildArgv = func(PlainSpec) ([]string, error) { return []string{"true"}, nil }
-	c.ShareChildArgv = func(ShareSpec) ([]string, error) { return []string{"true"}, nil }
+	c.Child = proc.Exe{Argv: []string{"true"}}.Start
 	return c
 }
 
@@ -42,7 +37,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--timeout 0s":                         func(c *Config) { c.Timeout = 0 },
 		"--source-root":                        func(c *Config) { c.SourceRoot = "" },
 		"--source-root /: lines of code of naive loop": func(c *Config) { c.SourceRoot = "/" },
-		"PlainChildArgv": func(c *Config) { c.PlainChildArgv = nil },
+		"Config.Child": func(c *Config) { c.Child = nil },
 	}, func(c *Config) {
 		// The smallest accepted values.
 		c.Partitions, c.Keys, c.ValueSize, c.IORecords, c.NoopRecords, c.NoopConcurrency, c.RSSRecords = 1, 1, 0, 1, 1, 1, 1

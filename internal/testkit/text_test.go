@@ -13,7 +13,9 @@ type errors struct {
 
 func (e *errors) Helper() {}
 
-func (e *errors) Errorf(format string, args ...any) { e.got = append(e.got, fmt.Sprintf(format, args...)) }
+func (e *errors) Errorf(format string, args ...any) {
+	e.got = append(e.got, fmt.Sprintf(format, args...))
+}
 
 // Contains and Lacks report each string that breaks them, and nothing
 // when the text agrees: the checks built on them can fail.

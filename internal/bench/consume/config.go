@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -70,12 +71,11 @@ type Config struct {
 	// it would need.
 	MinWindow time.Duration
 
-	// RSSChildArgv makes the command line of the rss child, which must
-	// reach RSSChild with spec (`kpar child consume-rss ...`). Needed when
-	// Only has "rss".
-	RSSChildArgv func(spec RSSSpec) ([]string, error)
+	// RSSChild starts the rss child (`kpar child consume-rss` with an
+	// RSSSpec, reaching RSSChild). Needed when rss runs.
+	RSSChild proc.Starter
 	// ClientOpts (TLS, SASL) go to every client of the run; the rss child
-	// gets its own from RSSChildArgv.
+	// gets its own from its spec line.
 	ClientOpts []kgo.Opt
 
 	Command []string         // the command line that reproduces the run, stored in the result
@@ -148,8 +148,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--only: unknown measurement %q (want io, cpu, rss)", m)
 		}
 	}
-	if c.runs("rss") && c.RSSChildArgv == nil {
-		return errors.New("--only rss needs a child command (Config.RSSChildArgv)")
+	if c.runs("rss") && c.RSSChild == nil {
+		return errors.New("--only rss needs a child command (Config.RSSChild)")
 	}
 	return nil
 }

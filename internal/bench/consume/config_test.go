@@ -2,7 +2,6 @@ package consume
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"testing"
 	"time"
@@ -11,45 +10,27 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
 
-// The test binary doubles as the rss child: envChild holds the RSSSpec.
-const envChild = "CONSUME_TEST_RSS_CHILD"
+// The test binary doubles as the rss child: its spec line on stdin.
+const rssChild = testkit.Child("CONSUME_TEST_RSS_CHILD")
 
 func TestMain(m *testing.M) {
-	if js := os.Getenv(envChild); js != "" {
-		var spec RSSSpec
-		if err := json.Unmarshal([]byte(js), &spec); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(2)
-		}
-		if err := RSSChild(context.Background(), spec, os.Stdout); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	testkit.ServeChild(m, rssChild, func(ctx context.Context, spec RSSSpec, c *proc.Child) error {
+		spec.ClientOpts = c.Client.Opts
+		return RSSChild(ctx, spec, os.Stdout)
+	})
 }
 
-func testChildArgv(spec RSSSpec) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	js, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
-	return []string{"env", envChild + "=" + string(js), exe}, nil
-}
+var testChild = rssChild.Exe().Start
 
 func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
-		c.RSSChildArgv = testChildArgv
+		c.RSSChild = testChild
 		return c
 	}
 	testkit.ValidateRefuses(t, good, map[string]func(*Config){
@@ -73,14 +54,14 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--order 42":                        func(c *Config) { c.Order = parallel.Order(42) },
 		"--only":                            func(c *Config) { c.Only = nil },
 		`--only: unknown measurement "mem"`: func(c *Config) { c.Only = []string{"io", "mem"} },
-		"--only rss needs a child command":  func(c *Config) { c.RSSChildArgv = nil },
+		"--only rss needs a child command":  func(c *Config) { c.RSSChild = nil },
 		"--repeat 0":                        func(c *Config) { c.Repeat = 0 },
 		"--min-window 0s":                   func(c *Config) { c.MinWindow = 0 },
 	}, func(c *Config) {
 		// The smallest accepted values.
 		c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
 		c.Repeat, c.MinWindow = 1, time.Nanosecond
-		c.Only, c.RSSChildArgv = []string{"io", "cpu"}, nil
+		c.Only, c.RSSChild = []string{"io", "cpu"}, nil
 	})
 }
 
@@ -122,7 +103,7 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	// warm-up (the test topic's compressible values would otherwise fit in
 	// one fetch, which the clock refuses).
 	c.ClientOpts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
-	c.RSSChildArgv = testChildArgv
+	c.RSSChild = testChild
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
 	c.Log = func(s string) { logs = append(logs, s) }

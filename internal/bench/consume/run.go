@@ -89,24 +89,16 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		if same <= 0 {
 			same = ParallelFetchMaxBytes(c.MaxBuffered)
 		}
-		var reps []CPURepeat
-		for rep := 1; rep <= c.Repeat; rep++ {
-			r, err := c.cpuRepeat(ctx, seeds, big, same, rep, logf)
-			if err != nil {
-				return Result{}, err
-			}
-			reps = append(reps, r)
+		reps, err := c.cpuRepeats(ctx, seeds, big, same, res.Calibration, logf)
+		if err != nil {
+			return Result{}, err
 		}
 		res.CPU = newCPU(c, same, reps)
 	}
 	if c.runs("rss") {
 		logf("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
-		argv, err := c.RSSChildArgv(RSSSpec{Brokers: seeds, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
+		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: seeds, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
 			MaxBuffered: c.MaxBuffered, PerPart: c.PerPart, FetchMaxBytes: c.FetchMaxBytes})
-		if err != nil {
-			return Result{}, err
-		}
-		r, err := measureRSS(ctx, argv)
 		if err != nil {
 			return Result{}, err
 		}
@@ -114,6 +106,43 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	}
 	res.Finish()
 	return res, nil
+}
+
+// maxResizes bounds how often a calibrated cpu part restarts larger.
+const maxResizes = 2
+
+// cpuRepeats runs the repeats. When the count was calibrated (cal set) and
+// a repeat's window comes out short because a contender ran faster than
+// the calibration said, the part restarts from its first repeat with a
+// count sized from that repeat's rates, at most maxResizes times: every
+// repeat of the result is then measured on one count.
+func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, same int32, cal *Calibration, logf func(string, ...any)) ([]CPURepeat, error) {
+	var reps []CPURepeat
+	for rep := 1; rep <= c.Repeat; rep++ {
+		r, err := c.cpuRepeat(ctx, seeds, big, same, rep, logf)
+		if err == nil {
+			reps = append(reps, r)
+			continue
+		}
+		if cal == nil || len(cal.Resized) >= maxResizes || !errors.Is(err, clock.ErrTooShort) {
+			return nil, err
+		}
+		var rate float64
+		for _, m := range []Measurement{r.Parallel, r.PlainSameFetch, r.PlainDefault} {
+			rate = max(rate, m.PerS())
+		}
+		n, cerr := chooseRecords(rate, c.MinWindow, c.CPURecords+1, c.CPURecordsMax)
+		if cerr != nil {
+			return nil, errors.Join(err, cerr)
+		}
+		logf("cpu: repeat %d ran at up to %.0f records/s, faster than calibrated: restarting the cpu part with %d records each", rep, rate, n)
+		if _, err := Prepare(ctx, seeds, big, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+			return nil, err
+		}
+		cal.Resized = append(cal.Resized, n)
+		c.CPURecords, reps, rep = n, nil, 0
+	}
+	return reps, nil
 }
 
 // cpuRepeat runs the three no-op contenders once, back to back (kpar, the

@@ -9,28 +9,20 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
 // The test binary doubles as the worker process for process mode.
-const worker = testkit.Child("PRODUCEBENCH_TEST_WORKER")
+const workerChild = testkit.Child("PRODUCEBENCH_TEST_WORKER")
 
 func TestMain(m *testing.M) {
-	worker.Main(m, func(ctx context.Context, _ []string) int {
-		return testkit.ExitCode(RunWorker(ctx, os.Stdin, os.Stdout))
+	testkit.ServeChild(m, workerChild, func(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
+		return RunWorker(ctx, sp, c)
 	})
 }
 
-// workerArgv re-executes the test binary as a worker; the parent is not one.
-func workerArgv(t *testing.T) []string {
-	t.Helper()
-	t.Setenv(string(worker), "")
-	argv, err := worker.Argv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return argv
-}
+var testWorker = workerChild.Exe().Start
 
 func writeCSV(t *testing.T, rows int) Source {
 	t.Helper()
@@ -59,7 +51,8 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := newBench(seeds, nil, data, workerArgv(t), src, nil, nil)
+	t.Setenv(string(workerChild), "") // the parent is not a worker
+	b, err := newBench(seeds, nil, data, testWorker, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

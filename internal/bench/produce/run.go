@@ -15,6 +15,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -52,9 +53,9 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 
 	var brokerCPU BrokerCPU
 	res.Broker, brokerCPU = localBroker(seeds)
-	var workerArgv []string
+	var worker proc.Starter
 	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
-		workerArgv = cfg.WorkerArgv
+		worker = cfg.Worker
 	}
 	progress := cfg.Progress
 	if progress == nil {
@@ -64,7 +65,7 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	if cfg.Processes {
 		inProcessProgress = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, cfg.ClientOpts, data, workerArgv, src, brokerCPU, inProcessProgress)
+	b, err := newBench(seeds, cfg.ClientOpts, data, worker, src, brokerCPU, inProcessProgress)
 	if err != nil {
 		return Result{}, err
 	}

@@ -12,7 +12,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
 		c.Brokers = []string{"127.0.0.1:9092"}
-		c.KparChild = testChild
+		c.Child = testChild
 		return c
 	}
 	testkit.ValidateRefuses(t, good, map[string]func(*Config){
@@ -31,14 +31,14 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--window-order 9":                                      func(c *Config) { c.Order = parallel.Order(9) },
 		"--window-only: no library":                             func(c *Config) { c.Only = nil },
 		`--window-only: unknown library "sarama"`:               func(c *Config) { c.Only = []string{"kpar", "sarama"} },
-		"needs the kpar child command":                          func(c *Config) { c.KparChild = nil },
+		"needs the kpar child command":                          func(c *Config) { c.Child = nil },
 		`--window-pc-jvm "Xmx1g"`:                               func(c *Config) { c.PCJVMFlags = []string{"Xmx1g"} },
 	}, func(c *Config) {
 		// The smallest valid values.
 		c.Partitions, c.RecordsPerPartition, c.Keys, c.StuckOffset, c.Concurrency = 1, 2, 1, 0, 1
 		c.MaxHold, c.Poll, c.Settle, c.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
 		c.Only = []string{"pc"}
-		c.KparChild = nil
+		c.Child = nil
 	})
 }
 

@@ -11,7 +11,7 @@
 // a timeline per cell) computed from the Result alone. A cell that fails (a
 // member that does not come up) is recorded as failed and the run goes on.
 //
-// The members are separate processes (`kpar child group-member`, MemberMain)
+// The members are separate processes (`kpar child group-member`, RunMember)
 // that print one JSON line per processed record and per assignment change
 // on stdout; the orchestrator reads those lines and computes every metric
 // from them (metrics.go).
@@ -23,12 +23,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -87,14 +88,14 @@ type Config struct {
 	// Not flags: what Run needs to run.
 
 	Brokers []string
-	// Security is the TLS/SASL settings as flags (clientsec): the members
-	// get them on their command line, the lab's own clients the options
-	// Run resolves them into (clientOpts).
+	// Security is the TLS/SASL settings (clientsec): the lab's own clients
+	// get the options Run resolves them into (clientOpts), the members them
+	// in their spec line (Member hands them over).
 	Security   clientsec.Settings
 	clientOpts []kgo.Opt
-	// Member builds one member process for args: `kpar child group-member
-	// <args>` in kpar.
-	Member func(args []string) *exec.Cmd
+	// Member starts one member process with its MemberParams: `kpar child
+	// group-member` in kpar.
+	Member proc.Starter
 	// MemberStderr receives the members' stderr (nil: only kept as the
 	// log tail of a failed cell).
 	MemberStderr io.Writer
@@ -272,9 +273,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case cfg.Member == nil:
 		return Result{}, errors.New("lab group: no member command")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	sec, err := cfg.Security.Resolve(os.Getenv)
 	if err != nil {
 		return Result{}, err

@@ -9,10 +9,10 @@ package soak
 
 import (
 	"fmt"
-	"os/exec"
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // Config is one soak run.
@@ -40,8 +40,8 @@ type Config struct {
 	Stall      time.Duration // a drain or read that gets no further for this long ends the run
 
 	Command []string
-	// Worker builds a `kpar child lab-worker` command for args.
-	Worker   func(args []string) *exec.Cmd
+	// Worker starts a `kpar child lab-worker` with its worker.Params.
+	Worker   proc.Starter
 	Progress func(string)
 }
 

@@ -27,12 +27,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -80,14 +81,14 @@ type Config struct {
 
 	// Brokers are the cluster's seeds.
 	Brokers []string
-	// Security is the TLS/SASL settings as flags (clientsec): the member
-	// processes get them on their command line, every client of the lab
-	// the options Run resolves them into (clientOpts).
+	// Security is the TLS/SASL settings (clientsec): every client of the
+	// lab gets the options Run resolves them into (clientOpts), the member
+	// processes them in their spec line (Member hands them over).
 	Security   clientsec.Settings
 	clientOpts []kgo.Opt
-	// Member builds the autocommit experiment's member process for args
-	// (MemberMain's flags): `kpar child group-settings-member <args>`.
-	Member func(args []string) *exec.Cmd
+	// Member starts the autocommit experiment's member process with its
+	// MemberSpec: `kpar child group-settings-member`.
+	Member proc.Starter
 	// OnCellStart and OnCell report progress; either may be nil.
 	OnCellStart func(experiment, cell string)
 	OnCell      func(experiment, line string)
@@ -156,9 +157,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(cfg.Brokers) == 0 {
 		return Result{}, errors.New("lab group-settings: no broker to run against")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	sec, err := cfg.Security.Resolve(os.Getenv)
 	if err != nil {
 		return Result{}, err
@@ -207,6 +206,37 @@ func (c Config) cellDone(exp, line string) {
 	if c.OnCell != nil {
 		c.OnCell(exp, line)
 	}
+}
+
+// cellResult is the cell type of an experiment with several cells.
+type cellResult[C any] interface {
+	*C
+	finish(seconds float64, rp Repeat) // stamps the cell's time and repeat notes
+	Line() string
+}
+
+func (c *ResetCell) finish(seconds float64, rp Repeat)      { c.Seconds, c.Repeat = seconds, rp }
+func (c *AutoCommitCell) finish(seconds float64, rp Repeat) { c.Seconds, c.Repeat = seconds, rp }
+func (c *PollCell) finish(seconds float64, rp Repeat)       { c.Seconds, c.Repeat = seconds, rp }
+
+// runCells runs experiment exp's cells, one per name, one after the other:
+// each timed, given rp with the experiment's rerun, and reported; an error
+// names the cell.
+func runCells[C any, P cellResult[C]](cfg Config, exp string, names []string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
+	rp.Rerun = cfg.rerun(exp)
+	var out []C
+	for _, name := range names {
+		cfg.cellStart(exp, name)
+		start := time.Now()
+		c, err := run(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		P(&c).finish(time.Since(start).Seconds(), rp)
+		out = append(out, c)
+		cfg.cellDone(exp, P(&c).Line())
+	}
+	return out, nil
 }
 
 // CellCount is how many cells (progress steps) the experiments run.
