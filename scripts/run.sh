@@ -85,18 +85,19 @@ lab_group() {
 }
 lab_producer() {
   # shellcheck disable=SC2046
-  KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem" "") --out "$OUT/lab-producer"
+  KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem --faults freeze" "") --out "$OUT/lab-producer"
 }
 
-step 1 "dataset: $ROWS rows" 10 dataset
-step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" 240 produce
-step 2b "where the ceiling is: partitions 1,3,12,48 x record sizes (rows, 1 KB, 10 KB), broker and bench pinned" 240 ceiling
-step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)" 120 consume
-step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.25 s minimum window)" 180 compare
-step 5 "correctness lab" 120 lab
-step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" 120 lab_pc
-step 6b "share groups in the correctness lab: a bare share consumer and kpar's share mode beside lib-key (a kill costs a share group its 45 s session)" 120 lab_share
-step 7 "consumer-group lab: join and kill under eager range, cooperative-sticky and KIP-848; then the settings experiments" 180 lab_group
-step 8 "producers under broker faults: acks and idempotence on the lab's own 3-node cluster (ports 28092-28094), leader kill and a frozen broker" 180 lab_producer
-step 9 "report: every result above in one page" 5 $KPAR report --in "$OUT" --out "$OUT/index.html"
+# Expected durations: a quiet 2-core machine, the default sizes (KPAR_FULL=1's in the second figure).
+step 1 "dataset: $ROWS rows" 5 dataset
+step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" "$(pick 35 60)" produce
+step 2b "where the ceiling is: partitions x record sizes, broker and bench pinned when ours" "$(pick 15 240)" ceiling
+step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 90 300)" consume
+step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.25 s minimum window)" "$(pick 150 240)" compare
+step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 90 300)" lab
+step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 45 120)" lab_pc
+step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its 45 s session)" "$(pick 60 120)" lab_share
+step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 90 200)" lab_group
+step 8 "producers under broker faults on the lab's own 3-node cluster (ports 28092-28094)" "$(pick 75 200)" lab_producer
+step 9 "report: every result above in one page" 2 $KPAR report --in "$OUT" --out "$OUT/index.html"
 echo "== done in $(dur $((SECONDS - run_start))): $OUT/index.html"
