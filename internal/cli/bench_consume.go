@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -11,8 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/env"
 )
 
 type benchConsumeFlags struct {
@@ -116,7 +116,6 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 	c.Repeat, c.MinWindow = f.repeat, f.minWindow
 	sec := g.securityArgs()
 	c.RSSChildArgv = func(s consume.RSSSpec) ([]string, error) { return rssChildArgv(s, sec) }
-	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
 }
 
@@ -175,7 +174,6 @@ func newChildConsumeRSSCmd(g *globals) *cobra.Command {
 }
 
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	cfg, err := f.config(g)
 	if err != nil {
 		return err
@@ -191,24 +189,10 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	seeds, err := g.connect(ctx)
-	if err != nil {
-		return err
-	}
-	cfg.Command = commandLine(cmd)
-	cfg.Log = func(msg string) { fmt.Fprintln(stderr, "kpar: "+msg) }
-	res, err := consume.Run(ctx, cfg, seeds)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, consume.DataFile, res, consume.Views(res)...)
-	if err != nil {
-		return err
-	}
-	cfg.Log("wrote " + strings.Join(written, " and "))
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(stdout, render.Text(consume.Doc(res)))
-	return nil
+	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile,
+		run: func(ctx context.Context, e env.Env) (consume.Result, error) {
+			cfg.Env = e
+			return consume.Run(ctx, cfg)
+		},
+		doc: consume.Doc})
 }

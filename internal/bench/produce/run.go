@@ -10,7 +10,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
@@ -27,7 +30,8 @@ import (
 // acks cost and, with VsJava or VsKcat, the anchors on the first
 // combination. seeds must answer (the caller probed them). The Result is
 // complete only when the error is nil.
-func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	seeds := cfg.Brokers
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -56,15 +60,16 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
 		workerArgv = cfg.WorkerArgv
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(int64) {}
+	var delivered atomic.Int64
+	total := ProgressTotal(cfg, data.Len(), data.Bytes)
+	count := func(n int64) {
+		cfg.Progress.Emit(progress.Event{Kind: progress.Records, Done: delivered.Add(n), Total: total})
 	}
-	inProcessProgress := progress
+	inProcessCount := count
 	if cfg.Processes {
-		inProcessProgress = nil // workers report nothing until they finish
+		inProcessCount = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, cfg.ClientOpts, data, workerArgv, src, brokerCPU, inProcessProgress)
+	b, err := newBench(seeds, cfg.Opts(), data, workerArgv, src, brokerCPU, inProcessCount)
 	if err != nil {
 		return Result{}, err
 	}
@@ -92,9 +97,10 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	}
 	cancel()
 	res.WarmupRecords = min(cfg.Warmup, data.Len())
-	if cfg.OnReady != nil {
-		cfg.OnReady(res)
+	if res.Input.SkippedRows > 0 {
+		cfg.Progress.Note("skipped %d malformed rows (--skip-bad); first: %s", res.Input.SkippedRows, res.Input.FirstBadRows[0])
 	}
+	cfg.Progress.Print(ReadyLine(res))
 
 	restore := func() error { return nil }
 	if cfg.Pin != nil {
@@ -107,11 +113,9 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 			return Result{}, err
 		}
 		res.Pinned, restore = &info, undo
-		if cfg.OnPinned != nil {
-			cfg.OnPinned(info)
-		}
+		cfg.Progress.Print(PinLine(info))
 	}
-	if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
+	if err := runSweeps(ctx, cfg, sweeps, b, &res, count); err != nil {
 		return Result{}, err
 	}
 	// The anchors run pinned too: they are client processes and inherit
@@ -142,7 +146,7 @@ func SweepLabel(s Settings, partitions, size int) string {
 	return s.Label() + " " + plural(partitions, "partition") + sizeLabel(size)
 }
 
-func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, progress func(int64)) error {
+func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, count func(int64)) error {
 	mode := "in-process"
 	if cfg.Processes {
 		mode = "processes"
@@ -155,9 +159,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 				s := s
 				s.Topics = cfg.topicsFor(np)
 				sw := Sweep{Label: SweepLabel(s, np, size), Mode: mode, Settings: s, Partitions: np, RecordSize: size, Records: recs}
-				if cfg.OnSweep != nil {
-					cfg.OnSweep(sw)
-				}
+				cfg.Progress.Print(SweepLine(sw))
 				if warm := min(res.WarmupRecords, recs); warm > 0 {
 					ws := s
 					ws.NoFlush = false
@@ -165,7 +167,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 						return fmt.Errorf("warm-up: %w", err)
 					}
 					if cfg.Processes {
-						progress(int64(warm))
+						count(int64(warm))
 					}
 				}
 				for _, n := range cfg.Producers {
@@ -174,12 +176,10 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 						return fmt.Errorf("%s, %d producers: %w", sw.Label, n, err)
 					}
 					if cfg.Processes {
-						progress(int64(cfg.Repeat) * st.Records)
+						count(int64(cfg.Repeat) * st.Records)
 					}
 					sw.Steps = append(sw.Steps, st)
-					if cfg.OnStep != nil {
-						cfg.OnStep(st)
-					}
+					cfg.Progress.Print(StepLine(st))
 				}
 				sw.Saturation = FindSaturation(sw.Steps)
 				sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, res.Partitions[s.Topics[0]])
@@ -187,9 +187,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 					sw.Cores = FindCores(sw.Steps, *cfg.Pin)
 				}
 				res.Sweeps = append(res.Sweeps, sw)
-				if cfg.OnSweepDone != nil {
-					cfg.OnSweepDone(sw)
-				}
+				cfg.Progress.Print(SaturationLine(sw))
 			}
 		}
 	}
@@ -245,9 +243,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	if skipped == n {
 		return errors.New("anchors: every value holds a line break: none can be a payload-file line")
 	}
-	if cfg.OnJava != nil {
-		cfg.OnJava(n, s)
-	}
+	cfg.Progress.Print(JavaStartLine(n, s))
 	// Each repeat runs the three tools back to back, so a comparison pairs
 	// runs made under the same load; the median repeat (by kpar's ratio)
 	// is kept, every repeat's figures with it.
@@ -263,7 +259,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		}
 		var java *JavaComparison
 		if cfg.VsJava {
-			j, err := runJava(ctx, s, seeds, n, payload, cfg.Anchor.Java)
+			j, err := runJava(ctx, s, seeds, n, payload, cfg.Client.Java)
 			if err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
 			}
@@ -273,7 +269,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			java = &j
 		}
 		if cfg.VsKcat {
-			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Anchor.Librdkafka)
+			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Client.Librdkafka)
 			if err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}

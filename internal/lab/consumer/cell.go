@@ -96,7 +96,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	}
 
 	params := worker.Params{
-		Seeds: cfg.Brokers, Security: cfg.Security, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
+		Seeds: cfg.Brokers, Security: cfg.Client.Settings, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
 		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
 		Tail: tail, TailLatency: tailLat,
 		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),

@@ -22,13 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -86,11 +86,11 @@ type Config struct {
 
 	// Not flags: what Run needs to run.
 
-	Brokers []string
-	// Security is the TLS/SASL settings as flags (clientsec): the members
-	// get them on their command line, the lab's own clients the options
-	// Run resolves them into (clientOpts).
-	Security   clientsec.Settings
+	// Env: the seeds; the TLS/SASL settings (the members get them on
+	// their command line, the lab's own clients the options); the
+	// progress: cell i of n begins (its name) and ends (its TextLine).
+	// The result's command is Argv, from the seed.
+	env.Env
 	clientOpts []kgo.Opt
 	// Member builds one member process for args: `kpar child group-member
 	// <args>` in kpar.
@@ -98,8 +98,6 @@ type Config struct {
 	// MemberStderr receives the members' stderr (nil: only kept as the
 	// log tail of a failed cell).
 	MemberStderr io.Writer
-	OnCellStart  func(i, total int, name string)
-	OnCell       func(i, total int, c Cell)
 
 	// consumerSession is the broker's KIP-848 session timeout, read by Run.
 	consumerSession time.Duration
@@ -240,7 +238,7 @@ func (c Config) settings() []string {
 
 // Rerun is the command line that repeats one cell as configured.
 func (c Config) Rerun(name string) string {
-	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Security.Args()...), " ")
+	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Client.Args()...), " ")
 }
 
 // Argv is the command line that repeats the whole run.
@@ -255,7 +253,7 @@ func (c Config) Argv() []string {
 		}
 		a = append(a, "--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
 	}
-	return append(append(a, c.settings()...), c.Security.Args()...)
+	return append(append(a, c.settings()...), c.Client.Args()...)
 }
 
 // Run runs every cell of cfg, one after the other. A cell that fails is
@@ -275,11 +273,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
 	}
-	sec, err := cfg.Security.Resolve(os.Getenv)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.clientOpts = sec.Opts
+	cfg.clientOpts = cfg.Opts()
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
@@ -288,9 +282,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	for i, p := range plan {
 		name := cellName(p.event, p.assignor, p.member)
-		if cfg.OnCellStart != nil {
-			cfg.OnCellStart(i+1, len(plan), name)
-		}
+		cfg.Progress.Begin(i+1, len(plan), name)
 		start := time.Now()
 		cell := runCell(ctx, cfg, p)
 		if ctx.Err() != nil {
@@ -299,9 +291,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cell.Rerun = cfg.Rerun(name)
 		cell.Seconds = time.Since(start).Seconds()
 		res.Cells = append(res.Cells, cell)
-		if cfg.OnCell != nil {
-			cfg.OnCell(i+1, len(plan), cell)
-		}
+		cfg.Progress.End(i+1, len(plan), TextLine(i+1, len(plan), cell))
 	}
 	res.Finish()
 	return res, nil

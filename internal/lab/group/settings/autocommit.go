@@ -45,7 +45,7 @@ func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
 		c.Exact = []string{"crash_at"}
 		c.Why = "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run."
 		out = append(out, c)
-		cfg.cellDone(AutoCommit, c.Line())
+		cfg.cellDone(c.Line())
 	}
 	return out, nil
 }
@@ -81,7 +81,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if err != nil {
 		return c, err
 	}
-	spec := memberSpec{brokers: cfg.Brokers, security: cfg.Security, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
+	spec := memberSpec{brokers: cfg.Brokers, security: cfg.Client.Settings, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
 		killAfter: int64(c.CrashAt), maxPoll: 100, workers: poolWorkers, autoCommitInterval: cfg.AutoCommitInterval,
 		latency: memberLatency}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)

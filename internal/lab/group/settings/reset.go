@@ -49,7 +49,7 @@ func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
 			c.Exact = []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"}
 			c.Why = "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched."
 			out = append(out, c)
-			cfg.cellDone(Reset, c.Line())
+			cfg.cellDone(c.Line())
 		}
 	}
 	return out, nil

@@ -26,13 +26,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -78,19 +78,16 @@ type Config struct {
 	// the cell's failure; the run goes on).
 	CellTimeout time.Duration
 
-	// Brokers are the cluster's seeds.
-	Brokers []string
-	// Security is the TLS/SASL settings as flags (clientsec): the member
-	// processes get them on their command line, every client of the lab
-	// the options Run resolves them into (clientOpts).
-	Security   clientsec.Settings
+	// Env: the seeds; the TLS/SASL settings (the member processes get
+	// them on their command line, every client of the lab the options);
+	// the progress: cell i of CellCount begins ("experiment cell") and
+	// ends (its line). The result's command is Argv, from the seed.
+	env.Env
 	clientOpts []kgo.Opt
+	cells      *int // cells begun so far
 	// Member builds the autocommit experiment's member process for args
 	// (MemberMain's flags): `kpar child group-settings-member <args>`.
 	Member func(args []string) *exec.Cmd
-	// OnCellStart and OnCell report progress; either may be nil.
-	OnCellStart func(experiment, cell string)
-	OnCell      func(experiment, line string)
 }
 
 // DefaultConfig is the default run: every experiment, a couple of minutes.
@@ -136,13 +133,13 @@ func (c Config) Validate() error {
 // Argv is the command line that repeats the run.
 func (c Config) Argv() []string {
 	return append([]string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
-		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Security.Args()...)
+		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Client.Args()...)
 }
 
 // rerun is the command that repeats one experiment.
 func (c Config) rerun(exp string) string {
 	return strings.Join(append([]string{fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)},
-		c.Security.Args()...), " ")
+		c.Client.Args()...), " ")
 }
 
 // Run runs the experiments of cfg one after the other. A cell that fails
@@ -159,11 +156,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
 	}
-	sec, err := cfg.Security.Resolve(os.Getenv)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.clientOpts = sec.Opts
+	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
 	res := Result{
 		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
 		Seed:   cfg.Seed, Brokers: cfg.Brokers, Records: cfg.Records, Partitions: cfg.Partitions,
@@ -198,15 +191,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 func (c Config) cellStart(exp, cell string) {
-	if c.OnCellStart != nil {
-		c.OnCellStart(exp, cell)
+	if c.cells == nil { // an experiment run on its own, not by Run
+		c.cells = new(int)
 	}
+	*c.cells++
+	c.Progress.Begin(*c.cells, CellCount(c.Experiments), exp+" "+cell)
 }
 
-func (c Config) cellDone(exp, line string) {
-	if c.OnCell != nil {
-		c.OnCell(exp, line)
+func (c Config) cellDone(line string) {
+	i := 0
+	if c.cells != nil {
+		i = *c.cells
 	}
+	c.Progress.End(i, CellCount(c.Experiments), line)
 }
 
 // CellCount is how many cells (progress steps) the experiments run.
