@@ -177,6 +177,7 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 			return c, err
 		}
 	}
+	c.Client = g.client // the anchors' refusal is a flag error
 	return c, c.Validate()
 }
 

@@ -195,6 +195,7 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 	c.KparChildArgv = func(s compare.KparSpec) ([]string, error) { return compareKparArgv(s, sec) }
 	c.PlainChildArgv = func(s compare.PlainSpec) ([]string, error) { return comparePlainArgv(s, sec) }
 	c.ShareChildArgv = func(s compare.ShareSpec) ([]string, error) { return compareShareArgv(s, sec) }
+	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck

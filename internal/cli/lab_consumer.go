@@ -100,7 +100,7 @@ text lines.`,
 
 // config turns the flags into the lab's Config and validates it, before
 // any broker is looked up.
-func (f *labConsumerFlags) config() (consumer.Config, error) {
+func (f *labConsumerFlags) config(g *globals) (consumer.Config, error) {
 	cfg := f.cfg
 	cfg.Strategies, cfg.Scenarios, cfg.Cell = splitList(f.strategies), splitList(f.scenarios), f.cell
 	if strings.TrimSpace(f.crashAt) != "" {
@@ -110,6 +110,7 @@ func (f *labConsumerFlags) config() (consumer.Config, error) {
 		}
 		cfg.CrashAt = at
 	}
+	cfg.Client = g.client // the JVM's refusal is a flag error
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
@@ -118,7 +119,7 @@ func (f *labConsumerFlags) config() (consumer.Config, error) {
 }
 
 func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
-	cfg, err := f.config()
+	cfg, err := f.config(g)
 	if err != nil {
 		return err
 	}
