@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/env"
@@ -206,14 +205,4 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			}
 			return nil
 		}})
-}
-
-// commandLine is the kpar command line that reproduces cmd's run: its path
-// and every flag the user set, brokers included.
-func commandLine(cmd *cobra.Command) []string {
-	line := strings.Fields(cmd.CommandPath())
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		line = append(line, "--"+fl.Name+"="+fl.Value.String())
-	})
-	return line
 }

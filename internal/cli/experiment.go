@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/env"
@@ -70,9 +71,11 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 		return runErr
 	}
 	dc := x.doc(res)
-	vs := render.Views(dc)
+	var vs []results.View
 	if x.views != nil {
 		vs = x.views(res)
+	} else {
+		vs = render.Views(dc)
 	}
 	written, err := results.Write(x.out.out, x.data, res, vs...)
 	if err != nil {
@@ -87,7 +90,7 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 		if x.tail != nil {
 			fmt.Fprint(stdout, x.tail(res))
 		}
-		fmt.Fprintf(stdout, "wrote %s\n", strings.Join(written, ", "))
+		fmt.Fprintln(stdout, wroteLine(written))
 	}
 	if runErr != nil {
 		return runErr
@@ -98,4 +101,22 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 		}
 	}
 	return nil
+}
+
+// wroteLine names the files written, the first few of a long list.
+func wroteLine(written []string) string {
+	if len(written) > 8 {
+		return fmt.Sprintf("wrote %s and %d more", strings.Join(written[:3], ", "), len(written)-3)
+	}
+	return "wrote " + strings.Join(written, ", ")
+}
+
+// commandLine is the kpar command line that reproduces cmd's run: its path
+// and every flag the user set, brokers included.
+func commandLine(cmd *cobra.Command) []string {
+	line := strings.Fields(cmd.CommandPath())
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		line = append(line, "--"+fl.Name+"="+fl.Value.String())
+	})
+	return line
 }
