@@ -87,6 +87,9 @@ func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Dura
 		return err
 	}
 	defer cl.Close()
+
+	// Step 1: a fresh topic, and n events over the keys in turn, so that
+	// each key's values rise with the offset.
 	adm := kadm.NewClient(cl)
 	topic := fmt.Sprintf("kpar-example-batch-%d", time.Now().UnixNano())
 	if _, err := adm.CreateTopic(ctx, 6, -1, nil, topic); err != nil {
@@ -104,7 +107,42 @@ func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Dura
 		return fmt.Errorf("produce: %w", err)
 	}
 
+	// Step 2: write them to the table in batches, one bulk insert each.
 	db := &table{rows: map[string][]int{}}
+	start := time.Now()
+	if err := write(ctx, seeds, topic, n, batch, cost, db); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+
+	// Step 3: check the table: every event once, each key's in order.
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	var outOfOrder, dup int
+	seen := map[int]bool{}
+	for _, vs := range db.rows {
+		for i, v := range vs {
+			if seen[v] {
+				dup++
+			}
+			seen[v] = true
+			if i > 0 && v < vs[i-1] {
+				outOfOrder++
+			}
+		}
+	}
+	fmt.Printf("wrote %d events in %d bulk writes (mean batch %.1f, at most %d) in %.1fs\n",
+		db.written, db.calls, float64(db.written)/float64(db.calls), batch, secs)
+	fmt.Printf("missing: %d; written twice: %d; key order violations: %d\n", n-len(seen), dup, outOfOrder)
+	if len(seen) != n || outOfOrder > 0 {
+		return errors.New("not every event written once in key order")
+	}
+	return nil
+}
+
+// write runs a batch consumer over topic, each batch one insert into db,
+// until db holds n events.
+func write(ctx context.Context, seeds []string, topic string, n, batch int, cost time.Duration, db *table) error {
 	finished := make(chan struct{})
 	var once sync.Once
 	c, err := parallel.NewBatch(func(ctx context.Context, rs []*kgo.Record) error {
@@ -127,7 +165,6 @@ func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Dura
 	if err != nil {
 		return err
 	}
-	start := time.Now()
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(rctx) }()
@@ -146,28 +183,5 @@ func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Dura
 		return fmt.Errorf("run: %w", err)
 	}
 	c.Close()
-	secs := time.Since(start).Seconds()
-
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	var outOfOrder, dup int
-	seen := map[int]bool{}
-	for _, vs := range db.rows {
-		for i, v := range vs {
-			if seen[v] {
-				dup++
-			}
-			seen[v] = true
-			if i > 0 && v < vs[i-1] {
-				outOfOrder++
-			}
-		}
-	}
-	fmt.Printf("wrote %d events in %d bulk writes (mean batch %.1f, at most %d) in %.1fs\n",
-		db.written, db.calls, float64(db.written)/float64(db.calls), batch, secs)
-	fmt.Printf("missing: %d; written twice: %d; key order violations: %d\n", n-len(seen), dup, outOfOrder)
-	if len(seen) != n || outOfOrder > 0 {
-		return errors.New("not every event written once in key order")
-	}
 	return nil
 }

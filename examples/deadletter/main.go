@@ -72,6 +72,9 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 		return err
 	}
 	defer cl.Close()
+
+	// Step 1: three topics: the payments, the retry topic and the
+	// dead-letter topic.
 	adm := kadm.NewClient(cl)
 	base := fmt.Sprintf("kpar-example-dlt-%d", time.Now().UnixNano())
 	source, retry, dlt := base, base+"-retry", base+"-dlt"
@@ -86,6 +89,8 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 	if !keep {
 		defer adm.DeleteTopics(context.Background(), source, retry, dlt)
 	}
+
+	// Step 2: the payments, each value its number, which decides its kind.
 	rs := make([]*kgo.Record, n)
 	for i := range rs {
 		rs[i] = &kgo.Record{Topic: source, Key: []byte("account-" + strconv.Itoa(i%13)), Value: []byte(strconv.Itoa(i))}
@@ -95,48 +100,9 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 	}
 	fmt.Printf("produced %d payments to %s\n", n, source)
 
-	var (
-		mu        sync.Mutex
-		attempts  = map[int]int{}
-		outcome   = map[string]int{} // where each successful record succeeded
-		succeeded int
-	)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wantOK := 0
-	for v := 0; v < n; v++ {
-		if kind(v) != "poison" {
-			wantOK++
-		}
-	}
-	handle := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		attempts[v]++
-		a := attempts[v]
-		mu.Unlock()
-		switch k := kind(v); {
-		case k == "poison":
-			return fmt.Errorf("payment %d: invalid account", v)
-		case k == "flaky" && a <= 3:
-			return fmt.Errorf("payment %d: bank timeout", v)
-		case k == "hiccup" && a == 1:
-			return errors.New("connection reset")
-		}
-		where := "first attempt"
-		switch {
-		case r.Topic == retry:
-			where = "via the retry topic"
-		case a > 1:
-			where = "retried in place"
-		}
-		mu.Lock()
-		outcome[where]++
-		succeeded++
-		mu.Unlock()
-		return nil
-	}
-	c, err := parallel.New(handle,
+	// Step 3: the consumer, with the failure path in three stages.
+	p := &payments{retryTopic: retry, attempts: map[int]int{}, outcome: map[string]int{}}
+	c, err := parallel.New(p.handle,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(base+"-group"), kgo.ConsumeTopics(source)),
 		parallel.Retries(3, 10*time.Millisecond, 100*time.Millisecond), // 3 attempts in place
 		parallel.RetryTopic(retry, delay, 1),                           // then one round via the retry topic
@@ -147,46 +113,31 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 	}
 	defer c.Close()
 
-	// Read the DLT while consuming; stop once every record is accounted for.
-	wantDead := n - wantOK
-	var dead []*kgo.Record
-	dltc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	// Step 4: run it while reading the dead-letter topic, until every
+	// payment succeeded or was dead-lettered.
+	wantOK := 0
+	for v := 0; v < n; v++ {
+		if kind(v) != "poison" {
+			wantOK++
+		}
+	}
+	dead, err := consume(ctx, c, seeds, dlt, p, wantOK, n-wantOK)
 	if err != nil {
 		return err
 	}
-	defer dltc.Close()
-	runErr := make(chan error, 1)
-	go func() { runErr <- c.Run(runCtx) }()
-	allDone := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return succeeded == wantOK && len(dead) == wantDead
-	}
-	for !allDone() && ctx.Err() == nil {
-		fctx, fcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		rs := dltc.PollFetches(fctx).Records()
-		fcancel()
-		mu.Lock()
-		dead = append(dead, rs...)
-		mu.Unlock()
-		select {
-		case err := <-runErr:
-			return fmt.Errorf("consumer stopped early: %v", err)
-		default:
-		}
-	}
-	cancel()
-	if err := <-runErr; err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	st := c.Stats()
 
-	fmt.Printf("\n%d payments: %d succeeded, %d dead-lettered\n", n, succeeded, len(dead))
+	// Step 5: what went where, and each dead letter with its headers.
+	report(n, p, c.Stats(), dlt, dead)
+	if len(dead) != n-wantOK {
+		return fmt.Errorf("%d records in the dead-letter topic, want %d", len(dead), n-wantOK)
+	}
+	return nil
+}
+
+func report(n int, p *payments, st parallel.Stats, dlt string, dead []*kgo.Record) {
+	fmt.Printf("\n%d payments: %d succeeded, %d dead-lettered\n", n, p.succeeded, len(dead))
 	for _, where := range []string{"first attempt", "retried in place", "via the retry topic"} {
-		fmt.Printf("  succeeded %-20s %d\n", where+":", outcome[where])
+		fmt.Printf("  succeeded %-20s %d\n", where+":", p.outcome[where])
 	}
 	fmt.Printf("  failed attempts %d, in-place retries %d, sent to retry topic %d, dead-lettered %d\n",
 		st.Failed, st.Retried, st.RetryTopic, st.DeadLettered)
@@ -202,8 +153,82 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 			parallel.Header(r, parallel.HeaderOriginOffset), parallel.Header(r, parallel.HeaderAttempts),
 			parallel.Header(r, parallel.HeaderError))
 	}
-	if len(dead) != wantDead {
-		return fmt.Errorf("%d records in the dead-letter topic, want %d", len(dead), wantDead)
+}
+
+// payments is the handler and what it saw: each payment's attempts, and
+// where the successful ones succeeded.
+type payments struct {
+	retryTopic string
+
+	mu        sync.Mutex
+	attempts  map[int]int
+	outcome   map[string]int // where each successful record succeeded
+	succeeded int
+}
+
+func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
+	v, _ := strconv.Atoi(string(r.Value))
+	p.mu.Lock()
+	p.attempts[v]++
+	a := p.attempts[v]
+	p.mu.Unlock()
+	switch k := kind(v); {
+	case k == "poison":
+		return fmt.Errorf("payment %d: invalid account", v)
+	case k == "flaky" && a <= 3:
+		return fmt.Errorf("payment %d: bank timeout", v)
+	case k == "hiccup" && a == 1:
+		return errors.New("connection reset")
 	}
+	where := "first attempt"
+	switch {
+	case r.Topic == p.retryTopic:
+		where = "via the retry topic"
+	case a > 1:
+		where = "retried in place"
+	}
+	p.mu.Lock()
+	p.outcome[where]++
+	p.succeeded++
+	p.mu.Unlock()
 	return nil
+}
+
+// consume runs c and reads the dead-letter topic dlt meanwhile, until
+// wantOK payments succeeded and wantDead were dead-lettered; it returns
+// the dead letters.
+func consume(ctx context.Context, c *parallel.Consumer, seeds []string, dlt string, p *payments, wantOK, wantDead int) ([]*kgo.Record, error) {
+	dltc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	defer dltc.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(runCtx) }()
+	var dead []*kgo.Record
+	allDone := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.succeeded == wantOK && len(dead) == wantDead
+	}
+	for !allDone() && ctx.Err() == nil {
+		fctx, fcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		dead = append(dead, dltc.PollFetches(fctx).Records()...)
+		fcancel()
+		select {
+		case err := <-runErr:
+			return nil, fmt.Errorf("consumer stopped early: %v", err)
+		default:
+		}
+	}
+	cancel()
+	if err := <-runErr; err != nil {
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, errors.New("interrupted")
+	}
+	return dead, nil
 }

@@ -59,6 +59,9 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 		return err
 	}
 	defer cl.Close()
+
+	// Step 1: a fresh topic, and n records over the keys in turn, so that
+	// each key's values rise with the offset.
 	adm := kadm.NewClient(cl)
 	topic := fmt.Sprintf("kpar-example-keyed-%d", time.Now().UnixNano())
 	if _, err := adm.CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
@@ -67,7 +70,6 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 	if !keep {
 		defer adm.DeleteTopics(context.Background(), topic)
 	}
-
 	fmt.Printf("producing %d records over %d keys into %s (%d partitions)\n", n, keys, topic, partitions)
 	rs := make([]*kgo.Record, n)
 	for i := range rs {
@@ -77,40 +79,75 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 		return fmt.Errorf("produce: %w", err)
 	}
 
-	// Per key, the last value seen: values of one key rise with the offset,
-	// so a smaller value after a larger one is an ordering violation.
-	var (
-		mu         sync.Mutex
-		last       = make(map[string]int, keys)
-		violations int
-		done       atomic.Int64
-		running    atomic.Int64
-		peak       atomic.Int64
-	)
+	// Step 2: consume them in key order, many handlers at once, each
+	// checking that its key's values still rise.
+	k := &keyCheck{n: n, work: work, last: make(map[string]int, keys)}
+	start := time.Now()
+	if err := consume(ctx, seeds, topic, concurrency, k); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	if k.done.Load() < int64(n) {
+		return errors.New("interrupted")
+	}
+
+	// Step 3: the rate against the ideal (every handler busy all the time)
+	// and the order violations, which must be none.
+	rate := float64(n) / elapsed.Seconds()
+	ideal := float64(concurrency) / work.Seconds()
+	fmt.Printf("processed %d records in %v: %.0f records/s\n", n, elapsed.Round(time.Millisecond), rate)
+	fmt.Printf("ideal (concurrency/work) %.0f records/s: %.0f%% of it; peak handlers running %d (partitions %d)\n",
+		ideal, 100*rate/ideal, k.peak.Load(), partitions)
+	fmt.Printf("key order violations: %d\n", k.violations)
+	if k.violations > 0 {
+		return fmt.Errorf("%d key order violations", k.violations)
+	}
+	return nil
+}
+
+// keyCheck is what the handler sees. Per key it keeps the last value seen:
+// values of one key rise with the offset, so a smaller value after a larger
+// one is an ordering violation.
+type keyCheck struct {
+	n    int
+	work time.Duration // simulated I/O per record
+	stop func()        // called once every record is done
+
+	mu                  sync.Mutex
+	last                map[string]int
+	violations          int
+	done, running, peak atomic.Int64
+}
+
+// compare:loc begin kpar
+func (k *keyCheck) handle(ctx context.Context, r *kgo.Record) error {
+	// compare:loc end
+	cur := k.running.Add(1)
+	for p := k.peak.Load(); cur > p && !k.peak.CompareAndSwap(p, cur); p = k.peak.Load() {
+	}
+	time.Sleep(k.work)
+	k.running.Add(-1)
+	v, _ := strconv.Atoi(string(r.Value))
+	k.mu.Lock()
+	if prev, ok := k.last[string(r.Key)]; ok && v < prev {
+		k.violations++
+	}
+	k.last[string(r.Key)] = v
+	k.mu.Unlock()
+	if k.done.Add(1) == int64(k.n) {
+		k.stop()
+	}
+	return nil
+}
+
+// consume runs a parallel consumer with key order over topic until k has
+// seen every record (or ctx ends), printing its progress every second.
+func consume(ctx context.Context, seeds []string, topic string, concurrency int, k *keyCheck) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	k.stop = cancel
 	// compare:loc begin kpar
-	handle := func(ctx context.Context, r *kgo.Record) error {
-		// compare:loc end
-		cur := running.Add(1)
-		for p := peak.Load(); cur > p && !peak.CompareAndSwap(p, cur); p = peak.Load() {
-		}
-		time.Sleep(work)
-		running.Add(-1)
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		if prev, ok := last[string(r.Key)]; ok && v < prev {
-			violations++
-		}
-		last[string(r.Key)] = v
-		mu.Unlock()
-		if done.Add(1) == int64(n) {
-			cancel()
-		}
-		return nil
-	}
-	// compare:loc begin kpar
-	c, err := parallel.New(handle,
+	c, err := parallel.New(k.handle,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
 		parallel.Ordering(parallel.OrderKey),
 		parallel.MaxConcurrency(concurrency),
@@ -120,16 +157,15 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 	}
 	defer c.Close()
 	// compare:loc end
-	start := time.Now()
-	progress := time.NewTicker(time.Second)
-	defer progress.Stop()
 	go func() {
+		progress := time.NewTicker(time.Second)
+		defer progress.Stop()
 		for {
 			select {
 			case <-runCtx.Done():
 				return
 			case <-progress.C:
-				fmt.Printf("  %d/%d done, %d in flight\n", done.Load(), n, c.Stats().InFlight)
+				fmt.Printf("  %d/%d done, %d in flight\n", k.done.Load(), k.n, c.Stats().InFlight)
 			}
 		}
 	}()
@@ -138,18 +174,5 @@ func run(ctx context.Context, seeds []string, n, keys int, partitions int32, con
 		return err
 	}
 	// compare:loc end
-	elapsed := time.Since(start)
-	if done.Load() < int64(n) {
-		return errors.New("interrupted")
-	}
-	rate := float64(n) / elapsed.Seconds()
-	ideal := float64(concurrency) / work.Seconds()
-	fmt.Printf("processed %d records in %v: %.0f records/s\n", n, elapsed.Round(time.Millisecond), rate)
-	fmt.Printf("ideal (concurrency/work) %.0f records/s: %.0f%% of it; peak handlers running %d (partitions %d)\n",
-		ideal, 100*rate/ideal, peak.Load(), partitions)
-	fmt.Printf("key order violations: %d\n", violations)
-	if violations > 0 {
-		return fmt.Errorf("%d key order violations", violations)
-	}
 	return nil
 }

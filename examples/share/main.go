@@ -73,11 +73,32 @@ type tally struct {
 	peak        int
 }
 
-func (t *tally) start() {
-	t.mu.Lock()
-	t.running++
-	t.peak = max(t.peak, t.running)
-	t.mu.Unlock()
+// handler is consumer i's: each job takes work; a corrupt job fails for
+// good, a flaky one fails its first delivery.
+func (t *tally) handler(i int, work time.Duration) parallel.Handler {
+	return func(ctx context.Context, r *kgo.Record) error {
+		t.mu.Lock()
+		t.running++
+		t.peak = max(t.peak, t.running)
+		t.mu.Unlock()
+		defer func() { t.mu.Lock(); t.running--; t.mu.Unlock() }()
+		v, _ := strconv.Atoi(string(r.Value))
+		time.Sleep(work)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if r.DeliveryCount() > 1 {
+			t.redelivered++
+		}
+		switch {
+		case corrupt(v):
+			return parallel.Permanent(fmt.Errorf("job %d: corrupt input", v))
+		case flaky(v) && r.DeliveryCount() == 1:
+			return errors.New("storage busy")
+		}
+		t.done[v] = true
+		t.byConsumer[i]++
+		return nil
+	}
 }
 
 func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.Duration, keep bool) error {
@@ -86,6 +107,9 @@ func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.
 		return err
 	}
 	defer cl.Close()
+
+	// Step 1: the jobs' topic, a dead-letter topic, and a share group that
+	// reads from the earliest record.
 	adm := kadm.NewClient(cl)
 	topic := fmt.Sprintf("kpar-example-share-%d", time.Now().UnixNano())
 	dlt, group := topic+"-dlt", topic+"-workers"
@@ -103,6 +127,8 @@ func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.
 	if err := fromEarliest(ctx, cl, group); err != nil {
 		return fmt.Errorf("share group %s: %w (share groups need Kafka 4.2+)", group, err)
 	}
+
+	// Step 2: the jobs, each value its number, which decides its kind.
 	rs := make([]*kgo.Record, n)
 	for i := range rs {
 		rs[i] = &kgo.Record{Topic: topic, Key: []byte("job-" + strconv.Itoa(i)), Value: []byte(strconv.Itoa(i))}
@@ -112,31 +138,11 @@ func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.
 	}
 	fmt.Printf("produced %d jobs to %s (3 partitions)\n", n, topic)
 
+	// Step 3: the consumers of the share group, each with conc handlers.
 	t := &tally{done: map[int]bool{}, byConsumer: make([]int, consumers)}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var cs []*parallel.Consumer
 	for i := range consumers {
-		c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
-			t.start()
-			defer func() { t.mu.Lock(); t.running--; t.mu.Unlock() }()
-			v, _ := strconv.Atoi(string(r.Value))
-			time.Sleep(work)
-			t.mu.Lock()
-			defer t.mu.Unlock()
-			if r.DeliveryCount() > 1 {
-				t.redelivered++
-			}
-			switch {
-			case corrupt(v):
-				return parallel.Permanent(fmt.Errorf("job %d: corrupt input", v))
-			case flaky(v) && r.DeliveryCount() == 1:
-				return errors.New("storage busy")
-			}
-			t.done[v] = true
-			t.byConsumer[i]++
-			return nil
-		},
+		c, err := parallel.New(t.handler(i, work),
 			parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic)),
 			parallel.ShareGroup(group),
 			parallel.MaxConcurrency(conc),
@@ -149,56 +155,74 @@ func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.
 		defer c.Close()
 		cs = append(cs, c)
 	}
-	errs := make(chan error, consumers)
-	for _, c := range cs {
-		go func() { errs <- c.Run(runCtx) }()
-	}
 
-	// Read the dead-letter topic meanwhile; stop once every job is done or
-	// dead-lettered.
+	// Step 4: run them while reading the dead-letter topic, until every job
+	// is done or dead-lettered.
 	wantDead := 0
 	for v := range n {
 		if corrupt(v) {
 			wantDead++
 		}
 	}
-	dltc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	dead, err := consume(ctx, cs, seeds, dlt, t, n-wantDead, wantDead)
 	if err != nil {
 		return err
 	}
+
+	// Step 5: what the consumers did, and each dead letter with its headers.
+	report(n, t, cs, dlt, dead)
+	return nil
+}
+
+// consume runs the consumers cs and reads the dead-letter topic dlt
+// meanwhile, until wantDone jobs are done and wantDead dead-lettered; it
+// returns the dead letters.
+func consume(ctx context.Context, cs []*parallel.Consumer, seeds []string, dlt string, t *tally, wantDone, wantDead int) ([]*kgo.Record, error) {
+	dltc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
 	defer dltc.Close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(cs))
+	for _, c := range cs {
+		go func() { errs <- c.Run(runCtx) }()
+	}
 	var dead []*kgo.Record
 	settled := func() bool {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return len(t.done) == n-wantDead && len(dead) == wantDead
+		return len(t.done) == wantDone && len(dead) == wantDead
 	}
 	for !settled() {
 		if ctx.Err() != nil {
-			return errors.New("interrupted")
+			return nil, errors.New("interrupted")
 		}
 		fctx, fcancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		dead = append(dead, dltc.PollFetches(fctx).Records()...)
 		fcancel()
 		select {
 		case err := <-errs:
-			return fmt.Errorf("a consumer stopped early: %v", err)
+			return nil, fmt.Errorf("a consumer stopped early: %v", err)
 		default:
 		}
 	}
 	cancel()
 	for range cs {
 		if err := <-errs; err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return dead, nil
+}
+
+func report(n int, t *tally, cs []*parallel.Consumer, dlt string, dead []*kgo.Record) {
 	var st parallel.Stats
 	for _, c := range cs {
 		s := c.Stats()
-		st.Completed += s.Completed
 		st.Released += s.Released
 		st.Redelivered += s.Redelivered
-		st.DeadLettered += s.DeadLettered
 	}
 	fmt.Printf("\n%d jobs on 3 partitions: %d done, %d dead-lettered\n", n, len(t.done), len(dead))
 	fmt.Printf("  handlers at once, at peak: %d (the topic has 3 partitions)\n", t.peak)
@@ -218,7 +242,6 @@ func run(ctx context.Context, seeds []string, n, consumers, conc int, work time.
 			parallel.Header(r, parallel.HeaderOriginOffset), parallel.Header(r, parallel.HeaderDeliveryCount),
 			parallel.Header(r, parallel.HeaderError))
 	}
-	return nil
 }
 
 // fromEarliest sets the share group's share.auto.offset.reset to earliest,

@@ -57,6 +57,8 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 		return err
 	}
 	defer cl.Close()
+
+	// Step 1: an input and an output topic, and n orders in the input.
 	adm := kadm.NewClient(cl)
 	base := fmt.Sprintf("kpar-example-transform-%d", time.Now().UnixNano())
 	in, out := base+"-in", base+"-out"
@@ -66,7 +68,6 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 	if !keep {
 		defer adm.DeleteTopics(context.Background(), in, out)
 	}
-
 	fmt.Printf("producing %d orders into %s\n", n, in)
 	rs := make([]*kgo.Record, n)
 	for i := range rs {
@@ -77,6 +78,38 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 		return fmt.Errorf("produce: %w", err)
 	}
 
+	// Step 2: transform each order into one output record, exactly once.
+	start := time.Now()
+	if err := transform(ctx, seeds, base, in, out, n, concurrency); err != nil {
+		return err
+	}
+	fmt.Printf("transformed %d orders with %d handlers in %.1fs\n", n, concurrency, time.Since(start).Seconds())
+
+	// Step 3: read the outputs as a read_committed consumer would: every
+	// order has exactly one.
+	counts, err := readCommitted(ctx, seeds, out)
+	if err != nil {
+		return err
+	}
+	var missing, dup int
+	for i := 0; i < n; i++ {
+		switch c := counts["order-"+strconv.Itoa(i)]; {
+		case c == 0:
+			missing++
+		case c > 1:
+			dup += c - 1
+		}
+	}
+	fmt.Printf("outputs read_committed: %d; orders without an output: %d; duplicated outputs: %d\n", len(counts)+dup, missing, dup)
+	if missing+dup > 0 {
+		return errors.New("not exactly once")
+	}
+	return nil
+}
+
+// transform runs a transform consumer over the orders in topic in until
+// it has transformed n, writing each one's output to topic out.
+func transform(ctx context.Context, seeds []string, base, in, out string, n, concurrency int) error {
 	// The handler's outputs are not visible until the transaction that
 	// commits their input succeeds. Give each consumer of the group its own
 	// TransactionalID, stable across restarts (a pod name, say).
@@ -103,7 +136,6 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 	if err != nil {
 		return err
 	}
-	start := time.Now()
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(rctx) }()
@@ -123,26 +155,6 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 		return fmt.Errorf("run: %w", err)
 	}
 	c.Close()
-	fmt.Printf("transformed %d orders with %d handlers in %.1fs\n", n, concurrency, time.Since(start).Seconds())
-
-	// Read the outputs as a read_committed consumer would.
-	counts, err := readCommitted(ctx, seeds, out)
-	if err != nil {
-		return err
-	}
-	var missing, dup int
-	for i := 0; i < n; i++ {
-		switch c := counts["order-"+strconv.Itoa(i)]; {
-		case c == 0:
-			missing++
-		case c > 1:
-			dup += c - 1
-		}
-	}
-	fmt.Printf("outputs read_committed: %d; orders without an output: %d; duplicated outputs: %d\n", len(counts)+dup, missing, dup)
-	if missing+dup > 0 {
-		return errors.New("not exactly once")
-	}
 	return nil
 }
 

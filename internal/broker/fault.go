@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 )
@@ -157,25 +156,11 @@ func (f *Faults) Start(id int) error {
 		return fmt.Errorf("node %d (pid %d) is still running", id, n.Pid)
 	}
 	p := f.procs[id]
-	out, err := os.OpenFile(n.Out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	pid, start, err := Spawn(p.argv, p.env, p.dir, n.Out, true)
 	if err != nil {
-		return err
-	}
-	defer out.Close()
-	// Not CommandContext: the node must outlive the caller, as after Up.
-	cmd := exec.Command(p.argv[0], p.argv[1:]...)
-	cmd.Env, cmd.Dir = p.env, p.dir
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("restarting node %d: %w", id, err)
 	}
-	n.Pid = cmd.Process.Pid
-	n.PidStartTime = 0
-	if ps, err := readProcStat(n.Pid); err == nil {
-		n.PidStartTime = ps.startTime
-	}
-	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	n.Pid, n.PidStartTime = pid, start
 	return saveState(f.home, f.st)
 }
 

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"errors"
@@ -12,6 +11,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	kproc "github.com/kpar/kpar/internal/proc"
 )
 
 //go:embed assets/pom.xml
@@ -67,13 +68,10 @@ func ResolveJars(ctx context.Context, pom []byte, libs, what string, progress fu
 		progress(fmt.Sprintf("resolving %s jars with Maven (first run only) into %s", what, libs))
 	}
 	out := filepath.Join(tmp, "libs")
-	cmd := exec.CommandContext(ctx, mvn, "-B", "-q", "dependency:copy-dependencies",
-		"-DoutputDirectory="+out, "-DincludeScope=runtime")
-	cmd.Dir = tmp
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("maven could not resolve %s jars (%v); last output:\n%s", what, err, tailLines(log.String(), 20))
+	log, _, err := kproc.Output(ctx, "mvn", []string{mvn, "-B", "-q", "dependency:copy-dependencies",
+		"-DoutputDirectory=" + out, "-DincludeScope=runtime"}, kproc.Options{Dir: tmp})
+	if err != nil {
+		return fmt.Errorf("maven could not resolve %s jars (%v); last output:\n%s", what, err, tailLines(string(log), 20))
 	}
 	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(what+"\n"), 0o644); err != nil {
 		return err
@@ -109,7 +107,7 @@ func JavaBin() (string, error) {
 		}
 		bin = p
 	}
-	out, err := exec.Command(bin, "-version").CombinedOutput()
+	out, _, err := kproc.Output(context.Background(), "java -version", []string{bin, "-version"}, kproc.Options{})
 	if err != nil {
 		return "", fmt.Errorf("%s -version failed: %v", bin, err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 type benchConsumeFlags struct {
@@ -85,7 +85,7 @@ is written unless every measurement finished.`,
 	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
 	fl.BoolVar(&f.txn, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
 	fl.DurationVar(&f.commitEvery, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
-	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 1.5 x --min-window")
+	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 2 x --min-window (the faster of two calibration reads)")
 	fl.Int64Var(&f.cpuRecordsMax, "cpu-records-max", def.CPURecordsMax, "cpu: the most records --cpu-records 0 may choose (the broker stores them); a faster machine is refused")
 	fl.IntVar(&f.cpuConc, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
 	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")
@@ -114,63 +114,12 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)
 	c.Repeat, c.MinWindow = f.repeat, f.minWindow
-	sec := g.securityArgs()
-	c.RSSChildArgv = func(s consume.RSSSpec) ([]string, error) { return rssChildArgv(s, sec) }
+	child, err := proc.Kpar(g.sec)
+	if err != nil {
+		return c, err
+	}
+	c.RSSChild = child.Start
 	return c, c.Validate()
-}
-
-// rssChildArgv is the rss measurement's child: `kpar child consume-rss`
-// with the spec as flags and sec, the parent's security flags.
-func rssChildArgv(s consume.RSSSpec, sec []string) ([]string, error) {
-	return childArgv("consume-rss", append(sec,
-		"--brokers", strings.Join(s.Brokers, ","),
-		"--topic", s.Topic,
-		"--records", strconv.FormatInt(s.Records, 10),
-		"--concurrency", strconv.Itoa(s.Concurrency),
-		"--max-buffered", strconv.Itoa(s.MaxBuffered),
-		"--per-partition", strconv.Itoa(s.PerPart),
-		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))...)
-}
-
-// newChildConsumeRSSCmd is `kpar child consume-rss`: one rss measurement
-// of 'bench consume', its result as one JSON line on stdout.
-func newChildConsumeRSSCmd(g *globals) *cobra.Command {
-	var s consume.RSSSpec
-	c := wired(&cobra.Command{
-		Use:   "consume-rss",
-		Short: "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if s.Brokers, err = childBrokers(cmd); err != nil {
-				return err
-			}
-			if s.Topic == "" {
-				return fmt.Errorf("--topic: none given")
-			}
-			for _, v := range []struct {
-				flag string
-				v    int64
-			}{{"records", s.Records}, {"concurrency", int64(s.Concurrency)}, {"max-buffered", int64(s.MaxBuffered)}, {"per-partition", int64(s.PerPart)}} {
-				if err := atLeast(v.flag, v.v, 1); err != nil {
-					return err
-				}
-			}
-			if err := atLeast("fetch-max-bytes", s.FetchMaxBytes, 0); err != nil {
-				return err
-			}
-			s.ClientOpts = g.client.Opts
-			return consume.RSSChild(cmd.Context(), s, cmd.OutOrStdout())
-		},
-	})
-	fl := c.Flags()
-	fl.StringVar(&s.Topic, "topic", "", "topic holding the backlog")
-	fl.Int64Var(&s.Records, "records", 0, "records to consume")
-	fl.IntVar(&s.Concurrency, "concurrency", 0, "max concurrency of the no-op handler")
-	fl.IntVar(&s.MaxBuffered, "max-buffered", 0, "MaxBuffered bound")
-	fl.IntVar(&s.PerPart, "per-partition", 0, "MaxBufferedPerPartition bound")
-	fl.Int32Var(&s.FetchMaxBytes, "fetch-max-bytes", 0, "kgo.FetchMaxBytes (0: the library's default)")
-	return c
 }
 
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // produceFlags are `kpar bench produce`'s flags as typed; sweepable ones
@@ -172,9 +173,11 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
 	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
 	if f.processes || f.vsJava || f.vsKcat {
-		if c.WorkerArgv, err = childArgv("produce-worker", g.securityArgs()...); err != nil {
+		child, err := proc.Kpar(g.sec)
+		if err != nil {
 			return c, err
 		}
+		c.Worker = child.Start
 	}
 	c.Client = g.client // the anchors' refusal is a flag error
 	return c, c.Validate()

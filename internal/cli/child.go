@@ -1,19 +1,26 @@
 package cli
 
 import (
-	"errors"
+	"context"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/lab/group"
+	"github.com/kpar/kpar/internal/lab/group/settings"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // newChildCmd is the hidden `kpar child <name>`: the processes a
-// measurement starts (see childArgv). Each takes explicit arguments or a
-// spec on stdin, never the parent's command line.
+// measurement starts (proc.Kpar). Each reads its spec on stdin (childCmd),
+// never the parent's command line.
 func newChildCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:    "child",
@@ -21,51 +28,71 @@ func newChildCmd(g *globals) *cobra.Command {
 		Hidden: true,
 	}
 	c.AddCommand(
-		wired(&cobra.Command{
-			Use:   "produce-worker",
-			Short: "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
-			Args:  cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return produce.RunWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), g.client.Opts...)
-			},
-		}),
-		wired(&cobra.Command{
-			Use:                "lab-worker",
-			Short:              "one consumer process under test of 'lab consumer'",
-			DisableFlagParsing: true,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if code := worker.Main(cmd.Context(), args); code != 0 {
-					return &exitError{code: code, err: errors.New("lab worker failed")}
-				}
-				return nil
-			},
-		}),
-		newChildConsumeRSSCmd(g),
-		newChildGroupMemberCmd(),
-		newChildGroupSettingsMemberCmd(),
-		wired(newChildCompareKparCmd(g)),
-		wired(newChildComparePlainCmd(g)),
-		wired(newChildCompareShareCmd(g)),
-		&cobra.Command{
-			Use:                "window-kpar",
-			Short:              "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
-			DisableFlagParsing: true,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return window.ChildMain(cmd.Context(), args, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
-			},
-		},
+		childCmd("produce-worker", "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
+			func(ctx context.Context, s produce.WorkerSpec, c *proc.Child, _ io.Writer) error {
+				return produce.RunWorker(ctx, s, c)
+			}),
+		childCmd("lab-worker", "one consumer process under test of 'lab consumer'",
+			func(ctx context.Context, p worker.Params, c *proc.Child, _ io.Writer) error {
+				p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
+				return worker.Run(ctx, p, c.Out)
+			}),
+		childCmd("consume-rss", "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
+			func(ctx context.Context, s consume.RSSSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return consume.RSSChild(ctx, s, out)
+			}),
+		childCmd("group-member", "one consumer-group member of 'lab group'",
+			func(ctx context.Context, p group.MemberParams, c *proc.Child, _ io.Writer) error {
+				p.ClientOpts = c.Client.Opts
+				return group.RunMember(ctx, p, c.Out, os.Stderr)
+			}),
+		// A process so that it can die of a SIGKILL.
+		childCmd("group-settings-member", "one consumer process of 'lab group-settings' (autocommit experiment)",
+			func(ctx context.Context, s settings.MemberSpec, c *proc.Child, _ io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return settings.RunMember(ctx, s, c.Out)
+			}),
+		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
+			func(ctx context.Context, s compare.KparSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunKparChild(ctx, s, out)
+			}),
+		childCmd("compare-plain", "the plain franz-go loop of 'compare consume': reads its records, prints its figures as JSON",
+			func(ctx context.Context, s compare.PlainSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunPlainChild(ctx, s, out)
+			}),
+		childCmd("compare-share", "the bare share consumer of 'compare consume': consumes its records of a share group, prints its figures as JSON",
+			func(ctx context.Context, s compare.ShareSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return compare.RunShareChild(ctx, s, out)
+			}),
+		childCmd("window-kpar", "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
+			func(ctx context.Context, s window.ChildSpec, c *proc.Child, out io.Writer) error {
+				s.ClientOpts = c.Client.Opts
+				return window.RunChild(ctx, s, c.Commands, out)
+			}),
 	)
 	return c
 }
 
-// childBrokers is the --brokers a child got (the root's persistent flag).
-func childBrokers(cmd *cobra.Command) ([]string, error) {
-	var b []string
-	if fl := cmd.Flag("brokers"); fl != nil {
-		b = splitList(fl.Value.String())
+// childCmd is one `kpar child <name>`: it takes no flags; its spec and the
+// parent's security come in the spec line on stdin (proc.ReadSpec), its
+// events and results go out as JSON lines, and its context ends when stdin
+// does (the parent is gone).
+func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *proc.Child, out io.Writer) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var s S
+			ctx, c, err := proc.ReadSpec(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), &s)
+			if err != nil {
+				return fmt.Errorf("kpar child %s: %w", name, err)
+			}
+			return run(ctx, s, c, cmd.OutOrStdout())
+		},
 	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("--brokers: none given")
-	}
-	return b, nil
 }

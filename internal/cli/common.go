@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -115,17 +114,6 @@ func (g *globals) connect(ctx context.Context) ([]string, error) {
 	}
 	recordBroker(ctx, seeds, g.client.Opts...)
 	return seeds, nil
-}
-
-// childArgv is the one way to re-run kpar as a child process: the hidden
-// `kpar child <name>` command with explicit arguments (never the parent's
-// os.Args or an environment variable).
-func childArgv(name string, args ...string) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find the kpar binary to start a child process: %w", err)
-	}
-	return append([]string{exe, "child", name}, args...), nil
 }
 
 // printJSON prints a result's data, as stored in --out, on stdout (--json).

@@ -14,6 +14,7 @@ import (
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 func newCompareCmd(g *globals) *cobra.Command {
@@ -191,180 +192,19 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 			return c, fmt.Errorf("--source-root: %w", err)
 		}
 	}
-	sec := g.securityArgs()
-	c.KparChildArgv = func(s compare.KparSpec) ([]string, error) { return compareKparArgv(s, sec) }
-	c.PlainChildArgv = func(s compare.PlainSpec) ([]string, error) { return comparePlainArgv(s, sec) }
-	c.ShareChildArgv = func(s compare.ShareSpec) ([]string, error) { return compareShareArgv(s, sec) }
+	child, err := proc.Kpar(g.sec)
+	if err != nil {
+		return c, err
+	}
+	c.Child = child.Start
 	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck
-		w.KparChild = func(args []string) ([]string, error) { return childArgv("window-kpar", append(args, sec...)...) }
+		w.Child = child.Start
 		c.Window = &w
 	}
 	return c, c.Validate()
-}
-
-func compareKparArgv(s compare.KparSpec, sec []string) ([]string, error) {
-	return childArgv("compare-kpar", append(sec,
-		"--brokers", strings.Join(s.Brokers, ","),
-		"--topic", s.Topic,
-		"--records", strconv.FormatInt(s.Records, 10),
-		"--concurrency", strconv.Itoa(s.Concurrency),
-		"--sleep", s.Sleep.String(),
-		"--max-buffered", strconv.Itoa(s.MaxBuffered),
-		"--per-partition", strconv.Itoa(s.PerPart),
-		"--trace="+strconv.FormatBool(s.Trace),
-		"--share-group", s.ShareGroup,
-		"--members", strconv.Itoa(s.Members))...)
-}
-
-func compareShareArgv(s compare.ShareSpec, sec []string) ([]string, error) {
-	return childArgv("compare-share", append(sec,
-		"--brokers", strings.Join(s.Brokers, ","),
-		"--topic", s.Topic,
-		"--group", s.Group,
-		"--records", strconv.FormatInt(s.Records, 10),
-		"--concurrency", strconv.Itoa(s.Concurrency),
-		"--members", strconv.Itoa(s.Members),
-		"--sleep", s.Sleep.String(),
-		"--trace="+strconv.FormatBool(s.Trace))...)
-}
-
-func comparePlainArgv(s compare.PlainSpec, sec []string) ([]string, error) {
-	return childArgv("compare-plain", append(sec,
-		"--brokers", strings.Join(s.Brokers, ","),
-		"--topic", s.Topic,
-		"--records", strconv.FormatInt(s.Records, 10),
-		"--fetch-max-bytes", strconv.Itoa(int(s.FetchMaxBytes)))...)
-}
-
-// newChildCompareKparCmd is `kpar child compare-kpar`: kpar's side of one
-// comparison run, its figures as one JSON line on stdout.
-func newChildCompareKparCmd(g *globals) *cobra.Command {
-	var s compare.KparSpec
-	c := &cobra.Command{
-		Use:   "compare-kpar",
-		Short: "kpar's process in 'compare consume': consumes --records records, prints its figures as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if s.Brokers, err = childBrokers(cmd); err != nil {
-				return err
-			}
-			if s.Topic == "" {
-				return fmt.Errorf("--topic: none given")
-			}
-			if err := atLeast("records", s.Records, 1); err != nil {
-				return err
-			}
-			if err := atLeast("concurrency", s.Concurrency, 1); err != nil {
-				return err
-			}
-			if s.Sleep < 0 {
-				return fmt.Errorf("--sleep %s: must be at least 0", s.Sleep)
-			}
-			if err := atLeast("max-buffered", s.MaxBuffered, 0); err != nil {
-				return err
-			}
-			if err := atLeast("per-partition", s.PerPart, 0); err != nil {
-				return err
-			}
-			if s.ShareGroup != "" {
-				if err := atLeast("members", s.Members, 1); err != nil {
-					return err
-				}
-			}
-			s.ClientOpts = g.client.Opts
-			return compare.RunKparChild(cmd.Context(), s, cmd.OutOrStdout())
-		},
-	}
-	fl := c.Flags()
-	fl.StringVar(&s.Topic, "topic", "", "topic to consume (a fresh group reads it from the start)")
-	fl.Int64Var(&s.Records, "records", 0, "records to consume")
-	fl.IntVar(&s.Concurrency, "concurrency", 0, "max concurrency (key order)")
-	fl.DurationVar(&s.Sleep, "sleep", 0, "handler latency (0: no-op)")
-	fl.IntVar(&s.MaxBuffered, "max-buffered", 0, "MaxBuffered (0: the library's default)")
-	fl.IntVar(&s.PerPart, "per-partition", 0, "MaxBufferedPerPartition (0: the library's default)")
-	fl.BoolVar(&s.Trace, "trace", false, "count per-key order (io runs)")
-	fl.StringVar(&s.ShareGroup, "share-group", "", "run kpar's share mode on this share group (reading from the earliest offset) instead of key order on a fresh consumer group")
-	fl.IntVar(&s.Members, "members", 1, "share mode: member clients")
-	return c
-}
-
-// newChildCompareShareCmd is `kpar child compare-share`: the bare franz-go
-// share consumer of 'compare consume'.
-func newChildCompareShareCmd(g *globals) *cobra.Command {
-	var s compare.ShareSpec
-	c := &cobra.Command{
-		Use:   "compare-share",
-		Short: "the bare share consumer of 'compare consume': consumes --records records of a share group, prints its figures as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if s.Brokers, err = childBrokers(cmd); err != nil {
-				return err
-			}
-			if s.Topic == "" {
-				return fmt.Errorf("--topic: none given")
-			}
-			if s.Group == "" {
-				return fmt.Errorf("--group: none given")
-			}
-			if err := atLeast("records", s.Records, 1); err != nil {
-				return err
-			}
-			if err := atLeast("concurrency", s.Concurrency, 1); err != nil {
-				return err
-			}
-			if err := atLeast("members", s.Members, 1); err != nil {
-				return err
-			}
-			if s.Sleep < 0 {
-				return fmt.Errorf("--sleep %s: must be at least 0", s.Sleep)
-			}
-			s.ClientOpts = g.client.Opts
-			return compare.RunShareChild(cmd.Context(), s, cmd.OutOrStdout())
-		},
-	}
-	fl := c.Flags()
-	fl.StringVar(&s.Topic, "topic", "", "topic to consume")
-	fl.StringVar(&s.Group, "group", "", "share group, already set to read from the earliest offset")
-	fl.Int64Var(&s.Records, "records", 0, "records to consume")
-	fl.IntVar(&s.Concurrency, "concurrency", 0, "records in flight across all members")
-	fl.IntVar(&s.Members, "members", 1, "member clients")
-	fl.DurationVar(&s.Sleep, "sleep", 0, "handler latency (0: no-op)")
-	fl.BoolVar(&s.Trace, "trace", false, "count per-key order (io runs)")
-	return c
-}
-
-// newChildComparePlainCmd is `kpar child compare-plain`: the plain franz-go
-// loop of 'compare consume'.
-func newChildComparePlainCmd(g *globals) *cobra.Command {
-	var s compare.PlainSpec
-	c := &cobra.Command{
-		Use:   "compare-plain",
-		Short: "the plain franz-go loop of 'compare consume': reads --records records, prints its figures as JSON",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if s.Brokers, err = childBrokers(cmd); err != nil {
-				return err
-			}
-			if s.Topic == "" {
-				return fmt.Errorf("--topic: none given")
-			}
-			if err := atLeast("records", s.Records, 1); err != nil {
-				return err
-			}
-			s.ClientOpts = g.client.Opts
-			return compare.RunPlainChild(cmd.Context(), s, cmd.OutOrStdout())
-		},
-	}
-	c.Flags().StringVar(&s.Topic, "topic", "", "topic to read from the start")
-	c.Flags().Int64Var(&s.Records, "records", 0, "records to read")
-	c.Flags().Int32Var(&s.FetchMaxBytes, "fetch-max-bytes", 0, "kgo.FetchMaxBytes (0: kgo's default)")
-	return c
 }
 
 func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {

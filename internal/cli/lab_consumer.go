@@ -3,14 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/consumer"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 type labConsumerFlags struct {
@@ -123,14 +122,11 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if err != nil {
 		return err
 	}
-	worker, err := childArgv("lab-worker")
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
-	cfg.Worker = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(worker), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Worker = child.Start
 	if f.verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}

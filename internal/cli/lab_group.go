@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group"
 	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 type labGroupFlags struct {
@@ -148,18 +148,15 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	if withSettings {
-		if err := settingsMember(&scfg); err != nil {
+		if err := settingsMember(g, &scfg); err != nil {
 			return err
 		}
 	}
-	member, err := childArgv("group-member")
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
-	cfg.Member = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(member), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Member = child.Start
 	if f.verbose {
 		cfg.MemberStderr = cmd.ErrOrStderr()
 	}

@@ -3,14 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 type labGroupSettingsFlags struct {
@@ -77,22 +76,19 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err != nil {
 		return err
 	}
-	if err := settingsMember(&cfg); err != nil {
+	if err := settingsMember(g, &cfg); err != nil {
 		return err
 	}
 	return runSettings(cmd, g, cfg, &f.out)
 }
 
 // settingsMember sets the member process the settings experiments start.
-func settingsMember(cfg *settings.Config) error {
-	member, err := childArgv("group-settings-member")
+func settingsMember(g *globals, cfg *settings.Config) error {
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
-	cfg.Member = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(member), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Member = child.Start
 	return nil
 }
 

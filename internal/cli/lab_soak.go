@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/soak"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 type labSoakFlags struct {
@@ -83,14 +82,11 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
 	}
 	cfg.Seed = pickSeed(cfg.Seed)
-	wk, err := childArgv("lab-worker")
+	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
 	}
-	cfg.Worker = func(args []string) *exec.Cmd {
-		argv := append(slices.Clip(wk), args...)
-		return exec.Command(argv[0], argv[1:]...)
-	}
+	cfg.Worker = child.Start
 	cfg.Home = filepath.Join(broker.Home(), "lab-soak")
 	brokers := g.connect
 	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {

@@ -18,7 +18,7 @@ import (
 // The client security every command shares: the flags live on the root
 // (beside --brokers), are resolved once before any command runs (so a bad
 // file or a missing password is reported before a broker is looked up), and
-// reach children as flags (securityArgs), the password through the
+// reach children in their spec line (proc.Kpar), the password through the
 // environment they inherit or the --client-config file they re-read.
 
 // wiredCommands names the commands marked with wired, for the refusal.
@@ -40,9 +40,6 @@ func (g *globals) resolveSecurity(cmd *cobra.Command) error {
 
 // secured reports whether clients need options beyond the seeds.
 func (g *globals) secured() bool { return len(g.client.Opts) > 0 }
-
-// securityArgs are the flags that give a child process the same security.
-func (g *globals) securityArgs() []string { return g.sec.Args() }
 
 // refusal turns a failed probe into one line naming the cause, by error
 // type (never by message text).

@@ -4,8 +4,8 @@
 //
 // The SASL password never travels as a flag value (it would show in ps): it
 // comes from $KPAR_SASL_PASSWORD or from the properties file's
-// sasl.jaas.config. Child processes get Args (flags, no password) and inherit
-// the environment or re-read the same file.
+// sasl.jaas.config. Child processes get the Settings in their spec (Abs, no
+// password) and inherit the environment or re-read the same file.
 package clientsec
 
 import (
@@ -32,13 +32,14 @@ var Mechanisms = []string{"plain", "scram-sha-256", "scram-sha-512"}
 
 // Settings are the security flags as given. The zero value is plaintext.
 type Settings struct {
-	TLS        bool   // --tls
-	CA         string // --tls-ca: PEM bundle trusted instead of the system roots
-	Cert, Key  string // --tls-cert/--tls-key: PEM client certificate and key (mutual TLS)
-	ServerName string // --tls-server-name: the name the broker certificate must carry
-	Mechanism  string // --sasl-mechanism: one of Mechanisms
-	User       string // --sasl-user
-	ConfigFile string // --client-config: Java client properties
+	TLS        bool   `json:"tls,omitempty"`             // --tls
+	CA         string `json:"tls_ca,omitempty"`          // --tls-ca: PEM bundle trusted instead of the system roots
+	Cert       string `json:"tls_cert,omitempty"`        // --tls-cert: PEM client certificate (mutual TLS)
+	Key        string `json:"tls_key,omitempty"`         // --tls-key: its PEM private key
+	ServerName string `json:"tls_server_name,omitempty"` // --tls-server-name: the name the broker certificate must carry
+	Mechanism  string `json:"sasl_mechanism,omitempty"`  // --sasl-mechanism: one of Mechanisms
+	User       string `json:"sasl_user,omitempty"`       // --sasl-user
+	ConfigFile string `json:"client_config,omitempty"`   // --client-config: Java client properties
 }
 
 // flagSet is what both flag.FlagSet and pflag.FlagSet offer, so the root
@@ -64,31 +65,33 @@ func (s *Settings) AddFlags(fs flagSet) {
 // Set reports whether any security setting was given.
 func (s Settings) Set() bool { return s != Settings{} }
 
-// Args renders s as flags for a child process, file paths made absolute
-// (a child may run elsewhere). The password is not among them.
-func (s Settings) Args() []string {
-	var out []string
-	add := func(name, v string) {
-		if v == "" {
-			return
-		}
-		if name != "sasl-mechanism" && name != "sasl-user" && name != "tls-server-name" {
-			if abs, err := filepath.Abs(v); err == nil {
-				v = abs
+// Abs is s with its file paths made absolute, for a child process (which
+// may run elsewhere). The password is never among the settings.
+func (s Settings) Abs() Settings {
+	for _, p := range []*string{&s.CA, &s.Cert, &s.Key, &s.ConfigFile} {
+		if *p != "" {
+			if abs, err := filepath.Abs(*p); err == nil {
+				*p = abs
 			}
 		}
-		out = append(out, "--"+name+"="+v)
 	}
+	return s
+}
+
+// Args renders s as the command's flags, for the command line that
+// reproduces a run (file paths absolute, never the password).
+func (s Settings) Args() []string {
+	s = s.Abs()
+	var out []string
 	if s.TLS {
 		out = append(out, "--tls")
 	}
-	add("tls-ca", s.CA)
-	add("tls-cert", s.Cert)
-	add("tls-key", s.Key)
-	add("tls-server-name", s.ServerName)
-	add("sasl-mechanism", s.Mechanism)
-	add("sasl-user", s.User)
-	add("client-config", s.ConfigFile)
+	for _, f := range []struct{ name, v string }{{"tls-ca", s.CA}, {"tls-cert", s.Cert}, {"tls-key", s.Key},
+		{"tls-server-name", s.ServerName}, {"sasl-mechanism", s.Mechanism}, {"sasl-user", s.User}, {"client-config", s.ConfigFile}} {
+		if f.v != "" {
+			out = append(out, "--"+f.name+"="+f.v)
+		}
+	}
 	return out
 }
 

@@ -6,8 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -173,17 +173,18 @@ func TestClientConfigRefusalsNameFileAndLine(t *testing.T) {
 	}
 }
 
-func TestArgsRoundTripWithoutThePassword(t *testing.T) {
+func TestAbsRoundTripsThroughJSONWithoutThePassword(t *testing.T) {
 	s := Settings{TLS: true, CA: "ca.pem", Mechanism: "plain", User: "u", ServerName: "localhost"}
-	args := s.Args()
-	joined := strings.Join(args, " ")
-	if strings.Contains(joined, "pw") || !strings.Contains(joined, "--sasl-user=u") || strings.Contains(joined, "=ca.pem") {
-		t.Fatalf("args %q: want absolute paths, the user, no password", joined)
+	b, err := json.Marshal(s.Abs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := string(b)
+	if strings.Contains(joined, "pw") || !strings.Contains(joined, `"sasl_user":"u"`) || strings.Contains(joined, `"ca.pem"`) {
+		t.Fatalf("spec %s: want absolute paths, the user, no password", joined)
 	}
 	var back Settings
-	fs := newTestFlagSet()
-	back.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
 	abs, _ := filepath.Abs("ca.pem")
@@ -192,8 +193,6 @@ func TestArgsRoundTripWithoutThePassword(t *testing.T) {
 		t.Fatalf("round trip: %+v, want %+v", back, s)
 	}
 }
-
-func newTestFlagSet() *flag.FlagSet { return flag.NewFlagSet("t", flag.ContinueOnError) }
 
 // The anchors get the same settings in their own clients' words, and the
 // Java form reads back as the file it came from.

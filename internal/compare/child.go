@@ -1,18 +1,16 @@
 package compare
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // ChildOutput is the one JSON line a Go contender's process prints.
@@ -92,48 +90,41 @@ func RunPlainChild(ctx context.Context, spec PlainSpec, stdout io.Writer) error 
 // ErrChildTimeout: a child process outlived Config.Timeout and was killed.
 var ErrChildTimeout = errors.New("did not finish within the timeout and was killed")
 
-// proc is what the parent sees of a finished child.
-type proc struct {
+// childRun is what the parent sees of a finished child.
+type childRun struct {
 	out        ChildOutput
 	peakRSSKiB int64   // rusage maxrss (KiB on Linux)
 	cpuSeconds float64 // rusage user+sys, the whole process life
 	wall       float64
 }
 
-// runChild runs the process name (argv), bounded by timeout, and parses
-// its last stdout line.
-func runChild(ctx context.Context, name string, argv []string, timeout time.Duration) (proc, error) {
+// runChild runs the child name as label with spec, bounded by timeout,
+// and parses its last stdout line.
+func runChild(ctx context.Context, start proc.Starter, name, label string, spec any, timeout time.Duration) (childRun, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, argv[0], argv[1:]...)
-	cmd.WaitDelay = 5 * time.Second
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	var last []byte
+	p, err := start(rctx, name, spec, proc.Options{OnLine: func(b []byte) { last = append(last[:0], b...) }})
 	if err != nil {
-		tail := strings.TrimSpace(stderr.String())
+		return childRun{}, fmt.Errorf("%s: %w", label, err)
+	}
+	if err := p.Wait(); err != nil {
+		tail := p.Tail(0)
 		if len(tail) > 2000 {
 			tail = "..." + tail[len(tail)-2000:]
 		}
 		switch {
 		case ctx.Err() != nil:
-			return proc{}, fmt.Errorf("%s: %w", name, ctx.Err())
+			return childRun{}, fmt.Errorf("%s: %w", label, ctx.Err())
 		case rctx.Err() != nil:
-			return proc{}, fmt.Errorf("%s %w (%v): %s", name, ErrChildTimeout, timeout, tail)
+			return childRun{}, fmt.Errorf("%s %w (%v): %s", label, ErrChildTimeout, timeout, tail)
 		}
-		return proc{}, fmt.Errorf("%s (%s): %w: %s", name, strings.Join(argv, " "), err, tail)
+		return childRun{}, fmt.Errorf("%s (kpar child %s): %w: %s", label, name, err, tail)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	var o ChildOutput
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &o); err != nil || o.Records <= 0 {
-		return proc{}, fmt.Errorf("%s (%s) printed no result line (%v): %q", name, strings.Join(argv, " "), err, out.String())
+	if err := json.Unmarshal(last, &o); err != nil || o.Records <= 0 {
+		return childRun{}, fmt.Errorf("%s (kpar child %s) printed no result line (%v): %q", label, name, err, last)
 	}
-	p := proc{out: o, wall: wall.Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		p.peakRSSKiB = ru.Maxrss
-		p.cpuSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-	}
-	return p, nil
+	u := p.Usage()
+	return childRun{out: o, wall: u.Wall.Seconds(), peakRSSKiB: u.PeakRSSKiB, cpuSeconds: u.CPUSeconds}, nil
 }

@@ -40,6 +40,7 @@ import (
 
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -90,21 +91,17 @@ type Config struct {
 	// counts (see LOCRegions).
 	SourceRoot string
 
-	// KparChildArgv and PlainChildArgv make the command lines of the kpar
-	// and plain-loop processes (`kpar child compare-kpar|compare-plain`),
-	// which must reach RunKparChild / RunPlainChild with the spec.
-	KparChildArgv  func(KparSpec) ([]string, error)
-	PlainChildArgv func(PlainSpec) ([]string, error)
-	// ShareChildArgv makes the bare share consumer's command line (`kpar
-	// child compare-share`, reaching RunShareChild).
-	ShareChildArgv func(ShareSpec) ([]string, error)
+	// Child starts the Go contenders' processes: `kpar child
+	// compare-kpar|compare-plain|compare-share` with a KparSpec, PlainSpec
+	// or ShareSpec, reaching RunKparChild, RunPlainChild, RunShareChild.
+	Child proc.Starter
 
 	// ShareMembers is the member clients of every share contender: the
 	// bare share consumer, kpar's share mode and ShareConsumerPerformance
 	// (--threads). Each bare member polls at most its part of the run's
 	// concurrency, so the members together never hold more.
 	ShareMembers int
-	// KparShare also runs kpar's share mode (KparChildArgv with
+	// KparShare also runs kpar's share mode (compare-kpar with
 	// KparSpec.ShareGroup set) beside the bare share consumer.
 	KparShare bool
 
@@ -205,8 +202,8 @@ func (c Config) Validate() error {
 	if _, err := CountLOC(c.SourceRoot, LOCSpecs); err != nil {
 		return fmt.Errorf("--source-root %s: %w", c.SourceRoot, err)
 	}
-	if c.KparChildArgv == nil || c.PlainChildArgv == nil || c.ShareChildArgv == nil {
-		return errors.New("compare: KparChildArgv, PlainChildArgv and ShareChildArgv are required (the contenders' processes)")
+	if c.Child == nil {
+		return errors.New("compare: Config.Child is required (the contenders' processes)")
 	}
 	if c.Secured() {
 		switch {
@@ -246,7 +243,7 @@ const (
 // (`kpar child compare-kpar`): key order, a fresh group, Records records.
 type KparSpec struct {
 	Brokers     []string
-	ClientOpts  []kgo.Opt // TLS, SASL: not on the command line; the child makes them from its security flags
+	ClientOpts  []kgo.Opt `json:"-"` // TLS, SASL: the child makes them from the security in its spec line
 	Topic       string
 	Records     int64
 	Concurrency int
@@ -265,7 +262,7 @@ type KparSpec struct {
 // (`kpar child compare-plain`): no group, no commits, no handler.
 type PlainSpec struct {
 	Brokers    []string
-	ClientOpts []kgo.Opt // as KparSpec's
+	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
 	Topic      string
 	Records    int64
 	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.

@@ -2,20 +2,16 @@ package compare
 
 import (
 	"strings"
+
+	"github.com/kpar/kpar/internal/proc"
 	"testing"
 	"time"
 )
 
-func kparArgv() func(KparSpec) ([]string, error) {
-	return func(KparSpec) ([]string, error) { return []string{"true"}, nil }
-}
-
 func goodConfig() Config {
 	c := DefaultConfig()
 	c.SourceRoot, _ = FindModuleRoot(".")
-	c.KparChildArgv = kparArgv()
-	c.PlainChildArgv = func(PlainSpec) ([]string, error) { return []string{"true"}, nil }
-	c.ShareChildArgv = func(ShareSpec) ([]string, error) { return []string{"true"}, nil }
+	c.Child = proc.Exe{Argv: []string{"true"}}.Start
 	return c
 }
 
@@ -44,7 +40,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Timeout = 0 }, "--timeout 0s"},
 		{func(c *Config) { c.SourceRoot = "" }, "--source-root"},
 		{func(c *Config) { c.SourceRoot = "/" }, "--source-root /: lines of code of naive loop"},
-		{func(c *Config) { c.PlainChildArgv = nil }, "PlainChildArgv"},
+		{func(c *Config) { c.Child = nil }, "Config.Child"},
 	}
 	for _, tc := range cases {
 		c := goodConfig()

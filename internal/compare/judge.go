@@ -8,7 +8,7 @@ import (
 )
 
 // side builds a Side from a finished child process.
-func side(contender string, p proc) Side {
+func side(contender string, p childRun) Side {
 	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
 		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
 		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes,

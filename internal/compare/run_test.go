@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -62,17 +63,25 @@ func TestRunKeepsTheCompletedPartsAndMarksTheFailedOne(t *testing.T) {
 	c.TopicPrefix = testkit.TopicName(t)
 	c.Partitions, c.Concurrencies, c.IORecords, c.NoopRecords, c.RSSRecords = 2, []int{16, 500}, 100, 100, 120
 	c.Repeat, c.MinWindow, c.PCHeap, c.HeapSteps = 2, time.Second, "64m", 3
-	c.KparChildArgv = func(s KparSpec) ([]string, error) {
-		switch {
-		case s.Concurrency == 500 && s.ShareGroup == "":
-			return fakeChild(s.Records, 0, "boom-at-500"), nil
-		case s.Records == 100 && s.Sleep == 0 && s.ShareGroup == "": // no-op kpar: a window under the minimum
-			return fakeChild(s.Records, 0.4, ""), nil
+	c.Child = func(ctx context.Context, name string, spec any, o proc.Options) (*proc.Process, error) {
+		argv := []string{"false"}
+		switch s := spec.(type) {
+		case KparSpec:
+			switch {
+			case s.Concurrency == 500 && s.ShareGroup == "":
+				argv = fakeChild(s.Records, 0, "boom-at-500")
+			case s.Records == 100 && s.Sleep == 0 && s.ShareGroup == "": // no-op kpar: a window under the minimum
+				argv = fakeChild(s.Records, 0.4, "")
+			default:
+				argv = fakeChild(s.Records, 2, "")
+			}
+		case PlainSpec:
+			argv = fakeChild(s.Records, 2, "")
+		case ShareSpec:
+			argv = fakeChild(s.Records, 2, "")
 		}
-		return fakeChild(s.Records, 2, ""), nil
+		return proc.Start(ctx, name, argv, o)
 	}
-	c.PlainChildArgv = func(s PlainSpec) ([]string, error) { return fakeChild(s.Records, 2, ""), nil }
-	c.ShareChildArgv = func(s ShareSpec) ([]string, error) { return fakeChild(s.Records, 2, ""), nil }
 	var pcs []pc.Config
 	c.pcRun = fakePC(&pcs)
 	c.javaShareRun = func(context.Context, []string) (JavaShare, error) {

@@ -62,11 +62,7 @@ func isRSS(name string) bool { return name == "rss" }
 
 func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, error) {
 	r.start(name + " kpar")
-	argv, err := r.c.KparChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
-	p, err := runChild(ctx, "kpar "+name, argv, r.c.Timeout)
+	p, err := runChild(ctx, r.c.Child, "compare-kpar", "kpar "+name, spec, r.c.Timeout)
 	if err != nil {
 		return Side{}, err
 	}
@@ -75,15 +71,11 @@ func (r *runner) kpar(ctx context.Context, name string, spec KparSpec) (Side, er
 
 func (r *runner) plain(ctx context.Context, name string, spec PlainSpec, check bool) (Side, error) {
 	r.start(name + " plain")
-	argv, err := r.c.PlainChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
 	label := "plain loop (kgo's default fetch size) " + name
 	if spec.FetchMaxBytes > 0 {
 		label = fmt.Sprintf("plain loop (FetchMaxBytes %d) %s", spec.FetchMaxBytes, name)
 	}
-	p, err := runChild(ctx, label, argv, r.c.Timeout)
+	p, err := runChild(ctx, r.c.Child, "compare-plain", label, spec, r.c.Timeout)
 	if err != nil {
 		return Side{}, err
 	}
@@ -207,11 +199,7 @@ func (r *runner) share(ctx context.Context, name, slug string, spec ShareSpec) (
 		return Side{}, err
 	}
 	spec.Members = r.c.ShareMembers
-	argv, err := r.c.ShareChildArgv(spec)
-	if err != nil {
-		return Side{}, err
-	}
-	p, err := runChild(ctx, "share "+name, argv, r.c.Timeout)
+	p, err := runChild(ctx, r.c.Child, "compare-share", "share "+name, spec, r.c.Timeout)
 	if err != nil {
 		return Side{}, err
 	}
@@ -229,11 +217,7 @@ func (r *runner) kparShare(ctx context.Context, name, slug string, spec KparSpec
 		return nil, err
 	}
 	spec.Members = r.c.ShareMembers
-	argv, err := r.c.KparChildArgv(spec)
-	if err != nil {
-		return nil, err
-	}
-	p, err := runChild(ctx, "kpar-share "+name, argv, r.c.Timeout)
+	p, err := runChild(ctx, r.c.Child, "compare-kpar", "kpar-share "+name, spec, r.c.Timeout)
 	if err != nil {
 		return nil, err
 	}

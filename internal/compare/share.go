@@ -19,7 +19,7 @@ import (
 // them concurrently, acking each as its handler returns.
 type ShareSpec struct {
 	Brokers    []string
-	ClientOpts []kgo.Opt // as KparSpec's
+	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
 	Topic      string
 	// Group is a share group the parent made read from the earliest
 	// offset (sharegroup.FromEarliest); fresh for every run.

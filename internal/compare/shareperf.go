@@ -6,11 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // SharePerfClass is Kafka's share consumer benchmark (kafka-tools), the
@@ -115,28 +115,20 @@ func javaShareArgs(classPath string, seeds []string, topic, group string, record
 func runJavaShare(ctx context.Context, java string, args []string, threads int, timeout time.Duration) (JavaShare, error) {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(rctx, java, args...)
-	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	out, p, err := proc.Output(rctx, "ShareConsumerPerformance", append([]string{java}, args...), proc.Options{})
 	if err != nil {
 		if rctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("%w (%v)", ErrChildTimeout, timeout)
 		}
-		return JavaShare{}, fmt.Errorf("ShareConsumerPerformance: %w: %s", err, tailOf(out.String(), 1500))
+		return JavaShare{}, fmt.Errorf("ShareConsumerPerformance: %w: %s", err, tailOf(string(out), 1500))
 	}
-	j, err := parseSharePerf(out.Bytes())
+	j, err := parseSharePerf(out)
 	if err != nil {
-		return JavaShare{}, fmt.Errorf("%w; output: %s", err, tailOf(out.String(), 1500))
+		return JavaShare{}, fmt.Errorf("%w; output: %s", err, tailOf(string(out), 1500))
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		j.PeakRSSKiB = ru.Maxrss
-		j.CPUSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-	}
-	j.Threads, j.WallSeconds, j.Args = threads, wall.Seconds(), args
+	u := p.Usage()
+	j.PeakRSSKiB, j.CPUSeconds = u.PeakRSSKiB, u.CPUSeconds
+	j.Threads, j.WallSeconds, j.Args = threads, u.Wall.Seconds(), args
 	j.CPUPerMillion = perMillion(j.CPUSeconds, j.Records)
 	return j, nil
 }

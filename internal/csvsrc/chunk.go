@@ -70,63 +70,17 @@ func (s *shape) parseChunk(from, stop, maxGood int) *chunk {
 		// need escaping, and then the arena grows.
 		a.size = (stop - from) + est*(s.jsonLen+2*s.nfields+2) + 4096
 	}
-	bad := func(e error) bool {
-		re := e.(*RowError)
-		c.skipped++
-		if len(c.firstBad) < maxFirstBad {
-			c.firstBad = append(c.firstBad, re)
-		}
-		if !s.skipBad {
-			c.failed = true
-			return true
-		}
-		return false
-	}
 	for maxGood <= 0 || len(c.values) < maxGood {
 		p.skipBlank()
 		if p.pos >= stop || p.pos >= len(s.buf) {
 			break
 		}
-		var key, val []byte
-		if s.value == ValueJSON {
-			fields, _, line, err := p.row()
-			if err != nil {
-				if bad(err) {
-					break
-				}
-				continue
+		key, val, err := s.row(p, &a)
+		if err != nil {
+			if c.bad(err.(*RowError), s.skipBad) {
+				break
 			}
-			if len(fields) != s.nfields {
-				if bad(s.ragged(line, len(fields))) {
-					break
-				}
-				continue
-			}
-			if s.keyIdx >= 0 {
-				key = fields[s.keyIdx]
-				if len(p.scratch) > 0 { // it may be an unescaped copy that the next row reuses
-					key = a.copy(key)
-				}
-			}
-			val = s.appendJSON(&a, fields)
-		} else {
-			n, raw, k, copied, line, err := p.count(s.keyIdx)
-			if err != nil {
-				if bad(err) {
-					break
-				}
-				continue
-			}
-			if n != s.nfields {
-				if bad(s.ragged(line, n)) {
-					break
-				}
-				continue
-			}
-			key, val = k, raw
-			if copied {
-				key = a.copy(key)
-			}
+			continue
 		}
 		if s.keyIdx >= 0 {
 			c.keys = append(c.keys, key)
@@ -136,6 +90,48 @@ func (s *shape) parseChunk(from, stop, maxGood int) *chunk {
 	}
 	c.end, c.lines = p.pos, p.line
 	return c
+}
+
+// bad counts a bad row and reports whether parsing stops at it.
+func (c *chunk) bad(re *RowError, skipBad bool) bool {
+	c.skipped++
+	if len(c.firstBad) < maxFirstBad {
+		c.firstBad = append(c.firstBad, re)
+	}
+	c.failed = !skipBad
+	return c.failed
+}
+
+// row parses the row at p's position into its key and value (ValueJSON:
+// an object of the fields); a ragged row is a *RowError like a malformed one.
+func (s *shape) row(p *parser, a *arena) (key, val []byte, err error) {
+	if s.value == ValueJSON {
+		fields, _, line, err := p.row()
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(fields) != s.nfields {
+			return nil, nil, s.ragged(line, len(fields))
+		}
+		if s.keyIdx >= 0 {
+			key = fields[s.keyIdx]
+			if len(p.scratch) > 0 { // it may be an unescaped copy that the next row reuses
+				key = a.copy(key)
+			}
+		}
+		return key, s.appendJSON(a, fields), nil
+	}
+	n, raw, key, copied, line, err := p.count(s.keyIdx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n != s.nfields {
+		return nil, nil, s.ragged(line, n)
+	}
+	if copied {
+		key = a.copy(key)
+	}
+	return key, raw, nil
 }
 
 func (s *shape) ragged(line, n int) error {
@@ -241,30 +237,10 @@ func (s *shape) parseRows(d *Dataset, pos, line, workers, limit, chunkMin int) e
 	for pos < len(s.buf) && (limit <= 0 || taken < limit) {
 		to := len(s.buf)
 		if limit > 0 {
-			// Parse about as much as the limit needs, not the whole file.
-			want := (limit - taken) * s.rowBytes(pos) * 9 / 8
-			if want < len(s.buf)-pos {
-				to = pos + want
-				if k := bytes.IndexByte(s.buf[to:], '\n'); k >= 0 {
-					to += k + 1
-				} else {
-					to = len(s.buf)
-				}
-			}
+			to = s.until(pos, limit-taken)
 		}
 		n := min(workers, max(1, (to-pos)/chunkMin))
-		bounds := cuts(s.buf, pos, to, n)
-		spec := make([]*chunk, len(bounds)-1)
-		if len(spec) == 1 {
-			spec[0] = s.parseChunk(bounds[0], bounds[1], limit-taken)
-		} else {
-			var wg sync.WaitGroup
-			for i := range spec {
-				wg.Go(func() { spec[i] = s.parseChunk(bounds[i], bounds[i+1], 0) })
-			}
-			wg.Wait()
-		}
-		for _, c := range spec {
+		for _, c := range s.parseSpan(cuts(s.buf, pos, to, n), limit-taken) {
 			if c.from != pos { // the cut fell inside a row: redo from the true start
 				c = s.parseChunk(pos, c.stop, limit-taken)
 			}
@@ -288,6 +264,41 @@ func (s *shape) parseRows(d *Dataset, pos, line, workers, limit, chunkMin int) e
 		}
 	}
 	d.Lines = line
+	s.join(d, done)
+	return nil
+}
+
+// until is where to stop parsing from pos for left more rows: about as
+// much as they need (not the whole file), at a line end.
+func (s *shape) until(pos, left int) int {
+	want := left * s.rowBytes(pos) * 9 / 8
+	if want >= len(s.buf)-pos {
+		return len(s.buf)
+	}
+	if k := bytes.IndexByte(s.buf[pos+want:], '\n'); k >= 0 {
+		return pos + want + k + 1
+	}
+	return len(s.buf)
+}
+
+// parseSpan parses the chunks between bounds, on a goroutine each when
+// there are several; a single chunk stops after maxGood rows.
+func (s *shape) parseSpan(bounds []int, maxGood int) []*chunk {
+	spec := make([]*chunk, len(bounds)-1)
+	if len(spec) == 1 {
+		spec[0] = s.parseChunk(bounds[0], bounds[1], maxGood)
+		return spec
+	}
+	var wg sync.WaitGroup
+	for i := range spec {
+		wg.Go(func() { spec[i] = s.parseChunk(bounds[i], bounds[i+1], 0) })
+	}
+	wg.Wait()
+	return spec
+}
+
+// join adds the chunks' rows, counts and first errors to d, in file order.
+func (s *shape) join(d *Dataset, done []*chunk) {
 	total := 0
 	for _, c := range done {
 		total += len(c.values)
@@ -301,7 +312,7 @@ func (s *shape) parseRows(d *Dataset, pos, line, workers, limit, chunkMin int) e
 	}
 	if len(done) == 1 {
 		d.Values, d.Keys = done[0].values, done[0].keys
-		return nil
+		return
 	}
 	d.Values = make([][]byte, 0, total)
 	if s.keyIdx >= 0 {
@@ -311,7 +322,6 @@ func (s *shape) parseRows(d *Dataset, pos, line, workers, limit, chunkMin int) e
 		d.Values = append(d.Values, c.values...)
 		d.Keys = append(d.Keys, c.keys...)
 	}
-	return nil
 }
 
 // rowBytes estimates the bytes per row from the 64 KiB after pos.

@@ -11,13 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // MainClass is ProducerPerformance's entry point in kafka-tools.
@@ -82,24 +81,16 @@ func (c Config) Args() []string {
 // Run runs the tool and parses its summary line.
 func Run(ctx context.Context, c Config) (Result, error) {
 	args := c.Args()
-	cmd := exec.CommandContext(ctx, c.Java, args...)
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	out, p, err := proc.Output(ctx, "ProducerPerformance", append([]string{c.Java}, args...), proc.Options{})
 	if err != nil {
-		return Result{}, fmt.Errorf("ProducerPerformance failed (%v): %s", err, tail(out.String(), 1500))
+		return Result{}, fmt.Errorf("ProducerPerformance failed (%v): %s", err, tail(string(out), 1500))
 	}
-	r, perr := ParseSummary(out.Bytes())
+	r, perr := ParseSummary(out)
 	if perr != nil {
-		return Result{}, fmt.Errorf("%w; output: %s", perr, tail(out.String(), 1500))
+		return Result{}, fmt.Errorf("%w; output: %s", perr, tail(string(out), 1500))
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.CPUSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-	}
-	r.WallSeconds = wall.Seconds()
+	u := p.Usage()
+	r.CPUSeconds, r.WallSeconds = u.CPUSeconds, u.Wall.Seconds()
 	r.Args = args
 	return r, nil
 }

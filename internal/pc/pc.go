@@ -23,15 +23,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // Ordering is PC's ProcessingOrder.
@@ -407,17 +406,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout+exitGrace)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, java, args...)
-	cmd.WaitDelay = 5 * time.Second
 	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 64 << 10}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	start := time.Now()
-	runErr := cmd.Run()
-	wall := time.Since(start)
+	p, err := proc.Start(runCtx, "pc harness", append([]string{java}, args...), proc.Options{Stdout: &stdout, Tail: 64 << 10})
+	if err != nil {
+		return Result{}, err
+	}
+	runErr := p.Wait()
+	wall := p.Usage().Wall
 
 	errTail := func() string {
-		t := tailLines(strings.TrimSpace(stderr.String()), 25)
+		t := p.Tail(25)
 		if t == "" {
 			return "(stderr empty)"
 		}
@@ -431,9 +429,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("%w (after %v, timeout %v + %v grace); %s",
 				ErrKilled, wall.Round(time.Millisecond), cfg.Timeout, exitGrace, errTail())
 		}
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			switch ee.ExitCode() {
+		if p.ExitSignal() == 0 {
+			switch p.ExitCode() {
 			case exitTimeout:
 				return Result{}, fmt.Errorf("%w (%v); %s", ErrHarnessTimeout, cfg.Timeout, errTail())
 			case exitFailed:
@@ -454,10 +451,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r := Result{HarnessOutput: out, WallSeconds: wall.Seconds(), JVMFlags: flags,
 		Command: append([]string{java}, args...)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSSKiB = ru.Maxrss
-		r.ChildCPUSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-	}
+	u := p.Usage()
+	r.PeakRSSKiB, r.ChildCPUSeconds = u.PeakRSSKiB, u.CPUSeconds
 	return r, nil
 }
 
@@ -486,7 +481,7 @@ func javaCommand(ctx context.Context, cfg Config) (java string, args []string, e
 // applied (the Group too), for callers that manage the process themselves:
 // read its progress lines as it runs, SIGKILL it mid-run. Run is the way
 // to get a checked Result.
-func Command(ctx context.Context, cfg Config) (*exec.Cmd, Config, error) {
+func Command(ctx context.Context, cfg Config) ([]string, Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, Config{}, err
 	}
@@ -495,7 +490,7 @@ func Command(ctx context.Context, cfg Config) (*exec.Cmd, Config, error) {
 	if err != nil {
 		return nil, Config{}, err
 	}
-	return exec.CommandContext(ctx, java, args...), cfg, nil
+	return append([]string{java}, args...), cfg, nil
 }
 
 // ParseLine parses the harness's stdout: its last non-empty line must be
@@ -551,19 +546,3 @@ func ParseLine(stdout []byte) (HarnessOutput, error) {
 	}
 	return out, nil
 }
-
-// tailBuffer keeps the last max bytes written (roughly: it trims in halves).
-type tailBuffer struct {
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max/2:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.buf) }

@@ -205,16 +205,6 @@ func TestHarnessArgsCarryTheFetchSizesWhenSet(t *testing.T) {
 	}
 }
 
-func TestTailBufferKeepsTheEnd(t *testing.T) {
-	b := &tailBuffer{max: 10}
-	for _, s := range []string{"0123456", "789ab", "cdef"} {
-		b.Write([]byte(s))
-	}
-	if got := b.String(); !strings.HasSuffix("0123456789abcdef", got) || !strings.HasSuffix(got, "cdef") || len(got) > 10 {
-		t.Fatalf("tail = %q", got)
-	}
-}
-
 func TestPomPinsTheDeclaredVersions(t *testing.T) {
 	pom := string(pomXML)
 	for _, want := range []string{

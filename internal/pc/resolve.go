@@ -1,7 +1,6 @@
 package pc
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"embed"
@@ -16,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 //go:embed assets/pom.xml
@@ -111,12 +111,9 @@ func ClassesDir(ctx context.Context, java, libs string) (string, error) {
 		}
 		args = append(args, src)
 	}
-	cmd := exec.CommandContext(ctx, javac, args...)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Run(); err != nil {
+	if log, _, err := proc.Output(ctx, "javac", append([]string{javac}, args...), proc.Options{}); err != nil {
 		return "", fmt.Errorf("javac could not compile the Parallel Consumer harness and lab bridge (%v):\n%s",
-			err, tailLines(log.String(), 30))
+			err, tailLines(string(log), 30))
 	}
 	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(strings.Join(sourceNames(), "\n")+"\n"), 0o644); err != nil {
 		return "", err

@@ -63,52 +63,31 @@ func encode(c *doc.Chart, format string) ([]byte, error) {
 	if c.Kind == doc.Timeline {
 		ph = 6 * vg.Inch
 	}
+	// Every panel is prepared before the canvas exists: the legend (and so
+	// its width) is known only once each panel has named its series.
 	colors := newColors()
 	var legend []legendEntry
-	var plots [][]*plot.Plot
-	var timelines []func(draw.Canvas)
-	for i, p := range panels {
-		if i%cols == 0 {
-			plots = append(plots, nil)
+	drawers := make([]func(draw.Canvas), len(panels))
+	for i := range panels {
+		title := c.Title
+		if len(panels) > 1 {
+			title = panels[i].Title
 		}
-		p := p
-		if p.Kind == doc.Timeline || c.Kind == doc.Timeline {
-			timelines = append(timelines, func(dc draw.Canvas) { drawTimeline(dc, &p, colors, &legend) })
-			plots[len(plots)-1] = append(plots[len(plots)-1], nil)
-			continue
-		}
-		pl, err := newPlot(c, &p, colors, &legend)
+		d, err := prepare(c, &panels[i], title, colors, &legend)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", c.Name, err)
 		}
-		if len(panels) > 1 {
-			pl.Title.Text = p.Title
-		}
-		plots[len(plots)-1] = append(plots[len(plots)-1], pl)
+		drawers[i] = d
 	}
 	titleH := vg.Length(0)
 	if len(panels) > 1 && c.Title != "" {
 		titleH = 0.35 * vg.Inch
 	}
-	// The legend's width follows its longest name (7 points a character at
-	// 9-point type is generous), so no name is cut off.
-	legendW := vg.Length(0)
-	for _, e := range legend {
-		legendW = max(legendW, vg.Points(5*float64(len(e.name))+30))
-	}
-	if len(legend) > 0 {
-		legendW = max(legendW, minLegendW)
-	}
-	w := vg.Length(cols)*pw + legendW
-	h := vg.Length(rows)*ph + titleH
-	var canvas vg.CanvasWriterTo
-	switch format {
-	case "svg":
-		canvas = vgsvg.New(w, h)
-	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}
-	default:
-		return nil, fmt.Errorf("chart %s: no format %q (svg or png)", c.Name, format)
+	legendW := legendWidth(legend)
+	w, h := vg.Length(cols)*pw+legendW, vg.Length(rows)*ph+titleH
+	canvas, err := newCanvas(format, w, h)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s: %w", c.Name, err)
 	}
 	dc := draw.New(canvas)
 	dc.SetColor(color.White)
@@ -119,23 +98,12 @@ func encode(c *doc.Chart, format string) ([]byte, error) {
 		dc.FillText(st, vg.Point{X: (w - legendW) / 2, Y: h - titleH*0.7}, c.Title)
 	}
 	data := draw.Crop(dc, 0, -legendW, 0, -titleH)
-	ti := 0
-	for r, row := range plots {
-		for col, pl := range row {
-			cell := draw.Canvas{Canvas: data.Canvas, Rectangle: vg.Rectangle{
-				Min: vg.Point{X: data.Min.X + vg.Length(col)*pw, Y: data.Max.Y - vg.Length(r+1)*ph},
-				Max: vg.Point{X: data.Min.X + vg.Length(col+1)*pw, Y: data.Max.Y - vg.Length(r)*ph},
-			}}
-			if pl == nil {
-				timelines[ti](cell)
-				ti++
-				continue
-			}
-			if len(panels) == 1 {
-				pl.Title.Text = c.Title
-			}
-			pl.Draw(cell)
-		}
+	for i, d := range drawers {
+		r, col := i/cols, i%cols
+		d(draw.Canvas{Canvas: data.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: data.Min.X + vg.Length(col)*pw, Y: data.Max.Y - vg.Length(r+1)*ph},
+			Max: vg.Point{X: data.Min.X + vg.Length(col+1)*pw, Y: data.Max.Y - vg.Length(r)*ph},
+		}})
 	}
 	if len(legend) > 0 {
 		drawLegend(draw.Crop(dc, w-legendW+0.1*vg.Inch, 0, 0, -titleH-0.3*vg.Inch), legend)
@@ -145,6 +113,42 @@ func encode(c *doc.Chart, format string) ([]byte, error) {
 		return nil, fmt.Errorf("chart %s: %w", c.Name, err)
 	}
 	return b.Bytes(), nil
+}
+
+// prepare builds one panel's plot(s) and returns what draws them.
+func prepare(parent, p *doc.Chart, title string, colors *colors, legend *[]legendEntry) (func(draw.Canvas), error) {
+	if p.Kind == doc.Timeline || parent.Kind == doc.Timeline {
+		return timeline(p, title, colors, legend)
+	}
+	pl, err := newPlot(parent, p, colors, legend)
+	if err != nil {
+		return nil, err
+	}
+	pl.Title.Text = title
+	return pl.Draw, nil
+}
+
+// legendWidth follows the longest name (about 5 points a character at
+// 9-point type, and room for the swatch), so no name is cut off.
+func legendWidth(legend []legendEntry) vg.Length {
+	if len(legend) == 0 {
+		return 0
+	}
+	w := minLegendW
+	for _, e := range legend {
+		w = max(w, vg.Points(5*float64(len(e.name))+30))
+	}
+	return w
+}
+
+func newCanvas(format string, w, h vg.Length) (vg.CanvasWriterTo, error) {
+	switch format {
+	case "svg":
+		return vgsvg.New(w, h), nil
+	case "png":
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(110))}, nil
+	}
+	return nil, fmt.Errorf("no format %q (svg or png)", format)
 }
 
 // colors gives each name (series or span label) one color for the whole chart.
@@ -229,86 +233,110 @@ func newPlot(parent, c *doc.Chart, colors *colors, legend *[]legendEntry) (*plot
 	if len(parent.Panels) > 0 {
 		kind = parent.Kind
 	}
-	switch kind {
-	case doc.Bars:
-		cats := c.X.Categories
-		if len(cats) == 0 {
-			cats = parent.X.Categories
-		}
-		n := len(c.Series)
-		w := vg.Points(float64(min(40, 240/max(1, n*max(1, len(cats))))))
-		for i, s := range c.Series {
-			vals := make(plotter.Values, len(cats))
-			for j := range vals {
-				if j < len(s.Y) && !math.IsNaN(s.Y[j]) {
-					vals[j] = s.Y[j]
-				}
-			}
-			b, err := plotter.NewBarChart(vals, w)
-			if err != nil {
-				return nil, err
-			}
-			col, first := colors.of(s.Name)
-			b.LineStyle.Width = 0
-			b.Color = col
-			b.Offset = w * vg.Length(float64(i)-float64(n-1)/2)
-			p.Add(b)
-			if len(cats)*n <= 24 { // a value on each bar, so a 0 reads as measured
-				if l, err := barLabels(vals, b); err == nil {
-					p.Add(l)
-				}
-			}
-			if first && s.Name != "" {
-				*legend = append(*legend, legendEntry{s.Name, b})
-			}
-		}
-		p.NominalX(cats...)
-		p.X.Min, p.X.Max = -0.6, float64(len(cats))-0.4
-		floorAxis(p)
-		p.Y.Max *= 1.1 // room for the labels
-	default:
-		ticks := map[float64]bool{}
-		for _, s := range c.Series {
-			var pts plotter.XYs
-			for i := range s.X {
-				if i < len(s.Y) && !math.IsNaN(s.Y[i]) && !math.IsInf(s.Y[i], 0) {
-					pts = append(pts, plotter.XY{X: s.X[i], Y: s.Y[i]})
-					ticks[s.X[i]] = true
-				}
-			}
-			if len(pts) == 0 {
-				continue
-			}
-			l, sc, err := plotter.NewLinePoints(pts)
-			if err != nil {
-				return nil, err
-			}
-			col, first := colors.of(s.Name)
-			l.Color, sc.Color = col, col
-			sc.Shape = draw.CircleGlyph{}
-			sc.Radius = vg.Points(2)
-			if s.Dashed {
-				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-			}
-			p.Add(l, sc)
-			if first && s.Name != "" {
-				*legend = append(*legend, legendEntry{s.Name, l})
-			}
-		}
-		if (c.X.Log || parent.X.Log) && len(ticks) > 0 {
-			p.X.Scale = plot.LogScale{}
-			var t plot.ConstantTicks
-			for x := range ticks {
-				if x > 0 {
-					t = append(t, plot.Tick{Value: x, Label: trimFloat(x)})
-				}
-			}
-			p.X.Tick.Marker = t
-		}
-		p.Add(marks{c.Marks})
-		floorAxis(p)
+	var err error
+	if kind == doc.Bars {
+		err = addBars(p, parent, c, colors, legend)
+	} else {
+		err = addLines(p, parent, c, colors, legend)
 	}
-	return p, nil
+	floorAxis(p)
+	return p, err
+}
+
+// addBars draws a group per category, a bar per series, each labelled.
+func addBars(p *plot.Plot, parent, c *doc.Chart, colors *colors, legend *[]legendEntry) error {
+	cats := c.X.Categories
+	if len(cats) == 0 {
+		cats = parent.X.Categories
+	}
+	n := len(c.Series)
+	w := vg.Points(float64(min(40, 240/max(1, n*max(1, len(cats))))))
+	for i, s := range c.Series {
+		vals := make(plotter.Values, len(cats))
+		for j := range vals {
+			if j < len(s.Y) && !math.IsNaN(s.Y[j]) {
+				vals[j] = s.Y[j]
+			}
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		col, first := colors.of(s.Name)
+		b.LineStyle.Width = 0
+		b.Color = col
+		b.Offset = w * vg.Length(float64(i)-float64(n-1)/2)
+		p.Add(b)
+		if len(cats)*n <= 24 { // a value on each bar, so a 0 reads as measured
+			if l, err := barLabels(vals, b); err == nil {
+				p.Add(l)
+			}
+		}
+		if first && s.Name != "" {
+			*legend = append(*legend, legendEntry{s.Name, b})
+		}
+	}
+	p.NominalX(cats...)
+	p.X.Min, p.X.Max = -0.6, float64(len(cats))-0.4
+	chars := 0
+	for _, c := range cats {
+		chars += len(c) + 2
+	}
+	if chars > 70 { // long category names lean instead of overlapping
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YTop
+	}
+	floorAxis(p)
+	p.Y.Max *= 1.1 // room for the labels
+	return nil
+}
+
+// addLines draws each series as points joined by lines (dashed when asked),
+// a log X axis ticked at the data's X values, and the marks.
+func addLines(p *plot.Plot, parent, c *doc.Chart, colors *colors, legend *[]legendEntry) error {
+	ticks := map[float64]bool{}
+	for _, s := range c.Series {
+		var pts plotter.XYs
+		for i := range s.X {
+			if i < len(s.Y) && !math.IsNaN(s.Y[i]) && !math.IsInf(s.Y[i], 0) {
+				pts = append(pts, plotter.XY{X: s.X[i], Y: s.Y[i]})
+				ticks[s.X[i]] = true
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return err
+		}
+		col, first := colors.of(s.Name)
+		l.Color, sc.Color = col, col
+		sc.Shape = draw.CircleGlyph{}
+		sc.Radius = vg.Points(2)
+		if len(pts) > 60 { // a dense series reads as a line
+			sc.Radius = 0
+		}
+		if s.Dashed {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l, sc)
+		if first && s.Name != "" {
+			*legend = append(*legend, legendEntry{s.Name, l})
+		}
+	}
+	if (c.X.Log || parent.X.Log) && len(ticks) > 0 {
+		p.X.Scale = plot.LogScale{}
+		var t plot.ConstantTicks
+		for x := range ticks {
+			if x > 0 {
+				t = append(t, plot.Tick{Value: x, Label: trimFloat(x)})
+			}
+		}
+		p.X.Tick.Marker = t
+	}
+	p.Add(marks{c.Marks})
+	return nil
 }
 
 // barLabels writes each bar's value just above it.
@@ -369,99 +397,4 @@ func (v marks) Plot(c draw.Canvas, p *plot.Plot) {
 			c.FillText(st, vg.Point{X: x - vg.Points(2), Y: c.Max.Y - vg.Points(2)}, m.Label)
 		}
 	}
-}
-
-// spans draws a timeline's lanes: one row each, a bar per span in its
-// label's color.
-type spans struct {
-	lanes  []doc.Lane
-	colors *colors
-	x0, x1 float64
-}
-
-func (b spans) Plot(c draw.Canvas, p *plot.Plot) {
-	tx, ty := p.Transforms(&c)
-	for i, l := range b.lanes {
-		for _, s := range l.Spans {
-			from, to := max(s.From, b.x0), min(s.To, b.x1)
-			if to <= from {
-				continue
-			}
-			col, _ := b.colors.of(s.Label)
-			rect := vg.Rectangle{Min: vg.Point{X: tx(from), Y: ty(float64(i) - 0.4)}, Max: vg.Point{X: tx(to), Y: ty(float64(i) + 0.4)}}
-			c.SetColor(col)
-			c.Fill(rect.Path())
-		}
-	}
-}
-
-func (b spans) DataRange() (xmin, xmax, ymin, ymax float64) {
-	return b.x0, b.x1, -0.5, float64(len(b.lanes)) - 0.5
-}
-
-type swatch struct{ c color.Color }
-
-func (s swatch) Thumbnail(c *draw.Canvas) {
-	c.SetColor(s.c)
-	c.Fill(c.Rectangle.Path())
-}
-
-// drawTimeline draws lanes on top (30%) and the series under them, their
-// time axes lined up, marks across both.
-func drawTimeline(dc draw.Canvas, c *doc.Chart, colors *colors, legend *[]legendEntry) {
-	x0, x1 := math.Inf(1), math.Inf(-1)
-	for _, l := range c.Lanes {
-		for _, s := range l.Spans {
-			x0, x1 = min(x0, s.From), max(x1, s.To)
-		}
-	}
-	for _, s := range c.Series {
-		for _, x := range s.X {
-			x0, x1 = min(x0, x), max(x1, x)
-		}
-	}
-	if math.IsInf(x0, 0) || x1 <= x0 {
-		x0, x1 = 0, 1
-	}
-	top := plot.New()
-	top.Title.Text = c.Title
-	top.X.Min, top.X.Max = x0, x1
-	names := make([]string, len(c.Lanes))
-	for i, l := range c.Lanes {
-		names[i] = l.Name
-	}
-	top.NominalY(names...)
-	top.Y.Tick.Label.Font.Size = vg.Points(7)
-	top.Add(spans{c.Lanes, colors, x0, x1}, marks{c.Marks})
-	top.Y.Min, top.Y.Max = -0.5, float64(len(c.Lanes))-0.5
-	for _, l := range c.Lanes {
-		for _, s := range l.Spans {
-			if col, first := colors.of(s.Label); first {
-				*legend = append(*legend, legendEntry{s.Label, swatch{col}})
-			}
-		}
-	}
-	bot, err := newPlot(&doc.Chart{Kind: doc.Line, X: c.X, Y: c.Y}, &doc.Chart{Kind: doc.Line, X: c.X, Y: c.Y, Series: c.Series, Marks: c.Marks}, colors, legend)
-	if err != nil {
-		return
-	}
-	bot.X.Min, bot.X.Max = x0, x1
-	h := dc.Max.Y - dc.Min.Y
-	topH := h * 0.4
-	if len(c.Series) == 0 {
-		topH = h
-	}
-	topC := draw.Crop(dc, 0, 0, h-topH, 0)
-	if len(c.Series) == 0 {
-		top.X.Label.Text = c.X.Text()
-		top.Draw(topC)
-		return
-	}
-	botC := draw.Crop(dc, 0, 0, 0, -topH)
-	dt, db := top.DataCanvas(topC), bot.DataCanvas(botC)
-	lt, lb := dt.Min.X-topC.Min.X, db.Min.X-botC.Min.X
-	rt, rb := topC.Max.X-dt.Max.X, botC.Max.X-db.Max.X
-	left, right := max(lt, lb), max(rt, rb)
-	top.Draw(draw.Crop(topC, left-lt, -(right - rt), 0, 0))
-	bot.Draw(draw.Crop(botC, left-lb, -(right - rb), 0, 0))
 }

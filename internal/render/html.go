@@ -16,7 +16,7 @@ func HTML(d doc.Doc) template.HTML {
 	if len(d.Answer) > 0 {
 		b.WriteString(`<div class="answer">`)
 		for _, f := range d.Answer {
-			fmt.Fprintf(&b, "<p>%s</p>", htmlFinding(f))
+			fmt.Fprintf(&b, "<p>%s</p>", FindingHTML(f))
 		}
 		b.WriteString("</div>\n")
 	}
@@ -33,15 +33,20 @@ func HTML(d doc.Doc) template.HTML {
 	return template.HTML(b.String())
 }
 
-func htmlFinding(f doc.Finding) template.HTML {
+// FindingHTML is a finding in the report's markup: its verdict in a span
+// whose class (met, missed, mixed or other, e.g. "not measured") the page
+// styles.
+func FindingHTML(f doc.Finding) template.HTML {
 	s := string(Inline(f.Text))
 	if f.Target != "" {
-		cls := "mixed"
-		switch f.Verdict {
-		case "met", "shown", "yes":
+		cls := "other"
+		switch {
+		case f.Verdict == "met" || f.Verdict == "shown" || f.Verdict == "yes":
 			cls = "met"
-		case "missed", "not shown", "no":
+		case f.Verdict == "missed" || f.Verdict == "not shown" || f.Verdict == "no":
 			cls = "missed"
+		case strings.HasPrefix(f.Verdict, "mixed"):
+			cls = "mixed"
 		}
 		s += fmt.Sprintf(` <span class="verdict %s">(target %s: %s)</span>`, cls, html.EscapeString(f.Target), html.EscapeString(f.Verdict))
 	}
@@ -61,7 +66,7 @@ func htmlBlock(b *strings.Builder, bl doc.Block) {
 			fmt.Fprintf(b, "<li>%s</li>", Inline(t))
 		}
 		for _, f := range bl.Findings {
-			fmt.Fprintf(b, "<li>%s</li>", htmlFinding(f))
+			fmt.Fprintf(b, "<li>%s</li>", FindingHTML(f))
 		}
 		b.WriteString("</ul>\n")
 	}
@@ -89,7 +94,13 @@ func htmlBlock(b *strings.Builder, bl doc.Block) {
 		if err != nil {
 			fmt.Fprintf(b, `<p class="error">chart %q could not be drawn: %s</p>`+"\n", html.EscapeString(title), html.EscapeString(err.Error()))
 		} else {
-			fmt.Fprintf(b, `<figure class="chart" data-chart="%s"><figcaption>%s</figcaption>%s</figure>`+"\n", html.EscapeString(c.Name), Inline(title), inlineSVG(svg))
+			// The drawing carries the chart's title; a caption only adds
+			// the block's own, when it says something else.
+			caption := ""
+			if title != c.Title {
+				caption = fmt.Sprintf("<figcaption>%s</figcaption>", Inline(title))
+			}
+			fmt.Fprintf(b, `<figure class="chart" data-chart="%s">%s%s</figure>`+"\n", html.EscapeString(c.Name), caption, inlineSVG(svg))
 		}
 	}
 	if bl.Error != "" {

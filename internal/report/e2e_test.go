@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -177,7 +178,7 @@ func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
 	if err := results.Read(filepath.Join(res, "consume", "consume.json"), consume.Schema, consume.Version, &cr); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("<strong>%s of the ideal</strong> %s records/s", pct(cr.IO.Efficiency.Median), num(cr.IO.IdealPerS))
+	want := fmt.Sprintf("<strong>%s of the ideal</strong> %s records/s", doc.Pct(cr.IO.Efficiency.Median), doc.Num(cr.IO.IdealPerS))
 	if !strings.Contains(d, want) {
 		t.Errorf("the consumer section does not say %q, as consume.json has it", want)
 	}

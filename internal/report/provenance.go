@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -111,7 +112,7 @@ func (f Facts) FixtureNote() string {
 		by = append(by, "host "+f.Host)
 	}
 	return fmt.Sprintf("A fixture: this result is committed with kpar for its tests, not a run of yours; %s regenerates it. It was produced by %s on %s.",
-		"`"+f.Fixture+"`", listing(by), f.Started.Format(time.DateOnly))
+		"`"+f.Fixture+"`", doc.Listing(by), f.Started.Format(time.DateOnly))
 }
 
 // Machine is the facts' machine in words.

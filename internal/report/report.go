@@ -1,18 +1,18 @@
 // Package report is `kpar report`: one self-contained HTML page from every
 // results file under a directory, in the mission's order (producer scaling,
-// the parallel consumer, the correctness lab, the group lab, the producer
-// fault lab, the comparison with Confluent's Parallel Consumer and share
-// groups).
+// the parallel consumer, the correctness lab, the group lab, the group
+// settings, the producer fault lab, the comparison with Confluent's Parallel
+// Consumer and share groups).
 //
 // The page is a view like any other: it reads only results data, through the
 // measurement packages' own Result types, after checking each file's schema
 // and version (results.Header). A file this kpar cannot read is listed with
 // one line saying why, never guessed at; a section without results says so
-// and names the command that produces them. Every sentence that states a
-// finding is built from the data, reusing the measurement packages' own
-// verdicts where they have them. Charts are the packages' own (rendered to
-// SVG from the decoded Result) or drawn here, inline; the page loads nothing
-// from the network.
+// and names the command that produces them. What a section says about a
+// result is the package's own document (its Doc), rendered by
+// internal/render as everywhere else; this package adds the question, the
+// provenance and the page around it. The page loads nothing from the
+// network: styles and charts are inline.
 //
 // One file per section (produce.go, consume.go, ...): a schema change touches
 // that file alone.
@@ -105,33 +105,20 @@ var sections = []sectionDef{
 type Part struct {
 	Path   string // as found under the input directory
 	Header results.Header
-	// Answer opens the section: one or two sentences computed from the data.
-	Answer []string
 	Facts  Facts
-	// Doc is the result's own document (internal/doc), rendered once by
-	// internal/render; Answer is then its answer, for the contents.
-	Doc    *doc.Doc
-	Blocks []Block
+	// Doc is the result's own document (internal/doc), rendered by
+	// internal/render; its first answer finding is the part's line in the
+	// page's contents.
+	Doc *doc.Doc
 }
 
-// Block is one piece of a part's body, in order.
-type Block struct {
-	Title string
-	Text  []string      // paragraphs or list items (inline Markdown: **bold**, `code`)
-	List  bool          // Text as a bulleted list
-	Table *Table        // or a table
-	Chart template.HTML // or an inline SVG chart
-	Wide  bool          // a chart drawn the page's full width (timelines)
-	Error string        // or what could not be shown, and why
-}
-
-// Table is a plain table; Num marks right-aligned (numeric) columns, Small
-// the ones in small print (sources).
-type Table struct {
-	Head  []string
-	Num   []bool
-	Small []bool
-	Rows  [][]string
+// Lead is the part's line in the page's contents: its document's first
+// answer finding.
+func (p Part) Lead() template.HTML {
+	if len(p.Doc.Answer) == 0 {
+		return "This result's document states no answer; its tables follow."
+	}
+	return render.FindingHTML(p.Doc.Answer[0])
 }
 
 // Skipped is a file the report could not use, with the one line why.
@@ -258,14 +245,6 @@ func Build(dir string) (Page, error) {
 			sec.Refused = append(sec.Refused, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
 			continue
 		}
-		if part.Doc != nil && len(part.Answer) == 0 {
-			for _, f := range part.Doc.Answer {
-				part.Answer = append(part.Answer, render.Finding(f))
-			}
-		}
-		if len(part.Answer) == 0 {
-			part.Answer = []string{"This section computed no answer from this file; its tables follow."}
-		}
 		part.Path, part.Header = rel, h
 		if k.noSeed && part.Facts.Seed == "" {
 			part.Facts.NoSeed = noRandomChoice
@@ -285,7 +264,11 @@ func safeLoad(k kind, path string) (p Part, err error) {
 			err = fmt.Errorf("the %s section failed on this file (a bug in kpar report): %v", k.section, r)
 		}
 	}()
-	return k.load(path)
+	p, err = k.load(path)
+	if err == nil && p.Doc == nil {
+		err = fmt.Errorf("the %s section made no document of this file (a bug in kpar report)", k.section)
+	}
+	return p, err
 }
 
 // Write builds the page from dir and writes it to out (through a temporary

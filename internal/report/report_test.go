@@ -521,3 +521,38 @@ func TestProduceSectionRederivesEveryVerdictFromTheSteps(t *testing.T) {
 		}
 	}
 }
+
+// A section reads top to bottom: the question, the answer with each verdict
+// in the class the page styles, the body, then the details and the
+// provenance, both folded; the contents line is the answer's first finding.
+func TestSectionReadsQuestionAnswerBodyThenFolds(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	writeJSON(t, filepath.Join(dir, "consume", "consume.json"), consumeResult(41000, 0.85, 1024))
+	pg, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Render(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	glance := page[strings.Index(page, `<div class="glance">`):strings.Index(page, "<main>")]
+	if !strings.Contains(glance, `41% of the ideal`) || !strings.Contains(glance, `<span class="verdict missed">(target 90% of the ideal: missed)</span>`) {
+		t.Errorf("the contents do not give the consume answer with its verdict styled:\n%s", glance)
+	}
+	s := page[strings.Index(page, `<section id="consume"`):]
+	s = s[:strings.Index(s, "</section>")]
+	order := []string{`class="question"`, `<div class="answer">`, `class="verdict missed"`, `class="verdict met"`, `<figure class="chart"`, `<div class="table">`, "<details><summary>Details", `<details class="provenance">`}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(s[at:], want)
+		if i < 0 {
+			t.Fatalf("the consume section lacks %q after position %d (want the order %q):\n%s", want, at, order, s)
+		}
+		at += i
+	}
+	if strings.Contains(s, "<details open") || strings.Contains(s, `class="provenance" open`) {
+		t.Errorf("the consume section opens a fold by default")
+	}
+}

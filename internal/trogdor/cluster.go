@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -174,21 +172,61 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
+	if err := o.free(); err != nil {
+		return nil, err
+	}
+	st, err := create(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	o.Progress(fmt.Sprintf("starting the Trogdor %s coordinator on port %d and %d agent(s) on ports %d-%d", Version, o.Port, o.Agents, o.Port+1, o.Port+o.Agents))
+	// Agents first: the coordinator's first heartbeats then find them.
+	var ps []*Process
+	for i := range st.Agents {
+		ps = append(ps, &st.Agents[i])
+	}
+	for _, p := range append(ps, &st.Coordinator) {
+		err := launch(p)
+		if err == nil {
+			err = saveState(o.Home, st) // each pid at once, so down stops a partial start
+		}
+		if err != nil {
+			stopAll(st)
+			return nil, err
+		}
+	}
+	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
+		stopAll(st)
+		_ = os.Remove(statePath(o.Home))
+		return nil, err
+	}
+	return st, nil
+}
+
+// free refuses a platform recorded under the home that still runs or is
+// for other hosts, and a port in use.
+func (o Options) free() error {
 	if st, err := LoadState(o.Home); err == nil {
 		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
 			if p.Alive() {
-				return nil, fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
+				return fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
 			}
 		}
 		if st.Remote {
-			return nil, fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
+			return fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
 		}
 	}
 	for p := o.Port; p <= o.Port+o.Agents; p++ {
 		if portInUse(p) {
-			return nil, fmt.Errorf("port %d is in use: choose another --port (the coordinator takes it, agents the next %d)", p, o.Agents)
+			return fmt.Errorf("port %d is in use: choose another --port (the coordinator takes it, agents the next %d)", p, o.Agents)
 		}
 	}
+	return nil
+}
+
+// create writes a new platform's files under the home (what was there
+// goes) and each daemon's command line; it starts nothing.
+func create(ctx context.Context, o Options) (*State, error) {
 	java, err := broker.JavaBin()
 	if err != nil {
 		return nil, err
@@ -231,31 +269,6 @@ func Up(ctx context.Context, o Options) (*State, error) {
 	for i := range st.Agents {
 		argv(&st.Agents[i], agentClass, o.Heap)
 	}
-	o.Progress(fmt.Sprintf("starting the Trogdor %s coordinator on port %d and %d agent(s) on ports %d-%d", Version, o.Port, o.Agents, o.Port+1, o.Port+o.Agents))
-	// Agents first: the coordinator's first heartbeats then find them.
-	for i := range st.Agents {
-		if err := launch(&st.Agents[i]); err != nil {
-			stopAll(st)
-			return nil, err
-		}
-		if err := saveState(o.Home, st); err != nil {
-			stopAll(st)
-			return nil, err
-		}
-	}
-	if err := launch(&st.Coordinator); err != nil {
-		stopAll(st)
-		return nil, err
-	}
-	if err := saveState(o.Home, st); err != nil {
-		stopAll(st)
-		return nil, err
-	}
-	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
-		stopAll(st)
-		_ = os.Remove(statePath(o.Home))
-		return nil, err
-	}
 	return st, nil
 }
 
@@ -265,21 +278,11 @@ func launch(p *Process) error {
 	if err := os.MkdirAll(filepath.Dir(p.Out), 0o755); err != nil {
 		return err
 	}
-	out, err := os.Create(p.Out)
+	pid, start, err := broker.Spawn(p.Argv, nil, filepath.Dir(p.Out), p.Out, false)
 	if err != nil {
-		return err
-	}
-	defer out.Close()
-	cmd := exec.Command(p.Argv[0], p.Argv[1:]...) // not CommandContext: it must outlive us
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Dir = filepath.Dir(p.Out)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting Trogdor %s: %w", p.Name, err)
 	}
-	p.Pid = cmd.Process.Pid
-	p.PidStartTime, _ = broker.ProcStartTime(p.Pid)
-	go func() { _ = cmd.Wait() }() // reap it if it dies while we run
+	p.Pid, p.PidStartTime = pid, start
 	return nil
 }
 
@@ -319,34 +322,11 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 // is left after a grace period and waits for it to go. It returns the pids
 // it signalled.
 func stopAll(st *State) []int {
-	ps := append([]Process{st.Coordinator}, st.Agents...)
-	var stopped []int
-	for _, p := range ps {
-		if p.Alive() {
-			_ = syscall.Kill(p.Pid, syscall.SIGTERM)
-			stopped = append(stopped, p.Pid)
-		}
+	var ps []broker.Proc
+	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+		ps = append(ps, broker.Proc{Pid: p.Pid, StartTime: p.PidStartTime})
 	}
-	anyAlive := func() bool {
-		for _, p := range ps {
-			if p.Alive() {
-				return true
-			}
-		}
-		return false
-	}
-	for deadline := time.Now().Add(20 * time.Second); anyAlive() && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Millisecond)
-	}
-	for _, p := range ps {
-		if p.Alive() {
-			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
-		}
-	}
-	for deadline := time.Now().Add(10 * time.Second); anyAlive() && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	return stopped
+	return broker.Terminate(ps, 20*time.Second)
 }
 
 // Down stops exactly the JVMs recorded under home and removes the platform

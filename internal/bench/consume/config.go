@@ -21,6 +21,7 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -47,7 +48,7 @@ type Config struct {
 
 	// CPURecords is the records each cpu contender consumes; 0 (the
 	// default) sizes it from a calibration run of the fastest contender so
-	// that its window lasts about 1.5 x MinWindow (see Calibration).
+	// that its window lasts about 2 x MinWindow (see Calibration).
 	CPURecords int64
 	// CPURecordsMax bounds what CPURecords 0 may choose: a machine fast
 	// enough to need more is refused, naming the flags.
@@ -71,12 +72,11 @@ type Config struct {
 	// it would need.
 	MinWindow time.Duration
 
-	// RSSChildArgv makes the command line of the rss child, which must
-	// reach RSSChild with spec (`kpar child consume-rss ...`). Needed when
-	// Only has "rss".
-	RSSChildArgv func(spec RSSSpec) ([]string, error)
+	// RSSChild starts the rss child (`kpar child consume-rss` with an
+	// RSSSpec, reaching RSSChild). Needed when rss runs.
+	RSSChild proc.Starter
 	// Env: the brokers, the client options (TLS, SASL) every client of
-	// the run takes (the rss child gets its own from RSSChildArgv), the
+	// the run takes (the rss child gets its own from its spec line), the
 	// command line stored in the result, and the progress notes.
 	env.Env
 }
@@ -147,8 +147,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--only: unknown measurement %q (want io, cpu, rss)", m)
 		}
 	}
-	if c.runs("rss") && c.RSSChildArgv == nil {
-		return errors.New("--only rss needs a child command (Config.RSSChildArgv)")
+	if c.runs("rss") && c.RSSChild == nil {
+		return errors.New("--only rss needs a child command (Config.RSSChild)")
 	}
 	return nil
 }

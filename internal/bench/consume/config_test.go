@@ -2,7 +2,6 @@ package consume
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -14,21 +13,24 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
 
-// The test binary doubles as the rss child: envChild holds the RSSSpec.
+// The test binary doubles as the rss child: its spec line on stdin.
 const envChild = "CONSUME_TEST_RSS_CHILD"
 
 func TestMain(m *testing.M) {
-	if js := os.Getenv(envChild); js != "" {
+	if os.Getenv(envChild) == "1" {
 		var spec RSSSpec
-		if err := json.Unmarshal([]byte(js), &spec); err != nil {
+		ctx, c, err := proc.ReadSpec(context.Background(), os.Stdin, os.Stdout, &spec)
+		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(2)
 		}
-		if err := RSSChild(context.Background(), spec, os.Stdout); err != nil {
+		spec.ClientOpts = c.Client.Opts
+		if err := RSSChild(ctx, spec, os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -37,22 +39,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func testChildArgv(spec RSSSpec) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	js, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
-	return []string{"env", envChild + "=" + string(js), exe}, nil
-}
+var testChild = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envChild + "=1"}}.Start
 
 func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
-		c.RSSChildArgv = testChildArgv
+		c.RSSChild = testChild
 		return c
 	}
 	cases := []struct {
@@ -79,7 +71,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Order = parallel.Order(42) }, "--order 42"},
 		{func(c *Config) { c.Only = nil }, "--only"},
 		{func(c *Config) { c.Only = []string{"io", "mem"} }, `--only: unknown measurement "mem"`},
-		{func(c *Config) { c.RSSChildArgv = nil }, "--only rss needs a child command"},
+		{func(c *Config) { c.RSSChild = nil }, "--only rss needs a child command"},
 		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
 		{func(c *Config) { c.MinWindow = 0 }, "--min-window 0s"},
 	}
@@ -98,7 +90,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	c := good()
 	c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
 	c.Repeat, c.MinWindow = 1, time.Nanosecond
-	c.Only, c.RSSChildArgv = []string{"io", "cpu"}, nil
+	c.Only, c.RSSChild = []string{"io", "cpu"}, nil
 	if err := c.Validate(); err != nil {
 		t.Errorf("smallest values rejected: %v", err)
 	}
@@ -142,7 +134,7 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	// warm-up (the test topic's compressible values would otherwise fit in
 	// one fetch, which the clock refuses).
 	c.Client.Opts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
-	c.RSSChildArgv = testChildArgv
+	c.RSSChild = testChild
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
 	c.Progress = func(e progress.Event) { logs = append(logs, e.Line) }

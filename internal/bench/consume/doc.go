@@ -193,6 +193,10 @@ func cpuDetails(r Result) []doc.Block {
 	if cal := r.Calibration; cal != nil {
 		f = append(f, doc.Say("The record count was sized by a calibration run: the fastest contender read %s records at %s records/s, "+
 			"so %s records give it a window of about %s x the %g s minimum.", doc.I64(cal.Records), doc.Num(cal.PerS), doc.I64(cal.Chosen), doc.F1(cal.Margin), r.MinWindowS))
+		for _, n := range cal.Resized {
+			f = append(f, doc.Say("A repeat ran faster than calibrated and its window came out short, so the cpu part restarted with %s records each; "+
+				"every repeat shown ran on the last count.", doc.I64(n)))
+		}
 	}
 	t := &doc.Table{Head: []string{"repeat", "kpar records/s", "plain, kpar's fetch", "plain, default fetch", "kpar / plain, kpar's fetch",
 		"kpar / plain, default fetch", "kpar / faster plain", "target"}, Num: []bool{true, true, true, true, true, true, true, false}}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -365,23 +365,25 @@ type RSSSpec struct {
 	MaxBuffered   int
 	PerPart       int
 	FetchMaxBytes int32 // 0: the library's default
-	// ClientOpts (TLS, SASL) are not on the child's command line as
-	// options: the child makes them from the security flags it was given.
-	ClientOpts []kgo.Opt
+	// ClientOpts (TLS, SASL) are not in the spec as options: the child
+	// makes them from the security in its spec line.
+	ClientOpts []kgo.Opt `json:"-"`
 }
 
-// measureRSS runs the child argv (which reaches RSSChild) and parses its
-// JSON result line from stdout.
-func measureRSS(ctx context.Context, argv []string) (RSS, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return RSS{}, fmt.Errorf("rss child %s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()))
+// measureRSS runs the rss child (`kpar child consume-rss`, reaching
+// RSSChild) and parses its JSON result line from stdout.
+func measureRSS(ctx context.Context, start proc.Starter, spec RSSSpec) (RSS, error) {
+	var out []byte
+	p, err := start(ctx, "consume-rss", spec, proc.Options{OnLine: func(b []byte) { out = append(out[:0], b...) }})
+	if err == nil {
+		err = p.Err()
+	}
+	if err != nil {
+		return RSS{}, fmt.Errorf("rss child: %w", err)
 	}
 	var r RSS
-	if err := json.Unmarshal(bytes.TrimSpace(out.Bytes()), &r); err != nil {
-		return RSS{}, fmt.Errorf("rss child output %q: %w", out.String(), err)
+	if err := json.Unmarshal(bytes.TrimSpace(out), &r); err != nil {
+		return RSS{}, fmt.Errorf("rss child output %q: %w", out, err)
 	}
 	return r, nil
 }

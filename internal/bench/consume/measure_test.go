@@ -115,17 +115,17 @@ func TestARunThatFitsInOnePollIsRefused(t *testing.T) {
 }
 
 func TestCalibrationSizesTheRunsForTheWindowAndRefusesPastTheMax(t *testing.T) {
-	// 1M records/s for 1.5 x 10 s after a 10% warm-up: 16,666,667 records.
+	// 1M records/s for 2 x 10 s after a 10% warm-up: 22,222,223 records.
 	n, err := chooseRecords(1e6, 10*time.Second, 4_000_000, 150_000_000)
-	if err != nil || n != 16_666_667 {
-		t.Fatalf("chooseRecords = %d, %v; want 16666667", n, err)
+	if err != nil || n != 22_222_223 {
+		t.Fatalf("chooseRecords = %d, %v; want 22222223", n, err)
 	}
 	if n, err := chooseRecords(1000, 10*time.Second, 4_000_000, 150_000_000); err != nil || n != 4_000_000 {
 		t.Fatalf("a slow rate chose %d, %v: want the calibration's own 4000000 at least", n, err)
 	}
 	_, err = chooseRecords(2e7, 10*time.Second, 4_000_000, 150_000_000)
 	if err == nil || !strings.Contains(err.Error(), "--cpu-records-max 150000000") {
-		t.Fatalf("20M records/s needs 333M records: %v, want a refusal naming --cpu-records-max", err)
+		t.Fatalf("20M records/s needs 444M records: %v, want a refusal naming --cpu-records-max", err)
 	}
 }
 

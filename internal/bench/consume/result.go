@@ -109,6 +109,10 @@ type Calibration struct {
 	PerS    float64 `json:"records_per_s"`
 	Margin  float64 `json:"margin"`
 	Chosen  int64   `json:"chosen_records"`
+	// Resized lists the larger counts the cpu runs restarted with when a
+	// repeat ran faster than calibrated and its window came out short (the
+	// calibration's small read can underrate a warm loop by 2x).
+	Resized []int64 `json:"resized,omitempty"`
 }
 
 type CPU struct {

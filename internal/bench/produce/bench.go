@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/csvsrc"
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -31,13 +32,13 @@ type bench struct {
 	adm       *kadm.Client
 }
 
-// newBench makes a bench on seeds over data. workerArgv (may be nil: no
-// process mode) runs one worker (see RunWorker), which loads src itself, so
-// it reads the same records as this process.
-func newBench(seeds []string, clientOpts []kgo.Opt, data *csvsrc.Dataset, workerArgv []string, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
+// newBench makes a bench on seeds over data. worker (may be nil: no
+// process mode) starts one worker (see RunWorker), which loads src itself,
+// so it reads the same records as this process.
+func newBench(seeds []string, clientOpts []kgo.Opt, data *csvsrc.Dataset, worker proc.Starter, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
 	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, brokerCPU: brokerCPU, progress: progress}
-	if len(workerArgv) > 0 {
-		b.worker = &workerLauncher{argv: workerArgv, src: src, seeds: seeds}
+	if worker != nil {
+		b.worker = &workerLauncher{child: worker, src: src, seeds: seeds}
 	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout)}, clientOpts...)...)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -17,7 +18,12 @@ const envWorker = "PRODUCEBENCH_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envWorker) == "1" {
-		if err := RunWorker(context.Background(), os.Stdin, os.Stdout); err != nil {
+		var sp WorkerSpec
+		ctx, c, err := proc.ReadSpec(context.Background(), os.Stdin, os.Stdout, &sp)
+		if err == nil {
+			err = RunWorker(ctx, sp, c)
+		}
+		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -25,6 +31,8 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+var testWorker = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envWorker + "=1"}}.Start
 
 func writeCSV(t *testing.T, rows int) Source {
 	t.Helper()
@@ -53,12 +61,8 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv(envWorker, "") // the parent is not a worker
-	b, err := newBench(seeds, nil, data, []string{"env", envWorker + "=1", exe}, src, nil, nil)
+	b, err := newBench(seeds, nil, data, testWorker, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

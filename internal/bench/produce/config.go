@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/proc"
 
 	"github.com/kpar/kpar/internal/csvsrc"
 )
@@ -51,9 +52,9 @@ type Config struct {
 	Repeat     int   // runs per step; the step is the median by records/s
 	Warmup     int   // records one producer sends before each sweep, not counted (0: none)
 	Processes  bool  // one OS process per producer instead of a client in this process
-	// WorkerArgv runs one worker process (RunWorker on its stdin/stdout);
-	// needed by Processes, VsJava and VsKcat.
-	WorkerArgv   []string
+	// Worker starts one worker process (`kpar child produce-worker` with a
+	// WorkerSpec, reaching RunWorker); needed by Processes, VsJava and VsKcat.
+	Worker       proc.Starter
 	Acks         []string        // "0", "1", "all"
 	Idempotence  []string        // "on", "off", "auto" (on for acks=all)
 	Partitioners []string        // see Partitioners
@@ -173,8 +174,8 @@ func (c Config) Validate() error {
 	if c.VsKcat && c.NoFlush {
 		return errors.New("--vs-kcat with --no-flush: the comparison needs every record delivered; run them separately")
 	}
-	if (c.Processes || c.VsJava || c.VsKcat) && len(c.WorkerArgv) == 0 {
-		return errors.New("--processes, --vs-java and --vs-kcat need a worker command (Config.WorkerArgv)")
+	if (c.Processes || c.VsJava || c.VsKcat) && c.Worker == nil {
+		return errors.New("--processes, --vs-java and --vs-kcat need a worker command (Config.Worker)")
 	}
 	if c.VsKcat {
 		if _, err := exec.LookPath(c.Kcat); err != nil {

@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // The C anchor: librdkafka through kcat -P, reading the payload file the
@@ -84,19 +82,19 @@ func (c KcatConfig) Args() []string {
 // caller checks the topic's end offsets).
 func runKcat(ctx context.Context, c KcatConfig) (KcatResult, error) {
 	args := c.Args()
-	cmd := exec.CommandContext(ctx, c.Bin, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	r := KcatResult{WallSeconds: time.Since(start).Seconds(), Args: append([]string{c.Bin}, args...)}
+	r := KcatResult{Args: append([]string{c.Bin}, args...)}
+	out, p, err := proc.Output(ctx, "kcat", r.Args, proc.Options{})
+	if p != nil {
+		u := p.Usage()
+		r.WallSeconds = u.Wall.Seconds()
+		if err == nil {
+			r.CPUSeconds = u.CPUSeconds
+		}
+	}
 	if err != nil {
-		return r, fmt.Errorf("kcat failed (%v): %s", err, tail(out.String(), 1500))
+		return r, fmt.Errorf("kcat failed (%v): %s", err, tail(string(out), 1500))
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.CPUSeconds = rusageSeconds(ru)
-	}
-	r.Errors, r.FirstError = kcatErrors(out.Bytes())
+	r.Errors, r.FirstError = kcatErrors(out)
 	return r, nil
 }
 

@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // Pin puts the broker JVMs and the bench on disjoint CPUs, so that on a
@@ -141,7 +144,7 @@ func allowedCPUs(pid int) (string, error) {
 // cpus. Threads created later inherit from their creator, so the whole
 // process stays there.
 func taskset(pid int, cpus string) error {
-	out, err := exec.Command("taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)).CombinedOutput()
+	out, _, err := proc.Output(context.Background(), "taskset", []string{"taskset", "-a", "-p", "-c", cpus, strconv.Itoa(pid)}, proc.Options{})
 	if err != nil {
 		return fmt.Errorf("taskset -a -p -c %s %d: %v: %s", cpus, pid, err, strings.TrimSpace(string(out)))
 	}

@@ -2,7 +2,6 @@ package produce
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -19,12 +18,8 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	c.Topics = []string{testkit.TopicName(t)}
 	c.Partitions, c.RecordSizes, c.Producers = []int{1, 3}, []int{0, 500}, []int{1, 2}
 	c.Warmup, c.VsKcat = 200, true
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv(envWorker, "")
-	c.WorkerArgv = []string{"env", envWorker + "=1", exe}
+	c.Worker = testWorker
 	c.Command = []string{"kpar", "bench", "produce"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -18,6 +18,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -56,9 +57,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	var brokerCPU BrokerCPU
 	res.Broker, brokerCPU = localBroker(seeds)
-	var workerArgv []string
+	var worker proc.Starter
 	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
-		workerArgv = cfg.WorkerArgv
+		worker = cfg.Worker
 	}
 	var delivered atomic.Int64
 	total := ProgressTotal(cfg, data.Len(), data.Bytes)
@@ -69,7 +70,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Processes {
 		inProcessCount = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, cfg.Opts(), data, workerArgv, src, brokerCPU, inProcessCount)
+	b, err := newBench(seeds, cfg.Opts(), data, worker, src, brokerCPU, inProcessCount)
 	if err != nil {
 		return Result{}, err
 	}

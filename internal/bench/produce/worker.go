@@ -1,21 +1,16 @@
 package produce
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/csvsrc"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // Source says how to load the dataset, so a worker process loads exactly
@@ -42,8 +37,8 @@ func (s Source) Load() (*csvsrc.Dataset, error) {
 	return sized(d, s.Size), nil
 }
 
-// workerSpec is the one JSON line a worker reads on stdin.
-type workerSpec struct {
+// WorkerSpec is the spec a worker reads on stdin.
+type WorkerSpec struct {
 	Seeds      []string       `json:"seeds"`
 	Source     Source         `json:"source"`
 	Records    int            `json:"records"` // the first N records of the dataset are split
@@ -53,26 +48,19 @@ type workerSpec struct {
 	Partitions map[string]int `json:"partitions"`
 }
 
-// The protocol: spec line in; "ready" line out once loaded and connected;
-// "go" line in; one Sample JSON line out. Loading is thereby kept out of
+// The protocol after the spec: a ready line out once loaded and connected;
+// the command "go" in; one Sample line out. Loading is thereby kept out of
 // the measured window, and all workers start together.
-const (
-	lineReady = "ready"
-	lineGo    = "go"
-)
+const lineGo = "go"
 
-// RunWorker is the body of the hidden worker subcommand; clientOpts are its
-// TLS and SASL settings (the parent passes them as flags, see WorkerArgv).
-func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer, clientOpts ...kgo.Opt) error {
-	in := bufio.NewReader(stdin)
-	line, err := in.ReadBytes('\n')
-	if err != nil {
-		return fmt.Errorf("worker: read spec: %w", err)
-	}
-	var sp workerSpec
-	if err := json.Unmarshal(line, &sp); err != nil {
-		return fmt.Errorf("worker: bad spec: %w", err)
-	}
+// readyLine is the worker's first line.
+type readyLine struct {
+	Ready bool `json:"ready"`
+}
+
+// RunWorker is `kpar child produce-worker`: c carries its TLS and SASL
+// settings, its commands and its stdout.
+func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 	data, err := sp.Source.Load()
 	if err != nil {
 		return err
@@ -86,16 +74,16 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer, clientOpt
 	if data.Keys != nil {
 		sl.keys = data.Keys[lo:hi]
 	}
-	p, err := newProducer(sp.Seeds, sp.Settings, clientOpts...)
+	p, err := newProducer(sp.Seeds, sp.Settings, c.Client.Opts...)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	if _, err := fmt.Fprintln(stdout, lineReady); err != nil {
+	if err := c.Out.Write(readyLine{Ready: true}); err != nil {
 		return err
 	}
-	if line, err = in.ReadBytes('\n'); err != nil || strings.TrimSpace(string(line)) != lineGo {
-		return fmt.Errorf("worker: expected %q, got %q (%v)", lineGo, line, err)
+	if line, ok := <-c.Commands; !ok || strings.TrimSpace(line) != lineGo {
+		return fmt.Errorf("worker: expected %q, got %q", lineGo, line)
 	}
 	cpu := selfCPU()
 	smp := p.run(ctx, sp.Part, sl, sp.Settings, sp.Partitions, nil)
@@ -103,62 +91,74 @@ func RunWorker(ctx context.Context, stdin io.Reader, stdout io.Writer, clientOpt
 		p.close()
 	}
 	smp.CPUSeconds = selfCPU() - cpu
-	return json.NewEncoder(stdout).Encode(smp)
+	return c.Out.Write(smp)
 }
 
 type workerLauncher struct {
 	seeds []string
-	argv  []string
+	child proc.Starter
 	src   Source
 }
 
+// workerProc is one started worker: its stdout lines as they come.
 type workerProc struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	stderr bytes.Buffer
+	p     *proc.Process
+	lines chan []byte
 }
 
 func (w *workerProc) fail(err error) error {
-	if msg := strings.TrimSpace(w.stderr.String()); msg != "" {
+	if msg := w.p.Tail(0); msg != "" {
 		return fmt.Errorf("%w: %s", err, msg)
 	}
 	return err
 }
 
-// start launches one worker and sends its spec.
-func (l *workerLauncher) start(ctx context.Context, sp workerSpec) (*workerProc, error) {
-	cmd := exec.CommandContext(ctx, l.argv[0], l.argv[1:]...)
-	w := &workerProc{cmd: cmd}
-	cmd.Stderr = &w.stderr
+// start launches one worker with its spec.
+func (l *workerLauncher) start(ctx context.Context, sp WorkerSpec) (*workerProc, error) {
+	w := &workerProc{lines: make(chan []byte, 4)}
 	var err error
-	if w.stdin, err = cmd.StdinPipe(); err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
+	w.p, err = l.child(ctx, "produce-worker", sp, proc.Options{OnLine: func(b []byte) {
+		select {
+		case w.lines <- append([]byte(nil), b...):
+		default: // more than the protocol's lines: not ours to read
+		}
+	}})
 	if err != nil {
-		return nil, err
-	}
-	w.out = bufio.NewReader(stdout)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start worker %s: %w", l.argv[0], err)
-	}
-	b, _ := json.Marshal(sp)
-	if _, err := w.stdin.Write(append(b, '\n')); err != nil {
-		w.kill()
-		return nil, w.fail(fmt.Errorf("worker %d: send spec: %w", sp.Part, err))
+		return nil, fmt.Errorf("worker %d: %w", sp.Part, err)
 	}
 	return w, nil
 }
 
-func (w *workerProc) kill() {
-	_ = w.cmd.Process.Kill()
-	_ = w.cmd.Wait()
+func (w *workerProc) kill() { w.p.Kill() }
+
+// readLine is the worker's next stdout line ("" once it has exited).
+func (w *workerProc) readLine() string {
+	select {
+	case b := <-w.lines:
+		return string(b)
+	case <-w.p.Done():
+		select {
+		case b := <-w.lines:
+			return string(b)
+		default:
+			return ""
+		}
+	}
 }
 
-func (w *workerProc) readLine() (string, error) {
-	s, err := w.out.ReadString('\n')
-	return strings.TrimSpace(s), err
+// ready waits for the worker's ready line.
+func (w *workerProc) ready() bool {
+	var r readyLine
+	return json.Unmarshal([]byte(w.readLine()), &r) == nil && r.Ready
+}
+
+// result waits for the worker's Sample line and its exit.
+func (w *workerProc) result(s *Sample) error {
+	err := json.Unmarshal([]byte(w.readLine()), s)
+	if werr := w.p.Wait(); err == nil && werr != nil {
+		err = werr
+	}
+	return err
 }
 
 // step runs r.Producers workers over the first n records.
@@ -172,7 +172,7 @@ func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) 
 	src := l.src
 	src.Size = r.RecordSize
 	for i := 0; i < r.Producers; i++ {
-		w, err := l.start(ctx, workerSpec{
+		w, err := l.start(ctx, WorkerSpec{
 			Seeds: l.seeds, Source: src, Records: n, Part: i, Parts: r.Producers,
 			Settings: r.Settings, Partitions: r.Partitions,
 		})
@@ -183,16 +183,15 @@ func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) 
 		procs = append(procs, w)
 	}
 	for i, w := range procs {
-		if s, err := w.readLine(); s != lineReady {
+		if !w.ready() {
 			cleanup()
-			_ = err
 			return nil, 0, w.fail(fmt.Errorf("worker %d did not get ready", i))
 		}
 	}
 	win.begin()
 	start := time.Now()
 	for _, w := range procs {
-		_, _ = io.WriteString(w.stdin, lineGo+"\n")
+		_ = w.p.Send(lineGo)
 	}
 	samples := make([]Sample, len(procs))
 	errs := make([]error, len(procs))
@@ -202,14 +201,8 @@ func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := w.readLine()
-			if err == nil || s != "" {
-				err = json.Unmarshal([]byte(s), &samples[i])
-			}
+			err := w.result(&samples[i])
 			ends[i] = time.Now()
-			if werr := w.cmd.Wait(); err == nil && werr != nil {
-				err = werr
-			}
 			if err != nil {
 				errs[i] = w.fail(fmt.Errorf("worker %d: %w", i, err))
 			}
@@ -252,27 +245,20 @@ func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string
 		src.KeyColumn = ""
 	}
 	start := time.Now()
-	w, err := l.start(ctx, workerSpec{Seeds: b.seeds, Source: src, Records: n, Part: 0, Parts: 1, Settings: s, Partitions: partitions})
+	w, err := l.start(ctx, WorkerSpec{Seeds: b.seeds, Source: src, Records: n, Part: 0, Parts: 1, Settings: s, Partitions: partitions})
 	if err != nil {
 		return Anchor{}, err
 	}
-	if line, _ := w.readLine(); line != lineReady {
+	if !w.ready() {
 		w.kill()
 		return Anchor{}, w.fail(errors.New("go anchor worker did not get ready"))
 	}
-	_, _ = io.WriteString(w.stdin, lineGo+"\n")
-	line, _ := w.readLine()
+	_ = w.p.Send(lineGo)
 	var a Anchor
-	err = json.Unmarshal([]byte(line), &a.Sample)
-	if werr := w.cmd.Wait(); err == nil && werr != nil {
-		err = werr
-	}
-	if err != nil {
+	if err := w.result(&a.Sample); err != nil {
 		return Anchor{}, w.fail(fmt.Errorf("go anchor worker: %w", err))
 	}
 	a.WallSeconds = time.Since(start).Seconds()
-	if ru, ok := w.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		a.ProcessCPUSeconds = rusageSeconds(ru)
-	}
+	a.ProcessCPUSeconds = w.p.Usage().CPUSeconds
 	return a, nil
 }

@@ -28,7 +28,7 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := DefaultConfig()
-	c.Brokers, c.KparChild = seeds, testChild
+	c.Brokers, c.Child = seeds, testChild
 	c.Topic = testkit.TopicName(t)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 3, 300, 30, parallel.OrderKey
 	c.StuckOffset, c.MaxHold, c.Concurrency = 50, 2*time.Minute, 50

@@ -1,11 +1,9 @@
 package window
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,35 +15,21 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/parallel"
 )
 
-// childSpec is the kpar consumer process's command line.
-type childSpec struct {
+// ChildSpec is the kpar consumer process's spec.
+type ChildSpec struct {
 	Brokers      []string
 	Topic, Group string
 	Order        parallel.Order
 	Concurrency  int
 	StuckOffset  int64
-	Stuck        bool // hold the record at StuckOffset of each partition until the release line on stdin
+	Stuck        bool // hold the record at StuckOffset of each partition until the release command
 	ProcessedLog string
 	Progress     time.Duration
 	Session      time.Duration // kgo.SessionTimeout; 0: kgo's default
-	clientOpts   []kgo.Opt     // from the security flags KparChild added (not rendered by args)
-}
-
-func (s childSpec) args() []string {
-	a := []string{
-		"--brokers", strings.Join(s.Brokers, ","), "--topic", s.Topic, "--group", s.Group,
-		"--order", s.Order.String(), "--concurrency", strconv.Itoa(s.Concurrency),
-		"--processed-log", s.ProcessedLog, "--progress-ms", strconv.FormatInt(s.Progress.Milliseconds(), 10),
-		"--session-timeout-ms", strconv.FormatInt(s.Session.Milliseconds(), 10),
-	}
-	if s.Stuck {
-		a = append(a, "--stuck-offset", strconv.FormatInt(s.StuckOffset, 10))
-	}
-	return a
+	ClientOpts   []kgo.Opt     `json:"-"` // from the security in the spec line
 }
 
 // ReleaseLine is what the driver writes on a consumer process's stdin to
@@ -65,18 +49,17 @@ type gate struct {
 	gone chan struct{} // closed when stdin ends (before or after the release)
 }
 
-// newGate reads r line by line in the background: the line ReleaseLine
-// opens the gate, other lines are ignored; the end of r (or a read error)
-// closes gone: the driver keeps stdin open as long as it wants the
-// process, so its end, released or not, means the driver is gone.
-func newGate(r io.Reader) *gate {
+// newGate reads the commands in the background: ReleaseLine opens the
+// gate, other lines are ignored; their end (stdin's) closes gone: the
+// driver keeps stdin open as long as it wants the process, so its end,
+// released or not, means the driver is gone.
+func newGate(cmds <-chan string) *gate {
 	g := &gate{open: make(chan struct{}), gone: make(chan struct{})}
 	go func() {
 		defer close(g.gone)
-		sc := bufio.NewScanner(r)
 		released := false
-		for sc.Scan() {
-			if !released && strings.TrimSpace(sc.Text()) == ReleaseLine {
+		for l := range cmds {
+			if !released && strings.TrimSpace(l) == ReleaseLine {
 				released = true
 				close(g.open)
 			}
@@ -126,73 +109,28 @@ type partitionLine struct {
 	Paused      bool  `json:"paused"`
 }
 
-// ChildMain is `kpar child window-kpar <args>`: kpar's parallel consumer
-// over the topic with a fresh or given group, every processed record
-// appended to --processed-log before its handler returns, and a progress
-// line on stdout every --progress-ms. With --stuck-offset, the record at
-// that offset of each partition is held (once) until the line "release"
-// arrives on stdin; stdin ending before it stops the process with an
-// error. It runs until ctx is cancelled (SIGTERM), then closes the consumer
-// (drain and final commit).
-func ChildMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var s childSpec
-	fs := flag.NewFlagSet("window-kpar", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	brokers := fs.String("brokers", "", "seed brokers, comma-separated")
-	fs.StringVar(&s.Topic, "topic", "", "topic")
-	fs.StringVar(&s.Group, "group", "", "consumer group")
-	order := fs.String("order", "key", "key, partition or none")
-	fs.IntVar(&s.Concurrency, "concurrency", 500, "MaxConcurrency")
-	fs.Int64Var(&s.StuckOffset, "stuck-offset", -1, "per partition, the record at this offset is held (once) until the line \"release\" on stdin (-1: none)")
-	fs.StringVar(&s.ProcessedLog, "processed-log", "", "file to append \"partition offset\" to per processed record")
-	progressMs := fs.Int64("progress-ms", 200, "progress line period")
-	sessionMs := fs.Int64("session-timeout-ms", 0, "the group session timeout (0: kgo's default)")
-	var sec clientsec.Settings
-	sec.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	client, err := sec.Resolve(os.Getenv)
-	if err != nil {
-		return err
-	}
-	s.clientOpts = client.Opts
-	for _, b := range strings.Split(*brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			s.Brokers = append(s.Brokers, b)
-		}
-	}
-	s.Stuck, s.Progress = s.StuckOffset >= 0, time.Duration(*progressMs)*time.Millisecond
-	s.Session = time.Duration(*sessionMs) * time.Millisecond
-	var errs []error
-	if len(s.Brokers) == 0 {
-		errs = append(errs, errors.New("--brokers: none given"))
-	}
-	if s.Topic == "" || s.Group == "" || s.ProcessedLog == "" {
-		errs = append(errs, errors.New("--topic, --group and --processed-log are required"))
-	}
-	if err := s.Order.UnmarshalText([]byte(*order)); err != nil {
-		errs = append(errs, fmt.Errorf("--order: %w", err))
-	}
-	if s.Concurrency < 1 || s.StuckOffset < -1 || s.Progress <= 0 || s.Session < 0 {
-		errs = append(errs, errors.New("--concurrency and --progress-ms must be > 0, --stuck-offset >= -1, --session-timeout-ms >= 0"))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
+// RunChild is `kpar child window-kpar`: kpar's parallel consumer over the
+// topic with a fresh or given group, every processed record appended to
+// ProcessedLog before its handler returns, and a progress line on stdout
+// every Progress. With Stuck, the record at StuckOffset of each partition
+// is held (once) until the command "release" arrives on stdin; stdin
+// ending before it stops the process with an error. It runs until ctx is
+// cancelled (SIGTERM, or stdin's end), then closes the consumer (drain and
+// final commit).
+func RunChild(ctx context.Context, s ChildSpec, cmds <-chan string, stdout io.Writer) error {
 	var g *gate
 	if s.Stuck {
-		g = newGate(stdin)
+		g = newGate(cmds)
 	}
 	return runChild(ctx, s, g, stdout)
 }
 
 // opts are the consumer's options.
-func (s childSpec) opts() []parallel.Opt {
+func (s ChildSpec) opts() []parallel.Opt {
 	opts := []parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
 		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
-		parallel.ClientOpts(s.clientOpts...),
+		parallel.ClientOpts(s.ClientOpts...),
 	}
 	if s.Session > 0 {
 		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
@@ -201,7 +139,7 @@ func (s childSpec) opts() []parallel.Opt {
 }
 
 // runChild runs the consumer; g holds the stuck records (nil: none).
-func runChild(ctx context.Context, s childSpec, g *gate, stdout io.Writer) error {
+func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error {
 	log, err := os.OpenFile(s.ProcessedLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err

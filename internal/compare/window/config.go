@@ -36,7 +36,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
-
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -87,10 +87,10 @@ type Config struct {
 	// Only restricts the libraries run (default both).
 	Only []string
 
-	// KparChild makes the command line of the kpar consumer process, which
-	// must reach ChildMain with args (`kpar child window-kpar <args>`).
-	KparChild func(args []string) ([]string, error) `json:"-"`
-	Dir       string                                // working directory for the processed logs; default a temp dir, removed after
+	// Child starts the kpar consumer process (`kpar child window-kpar`
+	// with a ChildSpec, reaching RunChild).
+	Child proc.Starter `json:"-"`
+	Dir   string       // working directory for the processed logs; default a temp dir, removed after
 
 	// Env: the brokers; the resolved TLS/SASL settings (Opts for this
 	// process's clients, Java for PC's harness: a file per run in the
@@ -164,8 +164,8 @@ func (c Config) Validate() error {
 			bad("--window-only: unknown library %q (want kpar, pc)", l)
 		}
 	}
-	if c.runs("kpar") && c.KparChild == nil {
-		bad("--window-only kpar needs the kpar child command (Config.KparChild)")
+	if c.runs("kpar") && c.Child == nil {
+		bad("--window-only kpar needs the kpar child command (Config.Child)")
 	}
 	for _, f := range c.PCJVMFlags {
 		if len(f) == 0 || f[0] != '-' {

@@ -12,7 +12,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
 		c.Brokers = []string{"127.0.0.1:9092"}
-		c.KparChild = testChild
+		c.Child = testChild
 		return c
 	}
 	if err := good().Validate(); err != nil {
@@ -24,7 +24,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	edge.Partitions, edge.RecordsPerPartition, edge.Keys, edge.StuckOffset, edge.Concurrency = 1, 2, 1, 0, 1
 	edge.MaxHold, edge.Poll, edge.Settle, edge.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
 	edge.Only = []string{"pc"}
-	edge.KparChild = nil
+	edge.Child = nil
 	if err := edge.Validate(); err != nil {
 		t.Fatalf("the smallest valid config is refused: %v", err)
 	}
@@ -47,7 +47,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{func(c *Config) { c.Order = parallel.Order(9) }, "--window-order 9"},
 		{func(c *Config) { c.Only = nil }, "--window-only: no library"},
 		{func(c *Config) { c.Only = []string{"kpar", "sarama"} }, `--window-only: unknown library "sarama"`},
-		{func(c *Config) { c.KparChild = nil }, "needs the kpar child command"},
+		{func(c *Config) { c.Child = nil }, "needs the kpar child command"},
 		{func(c *Config) { c.PCJVMFlags = []string{"Xmx1g"} }, `--window-pc-jvm "Xmx1g"`},
 	}
 	for _, tc := range cases {

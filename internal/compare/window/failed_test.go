@@ -9,6 +9,7 @@ import (
 
 	"github.com/kpar/kpar/internal/progress"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
@@ -26,11 +27,11 @@ func TestAFailedPartKeepsTheCompletedOnes(t *testing.T) {
 	var calls atomic.Int32
 	c := DefaultConfig()
 	c.Brokers, c.Only = seeds, []string{"kpar"}
-	c.KparChild = func(args []string) ([]string, error) {
+	c.Child = func(ctx context.Context, name string, spec any, o proc.Options) (*proc.Process, error) {
 		if calls.Add(1) == 2 { // the restart's first process
-			return []string{"sh", "-c", "echo 'no broker today' >&2; exit 3"}, nil
+			return proc.Start(ctx, name, []string{"sh", "-c", "echo 'no broker today' >&2; exit 3"}, o)
 		}
-		return testChild(args)
+		return testChild(ctx, name, spec, o)
 	}
 	c.Topic = testkit.TopicName(t)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 2, 40, 4, parallel.OrderKey

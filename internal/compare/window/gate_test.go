@@ -1,6 +1,7 @@
 package window
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -13,7 +14,7 @@ import (
 // The end of stdin before it is the driver gone, an error, never a release.
 func TestGateOpensOnlyOnTheReleaseLine(t *testing.T) {
 	pr, pw := io.Pipe()
-	g := newGate(pr)
+	g := newGate(lines(pr))
 	held := func(what string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -57,7 +58,7 @@ func TestGateOpensOnlyOnTheReleaseLine(t *testing.T) {
 
 func TestGateStdinEndingBeforeTheReleaseIsTheDriverGone(t *testing.T) {
 	pr, pw := io.Pipe()
-	g := newGate(pr)
+	g := newGate(lines(pr))
 	if _, err := io.WriteString(pw, "something else\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -72,4 +73,17 @@ func TestGateStdinEndingBeforeTheReleaseIsTheDriverGone(t *testing.T) {
 		t.Fatal("the end of stdin opened the gate")
 	default:
 	}
+}
+
+// lines is stdin's lines after the spec, as the child protocol hands them.
+func lines(r io.Reader) <-chan string {
+	c := make(chan string)
+	go func() {
+		defer close(c)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			c <- sc.Text()
+		}
+	}()
+	return c
 }

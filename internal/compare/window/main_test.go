@@ -6,17 +6,24 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
+
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // The test binary doubles as the kpar consumer process, as the kpar binary
 // does in production (`kpar child window-kpar`): re-executed with this
-// variable set, it runs ChildMain on its arguments.
+// variable set, it runs RunChild on the spec on its stdin.
 const envChild = "KPAR_WINDOW_TEST_CHILD"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envChild) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		err := ChildMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		var s ChildSpec
+		ctx, c, err := proc.ReadSpec(ctx, os.Stdin, os.Stdout, &s)
+		if err == nil {
+			s.ClientOpts = c.Client.Opts
+			err = RunChild(ctx, s, c.Commands, os.Stdout)
+		}
 		stop()
 		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -27,10 +34,4 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func testChild(args []string) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{"env", envChild + "=1", exe}, args...), nil
-}
+var testChild = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envChild + "=1"}}.Start

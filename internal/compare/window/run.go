@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
@@ -110,17 +109,13 @@ type runner struct {
 	logf       func(string, ...any)
 }
 
-// command is the consumer process of lib: with the stuck record or fast.
-func (r *runner) command(ctx context.Context, lib, group, logPath string, stuck bool) (*exec.Cmd, error) {
+// startProc starts the consumer process of lib: with the stuck record or fast.
+func (r *runner) startProc(ctx context.Context, lib, group, logPath, name string, stuck bool) (*consumerProc, error) {
 	c := r.c
 	if lib == "kpar" {
-		argv, err := c.KparChild(childSpec{Brokers: c.Brokers, Topic: r.topic, Group: group, Order: c.Order,
+		return startKpar(ctx, c.Child, name, ChildSpec{Brokers: c.Brokers, Topic: r.topic, Group: group, Order: c.Order,
 			Concurrency: c.Concurrency, StuckOffset: c.StuckOffset, Stuck: stuck, ProcessedLog: logPath,
-			Progress: c.Poll, Session: c.SessionTimeout}.args())
-		if err != nil {
-			return nil, err
-		}
-		return exec.CommandContext(ctx, argv[0], argv[1:]...), nil
+			Progress: c.Poll, Session: c.SessionTimeout})
 	}
 	var total int
 	for p := range r.end {
@@ -138,21 +133,20 @@ func (r *runner) command(ctx context.Context, lib, group, logPath string, stuck 
 		}
 		clientConfig = f.Name()
 	}
-	cmd, _, err := pc.Command(ctx, pc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group, Records: total,
+	argv, _, err := pc.Command(ctx, pc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group, Records: total,
 		Ordering: pc.Ordering(pcOrdering(c.Order)), MaxConcurrency: c.Concurrency, Work: pc.WorkNoop,
 		Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, HoldStuck: stuck,
 		ProcessedLog: logPath, ProgressEvery: c.Poll, SessionTimeout: c.SessionTimeout,
 		Progress: func(s string) { r.logf("%s", s) }})
-	return cmd, err
+	if err != nil {
+		return nil, err
+	}
+	return startPC(ctx, name, argv)
 }
 
-func (r *runner) launch(ctx context.Context, lib, group, name string, stuck bool) (*proc, string, error) {
+func (r *runner) launch(ctx context.Context, lib, group, name string, stuck bool) (*consumerProc, string, error) {
 	logPath := filepath.Join(r.dir, group+"-"+name+".log")
-	cmd, err := r.command(ctx, lib, group, logPath, stuck)
-	if err != nil {
-		return nil, "", err
-	}
-	p, err := startProc(lib+" "+name+" process", cmd)
+	p, err := r.startProc(ctx, lib, group, logPath, lib+" "+name+" process", stuck)
 	return p, logPath, err
 }
 
@@ -162,7 +156,7 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 	if err != nil {
 		return Through{}, err
 	}
-	defer p.kill()
+	defer p.Kill()
 	w := r.newWatch(lib, group, p, logPath)
 	plateaued, err := w.untilPlateau(ctx)
 	if err != nil {
@@ -195,11 +189,11 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 		select {
 		case <-ctx.Done():
 			return Through{}, ctx.Err()
-		case <-p.done:
+		case <-p.Done():
 			if err := p.unexpected(); err != nil {
 				return Through{}, err
 			}
-			return Through{}, fmt.Errorf("%s exited while its records were stuck", p.name)
+			return Through{}, fmt.Errorf("%s exited while its records were stuck", p.Name)
 		case <-time.After(r.c.Poll):
 		}
 		if _, err := w.sample(ctx, true); err != nil {
@@ -213,7 +207,7 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 	if err != nil {
 		return Through{}, err
 	}
-	p.stop(20 * time.Second)
+	p.Stop(20 * time.Second)
 	if err := w.tail.read(w.log); err != nil {
 		return Through{}, err
 	}
@@ -232,7 +226,7 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	if err != nil {
 		return Restart{}, err
 	}
-	defer p.kill()
+	defer p.Kill()
 	w := r.newWatch(lib, group, p, logPath)
 	plateaued, err := w.untilPlateau(ctx)
 	if err != nil {
@@ -243,7 +237,7 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	if !plateaued {
 		r.logf("window %s: no plateau within %v; killing it there", lib, r.c.MaxHold)
 	}
-	p.kill()
+	p.Kill()
 	rs.KilledS = time.Since(w.t0).Seconds()
 	// The last word on what the killed process committed.
 	if err := w.tail.read(w.log); err != nil {
@@ -262,13 +256,13 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	if err != nil {
 		return Restart{}, err
 	}
-	defer p2.kill()
+	defer p2.Kill()
 	w2 := r.newWatch(lib, group, p2, logPath2)
 	rs.SecondDrainedS, err = w2.untilDrained(ctx, time.Now())
 	if err != nil {
 		return Restart{}, err
 	}
-	p2.stop(20 * time.Second)
+	p2.Stop(20 * time.Second)
 	if err := w2.tail.read(w2.log); err != nil {
 		return Restart{}, err
 	}

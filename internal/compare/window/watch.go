@@ -15,7 +15,7 @@ type watch struct {
 	r     *runner
 	lib   string
 	group string
-	p     *proc
+	p     *consumerProc
 	log   *Log
 	tail  tail
 	t0    time.Time
@@ -31,10 +31,10 @@ type watch struct {
 	lastChange time.Time
 }
 
-func (r *runner) newWatch(lib, group string, p *proc, logPath string) *watch {
+func (r *runner) newWatch(lib, group string, p *consumerProc, logPath string) *watch {
 	n := len(r.end)
 	w := &watch{r: r, lib: lib, group: group, p: p, log: NewLog(r.start, r.end), tail: tail{path: logPath},
-		t0: p.started, committed: make([]int64, n), meta: make([]string, n), held: make([]int, n)}
+		t0: p.Started, committed: make([]int64, n), meta: make([]string, n), held: make([]int, n)}
 	for i := range w.committed {
 		w.committed[i] = -1
 	}
@@ -181,11 +181,11 @@ func (w *watch) untilPlateau(ctx context.Context) (bool, error) {
 		select {
 		case <-ctx.Done():
 			return false, ctx.Err()
-		case <-w.p.done:
+		case <-w.p.Done():
 			if err := w.p.unexpected(); err != nil {
 				return false, err
 			}
-			return false, fmt.Errorf("%s exited while its records were stuck", w.p.name)
+			return false, fmt.Errorf("%s exited while its records were stuck", w.p.Name)
 		case <-tick.C:
 		}
 		if _, err := w.sample(ctx, true); err != nil {
@@ -225,7 +225,7 @@ func (w *watch) untilDrained(ctx context.Context, from time.Time) (float64, erro
 	tick := time.NewTicker(w.r.c.Poll)
 	defer tick.Stop()
 	for {
-		exited := w.p.exited()
+		exited := w.p.Exited()
 		if _, err := w.sample(ctx, !w.released()); err != nil {
 			return 0, err
 		}

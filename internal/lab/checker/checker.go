@@ -74,26 +74,7 @@ func Check(input []workload.Record, log []Processed, start time.Time) Result {
 	maxKeySeq := map[string]int64{}
 	dlq := map[int64]bool{}
 	var last time.Time
-	type proc struct {
-		worker string
-		inc    int
-	}
-	type procSeq struct {
-		proc
-		seq int64
-	}
-	lastOf := map[proc]time.Time{} // each process's last entry
-	prev := map[int64]Processed{}  // each record's latest entry so far
-	wrote := map[procSeq]bool{}    // which process wrote an entry for which record
-	for _, p := range log {
-		if p.Worker == "" { // dead-letter records name no process
-			continue
-		}
-		pr := proc{p.Worker, p.Incarnation}
-		if p.At.After(lastOf[pr]) {
-			lastOf[pr] = p.At
-		}
-	}
+	rp := newReplays(log)
 	for _, p := range log {
 		if !known[p.Seq] {
 			res.Unknown++
@@ -103,20 +84,7 @@ func Check(input []workload.Record, log []Processed, start time.Time) Result {
 		if p.Outcome == workload.DeadLettered {
 			dlq[p.Seq] = true
 		}
-		if p.Worker != "" {
-			ps := procSeq{proc{p.Worker, p.Incarnation}, p.Seq}
-			if wrote[ps] {
-				res.DuplicatedSameProcess++
-			}
-			wrote[ps] = true
-		}
-		if seen[p.Seq] > 1 {
-			if f := prev[p.Seq]; f.Worker != "" {
-				back := lastOf[proc{f.Worker, f.Incarnation}].Sub(f.At).Seconds()
-				res.ReplaySeconds = max(res.ReplaySeconds, back)
-			}
-		}
-		prev[p.Seq] = p
+		rp.add(p, seen[p.Seq] > 1, &res)
 		if seen[p.Seq] > 1 {
 			res.Duplicated++
 			if seen[p.Seq] == 2 {
@@ -152,4 +120,54 @@ func Check(input []workload.Record, log []Processed, start time.Time) Result {
 		res.RecordsPerSec = float64(res.Processed) / res.Seconds
 	}
 	return res
+}
+
+// process is one worker process: a slot's incarnation.
+type process struct {
+	worker string
+	inc    int
+}
+
+// replays follows which process wrote which record's entries, to count the
+// duplicates a process wrote itself and how far back redone work reached.
+type replays struct {
+	lastOf map[process]time.Time // each process's last entry
+	prev   map[int64]Processed   // each record's latest entry so far
+	wrote  map[procSeq]bool      // which process wrote an entry for which record
+}
+
+type procSeq struct {
+	process
+	seq int64
+}
+
+func newReplays(log []Processed) *replays {
+	rp := &replays{lastOf: map[process]time.Time{}, prev: map[int64]Processed{}, wrote: map[procSeq]bool{}}
+	for _, p := range log {
+		if p.Worker == "" { // dead-letter records name no process
+			continue
+		}
+		pr := process{p.Worker, p.Incarnation}
+		if p.At.After(rp.lastOf[pr]) {
+			rp.lastOf[pr] = p.At
+		}
+	}
+	return rp
+}
+
+// add takes entry p of a known record; dup says the record had an entry
+// before.
+func (rp *replays) add(p Processed, dup bool, res *Result) {
+	if p.Worker != "" {
+		ps := procSeq{process{p.Worker, p.Incarnation}, p.Seq}
+		if rp.wrote[ps] {
+			res.DuplicatedSameProcess++
+		}
+		rp.wrote[ps] = true
+	}
+	if f := rp.prev[p.Seq]; dup && f.Worker != "" {
+		back := rp.lastOf[process{f.Worker, f.Incarnation}].Sub(f.At).Seconds()
+		res.ReplaySeconds = max(res.ReplaySeconds, back)
+	}
+	rp.prev[p.Seq] = p
 }

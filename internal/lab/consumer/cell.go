@@ -25,27 +25,7 @@ import (
 // checker's counts; err is for failures of the lab itself (topics, produce,
 // check).
 func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (Cell, error) {
-	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
-	cell := Cell{
-		Strategy: st, Scenario: sc.Name, Seed: cfg.Seed,
-		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
-		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
-	}
-	if sc.Has(scenario.Failures) {
-		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
-	}
-	cell.Exact, cell.TimingDependent, cell.Why = Exactness(st, sc)
-	if sc.Has(scenario.Slow) {
-		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
-		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
-	}
-	if sc.Kills() {
-		cell.CrashPoints = cfg.CrashAt
-		if len(cell.CrashPoints) == 0 {
-			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
-		}
-	}
-
+	cell := describeCell(cfg, st, sc)
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.clientOpts...)...)
 	if err != nil {
 		return cell, err
@@ -64,12 +44,8 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		topics = append(topics, dlq)
 		topicCfg = map[string]map[string]*string{dlq: dcfg}
 	}
-	specs := make([]kafka.Topic, len(topics))
-	for i, t := range topics {
-		specs[i] = kafka.Topic{Name: t, Partitions: cfg.Partitions, Configs: topicCfg[t]}
-	}
-	if _, err := kafka.Create(ctx, adm, specs); err != nil {
-		return cell, fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
+	if err := createTopics(ctx, adm, cfg, topics, topicCfg); err != nil {
+		return cell, err
 	}
 	if !cfg.Keep {
 		defer func() {
@@ -95,15 +71,8 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cell.Share = &sh
 	}
 
-	params := worker.Params{
-		Seeds: cfg.Brokers, Security: cfg.Client.Settings, Topic: in, LogTopic: logT, DLQTopic: dlq, Group: base, Strategy: st,
-		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
-		Tail: tail, TailLatency: tailLat,
-		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
-		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
-		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
-		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
-	}
+	params := workerParams(cfg, sc, &cell)
+	params.Topic, params.LogTopic, params.DLQTopic, params.Group = in, logT, dlq, base
 	start := time.Now()
 	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, in: in, log: logT, cell: &cell,
 		share: isShare, stall: stall}
@@ -112,24 +81,84 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	if cell.Stalled {
 		cell.StallTimeoutSeconds = stall.Seconds()
 	}
-
-	// Every worker is gone: the topics are read to their ends, and a read
-	// that gets no further for the stall timeout fails the cell with the
-	// partition and offset it stopped at.
-	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
-		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
-	if err != nil {
-		return cell, fmt.Errorf("check: %w", err)
-	}
-	cell.Check = checker.Check(input, log, start)
-	if cell.Share != nil {
-		// The worker processes are gone, so the lines are all in.
-		countShare(cell.Share, strategy.Archives(st), log, o.failures, o.killTimes)
+	if err := checkCell(ctx, cfg, o, stall, start, dlq); err != nil {
+		return cell, err
 	}
 	if runErr != nil {
 		cell.Error = runErr.Error()
 	}
 	return cell, nil
+}
+
+// describeCell is the cell's set-up as the Result records it: the workload,
+// the scenario's latencies, failures, slow stretch and crash points, and
+// which counts repeat.
+func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
+	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
+	cell := Cell{
+		Strategy: st, Scenario: sc.Name, Seed: cfg.Seed,
+		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
+		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
+	}
+	if sc.Has(scenario.Failures) {
+		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
+	}
+	cell.Exact, cell.TimingDependent, cell.Why = Exactness(st, sc)
+	if sc.Has(scenario.Slow) {
+		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
+		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
+	}
+	if sc.Kills() {
+		cell.CrashPoints = cfg.CrashAt
+		if len(cell.CrashPoints) == 0 {
+			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
+		}
+	}
+	return cell
+}
+
+// createTopics creates the cell's topics with the input's partition count.
+func createTopics(ctx context.Context, adm *kadm.Client, cfg Config, topics []string, configs map[string]map[string]*string) error {
+	specs := make([]kafka.Topic, len(topics))
+	for i, t := range topics {
+		specs[i] = kafka.Topic{Name: t, Partitions: cfg.Partitions, Configs: configs[t]}
+	}
+	if _, err := kafka.Create(ctx, adm, specs); err != nil {
+		return fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
+	}
+	return nil
+}
+
+// workerParams are the worker processes' arguments for cell, the topics and
+// group left for the caller.
+func workerParams(cfg Config, sc scenario.Scenario, cell *Cell) worker.Params {
+	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
+	return worker.Params{
+		Seeds: cfg.Brokers, Strategy: cell.Strategy,
+		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
+		Tail: tail, TailLatency: tailLat,
+		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
+		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
+		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
+		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
+	}
+}
+
+// checkCell counts the cell once every worker is gone: the topics are read
+// to their ends, and a read that gets no further for the stall timeout fails
+// the cell with the partition and offset it stopped at.
+func checkCell(ctx context.Context, cfg Config, o *orchestra, stall time.Duration, start time.Time, dlq string) error {
+	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
+		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, o.in, o.log, dlq)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	o.cell.Check = checker.Check(input, log, start)
+	if o.cell.Share != nil {
+		// The worker processes are gone, so the lines are all in.
+		countShare(o.cell.Share, strategy.Archives(o.cell.Strategy), log, o.failures, o.killTimes)
+	}
+	return nil
 }
 
 // Exactness says which of a cell's counts a re-run with the same seed

@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +28,9 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -72,15 +73,16 @@ type Config struct {
 
 	// Not flags: what Run needs to run.
 
-	// Env: the cluster's seeds; the TLS/SASL settings (the workers get
-	// them on their command line, the lab's own clients the options); the
-	// progress: cell i of n begins ("strategy/scenario") and ends (its
-	// CellLine), notes of the pc-* strategies' one-time set-up (Maven
-	// resolution, javac). The result's command is Argv, from the seed.
+	// Env: the cluster's seeds; the TLS/SASL settings (the lab's own
+	// clients get the options, the workers the settings in their spec
+	// line, Worker hands them over); the progress: cell i of n begins
+	// ("strategy/scenario") and ends (its CellLine), notes of the pc-*
+	// strategies' one-time set-up (Maven resolution, javac). The result's
+	// command is Argv, from the seed.
 	env.Env
-	// Worker builds one consumer process under test for args
-	// (worker.Params.Args): `kpar child lab-worker <args>` in kpar.
-	Worker func(args []string) *exec.Cmd
+	// Worker starts one consumer process under test with its
+	// worker.Params: `kpar child lab-worker` in kpar.
+	Worker proc.Starter
 	// WorkerStderr receives the workers' output (nil: discarded).
 	WorkerStderr io.Writer
 
@@ -146,21 +148,41 @@ func atLeast[T int | int64](flag string, v, min T) error {
 }
 
 func (c Config) plan() ([]cellSpec, error) {
+	strategies, scenarios, err := c.grid()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkValues(slices.ContainsFunc(scenarios, scenario.Scenario.Kills)); err != nil {
+		return nil, err
+	}
+	var plan []cellSpec
+	for _, sc := range scenarios {
+		for _, st := range strategies {
+			plan = append(plan, cellSpec{st, sc})
+		}
+	}
+	return plan, nil
+}
+
+// grid is the strategies and scenarios the run spans (--cell's one, or the
+// lists), each known and named once, and the security settings the
+// strategies can take.
+func (c Config) grid() ([]string, []scenario.Scenario, error) {
 	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
 	if c.Cell != "" {
 		st, sc, ok := strings.Cut(c.Cell, "/")
 		if !ok {
-			return nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
+			return nil, nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
 		}
 		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
 	}
 	var strategies []string
 	for _, s := range stList {
 		if _, err := strategy.Get(s); err != nil {
-			return nil, fmt.Errorf("--%s: %w", stFlag, err)
+			return nil, nil, fmt.Errorf("--%s: %w", stFlag, err)
 		}
 		if slices.Contains(strategies, s) {
-			return nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
+			return nil, nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
 		}
 		strategies = append(strategies, s)
 	}
@@ -168,22 +190,27 @@ func (c Config) plan() ([]cellSpec, error) {
 	for _, s := range scList {
 		sc, err := scenario.Parse(s)
 		if err != nil {
-			return nil, fmt.Errorf("--%s: %w", scFlag, err)
+			return nil, nil, fmt.Errorf("--%s: %w", scFlag, err)
 		}
 		if slices.ContainsFunc(scenarios, func(o scenario.Scenario) bool { return o.Name == sc.Name }) {
-			return nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
+			return nil, nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
 		}
 		scenarios = append(scenarios, sc)
 	}
 	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
 		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
-			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
+			return nil, nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
 		}
 	}
 	if len(strategies) == 0 || len(scenarios) == 0 {
-		return nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
+		return nil, nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
 	}
-	kills := slices.ContainsFunc(scenarios, scenario.Scenario.Kills)
+	return strategies, scenarios, nil
+}
+
+// checkValues checks the numeric flags; kills says a crash or kill scenario
+// is in the run.
+func (c Config) checkValues(kills bool) error {
 	for _, err := range []error{
 		atLeast("seed", c.Seed, 0),
 		atLeast("records", c.Records, 1),
@@ -194,33 +221,27 @@ func (c Config) plan() ([]cellSpec, error) {
 		atLeast("crashes", c.Crashes, 0),
 	} {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	switch {
 	case c.Latency < 0:
-		return nil, fmt.Errorf("--latency %s: must not be negative", c.Latency)
+		return fmt.Errorf("--latency %s: must not be negative", c.Latency)
 	case c.StallTimeout <= 0:
-		return nil, fmt.Errorf("--stall-timeout %s: must be positive", c.StallTimeout)
+		return fmt.Errorf("--stall-timeout %s: must be positive", c.StallTimeout)
 	case c.Transient < 0 || c.Transient > 1:
-		return nil, fmt.Errorf("--transient %g: must be a chance between 0 and 1", c.Transient)
+		return fmt.Errorf("--transient %g: must be a chance between 0 and 1", c.Transient)
 	case c.Permanent < 0 || c.Permanent > 1:
-		return nil, fmt.Errorf("--permanent %g: must be a chance between 0 and 1", c.Permanent)
+		return fmt.Errorf("--permanent %g: must be a chance between 0 and 1", c.Permanent)
 	case kills && c.Crashes < 1 && len(c.CrashAt) == 0:
-		return nil, fmt.Errorf("--crashes %d: the crash and kill scenarios need at least 1 (or --crash-at)", c.Crashes)
+		return fmt.Errorf("--crashes %d: the crash and kill scenarios need at least 1 (or --crash-at)", c.Crashes)
 	}
 	for i, n := range c.CrashAt {
 		if n < 1 || (i > 0 && n <= c.CrashAt[i-1]) {
-			return nil, fmt.Errorf("--crash-at %s: want increasing positive processed-log counts", joinInts(c.CrashAt))
+			return fmt.Errorf("--crash-at %s: want increasing positive processed-log counts", joinInts(c.CrashAt))
 		}
 	}
-	var plan []cellSpec
-	for _, sc := range scenarios {
-		for _, st := range strategies {
-			plan = append(plan, cellSpec{st, sc})
-		}
-	}
-	return plan, nil
+	return nil
 }
 
 func joinInts(v []int) string {
@@ -288,9 +309,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case cfg.Worker == nil:
 		return Result{}, errors.New("lab consumer: no worker command")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a

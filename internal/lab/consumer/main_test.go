@@ -3,30 +3,36 @@ package consumer
 import (
 	"context"
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
 	"testing"
 
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // The test binary doubles as the worker process, as the kpar binary does in
-// production: re-executed with this variable set, it runs one worker.
+// production: re-executed with this variable set, it runs one worker on
+// the spec on its stdin.
 const envWorker = "KPAR_LAB_TEST_WORKER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(envWorker) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		code := worker.Main(ctx, os.Args[1:])
+		var p worker.Params
+		ctx, c, err := proc.ReadSpec(ctx, os.Stdin, os.Stdout, &p)
+		if err == nil {
+			p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
+			err = worker.Run(ctx, p, c.Out)
+		}
 		stop()
-		os.Exit(code)
+		if err != nil {
+			os.Stderr.WriteString("kpar lab worker: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
 
-func testCommand(args []string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), envWorker+"=1")
-	return cmd
-}
+var testCommand = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envWorker + "=1"}}.Start

@@ -1,13 +1,10 @@
 package consumer
 
 import (
-	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +14,7 @@ import (
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -35,7 +33,7 @@ type orchestra struct {
 	members map[string]*member
 
 	slowOnce    sync.Once
-	slowStarted chan struct{} // closed when w0 prints worker.SlowMarker
+	slowStarted chan struct{} // closed when w0 writes worker.EventSlow
 	commitFails atomic.Int64  // worker log lines reporting a failed commit
 	lostLines   atomic.Int64  // worker log lines reporting partitions lost (kicked from the group)
 
@@ -46,35 +44,15 @@ type orchestra struct {
 	share     bool
 	stall     time.Duration              // the cell's stall timeout (shareStall)
 	failMu    sync.Mutex                 //
-	failures  map[int64][]failedDelivery // worker.FailureMarker lines, by record seq
+	failures  map[int64][]failedDelivery // worker.EventFailed lines, by record seq
 	killTimes []time.Time                // when each SIGKILLed w0 was seen gone
 }
 
 type member struct {
+	*proc.Process
 	slot string
 	inc  int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process exited
-	err  error         // its exit
-	gone bool          // the orchestra asked it to leave
-}
-
-func (m *member) exited() bool {
-	select {
-	case <-m.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (m *member) killedBySIGKILL() bool {
-	var ee *exec.ExitError
-	if !errors.As(m.err, &ee) {
-		return false
-	}
-	ws, ok := ee.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	gone bool // the orchestra asked it to leave
 }
 
 func (o *orchestra) start(slot string, static bool, inc, killAfter int) (*member, error) {
@@ -83,77 +61,56 @@ func (o *orchestra) start(slot string, static bool, inc, killAfter int) (*member
 	if slot != "w0" || inc != 0 {
 		p.SlowAt, p.SlowCount, p.SlowLatency = 0, 0, 0
 	}
-	cmd := o.cfg.Worker(p.Args())
-	stdout, err := cmd.StdoutPipe()
+	pr, err := o.cfg.Worker(context.Background(), "lab-worker", p, proc.Options{OnLine: o.event, OnErrLine: o.logLine})
 	if err != nil {
-		return nil, err
-	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start worker %s: %w", slot, err)
 	}
-	var pipes sync.WaitGroup
-	pipes.Add(2)
-	go o.scan(stdout, &pipes)
-	go o.scan(stderr, &pipes)
-	m := &member{slot: slot, inc: inc, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		// Wait closes the pipes, so the scanners must be done first.
-		pipes.Wait()
-		m.err = cmd.Wait()
-		close(m.done)
-	}()
+	m := &member{Process: pr, slot: slot, inc: inc}
 	o.members[slot] = m
 	return m, nil
 }
 
-// scan reads a worker's output: the slow marker, and the log lines the cell
-// counts (failed commits, partitions lost); it passes every line on to
-// WorkerStderr when set.
-func (o *orchestra) scan(r io.Reader, wg *sync.WaitGroup) {
-	defer wg.Done()
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == worker.SlowMarker:
-			o.slowOnce.Do(func() { close(o.slowStarted) })
-		case strings.HasPrefix(line, worker.FailureMarker+" "):
-			var seq int64
-			var delivery int
-			var kind string
-			if _, err := fmt.Sscanf(line[len(worker.FailureMarker):], "%d %d %s", &seq, &delivery, &kind); err == nil {
-				o.failMu.Lock()
-				o.failures[seq] = append(o.failures[seq], failedDelivery{delivery, kind == "permanent"})
-				o.failMu.Unlock()
-			}
-		case strings.HasPrefix(line, worker.KillMarker+" "):
-			var n int
-			if _, err := fmt.Sscanf(line[len(worker.KillMarker):], "%d", &n); err == nil {
-				o.permMu.Lock()
-				o.cell.InFlightAtKill = append(o.cell.InFlightAtKill, n)
-				o.permMu.Unlock()
-			}
-		case strings.HasPrefix(line, worker.PermanentMarker+" "):
-			var seq int64
-			var attempt int
-			if _, err := fmt.Sscanf(line[len(worker.PermanentMarker):], "%d %d", &seq, &attempt); err == nil {
-				o.permMu.Lock()
-				o.permAttempts[seq]++
-				o.permMu.Unlock()
-			}
-		// A share group's acknowledgements are its commits.
-		case strings.Contains(line, "commit") && !strings.Contains(line, "record"), strings.Contains(line, "share ack"):
-			o.commitFails.Add(1)
-		case strings.Contains(line, "partitions lost"):
-			o.lostLines.Add(1)
-		}
-		if w := o.cfg.WorkerStderr; w != nil {
-			fmt.Fprintln(w, line)
-		}
+// event reads a worker's stdout: its Events.
+func (o *orchestra) event(line []byte) {
+	var e worker.Event
+	if json.Unmarshal(line, &e) != nil {
+		o.logLine(line)
+		return
+	}
+	switch e.Kind {
+	case worker.EventSlow:
+		o.slowOnce.Do(func() { close(o.slowStarted) })
+	case worker.EventFailed:
+		o.failMu.Lock()
+		o.failures[e.Seq] = append(o.failures[e.Seq], failedDelivery{e.Delivery, e.Permanent})
+		o.failMu.Unlock()
+	case worker.EventKill:
+		o.permMu.Lock()
+		o.cell.InFlightAtKill = append(o.cell.InFlightAtKill, int(e.InFlight))
+		o.permMu.Unlock()
+	case worker.EventPermanent:
+		o.permMu.Lock()
+		o.permAttempts[e.Seq]++
+		o.permMu.Unlock()
+	}
+	if w := o.cfg.WorkerStderr; w != nil {
+		fmt.Fprintln(w, string(line))
+	}
+}
+
+// logLine reads a worker's log lines: those the cell counts (failed
+// commits, partitions lost); it passes every line on to WorkerStderr when
+// set.
+func (o *orchestra) logLine(b []byte) {
+	switch line := string(b); {
+	// A share group's acknowledgements are its commits.
+	case strings.Contains(line, "commit") && !strings.Contains(line, "record"), strings.Contains(line, "share ack"):
+		o.commitFails.Add(1)
+	case strings.Contains(line, "partitions lost"):
+		o.lostLines.Add(1)
+	}
+	if w := o.cfg.WorkerStderr; w != nil {
+		fmt.Fprintln(w, string(b))
 	}
 }
 
@@ -260,9 +217,9 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		if p != last {
 			last, lastMove = p, time.Now()
 		}
-		if w0.exited() {
-			if !w0.killedBySIGKILL() || o.cell.Crashes >= len(crashes) {
-				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.err)
+		if w0.Exited() {
+			if w0.ExitSignal() != syscall.SIGKILL || o.cell.Crashes >= len(crashes) {
+				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.Wait())
 			}
 			o.killTimes = append(o.killTimes, time.Now())
 			// The count that fixes the next kill is read after this one.
@@ -277,8 +234,8 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			continue
 		}
 		for _, slot := range []string{"w1", "w2", "s1"} {
-			if m := o.members[slot]; m != nil && m.exited() && m.cmd.ProcessState != nil && !m.cmd.ProcessState.Success() && !m.left() {
-				return fmt.Errorf("worker %s exited on its own: %v", slot, m.err)
+			if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.left() {
+				return fmt.Errorf("worker %s exited on its own: %v", slot, m.Wait())
 			}
 		}
 		if rebalance {
@@ -296,7 +253,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 				o.cell.Joins++
 			}
 			if m := o.members["w1"]; m != nil && !m.left() && p.entries >= n*6/10 {
-				_ = m.cmd.Process.Signal(syscall.SIGTERM)
+				_ = m.Signal(syscall.SIGTERM)
 				m.markLeft()
 				o.cell.Leaves++
 			}
@@ -358,16 +315,15 @@ func (o *orchestra) stopAll() error {
 			}
 		}
 		for _, m := range batch {
-			if !m.exited() {
-				_ = m.cmd.Process.Signal(syscall.SIGTERM)
+			if !m.Exited() {
+				_ = m.Signal(syscall.SIGTERM)
 			}
 		}
 		for _, m := range batch {
 			select {
-			case <-m.done:
+			case <-m.Done():
 			case <-time.After(30 * time.Second):
-				_ = m.cmd.Process.Signal(os.Kill)
-				<-m.done
+				m.Kill()
 				errs = append(errs, fmt.Errorf("worker %s ignored SIGTERM for 30s and was killed", m.slot))
 			}
 		}

@@ -60,8 +60,8 @@ func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
 	if Protocol(spec.assignor) == "consumer" {
 		session = cfg.consumerSession
 	}
-	o := &orchestra{cfg: cfg, session: session, procs: map[string]*proc{}, params: MemberParams{
-		Brokers: cfg.Brokers, Security: cfg.Client.Settings, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
+	o := &orchestra{cfg: cfg, session: session, procs: map[string]*member{}, params: MemberParams{
+		Brokers: cfg.Brokers, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
 		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
 	}}
 	run := &cellRun{cfg: cfg, cell: &cell, o: o, start: time.Now()}

@@ -11,7 +11,7 @@
 // a timeline per cell) computed from the Result alone. A cell that fails (a
 // member that does not come up) is recorded as failed and the run goes on.
 //
-// The members are separate processes (`kpar child group-member`, MemberMain)
+// The members are separate processes (`kpar child group-member`, RunMember)
 // that print one JSON line per processed record and per assignment change
 // on stdout; the orchestrator reads those lines and computes every metric
 // from them (metrics.go).
@@ -22,13 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
-
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -86,15 +86,15 @@ type Config struct {
 
 	// Not flags: what Run needs to run.
 
-	// Env: the seeds; the TLS/SASL settings (the members get them on
-	// their command line, the lab's own clients the options); the
-	// progress: cell i of n begins (its name) and ends (its TextLine).
-	// The result's command is Argv, from the seed.
+	// Env: the seeds; the TLS/SASL settings (the lab's own clients get
+	// the options, the members the settings in their spec line, Member
+	// hands them over); the progress: cell i of n begins (its name) and
+	// ends (its TextLine). The result's command is Argv, from the seed.
 	env.Env
 	clientOpts []kgo.Opt
-	// Member builds one member process for args: `kpar child group-member
-	// <args>` in kpar.
-	Member func(args []string) *exec.Cmd
+	// Member starts one member process with its MemberParams: `kpar child
+	// group-member` in kpar.
+	Member proc.Starter
 	// MemberStderr receives the members' stderr (nil: only kept as the
 	// log tail of a failed cell).
 	MemberStderr io.Writer
@@ -270,9 +270,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case cfg.Member == nil:
 		return Result{}, errors.New("lab group: no member command")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}

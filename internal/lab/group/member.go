@@ -2,29 +2,25 @@ package group
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
 
-// MemberParams are one member process's arguments.
+// MemberParams are one member process's spec (`kpar child group-member`
+// reads it on stdin); ClientOpts come from the security in its spec line.
 type MemberParams struct {
 	Brokers        []string
-	Security       clientsec.Settings // TLS, SASL as flags; parsing resolves them into ClientOpts
-	ClientOpts     []kgo.Opt
+	ClientOpts     []kgo.Opt `json:"-"`
 	Group          string
 	Topics         []string
 	Slot           string // m0, m1, ...: the member's name in the cell
@@ -35,50 +31,17 @@ type MemberParams struct {
 	SessionTimeout time.Duration // classic only
 }
 
-// Args renders p as `kpar child group-member` arguments.
-func (p MemberParams) Args() []string {
-	a := []string{"--brokers", strings.Join(p.Brokers, ","), "--group", p.Group, "--topics", strings.Join(p.Topics, ","),
-		"--slot", p.Slot, "--assignor", p.Assignor, "--kind", p.Kind, "--work", p.Work.String(),
-		"--session-timeout", p.SessionTimeout.String()}
-	if p.Static {
-		a = append(a, "--static")
-	}
-	return append(a, p.Security.Args()...)
-}
-
-func parseMemberArgs(args []string) (MemberParams, error) {
-	var p MemberParams
-	var brokers, topics string
-	fs := flag.NewFlagSet("group-member", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&brokers, "brokers", "", "")
-	fs.StringVar(&p.Group, "group", "", "")
-	fs.StringVar(&topics, "topics", "", "")
-	fs.StringVar(&p.Slot, "slot", "", "")
-	fs.StringVar(&p.Assignor, "assignor", "", "")
-	fs.StringVar(&p.Kind, "kind", "plain", "")
-	fs.BoolVar(&p.Static, "static", false, "")
-	fs.DurationVar(&p.Work, "work", 0, "")
-	fs.DurationVar(&p.SessionTimeout, "session-timeout", 10*time.Second, "")
-	p.Security.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return p, err
-	}
-	sec, err := p.Security.Resolve(os.Getenv)
-	if err != nil {
-		return p, err
-	}
-	p.ClientOpts = sec.Opts
-	p.Brokers, p.Topics = strings.Split(brokers, ","), strings.Split(topics, ",")
+// check refuses a member that cannot run.
+func (p MemberParams) check() error {
 	switch {
-	case brokers == "" || p.Group == "" || topics == "" || p.Slot == "":
-		return p, fmt.Errorf("--brokers, --group, --topics and --slot are required")
+	case len(p.Brokers) == 0 || p.Group == "" || len(p.Topics) == 0 || p.Slot == "":
+		return fmt.Errorf("brokers, group, topics and slot are required")
 	case !slices.Contains(Assignors, p.Assignor):
-		return p, fmt.Errorf("--assignor %q: want one of %s", p.Assignor, strings.Join(Assignors, ", "))
+		return fmt.Errorf("assignor %q: want one of %s", p.Assignor, strings.Join(Assignors, ", "))
 	case !slices.Contains(Members, p.Kind):
-		return p, fmt.Errorf("--kind %q: want one of %s", p.Kind, strings.Join(Members, ", "))
+		return fmt.Errorf("kind %q: want one of %s", p.Kind, strings.Join(Members, ", "))
 	}
-	return p, nil
+	return nil
 }
 
 // Line is one line a member prints on stdout: a processed record ("p") or
@@ -99,21 +62,10 @@ type Line struct {
 	Gen   int32              `json:"gen,omitempty"`
 }
 
-// out writes Lines, one write(2) each and unbuffered: a line is on the
-// orchestrator's pipe before the record's handler returns (and so before
-// its offset can be committed), so a SIGKILL never takes away the record
-// of work that was committed.
-type out struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (o *out) line(l Line) {
-	b, _ := json.Marshal(l)
-	o.mu.Lock()
-	_, _ = o.w.Write(append(b, '\n'))
-	o.mu.Unlock()
-}
+// A member writes its Lines through proc.Lines: one write(2) each and
+// unbuffered, so a line is on the orchestrator's pipe before the record's
+// handler returns (and so before its offset can be committed), and a
+// SIGKILL never takes away the record of work that was committed.
 
 // groupOpts are the kgo options of the assignor's protocol, shared by both
 // member kinds.
@@ -163,30 +115,26 @@ func seqOf(v []byte) int64 {
 	return n
 }
 
-// MemberMain runs one member until ctx is cancelled (SIGTERM): then it
-// stops, commits what it processed and leaves the group (a static member
-// keeps its place, as kgo does). It returns the exit code.
-func MemberMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	p, err := parseMemberArgs(args)
-	if err != nil {
-		fmt.Fprintln(stderr, "group-member:", err)
-		return 2
+// RunMember runs one member until ctx is cancelled (SIGTERM, or stdin's
+// end): then it stops, commits what it processed and leaves the group (a
+// static member keeps its place, as kgo does). Its Lines go to o, its log
+// to stderr.
+func RunMember(ctx context.Context, p MemberParams, o *proc.Lines, stderr io.Writer) error {
+	if err := p.check(); err != nil {
+		return fmt.Errorf("group-member: %w", err)
 	}
-	o := &out{w: stdout}
 	logger := kgo.BasicLogger(stderr, kgo.LogLevelWarn, func() string { return p.Slot + " " })
+	run := runPlain
 	if p.Kind == "parallel" {
-		err = runParallel(ctx, p, o, logger)
-	} else {
-		err = runPlain(ctx, p, o, logger)
+		run = runParallel
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "group-member %s: %v\n", p.Slot, err)
-		return 1
+	if err := run(ctx, p, o, logger); err != nil {
+		return fmt.Errorf("group-member %s: %w", p.Slot, err)
 	}
-	return 0
+	return nil
 }
 
-func process(ctx context.Context, p MemberParams, o *out, r *kgo.Record) {
+func process(ctx context.Context, p MemberParams, o *proc.Lines, r *kgo.Record) {
 	if p.Work > 0 {
 		t := time.NewTimer(p.Work)
 		select {
@@ -195,7 +143,7 @@ func process(ctx context.Context, p MemberParams, o *out, r *kgo.Record) {
 			t.Stop()
 		}
 	}
-	o.line(Line{T: time.Now().UnixNano(), Kind: "p", Topic: r.Topic, Part: r.Partition, Seq: seqOf(r.Value),
+	_ = o.Write(Line{T: time.Now().UnixNano(), Kind: "p", Topic: r.Topic, Part: r.Partition, Seq: seqOf(r.Value),
 		Produced: r.Timestamp.UnixNano()})
 }
 
@@ -203,7 +151,7 @@ func process(ctx context.Context, p MemberParams, o *out, r *kgo.Record) {
 // by one, mark each done, commit marks every second and synchronously on
 // revoke; rebalances wait until the poll is processed (BlockRebalanceOnPoll),
 // so a revoke never takes away a record being processed.
-func runPlain(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) error {
+func runPlain(ctx context.Context, p MemberParams, o *proc.Lines, logger kgo.Logger) error {
 	var cl *kgo.Client
 	change := func(kind string) func(context.Context, *kgo.Client, map[string][]int32) {
 		return func(cctx context.Context, c *kgo.Client, m map[string][]int32) {
@@ -215,7 +163,7 @@ func runPlain(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) er
 				cancel()
 			}
 			_, gen := c.GroupMetadata()
-			o.line(Line{T: time.Now().UnixNano(), Kind: kind, Parts: m, Gen: gen})
+			_ = o.Write(Line{T: time.Now().UnixNano(), Kind: kind, Parts: m, Gen: gen})
 		}
 	}
 	opts := append(groupOpts(p), kgo.WithLogger(logger),
@@ -250,7 +198,7 @@ func runPlain(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) er
 // kgo's revoke and loss callbacks for itself, so the member samples the
 // partitions it owns from Stats every 10 ms and reports the differences:
 // its assignment times are up to 10 ms late.
-func runParallel(ctx context.Context, p MemberParams, o *out, logger kgo.Logger) error {
+func runParallel(ctx context.Context, p MemberParams, o *proc.Lines, logger kgo.Logger) error {
 	c, err := parallel.New(func(hctx context.Context, r *kgo.Record) error {
 		process(hctx, p, o, r)
 		return nil
@@ -284,10 +232,10 @@ func runParallel(ctx context.Context, p MemberParams, o *out, logger kgo.Logger)
 			_, gen := c.Client().GroupMetadata()
 			t := time.Now().UnixNano()
 			if len(lost) > 0 {
-				o.line(Line{T: t, Kind: "revoked", Parts: lost, Gen: gen})
+				_ = o.Write(Line{T: t, Kind: "revoked", Parts: lost, Gen: gen})
 			}
 			if len(got) > 0 {
-				o.line(Line{T: t, Kind: "assigned", Parts: got, Gen: gen})
+				_ = o.Write(Line{T: t, Kind: "assigned", Parts: got, Gen: gen})
 			}
 			owned = now
 		}

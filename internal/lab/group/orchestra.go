@@ -4,60 +4,35 @@
 package group
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // tailLines is how much of a member's output a failed cell quotes.
 const tailLines = 15
 
-// proc is one member process (one incarnation of a slot).
-type proc struct {
-	slot    string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
-	started time.Time
-	killed  bool // SIGKILLed or SIGTERMed by the orchestrator: its exit is expected
-	tail    []string
-	mu      sync.Mutex
+// member is one member process (one incarnation of a slot). Signaled:
+// the orchestrator SIGKILLed or SIGTERMed it, its exit is expected.
+type member struct {
+	*proc.Process
+	slot string
 }
 
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
+func (p *member) tailText() string {
+	if t := p.Tail(tailLines); t != "" {
+		return t
 	}
-}
-
-func (p *proc) addTail(s string) {
-	p.mu.Lock()
-	p.tail = append(p.tail, s)
-	if len(p.tail) > tailLines {
-		p.tail = p.tail[len(p.tail)-tailLines:]
-	}
-	p.mu.Unlock()
-}
-
-func (p *proc) tailText() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.tail) == 0 {
-		return "(no output)"
-	}
-	return strings.Join(p.tail, "\n")
+	return "(no output)"
 }
 
 // orchestra runs one cell's processes and collects their lines.
@@ -68,8 +43,8 @@ type orchestra struct {
 
 	mu      sync.Mutex
 	entries []entry
-	procs   map[string]*proc // the slot's current incarnation
-	all     []*proc
+	procs   map[string]*member // the slot's current incarnation
+	all     []*member
 }
 
 func (o *orchestra) add(e entry) {
@@ -78,52 +53,28 @@ func (o *orchestra) add(e entry) {
 	o.mu.Unlock()
 }
 
-func (o *orchestra) start(slot string) (*proc, error) {
+func (o *orchestra) start(slot string) (*member, error) {
 	mp := o.params
 	mp.Slot = slot
-	cmd := o.cfg.Member(mp.Args())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	onLine := func(b []byte) {
+		var l Line
+		if err := json.Unmarshal(b, &l); err != nil || l.Kind == "" {
+			return
+		}
+		o.add(entry{Slot: slot, Line: l})
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
+	var onErr func([]byte)
+	if w := o.cfg.MemberStderr; w != nil {
+		onErr = func(b []byte) { fmt.Fprintln(w, string(b)) }
 	}
-	p := &proc{slot: slot, cmd: cmd, done: make(chan struct{}), started: time.Now()}
-	if err := cmd.Start(); err != nil {
+	pr, err := o.cfg.Member(context.Background(), "group-member", mp, proc.Options{OnLine: onLine, OnErrLine: onErr})
+	if err != nil {
 		return nil, fmt.Errorf("start member %s: %w", slot, err)
 	}
-	var pipes sync.WaitGroup
-	pipes.Add(2)
+	p := &member{Process: pr, slot: slot}
 	go func() {
-		defer pipes.Done()
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			var l Line
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Kind == "" {
-				p.addTail(sc.Text())
-				continue
-			}
-			o.add(entry{Slot: slot, Line: l})
-		}
-	}()
-	go func() {
-		defer pipes.Done()
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.addTail(sc.Text())
-			if w := o.cfg.MemberStderr; w != nil {
-				fmt.Fprintln(w, sc.Text())
-			}
-		}
-	}()
-	go func() {
-		pipes.Wait() // Wait closes the pipes: the readers first
-		p.err = cmd.Wait()
+		<-p.Done()
 		o.add(entry{Slot: slot, Line: Line{T: time.Now().UnixNano(), Kind: "exit"}})
-		close(p.done)
 	}()
 	o.mu.Lock()
 	o.procs[slot] = p
@@ -173,8 +124,8 @@ func (o *orchestra) unexpected() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, p := range o.all {
-		if p.exited() && !p.killed {
-			return fmt.Errorf("member %s exited on its own (%v); its last output:\n%s", p.slot, p.err, p.tailText())
+		if p.Exited() && !p.Signaled() {
+			return fmt.Errorf("member %s exited on its own (%v); its last output:\n%s", p.slot, p.Wait(), p.tailText())
 		}
 	}
 	return nil
@@ -259,12 +210,11 @@ func (o *orchestra) waitSettled(ctx context.Context, partitions []string, member
 }
 
 // signal sends sig to slot's process and marks its exit as expected.
-func (o *orchestra) signal(slot string, sig syscall.Signal) *proc {
+func (o *orchestra) signal(slot string, sig syscall.Signal) *member {
 	o.mu.Lock()
 	p := o.procs[slot]
-	p.killed = true
 	o.mu.Unlock()
-	_ = p.cmd.Process.Signal(sig)
+	_ = p.Signal(sig)
 	return p
 }
 
@@ -289,10 +239,9 @@ func (o *orchestra) waitProduced(ctx context.Context, produced <-chan error) err
 // SIGINT/SIGTERM: nothing is measured any more).
 func (o *orchestra) stopAll(ctx context.Context) {
 	o.mu.Lock()
-	var live []*proc
+	var live []*member
 	for _, p := range o.all {
-		if !p.exited() {
-			p.killed = true
+		if !p.Exited() {
 			live = append(live, p)
 		}
 	}
@@ -302,14 +251,13 @@ func (o *orchestra) stopAll(ctx context.Context) {
 		sig = syscall.SIGKILL
 	}
 	for _, p := range live {
-		_ = p.cmd.Process.Signal(sig)
+		_ = p.Signal(sig)
 	}
 	for _, p := range live {
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
+			p.Kill()
 		}
 	}
 }
@@ -345,7 +293,7 @@ func (o *orchestra) event(ctx context.Context, event, victim string, mark func(s
 		mark(victim + " restarts")
 		p := o.signal(victim, syscall.SIGTERM)
 		select {
-		case <-p.done:
+		case <-p.Done():
 		case <-time.After(30 * time.Second):
 			return fmt.Errorf("member %s ignored SIGTERM for 30 s; its last output:\n%s", victim, p.tailText())
 		case <-ctx.Done():

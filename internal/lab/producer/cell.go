@@ -57,7 +57,7 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	fr := &faultRun{c: cl, topic: c.Topic, start: time.Now(), log: cfg.progress}
 	ferr := func() error {
 		for w.produced.Load() < int64(c.TriggerAt) {
-			if err := sleep(ctx, 10*time.Millisecond); err != nil {
+			if err := workload.Sleep(ctx, 10*time.Millisecond); err != nil {
 				return err
 			}
 		}
@@ -65,7 +65,7 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 		if err := fr.apply(ctx, spec.Fault, victim, order, cfg.Freeze); err != nil {
 			return err
 		}
-		return sleep(ctx, cfg.Tail)
+		return workload.Sleep(ctx, cfg.Tail)
 	}()
 	sent, flushed := w.finish(cfg.Flush)
 	fr.note("producers stopped: %d records sent", len(sent))

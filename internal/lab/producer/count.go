@@ -133,6 +133,22 @@ func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 			c.Unreported++
 		}
 	}
+	seen := c.structure(got, status)
+	var ran []map[ID]bool
+	for _, rd := range readers {
+		if rd.Ran {
+			ran = append(ran, rd.Seen)
+		}
+	}
+	for _, s := range sent {
+		c.presence(s, seen, ran)
+	}
+	return c
+}
+
+// structure counts the franz-go read: unknown records, duplicates and
+// reorders, in (partition, offset) order. It returns the identities seen.
+func (c *Counts) structure(got []Got, status map[ID]Status) map[ID]bool {
 	g := append([]Got(nil), got...)
 	sort.SliceStable(g, func(i, j int) bool {
 		if g[i].Partition != g[j].Partition {
@@ -161,38 +177,35 @@ func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 		}
 	}
 	c.Distinct = len(seen)
-	var ran []map[ID]bool
-	for _, rd := range readers {
-		if rd.Ran {
-			ran = append(ran, rd.Seen)
-		}
+	return seen
+}
+
+// presence counts one sent record against the readers: seen is the
+// franz-go read's identities, ran the other readers' that ran.
+func (c *Counts) presence(s Sent, seen map[ID]bool, ran []map[ID]bool) {
+	n := 0
+	if seen[s.ID] {
+		n++
 	}
-	for _, s := range sent {
-		n := 0
-		if seen[s.ID] {
+	for _, m := range ran {
+		if m[s.ID] {
 			n++
 		}
-		for _, m := range ran {
-			if m[s.ID] {
-				n++
-			}
-		}
-		some, all := n > 0, n == len(ran)+1
-		switch {
-		case s.Status == Acked && !some:
-			c.Lost++
-		case s.Status == Written && !some:
-			c.Unseen++
-		case s.Status == Failed && some:
-			c.FailedPresent++
-		case s.Status == Unreported && some:
-			c.UnreportedPresent++
-		}
-		if (s.Status == Acked || s.Status == Written) && some && !all {
-			c.Disagreed++
-		}
 	}
-	return c
+	some, all := n > 0, n == len(ran)+1
+	switch {
+	case s.Status == Acked && !some:
+		c.Lost++
+	case s.Status == Written && !some:
+		c.Unseen++
+	case s.Status == Failed && some:
+		c.FailedPresent++
+	case s.Status == Unreported && some:
+		c.UnreportedPresent++
+	}
+	if (s.Status == Acked || s.Status == Written) && some && !all {
+		c.Disagreed++
+	}
 }
 
 // Disagreement is what one reader saw and another did not: distinct

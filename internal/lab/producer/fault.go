@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/lab/workload"
 )
 
 // Event is one step of a fault, at seconds since the cell's producers started.
@@ -23,6 +24,7 @@ type faultRun struct {
 	start  time.Time
 	events []Event
 	log    func(string)
+	frozen bool // a node is SIGSTOPped: apply resumes it whatever happens
 }
 
 func (f *faultRun) note(format string, args ...any) {
@@ -61,105 +63,111 @@ const recoveryLimit = 120 * time.Second
 // order). Whatever happens, no node is left frozen or down: a frozen node
 // is resumed and a dead node restarted before apply returns.
 func (f *faultRun) apply(ctx context.Context, fault string, victim int, order []int, freeze time.Duration) (err error) {
-	fz := f.c.faults
-	frozen := false
 	defer func() {
-		if frozen {
-			_ = fz.Cont(victim)
+		if f.frozen {
+			_ = f.c.faults.Cont(victim)
 		}
 		for _, id := range f.c.nodeIDs() {
-			if !fz.Alive(id) {
-				if serr := fz.Start(id); serr != nil && err == nil {
+			if !f.c.faults.Alive(id) {
+				if serr := f.c.faults.Start(id); serr != nil && err == nil {
 					err = serr
 				}
 			}
 		}
 	}()
-	wait := func(what string, limit time.Duration, ok func(kadm.TopicDetail) bool) error {
-		return kafka.WaitFor(ctx, f.c.adm, []string{f.topic}, limit, what, ok)
-	}
 	switch fault {
 	case FaultNone:
 		return nil
 	case FaultLeaderKill:
-		if err := fz.Kill(victim); err != nil {
-			return err
-		}
-		f.note("SIGKILL node %d (leader of every partition)", victim)
-		if err := wait(fmt.Sprintf("new leaders after node %d was killed", victim), recoveryLimit, allLeadersOff(victim)); err != nil {
-			return err
-		}
-		f.note("new leaders elected")
-		// Let the producers write to the new leaders before the old one returns.
-		if err := sleep(ctx, 2*time.Second); err != nil {
-			return err
-		}
-		if err := fz.Start(victim); err != nil {
-			return err
-		}
-		f.note("node %d restarted", victim)
-		if err := wait(fmt.Sprintf("node %d back in every ISR", victim), recoveryLimit, fullISR); err != nil {
-			return err
-		}
-		f.note("node %d back in every ISR", victim)
+		return f.leaderKill(ctx, victim)
 	case FaultFreeze:
-		if err := fz.Stop(victim); err != nil {
-			return err
-		}
-		frozen = true
-		began := time.Now()
-		f.note("SIGSTOP node %d (leader of every partition) for %s", victim, freeze)
-		if wait("", freeze, allLeadersOff(victim)) == nil {
-			f.note("leaders moved off the frozen node")
-		} else {
-			f.note("leaders still on the frozen node in the metadata")
-		}
-		if err := sleep(ctx, freeze-time.Since(began)); err != nil {
-			return err
-		}
-		if err := fz.Cont(victim); err != nil {
-			return err
-		}
-		frozen = false
-		f.note("SIGCONT node %d", victim)
-		if err := wait(fmt.Sprintf("node %d back in every ISR", victim), recoveryLimit, fullISR); err != nil {
-			return err
-		}
-		f.note("node %d back in every ISR", victim)
+		return f.freeze(ctx, victim, freeze)
 	case FaultRolling:
 		for _, id := range order {
-			if err := fz.Shutdown(id, 60*time.Second); err != nil {
+			if err := f.restart(ctx, id); err != nil {
 				return err
 			}
-			f.note("node %d stopped (SIGTERM, controlled shutdown)", id)
-			// Its ISR exits are in the metadata before it may come back, so
-			// the wait below cannot pass on a stale full ISR.
-			if err := wait(fmt.Sprintf("node %d out of the ISRs", id), 30*time.Second, func(td kadm.TopicDetail) bool { return !fullISR(td) }); err != nil {
-				return err
-			}
-			if err := fz.Start(id); err != nil {
-				return err
-			}
-			f.note("node %d started", id)
-			if err := wait(fmt.Sprintf("node %d back in every ISR", id), recoveryLimit, fullISR); err != nil {
-				return err
-			}
-			f.note("node %d back in every ISR", id)
 		}
-	default:
-		return fmt.Errorf("unknown fault %q", fault)
+		return nil
 	}
-	return nil
+	return fmt.Errorf("unknown fault %q", fault)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
+func (f *faultRun) wait(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool) error {
+	return kafka.WaitFor(ctx, f.c.adm, []string{f.topic}, limit, what, ok)
+}
+
+// leaderKill SIGKILLs the leader, waits for new leaders, lets the producers
+// write to them, and restarts it.
+func (f *faultRun) leaderKill(ctx context.Context, victim int) error {
+	if err := f.c.faults.Kill(victim); err != nil {
+		return err
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
+	f.note("SIGKILL node %d (leader of every partition)", victim)
+	if err := f.wait(ctx, fmt.Sprintf("new leaders after node %d was killed", victim), recoveryLimit, allLeadersOff(victim)); err != nil {
+		return err
 	}
+	f.note("new leaders elected")
+	// Let the producers write to the new leaders before the old one returns.
+	if err := workload.Sleep(ctx, 2*time.Second); err != nil {
+		return err
+	}
+	if err := f.c.faults.Start(victim); err != nil {
+		return err
+	}
+	f.note("node %d restarted", victim)
+	return f.backInISR(ctx, victim)
+}
+
+// freeze SIGSTOPs the leader for d, noting whether the leaders moved off it,
+// and resumes it.
+func (f *faultRun) freeze(ctx context.Context, victim int, d time.Duration) error {
+	if err := f.c.faults.Stop(victim); err != nil {
+		return err
+	}
+	f.frozen = true
+	began := time.Now()
+	f.note("SIGSTOP node %d (leader of every partition) for %s", victim, d)
+	if f.wait(ctx, "", d, allLeadersOff(victim)) == nil {
+		f.note("leaders moved off the frozen node")
+	} else {
+		f.note("leaders still on the frozen node in the metadata")
+	}
+	if err := workload.Sleep(ctx, d-time.Since(began)); err != nil {
+		return err
+	}
+	if err := f.c.faults.Cont(victim); err != nil {
+		return err
+	}
+	f.frozen = false
+	f.note("SIGCONT node %d", victim)
+	return f.backInISR(ctx, victim)
+}
+
+// restart is one step of a rolling restart: a controlled shutdown of node
+// id, then its start.
+func (f *faultRun) restart(ctx context.Context, id int) error {
+	if err := f.c.faults.Shutdown(id, 60*time.Second); err != nil {
+		return err
+	}
+	f.note("node %d stopped (SIGTERM, controlled shutdown)", id)
+	// Its ISR exits are in the metadata before it may come back, so the
+	// wait for the full ISR cannot pass on a stale one.
+	if err := f.wait(ctx, fmt.Sprintf("node %d out of the ISRs", id), 30*time.Second, func(td kadm.TopicDetail) bool { return !fullISR(td) }); err != nil {
+		return err
+	}
+	if err := f.c.faults.Start(id); err != nil {
+		return err
+	}
+	f.note("node %d started", id)
+	return f.backInISR(ctx, id)
+}
+
+// backInISR waits until node id is back in every partition's ISR.
+func (f *faultRun) backInISR(ctx context.Context, id int) error {
+	if err := f.wait(ctx, fmt.Sprintf("node %d back in every ISR", id), recoveryLimit, fullISR); err != nil {
+		return err
+	}
+	f.note("node %d back in every ISR", id)
+	return nil
 }

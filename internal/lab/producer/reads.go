@@ -18,6 +18,7 @@ import (
 	"github.com/kpar/kpar/internal/clientsec"
 
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // The readers a cell compares, by the names its counts use.
@@ -124,12 +125,17 @@ func readKcat(ctx context.Context, seeds []string, security map[string]string, t
 		defer os.Remove(f)
 		args = append(args, "-F", f)
 	}
-	cmd := exec.CommandContext(kctx, bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	var out bytes.Buffer
+	p, err := proc.Start(kctx, "kcat", append([]string{bin}, args...), proc.Options{Stdout: &out})
+	if err == nil {
+		err = p.Wait()
+	}
 	if err != nil {
-		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(strings.TrimSpace(stderr.String()), 200))
+		var tail string
+		if p != nil {
+			tail = p.Tail(0)
+		}
+		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(tail, 200))
 		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
 			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
 			note += " (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)"
@@ -141,7 +147,7 @@ func readKcat(ctx context.Context, seeds []string, security map[string]string, t
 		k.reached[p] = 0
 	}
 	beyond := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		f := strings.SplitN(sc.Text(), " ", 3)

@@ -9,13 +9,13 @@ package soak
 
 import (
 	"fmt"
-	"os/exec"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // Config is one soak run.
@@ -43,8 +43,8 @@ type Config struct {
 	Permanent  float64       // chance a record always fails (dead-letter material)
 	Stall      time.Duration // a drain or read that gets no further for this long ends the run
 
-	// Worker builds a `kpar child lab-worker` command for args.
-	Worker func(args []string) *exec.Cmd
+	// Worker starts a `kpar child lab-worker` with its worker.Params.
+	Worker proc.Starter
 }
 
 // DefaultConfig is the soak's defaults.

@@ -101,7 +101,7 @@ func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, 
 		if IsNetwork(p.Kind) && len(r.proxies) == 0 || IsBroker(p.Kind) && r.faults == nil {
 			continue // said once in res.Skipped
 		}
-		if sleep(ctx, time.Until(r.start.Add(p.At))) != nil {
+		if workload.Sleep(ctx, time.Until(r.start.Add(p.At))) != nil {
 			return out
 		}
 		p.Node = r.ids[p.Node-1]
@@ -113,7 +113,7 @@ func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, 
 		r.cfg.progress(fmt.Sprintf("soak: %5.1fs %-14s %s%s", f.StartSec, f.Kind, f.Note, errNote(f.Error)))
 		out = append(out, f)
 	}
-	_ = sleep(ctx, time.Until(r.start.Add(r.cfg.Duration)))
+	_ = workload.Sleep(ctx, time.Until(r.start.Add(r.cfg.Duration)))
 	return out
 }
 
@@ -126,30 +126,10 @@ func errNote(e string) string {
 
 // apply injects one fault, holds it and heals it.
 func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
-	hold := func() { _ = sleep(ctx, f.Hold) }
+	hold := func() { _ = workload.Sleep(ctx, f.Hold) }
 	switch f.Kind {
 	case ConsumerKill:
-		r.mu.Lock()
-		ms := r.members[p.Strategy]
-		var static []int
-		for i, m := range ms {
-			if m.slot[0] == 'w' && !m.exited() {
-				static = append(static, i)
-			}
-		}
-		if len(static) == 0 {
-			r.mu.Unlock()
-			return fmt.Errorf("no running static member of %s", p.Strategy)
-		}
-		vi := static[workload.Uint64(r.cfg.Seed, 13, uint64(f.At))%uint64(len(static))]
-		m := ms[vi]
-		r.members[p.Strategy] = append(ms[:vi:vi], ms[vi+1:]...)
-		r.mu.Unlock()
-		_ = m.cmd.Process.Signal(syscall.SIGKILL)
-		<-m.done
-		f.Note = fmt.Sprintf("%s %s SIGKILLed, restarted after %s", p.Strategy, m.slot, f.Hold)
-		hold()
-		return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
+		return r.killMember(f, p, hold)
 	case Join:
 		r.mu.Lock()
 		slot := fmt.Sprintf("x%d", r.extra[p.Strategy])
@@ -158,31 +138,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		f.Note = fmt.Sprintf("%s %s joins", p.Strategy, slot)
 		return r.startMember(p, slot, false)
 	case Leave:
-		r.mu.Lock()
-		ms := r.members[p.Strategy]
-		idx := -1
-		for i, m := range ms {
-			if m.slot[0] == 'x' && !m.exited() {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			r.mu.Unlock()
-			return fmt.Errorf("no dynamic member of %s to leave", p.Strategy)
-		}
-		m := ms[idx]
-		r.members[p.Strategy] = append(ms[:idx:idx], ms[idx+1:]...)
-		r.mu.Unlock()
-		f.Note = fmt.Sprintf("%s %s leaves (SIGTERM)", p.Strategy, m.slot)
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.done:
-		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.done
-			f.Note += ", SIGKILLed after 30 s"
-		}
-		return nil
+		return r.leave(f, p.Strategy)
 	case BrokerKill:
 		f.Note = fmt.Sprintf("node %d SIGKILLed, started again on its data after %s", f.Node, f.Hold)
 		if err := r.faults.Kill(f.Node); err != nil {
@@ -200,25 +156,84 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 	case LeaderMove:
 		return r.leaderMove(ctx, f)
 	case NetDelay, NetDrop, NetPartition:
-		m := Mode{Delay: 200 * time.Millisecond}
-		switch f.Kind {
-		case NetDrop:
-			m = Mode{Drop: 0.05}
-		case NetPartition:
-			m = Mode{Blackhole: true}
-		}
-		px := r.proxies[f.Node]
-		before := px.Resets()
-		px.Set(m)
-		hold()
-		px.Set(Mode{})
-		f.Note = fmt.Sprintf("clients <-> node %d: %s for %s", f.Node, m, f.Hold)
-		if f.Kind == NetDrop {
-			f.Note += fmt.Sprintf(" (%d connections reset)", px.Resets()-before)
-		}
+		r.network(f, hold)
 		return nil
 	}
 	return fmt.Errorf("unknown fault %q", f.Kind)
+}
+
+// takeMember removes from st's members the one pick chooses among
+// the running ones whose slot starts with kind ('w' static, 'x' dynamic).
+func (r *run) takeMember(st string, kind byte, pick func(running []int) int) (*member, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ms := r.members[st]
+	var running []int
+	for i, m := range ms {
+		if m.slot[0] == kind && !m.Exited() {
+			running = append(running, i)
+		}
+	}
+	if len(running) == 0 {
+		return nil, false
+	}
+	i := pick(running)
+	m := ms[i]
+	r.members[st] = append(ms[:i:i], ms[i+1:]...)
+	return m, true
+}
+
+// killMember SIGKILLs a seeded static member of p's strategy and, after the
+// hold, starts its slot again.
+func (r *run) killMember(f *Fault, p worker.Params, hold func()) error {
+	m, ok := r.takeMember(p.Strategy, 'w', func(static []int) int {
+		return static[workload.Uint64(r.cfg.Seed, 13, uint64(f.At))%uint64(len(static))]
+	})
+	if !ok {
+		return fmt.Errorf("no running static member of %s", p.Strategy)
+	}
+	m.Kill()
+	f.Note = fmt.Sprintf("%s %s SIGKILLed, restarted after %s", p.Strategy, m.slot, f.Hold)
+	hold()
+	return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
+}
+
+// leave stops the last dynamic member of st with SIGTERM (SIGKILL after
+// 30 s).
+func (r *run) leave(f *Fault, st string) error {
+	m, ok := r.takeMember(st, 'x', func(dynamic []int) int { return dynamic[len(dynamic)-1] })
+	if !ok {
+		return fmt.Errorf("no dynamic member of %s to leave", st)
+	}
+	f.Note = fmt.Sprintf("%s %s leaves (SIGTERM)", st, m.slot)
+	_ = m.Signal(syscall.SIGTERM)
+	select {
+	case <-m.Done():
+	case <-time.After(30 * time.Second):
+		m.Kill()
+		f.Note += ", SIGKILLed after 30 s"
+	}
+	return nil
+}
+
+// network sets the node's proxy to the fault's mode for the hold.
+func (r *run) network(f *Fault, hold func()) {
+	m := Mode{Delay: 200 * time.Millisecond}
+	switch f.Kind {
+	case NetDrop:
+		m = Mode{Drop: 0.05}
+	case NetPartition:
+		m = Mode{Blackhole: true}
+	}
+	px := r.proxies[f.Node]
+	before := px.Resets()
+	px.Set(m)
+	hold()
+	px.Set(Mode{})
+	f.Note = fmt.Sprintf("clients <-> node %d: %s for %s", f.Node, m, f.Hold)
+	if f.Kind == NetDrop {
+		f.Note += fmt.Sprintf(" (%d connections reset)", px.Resets()-before)
+	}
 }
 
 // leaderMove reorders one input partition's replicas so that another node
@@ -266,7 +281,7 @@ func (r *run) leaderMove(ctx context.Context, f *Fault) error {
 		if last == nil {
 			break
 		}
-		if sleep(actx, 300*time.Millisecond) != nil {
+		if workload.Sleep(actx, 300*time.Millisecond) != nil {
 			break
 		}
 	}
@@ -302,7 +317,7 @@ func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[st
 		if sum != lastSum {
 			lastSum, lastMove = sum, time.Now()
 		}
-		_ = sleep(ctx, 500*time.Millisecond)
+		_ = workload.Sleep(ctx, 500*time.Millisecond)
 	}
 	return out
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +18,8 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/sharegroup"
 )
@@ -42,24 +42,15 @@ type run struct {
 	topic   string
 
 	mu      sync.Mutex
-	members map[string][]*proc // by strategy, static members first
-	extra   map[string]int     // dynamic members started so far, per strategy
-	inc     map[string]int     // incarnations, by strategy/slot
+	members map[string][]*member // by strategy, static members first
+	extra   map[string]int       // dynamic members started so far, per strategy
+	inc     map[string]int       // incarnations, by strategy/slot
 }
 
-type proc struct {
+// member is one worker process (one incarnation of a slot).
+type member struct {
+	*proc.Process
 	slot string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // Run runs the soak. A cancelled ctx ends it at once: every member
@@ -68,7 +59,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
-	r := &run{cfg: cfg, members: map[string][]*proc{}, extra: map[string]int{}, inc: map[string]int{}, proxies: map[int]*Proxy{}}
+	r := &run{cfg: cfg, members: map[string][]*member{}, extra: map[string]int{}, inc: map[string]int{}, proxies: map[int]*Proxy{}}
 	defer func() {
 		r.stopMembers(ctx.Err() != nil)
 		for _, p := range r.proxies {
@@ -88,29 +79,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err := r.open(ctx, &res); err != nil {
 		return res, err
 	}
-	suffix := fmt.Sprintf("%d-%d", cfg.Seed, time.Now().UnixNano()%1e6)
-	r.topic = "soak-in-" + suffix
-	if err := r.create(ctx, r.topic); err != nil {
+	params, err := r.setUp(ctx)
+	if err != nil {
 		return res, err
-	}
-	params := map[string]worker.Params{}
-	for _, s := range cfg.Strategies {
-		p := worker.Params{
-			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
-			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: cfg.Workers, MaxPoll: 100, Seed: cfg.Seed,
-			LatencyMax: cfg.Latency, Permanent: cfg.Permanent,
-		}
-		for _, t := range []string{p.LogTopic, p.DLQTopic} {
-			if err := r.create(ctx, t); err != nil {
-				return res, err
-			}
-		}
-		if strategy.IsShare(s) {
-			if err := r.shareSetup(ctx, p.Group); err != nil {
-				return res, err
-			}
-		}
-		params[s] = p
 	}
 	r.start = time.Now()
 	res.Header.Started = r.start.UTC()
@@ -122,41 +93,85 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}
 	cfg.progress(fmt.Sprintf("soak: %d strategies x %d members on %s; producing %d records/s for %s", len(cfg.Strategies), cfg.Members, r.topic, cfg.Rate, cfg.Duration))
+	drained, err := r.soak(ctx, params, &res)
+	if err != nil {
+		return res, err
+	}
+	r.stopMembers(false)
+	if err := r.check(ctx, params, drained, &res); err != nil {
+		return res, err
+	}
+	res.Header.Finish()
+	return res, nil
+}
 
+// setUp creates the input topic and each strategy's processed-log and
+// dead-letter topics, and returns each strategy's worker parameters.
+func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
+	suffix := fmt.Sprintf("%d-%d", r.cfg.Seed, time.Now().UnixNano()%1e6)
+	r.topic = "soak-in-" + suffix
+	if err := r.create(ctx, r.topic); err != nil {
+		return nil, err
+	}
+	params := map[string]worker.Params{}
+	for _, s := range r.cfg.Strategies {
+		p := worker.Params{
+			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
+			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: r.cfg.Workers, MaxPoll: 100, Seed: r.cfg.Seed,
+			LatencyMax: r.cfg.Latency, Permanent: r.cfg.Permanent,
+		}
+		for _, t := range []string{p.LogTopic, p.DLQTopic} {
+			if err := r.create(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+		if strategy.IsShare(s) {
+			if err := r.shareSetup(ctx, p.Group); err != nil {
+				return nil, err
+			}
+		}
+		params[s] = p
+	}
+	return params, nil
+}
+
+// soak produces and samples while the fault plan runs, then stops producing
+// and waits for every strategy to catch up; it returns which did.
+func (r *run) soak(ctx context.Context, params map[string]worker.Params, res *Result) (map[string]bool, error) {
 	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
 	sampled := make(chan []Sample, 1)
 	go func() { sampled <- r.sample(sampleCtx, params) }()
 	prodCtx, stopProducing := context.WithCancel(ctx)
 	produced := make(chan error, 1)
 	go func() { produced <- r.produce(prodCtx) }()
 
-	res.Faults = r.runSchedule(ctx, params, &res)
-	if ctx.Err() != nil {
-		stopProducing()
-		stopSampling()
-		return res, ctx.Err()
-	}
+	res.Faults = r.runSchedule(ctx, params, res)
 	stopProducing()
-	if err := <-produced; err != nil && ctx.Err() == nil {
-		stopSampling()
-		return res, err
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
-	cfg.progress("soak: production stopped; waiting for every strategy to catch up")
+	if err := <-produced; err != nil && ctx.Err() == nil {
+		return nil, err
+	}
+	r.cfg.progress("soak: production stopped; waiting for every strategy to catch up")
 	drained := r.drain(ctx, params)
 	stopSampling()
 	res.Timeline = <-sampled
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	r.stopMembers(false)
+	return drained, ctx.Err()
+}
+
+// check reads every strategy's topics to their ends and counts them, with
+// the times of its duplicate entries for the analysis.
+func (r *run) check(ctx context.Context, params map[string]worker.Params, drained map[string]bool, res *Result) error {
 	dups := map[string][]float64{}
-	for _, s := range cfg.Strategies {
+	for _, s := range r.cfg.Strategies {
 		p := params[s]
 		o := StrategyOutcome{Strategy: s, Drained: drained[s]}
-		input, log, err := checker.ReadTopics(ctx, kafka.Reader{Seeds: r.admin, Stall: cfg.Stall}, r.topic, p.LogTopic, p.DLQTopic)
+		input, log, err := checker.ReadTopics(ctx, kafka.Reader{Seeds: r.admin, Stall: r.cfg.Stall}, r.topic, p.LogTopic, p.DLQTopic)
 		if err != nil {
 			if ctx.Err() != nil {
-				return res, ctx.Err()
+				return ctx.Err()
 			}
 			o.Error = err.Error()
 		} else {
@@ -171,9 +186,8 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		res.Checks = append(res.Checks, o)
 	}
-	analyze(&res, dups)
-	res.Header.Finish()
-	return res, nil
+	analyze(res, dups)
+	return nil
 }
 
 // open starts the soak's own proxied cluster or checks the given one.
@@ -293,20 +307,9 @@ func (r *run) shareSetup(ctx context.Context, group string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("share group %s: %s=earliest did not show within 15s", group, sharegroup.AutoOffsetReset)
 		}
-		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+		if err := workload.Sleep(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -317,16 +320,13 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 	p.Slot, p.Static, p.Incarnation = slot, static, r.inc[key]
 	r.inc[key]++
 	r.mu.Unlock()
-	cmd := r.cfg.Worker(p.Args())
-	cmd.Stdout, cmd.Stderr = nil, nil
-	// Its own process group: a terminal's Ctrl-C reaches the soak alone,
-	// which then ends its members itself.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	// Its own process group (proc): a terminal's Ctrl-C reaches the soak
+	// alone, which then ends its members itself.
+	pr, err := r.cfg.Worker(context.Background(), "lab-worker", p, proc.Options{})
+	if err != nil {
 		return fmt.Errorf("start %s member %s: %w", p.Strategy, slot, err)
 	}
-	m := &proc{slot: slot, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(m.done) }()
+	m := &member{Process: pr, slot: slot}
 	r.mu.Lock()
 	r.members[p.Strategy] = append(r.members[p.Strategy], m)
 	r.mu.Unlock()
@@ -337,31 +337,30 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 // (dynamic ones first), or SIGKILL at once when the run was cancelled.
 func (r *run) stopMembers(now bool) {
 	r.mu.Lock()
-	var all []*proc
+	var all []*member
 	for _, ms := range r.members {
 		all = append(all, ms...)
 	}
-	r.members = map[string][]*proc{}
+	r.members = map[string][]*member{}
 	r.mu.Unlock()
-	slices.SortStableFunc(all, func(a, b *proc) int {
+	slices.SortStableFunc(all, func(a, b *member) int {
 		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
 	})
 	for _, m := range all {
-		if m.exited() {
+		if m.Exited() {
 			continue
 		}
 		if now {
-			_ = m.cmd.Process.Kill()
+			_ = m.Signal(syscall.SIGKILL)
 			continue
 		}
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		_ = m.Signal(syscall.SIGTERM)
 	}
 	for _, m := range all {
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-time.After(30 * time.Second):
-			_ = m.cmd.Process.Signal(os.Kill)
-			<-m.done
+			m.Kill()
 		}
 	}
 }

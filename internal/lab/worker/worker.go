@@ -13,7 +13,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -22,23 +21,22 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Params configure one worker process. Args and Parse round-trip them.
+// Params configure one worker process: its spec (`kpar child lab-worker`
+// reads it on stdin). ClientOpts and JavaSecurity are resolved in the
+// worker from the security in its spec line, the password from the
+// environment it inherits.
 type Params struct {
-	Seeds []string
-	// Security is the TLS/SASL flags (clientsec); the launcher appends
-	// them to Args' output (Security.Args) and Parse resolves them into
-	// ClientOpts, the password from the environment the worker inherits.
-	Security     clientsec.Settings
-	ClientOpts   []kgo.Opt
-	JavaSecurity map[string]string // Security for the pc-* strategies' JVM
+	Seeds        []string
+	ClientOpts   []kgo.Opt         `json:"-"`
+	JavaSecurity map[string]string `json:"-"` // the security for the pc-* strategies' JVM
 	Topic        string            // input
 	LogTopic     string            // processed-log
 	DLQTopic     string            // dead-letter topic ("" = none)
@@ -65,7 +63,7 @@ type Params struct {
 	Instant bool
 	// The slow fault: invocations SlowAt..SlowAt+SlowCount-1 of this
 	// process take SlowLatency (first attempt of a record only), and the
-	// process prints SlowMarker when the first of them starts.
+	// process writes EventSlow when the first of them starts.
 	SlowAt, SlowCount int
 	SlowLatency       time.Duration
 	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
@@ -77,31 +75,34 @@ type Params struct {
 	PCClasspath string
 }
 
-// SlowMarker is the line a worker prints on stdout when its slow stretch
-// starts; the runner lets the second member join on it, so the rebalance
-// always lands while the slow handlers run.
-const SlowMarker = "kpar-lab: slow handlers started"
+// Event is one JSON line a worker writes on stdout. The runner lets the
+// second member join on EventSlow (the slow stretch started), so the
+// rebalance always lands while the slow handlers run; it counts
+// EventPermanent (a handler attempt that ended in a permanent failure:
+// Seq, Attempt), since a record that always fails leaves nothing in the
+// processed-log; EventFailed is every failed attempt on a record a share
+// group delivered (Seq, Delivery, Permanent): a record that fails its last
+// allowed delivery, or is rejected, is archived by the broker and leaves
+// no entry anywhere, and these are how the lab tells archived from lost;
+// EventKill is written the instant before a kill-fault SIGKILL with the
+// handler invocations running at that moment, the killing one included:
+// the records in flight at the kill, which a replay is measured against.
+type Event struct {
+	Kind      string `json:"kind"`
+	Seq       int64  `json:"seq,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"`
+	Delivery  int    `json:"delivery,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
+	InFlight  int64  `json:"in_flight,omitempty"`
+}
 
-// PermanentMarker starts the stdout line a worker prints for every handler
-// attempt that ends in a permanent failure: the marker, the record's seq and
-// the attempt number ("kpar-lab: permanent failure 17 3"). The runner counts
-// them, since a record that always fails leaves nothing in the processed-log.
-const PermanentMarker = "kpar-lab: permanent failure"
-
-// FailureMarker starts the stdout line a worker prints for every failed
-// handler attempt on a record a share group delivered: the marker, the
-// record's seq, its delivery count and "permanent" or "transient"
-// ("kpar-lab: failed delivery 17 5 transient"). A record that fails its
-// last allowed delivery, or is rejected, is archived by the broker and
-// leaves no entry anywhere; these lines are how the lab tells archived from
-// lost.
-const FailureMarker = "kpar-lab: failed delivery"
-
-// KillMarker starts the stdout line a worker prints the instant before a
-// kill-fault SIGKILL: the marker and the handler invocations running at that
-// moment, the killing one included ("kpar-lab: kill in flight 16"): the
-// records in flight at the kill, which a replay is measured against.
-const KillMarker = "kpar-lab: kill in flight"
+// The kinds of Event.
+const (
+	EventSlow      = "slow"
+	EventPermanent = "permanent"
+	EventFailed    = "failed"
+	EventKill      = "kill"
+)
 
 // Settle is how long the group's committed offsets must stay unchanged
 // before a frozen worker kills itself: four commit intervals of the
@@ -116,89 +117,33 @@ const Settle = time.Second
 // kgo's ack timer, with the reported share-partition state unchanged.
 const ShareSettle = 2500 * time.Millisecond
 
-// Args renders p as command-line flags for Parse.
-func (p Params) Args() []string {
-	return append([]string{
-		"--brokers=" + strings.Join(p.Seeds, ","), "--topic=" + p.Topic, "--log-topic=" + p.LogTopic,
-		"--dlq-topic=" + p.DLQTopic, "--group=" + p.Group, "--strategy=" + p.Strategy, "--slot=" + p.Slot,
-		fmt.Sprintf("--static=%t", p.Static), fmt.Sprintf("--incarnation=%d", p.Incarnation),
-		fmt.Sprintf("--workers=%d", p.Workers), fmt.Sprintf("--max-poll=%d", p.MaxPoll),
-		fmt.Sprintf("--seed=%d", p.Seed), "--latency-min=" + p.LatencyMin.String(),
-		"--latency-max=" + p.LatencyMax.String(),
-		fmt.Sprintf("--tail=%g", p.Tail), "--tail-latency=" + p.TailLatency.String(), fmt.Sprintf("--transient=%g", p.Transient),
-		fmt.Sprintf("--permanent=%g", p.Permanent), fmt.Sprintf("--kill-after=%d", p.KillAfter),
-		fmt.Sprintf("--kill-instant=%t", p.Instant),
-		fmt.Sprintf("--slow-at=%d", p.SlowAt), fmt.Sprintf("--slow-count=%d", p.SlowCount),
-		"--slow-latency=" + p.SlowLatency.String(), "--rebalance-timeout=" + p.RebalanceTimeout.String(),
-		"--java=" + p.Java, "--pc-classpath=" + p.PCClasspath,
-	}, p.Security.Args()...)
-}
-
-// Parse reads Args' output.
-func Parse(args []string) (Params, error) {
-	var p Params
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	brokers := fs.String("brokers", "", "")
-	fs.StringVar(&p.Topic, "topic", "", "")
-	fs.StringVar(&p.LogTopic, "log-topic", "", "")
-	fs.StringVar(&p.DLQTopic, "dlq-topic", "", "")
-	fs.StringVar(&p.Group, "group", "", "")
-	fs.StringVar(&p.Strategy, "strategy", "", "")
-	fs.StringVar(&p.Slot, "slot", "w0", "")
-	fs.BoolVar(&p.Static, "static", false, "")
-	fs.IntVar(&p.Incarnation, "incarnation", 0, "")
-	fs.IntVar(&p.Workers, "workers", 16, "")
-	fs.IntVar(&p.MaxPoll, "max-poll", 100, "")
-	fs.Int64Var(&p.Seed, "seed", 1, "")
-	fs.DurationVar(&p.LatencyMin, "latency-min", 0, "")
-	fs.DurationVar(&p.LatencyMax, "latency-max", 0, "")
-	fs.Float64Var(&p.Tail, "tail", 0, "")
-	fs.DurationVar(&p.TailLatency, "tail-latency", 0, "")
-	fs.Float64Var(&p.Transient, "transient", 0, "")
-	fs.Float64Var(&p.Permanent, "permanent", 0, "")
-	fs.IntVar(&p.KillAfter, "kill-after", 0, "")
-	fs.BoolVar(&p.Instant, "kill-instant", false, "")
-	fs.IntVar(&p.SlowAt, "slow-at", 0, "")
-	fs.IntVar(&p.SlowCount, "slow-count", 0, "")
-	fs.DurationVar(&p.SlowLatency, "slow-latency", 0, "")
-	fs.DurationVar(&p.RebalanceTimeout, "rebalance-timeout", 0, "")
-	fs.StringVar(&p.Java, "java", "", "")
-	fs.StringVar(&p.PCClasspath, "pc-classpath", "", "")
-	p.Security.AddFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return p, err
-	}
-	sec, err := p.Security.Resolve(os.Getenv)
-	if err != nil {
-		return p, fmt.Errorf("worker: %w", err)
-	}
-	p.ClientOpts, p.JavaSecurity = sec.Opts, sec.Java
-	for _, s := range strings.Split(*brokers, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			p.Seeds = append(p.Seeds, s)
-		}
-	}
+// Check refuses a worker that cannot run.
+func (p Params) Check() error {
 	switch {
 	case len(p.Seeds) == 0:
-		return p, errors.New("worker: --brokers is empty")
+		return errors.New("worker: no brokers")
 	case p.Topic == "" || p.LogTopic == "" || p.Group == "":
-		return p, errors.New("worker: --topic, --log-topic and --group are required")
+		return errors.New("worker: the topic, log topic and group are required")
 	case p.Workers < 1 || p.MaxPoll < 1:
-		return p, errors.New("worker: --workers and --max-poll must be at least 1")
+		return errors.New("worker: workers and max poll must be at least 1")
 	case p.KillAfter < 0 || p.SlowAt < 0 || p.SlowCount < 0 || p.RebalanceTimeout < 0:
-		return p, errors.New("worker: --kill-after, --slow-at, --slow-count and --rebalance-timeout must not be negative")
+		return errors.New("worker: kill after, slow at, slow count and rebalance timeout must not be negative")
 	}
 	if _, err := strategy.Get(p.Strategy); err != nil {
-		return p, err
+		return err
 	}
 	if strategy.NeedsJVM(p.Strategy) && (p.Java == "" || p.PCClasspath == "") {
-		return p, fmt.Errorf("worker: strategy %s runs a JVM: --java and --pc-classpath are required", p.Strategy)
+		return fmt.Errorf("worker: strategy %s runs a JVM: the java binary and PC's class path are required", p.Strategy)
 	}
-	return p, nil
+	return nil
 }
 
-// Run processes until ctx ends (SIGTERM), then stops gracefully.
-func Run(ctx context.Context, p Params) error {
+// Run processes until ctx ends (SIGTERM, or stdin's end), then stops
+// gracefully; its Events go to events.
+func Run(ctx context.Context, p Params, events *proc.Lines) error {
+	if err := p.Check(); err != nil {
+		return err
+	}
 	run, err := strategy.Get(p.Strategy)
 	if err != nil {
 		return err
@@ -208,7 +153,7 @@ func Run(ctx context.Context, p Params) error {
 		return err
 	}
 	defer out.Close()
-	h := &handler{p: p, out: out, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
+	h := &handler{p: p, out: out, events: events, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
 	if p.KillAfter > 0 && !p.Instant {
 		go h.killWhenSettled(ctx)
 	}
@@ -228,6 +173,7 @@ func Run(ctx context.Context, p Params) error {
 
 type handler struct {
 	p       Params
+	events  *proc.Lines
 	out     *kgo.Client
 	invoked atomic.Int64  // handler invocations so far, retries included
 	written atomic.Int64  // processed-log entries acknowledged so far
@@ -297,18 +243,14 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 			if err == nil {
 				return
 			}
-			kind := "transient"
-			if errors.Is(err, strategy.ErrPermanent) {
-				kind = "permanent"
-			}
-			fmt.Fprintf(os.Stdout, "%s %d %d %s\n", FailureMarker, rec.Seq, delivery, kind)
+			_ = h.events.Write(Event{Kind: EventFailed, Seq: rec.Seq, Delivery: delivery, Permanent: errors.Is(err, strategy.ErrPermanent)})
 		}()
 	}
 
 	switch {
 	case p.SlowCount > 0 && n >= int64(p.SlowAt) && n < int64(p.SlowAt+p.SlowCount) && attempt == 1:
 		if n == int64(p.SlowAt) {
-			fmt.Fprintln(os.Stdout, SlowMarker)
+			_ = h.events.Write(Event{Kind: EventSlow})
 		}
 		err = sleep(ctx, p.SlowLatency)
 	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
@@ -324,7 +266,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
 		// One write per line, so concurrent lines stay whole on the pipe.
-		fmt.Fprintf(os.Stdout, "%s %d %d\n", PermanentMarker, rec.Seq, attempt)
+		_ = h.events.Write(Event{Kind: EventPermanent, Seq: rec.Seq, Attempt: attempt})
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
 	}
 	if attempt <= 3 && workload.Float(p.Seed, diceTransient, seq, uint64(attempt)) < p.Transient {
@@ -349,7 +291,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		// reach the broker) and the strategy's next commit is pending.
 		// Nothing waits for anything, so what was committed and written at
 		// this instant is up to thread and network timing.
-		fmt.Fprintf(os.Stdout, "%s %d\n", KillMarker, h.running.Load())
+		_ = h.events.Write(Event{Kind: EventKill, InFlight: h.running.Load()})
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
@@ -426,18 +368,4 @@ func commitsString(offs kadm.OffsetResponses) string {
 		fmt.Fprintf(&b, "%s/%d@%d:%s/%v;", o.Topic, o.Partition, o.At, o.Metadata, o.Err)
 	}
 	return b.String()
-}
-
-// Main is the worker process's entry point: parse args, run until SIGTERM
-// (which the caller turns into ctx's end), and return an exit code.
-func Main(ctx context.Context, args []string) int {
-	p, err := Parse(args)
-	if err == nil {
-		err = Run(ctx, p)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "kpar lab worker:", err)
-		return 1
-	}
-	return 0
 }

@@ -1,12 +1,13 @@
 package worker
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 )
 
-func TestParamsSurviveTheTripThroughArgs(t *testing.T) {
+func TestParamsSurviveTheTripThroughTheSpecLine(t *testing.T) {
 	p := Params{
 		Seeds: []string{"a:1", "b:2"}, Topic: "in", LogTopic: "log", DLQTopic: "dlq", Group: "g",
 		Strategy: "lib-key", Slot: "w1", Static: true, Incarnation: 3, Workers: 7, MaxPoll: 9, Seed: -5,
@@ -15,24 +16,34 @@ func TestParamsSurviveTheTripThroughArgs(t *testing.T) {
 		SlowAt: 750, SlowCount: 16, SlowLatency: 6 * time.Second, RebalanceTimeout: 1500 * time.Millisecond,
 		Java: "/usr/bin/java", PCClasspath: "/c/libs/*:/c/harness-1",
 	}
-	got, err := Parse(p.Args())
+	b, err := json.Marshal(p)
 	if err != nil {
+		t.Fatal(err)
+	}
+	var got Params
+	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, p) {
 		t.Fatalf("round trip changed params:\n got %+v\nwant %+v", got, p)
 	}
+	if err := got.Check(); err != nil {
+		t.Fatalf("Check refused a usable worker: %v", err)
+	}
 }
 
-func TestParseRefusesAWorkerWithoutTopicsOrStrategy(t *testing.T) {
-	for _, args := range [][]string{
-		{"--brokers=a:1", "--strategy=lib-key"},
-		{"--brokers=a:1", "--topic=in", "--log-topic=log", "--group=g", "--strategy=nope"},
-		{"--topic=in", "--log-topic=log", "--group=g", "--strategy=lib-key"},
-		{"--brokers=a:1", "--topic=in", "--log-topic=log", "--group=g", "--strategy=pc-key"},
+func TestCheckRefusesAWorkerWithoutTopicsOrStrategy(t *testing.T) {
+	good := Params{Seeds: []string{"a:1"}, Topic: "in", LogTopic: "log", Group: "g", Strategy: "lib-key", Workers: 16, MaxPoll: 100}
+	for _, edit := range []func(*Params){
+		func(p *Params) { p.Topic, p.LogTopic, p.Group = "", "", "" },
+		func(p *Params) { p.Strategy = "nope" },
+		func(p *Params) { p.Seeds = nil },
+		func(p *Params) { p.Strategy = "pc-key" },
 	} {
-		if _, err := Parse(args); err == nil {
-			t.Fatalf("Parse(%v) accepted an unusable worker", args)
+		p := good
+		edit(&p)
+		if err := p.Check(); err == nil {
+			t.Fatalf("Check(%+v) accepted an unusable worker", p)
 		}
 	}
 }

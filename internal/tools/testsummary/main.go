@@ -28,15 +28,29 @@ type event struct {
 }
 
 type summary struct {
-	passed, failed, skipped int
-	failedPkgs              []string
-	skips                   []string
-	perModule               map[string]*count // module path -> its tests
+	count
+	failedPkgs []string
+	skips      []string
+	perModule  map[string]*count   // module path -> its tests
+	modules    []string            // the module paths to count by
+	outputs    map[string][]string // package/test -> output lines
 }
 
 type count struct{ passed, failed, skipped int }
 
-func (s summary) total() int { return s.passed + s.failed + s.skipped }
+func (c count) total() int { return c.passed + c.failed + c.skipped }
+
+// add counts a test that ended with action (pass, skip or fail).
+func (c *count) add(action string) {
+	switch action {
+	case "pass":
+		c.passed++
+	case "skip":
+		c.skipped++
+	case "fail":
+		c.failed++
+	}
+}
 
 // moduleOf returns the longest of modules that is pkg or a prefix of it at
 // a path boundary, or pkg itself when none is.
@@ -54,66 +68,81 @@ func moduleOf(pkg string, modules []string) string {
 }
 
 func summarize(r io.Reader, w io.Writer, modules []string) (summary, error) {
-	s := summary{perModule: map[string]*count{}}
-	tally := func(pkg string) *count {
-		m := moduleOf(pkg, modules)
-		if s.perModule[m] == nil {
-			s.perModule[m] = &count{}
-		}
-		return s.perModule[m]
-	}
-	outputs := map[string][]string{} // package/test -> output lines
+	s := summary{perModule: map[string]*count{}, modules: modules, outputs: map[string][]string{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
-		line := sc.Bytes()
 		var e event
-		if err := json.Unmarshal(line, &e); err != nil {
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			// Build errors arrive as plain text: pass them through.
-			fmt.Fprintln(w, string(line))
+			fmt.Fprintln(w, sc.Text())
 			continue
 		}
-		key := e.Package + "/" + e.Test
-		switch e.Action {
-		case "output":
-			if e.Test != "" || strings.HasPrefix(e.Output, "FAIL") || strings.HasPrefix(e.Output, "#") {
-				outputs[key] = append(outputs[key], e.Output)
-			}
-		case "pass":
-			if e.Test != "" {
-				s.passed++
-				tally(e.Package).passed++
-			} else {
-				fmt.Fprintf(w, "ok    %s\t%.1fs\n", e.Package, e.Elapsed)
-			}
-			delete(outputs, key)
-		case "skip":
-			if e.Test != "" {
-				s.skipped++
-				tally(e.Package).skipped++
-				reason := ""
-				for _, o := range outputs[key] {
-					if t := strings.TrimSpace(o); t != "" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- ") {
-						reason = t
-					}
-				}
-				s.skips = append(s.skips, fmt.Sprintf("%s %s: %s", e.Package, e.Test, reason))
-			} else {
-				fmt.Fprintf(w, "?     %s\t[no test files]\n", e.Package)
-			}
-			delete(outputs, key)
-		case "fail":
-			if e.Test != "" {
-				s.failed++
-				tally(e.Package).failed++
-				fmt.Fprintf(w, "--- FAIL %s %s\n%s", e.Package, e.Test, strings.Join(outputs[key], ""))
-			} else {
-				s.failedPkgs = append(s.failedPkgs, e.Package)
-				fmt.Fprintf(w, "FAIL  %s\t%.1fs\n%s", e.Package, e.Elapsed, strings.Join(outputs[key], ""))
-			}
-			delete(outputs, key)
+		s.add(w, e)
+	}
+	s.printTotals(w)
+	return s, sc.Err()
+}
+
+// add takes one event: output is kept until its test or package ends.
+func (s *summary) add(w io.Writer, e event) {
+	key := e.Package + "/" + e.Test
+	switch e.Action {
+	case "output":
+		if e.Test != "" || strings.HasPrefix(e.Output, "FAIL") || strings.HasPrefix(e.Output, "#") {
+			s.outputs[key] = append(s.outputs[key], e.Output)
+		}
+		return
+	case "pass", "skip", "fail":
+	default:
+		return
+	}
+	out := strings.Join(s.outputs[key], "")
+	switch {
+	case e.Test == "":
+		s.packageEnded(w, e, out)
+	default:
+		s.count.add(e.Action)
+		m := moduleOf(e.Package, s.modules)
+		if s.perModule[m] == nil {
+			s.perModule[m] = &count{}
+		}
+		s.perModule[m].add(e.Action)
+		if e.Action == "skip" {
+			s.skips = append(s.skips, fmt.Sprintf("%s %s: %s", e.Package, e.Test, skipReason(s.outputs[key])))
+		} else if e.Action == "fail" {
+			fmt.Fprintf(w, "--- FAIL %s %s\n%s", e.Package, e.Test, out)
 		}
 	}
+	delete(s.outputs, key)
+}
+
+func (s *summary) packageEnded(w io.Writer, e event, out string) {
+	switch e.Action {
+	case "pass":
+		fmt.Fprintf(w, "ok    %s\t%.1fs\n", e.Package, e.Elapsed)
+	case "skip":
+		fmt.Fprintf(w, "?     %s\t[no test files]\n", e.Package)
+	case "fail":
+		s.failedPkgs = append(s.failedPkgs, e.Package)
+		fmt.Fprintf(w, "FAIL  %s\t%.1fs\n%s", e.Package, e.Elapsed, out)
+	}
+}
+
+// skipReason is a skipped test's last output line other than the test's
+// own === and --- lines.
+func skipReason(outputs []string) string {
+	reason := ""
+	for _, o := range outputs {
+		if t := strings.TrimSpace(o); t != "" && !strings.HasPrefix(t, "=== ") && !strings.HasPrefix(t, "--- ") {
+			reason = t
+		}
+	}
+	return reason
+}
+
+// printTotals lists the skipped tests and the tests per module.
+func (s *summary) printTotals(w io.Writer) {
 	sort.Strings(s.skips)
 	if len(s.skips) > 0 {
 		fmt.Fprintf(w, "\nskipped tests (%d):\n", len(s.skips))
@@ -121,19 +150,19 @@ func summarize(r io.Reader, w io.Writer, modules []string) (summary, error) {
 			fmt.Fprintln(w, "  "+k)
 		}
 	}
-	if len(s.perModule) > 0 {
-		names := make([]string, 0, len(s.perModule))
-		for m := range s.perModule {
-			names = append(names, m)
-		}
-		sort.Strings(names)
-		fmt.Fprintf(w, "\ntests per module:\n")
-		for _, m := range names {
-			c := s.perModule[m]
-			fmt.Fprintf(w, "  %-40s %4d (%d passed, %d failed, %d skipped)\n", m, c.passed+c.failed+c.skipped, c.passed, c.failed, c.skipped)
-		}
+	if len(s.perModule) == 0 {
+		return
 	}
-	return s, sc.Err()
+	names := make([]string, 0, len(s.perModule))
+	for m := range s.perModule {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "\ntests per module:\n")
+	for _, m := range names {
+		c := s.perModule[m]
+		fmt.Fprintf(w, "  %-40s %4d (%d passed, %d failed, %d skipped)\n", m, c.total(), c.passed, c.failed, c.skipped)
+	}
 }
 
 func main() {

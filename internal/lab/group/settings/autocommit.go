@@ -1,19 +1,17 @@
 package settings
 
 import (
-	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"os/exec"
-	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // The member's shape: records take memberLatency each, so that the crash
@@ -32,22 +30,10 @@ func crashPoint(seed int64, records int) int {
 }
 
 func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
-	var out []AutoCommitCell
-	for _, m := range commitModes {
-		cfg.cellStart(AutoCommit, m)
-		start := time.Now()
-		c, err := autoCommitCell(ctx, cfg, m)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m, err)
-		}
-		c.Seconds = time.Since(start).Seconds()
-		c.Rerun = cfg.rerun(AutoCommit)
-		c.Exact = []string{"crash_at"}
-		c.Why = "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run."
-		out = append(out, c)
-		cfg.cellDone(c.Line())
-	}
-	return out, nil
+	return runCells(cfg, AutoCommit, commitModes, Repeat{
+		Exact: []string{"crash_at"},
+		Why:   "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run.",
+	}, func(mode string) (AutoCommitCell, error) { return autoCommitCell(ctx, cfg, mode) })
 }
 
 // autoCommitCell: seeded input; member incarnation 0 SIGKILLs itself at the
@@ -81,9 +67,9 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if err != nil {
 		return c, err
 	}
-	spec := memberSpec{brokers: cfg.Brokers, security: cfg.Client.Settings, topic: topic, group: k.group(topic), log: logTopic, mode: mode,
-		killAfter: int64(c.CrashAt), maxPoll: 100, workers: poolWorkers, autoCommitInterval: cfg.AutoCommitInterval,
-		latency: memberLatency}
+	spec := MemberSpec{Brokers: cfg.Brokers, Topic: topic, Group: k.group(topic), Log: logTopic, Mode: mode,
+		KillAfter: int64(c.CrashAt), MaxPoll: 100, Workers: poolWorkers, AutoCommitInterval: cfg.AutoCommitInterval,
+		Latency: memberLatency}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
 	started := time.Now()
@@ -98,12 +84,12 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 		c.Failure = "the first member did not die of its SIGKILL: " + state.describe()
 	}
 	if c.Failure == "" {
-		spec.incarnation, spec.killAfter = 1, 0
+		spec.Incarnation, spec.KillAfter = 1, 0
 		second, err := startMember(cfg, spec)
 		if err != nil {
 			return c, err
 		}
-		done := waitFor(cctx, func() bool { return second.exited() || k.committedThrough(cctx, spec.group, topic, ends) })
+		done := waitFor(cctx, func() bool { return second.Exited() || k.committedThrough(cctx, spec.Group, topic, ends) })
 		end := second.stop()
 		switch {
 		case ctx.Err() != nil:
@@ -132,40 +118,35 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	return c, nil
 }
 
-// member is one running member process with its output kept for errors.
+// member is one running member process.
 type member struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error
+	*proc.Process
+	ready atomic.Bool // it wrote its ready line
 }
 
-func startMember(cfg Config, s memberSpec) (*member, error) {
-	m := &member{cmd: cfg.Member(s.args()), out: &syncBuffer{}, done: make(chan struct{})}
-	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
-	if err := m.cmd.Start(); err != nil {
+// startMember starts a member; wait and stop end it (not a context, whose
+// end would look like the member's own SIGKILL).
+func startMember(cfg Config, s MemberSpec) (*member, error) {
+	m := &member{}
+	var err error
+	m.Process, err = cfg.Member(context.Background(), "group-settings-member", s, proc.Options{OnLine: func(b []byte) {
+		var r readyLine
+		if json.Unmarshal(b, &r) == nil && r.Ready {
+			m.ready.Store(true)
+		}
+	}})
+	if err != nil {
 		return nil, fmt.Errorf("start member: %w", err)
 	}
-	go func() { m.err = m.cmd.Wait(); close(m.done) }()
 	return m, nil
-}
-
-func (m *member) exited() bool {
-	select {
-	case <-m.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // wait waits for the process to end on its own, killing it when ctx ends.
 func (m *member) wait(ctx context.Context) memberEnd {
 	select {
-	case <-m.done:
+	case <-m.Done():
 	case <-ctx.Done():
-		_ = m.cmd.Process.Kill()
-		<-m.done
+		m.Kill()
 		return memberEnd{member: m, timedOut: true}
 	}
 	return m.end()
@@ -175,29 +156,21 @@ func (m *member) wait(ctx context.Context) memberEnd {
 // waits 15 s before SIGKILL.
 func (m *member) stop() memberEnd {
 	deadline := time.Now().Add(15 * time.Second)
-	for !m.exited() && !strings.Contains(m.out.String(), ReadyLine) && time.Now().Before(deadline) {
+	for !m.Exited() && !m.ready.Load() && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	_ = m.Signal(syscall.SIGTERM)
 	select {
-	case <-m.done:
+	case <-m.Done():
 	case <-time.After(15 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.done
+		m.Kill()
 		return memberEnd{member: m, timedOut: true}
 	}
 	return m.end()
 }
 
 func (m *member) end() memberEnd {
-	e := memberEnd{member: m}
-	var ee *exec.ExitError
-	if errors.As(m.err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-			e.killed = true
-		}
-	}
-	return e
+	return memberEnd{member: m, killed: m.ExitSignal() == syscall.SIGKILL}
 }
 
 type memberEnd struct {
@@ -205,7 +178,7 @@ type memberEnd struct {
 	killed, timedOut bool
 }
 
-func (e memberEnd) clean() bool { return !e.timedOut && e.err == nil }
+func (e memberEnd) clean() bool { return !e.timedOut && e.Wait() == nil }
 
 // describe is how the process ended and the tail of its output.
 func (e memberEnd) describe() string {
@@ -213,10 +186,10 @@ func (e memberEnd) describe() string {
 	switch {
 	case e.timedOut:
 		how = "did not end in time"
-	case e.err != nil:
-		how = e.err.Error()
+	case e.Wait() != nil:
+		how = e.Wait().Error()
 	}
-	tail := strings.TrimSpace(e.out.String())
+	tail := e.Tail(0)
 	if len(tail) > 600 {
 		tail = "..." + tail[len(tail)-600:]
 	}
@@ -224,22 +197,4 @@ func (e memberEnd) describe() string {
 		how += "; output: " + tail
 	}
 	return how
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -78,16 +78,36 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
 		return err
 	}
-	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic)}, cfg.clientOpts...)...)
+	aborted, err := writeTransactions(ctx, cfg, topic, r)
 	if err != nil {
 		return err
+	}
+	if err := k.endMarkers(ctx, topic, cfg.Partitions); err != nil {
+		return err
+	}
+	fails := countLevels(ctx, cfg, k, topic, aborted, r)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := errors.Join(fails...); err != nil {
+		r.Failure = "reading the transactional topic: " + err.Error()
+	}
+	return nil
+}
+
+// writeTransactions writes r's transactions of seeded records to topic,
+// aborting the seeded share, and returns the aborted records' seqs.
+func writeTransactions(ctx context.Context, cfg Config, topic string, r *IsolationResult) (map[int64]bool, error) {
+	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic)}, cfg.clientOpts...)...)
+	if err != nil {
+		return nil, err
 	}
 	defer txn.Close()
 	recs := workload.Generate(cfg.Seed+streamRecords, r.Transactions*r.RecordsPerTransaction, keys)
 	aborted := map[int64]bool{}
 	for t, abort := range aborts(cfg.Seed, r.Transactions, cfg.AbortShare) {
 		if err := txn.BeginTransaction(); err != nil {
-			return fmt.Errorf("begin transaction %d: %w", t, err)
+			return nil, fmt.Errorf("begin transaction %d: %w", t, err)
 		}
 		batch := recs[t*r.RecordsPerTransaction : (t+1)*r.RecordsPerTransaction]
 		kr := make([]*kgo.Record, len(batch))
@@ -100,7 +120,7 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 		// ProduceSync returns once the records are acknowledged, so the
 		// abort below drops records that are on the broker.
 		if err := txn.ProduceSync(ctx, kr...).FirstErr(); err != nil {
-			return fmt.Errorf("transaction %d: %w", t, err)
+			return nil, fmt.Errorf("transaction %d: %w", t, err)
 		}
 		commit := kgo.TryCommit
 		if abort {
@@ -108,15 +128,18 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 			r.Aborted++
 		}
 		if err := txn.EndTransaction(ctx, commit); err != nil {
-			return fmt.Errorf("end transaction %d: %w", t, err)
+			return nil, fmt.Errorf("end transaction %d: %w", t, err)
 		}
 	}
 	r.AbortedRecords = len(aborted)
 	r.CommittedRecords = len(recs) - r.AbortedRecords
-	if err := k.endMarkers(ctx, topic, cfg.Partitions); err != nil {
-		return err
-	}
+	return aborted, nil
+}
 
+// countLevels reads topic to its end markers with a consumer per isolation
+// level at once, counting into r.Levels what each received; it returns each
+// reader's error.
+func countLevels(ctx context.Context, cfg Config, k *cellKit, topic string, aborted map[int64]bool, r *IsolationResult) []error {
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -146,25 +169,24 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 	}
 	wg.Wait()
 	r.Levels = counts
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := errors.Join(fails...); err != nil {
-		r.Failure = "reading the transactional topic: " + err.Error()
-	}
-	return nil
+	return fails
 }
 
 // endMarkers writes one end marker to every partition of topic.
 func (k *cellKit) endMarkers(ctx context.Context, topic string, partitions int) error {
-	batch := make([]*kgo.Record, partitions)
-	for p := range batch {
-		batch[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(endKey)}
-	}
-	if err := k.manual().ProduceSync(ctx, batch...).FirstErr(); err != nil {
+	if err := k.manual().ProduceSync(ctx, markers(topic, partitions, endKey)...).FirstErr(); err != nil {
 		return fmt.Errorf("end markers of %s: %w", topic, err)
 	}
 	return nil
+}
+
+// markers is one record with key on every partition of topic.
+func markers(topic string, partitions int, key string) []*kgo.Record {
+	batch := make([]*kgo.Record, partitions)
+	for p := range batch {
+		batch[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(key)}
+	}
+	return batch
 }
 
 // readToEnd consumes topic in group at level from the start until it saw the
@@ -226,122 +248,145 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
+	l := &lsoRun{cfg: cfg, k: k, topic: topic, acked: map[int64]time.Time{}, lag: make([]int, len(levels))}
+	l.startReaders(cctx)
+	failure := l.warmUp(cctx)
+	if failure == "" {
+		if failure, err = l.hold(cctx); err != nil {
+			return err
+		}
+	}
+	if failure == "" {
+		l.wg.Wait()
+		r.LSO = lsoSummary(l.acked, l.seenAt, l.lag, l.txnStart, l.txnEnd)
+	}
+	cancel()
+	l.wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if failure == "" {
+		if err := errors.Join(l.fails...); err != nil {
+			failure = err.Error()
+		}
+	}
+	if failure != "" {
+		r.Failure = "lso: " + failure
+	}
+	return nil
+}
 
-	var mu sync.Mutex
-	seenAt := make([]map[int64]time.Time, len(levels))
-	warm := make([]map[int32]bool, len(levels))
-	fails := make([]error, len(levels))
-	var wg sync.WaitGroup
+// lsoRun is the lso part in progress: a reader per level, when each first
+// received each plain record, and the plain producer's acknowledgements.
+type lsoRun struct {
+	cfg   Config
+	k     *cellKit
+	topic string
+
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	seenAt []map[int64]time.Time // per level
+	warm   []map[int32]bool      // per level: partitions whose warm-up record it read
+	fails  []error               // per level
+
+	acked            map[int64]time.Time
+	lag              []int // per level: most plain records acknowledged and not yet received
+	txnStart, txnEnd time.Time
+}
+
+// startReaders starts a consumer per level, reading until the end markers.
+func (l *lsoRun) startReaders(ctx context.Context) {
+	l.seenAt, l.warm, l.fails = make([]map[int64]time.Time, len(levels)), make([]map[int32]bool, len(levels)), make([]error, len(levels))
 	for i, lvl := range levels {
-		seenAt[i], warm[i] = map[int64]time.Time{}, map[int32]bool{}
-		group := k.group(topic + "-" + lvl)
-		wg.Add(1)
+		l.seenAt[i], l.warm[i] = map[int64]time.Time{}, map[int32]bool{}
+		group := l.k.group(l.topic + "-" + lvl)
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, func(rec *kgo.Record, at time.Time) {
-				mu.Lock()
-				defer mu.Unlock()
+			defer l.wg.Done()
+			l.fails[i] = readToEnd(ctx, l.cfg, l.topic, group, lvl, func(rec *kgo.Record, at time.Time) {
+				l.mu.Lock()
+				defer l.mu.Unlock()
 				if string(rec.Key) == warmKey {
-					warm[i][rec.Partition] = true
+					l.warm[i][rec.Partition] = true
 				} else if seq := seqOf(rec); seq >= 0 {
-					if _, ok := seenAt[i][seq]; !ok {
-						seenAt[i][seq] = at
+					if _, ok := l.seenAt[i][seq]; !ok {
+						l.seenAt[i][seq] = at
 					}
 				}
 			})
 		}()
 	}
-	finish := func(failure string) error {
-		cancel()
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if failure == "" {
-			if err := errors.Join(fails...); err != nil {
-				failure = err.Error()
-			}
-		}
-		if failure != "" {
-			r.Failure = "lso: " + failure
-		}
-		return nil
-	}
-	// Both consumers read every partition before the transaction opens: a
-	// partition still being joined or listed would pass for a held one.
-	warmUp := make([]*kgo.Record, cfg.Partitions)
-	for p := range warmUp {
-		warmUp[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(warmKey)}
-	}
-	if err := k.manual().ProduceSync(cctx, warmUp...).FirstErr(); err != nil {
-		return finish("warm-up records: " + err.Error())
-	}
-	if !waitFor(cctx, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(warm[0]) == cfg.Partitions && len(warm[1]) == cfg.Partitions
-	}) {
-		return finish(fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", cfg.CellTimeout))
-	}
+}
 
-	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic),
-		kgo.RecordPartitioner(kgo.ManualPartitioner())}, cfg.clientOpts...)...)
+// warmUp has both consumers read every partition before the transaction
+// opens: a partition still being joined or listed would pass for a held one.
+// It returns why it failed, or "".
+func (l *lsoRun) warmUp(ctx context.Context) string {
+	if err := l.k.manual().ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, warmKey)...).FirstErr(); err != nil {
+		return "warm-up records: " + err.Error()
+	}
+	if !waitFor(ctx, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.warm[0]) == l.cfg.Partitions && len(l.warm[1]) == l.cfg.Partitions
+	}) {
+		return fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", l.cfg.CellTimeout)
+	}
+	return ""
+}
+
+// hold opens the transaction, writes a plain record every 50 ms while it is
+// held and for a second after its commit, then the end markers. The failure
+// is the cell's (a write that did not land, time up), the error the lab's.
+func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
+	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(l.cfg.Brokers...), kgo.TransactionalID(l.topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner())}, l.cfg.clientOpts...)...)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer txn.Close()
 	if err := txn.BeginTransaction(); err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		return "", fmt.Errorf("begin transaction: %w", err)
 	}
-	open := make([]*kgo.Record, cfg.Partitions)
-	for p := range open {
-		open[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte("open")}
+	if err := txn.ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, "open")...).FirstErr(); err != nil {
+		return "", fmt.Errorf("open transaction: %w", err)
 	}
-	if err := txn.ProduceSync(cctx, open...).FirstErr(); err != nil {
-		return fmt.Errorf("open transaction: %w", err)
-	}
-	txnStart := time.Now()
-
-	acked := map[int64]time.Time{}
-	var txnEnd time.Time
-	lag := make([]int, len(levels))
+	l.txnStart = time.Now()
 	var seq int64
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for txnEnd.IsZero() || time.Since(txnEnd) < time.Second {
-		if txnEnd.IsZero() && time.Since(txnStart) >= cfg.Hold {
+	for l.txnEnd.IsZero() || time.Since(l.txnEnd) < time.Second {
+		if l.txnEnd.IsZero() && time.Since(l.txnStart) >= l.cfg.Hold {
 			// The end is when the commit is asked for: the last stable
 			// offset can move from then on, possibly before the
 			// producer hears back.
-			txnEnd = time.Now()
-			if err := txn.EndTransaction(cctx, kgo.TryCommit); err != nil {
-				return fmt.Errorf("commit the held transaction: %w", err)
+			l.txnEnd = time.Now()
+			if err := txn.EndTransaction(ctx, kgo.TryCommit); err != nil {
+				return "", fmt.Errorf("commit the held transaction: %w", err)
 			}
 		}
-		rec := &kgo.Record{Topic: topic, Partition: int32(seq % int64(cfg.Partitions)),
+		rec := &kgo.Record{Topic: l.topic, Partition: int32(seq % int64(l.cfg.Partitions)),
 			Value: workload.EncodeRecord(workload.Record{Seq: seq, Key: "plain", KeySeq: seq})}
-		if err := k.manual().ProduceSync(cctx, rec).FirstErr(); err != nil {
-			return finish("plain producer: " + err.Error())
+		if err := l.k.manual().ProduceSync(ctx, rec).FirstErr(); err != nil {
+			return "plain producer: " + err.Error(), nil
 		}
-		acked[seq] = time.Now()
+		l.acked[seq] = time.Now()
 		seq++
-		mu.Lock()
+		l.mu.Lock()
 		for i := range levels {
-			lag[i] = max(lag[i], len(acked)-len(seenAt[i]))
+			l.lag[i] = max(l.lag[i], len(l.acked)-len(l.seenAt[i]))
 		}
-		mu.Unlock()
+		l.mu.Unlock()
 		select {
-		case <-cctx.Done():
-			return finish("the transaction phase did not finish in time")
+		case <-ctx.Done():
+			return "the transaction phase did not finish in time", nil
 		case <-tick.C:
 		}
 	}
-	if err := k.endMarkers(cctx, topic, cfg.Partitions); err != nil {
-		return finish(err.Error())
+	if err := l.k.endMarkers(ctx, l.topic, l.cfg.Partitions); err != nil {
+		return err.Error(), nil
 	}
-	wg.Wait()
-	r.LSO = lsoSummary(acked, seenAt, lag, txnStart, txnEnd)
-	return finish("")
+	return "", nil
 }
 
 // lsoSummary turns acknowledgement and delivery times into each level's

@@ -2,6 +2,7 @@ package settings
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -38,22 +39,10 @@ func stallAfter(seed int64, records int) int {
 }
 
 func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
-	var out []PollCell
-	for _, v := range pollVariants {
-		cfg.cellStart(PollInterval, v)
-		start := time.Now()
-		c, err := pollCell(ctx, cfg, v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v, err)
-		}
-		c.Seconds = time.Since(start).Seconds()
-		c.Rerun = cfg.rerun(PollInterval)
-		c.Exact = []string{"stall_after"}
-		c.Why = "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not."
-		out = append(out, c)
-		cfg.cellDone(c.Line())
-	}
-	return out, nil
+	return runCells(cfg, PollInterval, pollVariants, Repeat{
+		Exact: []string{"stall_after"},
+		Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
+	}, func(v string) (PollCell, error) { return pollCell(ctx, cfg, v) })
 }
 
 // pollLedger records every processing of the pollinterval members.
@@ -106,109 +95,139 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 	if err != nil {
 		return c, err
 	}
-	group := k.group(topic)
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
 	mctx, stopMembers := context.WithCancel(cctx)
 	defer stopMembers()
+	p := &pollRun{cfg: cfg, variant: variant, k: k, topic: topic, group: k.group(topic), ctx: mctx, stallAfter: c.StallAfter,
+		ledger: &pollLedger{by: map[int64][]string{}},
+		slow:   &slowState{started: make(chan struct{}), ended: make(chan struct{})}}
+	if err := errors.Join(p.start("a", p.slow), p.start("b", nil)); err != nil {
+		return c, err
+	}
+	failure, err := p.observe(cctx, &c, ends)
+	if err != nil {
+		return c, err
+	}
+	stopMembers()
+	p.wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return c, err
+	}
+	c.Failure = failure
+	p.tally(&c)
+	return c, nil
+}
 
-	ledger := &pollLedger{by: map[int64][]string{}}
-	slow := &slowState{started: make(chan struct{}), ended: make(chan struct{})}
-	var wg sync.WaitGroup
-	var startErr error
-	start := func(name string, s *slowState) {
-		opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
-			kgo.RebalanceTimeout(cfg.RebalanceTimeout),
-			kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
-			kgo.FetchMaxWait(200 * time.Millisecond)}
-		if variant == VariantBlock {
-			opts = append(opts, kgo.BlockRebalanceOnPoll())
-		}
-		cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
-		if err != nil {
-			startErr = err
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer cl.Close()
-			pollMember(mctx, cl, name, variant == VariantBlock, cfg, ledger, s, c.StallAfter)
-		}()
+// pollRun is one pollinterval cell in progress: its members (they run until
+// ctx ends), what they processed and the slow member's report.
+type pollRun struct {
+	cfg          Config
+	variant      string
+	k            *cellKit
+	topic, group string
+	ctx          context.Context
+	stallAfter   int
+	ledger       *pollLedger
+	slow         *slowState
+	wg           sync.WaitGroup
+}
+
+// start starts member name; s is the slow member's report (nil: a member
+// that never stalls).
+func (p *pollRun) start(name string, s *slowState) error {
+	cfg := p.cfg
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(p.group), kgo.ConsumeTopics(p.topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
+		kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
+		kgo.FetchMaxWait(200 * time.Millisecond)}
+	if p.variant == VariantBlock {
+		opts = append(opts, kgo.BlockRebalanceOnPoll())
 	}
-	start("a", slow)
-	start("b", nil)
-	if startErr != nil {
-		return c, startErr
+	cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
+	if err != nil {
+		return err
 	}
-	finish := func(failure string) (PollCell, error) {
-		stopMembers()
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			return c, err
-		}
-		c.Failure = failure
-		ledger.mu.Lock()
-		defer ledger.mu.Unlock()
-		for _, ms := range ledger.by {
-			c.Duplicated += len(ms) - 1
-		}
-		c.Lost = cfg.Records - len(ledger.by)
-		for _, s := range ledger.slow {
-			if slices.ContainsFunc(ledger.by[s][1:], func(m string) bool { return m != "a" }) {
-				c.SlowBatchRedone++
-			}
-		}
-		return c, nil
-	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		defer cl.Close()
+		pollMember(p.ctx, cl, name, p.variant == VariantBlock, cfg, p.ledger, s, p.stallAfter)
+	}()
+	return nil
+}
+
+// observe waits for the stall, starts the third member, describes the group
+// every 100 ms until the stall is over (when did the slow member's id
+// leave?), then waits until the input is processed and committed. It
+// returns why the cell failed, or "".
+func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64) (string, error) {
 	select {
-	case <-slow.started:
-	case <-cctx.Done():
-		return finish(fmt.Sprintf("the slow member had not processed %d records after %s", c.StallAfter, cfg.CellTimeout))
+	case <-p.slow.started:
+	case <-ctx.Done():
+		return fmt.Sprintf("the slow member had not processed %d records after %s", c.StallAfter, p.cfg.CellTimeout), nil
 	}
 	joined := time.Now()
-	start("c", nil)
-	if startErr != nil {
-		return c, startErr
+	if err := p.start("c", nil); err != nil {
+		return "", err
 	}
-	// Watch the group until the stall is over.
 	watch := time.NewTicker(100 * time.Millisecond)
 	defer watch.Stop()
-watching:
-	for {
+	for ended := false; !ended; {
 		select {
-		case <-slow.ended:
-			break watching
-		case <-cctx.Done():
-			return finish(fmt.Sprintf("the slow member's stall had not ended after %s", cfg.CellTimeout))
+		case <-p.slow.ended:
+			ended = true
+			continue
+		case <-ctx.Done():
+			return fmt.Sprintf("the slow member's stall had not ended after %s", p.cfg.CellTimeout), nil
 		case <-watch.C:
 		}
-		if c.Removed {
-			continue
-		}
-		dg, err := k.adm.DescribeGroups(cctx, group)
-		if err != nil {
-			continue
-		}
-		g := dg[group]
-		if g.Err != nil || len(g.Members) == 0 {
-			continue
-		}
-		if !slices.ContainsFunc(g.Members, func(m kadm.DescribedGroupMember) bool { return m.MemberID == slow.memberID }) {
+		if !c.Removed && !p.inGroup(ctx, p.slow.memberID) {
 			c.Removed, c.RemovedAfterSeconds = true, time.Since(joined).Seconds()
 		}
 	}
-	c.SlowBatch = slow.batch
-	if slow.commitErr != nil {
-		c.SlowCommitError = slow.commitErr.Error()
+	c.SlowBatch = p.slow.batch
+	if p.slow.commitErr != nil {
+		c.SlowCommitError = p.slow.commitErr.Error()
 	}
-	if !waitFor(cctx, func() bool {
-		return ledger.distinct() == cfg.Records && k.committedThrough(cctx, group, topic, ends)
+	if !waitFor(ctx, func() bool {
+		return p.ledger.distinct() == p.cfg.Records && p.k.committedThrough(ctx, p.group, p.topic, ends)
 	}) {
-		return finish(fmt.Sprintf("the group had not processed and committed the input after %s", cfg.CellTimeout))
+		return fmt.Sprintf("the group had not processed and committed the input after %s", p.cfg.CellTimeout), nil
 	}
-	return finish("")
+	return "", nil
+}
+
+// inGroup reports whether member is in the group's description; a group
+// that could not be described, or has no members listed, counts as in.
+func (p *pollRun) inGroup(ctx context.Context, member string) bool {
+	dg, err := p.k.adm.DescribeGroups(ctx, p.group)
+	if err != nil {
+		return true
+	}
+	g := dg[p.group]
+	if g.Err != nil || len(g.Members) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(g.Members, func(m kadm.DescribedGroupMember) bool { return m.MemberID == member })
+}
+
+// tally counts the ledger into c once the members stopped: duplicates,
+// losses and the slow batch's records another member redid.
+func (p *pollRun) tally(c *PollCell) {
+	l := p.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ms := range l.by {
+		c.Duplicated += len(ms) - 1
+	}
+	c.Lost = p.cfg.Records - len(l.by)
+	for _, s := range l.slow {
+		if slices.ContainsFunc(l.by[s][1:], func(m string) bool { return m != "a" }) {
+			c.SlowBatchRedone++
+		}
+	}
 }
 
 // pollMember is one member's loop: poll up to 50 records, process each,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,24 +36,19 @@ func resetOffset(policy string) kgo.Offset {
 }
 
 func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
-	var out []ResetCell
+	var names []string
 	for _, cs := range []string{CaseNewGroup, CaseRetention} {
 		for _, pol := range resetPolicies {
-			cfg.cellStart(Reset, cs+"/"+pol)
-			start := time.Now()
-			c, err := resetCell(ctx, cfg, cs, pol)
-			if err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", cs, pol, err)
-			}
-			c.Seconds = time.Since(start).Seconds()
-			c.Rerun = cfg.rerun(Reset)
-			c.Exact = []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"}
-			c.Why = "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched."
-			out = append(out, c)
-			cfg.cellDone(c.Line())
+			names = append(names, cs+"/"+pol)
 		}
 	}
-	return out, nil
+	return runCells(cfg, Reset, names, Repeat{
+		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
+		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
+	}, func(name string) (ResetCell, error) {
+		cs, pol, _ := strings.Cut(name, "/")
+		return resetCell(ctx, cfg, cs, pol)
+	})
 }
 
 // resetCell: a topic with cfg.Records seeded records; for the retention case
@@ -74,27 +70,8 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 	}
 	group := k.group(topic)
 	if cs == CaseRetention {
-		ends, err := k.ends(ctx, topic)
-		if err != nil {
+		if err := commitBelowLogStart(ctx, k, cfg.Seed, topic, group, &c); err != nil {
 			return c, err
-		}
-		commit, del := kadm.Offsets{}, kadm.Offsets{}
-		for p, end := range ends {
-			at, below := retentionPoints(cfg.Seed, p, end)
-			commit.AddOffset(topic, p, at, -1)
-			del.AddOffset(topic, p, below, -1)
-			c.Committed += int(at)
-			c.DeletedUnread += int(below - at)
-		}
-		if r, err := k.adm.CommitOffsets(ctx, group, commit); err == nil && r.Error() != nil {
-			return c, fmt.Errorf("commit for %s: %w", group, r.Error())
-		} else if err != nil {
-			return c, fmt.Errorf("commit for %s: %w", group, err)
-		}
-		if r, err := k.adm.DeleteRecords(ctx, del); err == nil && r.Error() != nil {
-			return c, fmt.Errorf("delete records of %s: %w", topic, r.Error())
-		} else if err != nil {
-			return c, fmt.Errorf("delete records of %s: %w", topic, err)
 		}
 	}
 	c.Unread = c.Existing - c.Committed
@@ -107,10 +84,48 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
+	probes := writeNew(cctx, k, topic, cfg)
+	defer func() { cancel(); probes.Wait() }()
+	if err := readReset(ctx, cctx, cl, cfg, &c); err != nil {
+		return c, err
+	}
+	c.Skipped = c.Unread - c.SeenOld
+	return c, nil
+}
 
-	// New records, one per partition every 100 ms, numbered after the
-	// existing ones; they stop with the cell.
-	probes := sync.WaitGroup{}
+// commitBelowLogStart commits group at a seeded offset per partition of
+// topic and deletes the records up to a seeded point above it, counting both
+// into c.
+func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, group string, c *ResetCell) error {
+	ends, err := k.ends(ctx, topic)
+	if err != nil {
+		return err
+	}
+	commit, del := kadm.Offsets{}, kadm.Offsets{}
+	for p, end := range ends {
+		at, below := retentionPoints(seed, p, end)
+		commit.AddOffset(topic, p, at, -1)
+		del.AddOffset(topic, p, below, -1)
+		c.Committed += int(at)
+		c.DeletedUnread += int(below - at)
+	}
+	if r, err := k.adm.CommitOffsets(ctx, group, commit); err == nil && r.Error() != nil {
+		return fmt.Errorf("commit for %s: %w", group, r.Error())
+	} else if err != nil {
+		return fmt.Errorf("commit for %s: %w", group, err)
+	}
+	if r, err := k.adm.DeleteRecords(ctx, del); err == nil && r.Error() != nil {
+		return fmt.Errorf("delete records of %s: %w", topic, r.Error())
+	} else if err != nil {
+		return fmt.Errorf("delete records of %s: %w", topic, err)
+	}
+	return nil
+}
+
+// writeNew writes new records, one per partition every 100 ms, numbered
+// after the existing ones, until ctx ends; wait on the group for it to stop.
+func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.WaitGroup {
+	probes := &sync.WaitGroup{}
 	probes.Add(1)
 	go func() {
 		defer probes.Done()
@@ -125,28 +140,34 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 				next++
 			}
 			pcl := k.manual()
-			if pcl == nil || pcl.ProduceSync(cctx, batch...).FirstErr() != nil {
+			if pcl == nil || pcl.ProduceSync(ctx, batch...).FirstErr() != nil {
 				return
 			}
 			select {
-			case <-cctx.Done():
+			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
 		}
 	}()
-	defer func() { cancel(); probes.Wait() }()
+	return probes
+}
 
+// readReset polls cl until it saw a new record on every partition (or, for
+// "none", its first error; or cctx's end, a failure), counting into c the
+// existing records it received, the new ones and the first error. An error
+// is only ctx's.
+func readReset(ctx, cctx context.Context, cl *kgo.Client, cfg Config, c *ResetCell) error {
 	seen := map[int64]bool{}
 	newOn := map[int32]bool{}
 	for len(newOn) < cfg.Partitions {
 		fs := cl.PollFetches(cctx)
 		if cctx.Err() != nil {
 			if ctx.Err() != nil {
-				return c, ctx.Err()
+				return ctx.Err()
 			}
 			c.Failure = fmt.Sprintf("not done after %s: saw new records on %d of %d partitions", cfg.CellTimeout, len(newOn), cfg.Partitions)
-			break
+			return nil
 		}
 		for _, fe := range fs.Errors() {
 			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
@@ -169,12 +190,11 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 			}
 		})
 		// "none" never fetches a partition that failed: its error is the end.
-		if policy == "none" && c.Error != "" {
-			break
+		if c.Policy == "none" && c.Error != "" {
+			return nil
 		}
 	}
-	c.Skipped = c.Unread - c.SeenOld
-	return c, nil
+	return nil
 }
 
 // manual is a producer that writes to the partition a record names, made

@@ -26,13 +26,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
-
+	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -78,16 +78,17 @@ type Config struct {
 	// the cell's failure; the run goes on).
 	CellTimeout time.Duration
 
-	// Env: the seeds; the TLS/SASL settings (the member processes get
-	// them on their command line, every client of the lab the options);
-	// the progress: cell i of CellCount begins ("experiment cell") and
-	// ends (its line). The result's command is Argv, from the seed.
+	// Env: the seeds; the TLS/SASL settings (every client of the lab
+	// gets the options, the member processes the settings in their spec
+	// line, Member hands them over); the progress: cell i of CellCount
+	// begins ("experiment cell") and ends (its line). The result's
+	// command is Argv, from the seed.
 	env.Env
 	clientOpts []kgo.Opt
 	cells      *int // cells begun so far
-	// Member builds the autocommit experiment's member process for args
-	// (MemberMain's flags): `kpar child group-settings-member <args>`.
-	Member func(args []string) *exec.Cmd
+	// Member starts the autocommit experiment's member process with its
+	// MemberSpec: `kpar child group-settings-member`.
+	Member proc.Starter
 }
 
 // DefaultConfig is the default run: every experiment, a couple of minutes.
@@ -153,9 +154,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if len(cfg.Brokers) == 0 {
 		return Result{}, errors.New("lab group-settings: no broker to run against")
 	}
-	if cfg.Seed == 0 {
-		cfg.Seed = time.Now().UnixNano()%1_000_000 + 1
-	}
+	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
 	res := Result{
 		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
@@ -204,6 +203,37 @@ func (c Config) cellDone(line string) {
 		i = *c.cells
 	}
 	c.Progress.End(i, CellCount(c.Experiments), line)
+}
+
+// cellResult is the cell type of an experiment with several cells.
+type cellResult[C any] interface {
+	*C
+	finish(seconds float64, rp Repeat) // stamps the cell's time and repeat notes
+	Line() string
+}
+
+func (c *ResetCell) finish(seconds float64, rp Repeat)      { c.Seconds, c.Repeat = seconds, rp }
+func (c *AutoCommitCell) finish(seconds float64, rp Repeat) { c.Seconds, c.Repeat = seconds, rp }
+func (c *PollCell) finish(seconds float64, rp Repeat)       { c.Seconds, c.Repeat = seconds, rp }
+
+// runCells runs experiment exp's cells, one per name, one after the other:
+// each timed, given rp with the experiment's rerun, and reported; an error
+// names the cell.
+func runCells[C any, P cellResult[C]](cfg Config, exp string, names []string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
+	rp.Rerun = cfg.rerun(exp)
+	var out []C
+	for _, name := range names {
+		cfg.cellStart(exp, name)
+		start := time.Now()
+		c, err := run(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		P(&c).finish(time.Since(start).Seconds(), rp)
+		out = append(out, c)
+		cfg.cellDone(P(&c).Line())
+	}
+	return out, nil
 }
 
 // CellCount is how many cells (progress steps) the experiments run.
