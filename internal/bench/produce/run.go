@@ -75,47 +75,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer b.Close()
-	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	rf, nodes, err := b.ReplicationFactor(tctx)
-	if err != nil {
+	if err := prepareTopics(ctx, cfg, b, &res); err != nil {
 		return Result{}, err
 	}
-	res.ReplicationFactor, res.Broker.Nodes = rf, nodes
-	res.Partitions = map[string]int{}
-	for _, np := range cfg.Partitions {
-		topics := cfg.topicsFor(np)
-		parts, err := b.EnsureTopics(tctx, topics, np, rf)
-		if err != nil {
-			return Result{}, err
-		}
-		for _, t := range topics {
-			res.Partitions[t] = parts[t]
-			if parts[t] != np {
-				res.Notes = append(res.Notes, fmt.Sprintf("topic %s already existed with %d partitions (not --partitions %d); it was used as is", t, parts[t], np))
-			}
-		}
-	}
-	cancel()
 	res.WarmupRecords = min(cfg.Warmup, data.Len())
 	if res.Input.SkippedRows > 0 {
 		cfg.Progress.Note("skipped %d malformed rows (--skip-bad); first: %s", res.Input.SkippedRows, res.Input.FirstBadRows[0])
 	}
 	cfg.Progress.Print(ReadyLine(res))
 
-	restore := func() error { return nil }
-	if cfg.Pin != nil {
-		if !res.Broker.Local {
-			return Result{}, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
-		}
-		info, undo, err := applyPin(*cfg.Pin, res.Broker.PIDs)
-		defer undo() // on a failure below; a no-op once restored
-		if err != nil {
-			return Result{}, err
-		}
-		res.Pinned, restore = &info, undo
-		cfg.Progress.Print(PinLine(info))
+	restore, err := pinFor(cfg, &res)
+	if err != nil {
+		return Result{}, err
 	}
+	defer restore() // on a failure below; a no-op once restored
 	if err := runSweeps(ctx, cfg, sweeps, b, &res, count); err != nil {
 		return Result{}, err
 	}
@@ -131,9 +104,55 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Pinned.Restored = true
 	}
 	res.Ceilings = FindCeilings(res.Sweeps)
-	res.AcksCosts = FindAcksCosts(res.Sweeps, rf)
+	res.AcksCosts = FindAcksCosts(res.Sweeps, res.ReplicationFactor)
 	res.Finish()
 	return res, nil
+}
+
+// pinFor pins the broker JVMs and the bench when cfg.Pin is set; restore
+// gives them their CPUs back (a no-op once done, or when nothing was pinned).
+func pinFor(cfg Config, res *Result) (restore func() error, err error) {
+	if cfg.Pin == nil {
+		return func() error { return nil }, nil
+	}
+	if !res.Broker.Local {
+		return nil, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
+	}
+	info, undo, err := applyPin(*cfg.Pin, res.Broker.PIDs)
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	res.Pinned = &info
+	cfg.Progress.Print(PinLine(info))
+	return undo, nil
+}
+
+// prepareTopics makes every partition count's topics, with the
+// replication factor the cluster allows, within cfg.Timeout.
+func prepareTopics(ctx context.Context, cfg Config, b *bench, res *Result) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	rf, nodes, err := b.ReplicationFactor(ctx)
+	if err != nil {
+		return err
+	}
+	res.ReplicationFactor, res.Broker.Nodes = rf, nodes
+	res.Partitions = map[string]int{}
+	for _, np := range cfg.Partitions {
+		topics := cfg.topicsFor(np)
+		parts, err := b.EnsureTopics(ctx, topics, np, rf)
+		if err != nil {
+			return err
+		}
+		for _, t := range topics {
+			res.Partitions[t] = parts[t]
+			if parts[t] != np {
+				res.Notes = append(res.Notes, fmt.Sprintf("topic %s already existed with %d partitions (not --partitions %d); it was used as is", t, parts[t], np))
+			}
+		}
+	}
+	return nil
 }
 
 // sweepRecords is how many records each step of a sweep at record size
