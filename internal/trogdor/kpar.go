@@ -55,14 +55,8 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 		return KparRun{}, err
 	}
 	s := cfg.Settings
-	rng := rand.New(rand.NewSource(cfg.Seed))
-	// A pool of random values made before the clock starts: generating
-	// them is not the producer's work.
-	pool := make([][]byte, 1024)
-	for i := range pool {
-		pool[i] = make([]byte, s.RecordBytes)
-		rng.Read(pool[i])
-	}
+	// Made before the clock starts: generating them is not the producer's work.
+	pool := randomValues(cfg.Seed, s.RecordBytes)
 	lat := make([]float64, 0, cfg.Records)
 	var mu sync.Mutex
 	var firstErr error
@@ -119,6 +113,13 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 	}
 	k := KparRun{Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
 	k.MBPerSec = k.RecordsPerSec * float64(s.RecordBytes) / 1e6
+	k.setLatencies(lat)
+	return k, nil
+}
+
+// setLatencies sets the mean and percentiles of the acked records'
+// latencies (ms); it sorts lat.
+func (k *KparRun) setLatencies(lat []float64) {
 	slices.Sort(lat)
 	var sum float64
 	for _, v := range lat {
@@ -128,7 +129,17 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 		k.AvgLatencyMs = sum / float64(len(lat))
 	}
 	k.P50LatencyMs, k.P95LatencyMs, k.P99LatencyMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99)
-	return k, nil
+}
+
+// randomValues is a pool of 1024 random values of size bytes from seed.
+func randomValues(seed int64, size int) [][]byte {
+	rng := rand.New(rand.NewSource(seed))
+	pool := make([][]byte, 1024)
+	for i := range pool {
+		pool[i] = make([]byte, size)
+		rng.Read(pool[i])
+	}
+	return pool
 }
 
 // pct is the nearest-rank percentile of sorted v.

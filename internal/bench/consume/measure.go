@@ -166,40 +166,10 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 			}
 		}
 	}
-	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
-		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
-		parallel.ClientOpts(spec.ClientOpts...),
-	}
-	if spec.FetchMaxBytes > 0 {
-		opts = append(opts, parallel.ClientOpts(kgo.FetchMaxBytes(spec.FetchMaxBytes)))
-	}
-	if spec.MaxBuffered > 0 {
-		opts = append(opts, parallel.MaxBuffered(spec.MaxBuffered))
-	}
-	if spec.PerPart > 0 {
-		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
-	}
-	if spec.CommitInterval != nil {
-		opts = append(opts, parallel.CommitInterval(*spec.CommitInterval))
-	}
-	var c *parallel.Consumer
-	if spec.OutTopic != "" {
-		opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
-		c, err = parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-			work(r)
-			out := []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}
-			mark(r)
-			return out, nil
-		}, opts...)
-	} else {
-		c, err = parallel.New(func(ctx context.Context, r *kgo.Record) error {
-			work(r)
-			mark(r)
-			return nil
-		}, opts...)
-	}
+	c, err := newParallel(seeds, topic, spec, func(r *kgo.Record) {
+		work(r)
+		mark(r)
+	})
 	if err != nil {
 		return Measurement{}, err
 	}
@@ -236,6 +206,41 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		m.MeanHandler = float64(busyNs.Load()) / float64(m.Handled) / 1e6
 	}
 	return m, nil
+}
+
+// newParallel makes the measured consumer of spec, handle running on each
+// record: a plain handler, or a transform writing each record's value to
+// spec.OutTopic in the transaction that commits it.
+func newParallel(seeds []string, topic string, spec ParallelSpec, handle func(*kgo.Record)) (*parallel.Consumer, error) {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
+		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
+		parallel.ClientOpts(spec.ClientOpts...),
+	}
+	if spec.FetchMaxBytes > 0 {
+		opts = append(opts, parallel.ClientOpts(kgo.FetchMaxBytes(spec.FetchMaxBytes)))
+	}
+	if spec.MaxBuffered > 0 {
+		opts = append(opts, parallel.MaxBuffered(spec.MaxBuffered))
+	}
+	if spec.PerPart > 0 {
+		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
+	}
+	if spec.CommitInterval != nil {
+		opts = append(opts, parallel.CommitInterval(*spec.CommitInterval))
+	}
+	if spec.OutTopic == "" {
+		return parallel.New(func(ctx context.Context, r *kgo.Record) error {
+			handle(r)
+			return nil
+		}, opts...)
+	}
+	opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
+	return parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		handle(r)
+		return []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}, nil
+	}, opts...)
 }
 
 // enough refuses a run of n records over a topic holding fewer.

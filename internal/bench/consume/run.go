@@ -26,33 +26,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
 
 	if c.runs("io") {
-		topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-		logf("io: preparing %d records in %s", c.Records, topic)
-		// 10% headroom, as for the big topic below: measure a backlog.
-		if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+		ms, err := c.ioRepeats(ctx, seeds, logf)
+		if err != nil {
 			return Result{}, err
-		}
-		spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
-			PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.Opts()}
-		mode := "at-least-once"
-		if c.Transactional {
-			spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
-			if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.Opts()...); err != nil {
-				return Result{}, err
-			}
-		}
-		var ms []Measurement
-		for rep := 1; rep <= c.Repeat; rep++ {
-			logf("io %d/%d: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
-				rep, c.Repeat, c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
-			m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
-			if err != nil {
-				return Result{}, err
-			}
-			if err := m.Check(c.MinWindow); err != nil {
-				return Result{}, fmt.Errorf("io (raise --records): %w", err)
-			}
-			ms = append(ms, m)
 		}
 		res.IO = newIO(c, ms, res.CPUs)
 	}
@@ -102,6 +78,40 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	res.Finish()
 	return res, nil
+}
+
+// ioRepeats prepares the io topic (and the output topic of a transactional
+// run) and measures c.Repeat parallel runs over it.
+func (c Config) ioRepeats(ctx context.Context, seeds []string, logf func(string, ...any)) ([]Measurement, error) {
+	topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
+	logf("io: preparing %d records in %s", c.Records, topic)
+	// 10% headroom, as for the big topic below: measure a backlog.
+	if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+		return nil, err
+	}
+	spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
+		PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.Opts()}
+	mode := "at-least-once"
+	if c.Transactional {
+		spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
+		if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+			return nil, err
+		}
+	}
+	var ms []Measurement
+	for rep := 1; rep <= c.Repeat; rep++ {
+		logf("io %d/%d: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
+			rep, c.Repeat, c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
+		m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Check(c.MinWindow); err != nil {
+			return nil, fmt.Errorf("io (raise --records): %w", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
 }
 
 // maxResizes bounds how often a calibrated cpu part restarts larger.

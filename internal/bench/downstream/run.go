@@ -56,6 +56,8 @@ type phaseRec struct {
 	ok, errs  uint64
 }
 
+// runOne runs contender ct once: its consumer calls the service from the
+// first record on through the capacity schedule, sampled every Tick.
 func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string, topic, dead string) (ContenderRun, error) {
 	svc := NewService(c.Capacity, c.BaseLatency, c.Timeout)
 	wins := c.windows()
@@ -79,35 +81,12 @@ func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string
 		at := time.Duration(end.UnixNano() - startNs.Load())
 		for i, w := range wins {
 			if at >= w.from && at < w.to {
-				p := &recs[i]
-				p.mu.Lock()
-				p.latencyMs = append(p.latencyMs, float64(end.Sub(t0))/1e6)
-				if err == nil {
-					p.ok++
-				} else if errors.Is(err, ErrTimeout) {
-					p.errs++
-				}
-				p.mu.Unlock()
+				recs[i].add(float64(end.Sub(t0))/1e6, err)
 			}
 		}
 		return err
 	}
-	opts := []parallel.Opt{
-		parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-			kgo.ConsumerGroup(fmt.Sprintf("%s-%s-r%d-%d", c.TopicPrefix, ct.Name, rep, time.Now().UnixNano())),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, c.Opts()...)...),
-		parallel.Ordering(c.Order), parallel.MaxConcurrency(ct.Fixed),
-		parallel.MaxBuffered(max(10_000, 4*ct.Fixed)),
-		parallel.Retries(c.Attempts, c.BaseLatency, 20*c.BaseLatency),
-		parallel.DeadLetterTopic(dead), parallel.DrainTimeout(5 * time.Second),
-	}
-	if ct.Adaptive() {
-		opts = append(opts, parallel.AdaptiveConcurrency(ct.AdaptiveMin, ct.AdaptiveMax))
-	}
-	if ct.Rate > 0 {
-		opts = append(opts, parallel.RateLimit(ct.Rate, ct.Burst))
-	}
-	cons, err := parallel.New(h, opts...)
+	cons, err := parallel.New(h, c.consumerOpts(ct, rep, seeds, topic, dead)...)
 	if err != nil {
 		return ContenderRun{}, err
 	}
@@ -127,6 +106,58 @@ func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string
 	}
 	start := time.Unix(0, startNs.Load())
 	out := ContenderRun{Contender: ct.Name, Repeat: rep}
+	if err := c.sample(ctx, svc, cons, start, &ok, &errs, runErr, &out); err != nil {
+		return ContenderRun{}, err
+	}
+	cancel()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		return ContenderRun{}, fmt.Errorf("consumer: %w", err)
+	}
+	st := cons.Stats()
+	out.DeadLettered = st.DeadLettered
+	out.Errors, out.Retries = errs.Load(), st.Retried
+	out.Phases = windowPhases(wins, recs, out)
+	return out, nil
+}
+
+// add counts one call that ended in the window.
+func (p *phaseRec) add(latencyMs float64, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latencyMs = append(p.latencyMs, latencyMs)
+	if err == nil {
+		p.ok++
+	} else if errors.Is(err, ErrTimeout) {
+		p.errs++
+	}
+}
+
+// consumerOpts are the options of contender ct's consumer: a fresh group
+// from the topic's start, retries then the dead-letter topic, and ct's
+// concurrency (fixed or adaptive) and rate limit.
+func (c Config) consumerOpts(ct Contender, rep int, seeds []string, topic, dead string) []parallel.Opt {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+			kgo.ConsumerGroup(fmt.Sprintf("%s-%s-r%d-%d", c.TopicPrefix, ct.Name, rep, time.Now().UnixNano())),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, c.Opts()...)...),
+		parallel.Ordering(c.Order), parallel.MaxConcurrency(ct.Fixed),
+		parallel.MaxBuffered(max(10_000, 4*ct.Fixed)),
+		parallel.Retries(c.Attempts, c.BaseLatency, 20*c.BaseLatency),
+		parallel.DeadLetterTopic(dead), parallel.DrainTimeout(5 * time.Second),
+	}
+	if ct.Adaptive() {
+		opts = append(opts, parallel.AdaptiveConcurrency(ct.AdaptiveMin, ct.AdaptiveMax))
+	}
+	if ct.Rate > 0 {
+		opts = append(opts, parallel.RateLimit(ct.Rate, ct.Burst))
+	}
+	return opts
+}
+
+// sample runs the schedule from start to c.total(): it halves the
+// service's capacity after Steady and restores it after Halved, and
+// appends a timeline sample every Tick.
+func (c Config) sample(ctx context.Context, svc *Service, cons *parallel.Consumer, start time.Time, ok, errs *atomic.Uint64, runErr <-chan error, out *ContenderRun) error {
 	tick := time.NewTicker(c.Tick)
 	defer tick.Stop()
 	halved, recovered := false, false
@@ -149,27 +180,26 @@ func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string
 		select {
 		case <-tick.C:
 		case err := <-runErr:
-			return ContenderRun{}, fmt.Errorf("consumer stopped during the run: %v", err)
+			return fmt.Errorf("consumer stopped during the run: %v", err)
 		case <-ctx.Done():
-			return ContenderRun{}, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	cancel()
-	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
-		return ContenderRun{}, fmt.Errorf("consumer: %w", err)
-	}
-	st := cons.Stats()
-	out.DeadLettered = st.DeadLettered
-	out.Errors, out.Retries = errs.Load(), st.Retried
+	return nil
+}
+
+// windowPhases are the measured windows' figures from their calls.
+func windowPhases(wins []window, recs []phaseRec, out ContenderRun) []Phase {
+	var phs []Phase
 	for i, w := range wins {
 		p := &recs[i]
 		ph := Phase{Name: w.name, FromSec: w.from.Seconds(), ToSec: w.to.Seconds(), Calls: uint64(len(p.latencyMs)),
 			Errors: p.errs, Retries: out.retriesBetween(w.from, w.to)}
 		ph.PerS = float64(p.ok) / (w.to - w.from).Seconds()
 		ph.P50Ms, ph.P99Ms = quantile(p.latencyMs, 0.50), quantile(p.latencyMs, 0.99)
-		out.Phases = append(out.Phases, ph)
+		phs = append(phs, ph)
 	}
-	return out, nil
+	return phs
 }
 
 type window struct {

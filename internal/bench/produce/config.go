@@ -121,32 +121,20 @@ func (c Config) Validate() error {
 	if len(c.Topics) == 0 || c.Topics[0] == "" {
 		return errors.New("--topic: no topic given")
 	}
-	if len(c.Partitions) == 0 {
-		return errors.New("--partitions: no partition count given")
-	}
-	for _, n := range c.Partitions {
-		if n < 1 || n > MaxPartitions {
-			return fmt.Errorf("--partitions %d: want a comma list of counts from 1 to %d, such as 1,3,12", n, MaxPartitions)
-		}
+	if err := inRange("partitions", "partition count", c.Partitions, 1, MaxPartitions,
+		fmt.Sprintf("counts from 1 to %d, such as 1,3,12", MaxPartitions)); err != nil {
+		return err
 	}
 	if c.SizeBudget < 0 {
 		return fmt.Errorf("--size-budget %d: must be at least 0", c.SizeBudget)
 	}
-	if len(c.RecordSizes) == 0 {
-		return errors.New("--record-size: no size given")
+	if err := inRange("record-size", "size", c.RecordSizes, 0, MaxRecordSize,
+		fmt.Sprintf("value sizes in bytes from 1 to %d, or 0 for the rows as they are", MaxRecordSize)); err != nil {
+		return err
 	}
-	for _, n := range c.RecordSizes {
-		if n < 0 || n > MaxRecordSize {
-			return fmt.Errorf("--record-size %d: want a comma list of value sizes in bytes from 1 to %d, or 0 for the rows as they are", n, MaxRecordSize)
-		}
-	}
-	if len(c.Producers) == 0 {
-		return errors.New("--producers: no producer count given")
-	}
-	for _, n := range c.Producers {
-		if n < 1 || n > MaxProducers {
-			return fmt.Errorf("--producers %d: want a comma list of counts from 1 to %d, such as 1,2,4,8", n, MaxProducers)
-		}
+	if err := inRange("producers", "producer count", c.Producers, 1, MaxProducers,
+		fmt.Sprintf("counts from 1 to %d, such as 1,2,4,8", MaxProducers)); err != nil {
+		return err
 	}
 	if c.Repeat < 1 {
 		return fmt.Errorf("--repeat %d: must be at least 1", c.Repeat)
@@ -191,6 +179,20 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--input: %w", err)
 	} else if st.IsDir() {
 		return fmt.Errorf("--input %s is a directory, want a CSV file", c.Input)
+	}
+	return nil
+}
+
+// inRange refuses an empty list flag and a value outside lo..hi; want
+// says what the flag takes.
+func inRange(flag, what string, ns []int, lo, hi int, want string) error {
+	if len(ns) == 0 {
+		return fmt.Errorf("--%s: no %s given", flag, what)
+	}
+	for _, n := range ns {
+		if n < lo || n > hi {
+			return fmt.Errorf("--%s %d: want a comma list of %s", flag, n, want)
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -63,52 +64,102 @@ type slice struct {
 	values [][]byte
 }
 
+// reports counts one producer's delivery reports. Promises run serially
+// on one goroutine per client, so the histogram, payload and pending
+// counters need no lock.
+type reports struct {
+	acked, failed atomic.Int64
+	payload       int64 // touched only by the promise goroutine
+	lastReport    atomic.Int64
+	firstErr      atomic.Pointer[string]
+	pending       int64
+	hist          *hdrhistogram.Histogram
+	pool          sync.Pool
+	progress      func(int64) // may be nil; told about reports in chunks
+}
+
+func newReports(progress func(int64)) *reports {
+	return &reports{hist: newHist(), pool: sync.Pool{New: func() any { return new(benchRecord) }}, progress: progress}
+}
+
+// promise counts r's delivery report and returns its wrapper to the pool.
+func (d *reports) promise(r *kgo.Record, err error) {
+	br := (*benchRecord)(unsafe.Pointer(r))
+	now := time.Now()
+	if err != nil {
+		d.failed.Add(1)
+		if d.firstErr.Load() == nil {
+			msg := err.Error()
+			d.firstErr.CompareAndSwap(nil, &msg)
+		}
+	} else {
+		d.acked.Add(1)
+		d.payload += int64(len(r.Key) + len(r.Value))
+		_ = d.hist.RecordValue(now.Sub(br.start).Microseconds())
+	}
+	d.lastReport.Store(now.UnixNano())
+	if d.progress != nil {
+		if d.pending++; d.pending == 1024 {
+			d.progress(d.pending)
+			d.pending = 0
+		}
+	}
+	*br = benchRecord{}
+	d.pool.Put(br)
+}
+
 // run produces every record of sl and, unless s.NoFlush, waits for every
 // delivery report. progress (may be nil) is told about reports in chunks.
 func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int, progress func(int64)) Sample {
-	var (
-		acked, failed atomic.Int64
-		payload       int64 // touched only by the promise goroutine
-		lastReport    atomic.Int64
-		firstErr      atomic.Pointer[string]
-		pending       int64
-		hist          = newHist()
-		pool          = sync.Pool{New: func() any { return new(benchRecord) }}
-	)
-	// Promises run serially on one goroutine per client, so the histogram
-	// and payload counter need no lock.
-	promise := func(r *kgo.Record, err error) {
-		br := (*benchRecord)(unsafe.Pointer(r))
-		now := time.Now()
-		if err != nil {
-			failed.Add(1)
-			if firstErr.Load() == nil {
-				msg := err.Error()
-				firstErr.CompareAndSwap(nil, &msg)
-			}
-		} else {
-			acked.Add(1)
-			payload += int64(len(r.Key) + len(r.Value))
-			_ = hist.RecordValue(now.Sub(br.start).Microseconds())
-		}
-		lastReport.Store(now.UnixNano())
-		if progress != nil {
-			if pending++; pending == 1024 {
-				progress(pending)
-				pending = 0
-			}
-		}
-		*br = benchRecord{}
-		pool.Put(br)
-	}
-	n := len(sl.values)
+	d := newReports(progress)
 	start := time.Now()
+	produced := p.produceAll(ctx, sl, s, partitions, d)
+	var noReport int64
+	if s.NoFlush {
+		// What a program that returns without Flush knows at exit: the
+		// records buffered or in flight have no delivery report yet.
+		noReport = produced - d.acked.Load() - d.failed.Load()
+	} else {
+		_ = p.cl.Flush(ctx)
+		if progress != nil && d.pending > 0 {
+			progress(d.pending)
+		}
+	}
+	end := time.Unix(0, d.lastReport.Load())
+	if d.lastReport.Load() == 0 || s.NoFlush {
+		end = time.Now()
+	}
+	smp := Sample{
+		Producer:  idx,
+		Records:   produced,
+		Acked:     d.acked.Load(),
+		Failed:    d.failed.Load(),
+		NoReport:  noReport,
+		ElapsedNs: end.Sub(start).Nanoseconds(),
+	}
+	if e := d.firstErr.Load(); e != nil {
+		smp.FirstError = *e
+	}
+	if !s.NoFlush {
+		// Only after Flush are the promise-owned counters settled.
+		smp.PayloadBytes = d.payload
+		smp.Latency = d.hist.Export()
+	}
+	smp.WireOut, smp.WireIn = p.wire.out.Load(), p.wire.in.Load()
+	return smp
+}
+
+// produceAll hands every record of sl to the client, round robin over the
+// topics (and partitions, when s.Partitioner is manual), until ctx ends,
+// and returns how many it produced.
+func (p *producer) produceAll(ctx context.Context, sl slice, s Settings, partitions map[string]int, d *reports) int64 {
+	promise := d.promise
 	produced := int64(0)
-	for i := 0; i < n; i++ {
+	for i := range sl.values {
 		if ctx.Err() != nil {
 			break
 		}
-		br := pool.Get().(*benchRecord)
+		br := d.pool.Get().(*benchRecord)
 		br.Value = sl.values[i]
 		if sl.keys != nil {
 			br.Key = sl.keys[i]
@@ -121,39 +172,7 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 		p.cl.Produce(ctx, &br.Record, promise)
 		produced++
 	}
-	var noReport int64
-	if s.NoFlush {
-		// What a program that returns without Flush knows at exit: the
-		// records buffered or in flight have no delivery report yet.
-		noReport = produced - acked.Load() - failed.Load()
-	} else {
-		_ = p.cl.Flush(ctx)
-		if progress != nil && pending > 0 {
-			progress(pending)
-		}
-	}
-	end := time.Unix(0, lastReport.Load())
-	if lastReport.Load() == 0 || s.NoFlush {
-		end = time.Now()
-	}
-	smp := Sample{
-		Producer:  idx,
-		Records:   produced,
-		Acked:     acked.Load(),
-		Failed:    failed.Load(),
-		NoReport:  noReport,
-		ElapsedNs: end.Sub(start).Nanoseconds(),
-	}
-	if e := firstErr.Load(); e != nil {
-		smp.FirstError = *e
-	}
-	if !s.NoFlush {
-		// Only after Flush are the promise-owned counters settled.
-		smp.PayloadBytes = payload
-		smp.Latency = hist.Export()
-	}
-	smp.WireOut, smp.WireIn = p.wire.out.Load(), p.wire.in.Load()
-	return smp
+	return produced
 }
 
 // close stops the client. Under no-flush this is the "exit": buffered

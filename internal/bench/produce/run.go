@@ -17,6 +17,7 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/csvsrc"
 	"github.com/kpar/kpar/internal/javaperf"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
@@ -45,15 +46,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		Repeat: cfg.Repeat}
 
 	src := cfg.source()
-	loadStart := time.Now()
-	data, err := src.Load()
+	data, err := loadInput(cfg, src, &res)
 	if err != nil {
 		return Result{}, err
 	}
-	loadSecs := time.Since(loadStart).Seconds()
-	res.Input = Input{File: cfg.Input, Records: data.Len(), PayloadBytes: data.Bytes, KeyColumn: cfg.KeyColumn, Value: cfg.Value,
-		SkippedRows: data.Skipped, FirstBadRows: data.FirstBad, LoadSeconds: loadSecs, LoadRecordsSec: float64(data.Len()) / loadSecs}
-	res.SizeBudget = cfg.sizeBudget(data.Bytes)
 
 	var brokerCPU BrokerCPU
 	res.Broker, brokerCPU = localBroker(seeds)
@@ -75,7 +71,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	defer b.Close()
-	if err := prepareTopics(ctx, cfg, b, &res); err != nil {
+	if err := createTopics(ctx, cfg, b, &res); err != nil {
 		return Result{}, err
 	}
 	res.WarmupRecords = min(cfg.Warmup, data.Len())
@@ -128,12 +124,28 @@ func pinFor(cfg Config, res *Result) (restore func() error, err error) {
 	return undo, nil
 }
 
-// prepareTopics makes every partition count's topics, with the
-// replication factor the cluster allows, within cfg.Timeout.
-func prepareTopics(ctx context.Context, cfg Config, b *bench, res *Result) error {
-	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+// loadInput reads the input file into memory, outside any timed window,
+// and records what it held in res.
+func loadInput(cfg Config, src Source, res *Result) (*csvsrc.Dataset, error) {
+	loadStart := time.Now()
+	data, err := src.Load()
+	if err != nil {
+		return nil, err
+	}
+	loadSecs := time.Since(loadStart).Seconds()
+	res.Input = Input{File: cfg.Input, Records: data.Len(), PayloadBytes: data.Bytes, KeyColumn: cfg.KeyColumn, Value: cfg.Value,
+		SkippedRows: data.Skipped, FirstBadRows: data.FirstBad, LoadSeconds: loadSecs, LoadRecordsSec: float64(data.Len()) / loadSecs}
+	res.SizeBudget = cfg.sizeBudget(data.Bytes)
+	return data, nil
+}
+
+// createTopics creates the topics of every partition count with the
+// replication factor the cluster allows, within cfg.Timeout, and notes a
+// topic that already existed with another partition count.
+func createTopics(ctx context.Context, cfg Config, b *bench, res *Result) error {
+	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	rf, nodes, err := b.ReplicationFactor(ctx)
+	rf, nodes, err := b.ReplicationFactor(tctx)
 	if err != nil {
 		return err
 	}
@@ -141,7 +153,7 @@ func prepareTopics(ctx context.Context, cfg Config, b *bench, res *Result) error
 	res.Partitions = map[string]int{}
 	for _, np := range cfg.Partitions {
 		topics := cfg.topicsFor(np)
-		parts, err := b.EnsureTopics(ctx, topics, np, rf)
+		parts, err := b.EnsureTopics(tctx, topics, np, rf)
 		if err != nil {
 			return err
 		}
@@ -302,10 +314,22 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			kcats = append(kcats, k)
 		}
 	}
+	res.Java, res.Kcat = medianAnchors(javas, kcats)
+	if len(cfg.Partitions) > 1 || len(cfg.RecordSizes) > 1 || len(cfg.Acks)*len(cfg.Idempotence)*len(cfg.Partitioners)*len(cfg.Lingers)*len(cfg.BatchBytes)*len(cfg.Compressions) > 1 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the anchors ran the first combination only: %s", SweepLabel(s, cfg.Partitions[0], size)))
+	}
+	return nil
+}
+
+// medianAnchors keeps the median repeat of each anchor by kpar's ratio
+// (nil when the anchor did not run); kcat's verdict weighs every repeat.
+func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (*JavaComparison, *KcatComparison) {
+	var java *JavaComparison
+	var kcat *KcatComparison
 	if len(javas) > 0 {
 		sort.SliceStable(javas, func(a, b int) bool { return javas[a].RecordsPerSecRatio < javas[b].RecordsPerSecRatio })
 		j := javas[(len(javas)-1)/2]
-		res.Java = &j
+		java = &j
 	}
 	if len(kcats) > 0 {
 		var reps []KcatRepeat
@@ -315,12 +339,9 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		sort.SliceStable(kcats, func(a, b int) bool { return kcats[a].RecordsPerSecRatio < kcats[b].RecordsPerSecRatio })
 		k := kcats[(len(kcats)-1)/2]
 		k.judge(reps)
-		res.Kcat = &k
+		kcat = &k
 	}
-	if len(cfg.Partitions) > 1 || len(cfg.RecordSizes) > 1 || len(cfg.Acks)*len(cfg.Idempotence)*len(cfg.Partitioners)*len(cfg.Lingers)*len(cfg.BatchBytes)*len(cfg.Compressions) > 1 {
-		res.Notes = append(res.Notes, fmt.Sprintf("the anchors ran the first combination only: %s", SweepLabel(s, cfg.Partitions[0], size)))
-	}
-	return nil
+	return java, kcat
 }
 
 // runJava runs ProducerPerformance on n payloads of the file.

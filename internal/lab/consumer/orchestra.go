@@ -160,17 +160,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	o.permAttempts = map[int64]int{}
 	o.failures = map[int64][]failedDelivery{}
 	defer func() {
-		// Counted up to the moment the cell ended (caught up, or the stall
-		// timeout), not through the stop: a strategy that retries forever
-		// would keep adding attempts while it drains.
-		o.permMu.Lock()
-		for _, n := range o.permAttempts {
-			o.cell.PermanentRecords++
-			o.cell.PermanentAttempts += n
-			o.cell.PermanentMaxAttempts = max(o.cell.PermanentMaxAttempts, n)
-		}
-		o.permAttempts = map[int64]int{}
-		o.permMu.Unlock()
+		o.countPermanent()
 		if serr := o.stopAll(); err == nil {
 			err = serr
 		}
@@ -179,22 +169,14 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("input %w", err)
 	}
-	crashes := o.cell.CrashPoints
-	killAfter := func(entries int) int {
-		if o.cell.Crashes >= len(crashes) {
-			return 0
-		}
-		return max(1, crashes[o.cell.Crashes]-entries)
-	}
 	// w0 is static so that a restart after SIGKILL takes its partitions back
 	// at once instead of waiting out the dead member's session.
-	w0, err := o.start("w0", true, 0, killAfter(0))
+	w0, err := o.start("w0", true, 0, o.killAfter(0))
 	if err != nil {
 		return err
 	}
 	rebalance := o.scen.Has(scenario.Rebalance)
 	slow := o.scen.Has(scenario.Slow)
-	n := o.cfg.Records
 	var last progress
 	lastMove := time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -218,79 +200,149 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			last, lastMove = p, time.Now()
 		}
 		if w0.Exited() {
-			if w0.ExitSignal() != syscall.SIGKILL || o.cell.Crashes >= len(crashes) {
-				return fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.Wait())
-			}
-			o.killTimes = append(o.killTimes, time.Now())
-			// The count that fixes the next kill is read after this one.
-			if p, err = o.progress(ctx, inputEnds); err != nil {
-				return err
-			}
-			o.cell.Crashes++
-			if w0, err = o.start("w0", true, w0.inc+1, killAfter(p.entries)); err != nil {
+			if w0, err = o.restartW0(ctx, w0, inputEnds); err != nil {
 				return err
 			}
 			lastMove = time.Now()
 			continue
 		}
-		for _, slot := range []string{"w1", "w2", "s1"} {
-			if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.left() {
-				return fmt.Errorf("worker %s exited on its own: %v", slot, m.Wait())
-			}
+		if err := o.checkExits(); err != nil {
+			return err
 		}
 		if rebalance {
-			// Dynamic members, so that leaving triggers a rebalance at once.
-			if o.members["w1"] == nil && p.entries >= n*2/10 {
-				if _, err := o.start("w1", false, 0, 0); err != nil {
-					return err
-				}
-				o.cell.Joins++
-			}
-			if o.members["w2"] == nil && p.entries >= n*4/10 {
-				if _, err := o.start("w2", false, 0, 0); err != nil {
-					return err
-				}
-				o.cell.Joins++
-			}
-			if m := o.members["w1"]; m != nil && !m.left() && p.entries >= n*6/10 {
-				_ = m.Signal(syscall.SIGTERM)
-				m.markLeft()
-				o.cell.Leaves++
+			if err := o.rebalance(p.entries); err != nil {
+				return err
 			}
 		}
 		if slow && o.members["s1"] == nil {
-			select {
-			case <-o.slowStarted:
-				// Joins as the stall starts, so the rebalance it causes
-				// runs while w0's handlers are slower than its timeout.
-				if _, err := o.start("s1", false, 0, 0); err != nil {
-					return err
-				}
-				o.cell.Joins++
+			if joined, err := o.joinSlow(); err != nil {
+				return err
+			} else if joined {
 				lastMove = time.Now()
-			default:
 			}
 		}
-		faultsDone := o.cell.Crashes >= len(crashes) && (!rebalance || o.cell.Leaves > 0) && (!slow || o.members["s1"] != nil)
-		if p.caughtUp && faultsDone {
-			return nil
-		}
-		// Caught up with faults still planned but nothing left to process
-		// (a strategy that committed everything ahead): they cannot happen.
-		// Longer than a frozen worker's settle, so a crash on its way is
-		// not mistaken for one that cannot come.
-		settle := worker.Settle
-		if o.share {
-			settle = worker.ShareSettle
-		}
-		if p.caughtUp && time.Since(lastMove) > settle+3*time.Second {
-			return nil
-		}
-		if time.Since(lastMove) > o.stall {
-			o.cell.Stalled = true
+		if o.over(p, lastMove, rebalance, slow) {
 			return nil
 		}
 	}
+}
+
+// countPermanent adds the permanent failures counted so far to the cell.
+// Counted up to the moment the cell ended (caught up, or the stall
+// timeout), not through the stop: a strategy that retries forever would
+// keep adding attempts while it drains.
+func (o *orchestra) countPermanent() {
+	o.permMu.Lock()
+	defer o.permMu.Unlock()
+	for _, n := range o.permAttempts {
+		o.cell.PermanentRecords++
+		o.cell.PermanentAttempts += n
+		o.cell.PermanentMaxAttempts = max(o.cell.PermanentMaxAttempts, n)
+	}
+	o.permAttempts = map[int64]int{}
+}
+
+// killAfter is how many processed-log entries past entries the next w0
+// writes before its planned crash; 0 when no crash is left.
+func (o *orchestra) killAfter(entries int) int {
+	crashes := o.cell.CrashPoints
+	if o.cell.Crashes >= len(crashes) {
+		return 0
+	}
+	return max(1, crashes[o.cell.Crashes]-entries)
+}
+
+// restartW0 starts w0's next incarnation after a planned SIGKILL; w0
+// exiting any other way fails the cell.
+func (o *orchestra) restartW0(ctx context.Context, w0 *member, inputEnds map[int32]int64) (*member, error) {
+	if w0.ExitSignal() != syscall.SIGKILL || o.cell.Crashes >= len(o.cell.CrashPoints) {
+		return nil, fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.Wait())
+	}
+	o.killTimes = append(o.killTimes, time.Now())
+	// The count that fixes the next kill is read after this one.
+	p, err := o.progress(ctx, inputEnds)
+	if err != nil {
+		return nil, err
+	}
+	o.cell.Crashes++
+	return o.start("w0", true, w0.inc+1, o.killAfter(p.entries))
+}
+
+// checkExits fails the cell when a worker other than w0 exited with an
+// error the orchestra did not ask for.
+func (o *orchestra) checkExits() error {
+	for _, slot := range []string{"w1", "w2", "s1"} {
+		if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.left() {
+			return fmt.Errorf("worker %s exited on its own: %v", slot, m.Wait())
+		}
+	}
+	return nil
+}
+
+// rebalance runs the rebalance scenario by the processed-log entries: w1
+// joins at 20% of the records, w2 at 40%, w1 leaves at 60%. Dynamic
+// members, so that leaving triggers a rebalance at once.
+func (o *orchestra) rebalance(entries int) error {
+	n := o.cfg.Records
+	if o.members["w1"] == nil && entries >= n*2/10 {
+		if _, err := o.start("w1", false, 0, 0); err != nil {
+			return err
+		}
+		o.cell.Joins++
+	}
+	if o.members["w2"] == nil && entries >= n*4/10 {
+		if _, err := o.start("w2", false, 0, 0); err != nil {
+			return err
+		}
+		o.cell.Joins++
+	}
+	if m := o.members["w1"]; m != nil && !m.left() && entries >= n*6/10 {
+		_ = m.Signal(syscall.SIGTERM)
+		m.markLeft()
+		o.cell.Leaves++
+	}
+	return nil
+}
+
+// joinSlow starts s1 once w0's slow handlers began, and says whether it did.
+func (o *orchestra) joinSlow() (bool, error) {
+	select {
+	case <-o.slowStarted:
+		// Joins as the stall starts, so the rebalance it causes
+		// runs while w0's handlers are slower than its timeout.
+		if _, err := o.start("s1", false, 0, 0); err != nil {
+			return false, err
+		}
+		o.cell.Joins++
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// over says whether the cell ends: caught up with every fault done, caught
+// up with faults that cannot come any more, or stalled (marked in the cell).
+func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) bool {
+	faultsDone := o.cell.Crashes >= len(o.cell.CrashPoints) && (!rebalance || o.cell.Leaves > 0) && (!slow || o.members["s1"] != nil)
+	if p.caughtUp && faultsDone {
+		return true
+	}
+	// Caught up with faults still planned but nothing left to process
+	// (a strategy that committed everything ahead): they cannot happen.
+	// Longer than a frozen worker's settle, so a crash on its way is
+	// not mistaken for one that cannot come.
+	settle := worker.Settle
+	if o.share {
+		settle = worker.ShareSettle
+	}
+	if p.caughtUp && time.Since(lastMove) > settle+3*time.Second {
+		return true
+	}
+	if time.Since(lastMove) > o.stall {
+		o.cell.Stalled = true
+		return true
+	}
+	return false
 }
 
 func (m *member) left() bool { return m.gone }

@@ -228,10 +228,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		close(h.frozen)
 	}
 	seq := uint64(rec.Seq)
-	h.mu.Lock()
-	h.attempts[rec.Seq]++
-	attempt := h.attempts[rec.Seq]
-	h.mu.Unlock()
+	attempt := h.attempt(rec.Seq)
 	// A share group redelivers a released record to any member, so this
 	// process's count starts again at 1 where the broker's delivery count
 	// does not; the dice follow the larger, so a record's transient
@@ -247,18 +244,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		}()
 	}
 
-	switch {
-	case p.SlowCount > 0 && n >= int64(p.SlowAt) && n < int64(p.SlowAt+p.SlowCount) && attempt == 1:
-		if n == int64(p.SlowAt) {
-			_ = h.events.Write(Event{Kind: EventSlow})
-		}
-		err = sleep(ctx, p.SlowLatency)
-	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
-		err = sleep(ctx, p.TailLatency)
-	case p.LatencyMax > 0:
-		span := p.LatencyMax - p.LatencyMin
-		err = sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
-	}
+	err = h.work(ctx, n, attempt, seq)
 	if err != nil {
 		// Cancelled (e.g. the library gave up on a revoked partition):
 		// nothing was done, the next owner processes the record.
@@ -294,6 +280,35 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		_ = h.events.Write(Event{Kind: EventKill, InFlight: h.running.Load()})
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
+	}
+	return nil
+}
+
+// attempt counts one more attempt at record seq in this process and
+// returns the count.
+func (h *handler) attempt(seq int64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.attempts[seq]++
+	return h.attempts[seq]
+}
+
+// work is the handler's latency for invocation n, attempt attempt of
+// record seq: the slow stretch (first attempts only, announced once), a
+// tail latency, or a uniform one between LatencyMin and LatencyMax.
+func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) error {
+	p := h.p
+	switch {
+	case p.SlowCount > 0 && n >= int64(p.SlowAt) && n < int64(p.SlowAt+p.SlowCount) && attempt == 1:
+		if n == int64(p.SlowAt) {
+			_ = h.events.Write(Event{Kind: EventSlow})
+		}
+		return sleep(ctx, p.SlowLatency)
+	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
+		return sleep(ctx, p.TailLatency)
+	case p.LatencyMax > 0:
+		span := p.LatencyMax - p.LatencyMin
+		return sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
 	}
 	return nil
 }
