@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // aclCluster starts kfake with SASL and ACLs on: admin is a super user,
@@ -46,7 +47,7 @@ func allow(res kmsg.ACLResourceType, name string, ops ...kmsg.ACLOperation) []kf
 func TestRunFailsNamingTheGroupItMayNotJoin(t *testing.T) {
 	seeds, admin, alice := aclCluster(t, []string{"orders"},
 		allow(kmsg.ACLResourceTypeTopic, "orders", kmsg.ACLOperationRead, kmsg.ACLOperationDescribe)...)
-	produce(t, seeds, "orders", 10, 10, admin)
+	testkit.Produce(t, seeds, "orders", 10, 10, admin)
 	handled := 0
 	c, err := parallel.New(func(context.Context, *kgo.Record) error { handled++; return nil },
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), alice, kgo.ConsumerGroup("billing"), kgo.ConsumeTopics("orders")))
@@ -71,7 +72,7 @@ func TestRunFailsNamingTheDeadLetterTopicItMayNotWriteAndKeepsTheRecord(t *testi
 	acls := append(allow(kmsg.ACLResourceTypeTopic, "orders", kmsg.ACLOperationRead, kmsg.ACLOperationDescribe),
 		allow(kmsg.ACLResourceTypeGroup, "billing", kmsg.ACLOperationRead, kmsg.ACLOperationDescribe)...)
 	seeds, admin, alice := aclCluster(t, []string{"orders", "orders-dlt"}, acls...)
-	produce(t, seeds, "orders", 10, 10, admin)
+	testkit.Produce(t, seeds, "orders", 10, 10, admin)
 	c, err := parallel.New(func(_ context.Context, r *kgo.Record) error {
 		if string(r.Value) == "4" {
 			return parallel.Permanent(errors.New("malformed"))

@@ -32,8 +32,8 @@ func (l *batchLog) add(rs []*kgo.Record) {
 // Every record is processed once, and batches do form.
 func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 	const topic, n, keys, size = "t", 1200, 60, 10
-	_, seeds := kfakeCluster(t, topic, 3)
-	produce(t, seeds, topic, n, keys, roundRobin)
+	_, seeds := testkit.KfakeCluster(t, topic, 3)
+	testkit.Produce(t, seeds, topic, n, keys, testkit.RoundRobin)
 	var (
 		log  batchLog
 		seen = newSeen()
@@ -52,9 +52,9 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, c)
+	stop := testkit.Run(t, c)
 	seen.waitDistinct(t, n, time.Minute)
-	waitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
+	testkit.WaitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -78,20 +78,7 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 	if biggest < 2 {
 		t.Fatalf("no batch held more than one record (%d batches)", len(log.batches))
 	}
-	seen.mu.Lock()
-	defer seen.mu.Unlock()
-	for v, k := range seen.count {
-		if k != 1 {
-			t.Fatalf("record %s processed %d times", v, k)
-		}
-	}
-	for key, vals := range seen.order {
-		for i := 1; i < len(vals); i++ {
-			if vals[i] < vals[i-1] {
-				t.Fatalf("key %s: record %d before %d", key, vals[i-1], vals[i])
-			}
-		}
-	}
+	seen.onceEachInKeyOrder(t)
 	t.Logf("%d batches, largest %d", len(log.batches), biggest)
 }
 
@@ -100,11 +87,11 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 // the dead-letter topic, and every other record is processed.
 func TestAFailedBatchIsSplitSoOnlyTheBadRecordIsDeadLettered(t *testing.T) {
 	const topic, n = "t", 200
-	_, seeds := kfakeCluster(t, topic, 2)
+	_, seeds := testkit.KfakeCluster(t, topic, 2)
 	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "dlt"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, topic, n, 20, roundRobin)
+	testkit.Produce(t, seeds, topic, n, 20, testkit.RoundRobin)
 	var (
 		mu    sync.Mutex
 		ok    = map[string]int{}
@@ -135,8 +122,8 @@ func TestAFailedBatchIsSplitSoOnlyTheBadRecordIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, c)
-	waitFor(t, time.Minute, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, time.Minute, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +147,7 @@ func TestAFailedBatchIsSplitSoOnlyTheBadRecordIsDeadLettered(t *testing.T) {
 // BatchSize is refused above MaxConcurrency (a batch holds one record per
 // handler goroutine) and when negative.
 func TestNewBatchRefusesABatchLargerThanMaxConcurrency(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	h := func(context.Context, []*kgo.Record) error { return nil }
 	base := parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
 	for _, o := range [][]parallel.Opt{

@@ -38,8 +38,7 @@ func TestRebalanceLosesNothingWhenAMemberLeaves_RealBrokerKIP848(t *testing.T) {
 // the group's commits must end at the log end.
 func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 	const n, keys = 4000, 200
-	topic := testkit.Topic(t, cl.seeds, 6)
-	produce(t, cl.seeds, topic, n, keys)
+	topic := testkit.ProducedTopic(t, cl.seeds, 6, n, keys)
 	group := testkit.TopicName(t)
 	s := newSeen()
 	var byA, byB atomic.Int64
@@ -52,19 +51,19 @@ func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 		}
 	}
 	opts := []parallel.Opt{parallel.MaxConcurrency(8), parallel.ClientOpts(extra...), parallel.RevokeTimeout(5 * time.Second)}
-	a := newConsumer(t, cl.seeds, group, mk(&byA), []string{topic}, opts...)
-	stopA := run(t, a)
-	waitFor(t, 30*time.Second, "member A to start", func() bool { return byA.Load() > 200 })
-	b := newConsumer(t, cl.seeds, group, mk(&byB), []string{topic}, opts...)
-	stopB := run(t, b)
+	a := testkit.Consumer(t, cl.seeds, group, mk(&byA), []string{topic}, opts...)
+	stopA := testkit.Run(t, a)
+	testkit.WaitFor(t, 30*time.Second, "member A to start", func() bool { return byA.Load() > 200 })
+	b := testkit.Consumer(t, cl.seeds, group, mk(&byB), []string{topic}, opts...)
+	stopB := testkit.Run(t, b)
 	// Owning partitions, not a count processed: under load A could finish
 	// the topic before B processed any given number.
-	waitFor(t, 30*time.Second, "member B to get partitions", func() bool { return len(b.Stats().Partitions) > 0 })
+	testkit.WaitFor(t, 30*time.Second, "member B to get partitions", func() bool { return len(b.Stats().Partitions) > 0 })
 	if err := stopA(); err != nil {
 		t.Fatalf("A: %v", err)
 	}
 	s.waitDistinct(t, n, 60*time.Second)
-	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	testkit.WaitFor(t, 30*time.Second, "commits to reach the log end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	if err := stopB(); err != nil {
 		t.Fatalf("B: %v", err)
 	}
@@ -102,16 +101,11 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	const n = 500
 	topic := testkit.Topic(t, cl.seeds, 3)
 	dlt := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, n, 20)
+	testkit.Produce(t, cl.seeds, topic, n, 20)
 	group := testkit.TopicName(t)
-	var mu sync.Mutex
-	attempts := map[int]int{}
+	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		attempts[v]++
-		a := attempts[v]
-		mu.Unlock()
+		v, a := attempts.Next(r)
 		switch {
 		case v == 100:
 			panic("poison record")
@@ -122,10 +116,10 @@ func testDeadLetter(t *testing.T, cl cluster) {
 		}
 		return nil
 	}
-	c := newConsumer(t, cl.seeds, group, h, []string{topic},
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(3, time.Millisecond, 5*time.Millisecond), parallel.DeadLetterTopic(dlt))
-	stop := run(t, c)
-	waitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,17 +127,15 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	if st.DeadLettered != n/50 {
 		t.Errorf("dead-lettered %d, want %d", st.DeadLettered, n/50)
 	}
-	mu.Lock()
 	for v := 0; v < n; v++ {
 		want := 2
 		if v%50 == 0 {
 			want = 3
 		}
-		if attempts[v] != want {
-			t.Errorf("value %d: %d attempts, want %d", v, attempts[v], want)
+		if got := attempts.Of(v); got != want {
+			t.Errorf("value %d: %d attempts, want %d", v, got, want)
 		}
 	}
-	mu.Unlock()
 	dead := consumeAll(t, cl.seeds, dlt, n/50)
 	for _, r := range dead {
 		v, _ := strconv.Atoi(string(r.Value))
@@ -166,7 +158,7 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 	const n = 200
 	topic := testkit.Topic(t, cl.seeds, 2)
 	retry := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, n, 10)
+	testkit.Produce(t, cl.seeds, topic, n, 10)
 	group := testkit.TopicName(t)
 	var mu sync.Mutex
 	calls := map[int][]time.Time{}
@@ -186,10 +178,10 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 		return nil
 	}
 	const delay = 300 * time.Millisecond
-	c := newConsumer(t, cl.seeds, group, h, []string{topic},
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(1, 0, 0), parallel.RetryTopic(retry, delay, 5))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "retried records to succeed", func() bool {
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "retried records to succeed", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for v := 0; v < n; v += 20 {
@@ -199,7 +191,7 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 		}
 		return true
 	})
-	waitFor(t, 10*time.Second, "all source offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) >= n })
+	testkit.WaitFor(t, 10*time.Second, "all source offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) >= n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -220,8 +212,7 @@ func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 
 func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.T) {
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, 10, 10)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 10, 10)
 	group := testkit.TopicName(t)
 	h := func(ctx context.Context, r *kgo.Record) error {
 		if string(r.Value) == "5" {
@@ -229,7 +220,7 @@ func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.
 		}
 		return nil
 	}
-	c := newConsumer(t, cl.seeds, group, h, []string{topic}, parallel.Retries(2, time.Millisecond, time.Millisecond))
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic}, parallel.Retries(2, time.Millisecond, time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := c.Run(ctx)
@@ -256,8 +247,7 @@ func TestRestartSkipsRecordsCompletedAboveTheCommit_RealBroker(t *testing.T) {
 // second consumer must process only the hung record.
 func testRestart(t *testing.T, cl cluster) {
 	const n = 1000
-	topic := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, n, 100)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, n, 100)
 	group := testkit.TopicName(t)
 
 	var first atomic.Int64
@@ -269,15 +259,15 @@ func testRestart(t *testing.T, cl cluster) {
 		first.Add(1)
 		return nil
 	}
-	c1 := newConsumer(t, cl.seeds, group, h1, []string{topic}, parallel.DrainTimeout(200*time.Millisecond),
+	c1 := testkit.Consumer(t, cl.seeds, group, h1, []string{topic}, parallel.DrainTimeout(200*time.Millisecond),
 		parallel.Ordering(parallel.OrderNone))
-	stop1 := run(t, c1)
-	waitFor(t, 30*time.Second, "first consumer to finish all but one", func() bool { return first.Load() == n-1 })
+	stop1 := testkit.Run(t, c1)
+	testkit.WaitFor(t, 30*time.Second, "first consumer to finish all but one", func() bool { return first.Load() == n-1 })
 	if err := stop1(); err != nil {
 		t.Fatal(err)
 	}
 	var meta string
-	_, metas := committedOffsets(t, cl.seeds, group, topic)
+	_, metas := testkit.CommittedOffsets(t, cl.seeds, group, topic)
 	for _, m := range metas {
 		meta = m
 	}
@@ -289,9 +279,9 @@ func testRestart(t *testing.T, cl cluster) {
 	}
 
 	s := newSeen()
-	c2 := newConsumer(t, cl.seeds, group, func(ctx context.Context, r *kgo.Record) error { s.add(r); return nil }, []string{topic})
-	stop2 := run(t, c2)
-	waitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
+	c2 := testkit.Consumer(t, cl.seeds, group, func(ctx context.Context, r *kgo.Record) error { s.add(r); return nil }, []string{topic})
+	stop2 := testkit.Run(t, c2)
+	testkit.WaitFor(t, 30*time.Second, "commits to reach the end", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	if err := stop2(); err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +296,7 @@ func testRestart(t *testing.T, cl cluster) {
 func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) {
 	cl := fake(t)
 	const n = 5000
-	topic := testkit.Topic(t, cl.seeds, 4)
-	produce(t, cl.seeds, topic, n, 1000)
+	topic := testkit.ProducedTopic(t, cl.seeds, 4, n, 1000)
 	group := testkit.TopicName(t)
 	release := make(chan struct{})
 	var done atomic.Int64
@@ -321,10 +310,10 @@ func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) 
 		return nil
 	}
 	const total, perPart = 400, 60
-	c := newConsumer(t, cl.seeds, group, h, []string{topic}, parallel.MaxBuffered(total),
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic}, parallel.MaxBuffered(total),
 		parallel.MaxBufferedPerPartition(perPart), parallel.MaxConcurrency(1000), parallel.Ordering(parallel.OrderNone))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
 	for i := 0; i < 20; i++ { // the bound holds while nothing completes
 		st := c.Stats()
 		if st.Held > total {
@@ -338,10 +327,10 @@ func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) 
 		time.Sleep(10 * time.Millisecond)
 	}
 	close(release)
-	waitFor(t, 60*time.Second, "everything processed", func() bool { return done.Load() >= n })
+	testkit.WaitFor(t, 60*time.Second, "everything processed", func() bool { return done.Load() >= n })
 	// The last handler has returned; its record is marked done (and its
 	// partition resumed) a moment later, under the partition's lock.
-	waitFor(t, 30*time.Second, "every partition resumed once nothing is held", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "every partition resumed once nothing is held", func() bool {
 		st := c.Stats()
 		return st.Held == 0 && st.PausedPartitions == 0
 	})
@@ -357,14 +346,14 @@ func TestBackpressureBoundsHeldRecordsAndPausesOnlyFullPartitions(t *testing.T) 
 // the one record not done is finished, so the backlog is parked with
 // nothing else held.
 func TestAPartitionWhoseBacklogWasDoneBeforeARestartIsNotLeftPaused(t *testing.T) {
-	kc, seeds := kfakeCluster(t, "t", 1)
+	kc, seeds := testkit.KfakeCluster(t, "t", 1)
 	const doneBefore, after, perPart = 59, 100, 10
-	produce(t, seeds, "t", 1, 1)                                                    // offset 0: stuck in the first run
-	produce(t, seeds, "t", doneBefore, 1, kgo.ProducerLinger(200*time.Millisecond)) // 1..59: done in the first run
+	testkit.Produce(t, seeds, "t", 1, 1)                                                    // offset 0: stuck in the first run
+	testkit.Produce(t, seeds, "t", doneBefore, 1, kgo.ProducerLinger(200*time.Millisecond)) // 1..59: done in the first run
 	// The first run finishes everything but offset 0 and commits 0 with
 	// 1..59 done in its metadata.
 	var firstDone atomic.Int64
-	first := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+	first := testkit.Consumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
 		if r.Offset == 0 {
 			<-ctx.Done()
 			return ctx.Err()
@@ -372,17 +361,17 @@ func TestAPartitionWhoseBacklogWasDoneBeforeARestartIsNotLeftPaused(t *testing.T
 		firstDone.Add(1)
 		return nil
 	}, []string{"t"}, parallel.Ordering(parallel.OrderNone), parallel.DrainTimeout(200*time.Millisecond))
-	stopFirst := run(t, first)
-	waitFor(t, 30*time.Second, "the first run to finish all but offset 0", func() bool { return firstDone.Load() == doneBefore })
-	waitFor(t, 30*time.Second, "offset 0 committed with the rest done in its metadata", func() bool {
-		at, meta := committedOffsets(t, seeds, "g", "t")
+	stopFirst := testkit.Run(t, first)
+	testkit.WaitFor(t, 30*time.Second, "the first run to finish all but offset 0", func() bool { return firstDone.Load() == doneBefore })
+	testkit.WaitFor(t, 30*time.Second, "offset 0 committed with the rest done in its metadata", func() bool {
+		at, meta := testkit.CommittedOffsets(t, seeds, "g", "t")
 		s := first.Stats()
 		return at[0] == 0 && meta[0] != "" && len(s.Partitions) == 1 && s.Partitions[0].Held == 1 && s.Partitions[0].Committable == 0
 	})
 	if err := stopFirst(); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "t", after, 1) // 60..159: only fetched if the partition is resumed
+	testkit.Produce(t, seeds, "t", after, 1) // 60..159: only fetched if the partition is resumed
 
 	gate := make(chan struct{})
 	var held atomic.Bool
@@ -399,7 +388,7 @@ func TestAPartitionWhoseBacklogWasDoneBeforeARestartIsNotLeftPaused(t *testing.T
 	})
 	var zeroDone atomic.Bool
 	var rest atomic.Int64
-	second := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+	second := testkit.Consumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
 		switch {
 		case r.Offset == 0:
 			zeroDone.Store(true)
@@ -411,8 +400,8 @@ func TestAPartitionWhoseBacklogWasDoneBeforeARestartIsNotLeftPaused(t *testing.T
 		return nil
 	}, []string{"t"}, parallel.Ordering(parallel.OrderNone), parallel.MaxBufferedPerPartition(perPart),
 		parallel.ClientOpts(kgo.FetchMaxPartitionBytes(1), kgo.DisableFetchSessions())) // a batch a fetch
-	stopSecond := run(t, second)
-	waitFor(t, 30*time.Second, "offset 0 done and nothing held", func() bool {
+	stopSecond := testkit.Run(t, second)
+	testkit.WaitFor(t, 30*time.Second, "offset 0 done and nothing held", func() bool {
 		return zeroDone.Load() && second.Stats().Held == 0
 	})
 	close(gate)

@@ -30,8 +30,8 @@ func TestFailedCommitsAreRetriedUntilTheyReachTheLogEnd(t *testing.T) {
 
 func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 	const topic, n, failFirst = "t", 300, 4
-	cl, seeds := kfakeCluster(t, topic, 3)
-	produce(t, seeds, topic, n, 30, roundRobin)
+	cl, seeds := testkit.KfakeCluster(t, topic, 3)
+	testkit.Produce(t, seeds, topic, n, 30, testkit.RoundRobin)
 	var rejected atomic.Int64
 	fault := injectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return rejected.Add(1) <= failFirst })
 
@@ -48,11 +48,11 @@ func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 		return nil
 	}
 	log := &logLines{}
-	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf), parallel.CommitInterval(interval))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
-		at, _ := committedOffsets(t, seeds, "g", topic)
-		return sumOffsets(at) == n
+	c := testkit.Consumer(t, seeds, "g", h, []string{topic}, parallel.Logf(log.logf), parallel.CommitInterval(interval))
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "commits to reach the log end", func() bool {
+		at, _ := testkit.CommittedOffsets(t, seeds, "g", topic)
+		return testkit.SumOffsets(at) == n
 	})
 	failed, passed := fault.counts()
 	errs := c.Stats().CommitErrors
@@ -85,35 +85,35 @@ func testFailedCommitsRetried(t *testing.T, interval time.Duration) {
 // group processes every record again.
 func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 	const topic, n = "t", 100
-	cl, seeds := kfakeCluster(t, topic, 2)
-	produce(t, seeds, topic, n, 10, roundRobin)
+	cl, seeds := testkit.KfakeCluster(t, topic, 2)
+	testkit.Produce(t, seeds, topic, n, 10, testkit.RoundRobin)
 	var failing atomic.Bool
 	failing.Store(true)
 	fault := injectCommitFault(cl, kerr.UnknownServerError.Code, failing.Load)
 
 	var first atomic.Int64
 	log := &logLines{}
-	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
+	c := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { first.Add(1); return nil }, []string{topic},
 		parallel.Logf(log.logf))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
-	waitFor(t, 10*time.Second, "a commit attempt", func() bool { f, _ := fault.counts(); return f > 0 })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "records processed", func() bool { return first.Load() == n })
+	testkit.WaitFor(t, 10*time.Second, "a commit attempt", func() bool { f, _ := fault.counts(); return f > 0 })
 	runErr := stop()
 	t.Logf("Run returned %v with every commit failing", runErr)
 	if !log.contains("final commit") {
 		t.Errorf("the failed final commit was not reported through Logf")
 	}
-	if at, _ := committedOffsets(t, seeds, "g", topic); len(at) != 0 {
+	if at, _ := testkit.CommittedOffsets(t, seeds, "g", topic); len(at) != 0 {
 		t.Fatalf("committed %v although the broker rejected every commit", at)
 	}
 
 	failing.Store(false)
 	var second atomic.Int64
-	c2 := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
-	stop2 := run(t, c2)
-	waitFor(t, 30*time.Second, "the next consumer to commit the end", func() bool {
-		at, _ := committedOffsets(t, seeds, "g", topic)
-		return sumOffsets(at) == n
+	c2 := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { second.Add(1); return nil }, []string{topic})
+	stop2 := testkit.Run(t, c2)
+	testkit.WaitFor(t, 30*time.Second, "the next consumer to commit the end", func() bool {
+		at, _ := testkit.CommittedOffsets(t, seeds, "g", topic)
+		return testkit.SumOffsets(at) == n
 	})
 	if err := stop2(); err != nil {
 		t.Fatal(err)
@@ -129,14 +129,14 @@ func TestCommitsFailingThroughCloseLoseNoRecord(t *testing.T) {
 // otherwise."
 func TestRunReportsAFailedFinalCommit(t *testing.T) {
 	const topic, n = "t", 20
-	cl, seeds := kfakeCluster(t, topic, 1)
-	produce(t, seeds, topic, n, 5, roundRobin)
+	cl, seeds := testkit.KfakeCluster(t, topic, 1)
+	testkit.Produce(t, seeds, topic, n, 5, testkit.RoundRobin)
 	injectCommitFault(cl, kerr.UnknownServerError.Code, func() bool { return true })
 	var done atomic.Int64
-	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
+	c := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{topic},
 		parallel.CommitInterval(time.Hour))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "records processed", func() bool { return done.Load() == n })
 	if err := stop(); !errors.Is(err, parallel.ErrFinalCommit) {
 		t.Fatalf("stop after a failed final commit returned %v, want ErrFinalCommit", err)
 	}
@@ -151,8 +151,8 @@ func TestRunReportsAFailedFinalCommit(t *testing.T) {
 // can get the next record going.
 func TestBackToBackCommitsCommitEachCompletionWithoutWaitingForAnInterval(t *testing.T) {
 	const topic, n = "t", 5
-	_, seeds := kfakeCluster(t, topic, 1)
-	produce(t, seeds, topic, n, 1, roundRobin)
+	_, seeds := testkit.KfakeCluster(t, topic, 1)
+	testkit.Produce(t, seeds, topic, n, 1, testkit.RoundRobin)
 	adm := testkit.Admin(t, seeds)
 	committed := func() int64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -186,11 +186,11 @@ func TestBackToBackCommitsCommitEachCompletionWithoutWaitingForAnInterval(t *tes
 		}
 		return nil
 	}
-	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderPartition),
+	c := testkit.Consumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderPartition),
 		parallel.CommitInterval(0))
-	stop := run(t, c)
-	waitFor(t, 3*time.Minute, "every record handled", func() bool { return done.Load() == n })
-	waitFor(t, 30*time.Second, "the last record committed", func() bool { return committed() == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 3*time.Minute, "every record handled", func() bool { return done.Load() == n })
+	testkit.WaitFor(t, 30*time.Second, "the last record committed", func() bool { return committed() == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

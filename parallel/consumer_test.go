@@ -24,8 +24,7 @@ func TestKeyOrderProcessesEveryRecordOnceInKeyOrder_RealBroker(t *testing.T) {
 
 func testKeyOrder(t *testing.T, cl cluster) {
 	const n, keys = 3000, 50
-	topic := testkit.Topic(t, cl.seeds, 6)
-	produce(t, cl.seeds, topic, n, keys)
+	topic := testkit.ProducedTopic(t, cl.seeds, 6, n, keys)
 	s := newSeen()
 	var running, maxRunning atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) error {
@@ -42,30 +41,20 @@ func testKeyOrder(t *testing.T, cl cluster) {
 		return nil
 	}
 	group := testkit.TopicName(t)
-	c := newConsumer(t, cl.seeds, group, h, []string{topic}, parallel.MaxConcurrency(64))
-	stop := run(t, c)
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic}, parallel.MaxConcurrency(64))
+	stop := testkit.Run(t, c)
 	s.waitDistinct(t, n, 60*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	for v, k := range s.count {
-		if k != 1 {
-			t.Errorf("value %s processed %d times without any failure or rebalance", v, k)
-		}
-	}
-	for key, vs := range s.order {
-		for i := 1; i < len(vs); i++ {
-			if vs[i] < vs[i-1] {
-				t.Fatalf("key %s out of order: %v", key, vs)
-			}
-		}
-	}
+	// No failure and no rebalance: no record runs twice.
+	s.onceEachInKeyOrder(t)
 	if maxRunning.Load() <= 6 {
 		t.Errorf("max concurrent handlers %d, want more than the 6 partitions", maxRunning.Load())
 	}
 	var sum int64
-	at, _ := committedOffsets(t, cl.seeds, group, topic)
-	sum += sumOffsets(at)
+	at, _ := testkit.CommittedOffsets(t, cl.seeds, group, topic)
+	sum += testkit.SumOffsets(at)
 	if sum != n {
 		t.Fatalf("committed offsets sum to %d, want %d (everything)", sum, n)
 	}

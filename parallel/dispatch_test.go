@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // Records finished just before a stuck record of the same key (so of the
@@ -16,9 +17,9 @@ import (
 func TestRecordsBeforeAStuckRecordOfTheirKeyAreCommittedWhileItIsStuck(t *testing.T) {
 	for _, order := range []parallel.Order{parallel.OrderKey, parallel.OrderPartition} {
 		t.Run(order.String(), func(t *testing.T) {
-			_, seeds := kfakeCluster(t, "t", 1)
+			_, seeds := testkit.KfakeCluster(t, "t", 1)
 			const n, stuck = 8, 6
-			produce(t, seeds, "t", n, 1) // one key: one lane, one worker
+			testkit.Produce(t, seeds, "t", n, 1) // one key: one lane, one worker
 			release := make(chan struct{})
 			h := func(ctx context.Context, r *kgo.Record) error {
 				if r.Offset == stuck {
@@ -30,15 +31,15 @@ func TestRecordsBeforeAStuckRecordOfTheirKeyAreCommittedWhileItIsStuck(t *testin
 				}
 				return nil
 			}
-			c := newConsumer(t, seeds, "g", h, []string{"t"}, parallel.Ordering(order))
-			stop := run(t, c)
-			waitFor(t, 20*time.Second, "offsets below the stuck record committed while it is stuck", func() bool {
-				at, _ := committedOffsets(t, seeds, "g", "t")
+			c := testkit.Consumer(t, seeds, "g", h, []string{"t"}, parallel.Ordering(order))
+			stop := testkit.Run(t, c)
+			testkit.WaitFor(t, 20*time.Second, "offsets below the stuck record committed while it is stuck", func() bool {
+				at, _ := testkit.CommittedOffsets(t, seeds, "g", "t")
 				return at[0] == stuck
 			})
 			close(release)
-			waitFor(t, 20*time.Second, "everything committed once it returns", func() bool {
-				at, _ := committedOffsets(t, seeds, "g", "t")
+			testkit.WaitFor(t, 20*time.Second, "everything committed once it returns", func() bool {
+				at, _ := testkit.CommittedOffsets(t, seeds, "g", "t")
 				return at[0] == n
 			})
 			if err := stop(); err != nil {

@@ -28,17 +28,10 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 	topic := testkit.Topic(t, cl.seeds, 3)
 	retry := testkit.Topic(t, cl.seeds, 1)
 	dlt := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, n, 6)
-	var (
-		mu    sync.Mutex
-		calls = map[int]int{}
-	)
+	testkit.Produce(t, cl.seeds, topic, n, 6)
+	var calls testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		calls[v]++
-		k := calls[v]
-		mu.Unlock()
+		v, k := calls.Next(r)
 		switch {
 		case v%10 == 0:
 			return parallel.Permanent(fmt.Errorf("record %d: %w", v, errMalformed))
@@ -48,14 +41,14 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 		return nil
 	}
 	group := testkit.TopicName(t)
-	c := newConsumer(t, cl.seeds, group, h, []string{topic},
+	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(1, 0, 0), parallel.RetryTopic(retry, 0, 3), parallel.DeadLetterTopic(dlt))
-	stop := run(t, c)
-	waitFor(t, 30*time.Second, "every source offset committed", func() bool {
-		at, _ := committedOffsets(t, cl.seeds, group, topic)
-		return sumOffsets(at) == n
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 30*time.Second, "every source offset committed", func() bool {
+		at, _ := testkit.CommittedOffsets(t, cl.seeds, group, topic)
+		return testkit.SumOffsets(at) == n
 	})
-	waitFor(t, 30*time.Second, "the transient failures to come back through the retry topic", func() bool {
+	testkit.WaitFor(t, 30*time.Second, "the transient failures to come back through the retry topic", func() bool {
 		return c.Stats().RetryTopic == n/10 && c.Stats().Completed == n-n/10
 	})
 	if err := stop(); err != nil {
@@ -65,15 +58,13 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 	if len(dead) != n/10 {
 		t.Fatalf("%d dead-lettered records, want %d", len(dead), n/10)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	for _, r := range dead {
 		v, _ := strconv.Atoi(string(r.Value))
 		if v%10 != 0 {
 			t.Errorf("value %d dead-lettered; only the permanent failures should be", v)
 		}
-		if calls[v] != 1 {
-			t.Errorf("value %d: %d handler calls, want 1 (permanent: no retry)", v, calls[v])
+		if k := calls.Of(v); k != 1 {
+			t.Errorf("value %d: %d handler calls, want 1 (permanent: no retry)", v, k)
 		}
 		if got := parallel.Header(r, parallel.HeaderAttempts); got != "1" {
 			t.Errorf("value %d: attempts header %q, want 1", v, got)
@@ -91,14 +82,14 @@ func TestPermanentFailureSkipsAttemptsAndRetryTopicForTheDeadLetterTopic(t *test
 // one attempt, leaves the record uncommitted, and Run's error still lets
 // the caller find the handler's error and its permanence.
 func TestPermanentFailureWithoutDeadLetterStopsRunAfterOneAttempt(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
-	produce(t, seeds, "t", 1, 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
+	testkit.Produce(t, seeds, "t", 1, 1)
 	var calls int
 	h := func(ctx context.Context, r *kgo.Record) error {
 		calls++ // one record, one partition: never concurrent
 		return parallel.Permanent(errMalformed)
 	}
-	c := newConsumer(t, seeds, "g", h, []string{"t"}, parallel.Retries(5, 0, 0))
+	c := testkit.Consumer(t, seeds, "g", h, []string{"t"}, parallel.Retries(5, 0, 0))
 	err := c.Run(context.Background())
 	if !errors.Is(err, parallel.ErrRecordFailed) || !errors.Is(err, errMalformed) || !parallel.IsPermanent(err) {
 		t.Fatalf("Run = %v; want ErrRecordFailed wrapping the permanent handler error", err)
@@ -106,7 +97,7 @@ func TestPermanentFailureWithoutDeadLetterStopsRunAfterOneAttempt(t *testing.T) 
 	if calls != 1 {
 		t.Fatalf("%d handler calls, want 1", calls)
 	}
-	if at, _ := committedOffsets(t, seeds, "g", "t"); at[0] != 0 {
+	if at, _ := testkit.CommittedOffsets(t, seeds, "g", "t"); at[0] != 0 {
 		t.Fatalf("committed %v; the failed record must stay uncommitted", at)
 	}
 	if parallel.Permanent(nil) != nil {
@@ -117,8 +108,8 @@ func TestPermanentFailureWithoutDeadLetterStopsRunAfterOneAttempt(t *testing.T) 
 // RetryBackoff is asked once per failed attempt, with the attempt number
 // and that attempt's error, and the attempt count still comes from Retries.
 func TestRetryBackoffIsAskedAfterEachFailedAttemptWithItsError(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
-	produce(t, seeds, "t", 1, 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
+	testkit.Produce(t, seeds, "t", 1, 1)
 	var (
 		mu    sync.Mutex
 		asked []string
@@ -137,9 +128,9 @@ func TestRetryBackoffIsAskedAfterEachFailedAttemptWithItsError(t *testing.T) {
 		mu.Unlock()
 		return time.Millisecond
 	}
-	c := newConsumer(t, seeds, "g", h, []string{"t"}, parallel.Retries(4, time.Hour, time.Hour), parallel.RetryBackoff(backoff))
-	stop := run(t, c)
-	waitFor(t, 20*time.Second, "the record to succeed", func() bool { return c.Stats().Completed == 1 })
+	c := testkit.Consumer(t, seeds, "g", h, []string{"t"}, parallel.Retries(4, time.Hour, time.Hour), parallel.RetryBackoff(backoff))
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "the record to succeed", func() bool { return c.Stats().Completed == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

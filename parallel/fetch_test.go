@@ -52,8 +52,8 @@ func TestDefaultFetchSizeConsumesMiBBatchesFromEveryPartition_Real(t *testing.T)
 		mu.Unlock()
 		return nil
 	}
-	c := newConsumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.Ordering(parallel.OrderNone))
-	stop := run(t, c)
+	c := testkit.Consumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.Ordering(parallel.OrderNone))
+	stop := testkit.Run(t, c)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		mu.Lock()
@@ -85,8 +85,7 @@ func TestDefaultFetchSizeConsumesMiBBatchesFromEveryPartition_Real(t *testing.T)
 func TestSmallMaxBufferedAdmitsFromEveryPartition(t *testing.T) {
 	cl := fake(t)
 	const parts, n = 4, 4000
-	topic := testkit.Topic(t, cl.seeds, parts)
-	produce(t, cl.seeds, topic, n, 400)
+	topic := testkit.ProducedTopic(t, cl.seeds, parts, n, 400)
 	release := make(chan struct{})
 	var (
 		mu      sync.Mutex
@@ -104,11 +103,11 @@ func TestSmallMaxBufferedAdmitsFromEveryPartition(t *testing.T) {
 		}
 	}
 	const total = 40
-	c := newConsumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.MaxBuffered(total),
+	c := testkit.Consumer(t, cl.seeds, testkit.TopicName(t), h, []string{topic}, parallel.MaxBuffered(total),
 		parallel.MaxConcurrency(1000))
-	stop := run(t, c)
+	stop := testkit.Run(t, c)
 	defer close(release)
-	waitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
+	testkit.WaitFor(t, 30*time.Second, "the total bound to be reached", func() bool { return c.Stats().Held >= total })
 	time.Sleep(200 * time.Millisecond) // more partitions' fetches arrive; the bound must still hold
 	st := c.Stats()
 	if st.Held > total {

@@ -4,8 +4,8 @@ package parallel_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
@@ -30,22 +29,6 @@ type cluster struct {
 func fake(t *testing.T) cluster { return cluster{seeds: testkit.Kfake(t)} }
 
 func realBroker(t *testing.T) cluster { return cluster{seeds: testkit.Brokers(t), real: true} }
-
-// produce writes n records to topic across its partitions; record i has key
-// "k<i%keys>" and value "<i>". opts add to the producer's (e.g. roundRobin).
-func produce(t *testing.T, seeds []string, topic string, n, keys int, opts ...kgo.Opt) {
-	t.Helper()
-	cl := testkit.Client(t, seeds, append([]kgo.Opt{kgo.DefaultProduceTopic(topic)}, opts...)...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rs := make([]*kgo.Record, 0, n)
-	for i := 0; i < n; i++ {
-		rs = append(rs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))})
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-}
 
 // seen records handler calls per value, and per key the order of values.
 type seen struct {
@@ -70,6 +53,24 @@ func (s *seen) distinct() int {
 	return len(s.count)
 }
 
+// onceEachInKeyOrder fails the test unless every record seen was handled
+// exactly once, and each key's records (per partition) in offset order.
+func (s *seen) onceEachInKeyOrder(t *testing.T) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for v, k := range s.count {
+		if k != 1 {
+			t.Errorf("record %s handled %d times", v, k)
+		}
+	}
+	for key, vs := range s.order {
+		if !slices.IsSorted(vs) {
+			t.Errorf("key %s ran out of order: %v", key, vs)
+		}
+	}
+}
+
 func (s *seen) waitDistinct(t *testing.T, n int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -79,44 +80,6 @@ func (s *seen) waitDistinct(t *testing.T, n int, within time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func run(t *testing.T, c *parallel.Consumer) (stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-errc:
-			case <-time.After(60 * time.Second):
-				err = errors.New("Run did not return within 60s of cancel")
-			}
-			c.Close()
-		})
-		return err
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
-
-// newConsumer builds a consumer on seeds with fast test settings (100 ms
-// commits, heartbeats and fetch waits; diagnostics to t.Logf), then opts.
-func newConsumer(t *testing.T, seeds []string, group string, h parallel.Handler, topics []string, opts ...parallel.Opt) *parallel.Consumer {
-	t.Helper()
-	kopts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topics...),
-		kgo.FetchMaxWait(100 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
-	base := []parallel.Opt{parallel.ClientOpts(kopts...), parallel.CommitInterval(100 * time.Millisecond),
-		parallel.Logf(t.Logf)}
-	c, err := parallel.New(h, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 func sumCommitted(t *testing.T, seeds []string, group string) int64 {
@@ -135,17 +98,6 @@ func sumCommitted(t *testing.T, seeds []string, group string) int64 {
 	return sum
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // consumeAll reads every record of topic from the start with a plain client.
 func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Record {
 	t.Helper()
@@ -161,21 +113,6 @@ func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Rec
 		out = append(out, fs.Records()...)
 	}
 	return out
-}
-
-// roundRobin spreads produced records evenly over partitions.
-var roundRobin = kgo.RecordPartitioner(kgo.RoundRobinPartitioner())
-
-// kfakeCluster starts a kfake cluster whose handle the test keeps, for fault
-// injection with ControlKey. topic gets the given partition count.
-func kfakeCluster(t *testing.T, topic string, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, []string) {
-	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c, c.ListenAddrs()
 }
 
 // logLines collects the library's Logf lines.
@@ -199,34 +136,6 @@ func (l *logLines) contains(s string) bool {
 		}
 	}
 	return false
-}
-
-// committedOffsets returns the group's committed offset per partition of topic
-// (absent: nothing committed), and the metadata per partition.
-func committedOffsets(t *testing.T, seeds []string, group, topic string) (map[int32]int64, map[int32]string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := testkit.Admin(t, seeds).FetchOffsets(ctx, group)
-	at, meta := map[int32]int64{}, map[int32]string{}
-	if err != nil {
-		return at, meta // e.g. no such group yet
-	}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic && o.Err == nil && o.At >= 0 {
-			at[o.Partition] = o.At
-			meta[o.Partition] = o.Metadata
-		}
-	})
-	return at, meta
-}
-
-func sumOffsets(m map[int32]int64) int64 {
-	var s int64
-	for _, v := range m {
-		s += v
-	}
-	return s
 }
 
 // injectCommitFault makes kfake answer OffsetCommit requests with every

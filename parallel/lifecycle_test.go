@@ -12,11 +12,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
-	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
+	c := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
 	for i := 0; i < 3; i++ {
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close #%d: %v", i+1, err)
@@ -31,13 +32,13 @@ func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
 // return the same (nil) result as Run, and a second Run is refused.
 func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	const n = 50
-	_, seeds := kfakeCluster(t, "t", 3)
-	produce(t, seeds, "t", n, 10, roundRobin)
+	_, seeds := testkit.KfakeCluster(t, "t", 3)
+	testkit.Produce(t, seeds, "t", n, 10, testkit.RoundRobin)
 	var done atomic.Int64
-	c := newConsumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"})
+	c := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { done.Add(1); return nil }, []string{"t"})
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
-	waitFor(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
+	testkit.WaitFor(t, 20*time.Second, "records processed", func() bool { return done.Load() == n })
 
 	if err := c.Run(context.Background()); !errors.Is(err, parallel.ErrRunning) {
 		t.Fatalf("second Run = %v, want ErrRunning", err)
@@ -71,8 +72,8 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close after Run returned: %v", err)
 	}
-	if at, _ := committedOffsets(t, seeds, "g", "t"); sumOffsets(at) != n {
-		t.Fatalf("committed %v (sum %d), want sum %d after a clean Close", at, sumOffsets(at), n)
+	if at, _ := testkit.CommittedOffsets(t, seeds, "g", "t"); testkit.SumOffsets(at) != n {
+		t.Fatalf("committed %v (sum %d), want sum %d after a clean Close", at, testkit.SumOffsets(at), n)
 	}
 }
 
@@ -80,8 +81,8 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 // finished; handlers still running then see their context cancelled and
 // their records are not committed.
 func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
-	produce(t, seeds, "t", 5, 5, roundRobin)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
+	testkit.Produce(t, seeds, "t", 5, 5, testkit.RoundRobin)
 	var started, cancelled, finished atomic.Int64
 	h := func(ctx context.Context, r *kgo.Record) error {
 		started.Add(1)
@@ -95,11 +96,11 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 		return ctx.Err()
 	}
 	const drain = time.Second
-	c := newConsumer(t, seeds, "g", h, []string{"t"}, parallel.Ordering(parallel.OrderNone),
+	c := testkit.Consumer(t, seeds, "g", h, []string{"t"}, parallel.Ordering(parallel.OrderNone),
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(drain))
 	runErr := make(chan error, 1)
 	go func() { runErr <- c.Run(context.Background()) }()
-	waitFor(t, 20*time.Second, "all 5 handlers running", func() bool { return started.Load() == 5 })
+	testkit.WaitFor(t, 20*time.Second, "all 5 handlers running", func() bool { return started.Load() == 5 })
 
 	begin := time.Now()
 	err := c.Close()
@@ -116,11 +117,11 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 	if finished.Load() != 3 {
 		t.Errorf("%d handlers finished, want 3 (Close must wait for them)", finished.Load())
 	}
-	waitFor(t, 5*time.Second, "the 2 hung handlers to see ctx cancelled", func() bool { return cancelled.Load() == 2 })
+	testkit.WaitFor(t, 5*time.Second, "the 2 hung handlers to see ctx cancelled", func() bool { return cancelled.Load() == 2 })
 	if err := <-runErr; err != nil {
 		t.Fatalf("Run = %v", err)
 	}
-	if at, _ := committedOffsets(t, seeds, "g", "t"); at[0] != 3 {
+	if at, _ := testkit.CommittedOffsets(t, seeds, "g", "t"); at[0] != 3 {
 		t.Fatalf("committed %v, want partition 0 at 3 (drained records in, cancelled ones out)", at)
 	}
 }
@@ -131,8 +132,8 @@ func TestCloseDrainsFinishingHandlersAndCancelsTheRestUncommitted(t *testing.T) 
 // then processes the revoked partition's records.
 func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *testing.T) {
 	const topic = "t"
-	_, seeds := kfakeCluster(t, topic, 2)
-	produce(t, seeds, topic, 4, 4, roundRobin) // round-robin: offsets 0, 1 on each partition
+	_, seeds := testkit.KfakeCluster(t, topic, 2)
+	testkit.Produce(t, seeds, topic, 4, 4, testkit.RoundRobin) // round-robin: offsets 0, 1 on each partition
 	var (
 		mu        sync.Mutex
 		startA    = map[int32]int{}
@@ -162,17 +163,17 @@ func TestRevokeCancelsOnlyTheRevokedPartitionsHandlersAfterRevokeTimeout(t *test
 	const revokeTimeout = 300 * time.Millisecond
 	opts := []parallel.Opt{parallel.Ordering(parallel.OrderNone), parallel.RevokeTimeout(revokeTimeout),
 		parallel.DrainTimeout(200 * time.Millisecond)}
-	a := newConsumer(t, seeds, "g", hA, []string{topic}, opts...)
-	stopA := run(t, a)
-	waitFor(t, 20*time.Second, "A running all 4 records", func() bool {
+	a := testkit.Consumer(t, seeds, "g", hA, []string{topic}, opts...)
+	stopA := testkit.Run(t, a)
+	testkit.WaitFor(t, 20*time.Second, "A running all 4 records", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return startA[0] == 2 && startA[1] == 2
 	})
 	joined := time.Now()
-	b := newConsumer(t, seeds, "g", hB, []string{topic}, opts...)
-	stopB := run(t, b)
-	waitFor(t, 30*time.Second, "B to process the partition it took over", func() bool {
+	b := testkit.Consumer(t, seeds, "g", hB, []string{topic}, opts...)
+	stopB := testkit.Run(t, b)
+	testkit.WaitFor(t, 30*time.Second, "B to process the partition it took over", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(doneB) == 2

@@ -36,6 +36,20 @@ func (l *limits) all() []int {
 	return slices.Clone(l.seen)
 }
 
+// within fails the test if a limit decided fell outside [lo, hi], or if
+// more than hi handler calls ran at once.
+func (l *limits) within(t *testing.T, lo, hi int) {
+	t.Helper()
+	for _, v := range l.all() {
+		if v < lo || v > hi {
+			t.Fatalf("limit %d decided, outside [%d, %d]", v, lo, hi)
+		}
+	}
+	if p := l.peak.Load(); p > int64(hi) {
+		t.Errorf("%d handler calls ran at once, above max %d", p, hi)
+	}
+}
+
 // enter counts a handler call in; the returned func counts it out.
 func (l *limits) enter() func() {
 	n := l.running.Add(1)
@@ -54,12 +68,11 @@ func (l *limits) enter() func() {
 func TestAdaptiveLimitRisesUnderAFastHandlerAndFallsWhenLatencyDoubles(t *testing.T) {
 	const lo, hi = 1, 64
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	produce(t, seeds, topic, 60_000, 1000, roundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, 60_000, 1000, testkit.RoundRobin)
 	var delay atomic.Int64
 	delay.Store(int64(4 * time.Millisecond))
 	var lim limits
-	c := newConsumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
+	c := testkit.Consumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
 		defer lim.enter()()
 		time.Sleep(time.Duration(delay.Load()))
 		return nil
@@ -69,23 +82,16 @@ func TestAdaptiveLimitRisesUnderAFastHandlerAndFallsWhenLatencyDoubles(t *testin
 	if got := c.Stats().ConcurrencyLimit; got != lo {
 		t.Errorf("Stats.ConcurrencyLimit before Run = %d, want min %d", got, lo)
 	}
-	run(t, c)
-	waitFor(t, 60*time.Second, "the limit to reach 3/4 of max", func() bool {
+	testkit.Run(t, c)
+	testkit.WaitFor(t, 60*time.Second, "the limit to reach 3/4 of max", func() bool {
 		return c.Stats().ConcurrencyLimit >= hi*3/4
 	})
 	before := len(lim.all())
 	delay.Store(int64(8 * time.Millisecond))
-	waitFor(t, 60*time.Second, "the limit to fall to half of max after latency doubled", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "the limit to fall to half of max after latency doubled", func() bool {
 		return slices.ContainsFunc(lim.all()[before:], func(v int) bool { return v <= hi/2 })
 	})
-	for _, v := range lim.all() {
-		if v < lo || v > hi {
-			t.Fatalf("limit %d decided, outside [%d, %d]", v, lo, hi)
-		}
-	}
-	if p := lim.peak.Load(); p > hi {
-		t.Errorf("%d handler calls ran at once, above max %d", p, hi)
-	}
+	lim.within(t, lo, hi)
 }
 
 // Failing calls push the limit down to min and never below; fast
@@ -94,12 +100,11 @@ func TestAdaptiveLimitRisesUnderAFastHandlerAndFallsWhenLatencyDoubles(t *testin
 func TestAdaptiveLimitStaysWithinMinAndMax(t *testing.T) {
 	const lo, hi = 3, 12
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	produce(t, seeds, topic, 40_000, 1000, roundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, 40_000, 1000, testkit.RoundRobin)
 	var failing atomic.Bool
 	failing.Store(true)
 	var lim limits
-	c := newConsumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
+	c := testkit.Consumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
 		defer lim.enter()()
 		time.Sleep(time.Millisecond)
 		if failing.Load() {
@@ -109,22 +114,15 @@ func TestAdaptiveLimitStaysWithinMinAndMax(t *testing.T) {
 	}, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(40),
 		parallel.AdaptiveConcurrency(lo, hi), parallel.Retries(1000, 0, time.Millisecond))
 	parallel.OnLimitUpdate(c, lim.add)
-	run(t, c)
-	waitFor(t, 60*time.Second, "failures to bring the limit to min", func() bool {
+	testkit.Run(t, c)
+	testkit.WaitFor(t, 60*time.Second, "failures to bring the limit to min", func() bool {
 		return slices.Contains(lim.all(), lo) && c.Stats().Failed > 100
 	})
 	failing.Store(false)
-	waitFor(t, 60*time.Second, "successes to bring the limit to max", func() bool {
+	testkit.WaitFor(t, 60*time.Second, "successes to bring the limit to max", func() bool {
 		return c.Stats().ConcurrencyLimit == hi
 	})
-	for _, v := range lim.all() {
-		if v < lo || v > hi {
-			t.Fatalf("limit %d decided, outside [%d, %d]", v, lo, hi)
-		}
-	}
-	if p := lim.peak.Load(); p > hi {
-		t.Errorf("%d handler calls ran at once, above max %d (MaxConcurrency 40)", p, hi)
-	}
+	lim.within(t, lo, hi)
 }
 
 // With the limiter on, OrderKey still runs each key's records once each,
@@ -132,31 +130,19 @@ func TestAdaptiveLimitStaysWithinMinAndMax(t *testing.T) {
 func TestAdaptiveLimitKeepsKeyOrder(t *testing.T) {
 	const n, keys = 3000, 40
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 3)
-	produce(t, seeds, topic, n, keys, roundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 3, n, keys, testkit.RoundRobin)
 	s := newSeen()
 	var slow atomic.Int64
-	c := newConsumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
+	c := testkit.Consumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
 		if slow.Add(1)%7 == 0 {
 			time.Sleep(time.Millisecond)
 		}
 		s.add(r)
 		return nil
 	}, []string{topic}, parallel.MaxConcurrency(32), parallel.AdaptiveConcurrency(1, 16))
-	run(t, c)
+	testkit.Run(t, c)
 	s.waitDistinct(t, n, 60*time.Second)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for v, k := range s.count {
-		if k != 1 {
-			t.Errorf("record %s handled %d times", v, k)
-		}
-	}
-	for key, vs := range s.order {
-		if !slices.IsSorted(vs) {
-			t.Errorf("key %s ran out of order: %v", key, vs)
-		}
-	}
+	s.onceEachInKeyOrder(t)
 }
 
 // With NewBatch the limit caps BatchHandler calls in flight, and every
@@ -164,8 +150,7 @@ func TestAdaptiveLimitKeepsKeyOrder(t *testing.T) {
 func TestAdaptiveLimitCapsBatchCalls(t *testing.T) {
 	const n, hi = 2000, 2
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	produce(t, seeds, topic, n, 500, roundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, n, 500, testkit.RoundRobin)
 	s := newSeen()
 	var lim limits
 	c, err := parallel.NewBatch(func(ctx context.Context, rs []*kgo.Record) error {
@@ -180,7 +165,7 @@ func TestAdaptiveLimitCapsBatchCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, c)
+	testkit.Run(t, c)
 	s.waitDistinct(t, n, 60*time.Second)
 	if p := lim.peak.Load(); p > hi {
 		t.Errorf("%d batch calls ran at once, above max %d", p, hi)
@@ -198,14 +183,13 @@ func TestAdaptiveLimitCapsBatchCalls(t *testing.T) {
 func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 	const n, rate, burst = 300, 400.0, 20
 	seeds := testkit.Kfake(t)
-	topic := testkit.Topic(t, seeds, 4)
-	produce(t, seeds, topic, n, 100, roundRobin)
+	topic := testkit.ProducedTopic(t, seeds, 4, n, 100, testkit.RoundRobin)
 	var (
 		mu           sync.Mutex
 		dues, starts []time.Time
 	)
 	s := newSeen()
-	c := newConsumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
+	c := testkit.Consumer(t, seeds, testkit.TopicName(t), func(ctx context.Context, r *kgo.Record) error {
 		now := time.Now()
 		mu.Lock()
 		starts = append(starts, now)
@@ -215,7 +199,7 @@ func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 	}, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
 		parallel.RateLimit(rate, burst))
 	parallel.OnTokenDue(c, func(due time.Time) { dues = append(dues, due) }) // under the bucket's lock
-	run(t, c)
+	testkit.Run(t, c)
 	s.waitDistinct(t, n, 60*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
@@ -246,8 +230,7 @@ func TestRateLimitHoldsStartsPerSecond(t *testing.T) {
 func TestAdaptiveLimitCapsShareModeCalls(t *testing.T) {
 	const n, hi = 400, 3
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 2)
-	produce(t, cl.seeds, topic, n, 100)
+	topic := testkit.ProducedTopic(t, cl.seeds, 2, n, 100)
 	s := newSeen()
 	var lim limits
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
@@ -256,7 +239,7 @@ func TestAdaptiveLimitCapsShareModeCalls(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		return nil
 	}, parallel.MaxConcurrency(20), parallel.AdaptiveConcurrency(1, hi))
-	run(t, c)
+	testkit.Run(t, c)
 	s.waitDistinct(t, n, 60*time.Second)
 	if p := lim.peak.Load(); p > hi {
 		t.Errorf("%d handler calls ran at once in share mode, above max %d", p, hi)
@@ -269,7 +252,7 @@ func TestRateLimitComposesWithTransform(t *testing.T) {
 	const n = 200
 	seeds := testkit.Kfake(t)
 	in, out := testkit.Topic(t, seeds, 2), testkit.Topic(t, seeds, 1)
-	produce(t, seeds, in, n, 50, roundRobin)
+	testkit.Produce(t, seeds, in, n, 50, testkit.RoundRobin)
 	var tokens atomic.Int64
 	c, err := parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: out, Key: r.Key, Value: r.Value}}, nil
@@ -279,7 +262,7 @@ func TestRateLimitComposesWithTransform(t *testing.T) {
 		t.Fatal(err)
 	}
 	parallel.OnTokenDue(c, func(time.Time) { tokens.Add(1) })
-	run(t, c)
+	testkit.Run(t, c)
 	got := consumeAll(t, seeds, out, n)
 	vals := map[string]bool{}
 	for _, r := range got {

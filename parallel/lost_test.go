@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 func TestLostPartitionIsDroppedUncommittedAndItsLateResultsNeverCommitted(t *testing.T) {
@@ -43,8 +44,8 @@ func testLost(t *testing.T, kip848 bool) {
 	if kip848 {
 		kopts = append(kopts, kfake.BrokerConfigs(map[string]string{"group.consumer.heartbeat.interval.ms": "100"}))
 	}
-	cl, seeds := kfakeCluster(t, topic, 1, kopts...)
-	produce(t, seeds, topic, n, n, roundRobin)
+	cl, seeds := testkit.KfakeCluster(t, topic, 1, kopts...)
+	testkit.Produce(t, seeds, topic, n, n, testkit.RoundRobin)
 	commits := injectCommitFault(cl, 0, func() bool { return false }) // observe only
 
 	var (
@@ -93,14 +94,14 @@ func testLost(t *testing.T, kip848 bool) {
 	if kip848 {
 		extra = []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
 	}
-	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
+	c := testkit.Consumer(t, seeds, "g", h, []string{topic}, parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(32),
 		parallel.CommitInterval(time.Hour), parallel.DrainTimeout(300*time.Millisecond),
 		parallel.ClientOpts(extra...))
 	var once1 sync.Once
 	free1 := func() { once1.Do(func() { close(release1) }) }
 	t.Cleanup(func() { free1(); close(release2) })
-	stop := run(t, c)
-	waitFor(t, 20*time.Second, "first assignment: every record's handler called", func() bool { return callsOf(1) == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "first assignment: every record's handler called", func() bool { return callsOf(1) == n })
 
 	var faults atomic.Int64
 	if kip848 {
@@ -118,18 +119,18 @@ func testLost(t *testing.T, kip848 bool) {
 			return resp, nil, true
 		})
 	}
-	waitFor(t, 20*time.Second, "the partition to be lost", func() bool {
+	testkit.WaitFor(t, 20*time.Second, "the partition to be lost", func() bool {
 		return c.Stats().Lost >= 1
 	})
 	if failed, passed := commits.counts(); failed+passed != 0 {
 		t.Fatalf("%d commits were sent when the partition was lost, want none (CommitInterval is 1h)", failed+passed)
 	}
-	waitFor(t, 5*time.Second, "the lost assignment's handlers to see ctx cancelled", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "the lost assignment's handlers to see ctx cancelled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(cancelled) == 5
 	})
-	waitFor(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
+	testkit.WaitFor(t, 20*time.Second, "the new assignment to replay every record", func() bool { return callsOf(2) == n })
 	if v := c.Stats().Revoked; v != 0 {
 		t.Fatalf("Stats().Revoked = %v: the loss was handled as a revoke", v)
 	}
@@ -140,7 +141,7 @@ func testLost(t *testing.T, kip848 bool) {
 	if err := stop(); err != nil { // final commit: only the new assignment's state
 		t.Fatalf("Run = %v", err)
 	}
-	at, meta := committedOffsets(t, seeds, "g", topic)
+	at, meta := testkit.CommittedOffsets(t, seeds, "g", topic)
 	t.Logf("after Close: committed %v metadata %v; %d heartbeat faults injected", at, meta, faults.Load())
 	if at[0] > 0 {
 		t.Fatalf("committed offset %d: results of the lost assignment (or of work done before the loss) were committed", at[0])
@@ -149,15 +150,15 @@ func testLost(t *testing.T, kip848 bool) {
 	// A fresh consumer must find nothing done.
 	var replay sync.Map
 	var replayed atomic.Int64
-	c2 := newConsumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
+	c2 := testkit.Consumer(t, seeds, "g", func(ctx context.Context, r *kgo.Record) error {
 		if _, dup := replay.LoadOrStore(r.Offset, true); !dup {
 			replayed.Add(1)
 		}
 		return nil
 	}, []string{topic}, parallel.ClientOpts(extra...))
-	stop2 := run(t, c2)
-	waitFor(t, 20*time.Second, "the fresh consumer to commit the end", func() bool {
-		at, _ := committedOffsets(t, seeds, "g", topic)
+	stop2 := testkit.Run(t, c2)
+	testkit.WaitFor(t, 20*time.Second, "the fresh consumer to commit the end", func() bool {
+		at, _ := testkit.CommittedOffsets(t, seeds, "g", topic)
 		return at[0] == n
 	})
 	if err := stop2(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
 // Every invalid option value is refused by New with an error that wraps
@@ -84,7 +85,7 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 // Options at the edge of validity are accepted: the table above must not
 // pass merely because New refuses everything.
 func TestNewAcceptsBoundaryOptionValues(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	h := func(context.Context, *kgo.Record) error { return nil }
 	c, err := parallel.New(h,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")),
@@ -194,7 +195,7 @@ func TestConstructorsRefuseOptionsThatDoNotApplyToTheirMode(t *testing.T) {
 // Each of those options is accepted where it applies: the table above must
 // not pass merely because the constructors refuse them everywhere.
 func TestConstructorsAcceptOptionsWhereTheyApply(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	group := parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
 	h := func(context.Context, *kgo.Record) error { return nil }
 	bh := func(context.Context, []*kgo.Record) error { return nil }

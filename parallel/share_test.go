@@ -50,7 +50,7 @@ func TestShareGroupProcessesEveryRecordBeyondPartitionCount(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
 		topic := testkit.Topic(t, cl.seeds, 2)
 		const n = 600
-		produce(t, cl.seeds, topic, n, 50, roundRobin)
+		testkit.Produce(t, cl.seeds, topic, n, 50, testkit.RoundRobin)
 		s := newSeen()
 		var running, peak atomic.Int64
 		c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
@@ -62,7 +62,7 @@ func TestShareGroupProcessesEveryRecordBeyondPartitionCount(t *testing.T) {
 			s.add(r)
 			return nil
 		}, parallel.MaxConcurrency(64))
-		stop := run(t, c)
+		stop := testkit.Run(t, c)
 		s.waitDistinct(t, n, 60*time.Second)
 		if err := stop(); err != nil {
 			t.Fatalf("Run: %v", err)
@@ -85,7 +85,7 @@ func TestShareGroupReleasesFailuresAndDeadLettersPermanentOnes(t *testing.T) {
 		topic := testkit.Topic(t, cl.seeds, 3)
 		dlq := testkit.Topic(t, cl.seeds, 1)
 		const n = 60
-		produce(t, cl.seeds, topic, n, 10)
+		testkit.Produce(t, cl.seeds, topic, n, 10)
 		s := newSeen()
 		var deliveries sync.Map // value -> delivery counts seen
 		c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
@@ -101,7 +101,7 @@ func TestShareGroupReleasesFailuresAndDeadLettersPermanentOnes(t *testing.T) {
 			s.add(r)
 			return nil
 		}, parallel.DeadLetterTopic(dlq), parallel.MaxConcurrency(16))
-		stop := run(t, c)
+		stop := testkit.Run(t, c)
 		s.waitDistinct(t, n-1, 60*time.Second)
 		dead := consumeAll(t, cl.seeds, dlq, 1)
 		if err := stop(); err != nil {
@@ -135,7 +135,7 @@ func TestShareGroupDeadLettersOnTheLastAllowedDelivery(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
 		topic := testkit.Topic(t, cl.seeds, 1)
 		dlq := testkit.Topic(t, cl.seeds, 1)
-		produce(t, cl.seeds, topic, 5, 5)
+		testkit.Produce(t, cl.seeds, topic, 5, 5)
 		var calls atomic.Int64
 		c := newShare(t, cl.seeds, testkit.TopicName(t), topic, map[string]string{sharegroup.DeliveryCountLimit: "2"},
 			func(ctx context.Context, r *kgo.Record) error {
@@ -145,7 +145,7 @@ func TestShareGroupDeadLettersOnTheLastAllowedDelivery(t *testing.T) {
 				}
 				return nil
 			}, parallel.DeadLetterTopic(dlq))
-		stop := run(t, c)
+		stop := testkit.Run(t, c)
 		dead := consumeAll(t, cl.seeds, dlq, 1)
 		if err := stop(); err != nil {
 			t.Fatalf("Run: %v", err)
@@ -163,8 +163,7 @@ func TestShareGroupDeadLettersOnTheLastAllowedDelivery(t *testing.T) {
 // ErrRecordFailed, as in group mode.
 func TestShareGroupPermanentFailureWithoutDeadLetterStopsRun(t *testing.T) {
 	cl := fake(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, 3, 3)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 3, 3)
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, nil, func(ctx context.Context, r *kgo.Record) error {
 		return parallel.Permanent(errors.New("bad record"))
 	})
@@ -179,8 +178,7 @@ func TestShareGroupPermanentFailureWithoutDeadLetterStopsRun(t *testing.T) {
 // records released, not accepted: a second consumer processes them.
 func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
-		topic := testkit.Topic(t, cl.seeds, 1)
-		produce(t, cl.seeds, topic, 4, 4)
+		topic := testkit.ProducedTopic(t, cl.seeds, 1, 4, 4)
 		group := testkit.TopicName(t)
 		started := make(chan struct{}, 4)
 		first := newShare(t, cl.seeds, group, topic, nil, func(ctx context.Context, r *kgo.Record) error {
@@ -188,7 +186,7 @@ func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 			<-ctx.Done() // never finishes by itself
 			return ctx.Err()
 		}, parallel.DrainTimeout(100*time.Millisecond), parallel.ShareMembers(1))
-		stop := run(t, first)
+		stop := testkit.Run(t, first)
 		for range 4 {
 			select {
 			case <-started:
@@ -207,7 +205,7 @@ func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 			s.add(r)
 			return nil
 		})
-		run(t, second)
+		testkit.Run(t, second)
 		s.waitDistinct(t, 4, 60*time.Second)
 	})
 }
@@ -249,8 +247,7 @@ func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 // broker does not hand the record to the other member meanwhile.
 func TestShareGroupRenewsTheLockOfALongHandler_RealBroker(t *testing.T) {
 	cl := realBroker(t)
-	topic := testkit.Topic(t, cl.seeds, 1)
-	produce(t, cl.seeds, topic, 1, 1)
+	topic := testkit.ProducedTopic(t, cl.seeds, 1, 1, 1)
 	var calls atomic.Int64
 	done := make(chan struct{})
 	c := newShare(t, cl.seeds, testkit.TopicName(t), topic, map[string]string{sharegroup.RecordLockDuration: "15000"},
@@ -262,7 +259,7 @@ func TestShareGroupRenewsTheLockOfALongHandler_RealBroker(t *testing.T) {
 			close(done)
 			return nil
 		}, parallel.ShareMembers(2))
-	stop := run(t, c)
+	stop := testkit.Run(t, c)
 	select {
 	case <-done:
 	case <-time.After(90 * time.Second):

@@ -57,8 +57,7 @@ func TestBrokerDeadLetterRefusedWhereItCannotApply(t *testing.T) {
 // KIP-1191 config, so there the topic is never enabled.
 func TestBrokerDeadLetterRunRefusesATopicNotEnabledForIt(t *testing.T) {
 	bothClusters(t, func(t *testing.T, cl cluster) {
-		topic := testkit.Topic(t, cl.seeds, 1)
-		produce(t, cl.seeds, topic, 5, 5)
+		topic := testkit.ProducedTopic(t, cl.seeds, 1, 5, 5)
 		notEnabled := createTopic(t, cl.seeds, "dlq."+testkit.TopicName(t), nil)
 		cases := []struct{ dlq, want string }{
 			{notEnabled, "errors.deadletterqueue.group.enable="},
@@ -101,7 +100,7 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const n = 20
-	produce(t, cl.seeds, topic, n, n)
+	testkit.Produce(t, cl.seeds, topic, n, n)
 	s := newSeen()
 	group := testkit.TopicName(t)
 	c := newShare(t, cl.seeds, group, topic, map[string]string{sharegroup.DeliveryCountLimit: "2"},
@@ -115,7 +114,7 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 			s.add(r)
 			return nil
 		}, parallel.BrokerDeadLetter(dlq), parallel.MaxConcurrency(8))
-	stop := run(t, c)
+	stop := testkit.Run(t, c)
 	s.waitDistinct(t, n-2, 60*time.Second)
 	dead := consumeAll(t, cl.seeds, dlq, 2)
 	if err := stop(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -89,7 +90,7 @@ func testTransformAcrossKill(t *testing.T, cl cluster) {
 	const n = 3000
 	tp := newTransformProcs(t, cl, n)
 	first := tp.start("a")
-	waitFor(t, 2*time.Minute, "the first process to run a third of the input", func() bool { return tp.runs() >= n/3 })
+	testkit.WaitFor(t, 2*time.Minute, "the first process to run a third of the input", func() bool { return tp.runs() >= n/3 })
 	first.kill()
 	second := tp.start("a") // same transactional ID: fences the dead one's open transaction
 	tp.waitCommitted()
@@ -104,9 +105,9 @@ func TestTransformOutputsEachInputExactlyOnceAcrossRebalances(t *testing.T) {
 	const n = 3000
 	tp := newTransformProcs(t, fake(t), n)
 	first := tp.start("a")
-	waitFor(t, 2*time.Minute, "the first process to run a sixth of the input", func() bool { return tp.runs() >= n/6 })
+	testkit.WaitFor(t, 2*time.Minute, "the first process to run a sixth of the input", func() bool { return tp.runs() >= n/6 })
 	second := tp.start("b")
-	waitFor(t, 2*time.Minute, "half the input run", func() bool { return tp.runs() >= n/2 })
+	testkit.WaitFor(t, 2*time.Minute, "half the input run", func() bool { return tp.runs() >= n/2 })
 	first.stop(t)
 	tp.waitCommitted()
 	second.stop(t)
@@ -134,7 +135,7 @@ func newTransformProcs(t *testing.T, cl cluster, n int) *transformProcs {
 	tp := &transformProcs{t: t, cl: cl, n: n, ran: map[string]int{}}
 	tp.in, tp.out = testkit.Topic(t, cl.seeds, 6), testkit.Topic(t, cl.seeds, 3)
 	tp.group = tp.in + "-g"
-	produce(t, cl.seeds, tp.in, n, 50)
+	testkit.Produce(t, cl.seeds, tp.in, n, 50)
 	return tp
 }
 
@@ -190,7 +191,7 @@ func (tp *transformProcs) runs() int {
 }
 
 func (tp *transformProcs) waitCommitted() {
-	waitFor(tp.t, 3*time.Minute, "the group to commit the whole input", func() bool {
+	testkit.WaitFor(tp.t, 3*time.Minute, "the group to commit the whole input", func() bool {
 		return sumCommitted(tp.t, tp.cl.seeds, tp.group) == int64(tp.n)
 	})
 }
@@ -265,7 +266,7 @@ func readCommitted(t *testing.T, seeds []string, topic string, want int) []*kgo.
 // client with one: a transactional client cannot write the retry and
 // dead-letter records outside a transaction.
 func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
-	_, seeds := kfakeCluster(t, "t", 1)
+	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	th := func(context.Context, *kgo.Record) ([]*kgo.Record, error) { return nil, nil }
 	base := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")}
 	if c, err := parallel.NewTransform(th, parallel.ClientOpts(base...)); !errors.Is(err, parallel.ErrNoTransactionalID) {
@@ -294,12 +295,12 @@ func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
 // other input's output is written once.
 func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	const n = 40
-	_, seeds := kfakeCluster(t, "in", 2)
+	_, seeds := testkit.KfakeCluster(t, "in", 2)
 	adm := testkit.Admin(t, seeds)
 	if _, err := adm.CreateTopics(context.Background(), 2, 1, nil, "out", "dlq"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "in", n, 5, roundRobin)
+	testkit.Produce(t, seeds, "in", n, 5, testkit.RoundRobin)
 	var ran sync.Map
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		ran.Store(string(r.Value), true)
@@ -316,8 +317,8 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := run(t, c)
-	waitFor(t, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -342,22 +343,22 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	t.Logf("dead letter error: %s", parallel.Header(dead[0], parallel.HeaderError))
 }
 
-// A second producer registering the same transactional ID fences the
-// consumer: its open transaction is aborted and Run stops with ErrFenced
-// instead of writing anything more.
-func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
-	const n = 200
-	_, seeds := kfakeCluster(t, "in", 1)
+// inAndOut starts kfake with the topic "in" (one partition, n records
+// produced) and an empty "out".
+func inAndOut(t *testing.T, n int) (*kfake.Cluster, []string) {
+	t.Helper()
+	kc, seeds := testkit.KfakeCluster(t, "in", 1)
 	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
 		t.Fatal(err)
 	}
-	produce(t, seeds, "in", n, 1)
-	var done atomic.Int64
-	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
-		time.Sleep(5 * time.Millisecond)
-		done.Add(1)
-		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
-	}
+	testkit.Produce(t, seeds, "in", n, 1)
+	return kc, seeds
+}
+
+// runTransformAsSame runs h from "in" in group "g" under the transactional
+// ID "same", in partition order; Run's error arrives on the channel.
+func runTransformAsSame(t *testing.T, seeds []string, h parallel.TransformHandler) <-chan error {
+	t.Helper()
 	c, err := parallel.NewTransform(h,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
 			kgo.TransactionalID("same")),
@@ -365,10 +366,26 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(context.Background()) }()
-	t.Cleanup(func() { c.Close() })
-	waitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
+	return errc
+}
+
+// A second producer registering the same transactional ID fences the
+// consumer: its open transaction is aborted and Run stops with ErrFenced
+// instead of writing anything more.
+func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing.T) {
+	const n = 200
+	_, seeds := inAndOut(t, n)
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		time.Sleep(5 * time.Millisecond)
+		done.Add(1)
+		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
+	}
+	errc := runTransformAsSame(t, seeds, h)
+	testkit.WaitFor(t, time.Minute, "some records done", func() bool { return done.Load() >= 20 })
 
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
 	if _, _, err := usurper.ProducerID(context.Background()); err != nil {
@@ -402,11 +419,7 @@ func TestTransformStopsWithErrFencedWhenItsTransactionalIDIsTakenOver(t *testing
 // is taken every run.
 func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 	const n = 50
-	kc, seeds := kfakeCluster(t, "in", 1)
-	if _, err := testkit.Admin(t, seeds).CreateTopics(context.Background(), 1, 1, nil, "out"); err != nil {
-		t.Fatal(err)
-	}
-	produce(t, seeds, "in", n, 1)
+	kc, seeds := inAndOut(t, n)
 	usurper := testkit.Client(t, seeds, kgo.TransactionalID("same"))
 	var held atomic.Bool
 	took := make(chan error, 1)
@@ -426,16 +439,7 @@ func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
-	c, err := parallel.NewTransform(h,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
-			kgo.TransactionalID("same")),
-		parallel.Ordering(parallel.OrderPartition))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(context.Background()) }()
+	errc := runTransformAsSame(t, seeds, h)
 	select {
 	case err := <-errc:
 		if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {

@@ -53,15 +53,19 @@ ceiling() {
 }
 consume() {
   # shellcheck disable=SC2046
-  $KPAR bench consume $(pick "--records 600000 --repeat 2 --min-window 4s --rss-records 1000000" "") --out "$OUT/consume"
+  $KPAR bench consume $(pick "--records 600000 --repeat 2 --min-window 3s --rss-records 1000000" "") --out "$OUT/consume"
 }
 # --quick: the small matrix with its stated 0.25 s minimum window. One record count is shared by every
 # contender, and a 10 s window for the fastest plain loop would keep PC's no-op run going for an hour;
 # the full matrix is `kpar compare consume` (minutes to hours, see --help).
-compare() { $KPAR compare consume --quick --out "$OUT/compare"; }
+compare() {
+  # shellcheck disable=SC2046
+  $KPAR compare consume --quick $(pick "--pc-heap-steps 1" "") --out "$OUT/compare"
+}
 lab() {
   # shellcheck disable=SC2046
-  $KPAR lab consumer $(pick "--records 2000 --crashes 2" "") --out "$OUT/lab"
+  $KPAR lab consumer $(pick "--strategies commit-before,auto-commit,commit-after-batch,eos,lib-key,lib-unordered --scenarios ooo+kill,ooo+rebalance,ooo+failures --records 1500 --crashes 2" "") \
+    --out "$OUT/lab"
 }
 lab_pc() {
   # shellcheck disable=SC2046
@@ -70,29 +74,30 @@ lab_pc() {
 }
 lab_share() {
   # shellcheck disable=SC2046
-  $KPAR lab consumer --strategies lib-key,share,kpar-share $(pick "--scenarios ooo+kill --records 1000" \
-    "--scenarios ooo+failures,ooo+kill --records 1500") --crashes 1 --out "$OUT/lab-share"
+  $KPAR lab consumer $(pick "--strategies lib-key,kpar-share --scenarios ooo+kill --records 1000" \
+    "--strategies lib-key,share,kpar-share --scenarios ooo+failures,ooo+kill --records 1500") --crashes 1 --out "$OUT/lab-share"
 }
 lab_group() {
   # shellcheck disable=SC2046
-  $KPAR lab group --events join,kill $(pick "--assignors range,kip848-uniform --duration 8s --settings-records 1000" \
+  $KPAR lab group --events join,kill $(pick "--assignors range --duration 8s --settings-records 1000" \
     "--assignors range,cooperative-sticky,kip848-uniform") --parallel cooperative-sticky \
     --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 }
 lab_producer() {
   # shellcheck disable=SC2046
-  KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem" "") --out "$OUT/lab-producer"
+  KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem --faults freeze" "") --out "$OUT/lab-producer"
 }
 
-step 1 "dataset: $ROWS rows" 10 dataset
-step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" 240 produce
-step 2b "where the ceiling is: partitions 1,3,12,48 x record sizes (rows, 1 KB, 10 KB), broker and bench pinned" 240 ceiling
-step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loop, memory under backlog)" 120 consume
-step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.25 s minimum window)" 180 compare
-step 5 "correctness lab" 120 lab
-step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" 120 lab_pc
-step 6b "share groups in the correctness lab: a bare share consumer and kpar's share mode beside lib-key (a kill costs a share group its 45 s session)" 120 lab_share
-step 7 "consumer-group lab: join and kill under eager range, cooperative-sticky and KIP-848; then the settings experiments" 180 lab_group
-step 8 "producers under broker faults: acks and idempotence on the lab's own 3-node cluster (ports 28092-28094), leader kill and a frozen broker" 180 lab_producer
-step 9 "report: every result above in one page" 5 $KPAR report --in "$OUT" --out "$OUT/index.html"
+# Expected durations: a quiet 2-core machine, the default sizes (KPAR_FULL=1's in the second figure).
+step 1 "dataset: $ROWS rows" 5 dataset
+step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" "$(pick 35 60)" produce
+step 2b "where the ceiling is: partitions x record sizes, broker and bench pinned when ours" "$(pick 15 240)" ceiling
+step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 90 300)" consume
+step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.25 s minimum window)" "$(pick 150 240)" compare
+step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 90 300)" lab
+step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 45 120)" lab_pc
+step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its 45 s session)" "$(pick 60 120)" lab_share
+step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 90 200)" lab_group
+step 8 "producers under broker faults on the lab's own 3-node cluster (ports 28092-28094)" "$(pick 75 200)" lab_producer
+step 9 "report: every result above in one page" 2 $KPAR report --in "$OUT" --out "$OUT/index.html"
 echo "== done in $(dur $((SECONDS - run_start))): $OUT/index.html"

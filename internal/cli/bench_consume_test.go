@@ -21,31 +21,19 @@ import (
 // A bad flag is reported as itself, before any broker is looked up: with an
 // unreachable broker the error still names the flag.
 func TestBenchConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	cases := []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--records", "-5"}, "--records -5"},
-		{[]string{"--partitions", "0"}, "--partitions 0"},
-		{[]string{"--keys", "0"}, "--keys 0"},
-		{[]string{"--cpu-concurrency", "0"}, "--cpu-concurrency 0"},
-		{[]string{"--fetch-max-bytes", "-1"}, "--fetch-max-bytes -1"},
-		{[]string{"--sleep", "0s"}, "--sleep 0s"},
-		{[]string{"--order", "sideways"}, `--order: `},
-		{[]string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
-		{[]string{"--repeat", "0"}, "--repeat 0"},
-		{[]string{"--min-window", "0s"}, "--min-window 0s"},
-		{[]string{"--min-window", "-3s"}, "--min-window -3s"},
-	}
-	for _, tc := range cases {
-		out := filepath.Join(t.TempDir(), "res")
-		args := append([]string{"bench", "consume", "--brokers", "127.0.0.1:1", "--out", out}, tc.args...)
-		_, err := runKpar(t, args...)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "broker") {
-			t.Errorf("%v: error %v, want it to name %q and no broker", tc.args, err, tc.want)
-		}
-		assertNothingWritten(t, out)
-	}
+	refusedBeforeTheBroker(t, []string{"bench", "consume"}, []badFlag{
+		{"", []string{"--records", "-5"}, "--records -5"},
+		{"", []string{"--partitions", "0"}, "--partitions 0"},
+		{"", []string{"--keys", "0"}, "--keys 0"},
+		{"", []string{"--cpu-concurrency", "0"}, "--cpu-concurrency 0"},
+		{"", []string{"--fetch-max-bytes", "-1"}, "--fetch-max-bytes -1"},
+		{"", []string{"--sleep", "0s"}, "--sleep 0s"},
+		{"", []string{"--order", "sideways"}, `--order: `},
+		{"", []string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
+		{"", []string{"--repeat", "0"}, "--repeat 0"},
+		{"", []string{"--min-window", "0s"}, "--min-window 0s"},
+		{"", []string{"--min-window", "-3s"}, "--min-window -3s"},
+	}, "broker")
 }
 
 func TestBenchConsumeUnreachableBrokerNamesItAndWritesNothing(t *testing.T) {

@@ -2,15 +2,12 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kpar/kpar/internal/lab/consumer"
 	"github.com/kpar/kpar/internal/render"
@@ -22,24 +19,11 @@ import (
 // whose JSON and Markdown agree.
 func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kpar")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out := filepath.Join(dir, "results")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer",
+	bin := kparBinary(t)
+	out := filepath.Join(t.TempDir(), "results")
+	text, _ := runBinary(t, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer",
 		"--strategies", "commit-before,lib-key", "--scenarios", "ooo+crash", "--records", "400", "--partitions", "3",
 		"--keys", "16", "--workers", "4", "--max-poll", "50", "--crashes", "1", "--seed", "77", "--out", out)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kpar lab consumer: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
-	text := stdout.String()
 	t.Log(text)
 	for _, want := range []string{"seed 77", "[1/2] commit-before", "[2/2] lib-key"} {
 		if !strings.Contains(text, want) {
@@ -120,31 +104,19 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 // --json: stdout is the result data alone, the same bytes as the file.
 func TestLabConsumerJSONPrintsOnlyTheData(t *testing.T) {
 	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kpar")
-	build := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	out := filepath.Join(dir, "results")
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer", "--json",
+	bin := kparBinary(t)
+	out := filepath.Join(t.TempDir(), "results")
+	stdout, _ := runBinary(t, bin, "--brokers", strings.Join(seeds, ","), "lab", "consumer", "--json",
 		"--cell", "lib-key/ooo", "--records", "200", "--partitions", "2", "--keys", "8", "--workers", "4", "--seed", "5", "--out", out)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kpar lab consumer --json: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
 	file, err := os.ReadFile(filepath.Join(out, "lab-consumer.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(stdout.Bytes(), file) {
-		t.Fatalf("stdout is not the data file:\nstdout:\n%s\nfile:\n%s", stdout.String(), file)
+	if stdout != string(file) {
+		t.Fatalf("stdout is not the data file:\nstdout:\n%s\nfile:\n%s", stdout, file)
 	}
 	var res consumer.Result
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Schema != consumer.Schema || len(res.Cells) != 1 ||
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Schema != consumer.Schema || len(res.Cells) != 1 ||
 		res.Cells[0].Check.Input != 200 || res.Cells[0].Check.Lost != 0 {
 		t.Fatalf("stdout data: %v, %+v", err, res)
 	}

@@ -15,11 +15,7 @@ import (
 // here does not exist, so an error about it would mean the flags were
 // checked too late.
 func TestLabConsumerBadFlagFailsByNameBeforeTheBrokerAndWritesNothing(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	refusedBeforeTheBroker(t, []string{"lab", "consumer"}, []badFlag{
 		{"negative records", []string{"--records", "-5"}, "--records -5: must be at least 1"},
 		{"no workers", []string{"--workers", "0"}, "--workers 0: must be at least 1"},
 		{"no partitions", []string{"--partitions", "0"}, "--partitions 0: must be at least 1"},
@@ -30,23 +26,7 @@ func TestLabConsumerBadFlagFailsByNameBeforeTheBrokerAndWritesNothing(t *testing
 		{"crash-at not a number", []string{"--crash-at", "500,x"}, `--crash-at "500,x": "x" is not a whole number`},
 		{"crash-at not increasing", []string{"--crash-at", "500,100"}, "--crash-at 500,100: want increasing positive"},
 		{"chance above one", []string{"--transient", "1.5"}, "--transient 1.5: must be a chance between 0 and 1"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "results")
-			args := append([]string{"--brokers", "127.0.0.1:1", "lab", "consumer", "--out", out}, c.args...)
-			stdout, err := runKpar(t, args...)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("want an error containing %q, got %v", c.want, err)
-			}
-			if strings.Contains(err.Error(), "127.0.0.1:1") || stdout != "" {
-				t.Fatalf("a bad flag reached the broker or printed: %v, stdout %q", err, stdout)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Fatalf("a bad flag created --out: %v", err)
-			}
-		})
-	}
+	})
 }
 
 func TestLabConsumerUnreachableBrokerIsNamed(t *testing.T) {

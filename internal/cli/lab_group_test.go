@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/kpar/kpar/internal/lab/group"
@@ -13,11 +10,7 @@ import (
 // there is a list, before any broker is looked up: the broker here does not
 // exist, so an error about it would mean the flags were checked too late.
 func TestLabGroupBadFlagFailsByNameBeforeTheBroker(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		want string
-	}{
+	refusedBeforeTheBroker(t, []string{"lab", "group"}, []badFlag{
 		{"unknown event", []string{"--events", "join,meteor"}, `--events: unknown event "meteor" (valid: join, leave, kill, restart-static, restart-dynamic)`},
 		{"unknown assignor", []string{"--assignors", "eager"}, `--assignors: unknown assignor "eager" (valid: range, roundrobin, sticky, cooperative-sticky, kip848-uniform, kip848-range)`},
 		{"unknown parallel assignor", []string{"--parallel", "kip848"}, `--parallel: unknown assignor "kip848"`},
@@ -28,23 +21,7 @@ func TestLabGroupBadFlagFailsByNameBeforeTheBroker(t *testing.T) {
 		{"short session", []string{"--session-timeout", "2s"}, "--session-timeout 2s: must be at least 6s"},
 		{"nothing to run", []string{"--assignors", "none", "--parallel", "none"}, "no cell to run"},
 		{"unknown settings experiment", []string{"--settings", "reset,bogus"}, `--settings: --experiments: unknown experiment "bogus" (valid: reset, autocommit, isolation, pollinterval)`},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "results")
-			args := append([]string{"--brokers", "127.0.0.1:1", "lab", "group", "--out", out}, c.args...)
-			stdout, err := runKpar(t, args...)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("want an error containing %q, got %v", c.want, err)
-			}
-			if strings.Contains(err.Error(), "127.0.0.1:1") || stdout != "" {
-				t.Fatalf("a bad flag reached the broker or printed: %v, stdout %q", err, stdout)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Fatalf("a bad flag created --out: %v", err)
-			}
-		})
-	}
+	})
 }
 
 func TestLabGroupFullAndAllSelectTheWholeMatrix(t *testing.T) {

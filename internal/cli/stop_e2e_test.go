@@ -26,11 +26,7 @@ const stopBound = 15 * time.Second
 // results under out, no process of its group left.
 func interruptMidRun(t *testing.T, marker, out string, env []string, args ...string) {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "kpar")
-	if b, err := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	bin := kparBinary(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stderr syncBuffer

@@ -1,8 +1,6 @@
 package compare
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func ioPoint(conc, keys int, kparRate, kparMs, kparCPU, pcRate, pcMs, pcCPU float64) IOPoint {
@@ -119,7 +118,7 @@ func TestTargetsAreJudgedFromTheData(t *testing.T) {
 
 func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 	md := render.Markdown(Doc(sample()))
-	for _, want := range []string{
+	testkit.Contains(t, "compare.md", md,
 		"I/O-bound at concurrency 500: kpar reached 4.00x (target kpar >= 3x PC's records/s: met)",
 		"I/O-bound at concurrency 5000: kpar reached 7.50x at 1.25x PC's CPU per record",
 		"(target kpar >= 10x PC's records/s, at a fraction of its CPU: missed)",
@@ -128,7 +127,7 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 		"I/O-bound, concurrency 5000: PC needed less than kpar, CPU per million records 20.00 CPU-s against kpar's 25.00.",
 		"| PC, -Xmx40m, fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576 | did not finish (after 12.0 s): timed out: pc harness timed out | - |",
 		"| PC, -Xmx80m, fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576 | 190 MiB | 0.00 |",
-		"PC needs more than 40 and at most 80 MiB of heap for this backlog with kpar's fetch sizes (fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576): " +
+		"PC needs more than 40 and at most 80 MiB of heap for this backlog with kpar's fetch sizes (fetch.max.bytes 1048576, max.partition.fetch.bytes 1048576): "+
 			"it finished with 80 MiB and not with 40 MiB (2 runs from -Xmx40m (kpar's peak RSS), each bounded to 60 s: 40 MiB did not finish, 80 MiB finished).",
 		"| code complexity (lines of user-facing code, counted at run time) (measured) | 70 lines | 80 lines | 13 lines | 21 lines |",
 		"`kpar compare consume`",
@@ -137,11 +136,7 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 		"| plain loop, FetchMaxBytes 1048576 (kpar's) | 3,000,000 |",
 		"The reference plain loop is the faster of the two by median rate (plain loop, FetchMaxBytes 1048576 (kpar's))",
 		"### Targets\n\nA target is met only when every repeat passed it.",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("compare.md lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	// When kpar is ahead everywhere, no PC-wins sentence, and the report
 	// says so.
 	r := sample()
@@ -158,34 +153,19 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 	// table's rows are facts.go's, checked apart).
 	r.Table = Table{}
 	md = render.Markdown(Doc(r))
-	for _, bad := range []string{"issue", "Issue", "/work/", "shared/guide"} {
-		if strings.Contains(md, bad) {
-			t.Errorf("compare.md says %q", bad)
-		}
-	}
+	testkit.Lacks(t, "compare.md", md, "issue", "Issue", "/work/", "shared/guide")
 }
 
 func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
 	r := sample()
-	if _, err := results.Write(dir, DataFile, r, Views(r)...); err != nil {
-		t.Fatal(err)
-	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil {
-		t.Fatal(err)
-	}
+	got := testkit.WriteAndRead(t, DataFile, Schema, Version, r, &back, Views(r)...)
 	if back.IO[1].Speedup != 4 || back.RSS.PCCapped.Finished || len(back.Table.Rows) != len(r.Table.Rows) {
 		t.Fatalf("round trip: %+v", back)
 	}
 	want := []string{DataFile, "compare.md"}
 	for _, c := range ChartNames {
 		want = append(want, c+".svg", c+".png")
-	}
-	ents, _ := os.ReadDir(dir)
-	var got []string
-	for _, e := range ents {
-		got = append(got, e.Name())
 	}
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
@@ -240,7 +220,7 @@ func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
 	if strings.Contains(md, "Kafka's Java share consumer's rate") || strings.Contains(md, "Key order cost") {
 		t.Errorf("ShareConsumerPerformance in a ratio, or a causal sentence the data does not show:\n%s", md)
 	}
-	for _, want := range []string{
+	testkit.Contains(t, "compare.md", md,
 		"### Share groups vs a consumer group with a parallel consumer",
 		"a bare franz-go share consumer with 2 member clients",
 		"I/O-bound, concurrency 500: the share group ran at 40,000 records/s against kpar's 80,000 (0.50x); kpar's share mode 95,000 records/s: **kpar** faster.",
@@ -257,11 +237,7 @@ func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
 		"so it is in no ratio here.",
 		"| 500 | 80,000 | 93% | 20.00 | 0 of 60,000 | 40,000 | 44% | 60.00 | 5,000 of 60,000 | 0 | 95,000 | 99% | 22.00 | 2,500 of 60,000 |",
 		"kpar's share mode, I/O-bound at concurrency 500: kpar reached 0.99x (target >= 0.9x the ideal: met)",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("compare.md lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	// Make the share group twice as fast at 500 and cheaper at no-op: the
 	// verdicts turn.
 	r := sample()
@@ -269,16 +245,12 @@ func TestShareLessonSentencesFollowTheNumbers(t *testing.T) {
 	r.Noop.Share.CPUPerMillion = 1
 	judgeShare(&r)
 	md = render.Markdown(Doc(r))
-	for _, want := range []string{
+	testkit.Contains(t, "after the change, compare.md", md,
 		"I/O-bound, concurrency 500: the share group ran at 160,000 records/s against kpar's 80,000 (2.00x); kpar's share mode 95,000 records/s: **the share group** faster.",
 		"no-op: the share group spent 1.00 CPU-s per million records against kpar's 1.50 (0.67x); kpar's share mode 7.00 CPU-s: **the share group** cheaper.",
 		"The bare share group beat kpar's consumer group on 4 of 13 figures",
 		"The share group's rate was 2.00x kpar's.",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("after the change, compare.md lacks %q:\n%s", want, md)
-		}
-	}
+	)
 }
 
 // The document opens with the targets' tally, where PC did better and the

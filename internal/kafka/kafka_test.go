@@ -123,59 +123,53 @@ func TestSettleGivesUpOnEndsThatKeepMoving(t *testing.T) {
 // then a transaction left open. kafka.ToStable stops before the open one without
 // waiting; every record handed over is committed.
 func TestReadToTheLastStableOffsetSkipsAbortedAndStopsBeforeOpenTransactions(t *testing.T) {
-	for _, env := range []struct {
-		name  string
-		seeds func(*testing.T) []string
-	}{{"kfake", func(t *testing.T) []string { return testkit.Kfake(t) }}, {"broker", func(t *testing.T) []string { return testkit.Brokers(t) }}} {
-		t.Run(env.name, func(t *testing.T) {
-			seeds := env.seeds(t)
-			topic := testkit.Topic(t, seeds, 1)
-			ctx := tctx(t)
-			produce(t, seeds, topic, 1, 5)
-			txn := testkit.Client(t, seeds, kgo.TransactionalID(testkit.TopicName(t)+"-txn"), kgo.DefaultProduceTopic(topic))
-			for _, abort := range []bool{true, false} {
-				if err := txn.BeginTransaction(); err != nil {
-					t.Fatal(err)
-				}
-				for range 5 {
-					if err := txn.ProduceSync(ctx, &kgo.Record{Value: []byte("txn")}).FirstErr(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if abort {
-					if err := txn.EndTransaction(ctx, kgo.TryAbort); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			stable, err := kafka.Stable(ctx, testkit.Admin(t, seeds), topic)
-			if err != nil || stable[topic][0] != 11 {
-				t.Fatalf("last stable offset %v (%v), want 11: 5 records, 5 aborted, their marker", stable, err)
-			}
-			var got []*kgo.Record
-			start := time.Now()
-			reached, err := kafka.Reader{Seeds: seeds, Stall: 20 * time.Second}.Read(ctx, topic, kafka.ToStable, nil, func(r *kgo.Record) { got = append(got, r) })
-			if err != nil {
+	testkit.EachCluster(t, func(t *testing.T, seeds []string) {
+		topic := testkit.Topic(t, seeds, 1)
+		ctx := tctx(t)
+		produce(t, seeds, topic, 1, 5)
+		txn := testkit.Client(t, seeds, kgo.TransactionalID(testkit.TopicName(t)+"-txn"), kgo.DefaultProduceTopic(topic))
+		for _, abort := range []bool{true, false} {
+			if err := txn.BeginTransaction(); err != nil {
 				t.Fatal(err)
 			}
-			if time.Since(start) >= 20*time.Second {
-				t.Fatal("the read waited out its stall")
-			}
-			for _, r := range got {
-				if string(r.Value) != "v" {
-					t.Fatalf("read to the last stable offset handed over %q at %d", r.Value, r.Offset)
+			for range 5 {
+				if err := txn.ProduceSync(ctx, &kgo.Record{Value: []byte("txn")}).FirstErr(); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if len(got) != 5 || reached[0] != 11 {
-				t.Fatalf("%d records, reached %v: want the 5 plain ones and offset 11", len(got), reached)
+			if abort {
+				if err := txn.EndTransaction(ctx, kgo.TryAbort); err != nil {
+					t.Fatal(err)
+				}
 			}
-			all, err := kafka.Reader{Seeds: seeds}.All(ctx, topic)
-			if err != nil || len(all) != 15 {
-				t.Fatalf("read_uncommitted: %d records (%v), want 15", len(all), err)
+		}
+		stable, err := kafka.Stable(ctx, testkit.Admin(t, seeds), topic)
+		if err != nil || stable[topic][0] != 11 {
+			t.Fatalf("last stable offset %v (%v), want 11: 5 records, 5 aborted, their marker", stable, err)
+		}
+		var got []*kgo.Record
+		start := time.Now()
+		reached, err := kafka.Reader{Seeds: seeds, Stall: 20 * time.Second}.Read(ctx, topic, kafka.ToStable, nil, func(r *kgo.Record) { got = append(got, r) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) >= 20*time.Second {
+			t.Fatal("the read waited out its stall")
+		}
+		for _, r := range got {
+			if string(r.Value) != "v" {
+				t.Fatalf("read to the last stable offset handed over %q at %d", r.Value, r.Offset)
 			}
-			_ = txn.EndTransaction(ctx, kgo.TryAbort)
-		})
-	}
+		}
+		if len(got) != 5 || reached[0] != 11 {
+			t.Fatalf("%d records, reached %v: want the 5 plain ones and offset 11", len(got), reached)
+		}
+		all, err := kafka.Reader{Seeds: seeds}.All(ctx, topic)
+		if err != nil || len(all) != 15 {
+			t.Fatalf("read_uncommitted: %d records (%v), want 15", len(all), err)
+		}
+		_ = txn.EndTransaction(ctx, kgo.TryAbort)
+	})
 }
 
 // On the real broker with every node's replica: Create waits for a full

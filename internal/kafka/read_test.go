@@ -45,33 +45,27 @@ func openTxn(t *testing.T, seeds []string, topic string) (want int, txn *kgo.Cli
 // any other. A reader that stops at the first empty 1.5 s poll counted them
 // lost.
 func TestReadAllCommittedWaitsForATransactionThatCommitsLate(t *testing.T) {
-	for _, env := range []struct {
-		name  string
-		seeds func(*testing.T) []string
-	}{{"kfake", func(t *testing.T) []string { return testkit.Kfake(t) }}, {"broker", func(t *testing.T) []string { return testkit.Brokers(t) }}} {
-		t.Run(env.name, func(t *testing.T) {
-			seeds := env.seeds(t)
-			topic := testkit.Topic(t, seeds, 2)
-			want, txn := openTxn(t, seeds, topic)
-			committed := make(chan error, 1)
-			go func() {
-				time.Sleep(3 * time.Second) // twice the reader's old idle limit
-				committed <- txn.EndTransaction(context.Background(), kgo.TryCommit)
-			}()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			recs, err := kafka.Reader{Seeds: seeds}.Committed(ctx, topic)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := <-committed; err != nil {
-				t.Fatal(err)
-			}
-			if len(recs) != want {
-				t.Fatalf("read %d records of %d: the transaction that committed 3 s after the read began is missing", len(recs), want)
-			}
-		})
-	}
+	testkit.EachCluster(t, func(t *testing.T, seeds []string) {
+		topic := testkit.Topic(t, seeds, 2)
+		want, txn := openTxn(t, seeds, topic)
+		committed := make(chan error, 1)
+		go func() {
+			time.Sleep(3 * time.Second) // twice the reader's old idle limit
+			committed <- txn.EndTransaction(context.Background(), kgo.TryCommit)
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		recs, err := kafka.Reader{Seeds: seeds}.Committed(ctx, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-committed; err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != want {
+			t.Fatalf("read %d records of %d: the transaction that committed 3 s after the read began is missing", len(recs), want)
+		}
+	})
 }
 
 // A transaction that never ends holds the last stable offset for good: the

@@ -7,31 +7,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/testkit"
 )
-
-// produceKeyed writes n records with keys "k<i%keys>" and values "<i>".
-func produceKeyed(t *testing.T, seeds []string, topic string, n, keys int) {
-	t.Helper()
-	cl := testkit.Client(t, seeds, kgo.DefaultProduceTopic(topic))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rs := make([]*kgo.Record, 0, n)
-	for i := 0; i < n; i++ {
-		rs = append(rs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))})
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-}
 
 // TestRealBrokerKeyOrderProcessesEveryRecord runs PC in KEY order over 2,000
 // keyed records, once with a no-op handler (JVM default heap) and once with
@@ -40,7 +22,7 @@ func TestRealBrokerKeyOrderProcessesEveryRecord(t *testing.T) {
 	seeds := testkit.Brokers(t)
 	const n = 2000
 	topic := testkit.Topic(t, seeds, 6)
-	produceKeyed(t, seeds, topic, n, 100)
+	testkit.Produce(t, seeds, topic, n, 100)
 
 	for _, tc := range []struct {
 		name  string

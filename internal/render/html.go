@@ -41,9 +41,9 @@ func FindingHTML(f doc.Finding) template.HTML {
 	if f.Target != "" {
 		cls := "other"
 		switch {
-		case f.Verdict == "met" || f.Verdict == "shown" || f.Verdict == "yes":
+		case f.Verdict == "met" || strings.HasPrefix(f.Verdict, "met ") || f.Verdict == "shown" || f.Verdict == "yes":
 			cls = "met"
-		case f.Verdict == "missed" || f.Verdict == "not shown" || f.Verdict == "no":
+		case f.Verdict == "missed" || strings.HasPrefix(f.Verdict, "missed ") || f.Verdict == "not shown" || f.Verdict == "no":
 			cls = "missed"
 		case strings.HasPrefix(f.Verdict, "mixed"):
 			cls = "mixed"

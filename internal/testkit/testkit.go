@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,6 +61,14 @@ func Brokers(t testing.TB) []string {
 		t.Skipf("integration test: set %s (or run `make test`) to run it against a real broker", EnvBrokers)
 	}
 	return strings.Split(v, ",")
+}
+
+// EachCluster runs test in a subtest on kfake ("kfake") and in one on the
+// real broker ("broker", which skips or fails as Brokers says).
+func EachCluster(t *testing.T, test func(t *testing.T, seeds []string)) {
+	t.Helper()
+	t.Run("kfake", func(t *testing.T) { test(t, Kfake(t)) })
+	t.Run("broker", func(t *testing.T) { test(t, Brokers(t)) })
 }
 
 // Unavailable ends a test whose real part cannot run here (no java, mvn,
@@ -126,4 +135,20 @@ func Client(t testing.TB, seeds []string, opts ...kgo.Opt) *kgo.Client {
 func Admin(t testing.TB, seeds []string) *kadm.Client {
 	t.Helper()
 	return kadm.NewClient(Client(t, seeds))
+}
+
+// Produce writes n records to topic across its partitions; record i has key
+// "k<i%keys>" and value "<i>". opts add to the producer's.
+func Produce(t testing.TB, seeds []string, topic string, n, keys int, opts ...kgo.Opt) {
+	t.Helper()
+	cl := Client(t, seeds, append([]kgo.Opt{kgo.DefaultProduceTopic(topic)}, opts...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rs := make([]*kgo.Record, 0, n)
+	for i := 0; i < n; i++ {
+		rs = append(rs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
 }

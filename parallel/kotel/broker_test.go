@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/kpar/kpar/parallel"
@@ -31,8 +30,8 @@ func TestTracesOnARealBroker(t *testing.T) {
 		return nil
 	}
 	c := consumer(t, seeds, topic, h, parallel.Observe(e.obs), parallel.DeadLetterTopic(dlt))
-	stop := run(t, c)
-	waitFor(t, 60*time.Second, "every record done", func() bool {
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 60*time.Second, "every record done", func() bool {
 		st := c.Stats()
 		return st.Completed == n-1 && st.DeadLettered == 1
 	})
@@ -56,18 +55,7 @@ func TestTracesOnARealBroker(t *testing.T) {
 			deadSpan = s.SpanContext
 		}
 	}
-	cl := testkit.Client(t, seeds, kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fs := cl.PollFetches(ctx)
-	if err := fs.Err0(); err != nil {
-		t.Fatal(err)
-	}
-	recs := fs.Records()
-	if len(recs) != 1 {
-		t.Fatalf("%d dead-letter records, want 1", len(recs))
-	}
-	carried := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrierOf(recs[0])))
+	_, carried := deadLetter(t, seeds, dlt)
 	if carried.SpanID() != deadSpan.SpanID() || carried.TraceID() != deadSpan.TraceID() {
 		t.Errorf("dead-letter copy carries %s/%s, want the dead-lettered attempt's %s/%s",
 			carried.TraceID(), carried.SpanID(), deadSpan.TraceID(), deadSpan.SpanID())

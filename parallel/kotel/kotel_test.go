@@ -91,41 +91,9 @@ func (e *env) publishOf(t *testing.T, topic string) map[int64]trace.SpanContext 
 	return out
 }
 
+// consumer reads topic in the group "g-<topic>".
 func consumer(t *testing.T, seeds []string, topic string, h parallel.Handler, opts ...parallel.Opt) *parallel.Consumer {
-	t.Helper()
-	base := []parallel.Opt{parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g-"+topic),
-		kgo.ConsumeTopics(topic), kgo.FetchMaxWait(100*time.Millisecond)), parallel.Logf(t.Logf)}
-	c, err := parallel.New(h, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func run(t *testing.T, c *parallel.Consumer) (stop func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(ctx) }()
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() { cancel(); err = <-errc; c.Close() })
-		return err
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return testkit.Consumer(t, seeds, "g-"+topic, h, []string{topic}, opts...)
 }
 
 // Each record's process span is a child of its publish span (same trace,
@@ -145,8 +113,8 @@ func TestProcessSpanIsChildOfTheProducersSpan(t *testing.T) {
 		return nil
 	}
 	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs))
-	run(t, c)
-	waitFor(t, 20*time.Second, "a process span per record", func() bool { return len(e.spans("process t")) >= n })
+	testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "a process span per record", func() bool { return len(e.spans("process t")) >= n })
 
 	pub := map[string]trace.SpanContext{} // by partition/offset
 	for _, s := range e.spans("t publish") {
@@ -214,8 +182,8 @@ func TestARetriedRecordGivesTwoAttemptSpans(t *testing.T) {
 		return nil
 	}
 	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs), parallel.Retries(3, time.Millisecond, time.Millisecond))
-	run(t, c)
-	waitFor(t, 20*time.Second, "two process spans", func() bool { return len(e.spans("process t")) >= 2 })
+	testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "two process spans", func() bool { return len(e.spans("process t")) >= 2 })
 	pub := e.publishOf(t, "t")[0]
 	got := e.spans("process t")
 	if len(got) != 2 {
@@ -278,23 +246,12 @@ func TestADeadLetteredCopyCarriesTheLastAttemptsTraceContext(t *testing.T) {
 	h := func(context.Context, *kgo.Record) error { return errors.New("always") }
 	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs), parallel.Retries(2, time.Millisecond, time.Millisecond),
 		parallel.DeadLetterTopic("dlt"))
-	stop := run(t, c)
-	waitFor(t, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	cl := testkit.Client(t, seeds, kgo.ConsumeTopics("dlt"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	fs := cl.PollFetches(ctx)
-	if err := fs.Err0(); err != nil {
-		t.Fatal(err)
-	}
-	recs := fs.Records()
-	if len(recs) != 1 {
-		t.Fatalf("%d dead-letter records, want 1", len(recs))
-	}
-	carried := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrierOf(recs[0])))
+	rec, carried := deadLetter(t, seeds, "dlt")
 	pub := e.publishOf(t, "t")[0]
 	var last tracetest.SpanStub
 	for _, s := range e.spans("process t") {
@@ -310,7 +267,7 @@ func TestADeadLetteredCopyCarriesTheLastAttemptsTraceContext(t *testing.T) {
 			carried.TraceID(), carried.SpanID(), pub.TraceID(), last.SpanContext.SpanID())
 	}
 	n := 0
-	for _, h := range recs[0].Headers {
+	for _, h := range rec.Headers {
 		if h.Key == "traceparent" {
 			n++
 		}
@@ -341,8 +298,8 @@ func TestABatchCallGetsASpanLinkedToItsRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, c)
-	waitFor(t, 20*time.Second, "every record's attempt span", func() bool { return len(e.spans("process t")) >= n+1 })
+	testkit.Run(t, c)
+	testkit.WaitFor(t, 20*time.Second, "every record's attempt span", func() bool { return len(e.spans("process t")) >= n+1 })
 	pub := e.publishOf(t, "t")
 	var batches []tracetest.SpanStub
 	for _, s := range e.spans("process t") {
@@ -379,6 +336,24 @@ func TestABatchCallGetsASpanLinkedToItsRecords(t *testing.T) {
 	}
 }
 
+// deadLetter reads the one record of the dead-letter topic dlt, and the
+// trace context it carries.
+func deadLetter(t *testing.T, seeds []string, dlt string) (*kgo.Record, trace.SpanContext) {
+	t.Helper()
+	cl := testkit.Client(t, seeds, kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fs := cl.PollFetches(ctx)
+	if err := fs.Err0(); err != nil {
+		t.Fatal(err)
+	}
+	recs := fs.Records()
+	if len(recs) != 1 {
+		t.Fatalf("%d dead-letter records, want 1", len(recs))
+	}
+	return recs[0], trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrierOf(recs[0])))
+}
+
 func carrierOf(r *kgo.Record) propagation.MapCarrier {
 	m := propagation.MapCarrier{}
 	for _, h := range r.Headers {
@@ -407,7 +382,7 @@ func TestObserveStatsExportsLagAndHeadWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unreg()
-	run(t, c)
+	testkit.Run(t, c)
 	gauges := func() map[string]float64 {
 		var rm metricdata.ResourceMetrics
 		if err := e.reader.Collect(context.Background(), &rm); err != nil {
@@ -430,12 +405,12 @@ func TestObserveStatsExportsLagAndHeadWait(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, 10*time.Second, "a head-of-line wait above 0", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "a head-of-line wait above 0", func() bool {
 		g := gauges()
 		return g["kpar.consumer.head_wait.max"] > 0 && g["kpar.consumer.head_wait"] > 0
 	})
 	close(release)
-	waitFor(t, 10*time.Second, "lag 0 and no wait", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "lag 0 and no wait", func() bool {
 		g := gauges()
 		lag, ok := g["kpar.consumer.lag"]
 		return ok && lag == 0 && g["kpar.consumer.lag.max"] == 0 && g["kpar.consumer.head_wait.max"] == 0

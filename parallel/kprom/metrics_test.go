@@ -3,17 +3,15 @@ package kprom_test
 import (
 	"context"
 	"errors"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/internal/testkit"
 	"github.com/kpar/kpar/parallel/kprom"
 )
 
@@ -24,8 +22,8 @@ import (
 // A pedantic registry also checks the collector's descriptors.
 func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	const topic, dlt, n, parts = "t", "dlt", 400, 3
-	_, seeds := kfakeCluster(t, topic, parts, kfake.SeedTopics(1, dlt))
-	produce(t, seeds, topic, n, 40, roundRobin)
+	_, seeds := testkit.KfakeCluster(t, topic, parts, kfake.SeedTopics(1, dlt))
+	testkit.Produce(t, seeds, topic, n, 40, testkit.RoundRobin)
 
 	var wantDead, wantFlaky int
 	for v := 0; v < n; v++ {
@@ -36,16 +34,9 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 			wantFlaky++
 		}
 	}
-	var (
-		mu       sync.Mutex
-		attempts = map[int]int{}
-	)
+	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
-		v, _ := strconv.Atoi(string(r.Value))
-		mu.Lock()
-		attempts[v]++
-		a := attempts[v]
-		mu.Unlock()
+		v, a := attempts.Next(r)
 		switch {
 		case v%25 == 0:
 			return errors.New("permanent")
@@ -54,7 +45,7 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 		}
 		return nil
 	}
-	c := newConsumer(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
+	c := testkit.Consumer(t, seeds, "g", h, []string{topic}, parallel.MaxConcurrency(16),
 		parallel.Retries(2, time.Millisecond, 2*time.Millisecond), parallel.DeadLetterTopic(dlt))
 	reg := collect(t, c)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,13 +53,13 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	go func() { runErr <- c.Run(ctx) }()
 	t.Cleanup(func() { cancel(); c.Close() })
 
-	waitFor(t, 30*time.Second, "every source offset committed", func() bool {
-		at, _ := committedOffsets(t, seeds, "g", topic)
-		return sumOffsets(at) == n
+	testkit.WaitFor(t, 30*time.Second, "every source offset committed", func() bool {
+		at, _ := testkit.CommittedOffsets(t, seeds, "g", topic)
+		return testkit.SumOffsets(at) == n
 	})
 	// Lag is computed from the committable offset and the high watermark;
 	// it must fall to zero on every partition once all is done.
-	waitFor(t, 10*time.Second, "lag 0 on every partition", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "lag 0 on every partition", func() bool {
 		lag, ok := metric(t, reg, "kpar_parallel_partition_lag")
 		return ok && lag == 0
 	})
@@ -77,7 +68,7 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	}
 	// The lag against the committed offset, and the head-of-line wait, fall
 	// to zero as well once the commits are acknowledged.
-	waitFor(t, 10*time.Second, "committed lag and head-of-line wait 0", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "committed lag and head-of-line wait 0", func() bool {
 		lag, ok := metric(t, reg, "kpar_parallel_partition_committed_lag")
 		maxLag, _ := metric(t, reg, "kpar_parallel_max_committed_lag")
 		wait, okw := metric(t, reg, "kpar_parallel_partition_head_wait_seconds")
@@ -125,96 +116,6 @@ func TestMetricsCountCompletedFailedRetriedAndDeadLettered(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// The helpers below are this module's small copies of the parallel
-// package's test helpers (kfake only).
-
-var roundRobin = kgo.RecordPartitioner(kgo.RoundRobinPartitioner())
-
-func kfakeCluster(t *testing.T, topic string, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, []string) {
-	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c, c.ListenAddrs()
-}
-
-func client(t *testing.T, seeds []string, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
-}
-
-// produce writes n records; record i has key "k<i%keys>" and value "<i>".
-func produce(t *testing.T, seeds []string, topic string, n, keys int, opts ...kgo.Opt) {
-	t.Helper()
-	cl := client(t, seeds, append([]kgo.Opt{kgo.DefaultProduceTopic(topic)}, opts...)...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rs := make([]*kgo.Record, 0, n)
-	for i := 0; i < n; i++ {
-		rs = append(rs, &kgo.Record{Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))})
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-}
-
-func newConsumer(t *testing.T, seeds []string, group string, h parallel.Handler, topics []string, opts ...parallel.Opt) *parallel.Consumer {
-	t.Helper()
-	kopts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topics...),
-		kgo.FetchMaxWait(100 * time.Millisecond), kgo.HeartbeatInterval(100 * time.Millisecond)}
-	base := []parallel.Opt{parallel.ClientOpts(kopts...), parallel.CommitInterval(100 * time.Millisecond), parallel.Logf(t.Logf)}
-	c, err := parallel.New(h, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// waitFor polls cond until it holds, failing the test after within.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func committedOffsets(t *testing.T, seeds []string, group, topic string) (map[int32]int64, map[int32]string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(client(t, seeds)).FetchOffsets(ctx, group)
-	at, meta := map[int32]int64{}, map[int32]string{}
-	if err != nil {
-		return at, meta
-	}
-	offs.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == topic && o.Err == nil && o.At >= 0 {
-			at[o.Partition] = o.At
-			meta[o.Partition] = o.Metadata
-		}
-	})
-	return at, meta
-}
-
-func sumOffsets(m map[int32]int64) int64 {
-	var s int64
-	for _, v := range m {
-		s += v
-	}
-	return s
 }
 
 // collect registers c's collector on a fresh pedantic registry (which

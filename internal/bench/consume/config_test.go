@@ -3,7 +3,6 @@ package consume
 import (
 	"context"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,27 +18,16 @@ import (
 )
 
 // The test binary doubles as the rss child: its spec line on stdin.
-const envChild = "CONSUME_TEST_RSS_CHILD"
+const rssChild = testkit.Child("CONSUME_TEST_RSS_CHILD")
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envChild) == "1" {
-		var spec RSSSpec
-		ctx, c, err := proc.ReadSpec(context.Background(), os.Stdin, os.Stdout, &spec)
-		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(2)
-		}
+	testkit.ServeChild(m, rssChild, func(ctx context.Context, spec RSSSpec, c *proc.Child) error {
 		spec.ClientOpts = c.Client.Opts
-		if err := RSSChild(ctx, spec, os.Stdout); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+		return RSSChild(ctx, spec, os.Stdout)
+	})
 }
 
-var testChild = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envChild + "=1"}}.Start
+var testChild = rssChild.Exe().Start
 
 func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
@@ -47,53 +35,36 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		c.RSSChild = testChild
 		return c
 	}
-	cases := []struct {
-		edit func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.TopicPrefix = "" }, "--topic-prefix"},
-		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
-		{func(c *Config) { c.Keys = 0 }, "--keys 0"},
-		{func(c *Config) { c.ValueSize = -1 }, "--value-size -1"},
-		{func(c *Config) { c.Records = -5 }, "--records -5"},
-		{func(c *Config) { c.Concurrency = 0 }, "--concurrency 0"},
-		{func(c *Config) { c.IOMaxBuffered = 0 }, "--io-max-buffered 0"},
-		{func(c *Config) { c.IOPerPart = 0 }, "--io-max-buffered-per-partition 0"},
-		{func(c *Config) { c.CPURecords = -1 }, "--cpu-records -1"},
-		{func(c *Config) { c.CPURecordsMax = 0 }, "--cpu-records-max 0"},
-		{func(c *Config) { c.CPUConcurrency = 0 }, "--cpu-concurrency 0"},
-		{func(c *Config) { c.RSSRecords = 0 }, "--rss-records 0"},
-		{func(c *Config) { c.MaxBuffered = 0 }, "--max-buffered 0"},
-		{func(c *Config) { c.PerPart = 0 }, "--max-buffered-per-partition 0"},
-		{func(c *Config) { c.FetchMaxBytes = -1 }, "--fetch-max-bytes -1"},
-		{func(c *Config) { c.Sleep = 0 }, "--sleep 0s"},
-		{func(c *Config) { c.CommitInterval = -time.Second }, "--commit-interval -1s"},
-		{func(c *Config) { c.Order = parallel.Order(42) }, "--order 42"},
-		{func(c *Config) { c.Only = nil }, "--only"},
-		{func(c *Config) { c.Only = []string{"io", "mem"} }, `--only: unknown measurement "mem"`},
-		{func(c *Config) { c.RSSChild = nil }, "--only rss needs a child command"},
-		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
-		{func(c *Config) { c.MinWindow = 0 }, "--min-window 0s"},
-	}
-	for _, tc := range cases {
-		c := good()
-		tc.edit(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-	// The boundary: the defaults pass, and so do the smallest accepted
-	// values, so the table above cannot pass by refusing everything.
-	if err := good().Validate(); err != nil {
-		t.Errorf("defaults rejected: %v", err)
-	}
-	c := good()
-	c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
-	c.Repeat, c.MinWindow = 1, time.Nanosecond
-	c.Only, c.RSSChild = []string{"io", "cpu"}, nil
-	if err := c.Validate(); err != nil {
-		t.Errorf("smallest values rejected: %v", err)
-	}
+	testkit.ValidateRefuses(t, good, map[string]func(*Config){
+		"--topic-prefix":                    func(c *Config) { c.TopicPrefix = "" },
+		"--partitions 0":                    func(c *Config) { c.Partitions = 0 },
+		"--keys 0":                          func(c *Config) { c.Keys = 0 },
+		"--value-size -1":                   func(c *Config) { c.ValueSize = -1 },
+		"--records -5":                      func(c *Config) { c.Records = -5 },
+		"--concurrency 0":                   func(c *Config) { c.Concurrency = 0 },
+		"--io-max-buffered 0":               func(c *Config) { c.IOMaxBuffered = 0 },
+		"--io-max-buffered-per-partition 0": func(c *Config) { c.IOPerPart = 0 },
+		"--cpu-records -1":                  func(c *Config) { c.CPURecords = -1 },
+		"--cpu-records-max 0":               func(c *Config) { c.CPURecordsMax = 0 },
+		"--cpu-concurrency 0":               func(c *Config) { c.CPUConcurrency = 0 },
+		"--rss-records 0":                   func(c *Config) { c.RSSRecords = 0 },
+		"--max-buffered 0":                  func(c *Config) { c.MaxBuffered = 0 },
+		"--max-buffered-per-partition 0":    func(c *Config) { c.PerPart = 0 },
+		"--fetch-max-bytes -1":              func(c *Config) { c.FetchMaxBytes = -1 },
+		"--sleep 0s":                        func(c *Config) { c.Sleep = 0 },
+		"--commit-interval -1s":             func(c *Config) { c.CommitInterval = -time.Second },
+		"--order 42":                        func(c *Config) { c.Order = parallel.Order(42) },
+		"--only":                            func(c *Config) { c.Only = nil },
+		`--only: unknown measurement "mem"`: func(c *Config) { c.Only = []string{"io", "mem"} },
+		"--only rss needs a child command":  func(c *Config) { c.RSSChild = nil },
+		"--repeat 0":                        func(c *Config) { c.Repeat = 0 },
+		"--min-window 0s":                   func(c *Config) { c.MinWindow = 0 },
+	}, func(c *Config) {
+		// The smallest accepted values.
+		c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0
+		c.Repeat, c.MinWindow = 1, time.Nanosecond
+		c.Only, c.RSSChild = []string{"io", "cpu"}, nil
+	})
 }
 
 // TestParallelFetchMaxBytesIsTheLibrarysDefault holds the bench's copy of

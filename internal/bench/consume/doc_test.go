@@ -11,6 +11,7 @@ import (
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // win is a measurement of n records whose window ran secs at rate perS.
@@ -109,7 +110,7 @@ func TestDocAnswersWithTheVerdicts(t *testing.T) {
 func TestMarkdownSentencesFollowTheData(t *testing.T) {
 	rep := sample()
 	md := render.Markdown(Doc(rep))
-	for _, want := range []string{
+	testkit.Contains(t, "summary", md,
 		"3 repeats, 1,080,000 records in each window; the ideal 100,000 records/s is 500 lanes, set by concurrency, over the sleep",
 		"| I/O-bound, 5 ms handler: kpar | 91,000 | 82,000-95,000 |", "(target 90% of the ideal: mixed (2 of 3))",
 		"In the median repeat (2 of 3) the handler's sleep took 5.40 ms", "of which the rate reached 98.3%",
@@ -118,16 +119,8 @@ func TestMarkdownSentencesFollowTheData(t *testing.T) {
 		"| no-op: kpar | 750,000 | 600,000-800,000 | 20.00 | 600 | 50 |", "| no-op: plain franz-go, kpar's fetch size | 1,000,000 |  | 11.00 | 400 | 50 |",
 		"**peak RSS 150 MiB**", "the library's default FetchMaxBytes and default GOGC", "a window shorter than 10 s is refused",
 		"![I/O-bound: records/s against the ideal (5 ms handler, concurrency 500, key order)](consume-io.svg)",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("summary lacks %q:\n%s", want, md)
-		}
-	}
-	for _, bad := range []string{"issue", "steady", "/work/"} {
-		if strings.Contains(strings.ToLower(md+render.Text(Doc(rep))), bad) {
-			t.Errorf("output holds %q", bad)
-		}
-	}
+	)
+	testkit.Lacks(t, "output", strings.ToLower(md+render.Text(Doc(rep))), "issue", "steady", "/work/")
 	// Every repeat past: met; none past: missed. The words follow.
 	c := DefaultConfig()
 	ms := []Measurement{win("kpar", 100, 95000, 12, 1), win("kpar", 100, 96000, 12, 1)}
@@ -170,26 +163,12 @@ func TestDocJudgesAgainAndNamesItsSubject(t *testing.T) {
 }
 
 func TestWriteStoresDataAndMarkdownAndNoTemporaries(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "out")
 	rep := sample()
-	if _, err := results.Write(dir, DataFile, rep, Views(rep)...); err != nil {
-		t.Fatal(err)
-	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil {
-		t.Fatal(err)
-	}
+	names := testkit.WriteAndRead(t, DataFile, Schema, Version, rep, &back, Views(rep)...)
 	if back.CPU.Ratio != rep.CPU.Ratio || back.RSS.PeakRSSKiB != rep.RSS.PeakRSSKiB || back.IO.BoundBy != rep.IO.BoundBy ||
 		back.IO.Verdict != rep.IO.Verdict || len(back.CPU.Repeats) != 3 || back.MinWindowS != 10 || back.CPU.Repeats[2].Parallel.Window != rep.CPU.Repeats[2].Parallel.Window {
 		t.Fatalf("%s round trip: %+v", DataFile, back)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "consume.md")); err != nil {
-		t.Fatal(err)
-	}
-	ents, _ := os.ReadDir(dir)
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
 	}
 	if want := "consume-cpu.png consume-cpu.svg consume-io.png consume-io.svg consume.json consume.md"; strings.Join(names, " ") != want {
 		t.Fatalf("files in --out: %v, want %s", names, want)

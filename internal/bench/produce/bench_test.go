@@ -14,25 +14,15 @@ import (
 )
 
 // The test binary doubles as the worker process for process mode.
-const envWorker = "PRODUCEBENCH_TEST_WORKER"
+const workerChild = testkit.Child("PRODUCEBENCH_TEST_WORKER")
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envWorker) == "1" {
-		var sp WorkerSpec
-		ctx, c, err := proc.ReadSpec(context.Background(), os.Stdin, os.Stdout, &sp)
-		if err == nil {
-			err = RunWorker(ctx, sp, c)
-		}
-		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+	testkit.ServeChild(m, workerChild, func(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
+		return RunWorker(ctx, sp, c)
+	})
 }
 
-var testWorker = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envWorker + "=1"}}.Start
+var testWorker = workerChild.Exe().Start
 
 func writeCSV(t *testing.T, rows int) Source {
 	t.Helper()
@@ -61,7 +51,7 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(envWorker, "") // the parent is not a worker
+	t.Setenv(string(workerChild), "") // the parent is not a worker
 	b, err := newBench(seeds, nil, data, testWorker, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -20,53 +20,35 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		c.Input = in
 		return c
 	}
-	cases := []struct {
-		edit func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.Topics = nil }, "--topic"},
-		{func(c *Config) { c.Partitions = []int{12, 0} }, "--partitions 0"},
-		{func(c *Config) { c.Partitions = nil }, "--partitions: no partition count"},
-		{func(c *Config) { c.RecordSizes = []int{100, -1} }, "--record-size -1"},
-		{func(c *Config) { c.RecordSizes = []int{MaxRecordSize + 1} }, "--record-size 900001"},
-		{func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{0}} }, "CPU 0 is given to both"},
-		{func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{4096}} }, "CPU 4096 does not exist"},
-		{func(c *Config) { c.VsKcat, c.Worker, c.Kcat = true, testWorker, "/nonexistent/kcat" }, "--vs-kcat: exec"},
-		{func(c *Config) { c.VsKcat, c.NoFlush, c.Worker = true, true, testWorker }, "--vs-kcat with --no-flush"},
-		{func(c *Config) { c.Producers = nil }, "--producers"},
-		{func(c *Config) { c.Producers = []int{1, 257} }, "--producers 257"},
-		{func(c *Config) { c.Repeat = 0 }, "--repeat 0"},
-		{func(c *Config) { c.Records = -1 }, "--records -1"},
-		{func(c *Config) { c.Warmup = -5 }, "--warmup -5"},
-		{func(c *Config) { c.JavaRecords = -1 }, "--java-records -1"},
-		{func(c *Config) { c.Timeout = 0 }, "--timeout 0s"},
-		{func(c *Config) { c.Value = "xml" }, `--value "xml"`},
-		{func(c *Config) { c.Idempotence = []string{"maybe"} }, `--idempotence "maybe"`},
-		{func(c *Config) { c.Acks = []string{"1"}; c.Idempotence = []string{"on"} }, "needs acks=all"},
-		{func(c *Config) { c.Compressions = []string{"gzip9"} }, `--compression "gzip9"`},
-		{func(c *Config) { c.Lingers = nil }, "no settings to run"},
-		{func(c *Config) { c.VsJava, c.NoFlush, c.Worker = true, true, testWorker }, "--vs-java with --no-flush"},
-		{func(c *Config) { c.Processes = true }, "--processes, --vs-java and --vs-kcat need a worker command"},
-		{func(c *Config) { c.Input = filepath.Join(t.TempDir(), "nope.csv") }, "--input: stat"},
-		{func(c *Config) { c.Input = t.TempDir() }, "is a directory"},
-	}
-	for _, tc := range cases {
-		c := good()
-		tc.edit(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-	// The boundary: the defaults with a readable input pass, so the table
-	// above cannot pass by refusing everything.
-	if err := good().Validate(); err != nil {
-		t.Errorf("defaults rejected: %v", err)
-	}
-	c := good()
-	c.Producers, c.Records, c.Warmup = []int{MaxProducers}, 0, 0
-	if err := c.Validate(); err != nil {
-		t.Errorf("%d producers rejected: %v", MaxProducers, err)
-	}
+	testkit.ValidateRefuses(t, good, map[string]func(*Config){
+		"--topic":                          func(c *Config) { c.Topics = nil },
+		"--partitions 0":                   func(c *Config) { c.Partitions = []int{12, 0} },
+		"--partitions: no partition count": func(c *Config) { c.Partitions = nil },
+		"--record-size -1":                 func(c *Config) { c.RecordSizes = []int{100, -1} },
+		"--record-size 900001":             func(c *Config) { c.RecordSizes = []int{MaxRecordSize + 1} },
+		"CPU 0 is given to both":           func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{0}} },
+		"CPU 4096 does not exist":          func(c *Config) { c.Pin = &Pin{Broker: []int{0}, Bench: []int{4096}} },
+		"--vs-kcat: exec":                  func(c *Config) { c.VsKcat, c.Worker, c.Kcat = true, testWorker, "/nonexistent/kcat" },
+		"--vs-kcat with --no-flush":        func(c *Config) { c.VsKcat, c.NoFlush, c.Worker = true, true, testWorker },
+		"--producers":                      func(c *Config) { c.Producers = nil },
+		"--producers 257":                  func(c *Config) { c.Producers = []int{1, 257} },
+		"--repeat 0":                       func(c *Config) { c.Repeat = 0 },
+		"--records -1":                     func(c *Config) { c.Records = -1 },
+		"--warmup -5":                      func(c *Config) { c.Warmup = -5 },
+		"--java-records -1":                func(c *Config) { c.JavaRecords = -1 },
+		"--timeout 0s":                     func(c *Config) { c.Timeout = 0 },
+		`--value "xml"`:                    func(c *Config) { c.Value = "xml" },
+		`--idempotence "maybe"`:            func(c *Config) { c.Idempotence = []string{"maybe"} },
+		"needs acks=all":                   func(c *Config) { c.Acks = []string{"1"}; c.Idempotence = []string{"on"} },
+		`--compression "gzip9"`:            func(c *Config) { c.Compressions = []string{"gzip9"} },
+		"no settings to run":               func(c *Config) { c.Lingers = nil },
+		"--vs-java with --no-flush":        func(c *Config) { c.VsJava, c.NoFlush, c.Worker = true, true, testWorker },
+		"--processes, --vs-java and --vs-kcat need a worker command": func(c *Config) { c.Processes = true },
+		"--input: stat":  func(c *Config) { c.Input = filepath.Join(t.TempDir(), "nope.csv") },
+		"is a directory": func(c *Config) { c.Input = t.TempDir() },
+	}, func(c *Config) {
+		c.Producers, c.Records, c.Warmup = []int{MaxProducers}, 0, 0
+	})
 }
 
 func TestSweepsAreEveryCombination(t *testing.T) {

@@ -18,7 +18,7 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	c.Topics = []string{testkit.TopicName(t)}
 	c.Partitions, c.RecordSizes, c.Producers = []int{1, 3}, []int{0, 500}, []int{1, 2}
 	c.Warmup, c.VsKcat = 200, true
-	t.Setenv(envWorker, "")
+	t.Setenv(string(workerChild), "")
 	c.Worker = testWorker
 	c.Command = []string{"kpar", "bench", "produce"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -1,10 +1,10 @@
 package window
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -15,49 +15,31 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		c.Child = testChild
 		return c
 	}
-	if err := good().Validate(); err != nil {
-		t.Fatalf("the defaults are refused: %v", err)
-	}
-	// The boundary: the smallest valid values pass, so the table below
-	// cannot pass by refusing everything.
-	edge := good()
-	edge.Partitions, edge.RecordsPerPartition, edge.Keys, edge.StuckOffset, edge.Concurrency = 1, 2, 1, 0, 1
-	edge.MaxHold, edge.Poll, edge.Settle, edge.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
-	edge.Only = []string{"pc"}
-	edge.Child = nil
-	if err := edge.Validate(); err != nil {
-		t.Fatalf("the smallest valid config is refused: %v", err)
-	}
-	cases := []struct {
-		edit func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.Partitions = 0 }, "--partitions 0"},
-		{func(c *Config) { c.RecordsPerPartition = 1 }, "--window-records 1"},
-		{func(c *Config) { c.Keys = 0 }, "--keys 0"},
-		{func(c *Config) { c.StuckOffset = -1 }, "--window-stuck-offset -1"},
-		{func(c *Config) { c.StuckOffset = 39_999 }, "--window-stuck-offset 39999: must be below --window-records"},
-		{func(c *Config) { c.Concurrency = 0 }, "--window-concurrency 0"},
-		{func(c *Config) { c.MaxHold = 500 * time.Millisecond }, "--window-stuck 500ms"},
-		{func(c *Config) { c.Poll = 0 }, "--window-poll 0s"},
-		{func(c *Config) { c.Settle = 100 * time.Millisecond }, "--window-settle 100ms: must be at least --window-poll"},
-		{func(c *Config) { c.Settle = c.MaxHold }, "--window-settle 3m0s: must be below --window-stuck"},
-		{func(c *Config) { c.SessionTimeout = -time.Second }, "--window-session-timeout -1s"},
-		{func(c *Config) { c.Drain = 0 }, "--window-drain 0s"},
-		{func(c *Config) { c.Order = parallel.Order(9) }, "--window-order 9"},
-		{func(c *Config) { c.Only = nil }, "--window-only: no library"},
-		{func(c *Config) { c.Only = []string{"kpar", "sarama"} }, `--window-only: unknown library "sarama"`},
-		{func(c *Config) { c.Child = nil }, "needs the kpar child command"},
-		{func(c *Config) { c.PCJVMFlags = []string{"Xmx1g"} }, `--window-pc-jvm "Xmx1g"`},
-	}
-	for _, tc := range cases {
-		c := good()
-		tc.edit(&c)
-		err := c.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Validate = %v, want an error naming %q", err, tc.want)
-		}
-	}
+	testkit.ValidateRefuses(t, good, map[string]func(*Config){
+		"--partitions 0":           func(c *Config) { c.Partitions = 0 },
+		"--window-records 1":       func(c *Config) { c.RecordsPerPartition = 1 },
+		"--keys 0":                 func(c *Config) { c.Keys = 0 },
+		"--window-stuck-offset -1": func(c *Config) { c.StuckOffset = -1 },
+		"--window-stuck-offset 39999: must be below --window-records": func(c *Config) { c.StuckOffset = 39_999 },
+		"--window-concurrency 0": func(c *Config) { c.Concurrency = 0 },
+		"--window-stuck 500ms":   func(c *Config) { c.MaxHold = 500 * time.Millisecond },
+		"--window-poll 0s":       func(c *Config) { c.Poll = 0 },
+		"--window-settle 100ms: must be at least --window-poll": func(c *Config) { c.Settle = 100 * time.Millisecond },
+		"--window-settle 3m0s: must be below --window-stuck":    func(c *Config) { c.Settle = c.MaxHold },
+		"--window-session-timeout -1s":                          func(c *Config) { c.SessionTimeout = -time.Second },
+		"--window-drain 0s":                                     func(c *Config) { c.Drain = 0 },
+		"--window-order 9":                                      func(c *Config) { c.Order = parallel.Order(9) },
+		"--window-only: no library":                             func(c *Config) { c.Only = nil },
+		`--window-only: unknown library "sarama"`:               func(c *Config) { c.Only = []string{"kpar", "sarama"} },
+		"needs the kpar child command":                          func(c *Config) { c.Child = nil },
+		`--window-pc-jvm "Xmx1g"`:                               func(c *Config) { c.PCJVMFlags = []string{"Xmx1g"} },
+	}, func(c *Config) {
+		// The smallest valid values.
+		c.Partitions, c.RecordsPerPartition, c.Keys, c.StuckOffset, c.Concurrency = 1, 2, 1, 0, 1
+		c.MaxHold, c.Poll, c.Settle, c.Drain = time.Second, time.Millisecond, time.Millisecond, time.Nanosecond
+		c.Only = []string{"pc"}
+		c.Child = nil
+	})
 }
 
 func TestRecordKeysCycleWithinTheirPartition(t *testing.T) {

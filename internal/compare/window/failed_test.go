@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/progress"
-
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/progress"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"

@@ -95,21 +95,30 @@ func TestCheckCountsEntriesForUnknownRecords(t *testing.T) {
 	}
 }
 
-// The same planted faults must come out of the topics, not only the slices.
-func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
+// inputOnKfake creates the topics "in" and "log" with the given partition
+// count on kfake and produces n input records of the given number of keys
+// (seed 3) to "in".
+func inputOnKfake(t *testing.T, ctx context.Context, partitions, n, keys int) ([]string, *kgo.Client, []workload.Record) {
+	t.Helper()
 	seeds := testkit.Kfake(t)
 	cl := testkit.Client(t, seeds)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	for _, topic := range []string{"in", "log"} {
-		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 4}}); err != nil {
+		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: partitions}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	in := workload.Generate(3, 200, 8)
+	in := workload.Generate(3, n, keys)
 	if err := workload.ProduceInput(ctx, cl, "in", in); err != nil {
 		t.Fatal(err)
 	}
+	return seeds, cl, in
+}
+
+// The same planted faults must come out of the topics, not only the slices.
+func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	seeds, cl, in := inputOnKfake(t, ctx, 4, 200, 8)
 	var log []*kgo.Record
 	for _, r := range in {
 		if r.Seq == 17 {
@@ -138,19 +147,9 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 // broker ends on a timeout) makes the processed log slow to become
 // readable: the check must wait for it, not count its records lost.
 func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T) {
-	seeds := testkit.Kfake(t)
-	cl := testkit.Client(t, seeds)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for _, topic := range []string{"in", "log"} {
-		if _, err := kafka.Create(ctx, testkit.Admin(t, seeds), []kafka.Topic{{Name: topic, Partitions: 3}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	in := workload.Generate(3, 90, 6)
-	if err := workload.ProduceInput(ctx, cl, "in", in); err != nil {
-		t.Fatal(err)
-	}
+	seeds, cl, in := inputOnKfake(t, ctx, 3, 90, 6)
 	entries := func(recs []workload.Record) []*kgo.Record {
 		out := make([]*kgo.Record, len(recs))
 		for i, r := range recs {

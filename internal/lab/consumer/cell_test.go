@@ -29,6 +29,33 @@ func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
 	return cfg
 }
 
+// runOneCell runs one cell on seeds within the time given: cellConfig, then
+// sizes, then edit (nil: none). It fails the test when Run fails.
+func runOneCell(t *testing.T, seeds []string, strategy, scen string, within time.Duration, sizes, edit func(*Config)) (Cell, Config) {
+	t.Helper()
+	cfg := cellConfig(t, seeds, strategy, scen)
+	sizes(&cfg)
+	if edit != nil {
+		edit(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Cells[0], cfg
+}
+
+// labIntact fails the test when the lab itself is broken: the checker did
+// not read every input record, or read entries of records never produced.
+func labIntact(t *testing.T, c Cell, cfg Config) {
+	t.Helper()
+	if c.Check.Input != cfg.Records || c.Check.Unknown != 0 {
+		t.Fatalf("the lab itself is broken: %+v", c.Check)
+	}
+}
+
 // The whole pipeline on kfake: real worker processes, a real SIGKILL, and a
 // checker that must find every record processed by the careful strategy.
 func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {

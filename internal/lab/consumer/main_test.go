@@ -2,37 +2,27 @@ package consumer
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
+	"fmt"
 	"testing"
 
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // The test binary doubles as the worker process, as the kpar binary does in
 // production: re-executed with this variable set, it runs one worker on
 // the spec on its stdin.
-const envWorker = "KPAR_LAB_TEST_WORKER"
+const workerChild = testkit.Child("KPAR_LAB_TEST_WORKER")
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envWorker) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		var p worker.Params
-		ctx, c, err := proc.ReadSpec(ctx, os.Stdin, os.Stdout, &p)
-		if err == nil {
-			p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
-			err = worker.Run(ctx, p, c.Out)
+	testkit.ServeChild(m, workerChild, func(ctx context.Context, p worker.Params, c *proc.Child) error {
+		p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
+		if err := worker.Run(ctx, p, c.Out); err != nil {
+			return fmt.Errorf("kpar lab worker: %w", err)
 		}
-		stop()
-		if err != nil {
-			os.Stderr.WriteString("kpar lab worker: " + err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
+		return nil
+	})
 }
 
-var testCommand = proc.Exe{Argv: []string{os.Args[0]}, Env: []string{envWorker + "=1"}}.Start
+var testCommand = workerChild.Exe().Start

@@ -22,27 +22,16 @@ func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	cfg := cellConfig(t, seeds, strategy, scen)
-	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers = 600, 3, 32, 8
-	if edit != nil {
-		edit(&cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	c, cfg := runOneCell(t, seeds, strategy, scen, 2*time.Minute, func(c *Config) {
+		c.Records, c.Partitions, c.Keys, c.Workers = 600, 3, 32, 8
+	}, edit)
 	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, permanent %d records %d attempts, stalled %v, %.1fs",
 		strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated, c.Check.Reordered,
 		c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Seconds)
 	if c.Error != "" {
 		t.Fatalf("cell failed: %s", c.Error)
 	}
-	if c.Check.Input != cfg.Records || c.Check.Unknown != 0 {
-		t.Fatalf("the lab itself is broken: %+v", c.Check)
-	}
+	labIntact(t, c, cfg)
 	return c
 }
 

@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -123,20 +122,11 @@ func TestShareStrategiesAreNotInTheDefaultRun(t *testing.T) {
 func shareCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
 	seeds := testkit.Brokers(t)
-	cfg := cellConfig(t, seeds, strategy, scen)
-	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers, cfg.MaxPoll = 600, 4, 32, 8, 50
-	if edit != nil {
-		edit(&cfg)
-	}
 	// A kill waits out the dead member's 45 s session; a loaded machine
 	// gets room beyond that.
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	c, cfg := runOneCell(t, seeds, strategy, scen, 4*time.Minute, func(c *Config) {
+		c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll = 600, 4, 32, 8, 50
+	}, edit)
 	if c.Share == nil {
 		t.Fatalf("%s/%s: no share counts", strategy, scen)
 	}
@@ -147,9 +137,7 @@ func shareCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	if c.Error != "" || c.Stalled {
 		t.Fatalf("cell did not run cleanly: error %q, stalled %v", c.Error, c.Stalled)
 	}
-	if c.Check.Input != cfg.Records || c.Check.Unknown != 0 {
-		t.Fatalf("the lab itself is broken: %+v", c.Check)
-	}
+	labIntact(t, c, cfg)
 	return c
 }
 

@@ -10,47 +10,28 @@ import (
 
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func TestValidateNamesTheFlagAndTheValidNames(t *testing.T) {
-	cases := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
-		{"unknown event", func(c *Config) { c.Events = []string{"join", "meteor"} },
-			`--events: unknown event "meteor" (valid: join, leave, kill, restart-static, restart-dynamic)`},
-		{"unknown assignor", func(c *Config) { c.Assignors = []string{"sticky-ish"} },
-			`--assignors: unknown assignor "sticky-ish" (valid: range, roundrobin, sticky, cooperative-sticky, kip848-uniform, kip848-range)`},
-		{"unknown parallel assignor", func(c *Config) { c.ParallelAssignors = []string{"kip848"} }, `--parallel: unknown assignor "kip848"`},
-		{"named twice", func(c *Config) { c.Events = []string{"kill", "kill"} }, "--events: kill is named twice"},
-		{"nothing to run", func(c *Config) { c.Events = nil }, "no cell to run"},
-		{"cell without assignor", func(c *Config) { c.Cell = "join" }, `--cell "join": want event/assignor`},
-		{"cell with a bad member", func(c *Config) { c.Cell = "join/range/java" }, `--cell "join/range/java"`},
-		{"cell with an unknown protocol", func(c *Config) { c.Cell = "join/kip999" }, `--cell: unknown assignor "kip999"`},
-		{"negative seed", func(c *Config) { c.Seed = -1 }, "--seed -1: must be at least 0"},
-		{"no orders", func(c *Config) { c.Orders = 0 }, "--orders 0"},
-		{"no rate", func(c *Config) { c.Rate = 0 }, "--rate 0"},
-		{"event after the stream", func(c *Config) { c.EventAt = c.Duration }, "--event-at 12s: must fall inside the stream"},
-		{"short session", func(c *Config) { c.SessionTimeout = time.Second }, "--session-timeout 1s: must be at least 6s"},
-		{"negative work", func(c *Config) { c.Work = -time.Millisecond }, "--work -1ms"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cfg := DefaultConfig()
-			c.edit(&cfg)
-			err := cfg.Validate()
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("want an error containing %q, got %v", c.want, err)
-			}
-		})
-	}
-	// The table cannot pass by refusing everything.
-	for _, cfg := range []Config{DefaultConfig(), FullConfig()} {
-		if err := cfg.Validate(); err != nil {
-			t.Fatalf("a valid config refused: %v", err)
-		}
-	}
+	// The table cannot pass by refusing everything: the defaults and the
+	// full matrix pass.
+	testkit.ValidateRefuses(t, DefaultConfig, map[string]func(*Config){
+		`--events: unknown event "meteor" (valid: join, leave, kill, restart-static, restart-dynamic)`:                                    func(c *Config) { c.Events = []string{"join", "meteor"} },
+		`--assignors: unknown assignor "sticky-ish" (valid: range, roundrobin, sticky, cooperative-sticky, kip848-uniform, kip848-range)`: func(c *Config) { c.Assignors = []string{"sticky-ish"} },
+		`--parallel: unknown assignor "kip848"`:       func(c *Config) { c.ParallelAssignors = []string{"kip848"} },
+		"--events: kill is named twice":               func(c *Config) { c.Events = []string{"kill", "kill"} },
+		"no cell to run":                              func(c *Config) { c.Events = nil },
+		`--cell "join": want event/assignor`:          func(c *Config) { c.Cell = "join" },
+		`--cell "join/range/java"`:                    func(c *Config) { c.Cell = "join/range/java" },
+		`--cell: unknown assignor "kip999"`:           func(c *Config) { c.Cell = "join/kip999" },
+		"--seed -1: must be at least 0":               func(c *Config) { c.Seed = -1 },
+		"--orders 0":                                  func(c *Config) { c.Orders = 0 },
+		"--rate 0":                                    func(c *Config) { c.Rate = 0 },
+		"--event-at 12s: must fall inside the stream": func(c *Config) { c.EventAt = c.Duration },
+		"--session-timeout 1s: must be at least 6s":   func(c *Config) { c.SessionTimeout = time.Second },
+		"--work -1ms":                                 func(c *Config) { c.Work = -time.Millisecond },
+	}, func(c *Config) { *c = FullConfig() })
 	cfg := DefaultConfig()
 	cfg.Cell = "restart-static/kip848-range/parallel"
 	if err := cfg.Validate(); err != nil || !slices.Equal(cfg.Cells(), []string{cfg.Cell}) {
@@ -218,11 +199,7 @@ func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 		t.Fatalf("views %v", names)
 	}
 	md := render.Markdown(Doc(r))
-	for _, want := range []string{"| join/range | classic | 2,000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("Markdown lacks %q", want)
-		}
-	}
+	testkit.Contains(t, "Markdown", md, "| join/range | classic | 2,000 | 60 |", "lab-group-join-range.svg", "--cell join/range --seed")
 }
 
 // A timeline has a lane per partition, a span per ownership interval

@@ -9,6 +9,7 @@ import (
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func cell(setting, fault string, k Counts) Cell {
@@ -39,7 +40,7 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		cell("all-idem", FaultFreeze, Counts{Sent: 100, Acked: 100}),
 	)
 	md := markdown(t, lossy)
-	for _, want := range []string{
+	testkit.Contains(t, "markdown", md,
 		"acks=1 idempotence=off in-flight=5 lost 7 acknowledged records on leader-kill",
 		"acks=all idempotence=off in-flight=5 duplicated 3 records on freeze",
 		"acks=all idempotence=on in-flight=5 lost, duplicated and reordered nothing on leader-kill, freeze",
@@ -50,11 +51,7 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		"kept lost and duplicated at 0",
 		"kpar lab producer --seed 42 --cell acks1-if5/leader-kill",
 		"| 7* |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q\n%s", want, md)
-		}
-	}
+	)
 
 	// Other counts, other sentences: nothing lost by the weaker setting, a
 	// duplicate from the safe one.
@@ -63,17 +60,13 @@ func TestLessonsFollowTheCounts(t *testing.T) {
 		cell("all-idem", FaultLeaderKill, Counts{Sent: 100, Acked: 100, Duplicated: 1}),
 	)
 	md = markdown(t, clean)
-	for _, want := range []string{
+	testkit.Contains(t, "markdown", md,
 		"acks=1 idempotence=off in-flight=5 lost, duplicated and reordered nothing on leader-kill",
 		"acks=all idempotence=on in-flight=5 duplicated 1 record on leader-kill",
 		"under a fault: 1 cell of 1 fault cell: all-idem/leader-kill: 0 lost, 1 duplicated (target no acknowledged record lost or duplicated: missed)",
 		"under a fault: none of 1 weaker fault cell lost an acknowledged record (target a weaker setting loses acknowledged records: not shown)",
 		"did not keep lost and duplicated at 0",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q\n%s", want, md)
-		}
-	}
+	)
 	noDup := markdown(t, result(cell("all-if5", FaultLeaderKill, Counts{}), cell("all-idem", FaultLeaderKill, Counts{})))
 	if !strings.Contains(noDup, "acks=all duplicated nothing in this run, without it (1 cell) or with it (1 cell)") {
 		t.Errorf("no duplicates on either side, yet:\n%s", noDup)
@@ -91,32 +84,20 @@ func TestAMissedSafeCellGetsNoProtocolLesson(t *testing.T) {
 	// The stored verdicts say met; the cell now says 2 lost.
 	r.Cells[1].Counts.Lost = 2
 	md := markdown(t, r)
-	for _, bad := range []string{"kept lost and duplicated at 0", "by protocol", "because", ": met)"} {
-		if strings.Contains(md, bad) {
-			t.Errorf("a safe cell lost 2, yet the markdown says %q:\n%s", bad, md)
-		}
-	}
-	for _, want := range []string{"under a fault: 1 cell of 2 fault cells: all-idem/freeze: 2 lost, 0 duplicated (target no acknowledged record lost or duplicated: missed)", "does not show the guarantee holding", "lost 2 acknowledged records on freeze"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	testkit.Lacks(t, "a safe cell lost 2, yet the markdown", md, "kept lost and duplicated at 0", "by protocol", "because", ": met)")
+	testkit.Contains(t, "markdown", md, "under a fault: 1 cell of 2 fault cells: all-idem/freeze: 2 lost, 0 duplicated (target no acknowledged record lost or duplicated: missed)", "does not show the guarantee holding", "lost 2 acknowledged records on freeze")
 }
 
 // acks=0: nothing is acknowledged, in the counts, the sentences, the table.
 func TestAcks0IsSentNeverAcknowledged(t *testing.T) {
 	c := cell("acks0-if5", FaultLeaderKill, Counts{Sent: 10, Written: 10, Unseen: 4})
 	md := markdown(t, result(c))
-	for _, want := range []string{
+	testkit.Contains(t, "markdown", md,
 		"4 records sent on leader-kill reached no reader",
 		"Under acks=0 no record is acknowledged: 10 records handed to the socket count as sent",
 		"none (acks=0; 10 written)",
 		"none acknowledged (acks=0); 4* of 10 sent unseen",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q\n%s", want, md)
-		}
-	}
+	)
 	lessons, _ := Judge([]Cell{c})
 	if strings.Contains(lessons[0].Sentence, "acknowledged record") || strings.Contains(lessons[0].Sentence, "acked") {
 		t.Errorf("acks=0 sentence speaks of acknowledgement: %s", lessons[0].Sentence)
@@ -180,18 +161,14 @@ func TestLessonsNameErrorsAndDisagreement(t *testing.T) {
 	c.Reads.Disagreements = []Disagreement{{Seen: ReaderConsumer, NotSeen: ReaderFranzGo, Records: 3, Acked: 3}}
 	c.Consumer = ConsumerCheck{Missed: 4}
 	md := markdown(t, result(c))
-	for _, want := range []string{
+	testkit.Contains(t, "markdown", md,
 		"wrote 1 record on freeze that were reported failed",
 		"the readers disagreed on 3 records on freeze (seen by consumer but not franz-go: 3)",
 		"Producer errors: 2 record delivery timeout",
 		"| 3*: seen by consumer but not franz-go: 3 |",
 		"4 (never caught up)",
 		"missed 4 records the settled reads saw, in 1 cell of 1",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q\n%s", want, md)
-		}
-	}
+	)
 }
 
 func TestViewsWriteMarkdownAndCharts(t *testing.T) {

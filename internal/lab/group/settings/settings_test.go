@@ -10,38 +10,22 @@ import (
 
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func TestValidateNamesTheFlag(t *testing.T) {
-	ok := DefaultConfig()
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("default config: %v", err)
-	}
-	edge := DefaultConfig()
-	edge.Records, edge.Experiments = 100, []string{PollInterval}
-	if err := edge.Validate(); err != nil {
-		t.Fatalf("the smallest valid run is refused: %v", err)
-	}
-	cases := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
-		{"unknown", func(c *Config) { c.Experiments = []string{"reset", "assignors"} }, `unknown experiment "assignors" (valid: reset, autocommit, isolation, pollinterval)`},
-		{"none", func(c *Config) { c.Experiments = nil }, "--experiments: none given"},
-		{"twice", func(c *Config) { c.Experiments = []string{"isolation", "isolation"} }, "--experiments: isolation is named twice"},
-		{"records", func(c *Config) { c.Records = 99 }, "--records 99: must be at least 100"},
-		{"seed", func(c *Config) { c.Seed = -2 }, "--seed -2"},
-		{"stall", func(c *Config) { c.Stall = c.RebalanceTimeout }, "must exceed the rebalance timeout"},
-		{"abort share", func(c *Config) { c.AbortShare = 1.5 }, "abort share"},
-	}
-	for _, c := range cases {
-		cfg := DefaultConfig()
-		c.edit(&cfg)
-		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: want an error containing %q, got %v", c.name, c.want, err)
-		}
-	}
+	testkit.ValidateRefuses(t, DefaultConfig, map[string]func(*Config){
+		`unknown experiment "assignors" (valid: reset, autocommit, isolation, pollinterval)`: func(c *Config) { c.Experiments = []string{"reset", "assignors"} },
+		"--experiments: none given":               func(c *Config) { c.Experiments = nil },
+		"--experiments: isolation is named twice": func(c *Config) { c.Experiments = []string{"isolation", "isolation"} },
+		"--records 99: must be at least 100":      func(c *Config) { c.Records = 99 },
+		"--seed -2":                               func(c *Config) { c.Seed = -2 },
+		"must exceed the rebalance timeout":       func(c *Config) { c.Stall = c.RebalanceTimeout },
+		"abort share":                             func(c *Config) { c.AbortShare = 1.5 },
+	}, func(c *Config) {
+		// The smallest valid run.
+		c.Records, c.Experiments = 100, []string{PollInterval}
+	})
 }
 
 func TestSeededPointsStayInRangeAndRepeat(t *testing.T) {
@@ -179,16 +163,8 @@ func TestSentencesFollowTheData(t *testing.T) {
 	r.PollInterval[0].Removed, r.PollInterval[0].SlowCommitError = false, ""
 	r.Reset[1].SeenOld, r.Reset[1].Skipped = 10, 990
 	all = lessons(r)
-	for _, gone := range []string{"handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000"} {
-		if strings.Contains(all, gone) {
-			t.Errorf("changed data still says %q:\n%s", gone, all)
-		}
-	}
-	for _, want := range []string{"processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("changed data lacks %q:\n%s", want, all)
-		}
-	}
+	testkit.Lacks(t, "changed data", all, "handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000")
+	testkit.Contains(t, "changed data", all, "processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990")
 }
 
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
@@ -210,12 +186,8 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 		}
 	}
 	md := render.Markdown(Doc(r))
-	for _, want := range []string{"### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
-		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`"} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q", want)
-		}
-	}
+	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
+		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
 	var names []string
 	for _, v := range Views(r) {
 		names = append(names, v.Name)
