@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/env"
@@ -29,7 +30,6 @@ type produceFlags struct {
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
 	var f produceFlags
-	def := produce.DefaultConfig()
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
@@ -86,14 +86,21 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 			return runBenchProduce(cmd, g, &f)
 		},
 	}
-	ints := func(v []int) string {
-		var s []string
-		for _, n := range v {
-			s = append(s, strconv.Itoa(n))
-		}
-		return strings.Join(s, ",")
+	f.register(c.Flags(), produce.DefaultConfig())
+	return wired(c)
+}
+
+// ints is a flag default written as a list: 1,2,4.
+func ints(v []int) string {
+	var s []string
+	for _, n := range v {
+		s = append(s, strconv.Itoa(n))
 	}
-	fl := c.Flags()
+	return strings.Join(s, ",")
+}
+
+// register defines the command's flags, their defaults def's.
+func (f *produceFlags) register(fl *pflag.FlagSet, def produce.Config) {
 	fl.StringVar(&f.input, "input", def.Input, "CSV file to send: a header row, then one record per row (make one with 'kpar gen csv')")
 	fl.StringVar(&f.topic, "topic", def.Topics[0], "topic to produce to; created with --partitions partitions if missing")
 	fl.StringVar(&f.topics, "topics", "", "two (or more) topics written at once, records alternating between them; replaces --topic")
@@ -124,7 +131,6 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)")
 	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
-	return wired(c)
 }
 
 // config parses the flags into a validated Config; it touches no broker.

@@ -84,16 +84,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			r.measured("%s: failed: %s", name, firstLine(err.Error()))
 		}
 	}
-	for _, n := range c.Concurrencies {
-		name := fmt.Sprintf("io c=%d", n)
-		part(name, func() error {
-			p, err := r.ioPoint(ctx, name, n)
-			if err == nil {
-				res.IO = append(res.IO, p)
-			}
-			return err
-		})
-	}
+	r.ioParts(ctx, part, &res)
 	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
 	prepared := func() error { return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys) }
 	part(PartNoop, func() error {
@@ -336,4 +327,18 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	r.env.JVMDefaultMaxHeap = mem.PC.MaxHeapBytes
 	r.measured("rss: %s (max %.0f MiB) peak %.0f MiB", PCLabel(mem.PC), float64(mem.PC.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
 	return mem, nil
+}
+
+// ioParts runs the io part at each concurrency, each its own part.
+func (r *runner) ioParts(ctx context.Context, part func(string, func() error), res *Result) {
+	for _, n := range r.c.Concurrencies {
+		name := fmt.Sprintf("io c=%d", n)
+		part(name, func() error {
+			p, err := r.ioPoint(ctx, name, n)
+			if err == nil {
+				res.IO = append(res.IO, p)
+			}
+			return err
+		})
+	}
 }
