@@ -11,9 +11,9 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/compare"
-	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/lab/group"
-	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/lab/groupsettings"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
 )
@@ -49,9 +49,9 @@ func newChildCmd(g *globals) *cobra.Command {
 			}),
 		// A process so that it can die of a SIGKILL.
 		childCmd("group-settings-member", "one consumer process of 'lab group-settings' (autocommit experiment)",
-			func(ctx context.Context, s settings.MemberSpec, c *proc.Child, _ io.Writer) error {
+			func(ctx context.Context, s groupsettings.MemberSpec, c *proc.Child, _ io.Writer) error {
 				s.ClientOpts = c.Client.Opts
-				return settings.RunMember(ctx, s, c.Out)
+				return groupsettings.RunMember(ctx, s, c.Out)
 			}),
 		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
 			func(ctx context.Context, s compare.KparSpec, c *proc.Child, out io.Writer) error {
@@ -68,10 +68,10 @@ func newChildCmd(g *globals) *cobra.Command {
 				s.ClientOpts = c.Client.Opts
 				return compare.RunShareChild(ctx, s, out)
 			}),
-		childCmd("window-kpar", "the kpar consumer of the out-of-order window comparison (internal/compare/window)",
-			func(ctx context.Context, s window.ChildSpec, c *proc.Child, out io.Writer) error {
+		childCmd("window-kpar", "the kpar consumer of the out-of-order window comparison (internal/compare/stuck)",
+			func(ctx context.Context, s stuck.ChildSpec, c *proc.Child, out io.Writer) error {
 				s.ClientOpts = c.Client.Opts
-				return window.RunChild(ctx, s, c.Commands, out)
+				return stuck.RunChild(ctx, s, c.Commands, out)
 			}),
 	)
 	return c

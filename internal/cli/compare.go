@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/compare"
-	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
 )
@@ -140,7 +140,7 @@ the command then exits non-zero. Timings on a shared machine are noisy.`,
 	fl.StringVar(&f.sourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
 	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("a smoke run of every part: --concurrency %s, --io-records %d, --noop-records %d, --rss-records %d, --min-window %s, --pc-heap-steps %d (flags given explicitly win)",
 		quickSizes.conc, quickSizes.io, quickSizes.noop, quickSizes.rss, quickSizes.minWindow, quickSizes.heapSteps))
-	wdef := window.DefaultConfig()
+	wdef := stuck.DefaultConfig()
 	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
 	fl.IntVar(&f.windowRecords, "window-records", wdef.RecordsPerPartition, "window: records per partition")
 	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
@@ -199,7 +199,7 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 	c.Child = child.Start
 	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
-		w := window.DefaultConfig()
+		w := stuck.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck
 		w.Child = child.Start
 		c.Window = &w

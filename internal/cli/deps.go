@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -20,7 +20,7 @@ func newDepsCmd() *cobra.Command {
 		Short: "Fetch the Java parts kpar runs (Kafka, Confluent's Parallel Consumer) into the cache now",
 		Long: `Resolves with Maven, once, into the kpar cache ($KPAR_CACHE, else ~/.cache/kpar):
   Apache Kafka ` + broker.KafkaVersion + ` (broker, kafka-tools)   used by 'broker up' and 'bench produce --vs-java'
-  Confluent's Parallel Consumer ` + pc.PCVersion + `        used by 'compare consume' and the lab's pc-* strategies
+  Confluent's Parallel Consumer ` + confluentpc.PCVersion + `        used by 'compare consume' and the lab's pc-* strategies
   Apache Kafka Trogdor ` + trogdor.Version + ` (newest on Maven Central)  used by 'kpar trogdor'
 and compiles the PC harness with javac. Every command does this on first use;
 run it ahead to keep downloads out of a measurement, or before going offline.
@@ -34,11 +34,11 @@ Needs java 17+ (with javac) and mvn.`,
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "kafka %s: %s\n", broker.KafkaVersion, libs)
-			java, cp, err := pc.Classpath(ctx, progress)
+			java, cp, err := confluentpc.Classpath(ctx, progress)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "parallel-consumer %s: %s (java %s)\n", pc.PCVersion, cp, java)
+			fmt.Fprintf(cmd.OutOrStdout(), "parallel-consumer %s: %s (java %s)\n", confluentpc.PCVersion, cp, java)
 			tlibs, err := trogdor.LibDir(ctx, progress)
 			if err != nil {
 				return err

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -25,7 +25,7 @@ func TestDepsResolvesKafkaAndParallelConsumerIntoTheCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"kafka " + broker.KafkaVersion + ": ", "parallel-consumer " + pc.PCVersion + ": "} {
+	for _, want := range []string{"kafka " + broker.KafkaVersion + ": ", "parallel-consumer " + confluentpc.PCVersion + ": "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deps output lacks %q:\n%s", want, out)
 		}

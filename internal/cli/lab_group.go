@@ -12,7 +12,7 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group"
-	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/lab/groupsettings"
 	"github.com/kpar/kpar/internal/proc"
 )
 
@@ -27,11 +27,11 @@ type labGroupFlags struct {
 	// events, with the same seed, into their own directory.
 	settings    string
 	settingsOut string
-	settingsCfg settings.Config
+	settingsCfg groupsettings.Config
 }
 
 func newLabGroupCmd(g *globals) *cobra.Command {
-	f := &labGroupFlags{cfg: group.DefaultConfig(), settingsCfg: settings.DefaultConfig()}
+	f := &labGroupFlags{cfg: group.DefaultConfig(), settingsCfg: groupsettings.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "group",
 		Short: "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
@@ -90,7 +90,7 @@ max.poll.interval.ms) with the same seed, written to --settings-out. With
 	addOutFlags(fl, &f.out, "lab-group")
 	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
 	fl.BoolVar(&f.verbose, "verbose", false, "pass the members' stderr through")
-	fl.StringVar(&f.settings, "settings", "all", "settings experiments to run after the events ("+strings.Join(settings.Names(), ", ")+"; all or none)")
+	fl.StringVar(&f.settings, "settings", "all", "settings experiments to run after the events ("+strings.Join(groupsettings.Names(), ", ")+"; all or none)")
 	fl.StringVar(&f.settingsOut, "settings-out", filepath.Join("results", "lab-group-settings"), "directory for the settings experiments' results")
 	fl.IntVar(&f.settingsCfg.Records, "settings-records", f.settingsCfg.Records, "records in each settings experiment's input topic")
 	return wired(c)
@@ -125,10 +125,10 @@ func (f *labGroupFlags) config() (group.Config, error) {
 
 // settingsConfig is the settings experiments' validated Config, or ok
 // false under --settings none (or with --cell, which names an event cell).
-func (f *labGroupFlags) settingsConfig(seed int64) (_ settings.Config, ok bool, err error) {
-	names := allOr(f.settings, settings.Names())
+func (f *labGroupFlags) settingsConfig(seed int64) (_ groupsettings.Config, ok bool, err error) {
+	names := allOr(f.settings, groupsettings.Names())
 	if len(names) == 0 || f.cell != "" {
-		return settings.Config{}, false, nil
+		return groupsettings.Config{}, false, nil
 	}
 	cfg := f.settingsCfg
 	cfg.Experiments, cfg.Seed = names, seed

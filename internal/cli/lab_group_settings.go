@@ -8,18 +8,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/env"
-	"github.com/kpar/kpar/internal/lab/group/settings"
+	"github.com/kpar/kpar/internal/lab/groupsettings"
 	"github.com/kpar/kpar/internal/proc"
 )
 
 type labGroupSettingsFlags struct {
 	out         outFlags
 	experiments string
-	cfg         settings.Config
+	cfg         groupsettings.Config
 }
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	f := &labGroupSettingsFlags{cfg: settings.DefaultConfig()}
+	f := &labGroupSettingsFlags{cfg: groupsettings.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "group-settings",
 		Short: "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
@@ -46,13 +46,13 @@ on fresh topics with seeded records whose identity is checked:
 Every random choice derives from --seed, printed with the command that
 reruns it; each cell says which counts repeat exactly from the seed.
 
-Results: <out>/lab-group-settings.json (schema ` + fmt.Sprintf("%q version %d", settings.Schema, settings.SchemaVersion) + `),
+Results: <out>/lab-group-settings.json (schema ` + fmt.Sprintf("%q version %d", groupsettings.Schema, groupsettings.SchemaVersion) + `),
 lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroupSettings(cmd, g, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.experiments, "experiments", strings.Join(settings.Names(), ","), "comma-separated experiments: "+strings.Join(settings.Names(), ", "))
+	fl.StringVar(&f.experiments, "experiments", strings.Join(groupsettings.Names(), ","), "comma-separated experiments: "+strings.Join(groupsettings.Names(), ", "))
 	addSeed(fl, &f.cfg.Seed)
 	fl.IntVar(&f.cfg.Records, "records", f.cfg.Records, "records in each experiment's input topic")
 	addOutFlags(fl, &f.out, "lab-group-settings")
@@ -61,7 +61,7 @@ lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.
 
 // config turns the flags into a validated Config, before any broker is
 // looked up.
-func (f *labGroupSettingsFlags) config() (settings.Config, error) {
+func (f *labGroupSettingsFlags) config() (groupsettings.Config, error) {
 	cfg := f.cfg
 	cfg.Experiments = splitList(f.experiments)
 	if err := cfg.Validate(); err != nil {
@@ -83,7 +83,7 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 }
 
 // settingsMember sets the member process the settings experiments start.
-func settingsMember(g *globals, cfg *settings.Config) error {
+func settingsMember(g *globals, cfg *groupsettings.Config) error {
 	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return err
@@ -96,21 +96,21 @@ func settingsMember(g *globals, cfg *settings.Config) error {
 // them to out and prints their summary: for `kpar lab group-settings`
 // and the second half of `kpar lab group` (whose cfg has the brokers it
 // probed already).
-func runSettings(cmd *cobra.Command, g *globals, cfg settings.Config, out *outFlags) error {
+func runSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *outFlags) error {
 	var brokers func(context.Context) ([]string, error)
 	if len(cfg.Brokers) > 0 {
 		brokers = func(context.Context) ([]string, error) { return cfg.Brokers, nil }
 	}
-	return runExperiment(cmd, g, experiment[settings.Result]{out: out, data: "lab-group-settings.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[groupsettings.Result]{out: out, data: "lab-group-settings.json", unit: "cells",
 		brokers: brokers,
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s",
 				cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(e.Brokers, ","))
 		},
-		run: func(ctx context.Context, e env.Env) (settings.Result, error) {
+		run: func(ctx context.Context, e env.Env) (groupsettings.Result, error) {
 			cfg.Env = e
-			return settings.Run(ctx, cfg)
+			return groupsettings.Run(ctx, cfg)
 		},
-		doc:  settings.Doc,
-		tail: func(res settings.Result) string { return "rerun: " + strings.Join(res.Command, " ") + "\n" }})
+		doc:  groupsettings.Doc,
+		tail: func(res groupsettings.Result) string { return "rerun: " + strings.Join(res.Command, " ") + "\n" }})
 }

@@ -1,5 +1,5 @@
 // Package compare is `kpar compare consume`: kpar's parallel consumer side
-// by side with Confluent's Parallel Consumer (PC, Java, package pc) and a
+// by side with Confluent's Parallel Consumer (PC, Java, package confluentpc) and a
 // plain franz-go poll loop, on the same broker, the same topics and records
 // and the same handler work, in one run. Every contender runs as its own OS
 // process, so CPU (rusage of the process) and peak RSS (rusage maxrss) are
@@ -38,8 +38,8 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 
-	"github.com/kpar/kpar/internal/compare/window"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/compare/stuck"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -107,11 +107,11 @@ type Config struct {
 
 	// Window, when set, also runs the out-of-order window measurement
 	// (issue 9 item 4) after rss; its Brokers are filled in by Run.
-	Window *window.Config
+	Window *stuck.Config
 
 	// pcRun and javaShareRun stand in for pc.Run and
 	// ShareConsumerPerformance in tests (nil: the real ones).
-	pcRun        func(context.Context, pc.Config) (pc.Result, error)
+	pcRun        func(context.Context, confluentpc.Config) (confluentpc.Result, error)
 	javaShareRun func(ctx context.Context, args []string) (JavaShare, error)
 
 	// Env: the brokers; the resolved TLS/SASL settings (Opts for this

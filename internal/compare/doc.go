@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
@@ -46,7 +46,7 @@ func Doc(r Result) doc.Doc {
 	d.Details = append(d.Details, tableBlocks(r)...)
 	d.Details = append(d.Details, shareBlocks(r)...)
 	if r.Window != nil {
-		w := window.Doc(*r.Window)
+		w := stuck.Doc(*r.Window)
 		d.Details = append(d.Details, doc.Block{Title: w.Title, Findings: w.Answer})
 		d.Details = append(append(d.Details, w.Body...), w.Details...)
 	}

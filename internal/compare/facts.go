@@ -46,7 +46,7 @@ const (
 	srcLab      = "internal/lab/strategy (commit_before.go, commit_after_batch.go, strategy.go: the pool skips a failed record)"
 	srcKpar     = "parallel/doc.go (package doc), parallel/config.go"
 	srcKparLoop = "kpar's package doc; kgo.ServerSideBalancer (franz-go v1.22)"
-	srcPCSet    = "internal/pc/assets/Harness.java and LabBridge.java (the options kpar sets)"
+	srcPCSet    = "internal/confluentpc/assets/Harness.java and LabBridge.java (the options kpar sets)"
 )
 
 // pcIssue links PC issue n.

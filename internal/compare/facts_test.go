@@ -62,7 +62,7 @@ func TestFineGrainedRowListsEveryPCOptionKparSets(t *testing.T) {
 	call := regexp.MustCompile(`(?m)^\s*(?:b = b)?\.([a-zA-Z]+)\(`)
 	seen := map[string]bool{}
 	for _, f := range []string{"Harness.java", "LabBridge.java"} {
-		src, err := os.ReadFile(filepath.Join("..", "pc", "assets", f))
+		src, err := os.ReadFile(filepath.Join("..", "confluentpc", "assets", f))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 )
 
 // heapSearch runs PC with kpar's fetch sizes under shrinking or growing
@@ -111,9 +111,9 @@ func heapMiB(s string) int64 {
 // DidNotFinish, only a cancelled ctx or a set-up error is an error.
 func (r *runner) cappedPC(ctx context.Context, topic string, heapMiB int64, hs *HeapSearch, timeout time.Duration) (Side, error) {
 	c := r.c
-	capped := pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
+	capped := confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
 		JVMFlags: []string{fmt.Sprintf("-Xmx%dm", heapMiB)}, FetchMaxBytes: hs.FetchMaxBytes, MaxPartitionFetchBytes: hs.MaxPartitionFetchBytes,
-		Ordering: pc.OrderKey, CommitMode: pc.CommitAsync, Timeout: timeout, Progress: c.Progress.Notes()}
+		Ordering: confluentpc.OrderKey, CommitMode: confluentpc.CommitAsync, Timeout: timeout, Progress: c.Progress.Notes()}
 	label := PCLabel(Side{JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes, FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes})
 	r.start("rss " + label)
 	if err := r.pcSecurity(&capped); err != nil {

@@ -74,10 +74,10 @@ var LOCSpecs = []LOCSpec{
 		{File: "examples/keyed/main.go", Marker: "kpar"},
 	}},
 	{PC, "PC's harness: KafkaConsumer properties, options builder, processor, subscribe, poll, closeDrainFirst", []Region{
-		{File: "internal/pc/assets/Harness.java", From: "Properties props = new Properties();",
+		{File: "internal/confluentpc/assets/Harness.java", From: "Properties props = new Properties();",
 			To: "ParallelStreamProcessor<byte[], byte[]> pc = ParallelStreamProcessor.createEosStreamProcessor(opts);"},
-		{File: "internal/pc/assets/Harness.java", From: "pc.subscribe(", To: "pc.poll(ctx -> {"},
-		{File: "internal/pc/assets/Harness.java", From: "pc.closeDrainFirst();", To: "pc.closeDrainFirst();"},
+		{File: "internal/confluentpc/assets/Harness.java", From: "pc.subscribe(", To: "pc.poll(ctx -> {"},
+		{File: "internal/confluentpc/assets/Harness.java", From: "pc.closeDrainFirst();", To: "pc.closeDrainFirst();"},
 	}},
 }
 

@@ -2,7 +2,7 @@ package compare
 
 import (
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/compare/window"
+	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -46,7 +46,7 @@ type Result struct {
 	ShareFindings []ShareFinding `json:"share_findings"`
 	// Window is the out-of-order window measurement, when Config.Window
 	// asked for it.
-	Window *window.Result `json:"window,omitempty"`
+	Window *stuck.Result `json:"window,omitempty"`
 	// PCCompared is how many figures judge compared between kpar and PC
 	// (PCWins lists those PC did better on).
 	PCCompared int `json:"pc_compared"`

@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/compare/window"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/compare/stuck"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -116,7 +116,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if c.Window != nil {
 		part(PartWindow, func() error {
 			r.start("window")
-			w, err := window.Run(ctx, c.windowConfig(seeds))
+			w, err := stuck.Run(ctx, c.windowConfig(seeds))
 			if err == nil {
 				res.Window = &w
 			}
@@ -155,7 +155,7 @@ func newResult(c Config, seeds []string, loc []LOC) Result {
 		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
 			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
-			PCOrdering: string(pc.OrderKey), PCCommitMode: string(pc.CommitAsync),
+			PCOrdering: string(confluentpc.OrderKey), PCCommitMode: string(confluentpc.CommitAsync),
 			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
 	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
 		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
@@ -166,7 +166,7 @@ func newResult(c Config, seeds []string, loc []LOC) Result {
 
 // windowConfig is the window's Config with the comparison's brokers,
 // security and log.
-func (c Config) windowConfig(seeds []string) window.Config {
+func (c Config) windowConfig(seeds []string) stuck.Config {
 	wc := *c.Window
 	wc.Env = c.Env
 	wc.Brokers = seeds
@@ -201,8 +201,8 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 		if err != nil {
 			return p, err
 		}
-		pr, err := r.pc(ctx, tag, pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
-			Work: pc.WorkSleep, Sleep: c.Sleep}, true)
+		pr, err := r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
+			Work: confluentpc.WorkSleep, Sleep: c.Sleep}, true)
 		if err != nil {
 			return p, err
 		}
@@ -252,7 +252,7 @@ func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 		if err != nil {
 			return nil, err
 		}
-		pr, err := r.pc(ctx, tag, pc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency}, true)
+		pr, err := r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency}, true)
 		if err != nil {
 			return nil, err
 		}
@@ -321,7 +321,7 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	}
 	r.measured("rss: share peak %.0f MiB%s", kib2mib(mem.Share.PeakRSSKiB),
 		kparShareLine(mem.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
-	if mem.PC, err = r.pc(ctx, "rss", pc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}, false); err != nil {
+	if mem.PC, err = r.pc(ctx, "rss", confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}, false); err != nil {
 		return nil, err
 	}
 	r.env.JVMDefaultMaxHeap = mem.PC.MaxHeapBytes

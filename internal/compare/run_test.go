@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/internal/pc"
-	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -31,17 +31,17 @@ func fakeChild(records int64, windowS float64, fail string) []string {
 
 // fakePC finishes (with a window of 3 s) unless its -Xmx is below 100 MiB,
 // and records what it was given.
-func fakePC(got *[]pc.Config) func(context.Context, pc.Config) (pc.Result, error) {
-	return func(_ context.Context, c pc.Config) (pc.Result, error) {
+func fakePC(got *[]confluentpc.Config) func(context.Context, confluentpc.Config) (confluentpc.Result, error) {
+	return func(_ context.Context, c confluentpc.Config) (confluentpc.Result, error) {
 		*got = append(*got, c)
 		for _, f := range c.JVMFlags {
 			var mib int
 			if _, err := fmt.Sscanf(f, "-Xmx%dm", &mib); err == nil && mib < 100 {
-				return pc.Result{}, fmt.Errorf("%w (1m0s)", pc.ErrHarnessTimeout)
+				return confluentpc.Result{}, fmt.Errorf("%w (1m0s)", confluentpc.ErrHarnessTimeout)
 			}
 		}
 		n := int64(c.Records)
-		var r pc.Result
+		var r confluentpc.Result
 		r.Records, r.EndRecords, r.WarmupRecords = n, n, n/10
 		r.FirstDoneS, r.WindowAS, r.WindowBS = 0.2, 0.5, 3.5
 		r.JVM.MaxHeapBytes, r.PCVersion = 1<<30, "0.5.3.3"
@@ -82,7 +82,7 @@ func TestRunKeepsTheCompletedPartsAndMarksTheFailedOne(t *testing.T) {
 		}
 		return proc.Start(ctx, name, argv, o)
 	}
-	var pcs []pc.Config
+	var pcs []confluentpc.Config
 	c.pcRun = fakePC(&pcs)
 	c.javaShareRun = func(context.Context, []string) (JavaShare, error) {
 		return JavaShare{Threads: 2, Records: 100, RecordsPerS: 50}, nil

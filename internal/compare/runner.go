@@ -13,7 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/sharegroup"
 )
 
@@ -86,7 +86,7 @@ func (r *runner) plain(ctx context.Context, name string, spec PlainSpec, check b
 
 // pcSecurity gives one PC run the security settings: a file of its own,
 // since the harness deletes it once read.
-func (r *runner) pcSecurity(cfg *pc.Config) error {
+func (r *runner) pcSecurity(cfg *confluentpc.Config) error {
 	if !r.c.Secured() {
 		return nil
 	}
@@ -96,20 +96,20 @@ func (r *runner) pcSecurity(cfg *pc.Config) error {
 }
 
 // runPC is pc.Run, or the Config's stand-in in tests.
-func (r *runner) runPC(ctx context.Context, cfg pc.Config) (pc.Result, error) {
+func (r *runner) runPC(ctx context.Context, cfg confluentpc.Config) (confluentpc.Result, error) {
 	if r.c.pcRun != nil {
 		return r.c.pcRun(ctx, cfg)
 	}
-	return pc.Run(ctx, cfg)
+	return confluentpc.Run(ctx, cfg)
 }
 
 // pc runs PC as its docs recommend (KEY order, the asynchronous periodic
 // commit, the asked concurrency, batch size 1); any failure fails the
 // part. io says the handler slept (its mean time counts); check holds
 // the window to the minimum.
-func (r *runner) pc(ctx context.Context, name string, cfg pc.Config, check bool) (Side, error) {
+func (r *runner) pc(ctx context.Context, name string, cfg confluentpc.Config, check bool) (Side, error) {
 	r.start(name + " pc")
-	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
+	cfg.Ordering, cfg.CommitMode, cfg.Timeout = confluentpc.OrderKey, confluentpc.CommitAsync, r.c.Timeout
 	cfg.Progress = r.c.Progress.Notes()
 	if err := r.pcSecurity(&cfg); err != nil {
 		return Side{}, err
@@ -120,11 +120,11 @@ func (r *runner) pc(ctx context.Context, name string, cfg pc.Config, check bool)
 		return Side{}, fmt.Errorf("pc %s: %w", name, err)
 	}
 	r.env.setJVM(res)
-	return r.checked("pc "+name, pcSide(res, cfg.Work == pc.WorkSleep), check)
+	return r.checked("pc "+name, pcSide(res, cfg.Work == confluentpc.WorkSleep), check)
 }
 
 // pcSide is PC's Side; io says the handler slept (its mean time counts).
-func pcSide(r pc.Result, io bool) Side {
+func pcSide(r confluentpc.Result, io bool) Side {
 	w := r.Window()
 	s := Side{Contender: PC, Finished: true, Records: w.Records, Seconds: w.TotalS, FirstRecordS: w.FirstS,
 		SteadyPerS: w.PerS, Window: w, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
@@ -141,7 +141,7 @@ func pcSide(r pc.Result, io bool) Side {
 }
 
 // setJVM records the versions PC's harness reported at run time.
-func (e *Env) setJVM(r pc.Result) {
+func (e *Env) setJVM(r confluentpc.Result) {
 	e.PCVersion, e.KafkaClientsVersion = r.PCVersion, r.KafkaClientsVersion
 	e.JavaVersion, e.JavaVM = r.JVM.Version, r.JVM.VM
 	if e.JVMFlags == nil {
@@ -153,11 +153,11 @@ func (e *Env) setJVM(r pc.Result) {
 func didNotFinish(err error) string {
 	kind := "failed"
 	switch {
-	case errors.Is(err, pc.ErrHarnessTimeout), errors.Is(err, pc.ErrKilled):
+	case errors.Is(err, confluentpc.ErrHarnessTimeout), errors.Is(err, confluentpc.ErrKilled):
 		kind = "timed out"
-	case errors.Is(err, pc.ErrPCFailed):
+	case errors.Is(err, confluentpc.ErrPCFailed):
 		kind = "PC closed or failed"
-	case errors.Is(err, pc.ErrExit):
+	case errors.Is(err, confluentpc.ErrExit):
 		kind = "the JVM exited with an error"
 	}
 	msg := err.Error()

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/csvload"
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -19,8 +19,8 @@ import (
 type bench struct {
 	seeds      []string
 	clientOpts []kgo.Opt // TLS, SASL
-	data       *csvsrc.Dataset
-	sized      map[int]*csvsrc.Dataset // data at each swept record size
+	data       *csvload.Dataset
+	sized      map[int]*csvload.Dataset // data at each swept record size
 	// settle is how long end offsets must stay put to count as final:
 	// longer than a follower's fetch wait (replica.fetch.wait.max.ms,
 	// 500 ms) when topics have replicas.
@@ -35,7 +35,7 @@ type bench struct {
 // newBench makes a bench on seeds over data. worker (may be nil: no
 // process mode) starts one worker (see RunWorker), which loads src itself,
 // so it reads the same records as this process.
-func newBench(seeds []string, clientOpts []kgo.Opt, data *csvsrc.Dataset, worker proc.Starter, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
+func newBench(seeds []string, clientOpts []kgo.Opt, data *csvload.Dataset, worker proc.Starter, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
 	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, brokerCPU: brokerCPU, progress: progress}
 	if worker != nil {
 		b.worker = &workerLauncher{child: worker, src: src, seeds: seeds}
@@ -52,7 +52,7 @@ func newBench(seeds []string, clientOpts []kgo.Opt, data *csvsrc.Dataset, worker
 func (b *bench) Close() { b.admCl.Close() }
 
 // dataset is the input at record size size (0: as loaded), made once.
-func (b *bench) dataset(size int) *csvsrc.Dataset {
+func (b *bench) dataset(size int) *csvload.Dataset {
 	if size <= 0 {
 		return b.data
 	}
@@ -60,7 +60,7 @@ func (b *bench) dataset(size int) *csvsrc.Dataset {
 		return d
 	}
 	if b.sized == nil {
-		b.sized = map[int]*csvsrc.Dataset{}
+		b.sized = map[int]*csvload.Dataset{}
 	}
 	d := sized(b.data, size)
 	b.sized[size] = d

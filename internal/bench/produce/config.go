@@ -21,7 +21,7 @@ import (
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
 
-	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/csvload"
 )
 
 // Config is one sweep: what to send, which settings combinations and
@@ -150,7 +150,7 @@ func (c Config) Validate() error {
 	if c.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be more than 0", c.Timeout)
 	}
-	if _, err := csvsrc.ParseValueMode(c.Value); err != nil {
+	if _, err := csvload.ParseValueMode(c.Value); err != nil {
 		return err
 	}
 	if _, err := c.Sweeps(); err != nil {

@@ -3,7 +3,7 @@ package produce
 import (
 	"fmt"
 
-	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/producerperf"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -109,10 +109,10 @@ type Sweep struct {
 // JavaComparison sets one Go producer against ProducerPerformance on the
 // same broker, settings and payloads.
 type JavaComparison struct {
-	Topic    string          `json:"topic"`
-	Records  int             `json:"records"`
-	Settings Settings        `json:"settings"`
-	Java     javaperf.Result `json:"java"`
+	Topic    string              `json:"topic"`
+	Records  int                 `json:"records"`
+	Settings Settings            `json:"settings"`
+	Java     producerperf.Result `json:"java"`
 	// Go is one kpar producer in its own process, measured like Java.
 	Go Anchor `json:"go"`
 	// GoRecordsPerSec and JavaRecordsPerSec are each tool's own rate.

@@ -17,9 +17,9 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/csvsrc"
-	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/csvload"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/producerperf"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -126,7 +126,7 @@ func pinFor(cfg Config, res *Result) (restore func() error, err error) {
 
 // loadInput reads the input file into memory, outside any timed window,
 // and records what it held in res.
-func loadInput(cfg Config, src Source, res *Result) (*csvsrc.Dataset, error) {
+func loadInput(cfg Config, src Source, res *Result) (*csvload.Dataset, error) {
 	loadStart := time.Now()
 	data, err := src.Load()
 	if err != nil {
@@ -268,7 +268,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	}
 	defer os.RemoveAll(dir)
 	payload := filepath.Join(dir, "payloads.txt")
-	skipped, err := javaperf.WritePayloadFile(payload, data.Values[:n])
+	skipped, err := producerperf.WritePayloadFile(payload, data.Values[:n])
 	if err != nil {
 		return err
 	}
@@ -354,7 +354,7 @@ func runJava(ctx context.Context, s Settings, seeds []string, n int, payload str
 	if err != nil {
 		return JavaComparison{}, err
 	}
-	jc := javaperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
+	jc := producerperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
 		PayloadFile: payload, Props: s.JavaProps()}
 	if security != nil {
 		if jc.ConfigFile, err = clientsec.WriteProperties(security, true); err != nil {
@@ -362,7 +362,7 @@ func runJava(ctx context.Context, s Settings, seeds []string, n int, payload str
 		}
 		defer os.Remove(jc.ConfigFile)
 	}
-	jr, err := javaperf.Run(ctx, jc)
+	jr, err := producerperf.Run(ctx, jc)
 	if err != nil {
 		return JavaComparison{}, err
 	}

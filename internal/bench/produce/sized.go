@@ -1,6 +1,6 @@
 package produce
 
-import "github.com/kpar/kpar/internal/csvsrc"
+import "github.com/kpar/kpar/internal/csvload"
 
 // sized returns d with every value exactly size bytes, made from the rows
 // themselves rather than filler, so compression and the broker see data
@@ -9,7 +9,7 @@ import "github.com/kpar/kpar/internal/csvsrc"
 // at size. A row longer than size is cut. Keys are unchanged. The values
 // are windows into one buffer of the joined rows, so a 10 KB size costs
 // no more memory than the input.
-func sized(d *csvsrc.Dataset, size int) *csvsrc.Dataset {
+func sized(d *csvload.Dataset, size int) *csvload.Dataset {
 	total := 0
 	for _, v := range d.Values {
 		total += len(v) + 1

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/csvload"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -279,7 +279,7 @@ func TestParseCoreBusyIsPerCPUWithoutIdle(t *testing.T) {
 }
 
 func TestSizedValuesAreExactlyTheSizeAndMadeFromTheRows(t *testing.T) {
-	d := &csvsrc.Dataset{Values: [][]byte{[]byte("aaaa"), []byte("bb"), []byte("cccccc")}, Keys: [][]byte{[]byte("k1"), []byte("k2"), []byte("k3")}}
+	d := &csvload.Dataset{Values: [][]byte{[]byte("aaaa"), []byte("bb"), []byte("cccccc")}, Keys: [][]byte{[]byte("k1"), []byte("k2"), []byte("k3")}}
 	s := sized(d, 5)
 	want := []string{"aaaa ", "bb cc", "ccccc"}
 	for i, v := range s.Values {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/javaperf"
+	"github.com/kpar/kpar/internal/producerperf"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
@@ -28,7 +28,7 @@ func sample() Result {
 		Input:  Input{File: "e.csv", Records: 1000, PayloadBytes: 150000, KeyColumn: "customer_id", Value: "raw", LoadSeconds: 0.001, LoadRecordsSec: 1e6},
 		Repeat: 1, Sweeps: []Sweep{{Label: "acks=all", Mode: "in-process", Settings: Settings{Acks: "all"}, Steps: steps,
 			Saturation: sat, Bottleneck: FindBottleneck(steps, sat, 2, 12)}}}
-	j := &JavaComparison{Records: 1000, Java: javaperf.Result{Records: 1000, RecordsPerSec: 80000, CPUSeconds: 4},
+	j := &JavaComparison{Records: 1000, Java: producerperf.Result{Records: 1000, RecordsPerSec: 80000, CPUSeconds: 4},
 		Go: Anchor{Sample: Sample{Acked: 1000, ElapsedNs: int64(10 * time.Millisecond)}, ProcessCPUSeconds: 0.2}}
 	j.Compute()
 	r.Java = j

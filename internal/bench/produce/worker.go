@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/csvload"
 	"github.com/kpar/kpar/internal/proc"
 )
 
@@ -25,12 +25,12 @@ type Source struct {
 }
 
 // Load reads the dataset the source describes.
-func (s Source) Load() (*csvsrc.Dataset, error) {
-	vm, err := csvsrc.ParseValueMode(s.Value)
+func (s Source) Load() (*csvload.Dataset, error) {
+	vm, err := csvload.ParseValueMode(s.Value)
 	if err != nil {
 		return nil, err
 	}
-	d, err := csvsrc.Load(s.Path, csvsrc.KeyColumn(s.KeyColumn), csvsrc.Value(vm), csvsrc.SkipBad(s.SkipBad), csvsrc.Limit(s.Limit))
+	d, err := csvload.Load(s.Path, csvload.KeyColumn(s.KeyColumn), csvload.Value(vm), csvload.SkipBad(s.SkipBad), csvload.Limit(s.Limit))
 	if err != nil || s.Size <= 0 {
 		return d, err
 	}

@@ -26,10 +26,10 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -314,8 +314,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a
 		// cell's clock; the workers get the result by flag.
-		if cfg.java, cfg.pcClasspath, err = pc.Classpath(ctx, cfg.Progress.Notes()); err != nil {
-			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", pc.PCVersion, err)
+		if cfg.java, cfg.pcClasspath, err = confluentpc.Classpath(ctx, cfg.Progress.Notes()); err != nil {
+			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}
 	}
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}

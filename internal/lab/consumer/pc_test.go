@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -16,8 +16,8 @@ import (
 func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
 	seeds := testkit.Brokers(t)
-	if _, _, err := pc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
-		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, pc.ErrNoJavac) {
+	if _, _, err := confluentpc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
+		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, confluentpc.ErrNoJavac) {
 		testkit.Unavailable(t, "%v", err)
 	} else if err != nil {
 		t.Fatal(err)

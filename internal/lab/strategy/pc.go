@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/pc"
+	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -38,8 +38,8 @@ import (
 // record is retried until the lab's stall timeout ends the cell; a shorter
 // delay would only raise the attempt count, not change that outcome.
 func init() {
-	for name, order := range map[string]pc.Ordering{
-		"pc-key": pc.OrderKey, "pc-partition": pc.OrderPartition, "pc-unordered": pc.OrderUnordered,
+	for name, order := range map[string]confluentpc.Ordering{
+		"pc-key": confluentpc.OrderKey, "pc-partition": confluentpc.OrderPartition, "pc-unordered": confluentpc.OrderUnordered,
 	} {
 		register(name, parallelConsumer(order))
 		jvm[name] = true
@@ -49,7 +49,7 @@ func init() {
 // pcCommitInterval is PC's commitInterval in the lab (see above).
 const pcCommitInterval = 250 * time.Millisecond
 
-func parallelConsumer(order pc.Ordering) Func {
+func parallelConsumer(order confluentpc.Ordering) Func {
 	return func(ctx context.Context, cfg Config) error {
 		var clientConfig string
 		if len(cfg.ClientOpts) > 0 {
@@ -68,7 +68,7 @@ func parallelConsumer(order pc.Ordering) Func {
 			// As groupTimeouts gives the franz-go strategies.
 			rebalance, heartbeat = cfg.RebalanceTimeout, max(100*time.Millisecond, cfg.RebalanceTimeout/10)
 		}
-		bc := pc.BridgeConfig{
+		bc := confluentpc.BridgeConfig{
 			Java: cfg.Java, Classpath: cfg.PCClasspath,
 			Seeds: cfg.Seeds, Topic: cfg.Topic, Group: cfg.Group, InstanceID: cfg.InstanceID, ClientConfig: clientConfig,
 			Ordering: order, MaxConcurrency: cfg.Workers,
@@ -79,7 +79,7 @@ func parallelConsumer(order pc.Ordering) Func {
 		// Work in flight finishes even during shutdown, as in the pools:
 		// PC drains on close and must hear each outcome.
 		hctx := context.WithoutCancel(ctx)
-		return pc.RunBridge(ctx, bc, func(r pc.BridgeRecord) error {
+		return confluentpc.RunBridge(ctx, bc, func(r confluentpc.BridgeRecord) error {
 			return cfg.Handler(hctx, &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value})
 		})
 	}

@@ -1,0 +1,253 @@
+package confluentpc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Ordering is PC's ProcessingOrder.
+type Ordering string
+
+// The orderings PC offers.
+const (
+	OrderKey       Ordering = "KEY"       // one record per key in flight
+	OrderPartition Ordering = "PARTITION" // one record per partition in flight
+	OrderUnordered Ordering = "UNORDERED" // no ordering constraint
+)
+
+// CommitMode is PC's CommitMode. The transactional mode is left out: it
+// needs a producer and the harness only consumes.
+type CommitMode string
+
+// The commit modes the harness supports.
+const (
+	CommitAsync CommitMode = "PERIODIC_CONSUMER_ASYNCHRONOUS" // PC's default
+	CommitSync  CommitMode = "PERIODIC_CONSUMER_SYNC"
+)
+
+// Work is what the handler does per call.
+type Work string
+
+// The handlers the harness offers.
+const (
+	WorkNoop  Work = "noop"  // return at once: measures PC's own overhead
+	WorkSleep Work = "sleep" // Thread.sleep(Config.Sleep): I/O-bound work
+)
+
+// Defaults applied by Run to zero-valued Config fields.
+const (
+	DefaultMaxConcurrency = 16 // PC's default
+	DefaultBatchSize      = 1  // PC's default
+	DefaultTimeout        = 5 * time.Minute
+)
+
+// exitGrace is how long past Config.Timeout the parent waits before killing
+// the child: JVM start-up before the harness's clock starts, and the drain
+// on close after it stops.
+const exitGrace = 2 * time.Minute
+
+// Config is one PC run. Zero values take the defaults named per field.
+type Config struct {
+	Seeds   []string // bootstrap brokers, host:port; required
+	Topic   string   // required
+	Group   string   // consumer group; default a fresh "kpar-pc-<unix ns>", so it reads from the start
+	Records int      // stop once this many distinct records are processed; required, > 0
+	// ClientConfig is a Java client properties file of security settings
+	// (TLS, SASL; the password in it) added to the consumer's; the JVM
+	// deletes it once read. "" = none.
+	ClientConfig string
+
+	Ordering       Ordering   // default OrderKey
+	MaxConcurrency int        // PC's worker pool size; default 16
+	CommitMode     CommitMode // default CommitAsync
+	BatchSize      int        // records per handler call; default 1
+	Work           Work       // default WorkNoop
+	Sleep          time.Duration
+
+	// Timeout bounds the harness's run from subscribe to the Records-th
+	// record (rounded up to whole seconds); default 5 minutes.
+	Timeout time.Duration
+
+	// JVMFlags go before -cp, e.g. {"-Xmx256m"}. Default none: the JVM's
+	// own defaults (heap = 1/4 of RAM).
+	JVMFlags []string
+
+	// Progress, if set, hears about the one-time Maven resolution.
+	Progress func(string) `json:"-"`
+
+	// For the out-of-order window experiment; zero values leave the run as
+	// it is. With HoldStuck, the record at StuckOffset of each partition
+	// is held, once (a replay of it in the same process is not held
+	// again), until the line "release" arrives on the harness's stdin;
+	// stdin ending (before or after the release) makes it exit with code
+	// 5. Only with Command, whose caller owns the stdin (Run refuses it).
+	StuckOffset int64
+	HoldStuck   bool
+	// ProcessedLog, if set, is a file the harness appends "partition
+	// offset" to per processed record, one unbuffered write each.
+	ProcessedLog string
+	// ProgressEvery > 0 makes the harness print a progress line on stdout
+	// this often (whole ms): {"kind":"progress","t_ms",...,"completed",...,
+	// "distinct",...}; the summary stays the last line.
+	ProgressEvery time.Duration
+	// SessionTimeout > 0 sets the consumer's session.timeout.ms (whole ms;
+	// default Kafka's): how soon the group notices a killed process.
+	SessionTimeout time.Duration
+
+	// FetchMaxBytes and MaxPartitionFetchBytes > 0 set the consumer's
+	// fetch.max.bytes and max.partition.fetch.bytes (0: kafka-clients'
+	// defaults), e.g. to give PC the sizes another contender's client ran
+	// with.
+	FetchMaxBytes          int32
+	MaxPartitionFetchBytes int32
+}
+
+// withDefaults fills zero-valued fields.
+func (c Config) withDefaults() Config {
+	if c.Group == "" {
+		c.Group = fmt.Sprintf("kpar-pc-%d", time.Now().UnixNano())
+	}
+	if c.Ordering == "" {
+		c.Ordering = OrderKey
+	}
+	if c.MaxConcurrency == 0 {
+		c.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if c.CommitMode == "" {
+		c.CommitMode = CommitAsync
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Work == "" {
+		c.Work = WorkNoop
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	return c
+}
+
+// ErrConfig is wrapped by every validation error.
+var ErrConfig = errors.New("pc: invalid config")
+
+// Validate reports every bad value, each naming its field. Zero values that
+// have defaults are valid.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	if len(c.Seeds) == 0 {
+		bad("Seeds is empty")
+	}
+	for _, s := range c.Seeds {
+		if s == "" || strings.ContainsAny(s, ", \t") {
+			bad("Seeds entry %q is not a host:port", s)
+		}
+	}
+	if c.Topic == "" {
+		bad("Topic is empty")
+	}
+	if c.Records <= 0 {
+		bad("Records %d must be > 0", c.Records)
+	}
+	switch c.Ordering {
+	case "", OrderKey, OrderPartition, OrderUnordered:
+	default:
+		bad("Ordering %q is not KEY, PARTITION or UNORDERED", c.Ordering)
+	}
+	if c.MaxConcurrency < 0 {
+		bad("MaxConcurrency %d must be > 0 (0: default %d)", c.MaxConcurrency, DefaultMaxConcurrency)
+	}
+	switch c.CommitMode {
+	case "", CommitAsync, CommitSync:
+	default:
+		bad("CommitMode %q is not %s or %s", c.CommitMode, CommitAsync, CommitSync)
+	}
+	if c.BatchSize < 0 {
+		bad("BatchSize %d must be > 0 (0: default %d)", c.BatchSize, DefaultBatchSize)
+	}
+	switch c.Work {
+	case "", WorkNoop:
+		if c.Sleep != 0 {
+			bad("Sleep %v needs Work %q", c.Sleep, WorkSleep)
+		}
+	case WorkSleep:
+		if c.Sleep < 0 || c.Sleep%time.Millisecond != 0 {
+			bad("Sleep %v must be a whole number of milliseconds >= 0", c.Sleep)
+		}
+	default:
+		bad("Work %q is not %q or %q", c.Work, WorkNoop, WorkSleep)
+	}
+	if c.Timeout < 0 {
+		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
+	}
+	if c.HoldStuck && c.StuckOffset < 0 {
+		bad("StuckOffset %d must be >= 0", c.StuckOffset)
+	}
+	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
+		bad("ProgressEvery %v must be a whole number of milliseconds >= 0", c.ProgressEvery)
+	}
+	if c.FetchMaxBytes < 0 {
+		bad("FetchMaxBytes %d must be >= 0 (0: kafka-clients' default)", c.FetchMaxBytes)
+	}
+	if c.MaxPartitionFetchBytes < 0 {
+		bad("MaxPartitionFetchBytes %d must be >= 0 (0: kafka-clients' default)", c.MaxPartitionFetchBytes)
+	}
+	if c.SessionTimeout < 0 || c.SessionTimeout%time.Millisecond != 0 {
+		bad("SessionTimeout %v must be a whole number of milliseconds >= 0", c.SessionTimeout)
+	}
+	for _, f := range c.JVMFlags {
+		switch {
+		case !strings.HasPrefix(f, "-"):
+			bad("JVMFlags entry %q does not start with '-'", f)
+		case f == "-cp" || f == "-classpath" || f == "--class-path" || f == "-jar" || f == "--module-path":
+			bad("JVMFlags entry %q would replace the harness's class path", f)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// harnessArgs is the harness's own command line (after the class name).
+// The window experiment's flags appear only when set.
+func (c Config) harnessArgs() []string {
+	args := []string{
+		"--bootstrap", strings.Join(c.Seeds, ","),
+		"--topic", c.Topic,
+		"--group", c.Group,
+		"--records", strconv.Itoa(c.Records),
+		"--ordering", string(c.Ordering),
+		"--max-concurrency", strconv.Itoa(c.MaxConcurrency),
+		"--commit-mode", string(c.CommitMode),
+		"--batch-size", strconv.Itoa(c.BatchSize),
+		"--work", string(c.Work),
+		"--sleep-ms", strconv.FormatInt(c.Sleep.Milliseconds(), 10),
+		"--timeout-s", strconv.FormatInt(int64((c.Timeout+time.Second-1)/time.Second), 10),
+	}
+	if c.HoldStuck {
+		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
+	}
+	if c.ProcessedLog != "" {
+		args = append(args, "--processed-log", c.ProcessedLog)
+	}
+	if c.ClientConfig != "" {
+		args = append(args, "--client-config", c.ClientConfig)
+	}
+	if c.ProgressEvery > 0 {
+		args = append(args, "--progress-ms", strconv.FormatInt(c.ProgressEvery.Milliseconds(), 10))
+	}
+	if c.SessionTimeout > 0 {
+		args = append(args, "--session-timeout-ms", strconv.FormatInt(c.SessionTimeout.Milliseconds(), 10))
+	}
+	if c.FetchMaxBytes > 0 {
+		args = append(args, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
+	}
+	if c.MaxPartitionFetchBytes > 0 {
+		args = append(args, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	}
+	return args
+}

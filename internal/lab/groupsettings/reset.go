@@ -1,0 +1,219 @@
+package groupsettings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/lab/workload"
+)
+
+// The reset experiment's cases and policies.
+const (
+	CaseNewGroup  = "new-group"        // no commit at all
+	CaseRetention = "out-of-retention" // the commit is below the log start
+)
+
+var resetPolicies = []string{"earliest", "latest", "none"}
+
+// resetOffset is kgo's spelling of auto.offset.reset (see kgo's
+// ConsumeResetOffset doc: AtCommitted is "none", it opts into NoResetOffset,
+// so a partition without a commit and an out-of-range commit are both fatal).
+func resetOffset(policy string) kgo.Offset {
+	switch policy {
+	case "earliest":
+		return kgo.NewOffset().AtStart()
+	case "latest":
+		return kgo.NewOffset().AtEnd()
+	}
+	return kgo.NewOffset().AtCommitted()
+}
+
+func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
+	var names []string
+	for _, cs := range []string{CaseNewGroup, CaseRetention} {
+		for _, pol := range resetPolicies {
+			names = append(names, cs+"/"+pol)
+		}
+	}
+	return runCells(cfg, Reset, names, Repeat{
+		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
+		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
+	}, func(name string) (ResetCell, error) {
+		cs, pol, _ := strings.Cut(name, "/")
+		return resetCell(ctx, cfg, cs, pol)
+	})
+}
+
+// resetCell: a topic with cfg.Records seeded records; for the retention case
+// a commit at a seeded offset per partition and DeleteRecords above it; then
+// a consumer of a group with the policy, while one new record per partition
+// is written every 100 ms. A partition's records arrive in offset order, so
+// once the consumer saw a new record on every partition it has seen every
+// existing record it ever will.
+func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, error) {
+	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
+	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	if err != nil {
+		return c, err
+	}
+	defer k.close()
+	topic := name(cfg.Seed, "reset", cs, policy)
+	if _, err := k.input(ctx, topic, cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
+		return c, err
+	}
+	group := k.group(topic)
+	if cs == CaseRetention {
+		if err := commitBelowLogStart(ctx, k, cfg.Seed, topic, group, &c); err != nil {
+			return c, err
+		}
+	}
+	c.Unread = c.Existing - c.Committed
+
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(resetOffset(policy)), kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, cfg.clientOpts...)...)
+	if err != nil {
+		return c, err
+	}
+	defer cl.Close()
+	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
+	defer cancel()
+	probes := writeNew(cctx, k, topic, cfg)
+	defer func() { cancel(); probes.Wait() }()
+	if err := readReset(ctx, cctx, cl, cfg, &c); err != nil {
+		return c, err
+	}
+	c.Skipped = c.Unread - c.SeenOld
+	return c, nil
+}
+
+// commitBelowLogStart commits group at a seeded offset per partition of
+// topic and deletes the records up to a seeded point above it, counting both
+// into c.
+func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, group string, c *ResetCell) error {
+	ends, err := k.ends(ctx, topic)
+	if err != nil {
+		return err
+	}
+	commit, del := kadm.Offsets{}, kadm.Offsets{}
+	for p, end := range ends {
+		at, below := retentionPoints(seed, p, end)
+		commit.AddOffset(topic, p, at, -1)
+		del.AddOffset(topic, p, below, -1)
+		c.Committed += int(at)
+		c.DeletedUnread += int(below - at)
+	}
+	if r, err := k.adm.CommitOffsets(ctx, group, commit); err == nil && r.Error() != nil {
+		return fmt.Errorf("commit for %s: %w", group, r.Error())
+	} else if err != nil {
+		return fmt.Errorf("commit for %s: %w", group, err)
+	}
+	if r, err := k.adm.DeleteRecords(ctx, del); err == nil && r.Error() != nil {
+		return fmt.Errorf("delete records of %s: %w", topic, r.Error())
+	} else if err != nil {
+		return fmt.Errorf("delete records of %s: %w", topic, err)
+	}
+	return nil
+}
+
+// writeNew writes new records, one per partition every 100 ms, numbered
+// after the existing ones, until ctx ends; wait on the group for it to stop.
+func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.WaitGroup {
+	probes := &sync.WaitGroup{}
+	probes.Add(1)
+	go func() {
+		defer probes.Done()
+		next := int64(cfg.Records)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			batch := make([]*kgo.Record, cfg.Partitions)
+			for p := range batch {
+				batch[p] = &kgo.Record{Topic: topic, Partition: int32(p),
+					Value: workload.EncodeRecord(workload.Record{Seq: next, Key: "new", KeySeq: next - int64(cfg.Records)})}
+				next++
+			}
+			pcl := k.manual()
+			if pcl == nil || pcl.ProduceSync(ctx, batch...).FirstErr() != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return probes
+}
+
+// readReset polls cl until it saw a new record on every partition (or, for
+// "none", its first error; or cctx's end, a failure), counting into c the
+// existing records it received, the new ones and the first error. An error
+// is only ctx's.
+func readReset(ctx, cctx context.Context, cl *kgo.Client, cfg Config, c *ResetCell) error {
+	seen := map[int64]bool{}
+	newOn := map[int32]bool{}
+	for len(newOn) < cfg.Partitions {
+		fs := cl.PollFetches(cctx)
+		if cctx.Err() != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.Failure = fmt.Sprintf("not done after %s: saw new records on %d of %d partitions", cfg.CellTimeout, len(newOn), cfg.Partitions)
+			return nil
+		}
+		for _, fe := range fs.Errors() {
+			if errors.Is(fe.Err, context.Canceled) || errors.Is(fe.Err, context.DeadlineExceeded) {
+				continue
+			}
+			if c.Error == "" {
+				c.Error = fe.Err.Error()
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			seq := seqOf(r)
+			switch {
+			case seq < 0:
+			case seq >= int64(cfg.Records):
+				c.NewSeen++
+				newOn[r.Partition] = true
+			case !seen[seq]:
+				seen[seq] = true
+				c.SeenOld++
+			}
+		})
+		// "none" never fetches a partition that failed: its error is the end.
+		if c.Policy == "none" && c.Error != "" {
+			return nil
+		}
+	}
+	return nil
+}
+
+// manual is a producer that writes to the partition a record names, made
+// once per kit.
+func (k *cellKit) manual() *kgo.Client {
+	k.manualOnce.Do(func() {
+		k.manualCl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, k.opts...)...)
+	})
+	return k.manualCl
+}
+
+// retentionPoints are partition p's committed offset (10-30% into its end)
+// and the new log start (30-70% of the way from there to the end): seeded,
+// the commit always below the log start when the partition has records.
+func retentionPoints(seed int64, p int32, end int64) (commit, logStart int64) {
+	if end == 0 {
+		return 0, 0
+	}
+	commit = int64(float64(end) * (0.1 + 0.2*workload.Float(seed, streamCommit, uint64(p))))
+	logStart = commit + 1 + int64(float64(end-commit-1)*(0.3+0.4*workload.Float(seed, streamDelete, uint64(p))))
+	return commit, logStart
+}
