@@ -19,7 +19,10 @@
 // "receive" span there), that span. The handler runs with the attempt's span
 // in its context, so its own spans are children of it.
 //
-// Attributes follow the OpenTelemetry messaging conventions:
+// Attributes follow the OpenTelemetry messaging conventions (the
+// partition's are given at the span's start, so a sampler sees them; the
+// record's own, offset, key, tombstone and attempt, only to a span that
+// records, i.e. one that was sampled):
 // messaging.system=kafka, messaging.operation.type=process,
 // messaging.operation.name=process, messaging.destination.name (the topic),
 // messaging.destination.partition.id, messaging.kafka.offset,
@@ -60,8 +63,9 @@
 //
 // Through the MeterProvider, by the messaging conventions where they name
 // one: messaging.process.duration (histogram, seconds, per attempt) and
-// messaging.client.consumed.messages (counter: records handed to the handler,
-// once per delivery), both with messaging.system, messaging.operation.name,
+// messaging.client.consumed.messages (records handed to the handler, once
+// per delivery; an asynchronous counter, counted in memory and read at
+// collection), both with messaging.system, messaging.operation.name,
 // messaging.destination.name, messaging.destination.partition.id,
 // messaging.consumer.group.name, and error.type on failures. The conventions
 // name no lag metric; ObserveStats adds kpar's own gauges read from
