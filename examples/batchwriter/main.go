@@ -21,36 +21,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/examples/internal/demo"
 	"github.com/kpar/kpar/parallel"
 )
 
 func main() {
 	var (
-		brokers = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
 		records = flag.Int("records", 20000, "events to produce and write")
 		keys    = flag.Int("keys", 2000, "distinct keys")
 		batch   = flag.Int("batch", 100, "records per bulk write at most")
 		write   = flag.Duration("write", 5*time.Millisecond, "cost of one bulk write, whatever its size")
-		keep    = flag.Bool("keep", false, "keep the topic at exit")
 	)
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, strings.Split(*brokers, ","), *records, *keys, *batch, *write, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "batchwriter:", err)
-		os.Exit(1)
-	}
+	demo.Main("batchwriter", func(ctx context.Context) error { return run(ctx, *records, *keys, *batch, *write) })
 }
 
 // table stands for a database table with a bulk insert.
@@ -81,36 +69,24 @@ func (t *table) insert(ctx context.Context, cost time.Duration, rs []*kgo.Record
 	return nil
 }
 
-func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Duration, keep bool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-
+func run(ctx context.Context, n, keys, batch int, cost time.Duration) error {
 	// Step 1: a fresh topic, and n events over the keys in turn, so that
 	// each key's values rise with the offset.
-	adm := kadm.NewClient(cl)
-	topic := fmt.Sprintf("kpar-example-batch-%d", time.Now().UnixNano())
-	if _, err := adm.CreateTopic(ctx, 6, -1, nil, topic); err != nil {
-		return fmt.Errorf("create topic: %w", err)
-	}
-	if !keep {
-		defer adm.DeleteTopics(context.Background(), topic)
+	topic := demo.Name("batch")
+	if err := demo.CreateTopics(ctx, 6, topic); err != nil {
+		return err
 	}
 	fmt.Printf("producing %d events over %d keys into %s\n", n, keys, topic)
-	rs := make([]*kgo.Record, n)
-	for i := range rs {
-		rs[i] = &kgo.Record{Topic: topic, Key: []byte("key-" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))}
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
+		return "key-" + strconv.Itoa(i%keys), strconv.Itoa(i)
+	}); err != nil {
+		return err
 	}
 
 	// Step 2: write them to the table in batches, one bulk insert each.
 	db := &table{rows: map[string][]int{}}
 	start := time.Now()
-	if err := write(ctx, seeds, topic, n, batch, cost, db); err != nil {
+	if err := write(ctx, topic, n, batch, cost, db); err != nil {
 		return err
 	}
 	secs := time.Since(start).Seconds()
@@ -142,22 +118,11 @@ func run(ctx context.Context, seeds []string, n, keys, batch int, cost time.Dura
 
 // write runs a batch consumer over topic, each batch one insert into db,
 // until db holds n events.
-func write(ctx context.Context, seeds []string, topic string, n, batch int, cost time.Duration, db *table) error {
-	finished := make(chan struct{})
-	var once sync.Once
+func write(ctx context.Context, topic string, n, batch int, cost time.Duration, db *table) error {
 	c, err := parallel.NewBatch(func(ctx context.Context, rs []*kgo.Record) error {
-		if err := db.insert(ctx, cost, rs); err != nil {
-			return err
-		}
-		db.mu.Lock()
-		all := db.written >= n
-		db.mu.Unlock()
-		if all {
-			once.Do(func() { close(finished) })
-		}
-		return nil
+		return db.insert(ctx, cost, rs)
 	},
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(topic),
+		parallel.ClientOpts(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())),
 		parallel.Ordering(parallel.OrderKey),
 		// A few batches' worth of handlers, so the next batches fill while one writes.
@@ -165,23 +130,10 @@ func write(ctx context.Context, seeds []string, topic string, n, batch int, cost
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(rctx) }()
-	select {
-	case <-finished:
-	case err := <-errc:
-		cancel()
-		return fmt.Errorf("run: %w", err)
-	case <-ctx.Done():
-		cancel()
-		<-errc
-		return ctx.Err()
-	}
-	cancel()
-	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("run: %w", err)
-	}
-	c.Close()
-	return nil
+	defer c.Close()
+	return demo.RunUntil(ctx, func() bool {
+		db.mu.Lock()
+		defer db.mu.Unlock()
+		return db.written >= n
+	}, c)
 }

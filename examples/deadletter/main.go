@@ -23,35 +23,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/examples/internal/demo"
 	"github.com/kpar/kpar/parallel"
 )
 
 func main() {
 	var (
-		brokers = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
 		records = flag.Int("records", 100, "payments to produce")
 		delay   = flag.Duration("retry-delay", 500*time.Millisecond, "how long a record waits in the retry topic")
-		keep    = flag.Bool("keep", false, "keep the topics at exit")
 	)
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, strings.Split(*brokers, ","), *records, *delay, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "deadletter:", err)
-		os.Exit(1)
-	}
+	demo.Main("deadletter", func(ctx context.Context) error { return run(ctx, *records, *delay) })
 }
 
 func kind(v int) string {
@@ -66,44 +53,29 @@ func kind(v int) string {
 	return "ok"
 }
 
-func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep bool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
+func run(ctx context.Context, n int, delay time.Duration) error {
+	// Step 1: three topics: the payments, the retry topic and the
+	// dead-letter topic; and the payments, each value its number, which
+	// decides its kind.
+	source := demo.Name("dlt")
+	retry, dlt := source+"-retry", source+"-dlt"
+	if err := demo.CreateTopics(ctx, 3, source); err != nil {
 		return err
 	}
-	defer cl.Close()
-
-	// Step 1: three topics: the payments, the retry topic and the
-	// dead-letter topic.
-	adm := kadm.NewClient(cl)
-	base := fmt.Sprintf("kpar-example-dlt-%d", time.Now().UnixNano())
-	source, retry, dlt := base, base+"-retry", base+"-dlt"
-	for _, t := range []struct {
-		name string
-		np   int32
-	}{{source, 3}, {retry, 1}, {dlt, 1}} {
-		if _, err := adm.CreateTopic(ctx, t.np, -1, nil, t.name); err != nil {
-			return fmt.Errorf("create %s: %w", t.name, err)
-		}
+	if err := demo.CreateTopics(ctx, 1, retry, dlt); err != nil {
+		return err
 	}
-	if !keep {
-		defer adm.DeleteTopics(context.Background(), source, retry, dlt)
-	}
-
-	// Step 2: the payments, each value its number, which decides its kind.
-	rs := make([]*kgo.Record, n)
-	for i := range rs {
-		rs[i] = &kgo.Record{Topic: source, Key: []byte("account-" + strconv.Itoa(i%13)), Value: []byte(strconv.Itoa(i))}
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	if err := demo.Produce(ctx, source, n, func(i int) (string, string) {
+		return "account-" + strconv.Itoa(i%13), strconv.Itoa(i)
+	}); err != nil {
+		return err
 	}
 	fmt.Printf("produced %d payments to %s\n", n, source)
 
-	// Step 3: the consumer, with the failure path in three stages.
+	// Step 2: the consumer, with the failure path in three stages.
 	p := &payments{retryTopic: retry, attempts: map[int]int{}, outcome: map[string]int{}}
 	c, err := parallel.New(p.handle,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(base+"-group"), kgo.ConsumeTopics(source)),
+		parallel.ClientOpts(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumerGroup(source+"-group"), kgo.ConsumeTopics(source)),
 		parallel.Retries(3, 10*time.Millisecond, 100*time.Millisecond), // 3 attempts in place
 		parallel.RetryTopic(retry, delay, 1),                           // then one round via the retry topic
 		parallel.DeadLetterTopic(dlt),                                  // then the dead-letter topic
@@ -113,46 +85,42 @@ func run(ctx context.Context, seeds []string, n int, delay time.Duration, keep b
 	}
 	defer c.Close()
 
-	// Step 4: run it while reading the dead-letter topic, until every
+	// Step 3: run it while reading the dead-letter topic, until every
 	// payment succeeded or was dead-lettered.
-	wantOK := 0
-	for v := 0; v < n; v++ {
-		if kind(v) != "poison" {
-			wantOK++
+	wantDead := 0
+	for v := range n {
+		if kind(v) == "poison" {
+			wantDead++
 		}
 	}
-	dead, err := consume(ctx, c, seeds, dlt, p, wantOK, n-wantOK)
+	dead, err := demo.Read(dlt)
 	if err != nil {
 		return err
 	}
-
-	// Step 5: what went where, and each dead letter with its headers.
-	report(n, p, c.Stats(), dlt, dead)
-	if len(dead) != n-wantOK {
-		return fmt.Errorf("%d records in the dead-letter topic, want %d", len(dead), n-wantOK)
+	defer dead.Close()
+	if err := demo.RunUntil(ctx, func() bool { return p.succeededCount() == n-wantDead && dead.Len() == wantDead }, c); err != nil {
+		return err
 	}
-	return nil
-}
 
-func report(n int, p *payments, st parallel.Stats, dlt string, dead []*kgo.Record) {
-	fmt.Printf("\n%d payments: %d succeeded, %d dead-lettered\n", n, p.succeeded, len(dead))
+	// Step 4: what went where, and each dead letter with its headers.
+	st, letters := c.Stats(), dead.Records()
+	fmt.Printf("\n%d payments: %d succeeded, %d dead-lettered\n", n, p.succeeded, len(letters))
 	for _, where := range []string{"first attempt", "retried in place", "via the retry topic"} {
 		fmt.Printf("  succeeded %-20s %d\n", where+":", p.outcome[where])
 	}
 	fmt.Printf("  failed attempts %d, in-place retries %d, sent to retry topic %d, dead-lettered %d\n",
 		st.Failed, st.Retried, st.RetryTopic, st.DeadLettered)
-	sort.Slice(dead, func(i, j int) bool {
-		a, _ := strconv.Atoi(string(dead[i].Value))
-		b, _ := strconv.Atoi(string(dead[j].Value))
-		return a < b
-	})
 	fmt.Printf("\ndead-letter topic %s:\n", dlt)
-	for _, r := range dead {
+	for _, r := range letters {
 		fmt.Printf("  payment %-4s from %s[%s]@%s after %s attempts: %s\n", r.Value,
 			parallel.Header(r, parallel.HeaderOriginTopic), parallel.Header(r, parallel.HeaderOriginPartition),
 			parallel.Header(r, parallel.HeaderOriginOffset), parallel.Header(r, parallel.HeaderAttempts),
 			parallel.Header(r, parallel.HeaderError))
 	}
+	if len(letters) != wantDead {
+		return fmt.Errorf("%d records in the dead-letter topic, want %d", len(letters), wantDead)
+	}
+	return nil
 }
 
 // payments is the handler and what it saw: each payment's attempts, and
@@ -194,41 +162,8 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// consume runs c and reads the dead-letter topic dlt meanwhile, until
-// wantOK payments succeeded and wantDead were dead-lettered; it returns
-// the dead letters.
-func consume(ctx context.Context, c *parallel.Consumer, seeds []string, dlt string, p *payments, wantOK, wantDead int) ([]*kgo.Record, error) {
-	dltc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(dlt), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		return nil, err
-	}
-	defer dltc.Close()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- c.Run(runCtx) }()
-	var dead []*kgo.Record
-	allDone := func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p.succeeded == wantOK && len(dead) == wantDead
-	}
-	for !allDone() && ctx.Err() == nil {
-		fctx, fcancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		dead = append(dead, dltc.PollFetches(fctx).Records()...)
-		fcancel()
-		select {
-		case err := <-runErr:
-			return nil, fmt.Errorf("consumer stopped early: %v", err)
-		default:
-		}
-	}
-	cancel()
-	if err := <-runErr; err != nil {
-		return nil, err
-	}
-	if ctx.Err() != nil {
-		return nil, errors.New("interrupted")
-	}
-	return dead, nil
+func (p *payments) succeededCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.succeeded
 }

@@ -19,71 +19,49 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/examples/internal/demo"
 	"github.com/kpar/kpar/parallel"
 )
 
 func main() {
 	var (
-		brokers     = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
 		records     = flag.Int("records", 20000, "records to produce and consume")
 		keys        = flag.Int("keys", 1000, "distinct keys")
 		partitions  = flag.Int("partitions", 6, "partitions of the topic")
 		concurrency = flag.Int("concurrency", 500, "maximum handlers running at once")
 		work        = flag.Duration("work", 2*time.Millisecond, "simulated I/O per record")
-		keep        = flag.Bool("keep", false, "keep the topic at exit")
 	)
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, strings.Split(*brokers, ","), *records, *keys, int32(*partitions), *concurrency, *work, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "keyed:", err)
-		os.Exit(1)
-	}
+	demo.Main("keyed", func(ctx context.Context) error {
+		return run(ctx, *records, *keys, int32(*partitions), *concurrency, *work)
+	})
 }
 
-func run(ctx context.Context, seeds []string, n, keys int, partitions int32, concurrency int, work time.Duration, keep bool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-
+func run(ctx context.Context, n, keys int, partitions int32, concurrency int, work time.Duration) error {
 	// Step 1: a fresh topic, and n records over the keys in turn, so that
 	// each key's values rise with the offset.
-	adm := kadm.NewClient(cl)
-	topic := fmt.Sprintf("kpar-example-keyed-%d", time.Now().UnixNano())
-	if _, err := adm.CreateTopic(ctx, partitions, -1, nil, topic); err != nil {
-		return fmt.Errorf("create topic: %w", err)
-	}
-	if !keep {
-		defer adm.DeleteTopics(context.Background(), topic)
+	topic := demo.Name("keyed")
+	if err := demo.CreateTopics(ctx, partitions, topic); err != nil {
+		return err
 	}
 	fmt.Printf("producing %d records over %d keys into %s (%d partitions)\n", n, keys, topic, partitions)
-	rs := make([]*kgo.Record, n)
-	for i := range rs {
-		rs[i] = &kgo.Record{Topic: topic, Key: []byte("key-" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))}
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
+		return "key-" + strconv.Itoa(i%keys), strconv.Itoa(i)
+	}); err != nil {
+		return err
 	}
 
 	// Step 2: consume them in key order, many handlers at once, each
 	// checking that its key's values still rise.
 	k := &keyCheck{n: n, work: work, last: make(map[string]int, keys)}
 	start := time.Now()
-	if err := consume(ctx, seeds, topic, concurrency, k); err != nil {
+	if err := consume(ctx, topic, concurrency, k); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
@@ -142,13 +120,13 @@ func (k *keyCheck) handle(ctx context.Context, r *kgo.Record) error {
 
 // consume runs a parallel consumer with key order over topic until k has
 // seen every record (or ctx ends), printing its progress every second.
-func consume(ctx context.Context, seeds []string, topic string, concurrency int, k *keyCheck) error {
-	runCtx, cancel := context.WithCancel(ctx)
+func consume(ctx context.Context, topic string, concurrency int, k *keyCheck) error {
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	k.stop = cancel
 	// compare:loc begin kpar
 	c, err := parallel.New(k.handle,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
+		parallel.ClientOpts(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
 		parallel.Ordering(parallel.OrderKey),
 		parallel.MaxConcurrency(concurrency),
 	)
@@ -157,20 +135,11 @@ func consume(ctx context.Context, seeds []string, topic string, concurrency int,
 	}
 	defer c.Close()
 	// compare:loc end
-	go func() {
-		progress := time.NewTicker(time.Second)
-		defer progress.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-progress.C:
-				fmt.Printf("  %d/%d done, %d in flight\n", k.done.Load(), k.n, c.Stats().InFlight)
-			}
-		}
-	}()
+	defer demo.Every(time.Second, func() {
+		fmt.Printf("  %d/%d done, %d in flight\n", k.done.Load(), k.n, c.Stats().InFlight)
+	})()
 	// compare:loc begin kpar
-	if err := c.Run(runCtx); err != nil {
+	if err := c.Run(ctx); err != nil {
 		return err
 	}
 	// compare:loc end

@@ -24,67 +24,47 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/examples/internal/demo"
 	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/kprom"
 )
 
 func main() {
 	var (
-		brokers  = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
 		listen   = flag.String("listen", "127.0.0.1:2112", "address to serve /metrics on")
 		records  = flag.Int("records", 50000, "records to produce")
 		work     = flag.Duration("work", 5*time.Millisecond, "simulated I/O per record")
 		duration = flag.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
-		keep     = flag.Bool("keep", false, "keep the topic at exit")
 	)
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
-	if err := run(ctx, strings.Split(*brokers, ","), *listen, *records, *work, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "metrics:", err)
-		os.Exit(1)
-	}
+	demo.Main("metrics", func(ctx context.Context) error {
+		if *duration > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *duration)
+			defer cancel()
+		}
+		return run(ctx, *listen, *records, *work)
+	})
 }
 
-func run(ctx context.Context, seeds []string, listen string, n int, work time.Duration, keep bool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
+func run(ctx context.Context, listen string, n int, work time.Duration) error {
+	topic := demo.Name("metrics")
+	if err := demo.CreateTopics(ctx, 6, topic); err != nil {
 		return err
 	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	topic := fmt.Sprintf("kpar-example-metrics-%d", time.Now().UnixNano())
-	if _, err := adm.CreateTopic(ctx, 6, -1, nil, topic); err != nil {
-		return fmt.Errorf("create topic: %w", err)
-	}
-	if !keep {
-		defer adm.DeleteTopics(context.Background(), topic)
-	}
-	rs := make([]*kgo.Record, n)
-	for i := range rs {
-		rs[i] = &kgo.Record{Topic: topic, Key: []byte("k" + strconv.Itoa(i%500)), Value: []byte(strconv.Itoa(i))}
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
+		return "k" + strconv.Itoa(i%500), strconv.Itoa(i)
+	}); err != nil {
+		return err
 	}
 
 	// A registry of our own keeps the example's output to the consumer's
@@ -112,7 +92,7 @@ func run(ctx context.Context, seeds []string, listen string, n int, work time.Du
 		return nil
 	}
 	c, err := parallel.New(handle,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
+		parallel.ClientOpts(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumerGroup(topic+"-group"), kgo.ConsumeTopics(topic)),
 		parallel.MaxConcurrency(200),
 		parallel.Retries(3, 5*time.Millisecond, 50*time.Millisecond),
 	)

@@ -21,73 +21,50 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/examples/internal/demo"
 	"github.com/kpar/kpar/parallel"
 )
 
 func main() {
 	var (
-		brokers     = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
 		records     = flag.Int("records", 10000, "orders to produce and transform")
 		concurrency = flag.Int("concurrency", 100, "maximum handlers running at once")
-		keep        = flag.Bool("keep", false, "keep the topics at exit")
 	)
-	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, strings.Split(*brokers, ","), *records, *concurrency, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "transform:", err)
-		os.Exit(1)
-	}
+	demo.Main("transform", func(ctx context.Context) error { return run(ctx, *records, *concurrency) })
 }
 
-func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
+func run(ctx context.Context, n, concurrency int) error {
+	// Step 1: an input and an output topic, and n orders in the input.
+	base := demo.Name("transform")
+	in, out := base+"-in", base+"-out"
+	if err := demo.CreateTopics(ctx, 6, in, out); err != nil {
 		return err
 	}
-	defer cl.Close()
-
-	// Step 1: an input and an output topic, and n orders in the input.
-	adm := kadm.NewClient(cl)
-	base := fmt.Sprintf("kpar-example-transform-%d", time.Now().UnixNano())
-	in, out := base+"-in", base+"-out"
-	if _, err := adm.CreateTopics(ctx, 6, -1, nil, in, out); err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	if !keep {
-		defer adm.DeleteTopics(context.Background(), in, out)
-	}
 	fmt.Printf("producing %d orders into %s\n", n, in)
-	rs := make([]*kgo.Record, n)
-	for i := range rs {
-		rs[i] = &kgo.Record{Topic: in, Key: []byte("customer-" + strconv.Itoa(i%100)),
-			Value: []byte(fmt.Sprintf("order-%d,%d", i, 100+i%900))}
-	}
-	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
-		return fmt.Errorf("produce: %w", err)
+	if err := demo.Produce(ctx, in, n, func(i int) (string, string) {
+		return "customer-" + strconv.Itoa(i%100), fmt.Sprintf("order-%d,%d", i, 100+i%900)
+	}); err != nil {
+		return err
 	}
 
 	// Step 2: transform each order into one output record, exactly once.
 	start := time.Now()
-	if err := transform(ctx, seeds, base, in, out, n, concurrency); err != nil {
+	if err := transform(ctx, base, in, out, n, concurrency); err != nil {
 		return err
 	}
 	fmt.Printf("transformed %d orders with %d handlers in %.1fs\n", n, concurrency, time.Since(start).Seconds())
 
 	// Step 3: read the outputs as a read_committed consumer would: every
 	// order has exactly one.
-	counts, err := readCommitted(ctx, seeds, out)
+	counts, err := readCommitted(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -109,12 +86,11 @@ func run(ctx context.Context, seeds []string, n, concurrency int, keep bool) err
 
 // transform runs a transform consumer over the orders in topic in until
 // it has transformed n, writing each one's output to topic out.
-func transform(ctx context.Context, seeds []string, base, in, out string, n, concurrency int) error {
+func transform(ctx context.Context, base, in, out string, n, concurrency int) error {
 	// The handler's outputs are not visible until the transaction that
 	// commits their input succeeds. Give each consumer of the group its own
 	// TransactionalID, stable across restarts (a pod name, say).
 	var done atomic.Int64
-	finished := make(chan struct{})
 	c, err := parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		id, amount, ok := strings.Cut(string(r.Value), ",")
 		if !ok {
@@ -124,38 +100,19 @@ func transform(ctx context.Context, seeds []string, base, in, out string, n, con
 		if err != nil {
 			return nil, parallel.Permanent(err)
 		}
-		if done.Add(1) == int64(n) {
-			close(finished)
-		}
+		done.Add(1)
 		return []*kgo.Record{{Topic: out, Key: r.Key,
 			Value: []byte(fmt.Sprintf("%s,%d,vat=%d", id, cents, cents*20/100))}}, nil
 	},
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(in), kgo.ConsumerGroup(base),
+		parallel.ClientOpts(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumeTopics(in), kgo.ConsumerGroup(base),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.TransactionalID(base+"-0")),
 		parallel.Ordering(parallel.OrderKey), parallel.MaxConcurrency(concurrency))
 	if err != nil {
 		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(rctx) }()
-	select {
-	case <-finished:
-	case err := <-errc:
-		cancel()
-		return fmt.Errorf("run: %w", err)
-	case <-ctx.Done():
-		cancel()
-		<-errc
-		return ctx.Err()
-	}
-	// Let the last transaction commit, then stop: Close commits what is done.
-	cancel()
-	if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("run: %w", err)
-	}
-	c.Close()
-	return nil
+	defer c.Close()
+	// Stopping Run lets the last transaction commit: Run commits what is done.
+	return demo.RunUntil(ctx, func() bool { return done.Load() >= int64(n) }, c)
 }
 
 // readCommitted counts the outputs per order id in topic, as a
@@ -163,8 +120,8 @@ func transform(ctx context.Context, seeds []string, base, in, out string, n, con
 // first appends a plain (non-transactional) end record to every partition
 // and reads until it meets each one: everything committed before it is then
 // read, and no transaction marker or pause is mistaken for the end.
-func readCommitted(ctx context.Context, seeds []string, topic string) (map[string]int, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+func readCommitted(ctx context.Context, topic string) (map[string]int, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(demo.Brokers()...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {

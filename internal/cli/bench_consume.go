@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -10,9 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type benchConsumeFlags struct {
@@ -119,12 +119,10 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 		return c, err
 	}
 	c.RSSChild = child.Start
-	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
 }
 
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	cfg, err := f.config(g)
 	if err != nil {
 		return err
@@ -140,24 +138,10 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	seeds, err := g.connect(ctx)
-	if err != nil {
-		return err
-	}
-	cfg.Command = commandLine(cmd)
-	cfg.Log = func(msg string) { fmt.Fprintln(stderr, "kpar: "+msg) }
-	res, err := consume.Run(ctx, cfg, seeds)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, consume.DataFile, res, consume.Views(res)...)
-	if err != nil {
-		return err
-	}
-	cfg.Log("wrote " + strings.Join(written, " and "))
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(stdout, render.Text(consume.Doc(res)))
-	return nil
+	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile,
+		run: func(ctx context.Context, e env.Env) (consume.Result, error) {
+			cfg.Env = e
+			return consume.Run(ctx, cfg)
+		},
+		doc: consume.Doc})
 }

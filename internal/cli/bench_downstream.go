@@ -1,16 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/downstream"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/env"
 )
 
 type benchDownstreamFlags struct {
@@ -77,7 +76,7 @@ charts. Nothing is written unless every run finished.`,
 }
 
 // config parses the flags into a validated Config; it touches no broker.
-func (f *benchDownstreamFlags) config(g *globals) (downstream.Config, error) {
+func (f *benchDownstreamFlags) config() (downstream.Config, error) {
 	c := downstream.DefaultConfig()
 	if err := c.Order.UnmarshalText([]byte(f.order)); err != nil {
 		return c, fmt.Errorf("--order: %w", err)
@@ -96,34 +95,18 @@ func (f *benchDownstreamFlags) config(g *globals) (downstream.Config, error) {
 	c.Steady, c.Halved, c.Recovered = f.steady, f.halved, f.recovered
 	c.Warmup, c.Settle, c.Tick = f.warmup, f.settle, f.tick
 	c.Attempts, c.Repeat = f.attempts, f.repeat
-	c.ClientOpts = g.client.Opts
 	return c, c.Validate()
 }
 
 func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags) error {
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
-	cfg, err := f.config(g)
+	cfg, err := f.config()
 	if err != nil {
 		return err
 	}
-	seeds, err := g.connect(ctx)
-	if err != nil {
-		return err
-	}
-	cfg.Command = commandLine(cmd)
-	cfg.Log = func(msg string) { fmt.Fprintln(stderr, "kpar: "+msg) }
-	res, err := downstream.Run(ctx, cfg, seeds)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, downstream.DataFile, res, downstream.Views(res)...)
-	if err != nil {
-		return err
-	}
-	cfg.Log("wrote " + strings.Join(written, " and "))
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(stdout, render.Text(downstream.Doc(res)))
-	return nil
+	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile,
+		run: func(ctx context.Context, e env.Env) (downstream.Result, error) {
+			cfg.Env = e
+			return downstream.Run(ctx, cfg)
+		},
+		doc: downstream.Doc})
 }

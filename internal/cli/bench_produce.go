@@ -3,18 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
-	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // produceFlags are `kpar bench produce`'s flags as typed; sweepable ones
@@ -182,74 +179,33 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 		}
 		c.Worker = child.Start
 	}
-	c.ClientOpts, c.Anchor = g.client.Opts, g.client
+	c.Client = g.client // the anchors' refusal is a flag error
 	return c, c.Validate()
 }
 
 func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
-	started := time.Now()
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	cfg, err := f.config(g)
 	if err != nil {
 		return err
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.timeout)
-	seeds, err := g.connect(cctx)
-	cancel()
-	if err != nil {
-		return err
-	}
-	text := f.out.text(stdout)
-	cfg.Command = commandLine(cmd)
-	bar := newProgress(io.Discard, text, "records", 0) // no bar until the input's size is known
-	defer func() { bar.stop() }()
-	cfg.OnReady = func(r produce.Result) {
-		if r.Input.SkippedRows > 0 {
-			fmt.Fprintf(stderr, "kpar: skipped %d malformed rows (--skip-bad); first: %s\n", r.Input.SkippedRows, r.Input.FirstBadRows[0])
-		}
-		bar.stop()
-		bar = newProgress(stderr, text, "records", produce.ProgressTotal(cfg, r.Input.Records, r.Input.PayloadBytes))
-		bar.println(produce.ReadyLine(r))
-	}
-	cfg.OnPinned = func(p produce.PinInfo) { bar.println(produce.PinLine(p)) }
-	cfg.Progress = func(n int64) { bar.add(n) }
-	cfg.OnSweep = func(sw produce.Sweep) { bar.println(produce.SweepLine(sw)) }
-	cfg.OnStep = func(st produce.Step) { bar.println(produce.StepLine(st)) }
-	cfg.OnSweepDone = func(sw produce.Sweep) { bar.println(produce.SaturationLine(sw)) }
-	cfg.OnJava = func(n int, s produce.Settings) {
-		bar.stop()
-		fmt.Fprintln(text, produce.JavaStartLine(n, s))
-	}
-	res, err := produce.Run(ctx, cfg, seeds)
-	bar.stop()
-	if err != nil {
-		return err
-	}
-	if _, err := results.Write(f.out.out, produce.DataFile, res, produce.Views(res)...); err != nil {
-		return err
-	}
-	if f.out.json {
-		if err := printJSON(stdout, res); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprintf(stdout, "\n%s\nresults: %s (summary.md, results.json, steps.csv, charts) in %.0fs\n", render.Text(produce.Doc(res)), f.out.out, time.Since(started).Seconds())
-	}
-	// A step whose deliveries failed is recorded with its counts and first
-	// error, but the run is not a clean measurement: say so and exit 1.
-	if failed := res.FailedSteps(); len(failed) > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d step(s) had failed deliveries, so their rates are not those of complete runs: %s",
-			len(failed), strings.Join(failed, "; "))}
-	}
-	return nil
-}
-
-// commandLine is the kpar command line that reproduces cmd's run: its path
-// and every flag the user set, brokers included.
-func commandLine(cmd *cobra.Command) []string {
-	line := strings.Fields(cmd.CommandPath())
-	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		line = append(line, "--"+fl.Name+"="+fl.Value.String())
-	})
-	return line
+	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile,
+		brokers: func(ctx context.Context) ([]string, error) {
+			ctx, cancel := context.WithTimeout(ctx, f.timeout)
+			defer cancel()
+			return g.connect(ctx)
+		},
+		run: func(ctx context.Context, e env.Env) (produce.Result, error) {
+			cfg.Env = e
+			return produce.Run(ctx, cfg)
+		},
+		doc: produce.Doc, views: produce.Views,
+		// A step whose deliveries failed is recorded with its counts and
+		// first error, but the run is not a clean measurement.
+		failed: func(res produce.Result, _ []string) error {
+			if failed := res.FailedSteps(); len(failed) > 0 {
+				return fmt.Errorf("%d step(s) had failed deliveries, so their rates are not those of complete runs: %s",
+					len(failed), strings.Join(failed, "; "))
+			}
+			return nil
+		}})
 }

@@ -5,16 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/kpar/kpar/internal/broker"
 )
@@ -118,74 +114,6 @@ func (g *globals) connect(ctx context.Context) ([]string, error) {
 	}
 	recordBroker(ctx, seeds, g.client.Opts...)
 	return seeds, nil
-}
-
-// progress is the one progress display: an mpb bar on stderr when stderr is
-// a terminal, nothing otherwise. Lines printed with println go above the bar
-// (or to stdout as they are when stdout is not the terminal).
-type progress struct {
-	p    *mpb.Progress
-	bar  *mpb.Bar
-	out  io.Writer
-	name atomic.Value
-}
-
-// newProgress counts to total in unit ("records", "cells"); a bar that
-// counts records also shows the rate.
-func newProgress(stderr, stdout io.Writer, unit string, total int64) *progress {
-	b := &progress{out: stdout}
-	b.name.Store("")
-	if !isTerminal(stderr) {
-		return b
-	}
-	b.p = mpb.New(mpb.WithOutput(stderr), mpb.WithWidth(30))
-	app := []decor.Decorator{decor.Percentage(), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_MMSS)}
-	if unit == "records" {
-		app = append(app, decor.Name(" "), decor.AverageSpeed(0, "%.0f rec/s"))
-	}
-	app = append(app, decor.Any(func(decor.Statistics) string {
-		if s := b.name.Load().(string); s != "" {
-			return " " + s
-		}
-		return ""
-	}))
-	b.bar = b.p.AddBar(total,
-		mpb.PrependDecorators(decor.Name(unit+" "), decor.CountersNoUnit("%d / %d")),
-		mpb.AppendDecorators(app...))
-	if isTerminal(stdout) {
-		b.out = b.p
-	}
-	return b
-}
-
-// current names what is running now, shown after the bar.
-func (b *progress) current(name string) { b.name.Store(name) }
-
-func (b *progress) println(s string) { fmt.Fprintln(b.out, s) }
-
-func (b *progress) add(n int64) {
-	if b.bar != nil {
-		b.bar.IncrInt64(n)
-	}
-}
-
-func (b *progress) stop() {
-	if b.p == nil {
-		return
-	}
-	b.bar.Abort(false)
-	b.p.Wait()
-	b.p, b.bar = nil, nil
-}
-
-// isTerminal reports whether w is a terminal: progress bars are drawn only there.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // printJSON prints a result's data, as stored in --out, on stdout (--json).

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,9 +13,8 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/window"
-	"github.com/kpar/kpar/internal/render"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 func newCompareCmd(g *globals) *cobra.Command {
@@ -197,7 +197,7 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 		return c, err
 	}
 	c.Child = child.Start
-	c.Security = g.client
+	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
 		w := window.DefaultConfig()
 		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck
@@ -208,53 +208,17 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 }
 
 func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
-	ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 	cfg, err := f.config(cmd, g)
 	if err != nil {
 		return err
 	}
-	seeds, err := g.connect(ctx)
-	if err != nil {
-		return err
-	}
-	// Progress lines go with the text, or to stderr under --json, whose
-	// stdout is the data alone.
-	lines := stdout
-	if f.out.json {
-		lines = stderr
-	}
-	cfg.Command = commandLine(cmd)
-	bar := newProgress(stderr, lines, "runs", int64(cfg.Runs()))
-	defer bar.stop()
-	started := false
-	cfg.Log = func(msg string) { bar.println("kpar: " + msg) }
-	cfg.OnRun = func(name string) {
-		if started {
-			bar.add(1)
-		}
-		started = true
-		bar.current(name)
-	}
-	cfg.OnMeasured = bar.println
-	res, runErr := compare.Run(ctx, cfg, seeds)
-	if runErr != nil && !errors.Is(runErr, compare.ErrPartsFailed) {
-		return runErr
-	}
-	// A part that failed is in the result with its reason; the parts
-	// that completed are written all the same, and the exit is non-zero.
-	bar.add(1)
-	bar.stop()
-	written, err := results.Write(f.out.out, compare.DataFile, res, compare.Views(res)...)
-	if err != nil {
-		return err
-	}
-	if f.out.json {
-		if err := printJSON(stdout, res); err != nil {
-			return err
-		}
-		return runErr
-	}
-	fmt.Fprint(stdout, render.Text(compare.Doc(res)))
-	fmt.Fprintf(stdout, "wrote %s\n", strings.Join(written, ", "))
-	return runErr
+	// A part that failed is in the result with its reason; the parts that
+	// completed are written all the same, and the exit is non-zero.
+	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs",
+		run: func(ctx context.Context, e env.Env) (compare.Result, error) {
+			cfg.Env = e
+			return compare.Run(ctx, cfg)
+		},
+		doc:     compare.Doc,
+		partial: func(err error) bool { return errors.Is(err, compare.ErrPartsFailed) }})
 }

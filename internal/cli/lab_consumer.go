@@ -1,15 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/consumer"
-	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type labConsumerFlags struct {
@@ -109,7 +109,7 @@ func (f *labConsumerFlags) config(g *globals) (consumer.Config, error) {
 		}
 		cfg.CrashAt = at
 	}
-	cfg.Security = g.sec
+	cfg.Client = g.client // the JVM's refusal is a flag error
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
@@ -127,63 +127,17 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 		return err
 	}
 	cfg.Worker = child.Start
-	ctx := cmd.Context()
-	if cfg.Brokers, err = g.connect(ctx); err != nil {
-		return err
-	}
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := f.out.text(stdout)
 	if f.verbose {
-		cfg.WorkerStderr = stderr
+		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}
-	cells := cfg.Cells()
-	fmt.Fprintf(text, "kpar lab consumer: seed %d, %d cells, %d records each, brokers %s\n",
-		cfg.Seed, len(cells), cfg.Records, strings.Join(cfg.Brokers, ","))
-	bar := newProgress(stderr, text, "cells", int64(len(cells)))
-	defer bar.stop()
-	cfg.OnCellStart = func(_, _ int, st, sc string) { bar.current(st + "/" + sc) }
-	cfg.Progress = func(s string) { bar.println(s) }
-	cfg.OnCell = func(i, total int, c consumer.Cell) {
-		bar.println(cellLine(i, total, c))
-		bar.add(1)
-	}
-	res, err := consumer.Run(ctx, cfg)
-	bar.stop()
-	if err != nil {
-		return err
-	}
-	d := consumer.Doc(res)
-	written, err := results.Write(f.out.out, "lab-consumer.json", res, render.Views(d)...)
-	if err != nil {
-		return err
-	}
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(text, render.Text(d))
-	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
-	return nil
-}
-
-// cellLine is one finished cell in the text output.
-func cellLine(i, total int, c consumer.Cell) string {
-	ch := c.Check
-	exact := "none"
-	if len(c.Exact) > 0 {
-		exact = strings.Join(c.Exact, ",")
-	}
-	note := ""
-	switch {
-	case c.Error != "":
-		note = "  ERROR " + c.Error
-	case c.Stalled:
-		note = "  STALLED"
-	}
-	share := ""
-	if s := c.Share; s != nil {
-		share = fmt.Sprintf("  archived %d  redelivered %d", s.Archived, s.Redelivered)
-	}
-	return fmt.Sprintf("[%d/%d] %-20s %-18s lost %5d  dup %5d  reord %5d  dlq %4d  %6.0f rec/s  crashes %d/%d  %4.1fs%s  exact: %s%s",
-		i, total, c.Strategy, c.Scenario, c.LostNotArchived(), ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
-		c.Crashes, len(c.CrashPoints), c.Seconds, share, exact, note)
+	return runExperiment(cmd, g, experiment[consumer.Result]{out: &f.out, data: "lab-consumer.json", unit: "cells",
+		intro: func(e env.Env) string {
+			return fmt.Sprintf("kpar lab consumer: seed %d, %d cells, %d records each, brokers %s",
+				cfg.Seed, len(cfg.Cells()), cfg.Records, strings.Join(e.Brokers, ","))
+		},
+		run: func(ctx context.Context, e env.Env) (consumer.Result, error) {
+			cfg.Env = e
+			return consumer.Run(ctx, cfg)
+		},
+		doc: consumer.Doc})
 }

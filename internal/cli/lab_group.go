@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -8,11 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group"
 	"github.com/kpar/kpar/internal/lab/group/settings"
-	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type labGroupFlags struct {
@@ -155,56 +156,42 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	cfg.Security, scfg.Security = g.sec, g.sec
-	if cfg.Brokers, err = g.connect(ctx); err != nil {
-		return err
-	}
 	cfg.Member = child.Start
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := f.out.text(stdout)
 	if f.verbose {
-		cfg.MemberStderr = stderr
+		cfg.MemberStderr = cmd.ErrOrStderr()
 	}
-	cells := cfg.Cells()
-	fmt.Fprintf(text, "kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n",
-		cfg.Seed, len(cells), cfg.Rate, cfg.Duration, strings.Join(cfg.Brokers, ","))
-	fmt.Fprintln(text, group.TextHeader())
-	bar := newProgress(stderr, text, "cells", int64(len(cells)))
-	defer bar.stop()
-	cfg.OnCellStart = func(_, _ int, name string) { bar.current(name) }
-	cfg.OnCell = func(i, total int, c group.Cell) {
-		bar.println(group.TextLine(i, total, c))
-		bar.add(1)
-	}
-	res, err := group.Run(ctx, cfg)
-	bar.stop()
-	if err != nil {
+	err = runExperiment(cmd, g, experiment[group.Result]{out: &f.out, data: "lab-group.json", unit: "cells",
+		intro: func(e env.Env) string {
+			return fmt.Sprintf("kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n%s",
+				cfg.Seed, len(cfg.Cells()), cfg.Rate, cfg.Duration, strings.Join(e.Brokers, ","), group.TextHeader())
+		},
+		run: func(ctx context.Context, e env.Env) (group.Result, error) {
+			cfg.Env = e
+			return group.Run(ctx, cfg)
+		},
+		doc: group.Doc, views: group.Views,
+		tail: func(res group.Result) string {
+			var b strings.Builder
+			for _, c := range res.Cells {
+				fmt.Fprintf(&b, "rerun: %s\n", c.Rerun)
+			}
+			return b.String()
+		},
+		failed: func(res group.Result, written []string) error {
+			if n := res.Failed(); n > 0 {
+				return fmt.Errorf("%d of %d cells failed (see %s)", n, len(res.Cells), written[0])
+			}
+			return nil
+		}})
+	// Failed cells are written: the settings experiments still run, then
+	// the command fails.
+	var failed *exitError
+	if err != nil && !errors.As(err, &failed) || !withSettings {
 		return err
 	}
-	written, err := results.Write(f.out.out, "lab-group.json", res, group.Views(res)...)
-	if err != nil {
-		return err
+	scfg.Brokers = cfg.Brokers
+	if serr := runSettings(cmd, g, scfg, &outFlags{out: f.settingsOut, json: f.out.json}); serr != nil {
+		return fmt.Errorf("settings experiments: %w", serr)
 	}
-	if f.out.json {
-		if err := printJSON(stdout, res); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprint(text, render.Text(group.Doc(res)))
-		fmt.Fprintf(text, "wrote %s and %d more\n", written[0], len(written)-1)
-		for _, c := range res.Cells {
-			fmt.Fprintf(text, "rerun: %s\n", c.Rerun)
-		}
-	}
-	if withSettings {
-		scfg.Brokers = cfg.Brokers
-		if err := runSettings(cmd, scfg, outFlags{out: f.settingsOut, json: f.out.json}); err != nil {
-			return fmt.Errorf("settings experiments: %w", err)
-		}
-	}
-	if n := res.Failed(); n > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d cells failed (see %s)", n, len(res.Cells), written[0])}
-	}
-	return nil
+	return err
 }

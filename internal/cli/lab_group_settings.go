@@ -1,15 +1,15 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group/settings"
-	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type labGroupSettingsFlags struct {
@@ -79,11 +79,7 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err := settingsMember(g, &cfg); err != nil {
 		return err
 	}
-	cfg.Security = g.sec
-	if cfg.Brokers, err = g.connect(cmd.Context()); err != nil {
-		return err
-	}
-	return runSettings(cmd, cfg, f.out)
+	return runSettings(cmd, g, cfg, &f.out)
 }
 
 // settingsMember sets the member process the settings experiments start.
@@ -96,34 +92,25 @@ func settingsMember(g *globals, cfg *settings.Config) error {
 	return nil
 }
 
-// runSettings runs the settings experiments of a validated cfg (brokers
-// set), writes them to out and prints their summary: for
-// `kpar lab group-settings` and the second half of `kpar lab group`.
-func runSettings(cmd *cobra.Command, cfg settings.Config, out outFlags) error {
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := out.text(stdout)
-	fmt.Fprintf(text, "kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s\n",
-		cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(cfg.Brokers, ","))
-	bar := newProgress(stderr, text, "cells", int64(settings.CellCount(cfg.Experiments)))
-	defer bar.stop()
-	cfg.OnCellStart = func(exp, cell string) { bar.current(exp + " " + cell) }
-	cfg.OnCell = func(_, line string) {
-		bar.println(line)
-		bar.add(1)
+// runSettings runs the settings experiments of a validated cfg, writes
+// them to out and prints their summary: for `kpar lab group-settings`
+// and the second half of `kpar lab group` (whose cfg has the brokers it
+// probed already).
+func runSettings(cmd *cobra.Command, g *globals, cfg settings.Config, out *outFlags) error {
+	var brokers func(context.Context) ([]string, error)
+	if len(cfg.Brokers) > 0 {
+		brokers = func(context.Context) ([]string, error) { return cfg.Brokers, nil }
 	}
-	res, err := settings.Run(cmd.Context(), cfg)
-	bar.stop()
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(out.out, "lab-group-settings.json", res, settings.Views(res)...)
-	if err != nil {
-		return err
-	}
-	if out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(text, render.Text(settings.Doc(res)))
-	fmt.Fprintf(text, "rerun: %s\nwrote %s\n", strings.Join(res.Command, " "), strings.Join(written, ", "))
-	return nil
+	return runExperiment(cmd, g, experiment[settings.Result]{out: out, data: "lab-group-settings.json", unit: "cells",
+		brokers: brokers,
+		intro: func(e env.Env) string {
+			return fmt.Sprintf("kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s",
+				cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(e.Brokers, ","))
+		},
+		run: func(ctx context.Context, e env.Env) (settings.Result, error) {
+			cfg.Env = e
+			return settings.Run(ctx, cfg)
+		},
+		doc:  settings.Doc,
+		tail: func(res settings.Result) string { return "rerun: " + strings.Join(res.Command, " ") + "\n" }})
 }

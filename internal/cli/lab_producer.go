@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,9 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/producer"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type labProducerFlags struct {
@@ -117,73 +117,33 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
 	// Only brokers named by flag or environment are "given"; otherwise the
 	// lab starts its own cluster rather than taking 'kpar broker up''s,
 	// which is usually one node.
 	cfg.Home = filepath.Join(broker.Home(), "lab-producer")
-	cfg.Security = g.client
 	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" || len(g.client.Brokers) > 0
 	if g.secured() && !given {
 		return errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
 	}
+	brokers := g.connect
 	if given {
-		if cfg.Brokers, err = g.connect(ctx); err != nil {
-			return err
-		}
 		cfg.Home = broker.Home()
 	} else {
 		recordOwnCluster(cfg.Home)
+		brokers = func(context.Context) ([]string, error) { return nil, nil }
 	}
-	cfg.Command = commandLine(cmd)
-	if !cmd.Flags().Changed("seed") {
-		cfg.Command = append(cfg.Command, fmt.Sprintf("--seed=%d", cfg.Seed))
-	}
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := f.out.text(stdout)
-	cells := cfg.Cells()
-	where := "its own 3-node cluster under " + cfg.Home
-	if len(cfg.Brokers) > 0 {
-		where = "brokers " + strings.Join(cfg.Brokers, ",")
-	}
-	fmt.Fprintf(text, "kpar lab producer: seed %d, %d cells, %d records/s, on %s\n", cfg.Seed, len(cells), cfg.Rate, where)
-	bar := newProgress(stderr, text, "cells", int64(len(cells)))
-	defer bar.stop()
-	cfg.Progress = func(s string) { bar.println(s) }
-	cfg.OnCellStart = func(i, total int, name string) {
-		bar.current(name)
-		bar.println(fmt.Sprintf("[%d/%d] %s", i, total, name))
-	}
-	cfg.OnCell = func(i, total int, c producer.Cell) {
-		bar.println(producerCellLine(i, total, c))
-		bar.add(1)
-	}
-	res, err := producer.Run(ctx, cfg)
-	bar.stop()
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, "lab-producer.json", res, producer.Views(res)...)
-	if err != nil {
-		return err
-	}
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(text, render.Text(producer.Doc(res)))
-	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
-	return nil
-}
-
-// producerCellLine is one finished cell in the text output.
-func producerCellLine(i, total int, c producer.Cell) string {
-	k := c.Counts
-	plain := func(_ string, n int) string { return fmt.Sprint(n) }
-	line := fmt.Sprintf("[%d/%d] %-26s sent %6d  acked %s  failed %4d  unanswered %4d  LOST %s  readers disagreed %d  dup %4d  reord %4d  failed-but-written %3d  consumer missed %d  %s  %.0fs",
-		i, total, c.Name, k.Sent, producer.AckedText(c), k.Failed, k.Unreported, producer.LostText(c, plain), k.Disagreed, k.Duplicated, k.Reordered, k.FailedPresent,
-		c.Consumer.Missed, producer.KcatText(c), c.Seconds)
-	if k.Disagreed > 0 {
-		line += "  readers: " + producer.ReadersText(c)
-	}
-	return line
+	return runExperiment(cmd, g, experiment[producer.Result]{out: &f.out, data: "lab-producer.json", unit: "cells",
+		brokers: brokers, seed: cfg.Seed,
+		intro: func(e env.Env) string {
+			where := "its own 3-node cluster under " + cfg.Home
+			if len(e.Brokers) > 0 {
+				where = "brokers " + strings.Join(e.Brokers, ",")
+			}
+			return fmt.Sprintf("kpar lab producer: seed %d, %d cells, %d records/s, on %s", cfg.Seed, len(cfg.Cells()), cfg.Rate, where)
+		},
+		run: func(ctx context.Context, e env.Env) (producer.Result, error) {
+			cfg.Env = e
+			return producer.Run(ctx, cfg)
+		},
+		doc: producer.Doc})
 }

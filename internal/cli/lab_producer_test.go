@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/kpar/kpar/internal/lab/producer"
 )
 
 // Bad flags fail by name before any broker is looked up (the broker here
@@ -62,31 +60,5 @@ func TestLabProducerRefusesOneNodeAndFaultsWithoutOurPids(t *testing.T) {
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Errorf("%d node(s): a refused run created --out: %v", tc.nodes, err)
 		}
-	}
-}
-
-// The cell line shows the kcat cross-check and the readers' disagreement
-// in the lab's own words (producer.KcatText, producer.ReadersText), the
-// same text as the Markdown and the report; acks=0 is never "acked".
-func TestProducerCellLineUsesTheLabsTexts(t *testing.T) {
-	s, _ := producer.LookupSetting("acks1-if5")
-	c := producer.Cell{Name: "acks1-if5/leader-kill", Setting: s, Fault: producer.FaultLeaderKill,
-		Counts: producer.Counts{Sent: 120, Acked: 120, Records: 100, Lost: 1, Disagreed: 19},
-		Kcat:   producer.KcatCheck{Ran: true, Records: 119},
-		Reads: producer.Reads{Disagreements: []producer.Disagreement{
-			{Seen: producer.ReaderKcat, NotSeen: producer.ReaderFranzGo, Records: 19, Acked: 19}}}}
-	line := producerCellLine(1, 1, c)
-	for _, want := range []string{producer.KcatText(c), "readers: " + producer.ReadersText(c), "LOST 1", "readers disagreed 19",
-		"kcat differs from franz-go: kcat read 119 records, franz-go 100"} {
-		if !strings.Contains(line, want) {
-			t.Errorf("line lacks %q:\n%s", want, line)
-		}
-	}
-	s0, _ := producer.LookupSetting("acks0-if5")
-	c0 := producer.Cell{Name: "acks0-if5/leader-kill", Setting: s0, Fault: producer.FaultLeaderKill,
-		Counts: producer.Counts{Sent: 10, Written: 10, Unseen: 2}, Kcat: producer.KcatCheck{Ran: true}}
-	line = producerCellLine(1, 1, c0)
-	if !strings.Contains(line, "acked none (acks=0; 10 written)") || !strings.Contains(line, "LOST none acknowledged (acks=0); 2 of 10 sent unseen") {
-		t.Errorf("acks=0 line: %s", line)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,10 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/soak"
-	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 type labSoakFlags struct {
@@ -87,42 +87,26 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 		return err
 	}
 	cfg.Worker = child.Start
-	ctx := cmd.Context()
 	cfg.Home = filepath.Join(broker.Home(), "lab-soak")
-	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != ""
-	if given {
-		if cfg.Brokers, err = g.connect(ctx); err != nil {
-			return err
-		}
+	brokers := g.connect
+	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {
 		cfg.Home = broker.Home()
 	} else {
 		recordOwnCluster(cfg.Home)
+		brokers = func(context.Context) ([]string, error) { return nil, nil }
 	}
-	cfg.Command = commandLine(cmd)
-	if !cmd.Flags().Changed("seed") {
-		cfg.Command = append(cfg.Command, fmt.Sprintf("--seed=%d", cfg.Seed))
-	}
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	text := f.out.text(stdout)
-	fmt.Fprintf(text, "kpar lab soak: seed %d, strategies %s, %s\n", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)
-	cfg.Progress = func(s string) { fmt.Fprintln(stderr, s) }
-	res, err := soak.Run(ctx, cfg)
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("kpar lab soak stopped (%v): every member and the soak's cluster ended, no results written", context0(ctx.Err()))
-		}
-		return err
-	}
-	written, err := results.Write(f.out.out, "soak.json", res, soak.Views(res)...)
-	if err != nil {
-		return err
-	}
-	if f.out.json {
-		return printJSON(stdout, res)
-	}
-	fmt.Fprint(text, render.Text(soak.Doc(res)))
-	fmt.Fprintf(text, "wrote %s\n", strings.Join(written, ", "))
-	return nil
+	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
+		brokers: brokers, seed: cfg.Seed,
+		intro: func(env.Env) string {
+			return fmt.Sprintf("kpar lab soak: seed %d, strategies %s, %s", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)
+		},
+		run: func(ctx context.Context, e env.Env) (soak.Result, error) {
+			cfg.Env = e
+			res, err := soak.Run(ctx, cfg)
+			if err != nil && ctx.Err() != nil {
+				return res, fmt.Errorf("kpar lab soak stopped (%v): every member and the soak's cluster ended, no results written", ctx.Err())
+			}
+			return res, err
+		},
+		doc: soak.Doc, views: soak.Views})
 }
-
-func context0(err error) string { return err.Error() }

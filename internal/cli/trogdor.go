@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -8,8 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -227,7 +227,6 @@ func (f *trogdorSweepFlags) config() (trogdor.Config, error) {
 }
 
 func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error {
-	ctx, stderr := cmd.Context(), cmd.ErrOrStderr()
 	cfg, err := f.config()
 	if err != nil {
 		return err
@@ -240,23 +239,10 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 	if err := cfg.CheckAgents(); err != nil {
 		return err
 	}
-	if cfg.Seeds, err = g.connect(ctx); err != nil {
-		return err
-	}
-	cfg.Command = commandLine(cmd)
-	cfg.Log = func(s string) { fmt.Fprintln(stderr, "kpar:", s) }
-	res, err := trogdor.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	written, err := results.Write(f.out.out, trogdor.DataFile, res, trogdor.Views(res)...)
-	if err != nil {
-		return err
-	}
-	cfg.Log("wrote " + strings.Join(written, " and "))
-	if f.out.json {
-		return printJSON(cmd.OutOrStdout(), res)
-	}
-	fmt.Fprint(cmd.OutOrStdout(), render.Text(trogdor.Doc(res)))
-	return nil
+	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, data: trogdor.DataFile,
+		run: func(ctx context.Context, e env.Env) (trogdor.Result, error) {
+			cfg.Env = e
+			return trogdor.Run(ctx, cfg)
+		},
+		doc: trogdor.Doc})
 }

@@ -97,9 +97,10 @@ func (s Settings) Args() []string {
 
 // Client is resolved settings: what to dial and how.
 type Client struct {
-	Brokers []string  // bootstrap.servers from --client-config (nil without one)
-	Opts    []kgo.Opt // TLS and SASL options for every kgo.NewClient; nil for plaintext
-	User    string    // the SASL user, from the flag or the file
+	Settings Settings  // as given: Args hands them to a child process
+	Brokers  []string  // bootstrap.servers from --client-config (nil without one)
+	Opts     []kgo.Opt // TLS and SASL options for every kgo.NewClient; nil for plaintext
+	User     string    // the SASL user, from the flag or the file
 	// Java and Librdkafka are the same settings as those clients'
 	// properties, for the benches' anchors (ProducerPerformance, kcat). The
 	// password is among them: write them to a 0600 file, never argv.
@@ -108,11 +109,14 @@ type Client struct {
 	AnchorErr error
 }
 
+// Args are the flags that give a child process the same security.
+func (c Client) Args() []string { return c.Settings.Args() }
+
 // Resolve validates s, reads the properties file and the PEM files, and
 // builds the client options. getenv supplies $KPAR_SASL_PASSWORD. It touches
 // no broker; errors name the flag or the file:line.
 func (s Settings) Resolve(getenv func(string) string) (Client, error) {
-	var c Client
+	c := Client{Settings: s}
 	eff := s // flags, then the file fills what they left empty
 	password := ""
 	if s.ConfigFile != "" {

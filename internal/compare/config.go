@@ -36,7 +36,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/compare/window"
 	"github.com/kpar/kpar/internal/pc"
 	"github.com/kpar/kpar/internal/proc"
@@ -95,12 +96,6 @@ type Config struct {
 	// or ShareSpec, reaching RunKparChild, RunPlainChild, RunShareChild.
 	Child proc.Starter
 
-	// Security is the resolved TLS/SASL settings: Opts for this process's
-	// clients and the Go children (which get them as flags through the
-	// ChildArgv funcs), Java for PC's harness and ShareConsumerPerformance
-	// (a 0600 file each run).
-	Security clientsec.Client
-
 	// ShareMembers is the member clients of every share contender: the
 	// bare share consumer, kpar's share mode and ShareConsumerPerformance
 	// (--threads). Each bare member polls at most its part of the run's
@@ -119,12 +114,13 @@ type Config struct {
 	pcRun        func(context.Context, pc.Config) (pc.Result, error)
 	javaShareRun func(ctx context.Context, args []string) (JavaShare, error)
 
-	Command []string // the command line that reproduces the run, stored in the result
-	// Log hears what is being prepared; OnRun hears each run as it starts
-	// (name) and OnMeasured one text line per finished run. All may be nil.
-	Log        func(msg string)
-	OnRun      func(name string)
-	OnMeasured func(line string)
+	// Env: the brokers; the resolved TLS/SASL settings (Opts for this
+	// process's clients and the Go children, which get them as flags
+	// through the ChildArgv funcs; Java for PC's harness and
+	// ShareConsumerPerformance, a 0600 file each run); the command line
+	// stored in the result; the progress: notes of what is being prepared,
+	// each run as it begins (of Runs), one line per finished run.
+	env.Env
 }
 
 // DefaultConfig is the full matrix of issue 9, the flag defaults of
@@ -209,10 +205,10 @@ func (c Config) Validate() error {
 	if c.Child == nil {
 		return errors.New("compare: Config.Child is required (the contenders' processes)")
 	}
-	if len(c.Security.Opts) > 0 {
+	if c.Secured() {
 		switch {
-		case c.Security.Java == nil:
-			return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Security.AnchorErr)
+		case c.Client.Java == nil:
+			return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Client.AnchorErr)
 		}
 	}
 	if c.Window != nil {

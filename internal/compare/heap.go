@@ -113,7 +113,7 @@ func (r *runner) cappedPC(ctx context.Context, topic string, heapMiB int64, hs *
 	c := r.c
 	capped := pc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency,
 		JVMFlags: []string{fmt.Sprintf("-Xmx%dm", heapMiB)}, FetchMaxBytes: hs.FetchMaxBytes, MaxPartitionFetchBytes: hs.MaxPartitionFetchBytes,
-		Ordering: pc.OrderKey, CommitMode: pc.CommitAsync, Timeout: timeout, Progress: c.Log}
+		Ordering: pc.OrderKey, CommitMode: pc.CommitAsync, Timeout: timeout, Progress: c.Progress.Notes()}
 	label := PCLabel(Side{JVMFlags: capped.JVMFlags, FetchMaxBytes: capped.FetchMaxBytes, FetchMaxPartitionBytes: capped.MaxPartitionFetchBytes})
 	r.start("rss " + label)
 	if err := r.pcSecurity(&capped); err != nil {

@@ -58,7 +58,8 @@ func (c Config) Runs() int {
 // and the next part runs: Run then returns the Result of what completed
 // with an error wrapping ErrPartsFailed. Only a cancelled ctx (or a
 // failure before any part) returns no Result.
-func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
+func Run(ctx context.Context, c Config) (Result, error) {
+	seeds := c.Brokers
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -66,7 +67,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, c.Security.Opts...)...)
+	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, c.Opts()...)...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -176,11 +177,8 @@ func newResult(c Config, seeds []string, loc []LOC) Result {
 // security and log.
 func (c Config) windowConfig(seeds []string) window.Config {
 	wc := *c.Window
-	wc.Security = c.Security
+	wc.Env = c.Env
 	wc.Brokers = seeds
-	if wc.Log == nil {
-		wc.Log = c.Log
-	}
 	return wc
 }
 

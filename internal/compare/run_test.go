@@ -88,7 +88,8 @@ func TestRunKeepsTheCompletedPartsAndMarksTheFailedOne(t *testing.T) {
 		return JavaShare{Threads: 2, Records: 100, RecordsPerS: 50}, nil
 	}
 
-	res, err := Run(ctx, c, seeds)
+	c.Brokers = seeds
+	res, err := Run(ctx, c)
 	if !errors.Is(err, ErrPartsFailed) {
 		t.Fatalf("Run error %v, want ErrPartsFailed", err)
 	}

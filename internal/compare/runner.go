@@ -23,24 +23,18 @@ type runner struct {
 	seeds []string
 	admin *kgo.Client // sets share group configs
 	env   *Env        // the result's, for what PC's runs report
+	runs  int         // runs begun so far
 }
 
-func (r *runner) logf(format string, args ...any) {
-	if r.c.Log != nil {
-		r.c.Log(fmt.Sprintf(format, args...))
-	}
-}
+func (r *runner) logf(format string, args ...any) { r.c.Progress.Note(format, args...) }
 
 func (r *runner) start(name string) {
-	if r.c.OnRun != nil {
-		r.c.OnRun(name)
-	}
+	r.runs++
+	r.c.Progress.Begin(r.runs, r.c.Runs(), name)
 }
 
 func (r *runner) measured(format string, args ...any) {
-	if r.c.OnMeasured != nil {
-		r.c.OnMeasured(fmt.Sprintf(format, args...))
-	}
+	r.c.Progress.Print(fmt.Sprintf(format, args...))
 }
 
 // prepare makes topic hold n records plus 10%: every run measures a
@@ -48,7 +42,7 @@ func (r *runner) measured(format string, args ...any) {
 func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) error {
 	n += n / 10
 	r.logf("preparing %d records (%d keys) in %s", n, keys, topic)
-	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Security.Opts...)
+	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Opts()...)
 	return err
 }
 
@@ -93,10 +87,10 @@ func (r *runner) plain(ctx context.Context, name string, spec PlainSpec, check b
 // pcSecurity gives one PC run the security settings: a file of its own,
 // since the harness deletes it once read.
 func (r *runner) pcSecurity(cfg *pc.Config) error {
-	if len(r.c.Security.Opts) == 0 {
+	if !r.c.Secured() {
 		return nil
 	}
-	f, err := clientsec.WriteProperties(r.c.Security.Java, true)
+	f, err := clientsec.WriteProperties(r.c.Client.Java, true)
 	cfg.ClientConfig = f
 	return err
 }
@@ -116,7 +110,7 @@ func (r *runner) runPC(ctx context.Context, cfg pc.Config) (pc.Result, error) {
 func (r *runner) pc(ctx context.Context, name string, cfg pc.Config, check bool) (Side, error) {
 	r.start(name + " pc")
 	cfg.Ordering, cfg.CommitMode, cfg.Timeout = pc.OrderKey, pc.CommitAsync, r.c.Timeout
-	cfg.Progress = r.c.Log
+	cfg.Progress = r.c.Progress.Notes()
 	if err := r.pcSecurity(&cfg); err != nil {
 		return Side{}, err
 	}
@@ -248,8 +242,8 @@ func (r *runner) javaShare(ctx context.Context, topic string, records int64) (Ja
 		return JavaShare{}, err
 	}
 	args := javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers)
-	if len(r.c.Security.Opts) > 0 {
-		f, err := clientsec.WriteProperties(r.c.Security.Java, true)
+	if r.c.Secured() {
+		f, err := clientsec.WriteProperties(r.c.Client.Java, true)
 		if err != nil {
 			return JavaShare{}, err
 		}

@@ -62,7 +62,7 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 	var firstErr error
 	var acked int64
 	start := time.Now()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Seeds...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
 	if err != nil {
 		return KparRun{}, err
 	}

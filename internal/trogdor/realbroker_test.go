@@ -59,7 +59,7 @@ func TestUpTwoAgentsMergedCountEqualsTopicRecordsAndDownLeavesNothing(t *testing
 	}
 
 	cfg := DefaultConfig()
-	cfg.Coordinator, cfg.Agents, cfg.SharedHost, cfg.Seeds = st.Coordinator.URL(), st.Agents, true, seeds
+	cfg.Coordinator, cfg.Agents, cfg.SharedHost, cfg.Brokers = st.Coordinator.URL(), st.Agents, true, seeds
 	cfg.Steps, cfg.Records, cfg.Topic, cfg.Partitions = []int{1, 2}, 3000, testkit.TopicName(t), 3
 	cfg.Calibrate, cfg.TaskTimeout = false, 2*time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -111,7 +111,7 @@ func TestRefusedSpecGivesOneLineNamingIt(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	base := DefaultConfig()
-	base.Coordinator, base.Seeds, base.Steps, base.Records = st.Coordinator.URL(), seeds, []int{1}, 100
+	base.Coordinator, base.Brokers, base.Steps, base.Records = st.Coordinator.URL(), seeds, []int{1}, 100
 	base.Topic, base.Partitions, base.Calibrate, base.TaskTimeout = testkit.TopicName(t), 1, false, time.Minute
 
 	for _, tc := range []struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,10 +29,9 @@ type Config struct {
 	Partitions  int
 	Replication int
 	Settings    Settings
-	// Seeds are where kpar itself reaches the cluster (topic, end offsets,
-	// calibration); AgentBootstrap is what the agents are told, which on
-	// other hosts may be another address. Empty: Seeds.
-	Seeds          []string
+	// AgentBootstrap is what the agents are told, which on other hosts may
+	// be another address than the Env's Brokers, where kpar itself reaches
+	// the cluster (topic, end offsets, calibration). Empty: Brokers.
 	AgentBootstrap string
 	// WarmupRecords each agent sends once before the first step, not
 	// measured: a fresh agent JVM's first worker pays class loading and
@@ -39,8 +40,7 @@ type Config struct {
 	Calibrate     bool          // also run one in-process kpar producer beside the 1-agent step
 	TaskTimeout   time.Duration // the longest one step may take (each task's durationMs)
 	Seed          int64         // seeds the agents' random values
-	Command       []string
-	Log           func(string)
+	env.Env                     // brokers, command line, progress notes
 }
 
 // DefaultConfig holds the defaults the command's flags show.
@@ -119,9 +119,6 @@ func (e *RefusedError) Error() string {
 // ProduceBenchSpec per agent, all posted together, waited for, read back
 // from each agent and checked against the topic's end offsets.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if cfg.Log == nil {
-		cfg.Log = func(string) {}
-	}
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -130,12 +127,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	boot := cfg.AgentBootstrap
 	if boot == "" {
-		boot = strings.Join(cfg.Seeds, ",")
+		boot = strings.Join(cfg.Brokers, ",")
 	}
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), TrogdorVersion: Version,
 		Settings: cfg.Settings, Topic: cfg.Topic, Partitions: cfg.Partitions, Records: cfg.Records,
 		SharedHost: cfg.SharedHost, AgentBootstrap: boot, Seed: cfg.Seed}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Seeds...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
 	if err != nil {
 		return Result{}, err
 	}
@@ -148,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runID := time.Now().UTC().Format("20060102T150405")
 	if cfg.WarmupRecords > 0 {
 		last := cfg.Steps[len(cfg.Steps)-1]
-		cfg.Log(fmt.Sprintf("warm-up: %d records on each of %d agent(s), not measured", cfg.WarmupRecords, last))
+		cfg.Progress.Note("warm-up: %d records on each of %d agent(s), not measured", cfg.WarmupRecords, last)
 		w := cfg
 		w.Records = cfg.WarmupRecords
 		if _, err := runStep(ctx, w, co, adm, boot, runID+"-warmup", last); err != nil {
@@ -157,15 +154,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.WarmupRecords = cfg.WarmupRecords
 	}
 	for _, n := range cfg.Steps {
-		cfg.Log(fmt.Sprintf("step %d agent(s): %d records each", n, cfg.Records))
+		cfg.Progress.Note("step %d agent(s): %d records each", n, cfg.Records)
 		st, err := runStep(ctx, cfg, co, adm, boot, runID, n)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Steps = append(res.Steps, st)
-		cfg.Log(fmt.Sprintf("step %d agent(s): %.0f records/s, %d written", n, st.RecordsPerSec, st.Written))
+		cfg.Progress.Note("step %d agent(s): %.0f records/s, %d written", n, st.RecordsPerSec, st.Written)
 		if n == 1 && cfg.Calibrate {
-			cfg.Log(fmt.Sprintf("calibration: one in-process kpar (franz-go) producer, %d records", cfg.Records))
+			cfg.Progress.Note("calibration: one in-process kpar (franz-go) producer, %d records", cfg.Records)
 			cal, err := runKpar(ctx, adm, cfg)
 			if err != nil {
 				return Result{}, err

@@ -8,7 +8,7 @@
 //     parallel run's; the faster is the reference);
 //   - rss: peak RSS (VmHWM) of a child process consuming a large backlog.
 //
-// The shape: Config (Validate names the flag) -> Run(ctx, Config, seeds) ->
+// The shape: Config (Validate names the flag) -> Run(ctx, Config) ->
 // Result (schema Schema/Version) with the ideal, the efficiencies, the
 // "bound by" verdict and the targets computed here, once -> Markdown and
 // Text, which read only the Result.
@@ -19,9 +19,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one consumer bench. Topics are named after their sizes and
@@ -74,12 +75,10 @@ type Config struct {
 	// RSSChild starts the rss child (`kpar child consume-rss` with an
 	// RSSSpec, reaching RSSChild). Needed when rss runs.
 	RSSChild proc.Starter
-	// ClientOpts (TLS, SASL) go to every client of the run; the rss child
-	// gets its own from its spec line.
-	ClientOpts []kgo.Opt
-
-	Command []string         // the command line that reproduces the run, stored in the result
-	Log     func(msg string) // what is being prepared or measured now (may be nil)
+	// Env: the brokers, the client options (TLS, SASL) every client of
+	// the run takes (the rss child gets its own from its spec line), the
+	// command line stored in the result, and the progress notes.
+	env.Env
 }
 
 // DefaultConfig is the flag defaults of `kpar bench consume`.

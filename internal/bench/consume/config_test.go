@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/progress"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
@@ -102,14 +104,15 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	// come in several polls, so their windows have records after the
 	// warm-up (the test topic's compressible values would otherwise fit in
 	// one fetch, which the clock refuses).
-	c.ClientOpts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
+	c.Client.Opts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
 	c.RSSChild = testChild
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
-	c.Log = func(s string) { logs = append(logs, s) }
+	c.Progress = func(e progress.Event) { logs = append(logs, e.Line) }
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	r, err := Run(ctx, c, seeds)
+	c.Brokers = seeds
+	r, err := Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,10 @@ import (
 // measurements c.Only names, in the order io, cpu, rss. seeds must answer
 // (the caller probed them). The Result is complete only when the error is
 // nil.
-func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
+func Run(ctx context.Context, c Config) (Result, error) {
+	seeds, logf := c.Brokers, c.Progress.Note
 	if err := c.Validate(); err != nil {
 		return Result{}, err
-	}
-	logf := func(format string, args ...any) {
-		if c.Log != nil {
-			c.Log(fmt.Sprintf(format, args...))
-		}
 	}
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: seeds, CPUs: runtime.NumCPU(),
 		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
@@ -56,7 +52,7 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 		// out the fetch long-poll (FetchMaxWait) of the others, all idle.
 		n += n / 10
 		logf("preparing %d records in %s", n, big)
-		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 			return Result{}, err
 		}
 	}
@@ -90,15 +86,15 @@ func (c Config) ioRepeats(ctx context.Context, seeds []string, logf func(string,
 	topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
 	logf("io: preparing %d records in %s", c.Records, topic)
 	// 10% headroom, as for the big topic below: measure a backlog.
-	if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+	if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 		return nil, err
 	}
 	spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
-		PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.ClientOpts}
+		PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.Opts()}
 	mode := "at-least-once"
 	if c.Transactional {
 		spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
-		if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+		if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +142,7 @@ func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, sam
 			return nil, errors.Join(err, cerr)
 		}
 		logf("cpu: repeat %d ran at up to %.0f records/s, faster than calibrated: restarting the cpu part with %d records each", rep, rate, n)
-		if _, err := Prepare(ctx, seeds, big, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+		if _, err := Prepare(ctx, seeds, big, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 			return nil, err
 		}
 		cal.Resized = append(cal.Resized, n)
@@ -164,15 +160,15 @@ func (c Config) cpuRepeat(ctx context.Context, seeds []string, topic string, sam
 	logf("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
 	if r.Parallel, err = RunParallel(ctx, seeds, topic, c.CPURecords, ParallelSpec{
 		Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.ClientOpts}); err != nil {
+		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}); err != nil {
 		return r, err
 	}
 	logf("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
-	if r.PlainSameFetch, err = RunPlain(ctx, seeds, topic, c.CPURecords, same, c.ClientOpts...); err != nil {
+	if r.PlainSameFetch, err = RunPlain(ctx, seeds, topic, c.CPURecords, same, c.Opts()...); err != nil {
 		return r, err
 	}
 	logf("cpu %d/%d: plain franz-go poll loop, kgo's default fetch size, %d records", rep, c.Repeat, c.CPURecords)
-	if r.PlainDefault, err = RunPlain(ctx, seeds, topic, c.CPURecords, 0, c.ClientOpts...); err != nil {
+	if r.PlainDefault, err = RunPlain(ctx, seeds, topic, c.CPURecords, 0, c.Opts()...); err != nil {
 		return r, err
 	}
 	var short []error
@@ -205,14 +201,14 @@ const calibrationMargin = 2.0
 func (c Config) calibrate(ctx context.Context, seeds []string, topic string, logf func(string, ...any)) (*Calibration, error) {
 	n := calibrationRecords
 	logf("cpu: calibrating on %d records (the fastest contender, the plain loop with kgo's default fetch size)", n)
-	if _, err := Prepare(ctx, seeds, topic, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.ClientOpts...); err != nil {
+	if _, err := Prepare(ctx, seeds, topic, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 		return nil, err
 	}
 	// Twice, the faster kept: the first read starts cold (page cache, the
 	// broker's and the client's first fetches) and underrates the repeats.
 	var rate float64
 	for range 2 {
-		m, err := RunPlain(ctx, seeds, topic, n, 0, c.ClientOpts...)
+		m, err := RunPlain(ctx, seeds, topic, n, 0, c.Opts()...)
 		if err != nil {
 			return nil, fmt.Errorf("cpu calibration: %w", err)
 		}

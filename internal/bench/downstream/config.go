@@ -10,7 +10,7 @@
 // of three phases: steady (Capacity), halved (Capacity/2), recovered
 // (Capacity again). Failed calls are retried in place by the library.
 //
-// The shape: Config (Validate names the flag) -> Run(ctx, Config, seeds) ->
+// The shape: Config (Validate names the flag) -> Run(ctx, Config) ->
 // Result (schema Schema/Version) with the targets judged here over the
 // repeats (clock.Judge) -> Markdown, Text and charts, which read only the
 // Result.
@@ -21,7 +21,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/kpar/kpar/internal/env"
 
 	"github.com/kpar/kpar/parallel"
 )
@@ -66,9 +66,7 @@ type Config struct {
 	Attempts int // parallel.Retries: attempts per record in place
 	Repeat   int
 
-	ClientOpts []kgo.Opt
-	Command    []string
-	Log        func(msg string)
+	env.Env // brokers, client options, command line, progress notes
 }
 
 // DefaultConfig: capacity 128 at 10 ms (12,800 calls/s at most), calls past

@@ -18,7 +18,8 @@ import (
 
 // Run prepares the topic and runs every contender Repeat times,
 // interleaved (each repeat runs them all in order).
-func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
+func Run(ctx context.Context, c Config) (Result, error) {
+	seeds := c.Brokers
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -26,16 +27,16 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	topic := fmt.Sprintf("%s-p%d", c.TopicPrefix, c.Partitions)
 	dead := c.TopicPrefix + "-dead"
 	n := c.records()
-	c.log(fmt.Sprintf("preparing %s with %d records", topic, n))
-	if _, err := consume.Prepare(ctx, seeds, topic, c.Partitions, n, 10_000, 16, c.ClientOpts...); err != nil {
+	c.Progress.Note("preparing %s with %d records", topic, n)
+	if _, err := consume.Prepare(ctx, seeds, topic, c.Partitions, n, 10_000, 16, c.Opts()...); err != nil {
 		return Result{}, err
 	}
-	if _, err := consume.Prepare(ctx, seeds, dead, 1, 0, 1, 1, c.ClientOpts...); err != nil {
+	if _, err := consume.Prepare(ctx, seeds, dead, 1, 0, 1, 1, c.Opts()...); err != nil {
 		return Result{}, err
 	}
 	for rep := 0; rep < c.Repeat; rep++ {
 		for _, ct := range res.Contenders {
-			c.log(fmt.Sprintf("repeat %d/%d: %s for %s", rep+1, c.Repeat, ct.Name, c.total()))
+			c.Progress.Note("repeat %d/%d: %s for %s", rep+1, c.Repeat, ct.Name, c.total())
 			r, err := runOne(ctx, c, ct, rep, seeds, topic, dead)
 			if err != nil {
 				return Result{}, fmt.Errorf("%s (repeat %d): %w", ct.Name, rep+1, err)
@@ -46,12 +47,6 @@ func Run(ctx context.Context, c Config, seeds []string) (Result, error) {
 	res.judge(c)
 	res.Finished = time.Now().UTC()
 	return res, nil
-}
-
-func (c Config) log(msg string) {
-	if c.Log != nil {
-		c.Log(msg)
-	}
 }
 
 // phaseRec gathers one measured window's calls.
@@ -144,7 +139,7 @@ func (c Config) consumerOpts(ct Contender, rep int, seeds []string, topic, dead 
 	opts := []parallel.Opt{
 		parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 			kgo.ConsumerGroup(fmt.Sprintf("%s-%s-r%d-%d", c.TopicPrefix, ct.Name, rep, time.Now().UnixNano())),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, c.ClientOpts...)...),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, c.Opts()...)...),
 		parallel.Ordering(c.Order), parallel.MaxConcurrency(ct.Fixed),
 		parallel.MaxBuffered(max(10_000, 4*ct.Fixed)),
 		parallel.Retries(c.Attempts, c.BaseLatency, 20*c.BaseLatency),

@@ -4,7 +4,7 @@
 // dataset, swept over producer counts and settings combinations, optionally
 // against Apache Kafka's ProducerPerformance (the Java anchor).
 //
-// The shape: Config (Validate names the flag) -> Run(ctx, Config, seeds)
+// The shape: Config (Validate names the flag) -> Run(ctx, Config)
 // (warm-up, sweep, repeats, saturation, bottleneck, Java anchor) -> Result
 // (plain data, schema Schema/Version) -> Views(Result) (summary.md,
 // steps.csv, charts), which read only the Result.
@@ -18,10 +18,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/csvsrc"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/csvsrc"
 )
 
 // Config is one sweep: what to send, which settings combinations and
@@ -54,14 +54,7 @@ type Config struct {
 	Processes  bool  // one OS process per producer instead of a client in this process
 	// Worker starts one worker process (`kpar child produce-worker` with a
 	// WorkerSpec, reaching RunWorker); needed by Processes, VsJava and VsKcat.
-	Worker proc.Starter
-	// ClientOpts (TLS, SASL) go to every client the bench makes; worker
-	// processes get theirs in their spec line. Anchor is the same settings for
-	// the Java and kcat anchors (clientsec.Client's Java, Librdkafka and
-	// AnchorErr).
-	ClientOpts []kgo.Opt
-	Anchor     clientsec.Client
-
+	Worker       proc.Starter
 	Acks         []string        // "0", "1", "all"
 	Idempotence  []string        // "on", "off", "auto" (on for acks=all)
 	Partitioners []string        // see Partitioners
@@ -81,18 +74,15 @@ type Config struct {
 	Pin *Pin
 
 	Timeout time.Duration // how long to wait for the broker to answer an admin request
-	Command []string      // the command line that reproduces the run, stored in the result
 
-	// Callbacks to show the run as it goes; each may be nil. Run calls them
-	// from its own goroutine, except Progress, which producers call
+	// Env: the brokers, the client options (TLS, SASL) every client the
+	// bench makes (worker processes get theirs from WorkerArgv; the Java
+	// and kcat anchors the Client's Java and Librdkafka properties), the
+	// command line stored in the result, and the progress: a line when the
+	// input is ready, when pinned, at each sweep, step and saturation, and
+	// when the anchors begin; delivery reports as Records, from producers
 	// concurrently.
-	Progress    func(records int64)           // delivery reports (warm-up included), in chunks
-	OnReady     func(Result)                  // input loaded, topics ready (Input, Broker, Partitions set)
-	OnSweep     func(Sweep)                   // a sweep begins (no steps yet)
-	OnStep      func(Step)                    // a step finished (the median of its repeats)
-	OnSweepDone func(Sweep)                   // a sweep's saturation and bottleneck are judged
-	OnJava      func(records int, s Settings) // the anchors (Go, Java, kcat) begin
-	OnPinned    func(PinInfo)                 // the broker and the bench were pinned
+	env.Env
 }
 
 // MaxProducers bounds one step's producer count.
@@ -120,9 +110,9 @@ func DefaultConfig() Config {
 // Validate checks everything that can be checked without a broker, cheap
 // flags first and the input file last; every error names its flag.
 func (c Config) Validate() error {
-	if len(c.ClientOpts) > 0 && (c.VsJava || c.VsKcat) && c.Anchor.Java == nil {
+	if c.Secured() && (c.VsJava || c.VsKcat) && c.Client.Java == nil {
 		// An anchor on plaintext beside a secured kpar would not compare like with like.
-		reason := c.Anchor.AnchorErr
+		reason := c.Client.AnchorErr
 		if reason == nil {
 			reason = errors.New("no security settings for them")
 		}

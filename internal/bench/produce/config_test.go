@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/progress"
+
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -75,25 +77,46 @@ func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
 	c.Producers = []int{1, 2}
 	c.Warmup = 100
 	c.Command = []string{"kpar", "bench", "produce"}
+	c.Brokers = seeds
 	var delivered int64
-	var steps []Step
-	var ready, done int
-	c.OnReady = func(r Result) { ready++ }
-	c.OnStep = func(st Step) { steps = append(steps, st) }
-	c.OnSweepDone = func(Sweep) { done++ }
+	var lines []string
 	var mu sync.Mutex // Progress is called from producer goroutines
-	c.Progress = func(n int64) { mu.Lock(); delivered += n; mu.Unlock() }
+	c.Progress = func(e progress.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case progress.Records:
+			delivered = max(delivered, e.Done)
+		case progress.Line:
+			lines = append(lines, e.Line)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := Run(ctx, c, seeds)
+	r, err := Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	seen := func(line string) (n int) {
+		for _, l := range lines {
+			if l == line {
+				n++
+			}
+		}
+		return n
+	}
+	ready, done, steps := seen(ReadyLine(r)), 0, 0
+	for _, sw := range r.Sweeps {
+		done += seen(SaturationLine(sw))
+		for _, st := range sw.Steps {
+			steps += seen(StepLine(st))
+		}
 	}
 	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(r.Command) != 3 {
 		t.Fatalf("header %+v", r.Header)
 	}
-	if ready != 1 || done != 1 || len(steps) != 2 || len(r.Sweeps) != 1 || len(r.Sweeps[0].Steps) != 2 {
-		t.Fatalf("ready %d, sweeps done %d, steps seen %d, result %+v", ready, done, len(steps), r.Sweeps)
+	if ready != 1 || done != 1 || steps != 2 || len(r.Sweeps) != 1 || len(r.Sweeps[0].Steps) != 2 {
+		t.Fatalf("ready %d, sweeps done %d, steps seen %d, result %+v", ready, done, steps, r.Sweeps)
 	}
 	for _, st := range r.Sweeps[0].Steps {
 		if st.Acked != 2000 || st.ReachedTopic != 2000 || st.Failed != 0 {
@@ -117,7 +140,8 @@ func TestRunFailsWhenTheInputCannotFeedTheProducers(t *testing.T) {
 	c.Warmup = 0
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := Run(ctx, c, seeds); err == nil || !strings.Contains(err.Error(), "2 records cannot feed 4 producers") {
+	c.Brokers = seeds
+	if _, err := Run(ctx, c); err == nil || !strings.Contains(err.Error(), "2 records cannot feed 4 producers") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -23,7 +23,8 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	c.Command = []string{"kpar", "bench", "produce"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r, err := Run(ctx, c, seeds)
+	c.Brokers = seeds
+	r, err := Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
@@ -29,7 +32,8 @@ import (
 // acks cost and, with VsJava or VsKcat, the anchors on the first
 // combination. seeds must answer (the caller probed them). The Result is
 // complete only when the error is nil.
-func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	seeds := cfg.Brokers
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -53,15 +57,16 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
 		worker = cfg.Worker
 	}
-	progress := cfg.Progress
-	if progress == nil {
-		progress = func(int64) {}
+	var delivered atomic.Int64
+	total := ProgressTotal(cfg, data.Len(), data.Bytes)
+	count := func(n int64) {
+		cfg.Progress.Emit(progress.Event{Kind: progress.Records, Done: delivered.Add(n), Total: total})
 	}
-	inProcessProgress := progress
+	inProcessCount := count
 	if cfg.Processes {
-		inProcessProgress = nil // workers report nothing until they finish
+		inProcessCount = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, cfg.ClientOpts, data, worker, src, brokerCPU, inProcessProgress)
+	b, err := newBench(seeds, cfg.Opts(), data, worker, src, brokerCPU, inProcessCount)
 	if err != nil {
 		return Result{}, err
 	}
@@ -70,26 +75,17 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 		return Result{}, err
 	}
 	res.WarmupRecords = min(cfg.Warmup, data.Len())
-	if cfg.OnReady != nil {
-		cfg.OnReady(res)
+	if res.Input.SkippedRows > 0 {
+		cfg.Progress.Note("skipped %d malformed rows (--skip-bad); first: %s", res.Input.SkippedRows, res.Input.FirstBadRows[0])
 	}
+	cfg.Progress.Print(ReadyLine(res))
 
-	restore := func() error { return nil }
-	if cfg.Pin != nil {
-		if !res.Broker.Local {
-			return Result{}, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
-		}
-		info, undo, err := applyPin(*cfg.Pin, res.Broker.PIDs)
-		defer undo() // on a failure below; a no-op once restored
-		if err != nil {
-			return Result{}, err
-		}
-		res.Pinned, restore = &info, undo
-		if cfg.OnPinned != nil {
-			cfg.OnPinned(info)
-		}
+	restore, err := pinFor(cfg, &res)
+	if err != nil {
+		return Result{}, err
 	}
-	if err := runSweeps(ctx, cfg, sweeps, b, &res, progress); err != nil {
+	defer restore() // on a failure below; a no-op once restored
+	if err := runSweeps(ctx, cfg, sweeps, b, &res, count); err != nil {
 		return Result{}, err
 	}
 	// The anchors run pinned too: they are client processes and inherit
@@ -107,6 +103,25 @@ func Run(ctx context.Context, cfg Config, seeds []string) (Result, error) {
 	res.AcksCosts = FindAcksCosts(res.Sweeps, res.ReplicationFactor)
 	res.Finish()
 	return res, nil
+}
+
+// pinFor pins the broker JVMs and the bench when cfg.Pin is set; restore
+// gives them their CPUs back (a no-op once done, or when nothing was pinned).
+func pinFor(cfg Config, res *Result) (restore func() error, err error) {
+	if cfg.Pin == nil {
+		return func() error { return nil }, nil
+	}
+	if !res.Broker.Local {
+		return nil, errors.New("--pin: the broker is not one 'kpar broker up' started here, so there is no broker pid to pin (set KPAR_HOME to its home)")
+	}
+	info, undo, err := applyPin(*cfg.Pin, res.Broker.PIDs)
+	if err != nil {
+		undo()
+		return nil, err
+	}
+	res.Pinned = &info
+	cfg.Progress.Print(PinLine(info))
+	return undo, nil
 }
 
 // loadInput reads the input file into memory, outside any timed window,
@@ -163,7 +178,7 @@ func SweepLabel(s Settings, partitions, size int) string {
 	return s.Label() + " " + plural(partitions, "partition") + sizeLabel(size)
 }
 
-func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, progress func(int64)) error {
+func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, count func(int64)) error {
 	mode := "in-process"
 	if cfg.Processes {
 		mode = "processes"
@@ -176,9 +191,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 				s := s
 				s.Topics = cfg.topicsFor(np)
 				sw := Sweep{Label: SweepLabel(s, np, size), Mode: mode, Settings: s, Partitions: np, RecordSize: size, Records: recs}
-				if cfg.OnSweep != nil {
-					cfg.OnSweep(sw)
-				}
+				cfg.Progress.Print(SweepLine(sw))
 				if warm := min(res.WarmupRecords, recs); warm > 0 {
 					ws := s
 					ws.NoFlush = false
@@ -186,7 +199,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 						return fmt.Errorf("warm-up: %w", err)
 					}
 					if cfg.Processes {
-						progress(int64(warm))
+						count(int64(warm))
 					}
 				}
 				for _, n := range cfg.Producers {
@@ -195,12 +208,10 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 						return fmt.Errorf("%s, %d producers: %w", sw.Label, n, err)
 					}
 					if cfg.Processes {
-						progress(int64(cfg.Repeat) * st.Records)
+						count(int64(cfg.Repeat) * st.Records)
 					}
 					sw.Steps = append(sw.Steps, st)
-					if cfg.OnStep != nil {
-						cfg.OnStep(st)
-					}
+					cfg.Progress.Print(StepLine(st))
 				}
 				sw.Saturation = FindSaturation(sw.Steps)
 				sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, res.Partitions[s.Topics[0]])
@@ -208,9 +219,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 					sw.Cores = FindCores(sw.Steps, *cfg.Pin)
 				}
 				res.Sweeps = append(res.Sweeps, sw)
-				if cfg.OnSweepDone != nil {
-					cfg.OnSweepDone(sw)
-				}
+				cfg.Progress.Print(SaturationLine(sw))
 			}
 		}
 	}
@@ -266,9 +275,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	if skipped == n {
 		return errors.New("anchors: every value holds a line break: none can be a payload-file line")
 	}
-	if cfg.OnJava != nil {
-		cfg.OnJava(n, s)
-	}
+	cfg.Progress.Print(JavaStartLine(n, s))
 	// Each repeat runs the three tools back to back, so a comparison pairs
 	// runs made under the same load; the median repeat (by kpar's ratio)
 	// is kept, every repeat's figures with it.
@@ -284,7 +291,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		}
 		var java *JavaComparison
 		if cfg.VsJava {
-			j, err := runJava(ctx, s, seeds, n, payload, cfg.Anchor.Java)
+			j, err := runJava(ctx, s, seeds, n, payload, cfg.Client.Java)
 			if err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
 			}
@@ -294,7 +301,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			java = &j
 		}
 		if cfg.VsKcat {
-			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Anchor.Librdkafka)
+			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Client.Librdkafka)
 			if err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}

@@ -399,7 +399,8 @@ func TestRunRefusesToPinABrokerItDidNotStart(t *testing.T) {
 	c.Input, c.Topics, c.Warmup = writeCSV(t, 10).Path, []string{"pin"}, 0
 	c.Pin = &Pin{Broker: []int{0}, Bench: []int{1}}
 	before, _ := allowedCPUs(os.Getpid())
-	_, err := Run(context.Background(), c, seeds)
+	c.Brokers = seeds
+	_, err := Run(context.Background(), c)
 	if err == nil || !strings.Contains(err.Error(), "--pin: the broker is not one 'kpar broker up' started here") {
 		t.Fatalf("got %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/progress"
+
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
@@ -32,7 +34,7 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	c.StuckOffset, c.MaxHold, c.Concurrency = 50, 2*time.Minute, 50
 	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, 6*time.Second, time.Minute, 6*time.Second
 	c.Dir = t.TempDir()
-	c.Log = func(s string) { t.Log(s) }
+	c.Progress = func(e progress.Event) { t.Log(e.Line) }
 	r, err := Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -45,7 +45,6 @@ var Libraries = []string{"kpar", "pc"}
 
 // Config is one window experiment.
 type Config struct {
-	Brokers []string
 	// Topic is created with Partitions and filled with RecordsPerPartition
 	// records per partition when missing or empty; default (empty) a name
 	// derived from the sizes, reused between runs.
@@ -91,15 +90,13 @@ type Config struct {
 	// Child starts the kpar consumer process (`kpar child window-kpar`
 	// with a ChildSpec, reaching RunChild).
 	Child proc.Starter `json:"-"`
-	// Security is the resolved TLS/SASL settings: Opts for this process's
-	// clients, Java for PC's harness (a file per run in the run's directory,
-	// which the JVM deletes once read). Child hands the settings to its
-	// process.
-	Security clientsec.Client `json:"-"`
+	Dir   string       // working directory for the processed logs; default a temp dir, removed after
 
-	Dir     string           // working directory for the processed logs; default a temp dir, removed after
-	Command []string         // the command line that reproduces the run
-	Log     func(msg string) `json:"-"` // what is happening now (may be nil)
+	// Env: the brokers; the resolved TLS/SASL settings (Opts for this
+	// process's clients, Java for PC's harness: a file per run in the
+	// run's directory, which the JVM deletes once read; KparChild adds the
+	// flags for its process); the command line; the progress notes.
+	env.Env `json:"-"`
 }
 
 // DefaultConfig is the full experiment: 12 partitions of 40,000 records

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/progress"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
@@ -37,7 +38,7 @@ func TestAFailedPartKeepsTheCompletedOnes(t *testing.T) {
 	c.Poll, c.Settle, c.Drain, c.MaxHold = 50*time.Millisecond, 500*time.Millisecond, time.Minute, time.Minute
 	c.SessionTimeout = 6 * time.Second
 	c.Dir = t.TempDir()
-	c.Log = func(s string) { t.Log(s) }
+	c.Progress = func(e progress.Event) { t.Log(e.Line) }
 	r, err := Run(ctx, c)
 	if err == nil || !strings.Contains(err.Error(), "window kpar restart") {
 		t.Fatalf("Run error = %v, want one naming the kpar restart", err)

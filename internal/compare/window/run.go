@@ -35,12 +35,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if len(c.Brokers) == 0 {
 		return Result{}, errors.New("window: no brokers given")
 	}
-	logf := func(format string, args ...any) {
-		if c.Log != nil {
-			c.Log(fmt.Sprintf(format, args...))
-		}
-	}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, c.Security.Opts...)...)
+	logf := c.Progress.Note
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, c.Opts()...)...)
 	if err != nil {
 		return Result{}, err
 	}
@@ -126,13 +122,13 @@ func (r *runner) startProc(ctx context.Context, lib, group, logPath, name string
 		total += int(r.end[p] - r.start[p])
 	}
 	var clientConfig string
-	if len(c.Security.Opts) > 0 {
+	if c.Secured() {
 		f, err := os.CreateTemp(r.dir, "pc-client-*.properties")
 		if err != nil {
 			return nil, err
 		}
 		f.Close()
-		if err := clientsec.WritePropertiesTo(f.Name(), c.Security.Java, true); err != nil {
+		if err := clientsec.WritePropertiesTo(f.Name(), c.Client.Java, true); err != nil {
 			return nil, err
 		}
 		clientConfig = f.Name()

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	prog "github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/testkit"
@@ -61,11 +64,13 @@ func TestCommitAfterBatchSurvivesCrashesOnKfake(t *testing.T) {
 	defer cancel()
 	cfg := cellConfig(t, seeds, "commit-after-batch", "ooo+crash")
 	var started, finished []string
-	cfg.OnCellStart = func(i, total int, st, sc string) {
-		started = append(started, fmt.Sprintf("%d/%d %s/%s", i, total, st, sc))
-	}
-	cfg.OnCell = func(i, total int, c Cell) {
-		finished = append(finished, fmt.Sprintf("%d/%d %s/%s", i, total, c.Strategy, c.Scenario))
+	cfg.Progress = func(e prog.Event) {
+		switch e.Kind {
+		case prog.Begin:
+			started = append(started, fmt.Sprintf("%d/%d %s", e.I, e.N, e.Line))
+		case prog.End:
+			finished = append(finished, fmt.Sprintf("%d/%d %s", e.I, e.N, strings.Fields(e.Line)[1]+"/"+strings.Fields(e.Line)[2]))
+		}
 	}
 	res, err := Run(ctx, cfg)
 	if err != nil {

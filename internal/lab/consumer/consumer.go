@@ -19,13 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
@@ -73,24 +73,18 @@ type Config struct {
 
 	// Not flags: what Run needs to run.
 
-	// Brokers are the cluster's seeds.
-	Brokers []string
-	// Security is the TLS/SASL settings (clientsec): the lab's own clients
-	// get the options Run resolves them into, the workers them in their
-	// spec line (Worker hands them over).
-	Security clientsec.Settings
+	// Env: the cluster's seeds; the TLS/SASL settings (the lab's own
+	// clients get the options, the workers the settings in their spec
+	// line, Worker hands them over); the progress: cell i of n begins
+	// ("strategy/scenario") and ends (its CellLine), notes of the pc-*
+	// strategies' one-time set-up (Maven resolution, javac). The result's
+	// command is Argv, from the seed.
+	env.Env
 	// Worker starts one consumer process under test with its
 	// worker.Params: `kpar child lab-worker` in kpar.
 	Worker proc.Starter
 	// WorkerStderr receives the workers' output (nil: discarded).
 	WorkerStderr io.Writer
-	// OnCellStart and OnCell report progress: cell i (1-based) of total is
-	// starting, has finished. Either may be nil.
-	OnCellStart func(i, total int, strategy, scenario string)
-	OnCell      func(i, total int, c Cell)
-	// Progress hears about the one-time set-up of the pc-* strategies
-	// (Maven resolution, javac). May be nil.
-	Progress func(string)
 
 	// java and pcClasspath run the pc-* strategies' JVM; Run resolves
 	// them once, before the first cell.
@@ -203,11 +197,7 @@ func (c Config) grid() ([]string, []scenario.Scenario, error) {
 		}
 		scenarios = append(scenarios, sc)
 	}
-	sec, err := c.Security.Resolve(os.Getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(sec.Opts) > 0 && sec.Java == nil {
+	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
 		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
 			return nil, nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
 		}
@@ -276,7 +266,7 @@ func (c Config) Rerun(strategy, scen string) string {
 	if parsed, err := scenario.Parse(scen); err == nil && parsed.Has(scenario.Failures) {
 		s += fmt.Sprintf(" --transient %g --permanent %g", c.Transient, c.Permanent)
 	}
-	if sec := c.Security.Args(); len(sec) > 0 {
+	if sec := c.Client.Args(); len(sec) > 0 {
 		s += " " + strings.Join(sec, " ")
 	}
 	return s
@@ -300,7 +290,7 @@ func (c Config) Argv() []string {
 	}
 	a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
 		"--stall-timeout", c.StallTimeout.String())
-	return append(a, c.Security.Args()...)
+	return append(a, c.Client.Args()...)
 }
 
 // Run runs every cell of cfg, one after the other, and returns their counts
@@ -320,23 +310,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("lab consumer: no worker command")
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
-	sec, err := cfg.Security.Resolve(os.Getenv) // plan checked it already
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.clientOpts = sec.Opts
+	cfg.clientOpts = cfg.Opts()
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a
 		// cell's clock; the workers get the result by flag.
-		if cfg.java, cfg.pcClasspath, err = pc.Classpath(ctx, cfg.Progress); err != nil {
+		if cfg.java, cfg.pcClasspath, err = pc.Classpath(ctx, cfg.Progress.Notes()); err != nil {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", pc.PCVersion, err)
 		}
 	}
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}
 	for i, p := range plan {
-		if cfg.OnCellStart != nil {
-			cfg.OnCellStart(i+1, len(plan), p.strategy, p.scenario.Name)
-		}
+		cfg.Progress.Begin(i+1, len(plan), p.strategy+"/"+p.scenario.Name)
 		start := time.Now()
 		cell, err := runCell(ctx, cfg, p.strategy, p.scenario)
 		if err != nil {
@@ -345,11 +329,32 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cell.Rerun = cfg.Rerun(p.strategy, p.scenario.Name)
 		cell.Seconds = time.Since(start).Seconds()
 		res.Cells = append(res.Cells, cell)
-		if cfg.OnCell != nil {
-			cfg.OnCell(i+1, len(plan), cell)
-		}
+		cfg.Progress.End(i+1, len(plan), CellLine(i+1, len(plan), cell))
 	}
 	res.Speed = compareSpeed(res.Cells)
 	res.Finish()
 	return res, nil
+}
+
+// CellLine is one finished cell in the text output.
+func CellLine(i, total int, c Cell) string {
+	ch := c.Check
+	exact := "none"
+	if len(c.Exact) > 0 {
+		exact = strings.Join(c.Exact, ",")
+	}
+	note := ""
+	switch {
+	case c.Error != "":
+		note = "  ERROR " + c.Error
+	case c.Stalled:
+		note = "  STALLED"
+	}
+	share := ""
+	if s := c.Share; s != nil {
+		share = fmt.Sprintf("  archived %d  redelivered %d", s.Archived, s.Redelivered)
+	}
+	return fmt.Sprintf("[%d/%d] %-20s %-18s lost %5d  dup %5d  reord %5d  dlq %4d  %6.0f rec/s  crashes %d/%d  %4.1fs%s  exact: %s%s",
+		i, total, c.Strategy, c.Scenario, c.LostNotArchived(), ch.Duplicated, ch.Reordered, ch.DeadLettered, ch.RecordsPerSec,
+		c.Crashes, len(c.CrashPoints), c.Seconds, share, exact, note)
 }

@@ -22,14 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -87,11 +86,11 @@ type Config struct {
 
 	// Not flags: what Run needs to run.
 
-	Brokers []string
-	// Security is the TLS/SASL settings (clientsec): the lab's own clients
-	// get the options Run resolves them into (clientOpts), the members them
-	// in their spec line (Member hands them over).
-	Security   clientsec.Settings
+	// Env: the seeds; the TLS/SASL settings (the lab's own clients get
+	// the options, the members the settings in their spec line, Member
+	// hands them over); the progress: cell i of n begins (its name) and
+	// ends (its TextLine). The result's command is Argv, from the seed.
+	env.Env
 	clientOpts []kgo.Opt
 	// Member starts one member process with its MemberParams: `kpar child
 	// group-member` in kpar.
@@ -99,8 +98,6 @@ type Config struct {
 	// MemberStderr receives the members' stderr (nil: only kept as the
 	// log tail of a failed cell).
 	MemberStderr io.Writer
-	OnCellStart  func(i, total int, name string)
-	OnCell       func(i, total int, c Cell)
 
 	// consumerSession is the broker's KIP-848 session timeout, read by Run.
 	consumerSession time.Duration
@@ -241,7 +238,7 @@ func (c Config) settings() []string {
 
 // Rerun is the command line that repeats one cell as configured.
 func (c Config) Rerun(name string) string {
-	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Security.Args()...), " ")
+	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Client.Args()...), " ")
 }
 
 // Argv is the command line that repeats the whole run.
@@ -256,7 +253,7 @@ func (c Config) Argv() []string {
 		}
 		a = append(a, "--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
 	}
-	return append(append(a, c.settings()...), c.Security.Args()...)
+	return append(append(a, c.settings()...), c.Client.Args()...)
 }
 
 // Run runs every cell of cfg, one after the other. A cell that fails is
@@ -274,11 +271,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("lab group: no member command")
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
-	sec, err := cfg.Security.Resolve(os.Getenv)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.clientOpts = sec.Opts
+	cfg.clientOpts = cfg.Opts()
 	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
@@ -287,9 +280,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	for i, p := range plan {
 		name := cellName(p.event, p.assignor, p.member)
-		if cfg.OnCellStart != nil {
-			cfg.OnCellStart(i+1, len(plan), name)
-		}
+		cfg.Progress.Begin(i+1, len(plan), name)
 		start := time.Now()
 		cell := runCell(ctx, cfg, p)
 		if ctx.Err() != nil {
@@ -298,9 +289,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cell.Rerun = cfg.Rerun(name)
 		cell.Seconds = time.Since(start).Seconds()
 		res.Cells = append(res.Cells, cell)
-		if cfg.OnCell != nil {
-			cfg.OnCell(i+1, len(plan), cell)
-		}
+		cfg.Progress.End(i+1, len(plan), TextLine(i+1, len(plan), cell))
 	}
 	res.Finish()
 	return res, nil

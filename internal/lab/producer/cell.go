@@ -232,10 +232,10 @@ func readBack(ctx context.Context, cl *cluster, cfg Config, topic string, sent [
 		if r.got, r.reached, err = readFranzGo(ctx, cl.seeds, topic, r.ends, cl.opts...); err != nil {
 			return r, err
 		}
-		if len(cl.opts) > 0 && cfg.Security.Librdkafka == nil {
-			r.kcat = kcatRead{note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Security.AnchorErr)}
+		if len(cl.opts) > 0 && cfg.Client.Librdkafka == nil {
+			r.kcat = kcatRead{note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Client.AnchorErr)}
 		} else {
-			r.kcat = readKcat(ctx, cl.seeds, cfg.Security.Librdkafka, topic, r.ends)
+			r.kcat = readKcat(ctx, cl.seeds, cfg.Client.Librdkafka, topic, r.ends)
 		}
 		fr := SeenIn(r.got)
 		kc := SeenIn(r.kcat.got)

@@ -28,7 +28,7 @@ const Nodes = 3
 // cluster is the 3-node cluster a run works on.
 type cluster struct {
 	seeds  []string
-	opts   []kgo.Opt // TLS, SASL (Config.Security)
+	opts   []kgo.Opt // TLS, SASL (Config.Env)
 	own    bool      // started by this run (stopped at the end unless kept)
 	home   string    // where its state.json lives
 	faults *broker.Faults
@@ -79,7 +79,7 @@ func local(host string) bool {
 // openCluster starts the lab's own cluster (cfg.Brokers empty) or checks
 // the given one: 3 nodes, and whether they are kpar's to signal.
 func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
-	c := &cluster{seeds: cfg.Brokers, opts: cfg.Security.Opts, home: cfg.Home}
+	c := &cluster{seeds: cfg.Brokers, opts: cfg.Opts(), home: cfg.Home}
 	if len(c.seeds) == 0 && len(c.opts) > 0 {
 		return nil, errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
 	}

@@ -25,20 +25,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/env"
+
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 )
 
 // Config is one run of the lab.
 type Config struct {
-	// Brokers of a given 3-node cluster; empty: the lab starts its own
-	// under Home on Port and stops it at the end.
-	Brokers []string
-	// Security is the resolved TLS/SASL settings for every client of the
-	// lab (Opts) and kcat's cross-check (Librdkafka), for a given cluster
-	// only: the lab's own is plaintext.
-	Security clientsec.Client
+	// Env: the Brokers of a given 3-node cluster (empty: the lab starts
+	// its own under Home on Port and stops it at the end); the resolved
+	// TLS/SASL settings for every client of the lab (Opts) and kcat's
+	// cross-check (Librdkafka), for a given cluster only (the lab's own is
+	// plaintext); the command line; the progress: each cell's "[i/n] name"
+	// line and Begin, its steps as lines, its End with CellLine.
+	env.Env
 	// Home is where the cluster's state.json (its pids) is recorded: the
 	// lab's own home, or the KPAR_HOME a given cluster was started under.
 	Home        string
@@ -75,11 +76,6 @@ type Config struct {
 	// what the topic holds, after the producers stopped.
 	ConsumerTimeout time.Duration
 	KeepTopics      bool
-
-	Command     []string
-	Progress    func(string)
-	OnCellStart func(i, total int, name string)
-	OnCell      func(i, total int, c Cell)
 }
 
 // SessionTimeout is the brokers' broker.session.timeout.ms (Kafka's
@@ -235,11 +231,7 @@ func CellSeed(seed int64, name string) int64 {
 	return int64(workload.Uint64(seed, 7, h.Sum64()) >> 1)
 }
 
-func (c Config) progress(s string) {
-	if c.Progress != nil {
-		c.Progress(s)
-	}
-}
+func (c Config) progress(s string) { c.Progress.Print(s) }
 
 // Run runs every cell of the plan on the lab's own cluster or the given
 // one. A fault it cannot apply (a cluster kpar did not start: no pid to
@@ -266,19 +258,29 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	for i, s := range specs {
-		if cfg.OnCellStart != nil {
-			cfg.OnCellStart(i+1, len(specs), s.Name())
-		}
+		cfg.Progress.Print(fmt.Sprintf("[%d/%d] %s", i+1, len(specs), s.Name()))
+		cfg.Progress.Begin(i+1, len(specs), s.Name())
 		c, err := runCell(ctx, cl, cfg, s)
 		if err != nil {
 			return res, fmt.Errorf("cell %s: %w", s.Name(), err)
 		}
 		res.Cells = append(res.Cells, c)
-		if cfg.OnCell != nil {
-			cfg.OnCell(i+1, len(specs), c)
-		}
+		cfg.Progress.End(i+1, len(specs), CellLine(i+1, len(specs), c))
 	}
 	res.judge()
 	res.Finish()
 	return res, nil
+}
+
+// CellLine is one finished cell in the text output.
+func CellLine(i, total int, c Cell) string {
+	k := c.Counts
+	plain := func(_ string, n int) string { return fmt.Sprint(n) }
+	line := fmt.Sprintf("[%d/%d] %-26s sent %6d  acked %s  failed %4d  unanswered %4d  LOST %s  readers disagreed %d  dup %4d  reord %4d  failed-but-written %3d  consumer missed %d  %s  %.0fs",
+		i, total, c.Name, k.Sent, AckedText(c), k.Failed, k.Unreported, LostText(c, plain), k.Disagreed, k.Duplicated, k.Reordered, k.FailedPresent,
+		c.Consumer.Missed, KcatText(c), c.Seconds)
+	if k.Disagreed > 0 {
+		line += "  readers: " + ReadersText(c)
+	}
+	return line
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/progress"
+
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -87,7 +89,7 @@ func TestRealAcksAllIdempotentLosesNothingUnderALeaderKill(t *testing.T) {
 	cfg.Seed = 1
 	cfg.Rate, cfg.Partitions, cfg.Keys = 500, 3, 8
 	cfg.Warmup, cfg.Tail = time.Second, 500*time.Millisecond
-	cfg.Progress = func(s string) { t.Log(s) }
+	cfg.Progress = func(e progress.Event) { t.Log(e.Line) }
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cfg)

@@ -67,7 +67,7 @@ func startWriters(cfg Config, seed int64, seeds []string, topic string, s Settin
 	w.abort, w.cancelAll = context.WithCancel(context.Background())
 	for p := 0; p < cfg.Producers; p++ {
 		opts := append(clientOpts(s, seeds, topic, cfg.DeliveryTimeout), kgo.ClientID(fmt.Sprintf("kpar-lab-producer-%d", p)))
-		opts = append(opts, cfg.Security.Opts...)
+		opts = append(opts, cfg.Opts()...)
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			w.closeClients()

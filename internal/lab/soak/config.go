@@ -11,16 +11,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/progress"
+
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/proc"
 )
 
 // Config is one soak run.
 type Config struct {
-	// Brokers names a given 3-node cluster (direct addresses); empty: the
-	// soak starts its own under Home on Port (proxied, so that network
-	// faults are possible).
-	Brokers     []string
+	// Env: the Brokers of a given 3-node cluster (direct addresses;
+	// empty: the soak starts its own under Home on Port, proxied, so that
+	// network faults are possible); the command line; the progress notes.
+	// Plaintext only.
+	env.Env
 	Home        string
 	Port        int
 	Heap        string
@@ -39,10 +43,8 @@ type Config struct {
 	Permanent  float64       // chance a record always fails (dead-letter material)
 	Stall      time.Duration // a drain or read that gets no further for this long ends the run
 
-	Command []string
 	// Worker starts a `kpar child lab-worker` with its worker.Params.
-	Worker   proc.Starter
-	Progress func(string)
+	Worker proc.Starter
 }
 
 // DefaultConfig is the soak's defaults.
@@ -100,8 +102,4 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) progress(s string) {
-	if c.Progress != nil {
-		c.Progress(s)
-	}
-}
+func (c Config) progress(s string) { c.Progress.Emit(progress.Event{Kind: progress.Note, Line: s}) }

@@ -18,8 +18,8 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/sharegroup"
 )

@@ -61,7 +61,7 @@ func runIsolation(ctx context.Context, cfg Config) (IsolationResult, error) {
 		}
 	}
 	r.Seconds = time.Since(start).Seconds()
-	cfg.cellDone(Isolation, r.Line())
+	cfg.cellDone(r.Line())
 	return r, nil
 }
 

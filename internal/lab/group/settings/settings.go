@@ -26,14 +26,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/workload"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -79,19 +78,17 @@ type Config struct {
 	// the cell's failure; the run goes on).
 	CellTimeout time.Duration
 
-	// Brokers are the cluster's seeds.
-	Brokers []string
-	// Security is the TLS/SASL settings (clientsec): every client of the
-	// lab gets the options Run resolves them into (clientOpts), the member
-	// processes them in their spec line (Member hands them over).
-	Security   clientsec.Settings
+	// Env: the seeds; the TLS/SASL settings (every client of the lab
+	// gets the options, the member processes the settings in their spec
+	// line, Member hands them over); the progress: cell i of CellCount
+	// begins ("experiment cell") and ends (its line). The result's
+	// command is Argv, from the seed.
+	env.Env
 	clientOpts []kgo.Opt
+	cells      *int // cells begun so far
 	// Member starts the autocommit experiment's member process with its
 	// MemberSpec: `kpar child group-settings-member`.
 	Member proc.Starter
-	// OnCellStart and OnCell report progress; either may be nil.
-	OnCellStart func(experiment, cell string)
-	OnCell      func(experiment, line string)
 }
 
 // DefaultConfig is the default run: every experiment, a couple of minutes.
@@ -137,13 +134,13 @@ func (c Config) Validate() error {
 // Argv is the command line that repeats the run.
 func (c Config) Argv() []string {
 	return append([]string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
-		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Security.Args()...)
+		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Client.Args()...)
 }
 
 // rerun is the command that repeats one experiment.
 func (c Config) rerun(exp string) string {
 	return strings.Join(append([]string{fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)},
-		c.Security.Args()...), " ")
+		c.Client.Args()...), " ")
 }
 
 // Run runs the experiments of cfg one after the other. A cell that fails
@@ -158,11 +155,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("lab group-settings: no broker to run against")
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
-	sec, err := cfg.Security.Resolve(os.Getenv)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.clientOpts = sec.Opts
+	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
 	res := Result{
 		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
 		Seed:   cfg.Seed, Brokers: cfg.Brokers, Records: cfg.Records, Partitions: cfg.Partitions,
@@ -197,15 +190,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 }
 
 func (c Config) cellStart(exp, cell string) {
-	if c.OnCellStart != nil {
-		c.OnCellStart(exp, cell)
+	if c.cells == nil { // an experiment run on its own, not by Run
+		c.cells = new(int)
 	}
+	*c.cells++
+	c.Progress.Begin(*c.cells, CellCount(c.Experiments), exp+" "+cell)
 }
 
-func (c Config) cellDone(exp, line string) {
-	if c.OnCell != nil {
-		c.OnCell(exp, line)
+func (c Config) cellDone(line string) {
+	i := 0
+	if c.cells != nil {
+		i = *c.cells
 	}
+	c.Progress.End(i, CellCount(c.Experiments), line)
 }
 
 // cellResult is the cell type of an experiment with several cells.
@@ -234,7 +231,7 @@ func runCells[C any, P cellResult[C]](cfg Config, exp string, names []string, rp
 		}
 		P(&c).finish(time.Since(start).Seconds(), rp)
 		out = append(out, c)
-		cfg.cellDone(exp, P(&c).Line())
+		cfg.cellDone(P(&c).Line())
 	}
 	return out, nil
 }

@@ -1,0 +1,243 @@
+// Package demo is what the example programs share and what is not their
+// lesson: the --brokers and --keep flags, a main that stops on Ctrl-C, fresh
+// topics deleted at exit, sample records, running consumers until a
+// condition holds, and reading a topic (the dead letters) meanwhile.
+package demo
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kpar/kpar/parallel"
+)
+
+var (
+	brokers = flag.String("brokers", "127.0.0.1:9092", "comma-separated seed brokers")
+	keep    = flag.Bool("keep", false, "keep the example's topics at exit")
+
+	cleanups []func() // run by Main at exit, last first
+)
+
+// Brokers returns the seed brokers of --brokers.
+func Brokers() []string { return strings.Split(*brokers, ",") }
+
+// Main parses the flags and runs run with a context that ends on Ctrl-C or
+// SIGTERM, then deletes the topics it created (unless --keep). An error is
+// printed after the program's name, and the program exits 1.
+func Main(name string, run func(ctx context.Context) error) {
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Name returns a fresh topic name, kpar-example-<what>-<time>.
+func Name(what string) string {
+	return fmt.Sprintf("kpar-example-%s-%d", what, time.Now().UnixNano())
+}
+
+// client connects to --brokers with opts, for the caller to close.
+func client(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(Brokers()...)}, opts...)...)
+}
+
+// CreateTopics creates the topics with partitions partitions each; Main
+// deletes them at exit unless --keep.
+func CreateTopics(ctx context.Context, partitions int32, topics ...string) error {
+	cl, err := client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	res, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topics...)
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", strings.Join(topics, ", "), err)
+	}
+	if !*keep {
+		cleanups = append(cleanups, func() {
+			if cl, err := client(); err == nil {
+				kadm.NewClient(cl).DeleteTopics(context.Background(), topics...)
+				cl.Close()
+			}
+		})
+	}
+	return nil
+}
+
+// Produce writes n records to topic, record i with the key and value that
+// record returns for i, and waits until all are acknowledged.
+func Produce(ctx context.Context, topic string, n int, record func(i int) (key, value string)) error {
+	cl, err := client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	rs := make([]*kgo.Record, n)
+	for i := range rs {
+		k, v := record(i)
+		rs[i] = &kgo.Record{Topic: topic, Key: []byte(k), Value: []byte(v)}
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("produce to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// ShareGroupFromEarliest sets the share group's share.auto.offset.reset to
+// earliest, so that it reads the records produced before it joined: a group
+// config (IncrementalAlterConfigs on resource type GROUP), which kadm has no
+// helper for. `kafka-configs.sh --entity-type groups --entity-name <group>
+// --alter --add-config share.auto.offset.reset=earliest` does the same.
+func ShareGroupFromEarliest(ctx context.Context, group string) error {
+	cl, err := client()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	res := kmsg.NewIncrementalAlterConfigsRequestResource()
+	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
+	res.Configs = append(res.Configs, c)
+	req.Resources = append(req.Resources, res)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return err
+	}
+	return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+}
+
+// RunUntil runs the consumers until done returns true (asked every 50ms),
+// then stops them and waits for each to return. It fails when a consumer
+// stops early or fails, and when ctx ends first.
+func RunUntil(ctx context.Context, done func() bool, consumers ...*parallel.Consumer) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(consumers))
+	for _, c := range consumers {
+		go func() { errs <- c.Run(runCtx) }()
+	}
+	running := len(consumers)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for err == nil && !done() {
+		select {
+		case <-ctx.Done():
+			err = errors.New("interrupted")
+		case e := <-errs:
+			running--
+			err = fmt.Errorf("a consumer stopped early: %v", e)
+		case <-tick.C:
+		}
+	}
+	cancel()
+	for ; running > 0; running-- {
+		if e := <-errs; e != nil && !errors.Is(e, context.Canceled) && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Every calls f every period until the returned stop is called.
+func Every(period time.Duration, f func()) (stop func()) {
+	quit := make(chan struct{})
+	go func() {
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+	return sync.OnceFunc(func() { close(quit) })
+}
+
+// Reader reads a topic from its start in the background.
+type Reader struct {
+	cl   *kgo.Client
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu sync.Mutex
+	rs []*kgo.Record
+}
+
+// Read starts reading topic from its start; Close stops it.
+func Read(topic string) (*Reader, error) {
+	cl, err := client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r := &Reader{cl: cl, stop: stop, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for ctx.Err() == nil {
+			got := cl.PollFetches(ctx).Records()
+			r.mu.Lock()
+			r.rs = append(r.rs, got...)
+			r.mu.Unlock()
+		}
+	}()
+	return r, nil
+}
+
+// Len returns how many records it has read.
+func (r *Reader) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.rs)
+}
+
+// Records returns the records it has read, ordered by their values read
+// as numbers.
+func (r *Reader) Records() []*kgo.Record {
+	r.mu.Lock()
+	rs := append([]*kgo.Record(nil), r.rs...)
+	r.mu.Unlock()
+	sort.Slice(rs, func(i, j int) bool {
+		a, _ := strconv.Atoi(string(rs[i].Value))
+		b, _ := strconv.Atoi(string(rs[j].Value))
+		return a < b
+	})
+	return rs
+}
+
+// Close stops reading.
+func (r *Reader) Close() {
+	r.stop()
+	<-r.done
+	r.cl.Close()
+}
