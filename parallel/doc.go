@@ -109,9 +109,13 @@
 // # Tracing
 //
 // Observe sets an Observer called around every handler attempt; the handler
-// runs with the context it returns. The kotel subpackage (its own module) is
-// an OpenTelemetry one: a span per attempt continuing the producer's trace
-// from the record's headers. The core does not depend on OpenTelemetry.
+// runs with the context it returns. An Observer that is also a TxnObserver
+// sees each NewTransform transaction too: its partitions, offsets, inputs,
+// output count and outcome (committed, aborted, fenced, unconfirmed). The
+// kotel subpackage (its own module) is an OpenTelemetry one: a span per
+// attempt continuing the producer's trace from the record's headers, and a
+// span per transaction linked to the attempts whose outputs it commits. The
+// core does not depend on OpenTelemetry.
 //
 // # Backpressure and memory
 //

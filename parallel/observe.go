@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -121,4 +122,113 @@ func (c *Consumer) forward(at *attempt, out *kgo.Record) {
 	if at != nil {
 		c.obs.o.Forward(at.ctx, at.a, out)
 	}
+}
+
+// TxnObserver is an Observer that also sees the transactions of a
+// NewTransform consumer (each commit that carries outputs; a commit with
+// none is an ordinary offset commit and is not observed). The consumer
+// checks at each transaction whether its Observer implements it: an
+// Observer that does not, or no Observer, costs one nil check.
+//
+//   - TxnStart is called by the commit loop just before the transaction
+//     begins; the transaction (the produce of its records, the offset
+//     commit, the end or abort) runs with the context it returns, which
+//     its records carry as their kgo Record.Context (so kgo's produce hooks,
+//     e.g. franz-go's plugin/kotel, see it).
+//   - TxnEnd is called once the outcome is known (Txn.Outcome), with the
+//     transaction's error, nil when committed.
+type TxnObserver interface {
+	Observer
+	TxnStart(ctx context.Context, t Txn) context.Context
+	TxnEnd(ctx context.Context, t Txn, err error)
+}
+
+// Txn describes one NewTransform transaction to a TxnObserver.
+type Txn struct {
+	ID    string // the transactional ID
+	Group string // the consumer group
+	// Partitions are the input partitions whose offsets and completion
+	// maps it commits.
+	Partitions []TxnPartition
+	// Inputs are the input records whose outputs, retry or dead-letter
+	// copies it writes (records done without any are committed by the
+	// offsets alone and are not listed), in the order they were done.
+	Inputs  []TxnInput
+	Outputs int        // records it produces: outputs, retry and dead-letter copies
+	Outcome TxnOutcome // set for TxnEnd only
+}
+
+// TxnPartition is one input partition a transaction commits.
+type TxnPartition struct {
+	Topic     string
+	Partition int32
+	Offset    int64 // the offset committed: the next record to read
+	Prev      int64 // the offset acknowledged before; -1 when none is known
+}
+
+// TxnInput is one input record of a transaction.
+type TxnInput struct {
+	Record *kgo.Record
+	// Context is the context of the handler call that returned the
+	// record's outputs: it holds the attempt's span with parallel/kotel.
+	// For a retry or dead-letter copy it is the worker's, with no attempt.
+	Context context.Context
+}
+
+// TxnOutcome is how a transaction ended.
+type TxnOutcome uint8
+
+const (
+	TxnCommitted   TxnOutcome = iota + 1 // committed: its records and offsets are visible
+	TxnAborted                           // aborted (refused, failed, raced a rebalance): its records are retried in the next one
+	TxnFenced                            // fenced (ErrFenced): aborted, and Run stops
+	TxnUnconfirmed                       // the end was not confirmed (ErrTxnUnconfirmed): Run stops
+)
+
+var txnOutcomeNames = [...]string{"", "committed", "aborted", "fenced", "unconfirmed"}
+
+// String returns the outcome's name, e.g. "committed".
+func (o TxnOutcome) String() string {
+	if int(o) < len(txnOutcomeNames) && o > 0 {
+		return txnOutcomeNames[o]
+	}
+	return "unknown"
+}
+
+// txnStart starts observing the transaction that writes outs and commits
+// snaps (m.mu held); nil when the Observer does not observe transactions.
+func (m *committer) txnStart(ctx context.Context, cl *kgo.Client, snaps map[tp]snap, outs []output) (context.Context, *Txn, TxnObserver) {
+	o, ok := m.c.obs.o.(TxnObserver)
+	if !ok {
+		return ctx, nil, nil
+	}
+	t := &Txn{Group: m.c.groupName(), Partitions: make([]TxnPartition, 0, len(snaps)), Inputs: make([]TxnInput, len(outs))}
+	t.ID, _ = cl.OptValue(kgo.TransactionalID).(string)
+	for k, s := range snaps {
+		prev := int64(-1)
+		if mk, ok := m.last[s.p]; ok {
+			prev = mk.off
+		}
+		t.Partitions = append(t.Partitions, TxnPartition{Topic: k.topic, Partition: k.part, Offset: s.mark.off, Prev: prev})
+	}
+	for i, out := range outs {
+		t.Inputs[i] = TxnInput{Record: out.in, Context: out.ctx}
+		t.Outputs += len(out.outs)
+	}
+	return o.TxnStart(ctx, *t), t, o
+}
+
+// txnEnd ends an observed transaction with the outcome err stands for.
+func txnEnd(ctx context.Context, o TxnObserver, t *Txn, err error) {
+	switch {
+	case err == nil:
+		t.Outcome = TxnCommitted
+	case errors.Is(err, ErrFenced):
+		t.Outcome = TxnFenced
+	case errors.Is(err, ErrTxnUnconfirmed):
+		t.Outcome = TxnUnconfirmed
+	default:
+		t.Outcome = TxnAborted
+	}
+	o.TxnEnd(ctx, *t, err)
 }

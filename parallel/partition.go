@@ -45,7 +45,7 @@ type partition struct {
 	ready []output
 	// Outputs of records whose handler returned, not yet marked done.
 	outMu sync.Mutex
-	outs  map[*kgo.Record][]*kgo.Record
+	outs  map[*kgo.Record]output
 	gone  bool // dropped: outputs arriving late are discarded (outMu)
 }
 

@@ -137,10 +137,12 @@ func (c *Consumer) initTxn(ctx context.Context) {
 	}
 }
 
-// output is one done record's outputs.
+// output is one done record's outputs, with the context of the handler
+// call that returned them (for a TxnObserver).
 type output struct {
 	in   *kgo.Record
 	outs []*kgo.Record
+	ctx  context.Context
 }
 
 // partKey is the context key of the partition a handler runs for.
@@ -159,9 +161,10 @@ func stash(ctx context.Context, r *kgo.Record, outs ...*kgo.Record) {
 		return // the partition was dropped: its next owner redoes r
 	}
 	if p.outs == nil {
-		p.outs = map[*kgo.Record][]*kgo.Record{}
+		p.outs = map[*kgo.Record]output{}
 	}
-	p.outs[r] = append(p.outs[r], outs...)
+	o := p.outs[r]
+	p.outs[r] = output{r, append(o.outs, outs...), ctx}
 }
 
 // takeOutputs moves the outputs of recs, just marked done, to the
@@ -170,9 +173,9 @@ func (p *partition) takeOutputs(recs []*kgo.Record) {
 	p.outMu.Lock()
 	defer p.outMu.Unlock()
 	for _, r := range recs {
-		if outs, ok := p.outs[r]; ok {
+		if o, ok := p.outs[r]; ok {
 			delete(p.outs, r)
-			p.ready = append(p.ready, output{r, outs})
+			p.ready = append(p.ready, o)
 		}
 	}
 }
@@ -181,9 +184,19 @@ func (p *partition) takeOutputs(recs []*kgo.Record) {
 // On success the marks are acknowledged and the partitions' carried
 // outputs dropped; on failure everything stays carried for the next try.
 func (m *committer) commitTxn(ctx context.Context, cl *kgo.Client, snaps map[tp]snap, outs []output) error {
+	var (
+		t *Txn
+		o TxnObserver
+	)
+	if m.c.obs != nil {
+		ctx, t, o = m.txnStart(ctx, cl, snaps, outs)
+	}
 	start := time.Now()
 	err := m.txn(ctx, cl, snaps, outs)
 	m.stats.commitLatency.observe(time.Since(start))
+	if t != nil {
+		txnEnd(ctx, o, t, err)
+	}
 	if err != nil {
 		m.stats.commitErrors.Add(1)
 		return err

@@ -20,22 +20,37 @@ import (
 )
 
 // BenchmarkNoop consumes b.N records (4 partitions, traceparent on each)
-// with a no-op handler, untraced and traced (every span recorded by a
-// batching SDK exporter that discards, metrics on a manual reader). kfake
-// serialises every request: compare the two sub-benchmarks of one run with
-// each other, not with a real broker. Not asserted anywhere.
+// with a no-op handler: untraced (traced=false); traced with every span
+// recorded (traced=true) by a batching SDK exporter that discards; and
+// traced as a 1% head-sampled producer would have it (traced=1%: each
+// record in its own trace, sampled by TraceIDRatioBased(0.01), the consumer
+// following its parent's decision, the SDK default). Metrics on a manual
+// reader when traced. kfake serialises every request: compare the
+// sub-benchmarks of one run with each other, not with a real broker. Not
+// asserted anywhere.
 func BenchmarkNoop(b *testing.B) {
-	for _, traced := range []bool{false, true} {
-		b.Run("traced="+strconv.FormatBool(traced), func(b *testing.B) {
+	for _, mode := range []string{"false", "true", "1%"} {
+		traced := mode != "false"
+		b.Run("traced="+mode, func(b *testing.B) {
 			seeds := testkit.Kfake(b, kfake.SeedTopics(4, "t"))
 			prop := propagation.TraceContext{}
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()))
+			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+			if mode == "1%" {
+				sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sampler))
 			defer tp.Shutdown(context.Background())
 			ctx, span := tp.Tracer("bench").Start(context.Background(), "produce")
 			cl := testkit.Client(b, seeds, kgo.DefaultProduceTopic("t"))
 			for i := 0; i < b.N; i++ {
 				r := &kgo.Record{Key: []byte(strconv.Itoa(i % 64)), Value: []byte(strconv.Itoa(i))}
-				prop.Inject(ctx, carrier(r))
+				if mode == "1%" {
+					rctx, rspan := tp.Tracer("bench").Start(context.Background(), "produce")
+					prop.Inject(rctx, carrier(r))
+					rspan.End()
+				} else {
+					prop.Inject(ctx, carrier(r))
+				}
 				cl.Produce(context.Background(), r, nil)
 			}
 			if err := cl.Flush(context.Background()); err != nil {

@@ -61,3 +61,10 @@ func TestTracesOnARealBroker(t *testing.T) {
 			carried.TraceID(), carried.SpanID(), deadSpan.TraceID(), deadSpan.SpanID())
 	}
 }
+
+// On a real broker: a NewTransform consumer's transactions are traced and
+// linked to the attempts whose outputs they commit.
+func TestTransactionSpansOnARealBroker(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	checkTxnSpans(t, seeds, testkit.Topic(t, seeds, 2), testkit.Topic(t, seeds, 1), 10)
+}

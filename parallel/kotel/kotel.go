@@ -19,7 +19,10 @@
 // "receive" span there), that span. The handler runs with the attempt's span
 // in its context, so its own spans are children of it.
 //
-// Attributes follow the OpenTelemetry messaging conventions:
+// Attributes follow the OpenTelemetry messaging conventions (the
+// partition's are given at the span's start, so a sampler sees them; the
+// record's own, offset, key, tombstone and attempt, only to a span that
+// records, i.e. one that was sampled):
 // messaging.system=kafka, messaging.operation.type=process,
 // messaging.operation.name=process, messaging.destination.name (the topic),
 // messaging.destination.partition.id, messaging.kafka.offset,
@@ -41,15 +44,28 @@
 // children of the attempt that sent the record there, which is itself a
 // child of the producer's: one trace from produce to dead letter.
 //
-// Transactions (NewTransform) get no span of their own: the commit path has
-// no hook; a transform's outputs carry whatever the handler injects.
+// A NewTransform consumer also gets one span per transaction
+// ("transaction", kind producer): a root linked to the attempt span of each
+// input record whose outputs (or retry and dead-letter copies) it writes
+// (the first 128 by the SDK's default link limit), with
+// messaging.system, messaging.consumer.group.name, kpar.transactional_id,
+// kpar.txn.partitions (input partitions whose offsets it commits),
+// kpar.txn.records (input records whose outputs it writes; records done
+// without outputs are committed by the offsets too), kpar.txn.outputs
+// (records produced) and kpar.txn.outcome (committed, aborted, fenced,
+// unconfirmed; status Error unless committed). The produce of its records
+// runs under it: franz-go's plugin/kotel producer spans are its children.
+// Commits that carry no outputs are plain offset commits: no span. A
+// retry-topic or dead-letter copy's link is missing: the library keeps no
+// attempt context for it (its headers carry the attempt's trace context).
 //
 // # Metrics
 //
 // Through the MeterProvider, by the messaging conventions where they name
 // one: messaging.process.duration (histogram, seconds, per attempt) and
-// messaging.client.consumed.messages (counter: records handed to the handler,
-// once per delivery), both with messaging.system, messaging.operation.name,
+// messaging.client.consumed.messages (records handed to the handler, once
+// per delivery; an asynchronous counter, counted in memory and read at
+// collection), both with messaging.system, messaging.operation.name,
 // messaging.destination.name, messaging.destination.partition.id,
 // messaging.consumer.group.name, and error.type on failures. The conventions
 // name no lag metric; ObserveStats adds kpar's own gauges read from
@@ -62,7 +78,10 @@ package kotel
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -86,6 +105,13 @@ const (
 	AttrAttempt = attribute.Key("kpar.attempt")
 	AttrOutcome = attribute.Key("kpar.outcome")
 	AttrRoute   = attribute.Key("kpar.route")
+
+	// A NewTransform transaction's span.
+	AttrTransactionalID = attribute.Key("kpar.transactional_id")
+	AttrTxnPartitions   = attribute.Key("kpar.txn.partitions") // input partitions whose offsets it commits
+	AttrTxnRecords      = attribute.Key("kpar.txn.records")    // input records whose outputs it writes
+	AttrTxnOutputs      = attribute.Key("kpar.txn.outputs")    // records it produces
+	AttrTxnOutcome      = attribute.Key("kpar.txn.outcome")    // committed, aborted, fenced or unconfirmed
 )
 
 // Opt configures an Observer.
@@ -112,10 +138,11 @@ type Observer struct {
 	meter  metric.Meter
 
 	duration metric.Float64Histogram
-	consumed metric.Int64Counter
+
+	parts sync.Map // partKey -> *partAttrs
 }
 
-var _ parallel.Observer = (*Observer)(nil)
+var _ parallel.TxnObserver = (*Observer)(nil)
 
 // New returns an Observer; pass it to parallel.Observe. Instruments that the
 // meter provider refuses are replaced by no-ops (OpenTelemetry's rule: a
@@ -143,54 +170,140 @@ func New(opts ...Opt) *Observer {
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)); err != nil {
 		otel.Handle(err)
 	}
-	if o.consumed, err = o.meter.Int64Counter("messaging.client.consumed.messages", metric.WithUnit("{message}"),
-		metric.WithDescription("Number of messages that were delivered to the application.")); err != nil {
+	// Counted in the partition's atomics, handed to the SDK at collection:
+	// a synchronous Add per record cost about as much as the histogram.
+	consumed, err := o.meter.Int64ObservableCounter("messaging.client.consumed.messages", metric.WithUnit("{message}"),
+		metric.WithDescription("Number of messages that were delivered to the application."))
+	if err == nil {
+		_, err = o.meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {
+			o.parts.Range(func(_, v any) bool {
+				pa := v.(*partAttrs)
+				for i := range pa.consumed {
+					if n := pa.consumed[i].Load(); n > 0 {
+						ob.ObserveInt64(consumed, n, pa.obs[i])
+					}
+				}
+				return true
+			})
+			return nil
+		}, consumed)
+	}
+	if err != nil {
 		otel.Handle(err)
 	}
 	return o
 }
 
-type startKey struct{}
-
 // AttemptStart implements parallel.Observer: it starts the attempt's span.
+// What is the same for every record of a partition (the span name, the
+// span's and the metrics' partition attributes) is built once per
+// partition; the record's own attributes (offset, key, attempt) only when
+// the span is recorded (sampled).
 func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context.Context {
 	start := time.Now()
-	ctx = context.WithValue(ctx, startKey{}, start)
 	if a.Record == nil {
 		return o.startBatch(ctx, a, start)
 	}
 	r := a.Record
-	parent := ctx
+	pa := o.partAttrs(r.Topic, r.Partition, a.Group)
+	st := &state{Context: ctx, start: start, pa: pa}
+	var parent context.Context = st
 	if r.Context != nil && trace.SpanContextFromContext(r.Context).IsValid() {
-		parent = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(r.Context))
+		parent = trace.ContextWithSpanContext(st, trace.SpanContextFromContext(r.Context))
 	} else {
-		parent = o.prop.Extract(ctx, carrier{r})
+		parent = o.prop.Extract(st, carrier{r})
 	}
-	attrs := make([]attribute.KeyValue, 0, 11)
-	attrs = append(attrs,
-		semconv.MessagingSystemKafka,
-		semconv.MessagingOperationTypeProcess,
-		semconv.MessagingOperationName("process"),
-		semconv.MessagingDestinationName(r.Topic),
-		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
-		semconv.MessagingKafkaOffset(int(r.Offset)),
-		AttrAttempt.Int(a.Number),
-	)
-	if a.Group != "" {
-		attrs = append(attrs, semconv.MessagingConsumerGroupName(a.Group))
+	ctx, span := o.tracer.Start(parent, pa.name, pa.startOpts...)
+	if span.IsRecording() {
+		var buf [4]attribute.KeyValue
+		kvs := append(buf[:0], semconv.MessagingKafkaOffset(int(r.Offset)), AttrAttempt.Int(a.Number))
+		if r.Key != nil && utf8.Valid(r.Key) {
+			kvs = append(kvs, semconv.MessagingKafkaMessageKey(string(r.Key)))
+		}
+		if r.Value == nil {
+			kvs = append(kvs, semconv.MessagingKafkaMessageTombstone(true))
+		}
+		span.SetAttributes(kvs...)
 	}
-	if r.Key != nil && utf8.Valid(r.Key) {
-		attrs = append(attrs, semconv.MessagingKafkaMessageKey(string(r.Key)))
-	}
-	if r.Value == nil {
-		attrs = append(attrs, semconv.MessagingKafkaMessageTombstone(true))
-	}
-	ctx, _ = o.tracer.Start(parent, "process "+r.Topic, trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	return ctx
 }
 
+// state is the attempt's start, riding in its context: the handler's
+// context wraps it, so one allocation carries both.
+type state struct {
+	context.Context
+	start time.Time
+	pa    *partAttrs
+}
+
+type stateKey struct{}
+
+func (s *state) Value(key any) any {
+	if key == (stateKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+// partAttrs is what every attempt of one partition (and group) shares.
+type partAttrs struct {
+	name      string                  // the span's
+	startOpts []trace.SpanStartOption // kind and the partition's attributes
+	// The metrics' attribute sets: ok, then one per error type.
+	rec      [1 + len(errorTypes)][]metric.RecordOption
+	obs      [1 + len(errorTypes)]metric.ObserveOption
+	consumed [1 + len(errorTypes)]atomic.Int64 // messaging.client.consumed.messages
+}
+
+type partKey struct {
+	topic string
+	part  int32
+	group string
+}
+
+// errorTypes are the values of error.type (errorType).
+var errorTypes = [...]string{"permanent", "panic", "timeout", "_OTHER"}
+
+// partAttrs returns the partition's shared attributes, built on first use.
+func (o *Observer) partAttrs(topic string, part int32, group string) *partAttrs {
+	k := partKey{topic, part, group}
+	if v, ok := o.parts.Load(k); ok {
+		return v.(*partAttrs)
+	}
+	pid := strconv.Itoa(int(part))
+	span := []attribute.KeyValue{
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingDestinationName(topic),
+		semconv.MessagingDestinationPartitionID(pid),
+	}
+	met := []attribute.KeyValue{
+		semconv.MessagingSystemKafka,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingDestinationName(topic),
+		semconv.MessagingDestinationPartitionID(pid),
+	}
+	if group != "" {
+		span = append(span, semconv.MessagingConsumerGroupName(group))
+		met = append(met, semconv.MessagingConsumerGroupName(group))
+	}
+	pa := &partAttrs{name: "process " + topic,
+		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(span...)}}
+	for i := range pa.rec {
+		kvs := met
+		if i > 0 {
+			kvs = append(slices.Clip(met), semconv.ErrorTypeKey.String(errorTypes[i-1]))
+		}
+		set := metric.WithAttributeSet(attribute.NewSet(kvs...))
+		pa.rec[i], pa.obs[i] = []metric.RecordOption{set}, set
+	}
+	v, _ := o.parts.LoadOrStore(k, pa)
+	return v.(*partAttrs)
+}
+
 func (o *Observer) startBatch(ctx context.Context, a parallel.Attempt, start time.Time) context.Context {
+	ctx = &state{Context: ctx, start: start}
 	name, topic := "process", ""
 	links := make([]trace.Link, 0, len(a.Batch))
 	for i, r := range a.Batch {
@@ -232,58 +345,86 @@ func (o *Observer) Forward(ctx context.Context, _ parallel.Attempt, out *kgo.Rec
 // metrics.
 func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error) {
 	span := trace.SpanFromContext(ctx)
-	outcome := "ok"
+	et := 0 // index into errorTypes, plus one; 0: no error
 	if err != nil {
-		outcome = "error"
-		span.SetStatus(codes.Error, err.Error())
+		et = errorType(err)
 	}
-	span.SetAttributes(AttrOutcome.String(outcome), AttrRoute.String(a.Route.String()))
-	var et attribute.KeyValue
-	if err != nil {
-		et = semconv.ErrorTypeKey.String(errorType(err))
-		span.SetAttributes(et)
+	if span.IsRecording() {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			span.SetAttributes(AttrOutcome.String("error"), AttrRoute.String(a.Route.String()),
+				semconv.ErrorTypeKey.String(errorTypes[et-1]))
+		} else {
+			span.SetAttributes(AttrOutcome.String("ok"), AttrRoute.String(a.Route.String()))
+		}
 	}
 	// Metrics first: whoever sees the span ended sees its metrics too.
 	defer span.End()
-	if a.Record == nil {
+	st, _ := ctx.Value(stateKey{}).(*state)
+	if a.Record == nil || st == nil || st.pa == nil {
 		return
 	}
-	r := a.Record
-	attrs := make([]attribute.KeyValue, 0, 6)
-	attrs = append(attrs,
-		semconv.MessagingSystemKafka,
-		semconv.MessagingOperationName("process"),
-		semconv.MessagingDestinationName(r.Topic),
-		semconv.MessagingDestinationPartitionID(strconv.Itoa(int(r.Partition))),
-	)
-	if a.Group != "" {
-		attrs = append(attrs, semconv.MessagingConsumerGroupName(a.Group))
-	}
-	if err != nil {
-		attrs = append(attrs, et)
-	}
-	set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-	if start, ok := ctx.Value(startKey{}).(time.Time); ok && o.duration != nil {
-		o.duration.Record(ctx, time.Since(start).Seconds(), set)
+	if o.duration != nil {
+		o.duration.Record(ctx, time.Since(st.start).Seconds(), st.pa.rec[et]...)
 	}
 	// Once per delivery: an in-place retry is the same delivery.
-	if a.Route != parallel.RouteRetry && o.consumed != nil {
-		o.consumed.Add(ctx, 1, set)
+	if a.Route != parallel.RouteRetry {
+		st.pa.consumed[et].Add(1)
 	}
 }
 
-// errorType is error.type: a few kinds, never the message (cardinality).
-func errorType(err error) string {
+// TxnStart implements parallel.TxnObserver: it starts the transaction's
+// span, a root linked to the attempt span of each input whose outputs it
+// writes.
+func (o *Observer) TxnStart(ctx context.Context, t parallel.Txn) context.Context {
+	links := make([]trace.Link, 0, len(t.Inputs))
+	for _, in := range t.Inputs {
+		if in.Context == nil {
+			continue
+		}
+		if sc := trace.SpanContextFromContext(in.Context); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	attrs := []attribute.KeyValue{
+		semconv.MessagingSystemKafka,
+		AttrTransactionalID.String(t.ID),
+		AttrTxnPartitions.Int(len(t.Partitions)),
+		AttrTxnRecords.Int(len(t.Inputs)),
+		AttrTxnOutputs.Int(t.Outputs),
+	}
+	if t.Group != "" {
+		attrs = append(attrs, semconv.MessagingConsumerGroupName(t.Group))
+	}
+	ctx, _ = o.tracer.Start(ctx, "transaction", trace.WithSpanKind(trace.SpanKindProducer), trace.WithNewRoot(),
+		trace.WithLinks(links...), trace.WithAttributes(attrs...))
+	return ctx
+}
+
+// TxnEnd implements parallel.TxnObserver: it ends the transaction's span
+// with its outcome.
+func (o *Observer) TxnEnd(ctx context.Context, t parallel.Txn, err error) {
+	span := trace.SpanFromContext(ctx)
+	span.SetAttributes(AttrTxnOutcome.String(t.Outcome.String()))
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// errorType is error.type, as an index into errorTypes plus one: a few
+// kinds, never the message (cardinality).
+func errorType(err error) int {
 	var pe *parallel.PanicError
 	switch {
 	case parallel.IsPermanent(err):
-		return "permanent"
+		return 1
 	case errors.As(err, &pe):
-		return "panic"
+		return 2
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return 3
 	}
-	return semconv.ErrorTypeOther.Value.AsString()
+	return 4
 }
 
 // carrier reads and writes a record's headers for a propagator, as
