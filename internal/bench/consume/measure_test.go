@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +141,32 @@ func TestCalibrationOnATopicReadInOnePollNamesTheFlag(t *testing.T) {
 	_, err := c.calibrate(ctx, seeds, "cal", func(string, ...any) {})
 	if err == nil || !strings.Contains(err.Error(), "--cpu-records") {
 		t.Fatalf("calibration over 500 records that arrive in one poll: %v, want an error naming --cpu-records", err)
+	}
+}
+
+func TestAShortCalibratedRepeatResizesFromItsFastestContenderAndOnlyThen(t *testing.T) {
+	c := DefaultConfig()
+	c.MinWindow, c.CPURecords, c.CPURecordsMax = 4*time.Second, 1_000_000, 150_000_000
+	short := fmt.Errorf("cpu: %w", clock.ErrTooShort)
+	fast := CPURepeat{Parallel: Measurement{Window: clock.Window{PerS: 1e6}}, PlainDefault: Measurement{Window: clock.Window{PerS: 3e6}}}
+	// 3M records/s for 2 x 4 s after a 10% warm-up.
+	if n, err := c.resizeFor(short, fast, &Calibration{}); err != nil || n != 26_666_667 {
+		t.Fatalf("resize = %d, %v; want 26666667 from the fastest contender", n, err)
+	}
+	for name, tc := range map[string]struct {
+		err error
+		cal *Calibration
+	}{
+		"a count given by hand":     {short, nil},
+		"resizes used up":           {short, &Calibration{Resized: []int64{1, 2}}},
+		"a failure of another kind": {errors.New("broker gone"), &Calibration{}},
+	} {
+		if _, err := c.resizeFor(tc.err, fast, tc.cal); err == nil || !errors.Is(err, tc.err) {
+			t.Errorf("%s: %v, want the repeat's own error", name, err)
+		}
+	}
+	c.CPURecordsMax = 10_000_000
+	if _, err := c.resizeFor(short, fast, &Calibration{}); err == nil || !strings.Contains(err.Error(), "--cpu-records-max") {
+		t.Errorf("a count past the max: %v, want a refusal naming --cpu-records-max", err)
 	}
 }

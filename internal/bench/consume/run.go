@@ -130,18 +130,11 @@ func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, sam
 			reps = append(reps, r)
 			continue
 		}
-		if cal == nil || len(cal.Resized) >= maxResizes || !errors.Is(err, clock.ErrTooShort) {
+		n, err := c.resizeFor(err, r, cal)
+		if err != nil {
 			return nil, err
 		}
-		var rate float64
-		for _, m := range []Measurement{r.Parallel, r.PlainSameFetch, r.PlainDefault} {
-			rate = max(rate, m.PerS())
-		}
-		n, cerr := chooseRecords(rate, c.MinWindow, c.CPURecords+1, c.CPURecordsMax)
-		if cerr != nil {
-			return nil, errors.Join(err, cerr)
-		}
-		logf("cpu: repeat %d ran at up to %.0f records/s, faster than calibrated: restarting the cpu part with %d records each", rep, rate, n)
+		logf("cpu: repeat %d ran faster than calibrated: restarting the cpu part with %d records each", rep, n)
 		if _, err := Prepare(ctx, seeds, big, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
 			return nil, err
 		}
@@ -149,6 +142,25 @@ func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, sam
 		c.CPURecords, reps, rep = n, nil, 0
 	}
 	return reps, nil
+}
+
+// resizeFor is the record count a calibrated cpu part restarts with when
+// repeat r came out short (err), sized from r's fastest contender; or the
+// error that ends the part: a count given by hand, resizes used up, another
+// failure, or a count past CPURecordsMax.
+func (c Config) resizeFor(err error, r CPURepeat, cal *Calibration) (int64, error) {
+	if cal == nil || len(cal.Resized) >= maxResizes || !errors.Is(err, clock.ErrTooShort) {
+		return 0, err
+	}
+	var rate float64
+	for _, m := range []Measurement{r.Parallel, r.PlainSameFetch, r.PlainDefault} {
+		rate = max(rate, m.PerS())
+	}
+	n, cerr := chooseRecords(rate, c.MinWindow, c.CPURecords+1, c.CPURecordsMax)
+	if cerr != nil {
+		return 0, errors.Join(err, cerr)
+	}
+	return n, nil
 }
 
 // cpuRepeat runs the three no-op contenders once, back to back (kpar, the
