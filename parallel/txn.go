@@ -184,6 +184,12 @@ func (p *partition) takeOutputs(recs []*kgo.Record) {
 // On success the marks are acknowledged and the partitions' carried
 // outputs dropped; on failure everything stays carried for the next try.
 func (m *committer) commitTxn(ctx context.Context, cl *kgo.Client, snaps map[tp]snap, outs []output) error {
+	// A fenced or unconfirmed producer is dead for good: a transaction
+	// begun on it (the final commit, a revoke) could only fail, and would
+	// read as an ordinary abort to an observer.
+	if err := m.c.fatal(); errors.Is(err, ErrFenced) || errors.Is(err, ErrTxnUnconfirmed) {
+		return err
+	}
 	var (
 		t *Txn
 		o TxnObserver
