@@ -96,10 +96,7 @@ func (l *keyLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.R
 			c.q.put(l) // still busy: more of its key arrived meanwhile
 		}
 	default:
-		if p.lanes[l.key] == l {
-			delete(p.lanes, l.key)
-		}
-		p.recycle(l)
+		p.spent(l)
 	}
 	p.mu.Unlock()
 	slot.end()

@@ -24,19 +24,20 @@ type partition struct {
 	cancel context.CancelFunc
 	halt   atomic.Bool // revoking or dead: workers stop between records
 
-	mu       sync.Mutex
-	tr       *offsets.Tracker
-	lanes    map[string]*keyLane // ordered lanes with records held, by key
-	open     *sharedLane         // unordered records of the current admission round, not yet queued
-	free     []*keyLane          // spent lanes for reuse
-	parked   []*kgo.Record       // polled, not admitted yet: the backlog
-	running  int                 // workers holding records of this partition
-	idle     chan struct{}       // set by detach while running > 0; closed when it reaches 0
-	revoking bool
-	dead     bool
-	paused   bool
-	hwm      int64
-	polls    []pollMark // lag.go: polls with records not all done, oldest first
+	mu        sync.Mutex
+	tr        *offsets.Tracker
+	lanes     map[string]*keyLane // ordered lanes by key: busy ones, and up to maxIdleLanes idle ones
+	idleLanes int                 // lanes in lanes that are not busy
+	open      *sharedLane         // unordered records of the current admission round, not yet queued
+	free      []*keyLane          // spent lanes, out of lanes, for reuse
+	parked    []*kgo.Record       // polled, not admitted yet: the backlog
+	running   int                 // workers holding records of this partition
+	idle      chan struct{}       // set by detach while running > 0; closed when it reaches 0
+	revoking  bool
+	dead      bool
+	paused    bool
+	hwm       int64
+	polls     []pollMark // lag.go: polls with records not all done, oldest first
 
 	committed atomic.Int64 // lag.go: last offset the broker acknowledged; -1 none
 
@@ -67,7 +68,10 @@ func (c *Consumer) newPartition(k tp) *partition {
 // (p.mu held). key is looked up without allocating.
 func (p *partition) addOrdered(key []byte, r *kgo.Record, ready *[]runnable) {
 	l := p.lanes[string(key)]
-	if l == nil {
+	switch {
+	case l != nil && !l.busy:
+		p.idleLanes-- // an idle lane of this key: no allocation at all
+	case l == nil:
 		if n := len(p.free); n > 0 {
 			l = p.free[n-1]
 			p.free[n-1] = nil
@@ -91,6 +95,28 @@ func (p *partition) addShared(r *kgo.Record) {
 		p.open = &sharedLane{p: p}
 	}
 	p.open.recs = append(p.open.recs, r)
+}
+
+// maxIdleLanes bounds the spent lanes a partition keeps under their key:
+// a key seen again (most keys are, in a backlog) reuses its lane without
+// allocating its key string, which was most of the dispatch's allocations
+// per record; a stream of ever-new keys keeps at most this many.
+const maxIdleLanes = 1024
+
+// spent retires l, whose run found it empty (p.mu held): idle under its
+// key while the partition keeps fewer than maxIdleLanes and its buffer is
+// small, else out of the map and recycled.
+func (p *partition) spent(l *keyLane) {
+	if p.lanes[l.key] != l {
+		return
+	}
+	if p.idleLanes < maxIdleLanes && cap(l.recs) <= 64 {
+		l.busy = false
+		p.idleLanes++
+		return
+	}
+	delete(p.lanes, l.key)
+	p.recycle(l)
 }
 
 // recycle keeps a spent lane (not queued, not referenced) for reuse.
