@@ -39,20 +39,53 @@ type Partition struct {
 	Error      string  `json:"error,omitempty"`      // PC's decoder refused the metadata
 }
 
-// Done reports whether PC's commit counts offset o as processed: below the
-// committed offset, or covered by the map and not incomplete.
-func (p Partition) Done(o int64) bool {
-	if p.Committed < 0 {
-		return false
+// Claims by which a commit counts an offset done.
+const (
+	ByOffset = "offset" // below the committed offset
+	ByMap    = "map"    // in the map's range and not listed incomplete
+)
+
+// By says how PC's commit counts offset o as processed: ByOffset, ByMap,
+// or "" when a PC restarted on it would process o (again).
+func (p Partition) By(o int64) string {
+	switch {
+	case p.Committed < 0:
+		return ""
+	case o < p.Committed:
+		return ByOffset
+	case o > p.Highest || p.Error != "":
+		return ""
 	}
-	if o < p.Committed {
-		return true
+	if _, incomplete := slices.BinarySearch(p.Incomplete, o); incomplete {
+		return ""
 	}
-	if o > p.Highest || p.Error != "" {
-		return false
+	return ByMap
+}
+
+// Done reports whether PC's commit counts offset o as processed.
+func (p Partition) Done(o int64) bool { return p.By(o) != "" }
+
+// Snapshot is what PC had committed at one moment, e.g. just after a kill.
+type Snapshot struct {
+	Label      string      `json:"label"`
+	Partitions []Partition `json:"partitions"`
+}
+
+// FirstClaim returns the index of the first snapshot whose commit counts
+// offset o of topic's partition part as processed, and how (By); -1 and ""
+// when none does. For a record never processed, that is the commit that
+// lost it.
+func FirstClaim(snaps []Snapshot, topic string, part int32, o int64) (int, string) {
+	for i, s := range snaps {
+		for _, p := range s.Partitions {
+			if p.Topic == topic && p.Partition == part {
+				if by := p.By(o); by != "" {
+					return i, by
+				}
+			}
+		}
 	}
-	_, incomplete := slices.BinarySearch(p.Incomplete, o)
-	return !incomplete
+	return -1, ""
 }
 
 // Fetch reads group's committed offsets and metadata for topic from the

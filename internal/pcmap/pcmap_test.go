@@ -126,3 +126,30 @@ func TestMetadataPCCannotDecodeIsThatPartitionsErrorAlone(t *testing.T) {
 		t.Errorf("a partition without a commit counts offset 0 done")
 	}
 }
+
+// The commit that first counts a never-processed offset done is the one
+// that lost it, and it is named with how: the committed offset passed it,
+// or the map left it out of the incomplete offsets.
+func TestFirstClaimNamesTheCommitThatCountsAnOffsetDoneAndHow(t *testing.T) {
+	snaps := []Snapshot{
+		{Label: "kill 1", Partitions: []Partition{{Topic: "in", Partition: 0, Committed: 10, Highest: 20, Incomplete: []int64{10, 12}}}},
+		{Label: "kill 2", Partitions: []Partition{{Topic: "in", Partition: 0, Committed: 30, Highest: -1}}},
+	}
+	for _, c := range []struct {
+		part int32
+		off  int64
+		idx  int
+		by   string
+	}{
+		{0, 5, 0, ByOffset},
+		{0, 11, 0, ByMap},
+		{0, 12, 1, ByOffset}, // incomplete in the first map, passed by the second offset
+		{0, 25, 1, ByOffset},
+		{0, 30, -1, ""},
+		{1, 5, -1, ""}, // another partition
+	} {
+		if i, by := FirstClaim(snaps, "in", c.part, c.off); i != c.idx || by != c.by {
+			t.Errorf("FirstClaim(in[%d]@%d) = %d %q, want %d %q", c.part, c.off, i, by, c.idx, c.by)
+		}
+	}
+}
