@@ -77,6 +77,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, in: in, log: logT, cell: &cell,
 		share: isShare, stall: stall}
 	runErr := o.run(ctx)
+	o.snapshotPC(ctx, "end")
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
 	if cell.Stalled {
 		cell.StallTimeoutSeconds = stall.Seconds()
@@ -154,6 +155,7 @@ func checkCell(ctx context.Context, cfg Config, o *orchestra, stall time.Duratio
 		return fmt.Errorf("check: %w", err)
 	}
 	o.cell.Check = checker.Check(input, log, start)
+	o.attributePCLoss(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, input, log)
 	if o.cell.Share != nil {
 		// The worker processes are gone, so the lines are all in.
 		countShare(o.cell.Share, strategy.Archives(o.cell.Strategy), log, o.failures, o.killTimes)

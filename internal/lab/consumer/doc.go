@@ -30,6 +30,7 @@ func Doc(r Result) doc.Doc {
 			"whose handler always fails, counted from the workers' reports until the cell ended."}, Findings: says(f)})
 	}
 	d.Details = append(d.Details, shareBlocks(r)...)
+	d.Details = append(d.Details, pcBlocks(r)...)
 	if f := speedFindings(r); len(f) > 0 {
 		d.Details = append(d.Details, doc.Block{Title: "Speed against " + SpeedBaseline + " (reported, never asserted)",
 			Text: []string{"Each strategy's records/s against " + SpeedBaseline + "'s in the same scenario of this run. One run per " +

@@ -259,6 +259,7 @@ func (o *orchestra) restartW0(ctx context.Context, w0 *member, inputEnds map[int
 		return nil, fmt.Errorf("worker w0#%d exited on its own: %v", w0.inc, w0.Wait())
 	}
 	o.killTimes = append(o.killTimes, time.Now())
+	o.snapshotPC(ctx, fmt.Sprintf("kill %d", o.cell.Crashes+1))
 	// The count that fixes the next kill is read after this one.
 	p, err := o.progress(ctx, inputEnds)
 	if err != nil {

@@ -162,6 +162,9 @@ type Cell struct {
 
 	// Share is set for the share-group strategies only.
 	Share *Share `json:"share,omitempty"`
+	// PC: pc-* cells only: PC's commits after each kill and at the end,
+	// decoded, and the commit that first counted each lost record done.
+	PC *PCCommits `json:"pc,omitempty"`
 
 	Check checker.Result `json:"check"`
 	Rerun string         `json:"rerun"` // the command that re-runs this cell
