@@ -81,8 +81,8 @@ var ErrOwnPlaintext = errors.New("the lab's own cluster is plaintext: name a sec
 
 // openCluster starts the lab's own cluster (cfg.Brokers empty) or checks
 // the given one: 3 nodes, and whether they are kpar's to signal.
-func openCluster(ctx context.Context, cfg Config) (c *cluster, err error) {
-	c = &cluster{seeds: cfg.Brokers, opts: cfg.Opts(), home: cfg.Home}
+func openCluster(ctx context.Context, cfg Config) (_ *cluster, err error) {
+	c := &cluster{seeds: cfg.Brokers, opts: cfg.Opts(), home: cfg.Home}
 	if len(c.seeds) == 0 && len(c.opts) > 0 {
 		return nil, ErrOwnPlaintext
 	}
