@@ -68,13 +68,7 @@ func oursFor(brokers kadm.BrokerDetails, st *broker.State, home string) string {
 	return ""
 }
 
-func local(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func local(host string) bool { return host == "localhost" || net.ParseIP(host).IsLoopback() }
 
 // ErrOwnPlaintext refuses TLS/SASL settings for the lab's own cluster.
 var ErrOwnPlaintext = errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
@@ -165,8 +159,7 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	for p := 0; p < partitions; p++ {
 		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
 		a.Partition = int32(p)
-		f1, f2 := others[p%2], others[(p+1)%2]
-		a.Replicas = []int32{int32(leader), int32(f1), int32(f2)}
+		a.Replicas = []int32{int32(leader), int32(others[p%2]), int32(others[(p+1)%2])}
 		t.ReplicaAssignment = append(t.ReplicaAssignment, a)
 	}
 	for k, v := range map[string]string{
@@ -179,10 +172,10 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	}
 	req.Topics = append(req.Topics, t)
 	resp, err := req.RequestWith(ctx, c.cl)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", topic, err)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
 	}
-	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+	if err != nil {
 		return fmt.Errorf("create %s: %w", topic, err)
 	}
 	_, err = kafka.Ready(ctx, c.adm, []string{topic}, kafka.PreferredLeaders(), kafka.FullISR(), kafka.Wait(60*time.Second))
@@ -253,10 +246,7 @@ func (c *cluster) replicasDiffer(ctx context.Context, topic string, partitions [
 	})
 	var out []string
 	for _, p := range slices.Sorted(maps.Keys(sizes)) {
-		var vals []int64
-		for _, v := range sizes[p] {
-			vals = append(vals, v)
-		}
+		vals := slices.Collect(maps.Values(sizes[p]))
 		if len(vals) != Nodes || slices.Min(vals) != slices.Max(vals) {
 			out = append(out, fmt.Sprintf("partition %d %v", p, sizes[p]))
 		}

@@ -146,11 +146,13 @@ func repeats(cells []Cell, targets []Target) []string {
 }
 
 // star marks a count the cell calls timing-dependent.
-func star(c Cell, name string, n int) string {
-	if slices.Contains(c.TimingDependent, name) {
-		return doc.Int(n) + "*"
+func star(c Cell) func(name string, n int) string {
+	return func(name string, n int) string {
+		if slices.Contains(c.TimingDependent, name) {
+			return doc.Int(n) + "*"
+		}
+		return doc.Int(n)
 	}
-	return doc.Int(n)
 }
 
 // compactTable is the answer's figures per cell.
@@ -159,7 +161,7 @@ func compactTable(cells []Cell) *doc.Table {
 		Num: []bool{false, false, true, true, true, true, true}}
 	for _, c := range cells {
 		k := c.Counts
-		st := func(name string, n int) string { return star(c, name, n) }
+		st := star(c)
 		lost := st("lost", k.Lost)
 		acked := doc.Int(k.Acked)
 		if c.Setting.Acks == "0" {
@@ -188,7 +190,7 @@ func fullTable(cells []Cell) *doc.Table {
 		if !c.Consumer.CaughtUp {
 			missed += " (never caught up)"
 		}
-		st := func(name string, n int) string { return star(c, name, n) }
+		st := star(c)
 		disagreed := st("disagreed", k.Disagreed)
 		if k.Disagreed > 0 {
 			disagreed += ": " + ReadersText(c)
