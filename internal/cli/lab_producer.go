@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -123,7 +122,7 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	cfg.Home = filepath.Join(broker.Home(), "lab-producer")
 	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" || len(g.client.Brokers) > 0
 	if g.secured() && !given {
-		return errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
+		return producer.ErrOwnPlaintext
 	}
 	brokers := g.connect
 	if given {

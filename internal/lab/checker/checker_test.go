@@ -114,6 +114,16 @@ func inputOnKfake(t *testing.T, ctx context.Context, partitions, n, keys int) ([
 	return seeds, cl, in
 }
 
+// checkTopics reads the topics as the labs do and checks them.
+func checkTopics(t *testing.T, ctx context.Context, seeds []string) Result {
+	t.Helper()
+	input, log, err := ReadTopics(ctx, kafka.Reader{Seeds: seeds}, "in", "log", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Check(input, log, time.Time{})
+}
+
 // The same planted faults must come out of the topics, not only the slices.
 func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -133,10 +143,7 @@ func TestCheckTopicsReadsPlantedFaultsFromKafka(t *testing.T) {
 	if err := cl.ProduceSync(ctx, log...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	res, err := CheckTopics(ctx, kafka.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := checkTopics(t, ctx, seeds)
 	if res.Input != 200 || res.Lost != 1 || res.LostSample[0] != 17 || res.Duplicated != 1 || res.Reordered != 0 {
 		t.Fatalf("want 200 input, record 17 lost, one duplicate: %+v", res)
 	}
@@ -173,10 +180,7 @@ func TestCheckTopicsWaitsForProcessedEntriesThatBecomeReadableLate(t *testing.T)
 		time.Sleep(3 * time.Second) // twice the checker's old idle limit
 		committed <- txn.EndTransaction(context.Background(), kgo.TryCommit)
 	}()
-	res, err := CheckTopics(ctx, kafka.Reader{Seeds: seeds}, "in", "log", "", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := checkTopics(t, ctx, seeds)
 	if err := <-committed; err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -12,70 +11,68 @@ import (
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
-// CheckTopics reads the input topic, the processed-log topic and the
-// dead-letter topic (if dlqTopic is not "") and checks them. A record in the
-// dead-letter topic counts as handled. Call it only after every consumer
-// under test has stopped.
-func CheckTopics(ctx context.Context, r kafka.Reader, inputTopic, logTopic, dlqTopic string, start time.Time) (Result, error) {
-	input, log, err := ReadTopics(ctx, r, inputTopic, logTopic, dlqTopic)
-	if err != nil {
-		return Result{}, err
-	}
-	return Check(input, log, start), nil
-}
-
 // ReadTopics reads what Check compares: the input records, and the
-// processed-log entries followed by the dead-letter topic's records as
-// entries with Outcome DeadLettered. Every topic is read to its end (r's
+// processed-log entries followed by the dead-letter topic's records (if
+// dlqTopic is not "") as entries with Outcome DeadLettered: a record in the
+// dead-letter topic counts as handled. Every topic is read to its end (r's
 // rules: the high watermark, the last stable offset once every transaction
 // ended); a topic that gets no further for r.Stall fails the read with a
-// kafka.StalledError naming the partitions and how far each got.
+// kafka.StalledError naming the partitions and how far each got. Call it
+// only after every consumer under test has stopped.
 func ReadTopics(ctx context.Context, r kafka.Reader, inputTopic, logTopic, dlqTopic string) ([]workload.Record, []Processed, error) {
-	fail := func(err error) ([]workload.Record, []Processed, error) { return nil, nil, err }
 	inRecs, err := r.All(ctx, inputTopic)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	input := make([]workload.Record, 0, len(inRecs))
-	for _, rec := range inRecs {
-		r, err := workload.DecodeRecord(rec.Value)
-		if err != nil {
-			return fail(fmt.Errorf("%s partition %d offset %d: %w", inputTopic, rec.Partition, rec.Offset, err))
-		}
-		input = append(input, r)
+	input, err := decode(inputTopic, inRecs, func(rec *kgo.Record) (workload.Record, error) { return workload.DecodeRecord(rec.Value) })
+	if err != nil {
+		return nil, nil, err
 	}
 	// Read committed: the eos strategy writes entries (and dead letters)
 	// in transactions, and an aborted one processed nothing.
 	logRecs, err := r.Committed(ctx, logTopic)
 	if err != nil {
-		return fail(err)
+		return nil, nil, err
 	}
-	log := make([]Processed, 0, len(logRecs))
-	for _, rec := range logRecs {
+	log, err := decode(logTopic, logRecs, func(rec *kgo.Record) (Processed, error) {
 		e, err := workload.DecodeEntry(rec.Value)
-		if err != nil {
-			return fail(fmt.Errorf("%s partition %d offset %d: %w", logTopic, rec.Partition, rec.Offset, err))
-		}
-		log = append(log, Processed{Entry: e, At: rec.Timestamp})
+		return Processed{Entry: e, At: rec.Timestamp}, err
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if dlqTopic != "" {
-		dead, err := r.Committed(ctx, dlqTopic)
-		if err != nil {
-			return fail(err)
-		}
-		at := map[[2]int64]int{} // (partition, offset) of the input -> index in input
-		for i, rec := range inRecs {
-			at[[2]int64{int64(rec.Partition), rec.Offset}] = i
-		}
-		for _, rec := range dead {
-			d, err := deadRecord(rec, inputTopic, input, at)
-			if err != nil {
-				return fail(fmt.Errorf("%s partition %d offset %d: %w", dlqTopic, rec.Partition, rec.Offset, err))
-			}
-			log = append(log, Processed{Entry: workload.Entry{Record: d, Outcome: workload.DeadLettered}, At: rec.Timestamp})
-		}
+	if dlqTopic == "" {
+		return input, log, nil
 	}
-	return input, log, nil
+	dead, err := r.Committed(ctx, dlqTopic)
+	if err != nil {
+		return nil, nil, err
+	}
+	at := map[[2]int64]int{} // (partition, offset) of the input -> index in input
+	for i, rec := range inRecs {
+		at[[2]int64{int64(rec.Partition), rec.Offset}] = i
+	}
+	dl, err := decode(dlqTopic, dead, func(rec *kgo.Record) (Processed, error) {
+		d, err := deadRecord(rec, inputTopic, input, at)
+		return Processed{Entry: workload.Entry{Record: d, Outcome: workload.DeadLettered}, At: rec.Timestamp}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return input, append(log, dl...), nil
+}
+
+// decode turns a topic's records into values, an error naming the record.
+func decode[T any](topic string, recs []*kgo.Record, f func(*kgo.Record) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(recs))
+	for _, rec := range recs {
+		v, err := f(rec)
+		if err != nil {
+			return nil, fmt.Errorf("%s partition %d offset %d: %w", topic, rec.Partition, rec.Offset, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // deadRecord is the input record a dead-letter record stands for. A record

@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,15 +19,9 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	began := time.Now()
 	name := spec.Name()
 	seed := CellSeed(cfg.Seed, name)
-	ids := cl.nodeIDs()
-	victim := ids[workload.Uint64(seed, 3)%uint64(len(ids))]
-	var others []int
-	for _, id := range ids {
-		if id != victim {
-			others = append(others, id)
-		}
-	}
-	order := rollingOrder(seed, ids)
+	victim := cl.ids[workload.Uint64(seed, 3)%uint64(len(cl.ids))]
+	others := slices.DeleteFunc(slices.Clone(cl.ids), func(id int) bool { return id == victim })
+	order := rollingOrder(seed, cl.ids)
 	c := Cell{
 		Name: name, Setting: spec.Setting, Fault: spec.Fault, Seed: seed, Victim: victim,
 		TriggerAt: int(cfg.Warmup.Seconds()*float64(cfg.Rate)) + int(workload.Uint64(seed, 4)%uint64(cfg.Rate)),
@@ -43,13 +38,11 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	if !cfg.KeepTopics {
 		defer cl.deleteTopic(context.WithoutCancel(ctx), c.Topic, group)
 	}
-
 	cons, err := startConsumer(ctx, cl.seeds, c.Topic, group, cl.opts...)
 	if err != nil {
 		return c, err
 	}
 	defer cons.stop()
-
 	w, err := startWriters(cfg, seed, cl.seeds, c.Topic, spec.Setting)
 	if err != nil {
 		return c, err
@@ -73,13 +66,28 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	if ferr != nil {
 		return c, ferr
 	}
-
-	c.Counts, c.Reads, c.Kcat, c.Consumer, err = readBack(ctx, cl, cfg, c.Topic, sent, cons)
-	if err != nil {
+	if err := readBack(ctx, cl, cfg, &c, sent, cons); err != nil {
 		return c, err
 	}
 	c.Seconds = time.Since(began).Seconds()
 	return c, nil
+}
+
+// exactness says which of a cell's facts repeat from the seed and which
+// move with timing, and why.
+func exactness(s CellSpec) (exact, timing []string, why string) {
+	exact = []string{"records (producer, key, sequence)", "victim node", "partition layout", "trigger record"}
+	if s.Fault == FaultRolling {
+		exact = append(exact, "rolling order")
+	}
+	return exact, []string{"sent", "lost", "unseen", "disagreed", "duplicated", "reordered", "failed_present", "unreported", "errors"}, faultWhy[s.Fault]
+}
+
+var faultWhy = map[string]string{
+	FaultNone:       "without a fault only the number of records sent in the fixed time moves.",
+	FaultLeaderKill: "how many acknowledged records the followers had not yet fetched when the leader died, and which requests were on the wire, move by milliseconds.",
+	FaultFreeze:     "which requests the frozen leader had queued, and when the controller fenced it, move with scheduling.",
+	FaultRolling:    "where the leaderships are when each node stops, and what was on the wire, move with scheduling.",
 }
 
 // gotOf decodes one record read back; a value that is not the lab's stays
@@ -94,7 +102,7 @@ func gotOf(p int32, o int64, v []byte) Got {
 
 // rollingOrder is the seeded order the rolling fault restarts nodes in.
 func rollingOrder(seed int64, ids []int) []int {
-	out := append([]int(nil), ids...)
+	out := slices.Clone(ids)
 	for i := len(out) - 1; i > 0; i-- {
 		j := int(workload.Uint64(seed, 5, uint64(i)) % uint64(i+1))
 		out[i], out[j] = out[j], out[i]
@@ -102,30 +110,8 @@ func rollingOrder(seed int64, ids []int) []int {
 	return out
 }
 
-// exactness says which of a cell's facts repeat from the seed and which
-// move with timing, and why.
-func exactness(s CellSpec) (exact, timing []string, why string) {
-	exact = []string{"records (producer, key, sequence)", "victim node", "partition layout", "trigger record"}
-	if s.Fault == FaultRolling {
-		exact = append(exact, "rolling order")
-	}
-	timing = []string{"sent", "lost", "unseen", "disagreed", "duplicated", "reordered", "failed_present", "unreported", "errors"}
-	switch s.Fault {
-	case FaultNone:
-		why = "without a fault only the number of records sent in the fixed time moves."
-	case FaultLeaderKill:
-		why = "how many acknowledged records the followers had not yet fetched when the leader died, and which requests were on the wire, move by milliseconds."
-	case FaultFreeze:
-		why = "which requests the frozen leader had queued, and when the controller fenced it, move with scheduling."
-	case FaultRolling:
-		why = "where the leaderships are when each node stops, and what was on the wire, move with scheduling."
-	}
-	return exact, timing, why
-}
-
 // consumer is the kpar parallel consumer reading the topic during the cell.
 type consumer struct {
-	c      *parallel.Consumer
 	cancel context.CancelFunc
 	done   chan error
 	mu     sync.Mutex
@@ -138,11 +124,11 @@ func startConsumer(ctx context.Context, seeds []string, topic, group string, cli
 	handle := func(_ context.Context, r *kgo.Record) error {
 		id, _, _, err := ParseValue(r.Value)
 		k.mu.Lock()
+		defer k.mu.Unlock()
 		k.calls++
 		if err == nil {
 			k.seen[id]++
 		}
-		k.mu.Unlock()
 		return nil
 	}
 	c, err := parallel.New(handle, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup(group),
@@ -150,7 +136,6 @@ func startConsumer(ctx context.Context, seeds []string, topic, group string, cli
 	if err != nil {
 		return nil, err
 	}
-	k.c = c
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	k.cancel = cancel
 	go func() { k.done <- c.Run(rctx) }()
@@ -161,12 +146,11 @@ func startConsumer(ctx context.Context, seeds []string, topic, group string, cli
 // reads saw (or made no progress for limit), then compares. It returns the
 // identities the consumer handled.
 func (k *consumer) check(ctx context.Context, franz, kcat map[ID]bool, limit time.Duration) (ConsumerCheck, map[ID]bool) {
-	want := make(map[ID]bool, len(franz))
-	for id := range franz {
-		want[id] = true
-	}
-	for id := range kcat {
-		want[id] = true
+	want := map[ID]bool{}
+	for _, m := range []map[ID]bool{franz, kcat} {
+		for id := range m {
+			want[id] = true
+		}
 	}
 	missing := func() int {
 		k.mu.Lock()
@@ -188,11 +172,10 @@ func (k *consumer) check(ctx context.Context, franz, kcat map[ID]bool, limit tim
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	cc := ConsumerCheck{Calls: k.calls, Missed: last, CaughtUp: last == 0}
+	cc := ConsumerCheck{Calls: k.calls, Missed: last, CaughtUp: last == 0, Processed: len(k.seen)}
 	seen := make(map[ID]bool, len(k.seen))
 	for id := range k.seen {
 		seen[id] = true
-		cc.Processed++
 		if !want[id] {
 			cc.NotInTopic++
 		}
@@ -205,68 +188,50 @@ func (k *consumer) stop() {
 	<-k.done
 }
 
-// round is one read of the settled topic by franz-go and kcat, compared
-// with the parallel consumer.
-type round struct {
-	ends     map[int32]int64
-	note     string // settle's
-	got      []Got
-	reached  map[int32]int64
-	kcat     kcatRead
-	consumer ConsumerCheck
-	readers  []Reader
-	disagree []Disagreement
-}
-
 // readBack settles the high watermarks, reads the topic to them with
-// franz-go and kcat, and compares both with the parallel consumer. When the
-// readers disagree it settles and reads once more; the counts are the last
-// round's, the first round's disagreements are kept beside them.
-func readBack(ctx context.Context, cl *cluster, cfg Config, topic string, sent []Sent, cons *consumer) (Counts, Reads, KcatCheck, ConsumerCheck, error) {
-	once := func() (round, error) {
-		var r round
+// franz-go and kcat, and compares both with the parallel consumer, into c.
+// When the readers disagree it settles and reads once more; the counts are
+// the last round's, the first round's disagreements are kept beside them.
+func readBack(ctx context.Context, cl *cluster, cfg Config, c *Cell, sent []Sent, cons *consumer) error {
+	var got []Got
+	var ends, reached map[int32]int64
+	var kc kcatRead
+	var readers []Reader
+	parts := cfg.Partitions
+	for round := 0; round < 2; round++ {
 		var err error
-		if r.ends, r.note, err = cl.settle(ctx, topic); err != nil {
-			return r, err
+		if ends, c.Reads.Note, err = cl.settle(ctx, c.Topic); err != nil {
+			return err
 		}
-		if r.got, r.reached, err = readFranzGo(ctx, cl.seeds, topic, r.ends, cl.opts...); err != nil {
-			return r, err
+		if got, reached, err = readFranzGo(ctx, cl.seeds, c.Topic, ends, cl.opts...); err != nil {
+			return err
 		}
 		if len(cl.opts) > 0 && cfg.Client.Librdkafka == nil {
-			r.kcat = kcatRead{note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Client.AnchorErr)}
+			kc = kcatRead{note: fmt.Sprintf("kcat cannot take these TLS/SASL settings (%v): not cross-checked", cfg.Client.AnchorErr)}
 		} else {
-			r.kcat = readKcat(ctx, cl.seeds, cfg.Client.Librdkafka, topic, r.ends)
+			kc = readKcat(ctx, cl.seeds, cfg.Client.Librdkafka, c.Topic, ends)
 		}
-		fr := SeenIn(r.got)
-		kc := SeenIn(r.kcat.got)
+		fr, ks := SeenIn(got), SeenIn(kc.got)
 		var seen map[ID]bool
-		r.consumer, seen = cons.check(ctx, fr, kc, cfg.ConsumerTimeout)
-		r.readers = []Reader{{Name: ReaderFranzGo, Ran: true, Seen: fr}, {Name: ReaderKcat, Ran: r.kcat.ran, Seen: kc},
+		c.Consumer, seen = cons.check(ctx, fr, ks, cfg.ConsumerTimeout)
+		readers = []Reader{{Name: ReaderFranzGo, Ran: true, Seen: fr}, {Name: ReaderKcat, Ran: kc.ran, Seen: ks},
 			{Name: ReaderConsumer, Ran: true, Seen: seen}}
-		r.disagree = Disagreements(sent, r.readers...)
-		return r, nil
-	}
-	r, err := once()
-	if err != nil {
-		return Counts{}, Reads{}, KcatCheck{}, ConsumerCheck{}, err
-	}
-	parts := cfg.Partitions
-	reads := Reads{}
-	if len(r.disagree) > 0 {
-		reads.Repeated, reads.FirstEnds, reads.First = true, endsSlice(r.ends, parts), r.disagree
-		if r, err = once(); err != nil {
-			return Counts{}, Reads{}, KcatCheck{}, ConsumerCheck{}, err
+		c.Reads.Disagreements = Disagreements(sent, readers...)
+		if len(c.Reads.Disagreements) == 0 || round == 1 {
+			break
 		}
+		c.Reads.Repeated, c.Reads.FirstEnds, c.Reads.First = true, endsSlice(ends, parts), c.Reads.Disagreements
 	}
-	reads.Ends, reads.FranzGo, reads.Disagreements, reads.Note = endsSlice(r.ends, parts), endsSlice(r.reached, parts), r.disagree, r.note
-	if reads.Disagreements == nil {
-		reads.Disagreements = []Disagreement{}
+	c.Reads.Ends, c.Reads.FranzGo = endsSlice(ends, parts), endsSlice(reached, parts)
+	if c.Reads.Disagreements == nil {
+		c.Reads.Disagreements = []Disagreement{}
 	}
-	kc := KcatCheck{Ran: r.kcat.ran, Note: r.kcat.note}
-	if r.kcat.ran {
-		reads.Kcat = endsSlice(r.kcat.reached, parts)
-		k := Count(sent, r.kcat.got)
-		kc.Records, kc.Distinct, kc.Duplicated = k.Records, k.Distinct, k.Duplicated
+	c.Kcat = KcatCheck{Ran: kc.ran, Note: kc.note}
+	if kc.ran {
+		c.Reads.Kcat = endsSlice(kc.reached, parts)
+		k := Count(sent, kc.got)
+		c.Kcat.Records, c.Kcat.Distinct, c.Kcat.Duplicated = k.Records, k.Distinct, k.Duplicated
 	}
-	return Count(sent, r.got, r.readers[1:]...), reads, kc, r.consumer, nil
+	c.Counts = Count(sent, got, readers[1:]...)
+	return nil
 }

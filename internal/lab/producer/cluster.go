@@ -68,20 +68,17 @@ func oursFor(brokers kadm.BrokerDetails, st *broker.State, home string) string {
 	return ""
 }
 
-func local(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func local(host string) bool { return host == "localhost" || net.ParseIP(host).IsLoopback() }
+
+// ErrOwnPlaintext refuses TLS/SASL settings for the lab's own cluster.
+var ErrOwnPlaintext = errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
 
 // openCluster starts the lab's own cluster (cfg.Brokers empty) or checks
 // the given one: 3 nodes, and whether they are kpar's to signal.
-func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
+func openCluster(ctx context.Context, cfg Config) (_ *cluster, err error) {
 	c := &cluster{seeds: cfg.Brokers, opts: cfg.Opts(), home: cfg.Home}
 	if len(c.seeds) == 0 && len(c.opts) > 0 {
-		return nil, errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
+		return nil, ErrOwnPlaintext
 	}
 	if len(c.seeds) == 0 {
 		c.own = true
@@ -93,9 +90,12 @@ func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
 		}
 		c.seeds = st.Bootstrap()
 	}
-	var err error
+	defer func() {
+		if err != nil {
+			c.close(cfg)
+		}
+	}()
 	if c.cl, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.seeds...), kgo.RetryTimeout(5 * time.Second)}, c.opts...)...); err != nil {
-		c.close(cfg)
 		return nil, err
 	}
 	c.adm = kadm.NewClient(c.cl)
@@ -103,11 +103,9 @@ func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
 	md, err := c.adm.BrokerMetadata(mctx)
 	cancel()
 	if err != nil {
-		c.close(cfg)
 		return nil, fmt.Errorf("metadata from %s: %w", strings.Join(c.seeds, ","), err)
 	}
 	if err := needThree(c.seeds, len(md.Brokers)); err != nil {
-		c.close(cfg)
 		return nil, err
 	}
 	for _, b := range md.Brokers {
@@ -116,7 +114,6 @@ func openCluster(ctx context.Context, cfg Config) (*cluster, error) {
 	slices.Sort(c.ids)
 	st, err := broker.LoadState(cfg.Home)
 	if err != nil && !errors.Is(err, broker.ErrNotUp) {
-		c.close(cfg)
 		return nil, err
 	}
 	if c.noFaults = oursFor(md.Brokers, st, cfg.Home); c.noFaults == "" {
@@ -133,24 +130,22 @@ func (c *cluster) close(cfg Config) {
 	if c.cl != nil {
 		c.cl.Close()
 	}
-	if c.own && !cfg.KeepCluster {
-		cfg.progress("stopping the lab's cluster")
-		// Down checks a SIGKILLed node (one that outlived the 30 s SIGTERM
-		// grace) at once, before it is gone; asked again, it finds every
-		// node stopped and removes the run's data.
-		_, err := broker.Down(cfg.Home)
-		for i := 0; err != nil && i < 3; i++ {
-			time.Sleep(2 * time.Second)
-			_, err = broker.Down(cfg.Home)
-		}
-		if err != nil {
-			cfg.progress("stopping the lab's cluster: " + err.Error())
-		}
+	if !c.own || cfg.KeepCluster {
+		return
+	}
+	cfg.progress("stopping the lab's cluster")
+	// Down checks a SIGKILLed node (one that outlived the 30 s SIGTERM
+	// grace) at once, before it is gone; asked again, it finds every node
+	// stopped and removes the run's data.
+	_, err := broker.Down(cfg.Home)
+	for i := 0; err != nil && i < 3; i++ {
+		time.Sleep(2 * time.Second)
+		_, err = broker.Down(cfg.Home)
+	}
+	if err != nil {
+		cfg.progress("stopping the lab's cluster: " + err.Error())
 	}
 }
-
-// nodeIDs are the cluster's node ids, ascending.
-func (c *cluster) nodeIDs() []int { return c.ids }
 
 // createTopic creates topic with every partition's replicas led by leader
 // (preferred replica first) and the followers alternating, so one node's
@@ -164,8 +159,7 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	for p := 0; p < partitions; p++ {
 		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
 		a.Partition = int32(p)
-		f1, f2 := others[p%2], others[(p+1)%2]
-		a.Replicas = []int32{int32(leader), int32(f1), int32(f2)}
+		a.Replicas = []int32{int32(leader), int32(others[p%2]), int32(others[(p+1)%2])}
 		t.ReplicaAssignment = append(t.ReplicaAssignment, a)
 	}
 	for k, v := range map[string]string{
@@ -178,10 +172,10 @@ func (c *cluster) createTopic(ctx context.Context, topic string, partitions int,
 	}
 	req.Topics = append(req.Topics, t)
 	resp, err := req.RequestWith(ctx, c.cl)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", topic, err)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
 	}
-	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+	if err != nil {
 		return fmt.Errorf("create %s: %w", topic, err)
 	}
 	_, err = kafka.Ready(ctx, c.adm, []string{topic}, kafka.PreferredLeaders(), kafka.FullISR(), kafka.Wait(60*time.Second))
@@ -252,10 +246,7 @@ func (c *cluster) replicasDiffer(ctx context.Context, topic string, partitions [
 	})
 	var out []string
 	for _, p := range slices.Sorted(maps.Keys(sizes)) {
-		var vals []int64
-		for _, v := range sizes[p] {
-			vals = append(vals, v)
-		}
+		vals := slices.Collect(maps.Values(sizes[p]))
 		if len(vals) != Nodes || slices.Min(vals) != slices.Max(vals) {
 			out = append(out, fmt.Sprintf("partition %d %v", p, sizes[p]))
 		}

@@ -80,7 +80,7 @@ func TestCellsPlan(t *testing.T) {
 }
 
 func TestIdempotentSettingsAreAcksAll(t *testing.T) {
-	for _, s := range AllSettings() {
+	for _, s := range allSettings {
 		if s.Idempotent && s.Acks != "all" {
 			t.Errorf("%s: idempotence without acks=all (franz-go refuses it)", s.Name)
 		}

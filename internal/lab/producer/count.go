@@ -1,8 +1,9 @@
 package producer
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -19,8 +20,7 @@ type Status uint8
 const (
 	// Unreported: no answer before the flush deadline.
 	Unreported Status = iota
-	// Acked: the broker acknowledged the record (acks=1 or all, the
-	// produce promise returned nil).
+	// Acked: the broker acknowledged the record (acks=1 or all).
 	Acked
 	// Failed: the promise returned an error (the producer gave up).
 	Failed
@@ -42,8 +42,7 @@ type Sent struct {
 // Got is one record read back from the topic.
 type Got struct {
 	ID
-	Key       int
-	Seq       int
+	Key, Seq  int
 	Partition int32
 	Offset    int64
 }
@@ -52,8 +51,7 @@ type Got struct {
 type Counts struct {
 	Sent  int `json:"sent"`
 	Acked int `json:"acked"`
-	// Written: acks=0 records the client wrote to the socket (no
-	// acknowledgement exists under acks=0).
+	// Written: acks=0 records the client wrote to the socket.
 	Written    int `json:"written"`
 	Failed     int `json:"failed"`
 	Unreported int `json:"unreported"`
@@ -64,11 +62,11 @@ type Counts struct {
 	// Lost: acknowledged, and seen by no reader (not the franz-go read,
 	// not kcat's, not the parallel consumer that ran during the fault).
 	Lost int `json:"lost"`
-	// Unseen: acks=0 records written to the socket that no reader saw.
-	// They were never acknowledged, so they are not Lost.
+	// Unseen: acks=0 records written to the socket that no reader saw
+	// (never acknowledged, so not Lost).
 	Unseen int `json:"unseen"`
 	// Disagreed: acknowledged (acks=0: written) identities that some reader
-	// saw and another did not; Readers on the cell says which.
+	// saw and another did not; Reads on the cell says which.
 	Disagreed int `json:"disagreed"`
 	// Duplicated: copies beyond the first of one identity, in the franz-go read.
 	Duplicated int `json:"duplicated"`
@@ -76,10 +74,10 @@ type Counts struct {
 	// record of the same producer and key (a key lives in one partition,
 	// so offset order is the order a consumer sees). Gaps are not reorders.
 	Reordered int `json:"reordered"`
-	// FailedPresent: the producer was told the record failed, yet a reader
-	// saw it (a retry the client gave up on had landed).
-	FailedPresent int `json:"failed_present"`
-	// UnreportedPresent: never answered, seen by a reader anyway.
+	// FailedPresent: reported failed, yet a reader saw it (a retry the
+	// client gave up on had landed); UnreportedPresent: never answered,
+	// seen anyway.
+	FailedPresent     int `json:"failed_present"`
 	UnreportedPresent int `json:"unreported_present"`
 	// Unknown: records in the franz-go read no producer of this cell sent.
 	Unknown int `json:"unknown"`
@@ -106,18 +104,23 @@ func SeenIn(got []Got) map[ID]bool {
 	return m
 }
 
-// Count compares sent with what the readers saw. The first reader's got
-// (the franz-go read) gives the topic's structure: records, duplicates,
-// reorders. Presence is the union of every reader that ran: a record is
-// Lost only when it was acknowledged and no reader saw it; one some reader
-// saw and another did not is Disagreed, counted apart.
-// got must be in (partition, offset) order within each partition; Count
-// sorts a copy to be sure.
+func statusOf(sent []Sent) map[ID]Status {
+	m := make(map[ID]Status, len(sent))
+	for _, s := range sent {
+		m[s.ID] = s.Status
+	}
+	return m
+}
+
+// Count compares sent with what the readers saw. got (the franz-go read)
+// gives the topic's structure: records, duplicates, reorders. Presence is
+// the union of every reader that ran: a record is Lost only when it was
+// acknowledged and no reader saw it; one some reader saw and another did
+// not is Disagreed, counted apart. Count sorts a copy of got by partition
+// and offset.
 func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 	c := Counts{Sent: len(sent), Records: len(got)}
-	status := make(map[ID]Status, len(sent))
 	for _, s := range sent {
-		status[s.ID] = s.Status
 		switch s.Status {
 		case Acked:
 			c.Acked++
@@ -133,15 +136,33 @@ func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 			c.Unreported++
 		}
 	}
-	seen := c.structure(got, status)
-	var ran []map[ID]bool
+	ran := []map[ID]bool{c.structure(got, statusOf(sent))}
 	for _, rd := range readers {
 		if rd.Ran {
 			ran = append(ran, rd.Seen)
 		}
 	}
 	for _, s := range sent {
-		c.presence(s, seen, ran)
+		n := 0
+		for _, m := range ran {
+			if m[s.ID] {
+				n++
+			}
+		}
+		some, told := n > 0, s.Status == Acked || s.Status == Written
+		switch {
+		case s.Status == Acked && !some:
+			c.Lost++
+		case s.Status == Written && !some:
+			c.Unseen++
+		case s.Status == Failed && some:
+			c.FailedPresent++
+		case s.Status == Unreported && some:
+			c.UnreportedPresent++
+		}
+		if told && some && n < len(ran) {
+			c.Disagreed++
+		}
 	}
 	return c
 }
@@ -149,63 +170,29 @@ func Count(sent []Sent, got []Got, readers ...Reader) Counts {
 // structure counts the franz-go read: unknown records, duplicates and
 // reorders, in (partition, offset) order. It returns the identities seen.
 func (c *Counts) structure(got []Got, status map[ID]Status) map[ID]bool {
-	g := append([]Got(nil), got...)
-	sort.SliceStable(g, func(i, j int) bool {
-		if g[i].Partition != g[j].Partition {
-			return g[i].Partition < g[j].Partition
-		}
-		return g[i].Offset < g[j].Offset
+	g := slices.Clone(got)
+	slices.SortStableFunc(g, func(a, b Got) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
 	})
 	seen := make(map[ID]bool, len(g))
-	type pk struct{ producer, key int }
-	highest := map[pk]int{}
+	highest := map[[2]int]int{} // (producer, key) -> highest first-copy sequence
 	for _, r := range g {
-		if _, ok := status[r.ID]; !ok {
+		_, known := status[r.ID]
+		switch k := [2]int{r.Producer, r.Key}; {
+		case !known:
 			c.Unknown++
-			continue
-		}
-		if seen[r.ID] {
+		case seen[r.ID]:
 			c.Duplicated++
-			continue
-		}
-		seen[r.ID] = true
-		k := pk{r.Producer, r.Key}
-		if h, ok := highest[k]; ok && r.Seq < h {
+		case r.Seq < highest[k]:
+			seen[r.ID] = true
 			c.Reordered++
-		} else {
+		default:
+			seen[r.ID] = true
 			highest[k] = r.Seq
 		}
 	}
 	c.Distinct = len(seen)
 	return seen
-}
-
-// presence counts one sent record against the readers: seen is the
-// franz-go read's identities, ran the other readers' that ran.
-func (c *Counts) presence(s Sent, seen map[ID]bool, ran []map[ID]bool) {
-	n := 0
-	if seen[s.ID] {
-		n++
-	}
-	for _, m := range ran {
-		if m[s.ID] {
-			n++
-		}
-	}
-	some, all := n > 0, n == len(ran)+1
-	switch {
-	case s.Status == Acked && !some:
-		c.Lost++
-	case s.Status == Written && !some:
-		c.Unseen++
-	case s.Status == Failed && some:
-		c.FailedPresent++
-	case s.Status == Unreported && some:
-		c.UnreportedPresent++
-	}
-	if (s.Status == Acked || s.Status == Written) && some && !all {
-		c.Disagreed++
-	}
 }
 
 // Disagreement is what one reader saw and another did not: distinct
@@ -223,10 +210,7 @@ type Disagreement struct {
 // Disagreements compares every reader that ran with every other, in the
 // order given; a pair that agrees is left out.
 func Disagreements(sent []Sent, readers ...Reader) []Disagreement {
-	status := make(map[ID]Status, len(sent))
-	for _, s := range sent {
-		status[s.ID] = s.Status
-	}
+	status := statusOf(sent)
 	var out []Disagreement
 	for _, x := range readers {
 		for _, y := range readers {
@@ -236,25 +220,18 @@ func Disagreements(sent []Sent, readers ...Reader) []Disagreement {
 			d := Disagreement{Seen: x.Name, NotSeen: y.Name}
 			var ids []ID
 			for id := range x.Seen {
-				st, ok := status[id]
-				if !ok || y.Seen[id] {
-					continue
+				if st, ok := status[id]; ok && !y.Seen[id] {
+					d.Records++
+					if st == Acked || st == Written {
+						d.Acked++
+					}
+					ids = append(ids, id)
 				}
-				d.Records++
-				if st == Acked || st == Written {
-					d.Acked++
-				}
-				ids = append(ids, id)
 			}
 			if d.Records == 0 {
 				continue
 			}
-			sort.Slice(ids, func(i, j int) bool {
-				if ids[i].Producer != ids[j].Producer {
-					return ids[i].Producer < ids[j].Producer
-				}
-				return ids[i].Index < ids[j].Index
-			})
+			slices.SortFunc(ids, func(a, b ID) int { return cmp.Or(a.Producer-b.Producer, a.Index-b.Index) })
 			for _, id := range ids[:min(5, len(ids))] {
 				d.Examples = append(d.Examples, fmt.Sprintf("%d/%d", id.Producer, id.Index))
 			}
@@ -268,10 +245,7 @@ func Disagreements(sent []Sent, readers ...Reader) []Disagreement {
 // read it, padded to size bytes.
 func Value(id ID, key, seq, size int) []byte {
 	v := fmt.Sprintf("lp p=%d i=%d k=%d s=%d ", id.Producer, id.Index, key, seq)
-	if pad := size - len(v); pad > 0 {
-		v += strings.Repeat(".", pad)
-	}
-	return []byte(v)
+	return []byte(v + strings.Repeat(".", max(0, size-len(v))))
 }
 
 // Key is a record's key.
@@ -279,10 +253,7 @@ func Key(key int) []byte { return fmt.Appendf(nil, "k%04d", key) }
 
 // ParseValue reads a record's identity back from its value.
 func ParseValue(v []byte) (id ID, key, seq int, err error) {
-	s := string(v)
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		s = s[:i]
-	}
+	s, _, _ := strings.Cut(string(v), ".")
 	if _, err = fmt.Sscanf(s, "lp p=%d i=%d k=%d s=%d", &id.Producer, &id.Index, &key, &seq); err != nil {
 		return ID{}, 0, 0, fmt.Errorf("not a lab-producer value: %q", trunc(string(v), 40))
 	}

@@ -6,13 +6,7 @@ import (
 	"strings"
 
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
-
-// Views are lab-producer.md and the charts of lost and duplicated records,
-// SVG and PNG: the document, from the Result alone.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is the run's one document. Its targets and lessons are Judge(cells),
 // never the verdicts stored in the file, so a sentence cannot stand beside a
@@ -76,20 +70,15 @@ func answer(cells []Cell, targets []Target) []doc.Finding {
 		out = append(out, targetFinding(t))
 	}
 	var dis []string
-	missed, missedCells := 0, 0
 	for _, c := range cells {
 		if c.Counts.Disagreed > 0 {
 			dis = append(dis, fmt.Sprintf("%s %s (%s)", c.Name, doc.Int(c.Counts.Disagreed), ReadersText(c)))
-		}
-		if c.Consumer.Missed > 0 {
-			missed += c.Consumer.Missed
-			missedCells++
 		}
 	}
 	if len(dis) > 0 {
 		out = append(out, doc.Say("Records the readers disagreed on, counted apart from lost: %s.", strings.Join(dis, "; ")))
 	}
-	if missed > 0 {
+	if missed, missedCells := consumerMissed(cells); missed > 0 {
 		out = append(out, doc.Say("The kpar parallel consumer reading during the faults missed %s the settled reads saw, in %s of %d.",
 			doc.Plural(missed, "record", "records"), doc.Plural(missedCells, "cell", "cells"), len(cells)))
 	}
@@ -157,11 +146,13 @@ func repeats(cells []Cell, targets []Target) []string {
 }
 
 // star marks a count the cell calls timing-dependent.
-func star(c Cell, name string, n int) string {
-	if slices.Contains(c.TimingDependent, name) {
-		return doc.Int(n) + "*"
+func star(c Cell) func(name string, n int) string {
+	return func(name string, n int) string {
+		if slices.Contains(c.TimingDependent, name) {
+			return doc.Int(n) + "*"
+		}
+		return doc.Int(n)
 	}
-	return doc.Int(n)
 }
 
 // compactTable is the answer's figures per cell.
@@ -170,7 +161,7 @@ func compactTable(cells []Cell) *doc.Table {
 		Num: []bool{false, false, true, true, true, true, true}}
 	for _, c := range cells {
 		k := c.Counts
-		st := func(name string, n int) string { return star(c, name, n) }
+		st := star(c)
 		lost := st("lost", k.Lost)
 		acked := doc.Int(k.Acked)
 		if c.Setting.Acks == "0" {
@@ -199,7 +190,7 @@ func fullTable(cells []Cell) *doc.Table {
 		if !c.Consumer.CaughtUp {
 			missed += " (never caught up)"
 		}
-		st := func(name string, n int) string { return star(c, name, n) }
+		st := star(c)
 		disagreed := st("disagreed", k.Disagreed)
 		if k.Disagreed > 0 {
 			disagreed += ": " + ReadersText(c)
@@ -302,11 +293,6 @@ func KcatText(c Cell) string {
 		s += " (" + c.Kcat.Note + ")"
 	}
 	return s
-}
-
-// KcatAgrees: kcat ran and saw the same records as franz-go.
-func KcatAgrees(c Cell) bool {
-	return c.Kcat.Ran && c.Reads.Between(ReaderKcat, ReaderFranzGo).Records == 0 && c.Reads.Between(ReaderFranzGo, ReaderKcat).Records == 0
 }
 
 // LostText is a cell's lost count: under acks=0 nothing is acknowledged,

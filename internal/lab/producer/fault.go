@@ -3,6 +3,7 @@ package producer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -33,26 +34,16 @@ func (f *faultRun) note(format string, args ...any) {
 	f.log(fmt.Sprintf("  %6.1fs %s", e.At, e.What))
 }
 
-// allLeadersOff waits until no partition is led by node (or led by none).
+// allLeadersOff holds once no partition is led by node (or led by none).
 func allLeadersOff(node int) func(kadm.TopicDetail) bool {
 	return func(td kadm.TopicDetail) bool {
-		for _, p := range td.Partitions {
-			if p.Leader < 0 || p.Leader == int32(node) {
-				return false
-			}
-		}
-		return true
+		return !slices.ContainsFunc(td.Partitions.Sorted(), func(p kadm.PartitionDetail) bool { return p.Leader < 0 || p.Leader == int32(node) })
 	}
 }
 
-// fullISR waits until every partition has every replica in sync again.
+// fullISR holds once every partition has every replica in sync again.
 func fullISR(td kadm.TopicDetail) bool {
-	for _, p := range td.Partitions {
-		if p.Leader < 0 || len(p.ISR) != Nodes {
-			return false
-		}
-	}
-	return true
+	return !slices.ContainsFunc(td.Partitions.Sorted(), func(p kadm.PartitionDetail) bool { return p.Leader < 0 || len(p.ISR) != Nodes })
 }
 
 // recoveryLimit bounds each wait for the cluster to heal: a node's JVM start
@@ -67,7 +58,7 @@ func (f *faultRun) apply(ctx context.Context, fault string, victim int, order []
 		if f.frozen {
 			_ = f.c.faults.Cont(victim)
 		}
-		for _, id := range f.c.nodeIDs() {
+		for _, id := range f.c.ids {
 			if !f.c.faults.Alive(id) {
 				if serr := f.c.faults.Start(id); serr != nil && err == nil {
 					err = serr
@@ -93,30 +84,45 @@ func (f *faultRun) apply(ctx context.Context, fault string, victim int, order []
 	return fmt.Errorf("unknown fault %q", fault)
 }
 
-func (f *faultRun) wait(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool) error {
-	return kafka.WaitFor(ctx, f.c.adm, []string{f.topic}, limit, what, ok)
+// step is one step of a fault: what it does and, once done, what the
+// timeline notes ("" for nothing).
+type step struct {
+	do   func() error
+	note string
+}
+
+// steps runs steps in order until one fails.
+func (f *faultRun) steps(steps ...step) error {
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			return err
+		}
+		if s.note != "" {
+			f.note("%s", s.note)
+		}
+	}
+	return nil
+}
+
+func (f *faultRun) wait(ctx context.Context, what string, limit time.Duration, ok func(kadm.TopicDetail) bool) func() error {
+	return func() error { return kafka.WaitFor(ctx, f.c.adm, []string{f.topic}, limit, what, ok) }
+}
+
+// backInISR waits until node id is back in every partition's ISR.
+func (f *faultRun) backInISR(ctx context.Context, id int) step {
+	what := fmt.Sprintf("node %d back in every ISR", id)
+	return step{f.wait(ctx, what, recoveryLimit, fullISR), what}
 }
 
 // leaderKill SIGKILLs the leader, waits for new leaders, lets the producers
-// write to them, and restarts it.
+// write to them before the old one returns, and restarts it.
 func (f *faultRun) leaderKill(ctx context.Context, victim int) error {
-	if err := f.c.faults.Kill(victim); err != nil {
-		return err
-	}
-	f.note("SIGKILL node %d (leader of every partition)", victim)
-	if err := f.wait(ctx, fmt.Sprintf("new leaders after node %d was killed", victim), recoveryLimit, allLeadersOff(victim)); err != nil {
-		return err
-	}
-	f.note("new leaders elected")
-	// Let the producers write to the new leaders before the old one returns.
-	if err := workload.Sleep(ctx, 2*time.Second); err != nil {
-		return err
-	}
-	if err := f.c.faults.Start(victim); err != nil {
-		return err
-	}
-	f.note("node %d restarted", victim)
-	return f.backInISR(ctx, victim)
+	return f.steps(
+		step{func() error { return f.c.faults.Kill(victim) }, fmt.Sprintf("SIGKILL node %d (leader of every partition)", victim)},
+		step{f.wait(ctx, fmt.Sprintf("new leaders after node %d was killed", victim), recoveryLimit, allLeadersOff(victim)), "new leaders elected"},
+		step{func() error { return workload.Sleep(ctx, 2*time.Second) }, ""},
+		step{func() error { return f.c.faults.Start(victim) }, fmt.Sprintf("node %d restarted", victim)},
+		f.backInISR(ctx, victim))
 }
 
 // freeze SIGSTOPs the leader for d, noting whether the leaders moved off it,
@@ -128,46 +134,24 @@ func (f *faultRun) freeze(ctx context.Context, victim int, d time.Duration) erro
 	f.frozen = true
 	began := time.Now()
 	f.note("SIGSTOP node %d (leader of every partition) for %s", victim, d)
-	if f.wait(ctx, "", d, allLeadersOff(victim)) == nil {
+	if f.wait(ctx, "", d, allLeadersOff(victim))() == nil {
 		f.note("leaders moved off the frozen node")
 	} else {
 		f.note("leaders still on the frozen node in the metadata")
 	}
-	if err := workload.Sleep(ctx, d-time.Since(began)); err != nil {
-		return err
-	}
-	if err := f.c.faults.Cont(victim); err != nil {
-		return err
-	}
-	f.frozen = false
-	f.note("SIGCONT node %d", victim)
-	return f.backInISR(ctx, victim)
+	return f.steps(
+		step{func() error { return workload.Sleep(ctx, d-time.Since(began)) }, ""},
+		step{func() error { err := f.c.faults.Cont(victim); f.frozen = err != nil; return err }, fmt.Sprintf("SIGCONT node %d", victim)},
+		f.backInISR(ctx, victim))
 }
 
 // restart is one step of a rolling restart: a controlled shutdown of node
-// id, then its start.
+// id, then its start. Its ISR exits are in the metadata before it may come
+// back, so the wait for the full ISR cannot pass on a stale one.
 func (f *faultRun) restart(ctx context.Context, id int) error {
-	if err := f.c.faults.Shutdown(id, 60*time.Second); err != nil {
-		return err
-	}
-	f.note("node %d stopped (SIGTERM, controlled shutdown)", id)
-	// Its ISR exits are in the metadata before it may come back, so the
-	// wait for the full ISR cannot pass on a stale one.
-	if err := f.wait(ctx, fmt.Sprintf("node %d out of the ISRs", id), 30*time.Second, func(td kadm.TopicDetail) bool { return !fullISR(td) }); err != nil {
-		return err
-	}
-	if err := f.c.faults.Start(id); err != nil {
-		return err
-	}
-	f.note("node %d started", id)
-	return f.backInISR(ctx, id)
-}
-
-// backInISR waits until node id is back in every partition's ISR.
-func (f *faultRun) backInISR(ctx context.Context, id int) error {
-	if err := f.wait(ctx, fmt.Sprintf("node %d back in every ISR", id), recoveryLimit, fullISR); err != nil {
-		return err
-	}
-	f.note("node %d back in every ISR", id)
-	return nil
+	return f.steps(
+		step{func() error { return f.c.faults.Shutdown(id, 60*time.Second) }, fmt.Sprintf("node %d stopped (SIGTERM, controlled shutdown)", id)},
+		step{f.wait(ctx, fmt.Sprintf("node %d out of the ISRs", id), 30*time.Second, func(td kadm.TopicDetail) bool { return !fullISR(td) }), ""},
+		step{func() error { return f.c.faults.Start(id) }, fmt.Sprintf("node %d started", id)},
+		f.backInISR(ctx, id))
 }

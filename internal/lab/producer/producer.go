@@ -26,19 +26,17 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
-
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/results"
 )
 
 // Config is one run of the lab.
 type Config struct {
-	// Env: the Brokers of a given 3-node cluster (empty: the lab starts
-	// its own under Home on Port and stops it at the end); the resolved
-	// TLS/SASL settings for every client of the lab (Opts) and kcat's
-	// cross-check (Librdkafka), for a given cluster only (the lab's own is
-	// plaintext); the command line; the progress: each cell's "[i/n] name"
-	// line and Begin, its steps as lines, its End with CellLine.
+	// Env: the Brokers of a given 3-node cluster (empty: the lab starts its
+	// own under Home on Port and stops it at the end); the TLS/SASL settings
+	// of every client and of kcat's cross-check (a given cluster only: the
+	// lab's own is plaintext); the command line; the progress: each cell's
+	// "[i/n] name" line and Begin, its steps as lines, its End with CellLine.
 	env.Env
 	// Home is where the cluster's state.json (its pids) is recorded: the
 	// lab's own home, or the KPAR_HOME a given cluster was started under.
@@ -48,7 +46,7 @@ type Config struct {
 	KeepCluster bool   // leave the lab's own cluster running
 
 	Seed     int64
-	Settings []string // setting names (see AllSettings)
+	Settings []string // setting names (see SettingNames)
 	Faults   []string // fault names (see FaultNames)
 	Cell     string   // setting/fault: run that cell only
 	Full     bool     // every setting under every fault but none
@@ -58,24 +56,18 @@ type Config struct {
 	Partitions int
 	Rate       int // records/s over all producers
 	ValueBytes int
-	// Warmup is how long the producers run before the fault (plus a seeded
-	// fraction of a second, as a record count); Tail how long after the
-	// cluster healed.
+	// Warmup: producing before the fault (plus a seeded fraction of a
+	// second, as a record count); Tail: after the cluster healed.
 	Warmup, Tail time.Duration
-	// Freeze is how long the freeze fault holds its node stopped: longer
-	// than the brokers' session timeout (broker.session.timeout.ms, 9 s), so
-	// the controller fences it and moves its leaderships.
+	// Freeze holds the freeze fault's node stopped longer than the brokers'
+	// session timeout, so the controller fences it and moves its leaderships.
 	Freeze time.Duration
-	// DeliveryTimeout is the producer's record delivery timeout (Java's
-	// delivery.timeout.ms): a record not acked by then fails.
-	DeliveryTimeout time.Duration
-	// Flush bounds the wait for the last answers; records still unanswered
-	// then are Unreported.
-	Flush time.Duration
-	// ConsumerTimeout bounds the wait for the parallel consumer to process
-	// what the topic holds, after the producers stopped.
-	ConsumerTimeout time.Duration
-	KeepTopics      bool
+	// DeliveryTimeout is Java's delivery.timeout.ms: a record not acked by
+	// then fails. Flush bounds the wait for the last answers (records still
+	// unanswered are Unreported); ConsumerTimeout the wait for the parallel
+	// consumer to process what the topic holds.
+	DeliveryTimeout, Flush, ConsumerTimeout time.Duration
+	KeepTopics                              bool
 }
 
 // SessionTimeout is the brokers' broker.session.timeout.ms (Kafka's
@@ -131,14 +123,12 @@ func (c Config) Validate() error {
 	if c.Producers > 64 {
 		return fmt.Errorf("--producers %d: at most 64 (each is a client with its own connections)", c.Producers)
 	}
-	if len(c.Brokers) == 0 {
-		if c.Port < 1024 || c.Port+100+Nodes > 32767 {
-			return fmt.Errorf("--port %d: the lab's cluster needs %d..%d and %d..%d below 32768; choose a base between 1024 and %d",
-				c.Port, c.Port, c.Port+Nodes-1, c.Port+100, c.Port+100+Nodes-1, 32767-100-Nodes)
-		}
-		if strings.TrimSpace(c.Heap) == "" {
-			return fmt.Errorf("--heap: empty (e.g. 512M)")
-		}
+	if len(c.Brokers) == 0 && (c.Port < 1024 || c.Port+100+Nodes > 32767) {
+		return fmt.Errorf("--port %d: the lab's cluster needs %d..%d and %d..%d below 32768; choose a base between 1024 and %d",
+			c.Port, c.Port, c.Port+Nodes-1, c.Port+100, c.Port+100+Nodes-1, 32767-100-Nodes)
+	}
+	if len(c.Brokers) == 0 && strings.TrimSpace(c.Heap) == "" {
+		return fmt.Errorf("--heap: empty (e.g. 512M)")
 	}
 	if c.Freeze <= SessionTimeout {
 		return fmt.Errorf("--freeze %s: must be longer than the brokers' session timeout (broker.session.timeout.ms, %s), or the node is never fenced", c.Freeze, SessionTimeout)
@@ -158,34 +148,32 @@ func (c Config) Validate() error {
 	}
 	if c.Cell != "" {
 		st, ft, err := parseCell(c.Cell)
-		if err != nil {
-			return err
+		if err == nil {
+			err = oneOf(fmt.Sprintf("--cell %q", c.Cell), "setting", SettingNames(), st)
 		}
-		if _, ok := LookupSetting(st); !ok {
-			return fmt.Errorf("--cell %q: unknown setting %q (one of %s)", c.Cell, st, strings.Join(SettingNames(), ", "))
+		if err == nil {
+			err = oneOf(fmt.Sprintf("--cell %q", c.Cell), "fault", FaultNames, ft)
 		}
-		if !slices.Contains(FaultNames, ft) {
-			return fmt.Errorf("--cell %q: unknown fault %q (one of %s)", c.Cell, ft, strings.Join(FaultNames, ", "))
-		}
-		return nil
+		return err
 	}
 	if c.Full {
 		return nil
 	}
-	if len(c.Settings) == 0 {
-		return fmt.Errorf("--settings: none given (one or more of %s)", strings.Join(SettingNames(), ", "))
+	if err := oneOf("--settings", "setting", SettingNames(), c.Settings...); err != nil {
+		return err
 	}
-	for _, s := range c.Settings {
-		if _, ok := LookupSetting(s); !ok {
-			return fmt.Errorf("--settings: unknown setting %q (one of %s)", s, strings.Join(SettingNames(), ", "))
-		}
+	return oneOf("--faults", "fault", FaultNames, c.Faults...)
+}
+
+// oneOf refuses no names, or a name not among known; the error starts with
+// prefix (the flag).
+func oneOf(prefix, what string, known []string, names ...string) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%s: none given (one or more of %s)", prefix, strings.Join(known, ", "))
 	}
-	if len(c.Faults) == 0 {
-		return fmt.Errorf("--faults: none given (one or more of %s)", strings.Join(FaultNames, ", "))
-	}
-	for _, f := range c.Faults {
-		if !slices.Contains(FaultNames, f) {
-			return fmt.Errorf("--faults: unknown fault %q (one of %s)", f, strings.Join(FaultNames, ", "))
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("%s: unknown %s %q (one of %s)", prefix, what, n, strings.Join(known, ", "))
 		}
 	}
 	return nil
@@ -203,15 +191,13 @@ func (s CellSpec) Name() string { return CellName(s.Setting.Name, s.Fault) }
 // Cells is the plan: --cell alone, --full's matrix, or settings x faults,
 // setting-major so a setting's cells sit together.
 func (c Config) Cells() []CellSpec {
-	var names, faults []string
-	switch {
-	case c.Cell != "":
+	names, faults := c.Settings, c.Faults
+	if c.Full {
+		names, faults = SettingNames(), FullFaults
+	}
+	if c.Cell != "" {
 		st, ft, _ := parseCell(c.Cell)
 		names, faults = []string{st}, []string{ft}
-	case c.Full:
-		names, faults = SettingNames(), FullFaults
-	default:
-		names, faults = c.Settings, c.Faults
 	}
 	var out []CellSpec
 	for _, n := range names {

@@ -1,14 +1,13 @@
 package producer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clientsec"
-
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/proc"
 )
@@ -87,14 +85,10 @@ func readFranzGo(ctx context.Context, seeds []string, topic string, ends map[int
 	var out []Got
 	r := kafka.Reader{Seeds: seeds, ClientOpts: clientOpts, Stall: readStall}
 	reached, err := r.Read(ctx, topic, kafka.ToEnd, ends, func(r *kgo.Record) { out = append(out, gotOf(r.Partition, r.Offset, r.Value)) })
-	var stalled *kafka.StalledError
-	if errors.As(err, &stalled) {
-		return out, reached, nil // stopped early: reached says where
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, new(*kafka.StalledError)) {
 		return nil, nil, fmt.Errorf("franz-go %w", err)
 	}
-	return out, reached, nil
+	return out, reached, nil // a stalled read stopped early: reached says where
 }
 
 // kcatRead is kcat's read of the settled topic.
@@ -116,7 +110,7 @@ func readKcat(ctx context.Context, seeds []string, security map[string]string, t
 	}
 	kctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	args := []string{"-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\n"}
+	args := []string{bin, "-C", "-b", strings.Join(seeds, ","), "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\n"}
 	if security != nil {
 		f, err := clientsec.WriteProperties(security, false)
 		if err != nil {
@@ -126,16 +120,15 @@ func readKcat(ctx context.Context, seeds []string, security map[string]string, t
 		args = append(args, "-F", f)
 	}
 	var out bytes.Buffer
-	p, err := proc.Start(kctx, "kcat", append([]string{bin}, args...), proc.Options{Stdout: &out})
+	p, err := proc.Start(kctx, "kcat", args, proc.Options{Stdout: &out})
 	if err == nil {
 		err = p.Wait()
 	}
 	if err != nil {
-		var tail string
+		note := fmt.Sprintf("kcat failed: %v ", err)
 		if p != nil {
-			tail = p.Tail(0)
+			note += trunc(p.Tail(0), 200)
 		}
-		note := fmt.Sprintf("kcat failed: %v %s", err, trunc(tail, 200))
 		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
 			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
 			note += " (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)"
@@ -147,40 +140,25 @@ func readKcat(ctx context.Context, seeds []string, security map[string]string, t
 		k.reached[p] = 0
 	}
 	beyond := 0
-	sc := bufio.NewScanner(bytes.NewReader(out.Bytes()))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		f := strings.SplitN(sc.Text(), " ", 3)
+	for line := range strings.Lines(out.String()) {
+		f := strings.SplitN(strings.TrimRight(line, "\r\n"), " ", 3)
 		if len(f) != 3 {
 			continue
 		}
-		p, _ := strconv.Atoi(f[0])
+		p64, _ := strconv.ParseInt(f[0], 10, 32)
+		p := int32(p64)
 		o, _ := strconv.ParseInt(f[1], 10, 64)
-		if o >= ends[int32(p)] {
+		if o >= ends[p] {
 			beyond++
 			continue
 		}
-		k.got = append(k.got, gotOf(int32(p), o, []byte(f[2])))
-		if o+1 > k.reached[int32(p)] {
-			k.reached[int32(p)] = o + 1
-		}
+		k.got = append(k.got, gotOf(p, o, []byte(f[2])))
+		k.reached[p] = max(k.reached[p], o+1)
 	}
 	if beyond > 0 {
 		k.note = fmt.Sprintf("kcat returned %d records at or past the settled high watermarks, left out", beyond)
 	}
 	return k
-}
-
-// shortOf names the partitions a read did not get to the end of.
-func shortOf(reached, ends []int64) []string {
-	var out []string
-	for p := range ends {
-		if p < len(reached) && reached[p] < ends[p] {
-			out = append(out, fmt.Sprintf("partition %d at %d of %d", p, reached[p], ends[p]))
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readNotes says, for one cell, what a reader of its counts should know
@@ -190,12 +168,20 @@ func shortOf(reached, ends []int64) []string {
 func readNotes(c Cell) []string {
 	r := c.Reads
 	var out []string
-	if s := shortOf(r.FranzGo, r.Ends); len(s) > 0 {
-		out = append(out, "the franz-go read stopped early: "+strings.Join(s, ", "))
-	}
-	if c.Kcat.Ran {
-		if s := shortOf(r.Kcat, r.Ends); len(s) > 0 {
-			out = append(out, "the kcat read stopped early: "+strings.Join(s, ", "))
+	for _, rd := range []struct {
+		name    string
+		ran     bool
+		reached []int64
+	}{{ReaderFranzGo, true, r.FranzGo}, {ReaderKcat, c.Kcat.Ran, r.Kcat}} {
+		var short []string
+		for p := range r.Ends {
+			if rd.ran && p < len(rd.reached) && rd.reached[p] < r.Ends[p] {
+				short = append(short, fmt.Sprintf("partition %d at %d of %d", p, rd.reached[p], r.Ends[p]))
+			}
+		}
+		if len(short) > 0 {
+			slices.Sort(short)
+			out = append(out, "the "+rd.name+" read stopped early: "+strings.Join(short, ", "))
 		}
 	}
 	if r.Note != "" {
@@ -207,10 +193,8 @@ func readNotes(c Cell) []string {
 			parts = append(parts, fmt.Sprintf("seen by %s but not %s: %d", d.Seen, d.NotSeen, d.Records))
 		}
 		var moved int64
-		for p := range r.Ends {
-			if p < len(r.FirstEnds) {
-				moved += r.Ends[p] - r.FirstEnds[p]
-			}
+		for p := range min(len(r.Ends), len(r.FirstEnds)) {
+			moved += r.Ends[p] - r.FirstEnds[p]
 		}
 		out = append(out, fmt.Sprintf("the first reads disagreed (%s); settled and read again, the high watermarks had moved by %d records in all", strings.Join(parts, ", "), moved))
 	}

@@ -116,7 +116,7 @@ func TestRealAcksAllIdempotentLosesNothingUnderALeaderKill(t *testing.T) {
 	}
 	if !c.Kcat.Ran {
 		t.Errorf("the kcat cross-check did not run: %s", c.Kcat.Note)
-	} else if !KcatAgrees(c) {
+	} else if !strings.HasPrefix(KcatText(c), "kcat agrees with franz-go") {
 		t.Errorf("%s", KcatText(c))
 	}
 	if c.Kcat.Records != k.Records || len(c.Reads.Ends) != cfg.Partitions {

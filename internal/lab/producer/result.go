@@ -1,7 +1,9 @@
 package producer
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -145,20 +147,23 @@ func targets(cells []Cell) []Target {
 		Reason: "an acknowledgement under acks=all waits for min.insync.replicas (2) replicas, so one node's fault cannot take an acknowledged record; an idempotent producer's retried batch carries its producer id and sequence, so the broker drops a copy it already has"}
 	weak := Target{Claim: ClaimWeaker,
 		Reason: "acks=1 acknowledges once the leader alone has a record, so a leader that fails before its followers fetched takes it along; seeing that loss shows the faults reach what acks=all protects"}
-	var safeN int
+	var safeN, weakN int
 	var bad, lossy []string
 	for _, c := range cells {
-		if c.Fault == FaultNone {
-			continue
-		}
-		k := c.Counts
-		if c.Setting.Safe() {
+		switch k := c.Counts; {
+		case c.Fault == FaultNone:
+		case c.Setting.Safe():
 			safeN++
 			if k.Lost > 0 || k.Duplicated > 0 {
 				bad = append(bad, fmt.Sprintf("%s: %d lost, %d duplicated", c.Name, k.Lost, k.Duplicated))
 			}
-		} else if k.Lost > 0 {
-			lossy = append(lossy, fmt.Sprintf("%s (%d)", c.Name, k.Lost))
+		default:
+			if c.Setting.Acks != "0" {
+				weakN++
+			}
+			if k.Lost > 0 {
+				lossy = append(lossy, fmt.Sprintf("%s (%d)", c.Name, k.Lost))
+			}
 		}
 	}
 	switch {
@@ -169,12 +174,6 @@ func targets(cells []Cell) []Target {
 	default:
 		safe.Verdict, safe.Detail = Missed, fmt.Sprintf("%s of %s: %s", plural(len(bad), "cell"), plural(safeN, "fault cell"), strings.Join(bad, "; "))
 	}
-	weakN := 0
-	for _, c := range cells {
-		if c.Fault != FaultNone && !c.Setting.Safe() && c.Setting.Acks != "0" {
-			weakN++
-		}
-	}
 	switch {
 	case weakN == 0:
 		weak.Verdict, weak.Detail = NotRun, "no fault cell with acks=1, or acks=all without idempotence, in this run"
@@ -184,6 +183,30 @@ func targets(cells []Cell) []Target {
 		weak.Verdict, weak.Detail = NotShown, fmt.Sprintf("none of %s lost an acknowledged record", plural(weakN, "weaker fault cell"))
 	}
 	return []Target{safe, weak}
+}
+
+// faultSum adds val over the fault cells whose setting passes pred, and
+// counts those cells.
+func faultSum(cells []Cell, pred func(Setting) bool, val func(Cell) int) (n, cellsN int) {
+	for _, c := range cells {
+		if c.Fault != FaultNone && pred(c.Setting) {
+			n += val(c)
+			cellsN++
+		}
+	}
+	return n, cellsN
+}
+
+// consumerMissed is what the parallel consumer missed over every cell: the
+// records and the cells they were in.
+func consumerMissed(cells []Cell) (records, cellsN int) {
+	for _, c := range cells {
+		if c.Consumer.Missed > 0 {
+			records += c.Consumer.Missed
+			cellsN++
+		}
+	}
+	return records, cellsN
 }
 
 // lessons: one sentence per setting, then the comparisons the matrix
@@ -202,89 +225,47 @@ func lessons(cells []Cell) []Lesson {
 	for _, name := range order {
 		out = append(out, Lesson{Setting: name, Sentence: settingSentence(by[name])})
 	}
-	sum := func(pred func(Setting) bool, val func(Cell) int) (n, cellsN int) {
-		for _, c := range cells {
-			if c.Fault != FaultNone && pred(c.Setting) {
-				n += val(c)
-				cellsN++
-			}
-		}
-		return n, cellsN
-	}
+	say := func(format string, args ...any) { out = append(out, Lesson{Sentence: fmt.Sprintf(format, args...)}) }
 	lost := func(c Cell) int { return c.Counts.Lost }
 	dup := func(c Cell) int { return c.Counts.Duplicated }
-	if l1, n1 := sum(func(s Setting) bool { return s.Acks == "1" }, lost); n1 > 0 {
-		if la, na := sum(func(s Setting) bool { return s.Acks == "all" }, lost); na > 0 {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("acks: under faults acks=1 lost %s over %s, acks=all %d over %s.",
-				plural(l1, "acknowledged record"), plural(n1, "cell"), la, plural(na, "cell"))})
-		}
+	l1, n1 := faultSum(cells, func(s Setting) bool { return s.Acks == "1" }, lost)
+	la, na := faultSum(cells, func(s Setting) bool { return s.Acks == "all" }, lost)
+	if n1 > 0 && na > 0 {
+		say("acks: under faults acks=1 lost %s over %s, acks=all %d over %s.", plural(l1, "acknowledged record"), plural(n1, "cell"), la, plural(na, "cell"))
 	}
-	if d0, n0 := sum(func(s Setting) bool { return s.Acks == "all" && !s.Idempotent }, dup); n0 > 0 {
-		if d1, n1 := sum(func(s Setting) bool { return s.Safe() }, dup); n1 > 0 {
-			var sentence string
-			switch {
-			case d1 > 0:
-				sentence = fmt.Sprintf("idempotence: acks=all with it still duplicated %s over %s (without it %d over %s).",
-					plural(d1, "record"), plural(n1, "cell"), d0, plural(n0, "cell"))
-			case d0 > 0:
-				sentence = fmt.Sprintf("idempotence: acks=all without it duplicated %s over %s; with it none over %s.",
-					plural(d0, "record"), plural(n0, "cell"), plural(n1, "cell"))
-			default:
-				sentence = fmt.Sprintf("idempotence: acks=all duplicated nothing in this run, without it (%s) or with it (%s): on duplicates this run cannot tell the two apart.",
-					plural(n0, "cell"), plural(n1, "cell"))
-			}
-			out = append(out, Lesson{Sentence: sentence})
-		}
+	d0, n0 := faultSum(cells, func(s Setting) bool { return s.Acks == "all" && !s.Idempotent }, dup)
+	d1, n1 := faultSum(cells, Setting.Safe, dup)
+	switch {
+	case n0 == 0 || n1 == 0:
+	case d1 > 0:
+		say("idempotence: acks=all with it still duplicated %s over %s (without it %d over %s).", plural(d1, "record"), plural(n1, "cell"), d0, plural(n0, "cell"))
+	case d0 > 0:
+		say("idempotence: acks=all without it duplicated %s over %s; with it none over %s.", plural(d0, "record"), plural(n0, "cell"), plural(n1, "cell"))
+	default:
+		say("idempotence: acks=all duplicated nothing in this run, without it (%s) or with it (%s): on duplicates this run cannot tell the two apart.", plural(n0, "cell"), plural(n1, "cell"))
 	}
-	if l := uncleanLesson(cells); l != "" {
-		out = append(out, Lesson{Sentence: l})
+	// Unclean election: records the consumer read during the fault (below
+	// the high watermark, so every replica in the ISR had them) that neither
+	// settled read found afterwards. Only an election of a replica outside
+	// the ISR can remove such a record. Nothing truncated, or no cell with
+	// unclean election on: no sentence, the run shows nothing about it.
+	truncated := func(c Cell) int { return c.Consumer.NotInTopic }
+	on, onN := faultSum(cells, func(s Setting) bool { return s.Unclean }, truncated)
+	off, offN := faultSum(cells, func(s Setting) bool { return !s.Unclean }, truncated)
+	if onN > 0 && on+off > 0 {
+		l := fmt.Sprintf("unclean leader election: %s the consumer had read during a fault (committed then) were gone from the topic afterwards over %s with it on",
+			plural(on, "record"), plural(onN, "cell"))
+		if offN > 0 {
+			l += fmt.Sprintf(", %d over %s with it off", off, plural(offN, "cell"))
+		}
+		say("%s.", l)
 	}
-	if len(cells) > 0 {
-		m, mc := 0, 0
-		for _, c := range cells {
-			if c.Consumer.Missed > 0 {
-				m += c.Consumer.Missed
-				mc++
-			}
-		}
-		if m == 0 {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults handled every record the settled reads saw in all %s.", plural(len(cells), "cell"))})
-		} else {
-			out = append(out, Lesson{Sentence: fmt.Sprintf("consumer: the kpar parallel consumer reading during the faults missed %s the settled reads saw, in %s of %d.", plural(m, "record"), plural(mc, "cell"), len(cells))})
-		}
+	if m, mc := consumerMissed(cells); len(cells) > 0 && m == 0 {
+		say("consumer: the kpar parallel consumer reading during the faults handled every record the settled reads saw in all %s.", plural(len(cells), "cell"))
+	} else if len(cells) > 0 {
+		say("consumer: the kpar parallel consumer reading during the faults missed %s the settled reads saw, in %s of %d.", plural(m, "record"), plural(mc, "cell"), len(cells))
 	}
 	return out
-}
-
-// uncleanLesson counts what was truncated after it had been committed: a
-// record the consumer read during the fault (a consumer reads only below
-// the high watermark, so every replica in the ISR had it) that neither
-// settled read found afterwards. Only an election of a replica outside the
-// ISR can remove such a record. Nothing truncated, or no cell with unclean
-// election on: no sentence, since the run shows nothing about the setting.
-func uncleanLesson(cells []Cell) string {
-	var on, off, onN, offN int
-	for _, c := range cells {
-		if c.Fault == FaultNone {
-			continue
-		}
-		if c.Setting.Unclean {
-			on += c.Consumer.NotInTopic
-			onN++
-		} else {
-			off += c.Consumer.NotInTopic
-			offN++
-		}
-	}
-	if onN == 0 || on+off == 0 {
-		return ""
-	}
-	s := fmt.Sprintf("unclean leader election: %s the consumer had read during a fault (committed then) were gone from the topic afterwards over %s with it on",
-		plural(on, "record"), plural(onN, "cell"))
-	if offN > 0 {
-		s += fmt.Sprintf(", %d over %s with it off", off, plural(offN, "cell"))
-	}
-	return s + "."
 }
 
 // settingSentence states what one setting did under each fault.
@@ -351,16 +332,7 @@ func errSummary(cells []Cell) string {
 			tot[e] += n
 		}
 	}
-	var keys []string
-	for k := range tot {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int {
-		if tot[a] != tot[b] {
-			return tot[b] - tot[a]
-		}
-		return strings.Compare(a, b)
-	})
+	keys := slices.SortedFunc(maps.Keys(tot), func(a, b string) int { return cmp.Or(tot[b]-tot[a], strings.Compare(a, b)) })
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%d %s", tot[k], k))

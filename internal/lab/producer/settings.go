@@ -2,30 +2,25 @@ package producer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
 // Setting is one producer configuration under test.
 type Setting struct {
 	Name string `json:"name"`
-	// Acks is "0", "1" or "all".
-	Acks       string `json:"acks"`
-	Idempotent bool   `json:"idempotent"`
-	// MaxInFlight is produce requests in flight per broker. franz-go fixes it
-	// at 5 for an idempotent producer (MaxProduceRequestsInflightPerBroker
-	// applies only without idempotence), so idempotent settings are 5 only.
-	MaxInFlight int `json:"max_in_flight"`
+	Acks string `json:"acks"` // "0", "1" or "all"
+	// Idempotent settings keep 5 in flight: franz-go applies
+	// MaxProduceRequestsInflightPerBroker only without idempotence.
+	Idempotent  bool `json:"idempotent"`
+	MaxInFlight int  `json:"max_in_flight"`
 	// Unclean is the topic's unclean.leader.election.enable.
 	Unclean bool `json:"unclean_leader_election"`
 }
 
 // Label is the setting in Kafka's words, for tables and sentences.
 func (s Setting) Label() string {
-	idem := "off"
-	if s.Idempotent {
-		idem = "on"
-	}
-	l := fmt.Sprintf("acks=%s idempotence=%s in-flight=%d", s.Acks, idem, s.MaxInFlight)
+	l := fmt.Sprintf("acks=%s idempotence=%s in-flight=%d", s.Acks, map[bool]string{false: "off", true: "on"}[s.Idempotent], s.MaxInFlight)
 	if s.Unclean {
 		l += " unclean-election"
 	}
@@ -35,38 +30,30 @@ func (s Setting) Label() string {
 // Safe is the setting the lab expects to lose and duplicate nothing.
 func (s Setting) Safe() bool { return s.Acks == "all" && s.Idempotent }
 
-// baseSettings are the settings without unclean election, in table order.
-// Idempotence needs acks=all (franz-go refuses it otherwise, as Java does).
-var baseSettings = []Setting{
-	{Name: "acks0-if1", Acks: "0", MaxInFlight: 1},
-	{Name: "acks0-if5", Acks: "0", MaxInFlight: 5},
-	{Name: "acks1-if1", Acks: "1", MaxInFlight: 1},
-	{Name: "acks1-if5", Acks: "1", MaxInFlight: 5},
-	{Name: "all-if1", Acks: "all", MaxInFlight: 1},
-	{Name: "all-if5", Acks: "all", MaxInFlight: 5},
-	{Name: "all-idem", Acks: "all", Idempotent: true, MaxInFlight: 5},
-}
-
-// uncleanSuffix turns a setting name into its unclean-election twin.
-const uncleanSuffix = "+unclean"
-
-// AllSettings is the full matrix: every base setting with unclean leader
-// election off, then on.
-func AllSettings() []Setting {
-	out := make([]Setting, 0, 2*len(baseSettings))
-	out = append(out, baseSettings...)
-	for _, s := range baseSettings {
-		s.Name += uncleanSuffix
-		s.Unclean = true
+// allSettings is the full matrix in table order: every setting with unclean
+// leader election off, then on ("+unclean"). Idempotence needs acks=all
+// (franz-go refuses it otherwise, as Java does).
+var allSettings = func() []Setting {
+	out := []Setting{
+		{Name: "acks0-if1", Acks: "0", MaxInFlight: 1},
+		{Name: "acks0-if5", Acks: "0", MaxInFlight: 5},
+		{Name: "acks1-if1", Acks: "1", MaxInFlight: 1},
+		{Name: "acks1-if5", Acks: "1", MaxInFlight: 5},
+		{Name: "all-if1", Acks: "all", MaxInFlight: 1},
+		{Name: "all-if5", Acks: "all", MaxInFlight: 5},
+		{Name: "all-idem", Acks: "all", Idempotent: true, MaxInFlight: 5},
+	}
+	for _, s := range out {
+		s.Name, s.Unclean = s.Name+"+unclean", true
 		out = append(out, s)
 	}
 	return out
-}
+}()
 
 // SettingNames lists every setting name, for help and errors.
 func SettingNames() []string {
 	var out []string
-	for _, s := range AllSettings() {
+	for _, s := range allSettings {
 		out = append(out, s.Name)
 	}
 	return out
@@ -74,29 +61,27 @@ func SettingNames() []string {
 
 // LookupSetting finds a setting by name.
 func LookupSetting(name string) (Setting, bool) {
-	for _, s := range AllSettings() {
-		if s.Name == name {
-			return s, true
-		}
+	i := slices.IndexFunc(allSettings, func(s Setting) bool { return s.Name == name })
+	if i < 0 {
+		return Setting{}, false
 	}
-	return Setting{}, false
+	return allSettings[i], true
 }
 
 // Fault names.
 const (
-	// FaultNone runs the cell without a fault: the control, and the one
-	// cell a cluster without pids of ours can run.
+	// FaultNone: the control, and the one cell a cluster without pids of
+	// ours can run.
 	FaultNone = "none"
 	// FaultLeaderKill SIGKILLs the node leading every partition of the
 	// topic mid-stream, waits for new leaders, then restarts it.
 	FaultLeaderKill = "leader-kill"
 	// FaultFreeze SIGSTOPs that node for longer than the brokers' session
-	// timeout, then SIGCONTs it: a node that stalls, as in a network
-	// partition or a long GC pause, and comes back believing it still leads.
+	// timeout, then SIGCONTs it: a stall (network partition, long GC pause)
+	// after which it comes back believing it still leads.
 	FaultFreeze = "freeze"
-	// FaultRolling restarts the three nodes one after another (SIGTERM,
-	// Kafka's controlled shutdown, start, wait until it is back in every
-	// partition's ISR), as an upgrade would.
+	// FaultRolling restarts the nodes one after another (SIGTERM, Kafka's
+	// controlled shutdown, start, back in every ISR), as an upgrade would.
 	FaultRolling = "rolling"
 )
 

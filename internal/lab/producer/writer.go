@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,14 +22,11 @@ import (
 type writers struct {
 	cfg     Config
 	seed    int64
-	topic   string
-	setting Setting
 	clients []*kgo.Client
 
 	mu   sync.Mutex
 	sent [][]Sent // per producer, in send order
-	// closed is set when the flush deadline passed: answers after it leave
-	// the record Unreported.
+	// closed: the flush deadline passed; later answers leave a record Unreported.
 	closed bool
 
 	produced atomic.Int64
@@ -40,35 +38,18 @@ type writers struct {
 	wg        sync.WaitGroup
 }
 
-func clientOpts(s Setting, seeds []string, topic string, deliveryTimeout time.Duration) []kgo.Opt {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(seeds...),
-		kgo.DefaultProduceTopic(topic),
-		kgo.RecordDeliveryTimeout(deliveryTimeout),
-		kgo.ProducerLinger(5 * time.Millisecond),
-	}
-	switch s.Acks {
-	case "0":
-		opts = append(opts, kgo.RequiredAcks(kgo.NoAck()))
-	case "1":
-		opts = append(opts, kgo.RequiredAcks(kgo.LeaderAck()))
-	default:
-		opts = append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))
-	}
+var acksOf = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
+
+func startWriters(cfg Config, seed int64, seeds []string, topic string, s Setting) (*writers, error) {
+	w := &writers{cfg: cfg, seed: seed, stop: make(chan struct{}), sent: make([][]Sent, cfg.Producers)}
+	w.abort, w.cancelAll = context.WithCancel(context.Background())
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
+		kgo.ProducerLinger(5 * time.Millisecond), kgo.RequiredAcks(acksOf[s.Acks])}
 	if !s.Idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
 	}
-	return opts
-}
-
-func startWriters(cfg Config, seed int64, seeds []string, topic string, s Setting) (*writers, error) {
-	w := &writers{cfg: cfg, seed: seed, topic: topic, setting: s, stop: make(chan struct{}),
-		sent: make([][]Sent, cfg.Producers)}
-	w.abort, w.cancelAll = context.WithCancel(context.Background())
 	for p := 0; p < cfg.Producers; p++ {
-		opts := append(clientOpts(s, seeds, topic, cfg.DeliveryTimeout), kgo.ClientID(fmt.Sprintf("kpar-lab-producer-%d", p)))
-		opts = append(opts, cfg.Opts()...)
-		cl, err := kgo.NewClient(opts...)
+		cl, err := kgo.NewClient(slices.Concat(opts, []kgo.Opt{kgo.ClientID(fmt.Sprintf("kpar-lab-producer-%d", p))}, cfg.Opts())...)
 		if err != nil {
 			w.closeClients()
 			return nil, err
@@ -96,7 +77,6 @@ func (w *writers) run(p int) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	next := map[int]int{}
-	cl := w.clients[p]
 	owed := 0.0
 	for i := 0; ; {
 		select {
@@ -104,8 +84,7 @@ func (w *writers) run(p int) {
 			return
 		case <-tick.C:
 		}
-		owed += per
-		for ; owed >= 1; owed-- {
+		for owed += per; owed >= 1; owed-- {
 			select {
 			case <-w.stop: // no record may start after finish began waiting
 				return
@@ -119,7 +98,7 @@ func (w *writers) run(p int) {
 			w.mu.Unlock()
 			next[k]++
 			i++
-			cl.Produce(w.abort, rec, func(_ *kgo.Record, err error) { w.answer(id, err) })
+			w.clients[p].Produce(w.abort, rec, func(_ *kgo.Record, err error) { w.answer(id, err) })
 			w.produced.Add(1)
 		}
 	}
@@ -128,25 +107,22 @@ func (w *writers) run(p int) {
 func (w *writers) answer(id ID, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.closed {
-		return
-	}
-	s := &w.sent[id.Producer][id.Index]
-	if err == nil {
+	switch s := &w.sent[id.Producer][id.Index]; {
+	case w.closed:
+	case err == nil:
 		s.Status = Acked
-		return
+	default:
+		s.Status, s.Err = Failed, errName(err)
 	}
-	s.Status, s.Err = Failed, errName(err)
 }
 
 // errName names an error by its Kafka error code when it has one, so the
 // counts group by cause rather than by message text.
 func errName(err error) string {
 	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke.Message
-	}
 	switch {
+	case errors.As(err, &ke):
+		return ke.Message
 	case errors.Is(err, kgo.ErrRecordTimeout):
 		return "record delivery timeout"
 	case errors.Is(err, kgo.ErrRecordRetries):
@@ -165,44 +141,36 @@ func (w *writers) finish(flush time.Duration) ([]Sent, bool) {
 	// handed to the client. A sender blocked on a full buffer is released
 	// at the flush deadline (its record fails with the context's error).
 	close(w.stop)
-	deadline := time.Now().Add(flush)
+	ctx, cancel := context.WithTimeout(context.Background(), flush)
+	defer cancel()
 	stopped := make(chan struct{})
 	go func() { w.wg.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(flush):
+	case <-ctx.Done():
 		w.cancelAll()
 		<-stopped
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
 	var wg sync.WaitGroup
 	var late atomic.Bool
 	for _, cl := range w.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if cl.Flush(ctx) != nil {
 				late.Store(true)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	w.mu.Lock()
 	w.closed = true
-	var out []Sent
-	for _, s := range w.sent {
-		out = append(out, s...)
-	}
+	out := slices.Concat(w.sent...)
 	w.mu.Unlock()
 	w.closeClients()
 	return out, !late.Load()
 }
 
 func (w *writers) closeClients() {
-	if w.cancelAll != nil {
-		w.cancelAll()
-	}
+	w.cancelAll()
 	for _, cl := range w.clients {
 		cl.Close()
 	}

@@ -16,7 +16,8 @@ import (
 type Fault string
 
 const (
-	// OOO: random per-record latency, so records complete out of order.
+	// OOO: random per-record latency (Latency), so records complete out of
+	// order.
 	OOO Fault = "ooo"
 	// Crash: SIGKILL the consumer process K times, restarting it each time.
 	// Repeatable: the worker freezes at the crash point and dies only once
@@ -27,26 +28,21 @@ const (
 	// processed-log writes and commits are in flight. Its counts depend on
 	// timing; its lessons (who loses, who only replays) must not.
 	Kill Fault = "kill"
-	// Rebalance: two more members join during the run, and one leaves.
+	// Rebalance: members join at 20% and 40% of the records, one leaves at
+	// 60%.
 	Rebalance Fault = "rebalance"
 	// Failures: transient handler failures (retryable) and permanent ones
 	// (for the dead-letter topic).
 	Failures Fault = "failures"
-	// Slow: a stretch of handlers slower than the group's rebalance timeout
-	// (max.poll.interval.ms in Java terms) while a second member joins.
+	// Slow: at SlowAtPercent of the records every worker of the first
+	// member stalls for SlowFactor x the group's rebalance timeout
+	// (max.poll.interval.ms in Java terms), and a second member joins as
+	// the stall starts.
 	Slow Fault = "slow"
 )
 
-// Faults lists every fault with its meaning, for help text.
-var Faults = map[Fault]string{
-	OOO:       "random per-record latency, uniform 0..latency plus a 2% tail at 10x latency (out-of-order completion)",
-	Crash:     "SIGKILL the consumer K times at seeded processed-log counts, restart it each time; it freezes and lets writes and commits settle first, so counts repeat",
-	Kill:      "SIGKILL the consumer K times the instant its processed-log count reaches a seeded point, with handlers, writes and commits in flight; restart it each time (counts are timing-dependent)",
-	Rebalance: "members join at 20% and 40% of the records, one leaves at 60%",
-	Failures:  "handler fails: transient (retryable) and permanent (dead-letter) failures",
-	Slow: fmt.Sprintf("at %d%% of the records every worker of the first member stalls for %s, %dx the group's %s rebalance timeout, and a second member joins as the stall starts",
-		SlowAtPercent, SlowFactor*SlowRebalanceTimeout, SlowFactor, SlowRebalanceTimeout),
-}
+// known are the faults Parse takes.
+var known = []Fault{OOO, Crash, Kill, Rebalance, Failures, Slow}
 
 // The slow fault. kgo's RebalanceTimeout is the classic protocol's
 // rebalance_timeout_ms, the value Java fills from max.poll.interval.ms: a
@@ -87,7 +83,7 @@ func Parse(spec string) (Scenario, error) {
 	}
 	for _, part := range strings.Split(spec, "+") {
 		f := Fault(strings.TrimSpace(part))
-		if _, ok := Faults[f]; !ok {
+		if !slices.Contains(known, f) {
 			return Scenario{}, fmt.Errorf("scenario %q: unknown fault %q (known: ooo, crash, kill, rebalance, failures, slow)", spec, part)
 		}
 		if !s.Has(f) {
