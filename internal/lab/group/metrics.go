@@ -123,88 +123,33 @@ func ownersAt(spans []span, t int64) map[string]string {
 	return m
 }
 
-// ownedAgain is the time from the event until every partition is owned
-// again: the last moment in (event, drained] at which coverage went from
-// incomplete to complete. 0 when coverage never broke, -1 when it was
-// still broken at the drain.
-func ownedAgain(spans []span, partitions []string, event, drained int64) int64 {
-	type edge struct {
-		t     int64
-		part  string
-		delta int
-	}
-	var edges []edge
-	for _, s := range spans {
-		edges = append(edges, edge{s.from, s.part, 1})
-		if s.to < drained {
-			edges = append(edges, edge{s.to, s.part, -1})
-		}
-	}
-	// Ends before starts at the same instant: a handover at one timestamp
-	// leaves no hole.
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].t != edges[j].t {
-			return edges[i].t < edges[j].t
-		}
-		return edges[i].delta > edges[j].delta
-	})
-	count := map[string]int{}
-	uncovered := func() int {
-		n := 0
-		for _, p := range partitions {
-			if count[p] == 0 {
-				n++
-			}
-		}
-		return n
-	}
-	i := 0
-	for ; i < len(edges) && edges[i].t <= event; i++ {
-		count[edges[i].part] += edges[i].delta
-	}
-	broken := uncovered() > 0
-	var healed int64 = 0
-	everBroken := broken
-	for ; i < len(edges); i++ {
-		count[edges[i].part] += edges[i].delta
-		// Apply every edge of this instant before judging.
-		if i+1 < len(edges) && edges[i+1].t == edges[i].t {
-			continue
-		}
-		now := uncovered() > 0
-		if now {
-			everBroken = true
-		} else if broken {
-			healed = edges[i].t - event
-		}
-		broken = now
-	}
-	switch {
-	case broken:
-		return -1
-	case !everBroken:
-		return 0
-	}
-	return healed
-}
-
-// unowned is the longest time one partition had no owner within (event,
-// drained], in ms, and the sum over partitions, in partition-seconds. A
-// partition unowned at the event counts from the event.
-func unowned(spans []span, partitions []string, event, drained int64) (longestMs, sumSec float64) {
+// unowned is, over the partitions' holes in ownership within (event,
+// drained] (a partition unowned at the event counts from the event), the
+// longest hole in ms, their sum in partition-seconds, and the time from the
+// event until the last one closed: 0 without a hole, -1 when a partition
+// had no owner at the drain. A handover at one instant leaves no hole.
+func unowned(spans []span, partitions []string, event, drained int64) (longestMs, sumSec, ownedAgainMs float64) {
+	open := false
 	for _, p := range partitions {
 		var ivs [][2]int64
+		covered := false // owned at the drain
 		for _, s := range spans {
-			if s.part == p && s.to > event && s.from < drained {
+			if s.part != p {
+				continue
+			}
+			covered = covered || s.to >= drained
+			if s.to > event && s.from < drained {
 				ivs = append(ivs, [2]int64{max(s.from, event), min(s.to, drained)})
 			}
 		}
+		open = open || !covered
 		sort.Slice(ivs, func(i, j int) bool { return ivs[i][0] < ivs[j][0] })
 		at := event // covered up to here
 		hole := func(until int64) {
 			if until > at {
 				longestMs = max(longestMs, float64(until-at)/1e6)
 				sumSec += float64(until-at) / 1e9
+				ownedAgainMs = max(ownedAgainMs, float64(until-event)/1e6)
 			}
 		}
 		for _, iv := range ivs {
@@ -213,7 +158,10 @@ func unowned(spans []span, partitions []string, event, drained int64) (longestMs
 		}
 		hole(drained)
 	}
-	return longestMs, sumSec
+	if open {
+		return longestMs, sumSec, -1
+	}
+	return longestMs, sumSec, ownedAgainMs
 }
 
 // analyze computes a cell's metrics from its log.
@@ -284,11 +232,7 @@ func analyze(w window) Metrics {
 // moved, revoked, rebalances and assignment changes.
 func (w window) ownershipMetrics(m *Metrics) {
 	spans := w.ownership()
-	m.OwnedAgainMs = float64(ownedAgain(spans, w.partitions, w.event, w.drained)) / 1e6
-	if m.OwnedAgainMs < 0 {
-		m.OwnedAgainMs = -1
-	}
-	m.LongestUnownedMs, m.UnownedPartitionSec = unowned(spans, w.partitions, w.event, w.drained)
+	m.LongestUnownedMs, m.UnownedPartitionSec, m.OwnedAgainMs = unowned(spans, w.partitions, w.event, w.drained)
 	before, after := ownersAt(spans, w.event), ownersAt(spans, w.drained-1)
 	for _, p := range w.partitions {
 		if before[p] != after[p] {
@@ -358,10 +302,4 @@ func (w window) timeline(marks []Mark) Timeline {
 		}
 	}
 	return tl
-}
-
-// sortEntries orders a log by time, keeping the order of equal times.
-func sortEntries(es []entry) []entry {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].T < es[j].T })
-	return es
 }

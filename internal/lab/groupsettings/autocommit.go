@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 )
@@ -30,7 +31,7 @@ func crashPoint(seed int64, records int) int {
 }
 
 func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
-	return runCells(cfg, AutoCommit, commitModes, Repeat{
+	return runCells(cfg, AutoCommit, Repeat{
 		Exact: []string{"crash_at"},
 		Why:   "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run.",
 	}, func(mode string) (AutoCommitCell, error) { return autoCommitCell(ctx, cfg, mode) })
@@ -63,7 +64,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if err := k.topic(ctx, logTopic, cfg.Partitions); err != nil {
 		return c, err
 	}
-	ends, err := k.ends(ctx, topic)
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
 	if err != nil {
 		return c, err
 	}
@@ -89,7 +90,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 		if err != nil {
 			return c, err
 		}
-		done := waitFor(cctx, func() bool { return second.Exited() || k.committedThrough(cctx, spec.Group, topic, ends) })
+		done := labrun.Until(cctx, 100*time.Millisecond, func() bool { return second.Exited() || k.committedThrough(cctx, spec.Group, topic, ends) })
 		end := second.stop()
 		switch {
 		case ctx.Err() != nil:

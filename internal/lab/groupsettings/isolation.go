@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -45,24 +46,17 @@ func aborts(seed int64, n int, share float64) []bool {
 	return out
 }
 
-func runIsolation(ctx context.Context, cfg Config) (IsolationResult, error) {
-	cfg.cellStart(Isolation, "aborts+lso")
-	start := time.Now()
-	r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
-	r.Rerun = cfg.rerun(Isolation)
-	r.Exact = []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"}
-	r.Why = "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson."
-	if err := isolationAborts(ctx, cfg, &r); err != nil {
-		return r, err
-	}
-	if r.Failure == "" {
-		if err := isolationLSO(ctx, cfg, &r); err != nil {
+func runIsolation(ctx context.Context, cfg Config) ([]IsolationResult, error) {
+	return runCells(cfg, Isolation, Repeat{
+		Exact: []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"},
+		Why:   "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson.",
+	}, func(string) (IsolationResult, error) {
+		r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
+		if err := isolationAborts(ctx, cfg, &r); err != nil || r.Failure != "" {
 			return r, err
 		}
-	}
-	r.Seconds = time.Since(start).Seconds()
-	cfg.cellDone(r.Line())
-	return r, nil
+		return r, isolationLSO(ctx, cfg, &r)
+	})
 }
 
 // isolationAborts: a transactional producer writes cfg.Transactions
@@ -174,7 +168,7 @@ func countLevels(ctx context.Context, cfg Config, k *cellKit, topic string, abor
 
 // endMarkers writes one end marker to every partition of topic.
 func (k *cellKit) endMarkers(ctx context.Context, topic string, partitions int) error {
-	if err := k.manual().ProduceSync(ctx, markers(topic, partitions, endKey)...).FirstErr(); err != nil {
+	if err := k.manual.ProduceSync(ctx, markers(topic, partitions, endKey)...).FirstErr(); err != nil {
 		return fmt.Errorf("end markers of %s: %w", topic, err)
 	}
 	return nil
@@ -322,10 +316,10 @@ func (l *lsoRun) startReaders(ctx context.Context) {
 // opens: a partition still being joined or listed would pass for a held one.
 // It returns why it failed, or "".
 func (l *lsoRun) warmUp(ctx context.Context) string {
-	if err := l.k.manual().ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, warmKey)...).FirstErr(); err != nil {
+	if err := l.k.manual.ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, warmKey)...).FirstErr(); err != nil {
 		return "warm-up records: " + err.Error()
 	}
-	if !waitFor(ctx, func() bool {
+	if !labrun.Until(ctx, 100*time.Millisecond, func() bool {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return len(l.warm[0]) == l.cfg.Partitions && len(l.warm[1]) == l.cfg.Partitions
@@ -367,7 +361,7 @@ func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
 		}
 		rec := &kgo.Record{Topic: l.topic, Partition: int32(seq % int64(l.cfg.Partitions)),
 			Value: workload.EncodeRecord(workload.Record{Seq: seq, Key: "plain", KeySeq: seq})}
-		if err := l.k.manual().ProduceSync(ctx, rec).FirstErr(); err != nil {
+		if err := l.k.manual.ProduceSync(ctx, rec).FirstErr(); err != nil {
 			return "plain producer: " + err.Error(), nil
 		}
 		l.acked[seq] = time.Now()

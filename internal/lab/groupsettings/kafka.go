@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -28,18 +27,14 @@ const (
 // keys of every input topic's workload.
 const keys = 64
 
-// cellKit is what a cell needs on the broker: an admin and a producer, and
+// cellKit is what a cell needs on the broker: an admin and producers, and
 // the topics and groups it created, removed at the end.
 type cellKit struct {
-	brokers []string
-	opts    []kgo.Opt   // TLS, SASL
-	cl      *kgo.Client // producer of the input, admin
-	adm     *kadm.Client
-	topics  []string
-	groups  []string
-
-	manualOnce sync.Once
-	manualCl   *kgo.Client
+	cl     *kgo.Client // producer of the input, admin
+	manual *kgo.Client // producer to the partition a record names
+	adm    *kadm.Client
+	topics []string
+	groups []string
 }
 
 func newKit(brokers []string, opts ...kgo.Opt) (*cellKit, error) {
@@ -47,7 +42,12 @@ func newKit(brokers []string, opts ...kgo.Opt) (*cellKit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cellKit{brokers: brokers, opts: opts, cl: cl, adm: kadm.NewClient(cl)}, nil
+	manual, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, opts...)...)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return &cellKit{cl: cl, manual: manual, adm: kadm.NewClient(cl)}, nil
 }
 
 // name is a topic or group name unique to this cell and run.
@@ -78,9 +78,7 @@ func (k *cellKit) close() {
 		_, _ = k.adm.DeleteGroups(ctx, k.groups...)
 	}
 	_ = kafka.Delete(ctx, k.adm, k.topics...)
-	if k.manualCl != nil {
-		k.manualCl.Close()
-	}
+	k.manual.Close()
 	k.cl.Close()
 }
 
@@ -91,11 +89,6 @@ func (k *cellKit) input(ctx context.Context, topic string, partitions int, seed 
 	}
 	recs := workload.Generate(seed, n, keys)
 	return recs, workload.ProduceInput(ctx, k.cl, topic, recs)
-}
-
-// ends are topic's end offsets by partition.
-func (k *cellKit) ends(ctx context.Context, topic string) (map[int32]int64, error) {
-	return kafka.EndsOf(ctx, k.adm, topic)
 }
 
 // committedThrough reports whether group has committed every partition of
@@ -112,20 +105,6 @@ func (k *cellKit) committedThrough(ctx context.Context, group, topic string, end
 		o, ok := os.Lookup(topic, p)
 		if !ok || o.Err != nil || o.At < end {
 			return false
-		}
-	}
-	return true
-}
-
-// waitFor polls cond every 100 ms until it holds or ctx ends.
-func waitFor(ctx context.Context, cond func() bool) bool {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
 		}
 	}
 	return true

@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -39,7 +41,7 @@ func stallAfter(seed int64, records int) int {
 }
 
 func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
-	return runCells(cfg, PollInterval, pollVariants, Repeat{
+	return runCells(cfg, PollInterval, Repeat{
 		Exact: []string{"stall_after"},
 		Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
 	}, func(v string) (PollCell, error) { return pollCell(ctx, cfg, v) })
@@ -91,7 +93,7 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 	if _, err := k.input(ctx, topic, 2*cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
 		return c, err
 	}
-	ends, err := k.ends(ctx, topic)
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
 	if err != nil {
 		return c, err
 	}
@@ -191,7 +193,7 @@ func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64
 	if p.slow.commitErr != nil {
 		c.SlowCommitError = p.slow.commitErr.Error()
 	}
-	if !waitFor(ctx, func() bool {
+	if !labrun.Until(ctx, 100*time.Millisecond, func() bool {
 		return p.ledger.distinct() == p.cfg.Records && p.k.committedThrough(ctx, p.group, p.topic, ends)
 	}) {
 		return fmt.Sprintf("the group had not processed and committed the input after %s", p.cfg.CellTimeout), nil

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -36,13 +37,7 @@ func resetOffset(policy string) kgo.Offset {
 }
 
 func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
-	var names []string
-	for _, cs := range []string{CaseNewGroup, CaseRetention} {
-		for _, pol := range resetPolicies {
-			names = append(names, cs+"/"+pol)
-		}
-	}
-	return runCells(cfg, Reset, names, Repeat{
+	return runCells(cfg, Reset, Repeat{
 		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
 		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
 	}, func(name string) (ResetCell, error) {
@@ -97,7 +92,7 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 // topic and deletes the records up to a seeded point above it, counting both
 // into c.
 func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, group string, c *ResetCell) error {
-	ends, err := k.ends(ctx, topic)
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
 	if err != nil {
 		return err
 	}
@@ -109,14 +104,14 @@ func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, gro
 		c.Committed += int(at)
 		c.DeletedUnread += int(below - at)
 	}
-	if r, err := k.adm.CommitOffsets(ctx, group, commit); err == nil && r.Error() != nil {
-		return fmt.Errorf("commit for %s: %w", group, r.Error())
-	} else if err != nil {
+	if err := k.adm.CommitAllOffsets(ctx, group, commit); err != nil {
 		return fmt.Errorf("commit for %s: %w", group, err)
 	}
-	if r, err := k.adm.DeleteRecords(ctx, del); err == nil && r.Error() != nil {
-		return fmt.Errorf("delete records of %s: %w", topic, r.Error())
-	} else if err != nil {
+	r, err := k.adm.DeleteRecords(ctx, del)
+	if err == nil {
+		err = r.Error()
+	}
+	if err != nil {
 		return fmt.Errorf("delete records of %s: %w", topic, err)
 	}
 	return nil
@@ -139,8 +134,7 @@ func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.W
 					Value: workload.EncodeRecord(workload.Record{Seq: next, Key: "new", KeySeq: next - int64(cfg.Records)})}
 				next++
 			}
-			pcl := k.manual()
-			if pcl == nil || pcl.ProduceSync(ctx, batch...).FirstErr() != nil {
+			if k.manual.ProduceSync(ctx, batch...).FirstErr() != nil {
 				return
 			}
 			select {
@@ -195,15 +189,6 @@ func readReset(ctx, cctx context.Context, cl *kgo.Client, cfg Config, c *ResetCe
 		}
 	}
 	return nil
-}
-
-// manual is a producer that writes to the partition a record names, made
-// once per kit.
-func (k *cellKit) manual() *kgo.Client {
-	k.manualOnce.Do(func() {
-		k.manualCl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, k.opts...)...)
-	})
-	return k.manualCl
 }
 
 // retentionPoints are partition p's committed offset (10-30% into its end)

@@ -26,11 +26,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
@@ -105,13 +105,8 @@ func (c Config) Validate() error {
 	if len(c.Experiments) == 0 {
 		return fmt.Errorf("--experiments: none given (valid: %s)", strings.Join(Names(), ", "))
 	}
-	for i, e := range c.Experiments {
-		if !slices.Contains(Names(), e) {
-			return fmt.Errorf("--experiments: unknown experiment %q (valid: %s)", e, strings.Join(Names(), ", "))
-		}
-		if slices.Contains(c.Experiments[:i], e) {
-			return fmt.Errorf("--experiments: %s is named twice", e)
-		}
+	if err := labrun.CheckNames("experiments", "experiment", c.Experiments, Names()); err != nil {
+		return err
 	}
 	switch {
 	case c.Seed < 0:
@@ -156,11 +151,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
-	res := Result{
-		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
-		Seed:   cfg.Seed, Brokers: cfg.Brokers, Records: cfg.Records, Partitions: cfg.Partitions,
-		Experiments: cfg.Experiments,
-	}
+	res := Result{Run: labrun.Run{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers},
+		Records: cfg.Records, Partitions: cfg.Partitions, Experiments: cfg.Experiments}
 	for _, e := range cfg.Experiments {
 		var err error
 		switch e {
@@ -172,9 +164,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			}
 			res.AutoCommit, err = runAutoCommit(ctx, cfg)
 		case Isolation:
-			var r IsolationResult
-			r, err = runIsolation(ctx, cfg)
-			res.Isolation = &r
+			var r []IsolationResult
+			if r, err = runIsolation(ctx, cfg); err == nil {
+				res.Isolation = &r[0]
+			}
 		case PollInterval:
 			res.PollInterval, err = runPollInterval(ctx, cfg)
 		}
@@ -189,67 +182,50 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-func (c Config) cellStart(exp, cell string) {
-	if c.cells == nil { // an experiment run on its own, not by Run
-		c.cells = new(int)
-	}
-	*c.cells++
-	c.Progress.Begin(*c.cells, CellCount(c.Experiments), exp+" "+cell)
-}
-
-func (c Config) cellDone(line string) {
-	i := 0
-	if c.cells != nil {
-		i = *c.cells
-	}
-	c.Progress.End(i, CellCount(c.Experiments), line)
-}
-
-// cellResult is the cell type of an experiment with several cells.
-type cellResult[C any] interface {
-	*C
-	finish(seconds float64, rp Repeat) // stamps the cell's time and repeat notes
-	Line() string
-}
-
-func (c *ResetCell) finish(seconds float64, rp Repeat)      { c.Seconds, c.Repeat = seconds, rp }
-func (c *AutoCommitCell) finish(seconds float64, rp Repeat) { c.Seconds, c.Repeat = seconds, rp }
-func (c *PollCell) finish(seconds float64, rp Repeat)       { c.Seconds, c.Repeat = seconds, rp }
-
-// runCells runs experiment exp's cells, one per name, one after the other:
-// each timed, given rp with the experiment's rerun, and reported; an error
-// names the cell.
-func runCells[C any, P cellResult[C]](cfg Config, exp string, names []string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
-	rp.Rerun = cfg.rerun(exp)
-	var out []C
-	for _, name := range names {
-		cfg.cellStart(exp, name)
-		start := time.Now()
-		c, err := run(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+// cells are each experiment's cells, in order.
+var cells = map[string][]string{AutoCommit: commitModes, Isolation: {"aborts+lso"}, PollInterval: pollVariants, Reset: func() (out []string) {
+	for _, cs := range []string{CaseNewGroup, CaseRetention} {
+		for _, pol := range resetPolicies {
+			out = append(out, cs+"/"+pol)
 		}
-		P(&c).finish(time.Since(start).Seconds(), rp)
-		out = append(out, c)
-		cfg.cellDone(P(&c).Line())
 	}
-	return out, nil
-}
+	return out
+}()}
 
 // CellCount is how many cells (progress steps) the experiments run.
 func CellCount(experiments []string) int {
 	n := 0
 	for _, e := range experiments {
-		switch e {
-		case Reset:
-			n += 2 * len(resetPolicies)
-		case AutoCommit:
-			n += len(commitModes)
-		case Isolation:
-			n++
-		case PollInterval:
-			n += len(pollVariants)
-		}
+		n += len(cells[e])
 	}
 	return n
+}
+
+// runCells runs experiment exp's cells one after the other: each timed,
+// given rp with the experiment's rerun, and reported; an error names the
+// cell.
+func runCells[C any, P interface {
+	*C
+	outcome() *Outcome
+	Line() string
+}](cfg Config, exp string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
+	if cfg.cells == nil { // an experiment run on its own, not by Run
+		cfg.cells = new(int)
+	}
+	rp.Rerun = cfg.rerun(exp)
+	var out []C
+	for _, name := range cells[exp] {
+		*cfg.cells++
+		cfg.Progress.Begin(*cfg.cells, CellCount(cfg.Experiments), exp+" "+name)
+		start := time.Now()
+		c, err := run(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		o := P(&c).outcome()
+		o.Seconds, o.Repeat = time.Since(start).Seconds(), rp
+		out = append(out, c)
+		cfg.Progress.End(*cfg.cells, CellCount(cfg.Experiments), P(&c).Line())
+	}
+	return out, nil
 }
