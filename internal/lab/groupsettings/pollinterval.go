@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
@@ -84,16 +83,12 @@ type slowState struct {
 func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error) {
 	c := PollCell{Variant: variant, RebalanceTimeoutSeconds: cfg.RebalanceTimeout.Seconds(),
 		StallSeconds: cfg.Stall.Seconds(), StallAfter: stallAfter(cfg.Seed, cfg.Records)}
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return c, err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "poll", variant)
-	if _, err := k.input(ctx, topic, 2*cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
-		return c, err
-	}
-	ends, err := kafka.EndsOf(ctx, k.adm, topic)
+	topic, _, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
 	if err != nil {
 		return c, err
 	}
@@ -101,13 +96,13 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 	defer cancel()
 	mctx, stopMembers := context.WithCancel(cctx)
 	defer stopMembers()
-	p := &pollRun{cfg: cfg, variant: variant, k: k, topic: topic, group: k.group(topic), ctx: mctx, stallAfter: c.StallAfter,
+	p := &pollRun{cfg: cfg, variant: variant, k: k, topic: topic, ctx: mctx, stallAfter: c.StallAfter,
 		ledger: &pollLedger{by: map[int64][]string{}},
 		slow:   &slowState{started: make(chan struct{}), ended: make(chan struct{})}}
 	if err := errors.Join(p.start("a", p.slow), p.start("b", nil)); err != nil {
 		return c, err
 	}
-	failure, err := p.observe(cctx, &c, ends)
+	failure, err := p.observe(cctx, &c)
 	if err != nil {
 		return c, err
 	}
@@ -124,30 +119,26 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 // pollRun is one pollinterval cell in progress: its members (they run until
 // ctx ends), what they processed and the slow member's report.
 type pollRun struct {
-	cfg          Config
-	variant      string
-	k            *cellKit
-	topic, group string
-	ctx          context.Context
-	stallAfter   int
-	ledger       *pollLedger
-	slow         *slowState
-	wg           sync.WaitGroup
+	cfg        Config
+	variant    string
+	k          *cellKit
+	topic      string
+	ctx        context.Context
+	stallAfter int
+	ledger     *pollLedger
+	slow       *slowState
+	wg         sync.WaitGroup
 }
 
 // start starts member name; s is the slow member's report (nil: a member
 // that never stalls).
 func (p *pollRun) start(name string, s *slowState) error {
 	cfg := p.cfg
-	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(p.group), kgo.ConsumeTopics(p.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
-		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
-		kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
-		kgo.FetchMaxWait(200 * time.Millisecond)}
+	opts := []kgo.Opt{kgo.RebalanceTimeout(cfg.RebalanceTimeout), kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10))}
 	if p.variant == VariantBlock {
 		opts = append(opts, kgo.BlockRebalanceOnPoll())
 	}
-	cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
+	cl, err := p.k.consumer(p.topic, p.topic, opts...)
 	if err != nil {
 		return err
 	}
@@ -164,7 +155,7 @@ func (p *pollRun) start(name string, s *slowState) error {
 // every 100 ms until the stall is over (when did the slow member's id
 // leave?), then waits until the input is processed and committed. It
 // returns why the cell failed, or "".
-func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64) (string, error) {
+func (p *pollRun) observe(ctx context.Context, c *PollCell) (string, error) {
 	select {
 	case <-p.slow.started:
 	case <-ctx.Done():
@@ -194,7 +185,7 @@ func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64
 		c.SlowCommitError = p.slow.commitErr.Error()
 	}
 	if !labrun.Until(ctx, 100*time.Millisecond, func() bool {
-		return p.ledger.distinct() == p.cfg.Records && p.k.committedThrough(ctx, p.group, p.topic, ends)
+		return p.ledger.distinct() == p.cfg.Records && p.k.committedThrough(ctx, p.topic, p.topic)
 	}) {
 		return fmt.Sprintf("the group had not processed and committed the input after %s", p.cfg.CellTimeout), nil
 	}
@@ -204,11 +195,11 @@ func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64
 // inGroup reports whether member is in the group's description; a group
 // that could not be described, or has no members listed, counts as in.
 func (p *pollRun) inGroup(ctx context.Context, member string) bool {
-	dg, err := p.k.adm.DescribeGroups(ctx, p.group)
+	dg, err := p.k.adm.DescribeGroups(ctx, p.topic)
 	if err != nil {
 		return true
 	}
-	g := dg[p.group]
+	g := dg[p.topic]
 	if g.Err != nil || len(g.Members) == 0 {
 		return true
 	}

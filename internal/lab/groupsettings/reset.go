@@ -54,32 +54,29 @@ func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
 // existing record it ever will.
 func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, error) {
 	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return c, err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "reset", cs, policy)
-	if _, err := k.input(ctx, topic, cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
+	topic, _, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
+	if err != nil {
 		return c, err
 	}
-	group := k.group(topic)
 	if cs == CaseRetention {
-		if err := commitBelowLogStart(ctx, k, cfg.Seed, topic, group, &c); err != nil {
+		if err := commitBelowLogStart(ctx, k, topic, &c); err != nil {
 			return c, err
 		}
 	}
 	c.Unread = c.Existing - c.Committed
-
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(resetOffset(policy)), kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, cfg.clientOpts...)...)
+	cl, err := k.consumer(topic, topic, kgo.ConsumeResetOffset(resetOffset(policy)))
 	if err != nil {
 		return c, err
 	}
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
-	probes := writeNew(cctx, k, topic, cfg)
+	probes := writeNew(cctx, k, topic)
 	defer func() { cancel(); probes.Wait() }()
 	if err := readReset(ctx, cctx, cl, cfg, &c); err != nil {
 		return c, err
@@ -88,24 +85,24 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 	return c, nil
 }
 
-// commitBelowLogStart commits group at a seeded offset per partition of
-// topic and deletes the records up to a seeded point above it, counting both
-// into c.
-func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, group string, c *ResetCell) error {
+// commitBelowLogStart commits the group named after topic at a seeded
+// offset per partition and deletes the records up to a seeded point above
+// it, counting both into c.
+func commitBelowLogStart(ctx context.Context, k *cellKit, topic string, c *ResetCell) error {
 	ends, err := kafka.EndsOf(ctx, k.adm, topic)
 	if err != nil {
 		return err
 	}
 	commit, del := kadm.Offsets{}, kadm.Offsets{}
 	for p, end := range ends {
-		at, below := retentionPoints(seed, p, end)
+		at, below := retentionPoints(k.cfg.Seed, p, end)
 		commit.AddOffset(topic, p, at, -1)
 		del.AddOffset(topic, p, below, -1)
 		c.Committed += int(at)
 		c.DeletedUnread += int(below - at)
 	}
-	if err := k.adm.CommitAllOffsets(ctx, group, commit); err != nil {
-		return fmt.Errorf("commit for %s: %w", group, err)
+	if err := k.adm.CommitAllOffsets(ctx, topic, commit); err != nil {
+		return fmt.Errorf("commit for %s: %w", topic, err)
 	}
 	r, err := k.adm.DeleteRecords(ctx, del)
 	if err == nil {
@@ -119,7 +116,8 @@ func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, gro
 
 // writeNew writes new records, one per partition every 100 ms, numbered
 // after the existing ones, until ctx ends; wait on the group for it to stop.
-func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.WaitGroup {
+func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
+	cfg := k.cfg
 	probes := &sync.WaitGroup{}
 	probes.Add(1)
 	go func() {

@@ -1,5 +1,6 @@
-// Package groupsettings is `kpar lab group-settings`: the consumer settings people
-// argue about, measured on a real broker with seeded, checkable records.
+// Package groupsettings is `kpar lab group-settings`: the consumer settings
+// people argue about, measured on a real broker with seeded, checkable
+// records.
 //
 //   - reset: auto.offset.reset earliest / latest / none for a new group on a
 //     topic with data, and for a group whose committed offset fell below the
@@ -15,10 +16,9 @@
 //     a slow member while another joins: when it is removed, whether its
 //     commit after the slow batch lands, what the others redo.
 //
-// The shape every kpar measurement has: Config (DefaultConfig, Validate whose
-// errors name the flag) -> Run(ctx, Config) (Result, error) with progress
-// through callbacks -> Result (schema "kpar.lab.group.settings" version 1) ->
-// Doc, the one document computed from the Result alone. Each cell says which of its counts
+// Config (DefaultConfig, Validate naming the flag) -> Run, each cell
+// reported as progress -> Result (schema "kpar.lab.group.settings" v1) ->
+// Doc, computed from the Result alone. Each cell says which of its counts
 // repeat exactly from the seed (Exact) and why the others move (Why).
 package groupsettings
 
@@ -26,15 +26,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Experiments, in the order a run goes through them.
@@ -58,31 +62,27 @@ type Config struct {
 	// Records is the existing data of each cell's input topic.
 	Records int
 
-	// Not flags: fixed shape of the experiments, stored in the Result.
-
+	// Not flags: the experiments' fixed shape, stored in the Result.
 	Partitions int // of every input topic
 	// AutoCommitInterval is kgo's auto-commit period in the autocommit
 	// experiment (kgo's and Java's default is 5 s; shorter keeps a run short
 	// while still committing several times before the crash).
 	AutoCommitInterval time.Duration
-	// Transactions and AbortShare shape the isolation experiment's producer.
+	// Transactions and AbortShare shape the isolation experiment's
+	// producer; Hold is how long it keeps one transaction open.
 	Transactions int
 	AbortShare   float64
-	// Hold is how long the isolation experiment keeps one transaction open.
-	Hold time.Duration
+	Hold         time.Duration
 	// RebalanceTimeout is max.poll.interval.ms in the pollinterval
 	// experiment; the slow batch takes Stall.
-	RebalanceTimeout time.Duration
-	Stall            time.Duration
+	RebalanceTimeout, Stall time.Duration
 	// CellTimeout ends a cell that has not finished by then (recorded as
 	// the cell's failure; the run goes on).
 	CellTimeout time.Duration
 
-	// Env: the seeds; the TLS/SASL settings (every client of the lab
-	// gets the options, the member processes the settings in their spec
-	// line, Member hands them over); the progress: cell i of CellCount
-	// begins ("experiment cell") and ends (its line). The result's
-	// command is Argv, from the seed.
+	// Env: the seeds, the TLS/SASL settings (the member processes get them
+	// in their spec line) and the progress: cell i of CellCount begins
+	// ("experiment cell") and ends (its line).
 	env.Env
 	clientOpts []kgo.Opt
 	cells      *int // cells begun so far
@@ -126,16 +126,16 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Argv is the command line that repeats the run.
+// Argv is the command line that repeats the run; rerun the one that
+// repeats one experiment.
 func (c Config) Argv() []string {
 	return append([]string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
 		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Client.Args()...)
 }
 
-// rerun is the command that repeats one experiment.
 func (c Config) rerun(exp string) string {
-	return strings.Join(append([]string{fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)},
-		c.Client.Args()...), " ")
+	c.Experiments = []string{exp}
+	return strings.Join(c.Argv(), " ")
 }
 
 // Run runs the experiments of cfg one after the other. A cell that fails
@@ -228,4 +228,118 @@ func runCells[C any, P interface {
 		cfg.Progress.End(*cfg.cells, CellCount(cfg.Experiments), P(&c).Line())
 	}
 	return out, nil
+}
+
+// Seed streams: every random choice is workload.Uint64(seed, stream, ...),
+// keyed by what it decides.
+const (
+	streamRecords = iota + 100
+	streamCommit
+	streamDelete
+	streamCrash
+	streamAbort
+	streamStall
+)
+
+// keys of every input topic's workload.
+const keys = 64
+
+// cellKit is what a cell needs on the broker: its clients, and the topics
+// and groups it created, removed at the end.
+type cellKit struct {
+	cfg            Config
+	cl             *kgo.Client // producer of the input, admin
+	manual         *kgo.Client // producer to the partition a record names
+	adm            *kadm.Client
+	topics, groups []string
+}
+
+func newKit(cfg Config) (*cellKit, error) {
+	k := &cellKit{cfg: cfg}
+	var err error
+	if k.cl, err = k.client(); err != nil {
+		return nil, err
+	}
+	if k.manual, err = k.client(kgo.RecordPartitioner(kgo.ManualPartitioner())); err != nil {
+		k.cl.Close()
+		return nil, err
+	}
+	k.adm = kadm.NewClient(k.cl)
+	return k, nil
+}
+
+// client is a client of the brokers with opts and the security options.
+func (k *cellKit) client(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(k.cfg.Brokers...)}, opts...), k.cfg.clientOpts...)...)
+}
+
+// consumer is a member of group reading topic from the start and committing
+// only when told; opts come after those and may override them.
+func (k *cellKit) consumer(group, topic string, opts ...kgo.Opt) (*kgo.Client, error) {
+	if !slices.Contains(k.groups, group) {
+		k.groups = append(k.groups, group)
+	}
+	return k.client(append([]kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
+}
+
+// topic creates a topic named after parts, unique to this cell and run.
+func (k *cellKit) topic(ctx context.Context, partitions int, parts ...string) (string, error) {
+	name := fmt.Sprintf("kpar-gs-%s-%d-%d", strings.Join(parts, "-"), k.cfg.Seed, time.Now().UnixNano()%1e9)
+	if _, err := kafka.Create(ctx, k.adm, []kafka.Topic{{Name: name, Partitions: partitions}}); err != nil {
+		return "", err
+	}
+	k.topics = append(k.topics, name)
+	return name, nil
+}
+
+// input creates a topic as topic does and writes cfg.Records seeded records
+// to it.
+func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, []workload.Record, error) {
+	topic, err := k.topic(ctx, partitions, parts...)
+	if err != nil {
+		return "", nil, err
+	}
+	recs := workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys)
+	return topic, recs, workload.ProduceInput(ctx, k.cl, topic, recs)
+}
+
+// close deletes what the cell created, best effort: a group with a static
+// member left in it cannot be deleted before its session ends, and a stale
+// group costs nothing.
+func (k *cellKit) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if len(k.groups) > 0 {
+		_, _ = k.adm.DeleteGroups(ctx, k.groups...)
+	}
+	_ = kafka.Delete(ctx, k.adm, k.topics...)
+	k.manual.Close()
+	k.cl.Close()
+}
+
+// committedThrough reports whether group has committed every partition of
+// topic up to its end.
+func (k *cellKit) committedThrough(ctx context.Context, group, topic string) bool {
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
+	os, ferr := k.adm.FetchOffsets(ctx, group)
+	if err != nil || ferr != nil {
+		return false
+	}
+	for p, end := range ends {
+		if o, ok := os.Lookup(topic, p); end > 0 && (!ok || o.Err != nil || o.At < end) {
+			return false
+		}
+	}
+	return true
+}
+
+// seqOf is the record's sequence number, or -1 for a record that is not a
+// workload record (markers, probes written otherwise).
+func seqOf(r *kgo.Record) int64 {
+	rec, err := workload.DecodeRecord(r.Value)
+	if err != nil {
+		return -1
+	}
+	return rec.Seq
 }

@@ -171,7 +171,7 @@ func TestSentencesFollowTheData(t *testing.T) {
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	r := synthetic()
 	dir := t.TempDir()
-	for _, v := range Views(r) {
+	for _, v := range render.Views(Doc(r)) {
 		p := filepath.Join(dir, v.Name)
 		var err error
 		if v.Save != nil {
@@ -190,7 +190,7 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
 		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
 	var names []string
-	for _, v := range Views(r) {
+	for _, v := range render.Views(Doc(r)) {
 		names = append(names, v.Name)
 	}
 	if want := []string{"lab-group-settings.md", "autocommit-loss.svg", "autocommit-loss.png", "lso-delay.svg", "lso-delay.png",
@@ -198,7 +198,7 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 		t.Errorf("views %v, want %v", names, want)
 	}
 	r.Isolation, r.AutoCommit, r.Reset = nil, nil, nil
-	if n := len(Views(r)); n != 1 {
+	if n := len(render.Views(Doc(r))); n != 1 {
 		t.Errorf("with the pollinterval experiment alone (no chart): %d views, want the Markdown alone", n)
 	}
 }
