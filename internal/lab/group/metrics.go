@@ -1,6 +1,7 @@
 package group
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -57,49 +58,36 @@ func maxGap(ts []int64, from, to int64) int64 {
 func (w window) ownership() []span {
 	open := map[[2]string]int64{} // slot, partition -> since
 	var out []span
-	end := func(slot, p string, t int64) {
-		if since, ok := open[[2]string{slot, p}]; ok {
-			out = append(out, span{slot, p, since, t})
-			delete(open, [2]string{slot, p})
+	end := func(k [2]string, t int64) {
+		if since, ok := open[k]; ok {
+			out = append(out, span{k[0], k[1], since, t})
+			delete(open, k)
 		}
 	}
 	for _, e := range w.entries {
 		if e.T > w.drained {
 			break
 		}
-		switch e.Kind {
-		case "assigned":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					k := [2]string{e.Slot, partKey(t, n)}
-					if _, ok := open[k]; !ok {
-						open[k] = e.T
-					}
+		for t, ps := range e.Parts {
+			for _, n := range ps {
+				k := [2]string{e.Slot, partKey(t, n)}
+				if _, ok := open[k]; e.Kind == "assigned" && !ok {
+					open[k] = e.T
+				} else if e.Kind == "revoked" || e.Kind == "lost" {
+					end(k, e.T)
 				}
 			}
-		case "revoked", "lost":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					end(e.Slot, partKey(t, n), e.T)
-				}
-			}
-		case "exit":
-			for k := range open {
-				if k[0] == e.Slot {
-					end(k[0], k[1], e.T)
-				}
+		}
+		for k := range open {
+			if k[0] == e.Slot && e.Kind == "exit" {
+				end(k, e.T)
 			}
 		}
 	}
 	for k, since := range open {
 		out = append(out, span{k[0], k[1], since, w.drained})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].from != out[j].from {
-			return out[i].from < out[j].from
-		}
-		return out[i].slot+out[i].part < out[j].slot+out[j].part
-	})
+	slices.SortFunc(out, func(a, b span) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.slot+a.part, b.slot+b.part)) })
 	return out
 }
 
@@ -171,7 +159,7 @@ func analyze(w window) Metrics {
 	var all []int64
 	bySlot := map[string][]int64{}
 	first := map[int64]int64{} // seq -> first processing
-	firstAssigned, lastExit := map[string]int64{}, map[string]int64{}
+	firstAssigned, lastAssigned, lastExit := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	var slots []string
 	for _, e := range w.entries {
 		if !slices.Contains(slots, e.Slot) {
@@ -197,6 +185,7 @@ func analyze(w window) Metrics {
 			if _, ok := firstAssigned[e.Slot]; !ok && len(e.Parts) > 0 {
 				firstAssigned[e.Slot] = e.T
 			}
+			lastAssigned[e.Slot] = e.T
 		case "exit":
 			lastExit[e.Slot] = e.T
 		}
@@ -216,7 +205,7 @@ func analyze(w window) Metrics {
 		lo, hi := max(from, fa), to
 		// A member gone for good before the stream ended is measured until
 		// it went; one that came back (a restart) through its absence.
-		if ex, ok := lastExit[s]; ok && ex < hi && !assignedAfter(w.entries, s, ex) {
+		if ex, ok := lastExit[s]; ok && ex < hi && lastAssigned[s] <= ex {
 			hi = ex
 		}
 		if hi > lo {
@@ -264,15 +253,6 @@ func (w window) ownershipMetrics(m *Metrics) {
 	}
 }
 
-func assignedAfter(es []entry, slot string, t int64) bool {
-	for _, e := range es {
-		if e.Slot == slot && e.Kind == "assigned" && e.T > t {
-			return true
-		}
-	}
-	return false
-}
-
 // timeline is the chart's data: ownership intervals and the group's
 // processing rate, in seconds from the cell's start.
 func (w window) timeline(marks []Mark) Timeline {
@@ -287,17 +267,10 @@ func (w window) timeline(marks []Mark) Timeline {
 			From: sec(s.from), To: sec(s.to)})
 	}
 	slices.Sort(tl.Members)
-	n := int((sec(w.drained)-tl.StartSec)/tl.RateBucketSec) + 1
-	if n < 1 {
-		n = 1
-	}
+	n := max(1, int((sec(w.drained)-tl.StartSec)/tl.RateBucketSec)+1)
 	tl.Rate = make([]float64, n)
 	for _, e := range w.entries {
-		if e.Kind != "p" {
-			continue
-		}
-		i := int((sec(e.T) - tl.StartSec) / tl.RateBucketSec)
-		if i >= 0 && i < n {
+		if i := int((sec(e.T) - tl.StartSec) / tl.RateBucketSec); e.Kind == "p" && i >= 0 && i < n {
 			tl.Rate[i] += 1 / tl.RateBucketSec
 		}
 	}
