@@ -87,7 +87,9 @@ func (w window) ownership() []span {
 	for k, since := range open {
 		out = append(out, span{k[0], k[1], since, w.drained})
 	}
-	slices.SortFunc(out, func(a, b span) int { return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.slot+a.part, b.slot+b.part)) })
+	slices.SortFunc(out, func(a, b span) int {
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.slot+a.part, b.slot+b.part))
+	})
 	return out
 }
 
