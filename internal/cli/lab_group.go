@@ -113,7 +113,7 @@ func (f *labGroupFlags) config() (group.Config, error) {
 	cfg := f.cfg
 	cfg.Events, cfg.Assignors, cfg.ParallelAssignors = allOr(f.events, group.Events), allOr(f.assignors, group.Assignors), allOr(f.par, group.Assignors)
 	if f.full {
-		cfg.Events, cfg.Assignors, cfg.ParallelAssignors = slices.Clone(group.Events), slices.Clone(group.Assignors), slices.Clone(group.Assignors)
+		cfg = cfg.Full()
 	}
 	cfg.Cell = f.cell
 	if err := cfg.Validate(); err != nil {

@@ -19,71 +19,112 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
-// runCell runs one cell; every failure is recorded in the cell.
-func runCell(ctx context.Context, cfg Config, spec cellSpec) (cell Cell) {
-	name := cellName(spec.event, spec.assignor, spec.member)
-	cell = Cell{Event: spec.event, Assignor: spec.assignor, Protocol: Protocol(spec.assignor), Member: spec.member,
-		Seed: cfg.Seed, Rate: cfg.Rate, Produced: int(float64(cfg.Rate) * cfg.Duration.Seconds()), WorkMs: ms(cfg.Work),
-		EventAtSec: cfg.EventAt.Seconds()}
+// runCell runs cell (its event, assignor and member set); every failure is
+// recorded in it.
+func runCell(ctx context.Context, cfg Config, cell Cell) Cell {
+	cell.Protocol, cell.Seed, cell.Rate, cell.WorkMs, cell.EventAtSec = Protocol(cell.Assignor), cfg.Seed, cfg.Rate, ms(cfg.Work), cfg.EventAt.Seconds()
+	cell.Produced = int(float64(cfg.Rate) * cfg.Duration.Seconds())
 	cell.Exact, cell.TimingDependent, cell.Why = Exactness()
-	if spec.event != "join" {
-		cell.Victim = victim(cfg.Seed, name)
+	if cell.Event != "join" {
+		cell.Victim = victim(cfg.Seed, cell.Name())
 	}
-	fail := func(err error) Cell {
+	if err := cellOn(ctx, cfg, &cell); err != nil {
 		cell.Error = err.Error()
-		return cell
 	}
+	return cell
+}
 
+func cellOn(ctx context.Context, cfg Config, cell *Cell) error {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ProducerLinger(0),
 		// A broker that stops answering fails the stream's records after
 		// the drain timeout instead of retrying them forever.
 		kgo.RecordDeliveryTimeout(cfg.Drain)}, cfg.clientOpts...)...)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	base := fmt.Sprintf("kpar-group-%s-%s-%s-%d-%d", spec.event, spec.assignor, spec.member, cfg.Seed, time.Now().UnixNano()%1e9)
+	base := fmt.Sprintf("kpar-group-%s-%s-%s-%d-%d", cell.Event, cell.Assignor, cell.Member, cfg.Seed, time.Now().UnixNano()%1e9)
 	cell.Topics = []TopicSpec{{base + "-orders", cfg.Orders}, {base + "-payments", cfg.Payments}}
-	topics, partitions, err := createTopics(ctx, adm, cell.Topics)
-	if err != nil {
-		return fail(err)
+	var ts []kafka.Topic
+	var topics, partitions []string
+	for _, t := range cell.Topics {
+		ts, topics = append(ts, kafka.Topic{Name: t.Name, Partitions: t.Partitions}), append(topics, t.Name)
+		for n := range t.Partitions {
+			partitions = append(partitions, partKey(t.Name, int32(n)))
+		}
+	}
+	if _, err := kafka.Create(ctx, adm, ts); err != nil {
+		return err
 	}
 	if !cfg.Keep {
-		defer deleteCell(ctx, adm, topics, base)
+		defer func() {
+			// The topics and the group go even once ctx is done.
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			_ = kafka.Delete(ctx, adm, topics...)
+			_, _ = adm.DeleteGroup(dctx, base)
+		}()
 	}
 
 	session := cfg.SessionTimeout
-	if Protocol(spec.assignor) == "consumer" {
+	if cell.Protocol == "consumer" {
 		session = cfg.consumerSession
 	}
 	o := &orchestra{cfg: cfg, session: session, procs: map[string]*member{}, params: MemberParams{
-		Brokers: cfg.Brokers, Group: base, Topics: topics, Assignor: spec.assignor, Kind: spec.member,
-		Static: spec.event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
+		Brokers: cfg.Brokers, Group: base, Topics: topics, Assignor: cell.Assignor, Kind: cell.Member,
+		Static: cell.Event == "restart-static", Work: cfg.Work, SessionTimeout: cfg.SessionTimeout,
 	}}
-	run := &cellRun{cfg: cfg, cell: &cell, o: o, start: time.Now()}
+	run := &cellRun{cfg: cfg, cell: cell, o: o, start: time.Now()}
 	// Whatever happened, the metrics are what the log held.
 	defer func() {
 		o.stopAll(ctx)
 		run.finish(partitions)
 	}()
-
 	for i := range 3 {
 		if _, err := o.start(fmt.Sprintf("m%d", i)); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	if err := o.waitSettled(ctx, partitions, 3); err != nil {
-		return fail(err)
+		return err
 	}
-	cell.GroupType = groupType(ctx, adm, base)
-	if err := run.play(ctx, cl, spec.event); err != nil {
-		return fail(err)
+	// kgo falls back to classic on a broker without KIP-848, so the cell
+	// says how the broker lists the group.
+	l, _ := adm.ListGroups(ctx)
+	cell.GroupType = l[base].GroupType
+	return run.play(ctx, cl)
+}
+
+// consumerSessionTimeout reads the broker's group.consumer.session.timeout.ms
+// (KIP-848's session timeout), -1 when it cannot.
+func consumerSessionTimeout(ctx context.Context, brokers []string, clientOpts ...kgo.Opt) float64 {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, clientOpts...)...)
+	if err != nil {
+		return -1
 	}
-	return cell
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	meta, err := adm.BrokerMetadata(ctx)
+	if err != nil || len(meta.Brokers) == 0 {
+		return -1
+	}
+	rc, err := adm.DescribeBrokerConfigs(ctx, meta.Brokers[0].NodeID)
+	if err != nil {
+		return -1
+	}
+	for _, r := range rc {
+		for _, c := range r.Configs {
+			if v, err := strconv.ParseFloat(c.MaybeValue(), 64); err == nil && c.Key == "group.consumer.session.timeout.ms" {
+				return v
+			}
+		}
+	}
+	return -1
 }
 
 // cellRun is one cell under way: its processes, the moments its metrics are
@@ -103,18 +144,18 @@ func (c *cellRun) mark(label string) {
 
 // play runs the stream with the event in it, then waits until every record
 // was processed.
-func (c *cellRun) play(ctx context.Context, cl *kgo.Client, event string) error {
+func (c *cellRun) play(ctx context.Context, cl *kgo.Client) error {
 	streamStart := time.Now()
 	c.w.streamStart = streamStart.UnixNano()
 	c.mark("stream starts")
 	var streamEnd atomic.Int64 // when the last record was acknowledged
 	produced := c.stream(ctx, cl, streamStart, &streamEnd)
 
-	if err := sleep(ctx, time.Until(streamStart.Add(c.cfg.EventAt))); err != nil {
+	if err := workload.Sleep(ctx, time.Until(streamStart.Add(c.cfg.EventAt))); err != nil {
 		return err
 	}
 	c.w.event = time.Now().UnixNano()
-	if err := c.o.event(ctx, event, c.cell.Victim, c.mark); err != nil {
+	if err := c.o.event(ctx, c.cell.Event, c.cell.Victim, c.mark); err != nil {
 		_ = c.o.waitProduced(ctx, produced)
 		c.w.streamEnd = streamEnd.Load()
 		return err
@@ -124,7 +165,20 @@ func (c *cellRun) play(ctx context.Context, cl *kgo.Client, event string) error 
 	}
 	c.w.streamEnd = streamEnd.Load()
 	c.marks = append(c.marks, Mark{At: float64(c.w.streamEnd-c.start.UnixNano()) / 1e9, Label: "stream ends"})
-	return c.drain(ctx)
+	// The drain: every record of the stream processed once at least.
+	seen := map[int64]bool{}
+	err := c.o.until(ctx, c.cfg.Drain, func() bool {
+		for _, e := range c.o.snapshot() {
+			if e.Kind == "p" {
+				seen[e.Seq] = true
+			}
+		}
+		return len(seen) >= c.cell.Produced
+	}, func() error {
+		return fmt.Errorf("%d of %d records still unprocessed %s after the stream ended", c.cell.Produced-len(seen), c.cell.Produced, c.cfg.Drain)
+	})
+	c.w.drained = time.Now().UnixNano()
+	return err
 }
 
 // stream produces record i at start + i/rate; the channel gets the first
@@ -137,12 +191,9 @@ func (c *cellRun) stream(ctx context.Context, cl *kgo.Client, start time.Time, e
 		var once sync.Once
 		var wg sync.WaitGroup
 		for i := range c.cell.Produced {
-			at := start.Add(time.Duration(float64(i) / float64(c.cfg.Rate) * float64(time.Second)))
-			if d := time.Until(at); d > 0 {
-				if err := sleep(ctx, d); err != nil {
-					perr = err
-					break
-				}
+			if err := workload.Sleep(ctx, time.Until(start.Add(time.Duration(float64(i)/float64(c.cfg.Rate)*float64(time.Second))))); err != nil {
+				perr = err
+				break
 			}
 			wg.Add(1)
 			cl.Produce(ctx, streamRecord(c.cfg.Seed, i, c.cell.Topics), func(_ *kgo.Record, err error) {
@@ -157,34 +208,6 @@ func (c *cellRun) stream(ctx context.Context, cl *kgo.Client, start time.Time, e
 		produced <- perr
 	}()
 	return produced
-}
-
-// drain waits until every record of the stream was processed once at
-// least.
-func (c *cellRun) drain(ctx context.Context) error {
-	deadline := time.Now().Add(c.cfg.Drain)
-	for {
-		if err := c.o.unexpected(); err != nil {
-			return err
-		}
-		seen := map[int64]bool{}
-		for _, e := range c.o.snapshot() {
-			if e.Kind == "p" {
-				seen[e.Seq] = true
-			}
-		}
-		if len(seen) >= c.cell.Produced {
-			c.w.drained = time.Now().UnixNano()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			c.w.drained = time.Now().UnixNano()
-			return fmt.Errorf("%d of %d records still unprocessed %s after the stream ended", c.cell.Produced-len(seen), c.cell.Produced, c.cfg.Drain)
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
 }
 
 // finish computes the cell's times, metrics and timeline from the log, the

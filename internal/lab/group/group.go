@@ -4,17 +4,14 @@
 // assignor of the classic protocol and under the KIP-848 consumer protocol,
 // measured on a real broker while a seeded stream runs at a fixed rate.
 //
-// The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
-// Run(ctx, Config) (Result, error), which runs the cells one by one and
-// reports each through callbacks -> Result (plain data, schema
-// "kpar.lab.group" version 1) -> Doc, the one document (findings, table,
-// a timeline per cell) computed from the Result alone. A cell that fails (a
-// member that does not come up) is recorded as failed and the run goes on.
+// Config (DefaultConfig, Validate naming the flag) -> Run, the cells one by
+// one, each reported as progress -> Result (schema "kpar.lab.group" v1) ->
+// Doc, computed from the Result alone. A cell that fails (a member that does
+// not come up) is recorded as failed and the run goes on.
 //
 // The members are separate processes (`kpar child group-member`, RunMember)
-// that print one JSON line per processed record and per assignment change
-// on stdout; the orchestrator reads those lines and computes every metric
-// from them (metrics.go).
+// that print one JSON line per processed record and per assignment change;
+// every metric is computed from those lines (metrics.go).
 package group
 
 import (
@@ -27,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
@@ -80,23 +78,18 @@ type Config struct {
 	// Settle bounds the wait for the group to own every partition before
 	// the stream and for a (re)started member to come up; Drain the wait
 	// for the whole stream to be processed after it.
-	Settle time.Duration
-	Drain  time.Duration
-	Keep   bool
+	Settle, Drain time.Duration
+	Keep          bool
 
-	// Not flags: what Run needs to run.
-
-	// Env: the seeds; the TLS/SASL settings (the lab's own clients get
-	// the options, the members the settings in their spec line, Member
-	// hands them over); the progress: cell i of n begins (its name) and
-	// ends (its TextLine). The result's command is Argv, from the seed.
+	// Env: the seeds, the TLS/SASL settings (the members get them in their
+	// spec line) and the progress: cell i of n begins (its name) and ends
+	// (its TextLine).
 	env.Env
 	clientOpts []kgo.Opt
 	// Member starts one member process with its MemberParams: `kpar child
-	// group-member` in kpar.
-	Member proc.Starter
-	// MemberStderr receives the members' stderr (nil: only kept as the
-	// log tail of a failed cell).
+	// group-member` in kpar. MemberStderr receives the members' stderr
+	// (nil: only kept as the log tail of a failed cell).
+	Member       proc.Starter
 	MemberStderr io.Writer
 
 	// consumerSession is the broker's KIP-848 session timeout, read by Run.
@@ -118,15 +111,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// FullConfig is DefaultConfig with the whole matrix: every event, every
-// assignor, plain and parallel members.
-func FullConfig() Config {
-	c := DefaultConfig()
+// Full is c with the whole matrix: every event, every assignor, plain and
+// parallel members.
+func (c Config) Full() Config {
 	c.Events, c.Assignors, c.ParallelAssignors = slices.Clone(Events), slices.Clone(Assignors), slices.Clone(Assignors)
 	return c
 }
-
-type cellSpec struct{ event, assignor, member string }
 
 func cellName(event, assignor, member string) string {
 	if member == "parallel" {
@@ -146,57 +136,38 @@ func (c Config) Cells() []string {
 	plan, _ := c.plan()
 	var out []string
 	for _, p := range plan {
-		out = append(out, cellName(p.event, p.assignor, p.member))
+		out = append(out, p.Name())
 	}
 	return out
 }
 
-func checkNames(flag, what string, names, valid []string) error {
-	for i, n := range names {
-		if !slices.Contains(valid, n) {
-			return fmt.Errorf("--%s: unknown %s %q (valid: %s)", flag, what, n, strings.Join(valid, ", "))
-		}
-		if slices.Contains(names[:i], n) {
-			return fmt.Errorf("--%s: %s is named twice", flag, n)
-		}
-	}
-	return nil
-}
-
-func (c Config) plan() ([]cellSpec, error) {
-	var plan []cellSpec
+// plan is the cells to run, only their event, assignor and member set.
+func (c Config) plan() ([]Cell, error) {
+	var plan []Cell
 	if c.Cell != "" {
 		parts := strings.Split(c.Cell, "/")
-		if len(parts) < 2 || len(parts) > 3 || (len(parts) == 3 && parts[2] != "parallel" && parts[2] != "plain") {
+		if len(parts) == 2 {
+			parts = append(parts, "plain")
+		}
+		if len(parts) != 3 || !slices.Contains(Members, parts[2]) {
 			return nil, fmt.Errorf("--cell %q: want event/assignor or event/assignor/parallel", c.Cell)
 		}
-		if err := checkNames("cell", "event", parts[:1], Events); err != nil {
+		if err := errors.Join(labrun.CheckNames("cell", "event", parts[:1], Events),
+			labrun.CheckNames("cell", "assignor", parts[1:2], Assignors)); err != nil {
 			return nil, err
 		}
-		if err := checkNames("cell", "assignor", parts[1:2], Assignors); err != nil {
-			return nil, err
-		}
-		m := "plain"
-		if len(parts) == 3 {
-			m = parts[2]
-		}
-		plan = append(plan, cellSpec{parts[0], parts[1], m})
+		plan = []Cell{{Event: parts[0], Assignor: parts[1], Member: parts[2]}}
 	} else {
-		if err := checkNames("events", "event", c.Events, Events); err != nil {
-			return nil, err
-		}
-		if err := checkNames("assignors", "assignor", c.Assignors, Assignors); err != nil {
-			return nil, err
-		}
-		if err := checkNames("parallel", "assignor", c.ParallelAssignors, Assignors); err != nil {
+		if err := errors.Join(labrun.CheckNames("events", "event", c.Events, Events), labrun.CheckNames("assignors", "assignor", c.Assignors, Assignors),
+			labrun.CheckNames("parallel", "assignor", c.ParallelAssignors, Assignors)); err != nil {
 			return nil, err
 		}
 		for _, e := range c.Events {
 			for _, a := range c.Assignors {
-				plan = append(plan, cellSpec{e, a, "plain"})
+				plan = append(plan, Cell{Event: e, Assignor: a, Member: "plain"})
 			}
 			for _, a := range c.ParallelAssignors {
-				plan = append(plan, cellSpec{e, a, "parallel"})
+				plan = append(plan, Cell{Event: e, Assignor: a, Member: "parallel"})
 			}
 		}
 		if len(plan) == 0 {
@@ -219,7 +190,6 @@ func (c Config) plan() ([]cellSpec, error) {
 	case c.Work < 0:
 		return nil, fmt.Errorf("--work %s: must not be negative", c.Work)
 	case c.SessionTimeout < 6*time.Second:
-		// Kafka's default group.min.session.timeout.ms.
 		return nil, fmt.Errorf("--session-timeout %s: must be at least 6s (the broker's default group.min.session.timeout.ms)", c.SessionTimeout)
 	case c.Settle <= 0:
 		return nil, fmt.Errorf("--settle-timeout %s: must be positive", c.Settle)
@@ -229,31 +199,29 @@ func (c Config) plan() ([]cellSpec, error) {
 	return plan, nil
 }
 
-// settings are the flags every rerun repeats.
-func (c Config) settings() []string {
-	return []string{"--seed", fmt.Sprint(c.Seed), "--orders", fmt.Sprint(c.Orders), "--payments", fmt.Sprint(c.Payments),
+// command is the command line with sel (which cells) and the flags every
+// rerun repeats.
+func (c Config) command(sel ...string) []string {
+	a := append([]string{"kpar", "lab", "group"}, sel...)
+	a = append(a, "--seed", fmt.Sprint(c.Seed), "--orders", fmt.Sprint(c.Orders), "--payments", fmt.Sprint(c.Payments),
 		"--rate", fmt.Sprint(c.Rate), "--duration", c.Duration.String(), "--event-at", c.EventAt.String(),
-		"--work", c.Work.String(), "--session-timeout", c.SessionTimeout.String()}
+		"--work", c.Work.String(), "--session-timeout", c.SessionTimeout.String())
+	return append(a, c.Client.Args()...)
 }
 
 // Rerun is the command line that repeats one cell as configured.
-func (c Config) Rerun(name string) string {
-	return strings.Join(append(append([]string{"kpar", "lab", "group", "--cell", name}, c.settings()...), c.Client.Args()...), " ")
-}
+func (c Config) Rerun(name string) string { return strings.Join(c.command("--cell", name), " ") }
 
 // Argv is the command line that repeats the whole run.
 func (c Config) Argv() []string {
-	a := []string{"kpar", "lab", "group"}
 	if c.Cell != "" {
-		a = append(a, "--cell", c.Cell)
-	} else {
-		par := strings.Join(c.ParallelAssignors, ",")
-		if par == "" {
-			par = "none"
-		}
-		a = append(a, "--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
+		return c.command("--cell", c.Cell)
 	}
-	return append(append(a, c.settings()...), c.Client.Args()...)
+	par := strings.Join(c.ParallelAssignors, ",")
+	if par == "" {
+		par = "none"
+	}
+	return c.command("--events", strings.Join(c.Events, ","), "--assignors", strings.Join(c.Assignors, ","), "--parallel", par)
 }
 
 // Run runs every cell of cfg, one after the other. A cell that fails is
@@ -272,22 +240,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers,
+	res := Result{Run: labrun.Run{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers},
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
 	if res.ConsumerSessionTimeoutMs > 0 {
 		cfg.consumerSession = time.Duration(res.ConsumerSessionTimeoutMs) * time.Millisecond
 	}
 	for i, p := range plan {
-		name := cellName(p.event, p.assignor, p.member)
-		cfg.Progress.Begin(i+1, len(plan), name)
+		cfg.Progress.Begin(i+1, len(plan), p.Name())
 		start := time.Now()
 		cell := runCell(ctx, cfg, p)
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		cell.Rerun = cfg.Rerun(name)
-		cell.Seconds = time.Since(start).Seconds()
+		cell.Rerun, cell.Seconds = cfg.Rerun(p.Name()), time.Since(start).Seconds()
 		res.Cells = append(res.Cells, cell)
 		cfg.Progress.End(i+1, len(plan), TextLine(i+1, len(plan), cell))
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -31,7 +32,7 @@ func TestValidateNamesTheFlagAndTheValidNames(t *testing.T) {
 		"--event-at 12s: must fall inside the stream": func(c *Config) { c.EventAt = c.Duration },
 		"--session-timeout 1s: must be at least 6s":   func(c *Config) { c.SessionTimeout = time.Second },
 		"--work -1ms":                                 func(c *Config) { c.Work = -time.Millisecond },
-	}, func(c *Config) { *c = FullConfig() })
+	}, func(c *Config) { *c = c.Full() })
 	cfg := DefaultConfig()
 	cfg.Cell = "restart-static/kip848-range/parallel"
 	if err := cfg.Validate(); err != nil || !slices.Equal(cfg.Cells(), []string{cfg.Cell}) {
@@ -46,7 +47,7 @@ func TestDefaultSelectionHasAParallelCellPerEvent(t *testing.T) {
 			t.Errorf("no parallel cell for %s in %v", ev, cells)
 		}
 	}
-	if n := len(FullConfig().Cells()); n != len(Events)*len(Assignors)*2 {
+	if n := len(DefaultConfig().Full().Cells()); n != len(Events)*len(Assignors)*2 {
 		t.Errorf("full matrix %d cells", n)
 	}
 }
@@ -91,7 +92,7 @@ func sampleResult() Result {
 		c.Rerun = DefaultConfig().Rerun(c.Name())
 		return c
 	}
-	return Result{Seed: 7, Brokers: []string{"b:1"}, SessionTimeoutMs: 10000, ConsumerSessionTimeoutMs: 45000,
+	return Result{Run: labrun.Run{Seed: 7, Brokers: []string{"b:1"}}, SessionTimeoutMs: 10000, ConsumerSessionTimeoutMs: 45000,
 		Cells: []Cell{cell("join", "range", "plain", 2000, 60, 0), cell("join", "cooperative-sticky", "plain", 50, 60, 0),
 			cell("join", "kip848-uniform", "plain", 40, 60, 0), cell("kill", "cooperative-sticky", "parallel", 30, 60, 0)}}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -80,23 +81,7 @@ func groupOpts(p MemberParams) []kgo.Opt {
 		// the parallel library's default, so both kinds fetch alike.
 		kgo.FetchMaxWait(250 * time.Millisecond),
 	}
-	opts = append(opts, p.ClientOpts...)
-	switch p.Assignor {
-	case "range":
-		opts = append(opts, kgo.Balancers(kgo.RangeBalancer()))
-	case "roundrobin":
-		opts = append(opts, kgo.Balancers(kgo.RoundRobinBalancer()))
-	case "sticky":
-		opts = append(opts, kgo.Balancers(kgo.StickyBalancer()))
-	case "cooperative-sticky":
-		opts = append(opts, kgo.Balancers(kgo.CooperativeStickyBalancer()))
-	case "kip848-uniform":
-		// franz-go asks for the server's "uniform" assignor when the first
-		// balancer is a sticky one, "range" for the range balancer.
-		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer()))
-	case "kip848-range":
-		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
-	}
+	opts = append(append(opts, p.ClientOpts...), balancers[p.Assignor]...)
 	if Protocol(p.Assignor) == "classic" {
 		// KIP-848's session timeout is the broker's; the classic one is
 		// the client's.
@@ -106,6 +91,18 @@ func groupOpts(p MemberParams) []kgo.Opt {
 		opts = append(opts, kgo.InstanceID(p.Slot))
 	}
 	return opts
+}
+
+// balancers are each assignor's kgo options. franz-go asks for the
+// server's "uniform" assignor when the first balancer of a
+// ServerSideBalancer is a sticky one, "range" for the range balancer.
+var balancers = map[string][]kgo.Opt{
+	"range":              {kgo.Balancers(kgo.RangeBalancer())},
+	"roundrobin":         {kgo.Balancers(kgo.RoundRobinBalancer())},
+	"sticky":             {kgo.Balancers(kgo.StickyBalancer())},
+	"cooperative-sticky": {kgo.Balancers(kgo.CooperativeStickyBalancer())},
+	"kip848-uniform":     {kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())},
+	"kip848-range":       {kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer())},
 }
 
 // seqOf reads the stream sequence number from a record's value ("seq=N ...").
@@ -135,14 +132,7 @@ func RunMember(ctx context.Context, p MemberParams, o *proc.Lines, stderr io.Wri
 }
 
 func process(ctx context.Context, p MemberParams, o *proc.Lines, r *kgo.Record) {
-	if p.Work > 0 {
-		t := time.NewTimer(p.Work)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
-	}
+	_ = workload.Sleep(ctx, p.Work)
 	_ = o.Write(Line{T: time.Now().UnixNano(), Kind: "p", Topic: r.Topic, Part: r.Partition, Seq: seqOf(r.Value),
 		Produced: r.Timestamp.UnixNano()})
 }
@@ -208,8 +198,7 @@ func runParallel(ctx context.Context, p MemberParams, o *proc.Lines, logger kgo.
 		return err
 	}
 	defer c.Close()
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
+	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampled)
 		owned := map[string]map[int32]bool{}

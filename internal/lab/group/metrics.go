@@ -1,6 +1,7 @@
 package group
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -57,48 +58,37 @@ func maxGap(ts []int64, from, to int64) int64 {
 func (w window) ownership() []span {
 	open := map[[2]string]int64{} // slot, partition -> since
 	var out []span
-	end := func(slot, p string, t int64) {
-		if since, ok := open[[2]string{slot, p}]; ok {
-			out = append(out, span{slot, p, since, t})
-			delete(open, [2]string{slot, p})
+	end := func(k [2]string, t int64) {
+		if since, ok := open[k]; ok {
+			out = append(out, span{k[0], k[1], since, t})
+			delete(open, k)
 		}
 	}
 	for _, e := range w.entries {
 		if e.T > w.drained {
 			break
 		}
-		switch e.Kind {
-		case "assigned":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					k := [2]string{e.Slot, partKey(t, n)}
-					if _, ok := open[k]; !ok {
-						open[k] = e.T
-					}
+		for t, ps := range e.Parts {
+			for _, n := range ps {
+				k := [2]string{e.Slot, partKey(t, n)}
+				if _, ok := open[k]; e.Kind == "assigned" && !ok {
+					open[k] = e.T
+				} else if e.Kind == "revoked" || e.Kind == "lost" {
+					end(k, e.T)
 				}
 			}
-		case "revoked", "lost":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					end(e.Slot, partKey(t, n), e.T)
-				}
-			}
-		case "exit":
-			for k := range open {
-				if k[0] == e.Slot {
-					end(k[0], k[1], e.T)
-				}
+		}
+		for k := range open {
+			if k[0] == e.Slot && e.Kind == "exit" {
+				end(k, e.T)
 			}
 		}
 	}
 	for k, since := range open {
 		out = append(out, span{k[0], k[1], since, w.drained})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].from != out[j].from {
-			return out[i].from < out[j].from
-		}
-		return out[i].slot+out[i].part < out[j].slot+out[j].part
+	slices.SortFunc(out, func(a, b span) int {
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.slot+a.part, b.slot+b.part))
 	})
 	return out
 }
@@ -123,88 +113,33 @@ func ownersAt(spans []span, t int64) map[string]string {
 	return m
 }
 
-// ownedAgain is the time from the event until every partition is owned
-// again: the last moment in (event, drained] at which coverage went from
-// incomplete to complete. 0 when coverage never broke, -1 when it was
-// still broken at the drain.
-func ownedAgain(spans []span, partitions []string, event, drained int64) int64 {
-	type edge struct {
-		t     int64
-		part  string
-		delta int
-	}
-	var edges []edge
-	for _, s := range spans {
-		edges = append(edges, edge{s.from, s.part, 1})
-		if s.to < drained {
-			edges = append(edges, edge{s.to, s.part, -1})
-		}
-	}
-	// Ends before starts at the same instant: a handover at one timestamp
-	// leaves no hole.
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].t != edges[j].t {
-			return edges[i].t < edges[j].t
-		}
-		return edges[i].delta > edges[j].delta
-	})
-	count := map[string]int{}
-	uncovered := func() int {
-		n := 0
-		for _, p := range partitions {
-			if count[p] == 0 {
-				n++
-			}
-		}
-		return n
-	}
-	i := 0
-	for ; i < len(edges) && edges[i].t <= event; i++ {
-		count[edges[i].part] += edges[i].delta
-	}
-	broken := uncovered() > 0
-	var healed int64 = 0
-	everBroken := broken
-	for ; i < len(edges); i++ {
-		count[edges[i].part] += edges[i].delta
-		// Apply every edge of this instant before judging.
-		if i+1 < len(edges) && edges[i+1].t == edges[i].t {
-			continue
-		}
-		now := uncovered() > 0
-		if now {
-			everBroken = true
-		} else if broken {
-			healed = edges[i].t - event
-		}
-		broken = now
-	}
-	switch {
-	case broken:
-		return -1
-	case !everBroken:
-		return 0
-	}
-	return healed
-}
-
-// unowned is the longest time one partition had no owner within (event,
-// drained], in ms, and the sum over partitions, in partition-seconds. A
-// partition unowned at the event counts from the event.
-func unowned(spans []span, partitions []string, event, drained int64) (longestMs, sumSec float64) {
+// unowned is, over the partitions' holes in ownership within (event,
+// drained] (a partition unowned at the event counts from the event), the
+// longest hole in ms, their sum in partition-seconds, and the time from the
+// event until the last one closed: 0 without a hole, -1 when a partition
+// had no owner at the drain. A handover at one instant leaves no hole.
+func unowned(spans []span, partitions []string, event, drained int64) (longestMs, sumSec, ownedAgainMs float64) {
+	open := false
 	for _, p := range partitions {
 		var ivs [][2]int64
+		covered := false // owned at the drain
 		for _, s := range spans {
-			if s.part == p && s.to > event && s.from < drained {
+			if s.part != p {
+				continue
+			}
+			covered = covered || s.to >= drained
+			if s.to > event && s.from < drained {
 				ivs = append(ivs, [2]int64{max(s.from, event), min(s.to, drained)})
 			}
 		}
+		open = open || !covered
 		sort.Slice(ivs, func(i, j int) bool { return ivs[i][0] < ivs[j][0] })
 		at := event // covered up to here
 		hole := func(until int64) {
 			if until > at {
 				longestMs = max(longestMs, float64(until-at)/1e6)
 				sumSec += float64(until-at) / 1e9
+				ownedAgainMs = max(ownedAgainMs, float64(until-event)/1e6)
 			}
 		}
 		for _, iv := range ivs {
@@ -213,7 +148,10 @@ func unowned(spans []span, partitions []string, event, drained int64) (longestMs
 		}
 		hole(drained)
 	}
-	return longestMs, sumSec
+	if open {
+		return longestMs, sumSec, -1
+	}
+	return longestMs, sumSec, ownedAgainMs
 }
 
 // analyze computes a cell's metrics from its log.
@@ -223,7 +161,7 @@ func analyze(w window) Metrics {
 	var all []int64
 	bySlot := map[string][]int64{}
 	first := map[int64]int64{} // seq -> first processing
-	firstAssigned, lastExit := map[string]int64{}, map[string]int64{}
+	firstAssigned, lastAssigned, lastExit := map[string]int64{}, map[string]int64{}, map[string]int64{}
 	var slots []string
 	for _, e := range w.entries {
 		if !slices.Contains(slots, e.Slot) {
@@ -249,6 +187,7 @@ func analyze(w window) Metrics {
 			if _, ok := firstAssigned[e.Slot]; !ok && len(e.Parts) > 0 {
 				firstAssigned[e.Slot] = e.T
 			}
+			lastAssigned[e.Slot] = e.T
 		case "exit":
 			lastExit[e.Slot] = e.T
 		}
@@ -268,7 +207,7 @@ func analyze(w window) Metrics {
 		lo, hi := max(from, fa), to
 		// A member gone for good before the stream ended is measured until
 		// it went; one that came back (a restart) through its absence.
-		if ex, ok := lastExit[s]; ok && ex < hi && !assignedAfter(w.entries, s, ex) {
+		if ex, ok := lastExit[s]; ok && ex < hi && lastAssigned[s] <= ex {
 			hi = ex
 		}
 		if hi > lo {
@@ -284,11 +223,7 @@ func analyze(w window) Metrics {
 // moved, revoked, rebalances and assignment changes.
 func (w window) ownershipMetrics(m *Metrics) {
 	spans := w.ownership()
-	m.OwnedAgainMs = float64(ownedAgain(spans, w.partitions, w.event, w.drained)) / 1e6
-	if m.OwnedAgainMs < 0 {
-		m.OwnedAgainMs = -1
-	}
-	m.LongestUnownedMs, m.UnownedPartitionSec = unowned(spans, w.partitions, w.event, w.drained)
+	m.LongestUnownedMs, m.UnownedPartitionSec, m.OwnedAgainMs = unowned(spans, w.partitions, w.event, w.drained)
 	before, after := ownersAt(spans, w.event), ownersAt(spans, w.drained-1)
 	for _, p := range w.partitions {
 		if before[p] != after[p] {
@@ -320,15 +255,6 @@ func (w window) ownershipMetrics(m *Metrics) {
 	}
 }
 
-func assignedAfter(es []entry, slot string, t int64) bool {
-	for _, e := range es {
-		if e.Slot == slot && e.Kind == "assigned" && e.T > t {
-			return true
-		}
-	}
-	return false
-}
-
 // timeline is the chart's data: ownership intervals and the group's
 // processing rate, in seconds from the cell's start.
 func (w window) timeline(marks []Mark) Timeline {
@@ -343,25 +269,12 @@ func (w window) timeline(marks []Mark) Timeline {
 			From: sec(s.from), To: sec(s.to)})
 	}
 	slices.Sort(tl.Members)
-	n := int((sec(w.drained)-tl.StartSec)/tl.RateBucketSec) + 1
-	if n < 1 {
-		n = 1
-	}
+	n := max(1, int((sec(w.drained)-tl.StartSec)/tl.RateBucketSec)+1)
 	tl.Rate = make([]float64, n)
 	for _, e := range w.entries {
-		if e.Kind != "p" {
-			continue
-		}
-		i := int((sec(e.T) - tl.StartSec) / tl.RateBucketSec)
-		if i >= 0 && i < n {
+		if i := int((sec(e.T) - tl.StartSec) / tl.RateBucketSec); e.Kind == "p" && i >= 0 && i < n {
 			tl.Rate[i] += 1 / tl.RateBucketSec
 		}
 	}
 	return tl
-}
-
-// sortEntries orders a log by time, keeping the order of equal times.
-func sortEntries(es []entry) []entry {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].T < es[j].T })
-	return es
 }

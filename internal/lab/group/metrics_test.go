@@ -1,7 +1,9 @@
 package group
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -88,7 +90,8 @@ func TestCooperativeHandoverPausesOnlyTheMovedPartition(t *testing.T) {
 	// b gives o-1 to a at 1100 and keeps processing o-0... here b simply
 	// loses o-1; a gains it 100 ms later.
 	es = append(es, change("b", "revoked", 1100, 2, 1), change("a", "assigned", 1200, 3, 1))
-	w.entries = sortEntries(es)
+	slices.SortStableFunc(es, func(a, b entry) int { return cmp.Compare(a.T, b.T) })
+	w.entries = es
 	m := analyze(w)
 	near(t, "longest unowned", m.LongestUnownedMs, 100)
 	near(t, "owned again", m.OwnedAgainMs, 180)

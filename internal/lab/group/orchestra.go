@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -15,21 +17,19 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/proc"
 )
 
-// tailLines is how much of a member's output a failed cell quotes.
-const tailLines = 15
-
-// member is one member process (one incarnation of a slot). Signaled:
-// the orchestrator SIGKILLed or SIGTERMed it, its exit is expected.
+// member is one member process (one incarnation of a slot).
 type member struct {
 	*proc.Process
 	slot string
 }
 
+// tailText is how much of a member's output a failed cell quotes.
 func (p *member) tailText() string {
-	if t := p.Tail(tailLines); t != "" {
+	if t := p.Tail(15); t != "" {
 		return t
 	}
 	return "(no output)"
@@ -56,18 +56,16 @@ func (o *orchestra) add(e entry) {
 func (o *orchestra) start(slot string) (*member, error) {
 	mp := o.params
 	mp.Slot = slot
-	onLine := func(b []byte) {
+	opts := proc.Options{OnLine: func(b []byte) {
 		var l Line
-		if err := json.Unmarshal(b, &l); err != nil || l.Kind == "" {
-			return
+		if err := json.Unmarshal(b, &l); err == nil && l.Kind != "" {
+			o.add(entry{Slot: slot, Line: l})
 		}
-		o.add(entry{Slot: slot, Line: l})
-	}
-	var onErr func([]byte)
+	}}
 	if w := o.cfg.MemberStderr; w != nil {
-		onErr = func(b []byte) { fmt.Fprintln(w, string(b)) }
+		opts.OnErrLine = func(b []byte) { fmt.Fprintln(w, string(b)) }
 	}
-	pr, err := o.cfg.Member(context.Background(), "group-member", mp, proc.Options{OnLine: onLine, OnErrLine: onErr})
+	pr, err := o.cfg.Member(context.Background(), "group-member", mp, opts)
 	if err != nil {
 		return nil, fmt.Errorf("start member %s: %w", slot, err)
 	}
@@ -92,31 +90,11 @@ func (o *orchestra) snapshot() []entry {
 	return es
 }
 
-// owned is each live slot's partitions now, from the log.
-func (o *orchestra) owned() map[string]map[string]bool {
-	own := map[string]map[string]bool{}
-	for _, e := range o.snapshot() {
-		switch e.Kind {
-		case "assigned":
-			if own[e.Slot] == nil {
-				own[e.Slot] = map[string]bool{}
-			}
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					own[e.Slot][partKey(t, n)] = true
-				}
-			}
-		case "revoked", "lost":
-			for t, ps := range e.Parts {
-				for _, n := range ps {
-					delete(own[e.Slot], partKey(t, n))
-				}
-			}
-		case "exit":
-			delete(own, e.Slot)
-		}
-	}
-	return own
+// current is the slot's current process.
+func (o *orchestra) current(slot string) *member {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.procs[slot]
 }
 
 // unexpected names a member that exited without being asked to.
@@ -131,6 +109,21 @@ func (o *orchestra) unexpected() error {
 	return nil
 }
 
+// until checks done every 50 ms until it holds; a member that exited on its
+// own, ctx's end or the limit (late's error) end the wait first.
+func (o *orchestra) until(ctx context.Context, limit time.Duration, done func() bool, late func() error) error {
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var err error
+	switch {
+	case labrun.Until(wctx, 50*time.Millisecond, func() bool { err = o.unexpected(); return err != nil || done() }):
+		return err
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return late()
+}
+
 // waitUp waits until slot's current process owns a partition.
 //
 // A restarted static member may have to wait out its old self's session:
@@ -140,82 +133,50 @@ func (o *orchestra) unexpected() error {
 // protocol's session timeout.
 func (o *orchestra) waitUp(ctx context.Context, slot string, since time.Time) error {
 	limit := o.cfg.Settle + o.session
-	deadline := time.Now().Add(limit)
-	for {
-		for _, e := range o.snapshot() {
-			if e.Slot == slot && e.Kind == "assigned" && e.T >= since.UnixNano() && len(e.Parts) > 0 {
-				return nil
-			}
-		}
-		if err := o.unexpected(); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			o.mu.Lock()
-			p := o.procs[slot]
-			o.mu.Unlock()
-			return fmt.Errorf("member %s did not come up (no partition within %s); its last output:\n%s", slot, limit, p.tailText())
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
+	return o.until(ctx, limit, func() bool {
+		return slices.ContainsFunc(o.snapshot(), func(e entry) bool {
+			return e.Slot == slot && e.Kind == "assigned" && e.T >= since.UnixNano() && len(e.Parts) > 0
+		})
+	}, func() error {
+		return fmt.Errorf("member %s did not come up (no partition within %s); its last output:\n%s", slot, limit, o.current(slot).tailText())
+	})
 }
 
 // waitSettled waits until the live members own every partition between
 // them, evenly (at most one apart), with no change for a second.
 func (o *orchestra) waitSettled(ctx context.Context, partitions []string, members int) error {
-	deadline := time.Now().Add(o.cfg.Settle)
 	var last string
+	var owners, owned int
 	since := time.Now()
-	for {
-		own := o.owned()
-		var counts []int
-		union := map[string]bool{}
+	return o.until(ctx, o.cfg.Settle, func() bool {
+		counts, union := map[string]int{}, map[string]bool{}
 		var keys []string
-		for s, ps := range own {
-			counts = append(counts, len(ps))
-			for p := range ps {
-				union[p] = true
-				keys = append(keys, s+":"+p)
+		for _, s := range (window{entries: o.snapshot(), drained: math.MaxInt64}).ownership() {
+			if s.to == math.MaxInt64 { // owned now
+				counts[s.slot]++
+				union[s.part] = true
+				keys = append(keys, s.slot+":"+s.part)
 			}
 		}
 		slices.Sort(keys)
-		state := strings.Join(keys, ",")
-		if state != last {
+		if state := strings.Join(keys, ","); state != last {
 			last, since = state, time.Now()
 		}
-		even := len(counts) == members && slices.Min(counts) > 0 && slices.Max(counts)-slices.Min(counts) <= 1
-		if even && len(union) == len(partitions) && time.Since(since) >= time.Second {
-			return nil
+		owners, owned = len(counts), len(union)
+		n := slices.Collect(maps.Values(counts))
+		even := len(n) == members && slices.Max(n)-slices.Min(n) <= 1
+		return even && owned == len(partitions) && time.Since(since) >= time.Second
+	}, func() error {
+		var tails []string
+		o.mu.Lock()
+		for _, p := range o.procs {
+			tails = append(tails, fmt.Sprintf("%s: %s", p.slot, p.tailText()))
 		}
-		if err := o.unexpected(); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			var tails []string
-			o.mu.Lock()
-			for _, p := range o.procs {
-				tails = append(tails, fmt.Sprintf("%s: %s", p.slot, p.tailText()))
-			}
-			o.mu.Unlock()
-			slices.Sort(tails)
-			return fmt.Errorf("the group did not settle within %s (%d members own %d of %d partitions); members' last output:\n%s",
-				o.cfg.Settle, len(counts), len(union), len(partitions), strings.Join(tails, "\n"))
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
-// signal sends sig to slot's process and marks its exit as expected.
-func (o *orchestra) signal(slot string, sig syscall.Signal) *member {
-	o.mu.Lock()
-	p := o.procs[slot]
-	o.mu.Unlock()
-	_ = p.Signal(sig)
-	return p
+		o.mu.Unlock()
+		slices.Sort(tails)
+		return fmt.Errorf("the group did not settle within %s (%d members own %d of %d partitions); members' last output:\n%s",
+			o.cfg.Settle, owners, owned, len(partitions), strings.Join(tails, "\n"))
+	})
 }
 
 // waitProduced waits for the stream's producer, at most the drain timeout
@@ -239,38 +200,21 @@ func (o *orchestra) waitProduced(ctx context.Context, produced <-chan error) err
 // SIGINT/SIGTERM: nothing is measured any more).
 func (o *orchestra) stopAll(ctx context.Context) {
 	o.mu.Lock()
-	var live []*member
-	for _, p := range o.all {
-		if !p.Exited() {
-			live = append(live, p)
-		}
-	}
+	live := slices.DeleteFunc(slices.Clone(o.all), (*member).Exited)
 	o.mu.Unlock()
-	sig := syscall.SIGTERM
-	if ctx.Err() != nil {
-		sig = syscall.SIGKILL
-	}
+	var wg sync.WaitGroup
 	for _, p := range live {
-		_ = p.Signal(sig)
-	}
-	for _, p := range live {
-		select {
-		case <-p.Done():
-		case <-time.After(30 * time.Second):
+		if ctx.Err() != nil {
 			p.Kill()
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Stop(30 * time.Second)
+		}()
 	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	wg.Wait()
 }
 
 // event performs the membership event on the settled, streaming group.
@@ -278,20 +222,19 @@ func (o *orchestra) event(ctx context.Context, event, victim string, mark func(s
 	switch event {
 	case "join":
 		mark("m3 joins")
-		at := time.Now()
-		if _, err := o.start("m3"); err != nil {
-			return err
-		}
-		return o.waitUp(ctx, "m3", at)
+		victim = "m3"
 	case "leave":
 		mark(victim + " leaves (SIGTERM)")
-		o.signal(victim, syscall.SIGTERM)
+		_ = o.current(victim).Signal(syscall.SIGTERM)
+		return nil
 	case "kill":
 		mark(victim + " is killed (SIGKILL)")
-		o.signal(victim, syscall.SIGKILL)
+		_ = o.current(victim).Signal(syscall.SIGKILL)
+		return nil
 	case "restart-static", "restart-dynamic":
 		mark(victim + " restarts")
-		p := o.signal(victim, syscall.SIGTERM)
+		p := o.current(victim)
+		_ = p.Signal(syscall.SIGTERM)
 		select {
 		case <-p.Done():
 		case <-time.After(30 * time.Second):
@@ -299,13 +242,12 @@ func (o *orchestra) event(ctx context.Context, event, victim string, mark func(s
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		at := time.Now()
-		if _, err := o.start(victim); err != nil {
-			return err
-		}
-		return o.waitUp(ctx, victim, at)
 	default:
 		return errors.New("unknown event " + event)
 	}
-	return nil
+	at := time.Now()
+	if _, err := o.start(victim); err != nil {
+		return err
+	}
+	return o.waitUp(ctx, victim, at)
 }

@@ -1,8 +1,6 @@
 package group
 
-import (
-	"github.com/kpar/kpar/internal/results"
-)
+import "github.com/kpar/kpar/internal/lab/labrun"
 
 // Schema and SchemaVersion name the data file, lab-group.json.
 const (
@@ -13,9 +11,7 @@ const (
 // Result is one `kpar lab group` run: plain data, every view reads only
 // this.
 type Result struct {
-	results.Header
-	Seed    int64    `json:"seed"`
-	Brokers []string `json:"brokers"`
+	labrun.Run
 	// SessionTimeoutMs is the classic members' session.timeout.ms;
 	// ConsumerSessionTimeoutMs the broker's group.consumer.session.timeout.ms,
 	// which decides when a KIP-848 group drops a dead member (a KIP-848
@@ -148,11 +144,4 @@ type Interval struct {
 type Mark struct {
 	At    float64 `json:"at"`
 	Label string  `json:"label"`
-}
-
-// Read loads a lab-group.json written by this version of kpar.
-func Read(path string) (Result, error) {
-	var r Result
-	err := results.Read(path, Schema, SchemaVersion, &r)
-	return r, err
 }

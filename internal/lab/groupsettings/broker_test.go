@@ -72,10 +72,11 @@ func TestManualCommitLosesNothingAcrossASIGKILL(t *testing.T) {
 func TestReadCommittedSkipsAbortedRecordsAndWaitsForOpenTransaction(t *testing.T) {
 	ctx, cfg := brokerConfig(t)
 	cfg.Transactions, cfg.AbortShare, cfg.Hold = 6, 0.5, 1500*time.Millisecond
-	r, err := runIsolation(ctx, cfg)
+	rs, err := runIsolation(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := rs[0]
 	t.Log(r.Line())
 	if r.Failure != "" {
 		t.Fatal(r.Failure)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -19,22 +20,19 @@ const (
 	readUncommitted = "read_uncommitted"
 )
 
-var levels = []string{readUncommitted, readCommitted}
+var (
+	levels    = []string{readUncommitted, readCommitted}
+	isolation = map[string]kgo.IsolationLevel{readCommitted: kgo.ReadCommitted(), readUncommitted: kgo.ReadUncommitted()}
+)
 
-func isolationOpt(level string) kgo.Opt {
-	if level == readCommitted {
-		return kgo.FetchIsolationLevel(kgo.ReadCommitted())
-	}
-	return kgo.FetchIsolationLevel(kgo.ReadUncommitted())
-}
-
-// endKey marks the last record of a partition: once a consumer saw it on
-// every partition, it has seen everything before it (a partition is read in
-// offset order).
-const endKey = "end"
-
-// warmKey marks the records that show a consumer reads a partition.
-const warmKey = "warm"
+// The markers: endKey marks the last record of a partition (once a
+// consumer saw it on every partition, it has seen everything before it, a
+// partition being read in offset order); warmKey the records that show a
+// consumer reads a partition.
+const (
+	endKey  = "end"
+	warmKey = "warm"
+)
 
 // aborts is the seeded choice of which of n transactions abort.
 func aborts(seed int64, n int, share float64) []bool {
@@ -45,47 +43,54 @@ func aborts(seed int64, n int, share float64) []bool {
 	return out
 }
 
-func runIsolation(ctx context.Context, cfg Config) (IsolationResult, error) {
-	cfg.cellStart(Isolation, "aborts+lso")
-	start := time.Now()
-	r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
-	r.Rerun = cfg.rerun(Isolation)
-	r.Exact = []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"}
-	r.Why = "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson."
-	if err := isolationAborts(ctx, cfg, &r); err != nil {
-		return r, err
-	}
-	if r.Failure == "" {
-		if err := isolationLSO(ctx, cfg, &r); err != nil {
+func runIsolation(ctx context.Context, cfg Config) ([]IsolationResult, error) {
+	return runCells(cfg, Isolation, Repeat{
+		Exact: []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"},
+		Why:   "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson.",
+	}, func(string) (IsolationResult, error) {
+		r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
+		if err := isolationAborts(ctx, cfg, &r); err != nil || r.Failure != "" {
 			return r, err
 		}
-	}
-	r.Seconds = time.Since(start).Seconds()
-	cfg.cellDone(r.Line())
-	return r, nil
+		return r, isolationLSO(ctx, cfg, &r)
+	})
 }
 
 // isolationAborts: a transactional producer writes cfg.Transactions
 // transactions of seeded records and aborts a seeded share; then an end
 // marker per partition; a consumer per level counts what it received.
 func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "isolation")
-	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
-		return err
-	}
-	aborted, err := writeTransactions(ctx, cfg, topic, r)
+	topic, err := k.topic(ctx, cfg.Partitions, "isolation")
 	if err != nil {
 		return err
 	}
-	if err := k.endMarkers(ctx, topic, cfg.Partitions); err != nil {
+	aborted, err := writeTransactions(ctx, k, topic, r)
+	if err != nil {
 		return err
 	}
-	fails := countLevels(ctx, cfg, k, topic, aborted, r)
+	if err := k.markers(ctx, nil, topic, endKey); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
+	defer cancel()
+	r.Levels = make([]LevelCount, len(levels))
+	seen := make([]map[int64]bool, len(levels))
+	fails := k.readLevels(cctx, topic, func(i int, rec *kgo.Record, _ time.Time) {
+		if seq := seqOf(rec); seq >= 0 && !seen[i][seq] {
+			seen[i][seq] = true
+			r.Levels[i].Seen++
+			if aborted[seq] {
+				r.Levels[i].AbortedSeen++
+			} else {
+				r.Levels[i].CommittedSeen++
+			}
+		}
+	}, func(i int) { r.Levels[i].Level, seen[i] = levels[i], map[int64]bool{} })()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -97,15 +102,15 @@ func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error 
 
 // writeTransactions writes r's transactions of seeded records to topic,
 // aborting the seeded share, and returns the aborted records' seqs.
-func writeTransactions(ctx context.Context, cfg Config, topic string, r *IsolationResult) (map[int64]bool, error) {
-	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic)}, cfg.clientOpts...)...)
+func writeTransactions(ctx context.Context, k *cellKit, topic string, r *IsolationResult) (map[int64]bool, error) {
+	txn, err := k.client(kgo.TransactionalID(topic), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		return nil, err
 	}
 	defer txn.Close()
-	recs := workload.Generate(cfg.Seed+streamRecords, r.Transactions*r.RecordsPerTransaction, keys)
+	recs := workload.Generate(k.cfg.Seed+streamRecords, r.Transactions*r.RecordsPerTransaction, keys)
 	aborted := map[int64]bool{}
-	for t, abort := range aborts(cfg.Seed, r.Transactions, cfg.AbortShare) {
+	for t, abort := range aborts(k.cfg.Seed, r.Transactions, k.cfg.AbortShare) {
 		if err := txn.BeginTransaction(); err != nil {
 			return nil, fmt.Errorf("begin transaction %d: %w", t, err)
 		}
@@ -136,139 +141,140 @@ func writeTransactions(ctx context.Context, cfg Config, topic string, r *Isolati
 	return aborted, nil
 }
 
-// countLevels reads topic to its end markers with a consumer per isolation
-// level at once, counting into r.Levels what each received; it returns each
-// reader's error.
-func countLevels(ctx context.Context, cfg Config, k *cellKit, topic string, aborted map[int64]bool, r *IsolationResult) []error {
-	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	counts := make([]LevelCount, len(levels))
-	fails := make([]error, len(levels))
-	for i, lvl := range levels {
-		group := k.group(topic + "-" + lvl)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			seen := map[int64]bool{}
-			counts[i] = LevelCount{Level: lvl}
-			fails[i] = readToEnd(cctx, cfg, topic, group, lvl, func(rec *kgo.Record, _ time.Time) {
-				seq := seqOf(rec)
-				if seq < 0 || seen[seq] {
-					return
-				}
-				seen[seq] = true
-				counts[i].Seen++
-				if aborted[seq] {
-					counts[i].AbortedSeen++
-				} else {
-					counts[i].CommittedSeen++
-				}
-			})
-		}()
+// markers writes one record with key to every partition of topic, with cl
+// (the manual producer when nil).
+func (k *cellKit) markers(ctx context.Context, cl *kgo.Client, topic, key string) error {
+	batch := make([]*kgo.Record, k.cfg.Partitions)
+	for p := range batch {
+		batch[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(key)}
 	}
-	wg.Wait()
-	r.Levels = counts
-	return fails
-}
-
-// endMarkers writes one end marker to every partition of topic.
-func (k *cellKit) endMarkers(ctx context.Context, topic string, partitions int) error {
-	if err := k.manual().ProduceSync(ctx, markers(topic, partitions, endKey)...).FirstErr(); err != nil {
-		return fmt.Errorf("end markers of %s: %w", topic, err)
+	if cl == nil {
+		cl = k.manual
+	}
+	if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+		return fmt.Errorf("%s markers of %s: %w", key, topic, err)
 	}
 	return nil
 }
 
-// markers is one record with key on every partition of topic.
-func markers(topic string, partitions int, key string) []*kgo.Record {
-	batch := make([]*kgo.Record, partitions)
-	for p := range batch {
-		batch[p] = &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(key)}
+// readLevels starts a consumer per isolation level (level i after init(i)),
+// each reading topic from the start until it saw the end marker on every
+// partition and calling each for every other record with the time the poll
+// returned it; the function returned waits for them and returns each one's
+// error.
+func (k *cellKit) readLevels(ctx context.Context, topic string, each func(i int, rec *kgo.Record, at time.Time), init func(i int)) func() []error {
+	var wg sync.WaitGroup
+	fails := make([]error, len(levels))
+	for i, lvl := range levels {
+		init(i)
+		cl, err := k.consumer(topic+"-"+lvl, topic, kgo.FetchIsolationLevel(isolation[lvl]), kgo.FetchMaxWait(100*time.Millisecond))
+		if err != nil {
+			fails[i] = err
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cl.Close()
+			fails[i] = readToEnd(ctx, cl, k.cfg.Partitions, func(rec *kgo.Record, at time.Time) { each(i, rec, at) })
+			if fails[i] != nil {
+				fails[i] = fmt.Errorf("%s: read of %s: %w", lvl, topic, fails[i])
+			}
+		}()
 	}
-	return batch
+	return func() []error {
+		wg.Wait()
+		return fails
+	}
 }
 
-// readToEnd consumes topic in group at level from the start until it saw the
-// end marker on every partition, calling each for every other record with
-// the time the poll returned it.
-func readToEnd(ctx context.Context, cfg Config, topic, group, level string, each func(*kgo.Record, time.Time)) error {
-	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), isolationOpt(level),
-		kgo.FetchMaxWait(100 * time.Millisecond)}
-	cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
+// readToEnd polls cl until it saw the end marker on each of the
+// partitions, calling each for every other record with the time the poll
+// returned it.
+func readToEnd(ctx context.Context, cl *kgo.Client, partitions int, each func(*kgo.Record, time.Time)) error {
 	ended := map[int32]bool{}
-	for len(ended) < cfg.Partitions {
+	for len(ended) < partitions {
 		fs := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			var missing []string
-			for p := range cfg.Partitions {
+			for p := range partitions {
 				if !ended[int32(p)] {
 					missing = append(missing, fmt.Sprint(p))
 				}
 			}
-			return fmt.Errorf("%s: read of %s: no end marker yet on partitions %s (seen on %d of %d): %w",
-				level, topic, strings.Join(missing, ", "), len(ended), cfg.Partitions, err)
+			return fmt.Errorf("no end marker yet on partitions %s (seen on %d of %d): %w", strings.Join(missing, ", "), len(ended), partitions, err)
 		}
 		if errs := fs.Errors(); len(errs) > 0 {
-			return fmt.Errorf("%s: poll: %w", level, errs[0].Err)
+			return fmt.Errorf("poll: %w", errs[0].Err)
 		}
 		now := time.Now()
 		fs.EachRecord(func(rec *kgo.Record) {
 			if string(rec.Key) == endKey {
 				ended[rec.Partition] = true
-				return
+			} else {
+				each(rec, now)
 			}
-			each(rec, now)
 		})
 	}
 	return nil
 }
 
 // isolationLSO: a consumer per level reads a fresh topic; once both read a
-// warm-up record on every partition, a transactional producer writes one
+// warm-up record on every partition (a partition still being joined or
+// listed would pass for a held one), a transactional producer writes one
 // record per partition and holds the transaction open for cfg.Hold while a
 // plain producer writes one record every 50 ms, round robin over the
 // partitions; then it commits, the plain producer goes on for another second
 // and writes the end markers. Each level's delay per plain record is poll
 // time minus acknowledgement time.
 func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "lso")
-	if err := k.topic(ctx, topic, cfg.Partitions); err != nil {
+	topic, err := k.topic(ctx, cfg.Partitions, "lso")
+	if err != nil {
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
-	l := &lsoRun{cfg: cfg, k: k, topic: topic, acked: map[int64]time.Time{}, lag: make([]int, len(levels))}
-	l.startReaders(cctx)
-	failure := l.warmUp(cctx)
-	if failure == "" {
-		if failure, err = l.hold(cctx); err != nil {
-			return err
+	l := &lsoRun{k: k, topic: topic, acked: map[int64]time.Time{}, lag: make([]int, len(levels)),
+		seenAt: make([]map[int64]time.Time, len(levels)), warm: make([]map[int32]bool, len(levels))}
+	wait := k.readLevels(cctx, topic, func(i int, rec *kgo.Record, at time.Time) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if string(rec.Key) == warmKey {
+			l.warm[i][rec.Partition] = true
+		} else if seq := seqOf(rec); seq >= 0 {
+			if _, ok := l.seenAt[i][seq]; !ok {
+				l.seenAt[i][seq] = at
+			}
 		}
-	}
-	if failure == "" {
-		l.wg.Wait()
-		r.LSO = lsoSummary(l.acked, l.seenAt, l.lag, l.txnStart, l.txnEnd)
-	}
-	cancel()
-	l.wg.Wait()
-	if err := ctx.Err(); err != nil {
+	}, func(i int) { l.seenAt[i], l.warm[i] = map[int64]time.Time{}, map[int32]bool{} })
+	failure := ""
+	if err := k.markers(cctx, nil, topic, warmKey); err != nil {
+		failure = err.Error()
+	} else if !labrun.Until(cctx, 100*time.Millisecond, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.warm[0]) == cfg.Partitions && len(l.warm[1]) == cfg.Partitions
+	}) {
+		failure = fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", cfg.CellTimeout)
+	} else if failure, err = l.hold(cctx); err != nil {
 		return err
 	}
 	if failure == "" {
-		if err := errors.Join(l.fails...); err != nil {
+		fails := wait()
+		r.LSO = lsoSummary(l.acked, l.seenAt, l.lag, l.txnStart, l.txnEnd)
+		if err := errors.Join(fails...); err != nil {
 			failure = err.Error()
 		}
+	}
+	cancel()
+	wait()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if failure != "" {
 		r.Failure = "lso: " + failure
@@ -276,71 +282,27 @@ func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
 	return nil
 }
 
-// lsoRun is the lso part in progress: a reader per level, when each first
+// lsoRun is the lso part in progress: when each level's reader first
 // received each plain record, and the plain producer's acknowledgements.
 type lsoRun struct {
-	cfg   Config
 	k     *cellKit
 	topic string
 
-	wg     sync.WaitGroup
 	mu     sync.Mutex
 	seenAt []map[int64]time.Time // per level
 	warm   []map[int32]bool      // per level: partitions whose warm-up record it read
-	fails  []error               // per level
 
 	acked            map[int64]time.Time
 	lag              []int // per level: most plain records acknowledged and not yet received
 	txnStart, txnEnd time.Time
 }
 
-// startReaders starts a consumer per level, reading until the end markers.
-func (l *lsoRun) startReaders(ctx context.Context) {
-	l.seenAt, l.warm, l.fails = make([]map[int64]time.Time, len(levels)), make([]map[int32]bool, len(levels)), make([]error, len(levels))
-	for i, lvl := range levels {
-		l.seenAt[i], l.warm[i] = map[int64]time.Time{}, map[int32]bool{}
-		group := l.k.group(l.topic + "-" + lvl)
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			l.fails[i] = readToEnd(ctx, l.cfg, l.topic, group, lvl, func(rec *kgo.Record, at time.Time) {
-				l.mu.Lock()
-				defer l.mu.Unlock()
-				if string(rec.Key) == warmKey {
-					l.warm[i][rec.Partition] = true
-				} else if seq := seqOf(rec); seq >= 0 {
-					if _, ok := l.seenAt[i][seq]; !ok {
-						l.seenAt[i][seq] = at
-					}
-				}
-			})
-		}()
-	}
-}
-
-// warmUp has both consumers read every partition before the transaction
-// opens: a partition still being joined or listed would pass for a held one.
-// It returns why it failed, or "".
-func (l *lsoRun) warmUp(ctx context.Context) string {
-	if err := l.k.manual().ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, warmKey)...).FirstErr(); err != nil {
-		return "warm-up records: " + err.Error()
-	}
-	if !waitFor(ctx, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.warm[0]) == l.cfg.Partitions && len(l.warm[1]) == l.cfg.Partitions
-	}) {
-		return fmt.Sprintf("the consumers had not read the warm-up record of every partition after %s", l.cfg.CellTimeout)
-	}
-	return ""
-}
-
 // hold opens the transaction, writes a plain record every 50 ms while it is
 // held and for a second after its commit, then the end markers. The failure
 // is the cell's (a write that did not land, time up), the error the lab's.
 func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
-	txn, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(l.cfg.Brokers...), kgo.TransactionalID(l.topic),
-		kgo.RecordPartitioner(kgo.ManualPartitioner())}, l.cfg.clientOpts...)...)
+	cfg := l.k.cfg
+	txn, err := l.k.client(kgo.TransactionalID(l.topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return "", err
 	}
@@ -348,15 +310,14 @@ func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
 	if err := txn.BeginTransaction(); err != nil {
 		return "", fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := txn.ProduceSync(ctx, markers(l.topic, l.cfg.Partitions, "open")...).FirstErr(); err != nil {
+	if err := l.k.markers(ctx, txn, l.topic, "open"); err != nil {
 		return "", fmt.Errorf("open transaction: %w", err)
 	}
 	l.txnStart = time.Now()
-	var seq int64
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for l.txnEnd.IsZero() || time.Since(l.txnEnd) < time.Second {
-		if l.txnEnd.IsZero() && time.Since(l.txnStart) >= l.cfg.Hold {
+	for seq := int64(0); l.txnEnd.IsZero() || time.Since(l.txnEnd) < time.Second; seq++ {
+		if l.txnEnd.IsZero() && time.Since(l.txnStart) >= cfg.Hold {
 			// The end is when the commit is asked for: the last stable
 			// offset can move from then on, possibly before the
 			// producer hears back.
@@ -365,13 +326,12 @@ func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
 				return "", fmt.Errorf("commit the held transaction: %w", err)
 			}
 		}
-		rec := &kgo.Record{Topic: l.topic, Partition: int32(seq % int64(l.cfg.Partitions)),
+		rec := &kgo.Record{Topic: l.topic, Partition: int32(seq % int64(cfg.Partitions)),
 			Value: workload.EncodeRecord(workload.Record{Seq: seq, Key: "plain", KeySeq: seq})}
-		if err := l.k.manual().ProduceSync(ctx, rec).FirstErr(); err != nil {
+		if err := l.k.manual.ProduceSync(ctx, rec).FirstErr(); err != nil {
 			return "plain producer: " + err.Error(), nil
 		}
 		l.acked[seq] = time.Now()
-		seq++
 		l.mu.Lock()
 		for i := range levels {
 			l.lag[i] = max(l.lag[i], len(l.acked)-len(l.seenAt[i]))
@@ -383,7 +343,7 @@ func (l *lsoRun) hold(ctx context.Context) (failure string, err error) {
 		case <-tick.C:
 		}
 	}
-	if err := l.k.endMarkers(ctx, l.topic, l.cfg.Partitions); err != nil {
+	if err := l.k.markers(ctx, nil, l.topic, endKey); err != nil {
 		return err.Error(), nil
 	}
 	return "", nil

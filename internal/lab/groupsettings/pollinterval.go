@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -39,38 +40,10 @@ func stallAfter(seed int64, records int) int {
 }
 
 func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
-	return runCells(cfg, PollInterval, pollVariants, Repeat{
+	return runCells(cfg, PollInterval, Repeat{
 		Exact: []string{"stall_after"},
 		Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
 	}, func(v string) (PollCell, error) { return pollCell(ctx, cfg, v) })
-}
-
-// pollLedger records every processing of the pollinterval members.
-type pollLedger struct {
-	mu   sync.Mutex
-	by   map[int64][]string // seq -> members that processed it, in order
-	slow []int64            // the slow batch's records
-}
-
-func (l *pollLedger) add(member string, seq int64) {
-	l.mu.Lock()
-	l.by[seq] = append(l.by[seq], member)
-	l.mu.Unlock()
-}
-
-func (l *pollLedger) distinct() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.by)
-}
-
-// slowState is what the slow member reports about its stall.
-type slowState struct {
-	started   chan struct{} // closed as the stall starts
-	ended     chan struct{} // closed once its commit after the stall returned
-	memberID  string
-	batch     int
-	commitErr error
 }
 
 // pollCell: members A (slow) and B consume a seeded input with
@@ -82,16 +55,12 @@ type slowState struct {
 func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error) {
 	c := PollCell{Variant: variant, RebalanceTimeoutSeconds: cfg.RebalanceTimeout.Seconds(),
 		StallSeconds: cfg.Stall.Seconds(), StallAfter: stallAfter(cfg.Seed, cfg.Records)}
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return c, err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "poll", variant)
-	if _, err := k.input(ctx, topic, 2*cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
-		return c, err
-	}
-	ends, err := k.ends(ctx, topic)
+	topic, _, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
 	if err != nil {
 		return c, err
 	}
@@ -99,13 +68,12 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 	defer cancel()
 	mctx, stopMembers := context.WithCancel(cctx)
 	defer stopMembers()
-	p := &pollRun{cfg: cfg, variant: variant, k: k, topic: topic, group: k.group(topic), ctx: mctx, stallAfter: c.StallAfter,
-		ledger: &pollLedger{by: map[int64][]string{}},
-		slow:   &slowState{started: make(chan struct{}), ended: make(chan struct{})}}
-	if err := errors.Join(p.start("a", p.slow), p.start("b", nil)); err != nil {
+	p := &pollRun{k: k, variant: variant, topic: topic, ctx: mctx, stallAfter: c.StallAfter, by: map[int64][]string{},
+		started: make(chan struct{}), ended: make(chan struct{})}
+	if err := errors.Join(p.start("a"), p.start("b")); err != nil {
 		return c, err
 	}
-	failure, err := p.observe(cctx, &c, ends)
+	failure, err := p.observe(cctx, &c)
 	if err != nil {
 		return c, err
 	}
@@ -122,30 +90,33 @@ func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error)
 // pollRun is one pollinterval cell in progress: its members (they run until
 // ctx ends), what they processed and the slow member's report.
 type pollRun struct {
-	cfg          Config
-	variant      string
-	k            *cellKit
-	topic, group string
-	ctx          context.Context
-	stallAfter   int
-	ledger       *pollLedger
-	slow         *slowState
-	wg           sync.WaitGroup
+	k          *cellKit
+	variant    string
+	topic      string
+	ctx        context.Context
+	stallAfter int
+	wg         sync.WaitGroup
+
+	mu   sync.Mutex
+	by   map[int64][]string // seq -> members that processed it, in order
+	slow []int64            // the slow batch's records
+
+	// The slow member's report: started is closed as its stall starts,
+	// ended once its commit after the stall returned.
+	started, ended chan struct{}
+	memberID       string
+	batch          int
+	commitErr      error
 }
 
-// start starts member name; s is the slow member's report (nil: a member
-// that never stalls).
-func (p *pollRun) start(name string, s *slowState) error {
-	cfg := p.cfg
-	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(p.group), kgo.ConsumeTopics(p.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
-		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
-		kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
-		kgo.FetchMaxWait(200 * time.Millisecond)}
+// start starts member name; member "a" is the slow one.
+func (p *pollRun) start(name string) error {
+	cfg := p.k.cfg
+	opts := []kgo.Opt{kgo.RebalanceTimeout(cfg.RebalanceTimeout), kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10))}
 	if p.variant == VariantBlock {
 		opts = append(opts, kgo.BlockRebalanceOnPoll())
 	}
-	cl, err := kgo.NewClient(append(opts, cfg.clientOpts...)...)
+	cl, err := p.k.consumer(p.topic, p.topic, opts...)
 	if err != nil {
 		return err
 	}
@@ -153,7 +124,7 @@ func (p *pollRun) start(name string, s *slowState) error {
 	go func() {
 		defer p.wg.Done()
 		defer cl.Close()
-		pollMember(p.ctx, cl, name, p.variant == VariantBlock, cfg, p.ledger, s, p.stallAfter)
+		p.member(cl, name)
 	}()
 	return nil
 }
@@ -162,39 +133,42 @@ func (p *pollRun) start(name string, s *slowState) error {
 // every 100 ms until the stall is over (when did the slow member's id
 // leave?), then waits until the input is processed and committed. It
 // returns why the cell failed, or "".
-func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64) (string, error) {
+func (p *pollRun) observe(ctx context.Context, c *PollCell) (string, error) {
 	select {
-	case <-p.slow.started:
+	case <-p.started:
 	case <-ctx.Done():
-		return fmt.Sprintf("the slow member had not processed %d records after %s", c.StallAfter, p.cfg.CellTimeout), nil
+		return fmt.Sprintf("the slow member had not processed %d records after %s", c.StallAfter, p.k.cfg.CellTimeout), nil
 	}
 	joined := time.Now()
-	if err := p.start("c", nil); err != nil {
+	if err := p.start("c"); err != nil {
 		return "", err
 	}
 	watch := time.NewTicker(100 * time.Millisecond)
 	defer watch.Stop()
 	for ended := false; !ended; {
 		select {
-		case <-p.slow.ended:
+		case <-p.ended:
 			ended = true
 			continue
 		case <-ctx.Done():
-			return fmt.Sprintf("the slow member's stall had not ended after %s", p.cfg.CellTimeout), nil
+			return fmt.Sprintf("the slow member's stall had not ended after %s", p.k.cfg.CellTimeout), nil
 		case <-watch.C:
 		}
-		if !c.Removed && !p.inGroup(ctx, p.slow.memberID) {
+		if !c.Removed && !p.inGroup(ctx, p.memberID) {
 			c.Removed, c.RemovedAfterSeconds = true, time.Since(joined).Seconds()
 		}
 	}
-	c.SlowBatch = p.slow.batch
-	if p.slow.commitErr != nil {
-		c.SlowCommitError = p.slow.commitErr.Error()
+	c.SlowBatch = p.batch
+	if p.commitErr != nil {
+		c.SlowCommitError = p.commitErr.Error()
 	}
-	if !waitFor(ctx, func() bool {
-		return p.ledger.distinct() == p.cfg.Records && p.k.committedThrough(ctx, p.group, p.topic, ends)
+	if !labrun.Until(ctx, 100*time.Millisecond, func() bool {
+		p.mu.Lock()
+		n := len(p.by)
+		p.mu.Unlock()
+		return n == p.k.cfg.Records && p.k.committedThrough(ctx, p.topic, p.topic)
 	}) {
-		return fmt.Sprintf("the group had not processed and committed the input after %s", p.cfg.CellTimeout), nil
+		return fmt.Sprintf("the group had not processed and committed the input after %s", p.k.cfg.CellTimeout), nil
 	}
 	return "", nil
 }
@@ -202,11 +176,11 @@ func (p *pollRun) observe(ctx context.Context, c *PollCell, ends map[int32]int64
 // inGroup reports whether member is in the group's description; a group
 // that could not be described, or has no members listed, counts as in.
 func (p *pollRun) inGroup(ctx context.Context, member string) bool {
-	dg, err := p.k.adm.DescribeGroups(ctx, p.group)
+	dg, err := p.k.adm.DescribeGroups(ctx, p.topic)
 	if err != nil {
 		return true
 	}
-	g := dg[p.group]
+	g := dg[p.topic]
 	if g.Err != nil || len(g.Members) == 0 {
 		return true
 	}
@@ -216,62 +190,56 @@ func (p *pollRun) inGroup(ctx context.Context, member string) bool {
 // tally counts the ledger into c once the members stopped: duplicates,
 // losses and the slow batch's records another member redid.
 func (p *pollRun) tally(c *PollCell) {
-	l := p.ledger
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, ms := range l.by {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ms := range p.by {
 		c.Duplicated += len(ms) - 1
 	}
-	c.Lost = p.cfg.Records - len(l.by)
-	for _, s := range l.slow {
-		if slices.ContainsFunc(l.by[s][1:], func(m string) bool { return m != "a" }) {
+	c.Lost = p.k.cfg.Records - len(p.by)
+	for _, s := range p.slow {
+		if slices.ContainsFunc(p.by[s][1:], func(m string) bool { return m != "a" }) {
 			c.SlowBatchRedone++
 		}
 	}
 }
 
-// pollMember is one member's loop: poll up to 50 records, process each,
-// commit them, allow the rebalance. The slow member (s non-nil) stalls once,
-// at the end of the batch that takes it to stallAfter records, before that
-// batch's commit.
-func pollMember(ctx context.Context, cl *kgo.Client, name string, block bool, cfg Config, l *pollLedger, s *slowState, stallAfter int) {
-	n := 0
-	for ctx.Err() == nil {
-		fs := cl.PollRecords(ctx, 50)
-		recs := fs.Records()
+// member is one member's loop: poll up to 50 records, process each, commit
+// them, allow the rebalance. The slow member stalls once, at the end of the
+// batch that takes it to stallAfter records, before that batch's commit.
+func (p *pollRun) member(cl *kgo.Client, name string) {
+	slow, n := name == "a", 0
+	for p.ctx.Err() == nil {
+		recs := cl.PollRecords(p.ctx, 50).Records()
 		for _, r := range recs {
 			if seq := seqOf(r); seq >= 0 {
-				l.add(name, seq)
+				p.mu.Lock()
+				p.by[seq] = append(p.by[seq], name)
+				p.mu.Unlock()
 			}
 			n++
 			time.Sleep(perRecord)
 		}
-		stalled := false
-		if s != nil && n >= stallAfter && len(recs) > 0 {
-			stalled = true
-			s.memberID, _ = cl.GroupMetadata()
-			s.batch = len(recs)
-			l.mu.Lock()
+		stalled := slow && n >= p.stallAfter && len(recs) > 0
+		if stalled {
+			p.memberID, _ = cl.GroupMetadata()
+			p.batch = len(recs)
+			p.mu.Lock()
 			for _, r := range recs {
-				l.slow = append(l.slow, seqOf(r))
+				p.slow = append(p.slow, seqOf(r))
 			}
-			l.mu.Unlock()
-			close(s.started)
-			select {
-			case <-ctx.Done():
-			case <-time.After(cfg.Stall):
-			}
+			p.mu.Unlock()
+			close(p.started)
+			_ = workload.Sleep(p.ctx, p.k.cfg.Stall)
 		}
 		var err error
 		if len(recs) > 0 {
-			err = cl.CommitRecords(context.WithoutCancel(ctx), recs...)
+			err = cl.CommitRecords(context.WithoutCancel(p.ctx), recs...)
 		}
 		if stalled {
-			s.commitErr = err
-			close(s.ended)
-			s = nil
+			p.commitErr, slow = err, false
+			close(p.ended)
 		}
-		if block {
+		if p.variant == VariantBlock {
 			cl.AllowRebalance()
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -36,13 +37,7 @@ func resetOffset(policy string) kgo.Offset {
 }
 
 func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
-	var names []string
-	for _, cs := range []string{CaseNewGroup, CaseRetention} {
-		for _, pol := range resetPolicies {
-			names = append(names, cs+"/"+pol)
-		}
-	}
-	return runCells(cfg, Reset, names, Repeat{
+	return runCells(cfg, Reset, Repeat{
 		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
 		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
 	}, func(name string) (ResetCell, error) {
@@ -59,32 +54,29 @@ func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
 // existing record it ever will.
 func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, error) {
 	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
-	k, err := newKit(cfg.Brokers, cfg.clientOpts...)
+	k, err := newKit(cfg)
 	if err != nil {
 		return c, err
 	}
 	defer k.close()
-	topic := name(cfg.Seed, "reset", cs, policy)
-	if _, err := k.input(ctx, topic, cfg.Partitions, cfg.Seed+streamRecords, cfg.Records); err != nil {
+	topic, _, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
+	if err != nil {
 		return c, err
 	}
-	group := k.group(topic)
 	if cs == CaseRetention {
-		if err := commitBelowLogStart(ctx, k, cfg.Seed, topic, group, &c); err != nil {
+		if err := commitBelowLogStart(ctx, k, topic, &c); err != nil {
 			return c, err
 		}
 	}
 	c.Unread = c.Existing - c.Committed
-
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(resetOffset(policy)), kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, cfg.clientOpts...)...)
+	cl, err := k.consumer(topic, topic, kgo.ConsumeResetOffset(resetOffset(policy)))
 	if err != nil {
 		return c, err
 	}
 	defer cl.Close()
 	cctx, cancel := context.WithTimeout(ctx, cfg.CellTimeout)
 	defer cancel()
-	probes := writeNew(cctx, k, topic, cfg)
+	probes := writeNew(cctx, k, topic)
 	defer func() { cancel(); probes.Wait() }()
 	if err := readReset(ctx, cctx, cl, cfg, &c); err != nil {
 		return c, err
@@ -93,30 +85,30 @@ func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, e
 	return c, nil
 }
 
-// commitBelowLogStart commits group at a seeded offset per partition of
-// topic and deletes the records up to a seeded point above it, counting both
-// into c.
-func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, group string, c *ResetCell) error {
-	ends, err := k.ends(ctx, topic)
+// commitBelowLogStart commits the group named after topic at a seeded
+// offset per partition and deletes the records up to a seeded point above
+// it, counting both into c.
+func commitBelowLogStart(ctx context.Context, k *cellKit, topic string, c *ResetCell) error {
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
 	if err != nil {
 		return err
 	}
 	commit, del := kadm.Offsets{}, kadm.Offsets{}
 	for p, end := range ends {
-		at, below := retentionPoints(seed, p, end)
+		at, below := retentionPoints(k.cfg.Seed, p, end)
 		commit.AddOffset(topic, p, at, -1)
 		del.AddOffset(topic, p, below, -1)
 		c.Committed += int(at)
 		c.DeletedUnread += int(below - at)
 	}
-	if r, err := k.adm.CommitOffsets(ctx, group, commit); err == nil && r.Error() != nil {
-		return fmt.Errorf("commit for %s: %w", group, r.Error())
-	} else if err != nil {
-		return fmt.Errorf("commit for %s: %w", group, err)
+	if err := k.adm.CommitAllOffsets(ctx, topic, commit); err != nil {
+		return fmt.Errorf("commit for %s: %w", topic, err)
 	}
-	if r, err := k.adm.DeleteRecords(ctx, del); err == nil && r.Error() != nil {
-		return fmt.Errorf("delete records of %s: %w", topic, r.Error())
-	} else if err != nil {
+	r, err := k.adm.DeleteRecords(ctx, del)
+	if err == nil {
+		err = r.Error()
+	}
+	if err != nil {
 		return fmt.Errorf("delete records of %s: %w", topic, err)
 	}
 	return nil
@@ -124,7 +116,8 @@ func commitBelowLogStart(ctx context.Context, k *cellKit, seed int64, topic, gro
 
 // writeNew writes new records, one per partition every 100 ms, numbered
 // after the existing ones, until ctx ends; wait on the group for it to stop.
-func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.WaitGroup {
+func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
+	cfg := k.cfg
 	probes := &sync.WaitGroup{}
 	probes.Add(1)
 	go func() {
@@ -139,8 +132,7 @@ func writeNew(ctx context.Context, k *cellKit, topic string, cfg Config) *sync.W
 					Value: workload.EncodeRecord(workload.Record{Seq: next, Key: "new", KeySeq: next - int64(cfg.Records)})}
 				next++
 			}
-			pcl := k.manual()
-			if pcl == nil || pcl.ProduceSync(ctx, batch...).FirstErr() != nil {
+			if k.manual.ProduceSync(ctx, batch...).FirstErr() != nil {
 				return
 			}
 			select {
@@ -195,15 +187,6 @@ func readReset(ctx, cctx context.Context, cl *kgo.Client, cfg Config, c *ResetCe
 		}
 	}
 	return nil
-}
-
-// manual is a producer that writes to the partition a record names, made
-// once per kit.
-func (k *cellKit) manual() *kgo.Client {
-	k.manualOnce.Do(func() {
-		k.manualCl, _ = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner())}, k.opts...)...)
-	})
-	return k.manualCl
 }
 
 // retentionPoints are partition p's committed offset (10-30% into its end)

@@ -2,7 +2,7 @@ package groupsettings
 
 import (
 	"github.com/kpar/kpar/internal/lab/checker"
-	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/lab/labrun"
 )
 
 // Schema and SchemaVersion name the data file, lab-group-settings.json.
@@ -14,9 +14,7 @@ const (
 // Result is one `kpar lab group-settings` run: plain data, every view reads
 // only this. An experiment that was not run leaves its field empty.
 type Result struct {
-	results.Header
-	Seed        int64    `json:"seed"`
-	Brokers     []string `json:"brokers"`
+	labrun.Run
 	Records     int      `json:"records"`
 	Partitions  int      `json:"partitions"`
 	Experiments []string `json:"experiments"`
@@ -34,6 +32,17 @@ type Repeat struct {
 	Why   string   `json:"why,omitempty"`
 	Rerun string   `json:"rerun"`
 }
+
+// Outcome ends every cell: Failure, the cell did not finish (it timed out,
+// a part failed) and its counts are what it had by then; its time; what
+// repeats.
+type Outcome struct {
+	Failure string  `json:"failure,omitempty"`
+	Seconds float64 `json:"seconds"`
+	Repeat
+}
+
+func (o *Outcome) outcome() *Outcome { return o }
 
 // ResetCell is one auto.offset.reset policy in one case.
 type ResetCell struct {
@@ -58,11 +67,7 @@ type ResetCell struct {
 	// Error is the first error polling returned (the text, as the client
 	// gives it): "none"'s refusal.
 	Error string `json:"error,omitempty"`
-	// Failure: the cell did not finish (it timed out); its counts are what
-	// it had by then.
-	Failure string  `json:"failure,omitempty"`
-	Seconds float64 `json:"seconds"`
-	Repeat
+	Outcome
 }
 
 // AutoCommitCell is one commit mode with a SIGKILL at a seeded point.
@@ -83,10 +88,8 @@ type AutoCommitCell struct {
 	Killed bool `json:"killed"`
 	// Check: lost and duplicated from the input and the processed-log,
 	// once the restarted member committed everything and stopped.
-	Check   checker.Result `json:"check"`
-	Failure string         `json:"failure,omitempty"`
-	Seconds float64        `json:"seconds"`
-	Repeat
+	Check checker.Result `json:"check"`
+	Outcome
 }
 
 // IsolationResult is the isolation experiment: aborted records per level,
@@ -100,10 +103,7 @@ type IsolationResult struct {
 	// Levels: what a consumer at each isolation level received.
 	Levels []LevelCount `json:"levels"`
 	LSO    LSOResult    `json:"lso"`
-	// Failure: a part did not finish; the counts are what it had.
-	Failure string  `json:"failure,omitempty"`
-	Seconds float64 `json:"seconds"`
-	Repeat
+	Outcome
 }
 
 // LevelCount is one isolation level's view of the transactional topic.
@@ -168,10 +168,8 @@ type PollCell struct {
 	// Duplicated: processings beyond the first; SlowBatchRedone: records of
 	// the slow batch processed again by another member; Lost: records never
 	// processed once the group committed everything.
-	Duplicated      int     `json:"duplicated"`
-	SlowBatchRedone int     `json:"slow_batch_redone"`
-	Lost            int     `json:"lost"`
-	Failure         string  `json:"failure,omitempty"`
-	Seconds         float64 `json:"seconds"`
-	Repeat
+	Duplicated      int `json:"duplicated"`
+	SlowBatchRedone int `json:"slow_batch_redone"`
+	Lost            int `json:"lost"`
+	Outcome
 }

@@ -1,5 +1,6 @@
-// Package groupsettings is `kpar lab group-settings`: the consumer settings people
-// argue about, measured on a real broker with seeded, checkable records.
+// Package groupsettings is `kpar lab group-settings`: the consumer settings
+// people argue about, measured on a real broker with seeded, checkable
+// records.
 //
 //   - reset: auto.offset.reset earliest / latest / none for a new group on a
 //     topic with data, and for a group whose committed offset fell below the
@@ -15,10 +16,9 @@
 //     a slow member while another joins: when it is removed, whether its
 //     commit after the slow batch lands, what the others redo.
 //
-// The shape every kpar measurement has: Config (DefaultConfig, Validate whose
-// errors name the flag) -> Run(ctx, Config) (Result, error) with progress
-// through callbacks -> Result (schema "kpar.lab.group.settings" version 1) ->
-// Doc, the one document computed from the Result alone. Each cell says which of its counts
+// Config (DefaultConfig, Validate naming the flag) -> Run, each cell
+// reported as progress -> Result (schema "kpar.lab.group.settings" v1) ->
+// Doc, computed from the Result alone. Each cell says which of its counts
 // repeat exactly from the seed (Exact) and why the others move (Why).
 package groupsettings
 
@@ -30,11 +30,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Experiments, in the order a run goes through them.
@@ -58,31 +62,27 @@ type Config struct {
 	// Records is the existing data of each cell's input topic.
 	Records int
 
-	// Not flags: fixed shape of the experiments, stored in the Result.
-
+	// Not flags: the experiments' fixed shape, stored in the Result.
 	Partitions int // of every input topic
 	// AutoCommitInterval is kgo's auto-commit period in the autocommit
 	// experiment (kgo's and Java's default is 5 s; shorter keeps a run short
 	// while still committing several times before the crash).
 	AutoCommitInterval time.Duration
-	// Transactions and AbortShare shape the isolation experiment's producer.
+	// Transactions and AbortShare shape the isolation experiment's
+	// producer; Hold is how long it keeps one transaction open.
 	Transactions int
 	AbortShare   float64
-	// Hold is how long the isolation experiment keeps one transaction open.
-	Hold time.Duration
+	Hold         time.Duration
 	// RebalanceTimeout is max.poll.interval.ms in the pollinterval
 	// experiment; the slow batch takes Stall.
-	RebalanceTimeout time.Duration
-	Stall            time.Duration
+	RebalanceTimeout, Stall time.Duration
 	// CellTimeout ends a cell that has not finished by then (recorded as
 	// the cell's failure; the run goes on).
 	CellTimeout time.Duration
 
-	// Env: the seeds; the TLS/SASL settings (every client of the lab
-	// gets the options, the member processes the settings in their spec
-	// line, Member hands them over); the progress: cell i of CellCount
-	// begins ("experiment cell") and ends (its line). The result's
-	// command is Argv, from the seed.
+	// Env: the seeds, the TLS/SASL settings (the member processes get them
+	// in their spec line) and the progress: cell i of CellCount begins
+	// ("experiment cell") and ends (its line).
 	env.Env
 	clientOpts []kgo.Opt
 	cells      *int // cells begun so far
@@ -105,13 +105,8 @@ func (c Config) Validate() error {
 	if len(c.Experiments) == 0 {
 		return fmt.Errorf("--experiments: none given (valid: %s)", strings.Join(Names(), ", "))
 	}
-	for i, e := range c.Experiments {
-		if !slices.Contains(Names(), e) {
-			return fmt.Errorf("--experiments: unknown experiment %q (valid: %s)", e, strings.Join(Names(), ", "))
-		}
-		if slices.Contains(c.Experiments[:i], e) {
-			return fmt.Errorf("--experiments: %s is named twice", e)
-		}
+	if err := labrun.CheckNames("experiments", "experiment", c.Experiments, Names()); err != nil {
+		return err
 	}
 	switch {
 	case c.Seed < 0:
@@ -131,16 +126,16 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Argv is the command line that repeats the run.
+// Argv is the command line that repeats the run; rerun the one that
+// repeats one experiment.
 func (c Config) Argv() []string {
 	return append([]string{"kpar", "lab", "group-settings", "--experiments", strings.Join(c.Experiments, ","),
 		"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records)}, c.Client.Args()...)
 }
 
-// rerun is the command that repeats one experiment.
 func (c Config) rerun(exp string) string {
-	return strings.Join(append([]string{fmt.Sprintf("kpar lab group-settings --experiments %s --seed %d --records %d", exp, c.Seed, c.Records)},
-		c.Client.Args()...), " ")
+	c.Experiments = []string{exp}
+	return strings.Join(c.Argv(), " ")
 }
 
 // Run runs the experiments of cfg one after the other. A cell that fails
@@ -156,11 +151,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
-	res := Result{
-		Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()),
-		Seed:   cfg.Seed, Brokers: cfg.Brokers, Records: cfg.Records, Partitions: cfg.Partitions,
-		Experiments: cfg.Experiments,
-	}
+	res := Result{Run: labrun.Run{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers},
+		Records: cfg.Records, Partitions: cfg.Partitions, Experiments: cfg.Experiments}
 	for _, e := range cfg.Experiments {
 		var err error
 		switch e {
@@ -172,9 +164,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			}
 			res.AutoCommit, err = runAutoCommit(ctx, cfg)
 		case Isolation:
-			var r IsolationResult
-			r, err = runIsolation(ctx, cfg)
-			res.Isolation = &r
+			var r []IsolationResult
+			if r, err = runIsolation(ctx, cfg); err == nil {
+				res.Isolation = &r[0]
+			}
 		case PollInterval:
 			res.PollInterval, err = runPollInterval(ctx, cfg)
 		}
@@ -189,67 +182,164 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-func (c Config) cellStart(exp, cell string) {
-	if c.cells == nil { // an experiment run on its own, not by Run
-		c.cells = new(int)
-	}
-	*c.cells++
-	c.Progress.Begin(*c.cells, CellCount(c.Experiments), exp+" "+cell)
-}
-
-func (c Config) cellDone(line string) {
-	i := 0
-	if c.cells != nil {
-		i = *c.cells
-	}
-	c.Progress.End(i, CellCount(c.Experiments), line)
-}
-
-// cellResult is the cell type of an experiment with several cells.
-type cellResult[C any] interface {
-	*C
-	finish(seconds float64, rp Repeat) // stamps the cell's time and repeat notes
-	Line() string
-}
-
-func (c *ResetCell) finish(seconds float64, rp Repeat)      { c.Seconds, c.Repeat = seconds, rp }
-func (c *AutoCommitCell) finish(seconds float64, rp Repeat) { c.Seconds, c.Repeat = seconds, rp }
-func (c *PollCell) finish(seconds float64, rp Repeat)       { c.Seconds, c.Repeat = seconds, rp }
-
-// runCells runs experiment exp's cells, one per name, one after the other:
-// each timed, given rp with the experiment's rerun, and reported; an error
-// names the cell.
-func runCells[C any, P cellResult[C]](cfg Config, exp string, names []string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
-	rp.Rerun = cfg.rerun(exp)
-	var out []C
-	for _, name := range names {
-		cfg.cellStart(exp, name)
-		start := time.Now()
-		c, err := run(name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+// cells are each experiment's cells, in order.
+var cells = map[string][]string{AutoCommit: commitModes, Isolation: {"aborts+lso"}, PollInterval: pollVariants, Reset: func() (out []string) {
+	for _, cs := range []string{CaseNewGroup, CaseRetention} {
+		for _, pol := range resetPolicies {
+			out = append(out, cs+"/"+pol)
 		}
-		P(&c).finish(time.Since(start).Seconds(), rp)
-		out = append(out, c)
-		cfg.cellDone(P(&c).Line())
 	}
-	return out, nil
-}
+	return out
+}()}
 
 // CellCount is how many cells (progress steps) the experiments run.
 func CellCount(experiments []string) int {
 	n := 0
 	for _, e := range experiments {
-		switch e {
-		case Reset:
-			n += 2 * len(resetPolicies)
-		case AutoCommit:
-			n += len(commitModes)
-		case Isolation:
-			n++
-		case PollInterval:
-			n += len(pollVariants)
-		}
+		n += len(cells[e])
 	}
 	return n
+}
+
+// runCells runs experiment exp's cells one after the other: each timed,
+// given rp with the experiment's rerun, and reported; an error names the
+// cell.
+func runCells[C any, P interface {
+	*C
+	outcome() *Outcome
+	Line() string
+}](cfg Config, exp string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
+	if cfg.cells == nil { // an experiment run on its own, not by Run
+		cfg.cells = new(int)
+	}
+	rp.Rerun = cfg.rerun(exp)
+	var out []C
+	for _, name := range cells[exp] {
+		*cfg.cells++
+		cfg.Progress.Begin(*cfg.cells, CellCount(cfg.Experiments), exp+" "+name)
+		start := time.Now()
+		c, err := run(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		o := P(&c).outcome()
+		o.Seconds, o.Repeat = time.Since(start).Seconds(), rp
+		out = append(out, c)
+		cfg.Progress.End(*cfg.cells, CellCount(cfg.Experiments), P(&c).Line())
+	}
+	return out, nil
+}
+
+// Seed streams: every random choice is workload.Uint64(seed, stream, ...),
+// keyed by what it decides.
+const (
+	streamRecords = iota + 100
+	streamCommit
+	streamDelete
+	streamCrash
+	streamAbort
+	streamStall
+)
+
+// keys of every input topic's workload.
+const keys = 64
+
+// cellKit is what a cell needs on the broker: its clients, and the topics
+// and groups it created, removed at the end.
+type cellKit struct {
+	cfg            Config
+	cl             *kgo.Client // producer of the input, admin
+	manual         *kgo.Client // producer to the partition a record names
+	adm            *kadm.Client
+	topics, groups []string
+}
+
+func newKit(cfg Config) (*cellKit, error) {
+	k := &cellKit{cfg: cfg}
+	var err error
+	if k.cl, err = k.client(); err != nil {
+		return nil, err
+	}
+	if k.manual, err = k.client(kgo.RecordPartitioner(kgo.ManualPartitioner())); err != nil {
+		k.cl.Close()
+		return nil, err
+	}
+	k.adm = kadm.NewClient(k.cl)
+	return k, nil
+}
+
+// client is a client of the brokers with opts and the security options.
+func (k *cellKit) client(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(k.cfg.Brokers...)}, opts...), k.cfg.clientOpts...)...)
+}
+
+// consumer is a member of group reading topic from the start and committing
+// only when told; opts come after those and may override them.
+func (k *cellKit) consumer(group, topic string, opts ...kgo.Opt) (*kgo.Client, error) {
+	if !slices.Contains(k.groups, group) {
+		k.groups = append(k.groups, group)
+	}
+	return k.client(append([]kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
+}
+
+// topic creates a topic named after parts, unique to this cell and run.
+func (k *cellKit) topic(ctx context.Context, partitions int, parts ...string) (string, error) {
+	name := fmt.Sprintf("kpar-gs-%s-%d-%d", strings.Join(parts, "-"), k.cfg.Seed, time.Now().UnixNano()%1e9)
+	if _, err := kafka.Create(ctx, k.adm, []kafka.Topic{{Name: name, Partitions: partitions}}); err != nil {
+		return "", err
+	}
+	k.topics = append(k.topics, name)
+	return name, nil
+}
+
+// input creates a topic as topic does and writes cfg.Records seeded records
+// to it.
+func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, []workload.Record, error) {
+	topic, err := k.topic(ctx, partitions, parts...)
+	if err != nil {
+		return "", nil, err
+	}
+	recs := workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys)
+	return topic, recs, workload.ProduceInput(ctx, k.cl, topic, recs)
+}
+
+// close deletes what the cell created, best effort: a group with a static
+// member left in it cannot be deleted before its session ends, and a stale
+// group costs nothing.
+func (k *cellKit) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if len(k.groups) > 0 {
+		_, _ = k.adm.DeleteGroups(ctx, k.groups...)
+	}
+	_ = kafka.Delete(ctx, k.adm, k.topics...)
+	k.manual.Close()
+	k.cl.Close()
+}
+
+// committedThrough reports whether group has committed every partition of
+// topic up to its end.
+func (k *cellKit) committedThrough(ctx context.Context, group, topic string) bool {
+	ends, err := kafka.EndsOf(ctx, k.adm, topic)
+	os, ferr := k.adm.FetchOffsets(ctx, group)
+	if err != nil || ferr != nil {
+		return false
+	}
+	for p, end := range ends {
+		if o, ok := os.Lookup(topic, p); end > 0 && (!ok || o.Err != nil || o.At < end) {
+			return false
+		}
+	}
+	return true
+}
+
+// seqOf is the record's sequence number, or -1 for a record that is not a
+// workload record (markers, probes written otherwise).
+func seqOf(r *kgo.Record) int64 {
+	rec, err := workload.DecodeRecord(r.Value)
+	if err != nil {
+		return -1
+	}
+	return rec.Seq
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -76,27 +77,27 @@ func TestLSOSummaryCountsHeldAndMissing(t *testing.T) {
 func synthetic() Result {
 	rp := Repeat{Exact: []string{"x"}, Rerun: "kpar lab group-settings --seed 3"}
 	return Result{
-		Seed: 3, Records: 1000, Partitions: 3, Brokers: []string{"b:1"},
+		Run: labrun.Run{Seed: 3, Brokers: []string{"b:1"}}, Records: 1000, Partitions: 3,
 		Reset: []ResetCell{
-			{Case: CaseNewGroup, Policy: "earliest", Existing: 1000, Unread: 1000, SeenOld: 1000, Repeat: rp},
-			{Case: CaseNewGroup, Policy: "latest", Existing: 1000, Unread: 1000, Skipped: 1000, NewSeen: 4, Repeat: rp},
-			{Case: CaseNewGroup, Policy: "none", Existing: 1000, Unread: 1000, Skipped: 1000, Error: "partition has no prior committed offset", Repeat: rp},
-			{Case: CaseRetention, Policy: "earliest", Existing: 1000, Committed: 200, DeletedUnread: 300, Unread: 800, SeenOld: 500, Skipped: 300, Repeat: rp},
+			{Case: CaseNewGroup, Policy: "earliest", Existing: 1000, Unread: 1000, SeenOld: 1000, Outcome: Outcome{Repeat: rp}},
+			{Case: CaseNewGroup, Policy: "latest", Existing: 1000, Unread: 1000, Skipped: 1000, NewSeen: 4, Outcome: Outcome{Repeat: rp}},
+			{Case: CaseNewGroup, Policy: "none", Existing: 1000, Unread: 1000, Skipped: 1000, Error: "partition has no prior committed offset", Outcome: Outcome{Repeat: rp}},
+			{Case: CaseRetention, Policy: "earliest", Existing: 1000, Committed: 200, DeletedUnread: 300, Unread: 800, SeenOld: 500, Skipped: 300, Outcome: Outcome{Repeat: rp}},
 		},
 		AutoCommit: []AutoCommitCell{
-			{Mode: ModeAutoSync, CrashAt: 600, Check: checker.Result{Duplicated: 140}, Repeat: rp},
-			{Mode: ModeAutoPool, CrashAt: 600, Check: checker.Result{Lost: 370}, Repeat: rp},
-			{Mode: ModeManual, CrashAt: 600, Check: checker.Result{Duplicated: 37}, Repeat: rp},
+			{Mode: ModeAutoSync, CrashAt: 600, Check: checker.Result{Duplicated: 140}, Outcome: Outcome{Repeat: rp}},
+			{Mode: ModeAutoPool, CrashAt: 600, Check: checker.Result{Lost: 370}, Outcome: Outcome{Repeat: rp}},
+			{Mode: ModeManual, CrashAt: 600, Check: checker.Result{Duplicated: 37}, Outcome: Outcome{Repeat: rp}},
 		},
 		Isolation: &IsolationResult{Transactions: 10, Aborted: 3, RecordsPerTransaction: 100, AbortedRecords: 300, CommittedRecords: 700,
 			Levels: []LevelCount{{Level: readUncommitted, Seen: 1000, AbortedSeen: 300, CommittedSeen: 700}, {Level: readCommitted, Seen: 700, CommittedSeen: 700}},
 			LSO: LSOResult{HoldSeconds: 3, Records: 60, Levels: []LSOLevel{{Level: readUncommitted, MaxDelaySeconds: 0.004}, {Level: readCommitted, MaxDelaySeconds: 2.95, Held: 58}},
 				Samples: []LSOSample{{Level: readCommitted, AckedSeconds: 0.1, DelaySeconds: 2.9}, {Level: readUncommitted, AckedSeconds: 0.1}}},
-			Repeat: rp},
+			Outcome: Outcome{Repeat: rp}},
 		PollInterval: []PollCell{
 			{Variant: VariantBlock, RebalanceTimeoutSeconds: 2, StallSeconds: 6, SlowBatch: 50, Removed: true, RemovedAfterSeconds: 2.1,
-				SlowCommitError: "UNKNOWN_MEMBER_ID", SlowBatchRedone: 50, Duplicated: 60, Repeat: rp},
-			{Variant: VariantDefault, RebalanceTimeoutSeconds: 2, StallSeconds: 6, SlowBatch: 50, Repeat: rp},
+				SlowCommitError: "UNKNOWN_MEMBER_ID", SlowBatchRedone: 50, Duplicated: 60, Outcome: Outcome{Repeat: rp}},
+			{Variant: VariantDefault, RebalanceTimeoutSeconds: 2, StallSeconds: 6, SlowBatch: 50, Outcome: Outcome{Repeat: rp}},
 		},
 	}
 }
@@ -170,7 +171,7 @@ func TestSentencesFollowTheData(t *testing.T) {
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	r := synthetic()
 	dir := t.TempDir()
-	for _, v := range Views(r) {
+	for _, v := range render.Views(Doc(r)) {
 		p := filepath.Join(dir, v.Name)
 		var err error
 		if v.Save != nil {
@@ -189,7 +190,7 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
 		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
 	var names []string
-	for _, v := range Views(r) {
+	for _, v := range render.Views(Doc(r)) {
 		names = append(names, v.Name)
 	}
 	if want := []string{"lab-group-settings.md", "autocommit-loss.svg", "autocommit-loss.png", "lso-delay.svg", "lso-delay.png",
@@ -197,7 +198,7 @@ func TestViewsWriteMarkdownAndChart(t *testing.T) {
 		t.Errorf("views %v, want %v", names, want)
 	}
 	r.Isolation, r.AutoCommit, r.Reset = nil, nil, nil
-	if n := len(Views(r)); n != 1 {
+	if n := len(render.Views(Doc(r))); n != 1 {
 		t.Errorf("with the pollinterval experiment alone (no chart): %d views, want the Markdown alone", n)
 	}
 }

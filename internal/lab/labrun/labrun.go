@@ -1,0 +1,55 @@
+// Package labrun is what the consumer-group labs (`kpar lab group` and
+// `kpar lab group-settings`) share: a result's seeded header, the check of
+// a flag's list of names, and waiting for a condition.
+package labrun
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kpar/kpar/internal/results"
+)
+
+// Run heads a lab's Result: the header, the seed every random choice came
+// from and the brokers it ran against.
+type Run struct {
+	results.Header
+	Seed    int64    `json:"seed"`
+	Brokers []string `json:"brokers"`
+}
+
+// StartLine is the details' first sentence: when, where and with which seed.
+func (r Run) StartLine() string {
+	return fmt.Sprintf("Started %s against %s, seed %d.", r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)
+}
+
+// CheckNames refuses a name of names (flag --flag, each a what) that is not
+// one of valid, naming the valid ones, or that is named twice.
+func CheckNames(flag, what string, names, valid []string) error {
+	for i, n := range names {
+		if !slices.Contains(valid, n) {
+			return fmt.Errorf("--%s: unknown %s %q (valid: %s)", flag, what, n, strings.Join(valid, ", "))
+		}
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("--%s: %s is named twice", flag, n)
+		}
+	}
+	return nil
+}
+
+// Until checks done every period until it holds (true) or ctx ends (false).
+func Until(ctx context.Context, every time.Duration, done func() bool) bool {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for !done() {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
+}
