@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/kpar/kpar/internal/broker"
 )
 
 // Trogdor's own default ports (Agent.DEFAULT_PORT, Coordinator.DEFAULT_PORT).
@@ -81,34 +77,22 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 // under home (nothing started: Down only forgets it) and returns what to
 // run on each host.
 func Plan(home, nodesFile string) (*State, string, error) {
-	if home == "" {
-		home = broker.Home()
-	}
+	home = orHome(home)
 	coord, agents, err := ParseNodesFile(nodesFile)
 	if err != nil {
 		return nil, "", err
 	}
-	if st, err := LoadState(home); err == nil {
-		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
-			if p.Alive() {
-				return nil, "", fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
-			}
-		}
-	}
-	d := dir(home)
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	if _, err := recorded(home); err != nil {
 		return nil, "", err
 	}
-	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Remote: true,
-		Started: time.Now().UTC(), Coordinator: coord, Agents: agents}
-	pf, err := platformFile(coord, agents)
+	if err := os.MkdirAll(dir(home), 0o755); err != nil {
+		return nil, "", err
+	}
+	st, err := newState(dir(home), coord, agents, true)
+	if err == nil {
+		err = saveState(home, st)
+	}
 	if err != nil {
-		return nil, "", err
-	}
-	if err := os.WriteFile(st.Platform, pf, 0o644); err != nil {
-		return nil, "", err
-	}
-	if err := saveState(home, st); err != nil {
 		return nil, "", err
 	}
 	var b strings.Builder
