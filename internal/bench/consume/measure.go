@@ -118,7 +118,9 @@ func endOffsets(ctx context.Context, seeds []string, topic string, n int64, clie
 
 // ParallelSpec configures a RunParallel run.
 type ParallelSpec struct {
-	ClientOpts  []kgo.Opt // TLS, SASL
+	// ClientOpts (TLS, SASL) are not in a child's spec as options: the
+	// child makes them from the security in its spec line.
+	ClientOpts  []kgo.Opt `json:"-"`
 	Order       parallel.Order
 	Concurrency int
 	Sleep       time.Duration // handler latency; 0 = no-op handler
@@ -203,9 +205,9 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 // record: a plain handler, or a transform writing each record's value to
 // spec.OutTopic in the transaction that commits it.
 func newParallel(seeds []string, topic string, spec ParallelSpec, handle func(*kgo.Record)) (*parallel.Consumer, error) {
+	id := fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano())
 	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(id)),
 		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
 		parallel.ClientOpts(spec.ClientOpts...),
 	}
@@ -227,7 +229,7 @@ func newParallel(seeds []string, topic string, spec ParallelSpec, handle func(*k
 			return nil
 		}, opts...)
 	}
-	opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
+	opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(id)))
 	return parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		handle(r)
 		return []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}, nil
@@ -336,19 +338,13 @@ type RSS struct {
 	Seconds     float64 `json:"seconds"`
 }
 
-// RSSSpec is what the rss child consumes, passed on its command line
-// (`kpar child consume-rss`): a no-op handler under key order.
+// RSSSpec is what the rss child consumes, passed on its stdin
+// (`kpar child consume-rss`): the cpu part's no-op run.
 type RSSSpec struct {
-	Brokers       []string
-	Topic         string
-	Records       int64
-	Concurrency   int
-	MaxBuffered   int
-	PerPart       int
-	FetchMaxBytes int32 // 0: the library's default
-	// ClientOpts (TLS, SASL) are not in the spec as options: the child
-	// makes them from the security in its spec line.
-	ClientOpts []kgo.Opt `json:"-"`
+	Brokers []string
+	Topic   string
+	Records int64
+	ParallelSpec
 }
 
 // measureRSS runs the rss child (`kpar child consume-rss`, reaching
@@ -373,9 +369,7 @@ func measureRSS(ctx context.Context, start proc.Starter, spec RSSSpec) (RSS, err
 // spec.Records records with a no-op handler under the given bounds and
 // writes one JSON line to stdout: the RSS with VmHWM, this process's peak.
 func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
-	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ParallelSpec{Order: parallel.OrderKey,
-		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes,
-		ClientOpts: spec.ClientOpts})
+	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, spec.ParallelSpec)
 	if err != nil {
 		return err
 	}

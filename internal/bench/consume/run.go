@@ -61,8 +61,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	if c.runs("rss") {
 		c.Progress.Note("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
-		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: c.Brokers, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
-			MaxBuffered: c.MaxBuffered, PerPart: c.PerPart, FetchMaxBytes: c.FetchMaxBytes})
+		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: c.Brokers, Topic: big, Records: c.RSSRecords, ParallelSpec: c.noop()})
 		if err != nil {
 			return Result{}, err
 		}
@@ -165,9 +164,7 @@ func (c Config) cpuRepeat(ctx context.Context, topic string, same int32, rep int
 	var r CPURepeat
 	var err error
 	c.Progress.Note("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
-	if r.Parallel, err = RunParallel(ctx, c.Brokers, topic, c.CPURecords, ParallelSpec{
-		Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}); err != nil {
+	if r.Parallel, err = RunParallel(ctx, c.Brokers, topic, c.CPURecords, c.noop()); err != nil {
 		return r, err
 	}
 	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
@@ -188,6 +185,13 @@ func (c Config) cpuRepeat(ctx context.Context, topic string, same int32, rep int
 		return r, fmt.Errorf("cpu (raise --cpu-records): %w", errors.Join(short...))
 	}
 	return r, nil
+}
+
+// noop is the parallel consumer of the cpu and rss parts: a no-op handler
+// under key order.
+func (c Config) noop() ParallelSpec {
+	return ParallelSpec{Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
+		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}
 }
 
 // calibrationRecords is the backlog the calibration run reads: enough for
