@@ -127,13 +127,12 @@ type Options struct {
 
 // Validate names the flag of a bad option.
 func (o Options) Validate() error {
-	if o.Agents < 1 || o.Agents > 64 {
+	switch {
+	case o.Agents < 1 || o.Agents > 64:
 		return fmt.Errorf("--agents %d: want 1..64", o.Agents)
-	}
-	if o.Port < 1 || o.Port+o.Agents > 65535 {
+	case o.Port < 1 || o.Port+o.Agents > 65535:
 		return fmt.Errorf("--port %d: want a port with room for %d agent ports above it", o.Port, o.Agents)
-	}
-	if o.Heap == "" || strings.ContainsAny(o.Heap, " \t") {
+	case o.Heap == "" || strings.ContainsAny(o.Heap, " \t"):
 		return fmt.Errorf("--heap %q: want a JVM size such as 512M", o.Heap)
 	}
 	return nil

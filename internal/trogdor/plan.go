@@ -24,23 +24,23 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 		return coord, nil, fmt.Errorf("--nodes-file: %w", err)
 	}
 	defer f.Close()
+	bad := func(format string, a ...any) (Process, []Process, error) {
+		return coord, nil, fmt.Errorf("--nodes-file %s"+format, append([]any{path}, a...)...)
+	}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for ln := 1; sc.Scan(); ln++ {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		if line == "" {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
 			continue
 		}
-		fields := strings.Fields(line)
 		if len(fields) != 2 {
-			return coord, nil, fmt.Errorf("--nodes-file %s:%d: want `NAME HOST[:PORT]`, got %q", path, ln, line)
+			return bad(":%d: want `NAME HOST[:PORT]`, got %q", ln, strings.TrimSpace(line))
 		}
 		name, addr := fields[0], fields[1]
 		if seen[name] {
-			return coord, nil, fmt.Errorf("--nodes-file %s:%d: node %s named twice", path, ln, name)
+			return bad(":%d: node %s named twice", ln, name)
 		}
 		seen[name] = true
 		port := DefaultAgentPort
@@ -51,24 +51,22 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 		if h, p, err := net.SplitHostPort(addr); err == nil {
 			host = h
 			if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-				return coord, nil, fmt.Errorf("--nodes-file %s:%d: bad port in %q", path, ln, addr)
+				return bad(":%d: bad port in %q", ln, addr)
 			}
 		}
-		p := Process{Name: name, Host: host, Port: port}
-		if name == CoordinatorName {
+		if p := (Process{Name: name, Host: host, Port: port}); name == CoordinatorName {
 			coord = p
 		} else {
 			agents = append(agents, p)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return coord, nil, fmt.Errorf("--nodes-file %s: %w", path, err)
-	}
-	if coord.Name == "" {
-		return coord, nil, fmt.Errorf("--nodes-file %s: no line names the coordinator (`coordinator HOST[:PORT]`)", path)
-	}
-	if len(agents) == 0 {
-		return coord, nil, fmt.Errorf("--nodes-file %s: no agent lines (`NAME HOST[:PORT]`)", path)
+	switch {
+	case sc.Err() != nil:
+		return bad(": %w", sc.Err())
+	case coord.Name == "":
+		return bad(": no line names the coordinator (`coordinator HOST[:PORT]`)")
+	case len(agents) == 0:
+		return bad(": no agent lines (`NAME HOST[:PORT]`)")
 	}
 	return coord, agents, nil
 }
