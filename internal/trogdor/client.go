@@ -49,13 +49,6 @@ func (c *Client) CreateTask(ctx context.Context, id string, spec any) error {
 	return do(ctx, c.HTTP, http.MethodPost, c.URL+"/coordinator/task/create", body, nil)
 }
 
-// Task returns the task named id.
-func (c *Client) Task(ctx context.Context, id string) (TaskState, error) {
-	var ts TaskState
-	err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
-	return ts, err
-}
-
 // DestroyTask forgets task id on the coordinator and its agents (stopping
 // it first if it runs).
 func (c *Client) DestroyTask(ctx context.Context, id string) error {
@@ -65,7 +58,8 @@ func (c *Client) DestroyTask(ctx context.Context, id string) error {
 // Wait polls task id until it is DONE.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (TaskState, error) {
 	for {
-		ts, err := c.Task(ctx, id)
+		var ts TaskState
+		err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
 		if err == nil && ts.State == "DONE" {
 			return ts, nil
 		}
