@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,36 +14,19 @@ import (
 	"github.com/kpar/kpar/internal/proc"
 )
 
+// benchConsumeFlags are the flags that are not a Config field as they
+// stand: the others are bound to the Config itself.
 type benchConsumeFlags struct {
-	prefix        string
-	partitions    int
-	keys          int
-	valueSize     int
-	records       int64
-	sleep         time.Duration
-	concurrency   int
-	order         string
-	cpuRecords    int64
-	cpuRecordsMax int64
-	cpuConc       int
-	rssRecords    int64
-	maxBuffered   int
-	perPart       int
-	only          string
-	ioBuffered    int
-	ioPerPart     int
-	cpuProfile    string
-	fetchMax      int32
-	txn           bool
-	commitEvery   time.Duration
-	repeat        int
-	minWindow     time.Duration
-	out           outFlags
+	cfg        consume.Config
+	order      string
+	only       string
+	cpuProfile string
+	out        outFlags
 }
 
 func newBenchConsumeCmd(g *globals) *cobra.Command {
-	f := &benchConsumeFlags{}
-	def := consume.DefaultConfig()
+	f := &benchConsumeFlags{cfg: consume.DefaultConfig()}
+	def, cf := consume.DefaultConfig(), &f.cfg
 	c := &cobra.Command{
 		Use:   "consume",
 		Short: "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
@@ -73,47 +55,41 @@ is written unless every measurement finished.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchConsume(cmd, g, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.prefix, "topic-prefix", def.TopicPrefix, "prefix of the bench topics")
-	addPartitions(fl, &f.partitions, def.Partitions, "every bench topic")
-	fl.IntVar(&f.keys, "keys", def.Keys, "distinct record keys")
-	fl.IntVar(&f.valueSize, "value-size", def.ValueSize, "record value bytes")
-	fl.Int64Var(&f.records, "records", def.Records, "io: records to consume")
-	fl.DurationVar(&f.sleep, "sleep", def.Sleep, "io: handler latency")
-	fl.IntVar(&f.concurrency, "concurrency", def.Concurrency, "io: max concurrency")
+	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the bench topics")
+	addPartitions(fl, &cf.Partitions, def.Partitions, "every bench topic")
+	fl.IntVar(&cf.Keys, "keys", def.Keys, "distinct record keys")
+	fl.IntVar(&cf.ValueSize, "value-size", def.ValueSize, "record value bytes")
+	fl.Int64Var(&cf.Records, "records", def.Records, "io: records to consume")
+	fl.DurationVar(&cf.Sleep, "sleep", def.Sleep, "io: handler latency")
+	fl.IntVar(&cf.Concurrency, "concurrency", def.Concurrency, "io: max concurrency")
 	fl.StringVar(&f.order, "order", def.Order.String(), "io: ordering (key, partition, none)")
-	fl.IntVar(&f.ioBuffered, "io-max-buffered", def.IOMaxBuffered, "io: MaxBuffered bound (large: polls fill it partition by partition)")
-	fl.IntVar(&f.ioPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
-	fl.BoolVar(&f.txn, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
-	fl.DurationVar(&f.commitEvery, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
-	fl.Int64Var(&f.cpuRecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 2 x --min-window (the faster of two calibration reads)")
-	fl.Int64Var(&f.cpuRecordsMax, "cpu-records-max", def.CPURecordsMax, "cpu: the most records --cpu-records 0 may choose (the broker stores them); a faster machine is refused")
-	fl.IntVar(&f.cpuConc, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
-	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")
-	fl.IntVar(&f.maxBuffered, "max-buffered", def.MaxBuffered, "cpu/rss: MaxBuffered bound")
-	fl.IntVar(&f.perPart, "max-buffered-per-partition", def.PerPart, "cpu/rss: MaxBufferedPerPartition bound")
+	fl.IntVar(&cf.IOMaxBuffered, "io-max-buffered", def.IOMaxBuffered, "io: MaxBuffered bound (large: polls fill it partition by partition)")
+	fl.IntVar(&cf.IOPerPart, "io-max-buffered-per-partition", def.IOPerPart, "io: MaxBufferedPerPartition bound")
+	fl.BoolVar(&cf.Transactional, "transactional", false, "io: exactly-once mode (parallel.NewTransform): one output per record to <topic-prefix>-out, written in the transactions that commit the records")
+	fl.DurationVar(&cf.CommitInterval, "commit-interval", 0, "io: the library's CommitInterval (0: back to back, its default)")
+	fl.Int64Var(&cf.CPURecords, "cpu-records", def.CPURecords, "cpu: records consumed by each contender; 0 sizes it from a calibration run of the fastest contender, for a window of 2 x --min-window (the faster of two calibration reads)")
+	fl.Int64Var(&cf.CPURecordsMax, "cpu-records-max", def.CPURecordsMax, "cpu: the most records --cpu-records 0 may choose (the broker stores them); a faster machine is refused")
+	fl.IntVar(&cf.CPUConcurrency, "cpu-concurrency", def.CPUConcurrency, "cpu: max concurrency of the no-op run")
+	fl.Int64Var(&cf.RSSRecords, "rss-records", def.RSSRecords, "rss: backlog consumed by the child")
+	fl.IntVar(&cf.MaxBuffered, "max-buffered", def.MaxBuffered, "cpu/rss: MaxBuffered bound")
+	fl.IntVar(&cf.PerPart, "max-buffered-per-partition", def.PerPart, "cpu/rss: MaxBufferedPerPartition bound")
 	fl.StringVar(&f.only, "only", strings.Join(def.Only, ","), "comma-separated measurements to run")
-	fl.IntVar(&f.repeat, "repeat", def.Repeat, "io and cpu: repeats (cpu: the three contenders interleaved in each)")
-	fl.DurationVar(&f.minWindow, "min-window", def.MinWindow, "io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run")
-	fl.Int32Var(&f.fetchMax, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
+	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "io and cpu: repeats (cpu: the three contenders interleaved in each)")
+	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run")
+	fl.Int32Var(&cf.FetchMaxBytes, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
 	addOutFlags(fl, &f.out, "consume")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
 	return wired(c)
 }
 
-// config parses the flags into a validated Config; it touches no broker.
+// config completes the Config from the flags and validates it; it touches
+// no broker.
 func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
-	c := consume.DefaultConfig()
+	c := f.cfg
 	if err := c.Order.UnmarshalText([]byte(f.order)); err != nil {
 		return c, fmt.Errorf("--order: %w", err)
 	}
-	c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize = f.prefix, f.partitions, f.keys, f.valueSize
-	c.Records, c.Sleep, c.Concurrency = f.records, f.sleep, f.concurrency
-	c.IOMaxBuffered, c.IOPerPart = f.ioBuffered, f.ioPerPart
-	c.Transactional, c.CommitInterval = f.txn, f.commitEvery
-	c.CPURecords, c.CPURecordsMax, c.CPUConcurrency, c.RSSRecords = f.cpuRecords, f.cpuRecordsMax, f.cpuConc, f.rssRecords
-	c.MaxBuffered, c.PerPart, c.FetchMaxBytes = f.maxBuffered, f.perPart, f.fetchMax
 	c.Only = splitList(f.only)
-	c.Repeat, c.MinWindow = f.repeat, f.minWindow
 	child, err := proc.Kpar(g.sec)
 	if err != nil {
 		return c, err

@@ -137,31 +137,18 @@ func newTrogdorStatusCmd() *cobra.Command {
 	return c
 }
 
+// trogdorSweepFlags: --steps and --warmup-records, parsed into the Config
+// the other flags are bound to.
 type trogdorSweepFlags struct {
-	steps          string
-	records        int64
-	topic          string
-	partitions     int
-	replication    int
-	acks           string
-	idempotence    bool
-	linger         time.Duration
-	batch          int
-	compression    string
-	maxInFlight    int
-	recordSize     int
-	rate           int
-	calibrate      bool
-	warmup         int64
-	agentBootstrap string
-	taskTimeout    time.Duration
-	seed           int64
-	out            outFlags
+	cfg    trogdor.Config
+	steps  string
+	warmup int64
+	out    outFlags
 }
 
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
-	f := &trogdorSweepFlags{}
-	def := trogdor.DefaultConfig()
+	f := &trogdorSweepFlags{cfg: trogdor.DefaultConfig()}
+	def, cf, st := trogdor.DefaultConfig(), &f.cfg, &f.cfg.Settings
 	c := &cobra.Command{
 		Use:   "sweep",
 		Short: "Distributed producer sweep: one Trogdor ProduceBenchSpec per agent per step, merged into one result",
@@ -186,42 +173,38 @@ Results go to --out: trogdor.json (schema kpar.bench.trogdor v1) and trogdor.md.
 	}
 	fl := c.Flags()
 	fl.StringVar(&f.steps, "steps", "1,2,4", "agents per step, ascending")
-	fl.Int64Var(&f.records, "records", def.Records, "records each agent sends per step")
-	fl.StringVar(&f.topic, "topic", def.Topic, "topic to write")
-	addPartitions(fl, &f.partitions, def.Partitions, "the topic")
-	fl.IntVar(&f.replication, "replication", def.Replication, "replication factor when the topic is created")
-	fl.StringVar(&f.acks, "acks", def.Settings.Acks, "acks: 0, 1 or all")
-	fl.BoolVar(&f.idempotence, "idempotence", def.Settings.Idempotence, "enable.idempotence (needs acks=all)")
-	fl.DurationVar(&f.linger, "linger", def.Settings.Linger, "linger.ms (whole milliseconds)")
-	fl.IntVar(&f.batch, "batch-size", def.Settings.BatchBytes, "batch.size in bytes")
-	fl.StringVar(&f.compression, "compression", def.Settings.Compression, "compression.type: "+strings.Join(trogdor.Compressions, ", "))
-	fl.IntVar(&f.maxInFlight, "max-in-flight", def.Settings.MaxInFlight, "max.in.flight.requests.per.connection")
-	fl.IntVar(&f.recordSize, "record-size", def.Settings.RecordBytes, "value bytes per record (random, incompressible; keys are null)")
-	fl.IntVar(&f.rate, "rate", 0, "target records/s per agent (0: unbounded)")
+	fl.Int64Var(&cf.Records, "records", def.Records, "records each agent sends per step")
+	fl.StringVar(&cf.Topic, "topic", def.Topic, "topic to write")
+	addPartitions(fl, &cf.Partitions, def.Partitions, "the topic")
+	fl.IntVar(&cf.Replication, "replication", def.Replication, "replication factor when the topic is created")
+	fl.StringVar(&st.Acks, "acks", def.Settings.Acks, "acks: 0, 1 or all")
+	fl.BoolVar(&st.Idempotence, "idempotence", def.Settings.Idempotence, "enable.idempotence (needs acks=all)")
+	fl.DurationVar(&st.Linger, "linger", def.Settings.Linger, "linger.ms (whole milliseconds)")
+	fl.IntVar(&st.BatchBytes, "batch-size", def.Settings.BatchBytes, "batch.size in bytes")
+	fl.StringVar(&st.Compression, "compression", def.Settings.Compression, "compression.type: "+strings.Join(trogdor.Compressions, ", "))
+	fl.IntVar(&st.MaxInFlight, "max-in-flight", def.Settings.MaxInFlight, "max.in.flight.requests.per.connection")
+	fl.IntVar(&st.RecordBytes, "record-size", def.Settings.RecordBytes, "value bytes per record (random, incompressible; keys are null)")
+	fl.IntVar(&st.Rate, "rate", 0, "target records/s per agent (0: unbounded)")
 	fl.Int64Var(&f.warmup, "warmup-records", -1, "records every agent sends once before the first step, not measured (-1: a tenth of --records)")
-	fl.BoolVar(&f.calibrate, "calibrate", def.Calibrate, "also run one kpar producer with the same settings beside the 1-agent step")
-	fl.StringVar(&f.agentBootstrap, "agent-bootstrap", "", "bootstrap.servers the agents get (default: the brokers kpar uses)")
-	fl.DurationVar(&f.taskTimeout, "task-timeout", def.TaskTimeout, "the longest one step may take")
-	addSeed(fl, &f.seed)
+	fl.BoolVar(&cf.Calibrate, "calibrate", def.Calibrate, "also run one kpar producer with the same settings beside the 1-agent step")
+	fl.StringVar(&cf.AgentBootstrap, "agent-bootstrap", "", "bootstrap.servers the agents get (default: the brokers kpar uses)")
+	fl.DurationVar(&cf.TaskTimeout, "task-timeout", def.TaskTimeout, "the longest one step may take")
+	addSeed(fl, &cf.Seed)
 	addOutFlags(fl, &f.out, "trogdor")
 	return c
 }
 
-// config builds and validates the Config from the flags; it touches nothing.
+// config completes the Config from the flags and validates it; it touches
+// nothing.
 func (f *trogdorSweepFlags) config() (trogdor.Config, error) {
-	c := trogdor.DefaultConfig()
+	c := f.cfg
 	steps, err := parseInts("steps", f.steps, 1)
 	if err != nil {
 		return c, err
 	}
-	c.Steps, c.Records, c.Topic, c.Partitions, c.Replication = steps, f.records, f.topic, f.partitions, f.replication
-	c.Settings = trogdor.Settings{Acks: f.acks, Idempotence: f.idempotence, Linger: f.linger, BatchBytes: f.batch,
-		Compression: f.compression, MaxInFlight: f.maxInFlight, RecordBytes: f.recordSize, Rate: f.rate}
-	c.Calibrate, c.AgentBootstrap, c.TaskTimeout = f.calibrate, f.agentBootstrap, f.taskTimeout
-	c.Seed = pickSeed(f.seed)
-	c.WarmupRecords = f.warmup
+	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.warmup
 	if f.warmup == -1 {
-		c.WarmupRecords = max(1, f.records/10)
+		c.WarmupRecords = max(1, c.Records/10)
 	}
 	return c, c.Validate()
 }

@@ -25,24 +25,16 @@ func NewClient(url string) *Client {
 	return &Client{URL: strings.TrimRight(url, "/"), HTTP: &http.Client{Timeout: 10 * time.Second}}
 }
 
-// TaskState is a task as the coordinator reports it (TaskPending,
-// TaskRunning, TaskStopping, TaskDone; the state names them).
+// TaskState is a task as the coordinator reports it (PENDING, RUNNING,
+// STOPPING, DONE), or one worker as its agent does (STARTING, RUNNING,
+// STOPPING, DONE; its TaskID, times on the agent's clock).
 type TaskState struct {
-	State     string          `json:"state"` // PENDING, RUNNING, STOPPING, DONE
-	StartedMs int64           `json:"startedMs"`
-	DoneMs    int64           `json:"doneMs"`
-	Error     string          `json:"error"`
-	Cancelled bool            `json:"cancelled"`
-	Status    json.RawMessage `json:"status"`
-}
-
-// WorkerState is one worker as its agent reports it (agent clock).
-type WorkerState struct {
-	State     string          `json:"state"` // STARTING, RUNNING, STOPPING, DONE
+	State     string          `json:"state"`
 	TaskID    string          `json:"taskId"`
 	StartedMs int64           `json:"startedMs"`
 	DoneMs    int64           `json:"doneMs"`
 	Error     string          `json:"error"`
+	Cancelled bool            `json:"cancelled"`
 	Status    json.RawMessage `json:"status"`
 }
 
@@ -57,13 +49,6 @@ func (c *Client) CreateTask(ctx context.Context, id string, spec any) error {
 	return do(ctx, c.HTTP, http.MethodPost, c.URL+"/coordinator/task/create", body, nil)
 }
 
-// Task returns the task named id.
-func (c *Client) Task(ctx context.Context, id string) (TaskState, error) {
-	var ts TaskState
-	err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
-	return ts, err
-}
-
 // DestroyTask forgets task id on the coordinator and its agents (stopping
 // it first if it runs).
 func (c *Client) DestroyTask(ctx context.Context, id string) error {
@@ -73,7 +58,8 @@ func (c *Client) DestroyTask(ctx context.Context, id string) error {
 // Wait polls task id until it is DONE.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (TaskState, error) {
 	for {
-		ts, err := c.Task(ctx, id)
+		var ts TaskState
+		err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
 		if err == nil && ts.State == "DONE" {
 			return ts, nil
 		}
@@ -86,14 +72,14 @@ func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (Task
 }
 
 // AgentWorkers returns the workers an agent at url holds, by task id.
-func AgentWorkers(ctx context.Context, hc *http.Client, agentURL string) (map[string]WorkerState, error) {
+func AgentWorkers(ctx context.Context, hc *http.Client, agentURL string) (map[string]TaskState, error) {
 	var resp struct {
-		Workers map[string]WorkerState `json:"workers"`
+		Workers map[string]TaskState `json:"workers"`
 	}
 	if err := getJSON(ctx, hc, agentURL+"/agent/status", &resp); err != nil {
 		return nil, err
 	}
-	out := map[string]WorkerState{}
+	out := map[string]TaskState{}
 	for _, w := range resp.Workers {
 		out[w.TaskID] = w
 	}
@@ -127,10 +113,10 @@ func do(ctx context.Context, hc *http.Client, method, u string, body []byte, v a
 		var e struct {
 			Message string `json:"message"`
 		}
-		if json.Unmarshal(b, &e) == nil && e.Message != "" {
-			return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, e.Message)
+		if json.Unmarshal(b, &e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(b))
 		}
-		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, e.Message)
 	}
 	if v == nil {
 		return nil

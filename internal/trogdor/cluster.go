@@ -59,23 +59,23 @@ func (p Process) URL() string {
 	return "http://" + net.JoinHostPort(p.Host, fmt.Sprint(p.Port))
 }
 
-// AgentNames lists the agents' node names in order.
-func (s *State) AgentNames() []string {
-	out := make([]string, len(s.Agents))
-	for i, a := range s.Agents {
-		out[i] = a.Name
+// all is the coordinator, then the agents.
+func (s *State) all() []Process { return append([]Process{s.Coordinator}, s.Agents...) }
+
+// statusURL is the daemon's status endpoint: it answers once the daemon is up.
+func (p Process) statusURL() string {
+	if p.Name == CoordinatorName {
+		return p.URL() + "/coordinator/status"
 	}
-	return out
+	return p.URL() + "/agent/status"
 }
 
-// Agent returns the agent named name.
-func (s *State) Agent(name string) (Process, bool) {
-	for _, a := range s.Agents {
-		if a.Name == name {
-			return a, true
-		}
+// orHome is home, or broker.Home() when empty.
+func orHome(home string) string {
+	if home == "" {
+		return broker.Home()
 	}
-	return Process{}, false
+	return home
 }
 
 func dir(home string) string       { return filepath.Join(home, "trogdor") }
@@ -127,42 +127,46 @@ type Options struct {
 
 // Validate names the flag of a bad option.
 func (o Options) Validate() error {
-	if o.Agents < 1 || o.Agents > 64 {
+	switch {
+	case o.Agents < 1 || o.Agents > 64:
 		return fmt.Errorf("--agents %d: want 1..64", o.Agents)
-	}
-	if o.Port < 1 || o.Port+o.Agents > 65535 {
+	case o.Port < 1 || o.Port+o.Agents > 65535:
 		return fmt.Errorf("--port %d: want a port with room for %d agent ports above it", o.Port, o.Agents)
-	}
-	if o.Heap == "" || strings.ContainsAny(o.Heap, " \t") {
+	case o.Heap == "" || strings.ContainsAny(o.Heap, " \t"):
 		return fmt.Errorf("--heap %q: want a JVM size such as 512M", o.Heap)
 	}
 	return nil
 }
 
-// platformFile is Trogdor's BasicPlatform configuration: one node per
+// newState records a platform of coord and agents in directory d, and
+// writes its platform file there: Trogdor's BasicPlatform, one node per
 // daemon. The coordinator's node has agent port 0, so the coordinator
 // manages no agent on it.
-func platformFile(coord Process, agents []Process) ([]byte, error) {
+func newState(d string, coord Process, agents []Process, remote bool) (*State, error) {
+	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Remote: remote,
+		Started: time.Now().UTC(), Coordinator: coord, Agents: agents}
 	nodes := map[string]map[string]any{
 		coord.Name: {"hostname": coord.Host, "trogdor.coordinator.port": coord.Port, "trogdor.agent.port": 0},
 	}
 	for _, a := range agents {
 		nodes[a.Name] = map[string]any{"hostname": a.Host, "trogdor.agent.port": a.Port}
 	}
-	return json.MarshalIndent(map[string]any{
+	pf, err := json.MarshalIndent(map[string]any{
 		"_comment": "written by kpar: one coordinator and its agents (Apache Kafka Trogdor " + Version + ")",
 		"platform": "org.apache.kafka.trogdor.basic.BasicPlatform",
 		"nodes":    nodes,
 	}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return st, os.WriteFile(st.Platform, pf, 0o644)
 }
 
 // Up starts a coordinator and o.Agents agents on this host, each its own
 // JVM, node name and port, records them, and waits for every REST API to
 // answer. On failure it stops whatever it started.
 func Up(ctx context.Context, o Options) (*State, error) {
-	if o.Home == "" {
-		o.Home = broker.Home()
-	}
+	o.Home = orHome(o.Home)
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
@@ -206,15 +210,12 @@ func Up(ctx context.Context, o Options) (*State, error) {
 // free refuses a platform recorded under the home that still runs or is
 // for other hosts, and a port in use.
 func (o Options) free() error {
-	if st, err := LoadState(o.Home); err == nil {
-		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
-			if p.Alive() {
-				return fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", o.Home, p.Name, p.Pid)
-			}
-		}
-		if st.Remote {
-			return fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
-		}
+	st, err := recorded(o.Home)
+	if err != nil {
+		return err
+	}
+	if st != nil && st.Remote {
+		return fmt.Errorf("%s records a platform for other hosts (%s): 'kpar trogdor down' first", o.Home, st.Platform)
 	}
 	for p := o.Port; p <= o.Port+o.Agents; p++ {
 		if portInUse(p) {
@@ -222,6 +223,21 @@ func (o Options) free() error {
 		}
 	}
 	return nil
+}
+
+// recorded is the platform recorded under home (nil when none can be
+// read), refused while one of its daemons runs.
+func recorded(home string) (*State, error) {
+	st, err := LoadState(home)
+	if err != nil {
+		return nil, nil
+	}
+	for _, p := range st.all() {
+		if p.Alive() {
+			return nil, fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
+		}
+	}
+	return st, nil
 }
 
 // create writes a new platform's files under the home (what was there
@@ -246,16 +262,12 @@ func create(ctx context.Context, o Options) (*State, error) {
 	if err := os.WriteFile(logCfg, log4jProps, 0o644); err != nil {
 		return nil, err
 	}
-	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Started: time.Now().UTC(),
-		Coordinator: Process{Name: CoordinatorName, Host: "127.0.0.1", Port: o.Port}}
+	var agents []Process
 	for i := 0; i < o.Agents; i++ {
-		st.Agents = append(st.Agents, Process{Name: fmt.Sprintf("agent-%d", i), Host: "127.0.0.1", Port: o.Port + 1 + i})
+		agents = append(agents, Process{Name: fmt.Sprintf("agent-%d", i), Host: "127.0.0.1", Port: o.Port + 1 + i})
 	}
-	pf, err := platformFile(st.Coordinator, st.Agents)
+	st, err := newState(d, Process{Name: CoordinatorName, Host: "127.0.0.1", Port: o.Port}, agents, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(st.Platform, pf, 0o644); err != nil {
 		return nil, err
 	}
 	argv := func(p *Process, class, heap string) {
@@ -291,26 +303,15 @@ func launch(p *Process) error {
 func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	type daemon struct {
-		p    Process
-		path string
-	}
-	ds := []daemon{{st.Coordinator, "/coordinator/status"}}
-	for _, a := range st.Agents {
-		ds = append(ds, daemon{a, "/agent/status"})
-	}
 	hc := &http.Client{Timeout: 2 * time.Second}
-	for _, d := range ds {
-		for {
-			if !d.p.Alive() {
-				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", d.p.Name, d.p.Pid, tail(d.p.Out, 15))
-			}
-			if err := getJSON(ctx, hc, d.p.URL()+d.path, nil); err == nil {
-				break
+	for _, p := range st.all() {
+		for getJSON(ctx, hc, p.statusURL(), nil) != nil {
+			if !p.Alive() {
+				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", p.Name, p.Pid, tail(p.Out, 15))
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", d.p.Name, d.p.URL(), timeout, tail(d.p.Log, 15))
+				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", p.Name, p.URL(), timeout, tail(p.Log, 15))
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
@@ -323,7 +324,7 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 // it signalled.
 func stopAll(st *State) []int {
 	var ps []broker.Proc
-	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+	for _, p := range st.all() {
 		ps = append(ps, broker.Proc{Pid: p.Pid, StartTime: p.PidStartTime})
 	}
 	return broker.Terminate(ps, 20*time.Second)
@@ -333,15 +334,13 @@ func stopAll(st *State) []int {
 // directory. It returns the pids it signalled; ErrNotUp when nothing is
 // recorded. A remote platform's record is removed; kpar started nothing.
 func Down(home string) ([]int, error) {
-	if home == "" {
-		home = broker.Home()
-	}
+	home = orHome(home)
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err
 	}
 	stopped := stopAll(st)
-	for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
+	for _, p := range st.all() {
 		if p.Alive() {
 			return stopped, fmt.Errorf("the Trogdor %s (pid %d) did not stop", p.Name, p.Pid)
 		}
@@ -360,27 +359,20 @@ type ProcessStatus struct {
 // Status reports every recorded daemon: does its JVM run (local only) and
 // does its REST API answer.
 func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
-	if home == "" {
-		home = broker.Home()
-	}
-	st, err := LoadState(home)
+	st, err := LoadState(orHome(home))
 	if err != nil {
 		return nil, nil, err
 	}
 	hc := &http.Client{Timeout: 3 * time.Second}
 	var out []ProcessStatus
-	check := func(p Process, path string) {
+	for _, p := range st.all() {
 		s := ProcessStatus{Process: p, Running: p.Alive()}
-		if err := getJSON(ctx, hc, p.URL()+path, nil); err != nil {
+		if err := getJSON(ctx, hc, p.statusURL(), nil); err != nil {
 			s.Error = err.Error()
 		} else {
 			s.Answering = true
 		}
 		out = append(out, s)
-	}
-	check(st.Coordinator, "/coordinator/status")
-	for _, a := range st.Agents {
-		check(a, "/agent/status")
 	}
 	return st, out, nil
 }

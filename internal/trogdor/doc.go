@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Doc is what a sweep says, computed once from r: where it saturated, the
@@ -94,6 +92,3 @@ func perAgent(s Step) string {
 	}
 	return doc.Num(lo) + "-" + doc.Num(hi)
 }
-
-// Views are the files written beside the data: trogdor.md.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }

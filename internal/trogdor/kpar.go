@@ -12,37 +12,23 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+var (
+	acks   = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
+	codecs = map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
+		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+)
+
 // kgoOpts are the settings as franz-go options, matching ProducerConf: the
 // same acks, idempotence, linger, batch size, compression and requests in
 // flight; null keys go through franz-go's default partitioner
 // (UniformBytes, KIP-794), as they go through Java's built-in one.
 func (s Settings) kgoOpts() []kgo.Opt {
-	var o []kgo.Opt
-	switch s.Acks {
-	case "0":
-		o = append(o, kgo.RequiredAcks(kgo.NoAck()))
-	case "1":
-		o = append(o, kgo.RequiredAcks(kgo.LeaderAck()))
-	default:
-		o = append(o, kgo.RequiredAcks(kgo.AllISRAcks()))
-	}
+	o := []kgo.Opt{kgo.RequiredAcks(acks[s.Acks]), kgo.ProducerBatchCompression(codecs[s.Compression]),
+		kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(int32(s.BatchBytes))}
 	if !s.Idempotence {
 		o = append(o, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
 	}
-	var c kgo.CompressionCodec
-	switch s.Compression {
-	case "gzip":
-		c = kgo.GzipCompression()
-	case "snappy":
-		c = kgo.SnappyCompression()
-	case "lz4":
-		c = kgo.Lz4Compression()
-	case "zstd":
-		c = kgo.ZstdCompression()
-	default:
-		c = kgo.NoCompression()
-	}
-	return append(o, kgo.ProducerBatchCompression(c), kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(int32(s.BatchBytes)))
+	return o
 }
 
 // runKpar is the calibration: one franz-go producer in this process sends
@@ -60,21 +46,16 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 	lat := make([]float64, 0, cfg.Records)
 	var mu sync.Mutex
 	var firstErr error
-	var acked int64
 	start := time.Now()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
 	if err != nil {
 		return KparRun{}, err
 	}
-	var tick *time.Ticker
-	perTick := int64(0)
-	if s.Rate > 0 { // Trogdor's throttle: a quota per 100 ms period
-		tick = time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		perTick = max(1, int64(s.Rate)/10)
-	}
+	// Trogdor's throttle: a quota per 100 ms period.
+	tick, perTick := time.NewTicker(100*time.Millisecond), max(1, int64(s.Rate)/10)
+	defer tick.Stop()
 	for i := int64(0); i < cfg.Records; i++ {
-		if tick != nil && i > 0 && i%perTick == 0 {
+		if s.Rate > 0 && i > 0 && i%perTick == 0 {
 			select {
 			case <-tick.C:
 			case <-ctx.Done():
@@ -88,14 +69,11 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 			d := float64(time.Since(sent).Microseconds()) / 1000
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
+			if err == nil {
+				lat = append(lat, d)
+			} else if firstErr == nil {
+				firstErr = err
 			}
-			acked++
-			lat = append(lat, d)
 		})
 	}
 	_ = cl.Flush(ctx)
@@ -111,24 +89,17 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 	if err != nil {
 		return KparRun{}, err
 	}
+	acked := int64(len(lat))
 	k := KparRun{Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
 	k.MBPerSec = k.RecordsPerSec * float64(s.RecordBytes) / 1e6
-	k.setLatencies(lat)
-	return k, nil
-}
-
-// setLatencies sets the mean and percentiles of the acked records'
-// latencies (ms); it sorts lat.
-func (k *KparRun) setLatencies(lat []float64) {
 	slices.Sort(lat)
 	var sum float64
 	for _, v := range lat {
 		sum += v
 	}
-	if len(lat) > 0 {
-		k.AvgLatencyMs = sum / float64(len(lat))
-	}
+	k.AvgLatencyMs = sum / float64(max(1, acked))
 	k.P50LatencyMs, k.P95LatencyMs, k.P99LatencyMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99)
+	return k, nil
 }
 
 // randomValues is a pool of 1024 random values of size bytes from seed.

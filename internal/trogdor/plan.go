@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/kpar/kpar/internal/broker"
 )
 
 // Trogdor's own default ports (Agent.DEFAULT_PORT, Coordinator.DEFAULT_PORT).
@@ -28,23 +24,23 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 		return coord, nil, fmt.Errorf("--nodes-file: %w", err)
 	}
 	defer f.Close()
+	bad := func(format string, a ...any) (Process, []Process, error) {
+		return coord, nil, fmt.Errorf("--nodes-file %s"+format, append([]any{path}, a...)...)
+	}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(f)
 	for ln := 1; sc.Scan(); ln++ {
-		line := strings.TrimSpace(sc.Text())
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = strings.TrimSpace(line[:i])
-		}
-		if line == "" {
+		line, _, _ := strings.Cut(sc.Text(), "#")
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
 			continue
 		}
-		fields := strings.Fields(line)
 		if len(fields) != 2 {
-			return coord, nil, fmt.Errorf("--nodes-file %s:%d: want `NAME HOST[:PORT]`, got %q", path, ln, line)
+			return bad(":%d: want `NAME HOST[:PORT]`, got %q", ln, strings.TrimSpace(line))
 		}
 		name, addr := fields[0], fields[1]
 		if seen[name] {
-			return coord, nil, fmt.Errorf("--nodes-file %s:%d: node %s named twice", path, ln, name)
+			return bad(":%d: node %s named twice", ln, name)
 		}
 		seen[name] = true
 		port := DefaultAgentPort
@@ -55,24 +51,22 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 		if h, p, err := net.SplitHostPort(addr); err == nil {
 			host = h
 			if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-				return coord, nil, fmt.Errorf("--nodes-file %s:%d: bad port in %q", path, ln, addr)
+				return bad(":%d: bad port in %q", ln, addr)
 			}
 		}
-		p := Process{Name: name, Host: host, Port: port}
-		if name == CoordinatorName {
+		if p := (Process{Name: name, Host: host, Port: port}); name == CoordinatorName {
 			coord = p
 		} else {
 			agents = append(agents, p)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return coord, nil, fmt.Errorf("--nodes-file %s: %w", path, err)
-	}
-	if coord.Name == "" {
-		return coord, nil, fmt.Errorf("--nodes-file %s: no line names the coordinator (`coordinator HOST[:PORT]`)", path)
-	}
-	if len(agents) == 0 {
-		return coord, nil, fmt.Errorf("--nodes-file %s: no agent lines (`NAME HOST[:PORT]`)", path)
+	switch {
+	case sc.Err() != nil:
+		return bad(": %w", sc.Err())
+	case coord.Name == "":
+		return bad(": no line names the coordinator (`coordinator HOST[:PORT]`)")
+	case len(agents) == 0:
+		return bad(": no agent lines (`NAME HOST[:PORT]`)")
 	}
 	return coord, agents, nil
 }
@@ -81,34 +75,22 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 // under home (nothing started: Down only forgets it) and returns what to
 // run on each host.
 func Plan(home, nodesFile string) (*State, string, error) {
-	if home == "" {
-		home = broker.Home()
-	}
+	home = orHome(home)
 	coord, agents, err := ParseNodesFile(nodesFile)
 	if err != nil {
 		return nil, "", err
 	}
-	if st, err := LoadState(home); err == nil {
-		for _, p := range append([]Process{st.Coordinator}, st.Agents...) {
-			if p.Alive() {
-				return nil, "", fmt.Errorf("a Trogdor coordinator or agent is already running under %s (%s, pid %d): 'kpar trogdor down' first", home, p.Name, p.Pid)
-			}
-		}
-	}
-	d := dir(home)
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	if _, err := recorded(home); err != nil {
 		return nil, "", err
 	}
-	st := &State{Version: StateVersion, TrogdorVersion: Version, Platform: filepath.Join(d, "platform.json"), Remote: true,
-		Started: time.Now().UTC(), Coordinator: coord, Agents: agents}
-	pf, err := platformFile(coord, agents)
+	if err := os.MkdirAll(dir(home), 0o755); err != nil {
+		return nil, "", err
+	}
+	st, err := newState(dir(home), coord, agents, true)
+	if err == nil {
+		err = saveState(home, st)
+	}
 	if err != nil {
-		return nil, "", err
-	}
-	if err := os.WriteFile(st.Platform, pf, 0o644); err != nil {
-		return nil, "", err
-	}
-	if err := saveState(home, st); err != nil {
 		return nil, "", err
 	}
 	var b strings.Builder

@@ -27,34 +27,24 @@ var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
 // Validate names the flag of a bad setting.
 func (s Settings) Validate() error {
-	switch s.Acks {
-	case "0", "1", "all":
-	default:
+	_, ack := acks[s.Acks]
+	_, codec := codecs[s.Compression]
+	switch {
+	case !ack:
 		return fmt.Errorf("--acks %q: want 0, 1 or all", s.Acks)
-	}
-	if s.Idempotence && s.Acks != "all" {
+	case s.Idempotence && s.Acks != "all":
 		return fmt.Errorf("--acks %s with --idempotence: an idempotent producer needs acks=all", s.Acks)
-	}
-	ok := false
-	for _, c := range Compressions {
-		ok = ok || c == s.Compression
-	}
-	if !ok {
+	case !codec:
 		return fmt.Errorf("--compression %q: want one of %s", s.Compression, strings.Join(Compressions, ", "))
-	}
-	if s.Linger < 0 || s.Linger%time.Millisecond != 0 {
+	case s.Linger < 0 || s.Linger%time.Millisecond != 0:
 		return fmt.Errorf("--linger %s: want whole milliseconds, 0 or more (Java's linger.ms)", s.Linger)
-	}
-	if s.BatchBytes < 1024 {
+	case s.BatchBytes < 1024:
 		return fmt.Errorf("--batch-size %d: want at least 1024 bytes", s.BatchBytes)
-	}
-	if s.MaxInFlight < 1 || (s.Idempotence && s.MaxInFlight > 5) {
+	case s.MaxInFlight < 1 || (s.Idempotence && s.MaxInFlight > 5):
 		return fmt.Errorf("--max-in-flight %d: want 1 or more (at most 5 with --idempotence)", s.MaxInFlight)
-	}
-	if s.RecordBytes < 1 || s.RecordBytes > 1<<20 {
+	case s.RecordBytes < 1 || s.RecordBytes > 1<<20:
 		return fmt.Errorf("--record-size %d: want 1..1048576 bytes", s.RecordBytes)
-	}
-	if s.Rate < 0 {
+	case s.Rate < 0:
 		return fmt.Errorf("--rate %d: want records/s per agent, 0 for unbounded", s.Rate)
 	}
 	return nil
@@ -91,23 +81,23 @@ func (s Settings) ProducerConf() map[string]string {
 // partitioner (useConfiguredPartitioner; Trogdor otherwise cycles the
 // partitions itself, one record each), into topic (created by Trogdor if
 // missing, with partitions and replication).
-func produceSpec(node, bootstrap, topic string, partitions, replication int, records int64, s Settings, seed int64, timeout time.Duration) map[string]any {
-	rate := s.Rate
+func (c Config) produceSpec(node, bootstrap string, seed int64) map[string]any {
+	s, rate := c.Settings, c.Settings.Rate
 	if rate == 0 {
 		rate = 1<<31 - 1 // Trogdor's throttle never waits below this
 	}
 	return map[string]any{
 		"class":                    "org.apache.kafka.trogdor.workload.ProduceBenchSpec",
 		"startMs":                  0,
-		"durationMs":               timeout.Milliseconds(),
+		"durationMs":               c.TaskTimeout.Milliseconds(),
 		"producerNode":             node,
 		"bootstrapServers":         bootstrap,
 		"targetMessagesPerSec":     rate,
-		"maxMessages":              records,
+		"maxMessages":              c.Records,
 		"keyGenerator":             map[string]any{"type": "null"},
 		"valueGenerator":           map[string]any{"type": "uniformRandom", "size": s.RecordBytes, "seed": seed, "padding": 0},
 		"producerConf":             s.ProducerConf(),
-		"activeTopics":             map[string]any{topic: map[string]any{"numPartitions": partitions, "replicationFactor": replication}},
+		"activeTopics":             map[string]any{c.Topic: map[string]any{"numPartitions": c.Partitions, "replicationFactor": c.Replication}},
 		"useConfiguredPartitioner": true,
 	}
 }

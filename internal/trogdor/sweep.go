@@ -55,33 +55,27 @@ func (c Config) Validate() error {
 	if err := c.Settings.Validate(); err != nil {
 		return err
 	}
-	if len(c.Steps) == 0 {
-		return errors.New("--steps: none given")
-	}
 	for i, s := range c.Steps {
 		if s < 1 || (i > 0 && s <= c.Steps[i-1]) {
 			return fmt.Errorf("--steps %v: want ascending agent counts from 1", c.Steps)
 		}
 	}
-	if c.Calibrate && c.Steps[0] != 1 {
+	switch {
+	case len(c.Steps) == 0:
+		return errors.New("--steps: none given")
+	case c.Calibrate && c.Steps[0] != 1:
 		return fmt.Errorf("--steps %v: calibration compares with the 1-agent step; start at 1 or pass --calibrate=false", c.Steps)
-	}
-	if c.Records < 1 {
+	case c.Records < 1:
 		return fmt.Errorf("--records %d: want at least 1 per agent", c.Records)
-	}
-	if c.Topic == "" {
+	case c.Topic == "":
 		return errors.New("--topic: none given")
-	}
-	if c.Partitions < 1 {
+	case c.Partitions < 1:
 		return fmt.Errorf("--partitions %d: want at least 1", c.Partitions)
-	}
-	if c.Replication < 1 {
+	case c.Replication < 1:
 		return fmt.Errorf("--replication %d: want at least 1", c.Replication)
-	}
-	if c.WarmupRecords < 0 {
+	case c.WarmupRecords < 0:
 		return fmt.Errorf("--warmup-records %d: want 0 or more", c.WarmupRecords)
-	}
-	if c.TaskTimeout < time.Second {
+	case c.TaskTimeout < time.Second:
 		return fmt.Errorf("--task-timeout %s: want at least 1s", c.TaskTimeout)
 	}
 	return nil
@@ -138,8 +132,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	if err := ensureTopic(ctx, adm, cfg.Topic, cfg.Partitions, cfg.Replication); err != nil {
-		return Result{}, err
+	// An existing topic must have the partitions asked for (Trogdor
+	// verifies it the same way).
+	counts, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: cfg.Topic, Partitions: cfg.Partitions, RF: cfg.Replication}}, kafka.Existing())
+	if err != nil {
+		return Result{}, fmt.Errorf("--topic %s (%d partitions, replication %d): %w", cfg.Topic, cfg.Partitions, cfg.Replication, err)
+	}
+	if counts[cfg.Topic] != cfg.Partitions {
+		return Result{}, fmt.Errorf("--topic %s exists with %d partitions, not --partitions %d: name another topic or match it", cfg.Topic, counts[cfg.Topic], cfg.Partitions)
 	}
 	co := NewClient(cfg.Coordinator)
 	runID := time.Now().UTC().Format("20060102T150405")
@@ -184,8 +184,7 @@ func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot
 	ids := make([]string, n)
 	for i, a := range agents {
 		ids[i] = fmt.Sprintf("kpar-produce-%s-n%d-%s", runID, n, a.Name)
-		spec := produceSpec(a.Name, boot, cfg.Topic, cfg.Partitions, cfg.Replication, cfg.Records, cfg.Settings, cfg.Seed+int64(i)<<32, cfg.TaskTimeout)
-		if err := co.CreateTask(ctx, ids[i], spec); err != nil {
+		if err := co.CreateTask(ctx, ids[i], cfg.produceSpec(a.Name, boot, cfg.Seed+int64(i)<<32)); err != nil {
 			return Step{}, fmt.Errorf("coordinator %s refused task %s for node %s: %w", cfg.Coordinator, ids[i], a.Name, err)
 		}
 	}
@@ -207,8 +206,12 @@ func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot
 		if err != nil {
 			return Step{}, fmt.Errorf("waiting for Trogdor task %s on %s: %w", ids[i], a.Name, err)
 		}
+		refused := func(reason string) error {
+			line, _, _ := strings.Cut(strings.TrimSpace(reason), "\n")
+			return &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: line}
+		}
 		if ts.Error != "" {
-			return Step{}, &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: firstLine(ts.Error)}
+			return Step{}, refused(ts.Error)
 		}
 		// The agent's own record: its clock for start and end, and the
 		// worker's final status.
@@ -221,7 +224,7 @@ func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot
 			return Step{}, fmt.Errorf("the Trogdor agent %s has no worker for task %s", a.Name, ids[i])
 		}
 		if w.Error != "" {
-			return Step{}, &RefusedError{Node: a.Name, Task: ids[i], Bootstrap: boot, Reason: firstLine(w.Error)}
+			return Step{}, refused(w.Error)
 		}
 		var s agentStatus
 		if err := json.Unmarshal(w.Status, &s); err != nil {
@@ -240,28 +243,6 @@ func runStep(ctx context.Context, cfg Config, co *Client, adm *kadm.Client, boot
 	st.Written = after - before
 	st.fill(cfg.Settings.RecordBytes)
 	return st, nil
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
-
-// ensureTopic creates topic if missing and waits until it is readable; an
-// existing one must have the partitions asked for (Trogdor verifies it the
-// same way).
-func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions, replication int) error {
-	counts, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: partitions, RF: replication}}, kafka.Existing())
-	if err != nil {
-		return fmt.Errorf("--topic %s (%d partitions, replication %d): %w", topic, partitions, replication, err)
-	}
-	if counts[topic] != partitions {
-		return fmt.Errorf("--topic %s exists with %d partitions, not --partitions %d: name another topic or match it", topic, counts[topic], partitions)
-	}
-	return nil
 }
 
 // endOffsets sums topic's end offsets: the records it holds plus those

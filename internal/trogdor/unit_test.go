@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kpar/kpar/internal/render"
 )
 
 func TestSaturationIsTheStepBeforeTheFirstGainUnderTenPercent(t *testing.T) {
@@ -153,7 +155,7 @@ func TestDocFindingsFollowTheSteps(t *testing.T) {
 	if tb := d.Details[0].Table; tb == nil || len(tb.Rows) != 3 {
 		t.Errorf("agents table %+v", d.Details[0].Table)
 	}
-	if vs := Views(r); len(vs) != 1 || vs[0].Name != "trogdor.md" {
+	if vs := render.Views(Doc(r)); len(vs) != 1 || vs[0].Name != "trogdor.md" {
 		t.Errorf("views %+v", vs)
 	}
 }

@@ -17,10 +17,10 @@ package consume
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
-
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -99,81 +99,53 @@ var Measurements = []string{"io", "cpu", "rss"}
 // Validate checks everything that can be checked without a broker; every
 // error names its flag.
 func (c Config) Validate() error {
-	if c.TopicPrefix == "" {
-		return errors.New("--topic-prefix: empty")
-	}
-	ints := []struct {
+	for _, v := range []struct {
 		flag   string
 		v, min int64
 	}{
-		{"partitions", int64(c.Partitions), 1},
-		{"keys", int64(c.Keys), 1},
-		{"value-size", int64(c.ValueSize), 0},
-		{"records", c.Records, 1},
-		{"concurrency", int64(c.Concurrency), 1},
-		{"io-max-buffered", int64(c.IOMaxBuffered), 1},
-		{"io-max-buffered-per-partition", int64(c.IOPerPart), 1},
-		{"cpu-records", c.CPURecords, 0},
-		{"cpu-records-max", c.CPURecordsMax, 1},
-		{"cpu-concurrency", int64(c.CPUConcurrency), 1},
-		{"rss-records", c.RSSRecords, 1},
-		{"max-buffered", int64(c.MaxBuffered), 1},
-		{"max-buffered-per-partition", int64(c.PerPart), 1},
-		{"fetch-max-bytes", int64(c.FetchMaxBytes), 0},
+		{"partitions", int64(c.Partitions), 1}, {"keys", int64(c.Keys), 1}, {"value-size", int64(c.ValueSize), 0},
+		{"records", c.Records, 1}, {"concurrency", int64(c.Concurrency), 1}, {"io-max-buffered", int64(c.IOMaxBuffered), 1},
+		{"io-max-buffered-per-partition", int64(c.IOPerPart), 1}, {"cpu-records", c.CPURecords, 0},
+		{"cpu-records-max", c.CPURecordsMax, 1}, {"cpu-concurrency", int64(c.CPUConcurrency), 1},
+		{"rss-records", c.RSSRecords, 1}, {"max-buffered", int64(c.MaxBuffered), 1},
+		{"max-buffered-per-partition", int64(c.PerPart), 1}, {"fetch-max-bytes", int64(c.FetchMaxBytes), 0},
 		{"repeat", int64(c.Repeat), 1},
-	}
-	for _, v := range ints {
+	} {
 		if v.v < v.min {
 			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
 		}
 	}
-	if c.CommitInterval < 0 {
-		return fmt.Errorf("--commit-interval %s: must not be negative (0: back to back)", c.CommitInterval)
-	}
-	if c.MinWindow <= 0 {
-		return fmt.Errorf("--min-window %s: must be more than 0 (the shortest measured window a rate is reported from)", c.MinWindow)
-	}
-	if c.Sleep <= 0 {
-		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)
-	}
-	if c.Order < parallel.OrderKey || c.Order > parallel.OrderNone {
-		return fmt.Errorf("--order %d: unknown", int(c.Order))
-	}
-	if len(c.Only) == 0 {
-		return errors.New("--only: no measurement given (want io, cpu, rss)")
-	}
 	for _, m := range c.Only {
-		if m != "io" && m != "cpu" && m != "rss" {
+		if !slices.Contains(Measurements, m) {
 			return fmt.Errorf("--only: unknown measurement %q (want io, cpu, rss)", m)
 		}
 	}
-	if c.runs("rss") && c.RSSChild == nil {
+	switch {
+	case c.TopicPrefix == "":
+		return errors.New("--topic-prefix: empty")
+	case c.CommitInterval < 0:
+		return fmt.Errorf("--commit-interval %s: must not be negative (0: back to back)", c.CommitInterval)
+	case c.MinWindow <= 0:
+		return fmt.Errorf("--min-window %s: must be more than 0 (the shortest measured window a rate is reported from)", c.MinWindow)
+	case c.Sleep <= 0:
+		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)
+	case c.Order < parallel.OrderKey || c.Order > parallel.OrderNone:
+		return fmt.Errorf("--order %d: unknown", int(c.Order))
+	case len(c.Only) == 0:
+		return errors.New("--only: no measurement given (want io, cpu, rss)")
+	case c.runs("rss") && c.RSSChild == nil:
 		return errors.New("--only rss needs a child command (Config.RSSChild)")
 	}
 	return nil
 }
 
-func (c Config) runs(m string) bool {
-	for _, o := range c.Only {
-		if o == m {
-			return true
-		}
-	}
-	return false
-}
-
-// Fetch sizing of the parallel consumer when kgo.FetchMaxBytes is not
-// given: MaxBuffered x 100 bytes, at least 1 MiB, at most kgo's 50 MiB.
-// A copy of the library's rule (parallel/config.go), held to it by a test.
-const (
-	fetchBytesPerRecord = 100
-	minFetchBytes       = 1 << 20
-	maxFetchBytes       = 50 << 20
-)
+func (c Config) runs(m string) bool { return slices.Contains(c.Only, m) }
 
 // ParallelFetchMaxBytes is the kgo.FetchMaxBytes the parallel consumer
-// uses with maxBuffered when none is given: the plain loop "with the
-// parallel run's fetch size" reads with it.
+// uses with maxBuffered when none is given, the fetch size the plain loop
+// "with the parallel run's fetch size" reads with: MaxBuffered x 100 bytes,
+// at least 1 MiB, at most kgo's 50 MiB. A copy of the library's rule
+// (parallel/config.go), held to it by a test.
 func ParallelFetchMaxBytes(maxBuffered int) int32 {
-	return int32(min(max(int64(maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
+	return int32(min(max(int64(maxBuffered)*100, 1<<20), 50<<20))
 }

@@ -7,12 +7,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
-
-// Views are the files computed from r alone: consume.md and its charts.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is what a result says: the io run against its ideal, the no-op run
 // against the plain loops, the memory peak. The verdicts are judged again
@@ -60,13 +55,10 @@ func Doc(r Result) doc.Doc {
 func answer(r Result) []doc.Finding {
 	var out []doc.Finding
 	if io := r.IO; io != nil && len(io.Repeats) > 0 {
-		rng := ""
-		if n := len(io.Repeats); n > 1 {
-			rng = fmt.Sprintf(" (median of %d repeats, range %s-%s)", n, doc.Pct(io.Efficiency.Min), doc.Pct(io.Efficiency.Max))
-		}
 		out = append(out, doc.Judged(doc.Pct(io.Target)+" of the ideal", io.Verdict.Word,
 			"With a %g ms handler at concurrency %d (%s order, %s keys) the parallel consumer reached **%s of the ideal** %s records/s%s; bound by %s.",
-			io.SleepMs, io.Concurrency, io.Order, doc.Int(io.Keys), doc.Pct(io.Efficiency.Median), doc.Num(io.IdealPerS), rng, io.BoundBy))
+			io.SleepMs, io.Concurrency, io.Order, doc.Int(io.Keys), doc.Pct(io.Efficiency.Median), doc.Num(io.IdealPerS),
+			medianOf(len(io.Repeats), io.Efficiency, " (", ")"), io.BoundBy))
 	}
 	// "it" only once a sentence before named the parallel consumer.
 	subject := "the parallel consumer"
@@ -74,13 +66,10 @@ func answer(r Result) []doc.Finding {
 		subject = "it"
 	}
 	if c := r.CPU; c != nil && len(c.Repeats) > 0 {
-		rng := ""
-		if n := len(c.Repeats); n > 1 {
-			rng = fmt.Sprintf(", median of %d repeats, range %s-%s", n, doc.Pct(c.Ratio.Min), doc.Pct(c.Ratio.Max))
-		}
 		out = append(out, doc.Judged(doc.Pct(c.Target)+" of the faster plain loop", c.Verdict.Word,
 			"With a no-op handler %s ran at **%s of a plain franz-go loop** (the faster of two fetch sizes in each repeat%s; %s vs %s records/s).",
-			subject, doc.Pct(c.Ratio.Median), rng, doc.Num(c.Parallel.Median), doc.Num(max(c.PlainSameFetch.Median, c.PlainDefault.Median))))
+			subject, doc.Pct(c.Ratio.Median), medianOf(len(c.Repeats), c.Ratio, ", ", ""), doc.Num(c.Parallel.Median),
+			doc.Num(max(c.PlainSameFetch.Median, c.PlainDefault.Median))))
 		subject = "it"
 	}
 	if m := r.RSS; m != nil {
@@ -94,6 +83,15 @@ func answer(r Result) []doc.Finding {
 		out = append(out, doc.Say("This run measured nothing (no io, cpu or rss part)."))
 	}
 	return out
+}
+
+// medianOf says, between open and close, of how many repeats s is the
+// median and its range; nothing for one repeat.
+func medianOf(n int, s clock.Spread, open, close string) string {
+	if n < 2 {
+		return ""
+	}
+	return fmt.Sprintf("%smedian of %d repeats, range %s-%s%s", open, n, doc.Pct(s.Min), doc.Pct(s.Max), close)
 }
 
 // setup is how every rate was measured, and where.

@@ -165,7 +165,7 @@ func TestDocJudgesAgainAndNamesItsSubject(t *testing.T) {
 func TestWriteStoresDataAndMarkdownAndNoTemporaries(t *testing.T) {
 	rep := sample()
 	var back Result
-	names := testkit.WriteAndRead(t, DataFile, Schema, Version, rep, &back, Views(rep)...)
+	names := testkit.WriteAndRead(t, DataFile, Schema, Version, rep, &back, render.Views(Doc(rep))...)
 	if back.CPU.Ratio != rep.CPU.Ratio || back.RSS.PeakRSSKiB != rep.RSS.PeakRSSKiB || back.IO.BoundBy != rep.IO.BoundBy ||
 		back.IO.Verdict != rep.IO.Verdict || len(back.CPU.Repeats) != 3 || back.MinWindowS != 10 || back.CPU.Repeats[2].Parallel.Window != rep.CPU.Repeats[2].Parallel.Window {
 		t.Fatalf("%s round trip: %+v", DataFile, back)
@@ -180,7 +180,7 @@ func TestWriteFailsOnAnUnwritableDirectory(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := results.Write(filepath.Join(file, "sub"), DataFile, sample(), Views(sample())...); err == nil {
+	if _, err := results.Write(filepath.Join(file, "sub"), DataFile, sample(), render.Views(Doc(sample()))...); err == nil {
 		t.Fatal("writing under a regular file succeeded")
 	}
 }

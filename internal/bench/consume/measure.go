@@ -96,20 +96,31 @@ func (m Measurement) PerS() float64 { return m.Window.PerS }
 func (m Measurement) Check(min time.Duration) error { return m.Window.Check(m.Name, min) }
 
 // endOffsets are the end offsets of topic's partitions: the records a run
-// can see, to size clock.Distinct. Asked with a client of its own, closed
+// can see, to size clock.Distinct; a topic holding fewer than the n
+// records to consume is refused. Asked with a client of its own, closed
 // before the measured consumer exists, so no fetch runs ahead of the clock.
-func endOffsets(ctx context.Context, seeds []string, topic string, clientOpts []kgo.Opt) (map[int32]int64, error) {
+func endOffsets(ctx context.Context, seeds []string, topic string, n int64, clientOpts []kgo.Opt) (map[int32]int64, error) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
 	defer cl.Close()
-	return kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
+	ends, err := kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
+	var sum int64
+	for _, e := range ends {
+		sum += e
+	}
+	if err == nil && sum < n {
+		err = fmt.Errorf("topic %s holds %d records, fewer than the %d to consume", topic, sum, n)
+	}
+	return ends, err
 }
 
 // ParallelSpec configures a RunParallel run.
 type ParallelSpec struct {
-	ClientOpts  []kgo.Opt // TLS, SASL
+	// ClientOpts (TLS, SASL) are not in a child's spec as options: the
+	// child makes them from the security in its spec line.
+	ClientOpts  []kgo.Opt `json:"-"`
 	Order       parallel.Order
 	Concurrency int
 	Sleep       time.Duration // handler latency; 0 = no-op handler
@@ -118,9 +129,6 @@ type ParallelSpec struct {
 	// FetchMaxBytes, when > 0, is passed as kgo.FetchMaxBytes and
 	// overrides the library's default derived from MaxBuffered.
 	FetchMaxBytes int32
-	// Trace, when set, hears every handler run with its start and end
-	// (compare consume counts per-key order from them).
-	Trace func(r *kgo.Record, start, end time.Time)
 	// CommitInterval, when set, is parallel.CommitInterval.
 	CommitInterval *time.Duration
 	// OutTopic, when set, runs parallel.NewTransform: each record's value
@@ -134,11 +142,8 @@ type ParallelSpec struct {
 // as it returns and observes the distinct count, so a redelivered record
 // counts once and the window runs from the warm-up count to n.
 func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spec ParallelSpec) (Measurement, error) {
-	ends, err := endOffsets(ctx, seeds, topic, spec.ClientOpts)
+	ends, err := endOffsets(ctx, seeds, topic, n, spec.ClientOpts)
 	if err != nil {
-		return Measurement{}, err
-	}
-	if err := enough(topic, ends, n); err != nil {
 		return Measurement{}, err
 	}
 	var busyNs atomic.Int64
@@ -148,27 +153,15 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	// first fetch are in FirstS.
 	cpu0 := cpuNow()
 	t := newTally(n, ends)
-	mark := func(r *kgo.Record) {
+	c, err := newParallel(seeds, topic, spec, func(r *kgo.Record) {
+		if spec.Sleep > 0 {
+			start := time.Now()
+			time.Sleep(spec.Sleep)
+			busyNs.Add(int64(time.Since(start)))
+		}
 		if t.handled(r) {
 			once.Do(func() { close(finished) })
 		}
-	}
-	work := func(r *kgo.Record) {
-		if spec.Sleep > 0 || spec.Trace != nil {
-			t := time.Now()
-			if spec.Sleep > 0 {
-				time.Sleep(spec.Sleep)
-			}
-			end := time.Now()
-			busyNs.Add(int64(end.Sub(t)))
-			if spec.Trace != nil {
-				spec.Trace(r, t, end)
-			}
-		}
-	}
-	c, err := newParallel(seeds, topic, spec, func(r *kgo.Record) {
-		work(r)
-		mark(r)
 	})
 	if err != nil {
 		return Measurement{}, err
@@ -212,9 +205,9 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 // record: a plain handler, or a transform writing each record's value to
 // spec.OutTopic in the transaction that commits it.
 func newParallel(seeds []string, topic string, spec ParallelSpec, handle func(*kgo.Record)) (*parallel.Consumer, error) {
+	id := fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano())
 	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
-			kgo.ConsumerGroup(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))),
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic), kgo.ConsumerGroup(id)),
 		parallel.Ordering(spec.Order), parallel.MaxConcurrency(spec.Concurrency),
 		parallel.ClientOpts(spec.ClientOpts...),
 	}
@@ -236,23 +229,11 @@ func newParallel(seeds []string, topic string, spec ParallelSpec, handle func(*k
 			return nil
 		}, opts...)
 	}
-	opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(fmt.Sprintf("kpar-bench-%d-%d", os.Getpid(), time.Now().UnixNano()))))
+	opts = append(opts, parallel.ClientOpts(kgo.TransactionalID(id)))
 	return parallel.NewTransform(func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		handle(r)
 		return []*kgo.Record{{Topic: spec.OutTopic, Key: r.Key, Value: r.Value}}, nil
 	}, opts...)
-}
-
-// enough refuses a run of n records over a topic holding fewer.
-func enough(topic string, ends map[int32]int64, n int64) error {
-	var sum int64
-	for _, e := range ends {
-		sum += e
-	}
-	if sum < n {
-		return fmt.Errorf("topic %s holds %d records, fewer than the %d to consume", topic, sum, n)
-	}
-	return nil
 }
 
 // PlainName is the name of a plain loop's Measurement: kgo's default fetch
@@ -277,11 +258,8 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 	if fetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(fetchMaxBytes))
 	}
-	ends, err := endOffsets(ctx, seeds, topic, clientOpts)
+	ends, err := endOffsets(ctx, seeds, topic, n, clientOpts)
 	if err != nil {
-		return Measurement{}, err
-	}
-	if err := enough(topic, ends, n); err != nil {
 		return Measurement{}, err
 	}
 	cpu0 := cpuNow()
@@ -360,19 +338,13 @@ type RSS struct {
 	Seconds     float64 `json:"seconds"`
 }
 
-// RSSSpec is what the rss child consumes, passed on its command line
-// (`kpar child consume-rss`): a no-op handler under key order.
+// RSSSpec is what the rss child consumes, passed on its stdin
+// (`kpar child consume-rss`): the cpu part's no-op run.
 type RSSSpec struct {
-	Brokers       []string
-	Topic         string
-	Records       int64
-	Concurrency   int
-	MaxBuffered   int
-	PerPart       int
-	FetchMaxBytes int32 // 0: the library's default
-	// ClientOpts (TLS, SASL) are not in the spec as options: the child
-	// makes them from the security in its spec line.
-	ClientOpts []kgo.Opt `json:"-"`
+	Brokers []string
+	Topic   string
+	Records int64
+	ParallelSpec
 }
 
 // measureRSS runs the rss child (`kpar child consume-rss`, reaching
@@ -397,9 +369,7 @@ func measureRSS(ctx context.Context, start proc.Starter, spec RSSSpec) (RSS, err
 // spec.Records records with a no-op handler under the given bounds and
 // writes one JSON line to stdout: the RSS with VmHWM, this process's peak.
 func RSSChild(ctx context.Context, spec RSSSpec, stdout io.Writer) error {
-	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, ParallelSpec{Order: parallel.OrderKey,
-		Concurrency: spec.Concurrency, MaxBuffered: spec.MaxBuffered, PerPart: spec.PerPart, FetchMaxBytes: spec.FetchMaxBytes,
-		ClientOpts: spec.ClientOpts})
+	res, err := RunParallel(ctx, spec.Brokers, spec.Topic, spec.Records, spec.ParallelSpec)
 	if err != nil {
 		return err
 	}

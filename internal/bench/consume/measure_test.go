@@ -135,10 +135,10 @@ func TestCalibrationOnATopicReadInOnePollNamesTheFlag(t *testing.T) {
 	defer func(n int64) { calibrationRecords = n }(calibrationRecords)
 	calibrationRecords = 500
 	c := DefaultConfig()
-	c.Partitions, c.Keys, c.ValueSize = 3, 50, 10
+	c.Partitions, c.Keys, c.ValueSize, c.Brokers = 3, 50, 10, seeds
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := c.calibrate(ctx, seeds, "cal", func(string, ...any) {})
+	_, err := c.calibrate(ctx, "cal")
 	if err == nil || !strings.Contains(err.Error(), "--cpu-records") {
 		t.Fatalf("calibration over 500 records that arrive in one poll: %v, want an error naming --cpu-records", err)
 	}

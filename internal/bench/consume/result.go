@@ -2,6 +2,7 @@ package consume
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -147,52 +148,63 @@ type CPURepeat struct {
 	Met            bool        `json:"met"`                 // ratio >= target
 }
 
-// newIO judges the io repeats ms of c on a machine with cpus cores: the
-// ideal, the efficiencies, the verdict over the repeats and, from the median
-// repeat, what bounds the rate.
+// newIO judges the io repeats ms of c on a machine with cpus cores.
 func newIO(c Config, ms []Measurement, cpus int) *IO {
-	lanes, bound := c.Concurrency, "concurrency"
-	if c.Order == parallel.OrderKey && c.Keys < lanes {
-		lanes, bound = c.Keys, "keys"
-	}
-	if c.Order == parallel.OrderPartition && c.Partitions < lanes {
-		lanes, bound = c.Partitions, "partitions"
-	}
 	io := &IO{Partitions: c.Partitions, Keys: c.Keys, Concurrency: c.Concurrency,
 		SleepMs: float64(c.Sleep) / 1e6, Order: c.Order.String(), MaxBuffered: c.IOMaxBuffered, PerPart: c.IOPerPart,
-		Transactional: c.Transactional, CommitIntervalMs: float64(c.CommitInterval) / 1e6,
-		IdealPerS: float64(lanes) / c.Sleep.Seconds(), Lanes: lanes, LanesBy: bound, Target: IOTarget}
+		Transactional: c.Transactional, CommitIntervalMs: float64(c.CommitInterval) / 1e6}
+	for _, m := range ms {
+		io.Repeats = append(io.Repeats, IORepeat{Result: m})
+	}
+	io.judge(cpus)
+	return io
+}
+
+// judge computes, from the settings and each repeat's measurement on a
+// machine with cpus cores, the ideal, the efficiencies, the verdict over
+// the repeats and, from the median repeat, what bounds the rate.
+func (io *IO) judge(cpus int) {
+	var order parallel.Order // a name it does not know judges as key order
+	_ = order.UnmarshalText([]byte(io.Order))
+	io.Lanes, io.LanesBy = io.Concurrency, "concurrency"
+	if order == parallel.OrderKey && io.Keys < io.Lanes {
+		io.Lanes, io.LanesBy = io.Keys, "keys"
+	}
+	if order == parallel.OrderPartition && io.Partitions < io.Lanes {
+		io.Lanes, io.LanesBy = io.Partitions, "partitions"
+	}
+	io.IdealPerS, io.Target = float64(io.Lanes)/io.sleep().Seconds(), IOTarget
 	var rates, effs []float64
 	var met []bool
-	for _, m := range ms {
-		r := IORepeat{Result: m, Efficiency: m.PerS() / io.IdealPerS}
+	for i := range io.Repeats {
+		r := &io.Repeats[i]
+		m := r.Result
+		*r = IORepeat{Result: m, Efficiency: m.PerS() / io.IdealPerS}
 		if m.MeanHandler > 0 {
-			r.IdealMeasPS = float64(lanes) / (m.MeanHandler / 1e3)
+			r.IdealMeasPS = float64(io.Lanes) / (m.MeanHandler / 1e3)
 		}
 		if m.Window.TotalS > 0 {
 			r.CPUCores = m.CPUSeconds / m.Window.TotalS
 		}
 		r.Met = r.Efficiency >= IOTarget
-		io.Repeats = append(io.Repeats, r)
 		rates, effs, met = append(rates, m.PerS()), append(effs, r.Efficiency), append(met, r.Met)
 	}
 	io.Rate, io.Efficiency, io.Verdict = clock.SpreadOf(rates), clock.SpreadOf(effs), clock.Judge(met)
 	if len(io.Repeats) == 0 {
-		return io
+		return
 	}
 	io.MedianRepeat = medianIndex(effs)
 	r := io.Repeats[io.MedianRepeat]
 	switch {
 	case r.Met:
-		io.BoundBy = bound + " / handler latency (the ideal)"
+		io.BoundBy = io.LanesBy + " / handler latency (the ideal)"
 	case r.CPUCores > cpuBound*float64(cpus):
 		io.BoundBy = fmt.Sprintf("CPU (%.2f of %d cores busy)", r.CPUCores, cpus)
 	case r.IdealMeasPS > 0 && r.Result.PerS() >= IOTarget*r.IdealMeasPS:
-		io.BoundBy = fmt.Sprintf("handler latency: sleep(%v) takes %.2f ms here", c.Sleep, r.Result.MeanHandler)
+		io.BoundBy = fmt.Sprintf("handler latency: sleep(%v) takes %.2f ms here", io.sleep(), r.Result.MeanHandler)
 	default:
 		io.BoundBy = "neither CPU nor the ideal: fetch/dispatch latency"
 	}
-	return io
 }
 
 // medianIndex is the index of xs's median (the lower middle of an even
@@ -206,13 +218,21 @@ func medianIndex(xs []float64) int {
 	return idx[(len(idx)-1)/2]
 }
 
-// newCPU sets each repeat's no-op run against the plain loops of the same
-// repeat, pair by pair, and judges the target over the repeats.
+// newCPU judges the cpu repeats reps of c.
 func newCPU(c Config, sameFetch int32, reps []CPURepeat) *CPU {
-	r := &CPU{Concurrency: c.CPUConcurrency, SameFetchBytes: sameFetch, Target: CPUTarget}
+	r := &CPU{Concurrency: c.CPUConcurrency, SameFetchBytes: sameFetch, Repeats: slices.Clone(reps)}
+	r.judge()
+	return r
+}
+
+// judge sets each repeat's no-op run against the plain loops of the same
+// repeat, pair by pair, and judges the target over the repeats.
+func (r *CPU) judge() {
+	r.Target = CPUTarget
 	var par, same, def, rs, rd, ra []float64
 	var met []bool
-	for _, rp := range reps {
+	for i := range r.Repeats {
+		rp := &r.Repeats[i]
 		rp.RatioSame = ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
 		rp.RatioDefault = ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
 		faster := rp.PlainDefault
@@ -221,14 +241,12 @@ func newCPU(c Config, sameFetch int32, reps []CPURepeat) *CPU {
 		}
 		rp.Faster, rp.Ratio = faster.Name, ratio(rp.Parallel.PerS(), faster.PerS())
 		rp.Met = rp.Ratio >= CPUTarget
-		r.Repeats = append(r.Repeats, rp)
 		par, same, def = append(par, rp.Parallel.PerS()), append(same, rp.PlainSameFetch.PerS()), append(def, rp.PlainDefault.PerS())
 		rs, rd, ra, met = append(rs, rp.RatioSame), append(rd, rp.RatioDefault), append(ra, rp.Ratio), append(met, rp.Met)
 	}
 	r.Parallel, r.PlainSameFetch, r.PlainDefault = clock.SpreadOf(par), clock.SpreadOf(same), clock.SpreadOf(def)
 	r.RatioSame, r.RatioDefault, r.Ratio = clock.SpreadOf(rs), clock.SpreadOf(rd), clock.SpreadOf(ra)
 	r.Verdict = clock.Judge(met)
-	return r
 }
 
 func ratio(a, b float64) float64 {
@@ -246,22 +264,17 @@ func (io *IO) sleep() time.Duration { return time.Duration(io.SleepMs * 1e6) }
 // by"), so a reader such as the report never repeats a stored verdict that
 // the data beside it contradicts.
 func Rejudge(r Result) Result {
-	if io := r.IO; io != nil {
-		var order parallel.Order
-		if err := order.UnmarshalText([]byte(io.Order)); err != nil {
-			order = parallel.OrderKey
-		}
-		c := Config{Partitions: io.Partitions, Keys: io.Keys, Concurrency: io.Concurrency, Sleep: io.sleep(), Order: order,
-			IOMaxBuffered: io.MaxBuffered, IOPerPart: io.PerPart, Transactional: io.Transactional,
-			CommitInterval: time.Duration(io.CommitIntervalMs * 1e6)}
-		ms := make([]Measurement, len(io.Repeats))
-		for i, rp := range io.Repeats {
-			ms[i] = rp.Result
-		}
-		r.IO = newIO(c, ms, r.CPUs)
+	if r.IO != nil {
+		io := *r.IO
+		io.Repeats = slices.Clone(io.Repeats)
+		io.judge(r.CPUs)
+		r.IO = &io
 	}
-	if cp := r.CPU; cp != nil {
-		r.CPU = newCPU(Config{CPUConcurrency: cp.Concurrency}, cp.SameFetchBytes, cp.Repeats)
+	if r.CPU != nil {
+		cp := *r.CPU
+		cp.Repeats = slices.Clone(cp.Repeats)
+		cp.judge()
+		r.CPU = &cp
 	}
 	return r
 }

@@ -14,45 +14,37 @@ import (
 )
 
 // Run prepares the topics (producing only what is missing) and runs the
-// measurements c.Only names, in the order io, cpu, rss. seeds must answer
-// (the caller probed them). The Result is complete only when the error is
-// nil.
+// measurements c.Only names, in the order io, cpu, rss. c.Brokers must
+// answer (the caller probed them). The Result is complete only when the
+// error is nil.
 func Run(ctx context.Context, c Config) (Result, error) {
-	seeds, logf := c.Brokers, c.Progress.Note
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: seeds, CPUs: runtime.NumCPU(),
+	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: c.Brokers, CPUs: runtime.NumCPU(),
 		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
-
 	if c.runs("io") {
-		ms, err := c.ioRepeats(ctx, seeds, logf)
+		ms, err := c.ioRepeats(ctx)
 		if err != nil {
 			return Result{}, err
 		}
 		res.IO = newIO(c, ms, res.CPUs)
 	}
-
 	big := fmt.Sprintf("%s-big-%dp-%dv", c.TopicPrefix, c.Partitions, c.ValueSize)
 	if c.runs("cpu") && c.CPURecords == 0 {
-		cal, err := c.calibrate(ctx, seeds, big, logf)
+		cal, err := c.calibrate(ctx, big)
 		if err != nil {
 			return Result{}, err
 		}
-		res.Calibration = cal
-		c.CPURecords = cal.Chosen
+		res.Calibration, c.CPURecords = cal, cal.Chosen
 	}
 	if c.runs("cpu") || c.runs("rss") {
 		n := c.CPURecords
 		if c.runs("rss") {
 			n = max(n, c.RSSRecords)
 		}
-		// 10% more than any run consumes: the runs measure a backlog, not
-		// the log's end, where a partition resumed from backpressure waits
-		// out the fetch long-poll (FetchMaxWait) of the others, all idle.
-		n += n / 10
-		logf("preparing %d records in %s", n, big)
-		if _, err := Prepare(ctx, seeds, big, c.Partitions, n, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+		c.Progress.Note("preparing %d records in %s", n+n/10, big)
+		if err := c.prepare(ctx, big, n); err != nil {
 			return Result{}, err
 		}
 	}
@@ -61,16 +53,15 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		if same <= 0 {
 			same = ParallelFetchMaxBytes(c.MaxBuffered)
 		}
-		reps, err := c.cpuRepeats(ctx, seeds, big, same, res.Calibration, logf)
+		reps, err := c.cpuRepeats(ctx, big, same, res.Calibration)
 		if err != nil {
 			return Result{}, err
 		}
 		res.CPU = newCPU(c, same, reps)
 	}
 	if c.runs("rss") {
-		logf("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
-		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: seeds, Topic: big, Records: c.RSSRecords, Concurrency: c.CPUConcurrency,
-			MaxBuffered: c.MaxBuffered, PerPart: c.PerPart, FetchMaxBytes: c.FetchMaxBytes})
+		c.Progress.Note("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
+		r, err := measureRSS(ctx, c.RSSChild, RSSSpec{Brokers: c.Brokers, Topic: big, Records: c.RSSRecords, ParallelSpec: c.noop()})
 		if err != nil {
 			return Result{}, err
 		}
@@ -80,13 +71,20 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	return res, nil
 }
 
+// prepare makes topic hold n records and 10% more: the runs measure a
+// backlog, not the log's end, where a partition resumed from backpressure
+// waits out the fetch long-poll (FetchMaxWait) of the others, all idle.
+func (c Config) prepare(ctx context.Context, topic string, n int64) error {
+	_, err := Prepare(ctx, c.Brokers, topic, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...)
+	return err
+}
+
 // ioRepeats prepares the io topic (and the output topic of a transactional
 // run) and measures c.Repeat parallel runs over it.
-func (c Config) ioRepeats(ctx context.Context, seeds []string, logf func(string, ...any)) ([]Measurement, error) {
+func (c Config) ioRepeats(ctx context.Context) ([]Measurement, error) {
 	topic := fmt.Sprintf("%s-io-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-	logf("io: preparing %d records in %s", c.Records, topic)
-	// 10% headroom, as for the big topic below: measure a backlog.
-	if _, err := Prepare(ctx, seeds, topic, c.Partitions, c.Records+c.Records/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+	c.Progress.Note("io: preparing %d records in %s", c.Records, topic)
+	if err := c.prepare(ctx, topic, c.Records); err != nil {
 		return nil, err
 	}
 	spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
@@ -94,15 +92,15 @@ func (c Config) ioRepeats(ctx context.Context, seeds []string, logf func(string,
 	mode := "at-least-once"
 	if c.Transactional {
 		spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
-		if _, err := Prepare(ctx, seeds, spec.OutTopic, c.Partitions, 0, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+		if err := c.prepare(ctx, spec.OutTopic, 0); err != nil {
 			return nil, err
 		}
 	}
 	var ms []Measurement
 	for rep := 1; rep <= c.Repeat; rep++ {
-		logf("io %d/%d: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
+		c.Progress.Note("io %d/%d: consuming with %d goroutines, %v handler, %s order, %s, commit interval %v",
 			rep, c.Repeat, c.Concurrency, c.Sleep, c.Order, mode, c.CommitInterval)
-		m, err := RunParallel(ctx, seeds, topic, c.Records, spec)
+		m, err := RunParallel(ctx, c.Brokers, topic, c.Records, spec)
 		if err != nil {
 			return nil, err
 		}
@@ -122,10 +120,10 @@ const maxResizes = 2
 // the calibration said, the part restarts from its first repeat with a
 // count sized from that repeat's rates, at most maxResizes times: every
 // repeat of the result is then measured on one count.
-func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, same int32, cal *Calibration, logf func(string, ...any)) ([]CPURepeat, error) {
+func (c *Config) cpuRepeats(ctx context.Context, big string, same int32, cal *Calibration) ([]CPURepeat, error) {
 	var reps []CPURepeat
 	for rep := 1; rep <= c.Repeat; rep++ {
-		r, err := c.cpuRepeat(ctx, seeds, big, same, rep, logf)
+		r, err := c.cpuRepeat(ctx, big, same, rep)
 		if err == nil {
 			reps = append(reps, r)
 			continue
@@ -134,8 +132,8 @@ func (c *Config) cpuRepeats(ctx context.Context, seeds []string, big string, sam
 		if err != nil {
 			return nil, err
 		}
-		logf("cpu: repeat %d ran faster than calibrated: restarting the cpu part with %d records each", rep, n)
-		if _, err := Prepare(ctx, seeds, big, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+		c.Progress.Note("cpu: repeat %d ran faster than calibrated: restarting the cpu part with %d records each", rep, n)
+		if err := c.prepare(ctx, big, n); err != nil {
 			return nil, err
 		}
 		cal.Resized = append(cal.Resized, n)
@@ -152,11 +150,7 @@ func (c Config) resizeFor(err error, r CPURepeat, cal *Calibration) (int64, erro
 	if cal == nil || len(cal.Resized) >= maxResizes || !errors.Is(err, clock.ErrTooShort) {
 		return 0, err
 	}
-	var rate float64
-	for _, m := range []Measurement{r.Parallel, r.PlainSameFetch, r.PlainDefault} {
-		rate = max(rate, m.PerS())
-	}
-	n, cerr := chooseRecords(rate, c.MinWindow, c.CPURecords+1, c.CPURecordsMax)
+	n, cerr := chooseRecords(max(r.Parallel.PerS(), r.PlainSameFetch.PerS(), r.PlainDefault.PerS()), c.MinWindow, c.CPURecords+1, c.CPURecordsMax)
 	if cerr != nil {
 		return 0, errors.Join(err, cerr)
 	}
@@ -166,21 +160,19 @@ func (c Config) resizeFor(err error, r CPURepeat, cal *Calibration) (int64, erro
 // cpuRepeat runs the three no-op contenders once, back to back (kpar, the
 // plain loop with kpar's fetch size, with kgo's default), and refuses the
 // repeat when any window is shorter than MinWindow, naming every one.
-func (c Config) cpuRepeat(ctx context.Context, seeds []string, topic string, same int32, rep int, logf func(string, ...any)) (CPURepeat, error) {
+func (c Config) cpuRepeat(ctx context.Context, topic string, same int32, rep int) (CPURepeat, error) {
 	var r CPURepeat
 	var err error
-	logf("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
-	if r.Parallel, err = RunParallel(ctx, seeds, topic, c.CPURecords, ParallelSpec{
-		Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}); err != nil {
+	c.Progress.Note("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
+	if r.Parallel, err = RunParallel(ctx, c.Brokers, topic, c.CPURecords, c.noop()); err != nil {
 		return r, err
 	}
-	logf("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
-	if r.PlainSameFetch, err = RunPlain(ctx, seeds, topic, c.CPURecords, same, c.Opts()...); err != nil {
+	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
+	if r.PlainSameFetch, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, same, c.Opts()...); err != nil {
 		return r, err
 	}
-	logf("cpu %d/%d: plain franz-go poll loop, kgo's default fetch size, %d records", rep, c.Repeat, c.CPURecords)
-	if r.PlainDefault, err = RunPlain(ctx, seeds, topic, c.CPURecords, 0, c.Opts()...); err != nil {
+	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, kgo's default fetch size, %d records", rep, c.Repeat, c.CPURecords)
+	if r.PlainDefault, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, 0, c.Opts()...); err != nil {
 		return r, err
 	}
 	var short []error
@@ -193,6 +185,13 @@ func (c Config) cpuRepeat(ctx context.Context, seeds []string, topic string, sam
 		return r, fmt.Errorf("cpu (raise --cpu-records): %w", errors.Join(short...))
 	}
 	return r, nil
+}
+
+// noop is the parallel consumer of the cpu and rss parts: a no-op handler
+// under key order.
+func (c Config) noop() ParallelSpec {
+	return ParallelSpec{Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
+		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}
 }
 
 // calibrationRecords is the backlog the calibration run reads: enough for
@@ -210,17 +209,17 @@ const calibrationMargin = 2.0
 // default fetch size) over a small backlog and chooses CPURecords so that
 // its window lasts calibrationMargin x MinWindow after the warm-up: every
 // contender's window is then at least that long, the others being slower.
-func (c Config) calibrate(ctx context.Context, seeds []string, topic string, logf func(string, ...any)) (*Calibration, error) {
+func (c Config) calibrate(ctx context.Context, topic string) (*Calibration, error) {
 	n := calibrationRecords
-	logf("cpu: calibrating on %d records (the fastest contender, the plain loop with kgo's default fetch size)", n)
-	if _, err := Prepare(ctx, seeds, topic, c.Partitions, n+n/10, c.Keys, c.ValueSize, c.Opts()...); err != nil {
+	c.Progress.Note("cpu: calibrating on %d records (the fastest contender, the plain loop with kgo's default fetch size)", n)
+	if err := c.prepare(ctx, topic, n); err != nil {
 		return nil, err
 	}
 	// Twice, the faster kept: the first read starts cold (page cache, the
 	// broker's and the client's first fetches) and underrates the repeats.
 	var rate float64
 	for range 2 {
-		m, err := RunPlain(ctx, seeds, topic, n, 0, c.Opts()...)
+		m, err := RunPlain(ctx, c.Brokers, topic, n, 0, c.Opts()...)
 		if err != nil {
 			return nil, fmt.Errorf("cpu calibration: %w", err)
 		}
@@ -233,20 +232,17 @@ func (c Config) calibrate(ctx context.Context, seeds []string, topic string, log
 	if err != nil {
 		return nil, err
 	}
-	logf("cpu: calibration ran at %.0f records/s: %d records each for a %.0f s window", rate, chosen, c.MinWindow.Seconds()*calibrationMargin)
+	c.Progress.Note("cpu: calibration ran at %.0f records/s: %d records each for a %.0f s window", rate, chosen, c.MinWindow.Seconds()*calibrationMargin)
 	return &Calibration{Records: n, PerS: rate, Margin: calibrationMargin, Chosen: chosen}, nil
 }
 
 // chooseRecords is the record count whose window after the warm-up lasts
-// calibrationMargin x minWindow at rate, at least floor, at most max.
-func chooseRecords(rate float64, minWindow time.Duration, floor, max int64) (int64, error) {
-	chosen := int64(math.Ceil(rate * minWindow.Seconds() * calibrationMargin / (1 - clock.Warmup)))
-	if chosen < floor {
-		chosen = floor
-	}
-	if chosen > max {
+// calibrationMargin x minWindow at rate, at least floor, at most most.
+func chooseRecords(rate float64, minWindow time.Duration, floor, most int64) (int64, error) {
+	chosen := max(floor, int64(math.Ceil(rate*minWindow.Seconds()*calibrationMargin/(1-clock.Warmup))))
+	if chosen > most {
 		return 0, fmt.Errorf("cpu: the fastest contender ran at %.0f records/s, so a %s window needs %d records, above --cpu-records-max %d: raise it (the broker stores them) or lower --min-window",
-			rate, minWindow, chosen, max)
+			rate, minWindow, chosen, most)
 	}
 	return chosen, nil
 }

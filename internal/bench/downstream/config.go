@@ -42,6 +42,10 @@ type Contender struct {
 // Adaptive reports whether c runs AdaptiveConcurrency.
 func (c Contender) Adaptive() bool { return c.AdaptiveMax > 0 }
 
+// fixed reports whether c is a fixed contender: neither adaptive nor rate
+// limited.
+func (c Contender) fixed() bool { return !c.Adaptive() && c.Rate == 0 }
+
 // Config is one downstream bench.
 type Config struct {
 	TopicPrefix string

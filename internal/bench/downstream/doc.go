@@ -7,15 +7,12 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
-// Views are the files computed from r alone: downstream.md and the timeline
-// charts of the first repeat.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
-
-var phaseNames = []string{"steady", "halved", "recovered"}
+var (
+	phaseNames = []string{"steady", "halved", "recovered"}
+	perS, p99  = func(p Phase) float64 { return p.PerS }, func(p Phase) float64 { return p.P99Ms }
+)
 
 // Doc is what a result says: the adaptive contender against the best fixed
 // setting (the targets), who did best in each phase, and the timelines.
@@ -45,8 +42,7 @@ func Doc(r Result) doc.Doc {
 			f := func(g func(Phase) float64, format func(float64) string) string {
 				return spread(r.figure(ct.Name, ph, g), format)
 			}
-			t.Rows = append(t.Rows, []string{ph, ct.Name, f(func(p Phase) float64 { return p.PerS }, doc.Num),
-				f(func(p Phase) float64 { return p.P50Ms }, doc.F1), f(func(p Phase) float64 { return p.P99Ms }, doc.F1),
+			t.Rows = append(t.Rows, []string{ph, ct.Name, f(perS, doc.Num), f(func(p Phase) float64 { return p.P50Ms }, doc.F1), f(p99, doc.F1),
 				f(func(p Phase) float64 { return float64(p.Errors) }, doc.Num), f(func(p Phase) float64 { return float64(p.Retries) }, doc.Num)})
 		}
 	}
@@ -99,8 +95,7 @@ func (r Result) winners() []doc.Finding {
 		bestT, bestP := "", ""
 		var t, p float64
 		for _, ct := range r.Contenders {
-			ts := r.figure(ct.Name, ph, func(x Phase) float64 { return x.PerS }).Median
-			ps := r.figure(ct.Name, ph, func(x Phase) float64 { return x.P99Ms }).Median
+			ts, ps := r.figure(ct.Name, ph, perS).Median, r.figure(ct.Name, ph, p99).Median
 			if bestT == "" || ts > t {
 				bestT, t = ct.Name, ts
 			}
@@ -122,8 +117,7 @@ func (r Result) summaryTable() *doc.Table {
 	for _, ct := range r.Contenders {
 		row := []string{ct.Name}
 		for _, ph := range phaseNames {
-			row = append(row, doc.Num(r.figure(ct.Name, ph, func(x Phase) float64 { return x.PerS }).Median),
-				doc.F1(r.figure(ct.Name, ph, func(x Phase) float64 { return x.P99Ms }).Median))
+			row = append(row, doc.Num(r.figure(ct.Name, ph, perS).Median), doc.F1(r.figure(ct.Name, ph, p99).Median))
 		}
 		t.Rows = append(t.Rows, row)
 	}
@@ -167,7 +161,7 @@ func (r Result) limitChart() *doc.Chart {
 	for _, s := range x.Timeline {
 		n := c.Capacity
 		if s.Sec >= c.SteadySec && s.Sec < c.SteadySec+c.HalvedSec {
-			n = c.Capacity / 2
+			n /= 2
 		}
 		lim.X, lim.Y = append(lim.X, s.Sec), append(lim.Y, float64(s.Limit))
 		fl.X, fl.Y = append(fl.X, s.Sec), append(fl.Y, float64(s.InFlight))

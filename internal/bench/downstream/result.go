@@ -119,20 +119,17 @@ func (r Result) run(name string, rep int) (ContenderRun, bool) {
 	return ContenderRun{}, false
 }
 
-// bestFixed is the fixed contender with the highest throughput in phase.
-func (r Result) bestFixed(rep int, phase string) (ContenderRun, Contender) {
+// bestFixed is the fixed contender's run with the highest throughput in
+// phase.
+func (r Result) bestFixed(rep int, phase string) ContenderRun {
 	var best ContenderRun
-	var bc Contender
 	for _, ct := range r.Contenders {
-		if ct.Adaptive() || ct.Rate > 0 {
-			continue
-		}
 		x, ok := r.run(ct.Name, rep)
-		if ok && (best.Contender == "" || x.Phase(phase).PerS > best.Phase(phase).PerS) {
-			best, bc = x, ct
+		if ok && ct.fixed() && (best.Contender == "" || x.Phase(phase).PerS > best.Phase(phase).PerS) {
+			best = x
 		}
 	}
-	return best, bc
+	return best
 }
 
 func (r Result) adaptive() Contender {
@@ -156,27 +153,26 @@ func (r *Result) judge(c Config) {
 		t.Verdict = clock.Judge(t.Pass)
 		r.Targets = append(r.Targets, t)
 	}
-	add("steady-throughput", "adaptive >= 0.9 x the best fixed setting's records/s (steady)", func(rep int) (float64, bool, string) {
-		a, _ := r.run(ad.Name, rep)
-		b, _ := r.bestFixed(rep, "steady")
-		v := ratio(a.Phase("steady").PerS, b.Phase("steady").PerS)
-		return v, v >= 0.9, b.Contender
-	})
-	add("steady-p99", "adaptive p99 <= 1.5 x the best fixed setting's p99 (steady)", func(rep int) (float64, bool, string) {
-		a, _ := r.run(ad.Name, rep)
-		b, _ := r.bestFixed(rep, "steady")
-		v := ratio(a.Phase("steady").P99Ms, b.Phase("steady").P99Ms)
-		return v, v <= 1.5, b.Contender
-	})
+	// vsBest is the adaptive contender's figure f in phase over the best
+	// fixed setting's there, passing when pass says so.
+	vsBest := func(phase string, f func(Phase) float64, pass func(float64) bool) func(int) (float64, bool, string) {
+		return func(rep int) (float64, bool, string) {
+			a, _ := r.run(ad.Name, rep)
+			b := r.bestFixed(rep, phase)
+			v := ratio(f(a.Phase(phase)), f(b.Phase(phase)))
+			return v, pass(v), b.Contender
+		}
+	}
+	atLeast := func(v float64) bool { return v >= 0.9 }
+	add("steady-throughput", "adaptive >= 0.9 x the best fixed setting's records/s (steady)", vsBest("steady", perS, atLeast))
+	add("steady-p99", "adaptive p99 <= 1.5 x the best fixed setting's p99 (steady)",
+		vsBest("steady", p99, func(v float64) bool { return v <= 1.5 }))
 	add("steady-errors", fmt.Sprintf("adaptive errors <= 0.1 x the fewest of any fixed setting above capacity %d (steady)", c.Capacity),
 		func(rep int) (float64, bool, string) {
 			a, _ := r.run(ad.Name, rep)
 			fewest, name := math.Inf(1), ""
 			for _, ct := range r.Contenders {
-				if ct.Adaptive() || ct.Rate > 0 || ct.Fixed <= c.Capacity {
-					continue
-				}
-				if x, ok := r.run(ct.Name, rep); ok && float64(x.Phase("steady").Errors) < fewest {
+				if x, ok := r.run(ct.Name, rep); ok && ct.fixed() && ct.Fixed > c.Capacity && float64(x.Phase("steady").Errors) < fewest {
 					fewest, name = float64(x.Phase("steady").Errors), ct.Name
 				}
 			}
@@ -187,15 +183,10 @@ func (r *Result) judge(c Config) {
 			return e, e <= 0.1*fewest, name
 		})
 	add("halved-throughput", fmt.Sprintf("adaptive >= 0.9 x the best fixed setting's records/s, from %.0f s after the capacity halved",
-		c.Settle.Seconds()), func(rep int) (float64, bool, string) {
-		a, _ := r.run(ad.Name, rep)
-		b, _ := r.bestFixed(rep, "halved")
-		v := ratio(a.Phase("halved").PerS, b.Phase("halved").PerS)
-		return v, v >= 0.9, b.Contender
-	})
+		c.Settle.Seconds()), vsBest("halved", perS, atLeast))
 	add("best-before-suffers", "the fixed setting best in the steady phase has errors, or a p99 above 1.5 x its steady p99, once the capacity halved",
 		func(rep int) (float64, bool, string) {
-			b, _ := r.bestFixed(rep, "steady")
+			b := r.bestFixed(rep, "steady")
 			s, h := b.Phase("steady"), b.Phase("halved")
 			v := ratio(h.P99Ms, s.P99Ms)
 			return v, h.Errors > 0 || v > 1.5, b.Contender

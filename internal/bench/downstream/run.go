@@ -19,7 +19,6 @@ import (
 // Run prepares the topic and runs every contender Repeat times,
 // interleaved (each repeat runs them all in order).
 func Run(ctx context.Context, c Config) (Result, error) {
-	seeds := c.Brokers
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -28,16 +27,16 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	dead := c.TopicPrefix + "-dead"
 	n := c.records()
 	c.Progress.Note("preparing %s with %d records", topic, n)
-	if _, err := consume.Prepare(ctx, seeds, topic, c.Partitions, n, 10_000, 16, c.Opts()...); err != nil {
+	if _, err := consume.Prepare(ctx, c.Brokers, topic, c.Partitions, n, 10_000, 16, c.Opts()...); err != nil {
 		return Result{}, err
 	}
-	if _, err := consume.Prepare(ctx, seeds, dead, 1, 0, 1, 1, c.Opts()...); err != nil {
+	if _, err := consume.Prepare(ctx, c.Brokers, dead, 1, 0, 1, 1, c.Opts()...); err != nil {
 		return Result{}, err
 	}
 	for rep := 0; rep < c.Repeat; rep++ {
 		for _, ct := range res.Contenders {
 			c.Progress.Note("repeat %d/%d: %s for %s", rep+1, c.Repeat, ct.Name, c.total())
-			r, err := runOne(ctx, c, ct, rep, seeds, topic, dead)
+			r, err := runOne(ctx, c, ct, rep, topic, dead)
 			if err != nil {
 				return Result{}, fmt.Errorf("%s (repeat %d): %w", ct.Name, rep+1, err)
 			}
@@ -58,7 +57,7 @@ type phaseRec struct {
 
 // runOne runs contender ct once: its consumer calls the service from the
 // first record on through the capacity schedule, sampled every Tick.
-func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string, topic, dead string) (ContenderRun, error) {
+func runOne(ctx context.Context, c Config, ct Contender, rep int, topic, dead string) (ContenderRun, error) {
 	svc := NewService(c.Capacity, c.BaseLatency, c.Timeout)
 	wins := c.windows()
 	recs := make([]phaseRec, len(wins))
@@ -86,7 +85,7 @@ func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string
 		}
 		return err
 	}
-	cons, err := parallel.New(h, c.consumerOpts(ct, rep, seeds, topic, dead)...)
+	cons, err := parallel.New(h, c.consumerOpts(ct, rep, topic, dead)...)
 	if err != nil {
 		return ContenderRun{}, err
 	}
@@ -100,7 +99,7 @@ func runOne(ctx context.Context, c Config, ct Contender, rep int, seeds []string
 	case err := <-runErr:
 		return ContenderRun{}, fmt.Errorf("consumer stopped before its first record: %v", err)
 	case <-time.After(60 * time.Second):
-		return ContenderRun{}, fmt.Errorf("no record from %s on %v within 60 s", topic, seeds)
+		return ContenderRun{}, fmt.Errorf("no record from %s on %v within 60 s", topic, c.Brokers)
 	case <-ctx.Done():
 		return ContenderRun{}, ctx.Err()
 	}
@@ -135,9 +134,9 @@ func (p *phaseRec) add(latencyMs float64, err error) {
 // consumerOpts are the options of contender ct's consumer: a fresh group
 // from the topic's start, retries then the dead-letter topic, and ct's
 // concurrency (fixed or adaptive) and rate limit.
-func (c Config) consumerOpts(ct Contender, rep int, seeds []string, topic, dead string) []parallel.Opt {
+func (c Config) consumerOpts(ct Contender, rep int, topic, dead string) []parallel.Opt {
 	opts := []parallel.Opt{
-		parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
+		parallel.ClientOpts(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.ConsumeTopics(topic),
 			kgo.ConsumerGroup(fmt.Sprintf("%s-%s-r%d-%d", c.TopicPrefix, ct.Name, rep, time.Now().UnixNano())),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, c.Opts()...)...),
 		parallel.Ordering(c.Order), parallel.MaxConcurrency(ct.Fixed),
@@ -160,17 +159,9 @@ func (c Config) consumerOpts(ct Contender, rep int, seeds []string, topic, dead 
 func (c Config) sample(ctx context.Context, svc *Service, cons *parallel.Consumer, start time.Time, ok, errs *atomic.Uint64, runErr <-chan error, out *ContenderRun) error {
 	tick := time.NewTicker(c.Tick)
 	defer tick.Stop()
-	halved, recovered := false, false
 	for {
 		now := time.Since(start)
-		if !halved && now >= c.Steady {
-			svc.SetCapacity(c.Capacity / 2)
-			halved = true
-		}
-		if !recovered && now >= c.Steady+c.Halved {
-			svc.SetCapacity(c.Capacity)
-			recovered = true
-		}
+		svc.SetCapacity(c.capacityAt(now))
 		st := cons.Stats()
 		out.Timeline = append(out.Timeline, Sample{Sec: now.Seconds(), Completed: ok.Load(), Errors: errs.Load(),
 			Retries: st.Retried, Limit: st.ConcurrencyLimit, InFlight: st.InFlight})
@@ -186,6 +177,14 @@ func (c Config) sample(ctx context.Context, svc *Service, cons *parallel.Consume
 		}
 	}
 	return nil
+}
+
+// capacityAt is the downstream's capacity at d since the first call.
+func (c Config) capacityAt(d time.Duration) int {
+	if d >= c.Steady && d < c.Steady+c.Halved {
+		return c.Capacity / 2
+	}
+	return c.Capacity
 }
 
 // windowPhases are the measured windows' figures from their calls.
