@@ -17,20 +17,19 @@ import (
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
+// With the classic and the KIP-848 protocol, on kfake and a real broker.
 func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
-	testRebalance(t, fake(t), nil)
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_KIP848(t *testing.T) {
-	testRebalance(t, fake(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_RealBroker(t *testing.T) {
-	testRebalance(t, realBroker(t), nil)
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_RealBrokerKIP848(t *testing.T) {
-	testRebalance(t, realBroker(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
+	for _, p := range []struct {
+		name  string
+		extra []kgo.Opt
+	}{
+		{"classic", nil},
+		{"KIP848", []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, p.extra) })
+		})
+	}
 }
 
 // Two members share a group; the first leaves mid-stream. Every record must
@@ -85,13 +84,7 @@ func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 	}
 }
 
-func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) {
-	testDeadLetter(t, fake(t))
-}
-
-func TestFailingRecordsAreRetriedThenDeadLettered_RealBroker(t *testing.T) {
-	testDeadLetter(t, realBroker(t))
-}
+func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) { bothClusters(t, testDeadLetter) }
 
 // Values divisible by 50 always fail (one of them by panicking); every other
 // value fails its first attempt. Retries must recover the latter; the former
@@ -233,13 +226,7 @@ func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.
 	}
 }
 
-func TestRestartSkipsRecordsCompletedAboveTheCommit(t *testing.T) {
-	testRestart(t, fake(t))
-}
-
-func TestRestartSkipsRecordsCompletedAboveTheCommit_RealBroker(t *testing.T) {
-	testRestart(t, realBroker(t))
-}
+func TestRestartSkipsRecordsCompletedAboveTheCommit(t *testing.T) { bothClusters(t, testRestart) }
 
 // One record (value 0, offset 0 of the single partition) hangs; everything
 // else completes. The first consumer is closed with a short drain timeout,

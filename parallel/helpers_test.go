@@ -30,6 +30,13 @@ func fake(t *testing.T) cluster { return cluster{seeds: testkit.Kfake(t)} }
 
 func realBroker(t *testing.T) cluster { return cluster{seeds: testkit.Brokers(t), real: true} }
 
+// bothClusters runs f in a subtest on kfake and in one on the real broker
+// (which skips, or fails under KPAR_REQUIRE_BROKER=1, without one).
+func bothClusters(t *testing.T, f func(t *testing.T, cl cluster)) {
+	t.Run("kfake", func(t *testing.T) { f(t, fake(t)) })
+	t.Run("real", func(t *testing.T) { f(t, realBroker(t)) })
+}
+
 // seen records handler calls per value, and per key the order of values.
 type seen struct {
 	mu    sync.Mutex

@@ -39,11 +39,6 @@ func newShare(t *testing.T, seeds []string, group, topic string, groupCfg map[st
 	return c
 }
 
-func bothClusters(t *testing.T, f func(t *testing.T, cl cluster)) {
-	t.Run("kfake", func(t *testing.T) { f(t, fake(t)) })
-	t.Run("real", func(t *testing.T) { f(t, realBroker(t)) })
-}
-
 // In share mode every record is processed, with more handlers running at
 // once than the topic has partitions, and Stats count it.
 func TestShareGroupProcessesEveryRecordBeyondPartitionCount(t *testing.T) {

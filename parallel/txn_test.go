@@ -79,11 +79,7 @@ func transformChild(a []string) int {
 // replayed work: records the first process ran are run again by the second,
 // yet their outputs are not duplicated.
 func TestTransformOutputsEachInputExactlyOnceAcrossASIGKILL(t *testing.T) {
-	testTransformAcrossKill(t, fake(t))
-}
-
-func TestTransformOutputsEachInputExactlyOnceAcrossASIGKILL_RealBroker(t *testing.T) {
-	testTransformAcrossKill(t, realBroker(t))
+	bothClusters(t, testTransformAcrossKill)
 }
 
 func testTransformAcrossKill(t *testing.T, cl cluster) {
