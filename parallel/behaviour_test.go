@@ -19,17 +19,9 @@ import (
 
 // With the classic and the KIP-848 protocol, on kfake and a real broker.
 func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
-	for _, p := range []struct {
-		name  string
-		extra []kgo.Opt
-	}{
-		{"classic", nil},
-		{"KIP848", []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}},
-	} {
-		t.Run(p.name, func(t *testing.T) {
-			bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, p.extra) })
-		})
-	}
+	kip848 := []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
+	t.Run("classic", func(t *testing.T) { bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, nil) }) })
+	t.Run("KIP848", func(t *testing.T) { bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, kip848) }) })
 }
 
 // Two members share a group; the first leaves mid-stream. Every record must
