@@ -103,11 +103,7 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	}
 	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(3, time.Millisecond, 5*time.Millisecond), parallel.DeadLetterTopic(dlt))
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	st := c.Stats()
 	if st.DeadLettered != n/50 {
 		t.Errorf("dead-lettered %d, want %d", st.DeadLettered, n/50)

@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
@@ -120,6 +121,20 @@ func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Rec
 		out = append(out, fs.Records()...)
 	}
 	return out
+}
+
+// runDeadLettering runs c until s has seen ok distinct records and dlq
+// holds dead records, then stops it (a Run error fails the test) and
+// returns the dead letters.
+func runDeadLettering(t *testing.T, c *parallel.Consumer, s *seen, seeds []string, dlq string, ok, dead int) []*kgo.Record {
+	t.Helper()
+	stop := testkit.Run(t, c)
+	s.waitDistinct(t, ok, 60*time.Second)
+	rs := consumeAll(t, seeds, dlq, dead)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rs
 }
 
 // logLines collects the library's Logf lines.

@@ -96,13 +96,7 @@ func TestShareGroupReleasesFailuresAndDeadLettersPermanentOnes(t *testing.T) {
 			s.add(r)
 			return nil
 		}, parallel.DeadLetterTopic(dlq), parallel.MaxConcurrency(16))
-		stop := testkit.Run(t, c)
-		s.waitDistinct(t, n-1, 60*time.Second)
-		dead := consumeAll(t, cl.seeds, dlq, 1)
-		if err := stop(); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		r := dead[0]
+		r := runDeadLettering(t, c, s, cl.seeds, dlq, n-1, 1)[0]
 		for k, want := range map[string]string{parallel.HeaderOriginTopic: topic, parallel.HeaderError: "malformed",
 			parallel.HeaderAttempts: "1", parallel.HeaderDeliveryCount: "1"} {
 			if got := parallel.Header(r, k); got != want {

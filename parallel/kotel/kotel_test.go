@@ -251,11 +251,7 @@ func TestADeadLetteredCopyCarriesTheLastAttemptsTraceContext(t *testing.T) {
 	h := func(context.Context, *kgo.Record) error { return errors.New("always") }
 	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs), parallel.Retries(2, time.Millisecond, time.Millisecond),
 		parallel.DeadLetterTopic("dlt"))
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
 	rec, carried := deadLetter(t, seeds, "dlt")
 	pub := e.publishOf(t, "t")[0]
 	var last tracetest.SpanStub

@@ -201,6 +201,17 @@ func Run(t testing.TB, c *parallel.Consumer) (stop func() error) {
 	return stop
 }
 
+// RunUntil runs c until cond holds (failing the test after within, as
+// WaitFor), then stops it; a Run error fails the test.
+func RunUntil(t testing.TB, c *parallel.Consumer, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	stop := Run(t, c)
+	WaitFor(t, within, what, cond)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
 // WaitFor polls cond until it holds, failing the test after within.
 func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
