@@ -84,9 +84,7 @@ func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) { bothClusters(t
 // source offsets must end up committed.
 func testDeadLetter(t *testing.T, cl cluster) {
 	const n = 500
-	topic := testkit.Topic(t, cl.seeds, 3)
-	dlt := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, n, 20)
+	topic, dlt := testkit.ProducedTopic(t, cl.seeds, 3, n, 20), testkit.Topic(t, cl.seeds, 1)
 	group := testkit.TopicName(t)
 	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
@@ -137,9 +135,7 @@ func testDeadLetter(t *testing.T, cl cluster) {
 func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 	cl := fake(t)
 	const n = 200
-	topic := testkit.Topic(t, cl.seeds, 2)
-	retry := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, n, 10)
+	topic, retry := testkit.ProducedTopic(t, cl.seeds, 2, n, 10), testkit.Topic(t, cl.seeds, 1)
 	group := testkit.TopicName(t)
 	var mu sync.Mutex
 	calls := map[int][]time.Time{}
