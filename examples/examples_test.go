@@ -41,112 +41,95 @@ func runExample(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
+var examples = []string{"keyed", "deadletter", "metrics", "share", "transform", "batchwriter"}
+
 func TestExamplesBuild(t *testing.T) {
-	for _, name := range []string{"keyed", "deadletter", "metrics", "share", "transform", "batchwriter"} {
+	for _, name := range examples {
 		build(t, name)
 	}
 }
 
-func TestKeyedExampleProcessesEveryRecordInKeyOrder_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	out := runExample(t, build(t, "keyed"), "--brokers", strings.Join(seeds, ","),
-		"--records", "5000", "--keys", "100", "--concurrency", "200", "--work", "1ms")
-	if !strings.Contains(out, "processed 5000 records") || !strings.Contains(out, "key order violations: 0") {
-		t.Fatal("keyed did not report all 5000 records processed with no order violation")
-	}
-}
-
-func TestDeadletterExampleRoutesEachRecordWhereItBelongs_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	const n = 60
-	out := runExample(t, build(t, "deadletter"), "--brokers", strings.Join(seeds, ","),
-		"--records", strconv.Itoa(n), "--retry-delay", "200ms")
-	// Expected counts follow the example's own rules (see kind in main.go).
-	var poison, flaky int
-	for v := 0; v < n; v++ {
-		switch {
-		case v%10 == 0:
-			poison++
-		case v%7 == 0:
-			flaky++
+// countOf returns how many of the values 0..n-1 is holds for.
+func countOf(n int, is func(v int) bool) int {
+	c := 0
+	for v := range n {
+		if is(v) {
+			c++
 		}
 	}
-	for _, want := range []string{
-		strconv.Itoa(n) + " payments: " + strconv.Itoa(n-poison) + " succeeded, " + strconv.Itoa(poison) + " dead-lettered",
-		"succeeded via the retry topic: " + strconv.Itoa(flaky),
+	return c
+}
+
+// Each example, run small against the real broker, prints the facts of its
+// lesson (the counts follow each example's own rules in its main.go). wants
+// are looked for in the output with its white space folded; check, when
+// set, reads numbers out of it.
+func TestExamplesRun_RealBroker(t *testing.T) {
+	const dlN, shareN = 60, 200
+	poison := countOf(dlN, func(v int) bool { return v%10 == 0 })
+	retried := countOf(dlN, func(v int) bool { return v%10 != 0 && v%7 == 0 })
+	corrupt := countOf(shareN, func(v int) bool { return v%25 == 0 })
+	flaky := countOf(shareN, func(v int) bool { return v%25 != 0 && v%7 == 0 })
+	for _, ex := range []struct {
+		name, lesson string
+		args         []string
+		wants        []string
+		check        func(t *testing.T, out string)
+	}{
+		{"keyed", "processes every record in key order",
+			[]string{"--records", "5000", "--keys", "100", "--concurrency", "200", "--work", "1ms"},
+			[]string{"processed 5000 records", "key order violations: 0"}, nil},
+		{"deadletter", "routes each record where it belongs",
+			[]string{"--records", strconv.Itoa(dlN), "--retry-delay", "200ms"},
+			[]string{fmt.Sprintf("%d payments: %d succeeded, %d dead-lettered", dlN, dlN-poison, poison),
+				fmt.Sprintf("succeeded via the retry topic: %d", retried)},
+			func(t *testing.T, out string) {
+				if got := strings.Count(out, "invalid account"); got != poison {
+					t.Errorf("%d dead-letter lines, want %d", got, poison)
+				}
+			}},
+		{"metrics", "serves its counters",
+			[]string{"--records", "3000", "--work", "1ms", "--duration", "8s", "--listen", "127.0.0.1:0"},
+			[]string{"kpar_parallel_records_completed_total 3000"}, nil},
+		{"share", "dead-letters corrupt jobs and redelivers failed ones",
+			[]string{"--jobs", strconv.Itoa(shareN)},
+			[]string{fmt.Sprintf("%d jobs on 3 partitions: %d done, %d dead-lettered", shareN, shareN-corrupt, corrupt),
+				fmt.Sprintf("released after a failed delivery: %d, redelivered: %d", flaky, flaky),
+				"on delivery 1: job 25: corrupt input"},
+			func(t *testing.T, out string) {
+				// More handlers ran at once than the topic has partitions.
+				var peak int
+				if _, err := fmt.Sscanf(out[strings.Index(out, "at peak: ")+len("at peak: "):], "%d", &peak); err != nil || peak <= 3 {
+					t.Errorf("peak handlers at once %d (%v): want more than the 3 partitions", peak, err)
+				}
+			}},
+		{"transform", "gives every order exactly one committed output",
+			[]string{"--records", "3000", "--concurrency", "50"},
+			[]string{"outputs read_committed: 3000; orders without an output: 0; duplicated outputs: 0"}, nil},
+		{"batchwriter", "writes every event once in key order in bulk",
+			[]string{"--records", "3000", "--keys", "300", "--batch", "50", "--write", "2ms"},
+			[]string{"missing: 0; written twice: 0; key order violations: 0"},
+			func(t *testing.T, out string) {
+				// Bulk: fewer calls than records. 3000 records over 300 keys at
+				// most 50 per batch need at least 60 calls; one call per record
+				// would be 3000.
+				var written, calls int
+				if _, err := fmt.Sscanf(out[strings.Index(out, "wrote "):], "wrote %d events in %d bulk writes", &written, &calls); err != nil {
+					t.Fatalf("parse %q: %v", out, err)
+				}
+				if written != 3000 || calls < 60 || calls >= written {
+					t.Fatalf("%d events in %d calls: want 3000 events in 60 to 2999 calls", written, calls)
+				}
+			}},
 	} {
-		if !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	if got := strings.Count(out, "invalid account"); got != poison {
-		t.Errorf("%d dead-letter lines, want %d", got, poison)
-	}
-}
-
-func TestMetricsExampleServesItsCounters_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	out := runExample(t, build(t, "metrics"), "--brokers", strings.Join(seeds, ","),
-		"--records", "3000", "--work", "1ms", "--duration", "8s", "--listen", "127.0.0.1:0")
-	if !strings.Contains(out, "kpar_parallel_records_completed_total 3000") {
-		t.Fatal("the final scrape does not show 3000 completed records")
-	}
-}
-
-func TestShareExampleDeadLettersCorruptJobsAndRedeliversFailedOnes_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	const n = 200
-	out := runExample(t, build(t, "share"), "--brokers", strings.Join(seeds, ","), "--jobs", strconv.Itoa(n))
-	// Expected counts follow the example's own rules (corrupt and flaky in main.go).
-	var corrupt, flaky int
-	for v := 0; v < n; v++ {
-		switch {
-		case v%25 == 0:
-			corrupt++
-		case v%7 == 0:
-			flaky++
-		}
-	}
-	flat := strings.Join(strings.Fields(out), " ")
-	for _, want := range []string{
-		fmt.Sprintf("%d jobs on 3 partitions: %d done, %d dead-lettered", n, n-corrupt, corrupt),
-		fmt.Sprintf("released after a failed delivery: %d, redelivered: %d", flaky, flaky),
-		"on delivery 1: job 25: corrupt input",
-	} {
-		if !strings.Contains(flat, want) {
-			t.Errorf("output lacks %q", want)
-		}
-	}
-	// More handlers ran at once than the topic has partitions.
-	var peak int
-	if _, err := fmt.Sscanf(flat[strings.Index(flat, "at peak: ")+len("at peak: "):], "%d", &peak); err != nil || peak <= 3 {
-		t.Errorf("peak handlers at once %d (%v): want more than the 3 partitions", peak, err)
-	}
-}
-
-func TestTransformExampleGivesEveryOrderExactlyOneCommittedOutput_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	out := runExample(t, build(t, "transform"), "--brokers", strings.Join(seeds, ","), "--records", "3000", "--concurrency", "50")
-	want := "outputs read_committed: 3000; orders without an output: 0; duplicated outputs: 0"
-	if !strings.Contains(out, want) {
-		t.Fatalf("transform's output lacks %q", want)
-	}
-}
-
-func TestBatchwriterExampleWritesEveryEventOnceInKeyOrderInBulk_RealBroker(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	out := runExample(t, build(t, "batchwriter"), "--brokers", strings.Join(seeds, ","),
-		"--records", "3000", "--keys", "300", "--batch", "50", "--write", "2ms")
-	if !strings.Contains(out, "missing: 0; written twice: 0; key order violations: 0") {
-		t.Fatal("batchwriter did not write every event once in key order")
-	}
-	// Bulk: fewer calls than records. 3000 records over 300 keys at most 50
-	// per batch need at least 60 calls; one call per record would be 3000.
-	var written, calls int
-	if _, err := fmt.Sscanf(out[strings.Index(out, "wrote "):], "wrote %d events in %d bulk writes", &written, &calls); err != nil {
-		t.Fatalf("parse %q: %v", out, err)
-	}
-	if written != 3000 || calls < 60 || calls >= written {
-		t.Fatalf("%d events in %d calls: want 3000 events in 60 to 2999 calls", written, calls)
+		t.Run(ex.name+" "+ex.lesson, func(t *testing.T) {
+			seeds := testkit.Brokers(t)
+			out := runExample(t, build(t, ex.name), append([]string{"--brokers", strings.Join(seeds, ",")}, ex.args...)...)
+			out = strings.Join(strings.Fields(out), " ")
+			testkit.Contains(t, ex.name+"'s output", out, ex.wants...)
+			if ex.check != nil {
+				ex.check(t, out)
+			}
+		})
 	}
 }

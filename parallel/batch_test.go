@@ -122,11 +122,7 @@ func TestAFailedBatchIsSplitSoOnlyTheBadRecordIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, time.Minute, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, time.Minute, "commits to reach the end", func() bool { return sumCommitted(t, seeds, "g") == n })
 	dead := consumeAll(t, seeds, "dlt", 1)
 	if len(dead) != 1 || string(dead[0].Value) != "13" {
 		t.Fatalf("dead letters %d, want record 13 alone", len(dead))

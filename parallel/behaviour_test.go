@@ -17,20 +17,11 @@ import (
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
+// With the classic and the KIP-848 protocol, on kfake and a real broker.
 func TestRebalanceLosesNothingWhenAMemberLeaves(t *testing.T) {
-	testRebalance(t, fake(t), nil)
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_KIP848(t *testing.T) {
-	testRebalance(t, fake(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_RealBroker(t *testing.T) {
-	testRebalance(t, realBroker(t), nil)
-}
-
-func TestRebalanceLosesNothingWhenAMemberLeaves_RealBrokerKIP848(t *testing.T) {
-	testRebalance(t, realBroker(t), []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())})
+	kip848 := []kgo.Opt{kgo.ServerSideBalancer(), kgo.Balancers(kgo.CooperativeStickyBalancer())}
+	t.Run("classic", func(t *testing.T) { bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, nil) }) })
+	t.Run("KIP848", func(t *testing.T) { bothClusters(t, func(t *testing.T, cl cluster) { testRebalance(t, cl, kip848) }) })
 }
 
 // Two members share a group; the first leaves mid-stream. Every record must
@@ -85,13 +76,7 @@ func testRebalance(t *testing.T, cl cluster, extra []kgo.Opt) {
 	}
 }
 
-func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) {
-	testDeadLetter(t, fake(t))
-}
-
-func TestFailingRecordsAreRetriedThenDeadLettered_RealBroker(t *testing.T) {
-	testDeadLetter(t, realBroker(t))
-}
+func TestFailingRecordsAreRetriedThenDeadLettered(t *testing.T) { bothClusters(t, testDeadLetter) }
 
 // Values divisible by 50 always fail (one of them by panicking); every other
 // value fails its first attempt. Retries must recover the latter; the former
@@ -99,9 +84,7 @@ func TestFailingRecordsAreRetriedThenDeadLettered_RealBroker(t *testing.T) {
 // source offsets must end up committed.
 func testDeadLetter(t *testing.T, cl cluster) {
 	const n = 500
-	topic := testkit.Topic(t, cl.seeds, 3)
-	dlt := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, n, 20)
+	topic, dlt := testkit.ProducedTopic(t, cl.seeds, 3, n, 20), testkit.Topic(t, cl.seeds, 1)
 	group := testkit.TopicName(t)
 	var attempts testkit.Attempts
 	h := func(ctx context.Context, r *kgo.Record) error {
@@ -118,11 +101,7 @@ func testDeadLetter(t *testing.T, cl cluster) {
 	}
 	c := testkit.Consumer(t, cl.seeds, group, h, []string{topic},
 		parallel.Retries(3, time.Millisecond, 5*time.Millisecond), parallel.DeadLetterTopic(dlt))
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, 60*time.Second, "all offsets committed", func() bool { return sumCommitted(t, cl.seeds, group) == n })
 	st := c.Stats()
 	if st.DeadLettered != n/50 {
 		t.Errorf("dead-lettered %d, want %d", st.DeadLettered, n/50)
@@ -156,9 +135,7 @@ func testDeadLetter(t *testing.T, cl cluster) {
 func TestRetryTopicRedeliversWhenDueWithoutBlockingTheSource(t *testing.T) {
 	cl := fake(t)
 	const n = 200
-	topic := testkit.Topic(t, cl.seeds, 2)
-	retry := testkit.Topic(t, cl.seeds, 1)
-	testkit.Produce(t, cl.seeds, topic, n, 10)
+	topic, retry := testkit.ProducedTopic(t, cl.seeds, 2, n, 10), testkit.Topic(t, cl.seeds, 1)
 	group := testkit.TopicName(t)
 	var mu sync.Mutex
 	calls := map[int][]time.Time{}
@@ -233,13 +210,7 @@ func TestRecordFailingEverythingWithoutDeadLetterStopsRunUncommitted(t *testing.
 	}
 }
 
-func TestRestartSkipsRecordsCompletedAboveTheCommit(t *testing.T) {
-	testRestart(t, fake(t))
-}
-
-func TestRestartSkipsRecordsCompletedAboveTheCommit_RealBroker(t *testing.T) {
-	testRestart(t, realBroker(t))
-}
+func TestRestartSkipsRecordsCompletedAboveTheCommit(t *testing.T) { bothClusters(t, testRestart) }
 
 // One record (value 0, offset 0 of the single partition) hangs; everything
 // else completes. The first consumer is closed with a short drain timeout,

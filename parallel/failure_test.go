@@ -129,11 +129,7 @@ func TestRetryBackoffIsAskedAfterEachFailedAttemptWithItsError(t *testing.T) {
 		return time.Millisecond
 	}
 	c := testkit.Consumer(t, seeds, "g", h, []string{"t"}, parallel.Retries(4, time.Hour, time.Hour), parallel.RetryBackoff(backoff))
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, 20*time.Second, "the record to succeed", func() bool { return c.Stats().Completed == 1 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, 20*time.Second, "the record to succeed", func() bool { return c.Stats().Completed == 1 })
 	mu.Lock()
 	defer mu.Unlock()
 	want := []string{"1:fail 1", "2:fail 2", "3:fail 3"}

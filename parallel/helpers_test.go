@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
@@ -29,6 +30,13 @@ type cluster struct {
 func fake(t *testing.T) cluster { return cluster{seeds: testkit.Kfake(t)} }
 
 func realBroker(t *testing.T) cluster { return cluster{seeds: testkit.Brokers(t), real: true} }
+
+// bothClusters runs f in a subtest on kfake and in one on the real broker
+// (which skips, or fails under KPAR_REQUIRE_BROKER=1, without one).
+func bothClusters(t *testing.T, f func(t *testing.T, cl cluster)) {
+	t.Run("kfake", func(t *testing.T) { f(t, fake(t)) })
+	t.Run("real", func(t *testing.T) { f(t, realBroker(t)) })
+}
 
 // seen records handler calls per value, and per key the order of values.
 type seen struct {
@@ -113,6 +121,20 @@ func consumeAll(t *testing.T, seeds []string, topic string, want int) []*kgo.Rec
 		out = append(out, fs.Records()...)
 	}
 	return out
+}
+
+// runDeadLettering runs c until s has seen ok distinct records and dlq
+// holds dead records, then stops it (a Run error fails the test) and
+// returns the dead letters.
+func runDeadLettering(t *testing.T, c *parallel.Consumer, s *seen, seeds []string, dlq string, ok, dead int) []*kgo.Record {
+	t.Helper()
+	stop := testkit.Run(t, c)
+	s.waitDistinct(t, ok, 60*time.Second)
+	rs := consumeAll(t, seeds, dlq, dead)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return rs
 }
 
 // logLines collects the library's Logf lines.

@@ -223,3 +223,20 @@ func TestConstructorsAcceptOptionsWhereTheyApply(t *testing.T) {
 		})
 	}
 }
+
+func TestNewRejectsMissingGroupAndBadOptions(t *testing.T) {
+	seeds := testkit.Kfake(t)
+	h := func(context.Context, *kgo.Record) error { return nil }
+	_, err := parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("x")))
+	if !errors.Is(err, parallel.ErrNoGroup) {
+		t.Fatalf("no group: err = %v", err)
+	}
+	_, err = parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("x")),
+		parallel.MaxConcurrency(0))
+	if !errors.Is(err, parallel.ErrInvalidOption) {
+		t.Fatalf("bad concurrency: err = %v", err)
+	}
+	if _, err := parallel.New(nil); !errors.Is(err, parallel.ErrNoHandler) {
+		t.Fatalf("nil handler: err = %v", err)
+	}
+}

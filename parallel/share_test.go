@@ -39,11 +39,6 @@ func newShare(t *testing.T, seeds []string, group, topic string, groupCfg map[st
 	return c
 }
 
-func bothClusters(t *testing.T, f func(t *testing.T, cl cluster)) {
-	t.Run("kfake", func(t *testing.T) { f(t, fake(t)) })
-	t.Run("real", func(t *testing.T) { f(t, realBroker(t)) })
-}
-
 // In share mode every record is processed, with more handlers running at
 // once than the topic has partitions, and Stats count it.
 func TestShareGroupProcessesEveryRecordBeyondPartitionCount(t *testing.T) {
@@ -101,13 +96,7 @@ func TestShareGroupReleasesFailuresAndDeadLettersPermanentOnes(t *testing.T) {
 			s.add(r)
 			return nil
 		}, parallel.DeadLetterTopic(dlq), parallel.MaxConcurrency(16))
-		stop := testkit.Run(t, c)
-		s.waitDistinct(t, n-1, 60*time.Second)
-		dead := consumeAll(t, cl.seeds, dlq, 1)
-		if err := stop(); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		r := dead[0]
+		r := runDeadLettering(t, c, s, cl.seeds, dlq, n-1, 1)[0]
 		for k, want := range map[string]string{parallel.HeaderOriginTopic: topic, parallel.HeaderError: "malformed",
 			parallel.HeaderAttempts: "1", parallel.HeaderDeliveryCount: "1"} {
 			if got := parallel.Header(r, k); got != want {

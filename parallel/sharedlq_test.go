@@ -114,12 +114,7 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 			s.add(r)
 			return nil
 		}, parallel.BrokerDeadLetter(dlq), parallel.MaxConcurrency(8))
-	stop := testkit.Run(t, c)
-	s.waitDistinct(t, n-2, 60*time.Second)
-	dead := consumeAll(t, cl.seeds, dlq, 2)
-	if err := stop(); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	dead := runDeadLettering(t, c, s, cl.seeds, dlq, n-2, 2)
 	want := map[string]struct{ count, message string }{
 		"7":  {"1", "Offset rejected by client."},
 		"11": {"2", "Offset rejected by client."},

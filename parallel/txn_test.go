@@ -79,11 +79,7 @@ func transformChild(a []string) int {
 // replayed work: records the first process ran are run again by the second,
 // yet their outputs are not duplicated.
 func TestTransformOutputsEachInputExactlyOnceAcrossASIGKILL(t *testing.T) {
-	testTransformAcrossKill(t, fake(t))
-}
-
-func TestTransformOutputsEachInputExactlyOnceAcrossASIGKILL_RealBroker(t *testing.T) {
-	testTransformAcrossKill(t, realBroker(t))
+	bothClusters(t, testTransformAcrossKill)
 }
 
 func testTransformAcrossKill(t *testing.T, cl cluster) {
@@ -317,11 +313,7 @@ func TestTransformDeadLettersAnInputWhoseOutputIsTooLarge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, time.Minute, "the group to commit every input", func() bool { return sumCommitted(t, seeds, "g") == n })
 	outs := readCommitted(t, seeds, "out", n-1)
 	dead := readCommitted(t, seeds, "dlq", 1)
 	seen := map[string]int{}

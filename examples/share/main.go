@@ -106,7 +106,7 @@ func run(ctx context.Context, n, consumers, conc int, work time.Duration) error 
 		return err
 	}
 	if err := demo.ShareGroupFromEarliest(ctx, group); err != nil {
-		return fmt.Errorf("share group %s: %w (share groups need Kafka 4.2+)", group, err)
+		return fmt.Errorf("%w (share groups need Kafka 4.2+)", err) // it names the group
 	}
 	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
 		return "job-" + strconv.Itoa(i), strconv.Itoa(i)

@@ -1,13 +1,13 @@
 // Package sharegroup holds the admin steps share groups (KIP-932) need and
 // kadm does not offer: reading and setting a group's configs (resource type
 // GROUP), e.g. share.auto.offset.reset, without which a new share group
-// reads only records produced after it joined.
+// reads only records produced after it joined. The library module keeps its
+// own Set and Configs (parallel/internal/sharegroup says why).
 package sharegroup
 
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -79,18 +79,4 @@ func Configs(ctx context.Context, cl *kgo.Client, group string) (map[string]stri
 		}
 	}
 	return out, nil
-}
-
-// Int returns the integer config name of the group, or def when the broker
-// does not say (an old broker, kfake's defaults).
-func Int(ctx context.Context, cl *kgo.Client, group, name string, def int) (int, error) {
-	cs, err := Configs(ctx, cl, group)
-	if err != nil {
-		return def, err
-	}
-	n, perr := strconv.Atoi(cs[name])
-	if perr != nil || n <= 0 {
-		return def, nil
-	}
-	return n, nil
 }

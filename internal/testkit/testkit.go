@@ -6,6 +6,8 @@
 // same tests therefore run against any cluster. Without KPAR_BROKERS, or under
 // `go test -short`, integration tests skip; with KPAR_REQUIRE_BROKER=1 a
 // missing broker is a failure instead, so CI can never pass by skipping.
+// The library module keeps its own copy of the cluster helpers, in
+// parallel/internal/testkit (it imports nothing of this module).
 package testkit
 
 import (
@@ -96,24 +98,14 @@ func TopicName(t testing.TB) string {
 }
 
 // Topic creates a uniquely named topic with the given partition count and
-// replication factor 1 (or the broker default when rf <= 0), and deletes it
-// when the test ends.
+// replication factor 1, and deletes it when the test ends.
 func Topic(t testing.TB, seeds []string, partitions int32) string {
-	t.Helper()
-	return TopicRF(t, seeds, partitions, 1)
-}
-
-// TopicRF is Topic with an explicit replication factor (-1: broker default).
-func TopicRF(t testing.TB, seeds []string, partitions int32, rf int16) string {
 	t.Helper()
 	adm := Admin(t, seeds)
 	name := TopicName(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if rf <= 0 {
-		rf = -1
-	}
-	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: name, Partitions: int(partitions), RF: int(rf)}}); err != nil {
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: name, Partitions: int(partitions), RF: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = kafka.Delete(context.Background(), adm, name) })

@@ -42,6 +42,17 @@ func newEnv() *env {
 	return e
 }
 
+// onKfake starts kfake with topic "t" of partitions partitions (and the
+// topics more, alike), and an env whose traced producer has written n
+// records to "t".
+func onKfake(t *testing.T, partitions int32, n int, more ...string) ([]string, *env) {
+	t.Helper()
+	seeds := testkit.Kfake(t, kfake.SeedTopics(partitions, append([]string{"t"}, more...)...))
+	e := newEnv()
+	e.produce(t, seeds, "t", n)
+	return seeds, e
+}
+
 // produce writes n records (values 0..n-1) through a client traced by
 // franz-go's plugin/kotel, which injects traceparent into each record.
 func (e *env) produce(t *testing.T, seeds []string, topic string, n int) {
@@ -101,9 +112,7 @@ func consumer(t *testing.T, seeds []string, topic string, h parallel.Handler, op
 // the messaging attributes, and the handler's context holds it.
 func TestProcessSpanIsChildOfTheProducersSpan(t *testing.T) {
 	const n = 20
-	seeds := testkit.Kfake(t, kfake.SeedTopics(2, "t"))
-	e := newEnv()
-	e.produce(t, seeds, "t", n)
+	seeds, e := onKfake(t, 2, n)
 	var mu sync.Mutex
 	inHandler := map[string]trace.SpanContext{} // by value
 	h := func(ctx context.Context, r *kgo.Record) error {
@@ -170,9 +179,7 @@ func TestProcessSpanIsChildOfTheProducersSpan(t *testing.T) {
 // attempt 2 "done". The metrics count two process durations and one
 // consumed message for it.
 func TestARetriedRecordGivesTwoAttemptSpans(t *testing.T) {
-	seeds := testkit.Kfake(t, kfake.SeedTopics(1, "t"))
-	e := newEnv()
-	e.produce(t, seeds, "t", 1)
+	seeds, e := onKfake(t, 1, 1)
 	var calls sync.Map
 	h := func(ctx context.Context, r *kgo.Record) error {
 		if n, _ := calls.LoadOrStore(string(r.Value), 1); n == 1 {
@@ -240,17 +247,11 @@ func TestARetriedRecordGivesTwoAttemptSpans(t *testing.T) {
 // the trace context of its last attempt span (not the producer's): a reader
 // of the dead-letter topic continues the same trace under the failure.
 func TestADeadLetteredCopyCarriesTheLastAttemptsTraceContext(t *testing.T) {
-	seeds := testkit.Kfake(t, kfake.SeedTopics(1, "t", "dlt"))
-	e := newEnv()
-	e.produce(t, seeds, "t", 1)
+	seeds, e := onKfake(t, 1, 1, "dlt")
 	h := func(context.Context, *kgo.Record) error { return errors.New("always") }
 	c := consumer(t, seeds, "t", h, parallel.Observe(e.obs), parallel.Retries(2, time.Millisecond, time.Millisecond),
 		parallel.DeadLetterTopic("dlt"))
-	stop := testkit.Run(t, c)
-	testkit.WaitFor(t, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.RunUntil(t, c, 20*time.Second, "the record dead-lettered", func() bool { return c.Stats().DeadLettered == 1 })
 	rec, carried := deadLetter(t, seeds, "dlt")
 	pub := e.publishOf(t, "t")[0]
 	var last tracetest.SpanStub
@@ -281,9 +282,7 @@ func TestADeadLetteredCopyCarriesTheLastAttemptsTraceContext(t *testing.T) {
 // publish spans, with the batch size; the batch handler runs with it.
 func TestABatchCallGetsASpanLinkedToItsRecords(t *testing.T) {
 	const n = 6
-	seeds := testkit.Kfake(t, kfake.SeedTopics(1, "t"))
-	e := newEnv()
-	e.produce(t, seeds, "t", n)
+	seeds, e := onKfake(t, 1, n)
 	var mu sync.Mutex
 	var handlerSpans []trace.SpanID
 	h := func(ctx context.Context, rs []*kgo.Record) error {
@@ -366,9 +365,7 @@ func carrierOf(r *kgo.Record) propagation.MapCarrier {
 // record is stuck, kpar.consumer.head_wait.max is above 0; once it is let
 // go and committed, kpar.consumer.lag and its max read 0.
 func TestObserveStatsExportsLagAndHeadWait(t *testing.T) {
-	seeds := testkit.Kfake(t, kfake.SeedTopics(1, "t"))
-	e := newEnv()
-	e.produce(t, seeds, "t", 5)
+	seeds, e := onKfake(t, 1, 5)
 	release := make(chan struct{})
 	h := func(ctx context.Context, r *kgo.Record) error {
 		if r.Offset == 0 {

@@ -19,10 +19,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -111,26 +110,16 @@ func Produce(ctx context.Context, topic string, n int, record func(i int) (key, 
 // ShareGroupFromEarliest sets the share group's share.auto.offset.reset to
 // earliest, so that it reads the records produced before it joined: a group
 // config (IncrementalAlterConfigs on resource type GROUP), which kadm has no
-// helper for. `kafka-configs.sh --entity-type groups --entity-name <group>
-// --alter --add-config share.auto.offset.reset=earliest` does the same.
+// helper for; the library's ExampleShareGroup shows the request.
+// `kafka-configs.sh --entity-type groups --entity-name <group> --alter
+// --add-config share.auto.offset.reset=earliest` does the same.
 func ShareGroupFromEarliest(ctx context.Context, group string) error {
 	cl, err := client()
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	res := kmsg.NewIncrementalAlterConfigsRequestResource()
-	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
-	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	c.Name, c.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
-	res.Configs = append(res.Configs, c)
-	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		return err
-	}
-	return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+	return sharegroup.FromEarliest(ctx, cl, group)
 }
 
 // RunUntil runs the consumers until done returns true (asked every 50ms),

@@ -1,9 +1,11 @@
 // Package sharegroup holds the admin steps share groups (KIP-932) need and
 // kadm does not offer: reading and setting a group's configs (resource type
 // GROUP), e.g. share.auto.offset.reset, without which a new share group
-// reads only records produced after it joined. It is the library module's
-// copy of the config half of the toolkit's internal/sharegroup (the library
-// imports nothing of the toolkit's module).
+// reads only records produced after it joined. The toolkit's
+// internal/sharegroup has the same Set and Configs: the library imports
+// nothing of the toolkit's module, and the toolkit cannot import this
+// internal package, nor should the library export admin steps that are not
+// its product.
 package sharegroup
 
 import (
@@ -50,11 +52,6 @@ func Set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string
 		}
 	}
 	return nil
-}
-
-// FromEarliest makes the share group read topics from their start.
-func FromEarliest(ctx context.Context, cl *kgo.Client, group string) error {
-	return Set(ctx, cl, group, map[string]string{AutoOffsetReset: "earliest"})
 }
 
 // Configs returns the group's configs as the broker describes them

@@ -1,7 +1,8 @@
 // Package testkit hands the library's tests a Kafka cluster: the in-process
-// kfake for fast unit tests, or a real broker for integration tests. It is
-// the library module's copy of the toolkit's internal/testkit (the library
-// imports nothing of the toolkit's module).
+// kfake for fast unit tests, or a real broker for integration tests. Its
+// first helpers (Kfake to Produce) are also in the toolkit's
+// internal/testkit, on purpose: the library module imports nothing of the
+// toolkit's, and the toolkit cannot import this internal package.
 //
 // The real broker comes from KPAR_BROKERS (comma-separated host:port), which
 // `make test` sets after starting a local broker with `kpar broker up`. The
@@ -67,19 +68,6 @@ func Brokers(t testing.TB) []string {
 	return strings.Split(v, ",")
 }
 
-// Unavailable ends a test whose real part cannot run here (no java, mvn,
-// javac or kcat, a busy port, a cluster that did not come up): a skip
-// locally, a failure under KPAR_REQUIRE_BROKER=1, where `make test` and CI
-// promise that every integration test runs. Under -short it always skips.
-func Unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if !testing.Short() && os.Getenv(EnvRequire) == "1" {
-		t.Fatalf("%s, and %s=1: this test must run", msg, EnvRequire)
-	}
-	t.Skip(msg)
-}
-
 var topicSeq atomic.Int64
 
 // TopicName returns a name unique to this test and process.
@@ -92,21 +80,14 @@ func TopicName(t testing.TB) string {
 }
 
 // Topic creates a uniquely named topic with the given partition count and
-// replication factor 1 (or the broker default when rf <= 0), and deletes it
-// when the test ends.
+// replication factor 1, and deletes it when the test ends.
 func Topic(t testing.TB, seeds []string, partitions int32) string {
-	t.Helper()
-	return TopicRF(t, seeds, partitions, 1)
-}
-
-// TopicRF is Topic with an explicit replication factor (-1: broker default).
-func TopicRF(t testing.TB, seeds []string, partitions int32, rf int16) string {
 	t.Helper()
 	adm := Admin(t, seeds)
 	name := TopicName(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := adm.CreateTopic(ctx, partitions, rf, nil, name)
+	resp, err := adm.CreateTopic(ctx, partitions, 1, nil, name)
 	if err == nil {
 		err = resp.Err
 	}
@@ -218,6 +199,17 @@ func Run(t testing.TB, c *parallel.Consumer) (stop func() error) {
 	}
 	t.Cleanup(func() { stop() })
 	return stop
+}
+
+// RunUntil runs c until cond holds (failing the test after within, as
+// WaitFor), then stops it; a Run error fails the test.
+func RunUntil(t testing.TB, c *parallel.Consumer, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	stop := Run(t, c)
+	WaitFor(t, within, what, cond)
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 }
 
 // WaitFor polls cond until it holds, failing the test after within.
