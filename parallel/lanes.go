@@ -99,12 +99,7 @@ func (l *keyLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.R
 		p.spent(l)
 	}
 	p.mu.Unlock()
-	slot.end()
-	if n > 0 {
-		c.nudge()
-	}
-	clear(batch)
-	return batch[:0]
+	return c.endPass(slot, n, batch)
 }
 
 func (l *sharedLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kgo.Record {
@@ -148,6 +143,13 @@ func (l *sharedLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kg
 	n := c.report(slot, s.done)
 	p.letGo()
 	p.mu.Unlock()
+	return c.endPass(slot, n, batch)
+}
+
+// endPass frees the worker's slot after a pass that reported n records
+// done, wakes the poll loop if that made room, and hands the pass's batch
+// back, cleared, as the worker's buffer.
+func (c *Consumer) endPass(slot *workerSlot, n int, batch []*kgo.Record) []*kgo.Record {
 	slot.end()
 	if n > 0 {
 		c.nudge()
