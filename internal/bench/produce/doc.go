@@ -111,11 +111,7 @@ func kcatFinding(k KcatComparison) doc.Finding {
 	if len(reps) == 0 {
 		reps = []KcatRepeat{k.repeat()}
 	}
-	rates, cpus := 0, 0
-	for _, rp := range reps {
-		r, c := rp.past()
-		rates, cpus = rates+b2i(r), cpus+b2i(c)
-	}
+	_, rates, cpus := tally(reps)
 	who := "One kpar producer"
 	if len(reps) > 1 {
 		who = fmt.Sprintf("In the median of %d repeats one kpar producer", len(reps))

@@ -129,23 +129,16 @@ type JavaComparison struct {
 
 // Compute fills the derived fields from the measured ones.
 func (j *JavaComparison) Compute() {
-	if el := float64(j.Go.ElapsedNs) / 1e9; el > 0 {
-		j.GoRecordsPerSec = float64(j.Go.Acked) / el
-	}
+	j.GoRecordsPerSec = ratio(float64(j.Go.Acked), float64(j.Go.ElapsedNs)/1e9)
 	j.JavaRecordsPerSec = j.Java.RecordsPerSec
-	if j.Go.Acked > 0 {
-		j.GoCPUPerMillion = j.Go.ProcessCPUSeconds / float64(j.Go.Acked) * 1e6
-	}
-	if j.Java.Records > 0 {
-		j.JavaCPUPerMillion = j.Java.CPUSeconds / float64(j.Java.Records) * 1e6
-	}
-	if j.JavaRecordsPerSec > 0 {
-		j.RecordsPerSecRatio = j.GoRecordsPerSec / j.JavaRecordsPerSec
-	}
-	if j.JavaCPUPerMillion > 0 {
-		j.CPUPerMillionRatio = j.GoCPUPerMillion / j.JavaCPUPerMillion
-	}
+	j.GoCPUPerMillion = perMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
+	j.JavaCPUPerMillion = perMillion(j.Java.CPUSeconds, j.Java.Records)
+	j.RecordsPerSecRatio = ratio(j.GoRecordsPerSec, j.JavaRecordsPerSec)
+	j.CPUPerMillionRatio = ratio(j.GoCPUPerMillion, j.JavaCPUPerMillion)
 }
+
+// perMillion is cpu seconds per million of n records (0 for none).
+func perMillion(cpu float64, n int64) float64 { return ratio(cpu, float64(n)) * 1e6 }
 
 // FailedSteps names every step in which a delivery failed, one line each
 // ("<sweep label>, N producers: F of R deliveries failed: first error"): its
