@@ -1,7 +1,9 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -102,12 +104,7 @@ func judgeCeiling(c *Ceiling) {
 		c.StopsAt, c.NextPartitions = pts[stop].Partitions, pts[stop+1].Partitions
 		c.Gain = ratio(pts[stop+1].RecordsPerSec, pts[stop].RecordsPerSec) - 1
 	}
-	best := first
-	for _, p := range pts {
-		if p.RecordsPerSec > best.RecordsPerSec {
-			best = p
-		}
-	}
+	best := slices.MaxFunc(pts, func(a, b CeilingPoint) int { return cmp.Compare(a.RecordsPerSec, b.RecordsPerSec) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "The ceiling (best of the producer counts) went from %s records/s at %s to %s at %s (%.2fx)",
 		human(first.RecordsPerSec), plural(first.Partitions, "partition"), human(last.RecordsPerSec), plural(last.Partitions, "partition"), ratio(last.RecordsPerSec, first.RecordsPerSec))
@@ -260,8 +257,11 @@ type CoreVerdict struct {
 // FindCores judges a pinned sweep's steps in producer order.
 func FindCores(steps []Step, p Pin) *CoreVerdict {
 	v := &CoreVerdict{First: "neither"}
+	// share is a side's own CPU seconds over its CPUs' capacity; busy
+	// every process's on those CPUs (nil when unread).
+	share := func(st Step, secs float64, cpus []int) float64 { return secs / st.ElapsedSeconds / float64(len(cpus)) }
 	busy := func(st Step, cpus []int) *float64 {
-		if len(st.CoreBusySeconds) == 0 || st.ElapsedSeconds <= 0 {
+		if len(st.CoreBusySeconds) == 0 {
 			return nil
 		}
 		var sum float64
@@ -270,30 +270,21 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 				sum += st.CoreBusySeconds[c]
 			}
 		}
-		f := sum / st.ElapsedSeconds / float64(len(cpus))
+		f := share(st, sum, cpus)
 		return &f
 	}
+	full := func(p *float64) bool { return p != nil && *p >= CoreFull }
 	for _, st := range sortedSteps(steps) {
 		if st.ElapsedSeconds <= 0 {
 			continue
 		}
-		cs := CoreStep{Producers: st.Producers, BenchShare: st.BenchCPUSeconds / st.ElapsedSeconds / float64(len(p.Bench)),
-			BrokerBusy: busy(st, p.Broker), BenchBusy: busy(st, p.Bench)}
+		cs := CoreStep{Producers: st.Producers, BenchShare: share(st, st.BenchCPUSeconds, p.Bench), BrokerBusy: busy(st, p.Broker), BenchBusy: busy(st, p.Bench)}
 		if st.BrokerCPUSeconds != nil {
-			cs.BrokerShare = *st.BrokerCPUSeconds / st.ElapsedSeconds / float64(len(p.Broker))
+			cs.BrokerShare = share(st, *st.BrokerCPUSeconds, p.Broker)
 		}
 		v.Steps = append(v.Steps, cs)
-		if v.Producers == 0 {
-			b, c := cs.BrokerShare >= CoreFull, cs.BenchShare >= CoreFull
-			switch {
-			case b && c:
-				v.First = "both"
-			case b:
-				v.First = "broker"
-			case c:
-				v.First = "client"
-			}
-			full := func(p *float64) bool { return p != nil && *p >= CoreFull }
+		if b, c := cs.BrokerShare >= CoreFull, cs.BenchShare >= CoreFull; v.Producers == 0 {
+			v.First = map[[2]bool]string{{true, true}: "both", {true, false}: "broker", {false, true}: "client", {false, false}: "neither"}[[2]bool{b, c}]
 			if !b && !c && (full(cs.BrokerBusy) || full(cs.BenchBusy)) {
 				v.First = "others"
 			}
@@ -307,36 +298,38 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 		return v
 	}
 	at := v.Steps[len(v.Steps)-1]
-	for _, cs := range v.Steps {
-		if cs.Producers == v.Producers {
-			at = cs
-		}
+	if i := slices.IndexFunc(v.Steps, func(cs CoreStep) bool { return cs.Producers == v.Producers }); i >= 0 {
+		at = v.Steps[i]
 	}
-	bcpu, ccpu := "CPU "+cpuList(p.Broker), "CPU "+cpuList(p.Bench)
+	v.Reason = coreReason(v.First, at, "CPU "+cpuList(p.Broker), "CPU "+cpuList(p.Bench))
+	return v
+}
+
+// coreReason says why first filled first at step at, the sides' CPUs
+// named bcpu and ccpu.
+func coreReason(first string, at CoreStep, bcpu, ccpu string) string {
 	others := func(share float64, busy *float64, cpus string) string {
 		if busy != nil && *busy-share >= 0.1 {
 			return fmt.Sprintf(" (%s was %.2f busy counting other processes)", cpus, *busy)
 		}
 		return ""
 	}
-	switch v.First {
+	n := plural(at.Producers, "producer")
+	switch first {
 	case "broker":
-		v.Reason = fmt.Sprintf("the broker's %s filled first: %.2f of it at %s, while the client used %.2f of %s%s",
-			bcpu, at.BrokerShare, plural(at.Producers, "producer"), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+		return fmt.Sprintf("the broker's %s filled first: %.2f of it at %s, while the client used %.2f of %s%s",
+			bcpu, at.BrokerShare, n, at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
 	case "client":
-		v.Reason = fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
-			ccpu, at.BenchShare, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
+		return fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
+			ccpu, at.BenchShare, n, at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
 	case "others":
-		v.Reason = fmt.Sprintf("the pinned CPUs were full (%.2f busy or more) before either side used that much of them: at %s %s was %s busy, the broker's own share %.2f; %s %s busy, the client's %.2f; other processes took the rest, so on this shared machine neither side reached its own limit",
-			CoreFull, plural(at.Producers, "producer"), bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
+		return fmt.Sprintf("the pinned CPUs were full (%.2f busy or more) before either side used that much of them: at %s %s was %s busy, the broker's own share %.2f; %s %s busy, the client's %.2f; other processes took the rest, so on this shared machine neither side reached its own limit",
+			CoreFull, n, bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
 	case "both":
-		v.Reason = fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s",
-			plural(at.Producers, "producer"), at.BrokerShare, bcpu, at.BenchShare, ccpu)
-	default:
-		v.Reason = fmt.Sprintf("neither side reached %.2f of its CPUs; at %s the broker used %.2f of %s%s and the client %.2f of %s%s, so the limit is elsewhere (round trips, partitions, other load)",
-			CoreFull, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+		return fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s", n, at.BrokerShare, bcpu, at.BenchShare, ccpu)
 	}
-	return v
+	return fmt.Sprintf("neither side reached %.2f of its CPUs; at %s the broker used %.2f of %s%s and the client %.2f of %s%s, so the limit is elsewhere (round trips, partitions, other load)",
+		CoreFull, n, at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
 }
 
 func fmtBusy(p *float64) string {

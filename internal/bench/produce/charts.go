@@ -49,12 +49,7 @@ func detailCharts(r Result) []*doc.Chart {
 	}
 }
 
-func brokerCores(_ Sweep, s Step) (float64, bool) {
-	if s.BrokerCPUSeconds == nil || s.ElapsedSeconds <= 0 {
-		return 0, false
-	}
-	return *s.BrokerCPUSeconds / s.ElapsedSeconds, true
-}
+func brokerCores(_ Sweep, s Step) (float64, bool) { return s.cores(s.BrokerCPUSeconds) }
 
 // coresChart: pinned, each side's use of its own CPUs (1.0 = full);
 // otherwise the cores each side kept busy.
@@ -76,9 +71,7 @@ func coresChart(r Result) *doc.Chart {
 		return sweepChart(r, "cores", fmt.Sprintf("Pinned: share of own CPUs vs producers (broker on CPU %s, bench on CPU %s)", cpuList(p.Broker), cpuList(p.Bench)),
 			doc.Axis{Label: "share of the side's CPUs", Unit: "1.0 = full"}, metric{"broker", share(true)}, metric{"bench", share(false)})
 	}
-	bench := func(_ Sweep, s Step) (float64, bool) {
-		return s.BenchCPUSeconds / s.ElapsedSeconds, s.ElapsedSeconds > 0
-	}
+	bench := func(_ Sweep, s Step) (float64, bool) { return s.perSec(s.BenchCPUSeconds) }
 	return sweepChart(r, "cores", "Cores busy vs producers", doc.Axis{Label: "cores busy", Unit: "CPU-s/s"}, metric{"broker", brokerCores}, metric{"bench", bench})
 }
 

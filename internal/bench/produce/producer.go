@@ -129,14 +129,8 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 	if d.lastReport.Load() == 0 || s.NoFlush {
 		end = time.Now()
 	}
-	smp := Sample{
-		Producer:  idx,
-		Records:   produced,
-		Acked:     d.acked.Load(),
-		Failed:    d.failed.Load(),
-		NoReport:  noReport,
-		ElapsedNs: end.Sub(start).Nanoseconds(),
-	}
+	smp := Sample{Producer: idx, Records: produced, Acked: d.acked.Load(), Failed: d.failed.Load(), NoReport: noReport,
+		ElapsedNs: end.Sub(start).Nanoseconds(), WireOut: p.wire.out.Load(), WireIn: p.wire.in.Load()}
 	if e := d.firstErr.Load(); e != nil {
 		smp.FirstError = *e
 	}
@@ -145,7 +139,6 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 		smp.PayloadBytes = d.payload
 		smp.Latency = d.hist.Export()
 	}
-	smp.WireOut, smp.WireIn = p.wire.out.Load(), p.wire.in.Load()
 	return smp
 }
 

@@ -81,10 +81,25 @@ func (s Step) WireMBPerSec() float64 {
 // LoopbackMBPerSec is the loopback interface's received bytes per second
 // (on lo every byte sent is also received, so rx alone counts each once).
 func (s Step) LoopbackMBPerSec() (float64, bool) {
-	if s.LoopbackRxBytes == nil || s.ElapsedSeconds <= 0 {
+	if s.LoopbackRxBytes == nil {
 		return 0, false
 	}
-	return float64(*s.LoopbackRxBytes) / 1e6 / s.ElapsedSeconds, true
+	return s.perSec(float64(*s.LoopbackRxBytes) / 1e6)
+}
+
+// perSec is v over the step's elapsed time (CPU seconds: the cores busy);
+// false when the step has no elapsed time.
+func (s Step) perSec(v float64) (float64, bool) {
+	return ratio(v, s.ElapsedSeconds), s.ElapsedSeconds > 0
+}
+
+// cores is the cores busy of secs CPU seconds over the step (false when
+// secs is unknown).
+func (s Step) cores(secs *float64) (float64, bool) {
+	if secs == nil {
+		return 0, false
+	}
+	return s.perSec(*secs)
 }
 
 // BenchCPUPerMillion is the bench's CPU seconds per million acked records.
