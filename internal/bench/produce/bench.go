@@ -27,19 +27,19 @@ type bench struct {
 	settle    time.Duration
 	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
 	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
-	worker    *workerLauncher
-	admCl     *kgo.Client
-	adm       *kadm.Client
+	// worker starts one worker process (see RunWorker), which loads src
+	// itself, so it reads the same records as this process.
+	worker proc.Starter
+	src    Source
+	admCl  *kgo.Client
+	adm    *kadm.Client
 }
 
-// newBench makes a bench on seeds over data. worker (may be nil: no
-// process mode) starts one worker (see RunWorker), which loads src itself,
-// so it reads the same records as this process.
+// newBench makes a bench on seeds over data; worker may be nil (no
+// process mode).
 func newBench(seeds []string, clientOpts []kgo.Opt, data *csvload.Dataset, worker proc.Starter, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
-	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, sized: map[int]*csvload.Dataset{}, brokerCPU: brokerCPU, progress: progress}
-	if worker != nil {
-		b.worker = &workerLauncher{child: worker, src: src, seeds: seeds}
-	}
+	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, sized: map[int]*csvload.Dataset{}, settle: 100 * time.Millisecond,
+		brokerCPU: brokerCPU, progress: progress, worker: worker, src: src}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
@@ -62,22 +62,6 @@ func (b *bench) dataset(size int) *csvload.Dataset {
 	return b.sized[size]
 }
 
-// ReplicationFactor is what the bench creates topics with: every broker
-// holds a copy, up to 3, so a 3-node cluster measures RF 3. It also
-// returns the number of brokers.
-func (b *bench) ReplicationFactor(ctx context.Context) (rf, brokers int, err error) {
-	md, err := b.adm.BrokerMetadata(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("broker metadata: %w", err)
-	}
-	brokers = len(md.Brokers)
-	rf = max(1, min(3, brokers))
-	if rf > 1 {
-		b.settle = 700 * time.Millisecond
-	}
-	return rf, brokers, nil
-}
-
 // EnsureTopics creates the topics that do not exist with partitions
 // partitions and replication factor rf, and returns every topic's
 // partition count, which may differ for topics that already existed.
@@ -94,11 +78,7 @@ func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, r
 // and with replicas the high watermark waits for the followers), waiting
 // at most ~6s before it takes them as they are.
 func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
-	settle := b.settle
-	if settle <= 0 {
-		settle = 100 * time.Millisecond
-	}
-	ends, err := kafka.Settle(ctx, b.adm, topics, settle, 6*time.Second)
+	ends, err := kafka.Settle(ctx, b.adm, topics, b.settle, 6*time.Second)
 	if errors.Is(err, kafka.ErrUnsettled) {
 		err = nil
 	}
@@ -131,7 +111,7 @@ func (b *bench) Step(ctx context.Context, r point) (Step, error) {
 	win := &window{brokerCPU: b.brokerCPU}
 	run, mode := b.inProcess, "in-process"
 	if r.Processes {
-		run, mode = b.worker.step, "processes"
+		run, mode = b.workers, "processes"
 	}
 	samples, wall, err := run(ctx, r, n, win)
 	if err != nil {

@@ -3,6 +3,7 @@ package produce
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/doc"
@@ -84,7 +85,7 @@ func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *do
 	groups := groupSweeps(r.Sweeps)
 	for _, m := range metrics {
 		for _, g := range groups {
-			p := doc.Chart{Title: strings.Join(nonEmpty(g.title, m.name), ": ")}
+			p := doc.Chart{Title: strings.Join(slices.DeleteFunc([]string{g.title, m.name}, func(s string) bool { return s == "" }), ": ")}
 			for k, i := range g.idx {
 				s := doc.Series{Name: g.names[k]}
 				for _, st := range sortedSteps(r.Sweeps[i].Steps) {
@@ -218,16 +219,6 @@ func varying(sweeps []Sweep, dims []func(Sweep) string) []func(Sweep) string {
 				out = append(out, d)
 				break
 			}
-		}
-	}
-	return out
-}
-
-func nonEmpty(s ...string) []string {
-	var out []string
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
 		}
 	}
 	return out

@@ -125,12 +125,16 @@ func pinFor(cfg Config, res *Result) (restore func() error, err error) {
 func createTopics(ctx context.Context, cfg Config, b *bench, res *Result) error {
 	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	rf, nodes, err := b.ReplicationFactor(tctx)
+	md, err := b.adm.BrokerMetadata(tctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("broker metadata: %w", err)
 	}
-	res.ReplicationFactor, res.Broker.Nodes = rf, nodes
-	res.Partitions = map[string]int{}
+	// Every broker holds a copy, up to 3, so a 3-node cluster measures RF 3.
+	res.Broker.Nodes, res.Partitions = len(md.Brokers), map[string]int{}
+	rf := max(1, min(3, res.Broker.Nodes))
+	if res.ReplicationFactor = rf; rf > 1 {
+		b.settle = 700 * time.Millisecond
+	}
 	for _, np := range cfg.Partitions {
 		topics := cfg.topicsFor(np)
 		parts, err := b.EnsureTopics(tctx, topics, np, rf)

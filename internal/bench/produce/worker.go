@@ -91,12 +91,6 @@ func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 	return c.Out.Write(smp)
 }
 
-type workerLauncher struct {
-	seeds []string
-	child proc.Starter
-	src   Source
-}
-
 // workerProc is one started worker: its stdout lines as they come.
 type workerProc struct {
 	p     *proc.Process
@@ -141,12 +135,12 @@ func (w *workerProc) result(s *Sample) error {
 
 // launch starts one worker per spec, named by name, and waits until every
 // one has loaded and connected; on a failure it kills the ones started.
-func (l *workerLauncher) launch(ctx context.Context, specs []WorkerSpec, name func(int) string) ([]*workerProc, error) {
+func (b *bench) launch(ctx context.Context, specs []WorkerSpec, name func(int) string) ([]*workerProc, error) {
 	var procs []*workerProc
 	for i, sp := range specs {
 		w := &workerProc{name: name(i), lines: make(chan []byte, 4)}
 		var err error
-		w.p, err = l.child(ctx, "produce-worker", sp, proc.Options{OnLine: func(b []byte) {
+		w.p, err = b.worker(ctx, "produce-worker", sp, proc.Options{OnLine: func(b []byte) {
 			select {
 			case w.lines <- append([]byte(nil), b...):
 			default: // more than the protocol's lines: not ours to read
@@ -175,19 +169,19 @@ func (l *workerLauncher) launch(ctx context.Context, specs []WorkerSpec, name fu
 
 // spec is the worker spec of part i of parts over the first n records at
 // record size size.
-func (l *workerLauncher) spec(s Settings, partitions map[string]int, n, size, i, parts int) WorkerSpec {
-	src := l.src
+func (b *bench) spec(s Settings, partitions map[string]int, n, size, i, parts int) WorkerSpec {
+	src := b.src
 	src.Size = size
-	return WorkerSpec{Seeds: l.seeds, Source: src, Records: n, Part: i, Parts: parts, Settings: s, Partitions: partitions}
+	return WorkerSpec{Seeds: b.seeds, Source: src, Records: n, Part: i, Parts: parts, Settings: s, Partitions: partitions}
 }
 
-// step runs r.Producers workers over the first n records.
-func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
+// workers runs r.Producers worker processes over the first n records.
+func (b *bench) workers(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
 	specs := make([]WorkerSpec, r.Producers)
 	for i := range specs {
-		specs[i] = l.spec(r.Settings, r.Partitions, n, r.RecordSize, i, r.Producers)
+		specs[i] = b.spec(r.Settings, r.Partitions, n, r.RecordSize, i, r.Producers)
 	}
-	procs, err := l.launch(ctx, specs, func(i int) string { return fmt.Sprintf("worker %d", i) })
+	procs, err := b.launch(ctx, specs, func(i int) string { return fmt.Sprintf("worker %d", i) })
 	if err != nil {
 		return nil, 0, err
 	}
@@ -229,9 +223,9 @@ type Anchor struct {
 // record size size, unkeyed, as ProducerPerformance sends no keys.
 func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int) (Anchor, error) {
 	start := time.Now()
-	sp := b.worker.spec(s, partitions, n, size, 0, 1)
+	sp := b.spec(s, partitions, n, size, 0, 1)
 	sp.Source.KeyColumn = ""
-	procs, err := b.worker.launch(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" })
+	procs, err := b.launch(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" })
 	if err != nil {
 		return Anchor{}, err
 	}
