@@ -182,11 +182,8 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 	}
 	var out []AcksCost
 	for _, all := range sweeps {
-		if all.Settings.Acks != "all" {
-			continue
-		}
 		o, ok := one[key(all)]
-		if !ok {
+		if !ok || all.Settings.Acks != "all" {
 			continue
 		}
 		s := all.Settings
@@ -198,29 +195,20 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 		for _, st := range o.Steps {
 			byN[st.Producers] = st
 		}
+		var ratios []float64
 		for _, st := range sortedSteps(all.Steps) {
-			ost, ok := byN[st.Producers]
-			if !ok || ost.RecordsPerSec <= 0 {
-				continue
+			if ost, ok := byN[st.Producers]; ok && ost.RecordsPerSec > 0 {
+				ratios = append(ratios, st.RecordsPerSec/ost.RecordsPerSec)
+				c.Points = append(c.Points, AcksPoint{Producers: st.Producers, AllRecordsPerSec: st.RecordsPerSec, OneRecordsPerSec: ost.RecordsPerSec,
+					Ratio: ratios[len(ratios)-1], AllP99Ms: st.LatencyP99Ms, OneP99Ms: ost.LatencyP99Ms})
 			}
-			p := AcksPoint{Producers: st.Producers, AllRecordsPerSec: st.RecordsPerSec, OneRecordsPerSec: ost.RecordsPerSec,
-				Ratio: st.RecordsPerSec / ost.RecordsPerSec, AllP99Ms: st.LatencyP99Ms, OneP99Ms: ost.LatencyP99Ms}
-			if len(c.Points) == 0 || p.Ratio < c.MinRatio {
-				c.MinRatio = p.Ratio
-			}
-			if p.Ratio > c.MaxRatio {
-				c.MaxRatio = p.Ratio
-			}
-			c.Points = append(c.Points, p)
 		}
 		if len(c.Points) == 0 {
 			continue
 		}
+		c.MinRatio, c.MaxRatio = slices.Min(ratios), slices.Max(ratios)
 		first, last := c.Points[0], c.Points[len(c.Points)-1]
-		what := "waits for every in-sync replica"
-		if rf == 1 {
-			what = "has no follower to wait for at RF 1"
-		}
+		what := map[bool]string{false: "waits for every in-sync replica", true: "has no follower to wait for at RF 1"}[rf == 1]
 		c.Sentence = fmt.Sprintf("At RF %d, acks=all (which %s) ran at %.2fx to %.2fx acks=1's records/s: %.2fx at %s (%s vs %s records/s, p99 %.1f vs %.1f ms), %.2fx at %d (%s vs %s, p99 %.1f vs %.1f ms).",
 			rf, what, c.MinRatio, c.MaxRatio, first.Ratio, plural(first.Producers, "producer"), human(first.AllRecordsPerSec), human(first.OneRecordsPerSec), first.AllP99Ms, first.OneP99Ms,
 			last.Ratio, last.Producers, human(last.AllRecordsPerSec), human(last.OneRecordsPerSec), last.AllP99Ms, last.OneP99Ms)

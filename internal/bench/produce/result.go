@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/kpar/kpar/internal/producerperf"
@@ -156,6 +157,16 @@ func (r Result) FailedSteps() []string {
 	return out
 }
 
+// judge sets the sweep's saturation, bottleneck (on cores CPUs and
+// partitions partitions) and, pinned, its core verdict from its steps.
+func (sw *Sweep) judge(cores, partitions int, pin *Pin) {
+	sw.Saturation = FindSaturation(sw.Steps)
+	sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, cores, partitions)
+	if pin != nil {
+		sw.Cores = FindCores(sw.Steps, *pin)
+	}
+}
+
 // Rederive recomputes every verdict and sentence r stores from its measured
 // figures (saturation, bottleneck, pinned cores, the anchors' ratios and the
 // kcat target, the ceilings, the cost of acks=all), so a document read from
@@ -164,18 +175,15 @@ func Rederive(r Result) Result {
 	sweeps := make([]Sweep, len(r.Sweeps))
 	for i, sw := range r.Sweeps {
 		sw.Steps = append([]Step(nil), sw.Steps...)
-		sw.Saturation = FindSaturation(sw.Steps)
-		parts := 0
+		parts := sw.Partitions
 		if len(sw.Settings.Topics) > 0 {
-			parts = r.Partitions[sw.Settings.Topics[0]]
+			parts = cmp.Or(r.Partitions[sw.Settings.Topics[0]], parts)
 		}
-		if parts == 0 {
-			parts = sw.Partitions
-		}
-		sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, r.Host.Cores, parts)
+		var pin *Pin
 		if r.Pinned != nil {
-			sw.Cores = FindCores(sw.Steps, r.Pinned.Pin)
+			pin = &r.Pinned.Pin
 		}
+		sw.judge(r.Host.Cores, parts, pin)
 		sweeps[i] = sw
 	}
 	r.Sweeps = sweeps

@@ -194,11 +194,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 					sw.Steps = append(sw.Steps, st)
 					cfg.Progress.Print(StepLine(st))
 				}
-				sw.Saturation = FindSaturation(sw.Steps)
-				sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, res.Partitions[s.Topics[0]])
-				if cfg.Pin != nil {
-					sw.Cores = FindCores(sw.Steps, *cfg.Pin)
-				}
+				sw.judge(res.Host.Cores, res.Partitions[s.Topics[0]], cfg.Pin)
 				res.Sweeps = append(res.Sweeps, sw)
 				cfg.Progress.Print(SaturationLine(sw))
 			}
