@@ -60,6 +60,13 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	return b
 }
 
+// runConfig is the defaults over rows generated rows into topic on seeds.
+func runConfig(t *testing.T, seeds []string, rows int, topic string) Config {
+	c := DefaultConfig()
+	c.Input, c.Topics, c.Brokers, c.Command = writeCSV(t, rows).Path, []string{topic}, seeds, []string{"kpar", "bench", "produce"}
+	return c
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

@@ -397,13 +397,10 @@ func TestRunRefusesToPinABrokerItDidNotStart(t *testing.T) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		t.Skip("no taskset")
 	}
-	seeds := testkit.Kfake(t)
-	c := DefaultConfig()
-	c.Input, c.Topics, c.Warmup = writeCSV(t, 10).Path, []string{"pin"}, 0
-	c.Pin = &Pin{Broker: []int{0}, Bench: []int{1}}
+	c := runConfig(t, testkit.Kfake(t), 10, "pin")
+	c.Warmup, c.Pin = 0, &Pin{Broker: []int{0}, Bench: []int{1}}
 	before, _ := allowedCPUs(os.Getpid())
-	c.Brokers = seeds
-	_, err := Run(context.Background(), c)
+	_, err := Run(ctx(t), c)
 	if err == nil || !strings.Contains(err.Error(), "--pin: the broker is not one 'kpar broker up' started here") {
 		t.Fatalf("got %v", err)
 	}
