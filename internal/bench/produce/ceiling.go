@@ -36,10 +36,12 @@ type Ceiling struct {
 	Sentence       string  `json:"sentence"`
 }
 
-// sweepKey groups sweeps that differ only in what is being swept.
-func sweepKey(s Settings, mode string, size int, parts int) string {
+// ceilingLabel names a sweep's settings (topics aside) and record size:
+// what a ceiling over its partition counts holds constant.
+func ceilingLabel(sw Sweep) string {
+	s := sw.Settings
 	s.Topics = nil
-	return fmt.Sprintf("%s|%s|%d|%d", s.Label(), mode, size, parts)
+	return s.Label() + sizeLabel(sw.RecordSize)
 }
 
 // FindCeilings groups the sweeps by everything but the partition count and,
@@ -48,7 +50,7 @@ func FindCeilings(sweeps []Sweep) []Ceiling {
 	var order []string
 	groups := map[string][]Sweep{}
 	for _, sw := range sweeps {
-		k := sweepKey(sw.Settings, sw.Mode, sw.RecordSize, 0)
+		k := ceilingLabel(sw) + "|" + sw.Mode
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -60,9 +62,7 @@ func FindCeilings(sweeps []Sweep) []Ceiling {
 		if len(g) < 2 {
 			continue
 		}
-		s := g[0].Settings
-		s.Topics = nil
-		c := Ceiling{Label: s.Label() + sizeLabel(g[0].RecordSize), Mode: g[0].Mode, RecordSize: g[0].RecordSize}
+		c := Ceiling{Label: ceilingLabel(g[0]), Mode: g[0].Mode, RecordSize: g[0].RecordSize}
 		for _, sw := range g {
 			p := CeilingPoint{Partitions: sw.Partitions}
 			for _, st := range sw.Steps {
@@ -170,9 +170,8 @@ type AcksCost struct {
 // differs from it only in acks (and so idempotence).
 func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 	key := func(sw Sweep) string {
-		s := sw.Settings
-		s.Acks, s.Idempotence = "", false
-		return sweepKey(s, sw.Mode, sw.RecordSize, sw.Partitions)
+		sw.Settings.Acks, sw.Settings.Idempotence = "", false
+		return fmt.Sprintf("%s|%s|%d", ceilingLabel(sw), sw.Mode, sw.Partitions)
 	}
 	one := map[string]Sweep{}
 	for _, sw := range sweeps {

@@ -151,9 +151,7 @@ func ceilingNames(r Result) []string {
 	reps := make([]Sweep, len(r.Ceilings))
 	for i, c := range r.Ceilings {
 		for _, sw := range r.Sweeps {
-			s := sw.Settings
-			s.Topics = nil
-			if sw.Mode == c.Mode && s.Label()+sizeLabel(sw.RecordSize) == c.Label {
+			if sw.Mode == c.Mode && ceilingLabel(sw) == c.Label {
 				reps[i] = sw
 				break
 			}
