@@ -108,12 +108,30 @@ func (d *reports) promise(r *kgo.Record, err error) {
 	d.pool.Put(br)
 }
 
-// run produces every record of sl and, unless s.NoFlush, waits for every
-// delivery report. progress (may be nil) is told about reports in chunks.
+// run hands every record of sl to the client, round robin over the topics
+// (and partitions, when s.Partitioner is manual), until ctx ends and,
+// unless s.NoFlush, waits for every delivery report. progress (may be
+// nil) is told about reports in chunks.
 func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int, progress func(int64)) Sample {
 	d := newReports(progress)
-	start := time.Now()
-	produced := p.produceAll(ctx, sl, s, partitions, d)
+	promise, start, produced := d.promise, time.Now(), int64(0)
+	for i := range sl.values {
+		if ctx.Err() != nil {
+			break
+		}
+		br := d.pool.Get().(*benchRecord)
+		br.Value = sl.values[i]
+		if sl.keys != nil {
+			br.Key = sl.keys[i]
+		}
+		br.Topic = s.Topics[i%len(s.Topics)]
+		if s.Partitioner == "manual" {
+			br.Partition = int32(i % partitions[br.Topic])
+		}
+		br.start = time.Now()
+		p.cl.Produce(ctx, &br.Record, promise)
+		produced++
+	}
 	var noReport int64
 	if s.NoFlush {
 		// What a program that returns without Flush knows at exit: the
@@ -140,32 +158,6 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 		smp.Latency = d.hist.Export()
 	}
 	return smp
-}
-
-// produceAll hands every record of sl to the client, round robin over the
-// topics (and partitions, when s.Partitioner is manual), until ctx ends,
-// and returns how many it produced.
-func (p *producer) produceAll(ctx context.Context, sl slice, s Settings, partitions map[string]int, d *reports) int64 {
-	promise := d.promise
-	produced := int64(0)
-	for i := range sl.values {
-		if ctx.Err() != nil {
-			break
-		}
-		br := d.pool.Get().(*benchRecord)
-		br.Value = sl.values[i]
-		if sl.keys != nil {
-			br.Key = sl.keys[i]
-		}
-		br.Topic = s.Topics[i%len(s.Topics)]
-		if s.Partitioner == "manual" {
-			br.Partition = int32(i % partitions[br.Topic])
-		}
-		br.start = time.Now()
-		p.cl.Produce(ctx, &br.Record, promise)
-		produced++
-	}
-	return produced
 }
 
 // close stops the client. Under no-flush this is the "exit": buffered
