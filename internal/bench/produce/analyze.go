@@ -30,11 +30,7 @@ func FindSaturation(steps []Step) Saturation {
 	}
 	for i := 1; i < len(s); i++ {
 		prev := s[i-1].RecordsPerSec
-		if prev <= 0 {
-			continue
-		}
-		gain := s[i].RecordsPerSec/prev - 1
-		if gain < SaturationGain {
+		if gain := s[i].RecordsPerSec/prev - 1; prev > 0 && gain < SaturationGain {
 			return Saturation{Reached: true, Producers: s[i-1].Producers, NextProducers: s[i].Producers, Gain: gain}
 		}
 	}

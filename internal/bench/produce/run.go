@@ -382,8 +382,7 @@ func localBroker(seeds []string) (Broker, BrokerCPU) {
 	}
 	local := map[string]bool{}
 	for _, a := range st.Bootstrap() {
-		local[a] = true
-		local[strings.Replace(a, "127.0.0.1", "localhost", 1)] = true
+		local[a], local[strings.Replace(a, "127.0.0.1", "localhost", 1)] = true, true
 	}
 	for _, s := range seeds {
 		if !local[s] {
