@@ -141,18 +141,17 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	if f.topics != "" {
 		c.Topics = splitList(f.topics)
 	}
-	c.Repeat, c.Warmup, c.Processes = f.repeat, f.warmup, f.processes
+	c.Repeat, c.Warmup, c.Processes, c.SizeBudget = f.repeat, f.warmup, f.processes, f.sizeBudget
 	var err error
-	if c.Producers, err = parseInts("producers", f.producers, 1); err != nil {
-		return c, err
+	for _, l := range []struct {
+		to         *[]int
+		flag, text string
+		min        int
+	}{{&c.Producers, "producers", f.producers, 1}, {&c.Partitions, "partitions", f.partitions, 1}, {&c.RecordSizes, "record-size", f.recordSize, 0}} {
+		if *l.to, err = parseInts(l.flag, l.text, l.min); err != nil {
+			return c, err
+		}
 	}
-	if c.Partitions, err = parseInts("partitions", f.partitions, 1); err != nil {
-		return c, err
-	}
-	if c.RecordSizes, err = parseInts("record-size", f.recordSize, 0); err != nil {
-		return c, err
-	}
-	c.SizeBudget = f.sizeBudget
 	if f.pin != "" {
 		if c.Pin, err = produce.ParsePin(f.pin); err != nil {
 			return c, err
@@ -160,7 +159,7 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	}
 	c.Acks, c.Idempotence = splitList(f.acks), splitList(f.idempotence)
 	c.Partitioners, c.Compressions = splitList(f.partitioner), splitList(f.compression)
-	c.Lingers = nil
+	c.Lingers, c.BatchBytes = nil, nil
 	for _, v := range splitList(f.linger) {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -168,7 +167,6 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 		}
 		c.Lingers = append(c.Lingers, d)
 	}
-	c.BatchBytes = nil
 	for _, v := range splitList(f.batch) {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
-	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // runKpar runs the command tree in-process and returns stdout and the error.
@@ -229,16 +229,13 @@ func TestBenchProduceSweepOnRealBrokerDeliversEveryRecord(t *testing.T) {
 			t.Fatalf("%d producers: acked %d failed %d reached %d rate %v p99 %v", s.Producers, s.Acked, s.Failed, s.ReachedTopic, s.RecordsPerSec, s.LatencyP99Ms)
 		}
 	}
-	adm := testkit.Admin(t, seeds)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ends, err := adm.ListEndOffsets(ctx, topic)
+	ends, err := kafka.Ends(ctx, testkit.Admin(t, seeds), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var total int64
-	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
-	if total != 41000 {
+	if total := ends.Sum(); total != 41000 {
 		t.Fatalf("topic holds %d records, want 1000 warm-up + 2 x 20000", total)
 	}
 	for _, f := range produce.Files {

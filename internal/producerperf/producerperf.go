@@ -10,9 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -64,12 +65,7 @@ func (c Config) Args() []string {
 		"--payload-file", c.PayloadFile,
 		"--producer-props", "bootstrap.servers=" + strings.Join(c.Seeds, ","),
 	}
-	keys := make([]string, 0, len(c.Props))
-	for k := range c.Props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(c.Props)) {
 		args = append(args, k+"="+c.Props[k])
 	}
 	if c.ConfigFile != "" {
@@ -83,11 +79,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	args := c.Args()
 	out, p, err := proc.Output(ctx, "ProducerPerformance", append([]string{c.Java}, args...), proc.Options{})
 	if err != nil {
-		return Result{}, fmt.Errorf("ProducerPerformance failed (%v): %s", err, tail(string(out), 1500))
+		return Result{}, fmt.Errorf("ProducerPerformance failed (%v): %s", err, Tail(out))
 	}
 	r, perr := ParseSummary(out)
 	if perr != nil {
-		return Result{}, fmt.Errorf("%w; output: %s", perr, tail(string(out), 1500))
+		return Result{}, fmt.Errorf("%w; output: %s", perr, Tail(out))
 	}
 	u := p.Usage()
 	r.CPUSeconds, r.WallSeconds = u.CPUSeconds, u.Wall.Seconds()
@@ -105,25 +101,18 @@ var ErrNoSummary = errors.New("ProducerPerformance printed no summary line")
 
 // ParseSummary finds the last summary line in the tool's output.
 func ParseSummary(out []byte) (Result, error) {
-	var last []string
-	var lastLine string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if m := summary.FindStringSubmatch(line); m != nil {
-			last, lastLine = m, line
+	var m []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if mm := summary.FindStringSubmatch(strings.TrimSpace(line)); mm != nil {
+			m = mm
 		}
 	}
-	if last == nil {
+	if m == nil {
 		return Result{}, ErrNoSummary
 	}
-	f := func(i int) float64 { v, _ := strconv.ParseFloat(last[i], 64); return v }
-	n, _ := strconv.ParseInt(last[1], 10, 64)
-	return Result{
-		Records: n, RecordsPerSec: f(2), MBPerSec: f(3), AvgLatencyMs: f(4), MaxLatencyMs: f(5),
-		P50Ms: f(6), P95Ms: f(7), P99Ms: f(8), P999Ms: f(9), LastLine: lastLine,
-	}, nil
+	f := func(i int) float64 { v, _ := strconv.ParseFloat(m[i], 64); return v }
+	return Result{Records: int64(f(1)), RecordsPerSec: f(2), MBPerSec: f(3), AvgLatencyMs: f(4), MaxLatencyMs: f(5),
+		P50Ms: f(6), P95Ms: f(7), P99Ms: f(8), P999Ms: f(9), LastLine: m[0]}, nil
 }
 
 // WritePayloadFile writes values one per line, the format --payload-file
@@ -150,10 +139,11 @@ func WritePayloadFile(path string, values [][]byte) (skipped int, err error) {
 	return skipped, f.Close()
 }
 
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
+// Tail is the last 1500 bytes of a tool's output, trimmed, for an error.
+func Tail(out []byte) string {
+	s := strings.TrimSpace(string(out))
+	if len(s) > 1500 {
+		return "..." + s[len(s)-1500:]
 	}
 	return s
 }

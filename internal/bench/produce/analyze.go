@@ -2,6 +2,7 @@ package produce
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -29,11 +30,7 @@ func FindSaturation(steps []Step) Saturation {
 	}
 	for i := 1; i < len(s); i++ {
 		prev := s[i-1].RecordsPerSec
-		if prev <= 0 {
-			continue
-		}
-		gain := s[i].RecordsPerSec/prev - 1
-		if gain < SaturationGain {
+		if gain := s[i].RecordsPerSec/prev - 1; prev > 0 && gain < SaturationGain {
 			return Saturation{Reached: true, Producers: s[i-1].Producers, NextProducers: s[i].Producers, Gain: gain}
 		}
 	}
@@ -62,25 +59,18 @@ type Bottleneck struct {
 // one) on a machine with cores CPUs and partitions target partitions. It is
 // a heuristic from CPU shares, stated as such in its reason.
 func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int) Bottleneck {
-	var st *Step
-	for i := range steps {
-		if steps[i].Producers == sat.Producers {
-			st = &steps[i]
-		}
-	}
-	if st == nil || st.ElapsedSeconds <= 0 || cores <= 0 {
+	i := slices.IndexFunc(steps, func(s Step) bool { return s.Producers == sat.Producers })
+	if i < 0 || steps[i].ElapsedSeconds <= 0 || cores <= 0 {
 		return Bottleneck{Kind: "unknown", Reason: "no step to judge"}
 	}
+	st := steps[i]
 	b := Bottleneck{Producers: st.Producers, BenchCores: st.BenchCPUSeconds / st.ElapsedSeconds}
 	c := float64(cores)
 	if st.BrokerCPUSeconds == nil {
+		b.Kind, b.Reason = "unknown", fmt.Sprintf("the bench used %.2f of %d cores; broker CPU is unknown (not a broker kpar started), so the broker side cannot be judged", b.BenchCores, cores)
 		if b.BenchCores >= 0.8*c {
-			b.Kind = "client-cpu"
-			b.Reason = fmt.Sprintf("the bench used %.2f of %d cores; broker CPU is unknown (not a broker kpar started)", b.BenchCores, cores)
-			return b
+			b.Kind, b.Reason = "client-cpu", fmt.Sprintf("the bench used %.2f of %d cores; broker CPU is unknown (not a broker kpar started)", b.BenchCores, cores)
 		}
-		b.Kind = "unknown"
-		b.Reason = fmt.Sprintf("the bench used %.2f of %d cores; broker CPU is unknown (not a broker kpar started), so the broker side cannot be judged", b.BenchCores, cores)
 		return b
 	}
 	bc := *st.BrokerCPUSeconds / st.ElapsedSeconds
@@ -95,29 +85,20 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, partitions int) Bot
 	}
 	switch {
 	case total < 0.85*c && total+others >= 0.85*c:
-		b.Kind = "machine-cpu"
-		b.Reason = fmt.Sprintf("broker %.2f + bench %.2f + other processes %.2f cores of %d: the machine is full, and other load takes %.0f%% of it", bc, b.BenchCores, others, cores, 100*others/c)
+		b.Kind, b.Reason = "machine-cpu", fmt.Sprintf("broker %.2f + bench %.2f + other processes %.2f cores of %d: the machine is full, and other load takes %.0f%% of it", bc, b.BenchCores, others, cores, 100*others/c)
 	case total >= 0.85*c:
 		// Broker and bench share the machine: whichever uses more is what
 		// adding producers mostly starves.
-		b.Kind = "machine-cpu"
-		side := "the broker"
-		if b.BenchCores > bc {
-			side = "the bench"
-		}
-		b.Reason = fmt.Sprintf("broker %.2f + bench %.2f cores of %d: the CPUs are full and %s uses more of them", bc, b.BenchCores, cores, side)
+		side := map[bool]string{false: "the broker", true: "the bench"}[b.BenchCores > bc]
+		b.Kind, b.Reason = "machine-cpu", fmt.Sprintf("broker %.2f + bench %.2f cores of %d: the CPUs are full and %s uses more of them", bc, b.BenchCores, cores, side)
 	case bc >= 0.7*c:
-		b.Kind = "broker-cpu"
-		b.Reason = fmt.Sprintf("the broker used %.2f of %d cores", bc, cores)
+		b.Kind, b.Reason = "broker-cpu", fmt.Sprintf("the broker used %.2f of %d cores", bc, cores)
 	case b.BenchCores >= 0.7*c:
-		b.Kind = "client-cpu"
-		b.Reason = fmt.Sprintf("the bench used %.2f of %d cores", b.BenchCores, cores)
+		b.Kind, b.Reason = "client-cpu", fmt.Sprintf("the bench used %.2f of %d cores", b.BenchCores, cores)
 	case st.Producers >= partitions:
-		b.Kind = "partitions"
-		b.Reason = fmt.Sprintf("%d producers on %d partitions with CPU to spare (broker %.2f, bench %.2f of %d cores): by elimination the partitions, which the bench does not measure directly", st.Producers, partitions, bc, b.BenchCores, cores)
+		b.Kind, b.Reason = "partitions", fmt.Sprintf("%d producers on %d partitions with CPU to spare (broker %.2f, bench %.2f of %d cores): by elimination the partitions, which the bench does not measure directly", st.Producers, partitions, bc, b.BenchCores, cores)
 	default:
-		b.Kind = "latency"
-		b.Reason = fmt.Sprintf("CPU to spare (broker %.2f, bench %.2f of %d cores) with fewer producers than partitions: by elimination the round trips (linger, in-flight limit, acks), which the bench does not measure directly", bc, b.BenchCores, cores)
+		b.Kind, b.Reason = "latency", fmt.Sprintf("CPU to spare (broker %.2f, bench %.2f of %d cores) with fewer producers than partitions: by elimination the round trips (linger, in-flight limit, acks), which the bench does not measure directly", bc, b.BenchCores, cores)
 	}
 	return b
 }

@@ -27,19 +27,19 @@ type bench struct {
 	settle    time.Duration
 	brokerCPU BrokerCPU   // nil: the broker's CPU is unknown
 	progress  func(int64) // told how many delivery reports arrived, in chunks (nil: nobody)
-	worker    *workerLauncher
-	admCl     *kgo.Client
-	adm       *kadm.Client
+	// worker starts one worker process (see RunWorker), which loads src
+	// itself, so it reads the same records as this process.
+	worker proc.Starter
+	src    Source
+	admCl  *kgo.Client
+	adm    *kadm.Client
 }
 
-// newBench makes a bench on seeds over data. worker (may be nil: no
-// process mode) starts one worker (see RunWorker), which loads src itself,
-// so it reads the same records as this process.
+// newBench makes a bench on seeds over data; worker may be nil (no
+// process mode).
 func newBench(seeds []string, clientOpts []kgo.Opt, data *csvload.Dataset, worker proc.Starter, src Source, brokerCPU BrokerCPU, progress func(int64)) (*bench, error) {
-	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, brokerCPU: brokerCPU, progress: progress}
-	if worker != nil {
-		b.worker = &workerLauncher{child: worker, src: src, seeds: seeds}
-	}
+	b := &bench{seeds: seeds, clientOpts: clientOpts, data: data, sized: map[int]*csvload.Dataset{}, settle: 100 * time.Millisecond,
+		brokerCPU: brokerCPU, progress: progress, worker: worker, src: src}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(dialTimeout)}, clientOpts...)...)
 	if err != nil {
 		return nil, err
@@ -56,31 +56,10 @@ func (b *bench) dataset(size int) *csvload.Dataset {
 	if size <= 0 {
 		return b.data
 	}
-	if d, ok := b.sized[size]; ok {
-		return d
+	if b.sized[size] == nil {
+		b.sized[size] = sized(b.data, size)
 	}
-	if b.sized == nil {
-		b.sized = map[int]*csvload.Dataset{}
-	}
-	d := sized(b.data, size)
-	b.sized[size] = d
-	return d
-}
-
-// ReplicationFactor is what the bench creates topics with: every broker
-// holds a copy, up to 3, so a 3-node cluster measures RF 3. It also
-// returns the number of brokers.
-func (b *bench) ReplicationFactor(ctx context.Context) (rf, brokers int, err error) {
-	md, err := b.adm.BrokerMetadata(ctx)
-	if err != nil {
-		return 0, 0, fmt.Errorf("broker metadata: %w", err)
-	}
-	brokers = len(md.Brokers)
-	rf = max(1, min(3, brokers))
-	if rf > 1 {
-		b.settle = 700 * time.Millisecond
-	}
-	return rf, brokers, nil
+	return b.sized[size]
 }
 
 // EnsureTopics creates the topics that do not exist with partitions
@@ -99,11 +78,7 @@ func (b *bench) EnsureTopics(ctx context.Context, topics []string, partitions, r
 // and with replicas the high watermark waits for the followers), waiting
 // at most ~6s before it takes them as they are.
 func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) {
-	settle := b.settle
-	if settle <= 0 {
-		settle = 100 * time.Millisecond
-	}
-	ends, err := kafka.Settle(ctx, b.adm, topics, settle, 6*time.Second)
+	ends, err := kafka.Settle(ctx, b.adm, topics, b.settle, 6*time.Second)
 	if errors.Is(err, kafka.ErrUnsettled) {
 		err = nil
 	}
@@ -122,12 +97,6 @@ type point struct {
 
 // Step runs one sweep point once.
 func (b *bench) Step(ctx context.Context, r point) (Step, error) {
-	if r.Producers < 1 {
-		return Step{}, fmt.Errorf("producers %d: want at least 1", r.Producers)
-	}
-	if r.Processes && b.worker == nil {
-		return Step{}, errors.New("process mode needs a worker command")
-	}
 	n := b.data.Len()
 	if r.Limit > 0 && r.Limit < n {
 		n = r.Limit
@@ -139,31 +108,21 @@ func (b *bench) Step(ctx context.Context, r point) (Step, error) {
 	if err != nil {
 		return Step{}, err
 	}
-	var (
-		samples []Sample
-		wall    time.Duration
-		mode    = "in-process"
-		win     = &window{b: b}
-	)
+	win := &window{brokerCPU: b.brokerCPU}
+	run, mode := b.inProcess, "in-process"
 	if r.Processes {
-		mode = "processes"
-		samples, wall, err = b.worker.step(ctx, r, n, win)
-	} else {
-		samples, wall, err = b.inProcess(ctx, r, n, win)
+		run, mode = b.workers, "processes"
 	}
+	samples, wall, err := run(ctx, r, n, win)
 	if err != nil {
 		return Step{}, err
 	}
+	// The bench's CPU: the workers' own, summed, or this process's.
 	st := aggregate(r.Producers, mode, samples, wall)
-	st.BenchCPUSeconds = win.self
-	if r.Processes {
-		st.BenchCPUSeconds = 0
-		for _, s := range samples {
-			st.BenchCPUSeconds += s.CPUSeconds
-		}
+	win.start.into(&st, win.end)
+	if !r.Processes {
+		st.BenchCPUSeconds = win.end.self - win.start.self
 	}
-	st.BrokerCPUSeconds, st.MachineBusyCPUSeconds = win.broker, win.machine
-	st.CoreBusySeconds, st.LoopbackRxBytes, st.LoopbackTxBytes = win.cores, win.rx, win.tx
 	after, err := b.endOffsets(ctx, r.Settings.Topics)
 	if err != nil {
 		return Step{}, err
@@ -176,25 +135,35 @@ func (b *bench) Step(ctx context.Context, r point) (Step, error) {
 // Repeat runs r repeat times and returns the run with the median records/s,
 // carrying every repeat's rate.
 func (b *bench) Repeat(ctx context.Context, r point, repeat int) (Step, error) {
-	if repeat < 1 {
-		repeat = 1
-	}
-	var steps []Step
-	for i := 0; i < repeat; i++ {
+	steps := make([]Step, max(1, repeat))
+	rates := make([]float64, len(steps))
+	for i := range steps {
 		st, err := b.Step(ctx, r)
 		if err != nil {
 			return Step{}, err
 		}
-		steps = append(steps, st)
+		steps[i], rates[i] = st, st.RecordsPerSec
 	}
-	rates := make([]float64, len(steps))
-	for i, s := range steps {
-		rates[i] = s.RecordsPerSec
-	}
-	sort.Slice(steps, func(i, j int) bool { return steps[i].RecordsPerSec < steps[j].RecordsPerSec })
-	med := steps[(len(steps)-1)/2]
+	med := medianBy(steps, func(s Step) float64 { return s.RecordsPerSec })
 	med.RepeatRecordsPerSec = rates
 	return med, nil
+}
+
+// medianBy is the median of xs by key, the lower one of an even count; it
+// sorts xs.
+func medianBy[T any](xs []T, key func(T) float64) T {
+	sort.SliceStable(xs, func(i, j int) bool { return key(xs[i]) < key(xs[j]) })
+	return xs[(len(xs)-1)/2]
+}
+
+// part is producer i's contiguous slice of parts of the first n records.
+func part(data *csvload.Dataset, n, i, parts int) slice {
+	lo, hi := n*i/parts, n*(i+1)/parts
+	sl := slice{values: data.Values[lo:hi]}
+	if data.Keys != nil {
+		sl.keys = data.Keys[lo:hi]
+	}
+	return sl
 }
 
 // inProcess runs r.Producers clients in this process, each on its own
@@ -221,20 +190,15 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 	win.begin()
 	start := time.Now()
 	for i, p := range ps {
-		lo, hi := n*i/r.Producers, n*(i+1)/r.Producers
-		sl := slice{values: data.Values[lo:hi]}
-		if data.Keys != nil {
-			sl.keys = data.Keys[lo:hi]
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			samples[i] = p.run(ctx, i, sl, r.Settings, r.Partitions, b.progress)
+			samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress)
 		}()
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	win.end()
+	win.stop()
 	if r.Settings.NoFlush {
 		for i, p := range ps {
 			p.close()
@@ -247,58 +211,23 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 	return samples, wall, nil
 }
 
-// window takes CPU readings around exactly the measured interval (not
-// client start-up, worker loading or end-offset polling), so CPU seconds
-// divided by the step's elapsed time are cores actually busy.
+// window takes readings around exactly the measured interval (not client
+// start-up, worker loading or end-offset polling), so CPU seconds divided
+// by the step's elapsed time are cores actually busy. A nil window reads
+// nothing.
 type window struct {
-	b                     *bench
-	self0, broker0, mach0 float64
-	brokerOK, machOK      bool
-	cores0                []float64
-	rx0, tx0              int64
-	loOK                  bool
-
-	self            float64
-	broker, machine *float64
-	cores           []float64
-	rx, tx          *int64
+	brokerCPU  BrokerCPU
+	start, end reading
 }
 
 func (w *window) begin() {
-	w.cores0, _ = coreBusy()
-	w.rx0, w.tx0, w.loOK = loopback()
-	w.self0 = selfCPU()
-	if w.b.brokerCPU != nil {
-		v, err := w.b.brokerCPU()
-		w.broker0, w.brokerOK = v, err == nil
+	if w != nil {
+		w.start = read(w.brokerCPU)
 	}
-	w.mach0, w.machOK = machineBusy()
 }
 
-func (w *window) end() {
-	w.self = selfCPU() - w.self0
-	if w.brokerOK {
-		if v, err := w.b.brokerCPU(); err == nil {
-			d := v - w.broker0
-			w.broker = &d
-		}
-	}
-	if w.machOK {
-		if v, ok := machineBusy(); ok {
-			d := v - w.mach0
-			w.machine = &d
-		}
-	}
-	if cores, ok := coreBusy(); ok && len(cores) == len(w.cores0) {
-		w.cores = make([]float64, len(cores))
-		for i := range cores {
-			w.cores[i] = cores[i] - w.cores0[i]
-		}
-	}
-	if w.loOK {
-		if rx, tx, ok := loopback(); ok {
-			drx, dtx := rx-w.rx0, tx-w.tx0
-			w.rx, w.tx = &drx, &dtx
-		}
+func (w *window) stop() {
+	if w != nil {
+		w.end = read(w.brokerCPU)
 	}
 }

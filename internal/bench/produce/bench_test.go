@@ -60,6 +60,13 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	return b
 }
 
+// runConfig is the defaults over rows generated rows into topic on seeds.
+func runConfig(t *testing.T, seeds []string, rows int, topic string) Config {
+	c := DefaultConfig()
+	c.Input, c.Topics, c.Brokers, c.Command = writeCSV(t, rows).Path, []string{topic}, seeds, []string{"kpar", "bench", "produce"}
+	return c
+}
+
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -161,26 +168,16 @@ func TestUnreachableBrokerFailsTheStepInsteadOfHanging(t *testing.T) {
 }
 
 func TestSettingsValidationNamesTheFlag(t *testing.T) {
-	cases := []struct {
-		edit func(*Settings)
-		want string
-	}{
-		{func(s *Settings) { s.Acks = "2" }, `--acks "2"`},
-		{func(s *Settings) { s.Acks = "1" }, "--acks 1 with --idempotence on"},
-		{func(s *Settings) { s.Partitioner = "hash" }, `--partitioner "hash"`},
-		{func(s *Settings) { s.Compression = "gzip2" }, `--compression "gzip2"`},
-		{func(s *Settings) { s.BatchBytes = 10 }, "--batch-size 10"},
-	}
-	for _, tc := range cases {
-		s := defaults("t")
-		tc.edit(&s)
-		if err := s.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-	if err := defaults("t").Validate(); err != nil {
-		t.Errorf("defaults rejected: %v", err)
-	}
+	testkit.ValidateRefuses(t, func() Settings { return defaults("t") }, map[string]func(*Settings){
+		`--acks "2"`:                     func(s *Settings) { s.Acks = "2" },
+		"--acks 1 with --idempotence on": func(s *Settings) { s.Acks = "1" },
+		`--partitioner "hash"`:           func(s *Settings) { s.Partitioner = "hash" },
+		`--compression "gzip2"`:          func(s *Settings) { s.Compression = "gzip2" },
+		"--batch-size 10":                func(s *Settings) { s.BatchBytes = 10 },
+		"--linger -1s":                   func(s *Settings) { s.Linger = -time.Second },
+		"--max-in-flight 0":              func(s *Settings) { s.MaxInFlight = 0 },
+		"--topic":                        func(s *Settings) { s.Topics = nil },
+	}, func(s *Settings) { s.Acks, s.Idempotence, s.BatchBytes, s.Linger = "0", false, 1024, 0 })
 }
 
 func TestSaturationIsTheStepBeforeTheFirstGainUnderTenPercent(t *testing.T) {

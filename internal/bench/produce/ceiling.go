@@ -1,7 +1,9 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -34,10 +36,12 @@ type Ceiling struct {
 	Sentence       string  `json:"sentence"`
 }
 
-// sweepKey groups sweeps that differ only in what is being swept.
-func sweepKey(s Settings, mode string, size int, parts int) string {
+// ceilingLabel names a sweep's settings (topics aside) and record size:
+// what a ceiling over its partition counts holds constant.
+func ceilingLabel(sw Sweep) string {
+	s := sw.Settings
 	s.Topics = nil
-	return fmt.Sprintf("%s|%s|%d|%d", s.Label(), mode, size, parts)
+	return s.Label() + sizeLabel(sw.RecordSize)
 }
 
 // FindCeilings groups the sweeps by everything but the partition count and,
@@ -46,7 +50,7 @@ func FindCeilings(sweeps []Sweep) []Ceiling {
 	var order []string
 	groups := map[string][]Sweep{}
 	for _, sw := range sweeps {
-		k := sweepKey(sw.Settings, sw.Mode, sw.RecordSize, 0)
+		k := ceilingLabel(sw) + "|" + sw.Mode
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -58,9 +62,7 @@ func FindCeilings(sweeps []Sweep) []Ceiling {
 		if len(g) < 2 {
 			continue
 		}
-		s := g[0].Settings
-		s.Topics = nil
-		c := Ceiling{Label: s.Label() + sizeLabel(g[0].RecordSize), Mode: g[0].Mode, RecordSize: g[0].RecordSize}
+		c := Ceiling{Label: ceilingLabel(g[0]), Mode: g[0].Mode, RecordSize: g[0].RecordSize}
 		for _, sw := range g {
 			p := CeilingPoint{Partitions: sw.Partitions}
 			for _, st := range sw.Steps {
@@ -102,12 +104,7 @@ func judgeCeiling(c *Ceiling) {
 		c.StopsAt, c.NextPartitions = pts[stop].Partitions, pts[stop+1].Partitions
 		c.Gain = ratio(pts[stop+1].RecordsPerSec, pts[stop].RecordsPerSec) - 1
 	}
-	best := first
-	for _, p := range pts {
-		if p.RecordsPerSec > best.RecordsPerSec {
-			best = p
-		}
-	}
+	best := slices.MaxFunc(pts, func(a, b CeilingPoint) int { return cmp.Compare(a.RecordsPerSec, b.RecordsPerSec) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "The ceiling (best of the producer counts) went from %s records/s at %s to %s at %s (%.2fx)",
 		human(first.RecordsPerSec), plural(first.Partitions, "partition"), human(last.RecordsPerSec), plural(last.Partitions, "partition"), ratio(last.RecordsPerSec, first.RecordsPerSec))
@@ -173,9 +170,8 @@ type AcksCost struct {
 // differs from it only in acks (and so idempotence).
 func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 	key := func(sw Sweep) string {
-		s := sw.Settings
-		s.Acks, s.Idempotence = "", false
-		return sweepKey(s, sw.Mode, sw.RecordSize, sw.Partitions)
+		sw.Settings.Acks, sw.Settings.Idempotence = "", false
+		return fmt.Sprintf("%s|%s|%d", ceilingLabel(sw), sw.Mode, sw.Partitions)
 	}
 	one := map[string]Sweep{}
 	for _, sw := range sweeps {
@@ -185,11 +181,8 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 	}
 	var out []AcksCost
 	for _, all := range sweeps {
-		if all.Settings.Acks != "all" {
-			continue
-		}
 		o, ok := one[key(all)]
-		if !ok {
+		if !ok || all.Settings.Acks != "all" {
 			continue
 		}
 		s := all.Settings
@@ -201,29 +194,20 @@ func FindAcksCosts(sweeps []Sweep, rf int) []AcksCost {
 		for _, st := range o.Steps {
 			byN[st.Producers] = st
 		}
+		var ratios []float64
 		for _, st := range sortedSteps(all.Steps) {
-			ost, ok := byN[st.Producers]
-			if !ok || ost.RecordsPerSec <= 0 {
-				continue
+			if ost, ok := byN[st.Producers]; ok && ost.RecordsPerSec > 0 {
+				ratios = append(ratios, st.RecordsPerSec/ost.RecordsPerSec)
+				c.Points = append(c.Points, AcksPoint{Producers: st.Producers, AllRecordsPerSec: st.RecordsPerSec, OneRecordsPerSec: ost.RecordsPerSec,
+					Ratio: ratios[len(ratios)-1], AllP99Ms: st.LatencyP99Ms, OneP99Ms: ost.LatencyP99Ms})
 			}
-			p := AcksPoint{Producers: st.Producers, AllRecordsPerSec: st.RecordsPerSec, OneRecordsPerSec: ost.RecordsPerSec,
-				Ratio: st.RecordsPerSec / ost.RecordsPerSec, AllP99Ms: st.LatencyP99Ms, OneP99Ms: ost.LatencyP99Ms}
-			if len(c.Points) == 0 || p.Ratio < c.MinRatio {
-				c.MinRatio = p.Ratio
-			}
-			if p.Ratio > c.MaxRatio {
-				c.MaxRatio = p.Ratio
-			}
-			c.Points = append(c.Points, p)
 		}
 		if len(c.Points) == 0 {
 			continue
 		}
+		c.MinRatio, c.MaxRatio = slices.Min(ratios), slices.Max(ratios)
 		first, last := c.Points[0], c.Points[len(c.Points)-1]
-		what := "waits for every in-sync replica"
-		if rf == 1 {
-			what = "has no follower to wait for at RF 1"
-		}
+		what := map[bool]string{false: "waits for every in-sync replica", true: "has no follower to wait for at RF 1"}[rf == 1]
 		c.Sentence = fmt.Sprintf("At RF %d, acks=all (which %s) ran at %.2fx to %.2fx acks=1's records/s: %.2fx at %s (%s vs %s records/s, p99 %.1f vs %.1f ms), %.2fx at %d (%s vs %s, p99 %.1f vs %.1f ms).",
 			rf, what, c.MinRatio, c.MaxRatio, first.Ratio, plural(first.Producers, "producer"), human(first.AllRecordsPerSec), human(first.OneRecordsPerSec), first.AllP99Ms, first.OneP99Ms,
 			last.Ratio, last.Producers, human(last.AllRecordsPerSec), human(last.OneRecordsPerSec), last.AllP99Ms, last.OneP99Ms)
@@ -260,8 +244,11 @@ type CoreVerdict struct {
 // FindCores judges a pinned sweep's steps in producer order.
 func FindCores(steps []Step, p Pin) *CoreVerdict {
 	v := &CoreVerdict{First: "neither"}
+	// share is a side's own CPU seconds over its CPUs' capacity; busy
+	// every process's on those CPUs (nil when unread).
+	share := func(st Step, secs float64, cpus []int) float64 { return secs / st.ElapsedSeconds / float64(len(cpus)) }
 	busy := func(st Step, cpus []int) *float64 {
-		if len(st.CoreBusySeconds) == 0 || st.ElapsedSeconds <= 0 {
+		if len(st.CoreBusySeconds) == 0 {
 			return nil
 		}
 		var sum float64
@@ -270,30 +257,21 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 				sum += st.CoreBusySeconds[c]
 			}
 		}
-		f := sum / st.ElapsedSeconds / float64(len(cpus))
+		f := share(st, sum, cpus)
 		return &f
 	}
+	full := func(p *float64) bool { return p != nil && *p >= CoreFull }
 	for _, st := range sortedSteps(steps) {
 		if st.ElapsedSeconds <= 0 {
 			continue
 		}
-		cs := CoreStep{Producers: st.Producers, BenchShare: st.BenchCPUSeconds / st.ElapsedSeconds / float64(len(p.Bench)),
-			BrokerBusy: busy(st, p.Broker), BenchBusy: busy(st, p.Bench)}
+		cs := CoreStep{Producers: st.Producers, BenchShare: share(st, st.BenchCPUSeconds, p.Bench), BrokerBusy: busy(st, p.Broker), BenchBusy: busy(st, p.Bench)}
 		if st.BrokerCPUSeconds != nil {
-			cs.BrokerShare = *st.BrokerCPUSeconds / st.ElapsedSeconds / float64(len(p.Broker))
+			cs.BrokerShare = share(st, *st.BrokerCPUSeconds, p.Broker)
 		}
 		v.Steps = append(v.Steps, cs)
-		if v.Producers == 0 {
-			b, c := cs.BrokerShare >= CoreFull, cs.BenchShare >= CoreFull
-			switch {
-			case b && c:
-				v.First = "both"
-			case b:
-				v.First = "broker"
-			case c:
-				v.First = "client"
-			}
-			full := func(p *float64) bool { return p != nil && *p >= CoreFull }
+		if b, c := cs.BrokerShare >= CoreFull, cs.BenchShare >= CoreFull; v.Producers == 0 {
+			v.First = map[[2]bool]string{{true, true}: "both", {true, false}: "broker", {false, true}: "client", {false, false}: "neither"}[[2]bool{b, c}]
 			if !b && !c && (full(cs.BrokerBusy) || full(cs.BenchBusy)) {
 				v.First = "others"
 			}
@@ -307,36 +285,38 @@ func FindCores(steps []Step, p Pin) *CoreVerdict {
 		return v
 	}
 	at := v.Steps[len(v.Steps)-1]
-	for _, cs := range v.Steps {
-		if cs.Producers == v.Producers {
-			at = cs
-		}
+	if i := slices.IndexFunc(v.Steps, func(cs CoreStep) bool { return cs.Producers == v.Producers }); i >= 0 {
+		at = v.Steps[i]
 	}
-	bcpu, ccpu := "CPU "+cpuList(p.Broker), "CPU "+cpuList(p.Bench)
+	v.Reason = coreReason(v.First, at, "CPU "+cpuList(p.Broker), "CPU "+cpuList(p.Bench))
+	return v
+}
+
+// coreReason says why first filled first at step at, the sides' CPUs
+// named bcpu and ccpu.
+func coreReason(first string, at CoreStep, bcpu, ccpu string) string {
 	others := func(share float64, busy *float64, cpus string) string {
 		if busy != nil && *busy-share >= 0.1 {
 			return fmt.Sprintf(" (%s was %.2f busy counting other processes)", cpus, *busy)
 		}
 		return ""
 	}
-	switch v.First {
+	n := plural(at.Producers, "producer")
+	switch first {
 	case "broker":
-		v.Reason = fmt.Sprintf("the broker's %s filled first: %.2f of it at %s, while the client used %.2f of %s%s",
-			bcpu, at.BrokerShare, plural(at.Producers, "producer"), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+		return fmt.Sprintf("the broker's %s filled first: %.2f of it at %s, while the client used %.2f of %s%s",
+			bcpu, at.BrokerShare, n, at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
 	case "client":
-		v.Reason = fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
-			ccpu, at.BenchShare, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
+		return fmt.Sprintf("the client's %s filled first: %.2f of it at %s, while the broker used %.2f of %s%s",
+			ccpu, at.BenchShare, n, at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu))
 	case "others":
-		v.Reason = fmt.Sprintf("the pinned CPUs were full (%.2f busy or more) before either side used that much of them: at %s %s was %s busy, the broker's own share %.2f; %s %s busy, the client's %.2f; other processes took the rest, so on this shared machine neither side reached its own limit",
-			CoreFull, plural(at.Producers, "producer"), bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
+		return fmt.Sprintf("the pinned CPUs were full (%.2f busy or more) before either side used that much of them: at %s %s was %s busy, the broker's own share %.2f; %s %s busy, the client's %.2f; other processes took the rest, so on this shared machine neither side reached its own limit",
+			CoreFull, n, bcpu, fmtBusy(at.BrokerBusy), at.BrokerShare, ccpu, fmtBusy(at.BenchBusy), at.BenchShare)
 	case "both":
-		v.Reason = fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s",
-			plural(at.Producers, "producer"), at.BrokerShare, bcpu, at.BenchShare, ccpu)
-	default:
-		v.Reason = fmt.Sprintf("neither side reached %.2f of its CPUs; at %s the broker used %.2f of %s%s and the client %.2f of %s%s, so the limit is elsewhere (round trips, partitions, other load)",
-			CoreFull, plural(at.Producers, "producer"), at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
+		return fmt.Sprintf("both filled at the same step, %s: broker %.2f of %s, client %.2f of %s", n, at.BrokerShare, bcpu, at.BenchShare, ccpu)
 	}
-	return v
+	return fmt.Sprintf("neither side reached %.2f of its CPUs; at %s the broker used %.2f of %s%s and the client %.2f of %s%s, so the limit is elsewhere (round trips, partitions, other load)",
+		CoreFull, n, at.BrokerShare, bcpu, others(at.BrokerShare, at.BrokerBusy, bcpu), at.BenchShare, ccpu, others(at.BenchShare, at.BenchBusy, ccpu))
 }
 
 func fmtBusy(p *float64) string {

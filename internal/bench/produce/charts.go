@@ -3,6 +3,7 @@ package produce
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/doc"
@@ -49,12 +50,7 @@ func detailCharts(r Result) []*doc.Chart {
 	}
 }
 
-func brokerCores(_ Sweep, s Step) (float64, bool) {
-	if s.BrokerCPUSeconds == nil || s.ElapsedSeconds <= 0 {
-		return 0, false
-	}
-	return *s.BrokerCPUSeconds / s.ElapsedSeconds, true
-}
+func brokerCores(_ Sweep, s Step) (float64, bool) { return s.cores(s.BrokerCPUSeconds) }
 
 // coresChart: pinned, each side's use of its own CPUs (1.0 = full);
 // otherwise the cores each side kept busy.
@@ -76,9 +72,7 @@ func coresChart(r Result) *doc.Chart {
 		return sweepChart(r, "cores", fmt.Sprintf("Pinned: share of own CPUs vs producers (broker on CPU %s, bench on CPU %s)", cpuList(p.Broker), cpuList(p.Bench)),
 			doc.Axis{Label: "share of the side's CPUs", Unit: "1.0 = full"}, metric{"broker", share(true)}, metric{"bench", share(false)})
 	}
-	bench := func(_ Sweep, s Step) (float64, bool) {
-		return s.BenchCPUSeconds / s.ElapsedSeconds, s.ElapsedSeconds > 0
-	}
+	bench := func(_ Sweep, s Step) (float64, bool) { return s.perSec(s.BenchCPUSeconds) }
 	return sweepChart(r, "cores", "Cores busy vs producers", doc.Axis{Label: "cores busy", Unit: "CPU-s/s"}, metric{"broker", brokerCores}, metric{"bench", bench})
 }
 
@@ -91,7 +85,7 @@ func sweepChart(r Result, name, title string, y doc.Axis, metrics ...metric) *do
 	groups := groupSweeps(r.Sweeps)
 	for _, m := range metrics {
 		for _, g := range groups {
-			p := doc.Chart{Title: strings.Join(nonEmpty(g.title, m.name), ": ")}
+			p := doc.Chart{Title: strings.Join(slices.DeleteFunc([]string{g.title, m.name}, func(s string) bool { return s == "" }), ": ")}
 			for k, i := range g.idx {
 				s := doc.Series{Name: g.names[k]}
 				for _, st := range sortedSteps(r.Sweeps[i].Steps) {
@@ -157,9 +151,7 @@ func ceilingNames(r Result) []string {
 	reps := make([]Sweep, len(r.Ceilings))
 	for i, c := range r.Ceilings {
 		for _, sw := range r.Sweeps {
-			s := sw.Settings
-			s.Topics = nil
-			if sw.Mode == c.Mode && s.Label()+sizeLabel(sw.RecordSize) == c.Label {
+			if sw.Mode == c.Mode && ceilingLabel(sw) == c.Label {
 				reps[i] = sw
 				break
 			}
@@ -225,16 +217,6 @@ func varying(sweeps []Sweep, dims []func(Sweep) string) []func(Sweep) string {
 				out = append(out, d)
 				break
 			}
-		}
-	}
-	return out
-}
-
-func nonEmpty(s ...string) []string {
-	var out []string
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
 		}
 	}
 	return out

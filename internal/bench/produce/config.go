@@ -11,6 +11,7 @@
 package produce
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -75,22 +76,18 @@ type Config struct {
 
 	Timeout time.Duration // how long to wait for the broker to answer an admin request
 
-	// Env: the brokers, the client options (TLS, SASL) every client the
-	// bench makes (worker processes get theirs from WorkerArgv; the Java
-	// and kcat anchors the Client's Java and Librdkafka properties), the
-	// command line stored in the result, and the progress: a line when the
-	// input is ready, when pinned, at each sweep, step and saturation, and
-	// when the anchors begin; delivery reports as Records, from producers
-	// concurrently.
+	// Env: the brokers, the client options (TLS, SASL) of every client
+	// (the anchors get the Client's Java and Librdkafka properties), the
+	// command line, and the progress: the lines of text.go, delivery
+	// reports as Records, from producers concurrently.
 	env.Env
 }
 
-// MaxProducers bounds one step's producer count.
-const MaxProducers = 256
-
-// MaxPartitions bounds a swept partition count; MaxRecordSize a swept value
-// size (under the broker's default 1 MB message limit).
+// MaxProducers bounds one step's producer count, MaxPartitions a swept
+// partition count and MaxRecordSize a swept value size (under the broker's
+// default 1 MB message limit).
 const (
+	MaxProducers  = 256
 	MaxPartitions = 1000
 	MaxRecordSize = 900_000
 )
@@ -112,39 +109,39 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if c.Secured() && (c.VsJava || c.VsKcat) && c.Client.Java == nil {
 		// An anchor on plaintext beside a secured kpar would not compare like with like.
-		reason := c.Client.AnchorErr
-		if reason == nil {
-			reason = errors.New("no security settings for them")
-		}
-		return fmt.Errorf("--vs-java/--vs-kcat: %w", reason)
+		return fmt.Errorf("--vs-java/--vs-kcat: %w", cmp.Or(c.Client.AnchorErr, errors.New("no security settings for them")))
 	}
 	if len(c.Topics) == 0 || c.Topics[0] == "" {
 		return errors.New("--topic: no topic given")
 	}
-	if err := inRange("partitions", "partition count", c.Partitions, 1, MaxPartitions,
-		fmt.Sprintf("counts from 1 to %d, such as 1,3,12", MaxPartitions)); err != nil {
-		return err
-	}
 	if c.SizeBudget < 0 {
 		return fmt.Errorf("--size-budget %d: must be at least 0", c.SizeBudget)
 	}
-	if err := inRange("record-size", "size", c.RecordSizes, 0, MaxRecordSize,
-		fmt.Sprintf("value sizes in bytes from 1 to %d, or 0 for the rows as they are", MaxRecordSize)); err != nil {
-		return err
-	}
-	if err := inRange("producers", "producer count", c.Producers, 1, MaxProducers,
-		fmt.Sprintf("counts from 1 to %d, such as 1,2,4,8", MaxProducers)); err != nil {
-		return err
-	}
-	if c.Repeat < 1 {
-		return fmt.Errorf("--repeat %d: must be at least 1", c.Repeat)
+	for _, l := range []struct {
+		flag, what string
+		ns         []int
+		lo, hi     int
+		want       string
+	}{
+		{"partitions", "partition count", c.Partitions, 1, MaxPartitions, fmt.Sprintf("counts from 1 to %d, such as 1,3,12", MaxPartitions)},
+		{"record-size", "size", c.RecordSizes, 0, MaxRecordSize, fmt.Sprintf("value sizes in bytes from 1 to %d, or 0 for the rows as they are", MaxRecordSize)},
+		{"producers", "producer count", c.Producers, 1, MaxProducers, fmt.Sprintf("counts from 1 to %d, such as 1,2,4,8", MaxProducers)},
+	} {
+		if len(l.ns) == 0 {
+			return fmt.Errorf("--%s: no %s given", l.flag, l.what)
+		}
+		for _, n := range l.ns {
+			if n < l.lo || n > l.hi {
+				return fmt.Errorf("--%s %d: want a comma list of %s", l.flag, n, l.want)
+			}
+		}
 	}
 	for _, v := range []struct {
-		flag string
-		n    int
-	}{{"records", c.Records}, {"warmup", c.Warmup}, {"java-records", c.JavaRecords}} {
-		if v.n < 0 {
-			return fmt.Errorf("--%s %d: must be at least 0", v.flag, v.n)
+		flag  string
+		n, lo int
+	}{{"repeat", c.Repeat, 1}, {"records", c.Records, 0}, {"warmup", c.Warmup, 0}, {"java-records", c.JavaRecords, 0}} {
+		if v.n < v.lo {
+			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.n, v.lo)
 		}
 	}
 	if c.Timeout <= 0 {
@@ -156,19 +153,15 @@ func (c Config) Validate() error {
 	if _, err := c.Sweeps(); err != nil {
 		return err
 	}
-	if c.VsJava && c.NoFlush {
-		return errors.New("--vs-java with --no-flush: the comparison needs every record delivered; run them separately")
-	}
-	if c.VsKcat && c.NoFlush {
-		return errors.New("--vs-kcat with --no-flush: the comparison needs every record delivered; run them separately")
+	if c.NoFlush && (c.VsJava || c.VsKcat) {
+		return fmt.Errorf("%s with --no-flush: the comparison needs every record delivered; run them separately",
+			map[bool]string{true: "--vs-java", false: "--vs-kcat"}[c.VsJava])
 	}
 	if (c.Processes || c.VsJava || c.VsKcat) && c.Worker == nil {
 		return errors.New("--processes, --vs-java and --vs-kcat need a worker command (Config.Worker)")
 	}
-	if c.VsKcat {
-		if _, err := exec.LookPath(c.Kcat); err != nil {
-			return fmt.Errorf("--vs-kcat: %w (install kcat, e.g. apt-get install kcat, or name it with --kcat)", err)
-		}
+	if _, err := exec.LookPath(c.Kcat); c.VsKcat && err != nil {
+		return fmt.Errorf("--vs-kcat: %w (install kcat, e.g. apt-get install kcat, or name it with --kcat)", err)
 	}
 	if c.Pin != nil {
 		if err := c.Pin.Validate(runtime.NumCPU()); err != nil {
@@ -183,34 +176,14 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// inRange refuses an empty list flag and a value outside lo..hi; want
-// says what the flag takes.
-func inRange(flag, what string, ns []int, lo, hi int, want string) error {
-	if len(ns) == 0 {
-		return fmt.Errorf("--%s: no %s given", flag, what)
-	}
-	for _, n := range ns {
-		if n < lo || n > hi {
-			return fmt.Errorf("--%s %d: want a comma list of %s", flag, n, want)
-		}
-	}
-	return nil
-}
-
 // Sweeps expands the sweep dimensions into every settings combination,
 // each validated.
 func (c Config) Sweeps() ([]Settings, error) {
 	var out []Settings
 	for _, acks := range c.Acks {
 		for _, idem := range c.Idempotence {
-			var on bool
-			switch idem {
-			case "on":
-				on = true
-			case "off":
-			case "auto":
-				on = acks == "all"
-			default:
+			on, ok := map[string]bool{"on": true, "off": false, "auto": acks == "all"}[idem]
+			if !ok {
 				return nil, fmt.Errorf("--idempotence %q: want on, off or auto", idem)
 			}
 			for _, part := range c.Partitioners {

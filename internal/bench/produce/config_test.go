@@ -1,12 +1,10 @@
 package produce
 
 import (
-	"context"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/kpar/kpar/internal/progress"
 
@@ -69,15 +67,8 @@ func TestSweepsAreEveryCombination(t *testing.T) {
 }
 
 func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
-	seeds := testkit.Kfake(t)
-	c := DefaultConfig()
-	c.Input = writeCSV(t, 2000).Path
-	c.KeyColumn = "customer_id"
-	c.Topics = []string{"run"}
-	c.Producers = []int{1, 2}
-	c.Warmup = 100
-	c.Command = []string{"kpar", "bench", "produce"}
-	c.Brokers = seeds
+	c := runConfig(t, testkit.Kfake(t), 2000, "run")
+	c.KeyColumn, c.Producers, c.Warmup = "customer_id", []int{1, 2}, 100
 	var delivered int64
 	var lines []string
 	var mu sync.Mutex // Progress is called from producer goroutines
@@ -91,9 +82,7 @@ func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
 			lines = append(lines, e.Line)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	r, err := Run(ctx, c)
+	r, err := Run(ctx(t), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +121,9 @@ func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
 }
 
 func TestRunFailsWhenTheInputCannotFeedTheProducers(t *testing.T) {
-	seeds := testkit.Kfake(t)
-	c := DefaultConfig()
-	c.Input = writeCSV(t, 2).Path
-	c.Topics = []string{"few"}
-	c.Producers = []int{4}
-	c.Warmup = 0
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c.Brokers = seeds
-	if _, err := Run(ctx, c); err == nil || !strings.Contains(err.Error(), "2 records cannot feed 4 producers") {
+	c := runConfig(t, testkit.Kfake(t), 2, "few")
+	c.Producers, c.Warmup = []int{4}, 0
+	if _, err := Run(ctx(t), c); err == nil || !strings.Contains(err.Error(), "2 records cannot feed 4 producers") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -14,10 +14,6 @@ func selfCPU() float64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return rusageSeconds(&ru)
-}
-
-func rusageSeconds(ru *syscall.Rusage) float64 {
 	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 }
 
@@ -25,85 +21,106 @@ func rusageSeconds(ru *syscall.Rusage) float64 {
 // broker's CPU is unknown (a remote broker, or not one kpar started).
 type BrokerCPU func() (float64, error)
 
-// machineBusy returns the busy CPU seconds of the whole machine so far
-// (every process, including other people's), from /proc/stat. On a shared
-// host that is what tells "our CPUs are full" from "the machine is full".
-func machineBusy() (float64, bool) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, false
+// reading is the counters a window takes before and after the measured
+// interval; nil where one was unreadable.
+type reading struct {
+	self float64
+	// broker is the broker JVMs' CPU seconds; machine the busy CPU seconds
+	// of the whole machine (every process, including other people's: on a
+	// shared host that is what tells "our CPUs are full" from "the machine
+	// is full"); cores each CPU's, by number.
+	broker, machine *float64
+	cores           []float64
+	// rx and tx are the loopback interface's bytes. Every local connection
+	// crosses lo: the bench's, broker-to-broker replication on a local
+	// cluster, and anyone else's on the machine.
+	rx, tx *int64
+}
+
+// read takes the counters now, brokerCPU (nil: unknown) among them.
+func read(brokerCPU BrokerCPU) reading {
+	r := reading{self: selfCPU()}
+	if brokerCPU != nil {
+		if v, err := brokerCPU(); err == nil {
+			r.broker = &v
+		}
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, false
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		r.machine, r.cores = parseStat(string(b))
 	}
+	if b, err := os.ReadFile("/proc/net/dev"); err == nil {
+		if rx, tx, ok := parseNetDev(string(b), "lo"); ok {
+			r.rx, r.tx = &rx, &tx
+		}
+	}
+	return r
+}
+
+// delta is b-a, nil when either is unknown.
+func delta[T int64 | float64](a, b *T) *T {
+	if a == nil || b == nil {
+		return nil
+	}
+	d := *b - *a
+	return &d
+}
+
+// into sets st's CPU and loopback figures from the readings a (before) and
+// b (after); the bench's own CPU is this process's.
+func (a reading) into(st *Step, b reading) {
+	st.BenchCPUSeconds = b.self - a.self
+	st.BrokerCPUSeconds, st.MachineBusyCPUSeconds = delta(a.broker, b.broker), delta(a.machine, b.machine)
+	st.LoopbackRxBytes, st.LoopbackTxBytes = delta(a.rx, b.rx), delta(a.tx, b.tx)
+	if len(b.cores) > 0 && len(b.cores) == len(a.cores) {
+		st.CoreBusySeconds = make([]float64, len(b.cores))
+		for i := range b.cores {
+			st.CoreBusySeconds[i] = b.cores[i] - a.cores[i]
+		}
+	}
+}
+
+// parseStat reads /proc/stat's text: the machine's busy CPU seconds (the
+// "cpu" line; nil without it) and each CPU's (the cpuN lines, indexed by
+// number; nil without them or when one is malformed).
+func parseStat(stat string) (machine *float64, cores []float64) {
+	for _, line := range strings.Split(stat, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
+			continue
+		}
+		busy, ok := busySeconds(f[1:])
+		if f[0] == "cpu" {
+			if ok {
+				machine = &busy
+			}
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if !ok || err != nil || n < 0 || n > 4096 {
+			return machine, nil
+		}
+		for len(cores) <= n {
+			cores = append(cores, 0)
+		}
+		cores[n] = busy
+	}
+	return machine, cores
+}
+
+// busySeconds sums a /proc/stat line's busy ticks: idle (4th) and iowait
+// (5th) are not busy, and guest time is already counted in user.
+func busySeconds(ticks []string) (float64, bool) {
 	var busy uint64
-	for i, v := range f[1:] {
+	for i, v := range ticks {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return 0, false
 		}
-		// idle (4th) and iowait (5th) are not busy; guest time is already
-		// counted in user.
-		if i == 3 || i == 4 || i >= 8 {
-			continue
+		if i != 3 && i != 4 && i < 8 {
+			busy += n
 		}
-		busy += n
 	}
 	return float64(busy) / 100, true // USER_HZ is 100 on Linux
-}
-
-// coreBusy returns each CPU's busy seconds so far (every process's), from
-// the cpuN lines of /proc/stat, indexed by CPU number.
-func coreBusy() ([]float64, bool) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return nil, false
-	}
-	return parseCoreBusy(string(b))
-}
-
-func parseCoreBusy(stat string) ([]float64, bool) {
-	var out []float64
-	for _, line := range strings.Split(stat, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
-			continue
-		}
-		n, err := strconv.Atoi(f[0][3:])
-		if err != nil || n < 0 || n > 4096 {
-			return nil, false
-		}
-		var busy uint64
-		for i, v := range f[1:] {
-			x, err := strconv.ParseUint(v, 10, 64)
-			if err != nil {
-				return nil, false
-			}
-			if i == 3 || i == 4 || i >= 8 {
-				continue
-			}
-			busy += x
-		}
-		for len(out) <= n {
-			out = append(out, 0)
-		}
-		out[n] = float64(busy) / 100
-	}
-	return out, len(out) > 0
-}
-
-// loopback returns the bytes received and sent on the loopback interface
-// so far, from /proc/net/dev. Every local connection crosses lo: the
-// bench's, broker-to-broker replication on a local cluster, and anyone
-// else's on the machine.
-func loopback() (rx, tx int64, ok bool) {
-	b, err := os.ReadFile("/proc/net/dev")
-	if err != nil {
-		return 0, 0, false
-	}
-	return parseNetDev(string(b), "lo")
 }
 
 // parseNetDev finds iface's line ("  lo: rxbytes rxpackets ... (8 rx
@@ -120,10 +137,7 @@ func parseNetDev(text, iface string) (rx, tx int64, ok bool) {
 		}
 		r, err1 := strconv.ParseInt(f[0], 10, 64)
 		t, err2 := strconv.ParseInt(f[8], 10, 64)
-		if err1 != nil || err2 != nil {
-			return 0, 0, false
-		}
-		return r, t, true
+		return r, t, err1 == nil && err2 == nil
 	}
 	return 0, 0, false
 }

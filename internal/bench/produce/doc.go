@@ -1,8 +1,10 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/doc"
@@ -87,12 +89,7 @@ func ceilingFinding(r Result) (doc.Finding, bool) {
 	var parts []string
 	for i, c := range r.Ceilings {
 		if c.StopsAt > 0 {
-			at := c.Points[0]
-			for _, p := range c.Points {
-				if p.Partitions == c.StopsAt {
-					at = p
-				}
-			}
+			at := c.Points[max(0, slices.IndexFunc(c.Points, func(p CeilingPoint) bool { return p.Partitions == c.StopsAt }))]
 			parts = append(parts, fmt.Sprintf("%s at %s (%s records/s)", names[i], doc.Plural(c.StopsAt, "partition", "partitions"), doc.Num(at.RecordsPerSec)))
 		} else {
 			last := c.Points[len(c.Points)-1]
@@ -111,11 +108,7 @@ func kcatFinding(k KcatComparison) doc.Finding {
 	if len(reps) == 0 {
 		reps = []KcatRepeat{k.repeat()}
 	}
-	rates, cpus := 0, 0
-	for _, rp := range reps {
-		r, c := rp.past()
-		rates, cpus = rates+b2i(r), cpus+b2i(c)
-	}
+	_, rates, cpus := tally(reps)
 	who := "One kpar producer"
 	if len(reps) > 1 {
 		who = fmt.Sprintf("In the median of %d repeats one kpar producer", len(reps))
@@ -156,12 +149,7 @@ func sweepsTable(r Result) *doc.Table {
 		if len(steps) == 0 {
 			continue
 		}
-		best := steps[0]
-		for _, s := range steps {
-			if s.RecordsPerSec > best.RecordsPerSec {
-				best = s
-			}
-		}
+		best := slices.MaxFunc(steps, func(a, b Step) int { return cmp.Compare(a.RecordsPerSec, b.RecordsPerSec) })
 		sat := fmt.Sprintf("none (%+.1f%% last)", 100*sw.Saturation.Gain)
 		if sw.Saturation.Reached {
 			sat = fmt.Sprintf("%d (%+.1f%% at %d)", sw.Saturation.Producers, 100*sw.Saturation.Gain, sw.Saturation.NextProducers)
@@ -191,8 +179,8 @@ func stepsTable(sw Sweep) *doc.Table {
 		if v, ok := s.BrokerCPUPerMillion(); ok {
 			perM = doc.F2(v)
 		}
-		if s.BrokerCPUSeconds != nil && s.ElapsedSeconds > 0 {
-			broker = doc.F2(*s.BrokerCPUSeconds / s.ElapsedSeconds)
+		if v, ok := s.cores(s.BrokerCPUSeconds); ok {
+			broker = doc.F2(v)
 			if s.MachineBusyCPUSeconds != nil {
 				o := (*s.MachineBusyCPUSeconds - *s.BrokerCPUSeconds - s.BenchCPUSeconds) / s.ElapsedSeconds
 				other = doc.F2(max(o, 0))
@@ -268,13 +256,8 @@ func coreTally(sweeps []Sweep) string {
 }
 
 func beforeList(m map[int]string) string {
-	pids := make([]int, 0, len(m))
-	for pid := range m {
-		pids = append(pids, pid)
-	}
-	sort.Ints(pids)
 	var s []string
-	for _, pid := range pids {
+	for _, pid := range slices.Sorted(maps.Keys(m)) {
 		s = append(s, fmt.Sprintf("pid %d: %s", pid, m[pid]))
 	}
 	return strings.Join(s, "; ")

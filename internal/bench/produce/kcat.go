@@ -1,15 +1,15 @@
 package produce
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/producerperf"
 )
 
 // The C anchor: librdkafka through kcat -P, reading the payload file the
@@ -40,25 +40,6 @@ type KcatResult struct {
 	Args        []string `json:"args"`
 }
 
-// KcatProps are the settings as librdkafka properties. batch.num.messages
-// is raised to librdkafka's maximum because franz-go and the Java client
-// cap a batch by bytes only.
-func (s Settings) KcatProps() map[string]string {
-	p := map[string]string{
-		"acks":                                  s.Acks,
-		"enable.idempotence":                    fmt.Sprint(s.Idempotence),
-		"linger.ms":                             fmt.Sprint(s.Linger.Milliseconds()),
-		"batch.size":                            fmt.Sprint(s.BatchBytes),
-		"batch.num.messages":                    "1000000",
-		"compression.codec":                     s.Compression,
-		"max.in.flight.requests.per.connection": fmt.Sprint(s.MaxInFlight),
-	}
-	if s.Idempotence && s.MaxInFlight > 5 {
-		p["max.in.flight.requests.per.connection"] = "5"
-	}
-	return p
-}
-
 // Args builds kcat's command line: -P producer, -l one message per line
 // of the file.
 func (c KcatConfig) Args() []string {
@@ -66,12 +47,7 @@ func (c KcatConfig) Args() []string {
 	if c.ConfigFile != "" {
 		args = append(args, "-F", c.ConfigFile)
 	}
-	keys := make([]string, 0, len(c.Props))
-	for k := range c.Props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(c.Props)) {
 		args = append(args, "-X", k+"="+c.Props[k])
 	}
 	return append(args, c.PayloadFile)
@@ -79,10 +55,10 @@ func (c KcatConfig) Args() []string {
 
 // runKcat runs kcat and takes its CPU from rusage. A non-zero exit fails
 // with the output's tail; error lines on a zero exit are counted (the
-// caller checks the topic's end offsets).
+// caller checks the topic's end offsets): "% ERROR: ..." and librdkafka's
+// "% Delivery failed ..." reports.
 func runKcat(ctx context.Context, c KcatConfig) (KcatResult, error) {
-	args := c.Args()
-	r := KcatResult{Args: append([]string{c.Bin}, args...)}
+	r := KcatResult{Args: append([]string{c.Bin}, c.Args()...)}
 	out, p, err := proc.Output(ctx, "kcat", r.Args, proc.Options{})
 	if p != nil {
 		u := p.Usage()
@@ -92,35 +68,16 @@ func runKcat(ctx context.Context, c KcatConfig) (KcatResult, error) {
 		}
 	}
 	if err != nil {
-		return r, fmt.Errorf("kcat failed (%v): %s", err, tail(string(out), 1500))
+		return r, fmt.Errorf("kcat failed (%v): %s", err, producerperf.Tail(out))
 	}
-	r.Errors, r.FirstError = kcatErrors(out)
-	return r, nil
-}
-
-// kcatErrors counts kcat's error lines: "% ERROR: ..." and librdkafka's
-// "% Delivery failed ..." reports.
-func kcatErrors(out []byte) (n int, first string) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "% ERROR") || strings.Contains(line, "Delivery failed") {
-			if n == 0 {
-				first = line
+	for _, line := range strings.Split(string(out), "\n") {
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "% ERROR") || strings.Contains(line, "Delivery failed") {
+			if r.Errors++; r.Errors == 1 {
+				r.FirstError = line
 			}
-			n++
 		}
 	}
-	return n, first
-}
-
-func tail(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) > n {
-		return "..." + s[len(s)-n:]
-	}
-	return s
+	return r, nil
 }
 
 // KcatComparison sets one kpar producer process against kcat on the same
@@ -183,24 +140,13 @@ const (
 
 // Compute fills the derived fields and the verdict from the measured ones.
 func (k *KcatComparison) Compute() {
-	if k.Go.WallSeconds > 0 {
-		k.GoRecordsPerSec = float64(k.Go.Acked) / k.Go.WallSeconds
-	}
-	if k.Kcat.WallSeconds > 0 {
-		k.KcatRecordsPerSec = float64(k.Kcat.Records) / k.Kcat.WallSeconds
-	}
-	if k.Go.Acked > 0 {
-		k.GoCPUPerMillion = k.Go.ProcessCPUSeconds / float64(k.Go.Acked) * 1e6
-	}
-	if k.Kcat.Records > 0 {
-		k.KcatCPUPerMillion = k.Kcat.CPUSeconds / float64(k.Kcat.Records) * 1e6
-	}
+	k.GoRecordsPerSec = ratio(float64(k.Go.Acked), k.Go.WallSeconds)
+	k.KcatRecordsPerSec = ratio(float64(k.Kcat.Records), k.Kcat.WallSeconds)
+	k.GoCPUPerMillion = perMillion(k.Go.ProcessCPUSeconds, k.Go.Acked)
+	k.KcatCPUPerMillion = perMillion(k.Kcat.CPUSeconds, k.Kcat.Records)
 	k.RecordsPerSecRatio = ratio(k.GoRecordsPerSec, k.KcatRecordsPerSec)
 	k.CPUPerMillionRatio = ratio(k.GoCPUPerMillion, k.KcatCPUPerMillion)
-	rep := k.repeat()
-	rateOK, cpuOK := rep.past()
-	rep.TargetMet = rateOK && cpuOK
-	k.judge([]KcatRepeat{rep})
+	k.judge([]KcatRepeat{k.repeat()})
 }
 
 // repeat is k's own figures as one repeat.
@@ -209,31 +155,30 @@ func (k *KcatComparison) repeat() KcatRepeat {
 		GoCPUPerMillion: k.GoCPUPerMillion, KcatCPUPerMillion: k.KcatCPUPerMillion}
 }
 
+// tally says which repeats were past both halves of the target and counts
+// those past the rate and those past the CPU.
+func tally(reps []KcatRepeat) (pass []bool, rates, cpus int) {
+	for _, rp := range reps {
+		r, c := rp.past()
+		pass, rates, cpus = append(pass, r && c), rates+b2i(r), cpus+b2i(c)
+	}
+	return pass, rates, cpus
+}
+
 // judge sets the verdict over reps (every repeat, k the median one): met
 // only when every repeat met both halves of the target, missed when none
 // did, mixed with the counts otherwise; the sentence names the median's
 // ratios and how many repeats were past each half.
 func (k *KcatComparison) judge(reps []KcatRepeat) {
-	var pass []bool
-	rates, cpus := 0, 0
+	pass, rates, cpus := tally(reps)
 	for i := range reps {
-		r, c := reps[i].past()
-		reps[i].TargetMet = r && c
-		pass = append(pass, r && c)
-		if r {
-			rates++
-		}
-		if c {
-			cpus++
-		}
+		reps[i].TargetMet = pass[i]
 	}
 	k.Target = clock.Judge(pass)
 	k.TargetMet, k.RepeatsMet = k.Target.AllMet(), k.Target.Met
-	if len(reps) > 1 {
-		k.Repeats = reps
-	}
 	who := "one kpar producer"
 	if len(reps) > 1 {
+		k.Repeats = reps
 		who = fmt.Sprintf("in the median of %d repeats one kpar producer", len(reps))
 	}
 	k.Verdict = fmt.Sprintf("%s ran at %.2fx kcat's records/s with %.2fx its CPU-s per million records (whole process, same rows); "+

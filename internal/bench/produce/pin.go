@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,35 +25,27 @@ type Pin struct {
 // ParsePin reads "broker=0,bench=1"; each side takes a CPU, a range "0-3"
 // or several joined by "+" ("0+2").
 func ParsePin(s string) (*Pin, error) {
-	p := &Pin{}
-	seen := map[string]bool{}
+	sides := map[string][]int{}
 	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
+		side, list, ok := strings.Cut(strings.TrimSpace(part), "=")
+		switch {
+		case side == "" && !ok:
 			continue
-		}
-		side, list, ok := strings.Cut(part, "=")
-		if !ok || (side != "broker" && side != "bench") {
+		case !ok || (side != "broker" && side != "bench"):
 			return nil, fmt.Errorf("--pin %q: want broker=CPUS,bench=CPUS such as broker=0,bench=1", s)
-		}
-		if seen[side] {
+		case sides[side] != nil:
 			return nil, fmt.Errorf("--pin %q: %s given twice", s, side)
 		}
-		seen[side] = true
 		cpus, err := parseCPUs(list)
 		if err != nil {
 			return nil, fmt.Errorf("--pin %q: %s: %w", s, side, err)
 		}
-		if side == "broker" {
-			p.Broker = cpus
-		} else {
-			p.Bench = cpus
-		}
+		sides[side] = cpus
 	}
-	if !seen["broker"] || !seen["bench"] {
+	if sides["broker"] == nil || sides["bench"] == nil {
 		return nil, fmt.Errorf("--pin %q: name both sides, such as broker=0,bench=1", s)
 	}
-	return p, nil
+	return &Pin{Broker: sides["broker"], Bench: sides["bench"]}, nil
 }
 
 // parseCPUs reads "1", "0-3" or "0+2+5".
@@ -75,17 +67,13 @@ func parseCPUs(s string) ([]int, error) {
 			out = append(out, c)
 		}
 	}
-	sort.Ints(out)
+	slices.Sort(out)
 	return out, nil
 }
 
 // Validate checks the CPUs exist on a machine with cores CPUs and the two
 // sides share none.
 func (p Pin) Validate(cores int) error {
-	on := map[int]bool{}
-	for _, c := range p.Broker {
-		on[c] = true
-	}
 	for _, side := range [][]int{p.Broker, p.Bench} {
 		if len(side) == 0 {
 			return errors.New("--pin: each side needs at least one CPU")
@@ -97,7 +85,7 @@ func (p Pin) Validate(cores int) error {
 		}
 	}
 	for _, c := range p.Bench {
-		if on[c] {
+		if slices.Contains(p.Broker, c) {
 			return fmt.Errorf("--pin: CPU %d is given to both the broker and the bench; the sides must be disjoint", c)
 		}
 	}
@@ -119,11 +107,7 @@ type PinInfo struct {
 
 // cpuList prints CPUs the way taskset -c reads them.
 func cpuList(cpus []int) string {
-	s := make([]string, len(cpus))
-	for i, c := range cpus {
-		s[i] = strconv.Itoa(c)
-	}
-	return strings.Join(s, ",")
+	return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(cpus)), ","), "[]")
 }
 
 // allowedCPUs reads a process's CPU list from /proc/<pid>/status.
@@ -167,18 +151,13 @@ func applyPin(p Pin, brokerPIDs []int) (PinInfo, func() error, error) {
 		done = nil
 		return errors.Join(errs...)
 	}
-	targets := append([]int{info.BenchPID}, brokerPIDs...)
-	for _, pid := range targets {
+	for _, pid := range append([]int{info.BenchPID}, brokerPIDs...) {
 		before, err := allowedCPUs(pid)
+		if err == nil {
+			info.Before[pid] = before
+			err = taskset(pid, cpuList(map[bool][]int{true: p.Bench, false: p.Broker}[pid == info.BenchPID]))
+		}
 		if err != nil {
-			return info, restore, errors.Join(fmt.Errorf("--pin: %w", err), restore())
-		}
-		info.Before[pid] = before
-		cpus := cpuList(p.Broker)
-		if pid == info.BenchPID {
-			cpus = cpuList(p.Bench)
-		}
-		if err := taskset(pid, cpus); err != nil {
 			return info, restore, errors.Join(fmt.Errorf("--pin: %w", err), restore())
 		}
 		done = append(done, pid)

@@ -108,53 +108,13 @@ func (d *reports) promise(r *kgo.Record, err error) {
 	d.pool.Put(br)
 }
 
-// run produces every record of sl and, unless s.NoFlush, waits for every
-// delivery report. progress (may be nil) is told about reports in chunks.
+// run hands every record of sl to the client, round robin over the topics
+// (and partitions, when s.Partitioner is manual), until ctx ends and,
+// unless s.NoFlush, waits for every delivery report. progress (may be
+// nil) is told about reports in chunks.
 func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int, progress func(int64)) Sample {
 	d := newReports(progress)
-	start := time.Now()
-	produced := p.produceAll(ctx, sl, s, partitions, d)
-	var noReport int64
-	if s.NoFlush {
-		// What a program that returns without Flush knows at exit: the
-		// records buffered or in flight have no delivery report yet.
-		noReport = produced - d.acked.Load() - d.failed.Load()
-	} else {
-		_ = p.cl.Flush(ctx)
-		if progress != nil && d.pending > 0 {
-			progress(d.pending)
-		}
-	}
-	end := time.Unix(0, d.lastReport.Load())
-	if d.lastReport.Load() == 0 || s.NoFlush {
-		end = time.Now()
-	}
-	smp := Sample{
-		Producer:  idx,
-		Records:   produced,
-		Acked:     d.acked.Load(),
-		Failed:    d.failed.Load(),
-		NoReport:  noReport,
-		ElapsedNs: end.Sub(start).Nanoseconds(),
-	}
-	if e := d.firstErr.Load(); e != nil {
-		smp.FirstError = *e
-	}
-	if !s.NoFlush {
-		// Only after Flush are the promise-owned counters settled.
-		smp.PayloadBytes = d.payload
-		smp.Latency = d.hist.Export()
-	}
-	smp.WireOut, smp.WireIn = p.wire.out.Load(), p.wire.in.Load()
-	return smp
-}
-
-// produceAll hands every record of sl to the client, round robin over the
-// topics (and partitions, when s.Partitioner is manual), until ctx ends,
-// and returns how many it produced.
-func (p *producer) produceAll(ctx context.Context, sl slice, s Settings, partitions map[string]int, d *reports) int64 {
-	promise := d.promise
-	produced := int64(0)
+	promise, start, produced := d.promise, time.Now(), int64(0)
 	for i := range sl.values {
 		if ctx.Err() != nil {
 			break
@@ -172,7 +132,32 @@ func (p *producer) produceAll(ctx context.Context, sl slice, s Settings, partiti
 		p.cl.Produce(ctx, &br.Record, promise)
 		produced++
 	}
-	return produced
+	var noReport int64
+	if s.NoFlush {
+		// What a program that returns without Flush knows at exit: the
+		// records buffered or in flight have no delivery report yet.
+		noReport = produced - d.acked.Load() - d.failed.Load()
+	} else {
+		_ = p.cl.Flush(ctx)
+		if progress != nil && d.pending > 0 {
+			progress(d.pending)
+		}
+	}
+	end := time.Unix(0, d.lastReport.Load())
+	if d.lastReport.Load() == 0 || s.NoFlush {
+		end = time.Now()
+	}
+	smp := Sample{Producer: idx, Records: produced, Acked: d.acked.Load(), Failed: d.failed.Load(), NoReport: noReport,
+		ElapsedNs: end.Sub(start).Nanoseconds(), WireOut: p.wire.out.Load(), WireIn: p.wire.in.Load()}
+	if e := d.firstErr.Load(); e != nil {
+		smp.FirstError = *e
+	}
+	if !s.NoFlush {
+		// Only after Flush are the promise-owned counters settled.
+		smp.PayloadBytes = d.payload
+		smp.Latency = d.hist.Export()
+	}
+	return smp
 }
 
 // close stops the client. Under no-flush this is the "exit": buffered

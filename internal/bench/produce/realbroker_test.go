@@ -1,9 +1,7 @@
 package produce
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
@@ -12,19 +10,12 @@ import (
 // A tiny run on the real broker: two partition counts, two record sizes
 // and the kcat anchor give a complete Result. Rates are not asserted.
 func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	c := DefaultConfig()
-	c.Input = writeCSV(t, 4000).Path
-	c.Topics = []string{testkit.TopicName(t)}
+	c := runConfig(t, testkit.Brokers(t), 4000, testkit.TopicName(t))
 	c.Partitions, c.RecordSizes, c.Producers = []int{1, 3}, []int{0, 500}, []int{1, 2}
 	c.Warmup, c.VsKcat = 200, true
 	t.Setenv(string(workerChild), "")
 	c.Worker = testWorker
-	c.Command = []string{"kpar", "bench", "produce"}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c.Brokers = seeds
-	r, err := Run(ctx, c)
+	r, err := Run(ctx(t), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // BenchmarkRecordBuild is the producer's per-record work apart from the
-// client: a record taken from the pool and filled as produceAll fills it,
+// client: a record taken from the pool and filled as run fills it,
 // then its delivery report counted as promise counts it (the histogram
 // included) and the wrapper put back. One op is one record.
 func BenchmarkRecordBuild(b *testing.B) {

@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/kpar/kpar/internal/producerperf"
@@ -129,23 +130,16 @@ type JavaComparison struct {
 
 // Compute fills the derived fields from the measured ones.
 func (j *JavaComparison) Compute() {
-	if el := float64(j.Go.ElapsedNs) / 1e9; el > 0 {
-		j.GoRecordsPerSec = float64(j.Go.Acked) / el
-	}
+	j.GoRecordsPerSec = ratio(float64(j.Go.Acked), float64(j.Go.ElapsedNs)/1e9)
 	j.JavaRecordsPerSec = j.Java.RecordsPerSec
-	if j.Go.Acked > 0 {
-		j.GoCPUPerMillion = j.Go.ProcessCPUSeconds / float64(j.Go.Acked) * 1e6
-	}
-	if j.Java.Records > 0 {
-		j.JavaCPUPerMillion = j.Java.CPUSeconds / float64(j.Java.Records) * 1e6
-	}
-	if j.JavaRecordsPerSec > 0 {
-		j.RecordsPerSecRatio = j.GoRecordsPerSec / j.JavaRecordsPerSec
-	}
-	if j.JavaCPUPerMillion > 0 {
-		j.CPUPerMillionRatio = j.GoCPUPerMillion / j.JavaCPUPerMillion
-	}
+	j.GoCPUPerMillion = perMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
+	j.JavaCPUPerMillion = perMillion(j.Java.CPUSeconds, j.Java.Records)
+	j.RecordsPerSecRatio = ratio(j.GoRecordsPerSec, j.JavaRecordsPerSec)
+	j.CPUPerMillionRatio = ratio(j.GoCPUPerMillion, j.JavaCPUPerMillion)
 }
+
+// perMillion is cpu seconds per million of n records (0 for none).
+func perMillion(cpu float64, n int64) float64 { return ratio(cpu, float64(n)) * 1e6 }
 
 // FailedSteps names every step in which a delivery failed, one line each
 // ("<sweep label>, N producers: F of R deliveries failed: first error"): its
@@ -163,6 +157,16 @@ func (r Result) FailedSteps() []string {
 	return out
 }
 
+// judge sets the sweep's saturation, bottleneck (on cores CPUs and
+// partitions partitions) and, pinned, its core verdict from its steps.
+func (sw *Sweep) judge(cores, partitions int, pin *Pin) {
+	sw.Saturation = FindSaturation(sw.Steps)
+	sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, cores, partitions)
+	if pin != nil {
+		sw.Cores = FindCores(sw.Steps, *pin)
+	}
+}
+
 // Rederive recomputes every verdict and sentence r stores from its measured
 // figures (saturation, bottleneck, pinned cores, the anchors' ratios and the
 // kcat target, the ceilings, the cost of acks=all), so a document read from
@@ -171,18 +175,15 @@ func Rederive(r Result) Result {
 	sweeps := make([]Sweep, len(r.Sweeps))
 	for i, sw := range r.Sweeps {
 		sw.Steps = append([]Step(nil), sw.Steps...)
-		sw.Saturation = FindSaturation(sw.Steps)
-		parts := 0
+		parts := sw.Partitions
 		if len(sw.Settings.Topics) > 0 {
-			parts = r.Partitions[sw.Settings.Topics[0]]
+			parts = cmp.Or(r.Partitions[sw.Settings.Topics[0]], parts)
 		}
-		if parts == 0 {
-			parts = sw.Partitions
-		}
-		sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, r.Host.Cores, parts)
+		var pin *Pin
 		if r.Pinned != nil {
-			sw.Cores = FindCores(sw.Steps, r.Pinned.Pin)
+			pin = &r.Pinned.Pin
 		}
+		sw.judge(r.Host.Cores, parts, pin)
 		sweeps[i] = sw
 	}
 	r.Sweeps = sweeps

@@ -8,18 +8,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/kpar/kpar/internal/progress"
-
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
-	"github.com/kpar/kpar/internal/csvload"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/producerperf"
+	"github.com/kpar/kpar/internal/progress"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -33,7 +29,6 @@ import (
 // combination. seeds must answer (the caller probed them). The Result is
 // complete only when the error is nil.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	seeds := cfg.Brokers
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -44,19 +39,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res := Result{Header: results.NewHeader(Schema, Version, cfg.Command),
 		Host:   Host{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH},
 		Repeat: cfg.Repeat}
-
-	src := cfg.source()
-	data, err := loadInput(cfg, src, &res)
+	// The input is read into memory outside any timed window.
+	src, loadStart := cfg.source(), time.Now()
+	data, err := src.Load()
 	if err != nil {
 		return Result{}, err
 	}
+	loadSecs := time.Since(loadStart).Seconds()
+	res.Input = Input{File: cfg.Input, Records: data.Len(), PayloadBytes: data.Bytes, KeyColumn: cfg.KeyColumn, Value: cfg.Value,
+		SkippedRows: data.Skipped, FirstBadRows: data.FirstBad, LoadSeconds: loadSecs, LoadRecordsSec: float64(data.Len()) / loadSecs}
+	res.SizeBudget = cfg.sizeBudget(data.Bytes)
 
 	var brokerCPU BrokerCPU
-	res.Broker, brokerCPU = localBroker(seeds)
-	var worker proc.Starter
-	if cfg.Processes || cfg.VsJava || cfg.VsKcat {
-		worker = cfg.Worker
-	}
+	res.Broker, brokerCPU = localBroker(cfg.Brokers)
 	var delivered atomic.Int64
 	total := ProgressTotal(cfg, data.Len(), data.Bytes)
 	count := func(n int64) {
@@ -66,7 +61,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Processes {
 		inProcessCount = nil // workers report nothing until they finish
 	}
-	b, err := newBench(seeds, cfg.Opts(), data, worker, src, brokerCPU, inProcessCount)
+	b, err := newBench(cfg.Brokers, cfg.Opts(), data, cfg.Worker, src, brokerCPU, inProcessCount)
 	if err != nil {
 		return Result{}, err
 	}
@@ -90,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	// The anchors run pinned too: they are client processes and inherit
 	// the bench's CPUs, which keeps them like for like.
-	if err := runAnchors(ctx, cfg, sweeps[0], b, &res, seeds); err != nil {
+	if err := runAnchors(ctx, cfg, sweeps[0], b, &res); err != nil {
 		return Result{}, err
 	}
 	if res.Pinned != nil {
@@ -124,33 +119,22 @@ func pinFor(cfg Config, res *Result) (restore func() error, err error) {
 	return undo, nil
 }
 
-// loadInput reads the input file into memory, outside any timed window,
-// and records what it held in res.
-func loadInput(cfg Config, src Source, res *Result) (*csvload.Dataset, error) {
-	loadStart := time.Now()
-	data, err := src.Load()
-	if err != nil {
-		return nil, err
-	}
-	loadSecs := time.Since(loadStart).Seconds()
-	res.Input = Input{File: cfg.Input, Records: data.Len(), PayloadBytes: data.Bytes, KeyColumn: cfg.KeyColumn, Value: cfg.Value,
-		SkippedRows: data.Skipped, FirstBadRows: data.FirstBad, LoadSeconds: loadSecs, LoadRecordsSec: float64(data.Len()) / loadSecs}
-	res.SizeBudget = cfg.sizeBudget(data.Bytes)
-	return data, nil
-}
-
 // createTopics creates the topics of every partition count with the
 // replication factor the cluster allows, within cfg.Timeout, and notes a
 // topic that already existed with another partition count.
 func createTopics(ctx context.Context, cfg Config, b *bench, res *Result) error {
 	tctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	rf, nodes, err := b.ReplicationFactor(tctx)
+	md, err := b.adm.BrokerMetadata(tctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("broker metadata: %w", err)
 	}
-	res.ReplicationFactor, res.Broker.Nodes = rf, nodes
-	res.Partitions = map[string]int{}
+	// Every broker holds a copy, up to 3, so a 3-node cluster measures RF 3.
+	res.Broker.Nodes, res.Partitions = len(md.Brokers), map[string]int{}
+	rf := max(1, min(3, res.Broker.Nodes))
+	if res.ReplicationFactor = rf; rf > 1 {
+		b.settle = 700 * time.Millisecond
+	}
 	for _, np := range cfg.Partitions {
 		topics := cfg.topicsFor(np)
 		parts, err := b.EnsureTopics(tctx, topics, np, rf)
@@ -179,31 +163,28 @@ func SweepLabel(s Settings, partitions, size int) string {
 }
 
 func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res *Result, count func(int64)) error {
-	mode := "in-process"
-	if cfg.Processes {
-		mode = "processes"
-	}
-	inputBytes := b.data.Bytes
+	mode := map[bool]string{false: "in-process", true: "processes"}[cfg.Processes]
 	for _, s := range sweeps {
 		for _, size := range cfg.RecordSizes {
-			recs := sweepRecords(cfg, b.data.Len(), inputBytes, size)
+			recs := sweepRecords(cfg, b.data.Len(), b.data.Bytes, size)
 			for _, np := range cfg.Partitions {
-				s := s
 				s.Topics = cfg.topicsFor(np)
 				sw := Sweep{Label: SweepLabel(s, np, size), Mode: mode, Settings: s, Partitions: np, RecordSize: size, Records: recs}
 				cfg.Progress.Print(SweepLine(sw))
-				if warm := min(res.WarmupRecords, recs); warm > 0 {
-					ws := s
-					ws.NoFlush = false
-					if _, err := b.Step(ctx, point{Settings: ws, Partitions: res.Partitions, Producers: 1, Processes: cfg.Processes, Limit: warm, RecordSize: size}); err != nil {
+				at := point{Settings: s, Partitions: res.Partitions, Producers: 1, Processes: cfg.Processes, Limit: min(res.WarmupRecords, recs), RecordSize: size}
+				if at.Limit > 0 {
+					at.Settings.NoFlush = false
+					if _, err := b.Step(ctx, at); err != nil {
 						return fmt.Errorf("warm-up: %w", err)
 					}
 					if cfg.Processes {
-						count(int64(warm))
+						count(int64(at.Limit))
 					}
 				}
+				at.Settings, at.Limit = s, recs
 				for _, n := range cfg.Producers {
-					st, err := b.Repeat(ctx, point{Settings: s, Partitions: res.Partitions, Producers: n, Processes: cfg.Processes, Limit: recs, RecordSize: size}, cfg.Repeat)
+					at.Producers = n
+					st, err := b.Repeat(ctx, at, cfg.Repeat)
 					if err != nil {
 						return fmt.Errorf("%s, %d producers: %w", sw.Label, n, err)
 					}
@@ -213,11 +194,7 @@ func runSweeps(ctx context.Context, cfg Config, sweeps []Settings, b *bench, res
 					sw.Steps = append(sw.Steps, st)
 					cfg.Progress.Print(StepLine(st))
 				}
-				sw.Saturation = FindSaturation(sw.Steps)
-				sw.Bottleneck = FindBottleneck(sw.Steps, sw.Saturation, res.Host.Cores, res.Partitions[s.Topics[0]])
-				if cfg.Pin != nil {
-					sw.Cores = FindCores(sw.Steps, *cfg.Pin)
-				}
+				sw.judge(res.Host.Cores, res.Partitions[s.Topics[0]], cfg.Pin)
 				res.Sweeps = append(res.Sweeps, sw)
 				cfg.Progress.Print(SaturationLine(sw))
 			}
@@ -250,7 +227,7 @@ func ProgressTotal(cfg Config, records int, inputBytes int64) int64 {
 // ProducerPerformance and/or kcat on the same payloads, broker and
 // settings (first topic only: the tools write to one), unkeyed, as
 // ProducerPerformance sends no keys.
-func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Result, seeds []string) error {
+func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Result) error {
 	if !cfg.VsJava && !cfg.VsKcat {
 		return nil
 	}
@@ -281,34 +258,30 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	// is kept, every repeat's figures with it.
 	var javas []JavaComparison
 	var kcats []KcatComparison
-	for rep := 0; rep < max(1, cfg.Repeat); rep++ {
-		g, err := b.RunAnchor(ctx, s, res.Partitions, n, size, true)
+	for range max(1, cfg.Repeat) {
+		g, err := b.RunAnchor(ctx, s, res.Partitions, n, size)
 		if err != nil {
 			return err
 		}
 		if g.Failed > 0 {
 			return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
 		}
-		var java *JavaComparison
+		j := JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Go: g, PayloadsSkipped: skipped}
 		if cfg.VsJava {
-			j, err := runJava(ctx, s, seeds, n, payload, cfg.Client.Java)
-			if err != nil {
+			if j.Java, err = runJava(ctx, s, cfg.Brokers, n, payload, cfg.Client.Java); err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
 			}
-			j.Go, j.PayloadsSkipped = g, skipped
 			j.Compute()
 			javas = append(javas, j)
-			java = &j
 		}
 		if cfg.VsKcat {
-			k, err := b.runKcatAnchor(ctx, cfg.Kcat, s, seeds, n-skipped, payload, cfg.Client.Librdkafka)
-			if err != nil {
+			k := KcatComparison{Topic: s.Topics[0], Settings: s, Records: n, RecordSize: size, Go: g, PayloadsSkipped: skipped}
+			if k.Kcat, err = b.runKcatAnchor(ctx, cfg.Kcat, s, cfg.Brokers, n-skipped, payload, cfg.Client.Librdkafka); err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}
-			k.Records, k.RecordSize, k.Go, k.PayloadsSkipped = n, size, g, skipped
-			if java != nil && java.Java.WallSeconds > 0 {
-				k.JavaRecordsPerSec = float64(java.Java.Records) / java.Java.WallSeconds
-				k.JavaCPUPerMillion = java.JavaCPUPerMillion
+			if cfg.VsJava && j.Java.WallSeconds > 0 {
+				k.JavaRecordsPerSec = float64(j.Java.Records) / j.Java.WallSeconds
+				k.JavaCPUPerMillion = j.JavaCPUPerMillion
 			}
 			k.Compute()
 			kcats = append(kcats, k)
@@ -323,12 +296,9 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 
 // medianAnchors keeps the median repeat of each anchor by kpar's ratio
 // (nil when the anchor did not run); kcat's verdict weighs every repeat.
-func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (*JavaComparison, *KcatComparison) {
-	var java *JavaComparison
-	var kcat *KcatComparison
+func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (java *JavaComparison, kcat *KcatComparison) {
 	if len(javas) > 0 {
-		sort.SliceStable(javas, func(a, b int) bool { return javas[a].RecordsPerSecRatio < javas[b].RecordsPerSecRatio })
-		j := javas[(len(javas)-1)/2]
+		j := medianBy(javas, func(j JavaComparison) float64 { return j.RecordsPerSecRatio })
 		java = &j
 	}
 	if len(kcats) > 0 {
@@ -336,70 +306,70 @@ func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (*JavaCompari
 		for _, k := range kcats {
 			reps = append(reps, k.repeat())
 		}
-		sort.SliceStable(kcats, func(a, b int) bool { return kcats[a].RecordsPerSecRatio < kcats[b].RecordsPerSecRatio })
-		k := kcats[(len(kcats)-1)/2]
+		k := medianBy(kcats, func(k KcatComparison) float64 { return k.RecordsPerSecRatio })
 		k.judge(reps)
 		kcat = &k
 	}
 	return java, kcat
 }
 
+// securityFile writes the security properties (nil: none, "") to a file
+// only this user reads, for the tool's config flag: its password must not
+// be on the command line. The caller removes it.
+func securityFile(security map[string]string, java bool) (string, error) {
+	if security == nil {
+		return "", nil
+	}
+	return clientsec.WriteProperties(security, java)
+}
+
 // runJava runs ProducerPerformance on n payloads of the file.
-func runJava(ctx context.Context, s Settings, seeds []string, n int, payload string, security map[string]string) (JavaComparison, error) {
+func runJava(ctx context.Context, s Settings, seeds []string, n int, payload string, security map[string]string) (producerperf.Result, error) {
 	java, err := broker.JavaBin()
 	if err != nil {
-		return JavaComparison{}, err
+		return producerperf.Result{}, err
 	}
 	cp, err := broker.ClassPath(ctx)
 	if err != nil {
-		return JavaComparison{}, err
+		return producerperf.Result{}, err
 	}
-	jc := producerperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n,
-		PayloadFile: payload, Props: s.JavaProps()}
-	if security != nil {
-		if jc.ConfigFile, err = clientsec.WriteProperties(security, true); err != nil {
-			return JavaComparison{}, err
-		}
-		defer os.Remove(jc.ConfigFile)
+	jc := producerperf.Config{Java: java, ClassPath: cp, Seeds: seeds, Topic: s.Topics[0], Records: n, PayloadFile: payload, Props: s.JavaProps()}
+	if jc.ConfigFile, err = securityFile(security, true); err != nil {
+		return producerperf.Result{}, err
 	}
-	jr, err := producerperf.Run(ctx, jc)
-	if err != nil {
-		return JavaComparison{}, err
-	}
-	return JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Java: jr}, nil
+	defer os.Remove(jc.ConfigFile)
+	return producerperf.Run(ctx, jc)
 }
 
 // runKcatAnchor runs kcat over the payload file (want lines) and counts
 // what reached the topic from its end offsets.
-func (b *bench) runKcatAnchor(ctx context.Context, bin string, s Settings, seeds []string, want int, payload string, security map[string]string) (KcatComparison, error) {
+func (b *bench) runKcatAnchor(ctx context.Context, bin string, s Settings, seeds []string, want int, payload string, security map[string]string) (KcatResult, error) {
 	before, err := b.endOffsets(ctx, s.Topics)
 	if err != nil {
-		return KcatComparison{}, err
+		return KcatResult{}, err
 	}
 	kc := KcatConfig{Bin: bin, Seeds: seeds, Topic: s.Topics[0], PayloadFile: payload, Props: s.KcatProps()}
-	if security != nil {
-		if kc.ConfigFile, err = clientsec.WriteProperties(security, false); err != nil {
-			return KcatComparison{}, err
-		}
-		defer os.Remove(kc.ConfigFile)
+	if kc.ConfigFile, err = securityFile(security, false); err != nil {
+		return KcatResult{}, err
 	}
+	defer os.Remove(kc.ConfigFile)
 	kr, err := runKcat(ctx, kc)
 	if err != nil {
 		if strings.HasPrefix(security["sasl.mechanisms"], "SCRAM") {
 			// librdkafka#4895: Kafka 4 checks the SCRAM nonce strictly.
 			err = fmt.Errorf("%w (librdkafka before 2.6.1 cannot log in with SCRAM to Kafka 4.x; PLAIN works)", err)
 		}
-		return KcatComparison{}, err
+		return KcatResult{}, err
 	}
 	after, err := b.endOffsets(ctx, s.Topics)
 	if err != nil {
-		return KcatComparison{}, err
+		return KcatResult{}, err
 	}
 	kr.Records = after - before
 	if kr.Records != int64(want) && s.Acks != "0" {
-		return KcatComparison{}, fmt.Errorf("kcat delivered %d of %d records (%d error lines; first: %s)", kr.Records, want, kr.Errors, kr.FirstError)
+		return KcatResult{}, fmt.Errorf("kcat delivered %d of %d records (%d error lines; first: %s)", kr.Records, want, kr.Errors, kr.FirstError)
 	}
-	return KcatComparison{Topic: s.Topics[0], Settings: s, Kcat: kr}, nil
+	return kr, nil
 }
 
 // localBroker returns broker info and, when seeds name the broker that
@@ -412,8 +382,7 @@ func localBroker(seeds []string) (Broker, BrokerCPU) {
 	}
 	local := map[string]bool{}
 	for _, a := range st.Bootstrap() {
-		local[a] = true
-		local[strings.Replace(a, "127.0.0.1", "localhost", 1)] = true
+		local[a], local[strings.Replace(a, "127.0.0.1", "localhost", 1)] = true, true
 	}
 	for _, s := range seeds {
 		if !local[s] {

@@ -2,6 +2,7 @@ package produce
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,19 @@ var Partitioners = []string{"sticky-key", "round-robin", "uniform-bytes", "manua
 // Compressions lists the accepted --compression values.
 var Compressions = []string{"none", "snappy", "lz4", "zstd"}
 
+// The franz-go option of each accepted value (Validate refuses the others).
+var (
+	kgoAcks         = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
+	kgoPartitioners = map[string]func() kgo.Partitioner{
+		"sticky-key":    func() kgo.Partitioner { return kgo.StickyKeyPartitioner(nil) },
+		"round-robin":   kgo.RoundRobinPartitioner,
+		"uniform-bytes": func() kgo.Partitioner { return kgo.UniformBytesPartitioner(64<<10, true, true, nil) },
+		"manual":        kgo.ManualPartitioner,
+	}
+	kgoCodecs = map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "snappy": kgo.SnappyCompression(),
+		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+)
+
 // Label is a short human name for the settings, used in tables and charts.
 func (s Settings) Label() string {
 	idem := "idem"
@@ -47,101 +61,60 @@ func (s Settings) Label() string {
 
 // Validate rejects settings franz-go or Kafka would refuse, naming the flag.
 func (s Settings) Validate() error {
-	switch s.Acks {
-	case "0", "1", "all":
-	default:
+	switch {
+	case s.Acks != "0" && s.Acks != "1" && s.Acks != "all":
 		return fmt.Errorf("--acks %q: want 0 (no broker ack), 1 (leader ack) or all (every in-sync replica)", s.Acks)
-	}
-	if s.Idempotence && s.Acks != "all" {
+	case s.Idempotence && s.Acks != "all":
 		return fmt.Errorf("--acks %s with --idempotence on: an idempotent producer needs acks=all (use --idempotence off or auto)", s.Acks)
-	}
-	if !contains(Partitioners, s.Partitioner) {
+	case !slices.Contains(Partitioners, s.Partitioner):
 		return fmt.Errorf("--partitioner %q: want one of %s", s.Partitioner, strings.Join(Partitioners, ", "))
-	}
-	if !contains(Compressions, s.Compression) {
+	case !slices.Contains(Compressions, s.Compression):
 		return fmt.Errorf("--compression %q: want one of %s", s.Compression, strings.Join(Compressions, ", "))
-	}
-	if s.Linger < 0 {
+	case s.Linger < 0:
 		return fmt.Errorf("--linger %s: want 0 or more", s.Linger)
-	}
-	if s.BatchBytes < 1024 {
+	case s.BatchBytes < 1024:
 		return fmt.Errorf("--batch-size %d: want at least 1024 bytes", s.BatchBytes)
-	}
-	if s.MaxInFlight < 1 {
+	case s.MaxInFlight < 1:
 		return fmt.Errorf("--max-in-flight %d: want at least 1", s.MaxInFlight)
-	}
-	if len(s.Topics) == 0 {
+	case len(s.Topics) == 0:
 		return fmt.Errorf("--topic: no topic given")
 	}
 	return nil
 }
 
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
-
 // kgoOpts translates the settings to franz-go options.
 func (s Settings) kgoOpts() []kgo.Opt {
-	var o []kgo.Opt
-	switch s.Acks {
-	case "0":
-		o = append(o, kgo.RequiredAcks(kgo.NoAck()))
-	case "1":
-		o = append(o, kgo.RequiredAcks(kgo.LeaderAck()))
-	default:
-		o = append(o, kgo.RequiredAcks(kgo.AllISRAcks()))
-	}
+	o := []kgo.Opt{kgo.RequiredAcks(kgoAcks[s.Acks]), kgo.RecordPartitioner(kgoPartitioners[s.Partitioner]()),
+		kgo.ProducerBatchCompression(kgoCodecs[s.Compression]), kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(s.BatchBytes)}
 	if !s.Idempotence {
 		// Without idempotence franz-go defaults to one request in flight per
 		// broker; Java defaults to 5. MaxInFlight keeps the two comparable.
 		o = append(o, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
 	}
-	switch s.Partitioner {
-	case "sticky-key":
-		o = append(o, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
-	case "round-robin":
-		o = append(o, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
-	case "manual":
-		o = append(o, kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	default:
-		o = append(o, kgo.RecordPartitioner(kgo.UniformBytesPartitioner(64<<10, true, true, nil)))
-	}
-	var c kgo.CompressionCodec
-	switch s.Compression {
-	case "snappy":
-		c = kgo.SnappyCompression()
-	case "lz4":
-		c = kgo.Lz4Compression()
-	case "zstd":
-		c = kgo.ZstdCompression()
-	default:
-		c = kgo.NoCompression()
-	}
-	o = append(o,
-		kgo.ProducerBatchCompression(c),
-		kgo.ProducerLinger(s.Linger),
-		kgo.ProducerBatchMaxBytes(s.BatchBytes),
-	)
 	return o
 }
 
 // JavaProps are the same settings as Java producer properties.
-func (s Settings) JavaProps() map[string]string {
-	p := map[string]string{
-		"acks":                                  s.Acks,
-		"enable.idempotence":                    fmt.Sprint(s.Idempotence),
-		"linger.ms":                             fmt.Sprint(s.Linger.Milliseconds()),
-		"batch.size":                            fmt.Sprint(s.BatchBytes),
-		"compression.type":                      s.Compression,
-		"max.in.flight.requests.per.connection": fmt.Sprint(s.MaxInFlight),
-	}
-	if s.Idempotence && s.MaxInFlight > 5 {
-		p["max.in.flight.requests.per.connection"] = "5"
-	}
+func (s Settings) JavaProps() map[string]string { return s.props("compression.type") }
+
+// KcatProps are the settings as librdkafka properties. batch.num.messages
+// is raised to librdkafka's maximum because franz-go and the Java client
+// cap a batch by bytes only.
+func (s Settings) KcatProps() map[string]string {
+	p := s.props("compression.codec")
+	p["batch.num.messages"] = "1000000"
 	return p
+}
+
+// props are the properties the Java client and librdkafka share, the
+// compression under its key; an idempotent producer allows at most 5 in
+// flight.
+func (s Settings) props(compression string) map[string]string {
+	inFlight := s.MaxInFlight
+	if s.Idempotence {
+		inFlight = min(inFlight, 5)
+	}
+	return map[string]string{"acks": s.Acks, "enable.idempotence": fmt.Sprint(s.Idempotence),
+		"linger.ms": fmt.Sprint(s.Linger.Milliseconds()), "batch.size": fmt.Sprint(s.BatchBytes), compression: s.Compression,
+		"max.in.flight.requests.per.connection": fmt.Sprint(inFlight)}
 }

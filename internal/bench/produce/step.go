@@ -70,33 +70,40 @@ func (s Step) BrokerCPUPerMillion() (float64, bool) {
 	if s.BrokerCPUSeconds == nil || s.Acked == 0 {
 		return 0, false
 	}
-	return *s.BrokerCPUSeconds / float64(s.Acked) * 1e6, true
+	return perMillion(*s.BrokerCPUSeconds, s.Acked), true
 }
 
 // WireMBPerSec is the clients' bytes on the wire, both directions, per second.
 func (s Step) WireMBPerSec() float64 {
-	if s.ElapsedSeconds <= 0 {
-		return 0
-	}
-	return float64(s.WireOutBytes+s.WireInBytes) / 1e6 / s.ElapsedSeconds
+	return ratio(float64(s.WireOutBytes+s.WireInBytes)/1e6, s.ElapsedSeconds)
 }
 
 // LoopbackMBPerSec is the loopback interface's received bytes per second
 // (on lo every byte sent is also received, so rx alone counts each once).
 func (s Step) LoopbackMBPerSec() (float64, bool) {
-	if s.LoopbackRxBytes == nil || s.ElapsedSeconds <= 0 {
+	if s.LoopbackRxBytes == nil {
 		return 0, false
 	}
-	return float64(*s.LoopbackRxBytes) / 1e6 / s.ElapsedSeconds, true
+	return s.perSec(float64(*s.LoopbackRxBytes) / 1e6)
+}
+
+// perSec is v over the step's elapsed time (CPU seconds: the cores busy);
+// false when the step has no elapsed time.
+func (s Step) perSec(v float64) (float64, bool) {
+	return ratio(v, s.ElapsedSeconds), s.ElapsedSeconds > 0
+}
+
+// cores is the cores busy of secs CPU seconds over the step (false when
+// secs is unknown).
+func (s Step) cores(secs *float64) (float64, bool) {
+	if secs == nil {
+		return 0, false
+	}
+	return s.perSec(*secs)
 }
 
 // BenchCPUPerMillion is the bench's CPU seconds per million acked records.
-func (s Step) BenchCPUPerMillion() float64 {
-	if s.Acked == 0 {
-		return 0
-	}
-	return s.BenchCPUSeconds / float64(s.Acked) * 1e6
-}
+func (s Step) BenchCPUPerMillion() float64 { return perMillion(s.BenchCPUSeconds, s.Acked) }
 
 // aggregate folds producer samples into a step.
 func aggregate(producers int, mode string, samples []Sample, wall time.Duration) Step {
@@ -116,20 +123,14 @@ func aggregate(producers int, mode string, samples []Sample, wall time.Duration)
 			st.FirstError = s.FirstError
 		}
 		el := time.Duration(s.ElapsedNs).Seconds()
-		rps, mbs := 0.0, 0.0
-		if el > 0 {
-			rps, mbs = float64(s.Acked)/el, float64(s.PayloadBytes)/1e6/el
-		}
-		st.PerProducerRecSec = append(st.PerProducerRecSec, rps)
-		st.PerProducerMBSec = append(st.PerProducerMBSec, mbs)
+		st.PerProducerRecSec = append(st.PerProducerRecSec, ratio(float64(s.Acked), el))
+		st.PerProducerMBSec = append(st.PerProducerMBSec, ratio(float64(s.PayloadBytes)/1e6, el))
 		if s.Latency != nil {
 			h.Merge(hdrhistogram.Import(s.Latency))
 		}
 	}
-	if st.ElapsedSeconds > 0 {
-		st.RecordsPerSec = float64(st.Acked) / st.ElapsedSeconds
-		st.MBPerSec = float64(bytes) / 1e6 / st.ElapsedSeconds
-	}
+	st.RecordsPerSec = ratio(float64(st.Acked), st.ElapsedSeconds)
+	st.MBPerSec = ratio(float64(bytes)/1e6, st.ElapsedSeconds)
 	st.LatencyP50Ms = float64(h.ValueAtQuantile(50)) / 1000
 	st.LatencyP99Ms = float64(h.ValueAtQuantile(99)) / 1000
 	st.LatencyP999Ms = float64(h.ValueAtQuantile(99.9)) / 1000

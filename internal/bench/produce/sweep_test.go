@@ -261,20 +261,23 @@ func TestParseNetDevReadsTheLoopbackLine(t *testing.T) {
 			t.Errorf("%q parsed", bad)
 		}
 	}
-	if _, _, ok := loopback(); !ok {
-		t.Error("this machine's /proc/net/dev has no lo line")
+	if r := read(nil); r.rx == nil || r.broker != nil || r.machine == nil || len(r.cores) == 0 {
+		t.Errorf("this machine's /proc/net/dev has no lo line, or /proc/stat no cpu lines: %+v", r)
 	}
 }
 
 func TestParseCoreBusyIsPerCPUWithoutIdle(t *testing.T) {
 	stat := "cpu  10 0 10 1000 5 0 0 0 0 0\ncpu0 100 0 50 999 7 0 10 0 0 0\ncpu1 1 2 3 4 5 6 7 8 9 10\nintr 1 2\n"
-	c, ok := parseCoreBusy(stat)
+	m, c := parseStat(stat)
 	// cpu0: user+nice+system+irq+softirq+steal = 100+0+50+0+10+0 ticks.
-	if !ok || len(c) != 2 || c[0] != 1.6 || c[1] != (1+2+3+6+7+8)/100.0 {
-		t.Fatalf("got %v %v", c, ok)
+	if m == nil || *m != 0.2 || len(c) != 2 || c[0] != 1.6 || c[1] != (1+2+3+6+7+8)/100.0 {
+		t.Fatalf("got %v %v", m, c)
 	}
-	if _, ok := parseCoreBusy("cpu 1 2 3 4 5 6 7 8\n"); ok {
-		t.Fatal("no cpuN line parsed")
+	if m, c := parseStat("cpu 1 2 3 4 5 6 7 8\n"); c != nil || m == nil || *m != 0.27 {
+		t.Fatalf("no cpuN line parsed: %v %v", m, c)
+	}
+	if m, c := parseStat("cpu 1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\ncpu1 1 2 3 4 x 6 7 8\n"); m != nil || c != nil {
+		t.Fatalf("malformed lines parsed: %v %v", m, c)
 	}
 }
 
@@ -394,13 +397,10 @@ func TestRunRefusesToPinABrokerItDidNotStart(t *testing.T) {
 	if _, err := exec.LookPath("taskset"); err != nil {
 		t.Skip("no taskset")
 	}
-	seeds := testkit.Kfake(t)
-	c := DefaultConfig()
-	c.Input, c.Topics, c.Warmup = writeCSV(t, 10).Path, []string{"pin"}, 0
-	c.Pin = &Pin{Broker: []int{0}, Bench: []int{1}}
+	c := runConfig(t, testkit.Kfake(t), 10, "pin")
+	c.Warmup, c.Pin = 0, &Pin{Broker: []int{0}, Bench: []int{1}}
 	before, _ := allowedCPUs(os.Getpid())
-	c.Brokers = seeds
-	_, err := Run(context.Background(), c)
+	_, err := Run(ctx(t), c)
 	if err == nil || !strings.Contains(err.Error(), "--pin: the broker is not one 'kpar broker up' started here") {
 		t.Fatalf("got %v", err)
 	}

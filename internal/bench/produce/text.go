@@ -2,7 +2,8 @@ package produce
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -12,12 +13,8 @@ import (
 // ReadyLine describes the input, the broker and the topics' partitions.
 func ReadyLine(r Result) string {
 	var topics []string
-	for t := range r.Partitions {
-		topics = append(topics, t)
-	}
-	sort.Strings(topics)
-	for i, t := range topics {
-		topics[i] = fmt.Sprintf("%s %d", t, r.Partitions[t])
+	for _, t := range slices.Sorted(maps.Keys(r.Partitions)) {
+		topics = append(topics, fmt.Sprintf("%s %d", t, r.Partitions[t]))
 	}
 	return fmt.Sprintf("input %s: %d records, %.1f MB, loaded in %.2fs; broker %s (%d node(s), CPU %s); RF %d; partitions: %s",
 		r.Input.File, r.Input.Records, float64(r.Input.PayloadBytes)/1e6, r.Input.LoadSeconds, strings.Join(r.Broker.Seeds, ","),
@@ -37,13 +34,12 @@ func SweepLine(sw Sweep) string {
 
 // StepLine is one step: rates, latency, cores busy and delivery counts.
 func StepLine(st Step) string {
-	broker := "unknown"
-	if st.BrokerCPUSeconds != nil && st.ElapsedSeconds > 0 {
-		broker = fmt.Sprintf("%.2f", *st.BrokerCPUSeconds/st.ElapsedSeconds)
+	broker, machine := "unknown", "?"
+	if v, ok := st.cores(st.BrokerCPUSeconds); ok {
+		broker = fmt.Sprintf("%.2f", v)
 	}
-	machine := "?"
-	if st.MachineBusyCPUSeconds != nil && st.ElapsedSeconds > 0 {
-		machine = fmt.Sprintf("%.2f", *st.MachineBusyCPUSeconds/st.ElapsedSeconds)
+	if v, ok := st.cores(st.MachineBusyCPUSeconds); ok {
+		machine = fmt.Sprintf("%.2f", v)
 	}
 	line := fmt.Sprintf("  %3d producers  %9.0f rec/s  %6.1f MB/s  p50 %6.1f  p99 %7.1f  p99.9 %7.1f ms  cores: bench %.2f broker %s machine %s  acked %d/%d failed %d reached %d",
 		st.Producers, st.RecordsPerSec, st.MBPerSec, st.LatencyP50Ms, st.LatencyP99Ms, st.LatencyP999Ms,

@@ -36,6 +36,14 @@ func StepsCSV(r Result) string {
 		"loopback_rx_bytes", "loopback_tx_bytes", "loopback_mb_per_s", "wire_mb_per_s", "core_busy_cpu_s",
 		"broker_share_of_pinned_cpus", "bench_share_of_pinned_cpus"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	opt := func(v float64, ok bool) string { return map[bool]string{true: f(v)}[ok] }
+	list := func(vs []float64, prec int) string {
+		var s []string
+		for _, v := range vs {
+			s = append(s, strconv.FormatFloat(v, 'f', prec, 64))
+		}
+		return strings.Join(s, " ")
+	}
 	for _, sw := range r.Sweeps {
 		shares := map[int]CoreStep{}
 		if sw.Cores != nil {
@@ -44,44 +52,34 @@ func StepsCSV(r Result) string {
 			}
 		}
 		for _, s := range sw.Steps {
-			broker := ""
-			if s.BrokerCPUSeconds != nil {
-				broker = f(*s.BrokerCPUSeconds)
-			}
-			machine := ""
-			if s.MachineBusyCPUSeconds != nil {
-				machine = f(*s.MachineBusyCPUSeconds)
-			}
-			var reps []string
-			for _, v := range s.RepeatRecordsPerSec {
-				reps = append(reps, strconv.FormatFloat(v, 'f', 0, 64))
-			}
-			opt := func(v float64, ok bool) string {
-				if !ok {
-					return ""
-				}
-				return f(v)
-			}
-			optInt := func(p *int64) string {
-				if p == nil {
-					return ""
-				}
-				return fmt.Sprint(*p)
-			}
-			var cores []string
-			for _, c := range s.CoreBusySeconds {
-				cores = append(cores, strconv.FormatFloat(c, 'f', 2, 64))
-			}
 			cs, pinned := shares[s.Producers]
 			w.Write([]string{sw.Label, s.Mode, strconv.Itoa(s.Producers), fmt.Sprint(s.Records), fmt.Sprint(s.Acked),
 				fmt.Sprint(s.Failed), fmt.Sprint(s.NoReport), fmt.Sprint(s.ReachedTopic), f(s.ElapsedSeconds),
 				f(s.RecordsPerSec), f(s.MBPerSec), f(s.LatencyP50Ms), f(s.LatencyP99Ms), f(s.LatencyP999Ms),
-				fmt.Sprint(s.WireOutBytes), fmt.Sprint(s.WireInBytes), f(s.BenchCPUSeconds), broker, machine, strings.Join(reps, " "),
+				fmt.Sprint(s.WireOutBytes), fmt.Sprint(s.WireInBytes), f(s.BenchCPUSeconds), opt(deref(s.BrokerCPUSeconds)),
+				opt(deref(s.MachineBusyCPUSeconds)), list(s.RepeatRecordsPerSec, 0),
 				strconv.Itoa(sw.Partitions), strconv.Itoa(sw.RecordSize), f(s.BenchCPUPerMillion()), opt(s.BrokerCPUPerMillion()),
-				optInt(s.LoopbackRxBytes), optInt(s.LoopbackTxBytes), opt(s.LoopbackMBPerSec()), f(s.WireMBPerSec()), strings.Join(cores, " "),
+				optInt(s.LoopbackRxBytes), optInt(s.LoopbackTxBytes), opt(s.LoopbackMBPerSec()), f(s.WireMBPerSec()), list(s.CoreBusySeconds, 2),
 				opt(cs.BrokerShare, pinned), opt(cs.BenchShare, pinned)})
 		}
 	}
 	w.Flush()
 	return b.String()
+}
+
+// deref is *p and whether p was set.
+func deref[T any](p *T) (T, bool) {
+	if p == nil {
+		var zero T
+		return zero, false
+	}
+	return *p, true
+}
+
+// optInt is *p, or "" when unknown.
+func optInt(p *int64) string {
+	if v, ok := deref(p); ok {
+		return fmt.Sprint(v)
+	}
+	return ""
 }

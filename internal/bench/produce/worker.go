@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,11 +70,7 @@ func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 	if n <= 0 || n > data.Len() {
 		n = data.Len()
 	}
-	lo, hi := n*sp.Part/sp.Parts, n*(sp.Part+1)/sp.Parts
-	sl := slice{values: data.Values[lo:hi]}
-	if data.Keys != nil {
-		sl.keys = data.Keys[lo:hi]
-	}
+	sl := part(data, n, sp.Part, sp.Parts)
 	p, err := newProducer(sp.Seeds, sp.Settings, c.Client.Opts...)
 	if err != nil {
 		return err
@@ -94,42 +91,20 @@ func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 	return c.Out.Write(smp)
 }
 
-type workerLauncher struct {
-	seeds []string
-	child proc.Starter
-	src   Source
-}
-
 // workerProc is one started worker: its stdout lines as they come.
 type workerProc struct {
 	p     *proc.Process
+	name  string // "worker N" or "go anchor worker", as errors say it
 	lines chan []byte
 }
 
+// fail adds the worker's stderr to err.
 func (w *workerProc) fail(err error) error {
 	if msg := w.p.Tail(0); msg != "" {
 		return fmt.Errorf("%w: %s", err, msg)
 	}
 	return err
 }
-
-// start launches one worker with its spec.
-func (l *workerLauncher) start(ctx context.Context, sp WorkerSpec) (*workerProc, error) {
-	w := &workerProc{lines: make(chan []byte, 4)}
-	var err error
-	w.p, err = l.child(ctx, "produce-worker", sp, proc.Options{OnLine: func(b []byte) {
-		select {
-		case w.lines <- append([]byte(nil), b...):
-		default: // more than the protocol's lines: not ours to read
-		}
-	}})
-	if err != nil {
-		return nil, fmt.Errorf("worker %d: %w", sp.Part, err)
-	}
-	return w, nil
-}
-
-func (w *workerProc) kill() { w.p.Kill() }
 
 // readLine is the worker's next stdout line ("" once it has exited).
 func (w *workerProc) readLine() string {
@@ -146,47 +121,69 @@ func (w *workerProc) readLine() string {
 	}
 }
 
-// ready waits for the worker's ready line.
-func (w *workerProc) ready() bool {
-	var r readyLine
-	return json.Unmarshal([]byte(w.readLine()), &r) == nil && r.Ready
-}
-
 // result waits for the worker's Sample line and its exit.
 func (w *workerProc) result(s *Sample) error {
 	err := json.Unmarshal([]byte(w.readLine()), s)
 	if werr := w.p.Wait(); err == nil && werr != nil {
 		err = werr
 	}
-	return err
+	if err != nil {
+		return w.fail(fmt.Errorf("%s: %w", w.name, err))
+	}
+	return nil
 }
 
-// step runs r.Producers workers over the first n records.
-func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
-	procs := make([]*workerProc, 0, r.Producers)
-	cleanup := func() {
+// launch starts one worker per spec, named by name, and waits until every
+// one has loaded and connected; on a failure it kills the ones started.
+func (b *bench) launch(ctx context.Context, specs []WorkerSpec, name func(int) string) ([]*workerProc, error) {
+	var procs []*workerProc
+	for i, sp := range specs {
+		w := &workerProc{name: name(i), lines: make(chan []byte, 4)}
+		var err error
+		w.p, err = b.worker(ctx, "produce-worker", sp, proc.Options{OnLine: func(b []byte) {
+			select {
+			case w.lines <- append([]byte(nil), b...):
+			default: // more than the protocol's lines: not ours to read
+			}
+		}})
+		if err == nil {
+			procs = append(procs, w)
+			continue
+		}
 		for _, w := range procs {
-			w.kill()
+			w.p.Kill()
+		}
+		return nil, fmt.Errorf("worker %d: %w", sp.Part, err)
+	}
+	for _, w := range procs {
+		var r readyLine
+		if json.Unmarshal([]byte(w.readLine()), &r) != nil || !r.Ready {
+			for _, w := range procs {
+				w.p.Kill()
+			}
+			return nil, w.fail(fmt.Errorf("%s did not get ready", w.name))
 		}
 	}
-	src := l.src
-	src.Size = r.RecordSize
-	for i := 0; i < r.Producers; i++ {
-		w, err := l.start(ctx, WorkerSpec{
-			Seeds: l.seeds, Source: src, Records: n, Part: i, Parts: r.Producers,
-			Settings: r.Settings, Partitions: r.Partitions,
-		})
-		if err != nil {
-			cleanup()
-			return nil, 0, err
-		}
-		procs = append(procs, w)
+	return procs, nil
+}
+
+// spec is the worker spec of part i of parts over the first n records at
+// record size size.
+func (b *bench) spec(s Settings, partitions map[string]int, n, size, i, parts int) WorkerSpec {
+	src := b.src
+	src.Size = size
+	return WorkerSpec{Seeds: b.seeds, Source: src, Records: n, Part: i, Parts: parts, Settings: s, Partitions: partitions}
+}
+
+// workers runs r.Producers worker processes over the first n records.
+func (b *bench) workers(ctx context.Context, r point, n int, win *window) ([]Sample, time.Duration, error) {
+	specs := make([]WorkerSpec, r.Producers)
+	for i := range specs {
+		specs[i] = b.spec(r.Settings, r.Partitions, n, r.RecordSize, i, r.Producers)
 	}
-	for i, w := range procs {
-		if !w.ready() {
-			cleanup()
-			return nil, 0, w.fail(fmt.Errorf("worker %d did not get ready", i))
-		}
+	procs, err := b.launch(ctx, specs, func(i int) string { return fmt.Sprintf("worker %d", i) })
+	if err != nil {
+		return nil, 0, err
 	}
 	win.begin()
 	start := time.Now()
@@ -201,26 +198,17 @@ func (l *workerLauncher) step(ctx context.Context, r point, n int, win *window) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := w.result(&samples[i])
+			errs[i] = w.result(&samples[i])
 			ends[i] = time.Now()
-			if err != nil {
-				errs[i] = w.fail(fmt.Errorf("worker %d: %w", i, err))
-			}
 		}()
 	}
 	wg.Wait()
-	win.end() // after the workers' exit: includes their shutdown, a few ms
-	// Wall ends at the last result line, not at process exit.
-	wall := time.Duration(0)
-	for _, e := range ends {
-		if d := e.Sub(start); d > wall {
-			wall = d
-		}
-	}
+	win.stop() // after the workers' exit: includes their shutdown, a few ms
 	if err := errors.Join(errs...); err != nil {
 		return nil, 0, err
 	}
-	return samples, wall, nil
+	// Wall ends at the last result line, not at process exit.
+	return samples, slices.MaxFunc(ends, time.Time.Compare).Sub(start), nil
 }
 
 // Anchor is one Go producer run as its own process, measured the way the
@@ -232,31 +220,20 @@ type Anchor struct {
 }
 
 // RunAnchor runs a single worker process over the first n records at
-// record size size; keyless drops the key column, as ProducerPerformance
-// sends no keys.
-func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int, keyless bool) (Anchor, error) {
-	if b.worker == nil {
-		return Anchor{}, errors.New("the Go anchor needs a worker command")
-	}
-	l := b.worker
-	src := l.src
-	src.Size = size
-	if keyless {
-		src.KeyColumn = ""
-	}
+// record size size, unkeyed, as ProducerPerformance sends no keys.
+func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int) (Anchor, error) {
 	start := time.Now()
-	w, err := l.start(ctx, WorkerSpec{Seeds: b.seeds, Source: src, Records: n, Part: 0, Parts: 1, Settings: s, Partitions: partitions})
+	sp := b.spec(s, partitions, n, size, 0, 1)
+	sp.Source.KeyColumn = ""
+	procs, err := b.launch(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" })
 	if err != nil {
 		return Anchor{}, err
 	}
-	if !w.ready() {
-		w.kill()
-		return Anchor{}, w.fail(errors.New("go anchor worker did not get ready"))
-	}
+	w := procs[0]
 	_ = w.p.Send(lineGo)
 	var a Anchor
 	if err := w.result(&a.Sample); err != nil {
-		return Anchor{}, w.fail(fmt.Errorf("go anchor worker: %w", err))
+		return Anchor{}, err
 	}
 	a.WallSeconds = time.Since(start).Seconds()
 	a.ProcessCPUSeconds = w.p.Usage().CPUSeconds
