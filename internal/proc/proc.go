@@ -210,10 +210,23 @@ func (p *Process) Usage() Usage {
 	}
 	u := Usage{Wall: p.wall}
 	if ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u.PeakRSSKiB = ru.Maxrss
-		u.CPUSeconds = time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
+		u.PeakRSSKiB, u.CPUSeconds = ru.Maxrss, cpuSeconds(ru)
 	}
 	return u
+}
+
+// SelfCPU is this process's CPU time so far (user + system), in seconds; 0
+// when the kernel does not say.
+func SelfCPU() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return cpuSeconds(&ru)
+}
+
+func cpuSeconds(ru *syscall.Rusage) float64 {
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
 }
 
 // ExitCode is the exit code (-1 while running or when killed by a signal).

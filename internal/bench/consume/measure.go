@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -151,7 +150,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	var once sync.Once
 	// From the consumer's creation, like RunPlain's: the group join and the
 	// first fetch are in FirstS.
-	cpu0 := cpuNow()
+	cpu0 := proc.SelfCPU()
 	t := newTally(n, ends)
 	c, err := newParallel(seeds, topic, spec, func(r *kgo.Record) {
 		if spec.Sleep > 0 {
@@ -178,7 +177,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	case runErr = <-errc:
 	case <-ctx.Done():
 	}
-	cpu := cpuNow() - cpu0
+	cpu := proc.SelfCPU() - cpu0
 	cancel()
 	if runErr == nil {
 		runErr = <-errc
@@ -262,7 +261,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 	if err != nil {
 		return Measurement{}, err
 	}
-	cpu0 := cpuNow()
+	cpu0 := proc.SelfCPU()
 	t := newTally(n, ends) // like RunParallel: from client start, first fetch included
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -280,7 +279,7 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 		}
 		done = t.batch(fs.EachRecord)
 	}
-	cpu := cpuNow() - cpu0
+	cpu := proc.SelfCPU() - cpu0
 	w, _ := t.clk.Window()
 	return Measurement{Name: PlainName(fetchMaxBytes), Window: w, CPUSeconds: cpu, Handled: t.calls.Load(), FetchMaxBytes: fetchMax}, nil
 }
@@ -316,15 +315,6 @@ func (t *tally) batch(each func(func(*kgo.Record))) bool {
 		t.distinct.Mark(r.Partition, r.Offset)
 	})
 	return t.clk.Observe(t.distinct.Count())
-}
-
-func cpuNow() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
-	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 // RSS is the peak memory of a child process consuming a backlog.

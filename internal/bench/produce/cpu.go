@@ -4,18 +4,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
-)
 
-// selfCPU returns this process's user+system CPU seconds so far.
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-}
+	"github.com/kpar/kpar/internal/proc"
+)
 
 // BrokerCPU reads the CPU seconds of the broker JVMs. A nil func means the
 // broker's CPU is unknown (a remote broker, or not one kpar started).
@@ -39,7 +30,7 @@ type reading struct {
 
 // read takes the counters now, brokerCPU (nil: unknown) among them.
 func read(brokerCPU BrokerCPU) reading {
-	r := reading{self: selfCPU()}
+	r := reading{self: proc.SelfCPU()}
 	if brokerCPU != nil {
 		if v, err := brokerCPU(); err == nil {
 			r.broker = &v

@@ -82,12 +82,12 @@ func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 	if line, ok := <-c.Commands; !ok || strings.TrimSpace(line) != lineGo {
 		return fmt.Errorf("worker: expected %q, got %q", lineGo, line)
 	}
-	cpu := selfCPU()
+	cpu := proc.SelfCPU()
 	smp := p.run(ctx, sp.Part, sl, sp.Settings, sp.Partitions, nil)
 	if sp.Settings.NoFlush {
 		p.close()
 	}
-	smp.CPUSeconds = selfCPU() - cpu
+	smp.CPUSeconds = proc.SelfCPU() - cpu
 	return c.Out.Write(smp)
 }
 
