@@ -61,19 +61,19 @@ func TestGoContendersAreTimedByTheClock(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		serial bool // observes each record in order: A exactly at W
-		run    func() (ChildOutput, error)
+		run    func() (Side, error)
 	}{
-		{"kpar", false, func() (ChildOutput, error) {
-			return runKparGroup(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc}, nil)
+		{"kpar", false, func() (Side, error) {
+			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc})
 		}},
-		{"plain", true, func() (ChildOutput, error) {
-			return runPlainLoop(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
+		{"plain", true, func() (Side, error) {
+			return runPlain(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
 		}},
-		{"share", false, func() (ChildOutput, error) {
+		{"share", false, func() (Side, error) {
 			return RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group(), Records: n, Concurrency: conc, Members: 2})
 		}},
-		{"kpar-share", false, func() (ChildOutput, error) {
-			return runKparShare(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc, ShareGroup: group(), Members: 2})
+		{"kpar-share", false, func() (Side, error) {
+			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc, ShareGroup: group(), Members: 2})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,7 +41,6 @@ import (
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one comparison. Topics are named after their sizes and reused
@@ -205,11 +204,8 @@ func (c Config) Validate() error {
 	if c.Child == nil {
 		return errors.New("compare: Config.Child is required (the contenders' processes)")
 	}
-	if c.Secured() {
-		switch {
-		case c.Client.Java == nil:
-			return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Client.AnchorErr)
-		}
+	if c.Secured() && c.Client.Java == nil {
+		return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Client.AnchorErr)
 	}
 	if c.Window != nil {
 		return c.Window.Validate()
@@ -222,8 +218,8 @@ func (c Config) Validate() error {
 func (c Config) keysAt(n int) int { return max(c.Keys, 2*n) }
 
 // kparSpec is kpar's process for one run.
-func (c Config) kparSpec(seeds []string, topic string, records int64, conc int, sleep time.Duration) KparSpec {
-	return KparSpec{Brokers: seeds, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
+func (c Config) kparSpec(topic string, records int64, conc int, sleep time.Duration) KparSpec {
+	return KparSpec{Brokers: c.Brokers, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
 		MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
 }
 
@@ -238,33 +234,3 @@ const (
 	KparShareName = "kpar-share"
 	JavaShareName = "java-share"
 )
-
-// KparSpec is one run of kpar's parallel consumer in its own process
-// (`kpar child compare-kpar`): key order, a fresh group, Records records.
-type KparSpec struct {
-	Brokers     []string
-	ClientOpts  []kgo.Opt `json:"-"` // TLS, SASL: the child makes them from the security in its spec line
-	Topic       string
-	Records     int64
-	Concurrency int
-	Sleep       time.Duration // 0: no-op handler
-	MaxBuffered int           // 0: the library's default
-	PerPart     int           // 0: the library's default
-	Trace       bool          // count per-key order (Order); io runs
-	// ShareGroup, when set, runs kpar's share mode on that group (which
-	// reads from the earliest offset) with Members member clients,
-	// instead of key order on a fresh consumer group.
-	ShareGroup string
-	Members    int
-}
-
-// PlainSpec is one run of the plain franz-go poll loop in its own process
-// (`kpar child compare-plain`): no group, no commits, no handler.
-type PlainSpec struct {
-	Brokers    []string
-	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
-	Topic      string
-	Records    int64
-	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.
-	FetchMaxBytes int32
-}

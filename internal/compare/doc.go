@@ -8,8 +8,6 @@ import (
 
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // The charts' file stems, each written as .svg and .png when its part ran.
@@ -21,10 +19,6 @@ const (
 
 // ChartNames are the charts a comparison whose every part ran writes.
 var ChartNames = []string{ChartIO, ChartCPU, ChartRSS}
-
-// Views are the files computed from r alone: compare.md and the charts
-// (SVG and PNG), the window's among them when it ran.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is the comparison's one document: every sentence, table and chart
 // about r, computed from r alone.

@@ -7,17 +7,6 @@ import (
 	"strings"
 )
 
-// side builds a Side from a finished child process.
-func side(contender string, p childRun) Side {
-	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
-		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
-		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes,
-		FetchMaxPartitionBytes: p.out.FetchMaxPartitionBytes, Window: p.out.Window,
-		Order: p.out.Order, Members: p.out.Members, Redelivered: p.out.Redelivered}
-	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
-	return s
-}
-
 func perMillion(cpu float64, records int64) float64 {
 	if records <= 0 {
 		return 0
