@@ -109,6 +109,18 @@ type partitionLine struct {
 	Paused      bool  `json:"paused"`
 }
 
+// opts are the consumer's options.
+func (s ChildSpec) opts() []parallel.Opt {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
+		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency), parallel.ClientOpts(s.ClientOpts...),
+	}
+	if s.Session > 0 {
+		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
+	}
+	return opts
+}
+
 // RunChild is `kpar child window-kpar`: kpar's parallel consumer over the
 // topic with a fresh or given group, every processed record appended to
 // ProcessedLog before its handler returns, and a progress line on stdout
@@ -119,27 +131,11 @@ type partitionLine struct {
 // final commit).
 func RunChild(ctx context.Context, s ChildSpec, cmds <-chan string, stdout io.Writer) error {
 	var g *gate
+	var gone <-chan struct{} // nil without stuck records: never ready
 	if s.Stuck {
 		g = newGate(cmds)
+		gone = g.gone
 	}
-	return runChild(ctx, s, g, stdout)
-}
-
-// opts are the consumer's options.
-func (s ChildSpec) opts() []parallel.Opt {
-	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
-		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
-		parallel.ClientOpts(s.ClientOpts...),
-	}
-	if s.Session > 0 {
-		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
-	}
-	return opts
-}
-
-// runChild runs the consumer; g holds the stuck records (nil: none).
-func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error {
 	log, err := os.OpenFile(s.ProcessedLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -183,10 +179,6 @@ func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error
 	enc := json.NewEncoder(stdout)
 	tick := time.NewTicker(s.Progress)
 	defer tick.Stop()
-	var gone <-chan struct{} // nil without stuck records: never ready
-	if g != nil {
-		gone = g.gone
-	}
 	for {
 		select {
 		case <-gone:
