@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -140,11 +139,7 @@ func (res *Result) finish() error {
 	if len(res.Failures) == 0 {
 		return nil
 	}
-	names := make([]string, len(res.Failures))
-	for i, f := range res.Failures {
-		names[i] = f.Part
-	}
-	return fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
+	return fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, join(res.Failures, ", ", func(f Failure) string { return f.Part }))
 }
 
 // newResult is the Result before any part ran: the header, the lines of
