@@ -100,7 +100,7 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
-	for _, v := range Views(r)[1:] {
+	for _, v := range render.Views(Doc(r))[1:] {
 		p := filepath.Join(t.TempDir(), v.Name)
 		if err := v.Save(p); err != nil {
 			t.Errorf("chart %s: %v", v.Name, err)

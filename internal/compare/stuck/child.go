@@ -93,20 +93,12 @@ func (g *gate) wait(ctx context.Context) error {
 
 // progressLine is one progress line of either consumer process on stdout.
 // PC's harness prints kind, t_ms, completed and distinct; kpar's child
-// adds its partitions (from Consumer.Stats).
+// adds its partitions (Consumer.Stats).
 type progressLine struct {
-	Kind       string          `json:"kind"` // "progress"
-	TMs        int64           `json:"t_ms"`
-	Completed  int64           `json:"completed"`
-	Partitions []partitionLine `json:"partitions,omitempty"`
-}
-
-type partitionLine struct {
-	Partition   int32 `json:"partition"`
-	Committable int64 `json:"committable"`
-	Held        int   `json:"held"`    // admitted, not done
-	Backlog     int   `json:"backlog"` // polled, not admitted
-	Paused      bool  `json:"paused"`
+	Kind       string                    `json:"kind"` // "progress"
+	TMs        int64                     `json:"t_ms"`
+	Completed  int64                     `json:"completed"`
+	Partitions []parallel.PartitionStats `json:"partitions,omitempty"`
 }
 
 // opts are the consumer's options.
@@ -193,12 +185,7 @@ func RunChild(ctx context.Context, s ChildSpec, cmds <-chan string, stdout io.Wr
 			}
 			return err
 		case <-tick.C:
-			st := c.Stats()
-			pl := progressLine{Kind: "progress", TMs: time.Since(start).Milliseconds(), Completed: completed.Load()}
-			for _, p := range st.Partitions {
-				pl.Partitions = append(pl.Partitions, partitionLine{Partition: p.Partition, Committable: p.Committable,
-					Held: p.Held, Backlog: p.Backlog, Paused: p.Paused})
-			}
+			pl := progressLine{Kind: "progress", TMs: time.Since(start).Milliseconds(), Completed: completed.Load(), Partitions: c.Stats().Partitions}
 			if err := enc.Encode(pl); err != nil {
 				return err
 			}
