@@ -100,45 +100,21 @@ func emit(stdout io.Writer) func(Side, error) error {
 	}
 }
 
-// counter is one Go child's clock (internal/clock's rule): it counts
-// distinct (partition, offset) pairs as their handler returns and stops
-// the run once n distinct records were handled. kpar, the plain loops and
-// both share consumers count through it, so they stop on the same
-// condition and are timed between the same two events.
-type counter struct {
-	seen  *clock.Distinct
-	clk   *clock.Clock
-	done  chan struct{}
-	once  sync.Once
-	calls atomic.Int64 // every handled record, repeats included
-	n     int64
-}
-
-// handled is called once per record when its handler has returned.
-func (c *counter) handled(p int32, off int64) {
-	c.calls.Add(1)
-	cnt, _ := c.seen.Mark(p, off)
-	if c.clk.Observe(cnt) {
-		c.once.Do(func() { close(c.done) })
-	}
-}
-
-// window is the run's window; an error when n distinct records were never
-// reached (a run that stopped early).
-func (c *counter) window() (clock.Window, error) {
-	w, ok := c.clk.Window()
-	if !ok {
-		return clock.Window{}, fmt.Errorf("stopped after %d distinct records of %d", c.seen.Count(), c.n)
-	}
-	return w, nil
-}
-
-// work is one child's handler around its counter, the same in every
-// contender: the sleep (timed only when it sleeps or traces, so a no-op
-// handler does nothing else), the order trace, and the records a share
-// group delivered more than once.
+// work is one Go child's handler and clock (internal/clock's rule), the
+// same in every contender: kpar, the plain loops and both share
+// consumers count through it, so they stop on the same condition and are
+// timed between the same two events. It counts distinct (partition,
+// offset) pairs as their handler returns and stops the run once n
+// distinct records were handled. The handler sleeps (timed only when it
+// sleeps or traces, so a no-op handler does nothing else), records the
+// order trace, and counts the records a share group delivered again.
 type work struct {
-	*counter
+	seen                *clock.Distinct
+	clk                 *clock.Clock
+	done                chan struct{}
+	once                sync.Once
+	calls               atomic.Int64 // every handled record, repeats included
+	n                   int64
 	sleep               time.Duration
 	tr                  *tracer
 	share               bool
@@ -157,11 +133,20 @@ func newWork(ctx context.Context, brokers []string, opts []kgo.Opt, topic string
 	if err != nil {
 		return nil, err
 	}
-	w := &work{counter: &counter{seen: clock.NewDistinct(ends), clk: clock.New(n), done: make(chan struct{}), n: n}, sleep: sleep, share: share}
+	w := &work{seen: clock.NewDistinct(ends), clk: clock.New(n), done: make(chan struct{}), n: n, sleep: sleep, share: share}
 	if trace {
 		w.tr = newTracer(n + n/10 + int64(conc))
 	}
 	return w, nil
+}
+
+// handled is called once per record when its handler has returned.
+func (w *work) handled(p int32, off int64) {
+	w.calls.Add(1)
+	cnt, _ := w.seen.Mark(p, off)
+	if w.clk.Observe(cnt) {
+		w.once.Do(func() { close(w.done) })
+	}
 }
 
 func (w *work) handle(r *kgo.Record) {
@@ -182,32 +167,10 @@ func (w *work) handle(r *kgo.Record) {
 	w.handled(r.Partition, r.Offset)
 }
 
-// run runs the contender until n distinct records (runUntil; close after
-// it returned) and reads its figures off the clock.
+// run runs run until n distinct records were handled (then cancels it),
+// run returned or ctx ended; close is called after run returned. The Side
+// is read off the clock, with this process's CPU over the run.
 func (w *work) run(ctx context.Context, what string, run func(context.Context) error, close func()) (Side, error) {
-	cpu, err := runUntil(ctx, w.counter, run, close)
-	if err != nil {
-		return Side{}, fmt.Errorf("%s: %w", what, err)
-	}
-	win, err := w.window()
-	if err != nil {
-		return Side{}, err
-	}
-	s := Side{Records: win.Records, Seconds: win.TotalS, FirstRecordS: win.FirstS, SteadyPerS: win.PerS, Window: win,
-		CPUSeconds: cpu, Redelivered: w.redelivered.Load()}
-	if w.sleep > 0 {
-		s.MeanHandlerMs = float64(w.busyNs.Load()) / float64(w.calls.Load()) / 1e6
-	}
-	if w.tr != nil {
-		s.Order = w.tr.order() // the consumer was closed: every handler is done
-	}
-	return s, nil
-}
-
-// runUntil runs run until the counter reached n (then cancels it), run
-// returned or ctx ended; close is called after run returned. It returns
-// the process's CPU over the run.
-func runUntil(ctx context.Context, cnt *counter, run func(context.Context) error, close func()) (float64, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
@@ -216,7 +179,7 @@ func runUntil(ctx context.Context, cnt *counter, run func(context.Context) error
 	var runErr error
 	returned := false
 	select {
-	case <-cnt.done:
+	case <-w.done:
 	case runErr = <-errc:
 		returned = true
 	case <-ctx.Done():
@@ -230,17 +193,24 @@ func runUntil(ctx context.Context, cnt *counter, run func(context.Context) error
 	}
 	close()
 	if ctx.Err() != nil {
-		return 0, fmt.Errorf("interrupted after %d of %d distinct records: %w", cnt.seen.Count(), cnt.n, ctx.Err())
+		return Side{}, fmt.Errorf("%s: interrupted after %d of %d distinct records: %w", what, w.seen.Count(), w.n, ctx.Err())
 	}
-	select {
-	case <-cnt.done:
-		return cpu, nil // reached n: an error from the cancelled run is the stop itself
-	default:
+	win, ok := w.clk.Window()
+	if !ok { // an error from the cancelled run after n is the stop itself
+		if runErr == nil {
+			runErr = errors.New("stopped before its records were handled")
+		}
+		return Side{}, fmt.Errorf("%s: after %d of %d distinct records: %w", what, w.seen.Count(), w.n, runErr)
 	}
-	if runErr == nil {
-		runErr = errors.New("stopped before its records were handled")
+	s := Side{Records: win.Records, Seconds: win.TotalS, FirstRecordS: win.FirstS, SteadyPerS: win.PerS, Window: win,
+		CPUSeconds: cpu, Redelivered: w.redelivered.Load()}
+	if w.sleep > 0 {
+		s.MeanHandlerMs = float64(w.busyNs.Load()) / float64(w.calls.Load()) / 1e6
 	}
-	return 0, fmt.Errorf("after %d of %d distinct records: %w", cnt.seen.Count(), cnt.n, runErr)
+	if w.tr != nil {
+		s.Order = w.tr.order() // the consumer was closed: every handler is done
+	}
+	return s, nil
 }
 
 // cpuNow is this process's user+sys CPU so far.

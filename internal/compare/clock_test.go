@@ -14,7 +14,7 @@ import (
 // A record handled twice counts once, and the stop comes at n distinct
 // records, not n handler completions.
 func TestCounterStopsAtNDistinctRecords(t *testing.T) {
-	c := &counter{seen: clock.NewDistinct(map[int32]int64{0: 10}), clk: clock.New(3), done: make(chan struct{}), n: 3}
+	c := &work{seen: clock.NewDistinct(map[int32]int64{0: 10}), clk: clock.New(3), done: make(chan struct{}), n: 3}
 	for _, off := range []int64{0, 1, 1, 0, 1} { // five completions, two distinct
 		c.handled(0, off)
 	}
@@ -29,9 +29,9 @@ func TestCounterStopsAtNDistinctRecords(t *testing.T) {
 	default:
 		t.Fatal("not stopped at the 3rd distinct record")
 	}
-	w, err := c.window()
-	if err != nil || w.Records != 3 || w.EndRecords != 3 || w.WarmupRecords != 1 || c.calls.Load() != 6 {
-		t.Fatalf("window %+v, %v, calls %d: want A at 1, B at 3, 6 calls", w, err, c.calls.Load())
+	w, ok := c.clk.Window()
+	if !ok || w.Records != 3 || w.EndRecords != 3 || w.WarmupRecords != 1 || c.calls.Load() != 6 {
+		t.Fatalf("window %+v, %v, calls %d: want A at 1, B at 3, 6 calls", w, ok, c.calls.Load())
 	}
 }
 
