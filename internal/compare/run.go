@@ -132,9 +132,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 // finish judges the result once every part ran; the error names the
 // parts that failed.
 func (res *Result) finish() error {
-	judge(res)
-	judgeShare(res)
-	res.Table = buildTable(res)
+	*res = Rejudge(*res)
 	res.Finish()
 	if len(res.Failures) == 0 {
 		return nil
