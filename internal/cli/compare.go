@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,52 +25,27 @@ func newCompareCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// compareFlags are the flags, bound straight into the Configs.
 type compareFlags struct {
-	prefix      string
-	partitions  int
-	keys        int
-	valueSize   int
-	conc        string
-	ioRecords   int64
-	sleep       time.Duration
-	noopRecords int64
-	noopConc    int
-	rssRecords  int64
-	pcHeap      string
-	heapSteps   int
-	heapTimeout time.Duration
-	timeout     time.Duration
-	repeat      int
-	minWindow   time.Duration
-	maxBuffered int
-	perPart     int
-	sourceRoot  string
-	members     int
-	kparShare   bool
-	quick       bool
-	out         outFlags
-
-	window        bool
-	windowRecords int
-	windowStuck   time.Duration
+	c      compare.Config
+	w      stuck.Config
+	conc   string
+	window bool
+	quick  bool
+	out    outFlags
 }
 
-// quickSizes: a smoke run of every part in a few minutes: one io
+// quickFlags: a smoke run of every part in a few minutes: one io
 // concurrency, a 2M-record no-op backlog, a short heap search, and rate
 // windows held to a 0.25 s minimum instead of 10 s (the plain loop with
 // kgo's default fetch size reads millions of records a second here: a
 // 10 s window would take tens of millions of records). The result and
 // compare.md state the minimum used.
-var quickSizes = struct {
-	conc          string
-	io, noop, rss int64
-	minWindow     time.Duration
-	heapSteps     int
-}{"64", 20_000, 2_000_000, 200_000, 250 * time.Millisecond, 3}
+var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"noop-records", "2000000"},
+	{"rss-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
 
 func newCompareConsumeCmd(g *globals) *cobra.Command {
-	f := &compareFlags{}
-	def := compare.DefaultConfig()
+	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
 	c := &cobra.Command{
 		Use:   "consume",
 		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
@@ -116,34 +90,37 @@ the command then exits non-zero. Timings on a shared machine are noisy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCompareConsume(cmd, g, f) },
 	}
-	fl := c.Flags()
-	fl.StringVar(&f.prefix, "topic-prefix", def.TopicPrefix, "prefix of the topics (named after their sizes, reused)")
-	addPartitions(fl, &f.partitions, def.Partitions, "every topic")
-	fl.IntVar(&f.keys, "keys", def.Keys, "distinct keys (io topics: 2 x concurrency where that is more)")
-	fl.IntVar(&f.valueSize, "value-size", def.ValueSize, "record value bytes")
+	fl, cf, def := c.Flags(), &f.c, compare.DefaultConfig()
+	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the topics (named after their sizes, reused)")
+	addPartitions(fl, &cf.Partitions, def.Partitions, "every topic")
+	fl.IntVar(&cf.Keys, "keys", def.Keys, "distinct keys (io topics: 2 x concurrency where that is more)")
+	fl.IntVar(&cf.ValueSize, "value-size", def.ValueSize, "record value bytes")
 	fl.StringVar(&f.conc, "concurrency", joinInts(def.Concurrencies), "io: comma-separated max concurrencies, both libraries")
-	fl.Int64Var(&f.ioRecords, "io-records", def.IORecords, "io: records per run")
-	fl.DurationVar(&f.sleep, "sleep", def.Sleep, "io: handler latency (whole milliseconds)")
-	fl.Int64Var(&f.noopRecords, "noop-records", def.NoopRecords, "noop: records per run")
-	fl.IntVar(&f.noopConc, "noop-concurrency", def.NoopConcurrency, "noop and rss: max concurrency of both libraries")
-	fl.Int64Var(&f.rssRecords, "rss-records", def.RSSRecords, "rss: backlog each process consumes")
-	fl.StringVar(&f.pcHeap, "pc-heap", def.PCHeap, "rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m")
-	fl.IntVar(&f.heapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
-	fl.DurationVar(&f.heapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
-	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
-	fl.IntVar(&f.repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
-	fl.DurationVar(&f.minWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
-	fl.IntVar(&f.maxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
-	fl.IntVar(&f.perPart, "kpar-max-buffered-per-partition", 0, "kpar's MaxBufferedPerPartition (0: the library's default)")
-	fl.IntVar(&f.members, "share-members", def.ShareMembers, "share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them")
-	fl.BoolVar(&f.kparShare, "kpar-share", def.KparShare, "also run kpar's share mode beside the bare share consumer")
-	fl.StringVar(&f.sourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
-	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("a smoke run of every part: --concurrency %s, --io-records %d, --noop-records %d, --rss-records %d, --min-window %s, --pc-heap-steps %d (flags given explicitly win)",
-		quickSizes.conc, quickSizes.io, quickSizes.noop, quickSizes.rss, quickSizes.minWindow, quickSizes.heapSteps))
+	fl.Int64Var(&cf.IORecords, "io-records", def.IORecords, "io: records per run")
+	fl.DurationVar(&cf.Sleep, "sleep", def.Sleep, "io: handler latency (whole milliseconds)")
+	fl.Int64Var(&cf.NoopRecords, "noop-records", def.NoopRecords, "noop: records per run")
+	fl.IntVar(&cf.NoopConcurrency, "noop-concurrency", def.NoopConcurrency, "noop and rss: max concurrency of both libraries")
+	fl.Int64Var(&cf.RSSRecords, "rss-records", def.RSSRecords, "rss: backlog each process consumes")
+	fl.StringVar(&cf.PCHeap, "pc-heap", def.PCHeap, "rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m")
+	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
+	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
+	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
+	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
+	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
+	fl.IntVar(&cf.KparMaxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
+	fl.IntVar(&cf.KparPerPart, "kpar-max-buffered-per-partition", 0, "kpar's MaxBufferedPerPartition (0: the library's default)")
+	fl.IntVar(&cf.ShareMembers, "share-members", def.ShareMembers, "share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them")
+	fl.BoolVar(&cf.KparShare, "kpar-share", def.KparShare, "also run kpar's share mode beside the bare share consumer")
+	fl.StringVar(&cf.SourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
+	quick := make([]string, len(quickFlags))
+	for i, q := range quickFlags {
+		quick[i] = "--" + q[0] + " " + q[1]
+	}
+	fl.BoolVar(&f.quick, "quick", false, "a smoke run of every part: "+strings.Join(quick, ", ")+" (flags given explicitly win)")
 	wdef := stuck.DefaultConfig()
 	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
-	fl.IntVar(&f.windowRecords, "window-records", wdef.RecordsPerPartition, "window: records per partition")
-	fl.DurationVar(&f.windowStuck, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
+	fl.IntVar(&f.w.RecordsPerPartition, "window-records", wdef.RecordsPerPartition, "window: records per partition")
+	fl.DurationVar(&f.w.MaxHold, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
 	addOutFlags(fl, &f.out, "compare")
 	return wired(c)
 }
@@ -159,30 +136,18 @@ func joinInts(v []int) string {
 // config parses the flags into a validated Config; it touches no broker
 // and starts no JVM.
 func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, error) {
-	if f.quick {
-		set := func(name string, apply func()) {
-			if !cmd.Flags().Changed(name) {
-				apply()
+	for _, q := range quickFlags {
+		if f.quick && !cmd.Flags().Changed(q[0]) {
+			if err := cmd.Flags().Set(q[0], q[1]); err != nil {
+				return compare.Config{}, err
 			}
 		}
-		set("concurrency", func() { f.conc = quickSizes.conc })
-		set("io-records", func() { f.ioRecords = quickSizes.io })
-		set("noop-records", func() { f.noopRecords = quickSizes.noop })
-		set("rss-records", func() { f.rssRecords = quickSizes.rss })
-		set("min-window", func() { f.minWindow = quickSizes.minWindow })
-		set("pc-heap-steps", func() { f.heapSteps = quickSizes.heapSteps })
 	}
-	c := compare.DefaultConfig()
-	conc, err := parseInts("concurrency", f.conc, 1)
-	if err != nil {
+	c := f.c
+	var err error
+	if c.Concurrencies, err = parseInts("concurrency", f.conc, 1); err != nil {
 		return c, err
 	}
-	c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize = f.prefix, f.partitions, f.keys, f.valueSize
-	c.Concurrencies, c.IORecords, c.Sleep = conc, f.ioRecords, f.sleep
-	c.NoopRecords, c.NoopConcurrency, c.RSSRecords = f.noopRecords, f.noopConc, f.rssRecords
-	c.PCHeap, c.Timeout, c.KparMaxBuffered, c.KparPerPart = f.pcHeap, f.timeout, f.maxBuffered, f.perPart
-	c.SourceRoot, c.ShareMembers, c.KparShare = f.sourceRoot, f.members, f.kparShare
-	c.HeapSteps, c.HeapTimeout, c.Repeat, c.MinWindow = f.heapSteps, f.heapTimeout, f.repeat, f.minWindow
 	if c.SourceRoot == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -199,9 +164,8 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 	c.Child = child.Start
 	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
-		w := stuck.DefaultConfig()
-		w.Partitions, w.Keys, w.RecordsPerPartition, w.MaxHold = f.partitions, f.keys, f.windowRecords, f.windowStuck
-		w.Child = child.Start
+		w := f.w
+		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, child.Start
 		c.Window = &w
 	}
 	return c, c.Validate()

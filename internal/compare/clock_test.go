@@ -14,7 +14,7 @@ import (
 // A record handled twice counts once, and the stop comes at n distinct
 // records, not n handler completions.
 func TestCounterStopsAtNDistinctRecords(t *testing.T) {
-	c := &counter{seen: clock.NewDistinct(map[int32]int64{0: 10}), clk: clock.New(3), done: make(chan struct{}), n: 3}
+	c := &work{seen: clock.NewDistinct(map[int32]int64{0: 10}), clk: clock.New(3), done: make(chan struct{}), n: 3}
 	for _, off := range []int64{0, 1, 1, 0, 1} { // five completions, two distinct
 		c.handled(0, off)
 	}
@@ -29,9 +29,9 @@ func TestCounterStopsAtNDistinctRecords(t *testing.T) {
 	default:
 		t.Fatal("not stopped at the 3rd distinct record")
 	}
-	w, err := c.window()
-	if err != nil || w.Records != 3 || w.EndRecords != 3 || w.WarmupRecords != 1 || c.calls.Load() != 6 {
-		t.Fatalf("window %+v, %v, calls %d: want A at 1, B at 3, 6 calls", w, err, c.calls.Load())
+	w, ok := c.clk.Window()
+	if !ok || w.Records != 3 || w.EndRecords != 3 || w.WarmupRecords != 1 || c.calls.Load() != 6 {
+		t.Fatalf("window %+v, %v, calls %d: want A at 1, B at 3, 6 calls", w, ok, c.calls.Load())
 	}
 }
 
@@ -61,19 +61,19 @@ func TestGoContendersAreTimedByTheClock(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		serial bool // observes each record in order: A exactly at W
-		run    func() (ChildOutput, error)
+		run    func() (Side, error)
 	}{
-		{"kpar", false, func() (ChildOutput, error) {
-			return runKparGroup(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc}, nil)
+		{"kpar", false, func() (Side, error) {
+			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc})
 		}},
-		{"plain", true, func() (ChildOutput, error) {
-			return runPlainLoop(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
+		{"plain", true, func() (Side, error) {
+			return runPlain(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
 		}},
-		{"share", false, func() (ChildOutput, error) {
+		{"share", false, func() (Side, error) {
 			return RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group(), Records: n, Concurrency: conc, Members: 2})
 		}},
-		{"kpar-share", false, func() (ChildOutput, error) {
-			return runKparShare(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc, ShareGroup: group(), Members: 2})
+		{"kpar-share", false, func() (Side, error) {
+			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc, ShareGroup: group(), Members: 2})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,32 +1,26 @@
 // Package compare is `kpar compare consume`: kpar's parallel consumer side
-// by side with Confluent's Parallel Consumer (PC, Java, package confluentpc) and a
-// plain franz-go poll loop, on the same broker, the same topics and records
-// and the same handler work, in one run. Every contender runs as its own OS
-// process, so CPU (rusage of the process) and peak RSS (rusage maxrss) are
-// per process and comparable.
-//
-// Three measurements:
+// by side with Confluent's Parallel Consumer (PC, Java, package
+// confluentpc), share groups and a plain franz-go poll loop, on the same
+// broker, topics, records and handler work, in one run. Every contender is
+// its own OS process, so CPU and peak RSS (rusage) are per process and
+// comparable. Three measurements:
 //
 //   - io: key order, a sleeping handler, at each concurrency: steady
 //     records/s, its share of the ideal min(concurrency, keys) / measured
-//     mean handler time, CPU-s per million records (kpar and PC);
-//   - noop: a no-op handler: records/s and CPU-s per million (kpar, PC and
-//     the plain loop, the floor reference);
-//   - rss: peak RSS consuming a backlog (each contender), then PC's heap
-//     search: PC with kpar's fetch sizes under capped heaps, the smallest
-//     that finished; PC not finishing there is a result.
+//     mean handler time, CPU-s per million records;
+//   - noop: a no-op handler: records/s and CPU-s per million, the plain
+//     loop as the floor reference;
+//   - rss: peak RSS over a backlog, then PC's heap search: PC with kpar's
+//     fetch sizes under capped heaps, the smallest that finished (not
+//     finishing is a result).
 //
 // Every contender is timed by internal/clock's rule in the process that
-// handles the records (measure.go; PC's harness in Java), stops at n
-// distinct records, and a rate window under Config.MinWindow fails its
-// part. A failed part is kept in Result.Failures; the others stay.
-//
-// Plus the comparison table (Facts, static and sourced, and lines of code
-// counted at run time from marked regions of the repo's sources, loc.go).
-//
-// The shape: Config (Validate names the flag) -> Run -> Result (schema
-// Schema/Version) whose ratios, targets and verdicts are computed here, once
-// -> views (compare.md, charts) that read only the Result.
+// handles the records (child.go; PC's harness in Java) and stops at n
+// distinct records; a rate window under Config.MinWindow fails its part,
+// kept in Result.Failures while the others stay. Plus the comparison
+// table: static, sourced facts and lines of code counted at run time
+// (loc.go). Config (Validate names the flag) -> Run -> Result (ratios,
+// targets and verdicts computed here, once) -> Doc, read from the Result.
 package compare
 
 import (
@@ -41,7 +35,6 @@ import (
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one comparison. Topics are named after their sizes and reused
@@ -49,10 +42,9 @@ import (
 type Config struct {
 	TopicPrefix string
 	Partitions  int
-	// Keys is the distinct record keys of the io topics; at a concurrency
-	// above Keys/2 the topic has 2 x concurrency keys instead, so the
-	// ideal is set by the concurrency (1,000 keys at 16 and 500, 10,000 at
-	// 5,000, as issue 9 asks).
+	// Keys is the distinct record keys of the io topics; above Keys/2 in
+	// flight the topic has 2 x concurrency keys, so the concurrency sets
+	// the ideal (1,000 keys at 16 and 500, 10,000 at 5,000).
 	Keys      int
 	ValueSize int
 
@@ -91,9 +83,8 @@ type Config struct {
 	// counts (see LOCRegions).
 	SourceRoot string
 
-	// Child starts the Go contenders' processes: `kpar child
-	// compare-kpar|compare-plain|compare-share` with a KparSpec, PlainSpec
-	// or ShareSpec, reaching RunKparChild, RunPlainChild, RunShareChild.
+	// Child starts the Go contenders' processes (`kpar child
+	// compare-kpar|compare-plain|compare-share`, RunKparChild etc.).
 	Child proc.Starter
 
 	// ShareMembers is the member clients of every share contender: the
@@ -106,7 +97,7 @@ type Config struct {
 	KparShare bool
 
 	// Window, when set, also runs the out-of-order window measurement
-	// (issue 9 item 4) after rss; its Brokers are filled in by Run.
+	// after rss, with the comparison's Env.
 	Window *stuck.Config
 
 	// pcRun and javaShareRun stand in for pc.Run and
@@ -114,17 +105,16 @@ type Config struct {
 	pcRun        func(context.Context, confluentpc.Config) (confluentpc.Result, error)
 	javaShareRun func(ctx context.Context, args []string) (JavaShare, error)
 
-	// Env: the brokers; the resolved TLS/SASL settings (Opts for this
-	// process's clients and the Go children, which get them as flags
-	// through the ChildArgv funcs; Java for PC's harness and
-	// ShareConsumerPerformance, a 0600 file each run); the command line
-	// stored in the result; the progress: notes of what is being prepared,
-	// each run as it begins (of Runs), one line per finished run.
+	// Env: the brokers; the TLS/SASL settings (Opts here, the children's
+	// from their spec line; Java for PC's harness and
+	// ShareConsumerPerformance, a 0600 file each run); the command line;
+	// the progress: notes, each run as it begins (of Runs), a line per
+	// finished run.
 	env.Env
 }
 
-// DefaultConfig is the full matrix of issue 9, the flag defaults of
-// `kpar compare consume`.
+// DefaultConfig is the full matrix, the flag defaults of `kpar compare
+// consume`.
 func DefaultConfig() Config {
 	return Config{
 		TopicPrefix: "kpar-compare", Partitions: 12, Keys: 1000, ValueSize: 100,
@@ -205,11 +195,8 @@ func (c Config) Validate() error {
 	if c.Child == nil {
 		return errors.New("compare: Config.Child is required (the contenders' processes)")
 	}
-	if c.Secured() {
-		switch {
-		case c.Client.Java == nil:
-			return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Client.AnchorErr)
-		}
+	if c.Secured() && c.Client.Java == nil {
+		return fmt.Errorf("the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: %w", c.Client.AnchorErr)
 	}
 	if c.Window != nil {
 		return c.Window.Validate()
@@ -222,8 +209,8 @@ func (c Config) Validate() error {
 func (c Config) keysAt(n int) int { return max(c.Keys, 2*n) }
 
 // kparSpec is kpar's process for one run.
-func (c Config) kparSpec(seeds []string, topic string, records int64, conc int, sleep time.Duration) KparSpec {
-	return KparSpec{Brokers: seeds, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
+func (c Config) kparSpec(topic string, records int64, conc int, sleep time.Duration) KparSpec {
+	return KparSpec{Brokers: c.Brokers, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
 		MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
 }
 
@@ -238,33 +225,3 @@ const (
 	KparShareName = "kpar-share"
 	JavaShareName = "java-share"
 )
-
-// KparSpec is one run of kpar's parallel consumer in its own process
-// (`kpar child compare-kpar`): key order, a fresh group, Records records.
-type KparSpec struct {
-	Brokers     []string
-	ClientOpts  []kgo.Opt `json:"-"` // TLS, SASL: the child makes them from the security in its spec line
-	Topic       string
-	Records     int64
-	Concurrency int
-	Sleep       time.Duration // 0: no-op handler
-	MaxBuffered int           // 0: the library's default
-	PerPart     int           // 0: the library's default
-	Trace       bool          // count per-key order (Order); io runs
-	// ShareGroup, when set, runs kpar's share mode on that group (which
-	// reads from the earliest offset) with Members member clients,
-	// instead of key order on a fresh consumer group.
-	ShareGroup string
-	Members    int
-}
-
-// PlainSpec is one run of the plain franz-go poll loop in its own process
-// (`kpar child compare-plain`): no group, no commits, no handler.
-type PlainSpec struct {
-	Brokers    []string
-	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
-	Topic      string
-	Records    int64
-	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.
-	FetchMaxBytes int32
-}

@@ -8,8 +8,6 @@ import (
 
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // The charts' file stems, each written as .svg and .png when its part ran.
@@ -21,10 +19,6 @@ const (
 
 // ChartNames are the charts a comparison whose every part ran writes.
 var ChartNames = []string{ChartIO, ChartCPU, ChartRSS}
-
-// Views are the files computed from r alone: compare.md and the charts
-// (SVG and PNG), the window's among them when it ran.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is the comparison's one document: every sentence, table and chart
 // about r, computed from r alone.
@@ -38,13 +32,8 @@ func Doc(r Result) doc.Doc {
 	if len(r.IO) > 0 {
 		d.Body = append(d.Body, doc.Block{Title: "Rate against concurrency", Chart: ioChart(r)}, ioTable(r))
 	}
-	d.Details = append(d.Details, setup(r)...)
-	d.Details = append(d.Details, failures(r)...)
-	d.Details = append(d.Details, whyTargets(r), pcWins(r))
-	d.Details = append(d.Details, noopBlocks(r)...)
-	d.Details = append(d.Details, rssBlocks(r)...)
-	d.Details = append(d.Details, tableBlocks(r)...)
-	d.Details = append(d.Details, shareBlocks(r)...)
+	d.Details = slices.Concat(setup(r), failures(r), []doc.Block{whyTargets(r), pcWins(r)}, noopBlocks(r), rssBlocks(r),
+		tableBlocks(r), shareBlocks(r))
 	if r.Window != nil {
 		w := stuck.Doc(*r.Window)
 		d.Details = append(d.Details, doc.Block{Title: w.Title, Findings: w.Answer})
@@ -92,11 +81,8 @@ func answer(r Result) []doc.Finding {
 		out = append(out, doc.Say("%s; the rest were even.", s))
 	}
 	if len(r.Failures) > 0 {
-		parts := make([]string, len(r.Failures))
-		for i, f := range r.Failures {
-			parts[i] = fmt.Sprintf("%s (%s)", f.Part, firstLine(f.Reason))
-		}
-		out = append(out, doc.Say("Parts that did not complete: %s; their figures are absent, every other part completed.", strings.Join(parts, "; ")))
+		parts := join(r.Failures, "; ", func(f Failure) string { return fmt.Sprintf("%s (%s)", f.Part, firstLine(f.Reason)) })
+		out = append(out, doc.Say("Parts that did not complete: %s; their figures are absent, every other part completed.", parts))
 	}
 	return out
 }
@@ -106,11 +92,8 @@ func answer(r Result) []doc.Finding {
 func pcWinsSentence(r Result) string {
 	switch {
 	case len(r.PCWins) > 0:
-		w := make([]string, len(r.PCWins))
-		for i, x := range r.PCWins {
-			w[i] = x.Where + " " + x.What
-		}
-		return fmt.Sprintf("PC did better on %s of %d compared: %s.", doc.Plural(len(r.PCWins), "figure", "figures"), r.PCCompared, strings.Join(w, "; "))
+		return fmt.Sprintf("PC did better on %s of %d compared: %s.", doc.Plural(len(r.PCWins), "figure", "figures"), r.PCCompared,
+			join(r.PCWins, "; ", func(x PCWin) string { return x.Where + " " + x.What }))
 	case r.PCCompared == 0:
 		return "No figure of kpar and PC was compared in this run."
 	}
@@ -135,11 +118,7 @@ func targetFinding(t Target) doc.Finding {
 	}
 	s := fmt.Sprintf("%s: kpar reached %sx", where, doc.F2(t.Got))
 	if len(t.Runs) > 1 {
-		each := make([]string, len(t.Runs))
-		for i, v := range t.Runs {
-			each[i] = doc.F2(v) + "x"
-		}
-		s += fmt.Sprintf(" (median of %d repeats: %s)", len(t.Runs), strings.Join(each, ", "))
+		s += fmt.Sprintf(" (median of %d repeats: %s)", len(t.Runs), join(t.Runs, ", ", func(v float64) string { return doc.F2(v) + "x" }))
 	}
 	if t.CPUFraction > 0 {
 		s += fmt.Sprintf(" at %sx PC's CPU per record", doc.F2(t.CPUFraction))
@@ -229,7 +208,14 @@ func ratios(med float64, runs []float64) string {
 	return fmt.Sprintf("%sx (%s-%s)", doc.F2(med), doc.F2(slices.Min(runs)), doc.F2(slices.Max(runs)))
 }
 
-func mib(k int64) string { return doc.MiB(k) }
+// numeric is a table whose columns from first on are numbers.
+func numeric(first int, head ...string) *doc.Table {
+	t := &doc.Table{Head: head, Num: make([]bool, len(head))}
+	for i := first; i < len(head); i++ {
+		t.Num[i] = true
+	}
+	return t
+}
 
 // plainName names a plain loop by its fetch size.
 func plainName(sd Side) string {
@@ -240,11 +226,8 @@ func plainName(sd Side) string {
 }
 
 func ioTable(r Result) doc.Block {
-	t := &doc.Table{Head: []string{"concurrency", "keys", "kpar records/s", "of ideal", "PC records/s", "of ideal", "kpar / PC",
-		"kpar CPU-s/M", "PC CPU-s/M", "kpar handler ms", "PC handler ms"}}
-	for range t.Head {
-		t.Num = append(t.Num, true)
-	}
+	t := numeric(0, "concurrency", "keys", "kpar records/s", "of ideal", "PC records/s", "of ideal", "kpar / PC",
+		"kpar CPU-s/M", "PC CPU-s/M", "kpar handler ms", "PC handler ms")
 	for _, p := range r.IO {
 		t.Rows = append(t.Rows, []string{doc.Int(p.Concurrency), doc.Int(p.Keys), spread(p.Kpar), doc.Pct(p.Kpar.IdealShare), spread(p.PC),
 			doc.Pct(p.PC.IdealShare), ratios(p.Speedup, p.SpeedupRuns), doc.F2(p.Kpar.CPUPerMillion), doc.F2(p.PC.CPUPerMillion),
@@ -261,15 +244,14 @@ func noopBlocks(r Result) []doc.Block {
 	if n == nil {
 		return nil
 	}
-	t := &doc.Table{Head: []string{"contender", "records/s", "window", "CPU-s", "CPU-s per million", "peak RSS", "first record after"},
-		Num: []bool{false, true, true, true, true, true, true}}
+	t := numeric(1, "contender", "records/s", "window", "CPU-s", "CPU-s per million", "peak RSS", "first record after")
 	for _, sd := range []Side{n.Kpar, n.PC, n.PlainDefault, n.PlainSameFetch} {
 		name := sd.Contender
 		if name == Plain {
 			name = plainName(sd)
 		}
 		t.Rows = append(t.Rows, []string{name, spread(sd), doc.F1(sd.Window.Seconds) + " s", doc.F2(sd.CPUSeconds), doc.F2(sd.CPUPerMillion),
-			mib(sd.PeakRSSKiB), doc.F2(sd.FirstRecordS) + " s"})
+			doc.MiB(sd.PeakRSSKiB), doc.F2(sd.FirstRecordS) + " s"})
 	}
 	return []doc.Block{
 		{Title: "No-op handler", Text: []string{fmt.Sprintf("%s records, concurrency %d for both libraries.", doc.I64(n.Kpar.Records), r.Env.NoopConc)}, Table: t},
@@ -285,7 +267,7 @@ func rssBlocks(r Result) []doc.Block {
 	if m == nil {
 		return nil
 	}
-	t := &doc.Table{Head: []string{"process", "peak RSS", "CPU-s"}, Num: []bool{false, true, true}}
+	t := numeric(1, "process", "peak RSS", "CPU-s")
 	type row struct {
 		name string
 		s    Side
@@ -301,7 +283,7 @@ func rssBlocks(r Result) []doc.Block {
 			t.Rows = append(t.Rows, []string{x.name, fmt.Sprintf("did not finish (after %s s): %s", doc.F1(x.s.WallSeconds), firstLine(x.s.DidNotFinish)), "-"})
 			continue
 		}
-		t.Rows = append(t.Rows, []string{x.name, mib(x.s.PeakRSSKiB), doc.F2(x.s.CPUSeconds)})
+		t.Rows = append(t.Rows, []string{x.name, doc.MiB(x.s.PeakRSSKiB), doc.F2(x.s.CPUSeconds)})
 	}
 	b := []doc.Block{{Title: fmt.Sprintf("Memory under a %s-record backlog", doc.I64(m.Kpar.Records)),
 		Text: []string{"Peak RSS (rusage maxrss) of each process, one run each."}, Table: t}}
@@ -340,16 +322,10 @@ func heapSentence(hs HeapSearch) string {
 	if hs.StartFromKpar {
 		start += " (kpar's peak RSS)"
 	}
-	tried := make([]string, len(hs.Steps))
-	for i, st := range hs.Steps {
-		word := "finished"
-		if !st.Side.Finished {
-			word = "did not finish"
-		}
-		tried[i] = fmt.Sprintf("%d MiB %s", st.HeapMiB, word)
-	}
-	steps := fmt.Sprintf("%s %s, each bounded to %.0f s: %s", doc.Plural(len(hs.Steps), "run", "runs"), start,
-		hs.StepTimeoutS, strings.Join(tried, ", "))
+	tried := join(hs.Steps, ", ", func(st HeapStep) string {
+		return fmt.Sprintf("%d MiB %s", st.HeapMiB, map[bool]string{true: "finished", false: "did not finish"}[st.Side.Finished])
+	})
+	steps := fmt.Sprintf("%s %s, each bounded to %.0f s: %s", doc.Plural(len(hs.Steps), "run", "runs"), start, hs.StepTimeoutS, tried)
 	switch {
 	case len(hs.Steps) == 0:
 		return "PC's heap search made no run."
@@ -368,4 +344,13 @@ func repeatsPhrase(n int) string {
 		return "one run each"
 	}
 	return fmt.Sprintf("median of %d runs each, min-max beside it", n)
+}
+
+// join is f of every x, joined with sep.
+func join[T any](xs []T, sep string, f func(T) string) string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return strings.Join(out, sep)
 }

@@ -91,9 +91,9 @@ func shareBlocks(r Result) []doc.Block {
 	}
 	bs = append(bs, shareNoop(r)...)
 	if m := r.RSS; m != nil && m.Share.Contender != "" {
-		s := fmt.Sprintf("Memory over the %s-record backlog: kpar %s, share %s", doc.I64(m.Kpar.Records), mib(m.Kpar.PeakRSSKiB), mib(m.Share.PeakRSSKiB))
+		s := fmt.Sprintf("Memory over the %s-record backlog: kpar %s, share %s", doc.I64(m.Kpar.Records), doc.MiB(m.Kpar.PeakRSSKiB), doc.MiB(m.Share.PeakRSSKiB))
 		if m.KparShare != nil {
-			s += ", kpar-share " + mib(m.KparShare.PeakRSSKiB)
+			s += ", kpar-share " + doc.MiB(m.KparShare.PeakRSSKiB)
 		}
 		bs = append(bs, doc.Block{Text: []string{s + "."}})
 	}
@@ -114,13 +114,11 @@ func shareBlocks(r Result) []doc.Block {
 }
 
 func shareIOTable(r Result) *doc.Table {
-	t := &doc.Table{Head: []string{"concurrency", "kpar records/s", "of ideal", "CPU-s/M", "reordered", "share records/s", "of ideal", "CPU-s/M", "reordered", "redelivered"}}
+	head := []string{"concurrency", "kpar records/s", "of ideal", "CPU-s/M", "reordered", "share records/s", "of ideal", "CPU-s/M", "reordered", "redelivered"}
 	if r.Env.KparShare {
-		t.Head = append(t.Head, "kpar-share records/s", "of ideal", "CPU-s/M", "reordered")
+		head = append(head, "kpar-share records/s", "of ideal", "CPU-s/M", "reordered")
 	}
-	for range t.Head {
-		t.Num = append(t.Num, true)
-	}
+	t := numeric(0, head...)
 	cells := func(s Side) []string {
 		return []string{doc.Num(s.SteadyPerS), doc.Pct(s.IdealShare), doc.F2(s.CPUPerMillion), reorderCell(s.Order)}
 	}
@@ -142,19 +140,19 @@ func shareNoop(r Result) []doc.Block {
 	if n == nil || n.Share.Contender == "" {
 		return nil
 	}
-	t := &doc.Table{Head: []string{"contender", "records/s", "first record after", "CPU-s per million", "peak RSS"}, Num: []bool{false, true, true, true, true}}
+	t := numeric(1, "contender", "records/s", "first record after", "CPU-s per million", "peak RSS")
 	rows := []struct {
 		name string
 		s    *Side
 	}{{"kpar (consumer group, key order)", &n.Kpar}, {"share (bare franz-go)", &n.Share}, {"kpar-share", n.KparShare}}
 	for _, row := range rows {
 		if row.s != nil {
-			t.Rows = append(t.Rows, []string{row.name, spread(*row.s), doc.F2(row.s.FirstRecordS) + " s", doc.F2(row.s.CPUPerMillion), mib(row.s.PeakRSSKiB)})
+			t.Rows = append(t.Rows, []string{row.name, spread(*row.s), doc.F2(row.s.FirstRecordS) + " s", doc.F2(row.s.CPUPerMillion), doc.MiB(row.s.PeakRSSKiB)})
 		}
 	}
 	j := n.JavaShare
 	t.Rows = append(t.Rows, []string{fmt.Sprintf("Kafka ShareConsumerPerformance (Java, %d threads): its own clock", j.Threads),
-		doc.Num(j.RecordsPerS) + " over its whole run", "-", doc.F2(j.CPUPerMillion), mib(j.PeakRSSKiB)})
+		doc.Num(j.RecordsPerS) + " over its whole run", "-", doc.F2(j.CPUPerMillion), doc.MiB(j.PeakRSSKiB)})
 	return []doc.Block{{Text: []string{fmt.Sprintf("No-op, %s records, concurrency %d.", doc.I64(n.Kpar.Records), r.Env.NoopConc)}, Table: t},
 		{Text: []string{"ShareConsumerPerformance cannot be counted by the clock of the others: its rate is its own, from its start time to its " +
 			"end time (group join and first fetch included), so it is in no ratio here."}}}

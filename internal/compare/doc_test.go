@@ -159,7 +159,7 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
 	r := sample()
 	var back Result
-	got := testkit.WriteAndRead(t, DataFile, Schema, Version, r, &back, Views(r)...)
+	got := testkit.WriteAndRead(t, DataFile, Schema, Version, r, &back, render.Views(Doc(r))...)
 	if back.IO[1].Speedup != 4 || back.RSS.PCCapped.Finished || len(back.Table.Rows) != len(r.Table.Rows) {
 		t.Fatalf("round trip: %+v", back)
 	}

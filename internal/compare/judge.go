@@ -5,18 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-)
 
-// side builds a Side from a finished child process.
-func side(contender string, p childRun) Side {
-	s := Side{Contender: contender, Finished: true, Records: p.out.Records, Seconds: p.out.Seconds,
-		FirstRecordS: p.out.FirstRecordS, SteadyPerS: p.out.SteadyPerS, MeanHandlerMs: p.out.MeanHandler,
-		CPUSeconds: p.cpuSeconds, PeakRSSKiB: p.peakRSSKiB, WallSeconds: p.wall, FetchMaxBytes: p.out.FetchMaxBytes,
-		FetchMaxPartitionBytes: p.out.FetchMaxPartitionBytes, Window: p.out.Window,
-		Order: p.out.Order, Members: p.out.Members, Redelivered: p.out.Redelivered}
-	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
-	return s
-}
+	"github.com/kpar/kpar/internal/clock"
+)
 
 func perMillion(cpu float64, records int64) float64 {
 	if records <= 0 {
@@ -34,18 +25,7 @@ func ratio(a, b float64) float64 {
 
 // median of v (the mean of the two middle values for an even count); 0
 // for none.
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
-}
+func median(v []float64) float64 { return clock.SpreadOf(v).Median }
 
 // aggregate is the median Side of a contender's repeats: every figure the
 // median of the repeats' (the window that of the median-rate repeat, or
@@ -55,13 +35,7 @@ func aggregate(runs []Side) Side {
 	if len(runs) == 0 {
 		return Side{}
 	}
-	pick := func(f func(Side) float64) float64 {
-		v := make([]float64, len(runs))
-		for i, r := range runs {
-			v[i] = f(r)
-		}
-		return median(v)
-	}
+	pick := func(f func(Side) float64) float64 { return median(figures(runs, f)) }
 	byRate := slices.Clone(runs)
 	slices.SortStableFunc(byRate, func(a, b Side) int { return cmp.Compare(a.SteadyPerS, b.SteadyPerS) })
 	s := byRate[(len(byRate)-1)/2]
@@ -165,13 +139,12 @@ func judgeNoop(n *Noop) {
 // settle sets a measured target's figures from its per-repeat values and
 // which of them passed.
 func (t *Target) settle(runs []float64, pass func(i int) bool) {
-	t.Measured, t.Runs, t.Got, t.Passed = true, runs, median(runs), 0
+	passed := make([]bool, len(runs))
 	for i := range runs {
-		if pass(i) {
-			t.Passed++
-		}
+		passed[i] = pass(i)
 	}
-	t.Met = len(runs) > 0 && t.Passed == len(runs)
+	v := clock.Judge(passed)
+	t.Measured, t.Runs, t.Got, t.Passed, t.Met = true, runs, median(runs), v.Met, v.AllMet()
 	switch {
 	case t.Met:
 		t.Outcome = OutcomeMet
@@ -192,14 +165,15 @@ func judge(r *Result) {
 
 // judgeTargets computes the targets, each over every repeat.
 func judgeTargets(r *Result) {
-	r.Targets = nil
-	failed := func(part string) string {
+	// why is what kept t from being measured: its part failed, else absent.
+	why := func(t *Target, part, absent string) {
+		t.Why = absent
 		for _, f := range r.Failures {
 			if f.Part == part {
-				return fmt.Sprintf("the %s part failed: %s", part, firstLine(f.Reason))
+				t.Why = fmt.Sprintf("the %s part failed: %s", part, firstLine(f.Reason))
+				return
 			}
 		}
-		return ""
 	}
 	io := func(conc int, want float64, cpuToo bool, reason string) Target {
 		t := Target{Name: fmt.Sprintf("io-%d", conc), Want: want, Reason: reason,
@@ -222,16 +196,10 @@ func judgeTargets(r *Result) {
 			}
 		}
 		if !t.Measured {
-			t.Why = fmt.Sprintf("concurrency %d was not in this run", conc)
-			if w := failed(fmt.Sprintf("io c=%d", conc)); w != "" {
-				t.Why = w
-			}
+			why(&t, fmt.Sprintf("io c=%d", conc), fmt.Sprintf("concurrency %d was not in this run", conc))
 		}
 		return t
 	}
-	r.Targets = append(r.Targets,
-		io(500, IO500Speedup, false, "I/O-bound handlers with hundreds of records in flight are the work a parallel consumer is for"),
-		io(5000, IO5000Speedup, true, "with thousands of records in flight, the bookkeeping per record decides both the rate and the CPU"))
 	vsPC := Target{Name: "noop-vs-pc", What: fmt.Sprintf("no-op: kpar >= %.0fx PC's records/s", NoopVsPCTarget), Want: NoopVsPCTarget,
 		Reason: "with no handler work, the rate is the consumer's own cost per record"}
 	vsPlain := Target{Name: "noop-vs-plain", What: fmt.Sprintf("no-op: kpar >= %.1fx the plain loop's records/s", NoopVsPlainGoal), Want: NoopVsPlainGoal,
@@ -239,63 +207,91 @@ func judgeTargets(r *Result) {
 	if n := r.Noop; n != nil {
 		vsPC.settle(n.VsPCRuns, func(i int) bool { return n.VsPCRuns[i] >= NoopVsPCTarget })
 		vsPlain.settle(n.VsPlainRuns, func(i int) bool { return n.VsPlainRuns[i] >= NoopVsPlainGoal })
-	} else if w := failed(PartNoop); w != "" {
-		vsPC.Why, vsPlain.Why = w, w
 	} else {
-		vsPC.Why, vsPlain.Why = "the no-op part did not run", "the no-op part did not run"
+		why(&vsPC, PartNoop, "the no-op part did not run")
+		vsPlain.Why = vsPC.Why
 	}
-	r.Targets = append(r.Targets, vsPC, vsPlain)
 	ks := Target{Name: "kpar-share-io-500", Want: KparShareIdeal,
 		What:   fmt.Sprintf("kpar's share mode, I/O-bound at concurrency 500: >= %.1fx the ideal", KparShareIdeal),
 		Reason: "a share group hands records to any member without per-partition order, so its rate can approach the ideal of its concurrency"}
 	for _, p := range r.IO {
 		if p.Concurrency == 500 && p.KparShare != nil {
-			runs := repeats(*p.KparShare)
-			v := make([]float64, len(runs))
-			for i, s := range runs {
-				v[i] = s.IdealShare
-			}
+			v := figures(repeats(*p.KparShare), func(s Side) float64 { return s.IdealShare })
 			ks.settle(v, func(i int) bool { return v[i] >= KparShareIdeal })
 		}
 	}
 	if !ks.Measured {
-		ks.Why = "concurrency 500 was not in this run"
-		if w := failed("io c=500"); w != "" {
-			ks.Why = w
-		}
+		why(&ks, "io c=500", "concurrency 500 was not in this run")
 		if !r.Env.KparShare {
 			ks.Why = "kpar's share mode did not run"
 		}
 	}
-	r.Targets = append(r.Targets, ks)
+	r.Targets = []Target{
+		io(500, IO500Speedup, false, "I/O-bound handlers with hundreds of records in flight are the work a parallel consumer is for"),
+		io(5000, IO5000Speedup, true, "with thousands of records in flight, the bookkeeping per record decides both the rate and the CPU"),
+		vsPC, vsPlain, ks}
 }
+
+// figures is f of every side.
+func figures(sides []Side, f func(Side) float64) []float64 {
+	v := make([]float64, len(sides))
+	for i, s := range sides {
+		v[i] = f(s)
+	}
+	return v
+}
+
+// figure is one measured figure of a Side, as PC's wins and the share
+// findings compare it.
+type figure struct {
+	what, unit string
+	lower      bool // better when lower: CPU, memory, reorders, time
+	of         func(Side) float64
+}
+
+var (
+	figRate = figure{"steady rate", "records/s", false, func(s Side) float64 { return s.SteadyPerS }}
+	figCPU  = figure{"CPU per million records", "CPU-s", true, func(s Side) float64 { return s.CPUPerMillion }}
+	figRSS  = figure{"peak RSS", "MiB", true, func(s Side) float64 { return kib2mib(s.PeakRSSKiB) }}
+	// figOrder is -1 for a run without a trace: no finding.
+	figOrder = figure{"reordered records", "records", true, func(s Side) float64 {
+		if s.Order == nil {
+			return -1
+		}
+		return float64(s.Order.Reordered)
+	}}
+	// Joining: a share member gets its assignment from a heartbeat, a
+	// consumer group from its join; steady rates leave it out.
+	figFirst = figure{"time to the first record", "s", true, func(s Side) float64 { return s.FirstRecordS }}
+)
 
 // judgePCWins lists every figure where PC did better, and counts those
 // compared.
 func judgePCWins(r *Result) {
 	r.PCWins, r.PCCompared = nil, 0
-	win := func(where, what, unit string, kpar, pc float64, lowerBetter bool) {
-		if kpar <= 0 || pc <= 0 {
+	win := func(where string, f figure, kpar, pc Side) {
+		k, p := f.of(kpar), f.of(pc)
+		if k <= 0 || p <= 0 {
 			return
 		}
 		r.PCCompared++
-		if (lowerBetter && pc < kpar) || (!lowerBetter && pc > kpar) {
-			r.PCWins = append(r.PCWins, PCWin{Where: where, What: what, Unit: unit, Kpar: kpar, PC: pc})
+		if (f.lower && p < k) || (!f.lower && p > k) {
+			r.PCWins = append(r.PCWins, PCWin{Where: where, What: f.what, Unit: f.unit, Kpar: k, PC: p})
 		}
 	}
 	for _, p := range r.IO {
 		where := fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency)
-		win(where, "steady rate", "records/s", p.Kpar.SteadyPerS, p.PC.SteadyPerS, false)
-		win(where, "CPU per million records", "CPU-s", p.Kpar.CPUPerMillion, p.PC.CPUPerMillion, true)
+		win(where, figRate, p.Kpar, p.PC)
+		win(where, figCPU, p.Kpar, p.PC)
 	}
 	if n := r.Noop; n != nil {
-		win("no-op", "steady rate", "records/s", n.Kpar.SteadyPerS, n.PC.SteadyPerS, false)
-		win("no-op", "CPU per million records", "CPU-s", n.Kpar.CPUPerMillion, n.PC.CPUPerMillion, true)
+		win("no-op", figRate, n.Kpar, n.PC)
+		win("no-op", figCPU, n.Kpar, n.PC)
 	}
 	if m := r.RSS; m != nil {
-		win("memory, default heap", "peak RSS", "MiB", kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.PC.PeakRSSKiB), true)
+		win("memory, default heap", figRSS, m.Kpar, m.PC)
 		if m.PCCapped.Finished {
-			win("memory, "+PCLabel(m.PCCapped), "peak RSS", "MiB", kib2mib(m.Kpar.PeakRSSKiB), kib2mib(m.PCCapped.PeakRSSKiB), true)
+			win("memory, "+PCLabel(m.PCCapped), figRSS, m.Kpar, m.PCCapped)
 		}
 	}
 }
@@ -328,59 +324,44 @@ func kib2mib(k int64) float64 { return float64(k) / 1024 }
 // every figure both have: the one place the lesson's verdicts are made.
 func judgeShare(r *Result) {
 	r.ShareFindings = nil
-	add := func(where, what, unit string, lower bool, kpar, share float64, ks *Side, ksVal func(Side) float64) {
-		if kpar < 0 || share < 0 {
-			return
+	add := func(where string, kpar, share Side, ks *Side, figs ...figure) {
+		for _, fg := range figs {
+			k, sh := fg.of(kpar), fg.of(share)
+			if k < 0 || sh < 0 {
+				continue
+			}
+			f := ShareFinding{Where: where, What: fg.what, Unit: fg.unit, LowerBetter: fg.lower, Kpar: k, Share: sh,
+				Ratio: ratio(sh, k), Better: BetterEven}
+			if ks != nil {
+				v := fg.of(*ks)
+				f.KparShare = &v
+			}
+			shareAhead, kparAhead := sh > k, k > sh
+			if fg.lower {
+				shareAhead, kparAhead = kparAhead, shareAhead
+			}
+			if fg.unit != "records" && k > 0 && sh > 0 && max(sh, k)/min(sh, k) <= 1+EvenBand {
+				shareAhead, kparAhead = false, false // within the noise of one run
+			}
+			switch {
+			case shareAhead:
+				f.Better = BetterShare
+			case kparAhead:
+				f.Better = BetterKpar
+			}
+			r.ShareFindings = append(r.ShareFindings, f)
 		}
-		f := ShareFinding{Where: where, What: what, Unit: unit, LowerBetter: lower, Kpar: kpar, Share: share,
-			Ratio: ratio(share, kpar), Better: BetterEven}
-		if ks != nil {
-			v := ksVal(*ks)
-			f.KparShare = &v
-		}
-		shareAhead, kparAhead := share > kpar, kpar > share
-		if lower {
-			shareAhead, kparAhead = kparAhead, shareAhead
-		}
-		if unit != "records" && kpar > 0 && share > 0 && max(share, kpar)/min(share, kpar) <= 1+EvenBand {
-			shareAhead, kparAhead = false, false // within the noise of one run
-		}
-		switch {
-		case shareAhead:
-			f.Better = BetterShare
-		case kparAhead:
-			f.Better = BetterKpar
-		}
-		r.ShareFindings = append(r.ShareFindings, f)
-	}
-	rate := func(s Side) float64 { return s.SteadyPerS }
-	cpu := func(s Side) float64 { return s.CPUPerMillion }
-	rss := func(s Side) float64 { return kib2mib(s.PeakRSSKiB) }
-	reordered := func(s Side) float64 {
-		if s.Order == nil {
-			return -1
-		}
-		return float64(s.Order.Reordered)
 	}
 	for _, p := range r.IO {
-		if p.Share.Contender == "" {
-			continue
+		if p.Share.Contender != "" {
+			add(fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency), p.Kpar, p.Share, p.KparShare, figRate, figCPU, figOrder)
 		}
-		where := fmt.Sprintf("I/O-bound, concurrency %d", p.Concurrency)
-		add(where, "steady rate", "records/s", false, rate(p.Kpar), rate(p.Share), p.KparShare, rate)
-		add(where, "CPU per million records", "CPU-s", true, cpu(p.Kpar), cpu(p.Share), p.KparShare, cpu)
-		add(where, "reordered records", "records", true, reordered(p.Kpar), reordered(p.Share), p.KparShare, reordered)
 	}
 	if n := r.Noop; n != nil && n.Share.Contender != "" {
-		add("no-op", "steady rate", "records/s", false, rate(n.Kpar), rate(n.Share), n.KparShare, rate)
-		add("no-op", "CPU per million records", "CPU-s", true, cpu(n.Kpar), cpu(n.Share), n.KparShare, cpu)
-		// Joining: a share member gets its assignment from a heartbeat,
-		// a consumer group from its join; steady rates leave it out.
-		add("no-op", "time to the first record", "s", true, n.Kpar.FirstRecordS, n.Share.FirstRecordS, n.KparShare,
-			func(s Side) float64 { return s.FirstRecordS })
+		add("no-op", n.Kpar, n.Share, n.KparShare, figRate, figCPU, figFirst)
 	}
 	if m := r.RSS; m != nil && m.Share.Contender != "" {
-		add("memory", "peak RSS", "MiB", true, rss(m.Kpar), rss(m.Share), m.KparShare, rss)
+		add("memory", m.Kpar, m.Share, m.KparShare, figRSS)
 	}
 }
 

@@ -1,9 +1,6 @@
 package compare
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 func ioLine(s Side) string {
 	return fmt.Sprintf("%s rec/s (%.0f%% of ideal at %.2f ms), %.2f CPU-s/M", rateSpread(s), 100*s.IdealShare, s.MeanHandlerMs, s.CPUPerMillion)
@@ -26,11 +23,7 @@ func ratioLine(runs []float64) string {
 	if len(runs) < 2 {
 		return fmt.Sprintf("%.2fx", median(runs))
 	}
-	each := make([]string, len(runs))
-	for i, v := range runs {
-		each[i] = fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.2fx (repeats %s)", median(runs), strings.Join(each, ", "))
+	return fmt.Sprintf("%.2fx (repeats %s)", median(runs), join(runs, ", ", func(v float64) string { return fmt.Sprintf("%.2f", v) }))
 }
 
 func orderLine(o *Order) string {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -59,7 +58,6 @@ func (c Config) Runs() int {
 // with an error wrapping ErrPartsFailed. Only a cancelled ctx (or a
 // failure before any part) returns no Result.
 func Run(ctx context.Context, c Config) (Result, error) {
-	seeds := c.Brokers
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
@@ -67,14 +65,13 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds...)}, c.Opts()...)...)
+	admin, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, c.Opts()...)...)
 	if err != nil {
 		return Result{}, err
 	}
 	defer admin.Close()
-	res := newResult(c, seeds, loc)
-	r := &runner{c: c, seeds: seeds, admin: admin, env: &res.Env}
-
+	res := newResult(c, loc)
+	r := &runner{c: c, seeds: c.Brokers, admin: admin, env: &res.Env}
 	part := func(name string, fn func() error) {
 		if ctx.Err() != nil {
 			return
@@ -84,26 +81,27 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			r.measured("%s: failed: %s", name, firstLine(err.Error()))
 		}
 	}
-	r.ioParts(ctx, part, &res)
+	for _, n := range c.Concurrencies {
+		name := fmt.Sprintf("io c=%d", n)
+		part(name, func() error {
+			p, err := r.ioPoint(ctx, name, n)
+			if err == nil {
+				res.IO = append(res.IO, p)
+			}
+			return err
+		})
+	}
 	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
 	prepared := func() error { return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys) }
-	part(PartNoop, func() error {
-		if err := prepared(); err != nil {
-			return err
-		}
-		n, err := r.noop(ctx, backlog)
-		if err == nil {
-			res.Noop = n
+	part(PartNoop, func() (err error) {
+		if err = prepared(); err == nil {
+			res.Noop, err = r.noop(ctx, backlog)
 		}
 		return err
 	})
-	part(PartRSS, func() error {
-		if err := prepared(); err != nil {
-			return err
-		}
-		m, err := r.rss(ctx, backlog)
-		if err == nil {
-			res.RSS = m
+	part(PartRSS, func() (err error) {
+		if err = prepared(); err == nil {
+			res.RSS, err = r.rss(ctx, backlog)
 		}
 		return err
 	})
@@ -116,7 +114,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if c.Window != nil {
 		part(PartWindow, func() error {
 			r.start("window")
-			w, err := stuck.Run(ctx, c.windowConfig(seeds))
+			wc := *c.Window
+			wc.Env = c.Env // the comparison's brokers, security and log
+			w, err := stuck.Run(ctx, wc)
 			if err == nil {
 				res.Window = &w
 			}
@@ -126,59 +126,82 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
-
-	err = res.finish()
-	return res, err
+	return res, res.finish()
 }
 
 // finish judges the result once every part ran; the error names the
 // parts that failed.
 func (res *Result) finish() error {
-	judge(res)
-	judgeShare(res)
-	res.Table = buildTable(res)
+	*res = Rejudge(*res)
 	res.Finish()
 	if len(res.Failures) == 0 {
 		return nil
 	}
-	names := make([]string, len(res.Failures))
-	for i, f := range res.Failures {
-		names[i] = f.Part
-	}
-	return fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, strings.Join(names, ", "))
+	return fmt.Errorf("%w: %s (each with its reason in the result)", ErrPartsFailed, join(res.Failures, ", ", func(f Failure) string { return f.Part }))
 }
 
 // newResult is the Result before any part ran: the header, the lines of
 // code and what every part runs with.
-func newResult(c Config, seeds []string, loc []LOC) Result {
+func newResult(c Config, loc []LOC) Result {
 	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
-		Env: Env{Brokers: seeds, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
+		Env: Env{Brokers: c.Brokers, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
 			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,
 			PCOrdering: string(confluentpc.OrderKey), PCCommitMode: string(confluentpc.CommitAsync),
 			ShareMembers: c.ShareMembers, KparShare: c.KparShare, Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds()}}
+	runs := "One run of every io and no-op contender"
+	if c.Repeat > 1 {
+		runs = fmt.Sprintf("%d runs of every io and no-op contender, interleaved (each repeat runs every contender once)", c.Repeat)
+	}
 	res.Note = fmt.Sprintf("%s; rates count distinct records from the warm-up "+
 		"(the first %.0f%%) to the last, in the process that handled them, over windows of at least %g s; "+
 		"CPU is each process's whole life from rusage (JVM start-up included for PC)",
-		runsPhrase(c.Repeat), 100*clock.Warmup, c.MinWindow.Seconds())
+		runs, 100*clock.Warmup, c.MinWindow.Seconds())
 	return res
 }
 
-// windowConfig is the window's Config with the comparison's brokers,
-// security and log.
-func (c Config) windowConfig(seeds []string) stuck.Config {
-	wc := *c.Window
-	wc.Env = c.Env
-	wc.Brokers = seeds
-	return wc
+// contender is one run of a contender in a part: the repeat's tag in,
+// its Side out.
+type contender func(tag string) (Side, error)
+
+// interleave runs every contender Repeat times, each repeat running each
+// once in order, and returns each one's median Side (aggregate).
+func (r *runner) interleave(name string, cs ...contender) ([]Side, error) {
+	runs := make([][]Side, len(cs))
+	for i := range r.c.Repeat {
+		tag := name
+		if r.c.Repeat > 1 {
+			tag = fmt.Sprintf("%s #%d", name, i+1)
+		}
+		for j, run := range cs {
+			s, err := run(tag)
+			if err != nil {
+				return nil, err
+			}
+			runs[j] = append(runs[j], s)
+		}
+	}
+	out := make([]Side, len(cs))
+	for j := range runs {
+		out[j] = aggregate(runs[j])
+	}
+	return out, nil
 }
 
-// runsPhrase: how each io and no-op contender ran.
-func runsPhrase(n int) string {
-	if n == 1 {
-		return "One run of every io and no-op contender"
+// withKparShare adds kpar's share mode to cs when the config asks for it;
+// kparShareOf is its Side (nil when it did not run).
+func (r *runner) withKparShare(ctx context.Context, slug string, spec KparSpec, cs ...contender) []contender {
+	if !r.c.KparShare {
+		return cs
 	}
-	return fmt.Sprintf("%d runs of every io and no-op contender, interleaved (each repeat runs every contender once)", n)
+	return append(cs, func(tag string) (Side, error) { return r.kparShare(ctx, tag, slug, spec) })
+}
+
+func kparShareOf(sides []Side, i int) *Side {
+	if len(sides) <= i {
+		return nil
+	}
+	return &sides[i]
 }
 
 // ioPoint is one io concurrency: every contender, Repeat times,
@@ -190,110 +213,64 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 	if err := r.prepare(ctx, topic, c.IORecords, keys); err != nil {
 		return IOPoint{}, err
 	}
-	p := IOPoint{Concurrency: n, Keys: keys, Topic: topic}
-	ks := c.kparSpec(r.seeds, topic, c.IORecords, n, c.Sleep)
+	ks := c.kparSpec(topic, c.IORecords, n, c.Sleep)
 	ks.Trace = true
 	slug := fmt.Sprintf("io%d", n)
-	var kp, pcs, sh, kshare []Side
-	for i := range c.Repeat {
-		tag := r.tag(name, i)
-		k, err := r.kpar(ctx, tag, ks)
-		if err != nil {
-			return p, err
-		}
-		pr, err := r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
-			Work: confluentpc.WorkSleep, Sleep: c.Sleep}, true)
-		if err != nil {
-			return p, err
-		}
-		s, err := r.share(ctx, tag, slug, ShareSpec{Brokers: r.seeds, Topic: topic, Records: c.IORecords,
-			Concurrency: n, Sleep: c.Sleep, Trace: true})
-		if err != nil {
-			return p, err
-		}
-		kps, err := r.kparShare(ctx, tag, slug, ks)
-		if err != nil {
-			return p, err
-		}
-		kp, pcs, sh = append(kp, k), append(pcs, pr), append(sh, s)
-		if kps != nil {
-			kshare = append(kshare, *kps)
-		}
+	sides, err := r.interleave(name, r.withKparShare(ctx, slug, ks,
+		func(tag string) (Side, error) { return r.kpar(ctx, tag, ks) },
+		func(tag string) (Side, error) {
+			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
+				Work: confluentpc.WorkSleep, Sleep: c.Sleep})
+		},
+		func(tag string) (Side, error) {
+			return r.share(ctx, tag, slug, ShareSpec{Brokers: r.seeds, Topic: topic, Records: c.IORecords, Concurrency: n, Sleep: c.Sleep, Trace: true})
+		})...)
+	if err != nil {
+		return IOPoint{}, err
 	}
-	p.Kpar, p.PC, p.Share = aggregate(kp), aggregate(pcs), aggregate(sh)
-	if len(kshare) > 0 {
-		a := aggregate(kshare)
-		p.KparShare = &a
-	}
+	p := IOPoint{Concurrency: n, Keys: keys, Topic: topic, Kpar: sides[0], PC: sides[1], Share: sides[2], KparShare: kparShareOf(sides, 3)}
 	judgeIO(&p, r.env.SleepMs)
 	r.measured("%s: kpar %s | pc %s | kpar/pc %s", name, ioLine(p.Kpar), ioLine(p.PC), ratioLine(p.SpeedupRuns))
 	r.measured("%s: share %s, %s%s", name, ioLine(p.Share), orderLine(p.Share.Order), kparShareLine(p.KparShare, ioLine))
 	return p, nil
 }
 
-// tag names repeat i of a part in the progress and in errors.
-func (r *runner) tag(name string, i int) string {
-	if r.c.Repeat == 1 {
-		return name
-	}
-	return fmt.Sprintf("%s #%d", name, i+1)
-}
-
 // noop is the no-op part: every contender Repeat times, interleaved, then
 // ShareConsumerPerformance once (its own clock: in no ratio).
 func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 	c := r.c
-	noop := &Noop{Topic: backlog}
-	var kp, pcs, pd, ps, sh, kshare []Side
-	spec := c.kparSpec(r.seeds, backlog, c.NoopRecords, c.NoopConcurrency, 0)
-	for i := range c.Repeat {
-		tag := r.tag(PartNoop, i)
-		k, err := r.kpar(ctx, tag, spec)
-		if err != nil {
-			return nil, err
-		}
-		pr, err := r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency}, true)
-		if err != nil {
-			return nil, err
-		}
-		d, err := r.plain(ctx, tag, PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords}, true)
-		if err != nil {
-			return nil, err
-		}
-		same, err := r.plain(ctx, tag, PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, FetchMaxBytes: k.FetchMaxBytes}, true)
-		if err != nil {
-			return nil, err
-		}
-		s, err := r.share(ctx, tag, "noop", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, Concurrency: c.NoopConcurrency})
-		if err != nil {
-			return nil, err
-		}
-		kps, err := r.kparShare(ctx, tag, "noop", spec)
-		if err != nil {
-			return nil, err
-		}
-		kp, pcs, pd, ps, sh = append(kp, k), append(pcs, pr), append(pd, d), append(ps, same), append(sh, s)
-		if kps != nil {
-			kshare = append(kshare, *kps)
-		}
-	}
-	noop.Kpar, noop.PC, noop.PlainDefault, noop.PlainSameFetch, noop.Share = aggregate(kp), aggregate(pcs), aggregate(pd), aggregate(ps), aggregate(sh)
-	noop.SameFetchBytes = noop.Kpar.FetchMaxBytes
-	if len(kshare) > 0 {
-		a := aggregate(kshare)
-		noop.KparShare = &a
-	}
-	var err error
-	if noop.JavaShare, err = r.javaShare(ctx, backlog, c.NoopRecords); err != nil {
+	spec := c.kparSpec(backlog, c.NoopRecords, c.NoopConcurrency, 0)
+	plain := PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords}
+	var k Side // this repeat's kpar run, whose fetch size the second plain loop takes
+	sides, err := r.interleave(PartNoop, r.withKparShare(ctx, "noop", spec,
+		func(tag string) (s Side, err error) { k, err = r.kpar(ctx, tag, spec); return k, err },
+		func(tag string) (Side, error) {
+			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency})
+		},
+		func(tag string) (Side, error) { return r.plain(ctx, tag, plain) },
+		func(tag string) (Side, error) {
+			same := plain
+			same.FetchMaxBytes = k.FetchMaxBytes
+			return r.plain(ctx, tag, same)
+		},
+		func(tag string) (Side, error) {
+			return r.share(ctx, tag, "noop", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, Concurrency: c.NoopConcurrency})
+		})...)
+	if err != nil {
 		return nil, err
 	}
-	judgeNoop(noop)
+	n := &Noop{Topic: backlog, Kpar: sides[0], PC: sides[1], PlainDefault: sides[2], PlainSameFetch: sides[3], Share: sides[4],
+		KparShare: kparShareOf(sides, 5), SameFetchBytes: sides[0].FetchMaxBytes}
+	if n.JavaShare, err = r.javaShare(ctx, backlog, c.NoopRecords); err != nil {
+		return nil, err
+	}
+	judgeNoop(n)
 	r.measured("noop: kpar %s | pc %s | plain (kgo default fetch) %s | plain (kpar's fetch) %s | kpar/pc %s, kpar/plain %s",
-		noopLine(noop.Kpar), noopLine(noop.PC), noopLine(noop.PlainDefault), noopLine(noop.PlainSameFetch),
-		ratioLine(noop.VsPCRuns), ratioLine(noop.VsPlainRuns))
-	r.measured("noop: share %s%s | ShareConsumerPerformance %.0f rec/s over its whole run (its own clock), %.2f CPU-s/M", noopLine(noop.Share),
-		kparShareLine(noop.KparShare, noopLine), noop.JavaShare.RecordsPerS, noop.JavaShare.CPUPerMillion)
-	return noop, nil
+		noopLine(n.Kpar), noopLine(n.PC), noopLine(n.PlainDefault), noopLine(n.PlainSameFetch),
+		ratioLine(n.VsPCRuns), ratioLine(n.VsPlainRuns))
+	r.measured("noop: share %s%s | ShareConsumerPerformance %.0f rec/s over its whole run (its own clock), %.2f CPU-s/M", noopLine(n.Share),
+		kparShareLine(n.KparShare, noopLine), n.JavaShare.RecordsPerS, n.JavaShare.CPUPerMillion)
+	return n, nil
 }
 
 // rss is the memory part: each contender once over the backlog (peak
@@ -301,44 +278,34 @@ func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 // defaults.
 func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	c := r.c
-	mem := &RSS{Topic: backlog}
-	spec := c.kparSpec(r.seeds, backlog, c.RSSRecords, c.NoopConcurrency, 0)
+	m := &RSS{Topic: backlog}
+	spec := c.kparSpec(backlog, c.RSSRecords, c.NoopConcurrency, 0)
 	var err error
-	if mem.Kpar, err = r.kpar(ctx, "rss", spec); err != nil {
+	if m.Kpar, err = r.kpar(ctx, "rss", spec); err != nil {
 		return nil, err
 	}
-	r.measured("rss: kpar peak %.0f MiB", kib2mib(mem.Kpar.PeakRSSKiB))
-	if mem.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords}, false); err != nil {
+	r.measured("rss: kpar peak %.0f MiB", kib2mib(m.Kpar.PeakRSSKiB))
+	if m.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords}); err != nil {
 		return nil, err
 	}
-	r.measured("rss: plain loop peak %.0f MiB", kib2mib(mem.Plain.PeakRSSKiB))
-	if mem.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords,
+	r.measured("rss: plain loop peak %.0f MiB", kib2mib(m.Plain.PeakRSSKiB))
+	if m.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords,
 		Concurrency: c.NoopConcurrency}); err != nil {
 		return nil, err
 	}
-	if mem.KparShare, err = r.kparShare(ctx, "rss", "rss", spec); err != nil {
+	if c.KparShare {
+		ks, err := r.kparShare(ctx, "rss", "rss", spec)
+		if err != nil {
+			return nil, err
+		}
+		m.KparShare = &ks
+	}
+	r.measured("rss: share peak %.0f MiB%s", kib2mib(m.Share.PeakRSSKiB),
+		kparShareLine(m.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
+	if m.PC, err = r.pc(ctx, "rss", confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
 		return nil, err
 	}
-	r.measured("rss: share peak %.0f MiB%s", kib2mib(mem.Share.PeakRSSKiB),
-		kparShareLine(mem.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
-	if mem.PC, err = r.pc(ctx, "rss", confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}, false); err != nil {
-		return nil, err
-	}
-	r.env.JVMDefaultMaxHeap = mem.PC.MaxHeapBytes
-	r.measured("rss: %s (max %.0f MiB) peak %.0f MiB", PCLabel(mem.PC), float64(mem.PC.MaxHeapBytes)/(1<<20), kib2mib(mem.PC.PeakRSSKiB))
-	return mem, nil
-}
-
-// ioParts runs the io part at each concurrency, each its own part.
-func (r *runner) ioParts(ctx context.Context, part func(string, func() error), res *Result) {
-	for _, n := range r.c.Concurrencies {
-		name := fmt.Sprintf("io c=%d", n)
-		part(name, func() error {
-			p, err := r.ioPoint(ctx, name, n)
-			if err == nil {
-				res.IO = append(res.IO, p)
-			}
-			return err
-		})
-	}
+	r.env.JVMDefaultMaxHeap = m.PC.MaxHeapBytes
+	r.measured("rss: %s (max %.0f MiB) peak %.0f MiB", PCLabel(m.PC), float64(m.PC.MaxHeapBytes)/(1<<20), kib2mib(m.PC.PeakRSSKiB))
+	return m, nil
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// fakeChild is a contender process that prints a ChildOutput line with a
+// fakeChild is a contender process that prints a Side line with a
 // window of windowS seconds, or fails with msg on stderr.
 func fakeChild(records int64, windowS float64, fail string) []string {
 	if fail != "" {
@@ -214,7 +214,7 @@ func TestViewsDrawWithoutTheFailedParts(t *testing.T) {
 	judge(&r)
 	judgeShare(&r)
 	dir := t.TempDir()
-	for _, v := range Views(r) {
+	for _, v := range render.Views(Doc(r)) {
 		if v.Save != nil {
 			if err := v.Save(dir + "/" + v.Name); err != nil {
 				t.Fatalf("%s: %v", v.Name, err)

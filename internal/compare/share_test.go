@@ -71,7 +71,7 @@ func TestShareChildHandlesEveryRecordWithItsMembers(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := out.Order
-			if out.Records != n || out.Members != 2 || out.SteadyPerS <= 0 || out.MeanHandler < 1 || o == nil ||
+			if out.Records != n || out.Members != 2 || out.SteadyPerS <= 0 || out.MeanHandlerMs < 1 || o == nil ||
 				o.Records+o.Duplicates < n || o.Records > n || o.Keys != 40 || o.Untraced != 0 {
 				t.Fatalf("output %+v, order %+v: want %d records handled by 2 members over 40 keys, all traced", out, o, n)
 			}

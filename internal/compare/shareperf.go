@@ -1,11 +1,10 @@
 package compare
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,10 +49,8 @@ var ErrNoShareSummary = errors.New("ShareConsumerPerformance printed no summary 
 func parseSharePerf(out []byte) (JavaShare, error) {
 	var cols []string
 	var j JavaShare
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range strings.Split(string(out), "\n") {
+		line = strings.TrimSpace(line)
 		fs := strings.Split(line, ",")
 		for i := range fs {
 			fs[i] = strings.TrimSpace(fs[i])
@@ -65,34 +62,19 @@ func parseSharePerf(out []byte) (JavaShare, error) {
 		if cols == nil || len(fs) != len(cols) {
 			continue
 		}
-		got := map[string]string{}
-		for i, c := range cols {
-			got[c] = fs[i]
-		}
-		num := func(name string) (float64, error) {
-			v, ok := got[name]
-			if !ok {
-				return 0, fmt.Errorf("%w: no column %s in %q", ErrNoShareSummary, name, j.Header)
-			}
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0, fmt.Errorf("%w: column %s is %q", ErrNoShareSummary, name, v)
-			}
-			return f, nil
-		}
-		var err error
 		var recs float64
-		if recs, err = num("data.consumed.in.nMsg"); err != nil {
-			return JavaShare{}, err
-		}
-		if j.RecordsPerS, err = num("nMsg.sec"); err != nil {
-			return JavaShare{}, err
-		}
-		if j.MBPerS, err = num("MB.sec"); err != nil {
-			return JavaShare{}, err
-		}
-		if j.FetchTimeMs, err = num("fetch.time.ms"); err != nil {
-			return JavaShare{}, err
+		for _, c := range []struct {
+			name string
+			into *float64
+		}{{"data.consumed.in.nMsg", &recs}, {"nMsg.sec", &j.RecordsPerS}, {"MB.sec", &j.MBPerS}, {"fetch.time.ms", &j.FetchTimeMs}} {
+			name, into, i := c.name, c.into, slices.Index(cols, c.name)
+			if i < 0 {
+				return JavaShare{}, fmt.Errorf("%w: no column %s in %q", ErrNoShareSummary, name, j.Header)
+			}
+			var err error
+			if *into, err = strconv.ParseFloat(fs[i], 64); err != nil {
+				return JavaShare{}, fmt.Errorf("%w: column %s is %q", ErrNoShareSummary, name, fs[i])
+			}
 		}
 		j.Records, j.Line = int64(recs), line
 	}

@@ -1,14 +1,11 @@
 package stuck
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
@@ -25,16 +22,10 @@ import (
 // kill, and the commit metadata was read while the records were stuck.
 func TestRealBrokerWindowBothLibraries(t *testing.T) {
 	seeds := testkit.Brokers(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c := DefaultConfig()
-	c.Brokers, c.Child = seeds, testChild
-	c.Topic = testkit.TopicName(t)
+	c, ctx := testConfig(t, seeds, 3*time.Minute)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 3, 300, 30, parallel.OrderKey
 	c.StuckOffset, c.MaxHold, c.Concurrency = 50, 2*time.Minute, 50
 	c.Poll, c.Settle, c.Drain, c.SessionTimeout = 100*time.Millisecond, 6*time.Second, time.Minute, 6*time.Second
-	c.Dir = t.TempDir()
-	c.Progress = func(e progress.Event) { t.Log(e.Line) }
 	r, err := Run(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +91,7 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 			t.Errorf("Markdown lacks %q:\n%s", want, md)
 		}
 	}
-	for _, v := range Views(r)[1:] {
+	for _, v := range render.Views(Doc(r))[1:] {
 		p := filepath.Join(t.TempDir(), v.Name)
 		if err := v.Save(p); err != nil {
 			t.Errorf("chart %s: %v", v.Name, err)

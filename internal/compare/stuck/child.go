@@ -93,20 +93,24 @@ func (g *gate) wait(ctx context.Context) error {
 
 // progressLine is one progress line of either consumer process on stdout.
 // PC's harness prints kind, t_ms, completed and distinct; kpar's child
-// adds its partitions (from Consumer.Stats).
+// adds its partitions (Consumer.Stats).
 type progressLine struct {
-	Kind       string          `json:"kind"` // "progress"
-	TMs        int64           `json:"t_ms"`
-	Completed  int64           `json:"completed"`
-	Partitions []partitionLine `json:"partitions,omitempty"`
+	Kind       string                    `json:"kind"` // "progress"
+	TMs        int64                     `json:"t_ms"`
+	Completed  int64                     `json:"completed"`
+	Partitions []parallel.PartitionStats `json:"partitions,omitempty"`
 }
 
-type partitionLine struct {
-	Partition   int32 `json:"partition"`
-	Committable int64 `json:"committable"`
-	Held        int   `json:"held"`    // admitted, not done
-	Backlog     int   `json:"backlog"` // polled, not admitted
-	Paused      bool  `json:"paused"`
+// opts are the consumer's options.
+func (s ChildSpec) opts() []parallel.Opt {
+	opts := []parallel.Opt{
+		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
+		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency), parallel.ClientOpts(s.ClientOpts...),
+	}
+	if s.Session > 0 {
+		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
+	}
+	return opts
 }
 
 // RunChild is `kpar child window-kpar`: kpar's parallel consumer over the
@@ -119,27 +123,11 @@ type partitionLine struct {
 // final commit).
 func RunChild(ctx context.Context, s ChildSpec, cmds <-chan string, stdout io.Writer) error {
 	var g *gate
+	var gone <-chan struct{} // nil without stuck records: never ready
 	if s.Stuck {
 		g = newGate(cmds)
+		gone = g.gone
 	}
-	return runChild(ctx, s, g, stdout)
-}
-
-// opts are the consumer's options.
-func (s ChildSpec) opts() []parallel.Opt {
-	opts := []parallel.Opt{
-		parallel.ClientOpts(kgo.SeedBrokers(s.Brokers...), kgo.ConsumeTopics(s.Topic), kgo.ConsumerGroup(s.Group)),
-		parallel.Ordering(s.Order), parallel.MaxConcurrency(s.Concurrency),
-		parallel.ClientOpts(s.ClientOpts...),
-	}
-	if s.Session > 0 {
-		opts = append(opts, parallel.ClientOpts(kgo.SessionTimeout(s.Session)))
-	}
-	return opts
-}
-
-// runChild runs the consumer; g holds the stuck records (nil: none).
-func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error {
 	log, err := os.OpenFile(s.ProcessedLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
@@ -183,10 +171,6 @@ func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error
 	enc := json.NewEncoder(stdout)
 	tick := time.NewTicker(s.Progress)
 	defer tick.Stop()
-	var gone <-chan struct{} // nil without stuck records: never ready
-	if g != nil {
-		gone = g.gone
-	}
 	for {
 		select {
 		case <-gone:
@@ -201,12 +185,7 @@ func runChild(ctx context.Context, s ChildSpec, g *gate, stdout io.Writer) error
 			}
 			return err
 		case <-tick.C:
-			st := c.Stats()
-			pl := progressLine{Kind: "progress", TMs: time.Since(start).Milliseconds(), Completed: completed.Load()}
-			for _, p := range st.Partitions {
-				pl.Partitions = append(pl.Partitions, partitionLine{Partition: p.Partition, Committable: p.Committable,
-					Held: p.Held, Backlog: p.Backlog, Paused: p.Paused})
-			}
+			pl := progressLine{Kind: "progress", TMs: time.Since(start).Milliseconds(), Completed: completed.Load(), Partitions: c.Stats().Partitions}
 			if err := enc.Encode(pl); err != nil {
 				return err
 			}

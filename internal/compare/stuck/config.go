@@ -33,6 +33,7 @@ package stuck
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
@@ -160,11 +161,11 @@ func (c Config) Validate() error {
 		bad("--window-only: no library given (want kpar, pc)")
 	}
 	for _, l := range c.Only {
-		if l != "kpar" && l != "pc" {
+		if !slices.Contains(Libraries, l) {
 			bad("--window-only: unknown library %q (want kpar, pc)", l)
 		}
 	}
-	if c.runs("kpar") && c.Child == nil {
+	if slices.Contains(c.Only, "kpar") && c.Child == nil {
 		bad("--window-only kpar needs the kpar child command (Config.Child)")
 	}
 	for _, f := range c.PCJVMFlags {
@@ -175,22 +176,7 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (c Config) runs(lib string) bool {
-	for _, l := range c.Only {
-		if l == lib {
-			return true
-		}
-	}
-	return false
-}
-
 // pcOrdering is PC's ProcessingOrder for o.
 func pcOrdering(o parallel.Order) string {
-	switch o {
-	case parallel.OrderPartition:
-		return "PARTITION"
-	case parallel.OrderNone:
-		return "UNORDERED"
-	}
-	return "KEY"
+	return map[parallel.Order]string{parallel.OrderKey: "KEY", parallel.OrderPartition: "PARTITION", parallel.OrderNone: "UNORDERED"}[o]
 }

@@ -2,11 +2,10 @@ package stuck
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Chart file stems, as Views names them and the Markdown links them.
@@ -14,9 +13,6 @@ const (
 	HeldChart     = "window-held"
 	MetadataChart = "window-metadata"
 )
-
-// Views are the files computed from r alone: window.md and the charts.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is the window's document, from r alone: each library's verdict, the
 // run-through charts and the table of both runs. The comparison's document
@@ -26,7 +22,8 @@ func Doc(r Result) doc.Doc {
 	for _, l := range r.Libraries {
 		d.Answer = append(d.Answer, doc.Say("%s", verdict(r, l)))
 	}
-	if r.throughs() > 0 {
+	throughs := slices.ContainsFunc(r.Libraries, func(l Library) bool { return l.Through.Failed == "" })
+	if throughs {
 		d.Body = append(d.Body, doc.Block{Title: "Held past the stuck records", Chart: r.chart(HeldChart, doc.Axis{Label: "completions held past the stuck records", Unit: "records"},
 			func(s Sample) float64 { return float64(s.HeldPast) })})
 	}
@@ -39,7 +36,7 @@ func Doc(r Result) doc.Doc {
 		}
 		d.Details = append(d.Details, b)
 	}
-	if r.throughs() > 0 {
+	if throughs {
 		d.Details = append(d.Details, doc.Block{Title: "Commit metadata", Chart: r.chart(MetadataChart, doc.Axis{Label: "largest commit metadata", Unit: "bytes"},
 			func(s Sample) float64 { return float64(s.Metadata) })})
 	}
@@ -64,10 +61,7 @@ func (r Result) chart(stem string, y doc.Axis, f func(Sample) float64) *doc.Char
 }
 
 func name(lib string) string {
-	if lib == "pc" {
-		return "Confluent Parallel Consumer"
-	}
-	return "kpar"
+	return map[string]string{"kpar": "kpar", "pc": "Confluent Parallel Consumer"}[lib]
 }
 
 // setup says what the window measured and how, from r.
@@ -172,17 +166,6 @@ func restartRows(r Result, rs func(string, func(l Library) string)) {
 	})
 }
 
-// throughs counts the libraries whose run through completed.
-func (r Result) throughs() int {
-	n := 0
-	for _, l := range r.Libraries {
-		if l.Through.Failed == "" {
-			n++
-		}
-	}
-	return n
-}
-
 // oneLine is a failure's reason on one line: its lines joined with "; ",
 // at most 400 bytes.
 func oneLine(s string) string {
@@ -272,19 +255,11 @@ func keysPhrase(k []int) string {
 	if len(k) == 0 {
 		return "?"
 	}
-	lo, hi := k[0], k[0]
-	for _, v := range k {
-		lo, hi = min(lo, v), max(hi, v)
-	}
+	lo, hi := slices.Min(k), slices.Max(k)
 	if lo == hi {
 		return fmt.Sprintf("%d", lo)
 	}
 	return fmt.Sprintf("%d-%d", lo, hi)
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
+func yesNo(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] }

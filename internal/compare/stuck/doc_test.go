@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -23,7 +24,7 @@ func TestViewsWriteTheMarkdownAndEveryChartAsSVGAndPNG(t *testing.T) {
 		r.Libraries = append(r.Libraries, l)
 	}
 	dir := t.TempDir()
-	if _, err := results.Write(dir, "window.json", r, Views(r)...); err != nil {
+	if _, err := results.Write(dir, "window.json", r, render.Views(Doc(r))...); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"window.json", "window.md", "window-held.svg", "window-held.png", "window-metadata.svg", "window-metadata.png"} {

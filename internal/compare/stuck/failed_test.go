@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/progress"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/testkit"
 	"github.com/kpar/kpar/parallel"
@@ -21,24 +20,19 @@ import (
 // naming the failed part; the Markdown shows both.
 func TestAFailedPartKeepsTheCompletedOnes(t *testing.T) {
 	seeds := testkit.Kfake(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	var calls atomic.Int32
-	c := DefaultConfig()
-	c.Brokers, c.Only = seeds, []string{"kpar"}
+	c, ctx := testConfig(t, seeds, 2*time.Minute)
+	c.Only = []string{"kpar"}
 	c.Child = func(ctx context.Context, name string, spec any, o proc.Options) (*proc.Process, error) {
 		if calls.Add(1) == 2 { // the restart's first process
 			return proc.Start(ctx, name, []string{"sh", "-c", "echo 'no broker today' >&2; exit 3"}, o)
 		}
 		return testChild(ctx, name, spec, o)
 	}
-	c.Topic = testkit.TopicName(t)
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 2, 40, 4, parallel.OrderKey
 	c.StuckOffset, c.Concurrency = 5, 8
 	c.Poll, c.Settle, c.Drain, c.MaxHold = 50*time.Millisecond, 500*time.Millisecond, time.Minute, time.Minute
 	c.SessionTimeout = 6 * time.Second
-	c.Dir = t.TempDir()
-	c.Progress = func(e progress.Event) { t.Log(e.Line) }
 	r, err := Run(ctx, c)
 	if err == nil || !strings.Contains(err.Error(), "window kpar restart") {
 		t.Fatalf("Run error = %v, want one naming the kpar restart", err)

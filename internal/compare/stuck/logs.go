@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 )
 
@@ -72,41 +73,33 @@ func (l *Log) Done(p int, o int64) bool {
 	return o >= l.Start[p] && o < l.End[p] && l.counts[p][o-l.Start[p]] > 0
 }
 
-// Distinct counts the distinct records processed.
-func (l *Log) Distinct() int64 {
-	var n int64
-	for p := range l.counts {
-		n += l.Partition(p)
-	}
-	return n
-}
+// done reports whether the i-th offset of partition p (from Start[p]) was
+// processed.
+func (l *Log) done(p int, i int64) bool { return i < int64(len(l.counts[p])) && l.counts[p][i] > 0 }
 
-// Partition counts the distinct records of partition p processed.
-func (l *Log) Partition(p int) int64 {
-	var n int64
-	for _, c := range l.counts[p] {
-		if c > 0 {
-			n++
+// each counts, per partition, f over every offset of the range (as its
+// index i from Start[p]).
+func (l *Log) each(f func(p int, i int64) bool) []int {
+	out := make([]int, len(l.counts))
+	for p := range l.counts {
+		for i := range int64(len(l.counts[p])) {
+			if f(p, i) {
+				out[p]++
+			}
 		}
 	}
-	return n
+	return out
 }
+
+// Distinct counts the distinct records processed.
+func (l *Log) Distinct() int64 { return int64(sum(l.each(l.done))) }
 
 // HeldPast counts, per partition, the distinct records processed at or
 // above committed[p]: completions the consumer holds past its committed
 // offset, which only the commit metadata can remember. A committed offset
 // below 0 (nothing committed yet) counts from the partition's start.
 func (l *Log) HeldPast(committed []int64) []int {
-	out := make([]int, len(l.counts))
-	for p := range l.counts {
-		from := max(committed[p], l.Start[p]) - l.Start[p]
-		for i := from; i < int64(len(l.counts[p])); i++ {
-			if l.counts[p][i] > 0 {
-				out[p]++
-			}
-		}
-	}
-	return out
+	return l.each(func(p int, i int64) bool { return l.Start[p]+i >= committed[p] && l.done(p, i) })
 }
 
 // Duplicates counts, per partition, handler calls beyond the first for the
@@ -115,9 +108,7 @@ func (l *Log) Duplicates() []int {
 	out := make([]int, len(l.counts))
 	for p := range l.counts {
 		for _, c := range l.counts[p] {
-			if c > 1 {
-				out[p] += int(c) - 1
-			}
+			out[p] += max(int(c)-1, 0)
 		}
 	}
 	return out
@@ -126,50 +117,22 @@ func (l *Log) Duplicates() []int {
 // Replays counts, per partition, the records both logs processed: what a
 // second process did again that a first had done.
 func Replays(first, second *Log) []int {
-	out := make([]int, len(first.counts))
-	for p := range first.counts {
-		for i, c := range first.counts[p] {
-			if c > 0 && i < len(second.counts[p]) && second.counts[p][i] > 0 {
-				out[p]++
-			}
-		}
-	}
-	return out
+	return first.each(func(p int, i int64) bool { return first.done(p, i) && second.done(p, i) })
 }
 
 // ReplaysBelow counts, per partition, replayed records below committed[p]:
 // records the group had committed, which no consumer may process again.
 func ReplaysBelow(first, second *Log, committed []int64) []int {
-	out := make([]int, len(first.counts))
-	for p := range first.counts {
-		for i, c := range first.counts[p] {
-			o := first.Start[p] + int64(i)
-			if o < committed[p] && c > 0 && second.counts[p][i] > 0 {
-				out[p]++
-			}
-		}
-	}
-	return out
+	return first.each(func(p int, i int64) bool {
+		return first.Start[p]+i < committed[p] && first.done(p, i) && second.done(p, i)
+	})
 }
 
 // Missing counts, per partition, records that none of logs processed.
 func Missing(logs ...*Log) []int {
-	out := make([]int, len(logs[0].counts))
-	for p := range logs[0].counts {
-		for i := range logs[0].counts[p] {
-			seen := false
-			for _, l := range logs {
-				if l.counts[p][i] > 0 {
-					seen = true
-					break
-				}
-			}
-			if !seen {
-				out[p]++
-			}
-		}
-	}
-	return out
+	return logs[0].each(func(p int, i int64) bool {
+		return !slices.ContainsFunc(logs, func(l *Log) bool { return l.done(p, i) })
+	})
 }
 
 // tail follows a file that another process appends to.
@@ -209,10 +172,4 @@ func sum(xs []int) int {
 	return n
 }
 
-func maxOf(xs []int) int {
-	m := 0
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
-}
+func maxOf(xs []int) int { return slices.Max(append([]int{0}, xs...)) }

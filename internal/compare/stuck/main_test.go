@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/progress"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -22,3 +24,15 @@ func TestMain(m *testing.M) {
 }
 
 var testChild = child.Exe().Start
+
+// testConfig is the experiment on seeds with a fresh topic, the test's
+// child, its processed logs in a temp dir and its progress in the log,
+// and a context ending after limit.
+func testConfig(t *testing.T, seeds []string, limit time.Duration) (Config, context.Context) {
+	ctx, cancel := context.WithTimeout(t.Context(), limit)
+	t.Cleanup(cancel)
+	c := DefaultConfig()
+	c.Brokers, c.Child, c.Topic, c.Dir = seeds, testChild, testkit.TopicName(t), t.TempDir()
+	c.Progress = func(e progress.Event) { t.Log(e.Line) }
+	return c, ctx
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -83,28 +82,16 @@ func prepare(ctx context.Context, cl *kgo.Client, adm *kadm.Client, c Config, to
 	if full == c.Partitions {
 		return keys, nil
 	}
-	var perrMu sync.Mutex
-	var perr error
 	val := []byte("window-record-16")
+	var produced kgo.FirstErrPromise
 	for i := range c.RecordsPerPartition {
 		for p := range c.Partitions {
-			r := &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(recordKey(p, i, c.Partitions, c.Keys)), Value: val}
-			cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-				perrMu.Lock()
-				if err != nil && perr == nil {
-					perr = err
-				}
-				perrMu.Unlock()
-			})
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: int32(p), Key: []byte(recordKey(p, i, c.Partitions, c.Keys)), Value: val},
+				produced.Promise())
 		}
 	}
-	if err := cl.Flush(ctx); err != nil {
-		return nil, err
-	}
-	perrMu.Lock()
-	defer perrMu.Unlock()
-	if perr != nil {
-		return nil, fmt.Errorf("produce to %s: %w", topic, perr)
+	if err := produced.Err(); err != nil {
+		return nil, fmt.Errorf("produce to %s: %w", topic, err)
 	}
 	after, err := kafka.EndsOf(ctx, adm, topic)
 	if err != nil {

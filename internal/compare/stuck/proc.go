@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/kpar/kpar/internal/proc"
-
-	"sync"
 )
 
 // consumerProc is one consumer process: its progress lines are read as they come.
@@ -20,32 +19,24 @@ type consumerProc struct {
 	seen bool
 }
 
-// onLine keeps the last progress line.
-func (p *consumerProc) onLine(b []byte) {
-	var pl progressLine
-	if json.Unmarshal(b, &pl) == nil && pl.Kind == "progress" {
-		p.mu.Lock()
-		p.last, p.seen = pl, true
-		p.mu.Unlock()
-	}
-}
-
-// startKpar starts kpar's consumer process; startPC PC's harness.
-func startKpar(ctx context.Context, start proc.Starter, name string, spec ChildSpec) (*consumerProc, error) {
+// startProc starts a consumer process through start, named name, keeping
+// its last progress line.
+func startProc(ctx context.Context, name string, start func(proc.Options) (*proc.Process, error)) (*consumerProc, error) {
 	p := &consumerProc{}
 	var err error
-	p.Process, err = start(ctx, "window-kpar", spec, proc.Options{OnLine: p.onLine})
-	if p.Process != nil {
-		p.Name = name
+	p.Process, err = start(proc.Options{OnLine: func(b []byte) {
+		var pl progressLine
+		if json.Unmarshal(b, &pl) == nil && pl.Kind == "progress" {
+			p.mu.Lock()
+			p.last, p.seen = pl, true
+			p.mu.Unlock()
+		}
+	}})
+	if err != nil {
+		return nil, err
 	}
-	return p, err
-}
-
-func startPC(ctx context.Context, name string, argv []string) (*consumerProc, error) {
-	p := &consumerProc{}
-	var err error
-	p.Process, err = proc.Start(ctx, name, argv, proc.Options{Stdin: true, OnLine: p.onLine})
-	return p, err
+	p.Name = name
+	return p, nil
 }
 
 // progress returns the last progress line, if any came.
@@ -62,6 +53,15 @@ func (p *consumerProc) unexpected() error {
 		return nil
 	}
 	return fmt.Errorf("%s exited unexpectedly: %v; stderr tail:\n%s", p.Name, p.Wait(), p.Tail(20))
+}
+
+// exitedStuck is the error for a process that exited while its records
+// were stuck.
+func (p *consumerProc) exitedStuck() error {
+	if err := p.unexpected(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%s exited while its records were stuck", p.Name)
 }
 
 // release lets the process's stuck records finish: the release line on its

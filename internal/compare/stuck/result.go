@@ -155,13 +155,3 @@ func (r Result) Failures() []string {
 	}
 	return out
 }
-
-// Lib returns the named library's figures, or nil.
-func (r Result) Lib(name string) *Library {
-	for i := range r.Libraries {
-		if r.Libraries[i].Name == name {
-			return &r.Libraries[i]
-		}
-	}
-	return nil
-}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // metadataLimit is Kafka's default offset.metadata.max.bytes: kpar's
@@ -63,11 +64,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		KeysPerPartition: keys, Order: c.Order.String(), StuckOffset: c.StuckOffset, MaxHoldS: c.MaxHold.Seconds(),
 		Concurrency: c.Concurrency, SessionTimeoutS: c.SessionTimeout.Seconds(), PCVersion: confluentpc.PCVersion,
 		PCJVMFlags: c.PCJVMFlags, MetadataLimit: metadataLimit}
-	r := runner{c: c, adm: adm, topic: topic, dir: dir, logf: logf}
-	for range c.Partitions {
-		r.start = append(r.start, 0)
-		r.end = append(r.end, int64(c.RecordsPerPartition))
-	}
+	r := runner{c: c, adm: adm, topic: topic, dir: dir, logf: logf, start: make([]int64, c.Partitions),
+		end: slices.Repeat([]int64{int64(c.RecordsPerPartition)}, c.Partitions)}
 	stamp := time.Now().UnixNano()
 	var errs []error
 	failed := func(lib, part string, err error) string {
@@ -76,24 +74,22 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return err.Error()
 	}
 	for _, lib := range Libraries {
-		if !c.runs(lib) {
+		if !slices.Contains(c.Only, lib) || ctx.Err() != nil {
 			continue
-		}
-		if ctx.Err() != nil {
-			break
 		}
 		l := Library{Name: lib}
 		logf("window %s: run through (stuck until the plateau, at most %v; then released)", lib, c.MaxHold)
 		if l.Through, err = r.through(ctx, lib, fmt.Sprintf("kpar-window-%s-through-%d", lib, stamp)); err != nil {
 			l.Through = Through{Failed: failed(lib, "run through", err)}
 		}
-		if ctx.Err() == nil {
+		if err = ctx.Err(); err == nil {
 			logf("window %s: restart (SIGKILL at the plateau, the stuck records still held; then a fresh process)", lib)
-			if l.Restart, err = r.restart(ctx, lib, fmt.Sprintf("kpar-window-%s-restart-%d", lib, stamp)); err != nil {
-				l.Restart = Restart{Failed: failed(lib, "restart", err)}
-			}
+			l.Restart, err = r.restart(ctx, lib, fmt.Sprintf("kpar-window-%s-restart-%d", lib, stamp))
 		} else {
-			l.Restart = Restart{Failed: failed(lib, "restart", fmt.Errorf("not run: %w", ctx.Err()))}
+			err = fmt.Errorf("not run: %w", err)
+		}
+		if err != nil {
+			l.Restart = Restart{Failed: failed(lib, "restart", err)}
 		}
 		res.Libraries = append(res.Libraries, l)
 	}
@@ -109,18 +105,33 @@ type runner struct {
 	logf       func(string, ...any)
 }
 
-// startProc starts the consumer process of lib: with the stuck record or fast.
-func (r *runner) startProc(ctx context.Context, lib, group, logPath, name string, stuck bool) (*consumerProc, error) {
+// launch starts lib's consumer process, with the stuck records held
+// (stuck) or not, its processed log named after its group and name.
+func (r *runner) launch(ctx context.Context, lib, group, name string, stuck bool) (*watch, error) {
 	c := r.c
+	logPath := filepath.Join(r.dir, group+"-"+name+".log")
+	name = lib + " " + name + " process"
+	var p *consumerProc
+	var err error
 	if lib == "kpar" {
-		return startKpar(ctx, c.Child, name, ChildSpec{Brokers: c.Brokers, Topic: r.topic, Group: group, Order: c.Order,
-			Concurrency: c.Concurrency, StuckOffset: c.StuckOffset, Stuck: stuck, ProcessedLog: logPath,
-			Progress: c.Poll, Session: c.SessionTimeout})
+		p, err = startProc(ctx, name, func(o proc.Options) (*proc.Process, error) {
+			return c.Child(ctx, "window-kpar", ChildSpec{Brokers: c.Brokers, Topic: r.topic, Group: group, Order: c.Order,
+				Concurrency: c.Concurrency, StuckOffset: c.StuckOffset, Stuck: stuck, ProcessedLog: logPath,
+				Progress: c.Poll, Session: c.SessionTimeout}, o)
+		})
+	} else {
+		p, err = r.startPC(ctx, name, group, logPath, stuck)
 	}
-	var total int
-	for p := range r.end {
-		total += int(r.end[p] - r.start[p])
+	if err != nil {
+		return nil, err
 	}
+	return r.newWatch(lib, group, p, logPath), nil
+}
+
+// startPC starts PC's harness; the security settings go in a file of the
+// run's directory, which the JVM deletes once read.
+func (r *runner) startPC(ctx context.Context, name, group, logPath string, stuck bool) (*consumerProc, error) {
+	c := r.c
 	var clientConfig string
 	if c.Secured() {
 		f, err := os.CreateTemp(r.dir, "pc-client-*.properties")
@@ -133,88 +144,71 @@ func (r *runner) startProc(ctx context.Context, lib, group, logPath, name string
 		}
 		clientConfig = f.Name()
 	}
-	argv, _, err := confluentpc.Command(ctx, confluentpc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group, Records: total,
-		Ordering: confluentpc.Ordering(pcOrdering(c.Order)), MaxConcurrency: c.Concurrency, Work: confluentpc.WorkNoop,
-		Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, HoldStuck: stuck,
+	argv, _, err := confluentpc.Command(ctx, confluentpc.Config{Seeds: c.Brokers, ClientConfig: clientConfig, Topic: r.topic, Group: group,
+		Records: c.Partitions * c.RecordsPerPartition, Ordering: confluentpc.Ordering(pcOrdering(c.Order)), MaxConcurrency: c.Concurrency,
+		Work: confluentpc.WorkNoop, Timeout: time.Hour, JVMFlags: c.PCJVMFlags, StuckOffset: c.StuckOffset, HoldStuck: stuck,
 		ProcessedLog: logPath, ProgressEvery: c.Poll, SessionTimeout: c.SessionTimeout,
 		Progress: func(s string) { r.logf("%s", s) }})
 	if err != nil {
 		return nil, err
 	}
-	return startPC(ctx, name, argv)
+	return startProc(ctx, name, func(o proc.Options) (*proc.Process, error) {
+		o.Stdin = true
+		return proc.Start(ctx, name, argv, o)
+	})
 }
 
-func (r *runner) launch(ctx context.Context, lib, group, name string, stuck bool) (*consumerProc, string, error) {
-	logPath := filepath.Join(r.dir, group+"-"+name+".log")
-	p, err := r.startProc(ctx, lib, group, logPath, lib+" "+name+" process", stuck)
-	return p, logPath, err
+// held starts lib's process with its stuck records held and samples it
+// until the plateau (or MaxHold without one).
+func (r *runner) held(ctx context.Context, lib, group, name string) (*watch, Window, error) {
+	w, err := r.launch(ctx, lib, group, name, true)
+	if err != nil {
+		return nil, Window{}, err
+	}
+	plateaued, err := w.untilPlateau(ctx)
+	if err != nil {
+		w.p.Kill()
+		return nil, Window{}, err
+	}
+	return w, w.window(plateaued), nil
 }
 
 // through runs one process whose stuck records finish.
 func (r *runner) through(ctx context.Context, lib, group string) (Through, error) {
-	p, logPath, err := r.launch(ctx, lib, group, "through", true)
+	w, win, err := r.held(ctx, lib, group, "through")
 	if err != nil {
 		return Through{}, err
 	}
-	defer p.Kill()
-	w := r.newWatch(lib, group, p, logPath)
-	plateaued, err := w.untilPlateau(ctx)
-	if err != nil {
-		return Through{}, err
-	}
-	var t Through
-	t.Window = w.window(plateaued)
-	if plateaued {
+	defer w.p.Kill()
+	t := Through{Window: win}
+	if t.Plateaued {
 		r.logf("window %s: plateau after %.1fs: %d held past the stuck records, metadata up to %d bytes; releasing them",
 			lib, t.PlateauS, t.HeldPastTotal, t.MaxMetadataBytes)
 	} else {
 		r.logf("window %s: no plateau within %v: %d held past the stuck records; releasing them", lib, r.c.MaxHold, t.HeldPastTotal)
 	}
 	// The last look before the release: nothing stuck may be done yet.
-	if err := w.tail.read(w.log); err != nil {
+	if err := w.read(); err != nil {
 		return Through{}, err
 	}
 	if err := w.early(); err != nil {
 		return Through{}, err
 	}
-	if err := p.release(); err != nil {
+	if err := w.p.release(); err != nil {
 		return Through{}, err
 	}
 	t.ReleasedS = time.Since(w.t0).Seconds()
-	// Sample on until the stuck records finish (bounded by Drain).
-	for released := time.Now(); !w.released(); {
-		if time.Since(released) > r.c.Drain {
-			return Through{}, fmt.Errorf("the stuck records were not all processed within %v of their release", r.c.Drain)
-		}
-		select {
-		case <-ctx.Done():
-			return Through{}, ctx.Err()
-		case <-p.Done():
-			if err := p.unexpected(); err != nil {
-				return Through{}, err
-			}
-			return Through{}, fmt.Errorf("%s exited while its records were stuck", p.Name)
-		case <-time.After(r.c.Poll):
-		}
-		if _, err := w.sample(ctx, true); err != nil {
-			return Through{}, err
-		}
+	if err := w.untilReleased(ctx); err != nil {
+		return Through{}, err
 	}
 	t.MaxMetadataBytes = w.maxMeta
 	t.StuckDoneS = time.Since(w.t0).Seconds()
 	r.logf("window %s: stuck records done after %.1fs; waiting for every record to be committed", lib, t.StuckDoneS)
-	t.DrainedS, err = w.untilDrained(ctx, time.Now())
-	if err != nil {
+	if t.DrainedS, err = w.finish(ctx); err != nil {
 		return Through{}, err
 	}
-	p.Stop(20 * time.Second)
-	if err := w.tail.read(w.log); err != nil {
-		return Through{}, err
-	}
-	t.Samples = w.samples
-	t.Stalled = w.stalled()
-	t.Duplicates = sum(w.log.Duplicates())
-	t.Missing = sum(Missing(w.log))
+	t.Samples, t.Stalled = w.samples, w.stalled()
+	t.Duplicates, t.Missing = sum(w.log.Duplicates()), sum(Missing(w.log))
 	t.ExactlyOnce = t.Duplicates == 0 && t.Missing == 0 && len(t.Stalled) == 0
 	return t, nil
 }
@@ -222,25 +216,19 @@ func (r *runner) through(ctx context.Context, lib, group string) (Through, error
 // restart runs a process until the plateau, SIGKILLs it and lets a fresh
 // one of the same group finish.
 func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error) {
-	p, logPath, err := r.launch(ctx, lib, group, "first", true)
+	w, win, err := r.held(ctx, lib, group, "first")
 	if err != nil {
 		return Restart{}, err
 	}
-	defer p.Kill()
-	w := r.newWatch(lib, group, p, logPath)
-	plateaued, err := w.untilPlateau(ctx)
-	if err != nil {
-		return Restart{}, err
-	}
-	var rs Restart
-	rs.Window = w.window(plateaued)
-	if !plateaued {
+	defer w.p.Kill()
+	rs := Restart{Window: win}
+	if !rs.Plateaued {
 		r.logf("window %s: no plateau within %v; killing it there", lib, r.c.MaxHold)
 	}
-	p.Kill()
+	w.p.Kill()
 	rs.KilledS = time.Since(w.t0).Seconds()
 	// The last word on what the killed process committed.
-	if err := w.tail.read(w.log); err != nil {
+	if err := w.read(); err != nil {
 		return Restart{}, err
 	}
 	if err := w.fetch(ctx); err != nil {
@@ -252,22 +240,15 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	}
 	r.logf("window %s: killed after %.1fs with %d held past the stuck records; starting a fresh process", lib, rs.KilledS, rs.HeldPastTotal)
 
-	p2, logPath2, err := r.launch(ctx, lib, group, "second", false)
+	w2, err := r.launch(ctx, lib, group, "second", false)
 	if err != nil {
 		return Restart{}, err
 	}
-	defer p2.Kill()
-	w2 := r.newWatch(lib, group, p2, logPath2)
-	rs.SecondDrainedS, err = w2.untilDrained(ctx, time.Now())
-	if err != nil {
+	defer w2.p.Kill()
+	if rs.SecondDrainedS, err = w2.finish(ctx); err != nil {
 		return Restart{}, err
 	}
-	p2.Stop(20 * time.Second)
-	if err := w2.tail.read(w2.log); err != nil {
-		return Restart{}, err
-	}
-	rs.Samples2 = w2.samples
-	rs.Stalled = w2.stalled()
+	rs.Samples2, rs.Stalled = w2.samples, w2.stalled()
 	rs.FirstProcessed, rs.SecondProcessed = w.log.Distinct(), w2.log.Distinct()
 	rs.Replays = Replays(w.log, w2.log)
 	rs.ReplaysTotal = sum(rs.Replays)

@@ -12,13 +12,12 @@ import (
 
 // watch samples one consumer process, its processed log and its group.
 type watch struct {
-	r     *runner
-	lib   string
-	group string
-	p     *consumerProc
-	log   *Log
-	tail  tail
-	t0    time.Time
+	r          *runner
+	lib, group string
+	p          *consumerProc
+	log        *Log
+	tail       tail
+	t0         time.Time
 
 	committed []int64
 	meta      []string
@@ -33,17 +32,12 @@ type watch struct {
 
 func (r *runner) newWatch(lib, group string, p *consumerProc, logPath string) *watch {
 	n := len(r.end)
-	w := &watch{r: r, lib: lib, group: group, p: p, log: NewLog(r.start, r.end), tail: tail{path: logPath},
-		t0: p.Started, committed: make([]int64, n), meta: make([]string, n), held: make([]int, n)}
-	for i := range w.committed {
-		w.committed[i] = -1
-	}
-	return w
+	return &watch{r: r, lib: lib, group: group, p: p, log: NewLog(r.start, r.end), tail: tail{path: logPath},
+		t0: p.Started, committed: slices.Repeat([]int64{-1}, n), meta: make([]string, n), held: make([]int, n)}
 }
 
-// stuckAt is the stuck record of partition p (prepare checked that the
-// topic's offsets run from 0 without gaps).
-func (r *runner) stuckAt(int) int64 { return r.c.StuckOffset }
+// read feeds what the process appended to its processed log.
+func (w *watch) read() error { return w.tail.read(w.log) }
 
 // fetch reads the group's committed offsets and metadata.
 func (w *watch) fetch(ctx context.Context) error {
@@ -64,12 +58,12 @@ func (w *watch) fetch(ctx context.Context) error {
 
 // sample takes one sample; stuck says the stuck records were still
 // running.
-func (w *watch) sample(ctx context.Context, stuck bool) (Sample, error) {
-	if err := w.tail.read(w.log); err != nil {
-		return Sample{}, err
+func (w *watch) sample(ctx context.Context, stuck bool) error {
+	if err := w.read(); err != nil {
+		return err
 	}
 	if err := w.fetch(ctx); err != nil {
-		return Sample{}, err
+		return err
 	}
 	w.held = w.log.HeldPast(w.committed)
 	s := Sample{T: time.Since(w.t0).Seconds(), Processed: w.log.Distinct(), Completed: -1, HeldPast: sum(w.held),
@@ -92,12 +86,11 @@ func (w *watch) sample(ctx context.Context, stuck bool) (Sample, error) {
 	if stuck {
 		w.maxMeta = max(w.maxMeta, s.Metadata)
 	}
-	key := fmt.Sprint(s.Processed, w.held, w.committed, w.meta)
-	if key != w.lastKey {
+	if key := fmt.Sprint(s.Processed, w.held, w.committed, w.meta); key != w.lastKey {
 		w.lastKey, w.lastChange = key, time.Now()
 	}
 	w.samples = append(w.samples, s)
-	return s, nil
+	return nil
 }
 
 // committedUpTo reports whether the process has processed records and no
@@ -106,35 +99,40 @@ func (w *watch) sample(ctx context.Context, stuck bool) (Sample, error) {
 // partition; nor need it be at the stuck record: a library may hold back
 // records done before it, Window.DoneNotCommitted counts them.)
 func (w *watch) committedUpTo() bool {
-	if w.log.Distinct() == 0 {
-		return false // not started: nothing can have settled
-	}
+	// Not started: nothing can have settled.
+	return w.log.Distinct() > 0 && slices.Max(w.committed) <= w.r.c.StuckOffset
+}
+
+// stuckDone lists the partitions whose stuck record is in the processed
+// log; stalled those the group has not committed to the end.
+func (w *watch) stuckDone() []int {
+	return w.partitions(func(p int) bool { return w.log.Done(p, w.r.c.StuckOffset) })
+}
+
+func (w *watch) stalled() []int {
+	return w.partitions(func(p int) bool { return w.committed[p] != w.r.end[p] })
+}
+
+func (w *watch) partitions(f func(p int) bool) []int {
+	var out []int
 	for p := range w.committed {
-		if w.committed[p] > w.r.stuckAt(p) {
-			return false
+		if f(p) {
+			out = append(out, p)
 		}
 	}
-	return true
+	return out
 }
 
 // released reports whether every stuck record is in the processed log.
-func (w *watch) released() bool {
-	for p := range w.committed {
-		if !w.log.Done(p, w.r.stuckAt(p)) {
-			return false
-		}
-	}
-	return true
-}
+func (w *watch) released() bool { return len(w.stuckDone()) == len(w.committed) }
 
-// drained reports whether the group has committed every record.
-func (w *watch) drained() bool {
-	for p := range w.committed {
-		if w.committed[p] != w.r.end[p] {
-			return false
-		}
+// early is errEarly, naming the partitions, when a stuck record is in the
+// processed log while the records are held.
+func (w *watch) early() error {
+	if ps := w.stuckDone(); len(ps) > 0 {
+		return fmt.Errorf("%w: partitions %v, offset %d", errEarly, ps, w.r.c.StuckOffset)
 	}
-	return true
+	return nil
 }
 
 // window captures the state of w as a Window (at the plateau or now).
@@ -145,14 +143,16 @@ func (w *watch) window(plateaued bool) Window {
 	if plateaued {
 		win.PlateauS = time.Since(w.t0).Seconds()
 	}
+	stuck := w.r.c.StuckOffset
+	distinct := w.log.each(w.log.done)
 	for p := range w.committed {
-		room := roomAbove(w.r.c, p, w.r.stuckAt(p), w.r.end[p])
+		room := roomAbove(w.r.c, p, stuck, w.r.end[p])
 		win.Room = append(win.Room, room)
 		if w.held[p] < room {
 			win.Stopped = append(win.Stopped, p)
 		}
 		win.MetadataBytes = append(win.MetadataBytes, len(w.meta[p]))
-		for o := max(w.committed[p], w.r.start[p]); o < w.r.stuckAt(p); o++ {
+		for o := max(w.committed[p], w.r.start[p]); o < stuck; o++ {
 			if w.log.Done(p, o) {
 				win.DoneNotCommitted++
 			}
@@ -160,7 +160,7 @@ func (w *watch) window(plateaued bool) Window {
 		if w.held[p] > 0 && w.meta[p] == "" {
 			win.NoMap = append(win.NoMap, p)
 		}
-		if w.log.Partition(p) == 0 {
+		if distinct[p] == 0 {
 			win.Untouched = append(win.Untouched, p)
 		}
 	}
@@ -182,13 +182,10 @@ func (w *watch) untilPlateau(ctx context.Context) (bool, error) {
 		case <-ctx.Done():
 			return false, ctx.Err()
 		case <-w.p.Done():
-			if err := w.p.unexpected(); err != nil {
-				return false, err
-			}
-			return false, fmt.Errorf("%s exited while its records were stuck", w.p.Name)
+			return false, w.p.exitedStuck()
 		case <-tick.C:
 		}
-		if _, err := w.sample(ctx, true); err != nil {
+		if err := w.sample(ctx, true); err != nil {
 			return false, err
 		}
 		if err := w.early(); err != nil {
@@ -203,43 +200,52 @@ func (w *watch) untilPlateau(ctx context.Context) (bool, error) {
 	}
 }
 
-// early is errEarly, naming the partitions, when a stuck record is in the
-// processed log while the records are held.
-func (w *watch) early() error {
-	var ps []int
-	for p := range w.committed {
-		if w.log.Done(p, w.r.stuckAt(p)) {
-			ps = append(ps, p)
+// untilReleased samples on after the release until the stuck records
+// finish, bounded by Drain.
+func (w *watch) untilReleased(ctx context.Context) error {
+	for released := time.Now(); !w.released(); {
+		if time.Since(released) > w.r.c.Drain {
+			return fmt.Errorf("the stuck records were not all processed within %v of their release", w.r.c.Drain)
 		}
-	}
-	if len(ps) > 0 {
-		return fmt.Errorf("%w: partitions %v, offset %d", errEarly, ps, w.r.c.StuckOffset)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w.p.Done():
+			return w.p.exitedStuck()
+		case <-time.After(w.r.c.Poll):
+		}
+		if err := w.sample(ctx, true); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// untilDrained samples until the group has committed every record, the
-// process exited and its last commit was read, or Drain passed since
-// from. It returns the time drained (from w.t0), or 0.
-func (w *watch) untilDrained(ctx context.Context, from time.Time) (float64, error) {
+// finish samples until the group has committed every record, the
+// process exited and its last commit was read, or Drain passed; then it
+// stops the process and reads the rest of its log. It returns the time
+// drained (from w.t0), or 0.
+func (w *watch) finish(ctx context.Context) (float64, error) {
 	tick := time.NewTicker(w.r.c.Poll)
 	defer tick.Stop()
-	for {
+	var drained float64
+	for from := time.Now(); ; {
 		exited := w.p.Exited()
-		if _, err := w.sample(ctx, !w.released()); err != nil {
+		if err := w.sample(ctx, !w.released()); err != nil {
 			return 0, err
 		}
-		if w.drained() {
-			return time.Since(w.t0).Seconds(), nil
+		if len(w.stalled()) == 0 {
+			drained = time.Since(w.t0).Seconds()
+			break
 		}
 		if exited {
 			if err := w.p.unexpected(); err != nil {
 				return 0, err
 			}
-			return 0, nil
+			break
 		}
 		if time.Since(from) > w.r.c.Drain {
-			return 0, nil
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -247,14 +253,6 @@ func (w *watch) untilDrained(ctx context.Context, from time.Time) (float64, erro
 		case <-tick.C:
 		}
 	}
-}
-
-func (w *watch) stalled() []int {
-	var out []int
-	for p := range w.committed {
-		if w.committed[p] != w.r.end[p] {
-			out = append(out, p)
-		}
-	}
-	return out
+	w.p.Stop(20 * time.Second)
+	return drained, w.read()
 }
