@@ -45,7 +45,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	})
 }
 
-// The io topics follow issue 9's matrix: 1,000 keys at 16 and 500, 10,000
+// The io topics follow the comparison's matrix: 1,000 keys at 16 and 500, 10,000
 // at 5,000.
 func TestKeysFollowTheIssuesMatrix(t *testing.T) {
 	c := DefaultConfig()

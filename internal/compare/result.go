@@ -264,7 +264,7 @@ const (
 	BetterEven  = "even"
 )
 
-// Target is one of issue 9's targets, judged on this run's data.
+// Target is one of the comparison's targets, judged on this run's data.
 type Target struct {
 	Name     string  `json:"name"`
 	What     string  `json:"what"`
@@ -308,5 +308,5 @@ const (
 	IO5000Speedup   = 10.0
 	NoopVsPCTarget  = 20.0
 	NoopVsPlainGoal = 0.8
-	KparShareIdeal  = 0.9 // issue 10
+	KparShareIdeal  = 0.9
 )
