@@ -42,7 +42,7 @@ type compareFlags struct {
 // 10 s window would take tens of millions of records). The result and
 // compare.md state the minimum used.
 var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"noop-records", "2000000"},
-	{"rss-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
+	{"rss-records", "200000"}, {"dlq-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
 
 func newCompareConsumeCmd(g *globals) *cobra.Command {
 	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
@@ -59,6 +59,10 @@ broker, topics and records, in one run:
   noop  records/s and CPU-s per million records, plain loop included;
   rss   peak RSS of each process over a backlog, then PC again with -Xmx
         set to kpar's peak RSS (--pc-heap): not finishing is reported.
+  dlq   kpar's share mode with 1 in 100 records failing for good, twice:
+        dead letters written by kpar (DeadLetterTopic), then by the broker
+        (BrokerDeadLetter, KIP-1191, Kafka 4.4+): rate, and what each
+        dead-letter topic holds once it stops growing (--dlq-records).
 Share groups (KIP-932) run in the same measurements, each on a fresh share
 group set to read from the earliest offset: a bare franz-go share consumer
 (--share-members clients, the concurrency split over them, each record acked
@@ -101,6 +105,8 @@ the command then exits non-zero. Timings on a shared machine are noisy.`,
 	fl.Int64Var(&cf.NoopRecords, "noop-records", def.NoopRecords, "noop: records per run")
 	fl.IntVar(&cf.NoopConcurrency, "noop-concurrency", def.NoopConcurrency, "noop and rss: max concurrency of both libraries")
 	fl.Int64Var(&cf.RSSRecords, "rss-records", def.RSSRecords, "rss: backlog each process consumes")
+	fl.Int64Var(&cf.DeadLetterRecords, "dlq-records", def.DeadLetterRecords,
+		"dead letters: records of each share-mode run, 1 in 100 failing for good, dead-lettered by kpar, then by the broker (KIP-1191, Kafka 4.4+); 0 skips the part, as does --kpar-share=false")
 	fl.StringVar(&cf.PCHeap, "pc-heap", def.PCHeap, "rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m")
 	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
 	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")

@@ -9,7 +9,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -38,6 +37,12 @@ type KparSpec struct {
 	// instead of key order on a fresh consumer group.
 	ShareGroup string
 	Members    int
+	// FailEvery > 0 (share mode): records whose offset is a multiple of it
+	// fail for good, dead-lettered to DeadLetter by the library, or by the
+	// broker with BrokerDeadLetter.
+	FailEvery        int64
+	DeadLetter       string
+	BrokerDeadLetter bool
 }
 
 // PlainSpec is one run of the plain franz-go poll loop in its own process
@@ -174,7 +179,7 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
-	cpu0 := cpuNow()
+	cpu0 := proc.SelfCPU()
 	go func() { errc <- run(rctx) }()
 	var runErr error
 	returned := false
@@ -184,7 +189,7 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 		returned = true
 	case <-ctx.Done():
 	}
-	cpu := cpuNow() - cpu0
+	cpu := proc.SelfCPU() - cpu0
 	cancel()
 	if !returned {
 		if err := <-errc; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
@@ -213,15 +218,6 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 	return s, nil
 }
 
-// cpuNow is this process's user+sys CPU so far.
-func cpuNow() float64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime)).Seconds()
-}
-
 // fetchSizes are the client's kgo.FetchMaxBytes and FetchMaxPartitionBytes
 // as it reports them: the plain loop runs once more with kpar's, and PC's
 // capped runs get both.
@@ -244,6 +240,12 @@ func runKpar(ctx context.Context, spec KparSpec) (Side, error) {
 		parallel.ClientOpts(spec.ClientOpts...), parallel.MaxConcurrency(spec.Concurrency)}
 	if share {
 		opts = append(opts, parallel.ShareGroup(spec.ShareGroup), parallel.ShareMembers(max(1, spec.Members)))
+		switch {
+		case spec.DeadLetter != "" && spec.BrokerDeadLetter:
+			opts = append(opts, parallel.BrokerDeadLetter(spec.DeadLetter))
+		case spec.DeadLetter != "":
+			opts = append(opts, parallel.DeadLetterTopic(spec.DeadLetter))
+		}
 	} else {
 		opts = append(opts, parallel.Ordering(parallel.OrderKey),
 			parallel.ClientOpts(kgo.ConsumerGroup(fmt.Sprintf("kpar-compare-%d-%d", os.Getpid(), time.Now().UnixNano()))))
@@ -254,13 +256,22 @@ func runKpar(ctx context.Context, spec KparSpec) (Side, error) {
 	if spec.PerPart > 0 && !share {
 		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
 	}
-	c, err := parallel.New(func(_ context.Context, r *kgo.Record) error { w.handle(r); return nil }, opts...)
+	var failed atomic.Int64
+	h := func(_ context.Context, r *kgo.Record) error {
+		w.handle(r)
+		if spec.FailEvery > 0 && r.Offset%spec.FailEvery == 0 {
+			failed.Add(1)
+			return parallel.Permanent(errors.New("fails for good"))
+		}
+		return nil
+	}
+	c, err := parallel.New(h, opts...)
 	if err != nil {
 		return Side{}, err
 	}
 	if share {
 		s, err := w.run(ctx, "kpar share run", c.Run, func() { c.Close() })
-		s.Members, s.Redelivered = max(1, spec.Members), int64(c.Stats().Redelivered)
+		s.Members, s.Redelivered, s.Failed = max(1, spec.Members), int64(c.Stats().Redelivered), failed.Load()
 		return s, err
 	}
 	fetch, part := fetchSizes(c.Client())

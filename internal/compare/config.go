@@ -55,6 +55,9 @@ type Config struct {
 	NoopRecords     int64 // noop: records per run
 	NoopConcurrency int   // noop and rss: max concurrency of both libraries (PC's default, 16)
 	RSSRecords      int64 // rss: the backlog each process consumes
+	// DeadLetterRecords: the share-mode dead-letter part's records per run
+	// (1 in FailEvery failing for good); 0 skips the part.
+	DeadLetterRecords int64
 
 	// PCHeap is where PC's heap search starts: "auto" is kpar's measured
 	// peak RSS rounded up to whole MiB; otherwise a JVM size such as "512m".
@@ -119,7 +122,7 @@ func DefaultConfig() Config {
 	return Config{
 		TopicPrefix: "kpar-compare", Partitions: 12, Keys: 1000, ValueSize: 100,
 		Concurrencies: []int{16, 500, 5000}, IORecords: 60_000, Sleep: 5 * time.Millisecond,
-		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000,
+		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000, DeadLetterRecords: 1_000_000,
 		PCHeap: "auto", HeapSteps: 5, Timeout: 5 * time.Minute,
 		ShareMembers: 2, KparShare: true, Repeat: 1, MinWindow: 10 * time.Second,
 	}
@@ -145,6 +148,7 @@ func (c Config) Validate() error {
 		{"noop-records", c.NoopRecords, 1},
 		{"noop-concurrency", int64(c.NoopConcurrency), 1},
 		{"rss-records", c.RSSRecords, 1},
+		{"dlq-records", c.DeadLetterRecords, 0},
 		{"kpar-max-buffered", int64(c.KparMaxBuffered), 0},
 		{"kpar-max-buffered-per-partition", int64(c.KparPerPart), 0},
 		{"share-members", int64(c.ShareMembers), 1},

@@ -25,6 +25,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--noop-records -3":                    func(c *Config) { c.NoopRecords = -3 },
 		"--noop-concurrency 0":                 func(c *Config) { c.NoopConcurrency = 0 },
 		"--rss-records 0":                      func(c *Config) { c.RSSRecords = 0 },
+		"--dlq-records -1":                     func(c *Config) { c.DeadLetterRecords = -1 },
 		"--kpar-max-buffered -1":               func(c *Config) { c.KparMaxBuffered = -1 },
 		"--kpar-max-buffered-per-partition -1": func(c *Config) { c.KparPerPart = -1 },
 		"--concurrency: no concurrency":        func(c *Config) { c.Concurrencies = nil },

@@ -33,7 +33,7 @@ func Doc(r Result) doc.Doc {
 		d.Body = append(d.Body, doc.Block{Title: "Rate against concurrency", Chart: ioChart(r)}, ioTable(r))
 	}
 	d.Details = slices.Concat(setup(r), failures(r), []doc.Block{whyTargets(r), pcWins(r)}, noopBlocks(r), rssBlocks(r),
-		tableBlocks(r), shareBlocks(r))
+		tableBlocks(r), shareBlocks(r), deadLetterBlock(r.DeadLetters))
 	if r.Window != nil {
 		w := stuck.Doc(*r.Window)
 		d.Details = append(d.Details, doc.Block{Title: w.Title, Findings: w.Answer})

@@ -47,6 +47,9 @@ type Result struct {
 	// Window is the out-of-order window measurement, when Config.Window
 	// asked for it.
 	Window *stuck.Result `json:"window,omitempty"`
+	// DeadLetters is the share-mode dead-letter part, when
+	// Config.DeadLetterRecords asked for it.
+	DeadLetters *DeadLetters `json:"dead_letters,omitempty"`
 	// PCCompared is how many figures judge compared between kpar and PC
 	// (PCWins lists those PC did better on).
 	PCCompared int `json:"pc_compared"`
@@ -133,6 +136,8 @@ type Side struct {
 	// the broker delivered more than once (DeliveryCount > 1).
 	Members     int   `json:"members,omitempty"`
 	Redelivered int64 `json:"redelivered,omitempty"`
+	// Failed: handler calls that failed for good (the dead-letter part).
+	Failed int64 `json:"failed,omitempty"`
 	// Window is the run's clock (internal/clock); of a median Side, the
 	// window of the median-rate repeat.
 	Window clock.Window `json:"window"`

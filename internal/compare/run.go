@@ -32,8 +32,8 @@ var ErrPartsFailed = errors.New("some parts of the comparison failed")
 // Per io concurrency and repeat kpar, PC, share (and kpar-share); per
 // no-op repeat kpar, PC, two plain loops, share (and kpar-share), then
 // ShareConsumerPerformance once; rss kpar, plain, share (and
-// kpar-share), PC, then up to HeapSteps capped PC runs; the window one
-// more.
+// kpar-share), PC, then up to HeapSteps capped PC runs; the dead-letter
+// part two kpar-share runs; the window one more.
 func (c Config) Runs() int {
 	perIO, perNoop, rss := 3, 5, 4
 	if c.KparShare {
@@ -43,12 +43,16 @@ func (c Config) Runs() int {
 	if c.Window != nil {
 		n++
 	}
+	if c.DeadLetterRecords > 0 && c.KparShare {
+		n += 2
+	}
 	return n
 }
 
 // Run counts the lines of code, prepares the topics (producing only what
 // is missing) and runs every part, one process at a time, in the order
-// io (per concurrency), no-op, memory, PC's heap search, window; within a
+// io (per concurrency), no-op, memory, PC's heap search, dead letters,
+// window; within a
 // part the contenders are interleaved, each repeat running every one of
 // them once. seeds must answer (the caller probed them).
 //
@@ -92,7 +96,9 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		})
 	}
 	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-	prepared := func() error { return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords), c.Keys) }
+	prepared := func() error {
+		return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords, c.DeadLetterRecords), c.Keys)
+	}
 	part(PartNoop, func() (err error) {
 		if err = prepared(); err == nil {
 			res.Noop, err = r.noop(ctx, backlog)
@@ -111,6 +117,14 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		}
 		return r.heapSearch(ctx, res.RSS)
 	})
+	if c.DeadLetterRecords > 0 && c.KparShare {
+		part(PartDeadLetters, func() (err error) {
+			if err = prepared(); err == nil {
+				res.DeadLetters, err = r.deadLetters(ctx, backlog)
+			}
+			return err
+		})
+	}
 	if c.Window != nil {
 		part(PartWindow, func() error {
 			r.start("window")
