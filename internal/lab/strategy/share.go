@@ -26,18 +26,10 @@ import (
 // The group must read from the start (share.auto.offset.reset=earliest);
 // the lab sets that before any member starts. No static membership, no
 // rebalance timeout: share groups have neither.
-func init() {
-	register("share", shareGroup)
-	share["share"], archives["share"] = true, true
-}
-
 func shareGroup(ctx context.Context, cfg Config) error {
-	cl, err := kgo.NewClient(append(cfg.ClientOpts,
-		kgo.SeedBrokers(cfg.Seeds...),
+	cl, err := kgo.NewClient(baseOpts(cfg,
 		kgo.ShareGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ShareMaxRecords(int32(cfg.MaxPoll)),
-		kgo.FetchMaxWait(200*time.Millisecond),
 		// Without a callback failed acks are invisible; the lab counts
 		// these lines (the share group's analogue of a failed commit).
 		kgo.ShareAckCallback(func(_ *kgo.Client, rs kgo.ShareAckResults) {
