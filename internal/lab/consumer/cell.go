@@ -8,6 +8,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,15 +38,15 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}
-	var topicCfg map[string]map[string]*string
+	specs := []kafka.Topic{{Name: in, Partitions: cfg.Partitions}, {Name: logT, Partitions: cfg.Partitions}}
 	if sc.Has(scenario.Failures) {
 		var dcfg map[string]*string
 		dlq, dcfg = strategy.DLQTopic(st, base)
 		topics = append(topics, dlq)
-		topicCfg = map[string]map[string]*string{dlq: dcfg}
+		specs = append(specs, kafka.Topic{Name: dlq, Partitions: cfg.Partitions, Configs: dcfg})
 	}
-	if err := createTopics(ctx, adm, cfg, topics, topicCfg); err != nil {
-		return cell, err
+	if _, err := kafka.Create(ctx, adm, specs); err != nil {
+		return cell, fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
 	}
 	if !cfg.Keep {
 		defer func() {
@@ -74,15 +75,24 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	params := workerParams(cfg, sc, &cell)
 	params.Topic, params.LogTopic, params.DLQTopic, params.Group = in, logT, dlq, base
 	start := time.Now()
-	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, in: in, log: logT, cell: &cell,
-		share: isShare, stall: stall}
+	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, cell: &cell, share: isShare, stall: stall}
 	runErr := o.run(ctx)
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
 	if cell.Stalled {
 		cell.StallTimeoutSeconds = stall.Seconds()
 	}
-	if err := checkCell(ctx, cfg, o, stall, start, dlq); err != nil {
-		return cell, err
+	// Counted once every worker is gone: the topics are read to their
+	// ends, and a read that gets no further for the stall timeout fails the
+	// cell with the partition and offset it stopped at.
+	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
+		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
+	if err != nil {
+		return cell, fmt.Errorf("check: %w", err)
+	}
+	cell.Check = checker.Check(input, log, start)
+	if cell.Share != nil {
+		// The worker processes are gone, so the lines are all in.
+		countShare(cell.Share, strategy.Archives(st), log, o.failures, o.killTimes)
 	}
 	if runErr != nil {
 		cell.Error = runErr.Error()
@@ -117,18 +127,6 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
 	return cell
 }
 
-// createTopics creates the cell's topics with the input's partition count.
-func createTopics(ctx context.Context, adm *kadm.Client, cfg Config, topics []string, configs map[string]map[string]*string) error {
-	specs := make([]kafka.Topic, len(topics))
-	for i, t := range topics {
-		specs[i] = kafka.Topic{Name: t, Partitions: cfg.Partitions, Configs: configs[t]}
-	}
-	if _, err := kafka.Create(ctx, adm, specs); err != nil {
-		return fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
-	}
-	return nil
-}
-
 // workerParams are the worker processes' arguments for cell, the topics and
 // group left for the caller.
 func workerParams(cfg Config, sc scenario.Scenario, cell *Cell) worker.Params {
@@ -142,23 +140,6 @@ func workerParams(cfg Config, sc scenario.Scenario, cell *Cell) worker.Params {
 		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
 		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
 	}
-}
-
-// checkCell counts the cell once every worker is gone: the topics are read
-// to their ends, and a read that gets no further for the stall timeout fails
-// the cell with the partition and offset it stopped at.
-func checkCell(ctx context.Context, cfg Config, o *orchestra, stall time.Duration, start time.Time, dlq string) error {
-	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
-		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, o.in, o.log, dlq)
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	o.cell.Check = checker.Check(input, log, start)
-	if o.cell.Share != nil {
-		// The worker processes are gone, so the lines are all in.
-		countShare(o.cell.Share, strategy.Archives(o.cell.Strategy), log, o.failures, o.killTimes)
-	}
-	return nil
 }
 
 // Exactness says which of a cell's counts a re-run with the same seed
@@ -177,31 +158,25 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 			"members join and leave on wall-clock progress and the group protocol moves partitions by heartbeats " +
 				"and timeouts, so what is in flight, committed and replayed at each move depends on timing"
 	}
+	// Ordered: a key's records never run at the same time, and replays are
+	// duplicates, not reorders: reordered is zero on every run.
+	ordered := slices.Contains([]string{"lib-key", "lib-partition", "pc-key", "pc-partition", "eos"}, st)
 	if s.Has(scenario.Kill) {
+		exact, timing = nil, []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
 		why = "kill: the consumer dies the instant its processed-log count reaches the seeded point, with handlers " +
 			"mid-work, processed-log writes on the wire and a commit pending; how far commits and writes had got at " +
 			"that instant is thread and network timing, so lost and duplicated move (whether they are zero does not)"
-		timing = []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
-		switch st {
-		case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
-			// Replays are duplicates, not reorders, and a key's records
-			// never run at once: zero on every run.
-			return []string{"reordered"}, timing, why
-		}
-		return nil, append(timing, "reordered"), why
+	} else {
+		exact, timing = []string{"lost", "duplicated", "dead_lettered"}, []string{"records_per_sec"}
 	}
-	exact = []string{"lost", "duplicated", "dead_lettered"}
-	timing = []string{"records_per_sec"}
-	switch st {
-	case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
-		// Ordered: a key's records never run at the same time.
-		exact = append(exact, "reordered")
-	default:
-		timing = append(timing, "reordered")
+	if ordered {
+		return append(exact, "reordered"), timing, why
+	}
+	if why == "" {
 		why = "reordered: two records of one key that run at once on different workers finish in the order of " +
 			"their seeded latency plus the processed-log write's round trip and the scheduler, so near-ties go either way"
 	}
-	return exact, timing, why
+	return exact, append(timing, "reordered"), why
 }
 
 // shareExactness is Exactness for the share-group strategies. The seed

@@ -254,22 +254,9 @@ func joinInts(v []int) string {
 
 // Rerun is the command line that repeats one cell exactly as configured.
 func (c Config) Rerun(strategy, scen string) string {
-	s := fmt.Sprintf("kpar lab consumer --cell %s/%s --seed %d --records %d --partitions %d --keys %d --workers %d --max-poll %d --latency %s",
-		strategy, scen, c.Seed, c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll, c.Latency)
-	if parsed, err := scenario.Parse(scen); err == nil && parsed.Kills() {
-		if len(c.CrashAt) > 0 {
-			s += " --crash-at " + joinInts(c.CrashAt)
-		} else {
-			s += fmt.Sprintf(" --crashes %d", c.Crashes)
-		}
-	}
-	if parsed, err := scenario.Parse(scen); err == nil && parsed.Has(scenario.Failures) {
-		s += fmt.Sprintf(" --transient %g --permanent %g", c.Transient, c.Permanent)
-	}
-	if sec := c.Client.Args(); len(sec) > 0 {
-		s += " " + strings.Join(sec, " ")
-	}
-	return s
+	sc, err := scenario.Parse(scen)
+	kills, failures := err == nil && sc.Kills(), err == nil && sc.Has(scenario.Failures)
+	return strings.Join(append([]string{"kpar lab consumer --cell", strategy + "/" + scen}, c.args(kills, failures, false)...), " ")
 }
 
 // Argv is the command line that repeats the whole run.
@@ -280,16 +267,27 @@ func (c Config) Argv() []string {
 	} else {
 		a = append(a, "--strategies", strings.Join(c.Strategies, ","), "--scenarios", strings.Join(c.Scenarios, ","))
 	}
-	a = append(a, "--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records), "--partitions", fmt.Sprint(c.Partitions),
+	return append(a, c.args(true, true, true)...)
+}
+
+// args are the flags after the cells: the schedule of kills, the failure
+// chances and the stall timeout only when asked for, the security last.
+func (c Config) args(kills, failures, stall bool) []string {
+	a := []string{"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records), "--partitions", fmt.Sprint(c.Partitions),
 		"--keys", fmt.Sprint(c.Keys), "--workers", fmt.Sprint(c.Workers), "--max-poll", fmt.Sprint(c.MaxPoll),
-		"--latency", c.Latency.String())
-	if len(c.CrashAt) > 0 {
+		"--latency", c.Latency.String()}
+	switch {
+	case kills && len(c.CrashAt) > 0:
 		a = append(a, "--crash-at", joinInts(c.CrashAt))
-	} else {
+	case kills:
 		a = append(a, "--crashes", fmt.Sprint(c.Crashes))
 	}
-	a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
-		"--stall-timeout", c.StallTimeout.String())
+	if failures {
+		a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent))
+	}
+	if stall {
+		a = append(a, "--stall-timeout", c.StallTimeout.String())
+	}
 	return append(a, c.Client.Args()...)
 }
 

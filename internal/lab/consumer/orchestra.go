@@ -26,8 +26,6 @@ type orchestra struct {
 	params worker.Params
 	adm    *kadm.Client
 	client *kgo.Client // adm's
-	in     string
-	log    string
 	cell   *Cell
 
 	members map[string]*member
@@ -37,15 +35,13 @@ type orchestra struct {
 	commitFails atomic.Int64  // worker log lines reporting a failed commit
 	lostLines   atomic.Int64  // worker log lines reporting partitions lost (kicked from the group)
 
-	permMu       sync.Mutex
-	permAttempts map[int64]int // per record seq: handler attempts that ended in a permanent failure
+	mu           sync.Mutex                 // guards the events' counts: permAttempts, failures, cell.InFlightAtKill
+	permAttempts map[int64]int              // per record seq: handler attempts that ended in a permanent failure
+	failures     map[int64][]failedDelivery // share groups: worker.EventFailed lines, by record seq
 
-	// Share-group strategies only.
-	share     bool
-	stall     time.Duration              // the cell's stall timeout (shareStall)
-	failMu    sync.Mutex                 //
-	failures  map[int64][]failedDelivery // worker.EventFailed lines, by record seq
-	killTimes []time.Time                // when each SIGKILLed w0 was seen gone
+	share     bool          // a share-group strategy
+	stall     time.Duration // the cell's stall timeout (shareStall)
+	killTimes []time.Time   // when each SIGKILLed w0 was seen gone
 }
 
 type member struct {
@@ -77,22 +73,18 @@ func (o *orchestra) event(line []byte) {
 		o.logLine(line)
 		return
 	}
+	o.mu.Lock()
 	switch e.Kind {
 	case worker.EventSlow:
 		o.slowOnce.Do(func() { close(o.slowStarted) })
 	case worker.EventFailed:
-		o.failMu.Lock()
 		o.failures[e.Seq] = append(o.failures[e.Seq], failedDelivery{e.Delivery, e.Permanent})
-		o.failMu.Unlock()
 	case worker.EventKill:
-		o.permMu.Lock()
 		o.cell.InFlightAtKill = append(o.cell.InFlightAtKill, int(e.InFlight))
-		o.permMu.Unlock()
 	case worker.EventPermanent:
-		o.permMu.Lock()
 		o.permAttempts[e.Seq]++
-		o.permMu.Unlock()
 	}
+	o.mu.Unlock()
 	if w := o.cfg.WorkerStderr; w != nil {
 		fmt.Fprintln(w, string(line))
 	}
@@ -124,7 +116,7 @@ type progress struct {
 
 func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (progress, error) {
 	var p progress
-	ends, err := kafka.Ends(ctx, o.adm, o.log)
+	ends, err := kafka.Ends(ctx, o.adm, o.params.LogTopic)
 	if err != nil {
 		return p, fmt.Errorf("processed-log %w", err)
 	}
@@ -138,7 +130,7 @@ func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (pr
 	}
 	p.caughtUp = true
 	for part, end := range inputEnds {
-		c, ok := offs.Lookup(o.in, part)
+		c, ok := offs.Lookup(o.params.Topic, part)
 		at := int64(0)
 		if ok && c.Err == nil {
 			at = c.At
@@ -165,7 +157,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			err = serr
 		}
 	}()
-	inputEnds, err := kafka.EndsOf(ctx, o.adm, o.in)
+	inputEnds, err := kafka.EndsOf(ctx, o.adm, o.params.Topic)
 	if err != nil {
 		return fmt.Errorf("input %w", err)
 	}
@@ -232,8 +224,8 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 // timeout), not through the stop: a strategy that retries forever would
 // keep adding attempts while it drains.
 func (o *orchestra) countPermanent() {
-	o.permMu.Lock()
-	defer o.permMu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	for _, n := range o.permAttempts {
 		o.cell.PermanentRecords++
 		o.cell.PermanentAttempts += n
@@ -272,7 +264,7 @@ func (o *orchestra) restartW0(ctx context.Context, w0 *member, inputEnds map[int
 // error the orchestra did not ask for.
 func (o *orchestra) checkExits() error {
 	for _, slot := range []string{"w1", "w2", "s1"} {
-		if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.left() {
+		if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.gone {
 			return fmt.Errorf("worker %s exited on its own: %v", slot, m.Wait())
 		}
 	}
@@ -284,24 +276,28 @@ func (o *orchestra) checkExits() error {
 // members, so that leaving triggers a rebalance at once.
 func (o *orchestra) rebalance(entries int) error {
 	n := o.cfg.Records
-	if o.members["w1"] == nil && entries >= n*2/10 {
-		if _, err := o.start("w1", false, 0, 0); err != nil {
-			return err
+	for i, slot := range []string{"w1", "w2"} {
+		if o.members[slot] == nil && entries >= n*2*(i+1)/10 {
+			if err := o.join(slot); err != nil {
+				return err
+			}
 		}
-		o.cell.Joins++
 	}
-	if o.members["w2"] == nil && entries >= n*4/10 {
-		if _, err := o.start("w2", false, 0, 0); err != nil {
-			return err
-		}
-		o.cell.Joins++
-	}
-	if m := o.members["w1"]; m != nil && !m.left() && entries >= n*6/10 {
+	if m := o.members["w1"]; m != nil && !m.gone && entries >= n*6/10 {
 		_ = m.Signal(syscall.SIGTERM)
-		m.markLeft()
+		m.gone = true
 		o.cell.Leaves++
 	}
 	return nil
+}
+
+// join starts a dynamic member.
+func (o *orchestra) join(slot string) error {
+	_, err := o.start(slot, false, 0, 0)
+	if err == nil {
+		o.cell.Joins++
+	}
+	return err
 }
 
 // joinSlow starts s1 once w0's slow handlers began, and says whether it did.
@@ -310,11 +306,8 @@ func (o *orchestra) joinSlow() (bool, error) {
 	case <-o.slowStarted:
 		// Joins as the stall starts, so the rebalance it causes
 		// runs while w0's handlers are slower than its timeout.
-		if _, err := o.start("s1", false, 0, 0); err != nil {
-			return false, err
-		}
-		o.cell.Joins++
-		return true, nil
+		err := o.join("s1")
+		return err == nil, err
 	default:
 		return false, nil
 	}
@@ -344,9 +337,6 @@ func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) b
 	}
 	return false
 }
-
-func (m *member) left() bool { return m.gone }
-func (m *member) markLeft()  { m.gone = true }
 
 // stopAll asks every live process to stop (SIGTERM: finish in-flight work,
 // commit, leave) and waits; a process that will not stop is killed.

@@ -203,7 +203,7 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 // from the processed-log as for every strategy, "committed" = records the
 // broker reports in a terminal state, caught up when that is all of them.
 func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int32]int64) (progress, error) {
-	st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.in)
+	st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.params.Topic)
 	if err != nil {
 		return p, err
 	}

@@ -75,18 +75,8 @@ type Params struct {
 	PCClasspath string
 }
 
-// Event is one JSON line a worker writes on stdout. The runner lets the
-// second member join on EventSlow (the slow stretch started), so the
-// rebalance always lands while the slow handlers run; it counts
-// EventPermanent (a handler attempt that ended in a permanent failure:
-// Seq, Attempt), since a record that always fails leaves nothing in the
-// processed-log; EventFailed is every failed attempt on a record a share
-// group delivered (Seq, Delivery, Permanent): a record that fails its last
-// allowed delivery, or is rejected, is archived by the broker and leaves
-// no entry anywhere, and these are how the lab tells archived from lost;
-// EventKill is written the instant before a kill-fault SIGKILL with the
-// handler invocations running at that moment, the killing one included:
-// the records in flight at the kill, which a replay is measured against.
+// Event is one JSON line a worker writes on stdout (one write per line, so
+// concurrent lines stay whole on the pipe).
 type Event struct {
 	Kind      string `json:"kind"`
 	Seq       int64  `json:"seq,omitempty"`
@@ -98,10 +88,22 @@ type Event struct {
 
 // The kinds of Event.
 const (
-	EventSlow      = "slow"
+	// EventSlow: the slow stretch started; the runner lets the second
+	// member join then, so the rebalance lands while the slow handlers run.
+	EventSlow = "slow"
+	// EventPermanent: a handler attempt ended in a permanent failure (Seq,
+	// Attempt); a record that always fails leaves nothing in the
+	// processed-log.
 	EventPermanent = "permanent"
-	EventFailed    = "failed"
-	EventKill      = "kill"
+	// EventFailed: a failed attempt on a record a share group delivered
+	// (Seq, Delivery, Permanent). A record rejected, or failing its last
+	// allowed delivery, is archived by the broker and leaves no entry
+	// anywhere; these tell archived from lost.
+	EventFailed = "failed"
+	// EventKill: written the instant before a kill-fault SIGKILL with the
+	// invocations running (the killing one included): the records in
+	// flight, which a replay is measured against.
+	EventKill = "kill"
 )
 
 // Settle is how long the group's committed offsets must stay unchanged
@@ -144,10 +146,7 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 	if err := p.Check(); err != nil {
 		return err
 	}
-	run, err := strategy.Get(p.Strategy)
-	if err != nil {
-		return err
-	}
+	run, _ := strategy.Get(p.Strategy) // Check found it
 	out, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond)}, p.ClientOpts...)...)
 	if err != nil {
 		return err
@@ -237,10 +236,9 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	attempt = max(attempt, delivery)
 	if delivery > 0 {
 		defer func() {
-			if err == nil {
-				return
+			if err != nil {
+				_ = h.events.Write(Event{Kind: EventFailed, Seq: rec.Seq, Delivery: delivery, Permanent: errors.Is(err, strategy.ErrPermanent)})
 			}
-			_ = h.events.Write(Event{Kind: EventFailed, Seq: rec.Seq, Delivery: delivery, Permanent: errors.Is(err, strategy.ErrPermanent)})
 		}()
 	}
 
@@ -251,7 +249,6 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		return fmt.Errorf("record %d: %w", rec.Seq, err)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
-		// One write per line, so concurrent lines stay whole on the pipe.
 		_ = h.events.Write(Event{Kind: EventPermanent, Seq: rec.Seq, Attempt: attempt})
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
 	}
@@ -295,7 +292,8 @@ func (h *handler) attempt(seq int64) int {
 
 // work is the handler's latency for invocation n, attempt attempt of
 // record seq: the slow stretch (first attempts only, announced once), a
-// tail latency, or a uniform one between LatencyMin and LatencyMax.
+// tail latency, or a uniform one between LatencyMin and LatencyMax; a
+// well-behaved handler, it stops when its context ends.
 func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) error {
 	p := h.p
 	switch {
@@ -303,27 +301,14 @@ func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) er
 		if n == int64(p.SlowAt) {
 			_ = h.events.Write(Event{Kind: EventSlow})
 		}
-		return sleep(ctx, p.SlowLatency)
+		return workload.Sleep(ctx, p.SlowLatency)
 	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
-		return sleep(ctx, p.TailLatency)
+		return workload.Sleep(ctx, p.TailLatency)
 	case p.LatencyMax > 0:
 		span := p.LatencyMax - p.LatencyMin
-		return sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
+		return workload.Sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
 	}
 	return nil
-}
-
-// sleep is the handler's work: a well-behaved handler stops when its
-// context ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // killWhenSettled is the crash fault made repeatable. Once KillAfter
