@@ -26,8 +26,8 @@ import (
 // checker's counts; err is for failures of the lab itself (topics, produce,
 // check).
 func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (Cell, error) {
-	cell := describeCell(cfg, st, sc)
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.clientOpts...)...)
+	cell, params := describeCell(cfg, st, sc)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Opts()...)...)
 	if err != nil {
 		return cell, err
 	}
@@ -72,7 +72,6 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cell.Share = &sh
 	}
 
-	params := workerParams(cfg, sc, &cell)
 	params.Topic, params.LogTopic, params.DLQTopic, params.Group = in, logT, dlq, base
 	start := time.Now()
 	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, cell: &cell, share: isShare, stall: stall}
@@ -85,7 +84,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	// ends, and a read that gets no further for the stall timeout fails the
 	// cell with the partition and offset it stopped at.
 	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
-		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, in, logT, dlq)
+		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.Opts(), Stall: stall}, in, logT, dlq)
 	if err != nil {
 		return cell, fmt.Errorf("check: %w", err)
 	}
@@ -100,23 +99,28 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	return cell, nil
 }
 
-// describeCell is the cell's set-up as the Result records it: the workload,
-// the scenario's latencies, failures, slow stretch and crash points, and
-// which counts repeat.
-func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
+// describeCell is the cell's set-up as the Result records it (the
+// workload, the scenario's latencies, failures, slow stretch and crash
+// points, which counts repeat) and as the worker processes get it (their
+// topics and group left for the caller).
+func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Params) {
 	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
 	cell := Cell{
 		Strategy: st, Scenario: sc.Name, Seed: cfg.Seed,
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
+	p := worker.Params{Seeds: cfg.Brokers, Strategy: st, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed,
+		LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill),
+		Java: cfg.java, PCClasspath: cfg.pcClasspath}
 	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
+		p.Transient, p.Permanent = cfg.Transient, cfg.Permanent
 	}
 	cell.Exact, cell.TimingDependent, cell.Why = Exactness(st, sc)
 	if sc.Has(scenario.Slow) {
-		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
-		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
+		p.SlowAt, p.SlowCount, p.SlowLatency, p.RebalanceTimeout = scenario.SlowPlan(cfg.Records, cfg.Workers)
+		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = p.SlowAt, p.SlowCount, ms(p.SlowLatency), ms(p.RebalanceTimeout)
 	}
 	if sc.Kills() {
 		cell.CrashPoints = cfg.CrashAt
@@ -124,22 +128,7 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
 			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
 		}
 	}
-	return cell
-}
-
-// workerParams are the worker processes' arguments for cell, the topics and
-// group left for the caller.
-func workerParams(cfg Config, sc scenario.Scenario, cell *Cell) worker.Params {
-	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
-	return worker.Params{
-		Seeds: cfg.Brokers, Strategy: cell.Strategy,
-		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
-		Tail: tail, TailLatency: tailLat,
-		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
-		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
-		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
-		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
-	}
+	return cell, p
 }
 
 // Exactness says which of a cell's counts a re-run with the same seed

@@ -1,17 +1,11 @@
 // Package consumer is the correctness lab `kpar lab consumer`: every
 // consumer strategy under every scenario against a real cluster, each cell
 // counted by the checker (lost, duplicated, reordered, dead-lettered,
-// records/s).
-//
-// The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
-// Run(ctx, Config) (Result, error), which runs the cells one by one and
-// reports each through a callback -> Result (plain data, schema
-// "kpar.lab.consumer" version 4) -> Doc, which reads only the Result. Run
-// measures and never presents; a run that fails returns no Result, so
-// nothing is written.
-//
-// The shared lab pieces stay in their own packages for the labs to come:
-// workload, checker, strategy, worker, scenario.
+// records/s). Config (Validate names the flag) -> Run, the cells one by one
+// with progress events -> Result (schema "kpar.lab.consumer") -> Doc, which
+// reads only the Result. A run that fails returns no Result, so nothing is
+// written. The shared lab pieces are packages of their own: workload,
+// checker, strategy, worker, scenario.
 package consumer
 
 import (
@@ -32,7 +26,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // DefaultScenarios are the scenarios of a run that names none.
@@ -71,14 +64,10 @@ type Config struct {
 	// Keep leaves each cell's topics and group in place for inspection.
 	Keep bool
 
-	// Not flags: what Run needs to run.
-
-	// Env: the cluster's seeds; the TLS/SASL settings (the lab's own
-	// clients get the options, the workers the settings in their spec
-	// line, Worker hands them over); the progress: cell i of n begins
-	// ("strategy/scenario") and ends (its CellLine), notes of the pc-*
-	// strategies' one-time set-up (Maven resolution, javac). The result's
-	// command is Argv, from the seed.
+	// Not flags. Env: the seeds; the TLS/SASL settings (options for the
+	// lab's clients, the settings in the workers' spec line); progress: each
+	// cell's Begin ("strategy/scenario") and End (its CellLine), notes of
+	// the pc-* strategies' one-time set-up (Maven, javac).
 	env.Env
 	// Worker starts one consumer process under test with its
 	// worker.Params: `kpar child lab-worker` in kpar.
@@ -89,15 +78,12 @@ type Config struct {
 	// java and pcClasspath run the pc-* strategies' JVM; Run resolves
 	// them once, before the first cell.
 	java, pcClasspath string
-	clientOpts        []kgo.Opt // Security resolved, for the lab's own clients
 }
 
 // DefaultStrategies are the strategies of a run that names none: every Go
-// consumer-group one. The pc-* strategies (Confluent's Parallel Consumer in
-// a JVM) need a JDK and Maven and stall for the stall timeout under
-// failures, and the share-group ones (share, kpar-share) wait out a dead
-// member's 45 s session after every crash and kill (several minutes per
-// cell), so a run names them.
+// consumer-group one. The pc-* strategies need a JDK and Maven and stall
+// under failures; the share-group ones wait out a dead member's 45 s
+// session after every crash and kill. A run names them.
 func DefaultStrategies() []string {
 	var out []string
 	for _, s := range strategy.Names() {
@@ -308,7 +294,6 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("lab consumer: no worker command")
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
-	cfg.clientOpts = cfg.Opts()
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a
 		// cell's clock; the workers get the result by flag.

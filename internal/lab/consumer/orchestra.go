@@ -206,12 +206,17 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 				return err
 			}
 		}
-		if slow && o.members["s1"] == nil {
-			if joined, err := o.joinSlow(); err != nil {
-				return err
-			} else if joined {
+		select {
+		case <-o.slowStarted:
+			// s1 joins as w0's stall starts, so the rebalance it causes
+			// runs while w0's handlers are slower than its timeout.
+			if o.members["s1"] == nil {
+				if err := o.join("s1"); err != nil {
+					return err
+				}
 				lastMove = time.Now()
 			}
+		default:
 		}
 		if o.over(p, lastMove, rebalance, slow) {
 			return nil
@@ -298,19 +303,6 @@ func (o *orchestra) join(slot string) error {
 		o.cell.Joins++
 	}
 	return err
-}
-
-// joinSlow starts s1 once w0's slow handlers began, and says whether it did.
-func (o *orchestra) joinSlow() (bool, error) {
-	select {
-	case <-o.slowStarted:
-		// Joins as the stall starts, so the rebalance it causes
-		// runs while w0's handlers are slower than its timeout.
-		err := o.join("s1")
-		return err == nil, err
-	default:
-		return false, nil
-	}
 }
 
 // over says whether the cell ends: caught up with every fault done, caught
