@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -152,8 +151,9 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 		return err
 	}
 	defer out.Close()
-	h := &handler{p: p, out: out, events: events, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
-	if p.KillAfter > 0 && !p.Instant {
+	h := &handler{p: p, out: out, events: events, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done(),
+		freezes: p.KillAfter > 0 && !p.Instant}
+	if h.freezes {
 		go h.killWhenSettled(ctx)
 	}
 	cfg := strategy.Config{
@@ -172,6 +172,7 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 
 type handler struct {
 	p       Params
+	freezes bool // the crash fault: freeze after KillAfter invocations
 	events  *proc.Lines
 	out     *kgo.Client
 	invoked atomic.Int64  // handler invocations so far, retries included
@@ -215,7 +216,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	p := h.p
 	n := h.invoked.Add(1)
-	if p.KillAfter > 0 && !p.Instant && n > int64(p.KillAfter) {
+	if h.freezes && n > int64(p.KillAfter) {
 		// Frozen: this invocation never runs. The process dies in
 		// killWhenSettled; a graceful stop (SIGTERM) still gets through.
 		<-h.stop
@@ -223,7 +224,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	h.running.Add(1)
 	defer h.running.Add(-1)
-	if p.KillAfter > 0 && !p.Instant && n == int64(p.KillAfter) {
+	if h.freezes && n == int64(p.KillAfter) {
 		close(h.frozen)
 	}
 	seq := uint64(rec.Seq)
@@ -333,7 +334,7 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 	adm := kadm.NewClient(h.out)
 	settle, read := Settle, func() (string, error) {
 		offs, err := adm.FetchOffsets(ctx, h.p.Group)
-		return commitsString(offs), err
+		return fmt.Sprint(offs.Sorted()), err
 	}
 	if strategy.IsShare(h.p.Strategy) {
 		// No committed offsets: what the broker reports acknowledged.
@@ -360,12 +361,4 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {}
-}
-
-func commitsString(offs kadm.OffsetResponses) string {
-	var b strings.Builder
-	for _, o := range offs.Sorted() {
-		fmt.Fprintf(&b, "%s/%d@%d:%s/%v;", o.Topic, o.Partition, o.At, o.Metadata, o.Err)
-	}
-	return b.String()
 }
