@@ -169,13 +169,11 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 }
 
 // shareExactness is Exactness for the share-group strategies. The seed
-// fixes which records fail and on which attempt, and a failed delivery's
-// fate (reject, release, dead letter) follows from it; so without members
-// dying, joining or leaving, every count but reordered and records/s
-// repeats. Records of one key run at once on any member, so reordered never
-// repeats. A member that dies holds records (acquired in its poll, or
-// prefetched into its client) that come back redelivered; which records
-// those are is fetch timing.
+// fixes which records fail on which attempt and so each failed delivery's
+// fate: without members dying, joining or leaving, every count but
+// reordered (a key's records run at once on any member) and records/s
+// repeats. Which records a dying member held, and so what comes back
+// redelivered, is fetch timing.
 func shareExactness(s scenario.Scenario) (exact, timing []string, why string) {
 	all := []string{"lost", "duplicated", "reordered", "dead_lettered", "archived", "redelivered", "records_per_sec"}
 	switch {

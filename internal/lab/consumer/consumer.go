@@ -133,10 +133,46 @@ func atLeast[T int | int64](flag string, v, min T) error {
 	return nil
 }
 
+// plan is the cells of the run: the strategies and scenarios it spans
+// (--cell's one, or the lists), each known and named once, the strategies
+// able to take the security settings, the values checked.
 func (c Config) plan() ([]cellSpec, error) {
-	strategies, scenarios, err := c.grid()
-	if err != nil {
-		return nil, err
+	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
+	if c.Cell != "" {
+		st, sc, ok := strings.Cut(c.Cell, "/")
+		if !ok {
+			return nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
+		}
+		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
+	}
+	var strategies, names []string
+	for _, s := range stList {
+		if _, err := strategy.Get(s); err != nil {
+			return nil, fmt.Errorf("--%s: %w", stFlag, err)
+		}
+		if slices.Contains(strategies, s) {
+			return nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
+		}
+		strategies = append(strategies, s)
+	}
+	var scenarios []scenario.Scenario
+	for _, s := range scList {
+		sc, err := scenario.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", scFlag, err)
+		}
+		if slices.Contains(names, sc.Name) {
+			return nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
+		}
+		scenarios, names = append(scenarios, sc), append(names, sc.Name)
+	}
+	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
+		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
+			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
+		}
+	}
+	if len(strategies) == 0 || len(scenarios) == 0 {
+		return nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
 	}
 	if err := c.checkValues(slices.ContainsFunc(scenarios, scenario.Scenario.Kills)); err != nil {
 		return nil, err
@@ -148,50 +184,6 @@ func (c Config) plan() ([]cellSpec, error) {
 		}
 	}
 	return plan, nil
-}
-
-// grid is the strategies and scenarios the run spans (--cell's one, or the
-// lists), each known and named once, and the security settings the
-// strategies can take.
-func (c Config) grid() ([]string, []scenario.Scenario, error) {
-	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
-	if c.Cell != "" {
-		st, sc, ok := strings.Cut(c.Cell, "/")
-		if !ok {
-			return nil, nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
-		}
-		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
-	}
-	var strategies []string
-	for _, s := range stList {
-		if _, err := strategy.Get(s); err != nil {
-			return nil, nil, fmt.Errorf("--%s: %w", stFlag, err)
-		}
-		if slices.Contains(strategies, s) {
-			return nil, nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
-		}
-		strategies = append(strategies, s)
-	}
-	var scenarios []scenario.Scenario
-	for _, s := range scList {
-		sc, err := scenario.Parse(s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--%s: %w", scFlag, err)
-		}
-		if slices.ContainsFunc(scenarios, func(o scenario.Scenario) bool { return o.Name == sc.Name }) {
-			return nil, nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
-		}
-		scenarios = append(scenarios, sc)
-	}
-	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
-		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
-			return nil, nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
-		}
-	}
-	if len(strategies) == 0 || len(scenarios) == 0 {
-		return nil, nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
-	}
-	return strategies, scenarios, nil
 }
 
 // checkValues checks the numeric flags; kills says a crash or kill scenario

@@ -9,11 +9,10 @@ import (
 	"github.com/kpar/kpar/internal/lab/strategy"
 )
 
-// Doc is everything the lab says about r, computed once: who lost,
-// replayed or reordered records (the answer), the lost chart and a strategy
-// x scenario table, then every count, the other charts, what records that
-// always fail, share groups and speed came to, and the commands that re-run
-// each cell.
+// Doc is everything the lab says about r: who lost, replayed or reordered
+// records (the answer), the lost chart and a strategy x scenario table;
+// in the details every count, the other charts, records that always fail,
+// share groups, speed, and the commands that re-run each cell.
 func Doc(r Result) doc.Doc {
 	strategies, scenarios := axes(r)
 	d := doc.Doc{Name: "lab-consumer", Title: "kpar lab consumer", Command: r.Command, Answer: answer(r, strategies, scenarios)}
@@ -305,11 +304,10 @@ func speedFindings(r Result) []string {
 	return out
 }
 
-// permanentFindings states, one sentence per cell that had permanent
-// failures, what the strategy did with those records: attempts, dead
-// letters, losses, and for a cell that stalled, that it stalled and when.
-// For the pc-* strategies it adds that PC has no retry limit and no
-// dead-letter topic, the reason such a cell stalls.
+// permanentFindings says per cell with permanent failures what the
+// strategy did with those records (attempts, dead letters, losses, a
+// stall), and for a stalled pc-* cell the reason: PC has no retry limit and
+// no dead-letter topic.
 func permanentFindings(r Result) []string {
 	var out []string
 	for _, c := range r.Cells {

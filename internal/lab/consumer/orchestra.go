@@ -90,9 +90,8 @@ func (o *orchestra) event(line []byte) {
 	}
 }
 
-// logLine reads a worker's log lines: those the cell counts (failed
-// commits, partitions lost); it passes every line on to WorkerStderr when
-// set.
+// logLine counts a worker's log lines of failed commits and lost
+// partitions, and passes every line on to WorkerStderr when set.
 func (o *orchestra) logLine(b []byte) {
 	switch line := string(b); {
 	// A share group's acknowledgements are its commits.
@@ -224,10 +223,9 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	}
 }
 
-// countPermanent adds the permanent failures counted so far to the cell.
-// Counted up to the moment the cell ended (caught up, or the stall
-// timeout), not through the stop: a strategy that retries forever would
-// keep adding attempts while it drains.
+// countPermanent adds the permanent failures counted so far to the cell:
+// up to the cell's end, not through the stop, where a strategy that retries
+// forever would keep adding attempts while it drains.
 func (o *orchestra) countPermanent() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -331,14 +329,10 @@ func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) b
 }
 
 // stopAll asks every live process to stop (SIGTERM: finish in-flight work,
-// commit, leave) and waits; a process that will not stop is killed.
-//
-// Dynamic members go first, while the static w0 still polls. A static member
-// does not leave the group on close (it is expected back), so once w0 is gone
-// any rebalance waits for it until its session times out (45 s): a dynamic
-// member leaving after w0 hung in its JoinGroup, and so in Close, for that
-// long (seen as "ignored SIGTERM" in every commit-after-batch/ooo+rebalance
-// cell before this order).
+// commit, leave) and waits; a process that will not stop is killed. Dynamic
+// members go first: a static member does not leave the group on close, so
+// with w0 gone a rebalance waits out its 45 s session, and a dynamic member
+// leaving then hung that long in JoinGroup (inside Close).
 func (o *orchestra) stopAll() error {
 	var errs []error
 	for _, static := range []bool{false, true} {

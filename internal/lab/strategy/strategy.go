@@ -1,8 +1,8 @@
-// Package strategy holds the consumer loops the lab compares, one file per
-// strategy. Each runs in its own OS process (see package worker) until its
-// context ends, then shuts down gracefully: stop polling, finish the work in
-// flight, commit what the strategy would commit, close. A SIGKILL skips all
-// of that, which is the point of the crash scenario.
+// Package strategy holds the consumer loops the lab compares. Each runs in
+// its own OS process (package worker) until its context ends, then shuts
+// down gracefully: stop polling, finish the work in flight, commit what the
+// strategy would commit, close. A SIGKILL skips all of that, which is the
+// point of the crash scenario.
 package strategy
 
 import (
@@ -38,9 +38,8 @@ type Config struct {
 	DLQTopic     string // dead-letter topic, for strategies that have one
 	Workers      int    // pool size / max concurrency
 	MaxPoll      int    // records per poll
-	// RebalanceTimeout is how long the group waits for a member to rejoin
-	// once a rebalance began (kgo's analogue of max.poll.interval.ms for the
-	// classic protocol); 0 keeps the client default (60 s).
+	// RebalanceTimeout: how long the group waits for a member to rejoin
+	// (kgo's max.poll.interval.ms); 0 keeps the client default (60 s).
 	RebalanceTimeout time.Duration
 	Handler          Handler
 	// Transform is Handler for a strategy that writes the processed-log
