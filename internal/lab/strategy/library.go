@@ -12,34 +12,26 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// library is the kpar parallel consumer as the lab runs it: the same
-// concurrency as the pools, quick in-place retries and, when the scenario
-// has one, the dead-letter topic.
-//
-// lib-key, lib-partition, lib-unordered: a consumer group in an ordering.
-// It commits only offsets below which every record is done (completions
-// beyond travel in the commit metadata), so a crash replays but never
-// skips. The plain names keep the library's default commit policy (back to
-// back); lib-key@250ms and the like set one (libraryVariant).
-//
-// eos: the exactly-once mode (parallel.NewTransform) in key order. The
-// processed-log entry is the handler's output, written in the transaction
-// that commits its record's offset and completion map, so the checker,
-// reading the processed-log read_committed, sees each record processed
-// exactly once however the worker dies. The transactional ID is the static
-// instance ID when there is one, so a restarted worker aborts its killed
-// predecessor's open transaction at once; dynamic members get their own.
-//
-// kpar-share: share-group mode (parallel.ShareGroup): each record
-// acknowledged when its handler is done with it, accepted once processed or
-// dead-lettered, released for redelivery after a failed delivery with
-// deliveries left; a permanent failure (or a failure on the group's last
-// allowed delivery) goes to the dead-letter topic before it is accepted.
-// No ordering, commit interval, static membership or rebalance timeout:
-// share groups have none. kpar-share-brokerdlq uses
-// parallel.BrokerDeadLetter instead of DeadLetterTopic: what it dead-letters
-// is rejected, and the broker writes it to the cell's DLQ topic (Kafka 4.4,
-// KIP-1191) with its origin headers and a copy of the record.
+// library is the kpar parallel consumer as the lab runs it: the pools'
+// concurrency, quick in-place retries and the scenario's dead-letter topic.
+//   - lib-key, lib-partition, lib-unordered: a consumer group in that
+//     ordering. It commits only offsets below which every record is done
+//     (completions beyond travel in the commit metadata), so a crash
+//     replays but never skips. lib-key@250ms and the like set the commit
+//     interval (libraryVariant); the plain names commit back to back.
+//   - eos: the exactly-once mode (parallel.NewTransform) in key order. The
+//     processed-log entry is the handler's output, written in the
+//     transaction that commits its record, so a read_committed checker sees
+//     each record once however the worker dies. The transactional ID is the
+//     static instance ID when there is one, so a restarted worker aborts its
+//     killed predecessor's open transaction at once.
+//   - kpar-share: share-group mode (parallel.ShareGroup), each record
+//     accepted once processed or dead-lettered, released after a failed
+//     delivery with deliveries left; no ordering, commit interval, static
+//     membership or rebalance timeout (share groups have none).
+//     kpar-share-brokerdlq rejects what it dead-letters and the broker
+//     writes it to the cell's DLQ topic (parallel.BrokerDeadLetter, Kafka
+//     4.4, KIP-1191) with its origin headers.
 type library struct {
 	order              parallel.Order
 	interval           time.Duration // commit interval; libCommitInterval keeps the default
