@@ -74,13 +74,11 @@ func compareSpeed(cells []Cell) []Speed {
 // Read loads a lab-consumer.json written by this version of kpar.
 func Read(path string) (Result, error) {
 	var r Result
-	if err := results.Read(path, Schema, SchemaVersion, &r); err != nil {
-		return r, err
+	err := results.Read(path, Schema, SchemaVersion, &r)
+	if err == nil && r.Version != SchemaVersion {
+		err = fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
 	}
-	if r.Version != SchemaVersion {
-		return r, fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
-	}
-	return r, nil
+	return r, err
 }
 
 // Cell is one strategy under one scenario.
