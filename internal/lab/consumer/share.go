@@ -193,24 +193,6 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 	}
 }
 
-// shareProgress is the orchestra's progress for a share group: entries
-// from the processed-log as for every strategy, "committed" = records the
-// broker reports in a terminal state, caught up when that is all of them.
-func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int32]int64) (progress, error) {
-	st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.params.Topic)
-	if err != nil {
-		return p, err
-	}
-	p.caughtUp = true
-	for part, end := range ends {
-		sp, ok := st[part]
-		n, all := sharegroup.Acknowledged(sp, ok, end)
-		p.committed += int(n)
-		p.caughtUp = p.caughtUp && all
-	}
-	return p, nil
-}
-
 // LostNotArchived is check.lost without what the broker archived on
 // purpose: the lost column of the document.
 func (c Cell) LostNotArchived() int {
