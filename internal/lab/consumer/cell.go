@@ -8,6 +8,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,8 +26,8 @@ import (
 // checker's counts; err is for failures of the lab itself (topics, produce,
 // check).
 func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (Cell, error) {
-	cell := describeCell(cfg, st, sc)
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.clientOpts...)...)
+	cell, params := describeCell(cfg, st, sc)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Opts()...)...)
 	if err != nil {
 		return cell, err
 	}
@@ -37,15 +38,15 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cfg.Seed, time.Now().UnixNano()%1e9)
 	in, logT, dlq := base+"-in", base+"-log", ""
 	topics := []string{in, logT}
-	var topicCfg map[string]map[string]*string
+	specs := []kafka.Topic{{Name: in, Partitions: cfg.Partitions}, {Name: logT, Partitions: cfg.Partitions}}
 	if sc.Has(scenario.Failures) {
 		var dcfg map[string]*string
 		dlq, dcfg = strategy.DLQTopic(st, base)
 		topics = append(topics, dlq)
-		topicCfg = map[string]map[string]*string{dlq: dcfg}
+		specs = append(specs, kafka.Topic{Name: dlq, Partitions: cfg.Partitions, Configs: dcfg})
 	}
-	if err := createTopics(ctx, adm, cfg, topics, topicCfg); err != nil {
-		return cell, err
+	if _, err := kafka.Create(ctx, adm, specs); err != nil {
+		return cell, fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
 	}
 	if !cfg.Keep {
 		defer func() {
@@ -71,19 +72,28 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 		cell.Share = &sh
 	}
 
-	params := workerParams(cfg, sc, &cell)
 	params.Topic, params.LogTopic, params.DLQTopic, params.Group = in, logT, dlq, base
 	start := time.Now()
-	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, in: in, log: logT, cell: &cell,
-		share: isShare, stall: stall}
+	o := &orchestra{cfg: cfg, scen: sc, params: params, adm: adm, client: cl, cell: &cell, share: isShare, stall: stall}
 	runErr := o.run(ctx)
 	o.snapshotPC(ctx, "end")
 	cell.CommitErrorsLogged, cell.PartitionsLostLogged = int(o.commitFails.Load()), int(o.lostLines.Load())
 	if cell.Stalled {
 		cell.StallTimeoutSeconds = stall.Seconds()
 	}
-	if err := checkCell(ctx, cfg, o, stall, start, dlq); err != nil {
-		return cell, err
+	// Counted once every worker is gone: the topics are read to their
+	// ends, and a read that gets no further for the stall timeout fails the
+	// cell with the partition and offset it stopped at.
+	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
+		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.Opts(), Stall: stall}, in, logT, dlq)
+	if err != nil {
+		return cell, fmt.Errorf("check: %w", err)
+	}
+	cell.Check = checker.Check(input, log, start)
+	o.attributePCLoss(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.Opts(), Stall: stall}, input, log)
+	if cell.Share != nil {
+		// The worker processes are gone, so the lines are all in.
+		countShare(cell.Share, strategy.Archives(st), log, o.failures, o.killTimes)
 	}
 	if runErr != nil {
 		cell.Error = runErr.Error()
@@ -91,23 +101,28 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	return cell, nil
 }
 
-// describeCell is the cell's set-up as the Result records it: the workload,
-// the scenario's latencies, failures, slow stretch and crash points, and
-// which counts repeat.
-func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
+// describeCell is the cell's set-up as the Result records it (the
+// workload, the scenario's latencies, failures, slow stretch and crash
+// points, which counts repeat) and as the worker processes get it (their
+// topics and group left for the caller).
+func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Params) {
 	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
 	cell := Cell{
 		Strategy: st, Scenario: sc.Name, Seed: cfg.Seed,
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
+	p := worker.Params{Seeds: cfg.Brokers, Strategy: st, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed,
+		LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill),
+		Java: cfg.java, PCClasspath: cfg.pcClasspath}
 	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
+		p.Transient, p.Permanent = cfg.Transient, cfg.Permanent
 	}
 	cell.Exact, cell.TimingDependent, cell.Why = Exactness(st, sc)
 	if sc.Has(scenario.Slow) {
-		at, count, lat, rt := scenario.SlowPlan(cfg.Records, cfg.Workers)
-		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = at, count, ms(lat), ms(rt)
+		p.SlowAt, p.SlowCount, p.SlowLatency, p.RebalanceTimeout = scenario.SlowPlan(cfg.Records, cfg.Workers)
+		cell.SlowAt, cell.SlowCount, cell.SlowLatencyMs, cell.RebalanceTimeoutMs = p.SlowAt, p.SlowCount, ms(p.SlowLatency), ms(p.RebalanceTimeout)
 	}
 	if sc.Kills() {
 		cell.CrashPoints = cfg.CrashAt
@@ -115,52 +130,7 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) Cell {
 			cell.CrashPoints = scenario.CrashPoints(cfg.Seed, cfg.Records, cfg.Crashes)
 		}
 	}
-	return cell
-}
-
-// createTopics creates the cell's topics with the input's partition count.
-func createTopics(ctx context.Context, adm *kadm.Client, cfg Config, topics []string, configs map[string]map[string]*string) error {
-	specs := make([]kafka.Topic, len(topics))
-	for i, t := range topics {
-		specs[i] = kafka.Topic{Name: t, Partitions: cfg.Partitions, Configs: configs[t]}
-	}
-	if _, err := kafka.Create(ctx, adm, specs); err != nil {
-		return fmt.Errorf("%w (brokers %v)", err, cfg.Brokers)
-	}
-	return nil
-}
-
-// workerParams are the worker processes' arguments for cell, the topics and
-// group left for the caller.
-func workerParams(cfg Config, sc scenario.Scenario, cell *Cell) worker.Params {
-	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
-	return worker.Params{
-		Seeds: cfg.Brokers, Strategy: cell.Strategy,
-		Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat,
-		Tail: tail, TailLatency: tailLat,
-		Transient: cell.Transient, Permanent: cell.Permanent, Instant: sc.Has(scenario.Kill),
-		SlowAt: cell.SlowAt, SlowCount: cell.SlowCount, SlowLatency: time.Duration(cell.SlowLatencyMs * float64(time.Millisecond)),
-		RebalanceTimeout: time.Duration(cell.RebalanceTimeoutMs * float64(time.Millisecond)),
-		Java:             cfg.java, PCClasspath: cfg.pcClasspath,
-	}
-}
-
-// checkCell counts the cell once every worker is gone: the topics are read
-// to their ends, and a read that gets no further for the stall timeout fails
-// the cell with the partition and offset it stopped at.
-func checkCell(ctx context.Context, cfg Config, o *orchestra, stall time.Duration, start time.Time, dlq string) error {
-	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
-		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, o.in, o.log, dlq)
-	if err != nil {
-		return fmt.Errorf("check: %w", err)
-	}
-	o.cell.Check = checker.Check(input, log, start)
-	o.attributePCLoss(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: stall}, input, log)
-	if o.cell.Share != nil {
-		// The worker processes are gone, so the lines are all in.
-		countShare(o.cell.Share, strategy.Archives(o.cell.Strategy), log, o.failures, o.killTimes)
-	}
-	return nil
+	return cell, p
 }
 
 // Exactness says which of a cell's counts a re-run with the same seed
@@ -179,41 +149,33 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 			"members join and leave on wall-clock progress and the group protocol moves partitions by heartbeats " +
 				"and timeouts, so what is in flight, committed and replayed at each move depends on timing"
 	}
+	// Ordered: a key's records never run at the same time, and replays are
+	// duplicates, not reorders: reordered is zero on every run.
+	ordered := slices.Contains([]string{"lib-key", "lib-partition", "pc-key", "pc-partition", "eos"}, st)
 	if s.Has(scenario.Kill) {
+		exact, timing = nil, []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
 		why = "kill: the consumer dies the instant its processed-log count reaches the seeded point, with handlers " +
 			"mid-work, processed-log writes on the wire and a commit pending; how far commits and writes had got at " +
 			"that instant is thread and network timing, so lost and duplicated move (whether they are zero does not)"
-		timing = []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
-		switch st {
-		case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
-			// Replays are duplicates, not reorders, and a key's records
-			// never run at once: zero on every run.
-			return []string{"reordered"}, timing, why
-		}
-		return nil, append(timing, "reordered"), why
+	} else {
+		exact, timing = []string{"lost", "duplicated", "dead_lettered"}, []string{"records_per_sec"}
 	}
-	exact = []string{"lost", "duplicated", "dead_lettered"}
-	timing = []string{"records_per_sec"}
-	switch st {
-	case "lib-key", "lib-partition", "pc-key", "pc-partition", "eos":
-		// Ordered: a key's records never run at the same time.
-		exact = append(exact, "reordered")
-	default:
-		timing = append(timing, "reordered")
+	if ordered {
+		return append(exact, "reordered"), timing, why
+	}
+	if why == "" {
 		why = "reordered: two records of one key that run at once on different workers finish in the order of " +
 			"their seeded latency plus the processed-log write's round trip and the scheduler, so near-ties go either way"
 	}
-	return exact, timing, why
+	return exact, append(timing, "reordered"), why
 }
 
 // shareExactness is Exactness for the share-group strategies. The seed
-// fixes which records fail and on which attempt, and a failed delivery's
-// fate (reject, release, dead letter) follows from it; so without members
-// dying, joining or leaving, every count but reordered and records/s
-// repeats. Records of one key run at once on any member, so reordered never
-// repeats. A member that dies holds records (acquired in its poll, or
-// prefetched into its client) that come back redelivered; which records
-// those are is fetch timing.
+// fixes which records fail on which attempt and so each failed delivery's
+// fate: without members dying, joining or leaving, every count but
+// reordered (a key's records run at once on any member) and records/s
+// repeats. Which records a dying member held, and so what comes back
+// redelivered, is fetch timing.
 func shareExactness(s scenario.Scenario) (exact, timing []string, why string) {
 	all := []string{"lost", "duplicated", "reordered", "dead_lettered", "archived", "redelivered", "records_per_sec"}
 	switch {

@@ -29,11 +29,15 @@ func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
 	return cfg
 }
 
-// runOneCell runs one cell on seeds within the time given: cellConfig, then
-// sizes, then edit (nil: none). It fails the test when Run fails.
-func runOneCell(t *testing.T, seeds []string, strategy, scen string, within time.Duration, sizes, edit func(*Config)) (Cell, Config) {
+// realCell runs one cell of strategy/scen on the real broker within the
+// time given: cellConfig, then sizes, then edit (nil: none). It logs the
+// cell's counts and fails the test when Run fails, when the cell failed (or
+// stalled, unless mayStall), or when the lab itself is broken: the checker
+// did not read every input record, or read entries of records never
+// produced.
+func realCell(t *testing.T, strategy, scen string, within time.Duration, mayStall bool, sizes, edit func(*Config)) Cell {
 	t.Helper()
-	cfg := cellConfig(t, seeds, strategy, scen)
+	cfg := cellConfig(t, testkit.Brokers(t), strategy, scen)
 	sizes(&cfg)
 	if edit != nil {
 		edit(&cfg)
@@ -44,16 +48,21 @@ func runOneCell(t *testing.T, seeds []string, strategy, scen string, within time
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.Cells[0], cfg
-}
-
-// labIntact fails the test when the lab itself is broken: the checker did
-// not read every input record, or read entries of records never produced.
-func labIntact(t *testing.T, c Cell, cfg Config) {
-	t.Helper()
+	c := res.Cells[0]
+	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, dead-lettered %d, permanent %d records %d attempts, "+
+		"stalled %v, %.0f records/s, %.1fs", strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated,
+		c.Check.Reordered, c.Check.DeadLettered, c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Check.RecordsPerSec, c.Seconds)
+	if s := c.Share; s != nil {
+		t.Logf("share: archived %d, redelivered %d, after kills %+v, lock %dms, limit %d", s.Archived, s.Redelivered, s.AfterKills,
+			s.LockDurationMs, s.DeliveryLimit)
+	}
+	if c.Error != "" || (c.Stalled && !mayStall) {
+		t.Fatalf("cell did not run cleanly: error %q, stalled %v", c.Error, c.Stalled)
+	}
 	if c.Check.Input != cfg.Records || c.Check.Unknown != 0 {
 		t.Fatalf("the lab itself is broken: %+v", c.Check)
 	}
+	return c
 }
 
 // The whole pipeline on kfake: real worker processes, a real SIGKILL, and a

@@ -1,17 +1,11 @@
 // Package consumer is the correctness lab `kpar lab consumer`: every
 // consumer strategy under every scenario against a real cluster, each cell
 // counted by the checker (lost, duplicated, reordered, dead-lettered,
-// records/s).
-//
-// The shape: Config (DefaultConfig, Validate, whose errors name the flag) ->
-// Run(ctx, Config) (Result, error), which runs the cells one by one and
-// reports each through a callback -> Result (plain data, schema
-// "kpar.lab.consumer" version 4) -> Doc, which reads only the Result. Run
-// measures and never presents; a run that fails returns no Result, so
-// nothing is written.
-//
-// The shared lab pieces stay in their own packages for the labs to come:
-// workload, checker, strategy, worker, scenario.
+// records/s). Config (Validate names the flag) -> Run, the cells one by one
+// with progress events -> Result (schema "kpar.lab.consumer") -> Doc, which
+// reads only the Result. A run that fails returns no Result, so nothing is
+// written. The shared lab pieces are packages of their own: workload,
+// checker, strategy, worker, scenario.
 package consumer
 
 import (
@@ -32,7 +26,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // DefaultScenarios are the scenarios of a run that names none.
@@ -71,14 +64,10 @@ type Config struct {
 	// Keep leaves each cell's topics and group in place for inspection.
 	Keep bool
 
-	// Not flags: what Run needs to run.
-
-	// Env: the cluster's seeds; the TLS/SASL settings (the lab's own
-	// clients get the options, the workers the settings in their spec
-	// line, Worker hands them over); the progress: cell i of n begins
-	// ("strategy/scenario") and ends (its CellLine), notes of the pc-*
-	// strategies' one-time set-up (Maven resolution, javac). The result's
-	// command is Argv, from the seed.
+	// Not flags. Env: the seeds; the TLS/SASL settings (options for the
+	// lab's clients, the settings in the workers' spec line); progress: each
+	// cell's Begin ("strategy/scenario") and End (its CellLine), notes of
+	// the pc-* strategies' one-time set-up (Maven, javac).
 	env.Env
 	// Worker starts one consumer process under test with its
 	// worker.Params: `kpar child lab-worker` in kpar.
@@ -89,15 +78,12 @@ type Config struct {
 	// java and pcClasspath run the pc-* strategies' JVM; Run resolves
 	// them once, before the first cell.
 	java, pcClasspath string
-	clientOpts        []kgo.Opt // Security resolved, for the lab's own clients
 }
 
 // DefaultStrategies are the strategies of a run that names none: every Go
-// consumer-group one. The pc-* strategies (Confluent's Parallel Consumer in
-// a JVM) need a JDK and Maven and stall for the stall timeout under
-// failures, and the share-group ones (share, kpar-share) wait out a dead
-// member's 45 s session after every crash and kill (several minutes per
-// cell), so a run names them.
+// consumer-group one. The pc-* strategies need a JDK and Maven and stall
+// under failures; the share-group ones wait out a dead member's 45 s
+// session after every crash and kill. A run names them.
 func DefaultStrategies() []string {
 	var out []string
 	for _, s := range strategy.Names() {
@@ -147,10 +133,46 @@ func atLeast[T int | int64](flag string, v, min T) error {
 	return nil
 }
 
+// plan is the cells of the run: the strategies and scenarios it spans
+// (--cell's one, or the lists), each known and named once, the strategies
+// able to take the security settings, the values checked.
 func (c Config) plan() ([]cellSpec, error) {
-	strategies, scenarios, err := c.grid()
-	if err != nil {
-		return nil, err
+	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
+	if c.Cell != "" {
+		st, sc, ok := strings.Cut(c.Cell, "/")
+		if !ok {
+			return nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
+		}
+		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
+	}
+	var strategies, names []string
+	for _, s := range stList {
+		if _, err := strategy.Get(s); err != nil {
+			return nil, fmt.Errorf("--%s: %w", stFlag, err)
+		}
+		if slices.Contains(strategies, s) {
+			return nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
+		}
+		strategies = append(strategies, s)
+	}
+	var scenarios []scenario.Scenario
+	for _, s := range scList {
+		sc, err := scenario.Parse(s)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %w", scFlag, err)
+		}
+		if slices.Contains(names, sc.Name) {
+			return nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
+		}
+		scenarios, names = append(scenarios, sc), append(names, sc.Name)
+	}
+	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
+		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
+			return nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
+		}
+	}
+	if len(strategies) == 0 || len(scenarios) == 0 {
+		return nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
 	}
 	if err := c.checkValues(slices.ContainsFunc(scenarios, scenario.Scenario.Kills)); err != nil {
 		return nil, err
@@ -162,50 +184,6 @@ func (c Config) plan() ([]cellSpec, error) {
 		}
 	}
 	return plan, nil
-}
-
-// grid is the strategies and scenarios the run spans (--cell's one, or the
-// lists), each known and named once, and the security settings the
-// strategies can take.
-func (c Config) grid() ([]string, []scenario.Scenario, error) {
-	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
-	if c.Cell != "" {
-		st, sc, ok := strings.Cut(c.Cell, "/")
-		if !ok {
-			return nil, nil, fmt.Errorf("--cell %q: want strategy/scenario", c.Cell)
-		}
-		stList, scList, stFlag, scFlag = []string{st}, []string{sc}, "cell", "cell"
-	}
-	var strategies []string
-	for _, s := range stList {
-		if _, err := strategy.Get(s); err != nil {
-			return nil, nil, fmt.Errorf("--%s: %w", stFlag, err)
-		}
-		if slices.Contains(strategies, s) {
-			return nil, nil, fmt.Errorf("--%s: %s is named twice", stFlag, s)
-		}
-		strategies = append(strategies, s)
-	}
-	var scenarios []scenario.Scenario
-	for _, s := range scList {
-		sc, err := scenario.Parse(s)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--%s: %w", scFlag, err)
-		}
-		if slices.ContainsFunc(scenarios, func(o scenario.Scenario) bool { return o.Name == sc.Name }) {
-			return nil, nil, fmt.Errorf("--%s: %s is named twice", scFlag, sc.Name)
-		}
-		scenarios = append(scenarios, sc)
-	}
-	if sec := c.Client; len(sec.Opts) > 0 && sec.Java == nil {
-		if i := slices.IndexFunc(strategies, strategy.NeedsJVM); i >= 0 {
-			return nil, nil, fmt.Errorf("--%s: %s runs Parallel Consumer's JVM, which cannot take these settings: %w", stFlag, strategies[i], sec.AnchorErr)
-		}
-	}
-	if len(strategies) == 0 || len(scenarios) == 0 {
-		return nil, nil, errors.New("no cell to run: --strategies and --scenarios must each name at least one")
-	}
-	return strategies, scenarios, nil
 }
 
 // checkValues checks the numeric flags; kills says a crash or kill scenario
@@ -254,22 +232,9 @@ func joinInts(v []int) string {
 
 // Rerun is the command line that repeats one cell exactly as configured.
 func (c Config) Rerun(strategy, scen string) string {
-	s := fmt.Sprintf("kpar lab consumer --cell %s/%s --seed %d --records %d --partitions %d --keys %d --workers %d --max-poll %d --latency %s",
-		strategy, scen, c.Seed, c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll, c.Latency)
-	if parsed, err := scenario.Parse(scen); err == nil && parsed.Kills() {
-		if len(c.CrashAt) > 0 {
-			s += " --crash-at " + joinInts(c.CrashAt)
-		} else {
-			s += fmt.Sprintf(" --crashes %d", c.Crashes)
-		}
-	}
-	if parsed, err := scenario.Parse(scen); err == nil && parsed.Has(scenario.Failures) {
-		s += fmt.Sprintf(" --transient %g --permanent %g", c.Transient, c.Permanent)
-	}
-	if sec := c.Client.Args(); len(sec) > 0 {
-		s += " " + strings.Join(sec, " ")
-	}
-	return s
+	sc, err := scenario.Parse(scen)
+	kills, failures := err == nil && sc.Kills(), err == nil && sc.Has(scenario.Failures)
+	return strings.Join(append([]string{"kpar lab consumer --cell", strategy + "/" + scen}, c.args(kills, failures, false)...), " ")
 }
 
 // Argv is the command line that repeats the whole run.
@@ -280,16 +245,27 @@ func (c Config) Argv() []string {
 	} else {
 		a = append(a, "--strategies", strings.Join(c.Strategies, ","), "--scenarios", strings.Join(c.Scenarios, ","))
 	}
-	a = append(a, "--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records), "--partitions", fmt.Sprint(c.Partitions),
+	return append(a, c.args(true, true, true)...)
+}
+
+// args are the flags after the cells: the schedule of kills, the failure
+// chances and the stall timeout only when asked for, the security last.
+func (c Config) args(kills, failures, stall bool) []string {
+	a := []string{"--seed", fmt.Sprint(c.Seed), "--records", fmt.Sprint(c.Records), "--partitions", fmt.Sprint(c.Partitions),
 		"--keys", fmt.Sprint(c.Keys), "--workers", fmt.Sprint(c.Workers), "--max-poll", fmt.Sprint(c.MaxPoll),
-		"--latency", c.Latency.String())
-	if len(c.CrashAt) > 0 {
+		"--latency", c.Latency.String()}
+	switch {
+	case kills && len(c.CrashAt) > 0:
 		a = append(a, "--crash-at", joinInts(c.CrashAt))
-	} else {
+	case kills:
 		a = append(a, "--crashes", fmt.Sprint(c.Crashes))
 	}
-	a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent),
-		"--stall-timeout", c.StallTimeout.String())
+	if failures {
+		a = append(a, "--transient", fmt.Sprint(c.Transient), "--permanent", fmt.Sprint(c.Permanent))
+	}
+	if stall {
+		a = append(a, "--stall-timeout", c.StallTimeout.String())
+	}
 	return append(a, c.Client.Args()...)
 }
 
@@ -310,7 +286,6 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, errors.New("lab consumer: no worker command")
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
-	cfg.clientOpts = cfg.Opts()
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
 		// Maven and javac on first use, here rather than in a worker on a
 		// cell's clock; the workers get the result by flag.

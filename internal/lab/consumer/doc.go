@@ -9,11 +9,10 @@ import (
 	"github.com/kpar/kpar/internal/lab/strategy"
 )
 
-// Doc is everything the lab says about r, computed once: who lost,
-// replayed or reordered records (the answer), the lost chart and a strategy
-// x scenario table, then every count, the other charts, what records that
-// always fail, share groups and speed came to, and the commands that re-run
-// each cell.
+// Doc is everything the lab says about r: who lost, replayed or reordered
+// records (the answer), the lost chart and a strategy x scenario table;
+// in the details every count, the other charts, records that always fail,
+// share groups, speed, and the commands that re-run each cell.
 func Doc(r Result) doc.Doc {
 	strategies, scenarios := axes(r)
 	d := doc.Doc{Name: "lab-consumer", Title: "kpar lab consumer", Command: r.Command, Answer: answer(r, strategies, scenarios)}
@@ -58,14 +57,26 @@ func says(lines []string) []doc.Finding {
 // axes are the run's strategies and scenarios in the order they ran.
 func axes(r Result) (strategies, scenarios []string) {
 	for _, c := range r.Cells {
-		if !slices.Contains(strategies, c.Strategy) {
-			strategies = append(strategies, c.Strategy)
-		}
-		if !slices.Contains(scenarios, c.Scenario) {
-			scenarios = append(scenarios, c.Scenario)
-		}
+		strategies, scenarios = addNew(strategies, c.Strategy), addNew(scenarios, c.Scenario)
 	}
 	return strategies, scenarios
+}
+
+// addNew appends s to list unless it is there.
+func addNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// cellAt is the cell of strategy st under scenario sc.
+func cellAt(r Result, st, sc string) (Cell, bool) {
+	i := slices.IndexFunc(r.Cells, func(c Cell) bool { return c.Strategy == st && c.Scenario == sc })
+	if i < 0 {
+		return Cell{}, false
+	}
+	return r.Cells[i], true
 }
 
 // answer: who lost records, under which faults; who only replayed or
@@ -81,11 +92,11 @@ func answer(r Result, strategies, scenarios []string) []doc.Finding {
 		if n := c.LostNotArchived(); n > 0 {
 			lost[c.Strategy] = append(lost[c.Strategy], fmt.Sprintf("%s under %s", doc.Int(n), c.Scenario))
 		}
-		if c.Check.Duplicated > 0 && !slices.Contains(dup, c.Strategy) {
-			dup = append(dup, c.Strategy)
+		if c.Check.Duplicated > 0 {
+			dup = addNew(dup, c.Strategy)
 		}
-		if c.Check.Reordered > 0 && !slices.Contains(reord, c.Strategy) {
-			reord = append(reord, c.Strategy)
+		if c.Check.Reordered > 0 {
+			reord = addNew(reord, c.Strategy)
 		}
 	}
 	var losers, safe []string
@@ -168,10 +179,8 @@ func outcomes(r Result, strategies, scenarios []string) *doc.Table {
 		row := []string{st}
 		for _, sc := range scenarios {
 			cell := "-"
-			for _, c := range r.Cells {
-				if c.Strategy == st && c.Scenario == sc {
-					cell = outcome(c)
-				}
+			if c, ok := cellAt(r, st, sc); ok {
+				cell = outcome(c)
 			}
 			row = append(row, cell)
 		}
@@ -224,23 +233,22 @@ func counts(r Result) *doc.Table {
 // chart is a grouped bar chart of metric (lost, duplicated, reordered or
 // records_per_sec): one group per strategy, one bar per scenario.
 func chart(r Result, metric string, strategies, scenarios []string) *doc.Chart {
-	value := map[string]func(Cell) float64{
-		"lost":            func(c Cell) float64 { return float64(c.LostNotArchived()) },
-		"duplicated":      func(c Cell) float64 { return float64(c.Check.Duplicated) },
-		"reordered":       func(c Cell) float64 { return float64(c.Check.Reordered) },
-		"records_per_sec": func(c Cell) float64 { return c.Check.RecordsPerSec },
+	m := map[string]struct {
+		y     doc.Axis
+		value func(Cell) float64
+	}{
+		"lost":            {doc.Axis{Label: "lost", Unit: "records"}, func(c Cell) float64 { return float64(c.LostNotArchived()) }},
+		"duplicated":      {doc.Axis{Label: "duplicated", Unit: "processings"}, func(c Cell) float64 { return float64(c.Check.Duplicated) }},
+		"reordered":       {doc.Axis{Label: "out of key order", Unit: "records"}, func(c Cell) float64 { return float64(c.Check.Reordered) }},
+		"records_per_sec": {doc.Axis{Label: "throughput", Unit: "records/s"}, func(c Cell) float64 { return c.Check.RecordsPerSec }},
 	}[metric]
-	y := map[string]doc.Axis{"lost": {Label: "lost", Unit: "records"}, "duplicated": {Label: "duplicated", Unit: "processings"},
-		"reordered": {Label: "out of key order", Unit: "records"}, "records_per_sec": {Label: "throughput", Unit: "records/s"}}[metric]
-	ch := &doc.Chart{Name: "lab-consumer-" + metric, Title: fmt.Sprintf("kpar lab consumer: %s (seed %d)", y.Label, r.Seed), Kind: doc.Bars,
-		X: doc.Axis{Label: "strategy", Categories: strategies}, Y: y}
+	ch := &doc.Chart{Name: "lab-consumer-" + metric, Title: fmt.Sprintf("kpar lab consumer: %s (seed %d)", m.y.Label, r.Seed), Kind: doc.Bars,
+		X: doc.Axis{Label: "strategy", Categories: strategies}, Y: m.y}
 	for _, sc := range scenarios {
 		s := doc.Series{Name: sc, Y: make([]float64, len(strategies))}
 		for i, st := range strategies {
-			for _, c := range r.Cells {
-				if c.Strategy == st && c.Scenario == sc && c.Error == "" {
-					s.Y[i] = value(c)
-				}
+			if c, ok := cellAt(r, st, sc); ok && c.Error == "" {
+				s.Y[i] = m.value(c)
 			}
 		}
 		ch.Series = append(ch.Series, s)
@@ -252,8 +260,8 @@ func chart(r Result, metric string, strategies, scenarios []string) *doc.Chart {
 func whyBlock(r Result) []doc.Block {
 	var whys []string
 	for _, c := range r.Cells {
-		if c.Why != "" && !slices.Contains(whys, c.Why) {
-			whys = append(whys, c.Why)
+		if c.Why != "" {
+			whys = addNew(whys, c.Why)
 		}
 	}
 	if len(whys) == 0 {
@@ -280,9 +288,7 @@ func whyBlock(r Result) []doc.Block {
 func speedFindings(r Result) []string {
 	var scenarios []string
 	for _, s := range r.Speed {
-		if !slices.Contains(scenarios, s.Scenario) {
-			scenarios = append(scenarios, s.Scenario)
-		}
+		scenarios = addNew(scenarios, s.Scenario)
 	}
 	var out []string
 	for _, sc := range scenarios {
@@ -299,11 +305,10 @@ func speedFindings(r Result) []string {
 	return out
 }
 
-// permanentFindings states, one sentence per cell that had permanent
-// failures, what the strategy did with those records: attempts, dead
-// letters, losses, and for a cell that stalled, that it stalled and when.
-// For the pc-* strategies it adds that PC has no retry limit and no
-// dead-letter topic, the reason such a cell stalls.
+// permanentFindings says per cell with permanent failures what the
+// strategy did with those records (attempts, dead letters, losses, a
+// stall), and for a stalled pc-* cell the reason: PC has no retry limit and
+// no dead-letter topic.
 func permanentFindings(r Result) []string {
 	var out []string
 	for _, c := range r.Cells {

@@ -4,8 +4,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/kpar/kpar/internal/testkit"
 )
 
 // These tests assert the lab's lessons with checker counts on a real broker.
@@ -16,19 +14,10 @@ import (
 
 func lessonCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
-	seeds := testkit.Brokers(t)
-	cell, cfg := runOneCell(t, seeds, strategy, scen, 2*time.Minute, func(c *Config) {
+	return realCell(t, strategy, scen, 2*time.Minute, false, func(c *Config) {
 		c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll = 2000, 6, 64, 16, 100
 		c.Latency = 10 * time.Millisecond
 	}, edit)
-	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, %.0f records/s",
-		strategy, scen, cfg.Seed, cell.Crashes, len(cell.CrashPoints), cell.Check.Lost, cell.Check.Duplicated,
-		cell.Check.Reordered, cell.Check.RecordsPerSec)
-	if cell.Error != "" || cell.Stalled {
-		t.Fatalf("cell did not run cleanly: error %q, stalled %v", cell.Error, cell.Stalled)
-	}
-	labIntact(t, cell, cfg)
-	return cell
 }
 
 func TestLibraryLosesNothingAcrossRepeatedCrashes(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -26,8 +27,6 @@ type orchestra struct {
 	params worker.Params
 	adm    *kadm.Client
 	client *kgo.Client // adm's
-	in     string
-	log    string
 	cell   *Cell
 
 	members map[string]*member
@@ -37,15 +36,13 @@ type orchestra struct {
 	commitFails atomic.Int64  // worker log lines reporting a failed commit
 	lostLines   atomic.Int64  // worker log lines reporting partitions lost (kicked from the group)
 
-	permMu       sync.Mutex
-	permAttempts map[int64]int // per record seq: handler attempts that ended in a permanent failure
+	mu           sync.Mutex                 // guards the events' counts: permAttempts, failures, cell.InFlightAtKill
+	permAttempts map[int64]int              // per record seq: handler attempts that ended in a permanent failure
+	failures     map[int64][]failedDelivery // share groups: worker.EventFailed lines, by record seq
 
-	// Share-group strategies only.
-	share     bool
-	stall     time.Duration              // the cell's stall timeout (shareStall)
-	failMu    sync.Mutex                 //
-	failures  map[int64][]failedDelivery // worker.EventFailed lines, by record seq
-	killTimes []time.Time                // when each SIGKILLed w0 was seen gone
+	share     bool          // a share-group strategy
+	stall     time.Duration // the cell's stall timeout (shareStall)
+	killTimes []time.Time   // when each SIGKILLed w0 was seen gone
 }
 
 type member struct {
@@ -77,30 +74,25 @@ func (o *orchestra) event(line []byte) {
 		o.logLine(line)
 		return
 	}
+	o.mu.Lock()
 	switch e.Kind {
 	case worker.EventSlow:
 		o.slowOnce.Do(func() { close(o.slowStarted) })
 	case worker.EventFailed:
-		o.failMu.Lock()
 		o.failures[e.Seq] = append(o.failures[e.Seq], failedDelivery{e.Delivery, e.Permanent})
-		o.failMu.Unlock()
 	case worker.EventKill:
-		o.permMu.Lock()
 		o.cell.InFlightAtKill = append(o.cell.InFlightAtKill, int(e.InFlight))
-		o.permMu.Unlock()
 	case worker.EventPermanent:
-		o.permMu.Lock()
 		o.permAttempts[e.Seq]++
-		o.permMu.Unlock()
 	}
+	o.mu.Unlock()
 	if w := o.cfg.WorkerStderr; w != nil {
 		fmt.Fprintln(w, string(line))
 	}
 }
 
-// logLine reads a worker's log lines: those the cell counts (failed
-// commits, partitions lost); it passes every line on to WorkerStderr when
-// set.
+// logLine counts a worker's log lines of failed commits and lost
+// partitions, and passes every line on to WorkerStderr when set.
 func (o *orchestra) logLine(b []byte) {
 	switch line := string(b); {
 	// A share group's acknowledgements are its commits.
@@ -124,31 +116,46 @@ type progress struct {
 
 func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (progress, error) {
 	var p progress
-	ends, err := kafka.Ends(ctx, o.adm, o.log)
+	ends, err := kafka.Ends(ctx, o.adm, o.params.LogTopic)
 	if err != nil {
 		return p, fmt.Errorf("processed-log %w", err)
 	}
 	p.entries = int(ends.Sum())
-	if o.share {
-		return o.shareProgress(ctx, p, inputEnds)
-	}
-	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
+	acked, err := o.acknowledged(ctx)
 	if err != nil {
-		return p, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
+		return p, err
 	}
 	p.caughtUp = true
 	for part, end := range inputEnds {
-		c, ok := offs.Lookup(o.in, part)
-		at := int64(0)
-		if ok && c.Err == nil {
-			at = c.At
-		}
-		p.committed += int(max(at, 0))
-		if at < end {
-			p.caughtUp = false
-		}
+		n, all := acked(part, end)
+		p.committed += int(n)
+		p.caughtUp = p.caughtUp && all
 	}
 	return p, nil
+}
+
+// acknowledged says per input partition how many records the group is done
+// with, and whether that is all of them: its committed offset, or for a
+// share group the records the broker reports in a terminal state.
+func (o *orchestra) acknowledged(ctx context.Context) (func(part int32, end int64) (int64, bool), error) {
+	if o.share {
+		st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.params.Topic)
+		return func(part int32, end int64) (int64, bool) {
+			sp, ok := st[part]
+			return sharegroup.Acknowledged(sp, ok, end)
+		}, err
+	}
+	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
+	}
+	return func(part int32, end int64) (int64, bool) {
+		at := int64(0)
+		if c, ok := offs.Lookup(o.params.Topic, part); ok && c.Err == nil {
+			at = c.At
+		}
+		return max(at, 0), at >= end
+	}, nil
 }
 
 // run drives the cell until the group has committed the whole input and
@@ -165,7 +172,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			err = serr
 		}
 	}()
-	inputEnds, err := kafka.EndsOf(ctx, o.adm, o.in)
+	inputEnds, err := kafka.EndsOf(ctx, o.adm, o.params.Topic)
 	if err != nil {
 		return fmt.Errorf("input %w", err)
 	}
@@ -214,12 +221,17 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 				return err
 			}
 		}
-		if slow && o.members["s1"] == nil {
-			if joined, err := o.joinSlow(); err != nil {
-				return err
-			} else if joined {
+		select {
+		case <-o.slowStarted:
+			// s1 joins as w0's stall starts, so the rebalance it causes
+			// runs while w0's handlers are slower than its timeout.
+			if o.members["s1"] == nil {
+				if err := o.join("s1"); err != nil {
+					return err
+				}
 				lastMove = time.Now()
 			}
+		default:
 		}
 		if o.over(p, lastMove, rebalance, slow) {
 			return nil
@@ -227,13 +239,12 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	}
 }
 
-// countPermanent adds the permanent failures counted so far to the cell.
-// Counted up to the moment the cell ended (caught up, or the stall
-// timeout), not through the stop: a strategy that retries forever would
-// keep adding attempts while it drains.
+// countPermanent adds the permanent failures counted so far to the cell:
+// up to the cell's end, not through the stop, where a strategy that retries
+// forever would keep adding attempts while it drains.
 func (o *orchestra) countPermanent() {
-	o.permMu.Lock()
-	defer o.permMu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	for _, n := range o.permAttempts {
 		o.cell.PermanentRecords++
 		o.cell.PermanentAttempts += n
@@ -273,7 +284,7 @@ func (o *orchestra) restartW0(ctx context.Context, w0 *member, inputEnds map[int
 // error the orchestra did not ask for.
 func (o *orchestra) checkExits() error {
 	for _, slot := range []string{"w1", "w2", "s1"} {
-		if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.left() {
+		if m := o.members[slot]; m != nil && m.Exited() && m.Wait() != nil && !m.gone {
 			return fmt.Errorf("worker %s exited on its own: %v", slot, m.Wait())
 		}
 	}
@@ -285,40 +296,28 @@ func (o *orchestra) checkExits() error {
 // members, so that leaving triggers a rebalance at once.
 func (o *orchestra) rebalance(entries int) error {
 	n := o.cfg.Records
-	if o.members["w1"] == nil && entries >= n*2/10 {
-		if _, err := o.start("w1", false, 0, 0); err != nil {
-			return err
+	for i, slot := range []string{"w1", "w2"} {
+		if o.members[slot] == nil && entries >= n*2*(i+1)/10 {
+			if err := o.join(slot); err != nil {
+				return err
+			}
 		}
-		o.cell.Joins++
 	}
-	if o.members["w2"] == nil && entries >= n*4/10 {
-		if _, err := o.start("w2", false, 0, 0); err != nil {
-			return err
-		}
-		o.cell.Joins++
-	}
-	if m := o.members["w1"]; m != nil && !m.left() && entries >= n*6/10 {
+	if m := o.members["w1"]; m != nil && !m.gone && entries >= n*6/10 {
 		_ = m.Signal(syscall.SIGTERM)
-		m.markLeft()
+		m.gone = true
 		o.cell.Leaves++
 	}
 	return nil
 }
 
-// joinSlow starts s1 once w0's slow handlers began, and says whether it did.
-func (o *orchestra) joinSlow() (bool, error) {
-	select {
-	case <-o.slowStarted:
-		// Joins as the stall starts, so the rebalance it causes
-		// runs while w0's handlers are slower than its timeout.
-		if _, err := o.start("s1", false, 0, 0); err != nil {
-			return false, err
-		}
+// join starts a dynamic member.
+func (o *orchestra) join(slot string) error {
+	_, err := o.start(slot, false, 0, 0)
+	if err == nil {
 		o.cell.Joins++
-		return true, nil
-	default:
-		return false, nil
 	}
+	return err
 }
 
 // over says whether the cell ends: caught up with every fault done, caught
@@ -346,18 +345,11 @@ func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) b
 	return false
 }
 
-func (m *member) left() bool { return m.gone }
-func (m *member) markLeft()  { m.gone = true }
-
 // stopAll asks every live process to stop (SIGTERM: finish in-flight work,
-// commit, leave) and waits; a process that will not stop is killed.
-//
-// Dynamic members go first, while the static w0 still polls. A static member
-// does not leave the group on close (it is expected back), so once w0 is gone
-// any rebalance waits for it until its session times out (45 s): a dynamic
-// member leaving after w0 hung in its JoinGroup, and so in Close, for that
-// long (seen as "ignored SIGTERM" in every commit-after-batch/ooo+rebalance
-// cell before this order).
+// commit, leave) and waits; a process that will not stop is killed. Dynamic
+// members go first: a static member does not leave the group on close, so
+// with w0 gone a rebalance waits out its 45 s session, and a dynamic member
+// leaving then hung that long in JoinGroup (inside Close).
 func (o *orchestra) stopAll() error {
 	var errs []error
 	for _, static := range []bool{false, true} {

@@ -15,24 +15,16 @@ import (
 // Consumer in a JVM behind the lab worker, the lab's own handler in Go.
 func pcCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
-	seeds := testkit.Brokers(t)
+	testkit.Brokers(t) // skips before the JDK is looked for
 	if _, _, err := confluentpc.Classpath(context.Background(), func(s string) { t.Log(s) }); errors.Is(err, broker.ErrNoJava) ||
 		errors.Is(err, broker.ErrNoMaven) || errors.Is(err, confluentpc.ErrNoJavac) {
 		testkit.Unavailable(t, "%v", err)
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	c, cfg := runOneCell(t, seeds, strategy, scen, 2*time.Minute, func(c *Config) {
+	return realCell(t, strategy, scen, 2*time.Minute, true, func(c *Config) {
 		c.Records, c.Partitions, c.Keys, c.Workers = 600, 3, 32, 8
 	}, edit)
-	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, permanent %d records %d attempts, stalled %v, %.1fs",
-		strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated, c.Check.Reordered,
-		c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Seconds)
-	if c.Error != "" {
-		t.Fatalf("cell failed: %s", c.Error)
-	}
-	labIntact(t, c, cfg)
-	return c
 }
 
 // PC commits only offsets below which every record completed and encodes

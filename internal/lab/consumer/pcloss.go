@@ -63,7 +63,7 @@ func (o *orchestra) snapshotPC(ctx context.Context, label string) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	ps, err := pcmap.Fetch(rctx, o.adm, o.params.Group, o.in)
+	ps, err := pcmap.Fetch(rctx, o.adm, o.params.Group, o.params.Topic)
 	if err != nil && o.cell.PC.Error == "" {
 		o.cell.PC.Error = fmt.Sprintf("%s: %v", label, err)
 	}
@@ -91,13 +91,13 @@ func (o *orchestra) attributePCLoss(ctx context.Context, r kafka.Reader, input [
 	if len(lost) == 0 {
 		return
 	}
-	_, err := r.Read(context.WithoutCancel(ctx), o.in, kafka.ToEnd, nil, func(k *kgo.Record) {
+	_, err := r.Read(context.WithoutCancel(ctx), o.params.Topic, kafka.ToEnd, nil, func(k *kgo.Record) {
 		rec, err := workload.DecodeRecord(k.Value)
 		if err != nil || !lost[rec.Seq] {
 			return
 		}
 		l := PCLost{Seq: rec.Seq, Partition: k.Partition, Offset: k.Offset}
-		if i, by := pcmap.FirstClaim(pc.Snapshots, o.in, k.Partition, k.Offset); i >= 0 {
+		if i, by := pcmap.FirstClaim(pc.Snapshots, o.params.Topic, k.Partition, k.Offset); i >= 0 {
 			l.Claimed, l.By = pc.Snapshots[i].Label, by
 		}
 		pc.Lost = append(pc.Lost, l)

@@ -7,34 +7,23 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the data file, lab-consumer.json.
-//
-// 2: crash points freeze the consumer (see worker.killWhenSettled); the slow
-// fault; exact / timing_dependent per cell; worker log counts. Still 2 with
-// the kill scenario and check.duplicated_same_process /
-// check.replay_seconds: fields added, none changed meaning.
-//
-// 3: the shared results.Header (schema is the name "kpar.lab.consumer",
-// version a separate field, "kind" gone, command and finished added); speed,
-// each strategy's records/s against the library's key mode in the same run;
-// seconds per cell. Still 3 with the pc-* strategies and
-// permanent_records / permanent_attempts / permanent_max_attempts /
-// stall_timeout_seconds: fields added, none changed meaning.
-//
-// 4: the share-group strategies (share, kpar-share) and cell.share (the
-// group's lock duration, delivery limit and session timeout; failed
-// deliveries; archived, rejected or at the delivery limit; redelivered;
-// what came back after each kill); processed-log entries may carry the
-// share delivery count. Every v3 field keeps its meaning: check.lost still
-// counts every input record with no entry and no dead letter, archived ones
-// included (the document's lost column leaves those out).
+// Schema and SchemaVersion name the data file, lab-consumer.json. Versions:
+//   - 2: crash points freeze the consumer (worker.killWhenSettled); the slow
+//     fault; exact / timing_dependent per cell; worker log counts; later the
+//     kill scenario and check.duplicated_same_process / replay_seconds.
+//   - 3: the shared results.Header ("kind" gone, command and finished
+//     added); speed against the library's key mode; seconds per cell; later
+//     the pc-* strategies, permanent_* and stall_timeout_seconds.
+//   - 4: the share-group strategies and cell.share; processed-log entries
+//     may carry the share delivery count. Every v3 field keeps its meaning:
+//     check.lost still counts archived records (the document's lost column
+//     leaves them out).
 const (
 	Schema        = "kpar.lab.consumer"
 	SchemaVersion = 4
 )
 
-// Result is one `kpar lab consumer` run: plain data, every view reads only
-// this.
+// Result is one `kpar lab consumer` run; every view reads only this.
 type Result struct {
 	results.Header
 	Seed    int64    `json:"seed"`
@@ -49,16 +38,14 @@ type Result struct {
 const SpeedBaseline = "lib-key"
 
 // Speed is one strategy's records/s in one scenario against SpeedBaseline's
-// in the same scenario of the same run. A speed lesson is this measured
-// number, reported; it is never asserted, since a loaded machine moves it.
+// in the same scenario of the same run: reported, never asserted (a loaded
+// machine moves it).
 type Speed struct {
 	Scenario              string  `json:"scenario"`
 	Strategy              string  `json:"strategy"`
 	RecordsPerSec         float64 `json:"records_per_sec"`
 	BaselineRecordsPerSec float64 `json:"baseline_records_per_sec"`
-	// Ratio is RecordsPerSec / BaselineRecordsPerSec: 0.5 is half the
-	// library's rate, 2 twice it.
-	Ratio float64 `json:"ratio"`
+	Ratio                 float64 `json:"ratio"` // RecordsPerSec / BaselineRecordsPerSec
 }
 
 // compareSpeed pairs every cleanly finished cell with the baseline's cell of
@@ -87,13 +74,11 @@ func compareSpeed(cells []Cell) []Speed {
 // Read loads a lab-consumer.json written by this version of kpar.
 func Read(path string) (Result, error) {
 	var r Result
-	if err := results.Read(path, Schema, SchemaVersion, &r); err != nil {
-		return r, err
+	err := results.Read(path, Schema, SchemaVersion, &r)
+	if err == nil && r.Version != SchemaVersion {
+		err = fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
 	}
-	if r.Version != SchemaVersion {
-		return r, fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
-	}
-	return r, nil
+	return r, err
 }
 
 // Cell is one strategy under one scenario.
@@ -121,12 +106,12 @@ type Cell struct {
 	Joins       int   `json:"joins"`
 	Leaves      int   `json:"leaves"`
 
-	// InFlightAtKill: under the kill fault, the handler invocations running
-	// at each SIGKILL (worker.KillMarker), the killing one included.
+	// InFlightAtKill: the invocations running at each kill-fault SIGKILL
+	// (worker.EventKill), the killing one included.
 	InFlightAtKill []int `json:"in_flight_at_kill,omitempty"`
 
-	// The slow fault: invocations SlowAt.. of the first member, SlowCount
-	// of them, take SlowLatencyMs; every member's rebalance timeout.
+	// The slow fault: SlowCount invocations of the first member from SlowAt
+	// take SlowLatencyMs; every member's rebalance timeout.
 	SlowAt             int     `json:"slow_at,omitempty"`
 	SlowCount          int     `json:"slow_count,omitempty"`
 	SlowLatencyMs      float64 `json:"slow_latency_ms,omitempty"`
@@ -144,11 +129,9 @@ type Cell struct {
 	TimingDependent []string `json:"timing_dependent"`
 	Why             string   `json:"why,omitempty"`
 
-	// Permanent failures as the workers reported them (worker.PermanentMarker),
-	// counted until the cell ended: distinct records whose handler failed
-	// permanently, the attempts that ended so, and the most for one record.
-	// A strategy without a retry limit (PC) keeps adding attempts until the
-	// stall timeout ends the cell.
+	// Permanent failures as the workers reported them (worker.EventPermanent)
+	// until the cell ended: records, attempts, the most for one record. PC,
+	// without a retry limit, adds attempts until the stall timeout.
 	PermanentRecords     int `json:"permanent_records,omitempty"`
 	PermanentAttempts    int `json:"permanent_attempts,omitempty"`
 	PermanentMaxAttempts int `json:"permanent_max_attempts,omitempty"`

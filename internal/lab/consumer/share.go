@@ -21,23 +21,20 @@ import (
 // beyond the checker: the group's settings as the broker reported them,
 // what the broker archived, and what it redelivered after each kill.
 type Share struct {
-	// The group's share.record.lock.duration.ms, share.delivery.count.limit
-	// and share.session.timeout.ms as the broker described them after the
-	// lab set the lock duration to LabLockDuration.
+	// The group's lock duration, delivery count limit and session timeout
+	// as the broker described them once the lab set LabLockDuration.
 	LockDurationMs   int `json:"lock_duration_ms"`
 	DeliveryLimit    int `json:"delivery_limit"`
 	SessionTimeoutMs int `json:"session_timeout_ms"`
 
 	// FailedDeliveries: handler attempts that failed on a delivered record
-	// (worker.FailureMarker lines), through the cell's stop.
+	// (worker.EventFailed), through the cell's stop.
 	FailedDeliveries int `json:"failed_deliveries"`
-	// Archived: records with no processed-log entry and no dead-letter
-	// record that a strategy without a dead-letter topic (Archives) left to
-	// the broker to archive: rejected after a permanent failure
-	// (ArchivedRejected), or released after a failure on the last allowed
-	// delivery (ArchivedAtLimit). What a share group does with a record
-	// that fails for good when nothing dead-letters it. They are part of
-	// check.lost, and the document's lost column leaves them out.
+	// Archived: records without entry or dead letter that a strategy
+	// without a dead-letter topic (strategy.Archives) left to the broker:
+	// rejected after a permanent failure, or released after failing the
+	// last allowed delivery. Part of check.lost; the document's lost column
+	// leaves them out.
 	Archived         int `json:"archived"`
 	ArchivedRejected int `json:"archived_rejected"`
 	ArchivedAtLimit  int `json:"archived_at_limit"`
@@ -47,17 +44,14 @@ type Share struct {
 	// AfterKills: per SIGKILL (crash or kill), in order, the records
 	// processed on a redelivery after it (and before the next), and when.
 	AfterKills []KillRedelivery `json:"after_kills,omitempty"`
-	// StallTimeoutSeconds is the stall timeout the cell ran with: at least
-	// the session timeout plus the lock duration plus 15 s when it kills,
-	// since a dead member's records wait for both (see shareStall).
+	// StallTimeoutSeconds is the stall timeout the cell ran with (shareStall).
 	StallTimeoutSeconds float64 `json:"stall_timeout_seconds"`
 }
 
-// KillRedelivery is what came back after one SIGKILL: Records distinct
-// records with an entry on a delivery after the first, written after the
-// kill and before the next one; the first and the last of them that many
-// seconds after the kill. The kill's time is when the lab saw the process
-// gone (its 50 ms poll), so the seconds may be short by that much.
+// KillRedelivery is what came back after one SIGKILL: distinct records with
+// an entry on a delivery after the first, written after the kill and before
+// the next; the first and the last of them, in seconds after the kill (as
+// the lab's 50 ms poll saw the process gone, so short by up to that).
 type KillRedelivery struct {
 	Records      int     `json:"records"`
 	FirstSeconds float64 `json:"first_seconds"`
@@ -141,7 +135,7 @@ func shareStall(s Share, stall time.Duration, kills bool) time.Duration {
 	return max(stall, wait)
 }
 
-// failedDelivery is one worker.FailureMarker line.
+// failedDelivery is one worker.EventFailed line.
 type failedDelivery struct {
 	delivery  int
 	permanent bool
@@ -199,24 +193,6 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 	}
 }
 
-// shareProgress is the orchestra's progress for a share group: entries
-// from the processed-log as for every strategy, "committed" = records the
-// broker reports in a terminal state, caught up when that is all of them.
-func (o *orchestra) shareProgress(ctx context.Context, p progress, ends map[int32]int64) (progress, error) {
-	st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.in)
-	if err != nil {
-		return p, err
-	}
-	p.caughtUp = true
-	for part, end := range ends {
-		sp, ok := st[part]
-		n, all := sharegroup.Acknowledged(sp, ok, end)
-		p.committed += int(n)
-		p.caughtUp = p.caughtUp && all
-	}
-	return p, nil
-}
-
 // LostNotArchived is check.lost without what the broker archived on
 // purpose: the lost column of the document.
 func (c Cell) LostNotArchived() int {
@@ -227,18 +203,14 @@ func (c Cell) LostNotArchived() int {
 }
 
 func secondsList(ks []KillRedelivery) string {
-	out := ""
+	out := make([]string, len(ks))
 	for i, k := range ks {
-		if i > 0 {
-			out += ", "
+		out[i] = "none"
+		if k.Records > 0 {
+			out[i] = fmt.Sprintf("%d in %.1f-%.1fs", k.Records, k.FirstSeconds, k.LastSeconds)
 		}
-		if k.Records == 0 {
-			out += "none"
-			continue
-		}
-		out += fmt.Sprintf("%d in %.1f-%.1fs", k.Records, k.FirstSeconds, k.LastSeconds)
 	}
-	return out
+	return strings.Join(out, ", ")
 }
 
 // shareBlocks are the document's share-group section: the share counts per
@@ -282,20 +254,15 @@ func shareBlocks(r Result) []doc.Block {
 // session), and key order against the key-ordered library.
 func shareFindings(r Result) []string {
 	var out []string
-	byScen := map[string][]Cell{}
-	var scens []string
-	for _, c := range r.Cells {
-		if _, ok := byScen[c.Scenario]; !ok {
-			scens = append(scens, c.Scenario)
-		}
-		byScen[c.Scenario] = append(byScen[c.Scenario], c)
-	}
+	_, scens := axes(r)
 	for _, sc := range scens {
-		for _, c := range byScen[sc] {
+		var parts []string // key order, where the key-ordered library ran beside
+		for _, c := range r.Cells {
 			s := c.Share
-			if s == nil || c.Error != "" {
+			if s == nil || c.Error != "" || c.Scenario != sc {
 				continue
 			}
+			parts = append(parts, fmt.Sprintf("%s %d", c.Strategy, c.Check.Reordered))
 			if c.PermanentRecords > 0 {
 				if s.Archived > 0 || strategy.Archives(c.Strategy) {
 					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
@@ -328,18 +295,7 @@ func shareFindings(r Result) []string {
 				out = append(out, line+".")
 			}
 		}
-		// Key order, where the key-ordered library ran beside.
-		var parts []string
-		var lib *Cell
-		for i, c := range byScen[sc] {
-			if c.Strategy == SpeedBaseline && c.Error == "" {
-				lib = &byScen[sc][i]
-			}
-			if c.Share != nil && c.Error == "" {
-				parts = append(parts, fmt.Sprintf("%s %d", c.Strategy, c.Check.Reordered))
-			}
-		}
-		if len(parts) > 0 && lib != nil {
+		if lib, ok := cellAt(r, SpeedBaseline, sc); ok && lib.Error == "" && len(parts) > 0 {
 			out = append(out, fmt.Sprintf("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
 				sc, strings.Join(parts, ", "), lib.Strategy, lib.Check.Reordered))
 		}

@@ -10,7 +10,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/testkit"
 )
 
 func entry(seq int64, delivery int, at time.Time) checker.Processed {
@@ -121,23 +120,14 @@ func TestShareStrategiesAreNotInTheDefaultRun(t *testing.T) {
 // shareCell runs one small share-group cell on the real broker.
 func shareCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
-	seeds := testkit.Brokers(t)
 	// A kill waits out the dead member's 45 s session; a loaded machine
 	// gets room beyond that.
-	c, cfg := runOneCell(t, seeds, strategy, scen, 4*time.Minute, func(c *Config) {
+	c := realCell(t, strategy, scen, 4*time.Minute, false, func(c *Config) {
 		c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll = 600, 4, 32, 8, 50
 	}, edit)
 	if c.Share == nil {
 		t.Fatalf("%s/%s: no share counts", strategy, scen)
 	}
-	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d (archived %d), duplicated %d, reordered %d, dead-lettered %d, redelivered %d, "+
-		"after kills %+v, permanent %d, lock %dms, limit %d, %.1fs",
-		strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Share.Archived, c.Check.Duplicated, c.Check.Reordered,
-		c.Check.DeadLettered, c.Share.Redelivered, c.Share.AfterKills, c.PermanentRecords, c.Share.LockDurationMs, c.Share.DeliveryLimit, c.Seconds)
-	if c.Error != "" || c.Stalled {
-		t.Fatalf("cell did not run cleanly: error %q, stalled %v", c.Error, c.Stalled)
-	}
-	labIntact(t, c, cfg)
 	return c
 }
 

@@ -12,7 +12,6 @@ import (
 // crash only replays; the price is that each batch waits for its slowest
 // record. Rebalances are held until the batch is committed
 // (BlockRebalanceOnPoll), so a revoked partition never has work in flight.
-func init() { register("commit-after-batch", commitAfterBatch) }
 
 func commitAfterBatch(ctx context.Context, cfg Config) error {
 	cl, err := kgo.NewClient(clientOpts(cfg, kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll())...)

@@ -10,34 +10,21 @@ import (
 )
 
 // share: a bare franz-go share-group consumer (KIP-932), the way its docs
-// suggest: poll up to MaxPoll records, run them concurrently on up to
-// Workers goroutines, acknowledge each when its handler returns (success:
-// accept; permanent failure: reject, the broker archives it; any other
-// failure: release, the broker redelivers it and archives it once the
-// group's delivery limit is reached), and poll again only when every record
-// of the poll has its acknowledgement. There is no dead-letter topic: a
-// share group alone has none, so what fails for good is archived and gone.
+// suggest: poll up to MaxPoll records, run them on up to Workers
+// goroutines, acknowledge each when its handler returns (accept; reject a
+// permanent failure, which the broker archives; release any other, which
+// the broker redelivers until the group's delivery limit), and poll again
+// only when every record of the poll has its ack. No dead-letter topic: a
+// share group has none, so what fails for good is archived and gone.
 //
 // Polling early is the trap: kgo auto-accepts every record of the previous
-// poll still without a terminal ack when the client polls again, so a poll
-// before the handlers finished would accept (lose) records a crash then
-// never redelivers.
-//
-// The group must read from the start (share.auto.offset.reset=earliest);
-// the lab sets that before any member starts. No static membership, no
-// rebalance timeout: share groups have neither.
-func init() {
-	register("share", shareGroup)
-	share["share"], archives["share"] = true, true
-}
-
+// poll still without a terminal ack, so a crash would lose what an early
+// poll accepted. The lab sets share.auto.offset.reset=earliest before any
+// member starts.
 func shareGroup(ctx context.Context, cfg Config) error {
-	cl, err := kgo.NewClient(append(cfg.ClientOpts,
-		kgo.SeedBrokers(cfg.Seeds...),
+	cl, err := kgo.NewClient(baseOpts(cfg,
 		kgo.ShareGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topic),
 		kgo.ShareMaxRecords(int32(cfg.MaxPoll)),
-		kgo.FetchMaxWait(200*time.Millisecond),
 		// Without a callback failed acks are invisible; the lab counts
 		// these lines (the share group's analogue of a failed commit).
 		kgo.ShareAckCallback(func(_ *kgo.Client, rs kgo.ShareAckResults) {

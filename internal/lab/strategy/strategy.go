@@ -1,18 +1,19 @@
-// Package strategy holds the consumer loops the lab compares, one file per
-// strategy. Each runs in its own OS process (see package worker) until its
-// context ends, then shuts down gracefully: stop polling, finish the work in
-// flight, commit what the strategy would commit, close. A SIGKILL skips all
-// of that, which is the point of the crash scenario.
+// Package strategy holds the consumer loops the lab compares. Each runs in
+// its own OS process (package worker) until its context ends, then shuts
+// down gracefully: stop polling, finish the work in flight, commit what the
+// strategy would commit, close. A SIGKILL skips all of that, which is the
+// point of the crash scenario.
 package strategy
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/parallel"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -37,9 +38,8 @@ type Config struct {
 	DLQTopic     string // dead-letter topic, for strategies that have one
 	Workers      int    // pool size / max concurrency
 	MaxPoll      int    // records per poll
-	// RebalanceTimeout is how long the group waits for a member to rejoin
-	// once a rebalance began (kgo's analogue of max.poll.interval.ms for the
-	// classic protocol); 0 keeps the client default (60 s).
+	// RebalanceTimeout: how long the group waits for a member to rejoin
+	// (kgo's max.poll.interval.ms); 0 keeps the client default (60 s).
 	RebalanceTimeout time.Duration
 	Handler          Handler
 	// Transform is Handler for a strategy that writes the processed-log
@@ -55,37 +55,68 @@ type Config struct {
 // Func runs a strategy until ctx ends.
 type Func func(ctx context.Context, cfg Config) error
 
-var (
-	registry  = map[string]Func{}
-	jvm       = map[string]bool{}
-	share     = map[string]bool{}
-	archives  = map[string]bool{}
-	brokerDLQ = map[string]bool{}
-)
+// entry is one strategy and how it runs beside its loop.
+type entry struct {
+	name string
+	run  Func
+	// jvm: runs a JVM (Config.Java and Config.PCClasspath must be set).
+	// share: consumes as a share group (KIP-932): no committed offsets, no
+	// static membership, records acquired and acknowledged one by one.
+	// archives: leaves failed records to the share group's broker (it
+	// rejects a permanent failure and releases any other, so the broker
+	// archives the record and nothing keeps it).
+	// brokerDLQ: the broker writes its dead letters (KIP-1191).
+	jvm, share, archives, brokerDLQ bool
+}
 
-func register(name string, f Func) { registry[name] = f }
+// strategies in the order the tables show them: naive loops first, then
+// the library (and PC), then the share-group strategies.
+var strategies = []entry{
+	{name: "commit-before", run: commitBefore},
+	{name: "commit-after-submit", run: submitThenCommit(true)},
+	{name: "auto-commit", run: submitThenCommit(false)},
+	{name: "commit-after-batch", run: commitAfterBatch},
+	{name: "eos", run: library{order: parallel.OrderKey, interval: libCommitInterval, eos: true}.run},
+	{name: "lib-key", run: library{order: parallel.OrderKey, interval: libCommitInterval}.run},
+	{name: "lib-partition", run: library{order: parallel.OrderPartition, interval: libCommitInterval}.run},
+	{name: "lib-unordered", run: library{order: parallel.OrderNone, interval: libCommitInterval}.run},
+	{name: "pc-key", run: parallelConsumer(confluentpc.OrderKey), jvm: true},
+	{name: "pc-partition", run: parallelConsumer(confluentpc.OrderPartition), jvm: true},
+	{name: "pc-unordered", run: parallelConsumer(confluentpc.OrderUnordered), jvm: true},
+	{name: "share", run: shareGroup, share: true, archives: true},
+	{name: "kpar-share", run: library{share: true}.run, share: true},
+	{name: "kpar-share-brokerdlq", run: library{share: true, broker: true}.run, share: true, brokerDLQ: true},
+}
+
+// find is the named strategy's entry (the zero entry for a lib-* variant
+// or an unknown name).
+func find(name string) entry {
+	for _, e := range strategies {
+		if e.name == name {
+			return e
+		}
+	}
+	return entry{}
+}
 
 // NeedsJVM reports whether the named strategy runs a JVM (Config.Java and
 // Config.PCClasspath must be set).
-func NeedsJVM(name string) bool { return jvm[name] }
+func NeedsJVM(name string) bool { return find(name).jvm }
 
-// IsShare reports whether the named strategy consumes as a share group
-// (KIP-932): no committed offsets, no static membership, records acquired
-// and acknowledged one by one.
-func IsShare(name string) bool { return share[name] }
+// IsShare reports whether the named strategy consumes as a share group.
+func IsShare(name string) bool { return find(name).share }
 
 // Archives reports whether the named strategy leaves failed records to the
-// share group's broker: it rejects a permanent failure and releases any
-// other, so the broker archives the record (rejected, or at the delivery
-// limit) and nothing keeps it. A strategy with a dead-letter topic does not.
-func Archives(name string) bool { return archives[name] }
+// share group's broker to archive; a strategy with a dead-letter topic does
+// not.
+func Archives(name string) bool { return find(name).archives }
 
 // DLQTopic names the dead-letter topic of a cell whose topics start with
 // base, and the configs to create it with. A strategy whose broker writes
 // the dead letters (KIP-1191) needs a name with the broker's DLQ prefix
 // (dlq., Kafka 4.4's default) and the topic's consent to take them.
 func DLQTopic(name, base string) (string, map[string]*string) {
-	if brokerDLQ[name] {
+	if find(name).brokerDLQ {
 		on := "true"
 		return "dlq." + base, map[string]*string{"errors.deadletterqueue.group.enable": &on}
 	}
@@ -97,74 +128,63 @@ func Get(name string) (Func, error) {
 	if f, ok := libraryVariant(name); ok {
 		return f, nil
 	}
-	f, ok := registry[name]
-	if !ok {
-		return nil, fmt.Errorf("unknown strategy %q (known: %v)", name, Names())
+	if e := find(name); e.run != nil {
+		return e.run, nil
 	}
-	return f, nil
+	return nil, fmt.Errorf("unknown strategy %q (known: %v)", name, Names())
 }
 
 // Names lists the strategies in a stable order.
 func Names() []string {
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
+	out := make([]string, len(strategies))
+	for i, e := range strategies {
+		out[i] = e.name
 	}
-	sort.Slice(out, func(i, j int) bool { return order(out[i]) < order(out[j]) })
 	return out
 }
 
-// order keeps the table readable: naive loops first, then the library (and
-// PC), then the share-group strategies.
-func order(name string) string {
-	rank := map[string]string{"commit-before": "0", "commit-after-submit": "1", "auto-commit": "2", "commit-after-batch": "3",
-		"share": "z0", "kpar-share": "z1", "kpar-share-brokerdlq": "z2"} // share groups last
-	if r, ok := rank[name]; ok {
-		return r
-	}
-	return "9" + name
+// baseOpts are the options of every franz-go client a strategy makes.
+func baseOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.Seeds...), kgo.ConsumeTopics(cfg.Topic), kgo.FetchMaxWait(200 * time.Millisecond)}
+	return append(append(opts, cfg.ClientOpts...), extra...)
 }
 
-// clientOpts are the consumer options the franz-go strategies share.
-func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Seeds...),
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(200 * time.Millisecond),
-	}
-	opts = append(opts, cfg.ClientOpts...)
+// groupOpts are the consumer-group options: the group, static membership,
+// and under a short rebalance timeout heartbeats often enough that a
+// member notices the rebalance well within it.
+func groupOpts(cfg Config) []kgo.Opt {
+	opts := []kgo.Opt{kgo.ConsumerGroup(cfg.Group)}
 	if cfg.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
-	opts = append(opts, groupTimeouts(cfg)...)
-	// Logging only (the lab counts these lines): being dropped from the
-	// group is what a handler slower than the rebalance timeout causes.
-	opts = append(opts, kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-		cfg.Logf("partitions lost: %v", lost)
-	}))
+	if cfg.RebalanceTimeout > 0 {
+		rebalance, heartbeat := groupTimeouts(cfg)
+		opts = append(opts, kgo.RebalanceTimeout(rebalance), kgo.HeartbeatInterval(heartbeat))
+	}
+	return opts
+}
+
+// clientOpts are the consumer options the naive loops share.
+func clientOpts(cfg Config, extra ...kgo.Opt) []kgo.Opt {
+	opts := append(baseOpts(cfg, groupOpts(cfg)...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		// Logging only (the lab counts these lines): being dropped from the
+		// group is what a handler slower than the rebalance timeout causes.
+		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+			cfg.Logf("partitions lost: %v", lost)
+		}))
 	return append(opts, extra...)
 }
 
-// kgo's group defaults, for strategies that configure another client (the
-// Java consumer under PC) the same way.
-const (
-	defaultSessionTimeout    = 45 * time.Second
-	defaultRebalanceTimeout  = 60 * time.Second
-	defaultHeartbeatInterval = 3 * time.Second
-)
+// kgo's session timeout, for the Java consumer under PC.
+const defaultSessionTimeout = 45 * time.Second
 
-// groupTimeouts: a short rebalance timeout needs heartbeats often enough
-// that a member notices the rebalance well within it.
-func groupTimeouts(cfg Config) []kgo.Opt {
+// groupTimeouts are the rebalance timeout and heartbeat interval: kgo's
+// defaults (60 s, 3 s) unless cfg sets a rebalance timeout.
+func groupTimeouts(cfg Config) (rebalance, heartbeat time.Duration) {
 	if cfg.RebalanceTimeout <= 0 {
-		return nil
+		return 60 * time.Second, 3 * time.Second
 	}
-	return []kgo.Opt{
-		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
-		kgo.HeartbeatInterval(max(100*time.Millisecond, cfg.RebalanceTimeout/10)),
-	}
+	return cfg.RebalanceTimeout, max(100*time.Millisecond, cfg.RebalanceTimeout/10)
 }
 
 // queueDepth is the pool's queue. A naive loop hands records to something

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -75,18 +74,8 @@ type Params struct {
 	PCClasspath string
 }
 
-// Event is one JSON line a worker writes on stdout. The runner lets the
-// second member join on EventSlow (the slow stretch started), so the
-// rebalance always lands while the slow handlers run; it counts
-// EventPermanent (a handler attempt that ended in a permanent failure:
-// Seq, Attempt), since a record that always fails leaves nothing in the
-// processed-log; EventFailed is every failed attempt on a record a share
-// group delivered (Seq, Delivery, Permanent): a record that fails its last
-// allowed delivery, or is rejected, is archived by the broker and leaves
-// no entry anywhere, and these are how the lab tells archived from lost;
-// EventKill is written the instant before a kill-fault SIGKILL with the
-// handler invocations running at that moment, the killing one included:
-// the records in flight at the kill, which a replay is measured against.
+// Event is one JSON line a worker writes on stdout (one write per line, so
+// concurrent lines stay whole on the pipe).
 type Event struct {
 	Kind      string `json:"kind"`
 	Seq       int64  `json:"seq,omitempty"`
@@ -98,10 +87,22 @@ type Event struct {
 
 // The kinds of Event.
 const (
-	EventSlow      = "slow"
+	// EventSlow: the slow stretch started; the runner lets the second
+	// member join then, so the rebalance lands while the slow handlers run.
+	EventSlow = "slow"
+	// EventPermanent: a handler attempt ended in a permanent failure (Seq,
+	// Attempt); a record that always fails leaves nothing in the
+	// processed-log.
 	EventPermanent = "permanent"
-	EventFailed    = "failed"
-	EventKill      = "kill"
+	// EventFailed: a failed attempt on a record a share group delivered
+	// (Seq, Delivery, Permanent). A record rejected, or failing its last
+	// allowed delivery, is archived by the broker and leaves no entry
+	// anywhere; these tell archived from lost.
+	EventFailed = "failed"
+	// EventKill: written the instant before a kill-fault SIGKILL with the
+	// invocations running (the killing one included): the records in
+	// flight, which a replay is measured against.
+	EventKill = "kill"
 )
 
 // Settle is how long the group's committed offsets must stay unchanged
@@ -144,17 +145,15 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 	if err := p.Check(); err != nil {
 		return err
 	}
-	run, err := strategy.Get(p.Strategy)
-	if err != nil {
-		return err
-	}
+	run, _ := strategy.Get(p.Strategy) // Check found it
 	out, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond)}, p.ClientOpts...)...)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
-	h := &handler{p: p, out: out, events: events, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done()}
-	if p.KillAfter > 0 && !p.Instant {
+	h := &handler{p: p, out: out, events: events, attempts: map[int64]int{}, frozen: make(chan struct{}), stop: ctx.Done(),
+		freezes: p.KillAfter > 0 && !p.Instant}
+	if h.freezes {
 		go h.killWhenSettled(ctx)
 	}
 	cfg := strategy.Config{
@@ -173,6 +172,7 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 
 type handler struct {
 	p       Params
+	freezes bool // the crash fault: freeze after KillAfter invocations
 	events  *proc.Lines
 	out     *kgo.Client
 	invoked atomic.Int64  // handler invocations so far, retries included
@@ -216,7 +216,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	p := h.p
 	n := h.invoked.Add(1)
-	if p.KillAfter > 0 && !p.Instant && n > int64(p.KillAfter) {
+	if h.freezes && n > int64(p.KillAfter) {
 		// Frozen: this invocation never runs. The process dies in
 		// killWhenSettled; a graceful stop (SIGTERM) still gets through.
 		<-h.stop
@@ -224,7 +224,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	h.running.Add(1)
 	defer h.running.Add(-1)
-	if p.KillAfter > 0 && !p.Instant && n == int64(p.KillAfter) {
+	if h.freezes && n == int64(p.KillAfter) {
 		close(h.frozen)
 	}
 	seq := uint64(rec.Seq)
@@ -237,10 +237,9 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	attempt = max(attempt, delivery)
 	if delivery > 0 {
 		defer func() {
-			if err == nil {
-				return
+			if err != nil {
+				_ = h.events.Write(Event{Kind: EventFailed, Seq: rec.Seq, Delivery: delivery, Permanent: errors.Is(err, strategy.ErrPermanent)})
 			}
-			_ = h.events.Write(Event{Kind: EventFailed, Seq: rec.Seq, Delivery: delivery, Permanent: errors.Is(err, strategy.ErrPermanent)})
 		}()
 	}
 
@@ -251,7 +250,6 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 		return fmt.Errorf("record %d: %w", rec.Seq, err)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
-		// One write per line, so concurrent lines stay whole on the pipe.
 		_ = h.events.Write(Event{Kind: EventPermanent, Seq: rec.Seq, Attempt: attempt})
 		return fmt.Errorf("record %d: %w", rec.Seq, strategy.ErrPermanent)
 	}
@@ -295,7 +293,8 @@ func (h *handler) attempt(seq int64) int {
 
 // work is the handler's latency for invocation n, attempt attempt of
 // record seq: the slow stretch (first attempts only, announced once), a
-// tail latency, or a uniform one between LatencyMin and LatencyMax.
+// tail latency, or a uniform one between LatencyMin and LatencyMax; a
+// well-behaved handler, it stops when its context ends.
 func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) error {
 	p := h.p
 	switch {
@@ -303,27 +302,14 @@ func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) er
 		if n == int64(p.SlowAt) {
 			_ = h.events.Write(Event{Kind: EventSlow})
 		}
-		return sleep(ctx, p.SlowLatency)
+		return workload.Sleep(ctx, p.SlowLatency)
 	case workload.Float(p.Seed, diceTail, seq) < p.Tail:
-		return sleep(ctx, p.TailLatency)
+		return workload.Sleep(ctx, p.TailLatency)
 	case p.LatencyMax > 0:
 		span := p.LatencyMax - p.LatencyMin
-		return sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
+		return workload.Sleep(ctx, p.LatencyMin+time.Duration(workload.Float(p.Seed, diceLatency, seq)*float64(span)))
 	}
 	return nil
-}
-
-// sleep is the handler's work: a well-behaved handler stops when its
-// context ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // killWhenSettled is the crash fault made repeatable. Once KillAfter
@@ -348,7 +334,7 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 	adm := kadm.NewClient(h.out)
 	settle, read := Settle, func() (string, error) {
 		offs, err := adm.FetchOffsets(ctx, h.p.Group)
-		return commitsString(offs), err
+		return fmt.Sprint(offs.Sorted()), err
 	}
 	if strategy.IsShare(h.p.Strategy) {
 		// No committed offsets: what the broker reports acknowledged.
@@ -375,12 +361,4 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 	}
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {}
-}
-
-func commitsString(offs kadm.OffsetResponses) string {
-	var b strings.Builder
-	for _, o := range offs.Sorted() {
-		fmt.Fprintf(&b, "%s/%d@%d:%s/%v;", o.Topic, o.Partition, o.At, o.Metadata, o.Err)
-	}
-	return b.String()
 }
