@@ -224,7 +224,7 @@ func (j jvm) format(ctx context.Context, cid string, nodes []Node, extra []strin
 				"kafka.tools.StorageTool", "format", "-t", cid, "-c", filepath.Join(n.Dir, "server.properties")}, extra...)
 			out, _, err := kproc.Output(ctx, "StorageTool format", append([]string{j.java}, args...), kproc.Options{})
 			if err != nil {
-				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
+				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, TailLines(string(out), 15))
 			}
 		}()
 	}

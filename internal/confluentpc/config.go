@@ -141,6 +141,11 @@ func (c Config) Validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
 	}
+	wholeMs := func(name string, d time.Duration) {
+		if d < 0 || d%time.Millisecond != 0 {
+			bad("%s %v must be a whole number of milliseconds >= 0", name, d)
+		}
+	}
 	if len(c.Seeds) == 0 {
 		bad("Seeds is empty")
 	}
@@ -177,9 +182,7 @@ func (c Config) Validate() error {
 			bad("Sleep %v needs Work %q", c.Sleep, WorkSleep)
 		}
 	case WorkSleep:
-		if c.Sleep < 0 || c.Sleep%time.Millisecond != 0 {
-			bad("Sleep %v must be a whole number of milliseconds >= 0", c.Sleep)
-		}
+		wholeMs("Sleep", c.Sleep)
 	default:
 		bad("Work %q is not %q or %q", c.Work, WorkNoop, WorkSleep)
 	}
@@ -189,18 +192,14 @@ func (c Config) Validate() error {
 	if c.HoldStuck && c.StuckOffset < 0 {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
-	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
-		bad("ProgressEvery %v must be a whole number of milliseconds >= 0", c.ProgressEvery)
-	}
+	wholeMs("ProgressEvery", c.ProgressEvery)
 	if c.FetchMaxBytes < 0 {
 		bad("FetchMaxBytes %d must be >= 0 (0: kafka-clients' default)", c.FetchMaxBytes)
 	}
 	if c.MaxPartitionFetchBytes < 0 {
 		bad("MaxPartitionFetchBytes %d must be >= 0 (0: kafka-clients' default)", c.MaxPartitionFetchBytes)
 	}
-	if c.SessionTimeout < 0 || c.SessionTimeout%time.Millisecond != 0 {
-		bad("SessionTimeout %v must be a whole number of milliseconds >= 0", c.SessionTimeout)
-	}
+	wholeMs("SessionTimeout", c.SessionTimeout)
 	for _, f := range c.JVMFlags {
 		switch {
 		case !strings.HasPrefix(f, "-"):
@@ -228,26 +227,22 @@ func (c Config) harnessArgs() []string {
 		"--sleep-ms", strconv.FormatInt(c.Sleep.Milliseconds(), 10),
 		"--timeout-s", strconv.FormatInt(int64((c.Timeout+time.Second-1)/time.Second), 10),
 	}
-	if c.HoldStuck {
-		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
-	}
-	if c.ProcessedLog != "" {
-		args = append(args, "--processed-log", c.ProcessedLog)
-	}
-	if c.ClientConfig != "" {
-		args = append(args, "--client-config", c.ClientConfig)
-	}
-	if c.ProgressEvery > 0 {
-		args = append(args, "--progress-ms", strconv.FormatInt(c.ProgressEvery.Milliseconds(), 10))
-	}
-	if c.SessionTimeout > 0 {
-		args = append(args, "--session-timeout-ms", strconv.FormatInt(c.SessionTimeout.Milliseconds(), 10))
-	}
-	if c.FetchMaxBytes > 0 {
-		args = append(args, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
-	}
-	if c.MaxPartitionFetchBytes > 0 {
-		args = append(args, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	args = flagIf(args, c.HoldStuck, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
+	args = flagIf(args, c.ProcessedLog != "", "--processed-log", c.ProcessedLog)
+	args = flagIf(args, c.ClientConfig != "", "--client-config", c.ClientConfig)
+	args = flagIf(args, c.ProgressEvery > 0, "--progress-ms", ms(c.ProgressEvery))
+	args = flagIf(args, c.SessionTimeout > 0, "--session-timeout-ms", ms(c.SessionTimeout))
+	args = flagIf(args, c.FetchMaxBytes > 0, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
+	args = flagIf(args, c.MaxPartitionFetchBytes > 0, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	return args
+}
+
+// flagIf adds flag and its value v to args when on: the harness's and the
+// bridge's optional flags.
+func flagIf(args []string, on bool, flag, v string) []string {
+	if on {
+		return append(args, flag, v)
 	}
 	return args
 }
