@@ -101,7 +101,7 @@ func (f *Faults) signalNode(id int, sig syscall.Signal) (*Node, error) {
 	if !n.Alive() {
 		return n, fmt.Errorf("node %d (pid %d): %w", id, n.Pid, ErrNotOurs)
 	}
-	return n, signal(n.Pid, sig)
+	return n, syscall.Kill(n.Pid, sig)
 }
 
 // Kill SIGKILLs node id and waits until the process is gone.
@@ -135,7 +135,7 @@ func (f *Faults) Shutdown(id int, grace time.Duration) error {
 	if waitGone(n, grace) == nil {
 		return nil
 	}
-	_ = signal(n.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(n.Pid, syscall.SIGKILL)
 	return waitGone(n, 10*time.Second)
 }
 

@@ -52,6 +52,7 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 		}
 	}
 	var picked []*Node
+	sub := &State{}
 	for _, id := range ids {
 		i := slices.IndexFunc(st.Nodes, func(n Node) bool { return n.ID == id })
 		if i < 0 {
@@ -60,11 +61,7 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 		if len(st.Nodes[i].Argv) == 0 {
 			return nil, fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", id)
 		}
-		picked = append(picked, &st.Nodes[i])
-	}
-	sub := &State{Nodes: make([]Node, len(picked))}
-	for i, n := range picked {
-		sub.Nodes[i] = *n
+		picked, sub.Nodes = append(picked, &st.Nodes[i]), append(sub.Nodes, st.Nodes[i])
 	}
 	stopNodes(sub)
 	if err := stillAlive(sub); err != nil {

@@ -25,21 +25,9 @@ func BenchmarkParseChunk(b *testing.B) {
 		{"json-keyed", []Opt{KeyColumn("customer_id"), Value(ValueJSON)}},
 	} {
 		b.Run(mode.name, func(b *testing.B) {
-			var c cfg
-			for _, o := range mode.opts {
-				o.apply(&c)
-			}
-			d, p, keyIdx, err := parseHeader(data, "g.csv", c)
+			_, s, p, err := prepare(data, "g.csv", newCfg(mode.opts))
 			if err != nil {
 				b.Fatal(err)
-			}
-			s := &shape{buf: p.buf, file: "g.csv", nfields: len(d.Header), keyIdx: keyIdx, value: c.value}
-			if c.value == ValueJSON {
-				for _, h := range d.Header {
-					k := appendJSONString(nil, []byte(h))
-					s.jsonKeys = append(s.jsonKeys, append(k, ':'))
-					s.jsonLen += len(k) + 1
-				}
 			}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(s.buf)-p.pos) / 20_000)

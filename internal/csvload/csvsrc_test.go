@@ -231,7 +231,7 @@ func BenchmarkLoadGeneratedCSV(b *testing.B) {
 			b.Run(mode.name+"/"+w.name, func(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 				rows := 0
-				opts := append(mode.opts[:len(mode.opts):len(mode.opts)], Workers(w.n))
+				opts := append(mode.opts[:len(mode.opts):len(mode.opts)], withWorkers(w.n))
 				for b.Loop() {
 					d, err := Parse(data, "g.csv", opts...)
 					if err != nil {
