@@ -216,9 +216,7 @@ func (j jvm) format(ctx context.Context, cid string, nodes []Node, extra []strin
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			args := append([]string{"-Xmx256M", "-cp", j.cp,
 				"-Dlog4j2.configurationFile=" + j.log4j, "-Dkafka.logs.dir=" + n.Dir,
 				"kafka.tools.StorageTool", "format", "-t", cid, "-c", filepath.Join(n.Dir, "server.properties")}, extra...)
@@ -226,15 +224,10 @@ func (j jvm) format(ctx context.Context, cid string, nodes []Node, extra []strin
 			if err != nil {
 				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, TailLines(string(out), 15))
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // kafka is the command line of the broker JVM of the node in dir, with

@@ -58,8 +58,8 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 		if i < 0 {
 			return nil, fmt.Errorf("--node %d: the cluster in %s has nodes 1 to %d", id, brokerDir(home), len(st.Nodes))
 		}
-		if len(st.Nodes[i].Argv) == 0 {
-			return nil, fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", id)
+		if err := st.Nodes[i].startable(); err != nil {
+			return nil, err
 		}
 		picked, sub.Nodes = append(picked, &st.Nodes[i]), append(sub.Nodes, st.Nodes[i])
 	}

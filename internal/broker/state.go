@@ -75,6 +75,14 @@ func loopback(ports []int) []string {
 // Alive reports whether this node's JVM is still the process kpar started.
 func (n Node) Alive() bool { return ProcessAlive(n.Pid, n.PidStartTime) }
 
+// startable says why n cannot be started again on its data (nil: it can).
+func (n Node) startable() error {
+	if len(n.Argv) == 0 {
+		return fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", n.ID)
+	}
+	return nil
+}
+
 // ErrNotUp is returned when no cluster state is recorded under the home.
 var ErrNotUp = errors.New("no local broker is recorded as running (start one with 'kpar broker up')")
 

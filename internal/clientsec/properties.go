@@ -175,27 +175,27 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 
 func (p properties) applyTLS(s *Settings) error {
 	get := func(k string) string { return strings.TrimSpace(p.kv[k].value) }
-	if loc := get("ssl.truststore.location"); loc != "" && s.CA == "" {
-		if !filepath.IsAbs(loc) {
-			loc = filepath.Join(filepath.Dir(p.file), loc)
-		}
-		if err := needPEM(p, "ssl.truststore", loc); err != nil {
-			return err
-		}
-		s.CA = loc
-	}
-	if pem := get("ssl.truststore.certificates"); pem != "" && s.CA == "" {
+	if pem := get("ssl.truststore.certificates"); pem != "" && s.CA == "" && get("ssl.truststore.location") == "" {
 		return fmt.Errorf("%s: inline PEM is not read; put the certificates in a file and name it in ssl.truststore.location", p.at("ssl.truststore.certificates"))
 	}
-	if loc := get("ssl.keystore.location"); loc != "" && s.Cert == "" {
+	// A PEM keystore holds the key and the certificate chain in one file.
+	for _, st := range []struct {
+		prefix string
+		to     []*string
+	}{{"ssl.truststore", []*string{&s.CA}}, {"ssl.keystore", []*string{&s.Cert, &s.Key}}} {
+		loc := get(st.prefix + ".location")
+		if loc == "" || *st.to[0] != "" {
+			continue
+		}
 		if !filepath.IsAbs(loc) {
 			loc = filepath.Join(filepath.Dir(p.file), loc)
 		}
-		if err := needPEM(p, "ssl.keystore", loc); err != nil {
+		if err := needPEM(p, st.prefix, loc); err != nil {
 			return err
 		}
-		// A PEM keystore holds the key and the certificate chain in one file.
-		s.Cert, s.Key = loc, loc
+		for _, to := range st.to {
+			*to = loc
+		}
 	}
 	if v, ok := p.kv["ssl.endpoint.identification.algorithm"]; ok && strings.TrimSpace(v.value) == "" {
 		return fmt.Errorf("%s is empty (no host name check): kpar always checks it; name the certificate's host with --tls-server-name instead", p.at("ssl.endpoint.identification.algorithm"))
