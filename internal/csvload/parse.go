@@ -188,31 +188,30 @@ func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line in
 			}
 			break // at '\n' or EOF
 		}
-		if q >= 0 { // q > i: the fields up to the quote are unquoted
+		// q > i: the fields up to the quote are unquoted; else the rest of
+		// the line is.
+		end := lineEnd
+		if q >= 0 {
 			if buf[q-1] != ',' {
 				line := p.line
 				field := n + bytes.Count(buf[i:q], comma) + 1
 				p.skipLine(q, line)
 				return 0, nil, nil, false, startLine, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", field)
 			}
-			run := buf[i : q-1]
-			c := bytes.Count(run, comma) + 1
-			if keyIdx >= n && keyIdx < n+c {
-				key = nthField(run, keyIdx-n)
-			}
-			n += c
-			i = q
-			continue
+			end = q - 1
+		} else if end > i && buf[end-1] == '\r' {
+			end--
 		}
-		run := buf[i:lineEnd]
-		if len(run) > 0 && run[len(run)-1] == '\r' {
-			run = run[:len(run)-1]
-		}
+		run := buf[i:end]
 		c := bytes.Count(run, comma) + 1
 		if keyIdx >= n && keyIdx < n+c {
 			key = nthField(run, keyIdx-n)
 		}
 		n += c
+		if q >= 0 {
+			i = q
+			continue
+		}
 		i = lineEnd
 		break
 	}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -334,7 +333,8 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 }
 
 // stopMembers ends every member: SIGTERM and up to 30 s each to leave
-// (dynamic ones first), or SIGKILL at once when the run was cancelled.
+// (dynamic ones signalled first), or SIGKILL at once when the run was
+// cancelled.
 func (r *run) stopMembers(now bool) {
 	r.mu.Lock()
 	var all []*member
@@ -346,21 +346,13 @@ func (r *run) stopMembers(now bool) {
 	slices.SortStableFunc(all, func(a, b *member) int {
 		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
 	})
+	var wg sync.WaitGroup
 	for _, m := range all {
-		if m.Exited() {
-			continue
-		}
 		if now {
-			_ = m.Signal(syscall.SIGKILL)
-			continue
-		}
-		_ = m.Signal(syscall.SIGTERM)
-	}
-	for _, m := range all {
-		select {
-		case <-m.Done():
-		case <-time.After(30 * time.Second):
 			m.Kill()
+		} else {
+			wg.Go(func() { m.Stop(30 * time.Second) })
 		}
 	}
+	wg.Wait()
 }
