@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -109,18 +110,10 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 		}
 	}
 	proto := strings.ToUpper(get("security.protocol"))
-	var tlsOn, saslOn bool
-	switch proto {
-	case "", "PLAINTEXT":
-	case "SSL":
-		tlsOn = true
-	case "SASL_PLAINTEXT":
-		saslOn = true
-	case "SASL_SSL":
-		tlsOn, saslOn = true, true
-	default:
+	if !slices.Contains([]string{"", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, proto) {
 		return nil, fmt.Errorf("%s=%s: not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", p.at("security.protocol"), proto)
 	}
+	tlsOn, saslOn := strings.HasSuffix(proto, "SSL"), strings.HasPrefix(proto, "SASL_")
 	s.TLS = s.TLS || tlsOn
 	if tlsOn {
 		if err := p.applyTLS(s); err != nil {

@@ -165,16 +165,10 @@ func (c Config) Validate() error {
 	default:
 		bad("Ordering %q is not KEY, PARTITION or UNORDERED", c.Ordering)
 	}
-	if c.MaxConcurrency < 0 {
-		bad("MaxConcurrency %d must be > 0 (0: default %d)", c.MaxConcurrency, DefaultMaxConcurrency)
-	}
 	switch c.CommitMode {
 	case "", CommitAsync, CommitSync:
 	default:
 		bad("CommitMode %q is not %s or %s", c.CommitMode, CommitAsync, CommitSync)
-	}
-	if c.BatchSize < 0 {
-		bad("BatchSize %d must be > 0 (0: default %d)", c.BatchSize, DefaultBatchSize)
 	}
 	switch c.Work {
 	case "", WorkNoop:
@@ -186,18 +180,25 @@ func (c Config) Validate() error {
 	default:
 		bad("Work %q is not %q or %q", c.Work, WorkNoop, WorkSleep)
 	}
-	if c.Timeout < 0 {
-		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
-	}
 	if c.HoldStuck && c.StuckOffset < 0 {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
 	wholeMs("ProgressEvery", c.ProgressEvery)
-	if c.FetchMaxBytes < 0 {
-		bad("FetchMaxBytes %d must be >= 0 (0: kafka-clients' default)", c.FetchMaxBytes)
-	}
-	if c.MaxPartitionFetchBytes < 0 {
-		bad("MaxPartitionFetchBytes %d must be >= 0 (0: kafka-clients' default)", c.MaxPartitionFetchBytes)
+	for _, n := range []struct {
+		field    string
+		negative bool
+		v        any
+		def      string
+	}{
+		{"MaxConcurrency", c.MaxConcurrency < 0, c.MaxConcurrency, fmt.Sprint("default ", DefaultMaxConcurrency)},
+		{"BatchSize", c.BatchSize < 0, c.BatchSize, fmt.Sprint("default ", DefaultBatchSize)},
+		{"Timeout", c.Timeout < 0, c.Timeout, fmt.Sprint("default ", DefaultTimeout)},
+		{"FetchMaxBytes", c.FetchMaxBytes < 0, c.FetchMaxBytes, "kafka-clients' default"},
+		{"MaxPartitionFetchBytes", c.MaxPartitionFetchBytes < 0, c.MaxPartitionFetchBytes, "kafka-clients' default"},
+	} {
+		if n.negative {
+			bad("%s %v must be > 0 (0: %v)", n.field, n.v, n.def)
+		}
 	}
 	wholeMs("SessionTimeout", c.SessionTimeout)
 	for _, f := range c.JVMFlags {
