@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -118,12 +117,7 @@ ssl.truststore.location=%s
 // before the first client connects.
 func (s *secureSetup) formatArgs() []string {
 	var out []string
-	users := make([]string, 0, len(s.passwords))
-	for u := range s.passwords {
-		users = append(users, u)
-	}
-	sort.Strings(users)
-	for _, u := range users {
+	for _, u := range []string{SecureAdmin, SecureUser} {
 		for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
 			out = append(out, "--add-scram", fmt.Sprintf("%s=[name=%s,password=%s]", m, u, s.passwords[u]))
 		}

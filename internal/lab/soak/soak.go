@@ -202,12 +202,12 @@ func (r *run) open(ctx context.Context, res *Result) error {
 		}
 		r.admin = st.Bootstrap()
 		for i, n := range st.Nodes {
-			p, err := Listen(fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)), fmt.Sprintf("127.0.0.1:%d", broker.ProxiedPort(cfg.Port, i)), n.ID, cfg.Seed)
+			addr := fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i))
+			p, err := Listen(addr, fmt.Sprintf("127.0.0.1:%d", broker.ProxiedPort(cfg.Port, i)), n.ID, cfg.Seed)
 			if err != nil {
 				return err
 			}
-			r.proxies[n.ID] = p
-			r.clients = append(r.clients, fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)))
+			r.proxies[n.ID], r.clients = p, append(r.clients, addr)
 		}
 		res.Wiring = fmt.Sprintf("3 nodes under %s: brokers on 127.0.0.1:%d-%d (replication, the soak's admin and checker); clients reach them only through the soak's TCP proxies on 127.0.0.1:%d-%d, advertised by each broker's PROXIED listener (127.0.0.1:%d-%d)",
 			cfg.Home, cfg.Port, cfg.Port+2, broker.ProxyPort(cfg.Port, 0), broker.ProxyPort(cfg.Port, 2), broker.ProxiedPort(cfg.Port, 0), broker.ProxiedPort(cfg.Port, 2))
