@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -43,12 +44,7 @@ var javaSources = func() map[string][]byte {
 
 // sourceNames are javaSources' names, sorted.
 func sourceNames() []string {
-	names := make([]string, 0, len(javaSources))
-	for n := range javaSources {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(javaSources))
 }
 
 // Versions pinned by assets/pom.xml. The harness reports the versions it
