@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,24 +35,14 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Home == "" {
-		o.Home = Home()
-	}
-	if o.Nodes == 0 {
-		o.Nodes = 1
-	}
-	if o.BasePort == 0 {
-		o.BasePort = 9092
-	}
+	o.Home, o.Nodes, o.BasePort = cmp.Or(o.Home, Home()), cmp.Or(o.Nodes, 1), cmp.Or(o.BasePort, 9092)
 	if o.Heap == "" {
 		o.Heap = "1G"
 		if o.Nodes > 1 {
 			o.Heap = "768M"
 		}
 	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 90 * time.Second
-	}
+	o.ReadyTimeout = cmp.Or(o.ReadyTimeout, 90*time.Second)
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}

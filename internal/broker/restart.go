@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -39,9 +40,7 @@ func resume(ctx context.Context, o Options, st *State) (*State, error) {
 // recorded under home, if running (SIGTERM, SIGKILL after 30 s), starts them
 // again on their data and waits until the cluster answers.
 func Restart(ctx context.Context, home string, ids []int, timeout time.Duration) (*State, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err
@@ -107,9 +106,7 @@ func stillAlive(st *State) error {
 // Down stops exactly the JVMs recorded under home and removes their data.
 // It returns the pids it signalled; ErrNotUp when nothing is recorded.
 func Down(home string) ([]int, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,9 +129,7 @@ type NodeStatus struct {
 
 // Status reports each recorded node: is its JVM alive, does it answer.
 func Status(ctx context.Context, home string) (*State, []NodeStatus, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, nil, err

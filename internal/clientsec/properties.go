@@ -2,6 +2,7 @@ package clientsec
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,9 +140,7 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("%s=%s: kpar speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", p.at("sasl.mechanism"), mech)
 	}
-	if s.Mechanism == "" {
-		s.Mechanism = strings.ToLower(mech)
-	}
+	s.Mechanism = cmp.Or(s.Mechanism, strings.ToLower(mech))
 	jaas := get("sasl.jaas.config")
 	if jaas == "" {
 		if s.User == "" {
@@ -159,9 +158,7 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 	if opts["username"] == "" {
 		return nil, fmt.Errorf(`%s: no username="..." in it`, p.at("sasl.jaas.config"))
 	}
-	if s.User == "" {
-		s.User = opts["username"]
-	}
+	s.User = cmp.Or(s.User, opts["username"])
 	*password = opts["password"]
 	return brokers, nil
 }

@@ -1,6 +1,7 @@
 package confluentpc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -107,27 +108,10 @@ type Config struct {
 
 // withDefaults fills zero-valued fields.
 func (c Config) withDefaults() Config {
-	if c.Group == "" {
-		c.Group = fmt.Sprintf("kpar-pc-%d", time.Now().UnixNano())
-	}
-	if c.Ordering == "" {
-		c.Ordering = OrderKey
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.CommitMode == "" {
-		c.CommitMode = CommitAsync
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.Work == "" {
-		c.Work = WorkNoop
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
+	c.Group = cmp.Or(c.Group, fmt.Sprintf("kpar-pc-%d", time.Now().UnixNano()))
+	c.Ordering, c.MaxConcurrency = cmp.Or(c.Ordering, OrderKey), cmp.Or(c.MaxConcurrency, DefaultMaxConcurrency)
+	c.CommitMode, c.BatchSize = cmp.Or(c.CommitMode, CommitAsync), cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.Work, c.Timeout = cmp.Or(c.Work, WorkNoop), cmp.Or(c.Timeout, DefaultTimeout)
 	return c
 }
 
