@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,24 +35,14 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	if o.Home == "" {
-		o.Home = Home()
-	}
-	if o.Nodes == 0 {
-		o.Nodes = 1
-	}
-	if o.BasePort == 0 {
-		o.BasePort = 9092
-	}
+	o.Home, o.Nodes, o.BasePort = cmp.Or(o.Home, Home()), cmp.Or(o.Nodes, 1), cmp.Or(o.BasePort, 9092)
 	if o.Heap == "" {
 		o.Heap = "1G"
 		if o.Nodes > 1 {
 			o.Heap = "768M"
 		}
 	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 90 * time.Second
-	}
+	o.ReadyTimeout = cmp.Or(o.ReadyTimeout, 90*time.Second)
 	if o.Progress == nil {
 		o.Progress = func(string) {}
 	}
@@ -216,25 +207,18 @@ func (j jvm) format(ctx context.Context, cid string, nodes []Node, extra []strin
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			args := append([]string{"-Xmx256M", "-cp", j.cp,
 				"-Dlog4j2.configurationFile=" + j.log4j, "-Dkafka.logs.dir=" + n.Dir,
 				"kafka.tools.StorageTool", "format", "-t", cid, "-c", filepath.Join(n.Dir, "server.properties")}, extra...)
 			out, _, err := kproc.Output(ctx, "StorageTool format", append([]string{j.java}, args...), kproc.Options{})
 			if err != nil {
-				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, tailLines(string(out), 15))
+				errs[i] = fmt.Errorf("formatting node %d storage failed (%v):\n%s", i+1, err, TailLines(string(out), 15))
 			}
-		}()
+		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // kafka is the command line of the broker JVM of the node in dir, with

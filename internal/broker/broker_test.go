@@ -118,7 +118,7 @@ func TestUpStatusDownTwiceLeavesNoJVM(t *testing.T) {
 		if err != nil || len(stopped) != 1 {
 			t.Fatalf("round %d down: stopped %v, %v", round, stopped, err)
 		}
-		if alive(st.Nodes[0].Pid, st.Nodes[0].PidStartTime) {
+		if ProcessAlive(st.Nodes[0].Pid, st.Nodes[0].PidStartTime) {
 			t.Fatalf("round %d: pid %d still alive after down", round, st.Nodes[0].Pid)
 		}
 	}
@@ -158,7 +158,7 @@ func TestThreeNodesAcceptAcksAllWritesWithOneNodeKilled(t *testing.T) {
 	if err := syscall.Kill(victim.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	for alive(victim.Pid, victim.PidStartTime) {
+	for ProcessAlive(victim.Pid, victim.PidStartTime) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Two of three replicas remain: min.insync.replicas=2 is still met.

@@ -4,7 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -60,14 +61,9 @@ func serverProps(base, nodes, i int, logDir string, sec *secureSetup, mods ...fu
 	for _, m := range mods {
 		m(p, base, i)
 	}
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
 	b.WriteString("# written by kpar broker up\n")
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		fmt.Fprintf(&b, "%s=%s\n", k, p[k])
 	}
 	return b.String()

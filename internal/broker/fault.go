@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 )
@@ -14,70 +12,34 @@ import (
 // Only recorded pids whose /proc start time still matches are signalled,
 // as Down does: a cluster kpar did not start cannot be opened.
 //
-// A node is restarted from the command line, environment and working
-// directory its running JVM had when Faults was opened (read from /proc),
-// so a restarted node is the same JVM with the same flags and heap without
-// Faults knowing how Up built them. The new pid is written to state.json,
-// so 'kpar broker down' stops the restarted node too.
+// A node is restarted from the command line Up recorded for it (Node.Argv),
+// as Restart does, so a restarted node is the same JVM with the same flags
+// and heap without Faults knowing how Up built them. The new pid is written
+// to state.json, so 'kpar broker down' stops the restarted node too.
 type Faults struct {
-	home  string
-	st    *State
-	procs map[int]proc // by node id
-}
-
-type proc struct {
-	argv, env []string
-	dir       string
+	home string
+	st   *State
 }
 
 // ErrNotOurs is returned when a node is not a live process kpar recorded.
 var ErrNotOurs = errors.New("not a live process recorded by kpar")
 
-// OpenFaults reads the cluster recorded under home; every node must be alive.
+// OpenFaults reads the cluster recorded under home; every node must be
+// alive, with its command line recorded.
 func OpenFaults(home string) (*Faults, error) {
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err
 	}
-	f := &Faults{home: home, st: st, procs: map[int]proc{}}
 	for _, n := range st.Nodes {
 		if !n.Alive() {
 			return nil, fmt.Errorf("node %d (pid %d) under %s: %w", n.ID, n.Pid, home, ErrNotOurs)
 		}
-		p, err := readProc(n.Pid)
-		if err != nil {
-			return nil, fmt.Errorf("node %d (pid %d): %w", n.ID, n.Pid, err)
+		if err := n.startable(); err != nil {
+			return nil, err
 		}
-		f.procs[n.ID] = p
 	}
-	return f, nil
-}
-
-func readProc(pid int) (proc, error) {
-	split := func(b []byte) []string {
-		var out []string
-		for _, s := range bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0}) {
-			out = append(out, string(s))
-		}
-		return out
-	}
-	cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return proc{}, err
-	}
-	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	if err != nil {
-		return proc{}, err
-	}
-	dir, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-	if err != nil {
-		return proc{}, err
-	}
-	p := proc{argv: split(cmd), env: split(env), dir: dir}
-	if len(p.argv) == 0 || p.argv[0] == "" {
-		return proc{}, fmt.Errorf("empty /proc/%d/cmdline", pid)
-	}
-	return p, nil
+	return &Faults{home: home, st: st}, nil
 }
 
 // State is the cluster as recorded now (pids change with Start).
@@ -101,7 +63,7 @@ func (f *Faults) signalNode(id int, sig syscall.Signal) (*Node, error) {
 	if !n.Alive() {
 		return n, fmt.Errorf("node %d (pid %d): %w", id, n.Pid, ErrNotOurs)
 	}
-	return n, signal(n.Pid, sig)
+	return n, syscall.Kill(n.Pid, sig)
 }
 
 // Kill SIGKILLs node id and waits until the process is gone.
@@ -135,7 +97,7 @@ func (f *Faults) Shutdown(id int, grace time.Duration) error {
 	if waitGone(n, grace) == nil {
 		return nil
 	}
-	_ = signal(n.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(n.Pid, syscall.SIGKILL)
 	return waitGone(n, 10*time.Second)
 }
 
@@ -155,12 +117,9 @@ func (f *Faults) Start(id int) error {
 	if n.Alive() {
 		return fmt.Errorf("node %d (pid %d) is still running", id, n.Pid)
 	}
-	p := f.procs[id]
-	pid, start, err := Spawn(p.argv, p.env, p.dir, n.Out, true)
-	if err != nil {
-		return fmt.Errorf("restarting node %d: %w", id, err)
+	if err := launch(n, true); err != nil {
+		return err
 	}
-	n.Pid, n.PidStartTime = pid, start
 	return saveState(f.home, f.st)
 }
 

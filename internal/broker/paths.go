@@ -17,26 +17,21 @@ import (
 const KafkaVersion = "4.4.0"
 
 // Home returns kpar's state directory: $KPAR_HOME, else ~/.kpar.
-func Home() string {
-	if h := os.Getenv("KPAR_HOME"); h != "" {
-		return h
-	}
-	if d, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(d, ".kpar")
-	}
-	return filepath.Join(os.TempDir(), "kpar")
-}
+func Home() string { return dirFrom("KPAR_HOME", os.UserHomeDir, ".kpar", "kpar") }
 
 // CacheDir returns where resolved jars live: $KPAR_CACHE, else <user cache>/kpar.
 // It is shared by every kpar home on the machine.
-func CacheDir() string {
-	if c := os.Getenv("KPAR_CACHE"); c != "" {
-		return c
+func CacheDir() string { return dirFrom("KPAR_CACHE", os.UserCacheDir, "kpar", "kpar-cache") }
+
+// dirFrom is $env, else name under the user's dir, else tmp under the temp dir.
+func dirFrom(env string, user func() (string, error), name, tmp string) string {
+	if d := os.Getenv(env); d != "" {
+		return d
 	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "kpar")
+	if d, err := user(); err == nil {
+		return filepath.Join(d, name)
 	}
-	return filepath.Join(os.TempDir(), "kpar-cache")
+	return filepath.Join(os.TempDir(), tmp)
 }
 
 func brokerDir(home string) string { return filepath.Join(home, "broker") }

@@ -46,9 +46,10 @@ func readProcStat(pid int) (procStat, error) {
 	return ps, nil
 }
 
-// alive reports whether pid is running and is the same process we started
-// (same start time), so a recycled pid is never mistaken for our broker.
-func alive(pid int, startTime uint64) bool {
+// ProcessAlive reports whether pid runs and is the process recorded with
+// startTime (0: any), so a recycled pid is never mistaken for our broker,
+// nor signalled.
+func ProcessAlive(pid int, startTime uint64) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -67,12 +68,6 @@ func CPUSeconds(pid int) (float64, error) {
 	}
 	return float64(ps.utime+ps.stime) / clockTicks, nil
 }
-
-func signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
-
-// ProcessAlive reports whether pid runs and is the process recorded with
-// startTime (0: any), so a recycled pid is never signalled.
-func ProcessAlive(pid int, startTime uint64) bool { return alive(pid, startTime) }
 
 // Spawn starts argv in dir (env nil: this process's) in its own session, so
 // it outlives this command and our terminal's signals, with its output in
@@ -111,7 +106,7 @@ type Proc struct {
 	StartTime uint64
 }
 
-func (p Proc) alive() bool { return p.Pid > 0 && alive(p.Pid, p.StartTime) }
+func (p Proc) alive() bool { return ProcessAlive(p.Pid, p.StartTime) }
 
 // Terminate sends SIGTERM to each of ps still running as recorded, waits up
 // to grace for them to exit, SIGKILLs what remains and waits up to 10 s for
@@ -120,7 +115,7 @@ func Terminate(ps []Proc, grace time.Duration) []int {
 	var stopped []int
 	for _, p := range ps {
 		if p.alive() {
-			_ = signal(p.Pid, syscall.SIGTERM)
+			_ = syscall.Kill(p.Pid, syscall.SIGTERM)
 			stopped = append(stopped, p.Pid)
 		}
 	}
@@ -129,7 +124,7 @@ func Terminate(ps []Proc, grace time.Duration) []int {
 	}
 	for _, p := range ps {
 		if p.alive() {
-			_ = signal(p.Pid, syscall.SIGKILL)
+			_ = syscall.Kill(p.Pid, syscall.SIGKILL)
 		}
 	}
 	// A SIGKILLed JVM with a large heap takes a moment to exit; Down checked

@@ -114,7 +114,7 @@ func logTail(n Node, lines int) string {
 	for _, f := range []string{n.Log, n.Out} {
 		b, err := os.ReadFile(f)
 		if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-			parts = append(parts, tailLines(string(b), lines))
+			parts = append(parts, TailLines(string(b), lines))
 		}
 	}
 	if len(parts) == 0 {

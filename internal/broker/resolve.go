@@ -32,52 +32,63 @@ var (
 func LibDir(ctx context.Context, progress func(string)) (string, error) {
 	dir := filepath.Join(CacheDir(), "kafka-"+KafkaVersion)
 	libs := filepath.Join(dir, "libs")
-	if fileExists(filepath.Join(dir, ".complete")) {
+	if FileExists(filepath.Join(dir, ".complete")) {
 		return libs, nil // a cache from before ResolveJars kept its marker beside libs
 	}
 	return libs, ResolveJars(ctx, pomXML, libs, "Kafka "+KafkaVersion, progress)
 }
 
 // ResolveJars makes libs hold the runtime dependencies of pom (what names
-// them in messages), running `mvn dependency:copy-dependencies` once. It
-// resolves into a temporary directory beside libs, marks it complete and
-// renames it into place, so a failed or concurrent download never leaves a
-// half cache; a concurrent resolver that won the race left an equally
-// complete copy.
+// them in messages), running `mvn dependency:copy-dependencies` once
+// (Cached).
 func ResolveJars(ctx context.Context, pom []byte, libs, what string, progress func(string)) error {
-	if fileExists(filepath.Join(libs, ".complete")) {
+	return Cached(libs, what, func(tmp, out string) error {
+		mvn, err := exec.LookPath("mvn")
+		if err != nil {
+			return ErrNoMaven
+		}
+		if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pom, 0o644); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(fmt.Sprintf("resolving %s jars with Maven (first run only) into %s", what, libs))
+		}
+		log, _, err := kproc.Output(ctx, "mvn", []string{mvn, "-B", "-q", "dependency:copy-dependencies",
+			"-DoutputDirectory=" + out, "-DincludeScope=runtime"}, kproc.Options{Dir: tmp})
+		if err != nil {
+			return fmt.Errorf("maven could not resolve %s jars (%v); last output:\n%s", what, err, TailLines(string(log), 20))
+		}
+		return nil
+	})
+}
+
+// Cached makes dir once: unless it holds a .complete marker, build fills
+// out, a fresh directory inside tmp, which is beside dir; the marker
+// (holding what) is written last and out renamed into place, so a failed or
+// concurrent build never leaves a half cache; a concurrent builder that won
+// the race left an equally complete copy.
+func Cached(dir, what string, build func(tmp, out string) error) error {
+	if FileExists(filepath.Join(dir, ".complete")) {
 		return nil
 	}
-	mvn, err := exec.LookPath("mvn")
-	if err != nil {
-		return ErrNoMaven
-	}
-	parent := filepath.Dir(libs)
+	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("jar cache %s: %w", parent, err)
+		return fmt.Errorf("cache %s: %w", parent, err)
 	}
-	tmp, err := os.MkdirTemp(parent, ".resolve-")
+	tmp, err := os.MkdirTemp(parent, ".build-")
 	if err != nil {
-		return fmt.Errorf("jar cache %s: %w", parent, err)
+		return fmt.Errorf("cache %s: %w", parent, err)
 	}
 	defer os.RemoveAll(tmp)
-	if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), pom, 0o644); err != nil {
+	out := filepath.Join(tmp, "out")
+	if err := build(tmp, out); err != nil {
 		return err
-	}
-	if progress != nil {
-		progress(fmt.Sprintf("resolving %s jars with Maven (first run only) into %s", what, libs))
-	}
-	out := filepath.Join(tmp, "libs")
-	log, _, err := kproc.Output(ctx, "mvn", []string{mvn, "-B", "-q", "dependency:copy-dependencies",
-		"-DoutputDirectory=" + out, "-DincludeScope=runtime"}, kproc.Options{Dir: tmp})
-	if err != nil {
-		return fmt.Errorf("maven could not resolve %s jars (%v); last output:\n%s", what, err, tailLines(string(log), 20))
 	}
 	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(what+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(out, libs); err != nil && !fileExists(filepath.Join(libs, ".complete")) {
-		return fmt.Errorf("installing jar cache %s: %w", libs, err)
+	if err := os.Rename(out, dir); err != nil && !FileExists(filepath.Join(dir, ".complete")) {
+		return fmt.Errorf("installing cache %s: %w", dir, err)
 	}
 	return nil
 }
@@ -96,7 +107,7 @@ func ClassPath(ctx context.Context) (string, error) {
 func JavaBin() (string, error) {
 	bin := ""
 	if jh := os.Getenv("JAVA_HOME"); jh != "" {
-		if p := filepath.Join(jh, "bin", "java"); fileExists(p) {
+		if p := filepath.Join(jh, "bin", "java"); FileExists(p) {
 			bin = p
 		}
 	}
@@ -132,10 +143,11 @@ func javaMajor(s string) int {
 	return major
 }
 
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+// FileExists reports whether p can be stat'ed.
+func FileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// tailLines returns the last n lines of s.
-func tailLines(s string, n int) string {
+// TailLines returns the last n lines of s.
+func TailLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -39,9 +40,7 @@ func resume(ctx context.Context, o Options, st *State) (*State, error) {
 // recorded under home, if running (SIGTERM, SIGKILL after 30 s), starts them
 // again on their data and waits until the cluster answers.
 func Restart(ctx context.Context, home string, ids []int, timeout time.Duration) (*State, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err
@@ -52,19 +51,16 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 		}
 	}
 	var picked []*Node
+	sub := &State{}
 	for _, id := range ids {
 		i := slices.IndexFunc(st.Nodes, func(n Node) bool { return n.ID == id })
 		if i < 0 {
 			return nil, fmt.Errorf("--node %d: the cluster in %s has nodes 1 to %d", id, brokerDir(home), len(st.Nodes))
 		}
-		if len(st.Nodes[i].Argv) == 0 {
-			return nil, fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", id)
+		if err := st.Nodes[i].startable(); err != nil {
+			return nil, err
 		}
-		picked = append(picked, &st.Nodes[i])
-	}
-	sub := &State{Nodes: make([]Node, len(picked))}
-	for i, n := range picked {
-		sub.Nodes[i] = *n
+		picked, sub.Nodes = append(picked, &st.Nodes[i]), append(sub.Nodes, st.Nodes[i])
 	}
 	stopNodes(sub)
 	if err := stillAlive(sub); err != nil {
@@ -110,9 +106,7 @@ func stillAlive(st *State) error {
 // Down stops exactly the JVMs recorded under home and removes their data.
 // It returns the pids it signalled; ErrNotUp when nothing is recorded.
 func Down(home string) ([]int, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err

@@ -85,7 +85,7 @@ func TestUpAfterACrashAndRestartKeepTopicsAndOffsetsFreshDiscardsThem(t *testing
 	kill := func(st *State) {
 		t.Helper()
 		for i := range st.Nodes {
-			_ = signal(st.Nodes[i].Pid, syscall.SIGKILL)
+			_ = syscall.Kill(st.Nodes[i].Pid, syscall.SIGKILL)
 			if err := waitGone(&st.Nodes[i], 20*time.Second); err != nil {
 				t.Fatal(err)
 			}

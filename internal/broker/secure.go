@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -66,8 +65,9 @@ func prepareSecure(dir string, base, nodes int) (*secureSetup, error) {
 		Admin: filepath.Join(dir, "admin.properties"), User: filepath.Join(dir, SecureUser+".properties"),
 		UserPlain: filepath.Join(dir, SecureUser+"-plain.properties")},
 		keystore: filepath.Join(dir, "broker.pem"), passwords: map[string]string{}}
+	var boot []int
 	for i := 0; i < nodes; i++ {
-		s.InternalPorts = append(s.InternalPorts, internalPort(base, i))
+		s.InternalPorts, boot = append(s.InternalPorts, internalPort(base, i)), append(boot, clientPort(base, i))
 	}
 	caPEM, keystore, err := newCertificates()
 	if err != nil {
@@ -79,10 +79,6 @@ func prepareSecure(dir string, base, nodes int) (*secureSetup, error) {
 	if err := os.WriteFile(s.keystore, keystore, 0o600); err != nil {
 		return nil, err
 	}
-	var boot []string
-	for i := 0; i < nodes; i++ {
-		boot = append(boot, fmt.Sprintf("127.0.0.1:%d", clientPort(base, i)))
-	}
 	for _, u := range []string{SecureAdmin, SecureUser} {
 		var b [12]byte
 		if _, err := rand.Read(b[:]); err != nil {
@@ -93,7 +89,7 @@ func prepareSecure(dir string, base, nodes int) (*secureSetup, error) {
 	for _, f := range []struct{ path, user, mech string }{
 		{s.Admin, SecureAdmin, "SCRAM-SHA-512"}, {s.User, SecureUser, "SCRAM-SHA-512"}, {s.UserPlain, SecureUser, "PLAIN"},
 	} {
-		if err := os.WriteFile(f.path, []byte(clientProps(boot, s.CA, f.user, s.passwords[f.user], f.mech)), 0o600); err != nil {
+		if err := os.WriteFile(f.path, []byte(clientProps(loopback(boot), s.CA, f.user, s.passwords[f.user], f.mech)), 0o600); err != nil {
 			return nil, err
 		}
 	}
@@ -121,12 +117,7 @@ ssl.truststore.location=%s
 // before the first client connects.
 func (s *secureSetup) formatArgs() []string {
 	var out []string
-	users := make([]string, 0, len(s.passwords))
-	for u := range s.passwords {
-		users = append(users, u)
-	}
-	sort.Strings(users)
-	for _, u := range users {
+	for _, u := range []string{SecureAdmin, SecureUser} {
 		for _, m := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
 			out = append(out, "--add-scram", fmt.Sprintf("%s=[name=%s,password=%s]", m, u, s.passwords[u]))
 		}

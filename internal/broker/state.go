@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,11 +48,11 @@ type Node struct {
 
 // Bootstrap returns the client addresses of every node.
 func (s *State) Bootstrap() []string {
-	out := make([]string, len(s.Nodes))
+	ports := make([]int, len(s.Nodes))
 	for i, n := range s.Nodes {
-		out[i] = fmt.Sprintf("127.0.0.1:%d", n.Port)
+		ports[i] = n.Port
 	}
-	return out
+	return loopback(ports)
 }
 
 // adminBootstrap is where kpar's own probes connect: the client ports, or
@@ -60,15 +61,28 @@ func (s *State) adminBootstrap() []string {
 	if s.Secure == nil {
 		return s.Bootstrap()
 	}
-	out := make([]string, len(s.Secure.InternalPorts))
-	for i, p := range s.Secure.InternalPorts {
+	return loopback(s.Secure.InternalPorts)
+}
+
+// loopback is 127.0.0.1:port for each port.
+func loopback(ports []int) []string {
+	out := make([]string, len(ports))
+	for i, p := range ports {
 		out[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
 	return out
 }
 
 // Alive reports whether this node's JVM is still the process kpar started.
-func (n Node) Alive() bool { return alive(n.Pid, n.PidStartTime) }
+func (n Node) Alive() bool { return ProcessAlive(n.Pid, n.PidStartTime) }
+
+// startable says why n cannot be started again on its data (nil: it can).
+func (n Node) startable() error {
+	if len(n.Argv) == 0 {
+		return fmt.Errorf("node %d was recorded by an older kpar without its command line: restart the cluster with 'kpar broker down' and 'up'", n.ID)
+	}
+	return nil
+}
 
 // ErrNotUp is returned when no cluster state is recorded under the home.
 var ErrNotUp = errors.New("no local broker is recorded as running (start one with 'kpar broker up')")
@@ -115,9 +129,7 @@ type NodeStatus struct {
 
 // Status reports each recorded node: is its JVM alive, does it answer.
 func Status(ctx context.Context, home string) (*State, []NodeStatus, error) {
-	if home == "" {
-		home = Home()
-	}
+	home = cmp.Or(home, Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, nil, err

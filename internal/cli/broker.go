@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,18 +69,15 @@ func newBrokerUpCmd() *cobra.Command {
 			}
 			start := time.Now()
 			st, err := broker.Up(cmd.Context(), o)
-			if errors.Is(err, broker.ErrAlreadyUp) {
-				if !quiet {
-					fmt.Fprintf(stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
-				}
-				printSecure(stderr, st)
-				fmt.Fprintln(stdout, strings.Join(st.Bootstrap(), ","))
-				return nil
-			}
-			if err != nil {
+			already := errors.Is(err, broker.ErrAlreadyUp)
+			if err != nil && !already {
 				return err
 			}
-			if !quiet {
+			switch {
+			case quiet:
+			case already:
+				fmt.Fprintf(stderr, "kpar: already up (%d node(s), pids %s); nothing to do\n", len(st.Nodes), pids(st))
+			default:
 				how := "up"
 				if st.Resumed {
 					how = "restarted on its data"
@@ -236,31 +232,14 @@ func newBrokerLogsCmd() *cobra.Command {
 			if node < 1 || node > len(st.Nodes) {
 				return fmt.Errorf("--node %d: the cluster has nodes 1..%d", node, len(st.Nodes))
 			}
-			f, err := os.Open(st.Nodes[node-1].Log)
-			if err != nil {
-				return err
+			b, err := os.ReadFile(st.Nodes[node-1].Log)
+			if t := broker.TailLines(string(b), lines); err == nil && t != "" {
+				fmt.Fprintln(cmd.OutOrStdout(), t)
 			}
-			defer f.Close()
-			return tail(f, cmd.OutOrStdout(), lines)
+			return err
 		},
 	}
 	c.Flags().IntVar(&node, "node", 1, "which node's log")
 	c.Flags().IntVarP(&lines, "lines", "n", 50, "how many lines")
 	return c
-}
-
-func tail(r io.Reader, w io.Writer, n int) error {
-	ring := make([]string, 0, n)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
-	for sc.Scan() {
-		if len(ring) == n {
-			ring = ring[1:]
-		}
-		ring = append(ring, sc.Text())
-	}
-	for _, l := range ring {
-		fmt.Fprintln(w, l)
-	}
-	return sc.Err()
 }

@@ -13,9 +13,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -238,13 +239,8 @@ func WritePropertiesTo(path string, props map[string]string, java bool) error {
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	esc := strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		v := props[k]
 		if java {
 			v = esc.Replace(v)

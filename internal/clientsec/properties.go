@@ -2,10 +2,12 @@ package clientsec
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -109,18 +111,10 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 		}
 	}
 	proto := strings.ToUpper(get("security.protocol"))
-	var tlsOn, saslOn bool
-	switch proto {
-	case "", "PLAINTEXT":
-	case "SSL":
-		tlsOn = true
-	case "SASL_PLAINTEXT":
-		saslOn = true
-	case "SASL_SSL":
-		tlsOn, saslOn = true, true
-	default:
+	if !slices.Contains([]string{"", "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, proto) {
 		return nil, fmt.Errorf("%s=%s: not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", p.at("security.protocol"), proto)
 	}
+	tlsOn, saslOn := strings.HasSuffix(proto, "SSL"), strings.HasPrefix(proto, "SASL_")
 	s.TLS = s.TLS || tlsOn
 	if tlsOn {
 		if err := p.applyTLS(s); err != nil {
@@ -146,9 +140,7 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 	default:
 		return nil, fmt.Errorf("%s=%s: kpar speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512", p.at("sasl.mechanism"), mech)
 	}
-	if s.Mechanism == "" {
-		s.Mechanism = strings.ToLower(mech)
-	}
+	s.Mechanism = cmp.Or(s.Mechanism, strings.ToLower(mech))
 	jaas := get("sasl.jaas.config")
 	if jaas == "" {
 		if s.User == "" {
@@ -166,36 +158,34 @@ func (p properties) apply(s *Settings, password *string) ([]string, error) {
 	if opts["username"] == "" {
 		return nil, fmt.Errorf(`%s: no username="..." in it`, p.at("sasl.jaas.config"))
 	}
-	if s.User == "" {
-		s.User = opts["username"]
-	}
+	s.User = cmp.Or(s.User, opts["username"])
 	*password = opts["password"]
 	return brokers, nil
 }
 
 func (p properties) applyTLS(s *Settings) error {
 	get := func(k string) string { return strings.TrimSpace(p.kv[k].value) }
-	if loc := get("ssl.truststore.location"); loc != "" && s.CA == "" {
-		if !filepath.IsAbs(loc) {
-			loc = filepath.Join(filepath.Dir(p.file), loc)
-		}
-		if err := needPEM(p, "ssl.truststore", loc); err != nil {
-			return err
-		}
-		s.CA = loc
-	}
-	if pem := get("ssl.truststore.certificates"); pem != "" && s.CA == "" {
+	if pem := get("ssl.truststore.certificates"); pem != "" && s.CA == "" && get("ssl.truststore.location") == "" {
 		return fmt.Errorf("%s: inline PEM is not read; put the certificates in a file and name it in ssl.truststore.location", p.at("ssl.truststore.certificates"))
 	}
-	if loc := get("ssl.keystore.location"); loc != "" && s.Cert == "" {
+	// A PEM keystore holds the key and the certificate chain in one file.
+	for _, st := range []struct {
+		prefix string
+		to     []*string
+	}{{"ssl.truststore", []*string{&s.CA}}, {"ssl.keystore", []*string{&s.Cert, &s.Key}}} {
+		loc := get(st.prefix + ".location")
+		if loc == "" || *st.to[0] != "" {
+			continue
+		}
 		if !filepath.IsAbs(loc) {
 			loc = filepath.Join(filepath.Dir(p.file), loc)
 		}
-		if err := needPEM(p, "ssl.keystore", loc); err != nil {
+		if err := needPEM(p, st.prefix, loc); err != nil {
 			return err
 		}
-		// A PEM keystore holds the key and the certificate chain in one file.
-		s.Cert, s.Key = loc, loc
+		for _, to := range st.to {
+			*to = loc
+		}
 	}
 	if v, ok := p.kv["ssl.endpoint.identification.algorithm"]; ok && strings.TrimSpace(v.value) == "" {
 		return fmt.Errorf("%s is empty (no host name check): kpar always checks it; name the certificate's host with --tls-server-name instead", p.at("ssl.endpoint.identification.algorithm"))

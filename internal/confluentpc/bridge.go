@@ -44,12 +44,6 @@ type BridgeRecord struct {
 // ErrBridgeLine is wrapped by every malformed protocol line.
 var ErrBridgeLine = errors.New("pc lab bridge: malformed line")
 
-// EncodeRequest renders r as the JVM writes it (without the newline). Only
-// tests and the JVM's twin use it; the Go side decodes.
-func EncodeRequest(r BridgeRecord) string {
-	return fmt.Sprintf("R %d %s %d %d %s %s", r.ID, r.Topic, r.Partition, r.Offset, encodeBytes(r.Key), encodeBytes(r.Value))
-}
-
 // DecodeRequest parses one request line (without the newline).
 func DecodeRequest(line string) (BridgeRecord, error) {
 	f := strings.Split(line, " ")
@@ -82,13 +76,6 @@ func DecodeRequest(line string) (BridgeRecord, error) {
 	return r, nil
 }
 
-func encodeBytes(b []byte) string {
-	if b == nil {
-		return "-"
-	}
-	return "+" + base64.StdEncoding.EncodeToString(b)
-}
-
 func decodeBytes(s string) ([]byte, error) {
 	switch {
 	case s == "-":
@@ -114,22 +101,6 @@ func EncodeReply(id uint64, err error) string {
 		msg = "failed"
 	}
 	return strconv.FormatUint(id, 10) + " fail " + msg
-}
-
-// DecodeReply parses a reply line: its id, and "" for ok or the failure
-// message.
-func DecodeReply(line string) (id uint64, failure string, err error) {
-	ids, rest, _ := strings.Cut(line, " ")
-	if id, err = strconv.ParseUint(ids, 10, 64); err != nil {
-		return 0, "", fmt.Errorf("%w: reply id in %q", ErrBridgeLine, line)
-	}
-	switch {
-	case rest == "ok":
-		return id, "", nil
-	case strings.HasPrefix(rest, "fail "):
-		return id, strings.TrimPrefix(rest, "fail "), nil
-	}
-	return 0, "", fmt.Errorf("%w: want ok or fail, got %q", ErrBridgeLine, line)
 }
 
 // replier writes reply lines; handler goroutines share it.
@@ -227,9 +198,7 @@ func (c BridgeConfig) args() []string {
 		"--instance-id", c.InstanceID, "--ordering", string(c.Ordering),
 		"--max-concurrency", strconv.Itoa(max(1, c.MaxConcurrency)),
 		"--close-timeout-s", strconv.FormatInt(int64((c.closeTimeout()+time.Second-1)/time.Second), 10))
-	if c.ClientConfig != "" {
-		a = append(a, "--client-config", c.ClientConfig)
-	}
+	a = flagIf(a, c.ClientConfig != "", "--client-config", c.ClientConfig)
 	for _, d := range []struct {
 		flag string
 		d    time.Duration
@@ -238,9 +207,7 @@ func (c BridgeConfig) args() []string {
 		{"--heartbeat-ms", c.HeartbeatInterval}, {"--commit-interval-ms", c.CommitInterval},
 		{"--retry-delay-ms", c.RetryDelay},
 	} {
-		if d.d > 0 {
-			a = append(a, d.flag, strconv.FormatInt(d.d.Milliseconds(), 10))
-		}
+		a = flagIf(a, d.d > 0, d.flag, strconv.FormatInt(d.d.Milliseconds(), 10))
 	}
 	return a
 }

@@ -127,17 +127,7 @@ func TestHarnessRefusesBadFlagsNamingEach(t *testing.T) {
 		t.Skip("resolves PC with Maven and compiles the harness")
 	}
 	ctx := context.Background()
-	java, err := broker.JavaBin()
-	if err != nil {
-		testkit.Unavailable(t, "%v", err)
-	}
-	libs, err := LibDir(ctx, func(s string) { t.Log(s) })
-	if errors.Is(err, broker.ErrNoMaven) {
-		testkit.Unavailable(t, "%v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	java, libs := javaAndLibs(t)
 	classes, err := ClassesDir(ctx, java, libs)
 	if err != nil {
 		t.Fatal(err)
@@ -165,23 +155,13 @@ func TestBrokenHarnessIsOneCompileErrorAndNoCache(t *testing.T) {
 		t.Skip("resolves PC with Maven and runs javac")
 	}
 	ctx := context.Background()
-	java, err := broker.JavaBin()
-	if err != nil {
-		testkit.Unavailable(t, "%v", err)
-	}
-	libs, err := LibDir(ctx, nil) // the shared cache: resolved once
-	if errors.Is(err, broker.ErrNoMaven) {
-		testkit.Unavailable(t, "%v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	java, libs := javaAndLibs(t) // the shared cache: resolved once
 	t.Setenv("KPAR_CACHE", t.TempDir())
 	saved := javaSources["Harness.java"]
 	t.Cleanup(func() { javaSources["Harness.java"] = saved })
 	javaSources["Harness.java"] = []byte("public final class Harness { int broken = }\n")
 
-	_, err = ClassesDir(ctx, java, libs)
+	_, err := ClassesDir(ctx, java, libs)
 	if err == nil || !strings.Contains(err.Error(), "javac could not compile") || !strings.Contains(err.Error(), "illegal start of expression") {
 		t.Fatalf("ClassesDir = %v, want one javac error with its message", err)
 	}
@@ -190,4 +170,21 @@ func TestBrokenHarnessIsOneCompileErrorAndNoCache(t *testing.T) {
 	if len(left)+len(left2) != 0 {
 		t.Errorf("a failed compile left %q %q in the cache", left, left2)
 	}
+}
+
+// javaAndLibs is the java binary and PC's jars, or the test skipped (failed
+// under KPAR_REQUIRE_BROKER) when there is no Java or Maven.
+func javaAndLibs(t *testing.T) (java, libs string) {
+	java, err := broker.JavaBin()
+	if err != nil {
+		testkit.Unavailable(t, "%v", err)
+	}
+	libs, err = LibDir(context.Background(), func(s string) { t.Log(s) })
+	if errors.Is(err, broker.ErrNoMaven) {
+		testkit.Unavailable(t, "%v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return java, libs
 }

@@ -1,6 +1,7 @@
 package confluentpc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -107,27 +108,10 @@ type Config struct {
 
 // withDefaults fills zero-valued fields.
 func (c Config) withDefaults() Config {
-	if c.Group == "" {
-		c.Group = fmt.Sprintf("kpar-pc-%d", time.Now().UnixNano())
-	}
-	if c.Ordering == "" {
-		c.Ordering = OrderKey
-	}
-	if c.MaxConcurrency == 0 {
-		c.MaxConcurrency = DefaultMaxConcurrency
-	}
-	if c.CommitMode == "" {
-		c.CommitMode = CommitAsync
-	}
-	if c.BatchSize == 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.Work == "" {
-		c.Work = WorkNoop
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
+	c.Group = cmp.Or(c.Group, fmt.Sprintf("kpar-pc-%d", time.Now().UnixNano()))
+	c.Ordering, c.MaxConcurrency = cmp.Or(c.Ordering, OrderKey), cmp.Or(c.MaxConcurrency, DefaultMaxConcurrency)
+	c.CommitMode, c.BatchSize = cmp.Or(c.CommitMode, CommitAsync), cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.Work, c.Timeout = cmp.Or(c.Work, WorkNoop), cmp.Or(c.Timeout, DefaultTimeout)
 	return c
 }
 
@@ -140,6 +124,11 @@ func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
+	}
+	wholeMs := func(name string, d time.Duration) {
+		if d < 0 || d%time.Millisecond != 0 {
+			bad("%s %v must be a whole number of milliseconds >= 0", name, d)
+		}
 	}
 	if len(c.Seeds) == 0 {
 		bad("Seeds is empty")
@@ -160,16 +149,10 @@ func (c Config) Validate() error {
 	default:
 		bad("Ordering %q is not KEY, PARTITION or UNORDERED", c.Ordering)
 	}
-	if c.MaxConcurrency < 0 {
-		bad("MaxConcurrency %d must be > 0 (0: default %d)", c.MaxConcurrency, DefaultMaxConcurrency)
-	}
 	switch c.CommitMode {
 	case "", CommitAsync, CommitSync:
 	default:
 		bad("CommitMode %q is not %s or %s", c.CommitMode, CommitAsync, CommitSync)
-	}
-	if c.BatchSize < 0 {
-		bad("BatchSize %d must be > 0 (0: default %d)", c.BatchSize, DefaultBatchSize)
 	}
 	switch c.Work {
 	case "", WorkNoop:
@@ -177,30 +160,31 @@ func (c Config) Validate() error {
 			bad("Sleep %v needs Work %q", c.Sleep, WorkSleep)
 		}
 	case WorkSleep:
-		if c.Sleep < 0 || c.Sleep%time.Millisecond != 0 {
-			bad("Sleep %v must be a whole number of milliseconds >= 0", c.Sleep)
-		}
+		wholeMs("Sleep", c.Sleep)
 	default:
 		bad("Work %q is not %q or %q", c.Work, WorkNoop, WorkSleep)
-	}
-	if c.Timeout < 0 {
-		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
 	}
 	if c.HoldStuck && c.StuckOffset < 0 {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
-	if c.ProgressEvery < 0 || c.ProgressEvery%time.Millisecond != 0 {
-		bad("ProgressEvery %v must be a whole number of milliseconds >= 0", c.ProgressEvery)
+	wholeMs("ProgressEvery", c.ProgressEvery)
+	for _, n := range []struct {
+		field    string
+		negative bool
+		v        any
+		def      string
+	}{
+		{"MaxConcurrency", c.MaxConcurrency < 0, c.MaxConcurrency, fmt.Sprint("default ", DefaultMaxConcurrency)},
+		{"BatchSize", c.BatchSize < 0, c.BatchSize, fmt.Sprint("default ", DefaultBatchSize)},
+		{"Timeout", c.Timeout < 0, c.Timeout, fmt.Sprint("default ", DefaultTimeout)},
+		{"FetchMaxBytes", c.FetchMaxBytes < 0, c.FetchMaxBytes, "kafka-clients' default"},
+		{"MaxPartitionFetchBytes", c.MaxPartitionFetchBytes < 0, c.MaxPartitionFetchBytes, "kafka-clients' default"},
+	} {
+		if n.negative {
+			bad("%s %v must be > 0 (0: %v)", n.field, n.v, n.def)
+		}
 	}
-	if c.FetchMaxBytes < 0 {
-		bad("FetchMaxBytes %d must be >= 0 (0: kafka-clients' default)", c.FetchMaxBytes)
-	}
-	if c.MaxPartitionFetchBytes < 0 {
-		bad("MaxPartitionFetchBytes %d must be >= 0 (0: kafka-clients' default)", c.MaxPartitionFetchBytes)
-	}
-	if c.SessionTimeout < 0 || c.SessionTimeout%time.Millisecond != 0 {
-		bad("SessionTimeout %v must be a whole number of milliseconds >= 0", c.SessionTimeout)
-	}
+	wholeMs("SessionTimeout", c.SessionTimeout)
 	for _, f := range c.JVMFlags {
 		switch {
 		case !strings.HasPrefix(f, "-"):
@@ -228,26 +212,22 @@ func (c Config) harnessArgs() []string {
 		"--sleep-ms", strconv.FormatInt(c.Sleep.Milliseconds(), 10),
 		"--timeout-s", strconv.FormatInt(int64((c.Timeout+time.Second-1)/time.Second), 10),
 	}
-	if c.HoldStuck {
-		args = append(args, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
-	}
-	if c.ProcessedLog != "" {
-		args = append(args, "--processed-log", c.ProcessedLog)
-	}
-	if c.ClientConfig != "" {
-		args = append(args, "--client-config", c.ClientConfig)
-	}
-	if c.ProgressEvery > 0 {
-		args = append(args, "--progress-ms", strconv.FormatInt(c.ProgressEvery.Milliseconds(), 10))
-	}
-	if c.SessionTimeout > 0 {
-		args = append(args, "--session-timeout-ms", strconv.FormatInt(c.SessionTimeout.Milliseconds(), 10))
-	}
-	if c.FetchMaxBytes > 0 {
-		args = append(args, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
-	}
-	if c.MaxPartitionFetchBytes > 0 {
-		args = append(args, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+	args = flagIf(args, c.HoldStuck, "--stuck-offset", strconv.FormatInt(c.StuckOffset, 10))
+	args = flagIf(args, c.ProcessedLog != "", "--processed-log", c.ProcessedLog)
+	args = flagIf(args, c.ClientConfig != "", "--client-config", c.ClientConfig)
+	args = flagIf(args, c.ProgressEvery > 0, "--progress-ms", ms(c.ProgressEvery))
+	args = flagIf(args, c.SessionTimeout > 0, "--session-timeout-ms", ms(c.SessionTimeout))
+	args = flagIf(args, c.FetchMaxBytes > 0, "--fetch-max-bytes", strconv.Itoa(int(c.FetchMaxBytes)))
+	args = flagIf(args, c.MaxPartitionFetchBytes > 0, "--max-partition-fetch-bytes", strconv.Itoa(int(c.MaxPartitionFetchBytes)))
+	return args
+}
+
+// flagIf adds flag and its value v to args when on: the harness's and the
+// bridge's optional flags.
+func flagIf(args []string, on bool, flag, v string) []string {
+	if on {
+		return append(args, flag, v)
 	}
 	return args
 }

@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -70,8 +69,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.HoldStuck {
 		return Result{}, fmt.Errorf("%w: HoldStuck needs Command (its caller writes the release line on stdin)", ErrConfig)
 	}
-	cfg = cfg.withDefaults()
-	java, args, err := javaCommand(ctx, cfg)
+	argv, cfg, err := Command(ctx, cfg)
 	if err != nil {
 		return Result{}, err
 	}
@@ -80,7 +78,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout+exitGrace)
 	defer cancel()
 	var stdout bytes.Buffer
-	p, err := proc.Start(runCtx, "pc harness", append([]string{java}, args...), proc.Options{Stdout: &stdout, Tail: 64 << 10})
+	p, err := proc.Start(runCtx, "pc harness", argv, proc.Options{Stdout: &stdout, Tail: 64 << 10})
 	if err != nil {
 		return Result{}, err
 	}
@@ -117,36 +115,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	out, err := ParseLine(stdout.Bytes())
 	if err != nil {
-		return Result{}, fmt.Errorf("%w; stdout tail:\n%s\n%s", err, tailLines(stdout.String(), 5), errTail())
+		return Result{}, fmt.Errorf("%w; stdout tail:\n%s\n%s", err, broker.TailLines(stdout.String(), 5), errTail())
 	}
 	if out.Records != int64(cfg.Records) {
 		return Result{}, fmt.Errorf("%w: records %d, asked for %d", ErrNoJSON, out.Records, cfg.Records)
 	}
-	r := Result{HarnessOutput: out, WallSeconds: wall.Seconds(), JVMFlags: flags,
-		Command: append([]string{java}, args...)}
+	r := Result{HarnessOutput: out, WallSeconds: wall.Seconds(), JVMFlags: flags, Command: argv}
 	u := p.Usage()
 	r.PeakRSSKiB, r.ChildCPUSeconds = u.PeakRSSKiB, u.CPUSeconds
 	return r, nil
-}
-
-// javaCommand resolves the jars and the compiled harness (cached) and
-// returns the java binary and its arguments for cfg (defaults applied).
-func javaCommand(ctx context.Context, cfg Config) (java string, args []string, err error) {
-	java, err = broker.JavaBin()
-	if err != nil {
-		return "", nil, err
-	}
-	libs, err := LibDir(ctx, cfg.Progress)
-	if err != nil {
-		return "", nil, err
-	}
-	classes, err := ClassesDir(ctx, java, libs)
-	if err != nil {
-		return "", nil, err
-	}
-	args = append(append([]string{}, cfg.JVMFlags...),
-		"-cp", filepath.Join(libs, "*")+string(filepath.ListSeparator)+classes, harnessClass)
-	return java, append(args, cfg.harnessArgs()...), nil
 }
 
 // Command validates cfg, resolves PC and the harness as Run does, and
@@ -159,9 +136,10 @@ func Command(ctx context.Context, cfg Config) ([]string, Config, error) {
 		return nil, Config{}, err
 	}
 	cfg = cfg.withDefaults()
-	java, args, err := javaCommand(ctx, cfg)
+	java, cp, err := Classpath(ctx, cfg.Progress)
 	if err != nil {
 		return nil, Config{}, err
 	}
-	return append([]string{java}, args...), cfg, nil
+	argv := append(append([]string{java}, cfg.JVMFlags...), "-cp", cp, harnessClass)
+	return append(argv, cfg.harnessArgs()...), cfg, nil
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -43,12 +44,7 @@ var javaSources = func() map[string][]byte {
 
 // sourceNames are javaSources' names, sorted.
 func sourceNames() []string {
-	names := make([]string, 0, len(javaSources))
-	for n := range javaSources {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(javaSources))
 }
 
 // Versions pinned by assets/pom.xml. The harness reports the versions it
@@ -82,43 +78,29 @@ func LibDir(ctx context.Context, progress func(string)) (string, error) {
 
 // ClassesDir returns the directory holding the compiled harness and lab
 // bridge, compiling every embedded .java source together against libs on
-// first use. The directory is named by a hash of all the sources, so an
-// edit to any of them compiles afresh.
+// first use (broker.Cached). The directory is named by a hash of all the
+// sources, so an edit to any of them compiles afresh.
 func ClassesDir(ctx context.Context, java, libs string) (string, error) {
 	dir := filepath.Join(cacheRoot(), "harness-"+harnessHash())
-	if fileExists(filepath.Join(dir, ".complete")) {
-		return dir, nil
-	}
-	javac, err := javacFor(java)
-	if err != nil {
-		return "", err
-	}
-	tmp, err := tempDirIn(cacheRoot())
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	srcDir := filepath.Join(tmp, "src")
-	if err := os.MkdirAll(srcDir, 0o755); err != nil {
-		return "", err
-	}
-	out := filepath.Join(tmp, "classes")
-	args := []string{"-encoding", "UTF-8", "-nowarn", "-cp", filepath.Join(libs, "*"), "-d", out}
-	for _, name := range sourceNames() {
-		src := filepath.Join(srcDir, name)
-		if err := os.WriteFile(src, javaSources[name], 0o644); err != nil {
-			return "", err
+	return dir, broker.Cached(dir, strings.Join(sourceNames(), "\n"), func(tmp, out string) error {
+		javac, err := javacFor(java)
+		if err != nil {
+			return err
 		}
-		args = append(args, src)
-	}
-	if log, _, err := proc.Output(ctx, "javac", append([]string{javac}, args...), proc.Options{}); err != nil {
-		return "", fmt.Errorf("javac could not compile the Parallel Consumer harness and lab bridge (%v):\n%s",
-			err, tailLines(string(log), 30))
-	}
-	if err := os.WriteFile(filepath.Join(out, ".complete"), []byte(strings.Join(sourceNames(), "\n")+"\n"), 0o644); err != nil {
-		return "", err
-	}
-	return dir, install(out, dir)
+		args := []string{"-encoding", "UTF-8", "-nowarn", "-cp", filepath.Join(libs, "*"), "-d", out}
+		for _, name := range sourceNames() {
+			src := filepath.Join(tmp, name)
+			if err := os.WriteFile(src, javaSources[name], 0o644); err != nil {
+				return err
+			}
+			args = append(args, src)
+		}
+		if log, _, err := proc.Output(ctx, "javac", append([]string{javac}, args...), proc.Options{}); err != nil {
+			return fmt.Errorf("javac could not compile the Parallel Consumer harness and lab bridge (%v):\n%s",
+				err, broker.TailLines(string(log), 30))
+		}
+		return nil
+	})
 }
 
 // harnessHash covers every source, name and length included, so no edit
@@ -159,7 +141,7 @@ func javacFor(java string) (string, error) {
 		cands = append([]string{filepath.Join(filepath.Dir(real), "javac")}, cands...)
 	}
 	for _, c := range cands {
-		if fileExists(c) {
+		if broker.FileExists(c) {
 			return c, nil
 		}
 	}
@@ -167,36 +149,4 @@ func javacFor(java string) (string, error) {
 		return p, nil
 	}
 	return "", ErrNoJavac
-}
-
-func tempDirIn(root string) (string, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("pc cache %s: %w", root, err)
-	}
-	tmp, err := os.MkdirTemp(root, ".tmp-")
-	if err != nil {
-		return "", fmt.Errorf("pc cache %s: %w", root, err)
-	}
-	return tmp, nil
-}
-
-// install renames the finished directory src (holding its .complete
-// marker) to dst. A concurrent run may have installed dst first; either copy
-// is complete.
-func install(src, dst string) error {
-	if err := os.Rename(src, dst); err != nil && !fileExists(filepath.Join(dst, ".complete")) {
-		return fmt.Errorf("installing pc cache %s: %w", dst, err)
-	}
-	return nil
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// tailLines returns the last n lines of s.
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

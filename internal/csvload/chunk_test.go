@@ -14,15 +14,16 @@ import (
 // so that small inputs get many cuts).
 func chunkMin(n int) Opt { return optFunc(func(c *cfg) { c.chunkMin = n }) }
 
+// workers sets how many goroutines parse the rows (n <= 0, the default:
+// GOMAXPROCS). The result must not depend on it.
+func withWorkers(n int) Opt { return optFunc(func(c *cfg) { c.workers = n }) }
+
 // referenceParse is the one-pass row reader this package had before chunks:
 // every row through parser.next (which the fuzz test holds to
 // encoding/csv), keys and JSON built per row. Parse must equal it for any
 // input, options and number of workers.
 func referenceParse(data []byte, name string, opts ...Opt) (*Dataset, error) {
-	var c cfg
-	for _, o := range opts {
-		o.apply(&c)
-	}
+	c := newCfg(opts)
 	// The header is shared with Parse; what is compared is how rows are read.
 	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
@@ -212,7 +213,7 @@ func TestChunkedParseEqualsOnePass(t *testing.T) {
 						want, werr := referenceParse(in.data, "t.csv", opts...)
 						for _, workers := range []int{1, 2, 3, 8} {
 							for _, cm := range []int{1, 100, 4096} {
-								got, gerr := Parse(in.data, "t.csv", append(opts, Workers(workers), chunkMin(cm))...)
+								got, gerr := Parse(in.data, "t.csv", append(opts, withWorkers(workers), chunkMin(cm))...)
 								if diff := sameResult(got, gerr, want, werr); diff != "" {
 									t.Fatalf("%s value=%v key=%q skip=%v limit=%d workers=%d chunk=%d: %s",
 										in.name, value, key, skip, limit, workers, cm, diff)
@@ -256,11 +257,11 @@ func TestChunkedErrorIsTheFirstInFileOrder(t *testing.T) {
 			fmt.Fprintf(&b, "%d,v\n", i)
 		}
 	}
-	_, err := Parse([]byte(b.String()), "t.csv", Workers(4), chunkMin(1))
+	_, err := Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1))
 	if err == nil || err.Error() != "t.csv:403: row has 1 fields, the header has 2" {
 		t.Fatalf("got %v, want the ragged row at t.csv:403", err)
 	}
-	d, err := Parse([]byte(b.String()), "t.csv", Workers(4), chunkMin(1), SkipBad(true))
+	d, err := Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1), SkipBad(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestChunkedErrorIsTheFirstInFileOrder(t *testing.T) {
 		t.Fatalf("skipped %d %q", d.Skipped, d.FirstBad)
 	}
 	// Under a limit that ends before the bad row there is no error.
-	d, err = Parse([]byte(b.String()), "t.csv", Workers(4), chunkMin(1), Limit(400))
+	d, err = Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1), Limit(400))
 	if err != nil || d.Len() != 400 || d.Lines != 403 {
 		t.Fatalf("limit 400: %v, %d records, %d lines", err, d.Len(), d.Lines)
 	}
@@ -296,7 +297,7 @@ func FuzzChunkedParseEqualsOnePass(f *testing.F) {
 		}
 		want, werr := referenceParse(in, "f.csv", opts...)
 		for _, workers := range []int{1, 2, 5} {
-			got, gerr := Parse(in, "f.csv", append(opts, Workers(workers), chunkMin(1+int(flags>>3)))...)
+			got, gerr := Parse(in, "f.csv", append(opts, withWorkers(workers), chunkMin(1+int(flags>>3)))...)
 			if diff := sameResult(got, gerr, want, werr); diff != "" {
 				t.Fatalf("workers=%d flags=%d limit=%d on %q: %s", workers, flags, limit%16, in, diff)
 			}

@@ -205,46 +205,6 @@ func FuzzParserAgreesWithEncodingCSV(f *testing.F) {
 	})
 }
 
-// BenchmarkLoadGeneratedCSV is the reader alone on the dataset `kpar gen csv`
-// writes (200,000 rows of about 120 bytes). Its records/s must be several
-// times the producers' best rate; MB/s counts input bytes. all-cores is
-// what kpar does; 1-worker shows the per-core speed apart from the split.
-func BenchmarkLoadGeneratedCSV(b *testing.B) {
-	var buf bytes.Buffer
-	if err := datagen.Write(&buf, datagen.Config{Rows: 200_000, Seed: 1}); err != nil {
-		b.Fatal(err)
-	}
-	data := buf.Bytes()
-	for _, mode := range []struct {
-		name string
-		opts []Opt
-	}{
-		{"raw", nil},
-		{"raw-keyed", []Opt{KeyColumn("customer_id")}},
-		{"json", []Opt{Value(ValueJSON)}},
-		{"json-keyed", []Opt{KeyColumn("customer_id"), Value(ValueJSON)}},
-	} {
-		for _, w := range []struct {
-			name string
-			n    int
-		}{{"all-cores", 0}, {"1-worker", 1}} {
-			b.Run(mode.name+"/"+w.name, func(b *testing.B) {
-				b.SetBytes(int64(len(data)))
-				rows := 0
-				opts := append(mode.opts[:len(mode.opts):len(mode.opts)], Workers(w.n))
-				for b.Loop() {
-					d, err := Parse(data, "g.csv", opts...)
-					if err != nil {
-						b.Fatal(err)
-					}
-					rows += d.Len()
-				}
-				b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
-			})
-		}
-	}
-}
-
 func strs(bs [][]byte) []string {
 	if bs == nil {
 		return nil

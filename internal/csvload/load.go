@@ -2,9 +2,7 @@ package csvload
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"unicode/utf8"
@@ -38,7 +36,7 @@ func (m ValueMode) String() string {
 	return "raw"
 }
 
-// Opt configures Load and Read.
+// Opt configures Load and Parse.
 type Opt interface{ apply(*cfg) }
 
 type cfg struct {
@@ -66,10 +64,6 @@ func SkipBad(on bool) Opt { return optFunc(func(c *cfg) { c.skipBad = on }) }
 
 // Limit stops after n good records (n <= 0: no limit).
 func Limit(n int) Opt { return optFunc(func(c *cfg) { c.limit = n }) }
-
-// Workers sets how many goroutines parse the rows (n <= 0, the default:
-// GOMAXPROCS). The result does not depend on it.
-func Workers(n int) Opt { return optFunc(func(c *cfg) { c.workers = n }) }
 
 // Dataset is a loaded CSV: one key and one value per good row.
 type Dataset struct {
@@ -108,25 +102,36 @@ func Load(path string, opts ...Opt) (*Dataset, error) {
 	return Parse(data, path, opts...)
 }
 
-// Read reads a whole CSV from r; name labels errors (file:line).
-func Read(r io.Reader, name string, opts ...Opt) (*Dataset, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: read: %w", name, err)
-	}
-	return Parse(data, name, opts...)
-}
-
 // Parse reads a CSV held in data. Raw values and keys alias data: do not
 // modify it.
 func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
-	var c cfg
+	c := newCfg(opts)
+	d, s, p, err := prepare(data, name, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
+		return nil, err
+	}
+	if err := checkRows(d, name); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func newCfg(opts []Opt) (c cfg) {
 	for _, o := range opts {
 		o.apply(&c)
 	}
+	return c
+}
+
+// prepare reads the header and returns the dataset to fill, what every
+// chunk needs to know and the parser just past the header.
+func prepare(data []byte, name string, c cfg) (*Dataset, *shape, *parser, error) {
 	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	s := &shape{buf: p.buf, file: name, nfields: len(d.Header), keyIdx: keyIdx, value: c.value, skipBad: c.skipBad}
 	// JSON keys are escaped once, not per row.
@@ -137,13 +142,7 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 			s.jsonLen += len(k) + 1
 		}
 	}
-	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
-		return nil, err
-	}
-	if err := checkRows(d, name); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return d, s, p, nil
 }
 
 func labelOf(name string) string {
@@ -280,6 +279,3 @@ func appendJSONString(b, s []byte) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
-
-// IsSyntax reports whether err is about the CSV's content (not I/O).
-func IsSyntax(err error) bool { return errors.Is(err, ErrSyntax) }

@@ -107,9 +107,6 @@ func (p *parser) row() (fields [][]byte, raw []byte, line int, err error) {
 	p.fields = p.fields[:0]
 	p.scratch = p.scratch[:0]
 	buf := p.buf
-	if f, raw, ok := p.plainRow(); ok {
-		return f, raw, startLine, nil
-	}
 	i := p.pos
 	lineEnd := p.lineEnd(i)
 	// The first quote at or after i on this line: unquoted fields before it
@@ -188,31 +185,30 @@ func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line in
 			}
 			break // at '\n' or EOF
 		}
-		if q >= 0 { // q > i: the fields up to the quote are unquoted
+		// q > i: the fields up to the quote are unquoted; else the rest of
+		// the line is.
+		end := lineEnd
+		if q >= 0 {
 			if buf[q-1] != ',' {
 				line := p.line
 				field := n + bytes.Count(buf[i:q], comma) + 1
 				p.skipLine(q, line)
 				return 0, nil, nil, false, startLine, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", field)
 			}
-			run := buf[i : q-1]
-			c := bytes.Count(run, comma) + 1
-			if keyIdx >= n && keyIdx < n+c {
-				key = nthField(run, keyIdx-n)
-			}
-			n += c
-			i = q
-			continue
+			end = q - 1
+		} else if end > i && buf[end-1] == '\r' {
+			end--
 		}
-		run := buf[i:lineEnd]
-		if len(run) > 0 && run[len(run)-1] == '\r' {
-			run = run[:len(run)-1]
-		}
+		run := buf[i:end]
 		c := bytes.Count(run, comma) + 1
 		if keyIdx >= n && keyIdx < n+c {
 			key = nthField(run, keyIdx-n)
 		}
 		n += c
+		if q >= 0 {
+			i = q
+			continue
+		}
 		i = lineEnd
 		break
 	}
@@ -331,43 +327,6 @@ func (p *parser) skipLine(from, line int) {
 
 func (p *parser) errf(line int, format string, args ...any) error {
 	return &RowError{File: p.file, Line: line, Msg: fmt.Sprintf(format, args...)}
-}
-
-// plainRow is the fast path for a line without any quote: most rows of most
-// files. It finds the line end and the commas with the runtime's vectorised
-// byte searches instead of looking at every byte in Go.
-func (p *parser) plainRow() ([][]byte, []byte, bool) {
-	buf := p.buf
-	start := p.pos
-	end := len(buf)
-	next := end
-	if k := bytes.IndexByte(buf[start:], '\n'); k >= 0 {
-		end = start + k
-		next = end + 1
-	}
-	if bytes.IndexByte(buf[start:end], '"') >= 0 {
-		return nil, nil, false
-	}
-	line := buf[start:end]
-	// CR before LF ends the line; a CR at EOF is dropped too (encoding/csv).
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[: n-1 : n-1]
-	}
-	rest := line
-	for {
-		k := bytes.IndexByte(rest, ',')
-		if k < 0 {
-			p.fields = append(p.fields, rest[:len(rest):len(rest)])
-			break
-		}
-		p.fields = append(p.fields, rest[:k:k])
-		rest = rest[k+1:]
-	}
-	p.pos = next
-	if next > end {
-		p.line++
-	}
-	return p.fields, line[:len(line):len(line)], true
 }
 
 // lineEnd is the index of the first '\n' at or after i, or len(buf).

@@ -215,23 +215,22 @@ public final class Harness {
         }
     }
 
-    static int run(Flags f) throws Exception {
+    // consumerProps is what both PC programs (this harness and LabBridge)
+    // give their consumer: PC commits (it refuses auto-commit), reads from
+    // the start, bytes in and out (no decoding cost in the measurement), and
+    // the security settings kpar's own clients use (clientConfig, deleted
+    // once read), so PC meets the same listener.
+    static Properties consumerProps(String bootstrap, String group, String clientId, String clientConfig) throws IOException {
         Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, f.bootstrap);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, f.group);
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"); // PC commits; it refuses auto-commit
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kpar-pc-harness");
-        if (f.sessionTimeoutMs > 0) props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(f.sessionTimeoutMs));
-        if (f.fetchMaxBytes > 0) props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(f.fetchMaxBytes));
-        if (f.maxPartitionFetchBytes > 0)
-            props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Long.toString(f.maxPartitionFetchBytes));
-        // Bytes in, bytes out: no decoding cost in the measurement.
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        if (!f.clientConfig.isEmpty()) {
-            // The security settings kpar's own clients use, so PC meets the same listener.
-            java.nio.file.Path path = java.nio.file.Paths.get(f.clientConfig);
+        if (!clientConfig.isEmpty()) {
+            java.nio.file.Path path = java.nio.file.Paths.get(clientConfig);
             try (java.io.Reader r = java.nio.file.Files.newBufferedReader(path)) {
                 Properties sec = new Properties();
                 sec.load(r);
@@ -239,6 +238,15 @@ public final class Harness {
             }
             java.nio.file.Files.deleteIfExists(path);
         }
+        return props;
+    }
+
+    static int run(Flags f) throws Exception {
+        Properties props = consumerProps(f.bootstrap, f.group, "kpar-pc-harness", f.clientConfig);
+        if (f.sessionTimeoutMs > 0) props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(f.sessionTimeoutMs));
+        if (f.fetchMaxBytes > 0) props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, Long.toString(f.fetchMaxBytes));
+        if (f.maxPartitionFetchBytes > 0)
+            props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Long.toString(f.maxPartitionFetchBytes));
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
 
         ParallelConsumerOptions<byte[], byte[]> opts = ParallelConsumerOptions.<byte[], byte[]>builder()

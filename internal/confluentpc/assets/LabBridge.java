@@ -48,7 +48,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 public final class LabBridge {
     static final int EXIT_FLAGS = 2, EXIT_PC_FAILED = 4, EXIT_CLOSE_FAILED = 5;
@@ -168,28 +167,11 @@ public final class LabBridge {
         reader.setDaemon(true);
         reader.start();
 
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, f.bootstrap);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, f.group);
+        Properties props = Harness.consumerProps(f.bootstrap, f.group, "kpar-lab-pc", f.clientConfig);
         if (!f.instanceId.isEmpty()) props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, f.instanceId);
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false"); // PC commits; it refuses auto-commit
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(f.sessionTimeoutMs));
         props.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Long.toString(f.maxPollIntervalMs));
         props.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(f.heartbeatMs));
-        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "kpar-lab-pc");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        if (!f.clientConfig.isEmpty()) {
-            // The security settings kpar's own clients use, so PC meets the same listener.
-            java.nio.file.Path path = java.nio.file.Paths.get(f.clientConfig);
-            try (java.io.Reader r = java.nio.file.Files.newBufferedReader(path)) {
-                Properties sec = new Properties();
-                sec.load(r);
-                props.putAll(sec);
-            }
-            java.nio.file.Files.deleteIfExists(path);
-        }
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props);
 
         ParallelConsumerOptions.ParallelConsumerOptionsBuilder<byte[], byte[]> b = ParallelConsumerOptions.<byte[], byte[]>builder()

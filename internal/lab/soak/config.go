@@ -80,16 +80,16 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--duration %s: must be at least 20s (a warm-up, faults, a quiet end)", c.Duration)
 	case c.Interval < time.Second:
 		return fmt.Errorf("--interval %s: must be at least 1s", c.Interval)
-	case c.Partitions < 1:
-		return fmt.Errorf("--partitions %d: must be at least 1", c.Partitions)
-	case c.Keys < 1:
-		return fmt.Errorf("--keys %d: must be at least 1", c.Keys)
-	case c.Rate < 1:
-		return fmt.Errorf("--rate %d: must be at least 1", c.Rate)
-	case c.Members < 1:
-		return fmt.Errorf("--members %d: must be at least 1", c.Members)
-	case c.Workers < 1:
-		return fmt.Errorf("--workers %d: must be at least 1", c.Workers)
+	}
+	for _, f := range []struct {
+		flag string
+		v    int
+	}{{"partitions", c.Partitions}, {"keys", c.Keys}, {"rate", c.Rate}, {"members", c.Members}, {"workers", c.Workers}} {
+		if f.v < 1 {
+			return fmt.Errorf("--%s %d: must be at least 1", f.flag, f.v)
+		}
+	}
+	switch {
 	case c.Latency < 0:
 		return fmt.Errorf("--latency %s: must not be negative", c.Latency)
 	case c.Permanent < 0 || c.Permanent >= 1:

@@ -19,16 +19,12 @@ func Doc(r Result) doc.Doc {
 		{Title: "Faults against each strategy's throughput", Text: []string{faultCount(r)}, Chart: timeline(r)},
 		{Title: "Per strategy", Table: checks(r)},
 	}
-	d.Details = []doc.Block{{Text: []string{r.Wiring + "."}, List: skipped(r)}, faultTable(r)}
-	return d
-}
-
-func skipped(r Result) []string {
-	var out []string
+	var skipped []string
 	for _, s := range r.Skipped {
-		out = append(out, "not run: "+s)
+		skipped = append(skipped, "not run: "+s)
 	}
-	return out
+	d.Details = []doc.Block{{Text: []string{r.Wiring + "."}, List: skipped}, faultTable(r)}
+	return d
 }
 
 // kparMode reports whether strategy is kpar's own library (must lose nothing).

@@ -64,11 +64,12 @@ func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sam
 	var out []Sample
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	sum := func(ctx context.Context, topic string) (int64, bool) {
+	sum := func(topic string, ok *bool) int64 {
 		lctx, cancel := context.WithTimeout(ctx, 800*time.Millisecond)
 		defer cancel()
 		ends, err := kafka.Ends(lctx, r.adm, topic)
-		return ends.Sum(), err == nil
+		*ok = *ok && err == nil
+		return ends.Sum()
 	}
 	for {
 		select {
@@ -78,14 +79,9 @@ func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sam
 		}
 		s := Sample{Sec: time.Since(r.start).Seconds(), Entries: map[string]int64{}}
 		ok := true
-		var good bool
-		if s.Input, good = sum(ctx, r.topic); !good {
-			ok = false
-		}
+		s.Input = sum(r.topic, &ok)
 		for st, p := range params {
-			if s.Entries[st], good = sum(ctx, p.LogTopic); !good {
-				ok = false
-			}
+			s.Entries[st] = sum(p.LogTopic, &ok)
 		}
 		if ok { // a sample with a partition that did not answer is left out
 			out = append(out, s)
@@ -139,20 +135,17 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		return r.startMember(p, slot, false)
 	case Leave:
 		return r.leave(f, p.Strategy)
-	case BrokerKill:
-		f.Note = fmt.Sprintf("node %d SIGKILLed, started again on its data after %s", f.Node, f.Hold)
-		if err := r.faults.Kill(f.Node); err != nil {
+	case BrokerKill, BrokerFreeze:
+		stop, heal, what := r.faults.Kill, r.faults.Start, "SIGKILLed, started again on its data after"
+		if f.Kind == BrokerFreeze {
+			stop, heal, what = r.faults.Stop, r.faults.Cont, "SIGSTOPped for"
+		}
+		f.Note = fmt.Sprintf("node %d %s %s", f.Node, what, f.Hold)
+		if err := stop(f.Node); err != nil {
 			return err
 		}
 		hold()
-		return r.faults.Start(f.Node)
-	case BrokerFreeze:
-		f.Note = fmt.Sprintf("node %d SIGSTOPped for %s", f.Node, f.Hold)
-		if err := r.faults.Stop(f.Node); err != nil {
-			return err
-		}
-		hold()
-		return r.faults.Cont(f.Node)
+		return heal(f.Node)
 	case LeaderMove:
 		return r.leaderMove(ctx, f)
 	case NetDelay, NetDrop, NetPartition:
@@ -255,33 +248,25 @@ func (r *run) leaderMove(ctx context.Context, f *Fault) error {
 	a := kadm.AlterPartitionAssignmentsReq{}
 	a.Assign(r.topic, part, reps)
 	ares, err := r.adm.AlterPartitionAssignments(actx, a)
-	if err != nil {
-		return err
+	if err == nil {
+		err = ares.Error()
 	}
-	for _, t := range ares {
-		for _, p := range t {
-			if p.Err != nil {
-				return fmt.Errorf("reassign partition %d: %w", part, p.Err)
-			}
-		}
+	if err != nil {
+		return fmt.Errorf("reassign partition %d: %w", part, err)
 	}
 	set := kadm.TopicsSet{}
 	set.Add(r.topic, part)
 	var last error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); ; {
 		eres, err := r.adm.ElectLeaders(actx, kadm.ElectPreferredReplica, set)
-		last = err
-		if err == nil {
+		if last = err; err == nil {
 			for _, t := range eres {
 				for _, p := range t {
 					last = p.Err
 				}
 			}
 		}
-		if last == nil {
-			break
-		}
-		if workload.Sleep(actx, 300*time.Millisecond) != nil {
+		if last == nil || time.Now().After(deadline) || workload.Sleep(actx, 300*time.Millisecond) != nil {
 			break
 		}
 	}

@@ -98,6 +98,3 @@ func IsBroker(kind string) bool { return kind == BrokerKill || kind == BrokerFre
 
 // IsNetwork reports whether kind needs the proxies.
 func IsNetwork(kind string) bool { return kind == NetDelay || kind == NetDrop || kind == NetPartition }
-
-// IsConsumer reports whether kind acts on one strategy's members.
-func IsConsumer(kind string) bool { return kind == ConsumerKill || kind == Join || kind == Leave }

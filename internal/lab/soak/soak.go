@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -203,12 +202,12 @@ func (r *run) open(ctx context.Context, res *Result) error {
 		}
 		r.admin = st.Bootstrap()
 		for i, n := range st.Nodes {
-			p, err := Listen(fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)), fmt.Sprintf("127.0.0.1:%d", broker.ProxiedPort(cfg.Port, i)), n.ID, cfg.Seed)
+			addr := fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i))
+			p, err := Listen(addr, fmt.Sprintf("127.0.0.1:%d", broker.ProxiedPort(cfg.Port, i)), n.ID, cfg.Seed)
 			if err != nil {
 				return err
 			}
-			r.proxies[n.ID] = p
-			r.clients = append(r.clients, fmt.Sprintf("127.0.0.1:%d", broker.ProxyPort(cfg.Port, i)))
+			r.proxies[n.ID], r.clients = p, append(r.clients, addr)
 		}
 		res.Wiring = fmt.Sprintf("3 nodes under %s: brokers on 127.0.0.1:%d-%d (replication, the soak's admin and checker); clients reach them only through the soak's TCP proxies on 127.0.0.1:%d-%d, advertised by each broker's PROXIED listener (127.0.0.1:%d-%d)",
 			cfg.Home, cfg.Port, cfg.Port+2, broker.ProxyPort(cfg.Port, 0), broker.ProxyPort(cfg.Port, 2), broker.ProxiedPort(cfg.Port, 0), broker.ProxiedPort(cfg.Port, 2))
@@ -334,7 +333,8 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 }
 
 // stopMembers ends every member: SIGTERM and up to 30 s each to leave
-// (dynamic ones first), or SIGKILL at once when the run was cancelled.
+// (dynamic ones signalled first), or SIGKILL at once when the run was
+// cancelled.
 func (r *run) stopMembers(now bool) {
 	r.mu.Lock()
 	var all []*member
@@ -346,21 +346,13 @@ func (r *run) stopMembers(now bool) {
 	slices.SortStableFunc(all, func(a, b *member) int {
 		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
 	})
+	var wg sync.WaitGroup
 	for _, m := range all {
-		if m.Exited() {
-			continue
-		}
 		if now {
-			_ = m.Signal(syscall.SIGKILL)
-			continue
-		}
-		_ = m.Signal(syscall.SIGTERM)
-	}
-	for _, m := range all {
-		select {
-		case <-m.Done():
-		case <-time.After(30 * time.Second):
 			m.Kill()
+		} else {
+			wg.Go(func() { m.Stop(30 * time.Second) })
 		}
 	}
+	wg.Wait()
 }
