@@ -44,12 +44,8 @@ type compareFlags struct {
 var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"noop-records", "2000000"},
 	{"rss-records", "200000"}, {"dlq-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
 
-func newCompareConsumeCmd(g *globals) *cobra.Command {
-	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "consume",
-		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
-		Long: `Runs kpar's parallel consumer, Confluent's Parallel Consumer ` + "0.5.3.3" + ` (Java,
+// compareConsumeLong is compare consume's --help.
+var compareConsumeLong = `Runs kpar's parallel consumer, Confluent's Parallel Consumer ` + "0.5.3.3" + ` (Java,
 resolved with Maven into the kpar cache on first use; needs java 17+, javac and
 mvn) and a plain franz-go poll loop, each as its own process, on the same
 broker, topics and records, in one run:
@@ -90,9 +86,16 @@ that finished the backlog.
 Results go to --out: compare.json (schema kpar.compare.consume v3), compare.md
 and charts. A part that fails (io at one concurrency, no-op, memory, the heap
 search, the window) is recorded with its reason and the others are written;
-the command then exits non-zero. Timings on a shared machine are noisy.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runCompareConsume(cmd, g, f) },
+the command then exits non-zero. Timings on a shared machine are noisy.`
+
+func newCompareConsumeCmd(g *globals) *cobra.Command {
+	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
+	c := &cobra.Command{
+		Use:   "consume",
+		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
+		Long:  compareConsumeLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runCompareConsume(cmd, g, f) },
 	}
 	fl, cf, def := c.Flags(), &f.c, compare.DefaultConfig()
 	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the topics (named after their sizes, reused)")

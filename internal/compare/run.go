@@ -126,14 +126,8 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		})
 	}
 	if c.Window != nil {
-		part(PartWindow, func() error {
-			r.start("window")
-			wc := *c.Window
-			wc.Env = c.Env // the comparison's brokers, security and log
-			w, err := stuck.Run(ctx, wc)
-			if err == nil {
-				res.Window = &w
-			}
+		part(PartWindow, func() (err error) {
+			res.Window, err = r.window(ctx)
 			return err
 		})
 	}
@@ -141,6 +135,19 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return Result{}, ctx.Err()
 	}
 	return res, res.finish()
+}
+
+// window is the out-of-order window part, on the comparison's brokers,
+// security and log.
+func (r *runner) window(ctx context.Context) (*stuck.Result, error) {
+	r.start("window")
+	wc := *r.c.Window
+	wc.Env = r.c.Env
+	w, err := stuck.Run(ctx, wc)
+	if err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 // finish judges the result once every part ran; the error names the
