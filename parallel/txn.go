@@ -131,11 +131,36 @@ var (
 // group's offsets of the partitions it wrote (unstable), so without this
 // the first fetch waited out the transaction timeout, while the first
 // transaction, which would have aborted it, waited for that fetch.
+//
+// A cluster that cannot answer yet (a broker restarting, the transaction
+// coordinator moving) is waited for, retrying with a backoff up to
+// initTxnBackoff, as long as ctx lives: only a refusal no retry cures
+// (fenced, not authorized) stops Run.
 func (c *Consumer) initTxn(ctx context.Context) {
-	if _, _, err := c.cl.ProducerID(ctx); err != nil && ctx.Err() == nil {
-		c.fail(fmt.Errorf("parallel: transactional producer: %w", err))
+	wait := 100 * time.Millisecond
+	for {
+		_, _, err := c.cl.ProducerID(ctx)
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return
+		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
+			errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
+			c.fail(fmt.Errorf("parallel: transactional producer: %w", err))
+			return
+		}
+		c.cfg.logf("parallel: transactional producer: %v; retrying in %v", err, wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, initTxnBackoff)
 	}
 }
+
+// initTxnBackoff is the longest wait between two tries to register the
+// transactional ID.
+const initTxnBackoff = 2 * time.Second
 
 // output is one done record's outputs, with the context of the handler
 // call that returned them (for a TxnObserver).

@@ -79,7 +79,33 @@ func answer(r Result) []doc.Finding {
 		out = append(out, doc.Judged("back within 30 s", verdict(back...), "After %s the rate was back to 90%% of before in at most: %s",
 			doc.Plural(kills, "broker kill", "broker kills"), doc.Listing(parts)))
 	}
+	if f, ok := exitFinding(r.MemberExits); ok {
+		out = append(out, f)
+	}
 	return out
+}
+
+// exitFinding counts the members that ended on their own, per strategy,
+// with the first one's reason.
+func exitFinding(exits []MemberExit) (doc.Finding, bool) {
+	if len(exits) == 0 {
+		return doc.Finding{}, false
+	}
+	per := map[string]int{}
+	var order []string
+	for _, e := range exits {
+		if per[e.Strategy] == 0 {
+			order = append(order, e.Strategy)
+		}
+		per[e.Strategy]++
+	}
+	var parts []string
+	for _, s := range order {
+		parts = append(parts, fmt.Sprintf("%s %d", s, per[s]))
+	}
+	e := exits[0]
+	return doc.Finding{Text: fmt.Sprintf("Members that ended on their own (static ones restarted, as an application would): %s; the first, %s %s at %.0f s: %s",
+		doc.Listing(parts), e.Strategy, e.Slot, e.Sec, e.Reason)}, true
 }
 
 // recovery is one strategy's recovery times after the broker kills.

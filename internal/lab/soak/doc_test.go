@@ -11,6 +11,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // small is a 60 s soak of two strategies: lib-key lost nothing and came
@@ -99,5 +100,21 @@ func TestViewsWriteTheDocumentTheChartAndTheCSV(t *testing.T) {
 		t.Fatalf("a soak without faults: %+v", c)
 	} else if _, err := render.PNG(c); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Members that ended on their own are counted per strategy in the answer,
+// with the first one's reason; a run without any says nothing of them.
+func TestTheAnswerCountsMembersThatEndedOnTheirOwn(t *testing.T) {
+	r := Result{MemberExits: []MemberExit{
+		{Sec: 231, Strategy: "eos", Slot: "w0", Code: 1, Reason: "run: parallel: transaction end not confirmed", Restarted: true},
+		{Sec: 300, Strategy: "eos", Slot: "w1", Code: 1, Reason: "run: x", Restarted: true},
+		{Sec: 310, Strategy: "lib-key", Slot: "x0", Code: 2, Reason: "y"},
+	}}
+	md := render.Markdown(Doc(r))
+	testkit.Contains(t, "soak.md", md, "Members that ended on their own (static ones restarted, as an application would): eos 2 and lib-key 1",
+		"the first, eos w0 at 231 s: run: parallel: transaction end not confirmed")
+	if _, ok := exitFinding(nil); ok {
+		t.Error("a run without member exits got a finding")
 	}
 }

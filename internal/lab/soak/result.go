@@ -30,6 +30,8 @@ type Result struct {
 	// and each strategy's processed-log end offsets (summed over partitions).
 	Timeline []Sample          `json:"timeline"`
 	Checks   []StrategyOutcome `json:"checks"`
+	// MemberExits: members that ended on their own, and their restarts.
+	MemberExits []MemberExit `json:"member_exits,omitempty"`
 }
 
 // Fault is one fault as it happened.

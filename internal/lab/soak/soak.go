@@ -145,6 +145,11 @@ func (r *run) soak(ctx context.Context, params map[string]worker.Params, res *Re
 	produced := make(chan error, 1)
 	go func() { produced <- r.produce(prodCtx) }()
 
+	superCtx, stopSupervising := context.WithCancel(ctx)
+	defer stopSupervising()
+	exits := make(chan []MemberExit, 1)
+	go func() { exits <- r.supervise(superCtx, params) }()
+
 	res.Faults = r.runSchedule(ctx, params, res)
 	stopProducing()
 	if ctx.Err() != nil {
@@ -156,7 +161,8 @@ func (r *run) soak(ctx context.Context, params map[string]worker.Params, res *Re
 	r.cfg.progress("soak: production stopped; waiting for every strategy to catch up")
 	drained := r.drain(ctx, params)
 	stopSampling()
-	res.Timeline = <-sampled
+	stopSupervising()
+	res.Timeline, res.MemberExits = <-sampled, <-exits
 	return drained, ctx.Err()
 }
 
