@@ -169,6 +169,16 @@ func pcBlocks(r Result) []doc.Block {
 	if len(rows) == 0 {
 		return nil
 	}
+	if len(findings) == 0 {
+		kills := 0
+		for _, c := range r.Cells {
+			if c.PC != nil {
+				kills += max(0, len(c.PC.Snapshots)-1)
+			}
+		}
+		findings = append(findings, doc.Finding{Text: fmt.Sprintf("No pc-* cell lost a record in this run; %s read after %s counted no unprocessed record done.",
+			doc.Plural(kills, "commit", "commits"), doc.Plural(kills, "kill", "kills"))})
+	}
 	return []doc.Block{{Title: "Parallel Consumer's commits at each kill",
 		Text: []string{"After each kill of a pc-* worker (before its restart) and when the cell ended, the lab read the group's " +
 			"committed offsets and decoded PC's offset map from the commit metadata with PC's own decoder " +

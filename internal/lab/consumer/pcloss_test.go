@@ -35,6 +35,10 @@ func TestTheDocumentNamesTheCommitThatLostEachPCRecord(t *testing.T) {
 			t.Errorf("the document lacks %q:\n%s", want, md)
 		}
 	}
+	clean := render.Markdown(Doc(Result{Cells: []Cell{{Strategy: "pc-key", Scenario: "kill", PC: &PCCommits{Snapshots: snaps}}}}))
+	if !strings.Contains(clean, "No pc-* cell lost a record in this run; 1 commit read after 1 kill counted no unprocessed record done.") {
+		t.Errorf("a run whose pc-* cells lost nothing does not say so:\n%s", clean)
+	}
 	if got := pcBlocks(Result{Cells: []Cell{{Strategy: "lib-key"}}}); got != nil {
 		t.Errorf("a run without pc-* cells got PC blocks: %+v", got)
 	}
