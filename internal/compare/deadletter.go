@@ -32,17 +32,31 @@ const FailEvery = 100
 // default: a broker dead-letter topic must start with it.
 const brokerDLQPrefix = "dlq."
 
-// DeadLetters is the dead-letter part's result: one run of each way.
+// DeadLetters is the dead-letter part's result: each way Repeat times,
+// interleaved, on the one clock.
 type DeadLetters struct {
-	Topic     string   `json:"topic"`
-	FailEvery int64    `json:"fail_every"`
-	Runs      []DLQRun `json:"runs"`
+	Topic     string `json:"topic"`
+	FailEvery int64  `json:"fail_every"`
+	// Ways are the median runs of kpar's topic and of the broker's queue
+	// (their repeats within); Ratios each repeat's broker rate over
+	// kpar's.
+	Ways   []Side    `json:"ways"`
+	Ratios []float64 `json:"broker_vs_kpar_runs"`
+	// Runs is every run with what its dead-letter topic held, in run order.
+	Runs []DLQRun `json:"runs"`
 }
+
+// The two ways, as DLQRun.Way names them.
+const (
+	WayKpar   = "kpar's topic"
+	WayBroker = "broker's queue"
+)
 
 // DLQRun is one contender's run and what its dead-letter topic held once
 // it stopped changing.
 type DLQRun struct {
-	Way   string `json:"way"` // "kpar's topic" or "broker's queue"
+	Way   string `json:"way"` // WayKpar or WayBroker
+	Tag   string `json:"tag"` // the repeat
 	Topic string `json:"dead_letter_topic"`
 	Side  Side   `json:"side"`
 	// Failed: handler calls that failed for good (records whose offset is
@@ -65,50 +79,74 @@ type DLQRun struct {
 	SettleSeconds float64 `json:"settle_seconds"`
 }
 
-// deadLetters runs kpar's share mode twice on backlog with 1 in FailEvery
-// records failing for good: dead letters written by kpar, then by the
-// broker; each stops at DeadLetterRecords distinct records.
+// exact reports whether the run dead-lettered each record that failed for
+// good once and nothing else.
+func (d DLQRun) exact() bool {
+	return d.DeadLetters == d.Failed && d.Distinct == d.Failed && d.Wrong == 0 && d.NoOrigin == 0
+}
+
+// deadLetters runs kpar's share mode on backlog with 1 in FailEvery
+// records failing for good, dead letters written by kpar and by the
+// broker, each Repeat times interleaved; each run stops at
+// DeadLetterRecords distinct records.
 func (r *runner) deadLetters(ctx context.Context, backlog string) (*DeadLetters, error) {
-	c := r.c
-	r.start(PartDeadLetters)
-	adm := kadm.NewClient(r.admin)
 	out := &DeadLetters{Topic: backlog, FailEvery: FailEvery}
-	stamp := time.Now().UnixNano()
-	for _, broker := range []bool{false, true} {
-		run := DLQRun{Way: "kpar's topic", Topic: fmt.Sprintf("%s-dlt-%d", c.TopicPrefix, stamp)}
-		var cfg map[string]*string
-		if broker {
-			on := "true"
-			run.Way, run.Topic = "broker's queue", fmt.Sprintf("%s%s-%d", brokerDLQPrefix, c.TopicPrefix, stamp)
-			cfg = map[string]*string{"errors.deadletterqueue.group.enable": &on}
+	way := func(broker bool) contender {
+		return func(tag string) (Side, error) {
+			run, err := r.deadLetterRun(ctx, backlog, tag, broker)
+			if err != nil {
+				return Side{}, err
+			}
+			out.Runs = append(out.Runs, run)
+			return run.Side, nil
 		}
-		if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: run.Topic, Partitions: 1, RF: -1, Configs: cfg}}); err != nil {
-			return nil, fmt.Errorf("dead-letter topic: %w", err)
+	}
+	sides, err := r.interleave(PartDeadLetters, way(false), way(true))
+	if err != nil {
+		return nil, err
+	}
+	out.Ways = sides
+	for i := 0; i+1 < len(out.Runs); i += 2 {
+		if k := out.Runs[i].Side.SteadyPerS; k > 0 {
+			out.Ratios = append(out.Ratios, out.Runs[i+1].Side.SteadyPerS/k)
 		}
-		spec := c.kparSpec(backlog, c.DeadLetterRecords, c.NoopConcurrency, 0)
-		spec.FailEvery, spec.DeadLetter, spec.BrokerDeadLetter = FailEvery, run.Topic, broker
-		slug := "dlt"
-		if broker {
-			slug = "brokerdlq"
-		}
-		s, err := r.kparShare(ctx, slug, slug, spec)
-		if err != nil {
-			_ = kafka.Delete(ctx, adm, run.Topic)
-			return nil, err
-		}
-		run.Side, run.Failed = s, s.Failed
-		settled := time.Now()
-		if err := r.inspectDLQ(ctx, adm, &run); err != nil {
-			_ = kafka.Delete(ctx, adm, run.Topic)
-			return nil, err
-		}
-		run.SettleSeconds = time.Since(settled).Seconds()
-		_ = kafka.Delete(ctx, adm, run.Topic)
-		r.measured("dead letters (%s): %s | %d failed, %d dead letters (%d distinct, %d wrong) after %.1f s",
-			run.Way, noopLine(s), run.Failed, run.DeadLetters, run.Distinct, run.Wrong, run.SettleSeconds)
-		out.Runs = append(out.Runs, run)
 	}
 	return out, nil
+}
+
+// deadLetterRun is one run of one way on a dead-letter topic of its own,
+// read and deleted after the run.
+func (r *runner) deadLetterRun(ctx context.Context, backlog, tag string, broker bool) (DLQRun, error) {
+	c := r.c
+	adm := kadm.NewClient(r.admin)
+	stamp := time.Now().UnixNano()
+	run := DLQRun{Way: WayKpar, Tag: tag, Topic: fmt.Sprintf("%s-dlt-%d", c.TopicPrefix, stamp)}
+	slug := "dlt"
+	var cfg map[string]*string
+	if broker {
+		on := "true"
+		run.Way, run.Topic, slug = WayBroker, fmt.Sprintf("%s%s-%d", brokerDLQPrefix, c.TopicPrefix, stamp), "brokerdlq"
+		cfg = map[string]*string{"errors.deadletterqueue.group.enable": &on}
+	}
+	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: run.Topic, Partitions: 1, RF: -1, Configs: cfg}}); err != nil {
+		return run, fmt.Errorf("dead-letter topic: %w", err)
+	}
+	defer func() { _ = kafka.Delete(ctx, adm, run.Topic) }()
+	spec := c.kparSpec(backlog, c.DeadLetterRecords, c.NoopConcurrency, 0)
+	spec.FailEvery, spec.DeadLetter, spec.BrokerDeadLetter = FailEvery, run.Topic, broker
+	s, err := r.kparShare(ctx, tag+" "+slug, slug, spec)
+	if err != nil {
+		return run, err
+	}
+	run.Side, run.Failed = s, s.Failed
+	settled := time.Now()
+	if err := r.inspectDLQ(ctx, adm, &run); err != nil {
+		return run, err
+	}
+	run.SettleSeconds = time.Since(settled).Seconds()
+	r.measured("dead letters (%s) %s: %s | %d failed, %d dead letters (%d distinct, %d wrong) after %.1f s",
+		run.Way, tag, noopLine(s), run.Failed, run.DeadLetters, run.Distinct, run.Wrong, run.SettleSeconds)
+	return run, nil
 }
 
 // inspectDLQ waits until run's dead-letter topic stops growing (the broker
@@ -167,8 +205,8 @@ func origin(rec *kgo.Record) (int64, int64, bool) {
 	return 0, 0, false
 }
 
-// deadLetterBlock says what each way wrote: every failed record once or
-// not, its speed, what a dead letter keeps.
+// deadLetterBlock says what each way wrote in every run (every failed
+// record once, or the counts), its rate, and what a dead letter keeps.
 func deadLetterBlock(d *DeadLetters) []doc.Block {
 	if d == nil || len(d.Runs) == 0 {
 		return nil
@@ -176,34 +214,46 @@ func deadLetterBlock(d *DeadLetters) []doc.Block {
 	var findings []doc.Finding
 	rows := [][]string{}
 	for _, run := range d.Runs {
-		rows = append(rows, []string{run.Way, doc.Num(run.Side.SteadyPerS), doc.F2(run.Side.CPUPerMillion), doc.I64(run.Failed),
+		rows = append(rows, []string{run.Way, run.Tag, doc.Num(run.Side.SteadyPerS), doc.F2(run.Side.CPUPerMillion), doc.I64(run.Failed),
 			doc.I64(run.DeadLetters), doc.I64(run.Distinct), doc.I64(run.Wrong + run.NoOrigin),
 			fmt.Sprintf("%s of %s", doc.I64(run.KeyKept), doc.I64(run.DeadLetters)),
 			fmt.Sprintf("%s of %s", doc.I64(run.ValueKept), doc.I64(run.DeadLetters)), doc.F1(run.SettleSeconds),
 			strings.Join(run.Headers, ", ")})
-		var missing string
-		switch {
-		case run.Distinct == run.Failed && run.DeadLetters == run.Distinct:
-			missing = "each of the " + doc.I64(run.Failed) + " records that failed for good once"
-		case run.Distinct < run.Failed:
-			missing = fmt.Sprintf("%s distinct records of the %s that failed for good (those failed just before the run stopped may not be written)",
-				doc.I64(run.Distinct), doc.I64(run.Failed))
-		default:
-			missing = fmt.Sprintf("%s dead letters for %s records that failed for good", doc.I64(run.DeadLetters), doc.I64(run.Failed))
-		}
-		findings = append(findings, doc.Finding{Text: fmt.Sprintf("Dead letters by %s: %s, at %s records/s.", run.Way, missing, doc.Num(run.Side.SteadyPerS))})
 	}
-	if len(d.Runs) == 2 && d.Runs[0].Side.SteadyPerS > 0 {
-		findings = append(findings, doc.Finding{Text: fmt.Sprintf("The broker's queue ran at %sx the rate of kpar's topic on the same records.",
-			doc.F2(d.Runs[1].Side.SteadyPerS/d.Runs[0].Side.SteadyPerS))})
+	for i, way := range []string{WayKpar, WayBroker} {
+		var runs []DLQRun
+		for _, run := range d.Runs {
+			if run.Way == way {
+				runs = append(runs, run)
+			}
+		}
+		if len(runs) == 0 {
+			continue
+		}
+		exact := 0
+		for _, run := range runs {
+			if run.exact() {
+				exact++
+			}
+		}
+		what := fmt.Sprintf("each record that failed for good dead-lettered once, nothing else, in %d of %s", exact, doc.Plural(len(runs), "run", "runs"))
+		rate := ""
+		if i < len(d.Ways) {
+			rate = ", at " + spread(d.Ways[i]) + " records/s"
+		}
+		findings = append(findings, doc.Finding{Text: fmt.Sprintf("Dead letters by %s: %s%s.", way, what, rate)})
+	}
+	if len(d.Ratios) > 0 {
+		findings = append(findings, doc.Finding{Text: fmt.Sprintf("The broker's queue ran at %s the rate of kpar's topic on the same records.",
+			ratioLine(d.Ratios))})
 	}
 	return []doc.Block{{Title: "Share groups' dead letters: kpar's topic or the broker's queue",
-		Text: []string{fmt.Sprintf("kpar's share mode on %s with 1 in %d records failing for good (parallel.Permanent): once writing the dead letters "+
-			"to a topic itself (DeadLetterTopic), once rejecting them so that the broker writes them to its dead-letter queue "+
-			"(BrokerDeadLetter, KIP-1191, Kafka 4.4+). Each run stops at the same count of distinct records; the topic is read once it "+
-			"stopped growing.", d.Topic, d.FailEvery)},
+		Text: []string{fmt.Sprintf("kpar's share mode on %s with 1 in %d records failing for good (parallel.Permanent): dead letters written "+
+			"to a topic by kpar (DeadLetterTopic), or rejected so that the broker writes them to its dead-letter queue "+
+			"(BrokerDeadLetter, KIP-1191, Kafka 4.4+), the two interleaved run by run. Each run stops at the same count of distinct "+
+			"records; its dead-letter topic is read once it stopped growing.", d.Topic, d.FailEvery)},
 		Findings: findings,
-		Table: &doc.Table{Head: []string{"way", "records/s", "CPU-s per million", "failed", "dead letters", "distinct", "wrong or no origin",
+		Table: &doc.Table{Head: []string{"way", "run", "records/s", "CPU-s per million", "failed", "dead letters", "distinct", "wrong or no origin",
 			"with a key", "with the value", "settled after s", "headers"},
-			Num: []bool{false, true, true, true, true, true, true, false, false, true, false}, Rows: rows}}}
+			Num: []bool{false, false, true, true, true, true, true, true, false, false, true, false}, Rows: rows}}}
 }

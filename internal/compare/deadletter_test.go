@@ -41,11 +41,11 @@ func TestShareDeadLettersReachTheTopicOnceEitherWay(t *testing.T) {
 	r := &runner{c: c, seeds: seeds}
 	d := &DeadLetters{Topic: topic, FailEvery: FailEvery}
 	for _, broker := range []bool{false, true} {
-		run := DLQRun{Way: "kpar's topic", Topic: testkit.TopicName(t) + "-dlt"}
+		run := DLQRun{Way: WayKpar, Tag: "dead letters", Topic: testkit.TopicName(t) + "-dlt"}
 		var cfg map[string]*string
 		if broker {
 			on := "true"
-			run.Way, run.Topic, cfg = "broker's queue", brokerDLQPrefix+testkit.TopicName(t), map[string]*string{"errors.deadletterqueue.group.enable": &on}
+			run.Way, run.Topic, cfg = WayBroker, brokerDLQPrefix+testkit.TopicName(t), map[string]*string{"errors.deadletterqueue.group.enable": &on}
 		}
 		if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: run.Topic, Partitions: 1, RF: -1, Configs: cfg}}); err != nil {
 			t.Fatal(err)
@@ -72,8 +72,10 @@ func TestShareDeadLettersReachTheTopicOnceEitherWay(t *testing.T) {
 				run.Way, run.Failed, run.DeadLetters, run.Distinct, run.Wrong, run.NoOrigin, run.KeyKept, failing)
 		}
 		d.Runs = append(d.Runs, run)
+		d.Ways = append(d.Ways, run.Side)
 	}
 	md := render.Markdown(Doc(Result{DeadLetters: d}))
-	testkit.Contains(t, "compare.md", md, "Dead letters by kpar's topic: each of the", "Dead letters by broker's queue: each of the",
+	testkit.Contains(t, "compare.md", md, "Dead letters by kpar's topic: each record that failed for good dead-lettered once, nothing else, in 1 of 1 run",
+		"Dead letters by broker's queue: each record that failed for good dead-lettered once, nothing else, in 1 of 1 run",
 		"kpar-origin-offset", "__dlq.errors.offset")
 }

@@ -32,8 +32,8 @@ var ErrPartsFailed = errors.New("some parts of the comparison failed")
 // Per io concurrency and repeat kpar, PC, share (and kpar-share); per
 // no-op repeat kpar, PC, two plain loops, share (and kpar-share), then
 // ShareConsumerPerformance once; rss kpar, plain, share (and
-// kpar-share), PC, then up to HeapSteps capped PC runs; the dead-letter
-// part two kpar-share runs; the window one more.
+// kpar-share), PC, then up to HeapSteps capped PC runs; per dead-letter
+// repeat two kpar-share runs; the window one more.
 func (c Config) Runs() int {
 	perIO, perNoop, rss := 3, 5, 4
 	if c.KparShare {
@@ -44,7 +44,7 @@ func (c Config) Runs() int {
 		n++
 	}
 	if c.DeadLetterRecords > 0 && c.KparShare {
-		n += 2
+		n += 2 * c.Repeat
 	}
 	return n
 }
