@@ -52,7 +52,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	out := filepath.Join(t.TempDir(), "res")
 	stdout, stderr := runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
 		"--topic-prefix", prefix, "--io-records", "2000", "--concurrency", "16,64", "--noop-records", "5000", "--rss-records", "20000",
-		"--repeat", "2", "--min-window", "1ns", "--pc-heap-steps", "1", "--timeout", "90s", "--json", "--out", out)
+		"--dlq-records", "5000", "--repeat", "2", "--min-window", "1ns", "--pc-heap-steps", "1", "--timeout", "90s", "--json", "--out", out)
 	var r compare.Result
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	if err := dec.Decode(&r); err != nil || dec.More() {
@@ -103,6 +103,18 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	}
 	if r.Noop.KparShare == nil || r.RSS.KparShare == nil || len(r.ShareFindings) == 0 {
 		t.Errorf("kpar-share noop %v, rss %v, findings %d", r.Noop.KparShare, r.RSS.KparShare, len(r.ShareFindings))
+	}
+	// The dead-letter part: each way twice, interleaved, every record that
+	// failed for good dead-lettered once.
+	if d := r.DeadLetters; d == nil || len(d.Ways) != 2 || len(d.Runs) != 4 || len(d.Ratios) != 2 {
+		t.Errorf("dead letters %+v: want 2 ways, 4 runs, 2 ratios", d)
+	} else {
+		for i, run := range d.Runs {
+			want := []string{compare.WayKpar, compare.WayBroker}[i%2]
+			if run.Way != want || run.Failed == 0 || run.DeadLetters != run.Failed || run.Distinct != run.Failed || run.Wrong != 0 {
+				t.Errorf("dead-letter run %d: %+v, want %s dead-lettering each of its failed records once", i, run, want)
+			}
+		}
 	}
 	finished("rss kpar", r.RSS.Kpar, 20000)
 	finished("rss plain", r.RSS.Plain, 20000)
@@ -172,7 +184,7 @@ func TestCompareConsumeWritesTheCompletedPartsAndExitsNonZero(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
 		"--topic-prefix", prefix, "--io-records", "500", "--concurrency", "16", "--noop-records", "2000", "--rss-records", "5000",
-		"--min-window", "1h", "--pc-heap-steps", "1", "--timeout", "90s", "--out", out)
+		"--min-window", "1h", "--pc-heap-steps", "1", "--dlq-records", "0", "--timeout", "90s", "--out", out)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
