@@ -143,8 +143,7 @@ func (c *Consumer) initTxn(ctx context.Context) {
 		switch {
 		case err == nil || ctx.Err() != nil:
 			return
-		case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
-			errors.Is(err, kerr.TransactionalIDAuthorizationFailed), errors.Is(err, kerr.ClusterAuthorizationFailed):
+		case producerRefused(err), errors.Is(err, kerr.ClusterAuthorizationFailed):
 			c.fail(fmt.Errorf("parallel: transactional producer: %w", err))
 			return
 		}
@@ -331,14 +330,20 @@ func (m *committer) reject(rejected map[*kgo.Record]error) error {
 	return fmt.Errorf("parallel: %d records' outputs refused for size: dead-lettered in the next transaction", len(rejected))
 }
 
+// producerRefused: the broker refuses this transactional producer for good
+// (another took its ID, or it may not use it).
+func producerRefused(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
 // fatal stops the consumer on errors no retry can cure (a fenced or failed
 // producer, an unconfirmed end) and returns err either way.
 func (m *committer) fatal(err error) error {
 	switch {
 	case errors.Is(err, ErrFenced):
 		m.c.fail(err)
-	case errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch),
-		errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+	case producerRefused(err):
 		err = fmt.Errorf("%w: %w", ErrFenced, err)
 		m.c.fail(err)
 	case errors.Is(err, ErrTxnUnconfirmed), errors.Is(err, ErrRecordFailed):
