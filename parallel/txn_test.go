@@ -349,12 +349,12 @@ func inAndOut(t *testing.T, n int) (*kfake.Cluster, []string) {
 
 // runTransformAsSame runs h from "in" in group "g" under the transactional
 // ID "same", in partition order; Run's error arrives on the channel.
-func runTransformAsSame(t *testing.T, seeds []string, h parallel.TransformHandler) <-chan error {
+func runTransformAsSame(t *testing.T, seeds []string, h parallel.TransformHandler, opts ...parallel.Opt) <-chan error {
 	t.Helper()
-	c, err := parallel.NewTransform(h,
+	c, err := parallel.NewTransform(h, append([]parallel.Opt{
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
 			kgo.TransactionalID("same")),
-		parallel.Ordering(parallel.OrderPartition))
+		parallel.Ordering(parallel.OrderPartition)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

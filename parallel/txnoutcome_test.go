@@ -142,16 +142,7 @@ func TestATxnObserverSeesATakeoverDuringTheCommitAsFenced(t *testing.T) {
 	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
-	c, err := parallel.NewTransform(h, parallel.Observe(log),
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
-			kgo.TransactionalID("same")),
-		parallel.Ordering(parallel.OrderPartition))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	errc := make(chan error, 1)
-	go func() { errc <- c.Run(context.Background()) }()
+	errc := runTransformAsSame(t, seeds, h, parallel.Observe(log))
 	var runErr error
 	select {
 	case runErr = <-errc:
