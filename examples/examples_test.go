@@ -41,7 +41,7 @@ func runExample(t *testing.T, bin string, args ...string) string {
 	return string(out)
 }
 
-var examples = []string{"keyed", "deadletter", "metrics", "share", "transform", "batchwriter"}
+var examples = []string{"keyed", "deadletter", "metrics", "share", "transform", "batchwriter", "member"}
 
 func TestExamplesBuild(t *testing.T) {
 	for _, name := range examples {
