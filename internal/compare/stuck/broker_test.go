@@ -1,8 +1,10 @@
 package stuck
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +76,10 @@ func TestRealBrokerWindowBothLibraries(t *testing.T) {
 			if l.Name == "kpar" {
 				t.Errorf("kpar restart: %d records processed by neither process", rs.Missing)
 			} else {
-				t.Logf("%s restart: %d records processed by neither process (reported as measured)", l.Name, rs.Missing)
+				t.Logf("%s restart: %d records processed by neither process (reported as measured); PC's commit at the kill counted them %v", l.Name, rs.Missing, rs.MissingByCommit)
+				if sum(slices.Collect(maps.Values(rs.MissingByCommit))) != rs.Missing {
+					t.Errorf("%s restart: %d missing records, attributed %v", l.Name, rs.Missing, rs.MissingByCommit)
+				}
 			}
 		}
 		// Counted and bounded: replays are records the first process

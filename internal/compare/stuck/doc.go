@@ -2,6 +2,7 @@ package stuck
 
 import (
 	"fmt"
+	"github.com/kpar/kpar/internal/pcmap"
 	"slices"
 	"strings"
 
@@ -248,6 +249,14 @@ func restartVerdict(b *strings.Builder, r Result, rs Restart) {
 	}
 	if rs.Missing > 0 {
 		fmt.Fprintf(b, "**%d records were processed by neither process.** ", rs.Missing)
+	}
+	if by := rs.MissingByCommit; by != nil {
+		if n := by["undecoded"]; n > 0 {
+			b.WriteString("PC's commit at the kill could not be decoded, so how it counted them is unknown. ")
+		} else {
+			fmt.Fprintf(b, "PC's commit at the kill, read with PC's own decoder, counted %d of them done by its committed offset and %d by its offset map; %d it did not count done, yet the fresh process did not process them. ",
+				by[pcmap.ByOffset], by[pcmap.ByMap], by["none"])
+		}
 	}
 }
 

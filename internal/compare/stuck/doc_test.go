@@ -52,3 +52,22 @@ func TestDocStatesEachLibrarysVerdict(t *testing.T) {
 		t.Errorf("answer %+v", d.Answer)
 	}
 }
+
+// A PC restart that missed records says how PC's commit at the kill counted
+// them, one count per claim, or that it could not be decoded.
+func TestRestartVerdictAttributesMissingRecordsToPCsCommit(t *testing.T) {
+	for _, tc := range []struct {
+		by   map[string]int
+		want string
+	}{
+		{map[string]int{"offset": 1, "map": 4}, "counted 1 of them done by its committed offset and 4 by its offset map; 0 it did not count done"},
+		{map[string]int{"none": 5}, "counted 0 of them done by its committed offset and 0 by its offset map; 5 it did not count done"},
+		{map[string]int{"undecoded": 5}, "could not be decoded"},
+	} {
+		var b strings.Builder
+		restartVerdict(&b, Result{}, Restart{Missing: 5, MissingByCommit: tc.by})
+		if !strings.Contains(b.String(), "5 records were processed by neither process") || !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%v: %q lacks %q", tc.by, b.String(), tc.want)
+		}
+	}
+}

@@ -135,6 +135,18 @@ func Missing(logs ...*Log) []int {
 	})
 }
 
+// MissingOffsets lists, per partition, the offsets none of logs processed.
+func MissingOffsets(logs ...*Log) [][]int64 {
+	out := make([][]int64, len(logs[0].counts))
+	logs[0].each(func(p int, i int64) bool {
+		if !slices.ContainsFunc(logs, func(l *Log) bool { return l.done(p, i) }) {
+			out[p] = append(out[p], logs[0].Start[p]+i)
+		}
+		return false
+	})
+	return out
+}
+
 // tail follows a file that another process appends to.
 type tail struct {
 	path string

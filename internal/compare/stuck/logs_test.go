@@ -88,6 +88,16 @@ func TestReplaysAndMissingFromTwoLogs(t *testing.T) {
 			if got := Missing(f, s); !slices.Equal(got, tc.missing) {
 				t.Errorf("Missing = %v, want %v", got, tc.missing)
 			}
+			for p, os := range MissingOffsets(f, s) {
+				if len(os) != tc.missing[p] {
+					t.Errorf("MissingOffsets[%d] = %v, want %d offsets", p, os, tc.missing[p])
+				}
+				for _, o := range os {
+					if f.Done(p, o) || s.Done(p, o) {
+						t.Errorf("MissingOffsets[%d] lists %d, which a log processed", p, o)
+					}
+				}
+			}
 			if got := f.Duplicates(); !slices.Equal(got, tc.dupFirst) {
 				t.Errorf("Duplicates = %v, want %v", got, tc.dupFirst)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kpar/kpar/internal/pcmap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -235,6 +236,7 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 		return Restart{}, err
 	}
 	rs.CommittedAtKill = slices.Clone(w.committed)
+	metaAtKill := slices.Clone(w.meta)
 	if err := w.early(); err != nil {
 		return Restart{}, err
 	}
@@ -255,6 +257,43 @@ func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error
 	rs.ReplaysBelowCommitted = sum(ReplaysBelow(w.log, w2.log, rs.CommittedAtKill))
 	rs.SkippedByMap = sum(w.log.HeldPast(rs.CommittedAtKill)) - (rs.ReplaysTotal - rs.ReplaysBelowCommitted)
 	rs.Missing = sum(Missing(w.log, w2.log))
+	if lib == "pc" && rs.Missing > 0 {
+		rs.MissingByCommit = r.claims(ctx, rs.CommittedAtKill, metaAtKill, MissingOffsets(w.log, w2.log))
+	}
 	rs.SecondDuplicates = sum(w2.log.Duplicates())
 	return rs, nil
+}
+
+// claims counts the missing offsets by how PC's commit at the kill (its
+// committed offsets and metadata, decoded by PC's own decoder) counted
+// them done (pcmap.Partition.By, "none" when it did not).
+func (r *runner) claims(ctx context.Context, committed []int64, meta []string, missing [][]int64) map[string]int {
+	ps := make([]pcmap.Partition, len(committed))
+	for p := range ps {
+		ps[p] = pcmap.Partition{Topic: r.topic, Partition: int32(p), Committed: committed[p], Metadata: meta[p], Highest: -1}
+	}
+	out := map[string]int{}
+	if err := pcmap.Decode(ctx, ps); err != nil {
+		r.logf("window pc: PC's offset decoder: %v", err)
+		out["undecoded"] = sum(lenEach(missing))
+		return out
+	}
+	for p, os := range missing {
+		for _, o := range os {
+			by := ps[p].By(o)
+			if by == "" {
+				by = "none"
+			}
+			out[by]++
+		}
+	}
+	return out
+}
+
+func lenEach(xs [][]int64) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = len(x)
+	}
+	return out
 }
