@@ -134,25 +134,30 @@ func defaultCfg() cfg {
 	}
 }
 
-// Fetch sizing. kgo decodes a whole fetch response at once and holds it
-// until it is polled, outside any record count: with kgo's 50 MiB default
-// and well-compressed records (12 bytes a record on disk in the consume
-// bench) one response decoded to ~1M records and 619 MiB RSS. The default
-// here scales with MaxBuffered and never goes below 1 MiB: kgo clamps the
-// per-partition limit to it, and a partition limit below the producer's
-// batch size (1 MiB batches are common) stalled partitions on Kafka 4.3.1.
+// Fetch sizing (fetch.go adapts it). kgo decodes a whole fetch response at
+// once and holds it until it is polled, outside any record count: with
+// kgo's 50 MiB default and well-compressed records (12 bytes a record on
+// disk in the consume bench) one response decoded to ~1M records and 619
+// MiB RSS. So the library sizes fetches by what they decode to, measured:
+// fetchBudgetPerRecord decoded bytes per MaxBuffered record for one fetch
+// response (25 MiB at the default 10,000, what a 1 MiB fetch decoded to in
+// the consume bench, whose 2M-record backlog then peaked at 120 MiB RSS).
+// Never below 1 MiB: kgo clamps the per-partition limit to the total, and a
+// partition limit below the producer's batch size (1 MiB batches are
+// common) stalled partitions on Kafka 4.3.1.
 const (
-	fetchBytesPerRecord = 100
-	minFetchBytes       = 1 << 20
-	maxFetchBytes       = 50 << 20 // kgo's default
+	fetchBudgetPerRecord = 2560
+	minFetchBytes        = 1 << 20
+	maxFetchBytes        = 50 << 20 // kgo's default
+	// fetchStartBytes is the size the library starts with: 1 MiB and one
+	// byte, a value no one sets by hand, so that a kgo.FetchMaxBytes in
+	// ClientOpts (which pins the size) is told apart from the library's.
+	fetchStartBytes = minFetchBytes + 1
 )
 
-// fetchMaxBytes is the kgo.FetchMaxBytes the library sets when ClientOpts
-// does not: MaxBuffered x 100 bytes, at least 1 MiB, at most kgo's own 50
-// MiB default.
-func (c *cfg) fetchMaxBytes() int32 {
-	return int32(min(max(int64(c.maxBuffered)*fetchBytesPerRecord, minFetchBytes), maxFetchBytes))
-}
+// fetchBudget is the decoded bytes one fetch response may hold, over all
+// the brokers the consumer fetches from.
+func (c *cfg) fetchBudget() int64 { return int64(c.maxBuffered) * fetchBudgetPerRecord }
 
 // given records the options a user set whose meaning depends on the mode,
 // so that one given where it does not apply is refused, not ignored.
@@ -294,11 +299,14 @@ func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n 
 // MaxBuffered bounds how many records are admitted in total: waiting for a
 // worker or their key, or running (default 10,000; strict). Polled records
 // beyond it wait in a backlog of at most one poll, and kgo buffers at most
-// one fetch response per broker on top. The library therefore sets
-// kgo.FetchMaxBytes to MaxBuffered x 100 bytes, at least 1 MiB and at most
-// kgo's 50 MiB default; a kgo.FetchMaxBytes in ClientOpts overrides it.
-// Memory is thus bounded by MaxBuffered records plus about two fetch
-// responses per broker, whatever the backlog on the broker.
+// one fetch response per broker on top. The library therefore sizes
+// kgo.FetchMaxBytes from what fetched records measure: all the fetch
+// responses (one per broker) decode to about MaxBuffered x 2.5 KiB (25 MiB
+// at the default), within 1 MiB to kgo's 50 MiB default per response, and
+// the size follows the measured bytes per record as they change. A
+// kgo.FetchMaxBytes in ClientOpts pins the size instead. Memory is thus
+// bounded by MaxBuffered records plus about two fetch responses per broker,
+// whatever the backlog on the broker.
 func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 
 // MaxBufferedPerPartition is the per-partition backpressure threshold

@@ -39,6 +39,7 @@ type Consumer struct {
 	engine  engine
 	deliver delivery
 	cl      *kgo.Client
+	fetch   *fetchSizer // fetch.go: FetchMaxBytes from measured record sizes
 	stats   counters
 	commits committer
 	obs     *observing // nil without an Observer (observe.go)
@@ -164,9 +165,11 @@ func (c *Consumer) newGroup(txn bool) (err error) {
 	// Defaults the user may override: kgo v1.22 rewinds one minute by
 	// default; and a resumed partition joins only the next fetch, so a
 	// 5s FetchMaxWait long-poll on idle partitions stalled resumed ones
-	// for seconds (seen on Kafka 4.3.1).
+	// for seconds (seen on Kafka 4.3.1). The fetch size starts at the
+	// library's value, which fetch.go adapts unless the user sets one.
+	c.fetch = newFetchSizer(c.cfg.fetchBudget())
 	kopts := []kgo.Opt{kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(250 * time.Millisecond),
-		kgo.FetchMaxBytes(c.cfg.fetchMaxBytes())}
+		kgo.FetchMaxBytes(fetchStartBytes)}
 	if txn {
 		// Input written by another transform is exactly-once only if
 		// its aborted transactions are not read.
@@ -180,10 +183,12 @@ func (c *Consumer) newGroup(txn bool) (err error) {
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
 		kgo.OnOffsetsFetched(c.onFetched),
+		kgo.WithHooks(c.fetch),
 	)
 	if c.cl, err = kgo.NewClient(kopts...); err != nil {
 		return fmt.Errorf("parallel: %w", err)
 	}
+	c.fetch.start(c.cl)
 	if g, _ := c.cl.OptValue(kgo.ConsumerGroup).(string); g == "" {
 		return ErrNoGroup // a share group passes ValidateOpts, but commits need a consumer group
 	}

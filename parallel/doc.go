@@ -127,8 +127,15 @@
 // keys. A new poll happens only once the backlog is admitted (or waits on
 // completion-map room only), so beyond MaxBuffered at most one poll's records
 // wait, plus one fetch response buffered in kgo per broker. Fetch responses
-// are bounded by kgo.FetchMaxBytes, which the library sets from MaxBuffered
-// (MaxBuffered x 100 bytes, 1 MiB to 50 MiB) unless ClientOpts sets it. A
+// are bounded by kgo.FetchMaxBytes, which the library adapts unless
+// ClientOpts sets it: it measures each fetched record batch (bytes on the
+// wire, bytes decoded, plus a kgo.Record each) and sizes the fetch so that
+// the responses of all brokers decode to about MaxBuffered x 2.5 KiB (25 MiB
+// at the default), within 1 MiB to 50 MiB per response. Well-compressed
+// records thus get a small fetch and large or incompressible ones a large
+// one, and the size follows the records as they change. So memory is
+// bounded by MaxBuffered records, the records of one poll and one fetch
+// response per broker, the last two by that decoded-bytes budget. A
 // partition holding MaxBufferedPerPartition records (admitted plus backlog)
 // is paused alone (PauseFetchPartitions) and resumed when it has drained to
 // half; it also caps the partition's fair share at admission, but it is not

@@ -188,13 +188,14 @@ func (c *Consumer) admitFrom(p *partition, max int, ready *[]runnable) int {
 	}
 	n, kept := 0, 0
 	for n < int(got) && p.tr.CanAdd(p.parked[n].Offset) {
-		r := p.parked[n]
-		p.parked[n] = nil
-		n++
-		if c.admit(p, r, ready) {
+		if c.admit(p, p.parked[n], ready) {
 			kept++
 		}
+		n++
 	}
+	// The admitted records leave the backlog's array in one clear: a nil
+	// stored per record cost a write barrier each while the GC marks.
+	clear(p.parked[:n])
 	p.parked = p.parked[n:]
 	if len(p.parked) == 0 {
 		p.parked = nil // let the fetch's record slice go

@@ -5,7 +5,7 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-var consumeKind = kind{schema: consume.Schema, version: 5, current: consume.Version, section: "consume", load: loadConsume}
+var consumeKind = kind{schema: consume.Schema, version: 6, current: consume.Version, section: "consume", load: loadConsume}
 
 func loadConsume(path string) (Part, error) {
 	var r consume.Result

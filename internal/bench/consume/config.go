@@ -58,7 +58,7 @@ type Config struct {
 	MaxBuffered    int   // cpu and rss: MaxBuffered
 	PerPart        int   // cpu and rss: MaxBufferedPerPartition
 	// FetchMaxBytes is kgo.FetchMaxBytes for the parallel consumer in cpu
-	// and rss (0: the library's default, see ParallelFetchMaxBytes).
+	// and rss (0: the library's default, which adapts to the records).
 	FetchMaxBytes int32
 
 	Only []string // measurements to run: any of "io", "cpu", "rss"
@@ -140,12 +140,3 @@ func (c Config) Validate() error {
 }
 
 func (c Config) runs(m string) bool { return slices.Contains(c.Only, m) }
-
-// ParallelFetchMaxBytes is the kgo.FetchMaxBytes the parallel consumer
-// uses with maxBuffered when none is given, the fetch size the plain loop
-// "with the parallel run's fetch size" reads with: MaxBuffered x 100 bytes,
-// at least 1 MiB, at most kgo's 50 MiB. A copy of the library's rule
-// (parallel/config.go), held to it by a test.
-func ParallelFetchMaxBytes(maxBuffered int) int32 {
-	return int32(min(max(int64(maxBuffered)*100, 1<<20), 50<<20))
-}

@@ -67,30 +67,6 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	})
 }
 
-// TestParallelFetchMaxBytesIsTheLibrarysDefault holds the bench's copy of
-// the fetch-size rule to the library's: the plain loop "with the parallel
-// run's fetch size" must read with what the parallel consumer really sets.
-func TestParallelFetchMaxBytesIsTheLibrarysDefault(t *testing.T) {
-	seeds := testkit.Kfake(t)
-	for _, mb := range []int{1, 10_000, 20_000, 123_457, 524_288, 10_000_000} {
-		c, err := parallel.New(func(context.Context, *kgo.Record) error { return nil },
-			parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t"), kgo.ConsumerGroup("g")),
-			parallel.MaxBuffered(mb))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := c.Client().OptValue(kgo.FetchMaxBytes)
-		c.Close()
-		if want := ParallelFetchMaxBytes(mb); got != want {
-			t.Errorf("MaxBuffered %d: the library sets FetchMaxBytes %v, the bench assumes %d", mb, got, want)
-		}
-	}
-	// The cases above cover both clamps and the linear part.
-	if ParallelFetchMaxBytes(1) != 1<<20 || ParallelFetchMaxBytes(20_000) != 2_000_000 || ParallelFetchMaxBytes(10_000_000) != 50<<20 {
-		t.Fatal("the cases no longer cover the 1 MiB floor, the linear part and the 50 MiB cap")
-	}
-}
-
 // TestRunOnRealBrokerMeasuresEverything runs all three measurements with
 // small counts and checks the result's structure and judgements (never a
 // rate's size).

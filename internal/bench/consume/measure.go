@@ -83,7 +83,8 @@ type Measurement struct {
 	Handled     int64   `json:"handled"`
 	MeanHandler float64 `json:"mean_handler_ms,omitempty"`
 	// FetchMaxBytes is the kgo.FetchMaxBytes the client ran with, as it
-	// reports it (the library's default when none was set).
+	// reports it at the n-th record: the size the library's adaptive fetch
+	// had reached when none was set.
 	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
 }
 
@@ -166,7 +167,6 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 		return Measurement{}, err
 	}
 	defer c.Close()
-	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
@@ -178,6 +178,7 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	case <-ctx.Done():
 	}
 	cpu := proc.SelfCPU() - cpu0
+	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	cancel()
 	if runErr == nil {
 		runErr = <-errc

@@ -22,10 +22,13 @@ import (
 // cpu_light hold every repeat (--repeat, the cpu contenders interleaved),
 // the median and range of each figure, and a verdict over the repeats
 // (met only when every repeat is past the target); min_window_s is the
-// shortest window accepted.
+// shortest window accepted. Version 6: a Measurement's fetch_max_bytes is
+// the client's at the n-th record (the library's fetch size adapts), and
+// the plain loop "with kpar's fetch size" reads with kpar's size of the same
+// repeat, so same_fetch_bytes is the first repeat's.
 const (
 	Schema  = "kpar.bench.consume"
-	Version = 5
+	Version = 6
 	// DataFile is the name of the data file in --out.
 	DataFile = "consume.json"
 )
@@ -118,8 +121,10 @@ type Calibration struct {
 
 type CPU struct {
 	Concurrency int `json:"concurrency"`
-	// SameFetchBytes is the FetchMaxBytes of the plain loop that reads
-	// with kpar's fetch size.
+	// SameFetchBytes is the FetchMaxBytes of the first repeat's plain loop
+	// that reads with kpar's fetch size (--fetch-max-bytes, or the size the
+	// library's adaptive fetch reached in that repeat's kpar run: each
+	// repeat's plain_same_fetch.fetch_max_bytes).
 	SameFetchBytes int32       `json:"same_fetch_bytes"`
 	Repeats        []CPURepeat `json:"repeats"`
 	// Median and range over the repeats: each contender's window rate, and

@@ -49,15 +49,11 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		}
 	}
 	if c.runs("cpu") {
-		same := c.FetchMaxBytes
-		if same <= 0 {
-			same = ParallelFetchMaxBytes(c.MaxBuffered)
-		}
-		reps, err := c.cpuRepeats(ctx, big, same, res.Calibration)
+		reps, err := c.cpuRepeats(ctx, big, res.Calibration)
 		if err != nil {
 			return Result{}, err
 		}
-		res.CPU = newCPU(c, same, reps)
+		res.CPU = newCPU(c, reps[0].PlainSameFetch.FetchMaxBytes, reps)
 	}
 	if c.runs("rss") {
 		c.Progress.Note("rss: child consumes %d records with MaxBuffered=%d, per partition %d", c.RSSRecords, c.MaxBuffered, c.PerPart)
@@ -120,10 +116,10 @@ const maxResizes = 2
 // the calibration said, the part restarts from its first repeat with a
 // count sized from that repeat's rates, at most maxResizes times: every
 // repeat of the result is then measured on one count.
-func (c *Config) cpuRepeats(ctx context.Context, big string, same int32, cal *Calibration) ([]CPURepeat, error) {
+func (c *Config) cpuRepeats(ctx context.Context, big string, cal *Calibration) ([]CPURepeat, error) {
 	var reps []CPURepeat
 	for rep := 1; rep <= c.Repeat; rep++ {
-		r, err := c.cpuRepeat(ctx, big, same, rep)
+		r, err := c.cpuRepeat(ctx, big, rep)
 		if err == nil {
 			reps = append(reps, r)
 			continue
@@ -160,12 +156,18 @@ func (c Config) resizeFor(err error, r CPURepeat, cal *Calibration) (int64, erro
 // cpuRepeat runs the three no-op contenders once, back to back (kpar, the
 // plain loop with kpar's fetch size, with kgo's default), and refuses the
 // repeat when any window is shorter than MinWindow, naming every one.
-func (c Config) cpuRepeat(ctx context.Context, topic string, same int32, rep int) (CPURepeat, error) {
+// kpar's fetch size is --fetch-max-bytes when given, else the size the
+// library's adaptive fetch had reached at kpar's n-th record.
+func (c Config) cpuRepeat(ctx context.Context, topic string, rep int) (CPURepeat, error) {
 	var r CPURepeat
 	var err error
 	c.Progress.Note("cpu %d/%d: kpar, no-op handler, %d records", rep, c.Repeat, c.CPURecords)
 	if r.Parallel, err = RunParallel(ctx, c.Brokers, topic, c.CPURecords, c.noop()); err != nil {
 		return r, err
+	}
+	same := c.FetchMaxBytes
+	if same <= 0 {
+		same = r.Parallel.FetchMaxBytes
 	}
 	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
 	if r.PlainSameFetch, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, same, c.Opts()...); err != nil {
