@@ -1,0 +1,253 @@
+package trogdor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/kafka"
+)
+
+// fill is what the consume workload's fill wrote: every partition's
+// offsets before and after it. Every consume step reads exactly these.
+type fill struct {
+	start, end map[int32]int64
+	records    int64
+}
+
+// fillTopic has the first n agents produce Records each into the topic.
+func (sw *sweep) fillTopic(ctx context.Context, n int) (*fill, error) {
+	start, err := kafka.EndsOf(ctx, sw.adm, sw.cfg.Topic)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sw.produceStep(ctx, sw.runID+"-fill", n); err != nil {
+		return nil, err
+	}
+	end, err := kafka.EndsOf(ctx, sw.adm, sw.cfg.Topic)
+	if err != nil {
+		return nil, err
+	}
+	f := &fill{start: start, end: end}
+	for p, e := range end {
+		f.records += e - start[p]
+	}
+	return f, nil
+}
+
+// share is agent i's part of an n-agent step: the partitions p with
+// p mod n == i, and the fill's records in them.
+func (f *fill) share(partitions, n, i int) ([]int32, int64) {
+	var ps []int32
+	var recs int64
+	for p := int32(i); p < int32(partitions); p += int32(n) {
+		ps = append(ps, p)
+		recs += f.end[p] - f.start[p]
+	}
+	return ps, recs
+}
+
+// consumeStatus is ConsumeBenchWorker.StatusData, one per consumer of a
+// worker (keyed by client id).
+type consumeStatus struct {
+	TotalMessagesReceived int64   `json:"totalMessagesReceived"`
+	TotalBytesReceived    int64   `json:"totalBytesReceived"`
+	AverageLatencyMs      float64 `json:"averageLatencyMs"`
+	P50LatencyMs          int     `json:"p50LatencyMs"`
+	P95LatencyMs          int     `json:"p95LatencyMs"`
+	P99LatencyMs          int     `json:"p99LatencyMs"`
+}
+
+// consumeStep posts one ConsumeBenchSpec per agent of the first n, each
+// its share of the fill from its own group's committed offsets; the step
+// ends, on kpar's clock, when every group has committed its share's end.
+// kpar then stops the tasks and reads each worker's final status.
+func (sw *sweep) consumeStep(ctx context.Context, n int) (Step, error) {
+	c := sw.cfg
+	groups, wants := make([]string, n), make([]int64, n)
+	ts := sw.tasksFor("consume", sw.runID, n, func(i int, a Process) map[string]any {
+		ps, recs := sw.fill.share(c.Partitions, n, i)
+		groups[i], wants[i] = fmt.Sprintf("kpar-trogdor-%s-n%d-%s", sw.runID, n, a.Name), recs
+		return c.consumeSpec(a.Name, sw.boot, groups[i], ps, recs)
+	})
+	for i := range ts {
+		if err := sw.commitStart(ctx, groups[i], n, i); err != nil {
+			return Step{}, err
+		}
+	}
+	cpu0 := sw.cpu.read()
+	posted := time.Now()
+	destroy, err := sw.post(ctx, ts)
+	if err != nil {
+		return Step{}, err
+	}
+	defer destroy()
+	wctx, cancel := sw.stepCtx(ctx)
+	defer cancel()
+	doneAt, err := sw.waitCommitted(wctx, ts, groups, n)
+	if err != nil {
+		return Step{}, err
+	}
+	st := Step{Agents: n, CPU: sw.cpu.since(cpu0)}
+	for i, t := range ts {
+		s, err := sw.stopAndRead(wctx, t, wants[i])
+		if err != nil {
+			return Step{}, err
+		}
+		st.PerAgent = append(st.PerAgent, AgentRun{Node: t.agent.Name, Records: s.TotalMessagesReceived, StartedMs: posted.UnixMilli(), DoneMs: doneAt[i].UnixMilli(),
+			Latency: &Latency{AvgMs: s.AverageLatencyMs, P50Ms: float64(s.P50LatencyMs), P95Ms: float64(s.P95LatencyMs), P99Ms: float64(s.P99LatencyMs)}})
+	}
+	st.fill(c.Settings.RecordBytes)
+	return st, nil
+}
+
+// commitStart commits the fill's start offsets of agent i's partitions for
+// its group, so its consumer starts there.
+func (sw *sweep) commitStart(ctx context.Context, group string, n, i int) error {
+	ps, _ := sw.fill.share(sw.cfg.Partitions, n, i)
+	os := kadm.Offsets{}
+	for _, p := range ps {
+		os.Add(kadm.Offset{Topic: sw.cfg.Topic, Partition: p, At: sw.fill.start[p], LeaderEpoch: -1})
+	}
+	resp, err := sw.adm.CommitOffsets(ctx, group, os)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("committing the start offsets of group %s: %w", group, err)
+	}
+	return nil
+}
+
+// waitCommitted polls every group's committed offsets until each reaches
+// its share's end, and returns when each did; a task that ends with an
+// error meanwhile is a RefusedError.
+func (sw *sweep) waitCommitted(ctx context.Context, ts []task, groups []string, n int) ([]time.Time, error) {
+	doneAt := make([]time.Time, len(ts))
+	left := len(ts)
+	for round := 0; ; round++ {
+		for i := range ts {
+			if !doneAt[i].IsZero() {
+				continue
+			}
+			if sw.committed(ctx, groups[i], n, i) {
+				doneAt[i], left = time.Now(), left-1
+			} else if round%20 == 19 {
+				if st, err := sw.co.Task(ctx, ts[i].id); err == nil && st.Error != "" {
+					return nil, refused(ts[i].agent.Name, ts[i].id, sw.boot, st.Error)
+				}
+			}
+		}
+		if left == 0 {
+			return doneAt, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the consume tasks' groups to reach the end (--task-timeout %s): %w", sw.cfg.TaskTimeout, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// committed reports whether group has committed the end of agent i's share.
+func (sw *sweep) committed(ctx context.Context, group string, n, i int) bool {
+	resp, err := sw.adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return false
+	}
+	ps, _ := sw.fill.share(sw.cfg.Partitions, n, i)
+	for _, p := range ps {
+		o, ok := resp.Lookup(sw.cfg.Topic, p)
+		if !ok || o.Err != nil || o.At < sw.fill.end[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// stopAndRead stops task t (its worker would otherwise hold on for a
+// minute) and reads its consumer's final status, which the worker writes
+// as it stops: polled until it holds want records or a few seconds passed.
+func (sw *sweep) stopAndRead(ctx context.Context, t task, want int64) (consumeStatus, error) {
+	if err := sw.co.StopTask(ctx, t.id); err != nil {
+		return consumeStatus{}, fmt.Errorf("stopping Trogdor task %s on %s: %w", t.id, t.agent.Name, err)
+	}
+	if _, err := sw.done(ctx, t); err != nil {
+		return consumeStatus{}, err
+	}
+	var got consumeStatus
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		w, err := sw.worker(ctx, t)
+		if err != nil {
+			return got, err
+		}
+		var byClient map[string]consumeStatus
+		if decode(t, w, &byClient) == nil && len(byClient) > 0 {
+			got = consumeStatus{}
+			for _, s := range byClient {
+				got.TotalMessagesReceived += s.TotalMessagesReceived
+				got.TotalBytesReceived += s.TotalBytesReceived
+				got.AverageLatencyMs, got.P50LatencyMs, got.P95LatencyMs, got.P99LatencyMs = s.AverageLatencyMs, s.P50LatencyMs, s.P95LatencyMs, s.P99LatencyMs
+			}
+			if got.TotalMessagesReceived == want {
+				return got, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("the Trogdor agent %s, task %s: its consumer reports %d of %d records read", t.agent.Name, t.id, got.TotalMessagesReceived, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// consumeKpar is the in-process side of an n-agent consume step: n
+// franz-go consumers in this process, each reading the same share of the
+// fill an agent read, timed from the first client's creation to the last
+// one's close.
+func (sw *sweep) consumeKpar(ctx context.Context, n int) (KparRun, error) {
+	c := sw.cfg
+	start := time.Now()
+	errs := make(chan error, n)
+	var total int64
+	for i := 0; i < n; i++ {
+		ps, want := sw.fill.share(c.Partitions, n, i)
+		total += want
+		go func() { errs <- sw.readShare(ctx, ps, want) }()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			return KparRun{}, err
+		}
+	}
+	ms := time.Since(start).Milliseconds()
+	k := KparRun{Clients: n, Records: total, Ms: ms, RecordsPerSec: rate(total, ms)}
+	k.MBPerSec = k.RecordsPerSec * float64(c.Settings.RecordBytes) / 1e6
+	return k, nil
+}
+
+// readShare reads want records from partitions ps, from the fill's start.
+func (sw *sweep) readShare(ctx context.Context, ps []int32, want int64) error {
+	at := map[int32]kgo.Offset{}
+	for _, p := range ps {
+		at[p] = kgo.NewOffset().At(sw.fill.start[p])
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(sw.cfg.Brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{sw.cfg.Topic: at}))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for got := int64(0); got < want; {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if errs := fs.Errors(); len(errs) > 0 {
+			return fmt.Errorf("in-process consumer, %s[%d]: %w", errs[0].Topic, errs[0].Partition, errs[0].Err)
+		}
+		got += int64(fs.NumRecords())
+	}
+	return nil
+}
