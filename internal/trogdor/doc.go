@@ -74,16 +74,21 @@ func intro(r Result) string {
 	case RoundTrip:
 		what += ", each agent on a topic of its own, reading every record back (spans include both)"
 	}
+	in := "No in-process side: kpar has no round-trip client."
+	if _, _, curve := curves(r.Steps); curve != nil {
+		in = "In-process kpar: right after each N-agent step, N franz-go clients in this one process with the same settings and records."
+	} else if r.Workload != RoundTrip {
+		in = "No in-process side (run without --calibrate)."
+	}
 	return fmt.Sprintf("Topic `%s` (%s), %s, agents bootstrap `%s`. Settings: %s. "+
-		"Agent spans include the worker's setup (clients, topic check) and close; MB are 10^6 value bytes. "+
-		"In-process kpar: right after each N-agent step, N franz-go clients in this one process with the same settings and records.",
-		r.Topic, doc.Plural(r.Partitions, "partition", "partitions"), what, r.AgentBootstrap, r.Settings.Label())
+		"Agent spans include the worker's setup (clients, topic check) and close; MB are 10^6 value bytes. %s",
+		r.Topic, doc.Plural(r.Partitions, "partition", "partitions"), what, r.AgentBootstrap, r.Settings.Label(), in)
 }
 
 func latencyNote(w Workload) string {
 	switch w {
 	case Consume:
-		return "Consume latency is Trogdor's: the time between polls that returned records, counted once per record."
+		return "No consume latency: Trogdor's consume worker publishes its status only when it ends, a minute after it starts whatever it read; kpar stops it once its group's commits reach the end of its share, and counts from those commits."
 	case RoundTrip:
 		return "Trogdor's round trip reports no latency."
 	}
@@ -95,7 +100,11 @@ func latencyNote(w Workload) string {
 func findings(r Result) []doc.Finding {
 	var out []doc.Finding
 	if r.SharedHost {
-		out = append(out, doc.Say("Every agent ran on this one host (%s), with kpar's in-process clients: the agents had no host of their own, so the curve measures this host as much as the cluster.", cores(r)))
+		with := ""
+		if r.InProcessSaturation != nil {
+			with = ", as did kpar's in-process clients"
+		}
+		out = append(out, doc.Say("Every agent ran on this one host (%s)%s: the agents had no host of their own, so the curve measures this host as much as the cluster.", cores(r), with))
 	}
 	out = append(out, saturation("Agents", r.Saturation, len(r.Steps)))
 	if s := r.InProcessSaturation; s != nil {

@@ -81,8 +81,7 @@ type Step struct {
 }
 
 // Latency is one client's latency as reported: produce, send to
-// acknowledgement; consume (Trogdor), the time between polls that returned
-// records, counted once per record.
+// acknowledgement.
 type Latency struct {
 	AvgMs float64 `json:"avg_ms"`
 	P50Ms float64 `json:"p50_ms"`
@@ -93,7 +92,8 @@ type Latency struct {
 // AgentRun is one agent's worker in one step. Produce and roundtrip spans
 // are the agent's (worker start to end, its setup and close included);
 // consume spans are kpar's clock, from posting the task to the group's
-// committed offsets reaching the last record (committed every 100 ms).
+// committed offsets reaching the last record (committed every 100 ms), and
+// its Records are those committed offsets' advance.
 type AgentRun struct {
 	Node          string   `json:"node"`
 	Records       int64    `json:"records"`
@@ -101,7 +101,7 @@ type AgentRun struct {
 	DoneMs        int64    `json:"done_ms"`
 	RecordsPerSec float64  `json:"records_per_sec"`
 	MBPerSec      float64  `json:"mb_per_sec"`
-	Latency       *Latency `json:"latency,omitempty"` // nil: Trogdor reports none (roundtrip)
+	Latency       *Latency `json:"latency,omitempty"` // nil: none reported (consume, roundtrip)
 }
 
 // KparRun is a step's in-process kpar clients: from the first client's
@@ -256,7 +256,7 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, shared bool) Bottle
 	case ag != nil && *ag >= 0.7*c:
 		b.Kind, b.Reason = "agent-cpu", fmt.Sprintf("the agents used %.2f of %d cores", *ag, cores)
 	default:
-		b.Kind, b.Reason = "elsewhere", fmt.Sprintf("CPU to spare (broker %s, agents %s of %d cores): by elimination the round trips (linger, in-flight limit, acks) or the disk, which the sweep does not measure", cores2(br), cores2(ag), cores)
+		b.Kind, b.Reason = "elsewhere", fmt.Sprintf("CPU to spare (broker %s, agents %s of %d cores): by elimination something the sweep does not measure (round trips: linger, in-flight limit, acks; the disk; the clients' start-up within short steps)", cores2(br), cores2(ag), cores)
 	}
 	return b
 }

@@ -16,8 +16,8 @@ type roundTripStatus struct {
 }
 
 // roundTripStep posts one RoundTripWorkloadSpec per agent of the first n,
-// each on a topic of its own (Trogdor creates it; kpar deletes it after
-// the step), waits for them and reads each worker back from its agent.
+// each on a topic of its own (kpar creates it and deletes it after the
+// step), waits for them and reads each worker back from its agent.
 func (sw *sweep) roundTripStep(ctx context.Context, n int) (Step, error) {
 	c := sw.cfg
 	topics := make([]string, n)
@@ -30,6 +30,17 @@ func (sw *sweep) roundTripStep(ctx context.Context, n int) (Step, error) {
 		defer cancel()
 		_, _ = sw.adm.DeleteTopics(dctx, topics...)
 	}()
+	// Made and ready before the tasks start: a worker that creates its
+	// topic produces at once, and Java's idempotent producer, refused by a
+	// leader not yet elected, was seen retrying OUT_OF_ORDER_SEQUENCE_NUMBER
+	// on that partition until the task timed out.
+	var tps []kafka.Topic
+	for _, t := range topics {
+		tps = append(tps, kafka.Topic{Name: t, Partitions: c.Partitions, RF: c.Replication})
+	}
+	if _, err := kafka.Create(ctx, sw.adm, tps); err != nil {
+		return Step{}, fmt.Errorf("the round-trip topics: %w", err)
+	}
 	cpu0 := sw.cpu.read()
 	destroy, err := sw.post(ctx, ts)
 	if err != nil {

@@ -117,11 +117,13 @@ func (s Settings) valueGenerator(seed int64) map[string]any {
 // consumeSpec is a Trogdor ConsumeBenchSpec for one agent: one consumer
 // (threadsPerWorker 1) in group, manually assigned the partitions of topic
 // listed ("topic:p", the spec's notation, which makes it assign instead of
-// subscribe), reading maxMessages records from the group's committed
-// offsets (kpar commits the fill's start before the task), committing
-// every 100 ms so kpar sees from the broker when it is done. Trogdor's
-// worker ends a minute after it starts whatever it read (its status
-// closer sleeps 60 s), so kpar stops the task instead.
+// subscribe), reading from the group's committed offsets (kpar commits the
+// fill's start before the task) and auto-committing every 100 ms, so kpar
+// sees from the broker when it has read its share. maxMessages is the share
+// plus one: a worker that reached its count would stop polling before
+// committing its last records, and its task would still end only a minute
+// after it started (its status closer sleeps 60 s); this one keeps polling
+// (and committing) until kpar stops the task.
 func (c Config) consumeSpec(node, bootstrap, group string, partitions []int32, maxMessages int64) map[string]any {
 	topics := make([]string, len(partitions))
 	for i, p := range partitions {

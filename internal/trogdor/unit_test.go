@@ -157,7 +157,7 @@ func TestDocFindingsFollowTheSteps(t *testing.T) {
 		got = append(got, f.Text)
 	}
 	text := strings.Join(got, "\n")
-	for _, want := range []string{"Every agent ran on this one host (2 cores)", "Agents saturated at 1: going to 2 added +5.0% records/s",
+	for _, want := range []string{"Every agent ran on this one host (2 cores), as did kpar's in-process clients", "Agents saturated at 1: going to 2 added +5.0% records/s",
 		"In-process kpar clients: not saturated up to 2, the last step added +66.7%", "At 2: 105 records/s from the agents, 500 from as many kpar clients in one process (4.76 times)",
 		"Bottleneck at 1 agent(s), judged from CPU shares: unknown (no CPU figures for the step judged)", "Step 2: the agents reported 2000 records but the topic grew by 1990", "kpar's figure is 3.00 times Trogdor's"} {
 		if !strings.Contains(text, want) {
