@@ -1,7 +1,10 @@
 package trogdor
 
 import (
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -39,8 +42,8 @@ func newCPUProbe(seeds []string, agents []Process, shared bool) cpuProbe {
 
 // cpuReading is one read of the counters.
 type cpuReading struct {
-	at             time.Time
-	broker, agents *float64
+	at                      time.Time
+	broker, agents, machine *float64
 }
 
 func sum(pids []int) *float64 {
@@ -59,14 +62,14 @@ func sum(pids []int) *float64 {
 }
 
 func (p cpuProbe) read() cpuReading {
-	return cpuReading{at: time.Now(), broker: sum(p.brokers), agents: sum(p.agents)}
+	return cpuReading{at: time.Now(), broker: sum(p.brokers), agents: sum(p.agents), machine: machineBusy()}
 }
 
 // since is the average cores used from a until now.
 func (p cpuProbe) since(a cpuReading) *CPU {
 	b := p.read()
 	wall := b.at.Sub(a.at)
-	if wall <= 0 || (b.broker == nil && b.agents == nil) {
+	if wall <= 0 || (b.broker == nil && b.agents == nil && b.machine == nil) {
 		return nil
 	}
 	avg := func(x, y *float64) *float64 {
@@ -76,5 +79,36 @@ func (p cpuProbe) since(a cpuReading) *CPU {
 		v := (*y - *x) / wall.Seconds()
 		return &v
 	}
-	return &CPU{WallMs: wall.Milliseconds(), BrokerCores: avg(a.broker, b.broker), AgentCores: avg(a.agents, b.agents)}
+	return &CPU{WallMs: wall.Milliseconds(), BrokerCores: avg(a.broker, b.broker), AgentCores: avg(a.agents, b.agents), MachineCores: avg(a.machine, b.machine)}
 }
+
+// machineBusy is the busy CPU seconds of the whole host so far (every
+// process, other people's too): /proc/stat's cpu line without idle and
+// iowait. (internal/bench/produce reads the same line for its own
+// bottleneck.)
+func machineBusy() *float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return nil
+	}
+	var busy float64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil
+		}
+		if i != 3 && i != 4 && i < 8 { // not idle, iowait; not guest (counted in user)
+			busy += n
+		}
+	}
+	busy /= clockTicks
+	return &busy
+}
+
+// clockTicks is USER_HZ, 100 on every Linux kpar runs on.
+const clockTicks = 100

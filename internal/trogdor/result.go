@@ -122,6 +122,9 @@ type CPU struct {
 	WallMs      int64    `json:"wall_ms"`
 	BrokerCores *float64 `json:"broker_cores,omitempty"` // the broker JVMs kpar started
 	AgentCores  *float64 `json:"agent_cores,omitempty"`  // the step's agent JVMs, when on this host
+	// MachineCores is the whole host's busy CPU, every process's (other
+	// load included), read from /proc/stat.
+	MachineCores *float64 `json:"machine_cores,omitempty"`
 }
 
 // Saturation names where adding agents stopped adding throughput.
@@ -230,7 +233,7 @@ func (r *Result) Analyze() {
 // Bottleneck is a best guess at what limits the agents' curve, from the
 // CPU the broker and the agents used at the judged step.
 type Bottleneck struct {
-	Kind   string `json:"kind"` // "host-cpu", "broker-cpu", "agent-cpu", "elsewhere", "unknown"
+	Kind   string `json:"kind"` // "host-cpu", "host-load", "broker-cpu", "agent-cpu", "elsewhere", "unknown"
 	Reason string `json:"reason"`
 	Agents int    `json:"agents"` // the step judged
 }
@@ -244,8 +247,16 @@ func FindBottleneck(steps []Step, sat Saturation, cores int, shared bool) Bottle
 	}
 	s, c := steps[i], float64(cores)
 	b := Bottleneck{Agents: s.Agents}
-	br, ag := s.CPU.BrokerCores, s.CPU.AgentCores
+	br, ag, all := s.CPU.BrokerCores, s.CPU.AgentCores, s.CPU.MachineCores
+	ours := 0.0
+	for _, v := range []*float64{br, ag} {
+		if v != nil {
+			ours += *v
+		}
+	}
 	switch {
+	case shared && all != nil && *all >= 0.85*c && ours < 0.85*c:
+		b.Kind, b.Reason = "host-load", fmt.Sprintf("the host's CPUs were %.2f of %d cores busy, broker %s and agents %s of them: other processes took %.2f", *all, cores, cores2(br), cores2(ag), max(0, *all-ours))
 	case br == nil && ag == nil:
 		b.Kind, b.Reason = "unknown", "neither the broker's nor the agents' CPU is known (not processes kpar started on this host)"
 	case shared && br != nil && ag != nil && *br+*ag >= 0.85*c:

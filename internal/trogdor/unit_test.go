@@ -197,6 +197,12 @@ func TestBottleneckFollowsTheCPUShares(t *testing.T) {
 			t.Errorf("broker %.1f agents %.1f shared %v: got %s (%s), want %s", tc.br, tc.ag, tc.shared, b.Kind, b.Reason, tc.want)
 		}
 	}
+	// Other processes filling the host come first: our shares alone would
+	// say "CPU to spare".
+	busy := []Step{{Agents: 2, CPU: &CPU{BrokerCores: ptr(0.3), AgentCores: ptr(0.3), MachineCores: ptr(1.9)}}}
+	if b := FindBottleneck(busy, sat, 2, true); b.Kind != "host-load" || !strings.Contains(b.Reason, "other processes took 1.30") {
+		t.Errorf("a busy host: got %s (%s)", b.Kind, b.Reason)
+	}
 	if b := FindBottleneck([]Step{{Agents: 2}}, sat, 2, true); b.Kind != "unknown" {
 		t.Errorf("no CPU: got %s", b.Kind)
 	}
