@@ -65,6 +65,12 @@ func (sw *sweep) consumeStep(ctx context.Context, n int) (Step, error) {
 		groups[i], wants[i] = fmt.Sprintf("kpar-trogdor-%s-n%d-%s", sw.runID, n, a.Name), recs
 		return c.consumeSpec(a.Name, sw.boot, groups[i], ps, recs+1)
 	})
+	// The groups are kpar's bookkeeping: gone after the step.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = sw.adm.DeleteGroups(dctx, groups...)
+	}()
 	for i := range ts {
 		if err := sw.commitStart(ctx, groups[i], n, i); err != nil {
 			return Step{}, err
