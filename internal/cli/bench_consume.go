@@ -12,6 +12,7 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/trogdor"
 )
 
 // benchConsumeFlags are the flags that are not a Config field as they
@@ -50,9 +51,12 @@ Topics are created once (named after their sizes) and reused.
 
 Results go to --out: consume.json (versioned schema), consume.md and its
 charts. Nothing
-is written unless every measurement finished.`,
+is written unless every measurement finished.
+
+--trogdor runs the distributed sweep of 'kpar trogdor sweep --workload
+consume' instead, on the Trogdor agents 'kpar trogdor up' started, with that
+command's flags and meanings.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchConsume(cmd, g, f) },
 	}
 	fl := c.Flags()
 	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the bench topics")
@@ -79,6 +83,13 @@ is written unless every measurement finished.`,
 	fl.Int32Var(&cf.FetchMaxBytes, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, sized from the measured bytes per record, 1-50 MiB)")
 	addOutFlags(fl, &f.out, "consume")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
+	tr := addTrogdorRoute(c, trogdor.Consume)
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		if routed, err := tr.route(cmd, g); routed {
+			return err
+		}
+		return runBenchConsume(cmd, g, f)
+	}
 	return wired(c)
 }
 

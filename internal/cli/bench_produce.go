@@ -13,6 +13,7 @@ import (
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/trogdor"
 )
 
 // produceFlags are `kpar bench produce`'s flags as typed; sweepable ones
@@ -72,6 +73,10 @@ Topics are created with replication factor min(3, brokers): against a
 --no-flush exits each producer without Flush and reports how many records had
 no delivery report and how many actually reached the topic.
 
+--trogdor runs the distributed sweep of 'kpar trogdor sweep' instead, on the
+Trogdor agents 'kpar trogdor up' started, with that command's flags and
+meanings (--steps, --workload, --rate, ...; --records is per agent per step).
+
 Results go to --out: results.json (versioned schema), steps.csv, charts
 (SVG+PNG) and summary.md. Nothing is written unless the run completes.`,
 		Example: `  kpar gen csv --rows 1000000
@@ -80,13 +85,18 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
   kpar bench produce --input events.csv --processes --producers 1,2,4
   kpar bench produce --input events.csv --no-flush --producers 1
   kpar bench produce --input events.csv --records 200000 --partitions 1,3,12,48 --record-size 0,1000 --pin broker=0,bench=1 --vs-kcat --vs-java
-  kpar bench produce --brokers 127.0.0.1:9092 --acks 1,all --producers 1,2,4,8   # against 'kpar broker up --nodes 3'`,
+  kpar bench produce --brokers 127.0.0.1:9092 --acks 1,all --producers 1,2,4,8   # against 'kpar broker up --nodes 3'
+  kpar bench produce --trogdor --steps 1,2,4 --records 200000   # on Trogdor agents ('kpar trogdor up --agents 4')`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runBenchProduce(cmd, g, &f)
-		},
 	}
 	f.register(c.Flags(), produce.DefaultConfig())
+	tr := addTrogdorRoute(c, trogdor.Produce)
+	c.RunE = func(cmd *cobra.Command, _ []string) error {
+		if routed, err := tr.route(cmd, g); routed {
+			return err
+		}
+		return runBenchProduce(cmd, g, &f)
+	}
 	return wired(c)
 }
 

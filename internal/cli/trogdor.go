@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/env"
@@ -21,14 +24,19 @@ func newTrogdorCmd(g *globals) *cobra.Command {
 		Short: "Load from many hosts with Apache Kafka's Trogdor: start a coordinator and agents, sweep producers across them",
 		Long: `Trogdor is Apache Kafka's own distributed workload harness: an agent on each
 load host, a coordinator with a REST API that hands each agent a task.
-kpar runs Trogdor ` + trogdor.Version + ` from Maven Central (the newest release published there;
-the local broker is Kafka ` + broker.KafkaVersion + `, which serves its 4.3 clients like any other).
+kpar runs Trogdor ` + trogdor.Version + ` from Maven Central (the newest trogdor jar published
+there: Maven Central has no ` + broker.KafkaVersion + ` one; the local broker is Kafka ` + broker.KafkaVersion + `, which
+serves its 4.3 clients like any other).
 
   kpar trogdor up --agents 4             a coordinator and 4 agents on this host
   kpar trogdor up --nodes-file hosts     the platform file for real hosts, and
                                          what to start on each
-  kpar trogdor sweep --steps 1,2,4       one produce task per agent per step
-  kpar trogdor status | down`,
+  kpar trogdor sweep --steps 1,2,4       one task per agent per step
+                                         (--workload produce|consume|roundtrip)
+  kpar trogdor status | down
+
+The sweep also runs as 'kpar bench produce --trogdor' and
+'kpar bench consume --trogdor'.`,
 	}
 	c.AddCommand(newTrogdorUpCmd(), newTrogdorDownCmd(), newTrogdorStatusCmd(), newTrogdorSweepCmd(g))
 	return c
@@ -137,48 +145,80 @@ func newTrogdorStatusCmd() *cobra.Command {
 	return c
 }
 
-// trogdorSweepFlags: --steps and --warmup-records, parsed into the Config
-// the other flags are bound to.
+// trogdorSweepFlags: --steps, --workload, --idempotence and
+// --warmup-records, parsed into the Config the other flags are bound to.
 type trogdorSweepFlags struct {
-	cfg    trogdor.Config
-	steps  string
-	warmup int64
-	out    outFlags
+	cfg      trogdor.Config
+	steps    string
+	workload string
+	idem     onOff
+	warmup   int64
+	out      outFlags
 }
 
+func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
+	f := &trogdorSweepFlags{cfg: trogdor.DefaultConfig(), workload: string(w)}
+	f.idem = onOff(f.cfg.Settings.Idempotence)
+	return f
+}
+
+const trogdorSweepLong = `Posts one task per agent for every step (--steps 1,2,4: the first 1, then
+2, then 4 agents of 'kpar trogdor up'), every agent with the same settings
+and --records, waits for them and merges the agents' status: aggregate
+records/s and MB/s (all records over the span from the first worker's start
+to the last one's end), each agent's rate and latency percentiles (Trogdor's,
+per agent, where it reports them), and the saturation point: the step after
+which one more step adds less than 10% records/s, with the bottleneck judged
+from the CPU the broker and the agents used there.
+
+--workload produce (ProduceBenchSpec): each agent sends --records.
+--workload consume (ConsumeBenchSpec): the largest step's agents first fill
+  the topic with --records each (not measured); every step then reads exactly
+  those records, the partitions split among its agents (--partitions at
+  least the largest step).
+--workload roundtrip (RoundTripWorkloadSpec): each agent sends --records to a
+  topic of its own and reads every one back (Trogdor reports no latency).
+
+--calibrate (default) also runs, right after each N-agent step, N kpar
+(franz-go) clients in this process with the same settings and records
+(produce, consume): the in-process curve beside the agents', in one chart,
+and at 1 agent the calibration of Trogdor's figures against kpar's. Agents
+on one host share its cores: the result says so.
+
+Trogdor ` + trogdor.Version + ` is the newest trogdor jar on Maven Central (there is no ` + broker.KafkaVersion + ` one);
+it runs against any Kafka 4.x broker. The same sweep runs as
+'kpar bench produce --trogdor' and 'kpar bench consume --trogdor'.
+Results go to --out: trogdor.json (schema kpar.bench.trogdor v2), trogdor.md
+and the chart.`
+
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
-	f := &trogdorSweepFlags{cfg: trogdor.DefaultConfig()}
-	def, cf, st := trogdor.DefaultConfig(), &f.cfg, &f.cfg.Settings
+	f := newTrogdorSweepFlags(trogdor.Produce)
 	c := &cobra.Command{
 		Use:   "sweep",
-		Short: "Distributed producer sweep: one Trogdor ProduceBenchSpec per agent per step, merged into one result",
-		Long: `Posts one produce task per agent for every step (--steps 1,2,4: the first 1,
-then 2, then 4 agents of 'kpar trogdor up'), every agent with the same
-settings and --records, waits for them and merges the agents' status:
-aggregate records/s and MB/s (all records over the span from the first
-worker's start to the last one's end), each agent's rate and latency
-percentiles (Trogdor's, per agent), the records the topic gained (end
-offsets), and the saturation point: the step after which one more step
-adds less than 10% records/s.
-
---calibrate (default) also runs one kpar producer (franz-go, in this
-process) with the same settings right after the 1-agent step, so Trogdor's
-figures can be read as kpar's. Agents on one host share its cores: the
-result says so.
-
-Trogdor ` + trogdor.Version + ` (the newest on Maven Central) runs against any Kafka 4.x broker.
-Results go to --out: trogdor.json (schema kpar.bench.trogdor v1) and trogdor.md.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runTrogdorSweep(cmd, g, f) },
+		Short: "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
+		Long:  trogdorSweepLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runTrogdorSweep(cmd, g, f) },
 	}
-	fl := c.Flags()
+	f.register(c.Flags())
+	return c
+}
+
+// register defines the sweep's flags on fl.
+func (f *trogdorSweepFlags) register(fl *pflag.FlagSet) {
+	def, cf, st := trogdor.DefaultConfig(), &f.cfg, &f.cfg.Settings
+	var ws []string
+	for _, w := range trogdor.Workloads {
+		ws = append(ws, string(w))
+	}
+	fl.StringVar(&f.workload, "workload", f.workload, "what every agent runs: "+strings.Join(ws, ", "))
 	fl.StringVar(&f.steps, "steps", "1,2,4", "agents per step, ascending")
-	fl.Int64Var(&cf.Records, "records", def.Records, "records each agent sends per step")
-	fl.StringVar(&cf.Topic, "topic", def.Topic, "topic to write")
+	fl.Int64Var(&cf.Records, "records", def.Records, "records each agent sends per step (consume: each of the largest step's agents fills the topic with this many)")
+	fl.StringVar(&cf.Topic, "topic", def.Topic, "topic to write (roundtrip: the prefix of each agent's own topic)")
 	addPartitions(fl, &cf.Partitions, def.Partitions, "the topic")
 	fl.IntVar(&cf.Replication, "replication", def.Replication, "replication factor when the topic is created")
 	fl.StringVar(&st.Acks, "acks", def.Settings.Acks, "acks: 0, 1 or all")
-	fl.BoolVar(&st.Idempotence, "idempotence", def.Settings.Idempotence, "enable.idempotence (needs acks=all)")
+	fl.VarPF(&f.idem, "idempotence", "", "enable.idempotence: true/on or false/off (on needs acks=all)").NoOptDefVal = "true"
 	fl.DurationVar(&st.Linger, "linger", def.Settings.Linger, "linger.ms (whole milliseconds)")
 	fl.IntVar(&st.BatchBytes, "batch-size", def.Settings.BatchBytes, "batch.size in bytes")
 	fl.StringVar(&st.Compression, "compression", def.Settings.Compression, "compression.type: "+strings.Join(trogdor.Compressions, ", "))
@@ -186,13 +226,31 @@ Results go to --out: trogdor.json (schema kpar.bench.trogdor v1) and trogdor.md.
 	fl.IntVar(&st.RecordBytes, "record-size", def.Settings.RecordBytes, "value bytes per record (random, incompressible; keys are null)")
 	fl.IntVar(&st.Rate, "rate", 0, "target records/s per agent (0: unbounded)")
 	fl.Int64Var(&f.warmup, "warmup-records", -1, "records every agent sends once before the first step, not measured (-1: a tenth of --records)")
-	fl.BoolVar(&cf.Calibrate, "calibrate", def.Calibrate, "also run one kpar producer with the same settings beside the 1-agent step")
+	fl.BoolVar(&cf.Calibrate, "calibrate", def.Calibrate, "after each N-agent step also run N kpar clients in this process, same settings (produce, consume)")
 	fl.StringVar(&cf.AgentBootstrap, "agent-bootstrap", "", "bootstrap.servers the agents get (default: the brokers kpar uses)")
 	fl.DurationVar(&cf.TaskTimeout, "task-timeout", def.TaskTimeout, "the longest one step may take")
 	addSeed(fl, &cf.Seed)
 	addOutFlags(fl, &f.out, "trogdor")
-	return c
 }
+
+// onOff is a boolean flag that also takes on and off, as bench produce's
+// --idempotence does.
+type onOff bool
+
+func (o *onOff) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "true", "on", "1":
+		*o = true
+	case "false", "off", "0":
+		*o = false
+	default:
+		return fmt.Errorf("want true/on or false/off")
+	}
+	return nil
+}
+
+func (o *onOff) String() string { return strconv.FormatBool(bool(*o)) }
+func (o *onOff) Type() string   { return "bool" }
 
 // config completes the Config from the flags and validates it; it touches
 // nothing.
@@ -202,6 +260,7 @@ func (f *trogdorSweepFlags) config() (trogdor.Config, error) {
 	if err != nil {
 		return c, err
 	}
+	c.Workload, c.Settings.Idempotence = trogdor.Workload(f.workload), bool(f.idem)
 	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.warmup
 	if f.warmup == -1 {
 		c.WarmupRecords = max(1, c.Records/10)
@@ -228,4 +287,68 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 			return trogdor.Run(ctx, cfg)
 		},
 		doc: trogdor.Doc})
+}
+
+// trogdorRoute is a bench command's --trogdor: the distributed sweep of
+// 'kpar trogdor sweep', with the sweep's flags and their meanings. The
+// sweep's flags the bench command lacks are added to it (hidden; they are
+// the sweep's own); the ones it has (--records, --acks, --out ...) keep the
+// bench command's parsing without --trogdor, and with it their text goes
+// through the sweep's own flag set, so a value the sweep would refuse is
+// refused the same way.
+type trogdorRoute struct {
+	on    bool
+	sweep *trogdorSweepFlags
+	set   *pflag.FlagSet
+	added map[string]bool // the sweep's flags added to the bench command
+}
+
+// addTrogdorRoute gives bench command c its --trogdor, running workload w
+// unless --workload says otherwise.
+func addTrogdorRoute(c *cobra.Command, w trogdor.Workload) *trogdorRoute {
+	r := &trogdorRoute{sweep: newTrogdorSweepFlags(w), set: pflag.NewFlagSet("trogdor sweep", pflag.ContinueOnError), added: map[string]bool{}}
+	r.sweep.register(r.set)
+	fl := c.Flags()
+	fl.BoolVar(&r.on, "trogdor", false, "run the distributed sweep on Trogdor agents instead ('kpar trogdor up' first): the flags of 'kpar trogdor sweep' apply, meaning the same (--steps, --workload (default "+string(w)+"), --rate ...; see 'kpar trogdor sweep --help')")
+	r.set.VisitAll(func(f *pflag.Flag) {
+		if fl.Lookup(f.Name) != nil {
+			return
+		}
+		fl.AddFlag(f)
+		_ = fl.MarkHidden(f.Name)
+		r.added[f.Name] = true
+	})
+	return r
+}
+
+// route runs the sweep when --trogdor is given (handled true), refusing
+// the bench command's flags the sweep has no use for; without --trogdor it
+// refuses the sweep's own flags. It touches no broker before the flags are
+// checked.
+func (r *trogdorRoute) route(cmd *cobra.Command, g *globals) (handled bool, err error) {
+	inherited := cmd.InheritedFlags()
+	var bad error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		switch {
+		case bad != nil || f.Name == "trogdor" || inherited.Lookup(f.Name) != nil:
+		case !r.on && r.added[f.Name]:
+			bad = fmt.Errorf("--%s is a flag of the distributed sweep: add --trogdor (or run 'kpar trogdor sweep')", f.Name)
+		case r.on && r.added[f.Name]:
+		case r.on && r.set.Lookup(f.Name) == nil:
+			bad = fmt.Errorf("--%s: not a flag of the distributed sweep (--trogdor); drop it (see 'kpar trogdor sweep --help')", f.Name)
+		case r.on:
+			if err := r.set.Set(f.Name, f.Value.String()); err != nil {
+				bad = fmt.Errorf("--%s %q with --trogdor: %v", f.Name, f.Value.String(), err)
+			}
+		}
+	})
+	switch {
+	case bad != nil:
+		return true, bad
+	case !r.on:
+		return false, nil
+	case g.secured():
+		return true, errors.New("--trogdor: the Trogdor agents get no TLS/SASL settings from kpar; drop --tls*, --sasl-* and --client-config")
+	}
+	return true, runTrogdorSweep(cmd, g, r.sweep)
 }

@@ -62,6 +62,7 @@ type kind struct {
 // here and one file with its section.
 var kinds = []kind{
 	seedless(produceKind),
+	trogdorKind,
 	seedless(consumeKind),
 	labConsumerKind,
 	labGroupKind,

@@ -58,8 +58,7 @@ func (c *Client) DestroyTask(ctx context.Context, id string) error {
 // Wait polls task id until it is DONE.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (TaskState, error) {
 	for {
-		var ts TaskState
-		err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
+		ts, err := c.Task(ctx, id)
 		if err == nil && ts.State == "DONE" {
 			return ts, nil
 		}
@@ -69,6 +68,13 @@ func (c *Client) Wait(ctx context.Context, id string, every time.Duration) (Task
 		case <-time.After(every):
 		}
 	}
+}
+
+// Task returns task id's state on the coordinator.
+func (c *Client) Task(ctx context.Context, id string) (TaskState, error) {
+	var ts TaskState
+	err := getJSON(ctx, c.HTTP, c.URL+"/coordinator/tasks/"+url.PathEscape(id), &ts)
+	return ts, err
 }
 
 // AgentWorkers returns the workers an agent at url holds, by task id.
@@ -122,4 +128,14 @@ func do(ctx context.Context, hc *http.Client, method, u string, body []byte, v a
 		return nil
 	}
 	return json.Unmarshal(b, v)
+}
+
+// StopTask stops task id (PUT /coordinator/task/stop): its workers stop
+// and it ends DONE, their last status kept on the agents.
+func (c *Client) StopTask(ctx context.Context, id string) error {
+	body, err := json.Marshal(map[string]string{"id": id})
+	if err != nil {
+		return err
+	}
+	return do(ctx, c.HTTP, http.MethodPut, c.URL+"/coordinator/task/stop", body, nil)
 }

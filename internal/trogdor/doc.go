@@ -6,39 +6,93 @@ import (
 	"github.com/kpar/kpar/internal/doc"
 )
 
-// Doc is what a sweep says, computed once from r: where it saturated, the
-// host the agents shared, sends Trogdor counted that never landed, and the
-// kpar calibration; the steps in the body, every agent's figures in the
-// details.
+// Doc is what a sweep says, computed once from r: the host the agents
+// shared, where each curve saturated and what limited the agents, sends
+// Trogdor counted that never landed, and the calibration; the chart of
+// both curves and the steps in the body, every agent in the details.
 func Doc(r Result) doc.Doc {
-	d := doc.Doc{Name: "trogdor", Title: fmt.Sprintf("Distributed produce sweep (Apache Kafka Trogdor %s)", r.TrogdorVersion), Command: r.Command, Answer: findings(r)}
-	steps := &doc.Table{Head: []string{"agents", "records/s", "MB/s", "per agent records/s", "span ms", "worst p99 ms", "sent", "written"},
-		Num: []bool{true, true, true, true, true, true, true, true}}
+	d := doc.Doc{Name: "trogdor", Title: fmt.Sprintf("Distributed %s sweep (Apache Kafka Trogdor %s)", r.Workload, r.TrogdorVersion), Command: r.Command, Answer: findings(r)}
+	steps := &doc.Table{Head: []string{"agents", "records/s", "MB/s", "per agent records/s", "span ms", "worst p99 ms", "records", "written", "in-process kpar records/s", "in-process p99 ms"},
+		Num: []bool{true, true, true, true, true, true, true, true, true, true}}
 	for _, s := range r.Steps {
+		in, inP99 := "-", "-"
+		if k := s.InProcess; k != nil {
+			in, inP99 = doc.Num(k.RecordsPerSec), latencyCell(k.Latency, func(l *Latency) float64 { return l.P99Ms })
+		}
+		written := doc.I64(s.Written)
+		if r.Workload == Consume {
+			written = "-"
+		}
 		steps.Rows = append(steps.Rows, []string{doc.Int(s.Agents), doc.Num(s.RecordsPerSec), doc.F2(s.MBPerSec), perAgent(s), doc.I64(s.SpanMs),
-			doc.Int(s.WorstP99Ms), doc.I64(s.Records), doc.I64(s.Written)})
+			optF1(s.WorstP99Ms), doc.I64(s.Records), written, in, inP99})
 	}
-	if k := r.Kpar; k != nil {
-		steps.Rows = append(steps.Rows, []string{"kpar x1", doc.Num(k.RecordsPerSec), doc.F2(k.MBPerSec), "", doc.I64(k.Ms), doc.F1(k.P99LatencyMs), doc.I64(k.Records), doc.I64(k.Written)})
+	d.Body = []doc.Block{{Text: []string{intro(r)}}}
+	if c := Chart(r); c != nil {
+		d.Body = append(d.Body, doc.Block{Chart: c})
 	}
-	d.Body = []doc.Block{{Text: []string{fmt.Sprintf("Topic `%s` (%s), %s records per agent per step, agents bootstrap `%s`. Settings: %s. "+
-		"Rates span each worker from its start (an admin client checking the topic, the producer's start) to its producer's close; MB are 10^6 value bytes.",
-		r.Topic, doc.Plural(r.Partitions, "partition", "partitions"), doc.I64(r.Records), r.AgentBootstrap, r.Settings.Label())}},
-		{Title: "Steps", Table: steps}}
+	d.Body = append(d.Body, doc.Block{Title: "Steps", Table: steps})
 	agents := &doc.Table{Head: []string{"step", "agent", "records/s", "MB/s", "avg ms", "p50 ms", "p95 ms", "p99 ms"},
 		Num: []bool{true, false, true, true, true, true, true, true}}
 	for _, s := range r.Steps {
 		for _, a := range s.PerAgent {
-			agents.Rows = append(agents.Rows, []string{doc.Int(s.Agents), a.Node, doc.Num(a.RecordsPerSec), doc.F2(a.MBPerSec), doc.F1(a.AvgLatencyMs),
-				doc.Int(a.P50LatencyMs), doc.Int(a.P95LatencyMs), doc.Int(a.P99LatencyMs)})
+			l := a.Latency
+			agents.Rows = append(agents.Rows, []string{doc.Int(s.Agents), a.Node, doc.Num(a.RecordsPerSec), doc.F2(a.MBPerSec),
+				latencyCell(l, func(l *Latency) float64 { return l.AvgMs }), latencyCell(l, func(l *Latency) float64 { return l.P50Ms }),
+				latencyCell(l, func(l *Latency) float64 { return l.P95Ms }), latencyCell(l, func(l *Latency) float64 { return l.P99Ms })})
 		}
 	}
-	d.Details = []doc.Block{{Title: "Every agent", Table: agents}}
-	if k := r.Kpar; k != nil {
-		d.Details = append(d.Details, doc.Block{Text: []string{fmt.Sprintf("Calibration, one in-process kpar (franz-go) producer, same settings: %s records/s, %.2f MB/s, latency avg %.1f / p50 %.1f / p95 %.1f / p99 %.1f ms, %s written.",
-			doc.Num(k.RecordsPerSec), k.MBPerSec, k.AvgLatencyMs, k.P50LatencyMs, k.P95LatencyMs, k.P99LatencyMs, doc.I64(k.Written))}})
-	}
+	d.Details = []doc.Block{{Title: "Every agent", Table: agents, Text: []string{latencyNote(r.Workload)}}}
 	return d
+}
+
+// Chart is the agents' records/s by step beside the in-process kpar
+// clients' (when measured): one run, one broker, the same settings.
+func Chart(r Result) *doc.Chart {
+	if len(r.Steps) == 0 {
+		return nil
+	}
+	c := &doc.Chart{Name: "trogdor-" + string(r.Workload), Title: fmt.Sprintf("%s: Trogdor agents vs kpar clients in one process", r.Workload), Kind: doc.Line,
+		X: doc.Axis{Label: "agents (in-process: clients)", Log: true}, Y: doc.Axis{Label: "records/s"}}
+	n, agents, in := curves(r.Steps)
+	x := make([]float64, len(n))
+	for i, v := range n {
+		x[i] = float64(v)
+	}
+	c.Series = append(c.Series, doc.Series{Name: "agents (Trogdor " + r.TrogdorVersion + ")", X: x, Y: agents})
+	if in != nil {
+		c.Series = append(c.Series, doc.Series{Name: "in-process kpar", X: x, Y: in, Dashed: true})
+	}
+	return c
+}
+
+func intro(r Result) string {
+	what := fmt.Sprintf("%s records per agent per step", doc.I64(r.Records))
+	switch r.Workload {
+	case Consume:
+		what = fmt.Sprintf("every step reads the same %s records (%d agent(s) wrote %s each first), the partitions split among its agents, each agent a consumer of its own group; spans are kpar's clock, from posting the tasks to the group's commit of the last record (commits every 100 ms)",
+			doc.I64(r.FillRecords), r.FillAgents, doc.I64(r.Records))
+	case RoundTrip:
+		what += ", each agent on a topic of its own, reading every record back (spans include both)"
+	}
+	in := "No in-process side: kpar has no round-trip client."
+	if _, _, curve := curves(r.Steps); curve != nil {
+		in = "In-process kpar: right after each N-agent step, N franz-go clients in this one process with the same settings and records."
+	} else if r.Workload != RoundTrip {
+		in = "No in-process side (run without --calibrate)."
+	}
+	return fmt.Sprintf("Topic `%s` (%s), %s, agents bootstrap `%s`. Settings: %s. "+
+		"Agent spans include the worker's setup (clients, topic check) and close; MB are 10^6 value bytes. %s",
+		r.Topic, doc.Plural(r.Partitions, "partition", "partitions"), what, r.AgentBootstrap, r.Settings.Label(), in)
+}
+
+func latencyNote(w Workload) string {
+	switch w {
+	case Consume:
+		return "No consume latency: Trogdor's consume worker publishes its status only when it ends, a minute after it starts whatever it read; kpar stops it once its group's commits reach the end of its share, and counts from those commits."
+	case RoundTrip:
+		return "Trogdor's round trip reports no latency."
+	}
+	return "Produce latency is send to acknowledgement (Trogdor's per agent; kpar's over every in-process record)."
 }
 
 // findings are the sentences a sweep supports, each computed from the
@@ -46,29 +100,44 @@ func Doc(r Result) doc.Doc {
 func findings(r Result) []doc.Finding {
 	var out []doc.Finding
 	if r.SharedHost {
-		out = append(out, doc.Say("Every agent ran on this one host (%s): the steps share its cores, so the curve measures this host as much as the cluster.", cores(r)))
+		with := ""
+		if r.InProcessSaturation != nil {
+			with = ", as did kpar's in-process clients"
+		}
+		out = append(out, doc.Say("Every agent ran on this one host (%s)%s: the agents had no host of their own, so the curve measures this host as much as the cluster.", cores(r), with))
 	}
-	sat := r.Saturation
-	switch {
-	case len(r.Steps) < 2:
-		out = append(out, doc.Say("One step only: no saturation point without a second."))
-	case sat.Reached:
-		out = append(out, doc.Say("Saturated at %d agent(s): going to %d added %+.1f%% records/s (threshold %.0f%%).",
-			sat.Agents, sat.NextAgents, 100*sat.Gain, 100*sat.Threshold))
-	default:
-		out = append(out, doc.Say("Not saturated up to %d agents: the last step added %+.1f%% records/s (threshold %.0f%%).",
-			sat.Agents, 100*sat.Gain, 100*sat.Threshold))
-	}
-	for _, s := range r.Steps {
-		if s.Written != s.Records {
-			out = append(out, doc.Say("Step %d: the agents reported %d records sent but the topic grew by %d (Trogdor counts failed sends as sent).", s.Agents, s.Records, s.Written))
+	out = append(out, saturation("Agents", r.Saturation, len(r.Steps)))
+	if s := r.InProcessSaturation; s != nil {
+		out = append(out, saturation("In-process kpar clients", *s, len(r.Steps)))
+		last := r.Steps[len(r.Steps)-1]
+		if last.RecordsPerSec > 0 {
+			out = append(out, doc.Say("At %d: %.0f records/s from the agents, %.0f from as many kpar clients in one process (%.2f times).",
+				last.Agents, last.RecordsPerSec, last.InProcess.RecordsPerSec, last.InProcess.RecordsPerSec/last.RecordsPerSec))
 		}
 	}
-	if r.Kpar != nil && r.KparPerTrogdor > 0 {
-		out = append(out, doc.Say("Calibration: one kpar (franz-go) producer sent %.0f records/s where one Trogdor agent sent %.0f with the same settings: kpar's figure is %.2f times Trogdor's.",
-			r.Kpar.RecordsPerSec, r.Kpar.RecordsPerSec/r.KparPerTrogdor, r.KparPerTrogdor))
+	if b := r.Bottleneck; b.Kind != "" {
+		out = append(out, doc.Say("Bottleneck at %d agent(s), judged from CPU shares: %s (%s).", b.Agents, b.Kind, b.Reason))
+	}
+	for _, s := range r.Steps {
+		if r.Workload != Consume && s.Written < s.Records {
+			out = append(out, doc.Say("Step %d: the agents reported %d records but the topic grew by %d (Trogdor counts failed sends as sent).", s.Agents, s.Records, s.Written))
+		}
+	}
+	if r.KparPerTrogdor > 0 {
+		out = append(out, doc.Say("Calibration: one kpar (franz-go) client did %.0f records/s where one Trogdor agent did %.0f with the same settings: kpar's figure is %.2f times Trogdor's.",
+			r.Steps[0].InProcess.RecordsPerSec, r.Steps[0].InProcess.RecordsPerSec/r.KparPerTrogdor, r.KparPerTrogdor))
 	}
 	return out
+}
+
+func saturation(who string, sat Saturation, steps int) doc.Finding {
+	switch {
+	case steps < 2:
+		return doc.Say("%s: one step only, no saturation point without a second.", who)
+	case sat.Reached:
+		return doc.Say("%s saturated at %d: going to %d added %+.1f%% records/s (threshold %.0f%%).", who, sat.Agents, sat.NextAgents, 100*sat.Gain, 100*sat.Threshold)
+	}
+	return doc.Say("%s: not saturated up to %d, the last step added %+.1f%% records/s (threshold %.0f%%).", who, sat.Agents, 100*sat.Gain, 100*sat.Threshold)
 }
 
 func cores(r Result) string {
@@ -76,6 +145,20 @@ func cores(r Result) string {
 		return "cores unknown"
 	}
 	return fmt.Sprintf("%d cores", r.Machine.Cores)
+}
+
+func optF1(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return doc.F1(*v)
+}
+
+func latencyCell(l *Latency, f func(*Latency) float64) string {
+	if l == nil {
+		return "-"
+	}
+	return doc.F1(f(l))
 }
 
 // perAgent is the range of the agents' records/s in a step.

@@ -31,27 +31,72 @@ func (s Settings) kgoOpts() []kgo.Opt {
 	return o
 }
 
-// runKpar is the calibration: one franz-go producer in this process sends
-// cfg.Records random values of the same size to the same topic, at the
-// same per-agent rate cap, timed from client creation to close as
-// Trogdor's worker is.
-func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error) {
+// runKpar is the in-process side of an n-agent produce step: n franz-go
+// producers in this process, each its own client sending cfg.Records
+// random values of the same size to the same topic at the same per-agent
+// rate cap, timed from the first client's creation to the last one's
+// close, as Trogdor's worker is. With n = 1 it is the calibration.
+func runKpar(ctx context.Context, adm *kadm.Client, cfg Config, n int) (KparRun, error) {
 	before, err := endOffsets(ctx, adm, cfg.Topic)
 	if err != nil {
 		return KparRun{}, err
 	}
-	s := cfg.Settings
 	// Made before the clock starts: generating them is not the producer's work.
-	pool := randomValues(cfg.Seed, s.RecordBytes)
-	lat := make([]float64, 0, cfg.Records)
+	pool := randomValues(cfg.Seed, cfg.Settings.RecordBytes)
 	var mu sync.Mutex
-	var firstErr error
+	lat := make([]float64, 0, int64(n)*cfg.Records)
+	errs := make(chan error, n)
 	start := time.Now()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
+	for i := 0; i < n; i++ {
+		go func() {
+			l, err := produceOne(ctx, cfg, pool)
+			mu.Lock()
+			lat = append(lat, l...)
+			mu.Unlock()
+			errs <- err
+		}()
+	}
+	var firstErr error
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	ms := time.Since(start).Milliseconds()
+	if err := ctx.Err(); err != nil {
+		return KparRun{}, err
+	}
+	if firstErr != nil {
+		return KparRun{}, fmt.Errorf("in-process producer: %w", firstErr)
+	}
+	after, err := endOffsets(ctx, adm, cfg.Topic)
 	if err != nil {
 		return KparRun{}, err
 	}
-	// Trogdor's throttle: a quota per 100 ms period.
+	acked := int64(len(lat))
+	k := KparRun{Clients: n, Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
+	k.MBPerSec = k.RecordsPerSec * float64(cfg.Settings.RecordBytes) / 1e6
+	slices.Sort(lat)
+	var sum float64
+	for _, v := range lat {
+		sum += v
+	}
+	k.Latency = &Latency{AvgMs: sum / float64(max(1, acked)), P50Ms: pct(lat, 0.50), P95Ms: pct(lat, 0.95), P99Ms: pct(lat, 0.99)}
+	return k, nil
+}
+
+// produceOne is one in-process producer: its own client, cfg.Records
+// records, Trogdor's throttle (a quota per 100 ms period); it returns each
+// acknowledged record's latency in ms.
+func produceOne(ctx context.Context, cfg Config, pool [][]byte) ([]float64, error) {
+	s := cfg.Settings
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...), kgo.DefaultProduceTopic(cfg.Topic)}, s.kgoOpts()...)...)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	var firstErr error
+	lat := make([]float64, 0, cfg.Records)
 	tick, perTick := time.NewTicker(100*time.Millisecond), max(1, int64(s.Rate)/10)
 	defer tick.Stop()
 	for i := int64(0); i < cfg.Records; i++ {
@@ -78,28 +123,7 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config) (KparRun, error)
 	}
 	_ = cl.Flush(ctx)
 	cl.Close()
-	ms := time.Since(start).Milliseconds()
-	if err := ctx.Err(); err != nil {
-		return KparRun{}, err
-	}
-	if firstErr != nil {
-		return KparRun{}, fmt.Errorf("calibration producer: %w", firstErr)
-	}
-	after, err := endOffsets(ctx, adm, cfg.Topic)
-	if err != nil {
-		return KparRun{}, err
-	}
-	acked := int64(len(lat))
-	k := KparRun{Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
-	k.MBPerSec = k.RecordsPerSec * float64(s.RecordBytes) / 1e6
-	slices.Sort(lat)
-	var sum float64
-	for _, v := range lat {
-		sum += v
-	}
-	k.AvgLatencyMs = sum / float64(max(1, acked))
-	k.P50LatencyMs, k.P95LatencyMs, k.P99LatencyMs = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99)
-	return k, nil
+	return lat, firstErr
 }
 
 // randomValues is a pool of 1024 random values of size bytes from seed.

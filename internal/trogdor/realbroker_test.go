@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,14 @@ import (
 )
 
 // testPort is the coordinator's port (agents above it): below Linux's
-// ephemeral range and apart from the CLI's default.
-const testPort = 23150
+// ephemeral range and apart from the CLI's default;
+// KPAR_TROGDOR_TEST_PORT moves it when two checkouts test at once.
+var testPort = func() int {
+	if p, err := strconv.Atoi(os.Getenv("KPAR_TROGDOR_TEST_PORT")); err == nil && p > 0 {
+		return p
+	}
+	return 23150
+}()
 
 // upForTest starts a coordinator and n agents under a fresh home, skipping
 // (failing under KPAR_REQUIRE_BROKER=1) when java or the jars are missing.
@@ -85,6 +92,39 @@ func TestUpTwoAgentsMergedCountEqualsTopicRecordsAndDownLeavesNothing(t *testing
 	}
 	if on != merged {
 		t.Fatalf("merged count %d, records on the topic %d", merged, on)
+	}
+
+	// Consume: the 2 agents fill a new topic, then the step's 2 agents read
+	// it all, the partitions split between them; the in-process side reads
+	// the same. One step (and one for round trip) keeps the test short.
+	cfg.Workload, cfg.Topic, cfg.Records, cfg.Partitions, cfg.Calibrate, cfg.WarmupRecords = Consume, testkit.TopicName(t)+"-c", 1500, 2, true, 0
+	cfg.Steps = []int{2}
+	res, err = Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("consume sweep: %v", err)
+	}
+	on, err = endOffsets(ctx, testkit.Admin(t, seeds), cfg.Topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FillRecords != 2*cfg.Records || on != res.FillRecords || len(res.Steps) != 1 {
+		t.Fatalf("fill %d, records on the topic %d, want %d both; steps %d", res.FillRecords, on, 2*cfg.Records, len(res.Steps))
+	}
+	for _, s := range res.Steps {
+		if s.Records != on || s.InProcess == nil || s.InProcess.Records != on {
+			t.Errorf("consume step %d: the agents read %d, in-process %+v, want the %d records on the topic", s.Agents, s.Records, s.InProcess, on)
+		}
+	}
+	// Round trip: each agent its own topic, every record read back.
+	cfg.Workload, cfg.Records = RoundTrip, 500
+	res, err = Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("round-trip sweep: %v", err)
+	}
+	for _, s := range res.Steps {
+		if s.Records != int64(s.Agents)*cfg.Records || s.Written < s.Records {
+			t.Errorf("round-trip step %d: %d read back, %d written, want %d", s.Agents, s.Records, s.Written, int64(s.Agents)*cfg.Records)
+		}
 	}
 
 	pids := []Process{st.Coordinator, st.Agents[0], st.Agents[1]}

@@ -82,22 +82,90 @@ func (s Settings) ProducerConf() map[string]string {
 // partitions itself, one record each), into topic (created by Trogdor if
 // missing, with partitions and replication).
 func (c Config) produceSpec(node, bootstrap string, seed int64) map[string]any {
-	s, rate := c.Settings, c.Settings.Rate
-	if rate == 0 {
-		rate = 1<<31 - 1 // Trogdor's throttle never waits below this
-	}
+	s := c.Settings
 	return map[string]any{
 		"class":                    "org.apache.kafka.trogdor.workload.ProduceBenchSpec",
 		"startMs":                  0,
 		"durationMs":               c.TaskTimeout.Milliseconds(),
 		"producerNode":             node,
 		"bootstrapServers":         bootstrap,
-		"targetMessagesPerSec":     rate,
+		"targetMessagesPerSec":     s.targetRate(),
 		"maxMessages":              c.Records,
 		"keyGenerator":             map[string]any{"type": "null"},
-		"valueGenerator":           map[string]any{"type": "uniformRandom", "size": s.RecordBytes, "seed": seed, "padding": 0},
+		"valueGenerator":           s.valueGenerator(seed),
 		"producerConf":             s.ProducerConf(),
 		"activeTopics":             map[string]any{c.Topic: map[string]any{"numPartitions": c.Partitions, "replicationFactor": c.Replication}},
 		"useConfiguredPartitioner": true,
+	}
+}
+
+// targetRate is Rate as Trogdor's targetMessagesPerSec: unbounded is the
+// largest int, which its throttle never waits below.
+func (s Settings) targetRate() int {
+	if s.Rate == 0 {
+		return 1<<31 - 1
+	}
+	return s.Rate
+}
+
+// valueGenerator is UniformRandomPayloadGenerator: random values of
+// RecordBytes from seed.
+func (s Settings) valueGenerator(seed int64) map[string]any {
+	return map[string]any{"type": "uniformRandom", "size": s.RecordBytes, "seed": seed, "padding": 0}
+}
+
+// consumeSpec is a Trogdor ConsumeBenchSpec for one agent: one consumer
+// (threadsPerWorker 1) in group, manually assigned the partitions of topic
+// listed ("topic:p", the spec's notation, which makes it assign instead of
+// subscribe), reading from the group's committed offsets (kpar commits the
+// fill's start before the task) and auto-committing every 100 ms, so kpar
+// sees from the broker when it has read its share. maxMessages is the share
+// plus one: a worker that reached its count would stop polling before
+// committing its last records, and its task would still end only a minute
+// after it started (its status closer sleeps 60 s); this one keeps polling
+// (and committing) until kpar stops the task.
+func (c Config) consumeSpec(node, bootstrap, group string, partitions []int32, maxMessages int64) map[string]any {
+	topics := make([]string, len(partitions))
+	for i, p := range partitions {
+		topics[i] = fmt.Sprintf("%s:%d", c.Topic, p)
+	}
+	rate := c.Settings.Rate // 0: Trogdor's consumer does not throttle
+	return map[string]any{
+		"class":                "org.apache.kafka.trogdor.workload.ConsumeBenchSpec",
+		"startMs":              0,
+		"durationMs":           c.TaskTimeout.Milliseconds(),
+		"consumerNode":         node,
+		"bootstrapServers":     bootstrap,
+		"targetMessagesPerSec": rate,
+		"maxMessages":          maxMessages,
+		"consumerGroup":        group,
+		"consumerConf":         map[string]string{"enable.auto.commit": "true", "auto.commit.interval.ms": "100"},
+		"threadsPerWorker":     1,
+		"activeTopics":         topics,
+	}
+}
+
+// roundTripSpec is a Trogdor RoundTripWorkloadSpec for one agent: it sends
+// Records random values (its keys are Trogdor's 4-byte sequence numbers) to
+// topic, a topic of its own (the worker reads its partitions from the
+// start and counts a key as received once), and reads every one back. The
+// producer gets the settings plus Java's default buffer.memory (Trogdor
+// sets 64 KiB, below a 64 KiB batch).
+func (c Config) roundTripSpec(node, bootstrap, topic string, seed int64) map[string]any {
+	s := c.Settings
+	pc := s.ProducerConf()
+	pc["buffer.memory"] = "33554432"
+	return map[string]any{
+		"class":                "org.apache.kafka.trogdor.workload.RoundTripWorkloadSpec",
+		"startMs":              0,
+		"durationMs":           c.TaskTimeout.Milliseconds(),
+		"clientNode":           node,
+		"bootstrapServers":     bootstrap,
+		"producerConf":         pc,
+		"consumerConf":         map[string]string{},
+		"targetMessagesPerSec": s.targetRate(), // must be > 0 here
+		"valueGenerator":       s.valueGenerator(seed),
+		"activeTopics":         map[string]any{topic: map[string]any{"numPartitions": c.Partitions, "replicationFactor": c.Replication}},
+		"maxMessages":          c.Records,
 	}
 }

@@ -1,0 +1,75 @@
+package trogdor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/kpar/kpar/internal/kafka"
+)
+
+// roundTripStatus is RoundTripWorker.StatusData. Trogdor's round trip
+// reports no latency.
+type roundTripStatus struct {
+	TotalUniqueSent int64 `json:"totalUniqueSent"`
+	TotalReceived   int64 `json:"totalReceived"`
+}
+
+// roundTripStep posts one RoundTripWorkloadSpec per agent of the first n,
+// each on a topic of its own (kpar creates it and deletes it after the
+// step), waits for them and reads each worker back from its agent.
+func (sw *sweep) roundTripStep(ctx context.Context, n int) (Step, error) {
+	c := sw.cfg
+	topics := make([]string, n)
+	ts := sw.tasksFor("roundtrip", sw.runID, n, func(i int, a Process) map[string]any {
+		topics[i] = fmt.Sprintf("%s-rt-%s-n%d-%s", c.Topic, sw.runID, n, a.Name)
+		return c.roundTripSpec(a.Name, sw.boot, topics[i], c.Seed+int64(i)<<32)
+	})
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, _ = sw.adm.DeleteTopics(dctx, topics...)
+	}()
+	// Made and ready before the tasks start: a worker that creates its
+	// topic produces at once, and Java's idempotent producer, refused by a
+	// leader not yet elected, was seen retrying OUT_OF_ORDER_SEQUENCE_NUMBER
+	// on that partition until the task timed out.
+	var tps []kafka.Topic
+	for _, t := range topics {
+		tps = append(tps, kafka.Topic{Name: t, Partitions: c.Partitions, RF: c.Replication})
+	}
+	if _, err := kafka.Create(ctx, sw.adm, tps); err != nil {
+		return Step{}, fmt.Errorf("the round-trip topics: %w", err)
+	}
+	cpu0 := sw.cpu.read()
+	destroy, err := sw.post(ctx, ts)
+	if err != nil {
+		return Step{}, err
+	}
+	defer destroy()
+	wctx, cancel := sw.stepCtx(ctx)
+	defer cancel()
+	st := Step{Agents: n}
+	for _, t := range ts {
+		w, err := sw.done(wctx, t)
+		if err != nil {
+			return Step{}, err
+		}
+		var s roundTripStatus
+		if err := decode(t, w, &s); err != nil {
+			return Step{}, err
+		}
+		if s.TotalReceived != c.Records {
+			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records read back (did it reach --task-timeout %s?)", t.agent.Name, t.id, s.TotalReceived, c.Records, c.TaskTimeout)
+		}
+		st.PerAgent = append(st.PerAgent, AgentRun{Node: t.agent.Name, Records: s.TotalReceived, StartedMs: w.StartedMs, DoneMs: w.DoneMs})
+	}
+	st.CPU = sw.cpu.since(cpu0)
+	ends, err := kafka.Ends(ctx, sw.adm, topics...)
+	if err != nil {
+		return Step{}, err
+	}
+	st.Written = ends.Sum()
+	st.fill(c.Settings.RecordBytes)
+	return st, nil
+}

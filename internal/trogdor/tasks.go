@@ -1,0 +1,88 @@
+package trogdor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// task is one agent's task in a step.
+type task struct {
+	agent Process
+	id    string
+	spec  map[string]any
+}
+
+// tasksFor names one task per agent of the first n, kind and step in the
+// name, and builds each one's spec.
+func (sw *sweep) tasksFor(kind, runID string, n int, spec func(i int, a Process) map[string]any) []task {
+	ts := make([]task, n)
+	for i, a := range sw.cfg.Agents[:n] {
+		ts[i] = task{agent: a, id: fmt.Sprintf("kpar-%s-%s-n%d-%s", kind, runID, n, a.Name), spec: spec(i, a)}
+	}
+	return ts
+}
+
+// post creates every task; the returned func destroys them all (on success
+// or not, so nothing keeps running on an agent after the step returned).
+func (sw *sweep) post(ctx context.Context, ts []task) (func(), error) {
+	destroy := func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		for _, t := range ts {
+			_ = sw.co.DestroyTask(dctx, t.id)
+		}
+	}
+	for _, t := range ts {
+		if err := sw.co.CreateTask(ctx, t.id, t.spec); err != nil {
+			destroy()
+			return nil, fmt.Errorf("coordinator %s refused task %s for node %s: %w", sw.cfg.Coordinator, t.id, t.agent.Name, err)
+		}
+	}
+	return destroy, nil
+}
+
+// done waits for task t to be DONE and returns its worker as its agent
+// reports it (the agent's clock, the worker's final status); a task that
+// ended with an error is a RefusedError.
+func (sw *sweep) done(ctx context.Context, t task) (TaskState, error) {
+	ts, err := sw.co.Wait(ctx, t.id, 100*time.Millisecond)
+	if err != nil {
+		return TaskState{}, fmt.Errorf("waiting for Trogdor task %s on %s: %w", t.id, t.agent.Name, err)
+	}
+	if ts.Error != "" {
+		return TaskState{}, refused(t.agent.Name, t.id, sw.boot, ts.Error)
+	}
+	return sw.worker(ctx, t)
+}
+
+// worker reads task t's worker from its agent.
+func (sw *sweep) worker(ctx context.Context, t task) (TaskState, error) {
+	ws, err := AgentWorkers(ctx, &http.Client{Timeout: 10 * time.Second}, t.agent.URL())
+	if err != nil {
+		return TaskState{}, fmt.Errorf("the Trogdor agent %s at %s: %w", t.agent.Name, t.agent.URL(), err)
+	}
+	w, ok := ws[t.id]
+	if !ok {
+		return TaskState{}, fmt.Errorf("the Trogdor agent %s has no worker for task %s", t.agent.Name, t.id)
+	}
+	if w.Error != "" {
+		return TaskState{}, refused(t.agent.Name, t.id, sw.boot, w.Error)
+	}
+	return w, nil
+}
+
+// decode reads a worker's status into v.
+func decode(t task, w TaskState, v any) error {
+	if err := json.Unmarshal(w.Status, v); err != nil {
+		return fmt.Errorf("the Trogdor agent %s, task %s: status %s: %w", t.agent.Name, t.id, w.Status, err)
+	}
+	return nil
+}
+
+// stepCtx bounds a step: its tasks' duration and a margin.
+func (sw *sweep) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, sw.cfg.TaskTimeout+30*time.Second)
+}
