@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job (`make run`): start a local Kafka unless KPAR_BROKERS names a
 # cluster, then run the producer sweep (with Java's ProducerPerformance and kcat
-# as anchors) and the partition/record-size ceiling sweep, the parallel consumer bench, the comparison with Confluent's
+# as anchors) and the partition/record-size ceiling sweep, Trogdor's agents beside in-process clients, the parallel consumer bench, the comparison with Confluent's
 # Parallel Consumer and share groups, the correctness lab, PC and share groups
 # in that lab, the consumer-group lab, producers under broker faults (on a
 # 3-node cluster the lab starts itself), and one HTML report of all of it.
@@ -14,11 +14,17 @@ ROWS="${KPAR_ROWS:-1000000}"
 mkdir -p "$OUT"
 
 PIN=() # the ceiling sweep pins only a broker this script started (its pids are ours)
+BROKER_OURS= TROGDOR_UP=
+cleanup() {
+  if [[ -n "$TROGDOR_UP" ]]; then $KPAR trogdor down >/dev/null || true; fi
+  if [[ -n "$BROKER_OURS" ]]; then $KPAR broker down || true; fi
+}
+trap cleanup EXIT
 if [[ -z "${KPAR_BROKERS:-}" ]]; then
   if [[ "$(nproc)" -ge 2 ]]; then PIN=(--pin broker=0,bench=1); fi
   KPAR_BROKERS="$($KPAR broker up -q)"
+  BROKER_OURS=1
   export KPAR_BROKERS
-  trap '$KPAR broker down || true' EXIT
 fi
 echo "== broker: $KPAR_BROKERS"
 
@@ -50,6 +56,18 @@ ceiling() {
   $KPAR bench produce --input "$OUT/events.csv" $(pick "--records 200000 --partitions 1,12,48 --record-size 0,1000 --producers 1,2,4" \
     "--records 300000 --partitions 1,3,12,48 --record-size 0,1000,10000 --producers 1,2,4,8") \
     --size-budget 100000000 "${PIN[@]}" --topic kpar-produce-ceiling --out "$OUT/produce-ceiling"
+}
+trogdor() {
+  # Apache Kafka's own distributed harness: a coordinator and 2 agents on this host (the result says they
+  # share it), each step's agents beside as many kpar clients in one process, on the same broker.
+  TROGDOR_UP=1
+  $KPAR trogdor up --agents 2
+  local rc=0
+  # shellcheck disable=SC2046
+  $KPAR bench produce --trogdor --steps $(pick "1,2 --records 200000" "1,2 --records 1000000") --out "$OUT/trogdor" || rc=$?
+  $KPAR trogdor down >/dev/null
+  TROGDOR_UP=
+  return $rc
 }
 consume() {
   # shellcheck disable=SC2046
@@ -95,6 +113,7 @@ lab_producer() {
 step 1 "dataset: $ROWS rows" 5 dataset
 step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anchors)" "$(pick 35 60)" produce
 step 2b "where the ceiling is: partitions x record sizes, broker and bench pinned when ours" "$(pick 15 240)" ceiling
+step 2c "load from Trogdor agents beside in-process kpar clients (2 agents sharing this host)" "$(pick 30 90)" trogdor
 step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 90 300)" consume
 step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 180 270)" compare
 step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 90 300)" lab
