@@ -221,10 +221,14 @@ func faultTable(r Result) doc.Block {
 		}
 		row := []string{doc.F1(f.StartSec), f.Kind, what}
 		for _, e := range f.Effects {
-			if e.RecoverySec < 0 {
-				row = append(row, fmt.Sprintf("not within %.0f", e.ObservedSec))
-			} else {
+			switch {
+			case e.RecoverySec >= 0:
 				row = append(row, doc.F1(e.RecoverySec))
+			case f.StartSec+e.ObservedSec-max(f.HealedSec, f.StartSec) < recoveryWindow:
+				// Healed less than a rate window before the next fault.
+				row = append(row, "next fault first")
+			default:
+				row = append(row, fmt.Sprintf("not within %.0f", e.ObservedSec))
 			}
 		}
 		t.Rows = append(t.Rows, row)

@@ -118,3 +118,13 @@ func TestTheAnswerCountsMembersThatEndedOnTheirOwn(t *testing.T) {
 		t.Error("a run without member exits got a finding")
 	}
 }
+
+// A fault healed less than a rate window before the next one started could
+// not show a recovery: the table says so instead of "not within".
+func TestTheFaultTableTellsAFaultCutShortFromOneNotBack(t *testing.T) {
+	r := small()
+	r.Faults[1].HealedSec = 44
+	r.Faults[1].Effects[0] = Effect{Strategy: "lib-key", RecoverySec: -1, ObservedSec: 15}
+	testkit.Contains(t, "soak.md", render.Markdown(Doc(r)), "| 30.0 | consumer-kill | eos m1 SIGKILLed | next fault first | 4.0 |",
+		"| 15.0 | broker-kill | node 2 SIGKILLed | 12.5 | not within 15 |")
+}
