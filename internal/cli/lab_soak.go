@@ -35,7 +35,9 @@ and per-key sequence numbers in the values); each strategy's members
 (kpar child lab-worker processes, as in kpar lab consumer) process the
 topic continuously, writing every processing to their processed-log.
 
-A seeded schedule, one fault every --interval after a warm-up, mixes
+A seeded schedule, one fault every --interval after a warm-up (a fault
+that lasts longer holds the next one back; a broker kill is followed by
+40 s without faults, so that its recovery is seen whole), mixes
 consumer SIGKILL and restart, members joining and leaving, broker SIGKILL
 and restart on its data, broker SIGSTOP/SIGCONT, a partition's preferred
 leader moved (AlterPartitionAssignments + ElectLeaders), and network faults
@@ -44,8 +46,10 @@ connections reset at random, or a blackhole. Every address is 127.0.0.1.
 
 At the end production stops, each strategy catches up, and the checker
 reads every topic to its end: lost, duplicated, reordered within a key,
-dead-lettered; per fault each strategy's recovery time (until its rate is
-back to 90% of the 10 s before). Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
+dead-lettered; per fault each strategy's recovery time (from the fault's
+start until its rate is back to 90% of the 10 s before, that rate at most
+the input's), looked for until the next fault or the end of production.
+Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
 soak.md, timeline.csv and the timeline chart (faults against each
 strategy's throughput) as SVG and PNG, written only when the run completed.`,
 		Args: cobra.NoArgs,
@@ -55,7 +59,7 @@ strategy's throughput) as SVG and PNG, written only when the run completed.`,
 	fl := c.Flags()
 	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)")
 	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "how long to produce and inject faults")
-	fl.DurationVar(&f.cfg.Interval, "interval", def.Interval, "time between two faults")
+	fl.DurationVar(&f.cfg.Interval, "interval", def.Interval, "time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)")
 	addSeed(fl, &f.cfg.Seed)
 	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced")
 	addPartitions(fl, &f.cfg.Partitions, def.Partitions, "the input topic")

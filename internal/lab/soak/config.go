@@ -50,9 +50,9 @@ type Config struct {
 // DefaultConfig is the soak's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Port: 29092, Heap: "512M", Duration: 3 * time.Minute, Interval: 10 * time.Second,
+		Port: 29092, Heap: "512M", Duration: 3 * time.Minute, Interval: 4 * time.Second,
 		Strategies: []string{"lib-key", "lib-unordered", "eos", "kpar-share"},
-		Partitions: 6, Keys: 200, Rate: 200, Members: 2, Workers: 8, Latency: 5 * time.Millisecond,
+		Partitions: 6, Keys: 200, Rate: 200, Members: 2, Workers: 64, Latency: 5 * time.Millisecond,
 		Permanent: 0.001, Stall: 60 * time.Second,
 	}
 }

@@ -65,19 +65,20 @@ func answer(r Result) []doc.Finding {
 	}
 	var parts []string
 	var back []bool
-	kills := 0
+	kills, observed := 0, 0.0
 	for _, s := range r.Strategies {
 		rc, ok := brokerKillRecovery(r, s)
 		if !ok {
 			continue
 		}
-		kills = len(rc.secs) + rc.missed
-		parts = append(parts, s+" "+rc.worst())
+		kills, observed = len(rc.secs)+rc.missed, rc.window
+		parts = append(parts, s+" "+rc.String())
 		back = append(back, rc.met())
 	}
 	if len(parts) > 0 {
-		out = append(out, doc.Judged("back within 30 s", verdict(back...), "After %s the rate was back to 90%% of before in at most: %s",
-			doc.Plural(kills, "broker kill", "broker kills"), doc.Listing(parts)))
+		out = append(out, doc.Judged("back within 30 s", verdict(back...),
+			"After %s (each observed for at least %.0f s without another fault), the rate was back to 90%% of before in (min / median / max): %s",
+			doc.Plural(kills, "broker kill", "broker kills"), observed, doc.Listing(parts)))
 	}
 	if f, ok := exitFinding(r.MemberExits); ok {
 		out = append(out, f)
@@ -110,8 +111,10 @@ func exitFinding(exits []MemberExit) (doc.Finding, bool) {
 
 // recovery is one strategy's recovery times after the broker kills.
 type recovery struct {
-	secs   []float64 // sorted
-	missed int       // not back before the next fault
+	secs     []float64 // sorted
+	missed   int       // not back while observed
+	observed float64   // the shortest span a missed one was observed for
+	window   float64   // the shortest span any kill was observed for
 }
 
 func (rc recovery) met() bool {
@@ -122,19 +125,16 @@ func (rc recovery) met() bool {
 func (rc recovery) String() string {
 	s := "none back"
 	if n := len(rc.secs); n > 0 {
-		s = fmt.Sprintf("%.1f / %.1f / %.1f", rc.secs[0], rc.secs[n/2], rc.secs[n-1])
+		med := rc.secs[n/2]
+		if n%2 == 0 {
+			med = (rc.secs[n/2-1] + rc.secs[n/2]) / 2
+		}
+		s = fmt.Sprintf("%.1f / %.1f / %.1f s", rc.secs[0], med, rc.secs[n-1])
 	}
 	if rc.missed > 0 {
-		s += fmt.Sprintf("; %d not back before the next fault", rc.missed)
+		s += fmt.Sprintf(", %d of %d not back within the %.0f s observed", rc.missed, rc.missed+len(rc.secs), rc.observed)
 	}
 	return s
-}
-
-func (rc recovery) worst() string {
-	if rc.missed > 0 || len(rc.secs) == 0 {
-		return fmt.Sprintf("%d of %d not back before the next fault", rc.missed, rc.missed+len(rc.secs))
-	}
-	return fmt.Sprintf("%.1f s", rc.secs[len(rc.secs)-1])
 }
 
 func brokerKillRecovery(r Result, s string) (recovery, bool) {
@@ -147,7 +147,13 @@ func brokerKillRecovery(r Result, s string) (recovery, bool) {
 			if e.Strategy != s {
 				continue
 			}
+			if rc.missed+len(rc.secs) == 0 || e.ObservedSec < rc.window {
+				rc.window = e.ObservedSec
+			}
 			if e.RecoverySec < 0 {
+				if rc.missed == 0 || e.ObservedSec < rc.observed {
+					rc.observed = e.ObservedSec
+				}
 				rc.missed++
 			} else {
 				rc.secs = append(rc.secs, e.RecoverySec)
@@ -215,10 +221,14 @@ func faultTable(r Result) doc.Block {
 		}
 		row := []string{doc.F1(f.StartSec), f.Kind, what}
 		for _, e := range f.Effects {
-			if e.RecoverySec < 0 {
-				row = append(row, "not before the next fault")
-			} else {
+			switch {
+			case e.RecoverySec >= 0:
 				row = append(row, doc.F1(e.RecoverySec))
+			case f.StartSec+e.ObservedSec-max(f.HealedSec, f.StartSec) < recoveryWindow:
+				// Healed less than a rate window before the next fault.
+				row = append(row, "next fault first")
+			default:
+				row = append(row, fmt.Sprintf("not within %.0f", e.ObservedSec))
 			}
 		}
 		t.Rows = append(t.Rows, row)

@@ -89,15 +89,24 @@ func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sam
 	}
 }
 
-// runSchedule applies the seeded plan and returns what happened.
+// runSchedule applies the seeded plan and returns what happened. A fault
+// that took longer than planned (a leave waiting for its member, a slow
+// node start) delays the next ones so that each still gets its Gap from the
+// previous start; a fault pushed past the plan's end bounds is left out.
 func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, res *Result) []Fault {
 	plan := Plan(r.cfg.Seed, r.cfg.Duration, r.cfg.Interval, r.cfg.Strategies, len(r.ids))
+	end := r.cfg.Duration - min(15*time.Second, r.cfg.Duration/4)
 	var out []Fault
+	var next time.Duration // earliest start of the next fault
 	for _, p := range plan {
 		if IsNetwork(p.Kind) && len(r.proxies) == 0 || IsBroker(p.Kind) && r.faults == nil {
 			continue // said once in res.Skipped
 		}
-		if workload.Sleep(ctx, time.Until(r.start.Add(p.At))) != nil {
+		at := max(p.At, next, time.Since(r.start))
+		if at+p.Hold > end || p.Kind == BrokerKill && at+KillQuiet > r.cfg.Duration {
+			continue
+		}
+		if workload.Sleep(ctx, time.Until(r.start.Add(at))) != nil {
 			return out
 		}
 		p.Node = r.ids[p.Node-1]
@@ -105,7 +114,11 @@ func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, 
 		if err := r.apply(ctx, &f, params[p.Strategy]); err != nil {
 			f.Error = err.Error()
 		}
+		if ctx.Err() != nil {
+			return out
+		}
 		f.HealedSec = time.Since(r.start).Seconds()
+		next = time.Duration(f.StartSec*float64(time.Second)) + Gap(p.Kind, r.cfg.Interval)
 		r.cfg.progress(fmt.Sprintf("soak: %5.1fs %-14s %s%s", f.StartSec, f.Kind, f.Note, errNote(f.Error)))
 		out = append(out, f)
 	}
@@ -125,7 +138,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 	hold := func() { _ = workload.Sleep(ctx, f.Hold) }
 	switch f.Kind {
 	case ConsumerKill:
-		return r.killMember(f, p, hold)
+		return r.killMember(ctx, f, p, hold)
 	case Join:
 		r.mu.Lock()
 		slot := fmt.Sprintf("x%d", r.extra[p.Strategy])
@@ -134,7 +147,7 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 		f.Note = fmt.Sprintf("%s %s joins", p.Strategy, slot)
 		return r.startMember(p, slot, false)
 	case Leave:
-		return r.leave(f, p.Strategy)
+		return r.leave(ctx, f, p.Strategy)
 	case BrokerKill, BrokerFreeze:
 		stop, heal, what := r.faults.Kill, r.faults.Start, "SIGKILLed, started again on its data after"
 		if f.Kind == BrokerFreeze {
@@ -145,6 +158,9 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 			return err
 		}
 		hold()
+		if ctx.Err() != nil {
+			return nil // stopping: the cluster is about to be SIGKILLed, no node is started again
+		}
 		return heal(f.Node)
 	case LeaderMove:
 		return r.leaderMove(ctx, f)
@@ -178,7 +194,7 @@ func (r *run) takeMember(st string, kind byte, pick func(running []int) int) (*m
 
 // killMember SIGKILLs a seeded static member of p's strategy and, after the
 // hold, starts its slot again.
-func (r *run) killMember(f *Fault, p worker.Params, hold func()) error {
+func (r *run) killMember(ctx context.Context, f *Fault, p worker.Params, hold func()) error {
 	m, ok := r.takeMember(p.Strategy, 'w', func(static []int) int {
 		return static[workload.Uint64(r.cfg.Seed, 13, uint64(f.At))%uint64(len(static))]
 	})
@@ -188,12 +204,15 @@ func (r *run) killMember(f *Fault, p worker.Params, hold func()) error {
 	m.Kill()
 	f.Note = fmt.Sprintf("%s %s SIGKILLed, restarted after %s", p.Strategy, m.slot, f.Hold)
 	hold()
+	if ctx.Err() != nil {
+		return nil // stopping: no new member
+	}
 	return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
 }
 
 // leave stops the last dynamic member of st with SIGTERM (SIGKILL after
-// 30 s).
-func (r *run) leave(f *Fault, st string) error {
+// 30 s, or at once when the soak is stopping).
+func (r *run) leave(ctx context.Context, f *Fault, st string) error {
 	m, ok := r.takeMember(st, 'x', func(dynamic []int) int { return dynamic[len(dynamic)-1] })
 	if !ok {
 		return fmt.Errorf("no dynamic member of %s to leave", st)
@@ -202,6 +221,8 @@ func (r *run) leave(f *Fault, st string) error {
 	_ = m.Signal(syscall.SIGTERM)
 	select {
 	case <-m.Done():
+	case <-ctx.Done():
+		m.Kill()
 	case <-time.After(30 * time.Second):
 		m.Kill()
 		f.Note += ", SIGKILLed after 30 s"

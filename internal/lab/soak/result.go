@@ -8,7 +8,7 @@ import (
 // Schema and SchemaVersion name the soak's results (soak.json).
 const (
 	Schema        = "kpar.lab.soak"
-	SchemaVersion = 1
+	SchemaVersion = 2
 )
 
 // Result is one soak run.
@@ -48,13 +48,18 @@ type Fault struct {
 // Effect is one strategy's view of one fault.
 type Effect struct {
 	Strategy string `json:"strategy"`
-	// BaselinePerSec: entries/s over the 10 s before the fault.
+	// BaselinePerSec: entries/s over the 10 s before the fault, at most the
+	// input's records/s then (a strategy catching up a backlog is back once
+	// it processes what arrives, not once it catches up as fast again).
 	BaselinePerSec float64 `json:"baseline_per_sec"`
 	// RecoverySec: from the fault's start to the end of the first 2 s
 	// window, starting once the fault was healed, whose rate is at least
 	// 90% of the baseline; -1 when that did not happen before the next
-	// fault (or the end).
+	// fault or the end of production (ObservedSec).
 	RecoverySec float64 `json:"recovery_sec"`
+	// ObservedSec: how long after the fault's start recovery was looked
+	// for (to the next fault's start or the end of production).
+	ObservedSec float64 `json:"observed_sec"`
 	// Duplicates: duplicate entries written between this fault's start and
 	// the next fault's; InFlight: the records the strategy's members could
 	// hold in their handlers at once then (members x workers).
@@ -81,25 +86,25 @@ type StrategyOutcome struct {
 const recoveryWindow = 2.0
 
 // analyze fills each fault's effects from the timeline and the log.
+// Recovery is looked for until the next fault starts or production stops,
+// whichever comes first: after that the rate says nothing of this fault.
 func analyze(r *Result, dups map[string][]float64) {
 	for i := range r.Faults {
 		f := &r.Faults[i]
-		next := r.DurationSeconds + 60
+		next, dupEnd := r.DurationSeconds, r.DurationSeconds+60
 		if i+1 < len(r.Faults) {
-			next = r.Faults[i+1].StartSec
+			next, dupEnd = min(next, r.Faults[i+1].StartSec), r.Faults[i+1].StartSec
 		}
 		f.Effects = nil
 		for _, s := range r.Strategies {
-			e := Effect{Strategy: s, RecoverySec: -1, InFlight: r.Members * r.Workers}
-			e.BaselinePerSec = rate(r.Timeline, s, f.StartSec-10, f.StartSec)
-			for t := max(f.HealedSec, f.StartSec); t+recoveryWindow <= next; t += 0.5 {
-				if e.BaselinePerSec > 0 && rate(r.Timeline, s, t, t+recoveryWindow) >= 0.9*e.BaselinePerSec {
-					e.RecoverySec = t + recoveryWindow - f.StartSec
-					break
-				}
+			e := Effect{Strategy: s, RecoverySec: -1, InFlight: r.Members * r.Workers, ObservedSec: next - f.StartSec}
+			e.BaselinePerSec = baseline(r.Timeline, s, f.StartSec)
+			e.RecoverySec = recovered(r.Timeline, s, e.BaselinePerSec, max(f.HealedSec, f.StartSec), next) - f.StartSec
+			if e.RecoverySec < 0 {
+				e.RecoverySec = -1
 			}
 			for _, at := range dups[s] {
-				if at >= f.StartSec && at < next {
+				if at >= f.StartSec && at < dupEnd {
 					e.Duplicates++
 				}
 			}
@@ -108,8 +113,32 @@ func analyze(r *Result, dups map[string][]float64) {
 	}
 }
 
-// rate is strategy s's entries/s between from and to, from the samples
-// nearest inside the span; 0 when the span has fewer than two samples.
+// baseline is strategy s's entries/s over the 10 s before at, at most the
+// input's records/s over the same span.
+func baseline(tl []Sample, s string, at float64) float64 {
+	b := rate(tl, s, at-10, at)
+	if in := rate(tl, "", at-10, at); in < b {
+		return in
+	}
+	return b
+}
+
+// recovered is the end of the first recoveryWindow, starting at from or
+// later in steps of half a second and ending by to, whose rate is at least
+// 90% of base; -1 when there is none (or base is 0: nothing to come back
+// to).
+func recovered(tl []Sample, s string, base, from, to float64) float64 {
+	for t := from; t+recoveryWindow <= to; t += 0.5 {
+		if base > 0 && rate(tl, s, t, t+recoveryWindow) >= 0.9*base {
+			return t + recoveryWindow
+		}
+	}
+	return -1
+}
+
+// rate is strategy s's entries/s (the input's records/s when s is "")
+// between from and to, from the samples nearest inside the span; 0 when the
+// span has fewer than two samples.
 func rate(tl []Sample, s string, from, to float64) float64 {
 	var a, b *Sample
 	for i := range tl {
@@ -122,6 +151,9 @@ func rate(tl []Sample, s string, from, to float64) float64 {
 	}
 	if a == nil || b == nil || b.Sec-a.Sec < 0.5 {
 		return 0
+	}
+	if s == "" {
+		return float64(b.Input-a.Input) / (b.Sec - a.Sec)
 	}
 	return float64(b.Entries[s]-a.Entries[s]) / (b.Sec - a.Sec)
 }

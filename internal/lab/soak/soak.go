@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -41,6 +42,7 @@ type run struct {
 	topic   string
 
 	mu      sync.Mutex
+	closed  bool                 // stopMembers ran: no member starts any more
 	members map[string][]*member // by strategy, static members first
 	extra   map[string]int       // dynamic members started so far, per strategy
 	inc     map[string]int       // incarnations, by strategy/slot
@@ -117,7 +119,7 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 		p := worker.Params{
 			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
 			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: r.cfg.Workers, MaxPoll: 100, Seed: r.cfg.Seed,
-			LatencyMax: r.cfg.Latency, Permanent: r.cfg.Permanent,
+			LatencyMax: r.cfg.Latency, Permanent: r.cfg.Permanent, MetadataMinAge: time.Second,
 		}
 		for _, t := range []string{p.LogTopic, p.DLQTopic} {
 			if err := r.create(ctx, t); err != nil {
@@ -268,25 +270,38 @@ func ours(bs kadm.BrokerDetails, home string) string {
 }
 
 // closeCluster stops the soak's own cluster unless kept; cancelled, it
-// SIGKILLs the JVMs first so that nothing waits for a graceful shutdown.
+// SIGKILLs every JVM at once (after SIGCONT, a frozen one included) and
+// waits for them together, so that nothing waits for a graceful shutdown
+// or for one node after another.
 func (r *run) closeCluster(cancelled bool) {
 	if !r.own || (r.cfg.KeepCluster && !cancelled) {
 		return
 	}
 	if cancelled {
-		if f, err := broker.OpenFaults(r.cfg.Home); err == nil {
-			for _, n := range f.State().Nodes {
-				_ = f.Cont(n.ID)
-				_ = f.Kill(n.ID)
-			}
+		if st, err := broker.LoadState(r.cfg.Home); err == nil {
+			killNodes(st.Nodes, 4*time.Second)
 		}
 	} else {
 		r.cfg.progress("soak: stopping the soak's cluster")
 	}
 	_, err := broker.Down(r.cfg.Home)
-	for i := 0; err != nil && i < 3; i++ {
+	for i := 0; err != nil && !cancelled && i < 3; i++ {
 		time.Sleep(2 * time.Second)
 		_, err = broker.Down(r.cfg.Home)
+	}
+}
+
+// killNodes SIGCONTs and SIGKILLs every node still running as recorded,
+// then waits up to wait for all of them to be gone.
+func killNodes(nodes []broker.Node, wait time.Duration) {
+	for _, n := range nodes {
+		if n.Alive() {
+			_ = syscall.Kill(n.Pid, syscall.SIGCONT)
+			_ = syscall.Kill(n.Pid, syscall.SIGKILL)
+		}
+	}
+	for deadline := time.Now().Add(wait); slices.ContainsFunc(nodes, broker.Node.Alive) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -333,8 +348,12 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 	}
 	m := &member{Process: pr, slot: slot}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed { // a restart that raced the soak's end
+		go pr.Kill()
+		return fmt.Errorf("start %s member %s: the soak is stopping", p.Strategy, slot)
+	}
 	r.members[p.Strategy] = append(r.members[p.Strategy], m)
-	r.mu.Unlock()
 	return nil
 }
 
@@ -347,7 +366,7 @@ func (r *run) stopMembers(now bool) {
 	for _, ms := range r.members {
 		all = append(all, ms...)
 	}
-	r.members = map[string][]*member{}
+	r.members, r.closed = map[string][]*member{}, true
 	r.mu.Unlock()
 	slices.SortStableFunc(all, func(a, b *member) int {
 		return strings.Compare(b.slot, a.slot) // x... (dynamic) before w...
@@ -355,7 +374,7 @@ func (r *run) stopMembers(now bool) {
 	var wg sync.WaitGroup
 	for _, m := range all {
 		if now {
-			m.Kill()
+			wg.Go(m.Kill) // all signalled at once, then waited for together
 		} else {
 			wg.Go(func() { m.Stop(30 * time.Second) })
 		}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -68,6 +69,11 @@ type Params struct {
 	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
 	// max.poll.interval.ms (0 = the client default).
 	RebalanceTimeout time.Duration
+	// MetadataMinAge is the least time between two metadata refreshes of
+	// every client of the worker (0 = kgo's 5 s): the soak moves leaders
+	// (broker kills, reassignments) and a client that may not look again
+	// for 5 s stalls that long on a partition whose leader moved.
+	MetadataMinAge time.Duration
 	// Java and PCClasspath run the pc-* strategies' JVM (resolved once by
 	// the lab's parent process; empty for the other strategies).
 	Java        string
@@ -127,8 +133,8 @@ func (p Params) Check() error {
 		return errors.New("worker: the topic, log topic and group are required")
 	case p.Workers < 1 || p.MaxPoll < 1:
 		return errors.New("worker: workers and max poll must be at least 1")
-	case p.KillAfter < 0 || p.SlowAt < 0 || p.SlowCount < 0 || p.RebalanceTimeout < 0:
-		return errors.New("worker: kill after, slow at, slow count and rebalance timeout must not be negative")
+	case p.KillAfter < 0 || p.SlowAt < 0 || p.SlowCount < 0 || p.RebalanceTimeout < 0 || p.MetadataMinAge < 0:
+		return errors.New("worker: kill after, slow at, slow count, rebalance timeout and metadata min age must not be negative")
 	}
 	if _, err := strategy.Get(p.Strategy); err != nil {
 		return err
@@ -146,6 +152,9 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 		return err
 	}
 	run, _ := strategy.Get(p.Strategy) // Check found it
+	if p.MetadataMinAge > 0 {
+		p.ClientOpts = append(slices.Clip(p.ClientOpts), kgo.MetadataMinAge(p.MetadataMinAge))
+	}
 	out, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.Seeds...), kgo.ProducerLinger(time.Millisecond)}, p.ClientOpts...)...)
 	if err != nil {
 		return err
