@@ -2,6 +2,7 @@ package kotel_test
 
 import (
 	"context"
+	"runtime/pprof"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -78,7 +79,8 @@ func BenchmarkNoop(b *testing.B) {
 			runCtx, stop := context.WithCancel(context.Background())
 			defer func() { stop(); c.Close() }()
 			b.ResetTimer()
-			go c.Run(runCtx)
+			// Labelled so that a CPU profile can leave the produce out: -tagfocus phase=consume.
+			go pprof.Do(runCtx, pprof.Labels("phase", "consume"), func(ctx context.Context) { c.Run(ctx) })
 			select {
 			case <-all:
 			case <-time.After(5 * time.Minute):

@@ -140,6 +140,9 @@ type Observer struct {
 	duration metric.Float64Histogram
 
 	parts sync.Map // partKey -> *partAttrs
+
+	w3c         bool // prop is propagation.TraceContext: parse traceparent in place
+	sampledOnly bool // SampledOnly
 }
 
 var _ parallel.TxnObserver = (*Observer)(nil)
@@ -162,6 +165,7 @@ func New(opts ...Opt) *Observer {
 	if o.prop == nil {
 		o.prop = otel.GetTextMapPropagator()
 	}
+	o.w3c = isW3C(o.prop)
 	o.tracer = o.tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	o.meter = o.mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	var err error
@@ -200,19 +204,15 @@ func New(opts ...Opt) *Observer {
 // partition; the record's own attributes (offset, key, attempt) only when
 // the span is recorded (sampled).
 func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context.Context {
-	start := time.Now()
 	if a.Record == nil {
-		return o.startBatch(ctx, a, start)
+		return o.startBatch(ctx, a, time.Now())
 	}
 	r := a.Record
-	pa := o.partAttrs(r.Topic, r.Partition, a.Group)
-	st := &state{Context: ctx, start: start, pa: pa}
-	var parent context.Context = st
-	if r.Context != nil && trace.SpanContextFromContext(r.Context).IsValid() {
-		parent = trace.ContextWithSpanContext(st, trace.SpanContextFromContext(r.Context))
-	} else {
-		parent = o.prop.Extract(st, carrier{r})
+	parent, sc := o.parent(ctx, r)
+	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
+		return parent // no span, no state, no duration: see SampledOnly
 	}
+	pa := o.partAttrs(r.Topic, r.Partition, a.Group)
 	ctx, span := o.tracer.Start(parent, pa.name, pa.startOpts...)
 	if span.IsRecording() {
 		var buf [4]attribute.KeyValue
@@ -225,15 +225,20 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		}
 		span.SetAttributes(kvs...)
 	}
-	return ctx
+	st := &state{Context: ctx, r: r, pa: pa}
+	if !o.sampledOnly || span.IsRecording() {
+		st.start = time.Now()
+	}
+	return st
 }
 
-// state is the attempt's start, riding in its context: the handler's
-// context wraps it, so one allocation carries both.
+// state is what AttemptEnd needs of the attempt, as the handler's context
+// (over the span's): one allocation carries both.
 type state struct {
 	context.Context
-	start time.Time
-	pa    *partAttrs
+	start time.Time   // zero: the attempt's duration is not recorded (SampledOnly)
+	r     *kgo.Record // the attempt's; nil for a batch call
+	pa    *partAttrs  // r's partition's; nil for a batch call
 }
 
 type stateKey struct{}
@@ -360,16 +365,22 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 	}
 	// Metrics first: whoever sees the span ended sees its metrics too.
 	defer span.End()
-	st, _ := ctx.Value(stateKey{}).(*state)
-	if a.Record == nil || st == nil || st.pa == nil {
+	if a.Record == nil {
 		return
 	}
-	if o.duration != nil {
-		o.duration.Record(ctx, time.Since(st.start).Seconds(), st.pa.rec[et]...)
+	var pa *partAttrs
+	var start time.Time // zero: no duration
+	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.r == a.Record {
+		pa, start = st.pa, st.start
+	} else { // not traced (SampledOnly): counted only
+		pa = o.partAttrs(a.Record.Topic, a.Record.Partition, a.Group)
+	}
+	if o.duration != nil && !start.IsZero() {
+		o.duration.Record(ctx, time.Since(start).Seconds(), pa.rec[et]...)
 	}
 	// Once per delivery: an in-place retry is the same delivery.
 	if a.Route != parallel.RouteRetry {
-		st.pa.consumed[et].Add(1)
+		pa.consumed[et].Add(1)
 	}
 }
 
