@@ -19,6 +19,12 @@
 // "receive" span there), that span. The handler runs with the attempt's span
 // in its context, so its own spans are children of it.
 //
+// With SampledOnly, a record whose parent is not sampled gets no span of
+// its own (the tracer is not called; the handler's context carries the
+// parent's span context), which is what the SDK's default sampler,
+// ParentBased, decides anyway, at a fraction of the cost: see SampledOnly
+// for what it keeps and drops.
+//
 // Attributes follow the OpenTelemetry messaging conventions (the
 // partition's are given at the span's start, so a sampler sees them; the
 // record's own, offset, key, tombstone and attempt, only to a span that
@@ -67,7 +73,8 @@
 // per delivery; an asynchronous counter, counted in memory and read at
 // collection), both with messaging.system, messaging.operation.name,
 // messaging.destination.name, messaging.destination.partition.id,
-// messaging.consumer.group.name, and error.type on failures. The conventions
+// messaging.consumer.group.name, and error.type on failures (with
+// SampledOnly, the histogram holds the sampled attempts only). The conventions
 // name no lag metric; ObserveStats adds kpar's own gauges read from
 // Consumer.Stats at collection: kpar.consumer.lag (high watermark minus the
 // committed offset, per partition), kpar.consumer.head_wait (seconds the
@@ -208,12 +215,26 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		return o.startBatch(ctx, a, time.Now())
 	}
 	r := a.Record
-	parent, sc := o.parent(ctx, r)
+	st := &state{r: r, pa: o.partAttrs(r.Topic, r.Partition, a.Group)}
+	sc, pctx := o.parent(ctx, r)
 	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
-		return parent // no span, no state, no duration: see SampledOnly
+		// No span, no duration: see SampledOnly.
+		st.Context = ctx
+		if pctx != nil {
+			st.Context = pctx
+		} else {
+			st.skipped, st.span = true, unsampled{sc: sc, tp: o.tp}
+		}
+		return st
 	}
-	pa := o.partAttrs(r.Topic, r.Partition, a.Group)
-	ctx, span := o.tracer.Start(parent, pa.name, pa.startOpts...)
+	parent := ctx
+	switch {
+	case pctx != nil:
+		parent = pctx
+	case sc.IsValid():
+		parent = trace.ContextWithSpanContext(ctx, sc)
+	}
+	ctx, span := o.tracer.Start(parent, st.pa.name, st.pa.startOpts...)
 	if span.IsRecording() {
 		var buf [4]attribute.KeyValue
 		kvs := append(buf[:0], semconv.MessagingKafkaOffset(int(r.Offset)), AttrAttempt.Int(a.Number))
@@ -225,7 +246,7 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		}
 		span.SetAttributes(kvs...)
 	}
-	st := &state{Context: ctx, r: r, pa: pa}
+	st.Context = ctx
 	if !o.sampledOnly || span.IsRecording() {
 		st.start = time.Now()
 	}
@@ -239,6 +260,10 @@ type state struct {
 	start time.Time   // zero: the attempt's duration is not recorded (SampledOnly)
 	r     *kgo.Record // the attempt's; nil for a batch call
 	pa    *partAttrs  // r's partition's; nil for a batch call
+	// skipped: SampledOnly gave the attempt no span; span, its parent's
+	// span context, is the context's span.
+	skipped bool
+	span    unsampled
 }
 
 type stateKey struct{}
@@ -246,6 +271,9 @@ type stateKey struct{}
 func (s *state) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
+	}
+	if s.skipped && isSpanKey(key) {
+		return &s.span
 	}
 	return s.Context.Value(key)
 }

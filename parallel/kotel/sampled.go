@@ -4,8 +4,11 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 )
 
 // SampledOnly makes attempts that are not sampled cost little, for a
@@ -28,16 +31,17 @@ import (
 // with no parent, batch calls and transactions are traced as without it.
 func SampledOnly() Opt { return func(o *Observer) { o.sampledOnly = true } }
 
-// parent returns the context an attempt of r starts its span under, and
-// that context's span context: the span in r.Context if it holds one, else
-// the one the propagator reads from r's headers (and whatever else it
-// reads, e.g. baggage), else ctx's own. With the W3C propagator and no
+// parent returns the span context an attempt of r continues: the span in
+// r.Context if it holds one, else the one the propagator reads from r's
+// headers (the zero SpanContext if none). With the W3C propagator and no
 // tracestate header, the traceparent header is parsed in place, without
-// the allocations of the propagator's Extract; the result is the same.
-func (o *Observer) parent(ctx context.Context, r *kgo.Record) (context.Context, trace.SpanContext) {
+// the allocations of the propagator's Extract (the reading is the same), and
+// pctx is nil; otherwise pctx is what Extract returned over ctx (it may hold
+// more, e.g. baggage).
+func (o *Observer) parent(ctx context.Context, r *kgo.Record) (sc trace.SpanContext, pctx context.Context) {
 	if r.Context != nil {
-		if sc := trace.SpanContextFromContext(r.Context); sc.IsValid() {
-			return trace.ContextWithSpanContext(ctx, sc), sc
+		if sc = trace.SpanContextFromContext(r.Context); sc.IsValid() {
+			return sc, nil
 		}
 	}
 	if o.w3c {
@@ -54,15 +58,44 @@ func (o *Observer) parent(ctx context.Context, r *kgo.Record) (context.Context, 
 			}
 		}
 		if !state {
-			if sc := parseTraceparent(tp); sc.IsValid() {
-				return trace.ContextWithRemoteSpanContext(ctx, sc), sc
-			}
-			return ctx, trace.SpanContextFromContext(ctx)
+			return parseTraceparent(tp), nil
 		}
 	}
-	pctx := o.prop.Extract(ctx, carrier{r})
-	return pctx, trace.SpanContextFromContext(pctx)
+	pctx = o.prop.Extract(ctx, carrier{r})
+	return trace.SpanContextFromContext(pctx), pctx
 }
+
+// unsampled is the span of an attempt that SampledOnly gave none: its
+// parent's span context, recording nothing, like the SDK's non-recording
+// span. It lives inside the attempt's state, which answers the trace
+// package's span lookups with it (see state.Value): one allocation where
+// trace.ContextWithSpanContext takes two.
+type unsampled struct {
+	embedded.Span
+	sc trace.SpanContext
+	tp trace.TracerProvider
+}
+
+func (s *unsampled) SpanContext() trace.SpanContext        { return s.sc }
+func (s *unsampled) TracerProvider() trace.TracerProvider  { return s.tp }
+func (*unsampled) IsRecording() bool                       { return false }
+func (*unsampled) End(...trace.SpanEndOption)              {}
+func (*unsampled) AddEvent(string, ...trace.EventOption)   {}
+func (*unsampled) AddLink(trace.Link)                      {}
+func (*unsampled) RecordError(error, ...trace.EventOption) {}
+func (*unsampled) SetStatus(codes.Code, string)            {}
+func (*unsampled) SetName(string)                          {}
+func (*unsampled) SetAttributes(...attribute.KeyValue)     {}
+
+// spanProbe holds probeSpan under the trace package's own (unexported)
+// context key: isSpanKey asks it whether a key is that one.
+var (
+	probeSpan = &unsampled{}
+	spanProbe = trace.ContextWithSpan(context.Background(), probeSpan)
+)
+
+// isSpanKey reports whether key is the one trace.SpanFromContext looks up.
+func isSpanKey(key any) bool { return spanProbe.Value(key) == any(probeSpan) }
 
 // isW3C reports whether p is exactly the W3C trace-context propagator.
 func isW3C(p propagation.TextMapPropagator) bool {
