@@ -100,6 +100,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 
 	"github.com/kpar/kpar/parallel"
 )
@@ -223,7 +224,7 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		if pctx != nil {
 			st.Context = pctx
 		} else {
-			st.skipped, st.span = true, unsampled{sc: sc, tp: o.tp}
+			st.skipped, st.sc = true, sc
 		}
 		return st
 	}
@@ -248,7 +249,7 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 	}
 	st.Context = ctx
 	if !o.sampledOnly || span.IsRecording() {
-		st.start = time.Now()
+		st.start = nanotime()
 	}
 	return st
 }
@@ -257,14 +258,22 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 // (over the span's): one allocation carries both.
 type state struct {
 	context.Context
-	start time.Time   // zero: the attempt's duration is not recorded (SampledOnly)
-	r     *kgo.Record // the attempt's; nil for a batch call
-	pa    *partAttrs  // r's partition's; nil for a batch call
-	// skipped: SampledOnly gave the attempt no span; span, its parent's
-	// span context, is the context's span.
+	embedded.Span             // a state is a span too, when skipped
+	start         int64       // nanotime at the start; 0: the duration is not recorded (SampledOnly)
+	r             *kgo.Record // the attempt's; nil for a batch call
+	pa            *partAttrs  // r's partition's; nil for a batch call
+	// skipped: SampledOnly gave the attempt no span; the state is the
+	// context's span, with the parent's span context sc.
 	skipped bool
-	span    unsampled
+	sc      trace.SpanContext
 }
+
+// monoBase is nanotime's origin.
+var monoBase = time.Now()
+
+// nanotime is a monotonic clock reading, in nanoseconds since monoBase plus
+// one (never 0): 8 bytes where a time.Time takes 24.
+func nanotime() int64 { return int64(time.Since(monoBase)) + 1 }
 
 type stateKey struct{}
 
@@ -273,13 +282,14 @@ func (s *state) Value(key any) any {
 		return s
 	}
 	if s.skipped && isSpanKey(key) {
-		return &s.span
+		return s
 	}
 	return s.Context.Value(key)
 }
 
 // partAttrs is what every attempt of one partition (and group) shares.
 type partAttrs struct {
+	tp        trace.TracerProvider    // the Observer's
 	name      string                  // the span's
 	startOpts []trace.SpanStartOption // kind and the partition's attributes
 	// The metrics' attribute sets: ok, then one per error type.
@@ -321,7 +331,7 @@ func (o *Observer) partAttrs(topic string, part int32, group string) *partAttrs 
 		span = append(span, semconv.MessagingConsumerGroupName(group))
 		met = append(met, semconv.MessagingConsumerGroupName(group))
 	}
-	pa := &partAttrs{name: "process " + topic,
+	pa := &partAttrs{tp: o.tp, name: "process " + topic,
 		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(span...)}}
 	for i := range pa.rec {
 		kvs := met
@@ -336,7 +346,7 @@ func (o *Observer) partAttrs(topic string, part int32, group string) *partAttrs 
 }
 
 func (o *Observer) startBatch(ctx context.Context, a parallel.Attempt, start time.Time) context.Context {
-	ctx = &state{Context: ctx, start: start}
+	ctx = &state{Context: ctx}
 	name, topic := "process", ""
 	links := make([]trace.Link, 0, len(a.Batch))
 	for i, r := range a.Batch {
@@ -397,14 +407,14 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 		return
 	}
 	var pa *partAttrs
-	var start time.Time // zero: no duration
+	var start int64 // 0: no duration
 	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.r == a.Record {
 		pa, start = st.pa, st.start
 	} else { // not traced (SampledOnly): counted only
 		pa = o.partAttrs(a.Record.Topic, a.Record.Partition, a.Group)
 	}
-	if o.duration != nil && !start.IsZero() {
-		o.duration.Record(ctx, time.Since(start).Seconds(), pa.rec[et]...)
+	if o.duration != nil && start != 0 {
+		o.duration.Record(ctx, float64(nanotime()-start)/1e9, pa.rec[et]...)
 	}
 	// Once per delivery: an in-place retry is the same delivery.
 	if a.Route != parallel.RouteRetry {

@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/embedded"
 )
 
 // SampledOnly makes attempts that are not sampled cost little, for a
@@ -65,32 +64,29 @@ func (o *Observer) parent(ctx context.Context, r *kgo.Record) (sc trace.SpanCont
 	return trace.SpanContextFromContext(pctx), pctx
 }
 
-// unsampled is the span of an attempt that SampledOnly gave none: its
-// parent's span context, recording nothing, like the SDK's non-recording
-// span. It lives inside the attempt's state, which answers the trace
-// package's span lookups with it (see state.Value): one allocation where
+// A *state is also the span of an attempt that SampledOnly gave none: its
+// parent's span context (sc), recording nothing, like the SDK's
+// non-recording span. The state answers the trace package's span lookups
+// with itself (see state.Value): one allocation where
 // trace.ContextWithSpanContext takes two.
-type unsampled struct {
-	embedded.Span
-	sc trace.SpanContext
-	tp trace.TracerProvider
-}
 
-func (s *unsampled) SpanContext() trace.SpanContext        { return s.sc }
-func (s *unsampled) TracerProvider() trace.TracerProvider  { return s.tp }
-func (*unsampled) IsRecording() bool                       { return false }
-func (*unsampled) End(...trace.SpanEndOption)              {}
-func (*unsampled) AddEvent(string, ...trace.EventOption)   {}
-func (*unsampled) AddLink(trace.Link)                      {}
-func (*unsampled) RecordError(error, ...trace.EventOption) {}
-func (*unsampled) SetStatus(codes.Code, string)            {}
-func (*unsampled) SetName(string)                          {}
-func (*unsampled) SetAttributes(...attribute.KeyValue)     {}
+func (s *state) SpanContext() trace.SpanContext        { return s.sc }
+func (s *state) TracerProvider() trace.TracerProvider  { return s.pa.tp }
+func (*state) IsRecording() bool                       { return false }
+func (*state) End(...trace.SpanEndOption)              {}
+func (*state) AddEvent(string, ...trace.EventOption)   {}
+func (*state) AddLink(trace.Link)                      {}
+func (*state) RecordError(error, ...trace.EventOption) {}
+func (*state) SetStatus(codes.Code, string)            {}
+func (*state) SetName(string)                          {}
+func (*state) SetAttributes(...attribute.KeyValue)     {}
+
+var _ trace.Span = (*state)(nil)
 
 // spanProbe holds probeSpan under the trace package's own (unexported)
 // context key: isSpanKey asks it whether a key is that one.
 var (
-	probeSpan = &unsampled{}
+	probeSpan = &state{}
 	spanProbe = trace.ContextWithSpan(context.Background(), probeSpan)
 )
 
