@@ -1,6 +1,7 @@
 package kotel
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -108,7 +109,14 @@ func isW3C(p propagation.TextMapPropagator) bool {
 func parseTraceparent(h []byte) trace.SpanContext {
 	var ver, opts [1]byte
 	var scc trace.SpanContextConfig
-	if !hexPart(ver[:], &h) || ver[0] == 0xff || !hexPart(scc.TraceID[:], &h) ||
+	if len(h) == 55 && h[2] == '-' && h[35] == '-' && h[52] == '-' {
+		// The one shape version 0 has: the fields at fixed offsets.
+		if !unhexTo(ver[:], h[0:2]) || !unhexTo(scc.TraceID[:], h[3:35]) || !unhexTo(scc.SpanID[:], h[36:52]) ||
+			!unhexTo(opts[:], h[53:55]) || ver[0] == 0xff {
+			return trace.SpanContext{}
+		}
+		h = nil
+	} else if !hexPart(ver[:], &h) || ver[0] == 0xff || !hexPart(scc.TraceID[:], &h) ||
 		!hexPart(scc.SpanID[:], &h) || !hexPart(opts[:], &h) {
 		return trace.SpanContext{}
 	}
@@ -129,19 +137,20 @@ func parseTraceparent(h []byte) trace.SpanContext {
 // *h is empty after the last field.
 func hexPart(dst []byte, h *[]byte) bool {
 	part, rest := *h, []byte(nil)
-	for i, c := range part {
-		if c == '-' {
-			part, rest = part[:i], part[i+1:]
-			break
-		}
+	if i := bytes.IndexByte(part, '-'); i >= 0 {
+		part, rest = part[:i], part[i+1:]
 	}
 	*h = rest
-	if len(part) != 2*len(dst) {
-		return false
-	}
+	return len(part) == 2*len(dst) && unhexTo(dst, part)
+}
+
+// unhexTo decodes the lower-case hex digits src, 2*len(dst) of them, into
+// dst.
+func unhexTo(dst, src []byte) bool {
+	src = src[:2*len(dst)]
 	bad := byte(0)
 	for i := range dst {
-		hi, lo := unhex[part[2*i]], unhex[part[2*i+1]]
+		hi, lo := unhex[src[2*i]], unhex[src[2*i+1]]
 		dst[i] = hi<<4 | lo
 		bad |= hi | lo
 	}
