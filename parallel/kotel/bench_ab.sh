@@ -4,6 +4,7 @@
 # even ones reversed), and prints each run's rate, its ratio to the same
 # repeat's tracing=off run, and per configuration the median, lowest and
 # highest ratio and how many repeats kept at least 90% of the untraced rate.
+# Each run's line also holds the process's CPU time per record.
 #
 #   ./bench_ab.sh REPEATS BENCH RECORDS TRACING...
 #   ./bench_ab.sh 7 Noop/on=kfake 200000 off all 1% 1%+sampledonly
@@ -26,15 +27,16 @@ while [ "$rep" -le "$reps" ]; do
 	[ $((rep % 2)) -eq 0 ] && order=$rev
 	for tr in $order; do
 		re=$(printf '%s' "$tr" | sed 's/[+.]/\\&/g')
-		rate=$("$dir/kotel.test" -test.run '^$' -test.bench "^Benchmark$bench/tracing=$re\$" \
-			-test.benchtime "${n}x" -test.count 1 | awk '/rec\/s/ { print $(NF-1) }')
-		[ -n "$rate" ] || { echo "$0: no rate from $bench/tracing=$tr" >&2; exit 1; }
-		echo "$rep $tr $rate"
+		got=$("$dir/kotel.test" -test.run '^$' -test.bench "^Benchmark$bench/tracing=$re\$" \
+			-test.benchtime "${n}x" -test.count 1 |
+			awk '/rec\/s/ { for (i = 2; i <= NF; i++) { if ($i == "rec/s") r = $(i-1); if ($i == "cpu-ns/rec") c = $(i-1) }; print r, c }')
+		[ -n "$got" ] || { echo "$0: no rate from $bench/tracing=$tr" >&2; exit 1; }
+		echo "$rep $tr $got"
 	done
 	rep=$((rep + 1))
 done | awk '
 	{ rate[$1, $2] = $3; if (!($2 in seen)) { seen[$2] = 1; names[++nn] = $2 }; if ($1 > reps) reps = $1
-	  print "repeat " $1 ": tracing=" $2 " " $3 " rec/s"; fflush() }
+	  print "repeat " $1 ": tracing=" $2 " " $3 " rec/s " $4 " cpu-ns/rec"; fflush() }
 	END {
 		print ""
 		printf "%-20s %s\n", "tracing", "traced/off rate per repeat; median [lowest, highest]; repeats >= 0.90"

@@ -100,7 +100,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/embedded"
 
 	"github.com/kpar/kpar/parallel"
 )
@@ -252,39 +251,6 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		st.start = nanotime()
 	}
 	return st
-}
-
-// state is what AttemptEnd needs of the attempt, as the handler's context
-// (over the span's): one allocation carries both.
-type state struct {
-	context.Context
-	embedded.Span             // a state is a span too, when skipped
-	start         int64       // nanotime at the start; 0: the duration is not recorded (SampledOnly)
-	r             *kgo.Record // the attempt's; nil for a batch call
-	pa            *partAttrs  // r's partition's; nil for a batch call
-	// skipped: SampledOnly gave the attempt no span; the state is the
-	// context's span, with the parent's span context sc.
-	skipped bool
-	sc      trace.SpanContext
-}
-
-// monoBase is nanotime's origin.
-var monoBase = time.Now()
-
-// nanotime is a monotonic clock reading, in nanoseconds since monoBase plus
-// one (never 0): 8 bytes where a time.Time takes 24.
-func nanotime() int64 { return int64(time.Since(monoBase)) + 1 }
-
-type stateKey struct{}
-
-func (s *state) Value(key any) any {
-	if key == (stateKey{}) {
-		return s
-	}
-	if s.skipped && isSpanKey(key) {
-		return s
-	}
-	return s.Context.Value(key)
 }
 
 // partAttrs is what every attempt of one partition (and group) shares.

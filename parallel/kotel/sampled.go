@@ -5,8 +5,6 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -64,35 +62,6 @@ func (o *Observer) parent(ctx context.Context, r *kgo.Record) (sc trace.SpanCont
 	pctx = o.prop.Extract(ctx, carrier{r})
 	return trace.SpanContextFromContext(pctx), pctx
 }
-
-// A *state is also the span of an attempt that SampledOnly gave none: its
-// parent's span context (sc), recording nothing, like the SDK's
-// non-recording span. The state answers the trace package's span lookups
-// with itself (see state.Value): one allocation where
-// trace.ContextWithSpanContext takes two.
-
-func (s *state) SpanContext() trace.SpanContext        { return s.sc }
-func (s *state) TracerProvider() trace.TracerProvider  { return s.pa.tp }
-func (*state) IsRecording() bool                       { return false }
-func (*state) End(...trace.SpanEndOption)              {}
-func (*state) AddEvent(string, ...trace.EventOption)   {}
-func (*state) AddLink(trace.Link)                      {}
-func (*state) RecordError(error, ...trace.EventOption) {}
-func (*state) SetStatus(codes.Code, string)            {}
-func (*state) SetName(string)                          {}
-func (*state) SetAttributes(...attribute.KeyValue)     {}
-
-var _ trace.Span = (*state)(nil)
-
-// spanProbe holds probeSpan under the trace package's own (unexported)
-// context key: isSpanKey asks it whether a key is that one.
-var (
-	probeSpan = &state{}
-	spanProbe = trace.ContextWithSpan(context.Background(), probeSpan)
-)
-
-// isSpanKey reports whether key is the one trace.SpanFromContext looks up.
-func isSpanKey(key any) bool { return spanProbe.Value(key) == any(probeSpan) }
 
 // isW3C reports whether p is exactly the W3C trace-context propagator.
 func isW3C(p propagation.TextMapPropagator) bool {
