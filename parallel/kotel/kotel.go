@@ -146,7 +146,8 @@ type Observer struct {
 
 	duration metric.Float64Histogram
 
-	parts sync.Map // partKey -> *partAttrs
+	parts sync.Map                   // partKey -> *partAttrs
+	first atomic.Pointer[topicParts] // the first topic's, by partition (partcache.go)
 
 	w3c         bool // prop is propagation.TraceContext: parse traceparent in place
 	sampledOnly bool // SampledOnly
@@ -215,7 +216,7 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		return o.startBatch(ctx, a, time.Now())
 	}
 	r := a.Record
-	st := &state{r: r, pa: o.partAttrs(r.Topic, r.Partition, a.Group)}
+	st := &state{r: r, pa: o.partAttrsFast(r.Topic, r.Partition, a.Group)}
 	sc, pctx := o.parent(ctx, r)
 	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
 		// No span, no duration: see SampledOnly.
@@ -377,7 +378,7 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.r == a.Record {
 		pa, start = st.pa, st.start
 	} else { // not traced (SampledOnly): counted only
-		pa = o.partAttrs(a.Record.Topic, a.Record.Partition, a.Group)
+		pa = o.partAttrsFast(a.Record.Topic, a.Record.Partition, a.Group)
 	}
 	if o.duration != nil && start != 0 {
 		o.duration.Record(ctx, float64(nanotime()-start)/1e9, pa.rec[et]...)
