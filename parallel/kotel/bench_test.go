@@ -2,8 +2,12 @@ package kotel_test
 
 import (
 	"context"
+	"os"
+	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,73 +23,183 @@ import (
 	"github.com/kpar/kpar/parallel/kotel"
 )
 
-// BenchmarkNoop consumes b.N records (4 partitions, traceparent on each)
-// with a no-op handler: untraced (traced=false); traced with every span
-// recorded (traced=true) by a batching SDK exporter that discards; and
-// traced as a 1% head-sampled producer would have it (traced=1%: each
-// record in its own trace, sampled by TraceIDRatioBased(0.01), the consumer
-// following its parent's decision, the SDK default). Metrics on a manual
-// reader when traced. kfake serialises every request: compare the
-// sub-benchmarks of one run with each other, not with a real broker. Not
-// asserted anywhere.
+// tracings are the configurations the consume benchmarks compare, as
+// tracing=<name>:
+//   - off: no Observer;
+//   - all: every span recorded (each record's producer span sampled, the
+//     consumer's sampler ParentBased(AlwaysSample), the SDK's default);
+//   - 1%: a 1% head-sampled producer (each record its own trace, sampled by
+//     TraceIDRatioBased(0.01)) and a consumer sampling
+//     ParentBased(TraceIDRatioBased(0.01));
+//   - 1%+sampledonly: the same with SampledOnly;
+//   - never+sampledonly: the same producer, a consumer sampling
+//     ParentBased(NeverSample), with SampledOnly.
+//
+// Traced ones export through a batching SDK processor to an exporter that
+// discards, and meter on a manual reader. Every configuration reads the
+// same records (a traceparent on each).
+var tracings = []string{"off", "all", "1%", "1%+sampledonly", "never+sampledonly"}
+
+// BenchmarkNoop consumes b.N records (4 partitions, 64 keys) with a no-op
+// handler and 8 workers, once per tracing configuration (see tracings), on
+// kfake, or on the real broker KPAR_BROKERS names (on=broker). kfake
+// serialises every request: compare sub-benchmarks on one cluster kind with
+// each other only. The rate is reported, never asserted; bench_ab.sh runs
+// the configurations interleaved with repeats.
 func BenchmarkNoop(b *testing.B) {
-	for _, mode := range []string{"false", "true", "1%"} {
-		traced := mode != "false"
-		b.Run("traced="+mode, func(b *testing.B) {
-			seeds := testkit.Kfake(b, kfake.SeedTopics(4, "t"))
-			prop := propagation.TraceContext{}
-			sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
-			if mode == "1%" {
-				sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))
-			}
-			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sampler))
-			defer tp.Shutdown(context.Background())
-			ctx, span := tp.Tracer("bench").Start(context.Background(), "produce")
-			cl := testkit.Client(b, seeds, kgo.DefaultProduceTopic("t"))
-			for i := 0; i < b.N; i++ {
-				r := &kgo.Record{Key: []byte(strconv.Itoa(i % 64)), Value: []byte(strconv.Itoa(i))}
-				if mode == "1%" {
-					rctx, rspan := tp.Tracer("bench").Start(context.Background(), "produce")
-					prop.Inject(rctx, carrier(r))
-					rspan.End()
-				} else {
-					prop.Inject(ctx, carrier(r))
-				}
-				cl.Produce(context.Background(), r, nil)
-			}
-			if err := cl.Flush(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			span.End()
-			var done atomic.Int64
-			all := make(chan struct{})
-			h := func(context.Context, *kgo.Record) error {
-				if done.Add(1) == int64(b.N) {
-					close(all)
-				}
-				return nil
-			}
-			opts := []parallel.Opt{parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")),
-				parallel.MaxConcurrency(8)}
-			if traced {
-				mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
-				opts = append(opts, parallel.Observe(kotel.New(kotel.TracerProvider(tp), kotel.MeterProvider(mp), kotel.Propagator(prop))))
-			}
-			c, err := parallel.New(h, opts...)
+	for _, tr := range tracings {
+		b.Run(benchOn()+"/tracing="+tr, func(b *testing.B) { benchConsume(b, tr, 0, 8) })
+	}
+}
+
+// BenchmarkSleep5ms is BenchmarkNoop with a handler that sleeps 5 ms (an
+// I/O call) and 64 or 500 workers (keys: four times as many).
+func BenchmarkSleep5ms(b *testing.B) {
+	for _, workers := range []int{64, 500} {
+		for _, tr := range tracings {
+			b.Run(benchOn()+"/workers="+strconv.Itoa(workers)+"/tracing="+tr, func(b *testing.B) {
+				benchConsume(b, tr, 5*time.Millisecond, workers)
+			})
+		}
+	}
+}
+
+func benchOn() string {
+	if strings.TrimSpace(os.Getenv(testkit.EnvBrokers)) != "" && !testing.Short() {
+		return "on=broker"
+	}
+	return "on=kfake"
+}
+
+// benchConsume produces b.N records as tracing's producer would, then times
+// a consumer with workers workers and a handler sleeping sleep reading them
+// all, and reports rec/s.
+func benchConsume(b *testing.B, tracing string, sleep time.Duration, workers int) {
+	var seeds []string
+	topic := "t"
+	if benchOn() == "on=broker" {
+		seeds = testkit.Brokers(b)
+		topic = brokerTopic(b, seeds)
+	} else {
+		seeds = testkit.Kfake(b, kfake.SeedTopics(4, topic))
+	}
+	prop := propagation.TraceContext{}
+	sampler := sdktrace.ParentBased(sdktrace.AlwaysSample())
+	switch tracing {
+	case "1%", "1%+sampledonly":
+		sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))
+	case "never+sampledonly":
+		sampler = sdktrace.ParentBased(sdktrace.NeverSample())
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(tracetest.NewNoopExporter()), sdktrace.WithSampler(sampler))
+	defer tp.Shutdown(context.Background())
+	benchProduce(b, seeds, topic, tracing != "all", 4*workers)
+
+	var done atomic.Int64
+	all := make(chan struct{})
+	h := func(context.Context, *kgo.Record) error {
+		if sleep > 0 {
+			time.Sleep(sleep)
+		}
+		if done.Add(1) == int64(b.N) {
+			close(all)
+		}
+		return nil
+	}
+	opts := []parallel.Opt{parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g-"+topic), kgo.ConsumeTopics(topic)),
+		parallel.MaxConcurrency(workers)}
+	if tracing != "off" {
+		ko := []kotel.Opt{kotel.TracerProvider(tp), kotel.Propagator(prop),
+			kotel.MeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader())))}
+		if strings.HasSuffix(tracing, "+sampledonly") {
+			ko = append(ko, kotel.SampledOnly())
+		}
+		opts = append(opts, parallel.Observe(kotel.New(ko...)))
+	}
+	c, err := parallel.New(h, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	defer func() { stop(); c.Close() }()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	// Labelled so that a CPU profile can leave the produce out: -tagfocus phase=consume.
+	go pprof.Do(runCtx, pprof.Labels("phase", "consume"), func(ctx context.Context) { c.Run(ctx) })
+	select {
+	case <-all:
+	case <-time.After(5 * time.Minute):
+		b.Fatal("not done in 5m")
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rec/s")
+	// The process's CPU time (every goroutine's, kfake's too, and the GC's)
+	// per record: less at the mercy of other processes than the rate.
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/rec")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchProduce writes b.N records to topic, keys i%keys, each with a
+// traceparent of its own trace: sampled in 1 of 100 (sampled1pc) or all.
+// The trace IDs are drawn from the record's number, as a producer's
+// TraceIDRatioBased would see random ones: the low 8 bytes decide it.
+func benchProduce(b *testing.B, seeds []string, topic string, sampled1pc bool, keys int) {
+	cl := testkit.Client(b, seeds, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond))
+	var failed atomic.Value
+	for i := 0; i < b.N; i++ {
+		flags := "01"
+		if sampled1pc && i%100 != 0 {
+			flags = "00"
+		}
+		tpv := "00-" + hex16(uint64(i)+1) + hex16(uint64(i)*0x9e3779b97f4a7c15+1) + "-" + hex16(uint64(i)+7) + "-" + flags
+		r := &kgo.Record{Key: []byte(strconv.Itoa(i % keys)), Value: []byte(strconv.Itoa(i)),
+			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(tpv)}}}
+		cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
 			if err != nil {
-				b.Fatal(err)
+				failed.Store(err)
 			}
-			runCtx, stop := context.WithCancel(context.Background())
-			defer func() { stop(); c.Close() }()
-			b.ResetTimer()
-			go c.Run(runCtx)
-			select {
-			case <-all:
-			case <-time.After(5 * time.Minute):
-				b.Fatal("not done in 5m")
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rec/s")
 		})
 	}
+	if err := cl.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func hex16(v uint64) string {
+	s := strconv.FormatUint(v, 16)
+	return strings.Repeat("0", 16-len(s)) + s
+}
+
+// brokerTopic creates a 4-partition topic on the real broker, deleted at
+// the end (testkit.Topic names it after the benchmark, whose "=" and "%" a
+// topic name may not hold).
+func brokerTopic(b *testing.B, seeds []string) string {
+	adm := testkit.Admin(b, seeds)
+	name := "kotel-bench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := adm.CreateTopic(ctx, 4, 1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		b.Fatalf("create topic %s: %v", name, err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = adm.DeleteTopics(ctx, name)
+	})
+	return name
 }

@@ -19,6 +19,12 @@
 // "receive" span there), that span. The handler runs with the attempt's span
 // in its context, so its own spans are children of it.
 //
+// With SampledOnly, a record whose parent is not sampled gets no span of
+// its own (the tracer is not called; the handler's context carries the
+// parent's span context), which is what the SDK's default sampler,
+// ParentBased, decides anyway, at a fraction of the cost: see SampledOnly
+// for what it keeps and drops.
+//
 // Attributes follow the OpenTelemetry messaging conventions (the
 // partition's are given at the span's start, so a sampler sees them; the
 // record's own, offset, key, tombstone and attempt, only to a span that
@@ -67,7 +73,8 @@
 // per delivery; an asynchronous counter, counted in memory and read at
 // collection), both with messaging.system, messaging.operation.name,
 // messaging.destination.name, messaging.destination.partition.id,
-// messaging.consumer.group.name, and error.type on failures. The conventions
+// messaging.consumer.group.name, and error.type on failures (with
+// SampledOnly, the histogram holds the sampled attempts only). The conventions
 // name no lag metric; ObserveStats adds kpar's own gauges read from
 // Consumer.Stats at collection: kpar.consumer.lag (high watermark minus the
 // committed offset, per partition), kpar.consumer.head_wait (seconds the
@@ -139,7 +146,11 @@ type Observer struct {
 
 	duration metric.Float64Histogram
 
-	parts sync.Map // partKey -> *partAttrs
+	parts sync.Map                   // partKey -> *partAttrs
+	first atomic.Pointer[topicParts] // the first topic's, by partition (partcache.go)
+
+	w3c         bool // prop is propagation.TraceContext: parse traceparent in place
+	sampledOnly bool // SampledOnly
 }
 
 var _ parallel.TxnObserver = (*Observer)(nil)
@@ -162,6 +173,7 @@ func New(opts ...Opt) *Observer {
 	if o.prop == nil {
 		o.prop = otel.GetTextMapPropagator()
 	}
+	o.w3c = isW3C(o.prop)
 	o.tracer = o.tp.Tracer(ScopeName, trace.WithSchemaURL(semconv.SchemaURL))
 	o.meter = o.mp.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL))
 	var err error
@@ -200,20 +212,30 @@ func New(opts ...Opt) *Observer {
 // partition; the record's own attributes (offset, key, attempt) only when
 // the span is recorded (sampled).
 func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context.Context {
-	start := time.Now()
 	if a.Record == nil {
-		return o.startBatch(ctx, a, start)
+		return o.startBatch(ctx, a, time.Now())
 	}
 	r := a.Record
-	pa := o.partAttrs(r.Topic, r.Partition, a.Group)
-	st := &state{Context: ctx, start: start, pa: pa}
-	var parent context.Context = st
-	if r.Context != nil && trace.SpanContextFromContext(r.Context).IsValid() {
-		parent = trace.ContextWithSpanContext(st, trace.SpanContextFromContext(r.Context))
-	} else {
-		parent = o.prop.Extract(st, carrier{r})
+	st := &state{r: r, pa: o.partAttrsFast(r.Topic, r.Partition, a.Group)}
+	sc, pctx := o.parent(ctx, r)
+	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
+		// No span, no duration: see SampledOnly.
+		st.Context = ctx
+		if pctx != nil {
+			st.Context = pctx
+		} else {
+			st.skipped, st.sc = true, sc
+		}
+		return st
 	}
-	ctx, span := o.tracer.Start(parent, pa.name, pa.startOpts...)
+	parent := ctx
+	switch {
+	case pctx != nil:
+		parent = pctx
+	case sc.IsValid():
+		parent = trace.ContextWithSpanContext(ctx, sc)
+	}
+	ctx, span := o.tracer.Start(parent, st.pa.name, st.pa.startOpts...)
 	if span.IsRecording() {
 		var buf [4]attribute.KeyValue
 		kvs := append(buf[:0], semconv.MessagingKafkaOffset(int(r.Offset)), AttrAttempt.Int(a.Number))
@@ -225,28 +247,16 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		}
 		span.SetAttributes(kvs...)
 	}
-	return ctx
-}
-
-// state is the attempt's start, riding in its context: the handler's
-// context wraps it, so one allocation carries both.
-type state struct {
-	context.Context
-	start time.Time
-	pa    *partAttrs
-}
-
-type stateKey struct{}
-
-func (s *state) Value(key any) any {
-	if key == (stateKey{}) {
-		return s
+	st.Context = ctx
+	if !o.sampledOnly || span.IsRecording() {
+		st.start = nanotime()
 	}
-	return s.Context.Value(key)
+	return st
 }
 
 // partAttrs is what every attempt of one partition (and group) shares.
 type partAttrs struct {
+	tp        trace.TracerProvider    // the Observer's
 	name      string                  // the span's
 	startOpts []trace.SpanStartOption // kind and the partition's attributes
 	// The metrics' attribute sets: ok, then one per error type.
@@ -288,7 +298,7 @@ func (o *Observer) partAttrs(topic string, part int32, group string) *partAttrs 
 		span = append(span, semconv.MessagingConsumerGroupName(group))
 		met = append(met, semconv.MessagingConsumerGroupName(group))
 	}
-	pa := &partAttrs{name: "process " + topic,
+	pa := &partAttrs{tp: o.tp, name: "process " + topic,
 		startOpts: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(span...)}}
 	for i := range pa.rec {
 		kvs := met
@@ -303,7 +313,7 @@ func (o *Observer) partAttrs(topic string, part int32, group string) *partAttrs 
 }
 
 func (o *Observer) startBatch(ctx context.Context, a parallel.Attempt, start time.Time) context.Context {
-	ctx = &state{Context: ctx, start: start}
+	ctx = &state{Context: ctx}
 	name, topic := "process", ""
 	links := make([]trace.Link, 0, len(a.Batch))
 	for i, r := range a.Batch {
@@ -360,16 +370,22 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 	}
 	// Metrics first: whoever sees the span ended sees its metrics too.
 	defer span.End()
-	st, _ := ctx.Value(stateKey{}).(*state)
-	if a.Record == nil || st == nil || st.pa == nil {
+	if a.Record == nil {
 		return
 	}
-	if o.duration != nil {
-		o.duration.Record(ctx, time.Since(st.start).Seconds(), st.pa.rec[et]...)
+	var pa *partAttrs
+	var start int64 // 0: no duration
+	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.r == a.Record {
+		pa, start = st.pa, st.start
+	} else { // not traced (SampledOnly): counted only
+		pa = o.partAttrsFast(a.Record.Topic, a.Record.Partition, a.Group)
+	}
+	if o.duration != nil && start != 0 {
+		o.duration.Record(ctx, float64(nanotime()-start)/1e9, pa.rec[et]...)
 	}
 	// Once per delivery: an in-place retry is the same delivery.
 	if a.Route != parallel.RouteRetry {
-		st.pa.consumed[et].Add(1)
+		pa.consumed[et].Add(1)
 	}
 }
 
