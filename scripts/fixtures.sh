@@ -5,7 +5,7 @@
 # the mark, beside the header's command, kpar revision and machine).
 #
 #   scripts/fixtures.sh                 every fixture
-#   scripts/fixtures.sh compare         only the named ones (compare, lab-producer)
+#   scripts/fixtures.sh compare         only the named ones (compare, lab-producer, lab-soak)
 #
 # It starts its own broker on a free port with its own KPAR_HOME (never a
 # developer's or `make test`'s), runs each command from the repository's root
@@ -22,13 +22,14 @@ root="$PWD"
 fixtures=(
   "compare|internal/report/testdata/compare/compare.json|yes|compare consume --quick"
   "lab-producer|internal/report/testdata/lab-producer/lab-producer.json|no|lab producer --settings acks1-if5,all-idem --faults leader-kill --seed 21 --heap 384M"
+  "lab-soak|internal/report/testdata/lab-soak/soak.json|no|lab soak --duration 60s --strategies lib-key,eos --seed 21"
 )
 
 want=("$@")
 for w in "${want[@]}"; do
   known=""
   for f in "${fixtures[@]}"; do [[ "${f%%|*}" == "$w" ]] && known=1; done
-  [[ -n "$known" ]] || { echo "scripts/fixtures.sh: no fixture named $w (known: compare, lab-producer)" >&2; exit 2; }
+  [[ -n "$known" ]] || { echo "scripts/fixtures.sh: no fixture named $w (known: compare, lab-producer, lab-soak)" >&2; exit 2; }
 done
 wanted() { [[ ${#want[@]} -eq 0 ]] && return 0; local w; for w in "${want[@]}"; do [[ "$w" == "$1" ]] && return 0; done; return 1; }
 

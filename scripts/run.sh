@@ -4,7 +4,7 @@
 # as anchors) and the partition/record-size ceiling sweep, Trogdor's agents beside in-process clients, the parallel consumer bench, the comparison with Confluent's
 # Parallel Consumer and share groups, the correctness lab, PC and share groups
 # in that lab, the consumer-group lab, producers under broker faults (on a
-# 3-node cluster the lab starts itself), and one HTML report of all of it.
+# 3-node cluster the lab starts itself), a short chaos soak, and one HTML report of all of it.
 # Results go to results/ (JSON, CSV, Markdown, charts). Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -108,6 +108,10 @@ lab_producer() {
   # shellcheck disable=SC2046
   KPAR_BROKERS= $KPAR lab producer --seed 7 $(pick "--settings acks1-if5,all-idem --faults freeze" "") --out "$OUT/lab-producer"
 }
+lab_soak() {
+  # shellcheck disable=SC2046
+  KPAR_BROKERS= $KPAR lab soak --seed 7 $(pick "--duration 60s --strategies lib-key,eos,kpar-share" "--duration 10m") --out "$OUT/lab-soak"
+}
 
 # Expected durations: a quiet 2-core machine, the default sizes (KPAR_FULL=1's in the second figure).
 step 1 "dataset: $ROWS rows" 5 dataset
@@ -121,5 +125,6 @@ step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (P
 step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its 45 s session)" "$(pick 60 120)" lab_share
 step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 90 200)" lab_group
 step 8 "producers under broker faults on the lab's own 3-node cluster (ports 28092-28094)" "$(pick 75 200)" lab_producer
+step 8b "chaos soak: producers and consumers under mixed broker, consumer and network faults on the soak's own 3-node cluster (ports 29092-29494)" "$(pick 120 720)" lab_soak
 step 9 "report: every result above in one page" 2 $KPAR report --in "$OUT" --out "$OUT/index.html"
 echo "== done in $(dur $((SECONDS - run_start))): $OUT/index.html"

@@ -42,12 +42,13 @@ var artifactDir = filepath.Join(os.TempDir(), "kpar-report-e2e")
 // and none may show an error; a section whose measurement this kpar cannot
 // read yet must say so with its command.
 //
-// Two sections come from fixtures, results committed for tests because
+// Three sections come from fixtures, results committed for tests because
 // their runs are too slow for one (scripts/fixtures.sh regenerates them):
 // testdata/compare/compare.json (`kpar compare consume --quick`, a JVM per
-// Parallel Consumer run) and testdata/lab-producer/lab-producer.json (`kpar
-// lab producer` on its own 3-node cluster). The page must mark those two as
-// fixtures and no other. The binary is built as the Makefile builds it, so
+// Parallel Consumer run), testdata/lab-producer/lab-producer.json (`kpar
+// lab producer` on its own 3-node cluster) and testdata/lab-soak/soak.json
+// (`kpar lab soak`, a minute of faults on its own 3-node cluster). The page
+// must mark those three as fixtures and no other. The binary is built as the Makefile builds it, so
 // the real runs' provenance (kpar's revision, the broker's version) must be
 // complete.
 func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
@@ -85,7 +86,7 @@ func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
 		"--keys", "16", "--workers", "4", "--max-poll", "50", "--crashes", "1", "--seed", "77", "--out", filepath.Join(res, "lab"))
 	kpar("lab", "group", "--cell", "join/range", "--duration", "5s", "--event-at", "2s", "--seed", "11", "--out", filepath.Join(res, "lab-group"))
 	kpar("lab", "group-settings", "--experiments", "reset", "--records", "300", "--seed", "12", "--out", filepath.Join(res, "lab-group-settings"))
-	for _, f := range []string{"compare/compare.json", "lab-producer/lab-producer.json"} {
+	for _, f := range []string{"compare/compare.json", "lab-producer/lab-producer.json", "lab-soak/soak.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", f))
 		if err != nil {
 			t.Fatal(err)
@@ -164,7 +165,7 @@ func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
 		if read && !strings.Contains(body, `class="command"`) {
 			t.Errorf("section %s gives no command that reproduces it", s.ID)
 		}
-		fixture := s.ID == "compare" || s.ID == "producer-lab"
+		fixture := s.ID == "compare" || s.ID == "producer-lab" || s.ID == "soak"
 		if marked := strings.Contains(body, `<p class="fixture">`); marked != fixture {
 			t.Errorf("section %s: marked as a fixture %v, drawn from a fixture %v", s.ID, marked, fixture)
 		}

@@ -69,6 +69,7 @@ var kinds = []kind{
 	groupSettingsKind,
 	labProducerKind,
 	seedless(compareKind),
+	soakKind,
 }
 
 func seedless(k kind) kind { k.noSeed = true; return k }
@@ -100,6 +101,8 @@ var sections = []sectionDef{
 		"kpar lab producer"},
 	{"compare", "kpar vs Confluent's Parallel Consumer and share groups", "How does kpar compare with Confluent's Parallel Consumer, a plain loop and share groups on the same broker?",
 		"kpar compare consume"},
+	{"soak", "The chaos soak", "What do the consumers lose, duplicate and reorder when broker, consumer and network faults mix for minutes on end, and how fast do they recover?",
+		"kpar lab soak"},
 }
 
 // Part is what one results file contributes to its section.
