@@ -67,6 +67,9 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 	}
 	res, runErr := x.run(ctx, e)
 	d.stop()
+	if ctx.Err() != nil { // interrupted: no results, even of the parts that finished
+		return ctx.Err()
+	}
 	if runErr != nil && (x.partial == nil || !x.partial(runErr)) {
 		return runErr
 	}

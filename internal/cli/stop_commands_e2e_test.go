@@ -52,8 +52,8 @@ func TestEveryCommandStopsOnSignal(t *testing.T) {
 	}
 	outDir := func(t *testing.T) string { return filepath.Join(t.TempDir(), "out") }
 
-	// bench produce with a worker process per producer, stopped while
-	// a step runs (its first step done, a worker running).
+	// bench produce with a worker process per producer, stopped while a
+	// worker runs.
 	t.Run("bench-produce", func(t *testing.T) {
 		t.Parallel()
 		dir, out, topic := t.TempDir(), outDir(t), testkit.TopicName(t)
@@ -61,9 +61,9 @@ func TestEveryCommandStopsOnSignal(t *testing.T) {
 		csv := filepath.Join(dir, "e.csv")
 		runBinary(t, bin, "gen", "csv", "--rows", "100000", "--out", csv)
 		stopMidRun(t, bin, syscall.SIGINT, func(o string, kids []int) bool {
-			return strings.Contains(o, " producers ") && countRunning(kids, "produce-worker") > 0
+			return strings.Contains(o, "(processes, ") && countRunning(kids, "produce-worker") > 0
 		}, out, nil, brokers, "bench", "produce", "--input", csv, "--topic", topic, "--partitions", "3",
-			"--producers", "1,2", "--repeat", "20", "--warmup", "0", "--processes", "--out", out)
+			"--producers", "1,2", "--repeat", "5", "--warmup", "0", "--processes", "--out", out)
 	})
 
 	// bench consume's io measurement (in this process), stopped while its
