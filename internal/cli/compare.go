@@ -114,6 +114,7 @@ func newCompareConsumeCmd(g *globals) *cobra.Command {
 	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
 	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
 	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
+	fl.DurationVar(&cf.StallTimeout, "stall-timeout", def.StallTimeout, "end the comparison, naming the brokers, once they have not answered for this long")
 	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
 	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
 	fl.IntVar(&cf.KparMaxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
