@@ -76,7 +76,7 @@ is written unless every measurement finished.`,
 	fl.StringVar(&f.only, "only", strings.Join(def.Only, ","), "comma-separated measurements to run")
 	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "io and cpu: repeats (cpu: the three contenders interleaved in each)")
 	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run")
-	fl.DurationVar(&cf.StallTimeout, "stall-timeout", def.StallTimeout, "fail a run (io, cpu, rss, calibration) that handles no record for this long, naming the brokers (one that stopped answering)")
+	fl.DurationVar(&cf.StallTimeout, "stall-timeout", def.StallTimeout, "end the run, naming the brokers, once they have not answered for this long, or once a measurement (io, cpu, rss, calibration) has handled no record for this long")
 	fl.Int32Var(&cf.FetchMaxBytes, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, MaxBuffered x 100 B, 1-50 MiB)")
 	addOutFlags(fl, &f.out, "consume")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
@@ -115,7 +115,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile,
+	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile, stall: cfg.StallTimeout,
 		run: func(ctx context.Context, e env.Env) (consume.Result, error) {
 			cfg.Env = e
 			return consume.Run(ctx, cfg)

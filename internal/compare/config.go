@@ -69,9 +69,6 @@ type Config struct {
 	HeapTimeout time.Duration
 	// Timeout bounds every single run (child process or PC harness).
 	Timeout time.Duration
-	// StallTimeout ends the comparison, with an error naming the brokers,
-	// once they have not answered for this long.
-	StallTimeout time.Duration
 
 	// Repeat is the runs of every io and no-op contender, interleaved:
 	// each repeat runs every contender once. MinWindow is the shortest
@@ -126,7 +123,7 @@ func DefaultConfig() Config {
 		TopicPrefix: "kpar-compare", Partitions: 12, Keys: 1000, ValueSize: 100,
 		Concurrencies: []int{16, 500, 5000}, IORecords: 60_000, Sleep: 5 * time.Millisecond,
 		NoopRecords: 1_000_000, NoopConcurrency: 16, RSSRecords: 2_000_000, DeadLetterRecords: 1_000_000,
-		PCHeap: "auto", HeapSteps: 5, Timeout: 5 * time.Minute, StallTimeout: 30 * time.Second,
+		PCHeap: "auto", HeapSteps: 5, Timeout: 5 * time.Minute,
 		ShareMembers: 2, KparShare: true, Repeat: 1, MinWindow: 10 * time.Second,
 	}
 }
@@ -184,9 +181,6 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		return fmt.Errorf("--timeout %s: must be more than 0", c.Timeout)
-	}
-	if c.StallTimeout <= 0 {
-		return fmt.Errorf("--stall-timeout %s: must be more than 0", c.StallTimeout)
 	}
 	if c.HeapTimeout < 0 {
 		return fmt.Errorf("--pc-heap-timeout %s: must be at least 0 (0: three times PC's default-heap run)", c.HeapTimeout)

@@ -36,7 +36,6 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		`--pc-heap "lots"`:                     func(c *Config) { c.PCHeap = "lots" },
 		`--pc-heap "0m"`:                       func(c *Config) { c.PCHeap = "0m" },
 		"--timeout 0s":                         func(c *Config) { c.Timeout = 0 },
-		"--stall-timeout 0s":                   func(c *Config) { c.StallTimeout = 0 },
 		"--source-root":                        func(c *Config) { c.SourceRoot = "" },
 		"--source-root /: lines of code of naive loop": func(c *Config) { c.SourceRoot = "/" },
 		"Config.Child": func(c *Config) { c.Child = nil },

@@ -59,9 +59,8 @@ func (c Config) Runs() int {
 // A part that fails (a contender that failed, timed out or measured a
 // window shorter than Config.MinWindow) is recorded in Result.Failures
 // and the next part runs: Run then returns the Result of what completed
-// with an error wrapping ErrPartsFailed. Only a cancelled ctx, brokers
-// that stopped answering for Config.StallTimeout (or a failure before any
-// part) return no Result.
+// with an error wrapping ErrPartsFailed. Only a cancelled ctx (or a
+// failure before any part) returns no Result.
 func Run(ctx context.Context, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
@@ -75,10 +74,6 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		return Result{}, err
 	}
 	defer admin.Close()
-	// A broker that stops answering cancels ctx with the error naming it.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go watchBrokers(ctx, cancel, c.Brokers, c.StallTimeout, c.Opts())
 	res := newResult(c, loc)
 	r := &runner{c: c, seeds: c.Brokers, admin: admin, env: &res.Env}
 	part := func(name string, fn func() error) {
@@ -137,7 +132,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 		})
 	}
 	if ctx.Err() != nil {
-		return Result{}, context.Cause(ctx)
+		return Result{}, ctx.Err()
 	}
 	return res, res.finish()
 }

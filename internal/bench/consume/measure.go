@@ -168,7 +168,12 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	if err != nil {
 		return Measurement{}, err
 	}
-	defer c.Close()
+	closed := false
+	defer func() {
+		if closed {
+			c.Close()
+		}
+	}()
 	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	rctx, watch, cancel := watchStall(ctx, spec.Stall, t.distinct.Count)
 	defer cancel()
@@ -185,14 +190,22 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	cpu := proc.SelfCPU() - cpu0
 	cancel()
 	if !returned {
-		runErr = <-errc
+		runErr, returned = waitRun(ctx, errc, watch)
 	}
-	c.Close()
+	// A consumer still closing (its last commit waits on a broker that
+	// does not answer) is left behind, not closed: Close would wait too.
+	closed = returned
+	if returned {
+		c.Close()
+	}
 	if ctx.Err() != nil {
 		return Measurement{}, fmt.Errorf("parallel run interrupted after %d of %d distinct records: %w", t.distinct.Count(), n, ctx.Err())
 	}
 	if err := watch.err(ctx, "parallel run", t.distinct.Count(), n, seeds, spec.ClientOpts); err != nil {
 		return Measurement{}, err
+	}
+	if !returned {
+		return Measurement{}, fmt.Errorf("parallel run: the consumer did not close within %s of its last record", closeGrace)
 	}
 	w, ok := t.clk.Window()
 	if !ok {

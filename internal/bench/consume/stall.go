@@ -63,3 +63,28 @@ func (w *stallWatch) err(ctx context.Context, run string, got, n int64, seeds []
 	}
 	return fmt.Errorf("%s: no record handled for %s, %d of %d distinct records: %s (--stall-timeout)", run, w.stall, got, n, why)
 }
+
+// closeGrace bounds the wait for a consumer to return once its run was
+// interrupted or stalled: its closing commit and group leave wait on the
+// broker, which may be the one that stopped answering.
+const closeGrace = 3 * time.Second
+
+// waitRun waits for the consumer's Run to return its error (ok true);
+// once ctx ends or w fired, at most closeGrace more (ok false).
+func waitRun(ctx context.Context, errc <-chan error, w *stallWatch) (err error, ok bool) {
+	done := ctx.Done()
+	var grace <-chan time.Time
+	if ctx.Err() != nil || w.stalled.Load() {
+		grace, done = time.After(closeGrace), nil
+	}
+	for {
+		select {
+		case err := <-errc:
+			return err, true
+		case <-done:
+			grace, done = time.After(closeGrace), nil
+		case <-grace:
+			return nil, false
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package compare
+package cli
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// The broker watch leaves the comparison alone while the broker answers
-// and cancels it, naming the broker, once it stopped answering for the
-// stall timeout.
+// The broker watch leaves a run alone while the broker answers and
+// cancels it, naming the broker, once it stopped answering for the stall
+// timeout.
 func TestWatchBrokersCancelsOnceTheBrokerStopsAnswering(t *testing.T) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
