@@ -80,6 +80,7 @@ command's flags and meanings.`,
 	fl.StringVar(&f.only, "only", strings.Join(def.Only, ","), "comma-separated measurements to run")
 	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "io and cpu: repeats (cpu: the three contenders interleaved in each)")
 	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run")
+	fl.DurationVar(&cf.StallTimeout, "stall-timeout", def.StallTimeout, "end the run, naming the brokers, once they have not answered for this long, or once a measurement (io, cpu, rss, calibration) has handled no record for this long")
 	fl.Int32Var(&cf.FetchMaxBytes, "fetch-max-bytes", 0, "cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, sized from the measured bytes per record, 1-50 MiB)")
 	addOutFlags(fl, &f.out, "consume")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measurements (this process) to this file")
@@ -125,7 +126,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile,
+	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile, stall: cfg.StallTimeout,
 		run: func(ctx context.Context, e env.Env) (consume.Result, error) {
 			cfg.Env = e
 			return consume.Run(ctx, cfg)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ type benchDownstreamFlags struct {
 	cfg          downstream.Config
 	order, fixed string
 	out          outFlags
+	stall        time.Duration
 }
 
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
@@ -61,6 +63,7 @@ charts. Nothing is written unless every run finished.`,
 	fl.DurationVar(&cf.Tick, "tick", def.Tick, "timeline resolution")
 	fl.IntVar(&cf.Attempts, "attempts", def.Attempts, "in-place attempts per record (parallel.Retries)")
 	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every contender, interleaved")
+	addStallTimeout(fl, &f.stall)
 	addOutFlags(fl, &f.out, "downstream")
 	return wired(c)
 }
@@ -76,6 +79,9 @@ func (f *benchDownstreamFlags) config() (downstream.Config, error) {
 	if c.Fixed, err = parseInts("fixed", f.fixed, 1); err != nil {
 		return c, err
 	}
+	if err := checkStall(f.stall); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -84,7 +90,7 @@ func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags)
 	if err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile,
+	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile, stall: f.stall,
 		run: func(ctx context.Context, e env.Env) (downstream.Result, error) {
 			cfg.Env = e
 			return downstream.Run(ctx, cfg)

@@ -25,7 +25,7 @@ type produceFlags struct {
 	repeat, warmup, records, maxInFlight, javaRecords               int
 	sizeBudget                                                      int64
 	processes, skipBad, vsJava, vsKcat, noFlush                     bool
-	timeout                                                         time.Duration
+	timeout, stall                                                  time.Duration
 	out                                                             outFlags
 }
 
@@ -141,6 +141,7 @@ func (f *produceFlags) register(fl *pflag.FlagSet, def produce.Config) {
 	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)")
 	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
 	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
+	addStallTimeout(fl, &f.stall)
 }
 
 // config parses the flags into a validated Config; it touches no broker.
@@ -194,6 +195,9 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 		c.Worker = child.Start
 	}
 	c.Client = g.client // the anchors' refusal is a flag error
+	if err := checkStall(f.stall); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
 }
 
@@ -202,7 +206,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 	if err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile,
+	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile, stall: f.stall,
 		brokers: func(ctx context.Context) ([]string, error) {
 			ctx, cancel := context.WithTimeout(ctx, f.timeout)
 			defer cancel()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +34,7 @@ type compareFlags struct {
 	window bool
 	quick  bool
 	out    outFlags
+	stall  time.Duration
 }
 
 // quickFlags: a smoke run of every part in a few minutes: one io
@@ -114,6 +116,7 @@ func newCompareConsumeCmd(g *globals) *cobra.Command {
 	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
 	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
 	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
+	addStallTimeout(fl, &f.stall)
 	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
 	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
 	fl.IntVar(&cf.KparMaxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
@@ -153,6 +156,9 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 		}
 	}
 	c := f.c
+	if err := checkStall(f.stall); err != nil {
+		return c, err
+	}
 	var err error
 	if c.Concurrencies, err = parseInts("concurrency", f.conc, 1); err != nil {
 		return c, err
@@ -187,7 +193,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	}
 	// A part that failed is in the result with its reason; the parts that
 	// completed are written all the same, and the exit is non-zero.
-	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs",
+	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs", stall: f.stall,
 		run: func(ctx context.Context, e env.Env) (compare.Result, error) {
 			cfg.Env = e
 			return compare.Run(ctx, cfg)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -36,6 +37,11 @@ type experiment[R any] struct {
 	// the command exits 1 with it. May be nil.
 	failed func(res R, written []string) error
 	tail   func(R) string // text after the summary (may be nil)
+
+	// stall > 0 watches the brokers found during the run: once they have
+	// not answered for stall, the run is cancelled and the command fails
+	// with one line naming them (0: no watch).
+	stall time.Duration
 }
 
 // runExperiment runs x: the broker probe, the environment, the progress
@@ -65,8 +71,19 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 	if x.intro != nil {
 		fmt.Fprintln(text, x.intro(e))
 	}
-	res, runErr := x.run(ctx, e)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if x.stall > 0 && len(brokers) > 0 {
+		go watchBrokers(runCtx, cancel, brokers, x.stall, g.client.Opts)
+	}
+	res, runErr := x.run(runCtx, e)
 	d.stop()
+	if ctx.Err() != nil { // interrupted: no results, even of the parts that finished
+		return ctx.Err()
+	}
+	if runCtx.Err() != nil { // the brokers stopped answering
+		return context.Cause(runCtx)
+	}
 	if runErr != nil && (x.partial == nil || !x.partial(runErr)) {
 		return runErr
 	}

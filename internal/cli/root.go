@@ -103,8 +103,9 @@ func Execute(ctx context.Context, args []string) int {
 	if err == nil {
 		return 0
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		// SIGINT or SIGTERM: say so, not "context canceled".
+	if ctx.Err() != nil {
+		// SIGINT or SIGTERM: say so, not "context canceled" nor what the
+		// stop did to a child (a worker killed mid-answer fails to decode).
 		fmt.Fprintln(os.Stderr, "kpar: interrupted")
 		return 130
 	}

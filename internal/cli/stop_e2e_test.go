@@ -22,11 +22,20 @@ import (
 const stopBound = 15 * time.Second
 
 // interruptMidRun starts the built kpar with args, sends SIGINT once
-// marker shows on stderr, and checks: non-zero exit within stopBound, no
-// results under out, no process of its group left.
+// marker shows in its output, and checks: non-zero exit within stopBound,
+// no results under out, no process of its group left.
 func interruptMidRun(t *testing.T, marker, out string, env []string, args ...string) {
 	t.Helper()
-	bin := kparBinary(t)
+	stopMidRun(t, kparBinary(t), syscall.SIGINT, func(o string, _ []int) bool { return strings.Contains(o, marker) }, out, env, args...)
+}
+
+// stopMidRun starts bin with args, sends sig once ready(output, the
+// command's descendants) holds, and checks: a non-zero exit within
+// stopBound, saying it was interrupted; no results under out; no process
+// started by the command left. It returns the time from the signal to
+// the exit, also logged.
+func stopMidRun(t *testing.T, bin string, sig syscall.Signal, ready func(output string, kids []int) bool, out string, env []string, args ...string) time.Duration {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var stderr syncBuffer
@@ -35,37 +44,67 @@ func interruptMidRun(t *testing.T, marker, out string, env []string, args ...str
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill() }()
-	for deadline := time.Now().Add(4 * time.Minute); !strings.Contains(stderr.String(), marker); time.Sleep(100 * time.Millisecond) {
+	var children []int
+	for deadline := time.Now().Add(4 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		children = descendants(cmd.Process.Pid)
+		if ready(stderr.String(), children) {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%q never showed:\n%s", marker, stderr.String())
+			t.Fatalf("the run never reached the point to stop it at:\n%s", stderr.String())
 		}
 	}
-	children := descendants(cmd.Process.Pid)
 	sent := time.Now()
-	_ = cmd.Process.Signal(syscall.SIGINT)
+	_ = cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var took time.Duration
 	select {
 	case err := <-done:
-		took := time.Since(sent)
-		t.Logf("exited %v after SIGINT in %s", err, took)
+		took = time.Since(sent)
+		t.Logf("stop time: exited (%v) %s after %v, %d processes of its own running at the signal", err, took.Round(time.Millisecond), sig, len(children))
 		if err == nil {
-			t.Fatalf("exit 0 after SIGINT:\n%s", stderr.String())
+			t.Fatalf("exit 0 after %v:\n%s", sig, stderr.String())
 		}
 	case <-time.After(stopBound):
-		t.Fatalf("still running %s after SIGINT:\n%s", stopBound, stderr.String())
+		t.Fatalf("still running %s after %v:\n%s", stopBound, sig, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "kpar: interrupted") {
+		t.Errorf("the command did not say it was interrupted:\n%s", stderr.String())
 	}
 	if ents, _ := os.ReadDir(out); len(ents) > 0 {
-		t.Fatalf("results written under %s after SIGINT: %d entries", out, len(ents))
+		t.Fatalf("results written under %s after %v: %d entries", out, sig, len(ents))
 	}
 	time.Sleep(500 * time.Millisecond)
 	for _, pid := range children {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
-			if st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !strings.Contains(string(st), ") Z ") {
-				t.Errorf("process %d started by the command still runs after it exited", pid)
-			}
+		if running(pid) {
+			t.Errorf("process %d (%s) started by the command still runs after it exited", pid, cmdline(pid))
 		}
 	}
+	return took
+}
+
+// running is whether pid is a live process (a zombie is not).
+func running(pid int) bool {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && !strings.Contains(string(st), ") Z ")
+}
+
+// cmdline is pid's command line, its arguments joined by spaces.
+func cmdline(pid int) string {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// countRunning counts the pids whose command line holds what.
+func countRunning(pids []int, what string) int {
+	n := 0
+	for _, p := range pids {
+		if strings.Contains(cmdline(p), what) {
+			n++
+		}
+	}
+	return n
 }
 
 // descendants are the pids whose parent chain leads to pid (the command's

@@ -71,6 +71,10 @@ type Config struct {
 	// a contender whose window is shorter fails the run with the records
 	// it would need.
 	MinWindow time.Duration
+	// StallTimeout ends a run (io, cpu, rss, the calibration) in which no
+	// record was handled for this long, with one line naming the brokers:
+	// a broker that stops answering would leave it waiting forever.
+	StallTimeout time.Duration
 
 	// RSSChild starts the rss child (`kpar child consume-rss` with an
 	// RSSSpec, reaching RSSChild). Needed when rss runs.
@@ -89,7 +93,7 @@ func DefaultConfig() Config {
 		IOMaxBuffered: 60_000, IOPerPart: 5_000,
 		CPURecords: 0, CPURecordsMax: 150_000_000, CPUConcurrency: 8, RSSRecords: 2_000_000, MaxBuffered: 10_000, PerPart: 2_000,
 		Only:   []string{"io", "cpu", "rss"},
-		Repeat: 3, MinWindow: 10 * time.Second,
+		Repeat: 3, MinWindow: 10 * time.Second, StallTimeout: 30 * time.Second,
 	}
 }
 
@@ -127,6 +131,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--commit-interval %s: must not be negative (0: back to back)", c.CommitInterval)
 	case c.MinWindow <= 0:
 		return fmt.Errorf("--min-window %s: must be more than 0 (the shortest measured window a rate is reported from)", c.MinWindow)
+	case c.StallTimeout <= 0:
+		return fmt.Errorf("--stall-timeout %s: must be more than 0 (how long a run may handle nothing before it fails)", c.StallTimeout)
 	case c.Sleep <= 0:
 		return fmt.Errorf("--sleep %s: must be more than 0 (the ideal rate is concurrency / sleep)", c.Sleep)
 	case c.Order < parallel.OrderKey || c.Order > parallel.OrderNone:

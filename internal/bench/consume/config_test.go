@@ -59,6 +59,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		"--only rss needs a child command":  func(c *Config) { c.RSSChild = nil },
 		"--repeat 0":                        func(c *Config) { c.Repeat = 0 },
 		"--min-window 0s":                   func(c *Config) { c.MinWindow = 0 },
+		"--stall-timeout 0s":                func(c *Config) { c.StallTimeout = 0 },
 	}, func(c *Config) {
 		// The smallest accepted values.
 		c.Partitions, c.Keys, c.ValueSize, c.Records, c.Concurrency, c.FetchMaxBytes = 1, 1, 0, 1, 1, 0

@@ -134,6 +134,9 @@ type ParallelSpec struct {
 	// OutTopic, when set, runs parallel.NewTransform: each record's value
 	// goes to OutTopic in the transaction that commits the record.
 	OutTopic string
+	// Stall ends the run with an error naming the brokers when no record
+	// was handled for this long (0: never).
+	Stall time.Duration
 }
 
 // RunParallel consumes topic with a fresh group until n distinct records
@@ -166,26 +169,44 @@ func RunParallel(ctx context.Context, seeds []string, topic string, n int64, spe
 	if err != nil {
 		return Measurement{}, err
 	}
-	defer c.Close()
-	rctx, cancel := context.WithCancel(ctx)
+	closed := false
+	defer func() {
+		if closed {
+			c.Close()
+		}
+	}()
+	rctx, watch, cancel := watchStall(ctx, spec.Stall, t.distinct.Count)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(rctx) }()
 	var runErr error
+	returned := false // Run may return nil (a cancelled rctx): errc is read once
 	select {
 	case <-finished:
 	case runErr = <-errc:
-	case <-ctx.Done():
+		returned = true
+	case <-rctx.Done(): // ctx cancelled, or the stall watch fired
 	}
 	cpu := proc.SelfCPU() - cpu0
 	fetchMax, _ := c.Client().OptValue(kgo.FetchMaxBytes).(int32)
 	cancel()
-	if runErr == nil {
-		runErr = <-errc
+	if !returned {
+		runErr, returned = waitRun(ctx, errc, watch)
 	}
-	c.Close()
+	// A consumer still closing (its last commit waits on a broker that
+	// does not answer) is left behind, not closed: Close would wait too.
+	closed = returned
+	if returned {
+		c.Close()
+	}
 	if ctx.Err() != nil {
 		return Measurement{}, fmt.Errorf("parallel run interrupted after %d of %d distinct records: %w", t.distinct.Count(), n, ctx.Err())
+	}
+	if err := watch.err(ctx, "parallel run", t.distinct.Count(), n, seeds, spec.ClientOpts); err != nil {
+		return Measurement{}, err
+	}
+	if !returned {
+		return Measurement{}, fmt.Errorf("parallel run: the consumer did not close within %s of its last record", closeGrace)
 	}
 	w, ok := t.clk.Window()
 	if !ok {
@@ -251,8 +272,9 @@ func PlainName(fetchMaxBytes int32) string {
 // poll batch marked in a clock.Distinct, the count observed once per batch
 // (its count at the window's events may be past W or n: the count kept is
 // the one observed). fetchMaxBytes > 0 sets kgo.FetchMaxBytes; 0 keeps kgo's
-// default (50 MiB).
-func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32, clientOpts ...kgo.Opt) (Measurement, error) {
+// default (50 MiB). stall > 0 ends the run with an error naming the
+// brokers when no record was polled for that long.
+func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchMaxBytes int32, stall time.Duration, clientOpts ...kgo.Opt) (Measurement, error) {
 	opts := append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, clientOpts...)
 	if fetchMaxBytes > 0 {
@@ -270,10 +292,15 @@ func RunPlain(ctx context.Context, seeds []string, topic string, n int64, fetchM
 	}
 	defer cl.Close()
 	fetchMax, _ := cl.OptValue(kgo.FetchMaxBytes).(int32)
+	pctx, watch, cancel := watchStall(ctx, stall, t.distinct.Count)
+	defer cancel()
 	for done := false; !done; {
-		fs := cl.PollFetches(ctx)
+		fs := cl.PollFetches(pctx)
 		if ctx.Err() != nil {
 			return Measurement{}, fmt.Errorf("plain run interrupted after %d of %d distinct records: %w", t.distinct.Count(), n, ctx.Err())
+		}
+		if err := watch.err(ctx, "plain run", t.distinct.Count(), n, seeds, clientOpts); err != nil {
+			return Measurement{}, err
 		}
 		if err := fs.Err0(); err != nil && !errors.Is(err, context.Canceled) {
 			return Measurement{}, fmt.Errorf("plain poll: %w", err)

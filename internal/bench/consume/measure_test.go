@@ -74,7 +74,7 @@ func TestBothContendersReportTheWindowOfTheSameN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := RunPlain(ctx, seeds, "t", n, 4096)
+	plain, err := RunPlain(ctx, seeds, "t", n, 4096, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestBothContendersReportTheWindowOfTheSameN(t *testing.T) {
 	if par.Window.EndRecords != n || par.Window.WarmupRecords > clock.WarmupCount(n)+4 {
 		t.Errorf("kpar window %+v: observed per call, want B at n and A within the concurrency of W", par.Window)
 	}
-	if _, err := RunPlain(ctx, seeds, "t", n+301, 0); err == nil {
+	if _, err := RunPlain(ctx, seeds, "t", n+301, 0, 0); err == nil {
 		t.Error("a run of more records than the topic holds was accepted")
 	}
 }
@@ -103,7 +103,7 @@ func TestARunThatFitsInOnePollIsRefused(t *testing.T) {
 	if _, err := Prepare(ctx, seeds, "small", 1, 50, 5, 10); err != nil {
 		t.Fatal(err)
 	}
-	m, err := RunPlain(ctx, seeds, "small", 50, 0)
+	m, err := RunPlain(ctx, seeds, "small", 50, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

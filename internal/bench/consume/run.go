@@ -84,7 +84,7 @@ func (c Config) ioRepeats(ctx context.Context) ([]Measurement, error) {
 		return nil, err
 	}
 	spec := ParallelSpec{Order: c.Order, Concurrency: c.Concurrency, Sleep: c.Sleep, MaxBuffered: c.IOMaxBuffered,
-		PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.Opts()}
+		PerPart: c.IOPerPart, CommitInterval: &c.CommitInterval, ClientOpts: c.Opts(), Stall: c.StallTimeout}
 	mode := "at-least-once"
 	if c.Transactional {
 		spec.OutTopic, mode = c.TopicPrefix+"-out", "transactional"
@@ -170,11 +170,11 @@ func (c Config) cpuRepeat(ctx context.Context, topic string, rep int) (CPURepeat
 		same = r.Parallel.FetchMaxBytes
 	}
 	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, FetchMaxBytes %d (kpar's), %d records", rep, c.Repeat, same, c.CPURecords)
-	if r.PlainSameFetch, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, same, c.Opts()...); err != nil {
+	if r.PlainSameFetch, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, same, c.StallTimeout, c.Opts()...); err != nil {
 		return r, err
 	}
 	c.Progress.Note("cpu %d/%d: plain franz-go poll loop, kgo's default fetch size, %d records", rep, c.Repeat, c.CPURecords)
-	if r.PlainDefault, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, 0, c.Opts()...); err != nil {
+	if r.PlainDefault, err = RunPlain(ctx, c.Brokers, topic, c.CPURecords, 0, c.StallTimeout, c.Opts()...); err != nil {
 		return r, err
 	}
 	var short []error
@@ -193,7 +193,7 @@ func (c Config) cpuRepeat(ctx context.Context, topic string, rep int) (CPURepeat
 // under key order.
 func (c Config) noop() ParallelSpec {
 	return ParallelSpec{Order: parallel.OrderKey, Concurrency: c.CPUConcurrency, MaxBuffered: c.MaxBuffered, PerPart: c.PerPart,
-		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts()}
+		FetchMaxBytes: c.FetchMaxBytes, ClientOpts: c.Opts(), Stall: c.StallTimeout}
 }
 
 // calibrationRecords is the backlog the calibration run reads: enough for
@@ -221,7 +221,7 @@ func (c Config) calibrate(ctx context.Context, topic string) (*Calibration, erro
 	// broker's and the client's first fetches) and underrates the repeats.
 	var rate float64
 	for range 2 {
-		m, err := RunPlain(ctx, c.Brokers, topic, n, 0, c.Opts()...)
+		m, err := RunPlain(ctx, c.Brokers, topic, n, 0, c.StallTimeout, c.Opts()...)
 		if err != nil {
 			return nil, fmt.Errorf("cpu calibration: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,9 @@ func (b *bench) endOffsets(ctx context.Context, topics []string) (int64, error) 
 	ends, err := kafka.Settle(ctx, b.adm, topics, b.settle, 6*time.Second)
 	if errors.Is(err, kafka.ErrUnsettled) {
 		err = nil
+	}
+	if err != nil {
+		err = fmt.Errorf("%w (broker %s)", err, strings.Join(b.seeds, ","))
 	}
 	return ends.Sum(), err
 }

@@ -92,7 +92,7 @@ func openCluster(ctx context.Context, cfg Config) (_ *cluster, err error) {
 	}
 	defer func() {
 		if err != nil {
-			c.close(cfg)
+			c.close(cfg, ctx.Err() != nil)
 		}
 	}()
 	if c.cl, err = kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.seeds...), kgo.RetryTimeout(5 * time.Second)}, c.opts...)...); err != nil {
@@ -126,14 +126,24 @@ func openCluster(ctx context.Context, cfg Config) (_ *cluster, err error) {
 
 // close stops the lab's own cluster unless it is to be kept. The faults
 // never leave a given cluster frozen or down: restore does that per cell.
-func (c *cluster) close(cfg Config) {
+// Cancelled (SIGINT, SIGTERM), it SIGKILLs the nodes, kept or not: a
+// 3-node controlled shutdown takes longer than a stop may, and the data
+// is removed anyway.
+func (c *cluster) close(cfg Config, cancelled bool) {
 	if c.cl != nil {
 		c.cl.Close()
 	}
-	if !c.own || cfg.KeepCluster {
+	if !c.own || cfg.KeepCluster && !cancelled {
 		return
 	}
 	cfg.progress("stopping the lab's cluster")
+	if st, err := broker.LoadState(cfg.Home); cancelled && err == nil {
+		ps := make([]broker.Proc, len(st.Nodes))
+		for i, n := range st.Nodes {
+			ps[i] = broker.Proc{Pid: n.Pid, StartTime: n.PidStartTime}
+		}
+		broker.Terminate(ps, 0)
+	}
 	// Down checks a SIGKILLed node (one that outlived the 30 s SIGTERM
 	// grace) at once, before it is gone; asked again, it finds every node
 	// stopped and removes the run's data.

@@ -232,7 +232,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	defer cl.close(cfg)
+	defer func() { cl.close(cfg, ctx.Err() != nil) }()
 	res.Brokers, res.OwnCluster = cl.seeds, cl.own
 	if cl.faults == nil {
 		for _, s := range specs {

@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// The broker watch leaves a run alone while the broker answers and
+// cancels it, naming the broker, once it stopped answering for the stall
+// timeout.
+func TestWatchBrokersCancelsOnceTheBrokerStopsAnswering(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seeds := c.ListenAddrs()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go watchBrokers(ctx, cancel, seeds, time.Second, nil)
+	time.Sleep(3 * time.Second)
+	if ctx.Err() != nil {
+		t.Fatalf("cancelled while the broker answers: %v", context.Cause(ctx))
+	}
+	c.Close()
+	stopped := time.Now()
+	select {
+	case <-ctx.Done():
+		t.Logf("cancelled %s after the broker stopped", time.Since(stopped).Round(time.Millisecond))
+	case <-time.After(15 * time.Second):
+		t.Fatal("not cancelled 15 s after the broker stopped, with a 1 s stall timeout")
+	}
+	if err := context.Cause(ctx); !strings.Contains(err.Error(), "the broker at "+seeds[0]+" has not answered for 1s") {
+		t.Fatalf("cause %v", err)
+	}
+}
