@@ -151,7 +151,7 @@ func TestLabSoakStopsOnSIGINT(t *testing.T) {
 	if p := os.Getenv("KPAR_SOAK_TEST_PORT"); p != "" {
 		port = p
 	}
-	interruptMidRun(t, "soak:", out, []string{"KPAR_HOME=" + home, "KPAR_BROKERS="},
+	interruptMidRun(t, "members on soak-in-", out, []string{"KPAR_HOME=" + home, "KPAR_BROKERS="},
 		"lab", "soak", "--duration", "40s", "--interval", "3s", "--strategies", "lib-key", "--port", port, "--out", out)
 	if b, err := os.ReadFile(filepath.Join(home, "lab-soak", "broker", "state.json")); err == nil {
 		t.Errorf("the soak's cluster is still recorded after SIGINT: %s", b)
