@@ -250,11 +250,17 @@ func launchAll(home string, st *State, appendOut bool) error {
 	return nil
 }
 
-// awaitReady waits for st to answer, saying so; on failure it stops the nodes.
+// awaitReady waits for st to answer, saying so; on failure it stops the
+// nodes, and when ctx was cancelled (the user's interrupt) it SIGKILLs them
+// at once: a node still starting would take seconds to shut down cleanly.
 func awaitReady(ctx context.Context, o Options, st *State) error {
 	o.Progress(fmt.Sprintf("waiting for %s to answer (up to %s)", strings.Join(st.Bootstrap(), ","), o.ReadyTimeout))
 	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
-		stopNodes(st)
+		grace := 30 * time.Second
+		if ctx.Err() != nil {
+			grace = 0
+		}
+		stopNodesWithin(st, grace)
 		return err
 	}
 	return nil

@@ -85,12 +85,15 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 
 // stopNodes sends SIGTERM to every live node kpar started, waits for a clean
 // shutdown, and SIGKILLs what remains after 30 s.
-func stopNodes(st *State) []int {
+func stopNodes(st *State) []int { return stopNodesWithin(st, 30*time.Second) }
+
+// stopNodesWithin is stopNodes with a grace of its own (0: SIGKILL at once).
+func stopNodesWithin(st *State, grace time.Duration) []int {
 	ps := make([]Proc, len(st.Nodes))
 	for i, n := range st.Nodes {
 		ps[i] = Proc{n.Pid, n.PidStartTime}
 	}
-	return Terminate(ps, 30*time.Second)
+	return Terminate(ps, grace)
 }
 
 // stillAlive names the first node of st whose JVM did not stop.
