@@ -134,18 +134,18 @@ type Restart struct {
 	ReplaysBelowCommitted int `json:"replays_below_committed"`
 	// SkippedByMap is what the map saved: records the killed process
 	// finished above the committed offset that the fresh one did not redo.
-	SkippedByMap     int      `json:"skipped_by_map"`
-	Missing          int      `json:"missing"`           // records neither process finished
+	SkippedByMap int `json:"skipped_by_map"`
+	Missing      int `json:"missing"` // records neither process finished
 	// MissingByCommit (PC only) counts the missing records by how PC's
 	// commit at the kill, decoded by PC's own decoder, counted them done:
 	// "offset" (below its committed offset), "map" (in its offset map and
 	// not listed incomplete) or "none" (a fresh PC should have processed
 	// them); "undecoded" when the decoder could not run.
-	MissingByCommit map[string]int `json:"missing_by_commit,omitempty"`
-	SecondDuplicates int      `json:"second_duplicates"` // the fresh process's own repeats
-	SecondDrainedS   float64  `json:"second_drained_s"`  // fresh process start to everything committed; 0: not within Drain
-	Stalled          []int    `json:"stalled_partitions"`
-	Samples2         []Sample `json:"second_samples"`
+	MissingByCommit  map[string]int `json:"missing_by_commit,omitempty"`
+	SecondDuplicates int            `json:"second_duplicates"` // the fresh process's own repeats
+	SecondDrainedS   float64        `json:"second_drained_s"`  // fresh process start to everything committed; 0: not within Drain
+	Stalled          []int          `json:"stalled_partitions"`
+	Samples2         []Sample       `json:"second_samples"`
 }
 
 // Failures lists the parts that failed, "<library> <part>: <reason>".
