@@ -47,8 +47,10 @@ const (
 
 // exitGrace is how long past Config.Timeout the parent waits before killing
 // the child: JVM start-up before the harness's clock starts, and the drain
-// on close after it stops.
-const exitGrace = 2 * time.Minute
+// on close after it stops. A JVM still running that long after its own
+// timeout is thrashing in a heap too small for it (the capped runs of the
+// heap search): waiting longer only delays the same result.
+const exitGrace = 45 * time.Second
 
 // Config is one PC run. Zero values take the defaults named per field.
 type Config struct {
