@@ -301,6 +301,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("cell %s/%s: %w", p.strategy, p.scenario.Name, err)
 		}
+		if ctx.Err() != nil { // interrupted: its counts are of a cell cut short, no finding
+			return Result{}, fmt.Errorf("cell %s/%s interrupted: %w", p.strategy, p.scenario.Name, ctx.Err())
+		}
 		cell.Rerun = cfg.Rerun(p.strategy, p.scenario.Name)
 		cell.Seconds = time.Since(start).Seconds()
 		res.Cells = append(res.Cells, cell)
