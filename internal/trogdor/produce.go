@@ -1,9 +1,6 @@
 package trogdor
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // produceStatus is ProduceBenchWorker.StatusData, the status each agent's
 // worker reports.
@@ -28,31 +25,12 @@ func (sw *sweep) produceStep(ctx context.Context, runID string, n int) (Step, er
 	ts := sw.tasksFor("produce", runID, n, func(i int, a Process) map[string]any {
 		return c.produceSpec(a.Name, sw.boot, c.Seed+int64(i)<<32)
 	})
-	cpu0 := sw.cpu.read()
-	destroy, err := sw.post(ctx, ts)
+	st, err := runTasks(ctx, sw, ts, n, "sent", func(s produceStatus) int64 { return s.TotalSent }, func(s produceStatus) *Latency {
+		return &Latency{AvgMs: s.AverageMs, P50Ms: float64(s.P50LatencyMs), P95Ms: float64(s.P95LatencyMs), P99Ms: float64(s.P99LatencyMs)}
+	})
 	if err != nil {
 		return Step{}, err
 	}
-	defer destroy()
-	wctx, cancel := sw.stepCtx(ctx)
-	defer cancel()
-	st := Step{Agents: n}
-	for _, t := range ts {
-		w, err := sw.done(wctx, t)
-		if err != nil {
-			return Step{}, err
-		}
-		var s produceStatus
-		if err := decode(t, w, &s); err != nil {
-			return Step{}, err
-		}
-		if s.TotalSent != c.Records {
-			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records sent (did it reach --task-timeout %s?)", t.agent.Name, t.id, s.TotalSent, c.Records, c.TaskTimeout)
-		}
-		st.PerAgent = append(st.PerAgent, AgentRun{Node: t.agent.Name, Records: s.TotalSent, StartedMs: w.StartedMs, DoneMs: w.DoneMs,
-			Latency: &Latency{AvgMs: s.AverageMs, P50Ms: float64(s.P50LatencyMs), P95Ms: float64(s.P95LatencyMs), P99Ms: float64(s.P99LatencyMs)}})
-	}
-	st.CPU = sw.cpu.since(cpu0)
 	after, err := endOffsets(ctx, sw.adm, c.Topic)
 	if err != nil {
 		return Step{}, err

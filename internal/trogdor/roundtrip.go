@@ -41,30 +41,10 @@ func (sw *sweep) roundTripStep(ctx context.Context, n int) (Step, error) {
 	if _, err := kafka.Create(ctx, sw.adm, tps); err != nil {
 		return Step{}, fmt.Errorf("the round-trip topics: %w", err)
 	}
-	cpu0 := sw.cpu.read()
-	destroy, err := sw.post(ctx, ts)
+	st, err := runTasks(ctx, sw, ts, n, "read back", func(s roundTripStatus) int64 { return s.TotalReceived }, (func(roundTripStatus) *Latency)(nil))
 	if err != nil {
 		return Step{}, err
 	}
-	defer destroy()
-	wctx, cancel := sw.stepCtx(ctx)
-	defer cancel()
-	st := Step{Agents: n}
-	for _, t := range ts {
-		w, err := sw.done(wctx, t)
-		if err != nil {
-			return Step{}, err
-		}
-		var s roundTripStatus
-		if err := decode(t, w, &s); err != nil {
-			return Step{}, err
-		}
-		if s.TotalReceived != c.Records {
-			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records read back (did it reach --task-timeout %s?)", t.agent.Name, t.id, s.TotalReceived, c.Records, c.TaskTimeout)
-		}
-		st.PerAgent = append(st.PerAgent, AgentRun{Node: t.agent.Name, Records: s.TotalReceived, StartedMs: w.StartedMs, DoneMs: w.DoneMs})
-	}
-	st.CPU = sw.cpu.since(cpu0)
 	ends, err := kafka.Ends(ctx, sw.adm, topics...)
 	if err != nil {
 		return Step{}, err

@@ -86,3 +86,41 @@ func decode(t task, w TaskState, v any) error {
 func (sw *sweep) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, sw.cfg.TaskTimeout+30*time.Second)
 }
+
+// runTasks posts ts, waits for each to end and reads its status (an S) back
+// from its agent into the agent's run: the loop the produce and round-trip
+// steps share. A task whose count (sent, read back: what) is short of
+// --records fails the step; lat, when not nil, gives the run's latency.
+// The step's CPU is over the tasks' life.
+func runTasks[S any](ctx context.Context, sw *sweep, ts []task, n int, what string, count func(S) int64, lat func(S) *Latency) (Step, error) {
+	c := sw.cfg
+	cpu0 := sw.cpu.read()
+	destroy, err := sw.post(ctx, ts)
+	if err != nil {
+		return Step{}, err
+	}
+	defer destroy()
+	wctx, cancel := sw.stepCtx(ctx)
+	defer cancel()
+	st := Step{Agents: n}
+	for _, t := range ts {
+		w, err := sw.done(wctx, t)
+		if err != nil {
+			return Step{}, err
+		}
+		var s S
+		if err := decode(t, w, &s); err != nil {
+			return Step{}, err
+		}
+		if got := count(s); got != c.Records {
+			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records %s (did it reach --task-timeout %s?)", t.agent.Name, t.id, got, c.Records, what, c.TaskTimeout)
+		}
+		run := AgentRun{Node: t.agent.Name, Records: count(s), StartedMs: w.StartedMs, DoneMs: w.DoneMs}
+		if lat != nil {
+			run.Latency = lat(s)
+		}
+		st.PerAgent = append(st.PerAgent, run)
+	}
+	st.CPU = sw.cpu.since(cpu0)
+	return st, nil
+}

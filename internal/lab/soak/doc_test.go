@@ -128,3 +128,18 @@ func TestTheFaultTableTellsAFaultCutShortFromOneNotBack(t *testing.T) {
 	testkit.Contains(t, "soak.md", render.Markdown(Doc(r)), "| 30.0 | consumer-kill | eos m1 SIGKILLed | next fault first | 4.0 |",
 		"| 15.0 | broker-kill | node 2 SIGKILLed | 12.5 | not within 15 |")
 }
+
+// The result names the cluster's home under KPAR_HOME by the variable, not
+// by the directory of the machine that ran it.
+func TestWiringNamesTheHomeUnderKPARHOMEByTheVariable(t *testing.T) {
+	t.Setenv("KPAR_HOME", "/somewhere/kpar")
+	for home, want := range map[string]string{
+		"/somewhere/kpar/lab-soak": "$KPAR_HOME/lab-soak",
+		"/elsewhere/lab-soak":      "/elsewhere/lab-soak",
+		"/somewhere/kpar-other":    "/somewhere/kpar-other",
+	} {
+		if got := homeLabel(home); got != want {
+			t.Errorf("homeLabel(%q) = %q, want %q", home, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -197,6 +198,16 @@ func (r *run) check(ctx context.Context, params map[string]worker.Params, draine
 	return nil
 }
 
+// homeLabel names the cluster's home as the result records it: under
+// KPAR_HOME as $KPAR_HOME/..., so that a result names no directory of the
+// machine that ran it (a fixture committed with kpar included).
+func homeLabel(home string) string {
+	if rel, err := filepath.Rel(broker.Home(), home); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		return filepath.Join("$KPAR_HOME", rel)
+	}
+	return home
+}
+
 // open starts the soak's own proxied cluster or checks the given one.
 func (r *run) open(ctx context.Context, res *Result) error {
 	cfg := r.cfg
@@ -218,7 +229,7 @@ func (r *run) open(ctx context.Context, res *Result) error {
 			r.proxies[n.ID], r.clients = p, append(r.clients, addr)
 		}
 		res.Wiring = fmt.Sprintf("3 nodes under %s: brokers on 127.0.0.1:%d-%d (replication, the soak's admin and checker); clients reach them only through the soak's TCP proxies on 127.0.0.1:%d-%d, advertised by each broker's PROXIED listener (127.0.0.1:%d-%d)",
-			cfg.Home, cfg.Port, cfg.Port+2, broker.ProxyPort(cfg.Port, 0), broker.ProxyPort(cfg.Port, 2), broker.ProxiedPort(cfg.Port, 0), broker.ProxiedPort(cfg.Port, 2))
+			homeLabel(cfg.Home), cfg.Port, cfg.Port+2, broker.ProxyPort(cfg.Port, 0), broker.ProxyPort(cfg.Port, 2), broker.ProxiedPort(cfg.Port, 0), broker.ProxiedPort(cfg.Port, 2))
 	} else {
 		r.admin, r.clients = cfg.Brokers, cfg.Brokers
 		res.Wiring = "the given brokers " + strings.Join(cfg.Brokers, ",") + ", reached directly"
