@@ -79,7 +79,7 @@ func benchConsume(b *testing.B, tracing string, sleep time.Duration, workers int
 	topic := "t"
 	if benchOn() == "on=broker" {
 		seeds = testkit.Brokers(b)
-		topic = brokerTopic(b, seeds)
+		topic = testkit.Topic(b, seeds, 4)
 	} else {
 		seeds = testkit.Kfake(b, kfake.SeedTopics(4, topic))
 	}
@@ -179,27 +179,4 @@ func benchProduce(b *testing.B, seeds []string, topic string, sampled1pc bool, k
 func hex16(v uint64) string {
 	s := strconv.FormatUint(v, 16)
 	return strings.Repeat("0", 16-len(s)) + s
-}
-
-// brokerTopic creates a 4-partition topic on the real broker, deleted at
-// the end (testkit.Topic names it after the benchmark, whose "=" and "%" a
-// topic name may not hold).
-func brokerTopic(b *testing.B, seeds []string) string {
-	adm := testkit.Admin(b, seeds)
-	name := "kotel-bench-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := adm.CreateTopic(ctx, 4, 1, nil, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		b.Fatalf("create topic %s: %v", name, err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = adm.DeleteTopics(ctx, name)
-	})
-	return name
 }

@@ -72,7 +72,14 @@ var topicSeq atomic.Int64
 
 // TopicName returns a name unique to this test and process.
 func TopicName(t testing.TB) string {
-	name := strings.NewReplacer("/", "-", " ", "-", "#", "-").Replace(t.Name())
+	// A topic name holds only ASCII letters, digits, '.', '_' and '-'
+	// (subtests bring '/', ' ', '#'; benchmarks '=' and '%').
+	name := strings.Map(func(r rune) rune {
+		if r < 128 && (r == '.' || r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '-'
+	}, t.Name())
 	if len(name) > 120 {
 		name = name[:120]
 	}
