@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -199,14 +198,8 @@ func (r *run) check(ctx context.Context, params map[string]worker.Params, draine
 }
 
 // homeLabel names the cluster's home as the result records it: under
-// KPAR_HOME as $KPAR_HOME/..., so that a result names no directory of the
-// machine that ran it (a fixture committed with kpar included).
-func homeLabel(home string) string {
-	if rel, err := filepath.Rel(broker.Home(), home); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return filepath.Join("$KPAR_HOME", rel)
-	}
-	return home
-}
+// KPAR_HOME as $KPAR_HOME/... (results.Label).
+func homeLabel(home string) string { return results.Label(home, broker.Home(), "$KPAR_HOME") }
 
 // open starts the soak's own proxied cluster or checks the given one.
 func (r *run) open(ctx context.Context, res *Result) error {
