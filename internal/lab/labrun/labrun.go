@@ -1,6 +1,7 @@
-// Package labrun is what the consumer-group labs (`kpar lab group` and
-// `kpar lab group-settings`) share: a result's seeded header, the check of
-// a flag's list of names, and waiting for a condition.
+// Package labrun is what the labs share: a result's seeded header, the check
+// of a flag's list of names and waiting for a condition (`kpar lab group` and
+// `kpar lab group-settings`), and what of a cell repeats on a re-run
+// (Repeats: the consumer, group and producer labs).
 package labrun
 
 import (

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -72,11 +73,7 @@ type Cell struct {
 	Kcat     KcatCheck     `json:"kcat"`
 	Consumer ConsumerCheck `json:"consumer"`
 	Seconds  float64       `json:"seconds"`
-	// Exact lists what repeats from the seed; TimingDependent the counts
-	// that move between re-runs of the cell, for the reason in Why.
-	Exact           []string `json:"exact"`
-	TimingDependent []string `json:"timing_dependent"`
-	Why             string   `json:"why"`
+	labrun.Repeats
 }
 
 // KcatCheck is the settled topic read by kcat (librdkafka), to the same
