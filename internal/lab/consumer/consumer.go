@@ -21,11 +21,11 @@ import (
 	"github.com/kpar/kpar/internal/env"
 
 	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // DefaultScenarios are the scenarios of a run that names none.
@@ -293,7 +293,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}
 	}
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers)}
 	for i, p := range plan {
 		cfg.Progress.Begin(i+1, len(plan), p.strategy+"/"+p.scenario.Name)
 		start := time.Now()

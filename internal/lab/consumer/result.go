@@ -26,10 +26,8 @@ const (
 
 // Result is one `kpar lab consumer` run; every view reads only this.
 type Result struct {
-	results.Header
-	Seed    int64    `json:"seed"`
-	Brokers []string `json:"brokers"`
-	Cells   []Cell   `json:"cells"`
+	labrun.Run
+	Cells []Cell `json:"cells"`
 	// Speed compares records/s within each scenario; see SpeedBaseline.
 	Speed []Speed `json:"speed"`
 }

@@ -26,7 +26,7 @@ func sample() Result {
 		{Strategy: "commit-after-batch", Scenario: "ooo+crash", Seed: 9, Stalled: true},
 		{Strategy: "lib-key", Scenario: "ooo+crash", Seed: 9, Check: checker.Result{RecordsPerSec: 2468}},
 	}
-	return Result{Header: h, Seed: 9, Brokers: []string{"b:1"}, Cells: cells, Speed: compareSpeed(cells)}
+	return Result{Run: labrun.Run{Header: h, Seed: 9, Brokers: []string{"b:1"}}, Cells: cells, Speed: compareSpeed(cells)}
 }
 
 func TestResultRoundTripsThroughTheSharedWriter(t *testing.T) {

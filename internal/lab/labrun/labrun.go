@@ -22,6 +22,12 @@ type Run struct {
 	Brokers []string `json:"brokers"`
 }
 
+// New heads a run of schema (at version) that argv reproduces, with the seed
+// it picked and the brokers it runs against.
+func New(schema string, version int, argv []string, seed int64, brokers []string) Run {
+	return Run{Header: results.NewHeader(schema, version, argv), Seed: seed, Brokers: brokers}
+}
+
 // StartLine is the details' first sentence: when, where and with which seed.
 func (r Run) StartLine() string {
 	return fmt.Sprintf("Started %s against %s, seed %d.", r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)

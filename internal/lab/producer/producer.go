@@ -26,8 +26,8 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Config is one run of the lab.
@@ -226,7 +226,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), Seed: cfg.Seed, Params: paramsOf(cfg)}
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Command, cfg.Seed, nil), Params: paramsOf(cfg)}
 	specs := cfg.Cells()
 	cl, err := openCluster(ctx, cfg)
 	if err != nil {

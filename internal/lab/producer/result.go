@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/kpar/kpar/internal/lab/labrun"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Schema and SchemaVersion name the data file, lab-producer.json.
@@ -23,12 +22,10 @@ const (
 
 // Result is one `kpar lab producer` run: plain data, every view reads only this.
 type Result struct {
-	results.Header
-	Seed       int64    `json:"seed"`
-	Brokers    []string `json:"brokers"`
-	OwnCluster bool     `json:"own_cluster"`
-	Params     Params   `json:"params"`
-	Cells      []Cell   `json:"cells"`
+	labrun.Run
+	OwnCluster bool   `json:"own_cluster"`
+	Params     Params `json:"params"`
+	Cells      []Cell `json:"cells"`
 	// Lessons and Targets are Judge(Cells), stored for readers of the
 	// JSON; Doc judges the cells again rather than trust them.
 	Lessons []Lesson `json:"lessons"`
