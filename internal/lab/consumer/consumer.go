@@ -279,11 +279,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case len(cfg.Brokers) == 0:
-		return Result{}, errors.New("lab consumer: no broker to run against")
-	case cfg.Worker == nil:
-		return Result{}, errors.New("lab consumer: no worker command")
+	if err := labrun.Ready("lab consumer", cfg.Brokers, "worker", cfg.Worker != nil); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {

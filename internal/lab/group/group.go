@@ -231,11 +231,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case len(cfg.Brokers) == 0:
-		return Result{}, errors.New("lab group: no broker to run against")
-	case cfg.Member == nil:
-		return Result{}, errors.New("lab group: no member command")
+	if err := labrun.Ready("lab group", cfg.Brokers, "member", cfg.Member != nil); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()

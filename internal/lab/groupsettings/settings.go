@@ -145,8 +145,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	if len(cfg.Brokers) == 0 {
-		return Result{}, errors.New("lab group-settings: no broker to run against")
+	if err := labrun.Ready("lab group-settings", cfg.Brokers, "", false); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)

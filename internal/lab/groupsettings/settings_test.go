@@ -102,15 +102,6 @@ func synthetic() Result {
 	}
 }
 
-// lessons is every finding of r's document as the renderers write it.
-func lessons(r Result) string {
-	var out []string
-	for _, f := range Doc(r).Findings() {
-		out = append(out, render.Finding(f))
-	}
-	return strings.Join(out, "\n")
-}
-
 // The answer on a small Result: one lesson per experiment, losses first.
 func TestDocAnswersWithEachExperimentsFirstLesson(t *testing.T) {
 	r := synthetic()
@@ -136,7 +127,7 @@ func TestDocAnswersWithEachExperimentsFirstLesson(t *testing.T) {
 
 func TestSentencesFollowTheData(t *testing.T) {
 	r := synthetic()
-	all := lessons(r)
+	all := testkit.Findings(Doc(r))
 	for _, want := range []string{
 		"latest read 0 and skipped 1,000 of the 1,000 unread records",
 		`none read none of the 1,000 unread records: polling failed with "partition has no prior committed offset"`,
@@ -163,7 +154,7 @@ func TestSentencesFollowTheData(t *testing.T) {
 	r.Isolation.Levels[1].CommittedSeen = 650
 	r.PollInterval[0].Removed, r.PollInterval[0].SlowCommitError = false, ""
 	r.Reset[1].SeenOld, r.Reset[1].Skipped = 10, 990
-	all = lessons(r)
+	all = testkit.Findings(Doc(r))
 	testkit.Lacks(t, "changed data", all, "handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000")
 	testkit.Contains(t, "changed data", all, "processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990")
 }

@@ -28,6 +28,19 @@ func New(schema string, version int, argv []string, seed int64, brokers []string
 	return Run{Header: results.NewHeader(schema, version, argv), Seed: seed, Brokers: brokers}
 }
 
+// Ready refuses to start lab (its command, "lab group") without a broker,
+// or without the command that starts its processes when it needs one
+// (child names them, "member"; hasChild says whether the Config has it).
+func Ready(lab string, brokers []string, child string, hasChild bool) error {
+	switch {
+	case len(brokers) == 0:
+		return fmt.Errorf("%s: no broker to run against", lab)
+	case child != "" && !hasChild:
+		return fmt.Errorf("%s: no %s command", lab, child)
+	}
+	return nil
+}
+
 // StartLine is the details' first sentence: when, where and with which seed.
 func (r Run) StartLine() string {
 	return fmt.Sprintf("Started %s against %s, seed %d.", r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)
