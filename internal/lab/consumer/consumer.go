@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 
 	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/lab/labrun"
@@ -126,13 +127,6 @@ func (c Config) Cells() []string {
 	return out
 }
 
-func atLeast[T int | int64](flag string, v, min T) error {
-	if v < min {
-		return fmt.Errorf("--%s %d: must be at least %d", flag, v, min)
-	}
-	return nil
-}
-
 // plan is the cells of the run: the strategies and scenarios it spans
 // (--cell's one, or the lists), each known and named once, the strategies
 // able to take the security settings, the values checked.
@@ -189,18 +183,10 @@ func (c Config) plan() ([]cellSpec, error) {
 // checkValues checks the numeric flags; kills says a crash or kill scenario
 // is in the run.
 func (c Config) checkValues(kills bool) error {
-	for _, err := range []error{
-		atLeast("seed", c.Seed, 0),
-		atLeast("records", c.Records, 1),
-		atLeast("partitions", c.Partitions, 1),
-		atLeast("keys", c.Keys, 1),
-		atLeast("workers", c.Workers, 1),
-		atLeast("max-poll", c.MaxPoll, 1),
-		atLeast("crashes", c.Crashes, 0),
-	} {
-		if err != nil {
-			return err
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("records", c.Records, 1),
+		flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1), flagcheck.Int("workers", c.Workers, 1),
+		flagcheck.Int("max-poll", c.MaxPoll, 1), flagcheck.Int("crashes", c.Crashes, 0)); err != nil {
+		return err
 	}
 	switch {
 	case c.Latency < 0:

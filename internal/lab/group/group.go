@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
@@ -173,15 +174,11 @@ func (c Config) plan() ([]Cell, error) {
 			return nil, errors.New("no cell to run: --events and --assignors (or --parallel) must each name at least one")
 		}
 	}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("orders", c.Orders, 1),
+		flagcheck.Int("payments", c.Payments, 1), flagcheck.Int("rate", c.Rate, 1)); err != nil {
+		return nil, err
+	}
 	switch {
-	case c.Seed < 0:
-		return nil, fmt.Errorf("--seed %d: must be at least 0", c.Seed)
-	case c.Orders < 1:
-		return nil, fmt.Errorf("--orders %d: must be at least 1", c.Orders)
-	case c.Payments < 1:
-		return nil, fmt.Errorf("--payments %d: must be at least 1", c.Payments)
-	case c.Rate < 1:
-		return nil, fmt.Errorf("--rate %d: must be at least 1", c.Rate)
 	case c.Duration <= 0:
 		return nil, fmt.Errorf("--duration %s: must be positive", c.Duration)
 	case c.EventAt <= 0 || c.EventAt >= c.Duration:

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
@@ -106,19 +107,10 @@ var FullFaults = []string{FaultLeaderKill, FaultFreeze, FaultRolling}
 
 // Validate checks the Config; every error names its flag.
 func (c Config) Validate() error {
-	if c.Seed < 0 {
-		return fmt.Errorf("--seed %d: must be at least 0", c.Seed)
-	}
-	for _, n := range []struct {
-		flag   string
-		v, min int
-	}{
-		{"producers", c.Producers, 1}, {"keys", c.Keys, 1}, {"partitions", c.Partitions, 1},
-		{"rate", c.Rate, 10}, {"value-bytes", c.ValueBytes, 48},
-	} {
-		if n.v < n.min {
-			return fmt.Errorf("--%s %d: must be at least %d", n.flag, n.v, n.min)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("producers", c.Producers, 1),
+		flagcheck.Int("keys", c.Keys, 1), flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("rate", c.Rate, 10),
+		flagcheck.Int("value-bytes", c.ValueBytes, 48)); err != nil {
+		return err
 	}
 	if c.Producers > 64 {
 		return fmt.Errorf("--producers %d: at most 64 (each is a client with its own connections)", c.Producers)
