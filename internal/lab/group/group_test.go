@@ -1,8 +1,6 @@
 package group
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -166,25 +164,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 
 func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 	r := sampleResult()
-	views := Views(r)
-	dir := t.TempDir()
-	var names []string
-	var err error
-	for _, v := range views {
-		names = append(names, v.Name)
-		p := filepath.Join(dir, v.Name)
-		if v.Save != nil {
-			err = v.Save(p)
-		} else {
-			err = os.WriteFile(p, v.Bytes, 0o644)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", v.Name, err)
-		}
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Fatalf("%s empty: %v", v.Name, err)
-		}
-	}
+	names := testkit.WriteViews(t, Views(r)...)
 	// The Markdown, the pauses chart and a timeline per cell, each twice.
 	if len(names) != 1+2*(1+len(r.Cells)) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
 		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") || !slices.Contains(names, "lab-group-pauses.svg") {

@@ -1,8 +1,6 @@
 package groupsettings
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -161,29 +159,10 @@ func TestSentencesFollowTheData(t *testing.T) {
 
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	r := synthetic()
-	dir := t.TempDir()
-	for _, v := range render.Views(Doc(r)) {
-		p := filepath.Join(dir, v.Name)
-		var err error
-		if v.Save != nil {
-			err = v.Save(p)
-		} else {
-			err = os.WriteFile(p, v.Bytes, 0o644)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", v.Name, err)
-		}
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Fatalf("%s: empty or missing (%v)", v.Name, err)
-		}
-	}
+	names := testkit.WriteViews(t, render.Views(Doc(r))...)
 	md := render.Markdown(Doc(r))
 	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
 		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
-	var names []string
-	for _, v := range render.Views(Doc(r)) {
-		names = append(names, v.Name)
-	}
 	if want := []string{"lab-group-settings.md", "autocommit-loss.svg", "autocommit-loss.png", "lso-delay.svg", "lso-delay.png",
 		"reset-read.svg", "reset-read.png"}; !slices.Equal(names, want) {
 		t.Errorf("views %v, want %v", names, want)
