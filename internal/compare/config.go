@@ -138,21 +138,13 @@ func (c Config) Validate() error {
 	if c.TopicPrefix == "" {
 		return errors.New("--topic-prefix: empty")
 	}
-	if err := flagcheck.AtLeast(
-		flagcheck.Int("partitions", c.Partitions, 1),
-		flagcheck.Int("keys", c.Keys, 1),
-		flagcheck.Int("value-size", c.ValueSize, 0),
-		flagcheck.Int("io-records", c.IORecords, 1),
-		flagcheck.Int("noop-records", c.NoopRecords, 1),
-		flagcheck.Int("noop-concurrency", c.NoopConcurrency, 1),
-		flagcheck.Int("rss-records", c.RSSRecords, 1),
-		flagcheck.Int("dlq-records", c.DeadLetterRecords, 0),
-		flagcheck.Int("kpar-max-buffered", c.KparMaxBuffered, 0),
-		flagcheck.Int("kpar-max-buffered-per-partition", c.KparPerPart, 0),
-		flagcheck.Int("share-members", c.ShareMembers, 1),
-		flagcheck.Int("repeat", c.Repeat, 1),
-		flagcheck.Int("pc-heap-steps", c.HeapSteps, 0),
-	); err != nil {
+	if err := flagcheck.AtLeast(flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1),
+		flagcheck.Int("value-size", c.ValueSize, 0), flagcheck.Int("io-records", c.IORecords, 1),
+		flagcheck.Int("noop-records", c.NoopRecords, 1), flagcheck.Int("noop-concurrency", c.NoopConcurrency, 1),
+		flagcheck.Int("rss-records", c.RSSRecords, 1), flagcheck.Int("dlq-records", c.DeadLetterRecords, 0),
+		flagcheck.Int("kpar-max-buffered", c.KparMaxBuffered, 0), flagcheck.Int("kpar-max-buffered-per-partition", c.KparPerPart, 0),
+		flagcheck.Int("share-members", c.ShareMembers, 1), flagcheck.Int("repeat", c.Repeat, 1),
+		flagcheck.Int("pc-heap-steps", c.HeapSteps, 0)); err != nil {
 		return err
 	}
 	if len(c.Concurrencies) == 0 {
