@@ -120,12 +120,11 @@ func (c Config) Validate() error {
 // Cells names the cells a valid Config runs, "strategy/scenario", in order.
 func (c Config) Cells() []string {
 	plan, _ := c.plan()
-	var out []string
-	for _, p := range plan {
-		out = append(out, p.strategy+"/"+p.scenario.Name)
-	}
-	return out
+	return labrun.Names(plan)
 }
+
+// Name is the cell's "strategy/scenario".
+func (p cellSpec) Name() string { return p.strategy + "/" + p.scenario.Name }
 
 // plan is the cells of the run: the strategies and scenarios it spans
 // (--cell's one, or the lists), each known and named once, the strategies
@@ -278,7 +277,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers)}
 	for i, p := range plan {
-		cfg.Progress.Begin(i+1, len(plan), p.strategy+"/"+p.scenario.Name)
+		cfg.Progress.Begin(i+1, len(plan), p.Name())
 		start := time.Now()
 		cell, err := runCell(ctx, cfg, p.strategy, p.scenario)
 		if err != nil {

@@ -134,11 +134,7 @@ func (c Config) Validate() error {
 // Cells names the cells a valid Config runs, in order.
 func (c Config) Cells() []string {
 	plan, _ := c.plan()
-	var out []string
-	for _, p := range plan {
-		out = append(out, p.Name())
-	}
-	return out
+	return labrun.Names(plan)
 }
 
 // plan is the cells to run, only their event, assignor and member set.

@@ -41,6 +41,15 @@ func Ready(lab string, brokers []string, child string, hasChild bool) error {
 	return nil
 }
 
+// Names are the names of a lab's cells, in the order it runs them.
+func Names[C interface{ Name() string }](cells []C) []string {
+	out := make([]string, 0, len(cells))
+	for _, c := range cells {
+		out = append(out, c.Name())
+	}
+	return out
+}
+
 // StartLine is the details' first sentence: when, where and with which seed.
 func (r Run) StartLine() string {
 	return fmt.Sprintf("Started %s against %s, seed %d.", r.Started.Format("2006-01-02 15:04:05 MST"), strings.Join(r.Brokers, ","), r.Seed)

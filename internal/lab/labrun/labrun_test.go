@@ -41,3 +41,15 @@ func TestCountStarsOnlyTimingDependentCounts(t *testing.T) {
 		t.Errorf("exact count = %q, want 3", got)
 	}
 }
+
+type named string
+
+func (n named) Name() string { return "cell " + string(n) }
+
+// Names keeps the cells' order and takes each one's own name.
+func TestNamesKeepsTheCellsOrder(t *testing.T) {
+	got := Names([]named{"b", "a"})
+	if len(got) != 2 || got[0] != "cell b" || got[1] != "cell a" {
+		t.Errorf("Names = %q, want [cell b cell a]", got)
+	}
+}
