@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/confluentpc"
@@ -137,36 +138,22 @@ func (c Config) Validate() error {
 	if c.TopicPrefix == "" {
 		return errors.New("--topic-prefix: empty")
 	}
-	ints := []struct {
-		flag   string
-		v, min int64
-	}{
-		{"partitions", int64(c.Partitions), 1},
-		{"keys", int64(c.Keys), 1},
-		{"value-size", int64(c.ValueSize), 0},
-		{"io-records", c.IORecords, 1},
-		{"noop-records", c.NoopRecords, 1},
-		{"noop-concurrency", int64(c.NoopConcurrency), 1},
-		{"rss-records", c.RSSRecords, 1},
-		{"dlq-records", c.DeadLetterRecords, 0},
-		{"kpar-max-buffered", int64(c.KparMaxBuffered), 0},
-		{"kpar-max-buffered-per-partition", int64(c.KparPerPart), 0},
-		{"share-members", int64(c.ShareMembers), 1},
-		{"repeat", int64(c.Repeat), 1},
-		{"pc-heap-steps", int64(c.HeapSteps), 0},
-	}
-	for _, v := range ints {
-		if v.v < v.min {
-			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1),
+		flagcheck.Int("value-size", c.ValueSize, 0), flagcheck.Int("io-records", c.IORecords, 1),
+		flagcheck.Int("noop-records", c.NoopRecords, 1), flagcheck.Int("noop-concurrency", c.NoopConcurrency, 1),
+		flagcheck.Int("rss-records", c.RSSRecords, 1), flagcheck.Int("dlq-records", c.DeadLetterRecords, 0),
+		flagcheck.Int("kpar-max-buffered", c.KparMaxBuffered, 0), flagcheck.Int("kpar-max-buffered-per-partition", c.KparPerPart, 0),
+		flagcheck.Int("share-members", c.ShareMembers, 1), flagcheck.Int("repeat", c.Repeat, 1),
+		flagcheck.Int("pc-heap-steps", c.HeapSteps, 0)); err != nil {
+		return err
 	}
 	if len(c.Concurrencies) == 0 {
 		return errors.New("--concurrency: no concurrency given")
 	}
 	seen := map[int]bool{}
 	for _, n := range c.Concurrencies {
-		if n < 1 {
-			return fmt.Errorf("--concurrency %d: must be at least 1", n)
+		if err := flagcheck.Int("concurrency", n, 1).Err(); err != nil {
+			return err
 		}
 		if seen[n] {
 			return fmt.Errorf("--concurrency %d: given twice", n)

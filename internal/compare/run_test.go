@@ -214,12 +214,5 @@ func TestViewsDrawWithoutTheFailedParts(t *testing.T) {
 	r.Failures = []Failure{{Part: "io c=16", Reason: "x"}, {Part: PartNoop, Reason: "y"}}
 	judge(&r)
 	judgeShare(&r)
-	dir := t.TempDir()
-	for _, v := range render.Views(Doc(r)) {
-		if v.Save != nil {
-			if err := v.Save(dir + "/" + v.Name); err != nil {
-				t.Fatalf("%s: %v", v.Name, err)
-			}
-		}
-	}
+	testkit.WriteViews(t, render.Views(Doc(r))...)
 }

@@ -119,3 +119,22 @@ func TestParseSharePerfReadsColumnsByName(t *testing.T) {
 		}
 	}
 }
+
+// The recorded command line names the jars by $KPAR_CACHE, never by the
+// directory of the machine that ran it; other arguments stay as they are.
+func TestRecordedArgsNameTheJarsUnderKPARCACHE(t *testing.T) {
+	t.Setenv("KPAR_CACHE", "/somewhere/cache")
+	args := javaShareArgs("/somewhere/cache/kafka-4.4.0/libs/*", []string{"127.0.0.1:9092"}, "t", "g", 10, 2)
+	got := recordedArgs(args)
+	if got[1] != "$KPAR_CACHE/kafka-4.4.0/libs/*" {
+		t.Errorf("classpath recorded as %q, want $KPAR_CACHE/kafka-4.4.0/libs/*", got[1])
+	}
+	if args[1] != "/somewhere/cache/kafka-4.4.0/libs/*" {
+		t.Errorf("the command run changed: classpath %q", args[1])
+	}
+	for i := 2; i < len(args); i++ {
+		if got[i] != args[i] {
+			t.Errorf("argument %d recorded as %q, want %q", i, got[i], args[i])
+		}
+	}
+}

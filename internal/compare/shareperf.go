@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/proc"
+	"github.com/kpar/kpar/internal/results"
 )
 
 // SharePerfClass is Kafka's share consumer benchmark (kafka-tools), the
@@ -92,6 +94,16 @@ func javaShareArgs(classPath string, seeds []string, topic, group string, record
 		"--num-records", strconv.FormatInt(records, 10), "--threads", strconv.Itoa(threads), "--timeout", "60000"}
 }
 
+// recordedArgs is the command line as the result records it: the jars under
+// the cache named by $KPAR_CACHE, not by this machine's directory.
+func recordedArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = results.Label(a, broker.CacheDir(), "$KPAR_CACHE")
+	}
+	return out
+}
+
 // runJavaShare runs the tool, bounded by timeout, on a share group that
 // already reads from the earliest offset.
 func runJavaShare(ctx context.Context, java string, args []string, threads int, timeout time.Duration) (JavaShare, error) {
@@ -110,7 +122,7 @@ func runJavaShare(ctx context.Context, java string, args []string, threads int, 
 	}
 	u := p.Usage()
 	j.PeakRSSKiB, j.CPUSeconds = u.PeakRSSKiB, u.CPUSeconds
-	j.Threads, j.WallSeconds, j.Args = threads, u.Wall.Seconds(), args
+	j.Threads, j.WallSeconds, j.Args = threads, u.Wall.Seconds(), recordedArgs(args)
 	j.CPUPerMillion = perMillion(j.CPUSeconds, j.Records)
 	return j, nil
 }

@@ -202,14 +202,7 @@ func Write(dir, dataName string, data any, views ...View) ([]string, error) {
 			return nil, fmt.Errorf("results: bad or repeated view name %q", v.Name)
 		}
 		seen[v.Name] = true
-		p := filepath.Join(tmp, v.Name)
-		switch {
-		case v.Save != nil:
-			err = v.Save(p)
-		default:
-			err = os.WriteFile(p, v.Bytes, 0o644)
-		}
-		if err != nil {
+		if err := v.WriteFile(filepath.Join(tmp, v.Name)); err != nil {
 			return nil, fmt.Errorf("results: %s: %w", v.Name, err)
 		}
 	}

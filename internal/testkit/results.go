@@ -31,3 +31,22 @@ func WriteAndRead(t testing.TB, dataFile, schema string, version int, data, back
 	}
 	return names
 }
+
+// WriteViews writes every view into a new directory and fails the test when
+// one fails or comes out empty. It returns the views' names in order.
+func WriteViews(t testing.TB, views ...results.View) []string {
+	t.Helper()
+	dir := t.TempDir()
+	names := make([]string, 0, len(views))
+	for _, v := range views {
+		p := filepath.Join(dir, v.Name)
+		if err := v.WriteFile(p); err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Fatalf("%s: empty or missing (%v)", v.Name, err)
+		}
+		names = append(names, v.Name)
+	}
+	return names
+}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 
 	"github.com/kpar/kpar/parallel"
 )
@@ -90,14 +91,10 @@ func DefaultConfig() Config {
 // Validate checks everything that can be checked without a broker; every
 // error names its flag.
 func (c Config) Validate() error {
-	for _, v := range []struct {
-		flag   string
-		v, min int
-	}{{"partitions", c.Partitions, 1}, {"capacity", c.Capacity, 2}, {"adaptive-min", c.AdaptiveMin, 1},
-		{"attempts", c.Attempts, 1}, {"repeat", c.Repeat, 1}, {"burst", c.Burst, 0}} {
-		if v.v < v.min {
-			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("capacity", c.Capacity, 2),
+		flagcheck.Int("adaptive-min", c.AdaptiveMin, 1), flagcheck.Int("attempts", c.Attempts, 1), flagcheck.Int("repeat", c.Repeat, 1),
+		flagcheck.Int("burst", c.Burst, 0)); err != nil {
+		return err
 	}
 	switch {
 	case c.AdaptiveMax < c.AdaptiveMin:

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -118,18 +119,15 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, v := range []struct {
-		flag   string
-		v, min int64
-	}{
-		{"partitions", int64(c.Partitions), 1},
-		{"window-records", int64(c.RecordsPerPartition), 2},
-		{"keys", int64(c.Keys), 1},
-		{"window-stuck-offset", c.StuckOffset, 0},
-		{"window-concurrency", int64(c.Concurrency), 1},
+	for _, m := range []flagcheck.Min{
+		flagcheck.Int("partitions", c.Partitions, 1),
+		flagcheck.Int("window-records", c.RecordsPerPartition, 2),
+		flagcheck.Int("keys", c.Keys, 1),
+		flagcheck.Int("window-stuck-offset", c.StuckOffset, 0),
+		flagcheck.Int("window-concurrency", c.Concurrency, 1),
 	} {
-		if v.v < v.min {
-			bad("--%s %d: must be at least %d", v.flag, v.v, v.min)
+		if err := m.Err(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.RecordsPerPartition > 0 && c.StuckOffset >= int64(c.RecordsPerPartition)-1 {

@@ -19,13 +19,14 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 
 	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // DefaultScenarios are the scenarios of a run that names none.
@@ -119,19 +120,11 @@ func (c Config) Validate() error {
 // Cells names the cells a valid Config runs, "strategy/scenario", in order.
 func (c Config) Cells() []string {
 	plan, _ := c.plan()
-	var out []string
-	for _, p := range plan {
-		out = append(out, p.strategy+"/"+p.scenario.Name)
-	}
-	return out
+	return labrun.Names(plan)
 }
 
-func atLeast[T int | int64](flag string, v, min T) error {
-	if v < min {
-		return fmt.Errorf("--%s %d: must be at least %d", flag, v, min)
-	}
-	return nil
-}
+// Name is the cell's "strategy/scenario".
+func (p cellSpec) Name() string { return p.strategy + "/" + p.scenario.Name }
 
 // plan is the cells of the run: the strategies and scenarios it spans
 // (--cell's one, or the lists), each known and named once, the strategies
@@ -189,18 +182,10 @@ func (c Config) plan() ([]cellSpec, error) {
 // checkValues checks the numeric flags; kills says a crash or kill scenario
 // is in the run.
 func (c Config) checkValues(kills bool) error {
-	for _, err := range []error{
-		atLeast("seed", c.Seed, 0),
-		atLeast("records", c.Records, 1),
-		atLeast("partitions", c.Partitions, 1),
-		atLeast("keys", c.Keys, 1),
-		atLeast("workers", c.Workers, 1),
-		atLeast("max-poll", c.MaxPoll, 1),
-		atLeast("crashes", c.Crashes, 0),
-	} {
-		if err != nil {
-			return err
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("records", c.Records, 1),
+		flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1), flagcheck.Int("workers", c.Workers, 1),
+		flagcheck.Int("max-poll", c.MaxPoll, 1), flagcheck.Int("crashes", c.Crashes, 0)); err != nil {
+		return err
 	}
 	switch {
 	case c.Latency < 0:
@@ -279,11 +264,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case len(cfg.Brokers) == 0:
-		return Result{}, errors.New("lab consumer: no broker to run against")
-	case cfg.Worker == nil:
-		return Result{}, errors.New("lab consumer: no worker command")
+	if err := labrun.Ready("lab consumer", cfg.Brokers, "worker", cfg.Worker != nil); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
@@ -293,9 +275,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}
 	}
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers}
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers)}
 	for i, p := range plan {
-		cfg.Progress.Begin(i+1, len(plan), p.strategy+"/"+p.scenario.Name)
+		cfg.Progress.Begin(i+1, len(plan), p.Name())
 		start := time.Now()
 		cell, err := runCell(ctx, cfg, p.strategy, p.scenario)
 		if err != nil {

@@ -133,14 +133,6 @@ func answer(r Result, strategies, scenarios []string) []doc.Finding {
 	return out
 }
 
-// count renders n, starred when the cell says it is timing-dependent.
-func count(c Cell, name string, n int) string {
-	if slices.Contains(c.TimingDependent, name) {
-		return doc.Int(n) + "*"
-	}
-	return doc.Int(n)
-}
-
 // outcome is one cell in a few words: what the strategy did to the records
 // under this scenario, from its counts alone.
 func outcome(c Cell) string {
@@ -149,18 +141,18 @@ func outcome(c Cell) string {
 	}
 	var what []string
 	if n := c.LostNotArchived(); n > 0 {
-		what = append(what, "**lost "+count(c, "lost", n)+"**")
+		what = append(what, "**lost "+c.Count("lost", n)+"**")
 	}
 	for _, m := range []struct {
 		name, word string
 		n          int
 	}{{"duplicated", "dup", c.Check.Duplicated}, {"reordered", "reord", c.Check.Reordered}, {"dead_lettered", "dlq", c.Check.DeadLettered}} {
 		if m.n > 0 {
-			what = append(what, count(c, m.name, m.n)+" "+m.word)
+			what = append(what, c.Count(m.name, m.n)+" "+m.word)
 		}
 	}
 	if c.Share != nil && c.Share.Archived > 0 {
-		what = append(what, count(c, "archived", c.Share.Archived)+" archived")
+		what = append(what, c.Count("archived", c.Share.Archived)+" archived")
 	}
 	s := strings.Join(what, ", ")
 	if s == "" {
@@ -220,10 +212,10 @@ func counts(r Result) *doc.Table {
 		}
 		archived := "-"
 		if c.Share != nil {
-			archived = count(c, "archived", c.Share.Archived)
+			archived = c.Count("archived", c.Share.Archived)
 		}
-		t.Rows = append(t.Rows, []string{c.Strategy, c.Scenario, count(c, "lost", c.LostNotArchived()), count(c, "duplicated", c.Check.Duplicated),
-			count(c, "reordered", c.Check.Reordered), count(c, "dead_lettered", c.Check.DeadLettered), archived,
+		t.Rows = append(t.Rows, []string{c.Strategy, c.Scenario, c.Count("lost", c.LostNotArchived()), c.Count("duplicated", c.Check.Duplicated),
+			c.Count("reordered", c.Check.Reordered), c.Count("dead_lettered", c.Check.DeadLettered), archived,
 			doc.Num(c.Check.RecordsPerSec), fmt.Sprintf("%d/%d", c.Crashes, len(c.CrashPoints)), doc.Int(c.Joins),
 			doc.Int(c.CommitErrorsLogged), doc.Int(c.PartitionsLostLogged), fmt.Sprint(c.Seed), note})
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/results"
 )
 
@@ -25,10 +26,8 @@ const (
 
 // Result is one `kpar lab consumer` run; every view reads only this.
 type Result struct {
-	results.Header
-	Seed    int64    `json:"seed"`
-	Brokers []string `json:"brokers"`
-	Cells   []Cell   `json:"cells"`
+	labrun.Run
+	Cells []Cell `json:"cells"`
 	// Speed compares records/s within each scenario; see SpeedBaseline.
 	Speed []Speed `json:"speed"`
 }
@@ -123,11 +122,7 @@ type Cell struct {
 	CommitErrorsLogged   int `json:"commit_errors_logged"`
 	PartitionsLostLogged int `json:"partitions_lost_logged"`
 
-	// Exact names the counts a re-run with the same seed reproduces;
-	// TimingDependent the others, and Why says what they depend on.
-	Exact           []string `json:"exact"`
-	TimingDependent []string `json:"timing_dependent"`
-	Why             string   `json:"why,omitempty"`
+	labrun.Repeats
 
 	// Permanent failures as the workers reported them (worker.EventPermanent)
 	// until the cell ended: records, attempts, the most for one record. PC,

@@ -227,8 +227,8 @@ func shareBlocks(r Result) []doc.Block {
 		if len(s.AfterKills) > 0 {
 			kills = secondsList(s.AfterKills)
 		}
-		t.Rows = append(t.Rows, []string{c.Strategy, c.Scenario, fmt.Sprintf("%s (%d / %d)", count(c, "archived", s.Archived), s.ArchivedRejected, s.ArchivedAtLimit),
-			doc.Int(s.FailedDeliveries), count(c, "redelivered", s.Redelivered), kills, fmt.Sprintf("%gs", float64(s.LockDurationMs)/1000),
+		t.Rows = append(t.Rows, []string{c.Strategy, c.Scenario, fmt.Sprintf("%s (%d / %d)", c.Count("archived", s.Archived), s.ArchivedRejected, s.ArchivedAtLimit),
+			doc.Int(s.FailedDeliveries), c.Count("redelivered", s.Redelivered), kills, fmt.Sprintf("%gs", float64(s.LockDurationMs)/1000),
 			doc.Int(s.DeliveryLimit), fmt.Sprintf("%gs", float64(s.SessionTimeoutMs)/1000)})
 	}
 	if len(t.Rows) == 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -19,13 +20,13 @@ func sample() Result {
 	h.Started = time.Unix(0, 0).UTC()
 	cells := []Cell{
 		{Strategy: "commit-before", Scenario: "ooo+crash", Seed: 9, CrashPoints: []int{5}, Crashes: 1,
-			Exact: []string{"lost", "duplicated", "dead_lettered"}, TimingDependent: []string{"reordered", "records_per_sec"},
-			Why:   "reordered: near-ties go either way",
+			Repeats: labrun.Repeats{Exact: []string{"lost", "duplicated", "dead_lettered"}, TimingDependent: []string{"reordered", "records_per_sec"},
+				Why: "reordered: near-ties go either way"},
 			Check: checker.Result{Lost: 37, Duplicated: 2, RecordsPerSec: 1234}, Rerun: "kpar lab consumer --cell commit-before/ooo+crash --seed 9"},
 		{Strategy: "commit-after-batch", Scenario: "ooo+crash", Seed: 9, Stalled: true},
 		{Strategy: "lib-key", Scenario: "ooo+crash", Seed: 9, Check: checker.Result{RecordsPerSec: 2468}},
 	}
-	return Result{Header: h, Seed: 9, Brokers: []string{"b:1"}, Cells: cells, Speed: compareSpeed(cells)}
+	return Result{Run: labrun.Run{Header: h, Seed: 9, Brokers: []string{"b:1"}}, Cells: cells, Speed: compareSpeed(cells)}
 }
 
 func TestResultRoundTripsThroughTheSharedWriter(t *testing.T) {

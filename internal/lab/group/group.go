@@ -24,10 +24,10 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -134,11 +134,7 @@ func (c Config) Validate() error {
 // Cells names the cells a valid Config runs, in order.
 func (c Config) Cells() []string {
 	plan, _ := c.plan()
-	var out []string
-	for _, p := range plan {
-		out = append(out, p.Name())
-	}
-	return out
+	return labrun.Names(plan)
 }
 
 // plan is the cells to run, only their event, assignor and member set.
@@ -174,15 +170,11 @@ func (c Config) plan() ([]Cell, error) {
 			return nil, errors.New("no cell to run: --events and --assignors (or --parallel) must each name at least one")
 		}
 	}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("orders", c.Orders, 1),
+		flagcheck.Int("payments", c.Payments, 1), flagcheck.Int("rate", c.Rate, 1)); err != nil {
+		return nil, err
+	}
 	switch {
-	case c.Seed < 0:
-		return nil, fmt.Errorf("--seed %d: must be at least 0", c.Seed)
-	case c.Orders < 1:
-		return nil, fmt.Errorf("--orders %d: must be at least 1", c.Orders)
-	case c.Payments < 1:
-		return nil, fmt.Errorf("--payments %d: must be at least 1", c.Payments)
-	case c.Rate < 1:
-		return nil, fmt.Errorf("--rate %d: must be at least 1", c.Rate)
 	case c.Duration <= 0:
 		return nil, fmt.Errorf("--duration %s: must be positive", c.Duration)
 	case c.EventAt <= 0 || c.EventAt >= c.Duration:
@@ -232,15 +224,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case len(cfg.Brokers) == 0:
-		return Result{}, errors.New("lab group: no broker to run against")
-	case cfg.Member == nil:
-		return Result{}, errors.New("lab group: no member command")
+	if err := labrun.Ready("lab group", cfg.Brokers, "member", cfg.Member != nil); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
-	res := Result{Run: labrun.Run{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers},
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers),
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
 	if res.ConsumerSessionTimeoutMs > 0 {

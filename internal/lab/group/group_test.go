@@ -1,8 +1,6 @@
 package group
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -97,15 +95,6 @@ func sampleResult() Result {
 			cell("join", "kip848-uniform", "plain", 40, 60, 0), cell("kill", "cooperative-sticky", "parallel", 30, 60, 0)}}
 }
 
-// findingsText is every finding of r's document as the renderers write it.
-func findingsText(r Result) string {
-	var out []string
-	for _, f := range Doc(r).Findings() {
-		out = append(out, render.Finding(f))
-	}
-	return strings.Join(out, "\n")
-}
-
 // The answer on a small Result: the join target judged per protocol, then
 // what kpar's member lost, each computed from the data.
 func TestDocAnswersWithTheJoinTargetAndTheLosses(t *testing.T) {
@@ -138,7 +127,7 @@ func TestDocAnswersWithTheJoinTargetAndTheLosses(t *testing.T) {
 // change.
 func TestFindingsFollowTheData(t *testing.T) {
 	r := sampleResult()
-	all := findingsText(r)
+	all := testkit.Findings(Doc(r))
 	for _, want := range []string{"eager range stopped the whole group for 2,000 ms", "cooperative-sticky 50 ms (40.0x shorter)",
 		"(target each incremental protocol pauses the whole group on a join 5x shorter than eager range: met)", "kpar's parallel member lost nothing in any of its 1 cell",
 		"kill/cooperative-sticky/parallel after 1.0 s (classic, session timeout 10 s"} {
@@ -150,7 +139,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 	r.Cells[0].Metrics.GroupMaxGapMs = 100
 	r.Cells[1].Metrics.GroupMaxGapMs = 200
 	r.Cells[3].Metrics.Lost = 4
-	all = findingsText(r)
+	all = testkit.Findings(Doc(r))
 	for _, want := range []string{"Not 5x shorter: cooperative-sticky and kip848-uniform. This run cannot show the target: range's 100 ms is less than 5x the ordinary gaps",
 		"shorter than eager range: missed)", "cooperative-sticky 200 ms (2.0x longer)", "kpar's parallel member **lost** records in kill/cooperative-sticky/parallel (4)"} {
 		if !strings.Contains(all, want) {
@@ -163,7 +152,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 	// A kill after which some partition never had an owner again is not
 	// among the ones "owned again".
 	r.Cells[3].Metrics.OwnedAgainMs = -1
-	all = findingsText(r)
+	all = testkit.Findings(Doc(r))
 	if strings.Contains(all, "every partition was owned again") || !strings.Contains(all, "had no live owner until the cell ended: kill/cooperative-sticky/parallel") {
 		t.Errorf("a kill cell never owned again:\n%s", all)
 	}
@@ -175,25 +164,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 
 func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 	r := sampleResult()
-	views := Views(r)
-	dir := t.TempDir()
-	var names []string
-	var err error
-	for _, v := range views {
-		names = append(names, v.Name)
-		p := filepath.Join(dir, v.Name)
-		if v.Save != nil {
-			err = v.Save(p)
-		} else {
-			err = os.WriteFile(p, v.Bytes, 0o644)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", v.Name, err)
-		}
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Fatalf("%s empty: %v", v.Name, err)
-		}
-	}
+	names := testkit.WriteViews(t, Views(r)...)
 	// The Markdown, the pauses chart and a timeline per cell, each twice.
 	if len(names) != 1+2*(1+len(r.Cells)) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
 		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") || !slices.Contains(names, "lab-group-pauses.svg") {

@@ -49,11 +49,7 @@ type Cell struct {
 	// Timeline is what the chart draws.
 	Timeline Timeline `json:"timeline"`
 
-	// Exact names what a re-run with the same seed reproduces;
-	// TimingDependent the counts that move, and Why says why.
-	Exact           []string `json:"exact"`
-	TimingDependent []string `json:"timing_dependent"`
-	Why             string   `json:"why"`
+	labrun.Repeats
 
 	// Error: the cell failed (a member did not come up, died on its own,
 	// the group never settled); its counts are what the log held then.

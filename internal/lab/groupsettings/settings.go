@@ -38,7 +38,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Experiments, in the order a run goes through them.
@@ -146,12 +145,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	if len(cfg.Brokers) == 0 {
-		return Result{}, errors.New("lab group-settings: no broker to run against")
+	if err := labrun.Ready("lab group-settings", cfg.Brokers, "", false); err != nil {
+		return Result{}, err
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
-	res := Result{Run: labrun.Run{Header: results.NewHeader(Schema, SchemaVersion, cfg.Argv()), Seed: cfg.Seed, Brokers: cfg.Brokers},
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers),
 		Records: cfg.Records, Partitions: cfg.Partitions, Experiments: cfg.Experiments}
 	for _, e := range cfg.Experiments {
 		var err error

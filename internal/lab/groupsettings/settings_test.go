@@ -1,8 +1,6 @@
 package groupsettings
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -102,15 +100,6 @@ func synthetic() Result {
 	}
 }
 
-// lessons is every finding of r's document as the renderers write it.
-func lessons(r Result) string {
-	var out []string
-	for _, f := range Doc(r).Findings() {
-		out = append(out, render.Finding(f))
-	}
-	return strings.Join(out, "\n")
-}
-
 // The answer on a small Result: one lesson per experiment, losses first.
 func TestDocAnswersWithEachExperimentsFirstLesson(t *testing.T) {
 	r := synthetic()
@@ -136,7 +125,7 @@ func TestDocAnswersWithEachExperimentsFirstLesson(t *testing.T) {
 
 func TestSentencesFollowTheData(t *testing.T) {
 	r := synthetic()
-	all := lessons(r)
+	all := testkit.Findings(Doc(r))
 	for _, want := range []string{
 		"latest read 0 and skipped 1,000 of the 1,000 unread records",
 		`none read none of the 1,000 unread records: polling failed with "partition has no prior committed offset"`,
@@ -163,36 +152,17 @@ func TestSentencesFollowTheData(t *testing.T) {
 	r.Isolation.Levels[1].CommittedSeen = 650
 	r.PollInterval[0].Removed, r.PollInterval[0].SlowCommitError = false, ""
 	r.Reset[1].SeenOld, r.Reset[1].Skipped = 10, 990
-	all = lessons(r)
+	all = testkit.Findings(Doc(r))
 	testkit.Lacks(t, "changed data", all, "handing records to a pool lost", "both received all", "removed 2.1 s", "processed 37 twice", "skipped 1,000 of the 1,000")
 	testkit.Contains(t, "changed data", all, "processed 12 twice", "read_committed received 650 of the 700 committed records", "latest read 10 and skipped 990")
 }
 
 func TestViewsWriteMarkdownAndChart(t *testing.T) {
 	r := synthetic()
-	dir := t.TempDir()
-	for _, v := range render.Views(Doc(r)) {
-		p := filepath.Join(dir, v.Name)
-		var err error
-		if v.Save != nil {
-			err = v.Save(p)
-		} else {
-			err = os.WriteFile(p, v.Bytes, 0o644)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", v.Name, err)
-		}
-		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
-			t.Fatalf("%s: empty or missing (%v)", v.Name, err)
-		}
-	}
+	names := testkit.WriteViews(t, render.Views(Doc(r))...)
 	md := render.Markdown(Doc(r))
 	testkit.Contains(t, "markdown", md, "### auto.offset.reset", "### enable.auto.commit", "### isolation.level", "### max.poll.interval.ms",
 		"| read_committed | 700 | 0 | 700 | 2.95 |", "lso-delay.svg", "Rerun: `kpar lab group-settings --seed 3`")
-	var names []string
-	for _, v := range render.Views(Doc(r)) {
-		names = append(names, v.Name)
-	}
 	if want := []string{"lab-group-settings.md", "autocommit-loss.svg", "autocommit-loss.png", "lso-delay.svg", "lso-delay.png",
 		"reset-read.svg", "reset-read.png"}; !slices.Equal(names, want) {
 		t.Errorf("views %v, want %v", names, want)

@@ -1,6 +1,7 @@
-// Package labrun is what the consumer-group labs (`kpar lab group` and
-// `kpar lab group-settings`) share: a result's seeded header, the check of
-// a flag's list of names, and waiting for a condition.
+// Package labrun is what the labs share: a result's seeded header, the check
+// of a flag's list of names and waiting for a condition (`kpar lab group` and
+// `kpar lab group-settings`), and what of a cell repeats on a re-run
+// (Repeats: the consumer, group and producer labs).
 package labrun
 
 import (
@@ -19,6 +20,34 @@ type Run struct {
 	results.Header
 	Seed    int64    `json:"seed"`
 	Brokers []string `json:"brokers"`
+}
+
+// New heads a run of schema (at version) that argv reproduces, with the seed
+// it picked and the brokers it runs against.
+func New(schema string, version int, argv []string, seed int64, brokers []string) Run {
+	return Run{Header: results.NewHeader(schema, version, argv), Seed: seed, Brokers: brokers}
+}
+
+// Ready refuses to start lab (its command, "lab group") without a broker,
+// or without the command that starts its processes when it needs one
+// (child names them, "member"; hasChild says whether the Config has it).
+func Ready(lab string, brokers []string, child string, hasChild bool) error {
+	switch {
+	case len(brokers) == 0:
+		return fmt.Errorf("%s: no broker to run against", lab)
+	case child != "" && !hasChild:
+		return fmt.Errorf("%s: no %s command", lab, child)
+	}
+	return nil
+}
+
+// Names are the names of a lab's cells, in the order it runs them.
+func Names[C interface{ Name() string }](cells []C) []string {
+	out := make([]string, 0, len(cells))
+	for _, c := range cells {
+		out = append(out, c.Name())
+	}
+	return out
 }
 
 // StartLine is the details' first sentence: when, where and with which seed.

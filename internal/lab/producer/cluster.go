@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/lab/labrun"
 )
 
 // Nodes is the cluster size the lab needs: RF 3 with min ISR 2 is the
@@ -49,27 +49,6 @@ func needThree(seeds []string, nodes int) error {
 		"or omit --brokers and the lab starts its own", Nodes, strings.Join(seeds, ","), nodes)
 }
 
-// oursFor checks that the brokers the cluster reports are the nodes kpar
-// recorded under home (same node ids and ports on this host, processes
-// alive): only then can the lab signal them. It returns why not otherwise.
-func oursFor(brokers kadm.BrokerDetails, st *broker.State, home string) string {
-	if st == nil {
-		return fmt.Sprintf("no cluster is recorded under %s (KPAR_HOME), so kpar has no pid to signal", home)
-	}
-	for _, b := range brokers {
-		i := slices.IndexFunc(st.Nodes, func(n broker.Node) bool { return int32(n.ID) == b.NodeID && int32(n.Port) == b.Port })
-		if i < 0 || !local(b.Host) {
-			return fmt.Sprintf("broker %d at %s:%d is not a node kpar started under %s", b.NodeID, b.Host, b.Port, home)
-		}
-		if !st.Nodes[i].Alive() {
-			return fmt.Sprintf("node %d's recorded pid %d under %s is not running", b.NodeID, st.Nodes[i].Pid, home)
-		}
-	}
-	return ""
-}
-
-func local(host string) bool { return host == "localhost" || net.ParseIP(host).IsLoopback() }
-
 // ErrOwnPlaintext refuses TLS/SASL settings for the lab's own cluster.
 var ErrOwnPlaintext = errors.New("the lab's own cluster is plaintext: name a secured 3-node cluster with --brokers (or --client-config's bootstrap.servers) to use TLS/SASL")
 
@@ -99,24 +78,18 @@ func openCluster(ctx context.Context, cfg Config) (_ *cluster, err error) {
 		return nil, err
 	}
 	c.adm = kadm.NewClient(c.cl)
-	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	md, err := c.adm.BrokerMetadata(mctx)
-	cancel()
-	if err != nil {
-		return nil, fmt.Errorf("metadata from %s: %w", strings.Join(c.seeds, ","), err)
-	}
-	if err := needThree(c.seeds, len(md.Brokers)); err != nil {
+	var brokers kadm.BrokerDetails
+	if c.ids, brokers, err = kafka.Nodes(ctx, c.adm, c.seeds); err != nil {
 		return nil, err
 	}
-	for _, b := range md.Brokers {
-		c.ids = append(c.ids, int(b.NodeID))
+	if err := needThree(c.seeds, len(c.ids)); err != nil {
+		return nil, err
 	}
-	slices.Sort(c.ids)
 	st, err := broker.LoadState(cfg.Home)
 	if err != nil && !errors.Is(err, broker.ErrNotUp) {
 		return nil, err
 	}
-	if c.noFaults = oursFor(md.Brokers, st, cfg.Home); c.noFaults == "" {
+	if c.noFaults = labrun.Ours(brokers, st, cfg.Home); c.noFaults == "" {
 		if c.faults, err = broker.OpenFaults(cfg.Home); err != nil {
 			c.noFaults = err.Error()
 		}

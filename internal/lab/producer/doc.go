@@ -145,23 +145,13 @@ func repeats(cells []Cell, targets []Target) []string {
 	return out
 }
 
-// star marks a count the cell calls timing-dependent.
-func star(c Cell) func(name string, n int) string {
-	return func(name string, n int) string {
-		if slices.Contains(c.TimingDependent, name) {
-			return doc.Int(n) + "*"
-		}
-		return doc.Int(n)
-	}
-}
-
 // compactTable is the answer's figures per cell.
 func compactTable(cells []Cell) *doc.Table {
 	t := &doc.Table{Head: []string{"setting", "fault", "acked", "lost", "duplicated", "reordered", "readers disagreed"},
 		Num: []bool{false, false, true, true, true, true, true}}
 	for _, c := range cells {
 		k := c.Counts
-		st := star(c)
+		st := c.Count
 		lost := st("lost", k.Lost)
 		acked := doc.Int(k.Acked)
 		if c.Setting.Acks == "0" {
@@ -190,7 +180,7 @@ func fullTable(cells []Cell) *doc.Table {
 		if !c.Consumer.CaughtUp {
 			missed += " (never caught up)"
 		}
-		st := star(c)
+		st := c.Count
 		disagreed := st("disagreed", k.Disagreed)
 		if k.Disagreed > 0 {
 			disagreed += ": " + ReadersText(c)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kpar/kpar/internal/doc"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/render"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
@@ -22,7 +23,7 @@ func cell(setting, fault string, k Counts) Cell {
 }
 
 func result(cells ...Cell) Result {
-	r := Result{Header: results.NewHeader(Schema, SchemaVersion, nil), Seed: 42, OwnCluster: true, Cells: cells}
+	r := Result{Run: labrun.New(Schema, SchemaVersion, nil, 42, nil), OwnCluster: true, Cells: cells}
 	r.judge()
 	return r
 }

@@ -26,8 +26,9 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Config is one run of the lab.
@@ -106,19 +107,10 @@ var FullFaults = []string{FaultLeaderKill, FaultFreeze, FaultRolling}
 
 // Validate checks the Config; every error names its flag.
 func (c Config) Validate() error {
-	if c.Seed < 0 {
-		return fmt.Errorf("--seed %d: must be at least 0", c.Seed)
-	}
-	for _, n := range []struct {
-		flag   string
-		v, min int
-	}{
-		{"producers", c.Producers, 1}, {"keys", c.Keys, 1}, {"partitions", c.Partitions, 1},
-		{"rate", c.Rate, 10}, {"value-bytes", c.ValueBytes, 48},
-	} {
-		if n.v < n.min {
-			return fmt.Errorf("--%s %d: must be at least %d", n.flag, n.v, n.min)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("seed", c.Seed, 0), flagcheck.Int("producers", c.Producers, 1),
+		flagcheck.Int("keys", c.Keys, 1), flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("rate", c.Rate, 10),
+		flagcheck.Int("value-bytes", c.ValueBytes, 48)); err != nil {
+		return err
 	}
 	if c.Producers > 64 {
 		return fmt.Errorf("--producers %d: at most 64 (each is a client with its own connections)", c.Producers)
@@ -226,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), Seed: cfg.Seed, Params: paramsOf(cfg)}
+	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Command, cfg.Seed, nil), Params: paramsOf(cfg)}
 	specs := cfg.Cells()
 	cl, err := openCluster(ctx, cfg)
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/kpar/kpar/internal/results"
+	"github.com/kpar/kpar/internal/lab/labrun"
 )
 
 // Schema and SchemaVersion name the data file, lab-producer.json.
@@ -22,12 +22,10 @@ const (
 
 // Result is one `kpar lab producer` run: plain data, every view reads only this.
 type Result struct {
-	results.Header
-	Seed       int64    `json:"seed"`
-	Brokers    []string `json:"brokers"`
-	OwnCluster bool     `json:"own_cluster"`
-	Params     Params   `json:"params"`
-	Cells      []Cell   `json:"cells"`
+	labrun.Run
+	OwnCluster bool   `json:"own_cluster"`
+	Params     Params `json:"params"`
+	Cells      []Cell `json:"cells"`
 	// Lessons and Targets are Judge(Cells), stored for readers of the
 	// JSON; Doc judges the cells again rather than trust them.
 	Lessons []Lesson `json:"lessons"`
@@ -72,11 +70,7 @@ type Cell struct {
 	Kcat     KcatCheck     `json:"kcat"`
 	Consumer ConsumerCheck `json:"consumer"`
 	Seconds  float64       `json:"seconds"`
-	// Exact lists what repeats from the seed; TimingDependent the counts
-	// that move between re-runs of the cell, for the reason in Why.
-	Exact           []string `json:"exact"`
-	TimingDependent []string `json:"timing_dependent"`
-	Why             string   `json:"why"`
+	labrun.Repeats
 }
 
 // KcatCheck is the settled topic read by kcat (librdkafka), to the same

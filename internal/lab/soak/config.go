@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/lab/strategy"
@@ -81,13 +82,9 @@ func (c Config) Validate() error {
 	case c.Interval < time.Second:
 		return fmt.Errorf("--interval %s: must be at least 1s", c.Interval)
 	}
-	for _, f := range []struct {
-		flag string
-		v    int
-	}{{"partitions", c.Partitions}, {"keys", c.Keys}, {"rate", c.Rate}, {"members", c.Members}, {"workers", c.Workers}} {
-		if f.v < 1 {
-			return fmt.Errorf("--%s %d: must be at least 1", f.flag, f.v)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1),
+		flagcheck.Int("rate", c.Rate, 1), flagcheck.Int("members", c.Members, 1), flagcheck.Int("workers", c.Workers, 1)); err != nil {
+		return err
 	}
 	switch {
 	case c.Latency < 0:

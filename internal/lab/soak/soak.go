@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/checker"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
@@ -199,14 +199,8 @@ func (r *run) check(ctx context.Context, params map[string]worker.Params, draine
 }
 
 // homeLabel names the cluster's home as the result records it: under
-// KPAR_HOME as $KPAR_HOME/..., so that a result names no directory of the
-// machine that ran it (a fixture committed with kpar included).
-func homeLabel(home string) string {
-	if rel, err := filepath.Rel(broker.Home(), home); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		return filepath.Join("$KPAR_HOME", rel)
-	}
-	return home
-}
+// KPAR_HOME as $KPAR_HOME/... (results.Label).
+func homeLabel(home string) string { return results.Label(home, broker.Home(), "$KPAR_HOME") }
 
 // open starts the soak's own proxied cluster or checks the given one.
 func (r *run) open(ctx context.Context, res *Result) error {
@@ -240,44 +234,24 @@ func (r *run) open(ctx context.Context, res *Result) error {
 		return err
 	}
 	r.adm = kadm.NewClient(r.cl)
-	mctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	md, err := r.adm.BrokerMetadata(mctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("metadata from %s: %w", strings.Join(r.admin, ","), err)
+	var brokers kadm.BrokerDetails
+	if r.ids, brokers, err = kafka.Nodes(ctx, r.adm, r.admin); err != nil {
+		return err
 	}
-	if len(md.Brokers) != Nodes {
-		return fmt.Errorf("kpar lab soak needs a %d-node cluster; the brokers at %s report %d node(s). Omit --brokers and the soak starts its own", Nodes, strings.Join(r.admin, ","), len(md.Brokers))
+	if len(r.ids) != Nodes {
+		return fmt.Errorf("kpar lab soak needs a %d-node cluster; the brokers at %s report %d node(s). Omit --brokers and the soak starts its own", Nodes, strings.Join(r.admin, ","), len(r.ids))
 	}
-	for _, b := range md.Brokers {
-		r.ids = append(r.ids, int(b.NodeID))
-	}
-	slices.Sort(r.ids)
 	home := cfg.Home
 	if !r.own {
 		home = broker.Home()
 	}
-	if why := ours(md.Brokers, home); why != "" {
+	st, _ := broker.LoadState(home) // none or unreadable: Ours says there is no pid to signal
+	if why := labrun.Ours(brokers, st, home); why != "" {
 		res.Skipped = append(res.Skipped, "broker kills and freezes: "+why)
 	} else if r.faults, err = broker.OpenFaults(home); err != nil {
 		res.Skipped = append(res.Skipped, "broker kills and freezes: "+err.Error())
 	}
 	return nil
-}
-
-// ours says why the brokers are not nodes kpar recorded under home ("" if they are).
-func ours(bs kadm.BrokerDetails, home string) string {
-	st, err := broker.LoadState(home)
-	if err != nil {
-		return fmt.Sprintf("no cluster is recorded under %s (KPAR_HOME), so kpar has no pid to signal", home)
-	}
-	for _, b := range bs {
-		i := slices.IndexFunc(st.Nodes, func(n broker.Node) bool { return int32(n.ID) == b.NodeID && int32(n.Port) == b.Port })
-		if i < 0 {
-			return fmt.Sprintf("broker %d at %s:%d is not a node kpar started under %s", b.NodeID, b.Host, b.Port, home)
-		}
-	}
-	return ""
 }
 
 // closeCluster stops the soak's own cluster unless kept; cancelled, it
