@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
-	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/trogdor"
 )
@@ -212,10 +211,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			defer cancel()
 			return g.connect(ctx)
 		},
-		run: func(ctx context.Context, e env.Env) (produce.Result, error) {
-			cfg.Env = e
-			return produce.Run(ctx, cfg)
-		},
+		run: runOf(cfg, produce.Run),
 		doc: produce.Doc, views: produce.Views,
 		// A step whose deliveries failed is recorded with its counts and
 		// first error, but the run is not a clean measurement.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/stuck"
-	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/proc"
 )
 
@@ -194,10 +192,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	// A part that failed is in the result with its reason; the parts that
 	// completed are written all the same, and the exit is non-zero.
 	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs", stall: f.stall,
-		run: func(ctx context.Context, e env.Env) (compare.Result, error) {
-			cfg.Env = e
-			return compare.Run(ctx, cfg)
-		},
+		run:     runOf(cfg, compare.Run),
 		doc:     compare.Doc,
 		partial: func(err error) bool { return errors.Is(err, compare.ErrPartsFailed) }})
 }

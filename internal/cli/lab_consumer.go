@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -135,9 +134,6 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 			return fmt.Sprintf("kpar lab consumer: seed %d, %d cells, %d records each, brokers %s",
 				cfg.Seed, len(cfg.Cells()), cfg.Records, strings.Join(e.Brokers, ","))
 		},
-		run: func(ctx context.Context, e env.Env) (consumer.Result, error) {
-			cfg.Env = e
-			return consumer.Run(ctx, cfg)
-		},
+		run: runOf(cfg, consumer.Run),
 		doc: consumer.Doc})
 }

@@ -165,6 +165,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 			return fmt.Sprintf("kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n%s",
 				cfg.Seed, len(cfg.Cells()), cfg.Rate, cfg.Duration, strings.Join(e.Brokers, ","), group.TextHeader())
 		},
+		// cfg keeps the brokers probed: the settings experiments run on them.
 		run: func(ctx context.Context, e env.Env) (group.Result, error) {
 			cfg.Env = e
 			return group.Run(ctx, cfg)

@@ -107,10 +107,7 @@ func runSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *
 			return fmt.Sprintf("kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s",
 				cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(e.Brokers, ","))
 		},
-		run: func(ctx context.Context, e env.Env) (groupsettings.Result, error) {
-			cfg.Env = e
-			return groupsettings.Run(ctx, cfg)
-		},
+		run:  runOf(cfg, groupsettings.Run),
 		doc:  groupsettings.Doc,
 		tail: func(res groupsettings.Result) string { return "rerun: " + strings.Join(res.Command, " ") + "\n" }})
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/soak"
 	"github.com/kpar/kpar/internal/proc"
@@ -91,14 +88,8 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 		return err
 	}
 	cfg.Worker = child.Start
-	cfg.Home = filepath.Join(broker.Home(), "lab-soak")
-	brokers := g.connect
-	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {
-		cfg.Home = broker.Home()
-	} else {
-		recordOwnCluster(cfg.Home)
-		brokers = func(context.Context) ([]string, error) { return nil, nil }
-	}
+	var brokers func(context.Context) ([]string, error)
+	cfg.Home, _, brokers = g.labCluster("lab-soak")
 	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(env.Env) string {
