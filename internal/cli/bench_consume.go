@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -100,11 +99,9 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 		return c, fmt.Errorf("--order: %w", err)
 	}
 	c.Only = splitList(f.only)
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&c.RSSChild); err != nil {
 		return c, err
 	}
-	c.RSSChild = child.Start
 	return c, c.Validate()
 }
 

@@ -77,6 +77,19 @@ func newChildCmd(g *globals) *cobra.Command {
 	return c
 }
 
+// kparChild points each of starts at this binary's `kpar child`, which
+// gets the command's security in its spec line.
+func (g *globals) kparChild(starts ...*proc.Starter) error {
+	child, err := proc.Kpar(g.sec)
+	if err != nil {
+		return err
+	}
+	for _, s := range starts {
+		*s = child.Start
+	}
+	return nil
+}
+
 // childCmd is one `kpar child <name>`: it takes no flags; its spec and the
 // parent's security come in the spec line on stdin (proc.ReadSpec), its
 // events and results go out as JSON lines, and its context ends when stdin

@@ -12,7 +12,6 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/stuck"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 func newCompareCmd(g *globals) *cobra.Command {
@@ -170,15 +169,13 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 			return c, fmt.Errorf("--source-root: %w", err)
 		}
 	}
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&c.Child); err != nil {
 		return c, err
 	}
-	c.Child = child.Start
 	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
 		w := f.w
-		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, child.Start
+		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, c.Child
 		c.Window = &w
 	}
 	return c, c.Validate()

@@ -8,7 +8,6 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/consumer"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labConsumerFlags struct {
@@ -121,11 +120,9 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if err != nil {
 		return err
 	}
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
-	cfg.Worker = child.Start
 	if f.verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/soak"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labSoakFlags struct {
@@ -83,11 +82,9 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
 	}
 	cfg.Seed = pickSeed(cfg.Seed)
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
-	cfg.Worker = child.Start
 	var brokers func(context.Context) ([]string, error)
 	cfg.Home, _, brokers = g.labCluster("lab-soak")
 	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
