@@ -14,15 +14,6 @@ import (
 	"github.com/kpar/kpar/internal/compare/stuck"
 )
 
-func newCompareCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "compare",
-		Short: "Measure kpar side by side with other consumers on the same broker and records",
-	}
-	c.AddCommand(newCompareConsumeCmd(g))
-	return c
-}
-
 // compareFlags are the flags, bound straight into the Configs.
 type compareFlags struct {
 	c      compare.Config
