@@ -77,9 +77,7 @@ func run(ctx context.Context, n, keys, batch int, cost time.Duration) error {
 		return err
 	}
 	fmt.Printf("producing %d events over %d keys into %s\n", n, keys, topic)
-	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
-		return "key-" + strconv.Itoa(i%keys), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, topic, n, demo.Keyed("key-", keys)); err != nil {
 		return err
 	}
 

@@ -65,9 +65,7 @@ func run(ctx context.Context, n int, delay time.Duration) error {
 	if err := demo.CreateTopics(ctx, 1, retry, dlt); err != nil {
 		return err
 	}
-	if err := demo.Produce(ctx, source, n, func(i int) (string, string) {
-		return "account-" + strconv.Itoa(i%13), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, source, n, demo.Keyed("account-", 13)); err != nil {
 		return err
 	}
 	fmt.Printf("produced %d payments to %s\n", n, source)

@@ -51,9 +51,7 @@ func run(ctx context.Context, n, keys int, partitions int32, concurrency int, wo
 		return err
 	}
 	fmt.Printf("producing %d records over %d keys into %s (%d partitions)\n", n, keys, topic, partitions)
-	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
-		return "key-" + strconv.Itoa(i%keys), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, topic, n, demo.Keyed("key-", keys)); err != nil {
 		return err
 	}
 

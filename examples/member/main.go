@@ -86,9 +86,7 @@ func load(ctx context.Context, topic string, partitions, n int) error {
 	if err := demo.CreateTopics(ctx, int32(partitions), topic); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return err
 	}
-	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
-		return "k" + strconv.Itoa(i%500), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, topic, n, demo.Keyed("k", 500)); err != nil {
 		return err
 	}
 	fmt.Printf("wrote %d records to %s\n", n, topic)

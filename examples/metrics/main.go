@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +60,7 @@ func run(ctx context.Context, listen string, n int, work time.Duration) error {
 	if err := demo.CreateTopics(ctx, 6, topic); err != nil {
 		return err
 	}
-	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
-		return "k" + strconv.Itoa(i%500), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, topic, n, demo.Keyed("k", 500)); err != nil {
 		return err
 	}
 

@@ -108,9 +108,7 @@ func run(ctx context.Context, n, consumers, conc int, work time.Duration) error 
 	if err := demo.ShareGroupFromEarliest(ctx, group); err != nil {
 		return fmt.Errorf("%w (share groups need Kafka 4.2+)", err) // it names the group
 	}
-	if err := demo.Produce(ctx, topic, n, func(i int) (string, string) {
-		return "job-" + strconv.Itoa(i), strconv.Itoa(i)
-	}); err != nil {
+	if err := demo.Produce(ctx, topic, n, demo.Keyed("job-", n)); err != nil {
 		return err
 	}
 	fmt.Printf("produced %d jobs to %s (3 partitions)\n", n, topic)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -36,14 +35,7 @@ func waitPortsFree(ports []int, wait bool) error {
 	return nil
 }
 
-func portInUse(port int) bool {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return true
-	}
-	l.Close()
-	return false
-}
+func portInUse(port int) bool { return PortInUse("127.0.0.1", port) }
 
 // waitReady polls until every node is registered in the metadata and the
 // controller quorum has a leader.

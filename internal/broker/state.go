@@ -3,10 +3,8 @@ package broker
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 )
 
@@ -89,34 +87,10 @@ var ErrNotUp = errors.New("no local broker is recorded as running (start one wit
 
 // LoadState reads what `Up` recorded under home; ErrNotUp when nothing is.
 func LoadState(home string) (*State, error) {
-	b, err := os.ReadFile(statePath(home))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotUp
-	}
-	if err != nil {
-		return nil, err
-	}
-	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", statePath(home), err)
-	}
-	if s.Version != StateVersion {
-		return nil, fmt.Errorf("%s: state version %d, this kpar reads %d", statePath(home), s.Version, StateVersion)
-	}
-	return &s, nil
+	return ReadStateFile[State](statePath(home), StateVersion, ErrNotUp)
 }
 
-func saveState(home string, s *State) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := statePath(home) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, statePath(home))
-}
+func saveState(home string, s *State) error { return WriteStateFile(statePath(home), s) }
 
 // NodeStatus is one node's health as `status` reports it.
 type NodeStatus struct {

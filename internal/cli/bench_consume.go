@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -10,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/consume"
-	"github.com/kpar/kpar/internal/env"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -102,11 +99,9 @@ func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
 		return c, fmt.Errorf("--order: %w", err)
 	}
 	c.Only = splitList(f.only)
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&c.RSSChild); err != nil {
 		return c, err
 	}
-	c.RSSChild = child.Start
 	return c, c.Validate()
 }
 
@@ -127,9 +122,6 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		defer pprof.StopCPUProfile()
 	}
 	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile, stall: cfg.StallTimeout,
-		run: func(ctx context.Context, e env.Env) (consume.Result, error) {
-			cfg.Env = e
-			return consume.Run(ctx, cfg)
-		},
+		run: runOf(cfg, consume.Run),
 		doc: consume.Doc})
 }

@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/downstream"
-	"github.com/kpar/kpar/internal/env"
 )
 
 // benchDownstreamFlags: --order and --fixed, parsed into the Config the
@@ -91,9 +89,6 @@ func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags)
 		return err
 	}
 	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile, stall: f.stall,
-		run: func(ctx context.Context, e env.Env) (downstream.Result, error) {
-			cfg.Env = e
-			return downstream.Run(ctx, cfg)
-		},
+		run: runOf(cfg, downstream.Run),
 		doc: downstream.Doc})
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
-	"github.com/kpar/kpar/internal/env"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -188,11 +186,9 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
 	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
 	if f.processes || f.vsJava || f.vsKcat {
-		child, err := proc.Kpar(g.sec)
-		if err != nil {
+		if err := g.kparChild(&c.Worker); err != nil {
 			return c, err
 		}
-		c.Worker = child.Start
 	}
 	c.Client = g.client // the anchors' refusal is a flag error
 	if err := checkStall(f.stall); err != nil {
@@ -212,10 +208,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 			defer cancel()
 			return g.connect(ctx)
 		},
-		run: func(ctx context.Context, e env.Env) (produce.Result, error) {
-			cfg.Env = e
-			return produce.Run(ctx, cfg)
-		},
+		run: runOf(cfg, produce.Run),
 		doc: produce.Doc, views: produce.Views,
 		// A step whose deliveries failed is recorded with its counts and
 		// first error, but the run is not a clean measurement.

@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -83,6 +86,21 @@ func apiVersionsGuess(ctx context.Context, seeds []string, opts ...kgo.Opt) stri
 		guess = g
 	}
 	return guess
+}
+
+// labCluster is where a lab that can start a 3-node cluster of its own
+// runs. Only brokers named by flag, environment or --client-config are
+// "given" (home: kpar's, where their pids are recorded; brokers: the one
+// probe); otherwise the lab starts its own cluster under $KPAR_HOME/name
+// rather than take 'kpar broker up”s, which is usually one node, and
+// there is nothing to probe before it does.
+func (g *globals) labCluster(name string) (home string, given bool, brokers func(context.Context) ([]string, error)) {
+	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" || len(g.client.Brokers) > 0 {
+		return broker.Home(), true, g.connect
+	}
+	home = filepath.Join(broker.Home(), name)
+	recordOwnCluster(home)
+	return home, false, func(context.Context) ([]string, error) { return nil, nil }
 }
 
 // recordOwnCluster names the cluster a command starts itself under home (the

@@ -22,12 +22,7 @@ import (
 // measurement starts (proc.Kpar). Each reads its spec on stdin (childCmd),
 // never the parent's command line.
 func newChildCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:    "child",
-		Short:  "processes started by measurements (not for direct use)",
-		Hidden: true,
-	}
-	c.AddCommand(
+	c := parent("child", "processes started by measurements (not for direct use)",
 		childCmd("produce-worker", "one producer of a 'bench produce --processes' run: spec on stdin, result JSON on stdout",
 			func(ctx context.Context, s produce.WorkerSpec, c *proc.Child, _ io.Writer) error {
 				return produce.RunWorker(ctx, s, c)
@@ -74,7 +69,21 @@ func newChildCmd(g *globals) *cobra.Command {
 				return stuck.RunChild(ctx, s, c.Commands, out)
 			}),
 	)
+	c.Hidden = true
 	return c
+}
+
+// kparChild points each of starts at this binary's `kpar child`, which
+// gets the command's security in its spec line.
+func (g *globals) kparChild(starts ...*proc.Starter) error {
+	child, err := proc.Kpar(g.sec)
+	if err != nil {
+		return err
+	}
+	for _, s := range starts {
+		*s = child.Start
+	}
+	return nil
 }
 
 // childCmd is one `kpar child <name>`: it takes no flags; its spec and the

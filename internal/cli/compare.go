@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,18 +12,7 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/stuck"
-	"github.com/kpar/kpar/internal/env"
-	"github.com/kpar/kpar/internal/proc"
 )
-
-func newCompareCmd(g *globals) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "compare",
-		Short: "Measure kpar side by side with other consumers on the same broker and records",
-	}
-	c.AddCommand(newCompareConsumeCmd(g))
-	return c
-}
 
 // compareFlags are the flags, bound straight into the Configs.
 type compareFlags struct {
@@ -172,15 +160,13 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 			return c, fmt.Errorf("--source-root: %w", err)
 		}
 	}
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&c.Child); err != nil {
 		return c, err
 	}
-	c.Child = child.Start
 	c.Client = g.client // the JVMs' refusal is a flag error
 	if f.window {
 		w := f.w
-		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, child.Start
+		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, c.Child
 		c.Window = &w
 	}
 	return c, c.Validate()
@@ -194,10 +180,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	// A part that failed is in the result with its reason; the parts that
 	// completed are written all the same, and the exit is non-zero.
 	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs", stall: f.stall,
-		run: func(ctx context.Context, e env.Env) (compare.Result, error) {
-			cfg.Env = e
-			return compare.Run(ctx, cfg)
-		},
+		run:     runOf(cfg, compare.Run),
 		doc:     compare.Doc,
 		partial: func(err error) bool { return errors.Is(err, compare.ErrPartsFailed) }})
 }

@@ -137,3 +137,15 @@ func commandLine(cmd *cobra.Command) []string {
 	})
 	return line
 }
+
+// runOf is the run of an experiment whose Config embeds env.Env: the
+// environment put in cfg, then the package's Run.
+func runOf[C any, P interface {
+	*C
+	SetEnv(env.Env)
+}, R any](cfg C, run func(context.Context, C) (R, error)) func(context.Context, env.Env) (R, error) {
+	return func(ctx context.Context, e env.Env) (R, error) {
+		P(&cfg).SetEnv(e)
+		return run(ctx, cfg)
+	}
+}

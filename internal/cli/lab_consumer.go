@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
@@ -9,7 +8,6 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/consumer"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labConsumerFlags struct {
@@ -122,11 +120,9 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if err != nil {
 		return err
 	}
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
-	cfg.Worker = child.Start
 	if f.verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}
@@ -135,9 +131,6 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 			return fmt.Sprintf("kpar lab consumer: seed %d, %d cells, %d records each, brokers %s",
 				cfg.Seed, len(cfg.Cells()), cfg.Records, strings.Join(e.Brokers, ","))
 		},
-		run: func(ctx context.Context, e env.Env) (consumer.Result, error) {
-			cfg.Env = e
-			return consumer.Run(ctx, cfg)
-		},
+		run: runOf(cfg, consumer.Run),
 		doc: consumer.Doc})
 }

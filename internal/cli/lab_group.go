@@ -13,7 +13,6 @@ import (
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/group"
 	"github.com/kpar/kpar/internal/lab/groupsettings"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labGroupFlags struct {
@@ -148,15 +147,13 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	if withSettings {
-		if err := settingsMember(g, &scfg); err != nil {
+		if err := g.kparChild(&scfg.Member); err != nil {
 			return err
 		}
 	}
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&cfg.Member); err != nil {
 		return err
 	}
-	cfg.Member = child.Start
 	if f.verbose {
 		cfg.MemberStderr = cmd.ErrOrStderr()
 	}
@@ -165,6 +162,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 			return fmt.Sprintf("kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n%s",
 				cfg.Seed, len(cfg.Cells()), cfg.Rate, cfg.Duration, strings.Join(e.Brokers, ","), group.TextHeader())
 		},
+		// cfg keeps the brokers probed: the settings experiments run on them.
 		run: func(ctx context.Context, e env.Env) (group.Result, error) {
 			cfg.Env = e
 			return group.Run(ctx, cfg)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/groupsettings"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labGroupSettingsFlags struct {
@@ -76,20 +75,10 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err != nil {
 		return err
 	}
-	if err := settingsMember(g, &cfg); err != nil {
+	if err := g.kparChild(&cfg.Member); err != nil {
 		return err
 	}
 	return runSettings(cmd, g, cfg, &f.out)
-}
-
-// settingsMember sets the member process the settings experiments start.
-func settingsMember(g *globals, cfg *groupsettings.Config) error {
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
-		return err
-	}
-	cfg.Member = child.Start
-	return nil
 }
 
 // runSettings runs the settings experiments of a validated cfg, writes
@@ -107,10 +96,7 @@ func runSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *
 			return fmt.Sprintf("kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s",
 				cfg.Seed, strings.Join(cfg.Experiments, ","), cfg.Records, strings.Join(e.Brokers, ","))
 		},
-		run: func(ctx context.Context, e env.Env) (groupsettings.Result, error) {
-			cfg.Env = e
-			return groupsettings.Run(ctx, cfg)
-		},
+		run:  runOf(cfg, groupsettings.Run),
 		doc:  groupsettings.Doc,
 		tail: func(res groupsettings.Result) string { return "rerun: " + strings.Join(res.Command, " ") + "\n" }})
 }

@@ -3,13 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/producer"
 )
@@ -116,20 +113,11 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	if err != nil {
 		return err
 	}
-	// Only brokers named by flag or environment are "given"; otherwise the
-	// lab starts its own cluster rather than taking 'kpar broker up''s,
-	// which is usually one node.
-	cfg.Home = filepath.Join(broker.Home(), "lab-producer")
-	given := strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" || len(g.client.Brokers) > 0
+	var given bool
+	var brokers func(context.Context) ([]string, error)
+	cfg.Home, given, brokers = g.labCluster("lab-producer")
 	if g.secured() && !given {
 		return producer.ErrOwnPlaintext
-	}
-	brokers := g.connect
-	if given {
-		cfg.Home = broker.Home()
-	} else {
-		recordOwnCluster(cfg.Home)
-		brokers = func(context.Context) ([]string, error) { return nil, nil }
 	}
 	return runExperiment(cmd, g, experiment[producer.Result]{out: &f.out, data: "lab-producer.json", unit: "cells",
 		brokers: brokers, seed: cfg.Seed,
@@ -140,9 +128,6 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 			}
 			return fmt.Sprintf("kpar lab producer: seed %d, %d cells, %d records/s, on %s", cfg.Seed, len(cfg.Cells()), cfg.Rate, where)
 		},
-		run: func(ctx context.Context, e env.Env) (producer.Result, error) {
-			cfg.Env = e
-			return producer.Run(ctx, cfg)
-		},
+		run: runOf(cfg, producer.Run),
 		doc: producer.Doc})
 }

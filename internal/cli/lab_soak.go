@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/lab/soak"
-	"github.com/kpar/kpar/internal/proc"
 )
 
 type labSoakFlags struct {
@@ -86,19 +82,11 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
 	}
 	cfg.Seed = pickSeed(cfg.Seed)
-	child, err := proc.Kpar(g.sec)
-	if err != nil {
+	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
-	cfg.Worker = child.Start
-	cfg.Home = filepath.Join(broker.Home(), "lab-soak")
-	brokers := g.connect
-	if strings.TrimSpace(g.brokers) != "" || strings.TrimSpace(os.Getenv("KPAR_BROKERS")) != "" {
-		cfg.Home = broker.Home()
-	} else {
-		recordOwnCluster(cfg.Home)
-		brokers = func(context.Context) ([]string, error) { return nil, nil }
-	}
+	var brokers func(context.Context) ([]string, error)
+	cfg.Home, _, brokers = g.labCluster("lab-soak")
 	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(env.Env) string {

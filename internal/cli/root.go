@@ -83,16 +83,25 @@ broker: your own (--brokers host:port) or a local one that
 	g.addSecurityFlags(root.PersistentFlags())
 	root.AddCommand(
 		newBrokerCmd(g),
-		newGenCmd(g),
-		newBenchCmd(g),
-		newLabCmd(g),
-		newCompareCmd(g),
+		parent("gen", "Generate deterministic input datasets", newGenCSVCmd(g)),
+		parent("bench", "Measure producers and consumers against a real broker",
+			newBenchProduceCmd(g), newBenchConsumeCmd(g), newBenchDownstreamCmd(g)),
+		parent("lab", "Correctness experiments: count what each consumer strategy loses, duplicates and reorders",
+			newLabConsumerCmd(g), newLabProducerCmd(g), newLabGroupCmd(g), newLabGroupSettingsCmd(g), newLabSoakCmd(g)),
+		parent("compare", "Measure kpar side by side with other consumers on the same broker and records", newCompareConsumeCmd(g)),
 		newTrogdorCmd(g),
 		newDepsCmd(),
 		newReportCmd(),
 		newChildCmd(g),
 	)
 	return root
+}
+
+// parent is a command that only holds its subcommands.
+func parent(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{Use: use, Short: short}
+	c.AddCommand(subs...)
+	return c
 }
 
 // Execute runs kpar with args and returns the process exit code.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/broker"
-	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -282,10 +280,7 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 		return err
 	}
 	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, data: trogdor.DataFile,
-		run: func(ctx context.Context, e env.Env) (trogdor.Result, error) {
-			cfg.Env = e
-			return trogdor.Run(ctx, cfg)
-		},
+		run: runOf(cfg, trogdor.Run),
 		doc: trogdor.Doc})
 }
 

@@ -25,3 +25,7 @@ func (e Env) Opts() []kgo.Opt { return e.Client.Opts }
 
 // Secured reports whether clients need options beyond the seeds.
 func (e Env) Secured() bool { return len(e.Client.Opts) > 0 }
+
+// SetEnv puts e in the Config that embeds it (the one call a command makes
+// for every experiment, whatever its Config type).
+func (e *Env) SetEnv(v Env) { *e = v }

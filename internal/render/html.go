@@ -20,16 +20,7 @@ func HTML(d doc.Doc) template.HTML {
 		}
 		b.WriteString("</div>\n")
 	}
-	for _, bl := range d.Body {
-		htmlBlock(&b, bl)
-	}
-	if len(d.Details) > 0 {
-		b.WriteString("<details><summary>Details</summary>\n")
-		for _, bl := range d.Details {
-			htmlBlock(&b, bl)
-		}
-		b.WriteString("</details>\n")
-	}
+	writeBlocks(&b, d, "<details><summary>Details</summary>\n", "</details>\n", htmlBlock)
 	return template.HTML(b.String())
 }
 

@@ -124,16 +124,24 @@ func Markdown(d doc.Doc) string {
 	for _, f := range d.Answer {
 		fmt.Fprintf(&b, "%s\n\n", Finding(f))
 	}
+	writeBlocks(&b, d, "## Details\n\n", "", mdBlock)
+	return b.String()
+}
+
+// writeBlocks writes the body's blocks, then the details' between open and
+// close (nothing when there are none): the one order of every format that
+// shows the details.
+func writeBlocks(b *strings.Builder, d doc.Doc, open, close string, block func(*strings.Builder, doc.Block)) {
 	for _, bl := range d.Body {
-		mdBlock(&b, bl)
+		block(b, bl)
 	}
 	if len(d.Details) > 0 {
-		b.WriteString("## Details\n\n")
+		b.WriteString(open)
 		for _, bl := range d.Details {
-			mdBlock(&b, bl)
+			block(b, bl)
 		}
+		b.WriteString(close)
 	}
-	return b.String()
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", "/") }

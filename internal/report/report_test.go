@@ -190,7 +190,7 @@ func TestAnswersFollowTheData(t *testing.T) {
 // count, and no sentence says it kept anything at 0.
 func TestProducerLabAnswerFollowsTheCells(t *testing.T) {
 	path := filepath.Join("testdata", "lab-producer", "lab-producer.json")
-	part, err := loadLabProducer(path)
+	part, err := labProducerKind.load(path)
 	if err != nil || part.Doc == nil || part.Facts.Seed == "" {
 		t.Fatalf("the fixture does not load as a document: %v %+v", err, part)
 	}

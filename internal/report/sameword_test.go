@@ -19,8 +19,8 @@ func TestARealResultsFindingsReadTheSameInTerminalMarkdownAndPage(t *testing.T) 
 		path string
 		load func(string) (Part, error)
 	}{
-		{filepath.Join("testdata", "compare", "compare.json"), loadCompare},
-		{filepath.Join("testdata", "lab-producer", "lab-producer.json"), loadLabProducer},
+		{filepath.Join("testdata", "compare", "compare.json"), compareKind.load},
+		{filepath.Join("testdata", "lab-producer", "lab-producer.json"), labProducerKind.load},
 	} {
 		p, err := c.load(c.path)
 		if err != nil {

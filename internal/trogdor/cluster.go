@@ -86,34 +86,10 @@ var ErrNotUp = errors.New("no Trogdor platform is recorded (start one with 'kpar
 
 // LoadState reads what Up or Plan recorded under home.
 func LoadState(home string) (*State, error) {
-	b, err := os.ReadFile(statePath(home))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotUp
-	}
-	if err != nil {
-		return nil, err
-	}
-	var s State
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", statePath(home), err)
-	}
-	if s.Version != StateVersion {
-		return nil, fmt.Errorf("%s: state version %d, this kpar reads %d", statePath(home), s.Version, StateVersion)
-	}
-	return &s, nil
+	return broker.ReadStateFile[State](statePath(home), StateVersion, ErrNotUp)
 }
 
-func saveState(home string, s *State) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := statePath(home) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, statePath(home))
-}
+func saveState(home string, s *State) error { return broker.WriteStateFile(statePath(home), s) }
 
 // Options configure Up.
 type Options struct {
@@ -377,14 +353,7 @@ func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
 	return st, out, nil
 }
 
-func portInUse(port int) bool {
-	l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
-	if err != nil {
-		return true
-	}
-	l.Close()
-	return false
-}
+func portInUse(port int) bool { return broker.PortInUse("", port) }
 
 // tail returns the last n lines of file path.
 func tail(path string, n int) string {

@@ -78,13 +78,11 @@ func (sw *sweep) consumeStep(ctx context.Context, n int) (Step, error) {
 	}
 	cpu0 := sw.cpu.read()
 	posted := time.Now()
-	destroy, err := sw.post(ctx, ts)
+	wctx, end, err := sw.post(ctx, ts)
 	if err != nil {
 		return Step{}, err
 	}
-	defer destroy()
-	wctx, cancel := sw.stepCtx(ctx)
-	defer cancel()
+	defer end()
 	doneAt, err := sw.waitCommitted(wctx, ts, groups, n)
 	if err != nil {
 		return Step{}, err

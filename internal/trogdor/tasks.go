@@ -25,9 +25,10 @@ func (sw *sweep) tasksFor(kind, runID string, n int, spec func(i int, a Process)
 	return ts
 }
 
-// post creates every task; the returned func destroys them all (on success
-// or not, so nothing keeps running on an agent after the step returned).
-func (sw *sweep) post(ctx context.Context, ts []task) (func(), error) {
+// post creates every task and returns the step's context, bounded by its
+// tasks' duration and a margin; end destroys the tasks (on success or not,
+// so nothing keeps running on an agent after the step returned).
+func (sw *sweep) post(ctx context.Context, ts []task) (wctx context.Context, end func(), err error) {
 	destroy := func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -38,10 +39,11 @@ func (sw *sweep) post(ctx context.Context, ts []task) (func(), error) {
 	for _, t := range ts {
 		if err := sw.co.CreateTask(ctx, t.id, t.spec); err != nil {
 			destroy()
-			return nil, fmt.Errorf("coordinator %s refused task %s for node %s: %w", sw.cfg.Coordinator, t.id, t.agent.Name, err)
+			return nil, nil, fmt.Errorf("coordinator %s refused task %s for node %s: %w", sw.cfg.Coordinator, t.id, t.agent.Name, err)
 		}
 	}
-	return destroy, nil
+	wctx, cancel := context.WithTimeout(ctx, sw.cfg.TaskTimeout+30*time.Second)
+	return wctx, func() { cancel(); destroy() }, nil
 }
 
 // done waits for task t to be DONE and returns its worker as its agent
@@ -82,11 +84,6 @@ func decode(t task, w TaskState, v any) error {
 	return nil
 }
 
-// stepCtx bounds a step: its tasks' duration and a margin.
-func (sw *sweep) stepCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, sw.cfg.TaskTimeout+30*time.Second)
-}
-
 // runTasks posts ts, waits for each to end and reads its status (an S) back
 // from its agent into the agent's run: the loop the produce and round-trip
 // steps share. A task whose count (sent, read back: what) is short of
@@ -95,13 +92,11 @@ func (sw *sweep) stepCtx(ctx context.Context) (context.Context, context.CancelFu
 func runTasks[S any](ctx context.Context, sw *sweep, ts []task, n int, what string, count func(S) int64, lat func(S) *Latency) (Step, error) {
 	c := sw.cfg
 	cpu0 := sw.cpu.read()
-	destroy, err := sw.post(ctx, ts)
+	wctx, end, err := sw.post(ctx, ts)
 	if err != nil {
 		return Step{}, err
 	}
-	defer destroy()
-	wctx, cancel := sw.stepCtx(ctx)
-	defer cancel()
+	defer end()
 	st := Step{Agents: n}
 	for _, t := range ts {
 		w, err := sw.done(wctx, t)

@@ -107,6 +107,12 @@ func Produce(ctx context.Context, topic string, n int, record func(i int) (key, 
 	return nil
 }
 
+// Keyed is the sample records: record i has the key prefix + i%keys and
+// the value i, so that each key's values rise with the offset.
+func Keyed(prefix string, keys int) func(i int) (key, value string) {
+	return func(i int) (string, string) { return prefix + strconv.Itoa(i%keys), strconv.Itoa(i) }
+}
+
 // ShareGroupFromEarliest sets the share group's share.auto.offset.reset to
 // earliest, so that it reads the records produced before it joined: a group
 // config (IncrementalAlterConfigs on resource type GROUP), which kadm has no
