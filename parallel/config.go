@@ -306,7 +306,8 @@ func MaxConcurrency(n int) Opt { return opt(func(c *cfg) { c.maxConcurrency = n 
 // the size follows the measured bytes per record as they change. A
 // kgo.FetchMaxBytes in ClientOpts pins the size instead. Memory is thus
 // bounded by MaxBuffered records plus about two fetch responses per broker,
-// whatever the backlog on the broker.
+// whatever the backlog on the broker. In ShareGroup mode it bounds each
+// member's poll instead: see ShareMembers for the sum.
 func MaxBuffered(n int) Opt { return opt(func(c *cfg) { c.maxBuffered = n }) }
 
 // MaxBufferedPerPartition is the per-partition backpressure threshold

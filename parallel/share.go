@@ -92,6 +92,9 @@ func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name
 // longer for its slowest record), at least 2 and at most 8. That is 2
 // members at the default concurrency, 4 at MaxConcurrency(5000). Each
 // member counts toward the broker's group.share.max.size (200 by default).
+// The records this process holds in share mode are therefore at most the
+// member count times one poll (20,000 at MaxConcurrency(5000) with the
+// default MaxBuffered): MaxBuffered bounds each poll, not their sum.
 func ShareMembers(n int) Opt {
 	return opt(func(c *cfg) { c.shareMembers, c.given = n, c.given|givenShareMembers })
 }
