@@ -217,23 +217,23 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 	}
 	r := a.Record
 	st := &state{r: r, pa: o.partAttrsFast(r.Topic, r.Partition, a.Group)}
-	sc, pctx := o.parent(ctx, r)
-	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
+	p := o.parent(ctx, r)
+	if o.sampledOnly && (p.lazy || p.sc.IsValid() && !p.sc.IsSampled()) {
 		// No span, no duration: see SampledOnly.
 		st.Context = ctx
-		if pctx != nil {
-			st.Context = pctx
+		if p.pctx != nil {
+			st.Context = p.pctx
 		} else {
-			st.skipped, st.sc = true, sc
+			st.skipped, st.from, st.tp = true, p.from, p.tp
 		}
 		return st
 	}
 	parent := ctx
 	switch {
-	case pctx != nil:
-		parent = pctx
-	case sc.IsValid():
-		parent = trace.ContextWithSpanContext(ctx, sc)
+	case p.pctx != nil:
+		parent = p.pctx
+	case p.sc.IsValid():
+		parent = trace.ContextWithSpanContext(ctx, p.sc)
 	}
 	ctx, span := o.tracer.Start(parent, st.pa.name, st.pa.startOpts...)
 	if span.IsRecording() {
@@ -354,11 +354,18 @@ func (o *Observer) Forward(ctx context.Context, _ parallel.Attempt, out *kgo.Rec
 // AttemptEnd implements parallel.Observer: it ends the span and records the
 // metrics.
 func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error) {
-	span := trace.SpanFromContext(ctx)
 	et := 0 // index into errorTypes, plus one; 0: no error
 	if err != nil {
 		et = errorType(err)
 	}
+	if st, ok := ctx.(*state); ok && st.skipped && st.r == a.Record {
+		// SampledOnly gave it no span: counted only.
+		if a.Route != parallel.RouteRetry {
+			st.pa.consumed[et].Add(1)
+		}
+		return
+	}
+	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() {
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())
