@@ -27,6 +27,15 @@ import (
 //
 // Every sampled attempt keeps its span with all its attributes; records
 // with no parent, batch calls and transactions are traced as without it.
+//
+// With the W3C propagator (and no tracestate header), a traceparent of
+// version 00's shape whose flags do not sample is decided on its flags
+// alone: its IDs are read only when the span context is asked for (a
+// handler's own span, a retry or dead-letter copy), so a skipped record
+// costs one allocation and the read of its headers. If those IDs are
+// malformed (not lower-case hex, or all zero) the handler's context holds
+// no valid span context, as the propagator reads none, where without
+// SampledOnly the tracer would have started a root span.
 func SampledOnly() Opt { return func(o *Observer) { o.sampledOnly = true } }
 
 // parentOf is the span context an attempt of a record continues, as
