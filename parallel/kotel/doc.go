@@ -86,7 +86,7 @@
 // For production: sample at the producer (e.g. 1% of traces), give the
 // consumer's tracer provider a ParentBased sampler (the SDK's default) and
 // use SampledOnly. An attempt SampledOnly gives no span then costs one
-// allocation (112 bytes: the handler's context, which is also its span), a
+// allocation (96 bytes: the handler's context, which is also its span), a
 // read of the record's headers and an atomic add; the library's own hook
 // allocates nothing (BenchmarkAttemptUnsampled here,
 // BenchmarkObservedAttempt in parallel). That is little against a handler

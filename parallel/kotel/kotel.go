@@ -142,7 +142,7 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 		if p.pctx != nil {
 			st.Context = p.pctx
 		} else {
-			st.skipped, st.from, st.tp = true, p.from, p.tp
+			st.from, st.tp = p.from, p.tp
 		}
 		return st
 	}
@@ -276,7 +276,7 @@ func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error
 	if err != nil {
 		et = errorType(err)
 	}
-	if st, ok := ctx.(*state); ok && st.skipped && st.r == a.Record {
+	if st, ok := ctx.(*state); ok && st.skipped() && st.r == a.Record {
 		// SampledOnly gave it no span: counted only.
 		if a.Route != parallel.RouteRetry {
 			st.pa.consumed[et].Add(1)
