@@ -93,28 +93,27 @@
 // doing I/O, and much against one doing nothing. Measured on a single-broker
 // cluster with a traceparent on every record, the configurations run
 // interleaved (bench_ab.sh in this directory, KPAR_BROKERS naming the
-// broker), on a shared 2-core machine whose other load moved the rates by up
-// to a factor of ten between runs, so the CPU time per record is the steadier
-// figure:
+// broker), on a shared 2-core machine whose other load moved the untraced
+// no-op rate between 0.30 and 2.5 million records/s from run to run, so the
+// CPU time per record is the steadier figure:
 //
 //   - No-op handler, 8 workers, 2,000,000 records, five repeats: the
-//     untraced consumer took 496-581 ns of CPU per record, the 1% sampled one
-//     with SampledOnly 943-1,031 ns (off's CPU over it: median 0.55, range
-//     0.53-0.56; its rate: median 0.73 of the untraced, one repeat of five at
-//     0.90 or more), ParentBased(NeverSample) with SampledOnly median 0.52.
-//     With 600,000 records and seven repeats, the 1% sampled one without
-//     SampledOnly had a CPU ratio of median 0.21, and every span recorded
-//     0.08 (rate: median 0.09).
+//     untraced consumer took 493-793 ns of CPU per record, the 1% sampled one
+//     with SampledOnly 814-1,365 ns (off's CPU over it: median 0.60, range
+//     0.58-0.66; its rate: median 0.85 of the untraced, 0.63-1.17, two
+//     repeats of five at 0.90 or more); ParentBased(NeverSample) with
+//     SampledOnly: CPU median 0.55 (0.45-0.74). With 600,000 records, the
+//     1% sampled one without SampledOnly had a CPU ratio of median 0.22
+//     (0.15-0.29), and every span recorded 0.09 (0.07-0.11).
 //   - A handler sleeping 5 ms, 64 workers, 20,000 records, seven repeats: the
-//     1% sampled one with SampledOnly ran at a median 1.04 of the untraced
-//     rate (0.82-1.19; six repeats of seven at 0.90 or more), every span
-//     recorded at 0.73 (0.55-0.95), while the machine's other load held the
-//     untraced consumer to 6,500-10,200 of the 12,800 records/s its workers
-//     allow.
+//     1% sampled one with SampledOnly ran at a median 1.00 of the untraced
+//     rate (0.98-1.04), every span recorded at 1.00 (0.92-1.01); the
+//     untraced consumer ran at 10,434-11,236 of the 12,800 records/s its
+//     workers allow.
 //
 // The commands:
 //
 //	./bench_ab.sh 5 Noop/on=broker 2000000 off 1%+sampledonly never+sampledonly
-//	./bench_ab.sh 7 Noop/on=broker 600000 off 1% 1%+sampledonly never+sampledonly all
+//	./bench_ab.sh 5 Noop/on=broker 600000 off 1% 1%+sampledonly never+sampledonly all
 //	./bench_ab.sh 7 Sleep5ms/on=broker/workers=64 20000 off 1%+sampledonly all
 package kotel
