@@ -80,11 +80,15 @@ type observing struct {
 }
 
 // attempt is an observed attempt in progress: nil when no Observer is set,
-// so the unobserved path costs one nil check.
+// so the unobserved path costs one nil check. begin takes it from
+// attemptPool and finish puts it back: finish is its last use (the worker
+// that began it finishes it, once; forward comes before).
 type attempt struct {
 	ctx context.Context
 	a   Attempt
 }
+
+var attemptPool = sync.Pool{New: func() any { return new(attempt) }}
 
 func (c *Consumer) groupName() string {
 	c.obs.once.Do(func() {
@@ -103,17 +107,50 @@ func (c *Consumer) begin(ctx context.Context, r *kgo.Record, n int) *attempt {
 	if c.obs == nil {
 		return nil
 	}
-	a := Attempt{Record: r, Number: headerInt(r, HeaderAttempts) + n, Group: c.groupName()}
-	return &attempt{ctx: c.obs.o.AttemptStart(ctx, a), a: a}
+	at := attemptPool.Get().(*attempt)
+	at.a = Attempt{Record: r, Number: priorAttempts(r) + n, Group: c.groupName()}
+	at.ctx = c.obs.o.AttemptStart(ctx, at.a)
+	return at
 }
 
-// finish ends an observed attempt with its route.
-func (c *Consumer) finish(at *attempt, route Route, err error) {
-	if at == nil {
-		return
+// priorAttempts is headerInt(r, HeaderAttempts) without its allocations on
+// the common paths: no header (a record's first delivery; strconv.Atoi("")
+// allocates its error) and the plain decimal the library writes (no string
+// copy of the value). Anything else goes through headerInt.
+func priorAttempts(r *kgo.Record) int {
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key != HeaderAttempts {
+			continue
+		}
+		v := r.Headers[i].Value
+		if len(v) == 0 || len(v) > 9 {
+			return headerInt(r, HeaderAttempts)
+		}
+		n := 0
+		for _, d := range v {
+			if d < '0' || d > '9' {
+				return headerInt(r, HeaderAttempts)
+			}
+			n = n*10 + int(d-'0')
+		}
+		return n
 	}
+	return 0
+}
+
+// finish ends an observed attempt with its route. at must not be used
+// after: it goes back to attemptPool, emptied (it holds no record).
+func (c *Consumer) finish(at *attempt, route Route, err error) {
+	if at != nil { // inlined: the unobserved path costs the nil check
+		c.end(at, route, err)
+	}
+}
+
+func (c *Consumer) end(at *attempt, route Route, err error) {
 	at.a.Route = route
 	c.obs.o.AttemptEnd(at.ctx, at.a, err)
+	*at = attempt{}
+	attemptPool.Put(at)
 }
 
 // forward lets the Observer stamp out, the copy of at's record about to be

@@ -1,85 +1,3 @@
-// Package kotel traces and measures a parallel.Consumer with OpenTelemetry.
-// It lives apart from package parallel, as franz-go's plugin/kotel does, so
-// that the library pulls no OpenTelemetry into builds that do not want it.
-//
-//	o := kotel.New(kotel.TracerProvider(tp), kotel.MeterProvider(mp))
-//	c, err := parallel.New(handle, parallel.Observe(o), ...)
-//	...
-//	stop, err := o.ObserveStats(c) // lag and head-of-line wait gauges
-//	defer stop()
-//
-// # Spans
-//
-// One span ("process <topic>", kind consumer) per handler attempt: a record
-// retried in place twice gives three. Its parent is the producer's span,
-// read from the record's headers with the propagator (W3C trace context by
-// default: the traceparent header that franz-go's plugin/kotel, and most
-// Kafka clients' OpenTelemetry instrumentation, write), or, when the record's
-// Context already holds a span (franz-go's plugin/kotel consumer hooks put a
-// "receive" span there), that span. The handler runs with the attempt's span
-// in its context, so its own spans are children of it.
-//
-// With SampledOnly, a record whose parent is not sampled gets no span of
-// its own (the tracer is not called; the handler's context carries the
-// parent's span context), which is what the SDK's default sampler,
-// ParentBased, decides anyway, at a fraction of the cost: see SampledOnly
-// for what it keeps and drops.
-//
-// Attributes follow the OpenTelemetry messaging conventions (the
-// partition's are given at the span's start, so a sampler sees them; the
-// record's own, offset, key, tombstone and attempt, only to a span that
-// records, i.e. one that was sampled):
-// messaging.system=kafka, messaging.operation.type=process,
-// messaging.operation.name=process, messaging.destination.name (the topic),
-// messaging.destination.partition.id, messaging.kafka.offset,
-// messaging.kafka.message.key (when valid UTF-8), messaging.kafka.message.tombstone,
-// messaging.consumer.group.name; and kpar's own: kpar.attempt (the record's
-// handler calls so far, over retry-topic rounds), kpar.outcome (ok or
-// error), kpar.route (done, retry, retry_topic, dead_letter, failed,
-// released, abandoned; see parallel.Route). A failed attempt has status
-// Error, its message, and error.type: permanent, panic, timeout or _OTHER.
-//
-// A NewBatch consumer also gets one span per batch call ("process" plus the
-// topic when all records share one), a root span linked to each record's
-// producer span, with messaging.batch.message_count; the handler runs with
-// it. Each record's own attempt span covers its wait for the batch.
-//
-// Retry-topic and dead-letter copies carry the failed attempt's span
-// context (the propagator's headers replace the producer's that the copy
-// inherited), so the retry round's or the dead-letter reader's spans are
-// children of the attempt that sent the record there, which is itself a
-// child of the producer's: one trace from produce to dead letter.
-//
-// A NewTransform consumer also gets one span per transaction
-// ("transaction", kind producer): a root linked to the attempt span of each
-// input record whose outputs (or retry and dead-letter copies) it writes
-// (the first 128 by the SDK's default link limit), with
-// messaging.system, messaging.consumer.group.name, kpar.transactional_id,
-// kpar.txn.partitions (input partitions whose offsets it commits),
-// kpar.txn.records (input records whose outputs it writes; records done
-// without outputs are committed by the offsets too), kpar.txn.outputs
-// (records produced) and kpar.txn.outcome (committed, aborted, fenced,
-// unconfirmed; status Error unless committed). The produce of its records
-// runs under it: franz-go's plugin/kotel producer spans are its children.
-// Commits that carry no outputs are plain offset commits: no span. A
-// retry-topic or dead-letter copy's link is missing: the library keeps no
-// attempt context for it (its headers carry the attempt's trace context).
-//
-// # Metrics
-//
-// Through the MeterProvider, by the messaging conventions where they name
-// one: messaging.process.duration (histogram, seconds, per attempt) and
-// messaging.client.consumed.messages (records handed to the handler, once
-// per delivery; an asynchronous counter, counted in memory and read at
-// collection), both with messaging.system, messaging.operation.name,
-// messaging.destination.name, messaging.destination.partition.id,
-// messaging.consumer.group.name, and error.type on failures (with
-// SampledOnly, the histogram holds the sampled attempts only). The conventions
-// name no lag metric; ObserveStats adds kpar's own gauges read from
-// Consumer.Stats at collection: kpar.consumer.lag (high watermark minus the
-// committed offset, per partition), kpar.consumer.head_wait (seconds the
-// oldest record not yet done has waited, per partition), and their maxima
-// over the consumer, kpar.consumer.lag.max and kpar.consumer.head_wait.max.
 package kotel
 
 import (
@@ -217,23 +135,23 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 	}
 	r := a.Record
 	st := &state{r: r, pa: o.partAttrsFast(r.Topic, r.Partition, a.Group)}
-	sc, pctx := o.parent(ctx, r)
-	if o.sampledOnly && sc.IsValid() && !sc.IsSampled() {
+	p := o.parent(ctx, r)
+	if o.sampledOnly && (p.lazy || p.sc.IsValid() && !p.sc.IsSampled()) {
 		// No span, no duration: see SampledOnly.
 		st.Context = ctx
-		if pctx != nil {
-			st.Context = pctx
+		if p.pctx != nil {
+			st.Context = p.pctx
 		} else {
-			st.skipped, st.sc = true, sc
+			st.from, st.tp = p.from, p.tp
 		}
 		return st
 	}
 	parent := ctx
 	switch {
-	case pctx != nil:
-		parent = pctx
-	case sc.IsValid():
-		parent = trace.ContextWithSpanContext(ctx, sc)
+	case p.pctx != nil:
+		parent = p.pctx
+	case p.sc.IsValid():
+		parent = trace.ContextWithSpanContext(ctx, p.sc)
 	}
 	ctx, span := o.tracer.Start(parent, st.pa.name, st.pa.startOpts...)
 	if span.IsRecording() {
@@ -354,11 +272,18 @@ func (o *Observer) Forward(ctx context.Context, _ parallel.Attempt, out *kgo.Rec
 // AttemptEnd implements parallel.Observer: it ends the span and records the
 // metrics.
 func (o *Observer) AttemptEnd(ctx context.Context, a parallel.Attempt, err error) {
-	span := trace.SpanFromContext(ctx)
 	et := 0 // index into errorTypes, plus one; 0: no error
 	if err != nil {
 		et = errorType(err)
 	}
+	if st, ok := ctx.(*state); ok && st.skipped() && st.r == a.Record {
+		// SampledOnly gave it no span: counted only.
+		if a.Route != parallel.RouteRetry {
+			st.pa.consumed[et].Add(1)
+		}
+		return
+	}
+	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() {
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())

@@ -27,19 +27,39 @@ import (
 //
 // Every sampled attempt keeps its span with all its attributes; records
 // with no parent, batch calls and transactions are traced as without it.
+//
+// With the W3C propagator (and no tracestate header), a traceparent of
+// version 00's shape whose flags do not sample is decided on its flags
+// alone: its IDs are read only when the span context is asked for (a
+// handler's own span, a retry or dead-letter copy), so a skipped record
+// costs one allocation and the read of its headers. If those IDs are
+// malformed (not lower-case hex, or all zero) the handler's context holds
+// no valid span context, as the propagator reads none, where without
+// SampledOnly the tracer would have started a root span.
 func SampledOnly() Opt { return func(o *Observer) { o.sampledOnly = true } }
+
+// parentOf is the span context an attempt of a record continues, as
+// parent found it.
+type parentOf struct {
+	sc   trace.SpanContext // read; the zero SpanContext if none or lazy
+	pctx context.Context   // the propagator's Extract over ctx (it may hold more, e.g. baggage); nil if not used
+	from context.Context   // the record's Context, when it holds the span
+	tp   []byte            // the traceparent value, when read in place
+	// lazy: with SampledOnly, tp has version 00's shape and flags that do
+	// not sample, and sc was not read from it (see unsampled00).
+	lazy bool
+}
 
 // parent returns the span context an attempt of r continues: the span in
 // r.Context if it holds one, else the one the propagator reads from r's
-// headers (the zero SpanContext if none). With the W3C propagator and no
-// tracestate header, the traceparent header is parsed in place, without
-// the allocations of the propagator's Extract (the reading is the same), and
-// pctx is nil; otherwise pctx is what Extract returned over ctx (it may hold
-// more, e.g. baggage).
-func (o *Observer) parent(ctx context.Context, r *kgo.Record) (sc trace.SpanContext, pctx context.Context) {
+// headers. With the W3C propagator and no tracestate header, the
+// traceparent header is read in place, without the allocations of the
+// propagator's Extract (the reading is the same); with SampledOnly, one
+// whose flags do not sample is not parsed at all (lazy).
+func (o *Observer) parent(ctx context.Context, r *kgo.Record) parentOf {
 	if r.Context != nil {
-		if sc = trace.SpanContextFromContext(r.Context); sc.IsValid() {
-			return sc, nil
+		if sc := trace.SpanContextFromContext(r.Context); sc.IsValid() {
+			return parentOf{sc: sc, from: r.Context}
 		}
 	}
 	if o.w3c {
@@ -56,11 +76,24 @@ func (o *Observer) parent(ctx context.Context, r *kgo.Record) (sc trace.SpanCont
 			}
 		}
 		if !state {
-			return parseTraceparent(tp), nil
+			if o.sampledOnly && unsampled00(tp) {
+				return parentOf{tp: tp, lazy: true}
+			}
+			return parentOf{sc: parseTraceparent(tp), tp: tp}
 		}
 	}
-	pctx = o.prop.Extract(ctx, carrier{r})
-	return trace.SpanContextFromContext(pctx), pctx
+	pctx := o.prop.Extract(ctx, carrier{r})
+	return parentOf{sc: trace.SpanContextFromContext(pctx), pctx: pctx}
+}
+
+// unsampled00 reports whether the traceparent value h has version 00's one
+// shape (https://www.w3.org/TR/trace-context/#traceparent-header) and flags
+// 00 or 02: a parent that is not sampled, whatever its IDs. Its IDs are not
+// read here: parseTraceparent reads them when the span context is asked
+// for (state.SpanContext).
+func unsampled00(h []byte) bool {
+	return len(h) == 55 && h[0] == '0' && h[1] == '0' && h[2] == '-' && h[35] == '-' && h[52] == '-' &&
+		h[53] == '0' && (h[54] == '0' || h[54] == '2')
 }
 
 // isW3C reports whether p is exactly the W3C trace-context propagator.
