@@ -343,6 +343,7 @@ func (s *shareMode) process(r *kgo.Record) {
 	}
 	if c.cfg.brokerDLQ != "" { // the broker writes it (BrokerDeadLetter)
 		c.stats.deadLettered.Add(1)
+		c.finish(f.at, RouteDeadLetter, f.err)
 		r.Ack(kgo.AckReject)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,7 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 	const n = 20
 	testkit.Produce(t, cl.seeds, topic, n, n)
 	s := newSeen()
+	routes := &routeCounter{}
 	group := testkit.TopicName(t)
 	c := newShare(t, cl.seeds, group, topic, map[string]string{sharegroup.DeliveryCountLimit: "2"},
 		func(ctx context.Context, r *kgo.Record) error {
@@ -113,7 +115,7 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 			}
 			s.add(r)
 			return nil
-		}, parallel.BrokerDeadLetter(dlq), parallel.MaxConcurrency(8))
+		}, parallel.BrokerDeadLetter(dlq), parallel.MaxConcurrency(8), parallel.Observe(routes))
 	dead := runDeadLettering(t, c, s, cl.seeds, dlq, n-2, 2)
 	want := map[string]struct{ count, message string }{
 		"7":  {"1", "Offset rejected by client."},
@@ -139,6 +141,12 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 	if st := c.Stats(); st.DeadLettered != 2 {
 		t.Errorf("Stats.DeadLettered = %d, want 2", st.DeadLettered)
 	}
+	// An Observer sees every attempt end, the rejected ones as dead-lettered
+	// (a tracer's span of such an attempt would otherwise never end).
+	if started, ended, dead := routes.counts(); started != ended || dead != 2 {
+		t.Errorf("Observer: %d attempts started, %d ended, %d ended RouteDeadLetter; want every start ended and 2 dead-lettered",
+			started, ended, dead)
+	}
 	cfgs, err := sharegroup.Configs(ctx, testkit.Client(t, cl.seeds), group)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +155,37 @@ func TestBrokerDeadLetterRejectsPermanentAndExhaustedRecordsIntoTheBrokersDLQ(t 
 		t.Errorf("group configs after Run: topic %q copy %q, want %q and true",
 			cfgs["errors.deadletterqueue.topic.name"], cfgs["errors.deadletterqueue.copy.record.enable"], dlq)
 	}
+}
+
+// routeCounter is an Observer counting attempts started, ended, and ended
+// with RouteDeadLetter.
+type routeCounter struct {
+	mu                  sync.Mutex
+	started, ended, dlq int
+}
+
+func (o *routeCounter) AttemptStart(ctx context.Context, _ parallel.Attempt) context.Context {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.started++
+	return ctx
+}
+
+func (o *routeCounter) Forward(context.Context, parallel.Attempt, *kgo.Record) {}
+
+func (o *routeCounter) AttemptEnd(_ context.Context, a parallel.Attempt, _ error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.ended++
+	if a.Route == parallel.RouteDeadLetter {
+		o.dlq++
+	}
+}
+
+func (o *routeCounter) counts() (started, ended, dlq int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.started, o.ended, o.dlq
 }
 
 func headers(r *kgo.Record) map[string]string {
