@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mbits "math/bits"
 	"strings"
 )
 
@@ -61,6 +62,12 @@ func Encode(base int64, n int, done func(i int) bool) string {
 			bits[i/8] |= 1 << (i % 8)
 		}
 	}
+	return encodeBits(base, n, bits)
+}
+
+// encodeBits is Encode of a map given as its bitset (bit i, LSB first, set
+// when base+i is done; no bits past n).
+func encodeBits(base int64, n int, bits []byte) string {
 	rle := appendRLE(nil, n, bits)
 	out := make([]byte, 0, headerMax+min(len(rle), len(bits)))
 	out = append(out, version)
@@ -78,18 +85,35 @@ func Encode(base int64, n int, done func(i int) bool) string {
 	return Prefix + b64.EncodeToString(out)
 }
 
+// appendRLE appends the runs of bits[:n], alternating not-done and done,
+// starting with a not-done run (possibly 0).
 func appendRLE(dst []byte, n int, bits []byte) []byte {
 	want := false // first run counts not-done offsets
-	run := uint64(0)
-	for i := 0; i < n; i++ {
-		if (bits[i/8]&(1<<(i%8)) != 0) == want {
-			run++
-			continue
+	for i := 0; ; {
+		j := runEnd(bits, n, i, want)
+		dst = binary.AppendUvarint(dst, uint64(j-i))
+		if j == n {
+			return dst
 		}
-		dst = binary.AppendUvarint(dst, run)
-		want, run = !want, 1
+		want, i = !want, j
 	}
-	return binary.AppendUvarint(dst, run)
+}
+
+// runEnd returns the first index j >= i whose bit differs from v, or n: a
+// byte at a time (runs of thousands of offsets are the usual case), not a
+// bit at a time.
+func runEnd(bits []byte, n, i int, v bool) int {
+	for i < n {
+		b := bits[i/8]
+		if v {
+			b = ^b
+		}
+		if b &= 0xff << (i % 8); b != 0 { // a differing bit at or past i in this byte
+			return min(n, i&^7+mbits.TrailingZeros8(b))
+		}
+		i = i&^7 + 8
+	}
+	return n
 }
 
 // Decoded is a completion map read back from commit metadata.

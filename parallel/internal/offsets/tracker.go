@@ -264,19 +264,35 @@ func (t *Tracker) Metadata() string {
 	if max := t.budget * 8; n > max {
 		n = max // bitset of n bits fits the budget
 	}
-	// A cursor walks live once: queries come in increasing order.
-	j = 0
-	return Encode(low, n, func(i int) bool {
-		o := low + int64(i)
-		if o > t.hi {
-			return t.restored.Done(o)
+	return encodeBits(low, n, t.doneBits(low, n))
+}
+
+// doneBits is the completion map of offsets low..low+n-1 as a bitset:
+// every offset up to hi is done (a hole, or done) unless its entry is
+// pending; above hi the restored map says. One pass over the pending
+// entries, not a query per offset.
+func (t *Tracker) doneBits(low int64, n int) []byte {
+	bits := make([]byte, (n+7)/8)
+	m := int(min(int64(n), max(0, t.hi+1-low))) // offsets up to hi
+	for i := range bits[:m/8] {
+		bits[i] = 0xff
+	}
+	if m%8 != 0 {
+		bits[m/8] = 1<<(m%8) - 1
+	}
+	for _, e := range t.win[t.head:] {
+		i := e.off - low
+		if i >= int64(m) {
+			break
 		}
-		for j < len(live) && live[j].off < o {
-			j++
+		if !e.done && i >= 0 {
+			bits[i/8] &^= 1 << (i % 8)
 		}
-		if j < len(live) && live[j].off == o {
-			return live[j].done
+	}
+	for i := m; i < n; i++ {
+		if t.restored.Done(low + int64(i)) {
+			bits[i/8] |= 1 << (i % 8)
 		}
-		return true
-	})
+	}
+	return bits
 }
