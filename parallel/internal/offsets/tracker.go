@@ -131,6 +131,24 @@ func (t *Tracker) CanAdd(o int64) bool {
 	return (t.span(o)+7)/8 <= int64(t.budget)
 }
 
+// AddableThrough returns an offset up to which CanAdd holds for a run of
+// ascending offsets starting at first and added in turn, with no Done
+// between: the caller checks one bound per record instead of CanAdd. The
+// bound is CanAdd's at first: the committable offset only rises as offsets
+// are added, so it never admits what CanAdd would refuse, and it admits
+// first whenever CanAdd(first) does.
+func (t *Tracker) AddableThrough(first int64) int64 {
+	low := t.low()
+	if low < 0 {
+		low = first // Add(first) makes it the committable offset
+	}
+	limit := low + int64(t.budget)*8 - 1 // span(o) = o+1-low bits fit in budget bytes
+	if t.restored != nil {
+		limit = max(limit, t.restored.End()-1)
+	}
+	return limit
+}
+
 // Add admits offset o. skip is true when o was already completed before the
 // restart (per the restored map): the caller must not process it again, and
 // it counts as done. Offsets must be added in increasing order.

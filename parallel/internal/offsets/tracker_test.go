@@ -264,6 +264,9 @@ func FuzzEncodeDecode(f *testing.F) {
 		o := start
 		for i := 0; i < int(nAdd)%3000; i++ {
 			o += 1 + int64(rng.Intn(3)/2)*int64(rng.Intn(5)) // mostly contiguous, some holes
+			if lim := tr.AddableThrough(o); tr.CanAdd(o) != (o <= lim) {
+				t.Fatalf("CanAdd(%d) = %v, AddableThrough = %d", o, tr.CanAdd(o), lim)
+			}
 			if !tr.CanAdd(o) {
 				// The gap must close: complete the lowest pending.
 				for _, a := range added {
@@ -305,6 +308,9 @@ func FuzzEncodeDecode(f *testing.F) {
 		for _, a := range added {
 			if a < commit {
 				continue
+			}
+			if lim := re.AddableThrough(a); re.CanAdd(a) != (a <= lim) {
+				t.Fatalf("restored: CanAdd(%d) = %v, AddableThrough = %d", a, re.CanAdd(a), lim)
 			}
 			skip, err := re.Add(a)
 			if err != nil {
