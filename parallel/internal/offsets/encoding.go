@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	mbits "math/bits"
 	"strings"
 )
 
@@ -86,34 +85,28 @@ func encodeBits(base int64, n int, bits []byte) string {
 }
 
 // appendRLE appends the runs of bits[:n], alternating not-done and done,
-// starting with a not-done run (possibly 0).
+// starting with a not-done run (possibly 0). A whole byte of the current
+// run (runs of thousands of offsets are the usual case) is taken at once.
 func appendRLE(dst []byte, n int, bits []byte) []byte {
 	want := false // first run counts not-done offsets
-	for i := 0; ; {
-		j := runEnd(bits, n, i, want)
-		dst = binary.AppendUvarint(dst, uint64(j-i))
-		if j == n {
-			return dst
+	run := uint64(0)
+	for i := 0; i < n; {
+		if i%8 == 0 && i+8 <= n {
+			if b := bits[i/8]; (b == 0 && !want) || (b == 0xff && want) {
+				run += 8
+				i += 8
+				continue
+			}
 		}
-		want, i = !want, j
+		if (bits[i/8]&(1<<(i%8)) != 0) == want {
+			run++
+		} else {
+			dst = binary.AppendUvarint(dst, run)
+			want, run = !want, 1
+		}
+		i++
 	}
-}
-
-// runEnd returns the first index j >= i whose bit differs from v, or n: a
-// byte at a time (runs of thousands of offsets are the usual case), not a
-// bit at a time.
-func runEnd(bits []byte, n, i int, v bool) int {
-	for i < n {
-		b := bits[i/8]
-		if v {
-			b = ^b
-		}
-		if b &= 0xff << (i % 8); b != 0 { // a differing bit at or past i in this byte
-			return min(n, i&^7+mbits.TrailingZeros8(b))
-		}
-		i = i&^7 + 8
-	}
-	return n
+	return binary.AppendUvarint(dst, run)
 }
 
 // Decoded is a completion map read back from commit metadata.
