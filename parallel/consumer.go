@@ -54,6 +54,11 @@ type Consumer struct {
 	slots []workerSlot  // one per worker: completions waiting behind a running handler
 	held  atomic.Int64  // records admitted and not done, all partitions: the MaxBuffered budget
 	space chan struct{} // nudges the poll loop: room freed, or a partition went
+	// wakeBelow: completions nudge the poll loop once held is at most this
+	// (wakeRoom below MaxBuffered), or when mapWake is set: a partition
+	// whose backlog waits for completion-map room had a completion.
+	wakeBelow int64
+	mapWake   atomic.Bool
 	// completed is signalled by every completion: a back-to-back commit
 	// loop (CommitInterval(0)) waits on it between commits.
 	completed chan struct{}
@@ -112,6 +117,7 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 	if err := c.cfg.validate(m); err != nil {
 		return nil, err
 	}
+	c.wakeBelow = int64(c.cfg.maxBuffered - wakeRoom(c.cfg.maxBuffered, c.cfg.maxConcurrency))
 	if m == modeBatch {
 		c.batchGate = newGate(&c.cfg)
 	} else {
@@ -315,6 +321,27 @@ func (c *Consumer) fatal() error {
 }
 
 // nudge wakes the poll loop if it waits for room.
+// wakeRoom is the room completions free before they wake the poll loop to
+// admit more: a sixteenth of MaxBuffered, but never so much that the
+// records left held could be fewer than MaxConcurrency; at least 1. A
+// wake per completion cost a poll-loop wake-up and admission round per
+// record with slow handlers at high concurrency.
+func wakeRoom(maxBuffered, maxConcurrency int) int {
+	return max(1, min(maxBuffered/16, maxBuffered-maxConcurrency))
+}
+
+// nudgeDone wakes the poll loop after completions were reported, when
+// they left at least wakeRoom free or one was of a partition waiting for
+// completion-map room. Room left below wakeRoom is still used: the
+// sweeper nudges every sweepEvery while there is any.
+func (c *Consumer) nudgeDone() {
+	if c.held.Load() > c.wakeBelow && !c.mapWake.Load() {
+		return
+	}
+	c.mapWake.Store(false)
+	c.nudge()
+}
+
 func (c *Consumer) nudge() {
 	select {
 	case c.space <- struct{}{}:

@@ -152,7 +152,7 @@ func (l *sharedLane) run(c *Consumer, slot *workerSlot, buf []*kgo.Record) []*kg
 func (c *Consumer) endPass(slot *workerSlot, n int, batch []*kgo.Record) []*kgo.Record {
 	slot.end()
 	if n > 0 {
-		c.nudge()
+		c.nudgeDone()
 	}
 	clear(batch)
 	return batch[:0]
@@ -218,7 +218,7 @@ func (s *laneRun) step(r *kgo.Record) bool {
 			n := c.report(s.slot, s.done)
 			p.mu.Unlock()
 			if n > 0 {
-				c.nudge()
+				c.nudgeDone()
 			}
 			s.last = now
 		}

@@ -36,6 +36,7 @@ type partition struct {
 	revoking  bool
 	dead      bool
 	paused    bool
+	mapWait   bool // the last admission stopped at the completion map's budget
 	hwm       int64
 	polls     []pollMark // lag.go: polls with records not all done, oldest first
 
@@ -157,6 +158,9 @@ func (c *Consumer) markDone(p *partition, recs []*kgo.Record) int {
 		p.tr.Done(r.Offset)
 	}
 	c.deliver.done(p, recs)
+	if p.mapWait {
+		c.mapWake.Store(true)
+	}
 	c.held.Add(-int64(len(recs)))
 	c.maybeResume(p)
 	select { // wakes a back-to-back commit loop (CommitInterval(0))

@@ -187,7 +187,8 @@ func (c *Consumer) admitFrom(p *partition, max int, ready *[]runnable) int {
 		}
 	}
 	n, kept := 0, 0
-	for n < int(got) && p.tr.CanAdd(p.parked[n].Offset) {
+	limit := p.tr.AddableThrough(p.parked[0].Offset) // the map budget, once per round
+	for n < int(got) && p.parked[n].Offset <= limit {
 		if c.admit(p, p.parked[n], ready) {
 			kept++
 		}
@@ -195,6 +196,7 @@ func (c *Consumer) admitFrom(p *partition, max int, ready *[]runnable) int {
 	}
 	// The admitted records leave the backlog's array in one clear: a nil
 	// stored per record cost a write barrier each while the GC marks.
+	p.mapWait = n < int(got) // stopped at limit: a completion may make map room
 	clear(p.parked[:n])
 	p.parked = p.parked[n:]
 	if len(p.parked) == 0 {

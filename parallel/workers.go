@@ -65,6 +65,9 @@ func (c *Consumer) sweep(stop <-chan struct{}, done chan<- struct{}) {
 		case <-t.C:
 		}
 		c.sweepOnce(false)
+		if c.held.Load() < int64(c.cfg.maxBuffered) {
+			c.nudge() // room below wakeRoom, left by completions that did not wake the loop
+		}
 	}
 }
 
@@ -90,7 +93,7 @@ func (c *Consumer) sweepOnce(all bool) {
 		}
 		s.mu.Unlock()
 		if n > 0 {
-			c.nudge()
+			c.nudgeDone()
 		}
 	}
 }

@@ -61,6 +61,12 @@ func Encode(base int64, n int, done func(i int) bool) string {
 			bits[i/8] |= 1 << (i % 8)
 		}
 	}
+	return encodeBits(base, n, bits)
+}
+
+// encodeBits is Encode of a map given as its bitset (bit i, LSB first, set
+// when base+i is done; no bits past n).
+func encodeBits(base int64, n int, bits []byte) string {
 	rle := appendRLE(nil, n, bits)
 	out := make([]byte, 0, headerMax+min(len(rle), len(bits)))
 	out = append(out, version)
@@ -78,16 +84,27 @@ func Encode(base int64, n int, done func(i int) bool) string {
 	return Prefix + b64.EncodeToString(out)
 }
 
+// appendRLE appends the runs of bits[:n], alternating not-done and done,
+// starting with a not-done run (possibly 0). A whole byte of the current
+// run (runs of thousands of offsets are the usual case) is taken at once.
 func appendRLE(dst []byte, n int, bits []byte) []byte {
 	want := false // first run counts not-done offsets
 	run := uint64(0)
-	for i := 0; i < n; i++ {
+	for i := 0; i < n; {
+		if i%8 == 0 && i+8 <= n {
+			if b := bits[i/8]; (b == 0 && !want) || (b == 0xff && want) {
+				run += 8
+				i += 8
+				continue
+			}
+		}
 		if (bits[i/8]&(1<<(i%8)) != 0) == want {
 			run++
-			continue
+		} else {
+			dst = binary.AppendUvarint(dst, run)
+			want, run = !want, 1
 		}
-		dst = binary.AppendUvarint(dst, run)
-		want, run = !want, 1
+		i++
 	}
 	return binary.AppendUvarint(dst, run)
 }

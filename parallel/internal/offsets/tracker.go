@@ -131,6 +131,24 @@ func (t *Tracker) CanAdd(o int64) bool {
 	return (t.span(o)+7)/8 <= int64(t.budget)
 }
 
+// AddableThrough returns an offset up to which CanAdd holds for a run of
+// ascending offsets starting at first and added in turn, with no Done
+// between: the caller checks one bound per record instead of CanAdd. The
+// bound is CanAdd's at first: the committable offset only rises as offsets
+// are added, so it never admits what CanAdd would refuse, and it admits
+// first whenever CanAdd(first) does.
+func (t *Tracker) AddableThrough(first int64) int64 {
+	low := t.low()
+	if low < 0 {
+		low = first // Add(first) makes it the committable offset
+	}
+	limit := low + int64(t.budget)*8 - 1 // span(o) = o+1-low bits fit in budget bytes
+	if t.restored != nil {
+		limit = max(limit, t.restored.End()-1)
+	}
+	return limit
+}
+
 // Add admits offset o. skip is true when o was already completed before the
 // restart (per the restored map): the caller must not process it again, and
 // it counts as done. Offsets must be added in increasing order.
@@ -264,19 +282,35 @@ func (t *Tracker) Metadata() string {
 	if max := t.budget * 8; n > max {
 		n = max // bitset of n bits fits the budget
 	}
-	// A cursor walks live once: queries come in increasing order.
-	j = 0
-	return Encode(low, n, func(i int) bool {
-		o := low + int64(i)
-		if o > t.hi {
-			return t.restored.Done(o)
+	return encodeBits(low, n, t.doneBits(low, n))
+}
+
+// doneBits is the completion map of offsets low..low+n-1 as a bitset:
+// every offset up to hi is done (a hole, or done) unless its entry is
+// pending; above hi the restored map says. One pass over the pending
+// entries, not a query per offset.
+func (t *Tracker) doneBits(low int64, n int) []byte {
+	bits := make([]byte, (n+7)/8)
+	m := int(min(int64(n), max(0, t.hi+1-low))) // offsets up to hi
+	for i := range bits[:m/8] {
+		bits[i] = 0xff
+	}
+	if m%8 != 0 {
+		bits[m/8] = 1<<(m%8) - 1
+	}
+	for _, e := range t.win[t.head:] {
+		i := e.off - low
+		if i >= int64(m) {
+			break
 		}
-		for j < len(live) && live[j].off < o {
-			j++
+		if !e.done && i >= 0 {
+			bits[i/8] &^= 1 << (i % 8)
 		}
-		if j < len(live) && live[j].off == o {
-			return live[j].done
+	}
+	for i := m; i < n; i++ {
+		if t.restored.Done(low + int64(i)) {
+			bits[i/8] |= 1 << (i % 8)
 		}
-		return true
-	})
+	}
+	return bits
 }

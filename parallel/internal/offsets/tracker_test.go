@@ -1,6 +1,8 @@
 package offsets
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand"
 	"strings"
@@ -262,6 +264,9 @@ func FuzzEncodeDecode(f *testing.F) {
 		o := start
 		for i := 0; i < int(nAdd)%3000; i++ {
 			o += 1 + int64(rng.Intn(3)/2)*int64(rng.Intn(5)) // mostly contiguous, some holes
+			if lim := tr.AddableThrough(o); tr.CanAdd(o) != (o <= lim) {
+				t.Fatalf("CanAdd(%d) = %v, AddableThrough = %d", o, tr.CanAdd(o), lim)
+			}
 			if !tr.CanAdd(o) {
 				// The gap must close: complete the lowest pending.
 				for _, a := range added {
@@ -303,6 +308,9 @@ func FuzzEncodeDecode(f *testing.F) {
 		for _, a := range added {
 			if a < commit {
 				continue
+			}
+			if lim := re.AddableThrough(a); re.CanAdd(a) != (a <= lim) {
+				t.Fatalf("restored: CanAdd(%d) = %v, AddableThrough = %d", a, re.CanAdd(a), lim)
 			}
 			skip, err := re.Add(a)
 			if err != nil {
@@ -398,4 +406,37 @@ func checkMetadata(t *testing.T, tr *Tracker, added []int64, pending map[int64]b
 			t.Fatalf("map says offset %d done=%v, model pending=%v (committable %d, meta %q)", a, got, pending[a], low, meta)
 		}
 	}
+}
+
+// FuzzRunLengthMatchesBitByBit holds appendRLE, which skips whole bytes of
+// a run, to the run-length form read bit by bit, over fuzzed bitsets and
+// lengths that end inside a byte.
+func FuzzRunLengthMatchesBitByBit(f *testing.F) {
+	f.Add([]byte{0x00, 0xff, 0x0f, 0xf0, 0xaa}, uint8(3))
+	f.Add([]byte{0xff, 0xff, 0x01}, uint8(0))
+	f.Add([]byte{0x00, 0x00, 0x80}, uint8(7))
+	f.Fuzz(func(t *testing.T, bits []byte, cut uint8) {
+		n := len(bits)*8 - int(cut)%8
+		if n <= 0 {
+			return
+		}
+		bits = append([]byte(nil), bits...)
+		if n%8 != 0 {
+			bits[len(bits)-1] &= 1<<(n%8) - 1 // no bits past n, as Encode holds
+		}
+		var want []byte
+		v, run := false, uint64(0)
+		for i := 0; i < n; i++ {
+			if (bits[i/8]&(1<<(i%8)) != 0) == v {
+				run++
+				continue
+			}
+			want = binary.AppendUvarint(want, run)
+			v, run = !v, 1
+		}
+		want = binary.AppendUvarint(want, run)
+		if got := appendRLE(nil, n, bits); !bytes.Equal(got, want) {
+			t.Fatalf("appendRLE(%x, n=%d) = %x, want %x", bits, n, got, want)
+		}
+	})
 }
