@@ -42,7 +42,7 @@ step() {
 dur() { if (($1 >= 60)); then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
 
 # KPAR_FULL=1 (make run-full) runs the full matrices; the default sizes keep
-# the main job near twelve minutes on a quiet 2-core machine and still fill
+# the main job near eleven minutes on a quiet 2-core machine and still fill
 # every section of the report. Short windows are stated in each result.
 FULL="${KPAR_FULL:-}"
 pick() { if [[ -n "$FULL" ]]; then echo "$2"; else echo "$1"; fi; }
@@ -81,7 +81,9 @@ compare() {
   # One record count is shared by every contender: 2M records give the fastest plain loop (4M records/s here, 10M
   # on a faster machine) a 0.2-0.5 s window, over the stated 0.15 s minimum, and PC's no-op run about 30 s.
   # The dead-letter part at 50,000 records a run: the broker's queue ran at about 7,000 records/s here.
-  $KPAR compare consume --quick --noop-records 2000000 --min-window 150ms $(pick "--pc-heap-steps 1 --dlq-records 50000" "") --out "$OUT/compare"
+  # PC's one capped-heap run is bounded to 30 s (its default-heap run of the same backlog took 12 s here; at
+  # -Xmx87m it ran out the whole bound without finishing or failing).
+  $KPAR compare consume --quick --noop-records 2000000 --min-window 150ms $(pick "--pc-heap-steps 1 --pc-heap-timeout 30s --dlq-records 50000" "") --out "$OUT/compare"
 }
 lab() {
   # shellcheck disable=SC2046
@@ -119,7 +121,7 @@ step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anc
 step 2b "where the ceiling is: partitions x record sizes, broker and bench pinned when ours" "$(pick 12 240)" ceiling
 step 2c "load from Trogdor agents beside in-process kpar clients (2 agents sharing this host)" "$(pick 15 90)" trogdor
 step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 75 300)" consume
-step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 130 270)" compare
+step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 100 270)" compare
 step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 45 300)" lab
 step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 55 120)" lab_pc
 step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its 45 s session)" "$(pick 60 120)" lab_share
