@@ -320,7 +320,6 @@ func (c *Consumer) fatal() error {
 	return c.fatalErr
 }
 
-// nudge wakes the poll loop if it waits for room.
 // wakeRoom is the room completions free before they wake the poll loop to
 // admit more: a sixteenth of MaxBuffered, but never so much that the
 // records left held could be fewer than MaxConcurrency; at least 1. A
@@ -342,6 +341,7 @@ func (c *Consumer) nudgeDone() {
 	c.nudge()
 }
 
+// nudge wakes the poll loop if it waits for room.
 func (c *Consumer) nudge() {
 	select {
 	case c.space <- struct{}{}:

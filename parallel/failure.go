@@ -295,9 +295,27 @@ func Header(r *kgo.Record, key string) string {
 	return ""
 }
 
+// headerInt is strconv.Atoi of Header(r, key), 0 where that fails, without
+// allocating on the paths every observed attempt takes: no header (Atoi("")
+// allocates its error) and the plain decimal the library writes (no string
+// copy). Anything else goes through Atoi.
 func headerInt(r *kgo.Record, key string) int {
-	n, _ := strconv.Atoi(Header(r, key))
-	return n
+	for i := len(r.Headers) - 1; i >= 0; i-- {
+		if r.Headers[i].Key != key {
+			continue
+		}
+		v := r.Headers[i].Value
+		n := 0
+		for _, d := range v {
+			if d < '0' || d > '9' || len(v) > 9 {
+				n, _ = strconv.Atoi(string(v))
+				return n
+			}
+			n = n*10 + int(d-'0')
+		}
+		return n
+	}
+	return 0
 }
 
 func headerTime(r *kgo.Record, key string) time.Time {

@@ -108,34 +108,9 @@ func (c *Consumer) begin(ctx context.Context, r *kgo.Record, n int) *attempt {
 		return nil
 	}
 	at := attemptPool.Get().(*attempt)
-	at.a = Attempt{Record: r, Number: priorAttempts(r) + n, Group: c.groupName()}
+	at.a = Attempt{Record: r, Number: headerInt(r, HeaderAttempts) + n, Group: c.groupName()}
 	at.ctx = c.obs.o.AttemptStart(ctx, at.a)
 	return at
-}
-
-// priorAttempts is headerInt(r, HeaderAttempts) without its allocations on
-// the common paths: no header (a record's first delivery; strconv.Atoi("")
-// allocates its error) and the plain decimal the library writes (no string
-// copy of the value). Anything else goes through headerInt.
-func priorAttempts(r *kgo.Record) int {
-	for i := len(r.Headers) - 1; i >= 0; i-- {
-		if r.Headers[i].Key != HeaderAttempts {
-			continue
-		}
-		v := r.Headers[i].Value
-		if len(v) == 0 || len(v) > 9 {
-			return headerInt(r, HeaderAttempts)
-		}
-		n := 0
-		for _, d := range v {
-			if d < '0' || d > '9' {
-				return headerInt(r, HeaderAttempts)
-			}
-			n = n*10 + int(d-'0')
-		}
-		return n
-	}
-	return 0
 }
 
 // finish ends an observed attempt with its route. at must not be used
