@@ -82,9 +82,15 @@ func TestConcurrentObserversSetEachEventOnce(t *testing.T) {
 	if d.Count() != n {
 		t.Fatalf("distinct count %d after 8 goroutines marked the same %d records", d.Count(), n)
 	}
+	// A goroutine can take count W from Mark and be preempted before it
+	// observes it while the others observe W+1, W+2, ...: each of the 8 holds
+	// at most one count unobserved, so A's count is within W..W+7, as the
+	// rule says (the count kept is the one observed). B is exactly n: no
+	// count exceeds n.
 	w, ok := c.Window()
-	if !ok || w.EndRecords != n || w.WarmupRecords != WarmupCount(n) {
-		t.Fatalf("window %+v ok=%v: want end %d, warm-up %d", w, ok, n, WarmupCount(n))
+	warm := WarmupCount(n)
+	if !ok || w.EndRecords != n || w.WarmupRecords < warm || w.WarmupRecords > warm+7 {
+		t.Fatalf("window %+v ok=%v: want end %d, warm-up within %d..%d", w, ok, n, warm, warm+7)
 	}
 }
 
