@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,9 +26,46 @@ const (
 	RecordLockDuration = "share.record.lock.duration.ms"
 )
 
-// Set sets the group's configs with one IncrementalAlterConfigs; the
-// group need not exist yet.
+// appliedWithin bounds Set's wait for its values to show.
+const appliedWithin = 15 * time.Second
+
+// Set sets the group's configs with one IncrementalAlterConfigs (the group
+// need not exist yet) and returns once a describe shows every value. A
+// group config reaches the brokers through the metadata log: under load a
+// member started right after the set could still run with the old value
+// (read from the start or not, the old delivery limit, no dead-letter copy).
 func Set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string) error {
+	if err := set(ctx, cl, group, kv); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(appliedWithin)
+	for {
+		cs, err := Configs(ctx, cl, group)
+		if err != nil {
+			return err
+		}
+		var missing string
+		for k, v := range kv {
+			if cs[k] != v {
+				missing = fmt.Sprintf("%s=%s (describe shows %q)", k, v, cs[k])
+				break
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("share group %s: set configs: %s not applied after %s", group, missing, appliedWithin)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("share group %s: set configs: %s not applied: %w", group, missing, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string) error {
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	res := kmsg.NewIncrementalAlterConfigsRequestResource()
 	res.ResourceType = kmsg.ConfigResourceTypeGroupConfig
