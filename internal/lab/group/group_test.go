@@ -164,7 +164,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 
 func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 	r := sampleResult()
-	names := testkit.WriteViews(t, Views(r)...)
+	names := testkit.WriteViews(t, render.Views(Doc(r))...)
 	// The Markdown, the pauses chart and a timeline per cell, each twice.
 	if len(names) != 1+2*(1+len(r.Cells)) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
 		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") || !slices.Contains(names, "lab-group-pauses.svg") {
