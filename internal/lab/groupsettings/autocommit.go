@@ -70,7 +70,7 @@ func autoCommitCell(ctx context.Context, k *cellKit, mode string) (AutoCommitCel
 	if mode != ModeManual {
 		c.AutoCommitIntervalSeconds = cfg.AutoCommitInterval.Seconds()
 	}
-	topic, input, err := k.input(ctx, cfg.Partitions, "autocommit", mode)
+	topic, err := k.input(ctx, cfg.Partitions, "autocommit", mode)
 	if err != nil {
 		return c, err
 	}
@@ -108,14 +108,10 @@ func autoCommitCell(ctx context.Context, k *cellKit, mode string) (AutoCommitCel
 			c.Failure = "the restarted member failed: " + second.describe()
 		}
 	}
-	// Both members are gone: the log is read to its end, and a read that
-	// gets no further for the cell timeout fails naming the partition.
-	recs, err := kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}.All(ctx, logTopic)
-	log := make([]checker.Processed, len(recs))
-	for i, r := range recs {
-		e, derr := workload.DecodeEntry(r.Value)
-		log[i], err = checker.Processed{Entry: e, At: r.Timestamp}, errors.Join(err, derr)
-	}
+	// Both members are gone: the input and the log are read to their ends,
+	// and a read that gets no further for the cell timeout fails naming the
+	// partition.
+	input, log, err := checker.ReadTopics(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}, topic, logTopic, "")
 	c.Check = checker.Check(input, log, started)
 	return c, err
 }
@@ -278,15 +274,13 @@ func consume(ctx context.Context, s MemberSpec, cl, logCl *kgo.Client) error {
 	jobs := make(chan *kgo.Record, 1000)
 	if s.Mode == ModeAutoPool {
 		for range s.Workers {
-			pool.Add(1)
-			go func() {
-				defer pool.Done()
+			pool.Go(func() {
 				for r := range jobs {
 					if err := process(r); err != nil {
 						poolErr.CompareAndSwap(nil, &err)
 					}
 				}
-			}()
+			})
 		}
 	}
 	var err error

@@ -169,15 +169,13 @@ func (k *cellKit) readLevels(ctx context.Context, topic string, each func(i int,
 			fails[i] = err
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer cl.Close()
 			fails[i] = readToEnd(ctx, cl, k.cfg.Partitions, func(rec *kgo.Record, at time.Time) { each(i, rec, at) })
 			if fails[i] != nil {
 				fails[i] = fmt.Errorf("%s: read of %s: %w", lvl, topic, fails[i])
 			}
-		}()
+		})
 	}
 	return func() []error {
 		wg.Wait()

@@ -54,7 +54,7 @@ func pollCell(ctx context.Context, k *cellKit, variant string) (PollCell, error)
 	cfg := k.cfg
 	c := PollCell{Variant: variant, RebalanceTimeoutSeconds: cfg.RebalanceTimeout.Seconds(),
 		StallSeconds: cfg.Stall.Seconds(), StallAfter: stallAfter(cfg.Seed, cfg.Records)}
-	topic, _, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
+	topic, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
 	if err != nil {
 		return c, err
 	}
@@ -114,12 +114,10 @@ func (p *pollRun) start(name string) error {
 	if err != nil {
 		return err
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.wg.Go(func() {
 		defer cl.Close()
 		p.member(cl, name)
-	}()
+	})
 	return nil
 }
 

@@ -51,7 +51,7 @@ func resetCell(ctx context.Context, k *cellKit, name string) (ResetCell, error) 
 	cfg := k.cfg
 	cs, policy, _ := strings.Cut(name, "/")
 	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
-	topic, _, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
+	topic, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
 	if err != nil {
 		return c, err
 	}
@@ -111,9 +111,7 @@ func commitBelowLogStart(ctx context.Context, k *cellKit, topic string, c *Reset
 func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
 	cfg := k.cfg
 	probes := &sync.WaitGroup{}
-	probes.Add(1)
-	go func() {
-		defer probes.Done()
+	probes.Go(func() {
 		next := int64(cfg.Records)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
@@ -133,7 +131,7 @@ func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
 			case <-t.C:
 			}
 		}
-	}()
+	})
 	return probes
 }
 

@@ -299,13 +299,12 @@ func (k *cellKit) topic(ctx context.Context, partitions int, parts ...string) (s
 
 // input creates a topic as topic does and writes cfg.Records seeded records
 // to it.
-func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, []workload.Record, error) {
+func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, error) {
 	topic, err := k.topic(ctx, partitions, parts...)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	recs := workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys)
-	return topic, recs, workload.ProduceInput(ctx, k.cl, topic, recs)
+	return topic, workload.ProduceInput(ctx, k.cl, topic, workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys))
 }
 
 // close deletes what the cell created, best effort: a group with a static
