@@ -86,7 +86,7 @@ func sampleResult() Result {
 				Ownership: []Interval{{"m0", 0, 0, 0.2}, {"m1", 1, 0, 0.4}, {"m1", 0, 0.25, 0.4}},
 				Marks:     []Mark{{0.1, "m3 joins"}}},
 		}
-		c.Exact, c.TimingDependent, c.Why = Exactness()
+		c.Repeats = repeats
 		c.Rerun = DefaultConfig().Rerun(c.Name())
 		return c
 	}
