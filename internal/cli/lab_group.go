@@ -167,7 +167,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 			cfg.Env = e
 			return group.Run(ctx, cfg)
 		},
-		doc: group.Doc, views: group.Views,
+		doc: group.Doc,
 		tail: func(res group.Result) string {
 			var b strings.Builder
 			for _, c := range res.Cells {

@@ -86,11 +86,6 @@ func details(r Result, findings []doc.Finding) []doc.Block {
 	return out
 }
 
-// chartName is a cell's chart file name without extension.
-func chartName(c Cell) string {
-	return "lab-group-" + strings.ReplaceAll(c.Name(), "/", "-")
-}
-
 // pauseChart is the whole-group pause per event, a bar per assignor, a
 // panel per member kind; nil without a cell that finished.
 func pauseChart(r Result) *doc.Chart {
@@ -158,7 +153,7 @@ func timelineChart(c Cell) *doc.Chart {
 	for _, m := range tl.Marks {
 		marks = append(marks, doc.Mark{X: m.At, Label: m.Label})
 	}
-	return &doc.Chart{Name: chartName(c), Title: fmt.Sprintf("%s (seed %d): partition ownership per member", c.Name(), c.Seed),
+	return &doc.Chart{Name: "lab-group-" + strings.ReplaceAll(c.Name(), "/", "-"), Title: fmt.Sprintf("%s (seed %d): partition ownership per member", c.Name(), c.Seed),
 		Kind: doc.Timeline, X: doc.Axis{Label: "time since the cell started", Unit: "s"}, Y: doc.Axis{Label: "processed", Unit: "records/s"},
 		Lanes: lanes, Series: []doc.Series{rate}, Marks: marks}
 }

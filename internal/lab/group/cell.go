@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -28,7 +29,7 @@ import (
 func runCell(ctx context.Context, cfg Config, cell Cell) Cell {
 	cell.Protocol, cell.Seed, cell.Rate, cell.WorkMs, cell.EventAtSec = Protocol(cell.Assignor), cfg.Seed, cfg.Rate, ms(cfg.Work), cfg.EventAt.Seconds()
 	cell.Produced = int(float64(cfg.Rate) * cfg.Duration.Seconds())
-	cell.Exact, cell.TimingDependent, cell.Why = Exactness()
+	cell.Repeats = repeats
 	if cell.Event != "join" {
 		cell.Victim = victim(cfg.Seed, cell.Name())
 	}
@@ -267,13 +268,11 @@ func streamRecord(seed int64, seq int, topics []TopicSpec) *kgo.Record {
 	return &kgo.Record{Topic: topic, Key: []byte(key), Value: []byte(fmt.Sprintf("seq=%d key=%s", seq, key))}
 }
 
-// Exactness says what a rerun with the same seed reproduces.
-func Exactness() (exact, timing []string, why string) {
-	return []string{"produced", "victim", "stream"},
-		[]string{"group_max_gap_ms", "baseline_gap_ms", "member_gaps", "max_latency_ms", "owned_again_ms", "moved", "revoked",
-			"rebalances", "assignment_changes", "duplicated", "lost"},
-		"the seed fixes the stream (every record's topic, key and so partition, in order) and the event's victim; " +
-			"members join on wall-clock time, member ids (which order range and round-robin sort by) are random, " +
-			"and the group protocol moves partitions on heartbeats and timeouts, so every measured count may move " +
-			"on a rerun; duplicated depends on how long before the event the victim last committed; lost must be 0 on every run"
-}
+// repeats is what a rerun of a cell with the same seed reproduces.
+var repeats = labrun.Repeats{Exact: []string{"produced", "victim", "stream"},
+	TimingDependent: []string{"group_max_gap_ms", "baseline_gap_ms", "member_gaps", "max_latency_ms", "owned_again_ms", "moved", "revoked",
+		"rebalances", "assignment_changes", "duplicated", "lost"},
+	Why: "the seed fixes the stream (every record's topic, key and so partition, in order) and the event's victim; " +
+		"members join on wall-clock time, member ids (which order range and round-robin sort by) are random, " +
+		"and the group protocol moves partitions on heartbeats and timeouts, so every measured count may move " +
+		"on a rerun; duplicated depends on how long before the event the victim last committed; lost must be 0 on every run"}

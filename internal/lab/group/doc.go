@@ -6,8 +6,6 @@ import (
 
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // TargetRatio is how much shorter than eager range's a cooperative or
@@ -16,9 +14,6 @@ const TargetRatio = 5.0
 
 // incremental are the assignors judged against eager range on a join.
 var incremental = []string{"cooperative-sticky", "kip848-uniform", "kip848-range"}
-
-// Views are lab-group.md and each cell's timeline chart as SVG and PNG.
-func Views(r Result) []results.View { return render.Views(Doc(r)) }
 
 // Doc is the run's one document. Answer: the join target (eager range
 // against the incremental protocols), what the members lost and how many

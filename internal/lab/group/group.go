@@ -118,13 +118,6 @@ func (c Config) Full() Config {
 	return c
 }
 
-func cellName(event, assignor, member string) string {
-	if member == "parallel" {
-		return event + "/" + assignor + "/parallel"
-	}
-	return event + "/" + assignor
-}
-
 // Validate checks every flag-backed field; each error names its flag.
 func (c Config) Validate() error {
 	_, err := c.plan()

@@ -86,7 +86,7 @@ func sampleResult() Result {
 				Ownership: []Interval{{"m0", 0, 0, 0.2}, {"m1", 1, 0, 0.4}, {"m1", 0, 0.25, 0.4}},
 				Marks:     []Mark{{0.1, "m3 joins"}}},
 		}
-		c.Exact, c.TimingDependent, c.Why = Exactness()
+		c.Repeats = repeats
 		c.Rerun = DefaultConfig().Rerun(c.Name())
 		return c
 	}
@@ -164,7 +164,7 @@ func TestFindingsFollowTheData(t *testing.T) {
 
 func TestViewsWriteTheMarkdownAndEveryTimelineInBothFormats(t *testing.T) {
 	r := sampleResult()
-	names := testkit.WriteViews(t, Views(r)...)
+	names := testkit.WriteViews(t, render.Views(Doc(r))...)
 	// The Markdown, the pauses chart and a timeline per cell, each twice.
 	if len(names) != 1+2*(1+len(r.Cells)) || !slices.Contains(names, "lab-group-join-kip848-uniform.png") ||
 		!slices.Contains(names, "lab-group-kill-cooperative-sticky-parallel.svg") || !slices.Contains(names, "lab-group-pauses.svg") {

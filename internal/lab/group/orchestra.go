@@ -208,11 +208,7 @@ func (o *orchestra) stopAll(ctx context.Context) {
 			p.Kill()
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.Stop(30 * time.Second)
-		}()
+		wg.Go(func() { p.Stop(30 * time.Second) })
 	}
 	wg.Wait()
 }

@@ -59,7 +59,12 @@ type Cell struct {
 }
 
 // Name is the cell's --cell value.
-func (c Cell) Name() string { return cellName(c.Event, c.Assignor, c.Member) }
+func (c Cell) Name() string {
+	if c.Member == "parallel" {
+		return c.Event + "/" + c.Assignor + "/parallel"
+	}
+	return c.Event + "/" + c.Assignor
+}
 
 // TopicSpec is one input topic of a cell.
 type TopicSpec struct {

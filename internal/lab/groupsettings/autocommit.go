@@ -51,18 +51,17 @@ func crashPoint(seed int64, records int) int {
 	return records/4 + int(workload.Uint64(seed, streamCrash)%uint64(records/2))
 }
 
-func runAutoCommit(ctx context.Context, cfg Config) ([]AutoCommitCell, error) {
-	return runCells(cfg, AutoCommit, Repeat{
-		Exact: []string{"crash_at"},
-		Why:   "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run.",
-	}, func(mode string) (AutoCommitCell, error) { return autoCommitCell(ctx, cfg, mode) })
+var autoCommitRepeat = Repeat{
+	Exact: []string{"crash_at"},
+	Why:   "the kill is instant: which poll it lands in, how far a pool ran ahead of processing and when the auto-commit last ticked depend on fetch and thread timing, so lost and duplicated move between reruns; a mode that commits only processed records loses nothing on every run.",
 }
 
 // autoCommitCell: seeded input; member incarnation 0 SIGKILLs itself at the
 // crash point; incarnation 1 (same static member) resumes from the group's
 // commits until the group committed the whole input; then the checker reads
 // the processed-log.
-func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCell, error) {
+func autoCommitCell(ctx context.Context, k *cellKit, mode string) (AutoCommitCell, error) {
+	cfg := k.cfg
 	c := AutoCommitCell{Mode: mode, CrashAt: crashPoint(cfg.Seed, cfg.Records), MaxPoll: 100,
 		LatencyMillis: float64(memberLatency) / float64(time.Millisecond)}
 	if mode == ModeAutoPool {
@@ -71,12 +70,7 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 	if mode != ModeManual {
 		c.AutoCommitIntervalSeconds = cfg.AutoCommitInterval.Seconds()
 	}
-	k, err := newKit(cfg)
-	if err != nil {
-		return c, err
-	}
-	defer k.close()
-	topic, input, err := k.input(ctx, cfg.Partitions, "autocommit", mode)
+	topic, err := k.input(ctx, cfg.Partitions, "autocommit", mode)
 	if err != nil {
 		return c, err
 	}
@@ -114,14 +108,10 @@ func autoCommitCell(ctx context.Context, cfg Config, mode string) (AutoCommitCel
 			c.Failure = "the restarted member failed: " + second.describe()
 		}
 	}
-	// Both members are gone: the log is read to its end, and a read that
-	// gets no further for the cell timeout fails naming the partition.
-	recs, err := kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}.All(ctx, logTopic)
-	log := make([]checker.Processed, len(recs))
-	for i, r := range recs {
-		e, derr := workload.DecodeEntry(r.Value)
-		log[i], err = checker.Processed{Entry: e, At: r.Timestamp}, errors.Join(err, derr)
-	}
+	// Both members are gone: the input and the log are read to their ends,
+	// and a read that gets no further for the cell timeout fails naming the
+	// partition.
+	input, log, err := checker.ReadTopics(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.clientOpts, Stall: cfg.CellTimeout}, topic, logTopic, "")
 	c.Check = checker.Check(input, log, started)
 	return c, err
 }
@@ -284,15 +274,13 @@ func consume(ctx context.Context, s MemberSpec, cl, logCl *kgo.Client) error {
 	jobs := make(chan *kgo.Record, 1000)
 	if s.Mode == ModeAutoPool {
 		for range s.Workers {
-			pool.Add(1)
-			go func() {
-				defer pool.Done()
+			pool.Go(func() {
 				for r := range jobs {
 					if err := process(r); err != nil {
 						poolErr.CompareAndSwap(nil, &err)
 					}
 				}
-			}()
+			})
 		}
 	}
 	var err error

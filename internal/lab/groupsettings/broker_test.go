@@ -22,9 +22,24 @@ func brokerConfig(t *testing.T) (context.Context, Config) {
 	return ctx, cfg
 }
 
+// oneCell runs cell name of an experiment on a kit of its own.
+func oneCell[C any](ctx context.Context, t *testing.T, cfg Config, run func(context.Context, *cellKit, string) (C, error), name string) C {
+	t.Helper()
+	k, err := newKit(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.close()
+	c, err := run(ctx, k, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestResetPoliciesOnNewGroupAndBelowLogStart(t *testing.T) {
 	ctx, cfg := brokerConfig(t)
-	cells, err := runReset(ctx, cfg)
+	cells, err := runCells(ctx, cfg, Reset, resetRepeat, resetCell)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +71,7 @@ func TestResetPoliciesOnNewGroupAndBelowLogStart(t *testing.T) {
 
 func TestManualCommitLosesNothingAcrossASIGKILL(t *testing.T) {
 	ctx, cfg := brokerConfig(t)
-	c, err := autoCommitCell(ctx, cfg, ModeManual)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := oneCell(ctx, t, cfg, autoCommitCell, ModeManual)
 	t.Log(c.Line())
 	if c.Failure != "" || !c.Killed {
 		t.Fatalf("killed %t, failure %q", c.Killed, c.Failure)
@@ -72,7 +84,7 @@ func TestManualCommitLosesNothingAcrossASIGKILL(t *testing.T) {
 func TestReadCommittedSkipsAbortedRecordsAndWaitsForOpenTransaction(t *testing.T) {
 	ctx, cfg := brokerConfig(t)
 	cfg.Transactions, cfg.AbortShare, cfg.Hold = 6, 0.5, 1500*time.Millisecond
-	rs, err := runIsolation(ctx, cfg)
+	rs, err := runCells(ctx, cfg, Isolation, isolationRepeat, isolationCell)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +120,7 @@ func TestReadCommittedSkipsAbortedRecordsAndWaitsForOpenTransaction(t *testing.T
 func TestBlockedRebalanceOverTheTimeoutRemovesTheSlowMember(t *testing.T) {
 	ctx, cfg := brokerConfig(t)
 	cfg.RebalanceTimeout, cfg.Stall = time.Second, 4*time.Second
-	c, err := pollCell(ctx, cfg, VariantBlock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := oneCell(ctx, t, cfg, pollCell, VariantBlock)
 	t.Log(c.Line())
 	if c.Failure != "" {
 		t.Fatal(c.Failure)

@@ -74,6 +74,14 @@ func Doc(r Result) doc.Doc {
 	return d
 }
 
+// said is line s of a cell with its failure, if any, after word.
+func (o Outcome) said(s, word string) string {
+	if o.Failure != "" {
+		s += "; " + word + ": " + o.Failure
+	}
+	return s
+}
+
 // notes are how an experiment was measured, then what repeats exactly
 // from the seed and how to rerun.
 func notes(how string, rp Repeat) []string {
@@ -108,10 +116,7 @@ func resetPhrase(c ResetCell) string {
 	if c.Error != "" && c.SeenOld == 0 {
 		s = fmt.Sprintf("read none of the %s unread records: polling failed with %q", doc.Int(c.Unread), c.Error)
 	}
-	if c.Failure != "" {
-		s += "; did not finish: " + c.Failure
-	}
-	return s
+	return c.said(s, "did not finish")
 }
 
 func resetDoc(r Result) experiment {
@@ -148,10 +153,7 @@ func resetDoc(r Result) experiment {
 // Line is the cell's one-line summary in the text output.
 func (c AutoCommitCell) Line() string {
 	s := fmt.Sprintf("autocommit %s: SIGKILL at %d processed, lost %d, duplicated %d", c.Mode, c.CrashAt, c.Check.Lost, c.Check.Duplicated)
-	if c.Failure != "" {
-		s += "; FAILED: " + c.Failure
-	}
-	return s
+	return c.said(s, "FAILED")
 }
 
 var modeWords = map[string]string{
@@ -208,10 +210,7 @@ func (r IsolationResult) Line() string {
 	for _, l := range r.LSO.Levels {
 		s += fmt.Sprintf("; %s max delay %s while a transaction was open", l.Level, seconds(l.MaxDelaySeconds))
 	}
-	if r.Failure != "" {
-		s += "; FAILED: " + r.Failure
-	}
-	return s
+	return r.said(s, "FAILED")
 }
 
 func isolationDoc(r Result) experiment {
@@ -302,10 +301,7 @@ func pollPhrase(c PollCell) string {
 		s += "; its commit after the batch landed"
 	}
 	s += fmt.Sprintf("; the others redid %s of the batch's %s records (%s processed twice in all, %s lost)", doc.Int(c.SlowBatchRedone), doc.Int(c.SlowBatch), doc.Int(c.Duplicated), doc.Int(c.Lost))
-	if c.Failure != "" {
-		s += "; did not finish: " + c.Failure
-	}
-	return s
+	return c.said(s, "did not finish")
 }
 
 var variantWords = map[string]string{

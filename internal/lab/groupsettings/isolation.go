@@ -43,28 +43,25 @@ func aborts(seed int64, n int, share float64) []bool {
 	return out
 }
 
-func runIsolation(ctx context.Context, cfg Config) ([]IsolationResult, error) {
-	return runCells(cfg, Isolation, Repeat{
-		Exact: []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"},
-		Why:   "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson.",
-	}, func(string) (IsolationResult, error) {
-		r := IsolationResult{Transactions: cfg.Transactions, RecordsPerTransaction: max(1, cfg.Records/cfg.Transactions)}
-		if err := isolationAborts(ctx, cfg, &r); err != nil || r.Failure != "" {
-			return r, err
-		}
-		return r, isolationLSO(ctx, cfg, &r)
-	})
+var isolationRepeat = Repeat{
+	Exact: []string{"transactions", "aborted", "aborted_records", "committed_records", "levels"},
+	Why:   "the lso part is timing: how late a record is delivered depends on fetch waits and the scheduler; only that read_committed holds records back while the transaction is open is the lesson.",
+}
+
+// isolationCell is the aborts part, then the lso part when it finished.
+func isolationCell(ctx context.Context, k *cellKit, _ string) (IsolationResult, error) {
+	r := IsolationResult{Transactions: k.cfg.Transactions, RecordsPerTransaction: max(1, k.cfg.Records/k.cfg.Transactions)}
+	if err := isolationAborts(ctx, k, &r); err != nil || r.Failure != "" {
+		return r, err
+	}
+	return r, isolationLSO(ctx, k, &r)
 }
 
 // isolationAborts: a transactional producer writes cfg.Transactions
 // transactions of seeded records and aborts a seeded share; then an end
 // marker per partition; a consumer per level counts what it received.
-func isolationAborts(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg)
-	if err != nil {
-		return err
-	}
-	defer k.close()
+func isolationAborts(ctx context.Context, k *cellKit, r *IsolationResult) error {
+	cfg := k.cfg
 	topic, err := k.topic(ctx, cfg.Partitions, "isolation")
 	if err != nil {
 		return err
@@ -172,15 +169,13 @@ func (k *cellKit) readLevels(ctx context.Context, topic string, each func(i int,
 			fails[i] = err
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer cl.Close()
 			fails[i] = readToEnd(ctx, cl, k.cfg.Partitions, func(rec *kgo.Record, at time.Time) { each(i, rec, at) })
 			if fails[i] != nil {
 				fails[i] = fmt.Errorf("%s: read of %s: %w", lvl, topic, fails[i])
 			}
-		}()
+		})
 	}
 	return func() []error {
 		wg.Wait()
@@ -227,12 +222,8 @@ func readToEnd(ctx context.Context, cl *kgo.Client, partitions int, each func(*k
 // partitions; then it commits, the plain producer goes on for another second
 // and writes the end markers. Each level's delay per plain record is poll
 // time minus acknowledgement time.
-func isolationLSO(ctx context.Context, cfg Config, r *IsolationResult) error {
-	k, err := newKit(cfg)
-	if err != nil {
-		return err
-	}
-	defer k.close()
+func isolationLSO(ctx context.Context, k *cellKit, r *IsolationResult) error {
+	cfg := k.cfg
 	topic, err := k.topic(ctx, cfg.Partitions, "lso")
 	if err != nil {
 		return err

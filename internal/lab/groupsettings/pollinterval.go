@@ -39,11 +39,9 @@ func stallAfter(seed int64, records int) int {
 	return lo + int(workload.Uint64(seed, streamStall)%uint64(hi-lo+1))
 }
 
-func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
-	return runCells(cfg, PollInterval, Repeat{
-		Exact: []string{"stall_after"},
-		Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
-	}, func(v string) (PollCell, error) { return pollCell(ctx, cfg, v) })
+var pollRepeat = Repeat{
+	Exact: []string{"stall_after"},
+	Why:   "members join, fetch and process on wall-clock time and the group protocol moves partitions on heartbeats and timeouts, so the slow batch's size, the removal time and what is redone move between reruns; whether the slow member is removed and its commit refused does not.",
 }
 
 // pollCell: members A (slow) and B consume a seeded input with
@@ -52,15 +50,11 @@ func runPollInterval(ctx context.Context, cfg Config) ([]PollCell, error) {
 // as the stall starts, member C joins, which starts the rebalance. The group
 // is described every 100 ms to see when A's member id leaves it. The cell
 // ends once every record was processed and the group committed the input.
-func pollCell(ctx context.Context, cfg Config, variant string) (PollCell, error) {
+func pollCell(ctx context.Context, k *cellKit, variant string) (PollCell, error) {
+	cfg := k.cfg
 	c := PollCell{Variant: variant, RebalanceTimeoutSeconds: cfg.RebalanceTimeout.Seconds(),
 		StallSeconds: cfg.Stall.Seconds(), StallAfter: stallAfter(cfg.Seed, cfg.Records)}
-	k, err := newKit(cfg)
-	if err != nil {
-		return c, err
-	}
-	defer k.close()
-	topic, _, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
+	topic, err := k.input(ctx, 2*cfg.Partitions, "poll", variant)
 	if err != nil {
 		return c, err
 	}
@@ -120,12 +114,10 @@ func (p *pollRun) start(name string) error {
 	if err != nil {
 		return err
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.wg.Go(func() {
 		defer cl.Close()
 		p.member(cl, name)
-	}()
+	})
 	return nil
 }
 

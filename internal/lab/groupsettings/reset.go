@@ -36,30 +36,22 @@ func resetOffset(policy string) kgo.Offset {
 	return kgo.NewOffset().AtCommitted()
 }
 
-func runReset(ctx context.Context, cfg Config) ([]ResetCell, error) {
-	return runCells(cfg, Reset, Repeat{
-		Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
-		Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
-	}, func(name string) (ResetCell, error) {
-		cs, pol, _ := strings.Cut(name, "/")
-		return resetCell(ctx, cfg, cs, pol)
-	})
+var resetRepeat = Repeat{
+	Exact: []string{"existing", "committed", "deleted_unread", "unread", "seen_old", "skipped", "error"},
+	Why:   "new_seen counts records written every 100 ms per partition from the consumer's start until it had seen one on every partition: how many depends on how fast it joined and fetched.",
 }
 
-// resetCell: a topic with cfg.Records seeded records; for the retention case
+// resetCell (name: case/policy): a topic with cfg.Records seeded records; for the retention case
 // a commit at a seeded offset per partition and DeleteRecords above it; then
 // a consumer of a group with the policy, while one new record per partition
 // is written every 100 ms. A partition's records arrive in offset order, so
 // once the consumer saw a new record on every partition it has seen every
 // existing record it ever will.
-func resetCell(ctx context.Context, cfg Config, cs, policy string) (ResetCell, error) {
+func resetCell(ctx context.Context, k *cellKit, name string) (ResetCell, error) {
+	cfg := k.cfg
+	cs, policy, _ := strings.Cut(name, "/")
 	c := ResetCell{Case: cs, Policy: policy, Existing: cfg.Records}
-	k, err := newKit(cfg)
-	if err != nil {
-		return c, err
-	}
-	defer k.close()
-	topic, _, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
+	topic, err := k.input(ctx, cfg.Partitions, "reset", cs, policy)
 	if err != nil {
 		return c, err
 	}
@@ -119,9 +111,7 @@ func commitBelowLogStart(ctx context.Context, k *cellKit, topic string, c *Reset
 func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
 	cfg := k.cfg
 	probes := &sync.WaitGroup{}
-	probes.Add(1)
-	go func() {
-		defer probes.Done()
+	probes.Go(func() {
 		next := int64(cfg.Records)
 		t := time.NewTicker(100 * time.Millisecond)
 		defer t.Stop()
@@ -141,7 +131,7 @@ func writeNew(ctx context.Context, k *cellKit, topic string) *sync.WaitGroup {
 			case <-t.C:
 			}
 		}
-	}()
+	})
 	return probes
 }
 

@@ -80,7 +80,7 @@ type Config struct {
 	CellTimeout time.Duration
 
 	// Env: the seeds, the TLS/SASL settings (the member processes get them
-	// in their spec line) and the progress: cell i of CellCount begins
+	// in their spec line) and the progress: cell i of cellCount begins
 	// ("experiment cell") and ends (its line).
 	env.Env
 	clientOpts []kgo.Opt
@@ -156,19 +156,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		var err error
 		switch e {
 		case Reset:
-			res.Reset, err = runReset(ctx, cfg)
+			res.Reset, err = runCells(ctx, cfg, Reset, resetRepeat, resetCell)
 		case AutoCommit:
 			if cfg.Member == nil {
 				return Result{}, errors.New("lab group-settings: the autocommit experiment needs a member command")
 			}
-			res.AutoCommit, err = runAutoCommit(ctx, cfg)
+			res.AutoCommit, err = runCells(ctx, cfg, AutoCommit, autoCommitRepeat, autoCommitCell)
 		case Isolation:
 			var r []IsolationResult
-			if r, err = runIsolation(ctx, cfg); err == nil {
+			if r, err = runCells(ctx, cfg, Isolation, isolationRepeat, isolationCell); err == nil {
 				res.Isolation = &r[0]
 			}
 		case PollInterval:
-			res.PollInterval, err = runPollInterval(ctx, cfg)
+			res.PollInterval, err = runCells(ctx, cfg, PollInterval, pollRepeat, pollCell)
 		}
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: %w", e, err)
@@ -191,8 +191,8 @@ var cells = map[string][]string{AutoCommit: commitModes, Isolation: {"aborts+lso
 	return out
 }()}
 
-// CellCount is how many cells (progress steps) the experiments run.
-func CellCount(experiments []string) int {
+// cellCount is how many cells (progress steps) the experiments run.
+func cellCount(experiments []string) int {
 	n := 0
 	for _, e := range experiments {
 		n += len(cells[e])
@@ -200,14 +200,14 @@ func CellCount(experiments []string) int {
 	return n
 }
 
-// runCells runs experiment exp's cells one after the other: each timed,
-// given rp with the experiment's rerun, and reported; an error names the
-// cell.
+// runCells runs experiment exp's cells one after the other, each on a kit
+// of its own: timed, given rp with the experiment's rerun, and reported; an
+// error names the cell.
 func runCells[C any, P interface {
 	*C
 	outcome() *Outcome
 	Line() string
-}](cfg Config, exp string, rp Repeat, run func(name string) (C, error)) ([]C, error) {
+}](ctx context.Context, cfg Config, exp string, rp Repeat, run func(context.Context, *cellKit, string) (C, error)) ([]C, error) {
 	if cfg.cells == nil { // an experiment run on its own, not by Run
 		cfg.cells = new(int)
 	}
@@ -215,16 +215,21 @@ func runCells[C any, P interface {
 	var out []C
 	for _, name := range cells[exp] {
 		*cfg.cells++
-		cfg.Progress.Begin(*cfg.cells, CellCount(cfg.Experiments), exp+" "+name)
+		cfg.Progress.Begin(*cfg.cells, cellCount(cfg.Experiments), exp+" "+name)
 		start := time.Now()
-		c, err := run(name)
+		k, err := newKit(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		c, err := run(ctx, k, name)
+		k.close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		o := P(&c).outcome()
 		o.Seconds, o.Repeat = time.Since(start).Seconds(), rp
 		out = append(out, c)
-		cfg.Progress.End(*cfg.cells, CellCount(cfg.Experiments), P(&c).Line())
+		cfg.Progress.End(*cfg.cells, cellCount(cfg.Experiments), P(&c).Line())
 	}
 	return out, nil
 }
@@ -294,13 +299,12 @@ func (k *cellKit) topic(ctx context.Context, partitions int, parts ...string) (s
 
 // input creates a topic as topic does and writes cfg.Records seeded records
 // to it.
-func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, []workload.Record, error) {
+func (k *cellKit) input(ctx context.Context, partitions int, parts ...string) (string, error) {
 	topic, err := k.topic(ctx, partitions, parts...)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
-	recs := workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys)
-	return topic, recs, workload.ProduceInput(ctx, k.cl, topic, recs)
+	return topic, workload.ProduceInput(ctx, k.cl, topic, workload.Generate(k.cfg.Seed+streamRecords, k.cfg.Records, keys))
 }
 
 // close deletes what the cell created, best effort: a group with a static

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/parallel"
 )
@@ -29,7 +30,7 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	if spec.Fault == FaultRolling {
 		c.Order = order
 	}
-	c.Exact, c.TimingDependent, c.Why = exactness(spec)
+	c.Repeats = repeatsOf(spec)
 	c.Topic = fmt.Sprintf("kpar-lab-producer-%s-%d", strings.NewReplacer("/", "-", "+", "_").Replace(name), time.Now().UnixNano())
 	group := c.Topic + "-g"
 	if err := cl.createTopic(ctx, c.Topic, cfg.Partitions, victim, others, spec.Setting); err != nil {
@@ -73,14 +74,16 @@ func runCell(ctx context.Context, cl *cluster, cfg Config, spec CellSpec) (Cell,
 	return c, nil
 }
 
-// exactness says which of a cell's facts repeat from the seed and which
-// move with timing, and why.
-func exactness(s CellSpec) (exact, timing []string, why string) {
-	exact = []string{"records (producer, key, sequence)", "victim node", "partition layout", "trigger record"}
+// repeatsOf says which of a cell's facts repeat from the seed and which move
+// with timing, and why.
+func repeatsOf(s CellSpec) labrun.Repeats {
+	r := labrun.Repeats{Exact: []string{"records (producer, key, sequence)", "victim node", "partition layout", "trigger record"},
+		TimingDependent: []string{"sent", "lost", "unseen", "disagreed", "duplicated", "reordered", "failed_present", "unreported", "errors"},
+		Why:             faultWhy[s.Fault]}
 	if s.Fault == FaultRolling {
-		exact = append(exact, "rolling order")
+		r.Exact = append(r.Exact, "rolling order")
 	}
-	return exact, []string{"sent", "lost", "unseen", "disagreed", "duplicated", "reordered", "failed_present", "unreported", "errors"}, faultWhy[s.Fault]
+	return r
 }
 
 var faultWhy = map[string]string{

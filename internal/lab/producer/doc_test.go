@@ -18,7 +18,7 @@ func cell(setting, fault string, k Counts) Cell {
 	c := Cell{Name: CellName(setting, fault), Setting: s, Fault: fault, Counts: k,
 		Kcat: KcatCheck{Ran: true, Records: k.Records}, Consumer: ConsumerCheck{CaughtUp: true},
 		Reads: Reads{Disagreements: []Disagreement{}}}
-	c.Exact, c.TimingDependent, c.Why = exactness(CellSpec{Setting: s, Fault: fault})
+	c.Repeats = repeatsOf(CellSpec{Setting: s, Fault: fault})
 	return c
 }
 

@@ -45,12 +45,6 @@ type Params struct {
 	DeliveryTimeoutSeconds float64 `json:"delivery_timeout_seconds"`
 }
 
-func paramsOf(c Config) Params {
-	return Params{Producers: c.Producers, Keys: c.Keys, Partitions: c.Partitions, Rate: c.Rate, ValueBytes: c.ValueBytes,
-		WarmupSeconds: c.Warmup.Seconds(), TailSeconds: c.Tail.Seconds(), FreezeSeconds: c.Freeze.Seconds(),
-		DeliveryTimeoutSeconds: c.DeliveryTimeout.Seconds()}
-}
-
 // Cell is one setting under one fault.
 type Cell struct {
 	Name    string  `json:"name"`

@@ -57,8 +57,7 @@ func startWriters(cfg Config, seed int64, seeds []string, topic string, s Settin
 		w.clients = append(w.clients, cl)
 	}
 	for p := range w.clients {
-		w.wg.Add(1)
-		go w.run(p)
+		w.wg.Go(func() { w.run(p) })
 	}
 	return w, nil
 }
@@ -72,7 +71,6 @@ func keyOf(seed int64, p, i, keys int) int {
 // missed while Produce blocks (buffer full during an outage) are dropped,
 // not caught up, so a recovery is not a burst.
 func (w *writers) run(p int) {
-	defer w.wg.Done()
 	per := float64(w.cfg.Rate) / float64(w.cfg.Producers) / 100
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
