@@ -283,11 +283,11 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	for _, p := range st.all() {
 		for getJSON(ctx, hc, p.statusURL(), nil) != nil {
 			if !p.Alive() {
-				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", p.Name, p.Pid, tail(p.Out, 15))
+				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", p.Name, p.Pid, broker.TailFile(p.Out, 15))
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", p.Name, p.URL(), timeout, tail(p.Log, 15))
+				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", p.Name, p.URL(), timeout, broker.TailFile(p.Log, 15))
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
@@ -354,16 +354,3 @@ func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
 }
 
 func portInUse(port int) bool { return broker.PortInUse("", port) }
-
-// tail returns the last n lines of file path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
