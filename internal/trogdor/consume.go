@@ -176,7 +176,7 @@ func (sw *sweep) consumeKpar(ctx context.Context, n int) (KparRun, error) {
 		_, want := sw.fill.share(c.Partitions, n, i)
 		total += want
 	}
-	ms, err := inProcess(n, func(i int) error {
+	ms, err := inProcess(ctx, n, func(ctx context.Context, i int) error {
 		ps, want := sw.fill.share(c.Partitions, n, i)
 		return sw.readShare(ctx, ps, want)
 	})

@@ -47,7 +47,7 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config, n int) (KparRun,
 	pool := randomValues(cfg.Seed, cfg.Settings.RecordBytes)
 	var mu sync.Mutex
 	lat := make([]float64, 0, int64(n)*cfg.Records)
-	ms, err := inProcess(n, func(int) error {
+	ms, err := inProcess(ctx, n, func(ctx context.Context, _ int) error {
 		l, err := produceOne(ctx, cfg, pool)
 		mu.Lock()
 		defer mu.Unlock()
@@ -119,17 +119,20 @@ func produceOne(ctx context.Context, cfg Config, pool [][]byte) ([]float64, erro
 
 // inProcess runs f(0), ..., f(n-1) at once, one in-process client each,
 // and returns the ms from the first start to the last return and the first
-// error.
-func inProcess(n int, f func(i int) error) (int64, error) {
+// error, which ends the others' context.
+func inProcess(ctx context.Context, n int, f func(ctx context.Context, i int) error) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errs := make(chan error, n)
 	start := time.Now()
 	for i := range n {
-		go func() { errs <- f(i) }()
+		go func() { errs <- f(ctx, i) }()
 	}
 	var first error
 	for range n {
 		if err := <-errs; err != nil && first == nil {
 			first = err
+			cancel()
 		}
 	}
 	return time.Since(start).Milliseconds(), first
