@@ -36,8 +36,8 @@ func SpreadOf(xs []float64) Spread {
 	return Spread{Median: med, Min: s[0], Max: s[len(s)-1]}
 }
 
-// Percentile is the nearest-rank q-quantile (0 < q <= 1) of sorted; 0 for
-// none.
+// Percentile is the nearest-rank q-quantile (0 < q <= 1) of sorted: the
+// value at rank round(q*n), counting from 1; 0 for none.
 func Percentile(sorted []float64, q float64) float64 {
 	if len(sorted) == 0 {
 		return 0
