@@ -46,6 +46,14 @@ func Percentile(sorted []float64, q float64) float64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
+// Ratio is a/b, 0 when b is not positive (a figure missing or zero).
+func Ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
 // Verdict is a target judged over every repeat.
 type Verdict struct {
 	Met     int    `json:"met"`     // repeats past the target

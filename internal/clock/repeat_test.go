@@ -67,3 +67,12 @@ func TestPercentileIsTheNearestRank(t *testing.T) {
 		}
 	}
 }
+
+// A ratio over a missing (zero or negative) figure is 0, never an Inf or NaN.
+func TestRatioOverNothingIsZero(t *testing.T) {
+	for _, c := range []struct{ a, b, want float64 }{{3, 2, 1.5}, {3, 0, 0}, {0, 0, 0}, {3, -1, 0}} {
+		if got := Ratio(c.a, c.b); got != c.want {
+			t.Errorf("Ratio(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

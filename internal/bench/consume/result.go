@@ -228,13 +228,13 @@ func (r *CPU) judge() {
 	var met []bool
 	for i := range r.Repeats {
 		rp := &r.Repeats[i]
-		rp.RatioSame = ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
-		rp.RatioDefault = ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
+		rp.RatioSame = clock.Ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
+		rp.RatioDefault = clock.Ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
 		faster := rp.PlainDefault
 		if rp.PlainSameFetch.PerS() > faster.PerS() {
 			faster = rp.PlainSameFetch
 		}
-		rp.Faster, rp.Ratio = faster.Name, ratio(rp.Parallel.PerS(), faster.PerS())
+		rp.Faster, rp.Ratio = faster.Name, clock.Ratio(rp.Parallel.PerS(), faster.PerS())
 		rp.Met = rp.Ratio >= CPUTarget
 		par, same, def = append(par, rp.Parallel.PerS()), append(same, rp.PlainSameFetch.PerS()), append(def, rp.PlainDefault.PerS())
 		rs, rd, ra, met = append(rs, rp.RatioSame), append(rd, rp.RatioDefault), append(ra, rp.Ratio), append(met, rp.Met)
@@ -242,13 +242,6 @@ func (r *CPU) judge() {
 	r.Parallel, r.PlainSameFetch, r.PlainDefault = clock.SpreadOf(par), clock.SpreadOf(same), clock.SpreadOf(def)
 	r.RatioSame, r.RatioDefault, r.Ratio = clock.SpreadOf(rs), clock.SpreadOf(rd), clock.SpreadOf(ra)
 	r.Verdict = clock.Judge(met)
-}
-
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		return 0
-	}
-	return a / b
 }
 
 // sleep is the io run's handler latency as a duration.
