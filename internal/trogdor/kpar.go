@@ -12,12 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clock"
-)
-
-var (
-	acks   = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
-	codecs = map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
-		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // kgoOpts are the settings as franz-go options, matching ProducerConf: the
@@ -25,7 +20,7 @@ var (
 // flight; null keys go through franz-go's default partitioner
 // (UniformBytes, KIP-794), as they go through Java's built-in one.
 func (s Settings) kgoOpts() []kgo.Opt {
-	o := []kgo.Opt{kgo.RequiredAcks(acks[s.Acks]), kgo.ProducerBatchCompression(codecs[s.Compression]),
+	o := []kgo.Opt{kgo.RequiredAcks(kafka.Acks[s.Acks]), kgo.ProducerBatchCompression(kafka.Codecs[s.Compression]),
 		kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(int32(s.BatchBytes))}
 	if !s.Idempotence {
 		o = append(o, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
