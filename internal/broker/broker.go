@@ -243,7 +243,7 @@ func launchAll(home string, st *State, appendOut bool) error {
 			err = saveState(home, st)
 		}
 		if err != nil {
-			stopNodes(st)
+			stopNodes(st, stopGrace)
 			return err
 		}
 	}
@@ -256,11 +256,11 @@ func launchAll(home string, st *State, appendOut bool) error {
 func awaitReady(ctx context.Context, o Options, st *State) error {
 	o.Progress(fmt.Sprintf("waiting for %s to answer (up to %s)", strings.Join(st.Bootstrap(), ","), o.ReadyTimeout))
 	if err := waitReady(ctx, st, o.ReadyTimeout); err != nil {
-		grace := 30 * time.Second
+		grace := stopGrace
 		if ctx.Err() != nil {
 			grace = 0
 		}
-		stopNodesWithin(st, grace)
+		stopNodes(st, grace)
 		return err
 	}
 	return nil

@@ -146,6 +146,16 @@ func javaMajor(s string) int {
 // FileExists reports whether p can be stat'ed.
 func FileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// TailFile returns the last n lines of the file at path, or the read error
+// in parentheses.
+func TailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(" + err.Error() + ")"
+	}
+	return TailLines(string(b), n)
+}
+
 // TailLines returns the last n lines of s.
 func TailLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")

@@ -62,7 +62,7 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 		}
 		picked, sub.Nodes = append(picked, &st.Nodes[i]), append(sub.Nodes, st.Nodes[i])
 	}
-	stopNodes(sub)
+	stopNodes(sub, stopGrace)
 	if err := stillAlive(sub); err != nil {
 		return nil, err
 	}
@@ -83,12 +83,12 @@ func Restart(ctx context.Context, home string, ids []int, timeout time.Duration)
 	return st, nil
 }
 
-// stopNodes sends SIGTERM to every live node kpar started, waits for a clean
-// shutdown, and SIGKILLs what remains after 30 s.
-func stopNodes(st *State) []int { return stopNodesWithin(st, 30*time.Second) }
+// stopGrace is how long a node gets for a clean shutdown.
+const stopGrace = 30 * time.Second
 
-// stopNodesWithin is stopNodes with a grace of its own (0: SIGKILL at once).
-func stopNodesWithin(st *State, grace time.Duration) []int {
+// stopNodes sends SIGTERM to every live node kpar started, waits for a clean
+// shutdown, and SIGKILLs what remains after grace (0: at once).
+func stopNodes(st *State, grace time.Duration) []int {
 	ps := make([]Proc, len(st.Nodes))
 	for i, n := range st.Nodes {
 		ps[i] = Proc{n.Pid, n.PidStartTime}
@@ -114,7 +114,7 @@ func Down(home string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	stopped := stopNodes(st)
+	stopped := stopNodes(st, stopGrace)
 	if err := stillAlive(st); err != nil {
 		return stopped, err
 	}

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kpar/kpar/internal/clientsec"
 )
 
 // The secured cluster (`kpar broker up --secure`): every node's client port
@@ -89,28 +91,26 @@ func prepareSecure(dir string, base, nodes int) (*secureSetup, error) {
 	for _, f := range []struct{ path, user, mech string }{
 		{s.Admin, SecureAdmin, "SCRAM-SHA-512"}, {s.User, SecureUser, "SCRAM-SHA-512"}, {s.UserPlain, SecureUser, "PLAIN"},
 	} {
-		if err := os.WriteFile(f.path, []byte(clientProps(loopback(boot), s.CA, f.user, s.passwords[f.user], f.mech)), 0o600); err != nil {
+		if err := writeClientProps(f.path, loopback(boot), s.CA, f.user, s.passwords[f.user], f.mech); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-// clientProps is a Java client's properties file for the secured listener,
-// the form --client-config reads too.
-func clientProps(boot []string, ca, user, password, mech string) string {
-	module := "org.apache.kafka.common.security.scram.ScramLoginModule"
-	if mech == "PLAIN" {
-		module = "org.apache.kafka.common.security.plain.PlainLoginModule"
+// writeClientProps writes a Java client's properties file for the secured
+// listener (the form --client-config reads), as clientsec renders every Java
+// client's security.
+func writeClientProps(path string, boot []string, ca, user, password, mech string) error {
+	c, err := clientsec.Settings{CA: ca, Mechanism: mech, User: user}.Resolve(func(string) string { return password })
+	if err == nil {
+		err = c.AnchorErr
 	}
-	return fmt.Sprintf(`# written by kpar broker up --secure
-bootstrap.servers=%s
-security.protocol=SASL_SSL
-sasl.mechanism=%s
-sasl.jaas.config=%s required username="%s" password="%s";
-ssl.truststore.type=PEM
-ssl.truststore.location=%s
-`, strings.Join(boot, ","), mech, module, user, password, ca)
+	if err != nil {
+		return err
+	}
+	c.Java["bootstrap.servers"] = strings.Join(boot, ",")
+	return clientsec.WritePropertiesTo(path, c.Java, true)
 }
 
 // formatArgs add the SCRAM credentials to the storage format, so they exist

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/kpar/kpar/internal/clientsec"
 )
 
 // The brokers' certificate verifies against the CA kpar prints, for the
@@ -58,5 +60,30 @@ func TestSecurePropsOnlyAddSecurity(t *testing.T) {
 	}
 	if got := len(s.formatArgs()); got != 8 { // 2 users x 2 SCRAM mechanisms, flag + value
 		t.Errorf("format args %d, want 8", got)
+	}
+}
+
+// Each user's properties file is what --client-config reads: the cluster's
+// client ports, TLS with the CA kpar made, the user and a mechanism.
+func TestSecureClientPropertiesResolveAsAClientConfig(t *testing.T) {
+	s, err := prepareSecure(t.TempDir(), 14092, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ path, user, mech string }{
+		{s.Admin, SecureAdmin, "SCRAM-SHA-512"}, {s.User, SecureUser, "SCRAM-SHA-512"}, {s.UserPlain, SecureUser, "PLAIN"},
+	} {
+		if st, err := os.Stat(f.path); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, mode %v, want 0600 (it holds a password)", f.path, err, st.Mode())
+		}
+		c, err := clientsec.Settings{ConfigFile: f.path}.Resolve(func(string) string { return "" })
+		if err != nil {
+			t.Fatalf("%s: %v", f.path, err)
+		}
+		if c.User != f.user || strings.Join(c.Brokers, ",") != "127.0.0.1:14092,127.0.0.1:14093,127.0.0.1:14094" || len(c.Opts) != 2 ||
+			c.Java["sasl.mechanism"] != f.mech || c.Java["security.protocol"] != "SASL_SSL" || c.Java["ssl.truststore.location"] != s.CA ||
+			!strings.Contains(c.Java["sasl.jaas.config"], `password="`+s.passwords[f.user]+`"`) {
+			t.Errorf("%s resolves to user %q, brokers %v, %d options, %v", f.path, c.User, c.Brokers, len(c.Opts), c.Java)
+		}
 	}
 }

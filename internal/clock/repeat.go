@@ -36,6 +36,24 @@ func SpreadOf(xs []float64) Spread {
 	return Spread{Median: med, Min: s[0], Max: s[len(s)-1]}
 }
 
+// Percentile is the nearest-rank q-quantile (0 < q <= 1) of sorted: the
+// value at rank round(q*n), counting from 1; 0 for none.
+func Percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Ratio is a/b, 0 when b is not positive (a figure missing or zero).
+func Ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
 // Verdict is a target judged over every repeat.
 type Verdict struct {
 	Met     int    `json:"met"`     // repeats past the target

@@ -49,3 +49,30 @@ func TestSpreadOfIsMedianAndRange(t *testing.T) {
 		}
 	}
 }
+
+// The nearest rank: the value at rank round(q*n), counting from 1; the
+// ends clamp, and no values give 0.
+func TestPercentileIsTheNearestRank(t *testing.T) {
+	xs := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, c := range []struct {
+		xs   []float64
+		q    float64
+		want float64
+	}{
+		{xs, 0.50, 5}, {xs, 0.95, 10}, {xs, 0.99, 10}, {xs, 0.01, 1}, {xs, 0.25, 3},
+		{[]float64{7}, 0.5, 7}, {nil, 0.5, 0},
+	} {
+		if got := Percentile(c.xs, c.q); got != c.want {
+			t.Errorf("Percentile(%v, %v) = %v, want %v", c.xs, c.q, got, c.want)
+		}
+	}
+}
+
+// A ratio over a missing (zero or negative) figure is 0, never an Inf or NaN.
+func TestRatioOverNothingIsZero(t *testing.T) {
+	for _, c := range []struct{ a, b, want float64 }{{3, 2, 1.5}, {3, 0, 0}, {0, 0, 0}, {3, -1, 0}} {
+		if got := Ratio(c.a, c.b); got != c.want {
+			t.Errorf("Ratio(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

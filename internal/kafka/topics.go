@@ -40,6 +40,14 @@ type createCfg struct {
 	wait                         time.Duration
 }
 
+func newCreateCfg(opts []CreateOpt) createCfg {
+	cfg := createCfg{wait: 30 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return cfg
+}
+
 // Existing accepts a topic that exists already, as it is (its partition
 // count, which Create returns, may differ from the one asked for).
 func Existing() CreateOpt { return func(c *createCfg) { c.existing = true } }
@@ -59,10 +67,7 @@ func Wait(d time.Duration) CreateOpt { return func(c *createCfg) { c.wait = d } 
 // Create creates topics and waits until they are ready (Ready). It returns
 // every topic's partition count. Errors name the topic.
 func Create(ctx context.Context, adm *kadm.Client, topics []Topic, opts ...CreateOpt) (map[string]int, error) {
-	cfg := createCfg{wait: 30 * time.Second}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newCreateCfg(opts)
 	names := make([]string, len(topics))
 	for i, t := range topics {
 		names[i] = t.Name
@@ -86,10 +91,7 @@ func Create(ctx context.Context, adm *kadm.Client, topics []Topic, opts ...Creat
 // replicas are so), for at most the Wait option (30 s by default), and
 // returns every topic's partition count.
 func Ready(ctx context.Context, adm *kadm.Client, topics []string, opts ...CreateOpt) (map[string]int, error) {
-	cfg := createCfg{wait: 30 * time.Second}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := newCreateCfg(opts)
 	what := "every partition of " + strings.Join(topics, ", ") + " to have a leader"
 	if cfg.preferred {
 		what = "every partition of " + strings.Join(topics, ", ") + " led by its preferred replica"

@@ -42,11 +42,7 @@ type TaskState struct {
 // here; a task it cannot run (an unknown node, a bad bootstrap) ends DONE
 // with an error, which Wait returns.
 func (c *Client) CreateTask(ctx context.Context, id string, spec any) error {
-	body, err := json.Marshal(map[string]any{"id": id, "spec": spec})
-	if err != nil {
-		return err
-	}
-	return do(ctx, c.HTTP, http.MethodPost, c.URL+"/coordinator/task/create", body, nil)
+	return do(ctx, c.HTTP, http.MethodPost, c.URL+"/coordinator/task/create", map[string]any{"id": id, "spec": spec}, nil)
 }
 
 // DestroyTask forgets task id on the coordinator and its agents (stopping
@@ -96,14 +92,22 @@ func getJSON(ctx context.Context, hc *http.Client, u string, v any) error {
 	return do(ctx, hc, http.MethodGet, u, nil, v)
 }
 
-// do sends one request; a non-2xx answer becomes an error carrying
+// do sends one request, with in as its JSON body unless nil, and decodes
+// the answer into v unless nil; a non-2xx answer becomes an error carrying
 // Trogdor's ErrorResponse message.
-func do(ctx context.Context, hc *http.Client, method, u string, body []byte, v any) error {
+func do(ctx context.Context, hc *http.Client, method, u string, in, v any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+	}
 	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
@@ -133,9 +137,5 @@ func do(ctx context.Context, hc *http.Client, method, u string, body []byte, v a
 // StopTask stops task id (PUT /coordinator/task/stop): its workers stop
 // and it ends DONE, their last status kept on the agents.
 func (c *Client) StopTask(ctx context.Context, id string) error {
-	body, err := json.Marshal(map[string]string{"id": id})
-	if err != nil {
-		return err
-	}
-	return do(ctx, c.HTTP, http.MethodPut, c.URL+"/coordinator/task/stop", body, nil)
+	return do(ctx, c.HTTP, http.MethodPut, c.URL+"/coordinator/task/stop", map[string]string{"id": id}, nil)
 }

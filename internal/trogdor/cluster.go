@@ -1,6 +1,7 @@
 package trogdor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,14 +71,6 @@ func (p Process) statusURL() string {
 	return p.URL() + "/agent/status"
 }
 
-// orHome is home, or broker.Home() when empty.
-func orHome(home string) string {
-	if home == "" {
-		return broker.Home()
-	}
-	return home
-}
-
 func dir(home string) string       { return filepath.Join(home, "trogdor") }
 func statePath(home string) string { return filepath.Join(dir(home), "state.json") }
 
@@ -142,12 +135,9 @@ func newState(d string, coord Process, agents []Process, remote bool) (*State, e
 // JVM, node name and port, records them, and waits for every REST API to
 // answer. On failure it stops whatever it started.
 func Up(ctx context.Context, o Options) (*State, error) {
-	o.Home = orHome(o.Home)
+	o.Home, o.ReadyTimeout = cmp.Or(o.Home, broker.Home()), cmp.Or(o.ReadyTimeout, 60*time.Second)
 	if o.Progress == nil {
 		o.Progress = func(string) {}
-	}
-	if o.ReadyTimeout == 0 {
-		o.ReadyTimeout = 60 * time.Second
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -283,11 +273,11 @@ func waitReady(ctx context.Context, st *State, timeout time.Duration) error {
 	for _, p := range st.all() {
 		for getJSON(ctx, hc, p.statusURL(), nil) != nil {
 			if !p.Alive() {
-				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", p.Name, p.Pid, tail(p.Out, 15))
+				return fmt.Errorf("the Trogdor %s (pid %d) exited while starting; its output:\n%s", p.Name, p.Pid, broker.TailFile(p.Out, 15))
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", p.Name, p.URL(), timeout, tail(p.Log, 15))
+				return fmt.Errorf("the Trogdor %s did not answer on %s within %s; its log:\n%s", p.Name, p.URL(), timeout, broker.TailFile(p.Log, 15))
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
@@ -310,7 +300,7 @@ func stopAll(st *State) []int {
 // directory. It returns the pids it signalled; ErrNotUp when nothing is
 // recorded. A remote platform's record is removed; kpar started nothing.
 func Down(home string) ([]int, error) {
-	home = orHome(home)
+	home = cmp.Or(home, broker.Home())
 	st, err := LoadState(home)
 	if err != nil {
 		return nil, err
@@ -335,7 +325,7 @@ type ProcessStatus struct {
 // Status reports every recorded daemon: does its JVM run (local only) and
 // does its REST API answer.
 func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
-	st, err := LoadState(orHome(home))
+	st, err := LoadState(cmp.Or(home, broker.Home()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -354,16 +344,3 @@ func Status(ctx context.Context, home string) (*State, []ProcessStatus, error) {
 }
 
 func portInUse(port int) bool { return broker.PortInUse("", port) }
-
-// tail returns the last n lines of file path.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}

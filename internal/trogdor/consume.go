@@ -171,23 +171,19 @@ func (sw *sweep) committed(ctx context.Context, group string, n, i int) bool {
 // one's close.
 func (sw *sweep) consumeKpar(ctx context.Context, n int) (KparRun, error) {
 	c := sw.cfg
-	start := time.Now()
-	errs := make(chan error, n)
 	var total int64
-	for i := 0; i < n; i++ {
-		ps, want := sw.fill.share(c.Partitions, n, i)
+	for i := range n {
+		_, want := sw.fill.share(c.Partitions, n, i)
 		total += want
-		go func() { errs <- sw.readShare(ctx, ps, want) }()
 	}
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil {
-			return KparRun{}, err
-		}
+	ms, err := inProcess(ctx, n, func(ctx context.Context, i int) error {
+		ps, want := sw.fill.share(c.Partitions, n, i)
+		return sw.readShare(ctx, ps, want)
+	})
+	if err != nil {
+		return KparRun{}, err
 	}
-	ms := time.Since(start).Milliseconds()
-	k := KparRun{Clients: n, Records: total, Ms: ms, RecordsPerSec: rate(total, ms)}
-	k.MBPerSec = k.RecordsPerSec * float64(c.Settings.RecordBytes) / 1e6
-	return k, nil
+	return newKparRun(n, total, ms, c.Settings.RecordBytes), nil
 }
 
 // readShare reads want records from partitions ps, from the fill's start.

@@ -17,7 +17,10 @@ func Doc(r Result) doc.Doc {
 	for _, s := range r.Steps {
 		in, inP99 := "-", "-"
 		if k := s.InProcess; k != nil {
-			in, inP99 = doc.Num(k.RecordsPerSec), latencyCell(k.Latency, func(l *Latency) float64 { return l.P99Ms })
+			in = doc.Num(k.RecordsPerSec)
+			if k.Latency != nil {
+				inP99 = doc.F1(k.Latency.P99Ms)
+			}
 		}
 		written := doc.I64(s.Written)
 		if r.Workload == Consume {
@@ -35,10 +38,11 @@ func Doc(r Result) doc.Doc {
 		Num: []bool{true, false, true, true, true, true, true, true}}
 	for _, s := range r.Steps {
 		for _, a := range s.PerAgent {
-			l := a.Latency
-			agents.Rows = append(agents.Rows, []string{doc.Int(s.Agents), a.Node, doc.Num(a.RecordsPerSec), doc.F2(a.MBPerSec),
-				latencyCell(l, func(l *Latency) float64 { return l.AvgMs }), latencyCell(l, func(l *Latency) float64 { return l.P50Ms }),
-				latencyCell(l, func(l *Latency) float64 { return l.P95Ms }), latencyCell(l, func(l *Latency) float64 { return l.P99Ms })})
+			row := []string{doc.Int(s.Agents), a.Node, doc.Num(a.RecordsPerSec), doc.F2(a.MBPerSec), "-", "-", "-", "-"}
+			if l := a.Latency; l != nil {
+				row[4], row[5], row[6], row[7] = doc.F1(l.AvgMs), doc.F1(l.P50Ms), doc.F1(l.P95Ms), doc.F1(l.P99Ms)
+			}
+			agents.Rows = append(agents.Rows, row)
 		}
 	}
 	d.Details = []doc.Block{{Title: "Every agent", Table: agents, Text: []string{latencyNote(r.Workload)}}}
@@ -152,13 +156,6 @@ func optF1(v *float64) string {
 		return "-"
 	}
 	return doc.F1(*v)
-}
-
-func latencyCell(l *Latency, f func(*Latency) float64) string {
-	if l == nil {
-		return "-"
-	}
-	return doc.F1(f(l))
 }
 
 // perAgent is the range of the agents' records/s in a step.

@@ -10,12 +10,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-)
 
-var (
-	acks   = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
-	codecs = map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(),
-		"snappy": kgo.SnappyCompression(), "lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
+	"github.com/kpar/kpar/internal/clock"
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // kgoOpts are the settings as franz-go options, matching ProducerConf: the
@@ -23,7 +20,7 @@ var (
 // flight; null keys go through franz-go's default partitioner
 // (UniformBytes, KIP-794), as they go through Java's built-in one.
 func (s Settings) kgoOpts() []kgo.Opt {
-	o := []kgo.Opt{kgo.RequiredAcks(acks[s.Acks]), kgo.ProducerBatchCompression(codecs[s.Compression]),
+	o := []kgo.Opt{kgo.RequiredAcks(kafka.Acks[s.Acks]), kgo.ProducerBatchCompression(kafka.Codecs[s.Compression]),
 		kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(int32(s.BatchBytes))}
 	if !s.Idempotence {
 		o = append(o, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
@@ -45,43 +42,32 @@ func runKpar(ctx context.Context, adm *kadm.Client, cfg Config, n int) (KparRun,
 	pool := randomValues(cfg.Seed, cfg.Settings.RecordBytes)
 	var mu sync.Mutex
 	lat := make([]float64, 0, int64(n)*cfg.Records)
-	errs := make(chan error, n)
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		go func() {
-			l, err := produceOne(ctx, cfg, pool)
-			mu.Lock()
-			lat = append(lat, l...)
-			mu.Unlock()
-			errs <- err
-		}()
+	ms, err := inProcess(ctx, n, func(ctx context.Context, _ int) error {
+		l, err := produceOne(ctx, cfg, pool)
+		mu.Lock()
+		defer mu.Unlock()
+		lat = append(lat, l...)
+		return err
+	})
+	if cerr := ctx.Err(); cerr != nil {
+		return KparRun{}, cerr
 	}
-	var firstErr error
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	ms := time.Since(start).Milliseconds()
-	if err := ctx.Err(); err != nil {
-		return KparRun{}, err
-	}
-	if firstErr != nil {
-		return KparRun{}, fmt.Errorf("in-process producer: %w", firstErr)
+	if err != nil {
+		return KparRun{}, fmt.Errorf("in-process producer: %w", err)
 	}
 	after, err := endOffsets(ctx, adm, cfg.Topic)
 	if err != nil {
 		return KparRun{}, err
 	}
-	acked := int64(len(lat))
-	k := KparRun{Clients: n, Records: acked, Written: after - before, Ms: ms, RecordsPerSec: rate(acked, ms)}
-	k.MBPerSec = k.RecordsPerSec * float64(cfg.Settings.RecordBytes) / 1e6
+	k := newKparRun(n, int64(len(lat)), ms, cfg.Settings.RecordBytes)
+	k.Written = after - before
 	slices.Sort(lat)
 	var sum float64
 	for _, v := range lat {
 		sum += v
 	}
-	k.Latency = &Latency{AvgMs: sum / float64(max(1, acked)), P50Ms: pct(lat, 0.50), P95Ms: pct(lat, 0.95), P99Ms: pct(lat, 0.99)}
+	k.Latency = &Latency{AvgMs: sum / float64(max(1, k.Records)), P50Ms: clock.Percentile(lat, 0.50),
+		P95Ms: clock.Percentile(lat, 0.95), P99Ms: clock.Percentile(lat, 0.99)}
 	return k, nil
 }
 
@@ -126,6 +112,34 @@ func produceOne(ctx context.Context, cfg Config, pool [][]byte) ([]float64, erro
 	return lat, firstErr
 }
 
+// inProcess runs f(0), ..., f(n-1) at once, one in-process client each,
+// and returns the ms from the first start to the last return and the first
+// error, which ends the others' context.
+func inProcess(ctx context.Context, n int, f func(ctx context.Context, i int) error) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		go func() { errs <- f(ctx, i) }()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return time.Since(start).Milliseconds(), first
+}
+
+// newKparRun is n in-process clients' figures for records in ms.
+func newKparRun(n int, records, ms int64, recordBytes int) KparRun {
+	k := KparRun{Clients: n, Records: records, Ms: ms, RecordsPerSec: rate(records, ms)}
+	k.MBPerSec = k.RecordsPerSec * float64(recordBytes) / 1e6
+	return k
+}
+
 // randomValues is a pool of 1024 random values of size bytes from seed.
 func randomValues(seed int64, size int) [][]byte {
 	rng := rand.New(rand.NewSource(seed))
@@ -135,13 +149,4 @@ func randomValues(seed int64, size int) [][]byte {
 		rng.Read(pool[i])
 	}
 	return pool
-}
-
-// pct is the nearest-rank percentile of sorted v.
-func pct(v []float64, p float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(v))+0.5) - 1
-	return v[min(max(i, 0), len(v)-1)]
 }

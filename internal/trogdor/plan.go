@@ -2,11 +2,14 @@ package trogdor
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/kpar/kpar/internal/broker"
 )
 
 // Trogdor's own default ports (Agent.DEFAULT_PORT, Coordinator.DEFAULT_PORT).
@@ -75,7 +78,7 @@ func ParseNodesFile(path string) (coord Process, agents []Process, err error) {
 // under home (nothing started: Down only forgets it) and returns what to
 // run on each host.
 func Plan(home, nodesFile string) (*State, string, error) {
-	home = orHome(home)
+	home = cmp.Or(home, broker.Home())
 	coord, agents, err := ParseNodesFile(nodesFile)
 	if err != nil {
 		return nil, "", err

@@ -177,3 +177,24 @@ func TestRefusedSpecGivesOneLineNamingIt(t *testing.T) {
 		})
 	}
 }
+
+// The in-process side of a produce step: every client's records are
+// acknowledged and land on the topic, and the latency percentiles are over
+// all of them, in order.
+func TestInProcessProducersCountEveryAcknowledgedRecord(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cfg := DefaultConfig()
+	cfg.Brokers, cfg.Topic, cfg.Records, cfg.Seed = seeds, testkit.Topic(t, seeds, 3), 300, 7
+	k, err := runKpar(ctx, testkit.Admin(t, seeds), cfg, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Clients != 2 || k.Records != 600 || k.Written != 600 || k.Ms <= 0 || k.RecordsPerSec <= 0 {
+		t.Fatalf("got %+v, want 2 clients, 600 records acknowledged and written", k)
+	}
+	if l := k.Latency; l == nil || l.P50Ms <= 0 || l.P50Ms > l.P95Ms || l.P95Ms > l.P99Ms {
+		t.Fatalf("latency %+v: want 0 < p50 <= p95 <= p99", l)
+	}
+}

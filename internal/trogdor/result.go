@@ -7,13 +7,9 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the sweep's result file.
-//
-// Version 2: the workload (produce, consume, roundtrip); per-step
-// in-process kpar clients (Step.InProcess, every step, where version 1 had
-// one calibration producer in Result.Kpar); latency as an optional object
-// (absent where Trogdor reports none); per-step CPU and a bottleneck.
-// Version 1 files are refused: their calibration has no place here.
+// Schema and SchemaVersion name the sweep's result file. Version 2: the
+// workload, in-process kpar clients in every step (Step.InProcess), latency
+// absent where Trogdor reports none, per-step CPU and a bottleneck.
 const (
 	Schema        = "kpar.bench.trogdor"
 	SchemaVersion = 2

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // Settings are one agent's producer settings; every agent of every step
@@ -27,8 +29,8 @@ var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
 
 // Validate names the flag of a bad setting.
 func (s Settings) Validate() error {
-	_, ack := acks[s.Acks]
-	_, codec := codecs[s.Compression]
+	_, ack := kafka.Acks[s.Acks]
+	_, codec := kafka.Codecs[s.Compression]
 	switch {
 	case !ack:
 		return fmt.Errorf("--acks %q: want 0, 1 or all", s.Acks)

@@ -76,14 +76,6 @@ func (sw *sweep) worker(ctx context.Context, t task) (TaskState, error) {
 	return w, nil
 }
 
-// decode reads a worker's status into v.
-func decode(t task, w TaskState, v any) error {
-	if err := json.Unmarshal(w.Status, v); err != nil {
-		return fmt.Errorf("the Trogdor agent %s, task %s: status %s: %w", t.agent.Name, t.id, w.Status, err)
-	}
-	return nil
-}
-
 // runTasks posts ts, waits for each to end and reads its status (an S) back
 // from its agent into the agent's run: the loop the produce and round-trip
 // steps share. A task whose count (sent, read back: what) is short of
@@ -104,8 +96,8 @@ func runTasks[S any](ctx context.Context, sw *sweep, ts []task, n int, what stri
 			return Step{}, err
 		}
 		var s S
-		if err := decode(t, w, &s); err != nil {
-			return Step{}, err
+		if err := json.Unmarshal(w.Status, &s); err != nil {
+			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: status %s: %w", t.agent.Name, t.id, w.Status, err)
 		}
 		if got := count(s); got != c.Records {
 			return Step{}, fmt.Errorf("the Trogdor agent %s, task %s: %d of %d records %s (did it reach --task-timeout %s?)", t.agent.Name, t.id, got, c.Records, what, c.TaskTimeout)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/parallel"
 )
@@ -103,21 +104,14 @@ var Measurements = []string{"io", "cpu", "rss"}
 // Validate checks everything that can be checked without a broker; every
 // error names its flag.
 func (c Config) Validate() error {
-	for _, v := range []struct {
-		flag   string
-		v, min int64
-	}{
-		{"partitions", int64(c.Partitions), 1}, {"keys", int64(c.Keys), 1}, {"value-size", int64(c.ValueSize), 0},
-		{"records", c.Records, 1}, {"concurrency", int64(c.Concurrency), 1}, {"io-max-buffered", int64(c.IOMaxBuffered), 1},
-		{"io-max-buffered-per-partition", int64(c.IOPerPart), 1}, {"cpu-records", c.CPURecords, 0},
-		{"cpu-records-max", c.CPURecordsMax, 1}, {"cpu-concurrency", int64(c.CPUConcurrency), 1},
-		{"rss-records", c.RSSRecords, 1}, {"max-buffered", int64(c.MaxBuffered), 1},
-		{"max-buffered-per-partition", int64(c.PerPart), 1}, {"fetch-max-bytes", int64(c.FetchMaxBytes), 0},
-		{"repeat", int64(c.Repeat), 1},
-	} {
-		if v.v < v.min {
-			return fmt.Errorf("--%s %d: must be at least %d", v.flag, v.v, v.min)
-		}
+	if err := flagcheck.AtLeast(flagcheck.Int("partitions", c.Partitions, 1), flagcheck.Int("keys", c.Keys, 1),
+		flagcheck.Int("value-size", c.ValueSize, 0), flagcheck.Int("records", c.Records, 1), flagcheck.Int("concurrency", c.Concurrency, 1),
+		flagcheck.Int("io-max-buffered", c.IOMaxBuffered, 1), flagcheck.Int("io-max-buffered-per-partition", c.IOPerPart, 1),
+		flagcheck.Int("cpu-records", c.CPURecords, 0), flagcheck.Int("cpu-records-max", c.CPURecordsMax, 1),
+		flagcheck.Int("cpu-concurrency", c.CPUConcurrency, 1), flagcheck.Int("rss-records", c.RSSRecords, 1),
+		flagcheck.Int("max-buffered", c.MaxBuffered, 1), flagcheck.Int("max-buffered-per-partition", c.PerPart, 1),
+		flagcheck.Int("fetch-max-bytes", int64(c.FetchMaxBytes), 0), flagcheck.Int("repeat", c.Repeat, 1)); err != nil {
+		return err
 	}
 	for _, m := range c.Only {
 		if !slices.Contains(Measurements, m) {

@@ -38,7 +38,8 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int, 
 	if _, err := kafka.Create(ctx, adm, []kafka.Topic{{Name: topic, Partitions: partitions}}, kafka.Existing()); err != nil {
 		return 0, fmt.Errorf("%w (brokers %v)", err, seeds)
 	}
-	have, err := count(ctx, adm, topic)
+	ends, err := kafka.Ends(ctx, adm, topic)
+	have := ends.Sum()
 	if err != nil {
 		return 0, err
 	}
@@ -58,11 +59,7 @@ func Prepare(ctx context.Context, seeds []string, topic string, partitions int, 
 	if e, _ := perr.Load().(error); e != nil {
 		return 0, fmt.Errorf("produce to %s: %w", topic, e)
 	}
-	return count(ctx, adm, topic)
-}
-
-func count(ctx context.Context, adm *kadm.Client, topic string) (int64, error) {
-	ends, err := kafka.Ends(ctx, adm, topic)
+	ends, err = kafka.Ends(ctx, adm, topic)
 	return ends.Sum(), err
 }
 
@@ -105,15 +102,11 @@ func endOffsets(ctx context.Context, seeds []string, topic string, n int64, clie
 		return nil, err
 	}
 	defer cl.Close()
-	ends, err := kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
-	var sum int64
-	for _, e := range ends {
-		sum += e
+	ends, err := kafka.Ends(ctx, kadm.NewClient(cl), topic)
+	if err == nil && ends.Sum() < n {
+		err = fmt.Errorf("topic %s holds %d records, fewer than the %d to consume", topic, ends.Sum(), n)
 	}
-	if err == nil && sum < n {
-		err = fmt.Errorf("topic %s holds %d records, fewer than the %d to consume", topic, sum, n)
-	}
-	return ends, err
+	return ends[topic], err
 }
 
 // ParallelSpec configures a RunParallel run.

@@ -12,19 +12,9 @@ import (
 )
 
 // Schema names the result data; Version changes whenever a field changes
-// meaning or disappears. Version 4: the header is results.Header (schema
-// "kpar.bench.consume", version 4, command, started, finished), in place of
-// the v3 "kpar.bench.consume/v3" string; io and cpu_light carry their
-// target and verdict, io its buffer bounds, cpu_light its concurrency.
-// Version 5: every rate is internal/clock's window (distinct records from
-// the warm-up count to n, counted in the process that handles them; a
-// Measurement's "window"), the "steady" and whole-run rates are gone; io and
-// cpu_light hold every repeat (--repeat, the cpu contenders interleaved),
-// the median and range of each figure, and a verdict over the repeats
-// (met only when every repeat is past the target); min_window_s is the
-// shortest window accepted. Version 6: a Measurement's fetch_max_bytes is
-// the client's at the n-th record (the library's fetch size adapts), and
-// the plain loop "with kpar's fetch size" reads with kpar's size of the same
+// meaning or disappears. Version 6: a Measurement's fetch_max_bytes is the
+// client's at the n-th record (the library's fetch size adapts), and the
+// plain loop "with kpar's fetch size" reads with kpar's size of the same
 // repeat, so same_fetch_bytes is the first repeat's.
 const (
 	Schema  = "kpar.bench.consume"
@@ -102,9 +92,6 @@ type IORepeat struct {
 	Met         bool        `json:"met"`                  // efficiency >= target
 }
 
-// CPU is the no-op run against plain franz-go poll loops, repeated with the
-// contenders interleaved (kpar, plain with kpar's fetch size, plain with
-// kgo's default, then again).
 // Calibration is how the cpu runs were sized when --cpu-records was 0: the
 // fastest contender's window rate over a small backlog, and the records
 // chosen for a window of Margin x the minimum.
@@ -119,6 +106,9 @@ type Calibration struct {
 	Resized []int64 `json:"resized,omitempty"`
 }
 
+// CPU is the no-op run against plain franz-go poll loops, repeated with the
+// contenders interleaved (kpar, plain with kpar's fetch size, plain with
+// kgo's default, then again).
 type CPU struct {
 	Concurrency int `json:"concurrency"`
 	// SameFetchBytes is the FetchMaxBytes of the first repeat's plain loop
@@ -238,13 +228,13 @@ func (r *CPU) judge() {
 	var met []bool
 	for i := range r.Repeats {
 		rp := &r.Repeats[i]
-		rp.RatioSame = ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
-		rp.RatioDefault = ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
+		rp.RatioSame = clock.Ratio(rp.Parallel.PerS(), rp.PlainSameFetch.PerS())
+		rp.RatioDefault = clock.Ratio(rp.Parallel.PerS(), rp.PlainDefault.PerS())
 		faster := rp.PlainDefault
 		if rp.PlainSameFetch.PerS() > faster.PerS() {
 			faster = rp.PlainSameFetch
 		}
-		rp.Faster, rp.Ratio = faster.Name, ratio(rp.Parallel.PerS(), faster.PerS())
+		rp.Faster, rp.Ratio = faster.Name, clock.Ratio(rp.Parallel.PerS(), faster.PerS())
 		rp.Met = rp.Ratio >= CPUTarget
 		par, same, def = append(par, rp.Parallel.PerS()), append(same, rp.PlainSameFetch.PerS()), append(def, rp.PlainDefault.PerS())
 		rs, rd, ra, met = append(rs, rp.RatioSame), append(rd, rp.RatioDefault), append(ra, rp.Ratio), append(met, rp.Met)
@@ -252,13 +242,6 @@ func (r *CPU) judge() {
 	r.Parallel, r.PlainSameFetch, r.PlainDefault = clock.SpreadOf(par), clock.SpreadOf(same), clock.SpreadOf(def)
 	r.RatioSame, r.RatioDefault, r.Ratio = clock.SpreadOf(rs), clock.SpreadOf(rd), clock.SpreadOf(ra)
 	r.Verdict = clock.Judge(met)
-}
-
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		return 0
-	}
-	return a / b
 }
 
 // sleep is the io run's handler latency as a duration.

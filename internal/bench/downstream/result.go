@@ -159,7 +159,7 @@ func (r *Result) judge(c Config) {
 		return func(rep int) (float64, bool, string) {
 			a, _ := r.run(ad.Name, rep)
 			b := r.bestFixed(rep, phase)
-			v := ratio(f(a.Phase(phase)), f(b.Phase(phase)))
+			v := clock.Ratio(f(a.Phase(phase)), f(b.Phase(phase)))
 			return v, pass(v), b.Contender
 		}
 	}
@@ -188,14 +188,7 @@ func (r *Result) judge(c Config) {
 		func(rep int) (float64, bool, string) {
 			b := r.bestFixed(rep, "steady")
 			s, h := b.Phase("steady"), b.Phase("halved")
-			v := ratio(h.P99Ms, s.P99Ms)
+			v := clock.Ratio(h.P99Ms, s.P99Ms)
 			return v, h.Errors > 0 || v > 1.5, b.Contender
 		})
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/bench/consume"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/parallel"
 )
@@ -195,7 +196,8 @@ func windowPhases(wins []window, recs []phaseRec, out ContenderRun) []Phase {
 		ph := Phase{Name: w.name, FromSec: w.from.Seconds(), ToSec: w.to.Seconds(), Calls: uint64(len(p.latencyMs)),
 			Errors: p.errs, Retries: out.retriesBetween(w.from, w.to)}
 		ph.PerS = float64(p.ok) / (w.to - w.from).Seconds()
-		ph.P50Ms, ph.P99Ms = quantile(p.latencyMs, 0.50), quantile(p.latencyMs, 0.99)
+		slices.Sort(p.latencyMs)
+		ph.P50Ms, ph.P99Ms = clock.Percentile(p.latencyMs, 0.50), clock.Percentile(p.latencyMs, 0.99)
 		phs = append(phs, ph)
 	}
 	return phs
@@ -228,15 +230,4 @@ func (r ContenderRun) retriesBetween(from, to time.Duration) uint64 {
 		return 0
 	}
 	return at(to) - at(from)
-}
-
-// quantile of xs (nearest rank); 0 for none.
-func quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
-	return s[max(0, min(len(s)-1, i))]
 }
