@@ -59,15 +59,16 @@ type chunk struct {
 type rows struct{ keys, values [][]byte }
 
 // parseChunk parses rows starting in [from, stop) until maxGood good rows
-// (maxGood <= 0: no limit). from must be a row start or blank-line start.
+// (maxGood <= 0: no limit) into slices of its own. from must be a row start
+// or blank-line start.
 func (s *shape) parseChunk(from, stop, maxGood int) *chunk {
-	est := s.rowsAtMost(from, stop)
-	if maxGood > 0 && maxGood < est {
-		est = maxGood
+	n := s.rowsAtMost(from, stop)
+	if maxGood > 0 {
+		n = min(n, maxGood)
 	}
-	c := &chunk{from: from, stop: stop, maxGood: maxGood, values: make([][]byte, 0, est)}
+	c := &chunk{from: from, stop: stop, maxGood: maxGood, values: make([][]byte, 0, n)}
 	if s.keyIdx >= 0 {
-		c.keys = make([][]byte, 0, est)
+		c.keys = make([][]byte, 0, n)
 	}
 	return s.fill(c)
 }
@@ -141,31 +142,18 @@ func (c *chunk) bad(re *RowError, skipBad bool) bool {
 // row parses the row at p's position into its key and value (ValueJSON:
 // an object of the fields); a ragged row is a *RowError like a malformed one.
 func (s *shape) row(p *parser, a *arena) (key, val []byte, err error) {
-	if s.value == ValueJSON {
-		fields, _, line, err := p.row()
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(fields) != s.nfields {
-			return nil, nil, s.ragged(line, len(fields))
-		}
-		if s.keyIdx >= 0 {
-			key = fields[s.keyIdx]
-			if len(p.scratch) > 0 { // it may be an unescaped copy that the next row reuses
-				key = a.copy(key)
-			}
-		}
-		return key, s.appendJSON(a, fields), nil
-	}
-	n, raw, key, copied, line, err := p.count(s.keyIdx)
+	n, raw, key, copied, line, err := p.scan(s.keyIdx, s.value == ValueJSON)
 	if err != nil {
 		return nil, nil, err
 	}
 	if n != s.nfields {
 		return nil, nil, s.ragged(line, n)
 	}
-	if copied {
+	if copied { // the key is in scratch, which the next row reuses
 		key = a.copy(key)
+	}
+	if s.value == ValueJSON {
+		raw = s.appendJSON(a, p.fields)
 	}
 	return key, raw, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -27,13 +28,6 @@ func ParseValueMode(s string) (ValueMode, error) {
 		return ValueJSON, nil
 	}
 	return 0, fmt.Errorf("--value %q: want raw (the row as in the file) or json (an object of the row)", s)
-}
-
-func (m ValueMode) String() string {
-	if m == ValueJSON {
-		return "json"
-	}
-	return "raw"
 }
 
 // Opt configures Load and Parse.
@@ -179,13 +173,7 @@ func parseHeader(data []byte, name string, c cfg) (d *Dataset, p *parser, keyIdx
 	}
 	keyIdx = -1
 	if c.keyColumn != "" {
-		for i, h := range d.Header {
-			if h == c.keyColumn {
-				keyIdx = i
-				break
-			}
-		}
-		if keyIdx < 0 {
+		if keyIdx = slices.Index(d.Header, c.keyColumn); keyIdx < 0 {
 			return nil, nil, -1, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
 				label, c.keyColumn, strings.Join(d.Header, ", "))
 		}
