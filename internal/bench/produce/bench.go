@@ -217,21 +217,12 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 
 // window takes readings around exactly the measured interval (not client
 // start-up, worker loading or end-offset polling), so CPU seconds divided
-// by the step's elapsed time are cores actually busy. A nil window reads
-// nothing.
+// by the step's elapsed time are cores actually busy.
 type window struct {
 	brokerCPU  BrokerCPU
 	start, end reading
 }
 
-func (w *window) begin() {
-	if w != nil {
-		w.start = read(w.brokerCPU)
-	}
-}
+func (w *window) begin() { w.start = read(w.brokerCPU) }
 
-func (w *window) stop() {
-	if w != nil {
-		w.end = read(w.brokerCPU)
-	}
-}
+func (w *window) stop() { w.end = read(w.brokerCPU) }

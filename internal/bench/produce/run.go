@@ -266,7 +266,8 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		if g.Failed > 0 {
 			return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
 		}
-		j := JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Go: g, PayloadsSkipped: skipped}
+		vs := Versus{Topic: s.Topics[0], Settings: s, Go: g, PayloadsSkipped: skipped}
+		j := JavaComparison{Versus: vs, Records: n}
 		if cfg.VsJava {
 			if j.Java, err = runJava(ctx, s, cfg.Brokers, n, payload, cfg.Client.Java); err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
@@ -275,7 +276,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			javas = append(javas, j)
 		}
 		if cfg.VsKcat {
-			k := KcatComparison{Topic: s.Topics[0], Settings: s, Records: n, RecordSize: size, Go: g, PayloadsSkipped: skipped}
+			k := KcatComparison{Versus: vs, Records: n, RecordSize: size}
 			if k.Kcat, err = b.runKcatAnchor(ctx, cfg.Kcat, s, cfg.Brokers, n-skipped, payload, cfg.Client.Librdkafka); err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}
