@@ -38,8 +38,6 @@ type cfg struct {
 	value     ValueMode
 	skipBad   bool
 	limit     int
-	workers   int
-	chunkMin  int // bytes; tests make it tiny to cut small inputs
 }
 
 type optFunc func(*cfg)
@@ -104,7 +102,7 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
+	if err := s.parseRows(d, p, c.limit); err != nil {
 		return nil, err
 	}
 	if err := checkRows(d, name); err != nil {
@@ -120,8 +118,8 @@ func newCfg(opts []Opt) (c cfg) {
 	return c
 }
 
-// prepare reads the header and returns the dataset to fill, what every
-// chunk needs to know and the parser just past the header.
+// prepare reads the header and returns the dataset to fill, what reading a
+// row needs to know and the parser just past the header.
 func prepare(data []byte, name string, c cfg) (*Dataset, *shape, *parser, error) {
 	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
