@@ -194,11 +194,7 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 	win.begin()
 	start := time.Now()
 	for i, p := range ps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress)
-		}()
+		wg.Go(func() { samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress) })
 	}
 	wg.Wait()
 	wall := time.Since(start)
