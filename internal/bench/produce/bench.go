@@ -194,7 +194,9 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 	win.begin()
 	start := time.Now()
 	for i, p := range ps {
-		wg.Go(func() { samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress) })
+		wg.Go(func() {
+			samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress)
+		})
 	}
 	wg.Wait()
 	wall := time.Since(start)
