@@ -94,8 +94,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		res.Pinned.Restored = true
 	}
-	res.Ceilings = FindCeilings(res.Sweeps)
-	res.AcksCosts = FindAcksCosts(res.Sweeps, res.ReplicationFactor)
+	res = Rederive(res) // the ceilings, the acks cost and the anchors' verdicts, as a report reads them
 	res.Finish()
 	return res, nil
 }
@@ -296,7 +295,8 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 }
 
 // medianAnchors keeps the median repeat of each anchor by kpar's ratio
-// (nil when the anchor did not run); kcat's verdict weighs every repeat.
+// (nil when the anchor did not run), kcat's with every repeat's figures for
+// Rederive's verdict.
 func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (java *JavaComparison, kcat *KcatComparison) {
 	if len(javas) > 0 {
 		j := medianBy(javas, func(j JavaComparison) float64 { return j.RecordsPerSecRatio })
@@ -308,7 +308,9 @@ func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (java *JavaCo
 			reps = append(reps, k.repeat())
 		}
 		k := medianBy(kcats, func(k KcatComparison) float64 { return k.RecordsPerSecRatio })
-		k.judge(reps)
+		if len(reps) > 1 {
+			k.Repeats = reps
+		}
 		kcat = &k
 	}
 	return java, kcat
