@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,13 +30,6 @@ func ParseValueMode(s string) (ValueMode, error) {
 	return 0, fmt.Errorf("--value %q: want raw (the row as in the file) or json (an object of the row)", s)
 }
 
-func (m ValueMode) String() string {
-	if m == ValueJSON {
-		return "json"
-	}
-	return "raw"
-}
-
 // Opt configures Load and Parse.
 type Opt interface{ apply(*cfg) }
 
@@ -44,8 +38,6 @@ type cfg struct {
 	value     ValueMode
 	skipBad   bool
 	limit     int
-	workers   int
-	chunkMin  int // bytes; tests make it tiny to cut small inputs
 }
 
 type optFunc func(*cfg)
@@ -110,7 +102,7 @@ func Parse(data []byte, name string, opts ...Opt) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.parseRows(d, p.pos, p.line, c.workers, c.limit, c.chunkMin); err != nil {
+	if err := s.parseRows(d, p, c.limit); err != nil {
 		return nil, err
 	}
 	if err := checkRows(d, name); err != nil {
@@ -126,8 +118,8 @@ func newCfg(opts []Opt) (c cfg) {
 	return c
 }
 
-// prepare reads the header and returns the dataset to fill, what every
-// chunk needs to know and the parser just past the header.
+// prepare reads the header and returns the dataset to fill, what reading a
+// row needs to know and the parser just past the header.
 func prepare(data []byte, name string, c cfg) (*Dataset, *shape, *parser, error) {
 	d, p, keyIdx, err := parseHeader(data, name, c)
 	if err != nil {
@@ -179,13 +171,7 @@ func parseHeader(data []byte, name string, c cfg) (d *Dataset, p *parser, keyIdx
 	}
 	keyIdx = -1
 	if c.keyColumn != "" {
-		for i, h := range d.Header {
-			if h == c.keyColumn {
-				keyIdx = i
-				break
-			}
-		}
-		if keyIdx < 0 {
+		if keyIdx = slices.Index(d.Header, c.keyColumn); keyIdx < 0 {
 			return nil, nil, -1, fmt.Errorf("%s:1: --key-column %q is not a column; the header has: %s",
 				label, c.keyColumn, strings.Join(d.Header, ", "))
 		}

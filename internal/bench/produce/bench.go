@@ -194,11 +194,9 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 	win.begin()
 	start := time.Now()
 	for i, p := range ps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			samples[i] = p.run(ctx, i, part(data, n, i, r.Producers), r.Settings, r.Partitions, b.progress)
-		}()
+		})
 	}
 	wg.Wait()
 	wall := time.Since(start)
@@ -217,21 +215,12 @@ func (b *bench) inProcess(ctx context.Context, r point, n int, win *window) ([]S
 
 // window takes readings around exactly the measured interval (not client
 // start-up, worker loading or end-offset polling), so CPU seconds divided
-// by the step's elapsed time are cores actually busy. A nil window reads
-// nothing.
+// by the step's elapsed time are cores actually busy.
 type window struct {
 	brokerCPU  BrokerCPU
 	start, end reading
 }
 
-func (w *window) begin() {
-	if w != nil {
-		w.start = read(w.brokerCPU)
-	}
-}
+func (w *window) begin() { w.start = read(w.brokerCPU) }
 
-func (w *window) stop() {
-	if w != nil {
-		w.end = read(w.brokerCPU)
-	}
-}
+func (w *window) stop() { w.end = read(w.brokerCPU) }

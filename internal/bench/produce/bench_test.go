@@ -9,18 +9,13 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/datagen"
-	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
 // The test binary doubles as the worker process for process mode.
 const workerChild = testkit.Child("PRODUCEBENCH_TEST_WORKER")
 
-func TestMain(m *testing.M) {
-	testkit.ServeChild(m, workerChild, func(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
-		return RunWorker(ctx, sp, c)
-	})
-}
+func TestMain(m *testing.M) { testkit.ServeChild(m, workerChild, RunWorker) }
 
 var testWorker = workerChild.Exe().Start
 

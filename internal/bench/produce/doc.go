@@ -108,13 +108,8 @@ func kcatFinding(k KcatComparison) doc.Finding {
 	if len(reps) == 0 {
 		reps = []KcatRepeat{k.repeat()}
 	}
-	_, rates, cpus := tally(reps)
-	who := "One kpar producer"
-	if len(reps) > 1 {
-		who = fmt.Sprintf("In the median of %d repeats one kpar producer", len(reps))
-	}
-	return doc.Judged(kcatTarget, k.Target.String(), "%s ran at %.2fx kcat's (librdkafka) records/s with %.2fx its CPU-s per million records (whole process, same rows); the rate was past %.1fx in %d of %d repeats and the CPU within %.1fx in %d of %d",
-		who, k.RecordsPerSecRatio, k.CPUPerMillionRatio, TargetRate, rates, len(reps), TargetCPU, cpus, len(reps))
+	s := k.says(reps, "kcat's (librdkafka)")
+	return doc.Judged(kcatTarget, k.Target.String(), "%s", strings.ToUpper(s[:1])+s[1:])
 }
 
 func b2i(b bool) int {

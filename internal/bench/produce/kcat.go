@@ -80,35 +80,22 @@ func runKcat(ctx context.Context, c KcatConfig) (KcatResult, error) {
 	return r, nil
 }
 
-// KcatComparison sets one kpar producer process against kcat on the same
-// payloads, broker and settings, each measured as a whole process, and
-// judges the target: kpar at least kcat's records/s at no more of its CPU
-// per million records.
+// KcatComparison sets one kpar producer process against kcat, each measured
+// as a whole process (records over the process's wall time), and judges the
+// target: kpar at least kcat's records/s at no more of its CPU per million
+// records. Its ratios are kpar/kcat.
 type KcatComparison struct {
-	Topic      string     `json:"topic"`
-	Records    int        `json:"records"`
-	RecordSize int        `json:"record_size"`
-	Settings   Settings   `json:"settings"`
-	Kcat       KcatResult `json:"kcat"`
-	// Go is the same kpar producer process the Java comparison uses.
-	Go Anchor `json:"go"`
-	// Whole-process records/s: records over the process's wall time.
-	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
-	KcatRecordsPerSec float64 `json:"kcat_records_per_sec"`
-	// Java's whole-process figures from the same run (0 when --vs-java was off).
-	JavaRecordsPerSec float64 `json:"java_records_per_sec"`
-	JavaCPUPerMillion float64 `json:"java_cpu_s_per_million"`
-	GoCPUPerMillion   float64 `json:"go_cpu_s_per_million"`
-	KcatCPUPerMillion float64 `json:"kcat_cpu_s_per_million"`
-	// Ratios are kpar/kcat.
-	RecordsPerSecRatio float64 `json:"records_per_sec_ratio"`
-	CPUPerMillionRatio float64 `json:"cpu_per_million_ratio"`
+	Versus
+	Records           int        `json:"records"`
+	RecordSize        int        `json:"record_size"`
+	Kcat              KcatResult `json:"kcat"`
+	KcatRecordsPerSec float64    `json:"kcat_records_per_sec"`
+	KcatCPUPerMillion float64    `json:"kcat_cpu_s_per_million"`
 	// TargetMet is true only when every repeat met the target; Target is
 	// the verdict over the repeats (met, missed or mixed (k of N)).
-	TargetMet       bool          `json:"target_met"`
-	Target          clock.Verdict `json:"target"`
-	Verdict         string        `json:"verdict"`
-	PayloadsSkipped int           `json:"payloads_skipped"`
+	TargetMet bool          `json:"target_met"`
+	Target    clock.Verdict `json:"target"`
+	Verdict   string        `json:"verdict"`
 	// Repeats are every repeat's figures (--repeat); the comparison above
 	// is the median one by RecordsPerSecRatio. RepeatsMet counts the
 	// repeats that met the target.
@@ -170,18 +157,27 @@ func tally(reps []KcatRepeat) (pass []bool, rates, cpus int) {
 // did, mixed with the counts otherwise; the sentence names the median's
 // ratios and how many repeats were past each half.
 func (k *KcatComparison) judge(reps []KcatRepeat) {
-	pass, rates, cpus := tally(reps)
+	pass, _, _ := tally(reps)
 	for i := range reps {
 		reps[i].TargetMet = pass[i]
 	}
 	k.Target = clock.Judge(pass)
 	k.TargetMet, k.RepeatsMet = k.Target.AllMet(), k.Target.Met
-	who := "one kpar producer"
 	if len(reps) > 1 {
 		k.Repeats = reps
+	}
+	k.Verdict = fmt.Sprintf("%s: the target is %s", k.says(reps, "kcat's"), k.Target)
+}
+
+// says is the comparison's sentence, naming kcat as tool: the median
+// repeat's ratios and how many of reps were past each half of the target.
+func (k *KcatComparison) says(reps []KcatRepeat, tool string) string {
+	_, rates, cpus := tally(reps)
+	who := "one kpar producer"
+	if len(reps) > 1 {
 		who = fmt.Sprintf("in the median of %d repeats one kpar producer", len(reps))
 	}
-	k.Verdict = fmt.Sprintf("%s ran at %.2fx kcat's records/s with %.2fx its CPU-s per million records (whole process, same rows); "+
-		"the rate was past %.1fx in %d of %d repeats and the CPU within %.1fx in %d of %d: the target is %s",
-		who, k.RecordsPerSecRatio, k.CPUPerMillionRatio, TargetRate, rates, len(reps), TargetCPU, cpus, len(reps), k.Target)
+	return fmt.Sprintf("%s ran at %.2fx %s records/s with %.2fx its CPU-s per million records (whole process, same rows); "+
+		"the rate was past %.1fx in %d of %d repeats and the CPU within %.1fx in %d of %d",
+		who, k.RecordsPerSecRatio, tool, k.CPUPerMillionRatio, TargetRate, rates, len(reps), TargetCPU, cpus, len(reps))
 }

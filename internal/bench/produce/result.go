@@ -107,25 +107,31 @@ type Sweep struct {
 	Bottleneck Bottleneck   `json:"bottleneck"`
 }
 
-// JavaComparison sets one Go producer against ProducerPerformance on the
-// same broker, settings and payloads.
-type JavaComparison struct {
-	Topic    string              `json:"topic"`
-	Records  int                 `json:"records"`
-	Settings Settings            `json:"settings"`
-	Java     producerperf.Result `json:"java"`
-	// Go is one kpar producer in its own process, measured like Java.
-	Go Anchor `json:"go"`
-	// GoRecordsPerSec and JavaRecordsPerSec are each tool's own rate.
-	GoRecordsPerSec   float64 `json:"go_records_per_sec"`
+// Versus is what both anchors hold: one kpar producer process (Go) against
+// the tool on the same broker, topic, settings and payloads.
+type Versus struct {
+	Topic    string   `json:"topic"`
+	Settings Settings `json:"settings"`
+	// Go is one kpar producer in its own process, measured like the tool.
+	Go              Anchor  `json:"go"`
+	GoRecordsPerSec float64 `json:"go_records_per_sec"`
+	// JavaRecordsPerSec is Java's own rate in the Java comparison, its
+	// whole-process rate in kcat's (0 there when --vs-java was off).
 	JavaRecordsPerSec float64 `json:"java_records_per_sec"`
 	// CPU seconds per million records, whole process (start-up included).
 	GoCPUPerMillion   float64 `json:"go_cpu_s_per_million"`
 	JavaCPUPerMillion float64 `json:"java_cpu_s_per_million"`
-	// Ratios are Go/Java: >1 means Go is faster; <1 means Go uses less CPU.
+	// Ratios are Go over the tool: >1 means Go is faster; <1 means Go uses less CPU.
 	RecordsPerSecRatio float64 `json:"records_per_sec_ratio"`
 	CPUPerMillionRatio float64 `json:"cpu_per_million_ratio"`
 	PayloadsSkipped    int     `json:"payloads_skipped"` // values with line breaks, not sendable one per line
+}
+
+// JavaComparison sets one Go producer against ProducerPerformance.
+type JavaComparison struct {
+	Versus
+	Records int                 `json:"records"`
+	Java    producerperf.Result `json:"java"`
 }
 
 // Compute fills the derived fields from the measured ones.

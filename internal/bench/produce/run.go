@@ -94,8 +94,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		res.Pinned.Restored = true
 	}
-	res.Ceilings = FindCeilings(res.Sweeps)
-	res.AcksCosts = FindAcksCosts(res.Sweeps, res.ReplicationFactor)
+	res = Rederive(res) // the ceilings, the acks cost and the anchors' verdicts, as a report reads them
 	res.Finish()
 	return res, nil
 }
@@ -266,7 +265,8 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 		if g.Failed > 0 {
 			return fmt.Errorf("go anchor: %d records failed: %s", g.Failed, g.FirstError)
 		}
-		j := JavaComparison{Topic: s.Topics[0], Records: n, Settings: s, Go: g, PayloadsSkipped: skipped}
+		vs := Versus{Topic: s.Topics[0], Settings: s, Go: g, PayloadsSkipped: skipped}
+		j := JavaComparison{Versus: vs, Records: n}
 		if cfg.VsJava {
 			if j.Java, err = runJava(ctx, s, cfg.Brokers, n, payload, cfg.Client.Java); err != nil {
 				return fmt.Errorf("--vs-java: %w", err)
@@ -275,7 +275,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			javas = append(javas, j)
 		}
 		if cfg.VsKcat {
-			k := KcatComparison{Topic: s.Topics[0], Settings: s, Records: n, RecordSize: size, Go: g, PayloadsSkipped: skipped}
+			k := KcatComparison{Versus: vs, Records: n, RecordSize: size}
 			if k.Kcat, err = b.runKcatAnchor(ctx, cfg.Kcat, s, cfg.Brokers, n-skipped, payload, cfg.Client.Librdkafka); err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}
@@ -295,7 +295,8 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 }
 
 // medianAnchors keeps the median repeat of each anchor by kpar's ratio
-// (nil when the anchor did not run); kcat's verdict weighs every repeat.
+// (nil when the anchor did not run), kcat's with every repeat's figures for
+// Rederive's verdict.
 func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (java *JavaComparison, kcat *KcatComparison) {
 	if len(javas) > 0 {
 		j := medianBy(javas, func(j JavaComparison) float64 { return j.RecordsPerSecRatio })
@@ -307,7 +308,9 @@ func medianAnchors(javas []JavaComparison, kcats []KcatComparison) (java *JavaCo
 			reps = append(reps, k.repeat())
 		}
 		k := medianBy(kcats, func(k KcatComparison) float64 { return k.RecordsPerSecRatio })
-		k.judge(reps)
+		if len(reps) > 1 {
+			k.Repeats = reps
+		}
 		kcat = &k
 	}
 	return java, kcat

@@ -123,7 +123,7 @@ func TestCoresSayWhichPinnedSideFilledFirst(t *testing.T) {
 }
 
 func TestKcatVerdictFollowsTheFigures(t *testing.T) {
-	k := KcatComparison{Go: Anchor{Sample: Sample{Acked: 1_000_000}, ProcessCPUSeconds: 2, WallSeconds: 4},
+	k := KcatComparison{Versus: Versus{Go: Anchor{Sample: Sample{Acked: 1_000_000}, ProcessCPUSeconds: 2, WallSeconds: 4}},
 		Kcat: KcatResult{Records: 1_000_000, CPUSeconds: 3, WallSeconds: 5}}
 	k.Compute()
 	if k.GoRecordsPerSec != 250_000 || k.KcatRecordsPerSec != 200_000 || k.RecordsPerSecRatio != 1.25 || k.GoCPUPerMillion != 2 || k.KcatCPUPerMillion != 3 {
@@ -169,7 +169,7 @@ func TestKcatTargetOverRepeatsIsMetOnlyWhenEveryRepeatIs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		// k is the median repeat and met the target on its own.
-		k := KcatComparison{RecordsPerSecRatio: 2, CPUPerMillionRatio: 0.5}
+		k := KcatComparison{Versus: Versus{RecordsPerSecRatio: 2, CPUPerMillionRatio: 0.5}}
 		k.judge(append([]KcatRepeat(nil), tc.reps...))
 		if k.Target.Word != tc.word || k.TargetMet != tc.all || !strings.Contains(k.Verdict, tc.tail) ||
 			!strings.HasPrefix(k.Verdict, "in the median of 3 repeats one kpar producer ran at 2.00x") || len(k.Repeats) != 3 || k.RepeatsMet != k.Target.Met {

@@ -29,7 +29,7 @@ func sample() Result {
 		Repeat: 1, Sweeps: []Sweep{{Label: "acks=all", Mode: "in-process", Settings: Settings{Acks: "all"}, Steps: steps,
 			Saturation: sat, Bottleneck: FindBottleneck(steps, sat, 2, 12)}}}
 	j := &JavaComparison{Records: 1000, Java: producerperf.Result{Records: 1000, RecordsPerSec: 80000, CPUSeconds: 4},
-		Go: Anchor{Sample: Sample{Acked: 1000, ElapsedNs: int64(10 * time.Millisecond)}, ProcessCPUSeconds: 0.2}}
+		Versus: Versus{Go: Anchor{Sample: Sample{Acked: 1000, ElapsedNs: int64(10 * time.Millisecond)}, ProcessCPUSeconds: 0.2}}}
 	j.Compute()
 	r.Java = j
 	return r
@@ -119,7 +119,7 @@ func sampleV3() Result {
 	r.Ceilings = FindCeilings(sweeps)
 	r.AcksCosts = FindAcksCosts(sweeps, 3)
 	r.Pinned = &PinInfo{Pin: pin, BrokerPIDs: []int{42}, BenchPID: 7, Before: map[int]string{42: "0-1", 7: "0-1"}, Restored: true}
-	k := &KcatComparison{Topic: "t", Records: 1000, Settings: defaults("t"), Go: r.Java.Go, Kcat: KcatResult{Records: 1000, CPUSeconds: 0.5, WallSeconds: 0.02}}
+	k := &KcatComparison{Versus: Versus{Topic: "t", Settings: defaults("t"), Go: r.Java.Go}, Records: 1000, Kcat: KcatResult{Records: 1000, CPUSeconds: 0.5, WallSeconds: 0.02}}
 	k.Go.WallSeconds = 0.01
 	k.JavaRecordsPerSec, k.JavaCPUPerMillion = 200, 4000
 	k.Compute()

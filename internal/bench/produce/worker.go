@@ -181,9 +181,16 @@ func (b *bench) workers(ctx context.Context, r point, n int, win *window) ([]Sam
 	for i := range specs {
 		specs[i] = b.spec(r.Settings, r.Partitions, n, r.RecordSize, i, r.Producers)
 	}
-	procs, err := b.launch(ctx, specs, func(i int) string { return fmt.Sprintf("worker %d", i) })
+	_, samples, wall, err := b.runWorkers(ctx, specs, func(i int) string { return fmt.Sprintf("worker %d", i) }, win)
+	return samples, wall, err
+}
+
+// runWorkers launches one worker per spec, starts them together and waits
+// for every one's Sample line and exit; wall ends at the last Sample line.
+func (b *bench) runWorkers(ctx context.Context, specs []WorkerSpec, name func(int) string, win *window) ([]*workerProc, []Sample, time.Duration, error) {
+	procs, err := b.launch(ctx, specs, name)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	win.begin()
 	start := time.Now()
@@ -195,20 +202,17 @@ func (b *bench) workers(ctx context.Context, r point, n int, win *window) ([]Sam
 	ends := make([]time.Time, len(procs))
 	var wg sync.WaitGroup
 	for i, w := range procs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = w.result(&samples[i])
 			ends[i] = time.Now()
-		}()
+		})
 	}
 	wg.Wait()
 	win.stop() // after the workers' exit: includes their shutdown, a few ms
 	if err := errors.Join(errs...); err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	// Wall ends at the last result line, not at process exit.
-	return samples, slices.MaxFunc(ends, time.Time.Compare).Sub(start), nil
+	return procs, samples, slices.MaxFunc(ends, time.Time.Compare).Sub(start), nil
 }
 
 // Anchor is one Go producer run as its own process, measured the way the
@@ -225,19 +229,14 @@ type Anchor struct {
 func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int) (Anchor, error) {
 	sp := b.spec(s, partitions, n, size, 0, 1)
 	sp.Source.KeyColumn = ""
-	procs, err := b.launch(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" })
+	procs, samples, _, err := b.runWorkers(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" }, &window{})
 	if err != nil {
 		return Anchor{}, err
 	}
-	w := procs[0]
-	_ = w.p.Send(lineGo)
-	var a Anchor
-	if err := w.result(&a.Sample); err != nil {
-		return Anchor{}, err
-	}
+	a := Anchor{Sample: samples[0]}
 	// The parent's own clock around launch would also count the fork and
 	// exec and the spec's write, which kcat's and Java's wall do not.
-	u := w.p.Usage()
+	u := procs[0].p.Usage()
 	a.WallSeconds, a.ProcessCPUSeconds = u.Wall.Seconds(), u.CPUSeconds
 	return a, nil
 }

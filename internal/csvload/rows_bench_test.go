@@ -29,41 +29,32 @@ var benchModes = []struct {
 
 // BenchmarkLoadGeneratedCSV is the reader alone on 200,000 generated rows.
 // Its records/s must be several times the producers' best rate; MB/s counts
-// input bytes. all-cores is what kpar does; 1-worker shows the per-core
-// speed apart from the split.
+// input bytes.
 func BenchmarkLoadGeneratedCSV(b *testing.B) {
 	data := generated(b, 200_000)
 	for _, mode := range benchModes {
-		for _, w := range []struct {
-			name string
-			n    int
-		}{{"all-cores", 0}, {"1-worker", 1}} {
-			b.Run(mode.name+"/"+w.name, func(b *testing.B) {
-				b.SetBytes(int64(len(data)))
-				rows := 0
-				opts := append(mode.opts[:len(mode.opts):len(mode.opts)], withWorkers(w.n))
-				b.ReportAllocs()
-				cpu := proc.SelfCPU()
-				for b.Loop() {
-					d, err := Parse(data, "g.csv", opts...)
-					if err != nil {
-						b.Fatal(err)
-					}
-					rows += d.Len()
+		b.Run(mode.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			rows := 0
+			b.ReportAllocs()
+			cpu := proc.SelfCPU()
+			for b.Loop() {
+				d, err := Parse(data, "g.csv", mode.opts...)
+				if err != nil {
+					b.Fatal(err)
 				}
-				b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
-				// The process's CPU per op: steadier than ns/op on a shared
-				// machine, and the all-cores figure counts every worker.
-				b.ReportMetric((proc.SelfCPU()-cpu)*1e9/float64(b.N), "cpu-ns/op")
-			})
-		}
+				rows += d.Len()
+			}
+			b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "records/s")
+			// The process's CPU per op: steadier than ns/op on a shared machine.
+			b.ReportMetric((proc.SelfCPU()-cpu)*1e9/float64(b.N), "cpu-ns/op")
+		})
 	}
 }
 
-// BenchmarkParseChunk is one chunk of 20,000 generated rows parsed into
-// records on one goroutine, as each worker of Parse does: one op is one
-// record, so ns/op and allocs/op are per record.
-func BenchmarkParseChunk(b *testing.B) {
+// BenchmarkParseRows is 20,000 generated rows parsed into records: one op
+// is one record, so ns/op and allocs/op are per record.
+func BenchmarkParseRows(b *testing.B) {
 	data := generated(b, 20_000)
 	for _, mode := range benchModes {
 		b.Run(mode.name, func(b *testing.B) {
@@ -75,11 +66,11 @@ func BenchmarkParseChunk(b *testing.B) {
 			b.SetBytes(int64(len(s.buf)-p.pos) / 20_000)
 			rows := 0
 			for rows < b.N {
-				ch := s.parseChunk(p.pos, len(s.buf), min(20_000, b.N-rows))
-				if len(ch.values) == 0 {
-					b.Fatal("no rows parsed")
+				d, q := &Dataset{}, *p
+				if err := s.parseRows(d, &q, min(20_000, b.N-rows)); err != nil || d.Len() == 0 {
+					b.Fatalf("no rows parsed: %v", err)
 				}
-				rows += len(ch.values)
+				rows += d.Len()
 			}
 		})
 	}

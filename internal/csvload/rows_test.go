@@ -10,16 +10,7 @@ import (
 	"github.com/kpar/kpar/internal/datagen"
 )
 
-// chunkMin cuts inputs into chunks of at least n bytes (tests make it tiny
-// so that small inputs get many cuts).
-func chunkMin(n int) Opt { return optFunc(func(c *cfg) { c.chunkMin = n }) }
-
-// workers sets how many goroutines parse the rows (n <= 0, the default:
-// GOMAXPROCS). The result must not depend on it.
-func withWorkers(n int) Opt { return optFunc(func(c *cfg) { c.workers = n }) }
-
-// referenceParse is the one-pass row reader this package had before chunks:
-// every row through parser.next (which the fuzz test holds to
+// referenceParse is a row-by-row reader: every row through parser.next (which the fuzz test holds to
 // encoding/csv), keys and JSON built per row. Parse must equal it for any
 // input, options and number of workers.
 func referenceParse(data []byte, name string, opts ...Opt) (*Dataset, error) {
@@ -121,7 +112,7 @@ func clip(bs [][]byte) []string {
 	return s
 }
 
-// messyCSV is a CSV with everything a chunk cut can land in or next to:
+// messyCSV is a CSV with everything a row reader can trip on:
 // quoted fields with commas, "" escapes and line breaks (LF and CRLF),
 // blank lines, CRLF rows, and (when bad) ragged rows, bare quotes, text
 // after a closing quote and a quote that never closes.
@@ -184,11 +175,10 @@ func messyCSV(rng *rand.Rand, rows int, bad bool) []byte {
 	return b.Bytes()
 }
 
-// TestChunkedParseEqualsOnePass cuts varied inputs into many chunks (so
-// cuts land inside quoted line breaks, next to blank lines and bad rows)
-// and checks keys, values, errors, skipped rows, limits and line counts
-// against the one-pass reader.
-func TestChunkedParseEqualsOnePass(t *testing.T) {
+// TestParseEqualsTheRowByRowReader checks keys, values, errors, skipped
+// rows, limits and line counts of varied inputs against the row-by-row
+// reader.
+func TestParseEqualsTheRowByRowReader(t *testing.T) {
 	var gen bytes.Buffer
 	if err := datagen.Write(&gen, datagen.Config{Rows: 3000, Seed: 5, CRLF: true}); err != nil {
 		t.Fatal(err)
@@ -203,7 +193,7 @@ func TestChunkedParseEqualsOnePass(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		inputs = append(inputs, input{fmt.Sprintf("messy %d", i), messyCSV(rng, 5+rng.IntN(300), i%2 == 1), "note"})
 	}
-	checked, cutInQuotes := 0, 0
+	checked := 0
 	for _, in := range inputs {
 		for _, value := range []ValueMode{ValueRaw, ValueJSON} {
 			for _, key := range []string{"", in.key} {
@@ -211,38 +201,22 @@ func TestChunkedParseEqualsOnePass(t *testing.T) {
 					for _, limit := range []int{0, 1, 7, 100, 2999} {
 						opts := []Opt{KeyColumn(key), Value(value), SkipBad(skip), Limit(limit)}
 						want, werr := referenceParse(in.data, "t.csv", opts...)
-						for _, workers := range []int{1, 2, 3, 8} {
-							for _, cm := range []int{1, 100, 4096} {
-								got, gerr := Parse(in.data, "t.csv", append(opts, withWorkers(workers), chunkMin(cm))...)
-								if diff := sameResult(got, gerr, want, werr); diff != "" {
-									t.Fatalf("%s value=%v key=%q skip=%v limit=%d workers=%d chunk=%d: %s",
-										in.name, value, key, skip, limit, workers, cm, diff)
-								}
-								checked++
-							}
+						got, gerr := Parse(in.data, "t.csv", opts...)
+						if diff := sameResult(got, gerr, want, werr); diff != "" {
+							t.Fatalf("%s value=%v key=%q skip=%v limit=%d: %s", in.name, value, key, skip, limit, diff)
 						}
+						checked++
 					}
 				}
 			}
 		}
-		// Prove the inputs exercise the re-parse: some cut falls inside a
-		// quoted field.
-		s := &shape{buf: bytes.TrimPrefix(in.data, bom)}
-		for _, at := range cuts(s.buf, 0, len(s.buf), 8)[1:] {
-			if at < len(s.buf) && bytes.Count(s.buf[:at], []byte{'"'})%2 == 1 {
-				cutInQuotes++
-			}
-		}
 	}
-	if cutInQuotes == 0 {
-		t.Errorf("no cut fell inside quotes: the test does not reach the re-parse path")
-	}
-	t.Logf("%d parses agreed; %d cuts inside quotes", checked, cutInQuotes)
+	t.Logf("%d parses agreed", checked)
 }
 
-// TestChunkedErrorIsTheFirstInFileOrder puts a bad row in a later chunk
-// and one in an earlier chunk: the earlier one, with its true line, wins.
-func TestChunkedErrorIsTheFirstInFileOrder(t *testing.T) {
+// TestErrorIsTheFirstInFileOrder puts a bad row late in the file and one
+// earlier: the earlier one, with its true line, wins.
+func TestErrorIsTheFirstInFileOrder(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a,b\n")
 	for i := 0; i < 1000; i++ {
@@ -257,11 +231,11 @@ func TestChunkedErrorIsTheFirstInFileOrder(t *testing.T) {
 			fmt.Fprintf(&b, "%d,v\n", i)
 		}
 	}
-	_, err := Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1))
+	_, err := Parse([]byte(b.String()), "t.csv")
 	if err == nil || err.Error() != "t.csv:403: row has 1 fields, the header has 2" {
 		t.Fatalf("got %v, want the ragged row at t.csv:403", err)
 	}
-	d, err := Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1), SkipBad(true))
+	d, err := Parse([]byte(b.String()), "t.csv", SkipBad(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,15 +243,15 @@ func TestChunkedErrorIsTheFirstInFileOrder(t *testing.T) {
 		t.Fatalf("skipped %d %q", d.Skipped, d.FirstBad)
 	}
 	// Under a limit that ends before the bad row there is no error.
-	d, err = Parse([]byte(b.String()), "t.csv", withWorkers(4), chunkMin(1), Limit(400))
+	d, err = Parse([]byte(b.String()), "t.csv", Limit(400))
 	if err != nil || d.Len() != 400 || d.Lines != 403 {
 		t.Fatalf("limit 400: %v, %d records, %d lines", err, d.Len(), d.Lines)
 	}
 }
 
-// FuzzChunkedParseEqualsOnePass holds Parse, cut into chunks, to the
-// one-pass reader on any input and options.
-func FuzzChunkedParseEqualsOnePass(f *testing.F) {
+// FuzzParseEqualsTheRowByRowReader holds Parse to the row-by-row reader on
+// any input and options.
+func FuzzParseEqualsTheRowByRowReader(f *testing.F) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 8; i++ {
 		f.Add(messyCSV(rng, 20, i%2 == 0), uint8(i), uint8(3))
@@ -296,46 +270,9 @@ func FuzzChunkedParseEqualsOnePass(f *testing.F) {
 			}
 		}
 		want, werr := referenceParse(in, "f.csv", opts...)
-		for _, workers := range []int{1, 2, 5} {
-			got, gerr := Parse(in, "f.csv", append(opts, withWorkers(workers), chunkMin(1+int(flags>>3)))...)
-			if diff := sameResult(got, gerr, want, werr); diff != "" {
-				t.Fatalf("workers=%d flags=%d limit=%d on %q: %s", workers, flags, limit%16, in, diff)
-			}
+		got, gerr := Parse(in, "f.csv", opts...)
+		if diff := sameResult(got, gerr, want, werr); diff != "" {
+			t.Fatalf("flags=%d limit=%d on %q: %s", flags, limit%16, in, diff)
 		}
 	})
-}
-
-// TestCleanChunksJoinWithoutACopy: chunks that fill their regions of the
-// shared allocation back to back become the dataset's slices as they are
-// (no second 24 MB per million rows); a blank line leaves a region short,
-// and then the rows are copied together, equal to one pass either way.
-func TestCleanChunksJoinWithoutACopy(t *testing.T) {
-	var gen bytes.Buffer
-	if err := datagen.Write(&gen, datagen.Config{Rows: 2000, Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	blank := bytes.Replace(gen.Bytes(), []byte("\n1000,"), []byte("\n\n1000,"), 1)
-	for _, c := range []struct {
-		name string
-		data []byte
-		same bool
-	}{{"clean", gen.Bytes(), true}, {"a blank line", blank, false}} {
-		d, s, p, err := prepare(c.data, "t.csv", newCfg([]Opt{KeyColumn("customer_id")}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := s.parseSpan(cuts(s.buf, p.pos, len(s.buf), 4), 0)
-		vals, keys, ok := backToBack(done)
-		if ok != c.same || len(done) != 4 {
-			t.Fatalf("%s: back to back %v over %d chunks, want %v over 4", c.name, ok, len(done), c.same)
-		}
-		s.join(d, done)
-		want, err := referenceParse(c.data, "t.csv", KeyColumn("customer_id"))
-		if err != nil || d.Len() != 2000 || !equal(strs(d.Values), strs(want.Values)) || !equal(strs(d.Keys), strs(want.Keys)) {
-			t.Fatalf("%s: %d rows differ from one pass (%v)", c.name, d.Len(), err)
-		}
-		if ok && (&vals[0] != &d.Values[0] || &keys[0] != &d.Keys[0]) {
-			t.Fatalf("%s: join copied the rows", c.name)
-		}
-	}
 }
