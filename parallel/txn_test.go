@@ -271,8 +271,7 @@ func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
 		}
 		t.Fatalf("NewTransform without kgo.TransactionalID: err %v, want ErrNoTransactionalID", err)
 	}
-	h := func(context.Context, *kgo.Record) error { return nil }
-	if c, err := parallel.New(h, parallel.ClientOpts(append(base, kgo.TransactionalID("x"))...)); !errors.Is(err, parallel.ErrInvalidOption) {
+	if c, err := parallel.New(noop, parallel.ClientOpts(append(base, kgo.TransactionalID("x"))...)); !errors.Is(err, parallel.ErrInvalidOption) {
 		if c != nil {
 			c.Close()
 		}
@@ -432,15 +431,11 @@ func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
 	errc := runTransformAsSame(t, seeds, h)
-	select {
-	case err := <-errc:
-		if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
-			t.Fatalf("Run returned %v, want an error wrapping ErrFenced (and not ErrTxnUnconfirmed)", err)
-		}
-		t.Logf("Run: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("Run went on for a minute after its transactional ID was taken over during a commit")
+	err := receive(t, errc, time.Minute, "Run went on for a minute after its transactional ID was taken over during a commit")
+	if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
+		t.Fatalf("Run returned %v, want an error wrapping ErrFenced (and not ErrTxnUnconfirmed)", err)
 	}
+	t.Logf("Run: %v", err)
 	if err := <-took; err != nil {
 		t.Fatalf("the second producer could not take the ID: %v", err)
 	}
