@@ -3,6 +3,7 @@ package parallel_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,18 +15,6 @@ import (
 	"github.com/kpar/kpar/parallel/internal/testkit"
 )
 
-// batchLog records every batch a BatchHandler received.
-type batchLog struct {
-	mu      sync.Mutex
-	batches [][]*kgo.Record
-}
-
-func (l *batchLog) add(rs []*kgo.Record) {
-	l.mu.Lock()
-	l.batches = append(l.batches, append([]*kgo.Record(nil), rs...))
-	l.mu.Unlock()
-}
-
 // Under key order a batch holds at most BatchSize records, never two of one
 // key, and a key's records reach the handler in offset order across batches
 // (its next record only joins a batch once the previous one returned).
@@ -35,11 +24,11 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 	_, seeds := testkit.KfakeCluster(t, topic, 3)
 	testkit.Produce(t, seeds, topic, n, keys, testkit.RoundRobin)
 	var (
-		log  batchLog
+		log  list[[]*kgo.Record] // every batch the handler received
 		seen = newSeen()
 	)
 	h := func(ctx context.Context, rs []*kgo.Record) error {
-		log.add(rs)
+		log.add(slices.Clone(rs))
 		for _, r := range rs {
 			seen.add(r)
 		}
@@ -58,10 +47,9 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	log.mu.Lock()
-	defer log.mu.Unlock()
+	batches := log.all()
 	biggest := 0
-	for _, b := range log.batches {
+	for _, b := range batches {
 		biggest = max(biggest, len(b))
 		if len(b) > size {
 			t.Fatalf("a batch of %d records, BatchSize %d", len(b), size)
@@ -76,10 +64,10 @@ func TestBatchesKeepKeyOrderAndTheirSize(t *testing.T) {
 		}
 	}
 	if biggest < 2 {
-		t.Fatalf("no batch held more than one record (%d batches)", len(log.batches))
+		t.Fatalf("no batch held more than one record (%d batches)", len(batches))
 	}
 	seen.onceEachInKeyOrder(t)
-	t.Logf("%d batches, largest %d", len(log.batches), biggest)
+	t.Logf("%d batches, largest %d", len(batches), biggest)
 }
 
 // A batch holding a record that always fails is split: its records are

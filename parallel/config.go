@@ -1,6 +1,7 @@
 package parallel
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -46,7 +47,7 @@ func (o *Order) UnmarshalText(b []byte) error {
 	case "none", "unordered":
 		*o = OrderNone
 	default:
-		return fmt.Errorf("%w: order %q (want key, partition or none)", ErrInvalidOption, b)
+		return invalid("order %q (want key, partition or none)", b)
 	}
 	return nil
 }
@@ -54,7 +55,7 @@ func (o *Order) UnmarshalText(b []byte) error {
 // MarshalText gives String's name, so an Order round-trips through JSON.
 func (o Order) MarshalText() ([]byte, error) {
 	if o < OrderKey || o > OrderNone {
-		return nil, fmt.Errorf("%w: Order(%d) unknown", ErrInvalidOption, int(o))
+		return nil, invalid("Order(%d) unknown", int(o))
 	}
 	return []byte(o.String()), nil
 }
@@ -192,57 +193,63 @@ func (m mode) String() string {
 	return "New"
 }
 
+// invalid is an option validation failure: ErrInvalidOption and what is
+// wrong, naming the option.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
+}
+
 // validate is the one place where option values are checked, and where an
 // option that does not apply to the mode (the constructor, and ShareGroup
 // or not) is refused: all of it before any client is made.
 func (c *cfg) validate(m mode) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
-	}
 	if err := c.validateMode(m); err != nil {
 		return err
 	}
 	if err := c.validateBrokerDLQ(); err != nil {
 		return err
 	}
+	if c.order < OrderKey || c.order > OrderNone {
+		return invalid("Ordering(%d) unknown", int(c.order))
+	}
+	atLeast := func(name string, v, least int) error {
+		if v < least {
+			return invalid("%s(%d) must be >= %d", name, v, least)
+		}
+		return nil
+	}
+	notNegative := func(name string, d time.Duration) error {
+		if d < 0 {
+			return invalid("%s(%v) must not be negative", name, d)
+		}
+		return nil
+	}
+	if err := cmp.Or(atLeast("MaxConcurrency", c.maxConcurrency, 1), atLeast("MaxBuffered", c.maxBuffered, 1),
+		atLeast("MaxBufferedPerPartition", c.maxPerPart, 1), notNegative("CommitInterval", c.commitInterval),
+		atLeast("MaxMetadataBytes", c.maxMetadataBytes, 64), notNegative("DrainTimeout", c.drainTimeout),
+		notNegative("RevokeTimeout", c.revokeTimeout), notNegative("HandlerTimeout", c.handlerTimeout)); err != nil {
+		return err
+	}
 	switch {
-	case c.order < OrderKey || c.order > OrderNone:
-		return bad("Ordering(%d) unknown", int(c.order))
-	case c.maxConcurrency < 1:
-		return bad("MaxConcurrency(%d) must be >= 1", c.maxConcurrency)
-	case c.maxBuffered < 1:
-		return bad("MaxBuffered(%d) must be >= 1", c.maxBuffered)
-	case c.maxPerPart < 1:
-		return bad("MaxBufferedPerPartition(%d) must be >= 1", c.maxPerPart)
-	case c.commitInterval < 0:
-		return bad("CommitInterval(%v) must not be negative", c.commitInterval)
-	case c.maxMetadataBytes < 64:
-		return bad("MaxMetadataBytes(%d) must be >= 64", c.maxMetadataBytes)
-	case c.drainTimeout < 0:
-		return bad("DrainTimeout(%v) must not be negative", c.drainTimeout)
-	case c.revokeTimeout < 0:
-		return bad("RevokeTimeout(%v) must not be negative", c.revokeTimeout)
-	case c.handlerTimeout < 0:
-		return bad("HandlerTimeout(%v) must not be negative", c.handlerTimeout)
 	case c.maxAttempts < 1:
-		return bad("Retries: max attempts %d must be >= 1", c.maxAttempts)
+		return invalid("Retries: max attempts %d must be >= 1", c.maxAttempts)
 	case c.backoffInitial < 0 || c.backoffMax < c.backoffInitial:
-		return bad("Retries: backoff %v..%v invalid", c.backoffInitial, c.backoffMax)
+		return invalid("Retries: backoff %v..%v invalid", c.backoffInitial, c.backoffMax)
 	case c.retryTopic != "" && (c.retryDelay < 0 || c.retryMaxRounds < 1):
-		return bad("RetryTopic: delay %v, rounds %d invalid", c.retryDelay, c.retryMaxRounds)
+		return invalid("RetryTopic: delay %v, rounds %d invalid", c.retryDelay, c.retryMaxRounds)
 	case c.retryTopic != "" && c.retryTopic == c.deadLetter:
-		return bad("retry topic and dead-letter topic are both %q", c.retryTopic)
+		return invalid("retry topic and dead-letter topic are both %q", c.retryTopic)
 	case c.batchSize < 0 || c.batchWait < 0:
-		return bad("BatchSize(%d, %v): want a size and a wait not negative", c.batchSize, c.batchWait)
+		return invalid("BatchSize(%d, %v): want a size and a wait not negative", c.batchSize, c.batchWait)
 	case c.shareMembers < 1:
-		return bad("ShareMembers(%d) must be >= 1", c.shareMembers)
+		return invalid("ShareMembers(%d) must be >= 1", c.shareMembers)
 	case c.shareGroup != "" && c.orderSet && c.order != OrderNone:
-		return bad("Ordering(%s) with ShareGroup: a share group hands any record to any member, "+
+		return invalid("Ordering(%s) with ShareGroup: a share group hands any record to any member, "+
 			"so no key or partition order can hold; use OrderNone, or a consumer group for order", c.order)
 	case c.shareGroup != "" && c.retryTopic != "":
-		return bad("RetryTopic with ShareGroup: a share group redelivers released records itself (see ShareGroup)")
+		return invalid("RetryTopic with ShareGroup: a share group redelivers released records itself (see ShareGroup)")
 	case m == modeBatch && c.batchSize > c.maxConcurrency:
-		return bad("BatchSize(%d) above MaxConcurrency(%d) with NewBatch: a batch holds one record per handler goroutine",
+		return invalid("BatchSize(%d) above MaxConcurrency(%d) with NewBatch: a batch holds one record per handler goroutine",
 			c.batchSize, c.maxConcurrency)
 	}
 	return c.validateLimits()
@@ -250,9 +257,6 @@ func (c *cfg) validate(m mode) error {
 
 // validateMode refuses options given where they have no effect.
 func (c *cfg) validateMode(m mode) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
-	}
 	share := c.shareGroup != ""
 	where := m.String()
 	if share {
@@ -260,19 +264,19 @@ func (c *cfg) validateMode(m mode) error {
 	}
 	switch {
 	case c.given&givenShareMembers != 0 && !share:
-		return bad("ShareMembers(%d) with %s (no ShareGroup): only a share group runs several members", c.shareMembers, where)
+		return invalid("ShareMembers(%d) with %s (no ShareGroup): only a share group runs several members", c.shareMembers, where)
 	case c.given&givenBatchSize != 0 && m != modeBatch:
-		return bad("BatchSize(%d, %v) with %s: batches are NewBatch's", c.batchSize, c.batchWait, where)
+		return invalid("BatchSize(%d, %v) with %s: batches are NewBatch's", c.batchSize, c.batchWait, where)
 	case share && m == modeTransform:
-		return bad("ShareGroup with NewTransform: a share group has no offsets to commit in a transaction")
+		return invalid("ShareGroup with NewTransform: a share group has no offsets to commit in a transaction")
 	case share && c.given&givenCommitInterval != 0:
-		return bad("CommitInterval(%v) with %s: a share group acknowledges each record, it commits no offsets", c.commitInterval, where)
+		return invalid("CommitInterval(%v) with %s: a share group acknowledges each record, it commits no offsets", c.commitInterval, where)
 	case share && c.given&givenMaxMetadataBytes != 0:
-		return bad("MaxMetadataBytes(%d) with %s: a share group commits no offsets, so no completion metadata", c.maxMetadataBytes, where)
+		return invalid("MaxMetadataBytes(%d) with %s: a share group commits no offsets, so no completion metadata", c.maxMetadataBytes, where)
 	case share && c.given&givenRevokeTimeout != 0:
-		return bad("RevokeTimeout(%v) with %s: a share group assigns no partitions, so none is revoked", c.revokeTimeout, where)
+		return invalid("RevokeTimeout(%v) with %s: a share group assigns no partitions, so none is revoked", c.revokeTimeout, where)
 	case share && c.given&givenMaxPerPart != 0:
-		return bad("MaxBufferedPerPartition(%d) with %s: a share group's members poll records, not partitions "+
+		return invalid("MaxBufferedPerPartition(%d) with %s: a share group's members poll records, not partitions "+
 			"(a poll is at most min(MaxConcurrency, MaxBuffered))", c.maxPerPart, where)
 	}
 	return nil

@@ -133,7 +133,7 @@ func newConsumer(handler Handler, m mode, opts []Opt) (_ *Consumer, err error) {
 		return c.newShare()
 	}
 	if shareInOpts(c.cfg.clientOpts) {
-		return nil, fmt.Errorf("%w: a share group is run with parallel.ShareGroup, not kgo.ShareGroup in ClientOpts", ErrInvalidOption)
+		return nil, invalid("a share group is run with parallel.ShareGroup, not kgo.ShareGroup in ClientOpts")
 	}
 	if kgo.ValidateOpts(append(c.cfg.clientOpts[:len(c.cfg.clientOpts):len(c.cfg.clientOpts)],
 		kgo.OnPartitionsLost(func(context.Context, *kgo.Client, map[string][]int32) {}))...) != nil {
@@ -204,7 +204,7 @@ func (c *Consumer) newGroup(txn bool) (err error) {
 	case !txn && id != "":
 		// A transactional client refuses produces outside a transaction:
 		// the retry and dead-letter topics would fail.
-		return fmt.Errorf("%w: kgo.TransactionalID in ClientOpts is for NewTransform", ErrInvalidOption)
+		return invalid("kgo.TransactionalID in ClientOpts is for NewTransform")
 	}
 	if c.cfg.retryTopic != "" {
 		c.cl.AddConsumeTopics(c.cfg.retryTopic)

@@ -3,7 +3,6 @@ package parallel
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -98,15 +97,7 @@ func benchDispatch(b *testing.B, bc dispatchCase) {
 		return rs
 	}
 
-	c.slots = make([]workerSlot, workers)
-	var wg sync.WaitGroup
-	for i := range c.slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.worker(&c.slots[i])
-		}()
-	}
+	wg := c.startWorkers()
 
 	b.ReportAllocs()
 	b.ResetTimer()

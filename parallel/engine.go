@@ -2,7 +2,6 @@ package parallel
 
 import (
 	"context"
-	"sync"
 )
 
 // engine is what one mode runs, chosen once in New: the group engine (New,
@@ -30,15 +29,7 @@ type groupEngine struct{ c *Consumer }
 func (e groupEngine) run(pctx context.Context) {
 	c := e.c
 	c.deliver.start(pctx)
-	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
-	var workers sync.WaitGroup
-	for i := range c.slots {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			c.worker(&c.slots[i])
-		}()
-	}
+	workers := c.startWorkers()
 	commitDone := make(chan struct{})
 	go c.commitLoop(pctx, commitDone)
 	// The sweeper outlives the poll loop: during the drain it still
@@ -48,7 +39,7 @@ func (e groupEngine) run(pctx context.Context) {
 
 	c.pollLoop(pctx)
 
-	c.drain(&workers, func() { close(stopSweep); <-sweepDone })
+	c.drain(workers, func() { close(stopSweep); <-sweepDone })
 	<-commitDone
 }
 

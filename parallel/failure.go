@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -68,35 +69,33 @@ func (c *Consumer) retryFailed(ctx context.Context, r *kgo.Record, at *attempt, 
 		return nil
 	}
 	round := headerInt(r, HeaderRetryRound)
+	var (
+		out   *kgo.Record
+		route Route
+		count *atomic.Uint64
+	)
 	switch {
 	case c.cfg.retryTopic != "" && round < c.cfg.retryMaxRounds && !IsPermanent(f.err):
-		out := c.derived(r, c.cfg.retryTopic, f)
+		out, route, count = c.derived(r, c.cfg.retryTopic, f), RouteRetryTopic, &c.stats.retryRouted
 		due := time.Now().Add(c.cfg.retryDelay)
 		out.Headers = append(out.Headers,
 			kgo.RecordHeader{Key: HeaderRetryRound, Value: []byte(strconv.Itoa(round + 1))},
 			kgo.RecordHeader{Key: HeaderDue, Value: []byte(strconv.FormatInt(due.UnixMilli(), 10))},
 		)
-		c.forward(f.at, out)
-		if err := c.handOn(ctx, r, out); err != nil {
-			c.finish(f.at, RouteAbandoned, f.err)
-			return err
-		}
-		c.stats.retryRouted.Add(1)
-		c.finish(f.at, RouteRetryTopic, f.err)
-		return nil
 	case c.cfg.deadLetter != "":
-		out := c.derived(r, c.cfg.deadLetter, f)
-		c.forward(f.at, out)
-		if err := c.handOn(ctx, r, out); err != nil {
-			c.finish(f.at, RouteAbandoned, f.err)
-			return err
-		}
-		c.stats.deadLettered.Add(1)
-		c.finish(f.at, RouteDeadLetter, f.err)
-		return nil
+		out, route, count = c.derived(r, c.cfg.deadLetter, f), RouteDeadLetter, &c.stats.deadLettered
+	default:
+		c.finish(f.at, RouteFailed, f.err)
+		return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, f.err)
 	}
-	c.finish(f.at, RouteFailed, f.err)
-	return fmt.Errorf("%w: %s[%d]@%d after %d attempts: %w", ErrRecordFailed, r.Topic, r.Partition, r.Offset, f.attempts, f.err)
+	c.forward(f.at, out)
+	if err := c.handOn(ctx, r, out); err != nil {
+		c.finish(f.at, RouteAbandoned, f.err)
+		return err
+	}
+	count.Add(1)
+	c.finish(f.at, route, f.err)
+	return nil
 }
 
 // retryInPlace runs the in-place attempts left to a record whose first call
@@ -191,6 +190,7 @@ func (c *Consumer) backoff(n int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
+// sleep waits d; false when ctx ends first (or has ended, for d <= 0).
 func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil

@@ -38,6 +38,9 @@ func bothClusters(t *testing.T, f func(t *testing.T, cl cluster)) {
 	t.Run("real", func(t *testing.T) { f(t, realBroker(t)) })
 }
 
+// noop is a handler that does nothing.
+func noop(context.Context, *kgo.Record) error { return nil }
+
 // seen records handler calls per value, and per key the order of values.
 type seen struct {
 	mu    sync.Mutex
@@ -137,27 +140,47 @@ func runDeadLettering(t *testing.T, c *parallel.Consumer, s *seen, seeds []strin
 	return rs
 }
 
-// logLines collects the library's Logf lines.
-type logLines struct {
+// list is a slice that handlers and observers append to concurrently.
+type list[T any] struct {
 	mu    sync.Mutex
-	lines []string
+	items []T
 }
 
-func (l *logLines) logf(format string, args ...any) {
+func (l *list[T]) add(v T) {
 	l.mu.Lock()
-	l.lines = append(l.lines, strings.TrimSpace(fmt.Sprintf(format, args...)))
+	l.items = append(l.items, v)
 	l.mu.Unlock()
 }
 
-func (l *logLines) contains(s string) bool {
+// all returns a copy of what was added so far.
+func (l *list[T]) all() []T {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			return true
-		}
+	return slices.Clone(l.items)
+}
+
+// receive returns the next value from ch (the zero value once it is closed),
+// failing the test with failure when none comes within d.
+func receive[T any](t *testing.T, ch <-chan T, d time.Duration, failure string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(d):
+		t.Fatal(failure)
+		panic("unreachable")
 	}
-	return false
+}
+
+// logLines collects the library's Logf lines.
+type logLines struct{ list[string] }
+
+func (l *logLines) logf(format string, args ...any) {
+	l.add(strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
+
+func (l *logLines) contains(s string) bool {
+	return slices.ContainsFunc(l.all(), func(line string) bool { return strings.Contains(line, s) })
 }
 
 // injectCommitFault makes kfake answer OffsetCommit requests with every

@@ -17,7 +17,7 @@ import (
 
 func TestCloseWithoutRunIsIdempotentAndForbidsRun(t *testing.T) {
 	_, seeds := testkit.KfakeCluster(t, "t", 1)
-	c := testkit.Consumer(t, seeds, "g", func(context.Context, *kgo.Record) error { return nil }, []string{"t"})
+	c := testkit.Consumer(t, seeds, "g", noop, []string{"t"})
 	for i := 0; i < 3; i++ {
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close #%d: %v", i+1, err)
@@ -51,23 +51,14 @@ func TestCloseIsIdempotentAndConcurrentSafeWhileRunning(t *testing.T) {
 	}
 	closed := make(chan struct{})
 	go func() { wg.Wait(); close(closed) }()
-	select {
-	case <-closed:
-	case <-time.After(30 * time.Second):
-		t.Fatal("concurrent Close calls did not all return within 30s")
-	}
+	receive(t, closed, 30*time.Second, "concurrent Close calls did not all return within 30s")
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("Close #%d = %v", i, err)
 		}
 	}
-	select {
-	case err := <-runErr:
-		if err != nil {
-			t.Fatalf("Run = %v after Close", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after Close")
+	if err := receive(t, runErr, 10*time.Second, "Run did not return after Close"); err != nil {
+		t.Fatalf("Run = %v after Close", err)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close after Run returned: %v", err)

@@ -3,7 +3,6 @@ package parallel
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"time"
 
@@ -45,18 +44,15 @@ func RateLimit(perSecond float64, burst int) Opt {
 // validateLimits checks AdaptiveConcurrency and RateLimit (called by
 // validate once MaxConcurrency is known to be valid).
 func (c *cfg) validateLimits() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrInvalidOption, fmt.Sprintf(format, args...))
-	}
 	if c.adaptiveSet {
 		lo, hi := c.adaptiveMin, c.adaptiveMax
 		switch {
 		case lo < 1:
-			return bad("AdaptiveConcurrency(%d, %d): min must be >= 1", lo, hi)
+			return invalid("AdaptiveConcurrency(%d, %d): min must be >= 1", lo, hi)
 		case hi < lo:
-			return bad("AdaptiveConcurrency(%d, %d): max must be >= min", lo, hi)
+			return invalid("AdaptiveConcurrency(%d, %d): max must be >= min", lo, hi)
 		case hi > c.maxConcurrency:
-			return bad("AdaptiveConcurrency(%d, %d): max above MaxConcurrency(%d), the number of handler goroutines",
+			return invalid("AdaptiveConcurrency(%d, %d): max above MaxConcurrency(%d), the number of handler goroutines",
 				lo, hi, c.maxConcurrency)
 		}
 	}
@@ -64,9 +60,9 @@ func (c *cfg) validateLimits() error {
 		r := c.ratePerSecond
 		switch {
 		case !(r > 0) || math.IsInf(r, 0):
-			return bad("RateLimit(%v, %d): perSecond must be a positive number", r, c.rateBurst)
+			return invalid("RateLimit(%v, %d): perSecond must be a positive number", r, c.rateBurst)
 		case c.rateBurst < 1:
-			return bad("RateLimit(%v, %d): burst must be >= 1", r, c.rateBurst)
+			return invalid("RateLimit(%v, %d): burst must be >= 1", r, c.rateBurst)
 		}
 	}
 	return nil
@@ -118,21 +114,26 @@ func (g *gate) exit(ctx context.Context, start time.Time, err error) {
 	g.lim.release(start, err == nil, drop)
 }
 
-// gated runs the handler once through the gate (when set). In NewBatch
-// mode c.gate is nil and c.batchGate guards the BatchHandler calls
-// (batcher.gated).
-func (c *Consumer) gated(ctx context.Context, r *kgo.Record) error {
-	g := c.gate
-	if g == nil {
-		return c.invoke(ctx, r)
-	}
+// run makes one handler call through the gate: a token and a slot first,
+// then the call, whose latency and outcome go back to the limiter.
+func (g *gate) run(ctx context.Context, call func(context.Context) error) error {
 	start, err := g.enter(ctx)
 	if err != nil {
 		return err
 	}
-	err = c.invoke(ctx, r)
+	err = call(ctx)
 	g.exit(ctx, start, err)
 	return err
+}
+
+// gated runs the handler once through the gate (when set). In NewBatch
+// mode c.gate is nil and c.batchGate guards the BatchHandler calls
+// (batcher.gated).
+func (c *Consumer) gated(ctx context.Context, r *kgo.Record) error {
+	if c.gate == nil {
+		return c.invoke(ctx, r)
+	}
+	return c.gate.run(ctx, func(ctx context.Context) error { return c.invoke(ctx, r) })
 }
 
 // concurrencyLimit is Stats.ConcurrencyLimit.
@@ -147,15 +148,8 @@ func (c *Consumer) concurrencyLimit() int {
 
 // gated runs the BatchHandler once on rs through the consumer's batch gate.
 func (b *batcher) gated(ctx context.Context, rs []*kgo.Record) error {
-	g := b.c.batchGate
-	if g == nil {
+	if b.c.batchGate == nil {
 		return b.invoke(ctx, rs)
 	}
-	start, err := g.enter(ctx)
-	if err != nil {
-		return err
-	}
-	err = b.invoke(ctx, rs)
-	g.exit(ctx, start, err)
-	return err
+	return b.c.batchGate.run(ctx, func(ctx context.Context) error { return b.invoke(ctx, rs) })
 }

@@ -18,22 +18,9 @@ import (
 // limits records every limit the limiter decided, and the highest number
 // of handler calls seen running at once.
 type limits struct {
-	mu      sync.Mutex
-	seen    []int
+	list[int]
 	running atomic.Int64
 	peak    atomic.Int64
-}
-
-func (l *limits) add(v int) {
-	l.mu.Lock()
-	l.seen = append(l.seen, v)
-	l.mu.Unlock()
-}
-
-func (l *limits) all() []int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.seen)
 }
 
 // within fails the test if a limit decided fell outside [lo, hi], or if

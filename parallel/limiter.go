@@ -3,6 +3,7 @@ package parallel
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -42,17 +43,13 @@ func (b *bucket) wait(ctx context.Context) error {
 	if d <= 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	if sleep(ctx, d) {
 		return nil
-	case <-ctx.Done():
-		b.mu.Lock()
-		b.tokens++ // not used: the next reservation may have it
-		b.mu.Unlock()
-		return ctx.Err()
 	}
+	b.mu.Lock()
+	b.tokens++ // not used: the next reservation may have it
+	b.mu.Unlock()
+	return ctx.Err()
 }
 
 // limiter is AdaptiveConcurrency: a semaphore whose size moves by a
@@ -123,12 +120,10 @@ func (l *limiter) acquire(ctx context.Context) (time.Time, error) {
 		return l.now(), nil
 	case <-ctx.Done():
 		l.mu.Lock()
-		for i, w := range l.waiters {
-			if w == ch {
-				l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
-				l.mu.Unlock()
-				return time.Time{}, ctx.Err()
-			}
+		if i := slices.Index(l.waiters, ch); i >= 0 {
+			l.waiters = slices.Delete(l.waiters, i, i+1)
+			l.mu.Unlock()
+			return time.Time{}, ctx.Err()
 		}
 		// Given a slot meanwhile: hand it on.
 		l.inflight--

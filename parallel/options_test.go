@@ -21,7 +21,6 @@ import (
 // ErrInvalidOption and names the option, so a user can tell which one to fix.
 // Validation runs before any connection: the seed broker here does not exist.
 func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
-	h := func(context.Context, *kgo.Record) error { return nil }
 	base := parallel.ClientOpts(kgo.SeedBrokers("127.0.0.1:1"), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
 	cases := []struct {
 		name  string
@@ -59,7 +58,7 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parallel.New(h, append([]parallel.Opt{base}, tc.opts...)...)
+			c, err := parallel.New(noop, append([]parallel.Opt{base}, tc.opts...)...)
 			if c != nil {
 				c.Close()
 			}
@@ -86,8 +85,7 @@ func TestNewRefusesEachInvalidOptionNamingIt(t *testing.T) {
 // pass merely because New refuses everything.
 func TestNewAcceptsBoundaryOptionValues(t *testing.T) {
 	_, seeds := testkit.KfakeCluster(t, "t", 1)
-	h := func(context.Context, *kgo.Record) error { return nil }
-	c, err := parallel.New(h,
+	c, err := parallel.New(noop,
 		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t")),
 		parallel.Ordering(parallel.OrderNone), parallel.MaxConcurrency(1), parallel.MaxBuffered(1),
 		parallel.MaxBufferedPerPartition(1), parallel.CommitInterval(0), parallel.MaxMetadataBytes(64),
@@ -135,8 +133,7 @@ func TestConstructorsRefuseOptionsThatDoNotApplyToTheirMode(t *testing.T) {
 	group := parallel.ClientOpts(seed, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
 	txn := parallel.ClientOpts(seed, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"), kgo.TransactionalID("x"))
 	share := []parallel.Opt{parallel.ClientOpts(seed, kgo.ConsumeTopics("t")), parallel.ShareGroup("s")}
-	h := func(context.Context, *kgo.Record) error { return nil }
-	newC := func(opts ...parallel.Opt) (*parallel.Consumer, error) { return parallel.New(h, opts...) }
+	newC := func(opts ...parallel.Opt) (*parallel.Consumer, error) { return parallel.New(noop, opts...) }
 	newT := func(opts ...parallel.Opt) (*parallel.Consumer, error) {
 		return parallel.NewTransform(func(context.Context, *kgo.Record) ([]*kgo.Record, error) { return nil, nil }, opts...)
 	}
@@ -197,18 +194,17 @@ func TestConstructorsRefuseOptionsThatDoNotApplyToTheirMode(t *testing.T) {
 func TestConstructorsAcceptOptionsWhereTheyApply(t *testing.T) {
 	_, seeds := testkit.KfakeCluster(t, "t", 1)
 	group := parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("t"))
-	h := func(context.Context, *kgo.Record) error { return nil }
 	bh := func(context.Context, []*kgo.Record) error { return nil }
 	for name, mk := range map[string]func() (*parallel.Consumer, error){
 		"group options with New": func() (*parallel.Consumer, error) {
-			return parallel.New(h, group, parallel.CommitInterval(time.Second), parallel.MaxMetadataBytes(1024),
+			return parallel.New(noop, group, parallel.CommitInterval(time.Second), parallel.MaxMetadataBytes(1024),
 				parallel.RevokeTimeout(time.Second), parallel.MaxBufferedPerPartition(10))
 		},
 		"batch size equal to concurrency with NewBatch": func() (*parallel.Consumer, error) {
 			return parallel.NewBatch(bh, group, parallel.MaxConcurrency(8), parallel.BatchSize(8, 0))
 		},
 		"share members with a share group": func() (*parallel.Consumer, error) {
-			return parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t")),
+			return parallel.New(noop, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t")),
 				parallel.ShareGroup("s"), parallel.ShareMembers(3))
 		},
 	} {
@@ -226,12 +222,11 @@ func TestConstructorsAcceptOptionsWhereTheyApply(t *testing.T) {
 
 func TestNewRejectsMissingGroupAndBadOptions(t *testing.T) {
 	seeds := testkit.Kfake(t)
-	h := func(context.Context, *kgo.Record) error { return nil }
-	_, err := parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("x")))
+	_, err := parallel.New(noop, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("x")))
 	if !errors.Is(err, parallel.ErrNoGroup) {
 		t.Fatalf("no group: err = %v", err)
 	}
-	_, err = parallel.New(h, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("x")),
+	_, err = parallel.New(noop, parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("x")),
 		parallel.MaxConcurrency(0))
 	if !errors.Is(err, parallel.ErrInvalidOption) {
 		t.Fatalf("bad concurrency: err = %v", err)

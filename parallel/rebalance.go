@@ -120,17 +120,11 @@ func (c *Consumer) drop(cl *kgo.Client, ps []*partition) {
 func (c *Consumer) drain(workers *sync.WaitGroup, stopSweep func()) {
 	c.markClosing() // ctx cancelled: same as Close
 	c.q.close()
-	idle := make(chan struct{})
-	go func() { workers.Wait(); close(idle) }()
-	t := time.NewTimer(c.cfg.drainTimeout)
-	select {
-	case <-idle:
-	case <-t.C:
+	if _, ok := waitWithin(workers, c.cfg.drainTimeout); !ok {
 		close(c.abandoned)
 		c.hcancel()
 		c.cfg.logf("parallel: drain timeout %v: %d handlers abandoned", c.cfg.drainTimeout, c.Stats().InFlight)
 	}
-	t.Stop()
 	stopSweep()
 	c.sweepOnce(true) // records done before a handler that never returned
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -231,16 +231,10 @@ func (s *shareMode) run(pctx context.Context) {
 	// last poll's records; past DrainTimeout the handlers' context is
 	// cancelled and what they did not finish is released.
 	<-pctx.Done()
-	membersDone := make(chan struct{})
-	go func() { members.Wait(); close(membersDone) }()
-	t := time.NewTimer(c.cfg.drainTimeout)
-	select {
-	case <-membersDone:
-	case <-t.C:
+	if membersDone, ok := waitWithin(&members, c.cfg.drainTimeout); !ok {
 		c.hcancel()
 		<-membersDone
 	}
-	t.Stop()
 	close(jobs)
 	workers.Wait()
 	c.hcancel()

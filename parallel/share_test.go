@@ -177,11 +177,7 @@ func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 		}, parallel.DrainTimeout(100*time.Millisecond), parallel.ShareMembers(1))
 		stop := testkit.Run(t, first)
 		for range 4 {
-			select {
-			case <-started:
-			case <-time.After(60 * time.Second):
-				t.Fatal("the first consumer did not start every record")
-			}
+			receive(t, started, 60*time.Second, "the first consumer did not start every record")
 		}
 		if err := stop(); err != nil {
 			t.Fatalf("Run: %v", err)
@@ -202,7 +198,6 @@ func TestShareGroupCloseReleasesUnfinishedRecords(t *testing.T) {
 // Share mode refuses what it cannot honour, naming it.
 func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 	seeds := testkit.Kfake(t)
-	h := func(context.Context, *kgo.Record) error { return nil }
 	opts := parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("t"))
 	for name, extra := range map[string][]parallel.Opt{
 		"key order":       {parallel.ShareGroup("g"), parallel.Ordering(parallel.OrderKey)},
@@ -212,7 +207,7 @@ func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 		"kgo.ShareGroup":  {parallel.ClientOpts(kgo.ShareGroup("g"))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			c, err := parallel.New(h, append([]parallel.Opt{opts}, extra...)...)
+			c, err := parallel.New(noop, append([]parallel.Opt{opts}, extra...)...)
 			if !errors.Is(err, parallel.ErrInvalidOption) {
 				if c != nil {
 					c.Close()
@@ -222,7 +217,7 @@ func TestShareGroupRefusesOrderingRetryTopicAndKgoShareGroup(t *testing.T) {
 			t.Log(err)
 		})
 	}
-	c, err := parallel.New(h, opts, parallel.ShareGroup("g"), parallel.Ordering(parallel.OrderNone))
+	c, err := parallel.New(noop, opts, parallel.ShareGroup("g"), parallel.Ordering(parallel.OrderNone))
 	if err != nil {
 		t.Fatalf("OrderNone with ShareGroup: %v", err)
 	}
@@ -249,11 +244,7 @@ func TestShareGroupRenewsTheLockOfALongHandler_RealBroker(t *testing.T) {
 			return nil
 		}, parallel.ShareMembers(2))
 	stop := testkit.Run(t, c)
-	select {
-	case <-done:
-	case <-time.After(90 * time.Second):
-		t.Fatal("the long handler did not finish")
-	}
+	receive(t, done, 90*time.Second, "the long handler did not finish")
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}

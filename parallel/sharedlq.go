@@ -71,11 +71,11 @@ func (c *cfg) validateBrokerDLQ() error {
 	}
 	switch {
 	case c.shareGroup == "":
-		return fmt.Errorf("%w: BrokerDeadLetter(%q) without ShareGroup: the broker's dead-letter queue is a share group's", ErrInvalidOption, c.brokerDLQ)
+		return invalid("BrokerDeadLetter(%q) without ShareGroup: the broker's dead-letter queue is a share group's", c.brokerDLQ)
 	case c.brokerDLQ == "":
-		return fmt.Errorf("%w: BrokerDeadLetter(\"\"): name the dead-letter topic", ErrInvalidOption)
+		return invalid("BrokerDeadLetter(\"\"): name the dead-letter topic")
 	case c.deadLetter != "":
-		return fmt.Errorf("%w: BrokerDeadLetter(%q) with DeadLetterTopic(%q): choose one", ErrInvalidOption, c.brokerDLQ, c.deadLetter)
+		return invalid("BrokerDeadLetter(%q) with DeadLetterTopic(%q): choose one", c.brokerDLQ, c.deadLetter)
 	}
 	return nil
 }

@@ -21,7 +21,6 @@ import (
 // beside DeadLetterTopic and without a topic; with a share group alone it
 // is accepted (so the table cannot pass by refusing everything).
 func TestBrokerDeadLetterRefusedWhereItCannotApply(t *testing.T) {
-	h := func(context.Context, *kgo.Record) error { return nil }
 	seeds := kgo.SeedBrokers("127.0.0.1:1") // never dialled: New does not connect
 	share := []parallel.Opt{parallel.ClientOpts(seeds, kgo.ConsumeTopics("t")), parallel.ShareGroup("g")}
 	group := []parallel.Opt{parallel.ClientOpts(seeds, kgo.ConsumeTopics("t"), kgo.ConsumerGroup("g"))}
@@ -36,7 +35,7 @@ func TestBrokerDeadLetterRefusedWhereItCannotApply(t *testing.T) {
 		{"share group", append(share, parallel.BrokerDeadLetter("dlq.t")), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parallel.New(h, tc.opts...)
+			c, err := parallel.New(noop, tc.opts...)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("New: %v", err)

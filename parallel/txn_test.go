@@ -271,8 +271,7 @@ func TestTransformNeedsATransactionalIDAndNewRefusesOne(t *testing.T) {
 		}
 		t.Fatalf("NewTransform without kgo.TransactionalID: err %v, want ErrNoTransactionalID", err)
 	}
-	h := func(context.Context, *kgo.Record) error { return nil }
-	if c, err := parallel.New(h, parallel.ClientOpts(append(base, kgo.TransactionalID("x"))...)); !errors.Is(err, parallel.ErrInvalidOption) {
+	if c, err := parallel.New(noop, parallel.ClientOpts(append(base, kgo.TransactionalID("x"))...)); !errors.Is(err, parallel.ErrInvalidOption) {
 		if c != nil {
 			c.Close()
 		}
@@ -432,19 +431,51 @@ func TestTransformReportsATakeoverDuringItsCommitAsFenced(t *testing.T) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
 	errc := runTransformAsSame(t, seeds, h)
-	select {
-	case err := <-errc:
-		if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
-			t.Fatalf("Run returned %v, want an error wrapping ErrFenced (and not ErrTxnUnconfirmed)", err)
-		}
-		t.Logf("Run: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("Run went on for a minute after its transactional ID was taken over during a commit")
+	err := receive(t, errc, time.Minute, "Run went on for a minute after its transactional ID was taken over during a commit")
+	if !errors.Is(err, parallel.ErrFenced) || errors.Is(err, parallel.ErrTxnUnconfirmed) {
+		t.Fatalf("Run returned %v, want an error wrapping ErrFenced (and not ErrTxnUnconfirmed)", err)
 	}
+	t.Logf("Run: %v", err)
 	if err := <-took; err != nil {
 		t.Fatalf("the second producer could not take the ID: %v", err)
 	}
 	if outs := readCommitted(t, seeds, "out", 0); len(outs) != 0 {
 		t.Fatalf("%d outputs of the aborted transaction are visible, want none", len(outs))
+	}
+}
+
+// A cluster that cannot register the transactional ID yet (here its
+// answers to InitProducerID are cut off, beyond the client's own retries,
+// as while a broker restarts) is waited for: NewTransform's Run retries
+// and goes on to process every record, instead of stopping.
+func TestTransformWaitsForAClusterThatCannotRegisterItsTransactionalIDYet(t *testing.T) {
+	const n = 30
+	kc, seeds := inAndOut(t, n)
+	var refused atomic.Int64
+	kc.ControlKey(int16(kmsg.InitProducerID), func(kmsg.Request) (kmsg.Response, error, bool) {
+		kc.KeepControl()
+		if refused.Add(1) <= 6 {
+			return nil, errors.New("not yet"), true // the connection is cut
+		}
+		return nil, nil, false
+	})
+	var done atomic.Int64
+	h := func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
+		done.Add(1)
+		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
+	}
+	c, err := parallel.NewTransform(h,
+		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("in"),
+			kgo.TransactionalID("tx"), kgo.RequestRetries(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := testkit.Run(t, c)
+	testkit.WaitFor(t, time.Minute, "every record processed", func() bool { return done.Load() >= n })
+	if err := stop(); err != nil {
+		t.Fatalf("Run returned %v after the cluster came back", err)
+	}
+	if refused.Load() <= 6 {
+		t.Fatalf("InitProducerID asked %d times: the refusals were not exercised", refused.Load())
 	}
 }

@@ -16,10 +16,7 @@ import (
 
 // txnLog is a TxnObserver that keeps every transaction's end: its outcome,
 // error and input values.
-type txnLog struct {
-	mu   sync.Mutex
-	ends []txnEnd
-}
+type txnLog struct{ list[txnEnd] }
 
 type txnEnd struct {
 	outcome parallel.TxnOutcome
@@ -37,15 +34,7 @@ func (l *txnLog) TxnEnd(_ context.Context, t parallel.Txn, err error) {
 	for _, in := range t.Inputs {
 		e.inputs = append(e.inputs, string(in.Record.Value))
 	}
-	l.mu.Lock()
-	l.ends = append(l.ends, e)
-	l.mu.Unlock()
-}
-
-func (l *txnLog) all() []txnEnd {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]txnEnd(nil), l.ends...)
+	l.add(e)
 }
 
 // first returns the index of the first end with outcome o holding input v
@@ -143,12 +132,7 @@ func TestATxnObserverSeesATakeoverDuringTheCommitAsFenced(t *testing.T) {
 		return []*kgo.Record{{Topic: "out", Value: r.Value}}, nil
 	}
 	errc := runTransformAsSame(t, seeds, h, parallel.Observe(log))
-	var runErr error
-	select {
-	case runErr = <-errc:
-	case <-time.After(time.Minute):
-		t.Fatal("Run went on for a minute after its transactional ID was taken over during a commit")
-	}
+	runErr := receive(t, errc, time.Minute, "Run went on for a minute after its transactional ID was taken over during a commit")
 	if err := <-took; err != nil {
 		t.Fatalf("the second producer could not take the ID: %v", err)
 	}

@@ -41,6 +41,36 @@ func (slot *workerSlot) end() {
 	slot.mu.Unlock()
 }
 
+// startWorkers starts MaxConcurrency workers, one per slot; they return
+// once the queue is closed and empty.
+func (c *Consumer) startWorkers() *sync.WaitGroup {
+	c.slots = make([]workerSlot, c.cfg.maxConcurrency)
+	var wg sync.WaitGroup
+	for i := range c.slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.worker(&c.slots[i])
+		}()
+	}
+	return &wg
+}
+
+// waitWithin waits up to d for wg; done closes once wg is done, after the
+// limit too.
+func waitWithin(wg *sync.WaitGroup, d time.Duration) (done <-chan struct{}, ok bool) {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return ch, true
+	case <-t.C:
+		return ch, false
+	}
+}
+
 func (c *Consumer) worker(slot *workerSlot) {
 	var buf []*kgo.Record
 	for {

@@ -30,7 +30,11 @@ func Example() {
 	// The producer side: a span, and its context in the record's headers.
 	ctx, span := tp.Tracer("shop").Start(context.Background(), "place order")
 	r := &kgo.Record{Topic: "orders", Value: []byte("order 1")}
-	prop.Inject(ctx, carrier(r))
+	hs := propagation.MapCarrier{}
+	prop.Inject(ctx, hs)
+	for k, v := range hs {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
 	span.End()
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(seeds...))
 	defer cl.Close()
@@ -69,28 +73,4 @@ func Example() {
 	// same trace: true
 	// parent is the producer's span: true
 	// handler ran in it: true
-}
-
-// carrier is a propagation carrier over a record's headers.
-func carrier(r *kgo.Record) propagation.TextMapCarrier { return hdrs{r} }
-
-type hdrs struct{ r *kgo.Record }
-
-func (h hdrs) Get(k string) string {
-	for _, x := range h.r.Headers {
-		if x.Key == k {
-			return string(x.Value)
-		}
-	}
-	return ""
-}
-func (h hdrs) Set(k, v string) {
-	h.r.Headers = append(h.r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-}
-func (h hdrs) Keys() []string {
-	var ks []string
-	for _, x := range h.r.Headers {
-		ks = append(ks, x.Key)
-	}
-	return ks
 }

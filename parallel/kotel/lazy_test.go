@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -14,17 +13,6 @@ import (
 
 	"github.com/kpar/kpar/parallel"
 )
-
-// askCounter counts a sampler's decisions.
-type askCounter struct {
-	sdktrace.Sampler
-	n atomic.Int64
-}
-
-func (s *askCounter) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	s.n.Add(1)
-	return s.Sampler.ShouldSample(p)
-}
 
 // With SampledOnly and the W3C propagator, a traceparent of version 00's
 // shape whose flags do not sample (00 or 02) is skipped on its flags alone:
@@ -44,7 +32,7 @@ func TestSampledOnlyReadsOnlyTheFlagsOfAnUnsampledTraceparent(t *testing.T) {
 		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
 		"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more")
 	for _, v := range values {
-		s := &askCounter{Sampler: sdktrace.ParentBased(sdktrace.NeverSample())}
+		s := &CountingSampler{Sampler: sdktrace.ParentBased(sdktrace.NeverSample())}
 		o := New(TracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSampler(s))), Propagator(propagation.TraceContext{}), SampledOnly())
 		r := &kgo.Record{Topic: "t", Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(v)}}}
 		a := parallel.Attempt{Record: r, Number: 1, Group: "g"}
@@ -52,7 +40,7 @@ func TestSampledOnlyReadsOnlyTheFlagsOfAnUnsampledTraceparent(t *testing.T) {
 		psc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": v}))
 		flagsOnly := len(v) == 55 && strings.HasPrefix(v, "00-") && (strings.HasSuffix(v, "-00") || strings.HasSuffix(v, "-02"))
 		wantSkip := flagsOnly || psc.IsValid() && !psc.IsSampled()
-		if asked := s.n.Load() > 0; asked == wantSkip {
+		if asked := s.Calls.Load() > 0; asked == wantSkip {
 			t.Errorf("%q: tracer asked %v, want %v", v, asked, !wantSkip)
 		}
 		if wantSkip {

@@ -3,7 +3,6 @@ package kotel_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,17 +17,6 @@ import (
 	"github.com/kpar/kpar/parallel"
 	"github.com/kpar/kpar/parallel/kotel"
 )
-
-// countingSampler counts a sampler's decisions.
-type countingSampler struct {
-	sdktrace.Sampler
-	calls atomic.Int64
-}
-
-func (s *countingSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	s.calls.Add(1)
-	return s.Sampler.ShouldSample(p)
-}
 
 // With SampledOnly, a record whose producer did not sample it gets no span
 // of its own (the tracer is not asked), its handler and its dead-letter copy
@@ -50,7 +38,7 @@ func TestSampledOnlySkipsTheTracerForAnUnsampledParent(t *testing.T) {
 
 func checkSampledOnly(t *testing.T, only bool, prop propagation.TextMapPropagator) {
 	t.Helper()
-	sampler := &countingSampler{Sampler: sdktrace.ParentBased(sdktrace.NeverSample())}
+	sampler := &kotel.CountingSampler{Sampler: sdktrace.ParentBased(sdktrace.NeverSample())}
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(sampler))
 	reader := sdkmetric.NewManualReader()
@@ -99,7 +87,7 @@ func checkSampledOnly(t *testing.T, only bool, prop propagation.TextMapPropagato
 	if only {
 		wantCalls = 2
 	}
-	if n := sampler.calls.Load(); n != wantCalls {
+	if n := sampler.Calls.Load(); n != wantCalls {
 		t.Errorf("SampledOnly=%v: the sampler was asked %d times, want %d", only, n, wantCalls)
 	}
 	parent := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": unsampledTP})
@@ -110,7 +98,7 @@ func checkSampledOnly(t *testing.T, only bool, prop propagation.TextMapPropagato
 	if child.TraceID() != psc.TraceID() || child.IsSampled() {
 		t.Errorf("SampledOnly=%v: the handler's own span is %v, want unsampled in trace %v", only, child, psc.TraceID())
 	}
-	copied := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier(dlt)))
+	copied := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), kotel.RecordCarrier(dlt)))
 	if copied.TraceID() != psc.TraceID() || copied.IsSampled() {
 		t.Errorf("SampledOnly=%v: the dead-letter copy carries %v, want the unsampled trace %v", only, copied, psc.TraceID())
 	}

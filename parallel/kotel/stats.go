@@ -2,6 +2,7 @@ package kotel
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -17,24 +18,23 @@ import (
 // once c is closed. Share-group consumers report no partitions, so only the
 // maxima (-1 and 0) appear.
 func (o *Observer) ObserveStats(c *parallel.Consumer) (stop func() error, err error) {
-	lag, err := o.meter.Int64ObservableGauge("kpar.consumer.lag", metric.WithUnit("{message}"),
-		metric.WithDescription("High watermark minus the committed offset, per partition; absent while unknown."))
-	if err != nil {
-		return nil, err
+	// Lags count messages, waits are in seconds.
+	var errs []error
+	lagGauge := func(name, desc string) metric.Int64ObservableGauge {
+		g, err := o.meter.Int64ObservableGauge(name, metric.WithUnit("{message}"), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
 	}
-	wait, err := o.meter.Float64ObservableGauge("kpar.consumer.head_wait", metric.WithUnit("s"),
-		metric.WithDescription("How long the oldest record not yet done has waited since its poll, per partition."))
-	if err != nil {
-		return nil, err
+	waitGauge := func(name, desc string) metric.Float64ObservableGauge {
+		g, err := o.meter.Float64ObservableGauge(name, metric.WithUnit("s"), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
 	}
-	lagMax, err := o.meter.Int64ObservableGauge("kpar.consumer.lag.max", metric.WithUnit("{message}"),
-		metric.WithDescription("The largest kpar.consumer.lag over the consumer's partitions; -1 when none is known."))
-	if err != nil {
-		return nil, err
-	}
-	waitMax, err := o.meter.Float64ObservableGauge("kpar.consumer.head_wait.max", metric.WithUnit("s"),
-		metric.WithDescription("The largest kpar.consumer.head_wait over the consumer's partitions."))
-	if err != nil {
+	lag := lagGauge("kpar.consumer.lag", "High watermark minus the committed offset, per partition; absent while unknown.")
+	wait := waitGauge("kpar.consumer.head_wait", "How long the oldest record not yet done has waited since its poll, per partition.")
+	lagMax := lagGauge("kpar.consumer.lag.max", "The largest kpar.consumer.lag over the consumer's partitions; -1 when none is known.")
+	waitMax := waitGauge("kpar.consumer.head_wait.max", "The largest kpar.consumer.head_wait over the consumer's partitions.")
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	reg, err := o.meter.RegisterCallback(func(_ context.Context, ob metric.Observer) error {

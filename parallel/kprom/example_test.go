@@ -3,7 +3,7 @@ package kprom_test
 import (
 	"context"
 	"fmt"
-	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -32,14 +32,9 @@ func ExampleNewCollector() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var (
-		mu sync.Mutex
-		n  int
-	)
+	var n atomic.Int32
 	c, err := parallel.New(func(ctx context.Context, r *kgo.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if n++; n == 5 {
+		if n.Add(1) == 5 {
 			cancel()
 		}
 		return nil

@@ -24,13 +24,33 @@ import (
 type Collector struct {
 	c *parallel.Consumer
 
-	dInflight, dQueued, dPaused, dLag             *prometheus.Desc
-	dCompleted, dFailed, dRetried, dRetryRouted   *prometheus.Desc
-	dDead, dSkipped, dRevoked, dLost, dCommitErrs *prometheus.Desc
-	dCommit                                       *prometheus.Desc
-	dReleased, dRedelivered, dAckErrs             *prometheus.Desc // share-group mode
-	dCommittedLag, dHeadWait, dMaxLag, dMaxWait   *prometheus.Desc
-	dLimit                                        *prometheus.Desc
+	dInflight, dQueued, dPaused, dLag           *prometheus.Desc
+	dCommit                                     *prometheus.Desc
+	dCommittedLag, dHeadWait, dMaxLag, dMaxWait *prometheus.Desc
+	dLimit                                      *prometheus.Desc
+	dCounters                                   []*prometheus.Desc // one per counters entry
+}
+
+// counters are the Stats counters the collector exports, in its order.
+var counters = []struct {
+	name, help string
+	value      func(*parallel.Stats) uint64
+}{
+	{"records_completed_total", "Records whose handler succeeded.", func(s *parallel.Stats) uint64 { return s.Completed }},
+	{"attempts_failed_total", "Handler calls that returned an error or panicked.", func(s *parallel.Stats) uint64 { return s.Failed }},
+	{"attempts_retried_total", "In-place retries started.", func(s *parallel.Stats) uint64 { return s.Retried }},
+	{"records_retry_topic_total", "Records sent to the retry topic.", func(s *parallel.Stats) uint64 { return s.RetryTopic }},
+	{"records_dead_lettered_total", "Records sent to the dead-letter topic.", func(s *parallel.Stats) uint64 { return s.DeadLettered }},
+	{"records_skipped_total", "Records skipped because the commit metadata says they were already done.",
+		func(s *parallel.Stats) uint64 { return s.Skipped }},
+	{"partitions_revoked_total", "Partitions revoked (committed and released).", func(s *parallel.Stats) uint64 { return s.Revoked }},
+	{"partitions_lost_total", "Partitions lost (released without commit).", func(s *parallel.Stats) uint64 { return s.Lost }},
+	{"commit_errors_total", "Commits that failed in whole or part.", func(s *parallel.Stats) uint64 { return s.CommitErrors }},
+	{"records_released_total", "Share group: records released back to the group for redelivery.",
+		func(s *parallel.Stats) uint64 { return s.Released }},
+	{"records_redelivered_total", "Share group: records received with a delivery count above 1.",
+		func(s *parallel.Stats) uint64 { return s.Redelivered }},
+	{"share_ack_errors_total", "Share group: acknowledgements the broker refused.", func(s *parallel.Stats) uint64 { return s.AckErrors }},
 }
 
 // NewCollector returns a collector of c's metrics; register it on the
@@ -39,25 +59,13 @@ func NewCollector(c *parallel.Consumer) *Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("kpar_parallel_"+name, help, labels, nil)
 	}
-	return &Collector{
-		c:            c,
-		dInflight:    d("records_in_flight", "Workers running records now."),
-		dQueued:      d("records_queued", "Records held but not running: waiting for a worker, their key, their due time or map room."),
-		dPaused:      d("paused_partitions", "Partitions whose fetching is paused by backpressure."),
-		dLag:         d("partition_lag", "High watermark minus committable offset, per partition.", "topic", "partition"),
-		dCompleted:   d("records_completed_total", "Records whose handler succeeded."),
-		dFailed:      d("attempts_failed_total", "Handler calls that returned an error or panicked."),
-		dRetried:     d("attempts_retried_total", "In-place retries started."),
-		dRetryRouted: d("records_retry_topic_total", "Records sent to the retry topic."),
-		dDead:        d("records_dead_lettered_total", "Records sent to the dead-letter topic."),
-		dSkipped:     d("records_skipped_total", "Records skipped because the commit metadata says they were already done."),
-		dRevoked:     d("partitions_revoked_total", "Partitions revoked (committed and released)."),
-		dLost:        d("partitions_lost_total", "Partitions lost (released without commit)."),
-		dCommitErrs:  d("commit_errors_total", "Commits that failed in whole or part."),
-		dCommit:      d("commit_seconds", "Latency of offset commits, including completion metadata."),
-		dReleased:    d("records_released_total", "Share group: records released back to the group for redelivery."),
-		dRedelivered: d("records_redelivered_total", "Share group: records received with a delivery count above 1."),
-		dAckErrs:     d("share_ack_errors_total", "Share group: acknowledgements the broker refused."),
+	m := &Collector{
+		c:         c,
+		dInflight: d("records_in_flight", "Workers running records now."),
+		dQueued:   d("records_queued", "Records held but not running: waiting for a worker, their key, their due time or map room."),
+		dPaused:   d("paused_partitions", "Partitions whose fetching is paused by backpressure."),
+		dLag:      d("partition_lag", "High watermark minus committable offset, per partition.", "topic", "partition"),
+		dCommit:   d("commit_seconds", "Latency of offset commits, including completion metadata."),
 		dCommittedLag: d("partition_committed_lag", "High watermark minus the offset the broker acknowledged as committed, per partition (the lag Kafka's tools report).",
 			"topic", "partition"),
 		dHeadWait: d("partition_head_wait_seconds", "How long the oldest record not yet done has waited since its poll, per partition.",
@@ -67,13 +75,16 @@ func NewCollector(c *parallel.Consumer) *Collector {
 		dLimit: d("concurrency_limit", "Handler calls allowed at once: AdaptiveConcurrency's current limit "+
 			"(BatchHandler calls with NewBatch), else MaxConcurrency."),
 	}
+	for _, k := range counters {
+		m.dCounters = append(m.dCounters, d(k.name, k.help))
+	}
+	return m
 }
 
 // Describe implements prometheus.Collector.
 func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCompleted,
-		m.dFailed, m.dRetried, m.dRetryRouted, m.dDead, m.dSkipped, m.dRevoked, m.dLost, m.dCommitErrs, m.dCommit,
-		m.dReleased, m.dRedelivered, m.dAckErrs, m.dCommittedLag, m.dHeadWait, m.dMaxLag, m.dMaxWait, m.dLimit} {
+	for _, d := range append([]*prometheus.Desc{m.dInflight, m.dQueued, m.dPaused, m.dLag, m.dCommit,
+		m.dCommittedLag, m.dHeadWait, m.dMaxLag, m.dMaxWait, m.dLimit}, m.dCounters...) {
 		ch <- d
 	}
 }
@@ -82,9 +93,6 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
-	}
-	counter := func(d *prometheus.Desc, v uint64) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
 	st := m.c.Stats()
 	gauge(m.dInflight, float64(st.InFlight))
@@ -103,18 +111,9 @@ func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(m.dMaxLag, float64(st.MaxCommittedLag))
 	gauge(m.dMaxWait, st.MaxHeadWait.Seconds())
-	counter(m.dCompleted, st.Completed)
-	counter(m.dFailed, st.Failed)
-	counter(m.dRetried, st.Retried)
-	counter(m.dRetryRouted, st.RetryTopic)
-	counter(m.dDead, st.DeadLettered)
-	counter(m.dSkipped, st.Skipped)
-	counter(m.dRevoked, st.Revoked)
-	counter(m.dLost, st.Lost)
-	counter(m.dCommitErrs, st.CommitErrors)
-	counter(m.dReleased, st.Released)
-	counter(m.dRedelivered, st.Redelivered)
-	counter(m.dAckErrs, st.AckErrors)
+	for i, k := range counters {
+		ch <- prometheus.MustNewConstMetric(m.dCounters[i], prometheus.CounterValue, float64(k.value(&st)))
+	}
 	h := st.CommitLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
 	var cum uint64
