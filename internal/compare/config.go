@@ -199,10 +199,23 @@ func (c Config) Validate() error {
 // that is more.
 func (c Config) keysAt(n int) int { return max(c.Keys, 2*n) }
 
+func (c Config) source(topic string, records int64) Source {
+	return Source{Brokers: c.Brokers, Topic: topic, Records: records}
+}
+
+// pcConfig is PC's run of records on topic at conc; a sleep makes it
+// I/O-bound.
+func (c Config) pcConfig(topic string, records int64, conc int, sleep ...time.Duration) confluentpc.Config {
+	pc := confluentpc.Config{Seeds: c.Brokers, Topic: topic, Records: int(records), MaxConcurrency: conc}
+	if len(sleep) > 0 {
+		pc.Work, pc.Sleep = confluentpc.WorkSleep, sleep[0]
+	}
+	return pc
+}
+
 // kparSpec is kpar's process for one run.
 func (c Config) kparSpec(topic string, records int64, conc int, sleep time.Duration) KparSpec {
-	return KparSpec{Brokers: c.Brokers, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
-		MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
+	return KparSpec{Source: c.source(topic, records), Concurrency: conc, Sleep: sleep, MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
 }
 
 // The contenders' names, as they appear in the result and the views.

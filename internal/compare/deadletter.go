@@ -155,7 +155,7 @@ func (r *runner) inspectDLQ(ctx context.Context, adm *kadm.Client, run *DLQRun) 
 	if _, err := kafka.Settle(ctx, adm, []string{run.Topic}, 2*time.Second, 30*time.Second); err != nil && !errors.Is(err, kafka.ErrUnsettled) {
 		return fmt.Errorf("dead-letter topic %s: %w", run.Topic, err)
 	}
-	recs, err := kafka.Reader{Seeds: r.seeds, ClientOpts: r.c.Opts(), Stall: 30 * time.Second}.All(ctx, run.Topic)
+	recs, err := kafka.Reader{Seeds: r.c.Brokers, ClientOpts: r.c.Opts(), Stall: 30 * time.Second}.All(ctx, run.Topic)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	defer admin.Close()
 	res := newResult(c, loc)
-	r := &runner{c: c, seeds: c.Brokers, admin: admin, env: &res.Env}
+	r := &runner{c: c, admin: admin, env: &res.Env}
 	part := func(name string, fn func() error) {
 		if ctx.Err() != nil {
 			return
@@ -240,11 +240,10 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 	sides, err := r.interleave(name, r.withKparShare(ctx, slug, ks,
 		func(tag string) (Side, error) { return r.kpar(ctx, tag, ks) },
 		func(tag string) (Side, error) {
-			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
-				Work: confluentpc.WorkSleep, Sleep: c.Sleep})
+			return r.pc(ctx, tag, c.pcConfig(topic, c.IORecords, n, c.Sleep))
 		},
 		func(tag string) (Side, error) {
-			return r.share(ctx, tag, slug, ShareSpec{Brokers: r.seeds, Topic: topic, Records: c.IORecords, Concurrency: n, Sleep: c.Sleep, Trace: true})
+			return r.share(ctx, tag, slug, ShareSpec{Source: c.source(topic, c.IORecords), Concurrency: n, Sleep: c.Sleep, Trace: true})
 		})...)
 	if err != nil {
 		return IOPoint{}, err
@@ -261,12 +260,12 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 	c := r.c
 	spec := c.kparSpec(backlog, c.NoopRecords, c.NoopConcurrency, 0)
-	plain := PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords}
+	plain := PlainSpec{Source: c.source(backlog, c.NoopRecords)}
 	var k Side // this repeat's kpar run, whose fetch size the second plain loop takes
 	sides, err := r.interleave(PartNoop, r.withKparShare(ctx, "noop", spec,
 		func(tag string) (s Side, err error) { k, err = r.kpar(ctx, tag, spec); return k, err },
 		func(tag string) (Side, error) {
-			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency})
+			return r.pc(ctx, tag, c.pcConfig(backlog, c.NoopRecords, c.NoopConcurrency))
 		},
 		func(tag string) (Side, error) { return r.plain(ctx, tag, plain) },
 		func(tag string) (Side, error) {
@@ -275,7 +274,7 @@ func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 			return r.plain(ctx, tag, same)
 		},
 		func(tag string) (Side, error) {
-			return r.share(ctx, tag, "noop", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, Concurrency: c.NoopConcurrency})
+			return r.share(ctx, tag, "noop", ShareSpec{Source: c.source(backlog, c.NoopRecords), Concurrency: c.NoopConcurrency})
 		})...)
 	if err != nil {
 		return nil, err
@@ -306,11 +305,11 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 		return nil, err
 	}
 	r.measured("rss: kpar peak %.0f MiB", kib2mib(m.Kpar.PeakRSSKiB))
-	if m.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords}); err != nil {
+	if m.Plain, err = r.plain(ctx, "rss", PlainSpec{Source: c.source(backlog, c.RSSRecords)}); err != nil {
 		return nil, err
 	}
 	r.measured("rss: plain loop peak %.0f MiB", kib2mib(m.Plain.PeakRSSKiB))
-	if m.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords,
+	if m.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Source: c.source(backlog, c.RSSRecords),
 		Concurrency: c.NoopConcurrency}); err != nil {
 		return nil, err
 	}
@@ -323,7 +322,7 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	}
 	r.measured("rss: share peak %.0f MiB%s", kib2mib(m.Share.PeakRSSKiB),
 		kparShareLine(m.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
-	if m.PC, err = r.pc(ctx, "rss", confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
+	if m.PC, err = r.pc(ctx, "rss", c.pcConfig(backlog, c.RSSRecords, c.NoopConcurrency)); err != nil {
 		return nil, err
 	}
 	r.env.JVMDefaultMaxHeap = m.PC.MaxHeapBytes
