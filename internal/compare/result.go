@@ -7,25 +7,12 @@ import (
 )
 
 // Schema names the result data; Version changes whenever a field changes
-// meaning or disappears.
+// meaning or disappears (v2 added the share contenders, v3 one clock for
+// every contender with repeats, medians and Failures).
 const (
-	Schema = "kpar.compare.consume"
-	// v2: the share-group contenders (IOPoint, Noop and RSS .Share and
-	// .KparShare, Noop.JavaShare, Side.Order, Members, Redelivered),
-	// Env.ShareMembers, Result.ShareFindings; v1's fields keep their meaning.
-	// v3: one clock for every contender (internal/clock): Side.SteadyPerS is
-	// the rate between the warm-up (first 10% of n distinct records) and the
-	// n-th distinct record (it was first record to last, n completions),
-	// Side.Window its events, the median of Side.Repeats when the run was
-	// repeated (RateMin/RateMax the spread); ratios are medians of the
-	// per-repeat ratios (IOPoint.SpeedupRuns, Noop.VsPCRuns, VsPlainRuns);
-	// Target.Outcome met/mixed/missed over the repeats; RSS.HeapSearch (PC
-	// with kpar's fetch sizes, the smallest heap that finished);
-	// Result.Failures (a part that failed, the others kept); Env.Repeat,
-	// Env.MinWindowS.
-	Version = 3
-	// DataFile is the name of the data file in --out.
-	DataFile = "compare.json"
+	Schema   = "kpar.compare.consume"
+	Version  = 3
+	DataFile = "compare.json" // the data file in --out
 )
 
 // Result is everything one `kpar compare consume` run measured and judged.
@@ -41,20 +28,12 @@ type Result struct {
 	LOC    []LOC   `json:"loc"`
 	Table  Table   `json:"table"`
 	Note   string  `json:"note"`
-	// ShareFindings compares the share contenders with kpar's consumer
-	// group, figure by figure (judgeShare): the lesson's data.
+	// ShareFindings: the share contenders beside kpar's consumer group (judgeShare).
 	ShareFindings []ShareFinding `json:"share_findings"`
-	// Window is the out-of-order window measurement, when Config.Window
-	// asked for it.
-	Window *stuck.Result `json:"window,omitempty"`
-	// DeadLetters is the share-mode dead-letter part, when
-	// Config.DeadLetterRecords asked for it.
-	DeadLetters *DeadLetters `json:"dead_letters,omitempty"`
-	// PCCompared is how many figures judge compared between kpar and PC
-	// (PCWins lists those PC did better on).
-	PCCompared int `json:"pc_compared"`
-	// Failures are the parts that did not complete, each with its reason;
-	// every other part's figures are kept.
+	Window        *stuck.Result  `json:"window,omitempty"`       // when Config.Window asked for it
+	DeadLetters   *DeadLetters   `json:"dead_letters,omitempty"` // when Config.DeadLetterRecords asked for it
+	PCCompared    int            `json:"pc_compared"`            // figures compared between kpar and PC
+	// Failures are the parts that did not complete; the others are kept.
 	Failures []Failure `json:"failures,omitempty"`
 }
 
@@ -87,16 +66,11 @@ type Env struct {
 	JavaVM              string   `json:"java_vm"`
 	JVMFlags            []string `json:"jvm_flags"` // of every PC run but the reduced-heap one (none: the JVM's defaults)
 	JVMDefaultMaxHeap   int64    `json:"jvm_default_max_heap_bytes"`
-	// ShareMembers is the member clients of the bare share contender (and
-	// of kpar's share mode, and ShareConsumerPerformance's --threads).
-	ShareMembers int `json:"share_members"`
-	// KparShare says kpar's share mode ran (its sides are present).
-	KparShare bool `json:"kpar_share"`
-	// Repeat is the runs of every io and no-op contender, interleaved
-	// (each repeat runs every contender once); MinWindowS the shortest
-	// measured window accepted (shorter runs were refused).
-	Repeat     int     `json:"repeat"`
-	MinWindowS float64 `json:"min_window_s"`
+	// ShareMembers, KparShare, Repeat and MinWindowS are Config's.
+	ShareMembers int     `json:"share_members"`
+	KparShare    bool    `json:"kpar_share"`
+	Repeat       int     `json:"repeat"`
+	MinWindowS   float64 `json:"min_window_s"`
 }
 
 // Side is one contender's run, or with repeats the median of its runs

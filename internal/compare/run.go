@@ -50,11 +50,10 @@ func (c Config) Runs() int {
 }
 
 // Run counts the lines of code, prepares the topics (producing only what
-// is missing) and runs every part, one process at a time, in the order
-// io (per concurrency), no-op, memory, PC's heap search, dead letters,
-// window; within a
-// part the contenders are interleaved, each repeat running every one of
-// them once. seeds must answer (the caller probed them).
+// is missing) and runs every part, one process at a time: io (per
+// concurrency), no-op, memory, PC's heap search, dead letters, window;
+// within a part the contenders are interleaved, each repeat running every
+// one of them once. seeds must answer (the caller probed them).
 //
 // A part that fails (a contender that failed, timed out or measured a
 // window shorter than Config.MinWindow) is recorded in Result.Failures
@@ -76,18 +75,27 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	defer admin.Close()
 	res := newResult(c, loc)
 	r := &runner{c: c, admin: admin, env: &res.Env}
-	part := func(name string, fn func() error) {
+	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
+	// part runs one part; on the backlog, it prepares it first.
+	part := func(name string, onBacklog bool, fn func() error) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := fn(); err != nil && ctx.Err() == nil {
+		var err error
+		if onBacklog {
+			err = r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords, c.DeadLetterRecords), c.Keys)
+		}
+		if err == nil {
+			err = fn()
+		}
+		if err != nil && ctx.Err() == nil {
 			res.Failures = append(res.Failures, Failure{Part: name, Reason: err.Error()})
 			r.measured("%s: failed: %s", name, firstLine(err.Error()))
 		}
 	}
 	for _, n := range c.Concurrencies {
 		name := fmt.Sprintf("io c=%d", n)
-		part(name, func() error {
+		part(name, false, func() error {
 			p, err := r.ioPoint(ctx, name, n)
 			if err == nil {
 				res.IO = append(res.IO, p)
@@ -95,46 +103,35 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			return err
 		})
 	}
-	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-	prepared := func() error {
-		return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords, c.DeadLetterRecords), c.Keys)
-	}
-	part(PartNoop, func() (err error) {
-		if err = prepared(); err == nil {
-			res.Noop, err = r.noop(ctx, backlog)
-		}
-		return err
-	})
-	part(PartRSS, func() (err error) {
-		if err = prepared(); err == nil {
-			res.RSS, err = r.rss(ctx, backlog)
-		}
-		return err
-	})
-	part(PartHeap, func() error {
+	part(PartNoop, true, into(&res.Noop, func() (*Noop, error) { return r.noop(ctx, backlog) }))
+	part(PartRSS, true, into(&res.RSS, func() (*RSS, error) { return r.rss(ctx, backlog) }))
+	part(PartHeap, false, func() error {
 		if res.RSS == nil {
 			return errors.New("needs kpar's memory run, which failed")
 		}
 		return r.heapSearch(ctx, res.RSS)
 	})
 	if c.DeadLetterRecords > 0 && c.KparShare {
-		part(PartDeadLetters, func() (err error) {
-			if err = prepared(); err == nil {
-				res.DeadLetters, err = r.deadLetters(ctx, backlog)
-			}
-			return err
-		})
+		part(PartDeadLetters, true, into(&res.DeadLetters, func() (*DeadLetters, error) { return r.deadLetters(ctx, backlog) }))
 	}
 	if c.Window != nil {
-		part(PartWindow, func() (err error) {
-			res.Window, err = r.window(ctx)
-			return err
-		})
+		part(PartWindow, false, into(&res.Window, func() (*stuck.Result, error) { return r.window(ctx) }))
 	}
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
 	return res, res.finish()
+}
+
+// into runs fn and keeps its value in dst when it succeeds.
+func into[T any](dst *T, fn func() (T, error)) func() error {
+	return func() error {
+		v, err := fn()
+		if err == nil {
+			*dst = v
+		}
+		return err
+	}
 }
 
 // window is the out-of-order window part, on the comparison's brokers,
