@@ -221,22 +221,20 @@ func deadLetterBlock(d *DeadLetters) []doc.Block {
 			strings.Join(run.Headers, ", ")})
 	}
 	for i, way := range []string{WayKpar, WayBroker} {
-		var runs []DLQRun
+		runs, exact := 0, 0
 		for _, run := range d.Runs {
-			if run.Way == way {
-				runs = append(runs, run)
+			if run.Way != way {
+				continue
 			}
-		}
-		if len(runs) == 0 {
-			continue
-		}
-		exact := 0
-		for _, run := range runs {
+			runs++
 			if run.exact() {
 				exact++
 			}
 		}
-		what := fmt.Sprintf("each record that failed for good dead-lettered once, nothing else, in %d of %s", exact, doc.Plural(len(runs), "run", "runs"))
+		if runs == 0 {
+			continue
+		}
+		what := fmt.Sprintf("each record that failed for good dead-lettered once, nothing else, in %d of %s", exact, doc.Plural(runs, "run", "runs"))
 		rate := ""
 		if i < len(d.Ways) {
 			rate = ", at " + spread(d.Ways[i]) + " records/s"

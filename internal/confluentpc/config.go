@@ -170,22 +170,18 @@ func (c Config) Validate() error {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
 	wholeMs("ProgressEvery", c.ProgressEvery)
-	for _, n := range []struct {
-		field    string
-		negative bool
-		v        any
-		def      string
-	}{
-		{"MaxConcurrency", c.MaxConcurrency < 0, c.MaxConcurrency, fmt.Sprint("default ", DefaultMaxConcurrency)},
-		{"BatchSize", c.BatchSize < 0, c.BatchSize, fmt.Sprint("default ", DefaultBatchSize)},
-		{"Timeout", c.Timeout < 0, c.Timeout, fmt.Sprint("default ", DefaultTimeout)},
-		{"FetchMaxBytes", c.FetchMaxBytes < 0, c.FetchMaxBytes, "kafka-clients' default"},
-		{"MaxPartitionFetchBytes", c.MaxPartitionFetchBytes < 0, c.MaxPartitionFetchBytes, "kafka-clients' default"},
-	} {
-		if n.negative {
-			bad("%s %v must be > 0 (0: %v)", n.field, n.v, n.def)
+	negative := func(field string, v int64, def any) {
+		if v < 0 {
+			bad("%s %v must be > 0 (0: %v)", field, v, def)
 		}
 	}
+	negative("MaxConcurrency", int64(c.MaxConcurrency), fmt.Sprint("default ", DefaultMaxConcurrency))
+	negative("BatchSize", int64(c.BatchSize), fmt.Sprint("default ", DefaultBatchSize))
+	if c.Timeout < 0 {
+		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
+	}
+	negative("FetchMaxBytes", int64(c.FetchMaxBytes), "kafka-clients' default")
+	negative("MaxPartitionFetchBytes", int64(c.MaxPartitionFetchBytes), "kafka-clients' default")
 	wholeMs("SessionTimeout", c.SessionTimeout)
 	for _, f := range c.JVMFlags {
 		switch {

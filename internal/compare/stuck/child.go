@@ -74,14 +74,9 @@ func (g *gate) wait(ctx context.Context) error {
 	select {
 	case <-g.open:
 		return nil
-	default:
-	}
-	select {
-	case <-g.open:
-		return nil
 	case <-g.gone:
 		select {
-		case <-g.open: // released, then stdin ended
+		case <-g.open: // released, then stdin ended (open closes before gone)
 			return nil
 		default:
 			return errDriverGone

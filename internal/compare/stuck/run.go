@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kpar/kpar/internal/pcmap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/internal/pcmap"
 	"github.com/kpar/kpar/internal/proc"
 )
 
@@ -275,7 +275,9 @@ func (r *runner) claims(ctx context.Context, committed []int64, meta []string, m
 	out := map[string]int{}
 	if err := pcmap.Decode(ctx, ps); err != nil {
 		r.logf("window pc: PC's offset decoder: %v", err)
-		out["undecoded"] = sum(lenEach(missing))
+		for _, os := range missing {
+			out["undecoded"] += len(os)
+		}
 		return out
 	}
 	for p, os := range missing {
@@ -286,14 +288,6 @@ func (r *runner) claims(ctx context.Context, committed []int64, meta []string, m
 			}
 			out[by]++
 		}
-	}
-	return out
-}
-
-func lenEach(xs [][]int64) []int {
-	out := make([]int, len(xs))
-	for i, x := range xs {
-		out[i] = len(x)
 	}
 	return out
 }
