@@ -18,14 +18,9 @@ import (
 
 // The lab bridge: PC consumes, orders, retries and commits in a JVM
 // (assets/LabBridge.java) while the handler runs in Go, in the lab worker
-// process that started the JVM. Every record PC hands to its poll function
-// crosses a pipe as one request line and waits for its reply line:
-//
-//	JVM -> Go (stdout)  R <id> <topic> <partition> <offset> <key> <value>
-//	Go -> JVM (stdin)   <id> ok | <id> fail <message> | close
-//
-// key and value are "-" for null, else "+" and standard base64. Replies go
-// in any order; the JVM matches them by id. DESIGN.md has the rest.
+// that started the JVM: each record crosses a pipe as one request line
+// and waits for its reply line (the protocol: LabBridge.java's header and
+// DESIGN.md).
 
 // labBridgeClass is the bridge's main class (default package).
 const labBridgeClass = "LabBridge"
