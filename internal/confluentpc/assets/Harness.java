@@ -223,10 +223,20 @@ public final class Harness {
             System.exit(EXIT_FLAGS);
             return;
         }
+        exit("harness", () -> run(f));
+    }
+
+    interface Main {
+        int run() throws Exception;
+    }
+
+    // exit runs main and exits with its code; anything it throws exits 1,
+    // named under who with its stack trace on stderr.
+    static void exit(String who, Main main) {
         try {
-            System.exit(run(f));
+            System.exit(main.run());
         } catch (Throwable t) {
-            System.err.println("harness: " + t);
+            System.err.println(who + ": " + t);
             t.printStackTrace(System.err);
             System.exit(1);
         }

@@ -90,13 +90,7 @@ public final class LabBridge {
     public static void main(String[] args) {
         Harness.quietLogs();
         Flags f = parse(args);
-        try {
-            System.exit(run(f));
-        } catch (Throwable t) {
-            System.err.println("labbridge: " + t);
-            t.printStackTrace(System.err);
-            System.exit(1);
-        }
+        Harness.exit("labbridge", () -> run(f));
     }
 
     static String b64(byte[] b) {
