@@ -45,30 +45,18 @@ func DecodeRequest(line string) (BridgeRecord, error) {
 	if len(f) != 7 || f[0] != "R" {
 		return BridgeRecord{}, fmt.Errorf("%w: want R id topic partition offset key value, got %q", ErrBridgeLine, line)
 	}
-	var r BridgeRecord
-	var err error
-	bad := func(what string, e error) (BridgeRecord, error) {
-		return BridgeRecord{}, fmt.Errorf("%w: %s in %q: %v", ErrBridgeLine, what, line, e)
+	id, idErr := strconv.ParseUint(f[1], 10, 64)
+	p, pErr := strconv.ParseInt(f[3], 10, 32)
+	o, oErr := strconv.ParseInt(f[4], 10, 64)
+	k, kErr := decodeBytes(f[5])
+	v, vErr := decodeBytes(f[6])
+	for i, err := range []error{idErr, pErr, oErr, kErr, vErr} {
+		if err != nil {
+			what := []string{"id", "partition", "offset", "key", "value"}[i]
+			return BridgeRecord{}, fmt.Errorf("%w: %s in %q: %v", ErrBridgeLine, what, line, err)
+		}
 	}
-	if r.ID, err = strconv.ParseUint(f[1], 10, 64); err != nil {
-		return bad("id", err)
-	}
-	r.Topic = f[2]
-	p, err := strconv.ParseInt(f[3], 10, 32)
-	if err != nil {
-		return bad("partition", err)
-	}
-	r.Partition = int32(p)
-	if r.Offset, err = strconv.ParseInt(f[4], 10, 64); err != nil {
-		return bad("offset", err)
-	}
-	if r.Key, err = decodeBytes(f[5]); err != nil {
-		return bad("key", err)
-	}
-	if r.Value, err = decodeBytes(f[6]); err != nil {
-		return bad("value", err)
-	}
-	return r, nil
+	return BridgeRecord{ID: id, Topic: f[2], Partition: int32(p), Offset: o, Key: k, Value: v}, nil
 }
 
 func decodeBytes(s string) ([]byte, error) {
