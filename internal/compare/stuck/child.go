@@ -72,6 +72,11 @@ func newGate(cmds <-chan string) *gate {
 // (errDriverGone) or ctx ends.
 func (g *gate) wait(ctx context.Context) error {
 	select {
+	case <-g.open: // released: a context ended meanwhile does not matter
+		return nil
+	default:
+	}
+	select {
 	case <-g.open:
 		return nil
 	case <-g.gone:
