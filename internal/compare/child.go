@@ -20,23 +20,29 @@ import (
 	"github.com/kpar/kpar/parallel"
 )
 
+// Source is what every Go contender reads: Records distinct records of
+// Topic. ClientOpts (TLS, SASL) the child makes from the security in its
+// spec line.
+type Source struct {
+	Brokers    []string
+	ClientOpts []kgo.Opt `json:"-"`
+	Topic      string
+	Records    int64
+}
+
 // KparSpec is one run of kpar's parallel consumer in its own process
-// (`kpar child compare-kpar`): key order, a fresh group, Records records.
+// (`kpar child compare-kpar`): key order on a fresh group, or share mode
+// on ShareGroup (which reads from the earliest offset) with Members
+// member clients.
 type KparSpec struct {
-	Brokers     []string
-	ClientOpts  []kgo.Opt `json:"-"` // TLS, SASL: the child makes them from the security in its spec line
-	Topic       string
-	Records     int64
+	Source
 	Concurrency int
 	Sleep       time.Duration // 0: no-op handler
 	MaxBuffered int           // 0: the library's default
 	PerPart     int           // 0: the library's default
 	Trace       bool          // count per-key order (Order); io runs
-	// ShareGroup, when set, runs kpar's share mode on that group (which
-	// reads from the earliest offset) with Members member clients,
-	// instead of key order on a fresh consumer group.
-	ShareGroup string
-	Members    int
+	ShareGroup  string
+	Members     int
 	// FailEvery > 0 (share mode): records whose offset is a multiple of it
 	// fail for good, dead-lettered to DeadLetter by the library, or by the
 	// broker with BrokerDeadLetter.
@@ -48,42 +54,28 @@ type KparSpec struct {
 // PlainSpec is one run of the plain franz-go poll loop in its own process
 // (`kpar child compare-plain`): no group, no commits, no handler.
 type PlainSpec struct {
-	Brokers    []string
-	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
-	Topic      string
-	Records    int64
-	// FetchMaxBytes, when > 0, replaces kgo's 50 MiB default.
-	FetchMaxBytes int32
+	Source
+	FetchMaxBytes int32 // > 0 replaces kgo's 50 MiB default
 }
 
 // ShareSpec is one run of the bare franz-go share consumer in its own
-// process (`kpar child compare-share`): Members clients of one share
-// group, each polling at most its share of Concurrency records, handling
-// them concurrently, acking each as its handler returns.
+// process (`kpar child compare-share`): Members clients of Group (fresh,
+// made to read from the earliest offset by the parent), Concurrency
+// records in flight across them.
 type ShareSpec struct {
-	Brokers    []string
-	ClientOpts []kgo.Opt `json:"-"` // as KparSpec's
-	Topic      string
-	// Group is a share group the parent made read from the earliest
-	// offset (sharegroup.FromEarliest); fresh for every run.
+	Source
 	Group       string
-	Records     int64
-	Concurrency int // records in flight across all members
+	Concurrency int
 	Members     int
 	Sleep       time.Duration // 0: no-op handler
-	// Trace counts per-key order (Order); io runs only, as it keeps one
-	// event per record.
-	Trace bool
+	Trace       bool          // count per-key order; io runs only (one event per record)
 }
 
-// RunKparChild is `kpar child compare-kpar`: spec.Records distinct
-// records with kpar's parallel consumer under key order, or in share mode
-// when spec.ShareGroup is set; RunPlainChild `kpar child compare-plain`,
-// the plain franz-go poll loop (kgo's defaults, no group); RunShareChild
-// `kpar child compare-share`, RunShare. Each writes its figures as one
-// Side line on stdout: the clock's window, its own CPU over the run (the
-// parent keeps the whole life's, from rusage, as the comparable figure),
-// the client's fetch sizes, the order traced and the share members.
+// RunKparChild is `kpar child compare-kpar`, RunPlainChild `kpar child
+// compare-plain`, RunShareChild `kpar child compare-share`: each writes
+// its figures as one Side line on stdout (the clock's window, its own CPU
+// over the run, the client's fetch sizes, the order traced, the members);
+// the parent adds the whole life's CPU and RSS from rusage.
 func RunKparChild(ctx context.Context, spec KparSpec, stdout io.Writer) error {
 	return emit(stdout)(runKpar(ctx, spec))
 }
@@ -106,13 +98,11 @@ func emit(stdout io.Writer) func(Side, error) error {
 }
 
 // work is one Go child's handler and clock (internal/clock's rule), the
-// same in every contender: kpar, the plain loops and both share
-// consumers count through it, so they stop on the same condition and are
-// timed between the same two events. It counts distinct (partition,
-// offset) pairs as their handler returns and stops the run once n
-// distinct records were handled. The handler sleeps (timed only when it
-// sleeps or traces, so a no-op handler does nothing else), records the
-// order trace, and counts the records a share group delivered again.
+// same in every contender, so all stop on the same condition and are timed
+// between the same two events: it counts distinct (partition, offset)
+// pairs as their handler returns and stops the run at n. The handler is
+// timed only when it sleeps or traces, so a no-op handler does nothing
+// else.
 type work struct {
 	seen                *clock.Distinct
 	clk                 *clock.Clock
@@ -128,16 +118,17 @@ type work struct {
 
 // newWork sizes the distinct set from the topic's end offsets (the
 // records any contender can read) and starts the clock now.
-func newWork(ctx context.Context, brokers []string, opts []kgo.Opt, topic string, n int64, conc int, sleep time.Duration, trace, share bool) (*work, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+func newWork(ctx context.Context, src Source, conc int, sleep time.Duration, trace, share bool) (*work, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(src.Brokers...)}, src.ClientOpts...)...)
 	if err != nil {
 		return nil, err
 	}
-	ends, err := kafka.EndsOf(ctx, kadm.NewClient(cl), topic)
+	ends, err := kafka.EndsOf(ctx, kadm.NewClient(cl), src.Topic)
 	cl.Close()
 	if err != nil {
 		return nil, err
 	}
+	n := src.Records
 	w := &work{seen: clock.NewDistinct(ends), clk: clock.New(n), done: make(chan struct{}), n: n, sleep: sleep, share: share}
 	if trace {
 		w.tr = newTracer(n + n/10 + int64(conc))
@@ -174,8 +165,14 @@ func (w *work) handle(r *kgo.Record) {
 
 // run runs run until n distinct records were handled (then cancels it),
 // run returned or ctx ended; close is called after run returned. The Side
-// is read off the clock, with this process's CPU over the run.
-func (w *work) run(ctx context.Context, what string, run func(context.Context) error, close func()) (Side, error) {
+// is read off the clock, with this process's CPU over the run and cl's
+// fetch sizes (cl may be nil).
+func (w *work) run(ctx context.Context, what string, cl *kgo.Client, run func(context.Context) error, close func()) (Side, error) {
+	var s Side
+	if cl != nil {
+		s.FetchMaxBytes, _ = cl.OptValue(kgo.FetchMaxBytes).(int32)
+		s.FetchMaxPartitionBytes, _ = cl.OptValue(kgo.FetchMaxPartitionBytes).(int32)
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
@@ -189,7 +186,7 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 		returned = true
 	case <-ctx.Done():
 	}
-	cpu := proc.SelfCPU() - cpu0
+	s.CPUSeconds = proc.SelfCPU() - cpu0
 	cancel()
 	if !returned {
 		if err := <-errc; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
@@ -207,8 +204,8 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 		}
 		return Side{}, fmt.Errorf("%s: after %d of %d distinct records: %w", what, w.seen.Count(), w.n, runErr)
 	}
-	s := Side{Records: win.Records, Seconds: win.TotalS, FirstRecordS: win.FirstS, SteadyPerS: win.PerS, Window: win,
-		CPUSeconds: cpu, Redelivered: w.redelivered.Load()}
+	s.setWindow(win)
+	s.Redelivered = w.redelivered.Load()
 	if w.sleep > 0 {
 		s.MeanHandlerMs = float64(w.busyNs.Load()) / float64(w.calls.Load()) / 1e6
 	}
@@ -218,43 +215,39 @@ func (w *work) run(ctx context.Context, what string, run func(context.Context) e
 	return s, nil
 }
 
-// fetchSizes are the client's kgo.FetchMaxBytes and FetchMaxPartitionBytes
-// as it reports them: the plain loop runs once more with kpar's, and PC's
-// capped runs get both.
-func fetchSizes(cl *kgo.Client) (int32, int32) {
-	b, _ := cl.OptValue(kgo.FetchMaxBytes).(int32)
-	p, _ := cl.OptValue(kgo.FetchMaxPartitionBytes).(int32)
-	return b, p
+// setWindow sets s's clock figures from win.
+func (s *Side) setWindow(win clock.Window) {
+	s.Records, s.Seconds, s.FirstRecordS, s.SteadyPerS, s.Window = win.Records, win.TotalS, win.FirstS, win.PerS, win
 }
 
 // runKpar is kpar's run: on a fresh consumer group under key order, or
 // in share mode (parallel.ShareGroup, the library's defaults otherwise:
 // no order, its own poll sizing); it stops at n distinct records.
 func runKpar(ctx context.Context, spec KparSpec) (Side, error) {
-	w, err := newWork(ctx, spec.Brokers, spec.ClientOpts, spec.Topic, spec.Records, spec.Concurrency, spec.Sleep, spec.Trace, false)
+	w, err := newWork(ctx, spec.Source, spec.Concurrency, spec.Sleep, spec.Trace, false)
 	if err != nil {
 		return Side{}, err
 	}
 	share := spec.ShareGroup != ""
 	opts := []parallel.Opt{parallel.ClientOpts(kgo.SeedBrokers(spec.Brokers...), kgo.ConsumeTopics(spec.Topic)),
 		parallel.ClientOpts(spec.ClientOpts...), parallel.MaxConcurrency(spec.Concurrency)}
-	if share {
-		opts = append(opts, parallel.ShareGroup(spec.ShareGroup), parallel.ShareMembers(max(1, spec.Members)))
-		switch {
-		case spec.DeadLetter != "" && spec.BrokerDeadLetter:
-			opts = append(opts, parallel.BrokerDeadLetter(spec.DeadLetter))
-		case spec.DeadLetter != "":
-			opts = append(opts, parallel.DeadLetterTopic(spec.DeadLetter))
-		}
-	} else {
+	switch {
+	case !share:
 		opts = append(opts, parallel.Ordering(parallel.OrderKey),
 			parallel.ClientOpts(kgo.ConsumerGroup(fmt.Sprintf("kpar-compare-%d-%d", os.Getpid(), time.Now().UnixNano()))))
+		if spec.PerPart > 0 {
+			opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
+		}
+	case spec.DeadLetter != "" && spec.BrokerDeadLetter:
+		opts = append(opts, parallel.BrokerDeadLetter(spec.DeadLetter))
+	case spec.DeadLetter != "":
+		opts = append(opts, parallel.DeadLetterTopic(spec.DeadLetter))
+	}
+	if share {
+		opts = append(opts, parallel.ShareGroup(spec.ShareGroup), parallel.ShareMembers(max(1, spec.Members)))
 	}
 	if spec.MaxBuffered > 0 {
 		opts = append(opts, parallel.MaxBuffered(spec.MaxBuffered))
-	}
-	if spec.PerPart > 0 && !share {
-		opts = append(opts, parallel.MaxBufferedPerPartition(spec.PerPart))
 	}
 	var failed atomic.Int64
 	h := func(_ context.Context, r *kgo.Record) error {
@@ -269,14 +262,11 @@ func runKpar(ctx context.Context, spec KparSpec) (Side, error) {
 	if err != nil {
 		return Side{}, err
 	}
-	if share {
-		s, err := w.run(ctx, "kpar share run", c.Run, func() { c.Close() })
-		s.Members, s.Redelivered, s.Failed = max(1, spec.Members), int64(c.Stats().Redelivered), failed.Load()
-		return s, err
+	if !share {
+		return w.run(ctx, "kpar", c.Client(), c.Run, func() { c.Close() })
 	}
-	fetch, part := fetchSizes(c.Client())
-	s, err := w.run(ctx, "kpar", c.Run, func() { c.Close() })
-	s.FetchMaxBytes, s.FetchMaxPartitionBytes = fetch, part
+	s, err := w.run(ctx, "kpar share run", nil, c.Run, func() { c.Close() })
+	s.Members, s.Redelivered, s.Failed = max(1, spec.Members), int64(c.Stats().Redelivered), failed.Load()
 	return s, err
 }
 
@@ -284,7 +274,7 @@ func runKpar(ctx context.Context, spec KparSpec) (Side, error) {
 // record counted as the loop reaches it (its "handler" is the loop body),
 // until n distinct records.
 func runPlain(ctx context.Context, spec PlainSpec) (Side, error) {
-	w, err := newWork(ctx, spec.Brokers, spec.ClientOpts, spec.Topic, spec.Records, 0, 0, false, false)
+	w, err := newWork(ctx, spec.Source, 0, 0, false, false)
 	if err != nil {
 		return Side{}, err
 	}
@@ -297,8 +287,7 @@ func runPlain(ctx context.Context, spec PlainSpec) (Side, error) {
 	if err != nil {
 		return Side{}, err
 	}
-	fetch, part := fetchSizes(cl)
-	s, err := w.run(ctx, "plain loop", func(rctx context.Context) error {
+	return w.run(ctx, "plain loop", cl, func(rctx context.Context) error {
 		for {
 			fs := cl.PollFetches(rctx)
 			if rctx.Err() != nil {
@@ -315,8 +304,6 @@ func runPlain(ctx context.Context, spec PlainSpec) (Side, error) {
 			}
 		}
 	}, cl.Close)
-	s.FetchMaxBytes, s.FetchMaxPartitionBytes = fetch, part
-	return s, err
 }
 
 // memberConcurrency splits conc over members, the first conc%members
@@ -337,7 +324,7 @@ func memberConcurrency(conc, members, i int) int {
 // earlier would accept work not done.
 func RunShare(ctx context.Context, spec ShareSpec) (Side, error) {
 	members := max(1, min(spec.Members, spec.Concurrency))
-	w, err := newWork(ctx, spec.Brokers, spec.ClientOpts, spec.Topic, spec.Records, spec.Concurrency, spec.Sleep, spec.Trace, true)
+	w, err := newWork(ctx, spec.Source, spec.Concurrency, spec.Sleep, spec.Trace, true)
 	if err != nil {
 		return Side{}, err
 	}
@@ -356,7 +343,7 @@ func RunShare(ctx context.Context, spec ShareSpec) (Side, error) {
 		}
 		clients = append(clients, cl)
 	}
-	s, err := w.run(ctx, "share run", func(rctx context.Context) error {
+	s, err := w.run(ctx, "share run", nil, func(rctx context.Context) error {
 		errc := make(chan error, members)
 		var wg sync.WaitGroup
 		for i, cl := range clients {

@@ -64,16 +64,16 @@ func TestGoContendersAreTimedByTheClock(t *testing.T) {
 		run    func() (Side, error)
 	}{
 		{"kpar", false, func() (Side, error) {
-			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc})
+			return runKpar(ctx, KparSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}, Concurrency: conc})
 		}},
 		{"plain", true, func() (Side, error) {
-			return runPlain(ctx, PlainSpec{Brokers: seeds, Topic: topic, Records: n})
+			return runPlain(ctx, PlainSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}})
 		}},
 		{"share", false, func() (Side, error) {
-			return RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group(), Records: n, Concurrency: conc, Members: 2})
+			return RunShare(ctx, ShareSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}, Group: group(), Concurrency: conc, Members: 2})
 		}},
 		{"kpar-share", false, func() (Side, error) {
-			return runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: conc, ShareGroup: group(), Members: 2})
+			return runKpar(ctx, KparSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}, Concurrency: conc, ShareGroup: group(), Members: 2})
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

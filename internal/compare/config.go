@@ -53,28 +53,24 @@ type Config struct {
 	IORecords     int64         // io: records per run
 	Sleep         time.Duration // io: handler latency (whole milliseconds: PC's harness sleeps in ms)
 
-	NoopRecords     int64 // noop: records per run
-	NoopConcurrency int   // noop and rss: max concurrency of both libraries (PC's default, 16)
-	RSSRecords      int64 // rss: the backlog each process consumes
-	// DeadLetterRecords: the share-mode dead-letter part's records per run
-	// (1 in FailEvery failing for good); 0 skips the part.
-	DeadLetterRecords int64
+	NoopRecords       int64 // noop: records per run
+	NoopConcurrency   int   // noop and rss: max concurrency of both libraries (PC's default, 16)
+	RSSRecords        int64 // rss: the backlog each process consumes
+	DeadLetterRecords int64 // the share-mode dead-letter part's records per run; 0 skips it
 
-	// PCHeap is where PC's heap search starts: "auto" is kpar's measured
-	// peak RSS rounded up to whole MiB; otherwise a JVM size such as "512m".
-	PCHeap string
-	// HeapSteps is the most capped PC runs the heap search makes (0: no
-	// search); HeapTimeout bounds each (0: three times PC's default-heap
-	// run, at least a minute, at most Timeout).
+	// PCHeap is where PC's heap search starts: "auto" is kpar's peak RSS
+	// rounded up to whole MiB, else a JVM size such as "512m". HeapSteps
+	// is the most capped PC runs it makes; HeapTimeout bounds each (0:
+	// three times PC's default-heap run, at least a minute, at most
+	// Timeout, which bounds every single run).
+	PCHeap      string
 	HeapSteps   int
 	HeapTimeout time.Duration
-	// Timeout bounds every single run (child process or PC harness).
-	Timeout time.Duration
+	Timeout     time.Duration
 
-	// Repeat is the runs of every io and no-op contender, interleaved:
-	// each repeat runs every contender once. MinWindow is the shortest
-	// measured window (internal/clock) a rate run may have: a shorter one
-	// fails its part with the records it would need.
+	// Repeat is the runs of every io and no-op contender, interleaved.
+	// MinWindow is the shortest measured window (internal/clock) a rate
+	// run may have: a shorter one fails its part.
 	Repeat    int
 	MinWindow time.Duration
 
@@ -83,37 +79,25 @@ type Config struct {
 	KparMaxBuffered int
 	KparPerPart     int
 
-	// SourceRoot is the module root whose sources the lines-of-code row
-	// counts (see LOCRegions).
-	SourceRoot string
+	SourceRoot string       // the module root whose sources the lines-of-code row counts
+	Child      proc.Starter // starts `kpar child compare-kpar|compare-plain|compare-share`
 
-	// Child starts the Go contenders' processes (`kpar child
-	// compare-kpar|compare-plain|compare-share`, RunKparChild etc.).
-	Child proc.Starter
-
-	// ShareMembers is the member clients of every share contender: the
-	// bare share consumer, kpar's share mode and ShareConsumerPerformance
-	// (--threads). Each bare member polls at most its part of the run's
-	// concurrency, so the members together never hold more.
+	// ShareMembers is the member clients of every share contender (the
+	// bare share consumer, kpar's share mode, ShareConsumerPerformance's
+	// --threads); KparShare also runs kpar's share mode.
 	ShareMembers int
-	// KparShare also runs kpar's share mode (compare-kpar with
-	// KparSpec.ShareGroup set) beside the bare share consumer.
-	KparShare bool
+	KparShare    bool
 
-	// Window, when set, also runs the out-of-order window measurement
-	// after rss, with the comparison's Env.
+	// Window, when set, also runs the out-of-order window measurement.
 	Window *stuck.Config
 
-	// pcRun and javaShareRun stand in for pc.Run and
+	// pcRun and javaShareRun stand in for confluentpc.Run and
 	// ShareConsumerPerformance in tests (nil: the real ones).
 	pcRun        func(context.Context, confluentpc.Config) (confluentpc.Result, error)
 	javaShareRun func(ctx context.Context, args []string) (JavaShare, error)
 
-	// Env: the brokers; the TLS/SASL settings (Opts here, the children's
-	// from their spec line; Java for PC's harness and
-	// ShareConsumerPerformance, a 0600 file each run); the command line;
-	// the progress: notes, each run as it begins (of Runs), a line per
-	// finished run.
+	// Env: the TLS/SASL settings go to the children in their spec line
+	// and to the JVMs as a 0600 file per run.
 	env.Env
 }
 
@@ -199,10 +183,23 @@ func (c Config) Validate() error {
 // that is more.
 func (c Config) keysAt(n int) int { return max(c.Keys, 2*n) }
 
+func (c Config) source(topic string, records int64) Source {
+	return Source{Brokers: c.Brokers, Topic: topic, Records: records}
+}
+
+// pcConfig is PC's run of records on topic at conc; a sleep makes it
+// I/O-bound.
+func (c Config) pcConfig(topic string, records int64, conc int, sleep ...time.Duration) confluentpc.Config {
+	pc := confluentpc.Config{Seeds: c.Brokers, Topic: topic, Records: int(records), MaxConcurrency: conc}
+	if len(sleep) > 0 {
+		pc.Work, pc.Sleep = confluentpc.WorkSleep, sleep[0]
+	}
+	return pc
+}
+
 // kparSpec is kpar's process for one run.
 func (c Config) kparSpec(topic string, records int64, conc int, sleep time.Duration) KparSpec {
-	return KparSpec{Brokers: c.Brokers, Topic: topic, Records: records, Concurrency: conc, Sleep: sleep,
-		MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
+	return KparSpec{Source: c.source(topic, records), Concurrency: conc, Sleep: sleep, MaxBuffered: c.KparMaxBuffered, PerPart: c.KparPerPart}
 }
 
 // The contenders' names, as they appear in the result and the views.

@@ -155,7 +155,7 @@ func (r *runner) inspectDLQ(ctx context.Context, adm *kadm.Client, run *DLQRun) 
 	if _, err := kafka.Settle(ctx, adm, []string{run.Topic}, 2*time.Second, 30*time.Second); err != nil && !errors.Is(err, kafka.ErrUnsettled) {
 		return fmt.Errorf("dead-letter topic %s: %w", run.Topic, err)
 	}
-	recs, err := kafka.Reader{Seeds: r.seeds, ClientOpts: r.c.Opts(), Stall: 30 * time.Second}.All(ctx, run.Topic)
+	recs, err := kafka.Reader{Seeds: r.c.Brokers, ClientOpts: r.c.Opts(), Stall: 30 * time.Second}.All(ctx, run.Topic)
 	if err != nil {
 		return err
 	}
@@ -221,22 +221,20 @@ func deadLetterBlock(d *DeadLetters) []doc.Block {
 			strings.Join(run.Headers, ", ")})
 	}
 	for i, way := range []string{WayKpar, WayBroker} {
-		var runs []DLQRun
+		runs, exact := 0, 0
 		for _, run := range d.Runs {
-			if run.Way == way {
-				runs = append(runs, run)
+			if run.Way != way {
+				continue
 			}
-		}
-		if len(runs) == 0 {
-			continue
-		}
-		exact := 0
-		for _, run := range runs {
+			runs++
 			if run.exact() {
 				exact++
 			}
 		}
-		what := fmt.Sprintf("each record that failed for good dead-lettered once, nothing else, in %d of %s", exact, doc.Plural(len(runs), "run", "runs"))
+		if runs == 0 {
+			continue
+		}
+		what := fmt.Sprintf("each record that failed for good dead-lettered once, nothing else, in %d of %s", exact, doc.Plural(runs, "run", "runs"))
 		rate := ""
 		if i < len(d.Ways) {
 			rate = ", at " + spread(d.Ways[i]) + " records/s"

@@ -38,7 +38,7 @@ func TestShareDeadLettersReachTheTopicOnceEitherWay(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.Brokers, c.ValueSize = seeds, 100
-	r := &runner{c: c, seeds: seeds}
+	r := &runner{c: c}
 	d := &DeadLetters{Topic: topic, FailEvery: FailEvery}
 	for _, broker := range []bool{false, true} {
 		run := DLQRun{Way: WayKpar, Tag: "dead letters", Topic: testkit.TopicName(t) + "-dlt"}
@@ -55,7 +55,7 @@ func TestShareDeadLettersReachTheTopicOnceEitherWay(t *testing.T) {
 		if err := sharegroup.FromEarliest(ctx, testkit.Client(t, seeds), group); err != nil {
 			t.Fatal(err)
 		}
-		s, err := runKpar(ctx, KparSpec{Brokers: seeds, Topic: topic, Records: n, Concurrency: 16, ShareGroup: group, Members: 2,
+		s, err := runKpar(ctx, KparSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}, Concurrency: 16, ShareGroup: group, Members: 2,
 			FailEvery: FailEvery, DeadLetter: run.Topic, BrokerDeadLetter: broker})
 		if err != nil {
 			t.Fatalf("%s: %v", run.Way, err)

@@ -217,6 +217,21 @@ func numeric(first int, head ...string) *doc.Table {
 	return t
 }
 
+// named is a Side as its table row names it; nil: no row.
+type named struct {
+	name string
+	s    *Side
+}
+
+// sideRows adds a row to t per side present: its name, then cells of it.
+func sideRows(t *doc.Table, rows []named, cells func(Side) []string) {
+	for _, r := range rows {
+		if r.s != nil {
+			t.Rows = append(t.Rows, append([]string{r.name}, cells(*r.s)...))
+		}
+	}
+}
+
 // plainName names a plain loop by its fetch size.
 func plainName(sd Side) string {
 	if sd.FetchMaxBytes > 0 {
@@ -245,14 +260,11 @@ func noopBlocks(r Result) []doc.Block {
 		return nil
 	}
 	t := numeric(1, "contender", "records/s", "window", "CPU-s", "CPU-s per million", "peak RSS", "first record after")
-	for _, sd := range []Side{n.Kpar, n.PC, n.PlainDefault, n.PlainSameFetch} {
-		name := sd.Contender
-		if name == Plain {
-			name = plainName(sd)
-		}
-		t.Rows = append(t.Rows, []string{name, spread(sd), doc.F1(sd.Window.Seconds) + " s", doc.F2(sd.CPUSeconds), doc.F2(sd.CPUPerMillion),
-			doc.MiB(sd.PeakRSSKiB), doc.F2(sd.FirstRecordS) + " s"})
-	}
+	sideRows(t, []named{{Kpar, &n.Kpar}, {PC, &n.PC}, {plainName(n.PlainDefault), &n.PlainDefault}, {plainName(n.PlainSameFetch), &n.PlainSameFetch}},
+		func(sd Side) []string {
+			return []string{spread(sd), doc.F1(sd.Window.Seconds) + " s", doc.F2(sd.CPUSeconds), doc.F2(sd.CPUPerMillion),
+				doc.MiB(sd.PeakRSSKiB), doc.F2(sd.FirstRecordS) + " s"}
+		})
 	return []doc.Block{
 		{Title: "No-op handler", Text: []string{fmt.Sprintf("%s records, concurrency %d for both libraries.", doc.I64(n.Kpar.Records), r.Env.NoopConc)}, Table: t},
 		{Text: []string{fmt.Sprintf("The reference plain loop is the faster of the two by median rate (%s); each repeat sets kpar against that repeat's faster loop. "+
@@ -268,23 +280,18 @@ func rssBlocks(r Result) []doc.Block {
 		return nil
 	}
 	t := numeric(1, "process", "peak RSS", "CPU-s")
-	type row struct {
-		name string
-		s    Side
-	}
-	rows := []row{{"kpar", m.Kpar}, {"plain loop", m.Plain}, {fmt.Sprintf("%s (max %.0f MiB)", PCLabel(m.PC), float64(m.PC.MaxHeapBytes)/(1<<20)), m.PC}}
+	rows := []named{{"kpar", &m.Kpar}, {"plain loop", &m.Plain}, {fmt.Sprintf("%s (max %.0f MiB)", PCLabel(m.PC), float64(m.PC.MaxHeapBytes)/(1<<20)), &m.PC}}
 	if hs := m.HeapSearch; hs != nil {
 		for _, st := range hs.Steps {
-			rows = append(rows, row{PCLabel(st.Side), st.Side})
+			rows = append(rows, named{PCLabel(st.Side), &st.Side})
 		}
 	}
-	for _, x := range rows {
-		if !x.s.Finished {
-			t.Rows = append(t.Rows, []string{x.name, fmt.Sprintf("did not finish (after %s s): %s", doc.F1(x.s.WallSeconds), firstLine(x.s.DidNotFinish)), "-"})
-			continue
+	sideRows(t, rows, func(s Side) []string {
+		if !s.Finished {
+			return []string{fmt.Sprintf("did not finish (after %s s): %s", doc.F1(s.WallSeconds), firstLine(s.DidNotFinish)), "-"}
 		}
-		t.Rows = append(t.Rows, []string{x.name, doc.MiB(x.s.PeakRSSKiB), doc.F2(x.s.CPUSeconds)})
-	}
+		return []string{doc.MiB(s.PeakRSSKiB), doc.F2(s.CPUSeconds)}
+	})
 	b := []doc.Block{{Title: fmt.Sprintf("Memory under a %s-record backlog", doc.I64(m.Kpar.Records)),
 		Text: []string{"Peak RSS (rusage maxrss) of each process, one run each."}, Table: t}}
 	if hs := m.HeapSearch; hs != nil {

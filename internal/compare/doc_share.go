@@ -141,15 +141,10 @@ func shareNoop(r Result) []doc.Block {
 		return nil
 	}
 	t := numeric(1, "contender", "records/s", "first record after", "CPU-s per million", "peak RSS")
-	rows := []struct {
-		name string
-		s    *Side
-	}{{"kpar (consumer group, key order)", &n.Kpar}, {"share (bare franz-go)", &n.Share}, {"kpar-share", n.KparShare}}
-	for _, row := range rows {
-		if row.s != nil {
-			t.Rows = append(t.Rows, []string{row.name, spread(*row.s), doc.F2(row.s.FirstRecordS) + " s", doc.F2(row.s.CPUPerMillion), doc.MiB(row.s.PeakRSSKiB)})
-		}
-	}
+	sideRows(t, []named{{"kpar (consumer group, key order)", &n.Kpar}, {"share (bare franz-go)", &n.Share}, {"kpar-share", n.KparShare}},
+		func(s Side) []string {
+			return []string{spread(s), doc.F2(s.FirstRecordS) + " s", doc.F2(s.CPUPerMillion), doc.MiB(s.PeakRSSKiB)}
+		})
 	j := n.JavaShare
 	t.Rows = append(t.Rows, []string{fmt.Sprintf("Kafka ShareConsumerPerformance (Java, %d threads): its own clock", j.Threads),
 		doc.Num(j.RecordsPerS) + " over its whole run", "-", doc.F2(j.CPUPerMillion), doc.MiB(j.PeakRSSKiB)})

@@ -7,25 +7,12 @@ import (
 )
 
 // Schema names the result data; Version changes whenever a field changes
-// meaning or disappears.
+// meaning or disappears (v2 added the share contenders, v3 one clock for
+// every contender with repeats, medians and Failures).
 const (
-	Schema = "kpar.compare.consume"
-	// v2: the share-group contenders (IOPoint, Noop and RSS .Share and
-	// .KparShare, Noop.JavaShare, Side.Order, Members, Redelivered),
-	// Env.ShareMembers, Result.ShareFindings; v1's fields keep their meaning.
-	// v3: one clock for every contender (internal/clock): Side.SteadyPerS is
-	// the rate between the warm-up (first 10% of n distinct records) and the
-	// n-th distinct record (it was first record to last, n completions),
-	// Side.Window its events, the median of Side.Repeats when the run was
-	// repeated (RateMin/RateMax the spread); ratios are medians of the
-	// per-repeat ratios (IOPoint.SpeedupRuns, Noop.VsPCRuns, VsPlainRuns);
-	// Target.Outcome met/mixed/missed over the repeats; RSS.HeapSearch (PC
-	// with kpar's fetch sizes, the smallest heap that finished);
-	// Result.Failures (a part that failed, the others kept); Env.Repeat,
-	// Env.MinWindowS.
-	Version = 3
-	// DataFile is the name of the data file in --out.
-	DataFile = "compare.json"
+	Schema   = "kpar.compare.consume"
+	Version  = 3
+	DataFile = "compare.json" // the data file in --out
 )
 
 // Result is everything one `kpar compare consume` run measured and judged.
@@ -41,20 +28,12 @@ type Result struct {
 	LOC    []LOC   `json:"loc"`
 	Table  Table   `json:"table"`
 	Note   string  `json:"note"`
-	// ShareFindings compares the share contenders with kpar's consumer
-	// group, figure by figure (judgeShare): the lesson's data.
+	// ShareFindings: the share contenders beside kpar's consumer group (judgeShare).
 	ShareFindings []ShareFinding `json:"share_findings"`
-	// Window is the out-of-order window measurement, when Config.Window
-	// asked for it.
-	Window *stuck.Result `json:"window,omitempty"`
-	// DeadLetters is the share-mode dead-letter part, when
-	// Config.DeadLetterRecords asked for it.
-	DeadLetters *DeadLetters `json:"dead_letters,omitempty"`
-	// PCCompared is how many figures judge compared between kpar and PC
-	// (PCWins lists those PC did better on).
-	PCCompared int `json:"pc_compared"`
-	// Failures are the parts that did not complete, each with its reason;
-	// every other part's figures are kept.
+	Window        *stuck.Result  `json:"window,omitempty"`       // when Config.Window asked for it
+	DeadLetters   *DeadLetters   `json:"dead_letters,omitempty"` // when Config.DeadLetterRecords asked for it
+	PCCompared    int            `json:"pc_compared"`            // figures compared between kpar and PC
+	// Failures are the parts that did not complete; the others are kept.
 	Failures []Failure `json:"failures,omitempty"`
 }
 
@@ -87,16 +66,11 @@ type Env struct {
 	JavaVM              string   `json:"java_vm"`
 	JVMFlags            []string `json:"jvm_flags"` // of every PC run but the reduced-heap one (none: the JVM's defaults)
 	JVMDefaultMaxHeap   int64    `json:"jvm_default_max_heap_bytes"`
-	// ShareMembers is the member clients of the bare share contender (and
-	// of kpar's share mode, and ShareConsumerPerformance's --threads).
-	ShareMembers int `json:"share_members"`
-	// KparShare says kpar's share mode ran (its sides are present).
-	KparShare bool `json:"kpar_share"`
-	// Repeat is the runs of every io and no-op contender, interleaved
-	// (each repeat runs every contender once); MinWindowS the shortest
-	// measured window accepted (shorter runs were refused).
-	Repeat     int     `json:"repeat"`
-	MinWindowS float64 `json:"min_window_s"`
+	// ShareMembers, KparShare, Repeat and MinWindowS are Config's.
+	ShareMembers int     `json:"share_members"`
+	KparShare    bool    `json:"kpar_share"`
+	Repeat       int     `json:"repeat"`
+	MinWindowS   float64 `json:"min_window_s"`
 }
 
 // Side is one contender's run, or with repeats the median of its runs
@@ -121,7 +95,8 @@ type Side struct {
 	CPUPerMillion float64 `json:"cpu_s_per_million"`
 	PeakRSSKiB    int64   `json:"peak_rss_kib"`
 	WallSeconds   float64 `json:"wall_seconds"` // process start to exit, as the parent saw it
-	// FetchMaxBytes: kpar's and the plain loop's kgo.FetchMaxBytes (0: kgo's default).
+	// FetchMaxBytes and FetchMaxPartitionBytes: the Go client's as it ran,
+	// PC's when it was given them (0: the client's default).
 	FetchMaxBytes int32 `json:"fetch_max_bytes,omitempty"`
 	// PC only.
 	JVMFlags     []string `json:"jvm_flags,omitempty"`
@@ -129,21 +104,16 @@ type Side struct {
 	StartupS     float64  `json:"jvm_startup_s,omitempty"`
 	CloseS       float64  `json:"close_s,omitempty"`
 	Duplicates   int64    `json:"duplicates,omitempty"`
-	// Order is the per-key order kept in an io run (kpar and the share
-	// contenders; see Order for the definition).
-	Order *Order `json:"order,omitempty"`
+	Order        *Order   `json:"order,omitempty"` // io runs of kpar and the share contenders
 	// Share contenders only: member clients, and processings of records
 	// the broker delivered more than once (DeliveryCount > 1).
 	Members     int   `json:"members,omitempty"`
 	Redelivered int64 `json:"redelivered,omitempty"`
-	// Failed: handler calls that failed for good (the dead-letter part).
-	Failed int64 `json:"failed,omitempty"`
+	Failed      int64 `json:"failed,omitempty"` // handler calls that failed for good (dead-letter part)
 	// Window is the run's clock (internal/clock); of a median Side, the
 	// window of the median-rate repeat.
-	Window clock.Window `json:"window"`
-	// FetchMaxPartitionBytes: kpar's and the plain loops' client as it
-	// ran; PC's when it was given one (0: kafka-clients' default).
-	FetchMaxPartitionBytes int32 `json:"fetch_max_partition_bytes,omitempty"`
+	Window                 clock.Window `json:"window"`
+	FetchMaxPartitionBytes int32        `json:"fetch_max_partition_bytes,omitempty"`
 	// Repeats are the runs a median Side was made of, in run order;
 	// RateMin and RateMax their rates' spread.
 	Repeats []Side  `json:"repeats,omitempty"`
@@ -153,21 +123,18 @@ type Side struct {
 
 // IOPoint is the I/O-bound run at one concurrency.
 type IOPoint struct {
-	Concurrency int     `json:"concurrency"`
-	Keys        int     `json:"keys"`
-	Topic       string  `json:"topic"`
-	IdealPerS   float64 `json:"ideal_per_s"` // min(concurrency, keys) / sleep
-	Kpar        Side    `json:"kpar"`
-	PC          Side    `json:"pc"`
-	Speedup     float64 `json:"speedup"`   // median over the repeats of kpar's rate / PC's
-	CPURatio    float64 `json:"cpu_ratio"` // median of kpar's CPU per record / PC's
-	// SpeedupRuns and CPURatioRuns are the ratios of each repeat.
-	SpeedupRuns  []float64 `json:"speedup_runs"`
+	Concurrency  int       `json:"concurrency"`
+	Keys         int       `json:"keys"`
+	Topic        string    `json:"topic"`
+	IdealPerS    float64   `json:"ideal_per_s"` // min(concurrency, keys) / sleep
+	Kpar         Side      `json:"kpar"`
+	PC           Side      `json:"pc"`
+	Speedup      float64   `json:"speedup"`      // median over the repeats of kpar's rate / PC's
+	CPURatio     float64   `json:"cpu_ratio"`    // median of kpar's CPU per record / PC's
+	SpeedupRuns  []float64 `json:"speedup_runs"` // each repeat's
 	CPURatioRuns []float64 `json:"cpu_ratio_runs"`
-	// Share is the bare franz-go share consumer; KparShare kpar's share
-	// mode (nil when the run had none).
-	Share     Side  `json:"share"`
-	KparShare *Side `json:"kpar_share,omitempty"`
+	Share        Side      `json:"share"`                // the bare franz-go share consumer
+	KparShare    *Side     `json:"kpar_share,omitempty"` // kpar's share mode (nil: not run)
 }
 
 // Noop is the no-op handler run.
@@ -191,8 +158,8 @@ type Noop struct {
 	CPURatioPCRuns []float64 `json:"cpu_ratio_pc_runs"`
 	Share          Side      `json:"share"`
 	KparShare      *Side     `json:"kpar_share,omitempty"`
-	// JavaShare is Kafka's ShareConsumerPerformance on the same topic: its
-	// own clock (its whole run), in no ratio with the others.
+	// JavaShare is Kafka's ShareConsumerPerformance: its own clock (its
+	// whole run), in no ratio with the others.
 	JavaShare JavaShare `json:"java_share"`
 }
 
@@ -202,17 +169,15 @@ type RSS struct {
 	Kpar  Side   `json:"kpar"`
 	Plain Side   `json:"plain"`
 	PC    Side   `json:"pc"` // the JVM's default heap
-	// PCCapped is PC again with -Xmx CapHeap and kpar's fetch sizes (the
-	// heap search's first step); it may not finish.
-	PCCapped Side   `json:"pc_capped"`
-	CapHeap  string `json:"cap_heap"`
-	// CapFromKpar says CapHeap is kpar's peak RSS rounded up to whole MiB.
-	CapFromKpar bool  `json:"cap_from_kpar"`
-	Share       Side  `json:"share"`
-	KparShare   *Side `json:"kpar_share,omitempty"`
-	// HeapSearch is PC's smallest heap that finished the backlog with
-	// kpar's fetch sizes (nil when the search did not run).
-	HeapSearch *HeapSearch `json:"heap_search,omitempty"`
+	// PCCapped is the heap search's first step: PC with -Xmx CapHeap (from
+	// kpar's peak RSS with CapFromKpar) and kpar's fetch sizes; it may not
+	// finish.
+	PCCapped    Side        `json:"pc_capped"`
+	CapHeap     string      `json:"cap_heap"`
+	CapFromKpar bool        `json:"cap_from_kpar"`
+	Share       Side        `json:"share"`
+	KparShare   *Side       `json:"kpar_share,omitempty"`
+	HeapSearch  *HeapSearch `json:"heap_search,omitempty"` // nil: the search did not run
 }
 
 // HeapSearch finds PC's smallest -Xmx that finishes the backlog, with the
@@ -242,17 +207,14 @@ type HeapStep struct {
 // ShareFinding is one figure of the share contenders beside kpar's
 // consumer group, judged once here.
 type ShareFinding struct {
-	Where string `json:"where"` // "I/O-bound, concurrency 500", "no-op", "memory"
-	What  string `json:"what"`  // "steady rate", "CPU per million records", "peak RSS", "reordered records"
-	Unit  string `json:"unit"`
-	// LowerBetter: CPU, memory and reorders; rates are higher-better.
-	LowerBetter bool    `json:"lower_better"`
-	Kpar        float64 `json:"kpar"`  // kpar's consumer group (key order)
-	Share       float64 `json:"share"` // the bare share group
-	// KparShare is kpar's share mode, when it ran.
-	KparShare *float64 `json:"kpar_share,omitempty"`
-	// Ratio is Share / Kpar (0 when Kpar is 0).
-	Ratio float64 `json:"share_vs_kpar"`
+	Where       string   `json:"where"` // "I/O-bound, concurrency 500", "no-op", "memory"
+	What        string   `json:"what"`  // "steady rate", "CPU per million records", "peak RSS", "reordered records"
+	Unit        string   `json:"unit"`
+	LowerBetter bool     `json:"lower_better"`         // CPU, memory and reorders
+	Kpar        float64  `json:"kpar"`                 // kpar's consumer group (key order)
+	Share       float64  `json:"share"`                // the bare share group
+	KparShare   *float64 `json:"kpar_share,omitempty"` // kpar's share mode, when it ran
+	Ratio       float64  `json:"share_vs_kpar"`        // Share / Kpar (0 when Kpar is 0)
 	// Better is "share", "kpar" or "even" (within EvenBand of each
 	// other); for reorders, any difference counts.
 	Better string `json:"better"`
@@ -277,8 +239,7 @@ type Target struct {
 	Got      float64 `json:"got"`
 	Measured bool    `json:"measured"` // false: the run did not include what it needs
 	Met      bool    `json:"met"`      // every repeat passed
-	// Reason is what the target stands for, stated with it.
-	Reason string `json:"reason"`
+	Reason   string  `json:"reason"`   // what the target stands for
 	// Runs are the per-repeat figures, Passed how many of them passed;
 	// Outcome is OutcomeMet (all), OutcomeMixed (some) or OutcomeMissed
 	// (none), "" when not measured. Got is the median of Runs.

@@ -50,11 +50,10 @@ func (c Config) Runs() int {
 }
 
 // Run counts the lines of code, prepares the topics (producing only what
-// is missing) and runs every part, one process at a time, in the order
-// io (per concurrency), no-op, memory, PC's heap search, dead letters,
-// window; within a
-// part the contenders are interleaved, each repeat running every one of
-// them once. seeds must answer (the caller probed them).
+// is missing) and runs every part, one process at a time: io (per
+// concurrency), no-op, memory, PC's heap search, dead letters, window;
+// within a part the contenders are interleaved, each repeat running every
+// one of them once. seeds must answer (the caller probed them).
 //
 // A part that fails (a contender that failed, timed out or measured a
 // window shorter than Config.MinWindow) is recorded in Result.Failures
@@ -75,19 +74,28 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	}
 	defer admin.Close()
 	res := newResult(c, loc)
-	r := &runner{c: c, seeds: c.Brokers, admin: admin, env: &res.Env}
-	part := func(name string, fn func() error) {
+	r := &runner{c: c, admin: admin, env: &res.Env}
+	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
+	// part runs one part; on the backlog, it prepares it first.
+	part := func(name string, onBacklog bool, fn func() error) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := fn(); err != nil && ctx.Err() == nil {
+		var err error
+		if onBacklog {
+			err = r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords, c.DeadLetterRecords), c.Keys)
+		}
+		if err == nil {
+			err = fn()
+		}
+		if err != nil && ctx.Err() == nil {
 			res.Failures = append(res.Failures, Failure{Part: name, Reason: err.Error()})
 			r.measured("%s: failed: %s", name, firstLine(err.Error()))
 		}
 	}
 	for _, n := range c.Concurrencies {
 		name := fmt.Sprintf("io c=%d", n)
-		part(name, func() error {
+		part(name, false, func() error {
 			p, err := r.ioPoint(ctx, name, n)
 			if err == nil {
 				res.IO = append(res.IO, p)
@@ -95,46 +103,35 @@ func Run(ctx context.Context, c Config) (Result, error) {
 			return err
 		})
 	}
-	backlog := fmt.Sprintf("%s-backlog-%dp-%dk-%dv", c.TopicPrefix, c.Partitions, c.Keys, c.ValueSize)
-	prepared := func() error {
-		return r.prepare(ctx, backlog, max(c.NoopRecords, c.RSSRecords, c.DeadLetterRecords), c.Keys)
-	}
-	part(PartNoop, func() (err error) {
-		if err = prepared(); err == nil {
-			res.Noop, err = r.noop(ctx, backlog)
-		}
-		return err
-	})
-	part(PartRSS, func() (err error) {
-		if err = prepared(); err == nil {
-			res.RSS, err = r.rss(ctx, backlog)
-		}
-		return err
-	})
-	part(PartHeap, func() error {
+	part(PartNoop, true, into(&res.Noop, func() (*Noop, error) { return r.noop(ctx, backlog) }))
+	part(PartRSS, true, into(&res.RSS, func() (*RSS, error) { return r.rss(ctx, backlog) }))
+	part(PartHeap, false, func() error {
 		if res.RSS == nil {
 			return errors.New("needs kpar's memory run, which failed")
 		}
 		return r.heapSearch(ctx, res.RSS)
 	})
 	if c.DeadLetterRecords > 0 && c.KparShare {
-		part(PartDeadLetters, func() (err error) {
-			if err = prepared(); err == nil {
-				res.DeadLetters, err = r.deadLetters(ctx, backlog)
-			}
-			return err
-		})
+		part(PartDeadLetters, true, into(&res.DeadLetters, func() (*DeadLetters, error) { return r.deadLetters(ctx, backlog) }))
 	}
 	if c.Window != nil {
-		part(PartWindow, func() (err error) {
-			res.Window, err = r.window(ctx)
-			return err
-		})
+		part(PartWindow, false, into(&res.Window, func() (*stuck.Result, error) { return r.window(ctx) }))
 	}
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
 	return res, res.finish()
+}
+
+// into runs fn and keeps its value in dst when it succeeds.
+func into[T any](dst *T, fn func() (T, error)) func() error {
+	return func() error {
+		v, err := fn()
+		if err == nil {
+			*dst = v
+		}
+		return err
+	}
 }
 
 // window is the out-of-order window part, on the comparison's brokers,
@@ -240,11 +237,10 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 	sides, err := r.interleave(name, r.withKparShare(ctx, slug, ks,
 		func(tag string) (Side, error) { return r.kpar(ctx, tag, ks) },
 		func(tag string) (Side, error) {
-			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(c.IORecords), MaxConcurrency: n,
-				Work: confluentpc.WorkSleep, Sleep: c.Sleep})
+			return r.pc(ctx, tag, c.pcConfig(topic, c.IORecords, n, c.Sleep))
 		},
 		func(tag string) (Side, error) {
-			return r.share(ctx, tag, slug, ShareSpec{Brokers: r.seeds, Topic: topic, Records: c.IORecords, Concurrency: n, Sleep: c.Sleep, Trace: true})
+			return r.share(ctx, tag, slug, ShareSpec{Source: c.source(topic, c.IORecords), Concurrency: n, Sleep: c.Sleep, Trace: true})
 		})...)
 	if err != nil {
 		return IOPoint{}, err
@@ -261,12 +257,12 @@ func (r *runner) ioPoint(ctx context.Context, name string, n int) (IOPoint, erro
 func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 	c := r.c
 	spec := c.kparSpec(backlog, c.NoopRecords, c.NoopConcurrency, 0)
-	plain := PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords}
+	plain := PlainSpec{Source: c.source(backlog, c.NoopRecords)}
 	var k Side // this repeat's kpar run, whose fetch size the second plain loop takes
 	sides, err := r.interleave(PartNoop, r.withKparShare(ctx, "noop", spec,
 		func(tag string) (s Side, err error) { k, err = r.kpar(ctx, tag, spec); return k, err },
 		func(tag string) (Side, error) {
-			return r.pc(ctx, tag, confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.NoopRecords), MaxConcurrency: c.NoopConcurrency})
+			return r.pc(ctx, tag, c.pcConfig(backlog, c.NoopRecords, c.NoopConcurrency))
 		},
 		func(tag string) (Side, error) { return r.plain(ctx, tag, plain) },
 		func(tag string) (Side, error) {
@@ -275,7 +271,7 @@ func (r *runner) noop(ctx context.Context, backlog string) (*Noop, error) {
 			return r.plain(ctx, tag, same)
 		},
 		func(tag string) (Side, error) {
-			return r.share(ctx, tag, "noop", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.NoopRecords, Concurrency: c.NoopConcurrency})
+			return r.share(ctx, tag, "noop", ShareSpec{Source: c.source(backlog, c.NoopRecords), Concurrency: c.NoopConcurrency})
 		})...)
 	if err != nil {
 		return nil, err
@@ -306,11 +302,11 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 		return nil, err
 	}
 	r.measured("rss: kpar peak %.0f MiB", kib2mib(m.Kpar.PeakRSSKiB))
-	if m.Plain, err = r.plain(ctx, "rss", PlainSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords}); err != nil {
+	if m.Plain, err = r.plain(ctx, "rss", PlainSpec{Source: c.source(backlog, c.RSSRecords)}); err != nil {
 		return nil, err
 	}
 	r.measured("rss: plain loop peak %.0f MiB", kib2mib(m.Plain.PeakRSSKiB))
-	if m.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Brokers: r.seeds, Topic: backlog, Records: c.RSSRecords,
+	if m.Share, err = r.share(ctx, "rss", "rss", ShareSpec{Source: c.source(backlog, c.RSSRecords),
 		Concurrency: c.NoopConcurrency}); err != nil {
 		return nil, err
 	}
@@ -323,7 +319,7 @@ func (r *runner) rss(ctx context.Context, backlog string) (*RSS, error) {
 	}
 	r.measured("rss: share peak %.0f MiB%s", kib2mib(m.Share.PeakRSSKiB),
 		kparShareLine(m.KparShare, func(s Side) string { return fmt.Sprintf("%.0f MiB", kib2mib(s.PeakRSSKiB)) }))
-	if m.PC, err = r.pc(ctx, "rss", confluentpc.Config{Seeds: r.seeds, Topic: backlog, Records: int(c.RSSRecords), MaxConcurrency: c.NoopConcurrency}); err != nil {
+	if m.PC, err = r.pc(ctx, "rss", c.pcConfig(backlog, c.RSSRecords, c.NoopConcurrency)); err != nil {
 		return nil, err
 	}
 	r.env.JVMDefaultMaxHeap = m.PC.MaxHeapBytes

@@ -21,7 +21,6 @@ import (
 // runner runs one contender at a time and reports it.
 type runner struct {
 	c     Config
-	seeds []string
 	admin *kgo.Client // sets share group configs
 	env   *Env        // the result's, for what PC's runs report
 	runs  int         // runs begun so far
@@ -41,7 +40,7 @@ func (r *runner) measured(format string, args ...any) {
 func (r *runner) prepare(ctx context.Context, topic string, n int64, keys int) error {
 	n += n / 10
 	r.c.Progress.Note("preparing %d records (%d keys) in %s", n, keys, topic)
-	_, err := consume.Prepare(ctx, r.seeds, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Opts()...)
+	_, err := consume.Prepare(ctx, r.c.Brokers, topic, r.c.Partitions, n, keys, r.c.ValueSize, r.c.Opts()...)
 	return err
 }
 
@@ -146,14 +145,10 @@ func (r *runner) pc(ctx context.Context, tag string, cfg confluentpc.Config) (Si
 
 // pcSide is PC's Side; io says the handler slept (its mean time counts).
 func pcSide(r confluentpc.Result, io bool) Side {
-	w := r.Window()
-	s := Side{Contender: PC, Finished: true, Records: w.Records, Seconds: w.TotalS, FirstRecordS: w.FirstS,
-		SteadyPerS: w.PerS, Window: w, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
-		JVMFlags: r.JVMFlags, MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS, Duplicates: r.Duplicates,
-		FetchMaxBytes: int32(r.Options.FetchMaxBytes), FetchMaxPartitionBytes: int32(r.Options.MaxPartitionFetchBytes)}
-	if s.JVMFlags == nil {
-		s.JVMFlags = []string{}
-	}
+	s := Side{Contender: PC, Finished: true, CPUSeconds: r.ChildCPUSeconds, PeakRSSKiB: r.PeakRSSKiB, WallSeconds: r.WallSeconds,
+		JVMFlags: append([]string{}, r.JVMFlags...), MaxHeapBytes: r.JVM.MaxHeapBytes, StartupS: r.StartupS, CloseS: r.CloseS,
+		Duplicates: r.Duplicates, FetchMaxBytes: int32(r.Options.FetchMaxBytes), FetchMaxPartitionBytes: int32(r.Options.MaxPartitionFetchBytes)}
+	s.setWindow(r.Window())
 	if io {
 		s.MeanHandlerMs = r.MeanHandlerMs
 	}
@@ -186,7 +181,7 @@ func (r *runner) javaShare(ctx context.Context, topic string, records int64) (Ja
 	if err != nil {
 		return JavaShare{}, err
 	}
-	args := javaShareArgs(cp, r.seeds, topic, g, records, r.c.ShareMembers)
+	args := javaShareArgs(cp, r.c.Brokers, topic, g, records, r.c.ShareMembers)
 	f, err := r.javaConfig()
 	if err != nil {
 		return JavaShare{}, err
@@ -292,8 +287,9 @@ func (r *runner) cappedPC(ctx context.Context, topic string, heapMiB int64, hs *
 	label := PCLabel(capped)
 	r.start("rss " + label)
 	start := time.Now()
-	pr, err := r.runPC(ctx, confluentpc.Config{Seeds: r.seeds, Topic: topic, Records: int(r.c.RSSRecords), MaxConcurrency: r.c.NoopConcurrency,
-		JVMFlags: capped.JVMFlags, FetchMaxBytes: hs.FetchMaxBytes, MaxPartitionFetchBytes: hs.MaxPartitionFetchBytes, Timeout: timeout})
+	cfg := r.c.pcConfig(topic, r.c.RSSRecords, r.c.NoopConcurrency)
+	cfg.JVMFlags, cfg.FetchMaxBytes, cfg.MaxPartitionFetchBytes, cfg.Timeout = capped.JVMFlags, hs.FetchMaxBytes, hs.MaxPartitionFetchBytes, timeout
+	pr, err := r.runPC(ctx, cfg)
 	switch {
 	case err == nil:
 		s := pcSide(pr, false)

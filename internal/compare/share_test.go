@@ -65,7 +65,7 @@ func TestShareChildHandlesEveryRecordWithItsMembers(t *testing.T) {
 			if err := sharegroup.FromEarliest(ctx, testkit.Client(t, seeds), group); err != nil {
 				t.Fatal(err)
 			}
-			out, err := RunShare(ctx, ShareSpec{Brokers: seeds, Topic: topic, Group: group, Records: n,
+			out, err := RunShare(ctx, ShareSpec{Source: Source{Brokers: seeds, Topic: topic, Records: n}, Group: group,
 				Concurrency: 33, Members: 2, Sleep: time.Millisecond, Trace: true})
 			if err != nil {
 				t.Fatal(err)

@@ -18,14 +18,9 @@ import (
 
 // The lab bridge: PC consumes, orders, retries and commits in a JVM
 // (assets/LabBridge.java) while the handler runs in Go, in the lab worker
-// process that started the JVM. Every record PC hands to its poll function
-// crosses a pipe as one request line and waits for its reply line:
-//
-//	JVM -> Go (stdout)  R <id> <topic> <partition> <offset> <key> <value>
-//	Go -> JVM (stdin)   <id> ok | <id> fail <message> | close
-//
-// key and value are "-" for null, else "+" and standard base64. Replies go
-// in any order; the JVM matches them by id. DESIGN.md has the rest.
+// that started the JVM: each record crosses a pipe as one request line
+// and waits for its reply line (the protocol: LabBridge.java's header and
+// DESIGN.md).
 
 // labBridgeClass is the bridge's main class (default package).
 const labBridgeClass = "LabBridge"
@@ -50,30 +45,18 @@ func DecodeRequest(line string) (BridgeRecord, error) {
 	if len(f) != 7 || f[0] != "R" {
 		return BridgeRecord{}, fmt.Errorf("%w: want R id topic partition offset key value, got %q", ErrBridgeLine, line)
 	}
-	var r BridgeRecord
-	var err error
-	bad := func(what string, e error) (BridgeRecord, error) {
-		return BridgeRecord{}, fmt.Errorf("%w: %s in %q: %v", ErrBridgeLine, what, line, e)
+	id, idErr := strconv.ParseUint(f[1], 10, 64)
+	p, pErr := strconv.ParseInt(f[3], 10, 32)
+	o, oErr := strconv.ParseInt(f[4], 10, 64)
+	k, kErr := decodeBytes(f[5])
+	v, vErr := decodeBytes(f[6])
+	for i, err := range []error{idErr, pErr, oErr, kErr, vErr} {
+		if err != nil {
+			what := []string{"id", "partition", "offset", "key", "value"}[i]
+			return BridgeRecord{}, fmt.Errorf("%w: %s in %q: %v", ErrBridgeLine, what, line, err)
+		}
 	}
-	if r.ID, err = strconv.ParseUint(f[1], 10, 64); err != nil {
-		return bad("id", err)
-	}
-	r.Topic = f[2]
-	p, err := strconv.ParseInt(f[3], 10, 32)
-	if err != nil {
-		return bad("partition", err)
-	}
-	r.Partition = int32(p)
-	if r.Offset, err = strconv.ParseInt(f[4], 10, 64); err != nil {
-		return bad("offset", err)
-	}
-	if r.Key, err = decodeBytes(f[5]); err != nil {
-		return bad("key", err)
-	}
-	if r.Value, err = decodeBytes(f[6]); err != nil {
-		return bad("value", err)
-	}
-	return r, nil
+	return BridgeRecord{ID: id, Topic: f[2], Partition: int32(p), Offset: o, Key: k, Value: v}, nil
 }
 
 func decodeBytes(s string) ([]byte, error) {

@@ -70,40 +70,28 @@ type Config struct {
 	Work           Work       // default WorkNoop
 	Sleep          time.Duration
 
-	// Timeout bounds the harness's run from subscribe to the Records-th
-	// record (rounded up to whole seconds); default 5 minutes.
-	Timeout time.Duration
+	// Timeout bounds the run from subscribe to the Records-th record
+	// (rounded up to whole seconds); default 5 minutes.
+	Timeout  time.Duration
+	JVMFlags []string     // before -cp, e.g. {"-Xmx256m"}; none: the JVM's defaults
+	Progress func(string) `json:"-"` // hears about the one-time Maven resolution
 
-	// JVMFlags go before -cp, e.g. {"-Xmx256m"}. Default none: the JVM's
-	// own defaults (heap = 1/4 of RAM).
-	JVMFlags []string
-
-	// Progress, if set, hears about the one-time Maven resolution.
-	Progress func(string) `json:"-"`
-
-	// For the out-of-order window experiment; zero values leave the run as
-	// it is. With HoldStuck, the record at StuckOffset of each partition
-	// is held, once (a replay of it in the same process is not held
-	// again), until the line "release" arrives on the harness's stdin;
-	// stdin ending (before or after the release) makes it exit with code
-	// 5. Only with Command, whose caller owns the stdin (Run refuses it).
-	StuckOffset int64
-	HoldStuck   bool
-	// ProcessedLog, if set, is a file the harness appends "partition
-	// offset" to per processed record, one unbuffered write each.
-	ProcessedLog string
-	// ProgressEvery > 0 makes the harness print a progress line on stdout
-	// this often (whole ms): {"kind":"progress","t_ms",...,"completed",...,
-	// "distinct",...}; the summary stays the last line.
-	ProgressEvery time.Duration
-	// SessionTimeout > 0 sets the consumer's session.timeout.ms (whole ms;
-	// default Kafka's): how soon the group notices a killed process.
+	// For the out-of-order window experiment (zero: none). With HoldStuck
+	// the record at StuckOffset of each partition is held, once, until
+	// "release" arrives on the harness's stdin; stdin ending makes it exit
+	// with code 5. Only with Command, whose caller owns the stdin.
+	// ProcessedLog gets "partition offset" per processed record, one
+	// unbuffered write each; ProgressEvery > 0 prints a progress line
+	// ({"kind":"progress",...}) that often, in whole ms; SessionTimeout >
+	// 0 is session.timeout.ms.
+	StuckOffset    int64
+	HoldStuck      bool
+	ProcessedLog   string
+	ProgressEvery  time.Duration
 	SessionTimeout time.Duration
 
-	// FetchMaxBytes and MaxPartitionFetchBytes > 0 set the consumer's
-	// fetch.max.bytes and max.partition.fetch.bytes (0: kafka-clients'
-	// defaults), e.g. to give PC the sizes another contender's client ran
-	// with.
+	// FetchMaxBytes and MaxPartitionFetchBytes > 0 set fetch.max.bytes and
+	// max.partition.fetch.bytes (0: kafka-clients' defaults).
 	FetchMaxBytes          int32
 	MaxPartitionFetchBytes int32
 }
@@ -170,22 +158,18 @@ func (c Config) Validate() error {
 		bad("StuckOffset %d must be >= 0", c.StuckOffset)
 	}
 	wholeMs("ProgressEvery", c.ProgressEvery)
-	for _, n := range []struct {
-		field    string
-		negative bool
-		v        any
-		def      string
-	}{
-		{"MaxConcurrency", c.MaxConcurrency < 0, c.MaxConcurrency, fmt.Sprint("default ", DefaultMaxConcurrency)},
-		{"BatchSize", c.BatchSize < 0, c.BatchSize, fmt.Sprint("default ", DefaultBatchSize)},
-		{"Timeout", c.Timeout < 0, c.Timeout, fmt.Sprint("default ", DefaultTimeout)},
-		{"FetchMaxBytes", c.FetchMaxBytes < 0, c.FetchMaxBytes, "kafka-clients' default"},
-		{"MaxPartitionFetchBytes", c.MaxPartitionFetchBytes < 0, c.MaxPartitionFetchBytes, "kafka-clients' default"},
-	} {
-		if n.negative {
-			bad("%s %v must be > 0 (0: %v)", n.field, n.v, n.def)
+	negative := func(field string, v int64, def any) {
+		if v < 0 {
+			bad("%s %v must be > 0 (0: %v)", field, v, def)
 		}
 	}
+	negative("MaxConcurrency", int64(c.MaxConcurrency), fmt.Sprint("default ", DefaultMaxConcurrency))
+	negative("BatchSize", int64(c.BatchSize), fmt.Sprint("default ", DefaultBatchSize))
+	if c.Timeout < 0 {
+		bad("Timeout %v must be > 0 (0: default %v)", c.Timeout, DefaultTimeout)
+	}
+	negative("FetchMaxBytes", int64(c.FetchMaxBytes), "kafka-clients' default")
+	negative("MaxPartitionFetchBytes", int64(c.MaxPartitionFetchBytes), "kafka-clients' default")
 	wholeMs("SessionTimeout", c.SessionTimeout)
 	for _, f := range c.JVMFlags {
 		switch {

@@ -13,15 +13,11 @@ import (
 
 // HarnessOutput is the harness's one JSON line, field for field.
 type HarnessOutput struct {
-	Records int64 `json:"records"` // distinct records processed when the clock stopped (= Config.Records)
-	// Seconds runs from subscribe to the Records-th distinct completion.
-	Seconds     float64 `json:"seconds"`
-	RecordsPerS float64 `json:"records_per_s"` // Records / Seconds
-	// FirstRecordS runs from subscribe to the first handler call
-	// (group join, fetch): a cost PC pays once.
-	FirstRecordS float64 `json:"first_record_s"`
-	// SteadyRecordsPerS is Records over first handler call to last completion.
-	SteadyRecordsPerS float64 `json:"steady_records_per_s"`
+	Records           int64   `json:"records"`              // distinct records processed when the clock stopped (= Config.Records)
+	Seconds           float64 `json:"seconds"`              // subscribe to the Records-th distinct completion
+	RecordsPerS       float64 `json:"records_per_s"`        // Records / Seconds
+	FirstRecordS      float64 `json:"first_record_s"`       // subscribe to the first handler call (join, fetch)
+	SteadyRecordsPerS float64 `json:"steady_records_per_s"` // Records over first handler call to last completion
 	// The clock's events (internal/clock's rule, implemented in the
 	// harness): distinct records counted as the handler returns; A when
 	// the count reached the warm-up (WarmupRecords), B at Records
@@ -37,14 +33,11 @@ type HarnessOutput struct {
 	// Duplicates counts records handed to the handler again after they
 	// completed (replays); Completions counts every record the handler
 	// finished, duplicates and the drain on close included.
-	Duplicates  int64   `json:"duplicates"`
-	Completions int64   `json:"completions"`
-	CloseS      float64 `json:"close_s"` // closeDrainFirst
-	// CPUSeconds is the JVM's own process CPU time at the end
-	// (OperatingSystemMXBean.getProcessCpuTime), start-up and close included.
-	CPUSeconds float64 `json:"cpu_seconds"`
-	// StartupS runs from JVM start to subscribe (class loading, PC set-up).
-	StartupS            float64        `json:"startup_s"`
+	Duplicates          int64          `json:"duplicates"`
+	Completions         int64          `json:"completions"`
+	CloseS              float64        `json:"close_s"`     // closeDrainFirst
+	CPUSeconds          float64        `json:"cpu_seconds"` // the JVM's getProcessCpuTime at the end, start-up and close included
+	StartupS            float64        `json:"startup_s"`   // JVM start to subscribe
 	JVM                 JVMInfo        `json:"jvm"`
 	Options             HarnessOptions `json:"options"`
 	PCVersion           string         `json:"pc_version"`

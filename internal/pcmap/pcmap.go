@@ -62,9 +62,6 @@ func (p Partition) By(o int64) string {
 	return ByMap
 }
 
-// Done reports whether PC's commit counts offset o as processed.
-func (p Partition) Done(o int64) bool { return p.By(o) != "" }
-
 // Snapshot is what PC had committed at one moment, e.g. just after a kill.
 type Snapshot struct {
 	Label      string      `json:"label"`

@@ -91,8 +91,8 @@ func TestMapsPCEncodedDecodeToTheirIncompleteOffsetsInEveryEncoding(t *testing.T
 		}
 		for o := c.base - 2; o <= c.highest+2; o++ {
 			want := o < c.base || (o <= c.highest && !slices.Contains(c.incomplete, o))
-			if p.Done(o) != want {
-				t.Errorf("%s map of case %d: Done(%d) = %v, want %v", names[i], which[i], o, p.Done(o), want)
+			if done(p, o) != want {
+				t.Errorf("%s map of case %d: By(%d) = %q, want done %v", names[i], which[i], o, p.By(o), want)
 			}
 		}
 	}
@@ -116,13 +116,13 @@ func TestMetadataPCCannotDecodeIsThatPartitionsErrorAlone(t *testing.T) {
 	if err := Decode(context.Background(), ps); err != nil {
 		t.Fatal(err)
 	}
-	if ps[0].Error == "" || ps[0].Done(10) {
-		t.Errorf("undecodable metadata: error %q, Done(10) %v; want an error and not done", ps[0].Error, ps[0].Done(10))
+	if ps[0].Error == "" || done(ps[0], 10) {
+		t.Errorf("undecodable metadata: error %q, Done(10) %v; want an error and not done", ps[0].Error, done(ps[0], 10))
 	}
-	if ps[1].Error != "" || ps[1].Highest != 41 || !ps[1].Done(41) || ps[1].Done(42) {
+	if ps[1].Error != "" || ps[1].Highest != 41 || !done(ps[1], 41) || done(ps[1], 42) {
 		t.Errorf("empty metadata at 42: %+v; want highest 41, 41 done, 42 not", ps[1])
 	}
-	if ps[2].Done(0) {
+	if done(ps[2], 0) {
 		t.Errorf("a partition without a commit counts offset 0 done")
 	}
 }
@@ -153,3 +153,6 @@ func TestFirstClaimNamesTheCommitThatCountsAnOffsetDoneAndHow(t *testing.T) {
 		}
 	}
 }
+
+// done says PC's commit counts offset o of p as processed.
+func done(p Partition, o int64) bool { return p.By(o) != "" }

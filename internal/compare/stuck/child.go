@@ -72,7 +72,7 @@ func newGate(cmds <-chan string) *gate {
 // (errDriverGone) or ctx ends.
 func (g *gate) wait(ctx context.Context) error {
 	select {
-	case <-g.open:
+	case <-g.open: // released: a context ended meanwhile does not matter
 		return nil
 	default:
 	}
@@ -81,7 +81,7 @@ func (g *gate) wait(ctx context.Context) error {
 		return nil
 	case <-g.gone:
 		select {
-		case <-g.open: // released, then stdin ended
+		case <-g.open: // released, then stdin ended (open closes before gone)
 			return nil
 		default:
 			return errDriverGone

@@ -2,32 +2,25 @@
 // consumer and of Confluent's Parallel Consumer (PC): one record per
 // partition whose handler is stuck while every other record is fast.
 //
-// For each library, on the same topic and records, each run with a fresh
-// group and each consumer a separate OS process:
+// Each library runs twice on the same topic, each time as its own OS
+// process with a fresh group:
 //
-//   - run through: the records stay stuck until the plateau has been
-//     measured, then this process releases them. Measured: how many
-//     completions the consumer holds above the committed offset (the stuck
-//     record) once it stops taking records or runs out of them (the
-//     plateau), how large the group's commit metadata gets (read with kadm
-//     while the records are stuck), and whether, once they finish, every
-//     record is processed exactly once and committed.
-//   - restart: the same start; at the plateau, once the group's commits
-//     have not moved for Config.Settle, the process is SIGKILLed with its
-//     stuck records still held and a fresh one (same library and group, no
-//     stuck record) finishes the topic. Measured: records processed by both
-//     processes (replays).
+//   - run through: the records stay stuck until the plateau (the
+//     consumer stops taking records or runs out of them) has been
+//     measured, then are released. Measured: the completions held above
+//     the committed offset, the group's commit metadata, and whether every
+//     record is then processed exactly once and committed.
+//   - restart: at the plateau, once the commits held still for
+//     Config.Settle, the process is SIGKILLed with its stuck records held
+//     and a fresh one of the same group finishes the topic. Measured: the
+//     records both processes processed (replays).
 //
 // The stuck records are held by an event, not a timer: each consumer
-// process (kpar's child, PC's harness) blocks them until this process
-// writes ReleaseLine on its stdin, so the plateau is always measured while
-// they are stuck. Config.MaxHold only bounds the wait for a plateau that
-// does not come (the figures then say there was none).
-//
-// Every count comes from what the consumers appended to their processed
-// logs ("partition offset" per record, written before the handler returns)
-// and from the group's committed offsets; nothing relies on a library's
-// own account. Shape: Config -> Run -> Result -> Markdown and Chart.
+// process blocks them until this one writes ReleaseLine on its stdin;
+// Config.MaxHold only bounds the wait for a plateau that does not come.
+// Every count comes from the processed logs the consumers append to
+// ("partition offset" per record, before the handler returns) and from
+// the group's committed offsets, never from a library's own account.
 package stuck
 
 import (
@@ -47,9 +40,8 @@ var Libraries = []string{"kpar", "pc"}
 
 // Config is one window experiment.
 type Config struct {
-	// Topic is created with Partitions and filled with RecordsPerPartition
-	// records per partition when missing or empty; default (empty) a name
-	// derived from the sizes, reused between runs.
+	// Topic is created and filled when missing or empty; "": a name from
+	// the sizes, reused between runs.
 	Topic               string
 	Partitions          int
 	RecordsPerPartition int
@@ -57,47 +49,31 @@ type Config struct {
 	Order               parallel.Order // both libraries: key (PC KEY), partition (PARTITION), none (UNORDERED)
 
 	StuckOffset int64 // per partition, the record at this offset is stuck (the topic's offsets run from 0 without gaps)
-	// MaxHold bounds how long a run waits for the plateau with the records
-	// stuck: at the plateau (or at MaxHold without one) the run through
-	// releases them and the restart kills the process. It is not how long
-	// they are stuck: that is until the plateau, however long it takes
-	// within this bound.
+	// MaxHold bounds the wait for the plateau with the records stuck.
 	MaxHold     time.Duration
 	Concurrency int // kpar MaxConcurrency and PC maxConcurrency
-	// SessionTimeout is both consumers' group session timeout (0: each
-	// client's default, 45 s). It sets how long the restarted process
-	// waits for the group to expire the killed one; nothing measured
-	// depends on it.
+	// SessionTimeout (0: each client's default, 45 s) sets how long the
+	// restarted process waits for the group to expire the killed one;
+	// nothing measured depends on it.
 	SessionTimeout time.Duration
+	PCJVMFlags     []string // none: the JVM's default heap
 
-	// PCJVMFlags go to PC's JVM; none: the JVM's default heap.
-	PCJVMFlags []string
-
-	// Poll is how often the group's commits, the processed logs and the
-	// progress lines are sampled. Settle is how long the records processed,
-	// the held count and the group's commits must stay unchanged to call
-	// the plateau: longer than PC's default commit interval (5 s,
-	// ParallelConsumerOptions.DEFAULT_COMMIT_INTERVAL), so its last commit
-	// lands within it.
+	// Poll is how often the commits, the processed logs and the progress
+	// lines are sampled. Settle is how long the records processed, the
+	// held count and the commits must stay unchanged to call the plateau:
+	// longer than PC's default commit interval (5 s), so its last commit
+	// lands within it. Drain bounds the wait, after the release or the
+	// restart, for every record to be committed (past it: stalled).
 	Poll   time.Duration
 	Settle time.Duration
-	// Drain bounds how long a run waits, after the stuck records finished
-	// (or after the restart), for the group to commit every record; past
-	// it the partitions still short are reported as stalled.
-	Drain time.Duration
+	Drain  time.Duration
 
-	// Only restricts the libraries run (default both).
-	Only []string
+	Only  []string     // the libraries run (default both)
+	Child proc.Starter `json:"-"` // starts `kpar child window-kpar` (RunChild)
+	Dir   string       // for the processed logs; default a temp dir, removed after
 
-	// Child starts the kpar consumer process (`kpar child window-kpar`
-	// with a ChildSpec, reaching RunChild).
-	Child proc.Starter `json:"-"`
-	Dir   string       // working directory for the processed logs; default a temp dir, removed after
-
-	// Env: the brokers; the resolved TLS/SASL settings (Opts for this
-	// process's clients, Java for PC's harness: a file per run in the
-	// run's directory, which the JVM deletes once read; KparChild adds the
-	// flags for its process); the command line; the progress notes.
+	// Env: PC's harness gets the TLS/SASL settings as a file in the run's
+	// directory, which the JVM deletes once read.
 	env.Env `json:"-"`
 }
 

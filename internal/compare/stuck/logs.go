@@ -130,9 +130,12 @@ func ReplaysBelow(first, second *Log, committed []int64) []int {
 
 // Missing counts, per partition, records that none of logs processed.
 func Missing(logs ...*Log) []int {
-	return logs[0].each(func(p int, i int64) bool {
-		return !slices.ContainsFunc(logs, func(l *Log) bool { return l.done(p, i) })
-	})
+	missing := MissingOffsets(logs...)
+	out := make([]int, len(missing))
+	for p, os := range missing {
+		out[p] = len(os)
+	}
+	return out
 }
 
 // MissingOffsets lists, per partition, the offsets none of logs processed.

@@ -6,25 +6,20 @@ package stuck
 // through or restart) that failed carries its reason in Failed and no
 // figures; the parts that completed keep theirs.
 type Result struct {
-	Brokers             []string `json:"brokers"`
-	Topic               string   `json:"topic"`
-	Partitions          int      `json:"partitions"`
-	RecordsPerPartition int      `json:"records_per_partition"`
-	KeysPerPartition    []int    `json:"keys_per_partition"`
-	Order               string   `json:"order"`
-	StuckOffset         int64    `json:"stuck_offset"`
-	// MaxHoldS bounds the wait for the plateau with the records stuck;
-	// they are held until the plateau (Window.PlateauS), released by the
-	// driver, never by a timer.
-	MaxHoldS        float64  `json:"max_hold_s"`
-	Concurrency     int      `json:"concurrency"`
-	SessionTimeoutS float64  `json:"session_timeout_s"` // 0: the clients' defaults
-	PCVersion       string   `json:"pc_version"`
-	PCJVMFlags      []string `json:"pc_jvm_flags"` // empty: the JVM's default heap
-	// MetadataLimit is the broker's offset.metadata.max.bytes (Kafka's
-	// default; both libraries assume it).
-	MetadataLimit int       `json:"metadata_limit_bytes"`
-	Libraries     []Library `json:"libraries"`
+	Brokers             []string  `json:"brokers"`
+	Topic               string    `json:"topic"`
+	Partitions          int       `json:"partitions"`
+	RecordsPerPartition int       `json:"records_per_partition"`
+	KeysPerPartition    []int     `json:"keys_per_partition"`
+	Order               string    `json:"order"`
+	StuckOffset         int64     `json:"stuck_offset"`
+	MaxHoldS            float64   `json:"max_hold_s"` // bounds the wait for the plateau, the records stuck
+	Concurrency         int       `json:"concurrency"`
+	SessionTimeoutS     float64   `json:"session_timeout_s"` // 0: the clients' defaults
+	PCVersion           string    `json:"pc_version"`
+	PCJVMFlags          []string  `json:"pc_jvm_flags"`         // empty: the JVM's default heap
+	MetadataLimit       int       `json:"metadata_limit_bytes"` // offset.metadata.max.bytes, Kafka's default
+	Libraries           []Library `json:"libraries"`
 }
 
 // Library is what one library did in both runs.
@@ -93,21 +88,19 @@ type Sample struct {
 
 // Through is the run where the stuck records finish.
 type Through struct {
-	// Failed is why this part did not complete ("" when it did); a failed
-	// part has no figures.
-	Failed string `json:"failed,omitempty"`
+	Failed string `json:"failed,omitempty"` // why this part did not complete; then no figures
 	Window
 	// ReleasedS is when the driver released the stuck records (at the
 	// plateau, or at MaxHoldS without one); StuckDoneS when every one was
 	// in the processed log.
 	ReleasedS  float64 `json:"released_s"`
 	StuckDoneS float64 `json:"stuck_done_s"`
-	// DrainedS is when the group had committed every record (all
-	// partitions at their end offset); 0 when it did not within Drain.
+	// DrainedS is when every record was committed (0: not within Drain);
+	// Stalled the partitions that were not.
 	DrainedS float64 `json:"drained_s"`
-	Stalled  []int   `json:"stalled_partitions"` // not committed to the end within Drain
-	// Duplicates and Missing are over the whole run: handler calls beyond
-	// the first per record, and records never processed.
+	Stalled  []int   `json:"stalled_partitions"`
+	// Duplicates (handler calls beyond the first per record) and Missing
+	// (records never processed) are over the whole run.
 	Duplicates  int  `json:"duplicates"`
 	Missing     int  `json:"missing"`
 	ExactlyOnce bool `json:"exactly_once"` // no duplicates, nothing missing, nothing stalled
@@ -116,19 +109,14 @@ type Through struct {
 // Restart is the run killed at the plateau (its stuck records still held)
 // and finished by a fresh process.
 type Restart struct {
-	// Failed is why this part did not complete ("" when it did); a failed
-	// part has no figures.
-	Failed string `json:"failed,omitempty"`
+	Failed string `json:"failed,omitempty"` // as Through's
 	Window
-	KilledS float64 `json:"killed_s"`
-	// CommittedAtKill is each partition's committed offset read after the
-	// killed process exited.
-	CommittedAtKill []int64 `json:"committed_at_kill"`
-	FirstProcessed  int64   `json:"first_processed"`  // distinct records the killed process finished
-	SecondProcessed int64   `json:"second_processed"` // distinct records the fresh process finished
-	// Replays counts per partition the records both processes finished.
-	Replays      []int `json:"replays"`
-	ReplaysTotal int   `json:"replays_total"`
+	KilledS         float64 `json:"killed_s"`
+	CommittedAtKill []int64 `json:"committed_at_kill"` // read after the killed process exited
+	FirstProcessed  int64   `json:"first_processed"`   // distinct records the killed process finished
+	SecondProcessed int64   `json:"second_processed"`  // distinct records the fresh process finished
+	Replays         []int   `json:"replays"`           // per partition, records both processes finished
+	ReplaysTotal    int     `json:"replays_total"`
 	// ReplaysBelowCommitted are replays of records below CommittedAtKill:
 	// committed records processed again (a broken commit).
 	ReplaysBelowCommitted int `json:"replays_below_committed"`

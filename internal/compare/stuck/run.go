@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/kpar/kpar/internal/pcmap"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/confluentpc"
+	"github.com/kpar/kpar/internal/pcmap"
 	"github.com/kpar/kpar/internal/proc"
 )
 
@@ -159,108 +159,111 @@ func (r *runner) startPC(ctx context.Context, name, group, logPath string, stuck
 	})
 }
 
-// held starts lib's process with its stuck records held and samples it
-// until the plateau (or MaxHold without one).
-func (r *runner) held(ctx context.Context, lib, group, name string) (*watch, Window, error) {
+// held starts lib's process with its stuck records held, samples it
+// until the plateau (or MaxHold without one) and hands it to then; the
+// process is killed once then returned.
+func (r *runner) held(ctx context.Context, lib, group, name string, then func(*watch, Window) error) error {
 	w, err := r.launch(ctx, lib, group, name, true)
 	if err != nil {
-		return nil, Window{}, err
+		return err
 	}
+	defer w.p.Kill()
 	plateaued, err := w.untilPlateau(ctx)
 	if err != nil {
-		w.p.Kill()
-		return nil, Window{}, err
+		return err
 	}
-	return w, w.window(plateaued), nil
+	return then(w, w.window(plateaued))
+}
+
+// lastLook reads the rest of the processed log: nothing stuck may be done
+// while the records are held.
+func (w *watch) lastLook() error {
+	if err := w.read(); err != nil {
+		return err
+	}
+	return w.early()
 }
 
 // through runs one process whose stuck records finish.
-func (r *runner) through(ctx context.Context, lib, group string) (Through, error) {
-	w, win, err := r.held(ctx, lib, group, "through")
-	if err != nil {
-		return Through{}, err
-	}
-	defer w.p.Kill()
-	t := Through{Window: win}
-	if t.Plateaued {
-		r.logf("window %s: plateau after %.1fs: %d held past the stuck records, metadata up to %d bytes; releasing them",
-			lib, t.PlateauS, t.HeldPastTotal, t.MaxMetadataBytes)
-	} else {
-		r.logf("window %s: no plateau within %v: %d held past the stuck records; releasing them", lib, r.c.MaxHold, t.HeldPastTotal)
-	}
-	// The last look before the release: nothing stuck may be done yet.
-	if err := w.read(); err != nil {
-		return Through{}, err
-	}
-	if err := w.early(); err != nil {
-		return Through{}, err
-	}
-	if err := w.p.release(); err != nil {
-		return Through{}, err
-	}
-	t.ReleasedS = time.Since(w.t0).Seconds()
-	if err := w.untilReleased(ctx); err != nil {
-		return Through{}, err
-	}
-	t.MaxMetadataBytes = w.maxMeta
-	t.StuckDoneS = time.Since(w.t0).Seconds()
-	r.logf("window %s: stuck records done after %.1fs; waiting for every record to be committed", lib, t.StuckDoneS)
-	if t.DrainedS, err = w.finish(ctx); err != nil {
-		return Through{}, err
-	}
-	t.Samples, t.Stalled = w.samples, w.stalled()
-	t.Duplicates, t.Missing = sum(w.log.Duplicates()), sum(Missing(w.log))
-	t.ExactlyOnce = t.Duplicates == 0 && t.Missing == 0 && len(t.Stalled) == 0
-	return t, nil
+func (r *runner) through(ctx context.Context, lib, group string) (t Through, err error) {
+	err = r.held(ctx, lib, group, "through", func(w *watch, win Window) (err error) {
+		t = Through{Window: win}
+		if t.Plateaued {
+			r.logf("window %s: plateau after %.1fs: %d held past the stuck records, metadata up to %d bytes; releasing them",
+				lib, t.PlateauS, t.HeldPastTotal, t.MaxMetadataBytes)
+		} else {
+			r.logf("window %s: no plateau within %v: %d held past the stuck records; releasing them", lib, r.c.MaxHold, t.HeldPastTotal)
+		}
+		if err := w.lastLook(); err != nil {
+			return err
+		}
+		if err := w.p.release(); err != nil {
+			return err
+		}
+		t.ReleasedS = time.Since(w.t0).Seconds()
+		if err := w.untilReleased(ctx); err != nil {
+			return err
+		}
+		t.MaxMetadataBytes = w.maxMeta
+		t.StuckDoneS = time.Since(w.t0).Seconds()
+		r.logf("window %s: stuck records done after %.1fs; waiting for every record to be committed", lib, t.StuckDoneS)
+		if t.DrainedS, err = w.finish(ctx); err != nil {
+			return err
+		}
+		t.Samples, t.Stalled = w.samples, w.stalled()
+		t.Duplicates, t.Missing = sum(w.log.Duplicates()), sum(Missing(w.log))
+		t.ExactlyOnce = t.Duplicates == 0 && t.Missing == 0 && len(t.Stalled) == 0
+		return nil
+	})
+	return t, err
 }
 
 // restart runs a process until the plateau, SIGKILLs it and lets a fresh
 // one of the same group finish.
-func (r *runner) restart(ctx context.Context, lib, group string) (Restart, error) {
-	w, win, err := r.held(ctx, lib, group, "first")
+func (r *runner) restart(ctx context.Context, lib, group string) (rs Restart, err error) {
+	var first *watch
+	var metaAtKill []string
+	err = r.held(ctx, lib, group, "first", func(w *watch, win Window) error {
+		rs, first = Restart{Window: win}, w
+		if !rs.Plateaued {
+			r.logf("window %s: no plateau within %v; killing it there", lib, r.c.MaxHold)
+		}
+		w.p.Kill()
+		rs.KilledS = time.Since(w.t0).Seconds()
+		// The last word on what the killed process committed.
+		if err := w.lastLook(); err != nil {
+			return err
+		}
+		if err := w.fetch(ctx); err != nil {
+			return err
+		}
+		rs.CommittedAtKill, metaAtKill = slices.Clone(w.committed), slices.Clone(w.meta)
+		return nil
+	})
 	if err != nil {
-		return Restart{}, err
-	}
-	defer w.p.Kill()
-	rs := Restart{Window: win}
-	if !rs.Plateaued {
-		r.logf("window %s: no plateau within %v; killing it there", lib, r.c.MaxHold)
-	}
-	w.p.Kill()
-	rs.KilledS = time.Since(w.t0).Seconds()
-	// The last word on what the killed process committed.
-	if err := w.read(); err != nil {
-		return Restart{}, err
-	}
-	if err := w.fetch(ctx); err != nil {
-		return Restart{}, err
-	}
-	rs.CommittedAtKill = slices.Clone(w.committed)
-	metaAtKill := slices.Clone(w.meta)
-	if err := w.early(); err != nil {
-		return Restart{}, err
+		return rs, err
 	}
 	r.logf("window %s: killed after %.1fs with %d held past the stuck records; starting a fresh process", lib, rs.KilledS, rs.HeldPastTotal)
-
-	w2, err := r.launch(ctx, lib, group, "second", false)
+	second, err := r.launch(ctx, lib, group, "second", false)
 	if err != nil {
-		return Restart{}, err
+		return rs, err
 	}
-	defer w2.p.Kill()
-	if rs.SecondDrainedS, err = w2.finish(ctx); err != nil {
-		return Restart{}, err
+	defer second.p.Kill()
+	if rs.SecondDrainedS, err = second.finish(ctx); err != nil {
+		return rs, err
 	}
-	rs.Samples2, rs.Stalled = w2.samples, w2.stalled()
-	rs.FirstProcessed, rs.SecondProcessed = w.log.Distinct(), w2.log.Distinct()
-	rs.Replays = Replays(w.log, w2.log)
+	a, b := first.log, second.log
+	rs.Samples2, rs.Stalled = second.samples, second.stalled()
+	rs.FirstProcessed, rs.SecondProcessed = a.Distinct(), b.Distinct()
+	rs.Replays = Replays(a, b)
 	rs.ReplaysTotal = sum(rs.Replays)
-	rs.ReplaysBelowCommitted = sum(ReplaysBelow(w.log, w2.log, rs.CommittedAtKill))
-	rs.SkippedByMap = sum(w.log.HeldPast(rs.CommittedAtKill)) - (rs.ReplaysTotal - rs.ReplaysBelowCommitted)
-	rs.Missing = sum(Missing(w.log, w2.log))
+	rs.ReplaysBelowCommitted = sum(ReplaysBelow(a, b, rs.CommittedAtKill))
+	rs.SkippedByMap = sum(a.HeldPast(rs.CommittedAtKill)) - (rs.ReplaysTotal - rs.ReplaysBelowCommitted)
+	rs.Missing = sum(Missing(a, b))
 	if lib == "pc" && rs.Missing > 0 {
-		rs.MissingByCommit = r.claims(ctx, rs.CommittedAtKill, metaAtKill, MissingOffsets(w.log, w2.log))
+		rs.MissingByCommit = r.claims(ctx, rs.CommittedAtKill, metaAtKill, MissingOffsets(a, b))
 	}
-	rs.SecondDuplicates = sum(w2.log.Duplicates())
+	rs.SecondDuplicates = sum(b.Duplicates())
 	return rs, nil
 }
 
@@ -275,7 +278,9 @@ func (r *runner) claims(ctx context.Context, committed []int64, meta []string, m
 	out := map[string]int{}
 	if err := pcmap.Decode(ctx, ps); err != nil {
 		r.logf("window pc: PC's offset decoder: %v", err)
-		out["undecoded"] = sum(lenEach(missing))
+		for _, os := range missing {
+			out["undecoded"] += len(os)
+		}
 		return out
 	}
 	for p, os := range missing {
@@ -286,14 +291,6 @@ func (r *runner) claims(ctx context.Context, committed []int64, meta []string, m
 			}
 			out[by]++
 		}
-	}
-	return out
-}
-
-func lenEach(xs [][]int64) []int {
-	out := make([]int, len(xs))
-	for i, x := range xs {
-		out[i] = len(x)
 	}
 	return out
 }

@@ -76,39 +76,60 @@ public final class Harness {
         BadFlag(String msg) { super(msg); }
     }
 
-    static Flags parse(String[] args) throws BadFlag {
-        Flags f = new Flags();
+    // setFlags sets every "--kebab-name value" pair of args on the field of
+    // flags named in camel case (--max-concurrency: maxConcurrency), parsed
+    // by its type (String, int, long, an enum), and returns every problem:
+    // a missing value, an unknown flag, a value that does not parse. The
+    // harness and the lab bridge read their flags through it.
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static List<String> setFlags(Object flags, String[] args) {
         List<String> problems = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
+        for (int i = 0; i < args.length; i += 2) {
             String name = args[i];
-            if (i + 1 >= args.length) throw new BadFlag(name + " needs a value");
-            String v = args[++i];
+            if (i + 1 >= args.length) {
+                problems.add(name + " needs a value");
+                break;
+            }
+            String v = args[i + 1];
+            java.lang.reflect.Field field;
             try {
-                switch (name) {
-                    case "--bootstrap": f.bootstrap = v; break;
-                    case "--topic": f.topic = v; break;
-                    case "--group": f.group = v; break;
-                    case "--records": f.records = Long.parseLong(v); break;
-                    case "--ordering": f.ordering = ProcessingOrder.valueOf(v); break;
-                    case "--max-concurrency": f.maxConcurrency = Integer.parseInt(v); break;
-                    case "--commit-mode": f.commitMode = CommitMode.valueOf(v); break;
-                    case "--batch-size": f.batchSize = Integer.parseInt(v); break;
-                    case "--work": f.work = v; break;
-                    case "--sleep-ms": f.sleepMs = Long.parseLong(v); break;
-                    case "--timeout-s": f.timeoutS = Long.parseLong(v); break;
-                    case "--stuck-offset": f.stuckOffset = Long.parseLong(v); break;
-                    case "--processed-log": f.processedLog = v; break;
-                    case "--progress-ms": f.progressMs = Long.parseLong(v); break;
-                    case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
-                    case "--client-config": f.clientConfig = v; break;
-                    case "--fetch-max-bytes": f.fetchMaxBytes = Long.parseLong(v); break;
-                    case "--max-partition-fetch-bytes": f.maxPartitionFetchBytes = Long.parseLong(v); break;
-                    default: throw new BadFlag("unknown flag " + name);
-                }
+                if (!name.startsWith("--")) throw new NoSuchFieldException(name);
+                StringBuilder camel = new StringBuilder();
+                for (String w : name.substring(2).split("-"))
+                    camel.append(camel.length() == 0 || w.isEmpty() ? w : Character.toUpperCase(w.charAt(0)) + w.substring(1));
+                field = flags.getClass().getDeclaredField(camel.toString());
+                field.setAccessible(true);
+            } catch (NoSuchFieldException e) {
+                problems.add("unknown flag " + name);
+                continue;
+            }
+            try {
+                Class<?> t = field.getType();
+                if (t == String.class) field.set(flags, v);
+                else if (t == int.class) field.setInt(flags, Integer.parseInt(v));
+                else if (t == long.class) field.setLong(flags, Long.parseLong(v));
+                else field.set(flags, Enum.valueOf((Class) t, v));
             } catch (IllegalArgumentException e) { // NumberFormatException and enum valueOf
                 problems.add(name + " " + v + ": " + e.getMessage());
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
             }
         }
+        return problems;
+    }
+
+    // quietLogs sends PC's and the client's logs (slf4j-simple) to stderr at
+    // WARN, before any logger exists; a -D on the command line wins.
+    static void quietLogs() {
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null)
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        if (System.getProperty("org.slf4j.simpleLogger.logFile") == null)
+            System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+    }
+
+    static Flags parse(String[] args) throws BadFlag {
+        Flags f = new Flags();
+        List<String> problems = setFlags(f, args);
         if (f.bootstrap == null || f.bootstrap.isEmpty()) problems.add("--bootstrap is required");
         if (f.topic == null || f.topic.isEmpty()) problems.add("--topic is required");
         if (f.group == null || f.group.isEmpty()) problems.add("--group is required");
@@ -193,11 +214,7 @@ public final class Harness {
     }
 
     public static void main(String[] args) {
-        // Before any logger exists; a -D on the command line wins.
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null)
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        if (System.getProperty("org.slf4j.simpleLogger.logFile") == null)
-            System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        quietLogs();
         Flags f;
         try {
             f = parse(args);
@@ -206,10 +223,20 @@ public final class Harness {
             System.exit(EXIT_FLAGS);
             return;
         }
+        exit("harness", () -> run(f));
+    }
+
+    interface Main {
+        int run() throws Exception;
+    }
+
+    // exit runs main and exits with its code; anything it throws exits 1,
+    // named under who with its stack trace on stderr.
+    static void exit(String who, Main main) {
         try {
-            System.exit(run(f));
+            System.exit(main.run());
         } catch (Throwable t) {
-            System.err.println("harness: " + t);
+            System.err.println(who + ": " + t);
             t.printStackTrace(System.err);
             System.exit(1);
         }

@@ -35,7 +35,6 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Properties;
@@ -74,32 +73,7 @@ public final class LabBridge {
 
     static Flags parse(String[] args) {
         Flags f = new Flags();
-        List<String> problems = new ArrayList<>();
-        for (int i = 0; i < args.length; i++) {
-            String name = args[i];
-            if (i + 1 >= args.length) { problems.add(name + " needs a value"); break; }
-            String v = args[++i];
-            try {
-                switch (name) {
-                    case "--bootstrap": f.bootstrap = v; break;
-                    case "--topic": f.topic = v; break;
-                    case "--group": f.group = v; break;
-                    case "--instance-id": f.instanceId = v; break;
-                    case "--ordering": f.ordering = ProcessingOrder.valueOf(v); break;
-                    case "--max-concurrency": f.maxConcurrency = Integer.parseInt(v); break;
-                    case "--session-timeout-ms": f.sessionTimeoutMs = Long.parseLong(v); break;
-                    case "--max-poll-interval-ms": f.maxPollIntervalMs = Long.parseLong(v); break;
-                    case "--heartbeat-ms": f.heartbeatMs = Long.parseLong(v); break;
-                    case "--commit-interval-ms": f.commitIntervalMs = Long.parseLong(v); break;
-                    case "--retry-delay-ms": f.retryDelayMs = Long.parseLong(v); break;
-                    case "--close-timeout-s": f.closeTimeoutS = Long.parseLong(v); break;
-                    case "--client-config": f.clientConfig = v; break;
-                    default: problems.add("unknown flag " + name);
-                }
-            } catch (IllegalArgumentException e) {
-                problems.add(name + " " + v + ": " + e.getMessage());
-            }
-        }
+        List<String> problems = Harness.setFlags(f, args);
         if (f.bootstrap == null || f.bootstrap.isEmpty()) problems.add("--bootstrap is required");
         if (f.topic == null || f.topic.isEmpty()) problems.add("--topic is required");
         if (f.group == null || f.group.isEmpty()) problems.add("--group is required");
@@ -114,18 +88,9 @@ public final class LabBridge {
     }
 
     public static void main(String[] args) {
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null)
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        if (System.getProperty("org.slf4j.simpleLogger.logFile") == null)
-            System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        Harness.quietLogs();
         Flags f = parse(args);
-        try {
-            System.exit(run(f));
-        } catch (Throwable t) {
-            System.err.println("labbridge: " + t);
-            t.printStackTrace(System.err);
-            System.exit(1);
-        }
+        Harness.exit("labbridge", () -> run(f));
     }
 
     static String b64(byte[] b) {
