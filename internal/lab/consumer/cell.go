@@ -112,9 +112,8 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Par
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
-	p := worker.Params{Seeds: cfg.Brokers, Strategy: st, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed,
-		LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill),
-		Java: cfg.java, PCClasspath: cfg.pcClasspath}
+	p := worker.Params{Config: strategy.Config{Seeds: cfg.Brokers, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Java: cfg.java, PCClasspath: cfg.pcClasspath},
+		Strategy: st, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill)}
 	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
 		p.Transient, p.Permanent = cfg.Transient, cfg.Permanent

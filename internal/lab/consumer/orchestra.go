@@ -15,7 +15,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -121,41 +120,9 @@ func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (pr
 		return p, fmt.Errorf("processed-log %w", err)
 	}
 	p.entries = int(ends.Sum())
-	acked, err := o.acknowledged(ctx)
-	if err != nil {
-		return p, err
-	}
-	p.caughtUp = true
-	for part, end := range inputEnds {
-		n, all := acked(part, end)
-		p.committed += int(n)
-		p.caughtUp = p.caughtUp && all
-	}
-	return p, nil
-}
-
-// acknowledged says per input partition how many records the group is done
-// with, and whether that is all of them: its committed offset, or for a
-// share group the records the broker reports in a terminal state.
-func (o *orchestra) acknowledged(ctx context.Context) (func(part int32, end int64) (int64, bool), error) {
-	if o.share {
-		st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.params.Topic)
-		return func(part int32, end int64) (int64, bool) {
-			sp, ok := st[part]
-			return sharegroup.Acknowledged(sp, ok, end)
-		}, err
-	}
-	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
-	if err != nil {
-		return nil, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
-	}
-	return func(part int32, end int64) (int64, bool) {
-		at := int64(0)
-		if c, ok := offs.Lookup(o.params.Topic, part); ok && c.Err == nil {
-			at = c.At
-		}
-		return max(at, 0), at >= end
-	}, nil
+	n, all, err := worker.Acknowledged(ctx, o.client, o.share, o.params.Group, o.params.Topic, inputEnds)
+	p.committed, p.caughtUp = int(n), all
+	return p, err
 }
 
 // run drives the cell until the group has committed the whole input and

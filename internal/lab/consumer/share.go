@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,8 +11,8 @@ import (
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/sharegroup"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -22,7 +21,8 @@ import (
 // what the broker archived, and what it redelivered after each kill.
 type Share struct {
 	// The group's lock duration, delivery count limit and session timeout
-	// as the broker described them once the lab set LabLockDuration.
+	// as the broker described them once the lab set
+	// worker.ShareLockDuration.
 	LockDurationMs   int `json:"lock_duration_ms"`
 	DeliveryLimit    int `json:"delivery_limit"`
 	SessionTimeoutMs int `json:"session_timeout_ms"`
@@ -58,38 +58,11 @@ type KillRedelivery struct {
 	LastSeconds  float64 `json:"last_seconds"`
 }
 
-// LabLockDuration is the acquisition lock the lab gives its share groups:
-// the broker's minimum (group.share.min.record.lock.duration.ms, 15 s by
-// default; the group default is 30 s), so that a record held by a dead
-// member comes back as soon as the broker allows.
-const LabLockDuration = 15 * time.Second
-
-// setUpShareGroup makes the group read from the start and shortens its
-// lock, before any member starts, and reads back the settings it got. A
-// broker that refuses the lock duration (a higher minimum) keeps its own;
-// the cell records whatever the broker says.
+// setUpShareGroup sets the group up for the lab (worker.SetUpShareGroup)
+// and reads back the settings it got; the cell records whatever the broker
+// says.
 func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, error) {
-	want := map[string]string{
-		sharegroup.AutoOffsetReset:    "earliest",
-		sharegroup.RecordLockDuration: strconv.Itoa(int(LabLockDuration.Milliseconds())),
-	}
-	var err error
-	// Retried: the coordinator of a new group may not be ready yet; only
-	// a refused value (a broker with a higher minimum) is a verdict.
-	for try := 0; try < 20; try++ {
-		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if errors.Is(err, kerr.InvalidConfig) {
-		err = sharegroup.FromEarliest(ctx, cl, group)
-	}
-	if err != nil {
-		return Share{}, err
-	}
-	// Set returned once its values showed; read back what else the group has.
-	cs, err := sharegroup.Configs(ctx, cl, group)
+	cs, err := worker.SetUpShareGroup(ctx, cl, group)
 	if err != nil {
 		return Share{}, err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/kpar/kpar/internal/sharegroup"
 )
 
 // produce writes cfg.Rate records/s until ctx ends: seeded keys, the global
@@ -333,33 +332,6 @@ func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[st
 func (r *run) caughtUp(ctx context.Context, p worker.Params, ends map[int32]int64) (int64, bool) {
 	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	var n int64
-	all := true
-	if strategy.IsShare(p.Strategy) {
-		st, err := sharegroup.Offsets(qctx, r.cl, p.Group, r.topic)
-		if err != nil {
-			return 0, false
-		}
-		for part, end := range ends {
-			sp, ok := st[part]
-			k, done := sharegroup.Acknowledged(sp, ok, end)
-			n += k
-			all = all && done
-		}
-		return n, all
-	}
-	offs, err := r.adm.FetchOffsets(qctx, p.Group)
-	if err != nil {
-		return 0, false
-	}
-	for part, end := range ends {
-		c, ok := offs.Lookup(r.topic, part)
-		at := int64(0)
-		if ok && c.Err == nil {
-			at = c.At
-		}
-		n += at
-		all = all && at >= end
-	}
-	return n, all
+	n, all, err := worker.Acknowledged(qctx, r.cl, strategy.IsShare(p.Strategy), p.Group, r.topic, ends)
+	return n, all && err == nil
 }

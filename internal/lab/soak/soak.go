@@ -19,10 +19,8 @@ import (
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/kpar/kpar/internal/sharegroup"
 )
 
 // Nodes is the cluster size the soak needs.
@@ -118,8 +116,9 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 	params := map[string]worker.Params{}
 	for _, s := range r.cfg.Strategies {
 		p := worker.Params{
-			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
-			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: r.cfg.Workers, MaxPoll: 100, Seed: r.cfg.Seed,
+			Config: strategy.Config{Seeds: r.clients, Topic: r.topic, DLQTopic: "soak-dlq-" + s + "-" + suffix,
+				Group: "soak-" + s + "-" + suffix, Workers: r.cfg.Workers, MaxPoll: 100},
+			LogTopic: "soak-log-" + s + "-" + suffix, Strategy: s, Seed: r.cfg.Seed,
 			LatencyMax: r.cfg.Latency, Permanent: r.cfg.Permanent, MetadataMinAge: time.Second,
 		}
 		for _, t := range []string{p.LogTopic, p.DLQTopic} {
@@ -128,7 +127,7 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 			}
 		}
 		if strategy.IsShare(s) {
-			if err := r.shareSetup(ctx, p.Group); err != nil {
+			if _, err := worker.SetUpShareGroup(ctx, r.cl, p.Group); err != nil {
 				return nil, err
 			}
 		}
@@ -296,26 +295,6 @@ func (r *run) create(ctx context.Context, topic string) error {
 	_, err := kafka.Create(cctx, r.adm, []kafka.Topic{{Name: topic, Partitions: r.cfg.Partitions, RF: Nodes,
 		Configs: map[string]*string{"min.insync.replicas": kadm.StringPtr("2")}}})
 	return err
-}
-
-// shareSetup makes a share group read from the start with the broker's
-// shortest record lock, and waits until the brokers report it.
-func (r *run) shareSetup(ctx context.Context, group string) error {
-	if err := sharegroup.Set(ctx, r.cl, group, map[string]string{sharegroup.AutoOffsetReset: "earliest", sharegroup.RecordLockDuration: "15000"}); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		c, err := sharegroup.Configs(ctx, r.cl, group)
-		if err == nil && c[sharegroup.AutoOffsetReset] == "earliest" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("share group %s: %s=earliest did not show within 15s", group, sharegroup.AutoOffsetReset)
-		}
-		if err := workload.Sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-	}
 }
 
 // startMember starts a worker process for slot of p's strategy.

@@ -25,29 +25,30 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // ErrPermanent marks a handler failure that retrying cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
-// Config is what every strategy gets.
+// Config is what every strategy gets; it is also the strategy half of a
+// worker's spec (worker.Params), hence the JSON tags.
 type Config struct {
 	Seeds      []string
-	ClientOpts []kgo.Opt // TLS, SASL: added to every client a strategy makes
+	ClientOpts []kgo.Opt `json:"-"` // TLS, SASL: added to every client a strategy makes
 	// JavaSecurity is the same settings as Java client properties (the
 	// password among them), for the pc-* strategies' JVM.
-	JavaSecurity map[string]string
-	Topic        string // input
+	JavaSecurity map[string]string `json:"-"`
+	Topic        string            // input
 	Group        string
 	InstanceID   string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
-	DLQTopic     string // dead-letter topic, for strategies that have one
+	DLQTopic     string // dead-letter topic ("" = none)
 	Workers      int    // pool size / max concurrency
 	MaxPoll      int    // records per poll
 	// RebalanceTimeout: how long the group waits for a member to rejoin
 	// (kgo's max.poll.interval.ms); 0 keeps the client default (60 s).
 	RebalanceTimeout time.Duration
-	Handler          Handler
+	Handler          Handler `json:"-"`
 	// Transform is Handler for a strategy that writes the processed-log
 	// entry itself (eos): it returns the entry instead of writing it.
-	Transform func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error)
-	Logf      func(format string, args ...any)
+	Transform func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) `json:"-"`
+	Logf      func(format string, args ...any)                                `json:"-"`
 	// Java and PCClasspath run the JVM of the pc-* strategies (see
-	// pc.Classpath); the lab resolves them once in its parent process.
+	// confluentpc.Classpath); the lab resolves them once in its parent.
 	Java        string
 	PCClasspath string
 }
@@ -72,10 +73,10 @@ type entry struct {
 // strategies in the order the tables show them: naive loops first, then
 // the library (and PC), then the share-group strategies.
 var strategies = []entry{
-	{name: "commit-before", run: commitBefore},
-	{name: "commit-after-submit", run: submitThenCommit(true)},
-	{name: "auto-commit", run: submitThenCommit(false)},
-	{name: "commit-after-batch", run: commitAfterBatch},
+	{name: "commit-before", run: naive(commitBefore)},
+	{name: "commit-after-submit", run: naive(commitAfterSubmit)},
+	{name: "auto-commit", run: naive(autoCommit)},
+	{name: "commit-after-batch", run: naive(commitAfterBatch)},
 	{name: "eos", run: library{order: parallel.OrderKey, interval: libCommitInterval, eos: true}.run},
 	{name: "lib-key", run: library{order: parallel.OrderKey, interval: libCommitInterval}.run},
 	{name: "lib-partition", run: library{order: parallel.OrderPartition, interval: libCommitInterval}.run},

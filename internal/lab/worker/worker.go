@@ -30,54 +30,41 @@ import (
 )
 
 // Params configure one worker process: its spec (`kpar child lab-worker`
-// reads it on stdin). ClientOpts and JavaSecurity are resolved in the
-// worker from the security in its spec line, the password from the
-// environment it inherits.
+// reads it on stdin). The strategy's Config travels in it; ClientOpts and
+// JavaSecurity are resolved in the worker from the security in its spec
+// line, the password from the environment it inherits, and Handler,
+// Transform, Logf and InstanceID are the worker's own.
 type Params struct {
-	Seeds        []string
-	ClientOpts   []kgo.Opt         `json:"-"`
-	JavaSecurity map[string]string `json:"-"` // the security for the pc-* strategies' JVM
-	Topic        string            // input
-	LogTopic     string            // processed-log
-	DLQTopic     string            // dead-letter topic ("" = none)
-	Group        string
-	Strategy     string
-	Slot         string // member name; also the static instance id when Static
-	Static       bool
-	Incarnation  int
-	Workers      int
-	MaxPoll      int
-	Seed         int64
-	LatencyMin   time.Duration
-	LatencyMax   time.Duration
-	Tail         float64 // chance a record takes TailLatency instead
-	TailLatency  time.Duration
-	Transient    float64 // chance an attempt fails transiently (attempts 1-3 only)
-	Permanent    float64 // chance a record always fails
+	strategy.Config
+	LogTopic    string // processed-log
+	Strategy    string
+	Slot        string // member name; also the static instance id when Static
+	Static      bool
+	Incarnation int
+	Seed        int64
+	LatencyMin  time.Duration
+	LatencyMax  time.Duration
+	Tail        float64 // chance a record takes TailLatency instead
+	TailLatency time.Duration
+	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
+	Permanent   float64 // chance a record always fails
 	// KillAfter: admit this many handler invocations, then freeze and
 	// SIGKILL self once settled (0 = never). See killWhenSettled.
 	KillAfter int
 	// Instant changes KillAfter: SIGKILL self the moment this process's
 	// KillAfter-th processed-log entry is acknowledged, with no freeze and
-	// no settle (the kill fault). See handle.
+	// no settle (the kill fault). See process.
 	Instant bool
 	// The slow fault: invocations SlowAt..SlowAt+SlowCount-1 of this
 	// process take SlowLatency (first attempt of a record only), and the
 	// process writes EventSlow when the first of them starts.
 	SlowAt, SlowCount int
 	SlowLatency       time.Duration
-	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
-	// max.poll.interval.ms (0 = the client default).
-	RebalanceTimeout time.Duration
 	// MetadataMinAge is the least time between two metadata refreshes of
-	// every client of the worker (0 = kgo's 5 s): the soak moves leaders
-	// (broker kills, reassignments) and a client that may not look again
-	// for 5 s stalls that long on a partition whose leader moved.
+	// every client of the worker (0 = kgo's 5 s): the soak moves leaders,
+	// and a client that may not look again for 5 s stalls that long on a
+	// partition whose leader moved.
 	MetadataMinAge time.Duration
-	// Java and PCClasspath run the pc-* strategies' JVM (resolved once by
-	// the lab's parent process; empty for the other strategies).
-	Java        string
-	PCClasspath string
 }
 
 // Event is one JSON line a worker writes on stdout (one write per line, so
@@ -165,13 +152,10 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 	if h.freezes {
 		go h.killWhenSettled(ctx)
 	}
-	cfg := strategy.Config{
-		Seeds: p.Seeds, ClientOpts: p.ClientOpts, JavaSecurity: p.JavaSecurity, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
-		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, Transform: h.transform, RebalanceTimeout: p.RebalanceTimeout,
-		Java: p.Java, PCClasspath: p.PCClasspath,
-		Logf: func(f string, a ...any) {
-			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
-		},
+	cfg := p.Config
+	cfg.Handler, cfg.Transform = h.handle, h.transform
+	cfg.Logf = func(f string, a ...any) {
+		fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
 	}
 	if p.Static {
 		cfg.InstanceID = p.Group + "-" + p.Slot
