@@ -10,9 +10,8 @@ import (
 )
 
 // Doc is everything the lab says about r: who lost, replayed or reordered
-// records (the answer), the lost chart and a strategy x scenario table;
-// in the details every count, the other charts, records that always fail,
-// share groups, speed, and the commands that re-run each cell.
+// records, the lost chart and a strategy x scenario table; every count, the
+// other charts and the commands that re-run each cell in the details.
 func Doc(r Result) doc.Doc {
 	strategies, scenarios := axes(r)
 	d := doc.Doc{Name: "lab-consumer", Title: "kpar lab consumer", Command: r.Command, Answer: answer(r, strategies, scenarios)}
@@ -79,8 +78,8 @@ func cellAt(r Result, st, sc string) (Cell, bool) {
 	return r.Cells[i], true
 }
 
-// answer: who lost records, under which faults; who only replayed or
-// reordered; which cells failed.
+// answer: who lost records under which faults, who replayed or reordered,
+// which cells failed.
 func answer(r Result, strategies, scenarios []string) []doc.Finding {
 	lost := map[string][]string{}
 	var dup, reord, failed []string
@@ -133,8 +132,7 @@ func answer(r Result, strategies, scenarios []string) []doc.Finding {
 	return out
 }
 
-// outcome is one cell in a few words: what the strategy did to the records
-// under this scenario, from its counts alone.
+// outcome is one cell in a few words, from its counts alone.
 func outcome(c Cell) string {
 	if c.Error != "" {
 		return "**failed**"
@@ -274,9 +272,7 @@ func whyBlock(r Result) []doc.Block {
 	return []doc.Block{{Title: "Why the starred counts move between re-runs of a cell (records/s always does)", List: whys}, {Text: text}}
 }
 
-// speedFindings states r.Speed, one sentence per scenario, e.g. "ooo:
-// against lib-key's 1270 records/s, commit-after-batch 0.48x (612
-// records/s), ...".
+// speedFindings states r.Speed, one sentence per scenario.
 func speedFindings(r Result) []string {
 	var scenarios []string
 	for _, s := range r.Speed {
@@ -297,10 +293,8 @@ func speedFindings(r Result) []string {
 	return out
 }
 
-// permanentFindings says per cell with permanent failures what the
-// strategy did with those records (attempts, dead letters, losses, a
-// stall), and for a stalled pc-* cell the reason: PC has no retry limit and
-// no dead-letter topic.
+// permanentFindings says per cell what the strategy did with the records
+// that always fail, and for a stalled pc-* cell why.
 func permanentFindings(r Result) []string {
 	var out []string
 	for _, c := range r.Cells {

@@ -16,13 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Share is what a cell of a share-group strategy (share, kpar-share) counts
-// beyond the checker: the group's settings as the broker reported them,
-// what the broker archived, and what it redelivered after each kill.
+// Share is what a cell of a share-group strategy counts beyond the checker.
 type Share struct {
-	// The group's lock duration, delivery count limit and session timeout
-	// as the broker described them once the lab set
-	// worker.ShareLockDuration.
+	// The group's settings as the broker described them after set-up.
 	LockDurationMs   int `json:"lock_duration_ms"`
 	DeliveryLimit    int `json:"delivery_limit"`
 	SessionTimeoutMs int `json:"session_timeout_ms"`
@@ -31,18 +27,16 @@ type Share struct {
 	// (worker.EventFailed), through the cell's stop.
 	FailedDeliveries int `json:"failed_deliveries"`
 	// Archived: records without entry or dead letter that a strategy
-	// without a dead-letter topic (strategy.Archives) left to the broker:
-	// rejected after a permanent failure, or released after failing the
-	// last allowed delivery. Part of check.lost; the document's lost column
-	// leaves them out.
+	// without a dead-letter topic left to the broker (rejected, or failing
+	// the last allowed delivery). Part of check.lost, not of the
+	// document's lost column.
 	Archived         int `json:"archived"`
 	ArchivedRejected int `json:"archived_rejected"`
 	ArchivedAtLimit  int `json:"archived_at_limit"`
 	// Redelivered: distinct records with a processed-log entry written on a
 	// delivery after the first (a release, a dead member, a lock timeout).
 	Redelivered int `json:"redelivered"`
-	// AfterKills: per SIGKILL (crash or kill), in order, the records
-	// processed on a redelivery after it (and before the next), and when.
+	// AfterKills: per SIGKILL, in order, what came back after it.
 	AfterKills []KillRedelivery `json:"after_kills,omitempty"`
 	// StallTimeoutSeconds is the stall timeout the cell ran with (shareStall).
 	StallTimeoutSeconds float64 `json:"stall_timeout_seconds"`
@@ -58,9 +52,8 @@ type KillRedelivery struct {
 	LastSeconds  float64 `json:"last_seconds"`
 }
 
-// setUpShareGroup sets the group up for the lab (worker.SetUpShareGroup)
-// and reads back the settings it got; the cell records whatever the broker
-// says.
+// setUpShareGroup sets the group up (worker.SetUpShareGroup) and records
+// the settings the broker reports.
 func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, error) {
 	cs, err := worker.SetUpShareGroup(ctx, cl, group)
 	if err != nil {
@@ -80,15 +73,13 @@ func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, 
 	}, nil
 }
 
-// shareSessionTimeout is the group config; a share member that stops
-// heartbeating keeps its partitions this long. The broker's minimum is its
-// default, 45 s, so the lab cannot shorten it.
+// shareSessionTimeout: a share member that stops heartbeating keeps its
+// partitions this long (at least the broker's 45 s default).
 const shareSessionTimeout = "share.session.timeout.ms"
 
-// shareStall is the stall timeout of a share cell. A SIGKILLed member keeps
-// its partitions assigned until its session times out and its records
-// locked until their lock expires; until then the restarted process
-// cannot get them, and nothing moves.
+// shareStall is the stall timeout of a share cell: a SIGKILLed member keeps
+// its partitions until its session times out and its records until their
+// lock expires, and nothing moves until then.
 func shareStall(s Share, stall time.Duration, kills bool) time.Duration {
 	if !kills {
 		return stall
@@ -103,9 +94,7 @@ type failedDelivery struct {
 	permanent bool
 }
 
-// countShare fills s from the topics and the workers' failure lines: what
-// was archived (only for a strategy that leaves failures to the broker),
-// what was redelivered, and what came back after each kill.
+// countShare fills s from the log and the workers' failure lines.
 func countShare(s *Share, archives bool, log []checker.Processed, failures map[int64][]failedDelivery, kills []time.Time) {
 	handled, redelivered := map[int64]bool{}, map[int64]bool{}
 	for _, p := range log {
@@ -121,12 +110,10 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 		if !archives || handled[seq] {
 			continue
 		}
-		rejected := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.permanent })
-		atLimit := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.delivery >= s.DeliveryLimit })
 		switch {
-		case rejected:
+		case slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.permanent }):
 			s.ArchivedRejected++
-		case atLimit:
+		case slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.delivery >= s.DeliveryLimit }):
 			s.ArchivedAtLimit++
 		}
 	}
@@ -209,11 +196,9 @@ func shareBlocks(r Result) []doc.Block {
 	return out
 }
 
-// shareFindings states the share-group lessons of r, each computed from
-// its cells: what happened to records that fail for good with and without
-// a dead-letter topic, what a kill cost (losses, and how long the dead
-// member's records took to come back against the group's lock and
-// session), and key order against the key-ordered library.
+// shareFindings states the share-group lessons of r: records that fail for
+// good with and without a dead-letter topic, what a kill cost against the
+// group's lock and session, and key order against the key-ordered library.
 func shareFindings(r Result) []string {
 	var out []string
 	_, scens := axes(r)

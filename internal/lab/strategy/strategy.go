@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -60,13 +61,9 @@ type Func func(ctx context.Context, cfg Config) error
 type entry struct {
 	name string
 	run  Func
-	// jvm: runs a JVM (Config.Java and Config.PCClasspath must be set).
-	// share: consumes as a share group (KIP-932): no committed offsets, no
-	// static membership, records acquired and acknowledged one by one.
-	// archives: leaves failed records to the share group's broker (it
-	// rejects a permanent failure and releases any other, so the broker
-	// archives the record and nothing keeps it).
-	// brokerDLQ: the broker writes its dead letters (KIP-1191).
+	// jvm: runs a JVM; share: consumes as a share group (KIP-932);
+	// archives: leaves failed records to the broker to archive; brokerDLQ:
+	// the broker writes its dead letters (KIP-1191).
 	jvm, share, archives, brokerDLQ bool
 }
 
@@ -92,10 +89,8 @@ var strategies = []entry{
 // find is the named strategy's entry (the zero entry for a lib-* variant
 // or an unknown name).
 func find(name string) entry {
-	for _, e := range strategies {
-		if e.name == name {
-			return e
-		}
+	if i := slices.IndexFunc(strategies, func(e entry) bool { return e.name == name }); i >= 0 {
+		return strategies[i]
 	}
 	return entry{}
 }
@@ -108,8 +103,7 @@ func NeedsJVM(name string) bool { return find(name).jvm }
 func IsShare(name string) bool { return find(name).share }
 
 // Archives reports whether the named strategy leaves failed records to the
-// share group's broker to archive; a strategy with a dead-letter topic does
-// not.
+// share group's broker to archive.
 func Archives(name string) bool { return find(name).archives }
 
 // DLQTopic names the dead-letter topic of a cell whose topics start with
@@ -188,10 +182,8 @@ func groupTimeouts(cfg Config) (rebalance, heartbeat time.Duration) {
 	return cfg.RebalanceTimeout, max(100*time.Millisecond, cfg.RebalanceTimeout/10)
 }
 
-// queueDepth is the pool's queue. A naive loop hands records to something
-// like Java's fixed thread pool, whose queue is unbounded; a deep bounded
-// queue keeps that shape (the poll loop runs far ahead of the work) while
-// still giving the only backpressure these loops have.
+// queueDepth is the pool's queue: deep, as a Java fixed thread pool's
+// unbounded one (the poll loop runs far ahead of the work), yet bounded.
 const queueDepth = 1000
 
 // pool is the worker pool the naive loops hand records to.
@@ -213,10 +205,9 @@ func newPool(n int, h Handler, logf func(string, ...any)) *pool {
 			defer p.wg.Done()
 			for j := range p.jobs {
 				// Work in flight finishes even during shutdown: a graceful
-				// stop must not manufacture losses.
+				// stop must not manufacture losses. No retry and no
+				// dead-letter topic: a failed record is skipped.
 				if err := h(context.Background(), j.r); err != nil {
-					// The naive loops have no retry and no dead-letter
-					// topic: a failed record is skipped, as such loops do.
 					logf("record p%d@%d dropped: %v", j.r.Partition, j.r.Offset, err)
 				}
 				if j.done != nil {
@@ -236,16 +227,14 @@ func (p *pool) close() {
 	p.wg.Wait()
 }
 
-// batchLinger is how long pollLoop waits to fill a short batch. The lab
-// produces the whole input before any consumer starts, so a short poll only
-// means a fetch boundary (partitions whose start offsets arrived apart) and
-// the next fetch fills it at once; only the input's end waits this long.
+// batchLinger is how long pollLoop waits to fill a short batch: the input
+// is produced before any consumer starts, so a short poll is a fetch
+// boundary the next fetch fills at once; only the input's end waits.
 const batchLinger = 500 * time.Millisecond
 
-// pollLoop is the shape of every naive strategy: poll, then hand the batch
-// to onBatch, until ctx ends. Batches hold exactly max records except at the
-// end of the input, so where the batch boundaries fall (and therefore what
-// a crash finds committed) follows from the seed, not from fetch timing.
+// pollLoop polls and hands each batch to onBatch until ctx ends. Batches
+// hold exactly max records except at the input's end, so what a crash finds
+// committed follows from the seed, not from fetch timing.
 func pollLoop(ctx context.Context, cl *kgo.Client, max int, onBatch func([]*kgo.Record)) error {
 	var batch []*kgo.Record
 	for {
