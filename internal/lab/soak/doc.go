@@ -108,9 +108,9 @@ func exitFinding(exits []MemberExit) (doc.Finding, bool) {
 // recovery is one strategy's recovery times after the broker kills.
 type recovery struct {
 	secs     []float64
-	missed   int       // not back while observed
-	observed float64   // the shortest span a missed one was observed for
-	window   float64   // the shortest span any kill was observed for
+	missed   int     // not back while observed
+	observed float64 // the shortest span a missed one was observed for
+	window   float64 // the shortest span any kill was observed for
 }
 
 func (rc recovery) met() bool {
