@@ -191,7 +191,7 @@ func shareBlocks(r Result) []doc.Block {
 		"member's records wait for its session to time out, so with kills closer together than that, an earlier " +
 		"kill's records come back after a later one and are counted there."}, Table: t}}
 	if f := shareFindings(r); len(f) > 0 {
-		out = append(out, doc.Block{Findings: says(f)})
+		out = append(out, doc.Block{Findings: f})
 	}
 	return out
 }
@@ -199,8 +199,8 @@ func shareBlocks(r Result) []doc.Block {
 // shareFindings states the share-group lessons of r: records that fail for
 // good with and without a dead-letter topic, what a kill cost against the
 // group's lock and session, and key order against the key-ordered library.
-func shareFindings(r Result) []string {
-	var out []string
+func shareFindings(r Result) []doc.Finding {
+	var out []doc.Finding
 	_, scens := axes(r)
 	for _, sc := range scens {
 		var parts []string // key order, where the key-ordered library ran beside
@@ -212,12 +212,12 @@ func shareFindings(r Result) []string {
 			parts = append(parts, fmt.Sprintf("%s %d", c.Strategy, c.Check.Reordered))
 			if c.PermanentRecords > 0 {
 				if s.Archived > 0 || strategy.Archives(c.Strategy) {
-					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
+					out = append(out, doc.Say("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
 						"(%d rejected, %d at the delivery limit of %d) and %d were dead-lettered: with no dead-letter topic, a "+
 						"share group keeps nothing of a record that fails for good.",
 						c.Strategy, sc, c.PermanentRecords, s.Archived, s.ArchivedRejected, s.ArchivedAtLimit, s.DeliveryLimit, c.Check.DeadLettered))
 				} else {
-					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, %d were dead-lettered and %d "+
+					out = append(out, doc.Say("%s/%s: of the %d records whose handler always fails, %d were dead-lettered and %d "+
 						"lost; nothing was left to the broker to archive.", c.Strategy, sc, c.PermanentRecords, c.Check.DeadLettered, c.LostNotArchived()))
 				}
 			}
@@ -239,11 +239,11 @@ func shareFindings(r Result) []string {
 				default:
 					line += fmt.Sprintf(", within the %gs lock", lock)
 				}
-				out = append(out, line+".")
+				out = append(out, doc.Finding{Text: line + "."})
 			}
 		}
 		if lib, ok := cellAt(r, SpeedBaseline, sc); ok && lib.Error == "" && len(parts) > 0 {
-			out = append(out, fmt.Sprintf("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
+			out = append(out, doc.Say("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
 				sc, strings.Join(parts, ", "), lib.Strategy, lib.Check.Reordered))
 		}
 	}
