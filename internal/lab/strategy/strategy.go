@@ -70,10 +70,10 @@ type entry struct {
 // strategies in the order the tables show them: naive loops first, then
 // the library (and PC), then the share-group strategies.
 var strategies = []entry{
-	{name: "commit-before", run: naive(commitBefore)},
-	{name: "commit-after-submit", run: naive(commitAfterSubmit)},
-	{name: "auto-commit", run: naive(autoCommit)},
-	{name: "commit-after-batch", run: naive(commitAfterBatch)},
+	{name: "commit-before", run: commitBefore},
+	{name: "commit-after-submit", run: submitThenCommit(true)},
+	{name: "auto-commit", run: submitThenCommit(false)},
+	{name: "commit-after-batch", run: commitAfterBatch},
 	{name: "eos", run: library{order: parallel.OrderKey, interval: libCommitInterval, eos: true}.run},
 	{name: "lib-key", run: library{order: parallel.OrderKey, interval: libCommitInterval}.run},
 	{name: "lib-partition", run: library{order: parallel.OrderPartition, interval: libCommitInterval}.run},
