@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -89,8 +88,10 @@ var strategies = []entry{
 // find is the named strategy's entry (the zero entry for a lib-* variant
 // or an unknown name).
 func find(name string) entry {
-	if i := slices.IndexFunc(strategies, func(e entry) bool { return e.name == name }); i >= 0 {
-		return strategies[i]
+	for _, e := range strategies {
+		if e.name == name {
+			return e
+		}
 	}
 	return entry{}
 }
