@@ -1,8 +1,3 @@
-// One lab cell: one strategy under one scenario. It creates fresh topics,
-// produces the workload, starts the consumer processes, injects the
-// scenario's faults, waits until the group has committed everything, stops
-// the consumers gracefully and hands the topics to the checker.
-
 package consumer
 
 import (
@@ -22,9 +17,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// runCell runs one cell of a validated Config. The returned cell carries the
-// checker's counts; err is for failures of the lab itself (topics, produce,
-// check).
+// runCell runs one strategy under one scenario: fresh topics, the
+// workload, the consumer processes and the scenario's faults until the group
+// committed everything, then the checker. err is for failures of the lab
+// itself (topics, produce, check).
 func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (Cell, error) {
 	cell, params := describeCell(cfg, st, sc)
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Brokers...)}, cfg.Opts()...)...)
@@ -62,7 +58,6 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	isShare := strategy.IsShare(st)
 	stall := cfg.StallTimeout
 	if isShare {
-		// Before any member: a new share group reads only new records.
 		sh, err := setUpShareGroup(ctx, cl, base)
 		if err != nil {
 			return cell, err
@@ -81,9 +76,7 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	if cell.Stalled {
 		cell.StallTimeoutSeconds = stall.Seconds()
 	}
-	// Counted once every worker is gone: the topics are read to their
-	// ends, and a read that gets no further for the stall timeout fails the
-	// cell with the partition and offset it stopped at.
+	// Counted once every worker is gone; a read that stalls fails the cell.
 	input, log, err := checker.ReadTopics(context.WithoutCancel(ctx),
 		kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.Opts(), Stall: stall}, in, logT, dlq)
 	if err != nil {
@@ -92,7 +85,6 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	cell.Check = checker.Check(input, log, start)
 	o.attributePCLoss(ctx, kafka.Reader{Seeds: cfg.Brokers, ClientOpts: cfg.Opts(), Stall: stall}, input, log)
 	if cell.Share != nil {
-		// The worker processes are gone, so the lines are all in.
 		countShare(cell.Share, strategy.Archives(st), log, o.failures, o.killTimes)
 	}
 	if runErr != nil {
@@ -101,10 +93,8 @@ func runCell(ctx context.Context, cfg Config, st string, sc scenario.Scenario) (
 	return cell, nil
 }
 
-// describeCell is the cell's set-up as the Result records it (the
-// workload, the scenario's latencies, failures, slow stretch and crash
-// points, which counts repeat) and as the worker processes get it (their
-// topics and group left for the caller).
+// describeCell is the cell's set-up as the Result records it and as the
+// worker processes get it (their topics and group left for the caller).
 func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Params) {
 	minLat, maxLat, tail, tailLat := sc.Latency(cfg.Latency)
 	cell := Cell{
@@ -112,9 +102,8 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Par
 		Records: cfg.Records, Partitions: cfg.Partitions, Keys: cfg.Keys, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll,
 		LatencyMinMs: ms(minLat), LatencyMaxMs: ms(maxLat), Tail: tail, TailLatencyMs: ms(tailLat),
 	}
-	p := worker.Params{Seeds: cfg.Brokers, Strategy: st, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Seed: cfg.Seed,
-		LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill),
-		Java: cfg.java, PCClasspath: cfg.pcClasspath}
+	p := worker.Params{Config: strategy.Config{Seeds: cfg.Brokers, Workers: cfg.Workers, MaxPoll: cfg.MaxPoll, Java: cfg.java, PCClasspath: cfg.pcClasspath},
+		Strategy: st, Seed: cfg.Seed, LatencyMin: minLat, LatencyMax: maxLat, Tail: tail, TailLatency: tailLat, Instant: sc.Has(scenario.Kill)}
 	if sc.Has(scenario.Failures) {
 		cell.Transient, cell.Permanent = cfg.Transient, cfg.Permanent
 		p.Transient, p.Permanent = cfg.Transient, cfg.Permanent
@@ -134,12 +123,9 @@ func describeCell(cfg Config, st string, sc scenario.Scenario) (Cell, worker.Par
 }
 
 // Exactness says which of a cell's counts a re-run with the same seed
-// reproduces, and why the others move. The seed fixes the input, every
-// latency and failure, and each crash: the worker freezes after a seeded
-// number of handler invocations and dies only once its writes landed and
-// the group's commits stopped moving (worker.killWhenSettled). What stays
-// free is thread and network timing *within* a run, and the group protocol.
-// The kill fault gives that up on purpose: it dies with work in flight.
+// reproduces, and why the others move: thread and network timing within a
+// run, and the group protocol (the crash fault's freeze keeps them out; the
+// kill fault lets them in on purpose).
 func Exactness(st string, s scenario.Scenario) (exact, timing []string, why string) {
 	if strategy.IsShare(st) {
 		return shareExactness(s)
@@ -149,8 +135,7 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 			"members join and leave on wall-clock progress and the group protocol moves partitions by heartbeats " +
 				"and timeouts, so what is in flight, committed and replayed at each move depends on timing"
 	}
-	// Ordered: a key's records never run at the same time, and replays are
-	// duplicates, not reorders: reordered is zero on every run.
+	// Ordered: replays are duplicates, not reorders; reordered is always 0.
 	ordered := slices.Contains([]string{"lib-key", "lib-partition", "pc-key", "pc-partition", "eos"}, st)
 	if s.Has(scenario.Kill) {
 		exact, timing = nil, []string{"lost", "duplicated", "dead_lettered", "records_per_sec"}
@@ -170,12 +155,9 @@ func Exactness(st string, s scenario.Scenario) (exact, timing []string, why stri
 	return exact, append(timing, "reordered"), why
 }
 
-// shareExactness is Exactness for the share-group strategies. The seed
-// fixes which records fail on which attempt and so each failed delivery's
-// fate: without members dying, joining or leaving, every count but
-// reordered (a key's records run at once on any member) and records/s
-// repeats. Which records a dying member held, and so what comes back
-// redelivered, is fetch timing.
+// shareExactness is Exactness for the share-group strategies: without
+// members dying, joining or leaving every count but reordered and records/s
+// repeats; which records a dying member held is fetch timing.
 func shareExactness(s scenario.Scenario) (exact, timing []string, why string) {
 	all := []string{"lost", "duplicated", "reordered", "dead_lettered", "archived", "redelivered", "records_per_sec"}
 	switch {

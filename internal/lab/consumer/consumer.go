@@ -1,11 +1,8 @@
 // Package consumer is the correctness lab `kpar lab consumer`: every
 // consumer strategy under every scenario against a real cluster, each cell
 // counted by the checker (lost, duplicated, reordered, dead-lettered,
-// records/s). Config (Validate names the flag) -> Run, the cells one by one
-// with progress events -> Result (schema "kpar.lab.consumer") -> Doc, which
-// reads only the Result. A run that fails returns no Result, so nothing is
-// written. The shared lab pieces are packages of their own: workload,
-// checker, strategy, worker, scenario.
+// records/s). Config -> Run -> Result (schema "kpar.lab.consumer") -> Doc,
+// which reads only the Result; a run that fails returns no Result.
 package consumer
 
 import (
@@ -65,10 +62,8 @@ type Config struct {
 	// Keep leaves each cell's topics and group in place for inspection.
 	Keep bool
 
-	// Not flags. Env: the seeds; the TLS/SASL settings (options for the
-	// lab's clients, the settings in the workers' spec line); progress: each
-	// cell's Begin ("strategy/scenario") and End (its CellLine), notes of
-	// the pc-* strategies' one-time set-up (Maven, javac).
+	// Not flags. Env: the seeds, the TLS/SASL settings, progress (each
+	// cell's Begin and End with its CellLine, notes of PC's set-up).
 	env.Env
 	// Worker starts one consumer process under test with its
 	// worker.Params: `kpar child lab-worker` in kpar.
@@ -82,9 +77,9 @@ type Config struct {
 }
 
 // DefaultStrategies are the strategies of a run that names none: every Go
-// consumer-group one. The pc-* strategies need a JDK and Maven and stall
-// under failures; the share-group ones wait out a dead member's 45 s
-// session after every crash and kill. A run names them.
+// consumer-group one (the pc-* ones need a JDK and Maven and stall under
+// failures; the share-group ones wait out a dead member's 45 s session
+// after every kill).
 func DefaultStrategies() []string {
 	var out []string
 	for _, s := range strategy.Names() {
@@ -126,9 +121,7 @@ func (c Config) Cells() []string {
 // Name is the cell's "strategy/scenario".
 func (p cellSpec) Name() string { return p.strategy + "/" + p.scenario.Name }
 
-// plan is the cells of the run: the strategies and scenarios it spans
-// (--cell's one, or the lists), each known and named once, the strategies
-// able to take the security settings, the values checked.
+// plan is the cells of the run (--cell's one, or the lists), validated.
 func (c Config) plan() ([]cellSpec, error) {
 	stList, scList, stFlag, scFlag := c.Strategies, c.Scenarios, "strategies", "scenarios"
 	if c.Cell != "" {
@@ -254,11 +247,9 @@ func (c Config) args(kills, failures, stall bool) []string {
 	return append(a, c.Client.Args()...)
 }
 
-// Run runs every cell of cfg, one after the other, and returns their counts
-// with the speed comparison. A cell whose consumers fail or stall is
-// recorded as such; err is for a failure of the lab itself (bad Config,
-// topics that cannot be created, input that cannot be produced or read
-// back), and then there is no Result.
+// Run runs every cell of cfg, one after the other. A cell whose consumers
+// fail or stall is recorded as such; err is for a failure of the lab itself
+// (bad Config, topics, input), and then there is no Result.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	plan, err := cfg.plan()
 	if err != nil {
@@ -269,8 +260,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	if slices.ContainsFunc(plan, func(p cellSpec) bool { return strategy.NeedsJVM(p.strategy) }) {
-		// Maven and javac on first use, here rather than in a worker on a
-		// cell's clock; the workers get the result by flag.
+		// Maven and javac here, not in a worker on a cell's clock.
 		if cfg.java, cfg.pcClasspath, err = confluentpc.Classpath(ctx, cfg.Progress.Notes()); err != nil {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}

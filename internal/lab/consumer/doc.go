@@ -10,9 +10,8 @@ import (
 )
 
 // Doc is everything the lab says about r: who lost, replayed or reordered
-// records (the answer), the lost chart and a strategy x scenario table;
-// in the details every count, the other charts, records that always fail,
-// share groups, speed, and the commands that re-run each cell.
+// records, the lost chart and a strategy x scenario table; every count, the
+// other charts and the commands that re-run each cell in the details.
 func Doc(r Result) doc.Doc {
 	strategies, scenarios := axes(r)
 	d := doc.Doc{Name: "lab-consumer", Title: "kpar lab consumer", Command: r.Command, Answer: answer(r, strategies, scenarios)}
@@ -26,14 +25,14 @@ func Doc(r Result) doc.Doc {
 		doc.Block{Title: "Records/s", Chart: chart(r, "records_per_sec", strategies, scenarios)})
 	if f := permanentFindings(r); len(f) > 0 {
 		d.Details = append(d.Details, doc.Block{Title: "Records that always fail", Text: []string{"What each strategy did with the records " +
-			"whose handler always fails, counted from the workers' reports until the cell ended."}, Findings: says(f)})
+			"whose handler always fails, counted from the workers' reports until the cell ended."}, Findings: f})
 	}
 	d.Details = append(d.Details, shareBlocks(r)...)
 	d.Details = append(d.Details, pcBlocks(r)...)
 	if f := speedFindings(r); len(f) > 0 {
 		d.Details = append(d.Details, doc.Block{Title: "Speed against " + SpeedBaseline + " (reported, never asserted)",
 			Text: []string{"Each strategy's records/s against " + SpeedBaseline + "'s in the same scenario of this run. One run per " +
-				"cell on a shared machine, so small differences are noise."}, Findings: says(f)})
+				"cell on a shared machine, so small differences are noise."}, Findings: f})
 	}
 	d.Details = append(d.Details, whyBlock(r)...)
 	var reruns []string
@@ -44,14 +43,6 @@ func Doc(r Result) doc.Doc {
 		d.Details = append(d.Details, doc.Block{Title: "Re-run one cell", List: reruns})
 	}
 	return d
-}
-
-func says(lines []string) []doc.Finding {
-	out := make([]doc.Finding, len(lines))
-	for i, l := range lines {
-		out[i] = doc.Finding{Text: l}
-	}
-	return out
 }
 
 // axes are the run's strategies and scenarios in the order they ran.
@@ -79,8 +70,8 @@ func cellAt(r Result, st, sc string) (Cell, bool) {
 	return r.Cells[i], true
 }
 
-// answer: who lost records, under which faults; who only replayed or
-// reordered; which cells failed.
+// answer: who lost records under which faults, who replayed or reordered,
+// which cells failed.
 func answer(r Result, strategies, scenarios []string) []doc.Finding {
 	lost := map[string][]string{}
 	var dup, reord, failed []string
@@ -133,8 +124,7 @@ func answer(r Result, strategies, scenarios []string) []doc.Finding {
 	return out
 }
 
-// outcome is one cell in a few words: what the strategy did to the records
-// under this scenario, from its counts alone.
+// outcome is one cell in a few words, from its counts alone.
 func outcome(c Cell) string {
 	if c.Error != "" {
 		return "**failed**"
@@ -274,15 +264,13 @@ func whyBlock(r Result) []doc.Block {
 	return []doc.Block{{Title: "Why the starred counts move between re-runs of a cell (records/s always does)", List: whys}, {Text: text}}
 }
 
-// speedFindings states r.Speed, one sentence per scenario, e.g. "ooo:
-// against lib-key's 1270 records/s, commit-after-batch 0.48x (612
-// records/s), ...".
-func speedFindings(r Result) []string {
+// speedFindings states r.Speed, one sentence per scenario.
+func speedFindings(r Result) []doc.Finding {
 	var scenarios []string
 	for _, s := range r.Speed {
 		scenarios = addNew(scenarios, s.Scenario)
 	}
-	var out []string
+	var out []doc.Finding
 	for _, sc := range scenarios {
 		var parts []string
 		var base float64
@@ -292,17 +280,15 @@ func speedFindings(r Result) []string {
 				parts = append(parts, fmt.Sprintf("%s %.2fx (%.0f records/s)", s.Strategy, s.Ratio, s.RecordsPerSec))
 			}
 		}
-		out = append(out, fmt.Sprintf("%s: against %s's %.0f records/s, %s.", sc, SpeedBaseline, base, strings.Join(parts, ", ")))
+		out = append(out, doc.Say("%s: against %s's %.0f records/s, %s.", sc, SpeedBaseline, base, strings.Join(parts, ", ")))
 	}
 	return out
 }
 
-// permanentFindings says per cell with permanent failures what the
-// strategy did with those records (attempts, dead letters, losses, a
-// stall), and for a stalled pc-* cell the reason: PC has no retry limit and
-// no dead-letter topic.
-func permanentFindings(r Result) []string {
-	var out []string
+// permanentFindings says per cell what the strategy did with the records
+// that always fail, and for a stalled pc-* cell why.
+func permanentFindings(r Result) []doc.Finding {
+	var out []doc.Finding
 	for _, c := range r.Cells {
 		if c.PermanentRecords == 0 {
 			continue
@@ -323,7 +309,7 @@ func permanentFindings(r Result) []string {
 			s += " Parallel Consumer retries a failed record without limit and has no dead-letter topic: " +
 				"here it retried, dead-lettered nothing and stalled."
 		}
-		out = append(out, s)
+		out = append(out, doc.Finding{Text: s})
 	}
 	return out
 }

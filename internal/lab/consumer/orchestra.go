@@ -15,7 +15,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/scenario"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/proc"
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -106,8 +105,7 @@ func (o *orchestra) logLine(b []byte) {
 	}
 }
 
-// progress is what the orchestra watches: processed-log entries written and
-// input records committed by the group.
+// progress is what the orchestra watches.
 type progress struct {
 	entries   int
 	committed int
@@ -121,46 +119,14 @@ func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (pr
 		return p, fmt.Errorf("processed-log %w", err)
 	}
 	p.entries = int(ends.Sum())
-	acked, err := o.acknowledged(ctx)
-	if err != nil {
-		return p, err
-	}
-	p.caughtUp = true
-	for part, end := range inputEnds {
-		n, all := acked(part, end)
-		p.committed += int(n)
-		p.caughtUp = p.caughtUp && all
-	}
-	return p, nil
+	n, all, err := worker.Acknowledged(ctx, o.client, o.share, o.params.Group, o.params.Topic, inputEnds)
+	p.committed, p.caughtUp = int(n), all
+	return p, err
 }
 
-// acknowledged says per input partition how many records the group is done
-// with, and whether that is all of them: its committed offset, or for a
-// share group the records the broker reports in a terminal state.
-func (o *orchestra) acknowledged(ctx context.Context) (func(part int32, end int64) (int64, bool), error) {
-	if o.share {
-		st, err := sharegroup.Offsets(ctx, o.client, o.params.Group, o.params.Topic)
-		return func(part int32, end int64) (int64, bool) {
-			sp, ok := st[part]
-			return sharegroup.Acknowledged(sp, ok, end)
-		}, err
-	}
-	offs, err := o.adm.FetchOffsets(ctx, o.params.Group)
-	if err != nil {
-		return nil, fmt.Errorf("committed offsets of %s: %w", o.params.Group, err)
-	}
-	return func(part int32, end int64) (int64, bool) {
-		at := int64(0)
-		if c, ok := offs.Lookup(o.params.Topic, part); ok && c.Err == nil {
-			at = c.At
-		}
-		return max(at, 0), at >= end
-	}, nil
-}
-
-// run drives the cell until the group has committed the whole input and
-// every planned fault has happened (or cannot happen any more), or until
-// nothing moves for StallTimeout. It always stops every process it started.
+// run drives the cell until the group committed the whole input with every
+// planned fault done (or impossible), or nothing moved for the stall
+// timeout; it always stops every process it started.
 func (o *orchestra) run(ctx context.Context) (err error) {
 	o.members = map[string]*member{}
 	o.slowStarted = make(chan struct{})
@@ -176,8 +142,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("input %w", err)
 	}
-	// w0 is static so that a restart after SIGKILL takes its partitions back
-	// at once instead of waiting out the dead member's session.
+	// w0 is static: a restart takes its partitions back at once.
 	w0, err := o.start("w0", true, 0, o.killAfter(0))
 	if err != nil {
 		return err
@@ -196,8 +161,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		}
 		p, err := o.progress(ctx, inputEnds)
 		if err != nil {
-			// The coordinator comes and goes (new group, leader moves):
-			// only a lasting failure ends the cell.
+			// Only a lasting failure ends the cell: coordinators move.
 			if time.Since(lastMove) > o.stall {
 				return err
 			}
@@ -240,8 +204,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 }
 
 // countPermanent adds the permanent failures counted so far to the cell:
-// up to the cell's end, not through the stop, where a strategy that retries
-// forever would keep adding attempts while it drains.
+// not through the stop, where PC would keep adding attempts as it drains.
 func (o *orchestra) countPermanent() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -292,8 +255,8 @@ func (o *orchestra) checkExits() error {
 }
 
 // rebalance runs the rebalance scenario by the processed-log entries: w1
-// joins at 20% of the records, w2 at 40%, w1 leaves at 60%. Dynamic
-// members, so that leaving triggers a rebalance at once.
+// joins at 20% of the records, w2 at 40%, w1 leaves at 60% (dynamic
+// members, so that leaving rebalances at once).
 func (o *orchestra) rebalance(entries int) error {
 	n := o.cfg.Records
 	for i, slot := range []string{"w1", "w2"} {
@@ -320,17 +283,16 @@ func (o *orchestra) join(slot string) error {
 	return err
 }
 
-// over says whether the cell ends: caught up with every fault done, caught
-// up with faults that cannot come any more, or stalled (marked in the cell).
+// over says whether the cell ends: caught up with every fault done or
+// impossible, or stalled (marked in the cell).
 func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) bool {
 	faultsDone := o.cell.Crashes >= len(o.cell.CrashPoints) && (!rebalance || o.cell.Leaves > 0) && (!slow || o.members["s1"] != nil)
 	if p.caughtUp && faultsDone {
 		return true
 	}
-	// Caught up with faults still planned but nothing left to process
-	// (a strategy that committed everything ahead): they cannot happen.
-	// Longer than a frozen worker's settle, so a crash on its way is
-	// not mistaken for one that cannot come.
+	// Faults still planned with nothing left to process cannot happen;
+	// waited longer than a frozen worker's settle, so a crash on its way
+	// is not mistaken for one.
 	settle := worker.Settle
 	if o.share {
 		settle = worker.ShareSettle
@@ -345,11 +307,10 @@ func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) b
 	return false
 }
 
-// stopAll asks every live process to stop (SIGTERM: finish in-flight work,
-// commit, leave) and waits; a process that will not stop is killed. Dynamic
-// members go first: a static member does not leave the group on close, so
-// with w0 gone a rebalance waits out its 45 s session, and a dynamic member
-// leaving then hung that long in JoinGroup (inside Close).
+// stopAll SIGTERMs every live process and waits; one that will not stop is
+// killed. Dynamic members go first: a static member does not leave the
+// group on close, and a dynamic member leaving after it hung in JoinGroup
+// until its session expired.
 func (o *orchestra) stopAll() error {
 	var errs []error
 	for _, static := range []bool{false, true} {

@@ -73,7 +73,7 @@ func TestParallelConsumerStallsOnPermanentFailuresAsAReportedOutcome(t *testing.
 		t.Fatalf("PC has no dead-letter topic: want the %d permanent records lost, got lost %d, dead-lettered %d",
 			c.PermanentRecords, c.Check.Lost, c.Check.DeadLettered)
 	}
-	if s := permanentFindings(Result{Cells: []Cell{c}}); len(s) != 1 {
+	if s := texts(permanentFindings(Result{Cells: []Cell{c}})); len(s) != 1 {
 		t.Fatalf("want one sentence on the permanent failures, got %q", s)
 	}
 }

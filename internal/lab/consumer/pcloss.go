@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -16,13 +17,10 @@ import (
 )
 
 // PCCommits is, for a pc-* cell, what Parallel Consumer had committed just
-// after each kill of its process (before the restart) and once the cell
-// ended, each map decoded with PC's own decoder; and, for every record the
-// cell lost, the first of those commits that counted it as processed.
-// A record never processed that a commit counts done was lost by that
-// commit: by its committed offset, or by its map of incomplete offsets
-// leaving the record out. A lost record no commit read here counts done was
-// skipped some other way (after a restart, between the reads).
+// after each kill (before the restart) and once the cell ended, decoded
+// with PC's own decoder; and for every lost record the first of those
+// commits that counted it done, by its offset or by its map of incomplete
+// offsets leaving the record out.
 type PCCommits struct {
 	Snapshots []pcmap.Snapshot `json:"snapshots"`
 	Lost      []PCLost         `json:"lost,omitempty"`
@@ -36,20 +34,6 @@ type PCLost struct {
 	Offset    int64  `json:"offset"`
 	Claimed   string `json:"claimed,omitempty"` // the snapshot's label; "" when none counts it done
 	By        string `json:"by,omitempty"`      // pcmap.ByOffset or pcmap.ByMap
-}
-
-// Claimed counts the lost records by the commit that first counted them
-// done and how, e.g. {"kill 2 map": 12, "": 3}.
-func (p *PCCommits) Claimed() map[string]int {
-	out := map[string]int{}
-	for _, l := range p.Lost {
-		k := l.Claimed
-		if l.By != "" {
-			k += " " + l.By
-		}
-		out[k]++
-	}
-	return out
 }
 
 // snapshotPC reads what PC has committed now, for a pc-* cell; label names
@@ -70,9 +54,8 @@ func (o *orchestra) snapshotPC(ctx context.Context, label string) {
 	o.cell.PC.Snapshots = append(o.cell.PC.Snapshots, pcmap.Snapshot{Label: label, Partitions: ps})
 }
 
-// attributePCLoss finds, for each input record with no processed-log entry,
-// its partition and offset (reading the input again) and the first
-// snapshot that counted it done.
+// attributePCLoss finds each lost record's partition and offset (reading the
+// input again) and the first snapshot that counted it done.
 func (o *orchestra) attributePCLoss(ctx context.Context, r kafka.Reader, input []workload.Record, log []checker.Processed) {
 	pc := o.cell.PC
 	if pc == nil {
@@ -108,12 +91,12 @@ func (o *orchestra) attributePCLoss(ctx context.Context, r kafka.Reader, input [
 	slices.SortFunc(pc.Lost, func(a, b PCLost) int { return int(a.Seq - b.Seq) })
 }
 
-// pcBlocks says, for the pc-* cells that lost records, which of PC's
-// commits first counted each lost record as processed, and how; with a
-// table of every pc-* cell's commits read after its kills.
+// pcBlocks says which of PC's commits first counted each lost record done,
+// with a table of every pc-* cell's commits read after its kills.
 func pcBlocks(r Result) []doc.Block {
 	var findings []doc.Finding
 	var rows [][]string
+	kills := 0
 	for _, c := range r.Cells {
 		pc := c.PC
 		if pc == nil {
@@ -137,26 +120,27 @@ func pcBlocks(r Result) []doc.Block {
 			rows = append(rows, []string{c.Strategy + "/" + c.Scenario, s.Label, doc.I64(committed),
 				doc.Int(mapped), doc.I64(incomplete), doc.Int(failed)})
 		}
+		kills += max(0, len(pc.Snapshots)-1)
 		if len(pc.Lost) == 0 {
 			continue
 		}
-		claimed := pc.Claimed()
-		keys := make([]string, 0, len(claimed))
-		for k := range claimed {
-			keys = append(keys, k)
+		// The lost records by the commit that first counted them done, and how.
+		claimed := map[PCLost]int{}
+		for _, l := range pc.Lost {
+			claimed[PCLost{Claimed: l.Claimed, By: l.By}]++
 		}
-		slices.Sort(keys)
 		var parts []string
-		for _, k := range keys {
-			switch {
-			case k == "":
-				parts = append(parts, fmt.Sprintf("%s counted done by none of the commits read after the kills and at the end", doc.Int(claimed[k])))
-			case strings.HasSuffix(k, " "+pcmap.ByMap):
-				parts = append(parts, fmt.Sprintf("%s counted done by the commit read after %s through its offset map (above the committed offset, not listed incomplete)",
-					doc.Int(claimed[k]), strings.TrimSuffix(k, " "+pcmap.ByMap)))
+		for _, k := range slices.SortedFunc(maps.Keys(claimed), func(a, b PCLost) int {
+			return strings.Compare(a.Claimed+" "+a.By, b.Claimed+" "+b.By)
+		}) {
+			n := doc.Int(claimed[k])
+			switch k.By {
+			case "":
+				parts = append(parts, n+" counted done by none of the commits read after the kills and at the end")
+			case pcmap.ByMap:
+				parts = append(parts, fmt.Sprintf("%s counted done by the commit read after %s through its offset map (above the committed offset, not listed incomplete)", n, k.Claimed))
 			default:
-				parts = append(parts, fmt.Sprintf("%s counted done by the commit read after %s through its committed offset",
-					doc.Int(claimed[k]), strings.TrimSuffix(k, " "+pcmap.ByOffset)))
+				parts = append(parts, fmt.Sprintf("%s counted done by the commit read after %s through its committed offset", n, k.Claimed))
 			}
 		}
 		text := fmt.Sprintf("%s/%s lost %s that no process ever processed: %s.", c.Strategy, c.Scenario,
@@ -170,14 +154,8 @@ func pcBlocks(r Result) []doc.Block {
 		return nil
 	}
 	if len(findings) == 0 {
-		kills := 0
-		for _, c := range r.Cells {
-			if c.PC != nil {
-				kills += max(0, len(c.PC.Snapshots)-1)
-			}
-		}
-		findings = append(findings, doc.Finding{Text: fmt.Sprintf("No pc-* cell lost a record in this run; %s read after %s counted no unprocessed record done.",
-			doc.Plural(kills, "commit", "commits"), doc.Plural(kills, "kill", "kills"))})
+		findings = append(findings, doc.Say("No pc-* cell lost a record in this run; %s read after %s counted no unprocessed record done.",
+			doc.Plural(kills, "commit", "commits"), doc.Plural(kills, "kill", "kills")))
 	}
 	return []doc.Block{{Title: "Parallel Consumer's commits at each kill",
 		Text: []string{"After each kill of a pc-* worker (before its restart) and when the cell ended, the lab read the group's " +

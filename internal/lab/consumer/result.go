@@ -8,17 +8,9 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the data file, lab-consumer.json. Versions:
-//   - 2: crash points freeze the consumer (worker.killWhenSettled); the slow
-//     fault; exact / timing_dependent per cell; worker log counts; later the
-//     kill scenario and check.duplicated_same_process / replay_seconds.
-//   - 3: the shared results.Header ("kind" gone, command and finished
-//     added); speed against the library's key mode; seconds per cell; later
-//     the pc-* strategies, permanent_* and stall_timeout_seconds.
-//   - 4: the share-group strategies and cell.share; processed-log entries
-//     may carry the share delivery count. Every v3 field keeps its meaning:
-//     check.lost still counts archived records (the document's lost column
-//     leaves them out).
+// Schema and SchemaVersion name the data file, lab-consumer.json. Version 4
+// added the share-group strategies and cell.share; check.lost still counts
+// archived records (the document's lost column leaves them out).
 const (
 	Schema        = "kpar.lab.consumer"
 	SchemaVersion = 4
@@ -37,8 +29,7 @@ type Result struct {
 const SpeedBaseline = "lib-key"
 
 // Speed is one strategy's records/s in one scenario against SpeedBaseline's
-// in the same scenario of the same run: reported, never asserted (a loaded
-// machine moves it).
+// in the same scenario of the same run: reported, never asserted.
 type Speed struct {
 	Scenario              string  `json:"scenario"`
 	Strategy              string  `json:"strategy"`
@@ -48,8 +39,8 @@ type Speed struct {
 }
 
 // compareSpeed pairs every cleanly finished cell with the baseline's cell of
-// the same scenario. Cells that stalled or failed, and scenarios without a
-// clean baseline cell, are left out: their records/s measures the failure.
+// the same scenario; a stalled or failed cell's records/s measures the
+// failure, so those are left out.
 func compareSpeed(cells []Cell) []Speed {
 	clean := func(c Cell) bool { return c.Error == "" && !c.Stalled && c.Check.RecordsPerSec > 0 }
 	base := map[string]float64{}

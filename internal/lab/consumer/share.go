@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,17 +11,14 @@ import (
 	"github.com/kpar/kpar/internal/doc"
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
+	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/sharegroup"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Share is what a cell of a share-group strategy (share, kpar-share) counts
-// beyond the checker: the group's settings as the broker reported them,
-// what the broker archived, and what it redelivered after each kill.
+// Share is what a cell of a share-group strategy counts beyond the checker.
 type Share struct {
-	// The group's lock duration, delivery count limit and session timeout
-	// as the broker described them once the lab set LabLockDuration.
+	// The group's settings as the broker described them after set-up.
 	LockDurationMs   int `json:"lock_duration_ms"`
 	DeliveryLimit    int `json:"delivery_limit"`
 	SessionTimeoutMs int `json:"session_timeout_ms"`
@@ -31,18 +27,16 @@ type Share struct {
 	// (worker.EventFailed), through the cell's stop.
 	FailedDeliveries int `json:"failed_deliveries"`
 	// Archived: records without entry or dead letter that a strategy
-	// without a dead-letter topic (strategy.Archives) left to the broker:
-	// rejected after a permanent failure, or released after failing the
-	// last allowed delivery. Part of check.lost; the document's lost column
-	// leaves them out.
+	// without a dead-letter topic left to the broker (rejected, or failing
+	// the last allowed delivery). Part of check.lost, not of the
+	// document's lost column.
 	Archived         int `json:"archived"`
 	ArchivedRejected int `json:"archived_rejected"`
 	ArchivedAtLimit  int `json:"archived_at_limit"`
 	// Redelivered: distinct records with a processed-log entry written on a
 	// delivery after the first (a release, a dead member, a lock timeout).
 	Redelivered int `json:"redelivered"`
-	// AfterKills: per SIGKILL (crash or kill), in order, the records
-	// processed on a redelivery after it (and before the next), and when.
+	// AfterKills: per SIGKILL, in order, what came back after it.
 	AfterKills []KillRedelivery `json:"after_kills,omitempty"`
 	// StallTimeoutSeconds is the stall timeout the cell ran with (shareStall).
 	StallTimeoutSeconds float64 `json:"stall_timeout_seconds"`
@@ -58,38 +52,10 @@ type KillRedelivery struct {
 	LastSeconds  float64 `json:"last_seconds"`
 }
 
-// LabLockDuration is the acquisition lock the lab gives its share groups:
-// the broker's minimum (group.share.min.record.lock.duration.ms, 15 s by
-// default; the group default is 30 s), so that a record held by a dead
-// member comes back as soon as the broker allows.
-const LabLockDuration = 15 * time.Second
-
-// setUpShareGroup makes the group read from the start and shortens its
-// lock, before any member starts, and reads back the settings it got. A
-// broker that refuses the lock duration (a higher minimum) keeps its own;
-// the cell records whatever the broker says.
+// setUpShareGroup sets the group up (worker.SetUpShareGroup) and records
+// the settings the broker reports.
 func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, error) {
-	want := map[string]string{
-		sharegroup.AutoOffsetReset:    "earliest",
-		sharegroup.RecordLockDuration: strconv.Itoa(int(LabLockDuration.Milliseconds())),
-	}
-	var err error
-	// Retried: the coordinator of a new group may not be ready yet; only
-	// a refused value (a broker with a higher minimum) is a verdict.
-	for try := 0; try < 20; try++ {
-		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	if errors.Is(err, kerr.InvalidConfig) {
-		err = sharegroup.FromEarliest(ctx, cl, group)
-	}
-	if err != nil {
-		return Share{}, err
-	}
-	// Set returned once its values showed; read back what else the group has.
-	cs, err := sharegroup.Configs(ctx, cl, group)
+	cs, err := worker.SetUpShareGroup(ctx, cl, group)
 	if err != nil {
 		return Share{}, err
 	}
@@ -107,15 +73,13 @@ func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, 
 	}, nil
 }
 
-// shareSessionTimeout is the group config; a share member that stops
-// heartbeating keeps its partitions this long. The broker's minimum is its
-// default, 45 s, so the lab cannot shorten it.
+// shareSessionTimeout: a share member that stops heartbeating keeps its
+// partitions this long (at least the broker's 45 s default).
 const shareSessionTimeout = "share.session.timeout.ms"
 
-// shareStall is the stall timeout of a share cell. A SIGKILLed member keeps
-// its partitions assigned until its session times out and its records
-// locked until their lock expires; until then the restarted process
-// cannot get them, and nothing moves.
+// shareStall is the stall timeout of a share cell: a SIGKILLed member keeps
+// its partitions until its session times out and its records until their
+// lock expires, and nothing moves until then.
 func shareStall(s Share, stall time.Duration, kills bool) time.Duration {
 	if !kills {
 		return stall
@@ -130,9 +94,7 @@ type failedDelivery struct {
 	permanent bool
 }
 
-// countShare fills s from the topics and the workers' failure lines: what
-// was archived (only for a strategy that leaves failures to the broker),
-// what was redelivered, and what came back after each kill.
+// countShare fills s from the log and the workers' failure lines.
 func countShare(s *Share, archives bool, log []checker.Processed, failures map[int64][]failedDelivery, kills []time.Time) {
 	handled, redelivered := map[int64]bool{}, map[int64]bool{}
 	for _, p := range log {
@@ -148,12 +110,10 @@ func countShare(s *Share, archives bool, log []checker.Processed, failures map[i
 		if !archives || handled[seq] {
 			continue
 		}
-		rejected := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.permanent })
-		atLimit := slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.delivery >= s.DeliveryLimit })
 		switch {
-		case rejected:
+		case slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.permanent }):
 			s.ArchivedRejected++
-		case atLimit:
+		case slices.ContainsFunc(fs, func(f failedDelivery) bool { return f.delivery >= s.DeliveryLimit }):
 			s.ArchivedAtLimit++
 		}
 	}
@@ -231,18 +191,16 @@ func shareBlocks(r Result) []doc.Block {
 		"member's records wait for its session to time out, so with kills closer together than that, an earlier " +
 		"kill's records come back after a later one and are counted there."}, Table: t}}
 	if f := shareFindings(r); len(f) > 0 {
-		out = append(out, doc.Block{Findings: says(f)})
+		out = append(out, doc.Block{Findings: f})
 	}
 	return out
 }
 
-// shareFindings states the share-group lessons of r, each computed from
-// its cells: what happened to records that fail for good with and without
-// a dead-letter topic, what a kill cost (losses, and how long the dead
-// member's records took to come back against the group's lock and
-// session), and key order against the key-ordered library.
-func shareFindings(r Result) []string {
-	var out []string
+// shareFindings states the share-group lessons of r: records that fail for
+// good with and without a dead-letter topic, what a kill cost against the
+// group's lock and session, and key order against the key-ordered library.
+func shareFindings(r Result) []doc.Finding {
+	var out []doc.Finding
 	_, scens := axes(r)
 	for _, sc := range scens {
 		var parts []string // key order, where the key-ordered library ran beside
@@ -254,12 +212,12 @@ func shareFindings(r Result) []string {
 			parts = append(parts, fmt.Sprintf("%s %d", c.Strategy, c.Check.Reordered))
 			if c.PermanentRecords > 0 {
 				if s.Archived > 0 || strategy.Archives(c.Strategy) {
-					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
+					out = append(out, doc.Say("%s/%s: of the %d records whose handler always fails, the broker archived %d "+
 						"(%d rejected, %d at the delivery limit of %d) and %d were dead-lettered: with no dead-letter topic, a "+
 						"share group keeps nothing of a record that fails for good.",
 						c.Strategy, sc, c.PermanentRecords, s.Archived, s.ArchivedRejected, s.ArchivedAtLimit, s.DeliveryLimit, c.Check.DeadLettered))
 				} else {
-					out = append(out, fmt.Sprintf("%s/%s: of the %d records whose handler always fails, %d were dead-lettered and %d "+
+					out = append(out, doc.Say("%s/%s: of the %d records whose handler always fails, %d were dead-lettered and %d "+
 						"lost; nothing was left to the broker to archive.", c.Strategy, sc, c.PermanentRecords, c.Check.DeadLettered, c.LostNotArchived()))
 				}
 			}
@@ -281,11 +239,11 @@ func shareFindings(r Result) []string {
 				default:
 					line += fmt.Sprintf(", within the %gs lock", lock)
 				}
-				out = append(out, line+".")
+				out = append(out, doc.Finding{Text: line + "."})
 			}
 		}
 		if lib, ok := cellAt(r, SpeedBaseline, sc); ok && lib.Error == "" && len(parts) > 0 {
-			out = append(out, fmt.Sprintf("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
+			out = append(out, doc.Say("%s: records processed out of key order: %s, %s %d (share groups have no key order).",
 				sc, strings.Join(parts, ", "), lib.Strategy, lib.Check.Reordered))
 		}
 	}

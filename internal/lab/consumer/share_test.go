@@ -86,7 +86,7 @@ func TestShareSentencesComeFromTheCells(t *testing.T) {
 		{Strategy: "share", Scenario: "ooo+kill", Check: checker.Result{Duplicated: 3},
 			Share: &Share{Redelivered: 20, LockDurationMs: 15000, SessionTimeoutMs: 45000, AfterKills: []KillRedelivery{{Records: 20, FirstSeconds: 5, LastSeconds: 45.3}}}},
 	}}
-	got := shareFindings(r)
+	got := texts(shareFindings(r))
 	want := []string{
 		"share/ooo+failures: of the 8 records whose handler always fails, the broker archived 8 (8 rejected, 0 at the delivery limit of 5) " +
 			"and 0 were dead-lettered: with no dead-letter topic, a share group keeps nothing of a record that fails for good.",

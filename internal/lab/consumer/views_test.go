@@ -84,7 +84,7 @@ func TestSpeedComparesEachCleanCellWithTheLibraryInTheSameScenario(t *testing.T)
 			t.Fatalf("speed[%d]: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	lines := speedFindings(Result{Speed: got})
+	lines := texts(speedFindings(Result{Speed: got}))
 	if len(lines) != 1 || lines[0] != "ooo: against lib-key's 1000 records/s, commit-after-batch 0.50x (500 records/s), commit-before 1.50x (1500 records/s)." {
 		t.Fatalf("speed sentences: %q", lines)
 	}
@@ -159,7 +159,7 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 			Stalled: true, StallTimeoutSeconds: 10, Check: checker.Result{Lost: 48}},
 		{Strategy: "pc-key", Scenario: "ooo"},
 	}}
-	got := permanentFindings(r)
+	got := texts(permanentFindings(r))
 	want := []string{
 		"lib-key/ooo+failures: the 8 records whose handler always fails got 40 handler attempts (at most 5 for one record); " +
 			"8 records were dead-lettered and 0 lost.",
@@ -182,7 +182,16 @@ func TestPermanentSentencesSayWhatHappenedToRecordsThatAlwaysFail(t *testing.T) 
 	// The reason is stated only where the counts show it: a pc cell that
 	// did not stall says nothing about retrying without limit.
 	r.Cells[1].Stalled = false
-	if got := permanentFindings(r); strings.Contains(got[1], "without limit") {
+	if got := texts(permanentFindings(r)); strings.Contains(got[1], "without limit") {
 		t.Errorf("a pc cell that finished still gets the stall's reason: %q", got[1])
 	}
+}
+
+// texts are the findings' sentences.
+func texts(fs []doc.Finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Text
+	}
+	return out
 }

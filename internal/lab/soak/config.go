@@ -9,6 +9,7 @@ package soak
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kpar/kpar/internal/env"
@@ -21,10 +22,8 @@ import (
 
 // Config is one soak run.
 type Config struct {
-	// Env: the Brokers of a given 3-node cluster (direct addresses;
-	// empty: the soak starts its own under Home on Port, proxied, so that
-	// network faults are possible); the command line; the progress notes.
-	// Plaintext only.
+	// Env: the Brokers of a given 3-node cluster (empty: the soak starts
+	// its own, proxied, under Home on Port); plaintext only.
 	env.Env
 	Home        string
 	Port        int
@@ -63,12 +62,10 @@ func (c Config) Validate() error {
 	if len(c.Strategies) == 0 {
 		return fmt.Errorf("--strategies: name at least one")
 	}
-	seen := map[string]bool{}
-	for _, s := range c.Strategies {
-		if seen[s] {
+	for i, s := range c.Strategies {
+		if slices.Contains(c.Strategies[:i], s) {
 			return fmt.Errorf("--strategies: %s named twice", s)
 		}
-		seen[s] = true
 		if _, err := strategy.Get(s); err != nil {
 			return fmt.Errorf("--strategies: %w", err)
 		}

@@ -9,10 +9,9 @@ import (
 	"github.com/kpar/kpar/internal/doc"
 )
 
-// Doc is everything the soak says about r, computed once: the guarantees
-// kpar's strategies must keep, judged (the answer), the faults drawn against
-// each strategy's throughput and the checker's counts per strategy, then
-// every fault with its recovery times.
+// Doc is everything the soak says about r: the guarantees kpar's strategies
+// must keep, judged; the faults against each strategy's throughput and the
+// checker's counts; every fault with its recovery times.
 func Doc(r Result) doc.Doc {
 	d := doc.Doc{Name: "soak", Title: "Chaos soak", Command: r.Command, Answer: answer(r)}
 	d.Body = []doc.Block{
@@ -35,10 +34,9 @@ func kparMode(s string) bool {
 func verdict(pass ...bool) string { return clock.Judge(pass).Word }
 
 // answer: what kpar's strategies lost, eos duplicated and lib-key reordered,
-// each against its target, and how fast every strategy recovered from the
-// broker kills; a strategy that could not be checked says so first.
+// against their targets, and how fast each recovered from the broker kills.
 func answer(r Result) []doc.Finding {
-	var out []doc.Finding
+	var out, exact []doc.Finding
 	var lost []string
 	var zero []bool
 	for _, c := range r.Checks {
@@ -46,7 +44,13 @@ func answer(r Result) []doc.Finding {
 		switch {
 		case c.Error != "":
 			out = append(out, doc.Judged("checked", "missed", "%s: not checked: %s", c.Strategy, c.Error))
-		case kparMode(c.Strategy):
+			continue
+		case c.Strategy == "eos":
+			exact = append(exact, doc.Judged("0 duplicated", verdict(ch.Duplicated == 0), "eos duplicated %s entries", doc.Int(ch.Duplicated)))
+		case c.Strategy == "lib-key":
+			exact = append(exact, doc.Judged("0 reordered", verdict(ch.Reordered == 0), "lib-key reordered %s records within a key", doc.Int(ch.Reordered)))
+		}
+		if kparMode(c.Strategy) {
 			lost = append(lost, fmt.Sprintf("%s %s", c.Strategy, doc.Int(ch.Lost)))
 			zero = append(zero, ch.Lost == 0)
 		}
@@ -54,15 +58,7 @@ func answer(r Result) []doc.Finding {
 	if len(lost) > 0 {
 		out = append(out, doc.Judged("0 lost", verdict(zero...), "Records lost by kpar's strategies: %s", doc.Listing(lost)))
 	}
-	for _, c := range r.Checks {
-		switch {
-		case c.Error != "":
-		case c.Strategy == "eos":
-			out = append(out, doc.Judged("0 duplicated", verdict(c.Check.Duplicated == 0), "eos duplicated %s entries", doc.Int(c.Check.Duplicated)))
-		case c.Strategy == "lib-key":
-			out = append(out, doc.Judged("0 reordered", verdict(c.Check.Reordered == 0), "lib-key reordered %s records within a key", doc.Int(c.Check.Reordered)))
-		}
-	}
+	out = append(out, exact...)
 	var parts []string
 	var back []bool
 	kills, observed := 0, 0.0
@@ -111,25 +107,21 @@ func exitFinding(exits []MemberExit) (doc.Finding, bool) {
 
 // recovery is one strategy's recovery times after the broker kills.
 type recovery struct {
-	secs     []float64 // sorted
-	missed   int       // not back while observed
-	observed float64   // the shortest span a missed one was observed for
-	window   float64   // the shortest span any kill was observed for
+	secs     []float64
+	missed   int     // not back while observed
+	observed float64 // the shortest span a missed one was observed for
+	window   float64 // the shortest span any kill was observed for
 }
 
 func (rc recovery) met() bool {
-	return rc.missed == 0 && len(rc.secs) > 0 && rc.secs[len(rc.secs)-1] <= 30
+	return rc.missed == 0 && len(rc.secs) > 0 && slices.Max(rc.secs) <= 30
 }
 
 // String is min / median / max, and how many were not back.
 func (rc recovery) String() string {
 	s := "none back"
-	if n := len(rc.secs); n > 0 {
-		med := rc.secs[n/2]
-		if n%2 == 0 {
-			med = (rc.secs[n/2-1] + rc.secs[n/2]) / 2
-		}
-		s = fmt.Sprintf("%.1f / %.1f / %.1f s", rc.secs[0], med, rc.secs[n-1])
+	if sp := clock.SpreadOf(rc.secs); len(rc.secs) > 0 {
+		s = fmt.Sprintf("%.1f / %.1f / %.1f s", sp.Min, sp.Median, sp.Max)
 	}
 	if rc.missed > 0 {
 		s += fmt.Sprintf(", %d of %d not back within the %.0f s observed", rc.missed, rc.missed+len(rc.secs), rc.observed)
@@ -160,7 +152,6 @@ func brokerKillRecovery(r Result, s string) (recovery, bool) {
 			}
 		}
 	}
-	slices.Sort(rc.secs)
 	return rc, len(rc.secs)+rc.missed > 0
 }
 
@@ -178,8 +169,7 @@ func faultCount(r Result) string {
 }
 
 // checks is the checker's counts, one row per strategy, with the most
-// duplicates one fault left against the records in flight then, and the
-// recovery times after the broker kills.
+// duplicates one fault left and the recovery after the broker kills.
 func checks(r Result) *doc.Table {
 	t := &doc.Table{Head: []string{"strategy", "input", "lost", "duplicated entries (records)", "most after one fault (in flight)",
 		"reordered within a key", "dead-lettered", "caught up", "broker kills: back in s (min / median / max)"},
@@ -236,25 +226,17 @@ func faultTable(r Result) doc.Block {
 	return doc.Block{Title: "Faults", Table: t}
 }
 
-// timeline draws the input's and each strategy's entries/s a second (the
-// rates of timeline.csv), each fault as a mark at its start and as a span
-// from its start to its healing on the lane of what it hit (a strategy's
-// members, or a node).
+// timeline draws the rates of timeline.csv, each fault as a mark at its
+// start and a span to its healing on the lane of what it hit.
 func timeline(r Result) *doc.Chart {
 	ch := &doc.Chart{Name: "timeline", Title: fmt.Sprintf("Chaos soak: faults and throughput (seed %d)", r.Seed), Kind: doc.Timeline,
 		X: doc.Axis{Label: "time", Unit: "s"}, Y: doc.Axis{Label: "throughput", Unit: "records/s"}}
-	names := append([]string{"input"}, r.Strategies...)
-	for _, n := range names {
-		s := doc.Series{Name: n}
-		for i := 1; i < len(r.Timeline); i++ {
-			a, c := r.Timeline[i-1], r.Timeline[i]
-			v := float64(c.Entries[n] - a.Entries[n])
-			if n == "input" {
-				v = float64(c.Input - a.Input)
-			}
-			s.X, s.Y = append(s.X, c.Sec), append(s.Y, v/(c.Sec-a.Sec))
+	for _, n := range append([]string{""}, r.Strategies...) {
+		s := doc.Series{Name: n, Dashed: n == ""}
+		s.X, s.Y = perSecond(r.Timeline, n)
+		if n == "" {
+			s.Name = "input"
 		}
-		s.Dashed = n == "input"
 		ch.Series = append(ch.Series, s)
 	}
 	lane := map[string]int{}

@@ -13,12 +13,10 @@ import (
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
 	"github.com/kpar/kpar/internal/lab/workload"
-	"github.com/kpar/kpar/internal/sharegroup"
 )
 
-// produce writes cfg.Rate records/s until ctx ends: seeded keys, the global
-// and per-key sequence numbers in the value (workload.EncodeRecord),
-// idempotent, acks=all, through the proxies. Records the brokers never
+// produce writes cfg.Rate records/s of seeded workload records until ctx
+// ends, idempotent, acks=all, through the proxies. Records the brokers never
 // took are not in the topic, so the checker does not expect them.
 func (r *run) produce(ctx context.Context) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(r.clients...), kgo.DefaultProduceTopic(r.topic), kgo.ProducerLinger(5*time.Millisecond))
@@ -47,8 +45,7 @@ func (r *run) produce(ctx context.Context) error {
 			k := fmt.Sprintf("k%04d", workload.Uint64(r.cfg.Seed, 1, uint64(seq))%uint64(r.cfg.Keys))
 			rec := workload.Record{Seq: seq, Key: k, KeySeq: keys[k]}
 			keys[k]++
-			// Produce blocks while the client's buffer is full (a broker
-			// gone): the rate catches up afterwards.
+			// Blocks while the buffer is full; the rate catches up after.
 			cl.Produce(ctx, &kgo.Record{Key: []byte(k), Value: workload.EncodeRecord(rec)}, nil)
 			if ctx.Err() != nil {
 				return nil
@@ -57,9 +54,8 @@ func (r *run) produce(ctx context.Context) error {
 	}
 }
 
-// sample records, once a second, the input's and each processed-log's end
-// offsets, through the direct listeners with a short deadline (a frozen
-// node must not hold the timeline).
+// sample records the input's and each processed-log's end offsets once a
+// second, with a short deadline (a frozen node must not hold the timeline).
 func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sample {
 	var out []Sample
 	tick := time.NewTicker(time.Second)
@@ -90,9 +86,8 @@ func (r *run) sample(ctx context.Context, params map[string]worker.Params) []Sam
 }
 
 // runSchedule applies the seeded plan and returns what happened. A fault
-// that took longer than planned (a leave waiting for its member, a slow
-// node start) delays the next ones so that each still gets its Gap from the
-// previous start; a fault pushed past the plan's end bounds is left out.
+// that took longer than planned delays the next ones, so each still gets
+// its Gap; a fault pushed past the plan's end bounds is left out.
 func (r *run) runSchedule(ctx context.Context, params map[string]worker.Params, res *Result) []Fault {
 	plan := Plan(r.cfg.Seed, r.cfg.Duration, r.cfg.Interval, r.cfg.Strategies, len(r.ids))
 	end := r.cfg.Duration - min(15*time.Second, r.cfg.Duration/4)
@@ -171,8 +166,8 @@ func (r *run) apply(ctx context.Context, f *Fault, p worker.Params) error {
 	return fmt.Errorf("unknown fault %q", f.Kind)
 }
 
-// takeMember removes from st's members the one pick chooses among
-// the running ones whose slot starts with kind ('w' static, 'x' dynamic).
+// takeMember unlists the member of st pick chooses among the running ones
+// whose slot starts with kind ('w' static, 'x' dynamic).
 func (r *run) takeMember(st string, kind byte, pick func(running []int) int) (*member, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -210,8 +205,8 @@ func (r *run) killMember(ctx context.Context, f *Fault, p worker.Params, hold fu
 	return r.startMember(p, m.slot, !strategy.IsShare(p.Strategy))
 }
 
-// leave stops the last dynamic member of st with SIGTERM (SIGKILL after
-// 30 s, or at once when the soak is stopping).
+// leave SIGTERMs the last dynamic member of st (SIGKILL after 30 s, or at
+// once when the soak is stopping).
 func (r *run) leave(ctx context.Context, f *Fault, st string) error {
 	m, ok := r.takeMember(st, 'x', func(dynamic []int) int { return dynamic[len(dynamic)-1] })
 	if !ok {
@@ -250,8 +245,8 @@ func (r *run) network(f *Fault, hold func()) {
 	}
 }
 
-// leaderMove reorders one input partition's replicas so that another node
-// is preferred (AlterPartitionAssignments) and elects it (ElectLeaders).
+// leaderMove makes another node preferred for one input partition
+// (AlterPartitionAssignments) and elects it (ElectLeaders).
 func (r *run) leaderMove(ctx context.Context, f *Fault) error {
 	actx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -295,9 +290,8 @@ func (r *run) leaderMove(ctx context.Context, f *Fault) error {
 	return last
 }
 
-// drain waits until each strategy has caught up with the whole input
-// (committed offsets, or a share group's lag, at the end), or until nothing
-// moved for the stall timeout.
+// drain waits until each strategy caught up with the whole input, or until
+// nothing moved for the stall timeout.
 func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[string]bool {
 	out := map[string]bool{}
 	ends, err := kafka.EndsOf(ctx, r.adm, r.topic)
@@ -328,38 +322,9 @@ func (r *run) drain(ctx context.Context, params map[string]worker.Params) map[st
 	return out
 }
 
-// caughtUp reports what a strategy acknowledged of the input and whether
-// that is all of it.
 func (r *run) caughtUp(ctx context.Context, p worker.Params, ends map[int32]int64) (int64, bool) {
 	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	var n int64
-	all := true
-	if strategy.IsShare(p.Strategy) {
-		st, err := sharegroup.Offsets(qctx, r.cl, p.Group, r.topic)
-		if err != nil {
-			return 0, false
-		}
-		for part, end := range ends {
-			sp, ok := st[part]
-			k, done := sharegroup.Acknowledged(sp, ok, end)
-			n += k
-			all = all && done
-		}
-		return n, all
-	}
-	offs, err := r.adm.FetchOffsets(qctx, p.Group)
-	if err != nil {
-		return 0, false
-	}
-	for part, end := range ends {
-		c, ok := offs.Lookup(r.topic, part)
-		at := int64(0)
-		if ok && c.Err == nil {
-			at = c.At
-		}
-		n += at
-		all = all && at >= end
-	}
-	return n, all
+	n, all, err := worker.Acknowledged(qctx, r.cl, strategy.IsShare(p.Strategy), p.Group, r.topic, ends)
+	return n, all && err == nil
 }

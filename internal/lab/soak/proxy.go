@@ -12,10 +12,8 @@ import (
 )
 
 // Proxy is the soak's userspace TCP proxy in front of one broker's PROXIED
-// listener (broker.ProxyPort): clients reach the broker only through it, so
-// it can add delay, reset connections at random, or blackhole the traffic.
-// The machines have no netem (sch_netem is not built), and a proxy needs no
-// root: every address stays on 127.0.0.1.
+// listener: clients reach the broker only through it, so it can add delay,
+// reset connections or blackhole the traffic without netem or root.
 type Proxy struct {
 	ln     net.Listener
 	target string
@@ -96,8 +94,7 @@ func (p *Proxy) accept() {
 	}
 }
 
-// hold waits while the proxy blackholes; it returns the mode to apply and
-// false once the proxy is closed.
+// hold waits while the proxy blackholes; false once it is closed.
 func (p *Proxy) hold() (Mode, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

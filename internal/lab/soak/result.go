@@ -49,8 +49,7 @@ type Fault struct {
 type Effect struct {
 	Strategy string `json:"strategy"`
 	// BaselinePerSec: entries/s over the 10 s before the fault, at most the
-	// input's records/s then (a strategy catching up a backlog is back once
-	// it processes what arrives, not once it catches up as fast again).
+	// input's records/s then.
 	BaselinePerSec float64 `json:"baseline_per_sec"`
 	// RecoverySec: from the fault's start to the end of the first 2 s
 	// window, starting once the fault was healed, whose rate is at least
@@ -85,9 +84,8 @@ type StrategyOutcome struct {
 // recoveryWindow is the window a recovered rate is measured over.
 const recoveryWindow = 2.0
 
-// analyze fills each fault's effects from the timeline and the log.
-// Recovery is looked for until the next fault starts or production stops,
-// whichever comes first: after that the rate says nothing of this fault.
+// analyze fills each fault's effects from the timeline and the log;
+// recovery is looked for until the next fault or the end of production.
 func analyze(r *Result, dups map[string][]float64) {
 	for i := range r.Faults {
 		f := &r.Faults[i]
@@ -98,7 +96,9 @@ func analyze(r *Result, dups map[string][]float64) {
 		f.Effects = nil
 		for _, s := range r.Strategies {
 			e := Effect{Strategy: s, RecoverySec: -1, InFlight: r.Members * r.Workers, ObservedSec: next - f.StartSec}
-			e.BaselinePerSec = baseline(r.Timeline, s, f.StartSec)
+			// At most the input's rate: a strategy catching up a backlog is
+			// back once it keeps up, not once it catches up as fast again.
+			e.BaselinePerSec = min(rate(r.Timeline, s, f.StartSec-10, f.StartSec), rate(r.Timeline, "", f.StartSec-10, f.StartSec))
 			e.RecoverySec = recovered(r.Timeline, s, e.BaselinePerSec, max(f.HealedSec, f.StartSec), next) - f.StartSec
 			if e.RecoverySec < 0 {
 				e.RecoverySec = -1
@@ -113,20 +113,8 @@ func analyze(r *Result, dups map[string][]float64) {
 	}
 }
 
-// baseline is strategy s's entries/s over the 10 s before at, at most the
-// input's records/s over the same span.
-func baseline(tl []Sample, s string, at float64) float64 {
-	b := rate(tl, s, at-10, at)
-	if in := rate(tl, "", at-10, at); in < b {
-		return in
-	}
-	return b
-}
-
-// recovered is the end of the first recoveryWindow, starting at from or
-// later in steps of half a second and ending by to, whose rate is at least
-// 90% of base; -1 when there is none (or base is 0: nothing to come back
-// to).
+// recovered is the end of the first recoveryWindow from from on (in half
+// seconds, ending by to) whose rate is at least 90% of base; -1 when none.
 func recovered(tl []Sample, s string, base, from, to float64) float64 {
 	for t := from; t+recoveryWindow <= to; t += 0.5 {
 		if base > 0 && rate(tl, s, t, t+recoveryWindow) >= 0.9*base {
@@ -152,8 +140,23 @@ func rate(tl []Sample, s string, from, to float64) float64 {
 	if a == nil || b == nil || b.Sec-a.Sec < 0.5 {
 		return 0
 	}
+	return float64(b.of(s)-a.of(s)) / (b.Sec - a.Sec)
+}
+
+// of is strategy s's processed-log end, or the input's when s is "".
+func (x Sample) of(s string) int64 {
 	if s == "" {
-		return float64(b.Input-a.Input) / (b.Sec - a.Sec)
+		return x.Input
 	}
-	return float64(b.Entries[s]-a.Entries[s]) / (b.Sec - a.Sec)
+	return x.Entries[s]
+}
+
+// perSecond is strategy s's entries/s (the input's when s is "") from each
+// sample to the next, at the later one's second.
+func perSecond(tl []Sample, s string) (secs, rates []float64) {
+	for i := 1; i < len(tl); i++ {
+		a, c := tl[i-1], tl[i]
+		secs, rates = append(secs, c.Sec), append(rates, float64(c.of(s)-a.of(s))/(c.Sec-a.Sec))
+	}
+	return secs, rates
 }

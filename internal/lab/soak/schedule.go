@@ -19,11 +19,9 @@ const (
 	NetPartition = "net-partition" // nothing reaches one broker from the clients
 )
 
-// cycle is one round of the schedule, shuffled per round: 4 consumer
-// kills, 1 broker kill, 1 freeze, 3 network faults per 12 faults. Five
-// rounds (what --duration 10m holds at the default interval, see Plan) are
-// the mix the soak's targets ask for: 20 consumer kills, 5 broker kills,
-// 5 freezes, 15 network faults.
+// cycle is one round of the schedule, shuffled per round. Five rounds
+// (--duration 10m) are the mix the soak's targets ask for: 20 consumer
+// kills, 5 broker kills, 5 freezes, 15 network faults.
 var cycle = []string{ConsumerKill, ConsumerKill, Join, BrokerKill, BrokerFreeze, LeaderMove, ConsumerKill, Leave, NetDelay, NetDrop, NetPartition, ConsumerKill}
 
 // holds: how long a fault lasts before it is healed.
@@ -34,10 +32,8 @@ var holds = map[string]time.Duration{
 }
 
 // KillQuiet is how long after a broker kill's start the next fault waits:
-// the recovery target (30 s from the kill) plus the window a recovered rate
-// is measured over, plus margin, so a recovery up to 30 s is always seen
-// whole and a slower one is reported as not back within KillQuiet, never
-// cut short by the next fault.
+// the 30 s recovery target plus the rate window and margin, so a recovery
+// is never cut short by the next fault.
 const KillQuiet = 40 * time.Second
 
 // Planned is one fault of the schedule.
@@ -49,9 +45,8 @@ type Planned struct {
 	Hold     time.Duration
 }
 
-// Gap is the time from a fault's start to the next one's: the interval,
-// at least the fault's hold (faults run one at a time), and KillQuiet
-// after a broker kill.
+// Gap is the time from a fault's start to the next one's: the interval, at
+// least the fault's hold, KillQuiet after a broker kill.
 func Gap(kind string, interval time.Duration) time.Duration {
 	g := max(interval, holds[kind])
 	if kind == BrokerKill {
@@ -60,12 +55,9 @@ func Gap(kind string, interval time.Duration) time.Duration {
 	return g
 }
 
-// Plan is the seeded schedule: a quiet warm-up (a tenth of the run, at
-// least 15 s and at most 30 s), then one fault per Gap, none in the last 15 s or past
-// duration minus the fault's hold, so every fault is healed before
-// production stops, and no broker kill later than KillQuiet before the
-// end, so its recovery is observed while records still arrive (a kill
-// that does not fit is left out of its round).
+// Plan is the seeded schedule: a quiet warm-up (a tenth of the run, 15 to
+// 30 s), then one fault per Gap, each healed 15 s before production stops,
+// and no broker kill later than KillQuiet before the end.
 func Plan(seed int64, duration, interval time.Duration, strategies []string, nodes int) []Planned {
 	var out []Planned
 	warm := min(max(15*time.Second, duration/10), 30*time.Second)
@@ -88,8 +80,7 @@ func Plan(seed int64, duration, interval time.Duration, strategies []string, nod
 		out = append(out, p)
 		at += Gap(kind, interval)
 	}
-	// A leave follows its join, per strategy: a leave with no member to
-	// take away becomes a join.
+	// A leave with no joined member to take away becomes a join.
 	extra := map[string]int{}
 	for i := range out {
 		switch out[i].Kind {

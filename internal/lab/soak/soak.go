@@ -19,10 +19,8 @@ import (
 	"github.com/kpar/kpar/internal/lab/labrun"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/lab/workload"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
-	"github.com/kpar/kpar/internal/sharegroup"
 )
 
 // Nodes is the cluster size the soak needs.
@@ -107,8 +105,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	return res, nil
 }
 
-// setUp creates the input topic and each strategy's processed-log and
-// dead-letter topics, and returns each strategy's worker parameters.
+// setUp creates the topics and returns each strategy's worker parameters.
 func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 	suffix := fmt.Sprintf("%d-%d", r.cfg.Seed, time.Now().UnixNano()%1e6)
 	r.topic = "soak-in-" + suffix
@@ -118,8 +115,9 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 	params := map[string]worker.Params{}
 	for _, s := range r.cfg.Strategies {
 		p := worker.Params{
-			Seeds: r.clients, Topic: r.topic, LogTopic: "soak-log-" + s + "-" + suffix, DLQTopic: "soak-dlq-" + s + "-" + suffix,
-			Group: "soak-" + s + "-" + suffix, Strategy: s, Workers: r.cfg.Workers, MaxPoll: 100, Seed: r.cfg.Seed,
+			Config: strategy.Config{Seeds: r.clients, Topic: r.topic, DLQTopic: "soak-dlq-" + s + "-" + suffix,
+				Group: "soak-" + s + "-" + suffix, Workers: r.cfg.Workers, MaxPoll: 100},
+			LogTopic: "soak-log-" + s + "-" + suffix, Strategy: s, Seed: r.cfg.Seed,
 			LatencyMax: r.cfg.Latency, Permanent: r.cfg.Permanent, MetadataMinAge: time.Second,
 		}
 		for _, t := range []string{p.LogTopic, p.DLQTopic} {
@@ -128,7 +126,7 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 			}
 		}
 		if strategy.IsShare(s) {
-			if err := r.shareSetup(ctx, p.Group); err != nil {
+			if _, err := worker.SetUpShareGroup(ctx, r.cl, p.Group); err != nil {
 				return nil, err
 			}
 		}
@@ -137,8 +135,8 @@ func (r *run) setUp(ctx context.Context) (map[string]worker.Params, error) {
 	return params, nil
 }
 
-// soak produces and samples while the fault plan runs, then stops producing
-// and waits for every strategy to catch up; it returns which did.
+// soak produces and samples while the fault plan runs, then waits for every
+// strategy to catch up; it returns which did.
 func (r *run) soak(ctx context.Context, params map[string]worker.Params, res *Result) (map[string]bool, error) {
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	defer stopSampling()
@@ -169,8 +167,7 @@ func (r *run) soak(ctx context.Context, params map[string]worker.Params, res *Re
 	return drained, ctx.Err()
 }
 
-// check reads every strategy's topics to their ends and counts them, with
-// the times of its duplicate entries for the analysis.
+// check counts every strategy's topics, keeping its duplicates' times.
 func (r *run) check(ctx context.Context, params map[string]worker.Params, drained map[string]bool, res *Result) error {
 	dups := map[string][]float64{}
 	for _, s := range r.cfg.Strategies {
@@ -198,8 +195,7 @@ func (r *run) check(ctx context.Context, params map[string]worker.Params, draine
 	return nil
 }
 
-// homeLabel names the cluster's home as the result records it: under
-// KPAR_HOME as $KPAR_HOME/... (results.Label).
+// homeLabel names the cluster's home as the result records it.
 func homeLabel(home string) string { return results.Label(home, broker.Home(), "$KPAR_HOME") }
 
 // open starts the soak's own proxied cluster or checks the given one.
@@ -255,9 +251,7 @@ func (r *run) open(ctx context.Context, res *Result) error {
 }
 
 // closeCluster stops the soak's own cluster unless kept; cancelled, it
-// SIGKILLs every JVM at once (after SIGCONT, a frozen one included) and
-// waits for them together, so that nothing waits for a graceful shutdown
-// or for one node after another.
+// SIGKILLs every JVM at once, so nothing waits for a graceful shutdown.
 func (r *run) closeCluster(cancelled bool) {
 	if !r.own || (r.cfg.KeepCluster && !cancelled) {
 		return
@@ -276,8 +270,8 @@ func (r *run) closeCluster(cancelled bool) {
 	}
 }
 
-// killNodes SIGCONTs and SIGKILLs every node still running as recorded,
-// then waits up to wait for all of them to be gone.
+// killNodes SIGCONTs and SIGKILLs every node still running (a frozen one
+// included) and waits up to wait for all of them to be gone.
 func killNodes(nodes []broker.Node, wait time.Duration) {
 	for _, n := range nodes {
 		if n.Alive() {
@@ -298,26 +292,6 @@ func (r *run) create(ctx context.Context, topic string) error {
 	return err
 }
 
-// shareSetup makes a share group read from the start with the broker's
-// shortest record lock, and waits until the brokers report it.
-func (r *run) shareSetup(ctx context.Context, group string) error {
-	if err := sharegroup.Set(ctx, r.cl, group, map[string]string{sharegroup.AutoOffsetReset: "earliest", sharegroup.RecordLockDuration: "15000"}); err != nil {
-		return err
-	}
-	for deadline := time.Now().Add(15 * time.Second); ; {
-		c, err := sharegroup.Configs(ctx, r.cl, group)
-		if err == nil && c[sharegroup.AutoOffsetReset] == "earliest" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("share group %s: %s=earliest did not show within 15s", group, sharegroup.AutoOffsetReset)
-		}
-		if err := workload.Sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
 // startMember starts a worker process for slot of p's strategy.
 func (r *run) startMember(p worker.Params, slot string, static bool) error {
 	r.mu.Lock()
@@ -325,8 +299,6 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 	p.Slot, p.Static, p.Incarnation = slot, static, r.inc[key]
 	r.inc[key]++
 	r.mu.Unlock()
-	// Its own process group (proc): a terminal's Ctrl-C reaches the soak
-	// alone, which then ends its members itself.
 	pr, err := r.cfg.Worker(context.Background(), "lab-worker", p, proc.Options{})
 	if err != nil {
 		return fmt.Errorf("start %s member %s: %w", p.Strategy, slot, err)
@@ -343,8 +315,7 @@ func (r *run) startMember(p worker.Params, slot string, static bool) error {
 }
 
 // stopMembers ends every member: SIGTERM and up to 30 s each to leave
-// (dynamic ones signalled first), or SIGKILL at once when the run was
-// cancelled.
+// (dynamic ones first), or SIGKILL at once when the run was cancelled.
 func (r *run) stopMembers(now bool) {
 	r.mu.Lock()
 	var all []*member

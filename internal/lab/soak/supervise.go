@@ -9,10 +9,9 @@ import (
 	"github.com/kpar/kpar/internal/lab/worker"
 )
 
-// MemberExit is a member process that ended without the soak asking: the
-// library stops Run on errors no retry cures (a transactional producer
-// fenced, a transaction whose end went unconfirmed), and an application
-// restarts it, so the soak does too, and says why it ended.
+// MemberExit is a member process that ended without the soak asking (the
+// library stops Run on errors no retry cures, such as a fenced
+// transactional producer); the soak restarts it, as an application would.
 type MemberExit struct {
 	Sec      float64 `json:"sec"` // seen gone, since the start
 	Strategy string  `json:"strategy"`
@@ -26,9 +25,8 @@ type MemberExit struct {
 }
 
 // supervise looks at the members every half second until ctx ends; a
-// member still listed (the faults take theirs off the list before they
-// kill or stop it) that has exited is recorded and, when static, started
-// again.
+// listed member that exited (the faults unlist theirs first) is recorded
+// and, when static, started again.
 func (r *run) supervise(ctx context.Context, params map[string]worker.Params) []MemberExit {
 	var out []MemberExit
 	for ctx.Err() == nil {
@@ -39,15 +37,8 @@ func (r *run) supervise(ctx context.Context, params map[string]worker.Params) []
 					e.Restarted, e.Error = false, err.Error()
 				}
 			}
-			note := "not restarted (dynamic)"
-			switch {
-			case e.Error != "":
-				note = "restart failed: " + e.Error
-			case e.Restarted:
-				note = "restarted"
-			}
 			r.cfg.progress(fmt.Sprintf("soak: %5.1fs member-exit    %s %s exited on its own (code %d: %s), %s",
-				e.Sec, e.Strategy, e.Slot, e.Code, e.Reason, note))
+				e.Sec, e.Strategy, e.Slot, e.Code, e.Reason, e.restart()))
 			out = append(out, e)
 		}
 		select {
@@ -56,6 +47,17 @@ func (r *run) supervise(ctx context.Context, params map[string]worker.Params) []
 		}
 	}
 	return out
+}
+
+// restart says what became of the member after its exit.
+func (e MemberExit) restart() string {
+	if e.Error != "" {
+		return "restart failed: " + e.Error
+	}
+	if e.Restarted {
+		return "restarted"
+	}
+	return "not restarted (dynamic)"
 }
 
 // exited takes the members that exited off the list.

@@ -21,20 +21,22 @@ func Views(r Result) []results.View {
 func TimelineCSV(r Result) []byte {
 	var b bytes.Buffer
 	b.WriteString("sec,input_per_sec")
+	secs, in := perSecond(r.Timeline, "")
+	cols := [][]float64{in}
 	for _, s := range r.Strategies {
 		b.WriteString("," + s + "_per_sec")
+		_, y := perSecond(r.Timeline, s)
+		cols = append(cols, y)
 	}
 	b.WriteString(",fault\n")
-	for i := 1; i < len(r.Timeline); i++ {
-		a, c := r.Timeline[i-1], r.Timeline[i]
-		dt := c.Sec - a.Sec
-		fmt.Fprintf(&b, "%.1f,%.0f", c.Sec, float64(c.Input-a.Input)/dt)
-		for _, s := range r.Strategies {
-			fmt.Fprintf(&b, ",%.0f", float64(c.Entries[s]-a.Entries[s])/dt)
+	for i, sec := range secs {
+		fmt.Fprintf(&b, "%.1f", sec)
+		for _, c := range cols {
+			fmt.Fprintf(&b, ",%.0f", c[i])
 		}
 		var fs []string
 		for _, f := range r.Faults {
-			if f.StartSec > a.Sec && f.StartSec <= c.Sec {
+			if f.StartSec > r.Timeline[i].Sec && f.StartSec <= sec {
 				fs = append(fs, f.Kind)
 			}
 		}

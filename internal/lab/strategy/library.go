@@ -12,34 +12,21 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// library is the kpar parallel consumer as the lab runs it: the pools'
-// concurrency, quick in-place retries and the scenario's dead-letter topic.
-//   - lib-key, lib-partition, lib-unordered: a consumer group in that
-//     ordering. It commits only offsets below which every record is done
-//     (completions beyond travel in the commit metadata), so a crash
-//     replays but never skips. lib-key@250ms and the like set the commit
-//     interval (libraryVariant); the plain names commit back to back.
-//   - eos: the exactly-once mode (parallel.NewTransform) in key order. The
-//     processed-log entry is the handler's output, written in the
-//     transaction that commits its record, so a read_committed checker sees
-//     each record once however the worker dies. The transactional ID is the
-//     static instance ID when there is one, so a restarted worker aborts its
-//     killed predecessor's open transaction at once.
-//   - kpar-share: share-group mode (parallel.ShareGroup), each record
-//     accepted once processed or dead-lettered, released after a failed
-//     delivery with deliveries left; no ordering, commit interval, static
-//     membership or rebalance timeout (share groups have none).
-//     kpar-share-brokerdlq rejects what it dead-letters and the broker
-//     writes it to the cell's DLQ topic (parallel.BrokerDeadLetter, Kafka
-//     4.4, KIP-1191) with its origin headers.
+// library is the kpar parallel consumer as the lab runs it (lib-*, eos,
+// kpar-share*): the pools' concurrency, quick in-place retries and the
+// scenario's dead-letter topic. eos writes the processed-log entry as the
+// handler's output in the transaction that commits its record; its
+// transactional ID is the static instance ID when there is one, so a
+// restarted worker aborts its killed predecessor's open transaction at once.
+// The share modes have no ordering, commit interval, static membership or
+// rebalance timeout; kpar-share-brokerdlq leaves its dead letters to the
+// broker (parallel.BrokerDeadLetter, KIP-1191).
 type library struct {
 	order              parallel.Order
-	interval           time.Duration // commit interval; libCommitInterval keeps the default
+	interval           time.Duration // commit interval; libCommitInterval keeps the default (back to back)
 	eos, share, broker bool          // broker: the broker writes the dead letters
 }
 
-// libCommitInterval keeps the library's default commit interval (back to
-// back).
 const libCommitInterval = -1
 
 func (l library) run(ctx context.Context, cfg Config) error {
@@ -105,10 +92,9 @@ func (l library) run(ctx context.Context, cfg Config) error {
 }
 
 // libraryVariant resolves lib-key@250ms, lib-unordered@1s, lib-key@0 and
-// the like: a lib-* strategy with the library's commit interval set to what
-// follows the @ (0: back to back, parallel.CommitInterval(0)). They are
-// named with --strategies and never in the default run: the replay window
-// against the commit interval is a measurement of its own.
+// the like: a lib-* strategy with the commit interval after the @. Never in
+// the default run: the replay window against the interval is a measurement
+// of its own.
 func libraryVariant(name string) (Func, bool) {
 	base, iv, ok := strings.Cut(name, "@")
 	if !ok {

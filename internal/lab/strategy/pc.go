@@ -17,21 +17,13 @@ import (
 // committed and measure the interval, not PC.
 const pcCommitInterval = 250 * time.Millisecond
 
-// pc-key, pc-partition, pc-unordered: Confluent's Parallel Consumer 0.5.3.3
-// (Java) in a JVM child of the worker (confluentpc.RunBridge) that consumes,
-// orders, retries and commits; each record comes back here over a pipe and
-// runs the lab's handler, as for the Go strategies. The JVM dies with this
-// process (parent-death SIGKILL), so the crash and kill faults kill PC
-// mid-work.
-//
-// PC is configured as the harness configures it (its README's way):
-// enable.auto.commit=false, auto.offset.reset=earliest, group.instance.id
-// when static, maxConcurrency = Workers, PERIODIC_CONSUMER_ASYNCHRONOUS
-// commits; with the group timeouts the Go strategies get (max.poll.interval.ms
-// = the rebalance timeout, what the Java client sends as
-// rebalance_timeout_ms). The retry delay stays PC's 1 s: with no retry limit
-// and no dead-letter topic, a permanently failing record is retried until
-// the stall timeout ends the cell whatever the delay.
+// pc-key, pc-partition, pc-unordered: Confluent's Parallel Consumer in a
+// JVM child of the worker (confluentpc.RunBridge) that consumes, orders,
+// retries and commits; each record comes back here over a pipe and runs the
+// lab's handler. The JVM dies with this process, so the crash and kill
+// faults kill PC mid-work. Configured as the harness configures it, with
+// the group timeouts the Go strategies get; the retry delay stays PC's 1 s
+// (no retry limit and no dead-letter topic: the delay changes no outcome).
 func parallelConsumer(order confluentpc.Ordering) Func {
 	return func(ctx context.Context, cfg Config) error {
 		var clientConfig string

@@ -10,23 +10,17 @@ import (
 )
 
 // share: a bare franz-go share-group consumer (KIP-932), the way its docs
-// suggest: poll up to MaxPoll records, run them on up to Workers
-// goroutines, acknowledge each when its handler returns (accept; reject a
-// permanent failure, which the broker archives; release any other, which
-// the broker redelivers until the group's delivery limit), and poll again
-// only when every record of the poll has its ack. No dead-letter topic: a
-// share group has none, so what fails for good is archived and gone.
-//
-// Polling early is the trap: kgo auto-accepts every record of the previous
-// poll still without a terminal ack, so a crash would lose what an early
-// poll accepted. The lab sets share.auto.offset.reset=earliest before any
-// member starts.
+// suggest: poll, run the records on up to Workers goroutines, acknowledge
+// each when its handler returns (accept; reject a permanent failure, which
+// the broker archives; release any other, which it redelivers), and poll
+// again only when every record has its ack: kgo auto-accepts every record of
+// the previous poll still without one, so an early poll would lose them in
+// a crash. No dead-letter topic: what fails for good is archived and gone.
 func shareGroup(ctx context.Context, cfg Config) error {
 	cl, err := kgo.NewClient(baseOpts(cfg,
 		kgo.ShareGroup(cfg.Group),
 		kgo.ShareMaxRecords(int32(cfg.MaxPoll)),
-		// Without a callback failed acks are invisible; the lab counts
-		// these lines (the share group's analogue of a failed commit).
+		// The lab counts these lines, as failed commits.
 		kgo.ShareAckCallback(func(_ *kgo.Client, rs kgo.ShareAckResults) {
 			for _, r := range rs {
 				if r.Err != nil {
@@ -39,16 +33,13 @@ func shareGroup(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer cl.Close() // releases whatever is still held (nothing, below)
-	// Handlers get a context without cancel, as in the pools: work in
-	// flight finishes and is acknowledged before the member leaves.
+	// As in the pools: work in flight finishes and is acknowledged.
 	hctx := context.WithoutCancel(ctx)
 	slots := make(chan struct{}, cfg.Workers)
 	for {
 		fs := cl.PollRecords(ctx, cfg.MaxPoll)
 		if ctx.Err() != nil || fs.IsClientClosed() {
-			// Records this last poll may have returned are not acked:
-			// Close releases them for another member.
-			break
+			break // Close releases what this last poll returned
 		}
 		for _, e := range fs.Errors() {
 			if !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded) {
@@ -72,7 +63,6 @@ func shareGroup(ctx context.Context, cfg Config) error {
 				}
 			}()
 		}
-		// Every record of this poll acked before the next poll.
 		wg.Wait()
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

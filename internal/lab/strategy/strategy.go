@@ -25,29 +25,30 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // ErrPermanent marks a handler failure that retrying cannot fix.
 var ErrPermanent = errors.New("permanent failure")
 
-// Config is what every strategy gets.
+// Config is what every strategy gets; it is also the strategy half of a
+// worker's spec (worker.Params), hence the JSON tags.
 type Config struct {
 	Seeds      []string
-	ClientOpts []kgo.Opt // TLS, SASL: added to every client a strategy makes
+	ClientOpts []kgo.Opt `json:"-"` // TLS, SASL: added to every client a strategy makes
 	// JavaSecurity is the same settings as Java client properties (the
 	// password among them), for the pc-* strategies' JVM.
-	JavaSecurity map[string]string
-	Topic        string // input
+	JavaSecurity map[string]string `json:"-"`
+	Topic        string            // input
 	Group        string
 	InstanceID   string // static membership, so a restarted process takes its partitions back at once; "" = dynamic
-	DLQTopic     string // dead-letter topic, for strategies that have one
+	DLQTopic     string // dead-letter topic ("" = none)
 	Workers      int    // pool size / max concurrency
 	MaxPoll      int    // records per poll
 	// RebalanceTimeout: how long the group waits for a member to rejoin
 	// (kgo's max.poll.interval.ms); 0 keeps the client default (60 s).
 	RebalanceTimeout time.Duration
-	Handler          Handler
+	Handler          Handler `json:"-"`
 	// Transform is Handler for a strategy that writes the processed-log
 	// entry itself (eos): it returns the entry instead of writing it.
-	Transform func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error)
-	Logf      func(format string, args ...any)
+	Transform func(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) `json:"-"`
+	Logf      func(format string, args ...any)                                `json:"-"`
 	// Java and PCClasspath run the JVM of the pc-* strategies (see
-	// pc.Classpath); the lab resolves them once in its parent process.
+	// confluentpc.Classpath); the lab resolves them once in its parent.
 	Java        string
 	PCClasspath string
 }
@@ -59,13 +60,9 @@ type Func func(ctx context.Context, cfg Config) error
 type entry struct {
 	name string
 	run  Func
-	// jvm: runs a JVM (Config.Java and Config.PCClasspath must be set).
-	// share: consumes as a share group (KIP-932): no committed offsets, no
-	// static membership, records acquired and acknowledged one by one.
-	// archives: leaves failed records to the share group's broker (it
-	// rejects a permanent failure and releases any other, so the broker
-	// archives the record and nothing keeps it).
-	// brokerDLQ: the broker writes its dead letters (KIP-1191).
+	// jvm: runs a JVM; share: consumes as a share group (KIP-932);
+	// archives: leaves failed records to the broker to archive; brokerDLQ:
+	// the broker writes its dead letters (KIP-1191).
 	jvm, share, archives, brokerDLQ bool
 }
 
@@ -107,8 +104,7 @@ func NeedsJVM(name string) bool { return find(name).jvm }
 func IsShare(name string) bool { return find(name).share }
 
 // Archives reports whether the named strategy leaves failed records to the
-// share group's broker to archive; a strategy with a dead-letter topic does
-// not.
+// share group's broker to archive.
 func Archives(name string) bool { return find(name).archives }
 
 // DLQTopic names the dead-letter topic of a cell whose topics start with
@@ -187,10 +183,8 @@ func groupTimeouts(cfg Config) (rebalance, heartbeat time.Duration) {
 	return cfg.RebalanceTimeout, max(100*time.Millisecond, cfg.RebalanceTimeout/10)
 }
 
-// queueDepth is the pool's queue. A naive loop hands records to something
-// like Java's fixed thread pool, whose queue is unbounded; a deep bounded
-// queue keeps that shape (the poll loop runs far ahead of the work) while
-// still giving the only backpressure these loops have.
+// queueDepth is the pool's queue: deep, as a Java fixed thread pool's
+// unbounded one (the poll loop runs far ahead of the work), yet bounded.
 const queueDepth = 1000
 
 // pool is the worker pool the naive loops hand records to.
@@ -212,10 +206,9 @@ func newPool(n int, h Handler, logf func(string, ...any)) *pool {
 			defer p.wg.Done()
 			for j := range p.jobs {
 				// Work in flight finishes even during shutdown: a graceful
-				// stop must not manufacture losses.
+				// stop must not manufacture losses. No retry and no
+				// dead-letter topic: a failed record is skipped.
 				if err := h(context.Background(), j.r); err != nil {
-					// The naive loops have no retry and no dead-letter
-					// topic: a failed record is skipped, as such loops do.
 					logf("record p%d@%d dropped: %v", j.r.Partition, j.r.Offset, err)
 				}
 				if j.done != nil {
@@ -235,16 +228,14 @@ func (p *pool) close() {
 	p.wg.Wait()
 }
 
-// batchLinger is how long pollLoop waits to fill a short batch. The lab
-// produces the whole input before any consumer starts, so a short poll only
-// means a fetch boundary (partitions whose start offsets arrived apart) and
-// the next fetch fills it at once; only the input's end waits this long.
+// batchLinger is how long pollLoop waits to fill a short batch: the input
+// is produced before any consumer starts, so a short poll is a fetch
+// boundary the next fetch fills at once; only the input's end waits.
 const batchLinger = 500 * time.Millisecond
 
-// pollLoop is the shape of every naive strategy: poll, then hand the batch
-// to onBatch, until ctx ends. Batches hold exactly max records except at the
-// end of the input, so where the batch boundaries fall (and therefore what
-// a crash finds committed) follows from the seed, not from fetch timing.
+// pollLoop polls and hands each batch to onBatch until ctx ends. Batches
+// hold exactly max records except at the input's end, so what a crash finds
+// committed follows from the seed, not from fetch timing.
 func pollLoop(ctx context.Context, cl *kgo.Client, max int, onBatch func([]*kgo.Record)) error {
 	var batch []*kgo.Record
 	for {

@@ -30,54 +30,41 @@ import (
 )
 
 // Params configure one worker process: its spec (`kpar child lab-worker`
-// reads it on stdin). ClientOpts and JavaSecurity are resolved in the
-// worker from the security in its spec line, the password from the
-// environment it inherits.
+// reads it on stdin). The strategy's Config travels in it; ClientOpts and
+// JavaSecurity are resolved in the worker from the security in its spec
+// line, the password from the environment it inherits, and Handler,
+// Transform, Logf and InstanceID are the worker's own.
 type Params struct {
-	Seeds        []string
-	ClientOpts   []kgo.Opt         `json:"-"`
-	JavaSecurity map[string]string `json:"-"` // the security for the pc-* strategies' JVM
-	Topic        string            // input
-	LogTopic     string            // processed-log
-	DLQTopic     string            // dead-letter topic ("" = none)
-	Group        string
-	Strategy     string
-	Slot         string // member name; also the static instance id when Static
-	Static       bool
-	Incarnation  int
-	Workers      int
-	MaxPoll      int
-	Seed         int64
-	LatencyMin   time.Duration
-	LatencyMax   time.Duration
-	Tail         float64 // chance a record takes TailLatency instead
-	TailLatency  time.Duration
-	Transient    float64 // chance an attempt fails transiently (attempts 1-3 only)
-	Permanent    float64 // chance a record always fails
+	strategy.Config
+	LogTopic    string // processed-log
+	Strategy    string
+	Slot        string // member name; also the static instance id when Static
+	Static      bool
+	Incarnation int
+	Seed        int64
+	LatencyMin  time.Duration
+	LatencyMax  time.Duration
+	Tail        float64 // chance a record takes TailLatency instead
+	TailLatency time.Duration
+	Transient   float64 // chance an attempt fails transiently (attempts 1-3 only)
+	Permanent   float64 // chance a record always fails
 	// KillAfter: admit this many handler invocations, then freeze and
 	// SIGKILL self once settled (0 = never). See killWhenSettled.
 	KillAfter int
 	// Instant changes KillAfter: SIGKILL self the moment this process's
 	// KillAfter-th processed-log entry is acknowledged, with no freeze and
-	// no settle (the kill fault). See handle.
+	// no settle (the kill fault). See process.
 	Instant bool
 	// The slow fault: invocations SlowAt..SlowAt+SlowCount-1 of this
 	// process take SlowLatency (first attempt of a record only), and the
 	// process writes EventSlow when the first of them starts.
 	SlowAt, SlowCount int
 	SlowLatency       time.Duration
-	// RebalanceTimeout is the group's rebalance timeout, kgo's analogue of
-	// max.poll.interval.ms (0 = the client default).
-	RebalanceTimeout time.Duration
 	// MetadataMinAge is the least time between two metadata refreshes of
-	// every client of the worker (0 = kgo's 5 s): the soak moves leaders
-	// (broker kills, reassignments) and a client that may not look again
-	// for 5 s stalls that long on a partition whose leader moved.
+	// every client of the worker (0 = kgo's 5 s): the soak moves leaders,
+	// and a client that may not look again for 5 s stalls that long on a
+	// partition whose leader moved.
 	MetadataMinAge time.Duration
-	// Java and PCClasspath run the pc-* strategies' JVM (resolved once by
-	// the lab's parent process; empty for the other strategies).
-	Java        string
-	PCClasspath string
 }
 
 // Event is one JSON line a worker writes on stdout (one write per line, so
@@ -93,35 +80,26 @@ type Event struct {
 
 // The kinds of Event.
 const (
-	// EventSlow: the slow stretch started; the runner lets the second
-	// member join then, so the rebalance lands while the slow handlers run.
+	// EventSlow: the slow stretch started; the second member joins then.
 	EventSlow = "slow"
 	// EventPermanent: a handler attempt ended in a permanent failure (Seq,
-	// Attempt); a record that always fails leaves nothing in the
-	// processed-log.
+	// Attempt).
 	EventPermanent = "permanent"
 	// EventFailed: a failed attempt on a record a share group delivered
-	// (Seq, Delivery, Permanent). A record rejected, or failing its last
-	// allowed delivery, is archived by the broker and leaves no entry
-	// anywhere; these tell archived from lost.
+	// (Seq, Delivery, Permanent): what tells archived from lost.
 	EventFailed = "failed"
-	// EventKill: written the instant before a kill-fault SIGKILL with the
-	// invocations running (the killing one included): the records in
-	// flight, which a replay is measured against.
+	// EventKill: the instant before a kill-fault SIGKILL, with the
+	// invocations running (the killing one included).
 	EventKill = "kill"
 )
 
 // Settle is how long the group's committed offsets must stay unchanged
-// before a frozen worker kills itself: four commit intervals of the
-// slowest-committing strategy (PC's, set to 250 ms; the library commits
-// back to back).
+// before a frozen worker kills itself: four of PC's 250 ms commit intervals.
 const Settle = time.Second
 
-// ShareSettle is Settle for share groups. Their acknowledgements leave the
-// client in the background (kgo sends a pending ack within 1 s, or with
-// the next fetch) and one above a record still held does not move anything
-// the broker reports, so the frozen worker waits out the flush: twice
-// kgo's ack timer, with the reported share-partition state unchanged.
+// ShareSettle is Settle for share groups: kgo sends a pending ack within
+// 1 s (or with the next fetch), so twice that with the reported
+// share-partition state unchanged.
 const ShareSettle = 2500 * time.Millisecond
 
 // Check refuses a worker that cannot run.
@@ -165,13 +143,10 @@ func Run(ctx context.Context, p Params, events *proc.Lines) error {
 	if h.freezes {
 		go h.killWhenSettled(ctx)
 	}
-	cfg := strategy.Config{
-		Seeds: p.Seeds, ClientOpts: p.ClientOpts, JavaSecurity: p.JavaSecurity, Topic: p.Topic, Group: p.Group, DLQTopic: p.DLQTopic,
-		Workers: p.Workers, MaxPoll: p.MaxPoll, Handler: h.handle, Transform: h.transform, RebalanceTimeout: p.RebalanceTimeout,
-		Java: p.Java, PCClasspath: p.PCClasspath,
-		Logf: func(f string, a ...any) {
-			fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
-		},
+	cfg := p.Config
+	cfg.Handler, cfg.Transform = h.handle, h.transform
+	cfg.Logf = func(f string, a ...any) {
+		fmt.Fprintf(os.Stderr, "worker %s#%d: %s\n", p.Slot, p.Incarnation, fmt.Sprintf(f, a...))
 	}
 	if p.Static {
 		cfg.InstanceID = p.Group + "-" + p.Slot
@@ -204,10 +179,8 @@ const (
 
 func (h *handler) handle(ctx context.Context, r *kgo.Record) error { return h.process(ctx, r, nil) }
 
-// transform is handle for a strategy that writes the processed-log entry
-// itself, in the transaction that commits the record (eos): the entry is
-// returned instead of written. Everything else, the kill fault included,
-// is handle's.
+// transform is handle for eos: the entry is returned, to be written in the
+// transaction that commits the record, instead of written.
 func (h *handler) transform(ctx context.Context, r *kgo.Record) ([]*kgo.Record, error) {
 	var out *kgo.Record
 	if err := h.process(ctx, r, &out); err != nil {
@@ -226,8 +199,8 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	p := h.p
 	n := h.invoked.Add(1)
 	if h.freezes && n > int64(p.KillAfter) {
-		// Frozen: this invocation never runs. The process dies in
-		// killWhenSettled; a graceful stop (SIGTERM) still gets through.
+		// Frozen: the process dies in killWhenSettled; a SIGTERM still
+		// gets through.
 		<-h.stop
 		return errors.New("worker frozen for a crash")
 	}
@@ -238,10 +211,9 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	}
 	seq := uint64(rec.Seq)
 	attempt := h.attempt(rec.Seq)
-	// A share group redelivers a released record to any member, so this
-	// process's count starts again at 1 where the broker's delivery count
-	// does not; the dice follow the larger, so a record's transient
-	// failures end at its fourth attempt wherever it runs.
+	// A share group redelivers to any member, whose own count starts at 1:
+	// the dice follow the larger, so transient failures end at the fourth
+	// attempt wherever the record runs.
 	delivery := int(r.DeliveryCount())
 	attempt = max(attempt, delivery)
 	if delivery > 0 {
@@ -254,8 +226,7 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 
 	err = h.work(ctx, n, attempt, seq)
 	if err != nil {
-		// Cancelled (e.g. the library gave up on a revoked partition):
-		// nothing was done, the next owner processes the record.
+		// Cancelled (a revoked partition): the next owner processes it.
 		return fmt.Errorf("record %d: %w", rec.Seq, err)
 	}
 	if workload.Float(p.Seed, dicePermanent, seq) < p.Permanent {
@@ -268,22 +239,16 @@ func (h *handler) process(ctx context.Context, r *kgo.Record, emit **kgo.Record)
 	e := workload.Entry{Record: rec, Worker: p.Slot, Incarnation: p.Incarnation, Outcome: workload.OK, Attempts: attempt, Delivery: delivery}
 	out := &kgo.Record{Topic: p.LogTopic, Key: []byte(rec.Key), Value: workload.EncodeEntry(e)}
 	if emit != nil {
-		*emit = out
-		// Not written yet: the instant kill below lands before the
-		// strategy has it, as a write's acknowledgement does.
+		*emit = out // the instant kill below lands before the strategy has it
 	} else if err = h.out.ProduceSync(context.WithoutCancel(ctx), out).FirstErr(); err != nil {
-		// Not ctx: a revoked or stopping strategy may cancel it, and an
-		// entry half-written by a cancelled call would make "processed"
-		// a race.
+		// Not ctx: an entry half-written by a cancelled call would make
+		// "processed" a race.
 		return fmt.Errorf("processed-log write for record %d: %w", rec.Seq, err)
 	}
 	if p.Instant && p.KillAfter > 0 && h.written.Add(1) == int64(p.KillAfter) {
-		// The kill fault: die here, between this record's durable entry
-		// and the strategy hearing it is done, while the other workers are
-		// mid-sleep or mid-write (their produce requests may or may not
-		// reach the broker) and the strategy's next commit is pending.
-		// Nothing waits for anything, so what was committed and written at
-		// this instant is up to thread and network timing.
+		// The kill fault: die between this record's durable entry and the
+		// strategy hearing it is done, other handlers mid-sleep or
+		// mid-write and the next commit pending.
 		_ = h.events.Write(Event{Kind: EventKill, InFlight: h.running.Load()})
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
@@ -301,9 +266,8 @@ func (h *handler) attempt(seq int64) int {
 }
 
 // work is the handler's latency for invocation n, attempt attempt of
-// record seq: the slow stretch (first attempts only, announced once), a
-// tail latency, or a uniform one between LatencyMin and LatencyMax; a
-// well-behaved handler, it stops when its context ends.
+// record seq: the slow stretch (first attempts only), a tail latency, or a
+// uniform one; it stops when its context ends.
 func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) error {
 	p := h.p
 	switch {
@@ -321,16 +285,11 @@ func (h *handler) work(ctx context.Context, n int64, attempt int, seq uint64) er
 	return nil
 }
 
-// killWhenSettled is the crash fault made repeatable. Once KillAfter
-// invocations were admitted, no further invocation runs; the process waits
-// until every admitted one has written its entry and the group's committed
-// offsets (and metadata) have not moved for Settle, then SIGKILLs itself.
-// A share group has no committed offsets: there it is the share-partition
-// states (start offset and lag) that must not move, for ShareSettle.
-// So at the kill the processed-log holds exactly the entries of the
-// admitted invocations, and the commits are whatever the strategy commits
-// once its poll loop has run into the frozen workers (queue full, or input
-// exhausted): both are functions of the seed, not of when a timer fired.
+// killWhenSettled is the crash fault made repeatable: once KillAfter
+// invocations were admitted and every one wrote its entry, it SIGKILLs the
+// process when the group's committed offsets and metadata (a share group's
+// partition states) have not moved for Settle (ShareSettle). The log and
+// the commits at the kill are then functions of the seed, not of a timer.
 func (h *handler) killWhenSettled(ctx context.Context) {
 	select {
 	case <-h.frozen:
@@ -346,7 +305,6 @@ func (h *handler) killWhenSettled(ctx context.Context) {
 		return fmt.Sprint(offs.Sorted()), err
 	}
 	if strategy.IsShare(h.p.Strategy) {
-		// No committed offsets: what the broker reports acknowledged.
 		settle, read = ShareSettle, func() (string, error) {
 			st, err := sharegroup.Offsets(ctx, h.out, h.p.Group, h.p.Topic)
 			return fmt.Sprint(st), err

@@ -1,0 +1,85 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// What the labs' parent processes ask of a group their workers form.
+
+// Acknowledged is how many records of topic (ends: each partition's end) the
+// group is done with, and whether that is all of them: its committed
+// offsets, or for a share group the records the broker reports in a
+// terminal state.
+func Acknowledged(ctx context.Context, cl *kgo.Client, share bool, group, topic string, ends map[int32]int64) (n int64, all bool, err error) {
+	var acked func(part int32, end int64) (int64, bool)
+	if share {
+		st, err := sharegroup.Offsets(ctx, cl, group, topic)
+		if err != nil {
+			return 0, false, err
+		}
+		acked = func(part int32, end int64) (int64, bool) {
+			sp, ok := st[part]
+			return sharegroup.Acknowledged(sp, ok, end)
+		}
+	} else {
+		offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
+		if err != nil {
+			return 0, false, fmt.Errorf("committed offsets of %s: %w", group, err)
+		}
+		acked = func(part int32, end int64) (int64, bool) {
+			at := int64(0)
+			if c, ok := offs.Lookup(topic, part); ok && c.Err == nil {
+				at = c.At
+			}
+			return max(at, 0), at >= end
+		}
+	}
+	all = true
+	for part, end := range ends {
+		k, done := acked(part, end)
+		n, all = n+k, all && done
+	}
+	return n, all, nil
+}
+
+// ShareLockDuration is the acquisition lock the labs give their share
+// groups: the broker's minimum (group.share.min.record.lock.duration.ms,
+// 15 s by default; the group default is 30 s), so that a record held by a
+// dead member comes back as soon as the broker allows.
+const ShareLockDuration = 15 * time.Second
+
+// SetUpShareGroup makes a share group read from the start with
+// ShareLockDuration, before any member starts, and returns the group's
+// configs as the broker then describes them. A broker that refuses the lock
+// duration (a higher minimum) keeps its own.
+func SetUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (map[string]string, error) {
+	want := map[string]string{
+		sharegroup.AutoOffsetReset:    "earliest",
+		sharegroup.RecordLockDuration: strconv.Itoa(int(ShareLockDuration.Milliseconds())),
+	}
+	var err error
+	// Retried: the coordinator of a new group may not be ready yet; only
+	// a refused value is a verdict.
+	for try := 0; try < 20; try++ {
+		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if errors.Is(err, kerr.InvalidConfig) {
+		err = sharegroup.FromEarliest(ctx, cl, group)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return sharegroup.Configs(ctx, cl, group)
+}
