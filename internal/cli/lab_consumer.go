@@ -88,7 +88,7 @@ text lines.`,
 	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash and kill schedule: comma-separated increasing processed-log counts (overrides --crashes)")
 	fl.Float64Var(&f.cfg.Transient, "transient", def.Transient, "failures: chance a handler attempt fails transiently (first 3 attempts)")
 	fl.Float64Var(&f.cfg.Permanent, "permanent", def.Permanent, "failures: chance a record always fails (dead-letter material)")
-	fl.DurationVar(&f.cfg.StallTimeout, "stall-timeout", def.StallTimeout, "give up on a cell whose consumers make no progress for this long")
+	fl.DurationVar(&f.cfg.StallTimeout, "stall-timeout", def.StallTimeout, "give up on a cell whose consumers make no progress for this long (after a worker's start or restart: at least 60s)")
 	addOutFlags(fl, &f.out, "lab")
 	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
 	fl.BoolVar(&f.verbose, "verbose", false, "pass the worker processes' output through to stderr")

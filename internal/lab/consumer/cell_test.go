@@ -132,3 +132,22 @@ func TestExactnessStarsWhatTimingMoves(t *testing.T) {
 		t.Fatalf("group-protocol timing must make every count timing-dependent: exact %v, timing %v, why %q", exact, timing, why)
 	}
 }
+
+// A worker's start or restart (a JVM, a group join) gets at least
+// startGrace before the cell counts as stalled; once it moved, the stall
+// timeout alone decides.
+func TestAStartingWorkerIsNotStalledWithinTheStartGrace(t *testing.T) {
+	for _, c := range []struct {
+		timeout time.Duration
+		moved   bool
+		want    time.Duration
+	}{
+		{10 * time.Second, false, startGrace},
+		{10 * time.Second, true, 10 * time.Second},
+		{2 * startGrace, false, 2 * startGrace},
+	} {
+		if got := stallLimit(c.timeout, c.moved); got != c.want {
+			t.Errorf("stallLimit(%s, moved %v) = %s, want %s", c.timeout, c.moved, got, c.want)
+		}
+	}
+}

@@ -57,7 +57,8 @@ type Config struct {
 	// the failures fault.
 	Transient float64
 	Permanent float64
-	// StallTimeout ends a cell whose consumers make no progress for this long.
+	// StallTimeout ends a cell whose consumers make no progress for this
+	// long (after a worker's start or restart: at least startGrace).
 	StallTimeout time.Duration
 	// Keep leaves each cell's topics and group in place for inspection.
 	Keep bool

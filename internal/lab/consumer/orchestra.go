@@ -124,6 +124,20 @@ func (o *orchestra) progress(ctx context.Context, inputEnds map[int32]int64) (pr
 	return p, err
 }
 
+// startGrace is the least time a worker has, after each (re)start, to show
+// its first progress before the cell counts as stalled: a JVM start and a
+// group join on a loaded machine are not a stall.
+const startGrace = 60 * time.Second
+
+// stallLimit is how long a cell may go without progress: the stall timeout,
+// or startGrace when longer until the (re)started worker has moved.
+func stallLimit(timeout time.Duration, moved bool) time.Duration {
+	if moved {
+		return timeout
+	}
+	return max(timeout, startGrace)
+}
+
 // run drives the cell until the group committed the whole input with every
 // planned fault done (or impossible), or nothing moved for the stall
 // timeout; it always stops every process it started.
@@ -151,6 +165,8 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 	slow := o.scen.Has(scenario.Slow)
 	var last progress
 	lastMove := time.Now()
+	moved := false // since w0's last (re)start
+	stall := func() time.Duration { return stallLimit(o.stall, moved) }
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -162,19 +178,19 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 		p, err := o.progress(ctx, inputEnds)
 		if err != nil {
 			// Only a lasting failure ends the cell: coordinators move.
-			if time.Since(lastMove) > o.stall {
+			if time.Since(lastMove) > stall() {
 				return err
 			}
 			continue
 		}
 		if p != last {
-			last, lastMove = p, time.Now()
+			last, lastMove, moved = p, time.Now(), true
 		}
 		if w0.Exited() {
 			if w0, err = o.restartW0(ctx, w0, inputEnds); err != nil {
 				return err
 			}
-			lastMove = time.Now()
+			lastMove, moved = time.Now(), false
 			continue
 		}
 		if err := o.checkExits(); err != nil {
@@ -197,7 +213,7 @@ func (o *orchestra) run(ctx context.Context) (err error) {
 			}
 		default:
 		}
-		if o.over(p, lastMove, rebalance, slow) {
+		if o.over(p, lastMove, stall(), rebalance, slow) {
 			return nil
 		}
 	}
@@ -285,7 +301,7 @@ func (o *orchestra) join(slot string) error {
 
 // over says whether the cell ends: caught up with every fault done or
 // impossible, or stalled (marked in the cell).
-func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) bool {
+func (o *orchestra) over(p progress, lastMove time.Time, stall time.Duration, rebalance, slow bool) bool {
 	faultsDone := o.cell.Crashes >= len(o.cell.CrashPoints) && (!rebalance || o.cell.Leaves > 0) && (!slow || o.members["s1"] != nil)
 	if p.caughtUp && faultsDone {
 		return true
@@ -300,7 +316,7 @@ func (o *orchestra) over(p progress, lastMove time.Time, rebalance, slow bool) b
 	if p.caughtUp && time.Since(lastMove) > settle+3*time.Second {
 		return true
 	}
-	if time.Since(lastMove) > o.stall {
+	if time.Since(lastMove) > stall {
 		o.cell.Stalled = true
 		return true
 	}
