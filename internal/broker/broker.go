@@ -70,7 +70,16 @@ func Up(ctx context.Context, o Options) (*State, error) {
 		return nil, err
 	}
 	stale := false // a recorded cluster of ours just died: its ports free up a moment later
-	if st, err := LoadState(o.Home); err == nil {
+	st, err := LoadState(o.Home)
+	if err != nil && !errors.Is(err, ErrNotUp) {
+		// Unreadable: it may record a cluster with data; never format over it.
+		if !o.Fresh {
+			return nil, fmt.Errorf("%w (remove %s, or use --fresh, to start a new cluster there)", err, brokerDir(o.Home))
+		}
+		o.Progress(fmt.Sprintf("--fresh: discarding %s", brokerDir(o.Home)))
+		_ = os.RemoveAll(brokerDir(o.Home))
+	}
+	if err == nil {
 		if err := st.running(o.Home); err != nil {
 			return st, err
 		}
@@ -92,8 +101,7 @@ func Up(ctx context.Context, o Options) (*State, error) {
 			return nil, err
 		}
 	}
-	st, err := create(ctx, o)
-	if err != nil {
+	if st, err = create(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := launchAll(o.Home, st, false); err != nil {
@@ -183,6 +191,12 @@ func writeNodes(o Options, dir string, sec *secureSetup) ([]Node, error) {
 	var nodes []Node
 	for i := 0; i < o.Nodes; i++ {
 		nd := filepath.Join(dir, fmt.Sprintf("node-%d", i+1))
+		// No cluster is recorded here (create runs only then): data left
+		// by a start that failed would make the format refuse the new
+		// cluster's id ("Invalid cluster.id").
+		if err := os.RemoveAll(filepath.Join(nd, "data")); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(filepath.Join(nd, "data"), 0o755); err != nil {
 			return nil, err
 		}

@@ -168,3 +168,48 @@ func TestUpAfterACrashAndRestartKeepTopicsAndOffsetsFreshDiscardsThem(t *testing
 		t.Fatal(err)
 	}
 }
+
+// A start that failed leaves formatted storage and no state behind; the
+// next start formats anew instead of refusing the new cluster's id.
+func TestUpAfterAFailedStartFormatsAgain(t *testing.T) {
+	realBrokerTest(t)
+	home := t.TempDir()
+	data := filepath.Join(brokerDir(home), "node-1", "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// What a format of another cluster leaves: its id in meta.properties.
+	meta := "cluster.id=AAAAAAAAAAAAAAAAAAAAAA\nnode.id=1\nversion=1\ndirectory.id=BBBBBBBBBBBBBBBBBBBBBB\n"
+	if err := os.WriteFile(filepath.Join(data, "meta.properties"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	st, err := Up(ctx, Options{Home: home, BasePort: 26792, ReadyTimeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatalf("up over a failed start's storage: %v", err)
+	}
+	t.Cleanup(func() { _, _ = Down(home) })
+	if b, err := os.ReadFile(filepath.Join(data, "meta.properties")); err != nil || !strings.Contains(string(b), "cluster.id="+st.ClusterID) {
+		t.Fatalf("meta.properties after up: %q, %v; want cluster.id=%s", b, err, st.ClusterID)
+	}
+}
+
+// An unreadable state may record a cluster with data: up refuses to
+// format over it, naming the file, unless told --fresh.
+func TestUpRefusesAnUnreadableStateUnlessFresh(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(brokerDir(home), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statePath(home), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Up(context.Background(), Options{Home: home, BasePort: 26793})
+	if err == nil || !strings.Contains(err.Error(), statePath(home)) || !strings.Contains(err.Error(), "--fresh") {
+		t.Fatalf("up over an unreadable state: %v, want a refusal naming %s and --fresh", err, statePath(home))
+	}
+	if _, err := os.Stat(statePath(home)); err != nil {
+		t.Fatalf("the refusal removed the state: %v", err)
+	}
+}
