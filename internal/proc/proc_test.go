@@ -144,3 +144,18 @@ func TestTailBufferKeepsTheEnd(t *testing.T) {
 		t.Fatalf("tail = %q", got)
 	}
 }
+
+func TestParseCoreBusyIsPerCPUWithoutIdle(t *testing.T) {
+	stat := "cpu  10 0 10 1000 5 0 0 0 0 0\ncpu0 100 0 50 999 7 0 10 0 0 0\ncpu1 1 2 3 4 5 6 7 8 9 10\nintr 1 2\n"
+	m, c := ParseStat(stat)
+	// cpu0: user+nice+system+irq+softirq+steal = 100+0+50+0+10+0 ticks.
+	if m == nil || *m != 0.2 || len(c) != 2 || c[0] != 1.6 || c[1] != (1+2+3+6+7+8)/100.0 {
+		t.Fatalf("got %v %v", m, c)
+	}
+	if m, c := ParseStat("cpu 1 2 3 4 5 6 7 8\n"); c != nil || m == nil || *m != 0.27 {
+		t.Fatalf("no cpuN line parsed: %v %v", m, c)
+	}
+	if m, c := ParseStat("cpu 1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\ncpu1 1 2 3 4 x 6 7 8\n"); m != nil || c != nil {
+		t.Fatalf("malformed lines parsed: %v %v", m, c)
+	}
+}

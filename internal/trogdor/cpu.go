@@ -1,13 +1,11 @@
 package trogdor
 
 import (
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/proc"
 )
 
 // cpuProbe reads the CPU seconds of the broker JVMs (when they are the
@@ -62,7 +60,7 @@ func sum(pids []int) *float64 {
 }
 
 func (p cpuProbe) read() cpuReading {
-	return cpuReading{at: time.Now(), broker: sum(p.brokers), agents: sum(p.agents), machine: machineBusy()}
+	return cpuReading{at: time.Now(), broker: sum(p.brokers), agents: sum(p.agents), machine: machineBusyNow()}
 }
 
 // since is the average cores used from a until now.
@@ -82,33 +80,9 @@ func (p cpuProbe) since(a cpuReading) *CPU {
 	return &CPU{WallMs: wall.Milliseconds(), BrokerCores: avg(a.broker, b.broker), AgentCores: avg(a.agents, b.agents), MachineCores: avg(a.machine, b.machine)}
 }
 
-// machineBusy is the busy CPU seconds of the whole host so far (every
-// process, other people's too): /proc/stat's cpu line without idle and
-// iowait. (internal/bench/produce reads the same line for its own
-// bottleneck.)
-func machineBusy() *float64 {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return nil
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return nil
-	}
-	var busy float64
-	for i, v := range f[1:] {
-		n, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return nil
-		}
-		if i != 3 && i != 4 && i < 8 { // not idle, iowait; not guest (counted in user)
-			busy += n
-		}
-	}
-	busy /= clockTicks
-	return &busy
+// machineBusyNow is the host's busy CPU seconds so far (every process,
+// other people's too), nil when unreadable.
+func machineBusyNow() *float64 {
+	m, _ := proc.MachineBusy()
+	return m
 }
-
-// clockTicks is USER_HZ, 100 on every Linux kpar runs on.
-const clockTicks = 100

@@ -36,9 +36,7 @@ func read(brokerCPU BrokerCPU) reading {
 			r.broker = &v
 		}
 	}
-	if b, err := os.ReadFile("/proc/stat"); err == nil {
-		r.machine, r.cores = parseStat(string(b))
-	}
+	r.machine, r.cores = proc.MachineBusy()
 	if b, err := os.ReadFile("/proc/net/dev"); err == nil {
 		if rx, tx, ok := parseNetDev(string(b), "lo"); ok {
 			r.rx, r.tx = &rx, &tx
@@ -68,50 +66,6 @@ func (a reading) into(st *Step, b reading) {
 			st.CoreBusySeconds[i] = b.cores[i] - a.cores[i]
 		}
 	}
-}
-
-// parseStat reads /proc/stat's text: the machine's busy CPU seconds (the
-// "cpu" line; nil without it) and each CPU's (the cpuN lines, indexed by
-// number; nil without them or when one is malformed).
-func parseStat(stat string) (machine *float64, cores []float64) {
-	for _, line := range strings.Split(stat, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 8 || !strings.HasPrefix(f[0], "cpu") {
-			continue
-		}
-		busy, ok := busySeconds(f[1:])
-		if f[0] == "cpu" {
-			if ok {
-				machine = &busy
-			}
-			continue
-		}
-		n, err := strconv.Atoi(f[0][3:])
-		if !ok || err != nil || n < 0 || n > 4096 {
-			return machine, nil
-		}
-		for len(cores) <= n {
-			cores = append(cores, 0)
-		}
-		cores[n] = busy
-	}
-	return machine, cores
-}
-
-// busySeconds sums a /proc/stat line's busy ticks: idle (4th) and iowait
-// (5th) are not busy, and guest time is already counted in user.
-func busySeconds(ticks []string) (float64, bool) {
-	var busy uint64
-	for i, v := range ticks {
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		if i != 3 && i != 4 && i < 8 {
-			busy += n
-		}
-	}
-	return float64(busy) / 100, true // USER_HZ is 100 on Linux
 }
 
 // parseNetDev finds iface's line ("  lo: rxbytes rxpackets ... (8 rx
