@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
 )
 
@@ -165,7 +166,7 @@ func keyOrderLesson(r Result) []string {
 		s := fmt.Sprintf("Concurrency %d: without key order the share group processed %s of %s records (%.1f%%) out of their key's order, "+
 			"over %s keys; kpar's consumer group %s of %s. ", p.Concurrency, doc.I64(o.Reordered), doc.I64(o.Records), 100*o.Share(), doc.Int(o.Keys),
 			doc.I64(p.Kpar.Order.Reordered), doc.I64(p.Kpar.Order.Records))
-		switch d := ratio(p.Share.SteadyPerS, p.Kpar.SteadyPerS); {
+		switch d := clock.Ratio(p.Share.SteadyPerS, p.Kpar.SteadyPerS); {
 		case d > 1+EvenBand:
 			s += fmt.Sprintf("The share group's rate was %sx kpar's.", doc.F2(d))
 		case d > 0 && d < 1-EvenBand:

@@ -16,13 +16,6 @@ func perMillion(cpu float64, records int64) float64 {
 	return cpu / float64(records) * 1e6
 }
 
-func ratio(a, b float64) float64 {
-	if b <= 0 {
-		return 0
-	}
-	return a / b
-}
-
 // median of v (the mean of the two middle values for an even count); 0
 // for none.
 func median(v []float64) float64 { return clock.SpreadOf(v).Median }
@@ -80,9 +73,9 @@ func perRepeat(a, b Side, f func(a, b Side) float64) []float64 {
 	return out
 }
 
-func rateRatio(a, b Side) float64 { return ratio(a.SteadyPerS, b.SteadyPerS) }
+func rateRatio(a, b Side) float64 { return clock.Ratio(a.SteadyPerS, b.SteadyPerS) }
 
-func cpuRatio(a, b Side) float64 { return ratio(a.CPUPerMillion, b.CPUPerMillion) }
+func cpuRatio(a, b Side) float64 { return clock.Ratio(a.CPUPerMillion, b.CPUPerMillion) }
 
 // judgeIO fills the ideals and the ratios of one io point.
 func judgeIO(p *IOPoint, sleepMs float64) {
@@ -130,7 +123,7 @@ func judgeNoop(n *Noop) {
 	n.VsPlainRuns = nil
 	for i, k := range repeats(n.Kpar) {
 		if i < len(faster) {
-			n.VsPlainRuns = append(n.VsPlainRuns, ratio(k.SteadyPerS, faster[i]))
+			n.VsPlainRuns = append(n.VsPlainRuns, clock.Ratio(k.SteadyPerS, faster[i]))
 		}
 	}
 	n.VsPC, n.VsPlain, n.CPURatioPC = median(n.VsPCRuns), median(n.VsPlainRuns), median(n.CPURatioPCRuns)
@@ -331,7 +324,7 @@ func judgeShare(r *Result) {
 				continue
 			}
 			f := ShareFinding{Where: where, What: fg.what, Unit: fg.unit, LowerBetter: fg.lower, Kpar: k, Share: sh,
-				Ratio: ratio(sh, k), Better: BetterEven}
+				Ratio: clock.Ratio(sh, k), Better: BetterEven}
 			if ks != nil {
 				v := fg.of(*ks)
 				f.KparShare = &v

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/kpar/kpar/internal/clock"
 )
 
 // The partition sweep, the acks cost and the pinned-core verdict: judged
@@ -102,12 +104,12 @@ func judgeCeiling(c *Ceiling) {
 	}
 	if stop < n-1 {
 		c.StopsAt, c.NextPartitions = pts[stop].Partitions, pts[stop+1].Partitions
-		c.Gain = ratio(pts[stop+1].RecordsPerSec, pts[stop].RecordsPerSec) - 1
+		c.Gain = clock.Ratio(pts[stop+1].RecordsPerSec, pts[stop].RecordsPerSec) - 1
 	}
 	best := slices.MaxFunc(pts, func(a, b CeilingPoint) int { return cmp.Compare(a.RecordsPerSec, b.RecordsPerSec) })
 	var b strings.Builder
 	fmt.Fprintf(&b, "The ceiling (best of the producer counts) went from %s records/s at %s to %s at %s (%.2fx)",
-		human(first.RecordsPerSec), plural(first.Partitions, "partition"), human(last.RecordsPerSec), plural(last.Partitions, "partition"), ratio(last.RecordsPerSec, first.RecordsPerSec))
+		human(first.RecordsPerSec), plural(first.Partitions, "partition"), human(last.RecordsPerSec), plural(last.Partitions, "partition"), clock.Ratio(last.RecordsPerSec, first.RecordsPerSec))
 	if best.Partitions != last.Partitions {
 		fmt.Fprintf(&b, "; the highest was %s at %s", human(best.RecordsPerSec), plural(best.Partitions, "partition"))
 	}
@@ -115,12 +117,12 @@ func judgeCeiling(c *Ceiling) {
 		at := pts[stop]
 		var after []string
 		for _, p := range pts[stop+1:] {
-			after = append(after, fmt.Sprintf("%d: %+.0f%%", p.Partitions, 100*(ratio(p.RecordsPerSec, at.RecordsPerSec)-1)))
+			after = append(after, fmt.Sprintf("%d: %+.0f%%", p.Partitions, 100*(clock.Ratio(p.RecordsPerSec, at.RecordsPerSec)-1)))
 		}
 		fmt.Fprintf(&b, ". It stops moving at %s: no larger count beat it by %.0f%% or more (against %d: %s).",
 			plural(c.StopsAt, "partition"), 100*SaturationGain, c.StopsAt, strings.Join(after, ", "))
 		if last.RecordsPerSec < best.RecordsPerSec*(1-SaturationGain) {
-			fmt.Fprintf(&b, " More partitions than that cost throughput here: %d ran at %.2fx the highest.", last.Partitions, ratio(last.RecordsPerSec, best.RecordsPerSec))
+			fmt.Fprintf(&b, " More partitions than that cost throughput here: %d ran at %.2fx the highest.", last.Partitions, clock.Ratio(last.RecordsPerSec, best.RecordsPerSec))
 		}
 	} else {
 		fmt.Fprintf(&b, ". It was still moving at the largest count: %d added %+.1f%% over %d.", last.Partitions, 100*c.LastGain, pts[n-2].Partitions)

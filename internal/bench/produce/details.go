@@ -7,6 +7,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
 )
 
@@ -191,7 +192,7 @@ func networkFinding(r Result) (doc.Finding, bool) {
 		rest = fmt.Sprintf("; the other %.1f MB/s is local traffic besides the clients' (one broker: no replication).", lo-wire)
 	}
 	return doc.Say("Network at the fastest step (%s, %s records/s): the loopback interface carried %.1f MB/s, the clients' own bytes on the wire (both directions) %.1f MB/s, %.2fx%s",
-		doc.Plural(s.Producers, "producer", "producers"), doc.Num(s.RecordsPerSec), lo, wire, ratio(lo, wire), rest), true
+		doc.Plural(s.Producers, "producer", "producers"), doc.Num(s.RecordsPerSec), lo, wire, clock.Ratio(lo, wire), rest), true
 }
 
 func ceilingBlocks(r Result) []doc.Block {
@@ -253,7 +254,7 @@ func kcatBlocks(r Result) []doc.Block {
 	if len(k.Repeats) > 1 {
 		var rs []string
 		for _, rp := range k.Repeats {
-			rs = append(rs, fmt.Sprintf("%.2fx/%.2fx", ratio(rp.GoRecordsPerSec, rp.KcatRecordsPerSec), ratio(rp.GoCPUPerMillion, rp.KcatCPUPerMillion)))
+			rs = append(rs, fmt.Sprintf("%.2fx/%.2fx", clock.Ratio(rp.GoRecordsPerSec, rp.KcatRecordsPerSec), clock.Ratio(rp.GoCPUPerMillion, rp.KcatCPUPerMillion)))
 		}
 		text += fmt.Sprintf(" The table is the median of %d repeats by the rate ratio (rate/CPU ratios per repeat: %s).", len(k.Repeats), strings.Join(rs, ", "))
 	}
@@ -278,13 +279,6 @@ func bestRate(r Result) float64 {
 		}
 	}
 	return best
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
 }
 
 // human prints 1234567 as "1.23M" (the stored ceiling and acks sentences).

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/doc"
 )
 
@@ -63,7 +64,7 @@ func scalingFinding(r Result) doc.Finding {
 		fmt.Fprintf(&b, "In the first sweep (%s), ", sw.Label)
 	}
 	fmt.Fprintf(&b, "%s sent %s records/s (%s MB/s) and %d sent %s (%s MB/s), %.2fx as much", doc.Plural(first.Producers, "producer", "producers"),
-		doc.Num(first.RecordsPerSec), doc.F1(first.MBPerSec), last.Producers, doc.Num(last.RecordsPerSec), doc.F1(last.MBPerSec), ratio(last.RecordsPerSec, first.RecordsPerSec))
+		doc.Num(first.RecordsPerSec), doc.F1(first.MBPerSec), last.Producers, doc.Num(last.RecordsPerSec), doc.F1(last.MBPerSec), clock.Ratio(last.RecordsPerSec, first.RecordsPerSec))
 	if s := sw.Saturation; s.Reached {
 		fmt.Fprintf(&b, "; adding producers stopped paying after %d: going to %d added %+.1f%%, under the %.0f%% bar.", s.Producers, s.NextProducers, 100*s.Gain, 100*SaturationGain)
 	} else if len(steps) > 1 {
@@ -150,7 +151,7 @@ func sweepsTable(r Result) *doc.Table {
 			sat = fmt.Sprintf("%d (%+.1f%% at %d)", sw.Saturation.Producers, 100*sw.Saturation.Gain, sw.Saturation.NextProducers)
 		}
 		row := []string{names[i], doc.Int(sw.Records), doc.Num(best.RecordsPerSec), doc.Int(best.Producers), doc.F1(best.MBPerSec),
-			fmt.Sprintf("%.2fx", ratio(steps[len(steps)-1].RecordsPerSec, steps[0].RecordsPerSec)), sat, sw.Bottleneck.Kind}
+			fmt.Sprintf("%.2fx", clock.Ratio(steps[len(steps)-1].RecordsPerSec, steps[0].RecordsPerSec)), sat, sw.Bottleneck.Kind}
 		if r.Pinned != nil {
 			first := "-"
 			if sw.Cores != nil {
@@ -181,7 +182,7 @@ func stepsTable(sw Sweep) *doc.Table {
 				other = doc.F2(max(o, 0))
 			}
 		}
-		t.Rows = append(t.Rows, []string{doc.Int(s.Producers), doc.Num(s.RecordsPerSec), doc.F1(s.MBPerSec), fmt.Sprintf("%.2fx", ratio(s.RecordsPerSec, steps[0].RecordsPerSec)),
+		t.Rows = append(t.Rows, []string{doc.Int(s.Producers), doc.Num(s.RecordsPerSec), doc.F1(s.MBPerSec), fmt.Sprintf("%.2fx", clock.Ratio(s.RecordsPerSec, steps[0].RecordsPerSec)),
 			doc.F1(s.LatencyP50Ms), doc.F1(s.LatencyP99Ms), doc.F1(s.LatencyP999Ms), doc.F2(s.BenchCPUPerMillion()), perM, broker, other,
 			doc.I64(s.Acked), doc.I64(s.Failed), doc.I64(s.ReachedTopic)})
 	}

@@ -114,8 +114,8 @@ type KcatRepeat struct {
 
 // past says whether the repeat's rate and CPU were past their targets.
 func (r KcatRepeat) past() (rate, cpu bool) {
-	return ratio(r.GoRecordsPerSec, r.KcatRecordsPerSec) >= TargetRate,
-		r.KcatCPUPerMillion > 0 && ratio(r.GoCPUPerMillion, r.KcatCPUPerMillion) <= TargetCPU
+	return clock.Ratio(r.GoRecordsPerSec, r.KcatRecordsPerSec) >= TargetRate,
+		r.KcatCPUPerMillion > 0 && clock.Ratio(r.GoCPUPerMillion, r.KcatCPUPerMillion) <= TargetCPU
 }
 
 // Target: one kpar producer >= TargetRate x kcat's records/s at <=
@@ -127,12 +127,12 @@ const (
 
 // Compute fills the derived fields and the verdict from the measured ones.
 func (k *KcatComparison) Compute() {
-	k.GoRecordsPerSec = ratio(float64(k.Go.Acked), k.Go.WallSeconds)
-	k.KcatRecordsPerSec = ratio(float64(k.Kcat.Records), k.Kcat.WallSeconds)
+	k.GoRecordsPerSec = clock.Ratio(float64(k.Go.Acked), k.Go.WallSeconds)
+	k.KcatRecordsPerSec = clock.Ratio(float64(k.Kcat.Records), k.Kcat.WallSeconds)
 	k.GoCPUPerMillion = perMillion(k.Go.ProcessCPUSeconds, k.Go.Acked)
 	k.KcatCPUPerMillion = perMillion(k.Kcat.CPUSeconds, k.Kcat.Records)
-	k.RecordsPerSecRatio = ratio(k.GoRecordsPerSec, k.KcatRecordsPerSec)
-	k.CPUPerMillionRatio = ratio(k.GoCPUPerMillion, k.KcatCPUPerMillion)
+	k.RecordsPerSecRatio = clock.Ratio(k.GoRecordsPerSec, k.KcatRecordsPerSec)
+	k.CPUPerMillionRatio = clock.Ratio(k.GoCPUPerMillion, k.KcatCPUPerMillion)
 	k.judge([]KcatRepeat{k.repeat()})
 }
 

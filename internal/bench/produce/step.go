@@ -4,6 +4,8 @@ import (
 	"time"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/kpar/kpar/internal/clock"
 )
 
 // Sample is what one producer measured over its slice.
@@ -75,7 +77,7 @@ func (s Step) BrokerCPUPerMillion() (float64, bool) {
 
 // WireMBPerSec is the clients' bytes on the wire, both directions, per second.
 func (s Step) WireMBPerSec() float64 {
-	return ratio(float64(s.WireOutBytes+s.WireInBytes)/1e6, s.ElapsedSeconds)
+	return clock.Ratio(float64(s.WireOutBytes+s.WireInBytes)/1e6, s.ElapsedSeconds)
 }
 
 // LoopbackMBPerSec is the loopback interface's received bytes per second
@@ -90,7 +92,7 @@ func (s Step) LoopbackMBPerSec() (float64, bool) {
 // perSec is v over the step's elapsed time (CPU seconds: the cores busy);
 // false when the step has no elapsed time.
 func (s Step) perSec(v float64) (float64, bool) {
-	return ratio(v, s.ElapsedSeconds), s.ElapsedSeconds > 0
+	return clock.Ratio(v, s.ElapsedSeconds), s.ElapsedSeconds > 0
 }
 
 // cores is the cores busy of secs CPU seconds over the step (false when
@@ -123,14 +125,14 @@ func aggregate(producers int, mode string, samples []Sample, wall time.Duration)
 			st.FirstError = s.FirstError
 		}
 		el := time.Duration(s.ElapsedNs).Seconds()
-		st.PerProducerRecSec = append(st.PerProducerRecSec, ratio(float64(s.Acked), el))
-		st.PerProducerMBSec = append(st.PerProducerMBSec, ratio(float64(s.PayloadBytes)/1e6, el))
+		st.PerProducerRecSec = append(st.PerProducerRecSec, clock.Ratio(float64(s.Acked), el))
+		st.PerProducerMBSec = append(st.PerProducerMBSec, clock.Ratio(float64(s.PayloadBytes)/1e6, el))
 		if s.Latency != nil {
 			h.Merge(hdrhistogram.Import(s.Latency))
 		}
 	}
-	st.RecordsPerSec = ratio(float64(st.Acked), st.ElapsedSeconds)
-	st.MBPerSec = ratio(float64(bytes)/1e6, st.ElapsedSeconds)
+	st.RecordsPerSec = clock.Ratio(float64(st.Acked), st.ElapsedSeconds)
+	st.MBPerSec = clock.Ratio(float64(bytes)/1e6, st.ElapsedSeconds)
 	st.LatencyP50Ms = float64(h.ValueAtQuantile(50)) / 1000
 	st.LatencyP99Ms = float64(h.ValueAtQuantile(99)) / 1000
 	st.LatencyP999Ms = float64(h.ValueAtQuantile(99.9)) / 1000
