@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kpar/kpar/internal/kafka"
 )
 
 // Settings are the producer knobs one sweep runs with. Every field maps to
@@ -30,17 +32,15 @@ var Partitioners = []string{"sticky-key", "round-robin", "uniform-bytes", "manua
 // Compressions lists the accepted --compression values.
 var Compressions = []string{"none", "snappy", "lz4", "zstd"}
 
-// The franz-go option of each accepted value (Validate refuses the others).
+// The franz-go partitioner of each accepted value (Validate refuses the
+// others); acks and codecs are kafka.Acks and kafka.Codecs.
 var (
-	kgoAcks         = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
 	kgoPartitioners = map[string]func() kgo.Partitioner{
 		"sticky-key":    func() kgo.Partitioner { return kgo.StickyKeyPartitioner(nil) },
 		"round-robin":   kgo.RoundRobinPartitioner,
 		"uniform-bytes": func() kgo.Partitioner { return kgo.UniformBytesPartitioner(64<<10, true, true, nil) },
 		"manual":        kgo.ManualPartitioner,
 	}
-	kgoCodecs = map[string]kgo.CompressionCodec{"none": kgo.NoCompression(), "snappy": kgo.SnappyCompression(),
-		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression()}
 )
 
 // Label is a short human name for the settings, used in tables and charts.
@@ -84,8 +84,8 @@ func (s Settings) Validate() error {
 
 // kgoOpts translates the settings to franz-go options.
 func (s Settings) kgoOpts() []kgo.Opt {
-	o := []kgo.Opt{kgo.RequiredAcks(kgoAcks[s.Acks]), kgo.RecordPartitioner(kgoPartitioners[s.Partitioner]()),
-		kgo.ProducerBatchCompression(kgoCodecs[s.Compression]), kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(s.BatchBytes)}
+	o := []kgo.Opt{kgo.RequiredAcks(kafka.Acks[s.Acks]), kgo.RecordPartitioner(kgoPartitioners[s.Partitioner]()),
+		kgo.ProducerBatchCompression(kafka.Codecs[s.Compression]), kgo.ProducerLinger(s.Linger), kgo.ProducerBatchMaxBytes(s.BatchBytes)}
 	if !s.Idempotence {
 		// Without idempotence franz-go defaults to one request in flight per
 		// broker; Java defaults to 5. MaxInFlight keeps the two comparable.

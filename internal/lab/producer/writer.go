@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/lab/workload"
 )
 
@@ -38,13 +39,11 @@ type writers struct {
 	wg        sync.WaitGroup
 }
 
-var acksOf = map[string]kgo.Acks{"0": kgo.NoAck(), "1": kgo.LeaderAck(), "all": kgo.AllISRAcks()}
-
 func startWriters(cfg Config, seed int64, seeds []string, topic string, s Setting) (*writers, error) {
 	w := &writers{cfg: cfg, seed: seed, stop: make(chan struct{}), sent: make([][]Sent, cfg.Producers)}
 	w.abort, w.cancelAll = context.WithCancel(context.Background())
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(topic), kgo.RecordDeliveryTimeout(cfg.DeliveryTimeout),
-		kgo.ProducerLinger(5 * time.Millisecond), kgo.RequiredAcks(acksOf[s.Acks])}
+		kgo.ProducerLinger(5 * time.Millisecond), kgo.RequiredAcks(kafka.Acks[s.Acks])}
 	if !s.Idempotent {
 		opts = append(opts, kgo.DisableIdempotentWrite(), kgo.MaxProduceRequestsInflightPerBroker(s.MaxInFlight))
 	}
