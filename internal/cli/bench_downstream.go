@@ -9,18 +9,18 @@ import (
 	"github.com/kpar/kpar/internal/bench/downstream"
 )
 
-// benchDownstreamFlags: --order and --fixed, parsed into the Config the
-// other flags are bound to.
+// benchDownstreamFlags: the Config's flags, and --order and --fixed,
+// parsed into it.
 type benchDownstreamFlags struct {
-	cfg          downstream.Config
-	order, fixed string
-	out          outFlags
-	stall        time.Duration
+	downstream.Config
+	OrderFlag, FixedFlag string
+	out                  outFlags
+	stall                time.Duration
 }
 
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
-	f := &benchDownstreamFlags{cfg: downstream.DefaultConfig()}
-	def, cf := downstream.DefaultConfig(), &f.cfg
+	def := downstream.DefaultConfig()
+	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
 	c := &cobra.Command{
 		Use:   "downstream",
 		Short: "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
@@ -41,40 +41,40 @@ charts. Nothing is written unless every run finished.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDownstream(cmd, g, f) },
 	}
-	fl := c.Flags()
-	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the bench topics")
-	addPartitions(fl, &cf.Partitions, def.Partitions, "the bench topic")
-	fl.StringVar(&f.order, "order", def.Order.String(), "ordering (key, partition, none)")
-	fl.IntVar(&cf.Capacity, "capacity", def.Capacity, "calls the downstream serves at once in the steady phase")
-	fl.DurationVar(&cf.BaseLatency, "base-latency", def.BaseLatency, "a downstream call's latency when served at once")
-	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "a downstream call not done by then fails")
-	fl.StringVar(&f.fixed, "fixed", joinInts(def.Fixed), "comma-separated fixed MaxConcurrency contenders")
-	fl.IntVar(&cf.AdaptiveMin, "adaptive-min", def.AdaptiveMin, "AdaptiveConcurrency min")
-	fl.IntVar(&cf.AdaptiveMax, "adaptive-max", def.AdaptiveMax, "AdaptiveConcurrency max (and MaxConcurrency of the adaptive and rate contenders)")
-	fl.Float64Var(&cf.Rate, "rate", def.Rate, "RateLimit contender's starts per second (0: no rate contender)")
-	fl.IntVar(&cf.Burst, "burst", def.Burst, "RateLimit contender's burst")
-	fl.DurationVar(&cf.Steady, "steady", def.Steady, "steady phase length")
-	fl.DurationVar(&cf.Halved, "halved", def.Halved, "halved-capacity phase length")
-	fl.DurationVar(&cf.Recovered, "recovered", def.Recovered, "recovered phase length")
-	fl.DurationVar(&cf.Warmup, "warmup", def.Warmup, "skipped at the start of the steady phase")
-	fl.DurationVar(&cf.Settle, "settle", def.Settle, "skipped after each capacity change")
-	fl.DurationVar(&cf.Tick, "tick", def.Tick, "timeline resolution")
-	fl.IntVar(&cf.Attempts, "attempts", def.Attempts, "in-place attempts per record (parallel.Retries)")
-	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every contender, interleaved")
-	addStallTimeout(fl, &f.stall)
-	addOutFlags(fl, &f.out, "downstream")
+	bindFlags(c.Flags(), f, `
+topic-prefix  TopicPrefix  prefix of the bench topics
+order         OrderFlag    ordering (key, partition, none)
+capacity      Capacity     calls the downstream serves at once in the steady phase
+base-latency  BaseLatency  a downstream call's latency when served at once
+timeout       Timeout      a downstream call not done by then fails
+fixed         FixedFlag    comma-separated fixed MaxConcurrency contenders
+adaptive-min  AdaptiveMin  AdaptiveConcurrency min
+adaptive-max  AdaptiveMax  AdaptiveConcurrency max (and MaxConcurrency of the adaptive and rate contenders)
+rate          Rate         RateLimit contender's starts per second (0: no rate contender)
+burst         Burst        RateLimit contender's burst
+steady        Steady       steady phase length
+halved        Halved       halved-capacity phase length
+recovered     Recovered    recovered phase length
+warmup        Warmup       skipped at the start of the steady phase
+settle        Settle       skipped after each capacity change
+tick          Tick         timeline resolution
+attempts      Attempts     in-place attempts per record (parallel.Retries)
+repeat        Repeat       runs of every contender, interleaved`)
+	addPartitions(c.Flags(), &f.Partitions, def.Partitions, "the bench topic")
+	addStallTimeout(c.Flags(), &f.stall)
+	addOutFlags(c.Flags(), &f.out, "downstream")
 	return wired(c)
 }
 
 // config completes the Config from the flags and validates it; it touches
 // no broker.
 func (f *benchDownstreamFlags) config() (downstream.Config, error) {
-	c := f.cfg
-	if err := c.Order.UnmarshalText([]byte(f.order)); err != nil {
+	c := f.Config
+	if err := c.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
 		return c, fmt.Errorf("--order: %w", err)
 	}
 	var err error
-	if c.Fixed, err = parseInts("fixed", f.fixed, 1); err != nil {
+	if c.Fixed, err = parseInts("fixed", f.FixedFlag, 1); err != nil {
 		return c, err
 	}
 	if err := checkStall(f.stall); err != nil {

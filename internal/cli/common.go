@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,43 @@ func (o *outFlags) text(stdout io.Writer) io.Writer {
 		return io.Discard
 	}
 	return stdout
+}
+
+// bindFlags defines a flag per line of table, "name Field help": Field is a
+// field of the struct v points to (a Config's fields promoted through its
+// embedding included, dotted for a nested struct's), whose value now is the
+// flag's default. One table per command, one binding for every type.
+func bindFlags(fl *pflag.FlagSet, v any, table string) {
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
+		name, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+		field, help, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		fv := reflect.ValueOf(v).Elem()
+		for _, part := range strings.Split(field, ".") {
+			fv = fv.FieldByName(part)
+		}
+		if !fv.IsValid() {
+			panic(fmt.Sprintf("flag --%s: no field %s in %T", name, field, v))
+		}
+		help = strings.TrimSpace(help)
+		switch p := fv.Addr().Interface().(type) {
+		case *time.Duration:
+			fl.DurationVar(p, name, *p, help)
+		case *int:
+			fl.IntVar(p, name, *p, help)
+		case *int32:
+			fl.Int32Var(p, name, *p, help)
+		case *int64:
+			fl.Int64Var(p, name, *p, help)
+		case *float64:
+			fl.Float64Var(p, name, *p, help)
+		case *string:
+			fl.StringVar(p, name, *p, help)
+		case *bool:
+			fl.BoolVar(p, name, *p, help)
+		default:
+			panic(fmt.Sprintf("flag --%s: field %s of %T has no flag type", name, field, v))
+		}
+	}
 }
 
 func addPartitions(fs *pflag.FlagSet, p *int, def int, what string) {

@@ -14,15 +14,15 @@ import (
 	"github.com/kpar/kpar/internal/compare/stuck"
 )
 
-// compareFlags are the flags, bound straight into the Configs.
+// compareFlags are the flags, bound straight into the Configs (the
+// window's under W).
 type compareFlags struct {
-	c      compare.Config
-	w      stuck.Config
-	conc   string
-	window bool
-	quick  bool
-	out    outFlags
-	stall  time.Duration
+	compare.Config
+	W                 stuck.Config
+	ConcFlag          string
+	WindowFlag, quick bool
+	out               outFlags
+	stall             time.Duration
 }
 
 // quickFlags: a smoke run of every part in a few minutes: one io
@@ -79,7 +79,8 @@ search, the window) is recorded with its reason and the others are written;
 the command then exits non-zero. Timings on a shared machine are noisy.`
 
 func newCompareConsumeCmd(g *globals) *cobra.Command {
-	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
+	def := compare.DefaultConfig()
+	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: joinInts(def.Concurrencies)}
 	c := &cobra.Command{
 		Use:   "consume",
 		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
@@ -87,40 +88,39 @@ func newCompareConsumeCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runCompareConsume(cmd, g, f) },
 	}
-	fl, cf, def := c.Flags(), &f.c, compare.DefaultConfig()
-	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the topics (named after their sizes, reused)")
-	addPartitions(fl, &cf.Partitions, def.Partitions, "every topic")
-	fl.IntVar(&cf.Keys, "keys", def.Keys, "distinct keys (io topics: 2 x concurrency where that is more)")
-	fl.IntVar(&cf.ValueSize, "value-size", def.ValueSize, "record value bytes")
-	fl.StringVar(&f.conc, "concurrency", joinInts(def.Concurrencies), "io: comma-separated max concurrencies, both libraries")
-	fl.Int64Var(&cf.IORecords, "io-records", def.IORecords, "io: records per run")
-	fl.DurationVar(&cf.Sleep, "sleep", def.Sleep, "io: handler latency (whole milliseconds)")
-	fl.Int64Var(&cf.NoopRecords, "noop-records", def.NoopRecords, "noop: records per run")
-	fl.IntVar(&cf.NoopConcurrency, "noop-concurrency", def.NoopConcurrency, "noop and rss: max concurrency of both libraries")
-	fl.Int64Var(&cf.RSSRecords, "rss-records", def.RSSRecords, "rss: backlog each process consumes")
-	fl.Int64Var(&cf.DeadLetterRecords, "dlq-records", def.DeadLetterRecords,
-		"dead letters: records of each share-mode run, 1 in 100 failing for good, dead-lettered by kpar, then by the broker (KIP-1191, Kafka 4.4+); 0 skips the part, as does --kpar-share=false")
-	fl.StringVar(&cf.PCHeap, "pc-heap", def.PCHeap, "rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m")
-	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
-	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
-	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
+	fl := c.Flags()
+	bindFlags(fl, f, `
+topic-prefix                     TopicPrefix        prefix of the topics (named after their sizes, reused)
+keys                             Keys               distinct keys (io topics: 2 x concurrency where that is more)
+value-size                       ValueSize          record value bytes
+concurrency                      ConcFlag           io: comma-separated max concurrencies, both libraries
+io-records                       IORecords          io: records per run
+sleep                            Sleep              io: handler latency (whole milliseconds)
+noop-records                     NoopRecords        noop: records per run
+noop-concurrency                 NoopConcurrency    noop and rss: max concurrency of both libraries
+rss-records                      RSSRecords         rss: backlog each process consumes
+dlq-records                      DeadLetterRecords  dead letters: records of each share-mode run, 1 in 100 failing for good, dead-lettered by kpar, then by the broker (KIP-1191, Kafka 4.4+); 0 skips the part, as does --kpar-share=false
+pc-heap                          PCHeap             rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m
+pc-heap-steps                    HeapSteps          rss: most capped PC runs of the heap search (0: no search)
+pc-heap-timeout                  HeapTimeout        rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)
+timeout                          Timeout            bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)
+repeat                           Repeat             runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed
+min-window                       MinWindow          shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need
+kpar-max-buffered                KparMaxBuffered    kpar's MaxBuffered (0: the library's default)
+kpar-max-buffered-per-partition  KparPerPart        kpar's MaxBufferedPerPartition (0: the library's default)
+share-members                    ShareMembers       share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them
+kpar-share                       KparShare          also run kpar's share mode beside the bare share consumer
+source-root                      SourceRoot         kpar source tree whose lines of code the table counts (default: found above the working directory)
+window                           WindowFlag         also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart
+window-records                   W.RecordsPerPartition  window: records per partition
+window-stuck                     W.MaxHold          window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)`)
+	addPartitions(fl, &f.Partitions, def.Partitions, "every topic")
 	addStallTimeout(fl, &f.stall)
-	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
-	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
-	fl.IntVar(&cf.KparMaxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
-	fl.IntVar(&cf.KparPerPart, "kpar-max-buffered-per-partition", 0, "kpar's MaxBufferedPerPartition (0: the library's default)")
-	fl.IntVar(&cf.ShareMembers, "share-members", def.ShareMembers, "share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them")
-	fl.BoolVar(&cf.KparShare, "kpar-share", def.KparShare, "also run kpar's share mode beside the bare share consumer")
-	fl.StringVar(&cf.SourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
 	quick := make([]string, len(quickFlags))
 	for i, q := range quickFlags {
 		quick[i] = "--" + q[0] + " " + q[1]
 	}
 	fl.BoolVar(&f.quick, "quick", false, "a smoke run of every part: "+strings.Join(quick, ", ")+" (flags given explicitly win)")
-	wdef := stuck.DefaultConfig()
-	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
-	fl.IntVar(&f.w.RecordsPerPartition, "window-records", wdef.RecordsPerPartition, "window: records per partition")
-	fl.DurationVar(&f.w.MaxHold, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
 	addOutFlags(fl, &f.out, "compare")
 	return wired(c)
 }
@@ -143,12 +143,12 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 			}
 		}
 	}
-	c := f.c
+	c := f.Config
 	if err := checkStall(f.stall); err != nil {
 		return c, err
 	}
 	var err error
-	if c.Concurrencies, err = parseInts("concurrency", f.conc, 1); err != nil {
+	if c.Concurrencies, err = parseInts("concurrency", f.ConcFlag, 1); err != nil {
 		return c, err
 	}
 	if c.SourceRoot == "" {
@@ -164,8 +164,8 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 		return c, err
 	}
 	c.Client = g.client // the JVMs' refusal is a flag error
-	if f.window {
-		w := f.w
+	if f.WindowFlag {
+		w := f.W
 		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, c.Child
 		c.Window = &w
 	}

@@ -10,16 +10,17 @@ import (
 	"github.com/kpar/kpar/internal/lab/consumer"
 )
 
+// labConsumerFlags: the Config's flags, and the lists parsed into it.
 type labConsumerFlags struct {
-	out                                  outFlags
-	strategies, scenarios, cell, crashAt string
-	verbose                              bool
-	// cfg holds every other flag's value (numbers, durations, chances).
-	cfg consumer.Config
+	consumer.Config
+	StrategiesFlag, ScenariosFlag, CrashAtFlag string
+	Verbose                                    bool
+	out                                        outFlags
 }
 
 func newLabConsumerCmd(g *globals) *cobra.Command {
-	f := &labConsumerFlags{cfg: consumer.DefaultConfig()}
+	def := consumer.DefaultConfig()
+	f := &labConsumerFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ","), ScenariosFlag: strings.Join(def.Scenarios, ",")}
 	c := &cobra.Command{
 		Use:   "consumer",
 		Short: "Count what each consumer strategy loses, duplicates and reorders under faults",
@@ -72,36 +73,36 @@ text lines.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabConsumer(cmd, g, f) },
 	}
-	def := f.cfg
 	fl := c.Flags()
-	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)")
-	fl.StringVar(&f.scenarios, "scenarios", strings.Join(def.Scenarios, ","), "comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)")
-	fl.StringVar(&f.cell, "cell", "", "run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios")
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Records, "records", def.Records, "input records per cell")
-	addPartitions(fl, &f.cfg.Partitions, def.Partitions, "each cell's input topic")
-	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "distinct keys")
-	fl.IntVar(&f.cfg.Workers, "workers", def.Workers, "worker goroutines (max concurrency) per consumer process")
-	fl.IntVar(&f.cfg.MaxPoll, "max-poll", def.MaxPoll, "max records per poll for the franz-go strategies")
-	fl.DurationVar(&f.cfg.Latency, "latency", def.Latency, "handler latency: with ooo uniform 0..this plus a 2% tail at 10x this; without ooo fixed at this/2")
-	fl.IntVar(&f.cfg.Crashes, "crashes", def.Crashes, "K: SIGKILLs per cell in crash and kill scenarios")
-	fl.StringVar(&f.crashAt, "crash-at", "", "explicit crash and kill schedule: comma-separated increasing processed-log counts (overrides --crashes)")
-	fl.Float64Var(&f.cfg.Transient, "transient", def.Transient, "failures: chance a handler attempt fails transiently (first 3 attempts)")
-	fl.Float64Var(&f.cfg.Permanent, "permanent", def.Permanent, "failures: chance a record always fails (dead-letter material)")
-	fl.DurationVar(&f.cfg.StallTimeout, "stall-timeout", def.StallTimeout, "give up on a cell whose consumers make no progress for this long")
+	bindFlags(fl, f, `
+strategies     StrategiesFlag  comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)
+scenarios      ScenariosFlag   comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)
+cell           Cell            run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios
+records        Records         input records per cell
+keys           Keys            distinct keys
+workers        Workers         worker goroutines (max concurrency) per consumer process
+max-poll       MaxPoll         max records per poll for the franz-go strategies
+latency        Latency         handler latency: with ooo uniform 0..this plus a 2% tail at 10x this; without ooo fixed at this/2
+crashes        Crashes         K: SIGKILLs per cell in crash and kill scenarios
+crash-at       CrashAtFlag     explicit crash and kill schedule: comma-separated increasing processed-log counts (overrides --crashes)
+transient      Transient       failures: chance a handler attempt fails transiently (first 3 attempts)
+permanent      Permanent       failures: chance a record always fails (dead-letter material)
+stall-timeout  StallTimeout    give up on a cell whose consumers make no progress for this long
+keep-topics    Keep            keep each cell's topics and group for inspection
+verbose        Verbose         pass the worker processes' output through to stderr`)
+	addSeed(fl, &f.Seed)
+	addPartitions(fl, &f.Partitions, def.Partitions, "each cell's input topic")
 	addOutFlags(fl, &f.out, "lab")
-	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
-	fl.BoolVar(&f.verbose, "verbose", false, "pass the worker processes' output through to stderr")
 	return wired(c)
 }
 
 // config turns the flags into the lab's Config and validates it, before
 // any broker is looked up.
 func (f *labConsumerFlags) config(g *globals) (consumer.Config, error) {
-	cfg := f.cfg
-	cfg.Strategies, cfg.Scenarios, cfg.Cell = splitList(f.strategies), splitList(f.scenarios), f.cell
-	if strings.TrimSpace(f.crashAt) != "" {
-		at, err := parseInts("crash-at", f.crashAt, 1)
+	cfg := f.Config
+	cfg.Strategies, cfg.Scenarios = splitList(f.StrategiesFlag), splitList(f.ScenariosFlag)
+	if strings.TrimSpace(f.CrashAtFlag) != "" {
+		at, err := parseInts("crash-at", f.CrashAtFlag, 1)
 		if err != nil {
 			return cfg, err
 		}
@@ -123,7 +124,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
-	if f.verbose {
+	if f.Verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}
 	return runExperiment(cmd, g, experiment[consumer.Result]{out: &f.out, data: "lab-consumer.json", unit: "cells",

@@ -12,13 +12,13 @@ import (
 )
 
 type labGroupSettingsFlags struct {
-	out         outFlags
-	experiments string
-	cfg         groupsettings.Config
+	groupsettings.Config
+	ExperimentsFlag string
+	out             outFlags
 }
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	f := &labGroupSettingsFlags{cfg: groupsettings.DefaultConfig()}
+	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig(), ExperimentsFlag: strings.Join(groupsettings.Names(), ",")}
 	c := &cobra.Command{
 		Use:   "group-settings",
 		Short: "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
@@ -51,9 +51,10 @@ lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroupSettings(cmd, g, f) },
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.experiments, "experiments", strings.Join(groupsettings.Names(), ","), "comma-separated experiments: "+strings.Join(groupsettings.Names(), ", "))
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Records, "records", f.cfg.Records, "records in each experiment's input topic")
+	bindFlags(fl, f, `
+experiments  ExperimentsFlag  comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
+records      Records          records in each experiment's input topic`)
+	addSeed(fl, &f.Seed)
 	addOutFlags(fl, &f.out, "lab-group-settings")
 	return wired(c)
 }
@@ -61,8 +62,8 @@ lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.
 // config turns the flags into a validated Config, before any broker is
 // looked up.
 func (f *labGroupSettingsFlags) config() (groupsettings.Config, error) {
-	cfg := f.cfg
-	cfg.Experiments = splitList(f.experiments)
+	cfg := f.Config
+	cfg.Experiments = splitList(f.ExperimentsFlag)
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}

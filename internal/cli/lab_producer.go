@@ -12,13 +12,14 @@ import (
 )
 
 type labProducerFlags struct {
-	out              outFlags
-	settings, faults string
-	cfg              producer.Config
+	producer.Config
+	SettingsFlag, FaultsFlag string
+	out                      outFlags
 }
 
 func newLabProducerCmd(g *globals) *cobra.Command {
-	f := &labProducerFlags{cfg: producer.DefaultConfig()}
+	def := producer.DefaultConfig()
+	f := &labProducerFlags{Config: def, SettingsFlag: strings.Join(def.Settings, ","), FaultsFlag: strings.Join(def.Faults, ",")}
 	c := &cobra.Command{
 		Use:   "producer",
 		Short: "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
@@ -70,28 +71,28 @@ and duplicated records as SVG and PNG, written only when every cell ran.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabProducer(cmd, g, f) },
 	}
-	def := f.cfg
 	fl := c.Flags()
-	fl.StringVar(&f.settings, "settings", strings.Join(def.Settings, ","), "comma-separated settings: "+strings.Join(producer.SettingNames(), ", "))
-	fl.StringVar(&f.faults, "faults", strings.Join(def.Faults, ","), "comma-separated faults: "+strings.Join(producer.FaultNames, ", "))
-	fl.StringVar(&f.cfg.Cell, "cell", "", "run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full")
-	fl.BoolVar(&f.cfg.Full, "full", false, "every setting under leader-kill, freeze and rolling (42 cells)")
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Producers, "producers", def.Producers, "producer clients, each with its own producer id")
-	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "keys per producer")
-	fl.IntVar(&f.cfg.Partitions, "partitions", def.Partitions, "partitions of each cell's fresh topic, all led by one seeded node")
-	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s over all producers")
-	fl.IntVar(&f.cfg.ValueBytes, "value-bytes", def.ValueBytes, "bytes per record value")
-	fl.DurationVar(&f.cfg.Warmup, "warmup", def.Warmup, "producing before the fault (plus a seeded fraction of a second)")
-	fl.DurationVar(&f.cfg.Tail, "tail", def.Tail, "producing after the cluster healed")
-	fl.DurationVar(&f.cfg.Freeze, "freeze", def.Freeze, "how long the freeze fault holds its node stopped (more than the 9 s broker session timeout)")
-	fl.DurationVar(&f.cfg.DeliveryTimeout, "delivery-timeout", def.DeliveryTimeout, "the producer's record delivery timeout (delivery.timeout.ms)")
-	fl.DurationVar(&f.cfg.Flush, "flush", def.Flush, "wait this long for the last answers; records still unanswered count as unanswered")
-	fl.DurationVar(&f.cfg.ConsumerTimeout, "consumer-timeout", def.ConsumerTimeout, "give the parallel consumer this long without progress to process what the topic holds")
-	fl.IntVar(&f.cfg.Port, "port", def.Port, "first client port of the lab's own cluster (controllers on +100)")
-	fl.StringVar(&f.cfg.Heap, "heap", def.Heap, "JVM heap per node of the lab's own cluster")
-	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the lab's own cluster running (reused by the next run)")
-	fl.BoolVar(&f.cfg.KeepTopics, "keep-topics", false, "keep each cell's topic and group for inspection")
+	bindFlags(fl, f, `
+settings          SettingsFlag     comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
+faults            FaultsFlag       comma-separated faults: `+strings.Join(producer.FaultNames, ", ")+`
+cell              Cell             run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full
+full              Full             every setting under leader-kill, freeze and rolling (42 cells)
+producers         Producers        producer clients, each with its own producer id
+keys              Keys             keys per producer
+partitions        Partitions       partitions of each cell's fresh topic, all led by one seeded node
+rate              Rate             records/s over all producers
+value-bytes       ValueBytes       bytes per record value
+warmup            Warmup           producing before the fault (plus a seeded fraction of a second)
+tail              Tail             producing after the cluster healed
+freeze            Freeze           how long the freeze fault holds its node stopped (more than the 9 s broker session timeout)
+delivery-timeout  DeliveryTimeout  the producer's record delivery timeout (delivery.timeout.ms)
+flush             Flush            wait this long for the last answers; records still unanswered count as unanswered
+consumer-timeout  ConsumerTimeout  give the parallel consumer this long without progress to process what the topic holds
+port              Port             first client port of the lab's own cluster (controllers on +100)
+heap              Heap             JVM heap per node of the lab's own cluster
+keep-cluster      KeepCluster      leave the lab's own cluster running (reused by the next run)
+keep-topics       KeepTopics       keep each cell's topic and group for inspection`)
+	addSeed(fl, &f.Seed)
 	addOutFlags(fl, &f.out, "lab-producer")
 	return wired(c)
 }
@@ -99,8 +100,8 @@ and duplicated records as SVG and PNG, written only when every cell ran.
 // config turns the flags into the lab's Config and validates it, before
 // any broker is looked up.
 func (f *labProducerFlags) config() (producer.Config, error) {
-	cfg := f.cfg
-	cfg.Settings, cfg.Faults = splitList(f.settings), splitList(f.faults)
+	cfg := f.Config
+	cfg.Settings, cfg.Faults = splitList(f.SettingsFlag), splitList(f.FaultsFlag)
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}

@@ -13,13 +13,14 @@ import (
 )
 
 type labSoakFlags struct {
-	out        outFlags
-	strategies string
-	cfg        soak.Config
+	soak.Config
+	StrategiesFlag string
+	out            outFlags
 }
 
 func newLabSoakCmd(g *globals) *cobra.Command {
-	f := &labSoakFlags{cfg: soak.DefaultConfig()}
+	def := soak.DefaultConfig()
+	f := &labSoakFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ",")}
 	c := &cobra.Command{
 		Use:   "soak",
 		Short: "Every guarantee under mixed consumer, broker and network faults for minutes on end",
@@ -51,30 +52,30 @@ strategy's throughput) as SVG and PNG, written only when the run completed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runLabSoak(cmd, g, f) },
 	}
-	def := f.cfg
 	fl := c.Flags()
-	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)")
-	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "how long to produce and inject faults")
-	fl.DurationVar(&f.cfg.Interval, "interval", def.Interval, "time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)")
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced")
-	addPartitions(fl, &f.cfg.Partitions, def.Partitions, "the input topic")
-	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "distinct keys")
-	fl.IntVar(&f.cfg.Members, "members", def.Members, "static members per strategy")
-	fl.IntVar(&f.cfg.Workers, "workers", def.Workers, "max concurrency per member")
-	fl.DurationVar(&f.cfg.Latency, "latency", def.Latency, "handler latency, uniform 0..this")
-	fl.Float64Var(&f.cfg.Permanent, "permanent", def.Permanent, "chance a record always fails (dead-letter material)")
-	fl.DurationVar(&f.cfg.Stall, "stall-timeout", def.Stall, "end the run when catching up or a read gets no further for this long")
-	fl.IntVar(&f.cfg.Port, "port", def.Port, "first client port of the soak's own cluster")
-	fl.StringVar(&f.cfg.Heap, "heap", def.Heap, "JVM heap per node of the soak's own cluster")
-	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the soak's own cluster running")
+	bindFlags(fl, f, `
+strategies     StrategiesFlag  comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
+duration       Duration        how long to produce and inject faults
+interval       Interval        time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)
+rate           Rate            records/s produced
+keys           Keys            distinct keys
+members        Members         static members per strategy
+workers        Workers         max concurrency per member
+latency        Latency         handler latency, uniform 0..this
+permanent      Permanent       chance a record always fails (dead-letter material)
+stall-timeout  Stall           end the run when catching up or a read gets no further for this long
+port           Port            first client port of the soak's own cluster
+heap           Heap            JVM heap per node of the soak's own cluster
+keep-cluster   KeepCluster     leave the soak's own cluster running`)
+	addSeed(fl, &f.Seed)
+	addPartitions(fl, &f.Partitions, def.Partitions, "the input topic")
 	addOutFlags(fl, &f.out, "lab-soak")
 	return c
 }
 
 func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
-	cfg := f.cfg
-	cfg.Strategies = splitList(f.strategies)
+	cfg := f.Config
+	cfg.Strategies = splitList(f.StrategiesFlag)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

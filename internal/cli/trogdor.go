@@ -143,20 +143,20 @@ func newTrogdorStatusCmd() *cobra.Command {
 	return c
 }
 
-// trogdorSweepFlags: --steps, --workload, --idempotence and
-// --warmup-records, parsed into the Config the other flags are bound to.
+// trogdorSweepFlags: the Config's flags, and --steps, --workload,
+// --idempotence and --warmup-records, parsed into it.
 type trogdorSweepFlags struct {
-	cfg      trogdor.Config
-	steps    string
-	workload string
-	idem     onOff
-	warmup   int64
-	out      outFlags
+	trogdor.Config
+	StepsFlag, WorkloadFlag string
+	idem                    onOff
+	WarmupFlag              int64
+	out                     outFlags
 }
 
 func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
-	f := &trogdorSweepFlags{cfg: trogdor.DefaultConfig(), workload: string(w)}
-	f.idem = onOff(f.cfg.Settings.Idempotence)
+	def := trogdor.DefaultConfig()
+	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: joinInts(def.Steps), WarmupFlag: -1}
+	f.idem = onOff(f.Settings.Idempotence)
 	return f
 }
 
@@ -204,30 +204,30 @@ func newTrogdorSweepCmd(g *globals) *cobra.Command {
 
 // register defines the sweep's flags on fl.
 func (f *trogdorSweepFlags) register(fl *pflag.FlagSet) {
-	def, cf, st := trogdor.DefaultConfig(), &f.cfg, &f.cfg.Settings
 	var ws []string
 	for _, w := range trogdor.Workloads {
 		ws = append(ws, string(w))
 	}
-	fl.StringVar(&f.workload, "workload", f.workload, "what every agent runs: "+strings.Join(ws, ", "))
-	fl.StringVar(&f.steps, "steps", "1,2,4", "agents per step, ascending")
-	fl.Int64Var(&cf.Records, "records", def.Records, "records each agent sends per step (consume: each of the largest step's agents fills the topic with this many)")
-	fl.StringVar(&cf.Topic, "topic", def.Topic, "topic to write (roundtrip: the prefix of each agent's own topic)")
-	addPartitions(fl, &cf.Partitions, def.Partitions, "the topic")
-	fl.IntVar(&cf.Replication, "replication", def.Replication, "replication factor when the topic is created")
-	fl.StringVar(&st.Acks, "acks", def.Settings.Acks, "acks: 0, 1 or all")
+	bindFlags(fl, f, `
+workload         WorkloadFlag          what every agent runs: `+strings.Join(ws, ", ")+`
+steps            StepsFlag             agents per step, ascending
+records          Records               records each agent sends per step (consume: each of the largest step's agents fills the topic with this many)
+topic            Topic                 topic to write (roundtrip: the prefix of each agent's own topic)
+replication      Replication           replication factor when the topic is created
+acks             Settings.Acks         acks: 0, 1 or all
+linger           Settings.Linger       linger.ms (whole milliseconds)
+batch-size       Settings.BatchBytes   batch.size in bytes
+compression      Settings.Compression  compression.type: `+strings.Join(trogdor.Compressions, ", ")+`
+max-in-flight    Settings.MaxInFlight  max.in.flight.requests.per.connection
+record-size      Settings.RecordBytes  value bytes per record (random, incompressible; keys are null)
+rate             Settings.Rate         target records/s per agent (0: unbounded)
+warmup-records   WarmupFlag            records every agent sends once before the first step, not measured (-1: a tenth of --records)
+calibrate        Calibrate             after each N-agent step also run N kpar clients in this process, same settings (produce, consume)
+agent-bootstrap  AgentBootstrap        bootstrap.servers the agents get (default: the brokers kpar uses)
+task-timeout     TaskTimeout           the longest one step may take`)
+	addPartitions(fl, &f.Partitions, f.Partitions, "the topic")
 	fl.VarPF(&f.idem, "idempotence", "", "enable.idempotence: true/on or false/off (on needs acks=all)").NoOptDefVal = "true"
-	fl.DurationVar(&st.Linger, "linger", def.Settings.Linger, "linger.ms (whole milliseconds)")
-	fl.IntVar(&st.BatchBytes, "batch-size", def.Settings.BatchBytes, "batch.size in bytes")
-	fl.StringVar(&st.Compression, "compression", def.Settings.Compression, "compression.type: "+strings.Join(trogdor.Compressions, ", "))
-	fl.IntVar(&st.MaxInFlight, "max-in-flight", def.Settings.MaxInFlight, "max.in.flight.requests.per.connection")
-	fl.IntVar(&st.RecordBytes, "record-size", def.Settings.RecordBytes, "value bytes per record (random, incompressible; keys are null)")
-	fl.IntVar(&st.Rate, "rate", 0, "target records/s per agent (0: unbounded)")
-	fl.Int64Var(&f.warmup, "warmup-records", -1, "records every agent sends once before the first step, not measured (-1: a tenth of --records)")
-	fl.BoolVar(&cf.Calibrate, "calibrate", def.Calibrate, "after each N-agent step also run N kpar clients in this process, same settings (produce, consume)")
-	fl.StringVar(&cf.AgentBootstrap, "agent-bootstrap", "", "bootstrap.servers the agents get (default: the brokers kpar uses)")
-	fl.DurationVar(&cf.TaskTimeout, "task-timeout", def.TaskTimeout, "the longest one step may take")
-	addSeed(fl, &cf.Seed)
+	addSeed(fl, &f.Seed)
 	addOutFlags(fl, &f.out, "trogdor")
 }
 
@@ -253,14 +253,14 @@ func (o *onOff) Type() string   { return "bool" }
 // config completes the Config from the flags and validates it; it touches
 // nothing.
 func (f *trogdorSweepFlags) config() (trogdor.Config, error) {
-	c := f.cfg
-	steps, err := parseInts("steps", f.steps, 1)
+	c := f.Config
+	steps, err := parseInts("steps", f.StepsFlag, 1)
 	if err != nil {
 		return c, err
 	}
-	c.Workload, c.Settings.Idempotence = trogdor.Workload(f.workload), bool(f.idem)
-	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.warmup
-	if f.warmup == -1 {
+	c.Workload, c.Settings.Idempotence = trogdor.Workload(f.WorkloadFlag), bool(f.idem)
+	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.WarmupFlag
+	if f.WarmupFlag == -1 {
 		c.WarmupRecords = max(1, c.Records/10)
 	}
 	return c, c.Validate()
