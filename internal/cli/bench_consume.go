@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -89,23 +90,15 @@ cpuprofile                     CPUProfile      write a CPU profile of the measur
 	return wired(c)
 }
 
-// config completes the Config from the flags and validates it; it touches
-// no broker.
-func (f *benchConsumeFlags) config(g *globals) (consume.Config, error) {
-	c := f.Config
-	if err := c.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
-		return c, fmt.Errorf("--order: %w", err)
-	}
-	c.Only = splitList(f.OnlyFlag)
-	if err := g.kparChild(&c.RSSChild); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
-}
-
+// runBenchConsume validates the Config from the flags before any broker is
+// looked up, then runs it.
 func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
-	cfg, err := f.config(g)
-	if err != nil {
+	cfg := f.Config
+	if err := cfg.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
+		return fmt.Errorf("--order: %w", err)
+	}
+	cfg.Only = splitList(f.OnlyFlag)
+	if err := cmp.Or(g.kparChild(&cfg.RSSChild), cfg.Validate()); err != nil {
 		return err
 	}
 	if f.CPUProfile != "" {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -21,10 +22,8 @@ type benchDownstreamFlags struct {
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
 	def := downstream.DefaultConfig()
 	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
-	c := &cobra.Command{
-		Use:   "downstream",
-		Short: "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
-		Long: `Runs against a real broker (never kfake). A downstream is simulated in this
+	c := measureCmd("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
+		`Runs against a real broker (never kfake). A downstream is simulated in this
 process: --capacity calls at once at --base-latency, a FIFO queue beyond, and a
 call not done by --timeout fails (the library retries it in place, up to
 --attempts, then dead-letters it to <topic-prefix>-dead). Each contender is a
@@ -37,10 +36,7 @@ retries; a timeline of throughput and the adaptive limit. Targets are judged
 over --repeat runs (met only when every repeat passes).
 
 Results go to --out: downstream.json (versioned schema), downstream.md and
-charts. Nothing is written unless every run finished.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchDownstream(cmd, g, f) },
-	}
+charts. Nothing is written unless every run finished.`, func(cmd *cobra.Command) error { return runBenchDownstream(cmd, g, f) })
 	bindFlags(c.Flags(), f, `
 topic-prefix  TopicPrefix  prefix of the bench topics
 order         OrderFlag    ordering (key, partition, none)
@@ -66,26 +62,18 @@ repeat        Repeat       runs of every contender, interleaved`)
 	return wired(c)
 }
 
-// config completes the Config from the flags and validates it; it touches
-// no broker.
-func (f *benchDownstreamFlags) config() (downstream.Config, error) {
-	c := f.Config
-	if err := c.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
-		return c, fmt.Errorf("--order: %w", err)
+// runBenchDownstream validates the Config from the flags before any broker
+// is looked up, then runs it.
+func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags) error {
+	cfg := f.Config
+	if err := cfg.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
+		return fmt.Errorf("--order: %w", err)
 	}
 	var err error
-	if c.Fixed, err = parseInts("fixed", f.FixedFlag, 1); err != nil {
-		return c, err
+	if cfg.Fixed, err = parseInts("fixed", f.FixedFlag, 1); err != nil {
+		return err
 	}
-	if err := checkStall(f.stall); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
-}
-
-func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags) error {
-	cfg, err := f.config()
-	if err != nil {
+	if err := cmp.Or(checkStall(f.stall), cfg.Validate()); err != nil {
 		return err
 	}
 	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile, stall: f.stall,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/broker"
@@ -90,6 +91,23 @@ func addSeed(fs *pflag.FlagSet, p *int64) {
 
 func addRepeat(fs *pflag.FlagSet, p *int, def int) {
 	fs.IntVar(p, "repeat", def, "runs per measurement; the median (by rate) is reported, every run is kept in the data")
+}
+
+// measureCmd is a measuring command: no arguments, its flags defined by the
+// caller, run once cobra has parsed them.
+func measureCmd(use, short, long string, run func(*cobra.Command) error) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd) }}
+}
+
+// seeded is cfg validated, then its seed picked (pickSeed) when none was
+// given; seed points into cfg.
+func seeded[C interface{ Validate() error }](cfg *C, seed *int64) (C, error) {
+	if err := (*cfg).Validate(); err != nil {
+		return *cfg, err
+	}
+	*seed = pickSeed(*seed)
+	return *cfg, nil
 }
 
 // pickSeed returns seed, or a fresh one from the clock when it is 0.

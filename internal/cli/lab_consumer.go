@@ -21,10 +21,8 @@ type labConsumerFlags struct {
 func newLabConsumerCmd(g *globals) *cobra.Command {
 	def := consumer.DefaultConfig()
 	f := &labConsumerFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ","), ScenariosFlag: strings.Join(def.Scenarios, ",")}
-	c := &cobra.Command{
-		Use:   "consumer",
-		Short: "Count what each consumer strategy loses, duplicates and reorders under faults",
-		Long: `Runs every strategy under every scenario against the real broker. Each cell
+	c := measureCmd("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
+		`Runs every strategy under every scenario against the real broker. Each cell
 gets fresh topics and a seeded workload (global sequence number, key,
 per-key sequence number); its consumers are separate kpar processes that
 write every processing to a processed-log topic before it counts as done.
@@ -66,13 +64,10 @@ library) and which move with thread, network and group-protocol timing.
 Records/s is reported per scenario against the library's key mode in the
 same run: a measured number, noisy on a shared machine.
 
-Results: <out>/lab-consumer.json (schema ` + fmt.Sprintf("%q version %d", consumer.Schema, consumer.SchemaVersion) + `), lab-consumer.md,
+Results: <out>/lab-consumer.json (schema `+fmt.Sprintf("%q version %d", consumer.Schema, consumer.SchemaVersion)+`), lab-consumer.md,
 and charts of lost, duplicated, reordered and records/s as SVG and PNG,
 written only when every cell ran. --json prints that JSON instead of the
-text lines.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabConsumer(cmd, g, f) },
-	}
+text lines.`, func(cmd *cobra.Command) error { return runLabConsumer(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 strategies     StrategiesFlag  comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)
@@ -96,28 +91,20 @@ verbose        Verbose         pass the worker processes' output through to stde
 	return wired(c)
 }
 
-// config turns the flags into the lab's Config and validates it, before
-// any broker is looked up.
-func (f *labConsumerFlags) config(g *globals) (consumer.Config, error) {
+// runLabConsumer validates the Config from the flags before any broker is
+// looked up, then runs it.
+func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	cfg := f.Config
 	cfg.Strategies, cfg.Scenarios = splitList(f.StrategiesFlag), splitList(f.ScenariosFlag)
 	if strings.TrimSpace(f.CrashAtFlag) != "" {
 		at, err := parseInts("crash-at", f.CrashAtFlag, 1)
 		if err != nil {
-			return cfg, err
+			return err
 		}
 		cfg.CrashAt = at
 	}
 	cfg.Client = g.client // the JVM's refusal is a flag error
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
-}
-
-func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
-	cfg, err := f.config(g)
+	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
 	}

@@ -32,10 +32,8 @@ func newLabGroupCmd(g *globals) *cobra.Command {
 	f := &labGroupFlags{Config: def, EventsFlag: strings.Join(def.Events, ","), AssignorsFlag: strings.Join(def.Assignors, ","),
 		ParFlag: strings.Join(def.ParallelAssignors, ","), Settings: "all", SettingsOut: filepath.Join("results", "lab-group-settings"),
 		SettingsCfg: groupsettings.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "group",
-		Short: "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
-		Long: `Runs membership events on a consumer group of three member processes that
+	c := measureCmd("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
+		`Runs membership events on a consumer group of three member processes that
 consume two fresh topics (orders and payments) while a seeded stream is
 produced into them at a fixed rate, on the real broker. Each cell is one
 event under one assignor (classic protocol: range, roundrobin, sticky,
@@ -58,7 +56,7 @@ group's processing rate under it.
 command that re-runs each cell; every measured count depends on the group
 protocol's timing (the data says which).
 
-Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md,
+Results: <out>/lab-group.json (schema `+fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion)+`), lab-group.md,
 lab-group-pauses.svg/.png and lab-group-<cell>.svg/.png. A cell that fails
 (a member does not come up) is recorded with the member's last output and
 the rest go on; the command then exits 1.
@@ -66,10 +64,7 @@ the rest go on; the command then exits 1.
 Then, unless --settings none, the settings experiments of 'kpar lab
 group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
 max.poll.interval.ms) with the same seed, written to --settings-out. With
---json both results are printed, one JSON document after the other.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroup(cmd, g, f) },
-	}
+--json both results are printed, one JSON document after the other.`, func(cmd *cobra.Command) error { return runLabGroup(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 events            EventsFlag           comma-separated events (`+strings.Join(group.Events, ", ")+`; or all)
@@ -115,11 +110,7 @@ func (f *labGroupFlags) config() (group.Config, error) {
 	if f.Full {
 		cfg = cfg.Full()
 	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
+	return seeded(&cfg, &cfg.Seed)
 }
 
 // settingsConfig is the settings experiments' validated Config, or ok

@@ -19,10 +19,8 @@ type labGroupSettingsFlags struct {
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
 	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig(), ExperimentsFlag: strings.Join(groupsettings.Names(), ",")}
-	c := &cobra.Command{
-		Use:   "group-settings",
-		Short: "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
-		Long: `Runs the consumer-group settings experiments against the real broker, each
+	c := measureCmd("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
+		`Runs the consumer-group settings experiments against the real broker, each
 on fresh topics with seeded records whose identity is checked:
 
   reset         auto.offset.reset earliest / latest / none for a new group on
@@ -45,11 +43,8 @@ on fresh topics with seeded records whose identity is checked:
 Every random choice derives from --seed, printed with the command that
 reruns it; each cell says which counts repeat exactly from the seed.
 
-Results: <out>/lab-group-settings.json (schema ` + fmt.Sprintf("%q version %d", groupsettings.Schema, groupsettings.SchemaVersion) + `),
-lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroupSettings(cmd, g, f) },
-	}
+Results: <out>/lab-group-settings.json (schema `+fmt.Sprintf("%q version %d", groupsettings.Schema, groupsettings.SchemaVersion)+`),
+lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`, func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 experiments  ExperimentsFlag  comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
@@ -59,20 +54,12 @@ records      Records          records in each experiment's input topic`)
 	return wired(c)
 }
 
-// config turns the flags into a validated Config, before any broker is
-// looked up.
-func (f *labGroupSettingsFlags) config() (groupsettings.Config, error) {
+// runLabGroupSettings validates the Config from the flags before any
+// broker is looked up, then runs it.
+func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlags) error {
 	cfg := f.Config
 	cfg.Experiments = splitList(f.ExperimentsFlag)
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
-}
-
-func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlags) error {
-	cfg, err := f.config()
+	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
 	}

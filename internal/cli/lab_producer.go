@@ -20,10 +20,8 @@ type labProducerFlags struct {
 func newLabProducerCmd(g *globals) *cobra.Command {
 	def := producer.DefaultConfig()
 	f := &labProducerFlags{Config: def, SettingsFlag: strings.Join(def.Settings, ","), FaultsFlag: strings.Join(def.Faults, ",")}
-	c := &cobra.Command{
-		Use:   "producer",
-		Short: "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
-		Long: `Runs producer settings under broker faults on a 3-node cluster (replication
+	c := measureCmd("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
+		`Runs producer settings under broker faults on a 3-node cluster (replication
 factor 3, min.insync.replicas 2). Without --brokers (and $KPAR_BROKERS) the
 lab starts its own cluster under $KPAR_HOME/lab-producer on --port and
 stops it at the end; with them, the brokers must be 3 nodes that
@@ -63,14 +61,11 @@ record at which the fault starts and the rolling order; it is printed with
 a command that re-runs each cell. The counts move with timing (what a
 follower had fetched when its leader died); the table stars them.
 
-Results: <out>/lab-producer.json (schema ` + fmt.Sprintf("%q version %d", producer.Schema, producer.SchemaVersion) + `), lab-producer.md
+Results: <out>/lab-producer.json (schema `+fmt.Sprintf("%q version %d", producer.Schema, producer.SchemaVersion)+`), lab-producer.md
 with the lesson per setting and the targets computed from the counts, and
 charts of lost
 and duplicated records as SVG and PNG, written only when every cell ran.
---json prints that JSON instead of the text lines.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabProducer(cmd, g, f) },
-	}
+--json prints that JSON instead of the text lines.`, func(cmd *cobra.Command) error { return runLabProducer(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 settings          SettingsFlag     comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
@@ -97,20 +92,12 @@ keep-topics       KeepTopics       keep each cell's topic and group for inspecti
 	return wired(c)
 }
 
-// config turns the flags into the lab's Config and validates it, before
-// any broker is looked up.
-func (f *labProducerFlags) config() (producer.Config, error) {
+// runLabProducer validates the Config from the flags before any broker is
+// looked up, then runs it.
+func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	cfg := f.Config
 	cfg.Settings, cfg.Faults = splitList(f.SettingsFlag), splitList(f.FaultsFlag)
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
-}
-
-func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
-	cfg, err := f.config()
+	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,8 @@ type labSoakFlags struct {
 func newLabSoakCmd(g *globals) *cobra.Command {
 	def := soak.DefaultConfig()
 	f := &labSoakFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ",")}
-	c := &cobra.Command{
-		Use:   "soak",
-		Short: "Every guarantee under mixed consumer, broker and network faults for minutes on end",
-		Long: `Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
+	c := measureCmd("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
+		`Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
 a PROXIED client listener per node at +300 advertised at +400, where a TCP
 proxy of the soak's forwards to it), or uses a given 3-node cluster whose
 pids kpar recorded. A producer writes --rate records/s (seeded keys, global
@@ -46,12 +44,9 @@ reads every topic to its end: lost, duplicated, reordered within a key,
 dead-lettered; per fault each strategy's recovery time (from the fault's
 start until its rate is back to 90% of the 10 s before, that rate at most
 the input's), looked for until the next fault or the end of production.
-Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
+Results: <out>/soak.json (schema `+fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion)+`),
 soak.md, timeline.csv and the timeline chart (faults against each
-strategy's throughput) as SVG and PNG, written only when the run completed.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabSoak(cmd, g, f) },
-	}
+strategy's throughput) as SVG and PNG, written only when the run completed.`, func(cmd *cobra.Command) error { return runLabSoak(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 strategies     StrategiesFlag  comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
@@ -76,13 +71,13 @@ keep-cluster   KeepCluster     leave the soak's own cluster running`)
 func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 	cfg := f.Config
 	cfg.Strategies = splitList(f.StrategiesFlag)
-	if err := cfg.Validate(); err != nil {
+	cfg, err := seeded(&cfg, &cfg.Seed)
+	if err != nil {
 		return err
 	}
 	if g.secured() {
 		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
 	}
-	cfg.Seed = pickSeed(cfg.Seed)
 	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}

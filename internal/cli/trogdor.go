@@ -191,13 +191,8 @@ and the chart.`
 
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
 	f := newTrogdorSweepFlags(trogdor.Produce)
-	c := &cobra.Command{
-		Use:   "sweep",
-		Short: "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
-		Long:  trogdorSweepLong,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runTrogdorSweep(cmd, g, f) },
-	}
+	c := measureCmd("sweep", "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
+		trogdorSweepLong, func(cmd *cobra.Command) error { return runTrogdorSweep(cmd, g, f) })
 	f.register(c.Flags())
 	return c
 }
