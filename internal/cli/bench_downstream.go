@@ -22,7 +22,7 @@ type benchDownstreamFlags struct {
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
 	def := downstream.DefaultConfig()
 	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
-	c := measureCmd("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
+	c := command("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
 		`Runs against a real broker (never kfake). A downstream is simulated in this
 process: --capacity calls at once at --base-latency, a FIFO queue beyond, and a
 call not done by --timeout fails (the library retries it in place, up to

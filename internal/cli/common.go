@@ -93,11 +93,16 @@ func addRepeat(fs *pflag.FlagSet, p *int, def int) {
 	fs.IntVar(p, "repeat", def, "runs per measurement; the median (by rate) is reported, every run is kept in the data")
 }
 
-// measureCmd is a measuring command: no arguments, its flags defined by the
+// command is a command that takes no arguments: its flags defined by the
 // caller, run once cobra has parsed them.
-func measureCmd(use, short, long string, run func(*cobra.Command) error) *cobra.Command {
+func command(use, short, long string, run func(*cobra.Command) error) *cobra.Command {
 	return &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd) }}
+}
+
+// notes is where a command's progress notes go: "kpar: ..." on stderr.
+func notes(cmd *cobra.Command) func(string) {
+	return func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "kpar:", s) }
 }
 
 // seeded is cfg validated, then its seed picked (pickSeed) when none was

@@ -81,7 +81,7 @@ the command then exits non-zero. Timings on a shared machine are noisy.`
 func newCompareConsumeCmd(g *globals) *cobra.Command {
 	def := compare.DefaultConfig()
 	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: joinInts(def.Concurrencies)}
-	c := measureCmd("consume", "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
+	c := command("consume", "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
 		compareConsumeLong, func(cmd *cobra.Command) error { return runCompareConsume(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `

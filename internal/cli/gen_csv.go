@@ -19,10 +19,8 @@ func newGenCSVCmd(_ *globals) *cobra.Command {
 		customers int
 		crlf      bool
 	)
-	c := &cobra.Command{
-		Use:   "csv",
-		Short: "Write a seeded e-commerce CSV dataset",
-		Long: `Write a deterministic e-commerce event dataset as CSV: one header row, then one
+	c := command("csv", "Write a seeded e-commerce CSV dataset",
+		`Write a deterministic e-commerce event dataset as CSV: one header row, then one
 event per row (event_id, ts, event_type, customer_id, session_id, product_id,
 product_name, category, quantity, unit_price, currency, country, device),
 about 130 bytes a row. Some product names hold commas or quotes, so the file
@@ -30,11 +28,7 @@ exercises CSV quoting. The same --seed and --rows always give the same bytes.
 
 customer_id is skewed (a few hot customers), which is what key-based
 partitioning meets in real shops: try it with 'kpar bench produce
---key-column customer_id --partitioner sticky-key'.`,
-		Example: `  kpar gen csv --rows 1000000 --out events.csv
-  kpar gen csv --rows 5000 --seed 7 --crlf --out small.csv`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+--key-column customer_id --partitioner sticky-key'.`, func(cmd *cobra.Command) error {
 			for _, err := range []error{atLeast("rows", rows, 1), atLeast("customers", customers, 1), atLeast("seed", seed, 0)} {
 				if err != nil {
 					return err
@@ -66,8 +60,9 @@ partitioning meets in real shops: try it with 'kpar bench produce
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows (%.1f MB, %.0f bytes a row) to %s (seed %d)\n",
 				rows, float64(st.Size())/1e6, float64(st.Size())/float64(rows), out, seed)
 			return nil
-		},
-	}
+		})
+	c.Example = `  kpar gen csv --rows 1000000 --out events.csv
+  kpar gen csv --rows 5000 --seed 7 --crlf --out small.csv`
 	f := c.Flags()
 	// Unlike the measurements' --out (a results directory), this is the
 	// dataset itself.

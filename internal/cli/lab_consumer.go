@@ -21,7 +21,7 @@ type labConsumerFlags struct {
 func newLabConsumerCmd(g *globals) *cobra.Command {
 	def := consumer.DefaultConfig()
 	f := &labConsumerFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ","), ScenariosFlag: strings.Join(def.Scenarios, ",")}
-	c := measureCmd("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
+	c := command("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
 		`Runs every strategy under every scenario against the real broker. Each cell
 gets fresh topics and a seeded workload (global sequence number, key,
 per-key sequence number); its consumers are separate kpar processes that

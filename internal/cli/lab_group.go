@@ -32,7 +32,7 @@ func newLabGroupCmd(g *globals) *cobra.Command {
 	f := &labGroupFlags{Config: def, EventsFlag: strings.Join(def.Events, ","), AssignorsFlag: strings.Join(def.Assignors, ","),
 		ParFlag: strings.Join(def.ParallelAssignors, ","), Settings: "all", SettingsOut: filepath.Join("results", "lab-group-settings"),
 		SettingsCfg: groupsettings.DefaultConfig()}
-	c := measureCmd("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
+	c := command("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
 		`Runs membership events on a consumer group of three member processes that
 consume two fresh topics (orders and payments) while a seeded stream is
 produced into them at a fixed rate, on the real broker. Each cell is one

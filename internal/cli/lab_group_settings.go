@@ -19,7 +19,7 @@ type labGroupSettingsFlags struct {
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
 	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig(), ExperimentsFlag: strings.Join(groupsettings.Names(), ",")}
-	c := measureCmd("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
+	c := command("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
 		`Runs the consumer-group settings experiments against the real broker, each
 on fresh topics with seeded records whose identity is checked:
 

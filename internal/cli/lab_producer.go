@@ -20,7 +20,7 @@ type labProducerFlags struct {
 func newLabProducerCmd(g *globals) *cobra.Command {
 	def := producer.DefaultConfig()
 	f := &labProducerFlags{Config: def, SettingsFlag: strings.Join(def.Settings, ","), FaultsFlag: strings.Join(def.Faults, ",")}
-	c := measureCmd("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
+	c := command("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
 		`Runs producer settings under broker faults on a 3-node cluster (replication
 factor 3, min.insync.replicas 2). Without --brokers (and $KPAR_BROKERS) the
 lab starts its own cluster under $KPAR_HOME/lab-producer on --port and

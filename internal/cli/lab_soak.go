@@ -21,7 +21,7 @@ type labSoakFlags struct {
 func newLabSoakCmd(g *globals) *cobra.Command {
 	def := soak.DefaultConfig()
 	f := &labSoakFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ",")}
-	c := measureCmd("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
+	c := command("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
 		`Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
 a PROXIED client listener per node at +300 advertised at +400, where a TCP
 proxy of the soak's forwards to it), or uses a given 3-node cluster whose

@@ -43,10 +43,8 @@ The sweep also runs as 'kpar bench produce --trogdor' and
 func newTrogdorUpCmd() *cobra.Command {
 	o := trogdor.Options{}
 	var nodesFile string
-	c := &cobra.Command{
-		Use:   "up",
-		Short: "Start a Trogdor coordinator and agents on this host (each its own JVM), or plan them on real hosts",
-		Long: `Without --nodes-file: starts the coordinator on --port and --agents agents on
+	c := command("up", "Start a Trogdor coordinator and agents on this host (each its own JVM), or plan them on real hosts",
+		`Without --nodes-file: starts the coordinator on --port and --agents agents on
 the ports above it, each its own JVM and node name (agent-0, agent-1 ...),
 from a platform file kpar writes under $KPAR_HOME/trogdor. Pids and process
 start times are recorded; 'kpar trogdor down' stops exactly those.
@@ -54,9 +52,7 @@ start times are recorded; 'kpar trogdor down' stops exactly those.
 With --nodes-file: a file of lines 'NAME HOST[:PORT]' ('coordinator HOST'
 for the coordinator, any other name an agent; ports default to Trogdor's
 8889 and 8888). kpar writes the platform file and prints the command to run
-on each host; it starts nothing remote.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+on each host; it starts nothing remote.`, func(cmd *cobra.Command) error {
 			out := cmd.OutOrStdout()
 			if nodesFile != "" {
 				if cmd.Flags().Changed("agents") || cmd.Flags().Changed("port") {
@@ -72,7 +68,7 @@ on each host; it starts nothing remote.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			o.Progress = func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "kpar:", s) }
+			o.Progress = notes(cmd)
 			st, err := trogdor.Up(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -82,8 +78,7 @@ on each host; it starts nothing remote.`,
 				fmt.Fprintf(out, "%s %s (pid %d)\n", a.Name, a.URL(), a.Pid)
 			}
 			return nil
-		},
-	}
+		})
 	fl := c.Flags()
 	fl.IntVar(&o.Agents, "agents", 2, "agents to start on this host")
 	fl.IntVar(&o.Port, "port", trogdor.DefaultCoordinatorPort, "the coordinator's REST port; agents take the next --agents ports")
@@ -94,51 +89,41 @@ on each host; it starts nothing remote.`,
 }
 
 func newTrogdorDownCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "down",
-		Short: "Stop exactly the Trogdor JVMs 'kpar trogdor up' started (by pid and start time) and remove their files",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			stopped, err := trogdor.Down("")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stopped %d Trogdor process(es) %v\n", len(stopped), stopped)
-			return nil
-		},
-	}
+	return command("down", "Stop exactly the Trogdor JVMs 'kpar trogdor up' started (by pid and start time) and remove their files", "", func(cmd *cobra.Command) error {
+		stopped, err := trogdor.Down("")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "stopped %d Trogdor process(es) %v\n", len(stopped), stopped)
+		return nil
+	})
 }
 
 func newTrogdorStatusCmd() *cobra.Command {
 	var asJSON bool
-	c := &cobra.Command{
-		Use:   "status",
-		Short: "Show each recorded Trogdor daemon: running (local ones), answering its REST API",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, ps, err := trogdor.Status(cmd.Context(), "")
-			if err != nil {
-				return err
+	c := command("status", "Show each recorded Trogdor daemon: running (local ones), answering its REST API", "", func(cmd *cobra.Command) error {
+		st, ps, err := trogdor.Status(cmd.Context(), "")
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return printJSON(cmd.OutOrStdout(), ps)
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "Trogdor %s, platform %s\n", st.TrogdorVersion, st.Platform)
+		for _, p := range ps {
+			run := "not ours (remote)"
+			if !st.Remote {
+				run = map[bool]string{true: fmt.Sprintf("running pid %d", p.Pid), false: "not running"}[p.Running]
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), ps)
+			ans := "answering"
+			if !p.Answering {
+				ans = "not answering: " + p.Error
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Trogdor %s, platform %s\n", st.TrogdorVersion, st.Platform)
-			for _, p := range ps {
-				run := "not ours (remote)"
-				if !st.Remote {
-					run = map[bool]string{true: fmt.Sprintf("running pid %d", p.Pid), false: "not running"}[p.Running]
-				}
-				ans := "answering"
-				if !p.Answering {
-					ans = "not answering: " + p.Error
-				}
-				fmt.Fprintf(out, "%-12s %-22s %s, %s\n", p.Name, p.URL(), run, ans)
-			}
-			return nil
-		},
-	}
+			fmt.Fprintf(out, "%-12s %-22s %s, %s\n", p.Name, p.URL(), run, ans)
+		}
+		return nil
+	})
 	c.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return c
 }
@@ -191,7 +176,7 @@ and the chart.`
 
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
 	f := newTrogdorSweepFlags(trogdor.Produce)
-	c := measureCmd("sweep", "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
+	c := command("sweep", "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
 		trogdorSweepLong, func(cmd *cobra.Command) error { return runTrogdorSweep(cmd, g, f) })
 	f.register(c.Flags())
 	return c
