@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,13 +16,13 @@ import (
 // not a Config field as they stand.
 type benchConsumeFlags struct {
 	consume.Config
-	OrderFlag, OnlyFlag, CPUProfile string
-	out                             outFlags
+	OrderFlag, CPUProfile string
+	out                   outFlags
 }
 
 func newBenchConsumeCmd(g *globals) *cobra.Command {
 	def := consume.DefaultConfig()
-	f := &benchConsumeFlags{Config: def, OrderFlag: def.Order.String(), OnlyFlag: strings.Join(def.Only, ",")}
+	f := &benchConsumeFlags{Config: def, OrderFlag: def.Order.String()}
 	c := &cobra.Command{
 		Use:   "consume",
 		Short: "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
@@ -72,7 +71,7 @@ cpu-concurrency                CPUConcurrency  cpu: max concurrency of the no-op
 rss-records                    RSSRecords      rss: backlog consumed by the child
 max-buffered                   MaxBuffered     cpu/rss: MaxBuffered bound
 max-buffered-per-partition     PerPart         cpu/rss: MaxBufferedPerPartition bound
-only                           OnlyFlag        comma-separated measurements to run
+only                           Only            comma-separated measurements to run
 repeat                         Repeat          io and cpu: repeats (cpu: the three contenders interleaved in each)
 min-window                     MinWindow       io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run
 stall-timeout                  StallTimeout    end the run, naming the brokers, once they have not answered for this long, or once a measurement (io, cpu, rss, calibration) has handled no record for this long
@@ -97,7 +96,6 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 	if err := cfg.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
 		return fmt.Errorf("--order: %w", err)
 	}
-	cfg.Only = splitList(f.OnlyFlag)
 	if err := cmp.Or(g.kparChild(&cfg.RSSChild), cfg.Validate()); err != nil {
 		return err
 	}

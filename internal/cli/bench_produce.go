@@ -18,19 +18,16 @@ import (
 // the sweepable ones as comma lists, parsed by config().
 type produceFlags struct {
 	produce.Config
-	TopicFlag, TopicsFlag, ProducersFlag, AcksFlag, IdemFlag, PartitionerFlag string
-	LingerFlag, BatchFlag, CompressionFlag, PartitionsFlag, RecordSizeFlag    string
-	PinFlag                                                                   string
-	stall                                                                     time.Duration
-	out                                                                       outFlags
+	TopicFlag, TopicsFlag, ProducersFlag, LingerFlag, BatchFlag string
+	PartitionsFlag, RecordSizeFlag, PinFlag                     string
+	stall                                                       time.Duration
+	out                                                         outFlags
 }
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
 	def := produce.DefaultConfig()
 	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: ints(def.Partitions), RecordSizeFlag: ints(def.RecordSizes),
-		ProducersFlag: ints(def.Producers), AcksFlag: strings.Join(def.Acks, ","), IdemFlag: strings.Join(def.Idempotence, ","),
-		PartitionerFlag: strings.Join(def.Partitioners, ","), LingerFlag: def.Lingers[0].String(),
-		BatchFlag: strconv.Itoa(int(def.BatchBytes[0])), CompressionFlag: strings.Join(def.Compressions, ",")}
+		ProducersFlag: ints(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
@@ -123,12 +120,12 @@ pin            PinFlag          pin the broker JVMs and the bench to disjoint CP
 producers      ProducersFlag    producer counts to sweep; each producer is its own client with its own slice of the rows
 warmup         Warmup           records sent by one producer before each sweep and not counted (connections, JIT of the broker, page cache); 0 skips
 processes      Processes        run each producer as its own OS process instead of a client in this process
-acks           AcksFlag         acks to sweep: 0 (fire and forget), 1 (leader wrote it), all (every in-sync replica)
-idempotence    IdemFlag         idempotent producing to sweep: on, off, or auto (on for acks=all, off otherwise); on needs acks=all
-partitioner    PartitionerFlag  partitioners to sweep: sticky-key (hash the key, Kafka murmur2), round-robin, uniform-bytes (KIP-794: fill one partition's batch, then move; keys still hash), manual (record i to partition i mod N)
+acks           Acks             acks to sweep: 0 (fire and forget), 1 (leader wrote it), all (every in-sync replica)
+idempotence    Idempotence      idempotent producing to sweep: on, off, or auto (on for acks=all, off otherwise); on needs acks=all
+partitioner    Partitioners     partitioners to sweep: sticky-key (hash the key, Kafka murmur2), round-robin, uniform-bytes (KIP-794: fill one partition's batch, then move; keys still hash), manual (record i to partition i mod N)
 linger         LingerFlag       linger to sweep: how long a batch waits for more records (Kafka 4 default 5ms, franz-go 10ms)
 batch-size     BatchFlag        max batch bytes to sweep (Java batch.size, franz-go ProducerBatchMaxBytes); Java's default is 16384
-compression    CompressionFlag  compression to sweep: none, snappy, lz4, zstd
+compression    Compressions     compression to sweep: none, snappy, lz4, zstd
 max-in-flight  MaxInFlight      produce requests in flight per broker without idempotence (idempotent producing is capped at 5); Java's default is 5
 key-column     KeyColumn        header column whose field is the record key (e.g. customer_id); empty sends unkeyed records
 value          Value            record value: raw (the row's bytes as in the file) or json (an object of the row, all strings)
@@ -167,8 +164,6 @@ func (f *produceFlags) config(g *globals) (produce.Config, error) {
 			return c, err
 		}
 	}
-	c.Acks, c.Idempotence = splitList(f.AcksFlag), splitList(f.IdemFlag)
-	c.Partitioners, c.Compressions = splitList(f.PartitionerFlag), splitList(f.CompressionFlag)
 	c.Lingers, c.BatchBytes = nil, nil
 	for _, v := range splitList(f.LingerFlag) {
 		d, err := time.ParseDuration(v)

@@ -75,6 +75,8 @@ func bindFlags(fl *pflag.FlagSet, v any, table string) {
 			fl.StringVar(p, name, *p, help)
 		case *bool:
 			fl.BoolVar(p, name, *p, help)
+		case *[]string:
+			fl.Var((*list)(p), name, help)
 		default:
 			panic(fmt.Sprintf("flag --%s: field %s of %T has no flag type", name, field, v))
 		}
@@ -99,6 +101,14 @@ func command(use, short, long string, run func(*cobra.Command) error) *cobra.Com
 	return &cobra.Command{Use: use, Short: short, Long: long, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return run(cmd) }}
 }
+
+// list is a comma-separated flag of a []string field (splitList); its help
+// reads as a string flag's.
+type list []string
+
+func (l *list) Set(s string) error { *l = splitList(s); return nil }
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Type() string       { return "string" }
 
 // notes is where a command's progress notes go: "kpar: ..." on stderr.
 func notes(cmd *cobra.Command) func(string) {

@@ -13,14 +13,14 @@ import (
 // labConsumerFlags: the Config's flags, and the lists parsed into it.
 type labConsumerFlags struct {
 	consumer.Config
-	StrategiesFlag, ScenariosFlag, CrashAtFlag string
-	Verbose                                    bool
-	out                                        outFlags
+	CrashAtFlag string
+	Verbose     bool
+	out         outFlags
 }
 
 func newLabConsumerCmd(g *globals) *cobra.Command {
 	def := consumer.DefaultConfig()
-	f := &labConsumerFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ","), ScenariosFlag: strings.Join(def.Scenarios, ",")}
+	f := &labConsumerFlags{Config: def}
 	c := command("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
 		`Runs every strategy under every scenario against the real broker. Each cell
 gets fresh topics and a seeded workload (global sequence number, key,
@@ -70,8 +70,8 @@ written only when every cell ran. --json prints that JSON instead of the
 text lines.`, func(cmd *cobra.Command) error { return runLabConsumer(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
-strategies     StrategiesFlag  comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)
-scenarios      ScenariosFlag   comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)
+strategies     Strategies      comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)
+scenarios      Scenarios       comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)
 cell           Cell            run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios
 records        Records         input records per cell
 keys           Keys            distinct keys
@@ -95,7 +95,6 @@ verbose        Verbose         pass the worker processes' output through to stde
 // looked up, then runs it.
 func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	cfg := f.Config
-	cfg.Strategies, cfg.Scenarios = splitList(f.StrategiesFlag), splitList(f.ScenariosFlag)
 	if strings.TrimSpace(f.CrashAtFlag) != "" {
 		at, err := parseInts("crash-at", f.CrashAtFlag, 1)
 		if err != nil {

@@ -13,12 +13,12 @@ import (
 
 type labGroupSettingsFlags struct {
 	groupsettings.Config
-	ExperimentsFlag string
-	out             outFlags
+	out outFlags
 }
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig(), ExperimentsFlag: strings.Join(groupsettings.Names(), ",")}
+	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig()}
+	f.Experiments = groupsettings.Names()
 	c := command("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
 		`Runs the consumer-group settings experiments against the real broker, each
 on fresh topics with seeded records whose identity is checked:
@@ -47,7 +47,7 @@ Results: <out>/lab-group-settings.json (schema `+fmt.Sprintf("%q version %d", gr
 lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`, func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
-experiments  ExperimentsFlag  comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
+experiments  Experiments      comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
 records      Records          records in each experiment's input topic`)
 	addSeed(fl, &f.Seed)
 	addOutFlags(fl, &f.out, "lab-group-settings")
@@ -58,7 +58,6 @@ records      Records          records in each experiment's input topic`)
 // broker is looked up, then runs it.
 func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlags) error {
 	cfg := f.Config
-	cfg.Experiments = splitList(f.ExperimentsFlag)
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err

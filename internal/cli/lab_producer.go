@@ -13,13 +13,12 @@ import (
 
 type labProducerFlags struct {
 	producer.Config
-	SettingsFlag, FaultsFlag string
-	out                      outFlags
+	out outFlags
 }
 
 func newLabProducerCmd(g *globals) *cobra.Command {
 	def := producer.DefaultConfig()
-	f := &labProducerFlags{Config: def, SettingsFlag: strings.Join(def.Settings, ","), FaultsFlag: strings.Join(def.Faults, ",")}
+	f := &labProducerFlags{Config: def}
 	c := command("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
 		`Runs producer settings under broker faults on a 3-node cluster (replication
 factor 3, min.insync.replicas 2). Without --brokers (and $KPAR_BROKERS) the
@@ -68,8 +67,8 @@ and duplicated records as SVG and PNG, written only when every cell ran.
 --json prints that JSON instead of the text lines.`, func(cmd *cobra.Command) error { return runLabProducer(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
-settings          SettingsFlag     comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
-faults            FaultsFlag       comma-separated faults: `+strings.Join(producer.FaultNames, ", ")+`
+settings          Settings         comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
+faults            Faults           comma-separated faults: `+strings.Join(producer.FaultNames, ", ")+`
 cell              Cell             run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full
 full              Full             every setting under leader-kill, freeze and rolling (42 cells)
 producers         Producers        producer clients, each with its own producer id
@@ -96,7 +95,6 @@ keep-topics       KeepTopics       keep each cell's topic and group for inspecti
 // looked up, then runs it.
 func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	cfg := f.Config
-	cfg.Settings, cfg.Faults = splitList(f.SettingsFlag), splitList(f.FaultsFlag)
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err

@@ -14,13 +14,12 @@ import (
 
 type labSoakFlags struct {
 	soak.Config
-	StrategiesFlag string
-	out            outFlags
+	out outFlags
 }
 
 func newLabSoakCmd(g *globals) *cobra.Command {
 	def := soak.DefaultConfig()
-	f := &labSoakFlags{Config: def, StrategiesFlag: strings.Join(def.Strategies, ",")}
+	f := &labSoakFlags{Config: def}
 	c := command("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
 		`Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
 a PROXIED client listener per node at +300 advertised at +400, where a TCP
@@ -49,7 +48,7 @@ soak.md, timeline.csv and the timeline chart (faults against each
 strategy's throughput) as SVG and PNG, written only when the run completed.`, func(cmd *cobra.Command) error { return runLabSoak(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
-strategies     StrategiesFlag  comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
+strategies     Strategies      comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
 duration       Duration        how long to produce and inject faults
 interval       Interval        time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)
 rate           Rate            records/s produced
@@ -70,7 +69,6 @@ keep-cluster   KeepCluster     leave the soak's own cluster running`)
 
 func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 	cfg := f.Config
-	cfg.Strategies = splitList(f.StrategiesFlag)
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
