@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/results"
 	"github.com/spf13/cobra"
 )
 
@@ -34,24 +34,12 @@ partitioning meets in real shops: try it with 'kpar bench produce
 					return err
 				}
 			}
-			// Write beside the target and rename, so an interrupted run never
-			// leaves a truncated dataset under the real name.
-			tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
-			if err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			defer os.Remove(tmp.Name())
-			// SIGINT or SIGTERM ends the write at the next buffered chunk.
-			w := ctxWriter{ctx: cmd.Context(), w: tmp}
-			if err := datagen.Write(w, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf}); err != nil {
-				tmp.Close()
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			if err := tmp.Close(); err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			if err := os.Rename(tmp.Name(), out); err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
+			// An interrupted run never leaves a truncated dataset under the
+			// real name; SIGINT or SIGTERM ends the write at the next chunk.
+			if err := results.WriteFile(out, func(w io.Writer) error {
+				return datagen.Write(ctxWriter{ctx: cmd.Context(), w: w}, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf})
+			}); err != nil {
+				return err
 			}
 			st, err := os.Stat(out)
 			if err != nil {
