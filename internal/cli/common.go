@@ -18,9 +18,10 @@ import (
 )
 
 // The flags every measurement shares, with one type, one default and one
-// wording each. A command registers the ones it has with these helpers and
-// checks values with atLeast/splitList/parseInts before it looks for a
-// broker, so a bad flag is never reported as a missing broker.
+// wording each. A command binds its own with bindFlags, adds the shared ones
+// with these helpers and checks values (the Config's Validate, parseInts)
+// before it looks for a broker, so a bad flag is never reported as a
+// missing broker.
 
 // outFlags are --out (every measurement writes its results by default, under
 // results/<name>) and --json (the result data on stdout instead of text).
@@ -131,14 +132,6 @@ func pickSeed(seed int64) int64 {
 		return seed
 	}
 	return time.Now().UnixNano()%1_000_000 + 1
-}
-
-// atLeast is the one wording of a numeric flag below its minimum.
-func atLeast[T int | int32 | int64](flag string, v, min T) error {
-	if v < min {
-		return fmt.Errorf("--%s %d: must be at least %d", flag, v, min)
-	}
-	return nil
 }
 
 // splitList splits a comma list, trimming blanks and dropping empty items.

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/spf13/cobra"
 )
@@ -29,10 +30,8 @@ exercises CSV quoting. The same --seed and --rows always give the same bytes.
 customer_id is skewed (a few hot customers), which is what key-based
 partitioning meets in real shops: try it with 'kpar bench produce
 --key-column customer_id --partitioner sticky-key'.`, func(cmd *cobra.Command) error {
-			for _, err := range []error{atLeast("rows", rows, 1), atLeast("customers", customers, 1), atLeast("seed", seed, 0)} {
-				if err != nil {
-					return err
-				}
+			if err := flagcheck.AtLeast(flagcheck.Int("rows", rows, 1), flagcheck.Int("customers", customers, 1), flagcheck.Int("seed", seed, 0)); err != nil {
+				return err
 			}
 			// An interrupted run never leaves a truncated dataset under the
 			// real name; SIGINT or SIGTERM ends the write at the next chunk.
