@@ -26,8 +26,8 @@ type produceFlags struct {
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
 	def := produce.DefaultConfig()
-	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: ints(def.Partitions), RecordSizeFlag: ints(def.RecordSizes),
-		ProducersFlag: ints(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
+	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: joinInts(def.Partitions), RecordSizeFlag: joinInts(def.RecordSizes),
+		ProducersFlag: joinInts(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
@@ -95,15 +95,6 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 		return runBenchProduce(cmd, g, &f)
 	}
 	return wired(c)
-}
-
-// ints is a flag default written as a list: 1,2,4.
-func ints(v []int) string {
-	var s []string
-	for _, n := range v {
-		s = append(s, strconv.Itoa(n))
-	}
-	return strings.Join(s, ",")
 }
 
 // register defines the command's flags, their defaults f's.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -118,14 +117,6 @@ window-stuck                     W.MaxHold          window: the longest each run
 	fl.BoolVar(&f.quick, "quick", false, "a smoke run of every part: "+strings.Join(quick, ", ")+" (flags given explicitly win)")
 	addOutFlags(fl, &f.out, "compare")
 	return wired(c)
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
 }
 
 // config parses the flags into a validated Config; it touches no broker
