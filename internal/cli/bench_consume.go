@@ -26,32 +26,8 @@ func newBenchConsumeCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "consume",
 		Short: "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
-		Long: `Runs against a real broker (never kfake). Three measurements:
-  io   records with a sleeping handler under key order, against the ideal
-       min(concurrency, keys)/sleep (target: 90% of it);
-  cpu  a no-op handler against two plain franz-go poll loops over the same
-       topic (kpar's fetch size and kgo's default), in the same run (target:
-       70% of the faster plain loop's rate);
-  rss  peak RSS (VmHWM) of a child process consuming a large backlog under the
-       configured buffer bounds.
-Every rate is measured the same way for every contender: distinct records
-counted in the process that handles them, from the first observation at 10%
-of the records (warm-up) to the n-th. A window shorter than --min-window is
-refused with the records it would need, and nothing is written. io runs
---repeat times; the cpu contenders run --repeat times interleaved (kpar, plain
-with kpar's fetch size, plain with kgo's default, then again), ratios taken
-within each repeat. The median and range are shown; a target is met only when
-every repeat is past it, missed when none is, otherwise mixed (k of N).
-Topics are created once (named after their sizes) and reused.
-
-Results go to --out: consume.json (versioned schema), consume.md and its
-charts. Nothing
-is written unless every measurement finished.
-
---trogdor runs the distributed sweep of 'kpar trogdor sweep --workload
-consume' instead, on the Trogdor agents 'kpar trogdor up' started, with that
-command's flags and meanings.`,
-		Args: cobra.NoArgs,
+		Long:  help("bench-consume"),
+		Args:  cobra.NoArgs,
 	}
 	bindFlags(c.Flags(), f, `
 topic-prefix                   TopicPrefix     prefix of the bench topics

@@ -23,20 +23,7 @@ func newBenchDownstreamCmd(g *globals) *cobra.Command {
 	def := downstream.DefaultConfig()
 	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
 	c := command("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
-		`Runs against a real broker (never kfake). A downstream is simulated in this
-process: --capacity calls at once at --base-latency, a FIFO queue beyond, and a
-call not done by --timeout fails (the library retries it in place, up to
---attempts, then dead-letters it to <topic-prefix>-dead). Each contender is a
-parallel consumer on a fresh group reading the same topic for three phases:
-steady (--steady, capacity C), halved (--halved, C/2), recovered (--recovered,
-C). Contenders: MaxConcurrency fixed at each of --fixed; AdaptiveConcurrency
-(--adaptive-min, --adaptive-max); with --rate, RateLimit(--rate, --burst).
-Reported per phase: records/s, handler p50/p99, downstream errors and
-retries; a timeline of throughput and the adaptive limit. Targets are judged
-over --repeat runs (met only when every repeat passes).
-
-Results go to --out: downstream.json (versioned schema), downstream.md and
-charts. Nothing is written unless every run finished.`, func(cmd *cobra.Command) error { return runBenchDownstream(cmd, g, f) })
+		help("bench-downstream"), func(cmd *cobra.Command) error { return runBenchDownstream(cmd, g, f) })
 	bindFlags(c.Flags(), f, `
 topic-prefix  TopicPrefix  prefix of the bench topics
 order         OrderFlag    ordering (key, partition, none)

@@ -31,51 +31,7 @@ func newBenchProduceCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
-		Long: `Send a CSV dataset to Kafka with 1, 2, 4, 8... independent producers (each its
-own franz-go client fed its own slice of the rows) and measure, per step:
-records/s and MB/s (total and per producer), produce latency p50/p99/p99.9
-from an HDR histogram, the bench's CPU, the broker's CPU (read from /proc when
-the broker is the one 'kpar broker up' started; "unknown" otherwise), bytes on
-the wire, and acked vs failed deliveries checked against the topic's end
-offsets. The sweep names its saturation point (where one more producer step
-adds under 10%) and the likely bottleneck.
-
-Settings flags take comma lists and sweep every combination:
-  --acks 1,all --compression none,lz4   runs 4 sweeps.
-
---partitions and --record-size take comma lists too: every partition count
-gets its own topics (<topic>-p<count>, when more than one is given) and the
-ceiling (the best rate over the producer counts) is followed across them, to
-show where more partitions stop helping. --record-size 100,1000,10000 makes
-values of exactly that many bytes from the rows themselves (row i, then rows
-i+1, i+2, ... joined by a space, cut at the size); each sized step sends at
-most the input's bytes. 0 sends the rows as they are.
-
---pin broker=0,bench=1 pins the broker JVMs (every thread, taskset) and this
-process with its children to disjoint CPUs for the run, restores the
-broker's CPUs afterwards, and reports which side filled its CPUs first.
-
---vs-java runs Apache Kafka's ProducerPerformance (kafka-tools jar, needs
-java 17+) on the same payloads, broker and settings, and prints the Go/Java
-ratios for records/s and CPU-seconds per million records. --vs-kcat runs
-kcat -P (librdkafka) on the same payloads with matching settings (acks,
-idempotence, linger, batch size, compression) and judges the target: one
-kpar producer process at >= 1.0x kcat's records/s and <= 1.0x its CPU-s per
-million, both measured over the whole process; with --repeat N it is met only
-when every repeat is past both, missed when none is, otherwise mixed (k of N).
-
-Topics are created with replication factor min(3, brokers): against a
-3-node cluster, --acks 1,all shows what RF 3 costs.
-
---no-flush exits each producer without Flush and reports how many records had
-no delivery report and how many actually reached the topic.
-
---trogdor runs the distributed sweep of 'kpar trogdor sweep' instead, on the
-Trogdor agents 'kpar trogdor up' started, with that command's flags and
-meanings (--steps, --workload, --rate, ...; --records is per agent per step).
-
-Results go to --out: results.json (versioned schema), steps.csv, charts
-(SVG+PNG) and summary.md. Nothing is written unless the run completes.`,
+		Long:  help("bench-produce"),
 		Example: `  kpar gen csv --rows 1000000
   kpar bench produce --input events.csv --producers 1,2,4,8 --vs-java
   kpar bench produce --input events.csv --acks 1,all --compression none,zstd --records 200000

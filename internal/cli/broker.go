@@ -31,20 +31,7 @@ func newBrokerCmd(_ *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "broker",
 		Short: "Start, stop and inspect a local Apache Kafka cluster (no Docker needed)",
-		Long: fmt.Sprintf(`kpar runs Apache Kafka %s in KRaft mode from Maven Central jars.
-The first 'up' resolves the jars with Maven into the cache (%s, override
-with KPAR_CACHE); later starts take seconds. What was started is recorded
-under %s (override with KPAR_HOME), so 'down' stops exactly those JVMs.
-
-Ports: node i (1-based) serves clients on --port+i-1 and its KRaft
-controller on --port+100+i-1: 9092 and 9192 for one node; 9092-9094 and
-9192-9194 for --nodes 3, the same as deploy/docker-compose.yml.
-
-Data: a cluster keeps its topics and committed offsets until 'down'. If its
-JVMs die (a crash, a reboot, a SIGKILL), 'up' starts them again on their data
-and says so; 'up --fresh' discards it and formats new storage; 'restart'
-restarts running nodes (or one, --node N) on their data.`,
-			broker.KafkaVersion, broker.CacheDir(), broker.Home()),
+		Long:  help("broker"),
 	}
 	c.AddCommand(newBrokerUpCmd(), newBrokerDownCmd(), newBrokerRestartCmd(), newBrokerStatusCmd(), newBrokerLogsCmd())
 	return c

@@ -33,55 +33,11 @@ type compareFlags struct {
 var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"noop-records", "2000000"},
 	{"rss-records", "200000"}, {"dlq-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
 
-// compareConsumeLong is compare consume's --help.
-var compareConsumeLong = `Runs kpar's parallel consumer, Confluent's Parallel Consumer ` + "0.5.3.3" + ` (Java,
-resolved with Maven into the kpar cache on first use; needs java 17+, javac and
-mvn) and a plain franz-go poll loop, each as its own process, on the same
-broker, topics and records, in one run:
-  io    key order, 5 ms sleeping handler, at each --concurrency (1,000 keys,
-        2 x concurrency keys where that is more): steady records/s, share of
-        the ideal at the measured handler time, CPU-s per million records;
-  noop  records/s and CPU-s per million records, plain loop included;
-  rss   peak RSS of each process over a backlog, then PC again with -Xmx
-        set to kpar's peak RSS (--pc-heap): not finishing is reported.
-  dlq   kpar's share mode with 1 in 100 records failing for good, twice:
-        dead letters written by kpar (DeadLetterTopic), then by the broker
-        (BrokerDeadLetter, KIP-1191, Kafka 4.4+): rate, and what each
-        dead-letter topic holds once it stops growing (--dlq-records).
-Share groups (KIP-932) run in the same measurements, each on a fresh share
-group set to read from the earliest offset: a bare franz-go share consumer
-(--share-members clients, the concurrency split over them, each record acked
-when its handler returns, the next poll only once all are), kpar's share
-mode (--kpar-share) and Kafka's ShareConsumerPerformance (its own clock, its
-whole run: in no ratio). Per-key reordering is counted in every io run.
-PC runs as its README recommends: KEY order, PERIODIC_CONSUMER_ASYNCHRONOUS,
-maxConcurrency as asked.
-
-One clock for every contender, in the process that handles the records:
-distinct records are counted as each handler returns, the first 10% are the
-warm-up, and the rate is the records from the warm-up count to the n-th
-distinct record over the time between them (every contender stops at n
-distinct records). A rate window shorter than --min-window fails its part
-with the records it would need. --repeat N runs every io and no-op contender
-N times, interleaved (each repeat runs each contender once): medians and
-min-max are shown, ratios are taken per repeat, and a target is met only when
-every repeat passed it.
-After the memory runs, PC runs again with kpar's fetch sizes
-(fetch.max.bytes, max.partition.fetch.bytes as kpar's client ran) under
-capped heaps, from --pc-heap, halving or doubling then bisecting
-(--pc-heap-steps runs, each bounded by --pc-heap-timeout): the smallest heap
-that finished the backlog.
-
-Results go to --out: compare.json (schema kpar.compare.consume v3), compare.md
-and charts. A part that fails (io at one concurrency, no-op, memory, the heap
-search, the window) is recorded with its reason and the others are written;
-the command then exits non-zero. Timings on a shared machine are noisy.`
-
 func newCompareConsumeCmd(g *globals) *cobra.Command {
 	def := compare.DefaultConfig()
 	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: joinInts(def.Concurrencies)}
 	c := command("consume", "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
-		compareConsumeLong, func(cmd *cobra.Command) error { return runCompareConsume(cmd, g, f) })
+		help("compare-consume"), func(cmd *cobra.Command) error { return runCompareConsume(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 topic-prefix                     TopicPrefix        prefix of the topics (named after their sizes, reused)

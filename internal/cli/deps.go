@@ -16,13 +16,7 @@ import (
 // repository.
 func newDepsCmd() *cobra.Command {
 	return command("deps", "Fetch the Java parts kpar runs (Kafka, Confluent's Parallel Consumer) into the cache now",
-		`Resolves with Maven, once, into the kpar cache ($KPAR_CACHE, else ~/.cache/kpar):
-  Apache Kafka `+broker.KafkaVersion+` (broker, kafka-tools)   used by 'broker up' and 'bench produce --vs-java'
-  Confluent's Parallel Consumer `+confluentpc.PCVersion+`        used by 'compare consume' and the lab's pc-* strategies
-  Apache Kafka Trogdor `+trogdor.Version+` (newest on Maven Central)  used by 'kpar trogdor'
-and compiles the PC harness with javac. Every command does this on first use;
-run it ahead to keep downloads out of a measurement, or before going offline.
-Needs java 17+ (with javac) and mvn.`, func(cmd *cobra.Command) error {
+		help("deps"), func(cmd *cobra.Command) error {
 			ctx := cmd.Context()
 			progress := notes(cmd)
 			libs, err := broker.LibDir(ctx, progress)

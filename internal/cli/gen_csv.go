@@ -21,15 +21,7 @@ func newGenCSVCmd(_ *globals) *cobra.Command {
 		crlf      bool
 	)
 	c := command("csv", "Write a seeded e-commerce CSV dataset",
-		`Write a deterministic e-commerce event dataset as CSV: one header row, then one
-event per row (event_id, ts, event_type, customer_id, session_id, product_id,
-product_name, category, quantity, unit_price, currency, country, device),
-about 130 bytes a row. Some product names hold commas or quotes, so the file
-exercises CSV quoting. The same --seed and --rows always give the same bytes.
-
-customer_id is skewed (a few hot customers), which is what key-based
-partitioning meets in real shops: try it with 'kpar bench produce
---key-column customer_id --partitioner sticky-key'.`, func(cmd *cobra.Command) error {
+		help("gen-csv"), func(cmd *cobra.Command) error {
 			if err := flagcheck.AtLeast(flagcheck.Int("rows", rows, 1), flagcheck.Int("customers", customers, 1), flagcheck.Int("seed", seed, 0)); err != nil {
 				return err
 			}

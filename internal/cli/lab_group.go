@@ -33,38 +33,7 @@ func newLabGroupCmd(g *globals) *cobra.Command {
 		ParFlag: strings.Join(def.ParallelAssignors, ","), Settings: "all", SettingsOut: filepath.Join("results", "lab-group-settings"),
 		SettingsCfg: groupsettings.DefaultConfig()}
 	c := command("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
-		`Runs membership events on a consumer group of three member processes that
-consume two fresh topics (orders and payments) while a seeded stream is
-produced into them at a fixed rate, on the real broker. Each cell is one
-event under one assignor (classic protocol: range, roundrobin, sticky,
-cooperative-sticky; KIP-848 consumer protocol: kip848-uniform,
-kip848-range) with plain franz-go members (commit marks every second and
-synchronously on revoke) or kpar's parallel consumer.
-
-Events: join (a 4th member), leave (SIGTERM), kill (SIGKILL),
-restart-static (SIGTERM and start again with the same group.instance.id),
-restart-dynamic (the same without one).
-
-Per cell: the longest time the whole group and each member processed
-nothing around the event, the longest a record waited, the time until every
-partition is owned again, partitions moved and revoked, rebalances, and
-against the produced stream, records duplicated and lost. Each cell also
-gets a timeline chart: partition ownership per member over time, with the
-group's processing rate under it.
-
---seed fixes the stream and each event's victim and is printed with a
-command that re-runs each cell; every measured count depends on the group
-protocol's timing (the data says which).
-
-Results: <out>/lab-group.json (schema `+fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion)+`), lab-group.md,
-lab-group-pauses.svg/.png and lab-group-<cell>.svg/.png. A cell that fails
-(a member does not come up) is recorded with the member's last output and
-the rest go on; the command then exits 1.
-
-Then, unless --settings none, the settings experiments of 'kpar lab
-group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
-max.poll.interval.ms) with the same seed, written to --settings-out. With
---json both results are printed, one JSON document after the other.`, func(cmd *cobra.Command) error { return runLabGroup(cmd, g, f) })
+		help("lab-group"), func(cmd *cobra.Command) error { return runLabGroup(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 events            EventsFlag           comma-separated events (`+strings.Join(group.Events, ", ")+`; or all)

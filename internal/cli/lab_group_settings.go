@@ -20,31 +20,7 @@ func newLabGroupSettingsCmd(g *globals) *cobra.Command {
 	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig()}
 	f.Experiments = groupsettings.Names()
 	c := command("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
-		`Runs the consumer-group settings experiments against the real broker, each
-on fresh topics with seeded records whose identity is checked:
-
-  reset         auto.offset.reset earliest / latest / none for a new group on
-                a topic with data, and for a group whose committed offsets fell
-                below the log start (DeleteRecords past them): records read and
-                skipped, and the error "none" gives.
-  autocommit    enable.auto.commit on (processing in the poll loop, or handed
-                to a pool) and off (commit after processing), with the member
-                process SIGKILLed at a seeded processed count and restarted:
-                lost and duplicated.
-  isolation     read_committed vs read_uncommitted against a transactional
-                producer that aborts a seeded share of its transactions; then
-                how late each delivers other producers' records while one
-                transaction stays open (the last stable offset).
-  pollinterval  a member whose batch outlasts max.poll.interval.ms (kgo's
-                RebalanceTimeout) while another joins, holding the rebalance
-                (BlockRebalanceOnPoll) and not: when it is removed, whether its
-                commit lands, what the others redo.
-
-Every random choice derives from --seed, printed with the command that
-reruns it; each cell says which counts repeat exactly from the seed.
-
-Results: <out>/lab-group-settings.json (schema `+fmt.Sprintf("%q version %d", groupsettings.Schema, groupsettings.SchemaVersion)+`),
-lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`, func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, f) })
+		help("lab-group-settings"), func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 experiments  Experiments      comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`

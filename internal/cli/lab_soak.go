@@ -21,31 +21,7 @@ func newLabSoakCmd(g *globals) *cobra.Command {
 	def := soak.DefaultConfig()
 	f := &labSoakFlags{Config: def}
 	c := command("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
-		`Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
-a PROXIED client listener per node at +300 advertised at +400, where a TCP
-proxy of the soak's forwards to it), or uses a given 3-node cluster whose
-pids kpar recorded. A producer writes --rate records/s (seeded keys, global
-and per-key sequence numbers in the values); each strategy's members
-(kpar child lab-worker processes, as in kpar lab consumer) process the
-topic continuously, writing every processing to their processed-log.
-
-A seeded schedule, one fault every --interval after a warm-up (a fault
-that lasts longer holds the next one back; a broker kill is followed by
-40 s without faults, so that its recovery is seen whole), mixes
-consumer SIGKILL and restart, members joining and leaving, broker SIGKILL
-and restart on its data, broker SIGSTOP/SIGCONT, a partition's preferred
-leader moved (AlterPartitionAssignments + ElectLeaders), and network faults
-between the clients and one broker at its proxy: 200 ms added per chunk,
-connections reset at random, or a blackhole. Every address is 127.0.0.1.
-
-At the end production stops, each strategy catches up, and the checker
-reads every topic to its end: lost, duplicated, reordered within a key,
-dead-lettered; per fault each strategy's recovery time (from the fault's
-start until its rate is back to 90% of the 10 s before, that rate at most
-the input's), looked for until the next fault or the end of production.
-Results: <out>/soak.json (schema `+fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion)+`),
-soak.md, timeline.csv and the timeline chart (faults against each
-strategy's throughput) as SVG and PNG, written only when the run completed.`, func(cmd *cobra.Command) error { return runLabSoak(cmd, g, f) })
+		help("lab-soak"), func(cmd *cobra.Command) error { return runLabSoak(cmd, g, f) })
 	fl := c.Flags()
 	bindFlags(fl, f, `
 strategies     Strategies      comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)

@@ -20,21 +20,7 @@ func newTrogdorCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trogdor",
 		Short: "Load from many hosts with Apache Kafka's Trogdor: start a coordinator and agents, sweep producers across them",
-		Long: `Trogdor is Apache Kafka's own distributed workload harness: an agent on each
-load host, a coordinator with a REST API that hands each agent a task.
-kpar runs Trogdor ` + trogdor.Version + ` from Maven Central (the newest trogdor jar published
-there: Maven Central has no ` + broker.KafkaVersion + ` one; the local broker is Kafka ` + broker.KafkaVersion + `, which
-serves its 4.3 clients like any other).
-
-  kpar trogdor up --agents 4             a coordinator and 4 agents on this host
-  kpar trogdor up --nodes-file hosts     the platform file for real hosts, and
-                                         what to start on each
-  kpar trogdor sweep --steps 1,2,4       one task per agent per step
-                                         (--workload produce|consume|roundtrip)
-  kpar trogdor status | down
-
-The sweep also runs as 'kpar bench produce --trogdor' and
-'kpar bench consume --trogdor'.`,
+		Long:  help("trogdor"),
 	}
 	c.AddCommand(newTrogdorUpCmd(), newTrogdorDownCmd(), newTrogdorStatusCmd(), newTrogdorSweepCmd(g))
 	return c
@@ -44,15 +30,7 @@ func newTrogdorUpCmd() *cobra.Command {
 	o := trogdor.Options{}
 	var nodesFile string
 	c := command("up", "Start a Trogdor coordinator and agents on this host (each its own JVM), or plan them on real hosts",
-		`Without --nodes-file: starts the coordinator on --port and --agents agents on
-the ports above it, each its own JVM and node name (agent-0, agent-1 ...),
-from a platform file kpar writes under $KPAR_HOME/trogdor. Pids and process
-start times are recorded; 'kpar trogdor down' stops exactly those.
-
-With --nodes-file: a file of lines 'NAME HOST[:PORT]' ('coordinator HOST'
-for the coordinator, any other name an agent; ports default to Trogdor's
-8889 and 8888). kpar writes the platform file and prints the command to run
-on each host; it starts nothing remote.`, func(cmd *cobra.Command) error {
+		help("trogdor-up"), func(cmd *cobra.Command) error {
 			out := cmd.OutOrStdout()
 			if nodesFile != "" {
 				if cmd.Flags().Changed("agents") || cmd.Flags().Changed("port") {
@@ -145,39 +123,10 @@ func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
 	return f
 }
 
-const trogdorSweepLong = `Posts one task per agent for every step (--steps 1,2,4: the first 1, then
-2, then 4 agents of 'kpar trogdor up'), every agent with the same settings
-and --records, waits for them and merges the agents' status: aggregate
-records/s and MB/s (all records over the span from the first worker's start
-to the last one's end), each agent's rate and latency percentiles (Trogdor's,
-per agent, where it reports them), and the saturation point: the step after
-which one more step adds less than 10% records/s, with the bottleneck judged
-from the CPU the broker and the agents used there.
-
---workload produce (ProduceBenchSpec): each agent sends --records.
---workload consume (ConsumeBenchSpec): the largest step's agents first fill
-  the topic with --records each (not measured); every step then reads exactly
-  those records, the partitions split among its agents (--partitions at
-  least the largest step).
---workload roundtrip (RoundTripWorkloadSpec): each agent sends --records to a
-  topic of its own and reads every one back (Trogdor reports no latency).
-
---calibrate (default) also runs, right after each N-agent step, N kpar
-(franz-go) clients in this process with the same settings and records
-(produce, consume): the in-process curve beside the agents', in one chart,
-and at 1 agent the calibration of Trogdor's figures against kpar's. Agents
-on one host share its cores: the result says so.
-
-Trogdor ` + trogdor.Version + ` is the newest trogdor jar on Maven Central (there is no ` + broker.KafkaVersion + ` one);
-it runs against any Kafka 4.x broker. The same sweep runs as
-'kpar bench produce --trogdor' and 'kpar bench consume --trogdor'.
-Results go to --out: trogdor.json (schema kpar.bench.trogdor v2), trogdor.md
-and the chart.`
-
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
 	f := newTrogdorSweepFlags(trogdor.Produce)
 	c := command("sweep", "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
-		trogdorSweepLong, func(cmd *cobra.Command) error { return runTrogdorSweep(cmd, g, f) })
+		help("trogdor-sweep"), func(cmd *cobra.Command) error { return runTrogdorSweep(cmd, g, f) })
 	f.register(c.Flags())
 	return c
 }
