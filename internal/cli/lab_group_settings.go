@@ -11,29 +11,23 @@ import (
 	"github.com/kpar/kpar/internal/lab/groupsettings"
 )
 
-type labGroupSettingsFlags struct {
-	groupsettings.Config
-	out outFlags
-}
-
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	f := &labGroupSettingsFlags{Config: groupsettings.DefaultConfig()}
-	f.Experiments = groupsettings.Names()
+	cfg, out := groupsettings.DefaultConfig(), &outFlags{}
+	cfg.Experiments = groupsettings.Names()
 	c := command("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
-		help("lab-group-settings"), func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, f) })
+		help("lab-group-settings"), func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, cfg, out) })
 	fl := c.Flags()
-	bindFlags(fl, f, `
+	bindFlags(fl, &cfg, `
 experiments  Experiments      comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
 records      Records          records in each experiment's input topic`)
-	addSeed(fl, &f.Seed)
-	addOutFlags(fl, &f.out, "lab-group-settings")
+	addSeed(fl, &cfg.Seed)
+	addOutFlags(fl, out, "lab-group-settings")
 	return wired(c)
 }
 
 // runLabGroupSettings validates the Config from the flags before any
 // broker is looked up, then runs it.
-func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlags) error {
-	cfg := f.Config
+func runLabGroupSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *outFlags) error {
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
@@ -41,7 +35,7 @@ func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlag
 	if err := g.kparChild(&cfg.Member); err != nil {
 		return err
 	}
-	return runSettings(cmd, g, cfg, &f.out)
+	return runSettings(cmd, g, cfg, out)
 }
 
 // runSettings runs the settings experiments of a validated cfg, writes

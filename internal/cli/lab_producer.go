@@ -11,18 +11,12 @@ import (
 	"github.com/kpar/kpar/internal/lab/producer"
 )
 
-type labProducerFlags struct {
-	producer.Config
-	out outFlags
-}
-
 func newLabProducerCmd(g *globals) *cobra.Command {
-	def := producer.DefaultConfig()
-	f := &labProducerFlags{Config: def}
+	cfg, out := producer.DefaultConfig(), &outFlags{}
 	c := command("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
-		help("lab-producer"), func(cmd *cobra.Command) error { return runLabProducer(cmd, g, f) })
+		help("lab-producer"), func(cmd *cobra.Command) error { return runLabProducer(cmd, g, cfg, out) })
 	fl := c.Flags()
-	bindFlags(fl, f, `
+	bindFlags(fl, &cfg, `
 settings          Settings         comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
 faults            Faults           comma-separated faults: `+strings.Join(producer.FaultNames, ", ")+`
 cell              Cell             run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full
@@ -42,15 +36,14 @@ port              Port             first client port of the lab's own cluster (c
 heap              Heap             JVM heap per node of the lab's own cluster
 keep-cluster      KeepCluster      leave the lab's own cluster running (reused by the next run)
 keep-topics       KeepTopics       keep each cell's topic and group for inspection`)
-	addSeed(fl, &f.Seed)
-	addOutFlags(fl, &f.out, "lab-producer")
+	addSeed(fl, &cfg.Seed)
+	addOutFlags(fl, out, "lab-producer")
 	return wired(c)
 }
 
 // runLabProducer validates the Config from the flags before any broker is
 // looked up, then runs it.
-func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
-	cfg := f.Config
+func runLabProducer(cmd *cobra.Command, g *globals, cfg producer.Config, out *outFlags) error {
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
@@ -61,7 +54,7 @@ func runLabProducer(cmd *cobra.Command, g *globals, f *labProducerFlags) error {
 	if g.secured() && !given {
 		return producer.ErrOwnPlaintext
 	}
-	return runExperiment(cmd, g, experiment[producer.Result]{out: &f.out, data: "lab-producer.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[producer.Result]{out: out, data: "lab-producer.json", unit: "cells",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(e env.Env) string {
 			where := "its own 3-node cluster under " + cfg.Home

@@ -12,18 +12,12 @@ import (
 	"github.com/kpar/kpar/internal/lab/soak"
 )
 
-type labSoakFlags struct {
-	soak.Config
-	out outFlags
-}
-
 func newLabSoakCmd(g *globals) *cobra.Command {
-	def := soak.DefaultConfig()
-	f := &labSoakFlags{Config: def}
+	cfg, out := soak.DefaultConfig(), &outFlags{}
 	c := command("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
-		help("lab-soak"), func(cmd *cobra.Command) error { return runLabSoak(cmd, g, f) })
+		help("lab-soak"), func(cmd *cobra.Command) error { return runLabSoak(cmd, g, cfg, out) })
 	fl := c.Flags()
-	bindFlags(fl, f, `
+	bindFlags(fl, &cfg, `
 strategies     Strategies      comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
 duration       Duration        how long to produce and inject faults
 interval       Interval        time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)
@@ -37,14 +31,13 @@ stall-timeout  Stall           end the run when catching up or a read gets no fu
 port           Port            first client port of the soak's own cluster
 heap           Heap            JVM heap per node of the soak's own cluster
 keep-cluster   KeepCluster     leave the soak's own cluster running`)
-	addSeed(fl, &f.Seed)
-	addPartitions(fl, &f.Partitions, def.Partitions, "the input topic")
-	addOutFlags(fl, &f.out, "lab-soak")
+	addSeed(fl, &cfg.Seed)
+	addPartitions(fl, &cfg.Partitions, cfg.Partitions, "the input topic")
+	addOutFlags(fl, out, "lab-soak")
 	return c
 }
 
-func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
-	cfg := f.Config
+func runLabSoak(cmd *cobra.Command, g *globals, cfg soak.Config, out *outFlags) error {
 	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
@@ -57,7 +50,7 @@ func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
 	}
 	var brokers func(context.Context) ([]string, error)
 	cfg.Home, _, brokers = g.labCluster("lab-soak")
-	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
+	return runExperiment(cmd, g, experiment[soak.Result]{out: out, data: "soak.json",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(env.Env) string {
 			return fmt.Sprintf("kpar lab soak: seed %d, strategies %s, %s", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)
