@@ -61,26 +61,21 @@ func bindFlags(fl *pflag.FlagSet, v any, table string) {
 			panic(fmt.Sprintf("flag --%s: no field %s in %T", name, field, v))
 		}
 		help = strings.TrimSpace(help)
-		switch p := fv.Addr().Interface().(type) {
-		case *time.Duration:
-			fl.DurationVar(p, name, *p, help)
-		case *int:
-			fl.IntVar(p, name, *p, help)
-		case *int32:
-			fl.Int32Var(p, name, *p, help)
-		case *int64:
-			fl.Int64Var(p, name, *p, help)
-		case *float64:
-			fl.Float64Var(p, name, *p, help)
-		case *string:
-			fl.StringVar(p, name, *p, help)
-		case *bool:
-			fl.BoolVar(p, name, *p, help)
-		case *[]string:
+		if p, ok := fv.Addr().Interface().(*[]string); ok {
 			fl.Var((*list)(p), name, help)
-		default:
+			continue
+		}
+		// pflag's typed definer: DurationVar, IntVar, Int64Var, StringVar ...
+		kind := fv.Kind().String()
+		method := strings.ToUpper(kind[:1]) + kind[1:] + "Var"
+		if fv.Type() == reflect.TypeFor[time.Duration]() {
+			method = "DurationVar"
+		}
+		define := reflect.ValueOf(fl).MethodByName(method)
+		if !define.IsValid() || define.Type().In(0) != fv.Addr().Type() {
 			panic(fmt.Sprintf("flag --%s: field %s of %T has no flag type", name, field, v))
 		}
+		define.Call([]reflect.Value{fv.Addr(), reflect.ValueOf(name), fv, reflect.ValueOf(help)})
 	}
 }
 
