@@ -38,7 +38,7 @@ keep-cluster      KeepCluster      leave the lab's own cluster running (reused b
 keep-topics       KeepTopics       keep each cell's topic and group for inspection`)
 	addSeed(fl, &cfg.Seed)
 	addOutFlags(fl, out, "lab-producer")
-	return wired(c)
+	return wired(c, "on a given cluster")
 }
 
 // runLabProducer validates the Config from the flags before any broker is
