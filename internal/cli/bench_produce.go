@@ -83,8 +83,8 @@ vs-kcat        VsKcat           also run kcat -P (librdkafka, C) on the same pay
 kcat           Kcat             the kcat binary for --vs-kcat
 java-records   JavaRecords      records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)
 no-flush       NoFlush          exit each producer without Flush: measures how many records had no delivery report and how many reached the topic
-timeout        Timeout          how long to wait for the broker to answer before giving up`)
-	addRepeat(fl, &f.Repeat, f.Repeat)
+timeout        Timeout          how long to wait for the broker to answer before giving up
+repeat         Repeat`)
 	addOutFlags(fl, &f.out, "produce")
 	addStallTimeout(fl, &f.stall)
 }

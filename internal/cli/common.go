@@ -48,7 +48,8 @@ func (o *outFlags) text(stdout io.Writer) io.Writer {
 // bindFlags defines a flag per line of table, "name Field help": Field is a
 // field of the struct v points to (a Config's fields promoted through its
 // embedding included, dotted for a nested struct's), whose value now is the
-// flag's default. One table per command, one binding for every type.
+// flag's default; a line without help takes the shared wording of its flag
+// (sharedHelp). One table per command, one binding for every type.
 func bindFlags(fl *pflag.FlagSet, v any, table string) {
 	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
 		name, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
@@ -60,7 +61,9 @@ func bindFlags(fl *pflag.FlagSet, v any, table string) {
 		if !fv.IsValid() {
 			panic(fmt.Sprintf("flag --%s: no field %s in %T", name, field, v))
 		}
-		help = strings.TrimSpace(help)
+		if help = strings.TrimSpace(help); help == "" {
+			help = sharedHelp[name]
+		}
 		if p, ok := fv.Addr().Interface().(*[]string); ok {
 			fl.Var((*list)(p), name, help)
 			continue
@@ -83,12 +86,22 @@ func addPartitions(fs *pflag.FlagSet, p *int, def int, what string) {
 	fs.IntVar(p, "partitions", def, "partitions of "+what+" (created when missing; an existing topic keeps its count)")
 }
 
-func addSeed(fs *pflag.FlagSet, p *int64) {
-	fs.Int64Var(p, "seed", 0, "seed of every random choice (0: pick one from the clock; it is printed and stored with the results)")
+// sharedHelp is the one wording of the flags several commands have.
+var sharedHelp = map[string]string{
+	"seed":   "seed of every random choice (0: pick one from the clock; it is printed and stored with the results)",
+	"repeat": "runs per measurement; the median (by rate) is reported, every run is kept in the data",
 }
 
-func addRepeat(fs *pflag.FlagSet, p *int, def int) {
-	fs.IntVar(p, "repeat", def, "runs per measurement; the median (by rate) is reported, every run is kept in the data")
+// configCommand is a measuring command whose flags are its Config's fields
+// (table, bound to a copy of cfg) and --out/--json (default results/out);
+// run gets the parsed Config. It returns the command and that Config, for
+// the flags the table cannot word.
+func configCommand[C any](use, short, long, out string, cfg C, table string, run func(*cobra.Command, C, *outFlags) error) (*cobra.Command, *C) {
+	o := &outFlags{}
+	c := command(use, short, long, func(cmd *cobra.Command) error { return run(cmd, cfg, o) })
+	bindFlags(c.Flags(), &cfg, table)
+	addOutFlags(c.Flags(), o, out)
+	return c, &cfg
 }
 
 // command is a command that takes no arguments: its flags defined by the

@@ -47,7 +47,7 @@ func newGenCSVCmd(_ *globals) *cobra.Command {
 	// dataset itself.
 	f.StringVar(&out, "out", "events.csv", "the CSV file to write (a file path, not a results directory; replaced atomically when done)")
 	f.IntVar(&rows, "rows", 1_000_000, "data rows to write, besides the header")
-	// Not addSeed: 0 is a seed like any other here, and the default stays 1
+	// Not the shared --seed: 0 is a seed like any other here, and the default stays 1
 	// so that a dataset made without --seed is the same file as before.
 	f.Int64Var(&seed, "seed", 1, "seed of every random choice, at least 0: the same seed and rows give the same file")
 	f.IntVar(&customers, "customers", 100_000, "distinct customer ids (Zipf-skewed: a few are hot keys)")

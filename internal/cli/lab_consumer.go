@@ -39,8 +39,8 @@ transient      Transient       failures: chance a handler attempt fails transien
 permanent      Permanent       failures: chance a record always fails (dead-letter material)
 stall-timeout  StallTimeout    give up on a cell whose consumers make no progress for this long
 keep-topics    Keep            keep each cell's topics and group for inspection
-verbose        Verbose         pass the worker processes' output through to stderr`)
-	addSeed(fl, &f.Seed)
+verbose        Verbose         pass the worker processes' output through to stderr
+seed  Seed`)
 	addPartitions(fl, &f.Partitions, def.Partitions, "each cell's input topic")
 	addOutFlags(fl, &f.out, "lab")
 	return wired(c)

@@ -54,8 +54,8 @@ keep-topics       Keep                 keep each cell's topics and group for ins
 verbose           Verbose              pass the members' stderr through
 settings          Settings             settings experiments to run after the events (`+strings.Join(groupsettings.Names(), ", ")+`; all or none)
 settings-out      SettingsOut          directory for the settings experiments' results
-settings-records  SettingsCfg.Records  records in each settings experiment's input topic`)
-	addSeed(fl, &f.Seed)
+settings-records  SettingsCfg.Records  records in each settings experiment's input topic
+seed  Seed`)
 	addOutFlags(fl, &f.out, "lab-group")
 	return wired(c)
 }

@@ -12,16 +12,15 @@ import (
 )
 
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	cfg, out := groupsettings.DefaultConfig(), &outFlags{}
+	cfg := groupsettings.DefaultConfig()
 	cfg.Experiments = groupsettings.Names()
-	c := command("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
-		help("lab-group-settings"), func(cmd *cobra.Command) error { return runLabGroupSettings(cmd, g, cfg, out) })
-	fl := c.Flags()
-	bindFlags(fl, &cfg, `
+	c, _ := configCommand("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
+		help("lab-group-settings"), "lab-group-settings", cfg, `
 experiments  Experiments      comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
-records      Records          records in each experiment's input topic`)
-	addSeed(fl, &cfg.Seed)
-	addOutFlags(fl, out, "lab-group-settings")
+records      Records          records in each experiment's input topic
+seed         Seed`, func(cmd *cobra.Command, cfg groupsettings.Config, out *outFlags) error {
+			return runLabGroupSettings(cmd, g, cfg, out)
+		})
 	return wired(c)
 }
 

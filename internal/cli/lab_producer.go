@@ -12,11 +12,8 @@ import (
 )
 
 func newLabProducerCmd(g *globals) *cobra.Command {
-	cfg, out := producer.DefaultConfig(), &outFlags{}
-	c := command("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
-		help("lab-producer"), func(cmd *cobra.Command) error { return runLabProducer(cmd, g, cfg, out) })
-	fl := c.Flags()
-	bindFlags(fl, &cfg, `
+	c, _ := configCommand("producer", "Count what acks, idempotence, in-flight requests and unclean election lose when brokers fail",
+		help("lab-producer"), "lab-producer", producer.DefaultConfig(), `
 settings          Settings         comma-separated settings: `+strings.Join(producer.SettingNames(), ", ")+`
 faults            Faults           comma-separated faults: `+strings.Join(producer.FaultNames, ", ")+`
 cell              Cell             run one cell, setting/fault (e.g. acks1-if5/leader-kill); overrides --settings, --faults and --full
@@ -35,9 +32,10 @@ consumer-timeout  ConsumerTimeout  give the parallel consumer this long without 
 port              Port             first client port of the lab's own cluster (controllers on +100)
 heap              Heap             JVM heap per node of the lab's own cluster
 keep-cluster      KeepCluster      leave the lab's own cluster running (reused by the next run)
-keep-topics       KeepTopics       keep each cell's topic and group for inspection`)
-	addSeed(fl, &cfg.Seed)
-	addOutFlags(fl, out, "lab-producer")
+keep-topics       KeepTopics       keep each cell's topic and group for inspection
+seed              Seed`, func(cmd *cobra.Command, cfg producer.Config, out *outFlags) error {
+			return runLabProducer(cmd, g, cfg, out)
+		})
 	return wired(c, "on a given cluster")
 }
 

@@ -13,11 +13,8 @@ import (
 )
 
 func newLabSoakCmd(g *globals) *cobra.Command {
-	cfg, out := soak.DefaultConfig(), &outFlags{}
-	c := command("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
-		help("lab-soak"), func(cmd *cobra.Command) error { return runLabSoak(cmd, g, cfg, out) })
-	fl := c.Flags()
-	bindFlags(fl, &cfg, `
+	c, cfg := configCommand("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
+		help("lab-soak"), "lab-soak", soak.DefaultConfig(), `
 strategies     Strategies      comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
 duration       Duration        how long to produce and inject faults
 interval       Interval        time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)
@@ -30,10 +27,9 @@ permanent      Permanent       chance a record always fails (dead-letter materia
 stall-timeout  Stall           end the run when catching up or a read gets no further for this long
 port           Port            first client port of the soak's own cluster
 heap           Heap            JVM heap per node of the soak's own cluster
-keep-cluster   KeepCluster     leave the soak's own cluster running`)
-	addSeed(fl, &cfg.Seed)
-	addPartitions(fl, &cfg.Partitions, cfg.Partitions, "the input topic")
-	addOutFlags(fl, out, "lab-soak")
+keep-cluster   KeepCluster     leave the soak's own cluster running
+seed           Seed`, func(cmd *cobra.Command, cfg soak.Config, out *outFlags) error { return runLabSoak(cmd, g, cfg, out) })
+	addPartitions(c.Flags(), &cfg.Partitions, cfg.Partitions, "the input topic")
 	return c
 }
 

@@ -153,10 +153,10 @@ rate             Settings.Rate         target records/s per agent (0: unbounded)
 warmup-records   WarmupFlag            records every agent sends once before the first step, not measured (-1: a tenth of --records)
 calibrate        Calibrate             after each N-agent step also run N kpar clients in this process, same settings (produce, consume)
 agent-bootstrap  AgentBootstrap        bootstrap.servers the agents get (default: the brokers kpar uses)
-task-timeout     TaskTimeout           the longest one step may take`)
+task-timeout     TaskTimeout           the longest one step may take
+seed  Seed`)
 	addPartitions(fl, &f.Partitions, f.Partitions, "the topic")
 	fl.VarPF(&f.idem, "idempotence", "", "enable.idempotence: true/on or false/off (on needs acks=all)").NoOptDefVal = "true"
-	addSeed(fl, &f.Seed)
 	addOutFlags(fl, &f.out, "trogdor")
 }
 
