@@ -14,69 +14,24 @@ import (
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
-// produceFlags are `kpar bench produce`'s flags as typed; sweepable ones
-// are comma lists, parsed by config().
+// produceFlags are `kpar bench produce`'s flags: the Config's scalars, and
+// the sweepable ones as comma lists, parsed by config().
 type produceFlags struct {
-	input, topic, topics, producers, acks, idempotence, partitioner string
-	linger, batch, compression, keyColumn, value                    string
-	partitions, recordSize, pin, kcat                               string
-	repeat, warmup, records, maxInFlight, javaRecords               int
-	sizeBudget                                                      int64
-	processes, skipBad, vsJava, vsKcat, noFlush                     bool
-	timeout, stall                                                  time.Duration
-	out                                                             outFlags
+	produce.Config
+	TopicFlag, TopicsFlag, ProducersFlag, LingerFlag, BatchFlag string
+	PartitionsFlag, RecordSizeFlag, PinFlag                     string
+	stall                                                       time.Duration
+	out                                                         outFlags
 }
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
-	var f produceFlags
+	def := produce.DefaultConfig()
+	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: joinInts(def.Partitions), RecordSizeFlag: joinInts(def.RecordSizes),
+		ProducersFlag: joinInts(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
-		Long: `Send a CSV dataset to Kafka with 1, 2, 4, 8... independent producers (each its
-own franz-go client fed its own slice of the rows) and measure, per step:
-records/s and MB/s (total and per producer), produce latency p50/p99/p99.9
-from an HDR histogram, the bench's CPU, the broker's CPU (read from /proc when
-the broker is the one 'kpar broker up' started; "unknown" otherwise), bytes on
-the wire, and acked vs failed deliveries checked against the topic's end
-offsets. The sweep names its saturation point (where one more producer step
-adds under 10%) and the likely bottleneck.
-
-Settings flags take comma lists and sweep every combination:
-  --acks 1,all --compression none,lz4   runs 4 sweeps.
-
---partitions and --record-size take comma lists too: every partition count
-gets its own topics (<topic>-p<count>, when more than one is given) and the
-ceiling (the best rate over the producer counts) is followed across them, to
-show where more partitions stop helping. --record-size 100,1000,10000 makes
-values of exactly that many bytes from the rows themselves (row i, then rows
-i+1, i+2, ... joined by a space, cut at the size); each sized step sends at
-most the input's bytes. 0 sends the rows as they are.
-
---pin broker=0,bench=1 pins the broker JVMs (every thread, taskset) and this
-process with its children to disjoint CPUs for the run, restores the
-broker's CPUs afterwards, and reports which side filled its CPUs first.
-
---vs-java runs Apache Kafka's ProducerPerformance (kafka-tools jar, needs
-java 17+) on the same payloads, broker and settings, and prints the Go/Java
-ratios for records/s and CPU-seconds per million records. --vs-kcat runs
-kcat -P (librdkafka) on the same payloads with matching settings (acks,
-idempotence, linger, batch size, compression) and judges the target: one
-kpar producer process at >= 1.0x kcat's records/s and <= 1.0x its CPU-s per
-million, both measured over the whole process; with --repeat N it is met only
-when every repeat is past both, missed when none is, otherwise mixed (k of N).
-
-Topics are created with replication factor min(3, brokers): against a
-3-node cluster, --acks 1,all shows what RF 3 costs.
-
---no-flush exits each producer without Flush and reports how many records had
-no delivery report and how many actually reached the topic.
-
---trogdor runs the distributed sweep of 'kpar trogdor sweep' instead, on the
-Trogdor agents 'kpar trogdor up' started, with that command's flags and
-meanings (--steps, --workload, --rate, ...; --records is per agent per step).
-
-Results go to --out: results.json (versioned schema), steps.csv, charts
-(SVG+PNG) and summary.md. Nothing is written unless the run completes.`,
+		Long:  help("bench-produce"),
 		Example: `  kpar gen csv --rows 1000000
   kpar bench produce --input events.csv --producers 1,2,4,8 --vs-java
   kpar bench produce --input events.csv --acks 1,all --compression none,zstd --records 200000
@@ -87,7 +42,7 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
   kpar bench produce --trogdor --steps 1,2,4 --records 200000   # on Trogdor agents ('kpar trogdor up --agents 4')`,
 		Args: cobra.NoArgs,
 	}
-	f.register(c.Flags(), produce.DefaultConfig())
+	f.register(c.Flags())
 	tr := addTrogdorRoute(c, trogdor.Produce)
 	c.RunE = func(cmd *cobra.Command, _ []string) error {
 		if routed, err := tr.route(cmd, g); routed {
@@ -98,94 +53,80 @@ Results go to --out: results.json (versioned schema), steps.csv, charts
 	return wired(c)
 }
 
-// ints is a flag default written as a list: 1,2,4.
-func ints(v []int) string {
-	var s []string
-	for _, n := range v {
-		s = append(s, strconv.Itoa(n))
-	}
-	return strings.Join(s, ",")
-}
-
-// register defines the command's flags, their defaults def's.
-func (f *produceFlags) register(fl *pflag.FlagSet, def produce.Config) {
-	fl.StringVar(&f.input, "input", def.Input, "CSV file to send: a header row, then one record per row (make one with 'kpar gen csv')")
-	fl.StringVar(&f.topic, "topic", def.Topics[0], "topic to produce to; created with --partitions partitions if missing")
-	fl.StringVar(&f.topics, "topics", "", "two (or more) topics written at once, records alternating between them; replaces --topic")
-	// Its own list flag: --partitions elsewhere (addPartitions) is one count.
-	fl.StringVar(&f.partitions, "partitions", ints(def.Partitions), "partition counts to sweep, such as 1,3,12,48 (created when missing; an existing topic keeps its count); with several, each count writes to <topic>-p<count>")
-	fl.StringVar(&f.recordSize, "record-size", ints(def.RecordSizes), "record value sizes in bytes to sweep, such as 100,1000,10000, made from the rows (row i, then the next rows, cut at the size); 0 sends the rows as they are")
-	fl.Int64Var(&f.sizeBudget, "size-budget", 0, "most bytes one step at a --record-size sends (records = min(rows, budget / size)); 0: the input's bytes")
-	fl.StringVar(&f.pin, "pin", "", "pin the broker JVMs and the bench to disjoint CPUs for the run, such as broker=0,bench=1 (taskset; the broker's CPUs are restored afterwards)")
-	fl.StringVar(&f.producers, "producers", ints(def.Producers), "producer counts to sweep; each producer is its own client with its own slice of the rows")
-	addRepeat(fl, &f.repeat, def.Repeat)
-	fl.IntVar(&f.warmup, "warmup", def.Warmup, "records sent by one producer before each sweep and not counted (connections, JIT of the broker, page cache); 0 skips")
-	fl.BoolVar(&f.processes, "processes", false, "run each producer as its own OS process instead of a client in this process")
-	fl.StringVar(&f.acks, "acks", strings.Join(def.Acks, ","), "acks to sweep: 0 (fire and forget), 1 (leader wrote it), all (every in-sync replica)")
-	fl.StringVar(&f.idempotence, "idempotence", strings.Join(def.Idempotence, ","), "idempotent producing to sweep: on, off, or auto (on for acks=all, off otherwise); on needs acks=all")
-	fl.StringVar(&f.partitioner, "partitioner", strings.Join(def.Partitioners, ","), "partitioners to sweep: sticky-key (hash the key, Kafka murmur2), round-robin, uniform-bytes (KIP-794: fill one partition's batch, then move; keys still hash), manual (record i to partition i mod N)")
-	fl.StringVar(&f.linger, "linger", def.Lingers[0].String(), "linger to sweep: how long a batch waits for more records (Kafka 4 default 5ms, franz-go 10ms)")
-	fl.StringVar(&f.batch, "batch-size", strconv.Itoa(int(def.BatchBytes[0])), "max batch bytes to sweep (Java batch.size, franz-go ProducerBatchMaxBytes); Java's default is 16384")
-	fl.StringVar(&f.compression, "compression", strings.Join(def.Compressions, ","), "compression to sweep: none, snappy, lz4, zstd")
-	fl.IntVar(&f.maxInFlight, "max-in-flight", def.MaxInFlight, "produce requests in flight per broker without idempotence (idempotent producing is capped at 5); Java's default is 5")
-	fl.StringVar(&f.keyColumn, "key-column", "", "header column whose field is the record key (e.g. customer_id); empty sends unkeyed records")
-	fl.StringVar(&f.value, "value", def.Value, "record value: raw (the row's bytes as in the file) or json (an object of the row, all strings)")
-	fl.IntVar(&f.records, "records", 0, "use only the first N good rows (0: all)")
-	fl.BoolVar(&f.skipBad, "skip-bad", false, "skip malformed rows (ragged, broken quotes) and count them, instead of stopping at the first with file:line")
+// register defines the command's flags, their defaults f's.
+func (f *produceFlags) register(fl *pflag.FlagSet) {
+	// --partitions is a list here: elsewhere (addPartitions) it is one count.
+	bindFlags(fl, f, `
+input          Input            CSV file to send: a header row, then one record per row (make one with 'kpar gen csv')
+topic          TopicFlag        topic to produce to; created with --partitions partitions if missing
+topics         TopicsFlag       two (or more) topics written at once, records alternating between them; replaces --topic
+partitions     PartitionsFlag   partition counts to sweep, such as 1,3,12,48 (created when missing; an existing topic keeps its count); with several, each count writes to <topic>-p<count>
+record-size    RecordSizeFlag   record value sizes in bytes to sweep, such as 100,1000,10000, made from the rows (row i, then the next rows, cut at the size); 0 sends the rows as they are
+size-budget    SizeBudget       most bytes one step at a --record-size sends (records = min(rows, budget / size)); 0: the input's bytes
+pin            PinFlag          pin the broker JVMs and the bench to disjoint CPUs for the run, such as broker=0,bench=1 (taskset; the broker's CPUs are restored afterwards)
+producers      ProducersFlag    producer counts to sweep; each producer is its own client with its own slice of the rows
+warmup         Warmup           records sent by one producer before each sweep and not counted (connections, JIT of the broker, page cache); 0 skips
+processes      Processes        run each producer as its own OS process instead of a client in this process
+acks           Acks             acks to sweep: 0 (fire and forget), 1 (leader wrote it), all (every in-sync replica)
+idempotence    Idempotence      idempotent producing to sweep: on, off, or auto (on for acks=all, off otherwise); on needs acks=all
+partitioner    Partitioners     partitioners to sweep: sticky-key (hash the key, Kafka murmur2), round-robin, uniform-bytes (KIP-794: fill one partition's batch, then move; keys still hash), manual (record i to partition i mod N)
+linger         LingerFlag       linger to sweep: how long a batch waits for more records (Kafka 4 default 5ms, franz-go 10ms)
+batch-size     BatchFlag        max batch bytes to sweep (Java batch.size, franz-go ProducerBatchMaxBytes); Java's default is 16384
+compression    Compressions     compression to sweep: none, snappy, lz4, zstd
+max-in-flight  MaxInFlight      produce requests in flight per broker without idempotence (idempotent producing is capped at 5); Java's default is 5
+key-column     KeyColumn        header column whose field is the record key (e.g. customer_id); empty sends unkeyed records
+value          Value            record value: raw (the row's bytes as in the file) or json (an object of the row, all strings)
+records        Records          use only the first N good rows (0: all)
+skip-bad       SkipBad          skip malformed rows (ragged, broken quotes) and count them, instead of stopping at the first with file:line
+vs-java        VsJava           also run Kafka's ProducerPerformance on the same payloads and settings (first sweep) and print Go/Java ratios
+vs-kcat        VsKcat           also run kcat -P (librdkafka, C) on the same payloads and settings (first sweep), whole process beside one kpar producer process, and judge the target (>= 1.0x rate, <= 1.0x CPU-s per million)
+kcat           Kcat             the kcat binary for --vs-kcat
+java-records   JavaRecords      records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)
+no-flush       NoFlush          exit each producer without Flush: measures how many records had no delivery report and how many reached the topic
+timeout        Timeout          how long to wait for the broker to answer before giving up
+repeat         Repeat`)
 	addOutFlags(fl, &f.out, "produce")
-	fl.BoolVar(&f.vsJava, "vs-java", false, "also run Kafka's ProducerPerformance on the same payloads and settings (first sweep) and print Go/Java ratios")
-	fl.BoolVar(&f.vsKcat, "vs-kcat", false, "also run kcat -P (librdkafka, C) on the same payloads and settings (first sweep), whole process beside one kpar producer process, and judge the target (>= 1.0x rate, <= 1.0x CPU-s per million)")
-	fl.StringVar(&f.kcat, "kcat", def.Kcat, "the kcat binary for --vs-kcat")
-	fl.IntVar(&f.javaRecords, "java-records", 0, "records for the --vs-java and --vs-kcat anchors (0: all the input; at a --record-size, at most --size-budget bytes)")
-	fl.BoolVar(&f.noFlush, "no-flush", false, "exit each producer without Flush: measures how many records had no delivery report and how many reached the topic")
-	fl.DurationVar(&f.timeout, "timeout", def.Timeout, "how long to wait for the broker to answer before giving up")
 	addStallTimeout(fl, &f.stall)
 }
 
 // config parses the flags into a validated Config; it touches no broker.
 func (f *produceFlags) config(g *globals) (produce.Config, error) {
-	c := produce.DefaultConfig()
-	c.Input, c.KeyColumn, c.Value, c.SkipBad, c.Records = f.input, f.keyColumn, f.value, f.skipBad, f.records
-	c.Topics = []string{f.topic}
-	if f.topics != "" {
-		c.Topics = splitList(f.topics)
+	c := f.Config
+	c.Topics = []string{f.TopicFlag}
+	if f.TopicsFlag != "" {
+		c.Topics = splitList(f.TopicsFlag)
 	}
-	c.Repeat, c.Warmup, c.Processes, c.SizeBudget = f.repeat, f.warmup, f.processes, f.sizeBudget
 	var err error
 	for _, l := range []struct {
 		to         *[]int
 		flag, text string
 		min        int
-	}{{&c.Producers, "producers", f.producers, 1}, {&c.Partitions, "partitions", f.partitions, 1}, {&c.RecordSizes, "record-size", f.recordSize, 0}} {
+	}{{&c.Producers, "producers", f.ProducersFlag, 1}, {&c.Partitions, "partitions", f.PartitionsFlag, 1}, {&c.RecordSizes, "record-size", f.RecordSizeFlag, 0}} {
 		if *l.to, err = parseInts(l.flag, l.text, l.min); err != nil {
 			return c, err
 		}
 	}
-	if f.pin != "" {
-		if c.Pin, err = produce.ParsePin(f.pin); err != nil {
+	if f.PinFlag != "" {
+		if c.Pin, err = produce.ParsePin(f.PinFlag); err != nil {
 			return c, err
 		}
 	}
-	c.Acks, c.Idempotence = splitList(f.acks), splitList(f.idempotence)
-	c.Partitioners, c.Compressions = splitList(f.partitioner), splitList(f.compression)
 	c.Lingers, c.BatchBytes = nil, nil
-	for _, v := range splitList(f.linger) {
+	for _, v := range splitList(f.LingerFlag) {
 		d, err := time.ParseDuration(v)
 		if err != nil {
 			return c, fmt.Errorf("--linger %q: want a duration such as 0s, 5ms or 50ms", v)
 		}
 		c.Lingers = append(c.Lingers, d)
 	}
-	for _, v := range splitList(f.batch) {
+	for _, v := range splitList(f.BatchFlag) {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
 			return c, fmt.Errorf("--batch-size %q: want bytes as an integer, such as 16384 or 1000000", v)
 		}
 		c.BatchBytes = append(c.BatchBytes, int32(n))
 	}
-	c.MaxInFlight, c.NoFlush = f.maxInFlight, f.noFlush
-	c.VsJava, c.VsKcat, c.Kcat, c.JavaRecords, c.Timeout = f.vsJava, f.vsKcat, f.kcat, f.javaRecords, f.timeout
-	if f.processes || f.vsJava || f.vsKcat {
+	if c.Processes || c.VsJava || c.VsKcat {
 		if err := g.kparChild(&c.Worker); err != nil {
 			return c, err
 		}
@@ -204,7 +145,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 	}
 	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile, stall: f.stall,
 		brokers: func(ctx context.Context) ([]string, error) {
-			ctx, cancel := context.WithTimeout(ctx, f.timeout)
+			ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 			defer cancel()
 			return g.connect(ctx)
 		},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 
 	"github.com/spf13/cobra"
 
@@ -29,43 +30,24 @@ func newChildCmd(g *globals) *cobra.Command {
 			}),
 		childCmd("lab-worker", "one consumer process under test of 'lab consumer'",
 			func(ctx context.Context, p worker.Params, c *proc.Child, _ io.Writer) error {
-				p.ClientOpts, p.JavaSecurity = c.Client.Opts, c.Client.Java
+				p.JavaSecurity = c.Client.Java
 				return worker.Run(ctx, p, c.Out)
 			}),
-		childCmd("consume-rss", "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON",
-			func(ctx context.Context, s consume.RSSSpec, c *proc.Child, out io.Writer) error {
-				s.ClientOpts = c.Client.Opts
-				return consume.RSSChild(ctx, s, out)
-			}),
+		outChild("consume-rss", "the peak-RSS child of 'bench consume': consumes a backlog, prints its VmHWM as JSON", consume.RSSChild),
 		childCmd("group-member", "one consumer-group member of 'lab group'",
 			func(ctx context.Context, p group.MemberParams, c *proc.Child, _ io.Writer) error {
-				p.ClientOpts = c.Client.Opts
 				return group.RunMember(ctx, p, c.Out, os.Stderr)
 			}),
 		// A process so that it can die of a SIGKILL.
 		childCmd("group-settings-member", "one consumer process of 'lab group-settings' (autocommit experiment)",
 			func(ctx context.Context, s groupsettings.MemberSpec, c *proc.Child, _ io.Writer) error {
-				s.ClientOpts = c.Client.Opts
 				return groupsettings.RunMember(ctx, s, c.Out)
 			}),
-		childCmd("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON",
-			func(ctx context.Context, s compare.KparSpec, c *proc.Child, out io.Writer) error {
-				s.ClientOpts = c.Client.Opts
-				return compare.RunKparChild(ctx, s, out)
-			}),
-		childCmd("compare-plain", "the plain franz-go loop of 'compare consume': reads its records, prints its figures as JSON",
-			func(ctx context.Context, s compare.PlainSpec, c *proc.Child, out io.Writer) error {
-				s.ClientOpts = c.Client.Opts
-				return compare.RunPlainChild(ctx, s, out)
-			}),
-		childCmd("compare-share", "the bare share consumer of 'compare consume': consumes its records of a share group, prints its figures as JSON",
-			func(ctx context.Context, s compare.ShareSpec, c *proc.Child, out io.Writer) error {
-				s.ClientOpts = c.Client.Opts
-				return compare.RunShareChild(ctx, s, out)
-			}),
+		outChild("compare-kpar", "kpar's process in 'compare consume': consumes its records, prints its figures as JSON", compare.RunKparChild),
+		outChild("compare-plain", "the plain franz-go loop of 'compare consume': reads its records, prints its figures as JSON", compare.RunPlainChild),
+		outChild("compare-share", "the bare share consumer of 'compare consume': consumes its records of a share group, prints its figures as JSON", compare.RunShareChild),
 		childCmd("window-kpar", "the kpar consumer of the out-of-order window comparison (internal/compare/stuck)",
 			func(ctx context.Context, s stuck.ChildSpec, c *proc.Child, out io.Writer) error {
-				s.ClientOpts = c.Client.Opts
 				return stuck.RunChild(ctx, s, c.Commands, out)
 			}),
 	)
@@ -89,7 +71,8 @@ func (g *globals) kparChild(starts ...*proc.Starter) error {
 // childCmd is one `kpar child <name>`: it takes no flags; its spec and the
 // parent's security come in the spec line on stdin (proc.ReadSpec), its
 // events and results go out as JSON lines, and its context ends when stdin
-// does (the parent is gone).
+// does (the parent is gone). A spec's ClientOpts field (json:"-": options
+// do not travel) gets the resolved security's client options.
 func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *proc.Child, out io.Writer) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   name,
@@ -101,7 +84,15 @@ func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *p
 			if err != nil {
 				return fmt.Errorf("kpar child %s: %w", name, err)
 			}
+			if f := reflect.ValueOf(&s).Elem().FieldByName("ClientOpts"); f.IsValid() {
+				f.Set(reflect.ValueOf(c.Client.Opts))
+			}
 			return run(ctx, s, c, cmd.OutOrStdout())
 		},
 	}
+}
+
+// outChild is a child whose run writes its figures to stdout.
+func outChild[S any](name, short string, run func(context.Context, S, io.Writer) error) *cobra.Command {
+	return childCmd(name, short, func(ctx context.Context, s S, _ *proc.Child, out io.Writer) error { return run(ctx, s, out) })
 }

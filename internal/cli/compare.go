@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -14,15 +13,15 @@ import (
 	"github.com/kpar/kpar/internal/compare/stuck"
 )
 
-// compareFlags are the flags, bound straight into the Configs.
+// compareFlags are the flags, bound straight into the Configs (the
+// window's under W).
 type compareFlags struct {
-	c      compare.Config
-	w      stuck.Config
-	conc   string
-	window bool
-	quick  bool
-	out    outFlags
-	stall  time.Duration
+	compare.Config
+	W                 stuck.Config
+	ConcFlag          string
+	WindowFlag, quick bool
+	out               outFlags
+	stall             time.Duration
 }
 
 // quickFlags: a smoke run of every part in a few minutes: one io
@@ -34,103 +33,46 @@ type compareFlags struct {
 var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"noop-records", "2000000"},
 	{"rss-records", "200000"}, {"dlq-records", "200000"}, {"min-window", "250ms"}, {"pc-heap-steps", "3"}}
 
-// compareConsumeLong is compare consume's --help.
-var compareConsumeLong = `Runs kpar's parallel consumer, Confluent's Parallel Consumer ` + "0.5.3.3" + ` (Java,
-resolved with Maven into the kpar cache on first use; needs java 17+, javac and
-mvn) and a plain franz-go poll loop, each as its own process, on the same
-broker, topics and records, in one run:
-  io    key order, 5 ms sleeping handler, at each --concurrency (1,000 keys,
-        2 x concurrency keys where that is more): steady records/s, share of
-        the ideal at the measured handler time, CPU-s per million records;
-  noop  records/s and CPU-s per million records, plain loop included;
-  rss   peak RSS of each process over a backlog, then PC again with -Xmx
-        set to kpar's peak RSS (--pc-heap): not finishing is reported.
-  dlq   kpar's share mode with 1 in 100 records failing for good, twice:
-        dead letters written by kpar (DeadLetterTopic), then by the broker
-        (BrokerDeadLetter, KIP-1191, Kafka 4.4+): rate, and what each
-        dead-letter topic holds once it stops growing (--dlq-records).
-Share groups (KIP-932) run in the same measurements, each on a fresh share
-group set to read from the earliest offset: a bare franz-go share consumer
-(--share-members clients, the concurrency split over them, each record acked
-when its handler returns, the next poll only once all are), kpar's share
-mode (--kpar-share) and Kafka's ShareConsumerPerformance (its own clock, its
-whole run: in no ratio). Per-key reordering is counted in every io run.
-PC runs as its README recommends: KEY order, PERIODIC_CONSUMER_ASYNCHRONOUS,
-maxConcurrency as asked.
-
-One clock for every contender, in the process that handles the records:
-distinct records are counted as each handler returns, the first 10% are the
-warm-up, and the rate is the records from the warm-up count to the n-th
-distinct record over the time between them (every contender stops at n
-distinct records). A rate window shorter than --min-window fails its part
-with the records it would need. --repeat N runs every io and no-op contender
-N times, interleaved (each repeat runs each contender once): medians and
-min-max are shown, ratios are taken per repeat, and a target is met only when
-every repeat passed it.
-After the memory runs, PC runs again with kpar's fetch sizes
-(fetch.max.bytes, max.partition.fetch.bytes as kpar's client ran) under
-capped heaps, from --pc-heap, halving or doubling then bisecting
-(--pc-heap-steps runs, each bounded by --pc-heap-timeout): the smallest heap
-that finished the backlog.
-
-Results go to --out: compare.json (schema kpar.compare.consume v3), compare.md
-and charts. A part that fails (io at one concurrency, no-op, memory, the heap
-search, the window) is recorded with its reason and the others are written;
-the command then exits non-zero. Timings on a shared machine are noisy.`
-
 func newCompareConsumeCmd(g *globals) *cobra.Command {
-	f := &compareFlags{c: compare.DefaultConfig(), w: stuck.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "consume",
-		Short: "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
-		Long:  compareConsumeLong,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runCompareConsume(cmd, g, f) },
-	}
-	fl, cf, def := c.Flags(), &f.c, compare.DefaultConfig()
-	fl.StringVar(&cf.TopicPrefix, "topic-prefix", def.TopicPrefix, "prefix of the topics (named after their sizes, reused)")
-	addPartitions(fl, &cf.Partitions, def.Partitions, "every topic")
-	fl.IntVar(&cf.Keys, "keys", def.Keys, "distinct keys (io topics: 2 x concurrency where that is more)")
-	fl.IntVar(&cf.ValueSize, "value-size", def.ValueSize, "record value bytes")
-	fl.StringVar(&f.conc, "concurrency", joinInts(def.Concurrencies), "io: comma-separated max concurrencies, both libraries")
-	fl.Int64Var(&cf.IORecords, "io-records", def.IORecords, "io: records per run")
-	fl.DurationVar(&cf.Sleep, "sleep", def.Sleep, "io: handler latency (whole milliseconds)")
-	fl.Int64Var(&cf.NoopRecords, "noop-records", def.NoopRecords, "noop: records per run")
-	fl.IntVar(&cf.NoopConcurrency, "noop-concurrency", def.NoopConcurrency, "noop and rss: max concurrency of both libraries")
-	fl.Int64Var(&cf.RSSRecords, "rss-records", def.RSSRecords, "rss: backlog each process consumes")
-	fl.Int64Var(&cf.DeadLetterRecords, "dlq-records", def.DeadLetterRecords,
-		"dead letters: records of each share-mode run, 1 in 100 failing for good, dead-lettered by kpar, then by the broker (KIP-1191, Kafka 4.4+); 0 skips the part, as does --kpar-share=false")
-	fl.StringVar(&cf.PCHeap, "pc-heap", def.PCHeap, "rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m")
-	fl.IntVar(&cf.HeapSteps, "pc-heap-steps", def.HeapSteps, "rss: most capped PC runs of the heap search (0: no search)")
-	fl.DurationVar(&cf.HeapTimeout, "pc-heap-timeout", 0, "rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)")
-	fl.DurationVar(&cf.Timeout, "timeout", def.Timeout, "bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)")
+	def := compare.DefaultConfig()
+	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: joinInts(def.Concurrencies)}
+	c := command("consume", "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
+		help("compare-consume"), func(cmd *cobra.Command) error { return runCompareConsume(cmd, g, f) })
+	fl := c.Flags()
+	bindFlags(fl, f, `
+topic-prefix                     TopicPrefix        prefix of the topics (named after their sizes, reused)
+keys                             Keys               distinct keys (io topics: 2 x concurrency where that is more)
+value-size                       ValueSize          record value bytes
+concurrency                      ConcFlag           io: comma-separated max concurrencies, both libraries
+io-records                       IORecords          io: records per run
+sleep                            Sleep              io: handler latency (whole milliseconds)
+noop-records                     NoopRecords        noop: records per run
+noop-concurrency                 NoopConcurrency    noop and rss: max concurrency of both libraries
+rss-records                      RSSRecords         rss: backlog each process consumes
+dlq-records                      DeadLetterRecords  dead letters: records of each share-mode run, 1 in 100 failing for good, dead-lettered by kpar, then by the broker (KIP-1191, Kafka 4.4+); 0 skips the part, as does --kpar-share=false
+pc-heap                          PCHeap             rss: the heap PC's heap search starts from: auto (kpar's peak RSS, rounded up to MiB) or a size such as 512m
+pc-heap-steps                    HeapSteps          rss: most capped PC runs of the heap search (0: no search)
+pc-heap-timeout                  HeapTimeout        rss: bound of each capped PC run (0: three times PC's default-heap run, at least 1m, at most --timeout)
+timeout                          Timeout            bound of every single run; a run past it fails its part (a capped PC run excepted: not finishing is its result)
+repeat                           Repeat             runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed
+min-window                       MinWindow          shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need
+kpar-max-buffered                KparMaxBuffered    kpar's MaxBuffered (0: the library's default)
+kpar-max-buffered-per-partition  KparPerPart        kpar's MaxBufferedPerPartition (0: the library's default)
+share-members                    ShareMembers       share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them
+kpar-share                       KparShare          also run kpar's share mode beside the bare share consumer
+source-root                      SourceRoot         kpar source tree whose lines of code the table counts (default: found above the working directory)
+window                           WindowFlag         also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart
+window-records                   W.RecordsPerPartition  window: records per partition
+window-stuck                     W.MaxHold          window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)`)
+	addPartitions(fl, &f.Partitions, def.Partitions, "every topic")
 	addStallTimeout(fl, &f.stall)
-	fl.IntVar(&cf.Repeat, "repeat", def.Repeat, "runs of every io and no-op contender, interleaved; medians and min-max shown, targets met only when every repeat passed")
-	fl.DurationVar(&cf.MinWindow, "min-window", def.MinWindow, "shortest rate window (warm-up to the last record) accepted; a shorter run fails its part with the records it would need")
-	fl.IntVar(&cf.KparMaxBuffered, "kpar-max-buffered", 0, "kpar's MaxBuffered (0: the library's default)")
-	fl.IntVar(&cf.KparPerPart, "kpar-max-buffered-per-partition", 0, "kpar's MaxBufferedPerPartition (0: the library's default)")
-	fl.IntVar(&cf.ShareMembers, "share-members", def.ShareMembers, "share contenders: member clients (bare share consumer, kpar's share mode, ShareConsumerPerformance --threads); the run's concurrency is split over them")
-	fl.BoolVar(&cf.KparShare, "kpar-share", def.KparShare, "also run kpar's share mode beside the bare share consumer")
-	fl.StringVar(&cf.SourceRoot, "source-root", "", "kpar source tree whose lines of code the table counts (default: found above the working directory)")
 	quick := make([]string, len(quickFlags))
 	for i, q := range quickFlags {
 		quick[i] = "--" + q[0] + " " + q[1]
 	}
 	fl.BoolVar(&f.quick, "quick", false, "a smoke run of every part: "+strings.Join(quick, ", ")+" (flags given explicitly win)")
-	wdef := stuck.DefaultConfig()
-	fl.BoolVar(&f.window, "window", false, "also measure the out-of-order window: one record per partition stuck, held completions, commit metadata, replays after a SIGKILL restart")
-	fl.IntVar(&f.w.RecordsPerPartition, "window-records", wdef.RecordsPerPartition, "window: records per partition")
-	fl.DurationVar(&f.w.MaxHold, "window-stuck", wdef.MaxHold, "window: the longest each run waits, its stuck records held, for the plateau (they are held until the plateau is measured, never released by a timer)")
 	addOutFlags(fl, &f.out, "compare")
 	return wired(c)
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
 }
 
 // config parses the flags into a validated Config; it touches no broker
@@ -143,12 +85,12 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 			}
 		}
 	}
-	c := f.c
+	c := f.Config
 	if err := checkStall(f.stall); err != nil {
 		return c, err
 	}
 	var err error
-	if c.Concurrencies, err = parseInts("concurrency", f.conc, 1); err != nil {
+	if c.Concurrencies, err = parseInts("concurrency", f.ConcFlag, 1); err != nil {
 		return c, err
 	}
 	if c.SourceRoot == "" {
@@ -164,8 +106,8 @@ func (f *compareFlags) config(cmd *cobra.Command, g *globals) (compare.Config, e
 		return c, err
 	}
 	c.Client = g.client // the JVMs' refusal is a flag error
-	if f.window {
-		w := f.w
+	if f.WindowFlag {
+		w := f.W
 		w.Partitions, w.Keys, w.Child = c.Partitions, c.Keys, c.Child
 		c.Window = &w
 	}

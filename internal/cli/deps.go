@@ -15,20 +15,10 @@ import (
 // test packages running in parallel never race to fill the same Maven
 // repository.
 func newDepsCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "deps",
-		Short: "Fetch the Java parts kpar runs (Kafka, Confluent's Parallel Consumer) into the cache now",
-		Long: `Resolves with Maven, once, into the kpar cache ($KPAR_CACHE, else ~/.cache/kpar):
-  Apache Kafka ` + broker.KafkaVersion + ` (broker, kafka-tools)   used by 'broker up' and 'bench produce --vs-java'
-  Confluent's Parallel Consumer ` + confluentpc.PCVersion + `        used by 'compare consume' and the lab's pc-* strategies
-  Apache Kafka Trogdor ` + trogdor.Version + ` (newest on Maven Central)  used by 'kpar trogdor'
-and compiles the PC harness with javac. Every command does this on first use;
-run it ahead to keep downloads out of a measurement, or before going offline.
-Needs java 17+ (with javac) and mvn.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	return command("deps", "Fetch the Java parts kpar runs (Kafka, Confluent's Parallel Consumer) into the cache now",
+		help("deps"), func(cmd *cobra.Command) error {
 			ctx := cmd.Context()
-			progress := func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "kpar:", s) }
+			progress := notes(cmd)
 			libs, err := broker.LibDir(ctx, progress)
 			if err != nil {
 				return err
@@ -45,6 +35,5 @@ Needs java 17+ (with javac) and mvn.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "trogdor %s: %s\n", trogdor.Version, tlibs)
 			return nil
-		},
-	}
+		})
 }

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/kpar/kpar/internal/datagen"
+	"github.com/kpar/kpar/internal/flagcheck"
+	"github.com/kpar/kpar/internal/results"
 	"github.com/spf13/cobra"
 )
 
@@ -19,45 +20,17 @@ func newGenCSVCmd(_ *globals) *cobra.Command {
 		customers int
 		crlf      bool
 	)
-	c := &cobra.Command{
-		Use:   "csv",
-		Short: "Write a seeded e-commerce CSV dataset",
-		Long: `Write a deterministic e-commerce event dataset as CSV: one header row, then one
-event per row (event_id, ts, event_type, customer_id, session_id, product_id,
-product_name, category, quantity, unit_price, currency, country, device),
-about 130 bytes a row. Some product names hold commas or quotes, so the file
-exercises CSV quoting. The same --seed and --rows always give the same bytes.
-
-customer_id is skewed (a few hot customers), which is what key-based
-partitioning meets in real shops: try it with 'kpar bench produce
---key-column customer_id --partitioner sticky-key'.`,
-		Example: `  kpar gen csv --rows 1000000 --out events.csv
-  kpar gen csv --rows 5000 --seed 7 --crlf --out small.csv`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, err := range []error{atLeast("rows", rows, 1), atLeast("customers", customers, 1), atLeast("seed", seed, 0)} {
-				if err != nil {
-					return err
-				}
+	c := command("csv", "Write a seeded e-commerce CSV dataset",
+		help("gen-csv"), func(cmd *cobra.Command) error {
+			if err := flagcheck.AtLeast(flagcheck.Int("rows", rows, 1), flagcheck.Int("customers", customers, 1), flagcheck.Int("seed", seed, 0)); err != nil {
+				return err
 			}
-			// Write beside the target and rename, so an interrupted run never
-			// leaves a truncated dataset under the real name.
-			tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
-			if err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			defer os.Remove(tmp.Name())
-			// SIGINT or SIGTERM ends the write at the next buffered chunk.
-			w := ctxWriter{ctx: cmd.Context(), w: tmp}
-			if err := datagen.Write(w, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf}); err != nil {
-				tmp.Close()
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			if err := tmp.Close(); err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
-			}
-			if err := os.Rename(tmp.Name(), out); err != nil {
-				return fmt.Errorf("--out %s: %w", out, err)
+			// An interrupted run never leaves a truncated dataset under the
+			// real name; SIGINT or SIGTERM ends the write at the next chunk.
+			if err := results.WriteFile(out, func(w io.Writer) error {
+				return datagen.Write(ctxWriter{ctx: cmd.Context(), w: w}, datagen.Config{Rows: rows, Seed: uint64(seed), Customers: customers, CRLF: crlf})
+			}); err != nil {
+				return err
 			}
 			st, err := os.Stat(out)
 			if err != nil {
@@ -66,14 +39,15 @@ partitioning meets in real shops: try it with 'kpar bench produce
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d rows (%.1f MB, %.0f bytes a row) to %s (seed %d)\n",
 				rows, float64(st.Size())/1e6, float64(st.Size())/float64(rows), out, seed)
 			return nil
-		},
-	}
+		})
+	c.Example = `  kpar gen csv --rows 1000000 --out events.csv
+  kpar gen csv --rows 5000 --seed 7 --crlf --out small.csv`
 	f := c.Flags()
 	// Unlike the measurements' --out (a results directory), this is the
 	// dataset itself.
 	f.StringVar(&out, "out", "events.csv", "the CSV file to write (a file path, not a results directory; replaced atomically when done)")
 	f.IntVar(&rows, "rows", 1_000_000, "data rows to write, besides the header")
-	// Not addSeed: 0 is a seed like any other here, and the default stays 1
+	// Not the shared --seed: 0 is a seed like any other here, and the default stays 1
 	// so that a dataset made without --seed is the same file as before.
 	f.Int64Var(&seed, "seed", 1, "seed of every random choice, at least 0: the same seed and rows give the same file")
 	f.IntVar(&customers, "customers", 100_000, "distinct customer ids (Zipf-skewed: a few are hot keys)")

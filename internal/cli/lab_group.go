@@ -16,82 +16,47 @@ import (
 )
 
 type labGroupFlags struct {
-	out                    outFlags
-	events, assignors, par string
-	cell                   string
-	full, verbose          bool
-	cfg                    group.Config // every other flag's value
+	group.Config
+	EventsFlag, AssignorsFlag, ParFlag string
+	Full, Verbose                      bool
+	out                                outFlags
 
 	// The settings experiments (kpar lab group-settings) run after the
 	// events, with the same seed, into their own directory.
-	settings    string
-	settingsOut string
-	settingsCfg groupsettings.Config
+	Settings, SettingsOut string
+	SettingsCfg           groupsettings.Config
 }
 
 func newLabGroupCmd(g *globals) *cobra.Command {
-	f := &labGroupFlags{cfg: group.DefaultConfig(), settingsCfg: groupsettings.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "group",
-		Short: "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
-		Long: `Runs membership events on a consumer group of three member processes that
-consume two fresh topics (orders and payments) while a seeded stream is
-produced into them at a fixed rate, on the real broker. Each cell is one
-event under one assignor (classic protocol: range, roundrobin, sticky,
-cooperative-sticky; KIP-848 consumer protocol: kip848-uniform,
-kip848-range) with plain franz-go members (commit marks every second and
-synchronously on revoke) or kpar's parallel consumer.
-
-Events: join (a 4th member), leave (SIGTERM), kill (SIGKILL),
-restart-static (SIGTERM and start again with the same group.instance.id),
-restart-dynamic (the same without one).
-
-Per cell: the longest time the whole group and each member processed
-nothing around the event, the longest a record waited, the time until every
-partition is owned again, partitions moved and revoked, rebalances, and
-against the produced stream, records duplicated and lost. Each cell also
-gets a timeline chart: partition ownership per member over time, with the
-group's processing rate under it.
-
---seed fixes the stream and each event's victim and is printed with a
-command that re-runs each cell; every measured count depends on the group
-protocol's timing (the data says which).
-
-Results: <out>/lab-group.json (schema ` + fmt.Sprintf("%q version %d", group.Schema, group.SchemaVersion) + `), lab-group.md,
-lab-group-pauses.svg/.png and lab-group-<cell>.svg/.png. A cell that fails
-(a member does not come up) is recorded with the member's last output and
-the rest go on; the command then exits 1.
-
-Then, unless --settings none, the settings experiments of 'kpar lab
-group-settings' (auto.offset.reset, enable.auto.commit, isolation.level,
-max.poll.interval.ms) with the same seed, written to --settings-out. With
---json both results are printed, one JSON document after the other.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroup(cmd, g, f) },
-	}
-	def := f.cfg
+	def := group.DefaultConfig()
+	f := &labGroupFlags{Config: def, EventsFlag: strings.Join(def.Events, ","), AssignorsFlag: strings.Join(def.Assignors, ","),
+		ParFlag: strings.Join(def.ParallelAssignors, ","), Settings: "all", SettingsOut: filepath.Join("results", "lab-group-settings"),
+		SettingsCfg: groupsettings.DefaultConfig()}
+	c := command("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
+		help("lab-group"), func(cmd *cobra.Command) error { return runLabGroup(cmd, g, f) })
 	fl := c.Flags()
-	fl.StringVar(&f.events, "events", strings.Join(def.Events, ","), "comma-separated events ("+strings.Join(group.Events, ", ")+"; or all)")
-	fl.StringVar(&f.assignors, "assignors", strings.Join(def.Assignors, ","), "comma-separated assignors run with plain members ("+strings.Join(group.Assignors, ", ")+"; or all)")
-	fl.StringVar(&f.par, "parallel", strings.Join(def.ParallelAssignors, ","), "comma-separated assignors run with kpar's parallel consumer as every member (or all, or none)")
-	fl.BoolVar(&f.full, "full", false, "the whole matrix: every event and assignor, plain and parallel members (overrides --events, --assignors, --parallel)")
-	fl.StringVar(&f.cell, "cell", "", "run one cell, event/assignor or event/assignor/parallel (e.g. join/range)")
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Orders, "orders", def.Orders, "partitions of the orders topic")
-	fl.IntVar(&f.cfg.Payments, "payments", def.Payments, "partitions of the payments topic")
-	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced during the stream")
-	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "length of the stream per cell")
-	fl.DurationVar(&f.cfg.EventAt, "event-at", def.EventAt, "when the event happens, from the stream's start")
-	fl.DurationVar(&f.cfg.Work, "work", def.Work, "handler time per record")
-	fl.DurationVar(&f.cfg.SessionTimeout, "session-timeout", def.SessionTimeout, "classic members' session timeout (KIP-848's is the broker's group.consumer.session.timeout.ms)")
-	fl.DurationVar(&f.cfg.Settle, "settle-timeout", def.Settle, "how long a member may take to come up and the group to own every partition")
-	fl.DurationVar(&f.cfg.Drain, "drain-timeout", def.Drain, "how long after the stream every record must be processed")
+	bindFlags(fl, f, `
+events            EventsFlag           comma-separated events (`+strings.Join(group.Events, ", ")+`; or all)
+assignors         AssignorsFlag        comma-separated assignors run with plain members (`+strings.Join(group.Assignors, ", ")+`; or all)
+parallel          ParFlag              comma-separated assignors run with kpar's parallel consumer as every member (or all, or none)
+full              Full                 the whole matrix: every event and assignor, plain and parallel members (overrides --events, --assignors, --parallel)
+cell              Cell                 run one cell, event/assignor or event/assignor/parallel (e.g. join/range)
+orders            Orders               partitions of the orders topic
+payments          Payments             partitions of the payments topic
+rate              Rate                 records/s produced during the stream
+duration          Duration             length of the stream per cell
+event-at          EventAt              when the event happens, from the stream's start
+work              Work                 handler time per record
+session-timeout   SessionTimeout       classic members' session timeout (KIP-848's is the broker's group.consumer.session.timeout.ms)
+settle-timeout    Settle               how long a member may take to come up and the group to own every partition
+drain-timeout     Drain                how long after the stream every record must be processed
+keep-topics       Keep                 keep each cell's topics and group for inspection
+verbose           Verbose              pass the members' stderr through
+settings          Settings             settings experiments to run after the events (`+strings.Join(groupsettings.Names(), ", ")+`; all or none)
+settings-out      SettingsOut          directory for the settings experiments' results
+settings-records  SettingsCfg.Records  records in each settings experiment's input topic
+seed  Seed`)
 	addOutFlags(fl, &f.out, "lab-group")
-	fl.BoolVar(&f.cfg.Keep, "keep-topics", false, "keep each cell's topics and group for inspection")
-	fl.BoolVar(&f.verbose, "verbose", false, "pass the members' stderr through")
-	fl.StringVar(&f.settings, "settings", "all", "settings experiments to run after the events ("+strings.Join(groupsettings.Names(), ", ")+"; all or none)")
-	fl.StringVar(&f.settingsOut, "settings-out", filepath.Join("results", "lab-group-settings"), "directory for the settings experiments' results")
-	fl.IntVar(&f.settingsCfg.Records, "settings-records", f.settingsCfg.Records, "records in each settings experiment's input topic")
 	return wired(c)
 }
 
@@ -109,27 +74,22 @@ func allOr(s string, every []string) []string {
 // config turns the flags into the lab's Config and validates it, before
 // any broker is looked up.
 func (f *labGroupFlags) config() (group.Config, error) {
-	cfg := f.cfg
-	cfg.Events, cfg.Assignors, cfg.ParallelAssignors = allOr(f.events, group.Events), allOr(f.assignors, group.Assignors), allOr(f.par, group.Assignors)
-	if f.full {
+	cfg := f.Config
+	cfg.Events, cfg.Assignors, cfg.ParallelAssignors = allOr(f.EventsFlag, group.Events), allOr(f.AssignorsFlag, group.Assignors), allOr(f.ParFlag, group.Assignors)
+	if f.Full {
 		cfg = cfg.Full()
 	}
-	cfg.Cell = f.cell
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
+	return seeded(&cfg, &cfg.Seed)
 }
 
 // settingsConfig is the settings experiments' validated Config, or ok
 // false under --settings none (or with --cell, which names an event cell).
 func (f *labGroupFlags) settingsConfig(seed int64) (_ groupsettings.Config, ok bool, err error) {
-	names := allOr(f.settings, groupsettings.Names())
-	if len(names) == 0 || f.cell != "" {
+	names := allOr(f.Settings, groupsettings.Names())
+	if len(names) == 0 || f.Cell != "" {
 		return groupsettings.Config{}, false, nil
 	}
-	cfg := f.settingsCfg
+	cfg := f.SettingsCfg
 	cfg.Experiments, cfg.Seed = names, seed
 	if err := cfg.Validate(); err != nil {
 		return cfg, false, fmt.Errorf("--settings: %w", err)
@@ -154,7 +114,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if err := g.kparChild(&cfg.Member); err != nil {
 		return err
 	}
-	if f.verbose {
+	if f.Verbose {
 		cfg.MemberStderr = cmd.ErrOrStderr()
 	}
 	err = runExperiment(cmd, g, experiment[group.Result]{out: &f.out, data: "lab-group.json", unit: "cells",
@@ -188,7 +148,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	scfg.Brokers = cfg.Brokers
-	if serr := runSettings(cmd, g, scfg, &outFlags{out: f.settingsOut, json: f.out.json}); serr != nil {
+	if serr := runSettings(cmd, g, scfg, &outFlags{out: f.SettingsOut, json: f.out.json}); serr != nil {
 		return fmt.Errorf("settings experiments: %w", serr)
 	}
 	return err

@@ -11,74 +11,30 @@ import (
 	"github.com/kpar/kpar/internal/lab/groupsettings"
 )
 
-type labGroupSettingsFlags struct {
-	out         outFlags
-	experiments string
-	cfg         groupsettings.Config
-}
-
 func newLabGroupSettingsCmd(g *globals) *cobra.Command {
-	f := &labGroupSettingsFlags{cfg: groupsettings.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "group-settings",
-		Short: "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
-		Long: `Runs the consumer-group settings experiments against the real broker, each
-on fresh topics with seeded records whose identity is checked:
-
-  reset         auto.offset.reset earliest / latest / none for a new group on
-                a topic with data, and for a group whose committed offsets fell
-                below the log start (DeleteRecords past them): records read and
-                skipped, and the error "none" gives.
-  autocommit    enable.auto.commit on (processing in the poll loop, or handed
-                to a pool) and off (commit after processing), with the member
-                process SIGKILLed at a seeded processed count and restarted:
-                lost and duplicated.
-  isolation     read_committed vs read_uncommitted against a transactional
-                producer that aborts a seeded share of its transactions; then
-                how late each delivers other producers' records while one
-                transaction stays open (the last stable offset).
-  pollinterval  a member whose batch outlasts max.poll.interval.ms (kgo's
-                RebalanceTimeout) while another joins, holding the rebalance
-                (BlockRebalanceOnPoll) and not: when it is removed, whether its
-                commit lands, what the others redo.
-
-Every random choice derives from --seed, printed with the command that
-reruns it; each cell says which counts repeat exactly from the seed.
-
-Results: <out>/lab-group-settings.json (schema ` + fmt.Sprintf("%q version %d", groupsettings.Schema, groupsettings.SchemaVersion) + `),
-lab-group-settings.md and its charts (SVG, PNG). --json prints the JSON instead.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabGroupSettings(cmd, g, f) },
-	}
-	fl := c.Flags()
-	fl.StringVar(&f.experiments, "experiments", strings.Join(groupsettings.Names(), ","), "comma-separated experiments: "+strings.Join(groupsettings.Names(), ", "))
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Records, "records", f.cfg.Records, "records in each experiment's input topic")
-	addOutFlags(fl, &f.out, "lab-group-settings")
+	cfg := groupsettings.DefaultConfig()
+	cfg.Experiments = groupsettings.Names()
+	c, _ := configCommand("group-settings", "Measure what auto.offset.reset, enable.auto.commit, isolation.level and max.poll.interval.ms do",
+		help("lab-group-settings"), "lab-group-settings", cfg, `
+experiments  Experiments      comma-separated experiments: `+strings.Join(groupsettings.Names(), ", ")+`
+records      Records          records in each experiment's input topic
+seed         Seed`, func(cmd *cobra.Command, cfg groupsettings.Config, out *outFlags) error {
+			return runLabGroupSettings(cmd, g, cfg, out)
+		})
 	return wired(c)
 }
 
-// config turns the flags into a validated Config, before any broker is
-// looked up.
-func (f *labGroupSettingsFlags) config() (groupsettings.Config, error) {
-	cfg := f.cfg
-	cfg.Experiments = splitList(f.experiments)
-	if err := cfg.Validate(); err != nil {
-		return cfg, err
-	}
-	cfg.Seed = pickSeed(cfg.Seed)
-	return cfg, nil
-}
-
-func runLabGroupSettings(cmd *cobra.Command, g *globals, f *labGroupSettingsFlags) error {
-	cfg, err := f.config()
+// runLabGroupSettings validates the Config from the flags before any
+// broker is looked up, then runs it.
+func runLabGroupSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *outFlags) error {
+	cfg, err := seeded(&cfg, &cfg.Seed)
 	if err != nil {
 		return err
 	}
 	if err := g.kparChild(&cfg.Member); err != nil {
 		return err
 	}
-	return runSettings(cmd, g, cfg, &f.out)
+	return runSettings(cmd, g, cfg, out)
 }
 
 // runSettings runs the settings experiments of a validated cfg, writes

@@ -26,10 +26,10 @@ func TestLabGroupBadFlagFailsByNameBeforeTheBroker(t *testing.T) {
 
 func TestLabGroupFullAndAllSelectTheWholeMatrix(t *testing.T) {
 	for _, f := range []*labGroupFlags{
-		{full: true, events: "join", assignors: "range", par: "none"},
-		{events: "all", assignors: "all", par: "all"},
+		{Full: true, EventsFlag: "join", AssignorsFlag: "range", ParFlag: "none"},
+		{EventsFlag: "all", AssignorsFlag: "all", ParFlag: "all"},
 	} {
-		f.cfg = group.DefaultConfig()
+		f.Config = group.DefaultConfig()
 		cfg, err := f.config()
 		if err != nil {
 			t.Fatal(err)

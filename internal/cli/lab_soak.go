@@ -12,82 +12,41 @@ import (
 	"github.com/kpar/kpar/internal/lab/soak"
 )
 
-type labSoakFlags struct {
-	out        outFlags
-	strategies string
-	cfg        soak.Config
-}
-
 func newLabSoakCmd(g *globals) *cobra.Command {
-	f := &labSoakFlags{cfg: soak.DefaultConfig()}
-	c := &cobra.Command{
-		Use:   "soak",
-		Short: "Every guarantee under mixed consumer, broker and network faults for minutes on end",
-		Long: `Starts a 3-node cluster of its own (ports --port..+2, controllers +100, and
-a PROXIED client listener per node at +300 advertised at +400, where a TCP
-proxy of the soak's forwards to it), or uses a given 3-node cluster whose
-pids kpar recorded. A producer writes --rate records/s (seeded keys, global
-and per-key sequence numbers in the values); each strategy's members
-(kpar child lab-worker processes, as in kpar lab consumer) process the
-topic continuously, writing every processing to their processed-log.
-
-A seeded schedule, one fault every --interval after a warm-up (a fault
-that lasts longer holds the next one back; a broker kill is followed by
-40 s without faults, so that its recovery is seen whole), mixes
-consumer SIGKILL and restart, members joining and leaving, broker SIGKILL
-and restart on its data, broker SIGSTOP/SIGCONT, a partition's preferred
-leader moved (AlterPartitionAssignments + ElectLeaders), and network faults
-between the clients and one broker at its proxy: 200 ms added per chunk,
-connections reset at random, or a blackhole. Every address is 127.0.0.1.
-
-At the end production stops, each strategy catches up, and the checker
-reads every topic to its end: lost, duplicated, reordered within a key,
-dead-lettered; per fault each strategy's recovery time (from the fault's
-start until its rate is back to 90% of the 10 s before, that rate at most
-the input's), looked for until the next fault or the end of production.
-Results: <out>/soak.json (schema ` + fmt.Sprintf("%q version %d", soak.Schema, soak.SchemaVersion) + `),
-soak.md, timeline.csv and the timeline chart (faults against each
-strategy's throughput) as SVG and PNG, written only when the run completed.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runLabSoak(cmd, g, f) },
-	}
-	def := f.cfg
-	fl := c.Flags()
-	fl.StringVar(&f.strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)")
-	fl.DurationVar(&f.cfg.Duration, "duration", def.Duration, "how long to produce and inject faults")
-	fl.DurationVar(&f.cfg.Interval, "interval", def.Interval, "time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)")
-	addSeed(fl, &f.cfg.Seed)
-	fl.IntVar(&f.cfg.Rate, "rate", def.Rate, "records/s produced")
-	addPartitions(fl, &f.cfg.Partitions, def.Partitions, "the input topic")
-	fl.IntVar(&f.cfg.Keys, "keys", def.Keys, "distinct keys")
-	fl.IntVar(&f.cfg.Members, "members", def.Members, "static members per strategy")
-	fl.IntVar(&f.cfg.Workers, "workers", def.Workers, "max concurrency per member")
-	fl.DurationVar(&f.cfg.Latency, "latency", def.Latency, "handler latency, uniform 0..this")
-	fl.Float64Var(&f.cfg.Permanent, "permanent", def.Permanent, "chance a record always fails (dead-letter material)")
-	fl.DurationVar(&f.cfg.Stall, "stall-timeout", def.Stall, "end the run when catching up or a read gets no further for this long")
-	fl.IntVar(&f.cfg.Port, "port", def.Port, "first client port of the soak's own cluster")
-	fl.StringVar(&f.cfg.Heap, "heap", def.Heap, "JVM heap per node of the soak's own cluster")
-	fl.BoolVar(&f.cfg.KeepCluster, "keep-cluster", false, "leave the soak's own cluster running")
-	addOutFlags(fl, &f.out, "lab-soak")
+	c, cfg := configCommand("soak", "Every guarantee under mixed consumer, broker and network faults for minutes on end",
+		help("lab-soak"), "lab-soak", soak.DefaultConfig(), `
+strategies     Strategies      comma-separated strategies, each its own group on the same input (those of kpar lab consumer without a JVM)
+duration       Duration        how long to produce and inject faults
+interval       Interval        time between two faults' starts (longer after a fault that lasts longer, 40s after a broker kill)
+rate           Rate            records/s produced
+keys           Keys            distinct keys
+members        Members         static members per strategy
+workers        Workers         max concurrency per member
+latency        Latency         handler latency, uniform 0..this
+permanent      Permanent       chance a record always fails (dead-letter material)
+stall-timeout  Stall           end the run when catching up or a read gets no further for this long
+port           Port            first client port of the soak's own cluster
+heap           Heap            JVM heap per node of the soak's own cluster
+keep-cluster   KeepCluster     leave the soak's own cluster running
+seed           Seed`, func(cmd *cobra.Command, cfg soak.Config, out *outFlags) error { return runLabSoak(cmd, g, cfg, out) })
+	addPartitions(c.Flags(), &cfg.Partitions, cfg.Partitions, "the input topic")
 	return c
 }
 
-func runLabSoak(cmd *cobra.Command, g *globals, f *labSoakFlags) error {
-	cfg := f.cfg
-	cfg.Strategies = splitList(f.strategies)
-	if err := cfg.Validate(); err != nil {
+func runLabSoak(cmd *cobra.Command, g *globals, cfg soak.Config, out *outFlags) error {
+	cfg, err := seeded(&cfg, &cfg.Seed)
+	if err != nil {
 		return err
 	}
 	if g.secured() {
 		return errors.New("kpar lab soak runs plaintext only: its proxies and workers take no TLS/SASL settings")
 	}
-	cfg.Seed = pickSeed(cfg.Seed)
 	if err := g.kparChild(&cfg.Worker); err != nil {
 		return err
 	}
 	var brokers func(context.Context) ([]string, error)
 	cfg.Home, _, brokers = g.labCluster("lab-soak")
-	return runExperiment(cmd, g, experiment[soak.Result]{out: &f.out, data: "soak.json",
+	return runExperiment(cmd, g, experiment[soak.Result]{out: out, data: "soak.json",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(env.Env) string {
 			return fmt.Sprintf("kpar lab soak: seed %d, strategies %s, %s", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)

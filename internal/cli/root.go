@@ -41,12 +41,7 @@ func (g *globals) seeds() ([]string, error) {
 		g.localSecure = sec
 		return addrs, nil
 	}
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
+	out := splitList(v)
 	if len(out) == 0 {
 		return nil, fmt.Errorf("--brokers %q names no broker", g.brokers)
 	}

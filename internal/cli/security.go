@@ -21,9 +21,6 @@ import (
 // reach children in their spec line (proc.Kpar), the password through the
 // environment they inherit or the --client-config file they re-read.
 
-// wiredCommands names the commands marked with wired, for the refusal.
-const wiredCommands = "bench produce, bench consume, compare consume, lab consumer, lab group, lab group-settings, lab producer (on a given cluster)"
-
 func (g *globals) addSecurityFlags(fs *pflag.FlagSet) { g.sec.AddFlags(fs) }
 
 // resolveSecurity validates the security flags and --client-config, builds
@@ -82,18 +79,36 @@ func (g *globals) refusal(seeds []string, err error) error {
 // without TLS or SASL unnoticed.
 const securityWired = "kpar/security-wired"
 
-func wired(cmd *cobra.Command) *cobra.Command {
+// wired marks cmd; note qualifies it in the refusal's list ("on a given
+// cluster").
+func wired(cmd *cobra.Command, note ...string) *cobra.Command {
 	if cmd.Annotations == nil {
 		cmd.Annotations = map[string]string{}
 	}
-	cmd.Annotations[securityWired] = "yes"
+	cmd.Annotations[securityWired] = strings.Join(note, " ")
 	return cmd
 }
 
+// wiredCommands names the commands marked with wired, for the refusal.
+func wiredCommands(c *cobra.Command) []string {
+	var names []string
+	if note, ok := c.Annotations[securityWired]; ok {
+		name := strings.TrimPrefix(c.CommandPath(), "kpar ")
+		if note != "" {
+			name += " (" + note + ")"
+		}
+		names = append(names, name)
+	}
+	for _, s := range c.Commands() {
+		names = append(names, wiredCommands(s)...)
+	}
+	return names
+}
+
 func (g *globals) refuseSecurity(cmd *cobra.Command) error {
-	if !g.secured() || cmd.Annotations[securityWired] == "yes" {
+	if _, ok := cmd.Annotations[securityWired]; !g.secured() || ok {
 		return nil
 	}
 	return fmt.Errorf("kpar %s does not use TLS/SASL settings (--tls*, --sasl-*, --client-config with security.protocol); the commands that do: %s",
-		strings.TrimPrefix(cmd.CommandPath(), "kpar "), wiredCommands)
+		strings.TrimPrefix(cmd.CommandPath(), "kpar "), strings.Join(wiredCommands(cmd.Root()), ", "))
 }

@@ -23,6 +23,8 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		{[]string{"lab", "consumer", "--tls-server-name", "h", "--cell", "pc-key/none"}, "--cell: pc-key runs Parallel Consumer's JVM, which cannot take these settings: --tls-server-name"},
 		{[]string{"compare", "consume", "--tls-server-name", "h"}, "the JVMs of Parallel Consumer and Kafka cannot take these TLS/SASL settings: --tls-server-name"},
 		{[]string{"report", "--tls"}, "kpar report does not use TLS/SASL settings"},
+		// The refusal names every wired command, read from the tree.
+		{[]string{"gen", "csv", "--tls"}, "the commands that do: bench consume, bench downstream, bench produce, compare consume, lab consumer, lab group, lab group-settings, lab producer (on a given cluster)"},
 	} {
 		_, err := runKpar(t, append(tc.args, "--brokers", "127.0.0.1:1")...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -20,21 +20,7 @@ func newTrogdorCmd(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "trogdor",
 		Short: "Load from many hosts with Apache Kafka's Trogdor: start a coordinator and agents, sweep producers across them",
-		Long: `Trogdor is Apache Kafka's own distributed workload harness: an agent on each
-load host, a coordinator with a REST API that hands each agent a task.
-kpar runs Trogdor ` + trogdor.Version + ` from Maven Central (the newest trogdor jar published
-there: Maven Central has no ` + broker.KafkaVersion + ` one; the local broker is Kafka ` + broker.KafkaVersion + `, which
-serves its 4.3 clients like any other).
-
-  kpar trogdor up --agents 4             a coordinator and 4 agents on this host
-  kpar trogdor up --nodes-file hosts     the platform file for real hosts, and
-                                         what to start on each
-  kpar trogdor sweep --steps 1,2,4       one task per agent per step
-                                         (--workload produce|consume|roundtrip)
-  kpar trogdor status | down
-
-The sweep also runs as 'kpar bench produce --trogdor' and
-'kpar bench consume --trogdor'.`,
+		Long:  help("trogdor"),
 	}
 	c.AddCommand(newTrogdorUpCmd(), newTrogdorDownCmd(), newTrogdorStatusCmd(), newTrogdorSweepCmd(g))
 	return c
@@ -43,20 +29,8 @@ The sweep also runs as 'kpar bench produce --trogdor' and
 func newTrogdorUpCmd() *cobra.Command {
 	o := trogdor.Options{}
 	var nodesFile string
-	c := &cobra.Command{
-		Use:   "up",
-		Short: "Start a Trogdor coordinator and agents on this host (each its own JVM), or plan them on real hosts",
-		Long: `Without --nodes-file: starts the coordinator on --port and --agents agents on
-the ports above it, each its own JVM and node name (agent-0, agent-1 ...),
-from a platform file kpar writes under $KPAR_HOME/trogdor. Pids and process
-start times are recorded; 'kpar trogdor down' stops exactly those.
-
-With --nodes-file: a file of lines 'NAME HOST[:PORT]' ('coordinator HOST'
-for the coordinator, any other name an agent; ports default to Trogdor's
-8889 and 8888). kpar writes the platform file and prints the command to run
-on each host; it starts nothing remote.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+	c := command("up", "Start a Trogdor coordinator and agents on this host (each its own JVM), or plan them on real hosts",
+		help("trogdor-up"), func(cmd *cobra.Command) error {
 			out := cmd.OutOrStdout()
 			if nodesFile != "" {
 				if cmd.Flags().Changed("agents") || cmd.Flags().Changed("port") {
@@ -72,7 +46,7 @@ on each host; it starts nothing remote.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			o.Progress = func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), "kpar:", s) }
+			o.Progress = notes(cmd)
 			st, err := trogdor.Up(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -82,8 +56,7 @@ on each host; it starts nothing remote.`,
 				fmt.Fprintf(out, "%s %s (pid %d)\n", a.Name, a.URL(), a.Pid)
 			}
 			return nil
-		},
-	}
+		})
 	fl := c.Flags()
 	fl.IntVar(&o.Agents, "agents", 2, "agents to start on this host")
 	fl.IntVar(&o.Port, "port", trogdor.DefaultCoordinatorPort, "the coordinator's REST port; agents take the next --agents ports")
@@ -94,140 +67,96 @@ on each host; it starts nothing remote.`,
 }
 
 func newTrogdorDownCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "down",
-		Short: "Stop exactly the Trogdor JVMs 'kpar trogdor up' started (by pid and start time) and remove their files",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			stopped, err := trogdor.Down("")
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "stopped %d Trogdor process(es) %v\n", len(stopped), stopped)
-			return nil
-		},
-	}
+	return command("down", "Stop exactly the Trogdor JVMs 'kpar trogdor up' started (by pid and start time) and remove their files", "", func(cmd *cobra.Command) error {
+		stopped, err := trogdor.Down("")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "stopped %d Trogdor process(es) %v\n", len(stopped), stopped)
+		return nil
+	})
 }
 
 func newTrogdorStatusCmd() *cobra.Command {
 	var asJSON bool
-	c := &cobra.Command{
-		Use:   "status",
-		Short: "Show each recorded Trogdor daemon: running (local ones), answering its REST API",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, ps, err := trogdor.Status(cmd.Context(), "")
-			if err != nil {
-				return err
+	c := command("status", "Show each recorded Trogdor daemon: running (local ones), answering its REST API", "", func(cmd *cobra.Command) error {
+		st, ps, err := trogdor.Status(cmd.Context(), "")
+		if err != nil {
+			return err
+		}
+		if asJSON {
+			return printJSON(cmd.OutOrStdout(), ps)
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "Trogdor %s, platform %s\n", st.TrogdorVersion, st.Platform)
+		for _, p := range ps {
+			run := "not ours (remote)"
+			if !st.Remote {
+				run = map[bool]string{true: fmt.Sprintf("running pid %d", p.Pid), false: "not running"}[p.Running]
 			}
-			if asJSON {
-				return printJSON(cmd.OutOrStdout(), ps)
+			ans := "answering"
+			if !p.Answering {
+				ans = "not answering: " + p.Error
 			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Trogdor %s, platform %s\n", st.TrogdorVersion, st.Platform)
-			for _, p := range ps {
-				run := "not ours (remote)"
-				if !st.Remote {
-					run = map[bool]string{true: fmt.Sprintf("running pid %d", p.Pid), false: "not running"}[p.Running]
-				}
-				ans := "answering"
-				if !p.Answering {
-					ans = "not answering: " + p.Error
-				}
-				fmt.Fprintf(out, "%-12s %-22s %s, %s\n", p.Name, p.URL(), run, ans)
-			}
-			return nil
-		},
-	}
+			fmt.Fprintf(out, "%-12s %-22s %s, %s\n", p.Name, p.URL(), run, ans)
+		}
+		return nil
+	})
 	c.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON")
 	return c
 }
 
-// trogdorSweepFlags: --steps, --workload, --idempotence and
-// --warmup-records, parsed into the Config the other flags are bound to.
+// trogdorSweepFlags: the Config's flags, and --steps, --workload,
+// --idempotence and --warmup-records, parsed into it.
 type trogdorSweepFlags struct {
-	cfg      trogdor.Config
-	steps    string
-	workload string
-	idem     onOff
-	warmup   int64
-	out      outFlags
+	trogdor.Config
+	StepsFlag, WorkloadFlag string
+	idem                    onOff
+	WarmupFlag              int64
+	out                     outFlags
 }
 
 func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
-	f := &trogdorSweepFlags{cfg: trogdor.DefaultConfig(), workload: string(w)}
-	f.idem = onOff(f.cfg.Settings.Idempotence)
+	def := trogdor.DefaultConfig()
+	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: joinInts(def.Steps), WarmupFlag: -1}
+	f.idem = onOff(f.Settings.Idempotence)
 	return f
 }
 
-const trogdorSweepLong = `Posts one task per agent for every step (--steps 1,2,4: the first 1, then
-2, then 4 agents of 'kpar trogdor up'), every agent with the same settings
-and --records, waits for them and merges the agents' status: aggregate
-records/s and MB/s (all records over the span from the first worker's start
-to the last one's end), each agent's rate and latency percentiles (Trogdor's,
-per agent, where it reports them), and the saturation point: the step after
-which one more step adds less than 10% records/s, with the bottleneck judged
-from the CPU the broker and the agents used there.
-
---workload produce (ProduceBenchSpec): each agent sends --records.
---workload consume (ConsumeBenchSpec): the largest step's agents first fill
-  the topic with --records each (not measured); every step then reads exactly
-  those records, the partitions split among its agents (--partitions at
-  least the largest step).
---workload roundtrip (RoundTripWorkloadSpec): each agent sends --records to a
-  topic of its own and reads every one back (Trogdor reports no latency).
-
---calibrate (default) also runs, right after each N-agent step, N kpar
-(franz-go) clients in this process with the same settings and records
-(produce, consume): the in-process curve beside the agents', in one chart,
-and at 1 agent the calibration of Trogdor's figures against kpar's. Agents
-on one host share its cores: the result says so.
-
-Trogdor ` + trogdor.Version + ` is the newest trogdor jar on Maven Central (there is no ` + broker.KafkaVersion + ` one);
-it runs against any Kafka 4.x broker. The same sweep runs as
-'kpar bench produce --trogdor' and 'kpar bench consume --trogdor'.
-Results go to --out: trogdor.json (schema kpar.bench.trogdor v2), trogdor.md
-and the chart.`
-
 func newTrogdorSweepCmd(g *globals) *cobra.Command {
 	f := newTrogdorSweepFlags(trogdor.Produce)
-	c := &cobra.Command{
-		Use:   "sweep",
-		Short: "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
-		Long:  trogdorSweepLong,
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runTrogdorSweep(cmd, g, f) },
-	}
+	c := command("sweep", "Distributed sweep: one Trogdor produce, consume or round-trip task per agent per step, merged into one result",
+		help("trogdor-sweep"), func(cmd *cobra.Command) error { return runTrogdorSweep(cmd, g, f) })
 	f.register(c.Flags())
 	return c
 }
 
 // register defines the sweep's flags on fl.
 func (f *trogdorSweepFlags) register(fl *pflag.FlagSet) {
-	def, cf, st := trogdor.DefaultConfig(), &f.cfg, &f.cfg.Settings
 	var ws []string
 	for _, w := range trogdor.Workloads {
 		ws = append(ws, string(w))
 	}
-	fl.StringVar(&f.workload, "workload", f.workload, "what every agent runs: "+strings.Join(ws, ", "))
-	fl.StringVar(&f.steps, "steps", "1,2,4", "agents per step, ascending")
-	fl.Int64Var(&cf.Records, "records", def.Records, "records each agent sends per step (consume: each of the largest step's agents fills the topic with this many)")
-	fl.StringVar(&cf.Topic, "topic", def.Topic, "topic to write (roundtrip: the prefix of each agent's own topic)")
-	addPartitions(fl, &cf.Partitions, def.Partitions, "the topic")
-	fl.IntVar(&cf.Replication, "replication", def.Replication, "replication factor when the topic is created")
-	fl.StringVar(&st.Acks, "acks", def.Settings.Acks, "acks: 0, 1 or all")
+	bindFlags(fl, f, `
+workload         WorkloadFlag          what every agent runs: `+strings.Join(ws, ", ")+`
+steps            StepsFlag             agents per step, ascending
+records          Records               records each agent sends per step (consume: each of the largest step's agents fills the topic with this many)
+topic            Topic                 topic to write (roundtrip: the prefix of each agent's own topic)
+replication      Replication           replication factor when the topic is created
+acks             Settings.Acks         acks: 0, 1 or all
+linger           Settings.Linger       linger.ms (whole milliseconds)
+batch-size       Settings.BatchBytes   batch.size in bytes
+compression      Settings.Compression  compression.type: `+strings.Join(trogdor.Compressions, ", ")+`
+max-in-flight    Settings.MaxInFlight  max.in.flight.requests.per.connection
+record-size      Settings.RecordBytes  value bytes per record (random, incompressible; keys are null)
+rate             Settings.Rate         target records/s per agent (0: unbounded)
+warmup-records   WarmupFlag            records every agent sends once before the first step, not measured (-1: a tenth of --records)
+calibrate        Calibrate             after each N-agent step also run N kpar clients in this process, same settings (produce, consume)
+agent-bootstrap  AgentBootstrap        bootstrap.servers the agents get (default: the brokers kpar uses)
+task-timeout     TaskTimeout           the longest one step may take
+seed  Seed`)
+	addPartitions(fl, &f.Partitions, f.Partitions, "the topic")
 	fl.VarPF(&f.idem, "idempotence", "", "enable.idempotence: true/on or false/off (on needs acks=all)").NoOptDefVal = "true"
-	fl.DurationVar(&st.Linger, "linger", def.Settings.Linger, "linger.ms (whole milliseconds)")
-	fl.IntVar(&st.BatchBytes, "batch-size", def.Settings.BatchBytes, "batch.size in bytes")
-	fl.StringVar(&st.Compression, "compression", def.Settings.Compression, "compression.type: "+strings.Join(trogdor.Compressions, ", "))
-	fl.IntVar(&st.MaxInFlight, "max-in-flight", def.Settings.MaxInFlight, "max.in.flight.requests.per.connection")
-	fl.IntVar(&st.RecordBytes, "record-size", def.Settings.RecordBytes, "value bytes per record (random, incompressible; keys are null)")
-	fl.IntVar(&st.Rate, "rate", 0, "target records/s per agent (0: unbounded)")
-	fl.Int64Var(&f.warmup, "warmup-records", -1, "records every agent sends once before the first step, not measured (-1: a tenth of --records)")
-	fl.BoolVar(&cf.Calibrate, "calibrate", def.Calibrate, "after each N-agent step also run N kpar clients in this process, same settings (produce, consume)")
-	fl.StringVar(&cf.AgentBootstrap, "agent-bootstrap", "", "bootstrap.servers the agents get (default: the brokers kpar uses)")
-	fl.DurationVar(&cf.TaskTimeout, "task-timeout", def.TaskTimeout, "the longest one step may take")
-	addSeed(fl, &cf.Seed)
 	addOutFlags(fl, &f.out, "trogdor")
 }
 
@@ -253,14 +182,14 @@ func (o *onOff) Type() string   { return "bool" }
 // config completes the Config from the flags and validates it; it touches
 // nothing.
 func (f *trogdorSweepFlags) config() (trogdor.Config, error) {
-	c := f.cfg
-	steps, err := parseInts("steps", f.steps, 1)
+	c := f.Config
+	steps, err := parseInts("steps", f.StepsFlag, 1)
 	if err != nil {
 		return c, err
 	}
-	c.Workload, c.Settings.Idempotence = trogdor.Workload(f.workload), bool(f.idem)
-	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.warmup
-	if f.warmup == -1 {
+	c.Workload, c.Settings.Idempotence = trogdor.Workload(f.WorkloadFlag), bool(f.idem)
+	c.Steps, c.Seed, c.WarmupRecords = steps, pickSeed(c.Seed), f.WarmupFlag
+	if f.WarmupFlag == -1 {
 		c.WarmupRecords = max(1, c.Records/10)
 	}
 	return c, c.Validate()

@@ -20,7 +20,7 @@ func HTML(d doc.Doc) template.HTML {
 		}
 		b.WriteString("</div>\n")
 	}
-	writeBlocks(&b, d, "<details><summary>Details</summary>\n", "</details>\n", htmlBlock)
+	writeBlocks(&b, d, "<details><summary>Details</summary>\n", "</details>\n", htmlMarkup.block)
 	return template.HTML(b.String())
 }
 
@@ -44,59 +44,45 @@ func FindingHTML(f doc.Finding) template.HTML {
 	return template.HTML(s)
 }
 
-func htmlBlock(b *strings.Builder, bl doc.Block) {
-	if bl.Title != "" && bl.Chart == nil {
-		fmt.Fprintf(b, "<h4>%s</h4>\n", Inline(bl.Title))
+func inlineHTML(s string) string { return string(Inline(s)) }
+
+var htmlMarkup = markup{title: "<h4>%s</h4>\n", text: "<p>%s</p>\n", item: "<li>%s</li>", err: `<p class="error">%s</p>` + "\n",
+	list: [2]string{"<ul>", "</ul>\n"}, raw: inlineHTML, inline: inlineHTML,
+	finding: func(f doc.Finding) string { return string(FindingHTML(f)) }, table: htmlTable, chart: htmlChart}
+
+func htmlTable(b *strings.Builder, t *doc.Table) {
+	b.WriteString(`<div class="table"><table><thead><tr>`)
+	for i, h := range t.Head {
+		fmt.Fprintf(b, "<th%s>%s</th>", numClass(t, i), Inline(h))
 	}
-	for _, t := range bl.Text {
-		fmt.Fprintf(b, "<p>%s</p>\n", Inline(t))
+	b.WriteString("</tr></thead><tbody>")
+	for _, r := range t.Rows {
+		b.WriteString("<tr>")
+		for i, c := range r {
+			fmt.Fprintf(b, "<td%s>%s</td>", numClass(t, i), Inline(c))
+		}
+		b.WriteString("</tr>")
 	}
-	if len(bl.List)+len(bl.Findings) > 0 {
-		b.WriteString("<ul>")
-		for _, t := range bl.List {
-			fmt.Fprintf(b, "<li>%s</li>", Inline(t))
-		}
-		for _, f := range bl.Findings {
-			fmt.Fprintf(b, "<li>%s</li>", FindingHTML(f))
-		}
-		b.WriteString("</ul>\n")
+	b.WriteString("</tbody></table></div>\n")
+}
+
+func htmlChart(b *strings.Builder, bl doc.Block) {
+	c, title := bl.Chart, bl.Title
+	if title == "" {
+		title = c.Title
 	}
-	if t := bl.Table; t != nil {
-		b.WriteString(`<div class="table"><table><thead><tr>`)
-		for i, h := range t.Head {
-			fmt.Fprintf(b, "<th%s>%s</th>", numClass(t, i), Inline(h))
-		}
-		b.WriteString("</tr></thead><tbody>")
-		for _, r := range t.Rows {
-			b.WriteString("<tr>")
-			for i, c := range r {
-				fmt.Fprintf(b, "<td%s>%s</td>", numClass(t, i), Inline(c))
-			}
-			b.WriteString("</tr>")
-		}
-		b.WriteString("</tbody></table></div>\n")
+	svg, err := SVG(c)
+	if err != nil {
+		fmt.Fprintf(b, `<p class="error">chart %q could not be drawn: %s</p>`+"\n", html.EscapeString(title), html.EscapeString(err.Error()))
+		return
 	}
-	if c := bl.Chart; c != nil {
-		title := bl.Title
-		if title == "" {
-			title = c.Title
-		}
-		svg, err := SVG(c)
-		if err != nil {
-			fmt.Fprintf(b, `<p class="error">chart %q could not be drawn: %s</p>`+"\n", html.EscapeString(title), html.EscapeString(err.Error()))
-		} else {
-			// The drawing carries the chart's title; a caption only adds
-			// the block's own, when it says something else.
-			caption := ""
-			if title != c.Title {
-				caption = fmt.Sprintf("<figcaption>%s</figcaption>", Inline(title))
-			}
-			fmt.Fprintf(b, `<figure class="chart" data-chart="%s">%s%s</figure>`+"\n", html.EscapeString(c.Name), caption, inlineSVG(svg))
-		}
+	// The drawing carries the chart's title; a caption only adds the
+	// block's own, when it says something else.
+	caption := ""
+	if title != c.Title {
+		caption = fmt.Sprintf("<figcaption>%s</figcaption>", Inline(title))
 	}
-	if bl.Error != "" {
-		fmt.Fprintf(b, `<p class="error">%s</p>`+"\n", Inline(bl.Error))
-	}
+	fmt.Fprintf(b, `<figure class="chart" data-chart="%s">%s%s</figure>`+"\n", html.EscapeString(c.Name), caption, inlineSVG(svg))
 }
 
 func numClass(t *doc.Table, i int) string {

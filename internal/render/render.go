@@ -48,7 +48,7 @@ func Text(d doc.Doc) string {
 		fmt.Fprintf(&b, "  %s\n", Plain(Finding(f)))
 	}
 	for _, bl := range d.Body {
-		textBlock(&b, bl)
+		textMarkup.block(&b, bl)
 	}
 	if len(d.Details) > 0 && d.Name != "" {
 		fmt.Fprintf(&b, "(details: %s.md)\n", d.Name)
@@ -56,29 +56,54 @@ func Text(d doc.Doc) string {
 	return b.String()
 }
 
-func textBlock(b *strings.Builder, bl doc.Block) {
-	if bl.Title != "" {
-		fmt.Fprintf(b, "\n%s\n", bl.Title)
+// markup is one format's wording of a block's parts, which block writes
+// in the one order every format shows them: title, paragraphs, list items
+// and findings, table, chart, error.
+type markup struct {
+	title, text, item, err string              // formats of one string each
+	list                   [2]string           // around the items, when there are any
+	raw                    func(string) string // a title or an error
+	inline                 func(string) string // a paragraph or an item
+	finding                func(doc.Finding) string
+	chartTitle             bool // a chart's block shows its title (HTML: the figure carries it)
+	table                  func(*strings.Builder, *doc.Table)
+	chart                  func(*strings.Builder, doc.Block)
+}
+
+func (m markup) block(b *strings.Builder, bl doc.Block) {
+	if bl.Title != "" && (bl.Chart == nil || m.chartTitle) {
+		fmt.Fprintf(b, m.title, m.raw(bl.Title))
 	}
 	for _, t := range bl.Text {
-		fmt.Fprintf(b, "%s\n", Plain(t))
+		fmt.Fprintf(b, m.text, m.inline(t))
 	}
-	for _, t := range bl.List {
-		fmt.Fprintf(b, "  - %s\n", Plain(t))
-	}
-	for _, f := range bl.Findings {
-		fmt.Fprintf(b, "  - %s\n", Plain(Finding(f)))
+	if len(bl.List)+len(bl.Findings) > 0 {
+		b.WriteString(m.list[0])
+		for _, t := range bl.List {
+			fmt.Fprintf(b, m.item, m.inline(t))
+		}
+		for _, f := range bl.Findings {
+			fmt.Fprintf(b, m.item, m.finding(f))
+		}
+		b.WriteString(m.list[1])
 	}
 	if bl.Table != nil {
-		b.WriteString(TextTable(*bl.Table))
+		m.table(b, bl.Table)
 	}
 	if bl.Chart != nil {
-		fmt.Fprintf(b, "  chart: %s.svg\n", bl.Chart.Name)
+		m.chart(b, bl)
 	}
 	if bl.Error != "" {
-		fmt.Fprintf(b, "  %s\n", bl.Error)
+		fmt.Fprintf(b, m.err, m.raw(bl.Error))
 	}
 }
+
+func same(s string) string { return s }
+
+var textMarkup = markup{title: "\n%s\n", text: "%s\n", item: "  - %s\n", err: "  %s\n", chartTitle: true,
+	raw: same, inline: Plain, finding: func(f doc.Finding) string { return Plain(Finding(f)) },
+	table: func(b *strings.Builder, t *doc.Table) { b.WriteString(TextTable(*t)) },
+	chart: func(b *strings.Builder, bl doc.Block) { fmt.Fprintf(b, "  chart: %s.svg\n", bl.Chart.Name) }}
 
 // TextTable is a table in aligned columns, numbers right-aligned.
 func TextTable(t doc.Table) string {
@@ -124,7 +149,7 @@ func Markdown(d doc.Doc) string {
 	for _, f := range d.Answer {
 		fmt.Fprintf(&b, "%s\n\n", Finding(f))
 	}
-	writeBlocks(&b, d, "## Details\n\n", "", mdBlock)
+	writeBlocks(&b, d, "## Details\n\n", "", mdMarkup.block)
 	return b.String()
 }
 
@@ -146,51 +171,34 @@ func writeBlocks(b *strings.Builder, d doc.Doc, open, close string, block func(*
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", "/") }
 
-func mdBlock(b *strings.Builder, bl doc.Block) {
-	if bl.Title != "" {
-		fmt.Fprintf(b, "### %s\n\n", bl.Title)
+var mdMarkup = markup{title: "### %s\n\n", text: "%s\n\n", item: "- %s\n", err: "%s\n\n", list: [2]string{"", "\n"}, chartTitle: true,
+	raw: same, inline: same, finding: Finding, table: mdTable,
+	chart: func(b *strings.Builder, bl doc.Block) {
+		fmt.Fprintf(b, "![%s](%s.svg)\n\n", bl.Chart.Title, bl.Chart.Name)
+	}}
+
+func mdTable(b *strings.Builder, t *doc.Table) {
+	cells := make([]string, len(t.Head))
+	for i, h := range t.Head {
+		cells[i] = mdCell(h)
 	}
-	for _, t := range bl.Text {
-		fmt.Fprintf(b, "%s\n\n", t)
-	}
-	for _, t := range bl.List {
-		fmt.Fprintf(b, "- %s\n", t)
-	}
-	for _, f := range bl.Findings {
-		fmt.Fprintf(b, "- %s\n", Finding(f))
-	}
-	if len(bl.List)+len(bl.Findings) > 0 {
-		b.WriteString("\n")
-	}
-	if t := bl.Table; t != nil {
-		cells := make([]string, len(t.Head))
-		for i, h := range t.Head {
-			cells[i] = mdCell(h)
+	fmt.Fprintf(b, "| %s |\n|", strings.Join(cells, " | "))
+	for i := range t.Head {
+		if i < len(t.Num) && t.Num[i] {
+			b.WriteString("---:|")
+		} else {
+			b.WriteString("---|")
 		}
-		fmt.Fprintf(b, "| %s |\n|", strings.Join(cells, " | "))
-		for i := range t.Head {
-			if i < len(t.Num) && t.Num[i] {
-				b.WriteString("---:|")
-			} else {
-				b.WriteString("---|")
-			}
+	}
+	b.WriteString("\n")
+	for _, r := range t.Rows {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = mdCell(c)
 		}
-		b.WriteString("\n")
-		for _, r := range t.Rows {
-			cells := make([]string, len(r))
-			for i, c := range r {
-				cells[i] = mdCell(c)
-			}
-			fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
 	}
-	if c := bl.Chart; c != nil {
-		fmt.Fprintf(b, "![%s](%s.svg)\n\n", c.Title, c.Name)
-	}
-	if bl.Error != "" {
-		fmt.Fprintf(b, "%s\n\n", bl.Error)
-	}
+	b.WriteString("\n")
 }
 
 // Views are the document's files for results.Write: Name.md and each chart

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -273,8 +274,8 @@ func safeLoad(k kind, path string) (p Part, err error) {
 	return p, err
 }
 
-// Write builds the page from dir and writes it to out (through a temporary
-// file renamed into place, so a reader never sees half a page).
+// Write builds the page from dir and writes it to out (results.WriteFile: a
+// reader never sees half a page).
 func Write(dir, out string) (Page, error) {
 	pg, err := Build(dir)
 	if err != nil {
@@ -287,25 +288,10 @@ func Write(dir, out string) (Page, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return pg, fmt.Errorf("--out %s: %w", out, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".report-*.html")
-	if err != nil {
-		return pg, fmt.Errorf("--out %s: %w", out, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(html); err != nil {
-		tmp.Close()
-		return pg, fmt.Errorf("--out %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return pg, fmt.Errorf("--out %s: %w", out, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return pg, err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return pg, fmt.Errorf("--out %s: %w", out, err)
-	}
-	return pg, nil
+	return pg, results.WriteFile(out, func(w io.Writer) error {
+		_, err := w.Write(html)
+		return err
+	})
 }
 
 // Summary is the command's text output: one line per section, then the

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -227,6 +228,31 @@ func Write(dir, dataName string, data any, views ...View) ([]string, error) {
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	return append([]string{final}, written...), nil
+}
+
+// WriteFile writes the file at path (named by --out) through write, into a
+// temporary file beside it renamed into place once complete: a reader never
+// sees half a file, and a failed or interrupted write leaves none.
+func WriteFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	err = write(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", path, err)
+	}
+	return nil
 }
 
 // ErrSchema: a data file is not of the expected kind or version.

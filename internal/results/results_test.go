@@ -2,9 +2,11 @@ package results
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +171,29 @@ func TestHeadersKafkaSurvivesAResultsOwnBrokerField(t *testing.T) {
 	}
 	if back.Header.Broker == nil || back.Header.Broker.Version != "4.3.1" || len(back.Broker.Seeds) != 1 {
 		t.Fatalf("read back: header broker %+v, result's broker %+v", back.Header.Broker, back.Broker)
+	}
+}
+
+// WriteFile leaves nothing at the path, nor a temporary beside it, when the
+// write fails; a complete write is in place, readable by all.
+func TestWriteFileIsAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.txt")
+	err := WriteFile(path, func(w io.Writer) error {
+		_, _ = w.Write([]byte("half"))
+		return errors.New("interrupted")
+	})
+	if err == nil || !strings.Contains(err.Error(), "--out "+path) {
+		t.Fatalf("failed write: %v, want an error naming --out %s", err, path)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("a failed write left %v", ents)
+	}
+	if err := WriteFile(path, func(w io.Writer) error { _, err := w.Write([]byte("whole")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if b, _ := os.ReadFile(path); err != nil || string(b) != "whole" || st.Mode().Perm() != 0o644 {
+		t.Fatalf("complete write: %q, %v", b, err)
 	}
 }
