@@ -42,7 +42,9 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			return
 		}
 		fs.EachError(func(t string, p int32, err error) {
-			if c.failRefused(c.group(), t, err) {
+			// refused first: c.group() reads a client option (allocating),
+			// and every poll cut short by a completion ends in an error.
+			if refused(err) && c.failRefused(c.group(), t, err) {
 				return
 			}
 			if ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
