@@ -42,7 +42,7 @@ step() {
 dur() { if (($1 >= 60)); then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
 
 # KPAR_FULL=1 (make run-full) runs the full matrices; the default sizes keep
-# the main job near ten minutes on a quiet 2-core machine and still fill
+# the main job near eleven minutes on a quiet 2-core machine and still fill
 # every section of the report. Short windows are stated in each result.
 FULL="${KPAR_FULL:-}"
 pick() { if [[ -n "$FULL" ]]; then echo "$2"; else echo "$1"; fi; }
