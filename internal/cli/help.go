@@ -7,6 +7,7 @@ import (
 	"text/template"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/internal/lab/consumer"
 	"github.com/kpar/kpar/internal/lab/group"
@@ -39,6 +40,8 @@ func help(path string) string {
 		"ConsumerSchema": schema(consumer.Schema, consumer.SchemaVersion), "SoakSchema": schema(soak.Schema, soak.SchemaVersion),
 		"GroupSchema": schema(group.Schema, group.SchemaVersion), "ProducerSchema": schema(producer.Schema, producer.SchemaVersion),
 		"GroupSettingsSchema": schema(groupsettings.Schema, groupsettings.SchemaVersion),
+		"CompareSchema":       fmt.Sprintf("%s v%d", compare.Schema, compare.Version),
+		"TrogdorSchema":       fmt.Sprintf("%s v%d", trogdor.Schema, trogdor.SchemaVersion),
 	})
 	if err != nil {
 		panic(err)
