@@ -7,6 +7,7 @@ package sharegroup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -24,6 +25,10 @@ const (
 
 // appliedWithin bounds Set's wait for its values to show.
 const appliedWithin = 15 * time.Second
+
+// ErrNotApplied marks a Set whose values the broker accepted but did not
+// show within appliedWithin: setting them again would not help.
+var ErrNotApplied = errors.New("not applied")
 
 // Set sets the group's configs with one IncrementalAlterConfigs (the group
 // need not exist yet) and returns once a describe shows every value. A
@@ -51,7 +56,7 @@ func Set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("share group %s: set configs: %s not applied after %s", group, missing, appliedWithin)
+			return fmt.Errorf("share group %s: set configs: %s %w after %s", group, missing, ErrNotApplied, appliedWithin)
 		}
 		select {
 		case <-ctx.Done():

@@ -68,9 +68,10 @@ func SetUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (map[str
 	}
 	var err error
 	// Retried: the coordinator of a new group may not be ready yet; only
-	// a refused value is a verdict.
+	// a refused value, or one accepted and never shown, is a verdict.
 	for try := 0; try < 20; try++ {
-		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) || ctx.Err() != nil {
+		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) ||
+			errors.Is(err, sharegroup.ErrNotApplied) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
