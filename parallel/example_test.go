@@ -15,13 +15,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // The runnable examples use kfake, franz-go's in-process Kafka, so that they
@@ -439,18 +438,24 @@ func committedSum(seeds []string, group string) int64 {
 // delivery count goes up); a Permanent failure goes to the dead-letter topic
 // with its origin and delivery count, and is then accepted. New share
 // groups read only new records, so the group is first set to read from the
-// start (shareFromEarliest, below).
+// start (a group config on the broker: see package sharegroup).
 func ExampleShareGroup() {
 	seeds, stop := exampleCluster("jobs", "jobs-dlt")
 	defer stop()
 	exampleProduce(seeds, "jobs", "a=resize", "b=flaky", "c=corrupt", "d=resize")
-	if err := shareFromEarliest(seeds, "workers"); err != nil {
-		fmt.Println(err)
-		return
-	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer adm.Close()
+	if err := sharegroup.FromEarliest(ctx, adm, "workers"); err != nil {
+		fmt.Println(err)
+		return
+	}
 	var (
 		mu         sync.Mutex
 		deliveries = map[string][]int32{}
@@ -498,31 +503,6 @@ func ExampleShareGroup() {
 	// c deliveries: [1]
 	// d deliveries: [1]
 	// completed: 3 released: 1 redelivered: 1 dead-lettered: 1
-}
-
-// shareFromEarliest sets the share group's share.auto.offset.reset to
-// earliest (a group config: IncrementalAlterConfigs on resource type GROUP,
-// which kadm has no helper for). `kafka-configs.sh --entity-type groups
-// --entity-name workers --alter --add-config share.auto.offset.reset=earliest`
-// does the same.
-func shareFromEarliest(seeds []string, group string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	res := kmsg.NewIncrementalAlterConfigsRequestResource()
-	res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeGroupConfig, group
-	cfg := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	cfg.Name, cfg.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
-	res.Configs = append(res.Configs, cfg)
-	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(context.Background(), cl)
-	if err != nil {
-		return err
-	}
-	return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
 }
 
 // Exactly-once consume-transform-produce: the handler returns its output

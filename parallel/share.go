@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/parallel/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // Share-group mode (KIP-932), chosen with ShareGroup. The broker hands each
@@ -76,8 +76,9 @@ const HeaderDeliveryCount = "kpar-delivery-count"
 //     Client returns the first member's client.
 //
 // The group reads new records only, unless its share.auto.offset.reset
-// config is earliest (an IncrementalAlterConfigs on the GROUP resource; see
-// the ShareGroup example).
+// config is earliest: a group config on the broker, which
+// sharegroup.FromEarliest sets (package
+// github.com/kpar/kpar/parallel/sharegroup; see the ShareGroup example).
 func ShareGroup(name string) Opt { return opt(func(c *cfg) { c.shareGroup = name }) }
 
 // ShareMembers sets how many share-group members (franz-go clients) one

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
-	"github.com/kpar/kpar/parallel/internal/sharegroup"
 	"github.com/kpar/kpar/parallel/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // newShare builds a share-mode consumer on seeds reading topic from its

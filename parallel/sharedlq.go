@@ -8,17 +8,17 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"github.com/kpar/kpar/parallel/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // The broker's dead-letter queue for share groups (KIP-1191, Kafka 4.4):
 // the record is rejected (AckReject) and the broker writes it to the
-// group's DLQ topic. Group and topic configs it needs, as named by Kafka.
+// group's DLQ topic (the group configs sharegroup.DeadLetterTopic and
+// sharegroup.DeadLetterCopyRecord). Topic and broker configs it needs, as
+// named by Kafka.
 const (
-	dlqGroupTopic   = "errors.deadletterqueue.topic.name"         // group: the DLQ topic
-	dlqGroupCopy    = "errors.deadletterqueue.copy.record.enable" // group: copy key and value
-	dlqTopicEnabled = "errors.deadletterqueue.group.enable"       // topic: accepts share-group DLQ records
-	dlqPrefix       = "errors.deadletterqueue.topic.name.prefix"  // broker: every DLQ topic's name starts with it ("dlq.")
+	dlqTopicEnabled = "errors.deadletterqueue.group.enable"      // topic: accepts share-group DLQ records
+	dlqPrefix       = "errors.deadletterqueue.topic.name.prefix" // broker: every DLQ topic's name starts with it ("dlq.")
 )
 
 // ErrBrokerDeadLetter: BrokerDeadLetter's topic cannot take the broker's
@@ -117,7 +117,7 @@ func (c *Consumer) setupBrokerDLQ(ctx context.Context) error {
 			"(its owner sets it to true, e.g. kafka-configs --alter --entity-type topics --entity-name %s --add-config %s=true)",
 			ErrBrokerDeadLetter, topic, dlqTopicEnabled, enabled, topic, dlqTopicEnabled)
 	}
-	if err := sharegroup.Set(ctx, c.cl, group, map[string]string{dlqGroupTopic: topic, dlqGroupCopy: "true"}); err != nil {
+	if err := sharegroup.Set(ctx, c.cl, group, map[string]string{sharegroup.DeadLetterTopic: topic, sharegroup.DeadLetterCopyRecord: "true"}); err != nil {
 		if c.failRefused(group, "", err) {
 			return c.fatal()
 		}

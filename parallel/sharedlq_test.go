@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/parallel"
-	"github.com/kpar/kpar/parallel/internal/sharegroup"
 	"github.com/kpar/kpar/parallel/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // BrokerDeadLetter is refused, before any connection, outside share mode,

@@ -7,8 +7,8 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // A record handled twice counts once, and the stop comes at n distinct

@@ -8,8 +8,8 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/kafka"
 	"github.com/kpar/kpar/internal/render"
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // On the real broker (Kafka 4.4+), kpar's share mode dead-letters each

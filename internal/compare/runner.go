@@ -15,7 +15,7 @@ import (
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/confluentpc"
-	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // runner runs one contender at a time and reports it.

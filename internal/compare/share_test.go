@@ -8,8 +8,8 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/kafka"
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 func ev(p int32, off int64, key string, start, end int64) event {

@@ -1,6 +1,9 @@
-// What a share group (KIP-932) has acknowledged: the share-group stand-in
-// for a consumer group's committed offsets, which share groups do not have.
-// kadm has no helper for it.
+// Package sharegroup reads what a share group (KIP-932) has acknowledged:
+// the share-group stand-in for a consumer group's committed offsets, which
+// share groups do not have. kadm has no helper for it. Setting a group's
+// configs (reading from the start, the delivery limit, the lock duration)
+// is the library's public github.com/kpar/kpar/parallel/sharegroup, which
+// the toolkit imports too.
 //
 // The broker reports per partition the share-partition start offset (every
 // record below it is in a terminal state: accepted, rejected or archived)
@@ -10,7 +13,6 @@
 // to stay at 150 of 300 with every record acknowledged and the lag at 0.
 // So the lab takes lag 0 as "the group acknowledged everything", and end
 // minus lag as how much it has acknowledged.
-
 package sharegroup
 
 import (

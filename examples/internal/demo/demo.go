@@ -21,8 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/sharegroup"
 	"github.com/kpar/kpar/parallel"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 var (

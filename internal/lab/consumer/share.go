@@ -12,7 +12,7 @@ import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/strategy"
 	"github.com/kpar/kpar/internal/lab/worker"
-	"github.com/kpar/kpar/internal/sharegroup"
+	"github.com/kpar/kpar/parallel/sharegroup"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 

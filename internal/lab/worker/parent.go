@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/sharegroup"
+	groupcfg "github.com/kpar/kpar/parallel/sharegroup"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -63,24 +64,24 @@ const ShareLockDuration = 15 * time.Second
 // duration (a higher minimum) keeps its own.
 func SetUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (map[string]string, error) {
 	want := map[string]string{
-		sharegroup.AutoOffsetReset:    "earliest",
-		sharegroup.RecordLockDuration: strconv.Itoa(int(ShareLockDuration.Milliseconds())),
+		groupcfg.AutoOffsetReset:    "earliest",
+		groupcfg.RecordLockDuration: strconv.Itoa(int(ShareLockDuration.Milliseconds())),
 	}
 	var err error
 	// Retried: the coordinator of a new group may not be ready yet; only
 	// a refused value, or one accepted and never shown, is a verdict.
 	for try := 0; try < 20; try++ {
-		if err = sharegroup.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) ||
-			errors.Is(err, sharegroup.ErrNotApplied) || ctx.Err() != nil {
+		if err = groupcfg.Set(ctx, cl, group, want); err == nil || errors.Is(err, kerr.InvalidConfig) ||
+			errors.Is(err, groupcfg.ErrNotApplied) || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
 	if errors.Is(err, kerr.InvalidConfig) {
-		err = sharegroup.FromEarliest(ctx, cl, group)
+		err = groupcfg.FromEarliest(ctx, cl, group)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return sharegroup.Configs(ctx, cl, group)
+	return groupcfg.Configs(ctx, cl, group)
 }

@@ -10,9 +10,28 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 )
+
+// DumpAll returns the exported API of every package of packages under the
+// repository root, each sub-package's identifiers after its prefix, sorted.
+func DumpAll(root string) (string, error) {
+	var all []string
+	for _, p := range packages {
+		api, err := Dump(filepath.Join(root, p.dir))
+		if err != nil {
+			return "", err
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(api, "\n"), "\n") {
+			all = append(all, p.prefix+l)
+		}
+	}
+	sort.Strings(all)
+	return strings.Join(all, "\n") + "\n", nil
+}
 
 // Dump returns the exported API of the package in dir (a module's root
 // package), one identifier a line, sorted: "<key>\t<declaration>", where key
@@ -141,13 +160,18 @@ func parse(api string) map[string]string {
 
 // Unmentioned returns the identifiers of changed that the changelog's
 // "## Unreleased" section does not name in backquotes, as `Key` or as the
-// type or function it belongs to (`Type`).
+// type or function it belongs to (`Type`), a sub-package's with its name
+// (`sharegroup.Set`; `sharegroup` alone does not cover them).
 func Unmentioned(changelog string, changed []string) []string {
 	sec := unreleased(changelog)
 	var out []string
 	for _, k := range changed {
-		top, _, _ := strings.Cut(k, ".")
-		if !strings.Contains(sec, "`"+k+"`") && !strings.Contains(sec, "`"+top+"`") {
+		pkg, rest := "", k
+		if first, after, ok := strings.Cut(k, "."); ok && first != "" && unicode.IsLower(rune(first[0])) {
+			pkg, rest = first+".", after
+		}
+		top, _, _ := strings.Cut(rest, ".")
+		if !strings.Contains(sec, "`"+k+"`") && !strings.Contains(sec, "`"+pkg+top+"`") {
 			out = append(out, k)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -9,9 +10,15 @@ import (
 // parallel/CHANGELOG.md's "Unreleased" section. Needs no network: the
 // package is type-checked from the local build with GOPROXY=off.
 func TestLibraryAPIChangesAreInTheChangelog(t *testing.T) {
-	cur, err := Dump("../../../parallel")
+	cur, err := DumpAll("../../..")
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The public sub-packages are covered, after their names.
+	for _, want := range []string{"\nNew\tfunc New(", "\nsharegroup.Set\tfunc Set(", "\nsharegroup.AutoOffsetReset\tconst "} {
+		if !strings.Contains("\n"+cur, want) {
+			t.Errorf("the library's API lacks %q", want[1:])
+		}
 	}
 	if err := Check("../../..", cur); err != nil {
 		t.Fatalf("%v\nname each in the changelog's Unreleased section (in backquotes); at a release, record the API with %s", err, updateAdvice)
@@ -39,6 +46,27 @@ func TestUnloggedRemovalOrChangeIsReported(t *testing.T) {
 		{"# C\n\n## Unreleased\n- Foo removed; Stats counts in int64\n", 2},
 	} {
 		if got := Unmentioned(tc.changelog, changed); len(got) != tc.want {
+			t.Errorf("changelog %q: unmentioned %v, want %d", tc.changelog, got, tc.want)
+		}
+	}
+}
+
+// A sub-package's identifier is covered only by a mention with its package's
+// name (`sharegroup.Set`, or its type `sharegroup.Partition`): neither the
+// package's name alone nor the bare identifier, which would be the root
+// package's.
+func TestSubPackageChangeNeedsItsQualifiedName(t *testing.T) {
+	changed := []string{"sharegroup.Partition.Start", "sharegroup.Set"}
+	for _, tc := range []struct {
+		changelog string
+		want      int
+	}{
+		{"## Unreleased\n- `sharegroup` changed\n", 2},
+		{"## Unreleased\n- `Set` and `Partition` changed\n", 2},
+		{"## Unreleased\n- `sharegroup.Set` changed\n", 1},
+		{"## Unreleased\n- `sharegroup.Set` and `sharegroup.Partition` changed\n", 0},
+	} {
+		if got := Unmentioned("# C\n\n"+tc.changelog, changed); len(got) != tc.want {
 			t.Errorf("changelog %q: unmentioned %v, want %d", tc.changelog, got, tc.want)
 		}
 	}

@@ -1,6 +1,8 @@
 // Command apicheck records and checks the exported API of the library
-// (module github.com/kpar/kpar/parallel) against parallel/api.txt, the API
-// recorded at the last release: an identifier removed or changed since must
+// (module github.com/kpar/kpar/parallel: the package parallel and its public
+// sub-packages, whose identifiers are recorded with their package name,
+// sharegroup.Set) against parallel/api.txt, the API recorded at the last
+// release: an identifier removed or changed since must
 // be named in parallel/CHANGELOG.md's "Unreleased" section. Run from the
 // repository root:
 //
@@ -25,15 +27,22 @@ func main() {
 	}
 }
 
+// packages are the library's public packages: the root package, its
+// identifiers recorded as they are, and each sub-package, its identifiers
+// recorded after the package's name.
+var packages = []struct{ prefix, dir string }{
+	{"", "parallel"},
+	{"sharegroup.", "parallel/sharegroup"},
+}
+
 const (
-	libDir       = "parallel"
 	apiFile      = "parallel/api.txt"
 	changelogMD  = "parallel/CHANGELOG.md"
 	updateAdvice = "go run ./internal/tools/apicheck -w"
 )
 
 func run(root string, write bool) error {
-	cur, err := Dump(filepath.Join(root, libDir))
+	cur, err := DumpAll(root)
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kpar/kpar/parallel/internal/sharegroup"
 	"github.com/kpar/kpar/parallel/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
-// The configs a share group needs are set and read back, on kfake and on
-// the real broker (whose describe includes the broker's defaults).
-func TestSetThenDescribeGroupConfigs(t *testing.T) {
+// The configs a share group needs are set (FromEarliest, through Set) and
+// read back at once, on kfake and on the real broker (whose describe
+// includes the broker's defaults); an unknown group config is refused.
+func TestFromEarliestThenDescribeGroupConfigs(t *testing.T) {
 	for name, seeds := range map[string]func(testing.TB) []string{
 		"kfake": func(t testing.TB) []string { return testkit.Kfake(t) },
 		"real":  testkit.Brokers,
@@ -21,7 +22,7 @@ func TestSetThenDescribeGroupConfigs(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			group := testkit.TopicName(t)
-			if err := sharegroup.Set(ctx, cl, group, map[string]string{sharegroup.AutoOffsetReset: "earliest"}); err != nil {
+			if err := sharegroup.FromEarliest(ctx, cl, group); err != nil {
 				t.Fatal(err)
 			}
 			// A real broker applies a group config a moment after the set

@@ -1,14 +1,30 @@
-// Package sharegroup holds the admin steps share groups (KIP-932) need and
-// kadm does not offer: reading and setting a group's configs (resource type
-// GROUP), e.g. share.auto.offset.reset, without which a new share group
-// reads only records produced after it joined. The library module keeps its
-// own Set and Configs (parallel/internal/sharegroup says why).
+// Package sharegroup sets and reads the configs of a share group (KIP-932,
+// Kafka 4.2+), which kadm has no helper for. A share group is configured on
+// the broker, per group (resource type GROUP, as `kafka-configs.sh
+// --entity-type groups --entity-name <group> --alter --add-config ...`
+// does), not by its members' client options:
+//
+//   - a new share group reads only records produced after its first fetch
+//     (share.auto.offset.reset defaults to latest): FromEarliest makes it
+//     read the topics from their start;
+//   - DeliveryCountLimit bounds the deliveries of one record before the
+//     broker gives up on it (archives it, or writes it to the group's
+//     dead-letter topic), RecordLockDuration how long a member may hold a
+//     record before it is delivered again;
+//   - DeadLetterTopic names the broker's dead-letter topic for the group
+//     (KIP-1191, Kafka 4.4+); parallel.BrokerDeadLetter sets it, with
+//     DeadLetterCopyRecord, and checks the topic accepts those records.
+//
+// Set the configs before the group's first member starts. A group config
+// reaches the brokers through the metadata log, so Set returns only once a
+// describe shows every value: a member started after it runs with them.
 package sharegroup
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -16,11 +32,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Group config names (Kafka 4.2+).
+// Group config names, as Kafka spells them.
 const (
-	AutoOffsetReset    = "share.auto.offset.reset"
+	// AutoOffsetReset is where a share-partition the group has no state
+	// for starts: "latest" (the default) or "earliest" (Kafka 4.2+).
+	AutoOffsetReset = "share.auto.offset.reset"
+	// DeliveryCountLimit is how many times a record is delivered at most
+	// (the broker's bounds apply: 2 to 10 by default).
 	DeliveryCountLimit = "share.delivery.count.limit"
+	// RecordLockDuration is how long, in ms, a member holds a record it
+	// acquired before the broker may deliver it again.
 	RecordLockDuration = "share.record.lock.duration.ms"
+	// DeadLetterTopic names the topic the broker writes the group's
+	// rejected and exhausted records to (KIP-1191, Kafka 4.4+). The topic
+	// must exist with errors.deadletterqueue.group.enable=true, else the
+	// broker archives those records and writes none.
+	DeadLetterTopic = "errors.deadletterqueue.topic.name"
+	// DeadLetterCopyRecord, "true", makes those dead-letter records carry
+	// the record's key and value (without it they carry only headers).
+	DeadLetterCopyRecord = "errors.deadletterqueue.copy.record.enable"
 )
 
 // appliedWithin bounds Set's wait for its values to show.
@@ -35,6 +65,9 @@ var ErrNotApplied = errors.New("not applied")
 // group config reaches the brokers through the metadata log: under load a
 // member started right after the set could still run with the old value
 // (read from the start or not, the old delivery limit, no dead-letter copy).
+// A value the broker refuses fails with the broker's error (a kerr error:
+// kerr.InvalidConfig for a value outside the broker's bounds); one accepted
+// but not shown within 15 s fails with ErrNotApplied. Errors name the group.
 func Set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string) error {
 	if err := set(ctx, cl, group, kv); err != nil {
 		return err
@@ -93,7 +126,9 @@ func set(ctx context.Context, cl *kgo.Client, group string, kv map[string]string
 	return nil
 }
 
-// FromEarliest makes the share group read topics from their start.
+// FromEarliest makes the share group read topics from their start: Set of
+// AutoOffsetReset to "earliest". Without it a new group reads only the
+// records produced after its first fetch.
 func FromEarliest(ctx context.Context, cl *kgo.Client, group string) error {
 	return Set(ctx, cl, group, map[string]string{AutoOffsetReset: "earliest"})
 }
@@ -122,4 +157,18 @@ func Configs(ctx context.Context, cl *kgo.Client, group string) (map[string]stri
 		}
 	}
 	return out, nil
+}
+
+// Int returns the group's config name as a positive integer, or def when
+// the broker does not say (an old broker, kfake's defaults) or on error.
+func Int(ctx context.Context, cl *kgo.Client, group, name string, def int) (int, error) {
+	cs, err := Configs(ctx, cl, group)
+	if err != nil {
+		return def, err
+	}
+	n, perr := strconv.Atoi(cs[name])
+	if perr != nil || n <= 0 {
+		return def, nil
+	}
+	return n, nil
 }

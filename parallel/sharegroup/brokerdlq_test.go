@@ -1,4 +1,4 @@
-package sharegroup
+package sharegroup_test
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kpar/kpar/internal/testkit"
+	"github.com/kpar/kpar/parallel/internal/testkit"
+	"github.com/kpar/kpar/parallel/sharegroup"
 )
 
 // What Kafka's own dead-letter queue for share groups (KIP-1191, Kafka 4.4)
@@ -46,9 +47,9 @@ func TestBrokerShareDLQCarriesOriginHeadersAndCopiesKeyValueOnlyWhenAsked(t *tes
 				}
 			}
 			group := "dlq-" + topic
-			kv := map[string]string{"share.auto.offset.reset": "earliest", "errors.deadletterqueue.topic.name": dlq,
-				"share.delivery.count.limit": "2", "errors.deadletterqueue.copy.record.enable": fmt.Sprint(copyRecord)}
-			if err := Set(ctx, cl, group, kv); err != nil {
+			kv := map[string]string{sharegroup.AutoOffsetReset: "earliest", sharegroup.DeadLetterTopic: dlq,
+				sharegroup.DeliveryCountLimit: "2", sharegroup.DeadLetterCopyRecord: fmt.Sprint(copyRecord)}
+			if err := sharegroup.Set(ctx, cl, group, kv); err != nil {
 				t.Fatalf("set group configs: %v", err)
 			}
 			sc, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ShareGroup(group), kgo.ConsumeTopics(topic))
