@@ -32,13 +32,11 @@ import (
 )
 
 func main() {
-	var (
-		records = flag.Int("records", 20000, "events to produce and write")
-		keys    = flag.Int("keys", 2000, "distinct keys")
-		batch   = flag.Int("batch", 100, "records per bulk write at most")
-		write   = flag.Duration("write", 5*time.Millisecond, "cost of one bulk write, whatever its size")
-	)
-	demo.Main("batchwriter", func(ctx context.Context) error { return run(ctx, *records, *keys, *batch, *write) })
+	batch := flag.Int("batch", 100, "records per bulk write at most")
+	write := flag.Duration("write", 5*time.Millisecond, "cost of one bulk write, whatever its size")
+	demo.Main("batchwriter", demo.Load{Records: 20000, Keys: 2000}, func(ctx context.Context, load demo.Load) error {
+		return run(ctx, load, *batch, *write)
+	})
 }
 
 // table stands for a database table with a bulk insert.
@@ -69,15 +67,12 @@ func (t *table) insert(ctx context.Context, cost time.Duration, rs []*kgo.Record
 	return nil
 }
 
-func run(ctx context.Context, n, keys, batch int, cost time.Duration) error {
+func run(ctx context.Context, load demo.Load, batch int, cost time.Duration) error {
 	// Step 1: a fresh topic, and n events over the keys in turn, so that
 	// each key's values rise with the offset.
-	topic := demo.Name("batch")
-	if err := demo.CreateTopics(ctx, 6, topic); err != nil {
-		return err
-	}
-	fmt.Printf("producing %d events over %d keys into %s\n", n, keys, topic)
-	if err := demo.Produce(ctx, topic, n, demo.Keyed("key-", keys)); err != nil {
+	n := load.Records
+	topic, err := demo.Topic(ctx, "batch", "key-", load)
+	if err != nil {
 		return err
 	}
 

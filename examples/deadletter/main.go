@@ -34,11 +34,10 @@ import (
 )
 
 func main() {
-	var (
-		records = flag.Int("records", 100, "payments to produce")
-		delay   = flag.Duration("retry-delay", 500*time.Millisecond, "how long a record waits in the retry topic")
-	)
-	demo.Main("deadletter", func(ctx context.Context) error { return run(ctx, *records, *delay) })
+	delay := flag.Duration("retry-delay", 500*time.Millisecond, "how long a record waits in the retry topic")
+	demo.Main("deadletter", demo.Load{Records: 100}, func(ctx context.Context, load demo.Load) error {
+		return run(ctx, load.Records, *delay)
+	})
 }
 
 func kind(v int) string {

@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"sync"
@@ -31,33 +30,21 @@ import (
 )
 
 func main() {
-	var (
-		records     = flag.Int("records", 20000, "records to produce and consume")
-		keys        = flag.Int("keys", 1000, "distinct keys")
-		partitions  = flag.Int("partitions", 6, "partitions of the topic")
-		concurrency = flag.Int("concurrency", 500, "maximum handlers running at once")
-		work        = flag.Duration("work", 2*time.Millisecond, "simulated I/O per record")
-	)
-	demo.Main("keyed", func(ctx context.Context) error {
-		return run(ctx, *records, *keys, int32(*partitions), *concurrency, *work)
-	})
+	demo.Main("keyed", demo.Load{Records: 20000, Keys: 1000, Partitions: 6, Concurrency: 500, Work: 2 * time.Millisecond}, run)
 }
 
-func run(ctx context.Context, n, keys int, partitions int32, concurrency int, work time.Duration) error {
+func run(ctx context.Context, load demo.Load) error {
 	// Step 1: a fresh topic, and n records over the keys in turn, so that
 	// each key's values rise with the offset.
-	topic := demo.Name("keyed")
-	if err := demo.CreateTopics(ctx, partitions, topic); err != nil {
-		return err
-	}
-	fmt.Printf("producing %d records over %d keys into %s (%d partitions)\n", n, keys, topic, partitions)
-	if err := demo.Produce(ctx, topic, n, demo.Keyed("key-", keys)); err != nil {
+	n, concurrency, work := load.Records, load.Concurrency, load.Work
+	topic, err := demo.Topic(ctx, "keyed", "key-", load)
+	if err != nil {
 		return err
 	}
 
 	// Step 2: consume them in key order, many handlers at once, each
 	// checking that its key's values still rise.
-	k := &keyCheck{n: n, work: work, last: make(map[string]int, keys)}
+	k := &keyCheck{n: n, work: work, last: make(map[string]int, load.Keys)}
 	start := time.Now()
 	if err := consume(ctx, topic, concurrency, k); err != nil {
 		return err
@@ -73,7 +60,7 @@ func run(ctx context.Context, n, keys int, partitions int32, concurrency int, wo
 	ideal := float64(concurrency) / work.Seconds()
 	fmt.Printf("processed %d records in %v: %.0f records/s\n", n, elapsed.Round(time.Millisecond), rate)
 	fmt.Printf("ideal (concurrency/work) %.0f records/s: %.0f%% of it; peak handlers running %d (partitions %d)\n",
-		ideal, 100*rate/ideal, k.peak.Load(), partitions)
+		ideal, 100*rate/ideal, k.peak.Load(), load.Partitions)
 	fmt.Printf("key order violations: %d\n", k.violations)
 	if k.violations > 0 {
 		return fmt.Errorf("%d key order violations", k.violations)

@@ -62,7 +62,6 @@ func main() {
 		topic       = flag.String("topic", env("TOPIC", "kpar-members"), "the topic to consume (or, with --produce, to write)")
 		instance    = flag.String("instance", env("INSTANCE_ID", env("POD_NAME", host)), "static member id: a restarted member rejoins as itself, without a rebalance")
 		concurrency = flag.Int("concurrency", conc, "handlers at once in this process")
-		work        = flag.Duration("work", 5*time.Millisecond, "simulated I/O per record")
 		listen      = flag.String("listen", env("METRICS_ADDR", "127.0.0.1:0"), "address of /metrics and /healthz")
 		stuck       = flag.Duration("stuck", 30*time.Second, "/healthz fails when held records make no progress this long")
 		produce     = flag.Int("produce", -1, "be the load: create --topic if missing, write this many records, exit")
@@ -71,11 +70,11 @@ func main() {
 	if v := os.Getenv("KAFKA_BROKERS"); v != "" {
 		_ = flag.Set("brokers", v) // a --brokers on the command line still wins
 	}
-	demo.Main("member", func(ctx context.Context) error {
+	demo.Main("member", demo.Load{Work: 5 * time.Millisecond}, func(ctx context.Context, l demo.Load) error {
 		if *produce >= 0 {
 			return load(ctx, *topic, *partitions, *produce)
 		}
-		return member(ctx, *group, *topic, *instance, *concurrency, *work, *listen, *stuck)
+		return member(ctx, *group, *topic, *instance, *concurrency, l.Work, *listen, *stuck)
 	})
 }
 

@@ -41,26 +41,23 @@ import (
 func main() {
 	var (
 		listen   = flag.String("listen", "127.0.0.1:2112", "address to serve /metrics on")
-		records  = flag.Int("records", 50000, "records to produce")
-		work     = flag.Duration("work", 5*time.Millisecond, "simulated I/O per record")
 		duration = flag.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	)
-	demo.Main("metrics", func(ctx context.Context) error {
+	demo.Main("metrics", demo.Load{Records: 50000, Work: 5 * time.Millisecond}, func(ctx context.Context, load demo.Load) error {
 		if *duration > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, *duration)
 			defer cancel()
 		}
-		return run(ctx, *listen, *records, *work)
+		load.Keys = 500
+		return run(ctx, *listen, load)
 	})
 }
 
-func run(ctx context.Context, listen string, n int, work time.Duration) error {
-	topic := demo.Name("metrics")
-	if err := demo.CreateTopics(ctx, 6, topic); err != nil {
-		return err
-	}
-	if err := demo.Produce(ctx, topic, n, demo.Keyed("k", 500)); err != nil {
+func run(ctx context.Context, listen string, load demo.Load) error {
+	n, work := load.Records, load.Work
+	topic, err := demo.Topic(ctx, "metrics", "k", load)
+	if err != nil {
 		return err
 	}
 

@@ -32,17 +32,13 @@ import (
 )
 
 func main() {
-	var (
-		jobs      = flag.Int("jobs", 200, "jobs to produce")
-		consumers = flag.Int("consumers", 2, "consumers in the share group")
-		conc      = flag.Int("concurrency", 100, "handlers at once per consumer")
-		work      = flag.Duration("work", 5*time.Millisecond, "time one job takes")
-	)
-	demo.Main("share", func(ctx context.Context) error {
-		if *jobs < 1 || *consumers < 1 || *conc < 1 || *work < 0 {
-			return errors.New("--jobs, --consumers and --concurrency must be at least 1, --work not negative")
+	jobs := flag.Int("jobs", 200, "jobs to produce")
+	consumers := flag.Int("consumers", 2, "consumers in the share group")
+	demo.Main("share", demo.Load{Concurrency: 100, Work: 5 * time.Millisecond}, func(ctx context.Context, load demo.Load) error {
+		if *jobs < 1 || *consumers < 1 {
+			return errors.New("--jobs and --consumers must be at least 1")
 		}
-		return run(ctx, *jobs, *consumers, *conc, *work)
+		return run(ctx, *jobs, *consumers, load.Concurrency, load.Work)
 	})
 }
 

@@ -19,7 +19,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,14 +33,11 @@ import (
 )
 
 func main() {
-	var (
-		records     = flag.Int("records", 10000, "orders to produce and transform")
-		concurrency = flag.Int("concurrency", 100, "maximum handlers running at once")
-	)
-	demo.Main("transform", func(ctx context.Context) error { return run(ctx, *records, *concurrency) })
+	demo.Main("transform", demo.Load{Records: 10000, Concurrency: 100}, run)
 }
 
-func run(ctx context.Context, n, concurrency int) error {
+func run(ctx context.Context, load demo.Load) error {
+	n, concurrency := load.Records, load.Concurrency
 	// Step 1: an input and an output topic, and n orders in the input.
 	base := demo.Name("transform")
 	in, out := base+"-in", base+"-out"

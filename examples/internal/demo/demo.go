@@ -1,10 +1,12 @@
 // Package demo is what the example programs share and what is not their
-// lesson: the --brokers and --keep flags, a main that stops on Ctrl-C, fresh
-// topics deleted at exit, sample records, running consumers until a
-// condition holds, and reading a topic (the dead letters) meanwhile.
+// lesson: the --brokers and --keep flags, the load flags most of them take
+// (Load), a main that stops on Ctrl-C, fresh topics deleted at exit, sample
+// records, running consumers until a condition holds, and reading a topic
+// (the dead letters) meanwhile.
 package demo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -35,13 +37,72 @@ var (
 // Brokers returns the seed brokers of --brokers.
 func Brokers() []string { return strings.Split(*brokers, ",") }
 
-// Main parses the flags and runs run with a context that ends on Ctrl-C or
-// SIGTERM, then deletes the topics it created (unless --keep). An error is
-// printed after the program's name, and the program exits 1.
-func Main(name string, run func(ctx context.Context) error) {
+// Load is how much an example produces and how hard it consumes: the flags
+// the examples share. Main registers a flag for each field the example gives
+// a default (a zero field has no flag) and hands run the values given.
+type Load struct {
+	Records     int           // --records: records to produce
+	Keys        int           // --keys: distinct keys among them
+	Partitions  int           // --partitions: of the topic (Topic's default without it)
+	Concurrency int           // --concurrency: handlers running at once, at most
+	Work        time.Duration // --work: simulated I/O per record
+}
+
+// counts are Load's integer flags, by name, with their help.
+func (l *Load) counts() []struct {
+	name, help string
+	v          *int
+} {
+	return []struct {
+		name, help string
+		v          *int
+	}{
+		{"records", "records to produce", &l.Records},
+		{"keys", "distinct keys", &l.Keys},
+		{"partitions", "partitions of the topic", &l.Partitions},
+		{"concurrency", "maximum handlers running at once", &l.Concurrency},
+	}
+}
+
+// flags registers a flag for each field with a default.
+func (l *Load) flags() {
+	for _, c := range l.counts() {
+		if *c.v != 0 {
+			flag.IntVar(c.v, c.name, *c.v, c.help)
+		}
+	}
+	if l.Work != 0 {
+		flag.DurationVar(&l.Work, "work", l.Work, "simulated I/O per record")
+	}
+}
+
+// check refuses a count below 1 and a negative work, naming the flag.
+func (l *Load) check(given Load) error {
+	for i, c := range l.counts() {
+		if *given.counts()[i].v != 0 && *c.v < 1 {
+			return fmt.Errorf("--%s must be at least 1, not %d", c.name, *c.v)
+		}
+	}
+	if l.Work < 0 {
+		return fmt.Errorf("--work must not be negative, not %s", l.Work)
+	}
+	return nil
+}
+
+// Main registers load's flags, parses the command line and runs run with
+// the load given and a context that ends on Ctrl-C or SIGTERM, then deletes
+// the topics it created (unless --keep). An error is printed after the
+// program's name, and the program exits 1 (2 for a bad flag value).
+func Main(name string, load Load, run func(ctx context.Context, load Load) error) {
+	given := load
+	load.flags()
 	flag.Parse()
+	if err := load.check(given); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx)
+	err := run(ctx, load)
 	stop()
 	for i := len(cleanups) - 1; i >= 0; i-- {
 		cleanups[i]()
@@ -107,6 +168,18 @@ func Produce(ctx context.Context, topic string, n int, record func(i int) (key, 
 	return nil
 }
 
+// Topic creates a fresh topic kpar-example-<what>-<time> with
+// load.Partitions partitions (6 when zero) and produces load.Records sample
+// records to it, keyed prefix + i%load.Keys (Keyed), saying so.
+func Topic(ctx context.Context, what, prefix string, load Load) (string, error) {
+	topic, partitions := Name(what), cmp.Or(int32(load.Partitions), 6)
+	if err := CreateTopics(ctx, partitions, topic); err != nil {
+		return "", err
+	}
+	fmt.Printf("producing %d records over %d keys into %s (%d partitions)\n", load.Records, load.Keys, topic, partitions)
+	return topic, Produce(ctx, topic, load.Records, Keyed(prefix, load.Keys))
+}
+
 // Keyed is the sample records: record i has the key prefix + i%keys and
 // the value i, so that each key's values rise with the offset.
 func Keyed(prefix string, keys int) func(i int) (key, value string) {
@@ -115,8 +188,7 @@ func Keyed(prefix string, keys int) func(i int) (key, value string) {
 
 // ShareGroupFromEarliest sets the share group's share.auto.offset.reset to
 // earliest, so that it reads the records produced before it joined: a group
-// config (IncrementalAlterConfigs on resource type GROUP), which kadm has no
-// helper for; the library's ExampleShareGroup shows the request.
+// config on the broker, which the library's sharegroup.FromEarliest sets.
 // `kafka-configs.sh --entity-type groups --entity-name <group> --alter
 // --add-config share.auto.offset.reset=earliest` does the same.
 func ShareGroupFromEarliest(ctx context.Context, group string) error {
