@@ -56,3 +56,20 @@ func ModuleGraph(t testing.TB, lib string, lenient bool, pkgs ...string) string 
 	}
 	return run("list", "-m", "all")
 }
+
+// CheckGraph fails the test unless graph (ModuleGraph's, of the module what
+// describes) names every module of has (its path then a space: that module,
+// not one below it) and no module whose path holds a string of lacks.
+func CheckGraph(t testing.TB, graph, what string, has, lacks []string) {
+	t.Helper()
+	for _, m := range has {
+		if !strings.Contains(graph, m+" ") {
+			t.Errorf("go list -m all of %s lacks %s:\n%s", what, m, graph)
+		}
+	}
+	for _, bad := range lacks {
+		if strings.Contains(graph, bad) {
+			t.Errorf("%s pulls %s:\n%s", what, bad, graph)
+		}
+	}
+}
