@@ -90,17 +90,13 @@ func run(ctx context.Context, n int, delay time.Duration) error {
 			wantDead++
 		}
 	}
-	dead, err := demo.Read(dlt)
+	letters, err := demo.RunUntilDeadLettered(ctx, dlt, wantDead, func() bool { return p.succeededCount() == n-wantDead }, c)
 	if err != nil {
-		return err
-	}
-	defer dead.Close()
-	if err := demo.RunUntil(ctx, func() bool { return p.succeededCount() == n-wantDead && dead.Len() == wantDead }, c); err != nil {
 		return err
 	}
 
 	// Step 4: what went where, and each dead letter with its headers.
-	st, letters := c.Stats(), dead.Records()
+	st := c.Stats()
 	fmt.Printf("\n%d payments: %d succeeded, %d dead-lettered\n", n, p.succeeded, len(letters))
 	for _, where := range []string{"first attempt", "retried in place", "via the retry topic"} {
 		fmt.Printf("  succeeded %-20s %d\n", where+":", p.outcome[where])

@@ -49,13 +49,13 @@ func main() {
 			ctx, cancel = context.WithTimeout(ctx, *duration)
 			defer cancel()
 		}
-		load.Keys = 500
 		return run(ctx, *listen, load)
 	})
 }
 
 func run(ctx context.Context, listen string, load demo.Load) error {
 	n, work := load.Records, load.Work
+	load.Keys = 500 // the sample records' keys (no --keys flag here)
 	topic, err := demo.Topic(ctx, "metrics", "k", load)
 	if err != nil {
 		return err

@@ -135,12 +135,8 @@ func run(ctx context.Context, n, consumers, conc int, work time.Duration) error 
 			wantDead++
 		}
 	}
-	dead, err := demo.Read(dlt)
+	letters, err := demo.RunUntilDeadLettered(ctx, dlt, wantDead, func() bool { return t.doneCount() == n-wantDead }, cs...)
 	if err != nil {
-		return err
-	}
-	defer dead.Close()
-	if err := demo.RunUntil(ctx, func() bool { return t.doneCount() == n-wantDead && dead.Len() == wantDead }, cs...); err != nil {
 		return err
 	}
 
@@ -151,7 +147,6 @@ func run(ctx context.Context, n, consumers, conc int, work time.Duration) error 
 		st.Released += s.Released
 		st.Redelivered += s.Redelivered
 	}
-	letters := dead.Records()
 	fmt.Printf("\n%d jobs on 3 partitions: %d done, %d dead-lettered\n", n, len(t.done), len(letters))
 	fmt.Printf("  handlers at once, at peak: %d (the topic has 3 partitions)\n", t.peak)
 	fmt.Printf("  released after a failed delivery: %d, redelivered: %d\n", st.Released, st.Redelivered)

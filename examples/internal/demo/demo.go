@@ -233,6 +233,21 @@ func RunUntil(ctx context.Context, done func() bool, consumers ...*parallel.Cons
 	return err
 }
 
+// RunUntilDeadLettered runs the consumers (RunUntil) while reading the
+// dead-letter topic dlt from its start, until done returns true and dlt
+// holds want records, and returns those ordered by their values.
+func RunUntilDeadLettered(ctx context.Context, dlt string, want int, done func() bool, consumers ...*parallel.Consumer) ([]*kgo.Record, error) {
+	dead, err := read(dlt)
+	if err != nil {
+		return nil, err
+	}
+	defer dead.Close()
+	if err := RunUntil(ctx, func() bool { return done() && dead.Len() == want }, consumers...); err != nil {
+		return nil, err
+	}
+	return dead.Records(), nil
+}
+
 // Every calls f every period until the returned stop is called.
 func Every(period time.Duration, f func()) (stop func()) {
 	quit := make(chan struct{})
@@ -251,8 +266,8 @@ func Every(period time.Duration, f func()) (stop func()) {
 	return sync.OnceFunc(func() { close(quit) })
 }
 
-// Reader reads a topic from its start in the background.
-type Reader struct {
+// reader reads a topic from its start in the background.
+type reader struct {
 	cl   *kgo.Client
 	stop context.CancelFunc
 	done chan struct{}
@@ -261,14 +276,14 @@ type Reader struct {
 	rs []*kgo.Record
 }
 
-// Read starts reading topic from its start; Close stops it.
-func Read(topic string) (*Reader, error) {
+// read starts reading topic from its start; Close stops it.
+func read(topic string) (*reader, error) {
 	cl, err := client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	r := &Reader{cl: cl, stop: stop, done: make(chan struct{})}
+	r := &reader{cl: cl, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		for ctx.Err() == nil {
@@ -282,7 +297,7 @@ func Read(topic string) (*Reader, error) {
 }
 
 // Len returns how many records it has read.
-func (r *Reader) Len() int {
+func (r *reader) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.rs)
@@ -290,7 +305,7 @@ func (r *Reader) Len() int {
 
 // Records returns the records it has read, ordered by their values read
 // as numbers.
-func (r *Reader) Records() []*kgo.Record {
+func (r *reader) Records() []*kgo.Record {
 	r.mu.Lock()
 	rs := append([]*kgo.Record(nil), r.rs...)
 	r.mu.Unlock()
@@ -303,7 +318,7 @@ func (r *Reader) Records() []*kgo.Record {
 }
 
 // Close stops reading.
-func (r *Reader) Close() {
+func (r *reader) Close() {
 	r.stop()
 	<-r.done
 	r.cl.Close()
