@@ -293,7 +293,8 @@ func ClientOpts(opts ...kgo.Opt) Opt {
 	return opt(func(c *cfg) { c.clientOpts = append(c.clientOpts, opts...) })
 }
 
-// Ordering sets the ordering guarantee; the default is OrderKey.
+// Ordering sets the ordering guarantee; the default is OrderKey (the New
+// example shows each key's records handled in offset order).
 func Ordering(o Order) Opt { return opt(func(c *cfg) { c.order, c.orderSet = o, true }) }
 
 // MaxConcurrency bounds how many handler calls run at once, across all

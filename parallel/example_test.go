@@ -56,25 +56,33 @@ func exampleProduce(seeds []string, topic string, kvs ...string) {
 }
 
 // A keyed consumer: records of one key are processed one at a time in offset
-// order, different keys in parallel, with up to 100 handlers at once. Run
-// returns once its context is cancelled, after draining the handlers and
-// committing what is done.
+// order, different keys in parallel, with up to 100 handlers at once
+// (Ordering(OrderKey), the default, whatever the concurrency). The handler
+// notes, per key, the order in which it processed the values. Run returns
+// once its context is cancelled, after draining the handlers and committing
+// what is done.
 func ExampleNew() {
 	seeds, stop := exampleCluster("orders")
 	defer stop()
-	exampleProduce(seeds, "orders", "alice=1", "bob=2", "alice=3", "carol=4", "bob=5", "alice=6")
+	var kvs []string
+	for i := 0; i < 12; i++ {
+		kvs = append(kvs, fmt.Sprintf("%s=%d", []string{"alice", "bob", "carol"}[i%3], i))
+	}
+	exampleProduce(seeds, "orders", kvs...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var (
-		mu   sync.Mutex
-		seen []string
+		mu    sync.Mutex
+		n     int
+		order = map[string][]string{}
 	)
 	handle := func(ctx context.Context, r *kgo.Record) error {
+		time.Sleep(time.Millisecond) // some I/O: other keys run meanwhile
 		mu.Lock()
 		defer mu.Unlock()
-		seen = append(seen, string(r.Key)+"="+string(r.Value))
-		if len(seen) == 6 {
+		order[string(r.Key)] = append(order[string(r.Key)], string(r.Value))
+		if n++; n == 12 {
 			cancel() // a real consumer runs until shutdown; this one stops when done
 		}
 		return nil
@@ -96,62 +104,13 @@ func ExampleNew() {
 	if err := c.Run(ctx); err != nil {
 		fmt.Println("run:", err)
 	}
-
-	sort.Strings(seen)
-	fmt.Println(strings.Join(seen, " "))
-	// Output:
-	// alice=1 alice=3 alice=6 bob=2 bob=5 carol=4
-}
-
-// Key ordering: whatever the concurrency, the records of one key are handled
-// in offset order, one at a time. The handler below records, per key, the
-// order in which values were processed.
-func ExampleOrdering_key() {
-	seeds, stop := exampleCluster("clicks")
-	defer stop()
-	var kvs []string
-	for i := 0; i < 12; i++ {
-		kvs = append(kvs, fmt.Sprintf("user%d=%d", i%3, i))
-	}
-	exampleProduce(seeds, "clicks", kvs...)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		n     int
-		order = map[string][]string{}
-	)
-	handle := func(ctx context.Context, r *kgo.Record) error {
-		time.Sleep(time.Millisecond) // some I/O: other keys run meanwhile
-		mu.Lock()
-		defer mu.Unlock()
-		order[string(r.Key)] = append(order[string(r.Key)], string(r.Value))
-		if n++; n == 12 {
-			cancel()
-		}
-		return nil
-	}
-	c, err := parallel.New(handle,
-		parallel.ClientOpts(kgo.SeedBrokers(seeds...), kgo.ConsumerGroup("sessions"), kgo.ConsumeTopics("clicks")),
-		parallel.Ordering(parallel.OrderKey), // the default
-		parallel.MaxConcurrency(50),
-	)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	defer c.Close()
-	if err := c.Run(ctx); err != nil {
-		fmt.Println("run:", err)
-	}
-	for _, k := range []string{"user0", "user1", "user2"} {
+	for _, k := range []string{"alice", "bob", "carol"} {
 		fmt.Println(k, order[k])
 	}
 	// Output:
-	// user0 [0 3 6 9]
-	// user1 [1 4 7 10]
-	// user2 [2 5 8 11]
+	// alice [0 3 6 9]
+	// bob [1 4 7 10]
+	// carol [2 5 8 11]
 }
 
 // The three ordering modes, chosen by name as a command-line flag would:
