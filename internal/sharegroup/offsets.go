@@ -1,6 +1,6 @@
 // Package sharegroup reads what a share group (KIP-932) has acknowledged:
 // the share-group stand-in for a consumer group's committed offsets, which
-// share groups do not have. kadm has no helper for it. Setting a group's
+// share groups do not have, as the lab reads it. Setting a group's
 // configs (reading from the start, the delivery limit, the lock duration)
 // is the library's public github.com/kpar/kpar/parallel/sharegroup, which
 // the toolkit imports too.
@@ -19,9 +19,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Partition is one share-partition's state. Start and Lag are -1 while the
@@ -31,35 +30,23 @@ type Partition struct {
 	Lag   int64
 }
 
-// Offsets returns topic's share-partition states in group, by partition.
-// Partitions the broker does not report are absent.
+// Offsets returns topic's share-partition states in group, by partition
+// (kadm's DescribeShareGroupOffsets, which asks for every topic of the
+// group). Partitions the broker does not report are absent.
 func Offsets(ctx context.Context, cl *kgo.Client, group, topic string) (map[int32]Partition, error) {
-	req := kmsg.NewPtrDescribeShareGroupOffsetsRequest()
-	g := kmsg.NewDescribeShareGroupOffsetsRequestGroup()
-	// Topics stays null (every topic of the group): Kafka 4.3.1 answers a
-	// topic without its partition list with UNKNOWN_SERVER_ERROR.
-	g.GroupID = group
-	req.Groups = append(req.Groups, g)
-	resp, err := req.RequestWith(ctx, cl)
+	described, err := kadm.NewClient(cl).DescribeShareGroupOffsets(ctx, group)
+	if err == nil {
+		err = described.Error()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("share group %s offsets: %w", group, err)
 	}
 	out := map[int32]Partition{}
-	for _, rg := range resp.Groups {
-		if err := kerr.ErrorForCode(rg.ErrorCode); err != nil {
-			return nil, fmt.Errorf("share group %s offsets: %w", group, err)
+	for part, o := range described[group].Offsets[topic] {
+		if o.Err != nil {
+			return nil, fmt.Errorf("share group %s offsets of %s[%d]: %w", group, topic, part, o.Err)
 		}
-		for _, rt := range rg.Topics {
-			if rt.Topic != topic {
-				continue
-			}
-			for _, p := range rt.Partitions {
-				if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-					return nil, fmt.Errorf("share group %s offsets of %s[%d]: %w", group, topic, p.Partition, err)
-				}
-				out[p.Partition] = Partition{Start: p.StartOffset, Lag: p.Lag}
-			}
-		}
+		out[part] = Partition{Start: o.StartOffset, Lag: o.Lag}
 	}
 	return out, nil
 }
