@@ -18,24 +18,6 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// A bad flag is reported as itself, before any broker is looked up: with an
-// unreachable broker the error still names the flag.
-func TestBenchConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	refusedBeforeTheBroker(t, []string{"bench", "consume"}, []badFlag{
-		{"", []string{"--records", "-5"}, "--records -5"},
-		{"", []string{"--partitions", "0"}, "--partitions 0"},
-		{"", []string{"--keys", "0"}, "--keys 0"},
-		{"", []string{"--cpu-concurrency", "0"}, "--cpu-concurrency 0"},
-		{"", []string{"--fetch-max-bytes", "-1"}, "--fetch-max-bytes -1"},
-		{"", []string{"--sleep", "0s"}, "--sleep 0s"},
-		{"", []string{"--order", "sideways"}, `--order: `},
-		{"", []string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--min-window", "0s"}, "--min-window 0s"},
-		{"", []string{"--min-window", "-3s"}, "--min-window -3s"},
-	}, "broker")
-}
-
 // A run that fails leaves --out as it was: with an unreachable broker (the
 // error names it) or inside a measurement (the broker refuses the topic
 // name).

@@ -93,36 +93,6 @@ func assertNothingWritten(t *testing.T, out string) {
 	}
 }
 
-// A bad flag is reported as itself, before any broker is looked up: with an
-// unreachable broker the error still names the flag.
-func TestBenchProduceBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	dir := t.TempDir()
-	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
-	// A broker lookup would fail naming the address (--pin's own messages
-	// say "broker", the side).
-	refusedBeforeTheBroker(t, []string{"bench", "produce", "--input", good}, []badFlag{
-		{"", []string{"--partitions", "0"}, `--partitions "0": 0 must be at least 1`},
-		{"", []string{"--partitions", "1,x,12"}, `--partitions "1,x,12": "x" is not a whole number`},
-		{"", []string{"--partitions", ""}, `--partitions "": no number given`},
-		{"", []string{"--record-size", "100,-5"}, `--record-size "100,-5": -5 must be at least 0`},
-		{"", []string{"--record-size", "1k"}, `--record-size "1k": "1k" is not a whole number`},
-		{"", []string{"--record-size", "2000000"}, "--record-size 2000000"},
-		{"", []string{"--pin", "broker=0"}, `--pin "broker=0": name both sides`},
-		{"", []string{"--pin", "broker=0,bench=0"}, "--pin: CPU 0 is given to both"},
-		{"", []string{"--pin", "broker=x,bench=1"}, `--pin "broker=x,bench=1": broker: "x" is not a CPU number`},
-		{"", []string{"--pin", "cpu=0,bench=1"}, `--pin "cpu=0,bench=1": want broker=CPUS,bench=CPUS`},
-		{"", []string{"--pin", "broker=0,bench=99"}, "--pin: CPU 99 does not exist"},
-		{"", []string{"--vs-kcat", "--kcat", filepath.Join(dir, "no-kcat")}, "--vs-kcat: exec"},
-		{"", []string{"--vs-kcat", "--no-flush"}, "--vs-kcat with --no-flush"},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--producers", "0"}, `--producers "0"`},
-		{"", []string{"--warmup", "-1"}, "--warmup -1"},
-		{"", []string{"--batch-size", "big"}, `--batch-size "big"`},
-		{"", []string{"--vs-java", "--no-flush"}, "--vs-java with --no-flush"},
-		{"", []string{"--input", filepath.Join(dir, "nope.csv")}, "--input"},
-	})
-}
-
 func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "good.csv", "id,v\n1,a\n")

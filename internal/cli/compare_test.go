@@ -17,26 +17,6 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// A bad flag is reported as itself before any broker is looked up or any
-// JVM started, and nothing is written.
-func TestCompareConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	refusedBeforeTheBroker(t, []string{"compare", "consume"}, []badFlag{
-		{"", []string{"--concurrency", "16,x"}, `--concurrency "16,x": "x" is not a whole number`},
-		{"", []string{"--concurrency", "0"}, `--concurrency "0": 0 must be at least 1`},
-		{"", []string{"--concurrency", "16,16"}, "--concurrency 16: given twice"},
-		{"", []string{"--io-records", "0"}, "--io-records 0"},
-		{"", []string{"--rss-records", "-1"}, "--rss-records -1"},
-		{"", []string{"--sleep", "2500us"}, "--sleep 2.5ms"},
-		{"", []string{"--pc-heap", "half"}, `--pc-heap "half"`},
-		{"", []string{"--timeout", "0s"}, "--timeout 0s"},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--min-window", "0s"}, "--min-window 0s"},
-		{"", []string{"--pc-heap-steps", "-1"}, "--pc-heap-steps -1"},
-		{"", []string{"--pc-heap-timeout", "-1s"}, "--pc-heap-timeout -1s"},
-		{"", []string{"--source-root", os.TempDir()}, "lines of code of naive loop"},
-	})
-}
-
 // The command end to end on the real broker with tiny sizes, as the kpar
 // binary (its children are `kpar child compare-kpar|compare-plain` and PC's
 // JVM): every side of every measurement finished and every file is written;

@@ -11,24 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Every bad flag fails by name before any broker is looked up: the broker
-// here does not exist, so an error about it would mean the flags were
-// checked too late.
-func TestLabConsumerBadFlagFailsByNameBeforeTheBrokerAndWritesNothing(t *testing.T) {
-	refusedBeforeTheBroker(t, []string{"lab", "consumer"}, []badFlag{
-		{"negative records", []string{"--records", "-5"}, "--records -5: must be at least 1"},
-		{"no workers", []string{"--workers", "0"}, "--workers 0: must be at least 1"},
-		{"no partitions", []string{"--partitions", "0"}, "--partitions 0: must be at least 1"},
-		{"negative seed", []string{"--seed", "-3"}, "--seed -3: must be at least 0"},
-		{"unknown strategy", []string{"--strategies", "yolo"}, `--strategies: unknown strategy "yolo"`},
-		{"unknown fault", []string{"--scenarios", "ooo+meteor"}, `unknown fault "meteor"`},
-		{"cell without slash", []string{"--cell", "lib-key"}, `--cell "lib-key": want strategy/scenario`},
-		{"crash-at not a number", []string{"--crash-at", "500,x"}, `--crash-at "500,x": "x" is not a whole number`},
-		{"crash-at not increasing", []string{"--crash-at", "500,100"}, "--crash-at 500,100: want increasing positive"},
-		{"chance above one", []string{"--transient", "1.5"}, "--transient 1.5: must be a chance between 0 and 1"},
-	})
-}
-
 func TestLabConsumerUnreachableBrokerIsNamed(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results")
 	_, err := runKpar(t, "--brokers", "127.0.0.1:1", "lab", "consumer", "--cell", "lib-key/ooo", "--out", out)

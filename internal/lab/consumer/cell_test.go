@@ -22,7 +22,7 @@ func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
 	cfg.Brokers, cfg.Cell, cfg.Seed = seeds, strategy+"/"+scen, 42
 	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers, cfg.MaxPoll = 600, 4, 16, 8, 50
 	cfg.Latency, cfg.Crashes, cfg.StallTimeout = 4*time.Millisecond, 2, 20*time.Second
-	cfg.Worker = testCommand
+	cfg.Worker = testkit.StartChild
 	if testing.Verbose() {
 		cfg.WorkerStderr = os.Stderr
 	}

@@ -19,7 +19,7 @@ func TestParallelMembersLoseNothingAndOwnEveryPartitionAgainAfterAKill(t *testin
 	cfg.Seed = 11
 	cfg.Rate, cfg.Duration, cfg.EventAt = 200, 4*time.Second, 1500*time.Millisecond
 	cfg.SessionTimeout = 6 * time.Second
-	cfg.Brokers, cfg.Member = brokers, testMember
+	cfg.Brokers, cfg.Member = brokers, testkit.StartChild
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cfg)

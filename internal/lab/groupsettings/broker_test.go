@@ -16,7 +16,7 @@ func brokerConfig(t *testing.T) (context.Context, Config) {
 	cfg := DefaultConfig()
 	cfg.Brokers = testkit.Brokers(t)
 	cfg.Seed, cfg.Records, cfg.CellTimeout = 7, 200, 30*time.Second
-	cfg.Member = testMember
+	cfg.Member = testkit.StartChild
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx, cfg
