@@ -160,7 +160,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
 	seeds := testkit.Brokers(t)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	in := testkit.WriteFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
 	topic := testkit.Topic(t, seeds, 3)
 	out := filepath.Join(dir, "res")
 	runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,

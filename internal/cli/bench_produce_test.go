@@ -31,28 +31,19 @@ func runKpar(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n2,b\n")
+	good := testkit.WriteFile(t, dir, "good.csv", "id,v\n1,a\n2,b\n")
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"missing file", []string{"--input", filepath.Join(dir, "nope.csv")}, "--input: stat " + filepath.Join(dir, "nope.csv") + ": no such file"},
-		{"empty file", []string{"--input", writeFile(t, dir, "empty.csv", "")}, "empty.csv: csv syntax: file is empty"},
-		{"ragged row", []string{"--input", writeFile(t, dir, "ragged.csv", "id,v\n1,a\n2,b,c\n")}, "ragged.csv:3: row has 3 fields, the header has 2"},
-		{"broken quote", []string{"--input", writeFile(t, dir, "quote.csv", "id,v\n1,\"a\n")}, "quote.csv:2: quoted field 2 never closes"},
+		{"empty file", []string{"--input", testkit.WriteFile(t, dir, "empty.csv", "")}, "empty.csv: csv syntax: file is empty"},
+		{"ragged row", []string{"--input", testkit.WriteFile(t, dir, "ragged.csv", "id,v\n1,a\n2,b,c\n")}, "ragged.csv:3: row has 3 fields, the header has 2"},
+		{"broken quote", []string{"--input", testkit.WriteFile(t, dir, "quote.csv", "id,v\n1,\"a\n")}, "quote.csv:2: quoted field 2 never closes"},
 		{"unknown key column", []string{"--input", good, "--key-column", "customer"}, `--key-column "customer" is not a column; the header has: id, v`},
 		{"unknown acks", []string{"--input", good, "--acks", "2"}, `--acks "2"`},
 		{"acks 1 with idempotence on", []string{"--input", good, "--acks", "1", "--idempotence", "on"}, "needs acks=all"},
@@ -95,7 +86,7 @@ func assertNothingWritten(t *testing.T, out string) {
 
 func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
 	dir := t.TempDir()
-	in := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
+	in := testkit.WriteFile(t, dir, "good.csv", "id,v\n1,a\n")
 	start := time.Now()
 	_, err := runKpar(t, "bench", "produce", "--brokers", "127.0.0.1:1", "--timeout", "2s", "--input", in, "--out", filepath.Join(dir, "res"))
 	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1") {
@@ -110,7 +101,7 @@ func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
 func TestBenchProduceSkipBadCountsRowsAndStillDelivers(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "mixed.csv", "id,v\n1,a\n2\n3,\"c\n4,d\n5,e\n")
+	in := testkit.WriteFile(t, dir, "mixed.csv", "id,v\n1,a\n2\n3,\"c\n4,d\n5,e\n")
 	out := filepath.Join(dir, "res")
 	if _, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in, "--skip-bad",
 		"--producers", "1", "--warmup", "0", "--out", out, "--topic", "sb"); err != nil {
@@ -154,7 +145,7 @@ func readResults(t *testing.T, dir string) produce.Result {
 func TestBenchProduceJSONPrintsOnlyTheData(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n")
+	in := testkit.WriteFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n")
 	out := filepath.Join(dir, "res")
 	stdout, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in,
 		"--producers", "1,2", "--warmup", "0", "--out", out, "--topic", "js", "--json")
@@ -228,7 +219,7 @@ func TestBenchProduceExitsNonZeroNamingAStepWithFailedDeliveries_RealBroker(t *t
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	input := writeFile(t, dir, "in.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	input := testkit.WriteFile(t, dir, "in.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
 	out := filepath.Join(dir, "results")
 	_, err := runKpar(t, "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", input, "--topic", topic,
 		"--producers", "1", "--warmup", "0", "--record-size", "5000", "--out", out)

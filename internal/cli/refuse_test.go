@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // badFlag is a command line that must fail naming want (name: the subtest;
@@ -55,7 +57,7 @@ func refusedBeforeTheBroker(t *testing.T, cmd []string, cases []badFlag, absent 
 // were checked too late.
 func TestEveryCommandNamesABadFlagBeforeAnyBrokerLookup(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
+	good := testkit.WriteFile(t, dir, "good.csv", "id,v\n1,a\n")
 	for _, tc := range []struct {
 		cmd    []string
 		cases  []badFlag

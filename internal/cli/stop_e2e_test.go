@@ -144,9 +144,7 @@ func descendants(root int) []int {
 // nothing, leaves no member and no JVM of its cluster running (the cluster
 // is in its own KPAR_HOME, checked empty of live pids).
 func TestLabSoakStopsOnSIGINT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a 3-node cluster")
-	}
+	testkit.SkipShort(t, "starts a 3-node cluster")
 	if _, err := exec.LookPath("java"); err != nil {
 		testkit.Unavailable(t, "java: %v", err)
 	}

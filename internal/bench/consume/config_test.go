@@ -79,13 +79,8 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
 	c.Progress = func(e progress.Event) { logs = append(logs, e.Line) }
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	c.Brokers = seeds
-	r, err := Run(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testkit.RunWithin(t, 3*time.Minute, Run, c)
 	t.Cleanup(func() {
 		_ = kafka.Delete(context.Background(), testkit.Admin(t, seeds), c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
 	})

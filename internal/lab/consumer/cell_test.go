@@ -42,13 +42,7 @@ func realCell(t *testing.T, strategy, scen string, within time.Duration, mayStal
 	if edit != nil {
 		edit(&cfg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	c := testkit.RunWithin(t, within, Run, cfg).Cells[0]
 	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, dead-lettered %d, permanent %d records %d attempts, "+
 		"stalled %v, %.0f records/s, %.1fs", strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated,
 		c.Check.Reordered, c.Check.DeadLettered, c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Check.RecordsPerSec, c.Seconds)

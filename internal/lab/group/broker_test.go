@@ -1,7 +1,6 @@
 package group
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -20,13 +19,7 @@ func TestParallelMembersLoseNothingAndOwnEveryPartitionAgainAfterAKill(t *testin
 	cfg.Rate, cfg.Duration, cfg.EventAt = 200, 4*time.Second, 1500*time.Millisecond
 	cfg.SessionTimeout = 6 * time.Second
 	cfg.Brokers, cfg.Member = brokers, testkit.StartChild
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	c := testkit.RunWithin(t, 2*time.Minute, Run, cfg).Cells[0]
 	if c.Error != "" {
 		t.Fatalf("cell failed: %s", c.Error)
 	}
