@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,31 +73,6 @@ func TestBenchConsumeRefusesAWindowTooShortAndWritesNothing(t *testing.T) {
 	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil || r.MinWindowS != 1e-9 || len(r.IO.Repeats) != 2 {
 		t.Fatalf("results (%v): %+v", err, r)
 	}
-}
-
-// kparBinary builds kpar into the test's temporary directory: the
-// measurements that start child processes (`kpar child ...`) need the real
-// binary, not the test.
-func kparBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kpar")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runBinary(t *testing.T, bin string, args ...string) (stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kpar %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, o.String(), e.String())
-	}
-	return o.String(), e.String()
 }
 
 // The command end to end on the real broker, as the kpar binary (the rss

@@ -17,20 +17,6 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// runKpar runs the command tree in-process and returns stdout and the error.
-func runKpar(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	err := root.ExecuteContext(ctx)
-	return out.String(), err
-}
-
 func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
@@ -65,22 +51,6 @@ func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 			}
 			assertNothingWritten(t, out)
 		})
-	}
-}
-
-// assertNothingWritten fails when a failed run left anything in its --out.
-func assertNothingWritten(t *testing.T, out string) {
-	t.Helper()
-	ents, err := os.ReadDir(out)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	if len(ents) > 0 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Fatalf("a failed run wrote into --out: %v", names)
 	}
 }
 

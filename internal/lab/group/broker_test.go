@@ -1,9 +1,12 @@
 package group
 
 import (
+	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -37,4 +40,12 @@ func TestParallelMembersLoseNothingAndOwnEveryPartitionAgainAfterAKill(t *testin
 	if c.GroupType != "classic" || c.Victim == "" {
 		t.Errorf("group type %q victim %q", c.GroupType, c.Victim)
 	}
+}
+
+// The test binary doubles as the member process (testkit.StartChild), as
+// the kpar binary does in production (`kpar child group-member`).
+func TestMain(m *testing.M) {
+	testkit.ServeChild(m, func(ctx context.Context, p MemberParams, c *proc.Child) error {
+		return RunMember(ctx, p, c.Out, os.Stderr)
+	})
 }

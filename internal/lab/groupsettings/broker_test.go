@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -131,4 +132,10 @@ func TestBlockedRebalanceOverTheTimeoutRemovesTheSlowMember(t *testing.T) {
 	if c.Lost != 0 {
 		t.Fatalf("lost %d", c.Lost)
 	}
+}
+
+// The test binary doubles as the member process (testkit.StartChild), as
+// the kpar binary does in production (`kpar child group-settings-member`).
+func TestMain(m *testing.M) {
+	testkit.ServeChild(m, func(ctx context.Context, s MemberSpec, c *proc.Child) error { return RunMember(ctx, s, c.Out) })
 }
