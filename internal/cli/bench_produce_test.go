@@ -54,20 +54,6 @@ func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 	}
 }
 
-func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
-	dir := t.TempDir()
-	in := testkit.WriteFile(t, dir, "good.csv", "id,v\n1,a\n")
-	start := time.Now()
-	_, err := runKpar(t, "bench", "produce", "--brokers", "127.0.0.1:1", "--timeout", "2s", "--input", in, "--out", filepath.Join(dir, "res"))
-	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1") {
-		t.Fatalf("error %v, want it to name the broker", err)
-	}
-	if el := time.Since(start); el > 15*time.Second {
-		t.Fatalf("took %s to give up with --timeout 2s", el)
-	}
-	assertNothingWritten(t, filepath.Join(dir, "res"))
-}
-
 func TestBenchProduceSkipBadCountsRowsAndStillDelivers(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()

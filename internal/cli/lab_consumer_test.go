@@ -11,17 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func TestLabConsumerUnreachableBrokerIsNamed(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "results")
-	_, err := runKpar(t, "--brokers", "127.0.0.1:1", "lab", "consumer", "--cell", "lib-key/ooo", "--out", out)
-	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1 does not answer") {
-		t.Fatalf("want the unreachable broker named, got %v", err)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Fatalf("an unreachable broker created --out: %v", err)
-	}
-}
-
 // A run that fails after the broker answered (here: it refuses to create
 // the cell's topics) writes nothing, not even an older run's files are
 // touched.

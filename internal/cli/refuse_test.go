@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -157,5 +158,36 @@ func TestEveryCommandNamesABadFlagBeforeAnyBrokerLookup(t *testing.T) {
 		}, nil},
 	} {
 		t.Run(strings.Join(tc.cmd[:2], " "), func(t *testing.T) { refusedBeforeTheBroker(t, tc.cmd, tc.cases, tc.absent...) })
+	}
+}
+
+// With good flags every command gets as far as the broker: an unreachable
+// one is named, within bench produce's --timeout where it has one, and
+// --out is not created.
+func TestAnUnreachableBrokerIsNamedAndNothingWritten(t *testing.T) {
+	in := testkit.WriteFile(t, t.TempDir(), "good.csv", "id,v\n1,a\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "consume"}, "broker 127.0.0.1:1"},
+		{[]string{"bench", "produce", "--timeout", "2s", "--input", in}, "broker 127.0.0.1:1"},
+		{[]string{"lab", "consumer", "--cell", "lib-key/ooo"}, "broker 127.0.0.1:1 does not answer"},
+		{[]string{"lab", "group-settings", "--experiments", "reset", "--records", "100"}, "broker 127.0.0.1:1 does not answer"},
+	} {
+		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "results")
+			start := time.Now()
+			_, err := runKpar(t, append(append([]string{"--brokers", "127.0.0.1:1"}, tc.args...), "--out", out)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error naming %q, got %v", tc.want, err)
+			}
+			if el := time.Since(start); el > 15*time.Second {
+				t.Fatalf("took %s to give up on the broker", el)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Fatalf("an unreachable broker created --out: %v", err)
+			}
+		})
 	}
 }

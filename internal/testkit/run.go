@@ -3,7 +3,6 @@ package testkit
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -58,20 +57,6 @@ func Port(t testing.TB, env string, def, max int) int {
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 1024 || p > max {
 		t.Fatalf("%s=%q: want a base port between 1024 and %d", env, v, max)
-	}
-	return p
-}
-
-// WriteFile writes content into dir/name (mode 0600; name may hold
-// folders, made as needed) and returns its path.
-func WriteFile(t testing.TB, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 	return p
 }

@@ -3,8 +3,6 @@ package testkit
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,14 +65,5 @@ func TestPortTakesTheOverrideAndRefusesABadOne(t *testing.T) {
 		if tc.bad && !strings.Contains(r.got[0], env) {
 			t.Errorf("the refusal does not name %s: %q", env, r.got)
 		}
-	}
-}
-
-func TestWriteFileMakesItsFolders(t *testing.T) {
-	dir := t.TempDir()
-	p := WriteFile(t, dir, "a/b/c.txt", "body")
-	b, err := os.ReadFile(p)
-	if err != nil || string(b) != "body" || p != filepath.Join(dir, "a", "b", "c.txt") {
-		t.Fatalf("%s: %q, %v", p, b, err)
 	}
 }
