@@ -2,10 +2,10 @@ package cli
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -15,11 +15,7 @@ import (
 // the cell's topics) writes nothing, not even an older run's files are
 // touched.
 func TestLabConsumerFailedRunWritesNothing(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := testkit.KfakeCluster(t, kfake.NumBrokers(1))
 	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		creq := req.(*kmsg.CreateTopicsRequest)
@@ -32,11 +28,8 @@ func TestLabConsumerFailedRunWritesNothing(t *testing.T) {
 		return resp, nil, true
 	})
 	out := t.TempDir()
-	old := filepath.Join(out, "lab-consumer.json")
-	if err := os.WriteFile(old, []byte("older run"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = runKpar(t, "--brokers", strings.Join(c.ListenAddrs(), ","), "lab", "consumer", "--cell", "lib-key/ooo",
+	old := testkit.WriteFile(t, out, "lab-consumer.json", "older run")
+	_, err := runKpar(t, "--brokers", strings.Join(c.ListenAddrs(), ","), "lab", "consumer", "--cell", "lib-key/ooo",
 		"--records", "10", "--out", out)
 	if err == nil || !strings.Contains(err.Error(), "create topic") {
 		t.Fatalf("want the topic refusal, got %v", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -20,12 +21,9 @@ func TestLabProducerRefusesOneNodeAndFaultsWithoutOurPids(t *testing.T) {
 		{1, "kpar lab producer needs a 3-node cluster"},
 		{3, "fault leader-kill cannot be applied"},
 	} {
-		c, err := kfake.NewCluster(kfake.NumBrokers(tc.nodes))
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := testkit.KfakeCluster(t, kfake.NumBrokers(tc.nodes))
 		out := filepath.Join(t.TempDir(), "results")
-		_, err = runKpar(t, "--brokers", strings.Join(c.ListenAddrs(), ","), "lab", "producer", "--out", out)
+		_, err := runKpar(t, "--brokers", strings.Join(c.ListenAddrs(), ","), "lab", "producer", "--out", out)
 		c.Close()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%d node(s): want %q, got %v", tc.nodes, tc.want, err)

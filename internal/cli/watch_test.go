@@ -15,11 +15,7 @@ import (
 // cancels it, naming the broker, once it stopped answering for the stall
 // timeout.
 func TestWatchBrokersCancelsOnceTheBrokerStopsAnswering(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testkit.KfakeCluster(t, kfake.NumBrokers(1))
 	seeds := c.ListenAddrs()
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
