@@ -5,10 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // A run that fails after the broker answered (here: it refuses to create

@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kpar/kpar/internal/testkit"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // A 1-node cluster is refused naming the 3 nodes the lab needs; a 3-node
