@@ -25,10 +25,7 @@ import (
 // so it is skipped under -short, as the broker lifecycle tests are.
 func secureBroker(t *testing.T) *broker.State {
 	t.Helper()
-	testkit.SkipShort(t, "starts a real Kafka JVM")
-	if os.Getenv("KPAR_SKIP_LIFECYCLE") == "1" {
-		testkit.Unavailable(t, "KPAR_SKIP_LIFECYCLE=1 asks to skip the tests that start a broker")
-	}
+	testkit.StartsBrokers(t, "starts a real Kafka JVM")
 	home := t.TempDir()
 	st, err := broker.Up(context.Background(), broker.Options{Home: home, BasePort: 14092, Secure: true})
 	if err != nil {

@@ -150,10 +150,7 @@ func TestLabSoakStopsOnSIGINT(t *testing.T) {
 	}
 	home := t.TempDir()
 	out := filepath.Join(t.TempDir(), "out")
-	port := "29092"
-	if p := os.Getenv("KPAR_SOAK_TEST_PORT"); p != "" {
-		port = p
-	}
+	port := strconv.Itoa(testkit.Port(t, "KPAR_SOAK_TEST_PORT", 29092, 65535))
 	interruptMidRun(t, "members on soak-in-", out, []string{"KPAR_HOME=" + home, "KPAR_BROKERS="},
 		"lab", "soak", "--duration", "40s", "--interval", "3s", "--strategies", "lib-key", "--port", port, "--out", out)
 	if b, err := os.ReadFile(filepath.Join(home, "lab-soak", "broker", "state.json")); err == nil {

@@ -44,6 +44,21 @@ func SkipShort(t testing.TB, why string) {
 	}
 }
 
+// EnvSkipLifecycle, when "1", skips the tests that start brokers of their
+// own on fixed ports (they would collide with another run's).
+const EnvSkipLifecycle = "KPAR_SKIP_LIFECYCLE"
+
+// StartsBrokers guards a test that starts brokers of its own: it skips
+// under -short (why names what it starts) and ends it as Unavailable under
+// KPAR_SKIP_LIFECYCLE=1.
+func StartsBrokers(t testing.TB, why string) {
+	t.Helper()
+	SkipShort(t, why)
+	if os.Getenv(EnvSkipLifecycle) == "1" {
+		Unavailable(t, "%s=1 asks to skip the tests that start a broker", EnvSkipLifecycle)
+	}
+}
+
 // Port is the base port of a cluster a test starts itself: def, or the
 // environment variable env's value, which moves it where def's ports are
 // taken. Anything but a whole number from 1024 to max fails the test,

@@ -67,3 +67,20 @@ func TestPortTakesTheOverrideAndRefusesABadOne(t *testing.T) {
 		}
 	}
 }
+
+// StartsBrokers ends a test under KPAR_SKIP_LIFECYCLE=1 (a skip, or a
+// failure under KPAR_REQUIRE_BROKER=1) and lets it run otherwise, but for
+// -short.
+func TestStartsBrokersHonoursSkipLifecycle(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		ends bool
+	}{{"1", true}, {"", testing.Short()}} {
+		t.Setenv(EnvSkipLifecycle, tc.env)
+		r := &reports{TB: t}
+		StartsBrokers(r, "starts brokers")
+		if ended := len(r.got) > 0; ended != tc.ends {
+			t.Errorf("%s=%q: reports %q, want the test ended: %v", EnvSkipLifecycle, tc.env, r.got, tc.ends)
+		}
+	}
+}

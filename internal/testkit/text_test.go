@@ -15,6 +15,7 @@ type reports struct {
 func (r *reports) Helper()                           {}
 func (r *reports) Errorf(format string, args ...any) { r.Fatalf(format, args...) }
 func (r *reports) Fatal(args ...any)                 { r.got = append(r.got, fmt.Sprint(args...)) }
+func (r *reports) Skip(args ...any)                  { r.Fatal(args...) }
 func (r *reports) Fatalf(format string, args ...any) {
 	r.got = append(r.got, fmt.Sprintf(format, args...))
 }
