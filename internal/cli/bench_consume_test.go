@@ -16,19 +16,6 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// A run that fails inside a measurement (the broker refuses the topic
-// name) leaves --out as it was (an unreachable broker: in
-// TestAnUnreachableBrokerIsNamedAndNothingWritten).
-func TestBenchConsumeFailedRunWritesNothing(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "res")
-	_, err := runKpar(t, "bench", "consume", "--brokers", strings.Join(testkit.Brokers(t), ","), "--out", out,
-		"--only", "io", "--topic-prefix", "bad/prefix", "--records", "10")
-	if err == nil || !strings.Contains(err.Error(), "create topic bad/prefix") {
-		t.Fatalf("error %v, want %q", err, "create topic bad/prefix")
-	}
-	assertNothingWritten(t, out)
-}
-
 // A measured window shorter than --min-window is refused: the command fails
 // naming each contender too short and the records it would need, and
 // writes nothing. On kfake (a functional broker: the refusal, not a rate).

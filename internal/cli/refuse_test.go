@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -190,4 +194,57 @@ func TestAnUnreachableBrokerIsNamedAndNothingWritten(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A run that fails after the broker answered, refusing to create its
+// topics, leaves --out as it was: nothing written into a new one, an older
+// run's file in an existing one untouched. bench consume on the real broker
+// (it refuses the topic name), lab consumer on kfake refusing every topic.
+func TestARunWhoseTopicsAreRefusedWritesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		brokers func(testing.TB) []string
+		older   string // a file of an older run in --out, or none
+		want    string
+	}{
+		{[]string{"bench", "consume", "--only", "io", "--topic-prefix", "bad/prefix", "--records", "10"},
+			testkit.Brokers, "", "create topic bad/prefix"},
+		{[]string{"lab", "consumer", "--cell", "lib-key/ooo", "--records", "10"}, refusingTopics, "lab-consumer.json", "create topic"},
+	} {
+		t.Run(strings.Join(tc.args[:2], " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "res")
+			if tc.older != "" {
+				testkit.WriteFile(t, out, tc.older, "older run")
+			}
+			_, err := runKpar(t, append(append([]string{"--brokers", strings.Join(tc.brokers(t), ",")}, tc.args...), "--out", out)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if tc.older == "" {
+				assertNothingWritten(t, out)
+				return
+			}
+			files, _ := os.ReadDir(out)
+			if b, _ := os.ReadFile(filepath.Join(out, tc.older)); len(files) != 1 || string(b) != "older run" {
+				t.Fatalf("a failed run changed --out: %v", files)
+			}
+		})
+	}
+}
+
+// refusingTopics is a kfake cluster that refuses to create any topic.
+func refusingTopics(t testing.TB) []string {
+	c := testkit.KfakeCluster(t, kfake.NumBrokers(1))
+	c.ControlKey(int16(kmsg.CreateTopics), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		creq := req.(*kmsg.CreateTopicsRequest)
+		resp := creq.ResponseKind().(*kmsg.CreateTopicsResponse)
+		for _, rt := range creq.Topics {
+			st := kmsg.NewCreateTopicsResponseTopic()
+			st.Topic, st.ErrorCode = rt.Topic, kerr.PolicyViolation.Code
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return c.ListenAddrs()
 }
