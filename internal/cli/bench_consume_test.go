@@ -104,20 +104,3 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		t.Fatalf("--json did not write --out too: %v", err)
 	}
 }
-
-// --processes runs every producer as `kpar child produce-worker`.
-func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	in := testkit.WriteFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
-	topic := testkit.Topic(t, seeds, 3)
-	out := filepath.Join(dir, "res")
-	runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
-		"--producers", "1,2", "--warmup", "0", "--processes", "--out", out)
-	res := readResults(t, out)
-	for _, s := range res.Sweeps[0].Steps {
-		if s.Mode != "processes" || s.Acked != 4 || s.ReachedTopic != 4 {
-			t.Fatalf("%d producers: mode %s acked %d reached %d, want processes, 4, 4", s.Producers, s.Mode, s.Acked, s.ReachedTopic)
-		}
-	}
-}
