@@ -92,7 +92,7 @@ lab() {
 }
 lab_pc() {
   # shellcheck disable=SC2046
-  $KPAR lab consumer $(pick "--strategies lib-key,pc-key --scenarios ooo,ooo+kill,ooo+failures --records 1000 --crashes 2 --stall-timeout 10s" \
+  $KPAR lab consumer $(pick "--strategies lib-key,pc-key --scenarios ooo+kill,ooo+failures --records 1000 --crashes 2 --stall-timeout 10s" \
     "--strategies lib-key,pc-key,pc-partition,pc-unordered --records 1500 --stall-timeout 20s") --out "$OUT/lab-pc"
 }
 lab_share() {
@@ -102,7 +102,7 @@ lab_share() {
 }
 lab_group() {
   # shellcheck disable=SC2046
-  $KPAR lab group --events join,kill $(pick "--assignors range --duration 8s --settings-records 1000" \
+  $KPAR lab group --events join,kill $(pick "--assignors range --duration 6s --event-at 3s --session-timeout 6s --settings-records 1000" \
     "--assignors range,cooperative-sticky,kip848-uniform") --parallel cooperative-sticky \
     --out "$OUT/lab-group" --settings-out "$OUT/lab-group-settings"
 }
@@ -112,7 +112,7 @@ lab_producer() {
 }
 lab_soak() {
   # shellcheck disable=SC2046
-  KPAR_BROKERS= $KPAR lab soak --seed 7 $(pick "--duration 40s --strategies lib-key,eos,kpar-share" "--duration 10m") --out "$OUT/lab-soak"
+  KPAR_BROKERS= $KPAR lab soak --seed 7 $(pick "--duration 30s --strategies lib-key,eos,kpar-share" "--duration 10m") --out "$OUT/lab-soak"
 }
 
 # Expected durations: a quiet 2-core machine, the default sizes (KPAR_FULL=1's in the second figure).
@@ -123,10 +123,10 @@ step 2c "load from Trogdor agents beside in-process kpar clients (2 agents shari
 step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 55 300)" consume
 step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 115 270)" compare
 step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 45 300)" lab
-step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 50 120)" lab_pc
-step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its 45 s session)" "$(pick 55 120)" lab_share
-step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 90 200)" lab_group
+step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 40 120)" lab_pc
+step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its session and lock, 15 s each here)" "$(pick 55 120)" lab_share
+step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 80 200)" lab_group
 step 8 "producers under broker faults on the lab's own 3-node cluster (ports 28092-28094)" "$(pick 75 200)" lab_producer
-step 8b "chaos soak: producers and consumers under mixed broker, consumer and network faults on the soak's own 3-node cluster (ports 29092-29494)" "$(pick 95 720)" lab_soak
+step 8b "chaos soak: producers and consumers under mixed broker, consumer and network faults on the soak's own 3-node cluster (ports 29092-29494)" "$(pick 85 720)" lab_soak
 step 9 "report: every result above in one page" 2 $KPAR report --in "$OUT" --out "$OUT/index.html"
 echo "== done in $(dur $((SECONDS - run_start))): $OUT/index.html"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -90,12 +89,7 @@ func TestDownWithNothingRecordedSaysNotUp(t *testing.T) {
 // failure, so CI cannot pass by skipping them.
 func realBrokerTest(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts real Kafka JVMs")
-	}
-	if os.Getenv("KPAR_SKIP_LIFECYCLE") == "1" {
-		testkit.Unavailable(t, "KPAR_SKIP_LIFECYCLE=1 asks to skip the broker lifecycle tests")
-	}
+	testkit.StartsBrokers(t, "starts real Kafka JVMs")
 }
 
 func TestUpStatusDownTwiceLeavesNoJVM(t *testing.T) {

@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,48 +15,6 @@ import (
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
-
-// A bad flag is reported as itself, before any broker is looked up: with an
-// unreachable broker the error still names the flag.
-func TestBenchConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	refusedBeforeTheBroker(t, []string{"bench", "consume"}, []badFlag{
-		{"", []string{"--records", "-5"}, "--records -5"},
-		{"", []string{"--partitions", "0"}, "--partitions 0"},
-		{"", []string{"--keys", "0"}, "--keys 0"},
-		{"", []string{"--cpu-concurrency", "0"}, "--cpu-concurrency 0"},
-		{"", []string{"--fetch-max-bytes", "-1"}, "--fetch-max-bytes -1"},
-		{"", []string{"--sleep", "0s"}, "--sleep 0s"},
-		{"", []string{"--order", "sideways"}, `--order: `},
-		{"", []string{"--only", "io,mem"}, `--only: unknown measurement "mem"`},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--min-window", "0s"}, "--min-window 0s"},
-		{"", []string{"--min-window", "-3s"}, "--min-window -3s"},
-	}, "broker")
-}
-
-// A run that fails leaves --out as it was: with an unreachable broker (the
-// error names it) or inside a measurement (the broker refuses the topic
-// name).
-func TestBenchConsumeFailedRunWritesNothing(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		brokers func(testing.TB) []string
-		args    []string
-		want    string
-	}{
-		{"unreachable broker", func(testing.TB) []string { return []string{"127.0.0.1:1"} }, nil, "broker 127.0.0.1:1"},
-		{"refused topic", testkit.Brokers, []string{"--only", "io", "--topic-prefix", "bad/prefix", "--records", "10"}, "create topic bad/prefix"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "res")
-			_, err := runKpar(t, append([]string{"bench", "consume", "--brokers", strings.Join(tc.brokers(t), ","), "--out", out}, tc.args...)...)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want %q", err, tc.want)
-			}
-			assertNothingWritten(t, out)
-		})
-	}
-}
 
 // A measured window shorter than --min-window is refused: the command fails
 // naming each contender too short and the records it would need, and
@@ -93,31 +49,6 @@ func TestBenchConsumeRefusesAWindowTooShortAndWritesNothing(t *testing.T) {
 	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil || r.MinWindowS != 1e-9 || len(r.IO.Repeats) != 2 {
 		t.Fatalf("results (%v): %+v", err, r)
 	}
-}
-
-// kparBinary builds kpar into the test's temporary directory: the
-// measurements that start child processes (`kpar child ...`) need the real
-// binary, not the test.
-func kparBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kpar")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/kpar/kpar/cmd/kpar").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func runBinary(t *testing.T, bin string, args ...string) (stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("kpar %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, o.String(), e.String())
-	}
-	return o.String(), e.String()
 }
 
 // The command end to end on the real broker, as the kpar binary (the rss
@@ -171,22 +102,5 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, consume.DataFile)); err != nil {
 		t.Fatalf("--json did not write --out too: %v", err)
-	}
-}
-
-// --processes runs every producer as `kpar child produce-worker`.
-func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
-	seeds := testkit.Brokers(t)
-	dir := t.TempDir()
-	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
-	topic := testkit.Topic(t, seeds, 3)
-	out := filepath.Join(dir, "res")
-	runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
-		"--producers", "1,2", "--warmup", "0", "--processes", "--out", out)
-	res := readResults(t, out)
-	for _, s := range res.Sweeps[0].Steps {
-		if s.Mode != "processes" || s.Acked != 4 || s.ReachedTopic != 4 {
-			t.Fatalf("%d producers: mode %s acked %d reached %d, want processes, 4, 4", s.Producers, s.Mode, s.Acked, s.ReachedTopic)
-		}
 	}
 }

@@ -17,42 +17,19 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// runKpar runs the command tree in-process and returns stdout and the error.
-func runKpar(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	err := root.ExecuteContext(ctx)
-	return out.String(), err
-}
-
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n2,b\n")
+	good := testkit.WriteFile(t, dir, "good.csv", "id,v\n1,a\n2,b\n")
 	cases := []struct {
 		name string
 		args []string
 		want string
 	}{
 		{"missing file", []string{"--input", filepath.Join(dir, "nope.csv")}, "--input: stat " + filepath.Join(dir, "nope.csv") + ": no such file"},
-		{"empty file", []string{"--input", writeFile(t, dir, "empty.csv", "")}, "empty.csv: csv syntax: file is empty"},
-		{"ragged row", []string{"--input", writeFile(t, dir, "ragged.csv", "id,v\n1,a\n2,b,c\n")}, "ragged.csv:3: row has 3 fields, the header has 2"},
-		{"broken quote", []string{"--input", writeFile(t, dir, "quote.csv", "id,v\n1,\"a\n")}, "quote.csv:2: quoted field 2 never closes"},
+		{"empty file", []string{"--input", testkit.WriteFile(t, dir, "empty.csv", "")}, "empty.csv: csv syntax: file is empty"},
+		{"ragged row", []string{"--input", testkit.WriteFile(t, dir, "ragged.csv", "id,v\n1,a\n2,b,c\n")}, "ragged.csv:3: row has 3 fields, the header has 2"},
+		{"broken quote", []string{"--input", testkit.WriteFile(t, dir, "quote.csv", "id,v\n1,\"a\n")}, "quote.csv:2: quoted field 2 never closes"},
 		{"unknown key column", []string{"--input", good, "--key-column", "customer"}, `--key-column "customer" is not a column; the header has: id, v`},
 		{"unknown acks", []string{"--input", good, "--acks", "2"}, `--acks "2"`},
 		{"acks 1 with idempotence on", []string{"--input", good, "--acks", "1", "--idempotence", "on"}, "needs acks=all"},
@@ -77,70 +54,10 @@ func TestBenchProduceBadInputFailsWithAClearMessageAndNoResults(t *testing.T) {
 	}
 }
 
-// assertNothingWritten fails when a failed run left anything in its --out.
-func assertNothingWritten(t *testing.T, out string) {
-	t.Helper()
-	ents, err := os.ReadDir(out)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	if len(ents) > 0 {
-		var names []string
-		for _, e := range ents {
-			names = append(names, e.Name())
-		}
-		t.Fatalf("a failed run wrote into --out: %v", names)
-	}
-}
-
-// A bad flag is reported as itself, before any broker is looked up: with an
-// unreachable broker the error still names the flag.
-func TestBenchProduceBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	dir := t.TempDir()
-	good := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
-	// A broker lookup would fail naming the address (--pin's own messages
-	// say "broker", the side).
-	refusedBeforeTheBroker(t, []string{"bench", "produce", "--input", good}, []badFlag{
-		{"", []string{"--partitions", "0"}, `--partitions "0": 0 must be at least 1`},
-		{"", []string{"--partitions", "1,x,12"}, `--partitions "1,x,12": "x" is not a whole number`},
-		{"", []string{"--partitions", ""}, `--partitions "": no number given`},
-		{"", []string{"--record-size", "100,-5"}, `--record-size "100,-5": -5 must be at least 0`},
-		{"", []string{"--record-size", "1k"}, `--record-size "1k": "1k" is not a whole number`},
-		{"", []string{"--record-size", "2000000"}, "--record-size 2000000"},
-		{"", []string{"--pin", "broker=0"}, `--pin "broker=0": name both sides`},
-		{"", []string{"--pin", "broker=0,bench=0"}, "--pin: CPU 0 is given to both"},
-		{"", []string{"--pin", "broker=x,bench=1"}, `--pin "broker=x,bench=1": broker: "x" is not a CPU number`},
-		{"", []string{"--pin", "cpu=0,bench=1"}, `--pin "cpu=0,bench=1": want broker=CPUS,bench=CPUS`},
-		{"", []string{"--pin", "broker=0,bench=99"}, "--pin: CPU 99 does not exist"},
-		{"", []string{"--vs-kcat", "--kcat", filepath.Join(dir, "no-kcat")}, "--vs-kcat: exec"},
-		{"", []string{"--vs-kcat", "--no-flush"}, "--vs-kcat with --no-flush"},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--producers", "0"}, `--producers "0"`},
-		{"", []string{"--warmup", "-1"}, "--warmup -1"},
-		{"", []string{"--batch-size", "big"}, `--batch-size "big"`},
-		{"", []string{"--vs-java", "--no-flush"}, "--vs-java with --no-flush"},
-		{"", []string{"--input", filepath.Join(dir, "nope.csv")}, "--input"},
-	})
-}
-
-func TestBenchProduceUnreachableBrokerFailsWithinTheTimeout(t *testing.T) {
-	dir := t.TempDir()
-	in := writeFile(t, dir, "good.csv", "id,v\n1,a\n")
-	start := time.Now()
-	_, err := runKpar(t, "bench", "produce", "--brokers", "127.0.0.1:1", "--timeout", "2s", "--input", in, "--out", filepath.Join(dir, "res"))
-	if err == nil || !strings.Contains(err.Error(), "broker 127.0.0.1:1") {
-		t.Fatalf("error %v, want it to name the broker", err)
-	}
-	if el := time.Since(start); el > 15*time.Second {
-		t.Fatalf("took %s to give up with --timeout 2s", el)
-	}
-	assertNothingWritten(t, filepath.Join(dir, "res"))
-}
-
 func TestBenchProduceSkipBadCountsRowsAndStillDelivers(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "mixed.csv", "id,v\n1,a\n2\n3,\"c\n4,d\n5,e\n")
+	in := testkit.WriteFile(t, dir, "mixed.csv", "id,v\n1,a\n2\n3,\"c\n4,d\n5,e\n")
 	out := filepath.Join(dir, "res")
 	if _, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in, "--skip-bad",
 		"--producers", "1", "--warmup", "0", "--out", out, "--topic", "sb"); err != nil {
@@ -184,7 +101,7 @@ func readResults(t *testing.T, dir string) produce.Result {
 func TestBenchProduceJSONPrintsOnlyTheData(t *testing.T) {
 	seeds := testkit.Kfake(t)
 	dir := t.TempDir()
-	in := writeFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n")
+	in := testkit.WriteFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n")
 	out := filepath.Join(dir, "res")
 	stdout, err := runKpar(t, "bench", "produce", "--brokers", strings.Join(seeds, ","), "--input", in,
 		"--producers", "1,2", "--warmup", "0", "--out", out, "--topic", "js", "--json")
@@ -258,7 +175,7 @@ func TestBenchProduceExitsNonZeroNamingAStepWithFailedDeliveries_RealBroker(t *t
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	input := writeFile(t, dir, "in.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	input := testkit.WriteFile(t, dir, "in.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
 	out := filepath.Join(dir, "results")
 	_, err := runKpar(t, "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", input, "--topic", topic,
 		"--producers", "1", "--warmup", "0", "--record-size", "5000", "--out", out)
@@ -272,5 +189,22 @@ func TestBenchProduceExitsNonZeroNamingAStepWithFailedDeliveries_RealBroker(t *t
 	}
 	if len(res.FailedSteps()) != 1 {
 		t.Fatalf("failed steps in the results: %v", res.FailedSteps())
+	}
+}
+
+// --processes runs every producer as `kpar child produce-worker`.
+func TestBenchProduceProcessesRunsWorkerChildren(t *testing.T) {
+	seeds := testkit.Brokers(t)
+	dir := t.TempDir()
+	in := testkit.WriteFile(t, dir, "e.csv", "id,v\n1,a\n2,b\n3,c\n4,d\n")
+	topic := testkit.Topic(t, seeds, 3)
+	out := filepath.Join(dir, "res")
+	runBinary(t, kparBinary(t), "--brokers", strings.Join(seeds, ","), "bench", "produce", "--input", in, "--topic", topic,
+		"--producers", "1,2", "--warmup", "0", "--processes", "--out", out)
+	res := readResults(t, out)
+	for _, s := range res.Sweeps[0].Steps {
+		if s.Mode != "processes" || s.Acked != 4 || s.ReachedTopic != 4 {
+			t.Fatalf("%d producers: mode %s acked %d reached %d, want processes, 4, 4", s.Producers, s.Mode, s.Acked, s.ReachedTopic)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,32 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
-
-// A bad flag is reported as itself before any broker is looked up or any
-// JVM started, and nothing is written.
-func TestCompareConsumeBadFlagIsNamedBeforeAnyBrokerLookup(t *testing.T) {
-	refusedBeforeTheBroker(t, []string{"compare", "consume"}, []badFlag{
-		{"", []string{"--concurrency", "16,x"}, `--concurrency "16,x": "x" is not a whole number`},
-		{"", []string{"--concurrency", "0"}, `--concurrency "0": 0 must be at least 1`},
-		{"", []string{"--concurrency", "16,16"}, "--concurrency 16: given twice"},
-		{"", []string{"--io-records", "0"}, "--io-records 0"},
-		{"", []string{"--rss-records", "-1"}, "--rss-records -1"},
-		{"", []string{"--sleep", "2500us"}, "--sleep 2.5ms"},
-		{"", []string{"--pc-heap", "half"}, `--pc-heap "half"`},
-		{"", []string{"--timeout", "0s"}, "--timeout 0s"},
-		{"", []string{"--repeat", "0"}, "--repeat 0"},
-		{"", []string{"--min-window", "0s"}, "--min-window 0s"},
-		{"", []string{"--pc-heap-steps", "-1"}, "--pc-heap-steps -1"},
-		{"", []string{"--pc-heap-timeout", "-1s"}, "--pc-heap-timeout -1s"},
-		{"", []string{"--source-root", os.TempDir()}, "lines of code of naive loop"},
-	})
-}
 
 // The command end to end on the real broker with tiny sizes, as the kpar
 // binary (its children are `kpar child compare-kpar|compare-plain` and PC's
@@ -180,21 +157,16 @@ func TestCompareConsumeWritesTheCompletedPartsAndExitsNonZero(t *testing.T) {
 		testkit.Admin(t, seeds).DeleteTopics(t.Context(), prefix+"-io-12p-1000k-100v", prefix+"-backlog-12p-1000k-100v")
 	})
 	out := filepath.Join(t.TempDir(), "res")
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
+	stdout, stderr, err := execBinary(kparBinary(t), "--brokers", strings.Join(seeds, ","), "compare", "consume",
 		"--topic-prefix", prefix, "--io-records", "500", "--concurrency", "16", "--noop-records", "2000", "--rss-records", "5000",
 		"--min-window", "1h", "--pc-heap-steps", "1", "--dlq-records", "0", "--timeout", "90s", "--out", out)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-		t.Fatalf("exit %v, want non-zero\nstdout:\n%s\nstderr:\n%s", err, o.String(), e.String())
+		t.Fatalf("exit %v, want non-zero\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	var r compare.Result
 	if err := results.Read(filepath.Join(out, compare.DataFile), compare.Schema, compare.Version, &r); err != nil {
-		t.Fatalf("the completed parts were not written: %v\nstderr:\n%s", err, e.String())
+		t.Fatalf("the completed parts were not written: %v\nstderr:\n%s", err, stderr)
 	}
 	parts := map[string]string{}
 	for _, f := range r.Failures {

@@ -13,9 +13,7 @@ import (
 // deps leaves every Java part in the cache and says where: what make test
 // runs before the packages that need them.
 func TestDepsResolvesKafkaAndParallelConsumerIntoTheCache(t *testing.T) {
-	if testing.Short() {
-		t.Skip("resolves jars with Maven on a fresh machine")
-	}
+	testkit.SkipShort(t, "resolves jars with Maven on a fresh machine")
 	for _, tool := range []string{"java", "javac", "mvn"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testkit.Unavailable(t, "%s not installed (.ci/run installs it)", tool)

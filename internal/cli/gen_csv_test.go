@@ -39,15 +39,11 @@ func TestGenCSVSeedKeepsItsDefaultAndRefusesNegatives(t *testing.T) {
 // an embedding program) gets their output.
 func TestBrokerCommandsPrintThroughTheCommandsWriters(t *testing.T) {
 	t.Setenv("KPAR_HOME", t.TempDir())
-	root := newRootCmd()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs([]string{"broker", "down"})
-	if err := root.Execute(); err != nil {
+	stdout, stderr, err := runKparOutputs(t, "broker", "down")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if out.Len() != 0 || !strings.Contains(errb.String(), "no local broker recorded") {
-		t.Fatalf("broker down: stdout %q, stderr %q", out.String(), errb.String())
+	if stdout != "" || !strings.Contains(stderr, "no local broker recorded") {
+		t.Fatalf("broker down: stdout %q, stderr %q", stdout, stderr)
 	}
 }

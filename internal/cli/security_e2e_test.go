@@ -25,12 +25,7 @@ import (
 // so it is skipped under -short, as the broker lifecycle tests are.
 func secureBroker(t *testing.T) *broker.State {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a real Kafka JVM")
-	}
-	if os.Getenv("KPAR_SKIP_LIFECYCLE") == "1" {
-		testkit.Unavailable(t, "KPAR_SKIP_LIFECYCLE=1 asks to skip the tests that start a broker")
-	}
+	testkit.StartsBrokers(t, "starts a real Kafka JVM")
 	home := t.TempDir()
 	st, err := broker.Up(context.Background(), broker.Options{Home: home, BasePort: 14092, Secure: true})
 	if err != nil {
@@ -65,7 +60,7 @@ func TestSecuredBrokerProduceConsumeAndRefusals(t *testing.T) {
 	st := secureBroker(t)
 	s := st.Secure
 	dir := t.TempDir()
-	csv := writeFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n2,world\n", 500))
+	csv := testkit.WriteFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n2,world\n", 500))
 	produce := func(out string, args ...string) error {
 		_, err := runKpar(t, append([]string{"bench", "produce", "--input", csv, "--producers", "1", "--repeat", "1",
 			"--warmup", "0", "--out", filepath.Join(dir, out)}, args...)...)
@@ -140,7 +135,7 @@ func TestSecuredBrokerChildProcesses(t *testing.T) {
 	if c := res.Cells[0]; c.Error != "" || c.Stalled || c.Check.Lost != 0 || c.Crashes != 1 {
 		t.Fatalf("cell over TLS+SCRAM: error %q, stalled %v, lost %d, crashes %d", c.Error, c.Stalled, c.Check.Lost, c.Crashes)
 	}
-	csv := writeFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n", 1000))
+	csv := testkit.WriteFile(t, dir, "in.csv", "id,v\n"+strings.Repeat("1,hello\n", 1000))
 	runBinary(t, bin, append(sec, "bench", "produce", "--input", csv, "--processes", "--producers", "2", "--repeat", "1",
 		"--warmup", "0", "--out", filepath.Join(dir, "produce"))...)
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 // Security flags are checked before any broker is looked up: the brokers
@@ -11,7 +13,7 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 	t.Setenv("KPAR_SASL_PASSWORD", "")
 	t.Setenv("KPAR_BROKERS", "") // make test sets it; the lab producer case needs none given
 	dir := t.TempDir()
-	csv := writeFile(t, dir, "in.csv", "a,b\n1,2\n")
+	csv := testkit.WriteFile(t, dir, "in.csv", "a,b\n1,2\n")
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -32,13 +34,13 @@ func TestSecurityFlagsRefusedBeforeAnyBroker(t *testing.T) {
 		}
 	}
 	// The producer lab's own cluster is plaintext: security needs a given one.
-	if _, err := runKpar(t, "lab", "producer", "--client-config", writeFile(t, dir, "c.properties", "security.protocol=SSL\n")); err == nil ||
+	if _, err := runKpar(t, "lab", "producer", "--client-config", testkit.WriteFile(t, dir, "c.properties", "security.protocol=SSL\n")); err == nil ||
 		!strings.Contains(err.Error(), "the lab's own cluster is plaintext") {
 		t.Errorf("lab producer with TLS and no brokers: err = %v", err)
 	}
 	// A plaintext --client-config is no security setting: a wired command
 	// and an unwired one both go on to the (absent) broker.
-	plain := writeFile(t, dir, "p.properties", "bootstrap.servers=127.0.0.1:1\n")
+	plain := testkit.WriteFile(t, dir, "p.properties", "bootstrap.servers=127.0.0.1:1\n")
 	for _, args := range [][]string{{"bench", "produce", "--input", csv, "--timeout", "2s"}, {"lab", "group-settings", "--records", "100"}} {
 		_, err := runKpar(t, append(args, "--client-config", plain)...)
 		if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {

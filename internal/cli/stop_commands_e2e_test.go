@@ -20,14 +20,7 @@ import (
 // in Linux's ephemeral range, so it is below 32768.
 // KPAR_STOP_TEST_PRODUCER_PORT overrides it.
 func stopTestProducerPort(t *testing.T) string {
-	p := os.Getenv("KPAR_STOP_TEST_PRODUCER_PORT")
-	if p == "" {
-		return "31292"
-	}
-	if n, err := strconv.Atoi(p); err != nil || n < 1024 || n > 32767-103 {
-		t.Fatalf("KPAR_STOP_TEST_PRODUCER_PORT=%q: want a base port between 1024 and %d", p, 32767-103)
-	}
-	return p
+	return strconv.Itoa(testkit.Port(t, "KPAR_STOP_TEST_PRODUCER_PORT", 31292, 32767-103))
 }
 
 // Every long-running command family, stopped mid-run by a signal: each
@@ -115,9 +108,7 @@ func TestEveryCommandStopsOnSignal(t *testing.T) {
 	// lab producer on its own 3-node cluster (its own KPAR_HOME and port),
 	// stopped in its cell: no JVM recorded under that home survives.
 	t.Run("lab-producer", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("starts a 3-node cluster")
-		}
+		testkit.SkipShort(t, "starts a 3-node cluster")
 		if _, err := exec.LookPath("java"); err != nil {
 			testkit.Unavailable(t, "java: %v", err)
 		}

@@ -144,18 +144,13 @@ func descendants(root int) []int {
 // nothing, leaves no member and no JVM of its cluster running (the cluster
 // is in its own KPAR_HOME, checked empty of live pids).
 func TestLabSoakStopsOnSIGINT(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a 3-node cluster")
-	}
+	testkit.SkipShort(t, "starts a 3-node cluster")
 	if _, err := exec.LookPath("java"); err != nil {
 		testkit.Unavailable(t, "java: %v", err)
 	}
 	home := t.TempDir()
 	out := filepath.Join(t.TempDir(), "out")
-	port := "29092"
-	if p := os.Getenv("KPAR_SOAK_TEST_PORT"); p != "" {
-		port = p
-	}
+	port := strconv.Itoa(testkit.Port(t, "KPAR_SOAK_TEST_PORT", 29092, 65535))
 	interruptMidRun(t, "members on soak-in-", out, []string{"KPAR_HOME=" + home, "KPAR_BROKERS="},
 		"lab", "soak", "--duration", "40s", "--interval", "3s", "--strategies", "lib-key", "--port", port, "--out", out)
 	if b, err := os.ReadFile(filepath.Join(home, "lab-soak", "broker", "state.json")); err == nil {

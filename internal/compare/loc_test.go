@@ -2,22 +2,11 @@ package compare
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func writeFile(t *testing.T, dir, name, body string) {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/kpar/kpar/internal/testkit"
+)
 
 const goSrc = `package x
 
@@ -66,8 +55,8 @@ const javaSrc = `class H {
 
 func TestCountLOCCountsMarkedDeclaredAndAnchoredCode(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "x/x.go", goSrc)
-	writeFile(t, dir, "H.java", javaSrc)
+	testkit.WriteFile(t, dir, "x/x.go", goSrc)
+	testkit.WriteFile(t, dir, "H.java", javaSrc)
 	got, err := CountLOC(dir, []LOCSpec{
 		{"markers", "", []Region{{File: "x/x.go", Marker: "lib"}}},
 		{"decls", "", []Region{{File: "x/x.go", Decls: []string{"loop", "pool", "pool.close"}}}},
@@ -92,9 +81,9 @@ func TestCountLOCCountsMarkedDeclaredAndAnchoredCode(t *testing.T) {
 
 func TestCountLOCFailsOnAMissingRegion(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "x/x.go", goSrc)
-	writeFile(t, dir, "H.java", javaSrc)
-	writeFile(t, dir, "open.go", "package x\n// compare:loc begin lib\nvar a = 1\n")
+	testkit.WriteFile(t, dir, "x/x.go", goSrc)
+	testkit.WriteFile(t, dir, "H.java", javaSrc)
+	testkit.WriteFile(t, dir, "open.go", "package x\n// compare:loc begin lib\nvar a = 1\n")
 	cases := []struct {
 		rg   Region
 		want string

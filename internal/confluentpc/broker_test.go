@@ -123,9 +123,7 @@ func TestRealBrokerHarnessTimeoutIsAnError(t *testing.T) {
 // (no broker needed) with bad flags: it must exit 2 naming every problem,
 // so a drift between Config and the harness is loud.
 func TestHarnessRefusesBadFlagsNamingEach(t *testing.T) {
-	if testing.Short() {
-		t.Skip("resolves PC with Maven and compiles the harness")
-	}
+	testkit.SkipShort(t, "resolves PC with Maven and compiles the harness")
 	ctx := context.Background()
 	java, libs := javaAndLibs(t)
 	classes, err := ClassesDir(ctx, java, libs)
@@ -151,9 +149,7 @@ func TestHarnessRefusesBadFlagsNamingEach(t *testing.T) {
 // source into an empty cache: one error carrying javac's message, and no
 // harness directory left behind.
 func TestBrokenHarnessIsOneCompileErrorAndNoCache(t *testing.T) {
-	if testing.Short() {
-		t.Skip("resolves PC with Maven and runs javac")
-	}
+	testkit.SkipShort(t, "resolves PC with Maven and runs javac")
 	ctx := context.Background()
 	java, libs := javaAndLibs(t) // the shared cache: resolved once
 	t.Setenv("KPAR_CACHE", t.TempDir())

@@ -21,9 +21,7 @@ import (
 // committed offset done, incomplete offsets not, the rest of the map done,
 // beyond it not.
 func TestMapsPCEncodedDecodeToTheirIncompleteOffsetsInEveryEncoding(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs PC's encoder and decoder on a JVM")
-	}
+	testkit.SkipShort(t, "runs PC's encoder and decoder on a JVM")
 	cases := []struct {
 		base, highest int64
 		incomplete    []int64
@@ -102,9 +100,7 @@ func TestMapsPCEncodedDecodeToTheirIncompleteOffsetsInEveryEncoding(t *testing.T
 // a failure of the others; an empty map means everything below the
 // committed offset is done and nothing above it.
 func TestMetadataPCCannotDecodeIsThatPartitionsErrorAlone(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs PC's decoder on a JVM")
-	}
+	testkit.SkipShort(t, "runs PC's decoder on a JVM")
 	if _, err := broker.JavaBin(); err != nil {
 		testkit.Unavailable(t, "java: %v", err)
 	}

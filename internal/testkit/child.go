@@ -4,34 +4,43 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"testing"
 
 	"github.com/kpar/kpar/internal/proc"
 )
 
-// Child names the environment variable that turns a re-executed test binary
-// into a child process (a worker, a group member, a consumer), as
-// `kpar child ...` does in production: the test binary doubles as the child.
-type Child string
+// childEnv turns a re-executed test binary into its package's child process
+// (a worker, a group member, a consumer), as `kpar child ...` does in
+// production: the test binary doubles as the child. A test binary holds one
+// package's tests and serves one child, so one name serves every package.
+const childEnv = "KPAR_TEST_CHILD"
 
-// Exe re-executes the test binary as the child.
-func (c Child) Exe() proc.Exe {
-	return proc.Exe{Argv: []string{os.Args[0]}, Env: []string{string(c) + "=1"}}
+// StartChild starts this test binary as its package's child (the one its
+// TestMain serves with ServeChild): the proc.Starter a Config takes where
+// production gives it `kpar child <name>`.
+func StartChild(ctx context.Context, name string, spec any, o proc.Options) (*proc.Process, error) {
+	return proc.Exe{Argv: []string{os.Args[0]}, Env: []string{childEnv + "=1"}}.Start(ctx, name, spec, o)
 }
 
-// ServeChild is a TestMain body. In the child it reads the spec line on
-// stdin (proc.ReadSpec) and runs run on it, with a context that ends on
-// SIGTERM, an interrupt or the end of stdin; it exits 1 with the error on
-// stderr when either fails, else 0. Otherwise it runs the tests.
-func ServeChild[S any](m *testing.M, c Child, run func(ctx context.Context, spec S, ch *proc.Child) error) {
-	if os.Getenv(string(c)) != "1" {
+// ServeChild is a TestMain body. In the child (started by StartChild) it
+// reads the spec line on stdin (proc.ReadSpec), gives a spec's ClientOpts
+// field the resolved security's client options as `kpar child` does, and
+// runs run on it, with a context that ends on SIGTERM, an interrupt or the
+// end of stdin; it exits 1 with the error on stderr when either fails, else
+// 0. Otherwise it runs the tests.
+func ServeChild[S any](m *testing.M, run func(ctx context.Context, spec S, ch *proc.Child) error) {
+	if os.Getenv(childEnv) != "1" {
 		os.Exit(m.Run())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	var spec S
 	ctx, ch, err := proc.ReadSpec(ctx, os.Stdin, os.Stdout, &spec)
 	if err == nil {
+		if f := reflect.ValueOf(&spec).Elem().FieldByName("ClientOpts"); f.IsValid() {
+			f.Set(reflect.ValueOf(ch.Client.Opts))
+		}
 		err = run(ctx, spec, ch)
 	}
 	stop()

@@ -38,13 +38,20 @@ const EnvRequire = "KPAR_REQUIRE_BROKER"
 // goroutine: use it for behaviour, never for speed.
 func Kfake(t testing.TB, opts ...kfake.Opt) []string {
 	t.Helper()
-	opts = append([]kfake.Opt{kfake.NumBrokers(1), kfake.DefaultNumPartitions(12)}, opts...)
+	return KfakeCluster(t, append([]kfake.Opt{kfake.NumBrokers(1), kfake.DefaultNumPartitions(12)}, opts...)...).ListenAddrs()
+}
+
+// KfakeCluster starts an in-process fake cluster with kfake's defaults and
+// opts, for a test that steers it (ControlKey) or stops it (Close, which
+// may come before the test ends, where it is closed).
+func KfakeCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		t.Fatalf("kfake: %v", err)
 	}
 	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return c
 }
 
 // Brokers returns the real cluster's seeds, or skips the test when none is

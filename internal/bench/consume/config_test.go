@@ -17,22 +17,15 @@ import (
 	"github.com/kpar/kpar/parallel"
 )
 
-// The test binary doubles as the rss child: its spec line on stdin.
-const rssChild = testkit.Child("CONSUME_TEST_RSS_CHILD")
-
+// The test binary doubles as the rss child (testkit.StartChild).
 func TestMain(m *testing.M) {
-	testkit.ServeChild(m, rssChild, func(ctx context.Context, spec RSSSpec, c *proc.Child) error {
-		spec.ClientOpts = c.Client.Opts
-		return RSSChild(ctx, spec, os.Stdout)
-	})
+	testkit.ServeChild(m, func(ctx context.Context, s RSSSpec, _ *proc.Child) error { return RSSChild(ctx, s, os.Stdout) })
 }
-
-var testChild = rssChild.Exe().Start
 
 func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
-		c.RSSChild = testChild
+		c.RSSChild = testkit.StartChild
 		return c
 	}
 	testkit.ValidateRefuses(t, good, map[string]func(*Config){
@@ -82,17 +75,12 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	// warm-up (the test topic's compressible values would otherwise fit in
 	// one fetch, which the clock refuses).
 	c.Client.Opts = []kgo.Opt{kgo.FetchMaxPartitionBytes(1)}
-	c.RSSChild = testChild
+	c.RSSChild = testkit.StartChild
 	c.Command = []string{"kpar", "bench", "consume"}
 	var logs []string
 	c.Progress = func(e progress.Event) { logs = append(logs, e.Line) }
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
 	c.Brokers = seeds
-	r, err := Run(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testkit.RunWithin(t, 3*time.Minute, Run, c)
 	t.Cleanup(func() {
 		_ = kafka.Delete(context.Background(), testkit.Admin(t, seeds), c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
 	})

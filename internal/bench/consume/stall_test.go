@@ -23,13 +23,8 @@ func TestStallWatchEndsARunThatHandlesNothingAndNamesTheBroker(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatal("the watch ended a run whose count moved")
 	}
-	stopped := time.Now()
-	select {
-	case <-ctx.Done():
-		t.Logf("ended %s after the count stopped", time.Since(stopped).Round(time.Millisecond))
-	case <-time.After(10 * time.Second):
-		t.Fatal("the run was not ended 10 s after its count stopped, with a 1 s stall timeout")
-	}
+	took := testkit.Within(t, ctx.Done(), 10*time.Second, "the run was not ended 10 s after its count stopped, with a 1 s stall timeout")
+	t.Logf("ended %s after the count stopped", took.Round(time.Millisecond))
 	err := w.err(context.Background(), "parallel run", 7, 10, []string{"127.0.0.1:1"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no record handled for 1s, 7 of 10 distinct records: the broker at 127.0.0.1:1 does not answer") {
 		t.Fatalf("stalled against a closed port: %v", err)

@@ -12,12 +12,9 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// The test binary doubles as the worker process for process mode.
-const workerChild = testkit.Child("PRODUCEBENCH_TEST_WORKER")
-
-func TestMain(m *testing.M) { testkit.ServeChild(m, workerChild, RunWorker) }
-
-var testWorker = workerChild.Exe().Start
+// The test binary doubles as the worker process of process mode
+// (testkit.StartChild).
+func TestMain(m *testing.M) { testkit.ServeChild(m, RunWorker) }
 
 func writeCSV(t *testing.T, rows int) Source {
 	t.Helper()
@@ -46,8 +43,7 @@ func testBench(t *testing.T, seeds []string, src Source) *bench {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(string(workerChild), "") // the parent is not a worker
-	b, err := newBench(seeds, nil, data, testWorker, src, nil, nil)
+	b, err := newBench(seeds, nil, data, testkit.StartChild, src, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

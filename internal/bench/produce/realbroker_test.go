@@ -13,8 +13,7 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	c := runConfig(t, testkit.Brokers(t), 4000, testkit.TopicName(t))
 	c.Partitions, c.RecordSizes, c.Producers = []int{1, 3}, []int{0, 500}, []int{1, 2}
 	c.Warmup, c.VsKcat = 200, true
-	t.Setenv(string(workerChild), "")
-	c.Worker = testWorker
+	c.Worker = testkit.StartChild
 	r, err := Run(ctx(t), c)
 	if err != nil {
 		t.Fatal(err)

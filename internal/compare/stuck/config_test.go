@@ -12,7 +12,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 	good := func() Config {
 		c := DefaultConfig()
 		c.Brokers = []string{"127.0.0.1:9092"}
-		c.Child = testChild
+		c.Child = testkit.StartChild
 		return c
 	}
 	testkit.ValidateRefuses(t, good, map[string]func(*Config){

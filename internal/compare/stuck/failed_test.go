@@ -27,7 +27,7 @@ func TestAFailedPartKeepsTheCompletedOnes(t *testing.T) {
 		if calls.Add(1) == 2 { // the restart's first process
 			return proc.Start(ctx, name, []string{"sh", "-c", "echo 'no broker today' >&2; exit 3"}, o)
 		}
-		return testChild(ctx, name, spec, o)
+		return testkit.StartChild(ctx, name, spec, o)
 	}
 	c.Partitions, c.RecordsPerPartition, c.Keys, c.Order = 2, 40, 4, parallel.OrderKey
 	c.StuckOffset, c.Concurrency = 5, 8

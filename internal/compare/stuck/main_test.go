@@ -11,19 +11,13 @@ import (
 	"github.com/kpar/kpar/internal/testkit"
 )
 
-// The test binary doubles as the kpar consumer process, as the kpar binary
-// does in production (`kpar child window-kpar`): re-executed with this
-// variable set, it runs RunChild on the spec on its stdin.
-const child = testkit.Child("KPAR_WINDOW_TEST_CHILD")
-
+// The test binary doubles as the kpar consumer process (testkit.StartChild),
+// as the kpar binary does in production (`kpar child window-kpar`).
 func TestMain(m *testing.M) {
-	testkit.ServeChild(m, child, func(ctx context.Context, s ChildSpec, c *proc.Child) error {
-		s.ClientOpts = c.Client.Opts
+	testkit.ServeChild(m, func(ctx context.Context, s ChildSpec, c *proc.Child) error {
 		return RunChild(ctx, s, c.Commands, os.Stdout)
 	})
 }
-
-var testChild = child.Exe().Start
 
 // testConfig is the experiment on seeds with a fresh topic, the test's
 // child, its processed logs in a temp dir and its progress in the log,
@@ -32,7 +26,7 @@ func testConfig(t *testing.T, seeds []string, limit time.Duration) (Config, cont
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	t.Cleanup(cancel)
 	c := DefaultConfig()
-	c.Brokers, c.Child, c.Topic, c.Dir = seeds, testChild, testkit.TopicName(t), t.TempDir()
+	c.Brokers, c.Child, c.Topic, c.Dir = seeds, testkit.StartChild, testkit.TopicName(t), t.TempDir()
 	c.Progress = func(e progress.Event) { t.Log(e.Line) }
 	return c, ctx
 }

@@ -12,6 +12,8 @@ import (
 	prog "github.com/kpar/kpar/internal/progress"
 
 	"github.com/kpar/kpar/internal/lab/scenario"
+	"github.com/kpar/kpar/internal/lab/worker"
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -22,7 +24,7 @@ func cellConfig(t *testing.T, seeds []string, strategy, scen string) Config {
 	cfg.Brokers, cfg.Cell, cfg.Seed = seeds, strategy+"/"+scen, 42
 	cfg.Records, cfg.Partitions, cfg.Keys, cfg.Workers, cfg.MaxPoll = 600, 4, 16, 8, 50
 	cfg.Latency, cfg.Crashes, cfg.StallTimeout = 4*time.Millisecond, 2, 20*time.Second
-	cfg.Worker = testCommand
+	cfg.Worker = testkit.StartChild
 	if testing.Verbose() {
 		cfg.WorkerStderr = os.Stderr
 	}
@@ -42,13 +44,7 @@ func realCell(t *testing.T, strategy, scen string, within time.Duration, mayStal
 	if edit != nil {
 		edit(&cfg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), within)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	c := testkit.RunWithin(t, within, Run, cfg).Cells[0]
 	t.Logf("%s/%s seed %d: crashes %d/%d, lost %d, duplicated %d, reordered %d, dead-lettered %d, permanent %d records %d attempts, "+
 		"stalled %v, %.0f records/s, %.1fs", strategy, scen, cfg.Seed, c.Crashes, len(c.CrashPoints), c.Check.Lost, c.Check.Duplicated,
 		c.Check.Reordered, c.Check.DeadLettered, c.PermanentRecords, c.PermanentAttempts, c.Stalled, c.Check.RecordsPerSec, c.Seconds)
@@ -150,4 +146,16 @@ func TestAStartingWorkerIsNotStalledWithinTheStartGrace(t *testing.T) {
 			t.Errorf("stallLimit(%s, moved %v) = %s, want %s", c.timeout, c.moved, got, c.want)
 		}
 	}
+}
+
+// The test binary doubles as the worker process (testkit.StartChild), as
+// the kpar binary does in production (`kpar child lab-worker`).
+func TestMain(m *testing.M) {
+	testkit.ServeChild(m, func(ctx context.Context, p worker.Params, c *proc.Child) error {
+		p.JavaSecurity = c.Client.Java
+		if err := worker.Run(ctx, p, c.Out); err != nil {
+			return fmt.Errorf("kpar lab worker: %w", err)
+		}
+		return nil
+	})
 }

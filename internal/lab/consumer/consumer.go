@@ -79,8 +79,8 @@ type Config struct {
 
 // DefaultStrategies are the strategies of a run that names none: every Go
 // consumer-group one (the pc-* ones need a JDK and Maven and stall under
-// failures; the share-group ones wait out a dead member's 45 s session
-// after every kill).
+// failures; the share-group ones wait out a dead member's session
+// and locks after every kill).
 func DefaultStrategies() []string {
 	var out []string
 	for _, s := range strategy.Names() {

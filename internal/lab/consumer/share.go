@@ -74,7 +74,8 @@ func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, 
 }
 
 // shareSessionTimeout: a share member that stops heartbeating keeps its
-// partitions this long (at least the broker's 45 s default).
+// partitions this long (worker.ShareSessionTimeout where the broker allows
+// it, else its 45 s default).
 const shareSessionTimeout = "share.session.timeout.ms"
 
 // shareStall is the stall timeout of a share cell: a SIGKILLed member keeps

@@ -107,7 +107,7 @@ func TestShareSentencesComeFromTheCells(t *testing.T) {
 func TestShareStrategiesAreNotInTheDefaultRun(t *testing.T) {
 	for _, s := range DefaultStrategies() {
 		if s == "share" || s == "kpar-share" {
-			t.Fatalf("default strategies %v: share cells wait out a 45 s session per kill", DefaultStrategies())
+			t.Fatalf("default strategies %v: share cells wait out a session and a lock per kill", DefaultStrategies())
 		}
 	}
 	cfg := DefaultConfig()
@@ -120,7 +120,7 @@ func TestShareStrategiesAreNotInTheDefaultRun(t *testing.T) {
 // shareCell runs one small share-group cell on the real broker.
 func shareCell(t *testing.T, strategy, scen string, edit func(*Config)) Cell {
 	t.Helper()
-	// A kill waits out the dead member's 45 s session; a loaded machine
+	// A kill waits out the dead member's session and locks; a loaded machine
 	// gets room beyond that.
 	c := realCell(t, strategy, scen, 4*time.Minute, false, func(c *Config) {
 		c.Records, c.Partitions, c.Keys, c.Workers, c.MaxPoll = 600, 4, 32, 8, 50

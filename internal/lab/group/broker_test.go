@@ -2,9 +2,11 @@ package group
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -19,14 +21,8 @@ func TestParallelMembersLoseNothingAndOwnEveryPartitionAgainAfterAKill(t *testin
 	cfg.Seed = 11
 	cfg.Rate, cfg.Duration, cfg.EventAt = 200, 4*time.Second, 1500*time.Millisecond
 	cfg.SessionTimeout = 6 * time.Second
-	cfg.Brokers, cfg.Member = brokers, testMember
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := res.Cells[0]
+	cfg.Brokers, cfg.Member = brokers, testkit.StartChild
+	c := testkit.RunWithin(t, 2*time.Minute, Run, cfg).Cells[0]
 	if c.Error != "" {
 		t.Fatalf("cell failed: %s", c.Error)
 	}
@@ -44,4 +40,12 @@ func TestParallelMembersLoseNothingAndOwnEveryPartitionAgainAfterAKill(t *testin
 	if c.GroupType != "classic" || c.Victim == "" {
 		t.Errorf("group type %q victim %q", c.GroupType, c.Victim)
 	}
+}
+
+// The test binary doubles as the member process (testkit.StartChild), as
+// the kpar binary does in production (`kpar child group-member`).
+func TestMain(m *testing.M) {
+	testkit.ServeChild(m, func(ctx context.Context, p MemberParams, c *proc.Child) error {
+		return RunMember(ctx, p, c.Out, os.Stderr)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -16,7 +17,7 @@ func brokerConfig(t *testing.T) (context.Context, Config) {
 	cfg := DefaultConfig()
 	cfg.Brokers = testkit.Brokers(t)
 	cfg.Seed, cfg.Records, cfg.CellTimeout = 7, 200, 30*time.Second
-	cfg.Member = testMember
+	cfg.Member = testkit.StartChild
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx, cfg
@@ -131,4 +132,10 @@ func TestBlockedRebalanceOverTheTimeoutRemovesTheSlowMember(t *testing.T) {
 	if c.Lost != 0 {
 		t.Fatalf("lost %d", c.Lost)
 	}
+}
+
+// The test binary doubles as the member process (testkit.StartChild), as
+// the kpar binary does in production (`kpar child group-settings-member`).
+func TestMain(m *testing.M) {
+	testkit.ServeChild(m, func(ctx context.Context, s MemberSpec, c *proc.Child) error { return RunMember(ctx, s, c.Out) })
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +21,7 @@ import (
 // suite's broker (make test) is one node, and the lab's faults need pids of
 // ours.
 func realPort(t *testing.T) int {
-	v := os.Getenv("KPAR_LAB_PRODUCER_PORT")
-	if v == "" {
-		return 19092
-	}
-	p, err := strconv.Atoi(v)
-	if err != nil || p < 1024 || p+100+Nodes > 32767 {
-		t.Fatalf("KPAR_LAB_PRODUCER_PORT=%q: want a base port between 1024 and %d", v, 32767-100-Nodes)
-	}
-	return p
+	return testkit.Port(t, "KPAR_LAB_PRODUCER_PORT", 19092, 32767-100-Nodes)
 }
 
 // threeNodes starts a 3-node cluster for t. A missing java, mvn or kcat,
@@ -40,9 +30,7 @@ func realPort(t *testing.T) int {
 // is part of what this test proves.
 func threeNodes(t *testing.T) (seeds []string, home string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: this test starts a 3-node Kafka cluster")
-	}
+	testkit.SkipShort(t, "-short: this test starts a 3-node Kafka cluster")
 	if _, err := broker.JavaBin(); err != nil {
 		testkit.Unavailable(t, "no 3-node cluster: %v", err)
 	}
@@ -90,12 +78,7 @@ func TestRealAcksAllIdempotentLosesNothingUnderALeaderKill(t *testing.T) {
 	cfg.Rate, cfg.Partitions, cfg.Keys = 500, 3, 8
 	cfg.Warmup, cfg.Tail = time.Second, 500*time.Millisecond
 	cfg.Progress = func(e progress.Event) { t.Log(e.Line) }
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	res, err := Run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := testkit.RunWithin(t, 4*time.Minute, Run, cfg)
 	c := res.Cells[0]
 	k := c.Counts
 	t.Logf("sent %d acked %d failed %d unanswered %d lost %d disagreed %d dup %d reordered %d; %s; readers %s; reads %+v; consumer %+v; %.0fs",

@@ -10,16 +10,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/kafka"
+	"github.com/kpar/kpar/internal/testkit"
 )
 
 func fakeCluster(t *testing.T, brokers int) []string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(brokers))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return testkit.KfakeCluster(t, kfake.NumBrokers(brokers)).ListenAddrs()
 }
 
 func TestRunRefusesAOneNodeCluster(t *testing.T) {
