@@ -43,6 +43,10 @@ const (
 	// RecordLockDuration is how long, in ms, a member holds a record it
 	// acquired before the broker may deliver it again.
 	RecordLockDuration = "share.record.lock.duration.ms"
+	// SessionTimeout is how long, in ms, a member that stops heartbeating
+	// keeps its share-partitions (45 s by default; the broker's
+	// group.share.min.session.timeout.ms and max bound it).
+	SessionTimeout = "share.session.timeout.ms"
 	// DeadLetterTopic names the topic the broker writes the group's
 	// rejected and exhausted records to (KIP-1191, Kafka 4.4+). The topic
 	// must exist with errors.deadletterqueue.group.enable=true, else the

@@ -69,14 +69,9 @@ func setUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (Share, 
 	return Share{
 		LockDurationMs:   num(sharegroup.RecordLockDuration, 30000),
 		DeliveryLimit:    num(sharegroup.DeliveryCountLimit, 5),
-		SessionTimeoutMs: num(shareSessionTimeout, 45000),
+		SessionTimeoutMs: num(sharegroup.SessionTimeout, 45000),
 	}, nil
 }
-
-// shareSessionTimeout: a share member that stops heartbeating keeps its
-// partitions this long (worker.ShareSessionTimeout where the broker allows
-// it, else its 45 s default).
-const shareSessionTimeout = "share.session.timeout.ms"
 
 // shareStall is the stall timeout of a share cell: a SIGKILLed member keeps
 // its partitions until its session times out and its records until their

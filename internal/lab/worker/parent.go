@@ -65,9 +65,6 @@ const ShareLockDuration = 15 * time.Second
 // is higher keeps its own, and the labs report what the group describes.
 const ShareSessionTimeout = 15 * time.Second
 
-// shareSessionTimeout is the group config ShareSessionTimeout sets.
-const shareSessionTimeout = "share.session.timeout.ms"
-
 // SetUpShareGroup makes a share group read from the start with
 // ShareLockDuration and ShareSessionTimeout, before any member starts, and
 // returns the group's configs as the broker then describes them. A broker
@@ -77,7 +74,7 @@ func SetUpShareGroup(ctx context.Context, cl *kgo.Client, group string) (map[str
 	ms := func(d time.Duration) string { return strconv.Itoa(int(d.Milliseconds())) }
 	// Each refused (InvalidConfig) set tries the next, with one value less.
 	wants := []map[string]string{
-		{groupcfg.AutoOffsetReset: "earliest", groupcfg.RecordLockDuration: ms(ShareLockDuration), shareSessionTimeout: ms(ShareSessionTimeout)},
+		{groupcfg.AutoOffsetReset: "earliest", groupcfg.RecordLockDuration: ms(ShareLockDuration), groupcfg.SessionTimeout: ms(ShareSessionTimeout)},
 		{groupcfg.AutoOffsetReset: "earliest", groupcfg.RecordLockDuration: ms(ShareLockDuration)},
 		{groupcfg.AutoOffsetReset: "earliest"},
 	}
