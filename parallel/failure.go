@@ -129,7 +129,7 @@ func (c *Consumer) retryInPlace(ctx context.Context, r *kgo.Record, at *attempt,
 			return failure{}, errAbandoned
 		}
 		attempts++
-		if at, err = c.call(ctx, r, attempts); err == nil {
+		if at, err = c.call(ctx, r, attempts, at); err == nil {
 			c.stats.completed.Add(1)
 			c.finish(at, RouteDone, nil)
 			return failure{}, nil
@@ -144,11 +144,12 @@ type failure struct {
 	at          *attempt // the last attempt, observed; its route is the caller's to give
 }
 
-// call runs the handler once, as in-place attempt n of r, observed (at) when
-// an Observer is set: the caller finishes at with its route.
-func (c *Consumer) call(ctx context.Context, r *kgo.Record, n int) (at *attempt, err error) {
+// call runs the handler once, as in-place attempt n of r, observed in buf
+// (returned as at) when an Observer is set: the caller finishes at with its
+// route.
+func (c *Consumer) call(ctx context.Context, r *kgo.Record, n int, buf *attempt) (at *attempt, err error) {
 	if c.obs != nil {
-		at = c.begin(ctx, r, n)
+		at = c.begin(ctx, r, n, buf)
 		ctx = at.ctx
 	}
 	return at, c.gated(ctx, r)

@@ -191,7 +191,7 @@ func (s *laneRun) step(r *kgo.Record) bool {
 	if p.halt.Load() || c.stopFlag.Load() {
 		return false
 	}
-	if at, err := c.call(p.ctx, r, 1); err == nil {
+	if at, err := c.call(p.ctx, r, 1, &s.slot.at); err == nil {
 		s.ok++
 		c.finish(at, RouteDone, nil)
 	} else if err = c.retryFailed(p.ctx, r, at, err); err != nil {

@@ -80,15 +80,15 @@ type observing struct {
 }
 
 // attempt is an observed attempt in progress: nil when no Observer is set,
-// so the unobserved path costs one nil check. begin takes it from
-// attemptPool and finish puts it back: finish is its last use (the worker
-// that began it finishes it, once; forward comes before).
+// so the unobserved path costs one nil check. Its storage is the caller's
+// (a worker's pass holds one, reused by each record's attempts in turn), so
+// observing allocates nothing and shares nothing between workers; finish is
+// an attempt's last use (the worker that began it finishes it, once;
+// forward comes before).
 type attempt struct {
 	ctx context.Context
 	a   Attempt
 }
-
-var attemptPool = sync.Pool{New: func() any { return new(attempt) }}
 
 func (c *Consumer) groupName() string {
 	c.obs.once.Do(func() {
@@ -101,20 +101,20 @@ func (c *Consumer) groupName() string {
 	return c.obs.group
 }
 
-// begin starts observing attempt n (1-based, in place) of r; nil without an
-// Observer. prior handler calls come from the record's headers.
-func (c *Consumer) begin(ctx context.Context, r *kgo.Record, n int) *attempt {
+// begin starts observing attempt n (1-based, in place) of r in at, the
+// caller's storage, and returns at; nil without an Observer. prior handler
+// calls come from the record's headers.
+func (c *Consumer) begin(ctx context.Context, r *kgo.Record, n int, at *attempt) *attempt {
 	if c.obs == nil {
 		return nil
 	}
-	at := attemptPool.Get().(*attempt)
 	at.a = Attempt{Record: r, Number: headerInt(r, HeaderAttempts) + n, Group: c.groupName()}
 	at.ctx = c.obs.o.AttemptStart(ctx, at.a)
 	return at
 }
 
-// finish ends an observed attempt with its route. at must not be used
-// after: it goes back to attemptPool, emptied (it holds no record).
+// finish ends an observed attempt with its route. Its storage is free for
+// the next attempt after.
 func (c *Consumer) finish(at *attempt, route Route, err error) {
 	if at != nil { // inlined: the unobserved path costs the nil check
 		c.end(at, route, err)
@@ -124,8 +124,6 @@ func (c *Consumer) finish(at *attempt, route Route, err error) {
 func (c *Consumer) end(at *attempt, route Route, err error) {
 	at.a.Route = route
 	c.obs.o.AttemptEnd(at.ctx, at.a, err)
-	*at = attempt{}
-	attemptPool.Put(at)
 }
 
 // forward lets the Observer stamp out, the copy of at's record about to be

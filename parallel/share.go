@@ -213,9 +213,10 @@ func (s *shareMode) run(pctx context.Context) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
+			var at attempt // this worker's observed attempt, one record's after another's
 			for j := range jobs {
 				s.running.Add(1)
-				s.process(j.r)
+				s.process(j.r, &at)
 				s.running.Add(-1)
 				c.held.Add(-1)
 				j.wg.Done()
@@ -310,11 +311,12 @@ func waitRenewing(wg *sync.WaitGroup, recs []*kgo.Record) {
 
 // process runs one record and acknowledges it: accepted when done or
 // dead-lettered, released for redelivery after a failed delivery with
-// deliveries left, or when abandoned.
-func (s *shareMode) process(r *kgo.Record) {
+// deliveries left, or when abandoned. buf is the worker's storage for the
+// observed attempt.
+func (s *shareMode) process(r *kgo.Record, buf *attempt) {
 	c := s.c
 	ctx := c.hctx
-	at, err := c.call(ctx, r, 1)
+	at, err := c.call(ctx, r, 1, buf)
 	if err == nil {
 		c.stats.completed.Add(1)
 		c.finish(at, RouteDone, nil)

@@ -20,6 +20,7 @@ type workerSlot struct {
 	flushed int          // batch[:flushed] reported (p.mu)
 	done    atomic.Int64 // batch[:done] ran
 	seen    int64        // the sweeper's alone: done at its previous look (a stale value costs one needless report)
+	at      attempt      // the worker's alone: its observed attempt, one record's after another's (observe.go)
 }
 
 // report marks the pass's records from the last report up to to done (the

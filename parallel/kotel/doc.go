@@ -86,29 +86,35 @@
 // For production: sample at the producer (e.g. 1% of traces), give the
 // consumer's tracer provider a ParentBased sampler (the SDK's default) and
 // use SampledOnly. An attempt SampledOnly gives no span then costs one
-// allocation (96 bytes: the handler's context, which is also its span), a
+// allocation (64 bytes: the handler's context, which is also its span), a
 // read of the record's headers and an atomic add; the library's own hook
 // allocates nothing (BenchmarkAttemptUnsampled here,
 // BenchmarkObservedAttempt in parallel). That is little against a handler
-// doing I/O, and much against one doing nothing. Measured on a single-broker
-// cluster with a traceparent on every record, the configurations run
-// interleaved (bench_ab.sh in this directory, KPAR_BROKERS naming the
-// broker), on a shared 2-core machine whose other load moved the untraced
-// no-op rate between 0.30 and 2.5 million records/s from run to run, so the
-// CPU time per record is the steadier figure:
+// doing I/O, and much against one doing nothing. In a consumer it costs
+// more than in those benchmarks: CPU profiles of the no-op runs below put
+// the traced consumer's extra time in reading each record's headers
+// (memory the untraced consumer never reads), in that allocation and the
+// garbage collection it adds, and in the spans of the sampled records
+// (BenchmarkAttempt: 14 allocations, 3.6 KB, per span). Measured on a
+// single-broker cluster with a traceparent on every record, the
+// configurations run interleaved (bench_ab.sh in this directory,
+// KPAR_BROKERS naming the broker), on a shared 2-core machine whose other
+// load moved the untraced no-op rate between 0.43 and 2.1 million
+// records/s from run to run, so the CPU time per record is the steadier
+// figure:
 //
-//   - No-op handler, 8 workers, 2,000,000 records, five repeats: the
-//     untraced consumer took 493-793 ns of CPU per record, the 1% sampled one
-//     with SampledOnly 814-1,365 ns (off's CPU over it: median 0.60, range
-//     0.58-0.66; its rate: median 0.85 of the untraced, 0.63-1.17, two
-//     repeats of five at 0.90 or more); ParentBased(NeverSample) with
-//     SampledOnly: CPU median 0.55 (0.45-0.74). With 600,000 records, the
-//     1% sampled one without SampledOnly had a CPU ratio of median 0.22
-//     (0.15-0.29), and every span recorded 0.09 (0.07-0.11).
+//   - No-op handler, 8 workers, 2,000,000 records, two runs of five
+//     repeats: the untraced consumer took 475-625 ns of CPU per record, the
+//     1% sampled one with SampledOnly 769-946 ns (off's CPU over it: median
+//     0.60, range 0.54-0.78; its rate: median 0.67 of the untraced,
+//     0.47-2.06, one repeat of ten at 0.90 or more); ParentBased(NeverSample)
+//     with SampledOnly: CPU median 0.61 (0.58-0.76). With 600,000 records,
+//     five repeats, the 1% sampled one without SampledOnly had a CPU ratio
+//     of median 0.25 (0.21-0.27), and every span recorded 0.08 (0.07-0.11).
 //   - A handler sleeping 5 ms, 64 workers, 20,000 records, seven repeats: the
-//     1% sampled one with SampledOnly ran at a median 1.00 of the untraced
-//     rate (0.98-1.04), every span recorded at 1.00 (0.92-1.01); the
-//     untraced consumer ran at 10,434-11,236 of the 12,800 records/s its
+//     1% sampled one with SampledOnly ran at a median 1.03 of the untraced
+//     rate (0.97-1.11), every span recorded at 0.97 (0.93-1.03); the
+//     untraced consumer ran at 9,778-11,148 of the 12,800 records/s its
 //     workers allow.
 //
 // The commands:

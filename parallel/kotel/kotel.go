@@ -139,10 +139,16 @@ func (o *Observer) AttemptStart(ctx context.Context, a parallel.Attempt) context
 	if o.sampledOnly && (p.lazy || p.sc.IsValid() && !p.sc.IsSampled()) {
 		// No span, no duration: see SampledOnly.
 		st.Context = ctx
-		if p.pctx != nil {
+		switch {
+		case p.pctx != nil:
 			st.Context = p.pctx
-		} else {
-			st.from, st.tp = p.from, p.tp
+		case p.from != nil:
+			st.src = p.from
+		case p.lazy:
+			st.src = (*[55]byte)(p.tp)
+		default: // a traceparent of another shape, read in full: rare
+			sc := p.sc
+			st.src = &sc
 		}
 		return st
 	}

@@ -2,6 +2,7 @@ package kotel
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -53,5 +54,34 @@ func TestSampledOnlyReadsOnlyTheFlagsOfAnUnsampledTraceparent(t *testing.T) {
 		}
 		a.Route = parallel.RouteDone
 		o.AttemptEnd(ctx, a, nil)
+	}
+}
+
+// A record SampledOnly skips costs the heap one object of 64 bytes: the
+// handler's context, which is also its span (see state).
+func TestASkippedAttemptAllocatesOneObjectOf64Bytes(t *testing.T) {
+	o := New(TracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))),
+		Propagator(propagation.TraceContext{}), SampledOnly())
+	r := &kgo.Record{Topic: "t", Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(traceparents[1])}}}
+	ctx := context.Background()
+	attempt := func() {
+		a := parallel.Attempt{Record: r, Number: 1, Group: "g"}
+		actx := o.AttemptStart(ctx, a)
+		a.Route = parallel.RouteDone
+		o.AttemptEnd(actx, a, nil)
+	}
+	attempt() // the partition's attributes, built once
+	if n := testing.AllocsPerRun(1000, attempt); n != 1 {
+		t.Errorf("%.2f allocations per skipped attempt, want 1", n)
+	}
+	const runs = 10000
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		attempt()
+	}
+	runtime.ReadMemStats(&after)
+	if b := (after.TotalAlloc - before.TotalAlloc) / runs; b > 64 {
+		t.Errorf("%d bytes allocated per skipped attempt, want 64", b)
 	}
 }
