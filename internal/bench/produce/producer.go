@@ -63,6 +63,24 @@ type slice struct {
 	values [][]byte
 }
 
+// source hands a producer its records in order, key (nil: none) and value,
+// until yield returns false; an error ends the run as failed.
+type source func(yield func(key, value []byte) bool) error
+
+// records is sl as a source.
+func (sl slice) records(yield func(key, value []byte) bool) error {
+	for i, v := range sl.values {
+		var k []byte
+		if sl.keys != nil {
+			k = sl.keys[i]
+		}
+		if !yield(k, v) {
+			break
+		}
+	}
+	return nil
+}
+
 // reports counts one producer's delivery reports. Promises run serially
 // on one goroutine per client, so the histogram, payload and pending
 // counters need no lock.
@@ -93,16 +111,13 @@ func newReports(progress func(int64)) *reports {
 	return &reports{hist: newHist(), progress: progress, start: start, startNs: start.UnixNano()}
 }
 
-// next fills a wrapper with record i of sl, round robin over the topics
-// (and partitions, when s.Partitioner is manual), and stamps it: one clock
-// read gives both the latency's start and the record's timestamp, which
-// kgo would otherwise read again with time.Now.
-func (d *reports) next(sl slice, i int, s Settings, partitions map[string]int) *benchRecord {
+// next fills a wrapper with the i-th record sent, key and value, round
+// robin over the topics (and partitions, when s.Partitioner is manual),
+// and stamps it: one clock read gives both the latency's start and the
+// record's timestamp, which kgo would otherwise read again with time.Now.
+func (d *reports) next(key, value []byte, i int, s Settings, partitions map[string]int) *benchRecord {
 	br := d.recs.get()
-	br.Value = sl.values[i]
-	if sl.keys != nil {
-		br.Key = sl.keys[i]
-	}
+	br.Key, br.Value = key, value
 	br.Topic = s.Topics[i%len(s.Topics)]
 	if s.Partitioner == "manual" {
 		br.Partition = int32(i % partitions[br.Topic])
@@ -147,19 +162,21 @@ func (d *reports) promise(r *kgo.Record, err error) {
 	d.recs.put(br)
 }
 
-// run hands every record of sl to the client (see next) until ctx ends
+// run hands every record of src to the client (see next) until ctx ends
 // and, unless s.NoFlush, waits for every delivery report. progress (may
-// be nil) is told about reports in chunks.
-func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, partitions map[string]int, progress func(int64)) Sample {
+// be nil) is told about reports in chunks. An error of src is returned
+// after the records it gave were flushed.
+func (p *producer) run(ctx context.Context, idx int, src source, s Settings, partitions map[string]int, progress func(int64)) (Sample, error) {
 	d := newReports(progress)
 	promise, produced := d.promise, int64(0)
-	for i := range sl.values {
+	srcErr := src(func(key, value []byte) bool {
 		if ctx.Err() != nil {
-			break
+			return false
 		}
-		p.cl.Produce(ctx, &d.next(sl, i, s, partitions).Record, promise)
+		p.cl.Produce(ctx, &d.next(key, value, int(produced), s, partitions).Record, promise)
 		produced++
-	}
+		return true
+	})
 	var noReport int64
 	if s.NoFlush {
 		// What a program that returns without Flush knows at exit: the
@@ -185,7 +202,7 @@ func (p *producer) run(ctx context.Context, idx int, sl slice, s Settings, parti
 		smp.PayloadBytes = d.payload
 		smp.Latency = d.hist.Export()
 	}
-	return smp
+	return smp, srcErr
 }
 
 // close stops the client. Under no-flush this is the "exit": buffered

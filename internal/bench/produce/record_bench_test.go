@@ -91,9 +91,9 @@ func reportCPU(b *testing.B, cpu float64) {
 	b.ReportMetric((proc.SelfCPU()-cpu)*1e9/float64(b.N), "cpu-ns/op")
 }
 
-// buildRecord is record i as run builds it.
+// buildRecord is record i of sl (keyed) as run builds it.
 func buildRecord(rep *reports, sl slice, i int, s Settings) *kgo.Record {
-	return &rep.next(sl, i, s, nil).Record
+	return &rep.next(sl.keys[i], sl.values[i], i, s, nil).Record
 }
 
 // BenchmarkSized builds the 1 KB values of a record-size step from the

@@ -80,7 +80,7 @@ func TestRecordTimestampIsTheSendTimeToTheMillisecond(t *testing.T) {
 	sl := slice{values: [][]byte{[]byte("a"), []byte("b")}}
 	s := Settings{Topics: []string{"t"}, Partitioner: "uniform-bytes"}
 	for i := range 2000 {
-		br := d.next(sl, i%2, s, nil)
+		br := d.next(nil, sl.values[i%2], i, s, nil)
 		want := d.start.Add(br.sent).Truncate(time.Millisecond)
 		if !br.Timestamp.Equal(want) {
 			t.Fatalf("record %d sent %v after start: timestamp %v, want %v", i, br.sent, br.Timestamp, want)

@@ -258,7 +258,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	var javas []JavaComparison
 	var kcats []KcatComparison
 	for range max(1, cfg.Repeat) {
-		g, err := b.RunAnchor(ctx, s, res.Partitions, n, size)
+		g, err := b.RunAnchor(ctx, s, res.Partitions, payload)
 		if err != nil {
 			return err
 		}
