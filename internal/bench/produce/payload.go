@@ -7,8 +7,12 @@ import (
 	"io"
 )
 
-// payloadChunk is how much of a payload file one read takes.
-const payloadChunk = 1 << 20
+// payloadChunk is how much of a payload file one read takes;
+// payloadGCPercent is the GOGC of a process that streams one.
+const (
+	payloadChunk     = 1 << 20
+	payloadGCPercent = 400
+)
 
 // payloadLines is the records of a payload file read from r: one value per
 // line, unkeyed, as kcat -l and ProducerPerformance read the file the
