@@ -116,3 +116,24 @@ func BenchmarkSized(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*d.Len()), "ns/record")
 }
+
+// BenchmarkPayloadLines reads a payload file of 100,000 generated rows as
+// the anchor worker does (payloadLines); one op is the whole file,
+// ns/record and allocs beside it.
+func BenchmarkPayloadLines(b *testing.B) {
+	var buf bytes.Buffer
+	if err := datagen.Write(&buf, datagen.Config{Rows: 100_000, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	file := buf.Bytes()[bytes.IndexByte(buf.Bytes(), '\n')+1:] // the rows, without the header
+	b.ReportAllocs()
+	defer reportCPU(b, proc.SelfCPU())
+	n := 0
+	for b.Loop() {
+		n = 0
+		if err := payloadLines(bytes.NewReader(file), "p.txt")(func(_, _ []byte) bool { n++; return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
