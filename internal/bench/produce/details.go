@@ -255,6 +255,9 @@ func kcatBlocks(r Result) []doc.Block {
 	text := fmt.Sprintf("Same broker, topic `%s`, %s records%s, settings %s, unkeyed; %s. "+
 		"Each tool is its own process; records/s is records over the process's whole wall time and CPU its whole rusage (start-up and reading the input included), because kcat reports no rate of its own.",
 		k.Topic, doc.Int(k.Records), sizeNote(k.RecordSize), k.Settings.Label(), read)
+	if k.MaxBufferedRecords > 0 {
+		text += fmt.Sprintf(" Both held at most %s records unacknowledged (franz-go's MaxBufferedRecords, librdkafka's queue.buffering.max.messages).", doc.Int(k.MaxBufferedRecords))
+	}
 	if len(k.Repeats) > 1 {
 		var rs []string
 		for _, rp := range k.Repeats {

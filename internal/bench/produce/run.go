@@ -275,7 +275,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			javas = append(javas, j)
 		}
 		if cfg.VsKcat {
-			k := KcatComparison{Versus: vs, Records: n, RecordSize: size}
+			k := KcatComparison{Versus: vs, Records: n, RecordSize: size, MaxBufferedRecords: MaxBufferedRecords}
 			if k.Kcat, err = b.runKcatAnchor(ctx, cfg.Kcat, s, cfg.Brokers, n-skipped, payload, cfg.Client.Librdkafka); err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}

@@ -166,12 +166,16 @@ func TestDocV3SectionsFollowTheData(t *testing.T) {
 	r.Kcat.Repeats = nil
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
-	r.Kcat.Go.PayloadFile = true
+	r.Kcat.Go.PayloadFile, r.Kcat.MaxBufferedRecords = true, 50_000
 	r.Kcat.Compute()
 	r.Pinned.Restored = false
 	md = render.Markdown(Doc(r))
 	testkit.Contains(t, "changed summary", md, "0.40x kcat's (librdkafka) records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1", "were NOT restored afterwards",
-		"kcat and kpar read the payload file ProducerPerformance reads (one value per line), each while it sends.")
+		"kcat and kpar read the payload file ProducerPerformance reads (one value per line), each while it sends.",
+		"Both held at most 50,000 records unacknowledged (franz-go's MaxBufferedRecords, librdkafka's queue.buffering.max.messages).")
+	if strings.Contains(render.Markdown(Doc(sampleV3())), "unacknowledged") {
+		t.Error("a result without the buffer bound names one")
+	}
 	if v := kcatOf(Doc(r)).Verdict; v != "missed (0 of 1)" {
 		t.Errorf("kcat verdict %q", v)
 	}
