@@ -33,11 +33,14 @@ func BenchmarkRecordBuild(b *testing.B) {
 	sl := slice{keys: d.Keys, values: d.Values}
 	s := Settings{Topics: []string{"a", "b"}, Partitioner: "uniform-bytes"}
 	b.Run("one-goroutine", func(b *testing.B) {
-		rep := newReports(func(int64) {})
+		rep := newReports(func(int64) {}, &wireCounter{})
 		b.ReportAllocs()
 		defer reportCPU(b, proc.SelfCPU())
 		i := 0
 		for b.Loop() {
+			if i%recordBenchBatch == 0 { // a response read
+				rep.wire.mark()
+			}
 			rep.promise(buildRecord(rep, sl, i%len(sl.values), s), nil)
 			i++
 		}
@@ -46,12 +49,13 @@ func BenchmarkRecordBuild(b *testing.B) {
 		}
 	})
 	b.Run("promise-goroutine", func(b *testing.B) {
-		rep := newReports(func(int64) {})
+		rep := newReports(func(int64) {}, &wireCounter{})
 		batches, free := make(chan []*kgo.Record, 64), make(chan []*kgo.Record, 64)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			for batch := range batches {
+				rep.wire.mark() // the response that acknowledged the batch
 				for _, r := range batch {
 					rep.promise(r, nil)
 				}
