@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/kpar/kpar/internal/datagen"
 	"github.com/kpar/kpar/internal/testkit"
 )
@@ -120,6 +122,35 @@ func TestManualPartitionerAndTwoTopicsSplitRecords(t *testing.T) {
 	a, err := b.endOffsets(ctx(t), []string{"a"})
 	if err != nil || a != 400 {
 		t.Fatalf("topic a has %d records (%v), want half of 800", a, err)
+	}
+}
+
+// uniform-bytes moves to another partition only after a batch's bytes, as
+// KIP-794 has the Java client do after batch.size: 1,000 unkeyed rows
+// (about 120 KB) under a 1 MiB batch all land in one of 12 partitions.
+func TestUniformBytesFillsABatchBeforeItMovesOn(t *testing.T) {
+	src := writeCSV(t, 1000)
+	src.KeyColumn = ""
+	b := testBench(t, testkit.Kfake(t), src)
+	parts, err := b.EnsureTopics(ctx(t), []string{"u"}, 12, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := b.Step(ctx(t), point{Settings: defaults("u"), Partitions: parts, Producers: 1}); err != nil || st.Acked != 1000 {
+		t.Fatalf("step: %v, acked %d", err, st.Acked)
+	}
+	ends, err := b.adm.ListEndOffsets(ctx(t), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var used []int32
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			used = append(used, o.Partition)
+		}
+	})
+	if len(used) != 1 {
+		t.Fatalf("records went to partitions %v, want one partition for less than a batch", used)
 	}
 }
 

@@ -248,9 +248,16 @@ func kcatBlocks(r Result) []doc.Block {
 	if j := r.Java; j != nil {
 		t.Rows = append(t.Rows, []string{"ProducerPerformance (Java)", doc.Num(k.JavaRecordsPerSec), doc.F2(k.JavaCPUPerMillion), doc.F2(j.Java.WallSeconds), doc.F2(j.Java.CPUSeconds)})
 	}
-	text := fmt.Sprintf("Same broker, topic `%s`, %s records%s, settings %s, unkeyed; kcat read the payload file ProducerPerformance reads (one value per line), kpar the CSV rows they came from. "+
+	read := "kcat read the payload file ProducerPerformance reads (one value per line), kpar the CSV rows they came from"
+	if k.Go.PayloadFile {
+		read = "kcat and kpar read the payload file ProducerPerformance reads (one value per line), each while it sends"
+	}
+	text := fmt.Sprintf("Same broker, topic `%s`, %s records%s, settings %s, unkeyed; %s. "+
 		"Each tool is its own process; records/s is records over the process's whole wall time and CPU its whole rusage (start-up and reading the input included), because kcat reports no rate of its own.",
-		k.Topic, doc.Int(k.Records), sizeNote(k.RecordSize), k.Settings.Label())
+		k.Topic, doc.Int(k.Records), sizeNote(k.RecordSize), k.Settings.Label(), read)
+	if k.MaxBufferedRecords > 0 {
+		text += fmt.Sprintf(" Both held at most %s records unacknowledged (franz-go's MaxBufferedRecords, librdkafka's queue.buffering.max.messages).", doc.Int(k.MaxBufferedRecords))
+	}
 	if len(k.Repeats) > 1 {
 		var rs []string
 		for _, rp := range k.Repeats {

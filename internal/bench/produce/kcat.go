@@ -101,6 +101,11 @@ type KcatComparison struct {
 	// repeats that met the target.
 	Repeats    []KcatRepeat `json:"repeats,omitempty"`
 	RepeatsMet int          `json:"repeats_met"`
+	// MaxBufferedRecords is the most records either client held
+	// unacknowledged (franz-go's MaxBufferedRecords, librdkafka's
+	// queue.buffering.max.messages); 0 (results before the field): each
+	// its own default.
+	MaxBufferedRecords int `json:"max_buffered_records,omitempty"`
 }
 
 // KcatRepeat is one repeat of the kcat comparison.

@@ -43,7 +43,7 @@ func TestRunOnRealBrokerSweepsPartitionsSizesAndKcat(t *testing.T) {
 	}
 	k := r.Kcat
 	if k == nil || k.Kcat.Records != 4000 || k.Go.Acked != 4000 || k.Kcat.CPUSeconds <= 0 || k.Go.ProcessCPUSeconds <= 0 ||
-		k.KcatRecordsPerSec <= 0 || k.GoRecordsPerSec <= 0 || k.Verdict == "" || k.Topic != c.Topics[0]+"-p1" {
+		k.KcatRecordsPerSec <= 0 || k.GoRecordsPerSec <= 0 || k.Verdict == "" || k.Topic != c.Topics[0]+"-p1" || !k.Go.PayloadFile || k.MaxBufferedRecords != MaxBufferedRecords {
 		t.Fatalf("kcat comparison %+v", k)
 	}
 	if r.ReplicationFactor < 1 || r.Broker.Nodes < 1 || r.Java != nil {

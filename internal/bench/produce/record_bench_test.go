@@ -33,11 +33,14 @@ func BenchmarkRecordBuild(b *testing.B) {
 	sl := slice{keys: d.Keys, values: d.Values}
 	s := Settings{Topics: []string{"a", "b"}, Partitioner: "uniform-bytes"}
 	b.Run("one-goroutine", func(b *testing.B) {
-		rep := newReports(func(int64) {})
+		rep := newReports(func(int64) {}, &wireCounter{})
 		b.ReportAllocs()
 		defer reportCPU(b, proc.SelfCPU())
 		i := 0
 		for b.Loop() {
+			if i%recordBenchBatch == 0 { // a response read
+				rep.wire.mark()
+			}
 			rep.promise(buildRecord(rep, sl, i%len(sl.values), s), nil)
 			i++
 		}
@@ -46,12 +49,13 @@ func BenchmarkRecordBuild(b *testing.B) {
 		}
 	})
 	b.Run("promise-goroutine", func(b *testing.B) {
-		rep := newReports(func(int64) {})
+		rep := newReports(func(int64) {}, &wireCounter{})
 		batches, free := make(chan []*kgo.Record, 64), make(chan []*kgo.Record, 64)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
 			for batch := range batches {
+				rep.wire.mark() // the response that acknowledged the batch
 				for _, r := range batch {
 					rep.promise(r, nil)
 				}
@@ -91,9 +95,9 @@ func reportCPU(b *testing.B, cpu float64) {
 	b.ReportMetric((proc.SelfCPU()-cpu)*1e9/float64(b.N), "cpu-ns/op")
 }
 
-// buildRecord is record i as run builds it.
+// buildRecord is record i of sl (keyed) as run builds it.
 func buildRecord(rep *reports, sl slice, i int, s Settings) *kgo.Record {
-	return &rep.next(sl, i, s, nil).Record
+	return &rep.next(sl.keys[i], sl.values[i], i, s, nil).Record
 }
 
 // BenchmarkSized builds the 1 KB values of a record-size step from the
@@ -115,4 +119,25 @@ func BenchmarkSized(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*d.Len()), "ns/record")
+}
+
+// BenchmarkPayloadLines reads a payload file of 100,000 generated rows as
+// the anchor worker does (payloadLines); one op is the whole file,
+// ns/record and allocs beside it.
+func BenchmarkPayloadLines(b *testing.B) {
+	var buf bytes.Buffer
+	if err := datagen.Write(&buf, datagen.Config{Rows: 100_000, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	file := buf.Bytes()[bytes.IndexByte(buf.Bytes(), '\n')+1:] // the rows, without the header
+	b.ReportAllocs()
+	defer reportCPU(b, proc.SelfCPU())
+	n := 0
+	for b.Loop() {
+		n = 0
+		if err := payloadLines(bytes.NewReader(file), "p.txt")(func(_, _ []byte) bool { n++; return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }

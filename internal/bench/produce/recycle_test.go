@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -76,11 +77,11 @@ func TestRecyclerAcrossGoroutines(t *testing.T) {
 // A record's timestamp is its send time cut to the millisecond, set by
 // the bench so the client does not read the clock again.
 func TestRecordTimestampIsTheSendTimeToTheMillisecond(t *testing.T) {
-	d := newReports(nil)
+	d := newReports(nil, nil)
 	sl := slice{values: [][]byte{[]byte("a"), []byte("b")}}
 	s := Settings{Topics: []string{"t"}, Partitioner: "uniform-bytes"}
 	for i := range 2000 {
-		br := d.next(sl, i%2, s, nil)
+		br := d.next(nil, sl.values[i%2], i, s, nil)
 		want := d.start.Add(br.sent).Truncate(time.Millisecond)
 		if !br.Timestamp.Equal(want) {
 			t.Fatalf("record %d sent %v after start: timestamp %v, want %v", i, br.sent, br.Timestamp, want)
@@ -89,5 +90,37 @@ func TestRecordTimestampIsTheSendTimeToTheMillisecond(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		d.recs.put(br)
+	}
+}
+
+// An acked record's report time is the client's latest read or write
+// (the acknowledgement's arrival), not when its promise ran; a report can
+// never come before its send; a failure is timed by the clock.
+func TestReportTimeIsTheLatestWireEventNotThePromise(t *testing.T) {
+	w := &wireCounter{}
+	d := newReports(nil, w)
+	s := Settings{Topics: []string{"t"}, Partitioner: "uniform-bytes"}
+	br := d.next(nil, []byte("a"), 0, s, nil)
+	time.Sleep(2 * time.Millisecond)
+	w.mark() // the response arrives
+	acked := time.Since(d.start)
+	time.Sleep(5 * time.Millisecond) // the promise runs later
+	d.promise(&br.Record, nil)
+	if lat := time.Duration(d.hist.Max()) * time.Microsecond; lat < 2*time.Millisecond || lat > acked-br.sent {
+		t.Fatalf("latency %v: want from the send to the read (%v), not to the promise", lat, acked-br.sent)
+	}
+	if last := time.Duration(d.lastReport.Load()); last > acked {
+		t.Fatalf("last report at %v, after the read at %v", last, acked)
+	}
+	early := d.next(nil, []byte("b"), 1, s, nil) // sent after the last read
+	d.promise(&early.Record, nil)
+	if d.hist.Min() != 0 || time.Duration(d.lastReport.Load()) < early.sent {
+		t.Fatalf("a report before its send: min latency %d us, last report %v, sent %v", d.hist.Min(), time.Duration(d.lastReport.Load()), early.sent)
+	}
+	failed := d.next(nil, []byte("c"), 2, s, nil)
+	time.Sleep(2 * time.Millisecond)
+	d.promise(&failed.Record, errors.New("timed out"))
+	if last := time.Duration(d.lastReport.Load()); last < failed.sent+2*time.Millisecond {
+		t.Fatalf("failure reported at %v, before the clock at its promise (sent %v + 2ms)", last, failed.sent)
 	}
 }

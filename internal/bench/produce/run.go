@@ -258,7 +258,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 	var javas []JavaComparison
 	var kcats []KcatComparison
 	for range max(1, cfg.Repeat) {
-		g, err := b.RunAnchor(ctx, s, res.Partitions, n, size)
+		g, err := b.RunAnchor(ctx, s, res.Partitions, payload)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func runAnchors(ctx context.Context, cfg Config, s Settings, b *bench, res *Resu
 			javas = append(javas, j)
 		}
 		if cfg.VsKcat {
-			k := KcatComparison{Versus: vs, Records: n, RecordSize: size}
+			k := KcatComparison{Versus: vs, Records: n, RecordSize: size, MaxBufferedRecords: MaxBufferedRecords}
 			if k.Kcat, err = b.runKcatAnchor(ctx, cfg.Kcat, s, cfg.Brokers, n-skipped, payload, cfg.Client.Librdkafka); err != nil {
 				return fmt.Errorf("--vs-kcat: %w", err)
 			}

@@ -18,10 +18,12 @@ type Sample struct {
 	PayloadBytes int64   `json:"payload_bytes"` // key+value bytes of acked records
 	WireOut      int64   `json:"wire_out_bytes"`
 	WireIn       int64   `json:"wire_in_bytes"`
-	ElapsedNs    int64   `json:"elapsed_ns"`  // first Produce to last delivery report
+	ElapsedNs    int64   `json:"elapsed_ns"`  // first Produce to last delivery report (see Latency)
 	CPUSeconds   float64 `json:"cpu_seconds"` // own CPU over the run (process workers only)
 	FirstError   string  `json:"first_error,omitempty"`
-	// Latency is the produce-to-delivery-report histogram in microseconds.
+	// Latency is the produce-to-delivery-report histogram in microseconds;
+	// an acked record's report is timed when the client read its
+	// acknowledgement (reports.promise), a failed one's when it failed.
 	Latency *hdrhistogram.Snapshot `json:"latency_us"`
 }
 

@@ -206,7 +206,7 @@ func TestKcatRunsWithTheSettingsAndCountsErrorLines(t *testing.T) {
 	got, _ := os.ReadFile(argsFile)
 	want := strings.Join([]string{"-P", "-b", "a:1,b:2", "-t", "tp", "-l",
 		"-X", "acks=1", "-X", "batch.num.messages=1000000", "-X", "batch.size=1048576", "-X", "compression.codec=lz4",
-		"-X", "enable.idempotence=false", "-X", "linger.ms=5", "-X", "max.in.flight.requests.per.connection=9", "/p.txt"}, "\n") + "\n"
+		"-X", "enable.idempotence=false", "-X", "linger.ms=5", "-X", "max.in.flight.requests.per.connection=9", "-X", "queue.buffering.max.messages=50000", "/p.txt"}, "\n") + "\n"
 	if string(got) != want {
 		t.Fatalf("kcat got args\n%s\nwant\n%s", got, want)
 	}

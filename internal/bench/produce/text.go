@@ -73,5 +73,5 @@ func SaturationLine(sw Sweep) string {
 
 // JavaStartLine announces the anchors.
 func JavaStartLine(records int, s Settings) string {
-	return fmt.Sprintf("\nanchors: %d records, %s, unkeyed (ProducerPerformance sends no keys), each tool its own process", records, s.Label())
+	return fmt.Sprintf("\nanchors: %d records, %s, unkeyed (ProducerPerformance sends no keys), each tool its own process reading the same payload file, one value a line", records, s.Label())
 }

@@ -147,6 +147,7 @@ func TestDocV3SectionsFollowTheData(t *testing.T) {
 		"| kpar (Go, 1 producer) | 100,000 | 200.00 | 0.01 | 0.20 |",
 		"| kcat (librdkafka) | 50,000 | 500.00 | 0.02 | 0.50 |",
 		"| ProducerPerformance (Java) | 200 | 4000.00 |",
+		"kcat read the payload file ProducerPerformance reads (one value per line), kpar the CSV rows they came from.",
 		"One kpar producer ran at 2.00x kcat's (librdkafka) records/s with 0.40x its CPU-s per million records (whole process, same rows); the rate was past 1.0x in 1 of 1 repeats and the CPU within 1.0x in 1 of 1 (target "+kcatTarget+": met (1 of 1))",
 	)
 	if strings.Contains(md, "repeats by the rate ratio") {
@@ -165,10 +166,16 @@ func TestDocV3SectionsFollowTheData(t *testing.T) {
 	r.Kcat.Repeats = nil
 	// Changed data changes the sentences.
 	r.Kcat.Go.WallSeconds = 0.05
+	r.Kcat.Go.PayloadFile, r.Kcat.MaxBufferedRecords = true, 50_000
 	r.Kcat.Compute()
 	r.Pinned.Restored = false
 	md = render.Markdown(Doc(r))
-	testkit.Contains(t, "changed summary", md, "0.40x kcat's (librdkafka) records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1", "were NOT restored afterwards")
+	testkit.Contains(t, "changed summary", md, "0.40x kcat's (librdkafka) records/s", "the rate was past 1.0x in 0 of 1 repeats and the CPU within 1.0x in 1 of 1", "were NOT restored afterwards",
+		"kcat and kpar read the payload file ProducerPerformance reads (one value per line), each while it sends.",
+		"Both held at most 50,000 records unacknowledged (franz-go's MaxBufferedRecords, librdkafka's queue.buffering.max.messages).")
+	if strings.Contains(render.Markdown(Doc(sampleV3())), "unacknowledged") {
+		t.Error("a result without the buffer bound names one")
+	}
 	if v := kcatOf(Doc(r)).Verdict; v != "missed (0 of 1)" {
 		t.Errorf("kcat verdict %q", v)
 	}

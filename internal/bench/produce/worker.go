@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -47,6 +49,10 @@ type WorkerSpec struct {
 	Parts      int            `json:"parts"`
 	Settings   Settings       `json:"settings"`
 	Partitions map[string]int `json:"partitions"`
+	// Payload, when set, is a payload file (one value per line) whose every
+	// line the worker sends unkeyed, read while it sends (payloadLines), in
+	// place of Source's records: the file kcat and ProducerPerformance read.
+	Payload string `json:"payload,omitempty"`
 }
 
 // The protocol after the spec: a ready line out once loaded and connected;
@@ -62,15 +68,11 @@ type readyLine struct {
 // RunWorker is `kpar child produce-worker`: c carries its TLS and SASL
 // settings, its commands and its stdout.
 func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
-	data, err := sp.Source.Load()
+	src, closeSrc, err := sp.records()
 	if err != nil {
 		return err
 	}
-	n := sp.Records
-	if n <= 0 || n > data.Len() {
-		n = data.Len()
-	}
-	sl := part(data, n, sp.Part, sp.Parts)
+	defer closeSrc()
 	p, err := newProducer(sp.Seeds, sp.Settings, c.Client.Opts...)
 	if err != nil {
 		return err
@@ -83,12 +85,42 @@ func RunWorker(ctx context.Context, sp WorkerSpec, c *proc.Child) error {
 		return fmt.Errorf("worker: expected %q, got %q", lineGo, line)
 	}
 	cpu := proc.SelfCPU()
-	smp := p.run(ctx, sp.Part, sl, sp.Settings, sp.Partitions, nil)
+	smp, err := p.run(ctx, sp.Part, src, sp.Settings, sp.Partitions, nil)
+	if err != nil {
+		return err
+	}
 	if sp.Settings.NoFlush {
 		p.close()
 	}
 	smp.CPUSeconds = proc.SelfCPU() - cpu
 	return c.Out.Write(smp)
+}
+
+// records is the worker's source: the payload file's lines, opened here so
+// a missing file fails before the worker is ready, or its part of the
+// first Records records of the loaded dataset. done releases the file.
+func (sp WorkerSpec) records() (src source, done func(), err error) {
+	if sp.Payload != "" {
+		f, err := os.Open(sp.Payload)
+		if err != nil {
+			return nil, nil, err
+		}
+		// What stays live is the records in flight, a few MB: at the
+		// default GOGC of 100 the collector ran about a dozen times per
+		// million records, and every cycle also empties franz-go's pool
+		// of request buffers, which then grow again.
+		debug.SetGCPercent(payloadGCPercent)
+		return payloadLines(f, sp.Payload), func() { f.Close() }, nil
+	}
+	data, err := sp.Source.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	n := sp.Records
+	if n <= 0 || n > data.Len() {
+		n = data.Len()
+	}
+	return part(data, n, sp.Part, sp.Parts).records, func() {}, nil
 }
 
 // workerProc is one started worker: its stdout lines as they come.
@@ -222,18 +254,21 @@ type Anchor struct {
 	Sample
 	ProcessCPUSeconds float64 `json:"process_cpu_seconds"` // includes start-up and CSV loading
 	WallSeconds       float64 `json:"wall_seconds"`        // the process's lifetime, start-up and exit included
+	// PayloadFile says the process read the payload file the tools read,
+	// while it sent; false (results before the field): it loaded the CSV
+	// rows the payloads came from before sending.
+	PayloadFile bool `json:"payload_file,omitempty"`
 }
 
-// RunAnchor runs a single worker process over the first n records at
-// record size size, unkeyed, as ProducerPerformance sends no keys.
-func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, n, size int) (Anchor, error) {
-	sp := b.spec(s, partitions, n, size, 0, 1)
-	sp.Source.KeyColumn = ""
+// RunAnchor runs a single worker process over every line of the payload
+// file the tools read, unkeyed, as ProducerPerformance sends no keys.
+func (b *bench) RunAnchor(ctx context.Context, s Settings, partitions map[string]int, payload string) (Anchor, error) {
+	sp := WorkerSpec{Seeds: b.seeds, Parts: 1, Settings: s, Partitions: partitions, Payload: payload}
 	procs, samples, _, err := b.runWorkers(ctx, []WorkerSpec{sp}, func(int) string { return "go anchor worker" }, &window{})
 	if err != nil {
 		return Anchor{}, err
 	}
-	a := Anchor{Sample: samples[0]}
+	a := Anchor{Sample: samples[0], PayloadFile: true}
 	// The parent's own clock around launch would also count the fork and
 	// exec and the spec's write, which kcat's and Java's wall do not.
 	u := procs[0].p.Usage()
