@@ -86,7 +86,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile, stall: cfg.StallTimeout,
+	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, kind: consume.Kind, stall: cfg.StallTimeout,
 		run: runOf(cfg, consume.Run),
 		doc: consume.Doc})
 }

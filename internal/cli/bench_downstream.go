@@ -63,7 +63,7 @@ func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags)
 	if err := cmp.Or(checkStall(f.stall), cfg.Validate()); err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile, stall: f.stall,
+	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, kind: downstream.Kind, stall: f.stall,
 		run: runOf(cfg, downstream.Run),
 		doc: downstream.Doc})
 }

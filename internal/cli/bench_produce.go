@@ -143,7 +143,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 	if err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile, stall: f.stall,
+	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, kind: produce.Kind, stall: f.stall,
 		brokers: func(ctx context.Context) ([]string, error) {
 			ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 			defer cancel()

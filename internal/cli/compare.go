@@ -121,7 +121,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	}
 	// A part that failed is in the result with its reason; the parts that
 	// completed are written all the same, and the exit is non-zero.
-	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs", stall: f.stall,
+	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, kind: compare.Kind, unit: "runs", stall: f.stall,
 		run:     runOf(cfg, compare.Run),
 		doc:     compare.Doc,
 		partial: func(err error) bool { return errors.Is(err, compare.ErrPartsFailed) }})

@@ -68,7 +68,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if f.Verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}
-	return runExperiment(cmd, g, experiment[consumer.Result]{out: &f.out, data: "lab-consumer.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[consumer.Result]{out: &f.out, kind: consumer.Kind, unit: "cells",
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab consumer: seed %d, %d cells, %d records each, brokers %s",
 				cfg.Seed, len(cfg.Cells()), cfg.Records, strings.Join(e.Brokers, ","))

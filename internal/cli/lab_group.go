@@ -117,7 +117,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if f.Verbose {
 		cfg.MemberStderr = cmd.ErrOrStderr()
 	}
-	err = runExperiment(cmd, g, experiment[group.Result]{out: &f.out, data: "lab-group.json", unit: "cells",
+	err = runExperiment(cmd, g, experiment[group.Result]{out: &f.out, kind: group.Kind, unit: "cells",
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n%s",
 				cfg.Seed, len(cfg.Cells()), cfg.Rate, cfg.Duration, strings.Join(e.Brokers, ","), group.TextHeader())

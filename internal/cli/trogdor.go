@@ -208,7 +208,7 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 	if err := cfg.CheckAgents(); err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, data: trogdor.DataFile,
+	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, kind: trogdor.Kind,
 		run: runOf(cfg, trogdor.Run),
 		doc: trogdor.Doc})
 }

@@ -266,7 +266,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}
 	}
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers)}
+	res := Result{Run: labrun.New(Kind, cfg.Argv(), cfg.Seed, cfg.Brokers)}
 	for i, p := range plan {
 		cfg.Progress.Begin(i+1, len(plan), p.Name())
 		start := time.Now()

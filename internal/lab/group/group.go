@@ -222,7 +222,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers),
+	res := Result{Run: labrun.New(Kind, cfg.Argv(), cfg.Seed, cfg.Brokers),
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
 	if res.ConsumerSessionTimeoutMs > 0 {

@@ -22,10 +22,10 @@ type Run struct {
 	Brokers []string `json:"brokers"`
 }
 
-// New heads a run of schema (at version) that argv reproduces, with the seed
-// it picked and the brokers it runs against.
-func New(schema string, version int, argv []string, seed int64, brokers []string) Run {
-	return Run{Header: results.NewHeader(schema, version, argv), Seed: seed, Brokers: brokers}
+// New heads a run of kind that argv reproduces, with the seed it picked and
+// the brokers it runs against.
+func New(kind results.Kind, argv []string, seed int64, brokers []string) Run {
+	return Run{Header: kind.Header(argv), Seed: seed, Brokers: brokers}
 }
 
 // Ready refuses to start lab (its command, "lab group") without a broker,
