@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/downstream"
+	"github.com/kpar/kpar/internal/flagcheck"
 )
 
 // benchDownstreamFlags: the Config's flags, and --order and --fixed,
@@ -21,7 +22,7 @@ type benchDownstreamFlags struct {
 
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
 	def := downstream.DefaultConfig()
-	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
+	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: flagcheck.Ints(def.Fixed)}
 	c := command("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
 		help("bench-downstream"), func(cmd *cobra.Command) error { return runBenchDownstream(cmd, g, f) })
 	bindFlags(c.Flags(), f, `

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -26,8 +27,8 @@ type produceFlags struct {
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
 	def := produce.DefaultConfig()
-	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: joinInts(def.Partitions), RecordSizeFlag: joinInts(def.RecordSizes),
-		ProducersFlag: joinInts(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
+	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: flagcheck.Ints(def.Partitions), RecordSizeFlag: flagcheck.Ints(def.RecordSizes),
+		ProducersFlag: flagcheck.Ints(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",

@@ -21,7 +21,7 @@ import (
 type experiment[R any] struct {
 	out  *outFlags
 	kind results.Kind // what the data file under --out holds (kind.File)
-	unit string // what the bar counts of Begin/End events: "cells", "runs"
+	unit string       // what the bar counts of Begin/End events: "cells", "runs"
 	// brokers finds the cluster; nil: g.connect, the one broker probe.
 	// A command whose experiment may start its own cluster returns none.
 	brokers func(ctx context.Context) ([]string, error)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -118,7 +119,7 @@ type trogdorSweepFlags struct {
 
 func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
 	def := trogdor.DefaultConfig()
-	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: joinInts(def.Steps), WarmupFlag: -1}
+	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: flagcheck.Ints(def.Steps), WarmupFlag: -1}
 	f.idem = onOff(f.Settings.Idempotence)
 	return f
 }

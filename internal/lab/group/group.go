@@ -119,16 +119,10 @@ func (c Config) Full() Config {
 }
 
 // Validate checks every flag-backed field; each error names its flag.
-func (c Config) Validate() error {
-	_, err := c.plan()
-	return err
-}
+func (c Config) Validate() error { return labrun.Check(c.plan) }
 
 // Cells names the cells a valid Config runs, in order.
-func (c Config) Cells() []string {
-	plan, _ := c.plan()
-	return labrun.Names(plan)
-}
+func (c Config) Cells() []string { return labrun.Cells(c.plan) }
 
 // plan is the cells to run, only their event, assignor and member set.
 func (c Config) plan() ([]Cell, error) {

@@ -41,6 +41,19 @@ func Ready(lab string, brokers []string, child string, hasChild bool) error {
 	return nil
 }
 
+// Check is the error of planning a lab's cells (nil: the plan holds), the
+// one check a lab whose flags all shape its plan makes in Validate.
+func Check[C any](plan func() ([]C, error)) error {
+	_, err := plan()
+	return err
+}
+
+// Cells are the names of a valid plan's cells, in the order it runs them.
+func Cells[C interface{ Name() string }](plan func() ([]C, error)) []string {
+	cells, _ := plan()
+	return Names(cells)
+}
+
 // Names are the names of a lab's cells, in the order it runs them.
 func Names[C interface{ Name() string }](cells []C) []string {
 	out := make([]string, 0, len(cells))
