@@ -133,14 +133,11 @@ type JavaComparison struct {
 func (j *JavaComparison) Compute() {
 	j.GoRecordsPerSec = clock.Ratio(float64(j.Go.Acked), float64(j.Go.ElapsedNs)/1e9)
 	j.JavaRecordsPerSec = j.Java.RecordsPerSec
-	j.GoCPUPerMillion = perMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
-	j.JavaCPUPerMillion = perMillion(j.Java.CPUSeconds, j.Java.Records)
+	j.GoCPUPerMillion = clock.PerMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
+	j.JavaCPUPerMillion = clock.PerMillion(j.Java.CPUSeconds, j.Java.Records)
 	j.RecordsPerSecRatio = clock.Ratio(j.GoRecordsPerSec, j.JavaRecordsPerSec)
 	j.CPUPerMillionRatio = clock.Ratio(j.GoCPUPerMillion, j.JavaCPUPerMillion)
 }
-
-// perMillion is cpu seconds per million of n records (0 for none).
-func perMillion(cpu float64, n int64) float64 { return clock.Ratio(cpu, float64(n)) * 1e6 }
 
 // FailedSteps names every step in which a delivery failed, one line each
 // ("<sweep label>, N producers: F of R deliveries failed: first error"): its
