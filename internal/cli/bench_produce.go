@@ -42,15 +42,10 @@ func newBenchProduceCmd(g *globals) *cobra.Command {
   kpar bench produce --brokers 127.0.0.1:9092 --acks 1,all --producers 1,2,4,8   # against 'kpar broker up --nodes 3'
   kpar bench produce --trogdor --steps 1,2,4 --records 200000   # on Trogdor agents ('kpar trogdor up --agents 4')`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchProduce(cmd, g, &f) },
 	}
 	f.register(c.Flags())
-	tr := addTrogdorRoute(c, trogdor.Produce)
-	c.RunE = func(cmd *cobra.Command, _ []string) error {
-		if routed, err := tr.route(cmd, g); routed {
-			return err
-		}
-		return runBenchProduce(cmd, g, &f)
-	}
+	addTrogdorRoute(c, g, trogdor.Produce)
 	return wired(c)
 }
 

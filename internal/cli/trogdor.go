@@ -229,8 +229,9 @@ type trogdorRoute struct {
 }
 
 // addTrogdorRoute gives bench command c its --trogdor, running workload w
-// unless --workload says otherwise.
-func addTrogdorRoute(c *cobra.Command, w trogdor.Workload) *trogdorRoute {
+// unless --workload says otherwise; c's own run (its RunE, set before) runs
+// when route did not handle the command.
+func addTrogdorRoute(c *cobra.Command, g *globals, w trogdor.Workload) {
 	r := &trogdorRoute{sweep: newTrogdorSweepFlags(w), set: pflag.NewFlagSet("trogdor sweep", pflag.ContinueOnError), added: map[string]bool{}}
 	r.sweep.register(r.set)
 	fl := c.Flags()
@@ -243,7 +244,13 @@ func addTrogdorRoute(c *cobra.Command, w trogdor.Workload) *trogdorRoute {
 		_ = fl.MarkHidden(f.Name)
 		r.added[f.Name] = true
 	})
-	return r
+	run := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if routed, err := r.route(cmd, g); routed {
+			return err
+		}
+		return run(cmd, args)
+	}
 }
 
 // route runs the sweep when --trogdor is given (handled true), refusing
