@@ -1,7 +1,8 @@
-// Package labrun is what the labs share: a result's seeded header, the check
-// of a flag's list of names and waiting for a condition (`kpar lab group` and
-// `kpar lab group-settings`), and what of a cell repeats on a re-run
-// (Repeats: the consumer, group and producer labs).
+// Package labrun is what the labs share: a result's seeded header, a
+// Config's check and cell names from its plan (`kpar lab consumer` and `kpar
+// lab group`), the check of a flag's list of names and waiting for a
+// condition (`kpar lab group` and `kpar lab group-settings`), and what of a
+// cell repeats on a re-run (Repeats: the consumer, group and producer labs).
 package labrun
 
 import (
