@@ -17,19 +17,12 @@ import (
 type benchConsumeFlags struct {
 	consume.Config
 	OrderFlag, CPUProfile string
-	out                   outFlags
 }
 
 func newBenchConsumeCmd(g *globals) *cobra.Command {
 	def := consume.DefaultConfig()
-	f := &benchConsumeFlags{Config: def, OrderFlag: def.Order.String()}
-	c := &cobra.Command{
-		Use:   "consume",
-		Short: "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
-		Long:  help("bench-consume"),
-		Args:  cobra.NoArgs,
-	}
-	bindFlags(c.Flags(), f, `
+	c, f := configCommand("consume", "Measure the parallel consumer: I/O-bound rate, no-op rate vs plain franz-go, peak RSS",
+		help("bench-consume"), "consume", benchConsumeFlags{Config: def, OrderFlag: def.Order.String()}, `
 topic-prefix                   TopicPrefix     prefix of the bench topics
 keys                           Keys            distinct record keys
 value-size                     ValueSize       record value bytes
@@ -52,22 +45,18 @@ repeat                         Repeat          io and cpu: repeats (cpu: the thr
 min-window                     MinWindow       io and cpu: the shortest measured window (after the warm-up) accepted; a shorter one fails the run
 stall-timeout                  StallTimeout    end the run, naming the brokers, once they have not answered for this long, or once a measurement (io, cpu, rss, calibration) has handled no record for this long
 fetch-max-bytes                FetchMaxBytes   cpu/rss: kgo.FetchMaxBytes for the parallel consumer (0: the library's default, sized from the measured bytes per record, 1-50 MiB)
-cpuprofile                     CPUProfile      write a CPU profile of the measurements (this process) to this file`)
+cpuprofile                     CPUProfile      write a CPU profile of the measurements (this process) to this file`,
+		func(cmd *cobra.Command, f benchConsumeFlags, out *outFlags) error {
+			return runBenchConsume(cmd, g, f, out)
+		})
 	addPartitions(c.Flags(), &f.Partitions, def.Partitions, "every bench topic")
-	addOutFlags(c.Flags(), &f.out, "consume")
-	tr := addTrogdorRoute(c, trogdor.Consume)
-	c.RunE = func(cmd *cobra.Command, _ []string) error {
-		if routed, err := tr.route(cmd, g); routed {
-			return err
-		}
-		return runBenchConsume(cmd, g, f)
-	}
+	addTrogdorRoute(c, g, trogdor.Consume)
 	return wired(c)
 }
 
 // runBenchConsume validates the Config from the flags before any broker is
 // looked up, then runs it.
-func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error {
+func runBenchConsume(cmd *cobra.Command, g *globals, f benchConsumeFlags, out *outFlags) error {
 	cfg := f.Config
 	if err := cfg.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
 		return fmt.Errorf("--order: %w", err)
@@ -86,7 +75,7 @@ func runBenchConsume(cmd *cobra.Command, g *globals, f *benchConsumeFlags) error
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return runExperiment(cmd, g, experiment[consume.Result]{out: &f.out, data: consume.DataFile, stall: cfg.StallTimeout,
+	return runExperiment(cmd, g, experiment[consume.Result]{out: out, kind: consume.Kind, stall: cfg.StallTimeout,
 		run: runOf(cfg, consume.Run),
 		doc: consume.Doc})
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -46,7 +45,7 @@ func TestBenchConsumeRefusesAWindowTooShortAndWritesNothing(t *testing.T) {
 		t.Fatalf("--min-window 1ns: %v", err)
 	}
 	var r consume.Result
-	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil || r.MinWindowS != 1e-9 || len(r.IO.Repeats) != 2 {
+	if err := consume.Kind.Read(filepath.Join(out, consume.Kind.File), &r); err != nil || r.MinWindowS != 1e-9 || len(r.IO.Repeats) != 2 {
 		t.Fatalf("results (%v): %+v", err, r)
 	}
 }
@@ -79,7 +78,7 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 		}
 	}
 	var r consume.Result
-	if err := results.Read(filepath.Join(out, consume.DataFile), consume.Schema, consume.Version, &r); err != nil {
+	if err := consume.Kind.Read(filepath.Join(out, consume.Kind.File), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.IO == nil || r.RSS == nil || r.RSS.Records != 3000 || r.RSS.PeakRSSKiB <= 0 || r.IO.Target != consume.IOTarget || len(r.Command) < 3 {
@@ -97,10 +96,10 @@ func TestBenchConsumeWritesResultsAndJSONIsOnlyData(t *testing.T) {
 	if err := dec.Decode(&j); err != nil || dec.More() {
 		t.Fatalf("--json stdout is not the data alone (%v):\n%s", err, stdout)
 	}
-	if j.Schema != consume.Schema || j.Version != consume.Version || j.IO == nil || j.CPU != nil || j.RSS != nil {
+	if j.Schema != consume.Kind.Schema || j.Version != consume.Kind.Version || j.IO == nil || j.CPU != nil || j.RSS != nil {
 		t.Fatalf("--json printed %+v", j)
 	}
-	if _, err := os.Stat(filepath.Join(out, consume.DataFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(out, consume.Kind.File)); err != nil {
 		t.Fatalf("--json did not write --out too: %v", err)
 	}
 }

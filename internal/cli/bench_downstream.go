@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kpar/kpar/internal/bench/downstream"
+	"github.com/kpar/kpar/internal/flagcheck"
 )
 
 // benchDownstreamFlags: the Config's flags, and --order and --fixed,
@@ -15,16 +16,13 @@ import (
 type benchDownstreamFlags struct {
 	downstream.Config
 	OrderFlag, FixedFlag string
-	out                  outFlags
 	stall                time.Duration
 }
 
 func newBenchDownstreamCmd(g *globals) *cobra.Command {
 	def := downstream.DefaultConfig()
-	f := &benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: joinInts(def.Fixed)}
-	c := command("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
-		help("bench-downstream"), func(cmd *cobra.Command) error { return runBenchDownstream(cmd, g, f) })
-	bindFlags(c.Flags(), f, `
+	c, f := configCommand("downstream", "Fixed, adaptive and rate-limited concurrency against a simulated downstream that saturates",
+		help("bench-downstream"), "downstream", benchDownstreamFlags{Config: def, OrderFlag: def.Order.String(), FixedFlag: flagcheck.Ints(def.Fixed)}, `
 topic-prefix  TopicPrefix  prefix of the bench topics
 order         OrderFlag    ordering (key, partition, none)
 capacity      Capacity     calls the downstream serves at once in the steady phase
@@ -42,16 +40,17 @@ warmup        Warmup       skipped at the start of the steady phase
 settle        Settle       skipped after each capacity change
 tick          Tick         timeline resolution
 attempts      Attempts     in-place attempts per record (parallel.Retries)
-repeat        Repeat       runs of every contender, interleaved`)
+repeat        Repeat       runs of every contender, interleaved`, func(cmd *cobra.Command, f benchDownstreamFlags, out *outFlags) error {
+			return runBenchDownstream(cmd, g, f, out)
+		})
 	addPartitions(c.Flags(), &f.Partitions, def.Partitions, "the bench topic")
 	addStallTimeout(c.Flags(), &f.stall)
-	addOutFlags(c.Flags(), &f.out, "downstream")
 	return wired(c)
 }
 
 // runBenchDownstream validates the Config from the flags before any broker
 // is looked up, then runs it.
-func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags) error {
+func runBenchDownstream(cmd *cobra.Command, g *globals, f benchDownstreamFlags, out *outFlags) error {
 	cfg := f.Config
 	if err := cfg.Order.UnmarshalText([]byte(f.OrderFlag)); err != nil {
 		return fmt.Errorf("--order: %w", err)
@@ -63,7 +62,7 @@ func runBenchDownstream(cmd *cobra.Command, g *globals, f *benchDownstreamFlags)
 	if err := cmp.Or(checkStall(f.stall), cfg.Validate()); err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[downstream.Result]{out: &f.out, data: downstream.DataFile, stall: f.stall,
+	return runExperiment(cmd, g, experiment[downstream.Result]{out: out, kind: downstream.Kind, stall: f.stall,
 		run: runOf(cfg, downstream.Run),
 		doc: downstream.Doc})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/bench/produce"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -26,8 +27,8 @@ type produceFlags struct {
 
 func newBenchProduceCmd(g *globals) *cobra.Command {
 	def := produce.DefaultConfig()
-	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: joinInts(def.Partitions), RecordSizeFlag: joinInts(def.RecordSizes),
-		ProducersFlag: joinInts(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
+	f := produceFlags{Config: def, TopicFlag: def.Topics[0], PartitionsFlag: flagcheck.Ints(def.Partitions), RecordSizeFlag: flagcheck.Ints(def.RecordSizes),
+		ProducersFlag: flagcheck.Ints(def.Producers), LingerFlag: def.Lingers[0].String(), BatchFlag: strconv.Itoa(int(def.BatchBytes[0]))}
 	c := &cobra.Command{
 		Use:   "produce",
 		Short: "Producer scaling bench: 1 to N producers from a CSV, with the settings users argue about",
@@ -41,15 +42,10 @@ func newBenchProduceCmd(g *globals) *cobra.Command {
   kpar bench produce --brokers 127.0.0.1:9092 --acks 1,all --producers 1,2,4,8   # against 'kpar broker up --nodes 3'
   kpar bench produce --trogdor --steps 1,2,4 --records 200000   # on Trogdor agents ('kpar trogdor up --agents 4')`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBenchProduce(cmd, g, &f) },
 	}
 	f.register(c.Flags())
-	tr := addTrogdorRoute(c, trogdor.Produce)
-	c.RunE = func(cmd *cobra.Command, _ []string) error {
-		if routed, err := tr.route(cmd, g); routed {
-			return err
-		}
-		return runBenchProduce(cmd, g, &f)
-	}
+	addTrogdorRoute(c, g, trogdor.Produce)
 	return wired(c)
 }
 
@@ -143,7 +139,7 @@ func runBenchProduce(cmd *cobra.Command, g *globals, f *produceFlags) error {
 	if err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, data: produce.DataFile, stall: f.stall,
+	return runExperiment(cmd, g, experiment[produce.Result]{out: &f.out, kind: produce.Kind, stall: f.stall,
 		brokers: func(ctx context.Context) ([]string, error) {
 			ctx, cancel := context.WithTimeout(ctx, f.Timeout)
 			defer cancel()

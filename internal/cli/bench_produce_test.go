@@ -13,7 +13,6 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/produce"
 	"github.com/kpar/kpar/internal/kafka"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -87,7 +86,7 @@ func TestGenCSVWritesTheRequestedRows(t *testing.T) {
 func readResults(t *testing.T, dir string) produce.Result {
 	t.Helper()
 	var r produce.Result
-	if err := results.Read(filepath.Join(dir, "results.json"), produce.Schema, produce.Version, &r); err != nil {
+	if err := produce.Kind.Read(filepath.Join(dir, "results.json"), &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Finished.Before(r.Started) || len(r.Command) < 3 || r.Command[0] != "kpar" {
@@ -116,7 +115,7 @@ func TestBenchProduceJSONPrintsOnlyTheData(t *testing.T) {
 	if dec.More() {
 		t.Fatalf("stdout holds more than the JSON data:\n%s", stdout)
 	}
-	if back := readResults(t, out); r.Schema != produce.Schema || len(r.Sweeps) != 1 || len(back.Sweeps[0].Steps) != len(r.Sweeps[0].Steps) {
+	if back := readResults(t, out); r.Schema != produce.Kind.Schema || len(r.Sweeps) != 1 || len(back.Sweeps[0].Steps) != len(r.Sweeps[0].Steps) {
 		t.Fatalf("--json printed %+v", r)
 	}
 }
@@ -184,7 +183,7 @@ func TestBenchProduceExitsNonZeroNamingAStepWithFailedDeliveries_RealBroker(t *t
 		t.Fatalf("want exit 1 naming the failed deliveries, got %v", err)
 	}
 	var res produce.Result
-	if err := results.Read(filepath.Join(out, produce.DataFile), produce.Schema, produce.Version, &res); err != nil {
+	if err := produce.Kind.Read(filepath.Join(out, produce.Kind.File), &res); err != nil {
 		t.Fatalf("the failed step's results: %v", err)
 	}
 	if len(res.FailedSteps()) != 1 {

@@ -153,15 +153,6 @@ func splitList(s string) []string {
 	return out
 }
 
-// joinInts is a list flag's default: 1,2,4.
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
-}
-
 // parseInts parses --flag's comma list of integers, each at least min.
 func parseInts(flag, s string, min int) ([]int, error) {
 	var out []int

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kpar/kpar/internal/compare"
 	"github.com/kpar/kpar/internal/compare/stuck"
+	"github.com/kpar/kpar/internal/flagcheck"
 )
 
 // compareFlags are the flags, bound straight into the Configs (the
@@ -35,7 +36,7 @@ var quickFlags = [][2]string{{"concurrency", "64"}, {"io-records", "20000"}, {"n
 
 func newCompareConsumeCmd(g *globals) *cobra.Command {
 	def := compare.DefaultConfig()
-	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: joinInts(def.Concurrencies)}
+	f := &compareFlags{Config: def, W: stuck.DefaultConfig(), ConcFlag: flagcheck.Ints(def.Concurrencies)}
 	c := command("consume", "kpar's parallel consumer vs Confluent's Parallel Consumer (Java), share groups and a plain franz-go loop",
 		help("compare-consume"), func(cmd *cobra.Command) error { return runCompareConsume(cmd, g, f) })
 	fl := c.Flags()
@@ -121,7 +122,7 @@ func runCompareConsume(cmd *cobra.Command, g *globals, f *compareFlags) error {
 	}
 	// A part that failed is in the result with its reason; the parts that
 	// completed are written all the same, and the exit is non-zero.
-	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, data: compare.DataFile, unit: "runs", stall: f.stall,
+	return runExperiment(cmd, g, experiment[compare.Result]{out: &f.out, kind: compare.Kind, unit: "runs", stall: f.stall,
 		run:     runOf(cfg, compare.Run),
 		doc:     compare.Doc,
 		partial: func(err error) bool { return errors.Is(err, compare.ErrPartsFailed) }})

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/kpar/kpar/internal/compare"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -39,7 +38,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 		t.Errorf("stderr lacks the per-measurement lines:\n%s", stderr)
 	}
 	var back compare.Result
-	if err := results.Read(filepath.Join(out, compare.DataFile), compare.Schema, compare.Version, &back); err != nil {
+	if err := compare.Kind.Read(filepath.Join(out, compare.Kind.File), &back); err != nil {
 		t.Fatal(err)
 	}
 	finished := func(what string, s compare.Side, records int64) {
@@ -127,7 +126,7 @@ func TestCompareConsumeEveryContenderFinishesAndEveryFileIsWritten(t *testing.T)
 	if len(r.Targets) != 5 || len(r.LOC) != 4 || len(r.Table.Rows) < len(compare.Facts)+1 || len(r.Command) < 3 {
 		t.Errorf("targets %d, loc %d, table rows %d, command %v", len(r.Targets), len(r.LOC), len(r.Table.Rows), r.Command)
 	}
-	want := map[string]bool{compare.DataFile: true, "compare.md": true}
+	want := map[string]bool{compare.Kind.File: true, "compare.md": true}
 	for _, c := range compare.ChartNames {
 		want[c+".svg"], want[c+".png"] = true, true
 	}
@@ -165,7 +164,7 @@ func TestCompareConsumeWritesTheCompletedPartsAndExitsNonZero(t *testing.T) {
 		t.Fatalf("exit %v, want non-zero\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	var r compare.Result
-	if err := results.Read(filepath.Join(out, compare.DataFile), compare.Schema, compare.Version, &r); err != nil {
+	if err := compare.Kind.Read(filepath.Join(out, compare.Kind.File), &r); err != nil {
 		t.Fatalf("the completed parts were not written: %v\nstderr:\n%s", err, stderr)
 	}
 	parts := map[string]string{}

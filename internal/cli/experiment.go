@@ -20,8 +20,8 @@ import (
 // (so a bad flag is never reported as a missing broker).
 type experiment[R any] struct {
 	out  *outFlags
-	data string // the data file under --out
-	unit string // what the bar counts of Begin/End events: "cells", "runs"
+	kind results.Kind // what the data file under --out holds (kind.File)
+	unit string       // what the bar counts of Begin/End events: "cells", "runs"
 	// brokers finds the cluster; nil: g.connect, the one broker probe.
 	// A command whose experiment may start its own cluster returns none.
 	brokers func(ctx context.Context) ([]string, error)
@@ -94,7 +94,7 @@ func runExperiment[R any](cmd *cobra.Command, g *globals, x experiment[R]) error
 	} else {
 		vs = render.Views(dc)
 	}
-	written, err := results.Write(x.out.out, x.data, res, vs...)
+	written, err := results.Write(x.out.out, x.kind.File, res, vs...)
 	if err != nil {
 		return err
 	}

@@ -32,16 +32,15 @@ func help(path string) string {
 	if err != nil {
 		panic(err)
 	}
-	schema := func(s string, v int) string { return fmt.Sprintf("%q version %d", s, v) }
 	var out strings.Builder
 	err = template.Must(template.New(path).Option("missingkey=error").Parse(string(b))).Execute(&out, map[string]string{
 		"KafkaVersion": broker.KafkaVersion, "TrogdorVersion": trogdor.Version, "PCVersion": confluentpc.PCVersion,
 		"CacheDir": broker.CacheDir(), "Home": broker.Home(),
-		"ConsumerSchema": schema(consumer.Schema, consumer.SchemaVersion), "SoakSchema": schema(soak.Schema, soak.SchemaVersion),
-		"GroupSchema": schema(group.Schema, group.SchemaVersion), "ProducerSchema": schema(producer.Schema, producer.SchemaVersion),
-		"GroupSettingsSchema": schema(groupsettings.Schema, groupsettings.SchemaVersion),
-		"CompareSchema":       fmt.Sprintf("%s v%d", compare.Schema, compare.Version),
-		"TrogdorSchema":       fmt.Sprintf("%s v%d", trogdor.Schema, trogdor.SchemaVersion),
+		"ConsumerSchema": consumer.Kind.String(), "SoakSchema": soak.Kind.String(),
+		"GroupSchema": group.Kind.String(), "ProducerSchema": producer.Kind.String(),
+		"GroupSettingsSchema": groupsettings.Kind.String(),
+		"CompareSchema":       fmt.Sprintf("%s v%d", compare.Kind.Schema, compare.Kind.Version),
+		"TrogdorSchema":       fmt.Sprintf("%s v%d", trogdor.Kind.Schema, trogdor.Kind.Version),
 	})
 	if err != nil {
 		panic(err)

@@ -15,16 +15,11 @@ type labConsumerFlags struct {
 	consumer.Config
 	CrashAtFlag string
 	Verbose     bool
-	out         outFlags
 }
 
 func newLabConsumerCmd(g *globals) *cobra.Command {
-	def := consumer.DefaultConfig()
-	f := &labConsumerFlags{Config: def}
-	c := command("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
-		help("lab-consumer"), func(cmd *cobra.Command) error { return runLabConsumer(cmd, g, f) })
-	fl := c.Flags()
-	bindFlags(fl, f, `
+	c, f := configCommand("consumer", "Count what each consumer strategy loses, duplicates and reorders under faults",
+		help("lab-consumer"), "lab", labConsumerFlags{Config: consumer.DefaultConfig()}, `
 strategies     Strategies      comma-separated strategies to run; pc-key, pc-partition, pc-unordered run Confluent's Parallel Consumer (needs a JDK and Maven); share and kpar-share consume as a share group (KIP-932)
 scenarios      Scenarios       comma-separated scenarios, faults joined by '+' (ooo, crash, kill, rebalance, failures, slow; or none)
 cell           Cell            run one cell, strategy/scenario (e.g. commit-before/ooo+crash); overrides --strategies and --scenarios
@@ -40,15 +35,16 @@ permanent      Permanent       failures: chance a record always fails (dead-lett
 stall-timeout  StallTimeout    give up on a cell whose consumers make no progress for this long (after a worker's start or restart: at least 60s)
 keep-topics    Keep            keep each cell's topics and group for inspection
 verbose        Verbose         pass the worker processes' output through to stderr
-seed  Seed`)
-	addPartitions(fl, &f.Partitions, def.Partitions, "each cell's input topic")
-	addOutFlags(fl, &f.out, "lab")
+seed  Seed`, func(cmd *cobra.Command, f labConsumerFlags, out *outFlags) error {
+			return runLabConsumer(cmd, g, f, out)
+		})
+	addPartitions(c.Flags(), &f.Partitions, f.Partitions, "each cell's input topic")
 	return wired(c)
 }
 
 // runLabConsumer validates the Config from the flags before any broker is
 // looked up, then runs it.
-func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
+func runLabConsumer(cmd *cobra.Command, g *globals, f labConsumerFlags, out *outFlags) error {
 	cfg := f.Config
 	if strings.TrimSpace(f.CrashAtFlag) != "" {
 		at, err := parseInts("crash-at", f.CrashAtFlag, 1)
@@ -68,7 +64,7 @@ func runLabConsumer(cmd *cobra.Command, g *globals, f *labConsumerFlags) error {
 	if f.Verbose {
 		cfg.WorkerStderr = cmd.ErrOrStderr()
 	}
-	return runExperiment(cmd, g, experiment[consumer.Result]{out: &f.out, data: "lab-consumer.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[consumer.Result]{out: out, kind: consumer.Kind, unit: "cells",
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab consumer: seed %d, %d cells, %d records each, brokers %s",
 				cfg.Seed, len(cfg.Cells()), cfg.Records, strings.Join(e.Brokers, ","))

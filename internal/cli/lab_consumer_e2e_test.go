@@ -35,7 +35,7 @@ func TestLabConsumerWritesConsistentJSONMarkdownAndCharts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Schema != consumer.Schema || res.Version != consumer.SchemaVersion || res.Seed != 77 || len(res.Cells) != 2 {
+	if res.Schema != consumer.Kind.Schema || res.Version != consumer.Kind.Version || res.Seed != 77 || len(res.Cells) != 2 {
 		t.Fatalf("results: schema %q version %d, seed %d, %d cells", res.Schema, res.Version, res.Seed, len(res.Cells))
 	}
 	md, err := os.ReadFile(filepath.Join(out, "lab-consumer.md"))
@@ -116,7 +116,7 @@ func TestLabConsumerJSONPrintsOnlyTheData(t *testing.T) {
 		t.Fatalf("stdout is not the data file:\nstdout:\n%s\nfile:\n%s", stdout, file)
 	}
 	var res consumer.Result
-	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Schema != consumer.Schema || len(res.Cells) != 1 ||
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Schema != consumer.Kind.Schema || len(res.Cells) != 1 ||
 		res.Cells[0].Check.Input != 200 || res.Cells[0].Check.Lost != 0 {
 		t.Fatalf("stdout data: %v, %+v", err, res)
 	}

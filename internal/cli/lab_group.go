@@ -19,7 +19,6 @@ type labGroupFlags struct {
 	group.Config
 	EventsFlag, AssignorsFlag, ParFlag string
 	Full, Verbose                      bool
-	out                                outFlags
 
 	// The settings experiments (kpar lab group-settings) run after the
 	// events, with the same seed, into their own directory.
@@ -29,13 +28,11 @@ type labGroupFlags struct {
 
 func newLabGroupCmd(g *globals) *cobra.Command {
 	def := group.DefaultConfig()
-	f := &labGroupFlags{Config: def, EventsFlag: strings.Join(def.Events, ","), AssignorsFlag: strings.Join(def.Assignors, ","),
+	f := labGroupFlags{Config: def, EventsFlag: strings.Join(def.Events, ","), AssignorsFlag: strings.Join(def.Assignors, ","),
 		ParFlag: strings.Join(def.ParallelAssignors, ","), Settings: "all", SettingsOut: filepath.Join("results", "lab-group-settings"),
 		SettingsCfg: groupsettings.DefaultConfig()}
-	c := command("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
-		help("lab-group"), func(cmd *cobra.Command) error { return runLabGroup(cmd, g, f) })
-	fl := c.Flags()
-	bindFlags(fl, f, `
+	c, _ := configCommand("group", "What a member joining, leaving, dying or restarting does to a consumer group, per assignor and protocol",
+		help("lab-group"), "lab-group", f, `
 events            EventsFlag           comma-separated events (`+strings.Join(group.Events, ", ")+`; or all)
 assignors         AssignorsFlag        comma-separated assignors run with plain members (`+strings.Join(group.Assignors, ", ")+`; or all)
 parallel          ParFlag              comma-separated assignors run with kpar's parallel consumer as every member (or all, or none)
@@ -55,8 +52,7 @@ verbose           Verbose              pass the members' stderr through
 settings          Settings             settings experiments to run after the events (`+strings.Join(groupsettings.Names(), ", ")+`; all or none)
 settings-out      SettingsOut          directory for the settings experiments' results
 settings-records  SettingsCfg.Records  records in each settings experiment's input topic
-seed  Seed`)
-	addOutFlags(fl, &f.out, "lab-group")
+seed  Seed`, func(cmd *cobra.Command, f labGroupFlags, out *outFlags) error { return runLabGroup(cmd, g, &f, out) })
 	return wired(c)
 }
 
@@ -97,7 +93,7 @@ func (f *labGroupFlags) settingsConfig(seed int64) (_ groupsettings.Config, ok b
 	return cfg, true, nil
 }
 
-func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
+func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags, out *outFlags) error {
 	cfg, err := f.config()
 	if err != nil {
 		return err
@@ -117,7 +113,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 	if f.Verbose {
 		cfg.MemberStderr = cmd.ErrOrStderr()
 	}
-	err = runExperiment(cmd, g, experiment[group.Result]{out: &f.out, data: "lab-group.json", unit: "cells",
+	err = runExperiment(cmd, g, experiment[group.Result]{out: out, kind: group.Kind, unit: "cells",
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab group: seed %d, %d cells, %d records/s for %s each, brokers %s\n%s",
 				cfg.Seed, len(cfg.Cells()), cfg.Rate, cfg.Duration, strings.Join(e.Brokers, ","), group.TextHeader())
@@ -148,7 +144,7 @@ func runLabGroup(cmd *cobra.Command, g *globals, f *labGroupFlags) error {
 		return err
 	}
 	scfg.Brokers = cfg.Brokers
-	if serr := runSettings(cmd, g, scfg, &outFlags{out: f.SettingsOut, json: f.out.json}); serr != nil {
+	if serr := runSettings(cmd, g, scfg, &outFlags{out: f.SettingsOut, json: out.json}); serr != nil {
 		return fmt.Errorf("settings experiments: %w", serr)
 	}
 	return err

@@ -46,7 +46,7 @@ func runSettings(cmd *cobra.Command, g *globals, cfg groupsettings.Config, out *
 	if len(cfg.Brokers) > 0 {
 		brokers = func(context.Context) ([]string, error) { return cfg.Brokers, nil }
 	}
-	return runExperiment(cmd, g, experiment[groupsettings.Result]{out: out, data: "lab-group-settings.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[groupsettings.Result]{out: out, kind: groupsettings.Kind, unit: "cells",
 		brokers: brokers,
 		intro: func(e env.Env) string {
 			return fmt.Sprintf("kpar lab group-settings: seed %d, experiments %s, %d records, brokers %s",

@@ -52,7 +52,7 @@ func runLabProducer(cmd *cobra.Command, g *globals, cfg producer.Config, out *ou
 	if g.secured() && !given {
 		return producer.ErrOwnPlaintext
 	}
-	return runExperiment(cmd, g, experiment[producer.Result]{out: out, data: "lab-producer.json", unit: "cells",
+	return runExperiment(cmd, g, experiment[producer.Result]{out: out, kind: producer.Kind, unit: "cells",
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(e env.Env) string {
 			where := "its own 3-node cluster under " + cfg.Home

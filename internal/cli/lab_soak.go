@@ -46,7 +46,7 @@ func runLabSoak(cmd *cobra.Command, g *globals, cfg soak.Config, out *outFlags) 
 	}
 	var brokers func(context.Context) ([]string, error)
 	cfg.Home, _, brokers = g.labCluster("lab-soak")
-	return runExperiment(cmd, g, experiment[soak.Result]{out: out, data: "soak.json",
+	return runExperiment(cmd, g, experiment[soak.Result]{out: out, kind: soak.Kind,
 		brokers: brokers, seed: cfg.Seed,
 		intro: func(env.Env) string {
 			return fmt.Sprintf("kpar lab soak: seed %d, strategies %s, %s", cfg.Seed, strings.Join(cfg.Strategies, ","), cfg.Duration)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/flagcheck"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -118,7 +119,7 @@ type trogdorSweepFlags struct {
 
 func newTrogdorSweepFlags(w trogdor.Workload) *trogdorSweepFlags {
 	def := trogdor.DefaultConfig()
-	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: joinInts(def.Steps), WarmupFlag: -1}
+	f := &trogdorSweepFlags{Config: def, WorkloadFlag: string(w), StepsFlag: flagcheck.Ints(def.Steps), WarmupFlag: -1}
 	f.idem = onOff(f.Settings.Idempotence)
 	return f
 }
@@ -208,7 +209,7 @@ func runTrogdorSweep(cmd *cobra.Command, g *globals, f *trogdorSweepFlags) error
 	if err := cfg.CheckAgents(); err != nil {
 		return err
 	}
-	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, data: trogdor.DataFile,
+	return runExperiment(cmd, g, experiment[trogdor.Result]{out: &f.out, kind: trogdor.Kind,
 		run: runOf(cfg, trogdor.Run),
 		doc: trogdor.Doc})
 }
@@ -228,8 +229,9 @@ type trogdorRoute struct {
 }
 
 // addTrogdorRoute gives bench command c its --trogdor, running workload w
-// unless --workload says otherwise.
-func addTrogdorRoute(c *cobra.Command, w trogdor.Workload) *trogdorRoute {
+// unless --workload says otherwise; c's own run (its RunE, set before) runs
+// when route did not handle the command.
+func addTrogdorRoute(c *cobra.Command, g *globals, w trogdor.Workload) {
 	r := &trogdorRoute{sweep: newTrogdorSweepFlags(w), set: pflag.NewFlagSet("trogdor sweep", pflag.ContinueOnError), added: map[string]bool{}}
 	r.sweep.register(r.set)
 	fl := c.Flags()
@@ -242,7 +244,13 @@ func addTrogdorRoute(c *cobra.Command, w trogdor.Workload) *trogdorRoute {
 		_ = fl.MarkHidden(f.Name)
 		r.added[f.Name] = true
 	})
-	return r
+	run := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if routed, err := r.route(cmd, g); routed {
+			return err
+		}
+		return run(cmd, args)
+	}
 }
 
 // route runs the sweep when --trogdor is given (handled true), refusing

@@ -54,6 +54,9 @@ func Ratio(a, b float64) float64 {
 	return a / b
 }
 
+// PerMillion is cpu seconds per million of n records (0 for none).
+func PerMillion(cpu float64, n int64) float64 { return Ratio(cpu, float64(n)) * 1e6 }
+
 // Verdict is a target judged over every repeat.
 type Verdict struct {
 	Met     int    `json:"met"`     // repeats past the target

@@ -421,6 +421,6 @@ func runChild(ctx context.Context, start proc.Starter, name, label, contender st
 	}
 	u := p.Usage()
 	s.Contender, s.Finished, s.CPUSeconds, s.PeakRSSKiB, s.WallSeconds = contender, true, u.CPUSeconds, u.PeakRSSKiB, u.Wall.Seconds()
-	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
+	s.CPUPerMillion = clock.PerMillion(s.CPUSeconds, s.Records)
 	return s, nil
 }

@@ -21,7 +21,7 @@ func ioPoint(conc, keys int, kparRate, kparMs, kparCPU, pcRate, pcMs, pcCPU floa
 
 // sample builds a result the way Run does: sides, then judge and the table.
 func sample() Result {
-	r := Result{Header: results.Header{Schema: Schema, Version: Version, Started: time.Unix(0, 0).UTC(), Finished: time.Unix(300, 0).UTC(),
+	r := Result{Header: results.Header{Schema: Kind.Schema, Version: Kind.Version, Started: time.Unix(0, 0).UTC(), Finished: time.Unix(300, 0).UTC(),
 		Command: []string{"kpar", "compare", "consume"}},
 		Env: Env{Brokers: []string{"b:1"}, CPUs: 2, SleepMs: 5, IORecords: 60000, PCVersion: "0.5.3.3", KafkaClientsVersion: "3.9.1",
 			JavaVersion: "17.0.15", JVMFlags: []string{}, JVMDefaultMaxHeap: 6 << 30},
@@ -159,11 +159,11 @@ func TestMarkdownStatesVerdictsAndWherePCWins(t *testing.T) {
 func TestWriteStoresDataMarkdownAndCharts(t *testing.T) {
 	r := sample()
 	var back Result
-	got := testkit.WriteAndRead(t, DataFile, Schema, Version, r, &back, render.Views(Doc(r))...)
+	got := testkit.WriteAndRead(t, Kind.File, Kind.Schema, Kind.Version, r, &back, render.Views(Doc(r))...)
 	if back.IO[1].Speedup != 4 || back.RSS.PCCapped.Finished || len(back.Table.Rows) != len(r.Table.Rows) {
 		t.Fatalf("round trip: %+v", back)
 	}
-	want := []string{DataFile, "compare.md"}
+	want := []string{Kind.File, "compare.md"}
 	for _, c := range ChartNames {
 		want = append(want, c+".svg", c+".png")
 	}

@@ -9,13 +9,6 @@ import (
 	"github.com/kpar/kpar/internal/clock"
 )
 
-func perMillion(cpu float64, records int64) float64 {
-	if records <= 0 {
-		return 0
-	}
-	return cpu / float64(records) * 1e6
-}
-
 // median of v (the mean of the two middle values for an even count); 0
 // for none.
 func median(v []float64) float64 { return clock.SpreadOf(v).Median }

@@ -6,14 +6,10 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema names the result data; Version changes whenever a field changes
-// meaning or disappears (v2 added the share contenders, v3 one clock for
-// every contender with repeats, medians and Failures).
-const (
-	Schema   = "kpar.compare.consume"
-	Version  = 3
-	DataFile = "compare.json" // the data file in --out
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 2 added the share contenders, version 3 one clock for every
+// contender with repeats, medians and Failures.
+var Kind = results.Kind{Schema: "kpar.compare.consume", Version: 3, File: "compare.json"}
 
 // Result is everything one `kpar compare consume` run measured and judged.
 type Result struct {

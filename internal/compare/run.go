@@ -11,7 +11,6 @@ import (
 	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/compare/stuck"
 	"github.com/kpar/kpar/internal/confluentpc"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // The parts of a comparison; a part that fails is listed in
@@ -161,7 +160,7 @@ func (res *Result) finish() error {
 // newResult is the Result before any part ran: the header, the lines of
 // code and what every part runs with.
 func newResult(c Config, loc []LOC) Result {
-	res := Result{Header: results.NewHeader(Schema, Version, c.Command), LOC: loc,
+	res := Result{Header: Kind.Header(c.Command), LOC: loc,
 		Env: Env{Brokers: c.Brokers, CPUs: runtime.NumCPU(), Partitions: c.Partitions, ValueSize: c.ValueSize,
 			SleepMs: float64(c.Sleep) / 1e6, IORecords: c.IORecords, NoopRecords: c.NoopRecords, NoopConc: c.NoopConcurrency,
 			RSSRecords: c.RSSRecords, KparMaxBuffered: c.KparMaxBuffered, KparPerPart: c.KparPerPart,

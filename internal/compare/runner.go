@@ -14,6 +14,7 @@ import (
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/broker"
 	"github.com/kpar/kpar/internal/clientsec"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/confluentpc"
 	"github.com/kpar/kpar/parallel/sharegroup"
 )
@@ -152,7 +153,7 @@ func pcSide(r confluentpc.Result, io bool) Side {
 	if io {
 		s.MeanHandlerMs = r.MeanHandlerMs
 	}
-	s.CPUPerMillion = perMillion(s.CPUSeconds, s.Records)
+	s.CPUPerMillion = clock.PerMillion(s.CPUSeconds, s.Records)
 	return s
 }
 

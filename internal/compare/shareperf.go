@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/broker"
+	"github.com/kpar/kpar/internal/clock"
 	"github.com/kpar/kpar/internal/proc"
 	"github.com/kpar/kpar/internal/results"
 )
@@ -123,7 +124,7 @@ func runJavaShare(ctx context.Context, java string, args []string, threads int, 
 	u := p.Usage()
 	j.PeakRSSKiB, j.CPUSeconds = u.PeakRSSKiB, u.CPUSeconds
 	j.Threads, j.WallSeconds, j.Args = threads, u.Wall.Seconds(), recordedArgs(args)
-	j.CPUPerMillion = perMillion(j.CPUSeconds, j.Records)
+	j.CPUPerMillion = clock.PerMillion(j.CPUSeconds, j.Records)
 	return j, nil
 }
 

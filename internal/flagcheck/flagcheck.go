@@ -1,9 +1,14 @@
 // Package flagcheck is the check every experiment's Validate makes of its
 // integer flags: each at least its least value, or an error naming the flag,
-// the value and the bound in one wording.
+// the value and the bound in one wording; and an integer list flag's value
+// as written.
 package flagcheck
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Min is one integer flag: its name (without the dashes), its value and the
 // least it may be.
@@ -33,4 +38,13 @@ func AtLeast(mins ...Min) error {
 		}
 	}
 	return nil
+}
+
+// Ints is an integer list flag's value as written on a command line: 1,2,4.
+func Ints(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }

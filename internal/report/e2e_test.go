@@ -15,7 +15,6 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/doc"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/testkit"
 )
 
@@ -176,7 +175,7 @@ func TestPageRendersInChromiumFromShortRunsAndFixtures(t *testing.T) {
 	}
 	// A sentence on the page and the JSON it came from agree.
 	var cr consume.Result
-	if err := results.Read(filepath.Join(res, "consume", "consume.json"), consume.Schema, consume.Version, &cr); err != nil {
+	if err := consume.Kind.Read(filepath.Join(res, "consume", "consume.json"), &cr); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("<strong>%s of the ideal</strong> %s records/s", doc.Pct(cr.IO.Efficiency.Median), doc.Num(cr.IO.IdealPerS))

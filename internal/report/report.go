@@ -40,14 +40,12 @@ import (
 // kind is one results schema the report reads: the versions it reads, the
 // section it feeds, and how to turn a file into a part of it.
 type kind struct {
-	schema string
-	// version is the version the section was written for, current the
-	// version the package writes now. Files newer than version are refused
-	// even when the package writes them: a field may mean something else
-	// there. TestSectionsReadWhatThePackagesWrite fails until the section
+	of results.Kind // the kind the package writes now (of.Version: its current version)
+	// version is the version the section was written for. Files newer
+	// than version are refused even when the package writes them: a field
+	// may mean something else there. TestSectionsReadWhatThePackagesWrite fails until the section
 	// is reviewed and version raised.
 	version int
-	current int
 	// oldest is the oldest version whose every field keeps its meaning in
 	// the current Result type, as the package's version notes say (0: the
 	// current version only). Older files are refused, never misread.
@@ -179,7 +177,7 @@ func checkVersion(rel string, h results.Header, k kind) error {
 	}
 	switch {
 	case h.Version > k.version:
-		if h.Version <= k.current {
+		if h.Version <= k.of.Version {
 			return fmt.Errorf("%s: schema %s version %d is newer than this kpar's report reads (%d): its section needs updating", rel, h.Schema, h.Version, k.version)
 		}
 		return fmt.Errorf("%s: schema %s version %d is newer than this kpar reads (%d)", rel, h.Schema, h.Version, k.version)
@@ -232,7 +230,7 @@ func Build(dir string) (Page, error) {
 			pg.Skipped = append(pg.Skipped, Skipped{rel, fmt.Sprintf("%s: %v", rel, err)})
 			continue
 		}
-		i := slices.IndexFunc(kinds, func(k kind) bool { return k.schema == h.Schema })
+		i := slices.IndexFunc(kinds, func(k kind) bool { return k.of.Schema == h.Schema })
 		if i < 0 {
 			pg.Skipped = append(pg.Skipped, Skipped{rel, fmt.Sprintf("%s: schema %s version %d is not one this kpar reads", rel, h.Schema, h.Version)})
 			continue

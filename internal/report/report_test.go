@@ -70,7 +70,7 @@ func consumeResult(steady float64, ratio float64, rssKiB int64) consume.Result {
 		Parallel: m("parallel", 1e6*ratio), PlainSameFetch: m("plain same", 1e6), PlainDefault: m("plain default", 9e5)}},
 		Parallel: clock.Spread{Median: 1e6 * ratio}, PlainSameFetch: clock.Spread{Median: 1e6}, PlainDefault: clock.Spread{Median: 9e5},
 		Ratio: clock.Spread{Median: ratio, Min: ratio, Max: ratio}, Target: consume.CPUTarget, Verdict: clock.Judge([]bool{ratio >= consume.CPUTarget})}
-	return consume.Result{Header: results.NewHeader(consume.Schema, consume.Version, []string{"kpar", "bench", "consume"}),
+	return consume.Result{Header: consume.Kind.Header([]string{"kpar", "bench", "consume"}),
 		CPUs: 2, IO: io, CPU: cpu, RSS: &consume.RSS{Records: 2000000, PeakRSSKiB: rssKiB}}
 }
 
@@ -161,7 +161,7 @@ func TestAnswersFollowTheData(t *testing.T) {
 	}
 
 	var cr compare.Result
-	if err := results.Read(filepath.Join("testdata", "compare", "compare.json"), compare.Schema, compare.Version, &cr); err != nil {
+	if err := compare.Kind.Read(filepath.Join("testdata", "compare", "compare.json"), &cr); err != nil {
 		t.Fatal(err)
 	}
 	before := joined(compareAnswer(cr))
@@ -195,7 +195,7 @@ func TestProducerLabAnswerFollowsTheCells(t *testing.T) {
 		t.Fatalf("the fixture does not load as a document: %v %+v", err, part)
 	}
 	var r producer.Result
-	if err := results.Read(path, producer.Schema, producer.SchemaVersion, &r); err != nil {
+	if err := producer.Kind.Read(path, &r); err != nil {
 		t.Fatal(err)
 	}
 	// The fixture's own counts judged again, not figures copied from one
@@ -255,9 +255,9 @@ func TestProducerLabAnswerFollowsTheCells(t *testing.T) {
 // refuses the new files in one line instead of misreading them.
 func TestSectionsReadWhatThePackagesWrite(t *testing.T) {
 	for _, k := range kinds {
-		if k.version != k.current {
+		if k.version != k.of.Version {
 			t.Errorf("the %s section reads %s version %d, but the package now writes version %d: review that section's file and raise its version",
-				k.section, k.schema, k.version, k.current)
+				k.section, k.of.Schema, k.version, k.of.Version)
 		}
 	}
 }
@@ -268,12 +268,12 @@ func TestSectionsReadWhatThePackagesWrite(t *testing.T) {
 func TestNewerVersionIsRefusedInOneLineAndTheSectionSaysHowToProduceIt(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "results")
 	r := consumeResult(95000, 0.85, 1024)
-	r.Version = consume.Version + 3
+	r.Version = consume.Kind.Version + 3
 	writeJSON(t, filepath.Join(dir, "consume", "consume.json"), r)
 	writeJSON(t, filepath.Join(dir, "odd", "x.json"), results.Header{Schema: "kpar.nope", Version: 1})
 	writeJSON(t, filepath.Join(dir, "odd", "plain.json"), map[string]int{"a": 1})
 	old := consumeResult(95000, 0.85, 1024)
-	old.Version = consume.Version - 1
+	old.Version = consume.Kind.Version - 1
 	writeJSON(t, filepath.Join(dir, "old", "consume.json"), old)
 
 	pg, err := Write(dir, filepath.Join(dir, "index.html"))
@@ -284,11 +284,11 @@ func TestNewerVersionIsRefusedInOneLineAndTheSectionSaysHowToProduceIt(t *testin
 	if sec.ID != "consume" || !sec.Missing() || len(sec.Refused) != 2 {
 		t.Fatalf("consume section: %+v", sec)
 	}
-	want := fmt.Sprintf("results/consume/consume.json: schema kpar.bench.consume version %d is newer than this kpar reads (%d)", consume.Version+3, consume.Version)
+	want := fmt.Sprintf("results/consume/consume.json: schema kpar.bench.consume version %d is newer than this kpar reads (%d)", consume.Kind.Version+3, consume.Kind.Version)
 	if sec.Refused[0].Why != want {
 		t.Errorf("refusal\n got %q\nwant %q", sec.Refused[0].Why, want)
 	}
-	if w := sec.Refused[1].Why; !strings.Contains(w, fmt.Sprintf("version %d is older than this kpar reads (%d)", consume.Version-1, consume.Version)) {
+	if w := sec.Refused[1].Why; !strings.Contains(w, fmt.Sprintf("version %d is older than this kpar reads (%d)", consume.Kind.Version-1, consume.Kind.Version)) {
 		t.Errorf("older file: %q", w)
 	}
 	for _, s := range append(sec.Refused, pg.Skipped...) {
@@ -325,7 +325,7 @@ func TestNewerVersionIsRefusedInOneLineAndTheSectionSaysHowToProduceIt(t *testin
 // A package that writes a version its section was not yet written for has
 // its files refused too, with the reason.
 func TestVersionTheSectionDoesNotKnowYetIsRefused(t *testing.T) {
-	k := kind{schema: "kpar.x", version: 4, current: 5}
+	k := kind{of: results.Kind{Schema: "kpar.x", Version: 5}, version: 4}
 	err := checkVersion("results/x/x.json", results.Header{Schema: "kpar.x", Version: 5}, k)
 	if err == nil || err.Error() != "results/x/x.json: schema kpar.x version 5 is newer than this kpar's report reads (4): its section needs updating" {
 		t.Fatalf("got %v", err)

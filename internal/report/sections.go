@@ -13,7 +13,6 @@ import (
 	"github.com/kpar/kpar/internal/lab/groupsettings"
 	"github.com/kpar/kpar/internal/lab/producer"
 	"github.com/kpar/kpar/internal/lab/soak"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
@@ -22,33 +21,33 @@ import (
 // where it has one: never a stored verdict beside figures that contradict
 // it) and what the data adds to the provenance.
 var (
-	// Version 3 kept every v2 field's meaning (produce.Version's note): v2
+	// Version 3 kept every v2 field's meaning (produce.Kind's note): v2
 	// files read, without the v3 additions.
-	produceKind = reads(kind{schema: produce.Schema, version: 4, current: produce.Version, oldest: 4, section: "produce", noSeed: true},
+	produceKind = reads(kind{of: produce.Kind, version: 4, oldest: 4, section: "produce", noSeed: true},
 		producePart)
 	// The distributed sweep on Trogdor agents belongs with producer
 	// scaling: its chart draws the agents' curve beside the in-process kpar
 	// clients'. Version 1 files are refused: their one calibration producer
 	// has no place in version 2's per-step in-process runs
-	// (trogdor.SchemaVersion's note).
-	trogdorKind = reads(kind{schema: trogdor.Schema, version: 2, current: trogdor.SchemaVersion, oldest: 2, section: "produce"},
+	// (trogdor.Kind's note).
+	trogdorKind = reads(kind{of: trogdor.Kind, version: 2, oldest: 2, section: "produce"},
 		docPart(trogdor.Doc, func(r trogdor.Result, f *Facts) {
 			f.Seed = fmt.Sprint(r.Seed)
 			f.addVersion("Trogdor", r.TrogdorVersion)
 		}))
-	consumeKind = reads(kind{schema: consume.Schema, version: 6, current: consume.Version, section: "consume", noSeed: true},
+	consumeKind = reads(kind{of: consume.Kind, version: 6, section: "consume", noSeed: true},
 		docPart(consume.Doc, func(r consume.Result, f *Facts) { f.Cores = r.CPUs }))
-	labConsumerKind = reads(kind{schema: consumer.Schema, version: 4, current: consumer.SchemaVersion, section: "lab"},
+	labConsumerKind = reads(kind{of: consumer.Kind, version: 4, section: "lab"},
 		docPart(consumer.Doc, seeded(func(r consumer.Result) int64 { return r.Seed })))
-	labGroupKind = reads(kind{schema: group.Schema, version: 1, current: group.SchemaVersion, section: "group"},
+	labGroupKind = reads(kind{of: group.Kind, version: 1, section: "group"},
 		docPart(group.Doc, seeded(func(r group.Result) int64 { return r.Seed })))
-	groupSettingsKind = reads(kind{schema: groupsettings.Schema, version: 1, current: groupsettings.SchemaVersion, section: "settings"},
+	groupSettingsKind = reads(kind{of: groupsettings.Kind, version: 1, section: "settings"},
 		docPart(groupsettings.Doc, seeded(func(r groupsettings.Result) int64 { return r.Seed })))
-	labProducerKind = reads(kind{schema: producer.Schema, version: 2, current: producer.SchemaVersion, section: "producer-lab"},
+	labProducerKind = reads(kind{of: producer.Kind, version: 2, section: "producer-lab"},
 		docPart(producer.Doc, seeded(func(r producer.Result) int64 { return r.Seed })))
 	// Version 3 changed what a rate means (one clock for every contender,
-	// compare.Version's note): older files are refused, not misread.
-	compareKind = reads(kind{schema: compare.Schema, version: 3, current: compare.Version, oldest: 3, section: "compare", noSeed: true},
+	// compare.Kind's note): older files are refused, not misread.
+	compareKind = reads(kind{of: compare.Kind, version: 3, oldest: 3, section: "compare", noSeed: true},
 		docPart(func(r compare.Result) doc.Doc { return compare.Doc(compare.Rejudge(r)) }, func(r compare.Result, f *Facts) {
 			e := r.Env
 			f.Cores = e.CPUs
@@ -58,7 +57,7 @@ var (
 		}))
 	// Version 1 had no recovery span (observed_sec) and measured recovery
 	// against an uncapped rate: refused, never misread.
-	soakKind = reads(kind{schema: soak.Schema, version: 2, current: soak.SchemaVersion, oldest: 2, section: "soak"},
+	soakKind = reads(kind{of: soak.Kind, version: 2, oldest: 2, section: "soak"},
 		docPart(soak.Doc, seeded(func(r soak.Result) int64 { return r.Seed })))
 )
 
@@ -76,7 +75,7 @@ var producePart = docPart(func(r produce.Result) doc.Doc { return produce.Doc(pr
 func reads[R any](k kind, part func(R) Part) kind {
 	k.load = func(path string) (Part, error) {
 		var r R
-		if err := results.Read(path, k.schema, k.current, &r); err != nil {
+		if err := k.of.Read(path, &r); err != nil {
 			return Part{}, err
 		}
 		return part(r), nil

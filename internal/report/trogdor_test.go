@@ -6,14 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/internal/trogdor"
 )
 
 // trogdorResult is a distributed produce sweep as the package writes it:
 // two steps of agents, each with its in-process kpar run.
 func trogdorResult() trogdor.Result {
-	r := trogdor.Result{Header: results.NewHeader(trogdor.Schema, trogdor.SchemaVersion, []string{"kpar", "trogdor", "sweep", "--steps", "1,2"}),
+	r := trogdor.Result{Header: trogdor.Kind.Header([]string{"kpar", "trogdor", "sweep", "--steps", "1,2"}),
 		TrogdorVersion: trogdor.Version, Workload: trogdor.Produce, Topic: "kpar-trogdor", Partitions: 4, Records: 20000, SharedHost: true, Seed: 5,
 		Steps: []trogdor.Step{
 			{Agents: 1, Records: 20000, Written: 20000, SpanMs: 1000, RecordsPerSec: 20000, PerAgent: []trogdor.AgentRun{{Node: "agent-0", Records: 20000, RecordsPerSec: 20000}},

@@ -7,14 +7,11 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the sweep's result file. Version 2: the
-// workload, in-process kpar clients in every step (Step.InProcess), latency
-// absent where Trogdor reports none, per-step CPU and a bottleneck.
-const (
-	Schema        = "kpar.bench.trogdor"
-	SchemaVersion = 2
-	DataFile      = "trogdor.json"
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 2: the workload, in-process kpar clients in every step
+// (Step.InProcess), latency absent where Trogdor reports none, per-step CPU
+// and a bottleneck.
+var Kind = results.Kind{Schema: "kpar.bench.trogdor", Version: 2, File: "trogdor.json"}
 
 // SaturationGain is the least relative gain in aggregate records/s the
 // next step must add; below it the sweep has saturated (the producer

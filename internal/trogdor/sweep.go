@@ -13,7 +13,6 @@ import (
 
 	"github.com/kpar/kpar/internal/env"
 	"github.com/kpar/kpar/internal/kafka"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Workload is what every agent runs in a step: one of Trogdor's three
@@ -157,7 +156,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if sw.boot == "" {
 		sw.boot = strings.Join(cfg.Brokers, ",")
 	}
-	res := Result{Header: results.NewHeader(Schema, SchemaVersion, cfg.Command), TrogdorVersion: Version, Workload: cfg.Workload,
+	res := Result{Header: Kind.Header(cfg.Command), TrogdorVersion: Version, Workload: cfg.Workload,
 		Settings: cfg.Settings, Topic: cfg.Topic, Partitions: cfg.Partitions, Records: cfg.Records,
 		SharedHost: cfg.SharedHost, AgentBootstrap: sw.boot, Seed: cfg.Seed}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))

@@ -84,7 +84,7 @@ func TestRunOnRealBrokerMeasuresEverything(t *testing.T) {
 	t.Cleanup(func() {
 		_ = kafka.Delete(context.Background(), testkit.Admin(t, seeds), c.TopicPrefix+"-io-4p-1000k-100v", c.TopicPrefix+"-big-4p-100v")
 	})
-	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(logs) == 0 {
+	if r.Schema != Kind.Schema || r.Version != Kind.Version || r.Finished.Before(r.Started) || len(logs) == 0 {
 		t.Fatalf("header %+v, %d log lines", r.Header, len(logs))
 	}
 	if r.IO == nil || len(r.IO.Repeats) != 2 || r.IO.IdealPerS != 100000 || r.IO.BoundBy == "" || r.IO.Verdict.Repeats != 2 {

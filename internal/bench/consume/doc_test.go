@@ -35,7 +35,7 @@ func sample() Result {
 			PlainDefault: win(PlainName(0), 15_000_000, def, 12, 6)}
 	}
 	return Result{
-		Header:  results.Header{Schema: Schema, Version: Version, Started: time.Unix(0, 0).UTC()},
+		Header:  results.Header{Schema: Kind.Schema, Version: Kind.Version, Started: time.Unix(0, 0).UTC()},
 		Brokers: []string{"b:1"}, CPUs: 2, Note: "n", Repeat: 3, MinWindowS: 10,
 		IO:  newIO(c, []Measurement{io(82000, 5.7), io(91000, 5.4), io(95000, 5.2)}, 2),
 		CPU: newCPU(c, 1048576, []CPURepeat{rep(750_000, 1_000_000, 900_000), rep(600_000, 1_000_000, 500_000), rep(800_000, 1_000_000, 700_000)}),
@@ -165,10 +165,10 @@ func TestDocJudgesAgainAndNamesItsSubject(t *testing.T) {
 func TestWriteStoresDataAndMarkdownAndNoTemporaries(t *testing.T) {
 	rep := sample()
 	var back Result
-	names := testkit.WriteAndRead(t, DataFile, Schema, Version, rep, &back, render.Views(Doc(rep))...)
+	names := testkit.WriteAndRead(t, Kind.File, Kind.Schema, Kind.Version, rep, &back, render.Views(Doc(rep))...)
 	if back.CPU.Ratio != rep.CPU.Ratio || back.RSS.PeakRSSKiB != rep.RSS.PeakRSSKiB || back.IO.BoundBy != rep.IO.BoundBy ||
 		back.IO.Verdict != rep.IO.Verdict || len(back.CPU.Repeats) != 3 || back.MinWindowS != 10 || back.CPU.Repeats[2].Parallel.Window != rep.CPU.Repeats[2].Parallel.Window {
-		t.Fatalf("%s round trip: %+v", DataFile, back)
+		t.Fatalf("%s round trip: %+v", Kind.File, back)
 	}
 	if want := "consume-cpu.png consume-cpu.svg consume-io.png consume-io.svg consume.json consume.md"; strings.Join(names, " ") != want {
 		t.Fatalf("files in --out: %v, want %s", names, want)
@@ -180,7 +180,7 @@ func TestWriteFailsOnAnUnwritableDirectory(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := results.Write(filepath.Join(file, "sub"), DataFile, sample(), render.Views(Doc(sample()))...); err == nil {
+	if _, err := results.Write(filepath.Join(file, "sub"), Kind.File, sample(), render.Views(Doc(sample()))...); err == nil {
 		t.Fatal("writing under a regular file succeeded")
 	}
 }

@@ -11,17 +11,12 @@ import (
 	"github.com/kpar/kpar/parallel"
 )
 
-// Schema names the result data; Version changes whenever a field changes
-// meaning or disappears. Version 6: a Measurement's fetch_max_bytes is the
-// client's at the n-th record (the library's fetch size adapts), and the
-// plain loop "with kpar's fetch size" reads with kpar's size of the same
-// repeat, so same_fetch_bytes is the first repeat's.
-const (
-	Schema  = "kpar.bench.consume"
-	Version = 6
-	// DataFile is the name of the data file in --out.
-	DataFile = "consume.json"
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 6: a Measurement's fetch_max_bytes is the client's at the
+// n-th record (the library's fetch size adapts), and the plain loop "with
+// kpar's fetch size" reads with kpar's size of the same repeat, so
+// same_fetch_bytes is the first repeat's.
+var Kind = results.Kind{Schema: "kpar.bench.consume", Version: 6, File: "consume.json"}
 
 // The targets, as shares: the io run's rate against the ideal, the no-op
 // run's rate against the faster plain loop of the same repeat.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -21,7 +20,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Brokers: c.Brokers, CPUs: runtime.NumCPU(),
+	res := Result{Header: Kind.Header(c.Command), Brokers: c.Brokers, CPUs: runtime.NumCPU(),
 		Repeat: c.Repeat, MinWindowS: c.MinWindow.Seconds(), Note: "Timings on a shared machine are noisy"}
 	if c.runs("io") {
 		ms, err := c.ioRepeats(ctx)

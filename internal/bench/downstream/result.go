@@ -8,12 +8,9 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and Version of the result file. Version 1.
-const (
-	Schema   = "kpar.bench.downstream"
-	Version  = 1
-	DataFile = "downstream.json"
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file.
+var Kind = results.Kind{Schema: "kpar.bench.downstream", Version: 1, File: "downstream.json"}
 
 // Result is one bench run.
 type Result struct {

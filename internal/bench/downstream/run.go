@@ -13,7 +13,6 @@ import (
 
 	"github.com/kpar/kpar/internal/bench/consume"
 	"github.com/kpar/kpar/internal/clock"
-	"github.com/kpar/kpar/internal/results"
 	"github.com/kpar/kpar/parallel"
 )
 
@@ -23,7 +22,7 @@ func Run(ctx context.Context, c Config) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, Version, c.Command), Config: c.data(), Contenders: c.Contenders()}
+	res := Result{Header: Kind.Header(c.Command), Config: c.data(), Contenders: c.Contenders()}
 	topic := fmt.Sprintf("%s-p%d", c.TopicPrefix, c.Partitions)
 	dead := c.TopicPrefix + "-dead"
 	n := c.records()

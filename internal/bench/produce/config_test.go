@@ -101,7 +101,7 @@ func TestRunSweepsReportsEveryStepAndDeliversEveryRecord(t *testing.T) {
 			steps += seen(StepLine(st))
 		}
 	}
-	if r.Schema != Schema || r.Version != Version || r.Finished.Before(r.Started) || len(r.Command) != 3 {
+	if r.Schema != Kind.Schema || r.Version != Kind.Version || r.Finished.Before(r.Started) || len(r.Command) != 3 {
 		t.Fatalf("header %+v", r.Header)
 	}
 	if ready != 1 || done != 1 || steps != 2 || len(r.Sweeps) != 1 || len(r.Sweeps[0].Steps) != 2 {

@@ -134,8 +134,8 @@ const (
 func (k *KcatComparison) Compute() {
 	k.GoRecordsPerSec = clock.Ratio(float64(k.Go.Acked), k.Go.WallSeconds)
 	k.KcatRecordsPerSec = clock.Ratio(float64(k.Kcat.Records), k.Kcat.WallSeconds)
-	k.GoCPUPerMillion = perMillion(k.Go.ProcessCPUSeconds, k.Go.Acked)
-	k.KcatCPUPerMillion = perMillion(k.Kcat.CPUSeconds, k.Kcat.Records)
+	k.GoCPUPerMillion = clock.PerMillion(k.Go.ProcessCPUSeconds, k.Go.Acked)
+	k.KcatCPUPerMillion = clock.PerMillion(k.Kcat.CPUSeconds, k.Kcat.Records)
 	k.RecordsPerSecRatio = clock.Ratio(k.GoRecordsPerSec, k.KcatRecordsPerSec)
 	k.CPUPerMillionRatio = clock.Ratio(k.GoCPUPerMillion, k.KcatCPUPerMillion)
 	k.judge([]KcatRepeat{k.repeat()})

@@ -9,23 +9,17 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema names the result data; Version changes whenever a field changes
-// meaning or disappears. Version 2: the header is results.Header ("version"
-// instead of "schema_version", "command" is the kpar command line).
-// Version 3: a run sweeps partition counts and record sizes too (each sweep
-// names its partitions, record size and records per step), steps carry
-// per-core CPU and loopback bytes, and the result adds the partition
-// ceilings, the acks=all vs acks=1 cost, pinning and the kcat anchor; every
-// v2 field keeps its meaning.
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 2: the header is results.Header ("version" instead of
+// "schema_version", "command" is the kpar command line). Version 3: a run
+// sweeps partition counts and record sizes too (each sweep names its
+// partitions, record size and records per step), steps carry per-core CPU and
+// loopback bytes, and the result adds the partition ceilings, the acks=all vs
+// acks=1 cost, pinning and the kcat anchor; every v2 field keeps its meaning.
 // Version 4: kcat.target_met is true only when every repeat met the target
 // (it was the median repeat's); kcat.target is the verdict over the repeats
 // (met, missed or mixed (k of N)) and kcat.verdict its sentence.
-const (
-	Schema  = "kpar.bench.produce"
-	Version = 4
-	// DataFile is the name of the data file in --out.
-	DataFile = "results.json"
-)
+var Kind = results.Kind{Schema: "kpar.bench.produce", Version: 4, File: "results.json"}
 
 // Result is everything one `kpar bench produce` run measured.
 type Result struct {
@@ -139,14 +133,11 @@ type JavaComparison struct {
 func (j *JavaComparison) Compute() {
 	j.GoRecordsPerSec = clock.Ratio(float64(j.Go.Acked), float64(j.Go.ElapsedNs)/1e9)
 	j.JavaRecordsPerSec = j.Java.RecordsPerSec
-	j.GoCPUPerMillion = perMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
-	j.JavaCPUPerMillion = perMillion(j.Java.CPUSeconds, j.Java.Records)
+	j.GoCPUPerMillion = clock.PerMillion(j.Go.ProcessCPUSeconds, j.Go.Acked)
+	j.JavaCPUPerMillion = clock.PerMillion(j.Java.CPUSeconds, j.Java.Records)
 	j.RecordsPerSecRatio = clock.Ratio(j.GoRecordsPerSec, j.JavaRecordsPerSec)
 	j.CPUPerMillionRatio = clock.Ratio(j.GoCPUPerMillion, j.JavaCPUPerMillion)
 }
-
-// perMillion is cpu seconds per million of n records (0 for none).
-func perMillion(cpu float64, n int64) float64 { return clock.Ratio(cpu, float64(n)) * 1e6 }
 
 // FailedSteps names every step in which a delivery failed, one line each
 // ("<sweep label>, N producers: F of R deliveries failed: first error"): its

@@ -16,7 +16,6 @@ import (
 	"github.com/kpar/kpar/internal/clientsec"
 	"github.com/kpar/kpar/internal/producerperf"
 	"github.com/kpar/kpar/internal/progress"
-	"github.com/kpar/kpar/internal/results"
 )
 
 // Run loads the input, creates the topics (one set per partition count,
@@ -36,7 +35,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Header: results.NewHeader(Schema, Version, cfg.Command),
+	res := Result{Header: Kind.Header(cfg.Command),
 		Host:   Host{Cores: runtime.NumCPU(), GoVersion: runtime.Version(), OS: runtime.GOOS, Arch: runtime.GOARCH},
 		Repeat: cfg.Repeat}
 	// The input is read into memory outside any timed window.

@@ -74,7 +74,7 @@ func (s Step) BrokerCPUPerMillion() (float64, bool) {
 	if s.BrokerCPUSeconds == nil || s.Acked == 0 {
 		return 0, false
 	}
-	return perMillion(*s.BrokerCPUSeconds, s.Acked), true
+	return clock.PerMillion(*s.BrokerCPUSeconds, s.Acked), true
 }
 
 // WireMBPerSec is the clients' bytes on the wire, both directions, per second.
@@ -107,7 +107,7 @@ func (s Step) cores(secs *float64) (float64, bool) {
 }
 
 // BenchCPUPerMillion is the bench's CPU seconds per million acked records.
-func (s Step) BenchCPUPerMillion() float64 { return perMillion(s.BenchCPUSeconds, s.Acked) }
+func (s Step) BenchCPUPerMillion() float64 { return clock.PerMillion(s.BenchCPUSeconds, s.Acked) }
 
 // aggregate folds producer samples into a step.
 func aggregate(producers int, mode string, samples []Sample, wall time.Duration) Step {

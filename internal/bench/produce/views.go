@@ -12,7 +12,7 @@ import (
 
 // Files are the names written into --out: the data file, then the views
 // (ceiling.svg and ceiling.png too when two or more partition counts ran).
-var Files = []string{DataFile, "steps.csv", "summary.md",
+var Files = []string{Kind.File, "steps.csv", "summary.md",
 	"throughput.svg", "throughput.png", "broker_cpu.svg", "broker_cpu.png",
 	"broker_cpu_per_million.svg", "broker_cpu_per_million.png", "latency.svg", "latency.png",
 	"network.svg", "network.png", "cores.svg", "cores.png"}

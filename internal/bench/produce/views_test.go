@@ -23,7 +23,7 @@ func sample() Result {
 	}
 	steps := []Step{st(1, 100000, 0.3), st(2, 180000, 0.5), st(4, 190000, 0.55)}
 	sat := FindSaturation(steps)
-	r := Result{Header: results.Header{Schema: Schema, Version: Version, Started: time.Unix(0, 0)}, Host: Host{Cores: 2},
+	r := Result{Header: results.Header{Schema: Kind.Schema, Version: Kind.Version, Started: time.Unix(0, 0)}, Host: Host{Cores: 2},
 		Broker: Broker{Seeds: []string{"127.0.0.1:29092"}, Local: true, PIDs: []int{42}, CPU: "proc"},
 		Input:  Input{File: "e.csv", Records: 1000, PayloadBytes: 150000, KeyColumn: "customer_id", Value: "raw", LoadSeconds: 0.001, LoadRecordsSec: 1e6},
 		Repeat: 1, Sweeps: []Sweep{{Label: "acks=all", Mode: "in-process", Settings: Settings{Acks: "all"}, Steps: steps,
@@ -71,7 +71,7 @@ func TestJavaRatiosAreGoOverJava(t *testing.T) {
 
 func TestWriteProducesEveryFileAndNoTemporaries(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := results.Write(dir, DataFile, sample(), Views(sample())...); err != nil {
+	if _, err := results.Write(dir, Kind.File, sample(), Views(sample())...); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range Files {
@@ -85,8 +85,8 @@ func TestWriteProducesEveryFileAndNoTemporaries(t *testing.T) {
 		t.Errorf("dir has %d entries, want exactly %d (temporaries left behind?)", len(ents), len(Files))
 	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil || len(back.Sweeps[0].Steps) != 3 {
-		t.Fatalf("%s does not round-trip: %v %+v", DataFile, err, back)
+	if err := Kind.Read(filepath.Join(dir, Kind.File), &back); err != nil || len(back.Sweeps[0].Steps) != 3 {
+		t.Fatalf("%s does not round-trip: %v %+v", Kind.File, err, back)
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "steps.csv"))
 	if lines := strings.Count(string(csv), "\n"); lines != 4 {
@@ -299,7 +299,7 @@ func TestStepsCSVCarriesTheV3Columns(t *testing.T) {
 
 func TestV3ViewsWriteEveryChart(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := results.Write(dir, DataFile, sampleV3(), Views(sampleV3())...); err != nil {
+	if _, err := results.Write(dir, Kind.File, sampleV3(), Views(sampleV3())...); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range append(Files, "ceiling.svg", "ceiling.png") {
@@ -308,7 +308,7 @@ func TestV3ViewsWriteEveryChart(t *testing.T) {
 		}
 	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, DataFile), Schema, Version, &back); err != nil || back.Kcat == nil || len(back.Ceilings) != 2 || back.Pinned == nil || !back.Pinned.Restored {
+	if err := Kind.Read(filepath.Join(dir, Kind.File), &back); err != nil || back.Kcat == nil || len(back.Ceilings) != 2 || back.Pinned == nil || !back.Pinned.Restored {
 		t.Fatalf("round trip: %v %+v", err, back.Pinned)
 	}
 }

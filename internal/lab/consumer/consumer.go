@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -108,16 +107,10 @@ type cellSpec struct {
 }
 
 // Validate checks every flag-backed field; each error names its flag.
-func (c Config) Validate() error {
-	_, err := c.plan()
-	return err
-}
+func (c Config) Validate() error { return labrun.Check(c.plan) }
 
 // Cells names the cells a valid Config runs, "strategy/scenario", in order.
-func (c Config) Cells() []string {
-	plan, _ := c.plan()
-	return labrun.Names(plan)
-}
+func (c Config) Cells() []string { return labrun.Cells(c.plan) }
 
 // Name is the cell's "strategy/scenario".
 func (p cellSpec) Name() string { return p.strategy + "/" + p.scenario.Name }
@@ -195,18 +188,10 @@ func (c Config) checkValues(kills bool) error {
 	}
 	for i, n := range c.CrashAt {
 		if n < 1 || (i > 0 && n <= c.CrashAt[i-1]) {
-			return fmt.Errorf("--crash-at %s: want increasing positive processed-log counts", joinInts(c.CrashAt))
+			return fmt.Errorf("--crash-at %s: want increasing positive processed-log counts", flagcheck.Ints(c.CrashAt))
 		}
 	}
 	return nil
-}
-
-func joinInts(v []int) string {
-	s := make([]string, len(v))
-	for i, n := range v {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
 }
 
 // Rerun is the command line that repeats one cell exactly as configured.
@@ -235,7 +220,7 @@ func (c Config) args(kills, failures, stall bool) []string {
 		"--latency", c.Latency.String()}
 	switch {
 	case kills && len(c.CrashAt) > 0:
-		a = append(a, "--crash-at", joinInts(c.CrashAt))
+		a = append(a, "--crash-at", flagcheck.Ints(c.CrashAt))
 	case kills:
 		a = append(a, "--crashes", fmt.Sprint(c.Crashes))
 	}
@@ -266,7 +251,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, fmt.Errorf("lab consumer: the pc-* strategies need Parallel Consumer %s: %w", confluentpc.PCVersion, err)
 		}
 	}
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers)}
+	res := Result{Run: labrun.New(Kind, cfg.Argv(), cfg.Seed, cfg.Brokers)}
 	for i, p := range plan {
 		cfg.Progress.Begin(i+1, len(plan), p.Name())
 		start := time.Now()

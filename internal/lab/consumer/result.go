@@ -8,13 +8,10 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the data file, lab-consumer.json. Version 4
-// added the share-group strategies and cell.share; check.lost still counts
-// archived records (the document's lost column leaves them out).
-const (
-	Schema        = "kpar.lab.consumer"
-	SchemaVersion = 4
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 4 added the share-group strategies and cell.share; check.lost
+// still counts archived records (the document's lost column leaves them out).
+var Kind = results.Kind{Schema: "kpar.lab.consumer", Version: 4, File: "lab-consumer.json"}
 
 // Result is one `kpar lab consumer` run; every view reads only this.
 type Result struct {
@@ -64,9 +61,9 @@ func compareSpeed(cells []Cell) []Speed {
 // Read loads a lab-consumer.json written by this version of kpar.
 func Read(path string) (Result, error) {
 	var r Result
-	err := results.Read(path, Schema, SchemaVersion, &r)
-	if err == nil && r.Version != SchemaVersion {
-		err = fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Schema, r.Version, SchemaVersion)
+	err := Kind.Read(path, &r)
+	if err == nil && r.Version != Kind.Version {
+		err = fmt.Errorf("%w: %s is %s version %d, this kpar reads version %d", results.ErrSchema, path, Kind.Schema, r.Version, Kind.Version)
 	}
 	return r, err
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func sample() Result {
-	h := results.NewHeader(Schema, SchemaVersion, []string{"kpar", "lab", "consumer", "--seed", "9"})
+	h := Kind.Header([]string{"kpar", "lab", "consumer", "--seed", "9"})
 	h.Started = time.Unix(0, 0).UTC()
 	cells := []Cell{
 		{Strategy: "commit-before", Scenario: "ooo+crash", Seed: 9, CrashPoints: []int{5}, Crashes: 1,
@@ -45,7 +45,7 @@ func TestResultRoundTripsThroughTheSharedWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Schema != Schema || got.Version != SchemaVersion || got.Cells[0].Check.Lost != 37 || !got.Cells[1].Stalled ||
+	if got.Schema != Kind.Schema || got.Version != Kind.Version || got.Cells[0].Check.Lost != 37 || !got.Cells[1].Stalled ||
 		len(got.Speed) != 1 {
 		t.Fatalf("round trip changed the data: %+v", got)
 	}

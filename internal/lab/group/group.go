@@ -119,16 +119,10 @@ func (c Config) Full() Config {
 }
 
 // Validate checks every flag-backed field; each error names its flag.
-func (c Config) Validate() error {
-	_, err := c.plan()
-	return err
-}
+func (c Config) Validate() error { return labrun.Check(c.plan) }
 
 // Cells names the cells a valid Config runs, in order.
-func (c Config) Cells() []string {
-	plan, _ := c.plan()
-	return labrun.Names(plan)
-}
+func (c Config) Cells() []string { return labrun.Cells(c.plan) }
 
 // plan is the cells to run, only their event, assignor and member set.
 func (c Config) plan() ([]Cell, error) {
@@ -222,7 +216,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts = cfg.Opts()
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers),
+	res := Result{Run: labrun.New(Kind, cfg.Argv(), cfg.Seed, cfg.Brokers),
 		SessionTimeoutMs: ms(cfg.SessionTimeout), ConsumerSessionTimeoutMs: consumerSessionTimeout(ctx, cfg.Brokers, cfg.clientOpts...)}
 	cfg.consumerSession = 45 * time.Second // Kafka's default, when the broker does not say
 	if res.ConsumerSessionTimeoutMs > 0 {

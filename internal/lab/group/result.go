@@ -1,12 +1,13 @@
 package group
 
-import "github.com/kpar/kpar/internal/lab/labrun"
-
-// Schema and SchemaVersion name the data file, lab-group.json.
-const (
-	Schema        = "kpar.lab.group"
-	SchemaVersion = 1
+import (
+	"github.com/kpar/kpar/internal/lab/labrun"
+	"github.com/kpar/kpar/internal/results"
 )
+
+// Kind is this result's schema, the version this kpar writes and its data
+// file.
+var Kind = results.Kind{Schema: "kpar.lab.group", Version: 1, File: "lab-group.json"}
 
 // Result is one `kpar lab group` run: plain data, every view reads only
 // this.

@@ -3,13 +3,12 @@ package groupsettings
 import (
 	"github.com/kpar/kpar/internal/lab/checker"
 	"github.com/kpar/kpar/internal/lab/labrun"
+	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the data file, lab-group-settings.json.
-const (
-	Schema        = "kpar.lab.group.settings"
-	SchemaVersion = 1
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file.
+var Kind = results.Kind{Schema: "kpar.lab.group.settings", Version: 1, File: "lab-group-settings.json"}
 
 // Result is one `kpar lab group-settings` run: plain data, every view reads
 // only this. An experiment that was not run leaves its field empty.

@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Seed = workload.PickSeed(cfg.Seed)
 	cfg.clientOpts, cfg.cells = cfg.Opts(), new(int)
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Argv(), cfg.Seed, cfg.Brokers),
+	res := Result{Run: labrun.New(Kind, cfg.Argv(), cfg.Seed, cfg.Brokers),
 		Records: cfg.Records, Partitions: cfg.Partitions, Experiments: cfg.Experiments}
 	for _, e := range cfg.Experiments {
 		var err error

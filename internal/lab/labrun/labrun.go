@@ -1,7 +1,8 @@
-// Package labrun is what the labs share: a result's seeded header, the check
-// of a flag's list of names and waiting for a condition (`kpar lab group` and
-// `kpar lab group-settings`), and what of a cell repeats on a re-run
-// (Repeats: the consumer, group and producer labs).
+// Package labrun is what the labs share: a result's seeded header, a
+// Config's check and cell names from its plan (`kpar lab consumer` and `kpar
+// lab group`), the check of a flag's list of names and waiting for a
+// condition (`kpar lab group` and `kpar lab group-settings`), and what of a
+// cell repeats on a re-run (Repeats: the consumer, group and producer labs).
 package labrun
 
 import (
@@ -22,10 +23,10 @@ type Run struct {
 	Brokers []string `json:"brokers"`
 }
 
-// New heads a run of schema (at version) that argv reproduces, with the seed
-// it picked and the brokers it runs against.
-func New(schema string, version int, argv []string, seed int64, brokers []string) Run {
-	return Run{Header: results.NewHeader(schema, version, argv), Seed: seed, Brokers: brokers}
+// New heads a run of kind that argv reproduces, with the seed it picked and
+// the brokers it runs against.
+func New(kind results.Kind, argv []string, seed int64, brokers []string) Run {
+	return Run{Header: kind.Header(argv), Seed: seed, Brokers: brokers}
 }
 
 // Ready refuses to start lab (its command, "lab group") without a broker,
@@ -39,6 +40,19 @@ func Ready(lab string, brokers []string, child string, hasChild bool) error {
 		return fmt.Errorf("%s: no %s command", lab, child)
 	}
 	return nil
+}
+
+// Check is the error of planning a lab's cells (nil: the plan holds), the
+// one check a lab whose flags all shape its plan makes in Validate.
+func Check[C any](plan func() ([]C, error)) error {
+	_, err := plan()
+	return err
+}
+
+// Cells are the names of a valid plan's cells, in the order it runs them.
+func Cells[C interface{ Name() string }](plan func() ([]C, error)) []string {
+	cells, _ := plan()
+	return Names(cells)
 }
 
 // Names are the names of a lab's cells, in the order it runs them.

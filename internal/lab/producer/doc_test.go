@@ -23,7 +23,7 @@ func cell(setting, fault string, k Counts) Cell {
 }
 
 func result(cells ...Cell) Result {
-	r := Result{Run: labrun.New(Schema, SchemaVersion, nil, 42, nil), OwnCluster: true, Cells: cells}
+	r := Result{Run: labrun.New(Kind, nil, 42, nil), OwnCluster: true, Cells: cells}
 	r.judge()
 	return r
 }
@@ -192,7 +192,7 @@ func TestViewsWriteMarkdownAndCharts(t *testing.T) {
 		t.Errorf("the lost chart must leave out acks=0, whose records are never acknowledged")
 	}
 	var back Result
-	if err := results.Read(filepath.Join(dir, "lab-producer.json"), Schema, SchemaVersion, &back); err != nil {
+	if err := Kind.Read(filepath.Join(dir, "lab-producer.json"), &back); err != nil {
 		t.Fatal(err)
 	}
 	if back.Cells[0].Counts.Lost != 7 || back.Lessons[0].Sentence != r.Lessons[0].Sentence {

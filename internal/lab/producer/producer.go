@@ -218,7 +218,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Run: labrun.New(Schema, SchemaVersion, cfg.Command, cfg.Seed, nil), Params: Params{Producers: cfg.Producers,
+	res := Result{Run: labrun.New(Kind, cfg.Command, cfg.Seed, nil), Params: Params{Producers: cfg.Producers,
 		Keys: cfg.Keys, Partitions: cfg.Partitions, Rate: cfg.Rate, ValueBytes: cfg.ValueBytes, WarmupSeconds: cfg.Warmup.Seconds(),
 		TailSeconds: cfg.Tail.Seconds(), FreezeSeconds: cfg.Freeze.Seconds(), DeliveryTimeoutSeconds: cfg.DeliveryTimeout.Seconds()}}
 	specs := cfg.Cells()

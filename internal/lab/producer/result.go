@@ -8,17 +8,15 @@ import (
 	"strings"
 
 	"github.com/kpar/kpar/internal/lab/labrun"
+	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the data file, lab-producer.json.
-// Version 2: a record counts as lost only when no reader saw it (franz-go,
-// kcat, the parallel consumer), acked_lost became lost, readers'
+// Kind is this result's schema, the version this kpar writes and its data
+// file. Version 2: a record counts as lost only when no reader saw it
+// (franz-go, kcat, the parallel consumer), acked_lost became lost, readers'
 // disagreements are counted apart (disagreed, reads), acks=0 answers are
 // written (never acked), and targets are a list that gives each its reason.
-const (
-	Schema        = "kpar.lab.producer"
-	SchemaVersion = 2
-)
+var Kind = results.Kind{Schema: "kpar.lab.producer", Version: 2, File: "lab-producer.json"}
 
 // Result is one `kpar lab producer` run: plain data, every view reads only this.
 type Result struct {

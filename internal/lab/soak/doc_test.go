@@ -18,7 +18,7 @@ import (
 // back within 30 s of both broker kills; eos lost 3 records, duplicated 2
 // entries and did not come back before the next fault once.
 func small() Result {
-	r := Result{Header: results.NewHeader(Schema, SchemaVersion, []string{"kpar", "lab", "soak", "--seed=5"}), Seed: 5,
+	r := Result{Header: Kind.Header([]string{"kpar", "lab", "soak", "--seed=5"}), Seed: 5,
 		DurationSeconds: 60, Strategies: []string{"lib-key", "eos"}, Members: 2, Workers: 8, Wiring: "clients reach the brokers through the soak's proxies"}
 	for s := 0.0; s <= 60; s++ {
 		n := int64(s * 100)

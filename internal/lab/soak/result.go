@@ -5,11 +5,9 @@ import (
 	"github.com/kpar/kpar/internal/results"
 )
 
-// Schema and SchemaVersion name the soak's results (soak.json).
-const (
-	Schema        = "kpar.lab.soak"
-	SchemaVersion = 2
-)
+// Kind is this result's schema, the version this kpar writes and its data
+// file.
+var Kind = results.Kind{Schema: "kpar.lab.soak", Version: 2, File: "soak.json"}
 
 // Result is one soak run.
 type Result struct {

@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 			err = ctx.Err()
 		}
 	}()
-	res.Header = results.NewHeader(Schema, SchemaVersion, cfg.Command)
+	res.Header = Kind.Header(cfg.Command)
 	res.Seed, res.Strategies, res.Rate, res.Partitions = cfg.Seed, cfg.Strategies, cfg.Rate, cfg.Partitions
 	res.Members, res.Workers, res.DurationSeconds = cfg.Members, cfg.Workers, cfg.Duration.Seconds()
 	if err := r.open(ctx, &res); err != nil {
