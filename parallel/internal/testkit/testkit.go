@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,6 +101,20 @@ func Topic(t testing.TB, seeds []string, partitions int32) string {
 	}
 	if err != nil {
 		t.Fatalf("create topic %s: %v", name, err)
+	}
+	// A created topic reaches the brokers' metadata a moment later; a
+	// client that produces before then may run out of its unknown-topic
+	// retries on a loaded machine. Wait until every partition has a leader.
+	for {
+		td, err := adm.ListTopics(ctx, name)
+		if d, ok := td[name]; err == nil && ok && d.Err == nil && len(d.Partitions) == int(partitions) &&
+			!slices.ContainsFunc(d.Partitions.Sorted(), func(p kadm.PartitionDetail) bool { return p.Leader < 0 || p.Err != nil }) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("topic %s: no leader for every partition within 30s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
