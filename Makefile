@@ -1,5 +1,5 @@
 # kpar: two commands on a fresh machine.
-#   make run    the main job (about 11 minutes on 2 cores): local broker, every measurement and lab, one report
+#   make run    the main job (about 10 minutes on 2 cores): local broker, every measurement and lab, one report
 #   make run-full  the same with the full matrices (longer; each step prints its expected time)
 #   make test   the whole suite, race detector on, against a real broker it starts itself
 # Point either at your own cluster with KPAR_BROKERS=host:port,...

@@ -42,7 +42,7 @@ step() {
 dur() { if (($1 >= 60)); then printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); else printf '%ds' "$1"; fi; }
 
 # KPAR_FULL=1 (make run-full) runs the full matrices; the default sizes keep
-# the main job near eleven minutes on a quiet 2-core machine and still fill
+# the main job near ten minutes on a quiet 2-core machine and still fill
 # every section of the report. Short windows are stated in each result.
 FULL="${KPAR_FULL:-}"
 pick() { if [[ -n "$FULL" ]]; then echo "$2"; else echo "$1"; fi; }
@@ -121,12 +121,12 @@ step 2a "producer scaling sweep 1,2,4,8 (+ Java ProducerPerformance and kcat anc
 step 2b "where the ceiling is: partitions x record sizes, broker and bench pinned when ours" "$(pick 12 240)" ceiling
 step 2c "load from Trogdor agents beside in-process kpar clients (2 agents sharing this host)" "$(pick 15 90)" trogdor
 step 3 "parallel consumer bench (io-bound, cpu-light vs plain poll loops, memory under backlog)" "$(pick 55 300)" consume
-step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 115 270)" compare
+step 4 "kpar vs Confluent's Parallel Consumer vs share groups vs a plain franz-go loop (--quick: a smoke-sized matrix, 0.15 s minimum window)" "$(pick 130 270)" compare
 step 5 "correctness lab: commit strategies under kills, rebalances and failures" "$(pick 45 300)" lab
-step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 40 120)" lab_pc
-step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its session and lock, 15 s each here)" "$(pick 55 120)" lab_share
+step 6a "Confluent's Parallel Consumer in the correctness lab, beside lib-key (PC retries forever: its failures cells end at the stall timeout)" "$(pick 50 120)" lab_pc
+step 6b "share groups in the correctness lab beside lib-key (a kill costs a share group its session and lock, 15 s each here)" "$(pick 35 120)" lab_share
 step 7 "consumer-group lab: join and kill, then the settings experiments" "$(pick 80 200)" lab_group
 step 8 "producers under broker faults on the lab's own 3-node cluster (ports 28092-28094)" "$(pick 75 200)" lab_producer
-step 8b "chaos soak: producers and consumers under mixed broker, consumer and network faults on the soak's own 3-node cluster (ports 29092-29494)" "$(pick 85 720)" lab_soak
+step 8b "chaos soak: producers and consumers under mixed broker, consumer and network faults on the soak's own 3-node cluster (ports 29092-29494)" "$(pick 60 720)" lab_soak
 step 9 "report: every result above in one page" 2 $KPAR report --in "$OUT" --out "$OUT/index.html"
 echo "== done in $(dur $((SECONDS - run_start))): $OUT/index.html"
