@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 
 	"github.com/spf13/cobra"
 
@@ -71,8 +70,8 @@ func (g *globals) kparChild(starts ...*proc.Starter) error {
 // childCmd is one `kpar child <name>`: it takes no flags; its spec and the
 // parent's security come in the spec line on stdin (proc.ReadSpec), its
 // events and results go out as JSON lines, and its context ends when stdin
-// does (the parent is gone). A spec's ClientOpts field (json:"-": options
-// do not travel) gets the resolved security's client options.
+// does (the parent is gone). A spec's ClientOpts field gets the resolved
+// security's client options (proc.ReadSpec).
 func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *proc.Child, out io.Writer) error) *cobra.Command {
 	return &cobra.Command{
 		Use:   name,
@@ -83,9 +82,6 @@ func childCmd[S any](name, short string, run func(ctx context.Context, s S, c *p
 			ctx, c, err := proc.ReadSpec(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), &s)
 			if err != nil {
 				return fmt.Errorf("kpar child %s: %w", name, err)
-			}
-			if f := reflect.ValueOf(&s).Elem().FieldByName("ClientOpts"); f.IsValid() {
-				f.Set(reflect.ValueOf(c.Client.Opts))
 			}
 			return run(ctx, s, c, cmd.OutOrStdout())
 		},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sync"
 
 	"github.com/kpar/kpar/internal/clientsec"
@@ -90,8 +91,9 @@ type Child struct {
 }
 
 // ReadSpec reads the spec line from stdin into spec and resolves its
-// security. The context returned ends with ctx or when stdin ends (the
-// parent is gone).
+// security; a spec struct's ClientOpts field (json:"-": options do not
+// travel) gets the resolved security's client options. The context returned
+// ends with ctx or when stdin ends (the parent is gone).
 func ReadSpec(ctx context.Context, stdin io.Reader, stdout io.Writer, spec any) (context.Context, *Child, error) {
 	in := bufio.NewReader(stdin)
 	line, err := in.ReadBytes('\n')
@@ -108,6 +110,11 @@ func ReadSpec(ctx context.Context, stdin io.Reader, stdout io.Writer, spec any) 
 	cl, err := env.Security.Resolve(os.Getenv)
 	if err != nil {
 		return ctx, nil, err
+	}
+	if v := reflect.ValueOf(spec); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		if f := v.Elem().FieldByName("ClientOpts"); f.IsValid() {
+			f.Set(reflect.ValueOf(cl.Opts))
+		}
 	}
 	cmds := make(chan string)
 	ctx, cancel := context.WithCancel(ctx)

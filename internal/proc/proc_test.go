@@ -3,12 +3,15 @@ package proc
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kpar/kpar/internal/clientsec"
 )
@@ -157,5 +160,26 @@ func TestParseCoreBusyIsPerCPUWithoutIdle(t *testing.T) {
 	}
 	if m, c := ParseStat("cpu 1 2 x 4 5 6 7 8\ncpu0 1 2 3 4 5 6 7 8\ncpu1 1 2 3 4 x 6 7 8\n"); m != nil || c != nil {
 		t.Fatalf("malformed lines parsed: %v %v", m, c)
+	}
+}
+
+// A spec's ClientOpts field, which does not travel in the JSON, gets the
+// parent's security resolved into client options; a spec without the field
+// reads as before.
+func TestReadSpecGivesClientOptsTheResolvedSecurity(t *testing.T) {
+	var s struct {
+		N          int
+		ClientOpts []kgo.Opt `json:"-"`
+	}
+	line := `{"spec":{"N":3},"security":{"tls":true}}` + "\n"
+	if _, _, err := ReadSpec(t.Context(), strings.NewReader(line), io.Discard, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.N != 3 || len(s.ClientOpts) == 0 {
+		t.Fatalf("spec %+v: want N 3 and the TLS client options", s)
+	}
+	var plain echoSpec
+	if _, _, err := ReadSpec(t.Context(), strings.NewReader(line), io.Discard, &plain); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -43,8 +43,8 @@ type kind struct {
 	of results.Kind // the kind the package writes now (of.Version: its current version)
 	// version is the version the section was written for. Files newer
 	// than version are refused even when the package writes them: a field
-	// may mean something else there. TestSectionsReadWhatThePackagesWrite fails until the section
-	// is reviewed and version raised.
+	// may mean something else there. TestSectionsReadWhatThePackagesWrite
+	// fails until the section is reviewed and version raised.
 	version int
 	// oldest is the oldest version whose every field keeps its meaning in
 	// the current Result type, as the package's version notes say (0: the

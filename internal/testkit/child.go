@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"reflect"
 	"syscall"
 	"testing"
 
@@ -25,9 +24,8 @@ func StartChild(ctx context.Context, name string, spec any, o proc.Options) (*pr
 }
 
 // ServeChild is a TestMain body. In the child (started by StartChild) it
-// reads the spec line on stdin (proc.ReadSpec), gives a spec's ClientOpts
-// field the resolved security's client options as `kpar child` does, and
-// runs run on it, with a context that ends on SIGTERM, an interrupt or the
+// reads the spec line on stdin (proc.ReadSpec, which fills a spec's
+// ClientOpts as for `kpar child`) and runs run on it, with a context that ends on SIGTERM, an interrupt or the
 // end of stdin; it exits 1 with the error on stderr when either fails, else
 // 0. Otherwise it runs the tests.
 func ServeChild[S any](m *testing.M, run func(ctx context.Context, spec S, ch *proc.Child) error) {
@@ -38,9 +36,6 @@ func ServeChild[S any](m *testing.M, run func(ctx context.Context, spec S, ch *p
 	var spec S
 	ctx, ch, err := proc.ReadSpec(ctx, os.Stdin, os.Stdout, &spec)
 	if err == nil {
-		if f := reflect.ValueOf(&spec).Elem().FieldByName("ClientOpts"); f.IsValid() {
-			f.Set(reflect.ValueOf(ch.Client.Opts))
-		}
 		err = run(ctx, spec, ch)
 	}
 	stop()
