@@ -48,15 +48,15 @@ type Load struct {
 	Work        time.Duration // --work: simulated I/O per record
 }
 
-// counts are Load's integer flags, by name, with their help.
-func (l *Load) counts() []struct {
+// count is one of Load's integer flags: its name, its help, its field.
+type count struct {
 	name, help string
 	v          *int
-} {
-	return []struct {
-		name, help string
-		v          *int
-	}{
+}
+
+// counts are Load's integer flags.
+func (l *Load) counts() []count {
+	return []count{
 		{"records", "records to produce", &l.Records},
 		{"keys", "distinct keys", &l.Keys},
 		{"partitions", "partitions of the topic", &l.Partitions},
@@ -78,8 +78,9 @@ func (l *Load) flags() {
 
 // check refuses a count below 1 and a negative work, naming the flag.
 func (l *Load) check(given Load) error {
+	defaults := given.counts()
 	for i, c := range l.counts() {
-		if *given.counts()[i].v != 0 && *c.v < 1 {
+		if *defaults[i].v != 0 && *c.v < 1 {
 			return fmt.Errorf("--%s must be at least 1, not %d", c.name, *c.v)
 		}
 	}
